@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Set up (Node 22, npm packages) and run an npm script: `bash scripts/run.sh <script> [-- args]`.
+# Idempotent: Node 22 is provisioned once into the cache; `npm ci` runs only when
+# package-lock.json changed since the last install. Kafka and DynamoDB Local jars are
+# fetched from Maven Central (and cached) by the code that needs them, on first use.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/node22.sh
+source scripts/node22.sh
+
+stamp=node_modules/.kafka-heal-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "kafka-heal: installing npm packages (npm ci)" >&2
+  npm ci --no-audit --no-fund >&2
+  echo "$want" > "$stamp"
+fi
+
+if [ "$#" -eq 0 ]; then
+  echo "usage: bash scripts/run.sh <npm script> [-- args]   e.g. test, synth" >&2
+  exit 2
+fi
+exec npm run "$@"

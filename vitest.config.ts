@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+// Two tiers: `unit` (pure domain, handlers with SDK mocks, CDK assertions, ASL files) runs in
+// parallel; `integration` (real Kafka brokers, DynamoDB Local) runs one file at a time because
+// the machine has 2 cores and each file starts its own JVMs.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/functions/**/*.test.ts', 'test/infra/**/*.test.ts', 'test/statemachines/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/drills/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+    coverage: {
+      provider: 'v8',
+      include: ['functions/**/*.ts', 'local/**/*.ts', 'cli/**/*.ts', 'infra/**/*.ts'],
+      reporter: ['text-summary', 'json-summary'],
+      thresholds: {
+        // Decisions are pure and must be fully exercised, both sides of every threshold.
+        'functions/domain/**/*.ts': { branches: 100, functions: 100, lines: 100, statements: 100 },
+      },
+    },
+  },
+});
