@@ -1,0 +1,577 @@
+// The deploy-time configuration: one YAML (or JSON) file describing the deployment and every
+// Kafka cluster it heals. Parsed and validated here with zod so that `cdk synth` and
+// `kafka-heal config validate` fail the same way, naming each bad field and the bad value:
+//
+//   clusters[1].msk.clusterArn: expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>, got "foo"
+//
+// Shape rules (formats, ranges, unknown keys) come from the schema; rules that relate fields
+// (platform sections, broker counts, unique names, DR peers) are refinements next to the
+// object they concern, so the issue lands on the field an operator has to edit.
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { ClusterFacts } from '../../functions/domain/types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+export interface ConfigIssue {
+  /** Field path as an operator writes it: `clusters[1].msk.clusterArn`; '' for the whole file. */
+  path: string;
+  /** The rule the value breaks, e.g. `expected a subnet id like subnet-0123456789abcdef0`. */
+  message: string;
+  /** The offending value as written in the file (absent when the field is missing). */
+  value?: unknown;
+}
+
+const VALUE_PREVIEW_MAX = 80;
+
+/** `"foo"`, `42`, `{"a":1}`; long values are cut with an ellipsis so one issue stays one line. */
+export function previewValue(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > VALUE_PREVIEW_MAX ? `${text.slice(0, VALUE_PREVIEW_MAX - 1)}…` : text;
+}
+
+/** One issue as one line: `<path>: <rule>, got <value>` (or `..., but it is missing`). */
+export function formatIssue(issue: ConfigIssue): string {
+  const where = issue.path === '' ? '(file)' : issue.path;
+  const got = issue.value === undefined ? 'but it is missing' : `got ${previewValue(issue.value)}`;
+  return `${where}: ${issue.message}, ${got}`;
+}
+
+/** Invalid configuration. `issues` holds every problem found, not only the first. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly source: string,
+    readonly issues: ConfigIssue[],
+  ) {
+    const n = issues.length;
+    super(`${source}: invalid kafka-heal configuration (${n} problem${n === 1 ? '' : 's'}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Field rules, each with the sentence an operator reads when it is broken
+
+const HEX_ID = (prefix: string) => new RegExp(`^${prefix}-(?:[0-9a-f]{8}|[0-9a-f]{17})$`);
+
+/** A string matching `re`; every failure (wrong type, missing, no match) says `rule`. */
+function pattern(re: RegExp, rule: string) {
+  return z.string({ error: rule }).regex(re, { error: rule });
+}
+
+function integer(min: number, max: number, rule: string) {
+  return z.int({ error: rule }).min(min, { error: rule }).max(max, { error: rule });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: `expected one of ${values.join(' | ')}` });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Cross-field rules also run on half-valid input; they read fields through this. */
+function loose(v: unknown): Record<string, unknown> {
+  return isRecord(v) ? v : {};
+}
+
+const bool = z.boolean({ error: 'expected true or false' });
+
+/** A list whose elements, keyed by `key`, must be unique; the issue lands on each repeat. */
+function uniqueBy<T>(items: T[], key: (item: T) => unknown, ctx: z.RefinementCtx, path: (i: number) => PropertyKey[], what: string): void {
+  const seen = new Map<unknown, number>();
+  items.forEach((item, i) => {
+    const k = key(item);
+    if (k === undefined) return;
+    const first = seen.get(k);
+    if (first === undefined) seen.set(k, i);
+    else ctx.addIssue({ code: 'custom', path: path(i), message: `${what} must be unique (already used at index ${first})` });
+  });
+}
+
+export const NAME_RULES = {
+  deployment: 'expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens',
+  cluster: 'expected a cluster name: a lowercase letter, then up to 39 lowercase letters, digits or hyphens',
+} as const;
+
+const deploymentName = pattern(/^[a-z][a-z0-9-]{0,23}$/, NAME_RULES.deployment);
+const clusterName = pattern(/^[a-z][a-z0-9-]{0,39}$/, NAME_RULES.cluster);
+const instanceId = pattern(HEX_ID('i'), 'expected an EC2 instance id like i-0123456789abcdef0');
+const vpcId = pattern(HEX_ID('vpc'), 'expected a VPC id like vpc-0123456789abcdef0');
+const subnetId = pattern(HEX_ID('subnet'), 'expected a subnet id like subnet-0123456789abcdef0');
+const securityGroupId = pattern(HEX_ID('sg'), 'expected a security group id like sg-0123456789abcdef0');
+const secretName = pattern(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'expected a Secrets Manager secret name (letters, digits and /_+=.@-)');
+const snsTopicArn = pattern(
+  /^arn:aws(?:-cn|-us-gov)?:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/,
+  'expected an SNS topic ARN like arn:aws:sns:<region>:<account>:<topic>',
+);
+const MSK_ARN = /^arn:aws(?:-cn|-us-gov)?:kafka:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:cluster\/([A-Za-z][A-Za-z0-9-]{0,63})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?$/;
+const mskClusterArn = pattern(MSK_ARN, 'expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>');
+const mskClusterName = pattern(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'expected an MSK cluster name: a letter, then up to 63 letters, digits or hyphens');
+const hostedZoneId = pattern(/^Z[A-Z0-9]{1,31}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
+const DNS_LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+const dnsName = pattern(new RegExp(`^(?=.{1,253}\\.?$)${DNS_LABEL}(?:\\.${DNS_LABEL})+\\.?$`), 'expected a DNS name like kafka.example.com');
+// Kafka allows more in group ids, but MSK publishes no lag metrics for names with a colon and
+// the name becomes part of alarm names, so the config keeps to topic-name characters.
+const consumerGroupName = pattern(/^[A-Za-z0-9._-]{1,249}$/, 'expected a consumer group name of 1-249 letters, digits, dots, underscores or hyphens');
+const topicName = pattern(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name of 1-249 letters, digits, dots, underscores or hyphens');
+const serviceName = pattern(/^[A-Za-z0-9_.@:-]{1,128}$/, 'expected a systemd unit name like kafka or kafka.service');
+const tagKey = pattern(/^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'expected an EC2 tag key of 1-128 characters (letters, digits, spaces, _.:/=+-@), not starting with aws:');
+const tagValue = pattern(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'expected an EC2 tag value of 0-256 characters (letters, digits, spaces, _.:/=+-@)');
+const isoTime = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time with a zone like 2026-01-31T22:00:00Z' });
+
+const BOOTSTRAP_RULE = 'expected a bootstrap server as host:port like b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9092';
+const BOOTSTRAP = new RegExp(`^(?:\\[[0-9A-Fa-f:.]+\\]|${DNS_LABEL}(?:\\.${DNS_LABEL})*):(\\d{1,5})$`);
+const bootstrapServer = z
+  .string({ error: BOOTSTRAP_RULE })
+  .refine((s) => {
+    const port = Number(BOOTSTRAP.exec(s)?.[1] ?? 0);
+    return port >= 1 && port <= 65535;
+  }, { error: BOOTSTRAP_RULE });
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+const maintenanceWindowSchema = z
+  .strictObject({
+    start: isoTime,
+    end: isoTime,
+    reason: z.string({ error: 'expected text' }).max(500, { error: 'expected at most 500 characters' }).optional(),
+  })
+  .superRefine((w, ctx) => {
+    if (Date.parse(w.end) <= Date.parse(w.start)) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: `expected a time after start (${w.start})` });
+    }
+  });
+
+const percent = (rule: string) => z.number({ error: rule }).gt(0, { error: rule }).max(100, { error: rule });
+const fraction = (rule: string) => z.number({ error: rule }).gt(0, { error: rule }).max(1, { error: rule });
+const count = integer(1, Number.MAX_SAFE_INTEGER, 'expected a whole number of at least 1');
+
+const thresholdsSchema = z
+  .strictObject({
+    diskWarnPercent: percent('expected a percentage above 0 and at most 100').optional(),
+    diskCriticalPercent: percent('expected a percentage above 0 and at most 100').optional(),
+    lagSev3: count.optional(),
+    lagSev2: count.optional(),
+    lagSev1: count.optional(),
+    errorRateSev3: fraction('expected a fraction above 0 and at most 1 (0.01 = 1%)').optional(),
+    errorRateSev2: fraction('expected a fraction above 0 and at most 1 (0.01 = 1%)').optional(),
+    errorRateSev1: fraction('expected a fraction above 0 and at most 1 (0.01 = 1%)').optional(),
+    dlqPerMinuteSev3: count.optional(),
+    dlqPerMinuteSev2: count.optional(),
+  })
+  .superRefine((t, ctx) => {
+    // Each ladder must rise with severity, or the classifier's bands would overlap.
+    const ladders: [keyof typeof t, keyof typeof t][] = [
+      ['diskWarnPercent', 'diskCriticalPercent'],
+      ['lagSev3', 'lagSev2'],
+      ['lagSev2', 'lagSev1'],
+      ['errorRateSev3', 'errorRateSev2'],
+      ['errorRateSev2', 'errorRateSev1'],
+      ['dlqPerMinuteSev3', 'dlqPerMinuteSev2'],
+    ];
+    for (const [lower, higher] of ladders) {
+      const lo = t[lower];
+      const hi = t[higher];
+      if (lo !== undefined && hi !== undefined && hi <= lo) {
+        ctx.addIssue({ code: 'custom', path: [higher], message: `expected a value above ${lower} (${lo})` });
+      }
+    }
+  });
+
+/** Initial runtime policy written to SSM; a partial RuntimePolicy, defaults filled at run time. */
+const policySchema = z.strictObject({
+  mode: oneOf(['auto', 'approval', 'dry-run', 'off']).default('dry-run'),
+  maintenanceWindows: z.array(maintenanceWindowSchema).optional(),
+  cooldownSeconds: integer(0, 86_400, 'expected whole seconds from 0 to 86400').optional(),
+  flapMaxHeals: integer(1, 100, 'expected a whole number from 1 to 100').optional(),
+  flapWindowSeconds: integer(60, 604_800, 'expected whole seconds from 60 to 604800').optional(),
+  cascadeWindowSeconds: integer(1, 3_600, 'expected whole seconds from 1 to 3600').optional(),
+  blastRadiusFraction: fraction('expected a fraction above 0 and at most 1 (0.4 = 40% of brokers)').optional(),
+  blastRadiusBrokers: integer(1, 10_000, 'expected a whole number of brokers from 1 to 10000').optional(),
+  thresholds: thresholdsSchema.optional(),
+});
+
+const consumerGroupSchema = z
+  .strictObject({
+    name: consumerGroupName,
+    topics: z.array(topicName).min(1, { error: 'expected at least one topic (or leave topics out to watch every topic of the group)' }).optional(),
+    ownerTeam: z.string({ error: 'expected a team name' }).min(1, { error: 'expected a team name' }).max(128, { error: 'expected at most 128 characters' }).optional(),
+    maxOffsetLag: integer(1, Number.MAX_SAFE_INTEGER, 'expected a whole number of messages, at least 1').default(10_000),
+    maxTimeLagSeconds: integer(1, 604_800, 'expected whole seconds from 1 to 604800').default(300),
+  })
+  .superRefine((g, ctx) => {
+    if (g.topics) uniqueBy(g.topics, (t) => t, ctx, (i) => ['topics', i], 'topics');
+  });
+
+const probeSchema = z
+  .strictObject({
+    vpcId,
+    subnetIds: z.array(subnetId).min(1, { error: 'expected at least one subnet id' }).max(16, { error: 'expected at most 16 subnet ids' }),
+    securityGroupId,
+  })
+  .superRefine((p, ctx) => uniqueBy(p.subnetIds, (s) => s, ctx, (i) => ['subnetIds', i], 'subnet ids'));
+
+const route53Schema = z.strictObject({
+  hostedZoneId,
+  recordName: dnsName,
+  ttl: integer(0, 86_400, 'expected whole seconds from 0 to 86400').default(60),
+});
+
+const drSchema = z.strictObject({
+  peer: clusterName,
+  route53: route53Schema.optional(),
+  automaticFailover: bool.default(false),
+  maxReplicationLagSeconds: integer(1, 86_400, 'expected whole seconds from 1 to 86400').default(60),
+});
+
+const brokerSchema = z.strictObject({
+  id: integer(0, 2_147_483_647, 'expected a Kafka broker id: a whole number from 0 to 2147483647'),
+  instanceId,
+});
+
+const ec2Schema = z
+  .strictObject(
+    {
+      metadataMode: oneOf(['zookeeper', 'kraft']),
+      brokers: z.array(brokerSchema).min(1, { error: 'expected at least one broker' }).optional(),
+      brokerTag: z.strictObject({ key: tagKey, value: tagValue }).optional(),
+      kafkaServiceName: serviceName.default('kafka'),
+      zookeeper: z
+        .strictObject({
+          instanceIds: z.array(instanceId).min(1, { error: 'expected at least one ZooKeeper instance id' }),
+        })
+        .optional(),
+    },
+    { error: (iss) => (iss.input === undefined ? 'required when platform is ec2' : undefined) },
+  )
+  .superRefine(
+    (value, ctx) => {
+      // Also runs when a sibling field is broken, so it reads the fields defensively.
+      const e = loose(value);
+      const brokers = Array.isArray(e['brokers']) ? (e['brokers'] as unknown[]) : undefined;
+      const hasTag = e['brokerTag'] !== undefined;
+      if (brokers === undefined && !hasTag) {
+        ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of brokers (a list of {id, instanceId}) or brokerTag ({key, value})' });
+      } else if (brokers !== undefined && hasTag) {
+        ctx.addIssue({ code: 'custom', path: ['brokerTag'], message: 'expected exactly one of brokers or brokerTag, not both' });
+      }
+      if (brokers) {
+        uniqueBy(brokers, (b) => loose(b)['id'], ctx, (i) => ['brokers', i, 'id'], 'broker ids');
+        uniqueBy(brokers, (b) => loose(b)['instanceId'], ctx, (i) => ['brokers', i, 'instanceId'], 'broker instance ids');
+      }
+      const zk = e['zookeeper'];
+      if (e['metadataMode'] === 'zookeeper' && zk === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['zookeeper'], message: 'required when metadataMode is zookeeper: the ZooKeeper hosts as {instanceIds: [...]}' });
+      }
+      if (e['metadataMode'] === 'kraft' && zk !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['zookeeper'], message: 'only allowed when metadataMode is zookeeper' });
+      }
+      const zkIds = loose(zk)['instanceIds'];
+      if (Array.isArray(zkIds)) uniqueBy(zkIds, (s) => s, ctx, (i) => ['zookeeper', 'instanceIds', i], 'ZooKeeper instance ids');
+    },
+    { when: (payload) => isRecord(payload.value) },
+  );
+
+const mskSchema = z
+  .strictObject(
+    {
+      clusterArn: mskClusterArn,
+      /** The MSK cluster name: the "Cluster Name" dimension of AWS/Kafka metrics. */
+      clusterName: mskClusterName,
+      /** MSK manages the quorum either way; this only tells the runbooks which one it is. */
+      metadataMode: oneOf(['zookeeper', 'kraft']).default('kraft'),
+    },
+    { error: (iss) => (iss.input === undefined ? 'required when platform is msk' : undefined) },
+  )
+  .superRefine((m, ctx) => {
+    const inArn = MSK_ARN.exec(m.clusterArn)?.[1];
+    if (inArn !== undefined && inArn !== m.clusterName) {
+      ctx.addIssue({ code: 'custom', path: ['clusterName'], message: `expected the cluster name in clusterArn (${inArn})` });
+    }
+  });
+
+const clusterCommon = {
+  name: clusterName,
+  brokerCount: integer(1, 1_000, 'expected the number of brokers: a whole number from 1 to 1000'),
+  bootstrapServers: z.array(bootstrapServer, { error: 'expected a list of host:port bootstrap servers' }).min(1, { error: 'expected at least one bootstrap server' }),
+  probe: probeSchema,
+  consumerGroups: z.array(consumerGroupSchema).default([]),
+  dr: drSchema.optional(),
+  policy: policySchema.prefault({}),
+};
+
+const mskClusterSchema = z.strictObject({
+  ...clusterCommon,
+  platform: z.literal('msk'),
+  msk: mskSchema,
+  ec2: z.never({ error: 'not allowed when platform is msk (use the msk section)' }).optional(),
+});
+
+const ec2ClusterSchema = z.strictObject({
+  ...clusterCommon,
+  platform: z.literal('ec2'),
+  ec2: ec2Schema,
+  msk: z.never({ error: 'not allowed when platform is ec2 (use the ec2 section)' }).optional(),
+});
+
+const clusterSchema = z
+  .discriminatedUnion('platform', [mskClusterSchema, ec2ClusterSchema], {
+    error: (iss) => (iss.code === 'invalid_union' ? 'expected platform: msk | ec2' : undefined),
+  })
+  .superRefine(
+    (value, ctx) => {
+      // Also runs when a sibling field is broken, so it reads the fields defensively.
+      const c = loose(value);
+      const brokerCount = typeof c['brokerCount'] === 'number' ? c['brokerCount'] : undefined;
+      const brokers = loose(c['ec2'])['brokers'];
+      if (c['platform'] === 'ec2' && Array.isArray(brokers) && brokerCount !== undefined && brokers.length !== brokerCount) {
+        ctx.addIssue({ code: 'custom', path: ['brokerCount'], message: `expected ${brokers.length}, the number of brokers listed in ec2.brokers` });
+      }
+      const groups = c['consumerGroups'];
+      if (Array.isArray(groups)) uniqueBy(groups, (g) => loose(g)['name'], ctx, (i) => ['consumerGroups', i, 'name'], 'consumer group names in a cluster');
+      const peer = loose(c['dr'])['peer'];
+      if (peer !== undefined && peer === c['name']) {
+        ctx.addIssue({ code: 'custom', path: ['dr', 'peer'], message: 'expected another cluster: a cluster cannot be its own DR peer' });
+      }
+      const blast = loose(c['policy'])['blastRadiusBrokers'];
+      if (typeof blast === 'number' && brokerCount !== undefined && blast > brokerCount) {
+        ctx.addIssue({ code: 'custom', path: ['policy', 'blastRadiusBrokers'], message: `expected at most brokerCount (${brokerCount})` });
+      }
+    },
+    { when: (payload) => isRecord(payload.value) },
+  );
+
+const notificationsSchema = z.strictObject({
+  pagerDutyRoutingKeySecretName: secretName.default('kafka-heal/pagerduty'),
+  snsTopicArns: z.strictObject({ critical: snsTopicArn.optional(), warning: snsTopicArn.optional() }).prefault({}),
+});
+
+const alertmanagerSchema = z.strictObject({
+  tokenSecretName: secretName.default('kafka-heal/alertmanager-token'),
+});
+
+export const HealerConfigSchema = z
+  .strictObject({
+    deployment: deploymentName,
+    notifications: notificationsSchema.prefault({}),
+    alertmanager: alertmanagerSchema.prefault({}),
+    clusters: z.array(clusterSchema, { error: 'expected a list of clusters' }).min(1, { error: 'expected at least one cluster' }),
+  })
+  .superRefine(
+    (cfg, ctx) => {
+      // Runs even when some cluster is otherwise invalid (see `when`), so name clashes and
+      // dangling DR peers show up in the same report; reads the raw shape defensively.
+      const clusters: unknown[] = Array.isArray(cfg.clusters) ? cfg.clusters : [];
+      const names = clusters.map((c) => (isRecord(c) && typeof c['name'] === 'string' ? c['name'] : undefined));
+      const firstIndex = new Map<string, number>();
+      names.forEach((n, i) => {
+        if (n === undefined) return;
+        const first = firstIndex.get(n);
+        if (first === undefined) firstIndex.set(n, i);
+        else ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `cluster names must be unique (already used by clusters[${first}])` });
+      });
+      const drOf = (c: unknown) => (isRecord(c) && isRecord(c['dr']) && typeof c['dr']['peer'] === 'string' ? c['dr']['peer'] : undefined);
+      clusters.forEach((c, i) => {
+        const peer = drOf(c);
+        if (peer === undefined || peer === names[i]) return;
+        const j = firstIndex.get(peer);
+        if (j === undefined) {
+          const known = [...firstIndex.keys()].join(', ');
+          ctx.addIssue({ code: 'custom', path: ['clusters', i, 'dr', 'peer'], message: `expected the name of another cluster in this file (${known})` });
+          return;
+        }
+        const back = drOf(clusters[j]);
+        if (back !== undefined && back !== names[i]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'dr', 'peer'],
+            message: `expected a pair: ${peer} names ${back} as its peer, not ${names[i]}`,
+          });
+        }
+      });
+    },
+    { when: (payload) => isRecord(payload.value) },
+  );
+
+export type HealerConfig = z.output<typeof HealerConfigSchema>;
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type MskClusterConfig = Extract<ClusterConfig, { platform: 'msk' }>;
+export type Ec2ClusterConfig = Extract<ClusterConfig, { platform: 'ec2' }>;
+export type MskConfig = MskClusterConfig['msk'];
+export type Ec2Config = Ec2ClusterConfig['ec2'];
+export type BrokerConfig = NonNullable<Ec2Config['brokers']>[number];
+export type ConsumerGroupConfig = z.output<typeof consumerGroupSchema>;
+export type ProbeConfig = z.output<typeof probeSchema>;
+export type DrConfig = z.output<typeof drSchema>;
+export type Route53Config = z.output<typeof route53Schema>;
+export type PolicyConfig = z.output<typeof policySchema>;
+export type NotificationsConfig = z.output<typeof notificationsSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out === '' ? String(seg) : `.${String(seg)}`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const seg of path) {
+    if (Array.isArray(cur) && typeof seg === 'number') cur = cur[seg];
+    else if (isRecord(cur) && typeof seg === 'string' && Object.hasOwn(cur, seg)) cur = cur[seg];
+    else return undefined;
+  }
+  return cur;
+}
+
+/** Messages for zod's generic failures, in the same words as the field rules. */
+const genericMessage: z.core.$ZodErrorMap = (iss) => {
+  if (iss.code === 'invalid_type' && iss.expected === 'object') return 'expected a mapping of fields';
+  if (iss.code === 'invalid_type' && iss.expected === 'array') return 'expected a list';
+  if (iss.code === 'invalid_type' && iss.expected === 'string') return 'expected text';
+  if (iss.code === 'invalid_value' && iss.values.length === 1) return `expected ${String(iss.values[0])}`;
+  return undefined;
+};
+
+function toIssues(error: z.ZodError, input: unknown): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  const push = (issue: ConfigIssue) => {
+    const key = `${issue.path}\u0000${issue.message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    issues.push(issue);
+  };
+  for (const iss of error.issues) {
+    if (iss.code === 'unrecognized_keys') {
+      for (const key of iss.keys) {
+        const path = [...iss.path, key];
+        push({ path: formatPath(path), message: 'unknown field (check the spelling and the indentation)', value: valueAt(input, path) });
+      }
+      continue;
+    }
+    // The value is read back from the document, so it is shown exactly as the operator wrote it.
+    const value = valueAt(input, iss.path);
+    push({ path: formatPath(iss.path), message: iss.message, ...(value === undefined ? {} : { value }) });
+  }
+  // Top-level fields first, then cluster by cluster, so a report reads in file order.
+  const clusterIndex = (p: string) => Number(/^clusters\[(\d+)\]/.exec(p)?.[1] ?? -1);
+  return issues.map((issue, i) => ({ issue, i })).sort((a, b) => clusterIndex(a.issue.path) - clusterIndex(b.issue.path) || a.i - b.i).map((x) => x.issue);
+}
+
+/** Validate an already-parsed document (YAML/JSON value) and fill defaults. */
+export function validateConfig(input: unknown, source: string): HealerConfig {
+  const result = HealerConfigSchema.safeParse(input, { error: genericMessage });
+  if (result.success) return result.data;
+  throw new ConfigError(source, toIssues(result.error, input));
+}
+
+/**
+ * Parse configuration text. YAML 1.2 is a superset of JSON, so one parser reads both; duplicate
+ * keys and syntax errors are reported with their line like any other issue.
+ */
+export function parseConfig(text: string, source: string): HealerConfig {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      source,
+      doc.errors.map((e) => {
+        const line = e.linePos?.[0];
+        return { path: '', message: `not valid YAML or JSON${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const value: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (value === undefined || value === null) {
+    throw new ConfigError(source, [{ path: '', message: 'expected a configuration document, the file is empty' }]);
+  }
+  return validateConfig(value, source);
+}
+
+/** Read and validate a configuration file; an unreadable file is a ConfigError too. */
+export function loadConfigFile(path: string): HealerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : (err as Error).message;
+    throw new ConfigError(path, [{ path: '', message: `cannot read the configuration file: ${why}` }]);
+  }
+  return parseConfig(text, path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived views
+
+/** The facts the classifier needs about each cluster. */
+export function clusterFacts(config: HealerConfig): ClusterFacts[] {
+  return config.clusters.map((c) => {
+    const aliases = c.platform === 'msk' ? [...new Set([c.msk.clusterName, c.msk.clusterArn])].filter((a) => a !== c.name) : [];
+    return {
+      name: c.name,
+      aliases,
+      platform: c.platform,
+      metadataMode: c.platform === 'msk' ? c.msk.metadataMode : c.ec2.metadataMode,
+      brokerCount: c.brokerCount,
+      hasDr: c.dr?.route53 !== undefined,
+      automaticFailover: c.dr?.automaticFailover ?? false,
+    };
+  });
+}
+
+/**
+ * Every key path the file accepts, derived from the schema itself so documentation can be
+ * checked against it: `deployment`, `clusters[].ec2.brokers[].id`, `clusters[].policy.mode`...
+ */
+export function configFieldPaths(): string[] {
+  const out = new Set<string>();
+  const walk = (schema: z.core.$ZodType, prefix: string): void => {
+    const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+    switch (def.type) {
+      case 'object':
+        for (const [key, child] of Object.entries(def['shape'] as Record<string, z.core.$ZodType>)) {
+          if ((child._zod.def as { type: string }).type === 'never') continue;
+          if (((child._zod.def as { innerType?: z.core.$ZodType }).innerType?._zod.def as { type?: string } | undefined)?.type === 'never') continue;
+          const path = prefix === '' ? key : `${prefix}.${key}`;
+          out.add(path);
+          walk(child, path);
+        }
+        return;
+      case 'array':
+        walk(def['element'] as z.core.$ZodType, `${prefix}[]`);
+        return;
+      case 'union':
+        for (const option of def['options'] as z.core.$ZodType[]) walk(option, prefix);
+        return;
+      case 'optional':
+      case 'default':
+      case 'prefault':
+      case 'nullable':
+        walk(def['innerType'] as z.core.$ZodType, prefix);
+        return;
+      case 'pipe':
+        walk(def['in'] as z.core.$ZodType, prefix);
+        return;
+      default:
+        return;
+    }
+  };
+  walk(HealerConfigSchema, '');
+  return [...out].sort();
+}
