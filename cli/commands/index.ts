@@ -1,4 +1,5 @@
 // Every CLI command, one import a line. Keep the list sorted by command words.
 import type { Command } from '../args.js';
+import { configValidate } from './config-validate.js';
 
-export const commands: Command[] = [];
+export const commands: Command[] = [configValidate];

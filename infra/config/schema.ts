@@ -39,9 +39,10 @@ export function previewValue(value: unknown): string {
 
 /** One issue as one line: `<path>: <rule>, got <value>` (or `..., but it is missing`). */
 export function formatIssue(issue: ConfigIssue): string {
-  const where = issue.path === '' ? '(file)' : issue.path;
+  // Whole-file problems (unreadable, not YAML) have no field and no value to show.
+  if (issue.path === '') return issue.message;
   const got = issue.value === undefined ? 'but it is missing' : `got ${previewValue(issue.value)}`;
-  return `${where}: ${issue.message}, ${got}`;
+  return `${issue.path}: ${issue.message}, ${got}`;
 }
 
 /** Invalid configuration. `issues` holds every problem found, not only the first. */
