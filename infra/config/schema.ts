@@ -8,7 +8,7 @@
 // (platform sections, broker counts, unique names, DR peers) are refinements next to the
 // object they concern, so the issue lands on the field an operator has to edit.
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import type { ClusterFacts } from '../../functions/domain/types.js';
 
@@ -487,13 +487,14 @@ export function validateConfig(input: unknown, source: string): HealerConfig {
  * keys and syntax errors are reported with their line like any other issue.
  */
 export function parseConfig(text: string, source: string): HealerConfig {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       source,
       doc.errors.map((e) => {
-        const line = e.linePos?.[0];
-        return { path: '', message: `not valid YAML or JSON${line ? ` (line ${line.line}, column ${line.col})` : ''}: ${e.message.split('\n')[0]}` };
+        const at = lines.linePos(e.pos[0]);
+        return { path: '', message: `not valid YAML or JSON (line ${at.line}, column ${at.col}): ${e.message.split('\n')[0]}` };
       }),
     );
   }
