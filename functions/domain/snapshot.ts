@@ -1,0 +1,119 @@
+// One bounded-time observation of a Kafka cluster, as the probe saw it. Pure types only: the
+// probe (functions/shared/probe) fills it in, and the domain (safety checks, lag evaluation,
+// classification of probe results) reads it. Changing a field is an interface change.
+
+/**
+ * Overall verdict of one probe.
+ * - healthy: every call answered, all expected brokers registered and reachable, no offline,
+ *   under-replicated or under-min-ISR partition.
+ * - degraded: the cluster answered, and something is wrong (a broker missing or unreachable,
+ *   offline / under-replicated / under-min-ISR partitions).
+ * - down: no bootstrap server answered, or no broker answered at all.
+ * - unknown: the cluster answered in part, but a call the verdict depends on failed or timed out,
+ *   and nothing seen so far is wrong. Never treat `unknown` as healthy.
+ */
+export type SnapshotStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+
+export type MetadataMode = 'kraft' | 'zookeeper';
+
+export interface BrokerObservation {
+  id: number;
+  /** Advertised host and port; '' and 0 when the broker is known only as a replica id. */
+  host: string;
+  port: number;
+  /** Present in the cluster metadata (registered with the controller / ZooKeeper). */
+  registered: boolean;
+  /** Answered an ApiVersions request on its advertised listener within the timeout. */
+  reachable: boolean;
+  latencyMs?: number;
+  error?: string;
+}
+
+export interface ControllerObservation {
+  /** The active controller's broker id when knowable (ZooKeeper mode), else null. */
+  id: number | null;
+  known: boolean;
+  note: string;
+}
+
+/** One partition that is offline, under-replicated or under its min ISR. */
+export interface PartitionDetail {
+  topic: string;
+  partition: number;
+  /** Leader broker id, -1 when the partition has no leader (offline). */
+  leader: number;
+  replicas: number[];
+  isr: number[];
+  offlineReplicas: number[];
+  /** Effective min.insync.replicas for the topic (topic config, else broker default, else 1). */
+  minIsr: number;
+}
+
+export interface PartitionSummary {
+  total: number;
+  offline: number;
+  underReplicated: number;
+  underMinIsr: number;
+  /** Only the unhealthy partitions, sorted by topic then partition. */
+  details: PartitionDetail[];
+}
+
+export interface BrokerPartitionCounts {
+  /** Partitions this broker leads. */
+  leaderFor: number;
+  /** Partitions this broker holds a replica of (led or followed). */
+  replicaFor: number;
+  /** Under-replicated partitions this broker holds a replica of. */
+  underReplicated: number;
+  /** Offline partitions this broker holds a replica of. */
+  offline: number;
+  /**
+   * Partitions whose ISR contains this broker and would fall below their min ISR without it
+   * (ISR size - 1 < minIsr): restarting this broker while it is live would hurt them.
+   */
+  isrCritical: number;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** The group's committed offset; null when the group has no commit for the partition. */
+  committedOffset: number | null;
+  /** Log end offset (high watermark). */
+  endOffset: number;
+  /** endOffset - committedOffset, never negative; for no commit, endOffset (all unread). */
+  lag: number;
+}
+
+export interface ConsumerGroupLag {
+  group: string;
+  /** Group state as the coordinator reports it (Stable, Empty, Dead, PreparingRebalance...). */
+  state?: string;
+  /** Active members when the coordinator answered describeGroups. */
+  members?: number;
+  totalLag: number;
+  partitions: PartitionLag[];
+  /** Set when the group's offsets could not be read. */
+  error?: string;
+}
+
+export interface ClusterSnapshot {
+  /** When the probe started (ISO 8601). */
+  takenAt: string;
+  durationMs: number;
+  status: SnapshotStatus;
+  bootstrapReachable: boolean;
+  expectedBrokers?: number;
+  /** Metadata mode as detected from ApiVersions (or given), undefined when no broker answered. */
+  metadataMode?: MetadataMode;
+  /** Broker ids present in the cluster metadata, ascending. */
+  registeredBrokers: number[];
+  /** Every broker known from metadata or as a replica, ascending by id. */
+  brokers: BrokerObservation[];
+  controller: ControllerObservation;
+  partitions: PartitionSummary;
+  perBroker: Record<number, BrokerPartitionCounts>;
+  consumerGroups: ConsumerGroupLag[];
+  /** Everything that failed or timed out, one line each, for people and the timeline. */
+  errors: string[];
+}
