@@ -1,0 +1,774 @@
+// The local Kafka supervisor: starts real Apache Kafka brokers (jars from Maven Central) as JVM
+// processes on 127.0.0.1, injects faults into them, and tears them down without leaving a
+// process behind. KRaft mode runs Kafka 4.x with combined broker+controller nodes; ZooKeeper
+// mode runs Kafka 3.9 brokers against a 3-node ZooKeeper ensemble from the same jars.
+// Every JVM is spawned in its own process group and recorded in a state file (state.ts), so
+// another process (`kafka-heal local fault|status|down`) can act on it and a later run can
+// clean up after a crashed one.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync, writeFileSync, writeSync, fstatSync } from 'node:fs';
+import { createServer, connect, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
+import { ensureJars } from '../maven.js';
+import {
+  BROKER_HEAP,
+  JAR_SET,
+  KRAFT_VOTERS,
+  LOG4J2_XML,
+  LOG4J_PROPERTIES,
+  ZK_HEAP,
+  jvmArgs,
+  kraftBrokerProps,
+  markerProp,
+  newClusterId,
+  renderProps,
+  zkBrokerProps,
+  zooCfg,
+  type BrokerPlan,
+  type ClusterMode,
+  type ZkPlan,
+} from './config.js';
+import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, UnknownNodeError } from './errors.js';
+import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
+import { delay, isOurs, killGroupNow, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
+import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
+
+export type { ClusterMode } from './config.js';
+export type { NodeState } from './state.js';
+
+export const FAULT_ACTIONS = ['crash', 'hang', 'resume', 'stop', 'start', 'restart', 'fill-disk', 'free-disk'] as const;
+export type FaultAction = (typeof FAULT_ACTIONS)[number];
+export const ZK_FAULT_ACTIONS = ['crash', 'hang', 'resume', 'stop', 'start', 'restart'] as const;
+export type ZkFaultAction = (typeof ZK_FAULT_ACTIONS)[number];
+
+/** Graceful stop: SIGTERM, then SIGKILL after this long (a broker without quorum blocks on SIGTERM). */
+export const STOP_GRACE_MS = 10_000;
+export const DEFAULT_DISK_LIMIT_MB = 256;
+export const DEFAULT_FILL_PERCENT = 95;
+
+export interface StartOptions {
+  name?: string;
+  /** 3-5 brokers; default 3. */
+  brokers?: number;
+  mode?: ClusterMode;
+  /** Folder for configs, logs and data; default <tmpdir>/kafka-heal/<name>. Wiped at start. */
+  workDir?: string;
+  log?: (line: string) => void;
+  /**
+   * Size of a tmpfs mounted under each broker's log dir, for fill-disk/free-disk. Default 256
+   * when running as root, else 0 (no mount; disk faults then fail with DiskLimitError).
+   */
+  diskLimitMb?: number;
+  /** The JVMs outlive this process (for `kafka-heal local up`); no exit hooks. */
+  detached?: boolean;
+  /** Readiness bound for the start; default 180 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface BrokerView {
+  id: number;
+  host: string;
+  port: number;
+  pid?: number;
+  state: NodeState;
+}
+
+export interface ZkView {
+  id: number;
+  host: string;
+  port: number;
+  pid?: number;
+  state: NodeState;
+}
+
+export interface DiskUsage {
+  sizeMb: number;
+  usedPercent: number;
+  ballastMb: number;
+}
+
+export interface ClusterStatus {
+  name: string;
+  mode: ClusterMode;
+  bootstrapServers: string;
+  brokers: (BrokerView & { registered: boolean; disk?: DiskUsage })[];
+  zookeeper: (ZkView & { serving?: string })[];
+  health: HealthReport;
+}
+
+export interface LocalCluster {
+  readonly name: string;
+  readonly mode: ClusterMode;
+  readonly bootstrapServers: string;
+  readonly workDir: string;
+  /** Current view; process state is reconciled with /proc on every read. */
+  readonly brokers: BrokerView[];
+  readonly zookeeper?: { connect: string; nodes: ZkView[] };
+  fault(action: FaultAction, brokerId: number, opts?: { percent?: number }): Promise<void>;
+  zkFault(action: ZkFaultAction, zkId: number): Promise<void>;
+  /** Polls until every broker is registered and every ISR is full; returns ms waited. */
+  waitHealthy(timeoutMs?: number): Promise<number>;
+  /** Polls until the broker is no longer in the cluster metadata; returns ms waited. */
+  waitUnregistered(brokerId: number, timeoutMs?: number): Promise<number>;
+  health(timeoutMs?: number): Promise<HealthReport>;
+  status(): Promise<ClusterStatus>;
+  disk(brokerId: number): DiskUsage;
+  /** Pids of every JVM started for this cluster (for leak checks). */
+  pids(): number[];
+  /** Kills every JVM, unmounts the disks, forgets the state. Idempotent. */
+  stop(): Promise<void>;
+}
+
+type Log = (line: string) => void;
+
+// ---------------------------------------------------------------- ports, files, mounts
+
+async function freePorts(n: number): Promise<number[]> {
+  // Hold all listeners open together so the ports are distinct, then release them.
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = createServer();
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve());
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => {
+      const a = s.address();
+      if (a === null || typeof a === 'string') throw new Error('no port');
+      return a.port;
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}
+
+function tail(file: string, lines = 30): string {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const len = Math.min(size, 16_384);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString('utf8').split('\n').slice(-lines).join('\n');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '(no log)';
+  }
+}
+
+function isMounted(dir: string): boolean {
+  try {
+    return readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .some((l) => l.split(' ')[1] === dir);
+  } catch {
+    return false;
+  }
+}
+
+function mountTmpfs(dir: string, sizeMb: number, label: string): void {
+  mkdirSync(dir, { recursive: true });
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new DiskLimitError(`cannot mount a ${sizeMb} MiB tmpfs on ${dir}: mounting needs root (run as root, or start with diskLimitMb 0 and no disk faults)`);
+  }
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0755`, label, dir], { stdio: 'pipe' });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new DiskLimitError(`cannot mount a ${sizeMb} MiB tmpfs on ${dir}: ${e.stderr?.toString().trim() || e.message}`);
+  }
+}
+
+function unmount(dir: string): void {
+  if (!isMounted(dir)) return;
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  } catch {
+    // busy (a process still has files open): detach it now, the kernel frees it when unused
+    try {
+      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+    } catch {
+      // nothing more to do
+    }
+  }
+}
+
+function diskDir(b: BrokerRecord): string {
+  return join(b.dir, 'disk');
+}
+
+function ballastPath(b: BrokerRecord): string {
+  return join(diskDir(b), 'ballast');
+}
+
+function diskUsage(b: BrokerRecord): DiskUsage {
+  if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
+  const s = statfsSync(diskDir(b));
+  const total = s.blocks * s.bsize;
+  const used = (s.blocks - s.bfree) * s.bsize;
+  const ballast = existsSync(ballastPath(b)) ? statSync(ballastPath(b)).size : 0;
+  return { sizeMb: Math.round(total / 1048576), usedPercent: Math.round((used / total) * 1000) / 10, ballastMb: Math.round(ballast / 1048576) };
+}
+
+/** Grows or shrinks the ballast file so the mount is `percent` full (writes real blocks). */
+function fillDisk(b: BrokerRecord, percent: number): void {
+  if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
+  const p = ballastPath(b);
+  rmSync(p, { force: true });
+  const s = statfsSync(diskDir(b));
+  const total = s.blocks * s.bsize;
+  const used = (s.blocks - s.bfree) * s.bsize;
+  const want = Math.max(0, Math.floor((total * percent) / 100) - used);
+  const fd = openSync(p, 'w');
+  try {
+    const chunk = Buffer.alloc(1024 * 1024, 0x6b);
+    let left = want;
+    while (left > 0) {
+      const n = Math.min(left, chunk.length);
+      writeSync(fd, chunk, 0, n);
+      left -= n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function srvr(port: number, timeoutMs = 1000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let out = '';
+    const sock = connect({ host: '127.0.0.1', port });
+    const done = (v: string | undefined) => {
+      sock.destroy();
+      resolve(v);
+    };
+    sock.setTimeout(timeoutMs, () => done(undefined));
+    sock.on('error', () => done(undefined));
+    sock.on('connect', () => sock.write('srvr'));
+    sock.on('data', (d) => (out += d.toString()));
+    sock.on('end', () => done(out));
+  });
+}
+
+/** ZooKeeper's own view: 'leader' | 'follower' | 'standalone', or undefined when not serving. */
+export async function zkMode(port: number): Promise<string | undefined> {
+  const out = await srvr(port);
+  return out?.match(/^Mode: (\S+)/m)?.[1];
+}
+
+// ---------------------------------------------------------------- exit hooks
+
+const live = new Map<string, Supervisor>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', () => {
+    for (const s of live.values()) s.killNow();
+  });
+  if (!isMainThread) return;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const s of live.values()) s.killNow();
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- the supervisor
+
+class Supervisor implements LocalCluster {
+  constructor(
+    private st: ClusterState,
+    private readonly log: Log,
+  ) {}
+
+  get name() {
+    return this.st.name;
+  }
+  get mode() {
+    return this.st.mode;
+  }
+  get workDir() {
+    return this.st.workDir;
+  }
+  get bootstrapServers() {
+    return this.st.brokers.map((b) => `127.0.0.1:${b.port}`).join(',');
+  }
+
+  private reconcile(): void {
+    let changed = false;
+    for (const n of [...this.st.brokers, ...this.st.zookeeper]) {
+      const ps = procState(n.pid);
+      const next: NodeState = ps === 'dead' ? (n.state === 'stopped' ? 'stopped' : 'crashed') : ps === 'stopped' ? 'hung' : 'running';
+      if (next !== n.state) {
+        n.state = next;
+        changed = true;
+      }
+    }
+    if (changed) this.save();
+  }
+
+  get brokers(): BrokerView[] {
+    this.reconcile();
+    return this.st.brokers.map((b) => ({ id: b.id, host: '127.0.0.1', port: b.port, ...(b.pid !== undefined ? { pid: b.pid } : {}), state: b.state }));
+  }
+
+  get zookeeper() {
+    if (this.st.mode !== 'zookeeper') return undefined;
+    this.reconcile();
+    return {
+      connect: `${this.st.zookeeper.map((z) => `127.0.0.1:${z.clientPort}`).join(',')}/${this.st.chroot}`,
+      nodes: this.st.zookeeper.map((z) => ({ id: z.id, host: '127.0.0.1', port: z.clientPort, ...(z.pid !== undefined ? { pid: z.pid } : {}), state: z.state })),
+    };
+  }
+
+  private save(): void {
+    writeState(this.st);
+  }
+
+  pids(): number[] {
+    return [...this.st.brokers, ...this.st.zookeeper].map((n) => n.pid).filter((p): p is number => p !== undefined);
+  }
+
+  private broker(id: number): BrokerRecord {
+    const b = this.st.brokers.find((x) => x.id === id);
+    if (!b) throw new UnknownNodeError(`cluster ${this.name} has no broker ${id} (brokers: ${this.st.brokers.map((x) => x.id).join(', ')})`);
+    return b;
+  }
+
+  private zk(id: number): ZkRecord {
+    const z = this.st.zookeeper.find((x) => x.id === id);
+    if (!z) throw new UnknownNodeError(`cluster ${this.name} has no ZooKeeper node ${id} (nodes: ${this.st.zookeeper.map((x) => x.id).join(', ') || 'none'})`);
+    return z;
+  }
+
+  // -------- processes
+
+  private javaArgs(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk'): string[] {
+    const logConfig = join(this.st.workDir, this.st.mode === 'kraft' ? 'log4j2.xml' : 'log4j.properties');
+    return jvmArgs({
+      jarDir: this.st.jarDir,
+      mode: this.st.mode,
+      heap: kind === 'broker' ? BROKER_HEAP : ZK_HEAP,
+      marker: node.marker,
+      logConfig,
+      mainClass: kind === 'broker' ? 'kafka.Kafka' : 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+      args: [node.config],
+    });
+  }
+
+  private spawnNode(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk'): void {
+    if (isOurs(node.pid, node.marker)) return; // already running: start is a no-op
+    const logFile = join(node.dir, 'server.log');
+    const fd = openSync(logFile, 'a');
+    try {
+      writeSync(fd, `\n===== kafka-heal: starting ${kind} ${node.id} at ${new Date().toISOString()} =====\n`);
+      const child = spawn('java', this.javaArgs(node, kind), { cwd: node.dir, detached: true, stdio: ['ignore', fd, fd] });
+      child.on('error', (err) => this.log(`kafka-heal: cannot start java for ${kind} ${node.id}: ${err.message}`));
+      child.unref();
+      if (child.pid === undefined) throw new NodeFailedError(`${kind} ${node.id} did not start (is java on PATH?)`, tail(logFile));
+      node.pid = child.pid;
+      node.state = 'running';
+    } finally {
+      closeSync(fd);
+    }
+    this.save();
+  }
+
+  private async applyFault(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk', action: ZkFaultAction): Promise<void> {
+    const alive = isOurs(node.pid, node.marker);
+    const pid = node.pid;
+    switch (action) {
+      case 'crash':
+        if (alive && pid !== undefined) {
+          killGroupNow(pid);
+          await waitExit(pid, 10_000);
+        }
+        node.state = 'crashed';
+        break;
+      case 'hang':
+        if (!alive || pid === undefined) throw new NodeFailedError(`${kind} ${node.id} is not running; cannot hang it`, '');
+        signalGroup(pid, 'SIGSTOP');
+        await waitState(pid, 'stopped', 5000);
+        node.state = 'hung';
+        break;
+      case 'resume':
+        if (alive && pid !== undefined) {
+          signalGroup(pid, 'SIGCONT');
+          await waitState(pid, 'running', 5000);
+          node.state = 'running';
+        }
+        break;
+      case 'stop':
+        if (alive && pid !== undefined) {
+          const how = await stopGracefully(pid, STOP_GRACE_MS);
+          if (how === 'killed') this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
+        }
+        node.state = 'stopped';
+        break;
+      case 'start':
+        this.spawnNode(node, kind);
+        break;
+      case 'restart':
+        if (alive && pid !== undefined) await stopGracefully(pid, STOP_GRACE_MS);
+        node.pid = undefined;
+        this.spawnNode(node, kind);
+        break;
+    }
+    this.save();
+  }
+
+  async fault(action: FaultAction, brokerId: number, opts: { percent?: number } = {}): Promise<void> {
+    if (!(FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownNodeError(`unknown fault "${action}" (one of ${FAULT_ACTIONS.join(', ')})`);
+    const b = this.broker(brokerId);
+    if (action === 'fill-disk') {
+      const percent = opts.percent ?? DEFAULT_FILL_PERCENT;
+      if (!(percent > 0 && percent < 100)) throw new RangeError(`fill percent must be between 0 and 100, got ${percent}`);
+      fillDisk(b, percent);
+      return;
+    }
+    if (action === 'free-disk') {
+      if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
+      rmSync(ballastPath(b), { force: true });
+      return;
+    }
+    await this.applyFault(b, 'broker', action);
+  }
+
+  async zkFault(action: ZkFaultAction, zkId: number): Promise<void> {
+    if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownNodeError(`unknown ZooKeeper fault "${action}" (one of ${ZK_FAULT_ACTIONS.join(', ')})`);
+    await this.applyFault(this.zk(zkId), 'zk', action);
+  }
+
+  disk(brokerId: number): DiskUsage {
+    return diskUsage(this.broker(brokerId));
+  }
+
+  // -------- health
+
+  private runningBootstrap(): string[] {
+    this.reconcile();
+    return this.st.brokers.filter((b) => b.state === 'running').map((b) => `127.0.0.1:${b.port}`);
+  }
+
+  health(timeoutMs = 5000): Promise<HealthReport> {
+    return checkHealth({ bootstrap: this.runningBootstrap(), expected: this.st.brokers.map((b) => b.id), timeoutMs });
+  }
+
+  /** Fails fast when a node that should run has died, with the end of its log. */
+  private assertNodesAlive(): void {
+    for (const [kind, nodes] of [
+      ['broker', this.st.brokers],
+      ['zookeeper', this.st.zookeeper],
+    ] as const) {
+      for (const n of nodes) {
+        if (n.state === 'running' && procState(n.pid) === 'dead') {
+          n.state = 'crashed';
+          this.save();
+          throw new NodeFailedError(`${kind} ${n.id} of cluster ${this.name} exited unexpectedly (log: ${join(n.dir, 'server.log')})`, tail(join(n.dir, 'server.log')));
+        }
+      }
+    }
+  }
+
+  async waitHealthy(timeoutMs = 120_000, opts: { requireOffsetsTopic?: boolean } = {}): Promise<number> {
+    const started = Date.now();
+    let last: HealthReport | undefined;
+    for (;;) {
+      this.assertNodesAlive();
+      const bootstrap = this.runningBootstrap();
+      if (opts.requireOffsetsTopic) await touchOffsetsTopic(bootstrap, 3000);
+      last = await checkHealth({
+        bootstrap,
+        expected: this.st.brokers.map((b) => b.id),
+        ...(opts.requireOffsetsTopic ? { requireTopics: ['__consumer_offsets'] } : {}),
+        timeoutMs: 5000,
+      });
+      if (last.healthy) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) {
+        throw new ClusterNotHealthyError(`cluster ${this.name} not healthy after ${Date.now() - started} ms: ${JSON.stringify(last)}`, last);
+      }
+      await delay(250);
+    }
+  }
+
+  async waitUnregistered(brokerId: number, timeoutMs = 30_000): Promise<number> {
+    this.broker(brokerId);
+    const started = Date.now();
+    for (;;) {
+      const r = await checkHealth({ bootstrap: this.runningBootstrap(), expected: [], timeoutMs: 3000 });
+      if (r.error === undefined && !r.registered.includes(brokerId)) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) throw new ClusterNotHealthyError(`broker ${brokerId} still registered after ${Date.now() - started} ms`, r);
+      await delay(100);
+    }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const health = await this.health(4000);
+    const zkModes = await Promise.all(this.st.zookeeper.map((z) => (procState(z.pid) === 'running' ? zkMode(z.clientPort) : Promise.resolve(undefined))));
+    return {
+      name: this.name,
+      mode: this.mode,
+      bootstrapServers: this.bootstrapServers,
+      brokers: this.brokers.map((b) => {
+        const rec = this.broker(b.id);
+        return { ...b, registered: health.registered.includes(b.id), ...(rec.mount ? { disk: diskUsage(rec) } : {}) };
+      }),
+      zookeeper: (this.zookeeper?.nodes ?? []).map((z, i) => ({ ...z, ...(zkModes[i] !== undefined ? { serving: zkModes[i] } : {}) })),
+      health,
+    };
+  }
+
+  // -------- teardown
+
+  /** Synchronous teardown for exit hooks: SIGCONT+SIGKILL every group, unmount, forget. */
+  killNow(): void {
+    for (const n of [...this.st.brokers, ...this.st.zookeeper]) {
+      if (n.pid !== undefined && isOurs(n.pid, n.marker)) killGroupNow(n.pid);
+    }
+    for (const b of this.st.brokers) if (b.mount) unmount(diskDir(b));
+    removeState(this.st.name);
+    live.delete(this.st.name);
+  }
+
+  async stop(): Promise<void> {
+    const pids = [...this.st.brokers, ...this.st.zookeeper].filter((n) => n.pid !== undefined && isOurs(n.pid, n.marker)).map((n) => n.pid as number);
+    for (const pid of pids) killGroupNow(pid);
+    await Promise.all(pids.map((pid) => waitExit(pid, 10_000)));
+    for (const n of [...this.st.brokers, ...this.st.zookeeper]) n.state = 'stopped';
+    for (const b of this.st.brokers) if (b.mount) unmount(diskDir(b));
+    removeState(this.st.name);
+    live.delete(this.st.name);
+  }
+
+  // -------- start
+
+  track(): void {
+    if (this.st.detached) return;
+    live.set(this.st.name, this);
+    installExitHooks();
+  }
+
+  async formatAll(): Promise<void> {
+    if (this.st.mode !== 'kraft' || this.st.clusterId === undefined) return;
+    const clusterId = this.st.clusterId;
+    await Promise.all(
+      this.st.brokers.map(
+        (b) =>
+          new Promise<void>((resolve, reject) => {
+            const args = jvmArgs({
+              jarDir: this.st.jarDir,
+              mode: 'kraft',
+              heap: ['-Xmx256m', '-XX:TieredStopAtLevel=1'],
+              marker: `${b.marker}-format`,
+              logConfig: join(this.st.workDir, 'log4j2.xml'),
+              mainClass: 'kafka.tools.StorageTool',
+              args: ['format', '-t', clusterId, '-c', b.config],
+            });
+            execFile('java', args, { timeout: 120_000 }, (err, stdout, stderr) => {
+              writeFileSync(join(b.dir, 'format.log'), `${stdout}${stderr}`);
+              if (err) reject(new NodeFailedError(`formatting broker ${b.id} failed: ${err.message}`, `${stdout}${stderr}`));
+              else resolve();
+            });
+          }),
+      ),
+    );
+  }
+
+  async waitZkQuorum(timeoutMs = 60_000): Promise<number> {
+    const started = Date.now();
+    for (;;) {
+      this.assertNodesAlive();
+      const modes = await Promise.all(this.st.zookeeper.map((z) => zkMode(z.clientPort)));
+      if (modes.every((m) => m === 'leader' || m === 'follower')) return Date.now() - started;
+      if (Date.now() - started > timeoutMs) throw new ClusterNotHealthyError(`ZooKeeper ensemble of ${this.name} has no quorum after ${timeoutMs} ms: ${modes.join(',')}`, modes);
+      await delay(200);
+    }
+  }
+
+  startAll(kind: 'broker' | 'zk'): void {
+    for (const n of kind === 'broker' ? this.st.brokers : this.st.zookeeper) this.spawnNode(n, kind);
+  }
+}
+
+// ---------------------------------------------------------------- public entry points
+
+function defaultDiskLimit(): number {
+  return typeof process.getuid === 'function' && process.getuid() === 0 ? DEFAULT_DISK_LIMIT_MB : 0;
+}
+
+/** True when any JVM recorded in the state is still alive. */
+function anyAlive(st: ClusterState): boolean {
+  return [...st.brokers, ...st.zookeeper].some((n) => isOurs(n.pid, n.marker));
+}
+
+function ownerAlive(st: ClusterState): boolean {
+  return st.ownerPid === process.pid || procState(st.ownerPid) !== 'dead';
+}
+
+/** Kills the JVMs and mounts of a recorded cluster, whoever started it. */
+function destroyRecorded(st: ClusterState): void {
+  new Supervisor(st, () => undefined).killNow();
+}
+
+/**
+ * Kills what earlier runs left behind: clusters started in-process (tests) whose owner process
+ * died without tearing down. Detached clusters (`local up`) are left alone: they are meant to
+ * outlive their owner. Returns the names cleaned.
+ */
+export function cleanupStale(log: Log = () => undefined): string[] {
+  const cleaned: string[] = [];
+  for (const st of listStates()) {
+    if (st.detached && anyAlive(st)) continue;
+    if (!st.detached && ownerAlive(st) && anyAlive(st)) continue;
+    log(`kafka-heal: cleaning up stale cluster ${st.name} (owner pid ${st.ownerPid} gone)`);
+    destroyRecorded(st);
+    cleaned.push(st.name);
+  }
+  return cleaned;
+}
+
+/** The running cluster of that name (from its state file), for acting on it from another process. */
+export function attachCluster(name: string, log: Log = (l) => process.stderr.write(`${l}\n`)): LocalCluster {
+  const st = readState(name);
+  if (!st) throw new ClusterNotFoundError(`no local cluster named "${name}" (start one with: kafka-heal local up --name ${name})`);
+  return new Supervisor(st, log);
+}
+
+export function runningClusters(): ClusterState[] {
+  return listStates();
+}
+
+export async function startCluster(opts: StartOptions = {}): Promise<LocalCluster> {
+  const name = opts.name ?? 'primary';
+  const mode = opts.mode ?? 'kraft';
+  const count = opts.brokers ?? 3;
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  if (!CLUSTER_NAME.test(name)) throw new RangeError(`cluster name "${name}" must match ${CLUSTER_NAME}`);
+  if (!Number.isInteger(count) || count < 3 || count > 5) throw new RangeError(`brokers must be 3, 4 or 5, got ${count}`);
+  if (mode !== 'kraft' && mode !== 'zookeeper') throw new RangeError(`mode must be kraft or zookeeper, got ${String(mode)}`);
+  const diskLimitMb = opts.diskLimitMb ?? defaultDiskLimit();
+  const started = Date.now();
+
+  cleanupStale(log);
+  const existing = readState(name);
+  if (existing) {
+    if (anyAlive(existing)) {
+      throw new ClusterRunningError(`local cluster "${name}" is already running (pids ${[...existing.brokers, ...existing.zookeeper].map((n) => n.pid).join(', ')}); stop it with: kafka-heal local down --name ${name}`);
+    }
+    destroyRecorded(existing);
+  }
+
+  const jarSet = JAR_SET[mode];
+  log(`kafka-heal: jars (${jarSet})`);
+  const jarDir = await ensureJars(jarSet, log);
+
+  const workDir = opts.workDir ?? join(tmpdir(), 'kafka-heal', name);
+  mkdirSync(workDir, { recursive: true });
+  for (let i = 1; i <= 5; i++) {
+    unmount(join(workDir, `broker-${i}`, 'disk'));
+    rmSync(join(workDir, `broker-${i}`), { recursive: true, force: true });
+    rmSync(join(workDir, `zk-${i}`), { recursive: true, force: true });
+  }
+  writeFileSync(join(workDir, mode === 'kraft' ? 'log4j2.xml' : 'log4j.properties'), mode === 'kraft' ? LOG4J2_XML : LOG4J_PROPERTIES);
+
+  const zkCount = mode === 'zookeeper' ? 3 : 0;
+  const voters = mode === 'kraft' ? Math.min(KRAFT_VOTERS, count) : 0;
+  const ports = await freePorts(count + voters + zkCount * 3);
+  const next = () => {
+    const p = ports.shift();
+    if (p === undefined) throw new Error('ran out of planned ports');
+    return p;
+  };
+
+  const plans: BrokerPlan[] = [];
+  for (let id = 1; id <= count; id++) {
+    const dir = join(workDir, `broker-${id}`);
+    const dataDir = diskLimitMb > 0 ? join(dir, 'disk', 'data') : join(dir, 'data');
+    plans.push({ id, port: next(), ...(id <= voters ? { controllerPort: next() } : {}), dir, dataDir });
+  }
+  const zkPlans: ZkPlan[] = [];
+  for (let id = 1; id <= zkCount; id++) {
+    zkPlans.push({ id, clientPort: next(), peerPort: next(), electionPort: next(), dir: join(workDir, `zk-${id}`) });
+  }
+  const chroot = 'kafka-heal';
+
+  const st: ClusterState = {
+    name,
+    mode,
+    jarSet,
+    jarDir,
+    workDir,
+    ...(mode === 'kraft' ? { clusterId: newClusterId(randomBytes) } : { chroot }),
+    ownerPid: process.pid,
+    detached: opts.detached ?? false,
+    createdAt: new Date().toISOString(),
+    brokers: [],
+    zookeeper: [],
+  };
+  const sup = new Supervisor(st, log);
+  sup.track();
+
+  try {
+    for (const z of zkPlans) {
+      mkdirSync(join(z.dir, 'data'), { recursive: true });
+      writeFileSync(join(z.dir, 'data', 'myid'), `${z.id}\n`);
+      const config = join(z.dir, 'zoo.cfg');
+      writeFileSync(config, renderProps(zooCfg(z, zkPlans)));
+      st.zookeeper.push({ id: z.id, clientPort: z.clientPort, peerPort: z.peerPort, electionPort: z.electionPort, dir: z.dir, config, state: 'stopped', marker: markerProp(name, `zk-${z.id}`) });
+    }
+    for (const b of plans) {
+      mkdirSync(b.dir, { recursive: true });
+      const config = join(b.dir, 'server.properties');
+      const props = mode === 'kraft' ? kraftBrokerProps(b, plans.filter((p) => p.controllerPort !== undefined)) : zkBrokerProps(b, zkPlans, chroot);
+      writeFileSync(config, renderProps(props));
+      const rec: BrokerRecord = {
+        id: b.id,
+        port: b.port,
+        ...(b.controllerPort !== undefined ? { controllerPort: b.controllerPort } : {}),
+        roles: b.controllerPort !== undefined ? 'broker,controller' : 'broker',
+        dir: b.dir,
+        dataDir: b.dataDir,
+        config,
+        ...(diskLimitMb > 0 ? { mount: { sizeMb: diskLimitMb } } : {}),
+        state: 'stopped',
+        marker: markerProp(name, `broker-${b.id}`),
+      };
+      st.brokers.push(rec);
+      // Recorded before mounting so a failure below still unmounts it.
+      writeState(st);
+      if (diskLimitMb > 0) mountTmpfs(diskDir(rec), diskLimitMb, `kafka-heal-${name}-broker-${b.id}`);
+      mkdirSync(b.dataDir, { recursive: true });
+    }
+    writeState(st);
+
+    if (mode === 'kraft') {
+      log(`kafka-heal: formatting ${count} KRaft nodes (cluster id ${st.clusterId})`);
+      await sup.formatAll();
+    } else {
+      log('kafka-heal: starting ZooKeeper ensemble (3 nodes)');
+      sup.startAll('zk');
+      const ms = await sup.waitZkQuorum();
+      log(`kafka-heal: ZooKeeper quorum after ${ms} ms`);
+    }
+    for (const b of st.brokers) log(`kafka-heal: starting broker ${b.id} on 127.0.0.1:${b.port}${b.controllerPort ? ` (controller ${b.controllerPort})` : ''}`);
+    sup.startAll('broker');
+    log('kafka-heal: waiting for all brokers registered and every ISR full');
+    await sup.waitHealthy(opts.readyTimeoutMs ?? 180_000, { requireOffsetsTopic: true });
+    log(`kafka-heal: cluster ${name} (${mode}, ${count} brokers) healthy in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sup.bootstrapServers}`);
+    return sup;
+  } catch (err) {
+    await sup.stop();
+    throw err;
+  }
+}
