@@ -1,0 +1,116 @@
+// Security: values that came from an alarm (names, labels, annotations) must never reach a host
+// shell unvalidated. For every parameter of every document, every hostile payload is rejected
+// by the same validation SSM applies, before a script is rendered. Then, as defence in depth,
+// the shell's own re-validation refuses values that a broken validator let through.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import {
+  InvalidRunbookParameters,
+  listRunbooks,
+  loadRunbook,
+  renderCommands,
+  validateParameters,
+} from '../../../functions/shared/runbooks.js';
+import type { RunbookDocument } from '../../../functions/shared/runbooks.js';
+import { runScript, tempDir } from './sandbox.js';
+
+const HOSTILE: [label: string, value: string][] = [
+  ['semicolon command', '; rm -rf / #'],
+  ['command substitution', '$(id)'],
+  ['parameter expansion', '${PATH}'],
+  ['backticks', '`id`'],
+  ['and-chain', 'kafka && reboot'],
+  ['or-chain', 'x || true'],
+  ['pipe', 'a|sh'],
+  ['newline', 'kafka\nreboot'],
+  ['trailing newline', 'kafka\n'],
+  ['carriage return', '9092\r'],
+  ['double quote breakout', 'a" ; id ; "'],
+  ['single quote', "a'b"],
+  ['backslash', 'a\\'],
+  ['redirection', 'a>/etc/passwd'],
+  ['glob', '/var/log/*'],
+  ['relative traversal', '../../etc/passwd'],
+  ['absolute traversal', '/var/log/kafka/../../../etc/passwd'],
+  ['dot segment', '/var/log/./kafka'],
+  ['root only', '/'],
+  ['space', 'a b'],
+  ['tab', 'a\tb'],
+  ['NUL byte', 'kafka\u0000'],
+  ['unicode letters', 'kafkä'],
+  ['unicode digits', '９０９２'],
+  ['right-to-left override', 'kafka\u202e'],
+  ['emoji', '🔥'],
+  ['10,000 characters', 'a'.repeat(10_000)],
+  ['10,000 digits', '9'.repeat(10_000)],
+  ['10,000-character path', `/${'a'.repeat(10_000)}`],
+  ['empty', ''],
+  ['blank', ' '],
+  ['SSM placeholder', '{{ ServiceName }}'],
+  ['option injection', '--entity-default --delete-config'],
+  ['dash prefix', '-rf'],
+];
+
+const DOCS: RunbookDocument[] = listRunbooks().map((name) => loadRunbook(name));
+const CASES = DOCS.flatMap((doc) => Object.keys(doc.parameters).flatMap((parameter) => HOSTILE.map(([label, value]) => ({ doc, parameter, label, value }))));
+
+/** Values that satisfy each document's required parameters. */
+const REQUIRED: Record<string, Record<string, string>> = {
+  'kafka-cli-action': { Action: 'describe-quorum' },
+  'kafka-backup-metadata': { Mode: 'kraft', DataDir: '/var/lib/kafka/data' },
+};
+
+describe('hostile parameter values', () => {
+  it('covers every parameter of every document', () => {
+    const parameters = DOCS.reduce((n, doc) => n + Object.keys(doc.parameters).length, 0);
+    expect(parameters).toBeGreaterThanOrEqual(30);
+    expect(CASES.length).toBe(parameters * HOSTILE.length);
+  });
+
+  it.each(CASES.map((c) => [c.doc.name, c.parameter, c.label, c] as const))('%s %s rejects %s', (_name, _parameter, _label, c) => {
+    const params = { ...REQUIRED[c.doc.name], [c.parameter]: c.value };
+    let caught: unknown;
+    try {
+      renderCommands(c.doc, params);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(InvalidRunbookParameters);
+    const error = caught as InvalidRunbookParameters;
+    expect(error.name).toBe('InvalidRunbookParameters');
+    expect(error.parameter).toBe(c.parameter);
+    expect(error.value).toBe(c.value);
+    expect(error.document).toBe(c.doc.name);
+    // The same value given in SSM's API shape (a one-element list) is rejected too.
+    expect(() => validateParameters(c.doc, { ...REQUIRED[c.doc.name], [c.parameter]: [c.value] })).toThrow(InvalidRunbookParameters);
+  });
+
+  it('keeps long hostile values out of error messages', () => {
+    const doc = loadRunbook('kafka-restart-broker');
+    expect(() => validateParameters(doc, { ServiceName: `$(id)${'x'.repeat(10_000)}` })).toThrow(/ServiceName .*\(10005 chars\)/);
+  });
+});
+
+// A broken validator must still not hand the shell a weapon: substitute values naively (as a
+// bug would) and check the script's own checks stop before acting. Only values that keep the
+// quoted assignment intact are meaningful here; the rest cannot pass any allowedPattern.
+describe('shell re-validation (defence in depth)', () => {
+  const work = tempDir();
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const SLIPPED = ['a b', '../etc', '/var/log/../../etc', 'x;y', 'x|y', '-rf', '1\n2'];
+
+  const naive = (doc: RunbookDocument, params: Record<string, string>): string =>
+    doc.steps[0]!.runCommand.join('\n').replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_m, name: string) => params[name] ?? (doc.parameters[name]?.default as string | undefined) ?? '');
+
+  const cases = DOCS.flatMap((doc) => Object.keys(doc.parameters).map((parameter) => [doc.name, parameter, doc] as const));
+  it.each(cases)('%s re-checks %s in bash', (_name, parameter, doc) => {
+    for (const value of SLIPPED) {
+      const params = { ...REQUIRED[doc.name], [parameter]: value };
+      const result = runScript(naive(doc, params), { cwd: work });
+      expect(result.status, `${parameter}=${JSON.stringify(value)}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).toContain(`invalid parameter ${parameter}`);
+      expect(result.json?.['result'] ?? result.json?.['error']).toBeDefined();
+    }
+  });
+});
