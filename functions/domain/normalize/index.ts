@@ -1,0 +1,44 @@
+// normalize(): any supported raw event -> Signals (or a documented reason to ignore it).
+// Detection is by shape, most specific first:
+//   EventBridge CloudWatch alarm event  ("detail-type" starting with "CloudWatch Alarm")
+//   probe result                         (source "kafka-heal.probe")
+//   SNS Lambda event / SNS notification  (AMP alerts: Alertmanager JSON in the message)
+//   Alertmanager webhook                 (alerts[] + version/groupKey)
+import { MalformedEventError, UnknownSourceError } from '../errors.js';
+import type { ClusterFacts, Signal } from '../types.js';
+import { normalizeAlertmanager } from './alertmanager.js';
+import { isSnsLambdaEvent, isSnsNotification, normalizeSnsLambdaEvent, normalizeSnsNotification } from './amp-sns.js';
+import { normalizeCloudWatch } from './cloudwatch.js';
+import { isObject, isoTime } from './common.js';
+import { PROBE_SOURCE, normalizeProbe } from './probe.js';
+
+export { alarmMarker, parseMarker, type MarkerFields } from './marker.js';
+export type { ProbeFinding, ProbeResultEvent } from './probe.js';
+
+export type NormalizeResult = { outcome: 'signals'; signals: Signal[] } | { outcome: 'ignored'; reason: string };
+
+export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string }): NormalizeResult {
+  if (!isObject(raw)) throw new MalformedEventError('event must be a JSON object');
+  const receivedAt = isoTime(ctx.receivedAt);
+  if (receivedAt === undefined) throw new RangeError(`normalize: ctx.receivedAt must be an ISO time, got ${JSON.stringify(ctx.receivedAt)}`);
+  const c = { clusters: ctx.clusters, receivedAt };
+
+  let signals: Signal[];
+  if (typeof raw['detail-type'] === 'string' && (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'))) {
+    return normalizeCloudWatch(raw, c);
+  } else if (raw.source === PROBE_SOURCE) {
+    signals = normalizeProbe(raw, c);
+  } else if (isSnsLambdaEvent(raw)) {
+    signals = normalizeSnsLambdaEvent(raw, c);
+  } else if (isSnsNotification(raw)) {
+    signals = normalizeSnsNotification(raw, c);
+  } else if ('alerts' in raw && (raw.version !== undefined || raw.groupKey !== undefined)) {
+    signals = normalizeAlertmanager(raw, c);
+  } else {
+    throw new UnknownSourceError(
+      'event matches no supported source (EventBridge CloudWatch alarm event, Alertmanager webhook v4, SNS-wrapped AMP alert, kafka-heal probe result)',
+    );
+  }
+  if (signals.length === 0) return { outcome: 'ignored', reason: 'the event carries no alerts or findings' };
+  return { outcome: 'signals', signals };
+}

@@ -1,0 +1,51 @@
+// The marker this project's alarms carry in their AlarmDescription, so a state change names its
+// cluster, kind, broker and consumer group without guessing from dimensions:
+//   [kafka-heal cluster=orders kind=broker-down broker=2 group=billing]
+// Values never contain spaces or "]" (cluster names and kinds are slugs; group names with spaces
+// are rejected by alarmMarker).
+import { MalformedEventError } from '../errors.js';
+import type { SignalKind } from '../types.js';
+import { brokerId, signalKind } from './common.js';
+
+export interface MarkerFields {
+  cluster: string;
+  kind: SignalKind;
+  brokerId?: number;
+  consumerGroup?: string;
+}
+
+const SAFE_VALUE = /^[^\s\]=[]{1,200}$/;
+
+function checkValue(value: string, field: string): void {
+  if (!SAFE_VALUE.test(value)) throw new RangeError(`alarmMarker: ${field} "${value}" must be 1-200 characters without spaces, "=", "[" or "]"`);
+}
+
+export function alarmMarker(m: MarkerFields): string {
+  const parts = [`cluster=${m.cluster}`, `kind=${m.kind}`];
+  if (m.brokerId !== undefined) parts.push(`broker=${m.brokerId}`);
+  if (m.consumerGroup !== undefined) parts.push(`group=${m.consumerGroup}`);
+  checkValue(m.cluster, 'cluster');
+  if (m.consumerGroup !== undefined) checkValue(m.consumerGroup, 'consumerGroup');
+  if (m.brokerId !== undefined && !(Number.isSafeInteger(m.brokerId) && m.brokerId >= 0)) {
+    throw new RangeError(`alarmMarker: brokerId must be a non-negative integer, got ${m.brokerId}`);
+  }
+  return `[kafka-heal ${parts.join(' ')}]`;
+}
+
+/** Reads the marker from a description; undefined when there is none. */
+export function parseMarker(description: string | undefined, where: string): MarkerFields | undefined {
+  if (description === undefined) return undefined;
+  const m = /\[kafka-heal((?:\s+[a-z]+=[^\s\]]*)*)\s*\]/.exec(description);
+  if (!m) return undefined;
+  const fields: Record<string, string> = {};
+  for (const pair of String(m[1]).trim().split(/\s+/)) {
+    const eq = pair.indexOf('=');
+    fields[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const field = (k: string) => `description marker ${k}`;
+  if (fields.cluster === undefined || fields.cluster === '') throw new MalformedEventError(`${where}: ${field('cluster')} is missing`);
+  const out: MarkerFields = { cluster: fields.cluster, kind: signalKind(fields.kind, field('kind'), where) };
+  if (fields.broker !== undefined) out.brokerId = brokerId(fields.broker, field('broker'), where);
+  if (fields.group !== undefined && fields.group !== '') out.consumerGroup = fields.group;
+  return out;
+}
