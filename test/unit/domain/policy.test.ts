@@ -1,0 +1,154 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_POLICY, PolicyError, parsePolicy } from '../../../functions/domain/policy.js';
+
+function issues(input: unknown): string[] {
+  try {
+    parsePolicy(input);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PolicyError);
+    expect((e as Error).name).toBe('PolicyError');
+    return (e as PolicyError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected a PolicyError');
+}
+
+describe('DEFAULT_POLICY', () => {
+  it('is safe by default and carries the seed numbers', () => {
+    expect(DEFAULT_POLICY).toMatchObject({
+      mode: 'dry-run',
+      cooldownSeconds: 600,
+      flapMaxHeals: 3,
+      flapWindowSeconds: 3600,
+      cascadeWindowSeconds: 300,
+      blastRadiusFraction: 0.4,
+      maintenanceWindows: [],
+    });
+    expect(DEFAULT_POLICY.blastRadiusBrokers).toBeUndefined();
+    expect(DEFAULT_POLICY.thresholds).toEqual({
+      diskWarnPercent: 85,
+      diskCriticalPercent: 90,
+      lagSev3: 10_000,
+      lagSev2: 100_000,
+      lagSev1: 1_000_000,
+      errorRateSev3: 0.01,
+      errorRateSev2: 0.1,
+      errorRateSev1: 0.2,
+      dlqPerMinuteSev3: 10,
+      dlqPerMinuteSev2: 100,
+    });
+  });
+});
+
+describe('parsePolicy', () => {
+  it('fills defaults for empty, null and undefined input', () => {
+    expect(parsePolicy({})).toEqual(DEFAULT_POLICY);
+    expect(parsePolicy(undefined)).toEqual(DEFAULT_POLICY);
+    expect(parsePolicy(null)).toEqual(DEFAULT_POLICY);
+  });
+
+  it('merges a partial policy, from an object or a JSON string (SSM)', () => {
+    const p = parsePolicy(
+      JSON.stringify({
+        mode: 'auto',
+        cooldownSeconds: 0,
+        blastRadiusBrokers: 2,
+        thresholds: { lagSev1: 2_000_000 },
+        maintenanceWindows: [{ start: '2026-11-22T01:00:00Z', end: '2026-11-22T03:00:00Z', reason: 'patching' }, { start: '2026-12-01T00:00:00Z', end: '2026-12-01T01:00:00Z' }],
+      }),
+    );
+    expect(p.mode).toBe('auto');
+    expect(p.cooldownSeconds).toBe(0);
+    expect(p.blastRadiusBrokers).toBe(2);
+    expect(p.thresholds.lagSev1).toBe(2_000_000);
+    expect(p.thresholds.lagSev2).toBe(100_000);
+    expect(p.maintenanceWindows).toEqual([
+      { start: '2026-11-22T01:00:00Z', end: '2026-11-22T03:00:00Z', reason: 'patching' },
+      { start: '2026-12-01T00:00:00Z', end: '2026-12-01T01:00:00Z' },
+    ]);
+    // the defaults are not mutated by a merge
+    expect(DEFAULT_POLICY.thresholds.lagSev1).toBe(1_000_000);
+  });
+
+  it.each(['auto', 'approval', 'dry-run', 'off'])('accepts mode %s', (mode) => {
+    expect(parsePolicy({ mode }).mode).toBe(mode);
+  });
+
+  it('rejects bad roots', () => {
+    expect(issues('{nope')).toEqual(['(root): is not valid JSON']);
+    expect(issues([])).toEqual(['(root): must be an object']);
+    expect(issues(5)).toEqual(['(root): must be an object']);
+  });
+
+  it('lists every bad field with its value', () => {
+    const list = issues({
+      mode: 'yolo',
+      modee: 'auto',
+      cooldownSeconds: -1,
+      flapMaxHeals: 0,
+      flapWindowSeconds: 1.5,
+      cascadeWindowSeconds: '300',
+      blastRadiusFraction: 0,
+      blastRadiusBrokers: 0,
+    });
+    expect(list).toEqual([
+      'modee: is not a policy field',
+      'mode: must be one of auto, approval, dry-run, off, got "yolo"',
+      'cooldownSeconds: must be a whole number >= 0, got -1',
+      'flapMaxHeals: must be a whole number >= 1, got 0',
+      'flapWindowSeconds: must be a whole number >= 1, got 1.5',
+      'cascadeWindowSeconds: must be a whole number >= 1, got "300"',
+      'blastRadiusFraction: must be a fraction in (0, 1], got 0',
+      'blastRadiusBrokers: must be a whole number >= 1, got 0',
+    ]);
+  });
+
+  it('blastRadiusFraction edges: 1 accepted, above 1 rejected; non-finite rejected', () => {
+    expect(parsePolicy({ blastRadiusFraction: 1 }).blastRadiusFraction).toBe(1);
+    expect(issues({ blastRadiusFraction: 1.01 })).toEqual(['blastRadiusFraction: must be a fraction in (0, 1], got 1.01']);
+    expect(issues({ cooldownSeconds: Number.POSITIVE_INFINITY })).toEqual(['cooldownSeconds: must be a whole number >= 0, got null']);
+  });
+
+  it('thresholds: unknown keys, bad values and wrong order', () => {
+    expect(issues({ thresholds: [] })).toEqual(['thresholds: must be an object']);
+    expect(issues({ thresholds: null })).toEqual(['thresholds: must be an object']);
+    expect(issues({ thresholds: { lagSev4: 1, diskWarnPercent: -5 } })).toEqual(['thresholds.lagSev4: is not a threshold', 'thresholds.diskWarnPercent: must be a number >= 0, got -5']);
+    expect(issues({ thresholds: { diskWarnPercent: 90, lagSev3: 100_000, lagSev1: 50_000, errorRateSev3: 0.1, errorRateSev1: 0.05, dlqPerMinuteSev3: 100 } })).toEqual([
+      'thresholds.diskWarnPercent/diskCriticalPercent: must be ordered low < high, got 90 and 90',
+      'thresholds.lagSev3/lagSev2: must be ordered low < high, got 100000 and 100000',
+      'thresholds.lagSev2/lagSev1: must be ordered low < high, got 100000 and 50000',
+      'thresholds.errorRateSev3/errorRateSev2: must be ordered low < high, got 0.1 and 0.1',
+      'thresholds.errorRateSev2/errorRateSev1: must be ordered low < high, got 0.1 and 0.05',
+      'thresholds.dlqPerMinuteSev3/dlqPerMinuteSev2: must be ordered low < high, got 100 and 100',
+    ]);
+  });
+
+  it('maintenance windows must be objects with ISO start < end and a string reason', () => {
+    expect(issues({ maintenanceWindows: {} })).toEqual(['maintenanceWindows: must be an array']);
+    expect(
+      issues({
+        maintenanceWindows: [
+          'tonight',
+          { start: 'soon', end: 5 },
+          { start: '2026-11-22T03:00:00Z', end: '2026-11-22T03:00:00Z' },
+          { start: '2026-11-22T01:00:00Z', end: '2026-11-22T02:00:00Z', reason: 7 },
+          null,
+          [],
+          { start: 1, end: '2026-11-22T03:00:00Z' },
+        ],
+      }),
+    ).toEqual([
+      'maintenanceWindows[0]: must be an object with start and end',
+      'maintenanceWindows[1].start: must be an ISO time, got "soon"',
+      'maintenanceWindows[1].end: must be an ISO time, got 5',
+      'maintenanceWindows[2].end: must be after start',
+      'maintenanceWindows[3].reason: must be a string',
+      'maintenanceWindows[4]: must be an object with start and end',
+      'maintenanceWindows[5]: must be an object with start and end',
+      'maintenanceWindows[6].start: must be an ISO time, got 1',
+    ]);
+  });
+
+  it('the error message names each field', () => {
+    expect(() => parsePolicy({ mode: 'x', cooldownSeconds: -1 })).toThrow(/invalid policy: mode: .*; cooldownSeconds: /);
+  });
+});
