@@ -1,0 +1,513 @@
+// Which CloudWatch alarms watch a cluster, as plain data: metric, dimensions, statistic,
+// window, comparison and threshold. The ClusterAlarms construct turns each spec into an
+// AWS::CloudWatch::Alarm; keeping the table free of CDK lets the local runtime and the docs
+// read the same numbers the deployed alarms use.
+//
+// Amazon MSK (namespace AWS/Kafka, "Cluster Name" = the MSK cluster name). Thresholds follow
+// the MSK best-practice guidance:
+//   ActiveControllerCount      < 1   cluster     Maximum, 5 x 1 min, 5 of 5  (no controller for 5 min)
+//   OfflinePartitionsCount     > 0   cluster     Maximum, 1 x 1 min          (any offline partition)
+//   UnderMinIsrPartitionCount >= 1   per broker  Maximum, 1 x 1 min          (producers with acks=all fail)
+//   UnderReplicatedPartitions  > 0   per broker  Maximum, 15 x 1 min, 15/15  (sustained, not a restart blip)
+//   KafkaDataLogsDiskUsed     >= 85  per broker  Maximum, 3 x 1 min, 3/3     (warning; policy.thresholds.diskWarnPercent)
+//   KafkaDataLogsDiskUsed     >= 90  per broker  Maximum, 3 x 1 min, 3/3     (critical; diskCriticalPercent)
+//   CpuUser + CpuSystem       >= 60  per broker  Average, 3 x 5 min, 3/3     (metric math; sustained 15 min)
+//   HeapMemoryAfterGC          > 60  per broker  Average, 3 x 5 min, 3/3     (sustained 15 min)
+//   MaxOffsetLag               > group.maxOffsetLag          Maximum, 5 x 1 min, 5/5, per group and topic
+//   EstimatedMaxTimeLag        > group.maxTimeLagSeconds     Maximum, 5 x 1 min, 5/5, per group and topic
+// A watched group without a topic list is watched across all its topics with a CloudWatch
+// Metrics Insights query (MAX over the group's "Consumer Group"/"Topic" series).
+//
+// Self-managed Kafka on EC2 has no AWS/Kafka metrics. The probe Lambda publishes its findings
+// to the namespace KafkaHeal every minute (see PROBE_METRICS: the probe must publish exactly
+// these names and dimensions), and host metrics come from EC2 and the CloudWatch agent:
+//   BrokerReachable            < 1   per broker  Minimum, 2 x 1 min, 2/2
+//   OfflinePartitions          > 0   cluster     Maximum, 1 x 1 min
+//   UnderMinIsrPartitions     >= 1   cluster     Maximum, 1 x 1 min
+//   UnderReplicatedPartitions  > 0   per broker  Maximum, 15 x 1 min, 15/15
+//   ConsumerLag                > group.maxOffsetLag   Maximum, 5 x 1 min, 5/5, per group
+//   CWAgent disk_used_percent >= 85 / >= 90  per broker  Metrics Insights MAX over the instance's
+//                                    mounts, 3 x 1 min, 3/3 (needs the CloudWatch agent's disk plugin)
+//   AWS/EC2 CPUUtilization    >= 60  per broker  Average, 3 x 5 min, 3/3 (works with basic monitoring)
+// When brokers are found by tag, their ids and instances are unknown at synth time: broker
+// reachability and under-replication are then watched cluster-wide with Metrics Insights
+// (MIN / MAX over every "Broker ID" series of the cluster), and there are no host alarms.
+//
+// Every cluster, either platform, also gets ProbeHeartbeat (Sum < 1 for 3 of 3 minutes, missing
+// data BREACHING): the probe confirms alarms and verifies repairs, so a silent probe is itself a
+// monitoring outage. Every other alarm treats missing data as not breaching: a metric that is
+// absent (a consumer group that is not STABLE, a broker that is being replaced) is not a fault
+// by itself, and the heartbeat catches a monitoring gap.
+import { createHash } from 'node:crypto';
+import { alarmMarker } from '../../functions/domain/normalize/index.js';
+import type { SignalKind } from '../../functions/domain/types.js';
+import type { ClusterConfig, ConsumerGroupConfig } from '../config/schema.js';
+
+export const MSK_NAMESPACE = 'AWS/Kafka';
+/** The probe's own namespace; the probe publishes PROBE_METRICS here. */
+export const PROBE_NAMESPACE = 'KafkaHeal';
+export const CWAGENT_NAMESPACE = 'CWAgent';
+export const EC2_NAMESPACE = 'AWS/EC2';
+
+export const DIMENSIONS = {
+  cluster: 'Cluster Name',
+  broker: 'Broker ID',
+  group: 'Consumer Group',
+  topic: 'Topic',
+} as const;
+
+/**
+ * What the probe publishes to KafkaHeal each run, per configured cluster ("Cluster Name" = the
+ * configured cluster name). Values: 1/0 flags and counts.
+ */
+export const PROBE_METRICS = {
+  /** 1 on every completed probe run (any verdict). Dimensions: Cluster Name. */
+  heartbeat: 'ProbeHeartbeat',
+  /** 1 when the broker is registered and answered, 0 otherwise. Dimensions: Cluster Name, Broker ID. */
+  brokerReachable: 'BrokerReachable',
+  /** Partitions without a leader. Dimensions: Cluster Name. */
+  offlinePartitions: 'OfflinePartitions',
+  /** Partitions whose ISR is below min.insync.replicas. Dimensions: Cluster Name. */
+  underMinIsrPartitions: 'UnderMinIsrPartitions',
+  /** Partitions led by the broker whose ISR is smaller than the replica set. Dimensions: Cluster Name, Broker ID. */
+  underReplicatedPartitions: 'UnderReplicatedPartitions',
+  /** Largest partition offset lag of the group. Dimensions: Cluster Name, Consumer Group. */
+  consumerLag: 'ConsumerLag',
+} as const;
+
+export const DEFAULT_DISK_WARN_PERCENT = 85;
+export const DEFAULT_DISK_CRITICAL_PERCENT = 90;
+export const CPU_PERCENT = 60;
+export const HEAP_AFTER_GC_PERCENT = 60;
+
+/** CloudWatch's limit on alarm names. */
+export const MAX_ALARM_NAME = 255;
+const MAX_DESCRIPTION = 1024;
+
+export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
+export type Statistic = 'Maximum' | 'Minimum' | 'Average' | 'Sum';
+
+export interface MetricRef {
+  namespace: string;
+  metricName: string;
+  dimensions: Record<string, string>;
+  statistic: Statistic;
+}
+
+export type AlarmSource =
+  | { type: 'metric'; metric: MetricRef }
+  /** Metric math over named metrics, e.g. `cpuUser + cpuSystem`. */
+  | { type: 'math'; expression: string; label: string; metrics: Record<string, MetricRef> }
+  /** A CloudWatch Metrics Insights query returning one series. */
+  | { type: 'insights'; query: string; label: string };
+
+/** The alarm kinds; the name part of `kafka-heal-<deployment>-<cluster>-<kind>...`. */
+export type AlarmKind =
+  | 'controller-missing'
+  | 'offline-partitions'
+  | 'under-min-isr'
+  | 'under-replicated'
+  | 'disk-warning'
+  | 'disk-critical'
+  | 'cpu-high'
+  | 'heap-high'
+  | 'consumer-lag'
+  | 'consumer-time-lag'
+  | 'broker-down'
+  | 'probe-heartbeat';
+
+export interface AlarmSpec {
+  alarmName: string;
+  description: string;
+  alarmKind: AlarmKind;
+  /** The signal kind the marker carries (what normalize turns a state change into). */
+  signalKind: SignalKind;
+  brokerId?: number;
+  consumerGroup?: string;
+  topic?: string;
+  source: AlarmSource;
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+  comparison: Comparison;
+  threshold: number;
+  treatMissingData: 'notBreaching' | 'breaching';
+}
+
+/** Every alarm of a deployment starts with this; the EventBridge rule matches on it. */
+export function alarmNamePrefix(deployment: string): string {
+  return `kafka-heal-${deployment}-`;
+}
+
+/**
+ * `kafka-heal-<deployment>-<cluster>-<kind>[-b<id>][-<group>[-<topic>]]`, cut to CloudWatch's
+ * 255 characters with a short hash of the full name so long group/topic names stay unique.
+ */
+export function alarmName(deployment: string, cluster: string, kind: AlarmKind, opts: { brokerId?: number; group?: string; topic?: string } = {}): string {
+  let name = `${alarmNamePrefix(deployment)}${cluster}-${kind}`;
+  if (opts.brokerId !== undefined) name += `-b${opts.brokerId}`;
+  if (opts.group !== undefined) name += `-${opts.group}`;
+  if (opts.topic !== undefined) name += `-${opts.topic}`;
+  if (name.length <= MAX_ALARM_NAME) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 10);
+  return `${name.slice(0, MAX_ALARM_NAME - hash.length - 1)}-${hash}`;
+}
+
+function describe(text: string, marker: string): string {
+  const room = MAX_DESCRIPTION - marker.length - 1;
+  const body = text.length > room ? `${text.slice(0, room - 1)}…` : text;
+  return `${body} ${marker}`;
+}
+
+interface Window {
+  periodSeconds: number;
+  evaluationPeriods: number;
+  datapointsToAlarm: number;
+}
+const ONE_MINUTE: Window = { periodSeconds: 60, evaluationPeriods: 1, datapointsToAlarm: 1 };
+const TWO_MINUTES: Window = { periodSeconds: 60, evaluationPeriods: 2, datapointsToAlarm: 2 };
+const THREE_MINUTES: Window = { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 3 };
+const FIVE_MINUTES: Window = { periodSeconds: 60, evaluationPeriods: 5, datapointsToAlarm: 5 };
+const FIFTEEN_MINUTES: Window = { periodSeconds: 60, evaluationPeriods: 15, datapointsToAlarm: 15 };
+const FIFTEEN_MINUTES_COARSE: Window = { periodSeconds: 300, evaluationPeriods: 3, datapointsToAlarm: 3 };
+
+function windowText(w: Window): string {
+  const minutes = (w.periodSeconds * w.evaluationPeriods) / 60;
+  return `for ${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+const OPERATOR_TEXT: Record<Comparison, string> = {
+  GreaterThanThreshold: '>',
+  GreaterThanOrEqualToThreshold: '>=',
+  LessThanThreshold: '<',
+};
+
+/** Builds the specs of one cluster; `add` fills the shared fields so each rule reads as a row. */
+class SpecList {
+  readonly specs: AlarmSpec[] = [];
+  constructor(
+    private readonly deployment: string,
+    private readonly cluster: ClusterConfig,
+  ) {}
+
+  add(row: {
+    kind: AlarmKind;
+    signalKind: SignalKind;
+    what: string;
+    source: AlarmSource;
+    window: Window;
+    comparison: Comparison;
+    threshold: number;
+    brokerId?: number;
+    group?: string;
+    topic?: string;
+    breachOnMissing?: boolean;
+  }): void {
+    const marker = alarmMarker({
+      cluster: this.cluster.name,
+      kind: row.signalKind,
+      ...(row.brokerId === undefined ? {} : { brokerId: row.brokerId }),
+      ...(row.group === undefined ? {} : { consumerGroup: row.group }),
+    });
+    const subject = [
+      `Kafka cluster ${this.cluster.name}`,
+      row.brokerId === undefined ? '' : ` broker ${row.brokerId}`,
+      row.group === undefined ? '' : ` consumer group ${row.group}`,
+      row.topic === undefined ? '' : ` topic ${row.topic}`,
+    ].join('');
+    const text = `${subject}: ${row.what} ${OPERATOR_TEXT[row.comparison]} ${row.threshold} ${windowText(row.window)}.`;
+    this.specs.push({
+      alarmName: alarmName(this.deployment, this.cluster.name, row.kind, { brokerId: row.brokerId, group: row.group, topic: row.topic }),
+      description: describe(text, marker),
+      alarmKind: row.kind,
+      signalKind: row.signalKind,
+      ...(row.brokerId === undefined ? {} : { brokerId: row.brokerId }),
+      ...(row.group === undefined ? {} : { consumerGroup: row.group }),
+      ...(row.topic === undefined ? {} : { topic: row.topic }),
+      source: row.source,
+      ...row.window,
+      comparison: row.comparison,
+      threshold: row.threshold,
+      treatMissingData: row.breachOnMissing ? 'breaching' : 'notBreaching',
+    });
+  }
+}
+
+function metric(namespace: string, metricName: string, dimensions: Record<string, string>, statistic: Statistic): AlarmSource {
+  return { type: 'metric', metric: { namespace, metricName, dimensions, statistic } };
+}
+
+/** Broker ids known at synth time: MSK numbers its brokers 1..brokerCount; EC2 lists them. */
+function knownBrokerIds(cluster: ClusterConfig): number[] | undefined {
+  if (cluster.platform === 'msk') return Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
+  return cluster.ec2.brokers?.map((b) => b.id);
+}
+
+function diskThresholds(cluster: ClusterConfig): { warn: number; critical: number } {
+  const t = cluster.policy.thresholds;
+  return { warn: t?.diskWarnPercent ?? DEFAULT_DISK_WARN_PERCENT, critical: t?.diskCriticalPercent ?? DEFAULT_DISK_CRITICAL_PERCENT };
+}
+
+function addHeartbeat(list: SpecList, cluster: ClusterConfig): void {
+  list.add({
+    kind: 'probe-heartbeat',
+    signalKind: 'monitoring-gap',
+    what: 'probe runs reported (missing counts as none)',
+    source: metric(PROBE_NAMESPACE, PROBE_METRICS.heartbeat, { [DIMENSIONS.cluster]: cluster.name }, 'Sum'),
+    window: THREE_MINUTES,
+    comparison: 'LessThanThreshold',
+    threshold: 1,
+    breachOnMissing: true,
+  });
+}
+
+function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'msk' }>): void {
+  const mskName = cluster.msk.clusterName;
+  const clusterDims = { [DIMENSIONS.cluster]: mskName };
+  list.add({
+    kind: 'controller-missing',
+    signalKind: 'controller-missing',
+    what: 'ActiveControllerCount',
+    source: metric(MSK_NAMESPACE, 'ActiveControllerCount', clusterDims, 'Maximum'),
+    window: FIVE_MINUTES,
+    comparison: 'LessThanThreshold',
+    threshold: 1,
+  });
+  list.add({
+    kind: 'offline-partitions',
+    signalKind: 'offline-partitions',
+    what: 'OfflinePartitionsCount',
+    source: metric(MSK_NAMESPACE, 'OfflinePartitionsCount', clusterDims, 'Maximum'),
+    window: ONE_MINUTE,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+  });
+  const disk = diskThresholds(cluster);
+  for (const id of knownBrokerIds(cluster) ?? []) {
+    const dims = { [DIMENSIONS.cluster]: mskName, [DIMENSIONS.broker]: String(id) };
+    list.add({
+      kind: 'under-min-isr',
+      signalKind: 'under-min-isr',
+      what: 'UnderMinIsrPartitionCount',
+      source: metric(MSK_NAMESPACE, 'UnderMinIsrPartitionCount', dims, 'Maximum'),
+      window: ONE_MINUTE,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+      brokerId: id,
+    });
+    list.add({
+      kind: 'under-replicated',
+      signalKind: 'under-replicated',
+      what: 'UnderReplicatedPartitions',
+      source: metric(MSK_NAMESPACE, 'UnderReplicatedPartitions', dims, 'Maximum'),
+      window: FIFTEEN_MINUTES,
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+      brokerId: id,
+    });
+    for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
+      list.add({
+        kind,
+        signalKind: 'disk-usage',
+        what: 'KafkaDataLogsDiskUsed (%)',
+        source: metric(MSK_NAMESPACE, 'KafkaDataLogsDiskUsed', dims, 'Maximum'),
+        window: THREE_MINUTES,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold,
+        brokerId: id,
+      });
+    }
+    list.add({
+      kind: 'cpu-high',
+      signalKind: 'cpu-high',
+      what: 'CpuUser + CpuSystem (%)',
+      source: {
+        type: 'math',
+        expression: 'cpuUser + cpuSystem',
+        label: `CpuUser + CpuSystem, broker ${id}`,
+        metrics: {
+          cpuUser: { namespace: MSK_NAMESPACE, metricName: 'CpuUser', dimensions: dims, statistic: 'Average' },
+          cpuSystem: { namespace: MSK_NAMESPACE, metricName: 'CpuSystem', dimensions: dims, statistic: 'Average' },
+        },
+      },
+      window: FIFTEEN_MINUTES_COARSE,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: CPU_PERCENT,
+      brokerId: id,
+    });
+    list.add({
+      kind: 'heap-high',
+      signalKind: 'heap-high',
+      what: 'HeapMemoryAfterGC (%)',
+      source: metric(MSK_NAMESPACE, 'HeapMemoryAfterGC', dims, 'Average'),
+      window: FIFTEEN_MINUTES_COARSE,
+      comparison: 'GreaterThanThreshold',
+      threshold: HEAP_AFTER_GC_PERCENT,
+      brokerId: id,
+    });
+  }
+  for (const group of cluster.consumerGroups) mskLagSpecs(list, mskName, group);
+}
+
+function mskLagSpecs(list: SpecList, mskName: string, group: ConsumerGroupConfig): void {
+  const lagMetrics = [
+    { kind: 'consumer-lag', signalKind: 'consumer-lag', metricName: 'MaxOffsetLag', threshold: group.maxOffsetLag, unit: 'messages' },
+    { kind: 'consumer-time-lag', signalKind: 'consumer-time-lag', metricName: 'EstimatedMaxTimeLag', threshold: group.maxTimeLagSeconds, unit: 'seconds' },
+  ] as const;
+  for (const m of lagMetrics) {
+    const common = {
+      kind: m.kind,
+      signalKind: m.signalKind,
+      what: `${m.metricName} (${m.unit})`,
+      window: FIVE_MINUTES,
+      comparison: 'GreaterThanThreshold' as const,
+      threshold: m.threshold,
+      group: group.name,
+    };
+    if (group.topics) {
+      for (const topic of group.topics) {
+        list.add({
+          ...common,
+          topic,
+          source: metric(MSK_NAMESPACE, m.metricName, { [DIMENSIONS.cluster]: mskName, [DIMENSIONS.group]: group.name, [DIMENSIONS.topic]: topic }, 'Maximum'),
+        });
+      }
+    } else {
+      list.add({
+        ...common,
+        source: {
+          type: 'insights',
+          // Names are validated to [A-Za-z0-9._-], so they need no escaping inside the quotes.
+          query: `SELECT MAX(${m.metricName}) FROM SCHEMA("${MSK_NAMESPACE}", "${DIMENSIONS.cluster}", "${DIMENSIONS.group}", "${DIMENSIONS.topic}") WHERE "${DIMENSIONS.cluster}" = '${mskName}' AND "${DIMENSIONS.group}" = '${group.name}'`,
+          label: `${m.metricName}, ${group.name}, all topics`,
+        },
+      });
+    }
+  }
+}
+
+function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'ec2' }>): void {
+  const clusterDims = { [DIMENSIONS.cluster]: cluster.name };
+  list.add({
+    kind: 'offline-partitions',
+    signalKind: 'offline-partitions',
+    what: 'OfflinePartitions (probe)',
+    source: metric(PROBE_NAMESPACE, PROBE_METRICS.offlinePartitions, clusterDims, 'Maximum'),
+    window: ONE_MINUTE,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+  });
+  list.add({
+    kind: 'under-min-isr',
+    signalKind: 'under-min-isr',
+    what: 'UnderMinIsrPartitions (probe)',
+    source: metric(PROBE_NAMESPACE, PROBE_METRICS.underMinIsrPartitions, clusterDims, 'Maximum'),
+    window: ONE_MINUTE,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    threshold: 1,
+  });
+  const brokers = cluster.ec2.brokers;
+  if (brokers) {
+    const disk = diskThresholds(cluster);
+    for (const b of brokers) {
+      const dims = { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.broker]: String(b.id) };
+      list.add({
+        kind: 'broker-down',
+        signalKind: 'broker-down',
+        what: 'BrokerReachable (probe)',
+        source: metric(PROBE_NAMESPACE, PROBE_METRICS.brokerReachable, dims, 'Minimum'),
+        window: TWO_MINUTES,
+        comparison: 'LessThanThreshold',
+        threshold: 1,
+        brokerId: b.id,
+      });
+      list.add({
+        kind: 'under-replicated',
+        signalKind: 'under-replicated',
+        what: 'UnderReplicatedPartitions (probe)',
+        source: metric(PROBE_NAMESPACE, PROBE_METRICS.underReplicatedPartitions, dims, 'Maximum'),
+        window: FIFTEEN_MINUTES,
+        comparison: 'GreaterThanThreshold',
+        threshold: 0,
+        brokerId: b.id,
+      });
+      for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
+        list.add({
+          kind,
+          signalKind: 'disk-usage',
+          what: `disk_used_percent (CloudWatch agent, fullest mount of ${b.instanceId})`,
+          source: {
+            type: 'insights',
+            query: `SELECT MAX(disk_used_percent) FROM ${CWAGENT_NAMESPACE} WHERE InstanceId = '${b.instanceId}'`,
+            label: `disk_used_percent, ${b.instanceId}`,
+          },
+          window: THREE_MINUTES,
+          comparison: 'GreaterThanOrEqualToThreshold',
+          threshold,
+          brokerId: b.id,
+        });
+      }
+      list.add({
+        kind: 'cpu-high',
+        signalKind: 'cpu-high',
+        what: `CPUUtilization (%) of ${b.instanceId}`,
+        source: metric(EC2_NAMESPACE, 'CPUUtilization', { InstanceId: b.instanceId }, 'Average'),
+        window: FIFTEEN_MINUTES_COARSE,
+        comparison: 'GreaterThanOrEqualToThreshold',
+        threshold: CPU_PERCENT,
+        brokerId: b.id,
+      });
+    }
+  } else {
+    // Brokers found by tag: ids are unknown until run time, so watch every broker series the
+    // probe publishes for the cluster at once. The incident names no broker; the workflow's
+    // confirming probe finds which.
+    const perBroker = `FROM SCHEMA("${PROBE_NAMESPACE}", "${DIMENSIONS.cluster}", "${DIMENSIONS.broker}") WHERE "${DIMENSIONS.cluster}" = '${cluster.name}'`;
+    list.add({
+      kind: 'broker-down',
+      signalKind: 'broker-down',
+      what: 'lowest BrokerReachable of any broker (probe)',
+      source: { type: 'insights', query: `SELECT MIN(${PROBE_METRICS.brokerReachable}) ${perBroker}`, label: 'BrokerReachable, all brokers' },
+      window: TWO_MINUTES,
+      comparison: 'LessThanThreshold',
+      threshold: 1,
+    });
+    list.add({
+      kind: 'under-replicated',
+      signalKind: 'under-replicated',
+      what: 'highest UnderReplicatedPartitions of any broker (probe)',
+      source: { type: 'insights', query: `SELECT MAX(${PROBE_METRICS.underReplicatedPartitions}) ${perBroker}`, label: 'UnderReplicatedPartitions, all brokers' },
+      window: FIFTEEN_MINUTES,
+      comparison: 'GreaterThanThreshold',
+      threshold: 0,
+    });
+  }
+  for (const group of cluster.consumerGroups) {
+    list.add({
+      kind: 'consumer-lag',
+      signalKind: 'consumer-lag',
+      what: 'ConsumerLag (messages, probe)',
+      source: metric(PROBE_NAMESPACE, PROBE_METRICS.consumerLag, { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.group]: group.name }, 'Maximum'),
+      window: FIVE_MINUTES,
+      comparison: 'GreaterThanThreshold',
+      threshold: group.maxOffsetLag,
+      group: group.name,
+    });
+  }
+}
+
+/** Every alarm for one cluster, in a stable order. */
+export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): AlarmSpec[] {
+  const list = new SpecList(deployment, cluster);
+  if (cluster.platform === 'msk') mskSpecs(list, cluster);
+  else ec2Specs(list, cluster);
+  addHeartbeat(list, cluster);
+  const seen = new Set<string>();
+  for (const s of list.specs) {
+    if (seen.has(s.alarmName)) {
+      throw new Error(`two alarms of cluster ${cluster.name} would share the name ${s.alarmName}; rename a consumer group or topic`);
+    }
+    seen.add(s.alarmName);
+  }
+  return list.specs;
+}
