@@ -1,0 +1,916 @@
+// The incident table: one DynamoDB table, single-table design. Every write that races another
+// (incident creation, joins, cascade upgrades, the per-cluster lock, signal dedup) is a
+// conditional write, so concurrent classify invocations converge without a coordinator.
+//
+// Items (pk / sk):
+//   INCIDENT#<id> / META              the incident; gsi1pk=CLUSTER#<cluster>#OPEN while active
+//   OPEN#<cluster>#<family> / SLOT   the active incident of one fault family (created with it in one
+//                                    transaction, deleted when it closes): concurrent creates converge
+//   INCIDENT#<id> / TL#<iso>#<seq>    timeline entries, append-only (put-if-absent, never updated)
+//   SIGNAL#<signal id> / SIGNAL       dedup marker: a redelivered signal is a no-op (TTL 7 days)
+//   LOCK#<cluster> / LOCK             one active remediation per cluster (owner = incident id, TTL)
+//   HEALS#<cluster> / <iso>#<id>      finished remediations, for the flap breaker and cooldowns (TTL 30 days)
+//   RAW#<yyyy-mm-dd> / <iso>#<uuid>   raw input that could not be normalized, with the error (TTL 30 days)
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { incidentIdFor } from '../domain/incident-id.js';
+import type { Correlation } from '../domain/correlate.js';
+import type {
+  Decision,
+  HealRecord,
+  IncidentStatus,
+  IncidentType,
+  OpenIncident,
+  Severity,
+  Signal,
+} from '../domain/types.js';
+import {
+  ConditionalWriteConflict,
+  IncidentNotFoundError,
+  IncidentStatusConflict,
+  LockHeldError,
+  LockNotOwnedError,
+  SignalInFlightError,
+  isConditionalCheckFailed,
+} from './errors.js';
+
+/** Key names shared with the CDK table definition and DynamoDB Local. */
+export const INCIDENT_TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  gsi1: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+} as const;
+
+export const ACTIVE_STATUSES: readonly IncidentStatus[] = ['open', 'remediating', 'awaiting-approval', 'escalated'];
+export const CLOSED_STATUSES: readonly IncidentStatus[] = ['resolved', 'suppressed'];
+
+const DAY = 86_400;
+export const SIGNAL_MARKER_TTL_SECONDS = 7 * DAY;
+export const HEAL_TTL_SECONDS = 30 * DAY;
+export const RAW_TTL_SECONDS = 30 * DAY;
+/** DynamoDB items are capped at 400 KB; raw bodies are cut here to leave room for the rest. */
+export const RAW_BODY_MAX_BYTES = 350 * 1024;
+/** A claim on a signal older than this is taken over (the claimer crashed before recording). */
+export const SIGNAL_CLAIM_STALE_MS = 60_000;
+const MAX_CONFLICT_RETRIES = 8;
+
+/** Incident types that are one fault growing: a cascade is a broker failure that spread. */
+export function incidentFamily(type: IncidentType): IncidentType {
+  return type === 'cascade-failure' ? 'broker-failure' : type;
+}
+
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export const keys = {
+  incident: (id: string) => ({ pk: `INCIDENT#${id}`, sk: 'META' }),
+  incidentPk: (id: string) => `INCIDENT#${id}`,
+  signal: (signalId: string) => ({ pk: `SIGNAL#${signalId}`, sk: 'SIGNAL' }),
+  lock: (cluster: string) => ({ pk: `LOCK#${cluster}`, sk: 'LOCK' }),
+  openIndex: (cluster: string) => `CLUSTER#${cluster}#OPEN`,
+  /** At most one active incident per cluster and incident family; its item names the holder. */
+  slot: (cluster: string, type: IncidentType) => ({ pk: `OPEN#${cluster}#${incidentFamily(type)}`, sk: 'SLOT' }),
+  heals: (cluster: string) => `HEALS#${cluster}`,
+  raw: (date: string) => `RAW#${date}`,
+};
+
+export interface TimelineEntry {
+  at: string;
+  /** Who or what acted: `classifier`, `workflow:<name>`, `operator:<user>`, a signal source. */
+  actor: string;
+  /** What happened, kebab-case verb phrase: `incident-opened`, `signal-joined`, `workflow-started`... */
+  action: string;
+  detail?: string;
+  result?: string;
+  reasons?: string[];
+}
+
+export interface IncidentRecord extends OpenIncident {
+  signalCount: number;
+  /** Observed time of the first signal (the fault as the sources saw it). */
+  detectedAt: string;
+  lastSignalAt: string;
+  acknowledgedAt?: string;
+  resolvedAt?: string;
+  executionArn?: string;
+  /** Detection delay: detectedAt -> openedAt, computed at resolve. */
+  mttdSeconds?: number;
+  /** Time to recover: detectedAt -> resolvedAt, computed at resolve. */
+  mttrSeconds?: number;
+  version: number;
+}
+
+export interface IncidentWithTimeline extends IncidentRecord {
+  timeline: TimelineEntry[];
+}
+
+export type RecordOutcome =
+  | { outcome: 'created'; incident: IncidentRecord }
+  | { outcome: 'joined'; incident: IncidentRecord; newFingerprint: boolean; newBrokers: number[] }
+  | { outcome: 'upgraded'; incident: IncidentRecord; from: { type: IncidentType; severity: Severity } }
+  | {
+      outcome: 'duplicate';
+      incidentId?: string;
+      /** What the first delivery did, and whether its follow-up actions (workflow start) completed. */
+      firstOutcome?: 'created' | 'joined' | 'upgraded';
+      acted?: boolean;
+      decision?: Decision;
+    };
+
+export type RecordedOutcome = Exclude<RecordOutcome, { outcome: 'duplicate' }>;
+
+export interface LockInfo {
+  cluster: string;
+  owner: string;
+  acquiredAt: string;
+  /** Epoch seconds (also the item's TTL). */
+  expiresAt: number;
+}
+
+export interface RawInput {
+  source: string;
+  body: string;
+  error: string;
+  errorName?: string;
+  receivedAt: string;
+}
+
+export interface IncidentStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  now?: () => Date;
+}
+
+const SEVERITY_RANK: Record<Severity, number> = { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 3, 'SEV-4': 4 };
+
+/** The more severe of two severities (SEV-1 is the most severe). */
+export function moreSevere(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[a] <= SEVERITY_RANK[b] ? a : b;
+}
+
+function epochSeconds(d: Date): number {
+  return Math.floor(d.getTime() / 1000);
+}
+
+/** Cuts a string to at most `maxBytes` of UTF-8 without splitting a character. */
+export function truncateUtf8(text: string, maxBytes: number): { text: string; truncated: boolean; bytes: number } {
+  const buf = Buffer.from(text, 'utf8');
+  if (buf.length <= maxBytes) return { text, truncated: false, bytes: buf.length };
+  let end = maxBytes;
+  // Step back over UTF-8 continuation bytes (10xxxxxx) so the cut lands on a character boundary.
+  while (end > 0 && ((buf[end] ?? 0) & 0xc0) === 0x80) end--;
+  return { text: buf.subarray(0, end).toString('utf8'), truncated: true, bytes: buf.length };
+}
+
+type Item = Record<string, unknown>;
+
+function toIncident(item: Item): IncidentRecord {
+  const brokersMap = (item.brokers ?? {}) as Record<string, string>;
+  const fps = item.fingerprints;
+  const fingerprints = fps instanceof Set ? [...(fps as Set<string>)] : Array.isArray(fps) ? (fps as string[]) : [];
+  const rec: IncidentRecord = {
+    id: item.id as string,
+    cluster: item.cluster as string,
+    type: item.type as IncidentType,
+    severity: item.severity as Severity,
+    status: item.status as IncidentStatus,
+    brokers: Object.entries(brokersMap)
+      .map(([id, firstSeenAt]) => ({ id: Number(id), firstSeenAt }))
+      .sort((a, b) => a.id - b.id),
+    openedAt: item.openedAt as string,
+    fingerprints: fingerprints.sort(),
+    signalCount: Number(item.signalCount ?? 0),
+    detectedAt: item.detectedAt as string,
+    lastSignalAt: (item.lastSignalAt ?? item.openedAt) as string,
+    version: Number(item.version ?? 0),
+  };
+  for (const k of ['acknowledgedAt', 'resolvedAt', 'executionArn'] as const) {
+    if (typeof item[k] === 'string') rec[k] = item[k];
+  }
+  if (typeof item.mttdSeconds === 'number') rec.mttdSeconds = item.mttdSeconds;
+  if (typeof item.mttrSeconds === 'number') rec.mttrSeconds = item.mttrSeconds;
+  return rec;
+}
+
+function toTimeline(item: Item): TimelineEntry {
+  const e: TimelineEntry = { at: item.at as string, actor: item.actor as string, action: item.action as string };
+  if (typeof item.detail === 'string') e.detail = item.detail;
+  if (typeof item.result === 'string') e.result = item.result;
+  if (Array.isArray(item.reasons)) e.reasons = item.reasons as string[];
+  return e;
+}
+
+/** A suffix keeps a recurring fault's new incident distinct from the closed one with the same id. */
+function recurrenceId(baseId: string, n: number): string {
+  const suffix = `-r${n}`;
+  return `${baseId.slice(0, 80 - suffix.length)}${suffix}`;
+}
+
+export class IncidentStore {
+  private readonly client: DynamoDBDocumentClient;
+  readonly tableName: string;
+  private readonly now: () => Date;
+  private seq = 0;
+
+  constructor(opts: IncidentStoreOptions) {
+    this.client = opts.client;
+    this.tableName = opts.tableName;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  // ---------------------------------------------------------------- signals and incidents
+
+  /**
+   * Records one classified signal exactly once: claims the signal id, then creates, joins or
+   * upgrades the incident the correlation names, then marks the signal recorded.
+   *
+   * `correlation` was computed from a possibly stale view of the open incidents. When creation
+   * loses the race for the fault's open slot, `recorrelate` (the pure correlate() bound to this
+   * signal, decision and policy) is asked again with the incident that won, so two brokers failing
+   * at once still become a cascade rather than two incidents. Without it the signal joins the winner.
+   */
+  async recordSignal(
+    signal: Signal,
+    decision: Decision,
+    correlation: Correlation,
+    recorrelate?: (open: OpenIncident[]) => Correlation,
+  ): Promise<RecordOutcome> {
+    const claim = await this.claimSignal(signal.id);
+    if (claim.duplicate) return claim.result;
+    let result: RecordedOutcome;
+    try {
+      result = await this.applySignal(signal, decision, correlation, recorrelate);
+    } catch (err) {
+      // Let the redelivery try again from scratch.
+      await this.client
+        .send(
+          new DeleteCommand({
+            TableName: this.tableName,
+            Key: keys.signal(signal.id),
+            ConditionExpression: 'claimedAt = :mine',
+            ExpressionAttributeValues: { ':mine': claim.claimedAt },
+          }),
+        )
+        .catch(() => undefined);
+      throw err;
+    }
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.signal(signal.id),
+        UpdateExpression: 'SET #state = :recorded, incidentId = :id, outcome = :outcome, decision = :decision, acted = :false',
+        ExpressionAttributeNames: { '#state': 'state' },
+        ExpressionAttributeValues: {
+          ':recorded': 'recorded',
+          ':id': result.incident.id,
+          ':outcome': result.outcome,
+          ':decision': JSON.stringify(decision),
+          ':false': false,
+        },
+      }),
+    );
+    return result;
+  }
+
+  /**
+   * Marks that the actions following a recorded signal (lock, workflow start) completed. Until
+   * then a redelivery of the signal reports `acted: false` so the handler can finish the job.
+   */
+  async markSignalActed(signalId: string): Promise<void> {
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.signal(signalId),
+        UpdateExpression: 'SET acted = :true',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
+  }
+
+  private async claimSignal(
+    signalId: string,
+  ): Promise<{ duplicate: false; claimedAt: number } | { duplicate: true; result: Extract<RecordOutcome, { outcome: 'duplicate' }> }> {
+    const now = this.now();
+    const claimedAt = now.getTime();
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...keys.signal(signalId),
+            state: 'claimed',
+            claimedAt,
+            expiresAt: epochSeconds(now) + SIGNAL_MARKER_TTL_SECONDS,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR (#state = :claimed AND claimedAt < :stale)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: { ':claimed': 'claimed', ':stale': claimedAt - SIGNAL_CLAIM_STALE_MS },
+        }),
+      );
+      return { duplicate: false, claimedAt };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.signal(signalId), ConsistentRead: true }));
+    const item = existing.Item;
+    if (item?.state === 'recorded') {
+      const result: Extract<RecordOutcome, { outcome: 'duplicate' }> = { outcome: 'duplicate', acted: item.acted === true };
+      if (typeof item.incidentId === 'string') result.incidentId = item.incidentId;
+      if (item.outcome === 'created' || item.outcome === 'joined' || item.outcome === 'upgraded') result.firstOutcome = item.outcome;
+      if (typeof item.decision === 'string') result.decision = JSON.parse(item.decision) as Decision;
+      return { duplicate: true, result };
+    }
+    throw new SignalInFlightError(signalId);
+  }
+
+  private async applySignal(
+    signal: Signal,
+    decision: Decision,
+    first: Correlation,
+    recorrelate: ((open: OpenIncident[]) => Correlation) | undefined,
+  ): Promise<RecordedOutcome> {
+    let correlation = first;
+    let recurrence = 1;
+    const baseId = incidentIdFor(signal, decision.incidentType);
+    let takeOverSlotFrom: string | undefined;
+    for (let attempt = 1; attempt <= MAX_CONFLICT_RETRIES * 2; attempt++) {
+      if (correlation.kind !== 'new') {
+        const applied =
+          correlation.kind === 'upgrade'
+            ? await this.tryUpgrade(correlation.incidentId, signal, decision, { to: correlation.to, severity: correlation.severity })
+            : await this.tryJoin(correlation.incidentId, signal, decision);
+        if (applied !== 'closed') return applied;
+        // The incident closed under us: this signal starts a new one.
+        correlation = { kind: 'new' };
+        continue;
+      }
+      const id = recurrence === 1 ? baseId : recurrenceId(baseId, recurrence);
+      const created = await this.tryCreate(id, signal, decision, takeOverSlotFrom);
+      takeOverSlotFrom = undefined;
+      if (created === 'created') {
+        const incident = await this.getMeta(id);
+        await this.appendTimeline(id, {
+          actor: 'classifier',
+          action: 'incident-opened',
+          detail: `${decision.incidentType} ${decision.severity} on ${signal.cluster} from ${signal.source} signal ${signal.name} (${signal.kind}${signal.brokerIds.length ? `, brokers ${signal.brokerIds.join(',')}` : ''})`,
+          result: decision.action,
+          reasons: decision.reasons,
+        });
+        return { outcome: 'created', incident };
+      }
+      if (created === 'conflict') {
+        await backoff(attempt);
+        continue;
+      }
+      // Someone else holds the slot, or an incident with this id exists.
+      const holderId = created.holder;
+      const holder = await this.findMeta(holderId);
+      if (holder && ACTIVE_STATUSES.includes(holder.status)) {
+        // The world changed since the caller correlated: ask the pure core again with the incident that won.
+        const again = recorrelate ? recorrelate([holder]) : { kind: 'join' as const, incidentId: holderId };
+        correlation = again.kind === 'new' ? { kind: 'join', incidentId: holderId } : again;
+        continue;
+      }
+      if (created.reason === 'slot') {
+        // The slot points at a closed or vanished incident (its release was lost): take it over.
+        takeOverSlotFrom = holderId;
+      } else {
+        // This fault's deterministic id is taken by a closed incident: it recurred.
+        recurrence++;
+      }
+    }
+    throw new ConditionalWriteConflict(keys.incidentPk(baseId), MAX_CONFLICT_RETRIES * 2);
+  }
+
+  /**
+   * Creates the incident and claims its open slot (cluster + incident family) in one transaction,
+   * so concurrent "new" decisions for one fault create exactly one incident.
+   */
+  private async tryCreate(
+    id: string,
+    signal: Signal,
+    decision: Decision,
+    takeOverSlotFrom: string | undefined,
+  ): Promise<'created' | 'conflict' | { reason: 'slot' | 'id'; holder: string }> {
+    const openedAt = this.now().toISOString();
+    const brokers: Record<string, string> = {};
+    if (signal.state === 'firing') for (const b of signal.brokerIds) brokers[String(b)] = signal.observedAt;
+    const slot = keys.slot(signal.cluster, decision.incidentType);
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...keys.incident(id),
+                  id,
+                  cluster: signal.cluster,
+                  type: decision.incidentType,
+                  severity: decision.severity,
+                  status: 'open',
+                  brokers,
+                  fingerprints: new Set([signal.fingerprint]),
+                  signalCount: 1,
+                  detectedAt: signal.observedAt,
+                  openedAt,
+                  lastSignalAt: signal.observedAt,
+                  decisionAction: decision.action,
+                  slotPk: slot.pk,
+                  version: 1,
+                  gsi1pk: keys.openIndex(signal.cluster),
+                  gsi1sk: `${openedAt}#${id}`,
+                },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...slot, incidentId: id, cluster: signal.cluster, createdAt: openedAt },
+                ...(takeOverSlotFrom
+                  ? { ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :stale', ExpressionAttributeValues: { ':stale': takeOverSlotFrom } }
+                  : { ConditionExpression: 'attribute_not_exists(pk)' }),
+              },
+            },
+          ],
+        }),
+      );
+      return 'created';
+    } catch (err) {
+      if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
+      const reasons = (err as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return { reason: 'id', holder: id };
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') {
+        const res = await this.client.send(new GetCommand({ TableName: this.tableName, Key: slot, ConsistentRead: true }));
+        if (typeof res.Item?.incidentId === 'string') return { reason: 'slot', holder: res.Item.incidentId };
+      }
+      // TransactionConflict (a concurrent transaction on the same items) or a slot that vanished: retry.
+      return 'conflict';
+    }
+  }
+
+  /** Atomic join: fingerprints are a string set, brokers a map set only if absent, so joins never conflict. */
+  private async tryJoin(id: string, signal: Signal, decision: Decision): Promise<RecordedOutcome | 'closed'> {
+    const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
+    const values: Record<string, unknown> = {
+      ':one': 1,
+      ':fp': new Set([signal.fingerprint]),
+      ':at': signal.observedAt,
+      ...Object.fromEntries(ACTIVE_STATUSES.map((s, i) => [`:s${i}`, s])),
+    };
+    const sets = ['signalCount = signalCount + :one', '#v = #v + :one', 'lastSignalAt = :at'];
+    if (signal.state === 'firing') {
+      signal.brokerIds.forEach((b, i) => {
+        names[`#b${i}`] = String(b);
+        sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
+      });
+    }
+    let old: Item;
+    try {
+      const res = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: `SET ${sets.join(', ')} ADD fingerprints :fp`,
+          ConditionExpression: `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      old = res.Attributes ?? {};
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return 'closed';
+      throw err;
+    }
+    const before = toIncident(old);
+    const newFingerprint = !before.fingerprints.includes(signal.fingerprint);
+    const known = new Set(before.brokers.map((b) => b.id));
+    const newBrokers = signal.state === 'firing' ? signal.brokerIds.filter((b) => !known.has(b)) : [];
+    // A more severe signal raises the incident's severity (never lowers it).
+    if (moreSevere(decision.severity, before.severity) !== before.severity) {
+      await this.raiseSeverity(id, decision.severity);
+    }
+    // Repeats of a known alarm only count; anything new is worth a timeline line.
+    if (newFingerprint || newBrokers.length > 0 || signal.state === 'resolved') {
+      await this.appendTimeline(id, {
+        actor: 'classifier',
+        action: signal.state === 'resolved' ? 'signal-resolved' : 'signal-joined',
+        detail: `${signal.source} signal ${signal.name} (${signal.kind}${newBrokers.length ? `, new brokers ${newBrokers.join(',')}` : ''})`,
+        result: decision.action,
+        reasons: decision.reasons,
+      });
+    }
+    return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint, newBrokers };
+  }
+
+  private async raiseSeverity(id: string, severity: Severity): Promise<void> {
+    const more = (Object.keys(SEVERITY_RANK) as Severity[]).filter((s) => SEVERITY_RANK[s] > SEVERITY_RANK[severity]);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: 'SET severity = :sev, #v = #v + :one',
+          ConditionExpression: `severity IN (${more.map((_, i) => `:l${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':sev': severity, ':one': 1, ...Object.fromEntries(more.map((s, i) => [`:l${i}`, s])) },
+        }),
+      );
+    } catch (err) {
+      // Someone raised it at least as far already.
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
+  /**
+   * Upgrade (e.g. to a cascade): type and severity change under a compare-and-set on the values
+   * read, so a concurrent upgrade is re-read and re-applied, and severity is never lowered.
+   */
+  private async tryUpgrade(
+    id: string,
+    signal: Signal,
+    decision: Decision,
+    to: { to: IncidentType; severity: Severity },
+  ): Promise<RecordedOutcome | 'closed'> {
+    for (let attempt = 1; attempt <= MAX_CONFLICT_RETRIES; attempt++) {
+      const current = await this.findMeta(id);
+      if (!current || CLOSED_STATUSES.includes(current.status)) return 'closed';
+      const severity = moreSevere(moreSevere(current.severity, to.severity), decision.severity);
+      if (current.type === to.to && severity === current.severity) return this.tryJoin(id, signal, decision);
+      const names: Record<string, string> = { '#status': 'status', '#v': 'version', '#type': 'type' };
+      const sets = ['#type = :to', 'severity = :sev', 'signalCount = signalCount + :one', '#v = #v + :one', 'lastSignalAt = :at'];
+      if (signal.state === 'firing') {
+        signal.brokerIds.forEach((b, i) => {
+          names[`#b${i}`] = String(b);
+          sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
+        });
+      }
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.incident(id),
+            UpdateExpression: `SET ${sets.join(', ')} ADD fingerprints :fp`,
+            ConditionExpression: `#type = :oldType AND severity = :oldSev AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: {
+              ':to': to.to,
+              ':sev': severity,
+              ':one': 1,
+              ':at': signal.observedAt,
+              ':fp': new Set([signal.fingerprint]),
+              ':oldType': current.type,
+              ':oldSev': current.severity,
+              ...Object.fromEntries(ACTIVE_STATUSES.map((s, i) => [`:s${i}`, s])),
+            },
+          }),
+        );
+      } catch (err) {
+        if (isConditionalCheckFailed(err)) continue;
+        throw err;
+      }
+      await this.appendTimeline(id, {
+        actor: 'classifier',
+        action: 'incident-upgraded',
+        detail: `${current.type} ${current.severity} -> ${to.to} ${severity} by ${signal.source} signal ${signal.name} (${signal.kind}${signal.brokerIds.length ? `, brokers ${signal.brokerIds.join(',')}` : ''})`,
+        result: decision.action,
+        reasons: decision.reasons,
+      });
+      return { outcome: 'upgraded', incident: await this.getMeta(id), from: { type: current.type, severity: current.severity } };
+    }
+    throw new ConditionalWriteConflict(keys.incidentPk(id), MAX_CONFLICT_RETRIES);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private async findMeta(id: string): Promise<IncidentRecord | undefined> {
+    const res = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.incident(id), ConsistentRead: true }));
+    return res.Item ? toIncident(res.Item) : undefined;
+  }
+
+  private async getMeta(id: string): Promise<IncidentRecord> {
+    const found = await this.findMeta(id);
+    if (!found) throw new IncidentNotFoundError(id);
+    return found;
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Item[]> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.client.send(new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      items.push(...((res.Items ?? []) as Item[]));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items;
+  }
+
+  /** The incident with its timeline in time order. */
+  async get(id: string): Promise<IncidentWithTimeline> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.incidentPk(id) },
+      ConsistentRead: true,
+    });
+    const meta = items.find((i) => i.sk === 'META');
+    if (!meta) throw new IncidentNotFoundError(id);
+    const timeline = items.filter((i) => typeof i.sk === 'string' && i.sk.startsWith('TL#')).map(toTimeline);
+    return { ...toIncident(meta), timeline };
+  }
+
+  /** Active incidents of a cluster (open, remediating, awaiting approval, escalated), oldest first. */
+  async listOpen(cluster: string): Promise<IncidentRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: INCIDENT_TABLE_SCHEMA.gsi1.name,
+      KeyConditionExpression: 'gsi1pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.openIndex(cluster) },
+    });
+    return items.map(toIncident).filter((i) => ACTIVE_STATUSES.includes(i.status));
+  }
+
+  /** Remediations of a cluster finished at or after `since` (for the flap breaker and cooldowns). */
+  async recentHeals(cluster: string, since: Date): Promise<HealRecord[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk >= :since',
+      ExpressionAttributeValues: { ':pk': keys.heals(cluster), ':since': since.toISOString() },
+    });
+    return items.map((i) => ({
+      cluster: i.cluster as string,
+      type: i.type as IncidentType,
+      brokerIds: (i.brokerIds ?? []) as number[],
+      finishedAt: i.finishedAt as string,
+    }));
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /** Appends a timeline entry; entries are put-if-absent and never updated. */
+  async appendTimeline(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): Promise<TimelineEntry> {
+    const at = entry.at ?? this.now().toISOString();
+    this.seq = (this.seq + 1) % 1_000_000;
+    const sk = `TL#${at}#${String(this.seq).padStart(6, '0')}-${randomUUID().slice(0, 8)}`;
+    const full: TimelineEntry = { ...entry, at };
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: keys.incidentPk(id), sk, ...full },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return full;
+  }
+
+  /**
+   * Moves an incident to `status` only if it is in one of `expected`. Closing statuses drop it
+   * from the open index; resolving computes MTTD (detect -> open) and MTTR (detect -> resolve).
+   */
+  async setStatus(
+    id: string,
+    status: IncidentStatus,
+    expected: readonly IncidentStatus[],
+    note?: { actor: string; detail?: string },
+  ): Promise<IncidentRecord> {
+    const current = await this.getMeta(id);
+    const now = this.now();
+    const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
+    const values: Record<string, unknown> = {
+      ':status': status,
+      ':one': 1,
+      ':now': now.toISOString(),
+      ...Object.fromEntries(expected.map((s, i) => [`:e${i}`, s])),
+    };
+    const sets = ['#status = :status', '#v = #v + :one', 'updatedAt = :now'];
+    let remove = '';
+    if (CLOSED_STATUSES.includes(status)) remove = ' REMOVE gsi1pk, gsi1sk';
+    if (status === 'resolved') {
+      const detected = Date.parse(current.detectedAt);
+      sets.push('resolvedAt = :now', 'mttdSeconds = :mttd', 'mttrSeconds = :mttr');
+      values[':mttd'] = Math.max(0, Math.round((Date.parse(current.openedAt) - detected) / 1000));
+      values[':mttr'] = Math.max(0, Math.round((now.getTime() - detected) / 1000));
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+          ConditionExpression: expected.length
+            ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})`
+            : 'attribute_exists(pk)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const actual = await this.findMeta(id);
+      if (!actual) throw new IncidentNotFoundError(id);
+      throw new IncidentStatusConflict(id, expected, actual.status);
+    }
+    if (CLOSED_STATUSES.includes(status)) await this.releaseSlot(id, current.cluster, current.type);
+    await this.appendTimeline(id, {
+      actor: note?.actor ?? 'system',
+      action: 'status-changed',
+      detail: `${current.status} -> ${status}${note?.detail ? `: ${note.detail}` : ''}`,
+    });
+    return this.getMeta(id);
+  }
+
+  private async releaseSlot(id: string, cluster: string, type: IncidentType): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.slot(cluster, type),
+          ConditionExpression: 'incidentId = :id',
+          ExpressionAttributeValues: { ':id': id },
+        }),
+      );
+    } catch (err) {
+      // Already released, or another incident of the family holds it now.
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
+  /** First acknowledgement wins; later ones are recorded in the timeline only. */
+  async acknowledge(id: string, by: string): Promise<IncidentRecord> {
+    const at = this.now().toISOString();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: 'SET acknowledgedAt = if_not_exists(acknowledgedAt, :at), acknowledgedBy = if_not_exists(acknowledgedBy, :by), #v = #v + :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':at': at, ':by': by, ':one': 1 },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new IncidentNotFoundError(id);
+      throw err;
+    }
+    await this.appendTimeline(id, { at, actor: by, action: 'acknowledged' });
+    return this.getMeta(id);
+  }
+
+  async setExecution(id: string, executionArn: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: 'SET executionArn = :arn, #v = #v + :one',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':arn': executionArn, ':one': 1 },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new IncidentNotFoundError(id);
+      throw err;
+    }
+  }
+
+  /** Records a finished remediation (the flap breaker counts these). */
+  async recordHeal(incidentId: string, heal: HealRecord): Promise<void> {
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk: keys.heals(heal.cluster),
+          sk: `${heal.finishedAt}#${incidentId}`,
+          incidentId,
+          ...heal,
+          expiresAt: epochSeconds(new Date(heal.finishedAt)) + HEAL_TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  /** Keeps input that could not be normalized, with the reason, for 30 days. */
+  async storeRaw(raw: RawInput): Promise<{ pk: string; sk: string; truncated: boolean }> {
+    const cut = truncateUtf8(raw.body, RAW_BODY_MAX_BYTES);
+    const pk = keys.raw(raw.receivedAt.slice(0, 10));
+    const sk = `${raw.receivedAt}#${randomUUID()}`;
+    await this.client.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          pk,
+          sk,
+          source: raw.source,
+          error: raw.error.slice(0, 4000),
+          ...(raw.errorName ? { errorName: raw.errorName } : {}),
+          receivedAt: raw.receivedAt,
+          body: cut.text,
+          bodyBytes: cut.bytes,
+          truncated: cut.truncated,
+          expiresAt: epochSeconds(this.now()) + RAW_TTL_SECONDS,
+        },
+      }),
+    );
+    return { pk, sk, truncated: cut.truncated };
+  }
+
+  // ---------------------------------------------------------------- the per-cluster lock
+
+  /**
+   * Takes the cluster's remediation lock for `owner` (an incident id). Succeeds when the lock is
+   * free, expired, or already held by the same owner (retries are safe); otherwise LockHeldError.
+   */
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number): Promise<LockInfo> {
+    const now = this.now();
+    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds };
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.lock(cluster), ...lock },
+          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': epochSeconds(now), ':owner': owner },
+        }),
+      );
+      return lock;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const held = await this.getLock(cluster);
+      throw new LockHeldError(cluster, held?.owner, held?.expiresAt);
+    }
+  }
+
+  /** Extends the owner's lock; refused (LockNotOwnedError) if someone else holds it or it is gone. */
+  async renewLock(cluster: string, owner: string, ttlSeconds: number): Promise<LockInfo> {
+    const now = this.now();
+    const expiresAt = epochSeconds(now) + ttlSeconds;
+    try {
+      const res = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.lock(cluster),
+          UpdateExpression: 'SET expiresAt = :exp',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':exp': expiresAt, ':owner': owner },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const a = res.Attributes ?? {};
+      return { cluster, owner, acquiredAt: a.acquiredAt as string, expiresAt };
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new LockNotOwnedError(cluster, owner);
+      throw err;
+    }
+  }
+
+  /** Releases the lock if `owner` holds it; false if there was no lock; LockNotOwnedError otherwise. */
+  async releaseLock(cluster: string, owner: string): Promise<boolean> {
+    try {
+      const res = await this.client.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: keys.lock(cluster),
+          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return res.Attributes !== undefined;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new LockNotOwnedError(cluster, owner);
+      throw err;
+    }
+  }
+
+  async getLock(cluster: string): Promise<LockInfo | undefined> {
+    const res = await this.client.send(new GetCommand({ TableName: this.tableName, Key: keys.lock(cluster), ConsistentRead: true }));
+    if (!res.Item) return undefined;
+    return {
+      cluster,
+      owner: res.Item.owner as string,
+      acquiredAt: res.Item.acquiredAt as string,
+      expiresAt: Number(res.Item.expiresAt),
+    };
+  }
+}

@@ -1,0 +1,43 @@
+// Starting a runbook workflow for an incident. The execution name is derived from the incident
+// id (and workflow, attempt), so a second start for the same incident is harmless: Step Functions
+// either returns the running execution (same input) or refuses with ExecutionAlreadyExists,
+// which is treated as success here.
+import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { executionName } from '../domain/incident-id.js';
+import type { Workflow } from '../domain/types.js';
+
+export interface StartedWorkflow {
+  executionArn: string;
+  executionName: string;
+  /** False when an execution with this name already existed (a duplicate start). */
+  started: boolean;
+}
+
+/** The ARN an execution of `stateMachineArn` named `name` has (arn:...:stateMachine:X -> arn:...:execution:X:name). */
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+export async function startWorkflow(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  incidentId: string,
+  input: unknown,
+  opts: { workflow: Workflow; attempt?: number },
+): Promise<StartedWorkflow> {
+  const name = executionName(incidentId, opts.workflow, opts.attempt ?? 1);
+  try {
+    const res = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
+    return { executionArn: res.executionArn ?? executionArnFor(stateMachineArn, name), executionName: name, started: true };
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
+      return { executionArn: executionArnFor(stateMachineArn, name), executionName: name, started: false };
+    }
+    throw err;
+  }
+}
+
+/** Environment variable holding a workflow's state machine ARN: broker-recovery -> WORKFLOW_ARN_BROKER_RECOVERY. */
+export function workflowArnEnvName(workflow: Workflow): string {
+  return `WORKFLOW_ARN_${workflow.toUpperCase().replace(/-/g, '_')}`;
+}

@@ -1,0 +1,228 @@
+// Runs DynamoDB Local (Maven Central `software.amazon.dynamodb:DynamoDBLocal`, jar set
+// `dynamodb-local`) as a JVM child process on a free 127.0.0.1 port, so the incident store's real
+// SDK code path (conditional writes, queries, the GSI) runs without AWS.
+//
+// - sqlite4java loads its native library by its unversioned name (libsqlite4java-linux-amd64.so);
+//   Maven delivers versioned files, so they are copied once into a sibling `-native` folder that
+//   goes on -Djava.library.path.
+// - Readiness is a ListTables poll, never a sleep.
+// - stop() sends SIGTERM, then SIGKILL after a grace period; a process-exit hook kills any server
+//   still running, so a failing test run leaves no JVM behind.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
+import { classpath, ensureJars } from './maven.js';
+import { INCIDENT_TABLE_SCHEMA } from '../functions/shared/incident-store.js';
+
+export const DYNAMODB_LOCAL_MAIN = 'software.amazon.dynamodb.services.local.main.ServerRunner';
+
+export interface DynamoDbLocal {
+  endpoint: string;
+  port: number;
+  pid: number;
+  /** Milliseconds from spawn to the first successful ListTables. */
+  startMs: number;
+  /** A client bound to this server (fake credentials; nothing leaves 127.0.0.1). */
+  client(): DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+  /** JVM heap cap; DynamoDB Local in memory is small. */
+  heap?: string;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
+/** Copies the sqlite4java native libraries under the names sqlite4java looks for. */
+export function nativeLibDir(jars: string): string {
+  const dir = `${jars}-native`;
+  mkdirSync(dir, { recursive: true });
+  for (const file of readdirSync(jars)) {
+    const m = /^(.*sqlite4java-[a-z0-9_-]+?)-\d+(?:\.\d+)*\.(so|dylib|dll)$/.exec(file);
+    if (!m) continue;
+    const target = join(dir, `${m[1]}.${m[2]}`);
+    if (!existsSync(target)) copyFileSync(join(jars, file), target);
+  }
+  return dir;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function localClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    maxAttempts: 1,
+  });
+}
+
+function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+export async function startDynamoDbLocal(opts: StartOptions = {}): Promise<DynamoDbLocal> {
+  const log = opts.log ?? (() => undefined);
+  const jars = await ensureJars('dynamodb-local', log);
+  const natives = nativeLibDir(jars);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const port = await freePort();
+    try {
+      return await launch(jars, natives, port, opts, log);
+    } catch (err) {
+      // A port taken between probing and binding surfaces as an early exit: try another port.
+      lastError = err;
+      log(`dynamodb-local: start on port ${port} failed (${(err as Error).message}), retrying`);
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+async function launch(jars: string, natives: string, port: number, opts: StartOptions, log: (l: string) => void): Promise<DynamoDbLocal> {
+  installExitHook();
+  const started = Date.now();
+  const child = spawn(
+    'java',
+    [
+      `-Xmx${opts.heap ?? '256m'}`,
+      `-Djava.library.path=${natives}`,
+      '-cp',
+      classpath(jars),
+      DYNAMODB_LOCAL_MAIN,
+      '-inMemory',
+      '-port',
+      String(port),
+      '-disableTelemetry',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  running.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+    running.delete(child);
+  });
+
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    if (!(await waitExit(child, 5000))) {
+      child.kill('SIGKILL');
+      await waitExit(child, 5000);
+    }
+    running.delete(child);
+  };
+
+  const probe = localClient(endpoint);
+  const deadline = started + (opts.readyTimeoutMs ?? 60_000);
+  try {
+    for (;;) {
+      if (exited) throw new Error(`DynamoDB Local exited before it was ready:\n${output}`);
+      try {
+        await probe.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1000) });
+        break;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local not ready on ${endpoint} after ${Date.now() - started} ms:\n${output}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } catch (err) {
+    probe.destroy();
+    await stop();
+    throw err;
+  }
+  probe.destroy();
+  const startMs = Date.now() - started;
+  log(`dynamodb-local: ready on ${endpoint} in ${startMs} ms (pid ${child.pid})`);
+  return {
+    endpoint,
+    port,
+    pid: child.pid ?? -1,
+    startMs,
+    client: () => localClient(endpoint),
+    stop,
+  };
+}
+
+/** Creates the incident table with the same keys, GSI and TTL attribute as the CDK stack. */
+export async function createIncidentTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const s = INCIDENT_TABLE_SCHEMA;
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: s.partitionKey, AttributeType: 'S' },
+        { AttributeName: s.sortKey, AttributeType: 'S' },
+        { AttributeName: s.gsi1.partitionKey, AttributeType: 'S' },
+        { AttributeName: s.gsi1.sortKey, AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: s.partitionKey, KeyType: 'HASH' },
+        { AttributeName: s.sortKey, KeyType: 'RANGE' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: s.gsi1.name,
+          KeySchema: [
+            { AttributeName: s.gsi1.partitionKey, KeyType: 'HASH' },
+            { AttributeName: s.gsi1.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
+  await client.send(
+    new UpdateTimeToLiveCommand({
+      TableName: tableName,
+      TimeToLiveSpecification: { AttributeName: s.ttlAttribute, Enabled: true },
+    }),
+  );
+}
