@@ -1,0 +1,74 @@
+// Maps one probe snapshot to the EMF metrics the self-managed-cluster alarms watch
+// (infra/constructs/alarm-specs.ts PROBE_METRICS: names and dimension sets must match exactly).
+// Each dimension set is its own EMF document with no default `service` dimension, because a
+// CloudWatch alarm matches a metric only on the exact dimension set.
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ClusterSnapshot } from '../domain/snapshot.js';
+
+export const NAMESPACE = 'KafkaHeal';
+export const DIM_CLUSTER = 'Cluster Name';
+export const DIM_BROKER = 'Broker ID';
+export const DIM_GROUP = 'Consumer Group';
+
+export interface MetricPoint {
+  name: string;
+  value: number;
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit];
+}
+
+export interface MetricDocument {
+  dimensions: Record<string, string>;
+  metrics: MetricPoint[];
+}
+
+/**
+ * The documents for one snapshot. `brokerIds` lists brokers to report even when the snapshot
+ * does not name them (configured ids, or ids seen by earlier probes): a dead cluster has no
+ * metadata, and a missing BrokerReachable series would never breach its alarm.
+ */
+export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = []): MetricDocument[] {
+  const clusterDims = { [DIM_CLUSTER]: cluster };
+  const docs: MetricDocument[] = [
+    {
+      dimensions: clusterDims,
+      metrics: [
+        { name: 'ProbeHeartbeat', value: 1, unit: MetricUnit.Count },
+        { name: 'ProbeLatencyMs', value: s.durationMs, unit: MetricUnit.Milliseconds },
+        { name: 'OfflinePartitions', value: s.partitions.offline, unit: MetricUnit.Count },
+        { name: 'UnderReplicatedPartitions', value: s.partitions.underReplicated, unit: MetricUnit.Count },
+        { name: 'UnderMinIsrPartitions', value: s.partitions.underMinIsr, unit: MetricUnit.Count },
+      ],
+    },
+  ];
+  // Per broker URP follows the broker-side metric: partitions the broker leads whose ISR is short.
+  const urpLed = new Map<number, number>();
+  for (const d of s.partitions.details) {
+    if (d.leader >= 0 && d.isr.length < d.replicas.length) urpLed.set(d.leader, (urpLed.get(d.leader) ?? 0) + 1);
+  }
+  const ids = new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)]);
+  for (const id of [...ids].sort((a, b) => a - b)) {
+    const b = s.brokers.find((x) => x.id === id);
+    const reachable = b !== undefined && b.registered && b.reachable ? 1 : 0;
+    const m: MetricPoint[] = [{ name: 'BrokerReachable', value: reachable, unit: MetricUnit.Count }];
+    // Only a broker that answered can vouch for what it leads.
+    if (reachable) m.push({ name: 'UnderReplicatedPartitions', value: urpLed.get(id) ?? 0, unit: MetricUnit.Count });
+    docs.push({ dimensions: { ...clusterDims, [DIM_BROKER]: String(id) }, metrics: m });
+  }
+  for (const g of s.consumerGroups) {
+    if (g.error !== undefined) continue;
+    const maxLag = g.partitions.reduce((mx, p) => Math.max(mx, p.lag), 0);
+    docs.push({ dimensions: { ...clusterDims, [DIM_GROUP]: g.group }, metrics: [{ name: 'ConsumerLag', value: maxLag, unit: MetricUnit.Count }] });
+  }
+  return docs;
+}
+
+/** Writes each document as one EMF line through Powertools Metrics (stdout in Lambda). */
+export function publish(docs: MetricDocument[], namespace = NAMESPACE): void {
+  for (const doc of docs) {
+    const m = new Metrics({ namespace });
+    m.clearDefaultDimensions();
+    m.addDimensions(doc.dimensions);
+    for (const p of doc.metrics) m.addMetric(p.name, p.unit, p.value);
+    m.publishStoredMetrics();
+  }
+}

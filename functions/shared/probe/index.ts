@@ -1,0 +1,392 @@
+// The cluster probe: one bounded-time, read-only snapshot of a Kafka cluster, shared by the probe
+// Lambda (scheduled), the workflows' confirm/verify steps, the CLI and the local runtime.
+//
+// Steps, each under its own timeout and all under the whole-probe bound `timeoutMs`:
+//   1. every bootstrap server: TCP connect + ApiVersions (liveness needs an answer; a hung broker
+//      still completes the TCP handshake). The first answer starts step 2 at once.
+//   2. Metadata (all topics) from that broker: registered brokers, partitions, controller id.
+//   3. in parallel: ApiVersions on every registered broker's advertised listener (reachability,
+//      metadata mode); min.insync.replicas of every topic (DescribeConfigs, falling back to the
+//      broker's own value, then 1); per watched consumer group: coordinator, state, committed
+//      offsets, and the end offsets of those partitions from their leaders.
+// When the bound expires, whatever was learned so far becomes the snapshot, with the missing parts
+// in `errors` and status 'unknown' (or 'down' when nothing answered). Connections are closed in
+// `finally`; no timer outlives the probe; no failure escapes as a rejection.
+import { performance } from 'node:perf_hooks';
+import type {
+  BrokerObservation,
+  ClusterSnapshot,
+  ConsumerGroupLag,
+  ControllerObservation,
+  MetadataMode,
+  PartitionLag,
+} from '../../domain/snapshot.js';
+import { knownBrokerIds, summarizePartitions, verdict, type RawPartition } from './analyze.js';
+import { Deadline, errorText, withTimeout } from './deadline.js';
+import {
+  RESOURCE_BROKER,
+  RESOURCE_TOPIC,
+  apiVersions,
+  committedOffsets,
+  describeConfigs,
+  describeGroup,
+  findGroupCoordinator,
+  isZooKeeperMode,
+  latestOffsets,
+  metadata,
+  type Metadata,
+} from './requests.js';
+import { BrokerConnection } from './wire.js';
+
+export type { ClusterSnapshot } from '../../domain/snapshot.js';
+export { describeProblems } from './analyze.js';
+
+export interface ConsumerGroupWatch {
+  group: string;
+  /** Only these topics count for the group's lag; all committed topics when absent. */
+  topics?: string[];
+}
+
+export interface ProbeOptions {
+  bootstrapServers: string[];
+  expectedBrokers?: number;
+  consumerGroups?: (string | ConsumerGroupWatch)[];
+  /** Bound for the whole probe (default 5000 ms). */
+  timeoutMs?: number;
+  /** Bound for one network step (connect or one request); default min(1500, timeoutMs / 3). */
+  stepTimeoutMs?: number;
+  /** Wall clock for takenAt (injected in tests); budgets use a monotonic clock. */
+  now?: () => number;
+  /** Skip detection: the configured mode wins over what ApiVersions suggests. */
+  metadataMode?: MetadataMode;
+}
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
+const MIN_ISR_KEY = 'min.insync.replicas';
+const KRAFT_NOTE = 'KRaft: quorum leader not exposed to clients';
+
+/** Thrown for a bootstrap server that is not host:port. */
+export class BootstrapFormatError extends Error {
+  override readonly name = 'BootstrapFormatError';
+}
+
+export function parseHostPort(server: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(server.trim());
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port < 1 || port > 65535) throw new BootstrapFormatError(`bootstrap server "${server}" is not host:port`);
+  return { host: m[1], port };
+}
+
+/** What one probe has learned so far; turned into a snapshot at the end or at the deadline. */
+class Findings {
+  bootstrapReachable = false;
+  meta: Metadata | undefined;
+  mode: MetadataMode | undefined;
+  readonly reach = new Map<string, { ok: boolean; latencyMs?: number; error?: string }>();
+  readonly minIsr = new Map<string, number>();
+  brokerMinIsr: number | undefined;
+  readonly groups = new Map<string, ConsumerGroupLag>();
+  readonly errors: string[] = [];
+}
+
+export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot> {
+  const wall = opts.now ?? Date.now;
+  const takenAt = wall();
+  const mono = () => performance.now();
+  const startedMono = mono();
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  // Keep a small reserve so closing connections and building the answer fit in the bound.
+  const deadline = new Deadline(startedMono + Math.max(50, timeoutMs - 100), mono);
+  const stepMs = opts.stepTimeoutMs ?? Math.min(1500, Math.max(50, Math.floor(timeoutMs / 3)));
+  const f = new Findings();
+  if (opts.metadataMode) f.mode = opts.metadataMode;
+  const pool = new ConnectionPool(deadline, stepMs);
+  try {
+    const servers = opts.bootstrapServers.map(parseHostPort);
+    await withTimeout(run(opts, servers, f, pool, deadline, stepMs, mono), deadline.remaining(), 'probe');
+  } catch (err) {
+    f.errors.push(errorText(err));
+  } finally {
+    pool.closeAll();
+  }
+  return buildSnapshot(opts, f, new Date(takenAt).toISOString(), Math.round(mono() - startedMono));
+}
+
+class ConnectionPool {
+  private readonly conns = new Map<string, Promise<BrokerConnection>>();
+  private closed = false;
+
+  constructor(
+    private readonly deadline: Deadline,
+    private readonly stepMs: number,
+  ) {}
+
+  get(host: string, port: number): Promise<BrokerConnection> {
+    if (this.closed) return Promise.reject(new Error('probe finished'));
+    const key = `${host}:${port}`;
+    let c = this.conns.get(key);
+    if (!c) {
+      c = BrokerConnection.open(host, port, this.deadline.budget(this.stepMs));
+      c.catch(() => undefined);
+      this.conns.set(key, c);
+    }
+    return c;
+  }
+
+  closeAll(): void {
+    this.closed = true;
+    for (const c of this.conns.values()) c.then((conn) => conn.close(), () => undefined);
+  }
+}
+
+async function checkListener(
+  host: string,
+  port: number,
+  f: Findings,
+  pool: ConnectionPool,
+  deadline: Deadline,
+  stepMs: number,
+  mono: () => number,
+): Promise<BrokerConnection> {
+  const key = `${host}:${port}`;
+  const started = mono();
+  try {
+    const conn = await pool.get(host, port);
+    const answer = await apiVersions(conn, deadline.budget(stepMs));
+    f.reach.set(key, { ok: true, latencyMs: Math.round(mono() - started) });
+    if (!f.mode) f.mode = isZooKeeperMode(answer.apis) ? 'zookeeper' : 'kraft';
+    return conn;
+  } catch (err) {
+    const connected = await pool.get(host, port).then((c) => c.connected, () => false);
+    const msg = errorText(err);
+    f.reach.set(key, { ok: false, error: connected && /no answer/.test(msg) ? `${msg} (TCP accepted: broker hung?)` : msg });
+    throw err;
+  }
+}
+
+async function run(
+  opts: ProbeOptions,
+  servers: { host: string; port: number }[],
+  f: Findings,
+  pool: ConnectionPool,
+  deadline: Deadline,
+  stepMs: number,
+  mono: () => number,
+): Promise<void> {
+  // 1. Bootstrap: the first server that answers is used for the cluster-wide reads.
+  const checks = servers.map((s) => checkListener(s.host, s.port, f, pool, deadline, stepMs, mono));
+  let seed: BrokerConnection;
+  try {
+    seed = await Promise.any(checks);
+  } catch {
+    const detail = servers.map((s) => `${s.host}:${s.port}: ${f.reach.get(`${s.host}:${s.port}`)?.error ?? 'no answer'}`);
+    f.errors.push(`no bootstrap server answered (${detail.join('; ')})`);
+    return;
+  }
+  f.bootstrapReachable = true;
+
+  // 2. Metadata.
+  let meta: Metadata;
+  try {
+    meta = await metadata(seed, deadline.budget(stepMs));
+  } catch (err) {
+    f.errors.push(`metadata: ${errorText(err)}`);
+    await Promise.allSettled(checks);
+    return;
+  }
+  f.meta = meta;
+
+  // 3. Reachability of every registered broker, configs, consumer groups, all in parallel.
+  const reachability = meta.brokers.map((b) =>
+    f.reach.has(`${b.host}:${b.port}`) ? Promise.resolve() : checkListener(b.host, b.port, f, pool, deadline, stepMs, mono).then(() => undefined),
+  );
+  await Promise.allSettled([
+    Promise.allSettled(checks),
+    Promise.allSettled(reachability),
+    readMinIsr(meta, seed, f, pool, deadline, stepMs),
+    ...(opts.consumerGroups ?? []).map((g) => readGroup(typeof g === 'string' ? { group: g } : g, meta, seed, f, pool, deadline, stepMs)),
+  ]);
+}
+
+async function readMinIsr(meta: Metadata, seed: BrokerConnection, f: Findings, pool: ConnectionPool, deadline: Deadline, stepMs: number): Promise<void> {
+  const topics = meta.topics.filter((t) => t.errorCode === 0).map((t) => ({ type: RESOURCE_TOPIC, name: t.name }));
+  if (topics.length > 0) {
+    try {
+      const res = await describeConfigs(seed, topics, [MIN_ISR_KEY], deadline.budget(stepMs));
+      for (const [name, r] of res) {
+        const v = Number(r.values.get(MIN_ISR_KEY));
+        if (r.errorCode === 0 && Number.isInteger(v) && v > 0) f.minIsr.set(name, v);
+      }
+      if (f.minIsr.size === topics.length) return;
+    } catch (err) {
+      f.errors.push(`topic configs: ${errorText(err)}`);
+    }
+  }
+  // Fall back to a broker's own min.insync.replicas for topics whose config did not come back.
+  for (const b of meta.brokers) {
+    try {
+      const conn = await pool.get(b.host, b.port);
+      const res = await describeConfigs(conn, [{ type: RESOURCE_BROKER, name: String(b.id) }], [MIN_ISR_KEY], deadline.budget(stepMs));
+      const v = Number(res.get(String(b.id))?.values.get(MIN_ISR_KEY));
+      if (Number.isInteger(v) && v > 0) {
+        f.brokerMinIsr = v;
+        return;
+      }
+    } catch (err) {
+      f.errors.push(`broker ${b.id} config: ${errorText(err)}`);
+    }
+    if (deadline.expired()) return;
+  }
+}
+
+async function readGroup(
+  watch: ConsumerGroupWatch,
+  meta: Metadata,
+  seed: BrokerConnection,
+  f: Findings,
+  pool: ConnectionPool,
+  deadline: Deadline,
+  stepMs: number,
+): Promise<void> {
+  const entry: ConsumerGroupLag = { group: watch.group, totalLag: 0, partitions: [] };
+  f.groups.set(watch.group, entry);
+  try {
+    const coord = await findGroupCoordinator(seed, watch.group, deadline.budget(stepMs));
+    const conn = await pool.get(coord.host, coord.port);
+    const [desc, commits] = await Promise.all([
+      describeGroup(conn, watch.group, deadline.budget(stepMs)).catch((err: unknown) => {
+        f.errors.push(`group ${watch.group} describe: ${errorText(err)}`);
+        return undefined;
+      }),
+      committedOffsets(conn, watch.group, deadline.budget(stepMs)),
+    ]);
+    if (desc) {
+      entry.state = desc.state;
+      entry.members = desc.members;
+    }
+    const wanted = watch.topics ? new Set(watch.topics) : undefined;
+    const committed = new Map<string, number | null>();
+    for (const c of commits) {
+      if (wanted && !wanted.has(c.topic)) continue;
+      committed.set(`${c.topic}\u0000${c.partition}`, c.errorCode === 0 && c.offset >= 0 ? c.offset : null);
+    }
+    // Watched topics count every partition, committed or not.
+    for (const t of meta.topics) {
+      if (!wanted?.has(t.name)) continue;
+      for (const p of t.partitions) {
+        const k = `${t.name}\u0000${p.partition}`;
+        if (!committed.has(k)) committed.set(k, null);
+      }
+    }
+    const leaders = leaderIndex(meta);
+    const byLeader = new Map<number, { topic: string; partition: number }[]>();
+    for (const k of committed.keys()) {
+      const [topic = '', part = '0'] = k.split('\u0000');
+      const partition = Number(part);
+      const leader = leaders.get(k) ?? -1;
+      if (leader < 0) {
+        f.errors.push(`group ${watch.group}: ${topic}-${partition} has no leader; its end offset is unknown`);
+        continue;
+      }
+      const list = byLeader.get(leader) ?? [];
+      list.push({ topic, partition });
+      byLeader.set(leader, list);
+    }
+    const ends = new Map<string, number>();
+    await Promise.all(
+      [...byLeader].map(async ([leader, parts]) => {
+        const b = meta.brokers.find((x) => x.id === leader);
+        try {
+          if (!b) throw new Error(`leader ${leader} is not registered`);
+          const lconn = await pool.get(b.host, b.port);
+          for (const o of await latestOffsets(lconn, parts, deadline.budget(stepMs))) {
+            if (o.errorCode === 0) ends.set(`${o.topic}\u0000${o.partition}`, o.offset);
+            else f.errors.push(`group ${watch.group}: end offset of ${o.topic}-${o.partition}: error ${o.errorCode}`);
+          }
+        } catch (err) {
+          f.errors.push(`group ${watch.group}: end offsets from broker ${leader}: ${errorText(err)}`);
+        }
+      }),
+    );
+    const partitions: PartitionLag[] = [];
+    for (const [k, committedOffset] of committed) {
+      const endOffset = ends.get(k);
+      if (endOffset === undefined) continue;
+      const [topic = '', part = '0'] = k.split('\u0000');
+      const lag = Math.max(0, endOffset - (committedOffset ?? 0));
+      partitions.push({ topic, partition: Number(part), committedOffset, endOffset, lag });
+    }
+    partitions.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    entry.partitions = partitions;
+    entry.totalLag = partitions.reduce((s, p) => s + p.lag, 0);
+  } catch (err) {
+    entry.error = errorText(err);
+    f.errors.push(`group ${watch.group}: ${entry.error}`);
+  }
+}
+
+function leaderIndex(meta: Metadata): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const t of meta.topics) for (const p of t.partitions) m.set(`${t.name}\u0000${p.partition}`, p.leader);
+  return m;
+}
+
+function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, durationMs: number): ClusterSnapshot {
+  const meta = f.meta;
+  const raw: RawPartition[] = [];
+  for (const t of meta?.topics ?? []) {
+    if (t.errorCode !== 0) {
+      f.errors.push(`topic ${t.name}: metadata error ${t.errorCode}`);
+      continue;
+    }
+    for (const p of t.partitions) {
+      raw.push({ topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, offlineReplicas: p.offlineReplicas });
+    }
+  }
+  const registeredBrokers = (meta?.brokers ?? []).map((b) => b.id).sort((a, b) => a - b);
+  const ids = knownBrokerIds(registeredBrokers, raw);
+  const brokers: BrokerObservation[] = ids.map((id) => {
+    const b = meta?.brokers.find((x) => x.id === id);
+    if (!b) return { id, host: '', port: 0, registered: false, reachable: false, error: 'not registered in cluster metadata' };
+    const r = f.reach.get(`${b.host}:${b.port}`);
+    const obs: BrokerObservation = { id, host: b.host, port: b.port, registered: true, reachable: r?.ok ?? false };
+    if (r?.latencyMs !== undefined) obs.latencyMs = r.latencyMs;
+    if (!r?.ok) obs.error = r?.error ?? 'not checked before the probe deadline';
+    return obs;
+  });
+  const minIsrFor = (topic: string) => f.minIsr.get(topic) ?? f.brokerMinIsr ?? 1;
+  const { summary, perBroker } = summarizePartitions(raw, minIsrFor, ids);
+  const controller: ControllerObservation =
+    f.mode === 'zookeeper' && meta && meta.controllerId >= 0
+      ? { id: meta.controllerId, known: true, note: 'ZooKeeper mode: active controller from metadata' }
+      : f.mode === 'zookeeper'
+        ? { id: null, known: false, note: 'ZooKeeper mode: no active controller in metadata' }
+        : f.mode === 'kraft'
+          ? { id: null, known: false, note: KRAFT_NOTE }
+          : { id: null, known: false, note: 'metadata mode unknown: no broker answered' };
+  const snapshot: ClusterSnapshot = {
+    takenAt,
+    durationMs,
+    status: 'unknown',
+    bootstrapReachable: f.bootstrapReachable,
+    registeredBrokers,
+    brokers,
+    controller,
+    partitions: summary,
+    perBroker,
+    consumerGroups: [...f.groups.values()].map((g) => ({ ...g, partitions: [...g.partitions] })),
+    errors: [...f.errors],
+  };
+  if (opts.expectedBrokers !== undefined) snapshot.expectedBrokers = opts.expectedBrokers;
+  if (f.mode) snapshot.metadataMode = f.mode;
+  snapshot.status = verdict({
+    bootstrapReachable: f.bootstrapReachable,
+    metadataRead: meta !== undefined,
+    expectedBrokers: opts.expectedBrokers,
+    registeredBrokers,
+    brokers,
+    partitions: summary,
+    errors: f.errors,
+  });
+  return snapshot;
+}

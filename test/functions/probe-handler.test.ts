@@ -1,0 +1,225 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import {
+  ProbeConfigError,
+  UnknownClusterError,
+  handler,
+  makeProbeHandler,
+  parseClustersJson,
+  probeOptionsFor,
+  type ProbeDeps,
+} from '../../functions/probe/handler.js';
+import { probeMetricDocuments, publish } from '../../functions/probe/metrics.js';
+import type { ProbeOptions } from '../../functions/shared/probe/index.js';
+
+function snap(over: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
+  return {
+    takenAt: '2026-01-01T00:00:00.000Z',
+    durationMs: 42,
+    status: 'degraded',
+    bootstrapReachable: true,
+    expectedBrokers: 3,
+    registeredBrokers: [1, 2],
+    brokers: [
+      { id: 1, host: '127.0.0.1', port: 9001, registered: true, reachable: true, latencyMs: 3 },
+      { id: 2, host: '127.0.0.1', port: 9002, registered: true, reachable: false, error: 'hung' },
+      { id: 3, host: '', port: 0, registered: false, reachable: false },
+    ],
+    controller: { id: null, known: false, note: 'KRaft: quorum leader not exposed to clients' },
+    partitions: {
+      total: 10,
+      offline: 1,
+      underReplicated: 3,
+      underMinIsr: 1,
+      details: [
+        { topic: 'orders', partition: 0, leader: 1, replicas: [1, 2, 3], isr: [1, 2], offlineReplicas: [3], minIsr: 2 },
+        { topic: 'orders', partition: 1, leader: 1, replicas: [1, 2, 3], isr: [1], offlineReplicas: [3], minIsr: 2 },
+        { topic: 'orders', partition: 2, leader: 2, replicas: [2, 3, 1], isr: [2, 1], offlineReplicas: [3], minIsr: 2 },
+        { topic: 'scratch', partition: 0, leader: -1, replicas: [3], isr: [3], offlineReplicas: [3], minIsr: 1 },
+      ],
+    },
+    perBroker: {},
+    consumerGroups: [
+      {
+        group: 'billing',
+        state: 'Stable',
+        members: 1,
+        totalLag: 30,
+        partitions: [
+          { topic: 'orders', partition: 0, committedOffset: 10, endOffset: 15, lag: 5 },
+          { topic: 'orders', partition: 1, committedOffset: 10, endOffset: 35, lag: 25 },
+        ],
+      },
+      { group: 'broken', totalLag: 0, partitions: [], error: 'coordinator timed out' },
+    ],
+    errors: [],
+    ...over,
+  };
+}
+
+/** Captures EMF lines written by Powertools (one JSON document per line on stdout). */
+function captureEmf(): { docs: () => Record<string, unknown>[]; restore: () => void } {
+  const lines: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  return {
+    docs: () =>
+      lines
+        .flatMap((l) => l.split('\n'))
+        .filter((l) => l.includes('"_aws"'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    restore: () => spy.mockRestore(),
+  };
+}
+
+interface EmfDoc {
+  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  [k: string]: unknown;
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('probe EMF metrics', () => {
+  it('publishes the alarm contract: names, values and exact dimension sets, no service dimension', () => {
+    const cap = captureEmf();
+    try {
+      publish(probeMetricDocuments('orders', snap(), [4]));
+    } finally {
+      cap.restore();
+    }
+    const docs = cap.docs() as EmfDoc[];
+    const find = (dims: Record<string, string>) =>
+      docs.find((d) => Object.entries(dims).every(([k, v]) => d[k] === v) && d._aws.CloudWatchMetrics[0]?.Dimensions[0]?.length === Object.keys(dims).length);
+    for (const d of docs) {
+      expect(d._aws.CloudWatchMetrics[0]?.Namespace).toBe('KafkaHeal');
+      expect(d.service).toBeUndefined();
+    }
+    const cluster = find({ 'Cluster Name': 'orders' });
+    expect(cluster?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name']]);
+    expect(cluster).toMatchObject({ ProbeHeartbeat: 1, ProbeLatencyMs: 42, OfflinePartitions: 1, UnderReplicatedPartitions: 3, UnderMinIsrPartitions: 1 });
+
+    const b1 = find({ 'Cluster Name': 'orders', 'Broker ID': '1' });
+    expect(b1?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name', 'Broker ID']]);
+    // Broker 1 leads orders-0 and orders-1, both short of ISR.
+    expect(b1).toMatchObject({ BrokerReachable: 1, UnderReplicatedPartitions: 2 });
+    expect(find({ 'Cluster Name': 'orders', 'Broker ID': '2' })).toMatchObject({ BrokerReachable: 0 });
+    expect(find({ 'Cluster Name': 'orders', 'Broker ID': '2' })?.UnderReplicatedPartitions).toBeUndefined();
+    expect(find({ 'Cluster Name': 'orders', 'Broker ID': '3' })).toMatchObject({ BrokerReachable: 0 });
+    // A configured broker the snapshot does not name is reported unreachable, not left silent.
+    expect(find({ 'Cluster Name': 'orders', 'Broker ID': '4' })).toMatchObject({ BrokerReachable: 0 });
+
+    const g = find({ 'Cluster Name': 'orders', 'Consumer Group': 'billing' });
+    expect(g?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name', 'Consumer Group']]);
+    expect(g).toMatchObject({ ConsumerLag: 25 });
+    // A group whose offsets could not be read publishes nothing rather than a false 0.
+    expect(find({ 'Cluster Name': 'orders', 'Consumer Group': 'broken' })).toBeUndefined();
+    expect(docs).toHaveLength(1 + 4 + 1);
+  });
+
+  it('a healthy broker leading nothing short reports URP 0', () => {
+    const docs = probeMetricDocuments('c', snap({ partitions: { total: 1, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] } }));
+    expect(docs.find((d) => d.dimensions['Broker ID'] === '1')?.metrics).toContainEqual({ name: 'UnderReplicatedPartitions', value: 0, unit: 'Count' });
+  });
+});
+
+describe('CLUSTERS_JSON', () => {
+  it('parses names, servers (array or comma string), counts and groups', () => {
+    const c = parseClustersJson(
+      JSON.stringify([{ name: 'orders', bootstrapServers: 'a:9092, b:9092', brokerCount: 3, consumerGroups: ['billing', { name: 'audit', topics: ['orders'] }] }]),
+    );
+    expect(probeOptionsFor(c[0] as never, 4000)).toEqual({
+      bootstrapServers: ['a:9092', 'b:9092'],
+      expectedBrokers: 3,
+      consumerGroups: [{ group: 'billing' }, { group: 'audit', topics: ['orders'] }],
+      timeoutMs: 4000,
+    });
+    expect(probeOptionsFor({ name: 'x', bootstrapServers: ['a:1'] }, 1000)).toEqual({ bootstrapServers: ['a:1'], consumerGroups: [], timeoutMs: 1000 });
+  });
+
+  it.each([
+    [undefined, 'not set'],
+    ['{', 'not JSON'],
+    ['[{"name":"x"}]', '0.bootstrapServers'],
+  ])('%s -> ProbeConfigError naming the problem', (text, message) => {
+    expect(() => parseClustersJson(text)).toThrow(ProbeConfigError);
+    expect(() => parseClustersJson(text)).toThrow(message);
+  });
+});
+
+describe('probe handler', () => {
+  const base = (over: Partial<ProbeDeps> = {}): ProbeDeps & { calls: ProbeOptions[]; published: number[]; slept: number[] } => {
+    const calls: ProbeOptions[] = [];
+    const published: number[] = [];
+    const slept: number[] = [];
+    let t = 1_000_000;
+    return {
+      calls,
+      published,
+      slept,
+      clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3, brokerIds: [1, 2, 3], consumerGroups: ['billing'] }],
+      probe: async (o) => {
+        calls.push(o);
+        t += 100;
+        return snap();
+      },
+      publish: (docs) => published.push(docs.length),
+      sleep: async (ms) => {
+        slept.push(ms);
+        t += ms;
+      },
+      now: () => t,
+      rounds: 1,
+      intervalMs: 15_000,
+      timeoutMs: 5000,
+      ...over,
+    };
+  };
+
+  it('one round: probes with the cluster facts, publishes, returns the snapshot and problems', async () => {
+    const deps = base();
+    const r = await makeProbeHandler(deps)({ cluster: 'orders' });
+    expect(deps.calls).toEqual([{ bootstrapServers: ['127.0.0.1:9092'], expectedBrokers: 3, consumerGroups: [{ group: 'billing' }], timeoutMs: 5000 }]);
+    expect(deps.published).toEqual([5]);
+    expect(r).toMatchObject({ cluster: 'orders', rounds: 1, status: 'degraded' });
+    expect(r.problems).toContain('broker 2 unreachable: hung');
+    expect(r.problems).toContain('broker 3 not registered');
+  });
+
+  it('inner loop: rounds on 15 s slots while the invocation has time left', async () => {
+    const deps = base({ rounds: 4 });
+    const r = await makeProbeHandler(deps)({ cluster: 'orders' }, { getRemainingTimeInMillis: () => 60_000 });
+    expect(r.rounds).toBe(4);
+    expect(deps.slept).toEqual([14_900, 14_900, 14_900]);
+  });
+
+  it('inner loop stops before a round that could outlive the invocation', async () => {
+    let left = 40_000;
+    const deps = base({ rounds: 4 });
+    const sleep = deps.sleep;
+    const r = await makeProbeHandler({
+      ...deps,
+      sleep: async (ms) => {
+        left -= ms;
+        await sleep(ms);
+      },
+    })({ cluster: 'orders' }, { getRemainingTimeInMillis: () => left });
+    // 40 s left: round 2 needs 14.9 + 5 + 1 s (fits), round 3 needs the same from 25.1 s left (fits), round 4 does not (10.2 s left).
+    expect(r.rounds).toBe(3);
+  });
+
+  it('the event can ask for one round (workflow confirm/verify)', async () => {
+    const deps = base({ rounds: 4 });
+    expect((await makeProbeHandler(deps)({ cluster: 'orders', rounds: 1 })).rounds).toBe(1);
+  });
+
+  it('an unknown cluster is a typed error', async () => {
+    await expect(makeProbeHandler(base())({ cluster: 'nope' })).rejects.toBeInstanceOf(UnknownClusterError);
+  });
+
+  it('the middy-wrapped handler rejects a malformed event before probing', async () => {
+    const ctx = { getRemainingTimeInMillis: () => 60_000, functionName: 'probe', awsRequestId: 'r1' } as never;
+    await expect(handler({ cluster: '' } as never, ctx)).rejects.toMatchObject({ name: 'InputValidationError' });
+  });
+});
