@@ -1,5 +1,6 @@
 // Every CLI command, one import a line. Keep the list sorted by command words.
 import type { Command } from '../args.js';
 import { configValidate } from './config-validate.js';
+import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [configValidate];
+export const commands: Command[] = [configValidate, probeCommand];
