@@ -1,6 +1,7 @@
 // Every CLI command, one import a line. Keep the list sorted by command words.
 import type { Command } from '../args.js';
 import { configValidate } from './config-validate.js';
+import { localDown, localFault, localStatus, localUp } from './local.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [configValidate, probeCommand];
+export const commands: Command[] = [configValidate, localDown, localFault, localStatus, localUp, probeCommand];
