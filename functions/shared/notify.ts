@@ -9,13 +9,13 @@
 // timeline, so an operator sees that PagerDuty was throttled and SNS carried the page. When even
 // the queue refuses the message, `NotificationLost` is thrown with the attempts attached, so the
 // caller's own retry (Lambda / ASL Retry) tries again instead of continuing silently.
-import { PublishCommand } from '@aws-sdk/client-sns';
-import type { SNSClient } from '@aws-sdk/client-sns';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { IncidentType, Severity } from '../domain/types.js';
-import { executionConsoleUrl } from './pagerduty.js';
-import type { PagerDutyClient } from './pagerduty.js';
+import { ConfigurationError } from './errors.js';
+import { PagerDutyClient, executionConsoleUrl, routingKeyFromSecret } from './pagerduty.js';
+import type { PagerDutyClientOptions } from './pagerduty.js';
 
 export type NotificationKind = 'trigger' | 'acknowledge' | 'resolve' | 'status-update';
 export type NotifyChannel = 'pagerduty' | 'sns' | 'retry-queue';
@@ -186,13 +186,23 @@ async function trySns(n: IncidentNotification, deps: NotifyDeps, now: () => Date
   }
 }
 
+/** Queue bodies stay well under SQS's 256 KiB message limit; oversized details are dropped first. */
+const MAX_QUEUE_BODY_CHARS = 200_000;
+
+export function retryQueueBody(n: IncidentNotification, attempts: NotifyAttempt[]): string {
+  const full = JSON.stringify({ version: 1, notification: n, attempts } satisfies RetryQueueMessage);
+  if (full.length <= MAX_QUEUE_BODY_CHARS) return full;
+  const { details: _dropped, ...rest } = n;
+  const slim: IncidentNotification = { ...rest, details: { detailsDropped: `details exceeded the retry queue limit (${full.length} characters)` } };
+  return JSON.stringify({ version: 1, notification: slim, attempts } satisfies RetryQueueMessage);
+}
+
 async function tryQueue(n: IncidentNotification, deps: NotifyDeps, now: () => Date, attempts: NotifyAttempt[]): Promise<NotifyAttempt> {
-  const body: RetryQueueMessage = { version: 1, notification: n, attempts };
   try {
     const out = await deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: deps.retryQueueUrl,
-        MessageBody: JSON.stringify(body),
+        MessageBody: retryQueueBody(n, attempts),
         MessageAttributes: {
           incidentId: { DataType: 'String', StringValue: n.incidentId },
           severity: { DataType: 'String', StringValue: n.severity },
@@ -254,4 +264,51 @@ export async function redeliverFromQueue(body: string, deps: NotifyDeps): Promis
   const attempts = [...message.attempts, ...result.attempts];
   if (!result.delivered) throw new NotificationUndelivered(message.notification.incidentId, attempts);
   return { ...result, attempts };
+}
+
+/**
+ * Environment a notifying Lambda needs (bound by the CDK construct that grants the matching IAM):
+ * - PAGERDUTY_ROUTING_KEY_SECRET  Secrets Manager name/ARN of the Events v2 routing key (optional:
+ *                                 without it notifications start at SNS)
+ * - PAGERDUTY_EVENTS_URL          optional endpoint override (the local receiver in drills)
+ * - SNS_CRITICAL_TOPIC_ARN, SNS_WARNING_TOPIC_ARN
+ * - NOTIFY_RETRY_QUEUE_URL        the retry queue (it has a DLQ)
+ */
+export const NOTIFY_ENV = {
+  routingKeySecret: 'PAGERDUTY_ROUTING_KEY_SECRET',
+  eventsUrl: 'PAGERDUTY_EVENTS_URL',
+  criticalTopic: 'SNS_CRITICAL_TOPIC_ARN',
+  warningTopic: 'SNS_WARNING_TOPIC_ARN',
+  retryQueue: 'NOTIFY_RETRY_QUEUE_URL',
+} as const;
+
+/**
+ * Builds NotifyDeps from the environment, once per Lambda process (the routing key cache then
+ * lives across invocations). Clients may be injected (tests, the local runtime).
+ */
+export function notifyDepsFromEnv(
+  env: Record<string, string | undefined>,
+  clients: { secretsManager?: SecretsManagerClient; sns?: SNSClient; sqs?: SQSClient; pagerDuty?: Partial<PagerDutyClientOptions> } = {},
+): NotifyDeps {
+  const need = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === '') throw new ConfigurationError(`environment variable ${name} is required for notifications`);
+    return value;
+  };
+  const deps: NotifyDeps = {
+    sns: clients.sns ?? new SNSClient({}),
+    sqs: clients.sqs ?? new SQSClient({}),
+    snsTopicArns: { critical: need(NOTIFY_ENV.criticalTopic), warning: need(NOTIFY_ENV.warningTopic) },
+    retryQueueUrl: need(NOTIFY_ENV.retryQueue),
+  };
+  const secretId = env[NOTIFY_ENV.routingKeySecret];
+  if (secretId !== undefined && secretId !== '') {
+    const endpoint = env[NOTIFY_ENV.eventsUrl];
+    deps.pagerDuty = new PagerDutyClient({
+      routingKey: routingKeyFromSecret({ client: clients.secretsManager ?? new SecretsManagerClient({}), secretId }),
+      ...(endpoint === undefined || endpoint === '' ? {} : { endpoint }),
+      ...clients.pagerDuty,
+    });
+  }
+  return deps;
 }

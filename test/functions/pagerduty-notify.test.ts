@@ -1,3 +1,4 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -5,15 +6,19 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   NotificationLost,
   NotificationUndelivered,
+  NOTIFY_ENV,
   notify,
+  notifyDepsFromEnv,
   parseRetryQueueMessage,
   redeliverFromQueue,
+  retryQueueBody,
   snsMessage,
   snsSubject,
   snsTopicForSeverity,
 } from '../../functions/shared/notify.js';
 import type { IncidentNotification, NotifyDeps } from '../../functions/shared/notify.js';
-import { PagerDutyRejected, PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
+import { ConfigurationError } from '../../functions/shared/errors.js';
+import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
 import type { PagerDutyResult, PagerDutyTrigger } from '../../functions/shared/pagerduty.js';
 
 const TOPICS = { critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-critical', warning: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-warning' };
@@ -271,5 +276,60 @@ describe('retry queue redelivery', () => {
     expect(() => parseRetryQueueMessage('{"version":1,"notification":{"incidentId":1,"kind":"trigger"}}')).toThrow(SyntaxError);
     expect(() => parseRetryQueueMessage('{"version":1,"notification":{"incidentId":"i"}}')).toThrow(SyntaxError);
     expect(parseRetryQueueMessage(JSON.stringify({ version: 1, notification: incident })).attempts).toEqual([]);
+  });
+});
+
+describe('retry queue body', () => {
+  it('keeps the whole notification when it fits, drops oversized details otherwise', () => {
+    const small = JSON.parse(retryQueueBody(incident, [])) as { notification: IncidentNotification };
+    expect(small.notification).toEqual(incident);
+    const big = retryQueueBody({ ...incident, details: { blob: 'y'.repeat(250_000) } }, []);
+    expect(big.length).toBeLessThan(200_000);
+    const parsed = parseRetryQueueMessage(big);
+    expect(parsed.notification.incidentId).toBe('inc-1');
+    expect(parsed.notification.summary).toBe(incident.summary);
+    expect(String(parsed.notification.details?.detailsDropped)).toMatch(/^details exceeded the retry queue limit \(\d+ characters\)$/);
+  });
+});
+
+describe('wiring from the environment', () => {
+  const sm = mockClient(SecretsManagerClient);
+  beforeEach(() => sm.reset());
+  const env = {
+    [NOTIFY_ENV.criticalTopic]: TOPICS.critical,
+    [NOTIFY_ENV.warningTopic]: TOPICS.warning,
+    [NOTIFY_ENV.retryQueue]: QUEUE,
+  };
+
+  it('without a routing key secret notifications start at SNS', () => {
+    const d = notifyDepsFromEnv(env);
+    expect(d.pagerDuty).toBeUndefined();
+    expect(d.snsTopicArns).toEqual(TOPICS);
+    expect(d.retryQueueUrl).toBe(QUEUE);
+  });
+
+  it('with a secret it builds the PagerDuty client (endpoint override for the local receiver)', () => {
+    const d = notifyDepsFromEnv({ ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty', [NOTIFY_ENV.eventsUrl]: 'http://127.0.0.1:9/v2/enqueue' });
+    expect(d.pagerDuty).toBeInstanceOf(PagerDutyClient);
+    expect((d.pagerDuty as PagerDutyClient).endpoint).toBe('http://127.0.0.1:9/v2/enqueue');
+    const dflt = notifyDepsFromEnv({ ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty', [NOTIFY_ENV.eventsUrl]: '' });
+    expect((dflt.pagerDuty as PagerDutyClient).endpoint).toBe('https://events.pagerduty.com/v2/enqueue');
+  });
+
+  it.each([NOTIFY_ENV.criticalTopic, NOTIFY_ENV.warningTopic, NOTIFY_ENV.retryQueue])('a missing %s is a ConfigurationError', (name) => {
+    expect(() => notifyDepsFromEnv({ ...env, [name]: '' })).toThrow(`environment variable ${name} is required for notifications`);
+    expect(() => notifyDepsFromEnv({ ...env, [name]: undefined })).toThrow(ConfigurationError);
+  });
+
+  it('an unreadable routing key secret falls back to SNS, and the timeline says why', async () => {
+    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('Secrets Manager can not find the specified secret.'), { name: 'ResourceNotFoundException' }));
+    sns.on(PublishCommand).resolves({ MessageId: 'm-9' });
+    const d = notifyDepsFromEnv(
+      { ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/missing' },
+      { secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), sns: new SNSClient({ region: 'eu-west-1' }), sqs: new SQSClient({ region: 'eu-west-1' }) },
+    );
+    const res = await notify(incident, d);
+    expect(res.via).toBe('sns');
+    expect(res.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'failed', errorName: 'ResourceNotFoundException' });
   });
 });
