@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { normalize } from '../../functions/domain/normalize/index.js';
@@ -349,6 +349,19 @@ describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () 
     expect(urp.Metrics[0].Expression).toBe(`SELECT MAX(UnderReplicatedPartitions) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'events-dr'`);
     expect(urp).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 15 });
     expect(down.AlarmDescription).toMatch(/\[kafka-heal cluster=events kind=broker-down\]$/);
+  });
+});
+
+describe('synthesis', () => {
+  it('raises no CDK warning or error (math expressions and Metrics Insights queries are well formed)', () => {
+    for (const config of [msk, ec2zk, drPair]) {
+      const app = new App();
+      const stack = new Stack(app, 'AnnotationsTest');
+      for (const cluster of config.clusters) new ClusterAlarms(stack, cluster.name, { deployment: config.deployment, cluster });
+      const annotations = Annotations.fromStack(stack);
+      expect(annotations.findWarning('*', Match.anyValue())).toEqual([]);
+      expect(annotations.findError('*', Match.anyValue())).toEqual([]);
+    }
   });
 });
 
