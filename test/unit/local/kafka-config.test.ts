@@ -1,0 +1,107 @@
+// The generated broker and ZooKeeper configuration of the local supervisor: the settings that
+// make a local cluster production-like (replication, min ISR) and fast (timeouts), per mode.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  jvmArgs,
+  kraftBrokerProps,
+  markerProp,
+  newClusterId,
+  renderProps,
+  zkBrokerProps,
+  zooCfg,
+  type BrokerPlan,
+  type ZkPlan,
+} from '../../../local/kafka/config.js';
+import { procState } from '../../../local/kafka/processes.js';
+
+const voters: BrokerPlan[] = [1, 2, 3].map((id) => ({ id, port: 9000 + id, controllerPort: 9100 + id, dir: `/w/broker-${id}`, dataDir: `/w/broker-${id}/data` }));
+const brokerOnly: BrokerPlan = { id: 4, port: 9004, dir: '/w/broker-4', dataDir: '/w/broker-4/data' };
+const zk: ZkPlan[] = [1, 2, 3].map((id) => ({ id, clientPort: 2180 + id, peerPort: 2880 + id, electionPort: 3880 + id, dir: `/w/zk-${id}` }));
+
+describe('KRaft broker properties', () => {
+  const p = kraftBrokerProps(voters[0] as BrokerPlan, voters);
+
+  it('makes a combined broker+controller voter with a static quorum and distinct listeners', () => {
+    expect(p['process.roles']).toBe('broker,controller');
+    expect(p['node.id']).toBe('1');
+    expect(p['controller.quorum.voters']).toBe('1@127.0.0.1:9101,2@127.0.0.1:9102,3@127.0.0.1:9103');
+    expect(p.listeners).toBe('PLAINTEXT://127.0.0.1:9001,CONTROLLER://127.0.0.1:9101');
+    expect(p['advertised.listeners']).toBe('PLAINTEXT://127.0.0.1:9001');
+    expect(p['controller.listener.names']).toBe('CONTROLLER');
+    expect(p['inter.broker.listener.name']).toBe('PLAINTEXT');
+    expect(p['log.dirs']).toBe('/w/broker-1/data');
+  });
+
+  it('replicates like production and times out like a test', () => {
+    expect(p['default.replication.factor']).toBe('3');
+    expect(p['min.insync.replicas']).toBe('2');
+    expect(p['offsets.topic.replication.factor']).toBe('3');
+    expect(p['transaction.state.log.min.isr']).toBe('2');
+    expect(p['auto.create.topics.enable']).toBe('false');
+    expect(p['broker.session.timeout.ms']).toBe('3000');
+    expect(Number(p['broker.heartbeat.interval.ms'])).toBeLessThan(Number(p['broker.session.timeout.ms']));
+    // replica.lag.time.max.ms must stay >= replica.fetch.wait.max.ms (default 500)
+    expect(Number(p['replica.lag.time.max.ms'])).toBeGreaterThanOrEqual(500);
+  });
+
+  it('makes nodes beyond the three voters broker-only, still pointing at the quorum', () => {
+    const b = kraftBrokerProps(brokerOnly, voters);
+    expect(b['process.roles']).toBe('broker');
+    expect(b.listeners).toBe('PLAINTEXT://127.0.0.1:9004');
+    expect(b['controller.quorum.voters']).toBe('1@127.0.0.1:9101,2@127.0.0.1:9102,3@127.0.0.1:9103');
+  });
+});
+
+describe('ZooKeeper mode', () => {
+  it('points brokers at the whole ensemble under a chroot, with no KRaft settings', () => {
+    const p = zkBrokerProps(voters[1] as BrokerPlan, zk, 'kafka-heal');
+    expect(p['broker.id']).toBe('2');
+    expect(p['zookeeper.connect']).toBe('127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183/kafka-heal');
+    expect(p['process.roles']).toBeUndefined();
+    expect(p['min.insync.replicas']).toBe('2');
+  });
+
+  it('writes a 3-server zoo.cfg on loopback without AdminServer and with the 4lw commands the supervisor uses', () => {
+    const c = zooCfg(zk[2] as ZkPlan, zk);
+    expect(c['server.1']).toBe('127.0.0.1:2881:3881');
+    expect(c['server.3']).toBe('127.0.0.1:2883:3883');
+    expect(c.clientPort).toBe('2183');
+    expect(c.clientPortAddress).toBe('127.0.0.1');
+    expect(c['admin.enableServer']).toBe('false');
+    expect(c['4lw.commands.whitelist']).toContain('srvr');
+    expect(c.dataDir).toBe('/w/zk-3/data');
+  });
+});
+
+describe('files and command lines', () => {
+  it('renders properties one per line', () => {
+    expect(renderProps({ a: '1', 'b.c': 'x=y' })).toBe('a=1\nb.c=x=y\n');
+  });
+
+  it('builds a JVM command line with the marker, heap, logging config per mode and the main class last', () => {
+    const k = jvmArgs({ jarDir: '/j', mode: 'kraft', heap: ['-Xmx1m'], marker: markerProp('c', 'broker-1'), logConfig: '/w/log4j2.xml', mainClass: 'kafka.Kafka', args: ['/w/s.properties'] });
+    expect(k).toContain('-Dkafka-heal.node=c/broker-1');
+    expect(k).toContain('-Dlog4j2.configurationFile=/w/log4j2.xml');
+    expect(k.slice(-4)).toEqual(['-cp', '/j/*', 'kafka.Kafka', '/w/s.properties']);
+    const z = jvmArgs({ jarDir: '/j', mode: 'zookeeper', heap: [], marker: 'm', logConfig: '/w/log4j.properties', mainClass: 'Z', args: [] });
+    expect(z).toContain('-Dlog4j.configuration=file:/w/log4j.properties');
+  });
+
+  it('makes 22-character base64url cluster ids that never start with a dash', () => {
+    let calls = 0;
+    // First draw starts with '-' (0xfb... encodes to "-"), the second does not.
+    const id = newClusterId((n) => (calls++ === 0 ? Buffer.alloc(n, 0xfb) : Buffer.alloc(n, 0x01)));
+    expect(calls).toBe(2);
+    expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+    for (let i = 0; i < 200; i++) expect(newClusterId(randomBytes)).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+  });
+});
+
+describe('process state from /proc', () => {
+  it('sees this process running and an impossible pid as dead', () => {
+    expect(procState(process.pid)).toBe('running');
+    expect(procState(undefined)).toBe('dead');
+    expect(procState(2 ** 22 + 1)).toBe('dead');
+  });
+});
