@@ -14,6 +14,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ConfigurationError } from './errors.js';
+import type { TimelineEntry } from './incident-store.js';
 import { PagerDutyClient, executionConsoleUrl, routingKeyFromSecret } from './pagerduty.js';
 import type { PagerDutyClientOptions } from './pagerduty.js';
 
@@ -264,6 +265,20 @@ export async function redeliverFromQueue(body: string, deps: NotifyDeps): Promis
   const attempts = [...message.attempts, ...result.attempts];
   if (!result.delivered) throw new NotificationUndelivered(message.notification.incidentId, attempts);
   return { ...result, attempts };
+}
+
+/**
+ * The attempts as incident timeline entries (IncidentStore.appendTimeline), one per channel tried,
+ * so a throttled PagerDuty and the SNS page that replaced it are both on the record. Works on
+ * NotifyResult.attempts and on NotificationLost/NotificationUndelivered.attempts alike.
+ */
+export function notifyTimelineEntries(kind: NotificationKind, attempts: NotifyAttempt[]): TimelineEntry[] {
+  return attempts.map((a) => {
+    const entry: TimelineEntry = { at: a.at, actor: 'notifier', action: `notify-${a.channel}`, result: a.outcome };
+    const detail = a.error === undefined ? a.detail : `${a.errorName ?? 'Error'}: ${a.error}`;
+    entry.detail = detail === undefined ? kind : `${kind}: ${detail}`;
+    return entry;
+  });
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   NOTIFY_ENV,
   notify,
   notifyDepsFromEnv,
+  notifyTimelineEntries,
   parseRetryQueueMessage,
   redeliverFromQueue,
   retryQueueBody,
@@ -331,5 +332,23 @@ describe('wiring from the environment', () => {
     const res = await notify(incident, d);
     expect(res.via).toBe('sns');
     expect(res.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'failed', errorName: 'ResourceNotFoundException' });
+  });
+});
+
+describe('timeline entries', () => {
+  it('one entry per channel tried, errors named, in order', () => {
+    expect(
+      notifyTimelineEntries('trigger', [
+        { channel: 'pagerduty', outcome: 'failed', at: 'a', errorName: 'PagerDutyUnavailable', error: 'after 5 attempt(s)' },
+        { channel: 'sns', outcome: 'failed', at: 'b', error: 'denied' },
+        { channel: 'retry-queue', outcome: 'delivered', at: 'c', detail: 'messageId=q' },
+        { channel: 'pagerduty', outcome: 'skipped', at: 'd' },
+      ]),
+    ).toEqual([
+      { at: 'a', actor: 'notifier', action: 'notify-pagerduty', result: 'failed', detail: 'trigger: PagerDutyUnavailable: after 5 attempt(s)' },
+      { at: 'b', actor: 'notifier', action: 'notify-sns', result: 'failed', detail: 'trigger: Error: denied' },
+      { at: 'c', actor: 'notifier', action: 'notify-retry-queue', result: 'delivered', detail: 'trigger: messageId=q' },
+      { at: 'd', actor: 'notifier', action: 'notify-pagerduty', result: 'skipped', detail: 'trigger' },
+    ]);
   });
 });
