@@ -1,0 +1,99 @@
+// The house state machine construct and the ASL helpers shared by the stack and the tests.
+//
+// Workflows are ASL files in statemachines/ with ${Placeholders} for every ARN, loaded with
+// DefinitionBody.fromFile + definitionSubstitutions, so the same file runs in Step Functions and
+// in the local runtime. Because the definition ships as an S3 asset, CDK cannot see which
+// services a Task calls: each workflow's IAM is granted by hand next to its construct.
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { Validations } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT } from './healer-function.js';
+
+export const STATEMACHINES_DIR = join(PROJECT_ROOT, 'statemachines');
+
+export function aslFile(name: string): string {
+  return join(STATEMACHINES_DIR, `${name}.asl.json`);
+}
+
+export const ESCALATION_NOTIFY_ASL = aslFile('escalation-notify');
+
+/** The substitutions escalation-notify.asl.json needs. */
+export function escalationNotifySubstitutions(t: { criticalTopicArn: string; warningTopicArn: string }): Record<string, string> {
+  return { CriticalTopicArn: t.criticalTopicArn, WarningTopicArn: t.warningTopicArn };
+}
+
+/**
+ * Render ASL text the way Step Functions does with definitionSubstitutions. Throws when a
+ * placeholder has no value, so a test catches a missing substitution before a deploy does.
+ */
+export function renderDefinition(text: string, substitutions: Record<string, string>): string {
+  const missing = new Set<string>();
+  const out = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (whole, key: string) => {
+    const value = substitutions[key];
+    if (value === undefined) {
+      missing.add(key);
+      return whole;
+    }
+    return value;
+  });
+  if (missing.size > 0) throw new Error(`no substitution for ${[...missing].map((k) => `\${${k}}`).join(', ')}`);
+  return out;
+}
+
+export interface HealerWorkflowProps {
+  /** File base name under statemachines/ (e.g. `escalation-notify`). */
+  name: string;
+  /** State machine name (e.g. `kafka-heal-prod-eu-escalation`). */
+  stateMachineName: string;
+  substitutions: Record<string, string>;
+  /** @default 1 day */
+  timeout?: Duration;
+  /** @default three months */
+  logRetention?: RetentionDays;
+}
+
+/** A STANDARD state machine from an ASL file, with full execution logging and X-Ray tracing. */
+export class HealerWorkflow extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: HealerWorkflowProps) {
+    super(scope, id);
+    this.logGroup = new LogGroup(this, 'Logs', {
+      // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small when many
+      // state machines log (AWS recommendation for vended logs).
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromFile(aslFile(props.name)),
+      definitionSubstitutions: props.substitutions,
+      timeout: props.timeout ?? Duration.days(1),
+      tracingEnabled: true,
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',
+    });
+  }
+
+  /** Lets the workflow publish to SNS topics (and use their KMS keys). */
+  allowPublish(...topics: ITopic[]): this {
+    for (const t of topics) t.grantPublish(this.stateMachine);
+    if (topics.some((t) => t.masterKey !== undefined)) {
+      Validations.of(this).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
+      });
+    }
+    return this;
+  }
+}
