@@ -577,3 +577,12 @@ export function configFieldPaths(): string[] {
   walk(HealerConfigSchema, '');
   return [...out].sort();
 }
+
+/**
+ * The file's shape as JSON Schema (draft 2020-12), for editors and documentation. Cross-field
+ * rules (platform sections, unique names, DR pairs) are not expressible there; only
+ * parseConfig is authoritative.
+ */
+export function configJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(HealerConfigSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

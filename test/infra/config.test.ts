@@ -3,6 +3,7 @@ import {
   ConfigError,
   clusterFacts,
   configFieldPaths,
+  configJsonSchema,
   formatIssue,
   loadConfigFile,
   parseConfig,
@@ -387,5 +388,19 @@ describe('configFieldPaths', () => {
     for (const f of ['msk', 'ec2-zookeeper', 'dr-pair']) {
       for (const k of keys(loadConfigFile(`examples/config/${f}.yaml`), '', [])) expect(paths, k).toContain(k);
     }
+  });
+});
+
+describe('configJsonSchema', () => {
+  it('describes the same shape for editors: strict objects, both platforms, the field patterns', () => {
+    const schema = configJsonSchema() as Doc;
+    expect(schema.type).toBe('object');
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required).toEqual(['deployment', 'clusters']);
+    expect(schema.properties.deployment.pattern).toBe('^[a-z][a-z0-9-]{0,23}$');
+    const options = schema.properties.clusters.items.oneOf as Doc[];
+    expect(options.map((o) => o.properties.platform.const)).toEqual(['msk', 'ec2']);
+    expect(options[0]?.properties.msk.properties.clusterArn.pattern).toMatch(/^\^arn:aws/);
+    expect(JSON.parse(JSON.stringify(schema))).toEqual(schema);
   });
 });
