@@ -42,7 +42,10 @@ export function canRestart(brokerId: number, snapshot: ClusterSnapshot): Restart
   if (!broker.registered) return verdict(true, `broker ${brokerId} is not registered: already down, restarting it cannot shrink any ISR`);
   if (!broker.reachable) return verdict(true, `broker ${brokerId} does not answer (${broker.error ?? 'unreachable'}): already out of service, restart allowed`);
 
-  const hurt = snapshot.partitions.details.filter((p) => p.isr.includes(brokerId) && p.isr.length - 1 < p.minIsr);
+  const hurt = snapshot.partitions.details.filter((p) => {
+    const live = p.isr.filter((b) => !(p.unreachableIsr ?? []).includes(b));
+    return live.includes(brokerId) && live.length - 1 < p.minIsr;
+  });
   const critical = Math.max(snapshot.perBroker[brokerId]?.isrCritical ?? 0, hurt.length);
   if (critical > 0) {
     const examples = hurt

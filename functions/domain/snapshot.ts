@@ -36,7 +36,11 @@ export interface ControllerObservation {
   note: string;
 }
 
-/** One partition that is offline, under-replicated or under its min ISR. */
+/**
+ * One partition that is offline, under-replicated or under its min ISR, judged on the live ISR:
+ * the metadata's ISR minus brokers confirmed unreachable by this probe (the metadata lags behind
+ * a hung broker's session timeout, and does not change at all while the KRaft quorum is lost).
+ */
 export interface PartitionDetail {
   topic: string;
   partition: number;
@@ -47,6 +51,11 @@ export interface PartitionDetail {
   offlineReplicas: number[];
   /** Effective min.insync.replicas for the topic (topic config, else broker default, else 1). */
   minIsr: number;
+  /**
+   * ISR members (per the metadata) that did not answer the probe. They do not count: a partition
+   * is judged on isr minus these, and a leader among them makes the partition offline.
+   */
+  unreachableIsr?: number[];
 }
 
 export interface PartitionSummary {
@@ -59,7 +68,7 @@ export interface PartitionSummary {
 }
 
 export interface BrokerPartitionCounts {
-  /** Partitions this broker leads. */
+  /** Partitions this broker leads (per the metadata). */
   leaderFor: number;
   /** Partitions this broker holds a replica of (led or followed). */
   replicaFor: number;

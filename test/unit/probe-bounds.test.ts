@@ -144,6 +144,15 @@ describe('partition analysis and verdict', () => {
     expect(perBroker[4]).toEqual({ leaderFor: 0, replicaFor: 0, underReplicated: 0, offline: 0, isrCritical: 0 });
   });
 
+  it('judges on the live ISR: unreachable ISR members and leaders do not count', () => {
+    const stale = [{ topic: 'o', partition: 0, leader: 2, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [] }];
+    const r = summarizePartitions(stale, () => 2, [1, 2, 3], new Set([2, 3]));
+    expect(r.summary).toMatchObject({ offline: 1, underReplicated: 1, underMinIsr: 1 });
+    expect(r.summary.details[0]?.unreachableIsr).toEqual([2, 3]);
+    expect(r.perBroker[1]?.isrCritical).toBe(1);
+    expect(summarizePartitions(stale, () => 2, [1, 2, 3]).summary.details).toEqual([]);
+  });
+
   const ok = { total: 1, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] };
   const up = { id: 1, host: 'h', port: 1, registered: true, reachable: true };
   it.each([

@@ -23,7 +23,8 @@ function snapshot(opts: {
     ...(st === 'hung' ? { error: 'connected but no ApiVersions answer within 1500 ms' } : {}),
   }));
   const ids = brokers.map((b) => b.id);
-  const { summary, perBroker } = summarizePartitions(opts.partitions, (t) => opts.minIsr[t] ?? opts.brokerMinIsr ?? 1, ids);
+  const dead = new Set(brokers.filter((b) => !b.registered || !b.reachable).map((b) => b.id));
+  const { summary, perBroker } = summarizePartitions(opts.partitions, (t) => opts.minIsr[t] ?? opts.brokerMinIsr ?? 1, ids, dead);
   return {
     takenAt: '2026-01-01T00:00:00.000Z',
     durationMs: 12,
@@ -47,6 +48,7 @@ const rf3 = (isr: number[], leader = isr[0] ?? -1) => [0, 1, 2].map((i) => p('or
 const healthy = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: rf3([1, 2, 3]), minIsr: {}, brokerMinIsr: 2, status: 'healthy' });
 const oneDown = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'crashed' }, partitions: rf3([1, 2]), minIsr: {}, brokerMinIsr: 2 });
 const oneHung = snapshot({ brokers: { 1: 'up', 2: 'hung', 3: 'up' }, partitions: rf3([1, 2, 3]), minIsr: {}, brokerMinIsr: 2 });
+const oneHungMin1 = snapshot({ brokers: { 1: 'up', 2: 'hung', 3: 'up' }, partitions: rf3([1, 2, 3]), minIsr: { orders: 1 }, brokerMinIsr: 2 });
 const twoDown = snapshot({ brokers: { 1: 'up', 2: 'crashed', 3: 'crashed' }, partitions: rf3([1]), minIsr: {}, brokerMinIsr: 2 });
 const rf1 = snapshot({
   brokers: { 1: 'up', 2: 'up', 3: 'up' },
@@ -71,7 +73,8 @@ describe('canRestart (table)', () => {
     ['one broker crashed: the crashed one', oneDown, 3, true, [3]],
     ['one broker crashed: a live one (ISR 2 -> 1 < min 2)', oneDown, 1, false, [3]],
     ['one broker hung: the hung one', oneHung, 2, true, [2]],
-    ['one broker hung: a live one keeps ISR 3 -> 2 >= 2', oneHung, 1, true, [2]],
+    ['one broker hung, still in the metadata ISR: a live one (live ISR 2 -> 1 < 2)', oneHung, 1, false, [2]],
+    ['one broker hung: without the hung one counted, a healthy RF=3 min 1 topic is fine', oneHungMin1, 1, true, [2]],
     ['two of three down: a down one', twoDown, 2, true, [2, 3]],
     ['two of three down: the last live one', twoDown, 1, false, [2, 3]],
     ['RF=1 topic: its only replica would go offline', rf1, 2, false, []],
@@ -94,6 +97,11 @@ describe('canRestart (table)', () => {
   it('healthy partitions are not in details, so the per-broker count alone can refuse (no examples)', () => {
     const v = canRestart(2, rf1);
     expect(v.reason).toBe('restarting live broker 2 would leave 1 partition(s) below min.insync.replicas');
+  });
+
+  it('a hung ISR member is listed and not counted', () => {
+    expect(oneHung.partitions.details[0]).toMatchObject({ isr: [1, 2, 3], unreachableIsr: [2] });
+    expect(canRestart(3, oneHung).reason).toContain('orders-0 (ISR 1,2,3, min 2)');
   });
 
   it('details alone can refuse when per-broker counts are missing (hand-built snapshots)', () => {

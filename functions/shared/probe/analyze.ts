@@ -18,18 +18,21 @@ export interface RawPartition {
   offlineReplicas: number[];
 }
 
-export function isOffline(p: RawPartition): boolean {
-  return p.leader < 0;
-}
-
-export function isUnderReplicated(p: RawPartition): boolean {
-  return p.isr.length < p.replicas.length;
+/**
+ * A partition as it stands once brokers that are confirmed unreachable are taken out: the
+ * metadata can lag behind (a hung broker stays in the ISR until its session times out, and with
+ * the KRaft quorum lost nothing is removed at all), so an ISR member or leader that did not answer
+ * the probe does not count.
+ */
+export function effective(p: RawPartition, unreachable: ReadonlySet<number>): { leaderLive: boolean; liveIsr: number[] } {
+  return { leaderLive: p.leader >= 0 && !unreachable.has(p.leader), liveIsr: p.isr.filter((b) => !unreachable.has(b)) };
 }
 
 export function summarizePartitions(
   partitions: RawPartition[],
   minIsrFor: (topic: string) => number,
   brokerIds: number[],
+  unreachable: ReadonlySet<number> = new Set(),
 ): { summary: PartitionSummary; perBroker: Record<number, BrokerPartitionCounts> } {
   const perBroker: Record<number, BrokerPartitionCounts> = {};
   const counts = (id: number): BrokerPartitionCounts => (perBroker[id] ??= { leaderFor: 0, replicaFor: 0, underReplicated: 0, offline: 0, isrCritical: 0 });
@@ -40,14 +43,15 @@ export function summarizePartitions(
   let underMinIsr = 0;
   for (const p of partitions) {
     const minIsr = minIsrFor(p.topic);
-    const off = isOffline(p);
-    const urp = isUnderReplicated(p);
-    const umi = p.isr.length < minIsr;
+    const { leaderLive, liveIsr } = effective(p, unreachable);
+    const off = !leaderLive;
+    const urp = liveIsr.length < p.replicas.length;
+    const umi = liveIsr.length < minIsr;
     if (off) offline++;
     if (urp) underReplicated++;
     if (umi) underMinIsr++;
     if (p.leader >= 0) counts(p.leader).leaderFor++;
-    if (p.isr.length - 1 < minIsr) for (const r of p.isr) counts(r).isrCritical++;
+    if (liveIsr.length - 1 < minIsr) for (const r of liveIsr) counts(r).isrCritical++;
     for (const r of p.replicas) {
       const c = counts(r);
       c.replicaFor++;
@@ -55,7 +59,10 @@ export function summarizePartitions(
       if (off) c.offline++;
     }
     if (off || urp || umi) {
-      details.push({ topic: p.topic, partition: p.partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [...p.offlineReplicas], minIsr });
+      const d: PartitionDetail = { topic: p.topic, partition: p.partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [...p.offlineReplicas], minIsr };
+      const silent = p.isr.filter((b) => unreachable.has(b));
+      if (silent.length > 0) d.unreachableIsr = silent;
+      details.push(d);
     }
   }
   details.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));

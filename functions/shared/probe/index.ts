@@ -36,7 +36,7 @@ import {
   metadata,
   type Metadata,
 } from './requests.js';
-import { BrokerConnection } from './wire.js';
+import { BrokerConnection, KafkaProtocolError } from './wire.js';
 
 export type { ClusterSnapshot } from '../../domain/snapshot.js';
 export { describeProblems } from './analyze.js';
@@ -63,6 +63,8 @@ export interface ProbeOptions {
 
 export const DEFAULT_PROBE_TIMEOUT_MS = 5000;
 const MIN_ISR_KEY = 'min.insync.replicas';
+/** COORDINATOR_LOAD_IN_PROGRESS, COORDINATOR_NOT_AVAILABLE, NOT_COORDINATOR. */
+const COORDINATOR_MOVING = new Set([14, 15, 16]);
 const KRAFT_NOTE = 'KRaft: quorum leader not exposed to clients';
 
 /** Thrown for a bootstrap server that is not host:port. */
@@ -251,15 +253,25 @@ async function readGroup(
   const entry: ConsumerGroupLag = { group: watch.group, totalLag: 0, partitions: [] };
   f.groups.set(watch.group, entry);
   try {
-    const coord = await findGroupCoordinator(seed, watch.group, deadline.budget(stepMs));
-    const conn = await pool.get(coord.host, coord.port);
-    const [desc, commits] = await Promise.all([
-      describeGroup(conn, watch.group, deadline.budget(stepMs)).catch((err: unknown) => {
-        f.errors.push(`group ${watch.group} describe: ${errorText(err)}`);
-        return undefined;
-      }),
-      committedOffsets(conn, watch.group, deadline.budget(stepMs)),
-    ]);
+    // One fast retry when the coordinator moved or is still loading the group (a broker just
+    // died or restarted): the only retry in the probe.
+    const readFromCoordinator = async () => {
+      const coord = await findGroupCoordinator(seed, watch.group, deadline.budget(stepMs));
+      const conn = await pool.get(coord.host, coord.port);
+      return Promise.all([describeGroup(conn, watch.group, deadline.budget(stepMs)).catch((err: unknown) => err as Error), committedOffsets(conn, watch.group, deadline.budget(stepMs))]);
+    };
+    let answer: Awaited<ReturnType<typeof readFromCoordinator>>;
+    try {
+      answer = await readFromCoordinator();
+    } catch (err) {
+      if (!(err instanceof KafkaProtocolError && COORDINATOR_MOVING.has(err.code)) || deadline.remaining() < 200) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+      answer = await readFromCoordinator();
+    }
+    const [described, commits] = answer;
+    let desc: { state: string; members: number } | undefined;
+    if (described instanceof Error) f.errors.push(`group ${watch.group} describe: ${errorText(described)}`);
+    else desc = described;
     if (desc) {
       entry.state = desc.state;
       entry.members = desc.members;
@@ -355,7 +367,10 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, duratio
     return obs;
   });
   const minIsrFor = (topic: string) => f.minIsr.get(topic) ?? f.brokerMinIsr ?? 1;
-  const { summary, perBroker } = summarizePartitions(raw, minIsrFor, ids);
+  // Confirmed dead: not registered, or registered and checked without an answer. A broker the
+  // probe ran out of time to check is not counted against its partitions.
+  const unreachable = new Set(brokers.filter((b) => !b.registered || (f.reach.get(`${b.host}:${b.port}`)?.ok === false)).map((b) => b.id));
+  const { summary, perBroker } = summarizePartitions(raw, minIsrFor, ids, unreachable);
   const controller: ControllerObservation =
     f.mode === 'zookeeper' && meta && meta.controllerId >= 0
       ? { id: meta.controllerId, known: true, note: 'ZooKeeper mode: active controller from metadata' }
