@@ -40,9 +40,9 @@ export function previewValue(value: unknown): string {
 /** One issue as one line: `<path>: <rule>, got <value>` (or `..., but it is missing`). */
 export function formatIssue(issue: ConfigIssue): string {
   // Whole-file problems (unreadable, not YAML) have no field and no value to show.
-  if (issue.path === '') return issue.message;
+  if (issue.path === '' && issue.value === undefined) return issue.message;
   const got = issue.value === undefined ? 'but it is missing' : `got ${previewValue(issue.value)}`;
-  return `${issue.path}: ${issue.message}, ${got}`;
+  return `${issue.path === '' ? '(document)' : issue.path}: ${issue.message}, ${got}`;
 }
 
 /** Invalid configuration. `issues` holds every problem found, not only the first. */

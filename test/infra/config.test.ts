@@ -333,6 +333,10 @@ describe('parseConfig and loadConfigFile', () => {
     );
   });
 
+  it('a document that is not a mapping says what it got', () => {
+    expect(() => parseConfig('- a\n- b\n', 'list.yaml')).toThrow(/list.yaml: invalid kafka-heal configuration \(1 problem\):\n {2}\(document\): expected a mapping of fields, got \["a","b"\]$/);
+  });
+
   it('an unreadable file is a ConfigError naming the file', () => {
     expect(() => loadConfigFile('/nonexistent/kh.yaml')).toThrow(/^\/nonexistent\/kh.yaml: invalid kafka-heal configuration \(1 problem\):\n {2}cannot read the configuration file: no such file$/);
     expect(() => loadConfigFile('examples/config')).toThrow(/cannot read the configuration file: is a directory, not a file/);
