@@ -5,7 +5,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { notify, parseRetryQueueMessage } from '../../functions/shared/notify.js';
+import { notify, notifyTimelineEntries, parseRetryQueueMessage } from '../../functions/shared/notify.js';
 import type { IncidentNotification, NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import type { PagerDutyClientOptions, RetryNotice } from '../../functions/shared/pagerduty.js';
@@ -182,6 +182,10 @@ describe('429 and 5xx: retried with backoff', () => {
       ['sns', 'delivered', undefined],
     ]);
     expect(res.attempts[0]?.error).toContain('HTTP 503');
+    expect(notifyTimelineEntries('trigger', res.attempts).map((e) => [e.action, e.result])).toEqual([
+      ['notify-pagerduty', 'failed'],
+      ['notify-sns', 'delivered'],
+    ]);
     expect(receiver.requests).toHaveLength(4);
     const publish = sns.commandCalls(PublishCommand)[0]?.args[0].input;
     expect(publish?.TopicArn).toBe(TOPICS.critical);
