@@ -89,3 +89,14 @@ export class SignalInFlightError extends Error {
 export function isConditionalCheckFailed(err: unknown): boolean {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException';
 }
+
+/** Some signals could not be put on the signals queue. Transient: the source record is retried. */
+export class SignalPublishError extends Error {
+  override readonly name = 'SignalPublishError';
+  constructor(
+    message: string,
+    readonly failedSignalIds: string[],
+  ) {
+    super(message);
+  }
+}

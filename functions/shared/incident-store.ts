@@ -342,7 +342,8 @@ export class IncidentStore {
     first: Correlation,
     recorrelate: ((open: OpenIncident[]) => Correlation) | undefined,
   ): Promise<RecordedOutcome> {
-    let correlation = first;
+    // A resolved signal annotates its incident; it never upgrades one.
+    let correlation: Correlation = first.kind === 'upgrade' && signal.state === 'resolved' ? { kind: 'join', incidentId: first.incidentId } : first;
     let recurrence = 1;
     const baseId = incidentIdFor(signal, decision.incidentType);
     let takeOverSlotFrom: string | undefined;
@@ -381,7 +382,7 @@ export class IncidentStore {
       if (holder && ACTIVE_STATUSES.includes(holder.status)) {
         // The world changed since the caller correlated: ask the pure core again with the incident that won.
         const again = recorrelate ? recorrelate([holder]) : { kind: 'join' as const, incidentId: holderId };
-        correlation = again.kind === 'new' ? { kind: 'join', incidentId: holderId } : again;
+        correlation = again.kind === 'new' || (again.kind === 'upgrade' && signal.state === 'resolved') ? { kind: 'join', incidentId: holderId } : again;
         continue;
       }
       if (created.reason === 'slot') {

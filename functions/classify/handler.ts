@@ -1,0 +1,236 @@
+// Classify Lambda (glue): SQS batch of Signals from the ingest Lambda. Per signal:
+//   policy (SSM, cached) + cluster facts (env) + open incidents + recent heals
+//   -> classify() -> correlate() -> store.recordSignal()
+//   -> when this signal opened or upgraded an incident and the decision acts: take the cluster
+//      lock (remediate only) and start the plan's workflow, named from the incident id.
+// Every decision and action goes to the incident timeline with its reasons. A redelivered signal
+// is a no-op, except that actions a failed first delivery did not finish are completed.
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { classify } from '../domain/classify.js';
+import { correlate, type Correlation } from '../domain/correlate.js';
+import type { ClusterFacts, Decision, OpenIncident, Signal, Workflow } from '../domain/types.js';
+import { incidentStoreFromEnv } from '../shared/clients.js';
+import { clustersFromEnv, requireEnv } from '../shared/env.js';
+import { InputValidationError, LockHeldError } from '../shared/errors.js';
+import { ACTIVE_STATUSES, type IncidentStore, type RecordOutcome } from '../shared/incident-store.js';
+import { withHouseMiddleware } from '../shared/middy.js';
+import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
+import { MetricUnit, logger, metrics } from '../shared/powertools.js';
+import { signalSchema } from '../shared/schemas.js';
+import { startWorkflow, workflowArnEnvName } from '../shared/workflows.js';
+
+/** A remediation holds its cluster's lock at most this long unless the workflow renews it. */
+export const DEFAULT_LOCK_TTL_SECONDS = 3600;
+
+export type ClassifyStore = Pick<
+  IncidentStore,
+  'listOpen' | 'recentHeals' | 'recordSignal' | 'markSignalActed' | 'appendTimeline' | 'acquireLock' | 'setExecution' | 'setStatus' | 'storeRaw' | 'get'
+>;
+
+export interface ClassifyDeps {
+  store: ClassifyStore;
+  sfn: SFNClient;
+  policies: PolicySource;
+  clusters: ClusterFacts[];
+  /** Where WORKFLOW_ARN_<WORKFLOW> are read from. */
+  workflowArns: Record<string, string | undefined>;
+  now: () => Date;
+  lockTtlSeconds?: number;
+}
+
+export function parseSignal(body: string): Signal {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (err) {
+    throw new InputValidationError(`signal message is not JSON: ${(err as Error).message}`, [{ path: '(body)', message: 'not JSON' }]);
+  }
+  const parsed = signalSchema.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(signal)', message: i.message }));
+    throw new InputValidationError(`signal message is not a Signal: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+  return parsed.data;
+}
+
+function policyNote(loaded: LoadedPolicy): string {
+  return loaded.problem ?? `policy ${loaded.parameterName}: mode ${loaded.policy.mode}`;
+}
+
+async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void> {
+  const now = deps.now();
+  const loaded = await deps.policies.get(signal.cluster);
+  if (loaded.origin === 'fallback-off') {
+    logger.error('runtime policy invalid, automation off for the cluster', { cluster: signal.cluster, problem: loaded.problem });
+    metrics.addMetric('PolicyFallbacks', MetricUnit.Count, 1);
+  } else if (loaded.origin === 'default') {
+    logger.warn('runtime policy missing, using the default', { cluster: signal.cluster, problem: loaded.problem });
+  }
+  const policy = loaded.policy;
+  const cluster = deps.clusters.find((c) => c.name === signal.cluster);
+  const lookback = Math.max(policy.flapWindowSeconds, policy.cooldownSeconds) * 1000;
+  const [open, recentHeals] = await Promise.all([deps.store.listOpen(signal.cluster), deps.store.recentHeals(signal.cluster, new Date(now.getTime() - lookback))]);
+
+  const decision = classify({ signal, cluster, openIncidents: open, recentHeals, policy, now });
+  const bind = (o: OpenIncident[]): Correlation => correlate(signal, decision, o, policy, now);
+  const correlation = bind(open);
+  metrics.addMetric('SignalsClassified', MetricUnit.Count, 1);
+
+  if (decision.action === 'ignore' && correlation.kind === 'new') {
+    // Nothing open to annotate and nothing to do: no incident for it.
+    logger.info('signal ignored', { signalId: signal.id, cluster: signal.cluster, kind: signal.kind, reasons: decision.reasons });
+    metrics.addMetric('SignalsIgnored', MetricUnit.Count, 1);
+    return;
+  }
+
+  const recorded = await deps.store.recordSignal(signal, decision, correlation, bind);
+  logger.info('signal recorded', { signalId: signal.id, outcome: recorded.outcome, correlation, action: decision.action });
+
+  if (recorded.outcome === 'duplicate') {
+    metrics.addMetric('DuplicateSignals', MetricUnit.Count, 1);
+    // A first delivery that opened or upgraded the incident but failed before its workflow started.
+    if (!recorded.acted && recorded.incidentId && recorded.decision && (recorded.firstOutcome === 'created' || recorded.firstOutcome === 'upgraded')) {
+      await deps.store.appendTimeline(recorded.incidentId, { actor: 'classifier', action: 'actions-resumed', detail: `redelivery of signal ${signal.id} completes the actions of its first delivery` });
+      await act(recorded.incidentId, signal, recorded.decision, loaded, deps);
+      await deps.store.markSignalActed(signal.id);
+    }
+    return;
+  }
+
+  const incidentId = recorded.incident.id;
+  metrics.addMetric(recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : 'SignalsJoined', MetricUnit.Count, 1);
+  if (loaded.origin !== 'ssm' && recorded.outcome !== 'joined') {
+    await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
+  }
+  if (shouldAct(recorded, decision)) await act(incidentId, signal, decision, loaded, deps);
+  await deps.store.markSignalActed(signal.id);
+}
+
+function shouldAct(recorded: Exclude<RecordOutcome, { outcome: 'duplicate' }>, decision: Decision): boolean {
+  return decision.action !== 'ignore' && (recorded.outcome === 'created' || recorded.outcome === 'upgraded');
+}
+
+async function act(incidentId: string, signal: Signal, decision: Decision, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
+  if (decision.action === 'ignore') return;
+  const store = deps.store;
+  const requested: Workflow = decision.action === 'escalate' ? 'escalation' : decision.plan.workflow;
+  let workflow: Workflow = requested;
+  let arn = deps.workflowArns[workflowArnEnvName(requested)];
+  const notes: string[] = [];
+
+  if (!arn && requested !== 'escalation') {
+    notes.push(`workflow ${requested} is not deployed (${workflowArnEnvName(requested)} unset); escalating instead`);
+    workflow = 'escalation';
+    arn = deps.workflowArns[workflowArnEnvName('escalation')];
+    metrics.addMetric('WorkflowFallbacks', MetricUnit.Count, 1);
+  }
+
+  // A dry run changes nothing, so it does not hold the lock a real remediation would need.
+  if (arn && decision.action === 'remediate' && !decision.plan.dryRun && workflow !== 'escalation') {
+    try {
+      const lock = await store.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
+      await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+    } catch (err) {
+      if (!(err instanceof LockHeldError)) throw err;
+      // One remediation per cluster: this one goes to people instead of waiting silently.
+      notes.push(`remediation lock for ${signal.cluster} is held by ${err.owner ?? 'another incident'}; escalating instead of remediating concurrently`);
+      await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: err.message, result: 'escalate' });
+      metrics.addMetric('LockContention', MetricUnit.Count, 1);
+      workflow = 'escalation';
+      arn = deps.workflowArns[workflowArnEnvName('escalation')];
+    }
+  }
+
+  if (!arn) {
+    const detail = `no state machine to start: ${[...notes, `${workflowArnEnvName(workflow)} unset`].join('; ')}`;
+    logger.error('no workflow deployed for the decision', { incidentId, requested, detail });
+    metrics.addMetric('WorkflowMissing', MetricUnit.Count, 1);
+    await store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-missing', detail, result: 'not started', reasons: decision.reasons });
+    return;
+  }
+  for (const note of notes) await store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-fallback', detail: note, result: workflow });
+
+  const plan = decision.action === 'escalate' ? undefined : decision.plan;
+  const input = {
+    incidentId,
+    cluster: signal.cluster,
+    incidentType: decision.incidentType,
+    severity: decision.severity,
+    action: decision.action,
+    requestedWorkflow: requested,
+    dryRun: plan?.dryRun ?? loaded.policy.mode === 'dry-run',
+    brokerIds: plan?.brokerIds ?? signal.brokerIds,
+    plan: plan ?? null,
+    page: decision.action === 'escalate' ? decision.page : true,
+    reasons: [...decision.reasons, ...notes],
+    signal,
+  };
+  const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow });
+  await store.setExecution(incidentId, started.executionArn);
+  await store.appendTimeline(incidentId, {
+    actor: 'classifier',
+    action: started.started ? 'workflow-started' : 'workflow-already-started',
+    detail: `${workflow} execution ${started.executionName}`,
+    result: started.executionArn,
+    reasons: input.reasons,
+  });
+  metrics.addMetric(started.started ? 'WorkflowsStarted' : 'DuplicateStarts', MetricUnit.Count, 1);
+
+  const status = workflow === 'escalation' ? 'escalated' : decision.action === 'await-approval' ? 'awaiting-approval' : 'remediating';
+  try {
+    await store.setStatus(incidentId, status, ACTIVE_STATUSES, { actor: 'classifier', detail: `${workflow} started` });
+  } catch (err) {
+    // Closed meanwhile (e.g. resolved by a fast workflow): the timeline already has the start.
+    if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
+    logger.warn('incident closed before its status could be set', { incidentId, status });
+  }
+}
+
+async function classifyRecord(record: SQSRecord, deps: ClassifyDeps): Promise<void> {
+  let signal: Signal;
+  try {
+    signal = parseSignal(record.body);
+  } catch (err) {
+    const e = err as Error;
+    // A message no retry can fix: keep it raw with the reason, do not retry it.
+    await deps.store.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: deps.now().toISOString() });
+    logger.error('signal message rejected and stored raw', { messageId: record.messageId, reason: e.message });
+    metrics.addMetric('RejectedSignals', MetricUnit.Count, 1);
+    return;
+  }
+  await classifySignal(signal, deps);
+}
+
+export function createClassifyHandler(deps: ClassifyDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        await classifyRecord(record, deps);
+      } catch (err) {
+        logger.warn('signal failed, SQS will retry it', { messageId: record.messageId, error: err as Error });
+        metrics.addMetric('ClassifyRetries', MetricUnit.Count, 1);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  };
+}
+
+let deps: ClassifyDeps | undefined;
+function depsFromEnv(): ClassifyDeps {
+  const ttl = Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS);
+  return {
+    store: incidentStoreFromEnv(),
+    sfn: new SFNClient({}),
+    policies: new SsmPolicySource(new SSMClient({}), requireEnv('POLICY_PARAMETER_PREFIX')),
+    clusters: clustersFromEnv(),
+    workflowArns: process.env,
+    now: () => new Date(),
+    lockTtlSeconds: Number.isFinite(ttl) && ttl > 0 ? ttl : DEFAULT_LOCK_TTL_SECONDS,
+  };
+}
+
+export const handler = withHouseMiddleware((event: SQSEvent) => createClassifyHandler((deps ??= depsFromEnv()))(event));

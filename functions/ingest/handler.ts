@@ -1,0 +1,81 @@
+// Ingest Lambda (glue): SQS batch of raw events -> normalize() -> signals queue.
+// Permanent errors (malformed or unknown input) are stored raw in the incident table with the
+// error, logged and counted, and NOT retried. Transient errors (the signals queue or the table
+// is unavailable) fail only that record through batchItemFailures, so SQS retries it and after
+// maxReceiveCount moves it to the DLQ. Nothing is dropped silently.
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { normalize } from '../domain/normalize/index.js';
+import type { ClusterFacts } from '../domain/types.js';
+import { incidentStoreFromEnv } from '../shared/clients.js';
+import { clustersFromEnv, requireEnv } from '../shared/env.js';
+import type { IncidentStore } from '../shared/incident-store.js';
+import { withHouseMiddleware } from '../shared/middy.js';
+import { MetricUnit, logger, metrics } from '../shared/powertools.js';
+import { isPermanentInputError, unwrapRecordBody } from './envelope.js';
+import { publishSignals } from './publish.js';
+
+export interface IngestDeps {
+  sqs: SQSClient;
+  signalsQueueUrl: string;
+  store: Pick<IncidentStore, 'storeRaw'>;
+  clusters: ClusterFacts[];
+  now: () => Date;
+}
+
+function receivedAt(record: SQSRecord, now: () => Date): string {
+  const sent = Number(record.attributes?.SentTimestamp);
+  return (Number.isFinite(sent) && sent > 0 ? new Date(sent) : now()).toISOString();
+}
+
+async function ingestRecord(record: SQSRecord, deps: IngestDeps): Promise<void> {
+  const at = receivedAt(record, deps.now);
+  let result: ReturnType<typeof normalize>;
+  try {
+    result = normalize(unwrapRecordBody(record.body), { clusters: deps.clusters, receivedAt: at });
+  } catch (err) {
+    if (!isPermanentInputError(err)) throw err;
+    const e = err as Error;
+    const stored = await deps.store.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: at });
+    logger.error('input rejected and stored raw', { messageId: record.messageId, error: e.name, reason: e.message, rawKey: stored });
+    metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
+    return;
+  }
+  if (result.outcome === 'ignored') {
+    logger.info('event ignored', { messageId: record.messageId, reason: result.reason });
+    metrics.addMetric('IgnoredEvents', MetricUnit.Count, 1);
+    return;
+  }
+  await publishSignals(deps.sqs, deps.signalsQueueUrl, result.signals);
+  logger.info('signals queued', { messageId: record.messageId, signals: result.signals.map((s) => ({ id: s.id, cluster: s.cluster, kind: s.kind, state: s.state })) });
+  metrics.addMetric('SignalsQueued', MetricUnit.Count, result.signals.length);
+}
+
+export function createIngestHandler(deps: IngestDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  return async (event) => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        await ingestRecord(record, deps);
+      } catch (err) {
+        logger.warn('record failed, SQS will retry it', { messageId: record.messageId, error: err as Error });
+        metrics.addMetric('IngestRetries', MetricUnit.Count, 1);
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures };
+  };
+}
+
+let deps: IngestDeps | undefined;
+function depsFromEnv(): IngestDeps {
+  return {
+    sqs: new SQSClient({}),
+    signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
+    store: incidentStoreFromEnv(),
+    clusters: clustersFromEnv(),
+    now: () => new Date(),
+  };
+}
+
+export const handler = withHouseMiddleware((event: SQSEvent) => createIngestHandler((deps ??= depsFromEnv()))(event));

@@ -1,0 +1,216 @@
+// Classify handler with Step Functions and SSM mocked (aws-sdk-client-mock), the real pure core
+// (classify, correlate, incident ids) and an in-memory incident store.
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import type { SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
+import { executionName, incidentIdFor } from '../../functions/domain/incident-id.js';
+import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
+import { SsmPolicySource } from '../../functions/shared/policy-source.js';
+import { FakeIncidentStore } from './fake-incident-store.js';
+
+const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
+const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
+const PREFIX = '/kafka-heal/prod/clusters';
+
+const sfnMock = mockClient(SFNClient);
+const ssmMock = mockClient(SSMClient);
+let clock: Date;
+let store: FakeIncidentStore;
+let deps: ClassifyDeps;
+
+function signal(over: Partial<Signal> = {}): Signal {
+  return {
+    id: 'sig-1',
+    source: 'cloudwatch',
+    cluster: 'orders',
+    kind: 'broker-down',
+    brokerIds: [2],
+    state: 'firing',
+    observedAt: '2026-11-22T00:59:30.000Z',
+    name: 'kafka-heal-prod-orders-broker-2-down',
+    fingerprint: 'alarm:broker-2-down',
+    labels: {},
+    ...over,
+  };
+}
+
+const event = (...bodies: string[]): SQSEvent => ({
+  Records: bodies.map((body, i) => ({
+    messageId: `m-${i}`,
+    receiptHandle: 'r',
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-signals',
+    awsRegion: 'eu-west-1',
+  })),
+});
+
+function policy(value: object | string) {
+  ssmMock.on(GetParameterCommand, { Name: `${PREFIX}/orders/policy` }).resolves({ Parameter: { Value: typeof value === 'string' ? value : JSON.stringify(value) } });
+}
+
+function starts() {
+  return sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+}
+
+beforeEach(() => {
+  sfnMock.reset();
+  ssmMock.reset();
+  clock = new Date('2026-11-22T01:00:00.000Z');
+  store = new FakeIncidentStore(() => clock);
+  sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({
+    executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    startDate: clock,
+  }));
+  deps = {
+    store,
+    sfn: new SFNClient({ region: 'eu-west-1' }),
+    policies: new SsmPolicySource(new SSMClient({ region: 'eu-west-1' }), PREFIX, () => clock.getTime()),
+    clusters: [ORDERS],
+    workflowArns: {
+      WORKFLOW_ARN_MSK_BROKER_RECOVERY: ARN('msk-broker-recovery'),
+      WORKFLOW_ARN_ESCALATION: ARN('escalation'),
+    },
+    now: () => clock,
+    lockTtlSeconds: 900,
+  };
+});
+
+describe('classify handler', () => {
+  it('starts exactly one execution named from the incident id, under the cluster lock', async () => {
+    policy({ mode: 'auto' });
+    const s = signal();
+    const res = await createClassifyHandler(deps)(event(JSON.stringify(s)));
+    expect(res.batchItemFailures).toEqual([]);
+
+    const id = incidentIdFor(s, 'broker-failure');
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('msk-broker-recovery'), name: executionName(id, 'msk-broker-recovery') });
+    const input = JSON.parse(starts()[0]!.input!);
+    expect(input).toMatchObject({ incidentId: id, cluster: 'orders', action: 'remediate', dryRun: false, brokerIds: [2] });
+    expect(input.reasons.length).toBeGreaterThan(0);
+
+    expect(store.locks.get('orders')).toMatchObject({ owner: id, expiresAt: clock.getTime() / 1000 + 900 });
+    const inc = store.incidents.get(id)!;
+    expect(inc.status).toBe('remediating');
+    expect(inc.executionArn).toMatch(/:execution:kafka-heal-prod-msk-broker-recovery:/);
+    expect(store.actions(id)).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
+    expect(store.markers.get(s.id)?.acted).toBe(true);
+
+    // The same signal again (SQS redelivery): a no-op, no second start.
+    await createClassifyHandler(deps)(event(JSON.stringify(s)));
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('treats ExecutionAlreadyExists as a harmless duplicate start', async () => {
+    policy({ mode: 'auto' });
+    sfnMock.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    const s = signal();
+    const res = await createClassifyHandler(deps)(event(JSON.stringify(s)));
+    expect(res.batchItemFailures).toEqual([]);
+    const id = incidentIdFor(s, 'broker-failure');
+    const name = executionName(id, 'msk-broker-recovery');
+    expect(store.incidents.get(id)!.executionArn).toBe(`arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-msk-broker-recovery:${name}`);
+    expect(store.actions(id)).toContain('workflow-already-started');
+  });
+
+  it('starts no remediation when the policy is off: people are told instead', async () => {
+    policy({ mode: 'off' });
+    await createClassifyHandler(deps)(event(JSON.stringify(signal())));
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(sfnMock).not.toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('msk-broker-recovery') });
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('escalation') });
+    expect(store.locks.size).toBe(0);
+    const [inc] = store.incidents.values();
+    expect(inc!.status).toBe('escalated');
+  });
+
+  it('falls back to the safest policy (off) when the parameter does not parse, and caches it for 30 s', async () => {
+    policy('{"mode": "yolo"');
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
+    const [inc] = store.incidents.values();
+    const tl = store.timelines.get(inc!.id)!;
+    expect(tl.find((e) => e.action === 'policy-fallback')?.detail).toMatch(/is invalid.*automation is off/);
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+
+    clock = new Date(clock.getTime() + 29_999);
+    await handle(event(JSON.stringify(signal({ id: 'sig-2', kind: 'disk-usage', value: 91, threshold: 90, fingerprint: 'alarm:disk' }))));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
+    clock = new Date(clock.getTime() + 1);
+    await handle(event(JSON.stringify(signal({ id: 'sig-3', kind: 'disk-usage', value: 91, threshold: 90, fingerprint: 'alarm:disk-2' }))));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+  });
+
+  it('uses the default dry-run policy when the parameter is missing: plans only, no lock', async () => {
+    ssmMock.on(GetParameterCommand).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
+    await createClassifyHandler(deps)(event(JSON.stringify(signal())));
+    expect(starts()).toHaveLength(1);
+    expect(starts()[0]!.stateMachineArn).toBe(ARN('msk-broker-recovery'));
+    expect(JSON.parse(starts()[0]!.input!)).toMatchObject({ dryRun: true });
+    expect(store.locks.size).toBe(0);
+  });
+
+  it('escalates instead when the remediation workflow is not deployed, and says so in the timeline', async () => {
+    policy({ mode: 'auto' });
+    delete deps.workflowArns.WORKFLOW_ARN_MSK_BROKER_RECOVERY;
+    await createClassifyHandler(deps)(event(JSON.stringify(signal())));
+    expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
+    const [inc] = store.incidents.values();
+    const fallback = store.timelines.get(inc!.id)!.find((e) => e.action === 'workflow-fallback');
+    expect(fallback?.detail).toMatch(/msk-broker-recovery is not deployed \(WORKFLOW_ARN_MSK_BROKER_RECOVERY unset\)/);
+    expect(inc!.status).toBe('escalated');
+  });
+
+  it('escalates instead of remediating concurrently when another incident holds the cluster lock', async () => {
+    policy({ mode: 'auto' });
+    await store.acquireLock('orders', 'inc-other', 600);
+    await createClassifyHandler(deps)(event(JSON.stringify(signal())));
+    expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
+    const [inc] = store.incidents.values();
+    expect(store.actions(inc!.id)).toEqual(expect.arrayContaining(['lock-held', 'workflow-fallback', 'workflow-started']));
+    expect(store.locks.get('orders')!.owner).toBe('inc-other');
+  });
+
+  it('keeps a malformed signal message raw without retrying it', async () => {
+    policy({ mode: 'auto' });
+    const res = await createClassifyHandler(deps)(event('{"id": 1}', 'nope'));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(store.raws.map((r) => r.errorName)).toEqual(['InputValidationError', 'InputValidationError']);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+
+  it('retries a failed start and finishes the actions on redelivery', async () => {
+    policy({ mode: 'auto' });
+    sfnMock.on(StartExecutionCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const s = signal();
+    const handle = createClassifyHandler(deps);
+    const first = await handle(event(JSON.stringify(s)));
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
+    expect(store.markers.get(s.id)?.acted).toBe(false);
+
+    sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
+    const again = await handle(event(JSON.stringify(s)));
+    expect(again.batchItemFailures).toEqual([]);
+    const id = incidentIdFor(s, 'broker-failure');
+    expect(starts().map((x) => x.name)).toEqual([executionName(id, 'msk-broker-recovery'), executionName(id, 'msk-broker-recovery')]);
+    expect(store.actions(id)).toContain('actions-resumed');
+    expect(store.markers.get(s.id)?.acted).toBe(true);
+    expect(store.incidents.get(id)!.signalCount).toBe(1);
+  });
+
+  it('does not open an incident for an ignored signal', async () => {
+    policy({ mode: 'auto' });
+    await createClassifyHandler(deps)(event(JSON.stringify(signal({ state: 'resolved' }))));
+    expect(store.incidents.size).toBe(0);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+  });
+});

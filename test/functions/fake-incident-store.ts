@@ -1,0 +1,101 @@
+// An in-memory stand-in for the incident store in handler tests: same method shapes and the
+// semantics the handlers rely on (dedup by signal id, deterministic incident ids, re-entrant
+// lock). The real store is tested against DynamoDB Local in test/integration.
+import type { Correlation } from '../../functions/domain/correlate.js';
+import { incidentIdFor } from '../../functions/domain/incident-id.js';
+import type { Decision, HealRecord, IncidentStatus, Signal } from '../../functions/domain/types.js';
+import type { ClassifyStore } from '../../functions/classify/handler.js';
+import { LockHeldError } from '../../functions/shared/errors.js';
+import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '../../functions/shared/incident-store.js';
+
+export class FakeIncidentStore implements ClassifyStore {
+  incidents = new Map<string, IncidentRecord>();
+  timelines = new Map<string, TimelineEntry[]>();
+  markers = new Map<string, { incidentId: string; outcome: 'created' | 'joined' | 'upgraded'; decision: Decision; acted: boolean }>();
+  locks = new Map<string, LockInfo>();
+  raws: RawInput[] = [];
+  heals: HealRecord[] = [];
+
+  constructor(private readonly now: () => Date) {}
+
+  async listOpen(cluster: string) {
+    return [...this.incidents.values()].filter((i) => i.cluster === cluster && !['resolved', 'suppressed'].includes(i.status));
+  }
+  async recentHeals(cluster: string, since: Date) {
+    return this.heals.filter((h) => h.cluster === cluster && Date.parse(h.finishedAt) >= since.getTime());
+  }
+  async recordSignal(signal: Signal, decision: Decision, correlation: Correlation): Promise<RecordOutcome> {
+    const m = this.markers.get(signal.id);
+    if (m) return { outcome: 'duplicate', incidentId: m.incidentId, firstOutcome: m.outcome, acted: m.acted, decision: m.decision };
+    let result: Exclude<RecordOutcome, { outcome: 'duplicate' }>;
+    if (correlation.kind === 'new') {
+      const id = incidentIdFor(signal, decision.incidentType);
+      const inc: IncidentRecord = {
+        id,
+        cluster: signal.cluster,
+        type: decision.incidentType,
+        severity: decision.severity,
+        status: 'open',
+        brokers: signal.brokerIds.map((b) => ({ id: b, firstSeenAt: signal.observedAt })),
+        openedAt: this.now().toISOString(),
+        fingerprints: [signal.fingerprint],
+        signalCount: 1,
+        detectedAt: signal.observedAt,
+        lastSignalAt: signal.observedAt,
+        version: 1,
+      };
+      this.incidents.set(id, inc);
+      await this.appendTimeline(id, { actor: 'classifier', action: 'incident-opened', reasons: decision.reasons });
+      result = { outcome: 'created', incident: inc };
+    } else {
+      const inc = this.incidents.get(correlation.incidentId)!;
+      inc.signalCount++;
+      if (!inc.fingerprints.includes(signal.fingerprint)) inc.fingerprints.push(signal.fingerprint);
+      if (correlation.kind === 'upgrade') {
+        const from = { type: inc.type, severity: inc.severity };
+        inc.type = correlation.to;
+        inc.severity = correlation.severity;
+        result = { outcome: 'upgraded', incident: inc, from };
+      } else {
+        result = { outcome: 'joined', incident: inc, newFingerprint: true, newBrokers: [] };
+      }
+    }
+    this.markers.set(signal.id, { incidentId: result.incident.id, outcome: result.outcome, decision, acted: false });
+    return result;
+  }
+  async markSignalActed(signalId: string) {
+    const m = this.markers.get(signalId);
+    if (m) m.acted = true;
+  }
+  async appendTimeline(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }) {
+    const full = { ...entry, at: entry.at ?? this.now().toISOString() };
+    this.timelines.set(id, [...(this.timelines.get(id) ?? []), full]);
+    return full;
+  }
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number) {
+    const held = this.locks.get(cluster);
+    const nowS = Math.floor(this.now().getTime() / 1000);
+    if (held && held.owner !== owner && held.expiresAt >= nowS) throw new LockHeldError(cluster, held.owner, held.expiresAt);
+    const lock = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds };
+    this.locks.set(cluster, lock);
+    return lock;
+  }
+  async setExecution(id: string, arn: string) {
+    this.incidents.get(id)!.executionArn = arn;
+  }
+  async setStatus(id: string, status: IncidentStatus) {
+    const inc = this.incidents.get(id)!;
+    inc.status = status;
+    return inc;
+  }
+  async storeRaw(raw: RawInput) {
+    this.raws.push(raw);
+    return { pk: `RAW#${raw.receivedAt.slice(0, 10)}`, sk: raw.receivedAt, truncated: false };
+  }
+  async get(id: string) {
+    return { ...this.incidents.get(id)!, timeline: this.timelines.get(id) ?? [] };
+  }
+  actions(id: string): string[] {
+    return (this.timelines.get(id) ?? []).map((e) => e.action);
+  }
+}

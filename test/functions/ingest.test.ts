@@ -1,0 +1,168 @@
+// Ingest and webhook handlers with the AWS SDK mocked (aws-sdk-client-mock): real normalize(),
+// real IncidentStore code path for raw storage, SQS and DynamoDB calls asserted.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
+import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
+import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '../../functions/ingest/webhook.js';
+import { documentClient } from '../../functions/shared/clients.js';
+import { IncidentStore } from '../../functions/shared/incident-store.js';
+
+const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-signals';
+const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8');
+
+const sqsMock = mockClient(SQSClient);
+const ddbMock = mockClient(DynamoDBDocumentClient);
+let deps: IngestDeps;
+
+function record(body: string, messageId = 'm-1'): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: 'r',
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.parse('2026-11-22T01:00:00Z')), SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-ingest',
+    awsRegion: 'eu-west-1',
+  };
+}
+const batch = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+function queuedSignals(): Signal[] {
+  return sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((c) => c.args[0].input.Entries ?? [])
+    .map((e) => JSON.parse(e.MessageBody!) as Signal);
+}
+
+beforeEach(() => {
+  sqsMock.reset();
+  ddbMock.reset();
+  sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  ddbMock.on(PutCommand).resolves({});
+  deps = {
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    signalsQueueUrl: QUEUE,
+    store: new IncidentStore({ client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })), tableName: 'incidents', now: () => new Date('2026-11-22T01:00:05Z') }),
+    clusters: [ORDERS],
+    now: () => new Date('2026-11-22T01:00:05Z'),
+  };
+});
+
+afterEach(() => {
+  sqsMock.reset();
+  ddbMock.reset();
+});
+
+describe('ingest handler (SQS batch)', () => {
+  it('turns a CloudWatch alarm event into a signal on the signals queue', async () => {
+    const res = await createIngestHandler(deps)(batch(record(fixture('cloudwatch-single-metric.json'))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: QUEUE });
+    const [s] = queuedSignals();
+    expect(s).toMatchObject({ source: 'cloudwatch', cluster: 'orders', kind: 'disk-usage', brokerIds: [2], state: 'firing' });
+    expect(ddbMock).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('accepts AMP alerts in an SNS envelope and Alertmanager bodies inside an API Gateway request', async () => {
+    const am = fixture('alertmanager-firing.json');
+    const apigw = JSON.stringify({ httpMethod: 'POST', requestContext: {}, isBase64Encoded: true, body: Buffer.from(am).toString('base64') });
+    const res = await createIngestHandler(deps)(batch(record(fixture('amp-sns-notification.json'), 'a'), record(apigw, 'b')));
+    expect(res.batchItemFailures).toEqual([]);
+    const sources = new Set(queuedSignals().map((s) => s.source));
+    expect(sources).toEqual(new Set(['amp', 'alertmanager']));
+  });
+
+  it('stores a malformed record raw with the error and does not retry it', async () => {
+    const res = await createIngestHandler(deps)(batch(record('{"not":"an alarm"', 'bad-json'), record('{"hello":"world"}', 'unknown')));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    expect(ddbMock).toHaveReceivedCommandTimes(PutCommand, 2);
+    const items = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
+    expect(items[0]).toMatchObject({ pk: 'RAW#2026-11-22', errorName: 'MalformedEventError', body: '{"not":"an alarm"', truncated: false });
+    expect(items[1]).toMatchObject({ errorName: 'UnknownSourceError', body: '{"hello":"world"}' });
+    expect(String(items[0]!.sk)).toMatch(/^2026-11-22T01:00:00.000Z#/);
+  });
+
+  it('reports a transient SQS failure in batchItemFailures for that record only', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Successful: [{ Id: '0', MessageId: 'x', MD5OfMessageBody: '' }] })
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .resolvesOnce({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false, Message: 'try again' }] });
+    const cw = fixture('cloudwatch-single-metric.json');
+    const res = await createIngestHandler(deps)(batch(record(cw, 'ok'), record(cw, 'throttled'), record(cw, 'partial')));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'throttled' }, { itemIdentifier: 'partial' }]);
+  });
+
+  it('retries (never drops) malformed input when it cannot be stored', async () => {
+    ddbMock.on(PutCommand).rejects(Object.assign(new Error('service unavailable'), { name: 'ServiceUnavailable' }));
+    const res = await createIngestHandler(deps)(batch(record('not json', 'bad')));
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }]);
+  });
+
+  it('ignores configuration-change events without storing or retrying them', async () => {
+    const res = await createIngestHandler(deps)(batch(record(fixture('cloudwatch-configuration-change.json'))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
+    expect(ddbMock).not.toHaveReceivedCommand(PutCommand);
+  });
+
+  it('runs through the house middy chain as the deployed handler', async () => {
+    process.env.SIGNALS_QUEUE_URL = QUEUE;
+    process.env.INCIDENT_TABLE_NAME = 'incidents';
+    process.env.CLUSTERS_JSON = JSON.stringify([ORDERS]);
+    process.env.AWS_REGION = 'eu-west-1';
+    const { handler } = await import('../../functions/ingest/handler.js');
+    const context = { functionName: 'ingest', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+    const res = await handler(batch(record(fixture('cloudwatch-single-metric.json'))), context);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(queuedSignals()).toHaveLength(1);
+  });
+});
+
+describe('webhook handler (API Gateway proxy)', () => {
+  const body = (b: string, isBase64Encoded = false) => ({ body: b, isBase64Encoded });
+
+  it('answers 202 with the queued signal ids', async () => {
+    const res = await createWebhookHandler(deps)(body(fixture('alertmanager-firing.json')));
+    expect(res.statusCode).toBe(202);
+    const ids = (JSON.parse(res.body) as { signalIds: string[] }).signalIds;
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids).toEqual(queuedSignals().map((s) => s.id));
+  });
+
+  it('answers 400 with the reason for malformed input and keeps it raw', async () => {
+    const res = await createWebhookHandler(deps)(body('{"alerts": '));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: 'MalformedEventError' });
+    expect(JSON.parse(res.body).message).toMatch(/not valid JSON/);
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', body: '{"alerts": ' }) });
+    expect((await createWebhookHandler(deps)(body(''))).statusCode).toBe(400);
+  });
+
+  it('answers 413 above 256 KB and checks the size before parsing (both sides of the limit)', async () => {
+    const atLimit = ' '.repeat(MAX_WEBHOOK_BYTES - 2) + '{}';
+    expect(Buffer.byteLength(atLimit)).toBe(MAX_WEBHOOK_BYTES);
+    expect((await createWebhookHandler(deps)(body(atLimit))).statusCode).toBe(400); // parsed: valid JSON, unknown source
+    const over = atLimit + ' ';
+    const res = await createWebhookHandler(deps)(body(Buffer.from(over).toString('base64'), true));
+    expect(res.statusCode).toBe(413);
+  });
+
+  it('answers 503 when the signals cannot be queued, so Alertmanager retries', async () => {
+    sqsMock.on(SendMessageBatchCommand).rejects(new Error('queue down'));
+    const res = await createWebhookHandler(deps)(body(fixture('alertmanager-firing.json')));
+    expect(res.statusCode).toBe(503);
+  });
+});
