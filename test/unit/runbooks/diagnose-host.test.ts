@@ -103,9 +103,35 @@ describe('kafka-diagnose-host', () => {
     const d = diagnosis(result);
     expect(d['diskUsedPercent']).toBe(91);
     expect(d['disks']).toEqual([
-      { dir: join(root, 'a'), usedPercent: 42, availKb: 58 },
-      { dir: join(root, 'b'), usedPercent: 91, availKb: 9 },
+      { dir: join(root, 'a'), exists: true, usedPercent: 42, availKb: 58 },
+      { dir: join(root, 'b'), exists: true, usedPercent: 91, availKb: 9 },
     ]);
+  });
+
+  it('reports a missing data dir (an unmounted or failed disk) without a usage figure', () => {
+    const present = join(root, 'present');
+    mkdirSync(present);
+    const gone = join(root, 'gone');
+    const d = diagnosis(runRunbook('kafka-diagnose-host', { LogDirs: `${gone},${present}`, AppLogDir: root }, { cwd: root }));
+    const disks = d['disks'] as { dir: string; exists: boolean; usedPercent: number | null }[];
+    expect(disks[0]).toEqual({ dir: gone, exists: false, usedPercent: null, availKb: null });
+    expect(disks[1]).toMatchObject({ dir: present, exists: true });
+    expect(d['diskUsedPercent']).toBe(disks[1]?.usedPercent);
+  });
+
+  it('keeps the line single, ASCII and valid JSON whatever the broker log holds', () => {
+    writeFileSync(
+      join(root, 'server.log'),
+      ['ERROR escape \u001b[31mred\u001b[0m bell \u0007 cr \r end', 'ERROR "quoted" \\"escaped\\" } ] {', 'ERROR 日本語 and \u2028 separator', `ERROR ${'long '.repeat(200)}`].join('\n'),
+    );
+    const result = runRunbook('kafka-diagnose-host', { AppLogDir: root, LogDirs: root }, { cwd: root });
+    const d = diagnosis(result);
+    expect(result.stdout).toMatch(/^[\x20-\x7e]*\n$/);
+    const errors = d['lastErrors'] as string[];
+    expect(errors).toHaveLength(4);
+    expect(errors[0]).toBe('ERROR escape  [31mred [0m bell   cr   end');
+    expect(errors[1]).toBe('ERROR "quoted" \\"escaped\\" } ] {');
+    expect(errors[3]).toHaveLength(300);
   });
 
   it('treats a systemd oom-kill result as OOM evidence', () => {
