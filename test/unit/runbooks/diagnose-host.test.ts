@@ -134,6 +134,19 @@ describe('kafka-diagnose-host', () => {
     expect(errors[3]).toHaveLength(300);
   });
 
+  it('sees a listener bound to another interface through ss, matching the exact port only', async () => {
+    const port = await freePort();
+    const bin = join(root, 'bin');
+    executable(bin, 'ss', 'echo "State  Recv-Q Send-Q Local Address:Port Peer Address:Port"\necho "LISTEN 0 50 10.1.2.3:$(cat "$SS_PORT_FILE") 0.0.0.0:*"');
+    const portFile = join(root, 'ss-port');
+    writeFileSync(portFile, String(port));
+    const up = diagnosis(runRunbook('kafka-diagnose-host', { ListenerPort: String(port), AppLogDir: root }, { cwd: root, binDirs: [bin], env: { SS_PORT_FILE: portFile } }));
+    expect(up['listenerUp']).toBe(true);
+    writeFileSync(portFile, `1${port}`);
+    const other = diagnosis(runRunbook('kafka-diagnose-host', { ListenerPort: String(port), AppLogDir: root }, { cwd: root, binDirs: [bin], env: { SS_PORT_FILE: portFile } }));
+    expect(other['listenerUp']).toBe(false);
+  });
+
   it('treats a systemd oom-kill result as OOM evidence', () => {
     const bin = join(root, 'bin');
     executable(bin, 'systemctl', 'case $1 in is-active) echo failed; exit 3 ;; show) echo MainPID=0; echo Result=oom-kill ;; esac');

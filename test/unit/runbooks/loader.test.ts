@@ -140,6 +140,14 @@ describe('parseRunbook rejects malformed documents', () => {
     ['no steps', DOC.replace(/mainSteps:[\s\S]*/, 'mainSteps: []'), /mainSteps must be a non-empty list/],
     ['bad timeout', DOC.replace("timeoutSeconds: '60'", "timeoutSeconds: 'soon'"), /timeoutSeconds is invalid/],
     ['bad parameter name', DOC.replace('  Mode:', '  "Mo de":'), /parameter name/],
+    ['parameters not a mapping', DOC.replace(/parameters:[\s\S]*?mainSteps:/, 'parameters: [1]\nmainSteps:'), /parameters must be a mapping/],
+    ['parameter not a mapping', DOC.replace(/ {2}Name:\n {4}type: String/, '  Name: 5\n  Other:\n    type: String'), /parameter Name: must be a mapping/],
+    ['parameter without description', DOC.replace('description: a name', 'descr: a name'), /parameter Name: description is missing/],
+    ['non-string pattern', DOC.replace("allowedPattern: '[a-z]{1,5}'", 'allowedPattern: 5'), /allowedPattern must be a string/],
+    ['StringList default not a list', DOC.replace('default: [alpha]', 'default: alpha'), /default of a StringList must be a list/],
+    ['step not a mapping', DOC.replace(/mainSteps:[\s\S]*/, 'mainSteps: [5]'), /mainSteps\[0\] is not a mapping/],
+    ['step without name', DOC.replace('    name: one\n', ''), /mainSteps\[0\]\.name is missing/],
+    ['step without commands', DOC.replace(/ {6}runCommand:[\s\S]*/, '      runCommand: []\n'), /runCommand must be a non-empty list/],
   ];
   it.each(cases)('%s', (_label, text, message) => {
     let caught: unknown;
