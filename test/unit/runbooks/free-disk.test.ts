@@ -121,7 +121,9 @@ describe('kafka-free-disk', () => {
       return params({ LogDirs: `${join(root, 'elsewhere')},${data}`, AppLogDir: join(data, 't-0') });
     }],
     ['no data dir is known', () => params({ ServerProperties: join(root, 'missing.properties') })],
-    ['AppLogDir is a system directory', () => params({ AppLogDir: '/var/log' })],
+    ['AppLogDir is a shared directory', () => params({ AppLogDir: '/var/log' })],
+    ['AppLogDir is /tmp', () => params({ AppLogDir: '/tmp' })],
+    ['a heap dump dir is a system directory', () => params({ HeapDumpDirs: '/etc' })],
   ];
   it.each(refusals)('refuses when %s, deleting nothing', (_label, make) => {
     const before = tree(data);
@@ -160,6 +162,17 @@ describe('kafka-free-disk', () => {
     expect(result.status).toBe(0);
     expect(existsSync(join(data, 't-0', '00000000000000000123.log.1'))).toBe(true);
     expect(result.json?.['files']).not.toContain(join(logs, 'server.log.9'));
+  });
+
+  it('accepts a shared temp dir as a heap dump dir (a common -XX:HeapDumpPath) unless it holds a data dir', () => {
+    const result = runRunbook('kafka-free-disk', params({ HeapDumpDirs: '/var/tmp', HeapDumpMinAgeMinutes: '999999', DryRun: 'true' }), { cwd: root });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.json).toMatchObject({ result: 'dry-run', candidates: 5 });
+    // This sandbox's data dir lives in the temp dir, so that temp dir itself is refused.
+    const shared = root.split('/').slice(0, 2).join('/');
+    const underTmp = runRunbook('kafka-free-disk', params({ HeapDumpDirs: shared, DryRun: 'true' }), { cwd: root });
+    expect(underTmp.status).toBe(3);
+    expect(underTmp.json?.['message']).toMatch(/contains or lies inside a Kafka data directory|system directory/);
   });
 
   it('reports nothing to do when the directories are missing', () => {
