@@ -33,7 +33,7 @@ import {
 } from './config.js';
 import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, UnknownNodeError } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
-import { delay, isOurs, killGroupNow, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
+import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
 import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
 
 export type { ClusterMode } from './config.js';
@@ -62,7 +62,10 @@ export interface StartOptions {
    * when running as root, else 0 (no mount; disk faults then fail with DiskLimitError).
    */
   diskLimitMb?: number;
-  /** The JVMs outlive this process (for `kafka-heal local up`); no exit hooks. */
+  /**
+   * Once healthy, the JVMs outlive this process (for `kafka-heal local up`); a start that fails
+   * or is interrupted still kills them.
+   */
   detached?: boolean;
   /** Readiness bound for the start; default 180 s. */
   readyTimeoutMs?: number;
@@ -553,10 +556,15 @@ class Supervisor implements LocalCluster {
 
   // -------- start
 
+  /** Until untrack(), this process's exit (or SIGINT/SIGTERM) kills the cluster. */
   track(): void {
-    if (this.st.detached) return;
     live.set(this.st.name, this);
     installExitHooks();
+  }
+
+  /** A detached cluster, once healthy, outlives this process. */
+  untrack(): void {
+    live.delete(this.st.name);
   }
 
   async formatAll(): Promise<void> {
@@ -613,7 +621,18 @@ function anyAlive(st: ClusterState): boolean {
 }
 
 function ownerAlive(st: ClusterState): boolean {
-  return st.ownerPid === process.pid || procState(st.ownerPid) !== 'dead';
+  if (st.ownerPid === process.pid) return true;
+  if (procState(st.ownerPid) === 'dead') return false;
+  return st.ownerStart === undefined || procStartTime(st.ownerPid) === st.ownerStart;
+}
+
+/** A detached cluster's owner (`local up`) exits once the cluster is healthy; allow it the start. */
+const DETACHED_START_GRACE_MS = 10 * 60_000;
+
+/** Someone is using it: its owner is alive (and may still be formatting), or its JVMs run. */
+function inUse(st: ClusterState): boolean {
+  if (st.detached) return anyAlive(st) || (ownerAlive(st) && Date.now() - Date.parse(st.createdAt) < DETACHED_START_GRACE_MS);
+  return ownerAlive(st);
 }
 
 /** Kills the JVMs and mounts of a recorded cluster, whoever started it. */
@@ -629,9 +648,8 @@ function destroyRecorded(st: ClusterState): void {
 export function cleanupStale(log: Log = () => undefined): string[] {
   const cleaned: string[] = [];
   for (const st of listStates()) {
-    if (st.detached && anyAlive(st)) continue;
-    if (!st.detached && ownerAlive(st) && anyAlive(st)) continue;
-    log(`kafka-heal: cleaning up stale cluster ${st.name} (owner pid ${st.ownerPid} gone)`);
+    if (inUse(st)) continue;
+    log(`kafka-heal: cleaning up stale cluster ${st.name} (owner pid ${st.ownerPid} gone${st.detached ? ', no JVM left' : ''})`);
     destroyRecorded(st);
     cleaned.push(st.name);
   }
@@ -663,7 +681,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   cleanupStale(log);
   const existing = readState(name);
   if (existing) {
-    if (anyAlive(existing)) {
+    if (anyAlive(existing) || inUse(existing)) {
       throw new ClusterRunningError(`local cluster "${name}" is already running (pids ${[...existing.brokers, ...existing.zookeeper].map((n) => n.pid).join(', ')}); stop it with: kafka-heal local down --name ${name}`);
     }
     destroyRecorded(existing);
@@ -711,6 +729,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     workDir,
     ...(mode === 'kraft' ? { clusterId: newClusterId(randomBytes) } : { chroot }),
     ownerPid: process.pid,
+    ...(procStartTime(process.pid) !== undefined ? { ownerStart: procStartTime(process.pid) as number } : {}),
     detached: opts.detached ?? false,
     createdAt: new Date().toISOString(),
     brokers: [],
@@ -755,6 +774,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     if (mode === 'kraft') {
       log(`kafka-heal: formatting ${count} KRaft nodes (cluster id ${st.clusterId})`);
       await sup.formatAll();
+      log(`kafka-heal: formatted in ${((Date.now() - started) / 1000).toFixed(1)} s since start`);
     } else {
       log('kafka-heal: starting ZooKeeper ensemble (3 nodes)');
       sup.startAll('zk');
@@ -763,8 +783,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     }
     for (const b of st.brokers) log(`kafka-heal: starting broker ${b.id} on 127.0.0.1:${b.port}${b.controllerPort ? ` (controller ${b.controllerPort})` : ''}`);
     sup.startAll('broker');
-    log('kafka-heal: waiting for all brokers registered and every ISR full');
+    log(`kafka-heal: waiting for all brokers registered and every ISR full (${((Date.now() - started) / 1000).toFixed(1)} s since start)`);
     await sup.waitHealthy(opts.readyTimeoutMs ?? 180_000, { requireOffsetsTopic: true });
+    if (st.detached) sup.untrack();
     log(`kafka-heal: cluster ${name} (${mode}, ${count} brokers) healthy in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sup.bootstrapServers}`);
     return sup;
   } catch (err) {

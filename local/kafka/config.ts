@@ -154,6 +154,11 @@ export function markerProp(cluster: string, node: string): string {
   return `-Dkafka-heal.node=${cluster}/${node}`;
 }
 
+/** Extra JVM flags for every node, from KAFKA_HEAL_JVM_OPTS (space-separated). */
+export function extraJvmOpts(env: NodeJS.ProcessEnv = process.env): string[] {
+  return (env.KAFKA_HEAL_JVM_OPTS ?? '').split(/\s+/).filter((o) => o !== '');
+}
+
 export function jvmArgs(opts: { jarDir: string; mode: ClusterMode; heap: string[]; marker: string; logConfig: string; mainClass: string; args: string[] }): string[] {
   const logging = opts.mode === 'kraft' ? [`-Dlog4j2.configurationFile=${opts.logConfig}`] : [`-Dlog4j.configuration=file:${opts.logConfig}`];
   return [
@@ -162,6 +167,7 @@ export function jvmArgs(opts: { jarDir: string; mode: ClusterMode; heap: string[
     '-XX:MaxGCPauseMillis=20',
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
+    ...extraJvmOpts(),
     opts.marker,
     ...logging,
     '-cp',

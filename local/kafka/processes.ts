@@ -21,6 +21,19 @@ export function procState(pid: number | undefined): ProcState {
   return 'running';
 }
 
+/** Start time of a pid in clock ticks since boot (/proc/<pid>/stat field 22); with the pid it names one process. */
+export function procStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state); field 22 is starttime.
+    const v = Number(fields[19]);
+    return Number.isFinite(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True when the pid is alive and its command line carries `marker` (guards against pid reuse). */
 export function isOurs(pid: number | undefined, marker: string): boolean {
   if (procState(pid) === 'dead') return false;

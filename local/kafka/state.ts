@@ -48,6 +48,8 @@ export interface ClusterState {
   chroot?: string;
   /** Process that started the cluster; for in-process clusters its death means the cluster is stale. */
   ownerPid: number;
+  /** Start time of the owner (procStartTime), so a reused pid is not taken for the owner. */
+  ownerStart?: number;
   /** Started by `kafka-heal local up`: outlives its owner until `local down`. */
   detached: boolean;
   createdAt: string;
