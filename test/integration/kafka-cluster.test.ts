@@ -79,6 +79,12 @@ describe('KRaft cluster', () => {
     expect(cluster.brokers.find((b) => b.id === 2)?.state).toBe('hung');
     await cluster.waitUnregistered(2, 20_000);
     note('hang -> unregistered', Date.now() - t);
+    // status stays bounded while a broker is hung, and reports it from /proc and the metadata.
+    const s0 = Date.now();
+    const status = await cluster.status();
+    expect(Date.now() - s0).toBeLessThan(8000);
+    expect(status.brokers.find((b) => b.id === 2)).toMatchObject({ state: 'hung', registered: false });
+    expect(status.brokers.find((b) => b.id === 1)).toMatchObject({ state: 'running', registered: true });
     const r = Date.now();
     await cluster.fault('resume', 2);
     expect(procState(pid)).toBe('running');
