@@ -1,0 +1,229 @@
+// The one house Lambda construct. Every function of the healer is built here, so they all share
+// the same defaults: Node 22 on ARM64, X-Ray tracing, a log group with a retention period, JSON
+// logs, bounded timeout and memory, and an ESM bundle made by esbuild (no Docker).
+//
+// Permissions are never granted by hand next to an environment variable: the bind helpers set
+// the variable the handler reads AND grant exactly the IAM it needs on exactly that resource,
+// so the two cannot drift apart.
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
+import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing, ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+
+/** Repository root: infra/constructs/ is two levels below it. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where the handler of a function lives: functions/<name>/<file> (handler.ts), exporting `handler`. */
+export function handlerEntry(name: string, file = 'handler.ts'): string {
+  return join(PROJECT_ROOT, 'functions', name, file);
+}
+
+/**
+ * middy and Powertools are ESM, some of their dependencies (aws-xray-sdk-core) are CommonJS and
+ * call `require`, which does not exist in an ES module: the banner gives the bundle one.
+ */
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+
+export const DEFAULT_TIMEOUT = Duration.seconds(30);
+export const DEFAULT_MEMORY_MB = 512;
+export const DEFAULT_LOG_RETENTION = RetentionDays.ONE_MONTH;
+
+export interface HealerFunctionVpc {
+  vpc: IVpc;
+  subnets: ISubnet[];
+  securityGroups: ISecurityGroup[];
+}
+
+export interface HealerFunctionProps {
+  /** Folder under functions/ holding the handler; also the Powertools service name suffix. */
+  name: string;
+  /** The handler file in that folder, exporting `handler`. @default handler.ts */
+  file?: string;
+  /** Powertools service name suffix when one folder has several handlers. @default name */
+  serviceName?: string;
+  description: string;
+  /** @default 30 seconds */
+  timeout?: Duration;
+  /** @default 512 MB */
+  memorySize?: number;
+  /** @default one month */
+  logRetention?: RetentionDays;
+  /** Extra environment (bind helpers add their own variables). */
+  environment?: Record<string, string>;
+  /** Run inside a VPC (the probe must reach brokers on private addresses). */
+  vpc?: HealerFunctionVpc;
+  /** Caps concurrency, e.g. for the classifier so an alarm storm cannot exhaust the account. */
+  reservedConcurrentExecutions?: number;
+}
+
+export type TableAccess = 'r' | 'rw';
+export type QueueAccess = 'send' | 'consume';
+
+export class HealerFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: HealerFunctionProps) {
+    super(scope, id);
+    this.name = props.name;
+    const stackName = Stack.of(this).stackName;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? DEFAULT_LOG_RETENTION,
+      // Logs are evidence of what the healer did during an incident: keep them when the
+      // stack goes; the retention period still expires them.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // An explicit role instead of the default one: the default attaches the broad
+    // AWSLambdaBasicExecutionRole managed policy (logs on every log group); this role may
+    // write to its own log group only.
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `${stackName} ${props.serviceName ?? props.name} function`,
+    });
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+
+    if (props.vpc) {
+      // A function in a VPC needs to manage its ENIs; EC2 does not support resource-level
+      // permissions for these describe/create calls at function creation time.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DescribeSubnets',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+
+    this.fn = new NodejsFunction(this, 'Function', {
+      entry: handlerEntry(props.name, props.file),
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      tracing: Tracing.ACTIVE,
+      timeout: props.timeout ?? DEFAULT_TIMEOUT,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      applicationLogLevelV2: ApplicationLogLevel.INFO,
+      systemLogLevelV2: SystemLogLevel.WARN,
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.vpc
+        ? { vpc: props.vpc.vpc, vpcSubnets: { subnets: props.vpc.subnets }, securityGroups: props.vpc.securityGroups, allowPublicSubnet: false }
+        : {}),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+      environment: {
+        POWERTOOLS_SERVICE_NAME: `kafka-heal-${props.serviceName ?? props.name}`,
+        POWERTOOLS_METRICS_NAMESPACE: 'KafkaHeal',
+        // The bundle is minified; stack traces map back to the TypeScript sources.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        // The Node 22 runtime ships AWS SDK v3; bundling it would only add size and init time.
+        externalModules: ['@aws-sdk/*'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+      },
+    });
+
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'The project pins Lambda nodejs22.x (DESIGN.md section 7): the bundles, the local runtime and CI are built and tested on Node 22; moving runtimes is a deliberate change, not a lint fix.',
+    });
+    Validations.of(this).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: props.vpc
+        ? 'Only X-Ray (xray:PutTraceSegments/PutTelemetryRecords) and the VPC ENI actions (ec2:*NetworkInterface*, DescribeSubnets) are granted on *: neither service supports resource-level permissions for these actions.'
+        : 'Only X-Ray (xray:PutTraceSegments/PutTelemetryRecords, added by active tracing) is granted on *: X-Ray does not support resource-level permissions.',
+    });
+  }
+
+  /** Set an environment variable on the function. */
+  setEnv(name: string, value: string): this {
+    this.fn.addEnvironment(name, value);
+    return this;
+  }
+
+  /** The incident table: INCIDENT_TABLE_NAME (read by functions/shared/clients.ts) + data access. */
+  bindTable(table: ITable, access: TableAccess, envName = 'INCIDENT_TABLE_NAME'): this {
+    this.setEnv(envName, table.tableName);
+    if (access === 'rw') table.grantReadWriteData(this.role);
+    else table.grantReadData(this.role);
+    return this;
+  }
+
+  /** A Secrets Manager secret: its ARN in `envName` + read of that secret only. */
+  bindSecret(secret: ISecret, envName: string): this {
+    this.setEnv(envName, secret.secretArn);
+    secret.grantRead(this.role);
+    return this;
+  }
+
+  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it. */
+  bindStateMachine(sm: IStateMachine, envName: string): this {
+    this.setEnv(envName, sm.stateMachineArn);
+    sm.grantStartExecution(this.role);
+    return this;
+  }
+
+  /** A queue the function sends to (`send`) or consumes outside an event source (`consume`). */
+  bindQueue(queue: IQueue, access: QueueAccess, envName: string): this {
+    this.setEnv(envName, queue.queueUrl);
+    if (access === 'send') queue.grantSendMessages(this.role);
+    else queue.grantConsumeMessages(this.role);
+    return this;
+  }
+
+  /** An SNS topic the function publishes to: its ARN in `envName` + sns:Publish on it. */
+  bindTopic(topic: ITopic, envName: string): this {
+    this.setEnv(envName, topic.topicArn);
+    topic.grantPublish(this.role);
+    return this;
+  }
+
+  /**
+   * SSM parameters the function reads at run time: read access on exactly these parameters,
+   * and (when given) `envName` set to the common path prefix the handler builds names from.
+   */
+  bindParameters(parameters: IStringParameter[], envName?: string, prefix?: string): this {
+    for (const p of parameters) p.grantRead(this.role);
+    if (envName !== undefined && prefix !== undefined) this.setEnv(envName, prefix);
+    return this;
+  }
+}
