@@ -1,0 +1,108 @@
+// The probe: one Lambda per cluster (a function has exactly one VPC configuration, and each
+// cluster's brokers live in their own VPC/subnets/security group from the config), run every
+// minute by an EventBridge rule whose input names the cluster. It publishes the EMF metrics the
+// self-managed clusters' alarms use (and lag for MSK consumer groups) plus a heartbeat whose
+// absence alarms (the heartbeat alarm itself is made with the cluster alarms).
+//
+// The VPC, subnets and security group are imported by id (no lookups), so `cdk synth` needs no
+// AWS credentials.
+import { Duration, Fn, Validations } from 'aws-cdk-lib';
+import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import type { ClusterConfig } from '../config/schema.js';
+import { HealerFunction } from './healer-function.js';
+
+/**
+ * What the probe handler is told about its cluster: CLUSTERS_JSON, a one-element list in the
+ * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
+ * consumerGroups). brokerIds lets a broker that is down from the first probe still report 0.
+ */
+export interface ProbeClusterEnv {
+  name: string;
+  bootstrapServers: string[];
+  brokerCount: number;
+  brokerIds?: number[];
+  consumerGroups: { name: string; topics?: string[] }[];
+}
+
+export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
+  const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : undefined;
+  return {
+    name: cluster.name,
+    bootstrapServers: cluster.bootstrapServers,
+    brokerCount: cluster.brokerCount,
+    ...(brokerIds ? { brokerIds } : {}),
+    consumerGroups: cluster.consumerGroups.map((g) => ({ name: g.name, ...(g.topics ? { topics: g.topics } : {}) })),
+  };
+}
+
+export interface ClusterProbeProps {
+  deployment: string;
+  cluster: ClusterConfig;
+  /** @default one minute */
+  interval?: Duration;
+}
+
+export class ClusterProbe extends Construct {
+  readonly fn: HealerFunction;
+  readonly schedule: Rule;
+
+  constructor(scope: Construct, id: string, props: ClusterProbeProps) {
+    super(scope, id);
+    const { cluster } = props;
+    const vpc = Vpc.fromVpcAttributes(this, 'Vpc', {
+      vpcId: cluster.probe.vpcId,
+      // The subnets are given explicitly below, so the VPC's zone list is never consulted; the
+      // region's zones (resolved by CloudFormation, not looked up at synth) satisfy the API.
+      availabilityZones: Fn.getAzs(),
+    });
+    Validations.of(vpc).acknowledge({
+      id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+      reason: 'The imported VPC is only the parent of the probe\'s explicitly listed subnets; no construct selects subnets from it by zone.',
+    });
+    const subnets = cluster.probe.subnetIds.map((id, i) => {
+      const subnet = Subnet.fromSubnetId(this, `Subnet${i}`, id);
+      Validations.of(subnet).acknowledge({
+        id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+        reason: 'The probe only places its network interfaces in these subnets; nothing reads their route tables.',
+      });
+      return subnet;
+    });
+    const securityGroup = SecurityGroup.fromSecurityGroupId(this, 'SecurityGroup', cluster.probe.securityGroupId, {
+      // The security group belongs to the operator: never add rules to it from here.
+      mutable: false,
+    });
+
+    this.fn = new HealerFunction(this, 'Probe', {
+      name: 'probe',
+      serviceName: `probe-${cluster.name}`,
+      description: `kafka-heal ${props.deployment}: probes Kafka cluster ${cluster.name} (brokers, partitions, lag) and publishes metrics`,
+      // A probe is bounded at a few seconds per call; the budget covers a sub-minute inner loop.
+      timeout: Duration.seconds(55),
+      memorySize: 256,
+      vpc: { vpc, subnets, securityGroups: [securityGroup] },
+      environment: {
+        DEPLOYMENT: props.deployment,
+        CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]),
+      },
+    });
+    // A failed run is superseded by the next one a minute later: no async retries that would
+    // overlap it (a missing heartbeat alarms instead).
+    this.fn.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });
+
+    this.schedule = new Rule(this, 'Schedule', {
+      ruleName: `kafka-heal-${props.deployment}-probe-${cluster.name}`.slice(0, 64),
+      description: `kafka-heal ${props.deployment}: probe cluster ${cluster.name} every minute`,
+      schedule: Schedule.rate(props.interval ?? Duration.minutes(1)),
+    });
+    this.schedule.addTarget(
+      new LambdaFunction(this.fn.fn, {
+        event: RuleTargetInput.fromObject({ cluster: cluster.name }),
+        retryAttempts: 0,
+        maxEventAge: Duration.seconds(60),
+      }),
+    );
+  }
+}

@@ -1,0 +1,96 @@
+// Self-monitoring: the healer's own failures alarm straight to the operators' critical topic,
+// never through the healer (a broken healer cannot be trusted to report itself).
+//
+// Alarm names start with `KafkaHeal-<deployment>-healer-`: the EventBridge ingestion rule
+// matches the lowercase `kafka-heal-<deployment>-` prefix of the cluster alarms (prefix matching
+// is case-sensitive), so these alarms can never loop back into the healer.
+import { Duration } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { HealerFunction } from './healer-function.js';
+
+export function selfAlarmPrefix(deployment: string): string {
+  return `KafkaHeal-${deployment}-healer-`;
+}
+
+export interface SelfMonitoringProps {
+  deployment: string;
+  topic: ITopic;
+}
+
+export class SelfMonitoring extends Construct {
+  readonly alarms: Alarm[] = [];
+  private readonly action: SnsAction;
+  private readonly prefix: string;
+
+  constructor(scope: Construct, id: string, private readonly props: SelfMonitoringProps) {
+    super(scope, id);
+    this.action = new SnsAction(props.topic);
+    this.prefix = selfAlarmPrefix(props.deployment);
+  }
+
+  /** Fires when `metric` is above 0 in any one-minute period. */
+  private aboveZero(id: string, name: string, metric: IMetric, description: string): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: `${this.prefix}${name}`,
+      alarmDescription: `kafka-heal ${this.props.deployment} self-monitoring: ${description}`,
+      metric,
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
+  /** Errors > 0 and Throttles > 0 of a healer function. */
+  watchFunction(f: HealerFunction, label: string): this {
+    const period = Duration.minutes(1);
+    this.aboveZero(`${label}Errors`, `${label}-errors`, f.fn.metricErrors({ period, statistic: 'Sum' }), `the ${label} function failed (Lambda Errors > 0)`);
+    this.aboveZero(`${label}Throttles`, `${label}-throttles`, f.fn.metricThrottles({ period, statistic: 'Sum' }), `the ${label} function was throttled (Throttles > 0)`);
+    return this;
+  }
+
+  /** ExecutionsFailed > 0 and ExecutionsTimedOut > 0 of a workflow. */
+  watchStateMachine(sm: StateMachine, label: string): this {
+    const period = Duration.minutes(1);
+    this.aboveZero(`${label}Failed`, `${label}-executions-failed`, sm.metricFailed({ period, statistic: 'Sum' }), `an execution of ${label} failed`);
+    this.aboveZero(`${label}TimedOut`, `${label}-executions-timed-out`, sm.metricTimedOut({ period, statistic: 'Sum' }), `an execution of ${label} timed out`);
+    return this;
+  }
+
+  /** A dead-letter queue holds a message: something was not processed and needs a human. */
+  watchDeadLetterQueue(q: IQueue, label: string): this {
+    this.aboveZero(
+      `${label}Depth`,
+      `${label}-not-empty`,
+      q.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      `dead-letter queue ${label} holds messages that were not processed`,
+    );
+    return this;
+  }
+
+  /** The webhook API answered with a 5xx (Alertmanager will retry, but something is broken). */
+  watchApi(api: RestApi, label: string): this {
+    this.aboveZero(`${label}ServerErrors`, `${label}-5xx`, api.metricServerError({ period: Duration.minutes(1), statistic: 'Sum' }), `the ${label} API answered 5xx`);
+    return this;
+  }
+
+  /** Route an alarm made elsewhere (e.g. the probe heartbeat) to the operators too. */
+  notify(alarm: IAlarm): this {
+    if (alarm instanceof Alarm) {
+      alarm.addAlarmAction(this.action);
+      alarm.addOkAction(this.action);
+    }
+    return this;
+  }
+}

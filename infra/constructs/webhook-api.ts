@@ -1,0 +1,129 @@
+// The HTTPS endpoint for Alertmanager webhooks: API Gateway REST API, POST /alertmanager.
+//
+// Authentication: a TOKEN authorizer Lambda (functions/webhook-authorizer) compares the
+// `Authorization: Bearer <token>` header with the token in Secrets Manager in constant time.
+// API Gateway first drops requests whose header is not shaped like a bearer token (401, no
+// Lambda call) and caches a decision for a minute per token.
+//
+// Integration: Lambda proxy to the webhook handler (functions/ingest/webhook.ts), which checks
+// the size (413 above 256 KB), parses and normalizes the alert group, stores malformed input raw
+// with the error (400 with the reason, never dropped) and queues the signals for classify. It
+// answers 202 only once SQS has the signals and 503 when the queue or table is unavailable, which
+// Alertmanager retries, so an alert is never acknowledged and then lost.
+//
+// Requests are throttled per stage (rate and burst) and every request is access-logged as JSON.
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  ResponseType,
+  RestApi,
+  TokenAuthorizer,
+  type IResource,
+} from 'aws-cdk-lib/aws-apigateway';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { HealerFunction } from './healer-function.js';
+
+export interface WebhookApiProps {
+  deployment: string;
+  /** The webhook handler (Lambda proxy integration). */
+  handler: HealerFunction;
+  authorizer: HealerFunction;
+  /** Steady-state requests per second. @default 50 */
+  rateLimit?: number;
+  /** @default 100 */
+  burstLimit?: number;
+}
+
+export class WebhookApi extends Construct {
+  readonly api: RestApi;
+  readonly alertmanager: IResource;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: WebhookApiProps) {
+    super(scope, id);
+    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `kafka-heal-${props.deployment}-webhooks`,
+      description: `kafka-heal ${props.deployment}: alert webhooks (Alertmanager)`,
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // The account-wide CloudWatch role of API Gateway is an account singleton: a
+      // per-deployment stack must not own it (see the APIG6 acknowledgment below).
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: 'v1',
+        tracingEnabled: true,
+        throttlingRateLimit: props.rateLimit ?? 50,
+        throttlingBurstLimit: props.burstLimit ?? 100,
+        loggingLevel: MethodLoggingLevel.OFF,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+    });
+
+    const authorizer = new TokenAuthorizer(this, 'BearerToken', {
+      handler: props.authorizer.fn,
+      identitySource: 'method.request.header.Authorization',
+      validationRegex: '^[Bb]earer [^\\s]+$',
+      resultsCacheTtl: Duration.minutes(1),
+    });
+
+    // API Gateway only checks that the Authorization header is present; the body is checked by
+    // the webhook handler, which keeps what it rejects (a body model here would drop it unseen).
+    const validator = this.api.addRequestValidator('AuthorizationHeader', {
+      requestValidatorName: 'authorization-header',
+      validateRequestBody: false,
+      validateRequestParameters: true,
+    });
+
+    this.alertmanager = this.api.root.addResource('alertmanager');
+    this.alertmanager.addMethod('POST', new LambdaIntegration(props.handler.fn, { proxy: true, allowTestInvoke: false }), {
+      authorizer,
+      requestValidator: validator,
+      requestParameters: { 'method.request.header.Authorization': true },
+    });
+
+    const json = { 'application/json': '{"message": $context.error.messageString}' };
+    // Gateway responses say why in JSON: a missing or malformed Authorization header 401, a
+    // wrong token 403.
+    this.api.addGatewayResponse('Unauthorized', { type: ResponseType.UNAUTHORIZED, statusCode: '401', templates: json });
+    this.api.addGatewayResponse('AccessDenied', { type: ResponseType.ACCESS_DENIED, statusCode: '403', templates: json });
+
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'Parameters are validated (the Authorization header is required). The body is validated by the webhook handler instead of an API Gateway model, because a rejected body must be stored raw with the reason and answered 400, not dropped by the gateway unseen.',
+      },
+      {
+        id: 'AwsSolutions-APIG6',
+        reason:
+          'Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), an account singleton that one deployment stack must not own or overwrite. Every request is access-logged as JSON (APIG1) and traced with X-Ray instead.',
+      },
+      {
+        id: 'AwsSolutions-APIG3',
+        reason:
+          'One machine caller (Alertmanager) authenticated by a bearer token compared in constant time, with stage throttling and a body-size limit. A WAF web ACL per deployment adds fixed monthly cost for little gain here; operators who want one can associate it with the stage.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason: 'The caller is Alertmanager, a machine that can only send a static bearer token: a Cognito user pool does not fit. The Lambda TOKEN authorizer checks that token against Secrets Manager.',
+      },
+    );
+  }
+}
