@@ -1,0 +1,192 @@
+// One stack per deployment config: KafkaHeal-<deployment>. Env-agnostic (no account/region,
+// no lookups), so `cdk synth` runs offline with no AWS credentials.
+//
+//   sources -> ingest queue -> ingest Lambda -> classify queue -> classify Lambda -> workflows
+//
+// Hand-off from ingest to classify is an SQS queue, the signals queue (SIGNALS_QUEUE_URL), not a
+// direct invoke:
+// classification reads and writes DynamoDB and starts executions, and any of that can fail or
+// throttle in an alarm storm. The queue buffers the storm, retries each signal on its own
+// (partial batch failures) and keeps a signal that keeps failing in a DLQ instead of losing it;
+// the classify event source caps concurrency so a storm cannot starve the account.
+//
+// Workflows the classifier may start arrive as WORKFLOW_ARN_<WORKFLOW> environment variables
+// (WORKFLOW_ARN_ESCALATION, later WORKFLOW_ARN_BROKER_RECOVERY ...; see workflowArnEnvName in
+// functions/shared/workflows.ts), each with states:StartExecution on that one state machine.
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Validations } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { clusterFacts, type HealerConfig } from '../config/schema.js';
+import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
+import { HealerFunction } from '../constructs/healer-function.js';
+import { IncidentTable } from '../constructs/incident-table.js';
+import { Ingestion } from '../constructs/ingestion.js';
+import { Notifications } from '../constructs/notifications.js';
+import { ClusterProbe } from '../constructs/probes.js';
+import { WorkQueue } from '../constructs/queues.js';
+import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
+import { SelfMonitoring } from '../constructs/self-monitoring.js';
+import { WebhookApi } from '../constructs/webhook-api.js';
+import { escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+
+export function stackNameFor(deployment: string): string {
+  return `KafkaHeal-${deployment}`;
+}
+
+export interface HealerStackProps extends StackProps {
+  config: HealerConfig;
+}
+
+export class HealerStack extends Stack {
+  readonly config: HealerConfig;
+  readonly table: IncidentTable;
+  readonly notifications: Notifications;
+  readonly ingestion: Ingestion;
+  readonly webhook: WebhookApi;
+  readonly classifyQueue: WorkQueue;
+  readonly ingestFn: HealerFunction;
+  readonly classifyFn: HealerFunction;
+  readonly authorizerFn: HealerFunction;
+  readonly webhookFn: HealerFunction;
+  readonly policies: RuntimePolicyParameters;
+  readonly escalation: HealerWorkflow;
+  readonly probes: ClusterProbe[] = [];
+  readonly clusterAlarms: ClusterAlarms[] = [];
+  readonly monitoring: SelfMonitoring;
+
+  constructor(scope: Construct, id: string, props: HealerStackProps) {
+    super(scope, id, {
+      description: `kafka-heal ${props.config.deployment}: self-healing for Apache Kafka (${props.config.clusters.map((c) => c.name).join(', ')})`,
+      ...props,
+    });
+    const config = props.config;
+    this.config = config;
+    const d = config.deployment;
+    const clustersJson = JSON.stringify(clusterFacts(config));
+
+    this.table = new IncidentTable(this, 'Incidents');
+    this.notifications = new Notifications(this, 'Notifications', { deployment: d, notifications: config.notifications });
+    this.monitoring = new SelfMonitoring(this, 'SelfMonitoring', { deployment: d, topic: this.notifications.critical });
+
+    // --- Ingestion -------------------------------------------------------------------------
+    const ingestTimeout = Duration.seconds(30);
+    this.ingestion = new Ingestion(this, 'Ingestion', {
+      deployment: d,
+      alarmNamePrefix: alarmNamePrefix(d),
+      topicKey: this.notifications.key,
+      ingestTimeout,
+    });
+
+    const classifyTimeout = Duration.seconds(60);
+    this.classifyQueue = new WorkQueue(this, 'SignalsQueue', {
+      queueName: `kafka-heal-${d}-signals`,
+      visibilityTimeout: Duration.seconds(classifyTimeout.toSeconds() * 6),
+    });
+
+    this.ingestFn = new HealerFunction(this, 'Ingest', {
+      name: 'ingest',
+      description: `kafka-heal ${d}: normalizes alarms, webhooks and AMP alerts into signals`,
+      timeout: ingestTimeout,
+      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+    })
+      // Input that cannot be normalized is stored raw in the table (never dropped).
+      .bindTable(this.table.table, 'rw')
+      .bindQueue(this.classifyQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
+    this.ingestFn.fn.addEventSource(
+      new SqsEventSource(this.ingestion.ingest.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
+    );
+
+    // --- Webhook endpoint ------------------------------------------------------------------
+    const token = new Secret(this, 'AlertmanagerToken', {
+      secretName: config.alertmanager.tokenSecretName,
+      description: `kafka-heal ${d}: bearer token Alertmanager sends to the webhook (Authorization: Bearer <value>)`,
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(token).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The token is shared with Alertmanager\'s configuration, which a rotation Lambda cannot update; operators rotate it by hand (put a new value, update Alertmanager; the authorizer picks it up within its one-minute cache).',
+    });
+    this.authorizerFn = new HealerFunction(this, 'WebhookAuthorizer', {
+      name: 'webhook-authorizer',
+      description: `kafka-heal ${d}: checks the Alertmanager bearer token against Secrets Manager`,
+      timeout: Duration.seconds(10),
+      memorySize: 256,
+      environment: { TOKEN_CACHE_SECONDS: '60' },
+    }).bindSecret(token, 'TOKEN_SECRET_ARN');
+    this.webhookFn = new HealerFunction(this, 'IngestWebhook', {
+      name: 'ingest',
+      file: 'webhook.ts',
+      serviceName: 'ingest-webhook',
+      description: `kafka-heal ${d}: receives Alertmanager webhooks, queues their signals`,
+      timeout: Duration.seconds(15),
+      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+    })
+      .bindTable(this.table.table, 'rw')
+      .bindQueue(this.classifyQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
+    this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn });
+
+    // --- Runtime policy, workflows, classification ------------------------------------------
+    this.policies = new RuntimePolicyParameters(this, 'RuntimePolicy', { deployment: d, clusters: config.clusters });
+
+    this.escalation = new HealerWorkflow(this, 'EscalationNotify', {
+      name: 'escalation-notify',
+      stateMachineName: `kafka-heal-${d}-escalation`,
+      substitutions: escalationNotifySubstitutions({
+        criticalTopicArn: this.notifications.critical.topicArn,
+        warningTopicArn: this.notifications.warning.topicArn,
+      }),
+      timeout: Duration.minutes(15),
+    }).allowPublish(this.notifications.critical, this.notifications.warning);
+
+    this.classifyFn = new HealerFunction(this, 'Classify', {
+      name: 'classify',
+      description: `kafka-heal ${d}: correlates signals with open incidents, decides, starts workflows`,
+      timeout: classifyTimeout,
+      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+    })
+      .bindTable(this.table.table, 'rw')
+      .bindParameters(this.policies.parameters, 'POLICY_PARAMETER_PREFIX', this.policies.prefix)
+      .bindStateMachine(this.escalation.stateMachine, workflowArnEnvName('escalation'));
+    this.classifyFn.fn.addEventSource(
+      new SqsEventSource(this.classifyQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),
+    );
+
+    // --- Per cluster: alarms, probe ----------------------------------------------------------
+    for (const cluster of config.clusters) {
+      const alarms = new ClusterAlarms(this, `Alarms-${cluster.name}`, { deployment: d, cluster });
+      this.clusterAlarms.push(alarms);
+      // A silent probe is a monitoring outage: the heartbeat alarm goes to the healer (its name
+      // has the ingestion prefix) AND straight to the operators, in case the healer is what broke.
+      alarms.specs.forEach((spec, i) => {
+        const alarm = alarms.alarms[i];
+        if (spec.alarmKind === 'probe-heartbeat' && alarm) this.monitoring.notify(alarm);
+      });
+      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, { deployment: d, cluster });
+      this.probes.push(probe);
+      this.monitoring.watchFunction(probe.fn, `probe-${cluster.name}`);
+    }
+
+    // --- Self-monitoring ---------------------------------------------------------------------
+    this.monitoring
+      .watchFunction(this.ingestFn, 'ingest')
+      .watchFunction(this.classifyFn, 'classify')
+      .watchFunction(this.webhookFn, 'ingest-webhook')
+      .watchFunction(this.authorizerFn, 'webhook-authorizer')
+      .watchStateMachine(this.escalation.stateMachine, 'escalation')
+      .watchDeadLetterQueue(this.ingestion.ingest.dlq, 'ingest-dlq')
+      .watchDeadLetterQueue(this.ingestion.deliveryDlq, 'delivery-dlq')
+      .watchDeadLetterQueue(this.classifyQueue.dlq, 'signals-dlq')
+      .watchApi(this.webhook.api, 'webhook');
+
+    // Table grants include the index ARN (<table>/index/*): the store queries gsi1.
+    for (const f of [this.ingestFn, this.webhookFn, this.classifyFn]) {
+      Validations.of(f).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.table.table.node.defaultChild as never)}.Arn>/index/*]`,
+        reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store queries the open-incidents index gsi1.',
+      });
+    }
+  }
+}

@@ -1,0 +1,410 @@
+// CDK assertions on the synthesized healer stacks, one per example config. The app is
+// synthesized ONCE for the whole file (beforeAll), with the cdk-nag AwsSolutions pack as a
+// validation plugin, exactly as `cdk synth` does; Lambda bundling is skipped through CDK's own
+// `aws:cdk:bundling-stacks` context (test/infra/bundling.test.ts bundles for real).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
+import type { HealerConfig } from '../../infra/config/schema.js';
+import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
+import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
+import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/** The Violations of a cloud assembly's validation report (cdk-nag 3 writes its findings there). */
+interface ValidationReport {
+  pluginReports: { pluginName: string; violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[] }[];
+}
+
+function readReport(dir: string): ValidationReport {
+  return JSON.parse(readFileSync(join(dir, 'validation-report.json'), 'utf8')) as ValidationReport;
+}
+
+let outdir: string;
+let configs: HealerConfig[];
+let stacks: HealerStack[];
+let synthError: unknown;
+const templates = new Map<string, Template>();
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'kh-stack-test-'));
+  configs = loadConfigs(DEFAULT_CONFIG_FILES);
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  stacks = addHealerStacks(app, configs, { nag: true });
+  try {
+    app.synth();
+  } catch (err) {
+    synthError = err;
+    return;
+  }
+  for (const stack of stacks) templates.set(stack.config.deployment, Template.fromStack(stack));
+}, 240_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+function template(deployment: string): Template {
+  const t = templates.get(deployment);
+  if (!t) throw new Error(`no template for ${deployment}: synthesis failed: ${String(synthError)}`);
+  return t;
+}
+
+function resources(t: Template, type: string): Resources {
+  return t.findResources(type) as Resources;
+}
+
+/** Logical id of the only resource of `type` whose properties match. */
+function logicalId(t: Template, type: string, props: Record<string, unknown>): string {
+  const ids = Object.keys(t.findResources(type, { Properties: props }));
+  expect(ids, `${type} ${JSON.stringify(props)}`).toHaveLength(1);
+  return ids[0] as string;
+}
+
+const DEPLOYMENTS = ['prod-eu', 'prod-us', 'events'];
+
+describe('the app', () => {
+  it('has one env-agnostic stack per example config, named KafkaHeal-<deployment>', () => {
+    expect(synthError).toBeUndefined();
+    expect(configs.map((c) => c.deployment)).toEqual(DEPLOYMENTS);
+    expect(stacks.map((s) => s.stackName)).toEqual(DEPLOYMENTS.map((d) => `KafkaHeal-${d}`));
+    for (const s of stacks) {
+      // Unresolved account/region: no lookups, no credentials needed.
+      expect(s.account).toMatch(/^\$\{Token/);
+      expect(s.region).toMatch(/^\$\{Token/);
+    }
+  });
+
+  it('cdk-nag AwsSolutions: no unacknowledged finding (errors or warnings) in any stack', () => {
+    expect(synthError).toBeUndefined();
+    const report = readReport(outdir);
+    const findings = report.pluginReports.flatMap((p) =>
+      p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`)),
+    );
+    expect(findings).toEqual([]);
+  });
+
+  it('the nag check can fail: an unencrypted queue without a DLQ is reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kh-nag-guard-'));
+    try {
+      const app = new App({ outdir: dir });
+      const stack = new Stack(app, 'Guard');
+      new Queue(stack, 'Plain', { enforceSSL: false });
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      expect(() => app.synth()).toThrow(/AwsSolutions-SQS/);
+      const rules = readReport(dir).pluginReports.flatMap((p) => p.violations.map((v) => v.ruleName));
+      expect(rules).toEqual(expect.arrayContaining(['AwsSolutions-SQS3', 'AwsSolutions-SQS4']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
+  const config = () => configs.find((c) => c.deployment === deployment) as HealerConfig;
+
+  it('routes this deployment\'s alarm state changes (by name prefix) to the ingest queue, with a DLQ and retries', () => {
+    const t = template(deployment);
+    const ingestQueue = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-ingest` });
+    const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [{ prefix: alarmNamePrefix(deployment) }] },
+      },
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [ingestQueue, 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [deliveryDlq, 'Arn'] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 86400, MaximumRetryAttempts: 185 },
+        }),
+      ],
+    });
+    expect(alarmNamePrefix(deployment)).toBe(`kafka-heal-${deployment}-`);
+  });
+
+  it('incident table: pk/sk strings, on-demand, KMS encryption, PITR, TTL expiresAt, open-incidents index gsi1', () => {
+    const t = template(deployment);
+    t.resourceCountIs('AWS::DynamoDB::Table', 1);
+    t.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayWith([
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'gsi1pk', AttributeType: 'S' },
+          { AttributeName: 'gsi1sk', AttributeType: 'S' },
+        ]),
+        BillingMode: 'PAY_PER_REQUEST',
+        // SSE on with no key id: the AWS managed KMS key (aws/dynamodb), as chosen in incident-table.ts.
+        SSESpecification: { SSEEnabled: true, KMSMasterKeyId: Match.absent(), SSEType: Match.absent() },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'gsi1',
+            KeySchema: [
+              { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+              { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+      },
+    });
+  });
+
+  it('webhook: POST /alertmanager behind a TOKEN authorizer on the Authorization header, Lambda proxy, throttled and access-logged', () => {
+    const t = template(deployment);
+    const authorizerFn = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kafka-heal-webhook-authorizer' }) } });
+    const webhookFn = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kafka-heal-ingest-webhook' }) } });
+    const authorizer = logicalId(t, 'AWS::ApiGateway::Authorizer', {
+      Type: 'TOKEN',
+      IdentitySource: 'method.request.header.Authorization',
+      AuthorizerResultTtlInSeconds: 60,
+      IdentityValidationExpression: '^[Bb]earer [^\\s]+$',
+      AuthorizerUri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [authorizerFn, 'Arn'] }])] }),
+    });
+    t.hasResourceProperties('AWS::ApiGateway::Resource', { PathPart: 'alertmanager' });
+    t.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: { Ref: authorizer },
+      RequestParameters: { 'method.request.header.Authorization': true },
+      Integration: Match.objectLike({
+        Type: 'AWS_PROXY',
+        Uri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [webhookFn, 'Arn'] }])] }),
+      }),
+    });
+    // Only POST /alertmanager exists: no unauthenticated method anywhere.
+    const methods = Object.values(resources(t, 'AWS::ApiGateway::Method'));
+    expect(methods.map((m) => m.Properties?.['AuthorizationType'])).toEqual(['CUSTOM']);
+    t.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+      MethodSettings: [Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, HttpMethod: '*', ResourcePath: '/*' })],
+    });
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+    // The bearer token lives in Secrets Manager under the configured name, generated by the stack.
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Name: config().alertmanager.tokenSecretName,
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48, ExcludePunctuation: true }),
+    });
+  });
+
+  it('AMP alerts: KMS-encrypted amp-alerts topic that aps.amazonaws.com may publish to, subscribed by the ingest queue with a DLQ', () => {
+    const t = template(deployment);
+    const topic = logicalId(t, 'AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-amp-alerts` });
+    const ingestQueue = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-ingest` });
+    const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
+    t.hasResourceProperties('AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-amp-alerts`, KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      TopicArn: { Ref: topic },
+      Endpoint: { 'Fn::GetAtt': [ingestQueue, 'Arn'] },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [deliveryDlq, 'Arn'] } },
+    });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [{ Ref: topic }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'] }),
+        ]),
+      },
+    });
+  });
+
+  it('every queue is encrypted and TLS-only, and every queue that is not a DLQ has a RedrivePolicy', () => {
+    const t = template(deployment);
+    const queues = resources(t, 'AWS::SQS::Queue');
+    const dlqIds = new Set<string>();
+    for (const q of Object.values(queues)) {
+      const target = (q.Properties?.['RedrivePolicy'] as { deadLetterTargetArn?: { 'Fn::GetAtt': [string, string] } } | undefined)?.deadLetterTargetArn;
+      if (target) dlqIds.add(target['Fn::GetAtt'][0]);
+    }
+    const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
+    dlqIds.add(deliveryDlq);
+    expect(Object.keys(queues)).toHaveLength(5); // ingest, signals, and three DLQs
+    for (const [id, q] of Object.entries(queues)) {
+      expect(q.Properties?.['SqsManagedSseEnabled'], id).toBe(true);
+      if (!dlqIds.has(id)) expect(q.Properties?.['RedrivePolicy'], `${id} has a DLQ`).toMatchObject({ maxReceiveCount: 5 });
+      else expect(q.Properties?.['MessageRetentionPeriod'], `${id} keeps messages 14 days`).toBe(1_209_600);
+    }
+    const policies = Object.values(resources(t, 'AWS::SQS::QueuePolicy'));
+    for (const id of Object.keys(queues)) {
+      const covering = policies.filter((p) => JSON.stringify(p.Properties?.['Queues']).includes(`"${id}"`));
+      expect(JSON.stringify(covering), `${id} denies non-TLS`).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('writes one runtime policy parameter per cluster with the full initial policy', () => {
+    const t = template(deployment);
+    const params = Object.values(resources(t, 'AWS::SSM::Parameter'));
+    expect(params.map((p) => p.Properties?.['Name']).sort()).toEqual(config().clusters.map((c) => `/kafka-heal/${deployment}/clusters/${c.name}/policy`).sort());
+    for (const cluster of config().clusters) {
+      const p = params.find((x) => x.Properties?.['Name'] === `/kafka-heal/${deployment}/clusters/${cluster.name}/policy`);
+      expect(p?.Properties?.['Type']).toBe('String');
+      const policy = JSON.parse(String(p?.Properties?.['Value'])) as Record<string, unknown>;
+      expect(policy['mode']).toBe(cluster.policy.mode);
+      expect(policy).toHaveProperty('thresholds.diskCriticalPercent');
+      expect(policy).toHaveProperty('cooldownSeconds');
+      expect(Array.isArray(policy['maintenanceWindows'])).toBe(true);
+    }
+  });
+
+  it('alarms: every cluster alarm of the config plus the self-monitoring set; self-monitoring never matches the ingestion prefix', () => {
+    const t = template(deployment);
+    const clusterAlarmCount = config().clusters.reduce((n, c) => n + clusterAlarmSpecs(deployment, c).length, 0);
+    // ingest, ingest-webhook, classify, webhook-authorizer and one probe per cluster: errors + throttles;
+    // escalation: failed + timed out; three DLQs; webhook 5xx.
+    const selfCount = (4 + config().clusters.length) * 2 + 2 + 3 + 1;
+    const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
+    const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
+    const self = names.filter((n) => n.startsWith(selfAlarmPrefix(deployment)));
+    expect(self).toHaveLength(selfCount);
+    expect(names.filter((n) => n.startsWith(alarmNamePrefix(deployment)))).toHaveLength(clusterAlarmCount);
+    // Every self-monitoring alarm (and each probe heartbeat) notifies the critical topic.
+    const withActions = alarms.filter((a) => Array.isArray(a.Properties?.['AlarmActions']));
+    expect(withActions).toHaveLength(selfCount + config().clusters.length);
+    const heartbeats = alarms.filter((a) => String(a.Properties?.['AlarmName']).endsWith('-probe-heartbeat'));
+    expect(heartbeats).toHaveLength(config().clusters.length);
+    for (const h of heartbeats) expect(h.Properties?.['AlarmActions']).toHaveLength(1);
+  });
+
+  it('self-monitoring alarms go to the critical topic (created, or the configured ARN)', () => {
+    const t = template(deployment);
+    const configured = config().notifications.snsTopicArns.critical;
+    const expected = configured ?? { Ref: logicalId(t, 'AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-critical` }) };
+    const dlqAlarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).find((a) => a.Properties?.['AlarmName'] === `${selfAlarmPrefix(deployment)}ingest-dlq-not-empty`);
+    expect(dlqAlarm?.Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      AlarmActions: [expected],
+      OKActions: [expected],
+    });
+    if (!configured) t.hasResourceProperties('AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-critical`, KmsMasterKeyId: Match.anyValue() });
+    else expect(Object.keys(t.findResources('AWS::SNS::Topic', { Properties: { TopicName: `kafka-heal-${deployment}-critical` } }))).toHaveLength(0);
+  });
+
+  it('escalation workflow: STANDARD, logs ALL with data, X-Ray, topic ARNs substituted', () => {
+    const t = template(deployment);
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: `kafka-heal-${deployment}-escalation`,
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: true, Destinations: [Match.anyValue()] },
+      DefinitionS3Location: Match.anyValue(),
+      DefinitionSubstitutions: { CriticalTopicArn: Match.anyValue(), WarningTopicArn: Match.anyValue() },
+    });
+    const configured = config().notifications.snsTopicArns;
+    const sm = Object.values(resources(t, 'AWS::StepFunctions::StateMachine'))[0];
+    const subs = sm?.Properties?.['DefinitionSubstitutions'] as Record<string, unknown>;
+    if (configured.critical) expect(subs['CriticalTopicArn']).toBe(configured.critical);
+    if (configured.warning) expect(subs['WarningTopicArn']).toBe(configured.warning);
+  });
+
+  it('IAM: the classify role may start exactly the escalation state machine, read exactly the policy parameters', () => {
+    const t = template(deployment);
+    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-escalation` });
+    const classifyFn = Object.values(resources(t, 'AWS::Lambda::Function')).find(
+      (f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-classify',
+    );
+    const roleRef = (classifyFn?.Properties?.['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const policies = Object.values(resources(t, 'AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties?.['Roles']).includes(`"${roleRef}"`));
+    const statements = policies.flatMap((p) => (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    const actions = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+
+    const start = statements.filter((s) => actions(s).includes('states:StartExecution'));
+    expect(start).toHaveLength(1);
+    expect(start[0]?.Resource).toEqual({ Ref: sm });
+    expect((classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['WORKFLOW_ARN_ESCALATION']).toEqual({ Ref: sm });
+
+    const ssm = statements.filter((s) => actions(s).includes('ssm:GetParameter'));
+    const ssmResources = ssm.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    expect(ssmResources).toHaveLength(config().clusters.length);
+    // Each resource is the ARN of one of this deployment's policy parameters (arn:...:parameter + its name).
+    const paramIds = Object.keys(resources(t, 'AWS::SSM::Parameter'));
+    const referenced = ssmResources.map((r) => {
+      const parts = (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+      expect(parts).toContain(':parameter');
+      return (parts[parts.length - 1] as { Ref: string }).Ref;
+    });
+    expect(referenced.sort()).toEqual(paramIds.sort());
+    expect((classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POLICY_PARAMETER_PREFIX']).toBe(`/kafka-heal/${deployment}/clusters`);
+
+    // Nowhere in the stack may anything start executions of *.
+    for (const p of Object.values(resources(t, 'AWS::IAM::Policy'))) {
+      for (const s of (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement) {
+        if (actions(s).some((a) => a.startsWith('states:'))) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+      }
+    }
+  });
+
+  it('Lambda functions: Node 22 on ARM64, traced, JSON logs to their own log group, bound environment', () => {
+    const t = template(deployment);
+    const fns = Object.values(resources(t, 'AWS::Lambda::Function'));
+    expect(fns).toHaveLength(4 + config().clusters.length);
+    for (const f of fns) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        Handler: 'index.handler',
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+      });
+      // Its own log group, with a retention period.
+      const group = (f.Properties?.['LoggingConfig'] as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(resources(t, 'AWS::Logs::LogGroup')[group]?.Properties?.['RetentionInDays']).toBe(30);
+      const env = (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      expect(env['NODE_OPTIONS']).toBe('--enable-source-maps');
+    }
+    const byService = (name: string) => (fns.find((f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === `kafka-heal-${name}`)?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    const table = logicalId(t, 'AWS::DynamoDB::Table', {});
+    const signals = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-signals` });
+    for (const svc of ['ingest', 'ingest-webhook']) {
+      expect(byService(svc)).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table }, SIGNALS_QUEUE_URL: { Ref: signals } });
+      expect(JSON.parse(String(byService(svc)['CLUSTERS_JSON']))).toHaveLength(config().clusters.length);
+    }
+    expect(byService('classify')).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table } });
+    const secret = logicalId(t, 'AWS::SecretsManager::Secret', {});
+    expect(byService('webhook-authorizer')).toMatchObject({ TOKEN_SECRET_ARN: { Ref: secret } });
+    // SQS event sources report partial batch failures.
+    const mappings = Object.values(resources(t, 'AWS::Lambda::EventSourceMapping'));
+    expect(mappings).toHaveLength(2);
+    for (const m of mappings) expect(m.Properties?.['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
+  });
+
+  it('probe: one function per cluster in the cluster\'s subnets and security group, run every minute with the cluster name', () => {
+    const t = template(deployment);
+    for (const cluster of config().clusters) {
+      const fnId = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `kafka-heal-probe-${cluster.name}` }) } });
+      const fn = resources(t, 'AWS::Lambda::Function')[fnId];
+      expect(fn?.Properties?.['VpcConfig']).toEqual({ SubnetIds: cluster.probe.subnetIds, SecurityGroupIds: [cluster.probe.securityGroupId] });
+      const env = (fn?.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables;
+      expect(JSON.parse(env['CLUSTERS_JSON'] as string)).toEqual([
+        expect.objectContaining({ name: cluster.name, bootstrapServers: cluster.bootstrapServers, brokerCount: cluster.brokerCount }),
+      ]);
+      t.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify({ cluster: cluster.name }) })],
+      });
+    }
+  });
+});
