@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import {
+  brokerIsDown,
+  confirmBrokerDown,
+  decideFromDiagnosis,
+  diagnosisSummary,
+  escalationReason,
+  snapshotSummary,
+  verifyBrokerRecovered,
+} from '../../../functions/domain/broker-recovery.js';
+import type { BrokerObservation, ClusterSnapshot } from '../../../functions/domain/snapshot.js';
+import { summarizePartitions, type RawPartition } from '../../../functions/shared/probe/analyze.js';
+
+type BrokerState = 'up' | 'crashed' | 'hung';
+
+function snapshot(opts: { brokers: Record<number, BrokerState>; partitions: RawPartition[]; status: ClusterSnapshot['status']; expected?: number; minIsr?: number }): ClusterSnapshot {
+  const brokers: BrokerObservation[] = Object.entries(opts.brokers).map(([id, st]) => ({
+    id: Number(id),
+    host: st === 'crashed' ? '' : '127.0.0.1',
+    port: st === 'crashed' ? 0 : 9000 + Number(id),
+    registered: st !== 'crashed',
+    reachable: st === 'up',
+    ...(st === 'hung' ? { error: 'no ApiVersions answer' } : {}),
+  }));
+  const dead = new Set(brokers.filter((b) => !b.registered || !b.reachable).map((b) => b.id));
+  const { summary, perBroker } = summarizePartitions(opts.partitions, () => opts.minIsr ?? 2, brokers.map((b) => b.id), dead);
+  return {
+    takenAt: '2026-01-01T00:00:00.000Z',
+    durationMs: 5,
+    status: opts.status,
+    bootstrapReachable: opts.status !== 'down',
+    ...(opts.expected !== undefined ? { expectedBrokers: opts.expected } : {}),
+    registeredBrokers: brokers.filter((b) => b.registered).map((b) => b.id),
+    brokers,
+    controller: { id: null, known: false, note: 'KRaft' },
+    partitions: summary,
+    perBroker,
+    consumerGroups: [],
+    errors: [],
+  };
+}
+
+const p = (partition: number, leader: number, isr: number[], replicas = [1, 2, 3]): RawPartition => ({ topic: 'orders', partition, leader, replicas, isr, offlineReplicas: [] });
+const healthy = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: [p(0, 1, [1, 2, 3])], status: 'healthy', expected: 3 });
+const twoCrashed = snapshot({ brokers: { 1: 'up', 2: 'crashed', 3: 'up' }, partitions: [p(0, 1, [1, 3])], status: 'degraded', expected: 3 });
+const twoHung = snapshot({ brokers: { 1: 'up', 2: 'hung', 3: 'up' }, partitions: [p(0, 1, [1, 2, 3])], status: 'degraded' });
+const twoBackNotInIsr = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: [p(0, 1, [1, 3]), p(1, 3, [3, 1]), p(2, 1, [1, 3]), p(3, 3, [3, 1])], status: 'degraded' });
+const offlineOnTwo = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: [p(0, -1, [2], [2])], status: 'degraded', minIsr: 1 });
+const down = snapshot({ brokers: {}, partitions: [], status: 'down' });
+
+describe('snapshotSummary', () => {
+  it('names status, registered count, down brokers and unhealthy partitions', () => {
+    expect(snapshotSummary(healthy)).toBe('healthy: 3 broker(s) registered of 3 expected');
+    expect(snapshotSummary(twoCrashed)).toBe('degraded: 2 broker(s) registered of 3 expected; down 2; partitions offline 0, under-replicated 1, under min ISR 0');
+    expect(snapshotSummary(down)).toBe('down: 0 broker(s) registered');
+  });
+});
+
+describe('brokerIsDown / confirmBrokerDown', () => {
+  it('a crashed or hung broker is down: go on', () => {
+    expect(confirmBrokerDown(twoCrashed, 2)).toMatchObject({ verdict: 'broker-down', brokerId: 2, clusterStatus: 'degraded' });
+    expect(confirmBrokerDown(twoHung, 2).verdict).toBe('broker-down');
+    expect(confirmBrokerDown(twoCrashed, 2).summary).toMatch(/^broker 2 is down \(degraded/);
+  });
+
+  it('a cluster with no broker answering counts every broker as down', () => {
+    expect(brokerIsDown(down, 7)).toBe(true);
+    expect(confirmBrokerDown(down, 1).verdict).toBe('broker-down');
+  });
+
+  it('healthy cluster with the broker up: false alarm', () => {
+    expect(confirmBrokerDown(healthy, 2)).toMatchObject({ verdict: 'false-alarm', summary: expect.stringContaining('healthy') });
+  });
+
+  it('broker up but the cluster degraded or unknown: inconclusive, never a false alarm', () => {
+    expect(confirmBrokerDown(twoCrashed, 1).verdict).toBe('inconclusive');
+    const unknown = { ...healthy, status: 'unknown' as const };
+    expect(confirmBrokerDown(unknown, 1).verdict).toBe('inconclusive');
+  });
+
+  it('a broker absent from the metadata is down only when fewer brokers than expected are registered', () => {
+    expect(brokerIsDown(healthy, 9)).toBe(false);
+    const missing = { ...twoCrashed, brokers: twoCrashed.brokers.filter((b) => b.id !== 2) };
+    expect(brokerIsDown(missing, 2)).toBe(true);
+    const noExpectation = { ...missing, expectedBrokers: undefined };
+    expect(brokerIsDown(noExpectation, 2)).toBe(false);
+    const noMetadata = { ...missing, registeredBrokers: [] };
+    expect(brokerIsDown(noMetadata, 2)).toBe(false);
+  });
+});
+
+describe('verifyBrokerRecovered', () => {
+  it('recovered: registered, reachable, in the ISR of all its partitions', () => {
+    expect(verifyBrokerRecovered(healthy, 2)).toMatchObject({ recovered: true, laggingPartitions: 0 });
+  });
+
+  it('not recovered while missing, unregistered or unreachable', () => {
+    expect(verifyBrokerRecovered(healthy, 9).summary).toBe('broker 9 is not in the cluster metadata');
+    expect(verifyBrokerRecovered(twoCrashed, 2)).toMatchObject({ recovered: false, summary: 'broker 2 is not registered' });
+    expect(verifyBrokerRecovered(twoHung, 2).summary).toBe('broker 2 does not answer (no ApiVersions answer)');
+    const hungNoError = { ...twoHung, brokers: twoHung.brokers.map((b) => ({ ...b, error: undefined })) };
+    expect(verifyBrokerRecovered(hungNoError, 2).summary).toBe('broker 2 does not answer (unreachable)');
+  });
+
+  it('not recovered while it is up but still catching up (not in the ISR), listing up to 3 partitions', () => {
+    const v = verifyBrokerRecovered(twoBackNotInIsr, 2);
+    expect(v).toMatchObject({ recovered: false, laggingPartitions: 4 });
+    expect(v.summary).toBe('broker 2 is up but not yet in sync for 4 partition(s): orders-0, orders-1, orders-2');
+  });
+
+  it('an offline partition it holds keeps it unrecovered; another broker\'s partitions do not', () => {
+    expect(verifyBrokerRecovered(offlineOnTwo, 2)).toMatchObject({ recovered: false, laggingPartitions: 1 });
+    expect(verifyBrokerRecovered(offlineOnTwo, 1)).toMatchObject({ recovered: true });
+  });
+
+  it('an ISR member the probe could not reach does not count', () => {
+    const stale = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: [p(0, 1, [1, 2, 3])], status: 'degraded' });
+    stale.partitions.details = [{ topic: 'orders', partition: 0, leader: 1, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [], minIsr: 2, unreachableIsr: [2] }];
+    expect(verifyBrokerRecovered(stale, 2).recovered).toBe(false);
+    expect(verifyBrokerRecovered(stale, 3).recovered).toBe(true);
+  });
+});
+
+const diag = (over: Record<string, unknown> = {}) => ({
+  v: 1,
+  host: 'b2',
+  service: 'kafka',
+  serviceActive: false,
+  serviceState: 'failed',
+  serviceResult: 'exit-code',
+  listenerUp: false,
+  diskUsedPercent: 42,
+  oomKilled: false,
+  jvmOutOfMemory: false,
+  lastErrors: [],
+  ...over,
+});
+
+describe('decideFromDiagnosis', () => {
+  it('a stopped or failed service: restart', () => {
+    expect(decideFromDiagnosis(diag(), 90)).toEqual({
+      action: 'restart',
+      reason: 'the service is not running: restart the Kafka service',
+      summary: 'service kafka failed (result exit-code), listener down, disk 42%',
+    });
+  });
+
+  it('a running service whose broker does not serve (hung): restart', () => {
+    const d = decideFromDiagnosis(diag({ serviceActive: true, serviceState: 'active', serviceResult: 'success', listenerUp: true }), 90);
+    expect(d.action).toBe('restart');
+    expect(d.reason).toMatch(/hung/);
+    expect(d.summary).toBe('service kafka active, listener up, disk 42%');
+  });
+
+  it('disk at the critical threshold: disk pressure; one below: restart (both sides of the edge)', () => {
+    expect(decideFromDiagnosis(diag({ diskUsedPercent: 90 }), 90).action).toBe('disk-pressure');
+    expect(decideFromDiagnosis(diag({ diskUsedPercent: 89 }), 90).action).toBe('restart');
+    expect(decideFromDiagnosis(diag({ diskUsedPercent: 90 }), 90).reason).toMatch(/90% full \(critical at 90%\)/);
+  });
+
+  it('unknown disk usage does not block a restart', () => {
+    const d = decideFromDiagnosis(diag({ diskUsedPercent: null }), 90);
+    expect(d.action).toBe('restart');
+    expect(d.summary).toContain('disk unknown');
+  });
+
+  it('a diagnosis that could not run, or of another shape: escalate', () => {
+    expect(decideFromDiagnosis({ v: 1, error: 'invalid parameter LogDirs' }, 90)).toMatchObject({ action: 'escalate', reason: expect.stringContaining('invalid parameter LogDirs') });
+    expect(decideFromDiagnosis({ v: 2, serviceActive: true }, 90).action).toBe('escalate');
+    expect(decideFromDiagnosis({ v: 1 }, 90).action).toBe('escalate');
+  });
+
+  it('summary mentions OOM evidence and error lines', () => {
+    expect(diagnosisSummary(diag({ oomKilled: true, jvmOutOfMemory: true, lastErrors: ['ERROR x', 'ERROR y'], serviceResult: 'oom-kill' }))).toBe(
+      'service kafka failed (result oom-kill), listener down, disk 42%, killed by the OOM killer, JVM OutOfMemoryError in the log, 2 recent error line(s)',
+    );
+    expect(diagnosisSummary({})).toBe('service kafka unknown, listener down, disk unknown');
+  });
+});
+
+describe('escalationReason', () => {
+  it('prefers an explicit reason', () => {
+    expect(escalationReason({ escalation: { reason: 'restart is unsafe' }, error: { Error: 'X' } })).toBe('restart is unsafe');
+  });
+
+  it('reads a Lambda error Cause (JSON with errorMessage) or a plain Cause', () => {
+    expect(escalationReason({ error: { Error: 'BrokerNotHealthy', Cause: JSON.stringify({ errorType: 'BrokerNotHealthy', errorMessage: 'broker 2 not in ISR' }) } })).toBe('BrokerNotHealthy: broker 2 not in ISR');
+    expect(escalationReason({ error: { Error: 'Ssm.InvalidInstanceIdException', Cause: 'agent offline' } })).toBe('Ssm.InvalidInstanceIdException: agent offline');
+    expect(escalationReason({ error: { Error: 'States.Timeout', Cause: '{"other":1}' } })).toBe('States.Timeout: {"other":1}');
+    expect(escalationReason({ error: { Cause: 42 } })).toBe('Error');
+    expect(escalationReason({ escalation: { reason: 5 }, error: {} })).toBe('Error');
+  });
+
+  it('says so when nothing explains it', () => {
+    expect(escalationReason(undefined)).toBe('the workflow could not continue (no reason recorded)');
+    expect(escalationReason({ escalation: null })).toBe('the workflow could not continue (no reason recorded)');
+  });
+});
