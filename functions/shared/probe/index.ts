@@ -53,7 +53,7 @@ export interface ProbeOptions {
   consumerGroups?: (string | ConsumerGroupWatch)[];
   /** Bound for the whole probe (default 5000 ms). */
   timeoutMs?: number;
-  /** Bound for one network step (connect or one request); default min(1500, timeoutMs / 3). */
+  /** Bound for one network step (connect or one request); default min(2500, timeoutMs / 2). */
   stepTimeoutMs?: number;
   /** Wall clock for takenAt (injected in tests); budgets use a monotonic clock. */
   now?: () => number;
@@ -99,7 +99,7 @@ export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot>
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   // Keep a small reserve so closing connections and building the answer fit in the bound.
   const deadline = new Deadline(startedMono + Math.max(50, timeoutMs - 100), mono);
-  const stepMs = opts.stepTimeoutMs ?? Math.min(1500, Math.max(50, Math.floor(timeoutMs / 3)));
+  const stepMs = opts.stepTimeoutMs ?? Math.min(2500, Math.max(50, Math.floor(timeoutMs / 2)));
   const f = new Findings();
   if (opts.metadataMode) f.mode = opts.metadataMode;
   const pool = new ConnectionPool(deadline, stepMs);
