@@ -8,6 +8,23 @@
 //   2. unknown cluster -> escalate SEV-2 with page; unknown kind -> escalate SEV-3
 //   3. the kind's rule gives incident type, severity and a proposal (plan or escalation)
 //   4. gates on a plan, in order: maintenance window, flap breaker, cooldown, automation mode
+//
+// Edges (thresholds from policy.thresholds; "[a, b]" inclusive):
+//   consumer lag (messages)  > lagSev1 SEV-1 | [lagSev2, lagSev1] SEV-2 | [lagSev3, lagSev2) SEV-3 | below: ignore
+//   error rate               a fraction 0-1; a value above 1 is read as a percentage (20 = 20%),
+//                            so 1 means 100%. > errorRateSev1 SEV-1 | [Sev2, Sev1] SEV-2 |
+//                            [Sev3, Sev2) SEV-3 | below: ignore. Always escalated (people fix it).
+//   DLQ growth (per minute)  > dlqPerMinuteSev2: SEV-1 when an error-rate incident is open on the
+//                            cluster, else SEV-2 | [Sev3, Sev2] SEV-3 | below: ignore. Escalated.
+//   disk (%)                 >= diskCriticalPercent SEV-2 | >= diskWarnPercent SEV-3 | below: ignore
+//   cascade window           a broker of an open incident counts when first seen <= window ago
+//   flap window              a heal counts when it finished <= flapWindowSeconds ago
+//   cooldown                 a heal of the same type finished < cooldownSeconds ago -> approval
+//   maintenance window       start <= now < end: the plan is dropped (ignore); SEV-1 escalates
+//                            with a page instead. Escalations are never suppressed.
+//   mode                     auto: as planned | approval: remediate -> await-approval |
+//                            dry-run: plan.dryRun = true, action kept | off: escalate (page SEV-1/2)
+//   missing value            lag, disk, error rate, DLQ growth without a value count as SEV-3
 import { pages } from './severity.js';
 import type {
   ClusterFacts,

@@ -86,7 +86,7 @@ export function parsePolicy(json: unknown): RuntimePolicy {
     } else {
       const t = o.thresholds as Record<string, unknown>;
       for (const k of Object.keys(t)) {
-        if (!(k in d.thresholds)) {
+        if (!Object.hasOwn(d.thresholds, k)) {
           issues.push({ path: `thresholds.${k}`, message: 'is not a threshold' });
           continue;
         }

@@ -8,6 +8,7 @@ import {
   brokerId,
   isoTime,
   labelMap,
+  lookup,
   makeSignal,
   numeric,
   optionalString,
@@ -86,7 +87,7 @@ function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; sou
 
   const kindLabel = labels.kafka_heal_kind;
   const name = labels.alertname ?? 'unnamed-alert';
-  const kind: SignalKind = kindLabel !== undefined ? signalKind(kindLabel, `${f}.labels.kafka_heal_kind`, where) : (ALERT_KINDS[name.toLowerCase()] ?? 'unknown');
+  const kind: SignalKind = kindLabel !== undefined ? signalKind(kindLabel, `${f}.labels.kafka_heal_kind`, where) : (lookup(ALERT_KINDS, name.toLowerCase()) ?? 'unknown');
 
   const brokerKey = BROKER_LABELS.find((k) => labels[k] !== undefined && labels[k] !== '');
   const brokerIds = brokerKey !== undefined ? [brokerId(labels[brokerKey], `${f}.labels.${brokerKey}`, where)] : brokerFromInstance(labels.instance);

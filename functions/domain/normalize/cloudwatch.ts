@@ -13,6 +13,7 @@ import {
   isObject,
   isoTime,
   labelMap,
+  lookup,
   makeSignal,
   numeric,
   optionalObject,
@@ -127,7 +128,8 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   let kind: SignalKind = marker?.kind ?? 'unknown';
   if (!marker) {
     for (const m of metrics) {
-      const k = METRIC_KINDS[m.namespace]?.[m.name] ?? (anomaly && m.namespace === 'AWS/Kafka' && TRAFFIC_METRICS.has(m.name) ? 'traffic-spike' : undefined);
+      const inNamespace = lookup(METRIC_KINDS, m.namespace);
+      const k = (inNamespace && lookup(inNamespace, m.name)) ?? (anomaly && m.namespace === 'AWS/Kafka' && TRAFFIC_METRICS.has(m.name) ? 'traffic-spike' : undefined);
       if (k) {
         kind = k;
         break;

@@ -9,7 +9,7 @@ export const LIMITS = {
   name: 256,
   labelKey: 128,
   labelValue: 1024,
-  labels: 64,
+  labels: 128,
   summary: 1024,
   cluster: 256,
   alerts: 1000,
@@ -112,9 +112,15 @@ export function labelMap(v: unknown, field: string, where: string): Record<strin
     if (typeof val !== 'string' && typeof val !== 'number' && typeof val !== 'boolean') {
       throw new MalformedEventError(`${where}: ${field}.${clip(k, LIMITS.labelKey)} must be a string`);
     }
-    out[clip(k, LIMITS.labelKey)] = clip(String(val), LIMITS.labelValue);
+    // defineProperty, not assignment: a "__proto__" label stays a plain label.
+    Object.defineProperty(out, clip(k, LIMITS.labelKey), { value: clip(String(val), LIMITS.labelValue), enumerable: true, writable: true, configurable: true });
   }
   return out;
+}
+
+/** Own-property lookup, so hostile keys such as "constructor" never reach Object.prototype. */
+export function lookup<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 export function sha256(text: string): string {

@@ -292,8 +292,8 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
   });
 
   it('too many dimensions is malformed', () => {
-    const dims = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`d${i}`, 'v']));
-    malformed(mutate('cloudwatch-single-metric.json', (e) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions = dims)), /has 65 entries, more than the limit of 64/);
+    const dims = Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`d${i}`, 'v']));
+    malformed(mutate('cloudwatch-single-metric.json', (e) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions = dims)), /has 129 entries, more than the limit of 128/);
   });
 });
 
@@ -526,6 +526,24 @@ describe('normalize: source detection and odd shapes', () => {
 
   it('a bad receivedAt is a programming error (RangeError), not a malformed event', () => {
     expect(() => normalize(loadEvent('probe-result.json'), { clusters: [], receivedAt: 'now' })).toThrow(RangeError);
+  });
+
+  it('prototype-named keys are plain data', () => {
+    const am = JSON.parse(
+      '{"version":"4","groupKey":"g","alerts":[{"status":"firing","labels":{"alertname":"constructor","__proto__":"x","cluster":"toString"},"annotations":{"value":"1"}}]}',
+    ) as unknown;
+    const s = only(am);
+    expect(s.kind).toBe('unknown');
+    expect(s.cluster).toBe('toString');
+    expect(Object.hasOwn(s.labels, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(s.labels)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    const cw = only(
+      mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace: 'constructor', name: 'name' })),
+    );
+    expect(cw.kind).toBe('unknown');
+    const cw2 = only(mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace: 'AWS/Kafka', name: 'toString' })));
+    expect(cw2.kind).toBe('unknown');
   });
 
   it('never throws a TypeError on hostile shapes', () => {

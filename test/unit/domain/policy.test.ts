@@ -111,6 +111,7 @@ describe('parsePolicy', () => {
   it('thresholds: unknown keys, bad values and wrong order', () => {
     expect(issues({ thresholds: [] })).toEqual(['thresholds: must be an object']);
     expect(issues({ thresholds: null })).toEqual(['thresholds: must be an object']);
+    expect(issues({ thresholds: { toString: 1 } })).toEqual(['thresholds.toString: is not a threshold']);
     expect(issues({ thresholds: { lagSev4: 1, diskWarnPercent: -5 } })).toEqual(['thresholds.lagSev4: is not a threshold', 'thresholds.diskWarnPercent: must be a number >= 0, got -5']);
     expect(issues({ thresholds: { diskWarnPercent: 90, lagSev3: 100_000, lagSev1: 50_000, errorRateSev3: 0.1, errorRateSev1: 0.05, dlqPerMinuteSev3: 100 } })).toEqual([
       'thresholds.diskWarnPercent/diskCriticalPercent: must be ordered low < high, got 90 and 90',
