@@ -10,6 +10,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classify } from '../domain/classify.js';
 import { correlate, type Correlation } from '../domain/correlate.js';
+import { executionName } from '../domain/incident-id.js';
 import type { ClusterFacts, Decision, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
@@ -104,8 +105,42 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
   if (loaded.origin !== 'ssm' && recorded.outcome !== 'joined') {
     await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
   }
-  if (shouldAct(recorded, decision)) await act(incidentId, signal, decision, loaded, deps);
+  let acting = decision;
+  if (recorded.outcome === 'upgraded') {
+    // The incident grew (e.g. into a cascade), possibly by a race this signal's first view did not
+    // see: decide again against the incident as it now stands, so the right runbook starts.
+    const others = open.filter((o) => o.id !== incidentId);
+    acting = classify({ signal, cluster, openIncidents: [...others, recorded.incident], recentHeals, policy, now });
+    if (acting.action !== decision.action || acting.incidentType !== decision.incidentType || planOf(acting) !== planOf(decision)) {
+      await deps.store.appendTimeline(incidentId, {
+        actor: 'classifier',
+        action: 'decision-revised',
+        detail: `${decision.action} ${planOf(decision) ?? ''} -> ${acting.action} ${planOf(acting) ?? ''} after the upgrade to ${recorded.incident.type}`.replace(/ +/g, ' '),
+        result: acting.action,
+        reasons: acting.reasons,
+      });
+    }
+  }
+  if (shouldAct(recorded, acting)) {
+    const running = recorded.incident.executionArn;
+    const wanted = acting.action === 'escalate' ? 'escalation' : planOf(acting);
+    if (recorded.outcome === 'upgraded' && running && wanted && running.endsWith(`:${executionName(incidentId, wanted)}`)) {
+      // The incident's workflow is already running; it reads the incident (brokers, type) as it goes.
+      await deps.store.appendTimeline(incidentId, {
+        actor: 'classifier',
+        action: 'workflow-already-running',
+        detail: `${wanted} is already running for this incident (${running}); it picks up the upgraded incident`,
+        result: running,
+      });
+    } else {
+      await act(incidentId, signal, acting, loaded, deps);
+    }
+  }
   await deps.store.markSignalActed(signal.id);
+}
+
+function planOf(d: Decision): Workflow | undefined {
+  return d.action === 'remediate' || d.action === 'await-approval' ? d.plan.workflow : undefined;
 }
 
 function shouldAct(recorded: Exclude<RecordOutcome, { outcome: 'duplicate' }>, decision: Decision): boolean {

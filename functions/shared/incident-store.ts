@@ -691,6 +691,8 @@ export class IncidentStore {
     note?: { actor: string; detail?: string },
   ): Promise<IncidentRecord> {
     const current = await this.getMeta(id);
+    // Already there: nothing to write, nothing to add to the timeline.
+    if (current.status === status) return current;
     const now = this.now();
     const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
     const values: Record<string, unknown> = {

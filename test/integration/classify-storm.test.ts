@@ -1,0 +1,135 @@
+// Alarm storm through the real classify handler and the real incident store on DynamoDB Local
+// (Step Functions mocked): many concurrent invocations for one fault open one incident and start
+// one execution.
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SQSEvent } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
+import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
+import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
+import { documentClient } from '../../functions/shared/clients.js';
+import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+
+const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
+const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
+const sfnMock = mockClient(SFNClient);
+
+let ddb: DynamoDbLocal;
+let raw: DynamoDBClient;
+let doc: DynamoDBDocumentClient;
+let tableNo = 0;
+let tableName: string;
+let deps: ClassifyDeps;
+const clock = new Date('2026-11-22T01:00:00.000Z');
+const executions = new Set<string>();
+
+beforeAll(async () => {
+  ddb = await startDynamoDbLocal();
+  process.stderr.write(`DynamoDB Local start: ${ddb.startMs} ms\n`);
+  raw = ddb.client();
+  doc = documentClient(raw);
+});
+
+afterAll(async () => {
+  raw?.destroy();
+  await ddb?.stop();
+});
+
+beforeEach(async () => {
+  sfnMock.reset();
+  // Like Step Functions: a name is used once; a second start with it is refused.
+  executions.clear();
+  sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => {
+    if (executions.has(input.name)) throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
+    executions.add(input.name);
+    return { executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}` };
+  });
+  tableName = `storm-${++tableNo}`;
+  await createIncidentTable(raw, tableName);
+  deps = {
+    store: new IncidentStore({ client: doc, tableName, now: () => clock }),
+    sfn: new SFNClient({ region: 'eu-west-1' }),
+    policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
+    clusters: [ORDERS],
+    workflowArns: {
+      WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
+      WORKFLOW_ARN_CASCADE_RECOVERY: ARN('cascade-recovery'),
+      WORKFLOW_ARN_ESCALATION: ARN('escalation'),
+    },
+    now: () => clock,
+  };
+});
+
+function signal(i: number, broker: number): Signal {
+  return {
+    id: `sig-${broker}-${i}`,
+    source: i % 2 ? 'alertmanager' : 'cloudwatch',
+    cluster: 'orders',
+    kind: 'broker-down',
+    brokerIds: [broker],
+    state: 'firing',
+    observedAt: new Date(clock.getTime() - 60_000 + (i % 7) * 1000).toISOString(),
+    name: `alarm ${i} for broker ${broker}`,
+    fingerprint: `fp-${broker}-${i % 25}`,
+    labels: {},
+  };
+}
+
+const one = (s: Signal): SQSEvent => ({
+  Records: [
+    {
+      messageId: s.id,
+      receiptHandle: 'r',
+      body: JSON.stringify(s),
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-signals',
+      awsRegion: 'eu-west-1',
+    },
+  ],
+});
+
+async function metaItems() {
+  const res = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+  return (res.Items ?? []).filter((i) => String(i.pk).startsWith('INCIDENT#') && i.sk === 'META');
+}
+
+describe('alarm storm through classify on DynamoDB Local', () => {
+  it('50 concurrent invocations for one broker fault: one incident, one execution', async () => {
+    const handle = createClassifyHandler(deps);
+    const signals = Array.from({ length: 50 }, (_, i) => signal(i, 2));
+    const results = await Promise.all(signals.map((s) => handle(one(s))));
+    expect(results.flatMap((r) => r.batchItemFailures)).toEqual([]);
+
+    const metas = await metaItems();
+    expect(metas).toHaveLength(1);
+    expect(metas[0]).toMatchObject({ type: 'broker-failure', status: 'remediating', signalCount: 50 });
+    expect(executions.size).toBe(1);
+    const [name] = executions;
+    const starts = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(starts[0]!.stateMachineArn).toBe(ARN('broker-recovery'));
+    expect(metas[0]!.executionArn).toBe(`${ARN('broker-recovery').replace(':stateMachine:', ':execution:')}:${name}`);
+  });
+
+  it('a storm over two brokers becomes one cascade incident, one execution', async () => {
+    const handle = createClassifyHandler(deps);
+    const signals = Array.from({ length: 40 }, (_, i) => signal(i, i % 2 ? 3 : 2));
+    const results = await Promise.all(signals.map((s) => handle(one(s))));
+    expect(results.flatMap((r) => r.batchItemFailures)).toEqual([]);
+
+    const metas = await metaItems();
+    expect(metas).toHaveLength(1);
+    expect(metas[0]).toMatchObject({ type: 'cascade-failure', severity: 'SEV-1', signalCount: 40 });
+    expect(Object.keys(metas[0]!.brokers as object).sort()).toEqual(['2', '3']);
+    // The creator starts the recovery; the upgrade either finds it running or starts the same
+    // name again, which Step Functions refuses: one execution either way.
+    expect(executions.size).toBe(1);
+    expect([...executions][0]).toMatch(/-broker-recovery-1$/);
+  });
+});
