@@ -68,7 +68,14 @@ export function normalizeAlertmanager(raw: Obj, ctx: NormalizeContext, source: S
   }
   const groupKey = optionalString(raw.groupKey, 'groupKey', where, LIMITS.labelValue);
   const alerts = requireArray(raw.alerts, 'alerts', where);
-  return alerts.map((a, i) => normalizeAlert(a, i, { ctx, source, where, groupKey }));
+  // Alertmanager cut alerts from the group (max_alerts): say so on every signal instead of
+  // losing them silently; the next notification of the group carries them.
+  const truncated = numeric(raw.truncatedAlerts);
+  return alerts.map((a, i) => {
+    const s = normalizeAlert(a, i, { ctx, source, where, groupKey });
+    if (truncated !== undefined && truncated > 0) s.labels.truncatedAlerts = String(truncated);
+    return s;
+  });
 }
 
 function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; source: SignalSource; where: string; groupKey?: string }): Signal {

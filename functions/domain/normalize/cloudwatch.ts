@@ -101,12 +101,14 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   const metrics: MetricRef[] = [];
   let anomaly = false;
   let mathExpression = false;
+  let insights = false;
   metricsRaw.forEach((m, i) => {
     const f = `detail.configuration.metrics[${i}]`;
     const entry = requireObject(m, f, where);
     if (entry.expression !== undefined) {
       const expr = requireString(entry.expression, `${f}.expression`, where, 2048);
       if (/ANOMALY_DETECTION_BAND\s*\(/i.test(expr)) anomaly = true;
+      else if (/^\s*SELECT\s/i.test(expr)) insights = true;
       else mathExpression = true;
     }
     if (entry.metricStat === undefined) return;
@@ -120,7 +122,7 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   });
   if (config.thresholdMetricId !== undefined) anomaly = true;
   const composite = config.alarmRule !== undefined;
-  const alarmType = composite ? 'composite' : anomaly ? 'anomaly-detection' : mathExpression ? 'metric-math' : 'single-metric';
+  const alarmType = composite ? 'composite' : anomaly ? 'anomaly-detection' : insights ? 'metrics-insights' : mathExpression ? 'metric-math' : 'single-metric';
 
   const marker = parseMarker(description, where);
   const dims = (key: string) => metrics.map((m) => m.dimensions[key]).filter((v): v is string => v !== undefined && v !== '');

@@ -88,6 +88,20 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
     expect(s.kind).toBe('unknown');
   });
 
+  it('Metrics Insights query alarm (no metricStat): the marker says what and where', () => {
+    const s = only(
+      mutate('cloudwatch-single-metric.json', (e) => {
+        e.detail.configuration.description = '[kafka-heal cluster=payments kind=broker-down]';
+        e.detail.configuration.metrics = [
+          { id: 'q1', expression: 'SELECT MIN(BrokerReachable) FROM SCHEMA(KafkaHeal, "Cluster Name", "Broker ID") WHERE "Cluster Name" = \'payments\'', period: 60, returnData: true },
+        ];
+      }),
+    );
+    expect(s).toMatchObject({ cluster: 'payments', kind: 'broker-down', brokerIds: [] });
+    expect(s.labels.alarmType).toBe('metrics-insights');
+    expect(s.labels.metric).toBeUndefined();
+  });
+
   it('composite alarm: the description marker gives cluster, kind and broker', () => {
     const s = only(loadEvent('cloudwatch-composite.json'));
     expect(s).toMatchObject({ cluster: 'orders', kind: 'broker-down', brokerIds: [3], state: 'firing', observedAt: '2022-07-22T15:57:45.394Z' });
@@ -400,6 +414,12 @@ describe('normalize: Alertmanager webhook v4', () => {
     expect(s.kind).toBe('broker-down');
     const t = only(mutate('alertmanager-firing.json', (e) => delete e.groupKey));
     expect(t.labels.groupKey).toBeUndefined();
+  });
+
+  it('truncated alerts are flagged on every signal of the group', () => {
+    const s = signals(normalize(mutate('alertmanager-grouped.json', (e) => (e.truncatedAlerts = 4)), ctx));
+    expect(s.map((x) => x.labels.truncatedAlerts)).toEqual(['4', '4', '4']);
+    expect(only(loadEvent('alertmanager-firing.json')).labels.truncatedAlerts).toBeUndefined();
   });
 
   it('an empty group is ignored', () => {
