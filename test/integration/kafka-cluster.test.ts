@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 import { procState } from '../../local/kafka/processes.js';
 import { statePath } from '../../local/kafka/state.js';
+import { describeQuorum, electPreferredLeaders } from '../../local/kafka/tools.js';
 
 const NAME = 'it-kraft';
 let cluster: LocalCluster;
@@ -121,6 +122,14 @@ describe('KRaft cluster', () => {
     expect(cluster.disk(2).usedPercent).toBeLessThan(50);
     expect(cluster.disk(2).ballastMb).toBe(0);
     expect((await cluster.health()).healthy).toBe(true);
+  });
+
+  it("Kafka's own tools see the KRaft quorum (leader among the 3 voters) and run a preferred election", async () => {
+    const q = await describeQuorum(cluster.bootstrapServers);
+    expect(q.voters).toEqual([1, 2, 3]);
+    expect(q.voters).toContain(q.leaderId);
+    const e = await electPreferredLeaders('kraft', cluster.bootstrapServers);
+    expect(e.code, e.stderr).toBe(0);
   });
 
   it('rejects an unknown broker id', async () => {
