@@ -31,7 +31,7 @@ import {
   type ClusterMode,
   type ZkPlan,
 } from './config.js';
-import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, UnknownNodeError } from './errors.js';
+import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, UnknownFaultError, UnknownNodeError } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
 import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
 import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
@@ -432,7 +432,7 @@ class Supervisor implements LocalCluster {
   }
 
   async fault(action: FaultAction, brokerId: number, opts: { percent?: number } = {}): Promise<void> {
-    if (!(FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownNodeError(`unknown fault "${action}" (one of ${FAULT_ACTIONS.join(', ')})`);
+    if (!(FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownFaultError(`unknown fault "${action}" (one of ${FAULT_ACTIONS.join(', ')})`);
     const b = this.broker(brokerId);
     if (action === 'fill-disk') {
       const percent = opts.percent ?? DEFAULT_FILL_PERCENT;
@@ -449,7 +449,7 @@ class Supervisor implements LocalCluster {
   }
 
   async zkFault(action: ZkFaultAction, zkId: number): Promise<void> {
-    if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownNodeError(`unknown ZooKeeper fault "${action}" (one of ${ZK_FAULT_ACTIONS.join(', ')})`);
+    if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownFaultError(`unknown ZooKeeper fault "${action}" (one of ${ZK_FAULT_ACTIONS.join(', ')})`);
     await this.applyFault(this.zk(zkId), 'zk', action);
   }
 

@@ -16,6 +16,11 @@ export class UnknownNodeError extends Error {
   override readonly name = 'UnknownNodeError';
 }
 
+/** A fault name the supervisor does not know. */
+export class UnknownFaultError extends Error {
+  override readonly name = 'UnknownFaultError';
+}
+
 /** Disk faults need a size-limited mount (tmpfs, which needs root). */
 export class DiskLimitError extends Error {
   override readonly name = 'DiskLimitError';

@@ -132,7 +132,9 @@ describe('KRaft cluster', () => {
     expect(e.code, e.stderr).toBe(0);
   });
 
-  it('rejects an unknown broker id', async () => {
+  it('rejects an unknown broker id, fault, or ZooKeeper node (KRaft has none)', async () => {
     await expect(cluster.fault('crash', 9)).rejects.toMatchObject({ name: 'UnknownNodeError' });
+    await expect(cluster.fault('melt' as never, 1)).rejects.toMatchObject({ name: 'UnknownFaultError' });
+    await expect(cluster.zkFault('stop', 1)).rejects.toMatchObject({ name: 'UnknownNodeError' });
   });
 });

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attachCluster, cleanupStale } from '../../local/kafka/cluster.js';
+import { attachCluster, cleanupStale, startCluster } from '../../local/kafka/cluster.js';
 import { procState, waitExit } from '../../local/kafka/processes.js';
 import { statePath } from '../../local/kafka/state.js';
 
@@ -48,5 +48,21 @@ describe('stale clusters', () => {
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(workDir);
     expect(existsSync(statePath(NAME))).toBe(false);
     expect(cleanupStale()).not.toContain(NAME);
+  });
+
+  it('a start that fails (a JVM that cannot boot) throws NodeFailedError with its output and leaves nothing behind', async () => {
+    const name = 'it-badstart';
+    process.env.KAFKA_HEAL_JVM_OPTS = '-XX:+KafkaHealNoSuchFlag';
+    try {
+      const t = Date.now();
+      const err = await startCluster({ name, log: () => undefined }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ name: 'NodeFailedError' });
+      expect((err as Error).message).toMatch(/KafkaHealNoSuchFlag/);
+      expect(Date.now() - t).toBeLessThan(60_000);
+    } finally {
+      delete process.env.KAFKA_HEAL_JVM_OPTS;
+    }
+    expect(existsSync(statePath(name))).toBe(false);
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(`/${name}/`);
   });
 });
