@@ -62,7 +62,10 @@ export const RAW_TTL_SECONDS = 30 * DAY;
 export const RAW_BODY_MAX_BYTES = 350 * 1024;
 /** A claim on a signal older than this is taken over (the claimer crashed before recording). */
 export const SIGNAL_CLAIM_STALE_MS = 60_000;
+/** Compare-and-set rounds before giving up with ConditionalWriteConflict (the signal is then retried by SQS). */
 const MAX_CONFLICT_RETRIES = 8;
+/** Rounds of applySignal: transaction conflicts under an alarm storm back off and retry (about 6 s at most). */
+const MAX_APPLY_ROUNDS = 40;
 
 /** Incident types that are one fault growing: a cascade is a broker failure that spread. */
 export function incidentFamily(type: IncidentType): IncidentType {
@@ -70,7 +73,7 @@ export function incidentFamily(type: IncidentType): IncidentType {
 }
 
 function backoff(attempt: number): Promise<void> {
-  const ms = Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
+  const ms = Math.min(150, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
   return new Promise((r) => setTimeout(r, ms));
 }
 
@@ -347,7 +350,7 @@ export class IncidentStore {
     let recurrence = 1;
     const baseId = incidentIdFor(signal, decision.incidentType);
     let takeOverSlotFrom: string | undefined;
-    for (let attempt = 1; attempt <= MAX_CONFLICT_RETRIES * 2; attempt++) {
+    for (let attempt = 1; attempt <= MAX_APPLY_ROUNDS; attempt++) {
       if (correlation.kind !== 'new') {
         const applied =
           correlation.kind === 'upgrade'
@@ -393,7 +396,7 @@ export class IncidentStore {
         recurrence++;
       }
     }
-    throw new ConditionalWriteConflict(keys.incidentPk(baseId), MAX_CONFLICT_RETRIES * 2);
+    throw new ConditionalWriteConflict(keys.incidentPk(baseId), MAX_APPLY_ROUNDS);
   }
 
   /**
@@ -583,8 +586,9 @@ export class IncidentStore {
           }),
         );
       } catch (err) {
-        if (isConditionalCheckFailed(err)) continue;
-        throw err;
+        if (!isConditionalCheckFailed(err)) throw err;
+        await backoff(attempt);
+        continue;
       }
       await this.appendTimeline(id, {
         actor: 'classifier',
