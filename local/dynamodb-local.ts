@@ -42,6 +42,17 @@ export interface StartOptions {
   heap?: string;
 }
 
+export class DynamoDbLocalStartError extends Error {
+  override readonly name = 'DynamoDbLocalStartError';
+  constructor(
+    message: string,
+    readonly pid: number | undefined,
+    readonly exitedEarly: boolean,
+  ) {
+    super(message);
+  }
+}
+
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
 function installExitHook(): void {
@@ -109,6 +120,7 @@ export async function startDynamoDbLocal(opts: StartOptions = {}): Promise<Dynam
       return await launch(jars, natives, port, opts, log);
     } catch (err) {
       // A port taken between probing and binding surfaces as an early exit: try another port.
+      if (!(err instanceof DynamoDbLocalStartError) || !err.exitedEarly) throw err;
       lastError = err;
       log(`dynamodb-local: start on port ${port} failed (${(err as Error).message}), retrying`);
     }
@@ -162,12 +174,12 @@ async function launch(jars: string, natives: string, port: number, opts: StartOp
   const deadline = started + (opts.readyTimeoutMs ?? 60_000);
   try {
     for (;;) {
-      if (exited) throw new Error(`DynamoDB Local exited before it was ready:\n${output}`);
+      if (exited) throw new DynamoDbLocalStartError(`DynamoDB Local (pid ${child.pid}) exited before it was ready:\n${output}`, child.pid, true);
       try {
         await probe.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1000) });
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local not ready on ${endpoint} after ${Date.now() - started} ms:\n${output}`);
+        if (Date.now() > deadline) throw new DynamoDbLocalStartError(`DynamoDB Local (pid ${child.pid}) not ready on ${endpoint} after ${Date.now() - started} ms:\n${output}`, child.pid, false);
         await new Promise((r) => setTimeout(r, 100));
       }
     }
