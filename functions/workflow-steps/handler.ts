@@ -1,0 +1,258 @@
+// Workflow steps Lambda (glue): the incident-side steps of the recovery workflows, one small
+// discriminated `step` per ASL Task so the Step Functions console reads as the runbook does.
+// It talks to the incident table only (no VPC, no Kafka); probing Kafka is the cluster steps
+// Lambda's job (functions/cluster-steps), which runs inside each cluster's VPC.
+//
+//   start          validate the execution input, resolve the recovery target (broker, instance,
+//                  service, MSK cluster, which cluster-steps function probes it), timeline entry
+//   record         append one timeline entry (planned actions in dry runs, results of actions)
+//   read-diagnosis parse the kafka-diagnose-host output into a decision value, timeline entry
+//   resolve        close the incident as resolved (a real recovery also records a heal for the
+//                  flap breaker; a false alarm does not)
+//   escalate       mark the incident escalated with the reason read from the workflow state
+//   release-lock   release the cluster's remediation lock if this incident holds it
+import type { Context } from 'aws-lambda';
+import { z } from 'zod';
+import { decideFromDiagnosis, escalationReason, type DiagnosisDecision } from '../domain/broker-recovery.js';
+import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
+import type { IncidentType, Severity } from '../domain/types.js';
+import { incidentStoreFromEnv } from '../shared/clients.js';
+import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError } from '../shared/errors.js';
+import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
+import { withHouseMiddleware } from '../shared/middy.js';
+import { logger } from '../shared/powertools.js';
+import { RecoveryTargetError } from '../shared/recovery-errors.js';
+import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
+
+export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery'] as const;
+export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
+
+/** What the stack tells this Lambda about each cluster (WORKFLOW_TARGETS_JSON). */
+export const ClusterTargetSchema = z.object({
+  cluster: z.string().min(1),
+  platform: z.enum(['ec2', 'msk']),
+  /** Name or ARN of the cluster steps Lambda that can reach this cluster's brokers. */
+  clusterStepsFunction: z.string().min(1),
+  brokers: z.array(z.object({ id: z.number().int().nonnegative(), instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/) })).default([]),
+  serviceName: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/).default('kafka'),
+  listenerPort: z.number().int().min(1).max(65535).default(9092),
+  mskClusterArn: z.string().startsWith('arn:').optional(),
+});
+export type ClusterTarget = z.infer<typeof ClusterTargetSchema>;
+
+export function parseTargets(text: string | undefined): ClusterTarget[] {
+  if (!text) throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not set');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not JSON');
+  }
+  const parsed = z.array(ClusterTargetSchema).safeParse(raw);
+  if (!parsed.success) throw new ConfigurationError(`WORKFLOW_TARGETS_JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** The execution input the classifier (or an operator, or a drill) starts a recovery with. */
+export const RecoveryInputSchema = z.looseObject({
+  incidentId: z.string().min(1).max(80),
+  cluster: z.string().min(1),
+  brokerIds: z.array(z.number().int().nonnegative()),
+  dryRun: z.boolean().default(false),
+  severity: z.string().optional(),
+  incidentType: z.string().optional(),
+  /** Overrides the configured instance (drills, manual starts). */
+  instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/).optional(),
+});
+
+const workflow = z.enum(RECOVERY_WORKFLOWS);
+const incidentId = z.string().min(1).max(80);
+
+export const WorkflowStepSchema = z.discriminatedUnion('step', [
+  z.object({ step: z.literal('start'), workflow, input: z.unknown() }),
+  z.object({
+    step: z.literal('record'),
+    workflow,
+    incidentId,
+    action: z.string().regex(/^[a-z][a-z0-9-]{1,63}$/),
+    detail: z.string().max(2000).optional(),
+    result: z.string().max(500).optional(),
+    at: z.string().optional(),
+  }),
+  z.object({ step: z.literal('read-diagnosis'), workflow, incidentId, stdout: z.string(), status: z.string().optional() }),
+  z.object({
+    step: z.literal('resolve'),
+    workflow,
+    incidentId,
+    cluster: z.string().min(1),
+    brokerId: z.number().int().nonnegative(),
+    falseAlarm: z.boolean().default(false),
+    summary: z.string().max(2000),
+  }),
+  z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
+  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1) }),
+]);
+export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
+
+export interface RecoveryTarget {
+  incidentId: string;
+  cluster: string;
+  platform: 'ec2' | 'msk';
+  brokerId: number;
+  /** SSM parameters are strings: the broker id and port as the runbooks take them. */
+  brokerIdText: string;
+  instanceId: string | null;
+  serviceName: string;
+  listenerPort: string;
+  mskClusterArn: string | null;
+  clusterStepsFunction: string;
+  dryRun: boolean;
+}
+
+export type StepResult =
+  | RecoveryTarget
+  | DiagnosisDecision
+  | { recorded: true }
+  | { result: 'resolved' | 'false-alarm'; incidentId: string }
+  | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
+  | { released: boolean; note: string };
+
+export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'>;
+
+export interface WorkflowStepsDeps {
+  store: WorkflowStepsStore;
+  targets: () => ClusterTarget[];
+  now: () => Date;
+  /** Data disk usage at which a diagnosis hands the broker to disk-pressure (policy threshold). */
+  diskCriticalPercent: number;
+}
+
+const actor = (wf: string) => `workflow:${wf}`;
+
+function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarget[]): RecoveryTarget {
+  const parsed = RecoveryInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RecoveryTargetError(`execution input is not a recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+  }
+  const input = parsed.data;
+  const target = targets.find((t) => t.cluster === input.cluster);
+  if (!target) throw new RecoveryTargetError(`cluster ${input.cluster} is not configured for recovery workflows`);
+  const wanted = wf === 'msk-broker-recovery' ? 'msk' : 'ec2';
+  if (target.platform !== wanted) throw new RecoveryTargetError(`${wf} recovers ${wanted} clusters; ${input.cluster} is ${target.platform}`);
+  // Brokers are recovered one at a time (safety rule 2): this execution takes the first one.
+  const brokerId = input.brokerIds[0];
+  if (brokerId === undefined) throw new RecoveryTargetError(`incident ${input.incidentId} names no broker to recover`);
+  let instanceId: string | null = null;
+  if (wanted === 'ec2') {
+    instanceId = input.instanceId ?? target.brokers.find((b) => b.id === brokerId)?.instanceId ?? null;
+    if (instanceId === null) throw new RecoveryTargetError(`no instance is configured for broker ${brokerId} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`);
+  }
+  if (wanted === 'msk' && !target.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
+  return {
+    incidentId: input.incidentId,
+    cluster: input.cluster,
+    platform: target.platform,
+    brokerId,
+    brokerIdText: String(brokerId),
+    instanceId,
+    serviceName: target.serviceName,
+    listenerPort: String(target.listenerPort),
+    mskClusterArn: target.mskClusterArn ?? null,
+    clusterStepsFunction: target.clusterStepsFunction,
+    dryRun: input.dryRun,
+  };
+}
+
+export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
+  return async (step: WorkflowStep): Promise<StepResult> => {
+    const { store } = deps;
+    switch (step.step) {
+      case 'start': {
+        const target = resolveTarget(step.workflow, step.input, deps.targets());
+        const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
+        await store.appendTimeline(target.incidentId, {
+          actor: actor(step.workflow),
+          action: 'recovery-started',
+          detail: `${step.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${target.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`,
+        });
+        return target;
+      }
+      case 'record': {
+        await store.appendTimeline(step.incidentId, {
+          actor: actor(step.workflow),
+          action: step.action,
+          ...(step.detail !== undefined ? { detail: step.detail } : {}),
+          ...(step.result !== undefined ? { result: step.result } : {}),
+          ...(step.at !== undefined ? { at: step.at } : {}),
+        });
+        return { recorded: true };
+      }
+      case 'read-diagnosis': {
+        let decision: DiagnosisDecision;
+        try {
+          decision = decideFromDiagnosis(parseRunbookOutput(step.stdout), deps.diskCriticalPercent);
+        } catch (err) {
+          if (!(err instanceof RunbookOutputError)) throw err;
+          decision = { action: 'escalate', reason: `the host diagnosis printed no result: ${err.message}`, summary: 'no diagnosis' };
+        }
+        await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'host-diagnosed', detail: decision.summary, result: decision.action, reasons: [decision.reason] });
+        return decision;
+      }
+      case 'resolve': {
+        const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
+        await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
+        if (!step.falseAlarm) {
+          const incident = await store.get(step.incidentId);
+          await store.recordHeal(step.incidentId, { cluster: step.cluster, type: incident.type, brokerIds: [step.brokerId], finishedAt: deps.now().toISOString() });
+        }
+        return { result: step.falseAlarm ? 'false-alarm' : 'resolved', incidentId: step.incidentId };
+      }
+      case 'escalate': {
+        const reason = escalationReason(step.state);
+        const incident = await store.get(step.incidentId);
+        try {
+          await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, { actor: actor(step.workflow), detail: reason });
+        } catch (err) {
+          // Closed meanwhile (resolved by an operator): still tell people why automation stopped.
+          if (!(err instanceof IncidentStatusConflict)) throw err;
+          logger.warn('incident closed before it could be escalated', { incidentId: step.incidentId, reason });
+          await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'escalation-recorded', detail: reason, result: err.actual ?? 'unknown' });
+        }
+        const summary = `${step.workflow} stopped on ${incident.cluster}: ${reason}`;
+        return { result: 'escalated', reason, summary, severity: incident.severity, incidentType: incident.type, reasons: [reason] };
+      }
+      case 'release-lock': {
+        try {
+          const released = await store.releaseLock(step.cluster, step.incidentId);
+          const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
+          await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-released', detail: note, result: String(released) });
+          return { released, note };
+        } catch (err) {
+          if (!(err instanceof LockNotOwnedError)) throw err;
+          // The lock expired and another incident took it: it is not ours to release.
+          const note = `remediation lock for ${step.cluster} is held by another incident now; left in place`;
+          await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
+          return { released: false, note };
+        }
+      }
+    }
+  };
+}
+
+let targetsCache: ClusterTarget[] | undefined;
+let storeCache: IncidentStore | undefined;
+
+function envNumber(name: string, fallback: number): number {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+const stepsHandler = (event: WorkflowStep) =>
+  makeWorkflowStepsHandler({
+    store: (storeCache ??= incidentStoreFromEnv()),
+    targets: () => (targetsCache ??= parseTargets(process.env.WORKFLOW_TARGETS_JSON)),
+    now: () => new Date(),
+    diskCriticalPercent: envNumber('DISK_CRITICAL_PERCENT', DEFAULT_THRESHOLDS.diskCriticalPercent),
+  })(event);
+
+export const handler = withHouseMiddleware<WorkflowStep, StepResult>((event: WorkflowStep, _context: Context) => stepsHandler(event), { schema: WorkflowStepSchema });

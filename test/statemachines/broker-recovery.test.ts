@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import { taskResources, parseDefinition, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import {
+  INSTANCE,
+  SNAPSHOTS,
+  SUBSTITUTIONS,
+  aslText,
+  aslValidator,
+  diagnosisLine,
+  finalState,
+  ok,
+  runScenario,
+  workflowStepsCalled,
+  type ScenarioRun,
+} from './recovery-fixtures.js';
+
+const TEXT = aslText('broker-recovery');
+const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
+const RESTART = SUBSTITUTIONS.RestartDocumentName;
+const restarted = ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
+
+function expectLockReleasedLast(run: ScenarioRun): void {
+  const steps = workflowStepsCalled(run);
+  expect(steps.at(-1), 'release-lock is the last step on every path').toBe('release-lock');
+  expect(steps.filter((s) => s === 'release-lock')).toHaveLength(1);
+  expect(run.store.lock).toBeUndefined();
+}
+
+function restartCommands(run: ScenarioRun) {
+  return run.commands.filter((c) => c.documentName === RESTART);
+}
+
+describe('statemachines/broker-recovery.asl.json: definition', () => {
+  it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
+    const raw = JSON.parse(TEXT) as AslDefinition;
+    const asWritten = aslValidator(structuredClone(raw));
+    expect(asWritten.errorsText('\n')).toBe('');
+    expect(asWritten.isValid).toBe(true);
+    const rendered = parseDefinition(TEXT, SUBSTITUTIONS);
+    expect(JSON.stringify(rendered)).not.toContain('${');
+    const r = aslValidator(structuredClone(rendered));
+    expect(r.errorsText('\n')).toBe('');
+    expect(r.isValid).toBe(true);
+    for (const key of Object.keys(SUBSTITUTIONS)) expect(TEXT).toContain(`\${${key}}`);
+  });
+
+  it('follows the house style: Title Case names, Comments on Choices and catches, specific errors before States.ALL, no literal ARNs', () => {
+    const def = JSON.parse(TEXT) as AslDefinition;
+    expect(def.Comment?.length).toBeGreaterThan(100);
+    for (const [name, state] of Object.entries(def.States)) {
+      expect(name, name).toMatch(/^[A-Z][a-z]*(?: (?:[A-Z][a-z]*|To|As|From|Is|Before|Not))*$/);
+      if (state.Type === 'Choice') expect(state.Comment, `${name} says why`).toBeTruthy();
+      for (const list of [state.Retry ?? [], state.Catch ?? []]) {
+        list.forEach((r, i) => {
+          if (r.ErrorEquals.includes('States.ALL')) {
+            expect(r.ErrorEquals, `${name}: States.ALL alone`).toEqual(['States.ALL']);
+            expect(i, `${name}: States.ALL last`).toBe(list.length - 1);
+          }
+        });
+      }
+      for (const c of state.Catch ?? []) expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
+      if (state.Type === 'Task') expect(state.TimeoutSeconds, `${name} bounds its time`).toBeGreaterThan(0);
+    }
+    expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
+  });
+
+  it('uses only the integrations the local runtime binds', () => {
+    expect(taskResources(parseDefinition(TEXT, SUBSTITUTIONS))).toEqual([
+      'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
+      'arn:aws:states:::aws-sdk:ssm:sendCommand',
+      'arn:aws:states:::lambda:invoke',
+      'arn:aws:states:::states:startExecution.sync:2',
+    ]);
+  });
+
+  it('verify retries BrokerNotHealthy with the seed backoff (10 s, x1.5, cap 120 s, 3 attempts)', () => {
+    const verify = (JSON.parse(TEXT) as AslDefinition).States['Verify Broker Rejoined'] as AslState;
+    expect(verify.Retry?.[0]).toMatchObject({ ErrorEquals: ['BrokerNotHealthy'], IntervalSeconds: 10, BackoffRate: 1.5, MaxDelaySeconds: 120, MaxAttempts: 3 });
+  });
+
+  it('every path into a terminal state (other than bad input) passes Release Cluster Lock', () => {
+    const def = JSON.parse(TEXT) as AslDefinition;
+    const into = (target: string) =>
+      Object.entries(def.States)
+        .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
+        .map(([n]) => n);
+    for (const [name, state] of Object.entries(def.States)) {
+      if (state.Type !== 'Succeed' && state.Type !== 'Fail') continue;
+      if (name === 'Reject Malformed Input') {
+        expect(into(name)).toEqual(['Check Input']);
+        continue;
+      }
+      expect(into(name).every((n) => n === 'Choose Final State' || n === 'Release Cluster Lock'), name).toBe(true);
+    }
+  });
+});
+
+describe('broker-recovery runs (aws-local-stepfunctions, per-Resource bindings)', () => {
+  it('happy path: confirm, safe, diagnose, restart, verify, resolve, release', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy],
+      commands: { [DIAG]: ok(diagnosisLine()), [RESTART]: restarted },
+    });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(finalState(run)).toBe('Broker Recovered');
+    expect(run.probeSteps).toEqual(['confirm', 'check-safety', 'verify']);
+    expect(run.commands.map((c) => [c.documentName, c.instanceId])).toEqual([
+      [DIAG, INSTANCE],
+      [RESTART, INSTANCE],
+    ]);
+    expect(restartCommands(run)[0]?.parameters).toEqual({ ServiceName: ['kafka'], ListenerPort: ['9092'], ExpectedBrokerId: ['2'], TimeoutSeconds: ['600'] });
+    // The invocation is invisible right after SendCommand: the Retry on InvocationDoesNotExist handled it.
+    expect(run.calls.filter((c) => c.error === 'Ssm.InvocationDoesNotExistException').length).toBeGreaterThanOrEqual(2);
+    expect(workflowStepsCalled(run)).toEqual(['start', 'read-diagnosis', 'record', 'resolve', 'release-lock']);
+    expect(run.store.status).toBe('resolved');
+    expect(run.store.heals).toEqual([expect.objectContaining({ cluster: 'orders', type: 'broker-failure', brokerIds: [2] })]);
+    expect(run.store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'host-diagnosed', 'broker-restarted', 'status-changed', 'lock-released']);
+    expect(run.store.timeline[2]?.detail).toContain('"result":"restarted"');
+    expectLockReleasedLast(run);
+    expect(run.published).toEqual([]);
+  });
+
+  it('false alarm: healthy at confirm -> resolved, nothing run on the host, no heal counted', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', probes: [SNAPSHOTS.healthy] });
+    expect(finalState(run)).toBe('False Alarm Resolved');
+    expect(run.commands).toEqual([]);
+    expect(run.probeSteps).toEqual(['confirm']);
+    expect(run.store.status).toBe('resolved');
+    expect(run.store.heals).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/false alarm: broker 2 is up and the cluster is healthy/);
+    expectLockReleasedLast(run);
+  });
+
+  it('broker up again but the cluster degraded at confirm: inconclusive -> escalate, no action', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', probes: [SNAPSHOTS.brokerTwoNeededNow] });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.commands).toEqual([]);
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
+  it('unsafe restart (the broker came back and is now needed for min ISR) -> escalate, nothing restarted', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoNeededNow] });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.commands).toEqual([]);
+    expect(run.store.status).toBe('escalated');
+    const escalated = run.store.timeline.find((e) => e.action === 'status-changed');
+    expect(escalated?.detail).toMatch(/restart refused by the safety check: restarting live broker 2 would leave 2 partition\(s\) below min.insync.replicas/);
+    // The escalation went out through the real escalation-notify workflow.
+    expect(run.published).toHaveLength(1);
+    expect(run.published[0]).toMatchObject({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical' });
+    expect(JSON.parse((run.published[0] as { Message: string }).Message)).toMatchObject({ incidentId: 'inc-orders-broker-2', severity: 'SEV-2', summary: expect.stringContaining('restart refused') });
+    expectLockReleasedLast(run);
+  });
+
+  it('diagnosis says the data disk is full -> no restart, escalated for disk pressure (the disk-pressure workflow is not deployed yet)', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed],
+      commands: { [DIAG]: ok(diagnosisLine({ diskUsedPercent: 97 })), [RESTART]: restarted },
+    });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(restartCommands(run)).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'host-diagnosed')).toMatchObject({ result: 'disk-pressure' });
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/disk pressure on the broker host, not restarted: a Kafka data disk is 97% full/);
+    expectLockReleasedLast(run);
+  });
+
+  it('retries exhausted at verify (broker never back in the ISR) -> escalate after 1 + 3 attempts', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCatchingUp],
+      commands: { [DIAG]: ok(diagnosisLine()), [RESTART]: restarted },
+    });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.probeSteps).toEqual(['confirm', 'check-safety', 'verify', 'verify', 'verify', 'verify']);
+    expect(run.calls.filter((c) => c.stateName === 'Verify Broker Rejoined').map((c) => c.error)).toEqual(Array(4).fill('BrokerNotHealthy'));
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/^remediating -> escalated: BrokerNotHealthy: broker 2 is up but not yet in sync for 2 partition/);
+    expect(run.store.heals).toEqual([]);
+    expectLockReleasedLast(run);
+  });
+
+  it('verify succeeds on a retry once the broker catches up -> resolved', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCatchingUp, SNAPSHOTS.healthy],
+      commands: { [DIAG]: ok(diagnosisLine()), [RESTART]: restarted },
+    });
+    expect(finalState(run)).toBe('Broker Recovered');
+    expect(run.probeSteps.filter((s) => s === 'verify')).toHaveLength(2);
+  });
+
+  it('restart command failed (listener never came up) -> escalate with the document output', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed],
+      commands: {
+        [DIAG]: ok(diagnosisLine()),
+        [RESTART]: { status: 'Failed', responseCode: 7, stdout: '{"result":"failed","stage":"listener","service":"kafka","message":"port 9092 did not accept connections within 600s"}\n', stderr: '' },
+      },
+    });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.probeSteps).toEqual(['confirm', 'check-safety']);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/the restart command ended Failed \(exit code 7\): .*did not accept connections/);
+    expectLockReleasedLast(run);
+  });
+
+  it('SSM cannot reach the host (agent offline) -> escalate as host unreachable', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', probes: [SNAPSHOTS.brokerTwoCrashed], managed: false });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.calls.find((c) => c.stateName === 'Diagnose Broker Host')?.error).toBe('Ssm.InvalidInstanceIdException');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/the broker host i-0123456789abcdef2 is unreachable through SSM/);
+    expectLockReleasedLast(run);
+  });
+
+  it('dryRun: diagnoses (read-only), records the planned restart, makes ZERO mutating calls, escalates', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      input: { dryRun: true },
+      probes: [SNAPSHOTS.brokerTwoCrashed],
+      commands: { [DIAG]: ok(diagnosisLine()), [RESTART]: restarted },
+    });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(restartCommands(run)).toEqual([]);
+    expect(run.commands.map((c) => c.documentName)).toEqual([DIAG]);
+    const planned = run.store.timeline.filter((e) => e.action === 'planned-action');
+    expect(planned).toHaveLength(1);
+    expect(planned[0]).toMatchObject({ result: 'dry-run', detail: `would run ${RESTART} on ${INSTANCE} (ServiceName kafka, ListenerPort 9092, ExpectedBrokerId 2) to restart broker 2, then verify it rejoins the ISR` });
+    expect(run.store.timeline[0]?.detail).toMatch(/dry run/);
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.heals).toEqual([]);
+    // A dry run holds no lock; releasing is a recorded no-op.
+    expect(workflowStepsCalled(run).at(-1)).toBe('release-lock');
+    expect(run.store.timeline.at(-1)).toMatchObject({ action: 'lock-released', result: 'false' });
+  });
+
+  it('the escalation notification cannot be delivered -> lock still released, execution fails (operators alarmed)', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoNeededNow], snsDown: true });
+    expect(run.result).toMatchObject({ status: 'FAILED', error: 'EscalationNotDelivered' });
+    expectLockReleasedLast(run);
+  });
+
+  it('a cluster not configured for recovery -> escalated from Record Start, lock released', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', input: { cluster: 'payments' }, probes: [SNAPSHOTS.healthy] });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/RecoveryTargetError: cluster payments is not configured/);
+    expect(run.probeSteps).toEqual([]);
+  });
+
+  it('malformed input (no incident id) fails at once with no calls', async () => {
+    const run = await runScenario({ workflow: 'broker-recovery', input: { incidentId: 42 }, probes: [SNAPSHOTS.healthy] });
+    expect(run.result).toMatchObject({ status: 'FAILED', error: 'MalformedEventError' });
+    expect(run.calls).toEqual([]);
+  });
+});

@@ -1,0 +1,287 @@
+// Shared set-up for the recovery workflow tests: the real step handlers (called in process through
+// the lambda:invoke binding, their input validated by the same zod schema middy applies), an
+// in-memory incident store, scripted probe snapshots, SSM/MSK bindings with the services'
+// asynchronous semantics, and the real escalation-notify ASL as the nested escalation workflow.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
+import type { BrokerObservation, ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js';
+import { IncidentNotFoundError, IncidentStatusConflict, LockNotOwnedError } from '../../functions/shared/errors.js';
+import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
+import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTarget, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
+import { ESCALATION_NOTIFY_ASL, aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import {
+  RESOURCES,
+  TaskError,
+  lambdaInvokeBinding,
+  mskBindings,
+  parseDefinition,
+  recordCalls,
+  runWorkflow,
+  ssmBindings,
+  startExecutionSyncBinding,
+  type CommandOutcome,
+  type CommandRun,
+  type Json,
+  type RunResult,
+} from '../../local/stepfunctions/index.js';
+
+type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
+export const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+export const ACCOUNT = 'arn:aws:lambda:eu-west-1:123456789012:function';
+export const SUBSTITUTIONS = {
+  WorkflowStepsFunctionArn: `${ACCOUNT}:kafka-heal-test-workflow-steps`,
+  DiagnoseDocumentName: 'kafka-heal-test-kafka-diagnose-host',
+  RestartDocumentName: 'kafka-heal-test-kafka-restart-broker',
+  EscalationStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-escalation',
+};
+export const CLUSTER_STEPS = `${ACCOUNT}:kafka-heal-test-cluster-steps-orders`;
+export const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0b6f6a3c-1111-2222-3333-444455556666-2';
+export const INSTANCE = 'i-0123456789abcdef2';
+
+export function aslText(name: string): string {
+  return readFileSync(aslFile(name), 'utf8');
+}
+
+// ------------------------------------------------------------------ snapshots
+
+type BrokerState = 'up' | 'crashed' | 'hung';
+const p = (partition: number, leader: number, isr: number[], replicas = [1, 2, 3]): RawPartition => ({ topic: 'orders', partition, leader, replicas, isr, offlineReplicas: [] });
+
+export function snapshot(brokers: Record<number, BrokerState>, partitions: RawPartition[], status: ClusterSnapshot['status']): ClusterSnapshot {
+  const obs: BrokerObservation[] = Object.entries(brokers).map(([id, st]) => ({
+    id: Number(id),
+    host: st === 'crashed' ? '' : '127.0.0.1',
+    port: st === 'crashed' ? 0 : 9092,
+    registered: st !== 'crashed',
+    reachable: st === 'up',
+  }));
+  const dead = new Set(obs.filter((b) => !b.registered || !b.reachable).map((b) => b.id));
+  const { summary, perBroker } = summarizePartitions(partitions, () => 2, obs.map((b) => b.id), dead);
+  return {
+    takenAt: new Date().toISOString(),
+    durationMs: 3,
+    status,
+    bootstrapReachable: true,
+    expectedBrokers: 3,
+    registeredBrokers: obs.filter((b) => b.registered).map((b) => b.id),
+    brokers: obs,
+    controller: { id: null, known: false, note: 'KRaft' },
+    partitions: summary,
+    perBroker,
+    consumerGroups: [],
+    errors: [],
+  };
+}
+
+export const SNAPSHOTS = {
+  healthy: () => snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 2, 3]), p(1, 2, [2, 3, 1])], 'healthy'),
+  brokerTwoCrashed: () => snapshot({ 1: 'up', 2: 'crashed', 3: 'up' }, [p(0, 1, [1, 3]), p(1, 3, [3, 1])], 'degraded'),
+  /** Broker 2 came back, broker 3 fell over: restarting 2 now would leave partitions with ISR 1 < min 2. */
+  brokerTwoNeededNow: () => snapshot({ 1: 'up', 2: 'up', 3: 'crashed' }, [p(0, 1, [1, 2]), p(1, 2, [2, 1])], 'degraded'),
+  /** Broker 2 is back but not yet in the ISR. */
+  brokerTwoCatchingUp: () => snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 3]), p(1, 3, [3, 1])], 'degraded'),
+};
+
+// ------------------------------------------------------------------ incident store
+
+export class MemoryStore implements WorkflowStepsStore {
+  status: IncidentStatus = 'remediating';
+  timeline: TimelineEntry[] = [];
+  heals: HealRecord[] = [];
+  lock: LockInfo | undefined;
+
+  constructor(
+    readonly incidentId: string,
+    readonly cluster: string,
+    holdLock: boolean,
+  ) {
+    if (holdLock) this.lock = { cluster, owner: incidentId, acquiredAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 };
+  }
+
+  private check(id: string): void {
+    if (id !== this.incidentId) throw new IncidentNotFoundError(id);
+  }
+
+  async appendTimeline(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): Promise<TimelineEntry> {
+    this.check(id);
+    const full = { ...entry, at: entry.at ?? new Date().toISOString() };
+    this.timeline.push(full);
+    return full;
+  }
+
+  async setStatus(id: string, status: IncidentStatus, expected: readonly IncidentStatus[], note?: { actor: string; detail?: string }) {
+    this.check(id);
+    if (!expected.includes(this.status)) throw new IncidentStatusConflict(id, expected, this.status);
+    this.timeline.push({ at: new Date().toISOString(), actor: note?.actor ?? 'system', action: 'status-changed', detail: `${this.status} -> ${status}${note?.detail ? `: ${note.detail}` : ''}` });
+    this.status = status;
+    return (await this.get(id)) as never;
+  }
+
+  async recordHeal(id: string, heal: HealRecord): Promise<void> {
+    this.check(id);
+    this.heals.push(heal);
+  }
+
+  async releaseLock(cluster: string, owner: string): Promise<boolean> {
+    if (!this.lock || this.lock.cluster !== cluster) return false;
+    if (this.lock.owner !== owner) throw new LockNotOwnedError(cluster, owner);
+    this.lock = undefined;
+    return true;
+  }
+
+  async get(id: string): Promise<IncidentWithTimeline> {
+    this.check(id);
+    const at = '2026-01-01T00:00:00.000Z';
+    return { id, cluster: this.cluster, type: 'broker-failure', severity: 'SEV-2', status: this.status, brokers: [{ id: 2, firstSeenAt: at }], openedAt: at, fingerprints: [], signalCount: 1, detectedAt: at, lastSignalAt: at, version: 1, timeline: this.timeline };
+  }
+}
+
+// ------------------------------------------------------------------ the harness
+
+export const diagnosisLine = (over: Record<string, unknown> = {}) =>
+  `KAFKA_HEAL_DIAGNOSIS ${JSON.stringify({ v: 1, host: 'b2', service: 'kafka', serviceActive: false, serviceState: 'failed', serviceResult: 'exit-code', mainPid: 0, listenerPort: 9092, listenerUp: false, diskUsedPercent: 41, disks: [], memUsedPercent: 30, oomKilled: false, oomEvidence: [], jvmOutOfMemory: false, logFile: null, lastErrors: [], missingTools: [], ...over })}\n`;
+
+export const ok = (stdout: string): CommandOutcome => ({ status: 'Success', responseCode: 0, stdout, stderr: '' });
+
+export interface Scenario {
+  workflow: 'broker-recovery' | 'msk-broker-recovery';
+  input?: Record<string, unknown>;
+  /** Snapshots the probe returns, in order; the last one repeats. */
+  probes: (() => ClusterSnapshot)[];
+  /** SSM document name -> outcome (EC2). */
+  commands?: Record<string, CommandOutcome | (() => Promise<CommandOutcome>)>;
+  managed?: boolean;
+  /** MSK cluster states, in order of describeClusterV2 calls; the last one repeats. */
+  clusterStates?: string[];
+  rebootFails?: boolean;
+  /** The SNS publish of the escalation fails (every topic). */
+  snsDown?: boolean;
+  holdLock?: boolean;
+  incidentStatus?: IncidentStatus;
+}
+
+export interface ScenarioRun {
+  result: RunResult;
+  store: MemoryStore;
+  calls: ReturnType<typeof recordCalls>['calls'];
+  commands: (CommandRun & { commandId: string; stateName: string })[];
+  reboots: { clusterArn: string; brokerIds: string[] }[];
+  published: Json[];
+  probeSteps: string[];
+  states: string[];
+}
+
+export async function runScenario(s: Scenario): Promise<ScenarioRun> {
+  const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: [2], dryRun: false, severity: 'SEV-2', incidentType: 'broker-failure', ...s.input };
+  const store = new MemoryStore('inc-orders-broker-2', 'orders', s.holdLock ?? !input.dryRun);
+  if (s.incidentStatus) store.status = s.incidentStatus;
+  const target: ClusterTarget = {
+    cluster: 'orders',
+    platform: s.workflow === 'msk-broker-recovery' ? 'msk' : 'ec2',
+    clusterStepsFunction: CLUSTER_STEPS,
+    brokers: [
+      { id: 1, instanceId: 'i-0123456789abcdef1' },
+      { id: 2, instanceId: INSTANCE },
+    ],
+    serviceName: 'kafka',
+    listenerPort: 9092,
+    ...(s.workflow === 'msk-broker-recovery' ? { mskClusterArn: MSK_ARN } : {}),
+  };
+  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  let probeIndex = 0;
+  const probeSteps: string[] = [];
+  const clusterSteps = makeClusterStepsHandler({
+    clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3 }],
+    probe: async () => {
+      const make = s.probes[Math.min(probeIndex++, s.probes.length - 1)];
+      if (!make) throw new Error('no probe snapshots scripted');
+      return make();
+    },
+    timeoutMs: 1000,
+  });
+  const ssm = ssmBindings({
+    invisibleForPolls: 1,
+    isManaged: () => s.managed ?? true,
+    run: async (cmd) => {
+      const outcome = s.commands?.[cmd.documentName];
+      if (outcome === undefined) throw new Error(`no outcome scripted for ${cmd.documentName}`);
+      return typeof outcome === 'function' ? outcome() : outcome;
+    },
+  });
+  let clusterStateIndex = 0;
+  const msk = mskBindings({
+    clusterState: (arn) => {
+      if (arn !== MSK_ARN) return undefined;
+      const states = s.clusterStates ?? ['ACTIVE'];
+      return states[Math.min(clusterStateIndex++, states.length - 1)];
+    },
+    reboot: async () => {
+      if (s.rebootFails) throw new Error('broker did not come back');
+    },
+  });
+  const published: Json[] = [];
+  const escalation = parseDefinition(
+    readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
+    escalationNotifySubstitutions({ criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical', warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }),
+  );
+  const lambdas = {
+    [SUBSTITUTIONS.WorkflowStepsFunctionArn]: (payload: Json) => workflowSteps(WorkflowStepSchema.parse(payload)),
+    [CLUSTER_STEPS]: async (payload: Json) => {
+      const step = ClusterStepSchema.parse(payload);
+      probeSteps.push(step.step);
+      return clusterSteps(step);
+    },
+  };
+  const registry = {
+    [RESOURCES.lambdaInvoke]: lambdaInvokeBinding(lambdas),
+    ...ssm.registry,
+    ...msk.registry,
+    [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+      [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
+        runWorkflow({
+          definition: escalation,
+          input: childInput,
+          timeScale: 0,
+          bindings: {
+            [RESOURCES.snsPublish]: (msg) => {
+              if (s.snsDown) throw new TaskError('SNS.InternalErrorException', 'SNS is down');
+              published.push(msg);
+              return { MessageId: `m-${published.length}` };
+            },
+          },
+        }),
+    }),
+  };
+  const recorded = recordCalls(registry);
+  const definition = parseDefinition(aslText(s.workflow), { ...SUBSTITUTIONS });
+  const states: string[] = [];
+  const result = await runWorkflow({
+    definition,
+    input: input as Json,
+    bindings: recorded.registry,
+    // A few ms per Wait and retry: the polling loops and the verify backoff really run, quickly.
+    timeScale: 0.0005,
+    onEvent: (e) => {
+      if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
+    },
+  });
+  await ssm.settled();
+  await msk.settled();
+  return { result, store, calls: recorded.calls, commands: ssm.commands, reboots: msk.reboots, published, probeSteps, states };
+}
+
+/** Names of the workflow-steps Lambda steps called, in order. */
+export function workflowStepsCalled(run: ScenarioRun): string[] {
+  return run.calls
+    .filter((c) => c.resource === RESOURCES.lambdaInvoke && (c.input as { FunctionName?: string }).FunctionName === SUBSTITUTIONS.WorkflowStepsFunctionArn)
+    .map((c) => ((c.input as { Payload: { step: string } }).Payload.step));
+}
+
+/** The terminal state the run ended in. */
+export function finalState(run: ScenarioRun): string | undefined {
+  return run.states.at(-1);
+}
