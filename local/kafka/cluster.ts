@@ -31,7 +31,7 @@ import {
   type ClusterMode,
   type ZkPlan,
 } from './config.js';
-import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, UnknownFaultError, UnknownNodeError } from './errors.js';
+import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, NodeNotRunningError, UnknownFaultError, UnknownNodeError } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
 import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
 import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
@@ -308,7 +308,17 @@ class Supervisor implements LocalCluster {
     return this.st.brokers.map((b) => `127.0.0.1:${b.port}`).join(',');
   }
 
+  /**
+   * Adopts the state file when it describes this same cluster: another process (`kafka-heal
+   * local fault`, a drill's systemctl shim) may have restarted a node and recorded its new pid.
+   */
+  private refresh(): void {
+    const disk = readState(this.st.name);
+    if (disk && disk.createdAt === this.st.createdAt && disk.ownerPid === this.st.ownerPid) this.st = disk;
+  }
+
   private reconcile(): void {
+    this.refresh();
     let changed = false;
     for (const n of [...this.st.brokers, ...this.st.zookeeper]) {
       const ps = procState(n.pid);
@@ -389,6 +399,7 @@ class Supervisor implements LocalCluster {
   }
 
   private async applyFault(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk', action: ZkFaultAction): Promise<void> {
+    if (action === 'hang' && !isOurs(node.pid, node.marker)) throw new NodeNotRunningError(`${kind} ${node.id} of ${this.name} is not running; cannot hang it`);
     const alive = isOurs(node.pid, node.marker);
     const pid = node.pid;
     switch (action) {
@@ -400,7 +411,7 @@ class Supervisor implements LocalCluster {
         node.state = 'crashed';
         break;
       case 'hang':
-        if (!alive || pid === undefined) throw new NodeFailedError(`${kind} ${node.id} is not running; cannot hang it`, '');
+        if (pid === undefined) break;
         signalGroup(pid, 'SIGSTOP');
         await waitState(pid, 'stopped', 5000);
         node.state = 'hung';
@@ -433,6 +444,7 @@ class Supervisor implements LocalCluster {
 
   async fault(action: FaultAction, brokerId: number, opts: { percent?: number } = {}): Promise<void> {
     if (!(FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownFaultError(`unknown fault "${action}" (one of ${FAULT_ACTIONS.join(', ')})`);
+    this.refresh();
     const b = this.broker(brokerId);
     if (action === 'fill-disk') {
       const percent = opts.percent ?? DEFAULT_FILL_PERCENT;
@@ -450,6 +462,7 @@ class Supervisor implements LocalCluster {
 
   async zkFault(action: ZkFaultAction, zkId: number): Promise<void> {
     if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownFaultError(`unknown ZooKeeper fault "${action}" (one of ${ZK_FAULT_ACTIONS.join(', ')})`);
+    this.refresh();
     await this.applyFault(this.zk(zkId), 'zk', action);
   }
 
@@ -536,7 +549,9 @@ class Supervisor implements LocalCluster {
 
   /** Synchronous teardown for exit hooks: SIGCONT+SIGKILL every group, unmount, forget. */
   killNow(): void {
-    for (const n of [...this.st.brokers, ...this.st.zookeeper]) {
+    const onDisk = readState(this.st.name);
+    const nodes = [...this.st.brokers, ...this.st.zookeeper, ...(onDisk && onDisk.createdAt === this.st.createdAt ? [...onDisk.brokers, ...onDisk.zookeeper] : [])];
+    for (const n of nodes) {
       if (n.pid !== undefined && isOurs(n.pid, n.marker)) killGroupNow(n.pid);
     }
     for (const b of this.st.brokers) if (b.mount) unmount(diskDir(b));
@@ -545,7 +560,13 @@ class Supervisor implements LocalCluster {
   }
 
   async stop(): Promise<void> {
-    const pids = [...this.st.brokers, ...this.st.zookeeper].filter((n) => n.pid !== undefined && isOurs(n.pid, n.marker)).map((n) => n.pid as number);
+    const before = [...this.st.brokers, ...this.st.zookeeper];
+    this.refresh();
+    const pids = [
+      ...new Set(
+        [...before, ...this.st.brokers, ...this.st.zookeeper].filter((n) => n.pid !== undefined && isOurs(n.pid, n.marker)).map((n) => n.pid as number),
+      ),
+    ];
     for (const pid of pids) killGroupNow(pid);
     await Promise.all(pids.map((pid) => waitExit(pid, 10_000)));
     for (const n of [...this.st.brokers, ...this.st.zookeeper]) n.state = 'stopped';

@@ -21,6 +21,11 @@ export class UnknownFaultError extends Error {
   override readonly name = 'UnknownFaultError';
 }
 
+/** A fault that needs a live process (hang) aimed at a node that is not running. */
+export class NodeNotRunningError extends Error {
+  override readonly name = 'NodeNotRunningError';
+}
+
 /** Disk faults need a size-limited mount (tmpfs, which needs root). */
 export class DiskLimitError extends Error {
   override readonly name = 'DiskLimitError';

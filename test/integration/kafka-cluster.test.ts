@@ -2,6 +2,7 @@
 // whole file, every fault applied to a real JVM and observed through the Kafka protocol and /proc.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 import { procState } from '../../local/kafka/processes.js';
 import { statePath } from '../../local/kafka/state.js';
@@ -11,6 +12,14 @@ const NAME = 'it-kraft';
 let cluster: LocalCluster;
 let pids: number[] = [];
 const figures: Record<string, number> = {};
+
+/** Runs a `kafka-heal` command in this process; it reaches the cluster only through its state file. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { stdout: (t) => out.push(t), stderr: (t) => err.push(t) });
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
 
 function note(key: string, ms: number): void {
   figures[key] = ms;
@@ -49,6 +58,13 @@ describe('KRaft cluster', () => {
     expect(h.partitions).toBeGreaterThanOrEqual(3);
     expect(h.underReplicated).toBe(0);
     expect(cluster.bootstrapServers.split(',')).toHaveLength(3);
+
+    const status = await cli('local', 'status', '--name', NAME, '--json');
+    expect(status.code, status.err).toBe(0);
+    const parsed = JSON.parse(status.out) as { bootstrapServers: string; health: { healthy: boolean; underReplicated: number }; brokers: { registered: boolean }[] };
+    expect(parsed.bootstrapServers).toBe(cluster.bootstrapServers);
+    expect(parsed.health).toMatchObject({ healthy: true, underReplicated: 0 });
+    expect(parsed.brokers.map((b) => b.registered)).toEqual([true, true, true]);
   });
 
   it('crash: the broker is killed and drops out of the metadata; restart brings it back', async () => {
@@ -103,7 +119,14 @@ describe('KRaft cluster', () => {
     expect(cluster.brokers.find((b) => b.id === 1)?.state).toBe('stopped');
     expect(readFileSync(`${cluster.workDir}/broker-1/server.log`, 'utf8')).toMatch(/shut(ting)? ?down|shutdown/i);
     expect(stopMs).toBeLessThan(10_000);
-    await cluster.fault('start', 1);
+    // Started from "another shell": the CLI acts through the state file, and this process's
+    // cluster object picks up the new pid from it (so its teardown kills that JVM too).
+    const started = await cli('local', 'fault', 'start', '--broker', '1', '--name', NAME);
+    expect(started.code, started.err).toBe(0);
+    const newPid = Number(started.out.match(/\(pid (\d+)\)/)?.[1]);
+    expect(newPid).not.toBe(pid);
+    expect(cluster.brokers.find((b) => b.id === 1)).toMatchObject({ state: 'running', pid: newPid });
+    expect(cluster.pids()).toContain(newPid);
     pids.push(...cluster.pids());
     await cluster.waitHealthy(90_000);
     note('start -> healthy', Date.now() - t - stopMs);
