@@ -162,6 +162,8 @@ export interface Scenario {
   snsDown?: boolean;
   holdLock?: boolean;
   incidentStatus?: IncidentStatus;
+  /** The configured platform of the cluster; by default the one the workflow recovers. */
+  platform?: 'ec2' | 'msk';
 }
 
 export interface ScenarioRun {
@@ -179,9 +181,10 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
   const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: [2], dryRun: false, severity: 'SEV-2', incidentType: 'broker-failure', ...s.input };
   const store = new MemoryStore('inc-orders-broker-2', 'orders', s.holdLock ?? !input.dryRun);
   if (s.incidentStatus) store.status = s.incidentStatus;
+  const platform = s.platform ?? (s.workflow === 'msk-broker-recovery' ? 'msk' : 'ec2');
   const target: ClusterTarget = {
     cluster: 'orders',
-    platform: s.workflow === 'msk-broker-recovery' ? 'msk' : 'ec2',
+    platform,
     clusterStepsFunction: CLUSTER_STEPS,
     brokers: [
       { id: 1, instanceId: 'i-0123456789abcdef1' },
@@ -189,7 +192,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     ],
     serviceName: 'kafka',
     listenerPort: 9092,
-    ...(s.workflow === 'msk-broker-recovery' ? { mskClusterArn: MSK_ARN } : {}),
+    ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
   let probeIndex = 0;
