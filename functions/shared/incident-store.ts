@@ -510,6 +510,10 @@ export class IncidentStore {
     if (moreSevere(decision.severity, before.severity) !== before.severity) {
       await this.raiseSeverity(id, decision.severity);
     }
+    // Detection time is the earliest observation, whichever signal won the race to create.
+    if (signal.state === 'firing' && Date.parse(signal.observedAt) < Date.parse(before.detectedAt)) {
+      await this.lowerDetectedAt(id, signal.observedAt);
+    }
     // Repeats of a known alarm only count; anything new is worth a timeline line.
     if (newFingerprint || newBrokers.length > 0 || signal.state === 'resolved') {
       await this.appendTimeline(id, {
@@ -521,6 +525,23 @@ export class IncidentStore {
       });
     }
     return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint, newBrokers };
+  }
+
+  private async lowerDetectedAt(id: string, observedAt: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: 'SET detectedAt = :obs',
+          ConditionExpression: 'detectedAt > :obs',
+          ExpressionAttributeValues: { ':obs': observedAt },
+        }),
+      );
+    } catch (err) {
+      // An even earlier signal got there first.
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
   }
 
   private async raiseSeverity(id: string, severity: Severity): Promise<void> {

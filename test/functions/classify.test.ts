@@ -207,6 +207,22 @@ describe('classify handler', () => {
     expect(store.incidents.get(id)!.signalCount).toBe(1);
   });
 
+  it('re-decides when a second broker upgrades the incident to a cascade (2 of 3 brokers: blast radius -> people)', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    clock = new Date(clock.getTime() + 60_000);
+    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+
+    expect(store.incidents.size).toBe(1);
+    const [inc] = store.incidents.values();
+    expect(inc).toMatchObject({ type: 'cascade-failure', severity: 'SEV-1' });
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('escalation')]);
+    expect(starts()[1]!.name).toBe(executionName(inc!.id, 'escalation'));
+    expect(inc!.status).toBe('escalated');
+    expect(store.actions(inc!.id).slice(-2)).toEqual(['workflow-started', 'workflow-started']);
+  });
+
   it('does not open an incident for an ignored signal', async () => {
     policy({ mode: 'auto' });
     await createClassifyHandler(deps)(event(JSON.stringify(signal({ state: 'resolved' }))));

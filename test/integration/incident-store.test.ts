@@ -101,6 +101,8 @@ describe('incident store on DynamoDB Local', () => {
     expect(inc.signalCount).toBe(50);
     expect(inc.fingerprints).toHaveLength(50);
     expect(inc.brokers.map((b) => b.id)).toEqual([2]);
+    // Detection is the earliest observation, whichever signal created the incident.
+    expect(inc.detectedAt).toBe(at(-30));
     // One "opened" line plus one per new alarm; never more lines than signals.
     expect(inc.timeline.length).toBeLessThanOrEqual(50);
     expect(inc.timeline.filter((e) => e.action === 'incident-opened')).toHaveLength(1);
