@@ -696,7 +696,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   if (!CLUSTER_NAME.test(name)) throw new RangeError(`cluster name "${name}" must match ${CLUSTER_NAME}`);
   if (!Number.isInteger(count) || count < 3 || count > 5) throw new RangeError(`brokers must be 3, 4 or 5, got ${count}`);
   if (mode !== 'kraft' && mode !== 'zookeeper') throw new RangeError(`mode must be kraft or zookeeper, got ${String(mode)}`);
-  const diskLimitMb = opts.diskLimitMb ?? defaultDiskLimit();
+  let diskLimitMb = opts.diskLimitMb ?? defaultDiskLimit();
   const started = Date.now();
 
   cleanupStale(log);
@@ -720,6 +720,19 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     rmSync(join(workDir, `zk-${i}`), { recursive: true, force: true });
   }
   writeFileSync(join(workDir, mode === 'kraft' ? 'log4j2.xml' : 'log4j.properties'), mode === 'kraft' ? LOG4J2_XML : LOG4J_PROPERTIES);
+  if (diskLimitMb > 0 && opts.diskLimitMb === undefined) {
+    // Root without the right to mount (e.g. an unprivileged container): start without the
+    // size-limited disks rather than not at all; only disk faults are unavailable then.
+    const probe = join(workDir, '.mount-probe');
+    try {
+      mountTmpfs(probe, 1, `kafka-heal-${name}-probe`);
+      unmount(probe);
+    } catch (err) {
+      log(`kafka-heal: no size-limited broker disks (fill-disk unavailable): ${(err as Error).message}`);
+      diskLimitMb = 0;
+    }
+    rmSync(probe, { recursive: true, force: true });
+  }
 
   const zkCount = mode === 'zookeeper' ? 3 : 0;
   const voters = mode === 'kraft' ? Math.min(KRAFT_VOTERS, count) : 0;

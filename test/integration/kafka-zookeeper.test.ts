@@ -12,7 +12,8 @@ const pids = new Set<number>();
 
 beforeAll(async () => {
   const t = Date.now();
-  cluster = await startCluster({ name: NAME, brokers: 3, mode: 'zookeeper', log: () => undefined });
+  // Without size-limited disks: also covers clusters started where mounting is not possible.
+  cluster = await startCluster({ name: NAME, brokers: 3, mode: 'zookeeper', diskLimitMb: 0, log: () => undefined });
   console.log(`[figure] zookeeper-mode start (3 ZooKeeper + 3 brokers, jars cached): ${((Date.now() - t) / 1000).toFixed(1)} s`);
   for (const p of cluster.pids()) pids.add(p);
 });
@@ -43,6 +44,12 @@ describe('ZooKeeper-mode cluster', () => {
     expect(h.healthy).toBe(true);
     expect(h.registered).toEqual([1, 2, 3]);
     expect(h.partitions).toBeGreaterThanOrEqual(3);
+  });
+
+  it('has no disk mount, so disk faults say why they cannot run', async () => {
+    expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(cluster.workDir);
+    await expect(cluster.fault('fill-disk', 1)).rejects.toMatchObject({ name: 'DiskLimitError', message: expect.stringMatching(/diskLimitMb/) });
+    await expect(cluster.fault('free-disk', 1)).rejects.toMatchObject({ name: 'DiskLimitError' });
   });
 
   it('one ZooKeeper node stopped: the ensemble still serves and brokers stay registered; it rejoins on start', async () => {
