@@ -171,7 +171,7 @@ async function launch(jars: string, natives: string, port: number, opts: StartOp
   };
 
   const probe = localClient(endpoint);
-  const deadline = started + (opts.readyTimeoutMs ?? 60_000);
+  const deadline = started + (opts.readyTimeoutMs ?? 120_000);
   try {
     for (;;) {
       if (exited) throw new DynamoDbLocalStartError(`DynamoDB Local (pid ${child.pid}) exited before it was ready:\n${output}`, child.pid, true);
