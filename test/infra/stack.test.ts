@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Subnet } from 'aws-cdk-lib/aws-ec2';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +33,7 @@ let outdir: string;
 let configs: HealerConfig[];
 let stacks: HealerStack[];
 let synthError: unknown;
+let assembly: CloudAssembly | undefined;
 const templates = new Map<string, Template>();
 
 beforeAll(() => {
@@ -39,7 +42,7 @@ beforeAll(() => {
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   stacks = addHealerStacks(app, configs, { nag: true });
   try {
-    app.synth();
+    assembly = app.synth();
   } catch (err) {
     synthError = err;
     return;
@@ -89,6 +92,25 @@ describe('the app', () => {
       p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`)),
     );
     expect(findings).toEqual([]);
+  });
+
+  it('no CDK warning or error annotations remain in any stack (imported-subnet warnings are acknowledged with reasons)', () => {
+    // Read from the assembly already synthesized (Annotations.fromStack would synthesize again).
+    expect(assembly).toBeDefined();
+    for (const stack of stacks) {
+      const messages = assembly?.getStackArtifact(stack.artifactId).messages ?? [];
+      expect(messages.filter((m) => m.level !== 'info').map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`), stack.stackName).toEqual([]);
+    }
+  });
+
+  it('an imported subnet without the acknowledgment would warn (so the check above can fail)', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'kh-annot-guard-')) });
+    const stack = new Stack(app, 'Guard');
+    new Queue(stack, 'Queue');
+    expect(Subnet.fromSubnetId(stack, 'Subnet', 'subnet-0123456789abcdef0').routeTable.routeTableId).toBeUndefined();
+    const messages = app.synth().getStackArtifact(stack.artifactId).messages;
+    expect(messages.some((m) => m.level === 'warning' && String(m.entry.data).includes('routeTableId'))).toBe(true);
+    rmSync(app.outdir, { recursive: true, force: true });
   });
 
   it('the nag check can fail: an unencrypted queue without a DLQ is reported', () => {
