@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BootstrapFormatError, parseHostPort, probeCluster } from '../../functions/shared/probe/index.js';
 import { describeProblems, summarizePartitions, verdict } from '../../functions/shared/probe/analyze.js';
 import { ProbeTimeoutError, withTimeout } from '../../functions/shared/probe/deadline.js';
-import { Reader, Writer } from '../../functions/shared/probe/wire.js';
+import { API, Reader, Writer } from '../../functions/shared/probe/wire.js';
 import { isZooKeeperMode } from '../../functions/shared/probe/requests.js';
 
 const servers: Server[] = [];
@@ -114,6 +114,10 @@ describe('wire encoding', () => {
     expect(r.array((x) => x.int32())).toEqual([1, 2]);
     expect(r.array((x) => x.int32())).toEqual([]);
     expect(() => r.int8()).toThrow('truncated');
+  });
+
+  it('API keys are the protocol\'s (a wrong key reaches the wrong API and the broker closes the connection)', () => {
+    expect(API).toEqual({ ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, DescribeGroups: 15, ApiVersions: 18, DescribeConfigs: 32 });
   });
 
   it('mode detection: LeaderAndIsr (key 4) is advertised by ZooKeeper-mode brokers only', () => {

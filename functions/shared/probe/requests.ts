@@ -5,6 +5,17 @@ import { API, KafkaProtocolError, Writer, type BrokerConnection, type Reader } f
 
 const LEADER_AND_ISR_KEY = 4;
 
+/** The request versions this module sends, by API key (checked against real brokers in tests). */
+export const REQUEST_VERSIONS: Record<number, number> = {
+  [API.ApiVersions]: 0,
+  [API.Metadata]: 5,
+  [API.ListOffsets]: 4,
+  [API.OffsetFetch]: 2,
+  [API.FindCoordinator]: 1,
+  [API.DescribeGroups]: 1,
+  [API.DescribeConfigs]: 1,
+};
+
 export interface ApiVersionRange {
   key: number;
   min: number;
@@ -90,7 +101,10 @@ export async function metadata(conn: BrokerConnection, timeoutMs: number): Promi
   return { brokers, clusterId, controllerId, topics };
 }
 
-/** ListOffsets v1 with timestamp -1: the log end offset of each partition this broker leads. */
+/**
+ * ListOffsets v4 with timestamp -1: the log end offset of each partition this broker leads.
+ * (every broker since Kafka 2.1 serves v4).
+ */
 export async function latestOffsets(
   conn: BrokerConnection,
   partitions: { topic: string; partition: number }[],
@@ -98,12 +112,14 @@ export async function latestOffsets(
 ): Promise<{ topic: string; partition: number; errorCode: number; offset: number }[]> {
   const byTopic = groupByTopic(partitions);
   const body = new Writer()
-    .int32(-1)
+    .int32(-1) // replica id: a client
+    .int8(0) // isolation level: read uncommitted (the high watermark)
     .array([...byTopic], (w, [topic, ps]) => {
-      w.string(topic).array(ps, (w2, p) => w2.int32(p).int64(-1n));
+      w.string(topic).array(ps, (w2, p) => w2.int32(p).int32(-1).int64(-1n)); // no leader epoch, latest
     })
     .build();
-  const r = await conn.request(API.ListOffsets, 1, body, timeoutMs);
+  const r = await conn.request(API.ListOffsets, 4, body, timeoutMs);
+  r.int32(); // throttle
   const out: { topic: string; partition: number; errorCode: number; offset: number }[] = [];
   r.array((x) => {
     const topic = x.string() ?? '';
@@ -111,7 +127,9 @@ export async function latestOffsets(
       const partition = y.int32();
       const errorCode = y.int16();
       y.int64(); // timestamp
-      out.push({ topic, partition, errorCode, offset: y.int64() });
+      const offset = y.int64();
+      y.int32(); // leader epoch
+      out.push({ topic, partition, errorCode, offset });
     });
   });
   return out;

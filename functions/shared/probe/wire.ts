@@ -8,13 +8,14 @@
 // connection per broker with its own timeout, and nothing cached between probes; the handful of
 // non-flexible request versions below do that in a few hundred lines with no dependency.
 //
-// Versions are the oldest ones still served by Kafka 4.x (KIP-896 removed older ones) and by
-// every 2.x/3.x broker: ApiVersions v0, Metadata v5, ListOffsets v1, OffsetFetch v2,
-// FindCoordinator v1, DescribeGroups v1, DescribeConfigs v1.
+// Versions are non-flexible ones served by every broker from Kafka 2.1 to 4.x (4.0 removed the
+// oldest versions, KIP-896): ApiVersions v0, Metadata v5, ListOffsets v4, OffsetFetch v2,
+// FindCoordinator v1, DescribeGroups v1, DescribeConfigs v1. The integration tests check them
+// against what real KRaft (4.x) and ZooKeeper-mode (3.9) brokers advertise.
 import { Socket } from 'node:net';
 
 export const API = {
-  ListOffsets: 1,
+  ListOffsets: 2,
   Metadata: 3,
   OffsetFetch: 9,
   FindCoordinator: 10,
