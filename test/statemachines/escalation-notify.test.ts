@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { INCIDENT_TYPES } from '../../functions/domain/types.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '../../infra/constructs/workflows.js';
 
 // asl-validator ships no type declarations: describe the one call used here.
@@ -84,6 +85,22 @@ describe('statemachines/escalation-notify.asl.json', () => {
       for (const c of state.Catch ?? []) expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
     }
     expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
+  });
+
+  it('every SNS Subject fits SNS\'s 100-character limit for the longest incident type and cluster name', () => {
+    const def = JSON.parse(TEXT) as Definition;
+    const longestType = Math.max(...INCIDENT_TYPES.map((t) => t.length));
+    const longestCluster = 40; // config: a lowercase letter then up to 39 characters
+    const formats = Object.values(def.States)
+      .map((st) => st.Parameters?.['Subject.$'])
+      .filter((x): x is string => typeof x === 'string');
+    expect(formats).toHaveLength(3);
+    for (const f of formats) {
+      const template = /^States\.Format\('(.*)', \$\.severity, \$\.incidentType, \$\.cluster\)$/.exec(f)?.[1];
+      expect(template, f).toBeDefined();
+      const rendered = (template as string).replace('{}', 'SEV-1').replace('{}', 'x'.repeat(longestType)).replace('{}', 'c'.repeat(longestCluster));
+      expect(rendered.length, rendered).toBeLessThanOrEqual(100);
+    }
   });
 
   it('routes SEV-1/SEV-2 to the critical topic and everything else to the warning topic', () => {
