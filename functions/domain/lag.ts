@@ -18,8 +18,11 @@
 //              consumer is falling behind (Burrow rule 3);
 //   7. OK      otherwise (the lag decreased at least once: catching up).
 // A group is ERR when any partition is STOP, STALL or REWIND, WARN when any is WARN, else OK.
-// Severity is a separate axis: the seed thresholds on the group's total lag (strictly above
-// lagSev1 is SEV-1, above lagSev2 SEV-2, above lagSev3 SEV-3, else SEV-4).
+// Severity is a separate axis: the classifier's seed thresholds on the lag (classify.ts
+// lagSeverity: above lagSev1 SEV-1, from lagSev2 SEV-2, from lagSev3 SEV-3, else SEV-4), reused
+// here so the probe's view and the classifier's never disagree at an edge.
+import { lagSeverity as classifyLagSeverity } from './classify.js';
+import { DEFAULT_POLICY } from './policy.js';
 import type { Severity, Thresholds } from './types.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
@@ -57,10 +60,7 @@ export interface LagOptions {
 export const DEFAULT_MIN_SAMPLES = 2;
 
 export function lagSeverity(lag: number, t: LagThresholds): Severity {
-  if (lag > t.lagSev1) return 'SEV-1';
-  if (lag > t.lagSev2) return 'SEV-2';
-  if (lag > t.lagSev3) return 'SEV-3';
-  return 'SEV-4';
+  return classifyLagSeverity(lag, { ...DEFAULT_POLICY, thresholds: { ...DEFAULT_POLICY.thresholds, ...t } });
 }
 
 export function sampleLag(s: LagSample): number {

@@ -11,14 +11,14 @@ function win(pairs: [number, number][], active?: boolean): LagSample[] {
   return pairs.map(([c, e], i) => ({ at: t0 + i * MIN, committedOffset: c, endOffset: e, ...(active === undefined ? {} : { active }) }));
 }
 
-describe('lagSeverity: strictly above each seed threshold', () => {
+describe('lagSeverity: the classifier\'s edges (above 1M; from 100k; from 10k)', () => {
   it.each([
     [1_000_001, 'SEV-1'],
     [1_000_000, 'SEV-2'],
-    [100_001, 'SEV-2'],
-    [100_000, 'SEV-3'],
-    [10_001, 'SEV-3'],
-    [10_000, 'SEV-4'],
+    [100_000, 'SEV-2'],
+    [99_999, 'SEV-3'],
+    [10_000, 'SEV-3'],
+    [9_999, 'SEV-4'],
     [0, 'SEV-4'],
   ])('lag %i -> %s', (lag, sev) => {
     expect(lagSeverity(lag, T)).toBe(sev);
@@ -96,6 +96,10 @@ describe('evaluateLag (Burrow rules on polled samples)', () => {
   it('unsorted windows are sorted by time first', () => {
     const w = win([[0, 100], [50, 160], [100, 220]], true).reverse();
     expect(evaluateLag(w, T).status).toBe('WARN');
+  });
+
+  it('custom thresholds are honoured', () => {
+    expect(lagSeverity(500, { lagSev1: 1000, lagSev2: 500, lagSev3: 100 })).toBe('SEV-2');
   });
 
   it('severity follows the newest lag', () => {
