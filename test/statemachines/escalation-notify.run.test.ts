@@ -83,7 +83,11 @@ describe('escalation-notify on the local runtime', () => {
   });
 
   it('rejects input without a severity or incident id, publishing nothing', async () => {
-    for (const input of [{ incidentId: 'x', cluster: 'orders', incidentType: 'broker-failure' }, { severity: 'SEV-1', cluster: 'orders', incidentType: 'broker-failure' }]) {
+    const inputs: Json[] = [
+      { incidentId: 'x', cluster: 'orders', incidentType: 'broker-failure' },
+      { severity: 'SEV-1', cluster: 'orders', incidentType: 'broker-failure' },
+    ];
+    for (const input of inputs) {
       const { result, calls } = await run(input);
       expect(result).toMatchObject({ status: 'FAILED', error: 'MalformedEventError' });
       expect(calls).toHaveLength(0);
