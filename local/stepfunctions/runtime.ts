@@ -122,7 +122,8 @@ export interface RunEvent {
 
 export interface RunWorkflowOptions {
   definition: AslDefinition;
-  input: Json;
+  /** The execution input: any JSON-serializable value (undefined properties are dropped, as JSON does). */
+  input: unknown;
   bindings: BindingRegistry;
   /** Multiplies every Wait and retry interval (e.g. 0.001 in tests); real durations when absent. */
   timeScale?: number;
@@ -175,7 +176,8 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   // Definitions are validated by asl-validator in the tests; the engine's own ARN check would
   // refuse the service-integration resources it does not know.
   const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: false } });
-  const run = machine.run(opts.input as Parameters<StateMachine['run']>[0], runOptions);
+  const input = opts.input === undefined ? null : (JSON.parse(JSON.stringify(opts.input)) as Json);
+  const run = machine.run(input as Parameters<StateMachine['run']>[0], runOptions);
   const events: RunEvent[] = [];
   const pump = (async () => {
     for await (const raw of run.eventLogs) {

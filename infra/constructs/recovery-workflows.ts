@@ -1,0 +1,277 @@
+// The broker recovery workflows and everything they call: the host runbooks they run (SSM
+// Command documents from runbooks/), the workflow steps Lambda (incident table, outside any VPC),
+// one cluster steps Lambda per cluster (inside the cluster's VPC, reads Kafka only), and the two
+// state machines (broker-recovery for EC2 clusters, msk-broker-recovery for MSK clusters).
+//
+// IAM is written by hand, because DefinitionBody.fromFile hides the Tasks from CDK:
+// - ssm:SendCommand only with the project's two documents, and only on the configured broker
+//   instances (by id) or on instances carrying the cluster's broker tag (ssm:resourceTag condition);
+// - kafka:RebootBroker and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+// - lambda:InvokeFunction only on the step functions above; states:StartExecution only on the
+//   escalation workflow (plus what .sync:2 needs to follow that execution).
+//
+// Hook into the stack (infra/stacks/healer-stack.ts):
+//   const recovery = new RecoveryWorkflows(this, 'Recovery', { deployment: d, clusters: config.clusters,
+//     table: this.table.table, escalation: this.escalation.stateMachine });
+//   recovery.bindTo(this.classifyFn);   // WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY + StartExecution
+//   recovery.watch(this.monitoring);
+import { Annotations, ArnFormat, Duration, Fn, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { loadRunbook } from '../../functions/shared/runbooks.js';
+import { parseHostPort } from '../../functions/shared/probe/index.js';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { ClusterTarget } from '../../functions/workflow-steps/handler.js';
+import type { ClusterConfig } from '../config/schema.js';
+import { HealerFunction } from './healer-function.js';
+import { probeClusterEnv } from './probes.js';
+import type { SelfMonitoring } from './self-monitoring.js';
+import { HealerWorkflow } from './workflows.js';
+
+/** The host runbooks the broker recovery runs, by file name under runbooks/. */
+export const RECOVERY_RUNBOOKS = { diagnose: 'kafka-diagnose-host', restart: 'kafka-restart-broker' } as const;
+
+export function runbookDocumentName(deployment: string, runbook: string): string {
+  return `kafka-heal-${deployment}-${runbook}`;
+}
+
+/** The substitutions broker-recovery.asl.json needs. */
+export function brokerRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; deployment: string }): Record<string, string> {
+  return {
+    WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
+    EscalationStateMachineArn: s.escalationStateMachineArn,
+    DiagnoseDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.diagnose),
+    RestartDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.restart),
+  };
+}
+
+/** The substitutions msk-broker-recovery.asl.json needs. */
+export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string }): Record<string, string> {
+  return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn };
+}
+
+/** What the workflow steps Lambda is told about one cluster (WORKFLOW_TARGETS_JSON entry). */
+export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTarget {
+  const first = cluster.bootstrapServers[0];
+  const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
+  if (cluster.platform === 'msk') {
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, mskClusterArn: cluster.msk.clusterArn };
+  }
+  return {
+    cluster: cluster.name,
+    platform: 'ec2',
+    clusterStepsFunction,
+    brokers: (cluster.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })),
+    serviceName: cluster.ec2.kafkaServiceName.replace(/\.service$/, ''),
+    listenerPort,
+  };
+}
+
+export interface RecoveryWorkflowsProps {
+  deployment: string;
+  clusters: ClusterConfig[];
+  table: ITable;
+  escalation: IStateMachine;
+  /** Name of the escalation state machine (its executions are followed by .sync:2). @default kafka-heal-<deployment>-escalation */
+  escalationStateMachineName?: string;
+}
+
+/** `<LogicalId>` as cdk-nag prints a resource reference in a finding id. */
+function ref(scope: Construct, resource: Construct): string {
+  return `<${Stack.of(scope).getLogicalId(resource.node.defaultChild as CfnElement)}.Arn>`;
+}
+
+export class RecoveryWorkflows extends Construct {
+  readonly workflowSteps: HealerFunction;
+  readonly clusterSteps = new Map<string, HealerFunction>();
+  readonly documents = new Map<string, CfnDocument>();
+  readonly brokerRecovery?: HealerWorkflow;
+  readonly mskBrokerRecovery?: HealerWorkflow;
+
+  constructor(scope: Construct, id: string, props: RecoveryWorkflowsProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const stack = Stack.of(this);
+    const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
+    const mskClusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk');
+
+    // --- Host runbooks: the repository's files, deployed as SSM Command documents ----------
+    if (ec2Clusters.length > 0) {
+      for (const runbook of Object.values(RECOVERY_RUNBOOKS)) {
+        const doc = loadRunbook(runbook);
+        this.documents.set(
+          runbook,
+          new CfnDocument(this, `Runbook-${runbook}`, {
+            name: runbookDocumentName(d, runbook),
+            documentType: 'Command',
+            documentFormat: 'YAML',
+            content: doc.content,
+            updateMethod: 'NewVersion',
+          }),
+        );
+      }
+    }
+
+    // --- Cluster steps: one per cluster, in its VPC ------------------------------------------
+    const targets: ClusterTarget[] = [];
+    for (const cluster of props.clusters) {
+      // Imported by id, no lookups (synth needs no credentials); the subnets are given explicitly.
+      const vpc = Vpc.fromVpcAttributes(this, `Vpc-${cluster.name}`, { vpcId: cluster.probe.vpcId, availabilityZones: Fn.getAzs() });
+      Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones', 'The function names its subnets explicitly; the VPC\'s zone list is never read.');
+      const subnets = cluster.probe.subnetIds.map((s, i) => {
+        const subnet = Subnet.fromSubnetId(this, `Subnet-${cluster.name}-${i}`, s);
+        Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'Only Lambda VPC placement uses the subnet; nothing reads its route table.');
+        return subnet;
+      });
+      const fn = new HealerFunction(this, `ClusterSteps-${cluster.name}`, {
+        name: 'cluster-steps',
+        serviceName: `cluster-steps-${cluster.name}`,
+        description: `kafka-heal ${d}: confirm/check-safety/verify probes of cluster ${cluster.name} for the recovery workflows`,
+        timeout: Duration.seconds(30),
+        memorySize: 256,
+        vpc: {
+          vpc,
+          subnets,
+          securityGroups: [SecurityGroup.fromSecurityGroupId(this, `Sg-${cluster.name}`, cluster.probe.securityGroupId, { mutable: false })],
+        },
+        environment: { DEPLOYMENT: d, CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]) },
+      });
+      this.clusterSteps.set(cluster.name, fn);
+      targets.push(clusterTarget(cluster, fn.fn.functionArn));
+    }
+
+    // --- Workflow steps: incident table only -------------------------------------------------
+    this.workflowSteps = new HealerFunction(this, 'WorkflowSteps', {
+      name: 'workflow-steps',
+      description: `kafka-heal ${d}: incident-side steps of the recovery workflows (start, record, read diagnosis, resolve, escalate, release lock)`,
+      timeout: Duration.seconds(20),
+      environment: { DEPLOYMENT: d, WORKFLOW_TARGETS_JSON: Stack.of(this).toJsonString(targets) },
+    }).bindTable(props.table, 'rw');
+    Validations.of(this.workflowSteps).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${ref(this, props.table)}/index/*]`,
+      reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store reads incidents through gsi1.',
+    });
+
+    const common = { workflowStepsFunctionArn: this.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn };
+
+    if (ec2Clusters.length > 0) {
+      const wf = new HealerWorkflow(this, 'BrokerRecovery', {
+        name: 'broker-recovery',
+        stateMachineName: `kafka-heal-${d}-broker-recovery`,
+        substitutions: brokerRecoverySubstitutions({ ...common, deployment: d }),
+        timeout: Duration.hours(2),
+      });
+      this.allowSteps(wf, ec2Clusters);
+      this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+      const role = wf.stateMachine;
+      role.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'SendProjectRunbooksOnly',
+          effect: Effect.ALLOW,
+          actions: ['ssm:SendCommand'],
+          resources: [...this.documents.values()].map((doc) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string })),
+        }),
+      );
+      const listed = ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: b.instanceId })));
+      if (listed.length > 0) {
+        role.addToRolePolicy(new PolicyStatement({ sid: 'SendToConfiguredBrokers', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: listed }));
+      }
+      if (ec2Clusters.some((c) => c.ec2.brokerTag)) {
+        Validations.of(wf).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+          reason: 'Brokers found by tag: SendCommand on instances is limited by an ssm:resourceTag condition on the cluster\'s broker tag (and to the project\'s two documents by a separate statement).',
+        });
+      }
+      for (const c of ec2Clusters) {
+        if (!c.ec2.brokerTag) continue;
+        role.addToRolePolicy(
+          new PolicyStatement({
+            effect: Effect.ALLOW,
+            actions: ['ssm:SendCommand'],
+            resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+            conditions: { StringEquals: { [`ssm:resourceTag/${c.ec2.brokerTag.key}`]: c.ec2.brokerTag.value } },
+          }),
+        );
+      }
+      role.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+      // ssm:GetCommandInvocation has no resource-level permissions: it reads the output of commands
+      // this role sent. Resource * is acknowledged by HealerWorkflow (logging and tracing need it too).
+      this.brokerRecovery = wf;
+    }
+
+    if (mskClusters.length > 0) {
+      const wf = new HealerWorkflow(this, 'MskBrokerRecovery', {
+        name: 'msk-broker-recovery',
+        stateMachineName: `kafka-heal-${d}-msk-broker-recovery`,
+        substitutions: mskBrokerRecoverySubstitutions(common),
+        timeout: Duration.hours(2),
+      });
+      this.allowSteps(wf, mskClusters);
+      this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+      wf.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'RebootConfiguredClustersOnly',
+          effect: Effect.ALLOW,
+          actions: ['kafka:RebootBroker', 'kafka:DescribeClusterV2'],
+          resources: mskClusters.map((c) => c.msk.clusterArn),
+        }),
+      );
+      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'ReadClusterOperations', effect: Effect.ALLOW, actions: ['kafka:DescribeClusterOperationV2'], resources: ['*'] }));
+      Validations.of(wf).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'kafka:DescribeClusterOperationV2 is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
+      });
+      this.mskBrokerRecovery = wf;
+    }
+  }
+
+  private allowSteps(wf: HealerWorkflow, clusters: ClusterConfig[]): void {
+    const fns = [this.workflowSteps, ...clusters.flatMap((c) => this.clusterSteps.get(c.name) ?? [])];
+    for (const f of fns) {
+      f.fn.grantInvoke(wf.stateMachine);
+      Validations.of(wf).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${ref(this, f.fn)}:*]`,
+        reason: 'lambda:InvokeFunction on a step function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+      });
+    }
+  }
+
+  private allowEscalation(wf: HealerWorkflow, escalation: IStateMachine, escalationName: string): void {
+    const stack = Stack.of(this);
+    escalation.grantStartExecution(wf.stateMachine);
+    // startExecution.sync:2 follows the child: describe/stop it and the managed EventBridge rule.
+    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${escalationName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    wf.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+    Validations.of(wf).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${escalationName}:*]`,
+      reason: 'startExecution.sync:2 must describe and stop the escalation executions it starts; their names are generated at run time, so the grant names the escalation state machine and any execution of it.',
+    });
+    wf.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+      }),
+    );
+  }
+
+  /** Lets the classifier start these workflows (WORKFLOW_ARN_BROKER_RECOVERY, WORKFLOW_ARN_MSK_BROKER_RECOVERY). */
+  bindTo(fn: HealerFunction): this {
+    if (this.brokerRecovery) fn.bindStateMachine(this.brokerRecovery.stateMachine, workflowArnEnvName('broker-recovery'));
+    if (this.mskBrokerRecovery) fn.bindStateMachine(this.mskBrokerRecovery.stateMachine, workflowArnEnvName('msk-broker-recovery'));
+    return this;
+  }
+
+  /** Failed executions and step Lambda errors alarm straight to the operators. */
+  watch(monitoring: SelfMonitoring): this {
+    monitoring.watchFunction(this.workflowSteps, 'workflow-steps');
+    for (const [name, fn] of this.clusterSteps) monitoring.watchFunction(fn, `cluster-steps-${name}`);
+    if (this.brokerRecovery) monitoring.watchStateMachine(this.brokerRecovery.stateMachine, 'broker-recovery');
+    if (this.mskBrokerRecovery) monitoring.watchStateMachine(this.mskBrokerRecovery.stateMachine, 'msk-broker-recovery');
+    return this;
+  }
+}

@@ -1,0 +1,188 @@
+// CDK assertions for the recovery workflows construct, hooked into the real healer stacks exactly
+// as infra/constructs/recovery-workflows.ts documents (the stack itself does not create it yet).
+// Synthesized once with the cdk-nag AwsSolutions plugin; Lambda bundling skipped.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
+import type { HealerConfig } from '../../infra/config/schema.js';
+import { RECOVERY_RUNBOOKS, RecoveryWorkflows, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { loadRunbook } from '../../functions/shared/runbooks.js';
+import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, string>> };
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+let outdir: string;
+let configs: HealerConfig[];
+let stacks: HealerStack[];
+const recovery = new Map<string, RecoveryWorkflows>();
+const templates = new Map<string, Template>();
+let synthError: unknown;
+
+beforeAll(() => {
+  outdir = mkdtempSync(join(tmpdir(), 'kh-recovery-test-'));
+  configs = loadConfigs(DEFAULT_CONFIG_FILES);
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  stacks = addHealerStacks(app, configs, { nag: true });
+  for (const stack of stacks) {
+    const r = new RecoveryWorkflows(stack, 'Recovery', { deployment: stack.config.deployment, clusters: stack.config.clusters, table: stack.table.table, escalation: stack.escalation.stateMachine })
+      .bindTo(stack.classifyFn)
+      .watch(stack.monitoring);
+    recovery.set(stack.config.deployment, r);
+  }
+  try {
+    app.synth();
+  } catch (err) {
+    synthError = err;
+    return;
+  }
+  for (const stack of stacks) templates.set(stack.config.deployment, Template.fromStack(stack));
+}, 240_000);
+
+afterAll(() => {
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+function template(d: string): Template {
+  const t = templates.get(d);
+  if (!t) throw new Error(`synthesis failed: ${String(synthError)}`);
+  return t;
+}
+
+/** Every statement of the policies attached to the role of the state machine named `name`. */
+function statementsOf(t: Template, stateMachineName: string): Statement[] {
+  const machines = t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: stateMachineName } }) as Resources;
+  const [sm] = Object.values(machines);
+  expect(sm, stateMachineName).toBeDefined();
+  const roleRef = JSON.stringify(sm?.Properties["RoleArn"]);
+  const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(roleRef)?.[1];
+  const policies = t.findResources('AWS::IAM::Policy') as Resources;
+  return Object.values(policies)
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actions = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const withAction = (all: Statement[], action: string) => all.filter((s) => actions(s).includes(action));
+
+describe('RecoveryWorkflows in the healer stacks', () => {
+  it('synthesizes with no unacknowledged cdk-nag finding in the recovery constructs', () => {
+    expect(synthError).toBeUndefined();
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+    };
+    const mine = report.pluginReports.flatMap((p) => p.violations.flatMap((v) => v.violatingConstructs.filter((c) => c.constructPath.includes('/Recovery/')).map((c) => `${v.ruleName} at ${c.constructPath}`)));
+    expect(mine).toEqual([]);
+  });
+
+  it('adds no CDK warning or error annotation', () => {
+    expect(synthError).toBeUndefined();
+    for (const stack of stacks) {
+      const a = Annotations.fromStack(stack);
+      const mine = (xs: { id: string }[]) => xs.filter((x) => x.id.includes('/Recovery/'));
+      expect(mine(a.findError('*', Match.anyValue())), stack.stackName).toEqual([]);
+      expect(mine(a.findWarning('*', Match.anyValue())).map((w) => `${w.id}: ${JSON.stringify((w as { entry?: { data?: unknown } }).entry?.data)}`), stack.stackName).toEqual([]);
+    }
+  });
+
+  it('EC2 deployment: both runbooks as SSM Command documents with the repository content', () => {
+    const t = template('prod-us');
+    for (const runbook of Object.values(RECOVERY_RUNBOOKS)) {
+      t.hasResourceProperties('AWS::SSM::Document', { Name: runbookDocumentName('prod-us', runbook), DocumentType: 'Command', DocumentFormat: 'YAML', Content: loadRunbook(runbook).content });
+    }
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'kafka-heal-prod-us-broker-recovery',
+      DefinitionSubstitutions: { DiagnoseDocumentName: 'kafka-heal-prod-us-kafka-diagnose-host', RestartDocumentName: 'kafka-heal-prod-us-kafka-restart-broker' },
+    });
+    expect(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: 'kafka-heal-prod-us-msk-broker-recovery' } })).toEqual({});
+  });
+
+  it('EC2: ssm:SendCommand only with the two documents and only on the configured broker instances', () => {
+    const config = configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
+    const st = statementsOf(template('prod-us'), 'kafka-heal-prod-us-broker-recovery');
+    const send = withAction(st, 'ssm:SendCommand');
+    const text = JSON.stringify(send);
+    expect(text).toContain('document/kafka-heal-prod-us-kafka-diagnose-host');
+    expect(text).toContain('document/kafka-heal-prod-us-kafka-restart-broker');
+    expect(text).not.toMatch(/document\/\*/);
+    const ids = config.clusters.flatMap((c) => (c.platform === 'ec2' ? (c.ec2.brokers ?? []).map((b) => b.instanceId) : []));
+    expect(ids.length).toBeGreaterThan(0);
+    for (const id of ids) expect(text).toContain(`instance/${id}`);
+    expect(text).not.toContain('instance/*');
+    expect(withAction(st, 'kafka:RebootBroker')).toEqual([]);
+  });
+
+  it('brokers found by tag: SendCommand on instances only with the ssm:resourceTag condition', () => {
+    const st = statementsOf(template('events'), 'kafka-heal-events-broker-recovery');
+    const tagged = withAction(st, 'ssm:SendCommand').filter((s) => s.Condition);
+    expect(tagged.length).toBeGreaterThan(0);
+    for (const s of tagged) {
+      expect(JSON.stringify(s.Resource)).toContain('instance/*');
+      expect(Object.keys(s.Condition?.StringEquals ?? {})).toEqual(['ssm:resourceTag/kafka-heal:cluster']);
+    }
+    expect(tagged.map((s) => s.Condition?.StringEquals?.['ssm:resourceTag/kafka-heal:cluster']).sort()).toEqual(['events', 'events-dr']);
+    // Every instance-wide grant carries a condition.
+    expect(withAction(st, 'ssm:SendCommand').filter((s) => JSON.stringify(s.Resource).includes('instance/*') && !s.Condition)).toEqual([]);
+  });
+
+  it('MSK: kafka:RebootBroker only on the configured cluster ARN; no SSM at all', () => {
+    const config = configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
+    const arns = config.clusters.flatMap((c) => (c.platform === 'msk' ? [c.msk.clusterArn] : []));
+    const st = statementsOf(template('prod-eu'), 'kafka-heal-prod-eu-msk-broker-recovery');
+    const reboot = withAction(st, 'kafka:RebootBroker');
+    expect(reboot).toHaveLength(1);
+    expect(reboot[0]?.Resource).toEqual(arns.length === 1 ? arns[0] : arns);
+    expect(withAction(st, 'ssm:SendCommand')).toEqual([]);
+    expect(template('prod-eu').findResources('AWS::SSM::Document', { Properties: { Name: runbookDocumentName('prod-eu', 'kafka-restart-broker') } })).toEqual({});
+  });
+
+  it('both: invoke only the step functions, start only the escalation workflow', () => {
+    for (const [d, name] of [['prod-us', 'broker-recovery'], ['prod-eu', 'msk-broker-recovery']] as const) {
+      const st = statementsOf(template(d), `kafka-heal-${d}-${name}`);
+      const invoke = JSON.stringify(withAction(st, 'lambda:InvokeFunction'));
+      expect(invoke).toMatch(/WorkflowSteps/);
+      expect(invoke).toMatch(/ClusterSteps/);
+      const start = withAction(st, 'states:StartExecution');
+      expect(start).toHaveLength(1);
+      expect(JSON.stringify(start[0]?.Resource)).toMatch(/EscalationNotify/);
+    }
+  });
+
+  it('the classifier gets WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY', () => {
+    const fns = template('prod-us').findResources('AWS::Lambda::Function') as Resources;
+    const env = Object.values(fns).map((f) => JSON.stringify(f.Properties.Environment ?? {}));
+    expect(env.some((e) => e.includes('WORKFLOW_ARN_BROKER_RECOVERY'))).toBe(true);
+    const eu = Object.values(template('prod-eu').findResources('AWS::Lambda::Function') as Resources).map((f) => JSON.stringify(f.Properties.Environment ?? {}));
+    expect(eu.some((e) => e.includes('WORKFLOW_ARN_MSK_BROKER_RECOVERY'))).toBe(true);
+  });
+
+  it('cluster steps run in the cluster VPC; workflow steps outside any VPC', () => {
+    const fns = template('prod-us').findResources('AWS::Lambda::Function') as Resources;
+    const steps = Object.entries(fns).filter(([id]) => id.includes('Recovery'));
+    expect(steps.filter(([id]) => id.includes('ClusterSteps')).every(([, f]) => f.Properties.VpcConfig !== undefined)).toBe(true);
+    expect(steps.filter(([id]) => id.includes('WorkflowSteps')).every(([, f]) => f.Properties.VpcConfig === undefined)).toBe(true);
+  });
+});
+
+describe('clusterTarget', () => {
+  it('EC2: brokers by instance id, service name without .service, port from the first bootstrap server', () => {
+    const config = configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
+    const ec2 = config.clusters.find((c) => c.platform === 'ec2');
+    if (!ec2 || ec2.platform !== 'ec2') throw new Error('example has an ec2 cluster');
+    const t = clusterTarget(ec2, 'fn');
+    expect(t).toMatchObject({ platform: 'ec2', clusterStepsFunction: 'fn', brokers: (ec2.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })) });
+    expect(t.serviceName).not.toMatch(/\.service$/);
+    expect(String(t.listenerPort)).toBe(ec2.bootstrapServers[0]?.split(':').at(-1));
+  });
+
+  it('MSK: carries the cluster ARN', () => {
+    const config = configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
+    const msk = config.clusters.find((c) => c.platform === 'msk');
+    if (!msk || msk.platform !== 'msk') throw new Error('example has an msk cluster');
+    expect(clusterTarget(msk, 'fn')).toMatchObject({ platform: 'msk', mskClusterArn: msk.msk.clusterArn });
+  });
+});
