@@ -46,7 +46,7 @@ export class HealerStack extends Stack {
   readonly notifications: Notifications;
   readonly ingestion: Ingestion;
   readonly webhook: WebhookApi;
-  readonly classifyQueue: WorkQueue;
+  readonly signalsQueue: WorkQueue;
   readonly ingestFn: HealerFunction;
   readonly classifyFn: HealerFunction;
   readonly authorizerFn: HealerFunction;
@@ -81,20 +81,20 @@ export class HealerStack extends Stack {
     });
 
     const classifyTimeout = Duration.seconds(60);
-    this.classifyQueue = new WorkQueue(this, 'SignalsQueue', {
+    this.signalsQueue = new WorkQueue(this, 'SignalsQueue', {
       queueName: `kafka-heal-${d}-signals`,
       visibilityTimeout: Duration.seconds(classifyTimeout.toSeconds() * 6),
     });
 
     this.ingestFn = new HealerFunction(this, 'Ingest', {
       name: 'ingest',
-      description: `kafka-heal ${d}: normalizes alarms, webhooks and AMP alerts into signals`,
+      description: `kafka-heal ${d}: normalizes alarm state changes and AMP alerts into signals`,
       timeout: ingestTimeout,
       environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
     })
       // Input that cannot be normalized is stored raw in the table (never dropped).
       .bindTable(this.table.table, 'rw')
-      .bindQueue(this.classifyQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
+      .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
     this.ingestFn.fn.addEventSource(
       new SqsEventSource(this.ingestion.ingest.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
     );
@@ -125,7 +125,7 @@ export class HealerStack extends Stack {
       environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
     })
       .bindTable(this.table.table, 'rw')
-      .bindQueue(this.classifyQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
+      .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
     this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn });
 
     // --- Runtime policy, workflows, classification ------------------------------------------
@@ -151,7 +151,7 @@ export class HealerStack extends Stack {
       .bindParameters(this.policies.parameters, 'POLICY_PARAMETER_PREFIX', this.policies.prefix)
       .bindStateMachine(this.escalation.stateMachine, workflowArnEnvName('escalation'));
     this.classifyFn.fn.addEventSource(
-      new SqsEventSource(this.classifyQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),
+      new SqsEventSource(this.signalsQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),
     );
 
     // --- Per cluster: alarms, probe ----------------------------------------------------------
@@ -178,7 +178,7 @@ export class HealerStack extends Stack {
       .watchStateMachine(this.escalation.stateMachine, 'escalation')
       .watchDeadLetterQueue(this.ingestion.ingest.dlq, 'ingest-dlq')
       .watchDeadLetterQueue(this.ingestion.deliveryDlq, 'delivery-dlq')
-      .watchDeadLetterQueue(this.classifyQueue.dlq, 'signals-dlq')
+      .watchDeadLetterQueue(this.signalsQueue.dlq, 'signals-dlq')
       .watchApi(this.webhook.api, 'webhook');
 
     // Table grants include the index ARN (<table>/index/*): the store queries gsi1.
