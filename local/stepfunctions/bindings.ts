@@ -86,6 +86,11 @@ export interface CommandOutcome {
 export interface SsmBindingOptions {
   /** Runs the document on the host (the drill runs the runbook; tests return canned outcomes). */
   run: (cmd: CommandRun) => Promise<CommandOutcome>;
+  /**
+   * Checks SendCommand makes before anything runs (document exists, parameters valid); throw a
+   * TaskError (`Ssm.InvalidDocumentException`, `Ssm.InvalidParametersException`) to refuse.
+   */
+  validate?: (cmd: CommandRun) => void;
   /** Instances SSM can reach; others get InvalidInstanceId as from an offline agent. */
   isManaged?: (instanceId: string) => boolean;
   /**
@@ -131,6 +136,7 @@ export function ssmBindings(opts: SsmBindingOptions): SsmBindings {
     }
     const cmd: CommandRun = { documentName, instanceId, parameters };
     if (typeof p.TimeoutSeconds === 'number') cmd.timeoutSeconds = p.TimeoutSeconds;
+    opts.validate?.(cmd);
     const commandId = randomUUID();
     const inv: Invocation = { cmd, polls: 0 };
     invocations.set(`${commandId}/${instanceId}`, inv);

@@ -262,3 +262,47 @@ describe('service bindings', () => {
     expect(calls).toEqual([{ resource: 'r:x', stateName: 'X', input: { a: 1 }, error: 'E' }]);
   });
 });
+
+describe('runbook runner (ssm:sendCommand runs the repository documents with bash)', () => {
+  it('runs kafka-diagnose-host for a local host, refuses hostile parameters and unknown documents at SendCommand', async () => {
+    const { runbookRunner } = await import('../../../local/stepfunctions/runbook-runner.js');
+    const runner = runbookRunner({ hosts: { 'i-0123456789abcdef2': {} }, documentPrefix: 'kafka-heal-test-', maxStepMs: 30_000 });
+    const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged });
+    const call = { stateName: 'Diagnose', resource: '', state: { Type: 'Task' }, parents: [], execution: EXEC };
+    const send = ssm.registry[RESOURCES.ssmSendCommand]!;
+    const get = ssm.registry[RESOURCES.ssmGetCommandInvocation]!;
+    const params = { ServiceName: ['kafka-heal-test-no-such-unit'], ListenerPort: ['1'], LogDirs: ['/nonexistent-kh-dir'] };
+    const sent = (await send({ DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0123456789abcdef2'], Parameters: params }, call)) as { Command: { CommandId: string } };
+    await ssm.settled();
+    const inv = (await get({ CommandId: sent.Command.CommandId, InstanceId: 'i-0123456789abcdef2' }, call)) as { Status: string; StandardOutputContent: string };
+    expect(inv.Status).toBe('Success');
+    const line = inv.StandardOutputContent.trim().split('\n').at(-1) ?? '';
+    expect(line).toMatch(/^KAFKA_HEAL_DIAGNOSIS /);
+    expect(JSON.parse(line.slice('KAFKA_HEAL_DIAGNOSIS '.length))).toMatchObject({ v: 1, service: 'kafka-heal-test-no-such-unit', serviceActive: false, listenerUp: false });
+    expect(() => send({ DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0123456789abcdef2'], Parameters: { ServiceName: ['kafka; rm -rf /'] } }, call)).toThrow(
+      expect.objectContaining({ name: 'Ssm.InvalidParametersException' }),
+    );
+    expect(() => send({ DocumentName: 'kafka-heal-test-no-such-doc', InstanceIds: ['i-0123456789abcdef2'], Parameters: {} }, call)).toThrow(expect.objectContaining({ name: 'Ssm.InvalidDocumentException' }));
+    expect(() => send({ DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0ffffffffffffffff'], Parameters: {} }, call)).toThrow(expect.objectContaining({ name: 'Ssm.InvalidInstanceIdException' }));
+    expect(ssm.commands).toHaveLength(1);
+  });
+
+  it('a step past its time limit ends TimedOut, a non-zero exit ends Failed with its code', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runbookRunner } = await import('../../../local/stepfunctions/runbook-runner.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kh-rb-'));
+    try {
+      const doc = (name: string, line: string) =>
+        writeFileSync(join(dir, `${name}.yaml`), `schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: s\n    inputs:\n      runCommand:\n        - ${JSON.stringify(line)}\n`);
+      doc('sleepy', 'sleep 5');
+      doc('failing', 'echo out; exit 7');
+      const runner = runbookRunner({ hosts: { 'i-1': {} }, runbooksDir: dir, maxStepMs: 200 });
+      await expect(runner.run({ documentName: 'sleepy', instanceId: 'i-1', parameters: {} })).resolves.toMatchObject({ status: 'TimedOut' });
+      await expect(runner.run({ documentName: 'failing', instanceId: 'i-1', parameters: {} })).resolves.toMatchObject({ status: 'Failed', responseCode: 7, stdout: 'out\n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
