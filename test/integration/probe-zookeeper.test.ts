@@ -56,7 +56,7 @@ describe('probe against a real ZooKeeper-mode cluster', () => {
     }
   });
 
-  it('the controller broker dies: down, a new controller is known, canRestart puts the controller last', async () => {
+  it('the controller broker dies: down, a new controller is known, restart of the dead one allowed', async () => {
     const before = (await probe()).controller.id as number;
     await cluster.fault('crash', before);
     const { ms, snapshot } = await probeUntil((s) => s.controller.known && s.controller.id !== before && !s.registeredBrokers.includes(before), 60_000);
@@ -65,6 +65,23 @@ describe('probe against a real ZooKeeper-mode cluster', () => {
     expect(canRestart(before, snapshot)).toMatchObject({ allowed: true, order: [before] });
     await cluster.fault('start', before);
     await probeUntil((s) => s.status === 'healthy', 180_000);
+  });
+
+  it('controller hung while another broker crashed: recovery order puts the controller last', async () => {
+    const controller = (await probe()).controller.id as number;
+    const other = [1, 2, 3].find((id) => id !== controller) as number;
+    try {
+      // A hung controller keeps its ZooKeeper session (and the role) for zookeeper.session.timeout.ms
+      // (6 s locally): the probe must see both brokers down with the controller still named.
+      await cluster.fault('hang', controller);
+      await cluster.fault('crash', other);
+      const { snapshot } = await probeUntil((s) => s.controller.id === controller && s.brokers.filter((b) => !b.registered || !b.reachable).length >= 2, 6000);
+      expect(canRestart(controller, snapshot)).toMatchObject({ allowed: true, order: [other, controller] });
+    } finally {
+      await cluster.fault('resume', controller);
+      await cluster.fault('start', other);
+      await probeUntil((s) => s.status === 'healthy', 180_000);
+    }
   });
 
   it('a ZooKeeper node stopped and started: brokers keep serving, probe stays healthy', async () => {
