@@ -27,18 +27,37 @@ import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
 export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery'] as const;
 export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 
+/** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
+const absolutePath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
+
 /** What the stack tells this Lambda about each cluster (WORKFLOW_TARGETS_JSON). */
 export const ClusterTargetSchema = z.object({
   cluster: z.string().min(1),
   platform: z.enum(['ec2', 'msk']),
   /** Name or ARN of the cluster steps Lambda that can reach this cluster's brokers. */
   clusterStepsFunction: z.string().min(1),
-  brokers: z.array(z.object({ id: z.number().int().nonnegative(), instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/) })).default([]),
+  brokers: z
+    .array(
+      z.object({
+        id: z.number().int().nonnegative(),
+        instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/),
+        /** Per-broker paths where hosts differ (the local runtime runs several brokers on one machine). */
+        serverProperties: absolutePath.optional(),
+        appLogDir: absolutePath.optional(),
+      }),
+    )
+    .default([]),
   serviceName: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/).default('kafka'),
   listenerPort: z.number().int().min(1).max(65535).default(9092),
+  /** The broker's server.properties on its host (the runbooks read node.id and log.dirs from it). */
+  serverProperties: absolutePath.default('/etc/kafka/server.properties'),
+  /** The broker's application log directory (server.log). */
+  appLogDir: absolutePath.default('/var/log/kafka'),
   mskClusterArn: z.string().startsWith('arn:').optional(),
 });
-export type ClusterTarget = z.infer<typeof ClusterTargetSchema>;
+/** A cluster target as configured (defaults not yet applied). */
+export type ClusterTargetConfig = z.input<typeof ClusterTargetSchema>;
+export type ClusterTarget = z.output<typeof ClusterTargetSchema>;
 
 export function parseTargets(text: string | undefined): ClusterTarget[] {
   if (!text) throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not set');
@@ -104,6 +123,8 @@ export interface RecoveryTarget {
   instanceId: string | null;
   serviceName: string;
   listenerPort: string;
+  serverProperties: string;
+  appLogDir: string;
   mskClusterArn: string | null;
   clusterStepsFunction: string;
   dryRun: boolean;
@@ -121,7 +142,7 @@ export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStat
 
 export interface WorkflowStepsDeps {
   store: WorkflowStepsStore;
-  targets: () => ClusterTarget[];
+  targets: () => ClusterTargetConfig[];
   now: () => Date;
   /** Data disk usage at which a diagnosis hands the broker to disk-pressure (policy threshold). */
   diskCriticalPercent: number;
@@ -129,22 +150,24 @@ export interface WorkflowStepsDeps {
 
 const actor = (wf: string) => `workflow:${wf}`;
 
-function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarget[]): RecoveryTarget {
+function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTargetConfig[]): RecoveryTarget {
   const parsed = RecoveryInputSchema.safeParse(raw);
   if (!parsed.success) {
     throw new RecoveryTargetError(`execution input is not a recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
   }
   const input = parsed.data;
-  const target = targets.find((t) => t.cluster === input.cluster);
-  if (!target) throw new RecoveryTargetError(`cluster ${input.cluster} is not configured for recovery workflows`);
+  const configured = targets.find((t) => t.cluster === input.cluster);
+  if (!configured) throw new RecoveryTargetError(`cluster ${input.cluster} is not configured for recovery workflows`);
+  const target = ClusterTargetSchema.parse(configured);
   const wanted = wf === 'msk-broker-recovery' ? 'msk' : 'ec2';
   if (target.platform !== wanted) throw new RecoveryTargetError(`${wf} recovers ${wanted} clusters; ${input.cluster} is ${target.platform}`);
   // Brokers are recovered one at a time (safety rule 2): this execution takes the first one.
   const brokerId = input.brokerIds[0];
   if (brokerId === undefined) throw new RecoveryTargetError(`incident ${input.incidentId} names no broker to recover`);
   let instanceId: string | null = null;
+  const broker = target.brokers.find((b) => b.id === brokerId);
   if (wanted === 'ec2') {
-    instanceId = input.instanceId ?? target.brokers.find((b) => b.id === brokerId)?.instanceId ?? null;
+    instanceId = input.instanceId ?? broker?.instanceId ?? null;
     if (instanceId === null) throw new RecoveryTargetError(`no instance is configured for broker ${brokerId} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`);
   }
   if (wanted === 'msk' && !target.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
@@ -157,6 +180,8 @@ function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarge
     instanceId,
     serviceName: target.serviceName,
     listenerPort: String(target.listenerPort),
+    serverProperties: broker?.serverProperties ?? target.serverProperties,
+    appLogDir: broker?.appLogDir ?? target.appLogDir,
     mskClusterArn: target.mskClusterArn ?? null,
     clusterStepsFunction: target.clusterStepsFunction,
     dryRun: input.dryRun,

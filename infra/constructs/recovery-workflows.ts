@@ -25,7 +25,7 @@ import { Construct } from 'constructs';
 import { loadRunbook } from '../../functions/shared/runbooks.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
-import type { ClusterTarget } from '../../functions/workflow-steps/handler.js';
+import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { HealerFunction } from './healer-function.js';
 import { probeClusterEnv } from './probes.js';
@@ -54,12 +54,15 @@ export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: st
   return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn };
 }
 
+const DEFAULT_SERVER_PROPERTIES = '/etc/kafka/server.properties';
+const DEFAULT_APP_LOG_DIR = '/var/log/kafka';
+
 /** What the workflow steps Lambda is told about one cluster (WORKFLOW_TARGETS_JSON entry). */
-export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTarget {
+export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTargetConfig {
   const first = cluster.bootstrapServers[0];
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, mskClusterArn: cluster.msk.clusterArn };
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn };
   }
   return {
     cluster: cluster.name,
@@ -68,6 +71,9 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
     brokers: (cluster.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })),
     serviceName: cluster.ec2.kafkaServiceName.replace(/\.service$/, ''),
     listenerPort,
+    // The runbooks' own defaults; the config file does not name these paths (yet).
+    serverProperties: DEFAULT_SERVER_PROPERTIES,
+    appLogDir: DEFAULT_APP_LOG_DIR,
   };
 }
 
@@ -117,7 +123,7 @@ export class RecoveryWorkflows extends Construct {
     }
 
     // --- Cluster steps: one per cluster, in its VPC ------------------------------------------
-    const targets: ClusterTarget[] = [];
+    const targets: ClusterTargetConfig[] = [];
     for (const cluster of props.clusters) {
       // Imported by id, no lookups (synth needs no credentials); the subnets are given explicitly.
       const vpc = Vpc.fromVpcAttributes(this, `Vpc-${cluster.name}`, { vpcId: cluster.probe.vpcId, availabilityZones: Fn.getAzs() });

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, parseTargets, type ClusterTarget } from '../../functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler, parseTargets, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { MemoryStore, SNAPSHOTS, diagnosisLine } from '../statemachines/recovery-fixtures.js';
 
-const TARGET: ClusterTarget = { cluster: 'orders', platform: 'ec2', clusterStepsFunction: 'steps-orders', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2' }], serviceName: 'kafka', listenerPort: 9093 };
-const MSK: ClusterTarget = { cluster: 'events', platform: 'msk', clusterStepsFunction: 'steps-events', brokers: [], serviceName: 'kafka', listenerPort: 9098, mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/events/x' };
+const TARGET: ClusterTargetConfig = { cluster: 'orders', platform: 'ec2', clusterStepsFunction: 'steps-orders', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2' }], serviceName: 'kafka', listenerPort: 9093 };
+const MSK: ClusterTargetConfig = { cluster: 'events', platform: 'msk', clusterStepsFunction: 'steps-events', brokers: [], serviceName: 'kafka', listenerPort: 9098, mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/events/x' };
 
 function setup(holdLock = true) {
   const store = new MemoryStore('inc-1', 'orders', holdLock);
@@ -20,9 +20,25 @@ describe('workflow steps: start', () => {
     const target = await step({ step: 'start', workflow: 'broker-recovery', input: { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2, 3] } });
     expect(target).toEqual({
       incidentId: 'inc-1', cluster: 'orders', platform: 'ec2', brokerId: 2, brokerIdText: '2', instanceId: 'i-0123456789abcdef2',
-      serviceName: 'kafka', listenerPort: '9093', mskClusterArn: null, clusterStepsFunction: 'steps-orders', dryRun: false,
+      serviceName: 'kafka', listenerPort: '9093', serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka',
+      mskClusterArn: null, clusterStepsFunction: 'steps-orders', dryRun: false,
     });
     expect(store.timeline[0]).toMatchObject({ actor: 'workflow:broker-recovery', action: 'recovery-started', detail: 'broker-recovery for broker 2 of orders on instance i-0123456789abcdef2' });
+  });
+
+  it('per-broker paths override the cluster defaults (several brokers on one local machine)', async () => {
+    const store = new MemoryStore('inc-1', 'orders', true);
+    const handle = makeWorkflowStepsHandler({
+      store,
+      targets: () => [{ ...TARGET, appLogDir: '/var/log/k', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2', serverProperties: '/tmp/kh/b2/server.properties' }] }],
+      now: () => new Date(),
+      diskCriticalPercent: 90,
+    });
+    await expect(handle(WorkflowStepSchema.parse({ step: 'start', workflow: 'broker-recovery', input: { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2] } }))).resolves.toMatchObject({
+      serverProperties: '/tmp/kh/b2/server.properties',
+      appLogDir: '/var/log/k',
+    });
+    expect(() => parseTargets(JSON.stringify([{ ...TARGET, serverProperties: '/etc/../x' }]))).toThrow(/serverProperties/);
   });
 
   it('an instance id in the input wins (drills, manual starts); a malformed one is refused', async () => {
@@ -101,7 +117,9 @@ describe('parseTargets', () => {
     expect(() => parseTargets(undefined)).toThrow(/not set/);
     expect(() => parseTargets('{')).toThrow(/not JSON/);
     expect(() => parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [{ id: 1, instanceId: 'bad' }] }]))).toThrow(/brokers.0.instanceId/);
-    expect(parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f' }]))).toEqual([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [], serviceName: 'kafka', listenerPort: 9092 }]);
+    expect(parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f' }]))).toEqual([
+      { cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [], serviceName: 'kafka', listenerPort: 9092, serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka' },
+    ]);
   });
 });
 

@@ -109,7 +109,8 @@ describe('broker-recovery runs (aws-local-stepfunctions, per-Resource bindings)'
       [DIAG, INSTANCE],
       [RESTART, INSTANCE],
     ]);
-    expect(restartCommands(run)[0]?.parameters).toEqual({ ServiceName: ['kafka'], ListenerPort: ['9092'], ExpectedBrokerId: ['2'], TimeoutSeconds: ['600'] });
+    expect(restartCommands(run)[0]?.parameters).toEqual({ ServiceName: ['kafka'], ListenerPort: ['9092'], ExpectedBrokerId: ['2'], TimeoutSeconds: ['600'], ServerProperties: ['/srv/kafka-2/server.properties'] });
+    expect(run.commands[0]?.parameters).toEqual({ ServiceName: ['kafka'], ListenerPort: ['9092'], ServerProperties: ['/srv/kafka-2/server.properties'], AppLogDir: ['/var/log/kafka'] });
     // The invocation is invisible right after SendCommand: the Retry on InvocationDoesNotExist handled it.
     expect(run.calls.filter((c) => c.error === 'Ssm.InvocationDoesNotExistException').length).toBeGreaterThanOrEqual(2);
     expect(workflowStepsCalled(run)).toEqual(['start', 'read-diagnosis', 'record', 'resolve', 'release-lock']);

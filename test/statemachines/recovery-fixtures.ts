@@ -10,7 +10,7 @@ import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js
 import { IncidentNotFoundError, IncidentStatusConflict, LockNotOwnedError } from '../../functions/shared/errors.js';
 import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTarget, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
   RESOURCES,
@@ -182,13 +182,13 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
   const store = new MemoryStore('inc-orders-broker-2', 'orders', s.holdLock ?? !input.dryRun);
   if (s.incidentStatus) store.status = s.incidentStatus;
   const platform = s.platform ?? (s.workflow === 'msk-broker-recovery' ? 'msk' : 'ec2');
-  const target: ClusterTarget = {
+  const target: ClusterTargetConfig = {
     cluster: 'orders',
     platform,
     clusterStepsFunction: CLUSTER_STEPS,
     brokers: [
       { id: 1, instanceId: 'i-0123456789abcdef1' },
-      { id: 2, instanceId: INSTANCE },
+      { id: 2, instanceId: INSTANCE, serverProperties: '/srv/kafka-2/server.properties' },
     ],
     serviceName: 'kafka',
     listenerPort: 9092,
