@@ -44,6 +44,7 @@ export const ClusterTargetSchema = z.object({
         /** Per-broker paths where hosts differ (the local runtime runs several brokers on one machine). */
         serverProperties: absolutePath.optional(),
         appLogDir: absolutePath.optional(),
+        listenerPort: z.number().int().min(1).max(65535).optional(),
       }),
     )
     .default([]),
@@ -179,7 +180,7 @@ function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarge
     brokerIdText: String(brokerId),
     instanceId,
     serviceName: target.serviceName,
-    listenerPort: String(target.listenerPort),
+    listenerPort: String(broker?.listenerPort ?? target.listenerPort),
     serverProperties: broker?.serverProperties ?? target.serverProperties,
     appLogDir: broker?.appLogDir ?? target.appLogDir,
     mskClusterArn: target.mskClusterArn ?? null,

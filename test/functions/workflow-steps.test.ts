@@ -30,13 +30,14 @@ describe('workflow steps: start', () => {
     const store = new MemoryStore('inc-1', 'orders', true);
     const handle = makeWorkflowStepsHandler({
       store,
-      targets: () => [{ ...TARGET, appLogDir: '/var/log/k', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2', serverProperties: '/tmp/kh/b2/server.properties' }] }],
+      targets: () => [{ ...TARGET, appLogDir: '/var/log/k', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2', serverProperties: '/tmp/kh/b2/server.properties', listenerPort: 19092 }] }],
       now: () => new Date(),
       diskCriticalPercent: 90,
     });
     await expect(handle(WorkflowStepSchema.parse({ step: 'start', workflow: 'broker-recovery', input: { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2] } }))).resolves.toMatchObject({
       serverProperties: '/tmp/kh/b2/server.properties',
       appLogDir: '/var/log/k',
+      listenerPort: '19092',
     });
     expect(() => parseTargets(JSON.stringify([{ ...TARGET, serverProperties: '/etc/../x' }]))).toThrow(/serverProperties/);
   });
