@@ -3,7 +3,10 @@
 // and kafka:rebootBroker restarts the real broker process. Only the incident store is in memory
 // and only MSK's control plane (cluster state, operation bookkeeping) is simulated.
 // Figures are printed with a "[recovery-figures]" prefix.
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeClusterStepsHandler, ClusterStepSchema } from '../../functions/cluster-steps/handler.js';
@@ -11,7 +14,19 @@ import { probeCluster } from '../../functions/shared/probe/index.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import { aslFile } from '../../infra/constructs/workflows.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { RESOURCES, TaskError, lambdaInvokeBinding, mskBindings, parseDefinition, recordCalls, runWorkflow, startExecutionSyncBinding, type Json } from '../../local/stepfunctions/index.js';
+import {
+  RESOURCES,
+  TaskError,
+  lambdaInvokeBinding,
+  mskBindings,
+  parseDefinition,
+  recordCalls,
+  runWorkflow,
+  runbookRunner,
+  ssmBindings,
+  startExecutionSyncBinding,
+  type Json,
+} from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
 
 const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wf-it/0b6f6a3c-1111-2222-3333-444455556666-2';
@@ -102,5 +117,142 @@ describe('msk-broker-recovery against real Kafka', () => {
     expect(store.lock).toBeUndefined();
     const after = await probe();
     expect(after.brokers.find((b) => b.id === 2)).toMatchObject({ registered: true, reachable: true });
+  }, 240_000);
+});
+
+// A `systemctl` for one local broker: the runbooks call it on PATH; it forwards its arguments to
+// this test process over a local TCP port, which drives the real broker JVM through the supervisor.
+const SHIM = `#!/bin/bash
+exec 3<>"/dev/tcp/127.0.0.1/$KH_SHIM_PORT" || exit 1
+printf '%s\\n' "$*" >&3
+IFS= read -r first <&3
+cat <&3
+exec 3<&-
+exit "\${first#EXIT }"
+`;
+
+function shimServer(c: LocalCluster, brokerId: number, calls: string[]): Promise<{ server: Server; port: number }> {
+  const answer = async (line: string): Promise<string> => {
+    calls.push(line);
+    const b = c.brokers.find((x) => x.id === brokerId);
+    const running = b?.state === 'running' && b.pid !== undefined;
+    const words = line.trim().split(/\s+/);
+    switch (words[0]) {
+      case 'is-active':
+        return running ? 'EXIT 0\nactive\n' : `EXIT 3\n${b?.state === 'crashed' ? 'failed' : 'inactive'}\n`;
+      case 'show':
+        return `EXIT 0\nMainPID=${running ? b?.pid : 0}\n${words.includes('Result') ? `Result=${b?.state === 'crashed' ? 'signal' : 'success'}\n` : ''}`;
+      case 'restart':
+        await c.fault('restart', brokerId);
+        return 'EXIT 0\n';
+      case 'stop':
+        await c.fault('stop', brokerId);
+        return 'EXIT 0\n';
+      case 'kill':
+        await c.fault('crash', brokerId);
+        return 'EXIT 0\n';
+      case 'status':
+        return `EXIT ${running ? 0 : 3}\nkafka.service - local broker ${brokerId} (${b?.state})\n`;
+      default:
+        return `EXIT 1\nunsupported: ${line}\n`;
+    }
+  };
+  return new Promise((resolve) => {
+    const server = createServer((sock) => {
+      let buf = '';
+      sock.on('data', (d) => {
+        buf += d.toString();
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        answer(buf.slice(0, nl)).then(
+          (out) => sock.end(out),
+          (err: unknown) => sock.end(`EXIT 1\n${String(err)}\n`),
+        );
+      });
+    });
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
+  });
+}
+
+describe('broker-recovery against real Kafka (the real SSM documents run with bash, systemctl drives the broker)', () => {
+  it('a crashed broker is diagnosed, restarted by kafka-restart-broker, verified and the incident resolved', async () => {
+    const servers = cluster.bootstrapServers.split(',');
+    const probe = () => probeCluster({ bootstrapServers: servers, expectedBrokers: 3, timeoutMs: 5000 });
+    await cluster.waitHealthy(120_000);
+    const bin = mkdtempSync(join(tmpdir(), 'kh-shim-'));
+    const shimCalls: string[] = [];
+    const { server, port } = await shimServer(cluster, 2, shimCalls);
+    try {
+      writeFileSync(join(bin, 'systemctl'), SHIM);
+      chmodSync(join(bin, 'systemctl'), 0o755);
+      const faultAt = Date.now();
+      await cluster.fault('crash', 2);
+
+      const INSTANCE = 'i-0123456789abcdef2';
+      const brokerPort = cluster.brokers.find((b) => b.id === 2)?.port ?? 0;
+      const store = new MemoryStore('inc-wf-it-ec2-2', 'wf-it', true);
+      const workflowSteps = makeWorkflowStepsHandler({
+        store,
+        targets: () => [
+          {
+            cluster: 'wf-it',
+            platform: 'ec2',
+            clusterStepsFunction: CLUSTER_STEPS,
+            brokers: [{ id: 2, instanceId: INSTANCE, listenerPort: brokerPort, serverProperties: join(cluster.workDir, 'broker-2', 'server.properties'), appLogDir: join(cluster.workDir, 'broker-2') }],
+            serviceName: 'kafka',
+          },
+        ],
+        now: () => new Date(),
+        diskCriticalPercent: 90,
+      });
+      const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
+      const runner = runbookRunner({ hosts: { [INSTANCE]: { binDirs: [bin], env: { KH_SHIM_PORT: String(port) } } }, documentPrefix: 'kafka-heal-it-', maxStepMs: 180_000 });
+      const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
+      const { registry, calls } = recordCalls({
+        [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
+          [STEPS]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
+          [CLUSTER_STEPS]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
+        }),
+        ...ssm.registry,
+        [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+          [ESCALATION]: () => {
+            throw new TaskError('UnexpectedEscalation', 'the happy path must not escalate');
+          },
+        }),
+      });
+      const definition = parseDefinition(readFileSync(aslFile('broker-recovery'), 'utf8'), {
+        WorkflowStepsFunctionArn: STEPS,
+        EscalationStateMachineArn: ESCALATION,
+        DiagnoseDocumentName: 'kafka-heal-it-kafka-diagnose-host',
+        RestartDocumentName: 'kafka-heal-it-kafka-restart-broker',
+      });
+      const progress: string[] = [];
+      const started = Date.now();
+      const result = await runWorkflow({
+        definition,
+        input: { incidentId: 'inc-wf-it-ec2-2', cluster: 'wf-it', brokerIds: [2], dryRun: false, severity: 'SEV-2', incidentType: 'broker-failure' },
+        bindings: registry,
+        timeScale: 0.05,
+        retryOverrides: { 'Verify Broker Rejoined': [5000, -1] },
+        onEvent: (e) => {
+          if (e.type === 'StateEntered' && e.stateName) progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
+        },
+      });
+      await ssm.settled();
+      console.log(`[recovery-figures] ec2: fault to resolved ${Date.now() - faultAt} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}; systemctl calls ${shimCalls.length}`);
+      console.log(`[recovery-figures] ec2 states: ${progress.join(' | ')}`);
+      expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
+      expect(progress.at(-1)).toMatch(/Broker Recovered$/);
+      expect(store.timeline.find((e) => e.action === 'host-diagnosed')).toMatchObject({ result: 'restart' });
+      expect(store.timeline.find((e) => e.action === 'broker-restarted')?.detail).toMatch(/"result":"restarted"/);
+      expect(shimCalls.some((l) => l.startsWith('restart'))).toBe(true);
+      expect(store.status).toBe('resolved');
+      expect(store.lock).toBeUndefined();
+      const after = await probe();
+      expect(after.brokers.find((b) => b.id === 2)).toMatchObject({ registered: true, reachable: true });
+    } finally {
+      server.close();
+      rmSync(bin, { recursive: true, force: true });
+    }
   }, 240_000);
 });
