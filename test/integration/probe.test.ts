@@ -4,6 +4,8 @@
 // Figures (detection, recovery, probe latency) are printed with a "[probe-figures]" prefix.
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeCommand } from '../../cli/commands/probe.js';
+import { main } from '../../cli/main.js';
 import { evaluateGroup, lagWindows } from '../../functions/domain/lag.js';
 import { canRestart } from '../../functions/domain/safety.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
@@ -121,6 +123,12 @@ describe('probe against a real KRaft cluster', () => {
       conn.close();
     }
 
+    // The CLI over the same cluster: exit 0 and the same verdict.
+    const out: string[] = [];
+    const code = await main(['probe', '--bootstrap', cluster.bootstrapServers, '--expect-brokers', '3', '--json'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t) }, [probeCommand]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out.join('')) as ClusterSnapshot).toMatchObject({ status: 'healthy', registeredBrokers: [1, 2, 3] });
+
     const times: number[] = [];
     const notHealthy: string[] = [];
     for (let i = 0; i < 20; i++) {
@@ -154,6 +162,10 @@ describe('probe against a real KRaft cluster', () => {
       expect(fenced.snapshot.perBroker[1]?.leaderFor).toBe(0);
       expect(fenced.snapshot.partitions.underMinIsr).toBe(0);
       snapshots.oneCrashed = fenced.snapshot;
+      const out: string[] = [];
+      const code = await main(['probe', '--bootstrap', cluster.bootstrapServers, '--expect-brokers', '3'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t) }, [probeCommand]);
+      expect(code).toBe(1);
+      expect(out.join('\n')).toContain('broker 1 not registered');
     } finally {
       await restore('crash: restart');
     }
