@@ -5,3 +5,4 @@ export * from './definition.js';
 export * from './runtime.js';
 export * from './bindings.js';
 export * from './runbook-runner.js';
+export * from './systemctl-shim.js';

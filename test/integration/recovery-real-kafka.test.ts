@@ -3,9 +3,7 @@
 // and kafka:rebootBroker restarts the real broker process. Only the incident store is in memory
 // and only MSK's control plane (cluster state, operation bookkeeping) is simulated.
 // Figures are printed with a "[recovery-figures]" prefix.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +23,7 @@ import {
   runbookRunner,
   ssmBindings,
   startExecutionSyncBinding,
+  startSystemctlShim,
   type Json,
 } from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
@@ -120,71 +119,14 @@ describe('msk-broker-recovery against real Kafka', () => {
   }, 240_000);
 });
 
-// A `systemctl` for one local broker: the runbooks call it on PATH; it forwards its arguments to
-// this test process over a local TCP port, which drives the real broker JVM through the supervisor.
-const SHIM = `#!/bin/bash
-exec 3<>"/dev/tcp/127.0.0.1/$KH_SHIM_PORT" || exit 1
-printf '%s\\n' "$*" >&3
-IFS= read -r first <&3
-cat <&3
-exec 3<&-
-exit "\${first#EXIT }"
-`;
-
-function shimServer(c: LocalCluster, brokerId: number, calls: string[]): Promise<{ server: Server; port: number }> {
-  const answer = async (line: string): Promise<string> => {
-    calls.push(line);
-    const b = c.brokers.find((x) => x.id === brokerId);
-    const running = b?.state === 'running' && b.pid !== undefined;
-    const words = line.trim().split(/\s+/);
-    switch (words[0]) {
-      case 'is-active':
-        return running ? 'EXIT 0\nactive\n' : `EXIT 3\n${b?.state === 'crashed' ? 'failed' : 'inactive'}\n`;
-      case 'show':
-        return `EXIT 0\nMainPID=${running ? b?.pid : 0}\n${words.includes('Result') ? `Result=${b?.state === 'crashed' ? 'signal' : 'success'}\n` : ''}`;
-      case 'restart':
-        await c.fault('restart', brokerId);
-        return 'EXIT 0\n';
-      case 'stop':
-        await c.fault('stop', brokerId);
-        return 'EXIT 0\n';
-      case 'kill':
-        await c.fault('crash', brokerId);
-        return 'EXIT 0\n';
-      case 'status':
-        return `EXIT ${running ? 0 : 3}\nkafka.service - local broker ${brokerId} (${b?.state})\n`;
-      default:
-        return `EXIT 1\nunsupported: ${line}\n`;
-    }
-  };
-  return new Promise((resolve) => {
-    const server = createServer((sock) => {
-      let buf = '';
-      sock.on('data', (d) => {
-        buf += d.toString();
-        const nl = buf.indexOf('\n');
-        if (nl < 0) return;
-        answer(buf.slice(0, nl)).then(
-          (out) => sock.end(out),
-          (err: unknown) => sock.end(`EXIT 1\n${String(err)}\n`),
-        );
-      });
-    });
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port }));
-  });
-}
-
 describe('broker-recovery against real Kafka (the real SSM documents run with bash, systemctl drives the broker)', () => {
   it('a crashed broker is diagnosed, restarted by kafka-restart-broker, verified and the incident resolved', async () => {
     const servers = cluster.bootstrapServers.split(',');
     const probe = () => probeCluster({ bootstrapServers: servers, expectedBrokers: 3, timeoutMs: 5000 });
     await cluster.waitHealthy(120_000);
-    const bin = mkdtempSync(join(tmpdir(), 'kh-shim-'));
-    const shimCalls: string[] = [];
-    const { server, port } = await shimServer(cluster, 2, shimCalls);
+    const shim = await startSystemctlShim(cluster, 2);
+    const shimCalls = shim.calls;
     try {
-      writeFileSync(join(bin, 'systemctl'), SHIM);
-      chmodSync(join(bin, 'systemctl'), 0o755);
       const faultAt = Date.now();
       await cluster.fault('crash', 2);
 
@@ -206,7 +148,7 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
         diskCriticalPercent: 90,
       });
       const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
-      const runner = runbookRunner({ hosts: { [INSTANCE]: { binDirs: [bin], env: { KH_SHIM_PORT: String(port) } } }, documentPrefix: 'kafka-heal-it-', maxStepMs: 180_000 });
+      const runner = runbookRunner({ hosts: { [INSTANCE]: { binDirs: [shim.binDir], env: shim.env } }, documentPrefix: 'kafka-heal-it-', maxStepMs: 180_000 });
       const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
       const { registry, calls } = recordCalls({
         [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
@@ -246,13 +188,13 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
       expect(store.timeline.find((e) => e.action === 'host-diagnosed')).toMatchObject({ result: 'restart' });
       expect(store.timeline.find((e) => e.action === 'broker-restarted')?.detail).toMatch(/"result":"restarted"/);
       expect(shimCalls.some((l) => l.startsWith('restart'))).toBe(true);
+      expect(shimCalls.some((l) => l.startsWith('show'))).toBe(true);
       expect(store.status).toBe('resolved');
       expect(store.lock).toBeUndefined();
       const after = await probe();
       expect(after.brokers.find((b) => b.id === 2)).toMatchObject({ registered: true, reachable: true });
     } finally {
-      server.close();
-      rmSync(bin, { recursive: true, force: true });
+      await shim.close();
     }
   }, 240_000);
 });

@@ -306,3 +306,43 @@ describe('runbook runner (ssm:sendCommand runs the repository documents with bas
     }
   });
 });
+
+describe('systemctl shim', () => {
+  it('answers the runbooks\' calls from the cluster supervisor and drives faults through it', async () => {
+    const { answerSystemctl, startSystemctlShim } = await import('../../../local/stepfunctions/systemctl-shim.js');
+    const { execFile } = await import('node:child_process');
+    const brokers = [{ id: 2, pid: 4242, state: 'running' }];
+    const faults: string[] = [];
+    const cluster = {
+      brokers,
+      fault: async (action: 'restart' | 'stop' | 'crash', id: number) => {
+        faults.push(`${action} ${id}`);
+        const b = brokers[0]!;
+        if (action === 'crash') b.state = 'crashed';
+        if (action === 'restart') Object.assign(b, { state: 'running', pid: 4343 });
+      },
+    };
+    expect(await answerSystemctl(cluster, 2, 'is-active kafka')).toBe('EXIT 0\nactive\n');
+    expect(await answerSystemctl(cluster, 2, 'show -p MainPID -p Result kafka')).toBe('EXIT 0\nMainPID=4242\nResult=success\n');
+    expect(await answerSystemctl(cluster, 2, 'daemon-reload')).toMatch(/^EXIT 1\n/);
+    const shim = await startSystemctlShim(cluster, 2);
+    try {
+      // Asynchronous: the shim's server answers from this very process.
+      const sh = (args: string) =>
+        new Promise<{ status: number; stdout: string }>((resolve) => {
+          execFile('/bin/bash', ['-c', `systemctl ${args}`], { env: { ...process.env, ...shim.env, PATH: `${shim.binDir}:${process.env.PATH ?? ''}` }, timeout: 10_000 }, (err, stdout) => {
+            resolve({ status: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout: String(stdout) });
+          });
+        });
+      expect((await sh('kill --signal=SIGKILL kafka')).status).toBe(0);
+      expect(await sh('is-active kafka')).toEqual({ status: 3, stdout: 'failed\n' });
+      expect((await sh('show -p MainPID kafka')).stdout).toBe('MainPID=0\n');
+      expect((await sh('restart kafka')).status).toBe(0);
+      expect((await sh('show -p MainPID kafka')).stdout).toBe('MainPID=4343\n');
+      expect(faults).toEqual(['crash 2', 'restart 2']);
+      expect(shim.calls).toEqual(['kill --signal=SIGKILL kafka', 'is-active kafka', 'show -p MainPID kafka', 'restart kafka', 'show -p MainPID kafka']);
+    } finally {
+      await shim.close();
+    }
+  });
+});
