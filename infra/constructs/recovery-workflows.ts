@@ -35,6 +35,9 @@ import { HealerWorkflow } from './workflows.js';
 /** The host runbooks the broker recovery runs, by file name under runbooks/. */
 export const RECOVERY_RUNBOOKS = { diagnose: 'kafka-diagnose-host', restart: 'kafka-restart-broker' } as const;
 
+/** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
+export const RECOVERY_TIMEOUT = Duration.seconds(3300);
+
 export function runbookDocumentName(deployment: string, runbook: string): string {
   return `kafka-heal-${deployment}-${runbook}`;
 }
@@ -169,7 +172,7 @@ export class RecoveryWorkflows extends Construct {
         name: 'broker-recovery',
         stateMachineName: `kafka-heal-${d}-broker-recovery`,
         substitutions: brokerRecoverySubstitutions({ ...common, deployment: d }),
-        timeout: Duration.hours(2),
+        timeout: RECOVERY_TIMEOUT,
       });
       this.allowSteps(wf, ec2Clusters);
       this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
@@ -214,7 +217,7 @@ export class RecoveryWorkflows extends Construct {
         name: 'msk-broker-recovery',
         stateMachineName: `kafka-heal-${d}-msk-broker-recovery`,
         substitutions: mskBrokerRecoverySubstitutions(common),
-        timeout: Duration.hours(2),
+        timeout: RECOVERY_TIMEOUT,
       });
       this.allowSteps(wf, mskClusters);
       this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);

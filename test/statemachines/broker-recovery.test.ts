@@ -73,6 +73,16 @@ describe('statemachines/broker-recovery.asl.json: definition', () => {
     ]);
   });
 
+  it('the execution ends before the cluster lock the classifier took expires (and CDK says the same)', async () => {
+    const { DEFAULT_LOCK_TTL_SECONDS } = await import('../../functions/classify/handler.js');
+    const { RECOVERY_TIMEOUT } = await import('../../infra/constructs/recovery-workflows.js');
+    for (const name of ['broker-recovery', 'msk-broker-recovery']) {
+      const def = JSON.parse(aslText(name)) as AslDefinition;
+      expect(def.TimeoutSeconds, name).toBeLessThan(DEFAULT_LOCK_TTL_SECONDS);
+      expect(def.TimeoutSeconds, name).toBe(RECOVERY_TIMEOUT.toSeconds());
+    }
+  });
+
   it('verify retries BrokerNotHealthy with the seed backoff (10 s, x1.5, cap 120 s, 3 attempts)', () => {
     const verify = (JSON.parse(TEXT) as AslDefinition).States['Verify Broker Rejoined'] as AslState;
     expect(verify.Retry?.[0]).toMatchObject({ ErrorEquals: ['BrokerNotHealthy'], IntervalSeconds: 10, BackoffRate: 1.5, MaxDelaySeconds: 120, MaxAttempts: 3 });
