@@ -20,6 +20,7 @@ import {
   LOG4J2_XML,
   LOG4J_PROPERTIES,
   ZK_HEAP,
+  ZK_SESSION_TIMEOUT_MS,
   jvmArgs,
   kraftBrokerProps,
   markerProp,
@@ -431,15 +432,35 @@ class Supervisor implements LocalCluster {
         node.state = 'stopped';
         break;
       case 'start':
+        if (!alive) await this.awaitOldZkSession(node, kind);
         this.spawnNode(node, kind);
         break;
       case 'restart':
         if (alive && pid !== undefined) await stopGracefully(pid, STOP_GRACE_MS);
         node.pid = undefined;
+        if (!alive) await this.awaitOldZkSession(node, kind);
         this.spawnNode(node, kind);
         break;
     }
     this.save();
+  }
+
+  /**
+   * ZooKeeper mode: a crashed broker's registration (an ephemeral znode) lives until its
+   * ZooKeeper session expires, and a broker started before that fails at once with
+   * NodeExistsException. Wait, observed through the running brokers, until the old
+   * registration is gone; bounded by the session timeout plus a margin. With no running
+   * broker to observe through, start anyway (the log says so if it fails).
+   */
+  private async awaitOldZkSession(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk'): Promise<void> {
+    if (kind !== 'broker' || this.st.mode !== 'zookeeper') return;
+    const others = this.st.brokers.filter((b) => b.id !== node.id && isOurs(b.pid, b.marker) && procState(b.pid) === 'running');
+    if (others.length === 0) return;
+    try {
+      await this.waitUnregistered(node.id, ZK_SESSION_TIMEOUT_MS + 15_000);
+    } catch {
+      this.log(`kafka-heal: broker ${node.id} still registered in ZooKeeper; starting it anyway`);
+    }
   }
 
   async fault(action: FaultAction, brokerId: number, opts: { percent?: number } = {}): Promise<void> {

@@ -3,6 +3,9 @@
 // functions of the planned layout, so they are tested without starting anything.
 import { join } from 'node:path';
 
+/** zookeeper.session.timeout.ms of ZooKeeper-mode brokers: how long a crashed broker stays registered. */
+export const ZK_SESSION_TIMEOUT_MS = 6000;
+
 export type ClusterMode = 'kraft' | 'zookeeper';
 
 /** Jar set (local/maven/<set>/pom.xml) that runs each mode. */
@@ -86,7 +89,7 @@ export function zkBrokerProps(b: BrokerPlan, zk: ZkPlan[], chroot: string): Reco
     'advertised.listeners': `PLAINTEXT://127.0.0.1:${b.port}`,
     'log.dirs': b.dataDir,
     'zookeeper.connect': `${zk.map((z) => `127.0.0.1:${z.clientPort}`).join(',')}/${chroot}`,
-    'zookeeper.session.timeout.ms': '6000',
+    'zookeeper.session.timeout.ms': String(ZK_SESSION_TIMEOUT_MS),
     'zookeeper.connection.timeout.ms': '10000',
     ...commonBrokerProps(),
   };

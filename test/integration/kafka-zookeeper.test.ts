@@ -32,12 +32,23 @@ async function serving(): Promise<(string | undefined)[]> {
   return Promise.all((cluster.zookeeper?.nodes ?? []).map((z) => zkMode(z.port)));
 }
 
+/** Polls the ensemble's `srvr` answers until one leader and two followers (a node under load may answer late). */
+async function settledEnsemble(limitMs = 30_000): Promise<(string | undefined)[]> {
+  const started = Date.now();
+  for (;;) {
+    const modes = await serving();
+    const settled = modes.filter((m) => m === 'leader').length === 1 && modes.filter((m) => m === 'follower').length === 2;
+    if (settled || Date.now() - started > limitMs) return modes;
+    await delay(250);
+  }
+}
+
 describe('ZooKeeper-mode cluster', () => {
   it('starts healthy: a 3-node ensemble with a leader, 3 registered brokers under a chroot', async () => {
     const zk = cluster.zookeeper;
     expect(zk?.nodes).toHaveLength(3);
     expect(zk?.connect).toMatch(/^127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+\/kafka-heal$/);
-    const modes = await serving();
+    const modes = await settledEnsemble();
     expect(modes.filter((m) => m === 'leader')).toHaveLength(1);
     expect(modes.filter((m) => m === 'follower')).toHaveLength(2);
     const h = await cluster.health();
@@ -53,7 +64,7 @@ describe('ZooKeeper-mode cluster', () => {
   });
 
   it('one ZooKeeper node stopped: the ensemble still serves and brokers stay registered; it rejoins on start', async () => {
-    const modes = await serving();
+    const modes = await settledEnsemble();
     // Stop the leader: the hardest case, the others must elect a new one.
     const leaderIdx = modes.indexOf('leader');
     const leader = cluster.zookeeper?.nodes[leaderIdx];
