@@ -27,6 +27,7 @@ import { Notifications } from '../constructs/notifications.js';
 import { ClusterProbe } from '../constructs/probes.js';
 import { WorkQueue } from '../constructs/queues.js';
 import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
+import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
 import { SelfMonitoring } from '../constructs/self-monitoring.js';
 import { WebhookApi } from '../constructs/webhook-api.js';
 import { escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
@@ -53,6 +54,7 @@ export class HealerStack extends Stack {
   readonly webhookFn: HealerFunction;
   readonly policies: RuntimePolicyParameters;
   readonly escalation: HealerWorkflow;
+  readonly recovery: RecoveryWorkflows;
   readonly probes: ClusterProbe[] = [];
   readonly clusterAlarms: ClusterAlarms[] = [];
   readonly monitoring: SelfMonitoring;
@@ -153,6 +155,16 @@ export class HealerStack extends Stack {
     this.classifyFn.fn.addEventSource(
       new SqsEventSource(this.signalsQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),
     );
+
+    // --- Recovery workflows (broker-recovery on EC2, msk-broker-recovery on MSK) --------------
+    this.recovery = new RecoveryWorkflows(this, 'Recovery', {
+      deployment: d,
+      clusters: config.clusters,
+      table: this.table.table,
+      escalation: this.escalation.stateMachine,
+    })
+      .bindTo(this.classifyFn)
+      .watch(this.monitoring);
 
     // --- Per cluster: alarms, probe ----------------------------------------------------------
     for (const cluster of config.clusters) {

@@ -41,7 +41,7 @@ afterAll(() => {
 
 describe('Lambda bundles (esbuild, ESM)', () => {
   it('builds one bundle per function', () => {
-    expect([...bundles.keys()].sort()).toEqual(['kafka-heal-classify', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook', 'kafka-heal-probe-orders', 'kafka-heal-webhook-authorizer']);
+    expect([...bundles.keys()].sort()).toEqual(['kafka-heal-classify', 'kafka-heal-cluster-steps-orders', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook', 'kafka-heal-probe-orders', 'kafka-heal-webhook-authorizer', 'kafka-heal-workflow-steps']);
   });
 
   it('each is a minified ES module with the createRequire banner, a source map, and the AWS SDK left external', () => {

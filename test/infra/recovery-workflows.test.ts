@@ -9,7 +9,8 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
 import type { HealerConfig } from '../../infra/config/schema.js';
-import { RECOVERY_RUNBOOKS, RecoveryWorkflows, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import type { RecoveryWorkflows} from '../../infra/constructs/recovery-workflows.js';
+import { RECOVERY_RUNBOOKS, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { loadRunbook } from '../../functions/shared/runbooks.js';
 import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
@@ -28,12 +29,8 @@ beforeAll(() => {
   configs = loadConfigs(DEFAULT_CONFIG_FILES);
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   stacks = addHealerStacks(app, configs, { nag: true });
-  for (const stack of stacks) {
-    const r = new RecoveryWorkflows(stack, 'Recovery', { deployment: stack.config.deployment, clusters: stack.config.clusters, table: stack.table.table, escalation: stack.escalation.stateMachine })
-      .bindTo(stack.classifyFn)
-      .watch(stack.monitoring);
-    recovery.set(stack.config.deployment, r);
-  }
+  // The stack wires the recovery workflows itself (HealerStack.recovery).
+  for (const stack of stacks) recovery.set(stack.config.deployment, stack.recovery);
   try {
     app.synth();
   } catch (err) {

@@ -131,6 +131,11 @@ describe('the app', () => {
 
 describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   const config = () => configs.find((c) => c.deployment === deployment) as HealerConfig;
+  // broker-recovery exists when the deployment has an EC2 cluster, msk-broker-recovery when it has an MSK one.
+  const recoveryWorkflowNames = () => [
+    ...(config().clusters.some((c) => c.platform === 'ec2') ? ['broker-recovery'] : []),
+    ...(config().clusters.some((c) => c.platform === 'msk') ? ['msk-broker-recovery'] : []),
+  ];
 
   it('routes this deployment\'s alarm state changes (by name prefix) to the ingest queue, with a DLQ and retries', () => {
     const t = template(deployment);
@@ -291,9 +296,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('alarms: every cluster alarm of the config plus the self-monitoring set; self-monitoring never matches the ingestion prefix', () => {
     const t = template(deployment);
     const clusterAlarmCount = config().clusters.reduce((n, c) => n + clusterAlarmSpecs(deployment, c).length, 0);
-    // ingest, ingest-webhook, classify, webhook-authorizer and one probe per cluster: errors + throttles;
-    // escalation: failed + timed out; three DLQs; webhook 5xx.
-    const selfCount = (4 + config().clusters.length) * 2 + 2 + 3 + 1;
+    // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps, and per cluster a probe and
+    // cluster-steps: errors + throttles; escalation and each recovery workflow: failed + timed out;
+    // three DLQs; webhook 5xx.
+    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1;
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -342,7 +348,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     if (configured.warning) expect(subs['WarningTopicArn']).toBe(configured.warning);
   });
 
-  it('IAM: the classify role may start exactly the escalation state machine, read exactly the policy parameters', () => {
+  it('IAM: the classify role may start exactly the escalation and recovery state machines, read exactly the policy parameters', () => {
     const t = template(deployment);
     const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-escalation` });
     const classifyFn = Object.values(resources(t, 'AWS::Lambda::Function')).find(
@@ -354,9 +360,13 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const actions = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
     const start = statements.filter((s) => actions(s).includes('states:StartExecution'));
-    expect(start).toHaveLength(1);
-    expect(start[0]?.Resource).toEqual({ Ref: sm });
-    expect((classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['WORKFLOW_ARN_ESCALATION']).toEqual({ Ref: sm });
+    const startable = start.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    const recovery = recoveryWorkflowNames().map((name) => ({ Ref: logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-${name}` }) }));
+    expect(startable).toEqual(expect.arrayContaining([{ Ref: sm }, ...recovery]));
+    expect(startable).toHaveLength(1 + recovery.length);
+    const env = (classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    expect(env['WORKFLOW_ARN_ESCALATION']).toEqual({ Ref: sm });
+    for (const [i, name] of recoveryWorkflowNames().entries()) expect(env[`WORKFLOW_ARN_${name.toUpperCase().replace(/-/g, '_')}`]).toEqual(recovery[i]);
 
     const ssm = statements.filter((s) => actions(s).includes('ssm:GetParameter'));
     const ssmResources = ssm.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
@@ -379,9 +389,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     }
   });
 
-  it('IAM: Resource * appears only for actions without resource-level permissions (X-Ray, ENIs, log delivery)', () => {
-    // Guards the broad AwsSolutions-IAM5[Resource::*] acknowledgments on the house constructs.
-    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery))$/;
+  it('IAM: Resource * appears only for actions without resource-level permissions (X-Ray, ENIs, log delivery, command/operation polling)', () => {
+    // Guards the broad AwsSolutions-IAM5[Resource::*] acknowledgments on the house constructs and the
+    // recovery workflows (polling a command invocation or an MSK cluster operation names no resource known in advance).
+    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperationV2)$/;
     const t = template(deployment);
     let starStatements = 0;
     for (const [id, p] of Object.entries(resources(t, 'AWS::IAM::Policy'))) {
@@ -398,7 +409,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('Lambda functions: Node 22 on ARM64, traced, JSON logs to their own log group, bound environment', () => {
     const t = template(deployment);
     const fns = Object.values(resources(t, 'AWS::Lambda::Function'));
-    expect(fns).toHaveLength(4 + config().clusters.length);
+    // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps; per cluster a probe and cluster-steps.
+    expect(fns).toHaveLength(5 + 2 * config().clusters.length);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
