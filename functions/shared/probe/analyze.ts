@@ -9,14 +9,8 @@ import type {
   SnapshotStatus,
 } from '../../domain/snapshot.js';
 
-export interface RawPartition {
-  topic: string;
-  partition: number;
-  leader: number;
-  replicas: number[];
-  isr: number[];
-  offlineReplicas: number[];
-}
+/** A partition as the metadata response reports it, before min ISR and the live ISR are known. */
+export type RawPartition = Pick<PartitionDetail, 'topic' | 'partition' | 'leader' | 'replicas' | 'isr' | 'offlineReplicas'>;
 
 /**
  * A partition as it stands once brokers that are confirmed unreachable are taken out: the
