@@ -1,9 +1,15 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // Two tiers: `unit` (pure domain, handlers with SDK mocks, CDK assertions, ASL files) runs in
 // parallel; `integration` (real Kafka brokers, DynamoDB Local) runs one file at a time because
 // the machine has 2 cores and each file starts its own JVMs.
 export default defineConfig({
+  resolve: {
+    // The probe library's layer module name (layers/probe): functions that load it from the
+    // Lambda layer import it by this name; in the repository it is the source, as in tsconfig.json.
+    alias: { '@kafka-heal/probe': fileURLToPath(new URL('./functions/shared/probe/index.ts', import.meta.url)) },
+  },
   test: {
     // Handlers log through Powertools; tests assert on results, not on log lines, and CI output
     // stays readable. A test that needs the logs can stub the variable back.

@@ -26,6 +26,8 @@ if (major < 22) {
 }
 
 const { register } = await import('tsx/esm/api');
-register();
+// The project's tsconfig.json whatever the working directory: its `paths` map the probe layer's
+// module name (@kafka-heal/probe) to the library source, as in tests and type checks.
+register({ tsconfig: join(here, '..', 'tsconfig.json') });
 const { main } = await import(pathToFileURL(join(here, '..', 'cli', 'main.ts')).href);
 process.exitCode = await main(process.argv.slice(2));

@@ -17,7 +17,9 @@ import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { UnknownClusterError, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
-import { probeCluster, type ProbeOptions } from '../shared/probe/index.js';
+// The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
+// the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
+import { probeCluster, type ProbeOptions } from '@kafka-heal/probe';
 import { BrokerNotHealthy } from '../shared/recovery-errors.js';
 
 export const ClusterStepSchema = z.object({

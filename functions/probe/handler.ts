@@ -14,7 +14,9 @@ import { z } from 'zod';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
-import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '../shared/probe/index.js';
+// The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
+// the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
+import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '@kafka-heal/probe';
 import { probeMetricDocuments, publish, type MetricDocument } from './metrics.js';
 
 export const ProbeEventSchema = z.object({

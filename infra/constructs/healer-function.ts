@@ -11,7 +11,7 @@ import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing, ApplicationLogLevel, SystemLogLevel } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, LoggingFormat, Runtime, Tracing, ApplicationLogLevel, SystemLogLevel, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -45,6 +45,16 @@ export interface HealerFunctionVpc {
   securityGroups: ISecurityGroup[];
 }
 
+/**
+ * A layer and the modules it provides: the function gets the layer AND those modules are left
+ * external in its bundle (loaded from /opt/nodejs/node_modules at run time), so the two cannot
+ * drift apart.
+ */
+export interface HealerFunctionLayer {
+  layer: ILayerVersion;
+  modules: string[];
+}
+
 export interface HealerFunctionProps {
   /** Folder under functions/ holding the handler; also the Powertools service name suffix. */
   name: string;
@@ -65,6 +75,8 @@ export interface HealerFunctionProps {
   vpc?: HealerFunctionVpc;
   /** Caps concurrency, e.g. for the classifier so an alarm storm cannot exhaust the account. */
   reservedConcurrentExecutions?: number;
+  /** Layers providing modules the bundle leaves out (e.g. the probe library, ProbeLayer). */
+  layers?: HealerFunctionLayer[];
 }
 
 export type TableAccess = 'r' | 'rw';
@@ -136,6 +148,7 @@ export class HealerFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
+      ...(props.layers?.length ? { layers: props.layers.map((l) => l.layer) } : {}),
       ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       ...(props.vpc
         ? { vpc: props.vpc.vpc, vpcSubnets: { subnets: props.vpc.subnets }, securityGroups: props.vpc.securityGroups, allowPublicSubnet: false }
@@ -155,7 +168,8 @@ export class HealerFunction extends Construct {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         // The Node 22 runtime ships AWS SDK v3; bundling it would only add size and init time.
-        externalModules: ['@aws-sdk/*'],
+        // Modules provided by the function's layers stay out of the bundle as well.
+        externalModules: ['@aws-sdk/*', ...(props.layers ?? []).flatMap((l) => l.modules)],
         minify: true,
         sourceMap: true,
         sourcesContent: false,

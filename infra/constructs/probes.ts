@@ -13,6 +13,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { HealerFunction } from './healer-function.js';
+import { ProbeLayer } from './probe-layer.js';
 
 /**
  * What the probe handler is told about its cluster: CLUSTERS_JSON, a one-element list in the
@@ -83,6 +84,8 @@ export class ClusterProbe extends Construct {
       timeout: Duration.seconds(55),
       memorySize: 256,
       vpc: { vpc, subnets, securityGroups: [securityGroup] },
+      // The probe library comes from the stack's probe layer, not the bundle.
+      layers: [ProbeLayer.of(this).binding],
       environment: {
         DEPLOYMENT: props.deployment,
         CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]),

@@ -28,6 +28,7 @@ import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import type { ClusterConfig } from '../config/schema.js';
 import { HealerFunction } from './healer-function.js';
+import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
@@ -147,6 +148,8 @@ export class RecoveryWorkflows extends Construct {
           subnets,
           securityGroups: [SecurityGroup.fromSecurityGroupId(this, `Sg-${cluster.name}`, cluster.probe.securityGroupId, { mutable: false })],
         },
+        // The probe library comes from the stack's probe layer, not the bundle.
+        layers: [ProbeLayer.of(this).binding],
         environment: { DEPLOYMENT: d, CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]) },
       });
       this.clusterSteps.set(cluster.name, fn);

@@ -2,8 +2,11 @@
 // real, then each bundle is checked for the house format and actually loaded in Node, and the
 // webhook authorizer bundle is run end to end against a mocked Secrets Manager. The AWS SDK is
 // external to the bundles, so the bundle imports the SDK from node_modules: the same class that
-// aws-sdk-client-mock patches.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// aws-sdk-client-mock patches. The probe library ships as the stack's Lambda layer: the probe and
+// cluster-steps bundles leave `@kafka-heal/probe` external, and the layer asset holds it.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -13,6 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
+import type * as ProbeModule from '../../functions/shared/probe/index.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -21,6 +25,16 @@ const base = join(PROJECT_ROOT, '.cache', 'test-bundles');
 let outdir: string;
 /** Powertools service name -> bundle folder. */
 const bundles = new Map<string, string>();
+/** The probe layer's asset folder (its zip's content). */
+let layerDir: string | undefined;
+/** Logical id of the layer, and the Layers property of each function by service name. */
+let layerId: string | undefined;
+const fnLayers = new Map<string, unknown>();
+
+/** Code of functions/shared/probe/wire.ts, kept by minification (a template literal's text). */
+const PROBE_CODE_MARK = 'truncated Kafka response at byte';
+const PROBE_MODULE = '@kafka-heal/probe';
+const LAYER_MODULE_PATH = ['nodejs', 'node_modules', '@kafka-heal', 'probe', 'index.mjs'];
 
 beforeAll(() => {
   mkdirSync(base, { recursive: true });
@@ -32,6 +46,14 @@ beforeAll(() => {
     const service = (f.Properties['Environment'] as { Variables: Record<string, string> }).Variables['POWERTOOLS_SERVICE_NAME'] as string;
     const key = (f.Properties['Code'] as { S3Key: string }).S3Key;
     bundles.set(service, join(outdir, `asset.${key.replace(/\.zip$/, '')}`));
+    fnLayers.set(service, f.Properties['Layers']);
+  }
+  const layers = Template.fromStack(stack as never).findResources('AWS::Lambda::LayerVersion') as Resources;
+  const entry = Object.entries(layers)[0];
+  if (entry && Object.keys(layers).length === 1) {
+    layerId = entry[0];
+    const key = (entry[1].Properties['Content'] as { S3Key: string }).S3Key;
+    layerDir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
   }
 }, 300_000);
 
@@ -85,6 +107,68 @@ describe('Lambda bundles (esbuild, ESM)', () => {
     } finally {
       vi.unstubAllEnvs();
       sm.restore();
+    }
+  });
+});
+
+describe('the probe layer (one per stack, loaded by the probe and cluster-steps functions)', () => {
+  const PROBING = ['kafka-heal-cluster-steps-orders', 'kafka-heal-probe-orders'];
+
+  it('is one Node 22 / ARM64 layer, attached to the probe and cluster-steps functions only', () => {
+    expect(layerId).toBeDefined();
+    for (const [service, layers] of fnLayers) {
+      if (PROBING.includes(service)) expect(layers, service).toEqual([{ Ref: layerId }]);
+      else expect(layers, service).toBeUndefined();
+    }
+  });
+
+  it('the probe library is in the layer asset and not in the probe and cluster-steps bundles, which import it by name', () => {
+    const layerFile = join(layerDir as string, ...LAYER_MODULE_PATH);
+    expect(readFileSync(layerFile, 'utf8')).toContain(PROBE_CODE_MARK);
+    expect(JSON.parse(readFileSync(join(layerDir as string, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'package.json'), 'utf8'))).toMatchObject({ name: PROBE_MODULE, type: 'module' });
+    for (const service of PROBING) {
+      const code = readFileSync(join(bundles.get(service) as string, 'index.mjs'), 'utf8');
+      expect(code, service).not.toContain(PROBE_CODE_MARK);
+      expect(code, service).toMatch(/from\s*"@kafka-heal\/probe"/);
+    }
+    // The other functions neither import nor bundle it.
+    for (const [service, dir] of bundles) {
+      if (PROBING.includes(service)) continue;
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      expect(code, service).not.toContain(PROBE_MODULE);
+      expect(code, service).not.toContain(PROBE_CODE_MARK);
+    }
+  });
+
+  it('the layer module imports on its own and its probeCluster answers a probe of a closed port', async () => {
+    const mod = (await import(pathToFileURL(join(layerDir as string, ...LAYER_MODULE_PATH)).href)) as typeof ProbeModule;
+    expect(typeof mod.probeCluster).toBe('function');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    await new Promise((r) => server.close(r));
+    const snap = await mod.probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 1000 });
+    expect(snap.status).toBe('down');
+  });
+
+  it('in plain Node (no test resolver), the two bundles load only with the layer on the module path, as Lambda mounts it', { timeout: 60_000 }, () => {
+    // A child node process: vitest's own resolver would map the module name to the source.
+    const load = (service: string) =>
+      spawnSync(process.execPath, ['--input-type=module', '-e', 'const m = await import(process.argv[1]); if (typeof m.handler !== "function") process.exit(3);', pathToFileURL(join(bundles.get(service) as string, 'index.mjs')).href], {
+        encoding: 'utf8',
+        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
+      });
+    for (const service of PROBING) {
+      const without = load(service);
+      expect(without.status, service).not.toBe(0);
+      expect(without.stderr, service).toContain(`Cannot find package '${PROBE_MODULE}'`);
+    }
+    // The layer's nodejs/node_modules next to the bundles (Lambda: /opt/nodejs/node_modules).
+    cpSync(join(layerDir as string, 'nodejs', 'node_modules'), join(outdir, 'node_modules'), { recursive: true });
+    for (const service of PROBING) {
+      const withLayer = load(service);
+      expect(withLayer.stderr, service).toBe('');
+      expect(withLayer.status, service).toBe(0);
     }
   });
 });

@@ -457,4 +457,24 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       });
     }
   });
+
+  it('probe layer: one per stack (Node 22, ARM64), attached to every probe and cluster-steps function and to no other', () => {
+    const t = template(deployment);
+    const layers = resources(t, 'AWS::Lambda::LayerVersion');
+    expect(Object.keys(layers)).toHaveLength(1);
+    const [layerId, layer] = Object.entries(layers)[0] as [string, Resources[string]];
+    expect(layer.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs22.x'], CompatibleArchitectures: ['arm64'] });
+    const probing = new Set(config().clusters.flatMap((c) => [`kafka-heal-probe-${c.name}`, `kafka-heal-cluster-steps-${c.name}`]));
+    let attached = 0;
+    for (const f of Object.values(resources(t, 'AWS::Lambda::Function'))) {
+      const service = (f.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables['POWERTOOLS_SERVICE_NAME'] as string;
+      if (probing.has(service)) {
+        expect(f.Properties?.['Layers'], service).toEqual([{ Ref: layerId }]);
+        attached++;
+      } else {
+        expect(f.Properties?.['Layers'], service).toBeUndefined();
+      }
+    }
+    expect(attached).toBe(2 * config().clusters.length);
+  });
 });
