@@ -432,13 +432,13 @@ class Supervisor implements LocalCluster {
         node.state = 'stopped';
         break;
       case 'start':
-        if (!alive) await this.awaitOldZkSession(node, kind);
+        if (!alive) node = await this.awaitOldZkSession(node, kind);
         this.spawnNode(node, kind);
         break;
       case 'restart':
         if (alive && pid !== undefined) await stopGracefully(pid, STOP_GRACE_MS);
         node.pid = undefined;
-        if (!alive) await this.awaitOldZkSession(node, kind);
+        if (!alive) node = await this.awaitOldZkSession(node, kind);
         this.spawnNode(node, kind);
         break;
     }
@@ -451,16 +451,19 @@ class Supervisor implements LocalCluster {
    * NodeExistsException. Wait, observed through the running brokers, until the old
    * registration is gone; bounded by the session timeout plus a margin. With no running
    * broker to observe through, start anyway (the log says so if it fails).
+   * Returns the node's record as it is in the state after the wait: polling reloads the state
+   * file, so the record passed in may no longer be the one that gets saved.
    */
-  private async awaitOldZkSession(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk'): Promise<void> {
-    if (kind !== 'broker' || this.st.mode !== 'zookeeper') return;
+  private async awaitOldZkSession<T extends BrokerRecord | ZkRecord>(node: T, kind: 'broker' | 'zk'): Promise<T> {
+    if (kind !== 'broker' || this.st.mode !== 'zookeeper') return node;
     const others = this.st.brokers.filter((b) => b.id !== node.id && isOurs(b.pid, b.marker) && procState(b.pid) === 'running');
-    if (others.length === 0) return;
+    if (others.length === 0) return node;
     try {
       await this.waitUnregistered(node.id, ZK_SESSION_TIMEOUT_MS + 15_000);
     } catch {
       this.log(`kafka-heal: broker ${node.id} still registered in ZooKeeper; starting it anyway`);
     }
+    return this.broker(node.id) as T;
   }
 
   async fault(action: FaultAction, brokerId: number, opts: { percent?: number } = {}): Promise<void> {
