@@ -10,11 +10,8 @@
 // - lambda:InvokeFunction only on the step functions above; states:StartExecution only on the
 //   escalation workflow (plus what .sync:2 needs to follow that execution).
 //
-// Hook into the stack (infra/stacks/healer-stack.ts):
-//   const recovery = new RecoveryWorkflows(this, 'Recovery', { deployment: d, clusters: config.clusters,
-//     table: this.table.table, escalation: this.escalation.stateMachine });
-//   recovery.bindTo(this.classifyFn);   // WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY + StartExecution
-//   recovery.watch(this.monitoring);
+// The stack (infra/stacks/healer-stack.ts) creates it, binds it to the classifier
+// (WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY + StartExecution) and to self-monitoring.
 import { Annotations, ArnFormat, Duration, Fn, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';

@@ -1,6 +1,5 @@
-// CDK assertions for the recovery workflows construct, hooked into the real healer stacks exactly
-// as infra/constructs/recovery-workflows.ts documents (the stack itself does not create it yet).
-// Synthesized once with the cdk-nag AwsSolutions plugin; Lambda bundling skipped.
+// CDK assertions for the recovery workflows construct, as the real healer stacks create it
+// (HealerStack.recovery). Synthesized once with the cdk-nag AwsSolutions plugin; Lambda bundling skipped.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
