@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   PAGERDUTY_EVENTS_URL,
   PagerDutyClient,
@@ -364,12 +364,22 @@ describe('retries and backoff', () => {
   });
 
   it('uses real timers and Date.now by default', async () => {
-    const f = scriptedFetch([{ status: 500 }, ok()]);
-    const c = new PagerDutyClient({ routingKey: staticRoutingKey(KEY), fetch: f.impl, retry: { baseDelayMs: 2, maxDelayMs: 2 } });
-    const before = Date.now();
-    const res = await c.resolve('inc-1');
-    expect(res.attempts).toBe(2);
-    expect(Date.now() - before).toBeGreaterThanOrEqual(1);
+    // Asserted through spies, not elapsed wall time: a 1-2 ms backoff can read as 0 ms on Date.now.
+    const timers = vi.spyOn(globalThis, 'setTimeout');
+    const clock = vi.spyOn(Date, 'now');
+    try {
+      const f = scriptedFetch([{ status: 500 }, ok()]);
+      const c = new PagerDutyClient({ routingKey: staticRoutingKey(KEY), fetch: f.impl, retry: { baseDelayMs: 2, maxDelayMs: 2 } });
+      const res = await c.resolve('inc-1');
+      expect(res.attempts).toBe(2);
+      expect(clock).toHaveBeenCalled();
+      // The backoff before the second attempt slept on the real timer, for the equal-jitter delay (1-2 ms).
+      const delays = timers.mock.calls.map((call) => call[1]).filter((ms): ms is number => typeof ms === 'number' && ms >= 1 && ms <= 2);
+      expect(delays.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      timers.mockRestore();
+      clock.mockRestore();
+    }
   });
 });
 
