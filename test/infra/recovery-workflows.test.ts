@@ -1,52 +1,28 @@
 // CDK assertions for the recovery workflows construct, as the real healer stacks create it
 // (HealerStack.recovery). Synthesized once with the cdk-nag AwsSolutions plugin; Lambda bundling skipped.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
-import type { HealerConfig } from '../../infra/config/schema.js';
-import type { RecoveryWorkflows} from '../../infra/constructs/recovery-workflows.js';
-import { RECOVERY_RUNBOOKS, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { loadRunbook } from '../../functions/shared/runbooks.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+import type { HealerConfig } from '../../infra/config/schema.js';
+import { RECOVERY_RUNBOOKS, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, string>> };
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
-let outdir: string;
-let configs: HealerConfig[];
-let stacks: HealerStack[];
-const recovery = new Map<string, RecoveryWorkflows>();
-const templates = new Map<string, Template>();
-let synthError: unknown;
+let ex: ExampleStacks;
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'kh-recovery-test-'));
-  configs = loadConfigs(DEFAULT_CONFIG_FILES);
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  stacks = addHealerStacks(app, configs, { nag: true });
-  // The stack wires the recovery workflows itself (HealerStack.recovery).
-  for (const stack of stacks) recovery.set(stack.config.deployment, stack.recovery);
-  try {
-    app.synth();
-  } catch (err) {
-    synthError = err;
-    return;
-  }
-  for (const stack of stacks) templates.set(stack.config.deployment, Template.fromStack(stack));
+  ex = synthesizeExampleStacks('kh-recovery-test-');
 }, 240_000);
 
-afterAll(() => {
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
-});
+afterAll(() => ex?.cleanup());
 
 function template(d: string): Template {
-  const t = templates.get(d);
-  if (!t) throw new Error(`synthesis failed: ${String(synthError)}`);
-  return t;
+  return ex.template(d);
 }
 
 /** Every statement of the policies attached to the role of the state machine named `name`. */
@@ -67,8 +43,8 @@ const withAction = (all: Statement[], action: string) => all.filter((s) => actio
 
 describe('RecoveryWorkflows in the healer stacks', () => {
   it('synthesizes with no unacknowledged cdk-nag finding in the recovery constructs', () => {
-    expect(synthError).toBeUndefined();
-    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+    expect(ex.synthError).toBeUndefined();
+    const report = JSON.parse(readFileSync(join(ex.outdir, 'validation-report.json'), 'utf8')) as {
       pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
     };
     const mine = report.pluginReports.flatMap((p) => p.violations.flatMap((v) => v.violatingConstructs.filter((c) => c.constructPath.includes('/Recovery/')).map((c) => `${v.ruleName} at ${c.constructPath}`)));
@@ -76,8 +52,8 @@ describe('RecoveryWorkflows in the healer stacks', () => {
   });
 
   it('adds no CDK warning or error annotation', () => {
-    expect(synthError).toBeUndefined();
-    for (const stack of stacks) {
+    expect(ex.synthError).toBeUndefined();
+    for (const stack of ex.stacks) {
       const a = Annotations.fromStack(stack);
       const mine = (xs: { id: string }[]) => xs.filter((x) => x.id.includes('/Recovery/'));
       expect(mine(a.findError('*', Match.anyValue())), stack.stackName).toEqual([]);
@@ -98,7 +74,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
   });
 
   it('EC2: ssm:SendCommand only with the two documents and only on the configured broker instances', () => {
-    const config = configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
+    const config = ex.configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
     const st = statementsOf(template('prod-us'), 'kafka-heal-prod-us-broker-recovery');
     const send = withAction(st, 'ssm:SendCommand');
     const text = JSON.stringify(send);
@@ -126,7 +102,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
   });
 
   it('MSK: kafka:RebootBroker only on the configured cluster ARN; no SSM at all', () => {
-    const config = configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
+    const config = ex.configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
     const arns = config.clusters.flatMap((c) => (c.platform === 'msk' ? [c.msk.clusterArn] : []));
     const st = statementsOf(template('prod-eu'), 'kafka-heal-prod-eu-msk-broker-recovery');
     const reboot = withAction(st, 'kafka:RebootBroker');
@@ -166,7 +142,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
 
 describe('clusterTarget', () => {
   it('EC2: brokers by instance id, service name without .service, port from the first bootstrap server', () => {
-    const config = configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
+    const config = ex.configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
     const ec2 = config.clusters.find((c) => c.platform === 'ec2');
     if (!ec2 || ec2.platform !== 'ec2') throw new Error('example has an ec2 cluster');
     const t = clusterTarget(ec2, 'fn');
@@ -176,7 +152,7 @@ describe('clusterTarget', () => {
   });
 
   it('MSK: carries the cluster ARN', () => {
-    const config = configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
+    const config = ex.configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
     const msk = config.clusters.find((c) => c.platform === 'msk');
     if (!msk || msk.platform !== 'msk') throw new Error('example has an msk cluster');
     expect(clusterTarget(msk, 'fn')).toMatchObject({ platform: 'msk', mskClusterArn: msk.msk.clusterArn });

@@ -6,17 +6,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { Subnet } from 'aws-cdk-lib/aws-ec2';
-import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
 import type { HealerConfig } from '../../infra/config/schema.js';
+import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
 import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
@@ -29,35 +28,16 @@ function readReport(dir: string): ValidationReport {
   return JSON.parse(readFileSync(join(dir, 'validation-report.json'), 'utf8')) as ValidationReport;
 }
 
-let outdir: string;
-let configs: HealerConfig[];
-let stacks: HealerStack[];
-let synthError: unknown;
-let assembly: CloudAssembly | undefined;
-const templates = new Map<string, Template>();
+let ex: ExampleStacks;
 
 beforeAll(() => {
-  outdir = mkdtempSync(join(tmpdir(), 'kh-stack-test-'));
-  configs = loadConfigs(DEFAULT_CONFIG_FILES);
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-  stacks = addHealerStacks(app, configs, { nag: true });
-  try {
-    assembly = app.synth();
-  } catch (err) {
-    synthError = err;
-    return;
-  }
-  for (const stack of stacks) templates.set(stack.config.deployment, Template.fromStack(stack));
+  ex = synthesizeExampleStacks('kh-stack-test-');
 }, 240_000);
 
-afterAll(() => {
-  if (outdir) rmSync(outdir, { recursive: true, force: true });
-});
+afterAll(() => ex?.cleanup());
 
 function template(deployment: string): Template {
-  const t = templates.get(deployment);
-  if (!t) throw new Error(`no template for ${deployment}: synthesis failed: ${String(synthError)}`);
-  return t;
+  return ex.template(deployment);
 }
 
 function resources(t: Template, type: string): Resources {
@@ -75,10 +55,10 @@ const DEPLOYMENTS = ['prod-eu', 'prod-us', 'events'];
 
 describe('the app', () => {
   it('has one env-agnostic stack per example config, named KafkaHeal-<deployment>', () => {
-    expect(synthError).toBeUndefined();
-    expect(configs.map((c) => c.deployment)).toEqual(DEPLOYMENTS);
-    expect(stacks.map((s) => s.stackName)).toEqual(DEPLOYMENTS.map((d) => `KafkaHeal-${d}`));
-    for (const s of stacks) {
+    expect(ex.synthError).toBeUndefined();
+    expect(ex.configs.map((c) => c.deployment)).toEqual(DEPLOYMENTS);
+    expect(ex.stacks.map((s) => s.stackName)).toEqual(DEPLOYMENTS.map((d) => `KafkaHeal-${d}`));
+    for (const s of ex.stacks) {
       // Unresolved account/region: no lookups, no credentials needed.
       expect(s.account).toMatch(/^\$\{Token/);
       expect(s.region).toMatch(/^\$\{Token/);
@@ -86,8 +66,8 @@ describe('the app', () => {
   });
 
   it('cdk-nag AwsSolutions: no unacknowledged finding (errors or warnings) in any stack', () => {
-    expect(synthError).toBeUndefined();
-    const report = readReport(outdir);
+    expect(ex.synthError).toBeUndefined();
+    const report = readReport(ex.outdir);
     const findings = report.pluginReports.flatMap((p) =>
       p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`)),
     );
@@ -96,9 +76,9 @@ describe('the app', () => {
 
   it('no CDK warning or error annotations remain in any stack (imported-subnet warnings are acknowledged with reasons)', () => {
     // Read from the assembly already synthesized (Annotations.fromStack would synthesize again).
-    expect(assembly).toBeDefined();
-    for (const stack of stacks) {
-      const messages = assembly?.getStackArtifact(stack.artifactId).messages ?? [];
+    expect(ex.assembly).toBeDefined();
+    for (const stack of ex.stacks) {
+      const messages = ex.assembly?.getStackArtifact(stack.artifactId).messages ?? [];
       expect(messages.filter((m) => m.level !== 'info').map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`), stack.stackName).toEqual([]);
     }
   });
@@ -130,7 +110,7 @@ describe('the app', () => {
 });
 
 describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
-  const config = () => configs.find((c) => c.deployment === deployment) as HealerConfig;
+  const config = () => ex.configs.find((c) => c.deployment === deployment) as HealerConfig;
   // broker-recovery exists when the deployment has an EC2 cluster, msk-broker-recovery when it has an MSK one.
   const recoveryWorkflowNames = () => [
     ...(config().clusters.some((c) => c.platform === 'ec2') ? ['broker-recovery'] : []),
