@@ -3,16 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
+import { captureIO as capture } from '../support/helpers.js';
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t) }, out, err };
-}
 
 async function run(...argv: string[]) {
   const c = capture();
-  const code = await main(['config', 'validate', ...argv], c.io);
+  const code = await main(['config', 'validate', ...argv], c);
   return { code, stdout: c.out.join('\n'), stderrLines: c.err.join('\n').split('\n') };
 }
 

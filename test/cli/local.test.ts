@@ -4,14 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandIO } from '../../cli/args.js';
 import { main } from '../../cli/main.js';
+import { captureIO as capture } from '../support/helpers.js';
 
-function capture(): CommandIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
-}
 
 let cache: string;
 const savedCache = process.env.KAFKA_HEAL_CACHE;

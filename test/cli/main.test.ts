@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, intFlag, parseFlags, requireFlag, type Command, type CommandIO } from '../../cli/args.js';
+import { UsageError, intFlag, parseFlags, requireFlag, type Command } from '../../cli/args.js';
 import { helpText, main } from '../../cli/main.js';
+import { captureIO as capture } from '../support/helpers.js';
 
-function capture(): CommandIO & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, stdout: (t) => out.push(t), stderr: (t) => err.push(t) };
-}
 
 const calls: string[][] = [];
 const list: Command[] = [

@@ -1,22 +1,10 @@
-import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { probeCommand, renderSnapshot } from '../../cli/commands/probe.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import { captureIO, closedPort } from '../support/helpers.js';
 
-function io() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t) } };
-}
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('kafka-heal probe: bad input exits 2 with one line', () => {
   it.each([
@@ -30,8 +18,8 @@ describe('kafka-heal probe: bad input exits 2 with one line', () => {
     [['--bootstrap', 'a:1', '--expect-brokers', '0'], 'between 1 and 1000'],
     [['--bootstrap', 'a:1', '--nope'], "Unknown option '--nope'"],
   ])('%j', async (argv, message) => {
-    const x = io();
-    expect(await main(['probe', ...argv], x.io, [probeCommand])).toBe(2);
+    const x = captureIO();
+    expect(await main(['probe', ...argv], x, [probeCommand])).toBe(2);
     expect(x.err).toHaveLength(1);
     expect(x.err[0]).toContain(message);
     expect(x.out).toEqual([]);
@@ -41,9 +29,9 @@ describe('kafka-heal probe: bad input exits 2 with one line', () => {
 describe('kafka-heal probe against an unreachable bootstrap', () => {
   it('returns within 5 s, exit 1, says the cluster is down and why', async () => {
     const port = await closedPort();
-    const x = io();
+    const x = captureIO();
     const t = Date.now();
-    const code = await main(['probe', '--bootstrap', `127.0.0.1:${port}`, '--expect-brokers', '3'], x.io, [probeCommand]);
+    const code = await main(['probe', '--bootstrap', `127.0.0.1:${port}`, '--expect-brokers', '3'], x, [probeCommand]);
     expect(Date.now() - t).toBeLessThan(5000);
     expect(code).toBe(1);
     const text = x.out.join('\n');
@@ -55,8 +43,8 @@ describe('kafka-heal probe against an unreachable bootstrap', () => {
 
   it('--json prints the snapshot', async () => {
     const port = await closedPort();
-    const x = io();
-    const code = await main(['probe', '--bootstrap', `127.0.0.1:${port}`, '--json', '--group', 'billing', '--timeout-ms', '1000'], x.io, [probeCommand]);
+    const x = captureIO();
+    const code = await main(['probe', '--bootstrap', `127.0.0.1:${port}`, '--json', '--group', 'billing', '--timeout-ms', '1000'], x, [probeCommand]);
     expect(code).toBe(1);
     const snap = JSON.parse(x.out.join('')) as ClusterSnapshot;
     expect(snap).toMatchObject({ status: 'down', bootstrapReachable: false, registeredBrokers: [] });

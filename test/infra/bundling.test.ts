@@ -6,7 +6,6 @@
 // cluster-steps bundles leave `@kafka-heal/probe` external, and the layer asset holds it.
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -17,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
 import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
 import type * as ProbeModule from '../../functions/shared/probe/index.js';
+import { closedPort } from '../support/helpers.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
@@ -143,10 +143,7 @@ describe('the probe layer (one per stack, loaded by the probe and cluster-steps 
   it('the layer module imports on its own and its probeCluster answers a probe of a closed port', async () => {
     const mod = (await import(pathToFileURL(join(layerDir as string, ...LAYER_MODULE_PATH)).href)) as typeof ProbeModule;
     expect(typeof mod.probeCluster).toBe('function');
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((r) => server.close(r));
+    const port = await closedPort();
     const snap = await mod.probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 1000 });
     expect(snap.status).toBe('down');
   });

@@ -8,6 +8,7 @@ import { describeProblems, summarizePartitions, verdict } from '../../functions/
 import { ProbeTimeoutError, withTimeout } from '../../functions/shared/probe/deadline.js';
 import { API, Reader, Writer } from '../../functions/shared/probe/wire.js';
 import { isZooKeeperMode } from '../../functions/shared/probe/requests.js';
+import { closedPort } from '../support/helpers.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -26,13 +27,6 @@ async function listen(onConn: (s: Socket) => void): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('probeCluster bounds', () => {
   it('a closed port: down within the bound, with the reason', async () => {

@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildProbeLayer } from '../../layers/probe/build.js';
 import type * as ProbeModule from '../../functions/shared/probe/index.js';
+import { closedPort } from '../support/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kh-probe-layer-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -21,10 +21,7 @@ describe('buildProbeLayer', () => {
     expect(typeof mod.probeCluster).toBe('function');
 
     // The bundle works, not just loads: probe a closed port.
-    const server = createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.address() as { port: number }).port;
-    await new Promise((r) => server.close(r));
+    const port = await closedPort();
     const snap = await mod.probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 1000 });
     expect(snap.status).toBe('down');
   });
