@@ -20,4 +20,9 @@ if [ "$#" -eq 0 ]; then
   echo "usage: bash scripts/run.sh <npm script> [-- args]   e.g. test, synth" >&2
   exit 2
 fi
+# Only the test run opens pages (HTML report, approval page): provision Debian's Chromium for it
+# here, once, so synth and drills never wait for apt (the page tests call the same script).
+case "$1" in
+  test|test:integration) bash scripts/chromium.sh >/dev/null ;;
+esac
 exec npm run "$@"
