@@ -1,6 +1,6 @@
 // Probe latency on a real 3-broker KRaft cluster with 100+ partitions: starts a local cluster,
 // creates a 120-partition RF=3 topic, runs the probe N times back to back and prints p50, p95
-// and max, plus the same with a watched consumer group. Run: npx tsx bench/probe-latency.ts [N]
+// and max, plus the same with a watched consumer group. Run: npm run bench -- probe-latency [N]
 import { Kafka, logLevel } from 'kafkajs';
 import { probeCluster } from '../functions/shared/probe/index.js';
 import { startCluster } from '../local/kafka/cluster.js';
@@ -19,8 +19,8 @@ async function series(n: number, run: () => Promise<unknown>): Promise<number[]>
   return out.sort((a, b) => a - b);
 }
 
-async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 50);
+export async function run(args: string[]): Promise<string> {
+  const n = Number(args[0] ?? 50);
   const t0 = Date.now();
   const cluster = await startCluster({ name: 'probe-bench', log: () => undefined });
   console.log(`cluster start: ${Date.now() - t0} ms (${cluster.bootstrapServers})`);
@@ -52,12 +52,8 @@ async function main(): Promise<void> {
     console.log(`probe x${n} (3 brokers, ${first.partitions.total} partitions): ${fmt(plain)}`);
     console.log(`probe x${n} with lag of one group over 120 partitions: ${fmt(withGroup)}`);
     await consumer.disconnect();
+    return `${n} probes of 3 brokers / ${first.partitions.total} partitions: p50 ${pct(plain, 50).toFixed(1)} ms, p95 ${pct(plain, 95).toFixed(1)} ms; with one group's lag p50 ${pct(withGroup, 50).toFixed(1)} ms`;
   } finally {
     await cluster.stop();
   }
 }
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
