@@ -43,7 +43,8 @@ export async function main(argv: string[], io: CommandIO = defaultIO, list: Comm
     return await found.command.run(found.rest, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`kafka-heal ${found.command.path.join(' ')}: ${err.message}`);
+      // One line, whatever the message (node:util parseArgs explains some errors over three).
+      io.stderr(`kafka-heal ${found.command.path.join(' ')}: ${err.message.replace(/\s*\n\s*/g, ' ')}`);
       return 2;
     }
     throw err;

@@ -1,8 +1,9 @@
 // Every CLI command, one import a line. Keep the list sorted by command words.
 import type { Command } from '../args.js';
+import { capacityCommand } from './capacity.js';
 import { classifyCommand } from './classify.js';
 import { configValidate } from './config-validate.js';
 import { localDown, localFault, localStatus, localUp } from './local.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [classifyCommand, configValidate, localDown, localFault, localStatus, localUp, probeCommand];
+export const commands: Command[] = [capacityCommand, classifyCommand, configValidate, localDown, localFault, localStatus, localUp, probeCommand];
