@@ -6,3 +6,4 @@ export * from './runtime.js';
 export * from './bindings.js';
 export * from './runbook-runner.js';
 export * from './systemctl-shim.js';
+export * from './approvals.js';
