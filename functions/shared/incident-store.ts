@@ -17,6 +17,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
@@ -670,6 +671,42 @@ export class IncidentStore {
       ExpressionAttributeValues: { ':pk': keys.openIndex(cluster) },
     });
     return items.map(toIncident).filter((i) => ACTIVE_STATUSES.includes(i.status));
+  }
+
+  /**
+   * Every incident, open or closed, newest first, optionally of one cluster and/or status: for
+   * operators (`kafka-heal incidents list`), never on the alarm path (it scans the table).
+   */
+  async list(filter: { cluster?: string; status?: IncidentStatus } = {}): Promise<IncidentRecord[]> {
+    const conditions = ['sk = :meta', 'begins_with(pk, :incident)'];
+    const values: Record<string, unknown> = { ':meta': 'META', ':incident': 'INCIDENT#' };
+    const names: Record<string, string> = {};
+    if (filter.cluster !== undefined) {
+      conditions.push('#cluster = :cluster');
+      names['#cluster'] = 'cluster';
+      values[':cluster'] = filter.cluster;
+    }
+    if (filter.status !== undefined) {
+      conditions.push('#status = :status');
+      names['#status'] = 'status';
+      values[':status'] = filter.status;
+    }
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const res = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: conditions.join(' AND '),
+          ExpressionAttributeValues: values,
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((res.Items ?? []) as Item[]));
+      start = res.LastEvaluatedKey;
+    } while (start);
+    return items.map(toIncident).sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : a.id.localeCompare(b.id)));
   }
 
   /** Remediations of a cluster finished at or after `since` (for the flap breaker and cooldowns). */
