@@ -3,6 +3,22 @@
 // Pure: the clock is injected, nothing is read or written. Every rule that shapes the decision
 // appends a sentence to `reasons`, which the incident timeline shows verbatim.
 //
+// Brokers down: simultaneous failure vs cascade (the team's decision, see docs/operations.md).
+//   Each failing broker has a first-seen time: the signal's own brokers at signal.observedAt (now
+//   when unreadable), the brokers of open broker incidents of the cluster at their firstSeenAt;
+//   only brokers first seen within the cascade window (default 300 s) count at all.
+//   together   the largest group of failing brokers whose first-seen times all lie within
+//              policy.simultaneousWindowSeconds (default 60 s) of each other: they failed at once.
+//   Only `together` counts for the infrastructure-wide gates:
+//     together / B > 50%                     -> emergency: escalate SEV-1, page
+//     together > min(fraction * B, brokers)  -> blast radius: escalate SEV-1, page
+//   Brokers failing one after another inside the cascade window are a cascade:
+//     N >= 3 -> cascade-recovery, awaits approval, SEV-1 (the approval request pages at once)
+//     N = 2  -> cascade-recovery automatically, SEV-1
+//     N = 1  -> broker-recovery / msk-broker-recovery, SEV-2
+//   So 3 brokers of 5 lost one after another wait for a person, and 3 of 5 lost at once are an
+//   emergency. Open offline partitions always make the recovery wait for approval.
+//
 // Rule order:
 //   1. resolved signals -> ignore (the incident store resolves/annotates the incident)
 //   2. unknown cluster -> escalate SEV-2 with page; unknown kind -> escalate SEV-3
@@ -18,6 +34,7 @@
 //                            cluster, else SEV-2 | [Sev3, Sev2] SEV-3 | below: ignore. Escalated.
 //   disk (%)                 >= diskCriticalPercent SEV-2 | >= diskWarnPercent SEV-3 | below: ignore
 //   cascade window           a broker of an open incident counts when first seen <= window ago
+//   simultaneous window      first-seen times with a span <= window failed together (inclusive)
 //   flap window              a heal counts when it finished <= flapWindowSeconds ago
 //   cooldown                 a heal of the same type finished < cooldownSeconds ago -> approval
 //   maintenance window       start <= now < end: the plan is dropped (ignore); SEV-1 escalates
@@ -291,35 +308,60 @@ function lagRule(sev: Severity, policy: RuntimePolicy): string {
 }
 
 /**
- * Brokers failing now: the signal's brokers plus those of open broker incidents on the cluster
- * first seen within the cascade window (age <= window, inclusive).
+ * Brokers failing now, each with the time it was first seen failing (ms): the signal's brokers at
+ * signal.observedAt (now when unreadable), plus those of open broker incidents on the cluster first
+ * seen within the cascade window (age <= window, inclusive). The earliest time wins.
  */
-export function failingBrokers(input: ClassifyInput, cluster: ClusterFacts, fromSignal: number[]): number[] {
+export function failingBrokerTimes(input: ClassifyInput, cluster: ClusterFacts, fromSignal: number[]): Map<number, number> {
   const windowMs = input.policy.cascadeWindowSeconds * 1000;
   const now = input.now.getTime();
-  const ids = new Set(fromSignal);
+  const observed = Date.parse(input.signal.observedAt);
+  const signalAt = Number.isNaN(observed) ? now : observed;
+  const seen = new Map<number, number>(fromSignal.map((id) => [id, signalAt]));
   for (const inc of input.openIncidents) {
     if (inc.cluster !== cluster.name || inc.status === 'resolved' || !BROKER_TYPES.includes(inc.type)) continue;
     for (const b of inc.brokers) {
-      const seen = Date.parse(b.firstSeenAt);
-      if (!Number.isNaN(seen) && now - seen <= windowMs) ids.add(b.id);
+      const at = Date.parse(b.firstSeenAt);
+      if (Number.isNaN(at) || now - at > windowMs) continue;
+      seen.set(b.id, Math.min(at, seen.get(b.id) ?? at));
     }
   }
-  return [...ids].sort((x, y) => x - y);
+  return seen;
+}
+
+/** The failing brokers' ids, sorted. */
+export function failingBrokers(input: ClassifyInput, cluster: ClusterFacts, fromSignal: number[]): number[] {
+  return [...failingBrokerTimes(input, cluster, fromSignal).keys()].sort((x, y) => x - y);
+}
+
+/**
+ * How many brokers failed together: the largest number of first-seen times that all lie within
+ * `windowMs` of each other (the span between the earliest and the latest is <= windowMs).
+ */
+export function simultaneousCount(times: number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] as number) - (sorted[start] as number) > windowMs) start++;
+    best = Math.max(best, end - start + 1);
+  }
+  return best;
 }
 
 function recoveryWorkflow(cluster: ClusterFacts, brokers: number): Workflow {
-  if (brokers >= 3) return 'cascade-recovery';
+  if (brokers >= 2) return 'cascade-recovery';
   return cluster.platform === 'msk' ? 'msk-broker-recovery' : 'broker-recovery';
 }
 
 /**
- * The seed decision matrix for brokers down (N failing of B):
- *   N/B > 50%                      -> emergency: escalate, SEV-1, page
- *   N > min(fraction*B, brokers)   -> blast radius, infrastructure-wide: escalate, SEV-1, page
+ * The seed decision matrix for brokers down (N failing within the cascade window of B brokers,
+ * T of them failed together within the simultaneous window):
+ *   T/B > 50%                      -> emergency: escalate, SEV-1, page
+ *   T > min(fraction*B, brokers)   -> blast radius, infrastructure-wide: escalate, SEV-1, page
  *   offline partitions open        -> data-loss risk: await approval, SEV-1
  *   N >= 3                         -> await approval, cascade-recovery, SEV-1
- *   N = 2 (cascade)                -> remediate, broker-recovery, SEV-1
+ *   N = 2 (cascade)                -> remediate, cascade-recovery, SEV-1
  *   N = 1                          -> remediate, broker-recovery, SEV-2
  * N >= 2 within the cascade window makes the incident a cascade-failure.
  */
@@ -329,24 +371,30 @@ function brokerMatrix(input: ClassifyInput, cluster: ClusterFacts, reasons: stri
     reasons.push('Broker-down signal names no broker, so no recovery can be planned; escalating (SEV-2).');
     return { incidentType: 'broker-failure', severity: 'SEV-2', proposal: { kind: 'escalate', page: true } };
   }
-  const down = failingBrokers(input, cluster, signal.brokerIds);
+  const times = failingBrokerTimes(input, cluster, signal.brokerIds);
+  const down = [...times.keys()].sort((x, y) => x - y);
   const n = down.length;
   const total = Math.max(cluster.brokerCount, n);
-  const pct = Math.round((n / total) * 1000) / 10;
-  reasons.push(`${n} of ${total} brokers failing within ${policy.cascadeWindowSeconds} s (${pct}%): broker${n > 1 ? 's' : ''} ${down.join(', ')}.`);
+  const pct = (k: number) => Math.round((k / total) * 1000) / 10;
+  const together = simultaneousCount([...times.values()], policy.simultaneousWindowSeconds * 1000);
+  reasons.push(`${n} of ${total} brokers failing within ${policy.cascadeWindowSeconds} s (${pct(n)}%): broker${n > 1 ? 's' : ''} ${down.join(', ')}.`);
   const type: IncidentType = n >= 2 ? 'cascade-failure' : 'broker-failure';
-  if (n >= 2) reasons.push(`Cascade: ${n} distinct brokers failed within ${policy.cascadeWindowSeconds} s.`);
+  if (n >= 2) {
+    reasons.push(
+      `Cascade: ${n} distinct brokers failed within ${policy.cascadeWindowSeconds} s; ${together} of them together (first seen within ${policy.simultaneousWindowSeconds} s of each other, ${pct(together)}%), which is what the blast-radius and emergency gates count.`,
+    );
+  }
   const escalate = (severity: Severity): Assessment => ({ incidentType: type, severity, proposal: { kind: 'escalate', page: true } });
 
-  if (n / total > 0.5) {
-    reasons.push('More than half of the brokers are down: emergency, no automatic action, paging immediately (SEV-1).');
+  if (together / total > 0.5) {
+    reasons.push('More than half of the brokers failed together: emergency, no automatic action, paging immediately (SEV-1).');
     return escalate('SEV-1');
   }
   const byFraction = policy.blastRadiusFraction * total;
   const limit = policy.blastRadiusBrokers === undefined ? byFraction : Math.min(byFraction, policy.blastRadiusBrokers);
-  if (n > limit) {
+  if (together > limit) {
     reasons.push(
-      `Blast radius: ${n} brokers exceed the limit of ${Math.round(limit * 100) / 100} (${policy.blastRadiusFraction * 100}% of ${total}${policy.blastRadiusBrokers === undefined ? '' : ` or ${policy.blastRadiusBrokers} brokers`}); treated as infrastructure-wide, no automatic action (SEV-1).`,
+      `Blast radius: ${together} brokers failed together, exceeding the limit of ${Math.round(limit * 100) / 100} (${policy.blastRadiusFraction * 100}% of ${total}${policy.blastRadiusBrokers === undefined ? '' : ` or ${policy.blastRadiusBrokers} brokers`}); treated as infrastructure-wide, no automatic action (SEV-1).`,
     );
     return escalate('SEV-1');
   }
@@ -357,11 +405,11 @@ function brokerMatrix(input: ClassifyInput, cluster: ClusterFacts, reasons: stri
     return { incidentType: type, severity: 'SEV-1', proposal: { kind: 'plan', action: 'await-approval', workflow, brokerIds: down } };
   }
   if (n >= 3) {
-    reasons.push(`${n} brokers down: cascade recovery needs approval (SEV-1).`);
+    reasons.push(`${n} brokers down: cascade recovery needs approval; the approval request pages the on-call at once (SEV-1).`);
     return { incidentType: type, severity: 'SEV-1', proposal: { kind: 'plan', action: 'await-approval', workflow, brokerIds: down } };
   }
   const severity: Severity = n === 2 ? 'SEV-1' : 'SEV-2';
-  reasons.push(`${n} broker${n > 1 ? 's' : ''} down: standard recovery with ${workflow}, one broker at a time (${severity}).`);
+  reasons.push(`${n} broker${n > 1 ? 's' : ''} down: ${n > 1 ? 'cascade' : 'standard'} recovery with ${workflow}, one broker at a time (${severity}).`);
   return { incidentType: type, severity, proposal: { kind: 'plan', action: 'remediate', workflow, brokerIds: down } };
 }
 

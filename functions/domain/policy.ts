@@ -27,12 +27,13 @@ export const DEFAULT_POLICY: RuntimePolicy = {
   flapMaxHeals: 3,
   flapWindowSeconds: 3600,
   cascadeWindowSeconds: 300,
+  simultaneousWindowSeconds: 60,
   blastRadiusFraction: 0.4,
   thresholds: DEFAULT_THRESHOLDS,
 };
 
 const MODES: AutomationMode[] = ['auto', 'approval', 'dry-run', 'off'];
-const TOP_KEYS = new Set(['mode', 'maintenanceWindows', 'cooldownSeconds', 'flapMaxHeals', 'flapWindowSeconds', 'cascadeWindowSeconds', 'blastRadiusFraction', 'blastRadiusBrokers', 'thresholds']);
+const TOP_KEYS = new Set(['mode', 'maintenanceWindows', 'cooldownSeconds', 'flapMaxHeals', 'flapWindowSeconds', 'cascadeWindowSeconds', 'simultaneousWindowSeconds', 'blastRadiusFraction', 'blastRadiusBrokers', 'thresholds']);
 
 type Issue = { path: string; message: string };
 
@@ -74,9 +75,13 @@ export function parsePolicy(json: unknown): RuntimePolicy {
     flapMaxHeals: num('flapMaxHeals', o.flapMaxHeals, d.flapMaxHeals, wholeAtLeast(1), 'a whole number >= 1'),
     flapWindowSeconds: num('flapWindowSeconds', o.flapWindowSeconds, d.flapWindowSeconds, wholeAtLeast(1), 'a whole number >= 1'),
     cascadeWindowSeconds: num('cascadeWindowSeconds', o.cascadeWindowSeconds, d.cascadeWindowSeconds, wholeAtLeast(1), 'a whole number >= 1'),
+    simultaneousWindowSeconds: num('simultaneousWindowSeconds', o.simultaneousWindowSeconds, d.simultaneousWindowSeconds, wholeAtLeast(0), 'a whole number >= 0'),
     blastRadiusFraction: num('blastRadiusFraction', o.blastRadiusFraction, d.blastRadiusFraction, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
     thresholds: { ...d.thresholds },
   };
+  if (policy.simultaneousWindowSeconds > policy.cascadeWindowSeconds) {
+    issues.push({ path: 'simultaneousWindowSeconds', message: `must not exceed cascadeWindowSeconds (${policy.cascadeWindowSeconds}), got ${policy.simultaneousWindowSeconds}` });
+  }
   if (o.blastRadiusBrokers !== undefined) {
     policy.blastRadiusBrokers = num('blastRadiusBrokers', o.blastRadiusBrokers, 1, wholeAtLeast(1), 'a whole number >= 1');
   }

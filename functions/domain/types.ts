@@ -153,6 +153,11 @@ export interface RuntimePolicy {
   flapWindowSeconds: number;
   /** Brokers failing within this many seconds of each other form a cascade. */
   cascadeWindowSeconds: number;
+  /**
+   * Brokers first seen failing within this many seconds of each other failed together: only they
+   * count for the blast-radius and emergency gates (one after another is a cascade). Default 60.
+   */
+  simultaneousWindowSeconds: number;
   /** Fraction of brokers (0-1) whose joint failure is treated as infrastructure-wide. */
   blastRadiusFraction: number;
   /** Optional absolute broker count for the blast-radius gate (whichever is smaller wins). */

@@ -197,6 +197,7 @@ const policySchema = z.strictObject({
   flapMaxHeals: integer(1, 100, 'expected a whole number from 1 to 100').optional(),
   flapWindowSeconds: integer(60, 604_800, 'expected whole seconds from 60 to 604800').optional(),
   cascadeWindowSeconds: integer(1, 3_600, 'expected whole seconds from 1 to 3600').optional(),
+  simultaneousWindowSeconds: integer(0, 3_600, 'expected whole seconds from 0 to 3600 (brokers first seen failing this close together failed together)').optional(),
   blastRadiusFraction: fraction('expected a fraction above 0 and at most 1 (0.4 = 40% of brokers)').optional(),
   blastRadiusBrokers: integer(1, 10_000, 'expected a whole number of brokers from 1 to 10000').optional(),
   thresholds: thresholdsSchema.optional(),

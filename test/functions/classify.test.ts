@@ -211,7 +211,9 @@ describe('classify handler', () => {
     policy({ mode: 'auto' });
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(signal())));
-    clock = new Date(clock.getTime() + 60_000);
+    // 20 s after the clock (50 s after the first signal's observedAt): within the 60 s simultaneous
+    // window, so both brokers failed together (one after another would be a cascade-recovery).
+    clock = new Date(clock.getTime() + 20_000);
     await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
 
     expect(store.incidents.size).toBe(1);

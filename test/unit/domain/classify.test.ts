@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify, failingBrokers, KIND_TO_TYPE, lagSeverity, type ClassifyInput } from '../../../functions/domain/classify.js';
+import { classify, failingBrokers, failingBrokerTimes, KIND_TO_TYPE, lagSeverity, simultaneousCount, type ClassifyInput } from '../../../functions/domain/classify.js';
 import { DEFAULT_POLICY } from '../../../functions/domain/policy.js';
 import { isMoreSevere, mostSevere, pages } from '../../../functions/domain/severity.js';
 import { SIGNAL_KINDS, type Decision, type HealRecord, type OpenIncident, type RuntimePolicy } from '../../../functions/domain/types.js';
@@ -77,9 +77,9 @@ describe('classify: broker-count decision matrix', () => {
     expect(d.action === 'remediate' && d.plan.steps[1]).toMatch(/Reboot broker 3 with MSK RebootBroker/);
   });
 
-  it('2 brokers down -> cascade-failure, still standard recovery, SEV-1', () => {
+  it('2 brokers down -> cascade-failure, cascade-recovery automatically, SEV-1', () => {
     const d = decide({ signal: brokers(1, 2) });
-    expect(d).toMatchObject({ action: 'remediate', incidentType: 'cascade-failure', severity: 'SEV-1', plan: { workflow: 'broker-recovery', brokerIds: [1, 2] } });
+    expect(d).toMatchObject({ action: 'remediate', incidentType: 'cascade-failure', severity: 'SEV-1', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2] } });
     expect(text(d)).toMatch(/Cascade: 2 distinct brokers failed within 300 s/);
     expect(d.action === 'remediate' && d.plan.steps[1]).toMatch(/brokers 1, 2/);
   });
@@ -94,14 +94,14 @@ describe('classify: broker-count decision matrix', () => {
     expect(decide({ signal: brokers(1, 2, 3, 4) })).toMatchObject({ action: 'await-approval', severity: 'SEV-1' });
     const d = decide({ signal: brokers(1, 2, 3, 4, 5) });
     expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true, incidentType: 'cascade-failure' });
-    expect(text(d)).toMatch(/Blast radius: 5 brokers exceed the limit of 4 \(40% of 10\); treated as infrastructure-wide/);
+    expect(text(d)).toMatch(/Blast radius: 5 brokers failed together, exceeding the limit of 4 \(40% of 10\); treated as infrastructure-wide/);
   });
 
   it('emergency edge: 5 of 10 (exactly 50%) is not an emergency, 6 of 10 is', () => {
     expect(text(decide({ signal: brokers(1, 2, 3, 4, 5) }))).not.toMatch(/More than half/);
     const d = decide({ signal: brokers(1, 2, 3, 4, 5, 6) });
     expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true });
-    expect(text(d)).toMatch(/More than half of the brokers are down: emergency/);
+    expect(text(d)).toMatch(/More than half of the brokers failed together: emergency/);
   });
 
   it('3-broker cluster: 1 down remediates, 2 down (67%) is an emergency', () => {
@@ -474,5 +474,80 @@ describe('severity helpers', () => {
     expect(mostSevere('SEV-3', 'SEV-4', 'SEV-2')).toBe('SEV-2');
     expect(mostSevere('SEV-4')).toBe('SEV-4');
     expect([pages('SEV-1'), pages('SEV-2'), pages('SEV-3'), pages('SEV-4')]).toEqual([true, true, false, false]);
+  });
+});
+
+describe('classify: brokers failing together (simultaneous window) vs one after another (cascade)', () => {
+  // Signal brokers are first seen at signal.observedAt (= NOW in the fixtures); open incidents'
+  // brokers at their firstSeenAt.
+  const earlier = (entries: [id: number, msAgo: number][]) => [incident({ type: 'cascade-failure', brokers: entries.map(([id, ms]) => ({ id, firstSeenAt: ago(ms) })) })];
+  const FIVE = { ...PAYMENTS, brokerCount: 5 };
+  const five = (signalIds: number[], open: [number, number][], over: Partial<ClassifyInput> = {}) => decide({ cluster: FIVE, signal: brokers(...signalIds), openIncidents: earlier(open), ...over });
+
+  it('simultaneousCount: the largest group whose span is <= the window, edges inclusive to the millisecond', () => {
+    expect(simultaneousCount([], 60_000)).toBe(0);
+    expect(simultaneousCount([5], 0)).toBe(1);
+    expect(simultaneousCount([0, 60_000], 60_000)).toBe(2);
+    expect(simultaneousCount([0, 60_001], 60_000)).toBe(1);
+    expect(simultaneousCount([120_000, 0, 60_000], 60_000)).toBe(2);
+    expect(simultaneousCount([0, 10, 20, 100_000, 100_001], 60_000)).toBe(3);
+    expect(simultaneousCount([7, 7, 7], 0)).toBe(3);
+  });
+
+  it('3 of 5 one after another (60.001 s apart) -> cascade-recovery awaiting approval, SEV-1', () => {
+    const d = five([3], [[1, 120_002], [2, 60_001]]);
+    expect(d).toMatchObject({ action: 'await-approval', incidentType: 'cascade-failure', severity: 'SEV-1', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] } });
+    expect(text(d)).toMatch(/3 distinct brokers failed within 300 s; 1 of them together \(first seen within 60 s of each other, 20%\)/);
+    expect(text(d)).toMatch(/3 brokers down: cascade recovery needs approval; the approval request pages the on-call at once \(SEV-1\)/);
+  });
+
+  it('3 of 5 with the first two exactly 60 s apart: 2 together (40%) is not a blast radius, still approval', () => {
+    const d = five([3], [[1, 180_000], [2, 120_000]]);
+    expect(d).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
+    expect(text(d)).toMatch(/2 of them together/);
+  });
+
+  it('3 of 5 at once (all within 60 s, 60%) -> emergency; the edge: 60 s in, 60.001 s out', () => {
+    const d = five([3], [[1, 60_000], [2, 30_000]]);
+    expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true, incidentType: 'cascade-failure' });
+    expect(text(d)).toMatch(/More than half of the brokers failed together: emergency/);
+    expect(five([3], [[1, 60_001], [2, 30_000]])).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
+  });
+
+  it('blast radius counts only brokers failing together: 5 of 10 at once escalates, 5 of 10 in two waves awaits approval', () => {
+    expect(decide({ signal: brokers(1, 2, 3, 4, 5) })).toMatchObject({ action: 'escalate', severity: 'SEV-1' });
+    const waves = decide({ signal: brokers(4, 5), openIncidents: earlier([[1, 200_000], [2, 200_000], [3, 200_000]]) });
+    expect(waves).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3, 4, 5] } });
+    expect(text(waves)).toMatch(/5 distinct brokers failed within 300 s; 3 of them together/);
+    // 5 together exceed 4 (40% of 10); 4 together do not (the fraction edge is exclusive).
+    const fourTogether = decide({ signal: brokers(4), openIncidents: earlier([[1, 200_000], [2, 10_000], [3, 10_000], [5, 20_000]]) });
+    expect(fourTogether).toMatchObject({ action: 'await-approval' });
+  });
+
+  it('emergency counts only brokers failing together: 6 of 10 at once is an emergency, in two waves it is not', () => {
+    expect(text(decide({ signal: brokers(1, 2, 3, 4, 5, 6) }))).toMatch(/emergency/);
+    const waves = decide({ signal: brokers(4, 5, 6), openIncidents: earlier([[1, 200_000], [2, 200_000], [3, 200_000]]), policy: policy({ blastRadiusFraction: 1 }) });
+    expect(waves).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
+    expect(text(waves)).not.toMatch(/More than half/);
+  });
+
+  it('2 one after another on a 3-broker MSK cluster -> cascade-recovery automatically; at once (67%) -> emergency', () => {
+    const orders = (open: [number, number][]) => decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', brokerIds: [2] }), openIncidents: earlier(open).map((i) => ({ ...i, cluster: 'orders' })) });
+    expect(orders([[1, 60_001]])).toMatchObject({ action: 'remediate', severity: 'SEV-1', incidentType: 'cascade-failure', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2] } });
+    expect(orders([[1, 60_000]])).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true });
+  });
+
+  it('simultaneousWindowSeconds is a policy threshold: 0 means only identical first-seen times are together', () => {
+    const p = policy({ simultaneousWindowSeconds: 0 });
+    expect(five([3], [[1, 1], [2, 2]], { policy: p })).toMatchObject({ action: 'await-approval' });
+    expect(five([3], [[1, 0], [2, 0]], { policy: p })).toMatchObject({ action: 'escalate' });
+  });
+
+  it('first-seen times: the earliest wins for a broker seen twice; an unreadable observedAt counts as now', () => {
+    const input = { signal: signal({ brokerIds: [2], observedAt: 'not a time' }), cluster: PAYMENTS, openIncidents: earlier([[2, 90_000]]), recentHeals: [], policy: AUTO, now: NOW };
+    expect([...failingBrokerTimes(input, PAYMENTS, [2]).entries()]).toEqual([[2, NOW.getTime() - 90_000]]);
+    expect([...failingBrokerTimes({ ...input, openIncidents: [] }, PAYMENTS, [2]).entries()]).toEqual([[2, NOW.getTime()]]);
+    const later = { ...input, signal: signal({ brokerIds: [2], observedAt: ago(100_000) }) };
+    expect(failingBrokerTimes(later, PAYMENTS, [2]).get(2)).toBe(NOW.getTime() - 100_000);
   });
 });

@@ -153,3 +153,19 @@ describe('parsePolicy', () => {
     expect(() => parsePolicy({ mode: 'x', cooldownSeconds: -1 })).toThrow(/invalid policy: mode: .*; cooldownSeconds: /);
   });
 });
+
+describe('simultaneousWindowSeconds (brokers failing together vs a cascade)', () => {
+  it('defaults to 60 s; 0 and the cascade window itself are accepted', () => {
+    expect(DEFAULT_POLICY.simultaneousWindowSeconds).toBe(60);
+    expect(parsePolicy({}).simultaneousWindowSeconds).toBe(60);
+    expect(parsePolicy({ simultaneousWindowSeconds: 0 }).simultaneousWindowSeconds).toBe(0);
+    expect(parsePolicy({ simultaneousWindowSeconds: 300, cascadeWindowSeconds: 300 }).simultaneousWindowSeconds).toBe(300);
+  });
+
+  it('must be a whole number >= 0 and at most the cascade window', () => {
+    expect(issues({ simultaneousWindowSeconds: -1 })).toEqual(['simultaneousWindowSeconds: must be a whole number >= 0, got -1']);
+    expect(issues({ simultaneousWindowSeconds: 1.5 })).toEqual(['simultaneousWindowSeconds: must be a whole number >= 0, got 1.5']);
+    expect(issues({ simultaneousWindowSeconds: 301 })).toEqual(['simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (300), got 301']);
+    expect(issues({ cascadeWindowSeconds: 59 })).toEqual(['simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (59), got 60']);
+  });
+});
