@@ -3,7 +3,8 @@ import type { Command } from '../args.js';
 import { capacityCommand } from './capacity.js';
 import { classifyCommand } from './classify.js';
 import { configValidate } from './config-validate.js';
+import { incidentsList, incidentsShow } from './incidents.js';
 import { localDown, localFault, localStatus, localUp } from './local.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [capacityCommand, classifyCommand, configValidate, localDown, localFault, localStatus, localUp, probeCommand];
+export const commands: Command[] = [capacityCommand, classifyCommand, configValidate, incidentsList, incidentsShow, localDown, localFault, localStatus, localUp, probeCommand];

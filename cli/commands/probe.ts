@@ -5,6 +5,7 @@
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { BootstrapFormatError, describeProblems, parseHostPort, probeCluster, type ProbeOptions } from '../../functions/shared/probe/index.js';
 import { UsageError, intFlag, parseFlags, requireFlag, type Command, type CommandIO } from '../args.js';
+import { table } from '../table.js';
 
 const MAX_DETAILS = 20;
 
@@ -55,11 +56,6 @@ export function renderSnapshot(s: ClusterSnapshot): string {
   if (problems.length > 0) lines.push('problems:', ...problems.map((x) => `  - ${x}`));
   if (s.errors.length > 0) lines.push('errors:', ...s.errors.map((x) => `  - ${x}`));
   return lines.join('\n');
-}
-
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}`.trimEnd());
 }
 
 export const probeCommand: Command = {
