@@ -10,7 +10,7 @@
 // Results are small summaries, never the snapshot (its partition details can exceed the 256 KB
 // Step Functions payload limit on a large cluster with a broker down).
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { confirmBrokerDown, verifyBrokerRecovered, type ConfirmVerdict } from '../domain/broker-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';

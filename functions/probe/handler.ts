@@ -10,7 +10,7 @@
 // 128 MB) and a schedule that must not overlap itself. One round is the default; set 4 for
 // clusters where 45 s of faster detection is worth that.
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';

@@ -1,5 +1,5 @@
 // Reading handler configuration from the environment, with typed errors naming the variable.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ClusterFacts } from '../domain/types.js';
 import { ConfigurationError } from './errors.js';
 
