@@ -1,14 +1,20 @@
-// The one middy chain every handler uses: Powertools logger context, metrics flush, tracing,
-// and (when a schema is given) zod validation of the event before the handler runs.
+// The one middy chain every handler uses: Powertools logger context, metrics flush, and (when a
+// schema is given) zod validation of the event before the handler runs.
+//
+// Tracing is Lambda's own active X-Ray tracing (the house construct turns it on for every
+// function): each invocation is a segment in the trace of the execution that called it. The
+// Powertools Tracer is not in the chain: it loads aws-xray-sdk-core, semver and cls-hooked (about
+// 120 KB of each bundle and 30-50 ms of every cold start, `npm run bench -- bundles`) and turns on
+// async_hooks for every call, to add a handler subsegment with a cold-start annotation that the
+// ColdStart metric below already records.
 import middy from '@middy/core';
 import type { MiddlewareObj, MiddyfiedHandler } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { InputValidationError } from './errors.js';
-import { logger, metrics, tracer } from './powertools.js';
+import { logger, metrics } from './powertools.js';
 
 export interface HouseMiddlewareOptions<TEvent> {
   /** Validates (and may transform) the event; failures throw `InputValidationError`. */
@@ -35,7 +41,6 @@ export function withHouseMiddleware<TEvent, TResult>(
   options: HouseMiddlewareOptions<TEvent> = {},
 ): MiddyfiedHandler<TEvent, TResult> {
   const chain = middy<TEvent, TResult>(handler)
-    .use(captureLambdaHandler(tracer))
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }));
   if (options.schema) chain.use(validateWith(options.schema));

@@ -1,9 +1,8 @@
-// One Logger, Metrics and Tracer per Lambda process. The service name comes from
+// One Logger and one Metrics per Lambda process (tracing: see middy.ts). The service name comes from
 // POWERTOOLS_SERVICE_NAME (set per function by the house Lambda construct), the metrics
 // namespace from POWERTOOLS_METRICS_NAMESPACE (default KafkaHeal).
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'kafka-heal';
 
@@ -12,6 +11,5 @@ export const metrics = new Metrics({
   serviceName,
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'KafkaHeal',
 });
-export const tracer = new Tracer({ serviceName });
 
 export { MetricUnit } from '@aws-lambda-powertools/metrics';
