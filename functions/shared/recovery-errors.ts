@@ -18,9 +18,27 @@ export class BrokerNotHealthy extends Error {
 }
 
 /**
+ * After a cascade recovery the cluster is not (yet) whole: a broker down, partitions out of sync,
+ * leadership unbalanced or consumers 1,000 messages or more behind. Thrown by the verify-cluster
+ * step so the workflow's Retry gives it time with backoff before the Catch escalates.
+ */
+export class ClusterNotRecovered extends Error {
+  override readonly name = 'ClusterNotRecovered';
+}
+
+/**
  * The workflow cannot tell what to act on: the cluster is not configured for this workflow, the
  * incident names no broker, or no instance runs the broker. Permanent: escalate, do not retry.
  */
 export class RecoveryTargetError extends Error {
   override readonly name = 'RecoveryTargetError';
+}
+
+/** Parses a workflow's execution input with `schema`; a mismatch is a RecoveryTargetError naming every bad field. */
+export function parseRecoveryInput<T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, raw: unknown, what: string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RecoveryTargetError(`execution input is not a ${what} request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }

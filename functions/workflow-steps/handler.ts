@@ -11,6 +11,10 @@
 //                  flap breaker; a false alarm does not)
 //   escalate       mark the incident escalated with the reason read from the workflow state
 //   release-lock   release the cluster's remediation lock if this incident holds it
+//   quorum-plan    quorum-recovery: the per-host commands of each phase (quorum-recovery.ts)
+//   read-quorum    quorum-recovery: read a describe-quorum result (quorum-recovery.ts)
+// consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
+// (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { decideFromDiagnosis, escalationReason, type DiagnosisDecision } from '../domain/broker-recovery.js';
@@ -23,8 +27,20 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
+import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
+import { ConsumerGroupTargetSchema, LagThresholdsSchema, lagStartDetail, resolveLagTarget, type LagTarget } from './consumer-lag.js';
+import {
+  QuorumPlanStepFields,
+  QuorumTargetSchema,
+  planQuorumRecovery,
+  quorumStartDetail,
+  readQuorumOutput,
+  resolveQuorumTarget,
+  type QuorumPlan,
+  type QuorumTarget,
+} from './quorum-recovery.js';
 
-export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery'] as const;
+export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery', 'consumer-lag', 'quorum-recovery', 'dr-failover', 'dr-failback'] as const;
 export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 
 /** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
@@ -55,6 +71,13 @@ export const ClusterTargetSchema = z.object({
   /** The broker's application log directory (server.log). */
   appLogDir: absolutePath.default('/var/log/kafka'),
   mskClusterArn: z.string().startsWith('arn:').optional(),
+  /** consumer-lag: owners, limits and scale hooks of the configured groups. */
+  consumerGroups: z.array(ConsumerGroupTargetSchema).optional(),
+  lagThresholds: LagThresholdsSchema.optional(),
+  /** quorum-recovery: metadata mode and quorum hosts (EC2 clusters). */
+  quorum: QuorumTargetSchema.optional(),
+  /** dr-failover / dr-failback: the DR peer and the bootstrap record (dr-target.ts). */
+  dr: DrTargetConfigSchema.optional(),
 });
 /** A cluster target as configured (defaults not yet applied). */
 export type ClusterTargetConfig = z.input<typeof ClusterTargetSchema>;
@@ -105,12 +128,16 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     workflow,
     incidentId,
     cluster: z.string().min(1),
-    brokerId: z.number().int().nonnegative(),
+    /** The broker healed (broker recovery); workflows that heal several, or none, pass brokerIds. */
+    brokerId: z.number().int().nonnegative().optional(),
+    brokerIds: z.array(z.number().int().nonnegative()).optional(),
     falseAlarm: z.boolean().default(false),
     summary: z.string().max(2000),
   }),
   z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
   z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1) }),
+  z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
+  z.object({ step: z.literal('read-quorum'), workflow, incidentId, stdout: z.string(), phase: z.string().max(40).optional() }),
 ]);
 export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
 
@@ -133,6 +160,11 @@ export interface RecoveryTarget {
 
 export type StepResult =
   | RecoveryTarget
+  | DrTarget
+  | LagTarget
+  | QuorumTarget
+  | QuorumPlan
+  | { led: boolean; leaderId: number | null; summary: string }
   | DiagnosisDecision
   | { recorded: true }
   | { result: 'resolved' | 'false-alarm'; incidentId: string }
@@ -194,6 +226,22 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     const { store } = deps;
     switch (step.step) {
       case 'start': {
+        if (isDrWorkflow(step.workflow)) {
+          const t = resolveDrTarget(step.workflow, step.input, deps.targets());
+          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: `${t.summary}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}` });
+          return t;
+        }
+        if (step.workflow === 'consumer-lag' || step.workflow === 'quorum-recovery') {
+          const targetOf = (cluster: string) => {
+            const configured = deps.targets().find((t) => t.cluster === cluster);
+            if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
+            return ClusterTargetSchema.parse(configured);
+          };
+          const t = step.workflow === 'consumer-lag' ? resolveLagTarget(step.input, targetOf) : resolveQuorumTarget(step.input, targetOf);
+          const detail = 'group' in t ? lagStartDetail(t) : quorumStartDetail(t);
+          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail });
+          return t;
+        }
         const target = resolveTarget(step.workflow, step.input, deps.targets());
         const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
         await store.appendTimeline(target.incidentId, {
@@ -229,7 +277,8 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
         if (!step.falseAlarm) {
           const incident = await store.get(step.incidentId);
-          await store.recordHeal(step.incidentId, { cluster: step.cluster, type: incident.type, brokerIds: [step.brokerId], finishedAt: deps.now().toISOString() });
+          const brokerIds = step.brokerIds ?? (step.brokerId === undefined ? [] : [step.brokerId]);
+          await store.recordHeal(step.incidentId, { cluster: step.cluster, type: incident.type, brokerIds, finishedAt: deps.now().toISOString() });
         }
         return { result: step.falseAlarm ? 'false-alarm' : 'resolved', incidentId: step.incidentId };
       }
@@ -260,6 +309,16 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
           return { released: false, note };
         }
+      }
+      case 'quorum-plan': {
+        const plan = planQuorumRecovery(step.target, step.order, step.controllerId ?? null, step.documents);
+        await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'recovery-planned', detail: plan.summary, reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart] });
+        return plan;
+      }
+      case 'read-quorum': {
+        const status = readQuorumOutput(step.stdout);
+        await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'quorum-described', detail: status.summary, result: status.led ? 'led' : 'no-leader', ...(step.phase ? { reasons: [`phase: ${step.phase}`] } : {}) });
+        return status;
       }
     }
   };
