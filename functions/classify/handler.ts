@@ -102,6 +102,12 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
 
   const incidentId = recorded.incident.id;
   metrics.addMetric(recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : 'SignalsJoined', MetricUnit.Count, 1);
+  if (recorded.outcome === 'created') {
+    // Per severity for the dashboard (infra/constructs/dashboard.ts): its own EMF document, as the dimension set differs.
+    const bySeverity = metrics.singleMetric();
+    bySeverity.addDimension('Severity', recorded.incident.severity);
+    bySeverity.addMetric('IncidentsOpenedBySeverity', MetricUnit.Count, 1);
+  }
   if (loaded.origin !== 'ssm' && recorded.outcome !== 'joined') {
     await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
   }
