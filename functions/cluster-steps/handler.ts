@@ -6,12 +6,19 @@
 //   check-safety  may the broker be restarted now? (canRestart on a fresh snapshot, safety rule 3)
 //   verify        is the broker back, answering and in the ISR of all its partitions? If not,
 //                 throws BrokerNotHealthy so the workflow's Retry waits with backoff.
+//   plan-order    cascade-recovery: which brokers of the incident are still down, in the order to
+//                 recover them (crashed before hung, the active controller last)
+//   verify-cluster cascade-recovery: all brokers up, partitions in sync, leadership balanced,
+//                 consumer lag below the limit; else throws ClusterNotRecovered (Retry backoff)
+//
+// dr-prerequisites, dr-backup and dr-canary (DR failover/failback) are in dr.ts.
 //
 // Results are small summaries, never the snapshot (its partition details can exceed the 256 KB
 // Step Functions payload limit on a large cluster with a broker down).
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { confirmBrokerDown, verifyBrokerRecovered, type ConfirmVerdict } from '../domain/broker-recovery.js';
+import { DEFAULT_MAX_CONSUMER_LAG, cascadeOrder, verifyClusterRecovered, type CascadeOrder } from '../domain/cascade.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { UnknownClusterError, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
@@ -20,19 +27,27 @@ import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
 import { probeCluster, type ProbeOptions } from '@kafka-heal/probe';
-import { BrokerNotHealthy } from '../shared/recovery-errors.js';
+import kafkajs from 'kafkajs';
+import { DrStepSchema, makeDrStepsHandler, type DrStep, type DrStepResult } from './dr.js';
+import { BrokerNotHealthy, ClusterNotRecovered } from '../shared/recovery-errors.js';
 
-export const ClusterStepSchema = z.object({
-  step: z.enum(['confirm', 'check-safety', 'verify']),
-  cluster: z.string().min(1),
-  brokerId: z.number().int().nonnegative(),
-});
+export const ClusterStepSchema = z.discriminatedUnion('step', [
+  z.object({
+    step: z.enum(['confirm', 'check-safety', 'verify']),
+    cluster: z.string().min(1),
+    brokerId: z.number().int().nonnegative(),
+  }),
+  z.object({ step: z.literal('plan-order'), cluster: z.string().min(1), brokerIds: z.array(z.number().int().nonnegative()).min(1) }),
+  z.object({ step: z.literal('verify-cluster'), cluster: z.string().min(1), maxConsumerLag: z.number().int().positive().default(DEFAULT_MAX_CONSUMER_LAG) }),
+]);
 export type ClusterStep = z.infer<typeof ClusterStepSchema>;
 
 export type ClusterStepResult =
   | { step: 'confirm'; verdict: ConfirmVerdict; brokerDown: boolean; healthy: boolean; clusterStatus: ClusterSnapshot['status']; summary: string; at: string }
   | { step: 'check-safety'; allowed: boolean; reason: string; order: number[]; at: string }
-  | { step: 'verify'; recovered: true; summary: string; at: string };
+  | { step: 'verify'; recovered: true; summary: string; at: string }
+  | ({ step: 'plan-order'; at: string } & CascadeOrder)
+  | { step: 'verify-cluster'; recovered: true; summary: string; maxConsumerLag: number; leaderSpread: number; at: string };
 
 export interface ClusterStepsDeps {
   clusters: () => ProbeClusterConfig[];
@@ -46,7 +61,7 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
     if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_JSON`);
     const snapshot = await deps.probe(probeOptionsFor(config, deps.timeoutMs));
     const at = snapshot.takenAt;
-    logger.info('cluster step', { step: event.step, cluster: event.cluster, brokerId: event.brokerId, status: snapshot.status, errors: snapshot.errors });
+    logger.info('cluster step', { step: event.step, cluster: event.cluster, status: snapshot.status, errors: snapshot.errors });
     switch (event.step) {
       case 'confirm': {
         const c = confirmBrokerDown(snapshot, event.brokerId);
@@ -61,6 +76,13 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
         if (!v.recovered) throw new BrokerNotHealthy(event.brokerId, v.summary);
         return { step: 'verify', recovered: true, summary: v.summary, at };
       }
+      case 'plan-order':
+        return { step: 'plan-order', ...cascadeOrder(snapshot, event.brokerIds), at };
+      case 'verify-cluster': {
+        const v = verifyClusterRecovered(snapshot, event.maxConsumerLag);
+        if (!v.recovered) throw new ClusterNotRecovered(v.summary);
+        return { step: 'verify-cluster', recovered: true, summary: v.summary, maxConsumerLag: v.maxConsumerLag, leaderSpread: v.leaderSpread, at };
+      }
     }
   };
 }
@@ -72,10 +94,29 @@ function envInt(name: string, fallback: number): number {
   return Number.isInteger(v) && v > 0 ? v : fallback;
 }
 
+const { Kafka, logLevel } = kafkajs;
+
 const clusterSteps = makeClusterStepsHandler({
   clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
   probe: probeCluster,
   timeoutMs: envInt('PROBE_TIMEOUT_MS', 5000),
 });
 
-export const handler = withHouseMiddleware<ClusterStep, ClusterStepResult>((event: ClusterStep, _context: Context) => clusterSteps(event), { schema: ClusterStepSchema });
+const drSteps = makeDrStepsHandler({
+  clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
+  probe: probeCluster,
+  kafka: (brokers) => new Kafka({ clientId: 'kafka-heal-cluster-steps', brokers, connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 2 }, logLevel: logLevel.ERROR }),
+  // In the cluster's VPC the record name is resolved by DNS, as every client does.
+  bootstrapFor: async (recordName, port) => [`${recordName.replace(/\.$/, '')}:${port}`],
+  now: () => new Date(),
+  timeoutMs: envInt('PROBE_TIMEOUT_MS', 5000),
+});
+
+/** Every step this Lambda takes: the broker and cluster steps above and the DR steps (dr.ts). */
+export const ClusterStepsEventSchema = z.union([ClusterStepSchema, DrStepSchema]);
+const isDrStep = (e: ClusterStep | DrStep): e is DrStep => e.step.startsWith('dr-');
+
+export const handler = withHouseMiddleware<ClusterStep | DrStep, ClusterStepResult | DrStepResult>(
+  (event: ClusterStep | DrStep, _context: Context) => (isDrStep(event) ? drSteps(event) : clusterSteps(event)),
+  { schema: ClusterStepsEventSchema },
+);
