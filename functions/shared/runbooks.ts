@@ -302,30 +302,6 @@ export function renderCommands(doc: RunbookDocument, params: RunbookParameterInp
   return (steps[0] as RenderedStep).script;
 }
 
-/** Prefix of the diagnosis line printed by kafka-diagnose-host. */
-export const DIAGNOSIS_PREFIX = 'KAFKA_HEAL_DIAGNOSIS ';
-
-/** The document printed no parsable result line (the command failed before its end, or output was cut). */
-export class RunbookOutputError extends Error {
-  override readonly name = 'RunbookOutputError';
-}
-
-/**
- * The JSON result of a runbook run from its standard output: the last non-empty line, with the
- * `KAFKA_HEAL_DIAGNOSIS ` prefix removed when present. Every document prints exactly one such line
- * on stdout (progress goes to stderr), on success and on handled failures.
- */
-export function parseRunbookOutput(stdout: string): Record<string, unknown> {
-  const lines = stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  const last = lines.at(-1);
-  if (last === undefined) throw new RunbookOutputError('the runbook printed nothing on stdout');
-  const json = last.startsWith(DIAGNOSIS_PREFIX.trim()) ? last.slice(DIAGNOSIS_PREFIX.trim().length).trim() : last;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new RunbookOutputError(`the runbook's last stdout line is not JSON: ${last.slice(0, 200)}`);
-  }
-  if (!isRecord(parsed)) throw new RunbookOutputError('the runbook result is not a JSON object');
-  return parsed;
-}
+// The result-line contract lives in its own module so the workflow steps Lambda, which only reads
+// results, does not bundle the YAML parser this module needs for documents.
+export { DIAGNOSIS_PREFIX, RunbookOutputError, parseRunbookOutput } from './runbook-output.js';
