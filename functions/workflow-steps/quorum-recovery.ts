@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { readQuorumStatus, recoveryRestartOrder, type QuorumStatus } from '../domain/quorum-recovery.js';
 import type { MetadataMode } from '../domain/snapshot.js';
 import { RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
-import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
+import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 
 const hostPath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 const instanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/);
