@@ -7,3 +7,4 @@ export * from './bindings.js';
 export * from './runbook-runner.js';
 export * from './systemctl-shim.js';
 export * from './approvals.js';
+export * from './route53.js';
