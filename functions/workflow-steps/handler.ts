@@ -24,7 +24,7 @@ import { incidentStoreFromEnv } from '../shared/clients.js';
 import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
-import { logger } from '../shared/powertools.js';
+import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
 import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
@@ -274,7 +274,10 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       }
       case 'resolve': {
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
-        await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
+        const resolved = await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
+        // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
+        metrics.addMetric(step.falseAlarm ? 'FalseAlarms' : 'IncidentsResolved', MetricUnit.Count, 1);
+        if (!step.falseAlarm && resolved.mttrSeconds !== undefined) metrics.addMetric('MttrSeconds', MetricUnit.Seconds, resolved.mttrSeconds);
         if (!step.falseAlarm) {
           const incident = await store.get(step.incidentId);
           const brokerIds = step.brokerIds ?? (step.brokerId === undefined ? [] : [step.brokerId]);
@@ -287,6 +290,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         const incident = await store.get(step.incidentId);
         try {
           await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, { actor: actor(step.workflow), detail: reason });
+          metrics.addMetric('IncidentsEscalated', MetricUnit.Count, 1);
         } catch (err) {
           // Closed meanwhile (resolved by an operator): still tell people why automation stopped.
           if (!(err instanceof IncidentStatusConflict)) throw err;
