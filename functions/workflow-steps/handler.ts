@@ -27,6 +27,8 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
+import { CascadeTargetFields, cascadeStartDetail, resolveCascadeTarget, type CascadeTarget } from './cascade.js';
+import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
 import { ConsumerGroupTargetSchema, LagThresholdsSchema, lagStartDetail, resolveLagTarget, type LagTarget } from './consumer-lag.js';
 import {
@@ -40,7 +42,7 @@ import {
   type QuorumTarget,
 } from './quorum-recovery.js';
 
-export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery', 'consumer-lag', 'quorum-recovery', 'dr-failover', 'dr-failback'] as const;
+export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery', 'consumer-lag', 'quorum-recovery', 'dr-failover', 'dr-failback', 'cascade-recovery'] as const;
 export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 
 /** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
@@ -71,6 +73,8 @@ export const ClusterTargetSchema = z.object({
   /** The broker's application log directory (server.log). */
   appLogDir: absolutePath.default('/var/log/kafka'),
   mskClusterArn: z.string().startsWith('arn:').optional(),
+  /** cascade-recovery: where Kafka's CLI lives and the producer throttle while brokers recover. */
+  ...CascadeTargetFields,
   /** consumer-lag: owners, limits and scale hooks of the configured groups. */
   consumerGroups: z.array(ConsumerGroupTargetSchema).optional(),
   lagThresholds: LagThresholdsSchema.optional(),
@@ -133,9 +137,11 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     brokerIds: z.array(z.number().int().nonnegative()).optional(),
     falseAlarm: z.boolean().default(false),
     summary: z.string().max(2000),
+    /** A run nested in another workflow records its outcome and leaves the incident to the parent (nested.ts). */
+    nested: z.boolean().default(false),
   }),
   z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
-  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1) }),
+  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), nested: z.boolean().default(false) }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
   z.object({ step: z.literal('read-quorum'), workflow, incidentId, stdout: z.string(), phase: z.string().max(40).optional() }),
 ]);
@@ -160,6 +166,7 @@ export interface RecoveryTarget {
 
 export type StepResult =
   | RecoveryTarget
+  | CascadeTarget
   | DrTarget
   | LagTarget
   | QuorumTarget
@@ -226,6 +233,15 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     const { store } = deps;
     switch (step.step) {
       case 'start': {
+        if (step.workflow === 'cascade-recovery') {
+          const configured = deps.targets().find((t) => t.cluster === (step.input as { cluster?: unknown } | null)?.cluster);
+          const t = resolveCascadeTarget(step.input, (cluster) => {
+            if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
+            return ClusterTargetSchema.parse(configured);
+          });
+          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: cascadeStartDetail(t) });
+          return t;
+        }
         if (isDrWorkflow(step.workflow)) {
           const t = resolveDrTarget(step.workflow, step.input, deps.targets());
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: `${t.summary}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}` });
@@ -273,6 +289,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         return decision;
       }
       case 'resolve': {
+        if (step.nested) return nestedResolve(store, step);
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
         const resolved = await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
@@ -286,6 +303,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         return { result: step.falseAlarm ? 'false-alarm' : 'resolved', incidentId: step.incidentId };
       }
       case 'escalate': {
+        if (isNestedState(step.state)) return nestedEscalate(store, step);
         const reason = escalationReason(step.state);
         const incident = await store.get(step.incidentId);
         try {
@@ -301,6 +319,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         return { result: 'escalated', reason, summary, severity: incident.severity, incidentType: incident.type, reasons: [reason] };
       }
       case 'release-lock': {
+        if (step.nested) return nestedReleaseLock(store, step);
         try {
           const released = await store.releaseLock(step.cluster, step.incidentId);
           const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
