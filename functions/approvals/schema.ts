@@ -7,7 +7,7 @@
 //   rejected  -> SendTaskFailure with Error `ApprovalRejected` (the workflow catches it)
 //   no answer -> the state's TimeoutSeconds ends the task with `States.Timeout`
 // These names and shapes are interface: the ASL files catch on them and the tests assert them.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The Task resource every approval state uses. */
 export const APPROVAL_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
@@ -33,6 +33,8 @@ export const ApprovalRequestSchema = z.looseObject({
   severity: z.string().optional(),
   incidentType: z.string().optional(),
   evidence: z.array(z.string().max(1000)).max(50).optional(),
+  /** The approval state's TimeoutSeconds, so the links expire with it. Default 3600. */
+  timeoutSeconds: z.number().int().min(60).max(7 * 86_400).optional(),
 });
 export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
 
@@ -64,4 +66,10 @@ export function rejectionCause(d: Pick<ApprovalDecision, 'by' | 'reason'>): stri
 export interface TaskCallbacks {
   sendTaskSuccess(taskToken: string, output: string): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
+}
+
+/** Sends a decision through the callback API: SendTaskSuccess when approved, else SendTaskFailure(ApprovalRejected). */
+export async function answerTask(callbacks: TaskCallbacks, taskToken: string, d: Pick<ApprovalDecision, 'decision' | 'by' | 'reason'>): Promise<void> {
+  if (d.decision === 'approved') await callbacks.sendTaskSuccess(taskToken, JSON.stringify(approvalOutput(d)));
+  else await callbacks.sendTaskFailure(taskToken, APPROVAL_REJECTED, rejectionCause(d));
 }

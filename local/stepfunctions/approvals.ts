@@ -20,8 +20,7 @@ import {
   APPROVAL_REJECTED,
   APPROVAL_RESOURCE,
   ApprovalRequestSchema,
-  approvalOutput,
-  rejectionCause,
+  answerTask,
   type ApprovalDecision,
   type ApprovalRequest,
   type TaskCallbacks,
@@ -30,7 +29,7 @@ import { InputValidationError } from '../../functions/shared/errors.js';
 import { lambdaError, type LocalFunction } from './bindings.js';
 import { TaskError, type Json, type TaskBinding, type TaskCall } from './runtime.js';
 
-export { APPROVAL_RESOURCE };
+export { APPROVAL_RESOURCE, answerTask };
 
 /** Step Functions' default for a Task without TimeoutSeconds is the execution's limit; the local engine's is 60 s. */
 const LOCAL_DEFAULT_TIMEOUT_SECONDS = 60;
@@ -61,6 +60,8 @@ export interface OpenTask {
 
 interface TokenEntry extends OpenTask {
   state: 'waiting' | 'answered' | 'timed-out' | 'abandoned';
+  /** The request went out (the request function returned): people can answer it now. */
+  announced: boolean;
   settle: (s: Settlement) => void;
   settled: Promise<Settlement>;
 }
@@ -79,7 +80,7 @@ export class LocalTaskTokens implements TaskCallbacks {
     const taskToken = `local-task-${randomBytes(24).toString('base64url')}`;
     let settle!: (s: Settlement) => void;
     const settled = new Promise<Settlement>((resolve) => (settle = resolve));
-    const entry: TokenEntry = { ...task, taskToken, openedAt: Date.now(), state: 'waiting', settle, settled };
+    const entry: TokenEntry = { ...task, taskToken, openedAt: Date.now(), state: 'waiting', announced: false, settle, settled };
     this.entries.set(taskToken, entry);
     return { taskToken, settled };
   }
@@ -88,6 +89,7 @@ export class LocalTaskTokens implements TaskCallbacks {
   announce(taskToken: string): void {
     const entry = this.entries.get(taskToken);
     if (!entry) return;
+    entry.announced = true;
     const open = this.view(entry);
     for (const w of [...this.watchers]) {
       if (w.match(open)) {
@@ -142,9 +144,9 @@ export class LocalTaskTokens implements TaskCallbacks {
     if (entry?.state === 'waiting') entry.state = why;
   }
 
-  /** Tasks still waiting for an answer, oldest first. */
+  /** Tasks whose request went out and that still wait for an answer, oldest first. */
   pending(): OpenTask[] {
-    return [...this.entries.values()].filter((e) => e.state === 'waiting').map((e) => this.view(e));
+    return [...this.entries.values()].filter((e) => e.state === 'waiting' && e.announced).map((e) => this.view(e));
   }
 
   /** Resolves with the first waiting Task that matches (one already waiting, or the next announced). */
@@ -197,12 +199,6 @@ function replaceToken(value: Json | undefined, from: string, to: string): Json {
   if (Array.isArray(value)) return value.map((v) => replaceToken(v, from, to));
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, from, to)]));
   return value;
-}
-
-/** Sends a decision through the callback API as the page and the CLI do. */
-export async function answerTask(callbacks: TaskCallbacks, taskToken: string, d: Pick<ApprovalDecision, 'decision' | 'by' | 'reason'>): Promise<void> {
-  if (d.decision === 'approved') await callbacks.sendTaskSuccess(taskToken, JSON.stringify(approvalOutput(d)));
-  else await callbacks.sendTaskFailure(taskToken, APPROVAL_REJECTED, rejectionCause(d));
 }
 
 /**

@@ -1,0 +1,233 @@
+// The approval page end to end on the local runtime: a workflow reaches its approval state, the
+// real request handler stores the token in DynamoDB Local and pages the real local PagerDuty
+// receiver with signed links, the real endpoint handler serves the page from a local HTTP server,
+// headless Chromium opens the link from the page, reads the incident and actions, clicks
+// Approve, and the workflow continues to success. A second visit says the link was used; an
+// expired link says it expired; a rejection through the page fails the task with ApprovalRejected.
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeApprovalEndpoint } from '../../functions/approvals/endpoint.js';
+import { staticSigningKey } from '../../functions/approvals/links.js';
+import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
+import { APPROVAL_RESOURCE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
+import { ApprovalStore } from '../../functions/approvals/store.js';
+import { correlate } from '../../functions/domain/correlate.js';
+import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
+import type { Decision, Signal } from '../../functions/domain/types.js';
+import { documentClient } from '../../functions/shared/clients.js';
+import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { notify } from '../../functions/shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
+import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { LocalTaskTokens, approvalBinding, parseDefinition, runWorkflow, type RunResult } from '../../local/stepfunctions/index.js';
+import { launchChromium } from '../support/chromium.js';
+
+const tableName = 'approval-page';
+const ACTIONS = ['Set producer quota producer_byte_rate=1048576 on cluster orders', 'Restart kafka.service on broker 1 (i-0a1b2c3d4e5f60001)', 'Restart kafka.service on broker 2 (i-0a1b2c3d4e5f60002)'];
+
+/** A workflow with one approval step, as the contract in functions/approvals/schema.ts writes it. */
+const definition = parseDefinition(
+  JSON.stringify({
+    Comment: 'Approval page test: ask, then run the approved actions or escalate',
+    StartAt: 'Ask For Approval',
+    States: {
+      'Ask For Approval': {
+        Type: 'Task',
+        Comment: 'Three brokers lost in a row: a person approves the cascade recovery.',
+        Resource: APPROVAL_RESOURCE,
+        Parameters: {
+          FunctionName: '${ApprovalFunctionArn}',
+          Payload: {
+            'incidentId.$': '$.incidentId',
+            workflow: 'cascade-recovery',
+            summary: 'Recover brokers 1, 2 and 3 of orders one at a time behind a producer throttle',
+            'actions.$': '$.actions',
+            'taskToken.$': '$$.Task.Token',
+          },
+        },
+        TimeoutSeconds: 3600,
+        ResultPath: '$.approval',
+        Catch: [
+          { ErrorEquals: ['ApprovalRejected'], ResultPath: '$.approvalError', Next: 'Escalate Rejected' },
+          { ErrorEquals: ['States.Timeout'], ResultPath: '$.approvalError', Next: 'Escalate Timed Out' },
+        ],
+        Next: 'Run Approved Actions',
+      },
+      'Run Approved Actions': { Type: 'Pass', Result: 'ran', ResultPath: '$.ran', Next: 'Recovered' },
+      Recovered: { Type: 'Succeed' },
+      'Escalate Rejected': { Type: 'Fail', Error: 'Escalated', Cause: 'approval rejected' },
+      'Escalate Timed Out': { Type: 'Fail', Error: 'Escalated', Cause: 'approval timed out' },
+    },
+  }),
+  { ApprovalFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-local-approval-request' },
+);
+
+let ddb: DynamoDbLocal;
+let raw: DynamoDBClient;
+let store: IncidentStore;
+let approvals: ApprovalStore;
+let receiver: PagerDutyReceiver;
+let server: ApprovalServer;
+let browser: Browser;
+const tokens = new LocalTaskTokens();
+/** The endpoint's clock: moved forward to expire links. */
+let clockOffsetMs = 0;
+const now = () => new Date(Date.now() + clockOffsetMs);
+let signalNo = 0;
+
+async function openIncident(cluster: string): Promise<string> {
+  const s: Signal = {
+    id: `sig-${cluster}-${++signalNo}`,
+    source: 'cloudwatch',
+    cluster,
+    kind: 'broker-down',
+    brokerIds: [1, 2, 3],
+    state: 'firing',
+    observedAt: new Date().toISOString(),
+    name: `kafka-heal-local-${cluster}-brokers-down`,
+    fingerprint: `alarm:${cluster}-brokers-down`,
+    labels: {},
+  };
+  const decision: Decision = {
+    action: 'await-approval',
+    incidentType: 'cascade-failure',
+    severity: 'SEV-1',
+    reasons: ['3 brokers lost one after another: cascade recovery with approval'],
+    plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3], dryRun: false, steps: ['throttle', 'recover brokers'] },
+  } as Decision;
+  const r = await store.recordSignal(s, decision, correlate(s, decision, [], DEFAULT_POLICY, new Date()));
+  if (r.outcome !== 'created') throw new Error(`expected a new incident, got ${r.outcome}`);
+  return r.incident.id;
+}
+
+/** Starts the workflow and resolves once its approval request has gone out, with the links. */
+async function startRun(incidentId: string, timeoutMs = 120_000) {
+  const binding = approvalBinding({ tokens, request: requestHandler, timeoutMs });
+  const result = runWorkflow({ definition, input: { incidentId, actions: ACTIONS }, bindings: { [APPROVAL_RESOURCE]: binding } });
+  await tokens.whenOpened((t) => binding.requests.some((r) => r.taskToken === t.taskToken));
+  const page = receiver.events.filter((e) => e.action === 'trigger' && e.dedupKey === incidentId).pop();
+  const details = (page?.body.payload as { custom_details?: { approve?: string; reject?: string; approvalId?: string } } | undefined)?.custom_details;
+  if (!details?.approve || !details.reject || !details.approvalId) throw new Error(`no approval page in PagerDuty: ${JSON.stringify(receiver.events)}`);
+  return { result, approveUrl: details.approve, rejectUrl: details.reject, approvalId: details.approvalId };
+}
+
+let requestHandler: (payload: unknown) => Promise<unknown>;
+
+beforeAll(async () => {
+  ddb = await startDynamoDbLocal();
+  raw = ddb.client();
+  await createIncidentTable(raw, tableName);
+  const doc = documentClient(raw);
+  store = new IncidentStore({ client: doc, tableName });
+  approvals = new ApprovalStore(doc, tableName);
+  receiver = await startReceiver();
+  const signingKey = staticSigningKey(randomBytes(32));
+  server = await startApprovalServer({
+    endpoint: makeApprovalEndpoint({ approvals, incidents: store, callbacks: tokens, signingKey, now }),
+    callbacks: tokens,
+    stage: '/v1',
+  });
+  const pagerDuty = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url });
+  const unused = { send: () => Promise.reject(new Error('PagerDuty took the page; SNS and SQS are not used here')) };
+  const handler = makeApprovalRequestHandler({
+    approvals,
+    incidents: store,
+    signingKey,
+    notify: (n) => notify(n, { pagerDuty, sns: unused, sqs: unused, snsTopicArns: { critical: 'c', warning: 'w' }, retryQueueUrl: 'q' }),
+    baseUrl: server.baseUrl,
+    now,
+  });
+  requestHandler = (payload) => handler(ApprovalRequestSchema.parse(payload));
+  browser = await launchChromium();
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  await receiver?.close();
+  raw?.destroy();
+  await ddb?.stop();
+});
+
+describe('approval page in headless Chromium', () => {
+  it('shows the incident and the exact actions; Approve continues the workflow; a second visit says the link was used', async () => {
+    const incidentId = await openIncident('orders');
+    const run = await startRun(incidentId);
+    expect(run.approveUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/approvals\/[A-Za-z0-9_-]{22}\?decision=approve&expires=\d+&sig=/);
+
+    const page = await browser.newPage();
+    const response = await page.goto(run.approveUrl);
+    expect(response?.status()).toBe(200);
+    expect(await page.getByTestId('summary').textContent()).toContain('Recover brokers 1, 2 and 3 of orders');
+    expect(await page.getByTestId('incident').textContent()).toBe(incidentId);
+    expect(await page.getByTestId('type').textContent()).toBe('cascade-failure');
+    expect(await page.getByTestId('severity').textContent()).toBe('SEV-1');
+    expect(await page.getByTestId('cluster').textContent()).toBe('orders');
+    expect(await page.getByTestId('evidence').textContent()).toContain('3 brokers lost one after another');
+    expect(await page.getByTestId('actions').locator('li').allTextContents()).toEqual(ACTIONS);
+
+    await page.fill('#by', 'Night Owl');
+    await page.fill('#reason', 'throttle first, as the runbook says');
+    await Promise.all([page.waitForURL(/approvals/), page.getByRole('button', { name: 'Approve' }).click()]);
+    expect(await page.getByTestId('notice-title').textContent()).toBe('Approved');
+
+    const result: RunResult = await run.result;
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({
+      approval: { decision: 'approved', by: 'Night Owl (approval link)', reason: 'throttle first, as the runbook says' },
+      ran: 'ran',
+    });
+
+    const again = await page.goto(run.approveUrl);
+    expect(again?.status()).toBe(410);
+    expect(await page.getByTestId('notice-title').textContent()).toBe('This approval link was already used');
+    expect(await page.getByTestId('notice').textContent()).toContain('already approved by Night Owl (approval link)');
+    const viaReject = await page.goto(run.rejectUrl);
+    expect(viaReject?.status()).toBe(410);
+    await page.close();
+
+    const incident = await store.get(incidentId);
+    const actions = incident.timeline.map((e) => e.action);
+    expect(actions).toContain('approval-requested');
+    expect(actions).toContain('approval-decided');
+    expect(incident.timeline.find((e) => e.action === 'approval-requested')?.reasons).toEqual(ACTIONS);
+    expect(incident.timeline.find((e) => e.action === 'approval-decided')).toMatchObject({ actor: 'operator:Night Owl (approval link)', result: 'approved' });
+    expect(incident.status).toBe('remediating');
+    expect((await approvals.get(run.approvalId)).delivery).toBe('delivered');
+  });
+
+  it('Reject through the page fails the approval task with ApprovalRejected and the workflow escalates', async () => {
+    const run = await startRun(await openIncident('payments'));
+    const page = await browser.newPage();
+    await page.goto(run.rejectUrl);
+    await page.fill('#reason', 'peak traffic; wait for the morning');
+    await Promise.all([page.waitForURL(/approvals/), page.getByRole('button', { name: 'Reject' }).click()]);
+    expect(await page.getByTestId('notice-title').textContent()).toBe('Rejected');
+    await page.close();
+    const result = await run.result;
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Escalated', cause: 'approval rejected' });
+  });
+
+  it('an expired link says so (410) and decides nothing; a tampered link is refused (403)', async () => {
+    const run = await startRun(await openIncident('billing'), 3_000);
+    const page = await browser.newPage();
+    const tampered = await page.goto(run.approveUrl.replace(/sig=[A-Za-z0-9_-]{4}/, 'sig=AAAA'));
+    expect(tampered?.status()).toBe(403);
+    clockOffsetMs = 2 * 3600_000;
+    try {
+      const expired = await page.goto(run.approveUrl);
+      expect(expired?.status()).toBe(410);
+      expect(await page.getByTestId('notice-title').textContent()).toBe('This approval link has expired');
+    } finally {
+      clockOffsetMs = 0;
+    }
+    await page.close();
+    const result = await run.result;
+    expect(result).toMatchObject({ status: 'FAILED', error: 'Escalated', cause: 'approval timed out' });
+    expect((await approvals.get(run.approvalId)).status).toBe('pending');
+  });
+});
