@@ -2,6 +2,7 @@
 // AWS (credentials and region from the environment, as the AWS CLI finds them), or DynamoDB
 // Local with --endpoint. The table is --table or KAFKA_HEAL_TABLE.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../functions/shared/clients.js';
 import { IncidentNotFoundError } from '../functions/shared/errors.js';
 import { IncidentStore } from '../functions/shared/incident-store.js';
@@ -29,6 +30,8 @@ export interface StoreFlagValues {
 
 export interface OpenedStore {
   store: IncidentStore;
+  /** The same table's document client, for other items in it (approval records). */
+  documentClient: DynamoDBDocumentClient;
   tableName: string;
   /** Where the table is, for messages: `DynamoDB Local at http://...` or `AWS eu-west-1`. */
   where: string;
@@ -67,7 +70,8 @@ export function openStore(flags: StoreFlagValues, env: NodeJS.ProcessEnv = proce
     client = new DynamoDBClient({ region });
     where = `AWS ${region}`;
   }
-  return { store: new IncidentStore({ client: documentClient(client), tableName }), tableName, where, close: () => client.destroy() };
+  const doc = documentClient(client);
+  return { store: new IncidentStore({ client: doc, tableName }), documentClient: doc, tableName, where, close: () => client.destroy() };
 }
 
 /**
