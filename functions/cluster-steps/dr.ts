@@ -15,7 +15,7 @@
 // Results are small summaries; the backup itself never travels through Step Functions.
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { canaryVerdict, drReadiness, heartbeatLag, type HeartbeatReading } from '../domain/dr.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { metadata } from '../shared/probe/requests.js';

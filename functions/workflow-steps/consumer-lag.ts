@@ -6,7 +6,7 @@
 // configured group's owning team and its SNS topic, the lag limit its alarm uses, and the optional
 // scale hook (a Lambda function or an SNS topic, off by default). A group that is not configured
 // is still evaluated; it has no owner to notify, so anything wrong goes to the operators.
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { LagThresholds } from '../domain/lag.js';
 import { RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';

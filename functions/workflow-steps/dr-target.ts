@@ -5,7 +5,7 @@
 //
 //   dr-failover  input.cluster is the primary: the record moves to its peer (the DR cluster).
 //   dr-failback  input.cluster is the primary again: the record moves back to it from its peer.
-import { z } from 'zod';
+import * as z from 'zod';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 
 export const DR_WORKFLOWS = ['dr-failover', 'dr-failback'] as const;

@@ -16,7 +16,7 @@
 // consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
 // (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decideFromDiagnosis, escalationReason, type DiagnosisDecision } from '../domain/broker-recovery.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
@@ -26,7 +26,7 @@ import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
-import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
+import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 import { CascadeTargetFields, cascadeStartDetail, resolveCascadeTarget, type CascadeTarget } from './cascade.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';

@@ -13,7 +13,7 @@
 // minority side rejoin the ensemble and sync from the leader the majority elects; the brokers are
 // stopped meanwhile, so no broker acts on a minority view. In KRaft mode (combined nodes) the
 // controllers are the brokers: the quorum is restored by the broker restarts themselves.
-import { z } from 'zod';
+import * as z from 'zod';
 import { readQuorumStatus, recoveryRestartOrder, type QuorumStatus } from '../domain/quorum-recovery.js';
 import type { MetadataMode } from '../domain/snapshot.js';
 import { RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
