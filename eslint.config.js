@@ -17,6 +17,14 @@ export default tseslint.config(
     },
   },
   {
+    // Lambda code: `import { z } from 'zod'` pulls zod's whole namespace, every locale included
+    // (about 440 KB), into each bundle; a namespace import keeps only what is used.
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'zod', importNames: ['z'], message: "Use `import * as z from 'zod'` in Lambda code (bundle size, npm run bench -- bundles)." }] }],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
