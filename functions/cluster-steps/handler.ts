@@ -8,6 +8,9 @@
 //                 throws BrokerNotHealthy so the workflow's Retry waits with backoff.
 //   plan-order    cascade-recovery: which brokers of the incident are still down, in the order to
 //                 recover them (crashed before hung, the active controller last)
+//   lag           consumer-lag: append a reading of the group to the workflow's window and judge it
+//                 with Burrow's rules (consumer-lag.ts); LagNotRecovered while still behind
+//   quorum-confirm, quorum-verify   quorum-recovery (quorum.ts)
 //   verify-cluster cascade-recovery: all brokers up, partitions in sync, leadership balanced,
 //                 consumer lag below the limit; else throws ClusterNotRecovered (Retry backoff)
 //
@@ -28,6 +31,8 @@ import { logger } from '../shared/powertools.js';
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
 import { probeCluster, type ProbeOptions } from '@kafka-heal/probe';
 import kafkajs from 'kafkajs';
+import { LagStepSchema, lagStep, lagWatch, type LagStepResult } from './consumer-lag.js';
+import { QuorumStepSchema, quorumStep, type QuorumStepResult } from './quorum.js';
 import { DrStepSchema, makeDrStepsHandler, type DrStep, type DrStepResult } from './dr.js';
 import { BrokerNotHealthy, ClusterNotRecovered } from '../shared/recovery-errors.js';
 
@@ -39,6 +44,8 @@ export const ClusterStepSchema = z.discriminatedUnion('step', [
   }),
   z.object({ step: z.literal('plan-order'), cluster: z.string().min(1), brokerIds: z.array(z.number().int().nonnegative()).min(1) }),
   z.object({ step: z.literal('verify-cluster'), cluster: z.string().min(1), maxConsumerLag: z.number().int().positive().default(DEFAULT_MAX_CONSUMER_LAG) }),
+  LagStepSchema,
+  QuorumStepSchema,
 ]);
 export type ClusterStep = z.infer<typeof ClusterStepSchema>;
 
@@ -47,7 +54,9 @@ export type ClusterStepResult =
   | { step: 'check-safety'; allowed: boolean; reason: string; order: number[]; at: string }
   | { step: 'verify'; recovered: true; summary: string; at: string }
   | ({ step: 'plan-order'; at: string } & CascadeOrder)
-  | { step: 'verify-cluster'; recovered: true; summary: string; maxConsumerLag: number; leaderSpread: number; at: string };
+  | { step: 'verify-cluster'; recovered: true; summary: string; maxConsumerLag: number; leaderSpread: number; at: string }
+  | LagStepResult
+  | QuorumStepResult;
 
 export interface ClusterStepsDeps {
   clusters: () => ProbeClusterConfig[];
@@ -59,7 +68,9 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
   return async (event: ClusterStep): Promise<ClusterStepResult> => {
     const config = deps.clusters().find((c) => c.name === event.cluster);
     if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_JSON`);
-    const snapshot = await deps.probe(probeOptionsFor(config, deps.timeoutMs));
+    const options = probeOptionsFor(config, deps.timeoutMs);
+    // consumer-lag reads only the group it judges (configured or not).
+    const snapshot = await deps.probe(event.step === 'lag' ? { ...options, consumerGroups: [lagWatch(event)] } : options);
     const at = snapshot.takenAt;
     logger.info('cluster step', { step: event.step, cluster: event.cluster, status: snapshot.status, errors: snapshot.errors });
     switch (event.step) {
@@ -83,6 +94,11 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
         if (!v.recovered) throw new ClusterNotRecovered(v.summary);
         return { step: 'verify-cluster', recovered: true, summary: v.summary, maxConsumerLag: v.maxConsumerLag, leaderSpread: v.leaderSpread, at };
       }
+      case 'lag':
+        return lagStep(event, snapshot);
+      case 'quorum-confirm':
+      case 'quorum-verify':
+        return quorumStep(event, snapshot);
     }
   };
 }

@@ -1,0 +1,38 @@
+// Cluster-side steps of the quorum-recovery workflow (called through the cluster steps Lambda,
+// functions/cluster-steps/handler.ts), each on a fresh probe:
+//
+//   quorum-confirm  is the quorum really lost? quorum-lost | check-quorum (KRaft: ask the quorum)
+//                   | false-alarm, with the broker restart order (the active controller last)
+//   quorum-verify   every broker back and in sync, and (ZooKeeper) one active controller; else
+//                   throws QuorumNotRestored so the workflow's Retry waits with backoff
+import * as z from 'zod';
+import { confirmQuorumLoss, recoveryRestartOrder, verifyQuorumRestored, type QuorumVerdict } from '../domain/quorum-recovery.js';
+import type { ClusterSnapshot } from '../domain/snapshot.js';
+
+/** The cluster is not whole again after the restarts (brokers missing, partitions offline, no controller). */
+export class QuorumNotRestored extends Error {
+  override readonly name = 'QuorumNotRestored';
+}
+
+export const QuorumStepSchema = z.object({
+  step: z.enum(['quorum-confirm', 'quorum-verify']),
+  cluster: z.string().min(1),
+  metadataMode: z.enum(['zookeeper', 'kraft']),
+  brokerIds: z.array(z.number().int().nonnegative()).min(1),
+});
+export type QuorumStep = z.infer<typeof QuorumStepSchema>;
+
+export type QuorumStepResult =
+  | { step: 'quorum-confirm'; verdict: QuorumVerdict; controllerId: number | null; order: number[]; summary: string; at: string }
+  | { step: 'quorum-verify'; restored: true; controllerId: number | null; summary: string; at: string };
+
+export function quorumStep(event: QuorumStep, snapshot: ClusterSnapshot): QuorumStepResult {
+  const at = snapshot.takenAt;
+  if (event.step === 'quorum-confirm') {
+    const c = confirmQuorumLoss(snapshot, event.metadataMode);
+    return { step: 'quorum-confirm', verdict: c.verdict, controllerId: c.controllerId, order: recoveryRestartOrder(event.brokerIds, c.controllerId), summary: c.summary, at };
+  }
+  const v = verifyQuorumRestored(snapshot, event.metadataMode);
+  if (!v.restored) throw new QuorumNotRestored(v.summary);
+  return { step: 'quorum-verify', restored: true, controllerId: v.controllerId, summary: v.summary, at };
+}
