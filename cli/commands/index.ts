@@ -1,5 +1,6 @@
 // Every CLI command, one import a line. Keep the list sorted by command words.
 import type { Command } from '../args.js';
+import { approveCommand, rejectCommand } from './approve.js';
 import { capacityCommand } from './capacity.js';
 import { classifyCommand } from './classify.js';
 import { configValidate } from './config-validate.js';
@@ -7,4 +8,4 @@ import { incidentsList, incidentsShow } from './incidents.js';
 import { localDown, localFault, localStatus, localUp } from './local.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [capacityCommand, classifyCommand, configValidate, incidentsList, incidentsShow, localDown, localFault, localStatus, localUp, probeCommand];
+export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, incidentsList, incidentsShow, localDown, localFault, localStatus, localUp, probeCommand, rejectCommand];
