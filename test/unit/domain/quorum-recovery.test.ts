@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { confirmQuorumLoss, readQuorumStatus, recoveryRestartOrder, verifyQuorumRestored } from '../../../functions/domain/quorum-recovery.js';
+import type { ClusterSnapshot } from '../../../functions/domain/snapshot.js';
+
+function snap(status: ClusterSnapshot['status'], controller: ClusterSnapshot['controller']): ClusterSnapshot {
+  return {
+    takenAt: '2026-01-01T00:00:00.000Z',
+    durationMs: 1,
+    status,
+    bootstrapReachable: true,
+    expectedBrokers: 3,
+    registeredBrokers: [1, 2, 3],
+    brokers: [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', port: 9092, registered: true, reachable: true })),
+    controller,
+    partitions: { total: 1, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+    perBroker: {},
+    consumerGroups: [],
+    errors: [],
+  };
+}
+const zkController = (id: number | null) => ({ id, known: id !== null, note: 'ZooKeeper' });
+
+describe('confirmQuorumLoss', () => {
+  it('an unhealthy cluster has lost its quorum, in either mode', () => {
+    expect(confirmQuorumLoss(snap('degraded', zkController(2)), 'zookeeper')).toMatchObject({ verdict: 'quorum-lost', controllerId: 2, summary: expect.stringMatching(/^the cluster is degraded/) });
+    expect(confirmQuorumLoss(snap('down', zkController(null)), 'kraft').verdict).toBe('quorum-lost');
+  });
+  it('ZooKeeper: healthy with an active controller is a false alarm; without one the quorum is lost', () => {
+    expect(confirmQuorumLoss(snap('healthy', zkController(3)), 'zookeeper')).toMatchObject({ verdict: 'false-alarm', controllerId: 3, summary: expect.stringMatching(/^broker 3 is the active controller/) });
+    expect(confirmQuorumLoss(snap('healthy', zkController(null)), 'zookeeper')).toMatchObject({ verdict: 'quorum-lost', controllerId: null });
+    expect(confirmQuorumLoss(snap('healthy', { id: -1, known: true, note: '' }), 'zookeeper').verdict).toBe('quorum-lost');
+  });
+  it('KRaft: healthy-looking brokers mean the quorum itself must be asked', () => {
+    expect(confirmQuorumLoss(snap('healthy', { id: null, known: false, note: 'KRaft' }), 'kraft')).toMatchObject({ verdict: 'check-quorum', controllerId: null });
+  });
+});
+
+describe('recoveryRestartOrder', () => {
+  it('every broker once, ascending, the controller last', () => {
+    expect(recoveryRestartOrder([3, 1, 2, 1], 1)).toEqual([2, 3, 1]);
+    expect(recoveryRestartOrder([3, 1, 2], null)).toEqual([1, 2, 3]);
+    expect(recoveryRestartOrder([3, 1], 7)).toEqual([1, 3]);
+  });
+});
+
+describe('verifyQuorumRestored', () => {
+  it('needs a healthy cluster, and in ZooKeeper mode an active controller', () => {
+    expect(verifyQuorumRestored(snap('degraded', zkController(1)), 'zookeeper')).toMatchObject({ restored: false, summary: expect.stringMatching(/^the cluster is not healthy yet/) });
+    expect(verifyQuorumRestored(snap('healthy', zkController(null)), 'zookeeper')).toMatchObject({ restored: false, summary: expect.stringMatching(/^no active controller yet/) });
+    expect(verifyQuorumRestored(snap('healthy', zkController(2)), 'zookeeper')).toMatchObject({ restored: true, controllerId: 2, summary: expect.stringContaining('active controller 2') });
+    expect(verifyQuorumRestored(snap('healthy', { id: null, known: false, note: 'KRaft' }), 'kraft')).toMatchObject({ restored: true, summary: expect.stringContaining('controller per the KRaft quorum') });
+  });
+});
+
+describe('readQuorumStatus', () => {
+  it('a leader id >= 0 means the quorum is led', () => {
+    expect(readQuorumStatus({ result: 'ok', leaderId: 2, leaderEpoch: 7, maxFollowerLag: 0, currentVoters: '[1,2,3]' })).toEqual({ led: true, leaderId: 2, summary: 'KRaft quorum led by 2 (epoch 7, max follower lag 0, voters [1,2,3])' });
+    expect(readQuorumStatus({ result: 'ok', leaderId: 1, leaderEpoch: null })).toEqual({ led: true, leaderId: 1, summary: 'KRaft quorum led by 1 (epoch unknown, max follower lag unknown)' });
+  });
+  it('no leader, or a failed tool, is not led', () => {
+    expect(readQuorumStatus({ result: 'ok', leaderId: -1 })).toMatchObject({ led: false, summary: 'the KRaft quorum has no leader' });
+    expect(readQuorumStatus({ result: 'ok', leaderId: null })).toMatchObject({ led: false });
+    expect(readQuorumStatus({ result: 'failed', message: 'timed out' })).toEqual({ led: false, leaderId: null, summary: 'describe-quorum failed: timed out' });
+    expect(readQuorumStatus({})).toMatchObject({ summary: 'describe-quorum failed: no result' });
+  });
+});
