@@ -24,7 +24,9 @@ import { startApprovalServer, type ApprovalServer } from '../../local/approval-s
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
 import { LocalTaskTokens, approvalBinding, parseDefinition, runWorkflow, type RunResult } from '../../local/stepfunctions/index.js';
+import { main } from '../../cli/main.js';
 import { launchChromium } from '../support/chromium.js';
+import { captureIO } from '../support/helpers.js';
 
 const tableName = 'approval-page';
 const ACTIONS = ['Set producer quota producer_byte_rate=1048576 on cluster orders', 'Restart kafka.service on broker 1 (i-0a1b2c3d4e5f60001)', 'Restart kafka.service on broker 2 (i-0a1b2c3d4e5f60002)'];
@@ -229,5 +231,21 @@ describe('approval page in headless Chromium', () => {
     const result = await run.result;
     expect(result).toMatchObject({ status: 'FAILED', error: 'Escalated', cause: 'approval timed out' });
     expect((await approvals.get(run.approvalId)).status).toBe('pending');
+  });
+
+  it('kafka-heal approve <id> over DynamoDB Local and the local approval server continues the workflow; a second call says it was decided', async () => {
+    const run = await startRun(await openIncident('search'));
+    const flags = ['--endpoint', ddb.endpoint, '--table', tableName, '--sfn-endpoint', server.sfnEndpoint];
+    const io = captureIO();
+    expect(await main(['approve', run.approvalId, '--reason', 'from the terminal', '--by', 'cli:oncall', ...flags], io)).toBe(0);
+    expect(io.out.join('\n')).toContain('approved cascade-recovery for incident');
+    const result = await run.result;
+    expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({ approval: { decision: 'approved', by: 'cli:oncall', reason: 'from the terminal' } });
+    const again = captureIO();
+    expect(await main(['reject', run.approvalId, ...flags], again)).toBe(1);
+    expect(again.err.join('\n')).toContain('was already approved by cli:oncall');
+    const unknown = captureIO();
+    expect(await main(['approve', 'AAAAAAAAAAAAAAAAAAAAAA', ...flags], unknown)).toBe(1);
+    expect(unknown.err.join('\n')).toContain('no approval AAAAAAAAAAAAAAAAAAAAAA');
   });
 });
