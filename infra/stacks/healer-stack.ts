@@ -13,13 +13,14 @@
 // Workflows the classifier may start arrive as WORKFLOW_ARN_<WORKFLOW> environment variables
 // (WORKFLOW_ARN_ESCALATION, later WORKFLOW_ARN_BROKER_RECOVERY ...; see workflowArnEnvName in
 // functions/shared/workflows.ts), each with states:StartExecution on that one state machine.
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { clusterFacts, type HealerConfig } from '../config/schema.js';
 import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
+import { HealerDashboard, stateMachinesOf } from '../constructs/dashboard.js';
 import { HealerFunction } from '../constructs/healer-function.js';
 import { IncidentTable } from '../constructs/incident-table.js';
 import { Ingestion } from '../constructs/ingestion.js';
@@ -58,6 +59,7 @@ export class HealerStack extends Stack {
   readonly probes: ClusterProbe[] = [];
   readonly clusterAlarms: ClusterAlarms[] = [];
   readonly monitoring: SelfMonitoring;
+  readonly dashboard: HealerDashboard;
 
   constructor(scope: Construct, id: string, props: HealerStackProps) {
     super(scope, id, {
@@ -200,5 +202,22 @@ export class HealerStack extends Stack {
         reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store queries the open-incidents index gsi1.',
       });
     }
+
+    // --- Operators: dashboard, and the table name the CLI reads incidents from ----------------
+    // Last, so every state machine created above is on the dashboard.
+    this.dashboard = new HealerDashboard(this, 'Dashboard', {
+      deployment: d,
+      clusters: config.clusters,
+      clusterAlarms: this.clusterAlarms.map((a) => a.alarms),
+      stateMachines: stateMachinesOf(this, d),
+      topics: [
+        { label: 'critical', topic: this.notifications.critical },
+        { label: 'warning', topic: this.notifications.warning },
+      ],
+    });
+    new CfnOutput(this, 'IncidentTableName', {
+      value: this.table.table.tableName,
+      description: 'The incident table: kafka-heal incidents list --table <this> (or KAFKA_HEAL_TABLE)',
+    });
   }
 }

@@ -1,0 +1,247 @@
+// The operators' CloudWatch dashboard, one per stack (kafka-heal-<deployment>): what an on-call
+// engineer opens first. Rows, top to bottom:
+//
+//   1. per cluster health   alarm status of every cluster alarm; probe heartbeat, offline and
+//                           under-min-ISR partitions, brokers reachable (KafkaHeal, "Cluster Name"),
+//                           and for MSK the controller count and offline partitions (AWS/Kafka)
+//   2. incidents            opened per severity (IncidentsOpenedBySeverity, classify), MTTR
+//                           (MttrSeconds, workflow-steps) and the recovery success rate
+//                           (IncidentsResolved / (IncidentsResolved + IncidentsEscalated))
+//   3. workflow outcomes    executions succeeded / failed / timed out / aborted per state machine
+//   4. notifications        SNS deliveries that failed per topic; the classifier's fallbacks
+//   5. probe latency        ProbeLatencyMs per cluster (average, p90, maximum)
+//
+// Metric names, namespaces and dimensions are the ones the Lambdas emit: probe metrics from
+// PROBE_METRICS (functions/probe/metrics.ts publishes exactly those), handler metrics through the
+// house Powertools `metrics` with its default `service` dimension (kafka-heal-<function name>).
+import { Duration } from 'aws-cdk-lib';
+import {
+  AlarmStatusWidget,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  Metric,
+  SingleValueWidget,
+  TextWidget,
+  type IAlarm,
+  type IWidget,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { CfnStateMachine, StateMachine, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { ClusterConfig } from '../config/schema.js';
+import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE } from './alarm-specs.js';
+
+/** The namespace of the handlers' own metrics (POWERTOOLS_METRICS_NAMESPACE of every function). */
+export const HANDLER_NAMESPACE = 'KafkaHeal';
+export const SEVERITIES = ['SEV-1', 'SEV-2', 'SEV-3', 'SEV-4'] as const;
+
+/** The Powertools `service` dimension of a function built by HealerFunction with this name. */
+export function serviceDimension(functionName: string): { service: string } {
+  return { service: `kafka-heal-${functionName}` };
+}
+
+export interface HealerDashboardProps {
+  deployment: string;
+  clusters: ClusterConfig[];
+  /** The alarms of each cluster, in the order of `clusters`. */
+  clusterAlarms: IAlarm[][];
+  /** Every state machine of the stack, labelled by workflow. */
+  stateMachines: { label: string; stateMachine: IStateMachine }[];
+  /** The topics people are notified through. */
+  topics: { label: string; topic: ITopic }[];
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+const ONE_HOUR = Duration.hours(1);
+const ONE_DAY = Duration.days(1);
+const FULL = 24;
+
+function handlerMetric(functionName: string, metricName: string, statistic: string, period: Duration, label?: string, extra: Record<string, string> = {}): Metric {
+  return new Metric({
+    namespace: HANDLER_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...serviceDimension(functionName), ...extra },
+    statistic,
+    period,
+    ...(label ? { label } : {}),
+  });
+}
+
+function probeMetric(cluster: string, metricName: string, statistic: string, label: string, period = Duration.minutes(1)): Metric {
+  return new Metric({ namespace: PROBE_NAMESPACE, metricName, dimensionsMap: { [DIMENSIONS.cluster]: cluster }, statistic, period, label });
+}
+
+/**
+ * Every state machine under `scope`, labelled by its name without the `kafka-heal-<deployment>-`
+ * prefix. Called where the stack is complete, so a workflow added later is on the dashboard too.
+ */
+export function stateMachinesOf(scope: Construct, deployment: string): { label: string; stateMachine: IStateMachine }[] {
+  const prefix = `kafka-heal-${deployment}-`;
+  return scope.node
+    .findAll()
+    .filter((c): c is StateMachine => c instanceof StateMachine)
+    .map((sm) => {
+      const name = (sm.node.defaultChild as CfnStateMachine).stateMachineName ?? sm.node.path;
+      return { label: name.startsWith(prefix) ? name.slice(prefix.length) : name, stateMachine: sm };
+    })
+    .sort((a, b) => a.label.localeCompare(b.label));
+}
+
+export class HealerDashboard extends Construct {
+  readonly dashboard: Dashboard;
+
+  constructor(scope: Construct, id: string, props: HealerDashboardProps) {
+    super(scope, id);
+    const d = props.deployment;
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `kafka-heal-${d}`,
+      defaultInterval: Duration.hours(3),
+    });
+    const rows: IWidget[][] = [];
+    rows.push([
+      new TextWidget({
+        markdown: [
+          `# kafka-heal ${d}`,
+          `Clusters: ${props.clusters.map((c) => `**${c.name}** (${c.platform})`).join(', ')}. ` +
+            'Incidents and their timelines: `kafka-heal incidents list` / `kafka-heal incidents show <id>`. ' +
+            'Runbooks, alarms and workflows: docs/operations.md; when something looks wrong: docs/troubleshooting.md.',
+        ].join('\n\n'),
+        width: FULL,
+        height: 2,
+      }),
+    ]);
+
+    // 1. Per cluster health.
+    props.clusters.forEach((cluster, i) => rows.push(this.clusterRow(cluster, props.clusterAlarms[i] ?? [])));
+
+    // 2. Incidents: opened by severity, MTTR, recovery success rate.
+    const resolved = handlerMetric('workflow-steps', 'IncidentsResolved', 'Sum', ONE_DAY, 'resolved');
+    const escalated = handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', ONE_DAY, 'escalated');
+    const successRate = new MathExpression({
+      expression: '100 * resolved / (resolved + escalated)',
+      usingMetrics: { resolved, escalated },
+      label: 'recovered by automation (%)',
+      period: ONE_DAY,
+    });
+    rows.push([
+      new GraphWidget({
+        title: 'Incidents opened by severity (per hour)',
+        left: SEVERITIES.map((s) => handlerMetric('classify', 'IncidentsOpenedBySeverity', 'Sum', ONE_HOUR, s, { Severity: s })),
+        stacked: true,
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'MTTR: detection to resolved (seconds)',
+        left: [
+          handlerMetric('workflow-steps', 'MttrSeconds', 'Average', ONE_HOUR, 'average'),
+          handlerMetric('workflow-steps', 'MttrSeconds', 'p90', ONE_HOUR, 'p90'),
+          handlerMetric('workflow-steps', 'MttrSeconds', 'Maximum', ONE_HOUR, 'maximum'),
+        ],
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Recovery success rate (per day)',
+        left: [successRate],
+        right: [resolved, escalated, handlerMetric('workflow-steps', 'FalseAlarms', 'Sum', ONE_DAY, 'false alarms')],
+        leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
+        width: 8,
+      }),
+    ]);
+    rows.push([
+      new SingleValueWidget({
+        title: 'Last 7 days',
+        metrics: [
+          handlerMetric('classify', 'IncidentsOpened', 'Sum', Duration.days(7), 'incidents opened'),
+          handlerMetric('workflow-steps', 'IncidentsResolved', 'Sum', Duration.days(7), 'resolved by automation'),
+          handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', Duration.days(7), 'escalated to people'),
+          handlerMetric('workflow-steps', 'MttrSeconds', 'Average', Duration.days(7), 'MTTR (s, average)'),
+        ],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Signals and decisions (classifier)',
+        left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
+        right: ['RejectedSignals', 'LockContention', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
+        width: 12,
+      }),
+    ]);
+
+    // 3. Workflow outcomes, one widget per state machine.
+    const outcomes = props.stateMachines.map(
+      ({ label, stateMachine }) =>
+        new GraphWidget({
+          title: `Workflow ${label}`,
+          left: [
+            stateMachine.metricSucceeded({ label: 'succeeded', period: ONE_HOUR }),
+            stateMachine.metricFailed({ label: 'failed', period: ONE_HOUR }),
+            stateMachine.metricTimedOut({ label: 'timed out', period: ONE_HOUR }),
+            stateMachine.metricAborted({ label: 'aborted', period: ONE_HOUR }),
+          ],
+          stacked: true,
+          width: 6,
+        }),
+    );
+    for (let i = 0; i < outcomes.length; i += 4) rows.push(outcomes.slice(i, i + 4));
+
+    // 4. Notifications that failed, 5. probe latency.
+    rows.push([
+      new GraphWidget({
+        title: 'Notification failures',
+        left: props.topics.map(({ label, topic }) => topic.metricNumberOfNotificationsFailed({ label: `SNS ${label} failed`, period: FIVE_MINUTES, statistic: 'Sum' })),
+        right: [handlerMetric('classify', 'WorkflowFallbacks', 'Sum', FIVE_MINUTES, 'escalated without a workflow')],
+        width: 12,
+      }),
+      new GraphWidget({
+        title: 'Probe latency (ms)',
+        left: props.clusters.flatMap((c) =>
+          (['Average', 'p90', 'Maximum'] as const).map((stat) => probeMetric(c.name, 'ProbeLatencyMs', stat, `${c.name} ${stat.toLowerCase()}`, FIVE_MINUTES)),
+        ),
+        width: 12,
+      }),
+    ]);
+    for (const row of rows) this.dashboard.addWidgets(...row);
+  }
+
+  private clusterRow(cluster: ClusterConfig, alarms: IAlarm[]): IWidget[] {
+    const name = cluster.name;
+    const row: IWidget[] = [
+      new AlarmStatusWidget({ title: `${name}: alarms`, alarms, width: 6, height: 6 }),
+      new GraphWidget({
+        title: `${name}: probe`,
+        left: [
+          probeMetric(name, PROBE_METRICS.offlinePartitions, 'Maximum', 'offline partitions'),
+          probeMetric(name, PROBE_METRICS.underMinIsrPartitions, 'Maximum', 'under min ISR'),
+        ],
+        right: [probeMetric(name, PROBE_METRICS.heartbeat, 'Sum', 'probe runs')],
+        width: 9,
+      }),
+      new GraphWidget({
+        title: `${name}: brokers reachable (probe)`,
+        left: [
+          new MathExpression({
+            expression: `SEARCH('{${PROBE_NAMESPACE},"${DIMENSIONS.cluster}","${DIMENSIONS.broker}"} MetricName="${PROBE_METRICS.brokerReachable}" "${DIMENSIONS.cluster}"="${name}"', 'Minimum', 60)`,
+            label: 'broker',
+            period: Duration.minutes(1),
+          }),
+        ],
+        leftYAxis: { min: 0, max: 1 },
+        width: cluster.msk ? 4 : 9,
+      }),
+    ];
+    if (cluster.msk) {
+      const dims = { [DIMENSIONS.cluster]: cluster.msk.clusterName };
+      row.push(
+        new GraphWidget({
+          title: `${name}: MSK`,
+          left: [
+            new Metric({ namespace: MSK_NAMESPACE, metricName: 'ActiveControllerCount', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(1), label: 'active controllers' }),
+            new Metric({ namespace: MSK_NAMESPACE, metricName: 'OfflinePartitionsCount', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(1), label: 'offline partitions' }),
+          ],
+          width: 5,
+        }),
+      );
+    }
+    return row;
+  }
+}
