@@ -1,0 +1,201 @@
+// The two AWS services between the drill's handlers that have no local server: SQS (alarm events
+// -> ingest, signals -> classify) and Step Functions StartExecution (classify -> workflows). Each
+// double keeps the service's semantics the handlers rely on: SQS delivers batches to the consumer
+// Lambda in order, redelivers the items it reports in batchItemFailures and parks a message in a
+// DLQ after maxReceiveCount; StartExecution refuses a second execution of the same name with
+// ExecutionAlreadyExists and runs the state machine asynchronously.
+import { randomUUID } from 'node:crypto';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { RunResult } from '../stepfunctions/index.js';
+
+type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+interface Message {
+  id: string;
+  body: string;
+  sentAt: number;
+  receives: number;
+}
+
+export interface LocalQueueOptions {
+  arn: string;
+  consumer: Consumer;
+  /** Receives before a message moves to the DLQ (the stack's redrive policy). */
+  maxReceiveCount?: number;
+  /** Delay before a failed message is visible again (ms). */
+  retryDelayMs?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** A queue feeding one Lambda consumer, one message per batch, in arrival order. */
+export class LocalQueue {
+  readonly dlq: { body: string; receives: number }[] = [];
+  private readonly waiting: Message[] = [];
+  private running: Promise<void> | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  delivered = 0;
+
+  constructor(private readonly opts: LocalQueueOptions) {}
+
+  get url(): string {
+    const name = this.opts.arn.split(':').at(-1) ?? 'queue';
+    return `https://sqs.local/000000000000/${name}`;
+  }
+
+  send(body: string): void {
+    if (this.closed) return;
+    this.waiting.push({ id: randomUUID(), body, sentAt: Date.now(), receives: 0 });
+    this.pump();
+  }
+
+  /** Resolves when nothing is waiting or being delivered. */
+  async idle(): Promise<void> {
+    while (this.running || this.waiting.length > 0 || this.timers.size > 0) {
+      await (this.running ?? new Promise((r) => setTimeout(r, 50)));
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.waiting.length = 0;
+  }
+
+  private pump(): void {
+    if (this.running || this.closed) return;
+    this.running = (async () => {
+      while (!this.closed && this.waiting.length > 0) {
+        const msg = this.waiting.shift() as Message;
+        msg.receives++;
+        const record = {
+          messageId: msg.id,
+          receiptHandle: msg.id,
+          body: msg.body,
+          attributes: { ApproximateReceiveCount: String(msg.receives), SentTimestamp: String(msg.sentAt), SenderId: 'local', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+          messageAttributes: {},
+          md5OfBody: '',
+          eventSource: 'aws:sqs',
+          eventSourceARN: this.opts.arn,
+          awsRegion: 'local',
+        } as SQSRecord;
+        let failed = false;
+        try {
+          const res = await this.opts.consumer({ Records: [record] });
+          failed = res.batchItemFailures.some((f) => f.itemIdentifier === msg.id);
+        } catch (err) {
+          failed = true;
+          this.opts.onError?.(err);
+        }
+        this.delivered++;
+        if (failed) this.retry(msg);
+      }
+    })().finally(() => {
+      this.running = undefined;
+      if (this.waiting.length > 0) this.pump();
+    });
+  }
+
+  private retry(msg: Message): void {
+    if (msg.receives >= (this.opts.maxReceiveCount ?? 5)) {
+      this.dlq.push({ body: msg.body, receives: msg.receives });
+      return;
+    }
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (this.closed) return;
+      this.waiting.push(msg);
+      this.pump();
+    }, this.opts.retryDelayMs ?? 1000);
+    this.timers.add(t);
+  }
+}
+
+/** The subset of SQSClient.send the ingest Lambda uses (SendMessageBatch), delivering to a LocalQueue. */
+export function sqsClientDouble(queues: Record<string, LocalQueue>): { send: (command: unknown) => Promise<unknown> } {
+  return {
+    send: (command: unknown) => {
+      const c = command as { constructor: { name: string }; input: { QueueUrl?: string; Entries?: { Id?: string; MessageBody?: string }[]; MessageBody?: string } };
+      const queue = c.input.QueueUrl !== undefined ? queues[c.input.QueueUrl] : undefined;
+      if (!queue) return Promise.reject(Object.assign(new Error(`queue ${c.input.QueueUrl ?? '(none)'} does not exist`), { name: 'QueueDoesNotExist' }));
+      if (c.constructor.name === 'SendMessageBatchCommand') {
+        const ok = (c.input.Entries ?? []).map((e) => {
+          queue.send(e.MessageBody ?? '');
+          return { Id: e.Id, MessageId: randomUUID() };
+        });
+        return Promise.resolve({ Successful: ok, Failed: [] });
+      }
+      if (c.constructor.name === 'SendMessageCommand') {
+        queue.send(c.input.MessageBody ?? '');
+        return Promise.resolve({ MessageId: randomUUID() });
+      }
+      return Promise.reject(new Error(`the local SQS double does not implement ${c.constructor.name}`));
+    },
+  };
+}
+
+export interface LocalExecution {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  input: unknown;
+  startedAt: number;
+  finishedAt?: number;
+  result?: RunResult;
+  done: Promise<RunResult>;
+}
+
+export type ExecutionRunner = (e: { stateMachineArn: string; executionArn: string; name: string; input: unknown }) => Promise<RunResult>;
+
+/** StartExecution (and DescribeExecution) over local runs of the ASL files. */
+export class SfnDouble {
+  readonly executions: LocalExecution[] = [];
+
+  constructor(private readonly runner: ExecutionRunner) {}
+
+  send(command: unknown): Promise<unknown> {
+    const c = command as { constructor: { name: string }; input: { stateMachineArn?: string; name?: string; input?: string; executionArn?: string } };
+    if (c.constructor.name === 'StartExecutionCommand') {
+      const stateMachineArn = c.input.stateMachineArn ?? '';
+      const name = c.input.name ?? randomUUID();
+      if (this.executions.some((e) => e.stateMachineArn === stateMachineArn && e.name === name)) {
+        return Promise.reject(Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' }));
+      }
+      const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      const input: unknown = JSON.parse(c.input.input ?? '{}');
+      const exec: LocalExecution = { executionArn, stateMachineArn, name, input, startedAt: Date.now(), done: Promise.resolve(undefined as unknown as RunResult) };
+      const execution = { id: executionArn, name, stateMachineArn, taskToken: '' };
+      exec.done = Promise.resolve()
+        .then(() => this.runner({ stateMachineArn, executionArn, name, input }))
+        // An execution that cannot even start (e.g. a Task without a local binding) fails as in AWS.
+        .catch((err: unknown): RunResult => ({ status: 'FAILED', error: err instanceof Error ? err.name : 'Error', cause: err instanceof Error ? err.message : String(err), events: [], execution }))
+        .then((r) => {
+          exec.result = r;
+          exec.finishedAt = Date.now();
+          return r;
+        });
+      this.executions.push(exec);
+      return Promise.resolve({ executionArn, startDate: new Date(exec.startedAt) });
+    }
+    if (c.constructor.name === 'DescribeExecutionCommand') {
+      const e = this.executions.find((x) => x.executionArn === c.input.executionArn);
+      if (!e) return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+      return Promise.resolve({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.result?.status ?? 'RUNNING', input: JSON.stringify(e.input) });
+    }
+    return Promise.reject(new Error(`the local Step Functions double does not implement ${c.constructor.name}`));
+  }
+
+  /** Resolves when every execution started so far has ended. */
+  async settled(): Promise<void> {
+    let n = -1;
+    while (n !== this.executions.length) {
+      n = this.executions.length;
+      await Promise.allSettled(this.executions.map((e) => e.done));
+    }
+  }
+
+  running(): LocalExecution[] {
+    return this.executions.filter((e) => e.result === undefined);
+  }
+}

@@ -1,0 +1,435 @@
+// The healer as `cdk deploy` would create it, running in this process against a local cluster:
+//
+//   alarm evaluator (alarm-specs.ts specs over the real probe's metrics, shorter periods)
+//     -> "CloudWatch Alarm State Change" -> queue -> REAL ingest handler -> signals queue
+//     -> REAL classify handler (incident store on DynamoDB Local, runtime policy from the scenario)
+//     -> StartExecution (Step Functions double) -> the SAME ASL files on the local runtime, every
+//        Task bound by Resource: workflow-steps and cluster-steps handlers in process, the real
+//        SSM documents run with bash and a systemctl shim per broker, nested escalation-notify,
+//        SNS to an outbox, approvals through the local task-token registry.
+//
+// Only the wiring is local; every decision and action is the shipped code's.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createClassifyHandler } from '../../functions/classify/handler.js';
+import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
+import { parsePolicy } from '../../functions/domain/policy.js';
+import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
+import { createIngestHandler } from '../../functions/ingest/handler.js';
+import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
+import type { MetricDocument } from '../../functions/probe/metrics.js';
+import { documentClient } from '../../functions/shared/clients.js';
+import { IncidentStore } from '../../functions/shared/incident-store.js';
+import type { PolicySource } from '../../functions/shared/policy-source.js';
+import { probeCluster } from '../../functions/shared/probe/index.js';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
+import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
+import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
+import type { LocalCluster } from '../kafka/cluster.js';
+import { APPROVAL_RESOURCE, approvalBinding, type ApprovalTaskBinding, type DecideAnswer } from '../stepfunctions/approvals.js';
+import {
+  RESOURCES,
+  lambdaInvokeBinding,
+  parseDefinition,
+  recordCalls,
+  runWorkflow,
+  runbookRunner,
+  ssmBindings,
+  startExecutionSyncBinding,
+  startSystemctlShim,
+  type AslDefinition,
+  type BindingRegistry,
+  type Json,
+  type RecordedCall,
+  type RunEvent,
+  type RunResult,
+  type SystemctlShim,
+} from '../stepfunctions/index.js';
+import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
+import { LocalQueue, SfnDouble, sqsClientDouble } from './aws-doubles.js';
+
+export const DEPLOYMENT = 'drill';
+const REGION = 'eu-west-1';
+const ACCOUNT = '123456789012';
+const fnArn = (name: string) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:kafka-heal-${DEPLOYMENT}-${name}`;
+const smArn = (name: string) => `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:kafka-heal-${DEPLOYMENT}-${name}`;
+export const ARNS = {
+  workflowSteps: fnArn('workflow-steps'),
+  clusterSteps: (cluster: string) => fnArn(`cluster-steps-${cluster}`),
+  approvalRequest: fnArn('approval-request'),
+  escalation: smArn('escalation'),
+  workflow: (w: Workflow) => smArn(w),
+  criticalTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-critical`,
+  warningTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-warning`,
+  alarmQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-ingest`,
+  signalsQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-signals`,
+};
+
+/** An instance id per local broker host (the runbooks' InstanceIds). */
+export function instanceIdFor(brokerId: number): string {
+  return `i-${(0xd7000000 + brokerId).toString(16).padStart(17, '0')}`;
+}
+
+export interface HealerEvent {
+  at: number;
+  source: 'alarm' | 'classifier' | 'workflow' | 'state' | 'approval' | 'notification' | 'probe';
+  event: string;
+  detail?: string;
+}
+
+export interface SnsMessage {
+  at: number;
+  topicArn: string;
+  subject?: string;
+  message: string;
+}
+
+export interface HealerOptions {
+  cluster: LocalCluster;
+  dynamo: DynamoDbLocal;
+  policy: Record<string, unknown>;
+  /** Local seconds per 60 s CloudWatch period. */
+  alarmPeriodSeconds: number;
+  probeIntervalMs: number;
+  consumerGroup: { name: string; topic: string; maxOffsetLag: number };
+  approvals: { decide: () => Promise<DecideAnswer> };
+  onEvent: (e: HealerEvent) => void;
+  /** Wait/retry pauses of the workflows are multiplied by this (the verify backoff keeps its own). */
+  timeScale?: number;
+}
+
+/** What a workflow name maps to: its ASL file and definition substitutions. */
+function workflowSubstitutions(): Record<string, string> {
+  const subs: Record<string, string> = {
+    ...brokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation, deployment: DEPLOYMENT }),
+    ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation }),
+    ...escalationNotifySubstitutions({ criticalTopicArn: ARNS.criticalTopic, warningTopicArn: ARNS.warningTopic }),
+    ApprovalFunctionArn: ARNS.approvalRequest,
+  };
+  // Every runbook document by the name the stack deploys it under (e.g. FreeDiskDocumentName).
+  for (const runbook of ['kafka-free-disk', 'kafka-stop-broker', 'kafka-cli-action', 'kafka-backup-metadata', 'kafka-diagnose-host', 'kafka-restart-broker']) {
+    const pascal = runbook
+      .replace(/^kafka-/, '')
+      .split('-')
+      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+      .join('');
+    subs[`${pascal}DocumentName`] ??= runbookDocumentName(DEPLOYMENT, runbook);
+  }
+  return subs;
+}
+
+/** The configuration file a deployment of this local cluster would have. */
+export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup'] }): HealerConfig {
+  const ids = cluster.brokers.map((b) => b.id);
+  const hex = (p: string) => `${p}-0d0d0d0d0d0d0d0d0`;
+  return validateConfig(
+    {
+      deployment: DEPLOYMENT,
+      clusters: [
+        {
+          name: cluster.name,
+          platform: 'ec2',
+          ec2: {
+            metadataMode: cluster.mode,
+            brokers: ids.map((id) => ({ id, instanceId: instanceIdFor(id) })),
+            kafkaServiceName: 'kafka',
+            ...(cluster.mode === 'zookeeper' ? { zookeeper: { instanceIds: (cluster.zookeeper?.nodes ?? []).map((z) => instanceIdFor(100 + z.id)) } } : {}),
+          },
+          brokerCount: ids.length,
+          bootstrapServers: cluster.bootstrapServers.split(','),
+          probe: { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') },
+          consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }],
+          policy: { mode: opts.policyMode },
+        },
+      ],
+    },
+    'drill configuration',
+  );
+}
+
+export interface LocalHealer {
+  store: IncidentStore;
+  tableName: string;
+  sfn: SfnDouble;
+  evaluator: AlarmEvaluator;
+  policy: RuntimePolicy;
+  outbox: SnsMessage[];
+  calls: RecordedCall[];
+  approvals: ApprovalTaskBinding;
+  /** Workflows with an ASL file that renders here, and those without. */
+  workflows: { available: Workflow[]; missing: string[] };
+  alarmTransitions: AlarmTransition[];
+  probeRuns: number;
+  /** Every probe run's verdict, in order (the drill's health measure, the same probe the alarms read). */
+  probeLog: { at: number; status: string; problems: string[] }[];
+  /** Starts probing and alarm evaluation. */
+  startMonitoring(): void;
+  /** Stops probing; running executions go on. */
+  stopMonitoring(): Promise<void>;
+  /** Puts matching alarms into ALARM now (a spurious alarm) through the normal event path. */
+  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string): number;
+  /** Waits until the queues are empty and every execution ended. */
+  settled(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer> {
+  const { cluster } = opts;
+  const emit = opts.onEvent;
+  const policy = parsePolicy(opts.policy);
+  const config = drillConfig(cluster, { policyMode: policy.mode, consumerGroup: opts.consumerGroup });
+  const clusterConfig = config.clusters[0];
+  if (!clusterConfig) throw new Error('drill configuration has no cluster');
+  const facts = clusterFacts(config);
+
+  // Incident store: the real IncidentStore over DynamoDB Local.
+  const tableName = `kafka-heal-drill-${cluster.name}-${Date.now()}`;
+  const ddb = opts.dynamo.client();
+  await createIncidentTable(ddb, tableName);
+  const store = new IncidentStore({ client: documentClient(ddb), tableName });
+
+  // Runtime policy: what the operator keeps in SSM Parameter Store, here from the scenario.
+  const policies: PolicySource = { get: () => Promise.resolve({ policy, origin: 'ssm', parameterName: `/kafka-heal/${DEPLOYMENT}/clusters/${cluster.name}/policy` }) };
+
+  // Hosts: one systemctl shim per broker, so the SSM documents drive the local JVMs.
+  const shims = new Map<number, SystemctlShim>();
+  for (const b of cluster.brokers) shims.set(b.id, await startSystemctlShim(cluster, b.id));
+  const hosts = Object.fromEntries([...shims].map(([id, shim]) => [instanceIdFor(id), { binDirs: [shim.binDir], env: shim.env }]));
+  const runner = runbookRunner({ hosts, documentPrefix: `kafka-heal-${DEPLOYMENT}-`, maxStepMs: 180_000 });
+  const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
+
+  const servers = cluster.bootstrapServers.split(',');
+  const probeConfig: ProbeClusterConfig = {
+    name: cluster.name,
+    bootstrapServers: servers,
+    brokerCount: cluster.brokers.length,
+    brokerIds: cluster.brokers.map((b) => b.id),
+    consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic] }],
+  };
+  const targets: ClusterTargetConfig[] = [
+    {
+      cluster: cluster.name,
+      platform: 'ec2',
+      clusterStepsFunction: ARNS.clusterSteps(cluster.name),
+      brokers: cluster.brokers.map((b) => ({
+        id: b.id,
+        instanceId: instanceIdFor(b.id),
+        listenerPort: b.port,
+        serverProperties: join(cluster.workDir, `broker-${b.id}`, 'server.properties'),
+        appLogDir: join(cluster.workDir, `broker-${b.id}`),
+      })),
+      serviceName: 'kafka',
+    },
+  ];
+  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
+  const clusterSteps = makeClusterStepsHandler({ clusters: () => [probeConfig], probe: probeCluster, timeoutMs: 3000 });
+
+  const outbox: SnsMessage[] = [];
+  const sns = (input: Json): Json => {
+    const p = (input ?? {}) as Record<string, Json>;
+    const msg: SnsMessage = { at: Date.now(), topicArn: String(p.TopicArn), message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message) };
+    if (typeof p.Subject === 'string') msg.subject = p.Subject;
+    outbox.push(msg);
+    emit({ at: msg.at, source: 'notification', event: 'sns:published', detail: `${msg.topicArn.split(':').at(-1) ?? ''}: ${msg.subject ?? msg.message.slice(0, 120)}` });
+    return { MessageId: `local-${outbox.length}` };
+  };
+  const approvals = approvalBinding({
+    decide: async (request) => {
+      emit({ at: Date.now(), source: 'approval', event: 'approval:requested', detail: `${request.workflow}: ${request.summary}` });
+      const answer = await opts.approvals.decide();
+      emit({ at: Date.now(), source: 'approval', event: answer === 'never' ? 'approval:unanswered' : `approval:${answer.decision}`, detail: answer === 'never' ? 'nobody answers; the request times out' : `by ${answer.by}` });
+      return answer;
+    },
+    timeScale: opts.timeScale ?? 0.05,
+  });
+
+  const subs = workflowSubstitutions();
+  const definitions = new Map<string, { workflow: Workflow | 'escalation'; def: AslDefinition }>();
+  const available: Workflow[] = [];
+  const missing: string[] = [];
+  for (const w of WORKFLOWS) {
+    const file = w === 'escalation' ? aslFile('escalation-notify') : aslFile(w);
+    if (!existsSync(file)) {
+      missing.push(`${w}: no ${file.split('/').at(-1) ?? ''} yet`);
+      continue;
+    }
+    try {
+      definitions.set(w === 'escalation' ? ARNS.escalation : ARNS.workflow(w), { workflow: w, def: parseDefinition(readFileSync(file, 'utf8'), subs, file) });
+      available.push(w);
+    } catch (err) {
+      missing.push(`${w}: ${(err as Error).message}`);
+    }
+  }
+
+  let registry: BindingRegistry = {};
+  const run = (stateMachineArn: string, input: unknown, execution: { name: string; id: string }): Promise<RunResult> => {
+    const entry = definitions.get(stateMachineArn);
+    if (!entry) throw new Error(`no local state machine ${stateMachineArn}`);
+    const started = Date.now();
+    const label = entry.workflow;
+    return runWorkflow({
+      definition: entry.def,
+      input,
+      bindings: registry,
+      timeScale: opts.timeScale ?? 0.05,
+      // The verify backoff keeps real seconds so a restarted broker has time to catch up, polled often.
+      retryOverrides: { 'Verify Broker Rejoined': [1000, -1] },
+      execution: { name: execution.name, id: execution.id, stateMachineArn },
+      onEvent: (e: RunEvent) => {
+        if ((e.type === 'StateEntered' || e.type === 'StateExited') && e.stateName) {
+          emit({ at: e.timestamp, source: 'state', event: e.type === 'StateEntered' ? 'state:entered' : 'state:exited', detail: `${label}: ${e.stateName}` });
+        } else if (e.type === 'ExecutionFailed' || e.type === 'ExecutionSucceeded' || e.type === 'ExecutionAborted') {
+          emit({ at: e.timestamp, source: 'workflow', event: `execution:${e.type.replace('Execution', '').toLowerCase()}`, detail: `${label} after ${((e.timestamp - started) / 1000).toFixed(1)} s${e.error ? `: ${e.error}` : ''}` });
+        }
+      },
+    });
+  };
+  const recorded = recordCalls({
+    [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
+      [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
+      [ARNS.clusterSteps(cluster.name)]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
+    }),
+    ...ssm.registry,
+    [RESOURCES.snsPublish]: sns,
+    [APPROVAL_RESOURCE]: approvals,
+    [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+      [ARNS.escalation]: (input, call) => {
+        const name = `${call.execution.name}-escalation-${Date.now()}`;
+        return run(ARNS.escalation, input, { name, id: `${ARNS.escalation.replace(':stateMachine:', ':execution:')}:${name}` });
+      },
+    }),
+  });
+  registry = recorded.registry;
+
+  const sfn = new SfnDouble(({ stateMachineArn, executionArn, name, input }) => {
+    emit({ at: Date.now(), source: 'workflow', event: 'execution:started', detail: `${definitions.get(stateMachineArn)?.workflow ?? stateMachineArn} ${name}` });
+    return run(stateMachineArn, input, { name, id: executionArn });
+  });
+  const workflowArns: Record<string, string> = {};
+  for (const w of available) workflowArns[workflowArnEnvName(w)] = w === 'escalation' ? ARNS.escalation : ARNS.workflow(w);
+
+  const classify = createClassifyHandler({ store, sfn: sfn as unknown as SFNClient, policies, clusters: facts, workflowArns, now: () => new Date() });
+  const onError = (err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'handler:error', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError });
+  const sqs = sqsClientDouble({ [signals.url]: signals });
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
+  const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError });
+
+  // Alarms: the deployed specs, evaluated over the probe's metrics.
+  const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);
+  let evaluator = new AlarmEvaluator(specs, { periodSeconds: opts.alarmPeriodSeconds, startMs: Date.now() });
+  const alarmTransitions: AlarmTransition[] = [];
+  const deliver = (trs: AlarmTransition[]) => {
+    for (const tr of trs) {
+      alarmTransitions.push(tr);
+      // CloudWatch also reports INSUFFICIENT_DATA -> OK; it carries no fault and is left out.
+      if (tr.from === 'INSUFFICIENT_DATA' && tr.to === 'OK') continue;
+      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${tr.spec.brokerId === undefined ? '' : ` broker ${tr.spec.brokerId}`}) ${tr.reason}` });
+      alarmQueue.send(JSON.stringify(alarmStateChangeEvent(tr, { region: REGION, account: ACCOUNT })));
+    }
+  };
+
+  let samples: MetricSample[] = [];
+  const probeHandler = makeProbeHandler({
+    clusters: () => [probeConfig],
+    probe: probeCluster,
+    publish: (docs: MetricDocument[]) => {
+      samples = docs.flatMap((d) => d.metrics.map((m) => ({ namespace: 'KafkaHeal', name: m.name, dimensions: d.dimensions, value: m.value })));
+    },
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    now: Date.now,
+    rounds: 1,
+    intervalMs: opts.probeIntervalMs,
+    timeoutMs: 2000,
+  });
+  const diskSamples = (): MetricSample[] => {
+    const out: MetricSample[] = [];
+    for (const b of cluster.brokers) {
+      try {
+        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id) }, value: cluster.disk(b.id).usedPercent });
+      } catch {
+        // No size-limited disk for this broker (not root): the CloudWatch agent would see the host disk.
+      }
+    }
+    return out;
+  };
+
+  let monitoring = false;
+  let probeRuns = 0;
+  const probeLog: LocalHealer['probeLog'] = [];
+  let loop: Promise<void> | undefined;
+  let evalTimer: NodeJS.Timeout | undefined;
+  const probeLoop = async () => {
+    while (monitoring) {
+      const started = Date.now();
+      try {
+        const r = await probeHandler({ cluster: cluster.name });
+        probeRuns++;
+        probeLog.push({ at: Date.now(), status: r.status, problems: r.problems });
+        evaluator.observe(Date.now(), [...samples, ...diskSamples()]);
+      } catch (err) {
+        emit({ at: Date.now(), source: 'probe', event: 'probe:error', detail: (err as Error).message });
+      }
+      const wait = opts.probeIntervalMs - (Date.now() - started);
+      if (wait > 0 && monitoring) await new Promise((r) => setTimeout(r, wait));
+    }
+  };
+
+  const healer: LocalHealer = {
+    store,
+    tableName,
+    sfn,
+    get evaluator() {
+      return evaluator;
+    },
+    policy,
+    outbox,
+    calls: recorded.calls,
+    approvals,
+    workflows: { available, missing },
+    alarmTransitions,
+    probeLog,
+    get probeRuns() {
+      return probeRuns;
+    },
+    startMonitoring() {
+      if (monitoring) return;
+      monitoring = true;
+      evaluator = new AlarmEvaluator(specs, { periodSeconds: opts.alarmPeriodSeconds, startMs: Date.now() });
+      loop = probeLoop();
+      evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
+    },
+    async stopMonitoring() {
+      monitoring = false;
+      if (evalTimer) clearInterval(evalTimer);
+      await loop;
+    },
+    fireAlarm(match, why) {
+      const trs = evaluator.force(match, Date.now(), why);
+      deliver(trs);
+      return trs.length;
+    },
+    async settled() {
+      for (let i = 0; i < 3; i++) {
+        await alarmQueue.idle();
+        await signals.idle();
+        await sfn.settled();
+      }
+      await ssm.settled();
+    },
+    async close() {
+      await healer.stopMonitoring();
+      alarmQueue.close();
+      signals.close();
+      await Promise.allSettled([...shims.values()].map((s) => s.close()));
+      ddb.destroy();
+    },
+  };
+  return healer;
+}

@@ -1,0 +1,164 @@
+// Assembles the DrillReport (report-types.ts) from what one run observed, and checks the
+// scenario's expectations against it. Pure: every time and count comes in as data.
+import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import type { DrillAction, DrillExpectationResult, DrillIncident, DrillReport, DrillSource, DrillTimelineEntry } from './report-types.js';
+import type { Scenario } from './scenario.js';
+
+export interface ObservedEvent {
+  at: number;
+  source: DrillSource;
+  event: string;
+  detail?: string;
+}
+
+export interface ObservedExecution {
+  workflow: string;
+  incidentId?: string;
+  status: string;
+}
+
+export interface DrillObservations {
+  scenario: Scenario;
+  startedAt: number;
+  finishedAt: number;
+  cluster: DrillReport['cluster'];
+  /** The first fault (ms); the timeline's zero. */
+  faultAt: number;
+  events: ObservedEvent[];
+  incidents: IncidentWithTimeline[];
+  executions: ObservedExecution[];
+  workload: { produced: number; consumed: number; lost: number };
+  /** When the cluster was seen healthy again (every broker registered, every ISR full) after the faults, or null. */
+  healthyAt: number | null;
+  /** Whether the cluster was healthy when the drill ended. */
+  finalHealthy: boolean;
+  oracleMs: number | null;
+  notes: string[];
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const secondsBetween = (from: number, to: number) => round1((to - from) / 1000);
+
+/**
+ * The incident the expectations and MTTD/MTTR talk about: of the incidents of the expected type
+ * (all incidents when the scenario names no type), the first or the last opened.
+ */
+export function primaryIncident(incidents: IncidentWithTimeline[], which: 'first' | 'last', type?: string): IncidentWithTimeline | undefined {
+  const sorted = [...incidents].sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
+  const ofType = type === undefined ? sorted : sorted.filter((i) => i.type === type);
+  const pool = ofType.length > 0 ? ofType : sorted;
+  return which === 'first' ? pool[0] : pool.at(-1);
+}
+
+function isAction(actor: string): boolean {
+  return actor === 'classifier' || actor.startsWith('workflow:') || actor.startsWith('operator:');
+}
+
+export function incidentActions(incidents: IncidentWithTimeline[], faultAt: number): DrillAction[] {
+  const out: DrillAction[] = [];
+  for (const inc of incidents) {
+    const brokers = inc.brokers.map((b) => b.id).join(',');
+    for (const e of inc.timeline) {
+      if (!isAction(e.actor)) continue;
+      const at = Date.parse(e.at);
+      const a: DrillAction = { at: e.at, offsetSeconds: secondsBetween(faultAt, at), actor: e.actor.replace(/^workflow:/, ''), action: e.action };
+      if (brokers !== '') a.target = `broker ${brokers}`;
+      if (e.result !== undefined) a.result = e.result;
+      if (/dry run|planned/i.test(`${e.action} ${e.detail ?? ''}`)) a.dryRun = true;
+      out.push(a);
+    }
+  }
+  return out.sort((x, y) => Date.parse(x.at) - Date.parse(y.at));
+}
+
+function timeline(o: DrillObservations): DrillTimelineEntry[] {
+  const entries: DrillTimelineEntry[] = o.events.map((e) => {
+    const t: DrillTimelineEntry = { at: new Date(e.at).toISOString(), offsetSeconds: secondsBetween(o.faultAt, e.at), source: e.source, event: e.event };
+    if (e.detail !== undefined) t.detail = e.detail;
+    return t;
+  });
+  for (const inc of o.incidents) {
+    for (const e of inc.timeline) {
+      const at = Date.parse(e.at);
+      const source: DrillSource = e.actor === 'classifier' ? 'classifier' : e.actor.startsWith('workflow:') ? 'workflow' : e.actor.startsWith('operator:') ? 'approval' : 'alarm';
+      const detail = [e.detail, e.result === undefined ? undefined : `result: ${e.result}`].filter((x) => x !== undefined).join('; ');
+      entries.push({ at: e.at, offsetSeconds: secondsBetween(o.faultAt, at), source, event: `incident:${e.action}`, ...(detail === '' ? {} : { detail: `${inc.id}: ${detail}` }) });
+    }
+  }
+  return entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+function check(name: string, expected: string, actual: string, passed: boolean): DrillExpectationResult {
+  return { name, expected, actual, passed };
+}
+
+export function evaluateExpectations(o: DrillObservations, m: { mttrSeconds: number | null; ratio: number | null }): DrillExpectationResult[] {
+  const ex = o.scenario.expect;
+  const out: DrillExpectationResult[] = [];
+  const inc = primaryIncident(o.incidents, ex.incident, ex.incidentType);
+  const none = '(no incident)';
+  if (ex.noIncident) out.push(check('no incident', 'no incident opened', o.incidents.length === 0 ? 'none' : o.incidents.map((i) => `${i.type} ${i.status}`).join(', '), o.incidents.length === 0));
+  if (ex.incidentType) out.push(check('incident type', ex.incidentType, inc?.type ?? none, inc?.type === ex.incidentType));
+  if (ex.severity) out.push(check('severity', ex.severity, inc?.severity ?? none, inc?.severity === ex.severity));
+  if (ex.status) out.push(check('incident status', ex.status, inc?.status ?? none, inc?.status === ex.status));
+  if (ex.workflow) {
+    const ran = o.executions.filter((e) => inc === undefined || e.incidentId === undefined || e.incidentId === inc.id).map((e) => e.workflow);
+    out.push(check('workflow', ex.workflow, ran.join(', ') || '(none started)', ran.includes(ex.workflow)));
+  }
+  const taken = new Set(o.incidents.flatMap((i) => i.timeline.filter((e) => isAction(e.actor)).map((e) => e.action)));
+  for (const a of ex.actionsTaken) out.push(check(`action taken: ${a}`, 'taken', taken.has(a) ? 'taken' : 'not taken', taken.has(a)));
+  for (const a of ex.actionsNotTaken) out.push(check(`action not taken: ${a}`, 'not taken', taken.has(a) ? 'taken' : 'not taken', !taken.has(a)));
+  if (ex.maxMttrSeconds !== undefined) {
+    out.push(check('max MTTR', `<= ${ex.maxMttrSeconds} s`, m.mttrSeconds === null ? 'never recovered' : `${m.mttrSeconds} s`, m.mttrSeconds !== null && m.mttrSeconds <= ex.maxMttrSeconds));
+  }
+  if (ex.maxMttrRatio !== undefined) {
+    out.push(check('MTTR / oracle', `<= ${ex.maxMttrRatio}`, m.ratio === null ? 'not measured' : String(m.ratio), m.ratio !== null && m.ratio <= ex.maxMttrRatio));
+  }
+  if (ex.noDataLoss) out.push(check('no data loss', '0 acknowledged messages lost', `${o.workload.lost} lost of ${o.workload.produced}`, o.workload.lost === 0 && o.workload.produced > 0));
+  if (ex.finalHealth === 'healthy') out.push(check('final health', 'healthy', o.finalHealthy ? 'healthy' : 'not healthy', o.finalHealthy));
+  return out;
+}
+
+export function assembleReport(o: DrillObservations): DrillReport {
+  const inc = primaryIncident(o.incidents, o.scenario.expect.incident, o.scenario.expect.incidentType);
+  const mttdSeconds = inc ? secondsBetween(o.faultAt, Date.parse(inc.openedAt)) : null;
+  let mttrSeconds: number | null = null;
+  if (inc?.status === 'resolved' && inc.resolvedAt !== undefined) {
+    const resolved = Date.parse(inc.resolvedAt);
+    // Recovered means resolved AND the cluster healthy: whichever came last.
+    if (o.healthyAt !== null) mttrSeconds = secondsBetween(o.faultAt, Math.max(resolved, o.healthyAt));
+  }
+  const oracleMttrSeconds = o.oracleMs === null ? null : round1(o.oracleMs / 1000);
+  const mttrRatio = mttrSeconds !== null && oracleMttrSeconds !== null && oracleMttrSeconds > 0 ? Math.round((mttrSeconds / oracleMttrSeconds) * 100) / 100 : null;
+  const expectations = evaluateExpectations(o, { mttrSeconds, ratio: mttrRatio });
+  const incidents: DrillIncident[] = o.incidents.map((i) => {
+    const exec = o.executions.find((e) => e.incidentId === i.id);
+    const d: DrillIncident = { id: i.id, type: i.type, severity: i.severity, status: i.status, openedAt: i.openedAt };
+    if (exec) {
+      d.workflow = exec.workflow;
+      d.executionStatus = exec.status;
+    }
+    if (i.resolvedAt !== undefined) d.resolvedAt = i.resolvedAt;
+    return d;
+  });
+  return {
+    scenario: o.scenario.name,
+    description: o.scenario.description,
+    passed: expectations.every((e) => e.passed),
+    startedAt: new Date(o.startedAt).toISOString(),
+    finishedAt: new Date(o.finishedAt).toISOString(),
+    cluster: o.cluster,
+    mttdSeconds,
+    mttrSeconds,
+    oracleMttrSeconds,
+    mttrRatio,
+    messagesProduced: o.workload.produced,
+    messagesConsumed: o.workload.consumed,
+    messagesLost: o.workload.lost,
+    incidents,
+    actions: incidentActions(o.incidents, o.faultAt),
+    timeline: timeline(o),
+    expectations,
+    notes: o.notes,
+  };
+}

@@ -1,0 +1,323 @@
+// One drill, end to end: a real local cluster and DynamoDB Local, the healer wired in process
+// (healer.ts), traffic with acks=all, the scenario's faults at their times, then the outcome:
+// incidents, actions, MTTD/MTTR, data loss, and the oracle (the same fault healed by an
+// immediate manual restart, in the same run, on the same cluster) for the MTTR ratio.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { probeCluster } from '../../functions/shared/probe/index.js';
+import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
+import { startCluster, type LocalCluster } from '../kafka/cluster.js';
+import type { DecideAnswer } from '../stepfunctions/approvals.js';
+import { startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
+import { assembleReport, primaryIncident, type ObservedEvent, type ObservedExecution } from './report.js';
+import type { DrillReport } from './report-types.js';
+import { isAlarmFault, isBrokerFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import { startWorkload, type Workload } from './workload.js';
+
+export interface RunDrillOptions {
+  /** Progress lines (phase, alarms, states entered/exited, elapsed); default: none. */
+  progress?: (line: string) => void;
+  /** Leave the cluster and DynamoDB Local running (and say where). */
+  keep?: boolean;
+  /** Write the report files here (report.json, and the rendered ones when the renderers exist). */
+  reportDir?: string;
+  /** A running cluster to drill on (shared between drills in one test file); its shape must match the scenario. */
+  cluster?: LocalCluster;
+  /** A running DynamoDB Local to use (each drill gets its own table). */
+  dynamo?: DynamoDbLocal;
+  /** Cluster name when the drill starts its own; default `drill-<scenario>`. */
+  clusterName?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How the drill tells a finished incident from one still in progress. */
+const TERMINAL = new Set(['resolved', 'escalated', 'suppressed']);
+
+function fmt(ms: number): string {
+  return `${ms < 0 ? '-' : '+'}${(Math.abs(ms) / 1000).toFixed(1)}s`;
+}
+
+async function createTopics(cluster: LocalCluster, scenario: Scenario): Promise<void> {
+  const kafka = new Kafka({ clientId: 'kafka-heal-drill-admin', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const rf = Math.min(3, scenario.cluster.brokers);
+    const topics = [];
+    if (!existing.has(scenario.workload.topic)) topics.push({ topic: scenario.workload.topic, numPartitions: scenario.workload.partitions, replicationFactor: rf });
+    for (const t of scenario.topics) {
+      if (existing.has(t.name)) continue;
+      if (t.replicas) {
+        const replicas = t.replicas;
+        topics.push({ topic: t.name, replicaAssignment: Array.from({ length: t.partitions }, (_, partition) => ({ partition, replicas })) });
+      } else topics.push({ topic: t.name, numPartitions: t.partitions, replicationFactor: t.replicationFactor });
+    }
+    if (topics.length > 0) await admin.createTopics({ waitForLeaders: true, topics });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** What a person would do first by hand for this fault (the oracle's repair). */
+function manualRepair(f: Fault): 'restart' | 'free-disk' | undefined {
+  if (!isBrokerFault(f)) return undefined;
+  if (f.action === 'crash' || f.action === 'hang' || f.action === 'stop') return 'restart';
+  if (f.action === 'fill-disk') return 'free-disk';
+  return undefined;
+}
+
+/** Brings every broker and ZooKeeper node back (after escalated drills), then waits for a healthy cluster. */
+async function restoreCluster(cluster: LocalCluster, faults: Fault[], progress: (l: string) => void): Promise<void> {
+  for (const b of cluster.brokers) {
+    if (b.state === 'hung') await cluster.fault('resume', b.id);
+    else if (b.state === 'crashed' || b.state === 'stopped') await cluster.fault('start', b.id);
+  }
+  for (const f of faults) if (isBrokerFault(f) && f.action === 'fill-disk') await cluster.fault('free-disk', f.broker).catch(() => undefined);
+  for (const z of cluster.zookeeper?.nodes ?? []) {
+    if (z.state === 'hung') await cluster.zkFault('resume', z.id);
+    else if (z.state !== 'running') await cluster.zkFault('start', z.id);
+  }
+  const ms = await cluster.waitHealthy(180_000);
+  progress(`cluster healthy again after ${(ms / 1000).toFixed(1)} s`);
+}
+
+/** Polls the probe (as the drill's health measure does) until the cluster is healthy; returns when. */
+async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, timeoutMs: number): Promise<number | null> {
+  const servers = cluster.bootstrapServers.split(',');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const started = Date.now();
+    const s = await probeCluster({ bootstrapServers: servers, expectedBrokers: cluster.brokers.length, timeoutMs: 3000 });
+    if (s.status === 'healthy') return Date.now();
+    await sleep(Math.max(0, intervalMs - (Date.now() - started)));
+  }
+  return null;
+}
+
+/** Runs the scenario and returns its report; never throws for a drill that merely failed its expectations. */
+export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): Promise<DrillReport> {
+  const startedAt = Date.now();
+  const print = opts.progress ?? (() => undefined);
+  const events: ObservedEvent[] = [];
+  const notes: string[] = [];
+  let faultAt = Number.NaN;
+  const stamp = (at: number) => `[${fmt(at - startedAt)}${Number.isNaN(faultAt) ? '' : ` | fault ${fmt(at - faultAt)}`}]`;
+  const progress = (line: string) => print(`${stamp(Date.now())} ${line}`);
+  const record = (e: ObservedEvent) => {
+    events.push(e);
+    print(`${stamp(e.at)} ${e.source.padEnd(12)} ${e.event}${e.detail ? `  ${e.detail}` : ''}`);
+  };
+
+  let dynamo = opts.dynamo;
+  let cluster = opts.cluster;
+  let healer: LocalHealer | undefined;
+  let workload: Workload | undefined;
+  const ownDynamo = !dynamo;
+  const ownCluster = !cluster;
+  try {
+    progress(`phase setup: scenario ${scenario.name}: ${scenario.description.trim().split('\n')[0] ?? ''}`);
+    if (!dynamo) {
+      progress('phase setup: starting DynamoDB Local (incident table)');
+      dynamo = await startDynamoDbLocal({ log: progress });
+    }
+    if (!cluster) {
+      progress(`phase setup: starting a ${scenario.cluster.brokers}-broker ${scenario.cluster.mode} cluster (jars from Maven Central on first use)`);
+      cluster = await startCluster({ name: opts.clusterName ?? `drill-${scenario.name}`.slice(0, 40), brokers: scenario.cluster.brokers, mode: scenario.cluster.mode, log: progress });
+    } else {
+      if (cluster.brokers.length !== scenario.cluster.brokers || cluster.mode !== scenario.cluster.mode) {
+        throw new Error(`the shared cluster has ${cluster.brokers.length} ${cluster.mode} brokers; scenario ${scenario.name} needs ${scenario.cluster.brokers} ${scenario.cluster.mode}`);
+      }
+      await cluster.waitHealthy(180_000);
+    }
+    const c = cluster;
+    await createTopics(c, scenario);
+    await c.waitHealthy(120_000);
+
+    const decide = async (): Promise<DecideAnswer> => {
+      const a = scenario.approvals;
+      if (a.decision === 'never') return 'never';
+      await sleep(a.afterSeconds * 1000);
+      return a.decision === 'approve' ? { decision: 'approved', by: 'operator:drill', reason: `scenario ${scenario.name} approves after ${a.afterSeconds} s` } : { decision: 'rejected', by: 'operator:drill', reason: `scenario ${scenario.name} rejects` };
+    };
+    healer = await startLocalHealer({
+      cluster: c,
+      dynamo,
+      policy: scenario.policy,
+      alarmPeriodSeconds: scenario.alarms.periodSeconds,
+      probeIntervalMs: scenario.alarms.probeIntervalSeconds * 1000,
+      consumerGroup: { name: scenario.workload.consumerGroup, topic: scenario.workload.topic, maxOffsetLag: scenario.workload.maxOffsetLag },
+      approvals: { decide },
+      onEvent: (e: HealerEvent) => record(e),
+    });
+    const h = healer;
+    notes.push(
+      `CloudWatch periods are shortened: every 60 s period is evaluated over ${scenario.alarms.periodSeconds} s locally (300 s periods scale alike); evaluation periods, datapoints to alarm, statistics, thresholds and missing-data rules are the deployed alarms' (infra/constructs/alarm-specs.ts).`,
+      `The probe runs every ${scenario.alarms.probeIntervalSeconds} s (the probe Lambda runs every minute); the same probe code and metric mapping feed the alarms.`,
+      'Workflow Wait states and retry pauses run at 1/20 of their ASL seconds; the broker verify backoff polls every second.',
+      `Runtime policy (SSM Parameter Store in AWS): ${JSON.stringify(scenario.policy)}.`,
+    );
+    for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
+    if (h.workflows.missing.length > 0) notes.push(`Workflows not available locally (the classifier escalates instead): ${h.workflows.missing.join('; ')}.`);
+
+    progress(`phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`);
+    h.startMonitoring();
+    workload = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup: scenario.workload.consumerGroup });
+    await workload.start();
+    await sleep(scenario.workload.warmupSeconds * 1000);
+
+    // Faults at their times (seconds from the end of the warm-up).
+    const t0 = Date.now();
+    faultAt = t0 + (scenario.faults[0]?.at ?? 0) * 1000;
+    progress(`phase faults: ${scenario.faults.length} fault(s) scheduled`);
+    const w = workload;
+    const apply = async (f: Fault) => {
+      const detail = 'broker' in f && f.broker !== undefined ? `broker ${f.broker}` : 'zookeeper' in f ? `zookeeper ${f.zookeeper}` : '';
+      record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : ''].filter(Boolean).join(' ') || undefined });
+      if (isAlarmFault(f)) {
+        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm && (f.broker === undefined || spec.brokerId === f.broker), `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`);
+        if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
+      } else if (f.action === 'pause-consumer') w.pauseConsumer();
+      else if (f.action === 'resume-consumer') w.resumeConsumer();
+      else if (isZkFault(f)) await c.zkFault(f.action.replace(/^zk-/, '') as Parameters<LocalCluster['zkFault']>[0], f.zookeeper);
+      else if (isBrokerFault(f)) await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
+    };
+    for (const f of [...scenario.faults].sort((a, b) => a.at - b.at)) {
+      const wait = t0 + f.at * 1000 - Date.now();
+      if (wait > 0) await sleep(wait);
+      await apply(f).catch((err: unknown) => record({ at: Date.now(), source: 'fault', event: 'fault:failed', detail: (err as Error).message }));
+    }
+
+    // Outcome: every incident closed (resolved, escalated, suppressed), nothing running, quiet for a while.
+    progress('phase heal: waiting for the alarms, the classifier and the workflows');
+    const deadline = startedAt + scenario.timeoutSeconds * 1000;
+    const quietMs = Math.max(8000, 5 * scenario.alarms.periodSeconds * 1000);
+    let lastChange = Date.now();
+    let lastSeen = '';
+    let timedOut = false;
+    for (;;) {
+      const all = await h.store.list({ cluster: c.name });
+      const running = h.sfn.running().length;
+      const view = `${all.map((i) => `${i.id}:${i.status}`).join(',')}|${running}|${h.alarmTransitions.length}`;
+      if (view !== lastSeen) {
+        lastSeen = view;
+        lastChange = Date.now();
+      }
+      const lastProbe = h.probeLog.at(-1);
+      const closed = all.every((i) => TERMINAL.has(i.status)) && running === 0;
+      const healthyOrHandedOver = lastProbe?.status === 'healthy' || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
+      const enough = scenario.expect.noIncident ? true : all.length > 0;
+      if (closed && enough && healthyOrHandedOver && Date.now() - lastChange >= quietMs) break;
+      if (Date.now() > deadline) {
+        timedOut = true;
+        notes.push(`The drill timed out after ${scenario.timeoutSeconds} s with incidents ${all.map((i) => `${i.type}:${i.status}`).join(', ') || '(none)'} and ${running} execution(s) running.`);
+        break;
+      }
+      await sleep(500);
+    }
+    await h.stopMonitoring();
+    if (!timedOut) await h.settled();
+    const finishedHealing = Date.now();
+
+    // Health measure: the first healthy probe after the last unhealthy one since the fault.
+    const afterFault = h.probeLog.filter((p) => p.at >= faultAt);
+    const lastBad = [...afterFault].reverse().find((p) => p.status !== 'healthy');
+    const finalHealthy = afterFault.at(-1)?.status === 'healthy';
+    const healthyAt = finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
+
+    progress('phase data: draining the consumer group');
+    const counts = await workload.finish(30_000);
+    workload = undefined;
+    progress(`workload: ${counts.produced} acknowledged, ${counts.consumed} read back, ${counts.lost} lost, ${counts.failedSends} sends failed (not acknowledged)`);
+
+    const records = await h.store.list({ cluster: c.name });
+    const incidents: IncidentWithTimeline[] = [];
+    for (const r of records) incidents.push(await h.store.get(r.id));
+    const executions: ObservedExecution[] = h.sfn.executions.map((e) => {
+      const input = e.input as { incidentId?: string };
+      const wf = e.stateMachineArn.split(':').at(-1)?.replace(/^kafka-heal-drill-/, '') ?? e.stateMachineArn;
+      const x: ObservedExecution = { workflow: wf, status: e.result?.status ?? 'RUNNING' };
+      if (input.incidentId !== undefined) x.incidentId = input.incidentId;
+      return x;
+    });
+
+    // Oracle: the same fault, repaired by hand at once, measured with the same probe.
+    let oracleMs: number | null = null;
+    const first = scenario.faults.find((f): f is BrokerFault => manualRepair(f) !== undefined);
+    if (!finalHealthy || c.brokers.some((b) => b.state !== 'running')) {
+      progress('phase restore: bringing the cluster back for the next drill');
+      await restoreCluster(c, scenario.faults, progress);
+    }
+    if (scenario.oracle && first) {
+      await c.waitHealthy(180_000);
+      const repair = manualRepair(first) as 'restart' | 'free-disk';
+      progress(`phase oracle: ${first.action} broker ${first.broker}, then ${repair} at once by hand`);
+      const at = Date.now();
+      await c.fault(first.action, first.broker, first.percent === undefined ? undefined : { percent: first.percent });
+      await c.fault(repair, first.broker);
+      const healthy = await probeUntilHealthy(c, scenario.alarms.probeIntervalSeconds * 1000, 180_000);
+      oracleMs = healthy === null ? null : healthy - at;
+      record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual ${repair}: healthy ${(oracleMs / 1000).toFixed(1)} s after the fault` });
+    } else if (scenario.oracle) {
+      notes.push('No oracle: the scenario has no broker fault a manual restart repairs.');
+    }
+
+    const primary = primaryIncident(incidents, scenario.expect.incident, scenario.expect.incidentType);
+    if (incidents.length > 1) {
+      notes.push(`${incidents.length} incidents opened: ${incidents.map((i) => `${i.type} ${i.severity} ${i.status}`).join('; ')}. Expectations and MTTR refer to ${primary ? `${primary.type} ${primary.id}` : 'none'}.`);
+    }
+    if (primary?.status === 'escalated') notes.push(`Incident ${primary.id} was handed to people (escalated); MTTR is not measured for it.`);
+    const report = assembleReport({
+      scenario,
+      startedAt,
+      finishedAt: Date.now(),
+      cluster: { name: c.name, mode: c.mode, brokers: c.brokers.length, kafkaVersion: c.mode === 'zookeeper' ? '3.9' : '4' },
+      faultAt,
+      events,
+      incidents,
+      executions,
+      workload: counts,
+      healthyAt,
+      finalHealthy,
+      oracleMs,
+      notes: [...notes, `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.outbox.length} SNS message(s) in the outbox; ${h.approvals.requests.length} approval request(s).`],
+    });
+    if (opts.reportDir) await writeReport(report, opts.reportDir, progress);
+    return report;
+  } finally {
+    await workload?.close();
+    await healer?.close();
+    if (opts.keep) {
+      if (ownCluster && cluster) print(`kept: cluster ${cluster.name} at ${cluster.bootstrapServers} (kafka-heal local down to stop it)`);
+      if (ownDynamo && dynamo) print(`kept: DynamoDB Local at ${dynamo.endpoint}`);
+    } else {
+      if (ownCluster) await cluster?.stop();
+      if (ownDynamo) await dynamo?.stop();
+    }
+  }
+}
+
+/**
+ * Writes report.json, and the Markdown, post-mortem and HTML renderings when the renderers
+ * (local/drill/render) are present.
+ */
+export async function writeReport(report: DrillReport, dir: string, progress: (l: string) => void = () => undefined): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const renderers = './render/index.js';
+  try {
+    const mod = (await import(renderers)) as { writeReports?: (r: DrillReport, d: string) => Promise<Record<string, string>> };
+    if (mod.writeReports) {
+      const paths = Object.values(await mod.writeReports(report, dir));
+      progress(`report: ${paths.join(', ')}`);
+      return paths;
+    }
+  } catch (err) {
+    progress(`report: renderers unavailable (${(err as Error).message}); writing report.json only`);
+  }
+  const file = join(dir, 'report.json');
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  progress(`report: ${file}`);
+  return [file];
+}

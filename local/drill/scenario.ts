@@ -1,0 +1,228 @@
+// Drill scenario files: YAML describing one drill (cluster shape, workload, fault schedule,
+// runtime policy, approvals, expectations), validated with zod so a typo fails before any JVM
+// starts, with the field path and the bad value in the message.
+//
+// A scenario is named (drills/scenarios/<name>.yaml) or given by path (anywhere on disk).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { FAULT_ACTIONS, ZK_FAULT_ACTIONS } from '../kafka/cluster.js';
+import { INCIDENT_TYPES, WORKFLOWS } from '../../functions/domain/types.js';
+
+/** Where the built-in scenarios live. */
+export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'drills', 'scenarios');
+
+const SEVERITIES = ['SEV-1', 'SEV-2', 'SEV-3', 'SEV-4'] as const;
+const STATUSES = ['open', 'remediating', 'awaiting-approval', 'resolved', 'escalated', 'suppressed'] as const;
+const kebab = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'expected a kebab-case name');
+const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a Kafka topic name');
+const seconds = (max: number) => z.number().min(0).max(max);
+
+/** Alarm kinds a fault can fire on purpose (a stale or spurious alarm, the cluster healthy). */
+export const INJECTABLE_ALARMS = ['broker-down', 'offline-partitions', 'under-min-isr', 'disk-critical', 'consumer-lag'] as const;
+
+const brokerFault = z.strictObject({
+  at: seconds(3600),
+  action: z.enum(FAULT_ACTIONS),
+  broker: z.number().int().min(1),
+  /** fill-disk: how full (percent). */
+  percent: z.number().min(1).max(100).optional(),
+});
+const zkFault = z.strictObject({
+  at: seconds(3600),
+  action: z.enum(ZK_FAULT_ACTIONS.map((a) => `zk-${a}`) as [string, ...string[]]),
+  zookeeper: z.number().int().min(1),
+});
+const alarmFault = z.strictObject({
+  at: seconds(3600),
+  /** Puts the named alarm into ALARM once, whatever the probe says (a stale or spurious alarm). */
+  action: z.literal('fire-alarm'),
+  alarm: z.enum(INJECTABLE_ALARMS),
+  broker: z.number().int().min(1).optional(),
+});
+const workloadFault = z.strictObject({
+  at: seconds(3600),
+  /** Stops (pauses) or resumes the drill's consumer group: lag builds while it is paused. */
+  action: z.enum(['pause-consumer', 'resume-consumer']),
+});
+
+export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, workloadFault]);
+
+export const ScenarioSchema = z.strictObject({
+  name: kebab,
+  description: z.string().min(1).max(2000),
+  cluster: z
+    .strictObject({
+      brokers: z.number().int().min(3).max(5).default(3),
+      mode: z.enum(['kraft', 'zookeeper']).default('kraft'),
+    })
+    .prefault({}),
+  topics: z
+    .array(
+      z.strictObject({
+        name: topicName,
+        partitions: z.number().int().min(1).max(64).default(6),
+        replicationFactor: z.number().int().min(1).max(5).default(3),
+        /** Pins every partition's replicas to these brokers (e.g. [2] for a fragile single-replica topic). */
+        replicas: z.array(z.number().int().min(1)).min(1).optional(),
+      }),
+    )
+    .default([]),
+  workload: z
+    .strictObject({
+      topic: topicName.default('drill-orders'),
+      partitions: z.number().int().min(1).max(64).default(6),
+      /** Messages per second, produced with acks=all. */
+      ratePerSecond: z.number().int().min(1).max(5000).default(50),
+      consumerGroup: kebab.default('drill-readers'),
+      /** Seconds of traffic before the first fault. */
+      warmupSeconds: seconds(600).default(3),
+      /** The consumer group is watched by a consumer-lag alarm with this threshold (messages). */
+      maxOffsetLag: z.number().int().min(1).default(100_000),
+    })
+    .prefault({}),
+  /** Runtime policy (as kept in SSM Parameter Store); unset fields take the policy defaults. */
+  policy: z.record(z.string(), z.unknown()).default({ mode: 'auto' }),
+  alarms: z
+    .strictObject({
+      /** Each 60 s CloudWatch period is evaluated over this many seconds locally (300 s scale alike). */
+      periodSeconds: z.number().min(0.5).max(60).default(1),
+      /** How often the probe runs (the probe Lambda's schedule, shortened). */
+      probeIntervalSeconds: z.number().min(0.2).max(60).default(0.5),
+    })
+    .prefault({}),
+  faults: z.array(FaultSchema).min(1),
+  approvals: z
+    .strictObject({
+      decision: z.enum(['approve', 'reject', 'never']).default('approve'),
+      afterSeconds: seconds(3600).default(3),
+    })
+    .prefault({}),
+  /** The same fault healed by an immediate manual restart, measured after the drill (MTTR ratio). */
+  oracle: z.boolean().default(true),
+  timeoutSeconds: z.number().int().min(10).max(3600).default(300),
+  expect: z.strictObject({
+    /** Which incident the incident expectations and MTTD/MTTR refer to when several open. */
+    incident: z.enum(['first', 'last']).default('first'),
+    incidentType: z.enum(INCIDENT_TYPES).optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    workflow: z.enum(WORKFLOWS).optional(),
+    /** Final status of the (first) incident. */
+    status: z.enum(STATUSES).optional(),
+    /** No incident opens at all (the alarm never fired, or the classifier ignored it). */
+    noIncident: z.boolean().optional(),
+    actionsTaken: z.array(kebab).default([]),
+    actionsNotTaken: z.array(kebab).default([]),
+    maxMttrSeconds: z.number().positive().optional(),
+    /** MTTR at most this many times the oracle. */
+    maxMttrRatio: z.number().positive().optional(),
+    noDataLoss: z.boolean().default(true),
+    finalHealth: z.enum(['healthy', 'any']).default('healthy'),
+  }),
+});
+
+export type Scenario = z.output<typeof ScenarioSchema>;
+export type ScenarioInput = z.input<typeof ScenarioSchema>;
+export type Fault = z.output<typeof FaultSchema>;
+export type BrokerFault = z.output<typeof brokerFault>;
+export type ZkFault = z.output<typeof zkFault>;
+export type AlarmFault = z.output<typeof alarmFault>;
+
+const BROKER_ACTIONS = new Set<string>(FAULT_ACTIONS);
+export const isBrokerFault = (f: Fault): f is BrokerFault => BROKER_ACTIONS.has(f.action);
+export const isZkFault = (f: Fault): f is ZkFault => 'zookeeper' in f;
+export const isAlarmFault = (f: Fault): f is AlarmFault => f.action === 'fire-alarm';
+
+export class ScenarioError extends Error {
+  override readonly name = 'ScenarioError';
+  constructor(
+    readonly source: string,
+    readonly issues: { path: string; message: string; value?: string }[],
+  ) {
+    super(`${source}: invalid drill scenario:\n${issues.map((i) => `  ${i.path}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`).join('\n')}`);
+  }
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let v = input;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function preview(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const text = JSON.stringify(v);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function crossChecks(s: Scenario): { path: string; message: string; value?: string }[] {
+  const issues: { path: string; message: string; value?: string }[] = [];
+  s.faults.forEach((f, i) => {
+    if ('broker' in f && f.broker !== undefined && f.broker > s.cluster.brokers) {
+      issues.push({ path: `faults.${i}.broker`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(f.broker) });
+    }
+    if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
+      issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });
+    }
+  });
+  s.topics.forEach((t, i) => {
+    for (const b of t.replicas ?? []) if (b > s.cluster.brokers) issues.push({ path: `topics.${i}.replicas`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(b) });
+    if (t.replicationFactor > s.cluster.brokers) issues.push({ path: `topics.${i}.replicationFactor`, message: `at most the ${s.cluster.brokers} brokers`, value: String(t.replicationFactor) });
+  });
+  return issues;
+}
+
+/** Validates a parsed scenario; throws ScenarioError naming every bad field and its value. */
+export function validateScenario(input: unknown, source: string): Scenario {
+  const parsed = ScenarioSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ScenarioError(
+      source,
+      parsed.error.issues.map((i) => {
+        const path = i.path.map(String).join('.') || '(scenario)';
+        const value = preview(valueAt(input, i.path));
+        return value === undefined ? { path, message: i.message } : { path, message: i.message, value };
+      }),
+    );
+  }
+  const issues = crossChecks(parsed.data);
+  if (issues.length > 0) throw new ScenarioError(source, issues);
+  return parsed.data;
+}
+
+export function parseScenario(text: string, source: string): Scenario {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ScenarioError(source, [{ path: '(file)', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
+  }
+  return validateScenario(doc, source);
+}
+
+/** The built-in scenario names (file names without .yaml). */
+export function builtInScenarios(dir = SCENARIO_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => basename(f, '.yaml'))
+    .sort();
+}
+
+/** A built-in name (`broker-crash`) or a path to a YAML file (`./my.yaml`, `/abs/x.yml`). */
+export function loadScenario(nameOrPath: string, dir = SCENARIO_DIR): Scenario {
+  const looksLikePath = /[\\/]/.test(nameOrPath) || /\.ya?ml$/.test(nameOrPath);
+  const file = looksLikePath ? resolve(nameOrPath) : join(dir, `${nameOrPath}.yaml`);
+  if (!existsSync(file)) {
+    const known = builtInScenarios(dir);
+    throw new ScenarioError(nameOrPath, [
+      { path: '(file)', message: looksLikePath ? `no such file: ${file}` : `no built-in scenario of that name; built-in: ${known.join(', ') || '(none)'}` },
+    ]);
+  }
+  return parseScenario(readFileSync(file, 'utf8'), file);
+}

@@ -1,0 +1,113 @@
+// The drill's traffic: a kafkajs producer writing sequence-numbered messages with acks=all at a
+// steady rate, and a consumer group reading them back. At the end the drill knows which
+// acknowledged messages were never read back (data loss).
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+
+export interface WorkloadOptions {
+  bootstrapServers: string[];
+  topic: string;
+  ratePerSecond: number;
+  consumerGroup: string;
+  /** At most this many sends in flight (a slow cluster slows the producer, as with real clients). */
+  maxInFlight?: number;
+  log?: (line: string) => void;
+}
+
+export interface WorkloadCounts {
+  produced: number;
+  consumed: number;
+  lost: number;
+  failedSends: number;
+}
+
+export interface Workload {
+  start(): Promise<void>;
+  pauseConsumer(): void;
+  resumeConsumer(): void;
+  /** Stops producing, waits (bounded) until every acknowledged message was read back, stops. */
+  finish(drainTimeoutMs?: number): Promise<WorkloadCounts>;
+  counts(): WorkloadCounts;
+  /** Stops everything now (error paths). */
+  close(): Promise<void>;
+}
+
+export function startWorkload(opts: WorkloadOptions): Workload {
+  const kafka = new Kafka({ clientId: 'kafka-heal-drill', brokers: opts.bootstrapServers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 } });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+  const consumer: Consumer = kafka.consumer({ groupId: opts.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20 } });
+  const acked = new Set<number>();
+  const seen = new Set<number>();
+  let failedSends = 0;
+  let seq = 0;
+  let producing = false;
+  let inFlight = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const pending = new Set<Promise<void>>();
+  const maxInFlight = opts.maxInFlight ?? 20;
+
+  const sendOne = () => {
+    if (!producing || inFlight >= maxInFlight) return;
+    const n = ++seq;
+    inFlight++;
+    const p = producer
+      .send({ topic: opts.topic, acks: -1, messages: [{ key: String(n % 64), value: String(n) }] })
+      .then(
+        () => void acked.add(n),
+        () => void failedSends++,
+      )
+      .finally(() => {
+        inFlight--;
+        pending.delete(p);
+      });
+    pending.add(p);
+  };
+
+  const counts = (): WorkloadCounts => {
+    let lost = 0;
+    for (const n of acked) if (!seen.has(n)) lost++;
+    return { produced: acked.size, consumed: [...seen].filter((n) => acked.has(n)).length, lost, failedSends };
+  };
+
+  return {
+    async start() {
+      await producer.connect();
+      await consumer.connect();
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          const n = Number(message.value?.toString());
+          if (Number.isInteger(n)) seen.add(n);
+        },
+      });
+      producing = true;
+      const every = Math.max(1, Math.round(1000 / opts.ratePerSecond));
+      const perTick = Math.max(1, Math.round((opts.ratePerSecond * every) / 1000));
+      timer = setInterval(() => {
+        for (let i = 0; i < perTick; i++) sendOne();
+      }, every);
+    },
+    pauseConsumer() {
+      consumer.pause([{ topic: opts.topic }]);
+    },
+    resumeConsumer() {
+      consumer.resume([{ topic: opts.topic }]);
+    },
+    async finish(drainTimeoutMs = 60_000) {
+      producing = false;
+      if (timer) clearInterval(timer);
+      await Promise.allSettled([...pending]);
+      consumer.resume([{ topic: opts.topic }]);
+      const deadline = Date.now() + drainTimeoutMs;
+      while (Date.now() < deadline && counts().lost > 0) await new Promise((r) => setTimeout(r, 250));
+      const c = counts();
+      await this.close();
+      return c;
+    },
+    counts,
+    async close() {
+      producing = false;
+      if (timer) clearInterval(timer);
+      await Promise.allSettled([producer.disconnect(), consumer.disconnect()]);
+    },
+  };
+}
