@@ -26,7 +26,7 @@ import {
   type IAlarm,
   type IWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
-import { CfnStateMachine, StateMachine, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { StateMachine, type CfnStateMachine, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';

@@ -1,0 +1,180 @@
+// The operators' dashboard in the synthesized example stacks: one per stack, every cluster's
+// health, every state machine's outcomes, and only metric names/dimensions the Lambdas emit.
+import { Stack } from 'aws-cdk-lib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probeMetricDocuments } from '../../functions/probe/metrics.js';
+import { HANDLER_NAMESPACE, SEVERITIES, serviceDimension } from '../../infra/constructs/dashboard.js';
+import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
+
+let ex: ExampleStacks;
+beforeAll(() => {
+  ex = synthesizeExampleStacks('kh-dashboard-test-');
+}, 240_000);
+afterAll(() => ex?.cleanup());
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+interface Widget {
+  type: string;
+  properties: { title?: string; metrics?: unknown[][]; alarms?: unknown[]; markdown?: string };
+}
+
+/** The dashboard body with every token replaced by a readable placeholder, parsed. */
+function dashboardOf(deployment: string): { name: string; widgets: Widget[]; resources: Resources } {
+  const template = ex.template(deployment).toJSON() as { Resources: Resources; Outputs?: Record<string, unknown> };
+  const dashboards = Object.values(template.Resources).filter((r) => r.Type === 'AWS::CloudWatch::Dashboard');
+  expect(dashboards).toHaveLength(1);
+  const props = dashboards[0]?.Properties as { DashboardName: string; DashboardBody: unknown };
+  const body = render(props.DashboardBody);
+  return { name: props.DashboardName, widgets: (JSON.parse(body) as { widgets: Widget[] }).widgets, resources: template.Resources };
+}
+
+/** Fn::Join / Ref / Fn::GetAtt / Fn::Select flattened to text: refs become ${LogicalId}. */
+function render(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const o = v as Record<string, unknown>;
+  if ('Fn::Join' in o) {
+    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map(render).join(sep);
+  }
+  if ('Ref' in o) return `\${${String(o.Ref)}}`;
+  if ('Fn::GetAtt' in o) return `\${${(o['Fn::GetAtt'] as string[]).join('.')}}`;
+  if ('Fn::Select' in o) return `\${select:${JSON.stringify(o['Fn::Select'])}}`;
+  return JSON.stringify(o).replace(/"/g, "'");
+}
+
+function titles(widgets: Widget[]): string[] {
+  return widgets.map((w) => w.properties.title ?? '');
+}
+
+/** Every [namespace, metricName, dim, value, ...] row of a widget, skipping expression rows. */
+function metricRows(w: Widget): { namespace: string; name: string; dims: Record<string, string>; label?: string }[] {
+  const out = [];
+  let last: string[] = [];
+  for (const row of w.properties.metrics ?? []) {
+    const cells = row.filter((c) => typeof c === 'string') as string[];
+    const opts = row.find((c) => typeof c === 'object') as { label?: string; expression?: string } | undefined;
+    if (cells.length === 0) continue; // an expression row
+    // "..." repeats the previous row's cells (CloudWatch's shorthand, as CDK renders them).
+    const full = cells.map((c, i) => (c === '.' ? (last[i] ?? c) : c));
+    last = full;
+    const [namespace, name, ...rest] = full as [string, string, ...string[]];
+    const dims: Record<string, string> = {};
+    for (let i = 0; i + 1 < rest.length; i += 2) dims[rest[i] as string] = rest[i + 1] as string;
+    out.push({ namespace, name, dims, ...(opts?.label ? { label: opts.label } : {}) });
+  }
+  return out;
+}
+
+describe('operators dashboard', () => {
+  it.each(['prod-eu', 'prod-us', 'events'])('%s: one dashboard named after the deployment, the table name as an output', (deployment) => {
+    const { name } = dashboardOf(deployment);
+    expect(name).toBe(`kafka-heal-${deployment}`);
+    const outputs = (ex.template(deployment).toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    expect(render(outputs.IncidentTableName?.Value)).toMatch(/^\$\{Incidents.*\}$/);
+  });
+
+  it('shows every cluster: its alarms, probe health, brokers reachable; MSK metrics for MSK clusters', () => {
+    for (const config of ex.configs) {
+      const { widgets } = dashboardOf(config.deployment);
+      const stack = ex.stacks.find((s) => s.config.deployment === config.deployment) as (typeof ex.stacks)[number];
+      for (const [i, cluster] of config.clusters.entries()) {
+        const alarmsWidget = widgets.find((w) => w.properties.title === `${cluster.name}: alarms`);
+        expect(alarmsWidget?.type).toBe('alarm');
+        const alarmIds = (stack.clusterAlarms[i]?.alarms ?? []).map((a) => `\${${Stack.of(a).getLogicalId(a.node.defaultChild as never)}.Arn}`);
+        expect(alarmIds.length).toBeGreaterThan(0);
+        expect(alarmsWidget?.properties.alarms).toEqual(alarmIds);
+        const probe = widgets.find((w) => w.properties.title === `${cluster.name}: probe`) as Widget;
+        expect(metricRows(probe).map((r) => [r.namespace, r.name, r.dims])).toEqual([
+          ['KafkaHeal', 'OfflinePartitions', { 'Cluster Name': cluster.name }],
+          ['KafkaHeal', 'UnderMinIsrPartitions', { 'Cluster Name': cluster.name }],
+          ['KafkaHeal', 'ProbeHeartbeat', { 'Cluster Name': cluster.name }],
+        ]);
+        const reach = widgets.find((w) => w.properties.title === `${cluster.name}: brokers reachable (probe)`) as Widget;
+        expect(JSON.stringify(reach.properties.metrics)).toContain(
+          `SEARCH('{KafkaHeal,\\"Cluster Name\\",\\"Broker ID\\"} MetricName=\\"BrokerReachable\\" \\"Cluster Name\\"=\\"${cluster.name}\\"', 'Minimum', 60)`,
+        );
+        const msk = widgets.find((w) => w.properties.title === `${cluster.name}: MSK`);
+        if (cluster.msk) {
+          expect(metricRows(msk as Widget).map((r) => [r.namespace, r.name, r.dims])).toEqual([
+            ['AWS/Kafka', 'ActiveControllerCount', { 'Cluster Name': cluster.msk.clusterName }],
+            ['AWS/Kafka', 'OfflinePartitionsCount', { 'Cluster Name': cluster.msk.clusterName }],
+          ]);
+        } else {
+          expect(msk).toBeUndefined();
+        }
+      }
+    }
+  });
+
+  it('charts incidents by severity, MTTR and the recovery success rate from the handlers\' metrics', () => {
+    const { widgets } = dashboardOf('prod-eu');
+    const bySeverity = widgets.find((w) => w.properties.title === 'Incidents opened by severity (per hour)') as Widget;
+    expect(metricRows(bySeverity).map((r) => [r.namespace, r.name, r.dims])).toEqual(
+      SEVERITIES.map((s) => [HANDLER_NAMESPACE, 'IncidentsOpenedBySeverity', { service: 'kafka-heal-classify', Severity: s }]),
+    );
+    const mttr = widgets.find((w) => w.properties.title === 'MTTR: detection to resolved (seconds)') as Widget;
+    expect(metricRows(mttr).map((r) => r.name)).toEqual(['MttrSeconds', 'MttrSeconds', 'MttrSeconds']);
+    expect(metricRows(mttr)[0]?.dims).toEqual(serviceDimension('workflow-steps'));
+    const rate = widgets.find((w) => w.properties.title === 'Recovery success rate (per day)') as Widget;
+    expect(JSON.stringify(rate.properties.metrics)).toContain('100 * resolved / (resolved + escalated)');
+    expect(metricRows(rate).map((r) => r.name)).toEqual(['IncidentsResolved', 'IncidentsEscalated', 'FalseAlarms']);
+  });
+
+  it('has a workflow outcome widget for every state machine in the stack', () => {
+    for (const config of ex.configs) {
+      const { widgets, resources } = dashboardOf(config.deployment);
+      const machines = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+      expect(machines.length).toBeGreaterThanOrEqual(2);
+      const outcome = widgets.filter((w) => titles([w])[0]?.startsWith('Workflow '));
+      expect(outcome).toHaveLength(machines.length);
+      for (const [logicalId, r] of machines) {
+        const label = String((r.Properties as { StateMachineName: string }).StateMachineName).replace(`kafka-heal-${config.deployment}-`, '');
+        const w = outcome.find((x) => x.properties.title === `Workflow ${label}`) as Widget;
+        expect(w, `widget for ${label}`).toBeDefined();
+        const rows = metricRows(w);
+        expect(rows.map((x) => x.name)).toEqual(['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
+        expect(rows.every((x) => x.namespace === 'AWS/States' && x.dims.StateMachineArn === `\${${logicalId}}`)).toBe(true);
+      }
+    }
+  });
+
+  it('charts notification failures per topic and probe latency per cluster', () => {
+    const { widgets } = dashboardOf('events');
+    const notify = widgets.find((w) => w.properties.title === 'Notification failures') as Widget;
+    const sns = metricRows(notify).filter((r) => r.namespace === 'AWS/SNS');
+    expect(sns.map((r) => [r.name, r.label])).toEqual([
+      ['NumberOfNotificationsFailed', 'SNS critical failed'],
+      ['NumberOfNotificationsFailed', 'SNS warning failed'],
+    ]);
+    expect(sns.every((r) => r.dims.TopicName !== undefined)).toBe(true);
+    const latency = widgets.find((w) => w.properties.title === 'Probe latency (ms)') as Widget;
+    expect(metricRows(latency).map((r) => [r.name, r.dims['Cluster Name'], r.label])).toEqual([
+      ['ProbeLatencyMs', 'events', 'events average'],
+      ['ProbeLatencyMs', 'events', 'events p90'],
+      ['ProbeLatencyMs', 'events', 'events maximum'],
+      ['ProbeLatencyMs', 'events-dr', 'events-dr average'],
+      ['ProbeLatencyMs', 'events-dr', 'events-dr p90'],
+      ['ProbeLatencyMs', 'events-dr', 'events-dr maximum'],
+    ]);
+  });
+
+  it('uses only probe metric names and dimension sets the probe publishes', () => {
+    const snapshot = {
+      durationMs: 12,
+      partitions: { offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+      brokers: [{ id: 1, reachable: true, registered: true }],
+      registeredBrokers: [1],
+      perBroker: {},
+      consumerGroups: [],
+    } as unknown as ClusterSnapshot;
+    const published = new Set(probeMetricDocuments('orders', snapshot).flatMap((d) => d.metrics.map((m) => `${m.name}|${Object.keys(d.dimensions).sort().join(',')}`)));
+    for (const config of ex.configs) {
+      const { widgets } = dashboardOf(config.deployment);
+      const used = widgets.flatMap(metricRows).filter((r) => r.namespace === 'KafkaHeal' && r.dims['Cluster Name'] !== undefined);
+      expect(used.length).toBeGreaterThan(0);
+      for (const r of used) expect(published, `${r.name} ${Object.keys(r.dims).join(',')}`).toContain(`${r.name}|${Object.keys(r.dims).sort().join(',')}`);
+    }
+  });
+});
