@@ -114,6 +114,8 @@ export const RecoveryInputSchema = z.looseObject({
 
 const workflow = z.enum(RECOVERY_WORKFLOWS);
 const incidentId = z.string().min(1).max(80);
+/** `none` for a top-level run, else the workflow that started this one as a nested execution. */
+const parentWorkflow = z.string().regex(/^(none|[a-z][a-z0-9-]{1,63})$/).default('none');
 
 export const WorkflowStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('start'), workflow, input: z.unknown() }),
@@ -137,11 +139,11 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     brokerIds: z.array(z.number().int().nonnegative()).optional(),
     falseAlarm: z.boolean().default(false),
     summary: z.string().max(2000),
-    /** A run nested in another workflow records its outcome and leaves the incident to the parent (nested.ts). */
-    nested: z.boolean().default(false),
+    /** A run nested in another workflow names it; it records its outcome and leaves the incident to the parent (nested.ts). */
+    parentWorkflow,
   }),
   z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
-  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), nested: z.boolean().default(false) }),
+  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
   z.object({ step: z.literal('read-quorum'), workflow, incidentId, stdout: z.string(), phase: z.string().max(40).optional() }),
 ]);
@@ -289,7 +291,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         return decision;
       }
       case 'resolve': {
-        if (step.nested) return nestedResolve(store, step);
+        if (step.parentWorkflow !== 'none') return nestedResolve(store, step);
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
         const resolved = await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
@@ -319,7 +321,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         return { result: 'escalated', reason, summary, severity: incident.severity, incidentType: incident.type, reasons: [reason] };
       }
       case 'release-lock': {
-        if (step.nested) return nestedReleaseLock(store, step);
+        if (step.parentWorkflow !== 'none') return nestedReleaseLock(store, step);
         try {
           const released = await store.releaseLock(step.cluster, step.incidentId);
           const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;

@@ -13,7 +13,9 @@ const actor = (wf: string) => `workflow:${wf}`;
 
 /** True when a workflow state (the `escalate` step's `state`) belongs to a nested run. */
 export function isNestedState(state: unknown): boolean {
-  return typeof state === 'object' && state !== null && (state as { nested?: unknown }).nested === true;
+  if (typeof state !== 'object' || state === null) return false;
+  const parent = (state as { parentWorkflow?: unknown }).parentWorkflow;
+  return typeof parent === 'string' && parent !== 'none';
 }
 
 export async function nestedResolve(store: Store, s: { workflow: string; incidentId: string; falseAlarm: boolean; summary: string }) {
