@@ -6,6 +6,7 @@ import { classifyCommand } from './classify.js';
 import { configValidate } from './config-validate.js';
 import { incidentsList, incidentsShow } from './incidents.js';
 import { localDown, localFault, localStatus, localUp } from './local.js';
+import { postmortemCommand } from './postmortem.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, incidentsList, incidentsShow, localDown, localFault, localStatus, localUp, probeCommand, rejectCommand];
+export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, incidentsList, incidentsShow, localDown, localFault, localStatus, localUp, postmortemCommand, probeCommand, rejectCommand];
