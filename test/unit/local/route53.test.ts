@@ -67,7 +67,7 @@ describe('local Route 53 zone', () => {
       [upsert(cname('drill.local', 'x.drill.local')), 'Route53.InvalidChangeBatchException', /apex/],
       [upsert({ ...cname('two.drill.local', 'a'), ResourceRecords: [{ Value: 'a' }, { Value: 'b' }] }), 'Route53.InvalidChangeBatchException', /more than one value/],
       [upsert({ Name: 'kafka.drill.local', Type: 'A', TTL: 5, ResourceRecords: [{ Value: '127.0.0.1' }] }), 'Route53.InvalidChangeBatchException', /conflicting RRSet of type CNAME/],
-      [{ HostedZoneId: ZONE, ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: cname('a.drill.local', 'b') }, { Action: 'UPSERT', ResourceRecordSet: cname('A.drill.local.', 'c') }] } }, 'Route53.InvalidChangeBatchException', /more than one change/],
+      [{ HostedZoneId: ZONE, ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: cname('a.drill.local', 'b') }, { Action: 'UPSERT', ResourceRecordSet: cname('A.drill.local.', 'c') }] } } as unknown as Json, 'Route53.InvalidChangeBatchException', /more than one change/],
       [upsert(cname('kafka.drill.local', 'x'), 'REPLACE'), 'Route53.InvalidInputException', /CREATE, DELETE or UPSERT/],
       [upsert({ ...cname('kafka.drill.local', 'x'), TTL: -1 }), 'Route53.InvalidInputException', /TTL/],
       [upsert({ ...cname('kafka.drill.local', 'x'), ResourceRecords: [] }), 'Route53.InvalidInputException', /at least one value/],
@@ -121,7 +121,7 @@ describe('local Route 53 zone', () => {
     const call = {} as TaskCall;
     const change = (await registry[ROUTE53_RESOURCES.changeResourceRecordSets]?.(upsert(cname('kafka.drill.local', 'dr.drill.local')), call)) as { ChangeInfo: { Id: string } };
     await registry[ROUTE53_RESOURCES.getChange]?.({ Id: change.ChangeInfo.Id }, call);
-    const listed = (await registry[ROUTE53_RESOURCES.listResourceRecordSets]?.({ HostedZoneId: `/hostedzone/${ZONE}`, StartRecordName: 'kafka.drill.local', MaxItems: '1' }, call)) as { ResourceRecordSets: RecordSet[] };
+    const listed = (await registry[ROUTE53_RESOURCES.listResourceRecordSets]?.({ HostedZoneId: `/hostedzone/${ZONE}`, StartRecordName: 'kafka.drill.local', MaxItems: '1' }, call)) as unknown as { ResourceRecordSets: RecordSet[] };
     expect(listed.ResourceRecordSets[0]?.ResourceRecords).toEqual([{ Value: 'dr.drill.local' }]);
     expect(calls.map((c) => c.resource)).toEqual(Object.values(ROUTE53_RESOURCES));
     expect(fqdn(' Kafka.Drill.Local ')).toBe('kafka.drill.local.');

@@ -1,0 +1,266 @@
+import { describe, expect, it } from 'vitest';
+import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import { DR_ENDPOINT, DR_SUBSTITUTIONS, PRIMARY_ENDPOINT, RECORD, ZONE_ID, mutatingCalls, recordValue, runDr, type DrRun } from './dr-fixtures.js';
+import { aslText, aslValidator } from './recovery-fixtures.js';
+
+const WORKFLOWS = ['dr-failover', 'dr-failback'] as const;
+
+function stepsCalled(run: DrRun): string[] {
+  return run.calls
+    .filter((c) => (c.input as { FunctionName?: string }).FunctionName === DR_SUBSTITUTIONS.WorkflowStepsFunctionArn)
+    .map((c) => (c.input as { Payload: { step: string; action?: string } }).Payload)
+    .map((p) => (p.step === 'record' ? `record:${p.action}` : p.step));
+}
+
+function expectLockReleasedLast(run: DrRun): void {
+  const steps = stepsCalled(run);
+  expect(steps.at(-1), 'release-lock is the last step on every path').toBe('release-lock');
+  expect(steps.filter((s) => s === 'release-lock')).toHaveLength(1);
+  expect(run.store.lock).toBeUndefined();
+}
+
+const changes = (run: DrRun) =>
+  run.calls
+    .filter((c) => c.resource.endsWith('route53:changeResourceRecordSets'))
+    .map((c) => {
+      const set = (c.input as { ChangeBatch: { Changes: { Action: string; ResourceRecordSet: { Name: string; TTL: number; ResourceRecords: { Value: string }[] } }[] } }).ChangeBatch.Changes[0];
+      return `${set?.Action} ${set?.ResourceRecordSet.Name} ${set?.ResourceRecordSet.ResourceRecords[0]?.Value} ${set?.ResourceRecordSet.TTL}`;
+    });
+
+describe.each(WORKFLOWS)('statemachines/%s.asl.json: definition', (name) => {
+  const TEXT = aslText(name);
+
+  it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
+    const raw = JSON.parse(TEXT) as AslDefinition;
+    const asWritten = aslValidator(structuredClone(raw));
+    expect(asWritten.errorsText('\n')).toBe('');
+    const rendered = parseDefinition(TEXT, DR_SUBSTITUTIONS);
+    expect(JSON.stringify(rendered)).not.toContain('${');
+    const r = aslValidator(structuredClone(rendered));
+    expect(r.errorsText('\n')).toBe('');
+    expect(r.isValid).toBe(true);
+    for (const key of Object.keys(DR_SUBSTITUTIONS)) expect(TEXT).toContain(`\${${key}}`);
+  });
+
+  it('follows the house style: Title Case names, Comments on Choices and catches, specific errors before States.ALL, bounded Tasks, no literal ARNs', () => {
+    const def = JSON.parse(TEXT) as AslDefinition;
+    expect(def.Comment?.length).toBeGreaterThan(200);
+    expect(def.TimeoutSeconds).toBe(3300);
+    for (const [state, s] of Object.entries(def.States)) {
+      expect(state, state).toMatch(/^[A-Z][a-z]*(?: (?:[A-Z][a-z0-9]*|DNS|On|Be|To|Is))*$/);
+      if (s.Type === 'Choice') expect(s.Comment, `${state} says why`).toBeTruthy();
+      for (const list of [s.Retry ?? [], s.Catch ?? []]) {
+        list.forEach((r, i) => {
+          if (r.ErrorEquals.includes('States.ALL')) {
+            expect(r.ErrorEquals, `${state}: States.ALL alone`).toEqual(['States.ALL']);
+            expect(i, `${state}: States.ALL last`).toBe(list.length - 1);
+          }
+        });
+      }
+      for (const c of s.Catch ?? []) expect((c as { Comment?: string }).Comment, `${state} catch says why`).toBeTruthy();
+      if (s.Type === 'Task') expect(s.TimeoutSeconds, `${state} bounds its time`).toBeGreaterThan(0);
+    }
+    expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
+  });
+
+  it('uses only the integrations the local runtime binds', () => {
+    expect(taskResources(parseDefinition(TEXT, DR_SUBSTITUTIONS))).toEqual([
+      'arn:aws:states:::aws-sdk:route53:changeResourceRecordSets',
+      'arn:aws:states:::aws-sdk:route53:getChange',
+      'arn:aws:states:::aws-sdk:route53:listResourceRecordSets',
+      'arn:aws:states:::lambda:invoke',
+      'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      'arn:aws:states:::sns:publish',
+      'arn:aws:states:::states:startExecution.sync:2',
+    ]);
+  });
+
+  it('follows the approvals contract: literal timeout, exact actions, token, rejection and timeout caught first', () => {
+    const a = (JSON.parse(TEXT) as AslDefinition).States['Request Approval'] as AslState & { Parameters: { Payload: Record<string, unknown> } };
+    expect(a.TimeoutSeconds).toBe(3600);
+    expect(a.Parameters.Payload).toMatchObject({ workflow: name, 'actions.$': '$.target.actions', 'taskToken.$': '$$.Task.Token', 'summary.$': '$.target.summary' });
+    expect(a.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
+  });
+
+  it('every path into a terminal state (other than bad input) passes Release Cluster Lock', () => {
+    const def = JSON.parse(TEXT) as AslDefinition;
+    const into = (target: string) =>
+      Object.entries(def.States)
+        .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
+        .map(([n]) => n);
+    for (const [state, s] of Object.entries(def.States)) {
+      if (s.Type !== 'Succeed' && s.Type !== 'Fail') continue;
+      if (state === 'Reject Malformed Input') expect(into(state)).toEqual(['Check Input']);
+      else expect(into(state).every((n) => n === 'Choose Final State' || n === 'Release Cluster Lock'), state).toBe(true);
+    }
+  });
+});
+
+describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a local Route 53 zone)', () => {
+  it('happy path with approval: prerequisites, backup, approval, UPSERT, PENDING -> INSYNC, canary through the name, notify, resolve', async () => {
+    const run = await runDr({ workflow: 'dr-failover' });
+    expect(run.result.status, JSON.stringify(run.result)).toBe('SUCCEEDED');
+    expect(run.states.at(-1)).toBe('Clients On Standby');
+    expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
+    expect(changes(run)).toEqual([`UPSERT ${RECORD} ${DR_ENDPOINT} 60`]);
+    // getChange answered PENDING twice before INSYNC: the poll loop ran.
+    expect(run.states.filter((s) => s === 'Get Change Status')).toHaveLength(3);
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-prerequisites', 'dr-backup', 'dr-canary']);
+    expect(run.approvals).toHaveLength(1);
+    expect(run.approvals[0]?.request).toMatchObject({ workflow: 'dr-failover', cluster: 'events', incidentType: 'site-failure', summary: `dr-failover: move clients of ${RECORD} from events to events-dr` });
+    expect(run.approvals[0]?.request.actions).toEqual([
+      'Back up topic configs and consumer group offsets of events-dr',
+      `Route 53 UPSERT ${RECORD} CNAME ${DR_ENDPOINT} (TTL 60) in hosted zone ${ZONE_ID}, wait until INSYNC`,
+      `Send a canary through ${RECORD}:9092; roll the record back to its previous value if it does not reach events-dr`,
+    ]);
+    expect(run.approvals[0]?.request.evidence?.[0]).toMatch(/replication lag 0.042 s/);
+    expect(run.store.timeline.map((e) => e.action)).toEqual([
+      'recovery-started',
+      'dr-prerequisites-met',
+      'state-backed-up',
+      'approval-granted',
+      'route53-upsert',
+      'canary-verified',
+      'status-changed',
+      'lock-released',
+    ]);
+    expect(run.store.timeline.find((e) => e.action === 'route53-upsert')?.detail).toMatch(new RegExp(`^${RECORD} CNAME ${PRIMARY_ENDPOINT} -> ${DR_ENDPOINT} \\(change /change/C`));
+    expect(run.store.status).toBe('resolved');
+    expect(run.store.heals).toEqual([expect.objectContaining({ cluster: 'events', brokerIds: [] })]);
+    expect(run.published).toEqual([expect.objectContaining({ TopicArn: DR_SUBSTITUTIONS.NotificationTopicArn, Subject: 'kafka-heal: events -> events-dr (dr-failover)' })]);
+    expect((run.published[0] as { Message: string }).Message).toMatch(/Replication lag before the switch: 0.042 s/);
+    expectLockReleasedLast(run);
+  });
+
+  it("automatic by the cluster's policy: no approval asked, the timeline says so", async () => {
+    const run = await runDr({ workflow: 'dr-failover', automatic: true });
+    expect(run.states.at(-1)).toBe('Clients On Standby');
+    expect(run.approvals).toEqual([]);
+    expect(run.store.timeline.map((e) => e.action)).toContain('approval-not-required');
+    expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
+  });
+
+  it('prerequisites still unmet after the retries -> escalate; nothing backed up, no approval, the record untouched', async () => {
+    const run = await runDr({ workflow: 'dr-failover', prerequisitesFailures: Infinity });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-prerequisites', 'dr-prerequisites', 'dr-prerequisites', 'dr-prerequisites']);
+    expect(mutatingCalls(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/DrPrerequisitesNotMet: events-dr is not ready: replication lag 75.000 s exceeds the allowed 60 s/);
+    expectLockReleasedLast(run);
+  });
+
+  it('prerequisites met on a retry: the switch goes ahead', async () => {
+    const run = await runDr({ workflow: 'dr-failover', prerequisitesFailures: 2, automatic: true });
+    expect(run.states.at(-1)).toBe('Clients On Standby');
+    expect(run.clusterSteps.filter((c) => c.step === 'dr-prerequisites')).toHaveLength(3);
+  });
+
+  it('approval rejected -> recorded with who and why, escalated, the record untouched', async () => {
+    const run = await runDr({ workflow: 'dr-failover', approval: { decision: 'rejected', by: 'lead@example.com', reason: 'primary is coming back' } });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    const rejected = run.store.timeline.find((e) => e.action === 'approval-rejected');
+    expect(rejected?.detail).toMatch(/lead@example.com/);
+    expect(rejected?.detail).toMatch(/primary is coming back/);
+    expect(changes(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
+  it('approval timed out -> recorded, escalated, the record untouched', async () => {
+    const run = await runDr({ workflow: 'dr-failover', approval: 'never' });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.store.timeline.map((e) => e.action)).toContain('approval-timed-out');
+    expect(run.approvals[0]?.outcome).toBe('timed-out');
+    expect(changes(run)).toEqual([]);
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
+  it('dryRun: reads (prerequisites, current record), records the approval and the switch it would make, ZERO mutating calls', async () => {
+    const run = await runDr({ workflow: 'dr-failover', input: { dryRun: true } });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(mutatingCalls(run)).toEqual([]);
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-prerequisites']);
+    expect(run.approvals).toEqual([]);
+    expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
+    const actions = run.store.timeline.map((e) => e.action);
+    expect(actions).toEqual(['recovery-started', 'dr-prerequisites-met', 'approval-planned', 'planned-action', 'status-changed', 'lock-released']);
+    expect(run.store.timeline.find((e) => e.action === 'planned-action')).toMatchObject({
+      result: 'dry-run',
+      detail: `would back up events-dr, then UPSERT ${RECORD} CNAME ${PRIMARY_ENDPOINT} -> ${DR_ENDPOINT} (TTL 60) in ${ZONE_ID}, wait for INSYNC, send a canary through ${RECORD}:9092 and roll back to ${PRIMARY_ENDPOINT} if it does not reach events-dr`,
+    });
+    expect(run.store.timeline[0]?.detail).toMatch(/dry run/);
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.at(-1)).toMatchObject({ action: 'lock-released', result: 'false' });
+  });
+
+  it('dryRun with an automatic policy records no approval-planned', async () => {
+    const run = await runDr({ workflow: 'dr-failover', input: { dryRun: true }, automatic: true });
+    expect(mutatingCalls(run)).toEqual([]);
+    expect(run.store.timeline.map((e) => e.action)).not.toContain('approval-planned');
+  });
+
+  it('canary fails through the name -> the record is rolled back to the value read before the switch, escalated', async () => {
+    const run = await runDr({ workflow: 'dr-failover', canaryBroken: true, automatic: true });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.clusterSteps.filter((c) => c.step === 'dr-canary'), 'first try + 4 retries').toHaveLength(5);
+    expect(changes(run)).toEqual([`UPSERT ${RECORD} ${DR_ENDPOINT} 60`, `UPSERT ${RECORD} ${PRIMARY_ENDPOINT} 60`]);
+    // The rollback is accepted; once it propagates the name servers answer the old value again.
+    expect(run.zone.listResourceRecordSets({ HostedZoneId: ZONE_ID, StartRecordName: RECORD, MaxItems: '1' }).ResourceRecordSets[0]?.ResourceRecords).toEqual([{ Value: PRIMARY_ENDPOINT }]);
+    expect(run.store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'dr-prerequisites-met', 'state-backed-up', 'approval-not-required', 'route53-upsert', 'route53-rollback', 'status-changed', 'lock-released']);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(new RegExp(`was not validated \\(CanaryFailed: .*rolled back to ${PRIMARY_ENDPOINT}`));
+    expect(run.published).toHaveLength(1); // the escalation page, no "done" notice
+    expect((run.published[0] as { TopicArn: string }).TopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:critical');
+    expectLockReleasedLast(run);
+  });
+
+  it('the record is missing from the zone -> escalated before anything changes', async () => {
+    const run = await runDr({ workflow: 'dr-failover', recordValue: null, automatic: true });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(mutatingCalls(run)).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/the record kafka.example.com. \(CNAME\) is not in hosted zone/);
+  });
+
+  it('a cluster without a DR pair -> escalated from Record Start', async () => {
+    const run = await runDr({ workflow: 'dr-failover', input: { cluster: 'payments' } });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/RecoveryTargetError: cluster payments is not configured/);
+    expect(run.clusterSteps).toEqual([]);
+  });
+
+  it('malformed input (no incident id) fails at once with no calls', async () => {
+    const run = await runDr({ workflow: 'dr-failover', input: { incidentId: 42 } });
+    expect(run.result).toMatchObject({ status: 'FAILED', error: 'MalformedEventError' });
+    expect(run.calls).toEqual([]);
+  });
+});
+
+describe('dr-failback runs', () => {
+  it('happy path: the primary is checked (reverse replication from events-dr), the record goes back to it', async () => {
+    const run = await runDr({ workflow: 'dr-failback' });
+    expect(run.states.at(-1)).toBe('Clients Back On Primary');
+    expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
+    expect(changes(run)).toEqual([`UPSERT ${RECORD} ${PRIMARY_ENDPOINT} 60`]);
+    expect(run.clusterSteps.every((c) => c.fn.endsWith('cluster-steps-events'))).toBe(true);
+    const prereq = run.calls.find((c) => c.stateName === 'Check Prerequisites')?.input as { Payload: Record<string, unknown> };
+    expect(prereq.Payload).toEqual({ step: 'dr-prerequisites', cluster: 'events', sourceAlias: 'events-dr', maxLagSeconds: 60 });
+    expect(run.published[0]).toMatchObject({ Subject: 'kafka-heal: events-dr -> events (dr-failback)' });
+    expectLockReleasedLast(run);
+  });
+
+  it('validation failure -> rolled back to DR, escalated', async () => {
+    const run = await runDr({ workflow: 'dr-failback', canaryBroken: true, automatic: true });
+    expect(changes(run)).toEqual([`UPSERT ${RECORD} ${PRIMARY_ENDPOINT} 60`, `UPSERT ${RECORD} ${DR_ENDPOINT} 60`]);
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
+  it('dryRun: ZERO mutating calls', async () => {
+    const run = await runDr({ workflow: 'dr-failback', input: { dryRun: true } });
+    expect(mutatingCalls(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
+  });
+});
