@@ -26,7 +26,8 @@ main{max-width:1240px;margin:0 auto;padding:16px 20px 40px}
 .figure.bad .v{color:var(--fail)}
 h2{font-size:22px;margin:28px 0 8px;border-bottom:2px solid var(--line);padding-bottom:4px}
 table{border-collapse:collapse;width:100%;font-size:15px}
-th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{white-space:nowrap}
 th{background:var(--card)}
 td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .ok{color:var(--pass);font-weight:700}.no{color:var(--fail);font-weight:700}

@@ -173,7 +173,7 @@ function placeLane(items: Item[], x: (s: number) => number, maxRows: number): { 
 function shape(kind: MarkKind, x: number, y: number, end: boolean): string {
   const f = (n: number) => n.toFixed(1);
   // A state's exit closes its bar: a bar-end tick keeps the state's name readable above it.
-  if (end) return `<rect x="${f(x - 1.5)}" y="${f(y - 8)}" width="3" height="16"/>`;
+  if (end) return `<rect x="${f(x - 2)}" y="${f(y - 8)}" width="4" height="16"/>`;
   if (kind === 'fault' || kind === 'failure') return `<path d="M${f(x)} ${f(y - 8)}L${f(x + 8)} ${f(y)}L${f(x)} ${f(y + 8)}L${f(x - 8)} ${f(y)}Z"/>`;
   if (kind === 'action') return `<rect x="${f(x - 6)}" y="${f(y - 6)}" width="12" height="12"/>`;
   return `<circle cx="${f(x)}" cy="${f(y)}" r="6.5"/>`;

@@ -1,0 +1,168 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { escapeHtml } from '../../../local/drill/render/escape.js';
+import { renderHtml, renderJson, renderTimelineSvg, writeReports } from '../../../local/drill/render/index.js';
+import { markKind, tickStep } from '../../../local/drill/render/svg.js';
+import { brokerCrashReport, HOSTILE, hostileReport } from './fixture.js';
+
+const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length;
+
+describe('escapeHtml', () => {
+  it('escapes markup and attribute quotes and drops characters XML forbids', () => {
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(escapeHtml('a\u0000b\u0008c\u001fd\ufffe')).toBe('abcd');
+    expect(escapeHtml('tab\tand\nnewline')).toBe('tab\tand\nnewline');
+    expect(escapeHtml(null)).toBe('');
+    expect(escapeHtml(3)).toBe('3');
+  });
+});
+
+describe('timeline SVG', () => {
+  it('draws one mark per timeline entry and per action, in lanes by source', () => {
+    const report = brokerCrashReport();
+    const svg = renderTimelineSvg(report);
+    const marks = report.timeline.length + report.actions.length;
+    expect(count(svg, /<g class="mark /g)).toBe(marks);
+    expect(svg).toContain(`data-marks="${marks}"`);
+    const lanes = [...svg.matchAll(/<g class="lane" data-lane="([a-z]+)">/g)].map((m) => m[1]);
+    expect(lanes).toEqual(['drill', 'fault', 'workload', 'probe', 'alarm', 'classifier', 'workflow', 'state', 'action', 'oracle']);
+    expect(count(svg, /class="mark k-fault"/g)).toBe(1);
+    expect(count(svg, /class="mark k-action"/g)).toBe(3);
+    expect(svg).toContain('data-event="incident:opened"');
+    // Milestones: fault, opened, oracle, healthy.
+    expect(count(svg, /<g class="milestone /g)).toBe(4);
+    expect(svg).toContain('>healthy T+41.8s<');
+    expect(svg).toContain('>opened T+12.4s<');
+    // Each state owns a bar from entered to exited.
+    expect(count(svg, /<rect class="span"/g)).toBe(4);
+    expect(svg).toContain('<title>Verify Broker Rejoined: 21.6 s</title>');
+  });
+
+  it('is one balanced, self-contained SVG element', () => {
+    const svg = renderTimelineSvg(brokerCrashReport());
+    expect(svg.startsWith('<svg class="tl" xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(count(svg, /<svg\b/g)).toBe(1);
+    expect(count(svg, /<\/svg>/g)).toBe(1);
+    expect(count(svg, /<g\b/g)).toBe(count(svg, /<\/g>/g));
+    expect(svg).not.toMatch(/href|url\(|@import|<image|<script/);
+  });
+
+  it('renders an empty timeline and missing milestones without failing', () => {
+    const svg = renderTimelineSvg({ ...brokerCrashReport(), timeline: [], actions: [], mttdSeconds: null, mttrSeconds: null, oracleMttrSeconds: null, mttrRatio: null });
+    expect(count(svg, /<g class="mark /g)).toBe(0);
+    expect(count(svg, /<g class="milestone /g)).toBe(0);
+    expect(svg).toContain('No timeline entries were recorded.');
+    expect(svg).not.toMatch(/NaN|Infinity/);
+  });
+
+  it('draws a state that never exited up to the end of the timeline', () => {
+    const report = brokerCrashReport();
+    report.timeline = report.timeline.filter((t) => !(t.event === 'state:exited' && t.detail === 'Verify Broker Rejoined'));
+    const svg = renderTimelineSvg(report);
+    expect(svg).toContain('<title>Verify Broker Rejoined: 1 min 12 s</title>');
+  });
+
+  it('escapes every text and attribute, so hostile strings cannot close the SVG or add elements', () => {
+    const svg = renderTimelineSvg(hostileReport());
+    expect(count(svg, /<\/svg>/g)).toBe(1);
+    expect(svg).not.toMatch(/<(script|img|iframe|b)\b/);
+    expect(svg).toContain('&lt;/svg&gt;&lt;img src=x onerror=alert(2)&gt;');
+    expect(svg).not.toMatch(/data-event="[^"]*"[^ >]/);
+  });
+
+  it('classifies marks so faults and failures stand out', () => {
+    expect(markKind('fault', 'fault:crash')).toBe('fault');
+    expect(markKind('workflow', 'workflow:escalated')).toBe('failure');
+    expect(markKind('approval', 'approval:rejected')).toBe('failure');
+    expect(markKind('action', 'broker-restarted')).toBe('action');
+    expect(markKind('classifier', 'incident:opened')).toBe('opened');
+    expect(markKind('workflow', 'incident:resolved')).toBe('resolved');
+    expect(markKind('alarm', 'alarm:OK')).toBe('resolved');
+    expect(markKind('alarm', 'alarm:ALARM')).toBe('alarm');
+    expect(markKind('approval', 'approval:requested')).toBe('approval');
+    expect(markKind('state', 'state:entered')).toBe('state');
+    expect(markKind('probe', 'probe:ok')).toBe('resolved');
+    expect(markKind('workload', 'workload:started')).toBe('info');
+  });
+
+  it('picks tick steps that keep the axis to about ten labels', () => {
+    expect(tickStep(8)).toBe(1);
+    expect(tickStep(120)).toBe(15);
+    expect(tickStep(130)).toBe(15);
+    expect(tickStep(3000)).toBe(300);
+    expect(tickStep(200_000)).toBe(21_600);
+  });
+});
+
+describe('report.html', () => {
+  it('is one self-contained page: no scripts, no external assets, a CSP that forbids loading any', () => {
+    const html = renderHtml(brokerCrashReport());
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+    expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|href=|@import|url\(/);
+    expect(count(html, /<svg\b/g)).toBe(1);
+  });
+
+  it('leads with the verdict and the figures', () => {
+    const html = renderHtml(brokerCrashReport());
+    expect(html).toContain('<title>Drill broker-crash: PASSED</title>');
+    expect(html).toContain('<header class="verdict pass" id="verdict">');
+    expect(html).toContain('<h1>PASSED: drill broker-crash</h1>');
+    expect(html).toContain('<div class="k">MTTR</div><div class="v">41.8 s</div>');
+    expect(html).toContain('<div class="k">MTTR / oracle</div><div class="v">1.34x</div>');
+    expect(html).toContain('<div class="figure"><div class="k">Expectations</div><div class="v">6/6</div></div>');
+    expect(count(html, /&#10004; pass/g)).toBe(6);
+  });
+
+  it('marks failures in words, not colour alone', () => {
+    const report = { ...brokerCrashReport(), passed: false, mttrSeconds: null, mttrRatio: null, messagesLost: 3 };
+    report.expectations[3] = { name: 'max MTTR', expected: '<= 120 s', actual: 'never recovered', passed: false };
+    const html = renderHtml(report);
+    expect(html).toContain('<header class="verdict fail" id="verdict">');
+    expect(html).toContain('<h1>FAILED: drill broker-crash</h1>');
+    expect(html).toContain('<div class="figure bad"><div class="k">MTTR</div><div class="v">n/a</div></div>');
+    expect(html).toContain('<div class="figure bad"><div class="k">Messages lost</div><div class="v">3</div></div>');
+    expect(html).toContain('<div class="figure bad"><div class="k">Expectations</div><div class="v">5/6</div></div>');
+    expect(html).toContain('<td><span class="no">&#10008; FAIL</span></td><td>max MTTR</td><td>&lt;= 120 s</td><td>never recovered</td>');
+  });
+
+  it('says so when sections are empty', () => {
+    const html = renderHtml({ ...brokerCrashReport(), timeline: [], actions: [], incidents: [], expectations: [], notes: [] });
+    for (const text of ['The timeline is empty.', 'No action was taken.', 'No incident was opened.', 'No expectations were declared.']) {
+      expect(html).toContain(`<p class="empty">${text}</p>`);
+    }
+  });
+
+  it('escapes every hostile string', () => {
+    const html = renderHtml(hostileReport());
+    expect(html).not.toMatch(/<(script|img|iframe|b)\b/);
+    expect(count(html, /<\/svg>/g)).toBe(1);
+    expect(html).toContain(escapeHtml(HOSTILE.script));
+    expect(html).toContain(escapeHtml(HOSTILE.quote));
+    expect(html).toContain('<title>Drill crash &lt;script&gt;alert(1)&lt;/script&gt;: FAILED</title>');
+  });
+});
+
+describe('writeReports', () => {
+  it('writes the four files and returns their paths', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kh-reports-'));
+    try {
+      const report = brokerCrashReport();
+      const paths = await writeReports(report, join(dir, 'nested', 'broker-crash'));
+      expect(Object.values(paths).map((p) => p.slice(dir.length))).toEqual([
+        '/nested/broker-crash/report.json',
+        '/nested/broker-crash/report.md',
+        '/nested/broker-crash/postmortem.md',
+        '/nested/broker-crash/report.html',
+      ]);
+      expect(await readFile(paths.json, 'utf8')).toBe(renderJson(report));
+      expect(await readFile(paths.markdown, 'utf8')).toMatch(/^# Drill broker-crash: PASSED\n/);
+      expect(await readFile(paths.postmortem, 'utf8')).toMatch(/^# Post-mortem: drill broker-crash/);
+      expect(await readFile(paths.html, 'utf8')).toBe(renderHtml(report));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
