@@ -8,8 +8,7 @@
 // Fetch v4 is the oldest version Kafka 4 still serves (KIP-896) and every broker since 0.11
 // serves it; record batches are format v2 (magic 2). Compressed batches are refused: MM2's
 // heartbeats are produced uncompressed by default.
-import { metadata, latestOffsets } from '../shared/probe/requests.js';
-import { BrokerConnection, Writer } from '../shared/probe/wire.js';
+import { BrokerConnection, Writer, latestOffsets, metadata } from '@kafka-heal/probe';
 
 const FETCH = 1;
 

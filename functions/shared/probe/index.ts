@@ -40,6 +40,10 @@ import { BrokerConnection, KafkaProtocolError } from './wire.js';
 
 export type { ClusterSnapshot } from '../../domain/snapshot.js';
 export { describeProblems } from './analyze.js';
+// The wire-level pieces the DR cluster steps read topics with; they reach the Lambda through the
+// layer like the probe itself, so no bundle carries a second copy of the protocol code.
+export { latestOffsets, metadata } from './requests.js';
+export { BrokerConnection, Writer } from './wire.js';
 
 export interface ConsumerGroupWatch {
   group: string;
