@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
 import { DR_ENDPOINT, DR_SUBSTITUTIONS, PRIMARY_ENDPOINT, RECORD, ZONE_ID, mutatingCalls, recordValue, runDr, type DrRun } from './dr-fixtures.js';
-import { aslText, aslValidator } from './recovery-fixtures.js';
+import { aslProblems, expectWellFormedWorkflow, lockProblems, styleProblems } from './asl-checks.js';
+import { aslText } from './recovery-fixtures.js';
 
 const WORKFLOWS = ['dr-failover', 'dr-failback'] as const;
 
@@ -30,37 +31,9 @@ const changes = (run: DrRun) =>
 describe.each(WORKFLOWS)('statemachines/%s.asl.json: definition', (name) => {
   const TEXT = aslText(name);
 
-  it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
-    const raw = JSON.parse(TEXT) as AslDefinition;
-    const asWritten = aslValidator(structuredClone(raw));
-    expect(asWritten.errorsText('\n')).toBe('');
-    const rendered = parseDefinition(TEXT, DR_SUBSTITUTIONS);
-    expect(JSON.stringify(rendered)).not.toContain('${');
-    const r = aslValidator(structuredClone(rendered));
-    expect(r.errorsText('\n')).toBe('');
-    expect(r.isValid).toBe(true);
-    for (const key of Object.keys(DR_SUBSTITUTIONS)) expect(TEXT).toContain(`\${${key}}`);
-  });
-
-  it('follows the house style: Title Case names, Comments on Choices and catches, specific errors before States.ALL, bounded Tasks, no literal ARNs', () => {
-    const def = JSON.parse(TEXT) as AslDefinition;
-    expect(def.Comment?.length).toBeGreaterThan(200);
-    expect(def.TimeoutSeconds).toBe(3300);
-    for (const [state, s] of Object.entries(def.States)) {
-      expect(state, state).toMatch(/^[A-Z][a-z]*(?: (?:[A-Z][a-z0-9]*|DNS|On|Be|To|Is))*$/);
-      if (s.Type === 'Choice') expect(s.Comment, `${state} says why`).toBeTruthy();
-      for (const list of [s.Retry ?? [], s.Catch ?? []]) {
-        list.forEach((r, i) => {
-          if (r.ErrorEquals.includes('States.ALL')) {
-            expect(r.ErrorEquals, `${state}: States.ALL alone`).toEqual(['States.ALL']);
-            expect(i, `${state}: States.ALL last`).toBe(list.length - 1);
-          }
-        });
-      }
-      for (const c of s.Catch ?? []) expect((c as { Comment?: string }).Comment, `${state} catch says why`).toBeTruthy();
-      if (s.Type === 'Task') expect(s.TimeoutSeconds, `${state} bounds its time`).toBeGreaterThan(0);
-    }
-    expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
+  it('passes asl-validator as written and as rendered, follows the house style, releases the lock before every terminal state', () => {
+    expectWellFormedWorkflow(TEXT, DR_SUBSTITUTIONS);
+    expect((JSON.parse(TEXT) as AslDefinition).TimeoutSeconds, 'inside the 60-minute cluster lock').toBe(3300);
   });
 
   it('uses only the integrations the local runtime binds', () => {
@@ -81,18 +54,24 @@ describe.each(WORKFLOWS)('statemachines/%s.asl.json: definition', (name) => {
     expect(a.Parameters.Payload).toMatchObject({ workflow: name, 'actions.$': '$.target.actions', 'taskToken.$': '$$.Task.Token', 'summary.$': '$.target.summary' });
     expect(a.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
   });
+});
 
-  it('every path into a terminal state (other than bad input) passes Release Cluster Lock', () => {
-    const def = JSON.parse(TEXT) as AslDefinition;
-    const into = (target: string) =>
-      Object.entries(def.States)
-        .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
-        .map(([n]) => n);
-    for (const [state, s] of Object.entries(def.States)) {
-      if (s.Type !== 'Succeed' && s.Type !== 'Fail') continue;
-      if (state === 'Reject Malformed Input') expect(into(state)).toEqual(['Check Input']);
-      else expect(into(state).every((n) => n === 'Choose Final State' || n === 'Release Cluster Lock'), state).toBe(true);
-    }
+describe('the definition checks catch what they are for', () => {
+  it('a broken copy of dr-failover shows each violation', () => {
+    const def = JSON.parse(aslText('dr-failover')) as AslDefinition;
+    delete def.States['Is Dry Run']?.Comment;
+    (def.States['Get Change Status'] as AslState).TimeoutSeconds = undefined as unknown as number;
+    (def.States['Resolve Incident'] as AslState).Next = 'Clients On Standby';
+    def.States['Mark escalated'] = def.States['Mark Escalated'] as AslState;
+    const text = JSON.stringify(def).replace('${NotificationTopicArn}', 'arn:aws:sns:eu-west-1:123456789012:x');
+    expect(styleProblems(text)).toEqual([
+      'Is Dry Run: a Choice without a Comment saying why',
+      'Get Change Status: a Task without TimeoutSeconds',
+      'Mark escalated: not a Title Case name',
+      'a literal ARN (use a ${Placeholder})',
+    ]);
+    expect(lockProblems(text)).toEqual(['Clients On Standby is reached from Resolve Incident, not through Release Cluster Lock']);
+    expect(aslProblems(text, DR_SUBSTITUTIONS)).toContain('substitution NotificationTopicArn is never used');
   });
 });
 

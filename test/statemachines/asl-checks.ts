@@ -1,0 +1,65 @@
+// Checks every workflow definition must pass, as lists of violations (one assertion shows all of
+// them): asl-validator as written and as rendered, house style (DESIGN.md section 6), and the lock
+// rule (every terminal state except bad input is reached through Release Cluster Lock).
+import { expect } from 'vitest';
+import { parseDefinition, type AslDefinition } from '../../local/stepfunctions/index.js';
+import { aslValidator } from './recovery-fixtures.js';
+
+/** asl-validator on the file and on its rendering; every substitution used, none left over. */
+export function aslProblems(text: string, substitutions: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const check = (what: string, def: unknown) => {
+    const r = aslValidator(structuredClone(def));
+    if (!r.isValid) problems.push(`${what}: ${r.errorsText('; ')}`);
+  };
+  check('as written', JSON.parse(text));
+  const rendered = parseDefinition(text, substitutions);
+  check('rendered', rendered);
+  if (JSON.stringify(rendered).includes('${')) problems.push('rendered: a ${...} placeholder is left');
+  for (const key of Object.keys(substitutions)) if (!text.includes(`\${${key}}`)) problems.push(`substitution ${key} is never used`);
+  return problems;
+}
+
+/** Title Case names, Comments on Choices and catches, States.ALL alone and last, bounded Tasks, no literal ARNs. */
+export function styleProblems(text: string, name = /^[A-Z][a-z]*(?: (?:[A-Z][a-z0-9]*|DNS|On|Be|To|Is|As|From|Not|Before))*$/): string[] {
+  const def = JSON.parse(text) as AslDefinition;
+  const problems: string[] = [];
+  if ((def.Comment ?? '').length < 100) problems.push('the top-level Comment does not say what the workflow does');
+  for (const [state, s] of Object.entries(def.States)) {
+    if (!name.test(state)) problems.push(`${state}: not a Title Case name`);
+    if (s.Type === 'Choice' && !s.Comment) problems.push(`${state}: a Choice without a Comment saying why`);
+    if (s.Type === 'Task' && !(Number(s.TimeoutSeconds) > 0)) problems.push(`${state}: a Task without TimeoutSeconds`);
+    for (const [kind, list] of [['Retry', s.Retry ?? []], ['Catch', s.Catch ?? []]] as const) {
+      list.forEach((r, i) => {
+        if (r.ErrorEquals.includes('States.ALL') && (r.ErrorEquals.length > 1 || i !== list.length - 1)) problems.push(`${state}: ${kind} States.ALL must be alone and last`);
+      });
+    }
+    for (const c of s.Catch ?? []) if (!(c as { Comment?: string }).Comment) problems.push(`${state}: a Catch without a Comment saying why`);
+  }
+  if (/arn:aws:(?!states:::)/.test(text)) problems.push('a literal ARN (use a ${Placeholder})');
+  return problems;
+}
+
+/** Terminal states reached other than through Choose Final State / Release Cluster Lock (bad input excepted). */
+export function lockProblems(text: string, badInput = 'Reject Malformed Input'): string[] {
+  const def = JSON.parse(text) as AslDefinition;
+  const into = (target: string) =>
+    Object.entries(def.States)
+      .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
+      .map(([n]) => n);
+  const problems: string[] = [];
+  for (const [state, s] of Object.entries(def.States)) {
+    if (s.Type !== 'Succeed' && s.Type !== 'Fail') continue;
+    const from = into(state);
+    const allowed = state === badInput ? ['Check Input'] : ['Choose Final State', 'Release Cluster Lock'];
+    for (const f of from) if (!allowed.includes(f)) problems.push(`${state} is reached from ${f}, not through Release Cluster Lock`);
+  }
+  return problems;
+}
+
+/** All three, as one assertion per kind. */
+export function expectWellFormedWorkflow(text: string, substitutions: Record<string, string>): void {
+  expect(aslProblems(text, substitutions)).toEqual([]);
+  expect(styleProblems(text)).toEqual([]);
+  expect(lockProblems(text)).toEqual([]);
+}
