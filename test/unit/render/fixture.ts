@@ -1,5 +1,6 @@
 // A drill report shaped like a real broker-crash run (3-node KRaft cluster, broker 2 killed,
 // broker-recovery restarts it), for the renderer tests and the Chromium page test.
+import { expect } from 'vitest';
 import type { DrillReport, DrillSource, DrillTimelineEntry } from '../../../local/drill/report-types.js';
 
 const T0 = Date.parse('2026-11-22T03:00:00.000Z');
@@ -119,4 +120,16 @@ export function brokenTableRows(markdown: string): string[] {
     else if (unescapedPipes(line) !== columns) broken.push(line);
   }
   return broken;
+}
+
+/** The broker-crash report as if the broker never came back: failed, no MTTR, the MTTR expectation failed. */
+export function neverRecoveredReport(): DrillReport {
+  const report: DrillReport = { ...brokerCrashReport(), passed: false, mttrSeconds: null, mttrRatio: null };
+  report.expectations[3] = { name: 'max MTTR', expected: '<= 120 s', actual: 'never recovered', passed: false };
+  return report;
+}
+
+/** Asserts that `text` contains every one of `parts`. */
+export function expectToContainAll(text: string, parts: readonly string[]): void {
+  for (const part of parts) expect(text).toContain(part);
 }

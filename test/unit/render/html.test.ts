@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../../local/drill/render/escape.js';
 import { renderHtml, renderJson, renderTimelineSvg, writeReports } from '../../../local/drill/render/index.js';
 import { markKind, tickStep } from '../../../local/drill/render/svg.js';
-import { brokerCrashReport, HOSTILE, hostileReport } from './fixture.js';
+import { brokerCrashReport, expectToContainAll, HOSTILE, hostileReport, neverRecoveredReport } from './fixture.js';
 
 const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length;
 
@@ -72,19 +72,21 @@ describe('timeline SVG', () => {
     expect(svg).not.toMatch(/data-event="[^"]*"[^ >]/);
   });
 
-  it('classifies marks so faults and failures stand out', () => {
-    expect(markKind('fault', 'fault:crash')).toBe('fault');
-    expect(markKind('workflow', 'workflow:escalated')).toBe('failure');
-    expect(markKind('approval', 'approval:rejected')).toBe('failure');
-    expect(markKind('action', 'broker-restarted')).toBe('action');
-    expect(markKind('classifier', 'incident:opened')).toBe('opened');
-    expect(markKind('workflow', 'incident:resolved')).toBe('resolved');
-    expect(markKind('alarm', 'alarm:OK')).toBe('resolved');
-    expect(markKind('alarm', 'alarm:ALARM')).toBe('alarm');
-    expect(markKind('approval', 'approval:requested')).toBe('approval');
-    expect(markKind('state', 'state:entered')).toBe('state');
-    expect(markKind('probe', 'probe:ok')).toBe('resolved');
-    expect(markKind('workload', 'workload:started')).toBe('info');
+  it.each([
+    ['fault', 'fault:crash', 'fault'],
+    ['workflow', 'workflow:escalated', 'failure'],
+    ['approval', 'approval:rejected', 'failure'],
+    ['action', 'broker-restarted', 'action'],
+    ['classifier', 'incident:opened', 'opened'],
+    ['workflow', 'incident:resolved', 'resolved'],
+    ['alarm', 'alarm:OK', 'resolved'],
+    ['alarm', 'alarm:ALARM', 'alarm'],
+    ['approval', 'approval:requested', 'approval'],
+    ['state', 'state:entered', 'state'],
+    ['probe', 'probe:ok', 'resolved'],
+    ['workload', 'workload:started', 'info'],
+  ] as const)('draws %s %s as a %s mark', (source, event, kind) => {
+    expect(markKind(source, event)).toBe(kind);
   });
 
   it('picks tick steps that keep the axis to about ten labels', () => {
@@ -117,22 +119,23 @@ describe('report.html', () => {
   });
 
   it('marks failures in words, not colour alone', () => {
-    const report = { ...brokerCrashReport(), passed: false, mttrSeconds: null, mttrRatio: null, messagesLost: 3 };
-    report.expectations[3] = { name: 'max MTTR', expected: '<= 120 s', actual: 'never recovered', passed: false };
-    const html = renderHtml(report);
-    expect(html).toContain('<header class="verdict fail" id="verdict">');
-    expect(html).toContain('<h1>FAILED: drill broker-crash</h1>');
-    expect(html).toContain('<div class="figure bad"><div class="k">MTTR</div><div class="v">n/a</div></div>');
-    expect(html).toContain('<div class="figure bad"><div class="k">Messages lost</div><div class="v">3</div></div>');
-    expect(html).toContain('<div class="figure bad"><div class="k">Expectations</div><div class="v">5/6</div></div>');
-    expect(html).toContain('<td><span class="no">&#10008; FAIL</span></td><td>max MTTR</td><td>&lt;= 120 s</td><td>never recovered</td>');
+    const html = renderHtml({ ...neverRecoveredReport(), messagesLost: 3 });
+    expectToContainAll(html, [
+      '<header class="verdict fail" id="verdict">',
+      '<h1>FAILED: drill broker-crash</h1>',
+      '<div class="figure bad"><div class="k">MTTR</div><div class="v">n/a</div></div>',
+      '<div class="figure bad"><div class="k">Messages lost</div><div class="v">3</div></div>',
+      '<div class="figure bad"><div class="k">Expectations</div><div class="v">5/6</div></div>',
+      '<td><span class="no">&#10008; FAIL</span></td><td>max MTTR</td><td>&lt;= 120 s</td><td>never recovered</td>',
+    ]);
   });
 
   it('says so when sections are empty', () => {
     const html = renderHtml({ ...brokerCrashReport(), timeline: [], actions: [], incidents: [], expectations: [], notes: [] });
-    for (const text of ['The timeline is empty.', 'No action was taken.', 'No incident was opened.', 'No expectations were declared.']) {
-      expect(html).toContain(`<p class="empty">${text}</p>`);
-    }
+    expectToContainAll(
+      html,
+      ['The timeline is empty.', 'No action was taken.', 'No incident was opened.', 'No expectations were declared.'].map((t) => `<p class="empty">${t}</p>`),
+    );
   });
 
   it('escapes every hostile string', () => {
