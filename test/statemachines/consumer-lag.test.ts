@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RESOURCES, parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
-import { HOOK_FUNCTION, HOOK_TOPIC, TEAM_TOPIC, CRITICAL_TOPIC, LAG_SUBSTITUTIONS, actions, clusterTarget, finalState, runH4, stepsCalled, withGroup, type H4Run } from './lag-quorum-fixtures.js';
+import { HOOK_FUNCTION, HOOK_TOPIC, TEAM_TOPIC, CRITICAL_TOPIC, LAG_SUBSTITUTIONS, actions, clusterTarget, expectLockReleasedLast, finalState, runH4, withGroup } from './lag-quorum-fixtures.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import { SNAPSHOTS, aslText } from './recovery-fixtures.js';
 
@@ -11,12 +11,6 @@ const behind1 = withGroup(healthy, [[1000, 12_000]]);
 const behind2 = withGroup(healthy, [[1500, 13_000]]); // offsets move, lag grows: WARN, 11,500 = SEV-3
 const stillBehind = withGroup(healthy, [[2000, 14_000]]);
 const caughtUp = withGroup(healthy, [[14_000, 14_000]]);
-
-function expectLockReleasedLast(run: H4Run): void {
-  expect(stepsCalled(run).at(-1)).toBe('release-lock');
-  expect(stepsCalled(run).filter((s) => s === 'release-lock')).toHaveLength(1);
-  expect(run.store.lock).toBeUndefined();
-}
 
 describe('statemachines/consumer-lag.asl.json: definition', () => {
   it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {

@@ -4,6 +4,7 @@
 // approval binding (functions/approvals contract), SNS and the scale hook recorded, and the real
 // escalation-notify ASL as the nested escalation.
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { ClusterSnapshot, ConsumerGroupLag } from '../../functions/domain/snapshot.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
@@ -192,6 +193,13 @@ export function stepsCalled(run: H4Run): string[] {
   return run.calls
     .filter((c) => c.resource === RESOURCES.lambdaInvoke && (c.input as { FunctionName?: string }).FunctionName === LAG_SUBSTITUTIONS.WorkflowStepsFunctionArn)
     .map((c) => (c.input as { Payload: { step: string } }).Payload.step);
+}
+
+/** release-lock is the last step, called once, and the lock is gone. */
+export function expectLockReleasedLast(run: H4Run): void {
+  expect(stepsCalled(run).at(-1)).toBe('release-lock');
+  expect(stepsCalled(run).filter((s) => s === 'release-lock')).toHaveLength(1);
+  expect(run.store.lock).toBeUndefined();
 }
 
 export const actions = (run: H4Run) => run.store.timeline.map((e) => e.action);

@@ -3,7 +3,7 @@ import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { APPROVAL_RESOURCE } from '../../local/stepfunctions/approvals.js';
 import { RESOURCES, parseDefinition, taskResources, type AslDefinition, type AslState, type CommandOutcome, type CommandRun } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
-import { BROKER_INSTANCES, CRITICAL_TOPIC, QUORUM_SUBSTITUTIONS as SUBS, ZK_INSTANCES, actions, clusterTarget, finalState, runH4, stepsCalled, type H4Run } from './lag-quorum-fixtures.js';
+import { BROKER_INSTANCES, CRITICAL_TOPIC, QUORUM_SUBSTITUTIONS as SUBS, ZK_INSTANCES, actions, clusterTarget, expectLockReleasedLast, finalState, runH4, type H4Run } from './lag-quorum-fixtures.js';
 import { SNAPSHOTS, aslText, ok } from './recovery-fixtures.js';
 
 const TEXT = aslText('quorum-recovery');
@@ -27,12 +27,6 @@ function commandsOf(run: H4Run, doc: string): CommandRun[] {
 function mutatingCommands(run: H4Run): CommandRun[] {
   return run.commands.filter((c) => c.documentName !== SUBS.CliDocumentName);
 }
-function expectLockReleasedLast(run: H4Run): void {
-  expect(stepsCalled(run).at(-1)).toBe('release-lock');
-  expect(stepsCalled(run).filter((s) => s === 'release-lock')).toHaveLength(1);
-  expect(run.store.lock).toBeUndefined();
-}
-
 describe('statemachines/quorum-recovery.asl.json: definition', () => {
   it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
     expectValidAsl(TEXT, SUBS);
