@@ -114,6 +114,12 @@ const snsTopicArn = pattern(
   /^arn:aws(?:-cn|-us-gov)?:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/,
   'expected an SNS topic ARN like arn:aws:sns:<region>:<account>:<topic>',
 );
+const lambdaFunctionArn = pattern(
+  /^arn:aws(?:-cn|-us-gov)?:lambda:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:function:[A-Za-z0-9_-]{1,64}(?::[A-Za-z0-9$_-]{1,128})?$/,
+  'expected a Lambda function ARN like arn:aws:lambda:<region>:<account>:function:<name>',
+);
+// The runbooks' path rule (runbooks/README.md): absolute, plain segments, no `.` or `..`.
+const hostPath = pattern(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-)');
 const MSK_ARN = /^arn:aws(?:-cn|-us-gov)?:kafka:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:cluster\/([A-Za-z][A-Za-z0-9-]{0,63})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?$/;
 const mskClusterArn = pattern(MSK_ARN, 'expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>');
 const mskClusterName = pattern(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'expected an MSK cluster name: a letter, then up to 63 letters, digits or hyphens');
@@ -210,6 +216,17 @@ const consumerGroupSchema = z
     ownerTeam: z.string({ error: 'expected a team name' }).min(1, { error: 'expected a team name' }).max(128, { error: 'expected at most 128 characters' }).optional(),
     maxOffsetLag: integer(1, Number.MAX_SAFE_INTEGER, 'expected a whole number of messages, at least 1').default(10_000),
     maxTimeLagSeconds: integer(1, 604_800, 'expected whole seconds from 1 to 604800').default(300),
+    /** The owning team's SNS topic: the consumer-lag workflow sends it the evidence first. */
+    ownerTopicArn: snsTopicArn.optional(),
+    /** Optional scale hook the consumer-lag workflow calls for this group (off when absent). */
+    scaleHook: z
+      .strictObject({ lambdaFunctionArn: lambdaFunctionArn.optional(), snsTopicArn: snsTopicArn.optional() })
+      .superRefine((h, ctx) => {
+        if ((h.lambdaFunctionArn === undefined) === (h.snsTopicArn === undefined)) {
+          ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of lambdaFunctionArn or snsTopicArn' });
+        }
+      })
+      .optional(),
   })
   .superRefine((g, ctx) => {
     if (g.topics) uniqueBy(g.topics, (t) => t, ctx, (i) => ['topics', i], 'topics');
@@ -251,8 +268,17 @@ const ec2Schema = z
       zookeeper: z
         .strictObject({
           instanceIds: z.array(instanceId).min(1, { error: 'expected at least one ZooKeeper instance id' }),
+          /** For quorum-recovery: the ZooKeeper systemd unit, client port and data directories. */
+          serviceName: serviceName.optional(),
+          clientPort: integer(1, 65_535, 'expected a TCP port from 1 to 65535').optional(),
+          dataDir: hostPath.optional(),
+          txnLogDir: hostPath.optional(),
         })
         .optional(),
+      /** For quorum-recovery in KRaft mode: the metadata log directory on the broker hosts. */
+      metadataLogDir: hostPath.optional(),
+      /** Kafka installation on the broker hosts (bin/kafka-*.sh for the CLI runbook). */
+      kafkaHome: hostPath.optional(),
     },
     { error: (iss) => (iss.input === undefined ? 'required when platform is ec2' : undefined) },
   )
