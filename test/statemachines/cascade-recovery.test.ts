@@ -1,0 +1,247 @@
+import { describe, expect, it } from 'vitest';
+import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import { CASCADE_SUBSTITUTIONS, CLI, RESTART, cascadeSteps, cliActions, instanceOf, mutatingCommands, runCascade, type CascadeRun, type FakeCluster } from './cascade-fixtures.js';
+import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
+import { aslText } from './recovery-fixtures.js';
+
+const TEXT = aslText('cascade-recovery');
+
+function expectLockReleasedLast(run: CascadeRun): void {
+  const steps = cascadeSteps(run).filter((s) => s.workflow === 'cascade-recovery').map((s) => s.step);
+  expect(steps.at(-1), 'release-lock is the last step on every path').toBe('release-lock');
+  expect(steps.filter((s) => s === 'release-lock')).toHaveLength(1);
+  expect(run.store.lock).toBeUndefined();
+}
+
+/** The throttle is removed whenever it was set: every set-producer-quota is followed by a remove. */
+function expectThrottleRemoved(run: CascadeRun): void {
+  const actions = cliActions(run);
+  const set = actions.indexOf('set-producer-quota');
+  if (set >= 0) expect(actions.slice(set)).toContain('remove-producer-quota');
+  expect(actions.at(-1) === 'set-producer-quota').toBe(false);
+}
+
+const restarts = (run: CascadeRun) => run.commands.filter((c) => c.documentName === RESTART).map((c) => c.instanceId);
+const actionsOf = (run: CascadeRun) => run.store.timeline.map((e) => e.action);
+const statusDetail = (run: CascadeRun) => run.store.timeline.find((e) => e.action === 'status-changed')?.detail;
+
+describe('statemachines/cascade-recovery.asl.json: definition', () => {
+  it('passes asl-validator as written and as rendered, leaves no ${, follows the house style (Map states included)', () => {
+    expectValidAsl(TEXT, CASCADE_SUBSTITUTIONS);
+    expectHouseStyle(TEXT);
+    const map = (JSON.parse(TEXT) as AslDefinition).States['Recover Brokers One At A Time'] as AslState & { ItemProcessor: AslDefinition };
+    expectHouseStyle(JSON.stringify({ Comment: 'the per-broker loop of cascade-recovery (one nested single-broker recovery per item), checked with the same house rules as the top level', ...map.ItemProcessor }));
+  });
+
+  it('recovers one broker at a time through nested executions; approval and verification follow the seed numbers', () => {
+    const def = JSON.parse(TEXT) as AslDefinition;
+    const map = def.States['Recover Brokers One At A Time'] as AslState & { MaxConcurrency: number; ItemProcessor: AslDefinition };
+    expect(map.Type).toBe('Map');
+    expect(map.MaxConcurrency).toBe(1);
+    expect((map.ItemProcessor.States['Recover Broker'] as AslState).Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
+    const approval = def.States['Request Approval'] as AslState;
+    expect(approval).toMatchObject({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', TimeoutSeconds: 900 });
+    expect(approval.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
+    const verify = def.States['Verify Cluster Recovered'] as AslState;
+    expect(verify.Retry?.[0]).toMatchObject({ ErrorEquals: ['ClusterNotRecovered'], IntervalSeconds: 10, BackoffRate: 1.5, MaxDelaySeconds: 120, MaxAttempts: 3 });
+    expect(def.TimeoutSeconds).toBe(3300);
+    expect(taskResources(parseDefinition(TEXT, CASCADE_SUBSTITUTIONS))).toEqual([
+      'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
+      'arn:aws:states:::aws-sdk:ssm:sendCommand',
+      'arn:aws:states:::lambda:invoke',
+      'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      'arn:aws:states:::states:startExecution.sync:2',
+    ]);
+  });
+
+  it('every path into a terminal state (other than bad input) passes Release Cluster Lock', () => {
+    expectLockReleasedOnEveryPath(TEXT);
+  });
+});
+
+describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery, per-Resource bindings)', () => {
+  it('happy path, 2 brokers: throttle, recover 2 then 3 by nested broker-recovery, elect leaders, remove throttle, verify, resolve', async () => {
+    const run = await runCascade({ brokerIds: [2, 3] });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.approvals).toEqual([]);
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
+    const cli = run.commands.filter((c) => c.documentName === CLI);
+    expect(cli.every((c) => c.instanceId === instanceOf(1))).toBe(true);
+    expect(cli[0]?.parameters).toEqual({ Action: ['set-producer-quota'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9091'], ProducerByteRate: ['2048'], EntityType: ['clients'], EntityName: ['default'] });
+    expect(restarts(run)).toEqual([instanceOf(2), instanceOf(3)]);
+    // one broker at a time: broker 3's child starts only after broker 2's finished
+    const childStarts = run.states.filter((s) => s === 'broker-recovery/Check Input').length;
+    expect(childStarts).toBe(2);
+    expect(run.cluster.up).toEqual(new Set([1, 2, 3]));
+    expect([...run.cluster.leaders.values()]).toEqual([1, 2, 3]);
+    expect(run.store.status).toBe('resolved');
+    expect(run.store.heals).toEqual([expect.objectContaining({ cluster: 'orders', brokerIds: [2, 3] })]);
+    expect(actionsOf(run)).toEqual([
+      'recovery-started',
+      'recovery-planned',
+      'producers-throttled',
+      'recovery-started',
+      'host-diagnosed',
+      'broker-restarted',
+      'nested-recovered',
+      'lock-kept',
+      'recovery-started',
+      'host-diagnosed',
+      'broker-restarted',
+      'nested-recovered',
+      'lock-kept',
+      'leaders-elected',
+      'throttle-removed',
+      'status-changed',
+      'lock-released',
+    ]);
+    expect(run.published).toEqual([]);
+    expectLockReleasedLast(run);
+  });
+
+  it('orders the recovery with the known active controller last', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], setup: (c) => (c.controller = 2) });
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(restarts(run)).toEqual([instanceOf(3), instanceOf(2)]);
+    expect(run.store.timeline.find((e) => e.action === 'recovery-planned')?.detail).toBe('recover brokers 3, 2 one at a time, active controller 2 last');
+  });
+
+  it('3 brokers down: approval granted -> recovered (the request names the exact actions)', async () => {
+    const run = await runCascade({ brokerIds: [1, 2, 3], down: [2, 3] });
+    expect(run.approvals).toHaveLength(1);
+    expect(run.approvals[0]).toMatchObject({ workflow: 'cascade-recovery', incidentId: 'inc-orders-broker-2', cluster: 'orders', severity: 'SEV-1', timeoutSeconds: 900 });
+    // no host outside the incident: no CLI actions offered or run
+    expect(run.approvals[0]?.actions).toEqual([
+      'Recover brokers 1, 2, 3 one at a time, the active controller last, each with broker-recovery (diagnose, then restart the Kafka service through SSM)',
+      'Verify: all brokers up, partitions in sync and balanced, consumer lag below 1000',
+    ]);
+    expect(actionsOf(run)).toContain('approval-granted');
+    expect(actionsOf(run)).toContain('throttle-skipped');
+    expect(cliActions(run)).toEqual([]);
+    // broker 1 is up: left alone; 2 and 3 restarted
+    expect(restarts(run)).toEqual([instanceOf(2), instanceOf(3)]);
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    // without an election, leadership stays on broker 1: verification fails -> escalated (seed: balanced partitions)
+    expect(statusDetail(run)).toMatch(/ClusterNotRecovered: not recovered: leadership unbalanced/);
+    expectLockReleasedLast(run);
+  });
+
+  it('approval rejected -> nothing changed, approval-rejected recorded, escalated and paged', async () => {
+    const run = await runCascade({ brokerIds: [1, 2, 3], down: [1, 2, 3], decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'doing it by hand' }) });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(mutatingCommands(run)).toEqual([]);
+    expect(run.reboots).toEqual([]);
+    expect(actionsOf(run)).toContain('approval-rejected');
+    expect(run.store.status).toBe('escalated');
+    expect(statusDetail(run)).toMatch(/ApprovalRejected/);
+    expect(run.published).toHaveLength(1);
+    expectLockReleasedLast(run);
+  });
+
+  it('approval timed out -> approval-timed-out recorded, escalated, nothing changed', async () => {
+    const run = await runCascade({ brokerIds: [1, 2, 3], down: [1, 2, 3], decide: () => 'never' });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(mutatingCommands(run)).toEqual([]);
+    expect(actionsOf(run)).toContain('approval-timed-out');
+    expect(statusDetail(run)).toMatch(/States.Timeout/);
+    expectLockReleasedLast(run);
+  });
+
+  it('retries exhausted: a broker never rejoins -> its nested run stops, the next broker is not touched, the throttle is removed, escalated', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], setup: (c) => c.broken.add(2) });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(restarts(run)).toEqual([instanceOf(2)]);
+    expect(run.calls.filter((c) => c.stateName === 'Verify Broker Rejoined').map((c) => c.error)).toEqual(Array(4).fill('BrokerNotHealthy'));
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'remove-producer-quota']);
+    expect(actionsOf(run)).toContain('nested-stopped');
+    expect(statusDetail(run)).toMatch(/a nested broker recovery did not bring its broker back/);
+    expect(run.store.heals).toEqual([]);
+    // one page, from the cascade (the nested run does not page)
+    expect(run.published).toHaveLength(1);
+    expectThrottleRemoved(run);
+    expectLockReleasedLast(run);
+  });
+
+  it('verification failure (consumer lag stays at 1,000) -> escalated after 1 + 3 attempts, throttle removed first', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], setup: (c) => (c.lag = 1000) });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.calls.filter((c) => c.stateName === 'Verify Cluster Recovered').map((c) => c.error)).toEqual(Array(4).fill('ClusterNotRecovered'));
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
+    expect(statusDetail(run)).toMatch(/consumer lag not below 1000: orders-app \(1000\)/);
+    expectLockReleasedLast(run);
+  });
+
+  it('verification succeeds once lag drops below 1,000 on a retry', async () => {
+    // Consumers catch up only once every broker is back and leads its share again (after the election).
+    const caughtUp = (c: FakeCluster) => c.up.size === 3 && [...c.leaders.values()].join() === '1,2,3';
+    const run = await runCascade({ brokerIds: [2, 3], setup: (c) => (c.lag = 1500), afterProbe: (c) => (c.lag = caughtUp(c) ? Math.max(0, c.lag - 600) : c.lag) });
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.calls.filter((c) => c.stateName === 'Verify Cluster Recovered').map((c) => c.error)).toEqual(['ClusterNotRecovered', undefined]);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/max consumer lag 900$/);
+  });
+
+  it('the leader election fails -> throttle still removed, escalated with the tool output', async () => {
+    const run = await runCascade({
+      brokerIds: [2, 3],
+      cli: { 'preferred-leader-election': { status: 'Failed', responseCode: 4, stdout: '{"result":"failed","action":"preferred-leader-election","exitCode":4,"message":"kafka-leader-election.sh exited with 1","output":""}\n', stderr: '' } },
+    });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
+    expect(statusDetail(run)).toMatch(/the preferred leader election ended Failed \(exit code 4\)/);
+    expectLockReleasedLast(run);
+  });
+
+  it('the throttle cannot be removed -> escalated with the manual command', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], cli: { 'remove-producer-quota': { status: 'Failed', responseCode: 4, stdout: '{"result":"failed"}\n', stderr: '' } } });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(statusDetail(run)).toMatch(/the producer throttle on orders could not be removed: remove it by hand/);
+    expectLockReleasedLast(run);
+  });
+
+  it('dryRun: records every planned action (approval, throttle, each broker, election), ZERO mutating calls, escalates', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], dryRun: true });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(mutatingCommands(run)).toEqual([]);
+    expect(run.reboots).toEqual([]);
+    expect(run.approvals).toEqual([]);
+    const planned = run.store.timeline.filter((e) => e.action === 'planned-action').map((e) => e.detail);
+    expect(planned).toEqual([
+      `would run ${CLI} on ${instanceOf(1)} (Action set-producer-quota, ProducerByteRate 2048, EntityType clients, EntityName default, BootstrapServer localhost:9091) to throttle producers while brokers 2, 3 recover, then remove-producer-quota`,
+      `would run ${RESTART} on ${instanceOf(2)} (ServiceName kafka, ListenerPort 9092, ExpectedBrokerId 2) to restart broker 2, then verify it rejoins the ISR`,
+      `would run ${RESTART} on ${instanceOf(3)} (ServiceName kafka, ListenerPort 9093, ExpectedBrokerId 3) to restart broker 3, then verify it rejoins the ISR`,
+      `would run ${CLI} on ${instanceOf(1)} (Action preferred-leader-election, BootstrapServer localhost:9091) after the brokers recover`,
+    ]);
+    expect(run.store.status).toBe('escalated');
+    expect(statusDetail(run)).toMatch(/dry run: the cascade recovery was planned and recorded, not performed/);
+    expect(run.store.timeline.at(-1)).toMatchObject({ action: 'lock-released', result: 'false' });
+  });
+
+  it('dryRun with 3 brokers records the approval it would ask for and asks nobody', async () => {
+    const run = await runCascade({ brokerIds: [1, 2, 3], dryRun: true });
+    expect(run.approvals).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'approval-planned')?.detail).toBe('would ask for approval: Cascade on orders: 3 brokers down (1, 2, 3); recover them one at a time');
+    expect(mutatingCommands(run)).toEqual([]);
+  });
+
+  it('every broker came back by itself -> resolved as a false alarm, nothing run', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], down: [] });
+    expect(run.states.at(-1)).toBe('False Alarm Resolved');
+    expect(run.commands).toEqual([]);
+    expect(run.store.heals).toEqual([]);
+    expectLockReleasedLast(run);
+  });
+
+  it('MSK: no throttle or election (recorded why), brokers rebooted one at a time by nested msk-broker-recovery', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], platform: 'msk' });
+    expect(run.reboots.map((r) => r.brokerIds)).toEqual([['2'], ['3']]);
+    expect(run.commands).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'throttle-skipped')?.detail).toMatch(/^MSK: no broker host/);
+    expect(run.states.filter((st) => st === 'msk-broker-recovery/Reboot Broker')).toHaveLength(2);
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.store.status).toBe('resolved');
+    expectLockReleasedLast(run);
+  });
+});
