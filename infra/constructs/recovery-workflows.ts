@@ -24,6 +24,7 @@ import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import type { ClusterConfig } from '../config/schema.js';
+import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
 import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
@@ -62,10 +63,12 @@ const DEFAULT_APP_LOG_DIR = '/var/log/kafka';
 export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTargetConfig {
   const first = cluster.bootstrapServers[0];
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
+  const dr = drTargetConfig(cluster);
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn };
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}) };
   }
   return {
+    ...(dr ? { dr } : {}),
     cluster: cluster.name,
     platform: 'ec2',
     clusterStepsFunction,
@@ -238,7 +241,8 @@ export class RecoveryWorkflows extends Construct {
     }
   }
 
-  private allowSteps(wf: HealerWorkflow, clusters: ClusterConfig[]): void {
+  /** Lets the workflow invoke the workflow steps Lambda and the clusters' cluster steps Lambdas. */
+  allowSteps(wf: HealerWorkflow, clusters: ClusterConfig[]): void {
     const fns = [this.workflowSteps, ...clusters.flatMap((c) => this.clusterSteps.get(c.name) ?? [])];
     for (const f of fns) {
       f.fn.grantInvoke(wf.stateMachine);
@@ -249,7 +253,8 @@ export class RecoveryWorkflows extends Construct {
     }
   }
 
-  private allowEscalation(wf: HealerWorkflow, escalation: IStateMachine, escalationName: string): void {
+  /** Lets the workflow run the escalation workflow as a nested execution (.sync:2). */
+  allowEscalation(wf: HealerWorkflow, escalation: IStateMachine, escalationName: string): void {
     const stack = Stack.of(this);
     escalation.grantStartExecution(wf.stateMachine);
     // startExecution.sync:2 follows the child: describe/stop it and the managed EventBridge rule.

@@ -1,0 +1,170 @@
+// The DR workflows (dr-failover, dr-failback) for the clusters configured as DR pairs with a
+// Route 53 bootstrap record (`dr.peer` + `dr.route53`). They reuse the recovery workflows' step
+// Lambdas: the workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_JSON carries each
+// cluster's `dr` section, built by drTargetConfig below), and the cluster steps Lambda of the
+// cluster taking the clients checks prerequisites, backs up state and sends the canary from
+// inside its VPC.
+//
+// IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
+// - route53:ChangeResourceRecordSets only on the configured hosted zones, and only for the
+//   configured record names (route53:ChangeResourceRecordSetsNormalizedRecordNames), CNAME,
+//   UPSERT; route53:ListResourceRecordSets (read the value a rollback restores) on those zones;
+//   route53:GetChange on change ids (only known at run time);
+// - lambda:InvokeFunction on the step Lambdas of the DR clusters and the approval request Lambda;
+// - sns:Publish on the notification topic; the nested escalation workflow as broker-recovery.
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { parseHostPort } from '../../functions/shared/probe/index.js';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { DrTargetConfig } from '../../functions/workflow-steps/dr-target.js';
+import type { ClusterConfig } from '../config/schema.js';
+import type { HealerFunction } from './healer-function.js';
+import type { RecoveryWorkflows } from './recovery-workflows.js';
+import type { SelfMonitoring } from './self-monitoring.js';
+import { HealerWorkflow } from './workflows.js';
+
+/** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
+export const DR_TIMEOUT = Duration.seconds(3300);
+
+const bare = (name: string) => name.toLowerCase().replace(/\.$/, '');
+
+/**
+ * The record value that sends clients to this cluster: the host of its first bootstrap server
+ * that is not the record itself (a cluster whose only bootstrap server is the record has none).
+ */
+export function drEndpoint(cluster: ClusterConfig, recordName: string): string | undefined {
+  return cluster.bootstrapServers.map((s) => bare(parseHostPort(s).host)).find((h) => h !== bare(recordName));
+}
+
+/** The cluster's `dr` entry of WORKFLOW_TARGETS_JSON, or undefined without a Route 53 record. */
+export function drTargetConfig(cluster: ClusterConfig): DrTargetConfig | undefined {
+  const dr = cluster.dr;
+  if (!dr?.route53) return undefined;
+  const endpoint = drEndpoint(cluster, dr.route53.recordName);
+  const first = cluster.bootstrapServers[0];
+  return {
+    peer: dr.peer,
+    hostedZoneId: dr.route53.hostedZoneId,
+    recordName: bare(dr.route53.recordName),
+    ttl: dr.route53.ttl,
+    ...(endpoint ? { endpoint } : {}),
+    bootstrapPort: first === undefined ? 9092 : parseHostPort(first).port,
+    automaticFailover: dr.automaticFailover,
+    maxReplicationLagSeconds: dr.maxReplicationLagSeconds,
+  };
+}
+
+/** The substitutions dr-failover.asl.json and dr-failback.asl.json need. */
+export function drSubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string; notificationTopicArn: string }): Record<string, string> {
+  return {
+    WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
+    EscalationStateMachineArn: s.escalationStateMachineArn,
+    ApprovalFunctionArn: s.approvalFunctionArn,
+    NotificationTopicArn: s.notificationTopicArn,
+  };
+}
+
+export interface DrWorkflowsProps {
+  deployment: string;
+  clusters: ClusterConfig[];
+  recovery: RecoveryWorkflows;
+  escalation: IStateMachine;
+  /** @default kafka-heal-<deployment>-escalation */
+  escalationStateMachineName?: string;
+  /** Where "clients moved" notices go (the operators' critical topic). */
+  notificationTopic: ITopic;
+  /** The approval request Lambda (lambda:invoke.waitForTaskToken). */
+  approvalFunction: IFunction;
+}
+
+export class DrWorkflows extends Construct {
+  readonly failover?: HealerWorkflow;
+  readonly failback?: HealerWorkflow;
+  /** The clusters with a DR pair and a record (both sides of each pair). */
+  readonly drClusters: ClusterConfig[];
+
+  constructor(scope: Construct, id: string, props: DrWorkflowsProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const stack = Stack.of(this);
+    const names = new Set(props.clusters.map((c) => c.name));
+    const primaries = props.clusters.filter((c) => c.dr?.route53 && names.has(c.dr.peer));
+    const involved = new Set(primaries.flatMap((c) => [c.name, c.dr?.peer as string]));
+    this.drClusters = props.clusters.filter((c) => involved.has(c.name));
+    if (primaries.length === 0) return;
+
+    const substitutions = drSubstitutions({
+      workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
+      escalationStateMachineArn: props.escalation.stateMachineArn,
+      approvalFunctionArn: props.approvalFunction.functionArn,
+      notificationTopicArn: props.notificationTopic.topicArn,
+    });
+    const zones = [...new Set(primaries.map((c) => c.dr?.route53?.hostedZoneId as string))];
+    const zoneArns = zones.map((z) => stack.formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: z }));
+    const recordNames = [...new Set(primaries.map((c) => bare(c.dr?.route53?.recordName as string)))];
+
+    const make = (name: 'dr-failover' | 'dr-failback', cid: string) => {
+      const wf = new HealerWorkflow(this, cid, {
+        name,
+        stateMachineName: `kafka-heal-${d}-${name}`,
+        substitutions,
+        timeout: DR_TIMEOUT,
+      });
+      props.recovery.allowSteps(wf, this.drClusters);
+      props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+      props.approvalFunction.grantInvoke(wf.stateMachine);
+      props.notificationTopic.grantPublish(wf.stateMachine);
+      const role = wf.stateMachine;
+      role.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'SwitchConfiguredRecordOnly',
+          effect: Effect.ALLOW,
+          actions: ['route53:ChangeResourceRecordSets'],
+          resources: zoneArns,
+          conditions: {
+            'ForAllValues:StringEquals': {
+              'route53:ChangeResourceRecordSetsNormalizedRecordNames': recordNames,
+              'route53:ChangeResourceRecordSetsRecordTypes': ['CNAME'],
+              'route53:ChangeResourceRecordSetsActions': ['UPSERT'],
+            },
+          },
+        }),
+      );
+      role.addToRolePolicy(new PolicyStatement({ sid: 'ReadConfiguredZones', effect: Effect.ALLOW, actions: ['route53:ListResourceRecordSets'], resources: zoneArns }));
+      role.addToRolePolicy(
+        new PolicyStatement({ sid: 'FollowOwnChanges', effect: Effect.ALLOW, actions: ['route53:GetChange'], resources: [stack.formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })] }),
+      );
+      Validations.of(wf).acknowledge(
+        {
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+          reason: 'route53:GetChange is read-only and addressed by a change id that Route 53 returns at run time.',
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,
+          reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+        },
+      );
+      return wf;
+    };
+    this.failover = make('dr-failover', 'DrFailover');
+    this.failback = make('dr-failback', 'DrFailback');
+  }
+
+  /** Lets the classifier start these workflows (WORKFLOW_ARN_DR_FAILOVER, WORKFLOW_ARN_DR_FAILBACK). */
+  bindTo(fn: HealerFunction): this {
+    if (this.failover) fn.bindStateMachine(this.failover.stateMachine, workflowArnEnvName('dr-failover'));
+    if (this.failback) fn.bindStateMachine(this.failback.stateMachine, workflowArnEnvName('dr-failback'));
+    return this;
+  }
+
+  /** Failed executions alarm straight to the operators. */
+  watch(monitoring: SelfMonitoring): this {
+    if (this.failover) monitoring.watchStateMachine(this.failover.stateMachine, 'dr-failover');
+    if (this.failback) monitoring.watchStateMachine(this.failback.stateMachine, 'dr-failback');
+    return this;
+  }
+}
