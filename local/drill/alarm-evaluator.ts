@@ -139,6 +139,7 @@ function specStatistic(spec: AlarmSpec): Statistic {
 interface Tracked {
   spec: AlarmSpec;
   periodMs: number;
+  graceMs: number;
   stat: Statistic;
   state: AlarmState;
   /** Period index -> values seen in it. */
@@ -151,6 +152,24 @@ export interface EvaluatorOptions {
   periodSeconds: number;
   /** When evaluation starts (ms); periods before it do not exist. */
   startMs: number;
+  /**
+   * Alarms whose CloudWatch window is 10 minutes or more exist to ignore blips (e.g. URP while a
+   * broker restarts); their local window is at least this many seconds, so a restart that takes
+   * real seconds stays a blip. Default 0 (plain scaling).
+   */
+  sustainedWindowSeconds?: number;
+  /** A period is evaluated this fraction of a period after it ends, so late samples still count. Default 0. */
+  graceFraction?: number;
+}
+
+/** CloudWatch windows at least this long are "sustained" alarms (see sustainedWindowSeconds). */
+export const SUSTAINED_WINDOW_SECONDS = 600;
+
+/** Local period (ms) for a spec: scaled from CloudWatch's, with the floor for sustained alarms. */
+export function localPeriodMs(spec: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods'>, opts: Pick<EvaluatorOptions, 'periodSeconds' | 'sustainedWindowSeconds'>): number {
+  let seconds = (spec.periodSeconds / 60) * opts.periodSeconds;
+  if (spec.periodSeconds * spec.evaluationPeriods >= SUSTAINED_WINDOW_SECONDS) seconds = Math.max(seconds, (opts.sustainedWindowSeconds ?? 0) / spec.evaluationPeriods);
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 /**
@@ -171,8 +190,8 @@ export class AlarmEvaluator {
         this.skipped.push({ alarmName: spec.alarmName, reason: (err as Error).message });
         continue;
       }
-      const periodMs = Math.max(1, Math.round((spec.periodSeconds / 60) * opts.periodSeconds * 1000));
-      this.tracked.push({ spec, periodMs, stat: specStatistic(spec), state: 'INSUFFICIENT_DATA', buckets: new Map(), firstBucket: Math.floor(opts.startMs / periodMs) });
+      const periodMs = localPeriodMs(spec, opts);
+      this.tracked.push({ spec, periodMs, graceMs: Math.round(periodMs * (opts.graceFraction ?? 0)), stat: specStatistic(spec), state: 'INSUFFICIENT_DATA', buckets: new Map(), firstBucket: Math.floor(opts.startMs / periodMs) });
     }
   }
 
@@ -184,6 +203,7 @@ export class AlarmEvaluator {
     return this.tracked.find((t) => t.spec.alarmName === alarmName)?.state;
   }
 
+  /** Samples measured at `atMs` (their datapoint time: when the probe ran, not when it returned). */
   observe(atMs: number, samples: MetricSample[]): void {
     for (const t of this.tracked) {
       const vals = valuesFor(t.spec, samples);
@@ -199,7 +219,7 @@ export class AlarmEvaluator {
   evaluate(nowMs: number): AlarmTransition[] {
     const out: AlarmTransition[] = [];
     for (const t of this.tracked) {
-      const current = Math.floor(nowMs / t.periodMs);
+      const current = Math.floor((nowMs - t.graceMs) / t.periodMs);
       const n = t.spec.evaluationPeriods;
       // Not enough closed periods yet since evaluation began.
       if (current - t.firstBucket < n) continue;

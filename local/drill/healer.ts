@@ -96,6 +96,8 @@ export interface HealerOptions {
   policy: Record<string, unknown>;
   /** Local seconds per 60 s CloudWatch period. */
   alarmPeriodSeconds: number;
+  /** Floor for the local window of alarms that watch 10 minutes or more (see AlarmEvaluator). */
+  sustainedWindowSeconds: number;
   probeIntervalMs: number;
   consumerGroup: { name: string; topic: string; maxOffsetLag: number };
   approvals: { decide: () => Promise<DecideAnswer> };
@@ -323,7 +325,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
   const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);
-  let evaluator = new AlarmEvaluator(specs, { periodSeconds: opts.alarmPeriodSeconds, startMs: Date.now() });
+  const evaluatorOptions = { periodSeconds: opts.alarmPeriodSeconds, sustainedWindowSeconds: opts.sustainedWindowSeconds, graceFraction: 0.5 };
+  let evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
   const alarmTransitions: AlarmTransition[] = [];
   const deliver = (trs: AlarmTransition[]) => {
     for (const tr of trs) {
@@ -372,7 +375,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
         const r = await probeHandler({ cluster: cluster.name });
         probeRuns++;
         probeLog.push({ at: Date.now(), status: r.status, problems: r.problems });
-        evaluator.observe(Date.now(), [...samples, ...diskSamples()]);
+        evaluator.observe(started, [...samples, ...diskSamples()]);
       } catch (err) {
         emit({ at: Date.now(), source: 'probe', event: 'probe:error', detail: (err as Error).message });
       }
@@ -401,7 +404,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     startMonitoring() {
       if (monitoring) return;
       monitoring = true;
-      evaluator = new AlarmEvaluator(specs, { periodSeconds: opts.alarmPeriodSeconds, startMs: Date.now() });
+      evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
       loop = probeLoop();
       evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
     },

@@ -88,7 +88,12 @@ export const ScenarioSchema = z.strictObject({
   alarms: z
     .strictObject({
       /** Each 60 s CloudWatch period is evaluated over this many seconds locally (300 s scale alike). */
-      periodSeconds: z.number().min(0.5).max(60).default(1),
+      periodSeconds: z.number().min(0.5).max(60).default(2),
+      /**
+       * Alarms that watch 10+ minutes (under-replication) ignore restart blips; locally their
+       * window is at least this long, since a broker restart still takes real seconds.
+       */
+      sustainedWindowSeconds: z.number().min(0).max(3600).default(120),
       /** How often the probe runs (the probe Lambda's schedule, shortened). */
       probeIntervalSeconds: z.number().min(0.2).max(60).default(0.5),
     })

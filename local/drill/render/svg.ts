@@ -58,14 +58,18 @@ const MAX_STATE_ROWS = 8;
 const CHAR_WIDTH = 7.4;
 const LABEL_MAX_CHARS = 30;
 
-/** How an entry is drawn: failures and faults stand out, resolution reads as good news. */
-export function markKind(source: DrillSource | 'action', event: string): MarkKind {
+/**
+ * How an entry is drawn: failures and faults stand out, resolution reads as good news. `detail`
+ * matters only for status changes recorded in the incident timeline (`... -> resolved`).
+ */
+export function markKind(source: DrillSource | 'action', event: string, detail = ''): MarkKind {
   const e = event.toLowerCase();
+  const status = /status-changed/.test(e) ? (/-> (\w+)/.exec(detail)?.[1] ?? '') : '';
   if (source === 'fault') return 'fault';
-  if (/escalat|fail|reject|timed-out|timeout|lost|error|abort/.test(e)) return 'failure';
+  if (/escalat|fail|reject|timed-?out|timeout|lost|error|abort|not-healthy|unhealthy|unanswered/.test(e) || status === 'escalated') return 'failure';
   if (source === 'action') return 'action';
-  if (/incident:opened|opened/.test(e)) return 'opened';
-  if (/resolved|healthy|recovered|:ok\b/.test(e)) return 'resolved';
+  if (/opened/.test(e)) return 'opened';
+  if (/resolved|healthy|recovered|succeeded|:ok\b/.test(e) || status === 'resolved') return 'resolved';
   if (source === 'alarm') return 'alarm';
   if (source === 'approval') return 'approval';
   if (source === 'state') return 'state';
@@ -87,7 +91,9 @@ interface Item {
 
 function timelineItem(t: DrillTimelineEntry): Item {
   const title = `${formatOffset(t.offsetSeconds)} ${t.source} ${t.event}${t.detail ? `: ${t.detail}` : ''} (${t.at})`;
-  return { lane: t.source, offset: t.offsetSeconds, label: t.event, title, event: t.event, kind: markKind(t.source, t.event) };
+  // Incident timeline entries arrive as `incident:<action>`; in their lane the action says it all.
+  const label = t.event.replace(/^incident:/, '');
+  return { lane: t.source, offset: t.offsetSeconds, label, title, event: t.event, kind: markKind(t.source, t.event, t.detail) };
 }
 
 /**
@@ -102,7 +108,8 @@ function timelineItems(entries: readonly DrillTimelineEntry[], end: number): Ite
     if (e.source !== 'state') return;
     const name = e.detail ?? '';
     if (/entered/.test(e.event)) {
-      item.label = name || e.event;
+      // The runner names states `<workflow>: <State Name>`; the state's name is the label, the title has all.
+      item.label = name.split(': ').at(-1) || e.event;
       item.until = end;
       open.set(name, item);
     } else if (/exited/.test(e.event) && open.has(name)) {
@@ -159,8 +166,12 @@ function placeLane(items: Item[], x: (s: number) => number, maxRows: number): { 
     let row = rowEnds.findIndex((e) => start > e + 6);
     if (row === -1 && rowEnds.length < maxRows) row = rowEnds.length;
     if (row === -1) {
-      // No room: the mark still shows (with its <title>, and in the tables) on the first row.
-      placed.push({ ...it, x: px, row: 0, labelSide: 'none' });
+      // No room for a label: the mark still shows (with its <title>, and in the tables), on a row
+      // where it covers no label if there is one, and without a bar that would run through labels.
+      const free = rowEnds.findIndex((e) => px - 8 > e + 2);
+      const markRow = free === -1 ? rowEnds.length - 1 : free;
+      rowEnds[markRow] = Math.max(rowEnds[markRow] as number, px + 8);
+      placed.push({ ...it, x: px, row: markRow, labelSide: 'none', until: undefined });
       continue;
     }
     rowEnds[row] = end;

@@ -1,0 +1,111 @@
+// Drill scenario files: every built-in one validates, defaults fill in, and a bad file fails with
+// the field path and the value in the message, before anything starts.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ScenarioError, builtInScenarios, loadScenario, parseScenario, validateScenario } from '../../../local/drill/scenario.js';
+
+const minimal = { name: 'x-crash', description: 'd', faults: [{ at: 0, action: 'crash', broker: 2 }], expect: {} };
+
+function issuesOf(input: unknown): ScenarioError['issues'] {
+  try {
+    validateScenario(input, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ScenarioError);
+    return (err as ScenarioError).issues;
+  }
+  throw new Error('expected the scenario to be refused');
+}
+
+describe('built-in scenarios', () => {
+  it('includes the five local ones and every file validates', () => {
+    const names = builtInScenarios();
+    expect(names).toEqual(expect.arrayContaining(['broker-crash', 'broker-hang', 'false-alarm', 'flapping-broker', 'offline-partitions']));
+    for (const n of names) expect(loadScenario(n).name).toBe(n);
+  });
+
+  it('broker-crash: one crash of broker 2, resolved by broker-recovery with no data loss', () => {
+    const s = loadScenario('broker-crash');
+    expect(s.faults).toEqual([{ at: 0, action: 'crash', broker: 2 }]);
+    expect(s.expect).toMatchObject({ incidentType: 'broker-failure', workflow: 'broker-recovery', status: 'resolved', noDataLoss: true, finalHealth: 'healthy' });
+  });
+});
+
+describe('defaults', () => {
+  it('fills cluster, workload, alarms, approvals and expectations', () => {
+    const s = validateScenario(minimal, 't');
+    expect(s.cluster).toEqual({ brokers: 3, mode: 'kraft' });
+    expect(s.workload).toMatchObject({ topic: 'drill-orders', ratePerSecond: 50, consumerGroup: 'drill-readers', warmupSeconds: 3 });
+    expect(s.alarms).toEqual({ periodSeconds: 2, sustainedWindowSeconds: 120, probeIntervalSeconds: 0.5 });
+    expect(s.approvals).toEqual({ decision: 'approve', afterSeconds: 3 });
+    expect(s.policy).toEqual({ mode: 'auto' });
+    expect(s.oracle).toBe(true);
+    expect(s.expect).toMatchObject({ incident: 'first', actionsTaken: [], actionsNotTaken: [], noDataLoss: true, finalHealth: 'healthy' });
+  });
+});
+
+describe('clear errors: path and value', () => {
+  it('an unknown fault action names faults.0.action', () => {
+    const issues = issuesOf({ ...minimal, faults: [{ at: 0, action: 'explode', broker: 2 }] });
+    expect(issues.some((i) => i.path.startsWith('faults.0'))).toBe(true);
+  });
+
+  it('a broker outside the cluster names the field and the value', () => {
+    const issues = issuesOf({ ...minimal, faults: [{ at: 0, action: 'crash', broker: 7 }] });
+    expect(issues).toEqual([{ path: 'faults.0.broker', message: 'the cluster has brokers 1..3', value: '7' }]);
+  });
+
+  it('a wrong type shows the value it got', () => {
+    const issues = issuesOf({ ...minimal, workload: { ratePerSecond: 'fast' } });
+    expect(issues).toEqual([expect.objectContaining({ path: 'workload.ratePerSecond', value: '"fast"' })]);
+  });
+
+  it('an unknown key is refused (a typo never passes silently)', () => {
+    const issues = issuesOf({ ...minimal, expect: { incidentTyp: 'broker-failure' } });
+    expect(issues[0]?.path).toBe('expect');
+    expect(issues[0]?.message).toMatch(/incidentTyp/);
+  });
+
+  it('ZooKeeper faults need ZooKeeper mode', () => {
+    const issues = issuesOf({ ...minimal, faults: [{ at: 0, action: 'zk-crash', zookeeper: 1 }] });
+    expect(issues).toEqual([expect.objectContaining({ path: 'faults.0.action', message: 'ZooKeeper faults need cluster.mode zookeeper' })]);
+    expect(validateScenario({ ...minimal, cluster: { mode: 'zookeeper' }, faults: [{ at: 0, action: 'zk-crash', zookeeper: 1 }] }, 't').faults[0]).toEqual({ at: 0, action: 'zk-crash', zookeeper: 1 });
+  });
+
+  it('an unknown incident type in expect lists the path', () => {
+    expect(issuesOf({ ...minimal, expect: { incidentType: 'meltdown' } })[0]).toMatchObject({ path: 'expect.incidentType', value: '"meltdown"' });
+  });
+
+  it('the message carries every issue, one line each', () => {
+    try {
+      validateScenario({ ...minimal, name: 'Bad Name', faults: [] }, 'my.yaml');
+    } catch (err) {
+      expect((err as Error).message).toMatch(/^my\.yaml: invalid drill scenario:\n {2}name: .*\(got "Bad Name"\)\n {2}faults: /);
+      return;
+    }
+    throw new Error('expected a ScenarioError');
+  });
+
+  it('YAML syntax errors name the file', () => {
+    expect(() => parseScenario('name: [unclosed', 'broken.yaml')).toThrow(/broken\.yaml: invalid drill scenario:\n {2}\(file\): not valid YAML/);
+  });
+});
+
+describe('loading by name or by path', () => {
+  it('a file outside the repository works by path', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kh-scenario-'));
+    const file = join(dir, 'mine.yaml');
+    writeFileSync(file, 'name: my-drill\ndescription: mine\nfaults: [{ at: 1, action: hang, broker: 1 }]\nexpect: { incidentType: broker-failure }\n');
+    const s = loadScenario(file);
+    expect(s).toMatchObject({ name: 'my-drill', faults: [{ at: 1, action: 'hang', broker: 1 }] });
+  });
+
+  it('an unknown name lists the built-in scenarios', () => {
+    expect(() => loadScenario('no-such-drill')).toThrow(/no built-in scenario of that name; built-in: .*broker-crash/);
+  });
+
+  it('a missing path says which file', () => {
+    expect(() => loadScenario('/nonexistent/x.yaml')).toThrow(/no such file: \/nonexistent\/x\.yaml/);
+  });
+});
