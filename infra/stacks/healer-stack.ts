@@ -21,6 +21,7 @@ import type { Construct } from 'constructs';
 import { clusterFacts, type HealerConfig } from '../config/schema.js';
 import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
 import { HealerDashboard, stateMachinesOf } from '../constructs/dashboard.js';
+import { Escalation } from '../constructs/escalation.js';
 import { HealerFunction } from '../constructs/healer-function.js';
 import { IncidentTable } from '../constructs/incident-table.js';
 import { Ingestion } from '../constructs/ingestion.js';
@@ -55,6 +56,8 @@ export class HealerStack extends Stack {
   readonly webhookFn: HealerFunction;
   readonly policies: RuntimePolicyParameters;
   readonly escalation: HealerWorkflow;
+  /** The escalation ladder (the classifier's escalation workflow) and the approvals. */
+  readonly ladder: Escalation;
   readonly recovery: RecoveryWorkflows;
   readonly probes: ClusterProbe[] = [];
   readonly clusterAlarms: ClusterAlarms[] = [];
@@ -144,6 +147,15 @@ export class HealerStack extends Stack {
       }),
       timeout: Duration.minutes(15),
     }).allowPublish(this.notifications.critical, this.notifications.warning);
+    this.ladder = new Escalation(this, 'Escalation', {
+      deployment: d,
+      table: this.table.table,
+      escalationNotify: this.escalation.stateMachine,
+      escalationNotifyName: `kafka-heal-${d}-escalation`,
+      critical: this.notifications.critical,
+      warning: this.notifications.warning,
+      pagerDutyRoutingKey: this.notifications.pagerDutyRoutingKey,
+    });
 
     this.classifyFn = new HealerFunction(this, 'Classify', {
       name: 'classify',
@@ -153,7 +165,7 @@ export class HealerStack extends Stack {
     })
       .bindTable(this.table.table, 'rw')
       .bindParameters(this.policies.parameters, 'POLICY_PARAMETER_PREFIX', this.policies.prefix)
-      .bindStateMachine(this.escalation.stateMachine, workflowArnEnvName('escalation'));
+      .bindStateMachine(this.ladder.stateMachine, workflowArnEnvName('escalation'));
     this.classifyFn.fn.addEventSource(
       new SqsEventSource(this.signalsQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),
     );
@@ -190,10 +202,15 @@ export class HealerStack extends Stack {
       .watchFunction(this.webhookFn, 'ingest-webhook')
       .watchFunction(this.authorizerFn, 'webhook-authorizer')
       .watchStateMachine(this.escalation.stateMachine, 'escalation')
+      .watchStateMachine(this.ladder.workflow.stateMachine, 'escalation-ladder')
+      .watchDeadLetterQueue(this.ladder.retryQueue.dlq, 'notify-retry-dlq')
+      .watchApi(this.ladder.api, 'approvals')
       .watchDeadLetterQueue(this.ingestion.ingest.dlq, 'ingest-dlq')
       .watchDeadLetterQueue(this.ingestion.deliveryDlq, 'delivery-dlq')
       .watchDeadLetterQueue(this.signalsQueue.dlq, 'signals-dlq')
       .watchApi(this.webhook.api, 'webhook');
+
+    for (const { fn, name } of this.ladder.functions) this.monitoring.watchFunction(fn, name);
 
     // Table grants include the index ARN (<table>/index/*): the store queries gsi1.
     for (const f of [this.ingestFn, this.webhookFn, this.classifyFn]) {
@@ -214,6 +231,10 @@ export class HealerStack extends Stack {
         { label: 'critical', topic: this.notifications.critical },
         { label: 'warning', topic: this.notifications.warning },
       ],
+    });
+    new CfnOutput(this, 'ApprovalApiUrl', {
+      value: this.ladder.api.url,
+      description: 'Base URL of the approval page (signed links: <this>approvals/<id>?decision=...)',
     });
     new CfnOutput(this, 'IncidentTableName', {
       value: this.table.table.tableName,

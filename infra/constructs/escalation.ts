@@ -1,0 +1,236 @@
+// The escalation ladder (statemachines/escalation.asl.json) and its steps Lambda
+// (functions/escalation/handler.ts), plus the approvals: the request Lambda, the HTTPS approval
+// endpoint (API Gateway REST API, GET/POST /approvals/{approvalId}, no authorizer: the HMAC-signed
+// link is the credential) and the signing key secret.
+//
+// How the escalation workflows relate:
+//   - escalation (this ladder) is the classifier's `escalation` workflow (WORKFLOW_ARN_ESCALATION):
+//     PagerDuty -> SNS -> retry queue through the notify chain, ack-wait ladder, status updates.
+//   - escalation-notify stays the short, bounded SNS notification the recovery workflows run as a
+//     nested child when they escalate; the ladder runs it as its broadcast when nobody
+//     acknowledged, so SNS-per-severity routing lives in one ASL file.
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  EndpointType,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  MethodLoggingLevel,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { NOTIFY_ENV } from '../../functions/shared/notify.js';
+import { HealerFunction } from './healer-function.js';
+import { WorkQueue } from './queues.js';
+import { HealerWorkflow, aslFile } from './workflows.js';
+
+export const ESCALATION_ASL = aslFile('escalation');
+
+/** The substitutions escalation.asl.json needs. */
+export function escalationSubstitutions(s: { escalationFunctionArn: string; escalationNotifyStateMachineArn: string }): Record<string, string> {
+  return { EscalationFunctionArn: s.escalationFunctionArn, EscalationNotifyStateMachineArn: s.escalationNotifyStateMachineArn };
+}
+
+export interface EscalationProps {
+  deployment: string;
+  table: ITable;
+  /** The escalation-notify state machine: the ladder's broadcast when nobody acknowledged. */
+  escalationNotify: IStateMachine;
+  /** State machine name of escalation-notify (its child executions are followed by .sync:2). */
+  escalationNotifyName: string;
+  /** SNS topics of the notification chain (critical: SEV-1/2, warning: SEV-3/4). */
+  critical: ITopic;
+  warning: ITopic;
+  /** The PagerDuty Events v2 routing key secret (first link of the chain). */
+  pagerDutyRoutingKey: ISecret;
+}
+
+export class Escalation extends Construct {
+  readonly stepsFn: HealerFunction;
+  readonly workflow: HealerWorkflow;
+  /** Notifications PagerDuty and SNS both refused wait here (with a DLQ) for redelivery. */
+  readonly retryQueue: WorkQueue;
+  readonly redeliverFn: HealerFunction;
+  readonly approvalRequestFn: HealerFunction;
+  readonly approvalEndpointFn: HealerFunction;
+  readonly signingKey: Secret;
+  readonly api: RestApi;
+  readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: EscalationProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const stack = Stack.of(this);
+
+    // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
+    const redeliverTimeout = Duration.seconds(60);
+    this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6), maxReceiveCount: 10 });
+    const bindNotify = (fn: HealerFunction): HealerFunction => {
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason: 'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
+      });
+      return fn
+        .bindSecret(props.pagerDutyRoutingKey, NOTIFY_ENV.routingKeySecret)
+        .bindTopic(props.critical, NOTIFY_ENV.criticalTopic)
+        .bindTopic(props.warning, NOTIFY_ENV.warningTopic)
+        .bindQueue(this.retryQueue.queue, 'send', NOTIFY_ENV.retryQueue);
+    };
+    this.redeliverFn = bindNotify(
+      new HealerFunction(this, 'Redeliver', {
+        name: 'escalation',
+        file: 'redeliver.ts',
+        serviceName: 'notify-redeliver',
+        description: `kafka-heal ${d}: redelivers notifications PagerDuty and SNS refused (retry queue consumer)`,
+        timeout: redeliverTimeout,
+      }).bindTable(props.table, 'rw'),
+    ).bindQueue(this.retryQueue.queue, 'consume', 'NOTIFY_RETRY_QUEUE_ARN');
+    this.redeliverFn.fn.addEventSource(new SqsEventSource(this.retryQueue.queue, { batchSize: 5, maxBatchingWindow: Duration.seconds(5), reportBatchItemFailures: true }));
+
+    // --- Escalation ladder ---------------------------------------------------------------------
+    this.stepsFn = bindNotify(
+      new HealerFunction(this, 'Steps', {
+        name: 'escalation',
+        description: `kafka-heal ${d}: escalation ladder steps (who is paged when; PagerDuty -> SNS -> retry queue)`,
+        timeout: Duration.seconds(90),
+      }).bindTable(props.table, 'rw'),
+    );
+    this.workflow = new HealerWorkflow(this, 'Ladder', {
+      name: 'escalation',
+      stateMachineName: `kafka-heal-${d}-escalation-ladder`,
+      substitutions: escalationSubstitutions({ escalationFunctionArn: this.stepsFn.fn.functionArn, escalationNotifyStateMachineArn: props.escalationNotify.stateMachineArn }),
+      timeout: Duration.days(1),
+    });
+    this.stepsFn.fn.grantInvoke(this.workflow.stateMachine);
+    props.escalationNotify.grantStartExecution(this.workflow.stateMachine);
+    const notifyExecutions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${props.escalationNotifyName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    this.workflow.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [notifyExecutions] }));
+    this.workflow.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+      }),
+    );
+    Validations.of(this.workflow).acknowledge(
+      {
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.escalationNotifyName}:*]`,
+        reason: 'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
+      },
+      {
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.stepsFn.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the steps function includes its versions and aliases (<function arn>:*), as CDK grants it; one named function.',
+      },
+    );
+
+    // --- Approvals -----------------------------------------------------------------------------
+    this.signingKey = new Secret(this, 'ApprovalSigningKey', {
+      description: `kafka-heal ${d}: HMAC-SHA256 key that signs approve/reject links`,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.signingKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Rotating the link signing key invalidates links already sent; operators rotate it by hand between approvals (the Lambdas pick a new value up within five minutes).',
+    });
+
+    this.accessLogs = new LogGroup(this, 'ApprovalAccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    this.api = new RestApi(this, 'ApprovalApi', {
+      restApiName: `kafka-heal-${d}-approvals`,
+      description: `kafka-heal ${d}: approval page (signed approve/reject links)`,
+      endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: 'v1',
+        tracingEnabled: true,
+        throttlingRateLimit: 5,
+        throttlingBurstLimit: 10,
+        loggingLevel: MethodLoggingLevel.OFF,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
+          caller: false,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: false,
+        }),
+      },
+    });
+    // The link itself carries `?decision=...&expires=...&sig=...`: the base URL for links is the stage URL.
+    const baseUrl = this.api.url.replace(/\/$/, '');
+
+    this.approvalRequestFn = bindNotify(
+      new HealerFunction(this, 'ApprovalRequest', {
+        name: 'approvals',
+        file: 'request.ts',
+        serviceName: 'approval-request',
+        description: `kafka-heal ${d}: stores an approval request and its task token, sends signed approve/reject links`,
+        timeout: Duration.seconds(90),
+        environment: { APPROVAL_BASE_URL: baseUrl },
+      })
+        .bindTable(props.table, 'rw')
+        .bindSecret(this.signingKey, 'APPROVAL_SIGNING_KEY_SECRET'),
+    );
+    this.approvalEndpointFn = new HealerFunction(this, 'ApprovalEndpoint', {
+      name: 'approvals',
+      file: 'endpoint.ts',
+      serviceName: 'approval-endpoint',
+      description: `kafka-heal ${d}: approval page; records a decision once and answers the waiting workflow`,
+      timeout: Duration.seconds(15),
+    })
+      .bindTable(props.table, 'rw')
+      .bindSecret(this.signingKey, 'APPROVAL_SIGNING_KEY_SECRET');
+    // Task tokens are not resources: SendTaskSuccess/Failure cannot be scoped to a state machine.
+    this.approvalEndpointFn.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] }));
+    Validations.of(this.approvalEndpointFn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'states:SendTaskSuccess and states:SendTaskFailure act on a task token, not an ARN, and support no resource-level permissions; the function only sends tokens it stored itself.',
+    });
+
+    const approval = this.api.root.addResource('approvals').addResource('{approvalId}');
+    const integration = new LambdaIntegration(this.approvalEndpointFn.fn, { proxy: true, allowTestInvoke: false });
+    const validator = this.api.addRequestValidator('ApprovalPath', { requestValidatorName: 'approval-path', validateRequestParameters: true, validateRequestBody: false });
+    for (const method of ['GET', 'POST']) {
+      approval.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.approvalId': true } });
+    }
+    for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
+      Validations.of(f).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
+        reason: 'Read/write on the incident table includes its indexes (<table>/index/*), as CDK grants it; these functions read and write incident and approval items by key.',
+      });
+    }
+    Validations.of(this.api).acknowledge(
+      { id: 'AwsSolutions-APIG2', reason: 'The path parameter is required by the gateway; the form body is verified by the endpoint (HMAC signature, expiry), which must answer a wrong or expired link with a page, not a gateway error.' },
+      { id: 'AwsSolutions-APIG4', reason: 'The approval page is opened from a link in a page or e-mail by a person on call: the HMAC-SHA256 signature over approval id, decision and expiry is the credential (checked in constant time), and a decision is single-use by conditional write.' },
+      { id: 'AwsSolutions-COG4', reason: 'People open approval links from PagerDuty or e-mail on a phone at night; the signed, expiring, single-use link is the authorization, a Cognito login is not required.' },
+      { id: 'AwsSolutions-APIG3', reason: 'Low-volume page for on-call people, throttled to 5 requests/s per stage; a WAF web ACL adds fixed monthly cost for little gain. Operators may associate one with the stage.' },
+      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs the account-wide API Gateway CloudWatch role, an account singleton one deployment stack must not own; every request is access-logged as JSON and traced.' },
+    );
+  }
+
+  /** Every function of this construct, for self-monitoring. */
+  get functions(): { fn: HealerFunction; name: string }[] {
+    return [
+      { fn: this.stepsFn, name: 'escalation-steps' },
+      { fn: this.redeliverFn, name: 'notify-redeliver' },
+      { fn: this.approvalRequestFn, name: 'approval-request' },
+      { fn: this.approvalEndpointFn, name: 'approval-endpoint' },
+    ];
+  }
+
+  /** The ladder as the classifier's escalation workflow. */
+  get stateMachine(): IStateMachine {
+    return this.workflow.stateMachine;
+  }
+}

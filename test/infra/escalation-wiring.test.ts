@@ -1,0 +1,122 @@
+// CDK assertions for the escalation ladder and the approvals as the real healer stacks create
+// them (HealerStack.ladder), synthesized once with the cdk-nag AwsSolutions plugin.
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
+
+type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+let ex: ExampleStacks;
+let d: string;
+let t: Template;
+
+beforeAll(() => {
+  ex = synthesizeExampleStacks('kh-escalation-test-');
+  d = ex.configs[0]?.deployment ?? '';
+  t = ex.template(d);
+}, 240_000);
+
+afterAll(() => ex?.cleanup());
+
+function logicalIdOf(type: string, props: Record<string, unknown>): string {
+  const found = Object.keys(t.findResources(type, { Properties: props }));
+  expect(found, JSON.stringify(props)).toHaveLength(1);
+  return found[0] as string;
+}
+
+/** Statements of the policies attached to the role with logical id `roleId`. */
+function statementsOfRole(roleId: string): Statement[] {
+  const policies = t.findResources('AWS::IAM::Policy') as Resources;
+  return Object.values(policies)
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+function roleOfFunction(description: RegExp): string {
+  const fns = t.findResources('AWS::Lambda::Function') as Resources;
+  const fn = Object.values(fns).find((f) => description.test(String(f.Properties.Description)));
+  expect(fn, String(description)).toBeDefined();
+  return /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(fn?.Properties.Role))?.[1] ?? '';
+}
+
+function envOfFunction(description: RegExp): Record<string, unknown> {
+  const fns = t.findResources('AWS::Lambda::Function') as Resources;
+  const fn = Object.values(fns).find((f) => description.test(String(f.Properties.Description)));
+  return ((fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+}
+
+const actionsOf = (s: Statement[]) => s.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
+
+describe('escalation ladder and approvals wiring', () => {
+  it('synthesizes every example config', () => {
+    expect(ex.synthError).toBeUndefined();
+  });
+
+  it('the classifier starts the ladder as its escalation workflow (WORKFLOW_ARN_ESCALATION)', () => {
+    const ladder = logicalIdOf('AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${d}-escalation-ladder` });
+    const env = envOfFunction(/correlates signals with open incidents/);
+    expect(JSON.stringify(env.WORKFLOW_ARN_ESCALATION)).toContain(ladder);
+  });
+
+  it('the ladder may invoke only its steps function and run escalation-notify as its broadcast child', () => {
+    const ladder = (t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: `kafka-heal-${d}-escalation-ladder` } }) as Resources);
+    const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(Object.values(ladder)[0]?.Properties.RoleArn))?.[1] ?? '';
+    const statements = statementsOfRole(roleId);
+    const invoke = statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
+    expect(invoke).toHaveLength(1);
+    expect(JSON.stringify(invoke[0]?.Resource)).toMatch(/EscalationSteps/);
+    const start = statements.find((s) => actionsOf([s]).includes('states:StartExecution'));
+    expect(JSON.stringify(start?.Resource)).toMatch(/EscalationNotify/);
+    expect(actionsOf(statements)).not.toContain('sns:Publish');
+  });
+
+  it('the steps and approval request functions get the notification chain: PagerDuty secret, both topics, the retry queue', () => {
+    for (const fn of [/escalation ladder steps/, /stores an approval request/]) {
+      const env = envOfFunction(fn);
+      for (const v of ['PAGERDUTY_ROUTING_KEY_SECRET', 'SNS_CRITICAL_TOPIC_ARN', 'SNS_WARNING_TOPIC_ARN', 'NOTIFY_RETRY_QUEUE_URL', 'INCIDENT_TABLE_NAME']) expect(env, `${String(fn)} ${v}`).toHaveProperty(v);
+      const actions = actionsOf(statementsOfRole(roleOfFunction(fn)));
+      expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'sqs:SendMessage', 'secretsmanager:GetSecretValue']));
+      expect(actions).not.toContain('states:SendTaskSuccess');
+    }
+    expect(envOfFunction(/stores an approval request/)).toHaveProperty('APPROVAL_SIGNING_KEY_SECRET');
+  });
+
+  it('only the endpoint may answer task tokens, and it may not notify', () => {
+    const statements = statementsOfRole(roleOfFunction(/approval page; records a decision once/));
+    const callback = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('states:')));
+    expect(actionsOf(callback).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
+    expect(actionsOf(statements)).not.toContain('sns:Publish');
+    expect(envOfFunction(/approval page; records a decision once/)).toHaveProperty('APPROVAL_SIGNING_KEY_SECRET');
+  });
+
+  it('serves GET and POST /approvals/{approvalId} through a Lambda proxy, throttled, without an authorizer (the signed link is the credential)', () => {
+    const methods = t.findResources('AWS::ApiGateway::Method', { Properties: { RequestParameters: { 'method.request.path.approvalId': true } } }) as Resources;
+    expect(Object.values(methods).map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    for (const m of Object.values(methods)) {
+      expect(m.Properties.AuthorizationType).toBe('NONE');
+      expect(m.Properties.Integration).toMatchObject({ Type: 'AWS_PROXY' });
+    }
+    t.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1', MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 })]) });
+    t.hasOutput('ApprovalApiUrl', {});
+  });
+
+  it('the signing key is a generated secret of 64 characters', () => {
+    t.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('signs approve/reject links'), GenerateSecretString: Match.objectLike({ PasswordLength: 64 }) });
+  });
+
+  it('the retry queue has a DLQ and a consumer that reports batch item failures; the DLQ alarms', () => {
+    t.hasResourceProperties('AWS::SQS::Queue', { QueueName: `kafka-heal-${d}-notify-retry`, RedrivePolicy: Match.objectLike({ maxReceiveCount: 10 }) });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 5 });
+    const alarms = t.findResources('AWS::CloudWatch::Alarm') as Resources;
+    expect(Object.values(alarms).some((a) => /notify-retry-dlq/.test(String(a.Properties.AlarmName)))).toBe(true);
+  });
+
+  it('cdk-nag reports no unacknowledged error for the escalation and approval resources', () => {
+    const stack = ex.stacks.find((s) => s.config.deployment === d);
+    if (!stack) throw new Error('no stack');
+    const errors = Annotations.fromStack(stack).findError('*', Match.stringLikeRegexp('AwsSolutions-'));
+    expect(errors.filter((e) => /Escalation/.test(e.id)).map((e) => `${e.id}: ${String(e.entry.data)}`)).toEqual([]);
+  });
+});
