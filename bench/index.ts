@@ -1,7 +1,9 @@
 // `npm run bench -- <name> [args]`: runs one benchmark. Each benchmark prints its figures as it
 // measures them and returns one summary line, printed last, which says whether its target held.
-// A benchmark whose target was missed still exits 0 (it measured something); one that could not
-// measure (an assertion such as "one incident" failed, or it crashed) exits 1.
+// A benchmark whose target was missed still exits 0 (it measured something); one whose run
+// contradicts what it shows (BenchFailure, e.g. a storm that started two executions) prints that as
+// its summary line and exits 1, as does one that crashed.
+import { BenchFailure } from './stats.js';
 /** What every benchmark module exports. */
 export interface Bench {
   /** One line: the figures and, per target, `met` or `MISSED`. */
@@ -32,9 +34,15 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const mod = (await import(new URL(entry.file, import.meta.url).href)) as Bench;
-  const summary = await mod.run(args);
-  console.log(`bench ${name}: ${summary}`);
-  return 0;
+  try {
+    const summary = await mod.run(args);
+    console.log(`bench ${name}: ${summary}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof BenchFailure)) throw err;
+    console.log(`bench ${name}: FAILED: ${err.message}`);
+    return 1;
+  }
 }
 
 main(process.argv.slice(2)).then(

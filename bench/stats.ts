@@ -1,4 +1,4 @@
-// Small statistics shared by the benchmarks.
+// Small helpers shared by the benchmarks.
 
 /** The median (mean of the middle two for an even count); NaN for no values. */
 export function median(xs: number[]): number {
@@ -11,4 +11,12 @@ export function median(xs: number[]): number {
 /** `met` or `MISSED` for a target that holds when `ok`. */
 export function verdict(ok: boolean): string {
   return ok ? 'met' : 'MISSED';
+}
+
+/**
+ * A benchmark whose run contradicts what it exists to show (e.g. a storm that opened two
+ * incidents): the dispatcher prints the message as the summary line and exits 1.
+ */
+export class BenchFailure extends Error {
+  override readonly name = 'BenchFailure';
 }
