@@ -8,7 +8,7 @@
 //                           (MttrSeconds, workflow-steps) and the recovery success rate
 //                           (IncidentsResolved / (IncidentsResolved + IncidentsEscalated))
 //   3. workflow outcomes    executions succeeded / failed / timed out / aborted per state machine
-//   4. notifications        SNS deliveries that failed per topic; the classifier's fallbacks
+//   4. notifications        SNS deliveries that failed per topic; failed escalation executions
 //   5. probe latency        ProbeLatencyMs per cluster (average, p90, maximum)
 //
 // Metric names, namespaces and dimensions are the ones the Lambdas emit: probe metrics from
@@ -157,13 +157,19 @@ export class HealerDashboard extends Construct {
           handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', Duration.days(7), 'escalated to people'),
           handlerMetric('workflow-steps', 'MttrSeconds', 'Average', Duration.days(7), 'MTTR (s, average)'),
         ],
-        width: 12,
+        width: 8,
+      }),
+      new GraphWidget({
+        title: 'Ingestion',
+        left: ['ingest', 'ingest-webhook'].map((f) => handlerMetric(f, 'SignalsQueued', 'Sum', FIVE_MINUTES, `${f} queued`)),
+        right: ['ingest', 'ingest-webhook'].flatMap((f) => ['RejectedEvents', 'IgnoredEvents'].map((m) => handlerMetric(f, m, 'Sum', FIVE_MINUTES, `${f} ${m}`))),
+        width: 8,
       }),
       new GraphWidget({
         title: 'Signals and decisions (classifier)',
         left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
-        right: ['RejectedSignals', 'LockContention', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
-        width: 12,
+        right: ['RejectedSignals', 'LockContention', 'WorkflowFallbacks', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
+        width: 8,
       }),
     ]);
 
@@ -189,7 +195,10 @@ export class HealerDashboard extends Construct {
       new GraphWidget({
         title: 'Notification failures',
         left: props.topics.map(({ label, topic }) => topic.metricNumberOfNotificationsFailed({ label: `SNS ${label} failed`, period: FIVE_MINUTES, statistic: 'Sum' })),
-        right: [handlerMetric('classify', 'WorkflowFallbacks', 'Sum', FIVE_MINUTES, 'escalated without a workflow')],
+        // An escalation workflow that fails is a notification that did not go out (its fallbacks included).
+        right: props.stateMachines
+          .filter(({ label }) => label.startsWith('escalation'))
+          .map(({ label, stateMachine }) => stateMachine.metricFailed({ label: `${label} failed`, period: FIVE_MINUTES })),
         width: 12,
       }),
       new GraphWidget({

@@ -117,6 +117,15 @@ describe('operators dashboard', () => {
     const mttr = widgets.find((w) => w.properties.title === 'MTTR: detection to resolved (seconds)') as Widget;
     expect(metricRows(mttr).map((r) => r.name)).toEqual(['MttrSeconds', 'MttrSeconds', 'MttrSeconds']);
     expect(metricRows(mttr)[0]?.dims).toEqual(serviceDimension('workflow-steps'));
+    const ingestion = widgets.find((w) => w.properties.title === 'Ingestion') as Widget;
+    expect(metricRows(ingestion).map((r) => [r.name, r.dims.service])).toEqual([
+      ['SignalsQueued', 'kafka-heal-ingest'],
+      ['SignalsQueued', 'kafka-heal-ingest-webhook'],
+      ['RejectedEvents', 'kafka-heal-ingest'],
+      ['IgnoredEvents', 'kafka-heal-ingest'],
+      ['RejectedEvents', 'kafka-heal-ingest-webhook'],
+      ['IgnoredEvents', 'kafka-heal-ingest-webhook'],
+    ]);
     const rate = widgets.find((w) => w.properties.title === 'Recovery success rate (per day)') as Widget;
     expect(JSON.stringify(rate.properties.metrics)).toContain('100 * resolved / (resolved + escalated)');
     expect(metricRows(rate).map((r) => r.name)).toEqual(['IncidentsResolved', 'IncidentsEscalated', 'FalseAlarms']);
@@ -149,6 +158,9 @@ describe('operators dashboard', () => {
       ['NumberOfNotificationsFailed', 'SNS warning failed'],
     ]);
     expect(sns.every((r) => r.dims.TopicName !== undefined)).toBe(true);
+    const failedEscalations = metricRows(notify).filter((r) => r.namespace === 'AWS/States');
+    expect(failedEscalations.length).toBeGreaterThanOrEqual(1);
+    expect(failedEscalations.every((r) => r.name === 'ExecutionsFailed' && /^escalation/.test(r.label ?? ''))).toBe(true);
     const latency = widgets.find((w) => w.properties.title === 'Probe latency (ms)') as Widget;
     expect(metricRows(latency).map((r) => [r.name, r.dims['Cluster Name'], r.label])).toEqual([
       ['ProbeLatencyMs', 'events', 'events average'],
