@@ -75,6 +75,8 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
     brokers: (cluster.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })),
     serviceName: cluster.ec2.kafkaServiceName.replace(/\.service$/, ''),
     listenerPort,
+    // Where Kafka's CLI runs for cascade-recovery (throttle, leader election); the runbook's default otherwise.
+    ...(cluster.ec2.kafkaHome ? { kafkaHome: cluster.ec2.kafkaHome } : {}),
     // The runbooks' own defaults; the config file does not name these paths (yet).
     serverProperties: DEFAULT_SERVER_PROPERTIES,
     appLogDir: DEFAULT_APP_LOG_DIR,
@@ -99,31 +101,20 @@ export class RecoveryWorkflows extends Construct {
   readonly workflowSteps: HealerFunction;
   readonly clusterSteps = new Map<string, HealerFunction>();
   readonly documents = new Map<string, CfnDocument>();
+  private readonly deployment: string;
   readonly brokerRecovery?: HealerWorkflow;
   readonly mskBrokerRecovery?: HealerWorkflow;
 
   constructor(scope: Construct, id: string, props: RecoveryWorkflowsProps) {
     super(scope, id);
     const d = props.deployment;
-    const stack = Stack.of(this);
     const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
     const mskClusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk');
 
     // --- Host runbooks: the repository's files, deployed as SSM Command documents ----------
+    this.deployment = d;
     if (ec2Clusters.length > 0) {
-      for (const runbook of Object.values(RECOVERY_RUNBOOKS)) {
-        const doc = loadRunbook(runbook);
-        this.documents.set(
-          runbook,
-          new CfnDocument(this, `Runbook-${runbook}`, {
-            name: runbookDocumentName(d, runbook),
-            documentType: 'Command',
-            documentFormat: 'YAML',
-            content: doc.content,
-            updateMethod: 'NewVersion',
-          }),
-        );
-      }
+      for (const runbook of Object.values(RECOVERY_RUNBOOKS)) this.runbookDocument(runbook);
     }
 
     // --- Cluster steps: one per cluster, in its VPC ------------------------------------------
@@ -179,39 +170,7 @@ export class RecoveryWorkflows extends Construct {
       });
       this.allowSteps(wf, ec2Clusters);
       this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
-      const role = wf.stateMachine;
-      role.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'SendProjectRunbooksOnly',
-          effect: Effect.ALLOW,
-          actions: ['ssm:SendCommand'],
-          resources: [...this.documents.values()].map((doc) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string })),
-        }),
-      );
-      const listed = ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: b.instanceId })));
-      if (listed.length > 0) {
-        role.addToRolePolicy(new PolicyStatement({ sid: 'SendToConfiguredBrokers', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: listed }));
-      }
-      if (ec2Clusters.some((c) => c.ec2.brokerTag)) {
-        Validations.of(wf).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-          reason: 'Brokers found by tag: SendCommand on instances is limited by an ssm:resourceTag condition on the cluster\'s broker tag (and to the project\'s two documents by a separate statement).',
-        });
-      }
-      for (const c of ec2Clusters) {
-        if (!c.ec2.brokerTag) continue;
-        role.addToRolePolicy(
-          new PolicyStatement({
-            effect: Effect.ALLOW,
-            actions: ['ssm:SendCommand'],
-            resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-            conditions: { StringEquals: { [`ssm:resourceTag/${c.ec2.brokerTag.key}`]: c.ec2.brokerTag.value } },
-          }),
-        );
-      }
-      role.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
-      // ssm:GetCommandInvocation has no resource-level permissions: it reads the output of commands
-      // this role sent. Resource * is acknowledged by HealerWorkflow (logging and tracing need it too).
+      this.allowRunbooks(wf, Object.values(RECOVERY_RUNBOOKS), ec2Clusters);
       this.brokerRecovery = wf;
     }
 
@@ -239,6 +198,62 @@ export class RecoveryWorkflows extends Construct {
       });
       this.mskBrokerRecovery = wf;
     }
+  }
+
+  /** Runs the SSM Command document of a runbook under runbooks/, created once per stack on first use. */
+  runbookDocument(runbook: string): CfnDocument {
+    const existing = this.documents.get(runbook);
+    if (existing) return existing;
+    const doc = new CfnDocument(this, `Runbook-${runbook}`, {
+      name: runbookDocumentName(this.deployment, runbook),
+      documentType: 'Command',
+      documentFormat: 'YAML',
+      content: loadRunbook(runbook).content,
+      updateMethod: 'NewVersion',
+    });
+    this.documents.set(runbook, doc);
+    return doc;
+  }
+
+  /**
+   * Lets the workflow send the given runbooks (only those documents) to the clusters' broker
+   * instances: listed instances by id, tag-found ones under an ssm:resourceTag condition.
+   */
+  allowRunbooks(wf: HealerWorkflow, runbooks: string[], ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[]): void {
+    const stack = Stack.of(this);
+    const role = wf.stateMachine;
+    role.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'SendProjectRunbooksOnly',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: runbooks.map((r) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: this.runbookDocument(r).name as string })),
+      }),
+    );
+    const listed = ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: b.instanceId })));
+    if (listed.length > 0) {
+      role.addToRolePolicy(new PolicyStatement({ sid: 'SendToConfiguredBrokers', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: listed }));
+    }
+    if (ec2Clusters.some((c) => c.ec2.brokerTag)) {
+      Validations.of(wf).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        reason: 'Brokers found by tag: SendCommand on instances is limited by an ssm:resourceTag condition on the cluster\'s broker tag (and to the project\'s documents by a separate statement).',
+      });
+    }
+    for (const c of ec2Clusters) {
+      if (!c.ec2.brokerTag) continue;
+      role.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['ssm:SendCommand'],
+          resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+          conditions: { StringEquals: { [`ssm:resourceTag/${c.ec2.brokerTag.key}`]: c.ec2.brokerTag.value } },
+        }),
+      );
+    }
+    role.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+    // ssm:GetCommandInvocation has no resource-level permissions: it reads the output of commands
+    // this role sent. Resource * is acknowledged by HealerWorkflow (logging and tracing need it too).
   }
 
   /** Lets the workflow invoke the workflow steps Lambda and the clusters' cluster steps Lambdas. */

@@ -1,0 +1,99 @@
+// The consumer-lag workflow for every cluster: it reuses the recovery workflows' step Lambdas
+// (the workflow steps Lambda resolves each group's owner and scale hook from WORKFLOW_TARGETS_JSON,
+// built by consumerLagTargetFields below; the cluster steps Lambda reads the group's offsets from
+// inside the cluster's VPC).
+//
+// IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
+// - lambda:InvokeFunction on the step Lambdas and on the configured scale hook functions only;
+// - sns:Publish on the configured owning-team topics and scale hook topics only;
+// - the nested escalation workflow as broker-recovery.
+import { Duration } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { ConsumerGroupTargetConfig } from '../../functions/workflow-steps/consumer-lag.js';
+import type { ClusterConfig } from '../config/schema.js';
+import type { HealerFunction } from './healer-function.js';
+import type { RecoveryWorkflows } from './recovery-workflows.js';
+import type { SelfMonitoring } from './self-monitoring.js';
+import { HealerWorkflow } from './workflows.js';
+
+/** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
+export const CONSUMER_LAG_TIMEOUT = Duration.seconds(3300);
+
+/** The substitutions consumer-lag.asl.json needs. */
+export function consumerLagSubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string }): Record<string, string> {
+  return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn };
+}
+
+/** The cluster's consumer-lag fields of WORKFLOW_TARGETS_JSON: owners, limits, scale hooks, lag bands. */
+export function consumerLagTargetFields(cluster: ClusterConfig): { consumerGroups: ConsumerGroupTargetConfig[]; lagThresholds?: { lagSev3?: number; lagSev2?: number; lagSev1?: number } } {
+  const consumerGroups = cluster.consumerGroups.map((g): ConsumerGroupTargetConfig => {
+    const hook = g.scaleHook?.lambdaFunctionArn ? { kind: 'lambda' as const, functionArn: g.scaleHook.lambdaFunctionArn } : g.scaleHook?.snsTopicArn ? { kind: 'sns' as const, topicArn: g.scaleHook.snsTopicArn } : undefined;
+    return {
+      name: g.name,
+      maxOffsetLag: g.maxOffsetLag,
+      ...(g.topics ? { topics: g.topics } : {}),
+      ...(g.ownerTeam ? { ownerTeam: g.ownerTeam } : {}),
+      ...(g.ownerTopicArn ? { ownerTopicArn: g.ownerTopicArn } : {}),
+      ...(hook ? { scaleHook: hook } : {}),
+    };
+  });
+  const t = cluster.policy.thresholds;
+  const lagThresholds = t ? Object.fromEntries(Object.entries({ lagSev3: t.lagSev3, lagSev2: t.lagSev2, lagSev1: t.lagSev1 }).filter(([, v]) => v !== undefined)) : {};
+  return { consumerGroups, ...(Object.keys(lagThresholds).length > 0 ? { lagThresholds } : {}) };
+}
+
+export interface ConsumerLagWorkflowProps {
+  deployment: string;
+  clusters: ClusterConfig[];
+  recovery: RecoveryWorkflows;
+  escalation: IStateMachine;
+  /** @default kafka-heal-<deployment>-escalation */
+  escalationStateMachineName?: string;
+}
+
+export class ConsumerLagWorkflow extends Construct {
+  readonly workflow: HealerWorkflow;
+  /** SNS topics the workflow may publish to (owning teams, scale hooks). */
+  readonly topicArns: string[];
+  /** Scale hook functions the workflow may invoke. */
+  readonly hookFunctionArns: string[];
+
+  constructor(scope: Construct, id: string, props: ConsumerLagWorkflowProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const groups = props.clusters.flatMap((c) => c.consumerGroups);
+    this.topicArns = [...new Set(groups.flatMap((g) => [g.ownerTopicArn, g.scaleHook?.snsTopicArn]).filter((a): a is string => a !== undefined))].sort();
+    this.hookFunctionArns = [...new Set(groups.flatMap((g) => g.scaleHook?.lambdaFunctionArn ?? []))].sort();
+
+    this.workflow = new HealerWorkflow(this, 'ConsumerLag', {
+      name: 'consumer-lag',
+      stateMachineName: `kafka-heal-${d}-consumer-lag`,
+      substitutions: consumerLagSubstitutions({ workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn }),
+      timeout: CONSUMER_LAG_TIMEOUT,
+    });
+    props.recovery.allowSteps(this.workflow, props.clusters);
+    props.recovery.allowEscalation(this.workflow, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+    const sm = this.workflow.stateMachine;
+    if (this.topicArns.length > 0) {
+      sm.addToRolePolicy(new PolicyStatement({ sid: 'NotifyConfiguredTeamsAndHooks', effect: Effect.ALLOW, actions: ['sns:Publish'], resources: this.topicArns }));
+    }
+    if (this.hookFunctionArns.length > 0) {
+      sm.addToRolePolicy(new PolicyStatement({ sid: 'CallConfiguredScaleHooks', effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: this.hookFunctionArns }));
+    }
+  }
+
+  /** Lets the classifier start the workflow (WORKFLOW_ARN_CONSUMER_LAG). */
+  bindTo(fn: HealerFunction): this {
+    fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('consumer-lag'));
+    return this;
+  }
+
+  /** Failed executions alarm straight to the operators. */
+  watch(monitoring: SelfMonitoring): this {
+    monitoring.watchStateMachine(this.workflow.stateMachine, 'consumer-lag');
+    return this;
+  }
+}

@@ -1,0 +1,149 @@
+// The quorum-recovery workflow for self-managed (EC2) clusters that list their brokers by
+// instance id (a quorum recovery must reach every broker host; MSK manages its own quorum). It
+// reuses the recovery workflows' step Lambdas; the workflow steps Lambda reads each cluster's
+// `quorum` entry of WORKFLOW_TARGETS_JSON (quorumTargetFields below).
+//
+// IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
+// - ssm:SendCommand only with the four documents it runs (stop, back up metadata, restart,
+//   Kafka CLI) and only on the configured broker and ZooKeeper instances (by id);
+// - lambda:InvokeFunction on the step Lambdas and the approval request Lambda;
+// - the nested escalation workflow as broker-recovery.
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { QuorumTargetConfig } from '../../functions/workflow-steps/quorum-recovery.js';
+import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
+import type { HealerFunction } from './healer-function.js';
+import { RECOVERY_RUNBOOKS, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
+import { RunbookDocuments } from './runbook-documents.js';
+import type { SelfMonitoring } from './self-monitoring.js';
+import { HealerWorkflow } from './workflows.js';
+
+/** 55 minutes of automation plus three approval windows of one hour (the ASL TimeoutSeconds). */
+export const QUORUM_RECOVERY_TIMEOUT = Duration.seconds(14_100);
+
+export const QUORUM_RUNBOOKS = { stop: 'kafka-stop-broker', backup: 'kafka-backup-metadata', cli: 'kafka-cli-action' } as const;
+
+/** The substitutions quorum-recovery.asl.json needs. */
+export function quorumRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string; deployment: string }): Record<string, string> {
+  return {
+    WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
+    EscalationStateMachineArn: s.escalationStateMachineArn,
+    ApprovalFunctionArn: s.approvalFunctionArn,
+    StopDocumentName: runbookDocumentName(s.deployment, QUORUM_RUNBOOKS.stop),
+    BackupDocumentName: runbookDocumentName(s.deployment, QUORUM_RUNBOOKS.backup),
+    RestartDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.restart),
+    CliDocumentName: runbookDocumentName(s.deployment, QUORUM_RUNBOOKS.cli),
+  };
+}
+
+/** The cluster's `quorum` entry of WORKFLOW_TARGETS_JSON (EC2 clusters only). */
+export function quorumTargetFields(cluster: ClusterConfig): { quorum?: QuorumTargetConfig } {
+  if (cluster.platform !== 'ec2') return {};
+  const e = cluster.ec2;
+  const zk = e.zookeeper;
+  const quorum: QuorumTargetConfig = {
+    metadataMode: e.metadataMode,
+    ...(zk
+      ? {
+          zookeeper: zk.instanceIds.map((instanceId) => ({
+            instanceId,
+            ...(zk.serviceName ? { serviceName: zk.serviceName.replace(/\.service$/, '') } : {}),
+            ...(zk.clientPort ? { clientPort: zk.clientPort } : {}),
+            ...(zk.dataDir ? { dataDir: zk.dataDir } : {}),
+            ...(zk.txnLogDir ? { txnLogDir: zk.txnLogDir } : {}),
+          })),
+        }
+      : {}),
+    ...(e.metadataLogDir ? { metadataLogDir: e.metadataLogDir } : {}),
+    ...(e.kafkaHome ? { kafkaHome: e.kafkaHome } : {}),
+  };
+  return { quorum };
+}
+
+/** Clusters quorum-recovery can run on: EC2, brokers listed by instance id. */
+export function quorumClusters(clusters: ClusterConfig[]): Ec2ClusterConfig[] {
+  return clusters.filter((c): c is Ec2ClusterConfig => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0);
+}
+
+export interface QuorumRecoveryWorkflowProps {
+  deployment: string;
+  clusters: ClusterConfig[];
+  recovery: RecoveryWorkflows;
+  escalation: IStateMachine;
+  /** @default kafka-heal-<deployment>-escalation */
+  escalationStateMachineName?: string;
+  /** The approval request Lambda (lambda:invoke.waitForTaskToken). */
+  approvalFunction: IFunction;
+}
+
+export class QuorumRecoveryWorkflow extends Construct {
+  readonly workflow?: HealerWorkflow;
+
+  constructor(scope: Construct, id: string, props: QuorumRecoveryWorkflowProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const stack = Stack.of(this);
+    const clusters = quorumClusters(props.clusters);
+    const restart = props.recovery.documents.get(RECOVERY_RUNBOOKS.restart);
+    if (clusters.length === 0 || !restart) return;
+    const runbooks = RunbookDocuments.of(this, d);
+    // A runbook the recovery construct already deploys is reused: one document per name and stack.
+    const documents = [restart, ...Object.values(QUORUM_RUNBOOKS).map((r) => props.recovery.documents.get(r) ?? runbooks.document(r))];
+
+    const wf = new HealerWorkflow(this, 'QuorumRecovery', {
+      name: 'quorum-recovery',
+      stateMachineName: `kafka-heal-${d}-quorum-recovery`,
+      substitutions: quorumRecoverySubstitutions({
+        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
+        escalationStateMachineArn: props.escalation.stateMachineArn,
+        approvalFunctionArn: props.approvalFunction.functionArn,
+        deployment: d,
+      }),
+      timeout: QUORUM_RECOVERY_TIMEOUT,
+    });
+    props.recovery.allowSteps(wf, clusters);
+    props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+    props.approvalFunction.grantInvoke(wf.stateMachine);
+    const sm = wf.stateMachine;
+    sm.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'SendQuorumRunbooksOnly',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: documents.map((doc) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string })),
+      }),
+    );
+    const instances = [...new Set(clusters.flatMap((c) => [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]))];
+    sm.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'SendToConfiguredBrokersAndZooKeeper',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: instances.map((i) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: i })),
+      }),
+    );
+    // ssm:GetCommandInvocation has no resource-level permissions; * is acknowledged by HealerWorkflow.
+    sm.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+    Validations.of(wf).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,
+      reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+    });
+    this.workflow = wf;
+  }
+
+  /** Lets the classifier start the workflow (WORKFLOW_ARN_QUORUM_RECOVERY). */
+  bindTo(fn: HealerFunction): this {
+    if (this.workflow) fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('quorum-recovery'));
+    return this;
+  }
+
+  /** Failed executions alarm straight to the operators. */
+  watch(monitoring: SelfMonitoring): this {
+    if (this.workflow) monitoring.watchStateMachine(this.workflow.stateMachine, 'quorum-recovery');
+    return this;
+  }
+}
