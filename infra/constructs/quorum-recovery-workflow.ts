@@ -18,7 +18,6 @@ import type { QuorumTargetConfig } from '../../functions/workflow-steps/quorum-r
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
 import type { HealerFunction } from './healer-function.js';
 import { RECOVERY_RUNBOOKS, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
-import { RunbookDocuments } from './runbook-documents.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
 
@@ -90,9 +89,8 @@ export class QuorumRecoveryWorkflow extends Construct {
     const clusters = quorumClusters(props.clusters);
     const restart = props.recovery.documents.get(RECOVERY_RUNBOOKS.restart);
     if (clusters.length === 0 || !restart) return;
-    const runbooks = RunbookDocuments.of(this, d);
-    // A runbook the recovery construct already deploys is reused: one document per name and stack.
-    const documents = [restart, ...Object.values(QUORUM_RUNBOOKS).map((r) => props.recovery.documents.get(r) ?? runbooks.document(r))];
+    // The recovery construct deploys each runbook once per stack (cascade-recovery shares the CLI one).
+    const documents = [restart, ...Object.values(QUORUM_RUNBOOKS).map((r) => props.recovery.runbookDocument(r))];
 
     const wf = new HealerWorkflow(this, 'QuorumRecovery', {
       name: 'quorum-recovery',
