@@ -24,10 +24,12 @@ import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import type { ClusterConfig } from '../config/schema.js';
+import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
 import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
+import { quorumTargetFields } from './quorum-recovery-workflow.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
 
@@ -65,10 +67,12 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
   const dr = drTargetConfig(cluster);
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}) };
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
   }
   return {
     ...(dr ? { dr } : {}),
+    ...consumerLagTargetFields(cluster),
+    ...quorumTargetFields(cluster),
     cluster: cluster.name,
     platform: 'ec2',
     clusterStepsFunction,
