@@ -36,7 +36,8 @@ export async function main(argv: string[], io: CommandIO = defaultIO, list: Comm
     return 2;
   }
   if (found.rest.includes('--help') || found.rest.includes('-h')) {
-    io.stdout(`${found.command.summary}\n\nusage: ${found.command.usage}`);
+    const usage = found.command.usage.replace(/^usage: /, '');
+    io.stdout(`${found.command.summary}\n\nusage: ${usage}`);
     return 0;
   }
   try {
