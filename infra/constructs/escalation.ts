@@ -71,7 +71,7 @@ export class Escalation extends Construct {
 
     // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
     const redeliverTimeout = Duration.seconds(60);
-    this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6), maxReceiveCount: 10 });
+    this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6) });
     const bindNotify = (fn: HealerFunction): HealerFunction => {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

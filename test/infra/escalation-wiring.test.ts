@@ -107,7 +107,7 @@ describe('escalation ladder and approvals wiring', () => {
   });
 
   it('the retry queue has a DLQ and a consumer that reports batch item failures; the DLQ alarms', () => {
-    t.hasResourceProperties('AWS::SQS::Queue', { QueueName: `kafka-heal-${d}-notify-retry`, RedrivePolicy: Match.objectLike({ maxReceiveCount: 10 }) });
+    t.hasResourceProperties('AWS::SQS::Queue', { QueueName: `kafka-heal-${d}-notify-retry`, RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 5 });
     const alarms = t.findResources('AWS::CloudWatch::Alarm') as Resources;
     expect(Object.values(alarms).some((a) => /notify-retry-dlq/.test(String(a.Properties.AlarmName)))).toBe(true);

@@ -196,8 +196,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
         Uri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [webhookFn, 'Arn'] }])] }),
       }),
     });
-    // Only POST /alertmanager exists: no unauthenticated method anywhere.
-    const methods = Object.values(resources(t, 'AWS::ApiGateway::Method'));
+    // Only POST /alertmanager exists on the webhook API: no unauthenticated method there. (The
+    // approval API's page is authorized by its signed links: test/infra/escalation-wiring.test.ts.)
+    const webhookApi = logicalId(t, 'AWS::ApiGateway::RestApi', { Name: `kafka-heal-${deployment}-webhooks` });
+    const methods = Object.values(resources(t, 'AWS::ApiGateway::Method')).filter((m) => JSON.stringify(m.Properties?.['RestApiId']) === JSON.stringify({ Ref: webhookApi }));
     expect(methods.map((m) => m.Properties?.['AuthorizationType'])).toEqual(['CUSTOM']);
     t.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
@@ -245,7 +247,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     }
     const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
     dlqIds.add(deliveryDlq);
-    expect(Object.keys(queues)).toHaveLength(5); // ingest, signals, and three DLQs
+    expect(Object.keys(queues)).toHaveLength(7); // ingest, signals, notify-retry, and four DLQs
     for (const [id, q] of Object.entries(queues)) {
       expect(q.Properties?.['SqsManagedSseEnabled'], id).toBe(true);
       if (!dlqIds.has(id)) expect(q.Properties?.['RedrivePolicy'], `${id} has a DLQ`).toMatchObject({ maxReceiveCount: 5 });
@@ -278,8 +280,9 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const clusterAlarmCount = config().clusters.reduce((n, c) => n + clusterAlarmSpecs(deployment, c).length, 0);
     // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps, and per cluster a probe and
     // cluster-steps: errors + throttles; escalation and each recovery workflow: failed + timed out;
-    // three DLQs; webhook 5xx.
-    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1;
+    // three DLQs; webhook 5xx. Escalation: the ladder (failed + timed out), its steps, redelivery and
+    // the two approval functions (errors + throttles), the notify-retry DLQ, approvals API 5xx.
+    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 * 2 + 1 + 1);
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -330,7 +333,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
 
   it('IAM: the classify role may start exactly the escalation and recovery state machines, read exactly the policy parameters', () => {
     const t = template(deployment);
-    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-escalation` });
+    // The classifier's escalation workflow is the escalation ladder.
+    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-escalation-ladder` });
     const classifyFn = Object.values(resources(t, 'AWS::Lambda::Function')).find(
       (f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-classify',
     );
@@ -361,10 +365,11 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     expect(referenced.sort()).toEqual(paramIds.sort());
     expect((classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POLICY_PARAMETER_PREFIX']).toBe(`/kafka-heal/${deployment}/clusters`);
 
-    // Nowhere in the stack may anything start executions of *.
+    // Nowhere in the stack may anything start executions of *. (Answering a task token names no
+    // resource: SendTaskSuccess/SendTaskFailure are the exception.)
     for (const p of Object.values(resources(t, 'AWS::IAM::Policy'))) {
       for (const s of (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement) {
-        if (actions(s).some((a) => a.startsWith('states:'))) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
+        if (actions(s).some((a) => a.startsWith('states:') && !/^states:SendTask(Success|Failure)$/.test(a))) expect(JSON.stringify(s.Resource)).not.toBe('"*"');
       }
     }
   });
@@ -372,7 +377,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('IAM: Resource * appears only for actions without resource-level permissions (X-Ray, ENIs, log delivery, command/operation polling)', () => {
     // Guards the broad AwsSolutions-IAM5[Resource::*] acknowledgments on the house constructs and the
     // recovery workflows (polling a command invocation or an MSK cluster operation names no resource known in advance).
-    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperationV2)$/;
+    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperationV2|states:SendTaskSuccess|states:SendTaskFailure)$/;
     const t = template(deployment);
     let starStatements = 0;
     for (const [id, p] of Object.entries(resources(t, 'AWS::IAM::Policy'))) {
@@ -389,8 +394,9 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('Lambda functions: Node 22 on ARM64, traced, JSON logs to their own log group, bound environment', () => {
     const t = template(deployment);
     const fns = Object.values(resources(t, 'AWS::Lambda::Function'));
-    // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps; per cluster a probe and cluster-steps.
-    expect(fns).toHaveLength(5 + 2 * config().clusters.length);
+    // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps; escalation steps, notify
+    // redelivery, approval request and endpoint; per cluster a probe and cluster-steps.
+    expect(fns).toHaveLength(5 + 4 + 2 * config().clusters.length);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -413,11 +419,11 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       expect(JSON.parse(String(byService(svc)['CLUSTERS_JSON']))).toHaveLength(config().clusters.length);
     }
     expect(byService('classify')).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table } });
-    const secret = logicalId(t, 'AWS::SecretsManager::Secret', {});
+    const secret = logicalId(t, 'AWS::SecretsManager::Secret', { Name: config().alertmanager.tokenSecretName });
     expect(byService('webhook-authorizer')).toMatchObject({ TOKEN_SECRET_ARN: { Ref: secret } });
     // SQS event sources report partial batch failures.
     const mappings = Object.values(resources(t, 'AWS::Lambda::EventSourceMapping'));
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3); // ingest, classify, notify redelivery
     for (const m of mappings) expect(m.Properties?.['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
   });
 
