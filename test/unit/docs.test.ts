@@ -75,11 +75,10 @@ describe('docs match the code', () => {
     expect([...FIELDS].filter((f) => !documented.has(f))).toEqual([]);
   });
 
-  it('the operator docs show the main commands', () => {
-    const all = DOCS.flatMap((f) => commandMentions(readFileSync(f, 'utf8')).map((w) => w.join(' ')));
-    for (const c of ['incidents list', 'incidents show', 'postmortem', 'capacity', 'config validate', 'probe', 'local up']) {
-      expect(all.some((m) => m.startsWith(c)), c).toBe(true);
-    }
+  it('every registered command is shown in the docs', () => {
+    const all = DOCS.flatMap((f) => commandMentions(readFileSync(f, 'utf8')));
+    const undocumented = commands.filter((c) => !all.some((words) => c.path.every((w, i) => words[i] === w))).map((c) => c.path.join(' '));
+    expect(undocumented).toEqual([]);
   });
 });
 
