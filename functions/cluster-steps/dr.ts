@@ -87,7 +87,9 @@ async function ensureTopic(kafka: Kafka, topic: string, configEntries: { name: s
   await admin.connect();
   try {
     if ((await admin.listTopics()).includes(topic)) return;
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: Math.min(3, brokers), configEntries }] });
+    // Not waitForLeaders: kafkajs asks for the new topic's metadata once and gives up on
+    // UNKNOWN_TOPIC_OR_PARTITION; the producer that follows retries until the leader is known.
+    await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: 1, replicationFactor: Math.min(3, brokers), configEntries }] });
   } finally {
     await admin.disconnect();
   }
