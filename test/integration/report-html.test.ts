@@ -109,11 +109,11 @@ describe('report.html in headless Chromium', () => {
       expect(b.right).toBeLessThanOrEqual(svgBox!.x + svgBox!.width);
     }
     const lanes = await page.locator('svg.tl g.lane text.lane-label').allTextContents();
-    expect(lanes).toEqual(['Drill', 'Faults', 'Workload', 'Probe', 'Alarms', 'Classifier', 'Workflow', 'States', 'Actions', 'Oracle']);
+    expect(lanes).toEqual(['Faults', 'Alarms', 'Classifier', 'Workflow', 'States', 'Actions', 'Oracle']);
 
     // Text a person needs is visible, and readable (WCAG AA contrast at least).
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('PASSED: drill broker-crash');
-    for (const text of ['12.4 s', '41.8 s', '31.2 s', '1.34x', 'Verify Broker Rejoined', 'fault:crash', 'broker-restarted broker 2']) {
+    for (const text of ['12.4 s', '41.8 s', '31.2 s', '1.34x', 'Verify Broker Rejoined', 'fault:crash', 'host-diagnosed', 'incident-opened broker 2', 'broker-restarted']) {
       await expect(page.getByText(text, { exact: true }).first().isVisible(), text).resolves.toBe(true);
     }
     const colours = await page.locator('#verdict h1').evaluate((h1) => {

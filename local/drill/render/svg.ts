@@ -141,44 +141,50 @@ export function tickStep(span: number): number {
 interface Placed extends Item {
   x: number;
   row: number;
-  /** Where the label goes: right of the mark, left of it (near the right edge), or nowhere. */
-  labelSide: 'right' | 'left' | 'none';
+  /** Where the label's text goes (`end`: it ends there, left of the mark); none when there is no room. */
+  labelAt?: { x: number; anchor: 'start' | 'end' };
 }
 
 /**
  * Greedy rows: a mark goes on the first row where it and its label (or its state bar) do not
- * overlap what is already there; near the right edge the label goes to the left of the mark.
+ * overlap what is already there. A label sits right of its mark, left of it near the right edge,
+ * and after the bar's end when a state was too short for its name to fit inside the bar.
  */
 function placeLane(items: Item[], x: (s: number) => number, maxRows: number): { placed: Placed[]; rows: number } {
   const rowEnds: number[] = [];
   const placed: Placed[] = [];
   const rowOf = new Map<Item, number>();
+  let overflow = false;
   for (const it of items) {
     const px = x(it.offset);
     if (it.follows) {
-      placed.push({ ...it, x: px, row: rowOf.get(it.follows) ?? 0, labelSide: 'none' });
+      placed.push({ ...it, x: px, row: rowOf.get(it.follows) ?? 0 });
       continue;
     }
     const width = 12 + shorten(it.label).length * CHAR_WIDTH;
-    const leftOfMark = px + width > WIDTH - 4;
-    const start = leftOfMark ? px - width : px - 8;
-    const end = Math.max(leftOfMark ? px + 8 : px + width, it.until === undefined ? 0 : x(it.until) + 8);
+    const barEnd = it.until === undefined ? px : x(it.until);
+    const afterBar = barEnd - px > 8 && barEnd - px < width + 8;
+    let labelAt: Placed['labelAt'] = { x: (afterBar ? barEnd : px) + 11, anchor: 'start' };
+    if (labelAt.x + width > WIDTH - 4) labelAt = { x: px - 11, anchor: 'end' };
+    const start = labelAt.anchor === 'end' ? labelAt.x - width : px - 8;
+    const end = Math.max(labelAt.anchor === 'end' ? px + 8 : labelAt.x + width, barEnd + 8);
     let row = rowEnds.findIndex((e) => start > e + 6);
     if (row === -1 && rowEnds.length < maxRows) row = rowEnds.length;
     if (row === -1) {
       // No room for a label: the mark still shows (with its <title>, and in the tables), on a row
-      // where it covers no label if there is one, and without a bar that would run through labels.
+      // where it covers no label, else on one extra row of unlabelled marks under the labelled
+      // ones; never with a bar that would run through labels.
       const free = rowEnds.findIndex((e) => px - 8 > e + 2);
-      const markRow = free === -1 ? rowEnds.length - 1 : free;
-      rowEnds[markRow] = Math.max(rowEnds[markRow] as number, px + 8);
-      placed.push({ ...it, x: px, row: markRow, labelSide: 'none', until: undefined });
+      if (free === -1) overflow = true;
+      else rowEnds[free] = px + 8;
+      placed.push({ ...it, x: px, row: free === -1 ? maxRows : free, until: undefined });
       continue;
     }
     rowEnds[row] = end;
     rowOf.set(it, row);
-    placed.push({ ...it, x: px, row, labelSide: it.label ? (leftOfMark ? 'left' : 'right') : 'none' });
+    placed.push({ ...it, x: px, row, ...(it.label ? { labelAt } : {}) });
   }
-  return { placed, rows: Math.max(1, rowEnds.length) };
+  return { placed, rows: overflow ? maxRows + 1 : Math.max(1, rowEnds.length) };
 }
 
 function shape(kind: MarkKind, x: number, y: number, end: boolean): string {
@@ -257,9 +263,8 @@ export function renderTimelineSvg(report: DrillReport): string {
       parts.push(
         `<g class="${MARK_CLASS} k-${p.kind}" data-lane="${escapeHtml(lane)}" data-event="${escapeHtml(p.event)}"><title>${escapeHtml(p.title)}</title>${shape(p.kind, p.x, cy, p.follows !== undefined)}</g>`,
       );
-      if (p.labelSide !== 'none') {
-        const lx = p.labelSide === 'right' ? p.x + 11 : p.x - 11;
-        parts.push(`<text class="label" x="${lx.toFixed(1)}" y="${(cy + 4.5).toFixed(1)}"${p.labelSide === 'left' ? ' text-anchor="end"' : ''}>${escapeHtml(shorten(p.label))}</text>`);
+      if (p.labelAt) {
+        parts.push(`<text class="label" x="${p.labelAt.x.toFixed(1)}" y="${(cy + 4.5).toFixed(1)}"${p.labelAt.anchor === 'end' ? ' text-anchor="end"' : ''}>${escapeHtml(shorten(p.label))}</text>`);
       }
     }
     parts.push('</g>');

@@ -1,7 +1,8 @@
-// A drill report shaped like a real broker-crash run (3-node KRaft cluster, broker 2 killed,
-// broker-recovery restarts it), for the renderer tests and the Chromium page test.
+// A drill report shaped like a real broker-crash run as the drill runner assembles it (3-node KRaft
+// cluster, broker 2 killed, broker-recovery restarts it; incident timeline entries become
+// `incident:<action>` events and actions), for the renderer tests and the Chromium page test.
 import { expect } from 'vitest';
-import type { DrillReport, DrillSource, DrillTimelineEntry } from '../../../local/drill/report-types.js';
+import type { DrillAction, DrillReport, DrillSource, DrillTimelineEntry } from '../../../local/drill/report-types.js';
 
 const T0 = Date.parse('2026-11-22T03:00:00.000Z');
 const at = (offset: number) => new Date(T0 + offset * 1000).toISOString();
@@ -13,12 +14,22 @@ const entry = (offsetSeconds: number, source: DrillSource, event: string, detail
   ...(detail !== undefined ? { detail } : {}),
 });
 
+const INCIDENT = 'inc-drill-broker-crash-broker-failure-2';
+const action = (offsetSeconds: number, actor: string, name: string, result?: string): DrillAction => ({
+  at: at(offsetSeconds),
+  offsetSeconds,
+  actor,
+  action: name,
+  target: 'broker 2',
+  ...(result !== undefined ? { result } : {}),
+});
+
 export function brokerCrashReport(): DrillReport {
   return {
     scenario: 'broker-crash',
     description: 'One broker is killed (SIGKILL) under load; broker-recovery restarts it through the SSM documents.',
     passed: true,
-    startedAt: at(-25),
+    startedAt: at(-20),
     finishedAt: at(95),
     cluster: { name: 'drill-broker-crash', mode: 'kraft', brokers: 3, kafkaVersion: '4.1.0' },
     mttdSeconds: 12.4,
@@ -30,7 +41,7 @@ export function brokerCrashReport(): DrillReport {
     messagesLost: 0,
     incidents: [
       {
-        id: 'inc-drill-broker-crash-broker-failure-2',
+        id: INCIDENT,
         type: 'broker-failure',
         severity: 'SEV-2',
         status: 'resolved',
@@ -41,37 +52,47 @@ export function brokerCrashReport(): DrillReport {
       },
     ],
     actions: [
-      { at: at(14.1), offsetSeconds: 14.1, actor: 'classifier', action: 'workflow-started', target: 'broker-recovery' },
-      { at: at(17.5), offsetSeconds: 17.5, actor: 'broker-recovery', action: 'host-diagnosed', target: 'broker 2', result: 'restart' },
-      { at: at(19.2), offsetSeconds: 19.2, actor: 'broker-recovery', action: 'broker-restarted', target: 'broker 2', result: 'Success' },
+      action(12.4, 'classifier', 'incident-opened', 'remediate'),
+      action(12.6, 'classifier', 'lock-acquired'),
+      action(14.1, 'classifier', 'workflow-started', 'arn:aws:states:local:000000000000:execution:broker-recovery:inc-1'),
+      action(14.2, 'classifier', 'status-changed'),
+      action(14.4, 'broker-recovery', 'recovery-started'),
+      action(17.5, 'broker-recovery', 'host-diagnosed', 'restart'),
+      action(19.2, 'broker-recovery', 'broker-restarted', 'Success'),
+      action(41.8, 'broker-recovery', 'status-changed'),
+      action(42.1, 'broker-recovery', 'lock-released', 'true'),
     ],
     timeline: [
-      entry(-25, 'drill', 'drill:started', 'cluster drill-broker-crash up, 3 brokers'),
-      entry(-20, 'workload', 'workload:started', 'producer 200 msg/s acks=all, 1 consumer group'),
-      entry(0, 'fault', 'fault:crash', 'broker 2 SIGKILL'),
-      entry(6.2, 'probe', 'probe:broker-down', 'broker 2 unreachable'),
-      entry(11.9, 'alarm', 'alarm:ALARM', 'KafkaBrokerDown broker 2 (2 of 2 datapoints)'),
-      entry(12.4, 'classifier', 'incident:opened', 'broker-failure SEV-2, remediate with broker-recovery'),
-      entry(14.1, 'workflow', 'workflow:started', 'broker-recovery'),
-      entry(14.3, 'state', 'state:entered', 'Confirm Broker Down'),
-      entry(15.9, 'state', 'state:exited', 'Confirm Broker Down'),
-      entry(16.0, 'state', 'state:entered', 'Diagnose Host'),
-      entry(17.5, 'state', 'state:exited', 'Diagnose Host'),
-      entry(17.6, 'state', 'state:entered', 'Restart Broker'),
-      entry(19.2, 'state', 'state:exited', 'Restart Broker'),
-      entry(19.3, 'state', 'state:entered', 'Verify Broker Rejoined'),
-      entry(40.9, 'state', 'state:exited', 'Verify Broker Rejoined'),
-      entry(41.8, 'workflow', 'incident:resolved', 'broker 2 back in ISR for all partitions'),
-      entry(42.0, 'alarm', 'alarm:OK', 'KafkaBrokerDown broker 2'),
-      entry(60.0, 'oracle', 'oracle:crash', 'broker 2 killed again and restarted by hand at once'),
-      entry(91.2, 'oracle', 'oracle:healthy', 'broker 2 back in ISR after 31.2 s'),
+      entry(0, 'fault', 'fault:crash', 'broker 2'),
+      entry(6.2, 'alarm', 'alarm:ALARM', 'drill-broker-crash-broker-2-down (broker-down broker 2) 2 of 2 datapoints breached'),
+      entry(12.4, 'classifier', 'incident:incident-opened', `${INCIDENT}: cloudwatch signal drill-broker-crash-broker-2-down; result: remediate`),
+      entry(12.6, 'classifier', 'incident:lock-acquired', `${INCIDENT}: remediation lock for drill-broker-crash`),
+      entry(14.0, 'workflow', 'execution:started', `broker-recovery ${INCIDENT}`),
+      entry(14.1, 'classifier', 'incident:workflow-started', `${INCIDENT}: broker-recovery execution ${INCIDENT}`),
+      entry(14.2, 'classifier', 'incident:status-changed', `${INCIDENT}: open -> remediating: broker-recovery started`),
+      entry(14.3, 'state', 'state:entered', 'broker-recovery: Confirm Broker Down'),
+      entry(14.4, 'workflow', 'incident:recovery-started', `${INCIDENT}: broker-recovery for broker 2 of drill-broker-crash`),
+      entry(15.9, 'state', 'state:exited', 'broker-recovery: Confirm Broker Down'),
+      entry(16.0, 'state', 'state:entered', 'broker-recovery: Diagnose Host'),
+      entry(17.5, 'state', 'state:exited', 'broker-recovery: Diagnose Host'),
+      entry(17.5, 'workflow', 'incident:host-diagnosed', `${INCIDENT}: kafka.service failed; result: restart`),
+      entry(17.6, 'state', 'state:entered', 'broker-recovery: Restart Broker'),
+      entry(19.2, 'state', 'state:exited', 'broker-recovery: Restart Broker'),
+      entry(19.2, 'workflow', 'incident:broker-restarted', `${INCIDENT}: kafka.service on drill-host-2; result: Success`),
+      entry(19.3, 'state', 'state:entered', 'broker-recovery: Verify Broker Rejoined'),
+      entry(40.9, 'state', 'state:exited', 'broker-recovery: Verify Broker Rejoined'),
+      entry(41.8, 'workflow', 'incident:status-changed', `${INCIDENT}: remediating -> resolved: broker 2 back in ISR for all partitions`),
+      entry(42.0, 'alarm', 'alarm:OK', 'drill-broker-crash-broker-2-down (broker-down broker 2) recovered'),
+      entry(42.1, 'workflow', 'incident:lock-released', `${INCIDENT}: remediation lock for drill-broker-crash released; result: true`),
+      entry(42.3, 'workflow', 'execution:succeeded', 'broker-recovery after 28.3 s'),
+      entry(91.2, 'oracle', 'oracle:healthy', 'manual restart: healthy 31.2 s after the fault'),
     ],
     expectations: [
       { name: 'incident type', expected: 'broker-failure', actual: 'broker-failure', passed: true },
       { name: 'severity', expected: 'SEV-2', actual: 'SEV-2', passed: true },
-      { name: 'action taken: broker-restarted', expected: 'yes', actual: 'yes', passed: true },
+      { name: 'action taken: broker-restarted', expected: 'taken', actual: 'taken', passed: true },
       { name: 'max MTTR', expected: '<= 120 s', actual: '41.8 s', passed: true },
-      { name: 'no data loss', expected: '0 lost', actual: '0 lost', passed: true },
+      { name: 'no data loss', expected: '0 acknowledged messages lost', actual: '0 lost of 18240', passed: true },
       { name: 'final health', expected: 'healthy', actual: 'healthy', passed: true },
     ],
     notes: ['Alarm period shortened to 5 s locally (60 s in AWS), same 2 of 2 datapoints.'],

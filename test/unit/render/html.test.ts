@@ -27,10 +27,13 @@ describe('timeline SVG', () => {
     expect(count(svg, /<g class="mark /g)).toBe(marks);
     expect(svg).toContain(`data-marks="${marks}"`);
     const lanes = [...svg.matchAll(/<g class="lane" data-lane="([a-z]+)">/g)].map((m) => m[1]);
-    expect(lanes).toEqual(['drill', 'fault', 'workload', 'probe', 'alarm', 'classifier', 'workflow', 'state', 'action', 'oracle']);
+    expect(lanes).toEqual(['fault', 'alarm', 'classifier', 'workflow', 'state', 'action', 'oracle']);
     expect(count(svg, /class="mark k-fault"/g)).toBe(1);
-    expect(count(svg, /class="mark k-action"/g)).toBe(3);
-    expect(svg).toContain('data-event="incident:opened"');
+    expect(count(svg, /class="mark k-action"/g)).toBe(9);
+    expect(count(svg, /class="mark k-opened" data-lane="classifier" data-event="incident:incident-opened"/g)).toBe(1);
+    // The incident's status change to resolved reads as good news, the one to remediating does not.
+    expect(count(svg, /class="mark k-resolved" data-lane="workflow" data-event="incident:status-changed"/g)).toBe(1);
+    expect(count(svg, /class="mark k-info" data-lane="classifier" data-event="incident:status-changed"/g)).toBe(1);
     // Milestones: fault, opened, oracle, healthy.
     expect(count(svg, /<g class="milestone /g)).toBe(4);
     expect(svg).toContain('>healthy T+41.8s<');
@@ -59,7 +62,7 @@ describe('timeline SVG', () => {
 
   it('draws a state that never exited up to the end of the timeline', () => {
     const report = brokerCrashReport();
-    report.timeline = report.timeline.filter((t) => !(t.event === 'state:exited' && t.detail === 'Verify Broker Rejoined'));
+    report.timeline = report.timeline.filter((t) => !(t.event === 'state:exited' && t.detail === 'broker-recovery: Verify Broker Rejoined'));
     const svg = renderTimelineSvg(report);
     expect(svg).toContain('<title>Verify Broker Rejoined: 1 min 12 s</title>');
   });
@@ -84,9 +87,21 @@ describe('timeline SVG', () => {
     ['approval', 'approval:requested', 'approval'],
     ['state', 'state:entered', 'state'],
     ['probe', 'probe:ok', 'resolved'],
+    ['oracle', 'oracle:not-healthy', 'failure'],
+    ['oracle', 'oracle:healthy', 'resolved'],
+    ['workflow', 'execution:succeeded', 'resolved'],
+    ['workflow', 'execution:failed', 'failure'],
+    ['approval', 'approval:unanswered', 'failure'],
     ['workload', 'workload:started', 'info'],
   ] as const)('draws %s %s as a %s mark', (source, event, kind) => {
     expect(markKind(source, event)).toBe(kind);
+  });
+
+  it('reads incident status changes by their target status', () => {
+    expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> resolved: back in ISR')).toBe('resolved');
+    expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> escalated: 3 attempts')).toBe('failure');
+    expect(markKind('classifier', 'incident:status-changed', 'inc-1: open -> remediating: started')).toBe('info');
+    expect(markKind('workflow', 'incident:recovery-started', 'inc-1: -> resolved')).toBe('info');
   });
 
   it('picks tick steps that keep the axis to about ten labels', () => {

@@ -46,7 +46,7 @@ describe('report.md', () => {
       '## Expectations (6 passed, 0 failed)',
       '| pass | max MTTR | <= 120 s | 41.8 s |',
       '| T+19.2s | broker-recovery | broker-restarted | broker 2 | Success | no |',
-      '| T+0s | 2026-11-22T03:00:00.000Z | fault | fault:crash | broker 2 SIGKILL |',
+      '| T+0s | 2026-11-22T03:00:00.000Z | fault | fault:crash | broker 2 |',
     ]);
     expect(headings(md)).toEqual(['# Drill broker-crash: PASSED', '## Expectations (6 passed, 0 failed)', '## Incidents', '## Actions', '## Timeline', '## Notes']);
   });

@@ -176,18 +176,18 @@ describe('drill postmortem.md', () => {
     expect(headings(md)).toEqual(['# Post-mortem: drill broker-crash on drill-broker-crash', ...POSTMORTEM_SECTIONS.map((s) => `## ${s}`)]);
     expectSections(md, {
       Summary: [
-        'Faults injected: fault:crash (broker 2 SIGKILL).',
+        'Faults injected: fault:crash (broker 2).',
         'opened 12.4 s after the fault and ended resolved.',
         'healthy again 41.8 s after the fault (1.34x the oracle\'s 31.2 s)',
       ],
       Timeline: [
-        '| 2026-11-22T03:00:00.000Z | T+0s | fault | fault:crash | broker 2 SIGKILL |',
+        '| 2026-11-22T03:00:00.000Z | T+0s | fault | fault:crash | broker 2 |',
       ],
       Impact: [
         '- 18240 acknowledged messages produced, 18240 read back, 0 lost.',
       ],
       'Root cause': [
-        '- Injected fault:crash: broker 2 SIGKILL at 2026-11-22T03:00:00.000Z',
+        '- Injected fault:crash: broker 2 at 2026-11-22T03:00:00.000Z',
       ],
       Resolution: [
         '- broker-recovery: broker-restarted broker 2: Success',
