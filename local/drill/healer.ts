@@ -14,6 +14,8 @@ import { join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createClassifyHandler } from '../../functions/classify/handler.js';
+import { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '../../functions/domain/escalation.js';
+import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
@@ -22,6 +24,8 @@ import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe
 import type { MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import type { PolicySource } from '../../functions/shared/policy-source.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
@@ -29,7 +33,9 @@ import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig 
 import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
 import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
+import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import { startPagerDutyReceiver, type PagerDutyReceiver } from '../pagerduty-receiver.js';
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
 import { APPROVAL_RESOURCE, approvalBinding, type ApprovalTaskBinding, type DecideAnswer } from '../stepfunctions/approvals.js';
@@ -63,7 +69,11 @@ export const ARNS = {
   workflowSteps: fnArn('workflow-steps'),
   clusterSteps: (cluster: string) => fnArn(`cluster-steps-${cluster}`),
   approvalRequest: fnArn('approval-request'),
+  escalationSteps: fnArn('escalation'),
+  /** escalation-notify: the SNS broadcast, nested in the recovery workflows and the ladder. */
   escalation: smArn('escalation'),
+  /** The escalation ladder: the classifier's escalation workflow (PagerDuty, then SNS, then a retry queue). */
+  ladder: smArn('escalation-ladder'),
   workflow: (w: Workflow) => smArn(w),
   criticalTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-critical`,
   warningTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-warning`,
@@ -112,19 +122,27 @@ function workflowSubstitutions(): Record<string, string> {
     ...brokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation, deployment: DEPLOYMENT }),
     ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation }),
     ...escalationNotifySubstitutions({ criticalTopicArn: ARNS.criticalTopic, warningTopicArn: ARNS.warningTopic }),
+    ...escalationSubstitutions({ escalationFunctionArn: ARNS.escalationSteps, escalationNotifyStateMachineArn: ARNS.escalation }),
     ApprovalFunctionArn: ARNS.approvalRequest,
+    NotificationTopicArn: ARNS.warningTopic,
+    BrokerRecoveryStateMachineArn: ARNS.workflow('broker-recovery'),
+    MskBrokerRecoveryStateMachineArn: ARNS.workflow('msk-broker-recovery'),
   };
-  // Every runbook document by the name the stack deploys it under (e.g. FreeDiskDocumentName).
-  for (const runbook of ['kafka-free-disk', 'kafka-stop-broker', 'kafka-cli-action', 'kafka-backup-metadata', 'kafka-diagnose-host', 'kafka-restart-broker']) {
-    const pascal = runbook
-      .replace(/^kafka-/, '')
-      .split('-')
-      .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
-      .join('');
-    subs[`${pascal}DocumentName`] ??= runbookDocumentName(DEPLOYMENT, runbook);
-  }
+  // Documents by the placeholder names the workflows use for them.
+  const documents: Record<string, string> = { Cli: 'kafka-cli-action', CliAction: 'kafka-cli-action', Stop: 'kafka-stop-broker', Backup: 'kafka-backup-metadata', FreeDisk: 'kafka-free-disk' };
+  for (const [k, runbook] of Object.entries(documents)) subs[`${k}DocumentName`] ??= runbookDocumentName(DEPLOYMENT, runbook);
   return subs;
 }
+
+/** The escalation ladder with every ack timeout and status-update interval divided by `factor`. */
+export function scaledEscalationPolicy(factor: number, base: EscalationPolicy = DEFAULT_ESCALATION_POLICY): EscalationPolicy {
+  return Object.fromEntries(
+    Object.entries(base).map(([sev, e]) => [sev, { ...e, ackTimeoutMs: Math.round(e.ackTimeoutMs / factor), statusUpdateEveryMs: Math.round(e.statusUpdateEveryMs / factor) }]),
+  ) as unknown as EscalationPolicy;
+}
+
+/** How much faster the escalation ladder runs in a drill (SEV-1's 15 min to acknowledge become 0.75 s). */
+export const LADDER_TIME_FACTOR = 1200;
 
 /** The configuration file a deployment of this local cluster would have. */
 export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup'] }): HealerConfig {
@@ -162,6 +180,10 @@ export interface LocalHealer {
   evaluator: AlarmEvaluator;
   policy: RuntimePolicy;
   outbox: SnsMessage[];
+  /** The local PagerDuty Events v2 receiver the ladder pages through. */
+  pagerDuty: PagerDutyReceiver;
+  /** Notifications parked on the retry queue (PagerDuty and SNS both failed). */
+  retryQueue: string[];
   calls: RecordedCall[];
   approvals: ApprovalTaskBinding;
   /** Workflows with an ASL file that renders here, and those without. */
@@ -251,18 +273,55 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     timeScale: opts.timeScale ?? 0.05,
   });
 
+  // Notifications: PagerDuty Events v2 over HTTP to the local receiver, then SNS (the outbox),
+  // then the retry queue, through the shipped notify() chain.
+  const pagerDuty: PagerDutyReceiver = await startPagerDutyReceiver();
+  const retryQueue: string[] = [];
+  const notifyDeps: NotifyDeps = {
+    pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('drill0000000000000000000000000000'), endpoint: pagerDuty.url }),
+    sns: {
+      send: (cmd: unknown) => {
+        const input = (cmd as { input: Record<string, Json> }).input;
+        return Promise.resolve(sns({ TopicArn: input.TopicArn ?? null, Message: input.Message ?? null, ...(typeof input.Subject === 'string' ? { Subject: input.Subject } : {}) }));
+      },
+    } as NotifyDeps['sns'],
+    snsTopicArns: { critical: ARNS.criticalTopic, warning: ARNS.warningTopic },
+    sqs: {
+      send: (cmd: unknown) => {
+        retryQueue.push(String((cmd as { input: { MessageBody?: string } }).input.MessageBody));
+        return Promise.resolve({ MessageId: `local-retry-${retryQueue.length}` });
+      },
+    } as NotifyDeps['sqs'],
+    retryQueueUrl: `https://sqs.local/000000000000/kafka-heal-${DEPLOYMENT}-notify-retry`,
+  };
+  const escalationSteps = makeEscalationHandler({
+    store,
+    notify: async (n) => {
+      const r = await notify(n, notifyDeps);
+      emit({ at: Date.now(), source: 'notification', event: `notify:${n.kind}`, detail: `${n.severity} ${n.incidentType} via ${r.via ?? 'nothing'}${n.level === undefined ? '' : ` (level ${n.level})`}` });
+      return r;
+    },
+    now: () => new Date(),
+    policy: scaledEscalationPolicy(LADDER_TIME_FACTOR),
+  });
+
   const subs = workflowSubstitutions();
   const definitions = new Map<string, { workflow: Workflow | 'escalation'; def: AslDefinition }>();
   const available: Workflow[] = [];
   const missing: string[] = [];
+  // escalation-notify runs nested (recovery workflows, the ladder's broadcast); the classifier's
+  // escalation workflow is the ladder when its ASL file exists.
+  definitions.set(ARNS.escalation, { workflow: 'escalation', def: parseDefinition(readFileSync(aslFile('escalation-notify'), 'utf8'), subs) });
+  const ladderFile = aslFile('escalation');
+  const hasLadder = existsSync(ladderFile);
   for (const w of WORKFLOWS) {
-    const file = w === 'escalation' ? aslFile('escalation-notify') : aslFile(w);
+    const file = w === 'escalation' ? (hasLadder ? ladderFile : aslFile('escalation-notify')) : aslFile(w);
     if (!existsSync(file)) {
       missing.push(`${w}: no ${file.split('/').at(-1) ?? ''} yet`);
       continue;
     }
     try {
-      definitions.set(w === 'escalation' ? ARNS.escalation : ARNS.workflow(w), { workflow: w, def: parseDefinition(readFileSync(file, 'utf8'), subs, file) });
+      definitions.set(w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w), { workflow: w, def: parseDefinition(readFileSync(file, 'utf8'), subs, file) });
       available.push(w);
     } catch (err) {
       missing.push(`${w}: ${(err as Error).message}`);
@@ -274,7 +333,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     const entry = definitions.get(stateMachineArn);
     if (!entry) throw new Error(`no local state machine ${stateMachineArn}`);
     const started = Date.now();
-    const label = entry.workflow;
+    const label = stateMachineArn === ARNS.escalation ? 'escalation-notify' : entry.workflow;
     return runWorkflow({
       definition: entry.def,
       input,
@@ -282,6 +341,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       timeScale: opts.timeScale ?? 0.05,
       // The verify backoff keeps real seconds so a restarted broker has time to catch up, polled often.
       retryOverrides: { 'Verify Broker Rejoined': [1000, -1] },
+      // The ladder's waits run to timestamps; its scaled policy makes them short, polled here.
+      waitOverrides: { 'Wait For Next Step': 250 },
       execution: { name: execution.name, id: execution.id, stateMachineArn },
       onEvent: (e: RunEvent) => {
         if ((e.type === 'StateEntered' || e.type === 'StateExited') && e.stateName) {
@@ -296,6 +357,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
       [ARNS.clusterSteps(cluster.name)]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
+      [ARNS.escalationSteps]: (p: Json) => escalationSteps(EscalationStepSchema.parse(p)),
     }),
     ...ssm.registry,
     [RESOURCES.snsPublish]: sns,
@@ -314,7 +376,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     return run(stateMachineArn, input, { name, id: executionArn });
   });
   const workflowArns: Record<string, string> = {};
-  for (const w of available) workflowArns[workflowArnEnvName(w)] = w === 'escalation' ? ARNS.escalation : ARNS.workflow(w);
+  for (const w of available) workflowArns[workflowArnEnvName(w)] = w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w);
 
   const classify = createClassifyHandler({ store, sfn: sfn as unknown as SFNClient, policies, clusters: facts, workflowArns, now: () => new Date() });
   const onError = (err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'handler:error', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
@@ -393,6 +455,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     },
     policy,
     outbox,
+    pagerDuty,
+    retryQueue,
     calls: recorded.calls,
     approvals,
     workflows: { available, missing },
@@ -431,6 +495,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       alarmQueue.close();
       signals.close();
       await Promise.allSettled([...shims.values()].map((s) => s.close()));
+      await pagerDuty.close();
       ddb.destroy();
     },
   };

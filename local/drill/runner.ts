@@ -10,7 +10,7 @@ import type { IncidentWithTimeline } from '../../functions/shared/incident-store
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
-import { startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
+import { LADDER_TIME_FACTOR, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
 import { assembleReport, primaryIncident, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { isAlarmFault, isBrokerFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
@@ -69,6 +69,16 @@ async function createTopics(cluster: LocalCluster, scenario: Scenario): Promise<
       if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 60 s`);
       await sleep(250);
     }
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function deleteTopics(cluster: LocalCluster, topics: string[]): Promise<void> {
+  const admin = new Kafka({ clientId: 'kafka-heal-drill-admin', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics, timeout: 30_000 });
   } finally {
     await admin.disconnect();
   }
@@ -151,6 +161,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     }
     const c = cluster;
     await createTopics(c, scenario);
+    // A group and message tag of this run's own: drills sharing a cluster never read each other's traffic.
+    const runId = startedAt.toString(36);
+    const consumerGroup = `${scenario.workload.consumerGroup}-${runId}`;
     await c.waitHealthy(120_000);
 
     const decide = async (): Promise<DecideAnswer> => {
@@ -166,7 +179,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       alarmPeriodSeconds: scenario.alarms.periodSeconds,
       sustainedWindowSeconds: scenario.alarms.sustainedWindowSeconds,
       probeIntervalMs: scenario.alarms.probeIntervalSeconds * 1000,
-      consumerGroup: { name: scenario.workload.consumerGroup, topic: scenario.workload.topic, maxOffsetLag: scenario.workload.maxOffsetLag },
+      consumerGroup: { name: consumerGroup, topic: scenario.workload.topic, maxOffsetLag: scenario.workload.maxOffsetLag },
       approvals: { decide },
       onEvent: (e: HealerEvent) => record(e),
     });
@@ -176,6 +189,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       `Alarms that watch 10 minutes or more (under-replication, 15 x 1 min) keep a local window of at least ${scenario.alarms.sustainedWindowSeconds} s: they exist to ignore restart blips, and a broker restart takes the same real seconds locally as in AWS.`,
       `The probe runs every ${scenario.alarms.probeIntervalSeconds} s (the probe Lambda runs every minute); the same probe code and metric mapping feed the alarms.`,
       'Workflow Wait states and retry pauses run at 1/20 of their ASL seconds; the broker verify backoff polls every second.',
+      `The escalation ladder's acknowledgement timeouts and status-update intervals are divided by ${LADDER_TIME_FACTOR} (SEV-1: 15 min to acknowledge becomes ${(15 * 60 / LADDER_TIME_FACTOR).toFixed(2)} s); nobody acknowledges, so the ladder runs to its end. PagerDuty is the local Events v2 receiver over HTTP; SNS is an outbox.`,
       `Runtime policy (SSM Parameter Store in AWS): ${JSON.stringify(scenario.policy)}.`,
     );
     for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
@@ -183,7 +197,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
 
     progress(`phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`);
     h.startMonitoring();
-    workload = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup: scenario.workload.consumerGroup });
+    workload = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup, runId });
     await workload.start();
     await sleep(scenario.workload.warmupSeconds * 1000);
 
@@ -301,7 +315,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       healthyAt,
       finalHealthy,
       oracleMs,
-      notes: [...notes, `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.outbox.length} SNS message(s) in the outbox; ${h.approvals.requests.length} approval request(s).`],
+      notes: [...notes, `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.pagerDuty.events.length} PagerDuty event(s) received; ${h.outbox.length} SNS message(s) in the outbox; ${h.retryQueue.length} on the retry queue; ${h.approvals.requests.length} approval request(s).`],
     });
     if (opts.reportDir) await writeReport(report, opts.reportDir, progress);
     return report;
@@ -309,6 +323,10 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     process.off('unhandledRejection', stray);
     await workload?.close();
     await healer?.close();
+    if (!ownCluster && cluster && scenario.topics.length > 0) {
+      // A shared cluster goes back as it came: the next drill must not inherit a fragile topic.
+      await deleteTopics(cluster, scenario.topics.map((t) => t.name)).catch((err: unknown) => print(`could not delete topics: ${(err as Error).message}`));
+    }
     if (opts.keep) {
       if (ownCluster && cluster) print(`kept: cluster ${cluster.name} at ${cluster.bootstrapServers} (kafka-heal local down to stop it)`);
       if (ownDynamo && dynamo) print(`kept: DynamoDB Local at ${dynamo.endpoint}`);

@@ -8,6 +8,8 @@ export interface WorkloadOptions {
   topic: string;
   ratePerSecond: number;
   consumerGroup: string;
+  /** Tags every message, so a topic shared between drills never counts another run's messages. */
+  runId: string;
   /** At most this many sends in flight (a slow cluster slows the producer, as with real clients). */
   maxInFlight?: number;
   log?: (line: string) => void;
@@ -50,7 +52,7 @@ export function startWorkload(opts: WorkloadOptions): Workload {
     const n = ++seq;
     inFlight++;
     const p = producer
-      .send({ topic: opts.topic, acks: -1, messages: [{ key: String(n % 64), value: String(n) }] })
+      .send({ topic: opts.topic, acks: -1, messages: [{ key: String(n % 64), value: `${opts.runId}:${n}` }] })
       .then(
         () => void acked.add(n),
         () => void failedSends++,
@@ -75,8 +77,9 @@ export function startWorkload(opts: WorkloadOptions): Workload {
       await consumer.subscribe({ topic: opts.topic, fromBeginning: true });
       await consumer.run({
         eachMessage: async ({ message }) => {
-          const n = Number(message.value?.toString());
-          if (Number.isInteger(n)) seen.add(n);
+          const [run, seq] = (message.value?.toString() ?? '').split(':');
+          const n = Number(seq);
+          if (run === opts.runId && Number.isInteger(n)) seen.add(n);
         },
       });
       producing = true;
