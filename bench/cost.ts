@@ -1,0 +1,203 @@
+// Idle cost per monitored cluster per month, from the synthesized templates of the example configs
+// (what `cdk deploy` would create), at the AWS list prices below; and the cost of one incident,
+// from a broker-recovery run on the local Step Functions runtime (its real state transitions and
+// Lambda invocations). "Idle" = no incident all month: what the healer costs just by watching.
+//   npm run bench -- cost [--probe-ms N]
+import { App } from 'aws-cdk-lib';
+import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../infra/app-builder.js';
+import type { HealerConfig } from '../infra/config/schema.js';
+import { BenchFailure, verdict } from './stats.js';
+
+export const MAX_IDLE_PER_CLUSTER_USD = 5;
+
+/**
+ * us-east-1 list prices, USD, from the AWS pricing pages as last published before 2025-06 (this
+ * machine has no internet access to re-check them: confirm before quoting). No free tier is applied
+ * (an account's free tier is shared with everything else in it).
+ */
+export const PRICES = {
+  asOf: 'us-east-1 list prices, AWS pricing pages as of 2025-06, no free tier',
+  alarmStandardMetricMonth: 0.1,
+  alarmHighResMetricMonth: 0.3,
+  customMetricMonth: 0.3,
+  dashboardMonth: 3.0,
+  logsIngestGb: 0.5,
+  logsStoreGbMonth: 0.03,
+  lambdaArmGbSecond: 0.0000133334,
+  lambdaRequest: 0.2 / 1e6,
+  sfnStandardTransition: 0.025 / 1000,
+  dynamoWriteUnit: 0.625 / 1e6,
+  dynamoReadUnit: 0.125 / 1e6,
+  snsPublish: 0.5 / 1e6,
+  sqsRequest: 0.4 / 1e6,
+  secretMonth: 0.4,
+  kmsKeyMonth: 1.0,
+  xrayTrace: 5 / 1e6,
+} as const;
+
+const MINUTES_PER_MONTH = 730 * 60;
+/** Lambda polls an SQS event source with 5 concurrent 20-second long polls while the queue is empty. */
+const SQS_POLLERS = 5;
+const SQS_POLLS_PER_MINUTE = 3;
+/** Bytes the Lambda service and the probe log per probe run besides the EMF documents (START/END/REPORT, one info line). */
+const PROBE_LOG_BYTES = 1200;
+const EMF_DOC_BYTES = 450;
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+
+export interface Line {
+  item: string;
+  quantity: string;
+  usd: number;
+  /** Grows with each monitored cluster, or paid once per deployment (stack) whatever its cluster count. */
+  scope: 'cluster' | 'deployment';
+}
+
+export interface StackCost {
+  stack: string;
+  clusters: string[];
+  lines: Line[];
+  total: number;
+}
+
+function alarmMetrics(p: Record<string, unknown>, brokers: number): { metrics: number; highRes: boolean; note: string } {
+  const period = Number(p['Period'] ?? 60);
+  const list = (p['Metrics'] as { MetricStat?: { Period?: number }; Expression?: string; Period?: number }[] | undefined) ?? [];
+  if (list.length === 0) return { metrics: 1, highRes: period < 60, note: 'metric' };
+  const stats = list.filter((m) => m.MetricStat);
+  const periods = list.map((m) => Number(m.MetricStat?.Period ?? m.Period ?? 60));
+  const highRes = Math.min(...periods) < 60;
+  if (stats.length > 0) return { metrics: stats.length, highRes, note: 'metric math' };
+  // A Metrics Insights query alarm is billed per metric it analyzes: one per broker for broker-wide queries.
+  const query = list.map((m) => m.Expression ?? '').join(' ');
+  return { metrics: /Broker|InstanceId/.test(query) ? Math.max(1, brokers) : 1, highRes, note: 'insights query' };
+}
+
+/** Custom metrics the probe publishes for a cluster (functions/probe/metrics.ts), plus its ColdStart metric. */
+function probeMetricCount(cluster: HealerConfig['clusters'][number]): number {
+  return 5 + 2 * cluster.brokerCount + cluster.consumerGroups.length + 1;
+}
+
+export function idleCost(stackName: string, resources: Record<string, Resource>, config: HealerConfig, probeMs: number): StackCost {
+  const lines: Line[] = [];
+  const add = (item: string, quantity: string, usd: number, scope: Line['scope'] = 'cluster') => lines.push({ item, quantity, usd, scope });
+  const all = Object.values(resources);
+  const of = (type: string) => all.filter((r) => r.Type === type);
+  const brokers = Math.max(...config.clusters.map((c) => c.brokerCount));
+
+  // Alarms on a cluster (the Alarms-<cluster> constructs) and on its own functions (probe, cluster
+  // steps) grow with the clusters; the healer's self-monitoring of its shared parts does not.
+  for (const scope of ['cluster', 'deployment'] as const) {
+    let std = 0;
+    let hi = 0;
+    let math = 0;
+    let count = 0;
+    for (const [id, a] of Object.entries(resources)) {
+      if (a.Type !== 'AWS::CloudWatch::Alarm') continue;
+      const perCluster = id.startsWith('Alarms') || /^SelfMonitoring(probe|clustersteps)/.test(id);
+      if ((scope === 'cluster') !== perCluster) continue;
+      const m = alarmMetrics(a.Properties ?? {}, brokers);
+      if (m.highRes) hi += m.metrics;
+      else std += m.metrics;
+      if (m.note !== 'metric') math++;
+      count++;
+    }
+    const what = scope === 'cluster' ? 'on the clusters and their probe/cluster-steps functions' : 'self-monitoring of the shared functions, queues, workflows, APIs';
+    add(`CloudWatch alarms ${what}`, `${std} standard + ${hi} high-resolution alarm metrics (${count} alarms, ${math} metric math or insights)`, std * PRICES.alarmStandardMetricMonth + hi * PRICES.alarmHighResMetricMonth, scope);
+  }
+  add('CloudWatch dashboards', `${of('AWS::CloudWatch::Dashboard').length}`, of('AWS::CloudWatch::Dashboard').length * PRICES.dashboardMonth, 'deployment');
+
+  // The scheduled probe: one run a minute per cluster (the schedule rules in the template).
+  const schedules = of('AWS::Events::Rule').filter((r) => /rate\(1 minute\)/.test(String(r.Properties?.['ScheduleExpression'] ?? '')));
+  const probeFns = of('AWS::Lambda::Function').filter((f) => /kafka-heal-probe-/.test(JSON.stringify(f.Properties?.['Environment'] ?? {})));
+  const probeMemGb = Math.max(...probeFns.map((f) => Number(f.Properties?.['MemorySize'] ?? 128))) / 1024;
+  const runs = schedules.length * MINUTES_PER_MONTH;
+  add('Probe Lambda requests', `${runs} runs (${schedules.length} x 1/min)`, runs * PRICES.lambdaRequest);
+  add('Probe Lambda duration (arm64)', `${runs} x ${probeMs} ms x ${probeMemGb * 1024} MB`, runs * (probeMs / 1000) * probeMemGb * PRICES.lambdaArmGbSecond);
+  const metrics = config.clusters.reduce((n, c) => n + probeMetricCount(c), 0);
+  add('Custom metrics (probe EMF, ColdStart)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
+  const docsPerRun = config.clusters.reduce((n, c) => n + 1 + c.brokerCount + c.consumerGroups.length, 0) / Math.max(1, config.clusters.length);
+  const logGb = (runs * (PROBE_LOG_BYTES + docsPerRun * EMF_DOC_BYTES)) / 1024 ** 3;
+  add('CloudWatch Logs (probe runs)', `${logGb.toFixed(3)} GB ingested, kept a month`, logGb * (PRICES.logsIngestGb + PRICES.logsStoreGbMonth));
+  add('X-Ray traces (active tracing, probe runs)', `${runs} traces`, runs * PRICES.xrayTrace);
+
+  const sqsMappings = of('AWS::Lambda::EventSourceMapping').length;
+  const polls = sqsMappings * SQS_POLLERS * SQS_POLLS_PER_MINUTE * MINUTES_PER_MONTH;
+  add('SQS empty long polls by Lambda event sources', `${sqsMappings} mappings x ${SQS_POLLERS} pollers x ${SQS_POLLS_PER_MINUTE}/min = ${polls} requests`, polls * PRICES.sqsRequest, 'deployment');
+  add('Secrets Manager secrets', `${of('AWS::SecretsManager::Secret').length}`, of('AWS::SecretsManager::Secret').length * PRICES.secretMonth, 'deployment');
+  add('KMS customer managed keys', `${of('AWS::KMS::Key').length}`, of('AWS::KMS::Key').length * PRICES.kmsKeyMonth, 'deployment');
+  add('Step Functions (standard)', `${of('AWS::StepFunctions::StateMachine').length} state machines, no executions when idle`, 0, 'deployment');
+  add('DynamoDB on-demand', `${of('AWS::DynamoDB::Table').length} table, no requests when idle (storage of a few KB)`, 0, 'deployment');
+  add('SNS, API Gateway, EventBridge rules, SSM parameters and documents', 'no requests when idle; no standing charge', 0, 'deployment');
+  const total = lines.reduce((s, l) => s + l.usd, 0);
+  return { stack: stackName, clusters: config.clusters.map((c) => c.name), lines, total };
+}
+
+export interface IncidentCost {
+  transitions: number;
+  lambdaInvocations: number;
+  lines: Line[];
+  total: number;
+}
+
+/** One broker-recovery incident: the happy path on the local runtime, plus the signals that opened it. */
+export async function incidentCost(signals = 20): Promise<IncidentCost> {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  const { runScenario, SNAPSHOTS, SUBSTITUTIONS, ok, diagnosisLine } = await import('../test/statemachines/recovery-fixtures.js');
+  const restarted = ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
+  const run = await runScenario({
+    workflow: 'broker-recovery',
+    probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy],
+    commands: { [SUBSTITUTIONS.DiagnoseDocumentName]: ok(diagnosisLine()), [SUBSTITUTIONS.RestartDocumentName]: restarted },
+  });
+  if (run.result.status !== 'SUCCEEDED') throw new BenchFailure(`the broker-recovery happy path did not succeed on the local runtime: ${run.result.status}`);
+  // Step Functions counts one transition per state entered (retries re-enter their state).
+  const transitions = run.states.length + 1;
+  const lambdaCalls = run.calls.filter((c) => c.resource.startsWith('arn:aws:states:::lambda:invoke')).length;
+  const invocations = lambdaCalls + 2 * signals;
+  const lines: Line[] = [];
+  const add = (item: string, quantity: string, usd: number) => lines.push({ item, quantity, usd, scope: 'cluster' });
+  add('Step Functions state transitions', `${transitions} (broker-recovery happy path, measured)`, transitions * PRICES.sfnStandardTransition);
+  add('Lambda (ingest + classify per signal, workflow and cluster steps)', `${invocations} invocations x 300 ms x 512 MB`, invocations * (PRICES.lambdaRequest + 0.3 * 0.5 * PRICES.lambdaArmGbSecond));
+  add('DynamoDB writes and reads', `about ${signals * 6 + 20} writes and ${signals * 3 + 10} reads of <= 1 KB`, (signals * 6 + 20) * PRICES.dynamoWriteUnit + (signals * 3 + 10) * PRICES.dynamoReadUnit);
+  add('SSM Run Command (2 commands on EC2 managed instances)', 'no charge for EC2 instances', 0);
+  add('SNS notifications', `${run.published.length} on the happy path (an escalation adds a few)`, Math.max(1, run.published.length) * PRICES.snsPublish);
+  return { transitions, lambdaInvocations: invocations, lines, total: lines.reduce((s, l) => s + l.usd, 0) };
+}
+
+const usd = (n: number) => `$${n < 0.01 && n > 0 ? n.toFixed(5) : n.toFixed(2)}`;
+
+export async function run(args: string[]): Promise<string> {
+  const i = args.indexOf('--probe-ms');
+  const probeMs = i >= 0 ? Number(args[i + 1]) : 300;
+  if (!Number.isFinite(probeMs) || probeMs <= 0) throw new Error('--probe-ms must be a positive number of milliseconds');
+  const configs = loadConfigs(DEFAULT_CONFIG_FILES);
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const stacks = addHealerStacks(app, configs, { nag: false });
+  const assembly = app.synth();
+  console.log(`prices: ${PRICES.asOf}`);
+  console.log(`assumptions: probe run ${probeMs} ms billed (--probe-ms; docs/probe.md measures 25-230 ms per probe), ${MINUTES_PER_MONTH} minutes a month, Lambda SQS pollers ${SQS_POLLERS} x ${SQS_POLLS_PER_MINUTE}/min per mapping`);
+  const costs: StackCost[] = [];
+  for (const stack of stacks) {
+    const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, Resource> };
+    const cost = idleCost(stack.stackName, template.Resources, stack.config, probeMs);
+    costs.push(cost);
+    console.log(`\n${stack.stackName} (${cost.clusters.length} cluster(s): ${cost.clusters.join(', ')})`);
+    for (const l of cost.lines) console.log(`  ${`${l.item} [${l.scope}]`.slice(0, 84).padEnd(84)} ${usd(l.usd).padStart(9)}  ${l.quantity}`);
+    const fixed = cost.lines.filter((l) => l.scope === 'deployment').reduce((n, l) => n + l.usd, 0);
+    console.log(`  idle total per month ${usd(cost.total)}: ${usd(fixed)} per deployment + ${usd((cost.total - fixed) / cost.clusters.length)} per cluster = ${usd(cost.total / cost.clusters.length)} per cluster at ${cost.clusters.length} cluster(s)`);
+  }
+  const inc = await incidentCost();
+  console.log('\none broker-recovery incident (20 signals):');
+  for (const l of inc.lines) console.log(`  ${l.item.padEnd(84)} ${usd(l.usd).padStart(9)}  ${l.quantity}`);
+  console.log(`  per incident ${usd(inc.total)}`);
+  const perCluster = costs.map((c) => {
+    const fixed = c.lines.filter((l) => l.scope === 'deployment').reduce((n, l) => n + l.usd, 0);
+    return { stack: c.stack, usd: c.total / c.clusters.length, marginal: (c.total - fixed) / c.clusters.length };
+  });
+  const worst = perCluster.reduce((a, b) => (b.usd > a.usd ? b : a));
+  return (
+    `idle per monitored cluster per month ${perCluster.map((p) => `${p.stack} ${usd(p.usd)} (each further cluster ${usd(p.marginal)})`).join(', ')} (target <= $${MAX_IDLE_PER_CLUSTER_USD}: ${verdict(worst.usd <= MAX_IDLE_PER_CLUSTER_USD)}); ` +
+    `per incident ${usd(inc.total)} (${inc.transitions} transitions, ${inc.lambdaInvocations} Lambda invocations); ${PRICES.asOf}`
+  );
+}
