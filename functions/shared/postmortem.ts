@@ -98,8 +98,24 @@ function ordered(timeline: readonly TimelineEntry[]): TimelineEntry[] {
     .map(({ e }) => e);
 }
 
-/** What workflows record about themselves rather than about the cluster: not actions taken. */
-const BOOKKEEPING = new Set(['recovery-started', 'host-diagnosed', 'status-changed', 'lock-released', 'lock-not-owned', 'escalation-recorded']);
+/** Timeline actions that record the incident's own bookkeeping or findings, not a change made to the cluster. */
+const RECORD_KEEPING = new Set([
+  'incident-opened',
+  'incident-upgraded',
+  'signal-joined',
+  'lock-acquired',
+  'lock-released',
+  'lock-not-owned',
+  'status-changed',
+  'recovery-started',
+  'host-diagnosed',
+  'escalation-recorded',
+]);
+
+/** Whether a timeline action is record keeping (incident, lock, status, findings) rather than an action on the cluster. */
+export function isRecordKeeping(action: string): boolean {
+  return RECORD_KEEPING.has(action);
+}
 
 const find = (tl: readonly TimelineEntry[], action: string) => tl.find((e) => e.action === action);
 const findAll = (tl: readonly TimelineEntry[], pattern: RegExp) => tl.filter((e) => pattern.test(e.action));
@@ -139,7 +155,7 @@ export function postmortemDraftFromIncident(incident: IncidentWithTimeline): Pos
   const escalations = tl.filter((e) => (e.action === 'status-changed' && / -> escalated/.test(e.detail ?? '')) || e.action === 'escalation-recorded');
   const planned = findAll(tl, /^planned-/);
   const approvals = findAll(tl, /^approval-/);
-  const actionsTaken = tl.filter((e) => e.actor.startsWith('workflow:') && !BOOKKEEPING.has(e.action) && !/^(planned|approval)-/.test(e.action));
+  const actionsTaken = tl.filter((e) => e.actor.startsWith('workflow:') && !isRecordKeeping(e.action) && !/^(planned|approval)-/.test(e.action));
   const mttd = incidentMttd(incident);
   const mttr = incidentMttr(incident);
 

@@ -1,7 +1,7 @@
 // postmortem.md for a drill: the same seed template and renderer as an incident's post-mortem
 // (functions/shared/postmortem.ts), filled from what the drill measured. In a drill the cause is
 // known (the injected fault), so it is listed as evidence; the section stays for people to write.
-import { renderPostmortem, type PostmortemDraft } from '../../../functions/shared/postmortem.js';
+import { isRecordKeeping, renderPostmortem, type PostmortemDraft } from '../../../functions/shared/postmortem.js';
 import { formatDuration } from '../../../functions/shared/report-text.js';
 import type { DrillReport } from '../report-types.js';
 import { actionText, byOffset, expectationCounts, formatRatio, summaryFacts } from './summary.js';
@@ -36,7 +36,9 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
   if (report.rtoSeconds !== undefined) impact.push(`RTO (fault to clients served by the DR cluster): ${formatDuration(report.rtoSeconds)}.`);
 
   const resolution = [
-    ...byOffset(report.actions).map((a) => `${a.actor}: ${actionText(a)}`),
+    ...byOffset(report.actions)
+      .filter((a) => !isRecordKeeping(a.action))
+      .map((a) => `${a.actor}: ${actionText(a)}`),
     ...report.incidents.map((i) => `Incident ${i.id} ended ${i.status}${i.workflow ? ` (${i.workflow}${i.executionStatus ? ` ${i.executionStatus}` : ''})` : ''}${i.resolvedAt ? ` at ${i.resolvedAt}` : ''}.`),
   ];
 

@@ -173,6 +173,8 @@ describe('postmortemFromIncident', () => {
 describe('drill postmortem.md', () => {
   it('uses the same seed template, filled from the drill', () => {
     const md = renderDrillPostmortem(brokerCrashReport());
+    // Record keeping (opening, locks, status changes, findings) is in the timeline, not under Resolution.
+    expect(section(md, 'Resolution')).not.toMatch(/lock-acquired|status-changed|incident-opened|host-diagnosed/);
     expect(headings(md)).toEqual(['# Post-mortem: drill broker-crash on drill-broker-crash', ...POSTMORTEM_SECTIONS.map((s) => `## ${s}`)]);
     expectSections(md, {
       Summary: [
@@ -190,6 +192,7 @@ describe('drill postmortem.md', () => {
         '- Injected fault:crash: broker 2 at 2026-11-22T03:00:00.000Z',
       ],
       Resolution: [
+        '- classifier: workflow-started broker 2: arn:aws:states:local:000000000000:execution:broker-recovery:inc-1',
         '- broker-recovery: broker-restarted broker 2: Success',
       ],
       'What went well': [
