@@ -27,6 +27,8 @@ import { IncidentTable } from '../constructs/incident-table.js';
 import { Ingestion } from '../constructs/ingestion.js';
 import { Notifications } from '../constructs/notifications.js';
 import { ClusterProbe } from '../constructs/probes.js';
+import { ConsumerLagWorkflow } from '../constructs/consumer-lag-workflow.js';
+import { QuorumRecoveryWorkflow } from '../constructs/quorum-recovery-workflow.js';
 import { WorkQueue } from '../constructs/queues.js';
 import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
 import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
@@ -61,6 +63,9 @@ export class HealerStack extends Stack {
   readonly recovery: RecoveryWorkflows;
   readonly probes: ClusterProbe[] = [];
   readonly clusterAlarms: ClusterAlarms[] = [];
+  /** consumer-lag (every cluster) and quorum-recovery (EC2 clusters listing their brokers). */
+  readonly consumerLag: ConsumerLagWorkflow;
+  readonly quorumRecovery: QuorumRecoveryWorkflow;
   readonly monitoring: SelfMonitoring;
   readonly dashboard: HealerDashboard;
 
@@ -194,6 +199,13 @@ export class HealerStack extends Stack {
       this.probes.push(probe);
       this.monitoring.watchFunction(probe.fn, `probe-${cluster.name}`);
     }
+
+    // --- Consumer lag and quorum loss: owners told first; every destructive step approved ------
+    const workflowDeps = { deployment: d, clusters: config.clusters, recovery: this.recovery, escalation: this.escalation.stateMachine };
+    this.consumerLag = new ConsumerLagWorkflow(this, 'ConsumerLag', workflowDeps).bindTo(this.classifyFn).watch(this.monitoring);
+    this.quorumRecovery = new QuorumRecoveryWorkflow(this, 'QuorumRecovery', { ...workflowDeps, approvalFunction: this.ladder.approvalRequestFn.fn })
+      .bindTo(this.classifyFn)
+      .watch(this.monitoring);
 
     // --- Self-monitoring ---------------------------------------------------------------------
     this.monitoring
