@@ -69,7 +69,19 @@ afterAll(() => {
 
 describe('Lambda bundles (esbuild, ESM)', () => {
   it('builds one bundle per function', () => {
-    expect([...bundles.keys()].sort()).toEqual(['kafka-heal-classify', 'kafka-heal-cluster-steps-orders', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook', 'kafka-heal-probe-orders', 'kafka-heal-webhook-authorizer', 'kafka-heal-workflow-steps']);
+    expect([...bundles.keys()].sort()).toEqual([
+      'kafka-heal-approval-endpoint',
+      'kafka-heal-approval-request',
+      'kafka-heal-classify',
+      'kafka-heal-cluster-steps-orders',
+      'kafka-heal-escalation',
+      'kafka-heal-ingest',
+      'kafka-heal-ingest-webhook',
+      'kafka-heal-notify-redeliver',
+      'kafka-heal-probe-orders',
+      'kafka-heal-webhook-authorizer',
+      'kafka-heal-workflow-steps',
+    ]);
   });
 
   it('each is a minified ES module with the createRequire banner, a source map, and the AWS SDK left external', () => {
