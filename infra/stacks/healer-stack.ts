@@ -21,6 +21,7 @@ import type { Construct } from 'constructs';
 import { clusterFacts, type HealerConfig } from '../config/schema.js';
 import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
 import { HealerDashboard, stateMachinesOf } from '../constructs/dashboard.js';
+import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
 import { Escalation } from '../constructs/escalation.js';
 import { HealerFunction } from '../constructs/healer-function.js';
 import { IncidentTable } from '../constructs/incident-table.js';
@@ -61,6 +62,8 @@ export class HealerStack extends Stack {
   /** The escalation ladder (the classifier's escalation workflow) and the approvals. */
   readonly ladder: Escalation;
   readonly recovery: RecoveryWorkflows;
+  /** cascade-recovery (brokers failing one after another). */
+  readonly cascade: CascadeRecoveryWorkflow;
   readonly probes: ClusterProbe[] = [];
   readonly clusterAlarms: ClusterAlarms[] = [];
   /** consumer-lag (every cluster) and quorum-recovery (EC2 clusters listing their brokers). */
@@ -181,6 +184,16 @@ export class HealerStack extends Stack {
       clusters: config.clusters,
       table: this.table.table,
       escalation: this.escalation.stateMachine,
+    })
+      .bindTo(this.classifyFn)
+      .watch(this.monitoring);
+    // Brokers lost one after another: recovered one at a time by nested broker recoveries.
+    this.cascade = new CascadeRecoveryWorkflow(this, 'Cascade', {
+      deployment: d,
+      clusters: config.clusters,
+      recovery: this.recovery,
+      escalation: this.escalation.stateMachine,
+      approvalFunction: this.ladder.approvalRequestFn.fn,
     })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);

@@ -115,6 +115,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   const recoveryWorkflowNames = () => [
     ...(config().clusters.some((c) => c.platform === 'ec2') ? ['broker-recovery'] : []),
     ...(config().clusters.some((c) => c.platform === 'msk') ? ['msk-broker-recovery'] : []),
+    // cascade-recovery nests whichever of the two exists, so every deployment with a cluster has it.
+    'cascade-recovery',
   ];
 
   it('routes this deployment\'s alarm state changes (by name prefix) to the ingest queue, with a DLQ and retries', () => {
