@@ -21,7 +21,7 @@ import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
-import type { MetricDocument } from '../../functions/probe/metrics.js';
+import { probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
@@ -278,7 +278,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const pagerDuty: PagerDutyReceiver = await startPagerDutyReceiver();
   const retryQueue: string[] = [];
   const notifyDeps: NotifyDeps = {
-    pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('drill0000000000000000000000000000'), endpoint: pagerDuty.url }),
+    pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('drill'.padEnd(32, '0')), endpoint: pagerDuty.url }),
     sns: {
       send: (cmd: unknown) => {
         const input = (cmd as { input: Record<string, Json> }).input;
@@ -400,13 +400,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     }
   };
 
-  let samples: MetricSample[] = [];
+  const brokerIds = cluster.brokers.map((b) => b.id);
+  const toSamples = (docs: MetricDocument[]): MetricSample[] => docs.flatMap((d) => d.metrics.map((m) => ({ namespace: 'KafkaHeal', name: m.name, dimensions: d.dimensions, value: m.value })));
   const probeHandler = makeProbeHandler({
     clusters: () => [probeConfig],
     probe: probeCluster,
-    publish: (docs: MetricDocument[]) => {
-      samples = docs.flatMap((d) => d.metrics.map((m) => ({ namespace: 'KafkaHeal', name: m.name, dimensions: d.dimensions, value: m.value })));
-    },
+    // What the handler publishes is rebuilt from its returned snapshot below (runs overlap here).
+    publish: () => undefined,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     now: Date.now,
     rounds: 1,
@@ -430,20 +430,31 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const probeLog: LocalHealer['probeLog'] = [];
   let loop: Promise<void> | undefined;
   let evalTimer: NodeJS.Timeout | undefined;
-  const probeLoop = async () => {
-    while (monitoring) {
-      const started = Date.now();
-      try {
-        const r = await probeHandler({ cluster: cluster.name });
-        probeRuns++;
-        probeLog.push({ at: Date.now(), status: r.status, problems: r.problems });
-        evaluator.observe(started, [...samples, ...diskSamples()]);
-      } catch (err) {
-        emit({ at: Date.now(), source: 'probe', event: 'probe:error', detail: (err as Error).message });
-      }
-      const wait = opts.probeIntervalMs - (Date.now() - started);
-      if (wait > 0 && monitoring) await new Promise((r) => setTimeout(r, wait));
+  // Probe runs start on a fixed schedule and may overlap (at most 3), like scheduled Lambda
+  // invocations: a slow run (a hung broker's timeout, a loaded machine) never leaves a period
+  // without a datapoint. Each run's samples count at its start time.
+  const inFlight = new Set<Promise<void>>();
+  const probeOnce = async () => {
+    const started = Date.now();
+    try {
+      const r = await probeHandler({ cluster: cluster.name });
+      probeRuns++;
+      probeLog.push({ at: Date.now(), status: r.status, problems: r.problems });
+      if (monitoring) evaluator.observe(started, [...toSamples(probeMetricDocuments(cluster.name, r.snapshot, brokerIds)), ...diskSamples()]);
+    } catch (err) {
+      emit({ at: Date.now(), source: 'probe', event: 'probe:error', detail: (err as Error).message });
     }
+  };
+  let probeTimer: NodeJS.Timeout | undefined;
+  const probeLoop = () => {
+    const launch = () => {
+      if (!monitoring || inFlight.size >= 3) return;
+      const p: Promise<void> = probeOnce().finally(() => inFlight.delete(p));
+      inFlight.add(p);
+    };
+    launch();
+    probeTimer = setInterval(launch, opts.probeIntervalMs);
+    return Promise.resolve();
   };
 
   const healer: LocalHealer = {
@@ -475,7 +486,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     async stopMonitoring() {
       monitoring = false;
       if (evalTimer) clearInterval(evalTimer);
+      if (probeTimer) clearInterval(probeTimer);
       await loop;
+      await Promise.allSettled([...inFlight]);
     },
     fireAlarm(match, why) {
       const trs = evaluator.force(match, Date.now(), why);

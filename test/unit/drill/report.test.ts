@@ -1,0 +1,141 @@
+// Report assembly: MTTD/MTTR from the incident and the health measure, the oracle ratio, actions
+// from the incident timeline, expectation checks on both sides of each edge.
+import { describe, expect, it } from 'vitest';
+import type { IncidentWithTimeline } from '../../../functions/shared/incident-store.js';
+import { assembleReport, primaryIncident, type DrillObservations } from '../../../local/drill/report.js';
+import { validateScenario } from '../../../local/drill/scenario.js';
+
+const FAULT = Date.parse('2026-11-22T05:00:00.000Z');
+const at = (s: number) => new Date(FAULT + s * 1000).toISOString();
+
+function incident(over: Partial<IncidentWithTimeline> & Pick<IncidentWithTimeline, 'id' | 'type'>): IncidentWithTimeline {
+  return {
+    cluster: 'c',
+    severity: 'SEV-2',
+    status: 'resolved',
+    brokers: [{ id: 2, firstSeenAt: at(1) }],
+    openedAt: at(4),
+    detectedAt: at(2),
+    lastSignalAt: at(4),
+    fingerprints: [],
+    signalCount: 1,
+    version: 1,
+    resolvedAt: at(20),
+    timeline: [
+      { at: at(4), actor: 'classifier', action: 'incident-opened' },
+      { at: at(5), actor: 'classifier', action: 'workflow-started', result: 'arn' },
+      { at: at(7), actor: 'workflow:broker-recovery', action: 'host-diagnosed', result: 'restart' },
+      { at: at(9), actor: 'workflow:broker-recovery', action: 'broker-restarted', detail: 'restarted' },
+      { at: at(9.5), actor: 'notifier', action: 'notify-sns', result: 'delivered' },
+      { at: at(20), actor: 'workflow:broker-recovery', action: 'incident-resolved' },
+    ],
+    ...over,
+  };
+}
+
+function observations(over: Partial<DrillObservations> = {}, expectations: Record<string, unknown> = {}): DrillObservations {
+  const scenario = validateScenario(
+    {
+      name: 'broker-crash',
+      description: 'd',
+      faults: [{ at: 0, action: 'crash', broker: 2 }],
+      expect: { incidentType: 'broker-failure', workflow: 'broker-recovery', status: 'resolved', actionsTaken: ['broker-restarted'], actionsNotTaken: ['throttle-applied'], maxMttrSeconds: 30, maxMttrRatio: 1.5, ...expectations },
+    },
+    't',
+  );
+  return {
+    scenario,
+    startedAt: FAULT - 30_000,
+    finishedAt: FAULT + 60_000,
+    cluster: { name: 'c', mode: 'kraft', brokers: 3, kafkaVersion: '4' },
+    faultAt: FAULT,
+    events: [
+      { at: FAULT, source: 'fault', event: 'fault:crash', detail: 'broker 2' },
+      { at: FAULT + 3000, source: 'alarm', event: 'alarm:ALARM', detail: 'broker-down-b2' },
+    ],
+    incidents: [incident({ id: 'inc-1', type: 'broker-failure' })],
+    executions: [{ workflow: 'broker-recovery', incidentId: 'inc-1', status: 'SUCCEEDED' }],
+    workload: { produced: 1000, consumed: 1000, lost: 0 },
+    healthyAt: FAULT + 18_000,
+    finalHealthy: true,
+    oracleMs: 15_000,
+    notes: ['n'],
+    ...over,
+  };
+}
+
+describe('assembleReport', () => {
+  it('computes MTTD (fault -> opened), MTTR (fault -> resolved and healthy, whichever is later) and the oracle ratio', () => {
+    const r = assembleReport(observations());
+    expect(r).toMatchObject({ scenario: 'broker-crash', mttdSeconds: 4, mttrSeconds: 20, oracleMttrSeconds: 15, mttrRatio: 1.33, messagesProduced: 1000, messagesConsumed: 1000, messagesLost: 0, passed: true });
+    // Healthy after the resolution: the later time counts.
+    expect(assembleReport(observations({ healthyAt: FAULT + 25_000 })).mttrSeconds).toBe(25);
+  });
+
+  it('stable keys in the JSON', () => {
+    const keys = Object.keys(JSON.parse(JSON.stringify(assembleReport(observations()))) as object);
+    expect(keys).toEqual(expect.arrayContaining(['scenario', 'passed', 'mttdSeconds', 'mttrSeconds', 'oracleMttrSeconds', 'messagesProduced', 'messagesConsumed', 'messagesLost', 'actions', 'timeline']));
+  });
+
+  it('actions come from classifier and workflow entries (not notifier lines), with offsets from the fault', () => {
+    const r = assembleReport(observations());
+    expect(r.actions.map((a) => `${a.offsetSeconds}:${a.actor}:${a.action}`)).toEqual([
+      '4:classifier:incident-opened',
+      '5:classifier:workflow-started',
+      '7:broker-recovery:host-diagnosed',
+      '9:broker-recovery:broker-restarted',
+      '20:broker-recovery:incident-resolved',
+    ]);
+    expect(r.actions[3]).toMatchObject({ target: 'broker 2' });
+  });
+
+  it('the timeline merges drill events and incident entries in time order', () => {
+    const r = assembleReport(observations());
+    expect(r.timeline[0]).toMatchObject({ offsetSeconds: 0, source: 'fault', event: 'fault:crash' });
+    expect(r.timeline.map((t) => t.at)).toEqual([...r.timeline.map((t) => t.at)].sort());
+    expect(r.timeline.find((t) => t.event === 'incident:broker-restarted')).toMatchObject({ source: 'workflow', offsetSeconds: 9 });
+  });
+
+  it('MTTR at the edge: 30 s passes "<= 30", 30.1 s fails', () => {
+    expect(assembleReport(observations({ incidents: [incident({ id: 'i', type: 'broker-failure', resolvedAt: at(30) })], healthyAt: FAULT })).expectations.find((e) => e.name === 'max MTTR')?.passed).toBe(true);
+    const late = assembleReport(observations({ incidents: [incident({ id: 'i', type: 'broker-failure', resolvedAt: at(30.1) })], healthyAt: FAULT }));
+    expect(late.expectations.find((e) => e.name === 'max MTTR')).toMatchObject({ passed: false, actual: '30.1 s' });
+    expect(late.passed).toBe(false);
+  });
+
+  it('an escalated incident has no MTTR; a missing oracle gives no ratio', () => {
+    const r = assembleReport(observations({ incidents: [incident({ id: 'inc-1', type: 'broker-failure', status: 'escalated' })], oracleMs: null }));
+    expect(r).toMatchObject({ mttrSeconds: null, mttrRatio: null });
+    expect(r.expectations.filter((e) => !e.passed).map((e) => e.name).sort()).toEqual(['MTTR / oracle', 'incident status', 'max MTTR']);
+    expect(r.expectations.find((e) => e.name === 'max MTTR')?.actual).toBe('never recovered');
+  });
+
+  it('data loss, an action taken that must not be, and an unhealthy end fail their expectations', () => {
+    const r = assembleReport(observations({ workload: { produced: 10, consumed: 9, lost: 1 }, finalHealthy: false }, { actionsNotTaken: ['broker-restarted'] }));
+    const failed = Object.fromEntries(r.expectations.filter((e) => !e.passed).map((e) => [e.name, e.actual]));
+    expect(failed).toEqual({ 'no data loss': '1 lost of 10', 'action not taken: broker-restarted': 'taken', 'final health': 'not healthy' });
+  });
+
+  it('no traffic at all does not count as "no data loss"', () => {
+    expect(assembleReport(observations({ workload: { produced: 0, consumed: 0, lost: 0 } })).expectations.find((e) => e.name === 'no data loss')?.passed).toBe(false);
+  });
+
+  it('noIncident: passes only when nothing opened', () => {
+    const none = assembleReport(observations({ incidents: [], executions: [] }, { noIncident: true, incidentType: undefined, workflow: undefined, status: undefined, actionsTaken: [], maxMttrSeconds: undefined, maxMttrRatio: undefined }));
+    expect(none.expectations.find((e) => e.name === 'no incident')?.passed).toBe(true);
+    expect(none.mttdSeconds).toBeNull();
+  });
+});
+
+describe('primaryIncident', () => {
+  const a = incident({ id: 'a', type: 'offline-partitions', openedAt: at(1) });
+  const b = incident({ id: 'b', type: 'broker-failure', openedAt: at(3) });
+  const c = incident({ id: 'c', type: 'broker-failure', openedAt: at(60) });
+  it('picks the first or last of the expected type, else of all', () => {
+    expect(primaryIncident([c, a, b], 'first', 'broker-failure')?.id).toBe('b');
+    expect(primaryIncident([c, a, b], 'last', 'broker-failure')?.id).toBe('c');
+    expect(primaryIncident([c, a, b], 'first')?.id).toBe('a');
+    expect(primaryIncident([c, a, b], 'first', 'disk-pressure')?.id).toBe('a');
+    expect(primaryIncident([], 'first')).toBeUndefined();
+  });
+});
