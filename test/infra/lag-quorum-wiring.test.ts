@@ -1,0 +1,144 @@
+// CDK assertions for the consumer-lag and quorum-recovery workflows as the healer stacks of the
+// example configs create them: the classifier's WORKFLOW_ARN_*, the runbook documents, the
+// targets the workflow steps Lambda reads, and hand-written least-privilege IAM.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadRunbook } from '../../functions/shared/runbooks.js';
+import { ClusterTargetSchema } from '../../functions/workflow-steps/handler.js';
+import type { HealerConfig } from '../../infra/config/schema.js';
+import { consumerLagSubstitutions, consumerLagTargetFields } from '../../infra/constructs/consumer-lag-workflow.js';
+import { QUORUM_RUNBOOKS, quorumRecoverySubstitutions, quorumTargetFields } from '../../infra/constructs/quorum-recovery-workflow.js';
+import { clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
+import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+let ex: ExampleStacks;
+beforeAll(() => {
+  ex = synthesizeExampleStacks('kh-lag-quorum-test-');
+}, 240_000);
+afterAll(() => ex?.cleanup());
+
+function statementsOf(t: Template, stateMachineName: string): Statement[] {
+  const [sm] = Object.values(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: stateMachineName } }) as Resources);
+  expect(sm, stateMachineName).toBeDefined();
+  const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(sm?.Properties['RoleArn']))?.[1];
+  return Object.values(t.findResources('AWS::IAM::Policy') as Resources)
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
+    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+const withAction = (all: Statement[], action: string) => all.filter((s) => actionsOf(s).includes(action));
+const resources = (ss: Statement[]) => ss.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+const config = (d: string) => ex.configs.find((c) => c.deployment === d) as HealerConfig;
+const machines = (t: Template, name: string) => Object.keys(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: name } }));
+const classifierEnv = (t: Template) =>
+  Object.entries(t.findResources('AWS::Lambda::Function') as Resources)
+    .filter(([id]) => id.startsWith('Classify'))
+    .map(([, f]) => JSON.stringify(f.Properties.Environment ?? {}))
+    .join('\n');
+
+describe('targets and substitutions (no synthesis)', () => {
+  it('the consumer-lag and quorum fields of every example cluster fit what the workflow steps Lambda parses', async () => {
+    const { loadConfigs, DEFAULT_CONFIG_FILES } = await import('../../infra/app-builder.js');
+    for (const cfg of loadConfigs(DEFAULT_CONFIG_FILES)) {
+      for (const c of cfg.clusters) {
+        const parsed = ClusterTargetSchema.parse({ ...clusterTarget(c, 'fn'), ...consumerLagTargetFields(c), ...quorumTargetFields(c) });
+        expect(parsed.consumerGroups?.map((g) => g.name)).toEqual(c.consumerGroups.map((g) => g.name));
+        expect(parsed.quorum?.metadataMode).toBe(c.platform === 'ec2' ? c.ec2.metadataMode : undefined);
+      }
+    }
+  });
+
+  it('each ASL file renders with the construct substitutions, leaving no ${', () => {
+    const lag = renderDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), consumerLagSubstitutions({ workflowStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:s', escalationStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:e' }));
+    expect(lag).not.toContain('${');
+    const subs = quorumRecoverySubstitutions({ workflowStepsFunctionArn: 'arn:s', escalationStateMachineArn: 'arn:e', approvalFunctionArn: 'arn:a', deployment: 'prod-us' });
+    const quorum = renderDefinition(readFileSync(aslFile('quorum-recovery'), 'utf8'), subs);
+    expect(quorum).not.toContain('${');
+    expect(subs).toMatchObject({ StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker', BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata', RestartDocumentName: 'kafka-heal-prod-us-kafka-restart-broker', CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action' });
+  });
+});
+
+describe('consumer-lag and quorum-recovery in the healer stacks', () => {
+  it('synthesizes with no unacknowledged cdk-nag finding in these constructs', () => {
+    expect(ex.synthError).toBeUndefined();
+    const report = JSON.parse(readFileSync(join(ex.outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+    };
+    const mine = report.pluginReports.flatMap((p) =>
+      p.violations.flatMap((v) => v.violatingConstructs.filter((c) => /\/(ConsumerLag|QuorumRecovery)\//.test(c.constructPath)).map((c) => `${v.ruleName} at ${c.constructPath}`)),
+    );
+    expect(mine).toEqual([]);
+  });
+
+  it('the classifier starts them: WORKFLOW_ARN_CONSUMER_LAG everywhere, WORKFLOW_ARN_QUORUM_RECOVERY only where brokers are listed on EC2', () => {
+    for (const d of ['prod-us', 'prod-eu', 'events']) {
+      const t = ex.template(d);
+      expect(machines(t, `kafka-heal-${d}-consumer-lag`), d).toHaveLength(1);
+      expect(classifierEnv(t), d).toContain('WORKFLOW_ARN_CONSUMER_LAG');
+    }
+    expect(machines(ex.template('prod-us'), 'kafka-heal-prod-us-quorum-recovery')).toHaveLength(1);
+    expect(classifierEnv(ex.template('prod-us'))).toContain('WORKFLOW_ARN_QUORUM_RECOVERY');
+    expect(machines(ex.template('prod-eu'), 'kafka-heal-prod-eu-quorum-recovery')).toHaveLength(0);
+    expect(classifierEnv(ex.template('prod-eu'))).not.toContain('WORKFLOW_ARN_QUORUM_RECOVERY');
+  });
+
+  it('quorum-recovery: the stop, backup and CLI runbooks deployed with the repository content, and the substitutions naming them', () => {
+    const t = ex.template('prod-us');
+    for (const runbook of Object.values(QUORUM_RUNBOOKS)) {
+      t.hasResourceProperties('AWS::SSM::Document', { Name: runbookDocumentName('prod-us', runbook), DocumentType: 'Command', Content: loadRunbook(runbook).content });
+    }
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'kafka-heal-prod-us-quorum-recovery',
+      DefinitionSubstitutions: { StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker', BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata', CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action' },
+    });
+  });
+
+  it('quorum-recovery IAM: SendCommand only with its four documents and only on the configured broker and ZooKeeper instances; invokes the approval function', () => {
+    const c = config('prod-us').clusters[0];
+    if (c?.platform !== 'ec2') throw new Error('prod-us is an EC2 example');
+    const st = statementsOf(ex.template('prod-us'), 'kafka-heal-prod-us-quorum-recovery');
+    const send = JSON.stringify(resources(withAction(st, 'ssm:SendCommand')));
+    for (const doc of ['kafka-stop-broker', 'kafka-backup-metadata', 'kafka-restart-broker', 'kafka-cli-action']) expect(send).toContain(`document/kafka-heal-prod-us-${doc}`);
+    expect(send).not.toContain('kafka-diagnose-host');
+    expect(send).not.toContain('kafka-free-disk');
+    for (const id of [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]) expect(send).toContain(`instance/${id}`);
+    expect(send).not.toMatch(/instance\/\*/);
+    expect(resources(withAction(st, 'ssm:SendCommand'))).not.toContain('*');
+    const invoke = JSON.stringify(resources(withAction(st, 'lambda:InvokeFunction')));
+    expect(invoke).toMatch(/ApprovalRequest/);
+    expect(invoke).toMatch(/WorkflowSteps/);
+    expect(resources(withAction(st, 'lambda:InvokeFunction'))).not.toContain('*');
+  });
+
+  it('consumer-lag IAM: sns:Publish only on the configured team and hook topics, lambda:InvokeFunction only on the step Lambdas and the configured scale hooks', () => {
+    const us = statementsOf(ex.template('prod-us'), 'kafka-heal-prod-us-consumer-lag');
+    expect(resources(withAction(us, 'sns:Publish'))).toEqual(['arn:aws:sns:us-east-1:123456789012:ledger-team']);
+    const usInvoke = resources(withAction(us, 'lambda:InvokeFunction'));
+    expect(usInvoke).toContain('arn:aws:lambda:us-east-1:123456789012:function:ledger-writer-scaler');
+    expect(usInvoke).not.toContain('*');
+    expect(withAction(us, 'ssm:SendCommand')).toEqual([]);
+    const eu = statementsOf(ex.template('prod-eu'), 'kafka-heal-prod-eu-consumer-lag');
+    expect(resources(withAction(eu, 'sns:Publish')).sort()).toEqual(['arn:aws:sns:eu-west-1:123456789012:billing-consumer-scaling', 'arn:aws:sns:eu-west-1:123456789012:billing-team']);
+    expect(JSON.stringify(resources(withAction(eu, 'lambda:InvokeFunction')))).not.toContain('function:');
+    // A deployment that names no topics and no hooks gets no publish or hook grant at all.
+    const events = statementsOf(ex.template('events'), 'kafka-heal-events-consumer-lag');
+    expect(withAction(events, 'sns:Publish')).toEqual([]);
+  });
+
+  it('the workflow steps Lambda is told each group owner, hook and the quorum hosts', () => {
+    const fns = ex.template('prod-us').findResources('AWS::Lambda::Function') as Resources;
+    const env = Object.entries(fns).filter(([id]) => id.includes('WorkflowSteps')).map(([, f]) => JSON.stringify(f.Properties.Environment));
+    expect(env).toHaveLength(1);
+    const text = env[0] as string;
+    expect(text).toContain('ledger-team');
+    expect(text).toMatch(/kind\W+lambda/);
+    expect(text).toContain('i-0fedcba9876543211');
+    expect(text).toContain('/var/lib/zookeeper');
+  });
+});
