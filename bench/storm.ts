@@ -17,6 +17,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { PROJECT_ROOT } from '../infra/constructs/healer-function.js';
+import { sqsRecord } from '../test/support/sqs.js';
 import type { ClusterFacts, OpenIncident, Signal } from '../functions/domain/types.js';
 import { BenchFailure, verdict } from './stats.js';
 
@@ -62,20 +63,6 @@ export function stormEvents(count: number, at: Date): string[] {
     }
   }
   return events;
-}
-
-function sqsRecord(body: string, queue: string): SQSRecord {
-  return {
-    messageId: randomUUID(),
-    receiptHandle: 'r',
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()), SenderId: 'bench', ApproximateFirstReceiveTimestamp: String(Date.now()) },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: `arn:aws:sqs:eu-west-1:123456789012:${queue}`,
-    awsRegion: 'eu-west-1',
-  };
 }
 
 /** An in-memory queue with SQS's at-least-once behaviour: a failed batch item comes back later. */
@@ -139,7 +126,7 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
   // SQS double for the ingest -> classify queue: every SendMessageBatch entry becomes a message.
   const sqs = {
     send: async (cmd: { input: { Entries?: { Id?: string; MessageBody?: string }[] } }) => {
-      for (const e of cmd.input.Entries ?? []) signals.push(sqsRecord(e.MessageBody ?? '', 'signals'));
+      for (const e of cmd.input.Entries ?? []) signals.push(sqsRecord(e.MessageBody ?? '', { queue: 'signals' }));
       return { Successful: (cmd.input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: '' })), Failed: [] };
     },
   } as unknown as SQSClient;
@@ -179,7 +166,7 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
   let ingestDone = false;
   const ingestWorkers = Array.from({ length: CLASSIFIERS }, async (_, w) => {
     for (let i = w * BATCH; i < deliveries.length; i += CLASSIFIERS * BATCH) {
-      const event: SQSEvent = { Records: deliveries.slice(i, i + BATCH).map((b) => sqsRecord(b, 'ingest')) };
+      const event: SQSEvent = { Records: deliveries.slice(i, i + BATCH).map((b) => sqsRecord(b, { queue: 'ingest' })) };
       const res = await ingest(event);
       if (res.batchItemFailures.length > 0) throw new Error(`ingest failed ${res.batchItemFailures.length} records`);
     }

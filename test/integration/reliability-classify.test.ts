@@ -16,6 +16,7 @@ import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { POLICY_CACHE_MS, SsmPolicySource } from '../../functions/shared/policy-source.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { sqsEvent, sqsRecord } from '../support/sqs.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
 const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
@@ -90,21 +91,7 @@ function signal(over: Partial<Signal> = {}): Signal {
   };
 }
 
-const delivery = (s: Signal, messageId = `m-${s.id}`): SQSEvent => ({
-  Records: [
-    {
-      messageId,
-      receiptHandle: 'r',
-      body: JSON.stringify(s),
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-signals',
-      awsRegion: 'eu-west-1',
-    },
-  ],
-});
+const delivery = (s: Signal, messageId = `m-${s.id}`): SQSEvent => sqsEvent(sqsRecord(JSON.stringify(s), { messageId }));
 
 async function incidents() {
   const res = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
