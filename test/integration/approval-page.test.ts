@@ -12,7 +12,8 @@ import { makeApprovalEndpoint } from '../../functions/approvals/endpoint.js';
 import { staticSigningKey } from '../../functions/approvals/links.js';
 import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
 import { APPROVAL_RESOURCE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
-import { ApprovalStore } from '../../functions/approvals/store.js';
+import { ApprovalExpired, ApprovalStore } from '../../functions/approvals/store.js';
+import { decideApproval } from '../../functions/approvals/decide.js';
 import { correlate } from '../../functions/domain/correlate.js';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
 import type { Decision, Signal } from '../../functions/domain/types.js';
@@ -247,5 +248,25 @@ describe('approval page in headless Chromium', () => {
     const unknown = captureIO();
     expect(await main(['approve', 'AAAAAAAAAAAAAAAAAAAAAA', ...flags], unknown)).toBe(1);
     expect(unknown.err.join('\n')).toContain('no approval AAAAAAAAAAAAAAAAAAAAAA');
+  });
+
+  it('two decisions racing for one approval: the conditional write lets exactly one through, and only it reaches the workflow', async () => {
+    const run = await startRun(await openIncident('racing'));
+    const deps = { approvals, incidents: store, callbacks: tokens, now };
+    const outcomes = await Promise.all([
+      decideApproval(deps, run.approvalId, { decision: 'approved', by: 'alice' }),
+      decideApproval(deps, run.approvalId, { decision: 'rejected', by: 'bob' }),
+      decideApproval(deps, run.approvalId, { decision: 'approved', by: 'carol' }),
+    ]);
+    expect(outcomes.filter((o) => o.outcome === 'recorded')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'already-decided')).toHaveLength(2);
+    const winner = outcomes.find((o) => o.outcome === 'recorded')?.record;
+    const result = await run.result;
+    if (winner?.status === 'approved') expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({ approval: { by: winner.decidedBy } });
+    else expect(result).toMatchObject({ status: 'FAILED', cause: 'approval rejected' });
+    // After its window, the store refuses a decision by itself too (not only the link check).
+    const late = await startRun(await openIncident('late'), 2_000);
+    await expect(approvals.decide(late.approvalId, { decision: 'approved', by: 'x' }, new Date(Date.now() + 2 * 3600_000))).rejects.toBeInstanceOf(ApprovalExpired);
+    expect(await late.result).toMatchObject({ status: 'FAILED', cause: 'approval timed out' });
   });
 });
