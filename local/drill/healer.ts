@@ -77,6 +77,8 @@ export const ARNS = {
   workflow: (w: Workflow) => smArn(w),
   criticalTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-critical`,
   warningTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-warning`,
+  ownerTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:drill-team-alerts`,
+  scaleTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:drill-consumers-scale`,
   alarmQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-ingest`,
   signalsQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-signals`,
 };
@@ -249,6 +251,18 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
         appLogDir: join(cluster.workDir, `broker-${b.id}`),
       })),
       serviceName: 'kafka',
+      // The consumer-lag workflow's view of the drill's group: its owning team's topic and an SNS scale hook (both the outbox).
+      consumerGroups: [
+        {
+          name: opts.consumerGroup.name,
+          topics: [opts.consumerGroup.topic],
+          ownerTeam: 'drill-team',
+          ownerTopicArn: ARNS.ownerTopic,
+          maxOffsetLag: opts.consumerGroup.maxOffsetLag,
+          scaleHook: { kind: 'sns', topicArn: ARNS.scaleTopic },
+        },
+      ],
+      lagThresholds: { lagSev3: policy.thresholds.lagSev3, lagSev2: policy.thresholds.lagSev2, lagSev1: policy.thresholds.lagSev1 },
     },
   ];
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
