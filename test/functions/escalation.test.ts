@@ -1,0 +1,127 @@
+// The escalation steps handler's edges the ladder runs in statemachines/escalation.test.ts do not
+// reach, and the retry-queue consumer (redelivery through PagerDuty, else SNS; never dropped).
+import type { SQSEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { describeLadder, makeEscalationHandler, type Ladder } from '../../functions/escalation/handler.js';
+import { makeRedeliverHandler } from '../../functions/escalation/redeliver.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
+import { retryQueueBody, type IncidentNotification, type NotifyDeps } from '../../functions/shared/notify.js';
+import { PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
+
+const NOW = new Date('2026-11-22T05:00:00.000Z');
+const request = { incidentId: 'inc-1', cluster: 'orders', incidentType: 'broker-failure', severity: 'SEV-2' as const };
+
+function store(status: IncidentWithTimeline['status'], acknowledgedAt?: string) {
+  const timeline: TimelineEntry[] = [];
+  return {
+    timeline,
+    get: async () => ({ id: 'inc-1', status, ...(acknowledgedAt ? { acknowledgedAt } : {}) }) as IncidentWithTimeline,
+    appendTimeline: async (_id: string, e: Omit<TimelineEntry, 'at'> & { at?: string }) => {
+      const full = { ...e, at: e.at ?? NOW.toISOString() };
+      timeline.push(full);
+      return full;
+    },
+  };
+}
+
+describe('escalation steps handler', () => {
+  const ladder: Ladder = { severity: 'SEV-2', startedAt: NOW.toISOString(), status: 'unacknowledged', level: 0 };
+  const noNotify = async () => {
+    throw new Error('no notification expected');
+  };
+
+  it('resolved before anyone was paged: stop, and no PagerDuty resolve for an alert never opened', async () => {
+    const h = makeEscalationHandler({ store: store('resolved'), notify: noNotify, now: () => NOW });
+    expect(await h({ step: 'next', request, ladder })).toMatchObject({ ladder: { status: 'resolved' }, step: { action: 'stop', outcome: 'resolved' } });
+  });
+
+  it('acknowledged after a page: pass the acknowledgement to PagerDuty once, then follow the cadence', async () => {
+    const s = store('escalated', '2026-11-22T05:03:00.000Z');
+    const paged: Ladder = { ...ladder, level: 1, lastPagedAt: NOW.toISOString() };
+    const h = makeEscalationHandler({ store: s, notify: async () => ({ delivered: true, via: 'pagerduty', attempts: [] }), now: () => NOW });
+    const first = await h({ step: 'next', request, ladder: paged });
+    expect(first).toMatchObject({ step: { action: 'acknowledge' } });
+    const acted = await h({ step: 'act', request, ladder: (first as { ladder: Ladder }).ladder, action: { action: 'acknowledge', reason: 'ack' } });
+    expect(acted).toMatchObject({ ladder: { acknowledgeSent: true }, via: 'pagerduty' });
+    const next = await h({ step: 'next', request, ladder: (acted as { ladder: Ladder }).ladder });
+    expect(next).toMatchObject({ step: { action: 'wait', until: '2026-11-22T06:00:00.000Z' } });
+  });
+
+  it('finish: ladder-exhausted writes the broadcast summary; anything else says how it ended', async () => {
+    const h = makeEscalationHandler({ store: store('escalated'), notify: noNotify, now: () => NOW });
+    expect(await h({ step: 'finish', request, ladder: { ...ladder, level: 2 }, action: { action: 'stop', outcome: 'ladder-exhausted', reason: 'top level 2 did not acknowledge' } })).toMatchObject({
+      outcome: 'ladder-exhausted',
+      summary: 'Nobody acknowledged SEV-2 broker-failure on orders after 2 escalation level(s): top level 2 did not acknowledge',
+    });
+    expect(await h({ step: 'finish', request, ladder, action: { action: 'stop', reason: 'r' } })).toMatchObject({ outcome: 'stopped', summary: 'SEV-2 broker-failure on orders: escalation stopped' });
+  });
+
+  it('describes the ladder of every severity', () => {
+    expect(describeLadder('SEV-3')).toEqual([
+      'page level 1 through PagerDuty at once (fallback: SNS, then the retry queue)',
+      'no acknowledgement within 4 h: page level 2',
+      'no acknowledgement from level 2 within 4 h: broadcast and leave the incident escalated',
+      'status update every 4 h until resolved',
+    ]);
+    expect(describeLadder('SEV-4')).toEqual(['SEV-4 does not page: one SNS notification on the warning topic']);
+  });
+});
+
+describe('retry queue redelivery', () => {
+  const n: IncidentNotification = { incidentId: 'inc-1', cluster: 'orders', incidentType: 'broker-failure', severity: 'SEV-1', kind: 'trigger', summary: 'broker 2 down', level: 1 };
+  const event = (...bodies: string[]): SQSEvent => ({ Records: bodies.map((body, i) => ({ messageId: `m${i}`, body }) as SQSEvent['Records'][number]) });
+
+  function deps(opts: { pagerDutyDown?: boolean; snsDown?: boolean }) {
+    const timeline: TimelineEntry[] = [];
+    const sent: string[] = [];
+    const notify: NotifyDeps = {
+      pagerDuty: {
+        trigger: async () => {
+          if (opts.pagerDutyDown) throw new PagerDutyUnavailable(5, 1, 'HTTP 503', 503, 'limit');
+          sent.push('pagerduty');
+          return { action: 'trigger', dedupKey: 'inc-1', attempts: 1, message: undefined };
+        },
+        acknowledge: async () => ({ action: 'acknowledge', dedupKey: 'inc-1', attempts: 1, message: undefined }),
+        resolve: async () => ({ action: 'resolve', dedupKey: 'inc-1', attempts: 1, message: undefined }),
+      },
+      sns: {
+        send: async () => {
+          if (opts.snsDown) throw new Error('SNS down');
+          sent.push('sns');
+          return { MessageId: 'm' };
+        },
+      } as never,
+      sqs: { send: async () => ({}) } as never,
+      snsTopicArns: { critical: 'c', warning: 'w' },
+      retryQueueUrl: 'q',
+      now: () => NOW,
+    };
+    const s = {
+      appendTimeline: async (_id: string, e: Omit<TimelineEntry, 'at'> & { at?: string }) => {
+        const full = { ...e, at: e.at ?? '' };
+        timeline.push(full);
+        return full;
+      },
+    };
+    return { timeline, sent, handler: makeRedeliverHandler({ notify, store: s }) };
+  }
+
+  it('delivers a parked notification through PagerDuty and records it', async () => {
+    const d = deps({});
+    expect(await d.handler(event(retryQueueBody(n, [])))).toEqual({ batchItemFailures: [] });
+    expect(d.sent).toEqual(['pagerduty']);
+    expect(d.timeline.map((e) => `${e.action}=${e.result}`)).toEqual(['notify-pagerduty=delivered']);
+  });
+
+  it('PagerDuty still down: SNS takes it', async () => {
+    const d = deps({ pagerDutyDown: true });
+    expect(await d.handler(event(retryQueueBody(n, [])))).toEqual({ batchItemFailures: [] });
+    expect(d.sent).toEqual(['sns']);
+  });
+
+  it('both still down, or a foreign message: a batch item failure, so SQS retries and finally dead-letters it', async () => {
+    const d = deps({ pagerDutyDown: true, snsDown: true });
+    expect(await d.handler(event(retryQueueBody(n, []), 'not json'))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }, { itemIdentifier: 'm1' }] });
+    expect(d.timeline.map((e) => `${e.action}=${e.result}`)).toEqual(['notify-pagerduty=failed', 'notify-sns=failed']);
+  });
+});
