@@ -18,6 +18,7 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { decideFromDiagnosis, escalationReason, type DiagnosisDecision } from '../domain/broker-recovery.js';
+import type { DiskVerdict, StoragePlan } from '../domain/disk-pressure.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
@@ -28,6 +29,7 @@ import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 import { CascadeTargetFields, cascadeStartDetail, resolveCascadeTarget, type CascadeTarget } from './cascade.js';
+import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
 import { ConsumerGroupTargetSchema, LagThresholdsSchema, lagStartDetail, resolveLagTarget, type LagTarget } from './consumer-lag.js';
@@ -42,7 +44,7 @@ import {
   type QuorumTarget,
 } from './quorum-recovery.js';
 
-export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery', 'consumer-lag', 'quorum-recovery', 'dr-failover', 'dr-failback', 'cascade-recovery'] as const;
+export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery', 'consumer-lag', 'quorum-recovery', 'dr-failover', 'dr-failback', 'cascade-recovery', 'disk-pressure'] as const;
 export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 
 /** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
@@ -75,6 +77,8 @@ export const ClusterTargetSchema = z.object({
   mskClusterArn: z.string().startsWith('arn:').optional(),
   /** cascade-recovery: where Kafka's CLI lives and the producer throttle while brokers recover. */
   ...CascadeTargetFields,
+  /** disk-pressure: heap dump dirs (EC2), storage growth (MSK). */
+  ...DiskTargetFields,
   /** consumer-lag: owners, limits and scale hooks of the configured groups. */
   consumerGroups: z.array(ConsumerGroupTargetSchema).optional(),
   lagThresholds: LagThresholdsSchema.optional(),
@@ -144,6 +148,8 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
   }),
   z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
   z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow }),
+  z.object({ step: z.literal('read-disk'), workflow, incidentId, ...ReadDiskFields }),
+  z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
   z.object({ step: z.literal('read-quorum'), workflow, incidentId, stdout: z.string(), phase: z.string().max(40).optional() }),
 ]);
@@ -169,6 +175,9 @@ export interface RecoveryTarget {
 export type StepResult =
   | RecoveryTarget
   | CascadeTarget
+  | DiskTarget
+  | DiskVerdict
+  | StoragePlan
   | DrTarget
   | LagTarget
   | QuorumTarget
@@ -180,7 +189,7 @@ export type StepResult =
   | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
   | { released: boolean; note: string };
 
-export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'>;
+export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'> & Partial<Pick<IncidentStore, 'recentHeals'>>;
 
 export interface WorkflowStepsDeps {
   store: WorkflowStepsStore;
@@ -188,6 +197,8 @@ export interface WorkflowStepsDeps {
   now: () => Date;
   /** Data disk usage at which a diagnosis hands the broker to disk-pressure (policy threshold). */
   diskCriticalPercent: number;
+  /** disk-pressure ends with the data disk below this (policy warning level). Default 85. */
+  diskWarnPercent?: number;
 }
 
 const actor = (wf: string) => `workflow:${wf}`;
@@ -235,6 +246,19 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     const { store } = deps;
     switch (step.step) {
       case 'start': {
+        if (step.workflow === 'disk-pressure') {
+          const configured = deps.targets().find((t) => t.cluster === (step.input as { cluster?: unknown } | null)?.cluster);
+          const t = resolveDiskTarget(
+            step.input,
+            (cluster) => {
+              if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
+              return ClusterTargetSchema.parse(configured);
+            },
+            deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent,
+          );
+          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
+          return t;
+        }
         if (step.workflow === 'cascade-recovery') {
           const configured = deps.targets().find((t) => t.cluster === (step.input as { cluster?: unknown } | null)?.cluster);
           const t = resolveCascadeTarget(step.input, (cluster) => {
@@ -335,6 +359,10 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           return { released: false, note };
         }
       }
+      case 'read-disk':
+        return readDisk(store, step);
+      case 'storage-plan':
+        return storagePlan({ appendTimeline: store.appendTimeline.bind(store), recentHeals: store.recentHeals?.bind(store) ?? (async () => []) }, deps.now(), step);
       case 'quorum-plan': {
         const plan = planQuorumRecovery(step.target, step.order, step.controllerId ?? null, step.documents);
         await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'recovery-planned', detail: plan.summary, reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart] });

@@ -119,7 +119,7 @@ describe('parseTargets', () => {
     expect(() => parseTargets('{')).toThrow(/not JSON/);
     expect(() => parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [{ id: 1, instanceId: 'bad' }] }]))).toThrow(/brokers.0.instanceId/);
     expect(parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f' }]))).toEqual([
-      { cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [], serviceName: 'kafka', listenerPort: 9092, serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka', kafkaHome: '/opt/kafka', throttleProducerByteRate: 1_048_576 },
+      { cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [], serviceName: 'kafka', listenerPort: 9092, serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka', kafkaHome: '/opt/kafka', throttleProducerByteRate: 1_048_576, diskPressure: { storageGrowthPercent: 25, maxVolumeGb: 16_384 } },
     ]);
   });
 });
