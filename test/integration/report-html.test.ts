@@ -103,7 +103,7 @@ describe('report.html in headless Chromium', () => {
     );
     expect(boxes).toHaveLength(marks);
     for (const b of boxes) {
-      expect(b.width).toBeGreaterThanOrEqual(3);
+      expect(b.width).toBeGreaterThanOrEqual(2.5);
       expect(b.height).toBeGreaterThanOrEqual(10);
       expect(b.left).toBeGreaterThanOrEqual(svgBox!.x);
       expect(b.right).toBeLessThanOrEqual(svgBox!.x + svgBox!.width);

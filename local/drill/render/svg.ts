@@ -3,7 +3,9 @@
 // the first fault, and dashed milestone lines for the fault, the incident opening, healthy again
 // and the oracle. Made to be read at 3 a.m.: large type, high contrast in light and dark schemes,
 // shapes as well as colours (diamond = fault or failure, square = action, circle = other), and
-// every mark carries a <title> with its full text. All text is escaped.
+// every mark carries a <title> with its full text. Workflow states get one row per workflow: each
+// state a segment from entered to exited, named where it is wide enough (polling loops stay one
+// dense band instead of hundreds of labels). All text is escaped.
 import { formatDuration, formatOffset } from '../../../functions/shared/report-text.js';
 import type { DrillAction, DrillReport, DrillSource, DrillTimelineEntry } from '../report-types.js';
 import { escapeHtml } from './escape.js';
@@ -52,9 +54,10 @@ const TOP = 64;
 const BOTTOM = 44;
 const ROW = 22;
 const LANE_PAD = 10;
-/** Label rows per lane; states get more because a workflow passes through many in a few seconds. */
+/** Label rows per lane (plus one row of unlabelled marks when they do not fit). */
 const MAX_ROWS = 3;
-const MAX_STATE_ROWS = 8;
+/** Workflow rows in the States lane; executions beyond these share the last row. */
+const MAX_WORKFLOW_ROWS = 6;
 const CHAR_WIDTH = 7.4;
 const LABEL_MAX_CHARS = 30;
 
@@ -83,44 +86,16 @@ interface Item {
   title: string;
   event: string;
   kind: MarkKind;
-  /** A state's exit offset: the entered mark owns a bar up to it, on its own row. */
-  until?: number;
-  /** The exited mark of a state sits on the row of its entered mark, unlabelled. */
-  follows?: Item;
+}
+
+function entryTitle(t: DrillTimelineEntry): string {
+  return `${formatOffset(t.offsetSeconds)} ${t.source} ${t.event}${t.detail ? `: ${t.detail}` : ''} (${t.at})`;
 }
 
 function timelineItem(t: DrillTimelineEntry): Item {
-  const title = `${formatOffset(t.offsetSeconds)} ${t.source} ${t.event}${t.detail ? `: ${t.detail}` : ''} (${t.at})`;
   // Incident timeline entries arrive as `incident:<action>`; in their lane the action says it all.
   const label = t.event.replace(/^incident:/, '');
-  return { lane: t.source, offset: t.offsetSeconds, label, title, event: t.event, kind: markKind(t.source, t.event, t.detail) };
-}
-
-/**
- * Timeline items; in the States lane an entered mark is labelled with the state's name and owns a
- * bar to the matching exit (or to the end when the state never exited), whose mark shares its row.
- */
-function timelineItems(entries: readonly DrillTimelineEntry[], end: number): Item[] {
-  const items = entries.map(timelineItem);
-  const open = new Map<string, Item>();
-  entries.forEach((e, i) => {
-    const item = items[i] as Item;
-    if (e.source !== 'state') return;
-    const name = e.detail ?? '';
-    if (/entered/.test(e.event)) {
-      // The runner names states `<workflow>: <State Name>`; the state's name is the label, the title has all.
-      item.label = name.split(': ').at(-1) || e.event;
-      item.until = end;
-      open.set(name, item);
-    } else if (/exited/.test(e.event) && open.has(name)) {
-      const entered = open.get(name) as Item;
-      entered.until = e.offsetSeconds;
-      item.follows = entered;
-      item.label = '';
-      open.delete(name);
-    }
-  });
-  return items;
+  return { lane: t.source, offset: t.offsetSeconds, label, title: entryTitle(t), event: t.event, kind: markKind(t.source, t.event, t.detail) };
 }
 
 function actionItem(a: DrillAction): Item {
@@ -146,51 +121,103 @@ interface Placed extends Item {
 }
 
 /**
- * Greedy rows: a mark goes on the first row where it and its label (or its state bar) do not
- * overlap what is already there. A label sits right of its mark, left of it near the right edge,
- * and after the bar's end when a state was too short for its name to fit inside the bar.
+ * Greedy rows: a mark goes on the first row where it and its label do not overlap what is already
+ * there; near the right edge the label goes to the left of the mark.
  */
 function placeLane(items: Item[], x: (s: number) => number, maxRows: number): { placed: Placed[]; rows: number } {
   const rowEnds: number[] = [];
   const placed: Placed[] = [];
-  const rowOf = new Map<Item, number>();
   let overflow = false;
   for (const it of items) {
     const px = x(it.offset);
-    if (it.follows) {
-      placed.push({ ...it, x: px, row: rowOf.get(it.follows) ?? 0 });
-      continue;
-    }
     const width = 12 + shorten(it.label).length * CHAR_WIDTH;
-    const barEnd = it.until === undefined ? px : x(it.until);
-    const afterBar = barEnd - px > 8 && barEnd - px < width + 8;
-    let labelAt: Placed['labelAt'] = { x: (afterBar ? barEnd : px) + 11, anchor: 'start' };
-    if (labelAt.x + width > WIDTH - 4) labelAt = { x: px - 11, anchor: 'end' };
+    const labelAt: NonNullable<Placed['labelAt']> = px + 11 + width > WIDTH - 4 ? { x: px - 11, anchor: 'end' } : { x: px + 11, anchor: 'start' };
     const start = labelAt.anchor === 'end' ? labelAt.x - width : px - 8;
-    const end = Math.max(labelAt.anchor === 'end' ? px + 8 : labelAt.x + width, barEnd + 8);
+    const end = labelAt.anchor === 'end' ? px + 8 : labelAt.x + width;
     let row = rowEnds.findIndex((e) => start > e + 6);
     if (row === -1 && rowEnds.length < maxRows) row = rowEnds.length;
     if (row === -1) {
       // No room for a label: the mark still shows (with its <title>, and in the tables), on a row
-      // where it covers no label, else on one extra row of unlabelled marks under the labelled
-      // ones; never with a bar that would run through labels.
+      // where it covers no label, else on one extra row of unlabelled marks under the labelled ones.
       const free = rowEnds.findIndex((e) => px - 8 > e + 2);
       if (free === -1) overflow = true;
       else rowEnds[free] = px + 8;
-      placed.push({ ...it, x: px, row: free === -1 ? maxRows : free, until: undefined });
+      placed.push({ ...it, x: px, row: free === -1 ? maxRows : free });
       continue;
     }
     rowEnds[row] = end;
-    rowOf.set(it, row);
-    placed.push({ ...it, x: px, row, ...(it.label ? { labelAt } : {}) });
+    placed.push({ ...it, x: px, row, labelAt });
   }
   return { placed, rows: overflow ? maxRows + 1 : Math.max(1, rowEnds.length) };
 }
 
-function shape(kind: MarkKind, x: number, y: number, end: boolean): string {
+interface StateRow {
+  workflow: string;
+  segments: Array<{ from: number; to: number; state: string; open: boolean }>;
+  marks: DrillTimelineEntry[];
+}
+
+/**
+ * The States lane's rows: one per workflow (the runner names states `<workflow>: <State Name>`),
+ * each state a segment from its entry to its exit (to `end` when it never exited).
+ */
+export function stateRows(entries: readonly DrillTimelineEntry[], end: number): StateRow[] {
+  const rows = new Map<string, StateRow & { open: Map<string, { from: number; state: string }> }>();
+  for (const e of entries) {
+    if (e.source !== 'state') continue;
+    const detail = e.detail ?? '';
+    const cut = detail.indexOf(': ');
+    const workflow = cut === -1 ? '' : detail.slice(0, cut);
+    const state = cut === -1 ? detail : detail.slice(cut + 2);
+    const key = rows.has(workflow) || rows.size < MAX_WORKFLOW_ROWS ? workflow : [...rows.keys()].at(-1) as string;
+    const row = rows.get(key) ?? { workflow, segments: [], marks: [], open: new Map<string, { from: number; state: string }>() };
+    rows.set(key, row);
+    row.marks.push(e);
+    if (/exited/.test(e.event)) {
+      const entered = row.open.get(detail);
+      if (entered) {
+        row.segments.push({ from: entered.from, to: e.offsetSeconds, state, open: false });
+        row.open.delete(detail);
+      }
+    } else row.open.set(detail, { from: e.offsetSeconds, state });
+  }
+  return [...rows.values()].map(({ open, workflow, segments, marks }) => ({
+    workflow,
+    marks,
+    segments: [...segments, ...[...open.values()].map(({ from, state }) => ({ from, to: end, state, open: true }))].sort((a, b) => a.from - b.from),
+  }));
+}
+
+const STATE_ROW = 26;
+const STATE_HEADER = 24;
+
+/** The States lane: workflow names in the gutter, segments named where they are wide enough, a tick per state event. */
+function renderStateLane(rows: StateRow[], x: (s: number) => number, top: number): { svg: string; height: number } {
+  const parts: string[] = [];
+  rows.forEach((row, r) => {
+    const y = top + STATE_HEADER + r * STATE_ROW;
+    const cy = y + STATE_ROW / 2;
+    parts.push(`<text class="row-label" x="20" y="${(cy + 4.5).toFixed(1)}">${escapeHtml(shorten(row.workflow || 'workflow'))}</text>`);
+    row.segments.forEach((seg, i) => {
+      const sx = x(seg.from);
+      const width = Math.max(1, x(seg.to) - sx);
+      parts.push(
+        `<rect class="span ${i % 2 ? 'span-b' : 'span-a'}" x="${sx.toFixed(1)}" y="${(y + 4).toFixed(1)}" width="${width.toFixed(1)}" height="${STATE_ROW - 8}"><title>${escapeHtml(`${row.workflow ? `${row.workflow}: ` : ''}${seg.state}: ${formatDuration(seg.to - seg.from)}${seg.open ? ' (never exited)' : ''}`)}</title></rect>`,
+      );
+      const label = shorten(seg.state);
+      if (width >= label.length * CHAR_WIDTH + 10) parts.push(`<text class="label" x="${(sx + 5).toFixed(1)}" y="${(cy + 4.5).toFixed(1)}">${escapeHtml(label)}</text>`);
+    });
+    for (const m of row.marks) {
+      parts.push(
+        `<g class="${MARK_CLASS} k-state" data-lane="state" data-event="${escapeHtml(m.event)}"><title>${escapeHtml(entryTitle(m))}</title><rect x="${(x(m.offsetSeconds) - 1.5).toFixed(1)}" y="${(y + 2).toFixed(1)}" width="3" height="${STATE_ROW - 4}"/></g>`,
+      );
+    }
+  });
+  return { svg: parts.join(''), height: STATE_HEADER + rows.length * STATE_ROW + LANE_PAD };
+}
+
+function shape(kind: MarkKind, x: number, y: number): string {
   const f = (n: number) => n.toFixed(1);
-  // A state's exit closes its bar: a bar-end tick keeps the state's name readable above it.
-  if (end) return `<rect x="${f(x - 2)}" y="${f(y - 8)}" width="4" height="16"/>`;
   if (kind === 'fault' || kind === 'failure') return `<path d="M${f(x)} ${f(y - 8)}L${f(x + 8)} ${f(y)}L${f(x)} ${f(y + 8)}L${f(x - 8)} ${f(y)}Z"/>`;
   if (kind === 'action') return `<rect x="${f(x - 6)}" y="${f(y - 6)}" width="12" height="12"/>`;
   return `<circle cx="${f(x)}" cy="${f(y)}" r="6.5"/>`;
@@ -207,28 +234,31 @@ const STYLE = `
 .tl .k-alarm>*{fill:#d35400}.tl .k-opened>*,.tl .m-opened line{fill:#6a1b9a;stroke:#6a1b9a}
 .tl .k-resolved>*,.tl .m-healthy line{fill:#0a7d32;stroke:#0a7d32}.tl .k-action>*{fill:#005fa3}
 .tl .k-approval>*{fill:#8a5a00}.tl .k-state>*{fill:#555}.tl .k-info>*{fill:#fff}
-.tl .m-oracle line{stroke:#444}.tl .span{fill:#555;opacity:.25}
+.tl .m-oracle line{stroke:#444}.tl .span-a{fill:#c9c9c9}.tl .span-b{fill:#e2e2e2}.tl .k-state>*{stroke-width:0}
+.tl .row-label{font-size:12.5px;font-style:italic}
 @media (prefers-color-scheme:dark){
 .tl .bg{fill:#0d0d0d}.tl .lane-bg{fill:#1c1c1c}.tl text{fill:#f5f5f5}.tl .mark>*{stroke:#f5f5f5}
 .tl .label,.tl .milestone text{stroke:#0d0d0d}
 .tl .k-fault>*,.tl .k-failure>*,.tl .m-fault line{fill:#ff6b6b;stroke:#ff6b6b}.tl .k-alarm>*{fill:#ffa94d}
 .tl .k-opened>*,.tl .m-opened line{fill:#d4a5ff;stroke:#d4a5ff}.tl .k-resolved>*,.tl .m-healthy line{fill:#5fe08b;stroke:#5fe08b}
 .tl .k-action>*{fill:#5cbcff}.tl .k-approval>*{fill:#ffd166}.tl .k-state>*{fill:#bdbdbd}.tl .k-info>*{fill:#0d0d0d}
-.tl .m-oracle line{stroke:#bdbdbd}.tl .span{fill:#bdbdbd}}
+.tl .m-oracle line{stroke:#bdbdbd}.tl .span-a{fill:#3d3d3d}.tl .span-b{fill:#2a2a2a}}
 `;
 
 /** The timeline SVG (`<svg class="tl">...</svg>`), sized by its viewBox, width 100%. */
 export function renderTimelineSvg(report: DrillReport): string {
   const entries = byOffset(report.timeline);
   const lastOffset = Math.max(0, ...entries.map((e) => e.offsetSeconds));
-  const items = [...timelineItems(entries, lastOffset), ...byOffset(report.actions).map(actionItem)];
+  const items = [...entries.filter((e) => e.source !== 'state').map(timelineItem), ...byOffset(report.actions).map(actionItem)];
+  const states = stateRows(entries, lastOffset);
+  const markCount = items.length + states.reduce((n, r) => n + r.marks.length, 0);
   const milestones: Array<{ cls: string; at: number; label: string }> = [];
   if (entries.some((e) => e.source === 'fault')) milestones.push({ cls: 'm-fault', at: 0, label: 'fault' });
   if (report.mttdSeconds !== null) milestones.push({ cls: 'm-opened', at: report.mttdSeconds, label: `opened ${formatOffset(report.mttdSeconds)}` });
   if (report.oracleMttrSeconds !== null) milestones.push({ cls: 'm-oracle', at: report.oracleMttrSeconds, label: `oracle ${formatDuration(report.oracleMttrSeconds)}` });
   if (report.mttrSeconds !== null) milestones.push({ cls: 'm-healthy', at: report.mttrSeconds, label: `healthy ${formatOffset(report.mttrSeconds)}` });
 
-  const offsets = [0, ...items.map((i) => i.offset), ...milestones.map((m) => m.at)];
+  const offsets = [0, ...entries.map((e) => e.offsetSeconds), ...items.map((i) => i.offset), ...milestones.map((m) => m.at)];
   let min = Math.min(...offsets);
   let max = Math.max(...offsets);
   if (max - min < 1) max = min + 1;
@@ -238,7 +268,7 @@ export function renderTimelineSvg(report: DrillReport): string {
   const plotWidth = WIDTH - LEFT - RIGHT;
   const x = (s: number) => LEFT + ((s - min) / (max - min)) * plotWidth;
 
-  const lanes = LANE_ORDER.filter((l) => items.some((i) => i.lane === l));
+  const lanes = LANE_ORDER.filter((l) => (l === 'state' ? states.length > 0 : items.some((i) => i.lane === l)));
   const out: string[] = [];
   let y = TOP;
   const laneParts: string[] = [];
@@ -246,22 +276,18 @@ export function renderTimelineSvg(report: DrillReport): string {
     const { placed, rows } = placeLane(
       items.filter((i) => i.lane === lane),
       x,
-      lane === 'state' ? MAX_STATE_ROWS : MAX_ROWS,
+      MAX_ROWS,
     );
-    const height = rows * ROW + LANE_PAD * 2;
+    const stateLane = lane === 'state' ? renderStateLane(states, x, y) : undefined;
+    const height = stateLane ? stateLane.height : rows * ROW + LANE_PAD * 2;
     const parts = [`<g class="lane" data-lane="${escapeHtml(lane)}">`];
     if (index % 2 === 0) parts.push(`<rect class="lane-bg" x="0" y="${y}" width="${WIDTH}" height="${height}"/>`);
     parts.push(`<text class="lane-label" x="12" y="${y + LANE_PAD + 15}">${escapeHtml(LANE_LABELS[lane])}</text>`);
+    if (stateLane) parts.push(stateLane.svg);
     for (const p of placed) {
       const cy = y + LANE_PAD + p.row * ROW + ROW / 2;
-      if (p.until !== undefined) {
-        const width = Math.max(1, x(p.until) - p.x);
-        parts.push(
-          `<rect class="span" x="${p.x.toFixed(1)}" y="${(cy - ROW / 2 + 3).toFixed(1)}" width="${width.toFixed(1)}" height="${ROW - 6}"><title>${escapeHtml(`${p.label}: ${formatDuration(p.until - p.offset)}`)}</title></rect>`,
-        );
-      }
       parts.push(
-        `<g class="${MARK_CLASS} k-${p.kind}" data-lane="${escapeHtml(lane)}" data-event="${escapeHtml(p.event)}"><title>${escapeHtml(p.title)}</title>${shape(p.kind, p.x, cy, p.follows !== undefined)}</g>`,
+        `<g class="${MARK_CLASS} k-${p.kind}" data-lane="${escapeHtml(lane)}" data-event="${escapeHtml(p.event)}"><title>${escapeHtml(p.title)}</title>${shape(p.kind, p.x, cy)}</g>`,
       );
       if (p.labelAt) {
         parts.push(`<text class="label" x="${p.labelAt.x.toFixed(1)}" y="${(cy + 4.5).toFixed(1)}"${p.labelAt.anchor === 'end' ? ' text-anchor="end"' : ''}>${escapeHtml(shorten(p.label))}</text>`);
@@ -275,9 +301,9 @@ export function renderTimelineSvg(report: DrillReport): string {
   const height = plotBottom + BOTTOM;
 
   out.push(
-    `<svg class="tl" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-labelledby="tl-title tl-desc" data-marks="${items.length}">`,
+    `<svg class="tl" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="100%" role="img" aria-labelledby="tl-title tl-desc" data-marks="${markCount}">`,
     `<title id="tl-title">${escapeHtml(`Drill ${report.scenario} timeline`)}</title>`,
-    `<desc id="tl-desc">${escapeHtml(`${items.length} events in ${lanes.length} lanes; time in seconds from the first fault.`)}</desc>`,
+    `<desc id="tl-desc">${escapeHtml(`${markCount} events in ${lanes.length} lanes; time in seconds from the first fault.`)}</desc>`,
     `<style>${STYLE}</style>`,
     `<rect class="bg" x="0" y="0" width="${WIDTH}" height="${height}"/>`,
   );

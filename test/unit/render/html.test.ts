@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml } from '../../../local/drill/render/escape.js';
 import { renderHtml, renderJson, renderTimelineSvg, writeReports } from '../../../local/drill/render/index.js';
-import { markKind, tickStep } from '../../../local/drill/render/svg.js';
+import { markKind, stateRows, tickStep } from '../../../local/drill/render/svg.js';
+import type { DrillTimelineEntry } from '../../../local/drill/report-types.js';
 import { brokerCrashReport, expectToContainAll, HOSTILE, hostileReport, neverRecoveredReport } from './fixture.js';
 
 const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length;
@@ -38,9 +39,13 @@ describe('timeline SVG', () => {
     expect(count(svg, /<g class="milestone /g)).toBe(4);
     expect(svg).toContain('>healthy T+41.8s<');
     expect(svg).toContain('>opened T+12.4s<');
-    // Each state owns a bar from entered to exited.
-    expect(count(svg, /<rect class="span"/g)).toBe(4);
-    expect(svg).toContain('<title>Verify Broker Rejoined: 21.6 s</title>');
+    // One row per workflow; each state a segment from entered to exited, named where it fits.
+    expect(count(svg, /<text class="row-label"/g)).toBe(1);
+    expect(svg).toContain('>broker-recovery</text>');
+    expect(count(svg, /<rect class="span span-[ab]"/g)).toBe(4);
+    expect(svg).toContain('<title>broker-recovery: Verify Broker Rejoined: 21.6 s</title>');
+    expect(svg).toContain('>Verify Broker Rejoined</text>');
+    expect(count(svg, /class="mark k-state" data-lane="state"/g)).toBe(8);
   });
 
   it('is one balanced, self-contained SVG element', () => {
@@ -64,7 +69,7 @@ describe('timeline SVG', () => {
     const report = brokerCrashReport();
     report.timeline = report.timeline.filter((t) => !(t.event === 'state:exited' && t.detail === 'broker-recovery: Verify Broker Rejoined'));
     const svg = renderTimelineSvg(report);
-    expect(svg).toContain('<title>Verify Broker Rejoined: 1 min 12 s</title>');
+    expect(svg).toContain('<title>broker-recovery: Verify Broker Rejoined: 1 min 12 s (never exited)</title>');
   });
 
   it('escapes every text and attribute, so hostile strings cannot close the SVG or add elements', () => {
@@ -102,6 +107,35 @@ describe('timeline SVG', () => {
     expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> escalated: 3 attempts')).toBe('failure');
     expect(markKind('classifier', 'incident:status-changed', 'inc-1: open -> remediating: started')).toBe('info');
     expect(markKind('workflow', 'incident:recovery-started', 'inc-1: -> resolved')).toBe('info');
+  });
+
+  it('gives each workflow a row of state segments; loops repeat a state, unnamed states and extra workflows still land', () => {
+    const st = (offsetSeconds: number, event: string, detail: string): DrillTimelineEntry => ({ at: '', offsetSeconds, source: 'state', event, detail });
+    const rows = stateRows(
+      [
+        st(1, 'state:entered', 'escalation: Page'),
+        st(2, 'state:entered', 'broker-recovery: Poll'),
+        st(3, 'state:exited', 'broker-recovery: Poll'),
+        st(3, 'state:entered', 'broker-recovery: Poll'),
+        st(4, 'state:exited', 'broker-recovery: Poll'),
+        st(5, 'state:exited', 'escalation: Page'),
+        st(6, 'state:entered', 'No Prefix'),
+        st(7, 'state:exited', 'broker-recovery: Never Entered'),
+        ...['w3', 'w4', 'w5', 'w6', 'w7'].map((w, i) => st(8 + i, 'state:entered', `${w}: Run`)),
+      ],
+      20,
+    );
+    expect(rows.map((r) => r.workflow)).toEqual(['escalation', 'broker-recovery', '', 'w3', 'w4', 'w5']);
+    expect(rows[0]?.segments).toEqual([{ from: 1, to: 5, state: 'Page', open: false }]);
+    expect(rows[1]?.segments).toEqual([
+      { from: 2, to: 3, state: 'Poll', open: false },
+      { from: 3, to: 4, state: 'Poll', open: false },
+    ]);
+    expect(rows[1]?.marks).toHaveLength(5);
+    expect(rows[2]?.segments).toEqual([{ from: 6, to: 20, state: 'No Prefix', open: true }]);
+    // A seventh workflow shares the last row rather than growing the lane without bound.
+    expect(rows[5]?.segments.map((s) => s.from)).toEqual([10, 11, 12]);
+    expect(rows.reduce((n, r) => n + r.marks.length, 0)).toBe(13);
   });
 
   it('picks tick steps that keep the axis to about ten labels', () => {
