@@ -117,6 +117,9 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     ...(config().clusters.some((c) => c.platform === 'msk') ? ['msk-broker-recovery'] : []),
     // cascade-recovery nests whichever of the two exists, so every deployment with a cluster has it.
     'cascade-recovery',
+    // consumer-lag runs for every cluster; quorum-recovery where an EC2 cluster lists its brokers.
+    'consumer-lag',
+    ...(config().clusters.some((c) => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0) ? ['quorum-recovery'] : []),
   ];
 
   it('routes this deployment\'s alarm state changes (by name prefix) to the ingest queue, with a DLQ and retries', () => {
