@@ -8,3 +8,4 @@ export * from './runbook-runner.js';
 export * from './systemctl-shim.js';
 export * from './approvals.js';
 export * from './route53.js';
+export * from './msk-storage.js';

@@ -1,0 +1,104 @@
+// Amazon MSK broker storage on the local runtime: `kafka:describeClusterV2` (state, current
+// version, broker EBS volume size) and `kafka:updateBrokerStorage`, with the service's rules:
+// the cluster must be ACTIVE, CurrentVersion must match, the new size must be larger, and MSK
+// accepts one storage update per cluster every 6 hours (BadRequestException otherwise). An update
+// moves the cluster to UPDATING; it becomes ACTIVE with the new size and a new version after
+// `updateMs` (0: on the next describe).
+//
+// This describeClusterV2 answers for the clusters given here; a run that also reboots brokers
+// (mskBindings) binds one of the two, or passes `state` to share the cluster state.
+import { randomUUID } from 'node:crypto';
+import { RESOURCES } from './bindings.js';
+import { TaskError, type BindingRegistry, type Json } from './runtime.js';
+
+export const KAFKA_UPDATE_BROKER_STORAGE = 'arn:aws:states:::aws-sdk:kafka:updateBrokerStorage';
+
+/** MSK: at most one storage update per cluster in this window. */
+export const STORAGE_UPDATE_INTERVAL_MS = 6 * 3_600_000;
+
+export interface LocalMskCluster {
+  state: string;
+  currentVersion: string;
+  volumeGb: number;
+  /** When the last storage update was accepted (ms since epoch). */
+  lastStorageUpdateAt?: number;
+}
+
+export interface MskStorageOptions {
+  /** Cluster ARN -> its model; mutated by updates. */
+  clusters: Record<string, LocalMskCluster>;
+  /** How long an update keeps the cluster UPDATING. Default 0. */
+  updateMs?: number;
+  now?: () => number;
+  /** Called when an update completes (a drill may grow the local broker's disk). */
+  onUpdated?: (clusterArn: string, volumeGb: number) => void;
+}
+
+export interface MskStorageBindings {
+  registry: BindingRegistry;
+  updates: { clusterArn: string; volumeGb: number; operationArn: string; stateName: string }[];
+}
+
+function params(input: Json, what: string): Record<string, Json> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TaskError('States.Runtime', `${what}: parameters must be an object`);
+  return input;
+}
+
+export function mskStorageBindings(opts: MskStorageOptions): MskStorageBindings {
+  const now = opts.now ?? Date.now;
+  const pending = new Map<string, { volumeGb: number; doneAt: number }>();
+  const updates: MskStorageBindings['updates'] = [];
+  const cluster = (arn: unknown): [string, LocalMskCluster] => {
+    if (typeof arn !== 'string' || arn === '') throw new TaskError('Kafka.BadRequestException', 'ClusterArn is required');
+    const c = opts.clusters[arn];
+    if (!c) throw new TaskError('Kafka.NotFoundException', `cluster ${arn} not found`);
+    const p = pending.get(arn);
+    if (p && now() >= p.doneAt) {
+      pending.delete(arn);
+      c.volumeGb = p.volumeGb;
+      c.state = 'ACTIVE';
+      c.currentVersion = `K${randomUUID().slice(0, 12).toUpperCase()}`;
+      opts.onUpdated?.(arn, p.volumeGb);
+    }
+    return [arn, c];
+  };
+  return {
+    updates,
+    registry: {
+      [RESOURCES.kafkaDescribeClusterV2]: (input) => {
+        const [arn, c] = cluster(params(input, 'kafka:describeClusterV2').ClusterArn);
+        return {
+          ClusterInfo: {
+            ClusterArn: arn,
+            ClusterType: 'PROVISIONED',
+            State: c.state,
+            CurrentVersion: c.currentVersion,
+            Provisioned: { BrokerNodeGroupInfo: { StorageInfo: { EbsStorageInfo: { VolumeSize: c.volumeGb } } } },
+          },
+        };
+      },
+      [KAFKA_UPDATE_BROKER_STORAGE]: (input, call) => {
+        const p = params(input, 'kafka:updateBrokerStorage');
+        const [arn, c] = cluster(p.ClusterArn);
+        const targets = p.TargetBrokerEBSVolumeInfo;
+        const target = Array.isArray(targets) && targets.length === 1 ? (targets[0] as Record<string, Json>) : undefined;
+        const size = target?.VolumeSizeGB;
+        if (!target || target.KafkaBrokerNodeId !== 'All' || typeof size !== 'number' || !Number.isInteger(size)) {
+          throw new TaskError('Kafka.BadRequestException', 'TargetBrokerEBSVolumeInfo must be [{ KafkaBrokerNodeId: "All", VolumeSizeGB: <whole GiB> }]');
+        }
+        if (c.state !== 'ACTIVE') throw new TaskError('Kafka.BadRequestException', `cluster ${arn} is ${c.state}, not ACTIVE`);
+        if (p.CurrentVersion !== c.currentVersion) throw new TaskError('Kafka.BadRequestException', `CurrentVersion ${String(p.CurrentVersion)} does not match ${c.currentVersion}`);
+        if (c.lastStorageUpdateAt !== undefined && now() - c.lastStorageUpdateAt < STORAGE_UPDATE_INTERVAL_MS) {
+          throw new TaskError('Kafka.BadRequestException', 'The broker storage of this cluster was updated less than 6 hours ago; try again later');
+        }
+        if (size <= c.volumeGb) throw new TaskError('Kafka.BadRequestException', `VolumeSizeGB ${size} must be larger than the current ${c.volumeGb}`);
+        c.state = 'UPDATING';
+        c.lastStorageUpdateAt = now();
+        pending.set(arn, { volumeGb: size, doneAt: now() + (opts.updateMs ?? 0) });
+        const operationArn = `${arn.replace(':cluster/', ':cluster-operation/')}/${randomUUID()}`;
+        updates.push({ clusterArn: arn, volumeGb: size, operationArn, stateName: call.stateName });
+        return { ClusterArn: arn, ClusterOperationArn: operationArn };
+      },
+    },
+  };
+}
