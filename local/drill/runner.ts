@@ -2,8 +2,6 @@
 // (healer.ts), traffic with acks=all, the scenario's faults at their times, then the outcome:
 // incidents, actions, MTTD/MTTR, data loss, and the oracle (the same fault healed by an
 // immediate manual restart, in the same run, on the same cluster) for the MTTR ratio.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
@@ -13,6 +11,7 @@ import type { DecideAnswer } from '../stepfunctions/approvals.js';
 import { LADDER_TIME_FACTOR, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
 import { assembleReport, primaryIncident, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
+import { writeReports } from './render/index.js';
 import { isAlarmFault, isBrokerFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -337,25 +336,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
   }
 }
 
-/**
- * Writes report.json, and the Markdown, post-mortem and HTML renderings when the renderers
- * (local/drill/render) are present.
- */
+/** Writes report.json, report.md, postmortem.md and report.html (local/drill/render) into `dir`. */
 export async function writeReport(report: DrillReport, dir: string, progress: (l: string) => void = () => undefined): Promise<string[]> {
-  mkdirSync(dir, { recursive: true });
-  const renderers = './render/index.js';
-  try {
-    const mod = (await import(renderers)) as { writeReports?: (r: DrillReport, d: string) => Promise<Record<string, string>> };
-    if (mod.writeReports) {
-      const paths = Object.values(await mod.writeReports(report, dir));
-      progress(`report: ${paths.join(', ')}`);
-      return paths;
-    }
-  } catch (err) {
-    progress(`report: renderers unavailable (${(err as Error).message}); writing report.json only`);
-  }
-  const file = join(dir, 'report.json');
-  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-  progress(`report: ${file}`);
-  return [file];
+  const paths = Object.values(await writeReports(report, dir));
+  progress(`report: ${paths.join(', ')}`);
+  return paths;
 }
