@@ -4,7 +4,8 @@
 //   1. per cluster health   alarm status of every cluster alarm; probe heartbeat, offline and
 //                           under-min-ISR partitions, brokers reachable (KafkaHeal, "Cluster Name"),
 //                           and for MSK the controller count and offline partitions (AWS/Kafka)
-//   2. incidents            opened per severity (IncidentsOpenedBySeverity, classify), MTTR
+//   2. incidents            open now per severity (OpenIncidents, AwaitingApproval: incident-metrics),
+//                           opened per severity (IncidentsOpenedBySeverity, classify), MTTR
 //                           (MttrSeconds, workflow-steps) and the recovery success rate
 //                           (IncidentsResolved / (IncidentsResolved + IncidentsEscalated))
 //   3. workflow outcomes    executions succeeded / failed / timed out / aborted per state machine
@@ -126,10 +127,17 @@ export class HealerDashboard extends Construct {
     });
     rows.push([
       new GraphWidget({
+        title: 'Open incidents by severity',
+        left: SEVERITIES.map((s) => handlerMetric('incident-metrics', 'OpenIncidents', 'Maximum', FIVE_MINUTES, s, { Severity: s })),
+        right: [handlerMetric('incident-metrics', 'AwaitingApproval', 'Maximum', FIVE_MINUTES, 'awaiting approval')],
+        stacked: true,
+        width: 6,
+      }),
+      new GraphWidget({
         title: 'Incidents opened by severity (per hour)',
         left: SEVERITIES.map((s) => handlerMetric('classify', 'IncidentsOpenedBySeverity', 'Sum', ONE_HOUR, s, { Severity: s })),
         stacked: true,
-        width: 8,
+        width: 6,
       }),
       new GraphWidget({
         title: 'MTTR: detection to resolved (seconds)',
@@ -138,14 +146,14 @@ export class HealerDashboard extends Construct {
           handlerMetric('workflow-steps', 'MttrSeconds', 'p90', ONE_HOUR, 'p90'),
           handlerMetric('workflow-steps', 'MttrSeconds', 'Maximum', ONE_HOUR, 'maximum'),
         ],
-        width: 8,
+        width: 6,
       }),
       new GraphWidget({
         title: 'Recovery success rate (per day)',
         left: [successRate],
         right: [resolved, escalated, handlerMetric('workflow-steps', 'FalseAlarms', 'Sum', ONE_DAY, 'false alarms')],
         leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
-        width: 8,
+        width: 6,
       }),
     ]);
     rows.push([

@@ -25,6 +25,7 @@ import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
 import { Escalation } from '../constructs/escalation.js';
 import { HealerFunction } from '../constructs/healer-function.js';
 import { IncidentTable } from '../constructs/incident-table.js';
+import { IncidentMetrics } from '../constructs/incident-metrics.js';
 import { Ingestion } from '../constructs/ingestion.js';
 import { Notifications } from '../constructs/notifications.js';
 import { ClusterProbe } from '../constructs/probes.js';
@@ -71,6 +72,7 @@ export class HealerStack extends Stack {
   readonly quorumRecovery: QuorumRecoveryWorkflow;
   readonly monitoring: SelfMonitoring;
   readonly dashboard: HealerDashboard;
+  readonly incidentMetrics: IncidentMetrics;
 
   constructor(scope: Construct, id: string, props: HealerStackProps) {
     super(scope, id, {
@@ -245,7 +247,9 @@ export class HealerStack extends Stack {
       });
     }
 
-    // --- Operators: dashboard, and the table name the CLI reads incidents from ----------------
+    // --- Operators: open-incident gauges, dashboard, the table name the CLI reads --------------
+    this.incidentMetrics = new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clustersJson });
+    this.monitoring.watchFunction(this.incidentMetrics.fn, 'incident-metrics');
     // Last, so every state machine created above is on the dashboard.
     this.dashboard = new HealerDashboard(this, 'Dashboard', {
       deployment: d,

@@ -75,6 +75,7 @@ describe('Lambda bundles (esbuild, ESM)', () => {
       'kafka-heal-classify',
       'kafka-heal-cluster-steps-orders',
       'kafka-heal-escalation',
+      'kafka-heal-incident-metrics',
       'kafka-heal-ingest',
       'kafka-heal-ingest-webhook',
       'kafka-heal-notify-redeliver',

@@ -110,6 +110,11 @@ describe('operators dashboard', () => {
 
   it('charts incidents by severity, MTTR and the recovery success rate from the handlers\' metrics', () => {
     const { widgets } = dashboardOf('prod-eu');
+    const openNow = widgets.find((w) => w.properties.title === 'Open incidents by severity') as Widget;
+    expect(metricRows(openNow).map((r) => [r.namespace, r.name, r.dims])).toEqual([
+      ...SEVERITIES.map((s) => [HANDLER_NAMESPACE, 'OpenIncidents', { service: 'kafka-heal-incident-metrics', Severity: s }]),
+      [HANDLER_NAMESPACE, 'AwaitingApproval', { service: 'kafka-heal-incident-metrics' }],
+    ]);
     const bySeverity = widgets.find((w) => w.properties.title === 'Incidents opened by severity (per hour)') as Widget;
     expect(metricRows(bySeverity).map((r) => [r.namespace, r.name, r.dims])).toEqual(
       SEVERITIES.map((s) => [HANDLER_NAMESPACE, 'IncidentsOpenedBySeverity', { service: 'kafka-heal-classify', Severity: s }]),
@@ -170,6 +175,24 @@ describe('operators dashboard', () => {
       ['ProbeLatencyMs', 'events-dr', 'events-dr p90'],
       ['ProbeLatencyMs', 'events-dr', 'events-dr maximum'],
     ]);
+  });
+
+  it('counts open incidents every 5 minutes with a read-only function on the table', () => {
+    for (const config of ex.configs) {
+      const { resources } = dashboardOf(config.deployment);
+      const fns = Object.entries(resources).filter(
+        ([, r]) => r.Type === 'AWS::Lambda::Function' && (r.Properties?.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === 'kafka-heal-incident-metrics',
+      );
+      expect(fns).toHaveLength(1);
+      const [fnId] = fns[0] as [string, unknown];
+      const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.Targets ?? []).includes(fnId));
+      expect(rules.map((r) => r.Properties?.ScheduleExpression)).toEqual(['rate(5 minutes)']);
+      const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles ?? []).includes('IncidentMetrics'));
+      const actions = policies.flatMap((p) => ((p.Properties?.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement ?? []).flatMap((st) => [st.Action].flat()));
+      expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
+        ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'].sort(),
+      );
+    }
   });
 
   it('uses only probe metric names and dimension sets the probe publishes', () => {

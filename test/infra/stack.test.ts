@@ -287,7 +287,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // cluster-steps: errors + throttles; escalation and each recovery workflow: failed + timed out;
     // three DLQs; webhook 5xx. Escalation: the ladder (failed + timed out), its steps, redelivery and
     // the two approval functions (errors + throttles), the notify-retry DLQ, approvals API 5xx.
-    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 * 2 + 1 + 1);
+    // The incident-metrics function (errors + throttles) feeds the dashboard's open-incident gauges.
+    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 * 2 + 1 + 1) + 2;
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -401,7 +402,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const fns = Object.values(resources(t, 'AWS::Lambda::Function'));
     // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps; escalation steps, notify
     // redelivery, approval request and endpoint; per cluster a probe and cluster-steps.
-    expect(fns).toHaveLength(5 + 4 + 2 * config().clusters.length);
+    // ... and incident-metrics (the dashboard's open-incident gauges).
+    expect(fns).toHaveLength(5 + 4 + 1 + 2 * config().clusters.length);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
