@@ -103,6 +103,7 @@ const RECORD_KEEPING = new Set([
   'incident-opened',
   'incident-upgraded',
   'signal-joined',
+  'signal-resolved',
   'lock-acquired',
   'lock-released',
   'lock-not-owned',

@@ -28,6 +28,9 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
     `Verdict: ${report.passed ? 'passed' : 'failed'} (${counts.passed} of ${report.expectations.length} expectations held).`,
   ];
 
+  const stateEvents = timeline.filter((t) => t.source === 'state').length;
+  if (stateEvents > 0) summary.push(`The ${stateEvents} workflow state transitions are in report.md and report.html, not in the timeline below.`);
+
   const impact = [
     `${report.messagesProduced} acknowledged messages produced, ${report.messagesConsumed} read back, ${report.messagesLost} lost.`,
     report.mttrSeconds !== null ? `Fault to healthy: ${formatDuration(report.mttrSeconds)}.` : 'The cluster stayed unhealthy until the drill ended.',
@@ -58,7 +61,11 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
     title: `drill ${report.scenario} on ${report.cluster.name}`,
     facts: [...summaryFacts(report), ...report.incidents.map((i): [string, string] => [`Incident ${i.id}`, `${i.type}, ${i.severity}, ${i.status}`])],
     summary,
-    timeline: timeline.map((t) => ({ at: t.at, offsetSeconds: t.offsetSeconds, who: t.source, what: t.event, ...(t.detail !== undefined ? { detail: t.detail } : {}) })),
+    // State-by-state transitions (hundreds in a real run) are in report.md and report.html; a
+    // post-mortem reads better with the events people act on.
+    timeline: timeline
+      .filter((t) => t.source !== 'state')
+      .map((t) => ({ at: t.at, offsetSeconds: t.offsetSeconds, who: t.source, what: t.event, ...(t.detail !== undefined ? { detail: t.detail } : {}) })),
     impact,
     rootCauseEvidence: [...faults.map((f) => `Injected ${f.event}${f.detail ? `: ${f.detail}` : ''} at ${f.at}`), ...report.notes.map((n) => `Drill note: ${n}`)],
     resolution,

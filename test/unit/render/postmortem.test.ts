@@ -173,6 +173,9 @@ describe('postmortemFromIncident', () => {
 describe('drill postmortem.md', () => {
   it('uses the same seed template, filled from the drill', () => {
     const md = renderDrillPostmortem(brokerCrashReport());
+    // State transitions stay in report.md and report.html; the summary says where they are.
+    expect(section(md, 'Timeline')).not.toContain('state:entered');
+    expect(section(md, 'Summary')).toContain('The 8 workflow state transitions are in report.md and report.html, not in the timeline below.');
     // Record keeping (opening, locks, status changes, findings) is in the timeline, not under Resolution.
     expect(section(md, 'Resolution')).not.toMatch(/lock-acquired|status-changed|incident-opened|host-diagnosed/);
     expect(headings(md)).toEqual(['# Post-mortem: drill broker-crash on drill-broker-crash', ...POSTMORTEM_SECTIONS.map((s) => `## ${s}`)]);
