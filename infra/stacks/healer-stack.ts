@@ -30,6 +30,7 @@ import { Ingestion } from '../constructs/ingestion.js';
 import { Notifications } from '../constructs/notifications.js';
 import { ClusterProbe } from '../constructs/probes.js';
 import { ConsumerLagWorkflow } from '../constructs/consumer-lag-workflow.js';
+import { DrWorkflows } from '../constructs/dr-workflows.js';
 import { QuorumRecoveryWorkflow } from '../constructs/quorum-recovery-workflow.js';
 import { WorkQueue } from '../constructs/queues.js';
 import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
@@ -70,6 +71,8 @@ export class HealerStack extends Stack {
   /** consumer-lag (every cluster) and quorum-recovery (EC2 clusters listing their brokers). */
   readonly consumerLag: ConsumerLagWorkflow;
   readonly quorumRecovery: QuorumRecoveryWorkflow;
+  /** dr-failover / dr-failback (only created for clusters with dr.peer and dr.route53). */
+  readonly dr: DrWorkflows;
   readonly monitoring: SelfMonitoring;
   readonly dashboard: HealerDashboard;
   readonly incidentMetrics: IncidentMetrics;
@@ -219,6 +222,15 @@ export class HealerStack extends Stack {
     const workflowDeps = { deployment: d, clusters: config.clusters, recovery: this.recovery, escalation: this.escalation.stateMachine };
     this.consumerLag = new ConsumerLagWorkflow(this, 'ConsumerLag', workflowDeps).bindTo(this.classifyFn).watch(this.monitoring);
     this.quorumRecovery = new QuorumRecoveryWorkflow(this, 'QuorumRecovery', { ...workflowDeps, approvalFunction: this.ladder.approvalRequestFn.fn })
+      .bindTo(this.classifyFn)
+      .watch(this.monitoring);
+
+    // --- Site failure: DR failover / failback for clusters paired with a Route 53 record ------
+    this.dr = new DrWorkflows(this, 'Dr', {
+      ...workflowDeps,
+      notificationTopic: this.notifications.critical,
+      approvalFunction: this.ladder.approvalRequestFn.fn,
+    })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 

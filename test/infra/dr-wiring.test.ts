@@ -1,16 +1,16 @@
-// CDK assertions for the DR workflows: built into the real healer stack of the DR-pair example
-// (examples/config/dr-pair.yaml) with an approval request function, synthesized once with the
-// cdk-nag AwsSolutions plugin; Lambda bundling skipped.
+// CDK assertions for the DR workflows as the real healer stack of the DR-pair example
+// (examples/config/dr-pair.yaml) creates them (HealerStack.dr, approvals through the escalation
+// ladder's request Lambda), synthesized once with the cdk-nag AwsSolutions plugin; Lambda
+// bundling skipped.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrTargetConfigSchema } from '../../functions/workflow-steps/dr-target.js';
 import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
-import { DrWorkflows, drEndpoint, drTargetConfig } from '../../infra/constructs/dr-workflows.js';
+import { drEndpoint, drTargetConfig, type DrWorkflows } from '../../infra/constructs/dr-workflows.js';
 import { clusterTarget } from '../../infra/constructs/recovery-workflows.js';
 import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
@@ -29,22 +29,8 @@ beforeAll(() => {
   const [config] = loadConfigs(['examples/config/dr-pair.yaml']);
   if (!config) throw new Error('no dr-pair example');
   [stack] = addHealerStacks(app, [config], { nag: true }) as [HealerStack];
-  const approval = new LambdaFunction(stack, 'ApprovalRequestStandIn', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
-  // Stands in for the approvals construct's request function; its own findings are not under test here.
-  Validations.of(approval).acknowledge(
-    { id: 'AwsSolutions-L1', reason: 'Test stand-in for the approval request function.' },
-    { id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', reason: 'Test stand-in for the approval request function.' },
-  );
-  dr = new DrWorkflows(stack, 'Dr', {
-    deployment: config.deployment,
-    clusters: config.clusters,
-    recovery: stack.recovery,
-    escalation: stack.escalation.stateMachine,
-    notificationTopic: stack.notifications.critical,
-    approvalFunction: approval,
-  })
-    .bindTo(stack.classifyFn)
-    .watch(stack.monitoring);
+  // The stack creates the DR workflows for the DR pair, with the ladder's approval request Lambda.
+  dr = stack.dr;
   try {
     app.synth();
     t = Template.fromStack(stack);
@@ -114,7 +100,7 @@ describe('DR workflows in the DR-pair example stack', () => {
   it('invokes only the step Lambdas and the approval function; publishes only to the critical topic', () => {
     const st = statementsOf('kafka-heal-events-dr-failover');
     const invoke = JSON.stringify(st.filter((s) => actions(s).includes('lambda:InvokeFunction')).map((s) => s.Resource));
-    expect(invoke).toContain('ApprovalRequestStandIn');
+    expect(invoke).toContain(Stack.of(stack).getLogicalId(stack.ladder.approvalRequestFn.fn.node.defaultChild as never));
     expect(invoke).toContain('WorkflowSteps');
     expect(invoke).toMatch(/ClusterStepsevents[A-Z0-9]/);
     expect(invoke).toMatch(/ClusterStepseventsdr/);

@@ -120,6 +120,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // consumer-lag runs for every cluster; quorum-recovery where an EC2 cluster lists its brokers.
     'consumer-lag',
     ...(config().clusters.some((c) => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0) ? ['quorum-recovery'] : []),
+    // dr-failover and dr-failback exist when a cluster is paired (dr.peer) with a Route 53 record.
+    ...(config().clusters.some((c) => c.dr?.route53 && config().clusters.some((p) => p.name === c.dr?.peer)) ? ['dr-failover', 'dr-failback'] : []),
   ];
 
   it('routes this deployment\'s alarm state changes (by name prefix) to the ingest queue, with a DLQ and retries', () => {
