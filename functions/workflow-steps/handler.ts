@@ -21,6 +21,7 @@ import { decideFromDiagnosis, escalationReason, type DiagnosisDecision } from '.
 import type { DiskVerdict, StoragePlan } from '../domain/disk-pressure.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
+import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
@@ -199,9 +200,25 @@ export interface WorkflowStepsDeps {
   diskCriticalPercent: number;
   /** disk-pressure ends with the data disk below this (policy warning level). Default 85. */
   diskWarnPercent?: number;
+  /** Hands an escalated incident to the escalation ladder (PagerDuty, ack waits); absent when not deployed. */
+  startEscalation?: LadderStarter;
 }
 
 const actor = (wf: string) => `workflow:${wf}`;
+
+/**
+ * Starts the escalation ladder for the incident (idempotent by name). A failure to start it is on
+ * the timeline but does not fail the escalation: the workflow's own notification still goes out.
+ */
+async function handToLadder(start: LadderStarter, store: Pick<IncidentStore, 'appendTimeline'>, wf: string, request: LadderRequest): Promise<void> {
+  try {
+    const started = await start(request);
+    await store.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-started', detail: started.executionName, result: started.started ? 'started' : 'already running' });
+  } catch (err) {
+    logger.error('escalation ladder not started', { incidentId: request.incidentId, error: err as Error });
+    await store.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-not-started', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  }
+}
 
 function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTargetConfig[]): RecoveryTarget {
   const parsed = RecoveryInputSchema.safeParse(raw);
@@ -342,6 +359,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'escalation-recorded', detail: reason, result: err.actual ?? 'unknown' });
         }
         const summary = `${step.workflow} stopped on ${incident.cluster}: ${reason}`;
+        if (deps.startEscalation) await handToLadder(deps.startEscalation, store, step.workflow, { incidentId: step.incidentId, cluster: incident.cluster, incidentType: incident.type, severity: incident.severity, summary, reasons: [reason], dryRun: (step.state as { dryRun?: unknown } | null)?.dryRun === true });
         return { result: 'escalated', reason, summary, severity: incident.severity, incidentType: incident.type, reasons: [reason] };
       }
       case 'release-lock': {
@@ -385,8 +403,11 @@ function envNumber(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
+const startEscalation = ladderStarterFromEnv();
+
 const stepsHandler = (event: WorkflowStep) =>
   makeWorkflowStepsHandler({
+    ...(startEscalation ? { startEscalation } : {}),
     store: (storeCache ??= incidentStoreFromEnv()),
     targets: () => (targetsCache ??= parseTargets(process.env.WORKFLOW_TARGETS_JSON)),
     now: () => new Date(),

@@ -4,6 +4,8 @@ import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { describeLadder, makeEscalationHandler, type Ladder } from '../../functions/escalation/handler.js';
 import { makeRedeliverHandler } from '../../functions/escalation/redeliver.js';
+import { ladderStarterFromEnv } from '../../functions/escalation/start-ladder.js';
+import { makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { retryQueueBody, type IncidentNotification, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
@@ -123,5 +125,55 @@ describe('retry queue redelivery', () => {
     const d = deps({ pagerDutyDown: true, snsDown: true });
     expect(await d.handler(event(retryQueueBody(n, []), 'not json'))).toEqual({ batchItemFailures: [{ itemIdentifier: 'm0' }, { itemIdentifier: 'm1' }] });
     expect(d.timeline.map((e) => `${e.action}=${e.result}`)).toEqual(['notify-pagerduty=failed', 'notify-sns=failed']);
+  });
+});
+
+describe('recovery escalations hand the incident to the ladder', () => {
+  const incident = { id: 'inc-9', cluster: 'orders', type: 'broker-failure', severity: 'SEV-2', status: 'remediating' } as unknown as IncidentWithTimeline;
+  function steps(start?: Parameters<typeof makeWorkflowStepsHandler>[0]['startEscalation']) {
+    const timeline: (Omit<TimelineEntry, 'at'> & { at?: string })[] = [];
+    const handler = makeWorkflowStepsHandler({
+      store: {
+        get: async () => incident,
+        setStatus: async () => incident,
+        appendTimeline: async (_id, e) => (timeline.push(e), { ...e, at: '' }),
+        recordHeal: async () => undefined,
+        releaseLock: async () => true,
+      } as never,
+      targets: () => [],
+      now: () => NOW,
+      diskCriticalPercent: 90,
+      ...(start ? { startEscalation: start } : {}),
+    });
+    return { timeline, handler };
+  }
+  const escalate = { step: 'escalate' as const, workflow: 'broker-recovery' as const, incidentId: 'inc-9', state: { dryRun: true, error: { Error: 'VerificationFailed', Cause: 'broker 2 not in ISR' } } };
+
+  it('starts the ladder with the escalation summary (dry run passed on), and says so on the timeline', async () => {
+    const requests: unknown[] = [];
+    const s = steps(async (r) => (requests.push(r), { executionArn: 'arn:x', executionName: 'inc-9-escalation-1', started: true }));
+    const out = await s.handler(escalate as never);
+    expect(out).toMatchObject({ result: 'escalated' });
+    expect(requests[0]).toMatchObject({ incidentId: 'inc-9', cluster: 'orders', severity: 'SEV-2', incidentType: 'broker-failure', dryRun: true });
+    expect(s.timeline.at(-1)).toMatchObject({ action: 'escalation-ladder-started', result: 'started' });
+  });
+
+  it('a ladder that cannot start is recorded, and the escalation still succeeds', async () => {
+    const s = steps(async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    });
+    expect(await s.handler(escalate as never)).toMatchObject({ result: 'escalated' });
+    expect(s.timeline.at(-1)).toMatchObject({ action: 'escalation-ladder-not-started', detail: 'ThrottlingException: throttled' });
+  });
+
+  it('ladderStarterFromEnv: only when WORKFLOW_ARN_ESCALATION is set; names the execution after the incident', async () => {
+    expect(ladderStarterFromEnv({})).toBeUndefined();
+    const sent: { stateMachineArn?: string; name?: string; input?: string }[] = [];
+    const client = { send: async (c: { input: (typeof sent)[number] }) => (sent.push(c.input), { executionArn: 'arn:aws:states:eu-west-1:1:execution:l:n' }) } as never;
+    const start = ladderStarterFromEnv({ WORKFLOW_ARN_ESCALATION: 'arn:aws:states:eu-west-1:1:stateMachine:kafka-heal-x-escalation-ladder' }, client);
+    await start?.({ incidentId: 'inc-9', cluster: 'orders', incidentType: 'broker-failure', severity: 'SEV-2', summary: 's', reasons: [], dryRun: false });
+    expect(sent[0]?.stateMachineArn).toBe('arn:aws:states:eu-west-1:1:stateMachine:kafka-heal-x-escalation-ladder');
+    expect(sent[0]?.name).toContain('inc-9');
+    expect(JSON.parse(sent[0]?.input ?? '{}')).toMatchObject({ incidentId: 'inc-9', severity: 'SEV-2' });
   });
 });
