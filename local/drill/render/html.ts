@@ -9,6 +9,8 @@ import { byOffset, clusterText, expectationCounts, formatRatio, summaryFacts, ve
 import { renderTimelineSvg } from './svg.js';
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+/** Longer timelines (a real run has hundreds of state events) start folded under their heading. */
+const OPEN_TIMELINE_MAX = 60;
 
 const STYLE = `
 :root{color-scheme:light dark;--bg:#fff;--fg:#000;--muted:#333;--line:#767676;--card:#f3f3f3;--pass:#0a7d32;--fail:#c00018;--on:#fff}
@@ -34,6 +36,7 @@ td.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 .timeline{border:1px solid var(--line);border-radius:6px;overflow:hidden}
 .empty{color:var(--muted);font-style:italic}
 footer{margin-top:32px;color:var(--muted);font-size:13px}
+summary{cursor:pointer;font-weight:700;padding:6px 0}
 `;
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[], numeric: readonly number[] = []): string {
@@ -118,7 +121,9 @@ ${incidents}
 <h2>Actions</h2>
 ${actions}
 <h2>Timeline entries</h2>
+${report.timeline.length > OPEN_TIMELINE_MAX ? `<details><summary>${e(`All ${report.timeline.length} timeline entries (state by state)`)}</summary>
 ${timeline}
+</details>` : timeline}
 <h2>Summary</h2>
 ${table(['Measure', 'Value'], summaryFacts(report).map(([k, v]) => [e(k), e(v)]))}
 <h2>Notes</h2>

@@ -179,6 +179,15 @@ describe('report.html', () => {
     ]);
   });
 
+  it('folds a long list of timeline entries, keeps a short one open', () => {
+    expect(renderHtml(brokerCrashReport())).not.toContain('<details>');
+    const report = brokerCrashReport();
+    report.timeline = Array.from({ length: 61 }, (_, i) => ({ ...report.timeline[0]!, offsetSeconds: i }));
+    const html = renderHtml(report);
+    expect(html).toContain('<details><summary>All 61 timeline entries (state by state)</summary>');
+    expect(count(html, /<td class="num">T\+\d+s<\/td>/g)).toBe(61);
+  });
+
   it('says so when sections are empty', () => {
     const html = renderHtml({ ...brokerCrashReport(), timeline: [], actions: [], incidents: [], expectations: [], notes: [] });
     expectToContainAll(
