@@ -192,6 +192,8 @@ export class HealerStack extends Stack {
     })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
+    // A recovery that escalates hands the incident to the escalation ladder (PagerDuty, ack waits).
+    this.recovery.workflowSteps.bindStateMachine(this.ladder.stateMachine, workflowArnEnvName('escalation'));
     // Brokers lost one after another: recovered one at a time by nested broker recoveries.
     this.cascade = new CascadeRecoveryWorkflow(this, 'Cascade', {
       deployment: d,
