@@ -203,7 +203,7 @@ export class AlarmEvaluator {
     return this.tracked.find((t) => t.spec.alarmName === alarmName)?.state;
   }
 
-  /** Samples measured at `atMs` (their datapoint time: when the probe ran, not when it returned). */
+  /** Samples whose datapoint time is `atMs` (EMF: when they were published). */
   observe(atMs: number, samples: MetricSample[]): void {
     for (const t of this.tracked) {
       const vals = valuesFor(t.spec, samples);

@@ -266,7 +266,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     },
   ];
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
-  const clusterSteps = makeClusterStepsHandler({ clusters: () => [probeConfig], probe: probeCluster, timeoutMs: 3000 });
+  const clusterSteps = makeClusterStepsHandler({ clusters: () => [probeConfig], probe: probeCluster, timeoutMs: 5000 });
 
   const outbox: SnsMessage[] = [];
   const sns = (input: Json): Json => {
@@ -425,7 +425,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     now: Date.now,
     rounds: 1,
     intervalMs: opts.probeIntervalMs,
-    timeoutMs: 2000,
+    // The probe Lambda's default (PROBE_TIMEOUT_MS): a busy machine must not read as an unreachable broker.
+    timeoutMs: 5000,
   });
   const diskSamples = (): MetricSample[] => {
     const out: MetricSample[] = [];
@@ -444,17 +445,17 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const probeLog: LocalHealer['probeLog'] = [];
   let loop: Promise<void> | undefined;
   let evalTimer: NodeJS.Timeout | undefined;
-  // Probe runs start on a fixed schedule and may overlap (at most 3), like scheduled Lambda
+  // Probe runs start on a fixed schedule and may overlap (at most 6), like scheduled Lambda
   // invocations: a slow run (a hung broker's timeout, a loaded machine) never leaves a period
-  // without a datapoint. Each run's samples count at its start time.
+  // without a datapoint.
   const inFlight = new Set<Promise<void>>();
   const probeOnce = async () => {
-    const started = Date.now();
     try {
       const r = await probeHandler({ cluster: cluster.name });
       probeRuns++;
       probeLog.push({ at: Date.now(), status: r.status, problems: r.problems });
-      if (monitoring) evaluator.observe(started, [...toSamples(probeMetricDocuments(cluster.name, r.snapshot, brokerIds)), ...diskSamples()]);
+      // EMF datapoints carry the time they are published (after the probe), as in AWS.
+      if (monitoring) evaluator.observe(Date.now(), [...toSamples(probeMetricDocuments(cluster.name, r.snapshot, brokerIds)), ...diskSamples()]);
     } catch (err) {
       emit({ at: Date.now(), source: 'probe', event: 'probe:error', detail: (err as Error).message });
     }
@@ -462,7 +463,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   let probeTimer: NodeJS.Timeout | undefined;
   const probeLoop = () => {
     const launch = () => {
-      if (!monitoring || inFlight.size >= 3) return;
+      if (!monitoring || inFlight.size >= 6) return;
       const p: Promise<void> = probeOnce().finally(() => inFlight.delete(p));
       inFlight.add(p);
     };
