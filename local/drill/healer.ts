@@ -188,6 +188,8 @@ export interface LocalHealer {
   retryQueue: string[];
   calls: RecordedCall[];
   approvals: ApprovalTaskBinding;
+  /** The workflow id (WORKFLOWS) a local state machine ARN runs; the ladder and escalation-notify are both `escalation`. */
+  workflowOf(stateMachineArn: string): string;
   /** Workflows with an ASL file that renders here, and those without. */
   workflows: { available: Workflow[]; missing: string[] };
   alarmTransitions: AlarmTransition[];
@@ -486,6 +488,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     calls: recorded.calls,
     approvals,
     workflows: { available, missing },
+    workflowOf: (arn) => definitions.get(arn)?.workflow ?? arn.split(':').at(-1) ?? arn,
     alarmTransitions,
     probeLog,
     get probeRuns() {

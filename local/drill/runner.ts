@@ -49,10 +49,13 @@ async function createTopics(cluster: LocalCluster, scenario: Scenario): Promise<
     if (!existing.has(scenario.workload.topic)) topics.push({ topic: scenario.workload.topic, numPartitions: scenario.workload.partitions, replicationFactor: rf });
     for (const t of scenario.topics) {
       if (existing.has(t.name)) continue;
+      // A topic with fewer replicas than the cluster's min.insync.replicas (2) would be under min ISR from birth.
+      const replicaCount = t.replicas?.length ?? t.replicationFactor;
+      const configEntries = replicaCount < 2 ? [{ name: 'min.insync.replicas', value: '1' }] : [];
       if (t.replicas) {
         const replicas = t.replicas;
-        topics.push({ topic: t.name, replicaAssignment: Array.from({ length: t.partitions }, (_, partition) => ({ partition, replicas })) });
-      } else topics.push({ topic: t.name, numPartitions: t.partitions, replicationFactor: t.replicationFactor });
+        topics.push({ topic: t.name, configEntries, replicaAssignment: Array.from({ length: t.partitions }, (_, partition) => ({ partition, replicas })) });
+      } else topics.push({ topic: t.name, configEntries, numPartitions: t.partitions, replicationFactor: t.replicationFactor });
     }
     // kafkajs's own waitForLeaders can reject outside the returned promise on a busy cluster: poll instead.
     if (topics.length > 0) await admin.createTopics({ waitForLeaders: false, topics });
@@ -269,7 +272,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     for (const r of records) incidents.push(await h.store.get(r.id));
     const executions: ObservedExecution[] = h.sfn.executions.map((e) => {
       const input = e.input as { incidentId?: string };
-      const wf = e.stateMachineArn.split(':').at(-1)?.replace(/^kafka-heal-drill-/, '') ?? e.stateMachineArn;
+      const wf = h.workflowOf(e.stateMachineArn);
       const x: ObservedExecution = { workflow: wf, status: e.result?.status ?? 'RUNNING' };
       if (input.incidentId !== undefined) x.incidentId = input.incidentId;
       return x;
