@@ -33,6 +33,8 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
       dimensions: clusterDims,
       metrics: [
         { name: 'ProbeHeartbeat', value: 1, unit: MetricUnit.Count },
+        // 0 when no bootstrap server answered: the whole site is unreachable (DR pairs alarm on it).
+        { name: 'ClusterReachable', value: s.bootstrapReachable ? 1 : 0, unit: MetricUnit.Count },
         { name: 'ProbeLatencyMs', value: s.durationMs, unit: MetricUnit.Milliseconds },
         { name: 'OfflinePartitions', value: s.partitions.offline, unit: MetricUnit.Count },
         { name: 'UnderReplicatedPartitions', value: s.partitions.underReplicated, unit: MetricUnit.Count },

@@ -33,6 +33,10 @@
 // reachability and under-replication are then watched cluster-wide with Metrics Insights
 // (MIN / MAX over every "Broker ID" series of the cluster), and there are no host alarms.
 //
+// A cluster paired for DR with a Route 53 record (dr.peer + dr.route53) also gets ClusterReachable
+// < 1 (Maximum, 2 x 1 min, 2/2; missing is not breaching): no bootstrap server answered the probe
+// for two minutes, the signal that makes the classifier start dr-failover (site-down).
+//
 // Every cluster, either platform, also gets ProbeHeartbeat (Sum < 1 for 3 of 3 minutes, missing
 // data BREACHING): the probe confirms alarms and verifies repairs, so a silent probe is itself a
 // monitoring outage. Every other alarm treats missing data as not breaching: a metric that is
@@ -63,6 +67,8 @@ export const DIMENSIONS = {
 export const PROBE_METRICS = {
   /** 1 on every completed probe run (any verdict). Dimensions: Cluster Name. */
   heartbeat: 'ProbeHeartbeat',
+  /** 1 when a bootstrap server answered the probe, 0 when none did. Dimensions: Cluster Name. */
+  clusterReachable: 'ClusterReachable',
   /** 1 when the broker is registered and answered, 0 otherwise. Dimensions: Cluster Name, Broker ID. */
   brokerReachable: 'BrokerReachable',
   /** Partitions without a leader. Dimensions: Cluster Name. */
@@ -114,7 +120,8 @@ export type AlarmKind =
   | 'consumer-lag'
   | 'consumer-time-lag'
   | 'broker-down'
-  | 'probe-heartbeat';
+  | 'probe-heartbeat'
+  | 'site-down';
 
 export interface AlarmSpec {
   alarmName: string;
@@ -496,12 +503,28 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
   }
 }
 
+function addSiteDown(list: SpecList, cluster: ClusterConfig): void {
+  // Only a cluster with somewhere to fail over to: for the others, the per-broker alarms already
+  // escalate a cluster that is down as a whole (blast radius).
+  if (!cluster.dr?.route53) return;
+  list.add({
+    kind: 'site-down',
+    signalKind: 'site-down',
+    what: 'ClusterReachable (a bootstrap server answered the probe)',
+    source: metric(PROBE_NAMESPACE, PROBE_METRICS.clusterReachable, { [DIMENSIONS.cluster]: cluster.name }, 'Maximum'),
+    window: TWO_MINUTES,
+    comparison: 'LessThanThreshold',
+    threshold: 1,
+  });
+}
+
 /** Every alarm for one cluster, in a stable order. */
 export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): AlarmSpec[] {
   const list = new SpecList(deployment, cluster);
   if (cluster.platform === 'msk') mskSpecs(list, cluster);
   else ec2Specs(list, cluster);
   addHeartbeat(list, cluster);
+  addSiteDown(list, cluster);
   const seen = new Set<string>();
   for (const s of list.specs) {
     if (seen.has(s.alarmName)) {

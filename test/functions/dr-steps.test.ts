@@ -135,3 +135,13 @@ describe('DR cluster steps refusals', () => {
     });
   });
 });
+
+describe('probe metrics for the site-down alarm', () => {
+  it('ClusterReachable is 1 when a bootstrap server answered, 0 when none did', async () => {
+    const { probeMetricDocuments } = await import('../../functions/probe/metrics.js');
+    const { SNAPSHOTS } = await import('../statemachines/recovery-fixtures.js');
+    const reachable = (bootstrapReachable: boolean) => probeMetricDocuments('events', { ...SNAPSHOTS.healthy(), bootstrapReachable })[0]?.metrics.find((m) => m.name === 'ClusterReachable')?.value;
+    expect(reachable(true)).toBe(1);
+    expect(reachable(false)).toBe(0);
+  });
+});

@@ -98,7 +98,7 @@ describe('probe EMF metrics', () => {
     }
     const cluster = find({ 'Cluster Name': 'orders' });
     expect(cluster?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name']]);
-    expect(cluster).toMatchObject({ ProbeHeartbeat: 1, ProbeLatencyMs: 42, OfflinePartitions: 1, UnderReplicatedPartitions: 3, UnderMinIsrPartitions: 1 });
+    expect(cluster).toMatchObject({ ProbeHeartbeat: 1, ClusterReachable: 1, ProbeLatencyMs: 42, OfflinePartitions: 1, UnderReplicatedPartitions: 3, UnderMinIsrPartitions: 1 });
 
     const b1 = find({ 'Cluster Name': 'orders', 'Broker ID': '1' });
     expect(b1?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name', 'Broker ID']]);

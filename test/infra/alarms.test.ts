@@ -336,9 +336,20 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
 describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () => {
   const alarms = alarmsByName(drT);
 
-  it('creates 6 alarms for events (with its consumer group) and 5 for events-dr', () => {
-    drT.resourceCountIs('AWS::CloudWatch::Alarm', 11);
-    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events-events-dr-'))).toHaveLength(5);
+  it('creates 7 alarms for events (with its consumer group) and 6 for events-dr, site-down on both sides of the pair', () => {
+    drT.resourceCountIs('AWS::CloudWatch::Alarm', 13);
+    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events-events-dr-'))).toHaveLength(6);
+  });
+
+  it('site-down: no bootstrap server answered the probe for 2 of 2 minutes (missing data is the heartbeat alarm\'s job)', () => {
+    for (const cluster of ['events', 'events-dr']) {
+      const site = alarms.get(`kafka-heal-events-${cluster}-site-down`) as Props;
+      expect(site).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'ClusterReachable', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+      expect(site.Dimensions).toEqual([{ Name: 'Cluster Name', Value: cluster }]);
+      expect(site.AlarmDescription).toMatch(new RegExp(`\\[kafka-heal cluster=${cluster} kind=site-down\\]$`));
+    }
+    // Clusters without a DR pair have none.
+    expect([...alarmsByName(ec2T).keys()].filter((n) => n.endsWith('-site-down'))).toEqual([]);
   });
 
   it('watches every broker series of the cluster at once when ids are unknown at synth time', () => {
@@ -394,6 +405,7 @@ const EXPECTED_SIGNAL_KIND: Record<AlarmKind, SignalKind> = {
   'consumer-time-lag': 'consumer-time-lag',
   'broker-down': 'broker-down',
   'probe-heartbeat': 'monitoring-gap',
+  'site-down': 'site-down',
 };
 
 describe('every alarm round-trips through normalize', () => {
