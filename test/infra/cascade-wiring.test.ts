@@ -1,50 +1,13 @@
 // CDK assertions for cascade-recovery: the state machine, its substitutions and its hand-written
 // IAM, built beside the recovery construct it nests (broker-recovery / msk-broker-recovery) for
 // the example clusters: EC2 with listed brokers, EC2 with a broker tag, MSK. Bundling skipped.
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { Pass, StateMachine, DefinitionBody } from 'aws-cdk-lib/aws-stepfunctions';
-import { describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
-import type { ClusterConfig } from '../../infra/config/schema.js';
-import { CASCADE_RUNBOOK, CascadeRecoveryWorkflow, cascadeRecoverySubstitutions } from '../../infra/constructs/cascade-workflow.js';
-import { HealerFunction } from '../../infra/constructs/healer-function.js';
-import { RecoveryWorkflows, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
-import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
 import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CASCADE_RUNBOOK, cascadeRecoverySubstitutions } from '../../infra/constructs/cascade-workflow.js';
+import { runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
+import { arnText, build, cluster } from './workflow-stack.js';
 
-type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, string>> };
-
-const clusters = loadConfigs(DEFAULT_CONFIG_FILES).flatMap((c) => c.clusters);
-const cluster = (name: string) => {
-  const c = clusters.find((x) => x.name === name);
-  if (!c) throw new Error(`no example cluster ${name}`);
-  return c;
-};
-
-function build(picked: ClusterConfig[]) {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new Stack(app, 'CascadeWiring', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const table = new TableV2(stack, 'Incidents', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
-  const escalation = new StateMachine(stack, 'Escalation', { stateMachineName: 'kafka-heal-test-escalation', definitionBody: DefinitionBody.fromChainable(new Pass(stack, 'Notify')) });
-  const approval = new LambdaFunction(stack, 'ApprovalRequest', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
-  const recovery = new RecoveryWorkflows(stack, 'Recovery', { deployment: 'test', clusters: picked, table, escalation });
-  const classify = new HealerFunction(stack, 'Classify', { name: 'classify', description: 'classifier' });
-  const cascade = new CascadeRecoveryWorkflow(stack, 'Cascade', { deployment: 'test', clusters: picked, recovery, escalation, approvalFunction: approval }).bindTo(classify);
-  const t = Template.fromStack(stack);
-  const json = t.toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-  const idOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
-  const roleId = idOf(cascade.workflow.stateMachine.role as never);
-  const statements = Object.values(json.Resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-  const allowing = (action: string) => statements.filter((s) => [s.Action].flat().includes(action));
-  return { t, json, stack, recovery, cascade, classify, allowing, idOf, approvalId: idOf(approval) };
-}
-
-const arnText = (v: unknown) => JSON.stringify(v);
 
 describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
   const b = build([cluster('payments')]);

@@ -1,0 +1,101 @@
+// The disk-pressure workflow (statemachines/disk-pressure.asl.json): on EC2 it frees disk safely
+// on each broker host with the kafka-free-disk runbook (after the read-only diagnosis), on MSK it
+// grows the broker storage with UpdateBrokerStorage. broker-recovery hands a broker whose data
+// disk is full to it as a nested execution.
+//
+// IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
+// - ssm:SendCommand only with the kafka-diagnose-host and kafka-free-disk documents, and only on
+//   the configured broker instances (by id) or tag-matched instances (ssm:resourceTag condition);
+// - kafka:UpdateBrokerStorage and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+// - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
+//   workflow; broker-recovery may start (and follow) this workflow and nothing else new.
+import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { ClusterConfig } from '../config/schema.js';
+import type { HealerFunction } from './healer-function.js';
+import { RECOVERY_RUNBOOKS, RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
+import type { SelfMonitoring } from './self-monitoring.js';
+import { HealerWorkflow } from './workflows.js';
+
+/** The runbook that frees disk on a broker host (rotated logs, heap dumps; never Kafka data). */
+export const FREE_DISK_RUNBOOK = 'kafka-free-disk';
+
+/** The substitutions disk-pressure.asl.json needs. */
+export function diskPressureSubstitutions(s: { deployment: string; workflowStepsFunctionArn: string; escalationStateMachineArn: string }): Record<string, string> {
+  return {
+    WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
+    EscalationStateMachineArn: s.escalationStateMachineArn,
+    DiagnoseDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.diagnose),
+    FreeDiskDocumentName: runbookDocumentName(s.deployment, FREE_DISK_RUNBOOK),
+  };
+}
+
+export interface DiskPressureWorkflowProps {
+  deployment: string;
+  clusters: ClusterConfig[];
+  recovery: RecoveryWorkflows;
+  escalation: IStateMachine;
+  /** @default kafka-heal-<deployment>-escalation */
+  escalationStateMachineName?: string;
+}
+
+export class DiskPressureWorkflow extends Construct {
+  readonly workflow: HealerWorkflow;
+
+  constructor(scope: Construct, id: string, props: DiskPressureWorkflowProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const stack = Stack.of(this);
+    const name = `kafka-heal-${d}-disk-pressure`;
+    this.workflow = new HealerWorkflow(this, 'DiskPressure', {
+      name: 'disk-pressure',
+      stateMachineName: name,
+      substitutions: diskPressureSubstitutions({ deployment: d, workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn }),
+      timeout: RECOVERY_TIMEOUT,
+    });
+    const wf = this.workflow;
+    props.recovery.allowSteps(wf, props.clusters);
+    props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+
+    const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
+    const mskClusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk');
+    if (ec2Clusters.length > 0) props.recovery.allowRunbooks(wf, [RECOVERY_RUNBOOKS.diagnose, FREE_DISK_RUNBOOK], ec2Clusters);
+    if (mskClusters.length > 0) {
+      wf.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'GrowConfiguredClustersOnly',
+          effect: Effect.ALLOW,
+          actions: ['kafka:UpdateBrokerStorage', 'kafka:DescribeClusterV2'],
+          resources: mskClusters.map((c) => c.msk.clusterArn),
+        }),
+      );
+    }
+
+    // broker-recovery hands a full disk to this workflow (nested, .sync:2).
+    const parent = props.recovery.brokerRecovery;
+    if (parent) {
+      wf.stateMachine.grantStartExecution(parent.stateMachine);
+      const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      parent.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+      Validations.of(parent).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+        reason: 'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
+      });
+    }
+  }
+
+  /** Lets the classifier start this workflow (WORKFLOW_ARN_DISK_PRESSURE). */
+  bindTo(fn: HealerFunction): this {
+    fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('disk-pressure'));
+    return this;
+  }
+
+  /** Failed executions alarm straight to the operators. */
+  watch(monitoring: SelfMonitoring): this {
+    monitoring.watchStateMachine(this.workflow.stateMachine, 'disk-pressure');
+    return this;
+  }
+}
