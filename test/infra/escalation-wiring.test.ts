@@ -60,6 +60,14 @@ describe('escalation ladder and approvals wiring', () => {
     expect(JSON.stringify(env.WORKFLOW_ARN_ESCALATION)).toContain(ladder);
   });
 
+  it('recovery escalations reach the ladder: the workflow steps Lambda has WORKFLOW_ARN_ESCALATION and may start only that', () => {
+    const ladder = logicalIdOf('AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${d}-escalation-ladder` });
+    const desc = /incident-side steps of the recovery workflows/;
+    expect(JSON.stringify(envOfFunction(desc).WORKFLOW_ARN_ESCALATION)).toContain(ladder);
+    const start = statementsOfRole(roleOfFunction(desc)).filter((s) => actionsOf([s]).includes('states:StartExecution'));
+    expect(start.map((s) => JSON.stringify(s.Resource))).toEqual([JSON.stringify({ Ref: ladder })]);
+  });
+
   it('the ladder may invoke only its steps function and run escalation-notify as its broadcast child', () => {
     const ladder = (t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: `kafka-heal-${d}-escalation-ladder` } }) as Resources);
     const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(Object.values(ladder)[0]?.Properties.RoleArn))?.[1] ?? '';
