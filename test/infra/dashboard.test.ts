@@ -1,5 +1,7 @@
 // The operators' dashboard in the synthesized example stacks: one per stack, every cluster's
 // health, every state machine's outcomes, and only metric names/dimensions the Lambdas emit.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeMetricDocuments } from '../../functions/probe/metrics.js';
@@ -192,6 +194,27 @@ describe('operators dashboard', () => {
       expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
         ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'].sort(),
       );
+    }
+  });
+
+  it('uses only handler metric names the handlers emit (addMetric in the function\'s folder)', () => {
+    const emitted = (folder: string): Set<string> => {
+      const names = new Set<string>();
+      for (const file of readdirSync(join('functions', folder)).filter((f) => f.endsWith('.ts'))) {
+        const code = readFileSync(join('functions', folder, file), 'utf8');
+        for (const m of code.matchAll(/addMetric\(([^,]+),/g)) for (const q of (m[1] as string).matchAll(/'([A-Za-z]+)'/g)) names.add(q[1] as string);
+      }
+      return names;
+    };
+    for (const config of ex.configs) {
+      const used = dashboardOf(config.deployment).widgets.flatMap(metricRows).filter((r) => r.namespace === HANDLER_NAMESPACE && r.dims.service !== undefined);
+      expect(new Set(used.map((r) => r.dims.service))).toEqual(
+        new Set(['kafka-heal-classify', 'kafka-heal-workflow-steps', 'kafka-heal-incident-metrics', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook']),
+      );
+      for (const r of used) {
+        const folder = (r.dims.service as string).replace(/^kafka-heal-/, '').replace(/-webhook$/, '');
+        expect(emitted(folder), `${r.name} from ${r.dims.service}`).toContain(r.name);
+      }
     }
   });
 
