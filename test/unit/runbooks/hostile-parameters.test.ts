@@ -13,53 +13,11 @@ import {
   validateParameters,
 } from '../../../functions/shared/runbooks.js';
 import type { RunbookDocument } from '../../../functions/shared/runbooks.js';
+import { HOSTILE, REQUIRED } from '../security/hostile-values.js';
 import { runScript, tempDir } from './sandbox.js';
-
-const HOSTILE: [label: string, value: string][] = [
-  ['semicolon command', '; rm -rf / #'],
-  ['command substitution', '$(id)'],
-  ['parameter expansion', '${PATH}'],
-  ['backticks', '`id`'],
-  ['and-chain', 'kafka && reboot'],
-  ['or-chain', 'x || true'],
-  ['pipe', 'a|sh'],
-  ['newline', 'kafka\nreboot'],
-  ['trailing newline', 'kafka\n'],
-  ['carriage return', '9092\r'],
-  ['double quote breakout', 'a" ; id ; "'],
-  ['single quote', "a'b"],
-  ['backslash', 'a\\'],
-  ['redirection', 'a>/etc/passwd'],
-  ['glob', '/var/log/*'],
-  ['relative traversal', '../../etc/passwd'],
-  ['absolute traversal', '/var/log/kafka/../../../etc/passwd'],
-  ['dot segment', '/var/log/./kafka'],
-  ['root only', '/'],
-  ['space', 'a b'],
-  ['tab', 'a\tb'],
-  ['NUL byte', 'kafka\u0000'],
-  ['unicode letters', 'kafkä'],
-  ['unicode digits', '９０９２'],
-  ['right-to-left override', 'kafka\u202e'],
-  ['emoji', '🔥'],
-  ['10,000 characters', 'a'.repeat(10_000)],
-  ['10,000 digits', '9'.repeat(10_000)],
-  ['10,000-character path', `/${'a'.repeat(10_000)}`],
-  ['empty', ''],
-  ['blank', ' '],
-  ['SSM placeholder', '{{ ServiceName }}'],
-  ['option injection', '--entity-default --delete-config'],
-  ['dash prefix', '-rf'],
-];
 
 const DOCS: RunbookDocument[] = listRunbooks().map((name) => loadRunbook(name));
 const CASES = DOCS.flatMap((doc) => Object.keys(doc.parameters).flatMap((parameter) => HOSTILE.map(([label, value]) => ({ doc, parameter, label, value }))));
-
-/** Values that satisfy each document's required parameters. */
-const REQUIRED: Record<string, Record<string, string>> = {
-  'kafka-cli-action': { Action: 'describe-quorum' },
-  'kafka-backup-metadata': { Mode: 'kraft', DataDir: '/var/lib/kafka/data' },
-};
 
 describe('hostile parameter values', () => {
   it('covers every parameter of every document', () => {
