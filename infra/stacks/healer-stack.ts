@@ -22,6 +22,7 @@ import { clusterFacts, type HealerConfig } from '../config/schema.js';
 import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
 import { HealerDashboard, stateMachinesOf } from '../constructs/dashboard.js';
 import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
+import { DiskPressureWorkflow } from '../constructs/disk-pressure-workflow.js';
 import { Escalation } from '../constructs/escalation.js';
 import { HealerFunction } from '../constructs/healer-function.js';
 import { IncidentTable } from '../constructs/incident-table.js';
@@ -66,6 +67,8 @@ export class HealerStack extends Stack {
   readonly recovery: RecoveryWorkflows;
   /** cascade-recovery (brokers failing one after another). */
   readonly cascade: CascadeRecoveryWorkflow;
+  /** disk-pressure (every cluster). */
+  readonly diskPressure: DiskPressureWorkflow;
   readonly probes: ClusterProbe[] = [];
   readonly clusterAlarms: ClusterAlarms[] = [];
   /** consumer-lag (every cluster) and quorum-recovery (EC2 clusters listing their brokers). */
@@ -202,6 +205,10 @@ export class HealerStack extends Stack {
       escalation: this.escalation.stateMachine,
       approvalFunction: this.ladder.approvalRequestFn.fn,
     })
+      .bindTo(this.classifyFn)
+      .watch(this.monitoring);
+    // Disk pressure: free disk safely on EC2 hosts, grow MSK storage; broker-recovery hands full disks to it.
+    this.diskPressure = new DiskPressureWorkflow(this, 'DiskPressure', { deployment: d, clusters: config.clusters, recovery: this.recovery, escalation: this.escalation.stateMachine })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 

@@ -117,6 +117,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     ...(config().clusters.some((c) => c.platform === 'msk') ? ['msk-broker-recovery'] : []),
     // cascade-recovery nests whichever of the two exists, so every deployment with a cluster has it.
     'cascade-recovery',
+    'disk-pressure',
     // consumer-lag runs for every cluster; quorum-recovery where an EC2 cluster lists its brokers.
     'consumer-lag',
     ...(config().clusters.some((c) => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0) ? ['quorum-recovery'] : []),
