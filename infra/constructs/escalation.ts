@@ -11,7 +11,6 @@
 //     acknowledged, so SNS-per-severity routing lives in one ASL file.
 import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import {
-  AccessLogFormat,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -29,6 +28,7 @@ import { Construct } from 'constructs';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import { HealerFunction } from './healer-function.js';
 import { WorkQueue } from './queues.js';
+import { jsonAccessLogFormat } from './webhook-api.js';
 import { HealerWorkflow, aslFile } from './workflows.js';
 
 export const ESCALATION_ASL = aslFile('escalation');
@@ -154,17 +154,7 @@ export class Escalation extends Construct {
         throttlingBurstLimit: 10,
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: false,
-        }),
+        accessLogFormat: jsonAccessLogFormat(),
       },
     });
     // The link itself carries `?decision=...&expires=...&sig=...`: the base URL for links is the stage URL.

@@ -39,6 +39,21 @@ export interface WebhookApiProps {
   burstLimit?: number;
 }
 
+/** The access log line every API of the stack writes: JSON with the standard fields people filter on. */
+export function jsonAccessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.jsonWithStandardFields({
+    caller: false,
+    httpMethod: true,
+    ip: true,
+    protocol: true,
+    requestTime: true,
+    resourcePath: true,
+    responseLength: true,
+    status: true,
+    user: true,
+  });
+}
+
 export class WebhookApi extends Construct {
   readonly api: RestApi;
   readonly alertmanager: IResource;
@@ -62,17 +77,7 @@ export class WebhookApi extends Construct {
         throttlingBurstLimit: props.burstLimit ?? 100,
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
-          caller: false,
-          httpMethod: true,
-          ip: true,
-          protocol: true,
-          requestTime: true,
-          resourcePath: true,
-          responseLength: true,
-          status: true,
-          user: true,
-        }),
+        accessLogFormat: jsonAccessLogFormat(),
       },
     });
 
