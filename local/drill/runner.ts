@@ -266,6 +266,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const counts = await workload.finish(30_000);
     workload = undefined;
     progress(`workload: ${counts.produced} acknowledged, ${counts.consumed} read back, ${counts.lost} lost, ${counts.failedSends} sends failed (not acknowledged)`);
+    if (counts.lost > 0) {
+      notes.push(
+        `Acknowledged but not found in the topic (re-read from the beginning): ${counts.lostSamples.map((l) => `#${l.seq} sent ${fmt(l.sentAt - faultAt)} acked ${fmt(l.ackedAt - faultAt)} from the fault`).join('; ')}${counts.lost > counts.lostSamples.length ? ` and ${counts.lost - counts.lostSamples.length} more` : ''}.`,
+      );
+    }
 
     const records = await h.store.list({ cluster: c.name });
     const incidents: IncidentWithTimeline[] = [];

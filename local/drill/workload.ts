@@ -20,6 +20,8 @@ export interface WorkloadCounts {
   consumed: number;
   lost: number;
   failedSends: number;
+  /** The first lost messages: sequence number, when the send started and when it was acknowledged (ms epoch). */
+  lostSamples: { seq: number; sentAt: number; ackedAt: number }[];
 }
 
 export interface Workload {
@@ -37,7 +39,7 @@ export function startWorkload(opts: WorkloadOptions): Workload {
   const kafka = new Kafka({ clientId: 'kafka-heal-drill', brokers: opts.bootstrapServers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 } });
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
   const consumer: Consumer = kafka.consumer({ groupId: opts.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20 } });
-  const acked = new Set<number>();
+  const acked = new Map<number, { sentAt: number; ackedAt: number }>();
   const seen = new Set<number>();
   let failedSends = 0;
   let seq = 0;
@@ -50,11 +52,12 @@ export function startWorkload(opts: WorkloadOptions): Workload {
   const sendOne = () => {
     if (!producing || inFlight >= maxInFlight) return;
     const n = ++seq;
+    const sentAt = Date.now();
     inFlight++;
     const p = producer
       .send({ topic: opts.topic, acks: -1, messages: [{ key: String(n % 64), value: `${opts.runId}:${n}` }] })
       .then(
-        () => void acked.add(n),
+        () => void acked.set(n, { sentAt, ackedAt: Date.now() }),
         () => void failedSends++,
       )
       .finally(() => {
@@ -65,9 +68,14 @@ export function startWorkload(opts: WorkloadOptions): Workload {
   };
 
   const counts = (): WorkloadCounts => {
+    const lostSamples: WorkloadCounts['lostSamples'] = [];
     let lost = 0;
-    for (const n of acked) if (!seen.has(n)) lost++;
-    return { produced: acked.size, consumed: [...seen].filter((n) => acked.has(n)).length, lost, failedSends };
+    for (const [n, t] of acked) {
+      if (seen.has(n)) continue;
+      lost++;
+      if (lostSamples.length < 10) lostSamples.push({ seq: n, ...t });
+    }
+    return { produced: acked.size, consumed: [...seen].filter((n) => acked.has(n)).length, lost, failedSends, lostSamples };
   };
 
   return {
