@@ -1,7 +1,7 @@
 // Where people hear from the healer: the `critical` and `warning` SNS topics (created here
 // unless the config names existing ones), the KMS key that encrypts the topics this stack
-// creates, and a reference to the PagerDuty routing-key secret (read by the escalation workflow
-// in a later issue; nothing is granted on it until something uses it).
+// creates, and a reference to the PagerDuty routing-key secret (read by the notifying functions of
+// the escalation ladder and the approvals, infra/constructs/escalation.ts, which are granted it).
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
