@@ -1,0 +1,77 @@
+// Detection and recovery time on the real local cluster: the built-in drills broker-crash,
+// broker-hang and cascade (drills/scenarios), each run N times (default 3) with H1's drill runner
+// (local/drill: real Kafka, the real probe, the deployed alarm definitions on shortened periods,
+// the real ingest/classify handlers on DynamoDB Local, the real ASL on the local Step Functions
+// runtime, the real SSM documents through the systemctl shim). Per scenario: the medians of MTTD,
+// MTTR, the oracle (the same fault repaired by hand at once in the same run) and MTTR/oracle.
+// Targets: MTTR/oracle <= 1.5; MTTD <= the broker-down alarm's window (its evaluation periods at
+// the drill's local period) + 5 s.
+//   npm run bench -- mttr [runs] [scenario...]
+import { loadScenario, runDrill, type DrillReport, type Scenario } from '../local/drill/index.js';
+import { median, verdict } from './stats.js';
+
+export const MAX_RATIO = 1.5;
+export const MTTD_SLACK_SECONDS = 5;
+/** The broker-down alarm watches 2 periods of 60 s (infra/constructs/alarm-specs.ts TWO_MINUTES). */
+export const BROKER_DOWN_EVALUATION_PERIODS = 2;
+export const SCENARIOS = ['broker-crash', 'broker-hang', 'cascade'];
+
+export interface ScenarioFigures {
+  scenario: string;
+  runs: number;
+  passed: number;
+  mttd: number | null;
+  mttr: number | null;
+  oracle: number | null;
+  ratio: number | null;
+  alarmWindowSeconds: number;
+}
+
+const med = (xs: (number | null)[]): number | null => {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length === 0 ? null : median(v);
+};
+const s = (x: number | null, digits = 1) => (x === null ? 'n/a' : x.toFixed(digits));
+
+export function figures(scenario: Scenario, reports: DrillReport[]): ScenarioFigures {
+  return {
+    scenario: scenario.name,
+    runs: reports.length,
+    passed: reports.filter((r) => r.passed).length,
+    mttd: med(reports.map((r) => r.mttdSeconds)),
+    mttr: med(reports.map((r) => r.mttrSeconds)),
+    oracle: med(reports.map((r) => r.oracleMttrSeconds)),
+    ratio: med(reports.map((r) => r.mttrRatio)),
+    alarmWindowSeconds: BROKER_DOWN_EVALUATION_PERIODS * scenario.alarms.periodSeconds,
+  };
+}
+
+export async function run(args: string[]): Promise<string> {
+  const runs = args[0] !== undefined && /^\d+$/.test(args[0]) ? Number(args[0]) : 3;
+  const names = args.filter((a) => !/^\d+$/.test(a));
+  const results: ScenarioFigures[] = [];
+  for (const name of names.length ? names : SCENARIOS) {
+    const scenario = loadScenario(name);
+    const reports: DrillReport[] = [];
+    for (let i = 1; i <= runs; i++) {
+      const t0 = Date.now();
+      const report = await runDrill(scenario, { clusterName: `bench-mttr-${name}` });
+      reports.push(report);
+      console.log(
+        `${name} run ${i}/${runs}: ${report.passed ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s; MTTD ${s(report.mttdSeconds)} s, MTTR ${s(report.mttrSeconds)} s, oracle ${s(report.oracleMttrSeconds)} s, ratio ${s(report.mttrRatio, 2)}` +
+          (report.passed ? '' : `; failed expectations: ${report.expectations.filter((e) => !e.passed).map((e) => `${e.name} (expected ${e.expected}, got ${e.actual})`).join('; ')}`),
+      );
+    }
+    const f = figures(scenario, reports);
+    results.push(f);
+    console.log(
+      `${name}: median of ${runs}: MTTD ${s(f.mttd)} s (alarm window ${f.alarmWindowSeconds} s + ${MTTD_SLACK_SECONDS} s), MTTR ${s(f.mttr)} s, oracle ${s(f.oracle)} s, MTTR/oracle ${s(f.ratio, 2)}; ${f.passed}/${runs} drills passed`,
+    );
+  }
+  const ratioOk = results.every((r) => r.ratio !== null && r.ratio <= MAX_RATIO);
+  const mttdOk = results.every((r) => r.mttd !== null && r.mttd <= r.alarmWindowSeconds + MTTD_SLACK_SECONDS);
+  return (
+    results.map((r) => `${r.scenario} MTTD ${s(r.mttd)} s, MTTR ${s(r.mttr)} s, oracle ${s(r.oracle)} s, ratio ${s(r.ratio, 2)} (${r.passed}/${r.runs} passed)`).join('; ') +
+    `; ratio <= ${MAX_RATIO}: ${verdict(ratioOk)}; MTTD <= alarm window + ${MTTD_SLACK_SECONDS} s: ${verdict(mttdOk)}`
+  );
+}
