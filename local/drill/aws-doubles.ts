@@ -24,14 +24,16 @@ export interface LocalQueueOptions {
   maxReceiveCount?: number;
   /** Delay before a failed message is visible again (ms). */
   retryDelayMs?: number;
+  /** Batches delivered at once (the event source's maxConcurrency); default 1. */
+  concurrency?: number;
   onError?: (err: unknown) => void;
 }
 
-/** A queue feeding one Lambda consumer, one message per batch, in arrival order. */
+/** A queue feeding one Lambda consumer, one message per batch, in arrival order, up to `concurrency` batches at once. */
 export class LocalQueue {
   readonly dlq: { body: string; receives: number }[] = [];
   private readonly waiting: Message[] = [];
-  private running: Promise<void> | undefined;
+  private readonly workers = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
   delivered = 0;
@@ -51,8 +53,8 @@ export class LocalQueue {
 
   /** Resolves when nothing is waiting or being delivered. */
   async idle(): Promise<void> {
-    while (this.running || this.waiting.length > 0 || this.timers.size > 0) {
-      await (this.running ?? new Promise((r) => setTimeout(r, 50)));
+    while (this.workers.size > 0 || this.waiting.length > 0 || this.timers.size > 0) {
+      await (this.workers.size > 0 ? Promise.race(this.workers) : new Promise((r) => setTimeout(r, 50)));
     }
   }
 
@@ -64,8 +66,8 @@ export class LocalQueue {
   }
 
   private pump(): void {
-    if (this.running || this.closed) return;
-    this.running = (async () => {
+    if (this.closed || this.workers.size >= (this.opts.concurrency ?? 1)) return;
+    const worker: Promise<void> = (async () => {
       while (!this.closed && this.waiting.length > 0) {
         const msg = this.waiting.shift() as Message;
         msg.receives++;
@@ -92,9 +94,11 @@ export class LocalQueue {
         if (failed) this.retry(msg);
       }
     })().finally(() => {
-      this.running = undefined;
+      this.workers.delete(worker);
       if (this.waiting.length > 0) this.pump();
     });
+    this.workers.add(worker);
+    if (this.waiting.length > 0) this.pump();
   }
 
   private retry(msg: Message): void {

@@ -396,10 +396,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
 
   const classify = createClassifyHandler({ store, sfn: sfn as unknown as SFNClient, policies, clusters: facts, workflowArns, now: () => new Date() });
   const onError = (err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'handler:error', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
-  const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError });
+  // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
+  const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
   const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
-  const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError });
+  const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
   const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);

@@ -1,0 +1,96 @@
+// The drill's SQS and Step Functions doubles keep the semantics the handlers rely on: batch item
+// failures are redelivered and parked in a DLQ after maxReceiveCount; concurrency is bounded;
+// StartExecution refuses a duplicate name with ExecutionAlreadyExists, as the classifier expects.
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SQSEvent } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { LocalQueue, SfnDouble, sqsClientDouble } from '../../../local/drill/aws-doubles.js';
+import type { RunResult } from '../../../local/stepfunctions/index.js';
+
+describe('LocalQueue', () => {
+  it('delivers in order with concurrency 1, redelivers failed items and parks them after maxReceiveCount', async () => {
+    const seen: string[] = [];
+    const q = new LocalQueue({
+      arn: 'arn:aws:sqs:eu-west-1:123456789012:q',
+      retryDelayMs: 1,
+      maxReceiveCount: 3,
+      consumer: async (e: SQSEvent) => {
+        const r = e.Records[0]!;
+        seen.push(`${r.body}#${r.attributes.ApproximateReceiveCount}`);
+        return { batchItemFailures: r.body === 'bad' ? [{ itemIdentifier: r.messageId }] : [] };
+      },
+    });
+    q.send('a');
+    q.send('bad');
+    q.send('b');
+    await q.idle();
+    expect(seen).toEqual(['a#1', 'bad#1', 'b#1', 'bad#2', 'bad#3']);
+    expect(q.dlq).toEqual([{ body: 'bad', receives: 3 }]);
+    expect(q.url).toBe('https://sqs.local/000000000000/q');
+  });
+
+  it('a consumer that throws fails the batch (redelivered), never the queue', async () => {
+    let calls = 0;
+    const errors: unknown[] = [];
+    const q = new LocalQueue({ arn: 'arn:x:q', retryDelayMs: 1, onError: (e) => errors.push(e), consumer: async () => (++calls === 1 ? Promise.reject(new Error('boom')) : { batchItemFailures: [] }) });
+    q.send('x');
+    await q.idle();
+    expect(calls).toBe(2);
+    expect(errors).toHaveLength(1);
+  });
+
+  it('runs at most `concurrency` batches at once', async () => {
+    let active = 0;
+    let peak = 0;
+    const q = new LocalQueue({
+      arn: 'arn:x:q',
+      concurrency: 3,
+      consumer: async () => {
+        peak = Math.max(peak, ++active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+        return { batchItemFailures: [] };
+      },
+    });
+    for (let i = 0; i < 10; i++) q.send(String(i));
+    await q.idle();
+    expect(peak).toBe(3);
+    expect(q.delivered).toBe(10);
+  });
+
+  it('the SQS client double puts SendMessageBatch entries on the named queue, and refuses an unknown queue', async () => {
+    const bodies: string[] = [];
+    const q = new LocalQueue({ arn: 'arn:x:signals', consumer: async (e) => (bodies.push(e.Records[0]!.body), { batchItemFailures: [] }) });
+    const sqs = sqsClientDouble({ [q.url]: q });
+    const res = (await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: [{ Id: '0', MessageBody: 's1' }, { Id: '1', MessageBody: 's2' }] }))) as { Successful: unknown[]; Failed: unknown[] };
+    expect(res.Failed).toEqual([]);
+    await q.idle();
+    expect(bodies).toEqual(['s1', 's2']);
+    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: 'nope', Entries: [] }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+  });
+});
+
+describe('SfnDouble', () => {
+  const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-drill-broker-recovery';
+  const ok = (id: string): RunResult => ({ status: 'SUCCEEDED', output: null, events: [], execution: { id, name: 'n', stateMachineArn: SM, taskToken: 't' } });
+
+  it('StartExecution runs the state machine once per name; a duplicate gets ExecutionAlreadyExists', async () => {
+    const runs: unknown[] = [];
+    const sfn = new SfnDouble(async (e) => (runs.push(e.input), ok(e.executionArn)));
+    const r = (await sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-1', input: '{"incidentId":"inc-1"}' }))) as { executionArn: string };
+    expect(r.executionArn).toBe('arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-drill-broker-recovery:inc-1');
+    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-1', input: '{}' }))).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    await sfn.settled();
+    expect(runs).toEqual([{ incidentId: 'inc-1' }]);
+    expect(await sfn.send(new DescribeExecutionCommand({ executionArn: r.executionArn }))).toMatchObject({ status: 'SUCCEEDED' });
+    expect(sfn.running()).toEqual([]);
+  });
+
+  it('an execution that cannot start (no binding) ends FAILED instead of rejecting unheard', async () => {
+    const sfn = new SfnDouble(() => Promise.reject(Object.assign(new Error('no local binding for: x'), { name: 'UnboundResourceError' })));
+    await sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-2', input: '{}' }));
+    await sfn.settled();
+    expect(sfn.executions[0]?.result).toMatchObject({ status: 'FAILED', error: 'UnboundResourceError', cause: 'no local binding for: x' });
+  });
+});
