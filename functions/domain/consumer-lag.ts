@@ -69,6 +69,9 @@ export interface LagAssessment {
   summary: string;
 }
 
+/** Longest evidence line, in characters (topic names alone may be 249). */
+export const EVIDENCE_LINE_MAX = 200;
+
 const STATUS_RANK: Record<PartitionLagStatus, number> = { STOP: 0, STALL: 1, REWIND: 2, WARN: 3, OK: 4 };
 
 export function assessLag(group: string, window: readonly GroupLagReading[], opts: LagAssessmentOptions): LagAssessment {
@@ -93,7 +96,8 @@ export function assessLag(group: string, window: readonly GroupLagReading[], opt
     .filter((p) => p.lag > 0 || p.status !== 'OK')
     .sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.lag - a.lag)
     .slice(0, opts.evidenceLimit ?? 5);
-  const evidence = worst.map((p) => `${p.topic}-${p.partition}: lag ${p.lag}, ${p.status} (${p.reason})`);
+  // Bounded lines: the evidence goes into timeline entries (2,000 characters) and notifications.
+  const evidence = worst.map((p) => `${p.topic}-${p.partition}: lag ${p.lag}, ${p.status} (${p.reason})`.slice(0, EVIDENCE_LINE_MAX));
   const newest = window[window.length - 1];
   const members = newest?.members ?? null;
   const countText = (Object.keys(STATUS_RANK) as PartitionLagStatus[])

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendReading, assessLag, readingFrom, type GroupLagReading } from '../../../functions/domain/consumer-lag.js';
+import { EVIDENCE_LINE_MAX, appendReading, assessLag, readingFrom, type GroupLagReading } from '../../../functions/domain/consumer-lag.js';
 
 const T = { lagSev3: 10_000, lagSev2: 100_000, lagSev1: 1_000_000 };
 const r = (at: number, offsets: [string, number, number, number][], members?: number): GroupLagReading => ({ at: at * 1000, offsets, ...(members === undefined ? {} : { members }) });
@@ -68,6 +68,12 @@ describe('assessLag', () => {
     const w = (last: number) => [r(0, [['a', 0, 0, 3000]], 1), r(30, [['a', 0, 3000 - last, 3000]], 1)];
     expect(assessLag('g', w(1001), { thresholds: T, maxOffsetLag: 1000 })).toMatchObject({ status: 'OK', recovered: false });
     expect(assessLag('g', w(1000), { thresholds: T, maxOffsetLag: 1000 })).toMatchObject({ status: 'OK', recovered: true });
+  });
+
+  it('keeps each evidence line within EVIDENCE_LINE_MAX characters, whatever the topic name', () => {
+    const topic = 't'.repeat(249);
+    const a = assessLag('g', [r(0, [[topic, 0, 0, 10]]), r(30, [[topic, 0, 0, 20]])], { thresholds: T, maxOffsetLag: 1 });
+    expect(a.evidence[0]).toHaveLength(EVIDENCE_LINE_MAX);
   });
 
   it('limits the evidence and orders equal statuses by lag; now and minSamples are passed through', () => {
