@@ -136,7 +136,7 @@ describe('recovery escalations hand the incident to the ladder', () => {
       store: {
         get: async () => incident,
         setStatus: async () => incident,
-        appendTimeline: async (_id, e) => (timeline.push(e), { ...e, at: '' }),
+        appendTimeline: async (_id: string, e: Omit<TimelineEntry, 'at'> & { at?: string }) => (timeline.push(e), { ...e, at: '' }),
         recordHeal: async () => undefined,
         releaseLock: async () => true,
       } as never,
