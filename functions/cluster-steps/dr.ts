@@ -22,7 +22,7 @@ import { BrokerConnection, metadata } from '@kafka-heal/probe';
 import type { ProbeClusterConfig } from '../probe/handler.js';
 import { UnknownClusterError, probeOptionsFor } from '../probe/handler.js';
 import { parseHostPort, type ProbeOptions } from '@kafka-heal/probe';
-import { readNewestRecords, readRecordAt } from './heartbeats.js';
+import { heartbeatSentAt, readNewestRecords, readRecordAt } from './heartbeats.js';
 
 export const BACKUP_TOPIC = 'kafka-heal.dr-backups';
 export const CANARY_TOPIC = 'kafka-heal.canary';
@@ -114,7 +114,7 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
           readings = (await readNewestRecords(list.map(parseHostPort), topic, deps.timeoutMs)).map((r) => ({
             timestampType: r.timestampType,
             timestamp: r.timestamp,
-            sentAt: r.value !== null && r.value.length === 10 ? Number(r.value.readBigInt64BE(2)) : null,
+            sentAt: r.value !== null && r.value.length === 10 ? heartbeatSentAt(r.value) : null,
           }));
         } catch (err) {
           readError = (err as Error).message;

@@ -22,6 +22,12 @@ export interface NewestRecord {
   value: Buffer | null;
 }
 
+/** A MirrorMaker 2 heartbeat's value: its Heartbeat struct, int16 version then int64 send time (ms). */
+export function heartbeatSentAt(value: Buffer): number {
+  if (value.length < 10) throw new TopicReadError(`a heartbeat value has 10 bytes, got ${value.length}`);
+  return Number(value.readBigInt64BE(2));
+}
+
 /** Thrown when the topic cannot be read (missing, no leader, compressed, no answer). */
 export class TopicReadError extends Error {
   override readonly name = 'TopicReadError';

@@ -22,6 +22,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureJars } from '../maven.js';
+import { heartbeatSentAt } from '../../functions/cluster-steps/heartbeats.js';
 import { LOG4J2_XML, extraJvmOpts, markerProp, renderProps } from './config.js';
 import { NodeFailedError } from './errors.js';
 import { newAdmin } from './health.js';
@@ -136,11 +137,8 @@ export function mirrorProperties(opts: MirrorOptions): Record<string, string> {
   };
 }
 
-/** The replicated heartbeat's value: MM2's Heartbeat struct, int16 version then int64 send time. */
-export function heartbeatSentAt(value: Buffer): number {
-  if (value.length < 10) throw new Error(`a heartbeat value has 10 bytes, got ${value.length}`);
-  return Number(value.readBigInt64BE(2));
-}
+/** The replicated heartbeat's send time (the same reader the DR prerequisites step uses). */
+export { heartbeatSentAt };
 
 const live = new Set<{ pid: number; marker: string }>();
 let hooked = false;
