@@ -199,7 +199,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
 
     progress(`phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`);
     h.startMonitoring();
-    workload = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup, runId, log: progress });
+    workload = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup, runId, log: progress, idempotent: scenario.workload.idempotent });
     await workload.start();
     await sleep(scenario.workload.warmupSeconds * 1000);
 

@@ -79,6 +79,8 @@ export const ScenarioSchema = z.strictObject({
       consumerGroup: kebab.default('drill-readers'),
       /** Seconds of traffic before the first fault. */
       warmupSeconds: seconds(600).default(3),
+      /** The producer is kafkajs's idempotent producer (retries cannot duplicate or reorder). */
+      idempotent: z.boolean().default(true),
       /** The consumer group is watched by a consumer-lag alarm with this threshold (messages). */
       maxOffsetLag: z.number().int().min(1).default(100_000),
     })
