@@ -44,10 +44,17 @@ export function runbookDocumentName(deployment: string, runbook: string): string
 }
 
 /** The substitutions broker-recovery.asl.json needs. */
-export function brokerRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; deployment: string }): Record<string, string> {
+export function brokerRecoverySubstitutions(s: {
+  workflowStepsFunctionArn: string;
+  escalationStateMachineArn: string;
+  deployment: string;
+  /** disk-pressure, which a full data disk is handed to (nested). Default: its ARN in a local account (the drills bind it by this ARN). */
+  diskPressureStateMachineArn?: string;
+}): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
+    DiskPressureStateMachineArn: s.diskPressureStateMachineArn ?? `arn:aws:states:local:000000000000:stateMachine:kafka-heal-${s.deployment}-disk-pressure`,
     DiagnoseDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.diagnose),
     RestartDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.restart),
   };
@@ -169,7 +176,12 @@ export class RecoveryWorkflows extends Construct {
       const wf = new HealerWorkflow(this, 'BrokerRecovery', {
         name: 'broker-recovery',
         stateMachineName: `kafka-heal-${d}-broker-recovery`,
-        substitutions: brokerRecoverySubstitutions({ ...common, deployment: d }),
+        substitutions: brokerRecoverySubstitutions({
+          ...common,
+          deployment: d,
+          // Named, not referenced: disk-pressure is created after this workflow and may start it back.
+          diskPressureStateMachineArn: Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `kafka-heal-${d}-disk-pressure`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+        }),
         timeout: RECOVERY_TIMEOUT,
       });
       this.allowSteps(wf, ec2Clusters);

@@ -112,15 +112,15 @@ describe('RecoveryWorkflows in the healer stacks', () => {
     expect(template('prod-eu').findResources('AWS::SSM::Document', { Properties: { Name: runbookDocumentName('prod-eu', 'kafka-restart-broker') } })).toEqual({});
   });
 
-  it('both: invoke only the step functions, start only the escalation workflow', () => {
+  it('both: invoke only the step functions, start only the escalation workflow (and broker-recovery the disk-pressure hand-off)', () => {
     for (const [d, name] of [['prod-us', 'broker-recovery'], ['prod-eu', 'msk-broker-recovery']] as const) {
       const st = statementsOf(template(d), `kafka-heal-${d}-${name}`);
       const invoke = JSON.stringify(withAction(st, 'lambda:InvokeFunction'));
       expect(invoke).toMatch(/WorkflowSteps/);
       expect(invoke).toMatch(/ClusterSteps/);
-      const start = withAction(st, 'states:StartExecution');
-      expect(start).toHaveLength(1);
-      expect(JSON.stringify(start[0]?.Resource)).toMatch(/EscalationNotify/);
+      const start = withAction(st, 'states:StartExecution').map((s) => JSON.stringify(s.Resource));
+      expect(start.filter((r) => /EscalationNotify/.test(r))).toHaveLength(1);
+      expect(start.filter((r) => !/EscalationNotify/.test(r))).toEqual(name === 'broker-recovery' ? [expect.stringMatching(/DiskPressure/)] : []);
     }
   });
 

@@ -166,7 +166,7 @@ describe('broker-recovery runs (aws-local-stepfunctions, per-Resource bindings)'
     expectLockReleasedLast(run);
   });
 
-  it('diagnosis says the data disk is full -> no restart, escalated for disk pressure (the disk-pressure workflow is not deployed yet)', async () => {
+  it('diagnosis says the data disk is full and disk-pressure cannot run (no such state machine here) -> no restart, escalated for disk pressure', async () => {
     const run = await runScenario({
       workflow: 'broker-recovery',
       probes: [SNAPSHOTS.brokerTwoCrashed],

@@ -26,6 +26,7 @@ import {
   type CommandRun,
   type Json,
   type RunResult,
+  type TaskBinding,
 } from '../../local/stepfunctions/index.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -37,6 +38,7 @@ export const SUBSTITUTIONS = {
   DiagnoseDocumentName: 'kafka-heal-test-kafka-diagnose-host',
   RestartDocumentName: 'kafka-heal-test-kafka-restart-broker',
   EscalationStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-escalation',
+  DiskPressureStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-disk-pressure',
 };
 export const CLUSTER_STEPS = `${ACCOUNT}:kafka-heal-test-cluster-steps-orders`;
 export const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0b6f6a3c-1111-2222-3333-444455556666-2';
@@ -164,6 +166,8 @@ export interface Scenario {
   incidentStatus?: IncidentStatus;
   /** The configured platform of the cluster; by default the one the workflow recovers. */
   platform?: 'ec2' | 'msk';
+  /** Nested workflows by state machine ARN (e.g. disk-pressure), run with this scenario's bindings. */
+  children?: Record<string, (input: Json, bindings: Record<string, TaskBinding>) => Promise<RunResult>>;
 }
 
 export interface ScenarioRun {
@@ -244,6 +248,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     ...ssm.registry,
     ...msk.registry,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+      ...Object.fromEntries(Object.entries(s.children ?? {}).map(([arn, run]) => [arn, (childInput: Json) => run(childInput, recordedRegistry())])),
       [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({
           definition: escalation,
@@ -260,6 +265,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     }),
   };
   const recorded = recordCalls(registry);
+  function recordedRegistry() {
+    return recorded.registry;
+  }
   const definition = parseDefinition(aslText(s.workflow), { ...SUBSTITUTIONS });
   const states: string[] = [];
   const result = await runWorkflow({
