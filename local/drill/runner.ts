@@ -193,6 +193,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       'Workflow Wait states and retry pauses run at 1/20 of their ASL seconds; the broker verify backoff polls every second.',
       `The escalation ladder's acknowledgement timeouts and status-update intervals are divided by ${LADDER_TIME_FACTOR} (SEV-1: 15 min to acknowledge becomes ${(15 * 60 / LADDER_TIME_FACTOR).toFixed(2)} s); nobody acknowledges, so the ladder runs to its end. PagerDuty is the local Events v2 receiver over HTTP; SNS is an outbox.`,
       `Runtime policy (SSM Parameter Store in AWS): ${JSON.stringify(scenario.policy)}.`,
+      `Traffic: kafkajs producer with acks=all${scenario.workload.idempotent ? ', idempotent' : ' (not idempotent: the idempotent producer lost one acknowledged message per broker crash in earlier drills)'}; lost = acknowledged and absent from the topic.`,
     );
     for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
     if (h.workflows.missing.length > 0) notes.push(`Workflows not available locally (the classifier escalates instead): ${h.workflows.missing.join('; ')}.`);

@@ -8,7 +8,7 @@ export interface WorkloadOptions {
   topic: string;
   ratePerSecond: number;
   consumerGroup: string;
-  /** kafkajs idempotent producer (default true). */
+  /** kafkajs idempotent producer (default false: see the scenario's workload.idempotent). */
   idempotent?: boolean;
   /** Tags every message, so a topic shared between drills never counts another run's messages. */
   runId: string;
@@ -39,7 +39,7 @@ export interface Workload {
 
 export function startWorkload(opts: WorkloadOptions): Workload {
   const kafka = new Kafka({ clientId: 'kafka-heal-drill', brokers: opts.bootstrapServers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 } });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: opts.idempotent ?? true, maxInFlightRequests: 1 });
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: opts.idempotent ?? false, maxInFlightRequests: 1 });
   const consumer: Consumer = kafka.consumer({ groupId: opts.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20 } });
   const acked = new Map<number, { sentAt: number; ackedAt: number }>();
   const seen = new Set<number>();
