@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../cli/commands/index.js';
 import { configFieldPaths } from '../../infra/config/schema.js';
+import { parseScenario } from '../../local/drill/scenario.js';
 
 const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
 const FIELDS = new Set(configFieldPaths());
@@ -79,6 +80,24 @@ describe('docs match the code', () => {
     const all = DOCS.flatMap((f) => commandMentions(readFileSync(f, 'utf8')));
     const undocumented = commands.filter((c) => !all.some((words) => c.path.every((w, i) => words[i] === w))).map((c) => c.path.join(' '));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('docs/drills.md matches the drill engine', () => {
+  const text = readFileSync('docs/drills.md', 'utf8');
+
+  it('its scenario example is a valid scenario file', () => {
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(text)?.[1];
+    expect(yaml).toBeDefined();
+    const scenario = parseScenario(yaml as string, 'docs/drills.md');
+    expect(scenario.name).toBe('broker-crash');
+  });
+
+  it('its table of built-in scenarios lists exactly the files in drills/scenarios', () => {
+    const section = text.slice(text.indexOf('## Built-in scenarios'), text.indexOf('## Drills in AWS'));
+    const listed = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]).sort();
+    const files = readdirSync('drills/scenarios').filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
+    expect(listed).toEqual(files);
   });
 });
 
