@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeApprovalEndpoint } from '../../functions/approvals/endpoint.js';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { makeApprovalEndpoint, sfnCallbacks } from '../../functions/approvals/endpoint.js';
 import { staticSigningKey } from '../../functions/approvals/links.js';
 import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
 import { APPROVAL_RESOURCE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
@@ -111,11 +112,11 @@ async function openIncident(cluster: string): Promise<string> {
 async function startRun(incidentId: string, timeoutMs = 120_000) {
   const binding = approvalBinding({ tokens, request: requestHandler, timeoutMs });
   const result = runWorkflow({ definition, input: { incidentId, actions: ACTIONS }, bindings: { [APPROVAL_RESOURCE]: binding } });
-  await tokens.whenOpened((t) => binding.requests.some((r) => r.taskToken === t.taskToken));
+  const open = await tokens.whenOpened((t) => binding.requests.some((r) => r.taskToken === t.taskToken));
   const page = receiver.events.filter((e) => e.action === 'trigger' && e.dedupKey === incidentId).pop();
   const details = (page?.body.payload as { custom_details?: { approve?: string; reject?: string; approvalId?: string } } | undefined)?.custom_details;
   if (!details?.approve || !details.reject || !details.approvalId) throw new Error(`no approval page in PagerDuty: ${JSON.stringify(receiver.events)}`);
-  return { result, approveUrl: details.approve, rejectUrl: details.reject, approvalId: details.approvalId };
+  return { result, approveUrl: details.approve, rejectUrl: details.reject, approvalId: details.approvalId, taskToken: open.taskToken };
 }
 
 let requestHandler: (payload: unknown) => Promise<unknown>;
@@ -245,6 +246,11 @@ describe('approval page in headless Chromium', () => {
     const again = captureIO();
     expect(await main(['reject', run.approvalId, ...flags], again)).toBe(1);
     expect(again.err.join('\n')).toContain('was already approved by cli:oncall');
+    // The local callback API answers as Step Functions does, error names included.
+    const sfn = new SFNClient({ region: 'us-east-1', endpoint: server.sfnEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    await expect(sfnCallbacks(sfn).sendTaskSuccess('no-such-token', '{}')).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
+    await expect(sfnCallbacks(sfn).sendTaskSuccess(run.taskToken, '{}')).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    sfn.destroy();
     const unknown = captureIO();
     expect(await main(['approve', 'AAAAAAAAAAAAAAAAAAAAAA', ...flags], unknown)).toBe(1);
     expect(unknown.err.join('\n')).toContain('no approval AAAAAAAAAAAAAAAAAAAAAA');
