@@ -195,8 +195,22 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
   await Promise.all(classifyWorkers);
   const wallMs = performance.now() - t0;
 
-  const scan = await doc.send(new ScanCommand({ TableName: opts.tableName, ConsistentRead: true }));
-  const incidents = (scan.Items ?? []).filter((i) => String(i.pk).startsWith('INCIDENT#') && i.sk === 'META');
+  // Every page: the table holds a dedup marker per signal, far more than one 1 MB scan page.
+  const incidents: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new ScanCommand({
+        TableName: opts.tableName,
+        ConsistentRead: true,
+        FilterExpression: 'begins_with(pk, :incident) AND sk = :meta',
+        ExpressionAttributeValues: { ':incident': 'INCIDENT#', ':meta': 'META' },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    incidents.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
   raw.destroy();
   return { deliveries: deliveries.length, distinctEvents: distinct, signalsQueued: signals.received, classifyRetries: signals.retried, incidents, startCalls, executions: [...executions], wallMs };
 }
