@@ -132,7 +132,7 @@ export function assembleReport(o: DrillObservations): DrillReport {
   const oracleMttrSeconds = o.oracleMs === null ? null : round1(o.oracleMs / 1000);
   const mttrRatio = mttrSeconds !== null && oracleMttrSeconds !== null && oracleMttrSeconds > 0 ? Math.round((mttrSeconds / oracleMttrSeconds) * 100) / 100 : null;
   const expectations = evaluateExpectations(o, { mttrSeconds, ratio: mttrRatio });
-  const incidents: DrillIncident[] = o.incidents.map((i) => {
+  const incidents: DrillIncident[] = [...o.incidents].sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt)).map((i) => {
     const exec = o.executions.find((e) => e.incidentId === i.id);
     const d: DrillIncident = { id: i.id, type: i.type, severity: i.severity, status: i.status, openedAt: i.openedAt };
     if (exec) {

@@ -72,6 +72,12 @@ describe('assembleReport', () => {
     expect(assembleReport(observations({ healthyAt: FAULT + 25_000 })).mttrSeconds).toBe(25);
   });
 
+  it('incidents are listed in the order they opened', () => {
+    const later = incident({ id: 'inc-2', type: 'broker-failure', openedAt: at(60) });
+    const r = assembleReport(observations({ incidents: [later, incident({ id: 'inc-1', type: 'broker-failure' })] }));
+    expect(r.incidents.map((i) => i.id)).toEqual(['inc-1', 'inc-2']);
+  });
+
   it('stable keys in the JSON', () => {
     const keys = Object.keys(JSON.parse(JSON.stringify(assembleReport(observations()))) as object);
     expect(keys).toEqual(expect.arrayContaining(['scenario', 'passed', 'mttdSeconds', 'mttrSeconds', 'oracleMttrSeconds', 'messagesProduced', 'messagesConsumed', 'messagesLost', 'actions', 'timeline']));
