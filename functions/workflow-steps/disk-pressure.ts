@@ -11,7 +11,7 @@ import { diskVerdict, planStorageUpdate, DEFAULT_STORAGE_POLICY, type DiskVerdic
 import type { HealRecord } from '../domain/types.js';
 import type { IncidentStore } from '../shared/incident-store.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
-import { RunbookOutputError, parseRunbookOutput } from '../shared/runbooks.js';
+import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 
 const hostPath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 
