@@ -79,5 +79,5 @@ describe('built-in drills against a real cluster', () => {
     expect(failures.filter((i) => i.status === 'resolved').length).toBeGreaterThanOrEqual(2);
     expect(failures.at(-1)?.status).toBe('escalated');
     expect(r.timeline.some((t) => /Flap breaker/.test(t.detail ?? ''))).toBe(true);
-  }, 600_000);
+  }, 720_000);
 });
