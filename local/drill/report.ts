@@ -81,7 +81,9 @@ function timeline(o: DrillObservations): DrillTimelineEntry[] {
     for (const e of inc.timeline) {
       const at = Date.parse(e.at);
       const source: DrillSource = e.actor === 'classifier' ? 'classifier' : e.actor.startsWith('workflow:') ? 'workflow' : e.actor.startsWith('operator:') ? 'approval' : 'alarm';
-      const detail = [e.detail, e.result === undefined ? undefined : `result: ${e.result}`].filter((x) => x !== undefined).join('; ');
+      // The classifier's reasons say why (e.g. the flap breaker), so they travel with the entry.
+      const why = e.reasons && e.reasons.length > 0 ? `why: ${e.reasons.join(' ')}` : undefined;
+      const detail = [e.detail, e.result === undefined ? undefined : `result: ${e.result}`, why].filter((x) => x !== undefined).join('; ');
       entries.push({ at: e.at, offsetSeconds: secondsBetween(o.faultAt, at), source, event: `incident:${e.action}`, ...(detail === '' ? {} : { detail: `${inc.id}: ${detail}` }) });
     }
   }

@@ -23,7 +23,7 @@ function incident(over: Partial<IncidentWithTimeline> & Pick<IncidentWithTimelin
     resolvedAt: at(20),
     timeline: [
       { at: at(4), actor: 'classifier', action: 'incident-opened' },
-      { at: at(5), actor: 'classifier', action: 'workflow-started', result: 'arn' },
+      { at: at(5), actor: 'classifier', action: 'workflow-started', result: 'arn', reasons: ['1 of 3 brokers failing.'] },
       { at: at(7), actor: 'workflow:broker-recovery', action: 'host-diagnosed', result: 'restart' },
       { at: at(9), actor: 'workflow:broker-recovery', action: 'broker-restarted', detail: 'restarted' },
       { at: at(9.5), actor: 'notifier', action: 'notify-sns', result: 'delivered' },
@@ -100,6 +100,7 @@ describe('assembleReport', () => {
     expect(r.timeline[0]).toMatchObject({ offsetSeconds: 0, source: 'fault', event: 'fault:crash' });
     expect(r.timeline.map((t) => t.at)).toEqual([...r.timeline.map((t) => t.at)].sort());
     expect(r.timeline.find((t) => t.event === 'incident:broker-restarted')).toMatchObject({ source: 'workflow', offsetSeconds: 9 });
+    expect(r.timeline.find((t) => t.event === 'incident:workflow-started')?.detail).toBe('inc-1: result: arn; why: 1 of 3 brokers failing.');
   });
 
   it('MTTR at the edge: 30 s passes "<= 30", 30.1 s fails', () => {
