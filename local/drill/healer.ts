@@ -121,7 +121,13 @@ export interface HealerOptions {
 /** What a workflow name maps to: its ASL file and definition substitutions. */
 function workflowSubstitutions(): Record<string, string> {
   const subs: Record<string, string> = {
-    ...brokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation, deployment: DEPLOYMENT }),
+    ...brokerRecoverySubstitutions({
+      workflowStepsFunctionArn: ARNS.workflowSteps,
+      escalationStateMachineArn: ARNS.escalation,
+      deployment: DEPLOYMENT,
+      // broker-recovery hands a full data disk to disk-pressure: the drill's own state machine by its ARN.
+      diskPressureStateMachineArn: ARNS.workflow('disk-pressure'),
+    }),
     ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation }),
     ...escalationNotifySubstitutions({ criticalTopicArn: ARNS.criticalTopic, warningTopicArn: ARNS.warningTopic }),
     ...escalationSubstitutions({ escalationFunctionArn: ARNS.escalationSteps, escalationNotifyStateMachineArn: ARNS.escalation }),
@@ -369,6 +375,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       },
     });
   };
+  /** A nested execution (states:startExecution.sync:2) of a drill state machine, named after its parent. */
+  const nested = (arn: string, label: string, input: Json, parent: string): Promise<RunResult> => {
+    const name = `${parent}-${label}-${Date.now()}`;
+    return run(arn, input, { name, id: `${arn.replace(':stateMachine:', ':execution:')}:${name}` });
+  };
   const recorded = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
@@ -379,10 +390,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     [RESOURCES.snsPublish]: sns,
     [APPROVAL_RESOURCE]: approvals,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
-      [ARNS.escalation]: (input, call) => {
-        const name = `${call.execution.name}-escalation-${Date.now()}`;
-        return run(ARNS.escalation, input, { name, id: `${ARNS.escalation.replace(':stateMachine:', ':execution:')}:${name}` });
-      },
+      [ARNS.escalation]: (input, call) => nested(ARNS.escalation, 'escalation', input, call.execution.name),
+      // broker-recovery's hand-off of a full data disk (the DiskPressureStateMachineArn substitution).
+      [ARNS.workflow('disk-pressure')]: (input, call) => nested(ARNS.workflow('disk-pressure'), 'disk-pressure', input, call.execution.name),
     }),
   });
   registry = recorded.registry;
