@@ -6,12 +6,13 @@
 import { countOpenIncidents, SEVERITY_LEVELS, type OpenIncidentCounts } from '../domain/incident-counts.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv } from '../shared/env.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { OpenIncident } from '../domain/types.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, metrics } from '../shared/powertools.js';
 
 export interface IncidentMetricsDeps {
-  store: Pick<IncidentStore, 'listOpen'>;
+  /** Only severity and status are read: the real store's records, or any narrower source. */
+  store: { listOpen(cluster: string): Promise<Pick<OpenIncident, 'severity' | 'status'>[]> };
   clusters: string[];
 }
 
