@@ -403,25 +403,29 @@ class Supervisor implements LocalCluster {
     if (action === 'hang' && !isOurs(node.pid, node.marker)) throw new NodeNotRunningError(`${kind} ${node.id} of ${this.name} is not running; cannot hang it`);
     const alive = isOurs(node.pid, node.marker);
     const pid = node.pid;
+    // Waits below poll the cluster (probes, health checks, the systemctl shim), and each poll
+    // reloads the state file: after a wait, act on the record as it is now, or the change lands
+    // on a copy nobody saves (a restarted JVM nobody knows the pid of).
+    const current = (): BrokerRecord | ZkRecord => (kind === 'broker' ? this.broker(node.id) : this.zk(node.id));
     switch (action) {
       case 'crash':
         if (alive && pid !== undefined) {
           killGroupNow(pid);
           await waitExit(pid, 10_000);
         }
-        node.state = 'crashed';
+        current().state = 'crashed';
         break;
       case 'hang':
         if (pid === undefined) break;
         signalGroup(pid, 'SIGSTOP');
         await waitState(pid, 'stopped', 5000);
-        node.state = 'hung';
+        current().state = 'hung';
         break;
       case 'resume':
         if (alive && pid !== undefined) {
           signalGroup(pid, 'SIGCONT');
           await waitState(pid, 'running', 5000);
-          node.state = 'running';
+          current().state = 'running';
         }
         break;
       case 'stop':
@@ -429,17 +433,21 @@ class Supervisor implements LocalCluster {
           const how = await stopGracefully(pid, STOP_GRACE_MS);
           if (how === 'killed') this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
         }
-        node.state = 'stopped';
+        current().state = 'stopped';
         break;
       case 'start':
-        if (!alive) node = await this.awaitOldZkSession(node, kind);
-        this.spawnNode(node, kind);
+        if (!alive) await this.awaitOldZkSession(node, kind);
+        this.spawnNode(current(), kind);
         break;
       case 'restart':
-        if (alive && pid !== undefined) await stopGracefully(pid, STOP_GRACE_MS);
-        node.pid = undefined;
-        if (!alive) node = await this.awaitOldZkSession(node, kind);
-        this.spawnNode(node, kind);
+        // Like systemd's restart of a hung unit: SIGCONT+SIGTERM, SIGKILL after the grace time.
+        if (alive && pid !== undefined) {
+          const how = await stopGracefully(pid, STOP_GRACE_MS);
+          if (how === 'killed') this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
+        }
+        current().pid = undefined;
+        if (!alive) await this.awaitOldZkSession(node, kind);
+        this.spawnNode(current(), kind);
         break;
     }
     this.save();
