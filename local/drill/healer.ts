@@ -149,6 +149,31 @@ export function scaledEscalationPolicy(factor: number, base: EscalationPolicy = 
   ) as unknown as EscalationPolicy;
 }
 
+/**
+ * Retriers whose backoff is the workflow's patience with the outside world (consumers catching
+ * up after the scale hook): the local runtime's retry override is one fixed pause per retrier
+ * (no BackoffRate), so a plain scaled interval would shrink 60+120+240+480 s to 4 x 3 s. These
+ * keep their total backoff at the drill's time scale, spread evenly over the attempts.
+ */
+const PATIENT_RETRIES = ['Check Lag Recovered'];
+
+/** Fixed per-retrier pauses (ms) whose sum over MaxAttempts equals the scaled ASL backoff. */
+export function totalPreservingRetries(def: AslDefinition, timeScale: number, states: string[] = PATIENT_RETRIES): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const name of states) {
+    const retriers = def.States[name]?.Retry;
+    if (!retriers) continue;
+    out[name] = retriers.map((r) => {
+      const attempts = r.MaxAttempts ?? 3;
+      if (attempts <= 0) return -1;
+      let total = 0;
+      for (let k = 0; k < attempts; k++) total += Math.min((r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k, r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
+      return Math.round(((total / attempts) * 1000 * timeScale));
+    });
+  }
+  return out;
+}
+
 /** How much faster the escalation ladder runs in a drill (SEV-1's 15 min to acknowledge become 0.75 s). */
 export const LADDER_TIME_FACTOR = 1200;
 
@@ -362,7 +387,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       bindings: registry,
       timeScale: opts.timeScale ?? 0.05,
       // The verify backoff keeps real seconds so a restarted broker has time to catch up, polled often.
-      retryOverrides: { 'Verify Broker Rejoined': [1000, -1] },
+      retryOverrides: { ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05), 'Verify Broker Rejoined': [1000, -1] },
       // The ladder's waits run to timestamps; its scaled policy makes them short, polled here.
       waitOverrides: { 'Wait For Next Step': 250 },
       execution: { name: execution.name, id: execution.id, stateMachineArn },
@@ -378,6 +403,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   /** A nested execution (states:startExecution.sync:2) of a drill state machine, named after its parent. */
   const nested = (arn: string, label: string, input: Json, parent: string): Promise<RunResult> => {
     const name = `${parent}-${label}-${Date.now()}`;
+    emit({ at: Date.now(), source: 'workflow', event: 'execution:started', detail: `${label} ${name} (nested)` });
     return run(arn, input, { name, id: `${arn.replace(':stateMachine:', ':execution:')}:${name}` });
   };
   const recorded = recordCalls({
@@ -393,6 +419,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       [ARNS.escalation]: (input, call) => nested(ARNS.escalation, 'escalation', input, call.execution.name),
       // broker-recovery's hand-off of a full data disk (the DiskPressureStateMachineArn substitution).
       [ARNS.workflow('disk-pressure')]: (input, call) => nested(ARNS.workflow('disk-pressure'), 'disk-pressure', input, call.execution.name),
+      // cascade-recovery recovers each broker by a nested single-broker workflow (its BrokerRecoveryStateMachineArn / MskBrokerRecoveryStateMachineArn).
+      [ARNS.workflow('broker-recovery')]: (input, call) => nested(ARNS.workflow('broker-recovery'), 'broker-recovery', input, call.execution.name),
+      [ARNS.workflow('msk-broker-recovery')]: (input, call) => nested(ARNS.workflow('msk-broker-recovery'), 'msk-broker-recovery', input, call.execution.name),
     }),
   });
   registry = recorded.registry;
