@@ -404,7 +404,10 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const nested = (arn: string, label: string, input: Json, parent: string): Promise<RunResult> => {
     const name = `${parent}-${label}-${Date.now()}`;
     emit({ at: Date.now(), source: 'workflow', event: 'execution:started', detail: `${label} ${name} (nested)` });
-    return run(arn, input, { name, id: `${arn.replace(':stateMachine:', ':execution:')}:${name}` });
+    // Named, so a parent's children can be told apart from a top-level run of the same workflow.
+    return run(arn, input, { name, id: `${arn.replace(':stateMachine:', ':execution:')}:${name}` }).finally(() =>
+      emit({ at: Date.now(), source: 'workflow', event: 'execution:returned', detail: `${label} ${name} (nested)` }),
+    );
   };
   const recorded = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
