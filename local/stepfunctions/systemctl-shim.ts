@@ -38,7 +38,9 @@ exit "\${first#EXIT }"
 /** The answer to one systemctl call: `EXIT <code>` then the output. */
 export async function answerSystemctl(cluster: ShimCluster, brokerId: number, line: string): Promise<string> {
   const b = cluster.brokers.find((x) => x.id === brokerId);
-  const running = b?.state === 'running' && b.pid !== undefined;
+  // A SIGSTOPped (hung) JVM is still the unit's main process: systemd calls the unit active
+  // until a stop or restart ends it (SIGCONT+SIGTERM, SIGKILL after the stop timeout).
+  const running = (b?.state === 'running' || b?.state === 'hung') && b.pid !== undefined;
   const words = line.trim().split(/\s+/);
   const verb = words.find((w) => !w.startsWith('-'));
   switch (verb) {

@@ -325,6 +325,10 @@ describe('systemctl shim', () => {
     expect(await answerSystemctl(cluster, 2, 'is-active kafka')).toBe('EXIT 0\nactive\n');
     expect(await answerSystemctl(cluster, 2, 'show -p MainPID -p Result kafka')).toBe('EXIT 0\nMainPID=4242\nResult=success\n');
     expect(await answerSystemctl(cluster, 2, 'daemon-reload')).toMatch(/^EXIT 1\n/);
+    // A hung (SIGSTOPped) broker is still the unit's running main process, as systemd sees it.
+    const hung = { brokers: [{ id: 2, pid: 4242, state: 'hung' }], fault: cluster.fault };
+    expect(await answerSystemctl(hung, 2, 'is-active kafka')).toBe('EXIT 0\nactive\n');
+    expect(await answerSystemctl(hung, 2, 'show -p MainPID kafka')).toBe('EXIT 0\nMainPID=4242\n');
     const shim = await startSystemctlShim(cluster, 2);
     try {
       // Asynchronous: the shim's server answers from this very process.
