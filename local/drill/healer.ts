@@ -307,7 +307,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     const msg: SnsMessage = { at: Date.now(), topicArn: String(p.TopicArn), message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message) };
     if (typeof p.Subject === 'string') msg.subject = p.Subject;
     outbox.push(msg);
-    emit({ at: msg.at, source: 'notification', event: 'sns:published', detail: `${msg.topicArn.split(':').at(-1) ?? ''}: ${msg.subject ?? msg.message.slice(0, 120)}` });
+    // The subject and the message itself: what a subscriber got is part of the drill's evidence.
+    emit({ at: msg.at, source: 'notification', event: 'sns:published', detail: `${msg.topicArn.split(':').at(-1) ?? ''}: ${msg.subject === undefined ? '' : `${msg.subject} `}${msg.message.slice(0, 2000)}` });
     return { MessageId: `local-${outbox.length}` };
   };
   const approvals = approvalBinding({
