@@ -1,0 +1,72 @@
+// The consumer-stall and disk-pressure drills end to end on ONE real 3-broker KRaft cluster and
+// one DynamoDB Local (as builtin-drills.test.ts: each drill has its own incident table, consumer
+// group and message tag; the runner restores the cluster between drills). The assertions are the
+// scenarios' own expectations plus what each drill is about: consumer-lag tells the owning team
+// (with the lag evidence) and calls the scale hook before the lag drains; disk-pressure frees the
+// disk through kafka-free-disk without touching Kafka's segment files. Figures print with a
+// "[drill-figures]" prefix.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
+import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+
+let cluster: LocalCluster;
+let dynamo: DynamoDbLocal;
+const reports = mkdtempSync(join(tmpdir(), 'kh-lag-disk-drills-'));
+
+beforeAll(async () => {
+  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-lag-disk', brokers: 3, log: () => undefined })]);
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.allSettled([cluster?.stop(), dynamo?.stop()]);
+}, 120_000);
+
+async function drill(name: string): Promise<DrillReport> {
+  const lines: string[] = [];
+  const report = await runDrill(loadScenario(name), { cluster, dynamo, reportDir: join(reports, name), progress: (l) => lines.push(l) });
+  console.log(
+    `[drill-figures] ${name}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')} actions=${report.actions.map((a) => a.action).join(',')}`,
+  );
+  const failed = report.expectations.filter((e) => !e.passed);
+  // On failure the progress log is the diagnosis.
+  expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
+  expect(report.passed).toBe(true);
+  return report;
+}
+
+const published = (r: DrillReport, topic: string) => r.timeline.filter((t) => t.event === 'sns:published' && (t.detail ?? '').startsWith(`${topic}: `));
+
+describe('consumer-lag and disk-pressure drills against a real cluster', () => {
+  it('consumer-stall: consumer-lag tells the owning team with the lag evidence, calls the scale hook, and resolves once the lag drains', async () => {
+    const r = await drill('consumer-stall');
+    const incident = r.incidents.find((i) => i.type === 'consumer-lag');
+    expect(incident).toMatchObject({ status: 'resolved', workflow: 'consumer-lag', executionStatus: 'SUCCEEDED' });
+    const order = r.actions.map((a) => a.action);
+    expect(order).toEqual(expect.arrayContaining(['lag-evaluated', 'team-notified', 'scale-hook-called']));
+    // The team is told before the scale hook is called, and both before the consumers came back (40 s).
+    expect(order.indexOf('team-notified')).toBeLessThan(order.indexOf('scale-hook-called'));
+    const hook = r.actions.find((a) => a.action === 'scale-hook-called');
+    expect(hook?.result).toBe('success');
+    expect(hook?.offsetSeconds).toBeLessThan(40);
+
+    // The owner topic got one notice, and it carries the evidence (the group, its lag over its limit).
+    const toTeam = published(r, 'drill-team-alerts');
+    expect(toTeam).toHaveLength(1);
+    expect(toTeam[0]?.detail).toMatch(/consumer group lag/);
+    const notice = JSON.parse((toTeam[0]?.detail ?? '').replace(/^[^{]*/, '')) as Record<string, unknown>;
+    expect(notice).toMatchObject({ kind: 'kafka-heal/consumer-lag', ownerTeam: 'drill-team', maxOffsetLag: 100 });
+    expect(notice.totalLag as number).toBeGreaterThan(100);
+    expect(notice.evidence).toBeTruthy();
+    // The SNS scale hook got the same evidence.
+    expect(published(r, 'drill-consumers-scale')).toHaveLength(1);
+
+    // The consumers came back (the scaled-up group) at 40 s, after the hook was called.
+    expect(r.timeline.find((t) => t.event === 'fault:resume-consumer')?.offsetSeconds).toBeGreaterThanOrEqual(hook?.offsetSeconds ?? Number.POSITIVE_INFINITY);
+    expect(r.messagesLost).toBe(0);
+    expect(r.messagesProduced).toBeGreaterThan(1000);
+  }, 420_000);
+});
