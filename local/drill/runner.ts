@@ -109,14 +109,27 @@ async function restoreCluster(cluster: LocalCluster, faults: Fault[], progress: 
   progress(`cluster healthy again after ${(ms / 1000).toFixed(1)} s`);
 }
 
-/** Polls the probe (as the drill's health measure does) until the cluster is healthy; returns when. */
-async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, timeoutMs: number): Promise<number | null> {
+/**
+ * Polls the probe (as the drill's health measure does) until the cluster is healthy; returns when.
+ * With `replaced`, healthy counts only once that broker runs as a new process (not `oldPid`):
+ * a hung JVM that is resumed to be stopped answers again until it exits, and must not read as
+ * the repaired broker. Healthy means every broker registered and every ISR full, so it is the
+ * restarted broker back in every ISR.
+ */
+async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, timeoutMs: number, replaced?: { brokerId: number; oldPid: number | undefined }): Promise<number | null> {
   const servers = cluster.bootstrapServers.split(',');
   const deadline = Date.now() + timeoutMs;
+  const isNew = () => {
+    if (!replaced) return true;
+    const b = cluster.brokers.find((x) => x.id === replaced.brokerId);
+    return b?.state === 'running' && b.pid !== undefined && b.pid !== replaced.oldPid;
+  };
   while (Date.now() < deadline) {
     const started = Date.now();
-    const s = await probeCluster({ bootstrapServers: servers, expectedBrokers: cluster.brokers.length, timeoutMs: 3000 });
-    if (s.status === 'healthy') return Date.now();
+    if (isNew()) {
+      const s = await probeCluster({ bootstrapServers: servers, expectedBrokers: cluster.brokers.length, timeoutMs: 3000 });
+      if (s.status === 'healthy' && isNew()) return Date.now();
+    }
     await sleep(Math.max(0, intervalMs - (Date.now() - started)));
   }
   return null;
@@ -295,12 +308,14 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       await c.waitHealthy(180_000);
       const repair = manualRepair(first) as 'restart' | 'free-disk';
       progress(`phase oracle: ${first.action} broker ${first.broker}, then ${repair} at once by hand`);
+      const oldPid = c.brokers.find((b) => b.id === first.broker)?.pid;
       const at = Date.now();
       await c.fault(first.action, first.broker, first.percent === undefined ? undefined : { percent: first.percent });
       await c.fault(repair, first.broker);
-      const healthy = await probeUntilHealthy(c, scenario.alarms.probeIntervalSeconds * 1000, 180_000);
+      const replaced = repair === 'restart' ? { brokerId: first.broker, oldPid } : undefined;
+      const healthy = await probeUntilHealthy(c, scenario.alarms.probeIntervalSeconds * 1000, 180_000, replaced);
       oracleMs = healthy === null ? null : healthy - at;
-      record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual ${repair}: healthy ${(oracleMs / 1000).toFixed(1)} s after the fault` });
+      record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual ${repair}: ${replaced ? `broker ${first.broker} restarted and back in every ISR, cluster` : 'cluster'} healthy ${(oracleMs / 1000).toFixed(1)} s after the fault` });
     } else if (scenario.oracle) {
       notes.push('No oracle: the scenario has no broker fault a manual restart repairs.');
     }
