@@ -58,13 +58,13 @@ describe('built-in drills against a real cluster', () => {
     expect(r.oracleMttrSeconds).toBeNull();
   }, 300_000);
 
-  // Known failure (see the drill report of 2026-11-22): restarting the SIGSTOPped broker through
-  // kafka-restart-broker ran into the document's step timeout on the shared cluster, so the
-  // incident escalated instead of resolving. Kept runnable (kafka-heal drill broker-hang) and
-  // skipped here until the restart of a hung broker through the systemctl shim is fixed.
-  it.skip('broker-hang: a hung (SIGSTOP) broker is diagnosed as a hung service and restarted', async () => {
+  it('broker-hang: a hung (SIGSTOP) broker is diagnosed as a hung service and restarted', async () => {
     const r = await drill('broker-hang');
     expect(r.incidents.find((i) => i.type === 'broker-failure')?.status).toBe('resolved');
+    expect(r.timeline.some((t) => t.event === 'incident:host-diagnosed' && /service kafka active/.test(t.detail ?? ''))).toBe(true);
+    // The oracle counts only the restarted broker (a new process) back in every ISR.
+    expect(r.timeline.some((t) => t.event === 'oracle:healthy' && /broker 3 restarted and back in every ISR/.test(t.detail ?? ''))).toBe(true);
+    expect(r.oracleMttrSeconds).toBeGreaterThan(5);
     expect(r.messagesLost).toBe(0);
   }, 420_000);
 
