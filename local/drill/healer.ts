@@ -57,6 +57,7 @@ import {
   type RunResult,
   type SystemctlShim,
 } from '../stepfunctions/index.js';
+import { writeKafkaHome } from './kafka-home.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
 import { LocalQueue, SfnDouble, sqsClientDouble } from './aws-doubles.js';
 
@@ -284,6 +285,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
         appLogDir: join(cluster.workDir, `broker-${b.id}`),
       })),
       serviceName: 'kafka',
+      // kafka-cli-action's KafkaHome on the local hosts: Kafka's tool scripts over the cluster's jars.
+      kafkaHome: await writeKafkaHome(join(cluster.workDir, 'kafka-home'), cluster.mode),
       // The consumer-lag workflow's view of the drill's group: its owning team's topic and an SNS scale hook (both the outbox).
       consumerGroups: [
         {
