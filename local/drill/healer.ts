@@ -390,8 +390,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       input,
       bindings: registry,
       timeScale: opts.timeScale ?? 0.05,
-      // The verify backoff keeps real seconds so a restarted broker has time to catch up, polled often.
-      retryOverrides: { ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05), 'Verify Broker Rejoined': [1000, -1] },
+      // The verify backoffs keep real seconds so a restarted broker has time to catch up, polled often;
+      // cascade-recovery's whole-cluster check keeps its ~47 s (10 + 15 + 22.5 s) for replication and lag after the throttle.
+      retryOverrides: { ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05), 'Verify Broker Rejoined': [1000, -1], 'Verify Cluster Recovered': [15_000, -1] },
       // The ladder's waits run to timestamps; its scaled policy makes them short, polled here.
       waitOverrides: { 'Wait For Next Step': 250 },
       execution: { name: execution.name, id: execution.id, stateMachineArn },
