@@ -42,6 +42,8 @@ import { APPROVAL_RESOURCE, approvalBinding, type ApprovalTaskBinding, type Deci
 import {
   RESOURCES,
   lambdaInvokeBinding,
+  mskBindings,
+  mskStorageBindings,
   parseDefinition,
   recordCalls,
   runWorkflow,
@@ -272,6 +274,14 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     brokerIds: cluster.brokers.map((b) => b.id),
     consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic] }],
   };
+  const heapDumpDirs: string[] = [];
+  for (const b of cluster.brokers) {
+    try {
+      heapDumpDirs.push(cluster.disk(b.id).heapDumpDir);
+    } catch {
+      // No size-limited disk (not root): no dump dir on a data disk either.
+    }
+  }
   const targets: ClusterTargetConfig[] = [
     {
       cluster: cluster.name,
@@ -299,6 +309,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
         },
       ],
       lagThresholds: { lagSev3: policy.thresholds.lagSev3, lagSev2: policy.thresholds.lagSev2, lagSev1: policy.thresholds.lagSev1 },
+      // Heap dumps land on each broker's data disk (where fill-disk leaves one). The "hosts" share
+      // one filesystem here, so each broker's cleanup sees every broker's dump dir.
+      ...(heapDumpDirs.length > 0 ? { diskPressure: { heapDumpDirs: heapDumpDirs.slice(0, 8) } } : {}),
     },
   ];
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
@@ -421,6 +434,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       [ARNS.escalationSteps]: (p: Json) => escalationSteps(EscalationStepSchema.parse(p)),
     }),
     ...ssm.registry,
+    // The drill cluster runs on "EC2" hosts, not MSK: every MSK call (disk-pressure's storage
+    // branch, msk-broker-recovery) answers as the service would for an unknown cluster. Bound so
+    // those workflows start at all (the local runtime refuses a definition with unbound Tasks).
+    ...mskBindings({ clusterState: () => undefined, reboot: (arn) => Promise.reject(new Error(`no MSK cluster ${arn} in a drill`)) }).registry,
+    ...mskStorageBindings({ clusters: {} }).registry,
     [RESOURCES.snsPublish]: sns,
     [APPROVAL_RESOURCE]: approvals,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
