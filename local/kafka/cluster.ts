@@ -7,10 +7,10 @@
 // clean up after a crashed one.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync, writeFileSync, writeSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync, utimesSync, writeFileSync, writeSync, fstatSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import { ensureJars } from '../maven.js';
 import {
@@ -92,6 +92,8 @@ export interface DiskUsage {
   sizeMb: number;
   usedPercent: number;
   ballastMb: number;
+  /** The heap dump dir on this disk, where fill-disk's ballast (an old heap dump) lies. */
+  heapDumpDir: string;
 }
 
 export interface ClusterStatus {
@@ -206,13 +208,26 @@ function unmount(dir: string): void {
   }
 }
 
+/** The size-limited disk: the mount that holds the broker's data dir (`<disk>/data`). */
 function diskDir(b: BrokerRecord): string {
-  return join(b.dir, 'disk');
+  return dirname(b.dataDir);
 }
 
-function ballastPath(b: BrokerRecord): string {
-  return join(diskDir(b), 'ballast');
+/** Where the broker's JVM would write heap dumps on its data disk (-XX:HeapDumpPath). */
+export function heapDumpDirOf(dataDir: string): string {
+  return join(dirname(dataDir), 'dumps');
 }
+
+/**
+ * The fill-disk ballast: a heap dump an earlier JVM left on the data disk, two hours old. That is
+ * what fills a broker's data volume without being Kafka data, and what kafka-free-disk may
+ * delete (old *.hprof in the heap dump dirs); segment files are never ballast.
+ */
+function ballastPath(b: BrokerRecord): string {
+  return join(heapDumpDirOf(b.dataDir), `java_pid${b.id}.hprof`);
+}
+
+const BALLAST_AGE_MS = 2 * 3600_000;
 
 function diskUsage(b: BrokerRecord): DiskUsage {
   if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
@@ -220,7 +235,7 @@ function diskUsage(b: BrokerRecord): DiskUsage {
   const total = s.blocks * s.bsize;
   const used = (s.blocks - s.bfree) * s.bsize;
   const ballast = existsSync(ballastPath(b)) ? statSync(ballastPath(b)).size : 0;
-  return { sizeMb: Math.round(total / 1048576), usedPercent: Math.round((used / total) * 1000) / 10, ballastMb: Math.round(ballast / 1048576) };
+  return { sizeMb: Math.round(total / 1048576), usedPercent: Math.round((used / total) * 1000) / 10, ballastMb: Math.round(ballast / 1048576), heapDumpDir: heapDumpDirOf(b.dataDir) };
 }
 
 /** Grows or shrinks the ballast file so the mount is `percent` full (writes real blocks). */
@@ -228,6 +243,7 @@ function fillDisk(b: BrokerRecord, percent: number): void {
   if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
   const p = ballastPath(b);
   rmSync(p, { force: true });
+  mkdirSync(dirname(p), { recursive: true });
   const s = statfsSync(diskDir(b));
   const total = s.blocks * s.bsize;
   const used = (s.blocks - s.bfree) * s.bsize;
@@ -244,6 +260,8 @@ function fillDisk(b: BrokerRecord, percent: number): void {
   } finally {
     closeSync(fd);
   }
+  const old = new Date(Date.now() - BALLAST_AGE_MS);
+  utimesSync(p, old, old);
 }
 
 function srvr(port: number, timeoutMs = 1000): Promise<string | undefined> {
@@ -748,7 +766,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   mkdirSync(workDir, { recursive: true });
   for (let i = 1; i <= 5; i++) {
     unmount(join(workDir, `broker-${i}`, 'disk'));
+    unmount(join(workDir, 'disks', `broker-${i}`));
     rmSync(join(workDir, `broker-${i}`), { recursive: true, force: true });
+    rmSync(join(workDir, 'disks', `broker-${i}`), { recursive: true, force: true });
+    rmSync(join(workDir, 'data', `broker-${i}`), { recursive: true, force: true });
     rmSync(join(workDir, `zk-${i}`), { recursive: true, force: true });
   }
   writeFileSync(join(workDir, mode === 'kraft' ? 'log4j2.xml' : 'log4j.properties'), mode === 'kraft' ? LOG4J2_XML : LOG4J_PROPERTIES);
@@ -778,7 +799,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   const plans: BrokerPlan[] = [];
   for (let id = 1; id <= count; id++) {
     const dir = join(workDir, `broker-${id}`);
-    const dataDir = diskLimitMb > 0 ? join(dir, 'disk', 'data') : join(dir, 'data');
+    // The data lives outside the broker's own dir (server.log, server.properties), as on a host
+    // where /var/log/kafka and the data volume are apart: kafka-free-disk refuses an app log dir
+    // that contains a data dir.
+    const dataDir = diskLimitMb > 0 ? join(workDir, 'disks', `broker-${id}`, 'data') : join(workDir, 'data', `broker-${id}`);
     plans.push({ id, port: next(), ...(id <= voters ? { controllerPort: next() } : {}), dir, dataDir });
   }
   const zkPlans: ZkPlan[] = [];
