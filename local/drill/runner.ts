@@ -276,6 +276,15 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const finalHealthy = afterFault.at(-1)?.status === 'healthy';
     const healthyAt = finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
 
+    // Brokers the healer left down (an escalated drill) come back first: an acknowledged message on
+    // a replica that is down is unavailable, not lost, and its partition cannot be read without a leader.
+    let restored = false;
+    if (!finalHealthy || c.brokers.some((b) => b.state !== 'running')) {
+      progress('phase restore: bringing the cluster back before the data is checked (and for the next drill)');
+      await restoreCluster(c, scenario.faults, progress);
+      restored = true;
+    }
+
     progress('phase data: draining the consumer group');
     const counts = await workload.finish(30_000);
     workload = undefined;
@@ -300,7 +309,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // Oracle: the same fault, repaired by hand at once, measured with the same probe.
     let oracleMs: number | null = null;
     const first = scenario.faults.find((f): f is BrokerFault => manualRepair(f) !== undefined);
-    if (!finalHealthy || c.brokers.some((b) => b.state !== 'running')) {
+    if (!restored && c.brokers.some((b) => b.state !== 'running')) {
       progress('phase restore: bringing the cluster back for the next drill');
       await restoreCluster(c, scenario.faults, progress);
     }
