@@ -5,7 +5,7 @@
 // (with the lag evidence) and calls the scale hook before the lag drains; disk-pressure frees the
 // disk through kafka-free-disk without touching Kafka's segment files. Figures print with a
 // "[drill-figures]" prefix.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,5 +68,35 @@ describe('consumer-lag and disk-pressure drills against a real cluster', () => {
     expect(r.timeline.find((t) => t.event === 'fault:resume-consumer')?.offsetSeconds).toBeGreaterThanOrEqual(hook?.offsetSeconds ?? Number.POSITIVE_INFINITY);
     expect(r.messagesLost).toBe(0);
     expect(r.messagesProduced).toBeGreaterThan(1000);
+  }, 420_000);
+
+  it('disk-pressure: a heap dump fills broker 2\'s data disk to 95%; kafka-free-disk deletes only it, the disk drops below the threshold, no segment file is touched', async () => {
+    const dataDir = join(cluster.workDir, 'disks', 'broker-2', 'data');
+    const r = await drill('disk-pressure');
+    const incident = r.incidents.find((i) => i.type === 'disk-pressure');
+    expect(incident).toMatchObject({ severity: 'SEV-2', status: 'resolved', workflow: 'disk-pressure', executionStatus: 'SUCCEEDED' });
+    expect(r.actions.map((a) => a.action)).toContain('disk-freed');
+    expect(r.actions.map((a) => a.action)).not.toContain('broker-restarted');
+
+    // What kafka-free-disk did, from its own output (runbooks/README.md contract) on the timeline.
+    const freed = r.timeline.find((t) => t.event === 'incident:disk-freed');
+    expect(freed?.detail).toContain('kafka-heal-drill-kafka-free-disk');
+    const out = JSON.parse(/(\{"result".*?\]\S*\})/.exec(freed?.detail ?? '')?.[1] ?? '{}') as { result?: string; filesDeleted?: number; bytesFreed?: number; files?: string[] };
+    expect(out.result).toBe('freed');
+    expect(out.filesDeleted).toBeGreaterThanOrEqual(1);
+    expect(out.bytesFreed).toBeGreaterThan(100 * 1024 * 1024);
+    // Only heap dumps went; nothing in a data dir, no segment, index or checkpoint file.
+    expect(out.files?.length).toBeGreaterThan(0);
+    for (const f of out.files ?? []) {
+      expect(f).toMatch(/\.hprof$/);
+      expect(f.startsWith(`${dataDir}/`)).toBe(false);
+    }
+    // The data disk is below the threshold now and the partitions' segments are still there.
+    expect(cluster.disk(2).usedPercent).toBeLessThan(85);
+    expect(cluster.disk(2).ballastMb).toBe(0);
+    const segments = readdirSync(dataDir, { recursive: true }).map(String).filter((f) => f.endsWith('.log'));
+    expect(segments.length).toBeGreaterThan(0);
+    expect(r.messagesLost).toBe(0);
+    expect(r.messagesProduced).toBeGreaterThan(100);
   }, 420_000);
 });
