@@ -20,7 +20,7 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { signalSchema } from '../shared/schemas.js';
-import { startWorkflow, workflowArnEnvName } from '../shared/workflows.js';
+import { startWorkflow, stopWorkflow, workflowArnEnvName } from '../shared/workflows.js';
 
 /** A remediation holds its cluster's lock at most this long unless the workflow renews it. */
 export const DEFAULT_LOCK_TTL_SECONDS = 3600;
@@ -139,6 +139,14 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
         result: running,
       });
     } else {
+      if (recorded.outcome === 'upgraded' && running && wanted) {
+        // The grown incident needs another runbook: stop the one running first, so one incident
+        // (and its cluster) never has two remediations at once; the new one re-probes as it starts.
+        const cause = `incident ${incidentId} grew into ${acting.incidentType}; ${wanted} takes over`;
+        const stopped = await stopWorkflow(deps.sfn, running, cause);
+        await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-superseded', detail: `${running} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
+        metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
+      }
       await act(incidentId, signal, acting, loaded, deps);
     }
   }

@@ -2,7 +2,7 @@
 // id (and workflow, attempt), so a second start for the same incident is harmless: Step Functions
 // either returns the running execution (same input) or refuses with ExecutionAlreadyExists,
 // which is treated as success here.
-import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { executionName } from '../domain/incident-id.js';
 import type { Workflow } from '../domain/types.js';
 
@@ -40,4 +40,19 @@ export async function startWorkflow(
 /** Environment variable holding a workflow's state machine ARN: broker-recovery -> WORKFLOW_ARN_BROKER_RECOVERY. */
 export function workflowArnEnvName(workflow: Workflow): string {
   return `WORKFLOW_ARN_${workflow.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * Stops an incident's running execution that another workflow supersedes (e.g. broker-recovery
+ * when the incident grows into a cascade), so one incident never has two remediations at once.
+ * False when the execution no longer exists; stopping one that already ended changes nothing.
+ */
+export async function stopWorkflow(sfn: SFNClient, executionArn: string, cause: string): Promise<boolean> {
+  try {
+    await sfn.send(new StopExecutionCommand({ executionArn, error: 'Superseded', cause: cause.slice(0, 32_768) }));
+    return true;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExecutionDoesNotExist') return false;
+    throw err;
+  }
 }

@@ -7,7 +7,7 @@
 // so the two cannot drift apart.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -209,11 +209,36 @@ export class HealerFunction extends Construct {
     return this;
   }
 
-  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it. */
+  private stopsExecutions = false;
+
+  /**
+   * The function may also stop the executions of the state machines it starts (bound before or
+   * after this call): the classifier stops a running runbook that a grown incident supersedes.
+   */
+  stopsWhatItStarts(): this {
+    this.stopsExecutions = true;
+    for (const sm of this.startable) this.grantStop(sm);
+    return this;
+  }
+
+  private readonly startable: IStateMachine[] = [];
+
+  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it (and StopExecution on its executions if it stopsWhatItStarts). */
   bindStateMachine(sm: IStateMachine, envName: string): this {
     this.setEnv(envName, sm.stateMachineArn);
     sm.grantStartExecution(this.role);
+    this.startable.push(sm);
+    if (this.stopsExecutions) this.grantStop(sm);
     return this;
+  }
+
+  private grantStop(sm: IStateMachine): void {
+    sm.grantExecution(this.role, 'states:StopExecution');
+    const logicalId = Stack.of(sm).getLogicalId(sm.node.defaultChild as CfnElement);
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
+      reason: 'StopExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
+    });
   }
 
   /** A queue the function sends to (`send`) or consumes outside an event source (`consume`). */

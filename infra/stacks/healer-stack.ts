@@ -181,6 +181,8 @@ export class HealerStack extends Stack {
     })
       .bindTable(this.table.table, 'rw')
       .bindParameters(this.policies.parameters, 'POLICY_PARAMETER_PREFIX', this.policies.prefix)
+      // A grown incident's new runbook supersedes the running one (functions/classify/handler.ts).
+      .stopsWhatItStarts()
       .bindStateMachine(this.ladder.stateMachine, workflowArnEnvName('escalation'));
     this.classifyFn.fn.addEventSource(
       new SqsEventSource(this.signalsQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),

@@ -148,9 +148,11 @@ export interface LocalExecution {
   finishedAt?: number;
   result?: RunResult;
   done: Promise<RunResult>;
+  /** StopExecution aborts the run through it. */
+  stop: AbortController;
 }
 
-export type ExecutionRunner = (e: { stateMachineArn: string; executionArn: string; name: string; input: unknown }) => Promise<RunResult>;
+export type ExecutionRunner = (e: { stateMachineArn: string; executionArn: string; name: string; input: unknown; signal: AbortSignal }) => Promise<RunResult>;
 
 /** StartExecution (and DescribeExecution) over local runs of the ASL files. */
 export class SfnDouble {
@@ -168,10 +170,10 @@ export class SfnDouble {
       }
       const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
       const input: unknown = JSON.parse(c.input.input ?? '{}');
-      const exec: LocalExecution = { executionArn, stateMachineArn, name, input, startedAt: Date.now(), done: Promise.resolve(undefined as unknown as RunResult) };
+      const exec: LocalExecution = { executionArn, stateMachineArn, name, input, startedAt: Date.now(), done: Promise.resolve(undefined as unknown as RunResult), stop: new AbortController() };
       const execution = { id: executionArn, name, stateMachineArn, taskToken: '' };
       exec.done = Promise.resolve()
-        .then(() => this.runner({ stateMachineArn, executionArn, name, input }))
+        .then(() => this.runner({ stateMachineArn, executionArn, name, input, signal: exec.stop.signal }))
         // An execution that cannot even start (e.g. a Task without a local binding) fails as in AWS.
         .catch((err: unknown): RunResult => ({ status: 'FAILED', error: err instanceof Error ? err.name : 'Error', cause: err instanceof Error ? err.message : String(err), events: [], execution }))
         .then((r) => {
@@ -186,6 +188,13 @@ export class SfnDouble {
       const e = this.executions.find((x) => x.executionArn === c.input.executionArn);
       if (!e) return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
       return Promise.resolve({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.result?.status ?? 'RUNNING', input: JSON.stringify(e.input) });
+    }
+    if (c.constructor.name === 'StopExecutionCommand') {
+      const e = this.executions.find((x) => x.executionArn === c.input.executionArn);
+      if (!e) return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+      // As in AWS: stopping an execution that already ended changes nothing.
+      if (!e.result) e.stop.abort(new Error((c.input as { cause?: string }).cause ?? 'stopped'));
+      return Promise.resolve({ stopDate: new Date() });
     }
     return Promise.reject(new Error(`the local Step Functions double does not implement ${c.constructor.name}`));
   }

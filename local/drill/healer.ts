@@ -393,7 +393,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   }
 
   let registry: BindingRegistry = {};
-  const run = (stateMachineArn: string, input: unknown, execution: { name: string; id: string }): Promise<RunResult> => {
+  const run = (stateMachineArn: string, input: unknown, execution: { name: string; id: string; signal?: AbortSignal }): Promise<RunResult> => {
     const entry = definitions.get(stateMachineArn);
     if (!entry) throw new Error(`no local state machine ${stateMachineArn}`);
     const started = Date.now();
@@ -409,6 +409,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       // The ladder's waits run to timestamps; its scaled policy makes them short, polled here.
       waitOverrides: { 'Wait For Next Step': 250 },
       execution: { name: execution.name, id: execution.id, stateMachineArn },
+      ...(execution.signal ? { signal: execution.signal } : {}),
       onEvent: (e: RunEvent) => {
         if ((e.type === 'StateEntered' || e.type === 'StateExited') && e.stateName) {
           emit({ at: e.timestamp, source: 'state', event: e.type === 'StateEntered' ? 'state:entered' : 'state:exited', detail: `${label}: ${e.stateName}` });
@@ -452,9 +453,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   });
   registry = recorded.registry;
 
-  const sfn = new SfnDouble(({ stateMachineArn, executionArn, name, input }) => {
+  const sfn = new SfnDouble(({ stateMachineArn, executionArn, name, input, signal }) => {
     emit({ at: Date.now(), source: 'workflow', event: 'execution:started', detail: `${definitions.get(stateMachineArn)?.workflow ?? stateMachineArn} ${name}` });
-    return run(stateMachineArn, input, { name, id: executionArn });
+    return run(stateMachineArn, input, { name, id: executionArn, signal });
   });
   const workflowArns: Record<string, string> = {};
   for (const w of available) workflowArns[workflowArnEnvName(w)] = w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w);

@@ -17,7 +17,7 @@
 // - A Task without TimeoutSeconds times out after 60 s here (in AWS it waits much longer).
 // - eventLogs stream state events; `onEvent` receives each one (progress display, assertions).
 import { randomUUID } from 'node:crypto';
-import { ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { walkStates, type AslDefinition, type AslState } from './definition.js';
 
 /** JSON value as the ASL engine passes it to Task handlers. */
@@ -133,11 +133,14 @@ export interface RunWorkflowOptions {
   retryOverrides?: Record<string, number | number[]>;
   execution?: Partial<ExecutionContext>;
   onEvent?: (event: RunEvent) => void;
+  /** Aborting it stops the run as StopExecution does in AWS: no further state runs; the result is ABORTED. */
+  signal?: AbortSignal;
 }
 
 export type RunResult =
   | { status: 'SUCCEEDED'; output: Json; events: RunEvent[]; execution: ExecutionContext }
-  | { status: 'FAILED'; error: string; cause: string; events: RunEvent[]; execution: ExecutionContext };
+  | { status: 'FAILED'; error: string; cause: string; events: RunEvent[]; execution: ExecutionContext }
+  | { status: 'ABORTED'; error: string; cause: string; events: RunEvent[]; execution: ExecutionContext };
 
 function toRunEvent(raw: Record<string, unknown>): RunEvent {
   const e: RunEvent = { type: String(raw.type), timestamp: Number(raw.timestamp) };
@@ -178,6 +181,10 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: false } });
   const input = opts.input === undefined ? null : (JSON.parse(JSON.stringify(opts.input)) as Json);
   const run = machine.run(input as Parameters<StateMachine['run']>[0], runOptions);
+  if (opts.signal) {
+    if (opts.signal.aborted) run.abort();
+    else opts.signal.addEventListener('abort', () => run.abort(), { once: true });
+  }
   const events: RunEvent[] = [];
   const pump = (async () => {
     for await (const raw of run.eventLogs) {
@@ -192,6 +199,10 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
     return { status: 'SUCCEEDED', output, events, execution };
   } catch (err) {
     await pump.catch(() => undefined);
+    if (err instanceof ExecutionAbortedError) {
+      const reason: unknown = opts.signal?.reason;
+      return { status: 'ABORTED', error: 'States.Aborted', cause: reason instanceof Error ? reason.message : String(reason ?? 'stopped'), events, execution };
+    }
     if (err instanceof ExecutionError) {
       const cause = (err as Error & { cause?: unknown }).cause as Error | undefined;
       return { status: 'FAILED', error: cause?.name ?? 'ExecutionError', cause: cause?.message ?? err.message, events, execution };

@@ -1,6 +1,6 @@
 // Classify handler with Step Functions and SSM mocked (aws-sdk-client-mock), the real pure core
 // (classify, correlate, incident ids) and an in-memory incident store.
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -222,7 +222,47 @@ describe('classify handler', () => {
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('escalation')]);
     expect(starts()[1]!.name).toBe(executionName(inc!.id, 'escalation'));
     expect(inc!.status).toBe('escalated');
-    expect(store.actions(inc!.id).slice(-2)).toEqual(['workflow-started', 'workflow-started']);
+    // The broker recovery already running is stopped before people take over: no automation keeps acting.
+    const firstArn = `${ARN('msk-broker-recovery').replace(':stateMachine:', ':execution:')}:${executionName(inc!.id, 'msk-broker-recovery')}`;
+    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: firstArn, error: 'Superseded' });
+    expect(store.actions(inc!.id).slice(-3)).toEqual(['workflow-started', 'workflow-superseded', 'workflow-started']);
+  });
+
+  it('stops the running broker recovery before cascade-recovery takes over a grown incident (one remediation per incident)', async () => {
+    policy({ mode: 'auto' });
+    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_CASCADE_RECOVERY: ARN('cascade-recovery') };
+    const stopped: string[] = [];
+    sfnMock.on(StopExecutionCommand).callsFake((input: { executionArn: string }) => {
+      stopped.push(input.executionArn);
+      return { stopDate: clock };
+    });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    // Two minutes later: one after another (outside the simultaneous window, inside the cascade window).
+    clock = new Date(clock.getTime() + 120_000);
+    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+
+    const [inc] = store.incidents.values();
+    expect(inc).toMatchObject({ type: 'cascade-failure' });
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('cascade-recovery')]);
+    expect(stopped).toEqual([`${ARN('msk-broker-recovery').replace(':stateMachine:', ':execution:')}:${executionName(inc!.id, 'msk-broker-recovery')}`]);
+    // Stopped before the new start, and the lock stays with the incident for the new run.
+    expect(store.actions(inc!.id).slice(-3)).toEqual(['workflow-superseded', 'lock-acquired', 'workflow-started']);
+    expect(store.locks.get('orders')?.owner).toBe(inc!.id);
+    expect(JSON.parse(starts()[1]!.input!)).toMatchObject({ brokerIds: [2, 3] });
+  });
+
+  it('takes over when the superseded execution is already gone (ExecutionDoesNotExist), and says so', async () => {
+    policy({ mode: 'auto' });
+    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_CASCADE_RECOVERY: ARN('cascade-recovery') };
+    sfnMock.on(StopExecutionCommand).rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    clock = new Date(clock.getTime() + 120_000);
+    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+    const [inc] = store.incidents.values();
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('cascade-recovery')]);
+    expect(store.timelines.get(inc!.id)?.find((e) => e.action === 'workflow-superseded')?.result).toBe('not found');
   });
 
   it('does not open an incident for an ignored signal', async () => {

@@ -116,6 +116,15 @@ describe('IAM: least privilege in every example stack', () => {
     for (const s of reboots) for (const r of s.resources) expect(configured.has(r as string), `${s.stack}/${s.policy}: ${text(r)}`).toBe(true);
   });
 
+  it('states:StopExecution only on executions: the classifier (superseding a runbook) in every stack, and state machines following their .sync children', () => {
+    const stops = granting('states:StopExecution');
+    expect(new Set(stops.filter((s) => s.policy.startsWith('Classify')).map((s) => s.stack)).size).toBe(ex.stacks.length);
+    for (const s of stops) {
+      expect(s.policy, s.stack).toMatch(/^Classify|StateMachineRole/);
+      for (const r of s.resources) expect(text(r), `${s.stack}/${s.policy}`).toMatch(/:execution:/);
+    }
+  });
+
   it('route53:ChangeResourceRecordSets only on hosted zones, limited to the configured record names', () => {
     const changes = granting('route53:ChangeResourceRecordSets');
     expect(changes.length).toBeGreaterThan(0);

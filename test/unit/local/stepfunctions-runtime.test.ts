@@ -228,6 +228,19 @@ describe('timings', () => {
   });
 });
 
+describe('stopping an execution (StopExecution)', () => {
+  it('an aborted run ends ABORTED and runs no further state', async () => {
+    const def: AslDefinition = { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 30, Next: 'T' }, T: task('r') } };
+    const ran: string[] = [];
+    const stop = new AbortController();
+    const run = runWorkflow({ definition: def, input: {}, bindings: { r: () => (ran.push('T'), {}) }, signal: stop.signal });
+    setTimeout(() => stop.abort(new Error('superseded by cascade-recovery')), 50);
+    const res = await run;
+    expect(res).toMatchObject({ status: 'ABORTED', error: 'States.Aborted', cause: 'superseded by cascade-recovery' });
+    expect(ran).toEqual([]);
+  });
+});
+
 describe('service bindings', () => {
   it('SSM: invocation invisible at first, InProgress while running, then the outcome', async () => {
     let finish: (v: { status: 'Success'; responseCode: number; stdout: string; stderr: string }) => void = () => undefined;
