@@ -167,6 +167,8 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
         EscalationStateMachineArn: ESCALATION,
         DiagnoseDocumentName: 'kafka-heal-it-kafka-diagnose-host',
         RestartDocumentName: 'kafka-heal-it-kafka-restart-broker',
+        // A full disk would be handed to disk-pressure; this crash never starts it (no binding for it here).
+        DiskPressureStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-disk-pressure',
       });
       const progress: string[] = [];
       const started = Date.now();
