@@ -218,6 +218,7 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
   };
   const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow });
   await store.setExecution(incidentId, started.executionArn);
+  if (started.started && workflow !== 'escalation' && (await supersededWhileStarting(incidentId, workflow, decision, started.executionArn, deps))) return;
   await store.appendTimeline(incidentId, {
     actor: 'classifier',
     action: started.started ? 'workflow-started' : 'workflow-already-started',
@@ -235,6 +236,21 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
     if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
     logger.warn('incident closed before its status could be set', { incidentId, status });
   }
+}
+
+/**
+ * A concurrent signal may grow the incident into a cascade while this start was in flight, before
+ * the upgrade could see (and stop) this execution; then the upgrade's runbook owns the incident and
+ * this execution is stopped at once, so one incident never has two remediations running.
+ */
+async function supersededWhileStarting(incidentId: string, workflow: Workflow, decision: Decision, executionArn: string, deps: ClassifyDeps): Promise<boolean> {
+  const current = await deps.store.get(incidentId);
+  if (current.type === decision.incidentType || current.type !== 'cascade-failure' || workflow === 'cascade-recovery') return false;
+  const cause = `incident ${incidentId} grew into ${current.type} while ${workflow} was starting; the cascade's runbook takes over`;
+  const stopped = await stopWorkflow(deps.sfn, executionArn, cause);
+  await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-superseded', detail: `${executionArn} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
+  metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
+  return true;
 }
 
 async function classifyRecord(record: SQSRecord, deps: ClassifyDeps): Promise<void> {
