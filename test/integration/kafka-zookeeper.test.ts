@@ -51,7 +51,9 @@ describe('ZooKeeper-mode cluster', () => {
     const modes = await settledEnsemble();
     expect(modes.filter((m) => m === 'leader')).toHaveLength(1);
     expect(modes.filter((m) => m === 'follower')).toHaveLength(2);
-    const h = await cluster.health();
+    // Metadata reaches every broker a moment after start on a busy machine: poll, do not sample once.
+    let h = await cluster.health();
+    for (const until = Date.now() + 30_000; !(h.healthy && h.partitions >= 3) && Date.now() < until; h = await cluster.health()) await delay(250);
     expect(h.healthy).toBe(true);
     expect(h.registered).toEqual([1, 2, 3]);
     expect(h.partitions).toBeGreaterThanOrEqual(3);
