@@ -64,7 +64,7 @@ describe('built-in drills against a real cluster', () => {
     expect(r.timeline.some((t) => t.event === 'incident:host-diagnosed' && /service kafka active/.test(t.detail ?? ''))).toBe(true);
     // The oracle counts only the restarted broker (a new process) back in every ISR.
     expect(r.timeline.some((t) => t.event === 'oracle:healthy' && /broker 3 restarted and back in every ISR/.test(t.detail ?? ''))).toBe(true);
-    expect(r.oracleMttrSeconds).toBeGreaterThan(5);
+    expect(r.oracleMttrSeconds).toBeGreaterThan(2); // a real restart (4.6 s seen on a quiet machine), not the resumed old JVM (0.5 s)
     expect(r.messagesLost).toBe(0);
   }, 420_000);
 
