@@ -143,9 +143,7 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
         // The grown incident needs another runbook: stop the one running first, so one incident
         // (and its cluster) never has two remediations at once; the new one re-probes as it starts.
         const cause = `incident ${incidentId} grew into ${acting.incidentType}; ${wanted} takes over`;
-        const stopped = await stopWorkflow(deps.sfn, running, cause);
-        await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-superseded', detail: `${running} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
-        metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
+        await supersede(incidentId, running, cause, deps);
       }
       await act(incidentId, signal, acting, loaded, deps);
     }
@@ -247,10 +245,15 @@ async function supersededWhileStarting(incidentId: string, workflow: Workflow, d
   const current = await deps.store.get(incidentId);
   if (current.type === decision.incidentType || current.type !== 'cascade-failure' || workflow === 'cascade-recovery') return false;
   const cause = `incident ${incidentId} grew into ${current.type} while ${workflow} was starting; the cascade's runbook takes over`;
+  await supersede(incidentId, executionArn, cause, deps);
+  return true;
+}
+
+/** Stops a superseded execution and says so on the incident timeline (both orders of the race end here). */
+async function supersede(incidentId: string, executionArn: string, cause: string, deps: ClassifyDeps): Promise<void> {
   const stopped = await stopWorkflow(deps.sfn, executionArn, cause);
   await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-superseded', detail: `${executionArn} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
   metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
-  return true;
 }
 
 async function classifyRecord(record: SQSRecord, deps: ClassifyDeps): Promise<void> {
