@@ -48,7 +48,13 @@ const workloadFault = z.strictObject({
   action: z.enum(['pause-consumer', 'resume-consumer']),
 });
 
-export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, workloadFault]);
+const siteFault = z.strictObject({
+  at: seconds(3600),
+  /** Every broker of the primary cluster SIGKILLed at once: the site is gone (needs a `dr` section). */
+  action: z.literal('site-down'),
+});
+
+export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, workloadFault, siteFault]);
 
 export const ScenarioSchema = z.strictObject({
   name: kebab,
@@ -112,6 +118,24 @@ export const ScenarioSchema = z.strictObject({
       afterSeconds: seconds(3600).default(3),
     })
     .prefault({}),
+  /**
+   * A DR pair (local/dr-site.ts): a second 3-node KRaft cluster, MirrorMaker 2 from the primary,
+   * and a local Route 53 zone whose bootstrap record (`kafka.drill.local`) the workload's clients
+   * resolve. The healer's config pairs the two clusters, so the site-down alarm exists and the
+   * classifier can start dr-failover.
+   */
+  dr: z
+    .strictObject({
+      /** The config's dr.automaticFailover: false means dr-failover waits for the scenario's approval. */
+      automaticFailover: z.boolean().default(false),
+      /** The config's dr.maxReplicationLagSeconds: dr-failover's prerequisite on the replicated heartbeats. */
+      maxReplicationLagSeconds: z.number().positive().max(3600).default(60),
+      /** The bootstrap record's TTL (clients' resolvers cache it that long). */
+      recordTtlSeconds: z.number().int().min(1).max(300).default(1),
+      /** How long a Route 53 change stays PENDING before INSYNC locally. */
+      propagationSeconds: z.number().min(0).max(120).default(2),
+    })
+    .optional(),
   /** The same fault healed by an immediate manual restart, measured after the drill (MTTR ratio). */
   oracle: z.boolean().default(true),
   timeoutSeconds: z.number().int().min(10).max(3600).default(300),
@@ -131,6 +155,15 @@ export const ScenarioSchema = z.strictObject({
     /** MTTR at most this many times the oracle. */
     maxMttrRatio: z.number().positive().optional(),
     noDataLoss: z.boolean().default(true),
+    /** Site failure: the replication lag at failure (RPO, from the replicated heartbeats) at most this. */
+    maxRpoSeconds: z.number().positive().optional(),
+    /** Site failure: fault to the bootstrap record INSYNC on DR and the canary proven through it. */
+    maxRtoSeconds: z.number().positive().optional(),
+    /**
+     * Site failure: every acknowledged message missing on DR was written inside the RPO window
+     * before the failure (the data loss is the replication lag's, nothing older).
+     */
+    lossWithinRpo: z.boolean().optional(),
     finalHealth: z.enum(['healthy', 'any']).default('healthy'),
   }),
 });
@@ -146,6 +179,7 @@ const BROKER_ACTIONS = new Set<string>(FAULT_ACTIONS);
 export const isBrokerFault = (f: Fault): f is BrokerFault => BROKER_ACTIONS.has(f.action);
 export const isZkFault = (f: Fault): f is ZkFault => 'zookeeper' in f;
 export const isAlarmFault = (f: Fault): f is AlarmFault => f.action === 'fire-alarm';
+export const isSiteFault = (f: Fault): f is z.output<typeof siteFault> => f.action === 'site-down';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -177,6 +211,9 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
   s.faults.forEach((f, i) => {
     if ('broker' in f && f.broker !== undefined && f.broker > s.cluster.brokers) {
       issues.push({ path: `faults.${i}.broker`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(f.broker) });
+    }
+    if (f.action === 'site-down' && s.dr === undefined) {
+      issues.push({ path: `faults.${i}.action`, message: 'a site failure needs a dr section (the DR cluster to fail over to)', value: JSON.stringify(f.action) });
     }
     if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
       issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });

@@ -22,7 +22,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureJars } from '../maven.js';
-import { heartbeatSentAt } from '../../functions/cluster-steps/heartbeats.js';
+import { heartbeatSentAt, readNewestRecords } from '../../functions/cluster-steps/heartbeats.js';
 import { LOG4J2_XML, extraJvmOpts, markerProp, renderProps } from './config.js';
 import { NodeFailedError } from './errors.js';
 import { newAdmin } from './health.js';
@@ -90,6 +90,11 @@ export interface LocalMirror {
    * heartbeats topic is replicated and set to LogAppendTime; returns ms waited.
    */
   waitCaughtUp(topics: string[], timeoutMs?: number): Promise<number>;
+  /**
+   * The newest replicated heartbeat on the target (read there, so it works after the source is
+   * gone): the replication lag at that moment and when it was sent. Undefined before the first.
+   */
+  heartbeatLag(timeoutMs?: number): Promise<HeartbeatLag | undefined>;
   /** True while the MM2 JVM runs. */
   running(): boolean;
   /** Stops MM2 (SIGTERM, then SIGKILL). Idempotent. */
@@ -261,6 +266,20 @@ export async function startMirror(opts: MirrorOptions): Promise<LocalMirror> {
         if (Date.now() - started > timeoutMs) throw new NodeFailedError(`MirrorMaker 2 ${name} did not catch up within ${timeoutMs} ms (${last})`, logFile);
         await delay(500);
       }
+    },
+    async heartbeatLag(timeoutMs = 5000) {
+      const bootstrap = opts.target.bootstrapServers.split(',').map((hp) => {
+        const i = hp.lastIndexOf(':');
+        return { host: hp.slice(0, i), port: Number(hp.slice(i + 1)) };
+      });
+      let newest: HeartbeatLag | undefined;
+      for (const r of await readNewestRecords(bootstrap, heartbeatsTopic, timeoutMs)) {
+        // Only LogAppendTime carries DR's clock; a CreateTime timestamp is the source's own.
+        if (r.timestampType !== 'LogAppendTime' || r.value === null) continue;
+        const sentAt = heartbeatSentAt(r.value);
+        if (newest === undefined || sentAt > newest.sentAt) newest = { lagMs: r.timestamp - sentAt, sentAt, appendedAt: r.timestamp };
+      }
+      return newest;
     },
     async stop() {
       if (isOurs(pid, marker)) await stopGracefully(pid, 10_000);
