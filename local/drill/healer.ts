@@ -17,6 +17,7 @@ import { createClassifyHandler } from '../../functions/classify/handler.js';
 import { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '../../functions/domain/escalation.js';
 import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
+import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
@@ -35,6 +36,7 @@ import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDoc
 import { clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import type { DrSettings, DrSite } from '../dr-site.js';
 import { startPagerDutyReceiver, type PagerDutyReceiver } from '../pagerduty-receiver.js';
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
@@ -119,6 +121,12 @@ export interface HealerOptions {
   onEvent: (e: HealerEvent) => void;
   /** Wait/retry pauses of the workflows are multiplied by this (the verify backoff keeps its own). */
   timeScale?: number;
+  /**
+   * A DR pair for the cluster: the config pairs the two clusters (so the site-down alarm exists and
+   * the classifier may start dr-failover), the workflow steps get both clusters' dr targets, and
+   * dr-failover's Route 53 calls and DR cluster steps are bound to the site's zone and DR cluster.
+   */
+  dr?: { site: DrSite; settings: DrSettings };
 }
 
 /** What a workflow name maps to: its ASL file and definition substitutions. */
@@ -180,33 +188,31 @@ export function totalPreservingRetries(def: AslDefinition, timeScale: number, st
 /** How much faster the escalation ladder runs in a drill (SEV-1's 15 min to acknowledge become 0.75 s). */
 export const LADDER_TIME_FACTOR = 1200;
 
-/** The configuration file a deployment of this local cluster would have. */
-export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup'] }): HealerConfig {
-  const ids = cluster.brokers.map((b) => b.id);
+/** The configuration file a deployment of this local cluster (and its DR peer, if any) would have. */
+export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup']; dr?: HealerOptions['dr'] }): HealerConfig {
   const hex = (p: string) => `${p}-0d0d0d0d0d0d0d0d0`;
-  return validateConfig(
-    {
-      deployment: DEPLOYMENT,
-      clusters: [
-        {
-          name: cluster.name,
-          platform: 'ec2',
-          ec2: {
-            metadataMode: cluster.mode,
-            brokers: ids.map((id) => ({ id, instanceId: instanceIdFor(id) })),
-            kafkaServiceName: 'kafka',
-            ...(cluster.mode === 'zookeeper' ? { zookeeper: { instanceIds: (cluster.zookeeper?.nodes ?? []).map((z) => instanceIdFor(100 + z.id)) } } : {}),
-          },
-          brokerCount: ids.length,
-          bootstrapServers: cluster.bootstrapServers.split(','),
-          probe: { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') },
-          consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }],
-          policy: { mode: opts.policyMode },
-        },
-      ],
-    },
-    'drill configuration',
-  );
+  // Instance ids of the DR cluster's hosts are offset, so no two hosts of the pair share one.
+  const entry = (c: LocalCluster, instanceOffset: number) => {
+    const ids = c.brokers.map((b) => b.id);
+    return {
+      name: c.name,
+      platform: 'ec2',
+      ec2: {
+        metadataMode: c.mode,
+        brokers: ids.map((id) => ({ id, instanceId: instanceIdFor(instanceOffset + id) })),
+        kafkaServiceName: 'kafka',
+        ...(c.mode === 'zookeeper' ? { zookeeper: { instanceIds: (c.zookeeper?.nodes ?? []).map((z) => instanceIdFor(instanceOffset + 100 + z.id)) } } : {}),
+      },
+      brokerCount: ids.length,
+      bootstrapServers: c.bootstrapServers.split(','),
+      probe: { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') },
+      policy: { mode: opts.policyMode },
+    };
+  };
+  const primary = { ...entry(cluster, 0), consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }] };
+  const dr = opts.dr ? opts.dr.site.configDr(opts.dr.settings) : undefined;
+  const clusters = dr && opts.dr ? [{ ...primary, dr: dr.primary }, { ...entry(opts.dr.site.dr, 1000), dr: dr.dr }] : [primary];
+  return validateConfig({ deployment: DEPLOYMENT, clusters }, 'drill configuration');
 }
 
 export interface LocalHealer {
@@ -245,7 +251,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const { cluster } = opts;
   const emit = opts.onEvent;
   const policy = parsePolicy(opts.policy);
-  const config = drillConfig(cluster, { policyMode: policy.mode, consumerGroup: opts.consumerGroup });
+  const config = drillConfig(cluster, { policyMode: policy.mode, consumerGroup: opts.consumerGroup, ...(opts.dr ? { dr: opts.dr } : {}) });
   const clusterConfig = config.clusters[0];
   if (!clusterConfig) throw new Error('drill configuration has no cluster');
   const facts = clusterFacts(config);
@@ -314,6 +320,14 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       ...(heapDumpDirs.length > 0 ? { diskPressure: { heapDumpDirs: heapDumpDirs.slice(0, 8) } } : {}),
     },
   ];
+  // dr-failover reads both ends of the pair: the primary's record and the DR cluster's steps.
+  const drTargets = opts.dr ? opts.dr.site.targetsDr(opts.dr.settings) : undefined;
+  const drName = opts.dr?.site.dr.name;
+  if (drTargets && drName !== undefined && targets[0]) {
+    targets[0].dr = drTargets.primary;
+    targets.push({ cluster: drName, platform: 'ec2', clusterStepsFunction: ARNS.clusterSteps(drName), dr: drTargets.dr });
+  }
+  const drSteps = opts.dr?.site.drSteps([{ name: opts.dr.site.dr.name, bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','), brokerCount: opts.dr.site.dr.brokers.length }]);
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
   const clusterSteps = makeClusterStepsHandler({ clusters: () => [probeConfig], probe: probeCluster, timeoutMs: 5000 });
 
@@ -433,7 +447,10 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
       [ARNS.clusterSteps(cluster.name)]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
       [ARNS.escalationSteps]: (p: Json) => escalationSteps(EscalationStepSchema.parse(p)),
+      ...(drSteps && drName !== undefined ? { [ARNS.clusterSteps(drName)]: (p: Json) => drSteps(DrStepSchema.parse(p)) } : {}),
     }),
+    // dr-failover's Route 53 calls change the site's zone, the one the drill's clients resolve.
+    ...(opts.dr ? opts.dr.site.bindings() : {}),
     ...ssm.registry,
     // The drill cluster runs on "EC2" hosts, not MSK: every MSK call (disk-pressure's storage
     // branch, msk-broker-recovery) answers as the service would for an unknown cluster. Bound so
