@@ -4,7 +4,8 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 
 export interface WorkloadOptions {
-  bootstrapServers: string[];
+  /** Fixed servers, or a resolver (a DR drill's clients follow the bootstrap DNS record on every reconnect). */
+  bootstrapServers: string[] | (() => Promise<string[]>);
   topic: string;
   ratePerSecond: number;
   consumerGroup: string;
@@ -24,6 +25,8 @@ export interface WorkloadCounts {
   failedSends: number;
   /** The first lost messages: sequence number, when the send started and when it was acknowledged (ms epoch). */
   lostSamples: { seq: number; sentAt: number; ackedAt: number }[];
+  /** When the earliest-acknowledged lost message was acknowledged (ms epoch); null when none is lost. */
+  oldestLostAckedAt: number | null;
 }
 
 export interface Workload {
@@ -33,6 +36,8 @@ export interface Workload {
   /** Stops producing, waits (bounded) until every acknowledged message was read back, stops. */
   finish(drainTimeoutMs?: number): Promise<WorkloadCounts>;
   counts(): WorkloadCounts;
+  /** When the first send acknowledged after `ms` (epoch) was acknowledged, if any yet. */
+  firstAckAfter(ms: number): number | undefined;
   /** Stops everything now (error paths). */
   close(): Promise<void>;
 }
@@ -72,12 +77,14 @@ export function startWorkload(opts: WorkloadOptions): Workload {
   const counts = (): WorkloadCounts => {
     const lostSamples: WorkloadCounts['lostSamples'] = [];
     let lost = 0;
+    let oldestLostAckedAt: number | null = null;
     for (const [n, t] of acked) {
       if (seen.has(n)) continue;
       lost++;
       if (lostSamples.length < 10) lostSamples.push({ seq: n, ...t });
+      if (oldestLostAckedAt === null || t.ackedAt < oldestLostAckedAt) oldestLostAckedAt = t.ackedAt;
     }
-    return { produced: acked.size, consumed: [...seen].filter((n) => acked.has(n)).length, lost, failedSends, lostSamples };
+    return { produced: acked.size, consumed: [...seen].filter((n) => acked.has(n)).length, lost, failedSends, lostSamples, oldestLostAckedAt };
   };
 
   return {
@@ -122,6 +129,11 @@ export function startWorkload(opts: WorkloadOptions): Workload {
       return counts();
     },
     counts,
+    firstAckAfter(ms) {
+      let first: number | undefined;
+      for (const t of acked.values()) if (t.ackedAt > ms && (first === undefined || t.ackedAt < first)) first = t.ackedAt;
+      return first;
+    },
     async close() {
       producing = false;
       if (timer) clearInterval(timer);
