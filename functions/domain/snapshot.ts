@@ -44,7 +44,7 @@ export interface ControllerObservation {
 export interface PartitionDetail {
   topic: string;
   partition: number;
-  /** Leader broker id, -1 when the partition has no leader (offline). */
+  /** Leader broker id per the metadata, -1 when the partition has no leader (offline). */
   leader: number;
   replicas: number[];
   isr: number[];
@@ -53,14 +53,31 @@ export interface PartitionDetail {
   minIsr: number;
   /**
    * ISR members (per the metadata) that did not answer the probe. They do not count: a partition
-   * is judged on isr minus these, and a leader among them makes the partition offline.
+   * is judged on isr minus these (a silent leader leaves it under-replicated, and offline only
+   * once the metadata no longer lists that leader).
    */
   unreachableIsr?: number[];
+  /**
+   * The metadata names a leader that it still lists but that did not answer the probe (crashed or
+   * hung, not yet fenced; or the quorum is lost and nothing can be fenced): clients cannot use the
+   * partition, yet Kafka does not count it offline. Absent otherwise.
+   */
+  leaderUnreachable?: true;
 }
 
 export interface PartitionSummary {
   total: number;
+  /**
+   * Partitions Kafka itself counts offline (OfflinePartitionsCount): no leader, or a leader the
+   * metadata no longer lists. A leader that is listed but silent is counted in leaderUnreachable.
+   */
   offline: number;
+  /**
+   * Partitions whose listed leader did not answer (unavailable to clients until the controller
+   * fences it and elects another; under-replicated too). Absent in snapshots built before the
+   * field existed: read it as 0.
+   */
+  leaderUnreachable?: number;
   underReplicated: number;
   underMinIsr: number;
   /** Only the unhealthy partitions, sorted by topic then partition. */

@@ -155,11 +155,17 @@ describe('probe against a real KRaft cluster', () => {
       expect(seen.ms).toBeLessThanOrEqual(SESSION_TIMEOUT_MS + PROBE_INTERVAL_MS + seen.slowest);
       expect(seen.snapshot.status).toBe('degraded');
       expect(broker(seen.snapshot, 1)?.error).toMatch(/ECONN(REFUSED|RESET)|closed/);
+      // A single crash never reads offline (Kafka's meaning): until the fence its partitions'
+      // listed leader is silent (leaderUnreachable), after it another ISR member leads.
+      expect(seen.snapshot.partitions.offline).toBe(0);
+      const silent = seen.snapshot.registeredBrokers.includes(1) ? (seen.snapshot.perBroker[1]?.leaderFor ?? 0) : 0;
+      expect(seen.snapshot.partitions.leaderUnreachable).toBe(silent);
       const fenced = await probeUntil((s) => !s.registeredBrokers.includes(1) && s.partitions.details.some((d) => d.replicas.includes(1) && !d.isr.includes(1)), t0, 30_000);
       // How long the controller takes to fence it is Kafka's business (session timeout plus the
       // controller's own pace on a loaded machine): reported, bounded only by probeUntil's limit.
       fig('crash: fenced (out of metadata and ISR) after, ms', fenced.ms);
       expect(fenced.snapshot.perBroker[1]?.leaderFor).toBe(0);
+      expect(fenced.snapshot.partitions).toMatchObject({ offline: 0, leaderUnreachable: 0 });
       expect(fenced.snapshot.partitions.underMinIsr).toBe(0);
       snapshots.oneCrashed = fenced.snapshot;
       const out: string[] = [];
@@ -202,6 +208,13 @@ describe('probe against a real KRaft cluster', () => {
       expect(seen.snapshot.status).toBe('degraded');
       // Every RF=3 partition is down to broker 3 alone.
       expect(seen.snapshot.partitions.underMinIsr).toBeGreaterThanOrEqual(6 + 100 + 3 + 1 + 1);
+      // Without a quorum nothing fences broker 2: it stays listed as the leader of its partitions,
+      // which read leader-unreachable (unavailable, under min ISR), not offline; no active
+      // controller would publish OfflinePartitionsCount either. See docs/probe.md.
+      expect(seen.snapshot.registeredBrokers).toContain(2);
+      expect(seen.snapshot.partitions.leaderUnreachable).toBe(seen.snapshot.perBroker[2]?.leaderFor);
+      expect(seen.snapshot.partitions.leaderUnreachable).toBeGreaterThan(0);
+      expect(seen.snapshot.partitions.offline).toBe(0);
       snapshots.twoDown = seen.snapshot;
     } finally {
       await restore('two down: restart both');

@@ -62,7 +62,7 @@ export function snapshot(brokers: Record<number, BrokerState>, partitions: RawPa
     reachable: st === 'up',
   }));
   const dead = new Set(obs.filter((b) => !b.registered || !b.reachable).map((b) => b.id));
-  const { summary, perBroker } = summarizePartitions(partitions, () => 2, obs.map((b) => b.id), dead);
+  const { summary, perBroker } = summarizePartitions(partitions, () => 2, obs.map((b) => b.id), dead, new Set(obs.filter((b) => b.registered).map((b) => b.id)));
   return {
     takenAt: new Date().toISOString(),
     durationMs: 3,

@@ -144,11 +144,32 @@ describe('partition analysis and verdict', () => {
 
   it('judges on the live ISR: unreachable ISR members and leaders do not count', () => {
     const stale = [{ topic: 'o', partition: 0, leader: 2, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [] }];
-    const r = summarizePartitions(stale, () => 2, [1, 2, 3], new Set([2, 3]));
-    expect(r.summary).toMatchObject({ offline: 1, underReplicated: 1, underMinIsr: 1 });
-    expect(r.summary.details[0]?.unreachableIsr).toEqual([2, 3]);
+    const r = summarizePartitions(stale, () => 2, [1, 2, 3], new Set([2, 3]), new Set([1, 2, 3]));
+    expect(r.summary).toMatchObject({ offline: 0, leaderUnreachable: 1, underReplicated: 1, underMinIsr: 1 });
+    expect(r.summary.details[0]).toMatchObject({ unreachableIsr: [2, 3], leaderUnreachable: true });
     expect(r.perBroker[1]?.isrCritical).toBe(1);
     expect(summarizePartitions(stale, () => 2, [1, 2, 3]).summary.details).toEqual([]);
+  });
+
+  // Kafka's OfflinePartitionsCount: no leader, or a leader the metadata no longer lists.
+  it('offline only when there is no leader or the metadata no longer lists it; a listed silent leader is leader-unreachable', () => {
+    const led2 = { topic: 'o', partition: 0, leader: 2, replicas: [1, 2, 3], isr: [1, 2, 3], offlineReplicas: [] };
+    const noLeader = { ...led2, partition: 1, leader: -1, isr: [2] };
+    // Crashed, not yet fenced: listed, silent.
+    const crashed = summarizePartitions([led2, noLeader], () => 2, [1, 2, 3], new Set([2]), new Set([1, 2, 3]));
+    expect(crashed.summary).toMatchObject({ offline: 1, leaderUnreachable: 1, underReplicated: 2, underMinIsr: 1 });
+    expect(crashed.perBroker[2]).toMatchObject({ leaderFor: 1, offline: 1 });
+    expect(crashed.summary.details.map((d) => d.leaderUnreachable)).toEqual([true, undefined]);
+    // Fenced but the metadata still names it leader (e.g. no ISR member to elect): offline.
+    const fenced = summarizePartitions([led2], () => 2, [1, 2, 3], new Set([2]), new Set([1, 3]));
+    expect(fenced.summary).toMatchObject({ offline: 1, leaderUnreachable: 0 });
+    expect(fenced.summary.details[0]?.leaderUnreachable).toBeUndefined();
+    // Without the listed set a silent leader reads offline (the stricter reading).
+    expect(summarizePartitions([led2], () => 2, [1, 2, 3], new Set([2])).summary).toMatchObject({ offline: 1, leaderUnreachable: 0 });
+    // A live leader is neither.
+    expect(summarizePartitions([led2], () => 2, [1, 2, 3], new Set([3]), new Set([1, 2, 3])).summary).toMatchObject({ offline: 0, leaderUnreachable: 0, underReplicated: 1 });
+    const lines = describeProblems({ takenAt: '', durationMs: 1, status: 'degraded', bootstrapReachable: true, registeredBrokers: [1, 2, 3], brokers: [], controller: { id: null, known: false, note: '' }, partitions: crashed.summary, perBroker: crashed.perBroker, consumerGroups: [], errors: [] });
+    expect(lines).toEqual(expect.arrayContaining(['1 offline partition(s)', '1 partition(s) whose leader does not answer (unavailable until another is elected)']));
   });
 
   const ok = { total: 1, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] };
@@ -163,6 +184,7 @@ describe('partition analysis and verdict', () => {
     ['a replica not registered', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up, { ...up, id: 2, registered: false, reachable: false }], partitions: ok, errors: [] }, 'degraded'],
     ['URP', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, underReplicated: 1 }, errors: [] }, 'degraded'],
     ['offline', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, offline: 1 }, errors: [] }, 'degraded'],
+    ['leader unreachable', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, leaderUnreachable: 1 }, errors: [] }, 'degraded'],
     ['under min ISR', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, underMinIsr: 1 }, errors: [] }, 'degraded'],
     ['all fine but a call failed', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: ok, errors: ['lag timed out'] }, 'unknown'],
   ] as const)('%s -> %s', (_n, input, expected) => {

@@ -17,50 +17,76 @@ export type RawPartition = Pick<PartitionDetail, 'topic' | 'partition' | 'leader
  * metadata can lag behind (a hung broker stays in the ISR until its session times out, and with
  * the KRaft quorum lost nothing is removed at all), so an ISR member or leader that did not answer
  * the probe does not count.
+ *
+ * Offline means what Kafka's OfflinePartitionsCount means: no leader (-1), or a leader the
+ * metadata no longer lists (fenced, or never registered). A leader the metadata still lists but
+ * that did not answer is `leaderUnreachable` instead: a crashed broker stays listed until the
+ * controller fences it (broker.session.timeout.ms), and counting its partitions offline for those
+ * seconds would turn every single broker crash into an offline-partitions (data-loss risk) alarm.
+ * Such a partition is still unavailable to clients, and it is under-replicated (its leader is not
+ * in the live ISR). With the KRaft quorum lost nothing is fenced, so a dead leader stays listed:
+ * those partitions read leaderUnreachable and (with the live ISR short) under min ISR, not
+ * offline, as Kafka would report them (no active controller publishes OfflinePartitionsCount).
  */
-export function effective(p: RawPartition, unreachable: ReadonlySet<number>): { leaderLive: boolean; liveIsr: number[] } {
-  return { leaderLive: p.leader >= 0 && !unreachable.has(p.leader), liveIsr: p.isr.filter((b) => !unreachable.has(b)) };
+export function effective(
+  p: RawPartition,
+  unreachable: ReadonlySet<number>,
+  listed?: ReadonlySet<number>,
+): { leaderLive: boolean; offline: boolean; leaderUnreachable: boolean; liveIsr: number[] } {
+  const leaderLive = p.leader >= 0 && !unreachable.has(p.leader);
+  // Without the listed set every silent leader counts as unlisted: the old, stricter reading.
+  const leaderListed = p.leader >= 0 && (listed ? listed.has(p.leader) : !unreachable.has(p.leader));
+  return { leaderLive, offline: !leaderListed, leaderUnreachable: leaderListed && !leaderLive, liveIsr: p.isr.filter((b) => !unreachable.has(b)) };
 }
 
+/**
+ * Partition health overall and per broker. `unreachable`: brokers confirmed dead (not listed, or
+ * listed and silent). `listed`: the brokers the metadata lists (registered); give it whenever it
+ * is known, or a listed-but-silent leader is read as offline.
+ */
 export function summarizePartitions(
   partitions: RawPartition[],
   minIsrFor: (topic: string) => number,
   brokerIds: number[],
   unreachable: ReadonlySet<number> = new Set(),
+  listed?: ReadonlySet<number>,
 ): { summary: PartitionSummary; perBroker: Record<number, BrokerPartitionCounts> } {
   const perBroker: Record<number, BrokerPartitionCounts> = {};
   const counts = (id: number): BrokerPartitionCounts => (perBroker[id] ??= { leaderFor: 0, replicaFor: 0, underReplicated: 0, offline: 0, isrCritical: 0 });
   for (const id of brokerIds) counts(id);
   const details: PartitionDetail[] = [];
   let offline = 0;
+  let leaderUnreachable = 0;
   let underReplicated = 0;
   let underMinIsr = 0;
   for (const p of partitions) {
     const minIsr = minIsrFor(p.topic);
-    const { leaderLive, liveIsr } = effective(p, unreachable);
-    const off = !leaderLive;
-    const urp = liveIsr.length < p.replicas.length;
-    const umi = liveIsr.length < minIsr;
+    const e = effective(p, unreachable, listed);
+    const off = e.offline;
+    const urp = e.liveIsr.length < p.replicas.length;
+    const umi = e.liveIsr.length < minIsr;
     if (off) offline++;
+    if (e.leaderUnreachable) leaderUnreachable++;
     if (urp) underReplicated++;
     if (umi) underMinIsr++;
     if (p.leader >= 0) counts(p.leader).leaderFor++;
-    if (liveIsr.length - 1 < minIsr) for (const r of liveIsr) counts(r).isrCritical++;
+    if (e.liveIsr.length - 1 < minIsr) for (const r of e.liveIsr) counts(r).isrCritical++;
     for (const r of p.replicas) {
       const c = counts(r);
       c.replicaFor++;
       if (urp) c.underReplicated++;
       if (off) c.offline++;
     }
-    if (off || urp || umi) {
+    if (off || e.leaderUnreachable || urp || umi) {
       const d: PartitionDetail = { topic: p.topic, partition: p.partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [...p.offlineReplicas], minIsr };
       const silent = p.isr.filter((b) => unreachable.has(b));
       if (silent.length > 0) d.unreachableIsr = silent;
+      if (e.leaderUnreachable) d.leaderUnreachable = true;
       details.push(d);
     }
   }
   details.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-  return { summary: { total: partitions.length, offline, underReplicated, underMinIsr, details }, perBroker };
+  return { summary: { total: partitions.length, offline, leaderUnreachable, underReplicated, underMinIsr, details }, perBroker };
 }
 
 /** Every broker id named by the metadata or by a replica list, ascending. */
@@ -87,7 +113,7 @@ export function verdict(x: VerdictInput): SnapshotStatus {
   if (x.brokers.length > 0 && !x.brokers.some((b) => b.reachable)) return 'down';
   const missing = x.expectedBrokers !== undefined && x.registeredBrokers.length < x.expectedBrokers;
   const brokerTrouble = x.brokers.some((b) => !b.registered || !b.reachable);
-  const partitionTrouble = x.partitions.offline > 0 || x.partitions.underReplicated > 0 || x.partitions.underMinIsr > 0;
+  const partitionTrouble = x.partitions.offline > 0 || (x.partitions.leaderUnreachable ?? 0) > 0 || x.partitions.underReplicated > 0 || x.partitions.underMinIsr > 0;
   if (missing || brokerTrouble || partitionTrouble) return 'degraded';
   return x.errors.length > 0 ? 'unknown' : 'healthy';
 }
@@ -104,6 +130,8 @@ export function describeProblems(s: ClusterSnapshot): string[] {
     else if (!b.reachable) lines.push(`broker ${b.id} unreachable: ${b.error ?? 'no answer'}`);
   }
   if (s.partitions.offline > 0) lines.push(`${s.partitions.offline} offline partition(s)`);
+  const silentLeaders = s.partitions.leaderUnreachable ?? 0;
+  if (silentLeaders > 0) lines.push(`${silentLeaders} partition(s) whose leader does not answer (unavailable until another is elected)`);
   if (s.partitions.underReplicated > 0) lines.push(`${s.partitions.underReplicated} under-replicated partition(s)`);
   if (s.partitions.underMinIsr > 0) lines.push(`${s.partitions.underMinIsr} partition(s) under min ISR`);
   return lines;

@@ -374,7 +374,7 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, duratio
   // Confirmed dead: not registered, or registered and checked without an answer. A broker the
   // probe ran out of time to check is not counted against its partitions.
   const unreachable = new Set(brokers.filter((b) => !b.registered || (f.reach.get(`${b.host}:${b.port}`)?.ok === false)).map((b) => b.id));
-  const { summary, perBroker } = summarizePartitions(raw, minIsrFor, ids, unreachable);
+  const { summary, perBroker } = summarizePartitions(raw, minIsrFor, ids, unreachable, new Set(registeredBrokers));
   const controller: ControllerObservation =
     f.mode === 'zookeeper' && meta && meta.controllerId >= 0
       ? { id: meta.controllerId, known: true, note: 'ZooKeeper mode: active controller from metadata' }
