@@ -2,11 +2,18 @@
 // functions/workflow-steps/handler.ts): resolve what the run acts on from the deployed
 // configuration, and the exact actions a person approves when three or more brokers are down.
 //
+// A cascade can grow while its recovery runs: a broker that fails later joins the open incident
+// (the classifier records it; the run it started keeps going). cascade-recovery re-reads the
+// incident's brokers before it recovers anything and again after the last broker
+// (refreshCascadeTarget): brokers that joined are planned and recovered by the same run, and a
+// cascade that reached three brokers asks a person before it recovers any broker not yet approved.
+//
 // Producer throttling and the preferred leader election run Kafka's own CLI through the
 // kafka-cli-action document on a broker host that is NOT being recovered (the first configured
 // broker outside the incident). MSK has no such host: both steps are skipped there, with the
 // reason on the timeline (MSK rebalances leaders itself, auto.leader.rebalance.enable).
 import * as z from 'zod';
+import type { IncidentStore } from '../shared/incident-store.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 
 /** Three or more brokers down: the seed decision matrix needs a person (DESIGN.md rule 4). */
@@ -30,6 +37,12 @@ export const CascadeInputSchema = z.looseObject({
   dryRun: z.boolean().default(false),
   severity: z.string().default('SEV-1'),
   incidentType: z.string().default('cascade-failure'),
+  /** The classifier's decision; `await-approval` (offline partitions, cooldown, approval mode) asks a person whatever the broker count. */
+  action: z.string().optional(),
+  /** Carried between passes (refreshCascadeTarget): the decision asked for approval. */
+  approvalRequired: z.boolean().optional(),
+  /** Brokers a person has approved recovering in this run; a broker that joins later needs a new approval. */
+  approvedBrokerIds: z.array(z.number().int().nonnegative()).default([]),
 });
 
 /** What cascade-recovery needs from a cluster's target entry (WORKFLOW_TARGETS_JSON). */
@@ -51,6 +64,10 @@ export interface CascadeTarget {
   brokerIds: number[];
   brokerIdsText: string;
   needsApproval: boolean;
+  /** The decision that started the run asked for approval (carried to later passes). */
+  approvalRequired: boolean;
+  /** Brokers already approved in this run (see CascadeInputSchema). */
+  approvedBrokerIds: number[];
   severity: string;
   incidentType: string;
   dryRun: boolean;
@@ -66,7 +83,10 @@ export function resolveCascadeTarget(raw: unknown, targetOf: (cluster: string) =
   if (!parsed.success) {
     throw new RecoveryTargetError(`execution input is not a cascade-recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
   }
-  const input = parsed.data;
+  return cascadeTarget(parsed.data, targetOf);
+}
+
+function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cluster: string) => CascadeClusterTarget): CascadeTarget {
   const t = targetOf(input.cluster);
   if (t.platform === 'msk' && !t.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
   const brokerIds = [...new Set(input.brokerIds)].sort((a, b) => a - b);
@@ -95,6 +115,8 @@ export function resolveCascadeTarget(raw: unknown, targetOf: (cluster: string) =
             ? 'MSK: no broker host to run Kafka\'s CLI on; producers are not throttled and MSK rebalances leaders itself'
             : `no configured broker of ${input.cluster} outside the incident to run Kafka's CLI on; producers are not throttled and leaders are not re-elected`,
       };
+  const approvalRequired = input.approvalRequired ?? input.action === 'await-approval';
+  const approvedBrokerIds = [...new Set(input.approvedBrokerIds)].sort((a, b) => a - b);
   const list = brokerIds.join(', ');
   const child = t.platform === 'msk' ? 'msk-broker-recovery (MSK RebootBroker)' : 'broker-recovery (diagnose, then restart the Kafka service through SSM)';
   const actions = [
@@ -109,7 +131,9 @@ export function resolveCascadeTarget(raw: unknown, targetOf: (cluster: string) =
     platform: t.platform,
     brokerIds,
     brokerIdsText: list,
-    needsApproval: brokerIds.length >= CASCADE_APPROVAL_BROKERS,
+    needsApproval: (brokerIds.length >= CASCADE_APPROVAL_BROKERS || approvalRequired) && brokerIds.some((id) => !approvedBrokerIds.includes(id)),
+    approvalRequired,
+    approvedBrokerIds,
     severity: input.severity,
     incidentType: input.incidentType,
     dryRun: input.dryRun,
@@ -120,7 +144,54 @@ export function resolveCascadeTarget(raw: unknown, targetOf: (cluster: string) =
   };
 }
 
+function approvalNote(t: CascadeTarget): string {
+  if (!t.needsApproval) return '';
+  return t.brokerIds.length >= CASCADE_APPROVAL_BROKERS ? `; ${t.brokerIds.length} brokers down, so the recovery waits for approval` : '; the decision asked for approval, so the recovery waits for it';
+}
+
 export function cascadeStartDetail(t: CascadeTarget): string {
-  const approval = t.needsApproval ? `; ${t.brokerIds.length} brokers down, so the recovery waits for approval` : '';
+  const approval = approvalNote(t);
   return `cascade-recovery for brokers ${t.brokerIdsText} of ${t.cluster} (${t.platform})${approval}; ${t.cli.reason}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`;
+}
+
+/** The run's target after re-reading the incident: `grown` says whether brokers joined since the last pass. */
+export interface CascadeRefresh extends CascadeTarget {
+  grown: 'yes' | 'no';
+  /** Brokers of the incident that the run had not planned yet. */
+  added: number[];
+}
+
+/** `input` is the run's current target (incidentId, cluster, brokerIds, dryRun, severity, incidentType, approvalRequired, approvedBrokerIds). */
+export const CascadeRefreshFields = { input: z.unknown() };
+
+/**
+ * The cascade as the incident now stands: the run's brokers plus every broker recorded on the
+ * incident since (pure; the incident's brokers are passed in).
+ */
+export function refreshCascadeTarget(raw: unknown, incidentBrokers: number[], targetOf: (cluster: string) => CascadeClusterTarget): CascadeRefresh {
+  const parsed = CascadeInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new RecoveryTargetError(`cascade-refresh input is not a cascade target: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+  }
+  const input = parsed.data;
+  const added = [...new Set(incidentBrokers)].filter((id) => !input.brokerIds.includes(id)).sort((a, b) => a - b);
+  const target = cascadeTarget({ ...input, brokerIds: [...input.brokerIds, ...added] }, targetOf);
+  return { ...target, grown: added.length > 0 ? 'yes' : 'no', added };
+}
+
+export function cascadeGrownDetail(r: CascadeRefresh): string {
+  const approval = r.needsApproval ? approvalNote(r) : '; no approval needed';
+  return `brokers ${r.added.join(', ')} joined the cascade while cascade-recovery ran: re-planning for brokers ${r.brokerIdsText}${approval}`;
+}
+
+/** The cascade-refresh step: re-reads the incident's brokers; a grown cascade goes on the timeline. */
+export async function refreshCascade(
+  store: Pick<IncidentStore, 'get' | 'appendTimeline'>,
+  targetOf: (cluster: string) => CascadeClusterTarget,
+  step: { workflow: string; incidentId: string; input: unknown },
+): Promise<CascadeRefresh> {
+  const incident = await store.get(step.incidentId);
+  const r = refreshCascadeTarget(step.input, incident.brokers.map((b) => b.id), targetOf);
+  if (r.grown === 'yes') await store.appendTimeline(step.incidentId, { actor: `workflow:${step.workflow}`, action: 'cascade-grown', detail: cascadeGrownDetail(r), result: r.needsApproval ? 'approval-needed' : 'continue' });
+  return r;
 }

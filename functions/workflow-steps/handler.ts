@@ -13,6 +13,8 @@
 //   release-lock   release the cluster's remediation lock if this incident holds it
 //   quorum-plan    quorum-recovery: the per-host commands of each phase (quorum-recovery.ts)
 //   read-quorum    quorum-recovery: read a describe-quorum result (quorum-recovery.ts)
+//   cascade-refresh cascade-recovery: re-read the incident's brokers; brokers that joined since
+//                  the last pass are planned too (cascade.ts)
 // consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
 // (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
 import type { Context } from 'aws-lambda';
@@ -29,7 +31,7 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
-import { CascadeTargetFields, cascadeStartDetail, resolveCascadeTarget, type CascadeTarget } from './cascade.js';
+import { CascadeRefreshFields, CascadeTargetFields, cascadeStartDetail, refreshCascade, resolveCascadeTarget, type CascadeTarget } from './cascade.js';
 import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
@@ -153,6 +155,7 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
   z.object({ step: z.literal('read-quorum'), workflow, incidentId, stdout: z.string(), phase: z.string().max(40).optional() }),
+  z.object({ step: z.literal('cascade-refresh'), workflow, incidentId, ...CascadeRefreshFields }),
 ]);
 export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
 
@@ -220,6 +223,13 @@ async function handToLadder(start: LadderStarter, store: Pick<IncidentStore, 'ap
   }
 }
 
+/** The configured target of a cluster, defaults applied; a cluster the stack does not know is a RecoveryTargetError. */
+function configuredTarget(targets: ClusterTargetConfig[], cluster: string): ClusterTarget {
+  const configured = targets.find((t) => t.cluster === cluster);
+  if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
+  return ClusterTargetSchema.parse(configured);
+}
+
 function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTargetConfig[]): RecoveryTarget {
   const parsed = RecoveryInputSchema.safeParse(raw);
   if (!parsed.success) {
@@ -264,24 +274,12 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     switch (step.step) {
       case 'start': {
         if (step.workflow === 'disk-pressure') {
-          const configured = deps.targets().find((t) => t.cluster === (step.input as { cluster?: unknown } | null)?.cluster);
-          const t = resolveDiskTarget(
-            step.input,
-            (cluster) => {
-              if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
-              return ClusterTargetSchema.parse(configured);
-            },
-            deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent,
-          );
+          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
           return t;
         }
         if (step.workflow === 'cascade-recovery') {
-          const configured = deps.targets().find((t) => t.cluster === (step.input as { cluster?: unknown } | null)?.cluster);
-          const t = resolveCascadeTarget(step.input, (cluster) => {
-            if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
-            return ClusterTargetSchema.parse(configured);
-          });
+          const t = resolveCascadeTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster));
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: cascadeStartDetail(t) });
           return t;
         }
@@ -291,11 +289,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           return t;
         }
         if (step.workflow === 'consumer-lag' || step.workflow === 'quorum-recovery') {
-          const targetOf = (cluster: string) => {
-            const configured = deps.targets().find((t) => t.cluster === cluster);
-            if (!configured) throw new RecoveryTargetError(`cluster ${cluster} is not configured for recovery workflows`);
-            return ClusterTargetSchema.parse(configured);
-          };
+          const targetOf = (cluster: string) => configuredTarget(deps.targets(), cluster);
           const t = step.workflow === 'consumer-lag' ? resolveLagTarget(step.input, targetOf) : resolveQuorumTarget(step.input, targetOf);
           const detail = 'group' in t ? lagStartDetail(t) : quorumStartDetail(t);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail });
@@ -379,6 +373,8 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       }
       case 'read-disk':
         return readDisk(store, step);
+      case 'cascade-refresh':
+        return refreshCascade(store, (cluster) => configuredTarget(deps.targets(), cluster), step);
       case 'storage-plan':
         return storagePlan({ appendTimeline: store.appendTimeline.bind(store), recentHeals: store.recentHeals?.bind(store) ?? (async () => []) }, deps.now(), step);
       case 'quorum-plan': {
