@@ -34,6 +34,7 @@ import {
 } from './config.js';
 import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, NodeNotRunningError, UnknownFaultError, UnknownNodeError } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
+import { zkExists } from './zk-client.js';
 import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
 import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
 
@@ -457,38 +458,58 @@ class Supervisor implements LocalCluster {
         if (!alive) await this.awaitOldZkSession(node, kind);
         this.spawnNode(current(), kind);
         break;
-      case 'restart':
+      case 'restart': {
         // Like systemd's restart of a hung unit: SIGCONT+SIGTERM, SIGKILL after the grace time.
+        let killed = false;
         if (alive && pid !== undefined) {
           const how = await stopGracefully(pid, STOP_GRACE_MS);
-          if (how === 'killed') this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
+          killed = how === 'killed';
+          if (killed) this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
         }
         current().pid = undefined;
-        if (!alive) await this.awaitOldZkSession(node, kind);
+        // A graceful stop closed the ZooKeeper session; a crash or a kill left the registration behind.
+        if (!alive || killed) await this.awaitOldZkSession(node, kind);
         this.spawnNode(current(), kind);
         break;
+      }
     }
     this.save();
   }
 
   /**
-   * ZooKeeper mode: a crashed broker's registration (an ephemeral znode) lives until its
-   * ZooKeeper session expires, and a broker started before that fails at once with
-   * NodeExistsException. Wait, observed through the running brokers, until the old
-   * registration is gone; bounded by the session timeout plus a margin. With no running
-   * broker to observe through, start anyway (the log says so if it fails).
+   * ZooKeeper mode: a crashed (or killed) broker's registration, an ephemeral znode, lives until
+   * its ZooKeeper session expires, and a broker started before that exits at once with
+   * NodeExistsException. Wait until ZooKeeper itself says /brokers/ids/<id> is gone, bounded by
+   * the session timeout plus a margin; a session can only expire once the ensemble has a leader,
+   * so after a lost quorum this wait starts counting when the quorum is back. ZooKeeper is asked
+   * directly because after every broker was stopped (quorum-recovery) there is no broker to
+   * observe through; when no ZooKeeper server can tell (no quorum), it falls back to the running
+   * brokers' metadata, and with neither it starts anyway (the log says so if it fails).
    * Returns the node's record as it is in the state after the wait: polling reloads the state
    * file, so the record passed in may no longer be the one that gets saved.
    */
   private async awaitOldZkSession<T extends BrokerRecord | ZkRecord>(node: T, kind: 'broker' | 'zk'): Promise<T> {
     if (kind !== 'broker' || this.st.mode !== 'zookeeper') return node;
-    const others = this.st.brokers.filter((b) => b.id !== node.id && isOurs(b.pid, b.marker) && procState(b.pid) === 'running');
-    if (others.length === 0) return node;
-    try {
-      await this.waitUnregistered(node.id, ZK_SESSION_TIMEOUT_MS + 15_000);
-    } catch {
-      this.log(`kafka-heal: broker ${node.id} still registered in ZooKeeper; starting it anyway`);
+    const path = `/${this.st.chroot ?? ''}/brokers/ids/${node.id}`.replace(/\/+/g, '/');
+    const started = Date.now();
+    const bound = ZK_SESSION_TIMEOUT_MS + 15_000;
+    while (Date.now() - started < bound) {
+      const answers = await Promise.all(this.st.zookeeper.filter((z) => procState(z.pid) === 'running').map((z) => zkExists(z.clientPort, path, { timeoutMs: 1000 })));
+      if (answers.includes(false)) return this.broker(node.id) as T;
+      if (!answers.includes(true)) {
+        // No server can tell (no quorum): ask the running brokers, if any.
+        const others = this.st.brokers.filter((b) => b.id !== node.id && isOurs(b.pid, b.marker) && procState(b.pid) === 'running');
+        if (others.length === 0) break;
+        try {
+          await this.waitUnregistered(node.id, Math.max(1000, bound - (Date.now() - started)));
+          return this.broker(node.id) as T;
+        } catch {
+          break;
+        }
+      }
+      await delay(250);
     }
+    this.log(`kafka-heal: broker ${node.id} may still be registered in ZooKeeper (${Date.now() - started} ms); starting it anyway`);
     return this.broker(node.id) as T;
   }
 
