@@ -2,7 +2,8 @@
 //   policy (SSM, cached) + cluster facts (env) + open incidents + recent heals
 //   -> classify() -> correlate() -> store.recordSignal()
 //   -> when this signal opened or upgraded an incident and the decision acts: take the cluster
-//      lock (remediate only) and start the plan's workflow, named from the incident id.
+//      lock (remediate or await-approval, not a dry run) and start the plan's workflow, named
+//      from the incident id.
 // Every decision and action goes to the incident timeline with its reasons. A redelivered signal
 // is a no-op, except that actions a failed first delivery did not finish are completed.
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -174,8 +175,10 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
     metrics.addMetric('WorkflowFallbacks', MetricUnit.Count, 1);
   }
 
-  // A dry run changes nothing, so it does not hold the lock a real remediation would need.
-  if (arn && decision.action === 'remediate' && !decision.plan.dryRun && workflow !== 'escalation') {
+  // One remediation per cluster (safety rule 2): a run that waits for approval holds the lock too,
+  // since once approved it restarts brokers like any other; without it two incidents' workflows
+  // could restart the same broker at once. A dry run changes nothing, so it holds no lock.
+  if (arn && (decision.action === 'remediate' || decision.action === 'await-approval') && !decision.plan.dryRun && workflow !== 'escalation') {
     try {
       const lock = await store.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
       await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });

@@ -180,6 +180,26 @@ describe('classify handler', () => {
     expect(store.locks.get('orders')!.owner).toBe('inc-other');
   });
 
+  it('a run that waits for approval holds the cluster lock too: a second incident on the cluster escalates instead of restarting concurrently', async () => {
+    policy({ mode: 'approval' });
+    deps.workflowArns.WORKFLOW_ARN_DISK_PRESSURE = ARN('disk-pressure');
+    const handle = createClassifyHandler(deps);
+    const first = signal();
+    await handle(event(JSON.stringify(first)));
+    const id = incidentIdFor(first, 'broker-failure');
+    expect(JSON.parse(starts()[0]!.input!)).toMatchObject({ action: 'await-approval', dryRun: false });
+    expect(store.incidents.get(id)!.status).toBe('awaiting-approval');
+    expect(store.locks.get('orders')?.owner).toBe(id);
+    expect(store.actions(id)).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
+
+    clock = new Date(clock.getTime() + 5_000);
+    await handle(event(JSON.stringify(signal({ id: 'sig-disk', kind: 'disk-usage', brokerIds: [3], value: 95, threshold: 90, fingerprint: 'alarm:disk-3', observedAt: clock.toISOString() }))));
+    const second = [...store.incidents.values()].find((i) => i.id !== id)!;
+    expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('escalation')]);
+    expect(store.actions(second.id)).toEqual(expect.arrayContaining(['lock-held', 'workflow-fallback']));
+    expect(store.locks.get('orders')?.owner).toBe(id);
+  });
+
   it('keeps a malformed signal message raw without retrying it', async () => {
     policy({ mode: 'auto' });
     const res = await createClassifyHandler(deps)(event('{"id": 1}', 'nope'));
