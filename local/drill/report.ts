@@ -33,8 +33,26 @@ export interface DrillObservations {
   /** Whether the cluster was healthy when the drill ended. */
   finalHealthy: boolean;
   oracleMs: number | null;
+  /** Site failure (scenario dr): what the DR side measured. */
+  dr?: DrObservations;
   notes: string[];
 }
+
+export interface DrObservations {
+  /** Replication lag at failure: DR append time minus send time of the newest replicated heartbeat (s). */
+  rpoSeconds: number | null;
+  /** Fault to the bootstrap record INSYNC on DR with the canary proven through it (s). */
+  rtoSeconds: number | null;
+  /** How long before the failure the oldest lost message was acknowledged (s); null when none is lost. */
+  oldestLostAgeSeconds: number | null;
+}
+
+/**
+ * What the heartbeat lag cannot see: it is read from the newest heartbeat (MM2 emits one a second)
+ * and data flows through another connector task polled every second, so data written up to 2 s
+ * before the RPO window may still be in flight when the site dies.
+ */
+export const RPO_SLACK_SECONDS = 2;
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 const secondsBetween = (from: number, to: number) => round1((to - from) / 1000);
@@ -118,6 +136,22 @@ export function evaluateExpectations(o: DrillObservations, m: { mttrSeconds: num
     out.push(check('MTTR / oracle', `<= ${ex.maxMttrRatio}`, m.ratio === null ? 'not measured' : String(m.ratio), m.ratio !== null && m.ratio <= ex.maxMttrRatio));
   }
   if (ex.noDataLoss) out.push(check('no data loss', '0 acknowledged messages lost', `${o.workload.lost} lost of ${o.workload.produced}`, o.workload.lost === 0 && o.workload.produced > 0));
+  if (ex.maxRpoSeconds !== undefined) {
+    const rpo = o.dr?.rpoSeconds ?? null;
+    out.push(check('max RPO', `<= ${ex.maxRpoSeconds} s`, rpo === null ? 'not measured' : `${rpo} s`, rpo !== null && rpo <= ex.maxRpoSeconds));
+  }
+  if (ex.maxRtoSeconds !== undefined) {
+    const rto = o.dr?.rtoSeconds ?? null;
+    out.push(check('max RTO', `<= ${ex.maxRtoSeconds} s`, rto === null ? 'never switched' : `${rto} s`, rto !== null && rto <= ex.maxRtoSeconds));
+  }
+  if (ex.lossWithinRpo) {
+    const rpo = o.dr?.rpoSeconds ?? null;
+    const age = o.dr?.oldestLostAgeSeconds ?? null;
+    const bound = rpo === null ? null : round1(rpo + RPO_SLACK_SECONDS);
+    const actual = o.workload.lost === 0 ? `0 lost of ${o.workload.produced}` : `${o.workload.lost} lost of ${o.workload.produced}, oldest acknowledged ${age} s before the failure`;
+    const held = o.workload.produced > 0 && (o.workload.lost === 0 || (bound !== null && age !== null && age <= bound));
+    out.push(check('loss within RPO', bound === null ? 'RPO measured' : `lost messages acknowledged at most ${bound} s (RPO + ${RPO_SLACK_SECONDS} s) before the failure`, actual, held));
+  }
   if (ex.finalHealth === 'healthy') out.push(check('final health', 'healthy', o.finalHealthy ? 'healthy' : 'not healthy', o.finalHealthy));
   return out;
 }
@@ -155,6 +189,7 @@ export function assembleReport(o: DrillObservations): DrillReport {
     mttrSeconds,
     oracleMttrSeconds,
     mttrRatio,
+    ...(o.dr ? { rpoSeconds: o.dr.rpoSeconds, rtoSeconds: o.dr.rtoSeconds } : {}),
     messagesProduced: o.workload.produced,
     messagesConsumed: o.workload.consumed,
     messagesLost: o.workload.lost,
