@@ -1,9 +1,11 @@
-// Classify Lambda (glue): SQS batch of Signals from the ingest Lambda. Per signal:
-//   policy (SSM, cached) + cluster facts (env) + open incidents + recent heals
-//   -> classify() -> correlate() -> store.recordSignal()
-//   -> when this signal opened or upgraded an incident and the decision acts: take the cluster
-//      lock (remediate or await-approval, not a dry run) and start the plan's workflow, named
-//      from the incident id.
+// Classify Lambda (glue): SQS batch of Signals from the ingest Lambda.
+//   1. per signal: policy (SSM, cached) + cluster facts (env) + open incidents + recent heals
+//      -> classify() -> correlate() -> store.recordSignal()
+//   2. per incident the batch opened or upgraded (or whose first delivery did not finish acting):
+//      re-read the incident and the policy (fresh), decide once on the incident as it now stands,
+//      then take the cluster lock (remediate or await-approval, not a dry run) and start the plan's workflow, named from the
+//      incident id; a maintenance window's suppression is recorded and closes the incident as
+//      suppressed.
 // Every decision and action goes to the incident timeline with its reasons. A redelivered signal
 // is a no-op, except that actions a failed first delivery did not finish are completed.
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -12,11 +14,11 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classify } from '../domain/classify.js';
 import { correlate, type Correlation } from '../domain/correlate.js';
 import { executionName } from '../domain/incident-id.js';
-import type { ClusterFacts, Decision, OpenIncident, Signal, Workflow } from '../domain/types.js';
+import type { ClusterFacts, Decision, HealRecord, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { InputValidationError, LockHeldError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, type IncidentStore, type RecordOutcome } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
@@ -61,7 +63,22 @@ function policyNote(loaded: LoadedPolicy): string {
   return loaded.problem ?? `policy ${loaded.parameterName}: mode ${loaded.policy.mode}`;
 }
 
-async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void> {
+/**
+ * A signal whose incident this batch opened or grew, or whose first delivery did not finish
+ * acting. Acting waits until every signal of the batch is recorded, so one decision per incident
+ * is taken on the incident as the whole batch (and any concurrent classifier) left it.
+ */
+interface Pending {
+  incidentId: string;
+  signal: Signal;
+  /** The signal's own decision, as recorded with it. */
+  decision: Decision;
+  recentHeals: HealRecord[];
+  messageId: string;
+}
+
+/** Classifies one signal and records it on its incident; returns what is left to act on. */
+async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDeps): Promise<Pending | undefined> {
   const now = deps.now();
   const loaded = await deps.policies.get(signal.cluster);
   if (loaded.origin === 'fallback-off') {
@@ -80,11 +97,11 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
   const correlation = bind(open);
   metrics.addMetric('SignalsClassified', MetricUnit.Count, 1);
 
-  if (decision.action === 'ignore' && correlation.kind === 'new') {
+  if (decision.action === 'ignore' && correlation.kind === 'new' && !decision.suppressed) {
     // Nothing open to annotate and nothing to do: no incident for it.
     logger.info('signal ignored', { signalId: signal.id, cluster: signal.cluster, kind: signal.kind, reasons: decision.reasons });
     metrics.addMetric('SignalsIgnored', MetricUnit.Count, 1);
-    return;
+    return undefined;
   }
 
   const recorded = await deps.store.recordSignal(signal, decision, correlation, bind);
@@ -95,10 +112,9 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
     // A first delivery that opened or upgraded the incident but failed before its workflow started.
     if (!recorded.acted && recorded.incidentId && recorded.decision && (recorded.firstOutcome === 'created' || recorded.firstOutcome === 'upgraded')) {
       await deps.store.appendTimeline(recorded.incidentId, { actor: 'classifier', action: 'actions-resumed', detail: `redelivery of signal ${signal.id} completes the actions of its first delivery` });
-      await act(recorded.incidentId, signal, recorded.decision, loaded, deps);
-      await deps.store.markSignalActed(signal.id);
+      return { incidentId: recorded.incidentId, signal, decision: recorded.decision, recentHeals, messageId };
     }
-    return;
+    return undefined;
   }
 
   const incidentId = recorded.incident.id;
@@ -112,52 +128,102 @@ async function classifySignal(signal: Signal, deps: ClassifyDeps): Promise<void>
   if (loaded.origin !== 'ssm' && recorded.outcome !== 'joined') {
     await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
   }
-  let acting = decision;
-  if (recorded.outcome === 'upgraded') {
-    // The incident grew (e.g. into a cascade), possibly by a race this signal's first view did not
-    // see: decide again against the incident as it now stands, so the right runbook starts.
-    const others = open.filter((o) => o.id !== incidentId);
-    acting = classify({ signal, cluster, openIncidents: [...others, recorded.incident], recentHeals, policy, now });
-    if (acting.action !== decision.action || acting.incidentType !== decision.incidentType || planOf(acting) !== planOf(decision)) {
-      await deps.store.appendTimeline(incidentId, {
-        actor: 'classifier',
-        action: 'decision-revised',
-        detail: `${decision.action} ${planOf(decision) ?? ''} -> ${acting.action} ${planOf(acting) ?? ''} after the upgrade to ${recorded.incident.type}`.replace(/ +/g, ' '),
-        result: acting.action,
-        reasons: acting.reasons,
-      });
-    }
+  if (recorded.outcome === 'joined') {
+    await deps.store.markSignalActed(signal.id);
+    return undefined;
   }
-  if (shouldAct(recorded, acting)) {
-    const running = recorded.incident.executionArn;
-    const wanted = acting.action === 'escalate' ? 'escalation' : planOf(acting);
-    if (recorded.outcome === 'upgraded' && running && wanted && running.endsWith(`:${executionName(incidentId, wanted)}`)) {
-      // The incident's workflow is already running; it reads the incident (brokers, type) as it goes.
-      await deps.store.appendTimeline(incidentId, {
-        actor: 'classifier',
-        action: 'workflow-already-running',
-        detail: `${wanted} is already running for this incident (${running}); it picks up the upgraded incident`,
-        result: running,
-      });
-    } else {
-      if (recorded.outcome === 'upgraded' && running && wanted) {
-        // The grown incident needs another runbook: stop the one running first, so one incident
-        // (and its cluster) never has two remediations at once; the new one re-probes as it starts.
-        const cause = `incident ${incidentId} grew into ${acting.incidentType}; ${wanted} takes over`;
-        await supersede(incidentId, running, cause, deps);
-      }
-      await act(incidentId, signal, acting, loaded, deps);
-    }
+  return { incidentId, signal, decision, recentHeals, messageId };
+}
+
+/**
+ * One decision per incident and batch, taken on the incident as it stands now (re-read after
+ * every signal of the batch was recorded, and after any concurrent classifier's writes that
+ * landed meanwhile) with the runtime policy read afresh, so a kill switch (`off`, `dry-run`) or a
+ * new maintenance window is honoured by the very next decision that would act. A storm whose
+ * signals are already here (one batch, or concurrent batches that wrote first) thus starts its
+ * final runbook once, instead of starting the first signal's and superseding it; a lone broker's
+ * recovery is not delayed (nothing waits for signals that have not arrived).
+ */
+async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void> {
+  const first = group[0] as Pending;
+  const incidentId = first.incidentId;
+  const current = await deps.store.get(incidentId);
+  if (!ACTIVE_STATUSES.includes(current.status)) {
+    // Closed meanwhile (e.g. a fast workflow resolved it): nothing is left to start.
+    logger.info('incident closed before its decision', { incidentId, status: current.status });
+    return;
   }
-  await deps.store.markSignalActed(signal.id);
+  // The signal that gave the incident its current type leads (the latest one of the batch).
+  const lead = [...group].reverse().find((p) => p.decision.incidentType === current.type) ?? (group.at(-1) as Pending);
+  const loaded = await deps.policies.get(current.cluster, { fresh: true });
+  const open = await deps.store.listOpen(current.cluster);
+  const others = open.filter((o) => o.id !== incidentId);
+  const cluster = deps.clusters.find((c) => c.name === current.cluster);
+  const acting = classify({ signal: lead.signal, cluster, openIncidents: [...others, current], recentHeals: lead.recentHeals, policy: loaded.policy, now: deps.now() });
+  const decided = lead.decision;
+  if (acting.action !== decided.action || acting.incidentType !== decided.incidentType || planOf(acting) !== planOf(decided) || planBrokers(acting) !== planBrokers(decided)) {
+    await deps.store.appendTimeline(incidentId, {
+      actor: 'classifier',
+      action: 'decision-revised',
+      detail: `${decided.action} ${planOf(decided) ?? ''} ${planBrokers(decided)} -> ${acting.action} ${planOf(acting) ?? ''} ${planBrokers(acting)} on the incident as it now stands (${current.type}, ${group.length} signal(s) of this batch, ${policyNote(loaded)})`.replace(/ +/g, ' '),
+      result: acting.action,
+      reasons: acting.reasons,
+    });
+  }
+  const running = current.executionArn;
+  if (acting.action === 'ignore') {
+    await holdBack(current, acting, running, deps);
+    return;
+  }
+  const wanted = acting.action === 'escalate' ? 'escalation' : acting.plan.workflow;
+  if (running && running.endsWith(`:${executionName(incidentId, wanted)}`)) {
+    // The incident's workflow is already running; it reads the incident (brokers, type) as it goes.
+    await deps.store.appendTimeline(incidentId, {
+      actor: 'classifier',
+      action: 'workflow-already-running',
+      detail: `${wanted} is already running for this incident (${running}); it picks up the incident as it now stands`,
+      result: running,
+    });
+    return;
+  }
+  if (running) {
+    // The grown incident needs another runbook: stop the one running first, so one incident
+    // (and its cluster) never has two remediations at once; the new one re-probes as it starts.
+    await supersede(incidentId, running, `incident ${incidentId} grew into ${acting.incidentType}; ${wanted} takes over`, deps);
+  }
+  await act(incidentId, lead.signal, acting, loaded, deps);
+}
+
+/**
+ * The decision on the incident is to do nothing (a maintenance window suppressed the automatic
+ * action, or the fresh policy no longer calls for one): say so on the timeline, and close an
+ * incident that nothing is working on as suppressed, so its slot is free for the next signal.
+ */
+async function holdBack(current: OpenIncident, decision: Decision, running: string | undefined, deps: ClassifyDeps): Promise<void> {
+  const why = decision.reasons.at(-1) ?? 'no action';
+  await deps.store.appendTimeline(current.id, {
+    actor: 'classifier',
+    action: decision.action === 'ignore' && decision.suppressed ? 'automatic-action-suppressed' : 'no-action',
+    detail: running ? `${why} (the running ${running} is left to finish)` : why,
+    result: 'ignore',
+    reasons: decision.reasons,
+  });
+  metrics.addMetric('ActionsSuppressed', MetricUnit.Count, 1);
+  if (running || current.status !== 'open') return;
+  try {
+    await deps.store.setStatus(current.id, 'suppressed', ['open'], { actor: 'classifier', detail: why });
+  } catch (err) {
+    // Another classifier acted on it meanwhile: its action stands.
+    if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
+  }
 }
 
 function planOf(d: Decision): Workflow | undefined {
   return d.action === 'remediate' || d.action === 'await-approval' ? d.plan.workflow : undefined;
 }
 
-function shouldAct(recorded: Exclude<RecordOutcome, { outcome: 'duplicate' }>, decision: Decision): boolean {
-  return decision.action !== 'ignore' && (recorded.outcome === 'created' || recorded.outcome === 'upgraded');
+function planBrokers(d: Decision): string {
+  return d.action === 'remediate' || d.action === 'await-approval' ? `[${d.plan.brokerIds.join(',')}]` : '';
 }
 
 async function act(incidentId: string, signal: Signal, decision: Decision, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
@@ -259,7 +325,7 @@ async function supersede(incidentId: string, executionArn: string, cause: string
   metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
 }
 
-async function classifyRecord(record: SQSRecord, deps: ClassifyDeps): Promise<void> {
+async function recordRecord(record: SQSRecord, deps: ClassifyDeps): Promise<Pending | undefined> {
   let signal: Signal;
   try {
     signal = parseSignal(record.body);
@@ -269,24 +335,39 @@ async function classifyRecord(record: SQSRecord, deps: ClassifyDeps): Promise<vo
     await deps.store.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: deps.now().toISOString() });
     logger.error('signal message rejected and stored raw', { messageId: record.messageId, reason: e.message });
     metrics.addMetric('RejectedSignals', MetricUnit.Count, 1);
-    return;
+    return undefined;
   }
-  await classifySignal(signal, deps);
+  return recordSignal(signal, record.messageId, deps);
 }
 
 export function createClassifyHandler(deps: ClassifyDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
   return async (event) => {
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    const failed = new Set<string>();
+    const fail = (messageId: string, err: unknown) => {
+      logger.warn('signal failed, SQS will retry it', { messageId, error: err as Error });
+      metrics.addMetric('ClassifyRetries', MetricUnit.Count, 1);
+      failed.add(messageId);
+    };
+    // Record every signal of the batch first, then decide once per incident they touched.
+    const pending = new Map<string, Pending[]>();
     for (const record of event.Records) {
       try {
-        await classifyRecord(record, deps);
+        const p = await recordRecord(record, deps);
+        if (p) pending.set(p.incidentId, [...(pending.get(p.incidentId) ?? []), p]);
       } catch (err) {
-        logger.warn('signal failed, SQS will retry it', { messageId: record.messageId, error: err as Error });
-        metrics.addMetric('ClassifyRetries', MetricUnit.Count, 1);
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+        fail(record.messageId, err);
       }
     }
-    return { batchItemFailures };
+    for (const group of pending.values()) {
+      try {
+        await decideAndAct(group, deps);
+        for (const p of group) await deps.store.markSignalActed(p.signal.id);
+      } catch (err) {
+        // Recorded but not acted on: the redelivery finds them unacted and finishes the job.
+        for (const p of group) fail(p.messageId, err);
+      }
+    }
+    return { batchItemFailures: [...failed].map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
 

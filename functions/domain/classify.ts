@@ -37,8 +37,9 @@
 //   simultaneous window      first-seen times with a span <= window failed together (inclusive)
 //   flap window              a heal counts when it finished <= flapWindowSeconds ago
 //   cooldown                 a heal of the same type finished < cooldownSeconds ago -> approval
-//   maintenance window       start <= now < end: the plan is dropped (ignore); SEV-1 escalates
-//                            with a page instead. Escalations are never suppressed.
+//   maintenance window       start <= now < end: the plan is dropped (ignore, marked `suppressed`
+//                            so the handler records it); SEV-1 escalates with a page instead.
+//                            Escalations are never suppressed.
 //   mode                     auto: as planned | approval: remediate -> await-approval |
 //                            dry-run: plan.dryRun = true, action kept | off: escalate (page SEV-1/2)
 //   missing value            lag, disk, error rate, DLQ growth without a value count as SEV-3
@@ -429,7 +430,7 @@ function applyGates(input: ClassifyInput, cluster: ClusterFacts, a: Assessment, 
       return { action: 'escalate', incidentType, severity, page: true, reasons };
     }
     reasons.push(`${why}.`);
-    return { action: 'ignore', incidentType, severity, reasons };
+    return { action: 'ignore', incidentType, severity, reasons, suppressed: { by: 'maintenance-window', window: win } };
   }
 
   const ageMs = (h: HealRecord) => nowMs - Date.parse(h.finishedAt);

@@ -127,7 +127,11 @@ interface DecisionBase {
 }
 
 export type Decision =
-  | (DecisionBase & { action: 'ignore' })
+  | (DecisionBase & {
+      action: 'ignore';
+      /** Set when a plan existed but a maintenance window suppressed it (the timeline must say so). */
+      suppressed?: { by: 'maintenance-window'; window: MaintenanceWindow };
+    })
   | (DecisionBase & { action: 'remediate'; plan: Plan })
   | (DecisionBase & { action: 'await-approval'; plan: Plan })
   | (DecisionBase & { action: 'escalate'; page: boolean });

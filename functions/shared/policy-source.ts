@@ -1,6 +1,8 @@
 // Runtime policy per cluster from SSM Parameter Store, read at decision time so an operator can
-// stop the automation without a deploy. Cached for 30 s per cluster (a Lambda process lives for
-// many invocations; an operator's change takes effect within the cache time).
+// stop the automation without a deploy. Cached for 30 s per cluster for classifying and
+// correlating signals (a storm must not read SSM per signal); a decision that would act (start a
+// workflow) reads it afresh (`{ fresh: true }`), so a kill switch (`off`, `dry-run`) or a new
+// maintenance window is honoured by the very next such decision.
 //   parameter missing       -> DEFAULT_POLICY (dry-run: plans, never mutates), logged as a warning
 //   parameter unparsable    -> the safest policy: DEFAULT_POLICY with mode 'off', logged as an error
 //   SSM unavailable/throttled -> the error propagates (transient: the signal is retried)
@@ -23,7 +25,8 @@ export interface LoadedPolicy {
 export const SAFEST_POLICY: RuntimePolicy = { ...DEFAULT_POLICY, mode: 'off' };
 
 export interface PolicySource {
-  get(cluster: string): Promise<LoadedPolicy>;
+  /** The cluster's policy; `fresh` skips the cache (and refreshes it). */
+  get(cluster: string, opts?: { fresh?: boolean }): Promise<LoadedPolicy>;
 }
 
 export function policyParameterName(prefix: string, cluster: string): string {
@@ -41,10 +44,10 @@ export class SsmPolicySource implements PolicySource {
     private readonly ttlMs: number = POLICY_CACHE_MS,
   ) {}
 
-  async get(cluster: string): Promise<LoadedPolicy> {
+  async get(cluster: string, opts: { fresh?: boolean } = {}): Promise<LoadedPolicy> {
     const hit = this.cache.get(cluster);
     const now = this.nowMs();
-    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    if (hit && !opts.fresh && now - hit.at < this.ttlMs) return hit.value;
     const value = await this.load(cluster);
     this.cache.set(cluster, { at: now, value });
     return value;

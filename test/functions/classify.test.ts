@@ -132,7 +132,7 @@ describe('classify handler', () => {
     expect(inc!.status).toBe('escalated');
   });
 
-  it('falls back to the safest policy (off) when the parameter does not parse, and caches it for 30 s', async () => {
+  it('falls back to the safest policy (off) when the parameter does not parse; classifies from a 30 s cache and re-reads it before acting', async () => {
     policy('{"mode": "yolo"');
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(signal())));
@@ -140,14 +140,18 @@ describe('classify handler', () => {
     const [inc] = store.incidents.values();
     const tl = store.timelines.get(inc!.id)!;
     expect(tl.find((e) => e.action === 'policy-fallback')?.detail).toMatch(/is invalid.*automation is off/);
-    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
-
-    clock = new Date(clock.getTime() + 29_999);
-    await handle(event(JSON.stringify(signal({ id: 'sig-2', kind: 'disk-usage', value: 91, threshold: 90, fingerprint: 'alarm:disk' }))));
-    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 1);
-    clock = new Date(clock.getTime() + 1);
-    await handle(event(JSON.stringify(signal({ id: 'sig-3', kind: 'disk-usage', value: 91, threshold: 90, fingerprint: 'alarm:disk-2' }))));
+    // One read to classify (cache miss), one fresh read before starting the workflow.
     expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+
+    // The same alarm again joins the incident and acts on nothing: classified from the cache.
+    clock = new Date(clock.getTime() + 29_999);
+    await handle(event(JSON.stringify(signal({ id: 'sig-2' }))));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 2);
+    clock = new Date(clock.getTime() + 1);
+    await handle(event(JSON.stringify(signal({ id: 'sig-3' }))));
+    expect(ssmMock).toHaveReceivedCommandTimes(GetParameterCommand, 3);
+    expect(store.incidents.size).toBe(1);
+    expect(starts()).toHaveLength(1);
   });
 
   it('uses the default dry-run policy when the parameter is missing: plans only, no lock', async () => {
