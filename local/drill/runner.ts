@@ -2,17 +2,21 @@
 // (healer.ts), traffic with acks=all, the scenario's faults at their times, then the outcome:
 // incidents, actions, MTTD/MTTR, data loss, and the oracle (the same fault healed by an
 // immediate manual restart, in the same run, on the same cluster) for the MTTR ratio.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import { startDrSite, type DrSite } from '../dr-site.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
 import { LADDER_TIME_FACTOR, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
-import { assembleReport, primaryIncident, type ObservedEvent, type ObservedExecution } from './report.js';
+import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
-import { isAlarmFault, isBrokerFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import { isAlarmFault, isBrokerFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
 import { startWorkload, type Workload } from './workload.js';
 
 export interface RunDrillOptions {
@@ -28,6 +32,8 @@ export interface RunDrillOptions {
   dynamo?: DynamoDbLocal;
   /** Cluster name when the drill starts its own; default `drill-<scenario>`. */
   clusterName?: string;
+  /** A running 3-broker KRaft cluster to use as the DR site (scenarios with a dr section); default: one is started. */
+  drCluster?: LocalCluster;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -153,6 +159,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
   let cluster = opts.cluster;
   let healer: LocalHealer | undefined;
   let workload: Workload | undefined;
+  let site: DrSite | undefined;
   const ownDynamo = !dynamo;
   const ownCluster = !cluster;
   // kafkajs (admin waits, consumer rebalances during a broker crash) can reject promises nobody
@@ -180,6 +187,21 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const runId = startedAt.toString(36);
     const consumerGroup = `${scenario.workload.consumerGroup}-${runId}`;
     await c.waitHealthy(120_000);
+    if (scenario.dr) {
+      progress(`phase setup: DR site: ${opts.drCluster ? `cluster ${opts.drCluster.name}` : 'a second 3-broker KRaft cluster'}, MirrorMaker 2 from ${c.name}, a local Route 53 zone`);
+      site = await startDrSite({
+        primary: c,
+        ...(opts.drCluster ? { dr: opts.drCluster } : { drName: `${c.name}-dr`.slice(0, 40) }),
+        workDir: mkdtempSync(join(tmpdir(), `kh-drill-${scenario.name}-`)),
+        recordTtl: scenario.dr.recordTtlSeconds,
+        propagationMs: scenario.dr.propagationSeconds * 1000,
+        log: progress,
+      });
+      // MM2 needs 75 s on an idle 2-core machine to start and replicate, minutes under load.
+      const ms = await site.mirror.waitCaughtUp([scenario.workload.topic], 300_000);
+      progress(`DR site: ${scenario.workload.topic} and ${site.mirror.heartbeatsTopic} replicated to ${site.dr.name} after ${(ms / 1000).toFixed(1)} s; ${site.recordName} -> ${site.endpoints.primary}`);
+    }
+    const drSite = site;
 
     const decide = async (): Promise<DecideAnswer> => {
       const a = scenario.approvals;
@@ -197,6 +219,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       consumerGroup: { name: consumerGroup, topic: scenario.workload.topic, maxOffsetLag: scenario.workload.maxOffsetLag },
       approvals: { decide },
       onEvent: (e: HealerEvent) => record(e),
+      ...(drSite && scenario.dr ? { dr: { site: drSite, settings: { automaticFailover: scenario.dr.automaticFailover, maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds } } } : {}),
     });
     const h = healer;
     notes.push(
@@ -208,12 +231,18 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       `Runtime policy (SSM Parameter Store in AWS): ${JSON.stringify(scenario.policy)}.`,
       `Traffic: kafkajs producer with acks=all${scenario.workload.idempotent ? ', idempotent' : ' (not idempotent: the idempotent producer lost one acknowledged message per broker crash in earlier drills)'}; lost = acknowledged and absent from the topic.`,
     );
+    if (drSite && scenario.dr) {
+      notes.push(
+        `DR pair: ${c.name} -> ${drSite.dr.name} by MirrorMaker 2 (connect-mirror, dedicated mode, 1 s heartbeats and offset syncs); the workload's clients resolve ${drSite.recordName}:9092 through the local Route 53 zone (TTL ${scenario.dr.recordTtlSeconds} s, a change is PENDING for ${scenario.dr.propagationSeconds} s). automaticFailover ${scenario.dr.automaticFailover}, maxReplicationLagSeconds ${scenario.dr.maxReplicationLagSeconds}.`,
+        'RPO is the replication lag at failure: DR append time minus send time of the newest heartbeat MirrorMaker 2 replicated before the site died (read on DR afterwards). RTO is fault to the record INSYNC on DR with the canary produced and read back through the DNS name. Lost = acknowledged by the primary and absent from DR.',
+      );
+    }
     for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
     if (h.workflows.missing.length > 0) notes.push(`Workflows not available locally (the classifier escalates instead): ${h.workflows.missing.join('; ')}.`);
 
     progress(`phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`);
     h.startMonitoring();
-    workload = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup, runId, log: progress, idempotent: scenario.workload.idempotent });
+    workload = startWorkload({ bootstrapServers: drSite ? drSite.viaRecord() : c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup, runId, log: progress, idempotent: scenario.workload.idempotent });
     await workload.start();
     await sleep(scenario.workload.warmupSeconds * 1000);
 
@@ -230,6 +259,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
         if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
       } else if (f.action === 'pause-consumer') w.pauseConsumer();
       else if (f.action === 'resume-consumer') w.resumeConsumer();
+      else if (isSiteFault(f)) await Promise.all(c.brokers.map((b) => c.fault('crash', b.id)));
       else if (isZkFault(f)) await c.zkFault(f.action.replace(/^zk-/, '') as Parameters<LocalCluster['zkFault']>[0], f.zookeeper);
       else if (isBrokerFault(f)) await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
     };
@@ -246,6 +276,13 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     let lastChange = Date.now();
     let lastSeen = '';
     let timedOut = false;
+    // A DR drill heals by moving the clients: healthy means the record leads to DR and DR is healthy.
+    let drHealthyAt: number | null = null;
+    const drServing = async (): Promise<boolean> => {
+      if (!drSite || drSite.currentTarget() !== 'dr') return false;
+      const s = await probeCluster({ bootstrapServers: drSite.resolve(`${drSite.recordName}:9092`), expectedBrokers: drSite.dr.brokers.length, timeoutMs: 3000 });
+      return s.status === 'healthy';
+    };
     for (;;) {
       const all = await h.store.list({ cluster: c.name });
       const running = h.sfn.running().length;
@@ -256,7 +293,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       }
       const lastProbe = h.probeLog.at(-1);
       const closed = all.every((i) => TERMINAL.has(i.status)) && running === 0;
-      const healthyOrHandedOver = lastProbe?.status === 'healthy' || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
+      if (drSite && drHealthyAt === null && (await drServing())) drHealthyAt = Date.now();
+      const healthy = drSite ? drHealthyAt !== null : lastProbe?.status === 'healthy';
+      const healthyOrHandedOver = healthy || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
       const enough = scenario.expect.noIncident ? true : all.length > 0;
       if (closed && enough && healthyOrHandedOver && Date.now() - lastChange >= quietMs) break;
       if (Date.now() > deadline) {
@@ -273,13 +312,16 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // Health measure: the first healthy probe after the last unhealthy one since the fault.
     const afterFault = h.probeLog.filter((p) => p.at >= faultAt);
     const lastBad = [...afterFault].reverse().find((p) => p.status !== 'healthy');
-    const finalHealthy = afterFault.at(-1)?.status === 'healthy';
-    const healthyAt = finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
+    const finalHealthy = drSite ? await drServing() : afterFault.at(-1)?.status === 'healthy';
+    const healthyAt = drSite ? (finalHealthy ? drHealthyAt : null) : finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
+    // The newest heartbeat that reached DR before the site died: read before anything restarts the primary.
+    const heartbeat = drSite ? await drSite.mirror.heartbeatLag().catch(() => undefined) : undefined;
 
     // Brokers the healer left down (an escalated drill) come back first: an acknowledged message on
     // a replica that is down is unavailable, not lost, and its partition cannot be read without a leader.
+    // A site failure's primary stays down until the data is checked on DR (failback is another runbook).
     let restored = false;
-    if (!finalHealthy || c.brokers.some((b) => b.state !== 'running')) {
+    if (!drSite && (!finalHealthy || c.brokers.some((b) => b.state !== 'running'))) {
       progress('phase restore: bringing the cluster back before the data is checked (and for the next drill)');
       await restoreCluster(c, scenario.faults, progress);
       restored = true;
@@ -330,6 +372,20 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     }
 
     const primary = primaryIncident(incidents, scenario.expect.incident, scenario.expect.incidentType);
+    let dr: DrObservations | undefined;
+    if (drSite) {
+      const canary = primary?.timeline.find((e) => e.action === 'canary-verified');
+      const switched = primary?.timeline.find((e) => e.action === 'route53-upsert');
+      dr = {
+        rpoSeconds: heartbeat ? Math.round(heartbeat.lagMs / 100) / 10 : null,
+        rtoSeconds: canary ? Math.round((Date.parse(canary.at) - faultAt) / 100) / 10 : null,
+        oldestLostAgeSeconds: counts.oldestLostAckedAt === null ? null : Math.round((faultAt - counts.oldestLostAckedAt) / 100) / 10,
+      };
+      if (heartbeat) notes.push(`Newest heartbeat on DR: sent ${fmt(heartbeat.sentAt - faultAt)} from the fault, appended on DR ${heartbeat.lagMs} ms later.`);
+      else notes.push('No replicated heartbeat could be read on DR: RPO not measured.');
+      const firstOnDr = switched ? w.firstAckAfter(Date.parse(switched.at)) : undefined;
+      if (firstOnDr !== undefined) notes.push(`The workload's producer, following ${drSite.recordName}, had its first write acknowledged by DR ${fmt(firstOnDr - faultAt)} from the fault.`);
+    }
     if (incidents.length > 1) {
       notes.push(`${incidents.length} incidents opened: ${incidents.map((i) => `${i.type} ${i.severity} ${i.status}`).join('; ')}. Expectations and MTTR refer to ${primary ? `${primary.type} ${primary.id}` : 'none'}.`);
     }
@@ -347,6 +403,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       healthyAt,
       finalHealthy,
       oracleMs,
+      ...(dr ? { dr } : {}),
       notes: [...notes, `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.pagerDuty.events.length} PagerDuty event(s) received; ${h.outbox.length} SNS message(s) in the outbox; ${h.retryQueue.length} on the retry queue; ${h.approvals.requests.length} approval request(s).`],
     });
     if (opts.reportDir) await writeReport(report, opts.reportDir, progress);
@@ -355,6 +412,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     process.off('unhandledRejection', stray);
     await workload?.close();
     await healer?.close();
+    if (site && !opts.keep) await site.stop();
     if (!ownCluster && cluster && scenario.topics.length > 0) {
       // A shared cluster goes back as it came: the next drill must not inherit a fragile topic.
       await deleteTopics(cluster, scenario.topics.map((t) => t.name)).catch((err: unknown) => print(`could not delete topics: ${(err as Error).message}`));
@@ -362,6 +420,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     if (opts.keep) {
       if (ownCluster && cluster) print(`kept: cluster ${cluster.name} at ${cluster.bootstrapServers} (kafka-heal local down to stop it)`);
       if (ownDynamo && dynamo) print(`kept: DynamoDB Local at ${dynamo.endpoint}`);
+      if (site) print(`kept: DR cluster ${site.dr.name} at ${site.dr.bootstrapServers}, MirrorMaker 2 pid ${site.mirror.pid}, zone file ${site.zone.file}`);
     } else {
       if (ownCluster) await cluster?.stop();
       if (ownDynamo) await dynamo?.stop();
