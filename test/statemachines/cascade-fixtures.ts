@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
 import type { RawPartition } from '../../functions/shared/probe/analyze.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
@@ -41,15 +42,14 @@ export const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
 export const RESTART = SUBSTITUTIONS.RestartDocumentName;
 export const instanceOf = (id: number) => `i-0123456789abcdef${id}`;
 
-/** A 3-partition topic, each broker the preferred leader of one, plus a watched consumer group. */
+/**
+ * A topic with one partition per broker, each broker the preferred leader of one (three replicas,
+ * rotated: 1,2,3 / 2,3,1 / 3,1,2 on three brokers), plus a watched consumer group.
+ */
 export class FakeCluster {
   readonly up: Set<number>;
   readonly leaders = new Map<number, number>();
-  readonly replicas: number[][] = [
-    [1, 2, 3],
-    [2, 3, 1],
-    [3, 1, 2],
-  ];
+  readonly replicas: number[][];
   lag = 0;
   controller: number | null = null;
   /** Brokers that never come back, whatever is done to them. */
@@ -59,12 +59,22 @@ export class FakeCluster {
     readonly brokers: number[],
     down: number[],
   ) {
+    this.replicas = brokers.map((_, p) => [0, 1, 2].map((k) => brokers[(p + k) % brokers.length] as number));
     this.up = new Set(brokers.filter((b) => !down.includes(b)));
     this.replicas.forEach((r, p) => this.leaders.set(p, r.find((b) => this.up.has(b)) ?? -1));
   }
 
   restart(id: number): void {
     if (!this.broken.has(id)) this.up.add(id);
+    this.moveLeadersOffDownBrokers();
+  }
+
+  crash(id: number): void {
+    this.up.delete(id);
+    this.moveLeadersOffDownBrokers();
+  }
+
+  private moveLeadersOffDownBrokers(): void {
     this.replicas.forEach((r, p) => {
       if (!this.up.has(this.leaders.get(p) ?? -1)) this.leaders.set(p, r.find((b) => this.up.has(b)) ?? -1);
     });
@@ -87,22 +97,45 @@ export class FakeCluster {
   }
 }
 
+/** The incident's brokers as the classifier records them: a test grows them while the run goes on. */
+export class CascadeStore extends MemoryStore {
+  constructor(
+    incidentId: string,
+    cluster: string,
+    holdLock: boolean,
+    public brokers: number[],
+  ) {
+    super(incidentId, cluster, holdLock);
+  }
+
+  override async get(id: string): Promise<IncidentWithTimeline> {
+    const incident = await super.get(id);
+    return { ...incident, type: 'cascade-failure', severity: 'SEV-1', brokers: this.brokers.map((b) => ({ id: b, firstSeenAt: incident.openedAt })) };
+  }
+}
+
 export interface CascadeScenario {
   brokerIds: number[];
+  /** The cluster's brokers (default 1, 2, 3). */
+  clusterBrokers?: number[];
+  /** The classifier's decision in the input (default none: an operator's start). */
+  action?: 'remediate' | 'await-approval';
   down?: number[];
   platform?: 'ec2' | 'msk';
   dryRun?: boolean;
   decide?: (r: ApprovalRequest) => Promise<DecideAnswer> | DecideAnswer;
   /** CLI action -> outcome override (e.g. a failed election). */
   cli?: Partial<Record<string, CommandOutcome>>;
-  /** Called after every probe, to change the cluster between steps. */
-  afterProbe?: (c: FakeCluster, n: number) => void;
+  /** Called after every probe, to change the cluster (or the incident) between steps. */
+  afterProbe?: (c: FakeCluster, n: number, store: CascadeStore) => void;
+  /** Called after a broker is restarted (SSM restart or MSK reboot). */
+  afterRestart?: (broker: number, c: FakeCluster, store: CascadeStore) => void;
   setup?: (c: FakeCluster) => void;
 }
 
 export interface CascadeRun {
   result: RunResult;
-  store: MemoryStore;
+  store: CascadeStore;
   cluster: FakeCluster;
   calls: ReturnType<typeof recordCalls>['calls'];
   commands: ReturnType<typeof ssmBindings>['commands'];
@@ -115,9 +148,9 @@ export interface CascadeRun {
 
 export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   const platform = s.platform ?? 'ec2';
-  const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: s.brokerIds, dryRun: s.dryRun ?? false, severity: 'SEV-1', incidentType: 'cascade-failure' };
-  const store = new MemoryStore('inc-orders-broker-2', 'orders', !input.dryRun);
-  const ids = [1, 2, 3];
+  const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: s.brokerIds, dryRun: s.dryRun ?? false, severity: 'SEV-1', incidentType: 'cascade-failure', ...(s.action ? { action: s.action } : {}) };
+  const store = new CascadeStore('inc-orders-broker-2', 'orders', !input.dryRun, [...s.brokerIds]);
+  const ids = s.clusterBrokers ?? [1, 2, 3];
   const cluster = new FakeCluster(ids, s.down ?? s.brokerIds);
   s.setup?.(cluster);
   const target: ClusterTargetConfig = {
@@ -133,10 +166,10 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   let probes = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({
-    clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3 }],
+    clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: ids.length }],
     probe: async () => {
       const snap = cluster.snapshot();
-      s.afterProbe?.(cluster, ++probes);
+      s.afterProbe?.(cluster, ++probes, store);
       return snap;
     },
     timeoutMs: 1000,
@@ -148,6 +181,7 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
       if (cmd.documentName === DIAG) return ok(diagnosisLine());
       if (cmd.documentName === RESTART) {
         cluster.restart(broker);
+        s.afterRestart?.(broker, cluster, store);
         return ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
       }
       if (cmd.documentName === CLI) {
@@ -165,6 +199,7 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
     // MSK brokers run with auto.leader.rebalance.enable: leadership moves back on its own.
     reboot: async (_arn, brokerIds) => {
       cluster.restart(Number(brokerIds[0]));
+      s.afterRestart?.(Number(brokerIds[0]), cluster, store);
       cluster.electPreferred();
     },
   });

@@ -234,6 +234,15 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     expectLockReleasedLast(run);
   });
 
+  it('an await-approval decision with 2 brokers (e.g. offline partitions open) asks a person before anything changes', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], action: 'await-approval', decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'not now' }) });
+    expect(run.approvals).toHaveLength(1);
+    expect(run.store.timeline[0]?.detail).toMatch(/the decision asked for approval, so the recovery waits for it/);
+    expect(mutatingCommands(run)).toEqual([]);
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expectLockReleasedLast(run);
+  });
+
   it('MSK: no throttle or election (recorded why), brokers rebooted one at a time by nested msk-broker-recovery', async () => {
     const run = await runCascade({ brokerIds: [2, 3], platform: 'msk' });
     expect(run.reboots.map((r) => r.brokerIds)).toEqual([['2'], ['3']]);
@@ -242,6 +251,90 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     expect(run.states.filter((st) => st === 'msk-broker-recovery/Reboot Broker')).toHaveLength(2);
     expect(run.states.at(-1)).toBe('Cascade Recovered');
     expect(run.store.status).toBe('resolved');
+    expectLockReleasedLast(run);
+  });
+});
+
+describe('cascade-recovery when the cascade grows while it runs (the incident gains brokers; the run re-reads it)', () => {
+  const five = [1, 2, 3, 4, 5];
+  const order = (run: CascadeRun, ...actions: string[]) => actions.map((a) => actionsOf(run).indexOf(a));
+  /** Brokers 4 and 5 down; broker 3 joins the incident right after broker 5's restart (`fault` says what happens to it). */
+  const joinAfterBroker5 = (fault: (c: FakeCluster) => void) =>
+    runCascade({
+      brokerIds: [4, 5],
+      clusterBrokers: five,
+      afterRestart: (broker, c, store) => {
+        if (broker !== 5) return;
+        fault(c);
+        store.brokers = [3, 4, 5];
+      },
+    });
+
+  it('a third broker joins before the first restart: re-planned, one approval for all three before any broker is touched, throttle set once', async () => {
+    const run = await runCascade({
+      brokerIds: [4, 5],
+      clusterBrokers: five,
+      down: [3, 4, 5],
+      // broker 3's alarm lands after the run planned 4 and 5
+      afterProbe: (_c, n, store) => {
+        if (n === 1) store.brokers = [3, 4, 5];
+      },
+    });
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.approvals).toHaveLength(1);
+    expect(run.approvals[0]?.summary).toBe('Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time');
+    expect(run.store.timeline.find((e) => e.action === 'cascade-grown')).toMatchObject({ detail: 'brokers 3 joined the cascade while cascade-recovery ran: re-planning for brokers 3, 4, 5; 3 brokers down, so the recovery waits for approval', result: 'approval-needed' });
+    const [grown, granted, restarted] = order(run, 'cascade-grown', 'approval-granted', 'broker-restarted');
+    expect(grown).toBeGreaterThanOrEqual(0);
+    expect(granted).toBeGreaterThan(grown as number);
+    expect(restarted).toBeGreaterThan(granted as number);
+    expect(restarts(run)).toEqual([instanceOf(3), instanceOf(4), instanceOf(5)]);
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
+    expect(run.cluster.up).toEqual(new Set(five));
+    expect(run.store.heals).toEqual([expect.objectContaining({ brokerIds: [3, 4, 5] })]);
+    expect(run.store.status).toBe('resolved');
+    expectThrottleRemoved(run);
+    expectLockReleasedLast(run);
+  });
+
+  it('a third broker fails while the first two are recovered: asked for after them, recovered by the same run, then the election and verification', async () => {
+    const run = await joinAfterBroker5((c) => c.crash(3));
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(restarts(run)).toEqual([instanceOf(4), instanceOf(5), instanceOf(3)]);
+    expect(run.approvals).toHaveLength(1);
+    // 4 and 5 were a cascade of two (no approval); broker 3 made it three: approved before it was touched
+    const restartedAt = run.store.timeline.flatMap((e, i) => (e.action === 'broker-restarted' ? [i] : []));
+    const [granted] = order(run, 'approval-granted');
+    expect(restartedAt[1]).toBeLessThan(granted as number);
+    expect(restartedAt[2]).toBeGreaterThan(granted as number);
+    expect(run.states.filter((st) => st === 'Refresh Brokers After Recovery')).toHaveLength(2);
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
+    expect([...run.cluster.leaders.values()]).toEqual(five);
+    expect(run.store.heals).toEqual([expect.objectContaining({ brokerIds: [3, 4, 5] })]);
+    expectLockReleasedLast(run);
+  });
+
+  it('a broker that joined the incident but is up on the fresh probe is left alone: no approval, on to the election, resolved (not a false alarm)', async () => {
+    const run = await joinAfterBroker5(() => undefined);
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.approvals).toEqual([]);
+    expect(restarts(run)).toEqual([instanceOf(4), instanceOf(5)]);
+    expect(run.store.timeline.filter((e) => e.action === 'recovery-planned').map((e) => e.detail)).toEqual(['recover brokers 4, 5 one at a time', 'no broker of 3, 4, 5 is down any more; up again, left alone: 3, 4, 5']);
+    expect(run.store.status).toBe('resolved');
+    expectLockReleasedLast(run);
+  });
+
+  it('a joined broker without a configured instance: the throttle is removed and the run escalates', async () => {
+    const run = await runCascade({
+      brokerIds: [2, 3],
+      afterProbe: (_c, n, store) => {
+        if (n === 1) store.brokers = [2, 3, 9];
+      },
+    });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(mutatingCommands(run).filter((c) => c.documentName === RESTART)).toEqual([]);
+    expect(statusDetail(run)).toMatch(/no instance is configured for broker 9 of orders/);
+    expectThrottleRemoved(run);
     expectLockReleasedLast(run);
   });
 });
