@@ -22,6 +22,7 @@ import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { confirmBrokerDown, verifyBrokerRecovered, type ConfirmVerdict } from '../domain/broker-recovery.js';
 import { DEFAULT_MAX_CONSUMER_LAG, cascadeOrder, verifyClusterRecovered, type CascadeOrder } from '../domain/cascade.js';
+import type { EnsembleObservation } from '../domain/quorum-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { UnknownClusterError, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
@@ -62,6 +63,12 @@ export interface ClusterStepsDeps {
   clusters: () => ProbeClusterConfig[];
   probe: (opts: ProbeOptions) => Promise<ClusterSnapshot>;
   timeoutMs: number;
+  /**
+   * ZooKeeper mode: each ensemble server's own answer (functions/shared/zookeeper.ts
+   * observeEnsemble), for quorum-confirm and quorum-verify; undefined when the cluster's ZooKeeper
+   * client addresses are not known to this function.
+   */
+  ensemble?: (cluster: string) => Promise<EnsembleObservation | undefined>;
 }
 
 export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
@@ -98,7 +105,7 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
         return lagStep(event, snapshot);
       case 'quorum-confirm':
       case 'quorum-verify':
-        return quorumStep(event, snapshot);
+        return quorumStep(event, snapshot, event.metadataMode === 'zookeeper' ? await deps.ensemble?.(event.cluster) : undefined);
     }
   };
 }

@@ -3,13 +3,17 @@
 // the kafka-cli-action describe-quorum result, never acts.
 //
 // - confirmQuorumLoss: safety rule 1 before a procedure that stops every broker. In ZooKeeper
-//   mode the probe sees the controller (ZooKeeper elects it), so a healthy cluster with a known
-//   controller is a false alarm. In KRaft mode brokers keep serving stale metadata while the
+//   mode the ensemble's own answer (each server's `srvr` mode), when the caller could ask it,
+//   decides first: brokers keep serving the metadata and the controller they last had while the
+//   ensemble has no quorum, so a healthy-looking cluster proves nothing then. Without that answer
+//   the probe's view stands: a healthy cluster with a known controller is a false alarm. In KRaft mode brokers keep serving stale metadata while the
 //   controller quorum is gone and the probe cannot see the quorum at all: a healthy-looking
 //   probe only means "ask the quorum" (describe-quorum decides).
 // - recoveryRestartOrder: brokers one at a time, ascending, the active controller last (rule 2).
 // - verifyQuorumRestored: every expected broker registered and answering, nothing offline or
-//   under-replicated, and in ZooKeeper mode one known active controller.
+//   under-replicated, and in ZooKeeper mode one known active controller (and, when observed, an
+//   ensemble with a leader and a serving majority).
+// - ensembleQuorum: does a ZooKeeper ensemble observation show a quorum?
 // - readQuorumStatus: a describe-quorum result names a leader (leaderId >= 0).
 import { snapshotSummary } from './broker-recovery.js';
 import type { ClusterSnapshot, MetadataMode } from './snapshot.js';
@@ -26,9 +30,40 @@ function knownController(s: ClusterSnapshot): number | null {
   return s.controller.known && s.controller.id !== null && s.controller.id >= 0 ? s.controller.id : null;
 }
 
-export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode): QuorumConfirmation {
+/** One ZooKeeper server as it describes itself; 'not-serving' is LOOKING, hung, down or unreachable. */
+export type ZkServerMode = 'leader' | 'follower' | 'standalone' | 'observer' | 'not-serving';
+
+export interface EnsembleObservation {
+  servers: { server: string; mode: ZkServerMode }[];
+}
+
+export interface EnsembleQuorum {
+  hasQuorum: boolean;
+  leader: string | null;
+  summary: string;
+}
+
+/**
+ * A quorum is one leader (or a standalone server alone) with a strict majority of the voting
+ * servers serving; observers do not vote.
+ */
+export function ensembleQuorum(e: EnsembleObservation): EnsembleQuorum {
+  const voters = e.servers.filter((x) => x.mode !== 'observer');
+  const leaders = voters.filter((x) => x.mode === 'leader' || (x.mode === 'standalone' && voters.length === 1));
+  const serving = voters.filter((x) => x.mode !== 'not-serving').length;
+  const modes = e.servers.map((x) => `${x.server} ${x.mode}`).join(', ');
+  const only = leaders.length === 1 ? leaders[0] : undefined;
+  if (only !== undefined && serving * 2 > voters.length) return { hasQuorum: true, leader: only.server, summary: `ZooKeeper ensemble led by ${only.server}, ${serving} of ${voters.length} voters serving (${modes})` };
+  return { hasQuorum: false, leader: null, summary: `ZooKeeper ensemble has no quorum: ${serving} of ${voters.length} voters serving (${modes})` };
+}
+
+export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode, ensemble?: EnsembleObservation): QuorumConfirmation {
   const controllerId = knownController(s);
   const summary = snapshotSummary(s);
+  if (mode === 'zookeeper' && ensemble !== undefined) {
+    const q = ensembleQuorum(ensemble);
+    if (!q.hasQuorum) return { verdict: 'quorum-lost', controllerId, summary: `${q.summary}; the brokers serve the metadata they last had (${summary})` };
+  }
   if (s.status !== 'healthy') return { verdict: 'quorum-lost', controllerId, summary: `the cluster is ${s.status} (${summary})` };
   if (mode === 'kraft') {
     return { verdict: 'check-quorum', controllerId, summary: `brokers look healthy (${summary}), but they serve the last metadata they had: the KRaft quorum itself must be asked` };
@@ -49,9 +84,13 @@ export interface QuorumVerification {
   summary: string;
 }
 
-export function verifyQuorumRestored(s: ClusterSnapshot, mode: MetadataMode): QuorumVerification {
+export function verifyQuorumRestored(s: ClusterSnapshot, mode: MetadataMode, ensemble?: EnsembleObservation): QuorumVerification {
   const controllerId = knownController(s);
   const summary = snapshotSummary(s);
+  if (mode === 'zookeeper' && ensemble !== undefined) {
+    const q = ensembleQuorum(ensemble);
+    if (!q.hasQuorum) return { restored: false, controllerId, summary: `${q.summary} (${summary})` };
+  }
   if (s.status !== 'healthy') return { restored: false, controllerId, summary: `the cluster is not healthy yet (${summary})` };
   if (mode === 'zookeeper' && controllerId === null) return { restored: false, controllerId, summary: `no active controller yet (${summary})` };
   const controller = controllerId === null ? 'controller per the KRaft quorum' : `active controller ${controllerId}`;

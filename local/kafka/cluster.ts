@@ -8,7 +8,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync, utimesSync, writeFileSync, writeSync, fstatSync } from 'node:fs';
-import { createServer, connect, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -34,6 +34,7 @@ import {
 } from './config.js';
 import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, NodeNotRunningError, UnknownFaultError, UnknownNodeError } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
+import { zookeeperMode } from '../../functions/shared/zookeeper.js';
 import { zkExists } from './zk-client.js';
 import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
 import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
@@ -265,26 +266,10 @@ function fillDisk(b: BrokerRecord, percent: number): void {
   utimesSync(p, old, old);
 }
 
-function srvr(port: number, timeoutMs = 1000): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let out = '';
-    const sock = connect({ host: '127.0.0.1', port });
-    const done = (v: string | undefined) => {
-      sock.destroy();
-      resolve(v);
-    };
-    sock.setTimeout(timeoutMs, () => done(undefined));
-    sock.on('error', () => done(undefined));
-    sock.on('connect', () => sock.write('srvr'));
-    sock.on('data', (d) => (out += d.toString()));
-    sock.on('end', () => done(out));
-  });
-}
-
 /** ZooKeeper's own view: 'leader' | 'follower' | 'standalone', or undefined when not serving. */
 export async function zkMode(port: number): Promise<string | undefined> {
-  const out = await srvr(port);
-  return out?.match(/^Mode: (\S+)/m)?.[1];
+  const mode = await zookeeperMode('127.0.0.1', port);
+  return mode === 'not-serving' ? undefined : mode;
 }
 
 // ---------------------------------------------------------------- exit hooks

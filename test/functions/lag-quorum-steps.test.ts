@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
+import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
 import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
 import { planQuorumRecovery, readQuorumOutput, resolveQuorumTarget, type QuorumClusterTarget } from '../../functions/workflow-steps/quorum-recovery.js';
+import { SNAPSHOTS } from '../statemachines/recovery-fixtures.js';
 
 const base: QuorumClusterTarget = {
   cluster: 'c',
@@ -63,5 +66,37 @@ describe('consumer-lag start', () => {
       thresholds: { lagSev3: 50, lagSev2: 100_000, lagSev1: 1_000_000 },
     });
     expect(resolveLagTarget({ ...input, consumerGroup: 'other' }, () => ({ cluster: 'c', clusterStepsFunction: 'fn' }))).toMatchObject({ group: 'other', topics: null, scaleHook: { kind: 'none', target: null }, maxOffsetLag: 10_000 });
+  });
+});
+
+describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ensemble when they can', () => {
+  const zkHealthy = () => ({ ...SNAPSHOTS.healthy(), metadataMode: 'zookeeper' as const, controller: { id: 1, known: true, note: 'ZooKeeper mode' } });
+  const lost = { servers: [{ server: 'zk1:2181', mode: 'not-serving' as const }, { server: 'zk2:2181', mode: 'not-serving' as const }, { server: 'zk3:2181', mode: 'not-serving' as const }] };
+  const back = { servers: [{ server: 'zk1:2181', mode: 'follower' as const }, { server: 'zk2:2181', mode: 'leader' as const }, { server: 'zk3:2181', mode: 'follower' as const }] };
+  const asked: string[] = [];
+  const handler = (ensemble: EnsembleObservation | undefined) =>
+    makeClusterStepsHandler({
+      clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3 }],
+      probe: async () => zkHealthy(),
+      timeoutMs: 100,
+      ensemble: async (cluster) => {
+        asked.push(cluster);
+        return ensemble;
+      },
+    });
+  const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({ step: s, cluster: 'orders', metadataMode, brokerIds: [1, 2, 3] });
+
+  it('healthy brokers with their last controller, but no ensemble quorum: lost, and not restored', async () => {
+    await expect(handler(lost)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'quorum-lost', controllerId: 1, order: [2, 3, 1], summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum/) });
+    await expect(handler(lost)(step('quorum-verify'))).rejects.toMatchObject({ name: 'QuorumNotRestored' });
+    expect(asked).toEqual(['orders', 'orders']);
+  });
+  it('the ensemble led again: confirm says false alarm, verify restored; KRaft never asks ZooKeeper; no observation keeps the probe view', async () => {
+    asked.length = 0;
+    await expect(handler(back)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
+    await expect(handler(back)(step('quorum-verify'))).resolves.toMatchObject({ restored: true, controllerId: 1 });
+    await expect(handler(undefined)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
+    await expect(handler(lost)(step('quorum-confirm', 'kraft'))).resolves.toMatchObject({ verdict: 'check-quorum' });
+    expect(asked).toEqual(['orders', 'orders', 'orders']);
   });
 });

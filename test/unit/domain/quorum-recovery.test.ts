@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { confirmQuorumLoss, readQuorumStatus, recoveryRestartOrder, verifyQuorumRestored } from '../../../functions/domain/quorum-recovery.js';
+import { confirmQuorumLoss, ensembleQuorum, readQuorumStatus, recoveryRestartOrder, verifyQuorumRestored, type ZkServerMode } from '../../../functions/domain/quorum-recovery.js';
 import type { ClusterSnapshot } from '../../../functions/domain/snapshot.js';
 
 function snap(status: ClusterSnapshot['status'], controller: ClusterSnapshot['controller']): ClusterSnapshot {
@@ -62,5 +62,32 @@ describe('readQuorumStatus', () => {
     expect(readQuorumStatus({ result: 'ok', leaderId: null })).toMatchObject({ led: false });
     expect(readQuorumStatus({ result: 'failed', message: 'timed out' })).toEqual({ led: false, leaderId: null, summary: 'describe-quorum failed: timed out' });
     expect(readQuorumStatus({})).toMatchObject({ summary: 'describe-quorum failed: no result' });
+  });
+});
+
+describe('the ZooKeeper ensemble observed (srvr on every server)', () => {
+  const ens = (...modes: ZkServerMode[]) => ({ servers: modes.map((mode, i) => ({ server: `zk${i + 1}:2181`, mode })) });
+  it('a quorum is one leader with a strict majority of the voters serving; observers do not vote', () => {
+    expect(ensembleQuorum(ens('follower', 'leader', 'not-serving'))).toEqual({ hasQuorum: true, leader: 'zk2:2181', summary: 'ZooKeeper ensemble led by zk2:2181, 2 of 3 voters serving (zk1:2181 follower, zk2:2181 leader, zk3:2181 not-serving)' });
+    expect(ensembleQuorum(ens('standalone'))).toMatchObject({ hasQuorum: true, leader: 'zk1:2181' });
+    expect(ensembleQuorum(ens('leader', 'not-serving', 'not-serving'))).toMatchObject({ hasQuorum: false, leader: null, summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3 voters serving/) });
+    expect(ensembleQuorum(ens('leader', 'leader', 'follower')).hasQuorum).toBe(false);
+    expect(ensembleQuorum(ens('leader', 'observer', 'observer', 'not-serving')).hasQuorum).toBe(false);
+    expect(ensembleQuorum(ens('leader', 'follower', 'observer', 'not-serving'))).toMatchObject({ hasQuorum: true, summary: expect.stringContaining('2 of 3 voters serving') });
+  });
+  it('confirm: a lost ensemble is a quorum loss even while the brokers look healthy with their last controller', () => {
+    expect(confirmQuorumLoss(snap('healthy', zkController(3)), 'zookeeper', ens('not-serving', 'not-serving', 'not-serving'))).toMatchObject({
+      verdict: 'quorum-lost',
+      controllerId: 3,
+      summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 0 of 3 voters serving .*; the brokers serve the metadata they last had/),
+    });
+    expect(confirmQuorumLoss(snap('healthy', zkController(3)), 'zookeeper', ens('leader', 'follower', 'follower')).verdict).toBe('false-alarm');
+    // KRaft has no ZooKeeper: an observation is not consulted.
+    expect(confirmQuorumLoss(snap('healthy', { id: null, known: false, note: 'KRaft' }), 'kraft', ens('not-serving')).verdict).toBe('check-quorum');
+  });
+  it('verify: not restored until the ensemble has its quorum back, then the probe decides', () => {
+    expect(verifyQuorumRestored(snap('healthy', zkController(2)), 'zookeeper', ens('not-serving', 'follower', 'not-serving'))).toMatchObject({ restored: false, summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3/) });
+    expect(verifyQuorumRestored(snap('healthy', zkController(2)), 'zookeeper', ens('follower', 'leader', 'follower'))).toMatchObject({ restored: true, controllerId: 2 });
+    expect(verifyQuorumRestored(snap('degraded', zkController(2)), 'zookeeper', ens('follower', 'leader', 'follower')).restored).toBe(false);
   });
 });
