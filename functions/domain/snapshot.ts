@@ -82,6 +82,18 @@ export interface PartitionSummary {
   underMinIsr: number;
   /** Only the unhealthy partitions, sorted by topic then partition. */
   details: PartitionDetail[];
+  /**
+   * Per broker that is the preferred leader (first replica) of at least one partition: how many
+   * it is preferred for, and how many of those it does not lead (what a preferred leader election
+   * moves back). Kafka judges leader balance this way (leader.imbalance.per.broker.percentage).
+   * Absent in snapshots built before the field existed.
+   */
+  preferredLeaders?: Record<number, PreferredLeadership>;
+}
+
+export interface PreferredLeadership {
+  preferredFor: number;
+  notLed: number;
 }
 
 export interface BrokerPartitionCounts {

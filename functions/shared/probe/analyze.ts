@@ -6,6 +6,7 @@ import type {
   ClusterSnapshot,
   PartitionDetail,
   PartitionSummary,
+  PreferredLeadership,
   SnapshotStatus,
 } from '../../domain/snapshot.js';
 
@@ -59,7 +60,14 @@ export function summarizePartitions(
   let leaderUnreachable = 0;
   let underReplicated = 0;
   let underMinIsr = 0;
+  const preferredLeaders: Record<number, PreferredLeadership> = {};
   for (const p of partitions) {
+    const preferred = p.replicas[0];
+    if (preferred !== undefined) {
+      const pl = (preferredLeaders[preferred] ??= { preferredFor: 0, notLed: 0 });
+      pl.preferredFor++;
+      if (p.leader !== preferred) pl.notLed++;
+    }
     const minIsr = minIsrFor(p.topic);
     const e = effective(p, unreachable, listed);
     const off = e.offline;
@@ -86,7 +94,7 @@ export function summarizePartitions(
     }
   }
   details.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-  return { summary: { total: partitions.length, offline, leaderUnreachable, underReplicated, underMinIsr, details }, perBroker };
+  return { summary: { total: partitions.length, offline, leaderUnreachable, underReplicated, underMinIsr, details, preferredLeaders }, perBroker };
 }
 
 /** Every broker id named by the metadata or by a replica list, ascending. */
