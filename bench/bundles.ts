@@ -1,20 +1,20 @@
 // Lambda bundles as `cdk synth` builds them: the example configs' stacks are synthesized with
 // bundling on (CDK runs esbuild with the house construct's options, infra/constructs/
 // healer-function.ts), then per distinct bundle: its size, its gzip size, and its module init
-// time, the median over fresh `node` processes (default 20) that import the bundle the way the
-// Lambda runtime does (the function's own environment, NODE_OPTIONS included, the probe layer on
-// the module path) and check that it exports a `handler`. The AWS SDK is external to the bundles
-// (the nodejs22.x runtime provides it), so its import is part of the measured time here too.
+// time, the median over fresh `node` processes (default 20) that load the bundle the way the
+// Lambda runtime loads a CommonJS handler, with `require` (the function's own environment,
+// NODE_OPTIONS included, the probe layer on the module path), and check that it exports a
+// `handler`. The AWS SDK is external to the bundles (the nodejs22.x runtime provides it), so its
+// load is part of the measured time here too.
 //   npm run bench -- bundles [runs]
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { App } from 'aws-cdk-lib';
 import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../infra/app-builder.js';
-import { PROJECT_ROOT } from '../infra/constructs/healer-function.js';
+import { BUNDLE_FILE, PROJECT_ROOT } from '../infra/constructs/healer-function.js';
 import { median } from './stats.js';
 
 export const MAX_BUNDLE_KB = 250;
@@ -23,7 +23,7 @@ export const MAX_INIT_MS = 150;
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
 export interface BuiltBundle {
-  /** The asset folder holding index.mjs (one per distinct bundle). */
+  /** The asset folder holding the bundle, BUNDLE_FILE (one per distinct bundle). */
   dir: string;
   /** Powertools service names of the functions deployed from it, over all stacks. */
   services: string[];
@@ -71,6 +71,9 @@ export function buildBundles(configFiles: string[] = DEFAULT_CONFIG_FILES): Buil
       byDir.set(dir, { dir, services: [service], environment });
     }
   }
+  // The bundles are CommonJS .js files; Lambda's /var/task has no package.json, but this folder is
+  // inside the project, whose package.json says "type": "module": this one says what Lambda assumes.
+  writeFileSync(join(outdir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
   if (layerDir) {
     // Lambda mounts a layer's nodejs/node_modules on the module path; here it sits beside the bundles.
     cpSync(join(layerDir, 'nodejs', 'node_modules'), join(outdir, 'node_modules'), { recursive: true });
@@ -78,10 +81,11 @@ export function buildBundles(configFiles: string[] = DEFAULT_CONFIG_FILES): Buil
   return { outdir, bundles: [...byDir.values()], layerDir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
 }
 
-const IMPORT_AND_TIME = [
+// A CommonJS script: the runtime requires a CommonJS handler file.
+const LOAD_AND_TIME = [
   'const t0 = performance.now();',
   'const c0 = process.cpuUsage();',
-  'const m = await import(process.argv[1]);',
+  'const m = require(process.argv[1]);',
   'const ms = performance.now() - t0;',
   'const cpu = process.cpuUsage(c0);',
   "if (typeof m.handler !== 'function') { console.error('no handler export'); process.exit(3); }",
@@ -89,16 +93,16 @@ const IMPORT_AND_TIME = [
 ].join(' ');
 
 export interface InitTime {
-  /** Wall-clock milliseconds of the import (what a cold start waits for on an idle machine). */
+  /** Wall-clock milliseconds of the load (what a cold start waits for on an idle machine). */
   wallMs: number;
-  /** CPU milliseconds the import used (user + system): what other processes on a busy machine cannot inflate. */
+  /** CPU milliseconds the load used (user + system): what other processes on a busy machine cannot inflate. */
   cpuMs: number;
 }
 
-/** How long the import of `file` took in one fresh node process with `env`. */
+/** How long loading `file` took in one fresh node process with `env`. */
 export function initOnce(file: string, env: Record<string, string>): InitTime {
   const nodeOptions = env['NODE_OPTIONS'] ?? '';
-  const res = spawnSync(process.execPath, [...nodeOptions.split(' ').filter(Boolean), '--input-type=module', '-e', IMPORT_AND_TIME, pathToFileURL(file).href], {
+  const res = spawnSync(process.execPath, [...nodeOptions.split(' ').filter(Boolean), '-e', LOAD_AND_TIME, file], {
     encoding: 'utf8',
     cwd: PROJECT_ROOT,
     env: {
@@ -115,7 +119,7 @@ export function initOnce(file: string, env: Record<string, string>): InitTime {
     },
   });
   const [wallMs, cpuMs] = (res.stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
-  if (res.status !== 0 || !Number.isFinite(wallMs) || !Number.isFinite(cpuMs)) throw new Error(`importing ${file} failed (exit ${res.status}): ${res.stderr.trim().slice(0, 2000)}`);
+  if (res.status !== 0 || !Number.isFinite(wallMs) || !Number.isFinite(cpuMs)) throw new Error(`loading ${file} failed (exit ${res.status}): ${res.stderr.trim().slice(0, 2000)}`);
   return { wallMs: wallMs as number, cpuMs: cpuMs as number };
 }
 
@@ -128,7 +132,7 @@ export interface BundleFigures {
 }
 
 export function measure(bundle: BuiltBundle, runs: number): BundleFigures {
-  const file = join(bundle.dir, 'index.mjs');
+  const file = join(bundle.dir, BUNDLE_FILE);
   const bytes = statSync(file).size;
   const gzipKb = gzipSync(readFileSync(file)).length / 1024;
   const times = Array.from({ length: runs }, () => initOnce(file, bundle.environment));

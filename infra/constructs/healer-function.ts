@@ -1,6 +1,6 @@
 // The one house Lambda construct. Every function of the healer is built here, so they all share
 // the same defaults: Node 22 on ARM64, X-Ray tracing, a log group with a retention period, JSON
-// logs, bounded timeout and memory, and an ESM bundle made by esbuild (no Docker).
+// logs, bounded timeout and memory, and a CommonJS bundle made by esbuild (no Docker).
 //
 // Permissions are never granted by hand next to an environment variable: the bind helpers set
 // the variable the handler reads AND grant exactly the IAM it needs on exactly that resource,
@@ -30,10 +30,16 @@ export function handlerEntry(name: string, file = 'handler.ts'): string {
 }
 
 /**
- * middy and Powertools are ESM, some of their dependencies (aws-xray-sdk-core) are CommonJS and
- * call `require`, which does not exist in an ES module: the banner gives the bundle one.
+ * The bundles are CommonJS (index.js), although middy is published as ESM only (esbuild turns its
+ * modules into CommonJS; nothing in a handler's graph uses top-level await or import.meta).
+ * The reason is cold start: the bundles leave the AWS SDK external, and the SDK ships as
+ * CommonJS. Imported from an ES module, every one of its few hundred CommonJS files goes through
+ * the ESM loader (cjs-module-lexer scans each for its exports); required from a CommonJS bundle,
+ * they load through `require` alone: about half the module init CPU time of an ESM bundle
+ * (`npm run bench -- bundles`, bench/README.md). `require` also honours NODE_PATH, which is how
+ * Lambda puts the runtime's SDK and the layers' /opt/nodejs/node_modules on the module path.
  */
-export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module'; const require = createRequire(import.meta.url);";
+export const BUNDLE_FILE = 'index.js';
 
 export const DEFAULT_TIMEOUT = Duration.seconds(30);
 export const DEFAULT_MEMORY_MB = 512;
@@ -163,10 +169,10 @@ export class HealerFunction extends Construct {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
+        // CommonJS, see BUNDLE_FILE. `module` first so esbuild still tree-shakes ESM packages.
+        format: OutputFormat.CJS,
         target: 'node22',
         mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_BANNER,
         // The Node 22 runtime ships AWS SDK v3; bundling it would only add size and init time.
         // Modules provided by the function's layers stay out of the bundle as well.
         externalModules: ['@aws-sdk/*', ...(props.layers ?? []).flatMap((l) => l.modules)],

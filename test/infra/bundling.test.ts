@@ -1,11 +1,13 @@
 // The Lambda bundles as `cdk synth` builds them (esbuild, no Docker): one stack is bundled for
-// real, then each bundle is checked for the house format and actually loaded in Node, and the
-// webhook authorizer bundle is run end to end against a mocked Secrets Manager. The AWS SDK is
-// external to the bundles, so the bundle imports the SDK from node_modules: the same class that
+// real, then each bundle is checked for the house format (CommonJS, see BUNDLE_FILE) and actually
+// loaded in Node with `require`, as the Lambda runtime loads a CommonJS handler, and the webhook
+// authorizer bundle is run end to end against a mocked Secrets Manager. The AWS SDK is external to
+// the bundles, so the bundle requires the SDK from node_modules: the same class that
 // aws-sdk-client-mock patches. The probe library ships as the stack's Lambda layer: the probe and
 // cluster-steps bundles leave `@kafka-heal/probe` external, and the layer asset holds it.
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -16,7 +18,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MAX_BUNDLE_KB } from '../../bench/bundles.js';
 import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
-import { ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
+import { BUNDLE_FILE, PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
 import type * as ProbeModule from '../../functions/shared/probe/index.js';
 import { closedPort } from '../support/helpers.js';
 
@@ -39,10 +41,24 @@ const fnEnv = new Map<string, Record<string, string>>();
 const PROBE_CODE_MARK = 'truncated Kafka response at byte';
 const PROBE_MODULE = '@kafka-heal/probe';
 const LAYER_MODULE_PATH = ['nodejs', 'node_modules', '@kafka-heal', 'probe', 'index.mjs'];
+/** The functions that load the probe layer. */
+const PROBING = ['kafka-heal-cluster-steps-orders', 'kafka-heal-probe-orders'];
+
+/** Node's own require (not vitest's resolver), as the Lambda runtime loads a CommonJS handler. */
+const nodeRequire = createRequire(import.meta.url);
+
+/** A fresh instance of a bundle (it reads its environment when it loads). */
+function freshRequire(file: string): unknown {
+  delete nodeRequire.cache[file];
+  return nodeRequire(file);
+}
 
 beforeAll(() => {
   mkdirSync(base, { recursive: true });
   outdir = mkdtempSync(join(base, 'cdk-'));
+  // Lambda's /var/task has no package.json; this folder is inside the project, whose package.json
+  // says "type": "module", which would make Node read the .js bundles as ES modules.
+  writeFileSync(join(outdir, 'package.json'), JSON.stringify({ type: 'commonjs' }));
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': ['KafkaHeal-prod-eu'] } });
   const [stack] = addHealerStacks(app, loadConfigs(['examples/config/msk.yaml']), { nag: false });
   const fns = Template.fromStack(stack as never).findResources('AWS::Lambda::Function') as Resources;
@@ -67,7 +83,7 @@ afterAll(() => {
   if (outdir) rmSync(outdir, { recursive: true, force: true });
 });
 
-describe('Lambda bundles (esbuild, ESM)', () => {
+describe('Lambda bundles (esbuild, CommonJS)', () => {
   it('builds one bundle per function', () => {
     expect([...bundles.keys()].sort()).toEqual([
       'kafka-heal-approval-endpoint',
@@ -85,23 +101,27 @@ describe('Lambda bundles (esbuild, ESM)', () => {
     ]);
   });
 
-  it('each is a minified ES module with the createRequire banner, a source map, and the AWS SDK left external', () => {
+  it('each is a minified CommonJS module with a source map, and the AWS SDK left external', () => {
+    expect(BUNDLE_FILE).toBe('index.js');
     for (const [service, dir] of bundles) {
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-      expect(code.startsWith(ESM_REQUIRE_BANNER), service).toBe(true);
-      expect(existsSync(join(dir, 'index.mjs.map')), service).toBe(true);
-      expect(code, service).toMatch(/sourceMappingURL=index\.mjs\.map/);
+      expect(existsSync(join(dir, 'index.mjs')), service).toBe(false);
+      const code = readFileSync(join(dir, BUNDLE_FILE), 'utf8');
+      expect(code.startsWith('"use strict";'), service).toBe(true);
+      expect(code, service).toMatch(/module\.exports\s*=/);
+      expect(code, service).not.toMatch(/^import[\s{]/m);
+      expect(existsSync(join(dir, `${BUNDLE_FILE}.map`)), service).toBe(true);
+      expect(code, service).toMatch(/sourceMappingURL=index\.js\.map/);
       // Minified: long lines (only template literals keep their newlines).
       expect(code.length / code.split('\n').length, service).toBeGreaterThan(1000);
     }
-    const authorizer = readFileSync(join(bundles.get('kafka-heal-webhook-authorizer') as string, 'index.mjs'), 'utf8');
-    expect(authorizer).toMatch(/from\s*"@aws-sdk\/client-secrets-manager"/);
+    const authorizer = readFileSync(join(bundles.get('kafka-heal-webhook-authorizer') as string, BUNDLE_FILE), 'utf8');
+    expect(authorizer).toMatch(/require\("@aws-sdk\/client-secrets-manager"\)/);
     expect(authorizer).not.toContain('class SecretsManagerClient');
   });
 
   it(`each bundle stays within ${MAX_BUNDLE_KB} KB (the AWS SDK external, zod imported as a namespace, no YAML parser or X-Ray SDK)`, () => {
     for (const [service, dir] of bundles) {
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      const code = readFileSync(join(dir, BUNDLE_FILE), 'utf8');
       expect(Buffer.byteLength(code) / 1024, service).toBeLessThanOrEqual(MAX_BUNDLE_KB);
       // The markers of what used to make them big: zod's locales, the YAML parser, the X-Ray SDK.
       expect(code, service).not.toMatch(/aws-xray-sdk|AWS_XRAY_DAEMON_ADDRESS/);
@@ -109,9 +129,11 @@ describe('Lambda bundles (esbuild, ESM)', () => {
     }
   });
 
-  it('every bundle loads in Node (ESM + CommonJS dependencies through the banner) and exports handler', { timeout: 180_000 }, async () => {
+  it('every bundle loads in Node with require and exports handler', { timeout: 180_000 }, () => {
     for (const [service, dir] of bundles) {
-      const mod = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler?: unknown };
+      // These need the probe layer on the module path: loaded without and with it below.
+      if (PROBING.includes(service)) continue;
+      const mod = freshRequire(join(dir, BUNDLE_FILE)) as { handler?: unknown };
       expect(typeof mod.handler, service).toBe('function');
     }
   });
@@ -124,8 +146,7 @@ describe('Lambda bundles (esbuild, ESM)', () => {
     vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
     try {
       // A fresh module instance that reads the stubbed environment.
-      const url = `${pathToFileURL(join(bundles.get('kafka-heal-webhook-authorizer') as string, 'index.mjs')).href}?run=${Date.now()}`;
-      const { handler } = (await import(url)) as { handler: (e: unknown, c: unknown) => Promise<{ policyDocument: { Statement: { Effect: string }[] } }> };
+      const { handler } = freshRequire(join(bundles.get('kafka-heal-webhook-authorizer') as string, BUNDLE_FILE)) as { handler: (e: unknown, c: unknown) => Promise<{ policyDocument: { Statement: { Effect: string }[] } }> };
       const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc/v1/POST/alertmanager';
       const ctx = { functionName: 'authorizer', awsRequestId: 'r1' };
       const ok = await handler({ type: 'TOKEN', authorizationToken: 'Bearer bundle-token-123', methodArn }, ctx);
@@ -149,8 +170,7 @@ describe('a bundled handler runs end to end', () => {
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     try {
       const alarm = readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/cloudwatch-single-metric.json'), 'utf8').replaceAll('orders-msk', 'orders-prod');
-      const url = `${pathToFileURL(join(bundles.get('kafka-heal-ingest') as string, 'index.mjs')).href}?run=${Date.now()}`;
-      const { handler } = (await import(url)) as { handler: (e: unknown, c: unknown) => Promise<{ batchItemFailures: unknown[] }> };
+      const { handler } = freshRequire(join(bundles.get('kafka-heal-ingest') as string, BUNDLE_FILE)) as { handler: (e: unknown, c: unknown) => Promise<{ batchItemFailures: unknown[] }> };
       const record = { messageId: 'm1', body: alarm, attributes: { SentTimestamp: '1570035880000' }, eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:ingest' };
       const res = await handler({ Records: [record] }, { functionName: 'ingest', awsRequestId: 'r1' });
       expect(res.batchItemFailures).toEqual([]);
@@ -165,8 +185,6 @@ describe('a bundled handler runs end to end', () => {
 });
 
 describe('the probe layer (one per stack, loaded by the probe and cluster-steps functions)', () => {
-  const PROBING = ['kafka-heal-cluster-steps-orders', 'kafka-heal-probe-orders'];
-
   it('is one Node 22 / ARM64 layer, attached to the probe and cluster-steps functions only', () => {
     expect(layerId).toBeDefined();
     for (const [service, layers] of fnLayers) {
@@ -180,14 +198,14 @@ describe('the probe layer (one per stack, loaded by the probe and cluster-steps 
     expect(readFileSync(layerFile, 'utf8')).toContain(PROBE_CODE_MARK);
     expect(JSON.parse(readFileSync(join(layerDir as string, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'package.json'), 'utf8'))).toMatchObject({ name: PROBE_MODULE, type: 'module' });
     for (const service of PROBING) {
-      const code = readFileSync(join(bundles.get(service) as string, 'index.mjs'), 'utf8');
+      const code = readFileSync(join(bundles.get(service) as string, BUNDLE_FILE), 'utf8');
       expect(code, service).not.toContain(PROBE_CODE_MARK);
-      expect(code, service).toMatch(/from\s*"@kafka-heal\/probe"/);
+      expect(code, service).toMatch(/require\("@kafka-heal\/probe"\)/);
     }
     // The other functions neither import nor bundle it.
     for (const [service, dir] of bundles) {
       if (PROBING.includes(service)) continue;
-      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      const code = readFileSync(join(dir, BUNDLE_FILE), 'utf8');
       expect(code, service).not.toContain(PROBE_MODULE);
       expect(code, service).not.toContain(PROBE_CODE_MARK);
     }
@@ -204,14 +222,14 @@ describe('the probe layer (one per stack, loaded by the probe and cluster-steps 
   it('in plain Node (no test resolver), the two bundles load only with the layer on the module path, as Lambda mounts it', { timeout: 60_000 }, () => {
     // A child node process: vitest's own resolver would map the module name to the source.
     const load = (service: string) =>
-      spawnSync(process.execPath, ['--input-type=module', '-e', 'const m = await import(process.argv[1]); if (typeof m.handler !== "function") process.exit(3);', pathToFileURL(join(bundles.get(service) as string, 'index.mjs')).href], {
+      spawnSync(process.execPath, ['-e', 'const m = require(process.argv[1]); if (typeof m.handler !== "function") process.exit(3);', join(bundles.get(service) as string, BUNDLE_FILE)], {
         encoding: 'utf8',
         env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
       });
     for (const service of PROBING) {
       const without = load(service);
       expect(without.status, service).not.toBe(0);
-      expect(without.stderr, service).toContain(`Cannot find package '${PROBE_MODULE}'`);
+      expect(without.stderr, service).toContain(`Cannot find module '${PROBE_MODULE}'`);
     }
     // The layer's nodejs/node_modules next to the bundles (Lambda: /opt/nodejs/node_modules).
     cpSync(join(layerDir as string, 'nodejs', 'node_modules'), join(outdir, 'node_modules'), { recursive: true });
