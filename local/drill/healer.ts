@@ -59,9 +59,12 @@ import {
   type RecordedCall,
   type RunEvent,
   type RunResult,
+  type ShimCluster,
   type SystemctlShim,
 } from '../stepfunctions/index.js';
 import { writeKafkaHome } from './kafka-home.js';
+import { ZookeeperQuorumRule, type ZkRuleTransition } from './zookeeper-alerts.js';
+import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
 import { LocalQueue, SfnDouble, sqsClientDouble } from './aws-doubles.js';
 
@@ -87,6 +90,19 @@ export const ARNS = {
   alarmQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-ingest`,
   signalsQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-signals`,
 };
+
+/** ZooKeeper server n runs on the host of instanceIdFor(ZK_HOST_OFFSET + n). */
+export const ZK_HOST_OFFSET = 100;
+
+/** The ZooKeeper servers seen through the systemctl shim's broker-shaped view (quorum-recovery's hosts). */
+export function zookeeperShimView(c: Pick<LocalCluster, 'zookeeper' | 'zkFault'>): ShimCluster {
+  return {
+    get brokers() {
+      return (c.zookeeper?.nodes ?? []).map((n) => ({ id: n.id, state: n.state, ...(n.pid !== undefined ? { pid: n.pid } : {}) }));
+    },
+    fault: (action, id) => c.zkFault(action, id),
+  };
+}
 
 /** An instance id per local broker host (the runbooks' InstanceIds). */
 export function instanceIdFor(brokerId: number): string {
@@ -201,7 +217,7 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
         metadataMode: c.mode,
         brokers: ids.map((id) => ({ id, instanceId: instanceIdFor(instanceOffset + id) })),
         kafkaServiceName: 'kafka',
-        ...(c.mode === 'zookeeper' ? { zookeeper: { instanceIds: (c.zookeeper?.nodes ?? []).map((z) => instanceIdFor(instanceOffset + 100 + z.id)) } } : {}),
+        ...(c.mode === 'zookeeper' ? { zookeeper: { instanceIds: (c.zookeeper?.nodes ?? []).map((z) => instanceIdFor(instanceOffset + ZK_HOST_OFFSET + z.id)) } } : {}),
       },
       brokerCount: ids.length,
       bootstrapServers: c.bootstrapServers.split(','),
@@ -233,6 +249,8 @@ export interface LocalHealer {
   /** Workflows with an ASL file that renders here, and those without. */
   workflows: { available: Workflow[]; missing: string[] };
   alarmTransitions: AlarmTransition[];
+  /** ZooKeeper mode: the ZookeeperQuorumLost rule's transitions (zookeeper-alerts.ts). */
+  zkAlerts: ZkRuleTransition[];
   probeRuns: number;
   /** Every probe run's verdict, in order (the drill's health measure, the same probe the alarms read). */
   probeLog: { at: number; status: string; problems: string[] }[];
@@ -268,6 +286,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // Hosts: one systemctl shim per broker, so the SSM documents drive the local JVMs.
   const shims = new Map<number, SystemctlShim>();
   for (const b of cluster.brokers) shims.set(b.id, await startSystemctlShim(cluster, b.id));
+  // ZooKeeper mode: a host per ZooKeeper server too (instance ids 100+), for quorum-recovery's runbooks.
+  const zkNodes = cluster.zookeeper?.nodes ?? [];
+  for (const z of zkNodes) shims.set(ZK_HOST_OFFSET + z.id, await startSystemctlShim(zookeeperShimView(cluster), z.id));
   const hosts = Object.fromEntries([...shims].map(([id, shim]) => [instanceIdFor(id), { binDirs: [shim.binDir], env: shim.env }]));
   const runner = runbookRunner({ hosts, documentPrefix: `kafka-heal-${DEPLOYMENT}-`, maxStepMs: 180_000 });
   const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
@@ -318,6 +339,16 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       // Heap dumps land on each broker's data disk (where fill-disk leaves one). The "hosts" share
       // one filesystem here, so each broker's cleanup sees every broker's dump dir.
       ...(heapDumpDirs.length > 0 ? { diskPressure: { heapDumpDirs: heapDumpDirs.slice(0, 8) } } : {}),
+      // quorum-recovery's view of the ensemble: each server's host, unit, client port and data dir.
+      ...(cluster.mode === 'zookeeper'
+        ? {
+            quorum: {
+              metadataMode: 'zookeeper' as const,
+              zookeeper: zkNodes.map((z) => ({ instanceId: instanceIdFor(ZK_HOST_OFFSET + z.id), serviceName: 'zookeeper', clientPort: z.port, dataDir: join(cluster.workDir, `zk-${z.id}`, 'data') })),
+              backupDir: join(cluster.workDir, 'metadata-backups'),
+            },
+          }
+        : {}),
     },
   ];
   // dr-failover reads both ends of the pair: the primary's record and the DR cluster's steps.
@@ -329,7 +360,14 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   }
   const drSteps = opts.dr?.site.drSteps([{ name: opts.dr.site.dr.name, bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','), brokerCount: opts.dr.site.dr.brokers.length }]);
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
-  const clusterSteps = makeClusterStepsHandler({ clusters: () => [probeConfig], probe: probeCluster, timeoutMs: 5000 });
+  const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
+  const clusterSteps = makeClusterStepsHandler({
+    clusters: () => [probeConfig],
+    probe: probeCluster,
+    timeoutMs: 5000,
+    // ZooKeeper mode: quorum-recovery's confirm and verify also ask the ensemble itself.
+    ...(zkServers.length > 0 ? { ensemble: () => observeEnsemble(zkServers) } : {}),
+  });
 
   const outbox: SnsMessage[] = [];
   const sns = (input: Json): Json => {
@@ -531,6 +569,25 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const probeLog: LocalHealer['probeLog'] = [];
   let loop: Promise<void> | undefined;
   let evalTimer: NodeJS.Timeout | undefined;
+  // ZooKeeper mode: the exporter scrape + Prometheus rule + Alertmanager webhook stand-in
+  // (zookeeper-alerts.ts), `for: 1m` as one local period, scraped twice a period.
+  const zkAlerts: ZkRuleTransition[] = [];
+  let zkRule = new ZookeeperQuorumRule(cluster.name, opts.alarmPeriodSeconds * 1000);
+  let zkTimer: NodeJS.Timeout | undefined;
+  let zkScraping = false;
+  const scrapeZooKeeper = async () => {
+    if (zkScraping || !monitoring) return;
+    zkScraping = true;
+    try {
+      const tr = zkRule.evaluate(Date.now(), await observeEnsemble(zkServers));
+      if (!tr || !monitoring) return;
+      zkAlerts.push(tr);
+      emit({ at: tr.at, source: 'alarm', event: `alert:${tr.to}`, detail: `${cluster.name} ZookeeperQuorumLost (Alertmanager${tr.payload ? ' webhook' : ', not notified'}): ${tr.summary}` });
+      if (tr.payload) alarmQueue.send(JSON.stringify(tr.payload));
+    } finally {
+      zkScraping = false;
+    }
+  };
   // Probe runs start on a fixed schedule and may overlap (at most 6), like scheduled Lambda
   // invocations: a slow run (a hung broker's timeout, a loaded machine) never leaves a period
   // without a datapoint.
@@ -574,6 +631,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     workflows: { available, missing },
     workflowOf: (arn) => definitions.get(arn)?.workflow ?? arn.split(':').at(-1) ?? arn,
     alarmTransitions,
+    zkAlerts,
     probeLog,
     get probeRuns() {
       return probeRuns;
@@ -584,10 +642,15 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
       loop = probeLoop();
       evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
+      if (zkServers.length > 0) {
+        zkRule = new ZookeeperQuorumRule(cluster.name, opts.alarmPeriodSeconds * 1000);
+        zkTimer = setInterval(() => void scrapeZooKeeper(), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)));
+      }
     },
     async stopMonitoring() {
       monitoring = false;
       if (evalTimer) clearInterval(evalTimer);
+      if (zkTimer) clearInterval(zkTimer);
       if (probeTimer) clearInterval(probeTimer);
       await loop;
       await Promise.allSettled([...inFlight]);
