@@ -17,7 +17,7 @@ import { executionName } from '../domain/incident-id.js';
 import type { ClusterFacts, Decision, HealRecord, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
-import { InputValidationError, LockHeldError } from '../shared/errors.js';
+import { InputValidationError, LockHeldError, LockNotOwnedError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
@@ -30,7 +30,7 @@ export const DEFAULT_LOCK_TTL_SECONDS = 3600;
 
 export type ClassifyStore = Pick<
   IncidentStore,
-  'listOpen' | 'recentHeals' | 'recordSignal' | 'markSignalActed' | 'appendTimeline' | 'acquireLock' | 'setExecution' | 'setStatus' | 'storeRaw' | 'get'
+  'listOpen' | 'recentHeals' | 'recordSignal' | 'markSignalActed' | 'appendTimeline' | 'acquireLock' | 'releaseLock' | 'setExecution' | 'setStatus' | 'storeRaw' | 'get'
 >;
 
 export interface ClassifyDeps {
@@ -190,6 +190,11 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
     // The grown incident needs another runbook: stop the one running first, so one incident
     // (and its cluster) never has two remediations at once; the new one re-probes as it starts.
     await supersede(incidentId, running, `incident ${incidentId} grew into ${acting.incidentType}; ${wanted} takes over`, deps);
+    // The stopped run never reaches its Release Cluster Lock step. Handed to people (or to a dry
+    // run) the incident no longer remediates, so it frees the cluster's lock itself; otherwise the
+    // next incident on the cluster (a site failure after its brokers' cascade) finds the lock held
+    // for its whole TTL and escalates instead of running its own runbook.
+    if (acting.action === 'escalate' || acting.plan.dryRun) await releaseLockOf(current.cluster, incidentId, deps);
   }
   await act(incidentId, lead.signal, acting, loaded, deps);
 }
@@ -316,6 +321,17 @@ async function supersededWhileStarting(incidentId: string, workflow: Workflow, d
   const cause = `incident ${incidentId} grew into ${current.type} while ${workflow} was starting; the cascade's runbook takes over`;
   await supersede(incidentId, executionArn, cause, deps);
   return true;
+}
+
+/** Releases the cluster lock if this incident holds it, and says so; a lock held by another incident stays. */
+async function releaseLockOf(cluster: string, incidentId: string, deps: ClassifyDeps): Promise<void> {
+  try {
+    if (await deps.store.releaseLock(cluster, incidentId)) {
+      await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-released', detail: `remediation lock for ${cluster} released: the superseded run no longer remediates` });
+    }
+  } catch (err) {
+    if (!(err instanceof LockNotOwnedError)) throw err;
+  }
 }
 
 /** Stops a superseded execution and says so on the incident timeline (both orders of the race end here). */

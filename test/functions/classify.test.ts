@@ -249,7 +249,23 @@ describe('classify handler', () => {
     // The broker recovery already running is stopped before people take over: no automation keeps acting.
     const firstArn = `${ARN('msk-broker-recovery').replace(':stateMachine:', ':execution:')}:${executionName(inc!.id, 'msk-broker-recovery')}`;
     expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: firstArn, error: 'Superseded' });
-    expect(store.actions(inc!.id).slice(-3)).toEqual(['workflow-started', 'workflow-superseded', 'workflow-started']);
+    // The stopped run cannot release the cluster lock any more: handed to people, the incident frees it.
+    expect(store.actions(inc!.id).slice(-4)).toEqual(['workflow-started', 'workflow-superseded', 'lock-released', 'workflow-started']);
+    expect(store.locks.get('orders')).toBeUndefined();
+  });
+
+  it('a superseded run hands the lock back only if its incident holds it', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    const [inc] = store.incidents.values();
+    // Someone else holds the lock by now (e.g. it expired and another incident took it).
+    store.locks.set('orders', { cluster: 'orders', owner: 'inc-other', acquiredAt: clock.toISOString(), expiresAt: Math.floor(clock.getTime() / 1000) + 600 });
+    clock = new Date(clock.getTime() + 20_000);
+    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+    expect(store.locks.get('orders')?.owner).toBe('inc-other');
+    expect(store.actions(inc!.id)).not.toContain('lock-released');
+    expect(inc!.status).toBe('escalated');
   });
 
   it('stops the running broker recovery before cascade-recovery takes over a grown incident (one remediation per incident)', async () => {

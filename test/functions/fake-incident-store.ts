@@ -5,7 +5,7 @@ import type { Correlation } from '../../functions/domain/correlate.js';
 import { incidentIdFor } from '../../functions/domain/incident-id.js';
 import type { Decision, HealRecord, IncidentStatus, Signal } from '../../functions/domain/types.js';
 import type { ClassifyStore } from '../../functions/classify/handler.js';
-import { LockHeldError } from '../../functions/shared/errors.js';
+import { LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
 import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '../../functions/shared/incident-store.js';
 
 export class FakeIncidentStore implements ClassifyStore {
@@ -79,6 +79,11 @@ export class FakeIncidentStore implements ClassifyStore {
     const lock = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds };
     this.locks.set(cluster, lock);
     return lock;
+  }
+  async releaseLock(cluster: string, owner: string) {
+    const held = this.locks.get(cluster);
+    if (held && held.owner !== owner) throw new LockNotOwnedError(cluster, owner);
+    return this.locks.delete(cluster);
   }
   async setExecution(id: string, arn: string) {
     this.incidents.get(id)!.executionArn = arn;
