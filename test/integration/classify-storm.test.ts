@@ -1,6 +1,7 @@
 // Alarm storm through the real classify handler and the real incident store on DynamoDB Local
 // (Step Functions mocked): many concurrent invocations for one fault open one incident and start
-// one execution.
+// one execution. Starts are counted at the double (an execution created, stopped later or not),
+// not as executions left running.
 import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -16,6 +17,8 @@ import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
 const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
+/** As the storm bench's cluster: 3 brokers of 9 lost together stay under the blast radius (40%). */
+const BIG: ClusterFacts = { ...ORDERS, name: 'big', brokerCount: 9 };
 const sfnMock = mockClient(SFNClient);
 
 let ddb: DynamoDbLocal;
@@ -54,7 +57,7 @@ beforeEach(async () => {
     store: new IncidentStore({ client: doc, tableName, now: () => clock }),
     sfn: new SFNClient({ region: 'eu-west-1' }),
     policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
-    clusters: [ORDERS],
+    clusters: [ORDERS, BIG],
     workflowArns: {
       WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
       WORKFLOW_ARN_CASCADE_RECOVERY: ARN('cascade-recovery'),
@@ -64,11 +67,11 @@ beforeEach(async () => {
   };
 });
 
-function signal(i: number, broker: number): Signal {
+function signal(i: number, broker: number, cluster = 'orders'): Signal {
   return {
     id: `sig-${broker}-${i}`,
     source: i % 2 ? 'alertmanager' : 'cloudwatch',
-    cluster: 'orders',
+    cluster,
     kind: 'broker-down',
     brokerIds: [broker],
     state: 'firing',
@@ -79,9 +82,9 @@ function signal(i: number, broker: number): Signal {
   };
 }
 
-const one = (s: Signal): SQSEvent => ({
-  Records: [
-    {
+const one = (s: Signal): SQSEvent => batch([s]);
+const batch = (signals: Signal[]): SQSEvent => ({
+  Records: signals.map((s) => ({
       messageId: s.id,
       receiptHandle: 'r',
       body: JSON.stringify(s),
@@ -91,8 +94,7 @@ const one = (s: Signal): SQSEvent => ({
       eventSource: 'aws:sqs',
       eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-signals',
       awsRegion: 'eu-west-1',
-    },
-  ],
+    })),
 });
 
 async function metaItems() {
@@ -136,5 +138,28 @@ describe('alarm storm through classify on DynamoDB Local', () => {
     expect(live[0]).toMatch(/-cascade-recovery-1$/);
     // Both the upgrade and the starter may stop the superseded one: stopping twice is harmless.
     expect(executions.size - live.length).toBe(new Set(stopped).size);
+  });
+
+  it('a storm over three brokers in SQS batches of 10, 10 batches at once: the final runbook starts once and nothing is stopped', async () => {
+    // The event source mapping's shape (batch size 10, maximum concurrency 10). Every batch holds
+    // signals of all three brokers, so whichever batch acts first decides on the grown incident.
+    const handle = createClassifyHandler(deps);
+    const signals = Array.from({ length: 100 }, (_, i) => signal(i, 1 + (i % 3), 'big'));
+    const batches = Array.from({ length: 10 }, (_, b) => batch(signals.slice(b * 10, b * 10 + 10)));
+    expect(batches.every((e) => new Set(e.Records.map((r) => (JSON.parse(r.body) as Signal).brokerIds[0])).size === 3)).toBe(true);
+    const results = await Promise.all(batches.map((e) => handle(e)));
+    // A signal that met another in flight is retried by SQS; the retry changes nothing.
+    const retry = results.flatMap((r) => r.batchItemFailures).map((f) => signals.find((s) => s.id === f.itemIdentifier)!);
+    if (retry.length) expect((await handle(batch(retry))).batchItemFailures).toEqual([]);
+
+    const metas = await metaItems();
+    expect(metas).toHaveLength(1);
+    expect(metas[0]).toMatchObject({ type: 'cascade-failure', severity: 'SEV-1', status: 'awaiting-approval' });
+    expect(Object.keys(metas[0]!.brokers as object).sort()).toEqual(['1', '2', '3']);
+    expect(executions.size).toBe(1);
+    expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
+    const created = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input).filter((i) => [...executions][0] === i.name);
+    expect(created[0]!.stateMachineArn).toBe(ARN('cascade-recovery'));
+    expect(JSON.parse(created[0]!.input!)).toMatchObject({ action: 'await-approval', brokerIds: [1, 2, 3], incidentType: 'cascade-failure' });
   });
 });

@@ -1,7 +1,8 @@
 // Reliability of the classifier on the real incident store (DynamoDB Local): what happens when
 // SQS delivers a signal twice, to two classifier instances at once, when the classifier dies
-// between opening an incident and starting its workflow, and when an operator flips the runtime
-// policy (kill switch `off`, `dry-run`) between two decisions. Step Functions and SSM are doubles;
+// between opening an incident and starting its workflow, when an operator flips the runtime
+// policy (kill switch `off`, `dry-run`) between two decisions, and when a maintenance window
+// suppresses an automatic action. Step Functions and SSM are doubles;
 // the Step Functions double refuses a second execution with the same name, as the service does.
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -44,8 +45,8 @@ afterAll(async () => {
   await ddb?.stop();
 });
 
-function policy(mode: string): void {
-  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: `${PREFIX}/orders/policy`, Value: JSON.stringify({ mode }) } });
+function policy(mode: string, extra: object = {}): void {
+  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: `${PREFIX}/orders/policy`, Value: JSON.stringify({ mode, ...extra }) } });
 }
 
 beforeEach(async () => {
@@ -157,16 +158,18 @@ describe('the same signal twice', () => {
 describe('runtime policy flipped by an operator between two decisions', () => {
   const disk = (n: number) => signal({ id: `sig-disk-${n}`, kind: 'disk-usage', brokerIds: [3], value: 93, threshold: 90, name: 'kafka-heal-prod-orders-disk-critical-broker-3', fingerprint: `alarm:disk-3-${n}` });
 
-  it('kill switch off: the next decision after the policy cache time remediates nothing and says so; dry-run: plans only, takes no lock', async () => {
+  it('kill switch off: the very next decision (inside the 30 s policy cache) remediates nothing and says so; dry-run: plans only, takes no lock', async () => {
     policy('auto');
     const handle = classifier();
     expect((await handle(delivery(signal()))).batchItemFailures).toEqual([]);
     expect(startsOf(ARN('broker-recovery'))).toHaveLength(1);
 
-    // The operator turns automation off. Within the cache time the running process may still use
-    // the old policy; after it, the very next decision honours the switch.
+    // The operator turns automation off one second later, well inside the cache time: the same
+    // classifier process still holds 'auto' in its cache, and its very next decision that would
+    // act reads the parameter afresh and honours the switch.
     policy('off');
-    clock = new Date(clock.getTime() + POLICY_CACHE_MS + 1);
+    clock = new Date(clock.getTime() + 1000);
+    expect(1000).toBeLessThan(POLICY_CACHE_MS);
     expect((await handle(delivery(disk(1)))).batchItemFailures).toEqual([]);
     expect(startsOf(ARN('disk-pressure'))).toHaveLength(0);
     expect(startsOf(ARN('escalation'))).toHaveLength(1);
@@ -179,11 +182,42 @@ describe('runtime policy flipped by an operator between two decisions', () => {
 
     // dry-run: the next decision (a broker of another cluster) plans its workflow with dryRun and takes no lock.
     policy('dry-run');
-    clock = new Date(clock.getTime() + POLICY_CACHE_MS + 1);
+    clock = new Date(clock.getTime() + 1000);
     const other = signal({ id: 'sig-payments-5', cluster: 'payments', brokerIds: [5], fingerprint: 'alarm:payments-b5', observedAt: new Date(clock.getTime() - 1000).toISOString() });
     expect((await handle(delivery(other))).batchItemFailures).toEqual([]);
     const dry = startsOf(ARN('broker-recovery')).at(-1)!.args[0].input;
     expect(JSON.parse(dry.input!)).toMatchObject({ cluster: 'payments', dryRun: true, action: 'remediate' });
     expect(await new IncidentStore({ client: doc, tableName, now: () => clock }).getLock('payments')).toBeUndefined();
+  });
+});
+
+describe('maintenance window', () => {
+  it('suppresses the automatic action and says so in the timeline; after the window the next signal acts', async () => {
+    const start = new Date(clock.getTime() - 10 * 60_000).toISOString();
+    const end = new Date(clock.getTime() + 5 * 60_000).toISOString();
+    // Set by the operator a second before the signal, while the classifier still caches 'auto' without it.
+    policy('auto');
+    const handle = classifier();
+    expect((await handle(delivery(signal({ id: 'sig-warmup', fingerprint: 'alarm:warmup', state: 'resolved' })))).batchItemFailures).toEqual([]);
+    policy('auto', { maintenanceWindows: [{ start, end, reason: 'broker patching CHG-1234' }] });
+    clock = new Date(clock.getTime() + 1000);
+
+    expect((await handle(delivery(signal()))).batchItemFailures).toEqual([]);
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    const [suppressed] = await incidents();
+    expect(suppressed).toMatchObject({ type: 'broker-failure', severity: 'SEV-2', status: 'suppressed' });
+    const inc = await new IncidentStore({ client: doc, tableName, now: () => clock }).get(String(suppressed!.id));
+    const entry = inc.timeline.find((e) => e.action === 'automatic-action-suppressed');
+    expect(entry?.detail).toContain(`Maintenance window ${start} to ${end} (broker patching CHG-1234): automatic action suppressed`);
+    expect(inc.timeline.map((e) => e.action)).toEqual(expect.arrayContaining(['incident-opened', 'automatic-action-suppressed', 'status-changed']));
+    expect(await new IncidentStore({ client: doc, tableName, now: () => clock }).getLock('orders')).toBeUndefined();
+
+    // The fault outlives the window: the next alarm after its end opens a new incident and remediates.
+    clock = new Date(Date.parse(end) + 1000);
+    const later = signal({ id: 'sig-broker-2-later', observedAt: new Date(clock.getTime() - 1000).toISOString(), fingerprint: 'alarm:kafka-heal-prod-orders-broker-2-unreachable#2' });
+    expect((await handle(delivery(later))).batchItemFailures).toEqual([]);
+    expect(startsOf(ARN('broker-recovery'))).toHaveLength(1);
+    const all = await incidents();
+    expect(all.map((i) => i.status).sort()).toEqual(['remediating', 'suppressed']);
   });
 });
