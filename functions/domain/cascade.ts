@@ -6,8 +6,12 @@
 //   before hung, by id, the known active controller last). Brokers that came back on their own
 //   are reported, not recovered.
 // - verifyClusterRecovered: every expected broker registered and answering, no offline or
-//   under-replicated partition, leadership balanced across the brokers (after the preferred leader
-//   election), and every watched consumer group's lag below the limit (1,000 messages by default).
+//   under-replicated partition, leadership balanced (after the preferred leader election), and
+//   every watched consumer group's lag below the limit (1,000 messages by default). Balanced is
+//   Kafka's own measure, not an even count: each live broker leads (nearly) every partition it is
+//   the preferred leader (first replica) of. Kafka's preferred assignment is itself uneven when
+//   partitions do not divide by brokers (9 partitions on 5 brokers: 1:1 2:3 3:2 4:2 5:1), and a
+//   preferred leader election restores exactly that assignment, not an even spread.
 import { isBrokerDown, recoveryOrder } from './safety.js';
 import type { ClusterSnapshot } from './snapshot.js';
 
@@ -42,18 +46,38 @@ export interface ClusterVerification {
   problems: string[];
   /** Largest total lag of a watched consumer group (0 when none is watched). */
   maxConsumerLag: number;
-  /** Most minus fewest partitions led by one live broker. */
+  /** Most minus fewest partitions led by one live broker (informational: uneven by design when partitions do not divide by brokers). */
   leaderSpread: number;
+  /** Partitions of live brokers led by another broker than their preferred leader. */
+  notPreferredLeaders: number;
   summary: string;
 }
 
 /**
- * Leadership is balanced when no live broker leads more than one partition (or 10% of the
- * partitions, whichever is more) above another; a recovered broker that leads nothing after the
- * preferred leader election shows up here.
+ * Kafka's default leader.imbalance.per.broker.percentage (10): a live broker that does not lead
+ * more than this share of the partitions it is the preferred leader of is out of balance; a
+ * recovered broker that leads nothing after the preferred leader election shows up here.
  */
-export function leaderSpreadLimit(totalPartitions: number): number {
-  return Math.max(1, Math.ceil(totalPartitions * 0.1));
+export const LEADER_IMBALANCE_PER_BROKER = 0.1;
+
+interface PreferredLeaderCheck {
+  notPreferredLeaders: number;
+  /** One line when unbalanced or unknown. */
+  problem?: string;
+}
+
+function checkPreferredLeaders(s: ClusterSnapshot): PreferredLeaderCheck {
+  const preferred = s.partitions.preferredLeaders;
+  if (preferred === undefined) return { notPreferredLeaders: 0, problem: 'leadership balance unknown: the probe reported no preferred leaders' };
+  const live = new Set(s.brokers.filter((b) => !isBrokerDown(b)).map((b) => b.id));
+  const brokers = Object.entries(preferred)
+    .map(([id, c]) => ({ id: Number(id), ...c }))
+    .filter((b) => live.has(b.id) && b.preferredFor > 0);
+  const notPreferredLeaders = brokers.reduce((n, b) => n + b.notLed, 0);
+  const off = brokers.filter((b) => b.notLed / b.preferredFor > LEADER_IMBALANCE_PER_BROKER);
+  if (off.length === 0) return { notPreferredLeaders };
+  const detail = off.map((b) => `broker ${b.id} leads ${b.preferredFor - b.notLed} of the ${b.preferredFor} partition(s) it is the preferred leader of`).join(', ');
+  return { notPreferredLeaders, problem: `leadership unbalanced: ${detail} (more than ${LEADER_IMBALANCE_PER_BROKER * 100}% off)` };
 }
 
 export function verifyClusterRecovered(s: ClusterSnapshot, maxConsumerLag = DEFAULT_MAX_CONSUMER_LAG): ClusterVerification {
@@ -74,11 +98,8 @@ export function verifyClusterRecovered(s: ClusterSnapshot, maxConsumerLag = DEFA
   });
   const led = live.map((b) => b.leaderFor);
   const leaderSpread = led.length > 0 ? Math.max(...led) - Math.min(...led) : 0;
-  const limit = leaderSpreadLimit(p.total);
-  if (leaderSpread > limit) {
-    const detail = live.map((b) => `${b.id}:${b.leaderFor}`).join(' ');
-    problems.push(`leadership unbalanced: leaders per broker ${detail} (spread ${leaderSpread} > ${limit})`);
-  }
+  const balance = checkPreferredLeaders(s);
+  if (balance.problem !== undefined) problems.push(balance.problem);
 
   const lags = s.consumerGroups.map((g) => g.totalLag);
   const maxLag = lags.length > 0 ? Math.max(...lags) : 0;
@@ -90,7 +111,7 @@ export function verifyClusterRecovered(s: ClusterSnapshot, maxConsumerLag = DEFA
   const recovered = problems.length === 0;
   const groups = s.consumerGroups.length === 0 ? 'no consumer group watched' : `max consumer lag ${maxLag}`;
   const summary = recovered
-    ? `all ${registered} brokers up, ${p.total} partitions in sync, leadership balanced (spread ${leaderSpread}), ${groups}`
+    ? `all ${registered} brokers up, ${p.total} partitions in sync, leadership balanced (${balance.notPreferredLeaders} partition(s) off their preferred leader; leaders per broker ${live.map((b) => `${b.id}:${b.leaderFor}`).join(' ')}), ${groups}`
     : `not recovered: ${problems.join('; ')}`;
-  return { recovered, problems, maxConsumerLag: maxLag, leaderSpread, summary };
+  return { recovered, problems, maxConsumerLag: maxLag, leaderSpread, notPreferredLeaders: balance.notPreferredLeaders, summary };
 }

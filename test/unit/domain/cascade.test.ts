@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MAX_CONSUMER_LAG, cascadeOrder, leaderSpreadLimit, verifyClusterRecovered } from '../../../functions/domain/cascade.js';
+import { DEFAULT_MAX_CONSUMER_LAG, LEADER_IMBALANCE_PER_BROKER, cascadeOrder, verifyClusterRecovered } from '../../../functions/domain/cascade.js';
 import type { ClusterSnapshot, ConsumerGroupLag } from '../../../functions/domain/snapshot.js';
 import type { RawPartition } from '../../../functions/shared/probe/analyze.js';
 import { snapshot } from '../../statemachines/recovery-fixtures.js';
@@ -38,7 +38,14 @@ describe('verifyClusterRecovered', () => {
 
   it('healthy, balanced, no group watched -> recovered', () => {
     const v = verifyClusterRecovered(healthy());
-    expect(v).toEqual({ recovered: true, problems: [], maxConsumerLag: 0, leaderSpread: 0, summary: 'all 3 brokers up, 3 partitions in sync, leadership balanced (spread 0), no consumer group watched' });
+    expect(v).toEqual({
+      recovered: true,
+      problems: [],
+      maxConsumerLag: 0,
+      leaderSpread: 0,
+      notPreferredLeaders: 0,
+      summary: 'all 3 brokers up, 3 partitions in sync, leadership balanced (0 partition(s) off their preferred leader; leaders per broker 1:1 2:1 3:1), no consumer group watched',
+    });
   });
 
   it('consumer lag edge: 999 is below the limit of 1,000, 1,000 is not', () => {
@@ -57,30 +64,50 @@ describe('verifyClusterRecovered', () => {
   });
 
   it('brokers down, missing registrations, unusable probe, partitions out of sync', () => {
-    const s = snapshot({ 1: 'up', 2: 'crashed', 3: 'up' }, [p(0, 1, [1, 3]), p(1, 3, [3, 1])], 'degraded');
+    const s = snapshot({ 1: 'up', 2: 'crashed', 3: 'up' }, [p(0, 1, [1, 3]), p(1, 3, [3, 1], [3, 1, 2])], 'degraded');
     const v = verifyClusterRecovered(s);
     expect(v.recovered).toBe(false);
     expect(v.problems).toEqual(['brokers 2 are down', '2 of 3 brokers registered', '2 under-replicated partition(s)']);
     expect(v.summary).toBe('not recovered: brokers 2 are down; 2 of 3 brokers registered; 2 under-replicated partition(s)');
     const offline = snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, -1, [], [1])], 'unknown');
-    expect(verifyClusterRecovered(offline).problems).toEqual(['the probe says the cluster is unknown', '1 offline partition(s)', '1 under-replicated partition(s)', '1 partition(s) under min.insync.replicas']);
+    expect(verifyClusterRecovered(offline).problems).toEqual([
+      'the probe says the cluster is unknown',
+      '1 offline partition(s)',
+      '1 under-replicated partition(s)',
+      '1 partition(s) under min.insync.replicas',
+      // a partition without a leader is not led by its preferred leader either
+      'leadership unbalanced: broker 1 leads 0 of the 1 partition(s) it is the preferred leader of (more than 10% off)',
+    ]);
     const noExpectation = { ...healthy(), expectedBrokers: undefined };
     expect(verifyClusterRecovered(noExpectation).recovered).toBe(true);
   });
 
-  it('leadership spread edge: 1 over the others is balanced, 2 is not (3 partitions: limit 1)', () => {
-    expect(leaderSpreadLimit(3)).toBe(1);
-    expect(leaderSpreadLimit(10)).toBe(1);
-    expect(leaderSpreadLimit(11)).toBe(2);
-    expect(leaderSpreadLimit(0)).toBe(1);
-    const oneMore = snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 2, 3]), p(1, 1, [1, 2, 3]), p(2, 2, [1, 2, 3])], 'healthy');
-    expect(verifyClusterRecovered(oneMore)).toMatchObject({ recovered: false, leaderSpread: 2 });
-    const allOnOne = snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 2, 3]), p(1, 1, [1, 2, 3]), p(2, 1, [1, 2, 3])], 'healthy');
-    const v = verifyClusterRecovered(allOnOne);
-    expect(v).toMatchObject({ recovered: false, leaderSpread: 3 });
-    expect(v.problems).toEqual(['leadership unbalanced: leaders per broker 1:3 2:0 3:0 (spread 3 > 1)']);
-    const spreadOne = snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 2, 3]), p(1, 2, [1, 2, 3])], 'healthy');
-    expect(verifyClusterRecovered(spreadOne)).toMatchObject({ recovered: true, leaderSpread: 1 });
+  it('leadership: every live broker leads its preferred partitions (Kafka: leader.imbalance.per.broker.percentage 10); edge at 10% off', () => {
+    expect(LEADER_IMBALANCE_PER_BROKER).toBe(0.1);
+    // broker 1 is the preferred leader of all three and leads only one of them
+    const offTwo = snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 2, 3]), p(1, 2, [1, 2, 3]), p(2, 3, [1, 2, 3])], 'healthy');
+    const v = verifyClusterRecovered(offTwo);
+    expect(v).toMatchObject({ recovered: false, leaderSpread: 0, notPreferredLeaders: 2 });
+    expect(v.problems).toEqual(['leadership unbalanced: broker 1 leads 1 of the 3 partition(s) it is the preferred leader of (more than 10% off)']);
+    // 10 preferred, 1 led elsewhere: exactly 10% is balanced; 9 preferred, 1 elsewhere (11%) is not
+    const many = (n: number) => Array.from({ length: n }, (_, i) => p(i, i === 0 ? 2 : 1, [1, 2, 3]));
+    expect(verifyClusterRecovered(snapshot({ 1: 'up', 2: 'up', 3: 'up' }, many(10), 'healthy'))).toMatchObject({ recovered: true, notPreferredLeaders: 1 });
+    expect(verifyClusterRecovered(snapshot({ 1: 'up', 2: 'up', 3: 'up' }, many(9), 'healthy'))).toMatchObject({ recovered: false, notPreferredLeaders: 1 });
+  });
+
+  it('an uneven preferred assignment (9 partitions on 5 brokers) led by its preferred leaders is balanced, whatever the spread', () => {
+    const leaders = [1, 2, 2, 2, 3, 3, 4, 4, 5];
+    const s = snapshot({ 1: 'up', 2: 'up', 3: 'up', 4: 'up', 5: 'up' }, leaders.map((l, i) => p(i, l, [l, (l % 5) + 1], [l, (l % 5) + 1])), 'healthy');
+    const v = verifyClusterRecovered({ ...s, expectedBrokers: 5 });
+    expect(v).toMatchObject({ recovered: true, leaderSpread: 2, notPreferredLeaders: 0 });
+    expect(v.summary).toMatch(/leadership balanced \(0 partition\(s\) off their preferred leader; leaders per broker 1:1 2:3 3:2 4:2 5:1\)/);
+  });
+
+  it('the partitions of a down broker are judged by the down broker, not as imbalance; unknown placement is not balanced', () => {
+    const s = snapshot({ 1: 'up', 2: 'crashed', 3: 'up' }, [p(0, 1, [1, 3], [2, 1, 3]), p(1, 1, [1, 3], [1, 3, 2])], 'degraded');
+    expect(verifyClusterRecovered(s).problems.filter((x) => x.startsWith('leadership'))).toEqual([]);
+    const unknown: ClusterSnapshot = { ...healthy(), partitions: { ...healthy().partitions, preferredLeaders: undefined } };
+    expect(verifyClusterRecovered(unknown)).toMatchObject({ recovered: false, problems: ['leadership balance unknown: the probe reported no preferred leaders'] });
   });
 
   it('brokers holding no replica and missing per-broker counts do not count for the spread', () => {
