@@ -14,6 +14,7 @@ import { confirmQuorumLoss } from '../../functions/domain/quorum-recovery.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import { aslFile } from '../../infra/constructs/workflows.js';
+import { zookeeperShimView } from '../../local/drill/healer.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 import { APPROVAL_RESOURCE, approvalBinding, approveAfter } from '../../local/stepfunctions/approvals.js';
 import {
@@ -28,7 +29,6 @@ import {
   startExecutionSyncBinding,
   startSystemctlShim,
   type Json,
-  type ShimCluster,
   type SystemctlShim,
 } from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
@@ -46,16 +46,6 @@ let cluster: LocalCluster;
 let backupDir: string;
 const shims: SystemctlShim[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The ZooKeeper nodes seen through the shim's broker-shaped view. */
-function zookeeperHost(c: LocalCluster): ShimCluster {
-  return {
-    get brokers() {
-      return (c.zookeeper?.nodes ?? []).map((n) => ({ id: n.id, state: n.state, ...(n.pid !== undefined ? { pid: n.pid } : {}) }));
-    },
-    fault: (action, id) => c.zkFault(action, id),
-  };
-}
 
 beforeAll(async () => {
   const t = Date.now();
@@ -104,7 +94,7 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
     const detectedMs = Date.now() - faultAt;
 
     for (const b of cluster.brokers) shims.push(await startSystemctlShim(cluster, b.id));
-    const zkHost = zookeeperHost(cluster);
+    const zkHost = zookeeperShimView(cluster);
     for (const z of zkNodes) shims.push(await startSystemctlShim(zkHost, z.id));
     const hosts = Object.fromEntries([
       ...cluster.brokers.map((b, i) => [brokerInstance(b.id), { binDirs: [(shims[i] as SystemctlShim).binDir], env: (shims[i] as SystemctlShim).env }]),
