@@ -212,6 +212,10 @@ export function mskBindings(opts: MskBindingOptions): MskBindings {
           // MSK itself accepts one broker id per RebootBroker call.
           throw new TaskError('Kafka.BadRequestException', 'BrokerIds must hold exactly one broker id');
         }
+        if (!/^[0-9]{1,9}$/.test(ids[0])) {
+          // As MSK answers an id that is not a broker's: nothing else reaches the local restart.
+          throw new TaskError('Kafka.BadRequestException', `BrokerIds: ${JSON.stringify(ids[0].slice(0, 64))} is not a broker id`);
+        }
         const state = opts.clusterState(arn);
         if (state === undefined) throw notFound(arn);
         if (state !== 'ACTIVE') throw new TaskError('Kafka.BadRequestException', `cluster ${arn} is ${state}, not ACTIVE`);
