@@ -8,6 +8,8 @@
 // - verifyBrokerRecovered: the broker is registered, answers, and is back in the ISR of every
 //   partition it replicates; no partition it holds is offline.
 // - decideFromDiagnosis: what to do with a broker host, from the kafka-diagnose-host result.
+// - recoveryApproval: whether the run asks a person first (the decision was await-approval and
+//   the run is not nested) and the summary and actions they approve.
 import { isBrokerDown } from './safety.js';
 import type { ClusterSnapshot, PartitionDetail } from './snapshot.js';
 
@@ -161,4 +163,60 @@ export function escalationReason(state: unknown): string {
     return message ? `${name}: ${message.slice(0, 500)}` : name;
   }
   return 'the workflow could not continue (no reason recorded)';
+}
+
+/** What a person approves before a single-broker recovery acts (the approval request's summary and actions). */
+export interface RecoveryApproval {
+  /** True when the run must ask: the classifier's decision was await-approval and no parent workflow approved already. */
+  needsApproval: boolean;
+  summary: string;
+  actions: string[];
+}
+
+export interface RecoveryApprovalInput {
+  platform: 'ec2' | 'msk';
+  cluster: string;
+  brokerId: number;
+  /** The classifier's decision (`remediate`, `await-approval`); absent for a manual start. */
+  action?: string;
+  /** `none` (or absent) for a top-level run; a nested run's parent asked its own approval. */
+  parentWorkflow?: string;
+  severity?: string;
+  incidentType?: string;
+  /** Where the broker runs: the EC2 instance id, or the MSK cluster ARN. */
+  where: string;
+}
+
+/**
+ * Whether a broker-recovery / msk-broker-recovery run asks a person before it changes anything,
+ * and what it asks. The classifier decides await-approval when automation must not act alone
+ * (offline partitions open: data-loss risk; a cooldown; the approval mode); the workflow honours
+ * that decision. A nested run (cascade-recovery recovers its brokers one run each) never asks: its
+ * parent asked for the whole cascade before starting it.
+ */
+export function recoveryApproval(x: RecoveryApprovalInput): RecoveryApproval {
+  const nested = x.parentWorkflow !== undefined && x.parentWorkflow !== 'none';
+  const needsApproval = x.action === 'await-approval' && !nested;
+  const what = x.incidentType === undefined ? '' : ` (${[x.severity, x.incidentType].filter((v) => v !== undefined).join(' ')})`;
+  const verify = `Verify broker ${x.brokerId} is back in the ISR of all its partitions; escalate if it is not.`;
+  if (x.platform === 'msk') {
+    return {
+      needsApproval,
+      summary: `Reboot broker ${x.brokerId} of ${x.cluster}${what} with MSK RebootBroker`,
+      actions: [
+        `Wait until MSK cluster ${x.where} is ACTIVE and re-check that rebooting broker ${x.brokerId} leaves every partition at its min ISR.`,
+        `Reboot broker ${x.brokerId} (kafka:RebootBroker) and poll the cluster operation to its end.`,
+        verify,
+      ],
+    };
+  }
+  return {
+    needsApproval,
+    summary: `Restart the Kafka service of broker ${x.brokerId} of ${x.cluster}${what} on ${x.where}`,
+    actions: [
+      `Re-check that restarting broker ${x.brokerId} leaves every partition at its min ISR, and diagnose its host (${x.where}) with the kafka-diagnose-host document.`,
+      `Restart the Kafka service on ${x.where} with the kafka-restart-broker document if the diagnosis finds it down, failed or hung; if a data disk is full, free it first with disk-pressure (safe cleanup only).`,
+      verify,
+    ],
+  };
 }

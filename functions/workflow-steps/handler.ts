@@ -19,7 +19,7 @@
 // (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { decideFromDiagnosis, escalationReason, type DiagnosisDecision } from '../domain/broker-recovery.js';
+import { decideFromDiagnosis, escalationReason, recoveryApproval, type DiagnosisDecision } from '../domain/broker-recovery.js';
 import type { DiskVerdict, StoragePlan } from '../domain/disk-pressure.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
@@ -117,6 +117,10 @@ export const RecoveryInputSchema = z.looseObject({
   incidentType: z.string().optional(),
   /** Overrides the configured instance (drills, manual starts). */
   instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/).optional(),
+  /** The classifier's decision; `await-approval` makes a top-level run ask a person before acting. */
+  action: z.string().optional(),
+  /** `none` for a top-level run, else the workflow that started this one (it asked any approval). */
+  parentWorkflow: z.string().optional(),
 });
 
 const workflow = z.enum(RECOVERY_WORKFLOWS);
@@ -174,6 +178,10 @@ export interface RecoveryTarget {
   mskClusterArn: string | null;
   clusterStepsFunction: string;
   dryRun: boolean;
+  /** Ask a person before acting (the decision was await-approval; not a nested run). */
+  needsApproval: boolean;
+  /** What the approval request shows: one line and the exact actions. */
+  approval: { summary: string; actions: string[] };
 }
 
 export type StepResult =
@@ -251,6 +259,16 @@ function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarge
     if (instanceId === null) throw new RecoveryTargetError(`no instance is configured for broker ${brokerId} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`);
   }
   if (wanted === 'msk' && !target.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
+  const { needsApproval, ...approval } = recoveryApproval({
+    platform: wanted,
+    cluster: input.cluster,
+    brokerId,
+    where: instanceId ?? target.mskClusterArn ?? '',
+    action: input.action,
+    parentWorkflow: input.parentWorkflow,
+    severity: input.severity,
+    incidentType: input.incidentType,
+  });
   return {
     incidentId: input.incidentId,
     cluster: input.cluster,
@@ -265,6 +283,8 @@ function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarge
     mskClusterArn: target.mskClusterArn ?? null,
     clusterStepsFunction: target.clusterStepsFunction,
     dryRun: input.dryRun,
+    needsApproval,
+    approval,
   };
 }
 
@@ -300,7 +320,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         await store.appendTimeline(target.incidentId, {
           actor: actor(step.workflow),
           action: 'recovery-started',
-          detail: `${step.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${target.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`,
+          detail: `${step.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${target.needsApproval ? '; the decision asked for approval, so nothing changes before a person approves' : ''}${target.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`,
         });
         return target;
       }

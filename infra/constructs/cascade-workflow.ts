@@ -86,14 +86,7 @@ export class CascadeRecoveryWorkflow extends Construct {
     const wf = this.workflow;
     props.recovery.allowSteps(wf, props.clusters);
     props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? stateMachineName(d, 'escalation'));
-    props.approvalFunction.grantInvoke(wf.stateMachine);
-    const approvalResource = props.approvalFunction.node.defaultChild;
-    if (approvalResource) {
-      Validations.of(wf).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(approvalResource as never)}.Arn>:*]`,
-        reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
-      });
-    }
+    props.recovery.allowApproval(wf, props.approvalFunction);
 
     const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
     if (ec2Clusters.length > 0) props.recovery.allowRunbooks(wf, [CASCADE_RUNBOOK], ec2Clusters);

@@ -7,8 +7,8 @@
 // - ssm:SendCommand only with the project's two documents, and only on the configured broker
 //   instances (by id) or on instances carrying the cluster's broker tag (ssm:resourceTag condition);
 // - kafka:RebootBroker and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
-// - lambda:InvokeFunction only on the step functions above; states:StartExecution only on the
-//   escalation workflow (plus what .sync:2 needs to follow that execution).
+// - lambda:InvokeFunction only on the step functions above and the approval request function;
+//   states:StartExecution only on the escalation workflow (plus what .sync:2 needs to follow that execution).
 //
 // The stack (infra/stacks/healer-stack.ts) creates it, binds it to the classifier
 // (WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY + StartExecution) and to self-monitoring.
@@ -17,6 +17,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadRunbook } from '../../functions/shared/runbooks.js';
@@ -47,6 +48,8 @@ export function runbookDocumentName(deployment: string, runbook: string): string
 export function brokerRecoverySubstitutions(s: {
   workflowStepsFunctionArn: string;
   escalationStateMachineArn: string;
+  /** The approval request Lambda (lambda:invoke.waitForTaskToken) a run asks when the decision was await-approval. */
+  approvalFunctionArn: string;
   deployment: string;
   /** disk-pressure, which a full data disk is handed to (nested). Default: its ARN in a local account (the drills bind it by this ARN). */
   diskPressureStateMachineArn?: string;
@@ -54,6 +57,7 @@ export function brokerRecoverySubstitutions(s: {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
+    ApprovalFunctionArn: s.approvalFunctionArn,
     DiskPressureStateMachineArn: s.diskPressureStateMachineArn ?? `arn:aws:states:local:000000000000:stateMachine:kafka-heal-${s.deployment}-disk-pressure`,
     DiagnoseDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.diagnose),
     RestartDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.restart),
@@ -61,8 +65,8 @@ export function brokerRecoverySubstitutions(s: {
 }
 
 /** The substitutions msk-broker-recovery.asl.json needs. */
-export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string }): Record<string, string> {
-  return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn };
+export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string }): Record<string, string> {
+  return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn, ApprovalFunctionArn: s.approvalFunctionArn };
 }
 
 const DEFAULT_SERVER_PROPERTIES = '/etc/kafka/server.properties';
@@ -101,6 +105,8 @@ export interface RecoveryWorkflowsProps {
   escalation: IStateMachine;
   /** Name of the escalation state machine (its executions are followed by .sync:2). @default kafka-heal-<deployment>-escalation */
   escalationStateMachineName?: string;
+  /** The approval request Lambda: a recovery the classifier decided await-approval asks a person through it. */
+  approvalFunction: IFunction;
 }
 
 /** `<LogicalId>` as cdk-nag prints a resource reference in a finding id. */
@@ -170,7 +176,7 @@ export class RecoveryWorkflows extends Construct {
       reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store reads incidents through gsi1.',
     });
 
-    const common = { workflowStepsFunctionArn: this.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn };
+    const common = { workflowStepsFunctionArn: this.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn, approvalFunctionArn: props.approvalFunction.functionArn };
 
     if (ec2Clusters.length > 0) {
       const wf = new HealerWorkflow(this, 'BrokerRecovery', {
@@ -186,6 +192,7 @@ export class RecoveryWorkflows extends Construct {
       });
       this.allowSteps(wf, ec2Clusters);
       this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+      this.allowApproval(wf, props.approvalFunction);
       this.allowRunbooks(wf, Object.values(RECOVERY_RUNBOOKS), ec2Clusters);
       this.brokerRecovery = wf;
     }
@@ -199,6 +206,7 @@ export class RecoveryWorkflows extends Construct {
       });
       this.allowSteps(wf, mskClusters);
       this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+      this.allowApproval(wf, props.approvalFunction);
       wf.stateMachine.addToRolePolicy(
         new PolicyStatement({
           sid: 'RebootConfiguredClustersOnly',
@@ -280,6 +288,18 @@ export class RecoveryWorkflows extends Construct {
       Validations.of(wf).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${ref(this, f.fn)}:*]`,
         reason: 'lambda:InvokeFunction on a step function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+      });
+    }
+  }
+
+  /** Lets the workflow ask for approval through the approval request Lambda (lambda:invoke.waitForTaskToken). */
+  allowApproval(wf: HealerWorkflow, approvalFunction: IFunction): void {
+    approvalFunction.grantInvoke(wf.stateMachine);
+    const approvalResource = approvalFunction.node.defaultChild;
+    if (approvalResource) {
+      Validations.of(wf).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(approvalResource as never)}.Arn>:*]`,
+        reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
       });
     }
   }

@@ -194,6 +194,7 @@ export class HealerStack extends Stack {
       clusters: config.clusters,
       table: this.table.table,
       escalation: this.escalation.stateMachine,
+      approvalFunction: this.ladder.approvalRequestFn.fn,
     })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);

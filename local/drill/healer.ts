@@ -151,11 +151,12 @@ function workflowSubstitutions(): Record<string, string> {
     ...brokerRecoverySubstitutions({
       workflowStepsFunctionArn: ARNS.workflowSteps,
       escalationStateMachineArn: ARNS.escalation,
+      approvalFunctionArn: ARNS.approvalRequest,
       deployment: DEPLOYMENT,
       // broker-recovery hands a full data disk to disk-pressure: the drill's own state machine by its ARN.
       diskPressureStateMachineArn: ARNS.workflow('disk-pressure'),
     }),
-    ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation }),
+    ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation, approvalFunctionArn: ARNS.approvalRequest }),
     ...escalationNotifySubstitutions({ criticalTopicArn: ARNS.criticalTopic, warningTopicArn: ARNS.warningTopic }),
     ...escalationSubstitutions({ escalationFunctionArn: ARNS.escalationSteps, escalationNotifyStateMachineArn: ARNS.escalation }),
     ApprovalFunctionArn: ARNS.approvalRequest,

@@ -22,8 +22,17 @@ describe('workflow steps: start', () => {
       incidentId: 'inc-1', cluster: 'orders', platform: 'ec2', brokerId: 2, brokerIdText: '2', instanceId: 'i-0123456789abcdef2',
       serviceName: 'kafka', listenerPort: '9093', serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka',
       mskClusterArn: null, clusterStepsFunction: 'steps-orders', dryRun: false,
+      needsApproval: false, approval: { summary: 'Restart the Kafka service of broker 2 of orders on i-0123456789abcdef2', actions: expect.any(Array) },
     });
     expect(store.timeline[0]).toMatchObject({ actor: 'workflow:broker-recovery', action: 'recovery-started', detail: 'broker-recovery for broker 2 of orders on instance i-0123456789abcdef2' });
+  });
+
+  it('an await-approval decision makes a top-level run ask (and say so); a nested run never asks', async () => {
+    const { store, step } = setup();
+    const input = { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2], action: 'await-approval', severity: 'SEV-1', incidentType: 'broker-failure' };
+    await expect(step({ step: 'start', workflow: 'broker-recovery', input })).resolves.toMatchObject({ needsApproval: true, approval: { summary: expect.stringContaining('(SEV-1 broker-failure)') } });
+    expect(store.timeline[0]?.detail).toMatch(/asked for approval, so nothing changes before a person approves/);
+    await expect(step({ step: 'start', workflow: 'broker-recovery', input: { ...input, parentWorkflow: 'cascade-recovery' } })).resolves.toMatchObject({ needsApproval: false });
   });
 
   it('per-broker paths override the cluster defaults (several brokers on one local machine)', async () => {

@@ -28,7 +28,7 @@ export function build(picked: ClusterConfig[]) {
   const table = new TableV2(stack, 'Incidents', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
   const escalation = new StateMachine(stack, 'Escalation', { stateMachineName: 'kafka-heal-test-escalation', definitionBody: DefinitionBody.fromChainable(new Pass(stack, 'Notify')) });
   const approval = new LambdaFunction(stack, 'ApprovalRequest', { runtime: Runtime.NODEJS_22_X, handler: 'index.handler', code: Code.fromInline('exports.handler = async () => ({})') });
-  const recovery = new RecoveryWorkflows(stack, 'Recovery', { deployment: 'test', clusters: picked, table, escalation });
+  const recovery = new RecoveryWorkflows(stack, 'Recovery', { deployment: 'test', clusters: picked, table, escalation, approvalFunction: approval });
   const classify = new HealerFunction(stack, 'Classify', { name: 'classify', description: 'classifier' });
   const cascade = new CascadeRecoveryWorkflow(stack, 'Cascade', { deployment: 'test', clusters: picked, recovery, escalation, approvalFunction: approval }).bindTo(classify);
   const disk = new DiskPressureWorkflow(stack, 'Disk', { deployment: 'test', clusters: picked, recovery, escalation }).bindTo(classify);

@@ -165,6 +165,8 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
       const definition = parseDefinition(readFileSync(aslFile('broker-recovery'), 'utf8'), {
         WorkflowStepsFunctionArn: STEPS,
         EscalationStateMachineArn: ESCALATION,
+        // The classifier's remediate decision never asks; an await-approval one would (not run here).
+        ApprovalFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-approval-request',
         DiagnoseDocumentName: 'kafka-heal-it-kafka-diagnose-host',
         RestartDocumentName: 'kafka-heal-it-kafka-restart-broker',
         // A full disk would be handed to disk-pressure; this crash never starts it (no binding for it here).

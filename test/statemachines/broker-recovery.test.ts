@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { taskResources, parseDefinition, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   INSTANCE,
   SNAPSHOTS,
   SUBSTITUTIONS,
   aslText,
-  aslValidator,
   diagnosisLine,
   finalState,
   ok,
@@ -31,37 +31,9 @@ function restartCommands(run: ScenarioRun) {
 }
 
 describe('statemachines/broker-recovery.asl.json: definition', () => {
-  it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
-    const raw = JSON.parse(TEXT) as AslDefinition;
-    const asWritten = aslValidator(structuredClone(raw));
-    expect(asWritten.errorsText('\n')).toBe('');
-    expect(asWritten.isValid).toBe(true);
-    const rendered = parseDefinition(TEXT, SUBSTITUTIONS);
-    expect(JSON.stringify(rendered)).not.toContain('${');
-    const r = aslValidator(structuredClone(rendered));
-    expect(r.errorsText('\n')).toBe('');
-    expect(r.isValid).toBe(true);
-    for (const key of Object.keys(SUBSTITUTIONS)) expect(TEXT).toContain(`\${${key}}`);
-  });
-
-  it('follows the house style: Title Case names, Comments on Choices and catches, specific errors before States.ALL, no literal ARNs', () => {
-    const def = JSON.parse(TEXT) as AslDefinition;
-    expect(def.Comment?.length).toBeGreaterThan(100);
-    for (const [name, state] of Object.entries(def.States)) {
-      expect(name, name).toMatch(/^[A-Z][a-z]*(?: (?:[A-Z][a-z]*|To|As|From|Is|Before|Not))*$/);
-      if (state.Type === 'Choice') expect(state.Comment, `${name} says why`).toBeTruthy();
-      for (const list of [state.Retry ?? [], state.Catch ?? []]) {
-        list.forEach((r, i) => {
-          if (r.ErrorEquals.includes('States.ALL')) {
-            expect(r.ErrorEquals, `${name}: States.ALL alone`).toEqual(['States.ALL']);
-            expect(i, `${name}: States.ALL last`).toBe(list.length - 1);
-          }
-        });
-      }
-      for (const c of state.Catch ?? []) expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
-      if (state.Type === 'Task') expect(state.TimeoutSeconds, `${name} bounds its time`).toBeGreaterThan(0);
-    }
-    expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
+  it('passes asl-validator as written and as rendered (every substitution used, no ${ left); follows the house style', () => {
+    expectValidAsl(TEXT, SUBSTITUTIONS);
+    expectHouseStyle(TEXT);
   });
 
   it('uses only the integrations the local runtime binds', () => {
@@ -69,6 +41,7 @@ describe('statemachines/broker-recovery.asl.json: definition', () => {
       'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
       'arn:aws:states:::aws-sdk:ssm:sendCommand',
       'arn:aws:states:::lambda:invoke',
+      'arn:aws:states:::lambda:invoke.waitForTaskToken',
       'arn:aws:states:::states:startExecution.sync:2',
     ]);
   });
@@ -89,19 +62,7 @@ describe('statemachines/broker-recovery.asl.json: definition', () => {
   });
 
   it('every path into a terminal state (other than bad input) passes Release Cluster Lock', () => {
-    const def = JSON.parse(TEXT) as AslDefinition;
-    const into = (target: string) =>
-      Object.entries(def.States)
-        .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
-        .map(([n]) => n);
-    for (const [name, state] of Object.entries(def.States)) {
-      if (state.Type !== 'Succeed' && state.Type !== 'Fail') continue;
-      if (name === 'Reject Malformed Input') {
-        expect(into(name)).toEqual(['Check Input']);
-        continue;
-      }
-      expect(into(name).every((n) => n === 'Choose Final State' || n === 'Release Cluster Lock'), name).toBe(true);
-    }
+    expectLockReleasedOnEveryPath(TEXT);
   });
 });
 
@@ -265,5 +226,81 @@ describe('broker-recovery runs (aws-local-stepfunctions, per-Resource bindings)'
     const run = await runScenario({ workflow: 'broker-recovery', input: { incidentId: 42 }, probes: [SNAPSHOTS.healthy] });
     expect(run.result).toMatchObject({ status: 'FAILED', error: 'MalformedEventError' });
     expect(run.calls).toEqual([]);
+  });
+});
+
+// The classifier decided await-approval (offline partitions: data-loss risk; a cooldown; the
+// approval mode): the run asks a person after the confirmation and before anything changes.
+describe('broker-recovery asks a person when the decision was await-approval', () => {
+  const awaiting = { action: 'await-approval', severity: 'SEV-1' };
+  const crashed = { workflow: 'broker-recovery' as const, probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy], commands: { [DIAG]: ok(diagnosisLine()), [RESTART]: restarted }, incidentStatus: 'awaiting-approval' as const };
+  const actions = (run: ScenarioRun) => run.store.timeline.map((e) => e.action);
+
+  it('granted: asks once after the confirmation, then checks safety, diagnoses, restarts and resolves', async () => {
+    const run = await runScenario({ ...crashed, input: awaiting });
+    expect(finalState(run)).toBe('Broker Recovered');
+    expect(run.approvals).toHaveLength(1);
+    expect(run.approvals[0]).toMatchObject({ incidentId: 'inc-orders-broker-2', workflow: 'broker-recovery', cluster: 'orders', timeoutSeconds: 900, summary: `Restart the Kafka service of broker 2 of orders (SEV-1 broker-failure) on ${INSTANCE}` });
+    expect(run.approvals[0]?.actions).toHaveLength(3);
+    expect(run.approvals[0]?.actions[1]).toContain('kafka-restart-broker');
+    expect(run.approvals[0]?.evidence?.[0]).toMatch(/^broker 2 is down/);
+    // Confirm before asking; safety check and diagnosis after the answer, on a fresh view.
+    const order = ['Confirm Broker Is Down', 'Request Approval', 'Check Restart Is Safe', 'Diagnose Broker Host', 'Restart Kafka Service'].map((s) => run.states.indexOf(s));
+    expect(order.every((i, k) => i >= 0 && (k === 0 || i > (order[k - 1] ?? -1))), order.join(',')).toBe(true);
+    expect(actions(run)).toEqual(['recovery-started', 'approval-granted', 'host-diagnosed', 'broker-restarted', 'status-changed', 'lock-released']);
+    expect(run.store.timeline[0]?.detail).toMatch(/asked for approval/);
+    expect(run.store.timeline[1]).toMatchObject({ result: 'approved', detail: 'approved by test:approver' });
+    expect(restartCommands(run)).toHaveLength(1);
+    expect(run.store.status).toBe('resolved');
+    expectLockReleasedLast(run);
+  });
+
+  it('rejected: nothing runs on the host, the rejection is on the timeline, people own it', async () => {
+    const run = await runScenario({ ...crashed, input: awaiting, decide: () => ({ decision: 'rejected', by: 'ops@example.com', reason: 'replacing the host instead' }) });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.commands).toEqual([]);
+    expect(run.probeSteps).toEqual(['confirm']);
+    expect(run.store.timeline.find((e) => e.action === 'approval-rejected')).toMatchObject({ result: 'rejected', detail: expect.stringContaining('replacing the host instead') });
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.heals).toEqual([]);
+    expect(run.published).toHaveLength(1);
+    expectLockReleasedLast(run);
+  });
+
+  it('timed out: nobody answered, nothing runs, escalated', async () => {
+    const run = await runScenario({ ...crashed, input: awaiting, decide: () => 'never' });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.calls.find((c) => c.stateName === 'Request Approval')?.error).toBe('States.Timeout');
+    expect(run.commands).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'approval-timed-out')).toMatchObject({ result: 'timed-out', detail: 'no decision within 900 s' });
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
+  it('dryRun: records the approval it would ask for, asks nobody, makes ZERO mutating calls', async () => {
+    const run = await runScenario({ ...crashed, input: { ...awaiting, dryRun: true } });
+    expect(run.approvals).toEqual([]);
+    expect(run.calls.filter((c) => c.stateName === 'Request Approval')).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'approval-planned')).toMatchObject({ result: 'dry-run', detail: `would ask for approval: Restart the Kafka service of broker 2 of orders (SEV-1 broker-failure) on ${INSTANCE}` });
+    expect(restartCommands(run)).toEqual([]);
+    expect(run.commands.map((c) => c.documentName)).toEqual([DIAG]);
+    expect(run.store.status).toBe('escalated');
+  });
+
+  it('a nested run (cascade-recovery asked for the whole cascade) is not asked again', async () => {
+    const run = await runScenario({ ...crashed, input: { ...awaiting, parentWorkflow: 'cascade-recovery' }, holdLock: false });
+    expect(run.approvals).toEqual([]);
+    expect(run.states).not.toContain('Request Approval');
+    expect(restartCommands(run)).toHaveLength(1);
+    expect(run.store.timeline.map((e) => e.action)).toContain('broker-restarted');
+  });
+
+  it('a remediate decision (or a manual start without one) is not asked', async () => {
+    for (const input of [{ action: 'remediate' }, {}]) {
+      const run = await runScenario({ ...crashed, input, incidentStatus: 'remediating' });
+      expect(run.approvals).toEqual([]);
+      expect(finalState(run)).toBe('Broker Recovered');
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
 import { DR_ENDPOINT, DR_SUBSTITUTIONS, PRIMARY_ENDPOINT, RECORD, ZONE_ID, mutatingCalls, recordValue, runDr, type DrRun } from './dr-fixtures.js';
-import { aslProblems, expectWellFormedWorkflow, lockProblems, styleProblems } from './asl-checks.js';
+import { aslProblems, expectWellFormedWorkflow, lockProblems, styleProblems } from '../support/asl.js';
 import { aslText } from './recovery-fixtures.js';
 
 const WORKFLOWS = ['dr-failover', 'dr-failback'] as const;

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
-import { MSK_ARN, SNAPSHOTS, SUBSTITUTIONS, aslText, aslValidator, finalState, runScenario, workflowStepsCalled, type ScenarioRun } from './recovery-fixtures.js';
+import { parseDefinition, taskResources, type AslState } from '../../local/stepfunctions/index.js';
+import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
+import { MSK_ARN, SNAPSHOTS, SUBSTITUTIONS, aslText, finalState, runScenario, workflowStepsCalled, type ScenarioRun } from './recovery-fixtures.js';
 
 const TEXT = aslText('msk-broker-recovery');
 // The MSK workflow runs no SSM documents: only the substitutions it names.
-const SUBS = { WorkflowStepsFunctionArn: SUBSTITUTIONS.WorkflowStepsFunctionArn, EscalationStateMachineArn: SUBSTITUTIONS.EscalationStateMachineArn };
+const SUBS = { WorkflowStepsFunctionArn: SUBSTITUTIONS.WorkflowStepsFunctionArn, EscalationStateMachineArn: SUBSTITUTIONS.EscalationStateMachineArn, ApprovalFunctionArn: SUBSTITUTIONS.ApprovalFunctionArn };
 
 function expectLockReleasedLast(run: ScenarioRun): void {
   expect(workflowStepsCalled(run).at(-1)).toBe('release-lock');
@@ -15,33 +16,11 @@ function expectLockReleasedLast(run: ScenarioRun): void {
 const describeCalls = (run: ScenarioRun) => run.calls.filter((c) => c.stateName === 'Check Cluster Active').length;
 
 describe('statemachines/msk-broker-recovery.asl.json: definition', () => {
-  it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
-    const asWritten = aslValidator(structuredClone(JSON.parse(TEXT)));
-    expect(asWritten.errorsText('\n')).toBe('');
-    expect(asWritten.isValid).toBe(true);
-    const rendered = parseDefinition(TEXT, SUBS);
-    expect(JSON.stringify(rendered)).not.toContain('${');
-    expect(aslValidator(structuredClone(rendered)).isValid).toBe(true);
+  it('passes asl-validator as written and as rendered (every substitution used, no ${ left); house style; the lock released on every path', () => {
+    expectValidAsl(TEXT, SUBS);
     expect(() => parseDefinition(TEXT, { WorkflowStepsFunctionArn: 'x' })).toThrow(/EscalationStateMachineArn/);
-  });
-
-  it('house style: Title Case, Comments on Choices and catches, States.ALL last and alone, bounded Tasks, no literal ARNs', () => {
-    const def = JSON.parse(TEXT) as AslDefinition;
-    for (const [name, state] of Object.entries(def.States)) {
-      expect(name, name).toMatch(/^[A-Z][a-z]*(?: (?:[A-Z][a-z]*|To|As|From|Is|Before|Not))*$/);
-      if (state.Type === 'Choice') expect(state.Comment, `${name} says why`).toBeTruthy();
-      for (const list of [state.Retry ?? [], state.Catch ?? []]) {
-        list.forEach((r, i) => {
-          if (r.ErrorEquals.includes('States.ALL')) {
-            expect(r.ErrorEquals).toEqual(['States.ALL']);
-            expect(i).toBe(list.length - 1);
-          }
-        });
-      }
-      for (const c of state.Catch ?? []) expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
-      if (state.Type === 'Task') expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
-    }
-    expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
+    expectHouseStyle(TEXT);
+    expectLockReleasedOnEveryPath(TEXT);
   });
 
   it('uses MSK integrations for the cluster and the same verify backoff', () => {
@@ -51,6 +30,7 @@ describe('statemachines/msk-broker-recovery.asl.json: definition', () => {
       'arn:aws:states:::aws-sdk:kafka:describeClusterV2',
       'arn:aws:states:::aws-sdk:kafka:rebootBroker',
       'arn:aws:states:::lambda:invoke',
+      'arn:aws:states:::lambda:invoke.waitForTaskToken',
       'arn:aws:states:::states:startExecution.sync:2',
     ]);
     expect((def.States['Verify Broker Rejoined'] as AslState).Retry?.[0]).toMatchObject({ ErrorEquals: ['BrokerNotHealthy'], IntervalSeconds: 10, BackoffRate: 1.5, MaxDelaySeconds: 120, MaxAttempts: 3 });
@@ -134,5 +114,49 @@ describe('msk-broker-recovery runs', () => {
     expect(run.reboots).toEqual([]);
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/RecoveryTargetError: msk-broker-recovery recovers msk clusters; orders is ec2/);
     expectLockReleasedLast(run);
+  });
+});
+
+// The classifier decided await-approval: the MSK reboot waits for a person as the EC2 restart does.
+describe('msk-broker-recovery asks a person when the decision was await-approval', () => {
+  const crashed = { workflow: 'msk-broker-recovery' as const, probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy], incidentStatus: 'awaiting-approval' as const };
+  const awaiting = { action: 'await-approval', severity: 'SEV-1' };
+
+  it('granted: asks after the confirmation, then checks the cluster and safety, reboots, resolves', async () => {
+    const run = await runScenario({ ...crashed, input: awaiting });
+    expect(finalState(run)).toBe('Broker Recovered');
+    expect(run.approvals).toHaveLength(1);
+    expect(run.approvals[0]).toMatchObject({ workflow: 'msk-broker-recovery', summary: 'Reboot broker 2 of orders (SEV-1 broker-failure) with MSK RebootBroker' });
+    expect(run.approvals[0]?.actions[0]).toContain(MSK_ARN);
+    expect(run.states.indexOf('Request Approval')).toBeGreaterThan(run.states.indexOf('Confirm Broker Is Down'));
+    expect(run.states.indexOf('Check Cluster Active')).toBeGreaterThan(run.states.indexOf('Request Approval'));
+    expect(run.reboots).toHaveLength(1);
+    expect(run.store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'approval-granted', 'broker-rebooted', 'status-changed', 'lock-released']);
+    expectLockReleasedLast(run);
+  });
+
+  it('rejected or timed out: no reboot, no cluster call, escalated', async () => {
+    for (const [decide, recorded] of [[() => ({ decision: 'rejected' as const, by: 'ops' }), 'approval-rejected'], [() => 'never' as const, 'approval-timed-out']] as const) {
+      const run = await runScenario({ ...crashed, input: awaiting, decide });
+      expect(finalState(run)).toBe('Handed To Operators');
+      expect(run.reboots).toEqual([]);
+      expect(describeCalls(run)).toBe(0);
+      expect(run.store.timeline.map((e) => e.action)).toContain(recorded);
+      expect(run.store.status).toBe('escalated');
+      expectLockReleasedLast(run);
+    }
+  });
+
+  it('dryRun: approval-planned, nobody asked, no reboot', async () => {
+    const run = await runScenario({ ...crashed, input: { ...awaiting, dryRun: true } });
+    expect(run.approvals).toEqual([]);
+    expect(run.reboots).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'approval-planned')).toMatchObject({ result: 'dry-run' });
+  });
+
+  it('a nested run is not asked again', async () => {
+    const run = await runScenario({ ...crashed, input: { ...awaiting, parentWorkflow: 'cascade-recovery' }, holdLock: false });
+    expect(run.approvals).toEqual([]);
+    expect(run.reboots).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@
 // in-memory incident store, scripted probe snapshots, SSM/MSK bindings with the services'
 // asynchronous semantics, and the real escalation-notify ASL as the nested escalation workflow.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import type { ApprovalRequest } from '../../functions/approvals/schema.js';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { BrokerObservation, ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js';
@@ -28,13 +28,12 @@ import {
   type RunResult,
   type TaskBinding,
 } from '../../local/stepfunctions/index.js';
-
-type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
-export const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '../../local/stepfunctions/approvals.js';
 
 export const ACCOUNT = 'arn:aws:lambda:eu-west-1:123456789012:function';
 export const SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: `${ACCOUNT}:kafka-heal-test-workflow-steps`,
+  ApprovalFunctionArn: `${ACCOUNT}:kafka-heal-test-approval-request`,
   DiagnoseDocumentName: 'kafka-heal-test-kafka-diagnose-host',
   RestartDocumentName: 'kafka-heal-test-kafka-restart-broker',
   EscalationStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-escalation',
@@ -168,6 +167,8 @@ export interface Scenario {
   platform?: 'ec2' | 'msk';
   /** Nested workflows by state machine ARN (e.g. disk-pressure), run with this scenario's bindings. */
   children?: Record<string, (input: Json, bindings: Record<string, TaskBinding>) => Promise<RunResult>>;
+  /** A person's answer to an approval request (default: approved by test:approver); 'never' lets it time out. */
+  decide?: (r: ApprovalRequest) => DecideAnswer;
 }
 
 export interface ScenarioRun {
@@ -179,6 +180,8 @@ export interface ScenarioRun {
   published: Json[];
   probeSteps: string[];
   states: string[];
+  /** Approval requests the run sent, in order. */
+  approvals: ApprovalRequest[];
 }
 
 export async function runScenario(s: Scenario): Promise<ScenarioRun> {
@@ -264,7 +267,17 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
         }),
     }),
   };
-  const recorded = recordCalls(registry);
+  const approvals: ApprovalRequest[] = [];
+  const recorded = recordCalls({
+    ...registry,
+    [APPROVAL_RESOURCE]: approvalBinding({
+      decide: async (r) => {
+        approvals.push(r);
+        return s.decide ? s.decide(r) : { decision: 'approved', by: 'test:approver' };
+      },
+      timeScale: 0.0005,
+    }),
+  });
   function recordedRegistry() {
     return recorded.registry;
   }
@@ -282,7 +295,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
   });
   await ssm.settled();
   await msk.settled();
-  return { result, store, calls: recorded.calls, commands: ssm.commands, reboots: msk.reboots, published, probeSteps, states };
+  return { result, store, calls: recorded.calls, commands: ssm.commands, reboots: msk.reboots, published, probeSteps, states, approvals };
 }
 
 /** Names of the workflow-steps Lambda steps called, in order. */

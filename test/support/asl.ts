@@ -1,59 +1,91 @@
-// Assertions every workflow's definition test makes (issue 4 acceptance, DESIGN.md section 6):
-// valid ASL as written and as rendered with its substitutions, no `${` left, the house style, and
-// every terminal state reached through the cluster lock release.
+// The one checker of the ASL house rules (issue 4 acceptance, DESIGN.md section 6) every workflow's
+// definition test uses: valid ASL as written and as rendered with its substitutions (every one
+// used, no `${` left), the house style, and every terminal state reached through the cluster lock
+// release. Each check returns its violations as a list, so one failing assertion shows all of them;
+// the expect* helpers assert the lists are empty.
 import { createRequire } from 'node:module';
 import { expect } from 'vitest';
 import { parseDefinition, type AslDefinition } from '../../local/stepfunctions/index.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
-const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
+/** asl-validator (no type declarations of its own). It mutates its input: hand it clones. */
+export const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
 
-/** Title Case verb phrases; small joining words and acronyms (KRaft, DR) allowed. */
-export const STATE_NAME = /^[A-Z][A-Za-z]*(?: (?:[A-Z][A-Za-z]*|To|As|From|Is|Before|Not|After|Up))*$/;
+/** Title Case verb phrases: every word capitalized (joining words too: To, As, Is...); acronyms (KRaft, DNS, DR) allowed. */
+export const STATE_NAME = /^[A-Z][A-Za-z0-9]*(?: [A-Z][A-Za-z0-9]*)*$/;
 
-export function expectValidAsl(text: string, substitutions: Record<string, string>): AslDefinition {
-  // asl-validator mutates its input: it gets clones.
-  const asWritten = aslValidator(structuredClone(JSON.parse(text)));
-  expect(asWritten.errorsText('\n')).toBe('');
-  expect(asWritten.isValid).toBe(true);
+/** asl-validator on the file and on its rendering; every substitution used, none left over. */
+export function aslProblems(text: string, substitutions: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const check = (what: string, def: unknown) => {
+    const r = aslValidator(structuredClone(def));
+    if (!r.isValid) problems.push(`${what}: ${r.errorsText('; ')}`);
+  };
+  check('as written', JSON.parse(text));
   const rendered = parseDefinition(text, substitutions);
-  expect(JSON.stringify(rendered)).not.toContain('${');
-  const r = aslValidator(structuredClone(rendered));
-  expect(r.errorsText('\n')).toBe('');
-  expect(r.isValid).toBe(true);
-  for (const key of Object.keys(substitutions)) expect(text, `\${${key}} is used`).toContain(`\${${key}}`);
-  return rendered;
+  check('rendered', rendered);
+  if (JSON.stringify(rendered).includes('${')) problems.push('rendered: a ${...} placeholder is left');
+  for (const key of Object.keys(substitutions)) if (!text.includes(`\${${key}}`)) problems.push(`substitution ${key} is never used`);
+  return problems;
 }
 
-export function expectHouseStyle(text: string): void {
+/** Title Case names, Comments on Choices and catches, States.ALL alone and last, bounded Tasks, no literal ARNs. */
+export function styleProblems(text: string, name = STATE_NAME): string[] {
   const def = JSON.parse(text) as AslDefinition;
-  expect(def.Comment?.length).toBeGreaterThan(100);
-  for (const [name, state] of Object.entries(def.States)) {
-    expect(name, name).toMatch(STATE_NAME);
-    if (state.Type === 'Choice') expect(state.Comment, `${name} says why`).toBeTruthy();
-    for (const list of [state.Retry ?? [], state.Catch ?? []]) {
+  const problems: string[] = [];
+  if ((def.Comment ?? '').length < 100) problems.push('the top-level Comment does not say what the workflow does');
+  for (const [state, s] of Object.entries(def.States)) {
+    if (!name.test(state)) problems.push(`${state}: not a Title Case name`);
+    if (s.Type === 'Choice' && !s.Comment) problems.push(`${state}: a Choice without a Comment saying why`);
+    if (s.Type === 'Task' && !(Number(s.TimeoutSeconds) > 0)) problems.push(`${state}: a Task without TimeoutSeconds`);
+    for (const [kind, list] of [['Retry', s.Retry ?? []], ['Catch', s.Catch ?? []]] as const) {
       list.forEach((r, i) => {
-        if (r.ErrorEquals.includes('States.ALL')) {
-          expect(r.ErrorEquals, `${name}: States.ALL alone`).toEqual(['States.ALL']);
-          expect(i, `${name}: States.ALL last`).toBe(list.length - 1);
-        }
+        if (r.ErrorEquals.includes('States.ALL') && (r.ErrorEquals.length > 1 || i !== list.length - 1)) problems.push(`${state}: ${kind} States.ALL must be alone and last`);
       });
     }
-    for (const c of state.Catch ?? []) expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
-    if (state.Type === 'Task') expect(state.TimeoutSeconds, `${name} bounds its time`).toBeGreaterThan(0);
+    for (const c of s.Catch ?? []) if (!(c as { Comment?: string }).Comment) problems.push(`${state}: a Catch without a Comment saying why`);
   }
-  expect(text).not.toMatch(/arn:aws:(?!states:::)/);
+  if (/arn:aws:(?!states:::)/.test(text)) problems.push('a literal ARN (use a ${Placeholder})');
+  return problems;
 }
 
-/** Every terminal state but `exempt` (bad input) is entered only from the final choice or the lock release. */
-export function expectLockReleasedOnEveryPath(text: string, exempt = ['Reject Malformed Input']): void {
+/**
+ * Terminal states reached other than through Choose Final State / Release Cluster Lock. The bad
+ * input state may be reached only from Check Input; `exempt` states are not checked at all.
+ */
+export function lockProblems(text: string, badInput = 'Reject Malformed Input', exempt: string[] = []): string[] {
   const def = JSON.parse(text) as AslDefinition;
   const into = (target: string) =>
     Object.entries(def.States)
       .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
       .map(([n]) => n);
-  for (const [name, state] of Object.entries(def.States)) {
-    if ((state.Type !== 'Succeed' && state.Type !== 'Fail') || exempt.includes(name)) continue;
-    expect(into(name).every((n) => n === 'Choose Final State' || n === 'Release Cluster Lock'), name).toBe(true);
+  const problems: string[] = [];
+  for (const [state, s] of Object.entries(def.States)) {
+    if ((s.Type !== 'Succeed' && s.Type !== 'Fail') || exempt.includes(state)) continue;
+    const allowed = state === badInput ? ['Check Input'] : ['Choose Final State', 'Release Cluster Lock'];
+    for (const f of into(state)) if (!allowed.includes(f)) problems.push(`${state} is reached from ${f}, not through Release Cluster Lock`);
   }
+  return problems;
+}
+
+/** Valid as written and rendered (see aslProblems); returns the rendered definition. */
+export function expectValidAsl(text: string, substitutions: Record<string, string>): AslDefinition {
+  expect(aslProblems(text, substitutions)).toEqual([]);
+  return parseDefinition(text, substitutions);
+}
+
+export function expectHouseStyle(text: string): void {
+  expect(styleProblems(text)).toEqual([]);
+}
+
+/** Every terminal state but bad input (and `exempt`) is entered only from the final choice or the lock release. */
+export function expectLockReleasedOnEveryPath(text: string, exempt: string[] = []): void {
+  expect(lockProblems(text, 'Reject Malformed Input', exempt)).toEqual([]);
+}
+
+/** All three, as one assertion per kind. */
+export function expectWellFormedWorkflow(text: string, substitutions: Record<string, string>): void {
+  expect(aslProblems(text, substitutions)).toEqual([]);
+  expect(styleProblems(text)).toEqual([]);
+  expect(lockProblems(text)).toEqual([]);
 }

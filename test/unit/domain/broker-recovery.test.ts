@@ -5,6 +5,7 @@ import {
   decideFromDiagnosis,
   diagnosisSummary,
   escalationReason,
+  recoveryApproval,
   snapshotSummary,
   verifyBrokerRecovered,
 } from '../../../functions/domain/broker-recovery.js';
@@ -194,5 +195,28 @@ describe('escalationReason', () => {
   it('says so when nothing explains it', () => {
     expect(escalationReason(undefined)).toBe('the workflow could not continue (no reason recorded)');
     expect(escalationReason({ escalation: null })).toBe('the workflow could not continue (no reason recorded)');
+  });
+});
+
+describe('recoveryApproval', () => {
+  const base = { cluster: 'orders', brokerId: 2 };
+  it('asks only for an await-approval decision in a top-level run', () => {
+    const ec2 = { ...base, platform: 'ec2' as const, where: 'i-0123456789abcdef2' };
+    expect(recoveryApproval({ ...ec2, action: 'await-approval' }).needsApproval).toBe(true);
+    expect(recoveryApproval({ ...ec2, action: 'await-approval', parentWorkflow: 'none' }).needsApproval).toBe(true);
+    expect(recoveryApproval({ ...ec2, action: 'await-approval', parentWorkflow: 'cascade-recovery' }).needsApproval).toBe(false);
+    expect(recoveryApproval({ ...ec2, action: 'remediate' }).needsApproval).toBe(false);
+    expect(recoveryApproval(ec2).needsApproval).toBe(false);
+  });
+
+  it('names what will run: EC2 restart through the runbooks, MSK reboot; severity and type when known', () => {
+    const ec2 = recoveryApproval({ ...base, platform: 'ec2', where: 'i-0123456789abcdef2', severity: 'SEV-1', incidentType: 'broker-failure' });
+    expect(ec2.summary).toBe('Restart the Kafka service of broker 2 of orders (SEV-1 broker-failure) on i-0123456789abcdef2');
+    expect(ec2.actions).toHaveLength(3);
+    expect(ec2.actions.join(' ')).toMatch(/kafka-diagnose-host.*kafka-restart-broker.*disk-pressure.*ISR/);
+    const msk = recoveryApproval({ ...base, platform: 'msk', where: 'arn:aws:kafka:eu-west-1:1:cluster/orders/x', incidentType: 'broker-failure' });
+    expect(msk.summary).toBe('Reboot broker 2 of orders (broker-failure) with MSK RebootBroker');
+    expect(msk.actions.join(' ')).toMatch(/ACTIVE.*RebootBroker.*ISR/);
+    expect(recoveryApproval({ ...base, platform: 'msk', where: 'arn' }).summary).toBe('Reboot broker 2 of orders with MSK RebootBroker');
   });
 });
