@@ -118,6 +118,10 @@ export function evaluateExpectations(o: DrillObservations, m: { mttrSeconds: num
   const inc = primaryIncident(o.incidents, ex.incident, ex.incidentType);
   const none = '(no incident)';
   if (ex.noIncident) out.push(check('no incident', 'no incident opened', o.incidents.length === 0 ? 'none' : o.incidents.map((i) => `${i.type} ${i.status}`).join(', '), o.incidents.length === 0));
+  for (const type of ex.incidentTypesNotOpened ?? []) {
+    const opened = o.incidents.filter((i) => i.type === type);
+    out.push(check(`no ${type} incident`, 'not opened', opened.length === 0 ? 'not opened' : opened.map((i) => `${i.severity} ${i.status}`).join(', '), opened.length === 0));
+  }
   if (ex.incidentType) out.push(check('incident type', ex.incidentType, inc?.type ?? none, inc?.type === ex.incidentType));
   if (ex.severity) out.push(check('severity', ex.severity, inc?.severity ?? none, inc?.severity === ex.severity));
   if (ex.status) out.push(check('incident status', ex.status, inc?.status ?? none, inc?.status === ex.status));

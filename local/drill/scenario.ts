@@ -149,6 +149,8 @@ export const ScenarioSchema = z.strictObject({
     status: z.enum(STATUSES).optional(),
     /** No incident opens at all (the alarm never fired, or the classifier ignored it). */
     noIncident: z.boolean().optional(),
+    /** Incident types that must not open during the drill (e.g. offline-partitions for a single crash). */
+    incidentTypesNotOpened: z.array(z.enum(INCIDENT_TYPES)).optional(),
     actionsTaken: z.array(kebab).default([]),
     actionsNotTaken: z.array(kebab).default([]),
     maxMttrSeconds: z.number().positive().optional(),

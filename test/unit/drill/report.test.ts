@@ -132,6 +132,14 @@ describe('assembleReport', () => {
     expect(none.expectations.find((e) => e.name === 'no incident')?.passed).toBe(true);
     expect(none.mttdSeconds).toBeNull();
   });
+
+  it('incidentTypesNotOpened: fails, naming severity and status, when such an incident opened', () => {
+    const offline = incident({ id: 'o', type: 'offline-partitions', severity: 'SEV-1', status: 'escalated' });
+    const crash = incident({ id: 'b', type: 'broker-failure' });
+    const byName = (r: ReturnType<typeof assembleReport>) => r.expectations.find((e) => e.name === 'no offline-partitions incident');
+    expect(byName(assembleReport(observations({ incidents: [crash, offline] }, { incidentTypesNotOpened: ['offline-partitions'] })))).toMatchObject({ passed: false, actual: 'SEV-1 escalated' });
+    expect(byName(assembleReport(observations({ incidents: [crash] }, { incidentTypesNotOpened: ['offline-partitions'] })))).toMatchObject({ passed: true, actual: 'not opened' });
+  });
 });
 
 describe('primaryIncident', () => {
