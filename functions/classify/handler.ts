@@ -255,12 +255,15 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
       await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
-      // One remediation per cluster: this one goes to people instead of waiting silently.
-      notes.push(`remediation lock for ${signal.cluster} is held by ${err.owner ?? 'another incident'}; escalating instead of remediating concurrently`);
-      await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: err.message, result: 'escalate' });
-      metrics.addMetric('LockContention', MetricUnit.Count, 1);
-      workflow = 'escalation';
-      arn = deps.workflowArns[workflowArnEnvName('escalation')];
+      // A site failure may take the lock from a broker-level run (see takeOverForSiteFailure).
+      if (!(await takeOverForSiteFailure(signal.cluster, err.owner, incidentId, decision, deps))) {
+        // One remediation per cluster: this one goes to people instead of waiting silently.
+        notes.push(`remediation lock for ${signal.cluster} is held by ${err.owner ?? 'another incident'}; escalating instead of remediating concurrently`);
+        await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: err.message, result: 'escalate' });
+        metrics.addMetric('LockContention', MetricUnit.Count, 1);
+        workflow = 'escalation';
+        arn = deps.workflowArns[workflowArnEnvName('escalation')];
+      }
     }
   }
 
@@ -320,6 +323,39 @@ async function supersededWhileStarting(incidentId: string, workflow: Workflow, d
   if (current.type === decision.incidentType || current.type !== 'cascade-failure' || workflow === 'cascade-recovery') return false;
   const cause = `incident ${incidentId} grew into ${current.type} while ${workflow} was starting; the cascade's runbook takes over`;
   await supersede(incidentId, executionArn, cause, deps);
+  return true;
+}
+
+/** Incident types whose runbooks act on single brokers; none of them can work while the whole site is down. */
+const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failure'];
+
+/**
+ * A site failure outranks a broker-level remediation on the same cluster. When a site dies, its
+ * broker-down and site-down alarms fire together, and whichever is classified first must not
+ * decide the outcome: with no broker reachable, broker-recovery or cascade-recovery cannot
+ * succeed, and DR failover is the runbook that helps. So the site failure stops the broker-level
+ * run (it is recorded on that incident, which is closed as suppressed: the site failure owns the
+ * response) and takes the cluster lock; there is still one remediation per cluster. Any other
+ * holder (another site failure, a quorum recovery, disk pressure...) keeps the lock.
+ */
+async function takeOverForSiteFailure(cluster: string, owner: string | undefined, incidentId: string, decision: Decision, deps: ClassifyDeps): Promise<boolean> {
+  if (decision.incidentType !== 'site-failure' || owner === undefined || owner === incidentId) return false;
+  // A holder that cannot be read is not taken over: the usual lock-held path escalates.
+  const holder = await deps.store.get(owner).catch(() => undefined);
+  if (!holder || holder.cluster !== cluster || !BROKER_LEVEL_TYPES.includes(holder.type) || (holder.status !== 'remediating' && holder.status !== 'awaiting-approval')) return false;
+  const why = `site failure ${incidentId} on ${cluster} takes over: no broker-level runbook can work while no broker of the site answers`;
+  if (holder.executionArn) await supersede(owner, holder.executionArn, why, deps);
+  await releaseLockOf(cluster, owner, deps);
+  try {
+    const lock = await deps.store.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
+    await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${cluster} taken over from ${owner} (${holder.type}) until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+  } catch (err) {
+    // Someone else took it in between: the usual lock-held path escalates.
+    if (err instanceof LockHeldError) return false;
+    throw err;
+  }
+  await deps.store.setStatus(owner, 'suppressed', ACTIVE_STATUSES, { actor: 'classifier', detail: why });
+  metrics.addMetric('LockTakeovers', MetricUnit.Count, 1);
   return true;
 }
 

@@ -312,3 +312,60 @@ describe('classify handler', () => {
     expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 });
+
+describe('a site failure and the broker-level run that got the lock first', () => {
+  const siteDown = (over: Partial<Signal> = {}) =>
+    signal({ id: 'sig-site', kind: 'site-down', brokerIds: [], name: 'kafka-heal-prod-orders-site-down', fingerprint: 'alarm:site-down', ...over });
+
+  beforeEach(() => {
+    deps.clusters = [{ ...ORDERS, hasDr: true }];
+    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_DR_FAILOVER: ARN('dr-failover') };
+    sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
+  });
+
+  it('takes the cluster lock from a running broker recovery: stops it, closes its incident as suppressed, starts dr-failover', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    const brokerId = incidentIdFor(signal(), 'broker-failure');
+    expect(store.locks.get('orders')?.owner).toBe(brokerId);
+
+    await handle(event(JSON.stringify(siteDown())));
+    const siteId = incidentIdFor(siteDown(), 'site-failure');
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('dr-failover')]);
+    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId)!.executionArn!, error: 'Superseded' });
+    expect(store.locks.get('orders')?.owner).toBe(siteId);
+    expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
+    expect(store.actions(brokerId).slice(-2)).toEqual(['workflow-superseded', 'lock-released']);
+    expect(store.incidents.get(siteId)!.status).toBe('awaiting-approval');
+    expect(store.actions(siteId)).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
+    expect(store.timelines.get(siteId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`));
+  });
+
+  it('leaves any other holder alone: a site failure on a cluster locked by disk pressure escalates', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    // The lock holder is remediating something a site failure does not make pointless.
+    const holderId = incidentIdFor(signal(), 'broker-failure');
+    store.incidents.get(holderId)!.type = 'disk-pressure';
+    await handle(event(JSON.stringify(siteDown())));
+    const siteId = incidentIdFor(siteDown(), 'site-failure');
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('escalation')]);
+    expect(store.locks.get('orders')?.owner).toBe(holderId);
+    expect(store.incidents.get(holderId)!.status).toBe('remediating');
+    expect(store.actions(siteId)).toContain('lock-held');
+    expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
+  });
+
+  it('a broker-level signal never takes the lock from a site failure', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(siteDown())));
+    await handle(event(JSON.stringify(signal())));
+    const siteId = incidentIdFor(siteDown(), 'site-failure');
+    expect(store.locks.get('orders')?.owner).toBe(siteId);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('dr-failover'), ARN('escalation')]);
+    expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
+  });
+});
