@@ -184,6 +184,20 @@ export function cascadeGrownDetail(r: CascadeRefresh): string {
   return `brokers ${r.added.join(', ')} joined the cascade while cascade-recovery ran: re-planning for brokers ${r.brokerIdsText}${approval}`;
 }
 
+/**
+ * The start step: the requested brokers plus those that joined the incident between the decision
+ * and this start (alarms for brokers failing close together land one after another), so the first
+ * plan, and the first approval, already cover them.
+ */
+export async function startCascade(store: Pick<IncidentStore, 'get' | 'appendTimeline'>, targetOf: (cluster: string) => CascadeClusterTarget, raw: unknown): Promise<CascadeTarget> {
+  const requested = resolveCascadeTarget(raw, targetOf);
+  const incident = await store.get(requested.incidentId);
+  const { grown: _grown, added, ...t } = refreshCascadeTarget(raw, incident.brokers.map((b) => b.id), targetOf);
+  const joined = added.length > 0 ? `; brokers ${added.join(', ')} joined the incident after the decision and are included` : '';
+  await store.appendTimeline(t.incidentId, { actor: 'workflow:cascade-recovery', action: 'recovery-started', detail: `${cascadeStartDetail(t)}${joined}` });
+  return t;
+}
+
 /** The cascade-refresh step: re-reads the incident's brokers; a grown cascade goes on the timeline. */
 export async function refreshCascade(
   store: Pick<IncidentStore, 'get' | 'appendTimeline'>,

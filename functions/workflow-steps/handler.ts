@@ -31,7 +31,7 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
-import { CascadeRefreshFields, CascadeTargetFields, cascadeStartDetail, refreshCascade, resolveCascadeTarget, type CascadeTarget } from './cascade.js';
+import { CascadeRefreshFields, CascadeTargetFields, refreshCascade, startCascade, type CascadeTarget } from './cascade.js';
 import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
@@ -298,11 +298,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
           return t;
         }
-        if (step.workflow === 'cascade-recovery') {
-          const t = resolveCascadeTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster));
-          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: cascadeStartDetail(t) });
-          return t;
-        }
+        if (step.workflow === 'cascade-recovery') return startCascade(store, (cluster) => configuredTarget(deps.targets(), cluster), step.input);
         if (isDrWorkflow(step.workflow)) {
           const t = resolveDrTarget(step.workflow, step.input, deps.targets());
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: `${t.summary}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}` });

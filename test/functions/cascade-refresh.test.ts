@@ -2,7 +2,7 @@
 // (functions/workflow-steps/cascade.ts refreshCascadeTarget / refreshCascade) and asks a person
 // before recovering brokers once the cascade reaches three, or when the decision asked for it.
 import { describe, expect, it } from 'vitest';
-import { cascadeStartDetail, refreshCascade, refreshCascadeTarget, resolveCascadeTarget, type CascadeClusterTarget } from '../../functions/workflow-steps/cascade.js';
+import { cascadeStartDetail, refreshCascade, refreshCascadeTarget, resolveCascadeTarget, startCascade, type CascadeClusterTarget } from '../../functions/workflow-steps/cascade.js';
 import { makeWorkflowStepsHandler, WorkflowStepSchema } from '../../functions/workflow-steps/handler.js';
 import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
 
@@ -86,6 +86,19 @@ describe('refreshCascadeTarget', () => {
   it('refuses a malformed target and a joined broker without an instance (RecoveryTargetError)', () => {
     expect(() => refreshCascadeTarget({ cluster: 'orders' }, [], () => EC2)).toThrow(expect.objectContaining({ name: 'RecoveryTargetError', message: expect.stringMatching(/^cascade-refresh input is not a cascade target: incidentId/) }));
     expect(() => refreshCascadeTarget(input(), [9], () => EC2)).toThrow(/no instance is configured for broker 9 of orders/);
+  });
+});
+
+describe('start step', () => {
+  it('includes brokers that joined the incident between the decision and the start, and says so', async () => {
+    const store = incidentStore([3, 4, 5]);
+    const t = await startCascade(store, () => EC2, input());
+    expect(t).toMatchObject({ brokerIds: [3, 4, 5], needsApproval: true });
+    expect(t).not.toHaveProperty('grown');
+    expect(store.timeline[0]?.detail).toMatch(/^cascade-recovery for brokers 3, 4, 5 of orders \(ec2\); 3 brokers down, so the recovery waits for approval; .*; brokers 3 joined the incident after the decision and are included$/);
+    const same = incidentStore([4, 5]);
+    expect((await startCascade(same, () => EC2, input())).brokerIds).toEqual([4, 5]);
+    expect(same.timeline[0]?.detail).not.toMatch(/joined/);
   });
 });
 

@@ -118,6 +118,8 @@ export interface CascadeScenario {
   brokerIds: number[];
   /** The cluster's brokers (default 1, 2, 3). */
   clusterBrokers?: number[];
+  /** The incident's brokers when the run starts (default: brokerIds). */
+  incidentBrokers?: number[];
   /** The classifier's decision in the input (default none: an operator's start). */
   action?: 'remediate' | 'await-approval';
   down?: number[];
@@ -149,7 +151,7 @@ export interface CascadeRun {
 export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   const platform = s.platform ?? 'ec2';
   const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: s.brokerIds, dryRun: s.dryRun ?? false, severity: 'SEV-1', incidentType: 'cascade-failure', ...(s.action ? { action: s.action } : {}) };
-  const store = new CascadeStore('inc-orders-broker-2', 'orders', !input.dryRun, [...s.brokerIds]);
+  const store = new CascadeStore('inc-orders-broker-2', 'orders', !input.dryRun, [...(s.incidentBrokers ?? s.brokerIds)]);
   const ids = s.clusterBrokers ?? [1, 2, 3];
   const cluster = new FakeCluster(ids, s.down ?? s.brokerIds);
   s.setup?.(cluster);

@@ -297,6 +297,14 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
     expectLockReleasedLast(run);
   });
 
+  it('a third broker joined between the decision and the start: the first plan and the one approval cover all three', async () => {
+    const run = await runCascade({ brokerIds: [4, 5], clusterBrokers: five, down: [3, 4, 5], incidentBrokers: [3, 4, 5] });
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.approvals.map((a) => a.summary)).toEqual(['Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time']);
+    expect(actionsOf(run)).not.toContain('cascade-grown');
+    expect(restarts(run)).toEqual([instanceOf(3), instanceOf(4), instanceOf(5)]);
+  });
+
   it('a third broker fails while the first two are recovered: asked for after them, recovered by the same run, then the election and verification', async () => {
     const run = await joinAfterBroker5((c) => c.crash(3));
     expect(run.states.at(-1)).toBe('Cascade Recovered');
