@@ -173,7 +173,10 @@ export function assembleReport(o: DrillObservations): DrillReport {
   const mttrRatio = mttrSeconds !== null && oracleMttrSeconds !== null && oracleMttrSeconds > 0 ? Math.round((mttrSeconds / oracleMttrSeconds) * 100) / 100 : null;
   const expectations = evaluateExpectations(o, { mttrSeconds, ratio: mttrRatio });
   const incidents: DrillIncident[] = [...o.incidents].sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt)).map((i) => {
-    const exec = o.executions.find((e) => e.incidentId === i.id);
+    // The incident's remediation: the first of its executions not stopped as superseded (an
+    // incident that grew into a cascade first started broker-recovery, which the classifier stopped).
+    const ofIncident = o.executions.filter((e) => e.incidentId === i.id);
+    const exec = ofIncident.find((e) => e.status !== 'ABORTED') ?? ofIncident[0];
     const d: DrillIncident = { id: i.id, type: i.type, severity: i.severity, status: i.status, openedAt: i.openedAt };
     if (exec) {
       d.workflow = exec.workflow;

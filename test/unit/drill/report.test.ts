@@ -72,6 +72,17 @@ describe('assembleReport', () => {
     expect(assembleReport(observations({ healthyAt: FAULT + 25_000 })).mttrSeconds).toBe(25);
   });
 
+  it("an incident's workflow is its remediation, not a run the classifier stopped when the incident grew (superseded, ABORTED)", () => {
+    const executions = [
+      { workflow: 'broker-recovery', incidentId: 'inc-1', status: 'ABORTED' },
+      { workflow: 'cascade-recovery', incidentId: 'inc-1', status: 'SUCCEEDED' },
+      { workflow: 'escalation', incidentId: 'inc-1', status: 'SUCCEEDED' },
+    ];
+    expect(assembleReport(observations({ executions })).incidents[0]).toMatchObject({ workflow: 'cascade-recovery', executionStatus: 'SUCCEEDED' });
+    // only stopped runs: the first one
+    expect(assembleReport(observations({ executions: executions.slice(0, 1) })).incidents[0]).toMatchObject({ workflow: 'broker-recovery', executionStatus: 'ABORTED' });
+  });
+
   it('incidents are listed in the order they opened', () => {
     const later = incident({ id: 'inc-2', type: 'broker-failure', openedAt: at(60) });
     const r = assembleReport(observations({ incidents: [later, incident({ id: 'inc-1', type: 'broker-failure' })] }));
