@@ -457,8 +457,10 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       bindings: registry,
       timeScale: opts.timeScale ?? 0.05,
       // The verify backoffs keep real seconds so a restarted broker has time to catch up, polled often;
-      // cascade-recovery's whole-cluster check keeps its ~47 s (10 + 15 + 22.5 s) for replication and lag after the throttle.
-      retryOverrides: { ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05), 'Verify Broker Rejoined': [1000, -1], 'Verify Cluster Recovered': [15_000, -1] },
+      // cascade-recovery's whole-cluster check keeps its ~47 s (10 + 15 + 22.5 s) for replication and lag after the throttle;
+      // quorum-recovery's validation likewise (10 + 15 + 22.5 s in the ASL): three brokers started one after another
+      // re-register and catch up in real seconds (at 1/20 a loaded machine escalated a recovery that was nearly done).
+      retryOverrides: { ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05), 'Verify Broker Rejoined': [1000, -1], 'Verify Cluster Recovered': [15_000, -1], 'Verify Quorum Restored': [15_000, -1] },
       // The ladder's waits run to timestamps; its scaled policy makes them short, polled here.
       waitOverrides: { 'Wait For Next Step': 250 },
       execution: { name: execution.name, id: execution.id, stateMachineArn },
