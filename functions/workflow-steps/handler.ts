@@ -201,7 +201,11 @@ export type StepResult =
   | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
   | { released: boolean; note: string };
 
-export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'> & Partial<Pick<IncidentStore, 'recentHeals'>>;
+// acquireLock/getLock: only a top-level live broker recovery needs them (holdRunLock says so when absent).
+export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'> & Partial<Pick<IncidentStore, 'recentHeals' | 'acquireLock' | 'getLock'>>;
+
+/** A run's own hold on its cluster's lock: as the classifier's, longer than the 55-minute execution bound. */
+export const RUN_LOCK_TTL_SECONDS = 3600;
 
 export interface WorkflowStepsDeps {
   store: WorkflowStepsStore;
@@ -216,6 +220,26 @@ export interface WorkflowStepsDeps {
 }
 
 const actor = (wf: string) => `workflow:${wf}`;
+
+/**
+ * One remediation per cluster (safety rule 2) also for a run nobody classified: a broker recovery
+ * started by hand (Step Functions console, a game day) holds the cluster lock from its start step
+ * on. The classifier's lock for this incident stays as it is; a free or expired lock is taken and
+ * said on the timeline; a lock held by another incident fails the step with LockHeldError, so the
+ * run escalates before any action (and its release step leaves that lock alone). Dry runs change
+ * nothing and nested runs act under their parent's lock: neither takes it.
+ */
+async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster: string, incidentId: string, now: Date): Promise<void> {
+  if (!store.acquireLock || !store.getLock) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (acquireLock, getLock)');
+  const held = await store.getLock(cluster);
+  if (held?.owner === incidentId && held.expiresAt > Math.floor(now.getTime() / 1000)) return;
+  const lock = await store.acquireLock(cluster, incidentId, RUN_LOCK_TTL_SECONDS);
+  await store.appendTimeline(incidentId, {
+    actor: actor(workflow),
+    action: 'lock-acquired',
+    detail: `remediation lock for ${cluster} taken by the run itself (no classifier's lock for this incident: started by hand, or the lock expired) until ${new Date(lock.expiresAt * 1000).toISOString()}`,
+  });
+}
 
 /**
  * Starts the escalation ladder for the incident (idempotent by name). A failure to start it is on
@@ -312,6 +336,8 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           return t;
         }
         const target = resolveTarget(step.workflow, step.input, deps.targets());
+        const parent = (step.input as { parentWorkflow?: unknown }).parentWorkflow;
+        if (!target.dryRun && (parent === undefined || parent === 'none')) await holdRunLock(store, step.workflow, target.cluster, target.incidentId, deps.now());
         const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
         await store.appendTimeline(target.incidentId, {
           actor: actor(step.workflow),

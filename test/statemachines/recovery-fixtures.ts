@@ -7,7 +7,7 @@ import type { ApprovalRequest } from '../../functions/approvals/schema.js';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { BrokerObservation, ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js';
-import { IncidentNotFoundError, IncidentStatusConflict, LockNotOwnedError } from '../../functions/shared/errors.js';
+import { IncidentNotFoundError, IncidentStatusConflict, LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
 import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
@@ -125,6 +125,18 @@ export class MemoryStore implements WorkflowStepsStore {
   async recordHeal(id: string, heal: HealRecord): Promise<void> {
     this.check(id);
     this.heals.push(heal);
+  }
+
+  async getLock(cluster: string): Promise<LockInfo | undefined> {
+    return this.lock?.cluster === cluster ? this.lock : undefined;
+  }
+
+  /** As the real store: free, expired or already ours -> taken; else LockHeldError. */
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number): Promise<LockInfo> {
+    const nowS = Math.floor(Date.now() / 1000);
+    if (this.lock && this.lock.owner !== owner && this.lock.expiresAt >= nowS) throw new LockHeldError(cluster, this.lock.owner, this.lock.expiresAt);
+    this.lock = { cluster, owner, acquiredAt: new Date().toISOString(), expiresAt: nowS + ttlSeconds };
+    return this.lock;
   }
 
   async releaseLock(cluster: string, owner: string): Promise<boolean> {
