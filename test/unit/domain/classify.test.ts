@@ -374,7 +374,8 @@ describe('classify: maintenance windows [start, end)', () => {
 
   it('suppresses automatic action from start (inclusive) to end (exclusive), to the millisecond', () => {
     expect(at('2026-11-22T00:59:59.999Z').action).toBe('remediate');
-    expect(at('2026-11-22T01:00:00.000Z')).toMatchObject({ action: 'ignore', severity: 'SEV-2' });
+    // Marked, so the classifier records the suppression on an incident instead of dropping the signal.
+    expect(at('2026-11-22T01:00:00.000Z')).toMatchObject({ action: 'ignore', severity: 'SEV-2', suppressed: { by: 'maintenance-window', window: win } });
     expect(at('2026-11-22T02:59:59.999Z').action).toBe('ignore');
     expect(at('2026-11-22T03:00:00.000Z').action).toBe('remediate');
     expect(text(at('2026-11-22T02:00:00.000Z'))).toMatch(/Maintenance window .* \(kernel patching\): automatic action suppressed\./);
@@ -384,6 +385,7 @@ describe('classify: maintenance windows [start, end)', () => {
     const d = at('2026-11-22T02:00:00.000Z', { signal: brokers(1, 2) });
     expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true });
     expect(text(d)).toMatch(/SEV-1 still pages people/);
+    expect(d).not.toHaveProperty('suppressed');
   });
 
   it('a window without a reason; escalations are not suppressed', () => {
