@@ -64,9 +64,19 @@ function liveIsr(p: PartitionDetail): number[] {
   return p.isr.filter((b) => !(p.unreachableIsr ?? []).includes(b));
 }
 
+/**
+ * A broker is back when it is registered, answers and is in the live ISR of every partition it
+ * replicates. Exception: a partition with no leader while another of its replicas is down waits
+ * for that broker (after a cascade, Kafka keeps such a partition offline until its last in-sync
+ * replica returns); this broker cannot fix it, and cascade-recovery recovers the other one next.
+ */
 export function verifyBrokerRecovered(s: ClusterSnapshot, brokerId: number): BrokerVerification {
   const b = s.brokers.find((x) => x.id === brokerId);
-  const lagging = s.partitions.details.filter((p) => p.replicas.includes(brokerId) && (p.leader === -1 || !liveIsr(p).includes(brokerId)));
+  const down = new Set(s.brokers.filter(isBrokerDown).map((x) => x.id));
+  const waiting = (p: PartitionDetail) => p.leader === -1 && p.replicas.some((r) => r !== brokerId && down.has(r));
+  const mine = s.partitions.details.filter((p) => p.replicas.includes(brokerId));
+  const waitingFor = [...new Set(mine.filter(waiting).flatMap((p) => p.replicas.filter((r) => r !== brokerId && down.has(r))))].sort((x, y) => x - y);
+  const lagging = mine.filter((p) => !waiting(p) && (p.leader === -1 || !liveIsr(p).includes(brokerId)));
   const base = { brokerId, laggingPartitions: lagging.length };
   if (!b || isBrokerDown(b)) {
     const why = !b ? 'is not in the cluster metadata' : !b.registered ? 'is not registered' : `does not answer (${b.error ?? 'unreachable'})`;
@@ -79,7 +89,8 @@ export function verifyBrokerRecovered(s: ClusterSnapshot, brokerId: number): Bro
       .join(', ');
     return { ...base, recovered: false, summary: `broker ${brokerId} is up but not yet in sync for ${lagging.length} partition(s): ${examples}` };
   }
-  return { ...base, recovered: true, summary: `broker ${brokerId} is registered, answers and is in the ISR of all its partitions (${snapshotSummary(s)})` };
+  const others = waitingFor.length > 0 ? `; ${mine.filter(waiting).length} partition(s) without a leader wait for brokers ${waitingFor.join(', ')}, still down` : '';
+  return { ...base, recovered: true, summary: `broker ${brokerId} is registered, answers and is in the ISR of all its partitions${others === '' ? '' : ' that have a leader'} (${snapshotSummary(s)})${others}` };
 }
 
 export type DiagnosisAction = 'restart' | 'disk-pressure' | 'escalate';
