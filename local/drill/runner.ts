@@ -362,7 +362,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // Oracle: the same fault, repaired by hand at once, measured with the same probe.
     let oracleMs: number | null = null;
     const first = scenario.faults.find((f): f is BrokerFault => manualRepair(f) !== undefined);
-    if (!restored && c.brokers.some((b) => b.state !== 'running')) {
+    // After a site failure the primary stays down, as it would be: bringing it back is dr-failback's job.
+    if (drSite) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
+    else if (!restored && c.brokers.some((b) => b.state !== 'running')) {
       progress('phase restore: bringing the cluster back for the next drill');
       await restoreCluster(c, scenario.faults, progress);
     }
