@@ -73,16 +73,37 @@ function alarmMetrics(p: Record<string, unknown>, brokers: number): { metrics: n
   return { metrics: /Broker|InstanceId/.test(query) ? Math.max(1, brokers) : 1, highRes, note: 'insights query' };
 }
 
-/** Custom metrics the probe publishes for a cluster (functions/probe/metrics.ts), plus its ColdStart metric. */
-function probeMetricCount(cluster: HealerConfig['clusters'][number]): number {
-  return 5 + 2 * cluster.brokerCount + cluster.consumerGroups.length + 1;
+interface ProbeEmission {
+  /** Custom metrics: every published series kind times its dimension values, plus the probe's ColdStart metric. */
+  metrics: number;
+  /** EMF documents per run (one per dimension set with a published metric). */
+  docs: number;
 }
+
+/**
+ * What a probe function publishes, from its environment in the template: PROBE_METRIC_SERIES (the
+ * series kinds, functions/probe/metrics.ts seriesKey) over CLUSTERS_JSON (brokers and groups).
+ */
+export function probeEmission(env: Record<string, unknown>): ProbeEmission {
+  const [cluster] = JSON.parse(String(env['CLUSTERS_JSON'])) as { brokerCount: number; consumerGroups: unknown[] }[];
+  const keys = JSON.parse(String(env['PROBE_METRIC_SERIES'])) as string[];
+  const fanOut = (key: string) => (key.includes('Broker ID') ? (cluster?.brokerCount ?? 0) : key.includes('Consumer Group') ? (cluster?.consumerGroups.length ?? 0) : 1);
+  const metrics = keys.reduce((n, k) => n + fanOut(k), 0) + 1;
+  const dimSets = new Set(keys.map((k) => k.split('|')[1]));
+  const docs = [...dimSets].reduce((n, d) => n + fanOut(`|${d}`), 0);
+  return { metrics, docs };
+}
+
+/** The open-incident gauges (functions/incident-metrics, with the dashboard): OpenIncidents per severity and AwaitingApproval. */
+const GAUGE_METRICS = 5;
+const GAUGE_RUNS_PER_MONTH = MINUTES_PER_MONTH / 5;
 
 export function idleCost(stackName: string, resources: Record<string, Resource>, config: HealerConfig, probeMs: number): StackCost {
   const lines: Line[] = [];
   const add = (item: string, quantity: string, usd: number, scope: Line['scope'] = 'cluster') => lines.push({ item, quantity, usd, scope });
   const all = Object.values(resources);
   const of = (type: string) => all.filter((r) => r.Type === type);
+  const envOf = (f: Resource) => ((f.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
   const brokers = Math.max(...config.clusters.map((c) => c.brokerCount));
 
   // Alarms on a cluster (the Alarms-<cluster> constructs) and on its own functions (probe, cluster
@@ -105,18 +126,26 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
     const what = scope === 'cluster' ? 'on the clusters and their probe/cluster-steps functions' : 'self-monitoring of the shared functions, queues, workflows, APIs';
     add(`CloudWatch alarms ${what}`, `${std} standard + ${hi} high-resolution alarm metrics (${count} alarms, ${math} metric math or insights)`, std * PRICES.alarmStandardMetricMonth + hi * PRICES.alarmHighResMetricMonth, scope);
   }
-  add('CloudWatch dashboards', `${of('AWS::CloudWatch::Dashboard').length}`, of('AWS::CloudWatch::Dashboard').length * PRICES.dashboardMonth, 'deployment');
+  add('CloudWatch dashboards (opt-in: config `dashboard`)', `${of('AWS::CloudWatch::Dashboard').length}`, of('AWS::CloudWatch::Dashboard').length * PRICES.dashboardMonth, 'deployment');
+  const gauges = of('AWS::Lambda::Function').filter((f) => envOf(f)['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-incident-metrics').length;
+  add(
+    'Open-incident gauges for the dashboard (custom metrics, a Lambda run every 5 minutes)',
+    gauges ? `${GAUGE_METRICS} metrics, ${GAUGE_RUNS_PER_MONTH} runs x 300 ms x 256 MB` : 'none (no dashboard)',
+    gauges * (GAUGE_METRICS * PRICES.customMetricMonth + GAUGE_RUNS_PER_MONTH * (PRICES.lambdaRequest + 0.3 * 0.25 * PRICES.lambdaArmGbSecond)),
+    'deployment',
+  );
 
   // The scheduled probe: one run a minute per cluster (the schedule rules in the template).
   const schedules = of('AWS::Events::Rule').filter((r) => /rate\(1 minute\)/.test(String(r.Properties?.['ScheduleExpression'] ?? '')));
-  const probeFns = of('AWS::Lambda::Function').filter((f) => /kafka-heal-probe-/.test(JSON.stringify(f.Properties?.['Environment'] ?? {})));
+  const probeFns = of('AWS::Lambda::Function').filter((f) => /^kafka-heal-probe-/.test(String(envOf(f)['POWERTOOLS_SERVICE_NAME'])));
   const probeMemGb = Math.max(...probeFns.map((f) => Number(f.Properties?.['MemorySize'] ?? 128))) / 1024;
   const runs = schedules.length * MINUTES_PER_MONTH;
   add('Probe Lambda requests', `${runs} runs (${schedules.length} x 1/min)`, runs * PRICES.lambdaRequest);
   add('Probe Lambda duration (arm64)', `${runs} x ${probeMs} ms x ${probeMemGb * 1024} MB`, runs * (probeMs / 1000) * probeMemGb * PRICES.lambdaArmGbSecond);
-  const metrics = config.clusters.reduce((n, c) => n + probeMetricCount(c), 0);
-  add('Custom metrics (probe EMF, ColdStart)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
-  const docsPerRun = config.clusters.reduce((n, c) => n + 1 + c.brokerCount + c.consumerGroups.length, 0) / Math.max(1, config.clusters.length);
+  const emissions = probeFns.map((f) => probeEmission(envOf(f)));
+  const metrics = emissions.reduce((n, e) => n + e.metrics, 0);
+  add('Custom metrics (probe EMF: the series alarms and the dashboard read; ColdStart)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
+  const docsPerRun = emissions.reduce((n, e) => n + e.docs, 0) / Math.max(1, emissions.length);
   const logGb = (runs * (PROBE_LOG_BYTES + docsPerRun * EMF_DOC_BYTES)) / 1024 ** 3;
   add('CloudWatch Logs (probe runs)', `${logGb.toFixed(3)} GB ingested, kept a month`, logGb * (PRICES.logsIngestGb + PRICES.logsStoreGbMonth));
   add('X-Ray traces (active tracing, probe runs)', `${runs} traces`, runs * PRICES.xrayTrace);

@@ -17,7 +17,7 @@ import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
 import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '@kafka-heal/probe';
-import { probeMetricDocuments, publish, type MetricDocument } from './metrics.js';
+import { parseMetricSeries, probeMetricDocuments, publish, selectSeries, type MetricDocument } from './metrics.js';
 
 export const ProbeEventSchema = z.object({
   cluster: z.string().min(1),
@@ -129,10 +129,13 @@ function envInt(name: string, fallback: number): number {
 
 let clustersCache: ProbeClusterConfig[] | undefined;
 
+/** The series kinds the deployment's alarms (and dashboard, when on) read; every other one would be a custom metric nobody reads. */
+const publishedSeries = parseMetricSeries(process.env.PROBE_METRIC_SERIES);
+
 export const probeHandler = makeProbeHandler({
   clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
   probe: probeCluster,
-  publish: (docs) => publish(docs),
+  publish: (docs) => publish(publishedSeries ? selectSeries(docs, publishedSeries) : docs),
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   now: Date.now,
   rounds: envInt('PROBE_ROUNDS', 1),

@@ -64,6 +64,48 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
   return docs;
 }
 
+/**
+ * One kind of series: a metric name with its dimension names, e.g.
+ * `UnderReplicatedPartitions|Broker ID,Cluster Name`. CloudWatch bills every distinct name and
+ * dimension values as one custom metric, so the deployment tells the probe which kinds to publish
+ * (PROBE_METRIC_SERIES, set by infra/constructs/probes.ts from the alarms and the dashboard).
+ */
+export function seriesKey(name: string, dimensionNames: Iterable<string>): string {
+  return `${name}|${[...dimensionNames].sort().join(',')}`;
+}
+
+/** The documents restricted to the series kinds in `keep`; a document left with no metric is dropped. */
+export function selectSeries(docs: MetricDocument[], keep: ReadonlySet<string>): MetricDocument[] {
+  return docs.flatMap((doc) => {
+    const dims = Object.keys(doc.dimensions);
+    const metrics = doc.metrics.filter((m) => keep.has(seriesKey(m.name, dims)));
+    return metrics.length > 0 ? [{ dimensions: doc.dimensions, metrics }] : [];
+  });
+}
+
+/** PROBE_METRIC_SERIES is malformed: a deployment error. */
+export class ProbeMetricSeriesError extends Error {
+  override readonly name = 'ProbeMetricSeriesError';
+}
+
+/**
+ * PROBE_METRIC_SERIES: a JSON array of seriesKey strings. Unset means every series (the local
+ * runtime and drills read all of them); an empty array means none but what the array names.
+ */
+export function parseMetricSeries(text: string | undefined): ReadonlySet<string> | undefined {
+  if (text === undefined || text === '') return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ProbeMetricSeriesError(`PROBE_METRIC_SERIES is not JSON: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(raw) || !raw.every((k): k is string => typeof k === 'string' && k.includes('|'))) {
+    throw new ProbeMetricSeriesError('PROBE_METRIC_SERIES must be a JSON array of "<metric>|<dimension names>" strings');
+  }
+  return new Set(raw);
+}
+
 /** Writes each document as one EMF line through Powertools Metrics (stdout in Lambda). */
 export function publish(docs: MetricDocument[], namespace = NAMESPACE): void {
   for (const doc of docs) {

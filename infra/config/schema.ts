@@ -393,6 +393,9 @@ export const HealerConfigSchema = z
     deployment: deploymentName,
     notifications: notificationsSchema.prefault({}),
     alertmanager: alertmanagerSchema.prefault({}),
+    // The operators' CloudWatch dashboard and the open-incident gauges it graphs: $3 a month plus
+    // the gauges' and the probe's extra custom metrics, so it is opt-in (docs/aws-stack.md#cost).
+    dashboard: z.boolean({ error: 'expected true or false' }).default(false),
     clusters: z.array(clusterSchema, { error: 'expected a list of clusters' }).min(1, { error: 'expected at least one cluster' }),
   })
   .superRefine(

@@ -46,6 +46,7 @@ import { createHash } from 'node:crypto';
 import { alarmMarker } from '../../functions/domain/normalize/index.js';
 import type { SignalKind } from '../../functions/domain/types.js';
 import type { ClusterConfig, ConsumerGroupConfig } from '../config/schema.js';
+import { seriesKey } from '../../functions/probe/metrics.js';
 
 export const MSK_NAMESPACE = 'AWS/Kafka';
 /** The probe's own namespace; the probe publishes PROBE_METRICS here. */
@@ -533,4 +534,28 @@ export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): A
     seen.add(s.alarmName);
   }
   return list.specs;
+}
+
+/** `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") ...`: the probe series a query reads. */
+const PROBE_QUERY = new RegExp(`SELECT \\w+\\((\\w+)\\) FROM SCHEMA\\("${PROBE_NAMESPACE}"((?:, "[^"]+")*)\\)`);
+
+/**
+ * The probe series kinds (functions/probe/metrics.ts seriesKey) these alarms read: what the probe
+ * must publish for them. A metric the probe publishes and no alarm reads is a custom metric billed
+ * for nothing ($0.30 a month each).
+ */
+export function probeSeriesOfAlarms(specs: AlarmSpec[]): string[] {
+  const keys = new Set<string>();
+  const addRef = (m: MetricRef) => {
+    if (m.namespace === PROBE_NAMESPACE) keys.add(seriesKey(m.metricName, Object.keys(m.dimensions)));
+  };
+  for (const { source } of specs) {
+    if (source.type === 'metric') addRef(source.metric);
+    else if (source.type === 'math') Object.values(source.metrics).forEach(addRef);
+    else {
+      const m = PROBE_QUERY.exec(source.query);
+      if (m) keys.add(seriesKey(m[1] as string, [...(m[2] ?? '').matchAll(/"([^"]+)"/g)].map((d) => d[1] as string)));
+    }
+  }
+  return [...keys].sort();
 }

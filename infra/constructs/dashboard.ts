@@ -31,7 +31,14 @@ import { StateMachine, type CfnStateMachine, type IStateMachine } from 'aws-cdk-
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
+import { seriesKey } from '../../functions/probe/metrics.js';
 import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE } from './alarm-specs.js';
+
+/** The probe series kinds (functions/probe/metrics.ts seriesKey) the dashboard graphs, beyond what the alarms read. */
+export const DASHBOARD_PROBE_SERIES: readonly string[] = [
+  ...[PROBE_METRICS.heartbeat, PROBE_METRICS.offlinePartitions, PROBE_METRICS.underMinIsrPartitions, 'ProbeLatencyMs'].map((n) => seriesKey(n, [DIMENSIONS.cluster])),
+  seriesKey(PROBE_METRICS.brokerReachable, [DIMENSIONS.cluster, DIMENSIONS.broker]),
+];
 
 /** The namespace of the handlers' own metrics (POWERTOOLS_METRICS_NAMESPACE of every function). */
 export const HANDLER_NAMESPACE = 'KafkaHeal';

@@ -1,8 +1,9 @@
 // The probe: one Lambda per cluster (a function has exactly one VPC configuration, and each
 // cluster's brokers live in their own VPC/subnets/security group from the config), run every
 // minute by an EventBridge rule whose input names the cluster. It publishes the EMF metrics the
-// self-managed clusters' alarms use (and lag for MSK consumer groups) plus a heartbeat whose
-// absence alarms (the heartbeat alarm itself is made with the cluster alarms).
+// cluster's alarms read (the self-managed clusters' health and lag; for MSK only what AWS/Kafka
+// lacks) plus a heartbeat whose absence alarms (the heartbeat alarm itself is made with the
+// cluster alarms), and what the dashboard graphs when the stack has one.
 //
 // The VPC, subnets and security group are imported by id (no lookups), so `cdk synth` needs no
 // AWS credentials.
@@ -12,6 +13,8 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
+import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
+import { DASHBOARD_PROBE_SERIES } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
 import { ProbeLayer } from './probe-layer.js';
 
@@ -44,6 +47,19 @@ export interface ClusterProbeProps {
   cluster: ClusterConfig;
   /** @default one minute */
   interval?: Duration;
+  /** The stack has the dashboard, which graphs probe series no alarm reads. @default false */
+  dashboard?: boolean;
+}
+
+/**
+ * PROBE_METRIC_SERIES: the series kinds the probe publishes, those the cluster's alarms read
+ * (plus the dashboard's). For an MSK cluster that is the heartbeat (and ClusterReachable for a DR
+ * pair): its alarms watch AWS/Kafka, which MSK publishes at no charge.
+ */
+export function probeMetricSeries(deployment: string, cluster: ClusterConfig, dashboard = false): string[] {
+  const keys = new Set(probeSeriesOfAlarms(clusterAlarmSpecs(deployment, cluster)));
+  if (dashboard) DASHBOARD_PROBE_SERIES.forEach((k) => keys.add(k));
+  return [...keys].sort();
 }
 
 export class ClusterProbe extends Construct {
@@ -89,6 +105,7 @@ export class ClusterProbe extends Construct {
       environment: {
         DEPLOYMENT: props.deployment,
         CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]),
+        PROBE_METRIC_SERIES: JSON.stringify(probeMetricSeries(props.deployment, cluster, props.dashboard)),
       },
     });
     // A failed run is superseded by the next one a minute later: no async retries that would

@@ -77,8 +77,9 @@ export class HealerStack extends Stack {
   /** dr-failover / dr-failback (only created for clusters with dr.peer and dr.route53). */
   readonly dr: DrWorkflows;
   readonly monitoring: SelfMonitoring;
-  readonly dashboard: HealerDashboard;
-  readonly incidentMetrics: IncidentMetrics;
+  /** The operators' dashboard and the gauges it graphs: only with `dashboard: true` in the config. */
+  readonly dashboard: HealerDashboard | undefined;
+  readonly incidentMetrics: IncidentMetrics | undefined;
 
   constructor(scope: Construct, id: string, props: HealerStackProps) {
     super(scope, id, {
@@ -225,7 +226,7 @@ export class HealerStack extends Stack {
         const alarm = alarms.alarms[i];
         if (spec.alarmKind === 'probe-heartbeat' && alarm) this.monitoring.notify(alarm);
       });
-      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, { deployment: d, cluster });
+      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, { deployment: d, cluster, dashboard: config.dashboard });
       this.probes.push(probe);
       this.monitoring.watchFunction(probe.fn, `probe-${cluster.name}`);
     }
@@ -272,10 +273,11 @@ export class HealerStack extends Stack {
     }
 
     // --- Operators: open-incident gauges, dashboard, the table name the CLI reads --------------
-    this.incidentMetrics = new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clustersJson });
-    this.monitoring.watchFunction(this.incidentMetrics.fn, 'incident-metrics');
+    // Opt-in (config `dashboard`): most of a small deployment's idle cost, and no alarm needs it.
+    this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clustersJson }) : undefined;
+    if (this.incidentMetrics) this.monitoring.watchFunction(this.incidentMetrics.fn, 'incident-metrics');
     // Last, so every state machine created above is on the dashboard.
-    this.dashboard = new HealerDashboard(this, 'Dashboard', {
+    this.dashboard = !config.dashboard ? undefined : new HealerDashboard(this, 'Dashboard', {
       deployment: d,
       clusters: config.clusters,
       clusterAlarms: this.clusterAlarms.map((a) => a.alarms),

@@ -73,6 +73,8 @@ describe('config schema: the base document', () => {
     const cfg = valid(() => {});
     expect(cfg.notifications).toEqual({ pagerDutyRoutingKeySecretName: 'kafka-heal/pagerduty', snsTopicArns: {} });
     expect(cfg.alertmanager).toEqual({ tokenSecretName: 'kafka-heal/alertmanager-token' });
+    // The dashboard is opt-in (idle cost, docs/aws-stack.md#cost).
+    expect(cfg.dashboard).toBe(false);
     const [msk, ec2] = cfg.clusters;
     expect(msk?.policy).toEqual({ mode: 'dry-run' });
     expect(msk?.consumerGroups).toEqual([]);
@@ -379,7 +381,7 @@ describe('configFieldPaths', () => {
     }
     expect(new Set(paths).size).toBe(paths.length);
     expect(paths).toEqual([...paths].sort());
-    expect(paths.filter((p) => !p.startsWith('clusters'))).toEqual(['alertmanager', 'alertmanager.tokenSecretName', 'deployment', 'notifications', 'notifications.pagerDutyRoutingKeySecretName', 'notifications.snsTopicArns', 'notifications.snsTopicArns.critical', 'notifications.snsTopicArns.warning']);
+    expect(paths.filter((p) => !p.startsWith('clusters'))).toEqual(['alertmanager', 'alertmanager.tokenSecretName', 'dashboard', 'deployment', 'notifications', 'notifications.pagerDutyRoutingKeySecretName', 'notifications.snsTopicArns', 'notifications.snsTopicArns.critical', 'notifications.snsTopicArns.warning']);
   });
 
   it('every key used in the examples is a documented path', () => {

@@ -1,5 +1,6 @@
-// The operators' dashboard in the synthesized example stacks: one per stack, every cluster's
-// health, every state machine's outcomes, and only metric names/dimensions the Lambdas emit.
+// The operators' dashboard in the synthesized example stacks (dashboard turned on in each; it is
+// opt-in, see the last tests for the default): one per stack, every cluster's health, every state
+// machine's outcomes, and only metric names/dimensions the Lambdas emit.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
@@ -11,7 +12,7 @@ import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js
 
 let ex: ExampleStacks;
 beforeAll(() => {
-  ex = synthesizeExampleStacks('kh-dashboard-test-');
+  ex = synthesizeExampleStacks('kh-dashboard-test-', (c) => ({ ...c, dashboard: true }));
 }, 240_000);
 afterAll(() => ex?.cleanup());
 

@@ -26,9 +26,10 @@ export interface ExampleStacks {
   cleanup(): void;
 }
 
-export function synthesizeExampleStacks(tmpPrefix: string): ExampleStacks {
+/** `edit` changes each example config before synthesis (e.g. the dashboard test turns the dashboard on everywhere). */
+export function synthesizeExampleStacks(tmpPrefix: string, edit: (config: HealerConfig) => HealerConfig = (c) => c): ExampleStacks {
   const outdir = mkdtempSync(join(tmpdir(), tmpPrefix));
-  const configs = loadConfigs(DEFAULT_CONFIG_FILES);
+  const configs = loadConfigs(DEFAULT_CONFIG_FILES).map(edit);
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
   const stacks = addHealerStacks(app, configs, { nag: true });
   const templates = new Map<string, Template>();

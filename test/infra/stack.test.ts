@@ -16,6 +16,10 @@ import type { HealerConfig } from '../../infra/config/schema.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
 import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
+import { probeSeriesOfAlarms } from '../../infra/constructs/alarm-specs.js';
+import { DASHBOARD_PROBE_SERIES } from '../../infra/constructs/dashboard.js';
+import { probeMetricDocuments, selectSeries, seriesKey } from '../../functions/probe/metrics.js';
+import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 
@@ -52,6 +56,16 @@ function logicalId(t: Template, type: string, props: Record<string, unknown>): s
 }
 
 const DEPLOYMENTS = ['prod-eu', 'prod-us', 'events'];
+
+/** A reachable cluster snapshot with nothing wrong: brokers and groups are filled in per cluster. */
+const SNAPSHOT_ALL_REPORTING = {
+  status: 'healthy',
+  bootstrapReachable: true,
+  durationMs: 12,
+  controllerId: 1,
+  partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+  errors: [],
+};
 
 describe('the app', () => {
   it('has one env-agnostic stack per example config, named KafkaHeal-<deployment>', () => {
@@ -290,8 +304,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // cluster-steps: errors + throttles; escalation and each recovery workflow: failed + timed out;
     // three DLQs; webhook 5xx. Escalation: the ladder (failed + timed out), its steps, redelivery and
     // the two approval functions (errors + throttles), the notify-retry DLQ, approvals API 5xx.
-    // The incident-metrics function (errors + throttles) feeds the dashboard's open-incident gauges.
-    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 * 2 + 1 + 1) + 2;
+    // The incident-metrics function (errors + throttles) feeds the dashboard's open-incident gauges (opt-in).
+    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 * 2 + 1 + 1) + (config().dashboard ? 2 : 0);
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -405,8 +419,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const fns = Object.values(resources(t, 'AWS::Lambda::Function'));
     // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps; escalation steps, notify
     // redelivery, approval request and endpoint; per cluster a probe and cluster-steps.
-    // ... and incident-metrics (the dashboard's open-incident gauges).
-    expect(fns).toHaveLength(5 + 4 + 1 + 2 * config().clusters.length);
+    // ... and incident-metrics (the dashboard's open-incident gauges) when the dashboard is on.
+    expect(fns).toHaveLength(5 + 4 + (config().dashboard ? 1 : 0) + 2 * config().clusters.length);
     for (const f of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -452,6 +466,42 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
         Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify({ cluster: cluster.name }) })],
       });
     }
+  });
+
+  it('probe: publishes exactly the series its cluster\'s alarms read (and the dashboard\'s when it is on), nothing billed for no reader', () => {
+    const t = template(deployment);
+    for (const cluster of config().clusters) {
+      const fnId = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `kafka-heal-probe-${cluster.name}` }) } });
+      const env = (resources(t, 'AWS::Lambda::Function')[fnId]?.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables;
+      const series = new Set(JSON.parse(env['PROBE_METRIC_SERIES'] as string) as string[]);
+      // What a probe of a cluster with every broker and group reporting publishes under this list.
+      const ids = Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
+      const snapshot = {
+        ...SNAPSHOT_ALL_REPORTING,
+        brokers: ids.map((id) => ({ id, host: 'h', port: 9092, registered: true, reachable: true })),
+        consumerGroups: cluster.consumerGroups.map((g) => ({ group: g.name, state: 'Stable', partitions: [{ topic: 't', partition: 0, lag: 1 }] })),
+      } as unknown as ClusterSnapshot;
+      const published = selectSeries(probeMetricDocuments(cluster.name, snapshot, ids), series);
+      const publishedKeys = new Set(published.flatMap((d) => d.metrics.map((m) => seriesKey(m.name, Object.keys(d.dimensions)))));
+      expect(publishedKeys, cluster.name).toEqual(series);
+      // Every probe metric an alarm reads is published; nothing else is, unless the dashboard graphs it.
+      const read = new Set(probeSeriesOfAlarms(clusterAlarmSpecs(deployment, cluster)));
+      for (const k of read) expect(series.has(k), `${cluster.name}: ${k}`).toBe(true);
+      const extra = [...series].filter((k) => !read.has(k));
+      if (config().dashboard) expect(extra.every((k) => DASHBOARD_PROBE_SERIES.includes(k)), extra.join(' ')).toBe(true);
+      else expect(extra).toEqual([]);
+      expect(series.has(seriesKey('ProbeHeartbeat', ['Cluster Name'])), cluster.name).toBe(true);
+      if (cluster.platform === 'msk' && !config().dashboard) expect([...series]).toEqual([seriesKey('ProbeHeartbeat', ['Cluster Name'])]);
+    }
+  });
+
+  it('dashboard and incident-metrics gauges only when the config asks for them (opt-in)', () => {
+    const t = template(deployment);
+    expect(Object.keys(resources(t, 'AWS::CloudWatch::Dashboard'))).toHaveLength(config().dashboard ? 1 : 0);
+    const gauges = Object.values(resources(t, 'AWS::Lambda::Function')).filter(
+      (f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-incident-metrics',
+    );
+    expect(gauges).toHaveLength(config().dashboard ? 1 : 0);
   });
 
   it('probe layer: one per stack (Node 22, ARM64), attached to every probe and cluster-steps function and to no other', () => {
