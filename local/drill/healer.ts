@@ -91,6 +91,9 @@ export const ARNS = {
   signalsQueue: `arn:aws:sqs:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-signals`,
 };
 
+/** The shortest `for` of the local ZookeeperQuorumLost rule: longer than a ZooKeeper leader election. */
+export const ZK_ELECTION_FLOOR_MS = 10_000;
+
 /** ZooKeeper server n runs on the host of instanceIdFor(ZK_HOST_OFFSET + n). */
 export const ZK_HOST_OFFSET = 100;
 
@@ -573,9 +576,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   let loop: Promise<void> | undefined;
   let evalTimer: NodeJS.Timeout | undefined;
   // ZooKeeper mode: the exporter scrape + Prometheus rule + Alertmanager webhook stand-in
-  // (zookeeper-alerts.ts), `for: 1m` as one local period, scraped twice a period.
+  // (zookeeper-alerts.ts), `for: 1m` as one local period but never under ZK_ELECTION_FLOOR_MS,
+  // scraped twice a period. A ZooKeeper leader election takes real seconds whatever the drill's
+  // time scale (restarting the leader during the recovery left the ensemble without a quorum for
+  // ~5 s under load, which a 2 s window reported as a second loss); the minute covers it in production.
   const zkAlerts: ZkRuleTransition[] = [];
-  let zkRule = new ZookeeperQuorumRule(cluster.name, opts.alarmPeriodSeconds * 1000);
+  const zkForMs = Math.max(opts.alarmPeriodSeconds * 1000, ZK_ELECTION_FLOOR_MS);
+  let zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
   let zkTimer: NodeJS.Timeout | undefined;
   let zkScraping = false;
   const scrapeZooKeeper = async () => {
@@ -646,7 +653,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       loop = probeLoop();
       evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
       if (zkServers.length > 0) {
-        zkRule = new ZookeeperQuorumRule(cluster.name, opts.alarmPeriodSeconds * 1000);
+        zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
         zkTimer = setInterval(() => void scrapeZooKeeper(), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)));
       }
     },
