@@ -200,6 +200,16 @@ describe('errors thrown by bindings reach Retry/Catch under their name, as in AW
     expect(res).toMatchObject({ status: 'FAILED', error: 'Boom', cause: 'it broke' });
   });
 
+  it('validates a definition on its first run only (as CreateStateMachine does), so later runs start at once', async () => {
+    // A Next to a state that does not exist: the engine's validation refuses it on the first run.
+    const broken = { StartAt: 'P', States: { P: { Type: 'Pass', Next: 'Nowhere' } } } as unknown as AslDefinition;
+    await expect(runWorkflow({ definition: broken, input: {}, bindings: {} })).rejects.toThrow();
+    await expect(runWorkflow({ definition: broken, input: {}, bindings: {} })).rejects.toThrow();
+    const d: AslDefinition = { StartAt: 'P', States: { P: { Type: 'Pass', Result: 1, End: true } } };
+    expect((await runWorkflow({ definition: d, input: {}, bindings: {} })).status).toBe('SUCCEEDED');
+    expect((await runWorkflow({ definition: d, input: {}, bindings: {} })).status).toBe('SUCCEEDED');
+  });
+
   it('a Fail state ends the run FAILED with its Error and Cause', async () => {
     const d: AslDefinition = { StartAt: 'F', States: { F: { Type: 'Fail', Error: 'Escalated', Cause: 'people' } } };
     const res = await runWorkflow({ definition: d, input: {}, bindings: {} });
