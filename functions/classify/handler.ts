@@ -335,14 +335,15 @@ const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failur
  * decide the outcome: with no broker reachable, broker-recovery or cascade-recovery cannot
  * succeed, and DR failover is the runbook that helps. So the site failure stops the broker-level
  * run (it is recorded on that incident, which is closed as suppressed: the site failure owns the
- * response) and takes the cluster lock; there is still one remediation per cluster. Any other
- * holder (another site failure, a quorum recovery, disk pressure...) keeps the lock.
+ * response) and takes the cluster lock; there is still one remediation per cluster. The holder
+ * may still read `open` (its start raced an upgrade and was stopped before its status was set).
+ * Any other holder (another site failure, a quorum recovery, disk pressure...) keeps the lock.
  */
 async function takeOverForSiteFailure(cluster: string, owner: string | undefined, incidentId: string, decision: Decision, deps: ClassifyDeps): Promise<boolean> {
   if (decision.incidentType !== 'site-failure' || owner === undefined || owner === incidentId) return false;
   // A holder that cannot be read is not taken over: the usual lock-held path escalates.
   const holder = await deps.store.get(owner).catch(() => undefined);
-  if (!holder || holder.cluster !== cluster || !BROKER_LEVEL_TYPES.includes(holder.type) || (holder.status !== 'remediating' && holder.status !== 'awaiting-approval')) return false;
+  if (!holder || holder.cluster !== cluster || !BROKER_LEVEL_TYPES.includes(holder.type) || !ACTIVE_STATUSES.includes(holder.status)) return false;
   const why = `site failure ${incidentId} on ${cluster} takes over: no broker-level runbook can work while no broker of the site answers`;
   if (holder.executionArn) await supersede(owner, holder.executionArn, why, deps);
   await releaseLockOf(cluster, owner, deps);

@@ -342,6 +342,17 @@ describe('a site failure and the broker-level run that got the lock first', () =
     expect(store.timelines.get(siteId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`));
   });
 
+  it('takes over from a holder still reading open (its start raced an upgrade and was stopped before its status was set)', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    const brokerId = incidentIdFor(signal(), 'broker-failure');
+    store.incidents.get(brokerId)!.status = 'open';
+    await handle(event(JSON.stringify(siteDown())));
+    expect(store.locks.get('orders')?.owner).toBe(incidentIdFor(siteDown(), 'site-failure'));
+    expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
+  });
+
   it('leaves any other holder alone: a site failure on a cluster locked by disk pressure escalates', async () => {
     policy({ mode: 'auto' });
     const handle = createClassifyHandler(deps);
