@@ -52,11 +52,17 @@ export class SelfMonitoring extends Construct {
     return alarm;
   }
 
-  /** Errors > 0 and Throttles > 0 of a healer function. */
+  /**
+   * Errors > 0 of a healer function. Throttles get no alarm of their own ($0.10 a month each, one
+   * per function): a throttle that matters already shows as another alarm here. Queue-fed
+   * functions leave the message on the queue and retry it until it lands in a watched DLQ;
+   * workflow steps retry Lambda.TooManyRequestsException and then fail or escalate the execution
+   * (ExecutionsFailed); a throttled scheduled probe misses its heartbeat; a throttled webhook or
+   * approval endpoint answers 5xx. The classifier's concurrency cap throttles it by design in a
+   * storm, so an alarm on its throttles would page for the healer working as intended.
+   */
   watchFunction(f: HealerFunction, label: string): this {
-    const period = Duration.minutes(1);
-    this.aboveZero(`${label}Errors`, `${label}-errors`, f.fn.metricErrors({ period, statistic: 'Sum' }), `the ${label} function failed (Lambda Errors > 0)`);
-    this.aboveZero(`${label}Throttles`, `${label}-throttles`, f.fn.metricThrottles({ period, statistic: 'Sum' }), `the ${label} function was throttled (Throttles > 0)`);
+    this.aboveZero(`${label}Errors`, `${label}-errors`, f.fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), `the ${label} function failed (Lambda Errors > 0)`);
     return this;
   }
 

@@ -301,11 +301,12 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const t = template(deployment);
     const clusterAlarmCount = config().clusters.reduce((n, c) => n + clusterAlarmSpecs(deployment, c).length, 0);
     // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps, and per cluster a probe and
-    // cluster-steps: errors + throttles; escalation and each recovery workflow: failed + timed out;
+    // cluster-steps: errors (throttles surface as DLQ, failed-execution, heartbeat or 5xx alarms,
+    // infra/constructs/self-monitoring.ts); escalation and each recovery workflow: failed + timed out;
     // three DLQs; webhook 5xx. Escalation: the ladder (failed + timed out), its steps, redelivery and
-    // the two approval functions (errors + throttles), the notify-retry DLQ, approvals API 5xx.
-    // The incident-metrics function (errors + throttles) feeds the dashboard's open-incident gauges (opt-in).
-    const selfCount = (5 + 2 * config().clusters.length) * 2 + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 * 2 + 1 + 1) + (config().dashboard ? 2 : 0);
+    // the two approval functions (errors), the notify-retry DLQ, approvals API 5xx.
+    // The incident-metrics function (errors) feeds the dashboard's open-incident gauges (opt-in).
+    const selfCount = (5 + 2 * config().clusters.length) + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 + 1 + 1) + (config().dashboard ? 1 : 0);
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
