@@ -317,6 +317,18 @@ describe('a site failure and the broker-level run that got the lock first', () =
   const siteDown = (over: Partial<Signal> = {}) =>
     signal({ id: 'sig-site', kind: 'site-down', brokerIds: [], name: 'kafka-heal-prod-orders-site-down', fingerprint: 'alarm:site-down', ...over });
 
+  const brokerId = () => incidentIdFor(signal(), 'broker-failure');
+  const siteId = () => incidentIdFor(siteDown(), 'site-failure');
+  /** A broker recovery takes the lock first; `meanwhile` changes its incident; then the site goes down. */
+  async function brokerRunThenSiteDown(meanwhile: (holder: { status: string; type: string }) => void = () => undefined): Promise<void> {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    expect(store.locks.get('orders')?.owner).toBe(brokerId());
+    meanwhile(store.incidents.get(brokerId())!);
+    await handle(event(JSON.stringify(siteDown())));
+  }
+
   beforeEach(() => {
     deps.clusters = [{ ...ORDERS, hasDr: true }];
     deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_DR_FAILOVER: ARN('dr-failover') };
@@ -324,48 +336,30 @@ describe('a site failure and the broker-level run that got the lock first', () =
   });
 
   it('takes the cluster lock from a running broker recovery: stops it, closes its incident as suppressed, starts dr-failover', async () => {
-    policy({ mode: 'auto' });
-    const handle = createClassifyHandler(deps);
-    await handle(event(JSON.stringify(signal())));
-    const brokerId = incidentIdFor(signal(), 'broker-failure');
-    expect(store.locks.get('orders')?.owner).toBe(brokerId);
-
-    await handle(event(JSON.stringify(siteDown())));
-    const siteId = incidentIdFor(siteDown(), 'site-failure');
+    await brokerRunThenSiteDown();
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('dr-failover')]);
-    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId)!.executionArn!, error: 'Superseded' });
-    expect(store.locks.get('orders')?.owner).toBe(siteId);
-    expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
-    expect(store.actions(brokerId).slice(-2)).toEqual(['workflow-superseded', 'lock-released']);
-    expect(store.incidents.get(siteId)!.status).toBe('awaiting-approval');
-    expect(store.actions(siteId)).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
-    expect(store.timelines.get(siteId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`));
+    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId())!.executionArn!, error: 'Superseded' });
+    expect(store.locks.get('orders')?.owner).toBe(siteId());
+    expect(store.incidents.get(brokerId())!.status).toBe('suppressed');
+    expect(store.actions(brokerId()).slice(-2)).toEqual(['workflow-superseded', 'lock-released']);
+    expect(store.incidents.get(siteId())!.status).toBe('awaiting-approval');
+    expect(store.actions(siteId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
+    expect(store.timelines.get(siteId())?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId()} \\(broker-failure\\)`));
   });
 
   it('takes over from a holder still reading open (its start raced an upgrade and was stopped before its status was set)', async () => {
-    policy({ mode: 'auto' });
-    const handle = createClassifyHandler(deps);
-    await handle(event(JSON.stringify(signal())));
-    const brokerId = incidentIdFor(signal(), 'broker-failure');
-    store.incidents.get(brokerId)!.status = 'open';
-    await handle(event(JSON.stringify(siteDown())));
-    expect(store.locks.get('orders')?.owner).toBe(incidentIdFor(siteDown(), 'site-failure'));
-    expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
+    await brokerRunThenSiteDown((holder) => (holder.status = 'open'));
+    expect(store.locks.get('orders')?.owner).toBe(siteId());
+    expect(store.incidents.get(brokerId())!.status).toBe('suppressed');
   });
 
   it('leaves any other holder alone: a site failure on a cluster locked by disk pressure escalates', async () => {
-    policy({ mode: 'auto' });
-    const handle = createClassifyHandler(deps);
-    await handle(event(JSON.stringify(signal())));
     // The lock holder is remediating something a site failure does not make pointless.
-    const holderId = incidentIdFor(signal(), 'broker-failure');
-    store.incidents.get(holderId)!.type = 'disk-pressure';
-    await handle(event(JSON.stringify(siteDown())));
-    const siteId = incidentIdFor(siteDown(), 'site-failure');
+    await brokerRunThenSiteDown((holder) => (holder.type = 'disk-pressure'));
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('escalation')]);
-    expect(store.locks.get('orders')?.owner).toBe(holderId);
-    expect(store.incidents.get(holderId)!.status).toBe('remediating');
-    expect(store.actions(siteId)).toContain('lock-held');
+    expect(store.locks.get('orders')?.owner).toBe(brokerId());
+    expect(store.incidents.get(brokerId())!.status).toBe('remediating');
+    expect(store.actions(siteId())).toContain('lock-held');
     expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
   });
 
@@ -374,8 +368,7 @@ describe('a site failure and the broker-level run that got the lock first', () =
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(siteDown())));
     await handle(event(JSON.stringify(signal())));
-    const siteId = incidentIdFor(siteDown(), 'site-failure');
-    expect(store.locks.get('orders')?.owner).toBe(siteId);
+    expect(store.locks.get('orders')?.owner).toBe(siteId());
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('dr-failover'), ARN('escalation')]);
     expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
   });
