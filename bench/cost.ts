@@ -222,11 +222,18 @@ export async function run(args: string[]): Promise<string> {
   console.log(`  per incident ${usd(inc.total)}`);
   const perCluster = costs.map((c) => {
     const fixed = c.lines.filter((l) => l.scope === 'deployment').reduce((n, l) => n + l.usd, 0);
-    return { stack: c.stack, usd: c.total / c.clusters.length, marginal: (c.total - fixed) / c.clusters.length };
+    const marginal = (c.total - fixed) / c.clusters.length;
+    // How many such clusters one deployment needs before its per-cluster share is within the target.
+    const breakEven = marginal < MAX_IDLE_PER_CLUSTER_USD ? Math.max(1, Math.ceil(fixed / (MAX_IDLE_PER_CLUSTER_USD - marginal))) : undefined;
+    return { stack: c.stack, usd: c.total / c.clusters.length, fixed, marginal, breakEven };
   });
   const worst = perCluster.reduce((a, b) => (b.usd > a.usd ? b : a));
+  const worstMarginal = perCluster.reduce((a, b) => (b.marginal > a.marginal ? b : a));
+  const describeStack = (p: (typeof perCluster)[number]) =>
+    `${p.stack} ${usd(p.usd)} (${usd(p.fixed)} per deployment, each further cluster ${usd(p.marginal)}; within $${MAX_IDLE_PER_CLUSTER_USD} ${p.breakEven === undefined ? 'at no cluster count' : `from ${p.breakEven} clusters`})`;
   return (
-    `idle per monitored cluster per month ${perCluster.map((p) => `${p.stack} ${usd(p.usd)} (each further cluster ${usd(p.marginal)})`).join(', ')} (target <= $${MAX_IDLE_PER_CLUSTER_USD}: ${verdict(worst.usd <= MAX_IDLE_PER_CLUSTER_USD)}); ` +
+    `idle per monitored cluster per month ${perCluster.map(describeStack).join(', ')} (target <= $${MAX_IDLE_PER_CLUSTER_USD} at the example cluster counts: ${verdict(worst.usd <= MAX_IDLE_PER_CLUSTER_USD)}; ` +
+    `each further cluster <= $${MAX_IDLE_PER_CLUSTER_USD}: ${verdict(worstMarginal.marginal <= MAX_IDLE_PER_CLUSTER_USD)}); ` +
     `per incident ${usd(inc.total)} (${inc.transitions} transitions, ${inc.lambdaInvocations} Lambda invocations); ${PRICES.asOf}`
   );
 }
