@@ -80,26 +80,8 @@ function expectCascadeRecovered(r: DrillReport, brokers: number[]): void {
   expect(r.messagesLost).toBe(0);
 }
 
-// Both skipped (runs of 2026-11-22 06:13-06:29 UTC): the drill engine now runs cascade-recovery end
-// to end (nested broker-recovery one at a time, producer throttle and leader election through
-// kafka-cli-action, the approval binding), but the shipped decisions do not yet let it resolve.
-// Un-skip once these are fixed in their layers:
-//  1. classifier (functions/domain/classify.ts): a crashed (SIGKILL) broker leaves the partitions
-//     it led offline until KRaft fences it; the offline-partitions alarm fires for a few seconds and
-//     its SEV-1 incident stays open (escalated). While it is open every later broker decision is
-//     await-approval, which takes no cluster lock, so the under-replication incident's
-//     broker-recovery runs alongside the broker-failure/cascade incident's and both restart the same
-//     broker (one ends "process ... exited while starting", exit 6, and the cascade escalates).
-//     broker-recovery has no approval step, so await-approval also restarts without asking.
-//  2. cascade-approval's premise depends on timing: the first broker is often restarted (~26 s after
-//     its crash) before the third broker's alarm, so the classifier sees 2 of 5 failing, passes
-//     brokerIds of 2, and cascade-recovery (needsApproval = brokerIds >= 3) asks nobody.
-//  3. verify-cluster (functions/domain/cascade.ts verifyClusterRecovered): leadership balance is an
-//     absolute spread (limit max(1, 10% of partitions)); on this cluster the preferred assignment
-//     itself is 1:1 2:3 3:2 4:2 5:1 (9 partitions), so even after a successful preferred leader
-//     election the check fails and the recovered cascade is escalated (ClusterNotRecovered).
 describe('cascade drills against a real 5-broker cluster', () => {
-  it.skip('cascade: 2 of 5 brokers one after another -> cascade-recovery recovers both automatically, one at a time; nothing acknowledged is lost', async () => {
+  it('cascade: 2 of 5 brokers one after another -> cascade-recovery recovers both automatically, one at a time; nothing acknowledged is lost', async () => {
     const r = await drill('cascade');
     expectCascadeRecovered(r, [4, 5]);
     // Two brokers: no person is asked.
@@ -107,7 +89,7 @@ describe('cascade drills against a real 5-broker cluster', () => {
     expect(r.actions.map((a) => a.action)).not.toContain('approval-granted');
   }, 600_000);
 
-  it.skip('cascade-approval: 3 of 5 brokers -> cascade-recovery asks for approval first, recovers them one at a time once approved; nothing acknowledged is lost', async () => {
+  it('cascade-approval: 3 of 5 brokers -> cascade-recovery asks for approval first, recovers them one at a time once approved; nothing acknowledged is lost', async () => {
     const r = await drill('cascade-approval');
     expectCascadeRecovered(r, [3, 4, 5]);
     const requested = r.timeline.filter((t) => t.event === 'approval:requested');
