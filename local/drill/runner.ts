@@ -17,6 +17,7 @@ import { assembleReport, primaryIncident, type DrObservations, type ObservedEven
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
 import { isAlarmFault, isBrokerFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import { warmIncidentStore } from './warm-up.js';
 import { startWorkload, type Workload } from './workload.js';
 
 export interface RunDrillOptions {
@@ -172,6 +173,8 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     if (!dynamo) {
       progress('phase setup: starting DynamoDB Local (incident table)');
       dynamo = await startDynamoDbLocal({ log: progress });
+      // A cold DynamoDB Local JVM would add seconds to the first incident that AWS does not (warm-up.ts).
+      progress(`phase setup: incident store warmed up in ${await warmIncidentStore(dynamo.client())} ms`);
     }
     // A DR site's cluster starts beside the primary (two clusters in parallel: 40-54 s here, not 80+).
     const drName = `${(opts.clusterName ?? `drill-${scenario.name}`).slice(0, 37)}-dr`;

@@ -152,8 +152,8 @@ function toRunEvent(raw: Record<string, unknown>): RunEvent {
   return e;
 }
 
-/** Definition objects the engine has validated once (see runWorkflow). */
-const validatedDefinitions = new WeakSet<AslDefinition>();
+/** Definitions (by content: each drill parses its own copies) the engine has validated once (see runWorkflow). */
+const validatedDefinitions = new Set<string>();
 
 /** Runs the definition to its end and reports how it ended; never throws for a failed execution. */
 export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> {
@@ -181,13 +181,13 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   };
   // Definitions are validated by asl-validator in the tests; the engine's own ARN check would
   // refuse the service-integration resources it does not know. The engine's schema validation runs
-  // once per definition object, as Step Functions validates at CreateStateMachine and not at every
+  // once per definition (per process), as Step Functions validates at CreateStateMachine and not at every
   // StartExecution: it is synchronous and took 1.7-2.2 s for broker-recovery's 45 KB definition on
   // a loaded 2-core machine, which every drill execution (nested ones too) paid before its first
   // state while the event loop (probe, alarms, classifier) stood still.
-  const validateNow = !validatedDefinitions.has(opts.definition);
-  const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: false, noValidate: !validateNow } });
-  validatedDefinitions.add(opts.definition);
+  const key = JSON.stringify(opts.definition);
+  const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: false, noValidate: validatedDefinitions.has(key) } });
+  validatedDefinitions.add(key);
   const input = opts.input === undefined ? null : (JSON.parse(JSON.stringify(opts.input)) as Json);
   const run = machine.run(input as Parameters<StateMachine['run']>[0], runOptions);
   if (opts.signal) {

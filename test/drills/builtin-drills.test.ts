@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
+import { warmIncidentStore } from '../../local/drill/warm-up.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 
 let cluster: LocalCluster;
@@ -17,6 +18,8 @@ const reports = mkdtempSync(join(tmpdir(), 'kh-drills-'));
 
 beforeAll(async () => {
   [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-it', brokers: 3, log: () => undefined })]);
+  // As the runner does for a DynamoDB Local it starts itself: the first drill must not pay the cold JVM.
+  await warmIncidentStore(dynamo.client());
 }, 300_000);
 
 afterAll(async () => {
