@@ -5,6 +5,14 @@
 // at a time through nested broker-recovery executions and the real SSM documents -- by itself for
 // 2 of 5, after a person's approval for 3 of 5. Figures print with a "[drill-figures]" prefix; each
 // drill's progress log is written next to its report (the directory is printed first).
+//
+// Timing the premises rest on (each scenario's comment says more): the crashes come close together
+// so the cascade reaches the classifier before the first broker's own broker-recovery restarts it
+// (that run is then stopped as superseded), and a broker whose alarm lands after cascade-recovery
+// started is picked up by the run itself before its first restart. One thing a busy machine can
+// still change: if the probe stalls across all three crashes of cascade-approval, their alarms fire
+// in one evaluation, the classifier counts three brokers failing together (an emergency, escalated
+// untouched), and the drill fails on that decision, which is the right one for what the alarms saw.
 import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
