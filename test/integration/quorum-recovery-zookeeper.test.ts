@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import { confirmQuorumLoss } from '../../functions/domain/quorum-recovery.js';
+import { confirmQuorumLoss, ensembleQuorum } from '../../functions/domain/quorum-recovery.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
+import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import { aslFile } from '../../infra/constructs/workflows.js';
 import { zookeeperShimView } from '../../local/drill/healer.js';
@@ -121,7 +122,18 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
       now: () => new Date(),
       diskCriticalPercent: 90,
     });
-    const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: NAME, bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
+    // Confirm and verify also ask the ensemble itself (srvr on every server), as the drill healer wires it.
+    const ensembleAsked: boolean[] = [];
+    const clusterSteps = makeClusterStepsHandler({
+      clusters: () => [{ name: NAME, bootstrapServers: servers, brokerCount: 3 }],
+      probe: probeCluster,
+      timeoutMs: 5000,
+      ensemble: async () => {
+        const e = await observeEnsemble(zkNodes.map((z) => `127.0.0.1:${z.port}`));
+        ensembleAsked.push(ensembleQuorum(e).hasQuorum);
+        return e;
+      },
+    });
     const runner = runbookRunner({ hosts, documentPrefix: PREFIX, maxStepMs: 240_000 });
     const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
     const approvals = approvalBinding({ decide: approveAfter(20, 'it:operator') });
@@ -183,6 +195,9 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
     }
     expect(byDoc('kafka-restart-broker').map((c) => c.parameters.ServiceName?.[0])).toEqual(['zookeeper', 'zookeeper', 'zookeeper', 'kafka', 'kafka', 'kafka']);
     expect(store.status).toBe('resolved');
+    // The ensemble was asked before acting (no quorum then) and at the validation (led again).
+    expect(ensembleAsked[0]).toBe(false);
+    expect(ensembleAsked.at(-1)).toBe(true);
     const after = await probe();
     expect(after.status).toBe('healthy');
     expect(after.controller.known).toBe(true);
