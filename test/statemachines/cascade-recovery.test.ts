@@ -332,6 +332,27 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
     expectLockReleasedLast(run);
   });
 
+  it('an approved cascade of three grows to four: the new broker is asked for again before it is touched', async () => {
+    const run = await runCascade({
+      brokerIds: [3, 4, 5],
+      clusterBrokers: five,
+      afterRestart: (broker, c, store) => {
+        if (broker !== 5) return;
+        c.crash(2);
+        store.brokers = [2, 3, 4, 5];
+      },
+    });
+    expect(run.states.at(-1)).toBe('Cascade Recovered');
+    expect(run.approvals.map((a) => a.summary)).toEqual(['Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time', 'Cascade on orders: 4 brokers down (2, 3, 4, 5); recover them one at a time']);
+    expect(restarts(run)).toEqual([instanceOf(3), instanceOf(4), instanceOf(5), instanceOf(2)]);
+    const granted = run.store.timeline.flatMap((e, i) => (e.action === 'approval-granted' ? [i] : []));
+    const restarted = run.store.timeline.flatMap((e, i) => (e.action === 'broker-restarted' ? [i] : []));
+    expect(restarted[3]).toBeGreaterThan(granted[1] as number);
+    expect(run.store.heals).toEqual([expect.objectContaining({ brokerIds: [2, 3, 4, 5] })]);
+    expectThrottleRemoved(run);
+    expectLockReleasedLast(run);
+  });
+
   it('a joined broker without a configured instance: the throttle is removed and the run escalates', async () => {
     const run = await runCascade({
       brokerIds: [2, 3],
