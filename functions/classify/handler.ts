@@ -337,6 +337,7 @@ const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failur
  * run (it is recorded on that incident, which is closed as suppressed: the site failure owns the
  * response) and takes the cluster lock; there is still one remediation per cluster. The holder
  * may still read `open` (its start raced an upgrade and was stopped before its status was set).
+ * A holder already escalated (its run superseded by the paging ladder) only loses the lock.
  * Any other holder (another site failure, a quorum recovery, disk pressure...) keeps the lock.
  */
 async function takeOverForSiteFailure(cluster: string, owner: string | undefined, incidentId: string, decision: Decision, deps: ClassifyDeps): Promise<boolean> {
@@ -345,7 +346,9 @@ async function takeOverForSiteFailure(cluster: string, owner: string | undefined
   const holder = await deps.store.get(owner).catch(() => undefined);
   if (!holder || holder.cluster !== cluster || !BROKER_LEVEL_TYPES.includes(holder.type) || !ACTIVE_STATUSES.includes(holder.status)) return false;
   const why = `site failure ${incidentId} on ${cluster} takes over: no broker-level runbook can work while no broker of the site answers`;
-  if (holder.executionArn) await supersede(owner, holder.executionArn, why, deps);
+  // An incident already handed to people keeps its paging ladder and its status: only its lock moves.
+  const escalating = holder.status === 'escalated' || (holder.executionArn?.endsWith(`:${executionName(owner, 'escalation')}`) ?? false);
+  if (!escalating && holder.executionArn) await supersede(owner, holder.executionArn, why, deps);
   await releaseLockOf(cluster, owner, deps);
   try {
     const lock = await deps.store.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
@@ -355,7 +358,7 @@ async function takeOverForSiteFailure(cluster: string, owner: string | undefined
     if (err instanceof LockHeldError) return false;
     throw err;
   }
-  await deps.store.setStatus(owner, 'suppressed', ACTIVE_STATUSES, { actor: 'classifier', detail: why });
+  if (!escalating) await deps.store.setStatus(owner, 'suppressed', ACTIVE_STATUSES, { actor: 'classifier', detail: why });
   metrics.addMetric('LockTakeovers', MetricUnit.Count, 1);
   return true;
 }

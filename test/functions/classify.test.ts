@@ -353,6 +353,17 @@ describe('a site failure and the broker-level run that got the lock first', () =
     expect(store.incidents.get(brokerId())!.status).toBe('suppressed');
   });
 
+  it('an escalated holder only loses the lock: its paging ladder keeps running and it stays escalated', async () => {
+    await brokerRunThenSiteDown((holder) => {
+      holder.status = 'escalated';
+      (holder as { executionArn?: string }).executionArn = `${ARN('escalation').replace(':stateMachine:', ':execution:')}:${executionName(brokerId(), 'escalation')}`;
+    });
+    expect(store.locks.get('orders')?.owner).toBe(siteId());
+    expect(store.incidents.get(brokerId())!.status).toBe('escalated');
+    expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('dr-failover')]);
+  });
+
   it('leaves any other holder alone: a site failure on a cluster locked by disk pressure escalates', async () => {
     // The lock holder is remediating something a site failure does not make pointless.
     await brokerRunThenSiteDown((holder) => (holder.type = 'disk-pressure'));
