@@ -12,7 +12,7 @@ import { startDrSite, type DrSite } from '../dr-site.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
-import { LADDER_TIME_FACTOR, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
+import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
 import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
@@ -247,6 +247,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       );
     }
     for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
+    if (c.mode === 'zookeeper') {
+      notes.push(
+        `ZooKeeper ensemble: watched as self-managed clusters do, by a ZooKeeper exporter (srvr on every server), the Prometheus rule ZookeeperQuorumLost held for ${Math.max(scenario.alarms.periodSeconds, ZK_ELECTION_FLOOR_MS / 1000)} s (1 minute in production; at least ${ZK_ELECTION_FLOOR_MS / 1000} s here, as a leader election takes real seconds) and Alertmanager's webhook into ingest.`,
+      );
+    }
     if (h.workflows.missing.length > 0) notes.push(`Workflows not available locally (the classifier escalates instead): ${h.workflows.missing.join('; ')}.`);
 
     progress(`phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`);
