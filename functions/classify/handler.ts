@@ -255,7 +255,7 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
       await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
-      // A site failure may take the lock from a broker-level run (see takeOverForSiteFailure).
+      // A site failure or a quorum loss may take the lock from a broker-level run (see takeOverForSiteFailure).
       if (!(await takeOverForSiteFailure(signal.cluster, err.owner, incidentId, decision, deps))) {
         // One remediation per cluster: this one goes to people instead of waiting silently.
         notes.push(`remediation lock for ${signal.cluster} is held by ${err.owner ?? 'another incident'}; escalating instead of remediating concurrently`);
@@ -328,6 +328,8 @@ async function supersededWhileStarting(incidentId: string, workflow: Workflow, d
 
 /** Incident types whose runbooks act on single brokers; none of them can work while the whole site is down. */
 const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failure'];
+/** Incident types that take the cluster lock over from a broker-level run (see takeOverForSiteFailure). */
+const OUTRANKS_BROKER_LEVEL: readonly string[] = ['site-failure', 'quorum-loss'];
 
 /**
  * A site failure outranks a broker-level remediation on the same cluster. When a site dies, its
@@ -339,13 +341,20 @@ const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failur
  * may still read `open` (its start raced an upgrade and was stopped before its status was set).
  * A holder already escalated (its run superseded by the paging ladder) only loses the lock.
  * Any other holder (another site failure, a quorum recovery, disk pressure...) keeps the lock.
+ * A quorum loss outranks them the same way: while ZooKeeper (or the KRaft quorum) has no
+ * majority, a broker-level restart cannot work (a restarted broker cannot register) and broker
+ * alarms are symptoms of the loss (brokers blocked on metadata calls), while quorum-recovery stops
+ * and restarts every broker itself.
  */
 async function takeOverForSiteFailure(cluster: string, owner: string | undefined, incidentId: string, decision: Decision, deps: ClassifyDeps): Promise<boolean> {
-  if (decision.incidentType !== 'site-failure' || owner === undefined || owner === incidentId) return false;
+  if (!OUTRANKS_BROKER_LEVEL.includes(decision.incidentType) || owner === undefined || owner === incidentId) return false;
   // A holder that cannot be read is not taken over: the usual lock-held path escalates.
   const holder = await deps.store.get(owner).catch(() => undefined);
   if (!holder || holder.cluster !== cluster || !BROKER_LEVEL_TYPES.includes(holder.type) || !ACTIVE_STATUSES.includes(holder.status)) return false;
-  const why = `site failure ${incidentId} on ${cluster} takes over: no broker-level runbook can work while no broker of the site answers`;
+  const why =
+    decision.incidentType === 'site-failure'
+      ? `site failure ${incidentId} on ${cluster} takes over: no broker-level runbook can work while no broker of the site answers`
+      : `quorum loss ${incidentId} on ${cluster} takes over: no broker-level runbook can work while the quorum is lost, and quorum-recovery restarts every broker`;
   // An incident already handed to people keeps its paging ladder and its status: only its lock moves.
   const escalating = holder.status === 'escalated' || (holder.executionArn?.endsWith(`:${executionName(owner, 'escalation')}`) ?? false);
   if (!escalating && holder.executionArn) await supersede(owner, holder.executionArn, why, deps);

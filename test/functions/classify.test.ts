@@ -384,3 +384,39 @@ describe('a site failure and the broker-level run that got the lock first', () =
     expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
   });
 });
+
+describe('a quorum loss and the broker-level run that got the lock first', () => {
+  // ZooKeeper mode on EC2: brokers blocked on ZooKeeper calls stop answering the probe, so a
+  // broker-down alarm can be classified before the ensemble's own alert.
+  const quorumLost = () => signal({ id: 'sig-zk', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'zk-quorum-orders-1' });
+  beforeEach(() => {
+    deps.clusters = [{ ...ORDERS, platform: 'ec2', metadataMode: 'zookeeper' }];
+    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'), WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery') };
+    sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
+  });
+
+  it('quorum-recovery takes the cluster lock over: the broker recovery is stopped and its incident suppressed', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(signal())));
+    const brokerId = incidentIdFor(signal(), 'broker-failure');
+    const quorumId = incidentIdFor(quorumLost(), 'quorum-loss');
+    expect(store.locks.get('orders')?.owner).toBe(brokerId);
+    await handle(event(JSON.stringify(quorumLost())));
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('broker-recovery'), ARN('quorum-recovery')]);
+    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId)!.executionArn!, error: 'Superseded' });
+    expect(store.locks.get('orders')?.owner).toBe(quorumId);
+    expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
+    expect(store.timelines.get(quorumId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`));
+  });
+
+  it('a broker-level signal never takes the lock from a quorum recovery', async () => {
+    policy({ mode: 'auto' });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    await handle(event(JSON.stringify(signal())));
+    expect(store.locks.get('orders')?.owner).toBe(incidentIdFor(quorumLost(), 'quorum-loss'));
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('escalation')]);
+    expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
+  });
+});
