@@ -15,13 +15,10 @@ import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import type { HealerFunction } from './healer-function.js';
 import { RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
-import type { SelfMonitoring } from './self-monitoring.js';
-import { HealerWorkflow } from './workflows.js';
+import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** The runbook cascade-recovery runs on a healthy broker host (throttle, leader election). */
 export const CASCADE_RUNBOOK = 'kafka-cli-action';
@@ -58,11 +55,11 @@ export interface CascadeRecoveryWorkflowProps {
   approvalFunction: IFunction;
 }
 
-export class CascadeRecoveryWorkflow extends Construct {
+export class CascadeRecoveryWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow;
 
   constructor(scope: Construct, id: string, props: CascadeRecoveryWorkflowProps) {
-    super(scope, id);
+    super(scope, id, 'cascade-recovery');
     const d = props.deployment;
     const stack = Stack.of(this);
     if (!props.recovery.brokerRecovery && !props.recovery.mskBrokerRecovery) throw new Error('cascade-recovery needs broker-recovery or msk-broker-recovery: the deployment has no cluster');
@@ -105,17 +102,5 @@ export class CascadeRecoveryWorkflow extends Construct {
         reason: `startExecution.sync:2 must describe and stop the ${name} executions it starts (one per broker); their names are generated at run time.`,
       });
     }
-  }
-
-  /** Lets the classifier start this workflow (WORKFLOW_ARN_CASCADE_RECOVERY). */
-  bindTo(fn: HealerFunction): this {
-    fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('cascade-recovery'));
-    return this;
-  }
-
-  /** Failed executions alarm straight to the operators. */
-  watch(monitoring: SelfMonitoring): this {
-    monitoring.watchStateMachine(this.workflow.stateMachine, 'cascade-recovery');
-    return this;
   }
 }

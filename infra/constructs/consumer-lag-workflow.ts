@@ -10,14 +10,11 @@
 import { Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { Construct } from 'constructs';
 import type { ConsumerGroupTargetConfig } from '../../functions/workflow-steps/consumer-lag.js';
 import type { ClusterConfig } from '../config/schema.js';
-import type { HealerFunction } from './healer-function.js';
 import type { RecoveryWorkflows } from './recovery-workflows.js';
-import type { SelfMonitoring } from './self-monitoring.js';
-import { HealerWorkflow } from './workflows.js';
+import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
 export const CONSUMER_LAG_TIMEOUT = Duration.seconds(3300);
@@ -54,7 +51,7 @@ export interface ConsumerLagWorkflowProps {
   escalationStateMachineName?: string;
 }
 
-export class ConsumerLagWorkflow extends Construct {
+export class ConsumerLagWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow;
   /** SNS topics the workflow may publish to (owning teams, scale hooks). */
   readonly topicArns: string[];
@@ -62,7 +59,7 @@ export class ConsumerLagWorkflow extends Construct {
   readonly hookFunctionArns: string[];
 
   constructor(scope: Construct, id: string, props: ConsumerLagWorkflowProps) {
-    super(scope, id);
+    super(scope, id, 'consumer-lag');
     const d = props.deployment;
     const groups = props.clusters.flatMap((c) => c.consumerGroups);
     this.topicArns = [...new Set(groups.flatMap((g) => [g.ownerTopicArn, g.scaleHook?.snsTopicArn]).filter((a): a is string => a !== undefined))].sort();
@@ -83,17 +80,5 @@ export class ConsumerLagWorkflow extends Construct {
     if (this.hookFunctionArns.length > 0) {
       sm.addToRolePolicy(new PolicyStatement({ sid: 'CallConfiguredScaleHooks', effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: this.hookFunctionArns }));
     }
-  }
-
-  /** Lets the classifier start the workflow (WORKFLOW_ARN_CONSUMER_LAG). */
-  bindTo(fn: HealerFunction): this {
-    fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('consumer-lag'));
-    return this;
-  }
-
-  /** Failed executions alarm straight to the operators. */
-  watch(monitoring: SelfMonitoring): this {
-    monitoring.watchStateMachine(this.workflow.stateMachine, 'consumer-lag');
-    return this;
   }
 }

@@ -12,13 +12,10 @@
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import type { HealerFunction } from './healer-function.js';
 import { RECOVERY_RUNBOOKS, RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
-import type { SelfMonitoring } from './self-monitoring.js';
-import { HealerWorkflow } from './workflows.js';
+import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** The runbook that frees disk on a broker host (rotated logs, heap dumps; never Kafka data). */
 export const FREE_DISK_RUNBOOK = 'kafka-free-disk';
@@ -42,11 +39,11 @@ export interface DiskPressureWorkflowProps {
   escalationStateMachineName?: string;
 }
 
-export class DiskPressureWorkflow extends Construct {
+export class DiskPressureWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow;
 
   constructor(scope: Construct, id: string, props: DiskPressureWorkflowProps) {
-    super(scope, id);
+    super(scope, id, 'disk-pressure');
     const d = props.deployment;
     const stack = Stack.of(this);
     const name = `kafka-heal-${d}-disk-pressure`;
@@ -85,17 +82,5 @@ export class DiskPressureWorkflow extends Construct {
         reason: 'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
       });
     }
-  }
-
-  /** Lets the classifier start this workflow (WORKFLOW_ARN_DISK_PRESSURE). */
-  bindTo(fn: HealerFunction): this {
-    fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('disk-pressure'));
-    return this;
-  }
-
-  /** Failed executions alarm straight to the operators. */
-  watch(monitoring: SelfMonitoring): this {
-    monitoring.watchStateMachine(this.workflow.stateMachine, 'disk-pressure');
-    return this;
   }
 }

@@ -12,14 +12,11 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import type { Construct } from 'constructs';
 import type { QuorumTargetConfig } from '../../functions/workflow-steps/quorum-recovery.js';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
-import type { HealerFunction } from './healer-function.js';
 import { RECOVERY_RUNBOOKS, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
-import type { SelfMonitoring } from './self-monitoring.js';
-import { HealerWorkflow } from './workflows.js';
+import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** 55 minutes of automation plus three approval windows of one hour (the ASL TimeoutSeconds). */
 export const QUORUM_RECOVERY_TIMEOUT = Duration.seconds(14_100);
@@ -79,11 +76,11 @@ export interface QuorumRecoveryWorkflowProps {
   approvalFunction: IFunction;
 }
 
-export class QuorumRecoveryWorkflow extends Construct {
-  readonly workflow?: HealerWorkflow;
+export class QuorumRecoveryWorkflow extends RunbookWorkflow {
+  readonly workflow: HealerWorkflow | undefined;
 
   constructor(scope: Construct, id: string, props: QuorumRecoveryWorkflowProps) {
-    super(scope, id);
+    super(scope, id, 'quorum-recovery');
     const d = props.deployment;
     const stack = Stack.of(this);
     const clusters = quorumClusters(props.clusters);
@@ -131,17 +128,5 @@ export class QuorumRecoveryWorkflow extends Construct {
       reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
     });
     this.workflow = wf;
-  }
-
-  /** Lets the classifier start the workflow (WORKFLOW_ARN_QUORUM_RECOVERY). */
-  bindTo(fn: HealerFunction): this {
-    if (this.workflow) fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName('quorum-recovery'));
-    return this;
-  }
-
-  /** Failed executions alarm straight to the operators. */
-  watch(monitoring: SelfMonitoring): this {
-    if (this.workflow) monitoring.watchStateMachine(this.workflow.stateMachine, 'quorum-recovery');
-    return this;
   }
 }

@@ -11,7 +11,10 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT } from './healer-function.js';
+import type { Workflow } from '../../functions/domain/types.js';
+import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import { PROJECT_ROOT, type HealerFunction } from './healer-function.js';
+import type { SelfMonitoring } from './self-monitoring.js';
 
 export const STATEMACHINES_DIR = join(PROJECT_ROOT, 'statemachines');
 
@@ -94,6 +97,36 @@ export class HealerWorkflow extends Construct {
         reason: 'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
     }
+    return this;
+  }
+}
+
+/**
+ * A construct that deploys the workflow of one runbook the classifier starts: the classifier's
+ * binding (the ARN in WORKFLOW_ARN_<RUNBOOK> + StartExecution) and the failed/timed-out alarms
+ * are the same for every runbook, so they live here. `workflow` is undefined when the deployment
+ * has no cluster the runbook applies to; then both are no-ops.
+ */
+export abstract class RunbookWorkflow extends Construct {
+  abstract readonly workflow: HealerWorkflow | undefined;
+
+  protected constructor(
+    scope: Construct,
+    id: string,
+    private readonly runbook: Workflow,
+  ) {
+    super(scope, id);
+  }
+
+  /** Lets the classifier start this workflow (WORKFLOW_ARN_<RUNBOOK>). */
+  bindTo(fn: HealerFunction): this {
+    if (this.workflow) fn.bindStateMachine(this.workflow.stateMachine, workflowArnEnvName(this.runbook));
+    return this;
+  }
+
+  /** Failed executions alarm straight to the operators. */
+  watch(monitoring: SelfMonitoring): this {
+    if (this.workflow) monitoring.watchStateMachine(this.workflow.stateMachine, this.runbook);
     return this;
   }
 }
