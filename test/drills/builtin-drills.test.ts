@@ -74,6 +74,18 @@ describe('built-in drills against a real cluster', () => {
   it('offline-partitions: a single-replica topic goes offline; SEV-1; the broker comes back and nothing acknowledged is lost', async () => {
     const r = await drill('offline-partitions');
     expect(r.incidents.find((i) => i.type === 'offline-partitions')?.severity).toBe('SEV-1');
+    // When the offline partitions were open before the broker-failure decision, it was
+    // await-approval: broker-recovery then restarted only after the operator's approval. (When
+    // broker-down wins the race, the recovery is automatic and the offline incident, which finds
+    // the cluster lock taken, escalates.)
+    const failure = r.incidents.find((i) => i.type === 'broker-failure');
+    const entry = (action: string) => r.timeline.findIndex((t) => t.event === `incident:${action}` && (t.detail ?? '').startsWith(`${failure?.id}:`));
+    const restarted = entry('broker-restarted');
+    expect(restarted).toBeGreaterThan(-1);
+    if (/result: await-approval/.test(r.timeline[entry('incident-opened')]?.detail ?? '')) {
+      expect(entry('approval-granted')).toBeGreaterThan(-1);
+      expect(entry('approval-granted')).toBeLessThan(restarted);
+    }
   }, 420_000);
 
   it('flapping-broker: after two automatic heals the flap breaker escalates the third crash instead of restarting', async () => {
