@@ -304,3 +304,40 @@ describe('broker-recovery asks a person when the decision was await-approval', (
     }
   });
 });
+
+// A nested run's broker can be back before its turn: a superseded top-level run's restart command
+// was already on the host (stopping an execution does not cancel a sent command), or the broker
+// restarted by itself. The cluster is still degraded by the rest of the cascade, so the top-level
+// "inconclusive" escalation would end the whole cascade; a nested run verifies the broker instead.
+describe.each(['broker-recovery', 'msk-broker-recovery'] as const)('%s nested under cascade-recovery, broker already back at confirm', (workflow) => {
+  const nested = { workflow, input: { parentWorkflow: 'cascade-recovery' }, holdLock: false };
+
+  it('verifies it rejoined and returns recovered: nothing run on the host, no reboot, nothing escalated', async () => {
+    const run = await runScenario({ ...nested, probes: [SNAPSHOTS.brokerTwoNeededNow, SNAPSHOTS.brokerTwoNeededNow] });
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(finalState(run)).toBe('Broker Recovered');
+    expect(run.states).toContain('Record Broker Already Back');
+    expect(run.probeSteps).toEqual(['confirm', 'verify']);
+    expect(run.commands).toEqual([]);
+    expect(run.reboots).toEqual([]);
+    expect(run.published).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'broker-already-back')).toMatchObject({ result: 'verifying', detail: expect.stringMatching(/^broker 2 answers but the cluster is degraded/) });
+    expect(run.store.status).not.toBe('escalated');
+  });
+
+  it('still not in the ISR after the verify retries: handed to the parent as not recovered, nothing run on the host', async () => {
+    const run = await runScenario({ ...nested, probes: [SNAPSHOTS.brokerTwoCatchingUp] });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.probeSteps[0]).toBe('confirm');
+    expect(run.probeSteps.slice(1).every((s) => s === 'verify')).toBe(true);
+    expect(run.commands).toEqual([]);
+    expect(run.reboots).toEqual([]);
+  });
+
+  it('a top-level run still escalates the same observation (not a single-broker failure it can fix)', async () => {
+    const run = await runScenario({ workflow, probes: [SNAPSHOTS.brokerTwoNeededNow] });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.states).not.toContain('Record Broker Already Back');
+    expect(run.store.status).toBe('escalated');
+  });
+});
