@@ -147,8 +147,13 @@ describe('MirrorMaker 2 between two real clusters', () => {
     }
     expect(canaryMs).toBeGreaterThanOrEqual(0);
 
-    const beats = await readNewestRecords(site.dr.brokers.map((b) => ({ host: b.host, port: b.port })), site.mirror.heartbeatsTopic, 5000);
-    const newest = beats[0];
+    // MM2 emits a heartbeat every second; on a loaded machine the newest one on DR can still be in
+    // flight (or the topic's first one not yet replicated), so poll for it rather than read once.
+    let newest: Awaited<ReturnType<typeof readNewestRecords>>[number] | undefined;
+    for (const until = Date.now() + 30_000; newest?.timestampType !== 'LogAppendTime' && Date.now() < until; ) {
+      newest = (await readNewestRecords(site.dr.brokers.map((b) => ({ host: b.host, port: b.port })), site.mirror.heartbeatsTopic, 5000))[0];
+      if (newest?.timestampType !== 'LogAppendTime') await sleep(250);
+    }
     expect(newest?.timestampType).toBe('LogAppendTime');
     const heartbeatLagMs = (newest?.timestamp ?? 0) - heartbeatSentAt(newest?.value as Buffer);
     expect(heartbeatLagMs).toBeGreaterThanOrEqual(0);

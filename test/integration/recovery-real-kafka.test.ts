@@ -41,7 +41,9 @@ beforeAll(async () => {
   const kafka = new Kafka({ clientId: 'wf-it', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }] });
+  // Leaders are awaited through the cluster's own readiness check below: kafkajs' waitForLeaders
+  // can see UNKNOWN_TOPIC_OR_PARTITION from a broker that has not caught up with the new topic yet.
+  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }] });
   await admin.disconnect();
   await cluster.waitHealthy(120_000);
 }, 300_000);
