@@ -26,12 +26,21 @@ import {
   startSystemctlShim,
   type Json,
 } from '../../local/stepfunctions/index.js';
+import { APPROVAL_RESOURCE, approvalBinding } from '../../local/stepfunctions/approvals.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
 
 const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wf-it/0b6f6a3c-1111-2222-3333-444455556666-2';
 const STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-workflow-steps';
 const CLUSTER_STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-cluster-steps-wf-it';
 const ESCALATION = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-escalation';
+const APPROVAL = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-approval-request';
+/** Both runs carry a remediate decision: the approval state must not be reached (asserted after each run). */
+const noApprovalExpected = () =>
+  approvalBinding({
+    decide: () => {
+      throw new TaskError('UnexpectedApproval', 'a remediate decision must not ask for approval');
+    },
+  });
 
 let cluster: LocalCluster;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,19 +90,26 @@ describe('msk-broker-recovery against real Kafka', () => {
         await cluster.fault('restart', Number(ids[0]));
       },
     });
+    const approvals = noApprovalExpected();
     const { registry, calls } = recordCalls({
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
         [STEPS]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
         [CLUSTER_STEPS]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
       }),
       ...msk.registry,
+      [APPROVAL_RESOURCE]: approvals,
       [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
         [ESCALATION]: () => {
           throw new TaskError('UnexpectedEscalation', 'the happy path must not escalate');
         },
       }),
     });
-    const definition = parseDefinition(readFileSync(aslFile('msk-broker-recovery'), 'utf8'), { WorkflowStepsFunctionArn: STEPS, EscalationStateMachineArn: ESCALATION });
+    const definition = parseDefinition(readFileSync(aslFile('msk-broker-recovery'), 'utf8'), {
+      WorkflowStepsFunctionArn: STEPS,
+      EscalationStateMachineArn: ESCALATION,
+      // The classifier's remediate decision never asks; an await-approval one would (not run here).
+      ApprovalFunctionArn: APPROVAL,
+    });
     const progress: string[] = [];
     const started = Date.now();
     const result = await runWorkflow({
@@ -112,6 +128,7 @@ describe('msk-broker-recovery against real Kafka', () => {
     console.log(`[recovery-figures] detected after ${detectedMs} ms; workflow ${Date.now() - started} ms; fault to resolved ${mttrMs} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}`);
     console.log(`[recovery-figures] states: ${progress.join(' | ')}`);
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
+    expect(approvals.requests).toEqual([]);
     expect(progress.at(-1)).toMatch(/Broker Recovered$/);
     expect(msk.reboots.map((r) => r.brokerIds)).toEqual([['2']]);
     expect(store.status).toBe('resolved');
@@ -152,12 +169,14 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
       const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
       const runner = runbookRunner({ hosts: { [INSTANCE]: { binDirs: [shim.binDir], env: shim.env } }, documentPrefix: 'kafka-heal-it-', maxStepMs: 180_000 });
       const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
+      const approvals = noApprovalExpected();
       const { registry, calls } = recordCalls({
         [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
           [STEPS]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
           [CLUSTER_STEPS]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
         }),
         ...ssm.registry,
+        [APPROVAL_RESOURCE]: approvals,
         [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
           [ESCALATION]: () => {
             throw new TaskError('UnexpectedEscalation', 'the happy path must not escalate');
@@ -168,7 +187,7 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
         WorkflowStepsFunctionArn: STEPS,
         EscalationStateMachineArn: ESCALATION,
         // The classifier's remediate decision never asks; an await-approval one would (not run here).
-        ApprovalFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-approval-request',
+        ApprovalFunctionArn: APPROVAL,
         DiagnoseDocumentName: 'kafka-heal-it-kafka-diagnose-host',
         RestartDocumentName: 'kafka-heal-it-kafka-restart-broker',
         // A full disk would be handed to disk-pressure; this crash never starts it (no binding for it here).
@@ -190,6 +209,7 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
       console.log(`[recovery-figures] ec2: fault to resolved ${Date.now() - faultAt} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}; systemctl calls ${shimCalls.length}`);
       console.log(`[recovery-figures] ec2 states: ${progress.join(' | ')}`);
       expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
+      expect(approvals.requests).toEqual([]);
       expect(progress.at(-1)).toMatch(/Broker Recovered$/);
       expect(store.timeline.find((e) => e.action === 'host-diagnosed')).toMatchObject({ result: 'restart' });
       expect(store.timeline.find((e) => e.action === 'broker-restarted')?.detail).toMatch(/"result":"restarted"/);
