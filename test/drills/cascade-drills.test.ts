@@ -80,7 +80,16 @@ function expectCascadeRecovered(r: DrillReport, brokers: number[]): void {
   }
   // One restart per crashed broker recorded on the cascade incident (its target lists the crashed brokers).
   const onCascade = (target: string | undefined) => [...(target ?? '').replace(/^broker /, '').split(',')].map(Number).sort().join(',') === [...brokers].sort().join(',');
-  expect(r.actions.filter((a) => a.action === 'broker-restarted' && onCascade(a.target))).toHaveLength(brokers.length);
+  // Each crashed broker is either restarted by its nested run or found already back by it. The
+  // latter only when a single-broker run, superseded when the incident grew into the cascade, had
+  // already sent its restart command (stopping an execution does not cancel a sent command); the
+  // nested run then verifies the broker rejoined (broker-already-back), or finds the cluster healthy
+  // and has nothing to do (nested-false-alarm) -- the CI run at 083c439: broker 5, 2 restarts + 1 back.
+  const restarted = r.actions.filter((a) => a.action === 'broker-restarted' && onCascade(a.target));
+  const alreadyBack = r.actions.filter((a) => ['broker-already-back', 'nested-false-alarm'].includes(a.action) && onCascade(a.target));
+  expect(restarted.length + alreadyBack.length).toBe(brokers.length);
+  expect(restarted.length).toBeGreaterThanOrEqual(brokers.length - 1);
+  if (alreadyBack.length > 0) expect(r.actions.some((a) => a.action === 'workflow-superseded')).toBe(true);
   expect(r.actions.map((a) => a.action)).toContain('recovery-planned');
   expect(r.mttdSeconds).toBeGreaterThan(0);
   expect(r.mttrSeconds).toBeGreaterThan(r.mttdSeconds ?? 0);
