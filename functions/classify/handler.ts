@@ -18,15 +18,15 @@ import type { ClusterFacts, Decision, HealRecord, OpenIncident, Signal, Workflow
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { InputValidationError, LockHeldError, LockNotOwnedError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { signalSchema } from '../shared/schemas.js';
 import { startWorkflow, stopWorkflow, workflowArnEnvName } from '../shared/workflows.js';
 
-/** A remediation holds its cluster's lock at most this long unless the workflow renews it. */
-export const DEFAULT_LOCK_TTL_SECONDS = 3600;
+/** A remediation holds its cluster's lock at most this long unless the workflow renews it (LOCK_TTL_SECONDS). */
+export const DEFAULT_LOCK_TTL_SECONDS = LOCK_TTL_SECONDS;
 
 export type ClassifyStore = Pick<
   IncidentStore,

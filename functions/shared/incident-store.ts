@@ -58,6 +58,8 @@ export const CLOSED_STATUSES: readonly IncidentStatus[] = ['resolved', 'suppress
 const DAY = 86_400;
 export const SIGNAL_MARKER_TTL_SECONDS = 7 * DAY;
 export const HEAL_TTL_SECONDS = 30 * DAY;
+/** A remediation holds its cluster's lock at most this long unless renewed: longer than every workflow's 55-minute execution bound (the classifier's and a hand-started run's lock alike). */
+export const LOCK_TTL_SECONDS = 3600;
 export const RAW_TTL_SECONDS = 30 * DAY;
 /** DynamoDB items are capped at 400 KB; raw bodies are cut here to leave room for the rest. */
 export const RAW_BODY_MAX_BYTES = 350 * 1024;

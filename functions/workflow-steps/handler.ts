@@ -26,7 +26,7 @@ import type { IncidentType, Severity } from '../domain/types.js';
 import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, type IncidentStore } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
@@ -204,8 +204,6 @@ export type StepResult =
 // acquireLock/getLock: only a top-level live broker recovery needs them (holdRunLock says so when absent).
 export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'> & Partial<Pick<IncidentStore, 'recentHeals' | 'acquireLock' | 'getLock'>>;
 
-/** A run's own hold on its cluster's lock: as the classifier's, longer than the 55-minute execution bound. */
-export const RUN_LOCK_TTL_SECONDS = 3600;
 
 export interface WorkflowStepsDeps {
   store: WorkflowStepsStore;
@@ -233,7 +231,7 @@ async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster:
   if (!store.acquireLock || !store.getLock) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (acquireLock, getLock)');
   const held = await store.getLock(cluster);
   if (held?.owner === incidentId && held.expiresAt > Math.floor(now.getTime() / 1000)) return;
-  const lock = await store.acquireLock(cluster, incidentId, RUN_LOCK_TTL_SECONDS);
+  const lock = await store.acquireLock(cluster, incidentId, LOCK_TTL_SECONDS);
   await store.appendTimeline(incidentId, {
     actor: actor(workflow),
     action: 'lock-acquired',
