@@ -118,19 +118,19 @@ async function restoreCluster(cluster: LocalCluster, faults: Fault[], progress: 
 
 /**
  * Polls the probe (as the drill's health measure does) until the cluster is healthy; returns when.
- * With `replaced`, healthy counts only once that broker runs as a new process (not `oldPid`):
+ * Healthy counts only once every broker in `replaced` runs as a new process (not its old pid):
  * a hung JVM that is resumed to be stopped answers again until it exits, and must not read as
  * the repaired broker. Healthy means every broker registered and every ISR full, so it is the
- * restarted broker back in every ISR.
+ * restarted brokers back in every ISR.
  */
-async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, timeoutMs: number, replaced?: { brokerId: number; oldPid: number | undefined }): Promise<number | null> {
+async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, timeoutMs: number, replaced: { brokerId: number; oldPid: number | undefined }[] = []): Promise<number | null> {
   const servers = cluster.bootstrapServers.split(',');
   const deadline = Date.now() + timeoutMs;
-  const isNew = () => {
-    if (!replaced) return true;
-    const b = cluster.brokers.find((x) => x.id === replaced.brokerId);
-    return b?.state === 'running' && b.pid !== undefined && b.pid !== replaced.oldPid;
-  };
+  const isNew = () =>
+    replaced.every((r) => {
+      const b = cluster.brokers.find((x) => x.id === r.brokerId);
+      return b?.state === 'running' && b.pid !== undefined && b.pid !== r.oldPid;
+    });
   while (Date.now() < deadline) {
     const started = Date.now();
     if (isNew()) {
@@ -367,9 +367,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       return x;
     });
 
-    // Oracle: the same fault, repaired by hand at once, measured with the same probe.
+    // Oracle: the same faults on the same schedule, each repaired by hand at once, measured with
+    // the same probe (a cascade's oracle restarts every broker the cascade broke, not only the first).
     let oracleMs: number | null = null;
-    const first = scenario.faults.find((f): f is BrokerFault => manualRepair(f) !== undefined);
+    const repairable = [...scenario.faults].sort((a, b) => a.at - b.at).filter((f): f is BrokerFault => manualRepair(f) !== undefined);
+    const first = repairable[0];
     // After a site failure the primary stays down, as it would be: bringing it back is dr-failback's job.
     if (drSite) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
     else if (!restored && c.brokers.some((b) => b.state !== 'running')) {
@@ -378,16 +380,22 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     }
     if (scenario.oracle && first) {
       await c.waitHealthy(180_000);
-      const repair = manualRepair(first) as 'restart' | 'free-disk';
-      progress(`phase oracle: ${first.action} broker ${first.broker}, then ${repair} at once by hand`);
-      const oldPid = c.brokers.find((b) => b.id === first.broker)?.pid;
+      const what = repairable.map((f) => `${f.action} broker ${f.broker} at +${f.at - first.at} s`).join(', ');
+      progress(`phase oracle: ${what}, each repaired by hand at once`);
       const at = Date.now();
-      await c.fault(first.action, first.broker, first.percent === undefined ? undefined : { percent: first.percent });
-      await c.fault(repair, first.broker);
-      const replaced = repair === 'restart' ? { brokerId: first.broker, oldPid } : undefined;
+      const replaced: { brokerId: number; oldPid: number | undefined }[] = [];
+      for (const f of repairable) {
+        const wait = at + (f.at - first.at) * 1000 - Date.now();
+        if (wait > 0) await sleep(wait);
+        const repair = manualRepair(f) as 'restart' | 'free-disk';
+        if (repair === 'restart') replaced.push({ brokerId: f.broker, oldPid: c.brokers.find((b) => b.id === f.broker)?.pid });
+        await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
+        await c.fault(repair, f.broker);
+      }
       const healthy = await probeUntilHealthy(c, scenario.alarms.probeIntervalSeconds * 1000, 180_000, replaced);
       oracleMs = healthy === null ? null : healthy - at;
-      record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual ${repair}: ${replaced ? `broker ${first.broker} restarted and back in every ISR, cluster` : 'cluster'} healthy ${(oracleMs / 1000).toFixed(1)} s after the fault` });
+      const done = replaced.length > 0 ? `${replaced.length === 1 ? 'broker' : 'brokers'} ${replaced.map((r) => r.brokerId).join(', ')} restarted and back in every ISR, cluster` : 'cluster';
+      record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual repair (${what}): ${done} healthy ${(oracleMs / 1000).toFixed(1)} s after the first fault` });
     } else if (scenario.oracle) {
       notes.push('No oracle: the scenario has no broker fault a manual restart repairs.');
     }
