@@ -3,6 +3,7 @@
 // the service semantics each binding reproduces.
 export * from './definition.js';
 export * from './runtime.js';
+export * from './map-iterations.js';
 export * from './bindings.js';
 export * from './runbook-runner.js';
 export * from './systemctl-shim.js';

@@ -16,9 +16,13 @@
 //   since the library's override is one fixed pause per retrier).
 // - A Task without TimeoutSeconds times out after 60 s here (in AWS it waits much longer).
 // - eventLogs stream state events; `onEvent` receives each one (progress display, assertions).
+// - Map: the library kept starting queued items after an iteration had failed (and after
+//   StopExecution); map-iterations.ts makes the first failed iteration fail the Map with no
+//   further item started, as in AWS, and refuses ToleratedFailure* (not implemented here).
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { walkStates, type AslDefinition, type AslState } from './definition.js';
+import { checkMapTolerance, markRun } from './map-iterations.js';
 
 /** JSON value as the ASL engine passes it to Task handlers. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -166,8 +170,9 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
     taskToken: opts.execution?.taskToken ?? randomUUID(),
   };
   const handlers = bindTasks(opts.definition, opts.bindings, execution);
+  checkMapTolerance(opts.definition);
   const timings = opts.timeScale === undefined ? { waits: {}, retries: {} } : scaledTimings(opts.definition, opts.timeScale);
-  const runOptions: RunOptions = {
+  const runOptions: RunOptions = markRun({
     overrides: {
       taskResourceLocalHandlers: handlers as NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>,
       waitTimeOverrides: { ...timings.waits, ...opts.waitOverrides },
@@ -178,7 +183,7 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
       StateMachine: { Id: execution.stateMachineArn },
       Task: { Token: execution.taskToken },
     },
-  };
+  });
   // Definitions are validated by asl-validator in the tests; the engine's own ARN check would
   // refuse the service-integration resources it does not know. The engine's schema validation runs
   // once per definition (per process), as Step Functions validates at CreateStateMachine and not at every

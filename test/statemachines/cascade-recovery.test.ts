@@ -154,6 +154,10 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     expect(run.result.status).toBe('SUCCEEDED');
     expect(run.states.at(-1)).toBe('Handed To Operators');
     expect(restarts(run)).toEqual([instanceOf(2)]);
+    // The failed iteration fails the Map as in AWS: broker 3's nested run is never started (the
+    // local runtime once started it beside the escalation path).
+    expect(run.calls.filter((c) => c.stateName === 'Recover Broker')).toHaveLength(1);
+    expect(run.states.filter((s) => s === 'broker-recovery/Check Input')).toHaveLength(1);
     expect(run.calls.filter((c) => c.stateName === 'Verify Broker Rejoined').map((c) => c.error)).toEqual(Array(4).fill('BrokerNotHealthy'));
     expect(cliActions(run)).toEqual(['set-producer-quota', 'remove-producer-quota']);
     expect(actionsOf(run)).toContain('nested-stopped');
