@@ -10,7 +10,10 @@
 // prints that floor and splits each MTTR into detect, decide and restart-to-healthy.
 //   npm run bench -- mttr [runs] [scenario...]
 import type { DrillReport, Scenario } from '../local/drill/index.js';
+import { join } from 'node:path';
 import { median, verdict } from './stats.js';
+
+const REPORT_ROOT = join('reports', 'bench', 'mttr');
 
 export const MAX_RATIO = 1.5;
 export const MTTD_SLACK_SECONDS = 5;
@@ -94,11 +97,13 @@ export async function run(args: string[]): Promise<string> {
     const reports: DrillReport[] = [];
     for (let i = 1; i <= runs; i++) {
       const t0 = Date.now();
-      const report = await runDrill(scenario, { clusterName: `bench-mttr-${name}` });
+      // Every run leaves its full report (timeline, incidents, notes): a failed run must be explainable afterwards.
+      const reportDir = join(REPORT_ROOT, `${name}-${i}`);
+      const report = await runDrill(scenario, { clusterName: `bench-mttr-${name}`, reportDir });
       reports.push(report);
       const p = phases(report);
       console.log(
-        `${name} run ${i}/${runs}: ${report.passed ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s; MTTD ${s(report.mttdSeconds)} s, MTTR ${s(report.mttrSeconds)} s, oracle ${s(report.oracleMttrSeconds)} s, ratio ${s(report.mttrRatio, 2)} (detect ${s(p.detectSeconds)} s, decide ${s(p.decideSeconds)} s, restart to healthy ${s(p.repairSeconds)} s)` +
+        `${name} run ${i}/${runs} (report in ${reportDir}): ${report.passed ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s; MTTD ${s(report.mttdSeconds)} s, MTTR ${s(report.mttrSeconds)} s, oracle ${s(report.oracleMttrSeconds)} s, ratio ${s(report.mttrRatio, 2)} (detect ${s(p.detectSeconds)} s, decide ${s(p.decideSeconds)} s, restart to healthy ${s(p.repairSeconds)} s)` +
           (report.passed ? '' : `; failed expectations: ${report.expectations.filter((e) => !e.passed).map((e) => `${e.name} (expected ${e.expected}, got ${e.actual})`).join('; ')}`),
       );
     }
