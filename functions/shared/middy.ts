@@ -5,8 +5,12 @@
 // function): each invocation is a segment in the trace of the execution that called it. The
 // Powertools Tracer is not in the chain: it loads aws-xray-sdk-core, semver and cls-hooked (about
 // 120 KB of each bundle and 30-50 ms of every cold start, `npm run bench -- bundles`) and turns on
-// async_hooks for every call, to add a handler subsegment with a cold-start annotation that the
-// ColdStart metric below already records.
+// async_hooks for every call, to add a handler subsegment with a cold-start annotation.
+//
+// No ColdStart metric either (Powertools captureColdStartMetric): it is a custom metric per function
+// (service and function_name dimensions) that no alarm or dashboard reads, billed like any other
+// (up to $0.30 a month each; the every-minute probe of each cluster cold-starts often enough to pay
+// it in full). A cold start still shows as the Initialization subsegment of the function's X-Ray trace.
 import middy from '@middy/core';
 import type { MiddlewareObj, MiddyfiedHandler } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -42,7 +46,7 @@ export function withHouseMiddleware<TEvent, TResult>(
 ): MiddyfiedHandler<TEvent, TResult> {
   const chain = middy<TEvent, TResult>(handler)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics));
   if (options.schema) chain.use(validateWith(options.schema));
   return chain;
 }

@@ -1,10 +1,11 @@
 // The house middy chain: Powertools middlewares run around the handler and a zod schema rejects
 // bad events with a typed, named error before the handler sees them.
 import type { Context } from 'aws-lambda';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { withHouseMiddleware } from '../../functions/shared/middy.js';
 import { InputValidationError } from '../../functions/shared/errors.js';
+import { metrics } from '../../functions/shared/powertools.js';
 
 const context = {
   functionName: 'kafka-heal-test',
@@ -38,6 +39,18 @@ describe('withHouseMiddleware', () => {
     expect((err as InputValidationError).name).toBe('InputValidationError');
     expect((err as InputValidationError).issues.map((i) => i.path).sort()).toEqual(['attempt', 'incidentId']);
     expect(seen).toBe(false);
+  });
+
+  it('publishes no ColdStart metric (a custom metric per function that nothing reads)', async () => {
+    // The middleware asks the shared Metrics instance on every call; it publishes on the first only.
+    const capture = vi.spyOn(metrics, 'captureColdStartMetric');
+    try {
+      const handler = withHouseMiddleware(async () => 'ok');
+      expect(await handler({}, context)).toBe('ok');
+      expect(capture).not.toHaveBeenCalled();
+    } finally {
+      capture.mockRestore();
+    }
   });
 
   it('runs without a schema and lets handler errors through with their names', async () => {
