@@ -36,6 +36,13 @@ export const PRICES = {
 } as const;
 
 const MINUTES_PER_MONTH = 730 * 60;
+/**
+ * Filesystems the CloudWatch agent's disk plugin reports per broker host, each a disk_used_percent
+ * series that both disk alarms of the broker analyze (Metrics Insights: one alarm metric per series
+ * the query reads). Root plus the Kafka data volume, the agent configured with those mounts as
+ * docs/deploying.md says; every further mount adds $0.20 a month per broker.
+ */
+export const DISK_SERIES_PER_HOST = 2;
 /** Lambda polls an SQS event source with 5 concurrent 20-second long polls while the queue is empty. */
 const SQS_POLLERS = 5;
 const SQS_POLLS_PER_MINUTE = 3;
@@ -68,13 +75,15 @@ function alarmMetrics(p: Record<string, unknown>, brokers: number): { metrics: n
   const periods = list.map((m) => Number(m.MetricStat?.Period ?? m.Period ?? 60));
   const highRes = Math.min(...periods) < 60;
   if (stats.length > 0) return { metrics: stats.length, highRes, note: 'metric math' };
-  // A Metrics Insights query alarm is billed per metric it analyzes: one per broker for broker-wide queries.
+  // A Metrics Insights query alarm is billed per metric it analyzes: one per filesystem for a host's
+  // disk query, one per broker for a query over every "Broker ID" series of a cluster.
   const query = list.map((m) => m.Expression ?? '').join(' ');
-  return { metrics: /Broker|InstanceId/.test(query) ? Math.max(1, brokers) : 1, highRes, note: 'insights query' };
+  const analyzed = /WHERE InstanceId = /.test(query) ? DISK_SERIES_PER_HOST : /Broker ID/.test(query) ? Math.max(1, brokers) : 1;
+  return { metrics: analyzed, highRes, note: 'insights query' };
 }
 
 interface ProbeEmission {
-  /** Custom metrics: every published series kind times its dimension values, plus the probe's ColdStart metric. */
+  /** Custom metrics: every published series kind times its dimension values (the handlers publish no ColdStart metric). */
   metrics: number;
   /** EMF documents per run (one per dimension set with a published metric). */
   docs: number;
@@ -88,7 +97,7 @@ export function probeEmission(env: Record<string, unknown>): ProbeEmission {
   const [cluster] = JSON.parse(String(env['CLUSTERS_JSON'])) as { brokerCount: number; consumerGroups: unknown[] }[];
   const keys = JSON.parse(String(env['PROBE_METRIC_SERIES'])) as string[];
   const fanOut = (key: string) => (key.includes('Broker ID') ? (cluster?.brokerCount ?? 0) : key.includes('Consumer Group') ? (cluster?.consumerGroups.length ?? 0) : 1);
-  const metrics = keys.reduce((n, k) => n + fanOut(k), 0) + 1;
+  const metrics = keys.reduce((n, k) => n + fanOut(k), 0);
   const dimSets = new Set(keys.map((k) => k.split('|')[1]));
   const docs = [...dimSets].reduce((n, d) => n + fanOut(`|${d}`), 0);
   return { metrics, docs };
@@ -144,11 +153,14 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
   add('Probe Lambda duration (arm64)', `${runs} x ${probeMs} ms x ${probeMemGb * 1024} MB`, runs * (probeMs / 1000) * probeMemGb * PRICES.lambdaArmGbSecond);
   const emissions = probeFns.map((f) => probeEmission(envOf(f)));
   const metrics = emissions.reduce((n, e) => n + e.metrics, 0);
-  add('Custom metrics (probe EMF: the series alarms and the dashboard read; ColdStart)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
+  add('Custom metrics (probe EMF: the series the alarms and the dashboard read)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
   const docsPerRun = emissions.reduce((n, e) => n + e.docs, 0) / Math.max(1, emissions.length);
   const logGb = (runs * (PROBE_LOG_BYTES + docsPerRun * EMF_DOC_BYTES)) / 1024 ** 3;
   add('CloudWatch Logs (probe runs)', `${logGb.toFixed(3)} GB ingested, kept a month`, logGb * (PRICES.logsIngestGb + PRICES.logsStoreGbMonth));
-  add('X-Ray traces (active tracing, probe runs)', `${runs} traces`, runs * PRICES.xrayTrace);
+  // A scheduled run starts no trace unless the probe is actively traced (PassThrough: only a traced caller's).
+  const traced = probeFns.filter((f) => (f.Properties?.['TracingConfig'] as { Mode?: string } | undefined)?.Mode === 'Active').length;
+  const traces = (runs * traced) / Math.max(1, probeFns.length);
+  add('X-Ray traces of scheduled probe runs', traced ? `${traces} traces (active tracing)` : 'none (PassThrough: traced only when a traced caller invokes it)', traces * PRICES.xrayTrace);
 
   const sqsMappings = of('AWS::Lambda::EventSourceMapping').length;
   const polls = sqsMappings * SQS_POLLERS * SQS_POLLS_PER_MINUTE * MINUTES_PER_MONTH;
@@ -205,7 +217,10 @@ export async function run(args: string[]): Promise<string> {
   const stacks = addHealerStacks(app, configs, { nag: false });
   const assembly = app.synth();
   console.log(`prices: ${PRICES.asOf}`);
-  console.log(`assumptions: probe run ${probeMs} ms billed (--probe-ms; docs/probe.md measures 25-230 ms per probe), ${MINUTES_PER_MONTH} minutes a month, Lambda SQS pollers ${SQS_POLLERS} x ${SQS_POLLS_PER_MINUTE}/min per mapping`);
+  console.log(
+    `assumptions: probe run ${probeMs} ms billed (--probe-ms; docs/probe.md measures 25-230 ms per probe), ${MINUTES_PER_MONTH} minutes a month, Lambda SQS pollers ${SQS_POLLERS} x ${SQS_POLLS_PER_MINUTE}/min per mapping, ` +
+      `${DISK_SERIES_PER_HOST} filesystems per EC2 broker host read by its disk alarms (CloudWatch agent disk plugin, docs/deploying.md)`,
+  );
   const costs: StackCost[] = [];
   for (const stack of stacks) {
     const template = assembly.getStackByName(stack.stackName).template as { Resources: Record<string, Resource> };

@@ -28,6 +28,8 @@ export interface MetricDocument {
  */
 export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = []): MetricDocument[] {
   const clusterDims = { [DIM_CLUSTER]: cluster };
+  const ids = [...new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
+  const reachable = (id: number): boolean => s.brokers.some((b) => b.id === id && b.registered && b.reachable);
   const docs: MetricDocument[] = [
     {
       dimensions: clusterDims,
@@ -39,22 +41,14 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
         { name: 'OfflinePartitions', value: s.partitions.offline, unit: MetricUnit.Count },
         { name: 'UnderReplicatedPartitions', value: s.partitions.underReplicated, unit: MetricUnit.Count },
         { name: 'UnderMinIsrPartitions', value: s.partitions.underMinIsr, unit: MetricUnit.Count },
+        // The brokers below whose BrokerReachable is 0, as one series: what the broker-down alarm of
+        // a cluster whose brokers are found by tag reads (one custom metric instead of one per broker).
+        { name: 'UnreachableBrokers', value: ids.filter((id) => !reachable(id)).length, unit: MetricUnit.Count },
       ],
     },
   ];
-  // Per broker URP follows the broker-side metric: partitions the broker leads whose ISR is short.
-  const urpLed = new Map<number, number>();
-  for (const d of s.partitions.details) {
-    if (d.leader >= 0 && d.isr.length < d.replicas.length) urpLed.set(d.leader, (urpLed.get(d.leader) ?? 0) + 1);
-  }
-  const ids = new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)]);
-  for (const id of [...ids].sort((a, b) => a - b)) {
-    const b = s.brokers.find((x) => x.id === id);
-    const reachable = b !== undefined && b.registered && b.reachable ? 1 : 0;
-    const m: MetricPoint[] = [{ name: 'BrokerReachable', value: reachable, unit: MetricUnit.Count }];
-    // Only a broker that answered can vouch for what it leads.
-    if (reachable) m.push({ name: 'UnderReplicatedPartitions', value: urpLed.get(id) ?? 0, unit: MetricUnit.Count });
-    docs.push({ dimensions: { ...clusterDims, [DIM_BROKER]: String(id) }, metrics: m });
+  for (const id of ids) {
+    docs.push({ dimensions: { ...clusterDims, [DIM_BROKER]: String(id) }, metrics: [{ name: 'BrokerReachable', value: reachable(id) ? 1 : 0, unit: MetricUnit.Count }] });
   }
   for (const g of s.consumerGroups) {
     if (g.error !== undefined) continue;
@@ -66,7 +60,7 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
 
 /**
  * One kind of series: a metric name with its dimension names, e.g.
- * `UnderReplicatedPartitions|Broker ID,Cluster Name`. CloudWatch bills every distinct name and
+ * `BrokerReachable|Broker ID,Cluster Name`. CloudWatch bills every distinct name and
  * dimension values as one custom metric, so the deployment tells the probe which kinds to publish
  * (PROBE_METRIC_SERIES, set by infra/constructs/probes.ts from the alarms and the dashboard).
  */

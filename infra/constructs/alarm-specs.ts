@@ -24,22 +24,30 @@
 //   BrokerReachable            < 1   per broker  Minimum, 2 x 1 min, 2/2
 //   OfflinePartitions          > 0   cluster     Maximum, 1 x 1 min
 //   UnderMinIsrPartitions     >= 1   cluster     Maximum, 1 x 1 min
-//   UnderReplicatedPartitions  > 0   per broker  Maximum, 15 x 1 min, 15/15
+//   UnderReplicatedPartitions  > 0   cluster     Maximum, 15 x 1 min, 15/15
 //   ConsumerLag                > group.maxOffsetLag   Maximum, 5 x 1 min, 5/5, per group
 //   CWAgent disk_used_percent >= 85 / >= 90  per broker  Metrics Insights MAX over the instance's
 //                                    mounts, 3 x 1 min, 3/3 (needs the CloudWatch agent's disk plugin)
 //   AWS/EC2 CPUUtilization    >= 60  per broker  Average, 3 x 5 min, 3/3 (works with basic monitoring)
+// Under-replication is watched cluster-wide (the probe's count over all partitions): its decision
+// (SEV-3 notification) names no broker, and the brokers that report it are the leaders of the
+// partitions a failed broker left, not the failed broker, so a per-broker alarm only multiplied the
+// custom metrics and alarm metrics by the broker count ($0.40 a month per broker).
 // When brokers are found by tag, their ids and instances are unknown at synth time: broker
-// reachability and under-replication are then watched cluster-wide with Metrics Insights
-// (MIN / MAX over every "Broker ID" series of the cluster), and there are no host alarms.
+// reachability is then watched cluster-wide on UnreachableBrokers (how many brokers the probe knows
+// did not answer: one custom metric, where per-broker series read by a Metrics Insights MIN cost a
+// custom metric and an alarm metric per broker), and there are no host alarms.
 //
 // A cluster paired for DR with a Route 53 record (dr.peer + dr.route53) also gets ClusterReachable
 // < 1 (Maximum, 2 x 1 min, 2/2; missing is not breaching): no bootstrap server answered the probe
 // for two minutes, the signal that makes the classifier start dr-failover (site-down).
 //
-// Every cluster, either platform, also gets ProbeHeartbeat (Sum < 1 for 3 of 3 minutes, missing
-// data BREACHING): the probe confirms alarms and verifies repairs, so a silent probe is itself a
-// monitoring outage. Every other alarm treats missing data as not breaching: a metric that is
+// Every cluster, either platform, also gets the probe heartbeat alarm (probe runs reported < 1 for
+// 3 of 3 minutes, missing data BREACHING): the probe confirms alarms and verifies repairs, so a
+// silent probe is itself a monitoring outage. A probe run is counted by probeRunsMetric(): on EC2
+// the sample count of OfflinePartitions, which every completed run publishes in the same document
+// as ProbeHeartbeat (the offline-partitions alarm needs the series anyway, so the heartbeat costs
+// no custom metric of its own, $0.30 a month); on MSK, whose alarms read AWS/Kafka, ProbeHeartbeat. Every other alarm treats missing data as not breaching: a metric that is
 // absent (a consumer group that is not STABLE, a broker that is being replaced) is not a fault
 // by itself, and the heartbeat catches a monitoring gap.
 import { createHash } from 'node:crypto';
@@ -76,8 +84,10 @@ export const PROBE_METRICS = {
   offlinePartitions: 'OfflinePartitions',
   /** Partitions whose ISR is below min.insync.replicas. Dimensions: Cluster Name. */
   underMinIsrPartitions: 'UnderMinIsrPartitions',
-  /** Partitions led by the broker whose ISR is smaller than the replica set. Dimensions: Cluster Name, Broker ID. */
+  /** Partitions whose ISR is smaller than the replica set. Dimensions: Cluster Name. */
   underReplicatedPartitions: 'UnderReplicatedPartitions',
+  /** Brokers the probe knows (configured or seen) that are not registered or did not answer. Dimensions: Cluster Name. */
+  unreachableBrokers: 'UnreachableBrokers',
   /** Largest partition offset lag of the group. Dimensions: Cluster Name, Consumer Group. */
   consumerLag: 'ConsumerLag',
 } as const;
@@ -92,7 +102,7 @@ export const MAX_ALARM_NAME = 255;
 const MAX_DESCRIPTION = 1024;
 
 export type Comparison = 'GreaterThanThreshold' | 'GreaterThanOrEqualToThreshold' | 'LessThanThreshold';
-export type Statistic = 'Maximum' | 'Minimum' | 'Average' | 'Sum';
+export type Statistic = 'Maximum' | 'Minimum' | 'Average' | 'Sum' | 'SampleCount';
 
 export interface MetricRef {
   namespace: string;
@@ -256,12 +266,20 @@ function diskThresholds(cluster: ClusterConfig): { warn: number; critical: numbe
   return { warn: t?.diskWarnPercent ?? DEFAULT_DISK_WARN_PERCENT, critical: t?.diskCriticalPercent ?? DEFAULT_DISK_CRITICAL_PERCENT };
 }
 
+/** One datapoint per completed probe run of the cluster (what the heartbeat alarm and the dashboard count). */
+export function probeRunsMetric(cluster: ClusterConfig): MetricRef {
+  const dimensions = { [DIMENSIONS.cluster]: cluster.name };
+  return cluster.platform === 'ec2'
+    ? { namespace: PROBE_NAMESPACE, metricName: PROBE_METRICS.offlinePartitions, dimensions, statistic: 'SampleCount' }
+    : { namespace: PROBE_NAMESPACE, metricName: PROBE_METRICS.heartbeat, dimensions, statistic: 'Sum' };
+}
+
 function addHeartbeat(list: SpecList, cluster: ClusterConfig): void {
   list.add({
     kind: 'probe-heartbeat',
     signalKind: 'monitoring-gap',
     what: 'probe runs reported (missing counts as none)',
-    source: metric(PROBE_NAMESPACE, PROBE_METRICS.heartbeat, { [DIMENSIONS.cluster]: cluster.name }, 'Sum'),
+    source: { type: 'metric', metric: probeRunsMetric(cluster) },
     window: THREE_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -429,16 +447,6 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
         threshold: 1,
         brokerId: b.id,
       });
-      list.add({
-        kind: 'under-replicated',
-        signalKind: 'under-replicated',
-        what: 'UnderReplicatedPartitions (probe)',
-        source: metric(PROBE_NAMESPACE, PROBE_METRICS.underReplicatedPartitions, dims, 'Maximum'),
-        window: FIFTEEN_MINUTES,
-        comparison: 'GreaterThanThreshold',
-        threshold: 0,
-        brokerId: b.id,
-      });
       for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
         list.add({
           kind,
@@ -467,29 +475,27 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
       });
     }
   } else {
-    // Brokers found by tag: ids are unknown until run time, so watch every broker series the
-    // probe publishes for the cluster at once. The incident names no broker; the workflow's
-    // confirming probe finds which.
-    const perBroker = `FROM SCHEMA("${PROBE_NAMESPACE}", "${DIMENSIONS.cluster}", "${DIMENSIONS.broker}") WHERE "${DIMENSIONS.cluster}" = '${cluster.name}'`;
+    // Brokers found by tag: ids are unknown until run time, so the alarm counts the brokers that
+    // did not answer. The incident names no broker; the workflow's confirming probe finds which.
     list.add({
       kind: 'broker-down',
       signalKind: 'broker-down',
-      what: 'lowest BrokerReachable of any broker (probe)',
-      source: { type: 'insights', query: `SELECT MIN(${PROBE_METRICS.brokerReachable}) ${perBroker}`, label: 'BrokerReachable, all brokers' },
+      what: 'UnreachableBrokers (probe: known brokers that did not answer)',
+      source: metric(PROBE_NAMESPACE, PROBE_METRICS.unreachableBrokers, clusterDims, 'Maximum'),
       window: TWO_MINUTES,
-      comparison: 'LessThanThreshold',
+      comparison: 'GreaterThanOrEqualToThreshold',
       threshold: 1,
     });
-    list.add({
-      kind: 'under-replicated',
-      signalKind: 'under-replicated',
-      what: 'highest UnderReplicatedPartitions of any broker (probe)',
-      source: { type: 'insights', query: `SELECT MAX(${PROBE_METRICS.underReplicatedPartitions}) ${perBroker}`, label: 'UnderReplicatedPartitions, all brokers' },
-      window: FIFTEEN_MINUTES,
-      comparison: 'GreaterThanThreshold',
-      threshold: 0,
-    });
   }
+  list.add({
+    kind: 'under-replicated',
+    signalKind: 'under-replicated',
+    what: 'UnderReplicatedPartitions (probe)',
+    source: metric(PROBE_NAMESPACE, PROBE_METRICS.underReplicatedPartitions, clusterDims, 'Maximum'),
+    window: FIFTEEN_MINUTES,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+  });
   for (const group of cluster.consumerGroups) {
     list.add({
       kind: 'consumer-lag',

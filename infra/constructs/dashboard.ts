@@ -1,9 +1,9 @@
 // The operators' CloudWatch dashboard, one per stack (kafka-heal-<deployment>): what an on-call
 // engineer opens first. Rows, top to bottom:
 //
-//   1. per cluster health   alarm status of every cluster alarm; probe heartbeat, offline and
-//                           under-min-ISR partitions, brokers reachable (KafkaHeal, "Cluster Name"),
-//                           and for MSK the controller count and offline partitions (AWS/Kafka)
+//   1. per cluster health   alarm status of every cluster alarm; probe heartbeat, brokers reachable
+//                           (KafkaHeal, "Cluster Name"); offline and under-min-ISR partitions from
+//                           the probe, or for MSK from AWS/Kafka with the controller count
 //   2. incidents            open now per severity (OpenIncidents, AwaitingApproval: incident-metrics),
 //                           opened per severity (IncidentsOpenedBySeverity, classify), MTTR
 //                           (MttrSeconds, workflow-steps) and the recovery success rate
@@ -32,13 +32,21 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { seriesKey } from '../../functions/probe/metrics.js';
-import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE } from './alarm-specs.js';
+import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE, probeRunsMetric } from './alarm-specs.js';
 
-/** The probe series kinds (functions/probe/metrics.ts seriesKey) the dashboard graphs, beyond what the alarms read. */
-export const DASHBOARD_PROBE_SERIES: readonly string[] = [
-  ...[PROBE_METRICS.heartbeat, PROBE_METRICS.offlinePartitions, PROBE_METRICS.underMinIsrPartitions, 'ProbeLatencyMs'].map((n) => seriesKey(n, [DIMENSIONS.cluster])),
-  seriesKey(PROBE_METRICS.brokerReachable, [DIMENSIONS.cluster, DIMENSIONS.broker]),
-];
+/**
+ * The probe series kinds (functions/probe/metrics.ts seriesKey) the dashboard graphs for a cluster,
+ * beyond what its alarms read. An MSK cluster's partition health is graphed from AWS/Kafka (free),
+ * not from the probe's copies of it ($0.30 a month each): only what AWS/Kafka lacks comes from the
+ * probe (brokers reachable from the clients' side, probe latency).
+ */
+export function dashboardProbeSeries(cluster: ClusterConfig): string[] {
+  const partitions = cluster.msk ? [] : [PROBE_METRICS.offlinePartitions, PROBE_METRICS.underMinIsrPartitions];
+  return [
+    ...[probeRunsMetric(cluster).metricName, ...partitions, 'ProbeLatencyMs'].map((n) => seriesKey(n, [DIMENSIONS.cluster])),
+    seriesKey(PROBE_METRICS.brokerReachable, [DIMENSIONS.cluster, DIMENSIONS.broker]),
+  ];
+}
 
 /** The namespace of the handlers' own metrics (POWERTOOLS_METRICS_NAMESPACE of every function). */
 export const HANDLER_NAMESPACE = 'KafkaHeal';
@@ -229,15 +237,21 @@ export class HealerDashboard extends Construct {
 
   private clusterRow(cluster: ClusterConfig, alarms: IAlarm[]): IWidget[] {
     const name = cluster.name;
+    const probeRuns = probeRunsMetric(cluster);
     const row: IWidget[] = [
       new AlarmStatusWidget({ title: `${name}: alarms`, alarms, width: 6, height: 6 }),
       new GraphWidget({
         title: `${name}: probe`,
-        left: [
-          probeMetric(name, PROBE_METRICS.offlinePartitions, 'Maximum', 'offline partitions'),
-          probeMetric(name, PROBE_METRICS.underMinIsrPartitions, 'Maximum', 'under min ISR'),
+        // MSK: the partition counts are in the MSK widget, from AWS/Kafka.
+        left: cluster.msk
+          ? []
+          : [
+              probeMetric(name, PROBE_METRICS.offlinePartitions, 'Maximum', 'offline partitions'),
+              probeMetric(name, PROBE_METRICS.underMinIsrPartitions, 'Maximum', 'under min ISR'),
+            ],
+        right: [
+          new Metric({ namespace: probeRuns.namespace, metricName: probeRuns.metricName, dimensionsMap: probeRuns.dimensions, statistic: probeRuns.statistic, period: Duration.minutes(1), label: 'probe runs' }),
         ],
-        right: [probeMetric(name, PROBE_METRICS.heartbeat, 'Sum', 'probe runs')],
         width: 9,
       }),
       new GraphWidget({
@@ -261,6 +275,11 @@ export class HealerDashboard extends Construct {
           left: [
             new Metric({ namespace: MSK_NAMESPACE, metricName: 'ActiveControllerCount', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(1), label: 'active controllers' }),
             new Metric({ namespace: MSK_NAMESPACE, metricName: 'OfflinePartitionsCount', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(1), label: 'offline partitions' }),
+            new MathExpression({
+              expression: `SEARCH('{${MSK_NAMESPACE},"${DIMENSIONS.broker}","${DIMENSIONS.cluster}"} MetricName="UnderMinIsrPartitionCount" "${DIMENSIONS.cluster}"="${cluster.msk.clusterName}"', 'Maximum', 60)`,
+              label: 'under min ISR, broker',
+              period: Duration.minutes(1),
+            }),
           ],
           width: 5,
         }),

@@ -83,6 +83,13 @@ export interface HealerFunctionProps {
   reservedConcurrentExecutions?: number;
   /** Layers providing modules the bundle leaves out (e.g. the probe library, ProbeLayer). */
   layers?: HealerFunctionLayer[];
+  /**
+   * Traced only when the caller's request is (PassThrough), instead of every invocation (Active).
+   * For a function run on a schedule with nothing upstream to trace: the scheduled probe, whose
+   * one-segment traces (its duration, which AWS/Lambda Duration already has) would be one X-Ray
+   * trace a minute per cluster. @default false
+   */
+  traceOnlyWhenCallerTraces?: boolean;
 }
 
 export type TableAccess = 'r' | 'rw';
@@ -146,7 +153,7 @@ export class HealerFunction extends Construct {
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
-      tracing: Tracing.ACTIVE,
+      tracing: props.traceOnlyWhenCallerTraces ? Tracing.PASS_THROUGH : Tracing.ACTIVE,
       timeout: props.timeout ?? DEFAULT_TIMEOUT,
       memorySize: props.memorySize ?? DEFAULT_MEMORY_MB,
       role: this.role,

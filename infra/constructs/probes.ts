@@ -14,7 +14,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
-import { DASHBOARD_PROBE_SERIES } from './dashboard.js';
+import { dashboardProbeSeries } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
 import { ProbeLayer } from './probe-layer.js';
 
@@ -58,7 +58,7 @@ export interface ClusterProbeProps {
  */
 export function probeMetricSeries(deployment: string, cluster: ClusterConfig, dashboard = false): string[] {
   const keys = new Set(probeSeriesOfAlarms(clusterAlarmSpecs(deployment, cluster)));
-  if (dashboard) DASHBOARD_PROBE_SERIES.forEach((k) => keys.add(k));
+  if (dashboard) dashboardProbeSeries(cluster).forEach((k) => keys.add(k));
   return [...keys].sort();
 }
 
@@ -102,6 +102,11 @@ export class ClusterProbe extends Construct {
       vpc: { vpc, subnets, securityGroups: [securityGroup] },
       // The probe library comes from the stack's probe layer, not the bundle.
       layers: [ProbeLayer.of(this).binding],
+      // Run by the schedule only (the workflows probe through cluster-steps, which stays actively
+      // traced): active tracing made one single-segment X-Ray trace a minute per cluster (43,800 a
+      // month, $0.22 at $5 per million) that told nothing the free AWS/Lambda Duration and Errors
+      // metrics and the heartbeat alarm do not.
+      traceOnlyWhenCallerTraces: true,
       environment: {
         DEPLOYMENT: props.deployment,
         CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]),

@@ -112,6 +112,8 @@ export function statistic(stat: Statistic, vals: number[]): number {
       return vals.reduce((x, y) => x + y, 0);
     case 'Average':
       return vals.reduce((x, y) => x + y, 0) / vals.length;
+    case 'SampleCount':
+      return vals.length;
   }
 }
 

@@ -98,14 +98,15 @@ describe('probe EMF metrics', () => {
     }
     const cluster = find({ 'Cluster Name': 'orders' });
     expect(cluster?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name']]);
-    expect(cluster).toMatchObject({ ProbeHeartbeat: 1, ClusterReachable: 1, ProbeLatencyMs: 42, OfflinePartitions: 1, UnderReplicatedPartitions: 3, UnderMinIsrPartitions: 1 });
+    // UnreachableBrokers: broker 2 did not answer, 3 is not registered, 4 is configured but unseen.
+    expect(cluster).toMatchObject({ ProbeHeartbeat: 1, ClusterReachable: 1, ProbeLatencyMs: 42, OfflinePartitions: 1, UnderReplicatedPartitions: 3, UnderMinIsrPartitions: 1, UnreachableBrokers: 3 });
 
     const b1 = find({ 'Cluster Name': 'orders', 'Broker ID': '1' });
     expect(b1?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name', 'Broker ID']]);
-    // Broker 1 leads orders-0 and orders-1, both short of ISR.
-    expect(b1).toMatchObject({ BrokerReachable: 1, UnderReplicatedPartitions: 2 });
+    // Per broker only reachability: under-replication is one cluster series (no alarm reads it per broker).
+    expect(b1).toMatchObject({ BrokerReachable: 1 });
+    expect(b1?.UnderReplicatedPartitions).toBeUndefined();
     expect(find({ 'Cluster Name': 'orders', 'Broker ID': '2' })).toMatchObject({ BrokerReachable: 0 });
-    expect(find({ 'Cluster Name': 'orders', 'Broker ID': '2' })?.UnderReplicatedPartitions).toBeUndefined();
     expect(find({ 'Cluster Name': 'orders', 'Broker ID': '3' })).toMatchObject({ BrokerReachable: 0 });
     // A configured broker the snapshot does not name is reported unreachable, not left silent.
     expect(find({ 'Cluster Name': 'orders', 'Broker ID': '4' })).toMatchObject({ BrokerReachable: 0 });
@@ -118,9 +119,17 @@ describe('probe EMF metrics', () => {
     expect(docs).toHaveLength(1 + 4 + 1);
   });
 
-  it('a healthy broker leading nothing short reports URP 0', () => {
-    const docs = probeMetricDocuments('c', snap({ partitions: { total: 1, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] } }));
-    expect(docs.find((d) => d.dimensions['Broker ID'] === '1')?.metrics).toContainEqual({ name: 'UnderReplicatedPartitions', value: 0, unit: 'Count' });
+  it('UnreachableBrokers counts the known brokers whose BrokerReachable is 0, and is 0 when all answer', () => {
+    const clusterDoc = (docs: ReturnType<typeof probeMetricDocuments>) => docs.find((d) => Object.keys(d.dimensions).length === 1);
+    const count = (docs: ReturnType<typeof probeMetricDocuments>) => clusterDoc(docs)?.metrics.find((m) => m.name === 'UnreachableBrokers')?.value;
+    const all = probeMetricDocuments('c', snap());
+    const zeros = all.filter((d) => d.metrics.some((m) => m.name === 'BrokerReachable' && m.value === 0)).length;
+    expect(count(all)).toBe(zeros);
+    expect(count(all)).toBe(2);
+    const healthy = snap({ brokers: [{ id: 1, host: 'h', port: 1, registered: true, reachable: true }] });
+    expect(count(probeMetricDocuments('c', healthy, [1]))).toBe(0);
+    // A dead cluster's snapshot names no broker: the brokers seen before still count.
+    expect(count(probeMetricDocuments('c', snap({ brokers: [] }), [1, 2, 3]))).toBe(3);
   });
 });
 

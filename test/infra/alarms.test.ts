@@ -234,11 +234,10 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
   const alarms = alarmsByName(ec2T);
   const broker = (id: number) => ({ 'Broker ID': String(id), 'Cluster Name': 'payments' });
 
-  it('creates 19 alarms: 3 cluster-wide, 5 per broker x 3, 1 consumer group', () => {
-    ec2T.resourceCountIs('AWS::CloudWatch::Alarm', 19);
+  it('creates 17 alarms: 4 cluster-wide, 4 per broker x 3, 1 consumer group', () => {
+    ec2T.resourceCountIs('AWS::CloudWatch::Alarm', 17);
     expect([...alarms.keys()].filter((n) => n.includes('-b2'))).toEqual([
       'kafka-heal-prod-us-payments-broker-down-b2',
-      'kafka-heal-prod-us-payments-under-replicated-b2',
       'kafka-heal-prod-us-payments-disk-warning-b2',
       'kafka-heal-prod-us-payments-disk-critical-b2',
       'kafka-heal-prod-us-payments-cpu-high-b2',
@@ -276,15 +275,19 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
     });
+    // Under-replication is one cluster-wide alarm on the probe's count (its decision names no broker).
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-under-replicated-b3',
+      AlarmName: 'kafka-heal-prod-us-payments-under-replicated',
       Namespace: 'KafkaHeal',
       MetricName: 'UnderReplicatedPartitions',
-      Dimensions: dims(broker(3)),
+      Dimensions: dims({ 'Cluster Name': 'payments' }),
+      Statistic: 'Maximum',
       EvaluationPeriods: 15,
+      DatapointsToAlarm: 15,
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
     });
+    expect([...alarms.keys()].filter((n) => n.includes('under-replicated'))).toEqual(['kafka-heal-prod-us-payments-under-replicated']);
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us-payments-consumer-lag-ledger-writer',
       Namespace: 'KafkaHeal',
@@ -295,14 +298,28 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     });
   });
 
-  it('the probe heartbeat alarm treats missing data as breaching', () => {
+  it('the probe heartbeat alarm counts probe runs by the OfflinePartitions samples and treats missing data as breaching', () => {
+    // Every completed run publishes OfflinePartitions (the offline-partitions alarm reads it), so
+    // the heartbeat needs no ProbeHeartbeat series of its own on EC2.
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us-payments-probe-heartbeat',
       Namespace: 'KafkaHeal',
-      MetricName: 'ProbeHeartbeat',
+      MetricName: 'OfflinePartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
-      Statistic: 'Sum',
+      Statistic: 'SampleCount',
       Period: 60,
+      EvaluationPeriods: 3,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
+    });
+    // MSK publishes nothing else an alarm reads: ProbeHeartbeat.
+    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'kafka-heal-prod-eu-orders-probe-heartbeat',
+      Namespace: 'KafkaHeal',
+      MetricName: 'ProbeHeartbeat',
+      Dimensions: dims({ 'Cluster Name': 'orders' }),
+      Statistic: 'Sum',
       EvaluationPeriods: 3,
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
@@ -352,14 +369,25 @@ describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () 
     expect([...alarmsByName(ec2T).keys()].filter((n) => n.endsWith('-site-down'))).toEqual([]);
   });
 
-  it('watches every broker series of the cluster at once when ids are unknown at synth time', () => {
+  it('watches the probe\'s cluster-wide counts when broker ids are unknown at synth time (one series each, not one per broker)', () => {
     const down = alarms.get('kafka-heal-events-events-broker-down') as Props;
-    expect(down.Metrics[0].Expression).toBe(`SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'events'`);
-    expect(down).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2 });
+    expect(down).toMatchObject({
+      Namespace: 'KafkaHeal',
+      MetricName: 'UnreachableBrokers',
+      Dimensions: [{ Name: 'Cluster Name', Value: 'events' }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      TreatMissingData: 'notBreaching',
+    });
     const urp = alarms.get('kafka-heal-events-events-dr-under-replicated') as Props;
-    expect(urp.Metrics[0].Expression).toBe(`SELECT MAX(UnderReplicatedPartitions) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'events-dr'`);
+    expect(urp).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'UnderReplicatedPartitions', Dimensions: [{ Name: 'Cluster Name', Value: 'events-dr' }] });
     expect(urp).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 15 });
     expect(down.AlarmDescription).toMatch(/\[kafka-heal cluster=events kind=broker-down\]$/);
+    // No alarm of a tag-found cluster reads a per-broker series.
+    for (const a of alarms.values()) expect(JSON.stringify(a)).not.toContain('Broker ID');
   });
 });
 

@@ -89,10 +89,16 @@ describe('operators dashboard', () => {
         expect(alarmIds.length).toBeGreaterThan(0);
         expect(alarmsWidget?.properties.alarms).toEqual(alarmIds);
         const probe = widgets.find((w) => w.properties.title === `${cluster.name}: probe`) as Widget;
+        // MSK partition health comes from AWS/Kafka (below), not from probe copies billed as custom metrics.
         expect(metricRows(probe).map((r) => [r.namespace, r.name, r.dims])).toEqual([
-          ['KafkaHeal', 'OfflinePartitions', { 'Cluster Name': cluster.name }],
-          ['KafkaHeal', 'UnderMinIsrPartitions', { 'Cluster Name': cluster.name }],
-          ['KafkaHeal', 'ProbeHeartbeat', { 'Cluster Name': cluster.name }],
+          ...(cluster.msk
+            ? []
+            : [
+                ['KafkaHeal', 'OfflinePartitions', { 'Cluster Name': cluster.name }],
+                ['KafkaHeal', 'UnderMinIsrPartitions', { 'Cluster Name': cluster.name }],
+              ]),
+          // Probe runs: the series the heartbeat alarm counts (OfflinePartitions samples on EC2).
+          ['KafkaHeal', cluster.msk ? 'ProbeHeartbeat' : 'OfflinePartitions', { 'Cluster Name': cluster.name }],
         ]);
         const reach = widgets.find((w) => w.properties.title === `${cluster.name}: brokers reachable (probe)`) as Widget;
         expect(JSON.stringify(reach.properties.metrics)).toContain(
@@ -104,6 +110,9 @@ describe('operators dashboard', () => {
             ['AWS/Kafka', 'ActiveControllerCount', { 'Cluster Name': cluster.msk.clusterName }],
             ['AWS/Kafka', 'OfflinePartitionsCount', { 'Cluster Name': cluster.msk.clusterName }],
           ]);
+          expect(JSON.stringify((msk as Widget).properties.metrics)).toContain(
+            `SEARCH('{AWS/Kafka,\\"Broker ID\\",\\"Cluster Name\\"} MetricName=\\"UnderMinIsrPartitionCount\\" \\"Cluster Name\\"=\\"${cluster.msk.clusterName}\\"', 'Maximum', 60)`,
+          );
         } else {
           expect(msk).toBeUndefined();
         }

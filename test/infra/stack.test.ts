@@ -16,8 +16,8 @@ import type { HealerConfig } from '../../infra/config/schema.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
 import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
-import { probeSeriesOfAlarms } from '../../infra/constructs/alarm-specs.js';
-import { DASHBOARD_PROBE_SERIES } from '../../infra/constructs/dashboard.js';
+import { probeRunsMetric, probeSeriesOfAlarms } from '../../infra/constructs/alarm-specs.js';
+import { dashboardProbeSeries } from '../../infra/constructs/dashboard.js';
 import { probeMetricDocuments, selectSeries, seriesKey } from '../../functions/probe/metrics.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 
@@ -423,10 +423,13 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // ... and incident-metrics (the dashboard's open-incident gauges) when the dashboard is on.
     expect(fns).toHaveLength(5 + 4 + (config().dashboard ? 1 : 0) + 2 * config().clusters.length);
     for (const f of fns) {
+      // Every function is actively traced but the scheduled probe: nothing upstream of its schedule
+      // is traced, so it is traced only when a traced caller invokes it (no trace a minute per cluster).
+      const service = String((f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME']);
+      expect(f.Properties?.['TracingConfig'], service).toEqual({ Mode: service.startsWith('kafka-heal-probe-') ? 'PassThrough' : 'Active' });
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
-        TracingConfig: { Mode: 'Active' },
         Handler: 'index.handler',
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
       });
@@ -489,9 +492,12 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       const read = new Set(probeSeriesOfAlarms(clusterAlarmSpecs(deployment, cluster)));
       for (const k of read) expect(series.has(k), `${cluster.name}: ${k}`).toBe(true);
       const extra = [...series].filter((k) => !read.has(k));
-      if (config().dashboard) expect(extra.every((k) => DASHBOARD_PROBE_SERIES.includes(k)), extra.join(' ')).toBe(true);
+      if (config().dashboard) expect(extra.every((k) => dashboardProbeSeries(cluster).includes(k)), extra.join(' ')).toBe(true);
       else expect(extra).toEqual([]);
-      expect(series.has(seriesKey('ProbeHeartbeat', ['Cluster Name'])), cluster.name).toBe(true);
+      // A probe run is counted on a series the cluster's other alarms read (OfflinePartitions) on
+      // EC2; ProbeHeartbeat is published only for MSK, whose alarms read no other probe series.
+      expect(series.has(seriesKey('ProbeHeartbeat', ['Cluster Name'])), cluster.name).toBe(cluster.platform === 'msk');
+      expect(series.has(seriesKey(probeRunsMetric(cluster).metricName, ['Cluster Name'])), cluster.name).toBe(true);
       if (cluster.platform === 'msk' && !config().dashboard) expect([...series]).toEqual([seriesKey('ProbeHeartbeat', ['Cluster Name'])]);
     }
   });

@@ -66,6 +66,18 @@ describe('AlarmEvaluator', () => {
     expect(out.map((t) => `${t.spec.alarmKind}:${t.to}`).sort()).toEqual(['broker-down:OK', 'probe-heartbeat:ALARM']);
   });
 
+  it('the heartbeat counts probe runs (OfflinePartitions samples, whatever their value): a run a period keeps it OK', () => {
+    const ev = new AlarmEvaluator([byKind('probe-heartbeat')], { periodSeconds: 1, startMs: T0 });
+    const offline = (v: number): MetricSample => ({ namespace: 'KafkaHeal', name: 'OfflinePartitions', dimensions: CLUSTER, value: v });
+    // 0 offline partitions is still a run: SampleCount 1, not below the threshold 1.
+    ev.observe(T0 + 100, [offline(0)]);
+    ev.observe(T0 + 1100, [offline(0)]);
+    ev.observe(T0 + 2100, [offline(3)]);
+    expect(ev.evaluate(T0 + 3000)).toEqual([expect.objectContaining({ to: 'OK', datapoints: [1, 1, 1] })]);
+    // Three silent periods.
+    expect(ev.evaluate(T0 + 6000)).toEqual([expect.objectContaining({ from: 'OK', to: 'ALARM' })]);
+  });
+
   it('a 300 s period scales with the 60 s one (5 local seconds per period here)', () => {
     const spec: AlarmSpec = { ...byKind('broker-down', 1), periodSeconds: 300, evaluationPeriods: 1, datapointsToAlarm: 1 };
     const ev = new AlarmEvaluator([spec], { periodSeconds: 1, startMs: T0 });
@@ -74,10 +86,13 @@ describe('AlarmEvaluator', () => {
     expect(ev.evaluate(T0 + 5000)).toEqual([expect.objectContaining({ to: 'ALARM' })]);
   });
 
-  it('exact dimension sets: a cluster-level series does not feed a per-broker alarm', () => {
-    const urp = byKind('under-replicated', 1);
-    expect(valuesFor(urp, [{ namespace: 'KafkaHeal', name: 'UnderReplicatedPartitions', dimensions: CLUSTER, value: 5 }])).toEqual([]);
-    expect(valuesFor(urp, [{ namespace: 'KafkaHeal', name: 'UnderReplicatedPartitions', dimensions: { ...CLUSTER, 'Broker ID': '1' }, value: 5 }])).toEqual([5]);
+  it('exact dimension sets: a per-broker series does not feed a cluster-level alarm, nor the other way round', () => {
+    const urp = byKind('under-replicated');
+    expect(valuesFor(urp, [{ namespace: 'KafkaHeal', name: 'UnderReplicatedPartitions', dimensions: { ...CLUSTER, 'Broker ID': '1' }, value: 5 }])).toEqual([]);
+    expect(valuesFor(urp, [{ namespace: 'KafkaHeal', name: 'UnderReplicatedPartitions', dimensions: CLUSTER, value: 5 }])).toEqual([5]);
+    const down = byKind('broker-down', 1);
+    expect(valuesFor(down, [{ namespace: 'KafkaHeal', name: 'BrokerReachable', dimensions: CLUSTER, value: 0 }])).toEqual([]);
+    expect(valuesFor(down, [reachable(1, 0)])).toEqual([0]);
   });
 
   it('Metrics Insights disk alarms read the CloudWatch agent series of the instance', () => {
@@ -109,7 +124,7 @@ describe('AlarmEvaluator', () => {
 
 describe('local periods', () => {
   it('scale 60 s periods; sustained (>= 10 min) windows keep the floor; shorter ones do not', () => {
-    const urp = byKind('under-replicated', 1); // 15 x 60 s
+    const urp = byKind('under-replicated'); // 15 x 60 s
     expect(localPeriodMs(urp, { periodSeconds: 2 })).toBe(2000);
     expect(localPeriodMs(urp, { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(8000);
     expect(localPeriodMs(byKind('broker-down', 1), { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(2000);
