@@ -1,6 +1,7 @@
 // Classify Lambda (glue): SQS batch of Signals from the ingest Lambda.
 //   1. per signal: policy (SSM, cached) + cluster facts (env) + open incidents + recent heals
-//      -> classify() -> correlate() -> store.recordSignal()
+//      -> classify() -> correlate() -> store.recordSignal(); a broker-level signal that correlate()
+//      folds into an open site-failure or quorum-loss incident is only recorded on its timeline
 //   2. per incident the batch opened or upgraded (or whose first delivery did not finish acting):
 //      re-read the incident and the policy (fresh), decide once on the incident as it now stands,
 //      then take the cluster lock (remediate or await-approval, not a dry run) and start the plan's workflow, named from the
@@ -12,7 +13,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classify } from '../domain/classify.js';
-import { correlate, type Correlation } from '../domain/correlate.js';
+import { CLUSTER_WIDE_TYPES, correlate, type Correlation } from '../domain/correlate.js';
 import { executionName } from '../domain/incident-id.js';
 import type { ClusterFacts, Decision, HealRecord, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
@@ -118,7 +119,8 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
   }
 
   const incidentId = recorded.incident.id;
-  metrics.addMetric(recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : 'SignalsJoined', MetricUnit.Count, 1);
+  const counted = recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : recorded.folded ? 'SignalsFolded' : 'SignalsJoined';
+  metrics.addMetric(counted, MetricUnit.Count, 1);
   if (recorded.outcome === 'created') {
     // Per severity for the dashboard (infra/constructs/dashboard.ts): its own EMF document, as the dimension set differs.
     const bySeverity = metrics.singleMetric();
@@ -129,6 +131,7 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
     await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
   }
   if (recorded.outcome === 'joined') {
+    // Joined or folded: the incident's own decision stands; no new decision, page or workflow.
     await deps.store.markSignalActed(signal.id);
     return undefined;
   }
@@ -328,8 +331,8 @@ async function supersededWhileStarting(incidentId: string, workflow: Workflow, d
 
 /** Incident types whose runbooks act on single brokers; none of them can work while the whole site is down. */
 const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failure'];
-/** Incident types that take the cluster lock over from a broker-level run (see takeOverForSiteFailure). */
-const OUTRANKS_BROKER_LEVEL: readonly string[] = ['site-failure', 'quorum-loss'];
+/** Incident types that take the cluster lock over from a broker-level run (see takeOverForSiteFailure); broker-level alarms fold into them (correlate). */
+const OUTRANKS_BROKER_LEVEL: readonly string[] = CLUSTER_WIDE_TYPES;
 
 /**
  * A site failure outranks a broker-level remediation on the same cluster. When a site dies, its
@@ -344,7 +347,8 @@ const OUTRANKS_BROKER_LEVEL: readonly string[] = ['site-failure', 'quorum-loss']
  * A quorum loss outranks them the same way: while ZooKeeper (or the KRaft quorum) has no
  * majority, a broker-level restart cannot work (a restarted broker cannot register) and broker
  * alarms are symptoms of the loss (brokers blocked on metadata calls), while quorum-recovery stops
- * and restarts every broker itself.
+ * and restarts every broker itself. Broker-level alarms classified once the site failure or quorum
+ * loss is open fold into it (correlate), so they neither reach this lock nor page again.
  */
 async function takeOverForSiteFailure(cluster: string, owner: string | undefined, incidentId: string, decision: Decision, deps: ClassifyDeps): Promise<boolean> {
   if (!OUTRANKS_BROKER_LEVEL.includes(decision.incidentType) || owner === undefined || owner === incidentId) return false;

@@ -1,6 +1,13 @@
 // correlate(): does this signal belong to an open incident? Pure; the incident store applies the
 // answer with conditional writes. Rules, in order (only open incidents of the same cluster,
 // never resolved ones):
+//   0. fold: a firing broker-level signal (broker-failure, cascade-failure, offline-partitions,
+//      under-replication, controller-loss) on a cluster whose cluster-wide incident (site-failure,
+//      quorum-loss) is still the automation's response (open, remediating, awaiting-approval) and
+//      at least as severe as the signal's decision is a consequence of that fault: it is recorded
+//      on that incident's timeline and nothing else happens (no incident, no page, no workflow).
+//      An escalated or closed cluster-wide incident folds nothing: people own it, and a broker
+//      alarm then is treated as a fault of its own.
 //   1. the signal's fingerprint already joined an incident -> join it (redelivery, re-fire)
 //   2. broker faults: an open broker-failure/cascade-failure incident absorbs the signal; a new
 //      distinct broker while a known one was first seen within the cascade window (inclusive)
@@ -14,16 +21,45 @@
 // no new incident for them.
 import { CASCADE_SEVERITY } from './classify.js';
 import { isMoreSevere, mostSevere } from './severity.js';
-import type { Decision, IncidentType, OpenIncident, RuntimePolicy, Severity, Signal } from './types.js';
+import type { Decision, IncidentStatus, IncidentType, OpenIncident, RuntimePolicy, Severity, Signal } from './types.js';
 
-export type Correlation = { kind: 'new' } | { kind: 'join'; incidentId: string } | { kind: 'upgrade'; incidentId: string; to: IncidentType; severity: Severity };
+/** What the incident's timeline says about a folded signal (written by the incident store). */
+export interface FoldEntry {
+  detail: string;
+  reasons: string[];
+}
+
+export type Correlation =
+  | { kind: 'new' }
+  | { kind: 'join'; incidentId: string }
+  | { kind: 'upgrade'; incidentId: string; to: IncidentType; severity: Severity }
+  | { kind: 'fold'; incidentId: string; into: IncidentType; entry: FoldEntry };
 
 const BROKER_TYPES: IncidentType[] = ['broker-failure', 'cascade-failure'];
+
+/**
+ * Faults of the whole cluster: the site is down, or the metadata quorum (ZooKeeper, KRaft) is
+ * lost. They take the cluster lock over from a broker-level run, and broker-level alarms that
+ * fire while they are handled fold into them.
+ */
+export const CLUSTER_WIDE_TYPES: readonly IncidentType[] = ['site-failure', 'quorum-loss'];
+
+/** Incident types whose alarms are symptoms of a cluster-wide fault on the same cluster. */
+export const FOLDED_TYPES: readonly IncidentType[] = ['broker-failure', 'cascade-failure', 'offline-partitions', 'under-replication', 'controller-loss'];
+
+/** Statuses in which a cluster-wide incident is still the automation's response; escalated belongs to people. */
+export const FOLD_STATUSES: readonly IncidentStatus[] = ['open', 'remediating', 'awaiting-approval'];
 
 export function correlate(signal: Signal, decision: Decision, open: OpenIncident[], policy: RuntimePolicy, now: Date): Correlation {
   const candidates = open.filter((i) => i.cluster === signal.cluster && i.status !== 'resolved');
 
-  const same = candidates.find((i) => i.fingerprints.includes(signal.fingerprint));
+  const host = foldTarget(signal, decision, candidates);
+  if (host) return { kind: 'fold', incidentId: host.id, into: host.type, entry: foldEntry(signal, decision, host) };
+
+  // A cluster-wide incident no longer folding (escalated) keeps the fingerprints of what it
+  // folded; such an alarm firing again is a fault of its own, not a re-fire to join there.
+  const folding = isFoldable(signal, decision);
+  const same = candidates.find((i) => i.fingerprints.includes(signal.fingerprint) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)));
   if (same) return { kind: 'join', incidentId: same.id };
 
   if (BROKER_TYPES.includes(decision.incidentType)) {
@@ -50,6 +86,48 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
   }
 
   return { kind: 'new' };
+}
+
+function isFoldable(signal: Signal, decision: Decision): boolean {
+  return signal.state === 'firing' && FOLDED_TYPES.includes(decision.incidentType);
+}
+
+/**
+ * The cluster-wide incident a broker-level signal is a consequence of, if any: same cluster,
+ * still handled by the automation (FOLD_STATUSES), and at least as severe as the signal's own
+ * decision (a signal more severe than the incident it would fold into keeps its own incident
+ * and its own page). The earliest opened wins when both a site failure and a quorum loss are open.
+ */
+export function foldTarget(signal: Signal, decision: Decision, open: OpenIncident[]): OpenIncident | undefined {
+  if (!isFoldable(signal, decision)) return undefined;
+  return open
+    .filter((i) => i.cluster === signal.cluster && CLUSTER_WIDE_TYPES.includes(i.type) && FOLD_STATUSES.includes(i.status) && !isMoreSevere(decision.severity, i.severity))
+    .sort((a, b) => a.openedAt.localeCompare(b.openedAt) || a.id.localeCompare(b.id))[0];
+}
+
+/** The timeline entry of a folded signal: what it was, why it folded, and what it would have done on its own. */
+export function foldEntry(signal: Signal, decision: Decision, host: OpenIncident): FoldEntry {
+  const brokers = signal.brokerIds.length ? `, brokers ${signal.brokerIds.join(',')}` : '';
+  const detail =
+    `${signal.source} signal ${signal.name} (${signal.kind}${brokers}) folded into this ${host.type}: ` +
+    `no ${decision.incidentType} incident opened, no page, no workflow started (on its own: ${ownDecision(decision)})`;
+  const why =
+    host.type === 'site-failure'
+      ? `The site of ${host.cluster} is down (incident ${host.id}, ${host.status}): no broker of it answers, so broker-level alarms are symptoms of the site failure, and its incident is the response.`
+      : `The metadata quorum of ${host.cluster} is lost (incident ${host.id}, ${host.status}): brokers cannot register, elect a controller or change their ISRs, so broker-level alarms are symptoms of the loss, and quorum-recovery restarts every broker itself.`;
+  return { detail, reasons: [why, ...decision.reasons] };
+}
+
+function ownDecision(d: Decision): string {
+  switch (d.action) {
+    case 'remediate':
+    case 'await-approval':
+      return `${d.incidentType} ${d.severity}, ${d.action} with ${d.plan.workflow}${d.plan.brokerIds.length ? ` for brokers ${d.plan.brokerIds.join(',')}` : ''}`;
+    case 'escalate':
+      return `${d.incidentType} ${d.severity}, escalate${d.page ? ' with a page' : ''}`;
+    case 'ignore':
+      return `${d.incidentType} ${d.severity}, ${d.suppressed ? 'suppressed' : 'no action'}`;
+  }
 }
 
 function severityUpgrade(inc: OpenIncident, severity: Severity): Correlation {

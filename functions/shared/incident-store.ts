@@ -24,7 +24,7 @@ import {
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { incidentIdFor } from '../domain/incident-id.js';
-import type { Correlation } from '../domain/correlate.js';
+import { FOLD_STATUSES, type Correlation, type FoldEntry } from '../domain/correlate.js';
 import type {
   Decision,
   HealRecord,
@@ -124,7 +124,14 @@ export interface IncidentWithTimeline extends IncidentRecord {
 
 export type RecordOutcome =
   | { outcome: 'created'; incident: IncidentRecord }
-  | { outcome: 'joined'; incident: IncidentRecord; newFingerprint: boolean; newBrokers: number[] }
+  | {
+      outcome: 'joined';
+      incident: IncidentRecord;
+      newFingerprint: boolean;
+      newBrokers: number[];
+      /** Set when the signal was folded into this cluster-wide incident (correlate's rule 0): nothing is left to act on. */
+      folded?: true;
+    }
   | { outcome: 'upgraded'; incident: IncidentRecord; from: { type: IncidentType; severity: Severity } }
   | {
       outcome: 'duplicate';
@@ -358,9 +365,11 @@ export class IncidentStore {
         const applied =
           correlation.kind === 'upgrade'
             ? await this.tryUpgrade(correlation.incidentId, signal, decision, { to: correlation.to, severity: correlation.severity })
-            : await this.tryJoin(correlation.incidentId, signal, decision);
+            : correlation.kind === 'fold'
+              ? await this.tryFold(correlation.incidentId, correlation.into, signal, correlation.entry)
+              : await this.tryJoin(correlation.incidentId, signal, decision);
         if (applied !== 'closed') return applied;
-        // The incident closed under us: this signal starts a new one.
+        // The incident closed under us (or, for a fold, was escalated): this signal starts a new one.
         correlation = { kind: 'new' };
         continue;
       }
@@ -487,24 +496,13 @@ export class IncidentStore {
         sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
       });
     }
-    let old: Item;
-    try {
-      const res = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.incident(id),
-          UpdateExpression: `SET ${sets.join(', ')} ADD fingerprints :fp`,
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_OLD',
-        }),
-      );
-      old = res.Attributes ?? {};
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return 'closed';
-      throw err;
-    }
+    const old = await this.updateReturningOld(id, {
+      update: `SET ${sets.join(', ')} ADD fingerprints :fp`,
+      condition: `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
+      names,
+      values,
+    });
+    if (old === 'closed') return 'closed';
     const before = toIncident(old);
     const newFingerprint = !before.fingerprints.includes(signal.fingerprint);
     const known = new Set(before.brokers.map((b) => b.id));
@@ -528,6 +526,57 @@ export class IncidentStore {
       });
     }
     return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint, newBrokers };
+  }
+
+  /**
+   * Atomic fold of a broker-level signal into a cluster-wide incident: the fingerprint is added
+   * (a re-fire is recognized) and counted, and the first time the timeline says so; the incident's
+   * brokers, severity and detection time stay as they are (the folded signal is a symptom, not a
+   * fault of the incident's own). Conditional on the incident still being handled by the
+   * automation: one escalated or closed meanwhile folds nothing ('closed': the signal opens its own).
+   */
+  private async tryFold(id: string, into: IncidentType, signal: Signal, entry: FoldEntry): Promise<RecordedOutcome | 'closed'> {
+    const old = await this.updateReturningOld(id, {
+      update: 'SET signalCount = signalCount + :one, #v = #v + :one, lastSignalAt = :at ADD fingerprints :fp',
+      condition: `attribute_exists(pk) AND #type = :into AND #status IN (${FOLD_STATUSES.map((_, i) => `:f${i}`).join(', ')})`,
+      names: { '#status': 'status', '#type': 'type', '#v': 'version' },
+      values: {
+        ':one': 1,
+        ':at': signal.observedAt,
+        ':fp': new Set([signal.fingerprint]),
+        ':into': into,
+        ...Object.fromEntries(FOLD_STATUSES.map((s, i) => [`:f${i}`, s])),
+      },
+    });
+    if (old === 'closed') return 'closed';
+    const newFingerprint = !toIncident(old).fingerprints.includes(signal.fingerprint);
+    // Repeats of a folded alarm only count.
+    if (newFingerprint) await this.appendTimeline(id, { actor: 'classifier', action: 'signal-folded', detail: entry.detail, result: 'folded', reasons: entry.reasons });
+    return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint, newBrokers: [], folded: true };
+  }
+
+  /** A conditional update of the incident item that returns what it held before, or 'closed' when the condition fails. */
+  private async updateReturningOld(
+    id: string,
+    u: { update: string; condition: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<Item | 'closed'> {
+    try {
+      const res = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: u.update,
+          ConditionExpression: u.condition,
+          ExpressionAttributeNames: u.names,
+          ExpressionAttributeValues: u.values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return res.Attributes ?? {};
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return 'closed';
+      throw err;
+    }
   }
 
   private async lowerDetectedAt(id: string, observedAt: string): Promise<void> {

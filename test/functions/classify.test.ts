@@ -374,14 +374,27 @@ describe('a site failure and the broker-level run that got the lock first', () =
     expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
   });
 
-  it('a broker-level signal never takes the lock from a site failure', async () => {
+  it('a broker-level signal never takes the lock from a site failure: it folds into it (no incident of its own, no page)', async () => {
     policy({ mode: 'auto' });
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(siteDown())));
     await handle(event(JSON.stringify(signal())));
     expect(store.locks.get('orders')?.owner).toBe(siteId());
-    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('dr-failover'), ARN('escalation')]);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('dr-failover')]);
     expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect([...store.incidents.keys()]).toEqual([siteId()]);
+    expect(store.actions(siteId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started', 'signal-folded']);
+    const folded = store.timelines.get(siteId())!.at(-1)!;
+    expect(folded).toMatchObject({
+      actor: 'classifier',
+      result: 'folded',
+      detail:
+        'cloudwatch signal kafka-heal-prod-orders-broker-2-down (broker-down, brokers 2) folded into this site-failure: no broker-failure incident opened, no page, no workflow started (on its own: broker-failure SEV-2, remediate with msk-broker-recovery for brokers 2)',
+    });
+    expect(folded.reasons?.[0]).toBe(
+      `The site of orders is down (incident ${siteId()}, awaiting-approval): no broker of it answers, so broker-level alarms are symptoms of the site failure, and its incident is the response.`,
+    );
+    expect(store.markers.get('sig-1')).toMatchObject({ incidentId: siteId(), outcome: 'joined', acted: true });
   });
 });
 
@@ -410,13 +423,145 @@ describe('a quorum loss and the broker-level run that got the lock first', () =>
     expect(store.timelines.get(quorumId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`));
   });
 
-  it('a broker-level signal never takes the lock from a quorum recovery', async () => {
+  it('a broker-level signal never takes the lock from a quorum recovery: it folds into the quorum loss', async () => {
     policy({ mode: 'auto' });
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(quorumLost())));
     await handle(event(JSON.stringify(signal())));
     expect(store.locks.get('orders')?.owner).toBe(incidentIdFor(quorumLost(), 'quorum-loss'));
-    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('escalation')]);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery')]);
     expect(sfnMock).not.toHaveReceivedCommand(StopExecutionCommand);
+    expect(store.incidents.size).toBe(1);
+  });
+});
+
+describe('broker-level alarms while a quorum loss is handled fold into its incident', () => {
+  // The zk-split-brain drill's shape: ZooKeeper-mode brokers on EC2 stop answering the probe while
+  // the ensemble has no quorum, and quorum-recovery stops every broker on purpose.
+  const quorumLost = () => signal({ id: 'sig-zk', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'zk-quorum-orders-1' });
+  const brokerDown = (b: number, over: Partial<Signal> = {}) =>
+    signal({ id: `sig-b${b}`, brokerIds: [b], name: `kafka-heal-prod-orders-broker-down-b${b}`, fingerprint: `alarm:broker-${b}-down`, ...over });
+  const underMinIsr = () => signal({ id: 'sig-isr', kind: 'under-min-isr', brokerIds: [], name: 'kafka-heal-prod-orders-under-min-isr', fingerprint: 'alarm:under-min-isr' });
+  const quorumId = () => incidentIdFor(quorumLost(), 'quorum-loss');
+  const folds = (id = quorumId()) => (store.timelines.get(id) ?? []).filter((e) => e.action === 'signal-folded');
+
+  beforeEach(() => {
+    deps.clusters = [{ ...ORDERS, platform: 'ec2', metadataMode: 'zookeeper' }];
+    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'), WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery') };
+    sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
+    policy({ mode: 'auto' });
+  });
+
+  it('records the alarm on the quorum-loss timeline and nothing else: no incident, no page, no workflow, no lock', async () => {
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    const res = await handle(event(JSON.stringify(brokerDown(2)), JSON.stringify(underMinIsr())));
+    expect(res.batchItemFailures).toEqual([]);
+
+    expect([...store.incidents.keys()]).toEqual([quorumId()]);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery')]);
+    expect(store.locks.get('orders')?.owner).toBe(quorumId());
+    expect(store.incidents.get(quorumId())).toMatchObject({ type: 'quorum-loss', severity: 'SEV-1', status: 'awaiting-approval', signalCount: 3, brokers: [] });
+    expect(store.actions(quorumId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started', 'signal-folded', 'signal-folded']);
+    expect(folds().map((e) => e.detail)).toEqual([
+      'cloudwatch signal kafka-heal-prod-orders-broker-down-b2 (broker-down, brokers 2) folded into this quorum-loss: no broker-failure incident opened, no page, no workflow started (on its own: broker-failure SEV-2, remediate with broker-recovery for brokers 2)',
+      'cloudwatch signal kafka-heal-prod-orders-under-min-isr (under-min-isr) folded into this quorum-loss: no under-replication incident opened, no page, no workflow started (on its own: under-replication SEV-2, escalate with a page)',
+    ]);
+    expect(folds()[0]!.reasons).toEqual([
+      `The metadata quorum of orders is lost (incident ${quorumId()}, awaiting-approval): brokers cannot register, elect a controller or change their ISRs, so broker-level alarms are symptoms of the loss, and quorum-recovery restarts every broker itself.`,
+      '1 of 3 brokers failing within 300 s (33.3%): broker 2.',
+      '1 broker down: standard recovery with broker-recovery, one broker at a time (SEV-2).',
+    ]);
+    expect(['sig-b2', 'sig-isr'].map((id) => store.markers.get(id)?.acted)).toEqual([true, true]);
+  });
+
+  it('one batch with the quorum alert first and every broker after it: one incident, one start, one entry per alarm', async () => {
+    await createClassifyHandler(deps)(event(...[quorumLost(), brokerDown(1), brokerDown(2), brokerDown(3)].map((s) => JSON.stringify(s))));
+    expect(store.incidents.size).toBe(1);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery')]);
+    // Folded before the quorum loss's own decision: the incident still read open then.
+    expect(folds().map((e) => e.reasons?.[0])).toEqual(Array(3).fill(expect.stringContaining(`(incident ${quorumId()}, open)`)));
+    expect(folds().map((e) => e.detail?.split(' folded')[0])).toEqual([1, 2, 3].map((b) => `cloudwatch signal kafka-heal-prod-orders-broker-down-b${b} (broker-down, brokers ${b})`));
+  });
+
+  it('duplicates: a redelivered alarm is a no-op; the same alarm firing again only counts', async () => {
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    await handle(event(JSON.stringify(brokerDown(2))));
+    await handle(event(JSON.stringify(brokerDown(2))));
+    expect(store.incidents.get(quorumId())!.signalCount).toBe(2);
+    clock = new Date(clock.getTime() + 30_000);
+    await handle(event(JSON.stringify(brokerDown(2, { id: 'sig-b2-again', observedAt: clock.toISOString() }))));
+    expect(store.incidents.get(quorumId())!.signalCount).toBe(3);
+    expect(folds()).toHaveLength(1);
+    expect(store.incidents.size).toBe(1);
+    expect(starts()).toHaveLength(1);
+  });
+
+  it('an alarm classified before the quorum alert opens its own incident, which the quorum loss takes over; the next one folds', async () => {
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(brokerDown(3)), JSON.stringify(quorumLost())));
+    const brokerId = incidentIdFor(brokerDown(3), 'broker-failure');
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('broker-recovery'), ARN('quorum-recovery')]);
+    expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
+    expect(store.locks.get('orders')?.owner).toBe(quorumId());
+
+    clock = new Date(clock.getTime() + 4_000);
+    await handle(event(JSON.stringify(brokerDown(1, { observedAt: clock.toISOString() })), JSON.stringify(brokerDown(2, { observedAt: clock.toISOString() }))));
+    expect(store.incidents.size).toBe(2);
+    expect(starts()).toHaveLength(2);
+    expect(folds()).toHaveLength(2);
+  });
+
+  it('an escalated quorum loss folds nothing: the next broker alarm is a fault of its own and opens its incident', async () => {
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    await handle(event(JSON.stringify(brokerDown(2))));
+    // quorum-recovery gave up (or its approval timed out): people own the quorum loss, the lock is free.
+    store.incidents.get(quorumId())!.status = 'escalated';
+    store.locks.delete('orders');
+
+    clock = new Date(clock.getTime() + 60_000);
+    // The alarm it folded fires again (after an OK), and another broker's fires.
+    await handle(event(JSON.stringify(brokerDown(2, { id: 'sig-b2-again', observedAt: clock.toISOString() }))));
+    const own = incidentIdFor(brokerDown(2, { id: 'sig-b2-again', observedAt: clock.toISOString() }), 'broker-failure');
+    expect(store.incidents.get(own)).toMatchObject({ type: 'broker-failure', severity: 'SEV-2', status: 'remediating' });
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('broker-recovery')]);
+    expect(store.locks.get('orders')?.owner).toBe(own);
+    expect(folds()).toHaveLength(1);
+  });
+
+  it('a resolved quorum loss folds nothing: the next broker alarm opens its own incident and remediates', async () => {
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    store.incidents.get(quorumId())!.status = 'resolved';
+    store.locks.delete('orders');
+    await handle(event(JSON.stringify(brokerDown(2))));
+    expect(store.incidents.get(incidentIdFor(brokerDown(2), 'broker-failure'))?.status).toBe('remediating');
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('broker-recovery')]);
+    expect(folds()).toEqual([]);
+  });
+
+  it('a broker alarm of another cluster never folds into this quorum loss', async () => {
+    deps.clusters = [...deps.clusters, { ...ORDERS, name: 'payments', platform: 'ec2', metadataMode: 'zookeeper' }];
+    ssmMock.on(GetParameterCommand, { Name: `${PREFIX}/payments/policy` }).resolves({ Parameter: { Value: JSON.stringify({ mode: 'auto' }) } });
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    const other = brokerDown(2, { cluster: 'payments', name: 'kafka-heal-prod-payments-broker-down-b2', fingerprint: 'alarm:payments-broker-2-down' });
+    await handle(event(JSON.stringify(other)));
+    expect(store.incidents.get(incidentIdFor(other, 'broker-failure'))).toMatchObject({ cluster: 'payments', status: 'remediating' });
+    expect(store.locks.get('payments')?.owner).toBe(incidentIdFor(other, 'broker-failure'));
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('broker-recovery')]);
+    expect(folds()).toEqual([]);
+  });
+
+  it('a quorum loss on MSK is escalated at once (AWS manages the quorum): broker alarms after that open their own incidents', async () => {
+    deps.clusters = [ORDERS];
+    const handle = createClassifyHandler(deps);
+    await handle(event(JSON.stringify(quorumLost())));
+    expect(store.incidents.get(quorumId())!.status).toBe('escalated');
+    await handle(event(JSON.stringify(brokerDown(2))));
+    expect(store.incidents.size).toBe(2);
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('escalation'), ARN('msk-broker-recovery')]);
   });
 });

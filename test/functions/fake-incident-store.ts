@@ -50,8 +50,13 @@ export class FakeIncidentStore implements ClassifyStore {
     } else {
       const inc = this.incidents.get(correlation.incidentId)!;
       inc.signalCount++;
-      if (!inc.fingerprints.includes(signal.fingerprint)) inc.fingerprints.push(signal.fingerprint);
-      if (correlation.kind === 'upgrade') {
+      const newFingerprint = !inc.fingerprints.includes(signal.fingerprint);
+      if (newFingerprint) inc.fingerprints.push(signal.fingerprint);
+      if (correlation.kind === 'fold') {
+        // As the real store: the first time only, on the cluster-wide incident's timeline.
+        if (newFingerprint) await this.appendTimeline(inc.id, { actor: 'classifier', action: 'signal-folded', detail: correlation.entry.detail, result: 'folded', reasons: correlation.entry.reasons });
+        result = { outcome: 'joined', incident: inc, newFingerprint, newBrokers: [], folded: true };
+      } else if (correlation.kind === 'upgrade') {
         const from = { type: inc.type, severity: inc.severity };
         inc.type = correlation.to;
         inc.severity = correlation.severity;

@@ -19,6 +19,8 @@ const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachin
 const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
 /** As the storm bench's cluster: 3 brokers of 9 lost together stay under the blast radius (40%). */
 const BIG: ClusterFacts = { ...ORDERS, name: 'big', brokerCount: 9 };
+/** ZooKeeper mode: a lost ensemble opens quorum-loss (quorum-recovery, approval). */
+const ZK: ClusterFacts = { ...ORDERS, name: 'zk', metadataMode: 'zookeeper' };
 const sfnMock = mockClient(SFNClient);
 
 let ddb: DynamoDbLocal;
@@ -57,11 +59,12 @@ beforeEach(async () => {
     store: new IncidentStore({ client: doc, tableName, now: () => clock }),
     sfn: new SFNClient({ region: 'eu-west-1' }),
     policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
-    clusters: [ORDERS, BIG],
+    clusters: [ORDERS, BIG, ZK],
     workflowArns: {
       WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
       WORKFLOW_ARN_CASCADE_RECOVERY: ARN('cascade-recovery'),
       WORKFLOW_ARN_ESCALATION: ARN('escalation'),
+      WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery'),
     },
     now: () => clock,
   };
@@ -161,5 +164,29 @@ describe('alarm storm through classify on DynamoDB Local', () => {
     const created = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input).filter((i) => [...executions][0] === i.name);
     expect(created[0]!.stateMachineArn).toBe(ARN('cascade-recovery'));
     expect(JSON.parse(created[0]!.input!)).toMatchObject({ action: 'await-approval', brokerIds: [1, 2, 3], incidentType: 'cascade-failure' });
+  });
+
+  it('a storm of broker alarms while a quorum loss is handled: every one folds into it, once per alarm on the timeline; no other incident, no second execution', async () => {
+    const handle = createClassifyHandler(deps);
+    const quorum: Signal = { ...signal(0, 1, 'zk'), id: 'sig-zk', source: 'alertmanager', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'zk-quorum' };
+    expect((await handle(one(quorum))).batchItemFailures).toEqual([]);
+    // 90 alarms over three of the six brokers, 75 distinct (the rest fire again), 10 concurrent batches of 9, one batch redelivered.
+    const signals = Array.from({ length: 90 }, (_, i) => signal(i, 1 + (i % 3), 'zk'));
+    const batches = Array.from({ length: 10 }, (_, b) => batch(signals.slice(b * 9, b * 9 + 9)));
+    const results = await Promise.all([...batches, batches[0]!].map((e) => handle(e)));
+    const retry = results.flatMap((r) => r.batchItemFailures).map((f) => signals.find((s) => s.id === f.itemIdentifier)!);
+    if (retry.length) expect((await handle(batch(retry))).batchItemFailures).toEqual([]);
+
+    const metas = await metaItems();
+    expect(metas).toHaveLength(1);
+    expect(metas[0]).toMatchObject({ type: 'quorum-loss', severity: 'SEV-1', status: 'awaiting-approval', signalCount: 91, brokers: {} });
+    expect(executions.size).toBe(1);
+    expect([...executions][0]).toMatch(/-quorum-recovery-1$/);
+    expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
+    const timeline = (await deps.store.get(metas[0]!.id as string)).timeline;
+    const folded = timeline.filter((e) => e.action === 'signal-folded');
+    expect(new Set(signals.map((s) => s.fingerprint)).size).toBe(75);
+    expect(folded).toHaveLength(75);
+    expect(folded.every((e) => e.result === 'folded' && /^(cloudwatch|alertmanager) signal alarm \d+ for broker \d \(broker-down, brokers \d\) folded into this quorum-loss: no (broker|cascade)-failure incident opened, no page, no workflow started/.test(e.detail ?? ''))).toBe(true);
   });
 });

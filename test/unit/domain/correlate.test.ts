@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { correlate } from '../../../functions/domain/correlate.js';
-import type { Decision, OpenIncident, Severity, IncidentType } from '../../../functions/domain/types.js';
+import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '../../../functions/domain/types.js';
 import { AUTO, NOW, ago, signal } from './fixtures.js';
 
 function incident(over: Partial<OpenIncident> = {}): OpenIncident {
@@ -95,5 +95,104 @@ describe('correlate', () => {
       severity: 'SEV-2',
     });
     expect(correlate(signal({ brokerIds: [1] }), decision('broker-failure', 'SEV-3'), [disk], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-disk' });
+  });
+});
+
+describe('correlate: broker-level signals fold into an open cluster-wide incident', () => {
+  // payments: EC2, ZooKeeper mode, 10 brokers, DR peer (fixtures).
+  const quorum = (over: Partial<OpenIncident> = {}) =>
+    incident({ id: 'inc-quorum', type: 'quorum-loss', severity: 'SEV-1', status: 'awaiting-approval', brokers: [], fingerprints: ['zk-quorum'], openedAt: ago(30_000), ...over });
+  const site = (over: Partial<OpenIncident> = {}) =>
+    incident({ id: 'inc-site', type: 'site-failure', severity: 'SEV-1', status: 'remediating', brokers: [], fingerprints: ['site-down'], openedAt: ago(20_000), ...over });
+  const brokerDown = (over: Partial<Signal> = {}) => signal({ source: 'cloudwatch', name: 'kafka-heal-prod-payments-broker-down-b2', brokerIds: [2], fingerprint: 'fp-b2', ...over });
+  const remediate: Decision = {
+    action: 'remediate',
+    incidentType: 'broker-failure',
+    severity: 'SEV-2',
+    plan: { workflow: 'broker-recovery', brokerIds: [2], dryRun: false, steps: [] },
+    reasons: ['1 of 10 brokers failing within 300 s (10%): broker 2.'],
+  };
+
+  it('a broker-down alarm while the quorum is lost folds into the quorum-loss incident; the entry says what it was and what it would have done', () => {
+    expect(correlate(brokerDown(), remediate, [quorum()], AUTO, NOW)).toEqual({
+      kind: 'fold',
+      incidentId: 'inc-quorum',
+      into: 'quorum-loss',
+      entry: {
+        detail:
+          'cloudwatch signal kafka-heal-prod-payments-broker-down-b2 (broker-down, brokers 2) folded into this quorum-loss: no broker-failure incident opened, no page, no workflow started (on its own: broker-failure SEV-2, remediate with broker-recovery for brokers 2)',
+        reasons: [
+          'The metadata quorum of payments is lost (incident inc-quorum, awaiting-approval): brokers cannot register, elect a controller or change their ISRs, so broker-level alarms are symptoms of the loss, and quorum-recovery restarts every broker itself.',
+          '1 of 10 brokers failing within 300 s (10%): broker 2.',
+        ],
+      },
+    });
+  });
+
+  it('while the site is down: the entry names the site failure; an escalation with a page says so', () => {
+    const c = correlate(brokerDown(), { action: 'escalate', incidentType: 'cascade-failure', severity: 'SEV-1', page: true, reasons: [] }, [site()], AUTO, NOW);
+    expect(c).toMatchObject({ kind: 'fold', incidentId: 'inc-site', into: 'site-failure' });
+    const entry = (c as Extract<typeof c, { kind: 'fold' }>).entry;
+    expect(entry.detail).toBe(
+      'cloudwatch signal kafka-heal-prod-payments-broker-down-b2 (broker-down, brokers 2) folded into this site-failure: no cascade-failure incident opened, no page, no workflow started (on its own: cascade-failure SEV-1, escalate with a page)',
+    );
+    expect(entry.reasons).toEqual([
+      'The site of payments is down (incident inc-site, remediating): no broker of it answers, so broker-level alarms are symptoms of the site failure, and its incident is the response.',
+    ]);
+  });
+
+  it('every broker-level type folds; other faults on the cluster do not', () => {
+    const folds = (type: IncidentType, severity: Severity = 'SEV-2') => correlate(brokerDown({ fingerprint: `fp-${type}` }), decision(type, severity), [quorum()], AUTO, NOW).kind;
+    for (const type of ['broker-failure', 'cascade-failure', 'offline-partitions', 'under-replication', 'controller-loss'] as const) expect(folds(type, 'SEV-1'), type).toBe('fold');
+    for (const type of ['disk-pressure', 'consumer-lag', 'monitoring-outage', 'security-event', 'replication-lag', 'error-rate'] as const) expect(folds(type), type).toBe('new');
+  });
+
+  it('folds only while the cluster-wide incident is the automation\'s: open, remediating or awaiting approval', () => {
+    const at = (status: OpenIncident['status']) => correlate(brokerDown(), remediate, [quorum({ status })], AUTO, NOW).kind;
+    expect(['open', 'remediating', 'awaiting-approval'].map((s) => at(s as OpenIncident['status']))).toEqual(['fold', 'fold', 'fold']);
+    // Handed to people, or closed: a broker alarm now is a fault of its own.
+    expect(['escalated', 'resolved', 'suppressed'].map((s) => at(s as OpenIncident['status']))).toEqual(['new', 'new', 'new']);
+  });
+
+  it('an escalated cluster-wide incident does not take back an alarm it folded before: the re-fire opens its own incident', () => {
+    const escalated = quorum({ status: 'escalated', fingerprints: ['zk-quorum', 'fp-b2'] });
+    expect(correlate(brokerDown(), remediate, [escalated], AUTO, NOW)).toEqual({ kind: 'new' });
+    // ... and joins an open broker incident like any broker alarm.
+    expect(correlate(brokerDown({ brokerIds: [1] }), remediate, [escalated, incident()], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-brokers' });
+  });
+
+  it('never folds into another cluster\'s incident', () => {
+    expect(correlate(brokerDown(), remediate, [quorum({ cluster: 'orders' }), site({ cluster: 'orders' })], AUTO, NOW)).toEqual({ kind: 'new' });
+  });
+
+  it('a resolved alarm does not fold: it annotates the incident that holds its fingerprint, or nothing', () => {
+    const resolved = brokerDown({ state: 'resolved' });
+    const ignore: Decision = { action: 'ignore', incidentType: 'broker-failure', severity: 'SEV-4', reasons: [] };
+    expect(correlate(resolved, ignore, [quorum({ fingerprints: ['zk-quorum', 'fp-b2'] })], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-quorum' });
+    expect(correlate(resolved, ignore, [quorum()], AUTO, NOW)).toEqual({ kind: 'new' });
+  });
+
+  it('severity ordering: a signal more severe than the cluster-wide incident keeps its own incident; equal or less severe folds', () => {
+    const sev2 = quorum({ severity: 'SEV-2' });
+    expect(correlate(brokerDown(), decision('cascade-failure', 'SEV-1'), [sev2], AUTO, NOW)).toEqual({ kind: 'new' });
+    expect(correlate(brokerDown(), decision('broker-failure', 'SEV-2'), [sev2], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
+    expect(correlate(brokerDown(), decision('under-replication', 'SEV-3'), [sev2], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
+  });
+
+  it('folds before a broker incident still open on the cluster could grow (it would page again) and before a re-fire joins it', () => {
+    const cascade = incident({ type: 'cascade-failure', severity: 'SEV-1', status: 'escalated', fingerprints: ['fp-b2'] });
+    expect(correlate(brokerDown({ brokerIds: [3], fingerprint: 'fp-b3' }), remediate, [cascade, quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
+    expect(correlate(brokerDown(), remediate, [cascade, quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
+  });
+
+  it('with a site failure and a quorum loss both open, the earlier opened one takes the signal', () => {
+    expect(correlate(brokerDown(), remediate, [site(), quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
+    expect(correlate(brokerDown(), remediate, [site({ openedAt: ago(40_000) }), quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-site' });
+  });
+
+  it('a cluster-wide signal itself is never folded: it joins or opens its own incident', () => {
+    const zk = signal({ kind: 'quorum-loss', brokerIds: [], fingerprint: 'zk-quorum-2' });
+    expect(correlate(zk, decision('quorum-loss', 'SEV-1'), [quorum()], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-quorum' });
+    expect(correlate(signal({ kind: 'site-down', brokerIds: [], fingerprint: 'site' }), decision('site-failure', 'SEV-1'), [quorum()], AUTO, NOW)).toEqual({ kind: 'new' });
   });
 });
