@@ -16,6 +16,11 @@
 //
 // dr-prerequisites, dr-backup and dr-canary (DR failover/failback) are in dr.ts.
 //
+// Environment: CLUSTERS_JSON (this function's one cluster, as the probe gets it), PROBE_TIMEOUT_MS,
+// and for a self-managed ZooKeeper-mode cluster whose config lists them, ZOOKEEPER_CONNECT: the
+// ensemble's client addresses (host:port,host:port,...) that quorum-confirm and quorum-verify ask
+// (srvr, functions/shared/zookeeper.ts). Without it those steps judge by the probe alone.
+//
 // Results are small summaries, never the snapshot (its partition details can exceed the 256 KB
 // Step Functions payload limit on a large cluster with a broker down).
 import type { Context } from 'aws-lambda';
@@ -30,12 +35,13 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
-import { probeCluster, type ProbeOptions } from '@kafka-heal/probe';
+import { parseHostPort, probeCluster, type ProbeOptions } from '@kafka-heal/probe';
 import kafkajs from 'kafkajs';
 import { LagStepSchema, lagStep, lagWatch, type LagStepResult } from './consumer-lag.js';
 import { QuorumStepSchema, quorumStep, type QuorumStepResult } from './quorum.js';
 import { DrStepSchema, makeDrStepsHandler, type DrStep, type DrStepResult } from './dr.js';
 import { BrokerNotHealthy, ClusterNotRecovered } from '../shared/recovery-errors.js';
+import { observeEnsemble } from '../shared/zookeeper.js';
 
 export const ClusterStepSchema = z.discriminatedUnion('step', [
   z.object({
@@ -65,8 +71,8 @@ export interface ClusterStepsDeps {
   timeoutMs: number;
   /**
    * ZooKeeper mode: each ensemble server's own answer (functions/shared/zookeeper.ts
-   * observeEnsemble), for quorum-confirm and quorum-verify; undefined when the cluster's ZooKeeper
-   * client addresses are not known to this function.
+   * observeEnsemble), for quorum-confirm and quorum-verify; absent, or resolving undefined, when
+   * the cluster's ZooKeeper client addresses are not known to this function (ZOOKEEPER_CONNECT).
    */
   ensemble?: (cluster: string) => Promise<EnsembleObservation | undefined>;
 }
@@ -110,20 +116,56 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
   };
 }
 
-let clustersCache: ProbeClusterConfig[] | undefined;
+/** ZOOKEEPER_CONNECT is malformed: a deployment error (the config validation refuses such addresses). */
+export class ZookeeperConnectError extends Error {
+  override readonly name = 'ZookeeperConnectError';
+}
 
-function envInt(name: string, fallback: number): number {
-  const v = Number(process.env[name]);
+/** The servers of ZOOKEEPER_CONNECT (`host:port,host:port`); undefined when it is not set. */
+export function parseZookeeperConnect(text: string | undefined): string[] | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  return text.split(',').map((raw) => {
+    const server = raw.trim();
+    try {
+      parseHostPort(server);
+    } catch {
+      throw new ZookeeperConnectError(`ZOOKEEPER_CONNECT: expected host:port[,host:port...], "${server}" is not host:port`);
+    }
+    return server;
+  });
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = Number(env[name]);
   return Number.isInteger(v) && v > 0 ? v : fallback;
+}
+
+/** The deployed function's cluster-step dependencies, from its environment (see the header). */
+export function clusterStepsDepsFromEnv(
+  env: NodeJS.ProcessEnv,
+  io: { probe: ClusterStepsDeps['probe']; observe: (servers: readonly string[]) => Promise<EnsembleObservation> } = { probe: probeCluster, observe: observeEnsemble },
+): ClusterStepsDeps {
+  // Read once, at the first step that needs it: a malformed value fails the quorum steps by name
+  // (ZookeeperConnectError) instead of every step of the function at cold start.
+  let zookeeper: { servers: string[] | undefined } | undefined;
+  const servers = () => (zookeeper ??= { servers: parseZookeeperConnect(env.ZOOKEEPER_CONNECT) }).servers;
+  let clusters: ProbeClusterConfig[] | undefined;
+  return {
+    clusters: () => (clusters ??= parseClustersJson(env.CLUSTERS_JSON)),
+    probe: io.probe,
+    timeoutMs: envInt(env, 'PROBE_TIMEOUT_MS', 5000),
+    ensemble: async () => {
+      const list = servers();
+      return list === undefined ? undefined : io.observe(list);
+    },
+  };
 }
 
 const { Kafka, logLevel } = kafkajs;
 
-const clusterSteps = makeClusterStepsHandler({
-  clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
-  probe: probeCluster,
-  timeoutMs: envInt('PROBE_TIMEOUT_MS', 5000),
-});
+const clusterSteps = makeClusterStepsHandler(clusterStepsDepsFromEnv(process.env));
+
+let clustersCache: ProbeClusterConfig[] | undefined;
 
 const drSteps = makeDrStepsHandler({
   clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
@@ -132,7 +174,7 @@ const drSteps = makeDrStepsHandler({
   // In the cluster's VPC the record name is resolved by DNS, as every client does.
   bootstrapFor: async (recordName, port) => [`${recordName.replace(/\.$/, '')}:${port}`],
   now: () => new Date(),
-  timeoutMs: envInt('PROBE_TIMEOUT_MS', 5000),
+  timeoutMs: envInt(process.env, 'PROBE_TIMEOUT_MS', 5000),
 });
 
 /** Every step this Lambda takes: the broker and cluster steps above and the DR steps (dr.ts). */

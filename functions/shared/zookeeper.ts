@@ -33,12 +33,12 @@ export async function zookeeperMode(host: string, port: number, timeoutMs = 1000
   return mode !== undefined && MODES.has(mode) ? (mode as ZkServerMode) : 'not-serving';
 }
 
-/** Every configured server (host:port), asked in parallel. */
+/** Every configured server (host:port, an IPv6 host in brackets), asked in parallel. */
 export async function observeEnsemble(servers: readonly string[], timeoutMs = 1000): Promise<EnsembleObservation> {
   const modes = await Promise.all(
     servers.map((s) => {
       const i = s.lastIndexOf(':');
-      return zookeeperMode(s.slice(0, i), Number(s.slice(i + 1)), timeoutMs);
+      return zookeeperMode(s.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(s.slice(i + 1)), timeoutMs);
     }),
   );
   return { servers: servers.map((server, i) => ({ server, mode: modes[i] ?? 'not-serving' })) };

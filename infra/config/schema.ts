@@ -144,6 +144,24 @@ const bootstrapServer = z
     return port >= 1 && port <= 65535;
   }, { error: BOOTSTRAP_RULE });
 
+/** ZooKeeper's client port when neither the address nor `clientPort` names one. */
+export const DEFAULT_ZOOKEEPER_CLIENT_PORT = 2181;
+const ZK_HOST = `(?:\\[[0-9A-Fa-f:.]+\\]|${DNS_LABEL}(?:\\.${DNS_LABEL})*)`;
+const ZK_ADDRESS = new RegExp(`^${ZK_HOST}(?::(\\d{1,5}))?$`);
+const ZK_ADDRESS_RULE = 'expected a ZooKeeper client address as host or host:port like zk-1.payments.example.com:2181';
+/** One ZooKeeper server's client address; a chroot or a whole zookeeper.connect string get a rule of their own. */
+const zookeeperAddress = z.string({ error: ZK_ADDRESS_RULE }).superRefine((s, ctx) => {
+  if (s.includes(',')) {
+    ctx.addIssue({ code: 'custom', message: 'expected one ZooKeeper server per list item (split Kafka\'s zookeeper.connect at the commas)' });
+  } else if (s.includes('/')) {
+    ctx.addIssue({ code: 'custom', message: 'expected host:port without a chroot path: each server is asked for its own state, not through the brokers\' chroot' });
+  } else {
+    const m = ZK_ADDRESS.exec(s);
+    const port = m?.[1] === undefined ? DEFAULT_ZOOKEEPER_CLIENT_PORT : Number(m[1]);
+    if (!m || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: ZK_ADDRESS_RULE });
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Sections
 
@@ -273,6 +291,23 @@ const ec2Schema = z
           clientPort: integer(1, 65_535, 'expected a TCP port from 1 to 65535').optional(),
           dataDir: hostPath.optional(),
           txnLogDir: hostPath.optional(),
+          /**
+           * The client address of every ZooKeeper server (host or host:port, the port defaulting to
+           * clientPort), one per instance: the cluster steps function asks each one for its state
+           * (srvr) in quorum-recovery's confirm and verify steps.
+           */
+          connect: z
+            .array(zookeeperAddress, { error: 'expected a list of ZooKeeper client addresses like [zk-1.example.com:2181, zk-2.example.com:2181]' })
+            .optional(),
+        })
+        .superRefine((zk, ctx) => {
+          if (zk.connect === undefined) return;
+          const port = zk.clientPort ?? DEFAULT_ZOOKEEPER_CLIENT_PORT;
+          uniqueBy(zk.connect, (a) => withZookeeperPort(a, port), ctx, (i) => ['connect', i], 'ZooKeeper client addresses');
+          // The quorum is judged on the servers asked: a partial list could show a minority as the whole ensemble.
+          if (zk.connect.length !== zk.instanceIds.length) {
+            ctx.addIssue({ code: 'custom', path: ['connect'], message: `expected one address per ZooKeeper server: instanceIds lists ${zk.instanceIds.length}, connect lists ${zk.connect.length}` });
+          }
         })
         .optional(),
       /** For quorum-recovery in KRaft mode: the metadata log directory on the broker hosts. */
@@ -565,6 +600,24 @@ export function clusterFacts(config: HealerConfig): ClusterFacts[] {
       automaticFailover: c.dr?.automaticFailover ?? false,
     };
   });
+}
+
+/** `host:port`, with `port` added to an address written without one. */
+export function withZookeeperPort(address: string, port: number): string {
+  // A validated address is a DNS name, an IPv4 address or a bracketed IPv6 address, each maybe with :port.
+  return /^(?:\[[^\]]*\]|[^:]+):\d+$/.test(address) ? address : `${address}:${port}`;
+}
+
+/**
+ * The client addresses (host:port) of a self-managed ZooKeeper-mode cluster's ensemble, as the
+ * cluster steps function gets them (ZOOKEEPER_CONNECT); undefined when the config does not list them.
+ */
+export function zookeeperConnect(cluster: ClusterConfig): string[] | undefined {
+  if (cluster.platform !== 'ec2' || cluster.ec2.metadataMode !== 'zookeeper') return undefined;
+  const zk = cluster.ec2.zookeeper;
+  if (zk?.connect === undefined) return undefined;
+  const port = zk.clientPort ?? DEFAULT_ZOOKEEPER_CLIENT_PORT;
+  return zk.connect.map((a) => withZookeeperPort(a, port));
 }
 
 /**

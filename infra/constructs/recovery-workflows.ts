@@ -24,7 +24,7 @@ import { loadRunbook } from '../../functions/shared/runbooks.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
-import type { ClusterConfig } from '../config/schema.js';
+import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
@@ -98,6 +98,17 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
   };
 }
 
+/**
+ * ZOOKEEPER_CONNECT for a self-managed ZooKeeper-mode cluster that lists its ensemble's client
+ * addresses (ec2.zookeeper.connect): quorum-recovery's confirm and verify steps ask each server
+ * (srvr on the client port) from the function's VPC placement, so the probe's security group must
+ * be allowed into the ZooKeeper client port. Absent otherwise: the steps then judge by the probe.
+ */
+export function clusterStepsZookeeperEnv(cluster: ClusterConfig): { ZOOKEEPER_CONNECT?: string } {
+  const servers = zookeeperConnect(cluster);
+  return servers ? { ZOOKEEPER_CONNECT: servers.join(',') } : {};
+}
+
 export interface RecoveryWorkflowsProps {
   deployment: string;
   clusters: ClusterConfig[];
@@ -158,7 +169,7 @@ export class RecoveryWorkflows extends Construct {
         },
         // The probe library comes from the stack's probe layer, not the bundle.
         layers: [ProbeLayer.of(this).binding],
-        environment: { DEPLOYMENT: d, CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]) },
+        environment: { DEPLOYMENT: d, CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]), ...clusterStepsZookeeperEnv(cluster) },
       });
       this.clusterSteps.set(cluster.name, fn);
       targets.push(clusterTarget(cluster, fn.fn.functionArn));

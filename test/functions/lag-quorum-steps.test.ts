@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
+import { clusterStepsDepsFromEnv, makeClusterStepsHandler, parseZookeeperConnect } from '../../functions/cluster-steps/handler.js';
 import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
 import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
 import { planQuorumRecovery, readQuorumOutput, resolveQuorumTarget, type QuorumClusterTarget } from '../../functions/workflow-steps/quorum-recovery.js';
@@ -98,5 +98,68 @@ describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ense
     await expect(handler(undefined)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
     await expect(handler(lost)(step('quorum-confirm', 'kraft'))).resolves.toMatchObject({ verdict: 'check-quorum' });
     expect(asked).toEqual(['orders', 'orders', 'orders']);
+  });
+});
+
+describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the quorum steps ask', () => {
+  const zkHealthy = () => ({ ...SNAPSHOTS.healthy(), metadataMode: 'zookeeper' as const, controller: { id: 1, known: true, note: 'ZooKeeper mode' } });
+  const CLUSTERS_JSON = JSON.stringify([{ name: 'payments', bootstrapServers: ['kafka-1.payments.example.com:9092'], brokerCount: 3 }]);
+  const ZOOKEEPER_CONNECT = 'zk-1.payments.example.com:2181, zk-2.payments.example.com:2181,[fd00::3]:2181';
+  const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({ step: s, cluster: 'payments', metadataMode, brokerIds: [1, 2, 3] });
+  /** The handler wired from `env` as the Lambda is, with doubles for the probe and the srvr round. */
+  function deployed(env: NodeJS.ProcessEnv, modes: ('leader' | 'follower' | 'not-serving')[]) {
+    const asked: (readonly string[])[] = [];
+    const probed: string[][] = [];
+    const handler = makeClusterStepsHandler(
+      clusterStepsDepsFromEnv(env, {
+        probe: async (opts) => (probed.push(opts.bootstrapServers), zkHealthy()),
+        observe: async (servers) => {
+          asked.push(servers);
+          return { servers: servers.map((server, i) => ({ server, mode: modes[i] ?? 'not-serving' })) };
+        },
+      }),
+    );
+    return { handler, asked, probed };
+  }
+
+  it('asks every listed server: an ensemble without quorum makes healthy-looking brokers a lost quorum, and not restored', async () => {
+    const { handler, asked, probed } = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT }, ['not-serving', 'not-serving', 'follower']);
+    await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'quorum-lost', order: [2, 3, 1], summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3 voters serving \(zk-1\.payments\.example\.com:2181 not-serving/) });
+    await expect(handler(step('quorum-verify'))).rejects.toMatchObject({ name: 'QuorumNotRestored' });
+    const servers = ['zk-1.payments.example.com:2181', 'zk-2.payments.example.com:2181', '[fd00::3]:2181'];
+    expect(asked).toEqual([servers, servers]);
+    expect(probed).toEqual([['kafka-1.payments.example.com:9092'], ['kafka-1.payments.example.com:9092']]);
+  });
+
+  it('an ensemble led again confirms a false alarm and lets verify pass', async () => {
+    const { handler, asked } = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT }, ['follower', 'leader', 'follower']);
+    await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm', controllerId: 1 });
+    await expect(handler(step('quorum-verify'))).resolves.toMatchObject({ restored: true, controllerId: 1 });
+    expect(asked).toHaveLength(2);
+  });
+
+  it('without ZOOKEEPER_CONNECT (or empty) nothing is asked and the probe view stands; KRaft never asks', async () => {
+    for (const env of [{ CLUSTERS_JSON }, { CLUSTERS_JSON, ZOOKEEPER_CONNECT: '' }]) {
+      const { handler, asked } = deployed(env, []);
+      await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
+      expect(asked).toEqual([]);
+    }
+    const kraft = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT }, []);
+    await expect(kraft.handler(step('quorum-confirm', 'kraft'))).resolves.toMatchObject({ verdict: 'check-quorum' });
+    expect(kraft.asked).toEqual([]);
+  });
+
+  it('a malformed ZOOKEEPER_CONNECT fails the quorum steps by name; the other steps still run', async () => {
+    const { handler, asked } = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT: 'zk-1:2181,zk-2:2181/kafka' }, []);
+    await expect(handler(step('quorum-confirm'))).rejects.toMatchObject({ name: 'ZookeeperConnectError', message: expect.stringContaining('"zk-2:2181/kafka" is not host:port') });
+    await expect(handler({ step: 'confirm', cluster: 'payments', brokerId: 2 })).resolves.toMatchObject({ step: 'confirm', verdict: 'false-alarm' });
+    expect(asked).toEqual([]);
+  });
+
+  it('parseZookeeperConnect: host:port entries, spaces trimmed, unset or empty is none', () => {
+    expect(parseZookeeperConnect('a:1, b:2')).toEqual(['a:1', 'b:2']);
+    expect(parseZookeeperConnect(undefined)).toBeUndefined();
+    expect(parseZookeeperConnect(' ')).toBeUndefined();
+    for (const bad of ['zk-1', 'zk-1:0', 'zk-1:70000', 'zk-1:2181,', ':2181']) expect(() => parseZookeeperConnect(bad), bad).toThrow(/ZOOKEEPER_CONNECT/);
   });
 });

@@ -9,6 +9,7 @@ import {
   parseConfig,
   previewValue,
   validateConfig,
+  zookeeperConnect,
   type HealerConfig,
 } from '../../infra/config/schema.js';
 
@@ -202,6 +203,42 @@ describe('config schema: cross-field rules', () => {
       d.clusters[1].ec2.metadataMode = 'zookeeper';
       d.clusters[1].ec2.zookeeper = { instanceIds: ['i-0fedcba9876543211', 'i-0fedcba9876543211'] };
     })).toEqual(['clusters[1].ec2.zookeeper.instanceIds[1]: ZooKeeper instance ids must be unique (already used at index 0), got "i-0fedcba9876543211"']);
+  });
+
+  it('ec2.zookeeper.connect: one client address per ZooKeeper server, host or host:port, the port defaulting to clientPort', () => {
+    const zk = (connect: unknown, extra: Doc = {}) => (d: Doc) => {
+      d.clusters[1].ec2.metadataMode = 'zookeeper';
+      d.clusters[1].ec2.zookeeper = { instanceIds: ['i-0fedcba9876543211', 'i-0fedcba9876543212', 'i-0fedcba9876543213'], connect, ...extra };
+    };
+    const connectOf = (edit: (d: Doc) => void) => zookeeperConnect(valid(edit).clusters[1]!);
+    // Written with and without ports, DNS names, IPv4 and bracketed IPv6: every one ends up host:port.
+    expect(connectOf(zk(['zk-1.payments.example.com:2181', 'zk-2.payments.example.com', '10.0.3.7:2182']))).toEqual(['zk-1.payments.example.com:2181', 'zk-2.payments.example.com:2181', '10.0.3.7:2182']);
+    expect(connectOf(zk(['zk-1', 'zk-2', '[fd00::7]'], { clientPort: 2281 }))).toEqual(['zk-1:2281', 'zk-2:2281', '[fd00::7]:2281']);
+    expect(connectOf(zk(['[fd00::7]:2181', 'zk-2:1', 'zk-3:65535']))).toEqual(['[fd00::7]:2181', 'zk-2:1', 'zk-3:65535']);
+    // Left out: nothing to ask; KRaft and MSK clusters have none.
+    expect(zookeeperConnect(valid(zk(undefined)).clusters[1]!)).toBeUndefined();
+    expect(zookeeperConnect(valid(() => undefined).clusters[1]!)).toBeUndefined();
+    expect(zookeeperConnect(valid(() => undefined).clusters[0]!)).toBeUndefined();
+
+    const ADDRESS = 'expected a ZooKeeper client address as host or host:port like zk-1.payments.example.com:2181';
+    expect(issues(zk(['zk-1:2181', 'zk-2:0', 'zk-3:65536']))).toEqual([`clusters[1].ec2.zookeeper.connect[1]: ${ADDRESS}, got "zk-2:0"`, `clusters[1].ec2.zookeeper.connect[2]: ${ADDRESS}, got "zk-3:65536"`]);
+    expect(issues(zk(['zk-1:2181', 'zk 2:2181', 'zk-3:port']))).toEqual([`clusters[1].ec2.zookeeper.connect[1]: ${ADDRESS}, got "zk 2:2181"`, `clusters[1].ec2.zookeeper.connect[2]: ${ADDRESS}, got "zk-3:port"`]);
+    expect(issues(zk(['zk-1:2181', 'zk-2:2181', 42]))).toEqual([`clusters[1].ec2.zookeeper.connect[2]: ${ADDRESS}, got 42`]);
+    // Kafka's zookeeper.connect pasted as it is: the list, a chroot, or the whole string in one item.
+    expect(issues(zk('zk-1:2181,zk-2:2181,zk-3:2181/kafka'))).toEqual([
+      'clusters[1].ec2.zookeeper.connect: expected a list of ZooKeeper client addresses like [zk-1.example.com:2181, zk-2.example.com:2181], got "zk-1:2181,zk-2:2181,zk-3:2181/kafka"',
+    ]);
+    expect(issues(zk(['zk-1:2181', 'zk-2:2181', 'zk-3:2181/kafka']))).toEqual([
+      "clusters[1].ec2.zookeeper.connect[2]: expected host:port without a chroot path: each server is asked for its own state, not through the brokers' chroot, got \"zk-3:2181/kafka\"",
+    ]);
+    expect(issues(zk(['zk-1:2181,zk-2:2181', 'zk-3:2181', 'zk-4:2181']))).toEqual([
+      "clusters[1].ec2.zookeeper.connect[0]: expected one ZooKeeper server per list item (split Kafka's zookeeper.connect at the commas), got \"zk-1:2181,zk-2:2181\"",
+    ]);
+    // The whole ensemble, each server once (zk-1 and zk-1:2181 are the same server).
+    expect(issues(zk(['zk-1:2181', 'zk-2:2181']))).toEqual(['clusters[1].ec2.zookeeper.connect: expected one address per ZooKeeper server: instanceIds lists 3, connect lists 2, got ["zk-1:2181","zk-2:2181"]']);
+    expect(issues(zk(['zk-1', 'zk-2:2181', 'zk-1:2181']))).toEqual(['clusters[1].ec2.zookeeper.connect[2]: ZooKeeper client addresses must be unique (already used at index 0), got "zk-1:2181"']);
+    expect(issues(zk(['zk-1', 'zk-2', 'zk-1:2181'], { clientPort: 2281 }))).toEqual([]);
+    expect(issues(zk([]))).toEqual(['clusters[1].ec2.zookeeper.connect: expected one address per ZooKeeper server: instanceIds lists 3, connect lists 0, got []']);
   });
 
   it('cluster names are unique across the file', () => {

@@ -10,7 +10,7 @@ import { ClusterTargetSchema } from '../../functions/workflow-steps/handler.js';
 import type { HealerConfig } from '../../infra/config/schema.js';
 import { consumerLagSubstitutions, consumerLagTargetFields } from '../../infra/constructs/consumer-lag-workflow.js';
 import { QUORUM_RUNBOOKS, quorumRecoverySubstitutions, quorumTargetFields } from '../../infra/constructs/quorum-recovery-workflow.js';
-import { clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { clusterStepsZookeeperEnv, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
@@ -51,6 +51,20 @@ describe('targets and substitutions (no synthesis)', () => {
         expect(parsed.consumerGroups?.map((g) => g.name)).toEqual(c.consumerGroups.map((g) => g.name));
         expect(parsed.quorum?.metadataMode).toBe(c.platform === 'ec2' ? c.ec2.metadataMode : undefined);
       }
+    }
+  });
+
+  it('ZOOKEEPER_CONNECT is derived from ec2.zookeeper.connect, ports filled from clientPort; absent without the list, in KRaft mode and on MSK', async () => {
+    const { loadConfigFile } = await import('../../infra/config/schema.js');
+    const zk = loadConfigFile('examples/config/ec2-zookeeper.yaml').clusters[0];
+    if (zk?.platform !== 'ec2' || !zk.ec2.zookeeper) throw new Error('ec2-zookeeper.yaml has a ZooKeeper-mode EC2 cluster');
+    const withZk = (zookeeper: typeof zk.ec2.zookeeper) => ({ ...zk, ec2: { ...zk.ec2, zookeeper } });
+    expect(clusterStepsZookeeperEnv(zk)).toEqual({ ZOOKEEPER_CONNECT: 'zk-1.payments.example.com:2181,zk-2.payments.example.com:2181,zk-3.payments.example.com:2181' });
+    expect(clusterStepsZookeeperEnv(withZk({ ...zk.ec2.zookeeper, clientPort: 2281, connect: ['zk-1', 'zk-2:2182', '[fd00::3]'] }))).toEqual({ ZOOKEEPER_CONNECT: 'zk-1:2281,zk-2:2182,[fd00::3]:2281' });
+    const { connect: _, ...withoutConnect } = zk.ec2.zookeeper;
+    expect(clusterStepsZookeeperEnv(withZk(withoutConnect))).toEqual({});
+    for (const file of ['examples/config/msk.yaml', 'examples/config/dr-pair.yaml']) {
+      for (const c of loadConfigFile(file).clusters) expect(clusterStepsZookeeperEnv(c), c.name).toEqual({});
     }
   });
 
@@ -129,6 +143,24 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     // A deployment that names no topics and no hooks gets no publish or hook grant at all.
     const events = statementsOf(ex.template('events'), 'kafka-heal-events-consumer-lag');
     expect(withAction(events, 'sns:Publish')).toEqual([]);
+  });
+
+  it('ZOOKEEPER_CONNECT: the cluster steps Lambda of a ZooKeeper-mode cluster that lists its ensemble gets the addresses; every other one has none', () => {
+    const clusterStepsEnv = (d: string) =>
+      Object.values(ex.template(d).findResources('AWS::Lambda::Function') as Resources).flatMap((f) => {
+        const cluster = / probes of cluster ([a-z0-9-]+) /.exec(String(f.Properties['Description']))?.[1];
+        return cluster === undefined ? [] : [{ cluster, env: (f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables }];
+      });
+    const us = clusterStepsEnv('prod-us');
+    expect(us.map((f) => f.cluster)).toEqual(['payments']);
+    expect(us[0]?.env['ZOOKEEPER_CONNECT']).toBe('zk-1.payments.example.com:2181,zk-2.payments.example.com:2181,zk-3.payments.example.com:2181');
+    // MSK and KRaft clusters: nothing to ask.
+    const others = [...clusterStepsEnv('prod-eu'), ...clusterStepsEnv('events')];
+    expect(others.length).toBeGreaterThanOrEqual(3);
+    for (const f of others) expect(Object.keys(f.env), f.cluster).not.toContain('ZOOKEEPER_CONNECT');
+    // No other function of the stack gets it.
+    const fns = Object.values(ex.template('prod-us').findResources('AWS::Lambda::Function') as Resources);
+    expect(fns.filter((f) => JSON.stringify(f.Properties['Environment'] ?? {}).includes('ZOOKEEPER_CONNECT'))).toHaveLength(1);
   });
 
   it('the workflow steps Lambda is told each group owner, hook and the quorum hosts', () => {

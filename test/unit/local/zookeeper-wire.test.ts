@@ -13,19 +13,19 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
 });
 
-async function listen(onConn: (sock: Socket) => void): Promise<number> {
+async function listen(onConn: (sock: Socket) => void, host = '127.0.0.1'): Promise<number> {
   const s = createServer((sock) => {
     sockets.push(sock);
     sock.on('error', () => undefined);
     onConn(sock);
   });
   servers.push(s);
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => s.listen(0, host, () => r()));
   return (s.address() as { port: number }).port;
 }
 
-const srvrServer = (answer: string) =>
-  listen((sock) => sock.once('data', (d: Buffer) => (d.toString() === 'srvr' ? sock.end(answer) : sock.destroy())));
+const srvrServer = (answer: string, host?: string) =>
+  listen((sock) => sock.once('data', (d: Buffer) => (d.toString() === 'srvr' ? sock.end(answer) : sock.destroy())), host);
 
 describe('srvr: what each ZooKeeper server says of itself', () => {
   it('reads the mode; a server without quorum, a silent (hung) one and a closed port are not serving', async () => {
@@ -40,6 +40,12 @@ describe('srvr: what each ZooKeeper server says of itself', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(obs.servers.map((s) => s.mode)).toEqual(['leader', 'not-serving', 'not-serving', 'not-serving']);
     expect(obs.servers[0]?.server).toBe(`127.0.0.1:${leader}`);
+  });
+
+  it('an IPv6 server, written in brackets as ZOOKEEPER_CONNECT carries it, is asked at its address', async () => {
+    const leader = await srvrServer('Zookeeper version: 3.8.4\nMode: leader\n', '::1');
+    const obs = await observeEnsemble([`[::1]:${leader}`], 1000);
+    expect(obs.servers).toEqual([{ server: `[::1]:${leader}`, mode: 'leader' }]);
   });
 });
 
