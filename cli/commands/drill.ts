@@ -176,9 +176,13 @@ export const drillCommand: Command = {
     }
     if (positionals.length !== 1) throw new UsageError('name one scenario (a built-in name or a path to a YAML file)');
     const target = positionals[0] as string;
-    // The handlers log through Powertools: keep their lines out of the drill's output.
+    // The handlers log through Powertools: keep their lines out of the drill's output (stdout is
+    // the report). The shared logger may already exist (other commands import handler code), so
+    // its level is set, not only the variable it reads when it is created.
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+    const { logger } = await import('../../functions/shared/powertools.js');
+    logger.setLogLevel(process.env.POWERTOOLS_LOG_LEVEL as Parameters<typeof logger.setLogLevel>[0]);
     const { loadScenario, runDrill, ScenarioError } = await import('../../local/drill/index.js');
     let scenario;
     try {

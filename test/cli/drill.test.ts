@@ -115,6 +115,20 @@ describe('kafka-heal drill (local): bad input exits 2 before anything starts', (
     expect(r.stderr.split('\n').filter((l) => l.includes('invalid drill scenario'))).toHaveLength(1);
   });
 
+  it('silences the handlers\' shared logger, which exists before the drill starts (its lines would mix into the JSON report on stdout)', async () => {
+    const { logger } = await import('../../functions/shared/powertools.js');
+    logger.setLogLevel('INFO');
+    const before = process.env.POWERTOOLS_LOG_LEVEL;
+    delete process.env.POWERTOOLS_LOG_LEVEL;
+    try {
+      await run('no-such-drill');
+      expect(logger.getLevelName()).toBe('SILENT');
+    } finally {
+      if (before === undefined) delete process.env.POWERTOOLS_LOG_LEVEL;
+      else process.env.POWERTOOLS_LOG_LEVEL = before;
+    }
+  });
+
   it('AWS-only flags without --aws, and no scenario at all, are usage errors', async () => {
     expect((await run('broker-crash', '--live')).stderr).toMatch(/--live is for AWS drills/);
     expect((await run()).stderr).toMatch(/name one scenario/);
