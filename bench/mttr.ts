@@ -90,6 +90,7 @@ export async function run(args: string[]): Promise<string> {
   // The handlers the drills run log every step; the bench prints its own lines (set before the
   // drill modules create their loggers).
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const { loadScenario, runDrill } = await import('../local/drill/index.js');
   const results: ScenarioFigures[] = [];
   for (const name of names.length ? names : SCENARIOS) {
