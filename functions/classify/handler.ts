@@ -119,8 +119,7 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
   }
 
   const incidentId = recorded.incident.id;
-  const counted = recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : recorded.folded ? 'SignalsFolded' : 'SignalsJoined';
-  metrics.addMetric(counted, MetricUnit.Count, 1);
+  metrics.addMetric(recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : recorded.folded ? 'SignalsFolded' : 'SignalsJoined', MetricUnit.Count, 1);
   if (recorded.outcome === 'created') {
     // Per severity for the dashboard (infra/constructs/dashboard.ts): its own EMF document, as the dimension set differs.
     const bySeverity = metrics.singleMetric();
