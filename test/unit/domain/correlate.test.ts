@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { correlate } from '../../../functions/domain/correlate.js';
+import { correlate, foldEntry } from '../../../functions/domain/correlate.js';
 import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '../../../functions/domain/types.js';
 import { AUTO, NOW, ago, signal } from './fixtures.js';
 
@@ -188,6 +188,20 @@ describe('correlate: broker-level signals fold into an open cluster-wide inciden
   it('with a site failure and a quorum loss both open, the earlier opened one takes the signal', () => {
     expect(correlate(brokerDown(), remediate, [site(), quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
     expect(correlate(brokerDown(), remediate, [site({ openedAt: ago(40_000) }), quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-site' });
+    // Opened in the same millisecond: the id decides, so every classifier picks the same one.
+    expect(correlate(brokerDown(), remediate, [site({ openedAt: ago(30_000) }), quorum()], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-quorum' });
+    expect(correlate(brokerDown(), remediate, [quorum({ id: 'inc-z-quorum' }), site({ openedAt: ago(30_000) })], AUTO, NOW)).toMatchObject({ kind: 'fold', incidentId: 'inc-site' });
+  });
+
+  it('the fold entry states what the signal would have done on its own, whatever that was', () => {
+    const own = (d: Decision, over: Partial<Signal> = {}) => foldEntry(brokerDown(over), d, quorum()).detail.replace(/^.*\(on its own: (.*)\)$/, '$1');
+    const window = { start: '2026-11-22T00:00:00Z', end: '2026-11-22T06:00:00Z' };
+    expect(own({ action: 'ignore', incidentType: 'broker-failure', severity: 'SEV-2', reasons: [], suppressed: { by: 'maintenance-window', window } })).toBe('broker-failure SEV-2, suppressed');
+    expect(own({ action: 'ignore', incidentType: 'under-replication', severity: 'SEV-4', reasons: [] })).toBe('under-replication SEV-4, no action');
+    expect(own({ action: 'escalate', incidentType: 'offline-partitions', severity: 'SEV-1', page: false, reasons: [] })).toBe('offline-partitions SEV-1, escalate');
+    expect(own({ ...remediate, action: 'await-approval', plan: { ...remediate.plan, brokerIds: [] } })).toBe('broker-failure SEV-2, await-approval with broker-recovery');
+    // A cluster-wide alarm (brokers found by tag) names no broker.
+    expect(foldEntry(brokerDown({ brokerIds: [] }), remediate, quorum()).detail).toMatch(/^cloudwatch signal kafka-heal-prod-payments-broker-down-b2 \(broker-down\) folded into this quorum-loss/);
   });
 
   it('a cluster-wide signal itself is never folded: it joins or opens its own incident', () => {
