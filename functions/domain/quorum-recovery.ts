@@ -6,7 +6,9 @@
 //   mode the ensemble's own answer (each server's `srvr` mode), when the caller could ask it,
 //   decides first: brokers keep serving the metadata and the controller they last had while the
 //   ensemble has no quorum, so a healthy-looking cluster proves nothing then. Without that answer
-//   the probe's view stands: a healthy cluster with a known controller is a false alarm. In KRaft mode brokers keep serving stale metadata while the
+//   the probe's view stands: a healthy cluster with a known controller is a false alarm. When no
+//   server could be asked at all and the brokers look whole, the verdict is ensemble-unreachable
+//   (escalate): a dead ensemble and a blocked port look the same from here. In KRaft mode brokers keep serving stale metadata while the
 //   controller quorum is gone and the probe cannot see the quorum at all: a healthy-looking
 //   probe only means "ask the quorum" (describe-quorum decides).
 // - recoveryRestartOrder: brokers one at a time, ascending, the active controller last (rule 2).
@@ -18,7 +20,7 @@
 import { snapshotSummary } from './broker-recovery.js';
 import type { ClusterSnapshot, MetadataMode } from './snapshot.js';
 
-export type QuorumVerdict = 'quorum-lost' | 'check-quorum' | 'false-alarm';
+export type QuorumVerdict = 'quorum-lost' | 'check-quorum' | 'false-alarm' | 'ensemble-unreachable';
 
 export interface QuorumConfirmation {
   verdict: QuorumVerdict;
@@ -30,8 +32,14 @@ function knownController(s: ClusterSnapshot): number | null {
   return s.controller.known && s.controller.id !== null && s.controller.id >= 0 ? s.controller.id : null;
 }
 
-/** One ZooKeeper server as it describes itself; 'not-serving' is LOOKING, hung, down or unreachable. */
-export type ZkServerMode = 'leader' | 'follower' | 'standalone' | 'observer' | 'not-serving';
+/**
+ * One ZooKeeper server as it describes itself. 'not-serving': LOOKING, or connected and silent
+ * (hung). 'unreachable': it could not be asked (no connection, or an answer that is not srvr's):
+ * down, or kept out by the network; it never counts as serving.
+ */
+export type ZkServerMode = 'leader' | 'follower' | 'standalone' | 'observer' | 'not-serving' | 'unreachable';
+
+const SERVING: readonly ZkServerMode[] = ['leader', 'follower', 'standalone', 'observer'];
 
 export interface EnsembleObservation {
   servers: { server: string; mode: ZkServerMode }[];
@@ -50,7 +58,7 @@ export interface EnsembleQuorum {
 export function ensembleQuorum(e: EnsembleObservation): EnsembleQuorum {
   const voters = e.servers.filter((x) => x.mode !== 'observer');
   const leaders = voters.filter((x) => x.mode === 'leader' || (x.mode === 'standalone' && voters.length === 1));
-  const serving = voters.filter((x) => x.mode !== 'not-serving').length;
+  const serving = voters.filter((x) => SERVING.includes(x.mode)).length;
   const modes = e.servers.map((x) => `${x.server} ${x.mode}`).join(', ');
   const only = leaders.length === 1 ? leaders[0] : undefined;
   if (only !== undefined && serving * 2 > voters.length) return { hasQuorum: true, leader: only.server, summary: `ZooKeeper ensemble led by ${only.server}, ${serving} of ${voters.length} voters serving (${modes})` };
@@ -60,9 +68,22 @@ export function ensembleQuorum(e: EnsembleObservation): EnsembleQuorum {
 export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode, ensemble?: EnsembleObservation): QuorumConfirmation {
   const controllerId = knownController(s);
   const summary = snapshotSummary(s);
-  if (mode === 'zookeeper' && ensemble !== undefined) {
+  // No server could be asked at all (or none was listed): the ensemble's answer is missing, as if the caller had none.
+  const observed = mode === 'zookeeper' && ensemble !== undefined && ensemble.servers.length > 0;
+  const unheard = observed && ensemble.servers.every((x) => x.mode === 'unreachable');
+  if (observed && !unheard) {
     const q = ensembleQuorum(ensemble);
     if (!q.hasQuorum) return { verdict: 'quorum-lost', controllerId, summary: `${q.summary}; the brokers serve the metadata they last had (${summary})` };
+  }
+  if (unheard && s.status === 'healthy' && controllerId !== null) {
+    // The brokers look whole, but they would also look whole on a dead ensemble (they keep their
+    // last metadata), and a blocked port looks the same from here: the two call for opposite
+    // actions, so people decide, and no stop-everything plan is offered.
+    return {
+      verdict: 'ensemble-unreachable',
+      controllerId,
+      summary: `no ZooKeeper server could be asked (${ensemble.servers.map((x) => x.server).join(', ')}: no connection, or no srvr answer) while broker ${controllerId} is the active controller and the cluster looks healthy (${summary}): the ensemble is down, or the network or ZooKeeper's four-letter-word whitelist keeps the cluster steps out`,
+    };
   }
   if (s.status !== 'healthy') return { verdict: 'quorum-lost', controllerId, summary: `the cluster is ${s.status} (${summary})` };
   if (mode === 'kraft') {
@@ -87,7 +108,7 @@ export interface QuorumVerification {
 export function verifyQuorumRestored(s: ClusterSnapshot, mode: MetadataMode, ensemble?: EnsembleObservation): QuorumVerification {
   const controllerId = knownController(s);
   const summary = snapshotSummary(s);
-  if (mode === 'zookeeper' && ensemble !== undefined) {
+  if (mode === 'zookeeper' && ensemble !== undefined && ensemble.servers.length > 0) {
     const q = ensembleQuorum(ensemble);
     if (!q.hasQuorum) return { restored: false, controllerId, summary: `${q.summary} (${summary})` };
   }

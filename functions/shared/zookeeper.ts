@@ -10,27 +10,52 @@ import type { EnsembleObservation, ZkServerMode } from '../domain/quorum-recover
 
 const MODES = new Set<string>(['leader', 'follower', 'standalone', 'observer']);
 
-/** The raw `srvr` answer, or undefined when the server did not answer within the bound. */
-export function srvr(host: string, port: number, timeoutMs = 1000): Promise<string | undefined> {
+/** What one `srvr` conversation gave: no TCP connection at all, or the bytes read before the server closed or the bound ran out. */
+export type SrvrReply = { connected: false } | { connected: true; answer: string };
+
+/** One `srvr` conversation, bounded by `timeoutMs` from the start. */
+export function askSrvr(host: string, port: number, timeoutMs = 1000): Promise<SrvrReply> {
   return new Promise((resolve) => {
     let out = '';
+    let connected = false;
     const sock = connect({ host, port });
-    const done = (v: string | undefined) => {
+    const done = () => {
       sock.destroy();
-      resolve(v);
+      resolve(connected ? { connected, answer: out } : { connected });
     };
-    sock.setTimeout(timeoutMs, () => done(undefined));
-    sock.on('error', () => done(undefined));
-    sock.on('connect', () => sock.write('srvr'));
+    sock.setTimeout(timeoutMs, done);
+    sock.on('error', done);
+    sock.on('connect', () => {
+      connected = true;
+      sock.write('srvr');
+    });
     sock.on('data', (d: Buffer) => (out += d.toString()));
-    sock.on('end', () => done(out));
+    sock.on('end', done);
   });
 }
 
-/** One server's mode; 'not-serving' covers LOOKING, hung, down and unreachable alike. */
+/** The raw `srvr` answer, or undefined when there was no connection or no answer within the bound. */
+export async function srvr(host: string, port: number, timeoutMs = 1000): Promise<string | undefined> {
+  const r = await askSrvr(host, port, timeoutMs);
+  return r.connected && r.answer !== '' ? r.answer : undefined;
+}
+
+const NOT_SERVING = /not currently serving requests/;
+
+/**
+ * One server's mode. 'not-serving': it said so (LOOKING), or it took the connection and stayed
+ * silent (hung, partitioned) or closed it without a word. 'unreachable': this process could not
+ * ask it: no TCP connection (refused, filtered, no route: the server may be down, or a security
+ * group or firewall keeps this function out), or an answer that is not srvr's (the four-letter
+ * word is not whitelisted, a TLS-only port).
+ */
 export async function zookeeperMode(host: string, port: number, timeoutMs = 1000): Promise<ZkServerMode> {
-  const mode = (await srvr(host, port, timeoutMs))?.match(/^Mode: (\S+)/m)?.[1];
-  return mode !== undefined && MODES.has(mode) ? (mode as ZkServerMode) : 'not-serving';
+  const r = await askSrvr(host, port, timeoutMs);
+  if (!r.connected) return 'unreachable';
+  const mode = r.answer.match(/^Mode: (\S+)/m)?.[1];
+  if (mode !== undefined && MODES.has(mode)) return mode as ZkServerMode;
+  if (r.answer === '' || NOT_SERVING.test(r.answer)) return 'not-serving';
+  return 'unreachable';
 }
 
 /** Every configured server (host:port, an IPv6 host in brackets), asked in parallel. */
@@ -41,5 +66,5 @@ export async function observeEnsemble(servers: readonly string[], timeoutMs = 10
       return zookeeperMode(s.slice(0, i).replace(/^\[(.*)\]$/, '$1'), Number(s.slice(i + 1)), timeoutMs);
     }),
   );
-  return { servers: servers.map((server, i) => ({ server, mode: modes[i] ?? 'not-serving' })) };
+  return { servers: servers.map((server, i) => ({ server, mode: modes[i] ?? 'unreachable' })) };
 }

@@ -87,7 +87,7 @@ export class ZookeeperQuorumRule {
   private payload(status: 'firing' | 'resolved', at: number, summary: string, observed: EnsembleObservation): AlertmanagerPayload {
     const labels = { alertname: ZK_QUORUM_ALERT, cluster: this.cluster, severity: 'critical', job: 'zookeeper' };
     const voters = observed.servers.filter((s) => s.mode !== 'observer');
-    const serving = voters.filter((s) => s.mode !== 'not-serving').length;
+    const serving = voters.filter((s) => s.mode !== 'not-serving' && s.mode !== 'unreachable').length;
     const annotations = {
       summary: `ZooKeeper ensemble of ${this.cluster}: ${summary}`,
       description: 'No ZooKeeper leader with a majority of the voters serving: brokers cannot register, elect a controller or change any ISR.',

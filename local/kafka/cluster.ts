@@ -269,7 +269,7 @@ function fillDisk(b: BrokerRecord, percent: number): void {
 /** ZooKeeper's own view: 'leader' | 'follower' | 'standalone', or undefined when not serving. */
 export async function zkMode(port: number): Promise<string | undefined> {
   const mode = await zookeeperMode('127.0.0.1', port);
-  return mode === 'not-serving' ? undefined : mode;
+  return mode === 'not-serving' || mode === 'unreachable' ? undefined : mode;
 }
 
 // ---------------------------------------------------------------- exit hooks

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
+import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
 import type { ClusterSnapshot, ConsumerGroupLag } from '../../functions/domain/snapshot.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
@@ -92,6 +93,8 @@ export interface H4Scenario {
   snsDown?: string[];
   scaleHookFails?: boolean;
   holdLock?: boolean;
+  /** ZooKeeper mode: what each ensemble server answers the cluster steps (absent: not configured). */
+  ensemble?: EnsembleObservation;
 }
 
 export interface H4Run {
@@ -120,6 +123,7 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
     clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3 }],
     probe: async () => (s.probes[Math.min(probeIndex++, s.probes.length - 1)] as () => ClusterSnapshot)(),
     timeoutMs: 1000,
+    ...(s.ensemble ? { ensemble: async () => s.ensemble } : {}),
   });
   const ssm = ssmBindings({
     invisibleForPolls: 1,

@@ -117,6 +117,26 @@ describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Res
     expectLockReleasedLast(run);
   });
 
+  it('no ZooKeeper server answers the cluster steps while the brokers look whole -> escalated, no approval asked, nothing run', async () => {
+    const unreachable = { servers: ['zk1:2181', 'zk2:2181', 'zk3:2181'].map((server) => ({ server, mode: 'unreachable' as const })) };
+    const run = await runH4({ workflow: 'quorum-recovery', probes: [zkHealthy(2)], ensemble: unreachable });
+    expect(run.states).toContain('Note Ensemble Unreachable');
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.commands).toEqual([]);
+    expect(run.approvals).toEqual([]);
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.map((e) => e.detail ?? '').join('\n')).toMatch(/the ZooKeeper ensemble cannot be asked.*no ZooKeeper server could be asked \(zk1:2181, zk2:2181, zk3:2181/);
+    expectLockReleasedLast(run);
+  });
+
+  it('one server unreachable, the others answer without a quorum, the brokers look whole -> quorum lost: the stop is put to approval', async () => {
+    const lost = { servers: [{ server: 'zk1:2181', mode: 'not-serving' as const }, { server: 'zk2:2181', mode: 'unreachable' as const }, { server: 'zk3:2181', mode: 'not-serving' as const }] };
+    const run = await runH4({ workflow: 'quorum-recovery', probes: [zkHealthy(2)], ensemble: lost, approvals: [{ decision: 'rejected', by: 'oncall@example.com', reason: 'checking first' }] });
+    expect(run.approvals.map((a) => a.stateName)).toEqual(['Approve Broker Stop']);
+    expect(run.states).toContain('Plan Quorum Recovery');
+    expect(run.commands).toEqual([]);
+  });
+
   it('approval rejected before the stop -> approval-rejected recorded, no broker touched, escalated', async () => {
     const run = await runH4({ workflow: 'quorum-recovery', probes: [splitBrain], commands: ZK_COMMANDS, approvals: [{ decision: 'rejected', by: 'oncall@example.com', reason: 'investigating first' }] });
     expect(finalState(run)).toBe('Handed To Operators');

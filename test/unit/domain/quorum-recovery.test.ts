@@ -85,6 +85,22 @@ describe('the ZooKeeper ensemble observed (srvr on every server)', () => {
     // KRaft has no ZooKeeper: an observation is not consulted.
     expect(confirmQuorumLoss(snap('healthy', { id: null, known: false, note: 'KRaft' }), 'kraft', ens('not-serving')).verdict).toBe('check-quorum');
   });
+  it('an unreachable server never counts as serving', () => {
+    expect(ensembleQuorum(ens('leader', 'unreachable', 'unreachable'))).toMatchObject({ hasQuorum: false, summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3 voters serving \(zk1:2181 leader, zk2:2181 unreachable, zk3:2181 unreachable\)/) });
+    expect(ensembleQuorum(ens('leader', 'follower', 'unreachable')).hasQuorum).toBe(true);
+  });
+  it('confirm: no server could be asked while the brokers look whole -> ensemble-unreachable (people decide), never a quorum loss', () => {
+    const c = confirmQuorumLoss(snap('healthy', zkController(3)), 'zookeeper', ens('unreachable', 'unreachable', 'unreachable'));
+    expect(c).toMatchObject({ verdict: 'ensemble-unreachable', controllerId: 3 });
+    expect(c.summary).toMatch(/^no ZooKeeper server could be asked \(zk1:2181, zk2:2181, zk3:2181: no connection, or no srvr answer\) while broker 3 is the active controller/);
+    // Unheard, the ensemble says nothing either way: the probe's view decides as without one.
+    expect(confirmQuorumLoss(snap('degraded', zkController(3)), 'zookeeper', ens('unreachable', 'unreachable', 'unreachable'))).toMatchObject({ verdict: 'quorum-lost', summary: expect.stringMatching(/^the cluster is degraded/) });
+    expect(confirmQuorumLoss(snap('healthy', { id: null, known: false, note: 'none' }), 'zookeeper', ens('unreachable', 'unreachable', 'unreachable'))).toMatchObject({ verdict: 'quorum-lost', summary: expect.stringMatching(/^no active controller/) });
+    // One answer is enough to judge by the ensemble: two unreachable and one LOOKING is a loss.
+    expect(confirmQuorumLoss(snap('healthy', zkController(3)), 'zookeeper', ens('unreachable', 'not-serving', 'unreachable')).verdict).toBe('quorum-lost');
+    // An empty observation is no observation.
+    expect(confirmQuorumLoss(snap('healthy', zkController(3)), 'zookeeper', { servers: [] }).verdict).toBe('false-alarm');
+  });
   it('verify: not restored until the ensemble has its quorum back, then the probe decides', () => {
     expect(verifyQuorumRestored(snap('healthy', zkController(2)), 'zookeeper', ens('not-serving', 'follower', 'not-serving'))).toMatchObject({ restored: false, summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3/) });
     expect(verifyQuorumRestored(snap('healthy', zkController(2)), 'zookeeper', ens('follower', 'leader', 'follower'))).toMatchObject({ restored: true, controllerId: 2 });

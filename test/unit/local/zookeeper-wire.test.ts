@@ -28,7 +28,7 @@ const srvrServer = (answer: string, host?: string) =>
   listen((sock) => sock.once('data', (d: Buffer) => (d.toString() === 'srvr' ? sock.end(answer) : sock.destroy())), host);
 
 describe('srvr: what each ZooKeeper server says of itself', () => {
-  it('reads the mode; a server without quorum, a silent (hung) one and a closed port are not serving', async () => {
+  it('reads the mode; a server without quorum, a silent (hung) one and one that closes without a word are not serving', async () => {
     const follower = await srvrServer('Zookeeper version: 3.8.4\nLatency min/avg/max: 0/0.1/2\nMode: follower\nNode count: 42\n');
     const leader = await srvrServer('Zookeeper version: 3.8.4\nMode: leader\n');
     const looking = await srvrServer('This ZooKeeper instance is not currently serving requests\n');
@@ -40,6 +40,15 @@ describe('srvr: what each ZooKeeper server says of itself', () => {
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(obs.servers.map((s) => s.mode)).toEqual(['leader', 'not-serving', 'not-serving', 'not-serving']);
     expect(obs.servers[0]?.server).toBe(`127.0.0.1:${leader}`);
+  });
+
+  it('a server that cannot be asked is unreachable, not "not serving": refused port, four-letter word not whitelisted, a TLS or other non-srvr answer', async () => {
+    const refused = await listen(() => undefined);
+    await new Promise<void>((r) => (servers.pop() as Server).close(() => r()));
+    const notWhitelisted = await srvrServer('srvr is not executed because it is not in the whitelist.\n');
+    const tls = await listen((sock) => sock.once('data', () => sock.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]))));
+    const obs = await observeEnsemble([`127.0.0.1:${refused}`, `127.0.0.1:${notWhitelisted}`, `127.0.0.1:${tls}`], 300);
+    expect(obs.servers.map((s) => s.mode)).toEqual(['unreachable', 'unreachable', 'unreachable']);
   });
 
   it('an IPv6 server, written in brackets as ZOOKEEPER_CONNECT carries it, is asked at its address', async () => {
