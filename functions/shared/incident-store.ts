@@ -534,25 +534,49 @@ export class IncidentStore {
    * brokers, severity and detection time stay as they are (the folded signal is a symptom, not a
    * fault of the incident's own). Conditional on the incident still being handled by the
    * automation: one escalated or closed meanwhile folds nothing ('closed': the signal opens its own).
+   * A new fingerprint and its timeline line are written in one transaction: the line is the only
+   * trace a folded alarm leaves (no incident, no page), so a retry after a later failure must never
+   * find the fingerprint without it.
    */
   private async tryFold(id: string, into: IncidentType, signal: Signal, entry: FoldEntry): Promise<RecordedOutcome | 'closed'> {
-    const old = await this.updateReturningOld(id, {
-      update: 'SET signalCount = signalCount + :one, #v = #v + :one, lastSignalAt = :at ADD fingerprints :fp',
-      condition: `attribute_exists(pk) AND #type = :into AND #status IN (${FOLD_STATUSES.map((_, i) => `:f${i}`).join(', ')})`,
-      names: { '#status': 'status', '#type': 'type', '#v': 'version' },
-      values: {
-        ':one': 1,
-        ':at': signal.observedAt,
-        ':fp': new Set([signal.fingerprint]),
-        ':into': into,
-        ...Object.fromEntries(FOLD_STATUSES.map((s, i) => [`:f${i}`, s])),
-      },
-    });
-    if (old === 'closed') return 'closed';
-    const newFingerprint = !toIncident(old).fingerprints.includes(signal.fingerprint);
+    const names = { '#status': 'status', '#type': 'type', '#v': 'version' };
+    const values = {
+      ':one': 1,
+      ':at': signal.observedAt,
+      ':fp': new Set([signal.fingerprint]),
+      ':into': into,
+      ...Object.fromEntries(FOLD_STATUSES.map((s, i) => [`:f${i}`, s])),
+    };
+    const update = 'SET signalCount = signalCount + :one, #v = #v + :one, lastSignalAt = :at ADD fingerprints :fp';
+    const foldable = `attribute_exists(pk) AND #type = :into AND #status IN (${FOLD_STATUSES.map((_, i) => `:f${i}`).join(', ')})`;
+    const line = this.timelineItem(id, { actor: 'classifier', action: 'signal-folded', detail: entry.detail, result: 'folded', reasons: entry.reasons });
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.incident(id),
+                UpdateExpression: update,
+                ConditionExpression: `${foldable} AND NOT contains(fingerprints, :fps)`,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: { ...values, ':fps': signal.fingerprint },
+              },
+            },
+            { Put: { TableName: this.tableName, Item: line, ConditionExpression: 'attribute_not_exists(pk)' } },
+          ],
+        }),
+      );
+      return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint: true, newBrokers: [], folded: true };
+    } catch (err) {
+      // A known fingerprint (re-fire, redelivery, a concurrent classifier won), or no longer foldable.
+      if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
+    }
     // Repeats of a folded alarm only count.
-    if (newFingerprint) await this.appendTimeline(id, { actor: 'classifier', action: 'signal-folded', detail: entry.detail, result: 'folded', reasons: entry.reasons });
-    return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint, newBrokers: [], folded: true };
+    const old = await this.updateReturningOld(id, { update, condition: foldable, names, values });
+    if (old === 'closed') return 'closed';
+    return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint: false, newBrokers: [], folded: true };
   }
 
   /** A conditional update of the incident item that returns what it held before, or 'closed' when the condition fails. */
@@ -779,18 +803,17 @@ export class IncidentStore {
 
   /** Appends a timeline entry; entries are put-if-absent and never updated. */
   async appendTimeline(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): Promise<TimelineEntry> {
+    const item = this.timelineItem(id, entry);
+    await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    const { pk: _pk, sk: _sk, ...full } = item;
+    return full;
+  }
+
+  /** A timeline item: its sort key orders entries by time (then by this process's sequence). */
+  private timelineItem(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): TimelineEntry & { pk: string; sk: string } {
     const at = entry.at ?? this.now().toISOString();
     this.seq = (this.seq + 1) % 1_000_000;
-    const sk = `TL#${at}#${String(this.seq).padStart(6, '0')}-${randomUUID().slice(0, 8)}`;
-    const full: TimelineEntry = { ...entry, at };
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: keys.incidentPk(id), sk, ...full },
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
-    return full;
+    return { pk: keys.incidentPk(id), sk: `TL#${at}#${String(this.seq).padStart(6, '0')}-${randomUUID().slice(0, 8)}`, ...entry, at };
   }
 
   /**

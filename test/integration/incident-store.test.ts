@@ -144,6 +144,43 @@ describe('incident store on DynamoDB Local', () => {
     expect(after.version).toBe(before.version);
   });
 
+  it('a folded alarm keeps its one timeline line: a delivery that failed after the write, its redelivery and a concurrent classifier add none', async () => {
+    const zk = signal({ id: 'sig-zk', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'alertmanager:zk-quorum' });
+    const quorumLoss: Decision = { action: 'escalate', incidentType: 'quorum-loss', severity: 'SEV-1', page: true, reasons: ['the ensemble has no quorum'] };
+    const opened = await record(zk, quorumLoss);
+    if (opened.outcome !== 'created') throw new Error(`expected a new incident, got ${opened.outcome}`);
+    const id = opened.incident.id;
+    const down = signal({ id: 'sig-b2-a', brokerIds: [2] });
+    // The first delivery fails on the call right after the one that adds the alarm's fingerprint
+    // (a throttled or timed-out call); SQS then redelivers it.
+    let armed = false;
+    let failed = false;
+    const flaky = {
+      send: (cmd: { input: unknown }) => {
+        if (armed && !failed) {
+          failed = true;
+          return Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+        }
+        if (JSON.stringify(cmd.input).includes('ADD fingerprints')) armed = true;
+        return doc.send(cmd as Parameters<DynamoDBDocumentClient['send']>[0]);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const flakyStore = new IncidentStore({ client: flaky, tableName, now: () => clock });
+    const bind = (o: OpenIncident[]) => correlate(down, brokerDecision([2]), o, DEFAULT_POLICY, clock);
+    expect(bind(await store.listOpen('orders'))).toMatchObject({ kind: 'fold', incidentId: id });
+    await expect(flakyStore.recordSignal(down, brokerDecision([2]), bind(await store.listOpen('orders')), bind)).rejects.toThrow('Rate exceeded');
+    expect(failed).toBe(true);
+    // The redelivery, and the same alarm seen by two classifiers at once (new delivery ids).
+    await record(down, brokerDecision([2]));
+    await Promise.all(['sig-b2-b', 'sig-b2-c'].map((sid) => record({ ...down, id: sid }, brokerDecision([2]))));
+    const after = await store.get(id);
+    expect(after.timeline.filter((e) => e.action === 'signal-folded')).toHaveLength(1);
+    expect(after.timeline.find((e) => e.action === 'signal-folded')?.detail).toMatch(/^cloudwatch signal kafka-heal-prod-orders-broker-2-down \(broker-down, brokers 2\) folded into this quorum-loss/);
+    expect(after.fingerprints).toContain(down.fingerprint);
+    expect(after.brokers).toEqual([]);
+    expect((await store.listOpen('orders')).map((i) => i.id)).toEqual([id]);
+  });
+
   it('upgrades to a cascade when a second broker fails within the window, never lowering severity', async () => {
     const first = await record(signal(), brokerDecision([2]));
     expect(first.outcome).toBe('created');
