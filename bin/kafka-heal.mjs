@@ -25,6 +25,14 @@ if (major < 22) {
   process.exit(r.status ?? 1);
 }
 
+// A local drill prints its report on stdout. The handlers it runs create their Powertools logger
+// and metrics when the CLI's modules load, and each reads its switch only then: silence both
+// before anything loads (a variable the user set wins).
+if (process.argv[2] === 'drill' && !process.argv.includes('--aws')) {
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+}
+
 const { register } = await import('tsx/esm/api');
 // The project's tsconfig.json whatever the working directory: its `paths` map the probe layer's
 // module name (@kafka-heal/probe) to the library source, as in tests and type checks.

@@ -58,8 +58,12 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
 
   // A cluster-wide incident no longer folding (escalated) keeps the fingerprints of what it
   // folded; such an alarm firing again is a fault of its own, not a re-fire to join there.
+  // With the same fingerprint in two incidents (folded, then its own after an escalation), the
+  // newest is the alarm's current owner: its OK notice belongs there.
   const folding = isFoldable(signal, decision);
-  const same = candidates.find((i) => i.fingerprints.includes(signal.fingerprint) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)));
+  const same = candidates
+    .filter((i) => i.fingerprints.includes(signal.fingerprint) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
+    .sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id))[0];
   if (same) return { kind: 'join', incidentId: same.id };
 
   if (BROKER_TYPES.includes(decision.incidentType)) {

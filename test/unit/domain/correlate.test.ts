@@ -172,6 +172,19 @@ describe('correlate: broker-level signals fold into an open cluster-wide inciden
     expect(correlate(resolved, ignore, [quorum()], AUTO, NOW)).toEqual({ kind: 'new' });
   });
 
+  it('an alarm folded into a quorum loss that was then escalated, fired again and got its own incident: its OK notice goes to that newer incident', () => {
+    const resolved = brokerDown({ state: 'resolved' });
+    const ignore: Decision = { action: 'ignore', incidentType: 'broker-failure', severity: 'SEV-4', reasons: [] };
+    const escalatedQuorum = quorum({ status: 'escalated', fingerprints: ['zk-quorum', 'fp-b2'] });
+    const own = incident({ id: 'inc-b2', fingerprints: ['fp-b2'], openedAt: ago(5_000) });
+    expect(correlate(resolved, ignore, [escalatedQuorum, own], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-b2' });
+    expect(correlate(resolved, ignore, [own, escalatedQuorum], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-b2' });
+    // Opened in the same millisecond: the id decides, the same way for every classifier.
+    const twin = incident({ id: 'inc-b2-twin', fingerprints: ['fp-b2'], openedAt: ago(5_000) });
+    expect(correlate(resolved, ignore, [own, twin], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-b2-twin' });
+    expect(correlate(resolved, ignore, [twin, own], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-b2-twin' });
+  });
+
   it('severity ordering: a signal more severe than the cluster-wide incident keeps its own incident; equal or less severe folds', () => {
     const sev2 = quorum({ severity: 'SEV-2' });
     expect(correlate(brokerDown(), decision('cascade-failure', 'SEV-1'), [sev2], AUTO, NOW)).toEqual({ kind: 'new' });
