@@ -3,11 +3,14 @@
 // (local/drill: real Kafka, the real probe, the deployed alarm definitions on shortened periods,
 // the real ingest/classify handlers on DynamoDB Local, the real ASL on the local Step Functions
 // runtime, the real SSM documents through the systemctl shim). Per scenario: the medians of MTTD,
-// MTTR, the oracle (the same fault repaired by hand at once in the same run) and MTTR/oracle.
+// MTTR, the oracle (the same broker faults on the same schedule, each repaired by hand at once, in
+// the same run under the same traffic) and MTTR/oracle.
 // Targets: MTTR/oracle <= 1.5; MTTD <= the broker-down alarm's window (its evaluation periods at
 // the drill's local period) + 5 s. MTTR counts from the fault and the oracle starts repairing at
-// the fault, so detection alone puts a floor under the ratio: (MTTD + oracle) / oracle. The bench
-// prints that floor and splits each MTTR into detect, decide and restart-to-healthy.
+// the fault, so a healer whose repair took exactly the oracle's time would score
+// (MTTD + oracle) / oracle: detection's share of the ratio (the oracle is its own noisy trial, so a
+// single run can beat it). The bench prints it and splits each MTTR into detect, decide and
+// restart-to-healthy.
 //   npm run bench -- mttr [runs] [scenario...]
 import type { DrillReport, Scenario } from '../local/drill/index.js';
 import { join } from 'node:path';
@@ -33,8 +36,8 @@ export interface ScenarioFigures {
   /** Medians of the phases (see phases()). */
   decideSeconds: number | null;
   repairSeconds: number | null;
-  /** The best MTTR/oracle this detection allows: (MTTD + oracle) / oracle. */
-  floorRatio: number | null;
+  /** MTTR/oracle of a repair as fast as the oracle's after this detection: (MTTD + oracle) / oracle. */
+  detectionRatio: number | null;
 }
 
 /** Where one run's MTTR went: fault -> incident (detect), -> first restart command (decide), -> healthy (repair). */
@@ -80,7 +83,7 @@ export function figures(scenario: Scenario, reports: DrillReport[]): ScenarioFig
     alarmWindowSeconds: BROKER_DOWN_EVALUATION_PERIODS * scenario.alarms.periodSeconds,
     decideSeconds: med(ph.map((p) => p.decideSeconds)),
     repairSeconds: med(ph.map((p) => p.repairSeconds)),
-    floorRatio: mttd !== null && oracle !== null && oracle > 0 ? Math.round(((mttd + oracle) / oracle) * 100) / 100 : null,
+    detectionRatio: mttd !== null && oracle !== null && oracle > 0 ? Math.round(((mttd + oracle) / oracle) * 100) / 100 : null,
   };
 }
 
@@ -115,13 +118,13 @@ export async function run(args: string[]): Promise<string> {
     );
     console.log(
       `${name}: where the MTTR goes (medians): detect ${s(f.mttd)} s (fault -> incident), decide ${s(f.decideSeconds)} s (incident -> first restart command), restart to healthy ${s(f.repairSeconds)} s (the oracle's whole repair: ${s(f.oracle)} s); ` +
-        `detection alone bounds MTTR/oracle from below at (MTTD + oracle) / oracle = ${s(f.floorRatio, 2)}`,
+        `a repair as fast as the oracle's after this detection would score (MTTD + oracle) / oracle = ${s(f.detectionRatio, 2)}`,
     );
   }
   const ratioOk = results.every((r) => r.ratio !== null && r.ratio <= MAX_RATIO);
   const mttdOk = results.every((r) => r.mttd !== null && r.mttd <= r.alarmWindowSeconds + MTTD_SLACK_SECONDS);
   return (
-    results.map((r) => `${r.scenario} MTTD ${s(r.mttd)} s, MTTR ${s(r.mttr)} s, oracle ${s(r.oracle)} s, ratio ${s(r.ratio, 2)} (${r.passed}/${r.runs} passed; floor ${s(r.floorRatio, 2)})`).join('; ') +
+    results.map((r) => `${r.scenario} MTTD ${s(r.mttd)} s, MTTR ${s(r.mttr)} s, oracle ${s(r.oracle)} s, ratio ${s(r.ratio, 2)} (${r.passed}/${r.runs} passed; detection alone ${s(r.detectionRatio, 2)})`).join('; ') +
     `; ratio <= ${MAX_RATIO}: ${verdict(ratioOk)}; MTTD <= alarm window + ${MTTD_SLACK_SECONDS} s: ${verdict(mttdOk)}`
   );
 }

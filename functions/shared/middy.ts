@@ -10,7 +10,9 @@
 // No ColdStart metric either (Powertools captureColdStartMetric): it is a custom metric per function
 // (service and function_name dimensions) that no alarm or dashboard reads, billed like any other
 // (up to $0.30 a month each; the every-minute probe of each cluster cold-starts often enough to pay
-// it in full). A cold start still shows as the Initialization subsegment of the function's X-Ray trace.
+// it in full). A cold start shows as the Initialization subsegment of an actively traced function's
+// X-Ray trace, and for every function (the scheduled probe, traced PassThrough, included) as the
+// Init Duration of its REPORT log line.
 import middy from '@middy/core';
 import type { MiddlewareObj, MiddyfiedHandler } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

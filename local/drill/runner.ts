@@ -93,7 +93,7 @@ async function deleteTopics(cluster: LocalCluster, topics: string[]): Promise<vo
   }
 }
 
-/** Traffic runs this long before the oracle's fault, as the drill's warm-up lets clients settle. */
+/** Traffic runs this long before the oracle's fault: the clients connect (the cluster and its topic are warm by then, so not the scenario's whole warm-up). */
 const ORACLE_WARMUP_MS = 2000;
 
 /** What a person would do first by hand for this fault (the oracle's repair). */
