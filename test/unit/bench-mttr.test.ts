@@ -1,6 +1,7 @@
-// The mttr bench's split of each MTTR (detect, decide, restart to healthy) and the ratio a
-// repair as fast as the oracle's would score after this detection. The restart state is found by name in the report, so the test
-// also pins that name to the shipped ASL: a rename there must not silently blank the split.
+// The mttr bench's split of each MTTR (detect, decide, restart to healthy) and the ratio a repair
+// as fast as the oracle's would score after this detection. The restart state is found by name in
+// the report, so the test also pins that name to the shipped ASL: a rename there must not silently
+// blank the split.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { figures, phases } from '../../bench/mttr.js';
