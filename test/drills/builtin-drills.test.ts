@@ -74,15 +74,20 @@ describe('built-in drills against a real cluster', () => {
   it('offline-partitions: a single-replica topic goes offline; SEV-1; the broker comes back and nothing acknowledged is lost', async () => {
     const r = await drill('offline-partitions');
     expect(r.incidents.find((i) => i.type === 'offline-partitions')?.severity).toBe('SEV-1');
-    // When the offline partitions were open before the broker-failure decision, it was
-    // await-approval: broker-recovery then restarted only after the operator's approval. (When
-    // broker-down wins the race, the recovery is automatic and the offline incident, which finds
-    // the cluster lock taken, escalates.)
-    const failure = r.incidents.find((i) => i.type === 'broker-failure');
-    const entry = (action: string) => r.timeline.findIndex((t) => t.event === `incident:${action}` && (t.detail ?? '').startsWith(`${failure?.id}:`));
+    // Broker 2 is restarted once, by whichever incident won the cluster lock: the broker-failure
+    // (broker-down classified first: automatic) or the offline-partitions one (its decision is
+    // revised to await-approval broker-recovery once broker 2 is known; both seen, the latter in
+    // the CI run at e2d1ee3 where both alarms fired in one period). Whenever the acting decision
+    // was await-approval, the approval comes before the restart. The other incident found the
+    // lock held and escalated.
+    const restarts = r.timeline.filter((t) => t.event === 'incident:broker-restarted');
+    expect(restarts).toHaveLength(1);
+    const actor = r.incidents.find((i) => (restarts[0]?.detail ?? '').startsWith(`${i.id}:`));
+    expect(['broker-failure', 'offline-partitions']).toContain(actor?.type);
+    const entry = (action: string) => r.timeline.findIndex((t) => t.event === `incident:${action}` && (t.detail ?? '').startsWith(`${actor?.id}:`));
     const restarted = entry('broker-restarted');
-    expect(restarted).toBeGreaterThan(-1);
-    if (/result: await-approval/.test(r.timeline[entry('incident-opened')]?.detail ?? '')) {
+    const decided = [entry('incident-opened'), entry('decision-revised')].filter((i) => i >= 0).map((i) => r.timeline[i]?.detail ?? '');
+    if (decided.some((d) => /(result: |-> )await-approval/.test(d))) {
       expect(entry('approval-granted')).toBeGreaterThan(-1);
       expect(entry('approval-granted')).toBeLessThan(restarted);
     }
