@@ -4,7 +4,7 @@
 // the real ingest/classify handlers on DynamoDB Local, the real ASL on the local Step Functions
 // runtime, the real SSM documents through the systemctl shim). Per scenario: the medians of MTTD,
 // MTTR, the oracle (the same broker faults on the same schedule, each repaired by hand at once, in
-// the same run under the same traffic) and MTTR/oracle.
+// the same run, after the drill's traffic stopped) and MTTR/oracle.
 // Targets: MTTR/oracle <= 1.5; MTTD <= the broker-down alarm's window (its evaluation periods at
 // the drill's local period) + 5 s. MTTR counts from the fault and the oracle starts repairing at
 // the fault, so a healer whose repair took exactly the oracle's time would score

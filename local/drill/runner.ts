@@ -93,9 +93,6 @@ async function deleteTopics(cluster: LocalCluster, topics: string[]): Promise<vo
   }
 }
 
-/** Traffic runs this long before the oracle's fault: the clients connect (the cluster and its topic are warm by then, so not the scenario's whole warm-up). */
-const ORACLE_WARMUP_MS = 2000;
-
 /** What a person would do first by hand for this fault (the oracle's repair). */
 function manualRepair(f: Fault): 'restart' | 'free-disk' | undefined {
   if (!isBrokerFault(f)) return undefined;
@@ -163,7 +160,6 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
   let cluster = opts.cluster;
   let healer: LocalHealer | undefined;
   let workload: Workload | undefined;
-  let oracleLoad: Workload | undefined;
   let site: DrSite | undefined;
   let ownDrCluster: Promise<LocalCluster> | undefined;
   const ownDynamo = !dynamo;
@@ -384,13 +380,6 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     }
     if (scenario.oracle && first) {
       await c.waitHealthy(180_000);
-      // Under the drill's own traffic, as the healer's repair was: a broker restarts more slowly
-      // under load than on an idle cluster. Its own run id and group; its messages are not the
-      // drill's data check (the oracle's crash is not the healer's).
-      const load = startWorkload({ bootstrapServers: c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup: `${consumerGroup}-oracle`, runId: `${runId}-oracle`, idempotent: scenario.workload.idempotent });
-      oracleLoad = load;
-      await load.start();
-      await sleep(ORACLE_WARMUP_MS);
       const what = repairable.map((f) => `${f.action} broker ${f.broker} at +${f.at - first.at} s`).join(', ');
       progress(`phase oracle: ${what}, each repaired by hand at once`);
       const at = Date.now();
@@ -405,10 +394,6 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       }
       const healthy = await probeUntilHealthy(c, scenario.alarms.probeIntervalSeconds * 1000, 180_000, replaced);
       oracleMs = healthy === null ? null : healthy - at;
-      const sent = load.counts();
-      oracleLoad = undefined;
-      await load.close();
-      notes.push(`The oracle ran under the drill's traffic (${scenario.workload.ratePerSecond} msg/s, acks=all, its own run id): ${sent.produced} acknowledged during it, ${sent.failedSends} sends failed; they are not part of the data check.`);
       const done = replaced.length > 0 ? `${replaced.length === 1 ? 'broker' : 'brokers'} ${replaced.map((r) => r.brokerId).join(', ')} restarted and back in every ISR, cluster` : 'cluster';
       record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual repair (${what}): ${done} healthy ${(oracleMs / 1000).toFixed(1)} s after the first fault` });
     } else if (scenario.oracle) {
@@ -454,7 +439,6 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     return report;
   } finally {
     await workload?.close();
-    await oracleLoad?.close();
     await healer?.close();
     if (site && !opts.keep) await site.stop();
     if (!ownCluster && cluster && scenario.topics.length > 0) {
