@@ -151,10 +151,15 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
     case 'under-min-isr': {
       const down = failingBrokers(input, cluster, []);
       if (down.length > 0) {
+        // The brokers are known only from their own open incident, and that incident recovers
+        // them (one remediation per cluster). Planning the same recovery here raced it for the
+        // cluster lock: when this symptom won, a cascade was recovered one broker short and its
+        // own incident escalated on the held lock (cascade-approval drill, CI run at 5cba810).
         reasons.push(
-          `Partitions under min.insync.replicas while brokers ${down.join(', ')} are down: data-loss risk; recovery waits for approval (SEV-1).`,
+          `Partitions under min.insync.replicas while brokers ${down.join(', ')} are down: producers with acks=all are failing until they are back (SEV-1). ` +
+            'Their recovery belongs to the incident of those brokers; this one pages and takes no lock.',
         );
-        return plan('SEV-1', recoveryWorkflow(cluster, down.length), down, 'await-approval');
+        return escalate('SEV-1');
       }
       reasons.push('Partitions under min.insync.replicas: producers with acks=all are failing; no broker is known to be down, so people must look (SEV-2).');
       return escalate('SEV-2');

@@ -184,12 +184,13 @@ describe('classify: data-loss and metadata rules', () => {
     expect(many).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] } });
   });
 
-  it('under-min-ISR with brokers down is a data-loss risk; without, SEV-2 escalation', () => {
+  it('under-min-ISR with brokers down pages SEV-1 and leaves their recovery to their own incident (no plan, no lock race); without, SEV-2 escalation', () => {
     const alone = decide({ signal: signal({ kind: 'under-min-isr', brokerIds: [4] }) });
     expect(alone).toMatchObject({ action: 'escalate', incidentType: 'under-replication', severity: 'SEV-2', page: true });
     const withDown = decide({ signal: signal({ kind: 'under-min-isr', brokerIds: [4] }), openIncidents: [incident()] });
-    expect(withDown).toMatchObject({ action: 'await-approval', severity: 'SEV-1', plan: { workflow: 'broker-recovery', brokerIds: [2] } });
-    expect(text(withDown)).toMatch(/while brokers 2 are down: data-loss risk/);
+    expect(withDown).toMatchObject({ action: 'escalate', incidentType: 'under-replication', severity: 'SEV-1', page: true });
+    expect(withDown).not.toHaveProperty('plan');
+    expect(text(withDown)).toMatch(/while brokers 2 are down: producers with acks=all are failing .*Their recovery belongs to the incident of those brokers/);
   });
 
   it('under-replicated alone notifies (SEV-3, no page)', () => {
