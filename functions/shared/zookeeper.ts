@@ -34,12 +34,6 @@ export function askSrvr(host: string, port: number, timeoutMs = 1000): Promise<S
   });
 }
 
-/** The raw `srvr` answer, or undefined when there was no connection or no answer within the bound. */
-export async function srvr(host: string, port: number, timeoutMs = 1000): Promise<string | undefined> {
-  const r = await askSrvr(host, port, timeoutMs);
-  return r.connected && r.answer !== '' ? r.answer : undefined;
-}
-
 const NOT_SERVING = /not currently serving requests/;
 
 /**
