@@ -35,14 +35,14 @@ function probe(extra: Partial<ProbeOptions> = {}): Promise<ClusterSnapshot> {
 }
 
 /** Probes every PROBE_INTERVAL_MS until `done` holds; returns the time from `since` and the snapshot. */
-async function probeUntil(done: (s: ClusterSnapshot) => boolean, since: number, limitMs: number, extra: Partial<ProbeOptions> = {}) {
+async function probeUntil(done: (s: ClusterSnapshot) => boolean, since: number, limitMs: number, extra: Partial<ProbeOptions> = {}, what = 'condition') {
   let slowest = 0;
   for (;;) {
     const s = await probe(extra);
     slowest = Math.max(slowest, s.durationMs);
     expect(s.durationMs).toBeLessThan(PROBE_TIMEOUT_MS + 500);
     if (done(s)) return { ms: Date.now() - since, snapshot: s, slowest };
-    if (Date.now() - since > limitMs) throw new Error(`condition not met within ${limitMs} ms; last snapshot: ${JSON.stringify({ status: s.status, brokers: s.brokers, partitions: { ...s.partitions, details: s.partitions.details.slice(0, 5) }, errors: s.errors })}`);
+    if (Date.now() - since > limitMs) throw new Error(`${what} not met within ${limitMs} ms; last snapshot: ${JSON.stringify({ status: s.status, brokers: s.brokers, partitions: { ...s.partitions, details: s.partitions.details.slice(0, 5) }, errors: s.errors })}`);
     await sleep(PROBE_INTERVAL_MS);
   }
 }
@@ -58,7 +58,12 @@ async function restore(label: string): Promise<void> {
     acted = true;
   }
   const back = await probeUntil((s) => s.status === 'healthy', t, 240_000);
+  // The probe reads metadata from whichever bootstrap broker answers first, and a broker just
+  // resumed from SIGSTOP answers at once with the metadata it had before it hung (all ISRs full).
+  // The next test needs the cluster as it is: healthy seen through every broker's own metadata.
+  for (const b of cluster.brokers) await probeUntil((s) => s.status === 'healthy', t, 240_000, { bootstrapServers: [`127.0.0.1:${b.port}`] });
   if (acted) fig(`${label}: back to healthy (probe) after, ms`, back.ms);
+  if (acted) fig(`${label}: healthy through every broker after, ms`, Date.now() - t);
 }
 
 const broker = (s: ClusterSnapshot, id: number) => s.brokers.find((b) => b.id === id);
@@ -203,10 +208,10 @@ describe('probe against a real KRaft cluster', () => {
       // Broker 2 must lead something when it dies, or there is nothing leader-unreachable to see:
       // after the hang test above it was fenced and led nothing (no preferred election for 300 s),
       // so wait until broker 1's fence hands it some of broker 1's partitions.
-      await probeUntil((s) => !s.registeredBrokers.includes(1) && (s.perBroker[2]?.leaderFor ?? 0) > 0, t0, 30_000);
+      await probeUntil((s) => !s.registeredBrokers.includes(1) && (s.perBroker[2]?.leaderFor ?? 0) > 0, t0, 30_000, {}, 'broker 1 fenced and broker 2 leading');
       const t1 = Date.now();
       await cluster.fault('crash', 2);
-      const seen = await probeUntil((s) => isDown(s, 1) && isDown(s, 2) && s.partitions.underMinIsr > 0, t1, 30_000);
+      const seen = await probeUntil((s) => isDown(s, 1) && isDown(s, 2) && s.partitions.underMinIsr > 0, t1, 30_000, {}, 'brokers 1 and 2 down and under min ISR');
       fig('two down: under-min-ISR reported after (from the second crash), ms', seen.ms);
       expect(seen.snapshot.status).toBe('degraded');
       // Every RF=3 partition is down to broker 3 alone.
