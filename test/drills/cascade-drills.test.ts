@@ -126,9 +126,10 @@ describe('cascade drills against a real 5-broker cluster', () => {
     const beforeAsk = runs.filter((x) => at(x.startedAt) < askedAt);
     expect(beforeAsk.length).toBeLessThanOrEqual(2);
     if (beforeAsk.length > 0) {
-      const brokerAlarms = r.timeline.filter((t) => t.event === 'alarm:ALARM' && /\(broker-down broker [345]\)/.test(t.detail ?? ''));
-      expect(brokerAlarms).toHaveLength(3);
-      const lastAlarm = Math.max(...brokerAlarms.map((t) => at(t.at)));
+      // When each broker first alarmed (an alarm that went OK and fired again counts once).
+      const firstAlarms = [3, 4, 5].map((b) => Math.min(...r.timeline.filter((t) => t.event === 'alarm:ALARM' && (t.detail ?? '').includes(`(broker-down broker ${b})`)).map((t) => at(t.at))));
+      expect(firstAlarms.every(Number.isFinite), 'every crashed broker alarmed').toBe(true);
+      const lastAlarm = Math.max(...firstAlarms);
       expect(lastAlarm, 'the third broker alarmed only after the first restart began').toBeGreaterThan(at(beforeAsk[0]?.startedAt ?? ''));
       const grown = r.actions.find((a) => a.action === 'cascade-grown');
       expect(grown).toMatchObject({ actor: 'cascade-recovery', result: 'approval-needed' });
