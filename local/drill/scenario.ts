@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FAULT_ACTIONS, ZK_FAULT_ACTIONS } from '../kafka/cluster.js';
+import { PolicyError, parsePolicy } from '../../functions/domain/policy.js';
 import { INCIDENT_TYPES, WORKFLOWS } from '../../functions/domain/types.js';
 
 /** Where the built-in scenarios live. */
@@ -225,7 +226,25 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     for (const b of t.replicas ?? []) if (b > s.cluster.brokers) issues.push({ path: `topics.${i}.replicas`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(b) });
     if (t.replicationFactor > s.cluster.brokers) issues.push({ path: `topics.${i}.replicationFactor`, message: `at most the ${s.cluster.brokers} brokers`, value: String(t.replicationFactor) });
   });
+  // The runtime policy the healer will be given: checked by the same rules SSM's copy is, before any JVM starts.
+  try {
+    parsePolicy(s.policy);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    // Most policy messages already end with the value they got.
+    for (const i of err.issues) issues.push({ path: i.path === '(root)' ? 'policy' : `policy.${i.path}`, message: i.message, value: / got /.test(i.message) ? undefined : policyValue(s.policy, i.path) });
+  }
   return issues;
+}
+
+/** The value at a policy issue's path (`thresholds.diskWarnPercent`, `maintenanceWindows[0].start`), as JSON. */
+function policyValue(policy: Record<string, unknown>, path: string): string | undefined {
+  let at: unknown = policy;
+  for (const key of path.split(/\.|\[(\d+)\]/).filter(Boolean)) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at === undefined ? undefined : JSON.stringify(at);
 }
 
 /** Validates a parsed scenario; throws ScenarioError naming every bad field and its value. */
