@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { incidentIdFor } from '../domain/incident-id.js';
 import { FOLD_STATUSES, type Correlation, type FoldEntry } from '../domain/correlate.js';
+import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '../domain/run-fencing.js';
 import type {
   Decision,
   HealRecord,
@@ -40,6 +41,7 @@ import {
   IncidentStatusConflict,
   LockHeldError,
   LockNotOwnedError,
+  RunSupersededError,
   SignalInFlightError,
   isConditionalCheckFailed,
 } from './errors.js';
@@ -111,6 +113,10 @@ export interface IncidentRecord extends OpenIncident {
   acknowledgedAt?: string;
   resolvedAt?: string;
   executionArn?: string;
+  /** The execution the classifier designated to act for the incident (set before it starts it). */
+  activeRun?: string;
+  /** Executions the classifier superseded or stopped: never again act for the incident (run-fencing.ts). */
+  fencedRuns?: string[];
   /** Detection delay: detectedAt -> openedAt, computed at resolve. */
   mttdSeconds?: number;
   /** Time to recover: detectedAt -> resolvedAt, computed at resolve. */
@@ -150,6 +156,8 @@ export interface LockInfo {
   acquiredAt: string;
   /** Epoch seconds (also the item's TTL). */
   expiresAt: number;
+  /** The execution (ARN) allowed to act under the lock; absent for a lock taken without one. */
+  run?: string;
 }
 
 export interface RawInput {
@@ -189,10 +197,14 @@ export function truncateUtf8(text: string, maxBytes: number): { text: string; tr
 
 type Item = Record<string, unknown>;
 
+/** A DynamoDB string set as the document client returns it (a Set), or a list. */
+function stringSet(value: unknown): string[] {
+  return value instanceof Set ? [...(value as Set<string>)] : Array.isArray(value) ? (value as string[]) : [];
+}
+
 function toIncident(item: Item): IncidentRecord {
   const brokersMap = (item.brokers ?? {}) as Record<string, string>;
-  const fps = item.fingerprints;
-  const fingerprints = fps instanceof Set ? [...(fps as Set<string>)] : Array.isArray(fps) ? (fps as string[]) : [];
+  const fingerprints = stringSet(item.fingerprints);
   const rec: IncidentRecord = {
     id: item.id as string,
     cluster: item.cluster as string,
@@ -209,9 +221,11 @@ function toIncident(item: Item): IncidentRecord {
     lastSignalAt: (item.lastSignalAt ?? item.openedAt) as string,
     version: Number(item.version ?? 0),
   };
-  for (const k of ['acknowledgedAt', 'resolvedAt', 'executionArn'] as const) {
+  for (const k of ['acknowledgedAt', 'resolvedAt', 'executionArn', 'activeRun'] as const) {
     if (typeof item[k] === 'string') rec[k] = item[k];
   }
+  const fenced = stringSet(item.fencedRuns);
+  if (fenced.length) rec.fencedRuns = fenced.sort();
   if (typeof item.mttdSeconds === 'number') rec.mttdSeconds = item.mttdSeconds;
   if (typeof item.mttrSeconds === 'number') rec.mttrSeconds = item.mttrSeconds;
   return rec;
@@ -825,8 +839,11 @@ export class IncidentStore {
     status: IncidentStatus,
     expected: readonly IncidentStatus[],
     note?: { actor: string; detail?: string },
+    /** The execution asking: refused with RunSupersededError unless runMayAct (run-fencing.ts), in the same write. */
+    run?: string,
   ): Promise<IncidentRecord> {
     const current = await this.getMeta(id);
+    if (run !== undefined) this.assertRunMayAct(id, current, run);
     // Already there: nothing to write, nothing to add to the timeline.
     if (current.status === status) return current;
     const now = this.now();
@@ -852,9 +869,10 @@ export class IncidentStore {
           TableName: this.tableName,
           Key: keys.incident(id),
           UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-          ConditionExpression: expected.length
-            ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})`
-            : 'attribute_exists(pk)',
+          ConditionExpression: [
+            expected.length ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})` : 'attribute_exists(pk)',
+            ...(run === undefined ? [] : [runCondition(names, values, run)]),
+          ].join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -863,6 +881,7 @@ export class IncidentStore {
       if (!isConditionalCheckFailed(err)) throw err;
       const actual = await this.findMeta(id);
       if (!actual) throw new IncidentNotFoundError(id);
+      if (run !== undefined) this.assertRunMayAct(id, actual, run);
       throw new IncidentStatusConflict(id, expected, actual.status);
     }
     if (CLOSED_STATUSES.includes(status)) await this.releaseSlot(id, current.cluster, current.type);
@@ -912,22 +931,54 @@ export class IncidentStore {
     return this.getMeta(id);
   }
 
-  async setExecution(id: string, executionArn: string): Promise<void> {
+  /** RunSupersededError unless execution `run` may act for the incident (run-fencing.ts); an unknown incident lets it. */
+  async checkRun(id: string, run: string): Promise<void> {
+    const incident = await this.findMeta(id);
+    if (incident) this.assertRunMayAct(id, incident, run);
+  }
+
+  private assertRunMayAct(id: string, incident: IncidentRecord, run: string): void {
+    const verdict = runMayAct(incident, run);
+    if (!verdict.mayAct) throw new RunSupersededError(id, run, verdict.reason);
+  }
+
+  /**
+   * Names the execution that acts for the incident (run-fencing.ts), before it is started, so its
+   * steps may take the cluster lock and close the incident while no later decision replaced it.
+   */
+  async designateRun(id: string, run: string): Promise<void> {
+    await this.updateExisting(id, 'SET activeRun = :run, #v = #v + :one', { ':run': run });
+  }
+
+  /**
+   * Marks an execution superseded: from this write on it can neither take nor keep the cluster
+   * lock, nor close or escalate the incident. The classifier fences before it stops the execution
+   * and releases its lock, so a step still in flight (StopExecution does not abort it) loses.
+   */
+  async fenceRun(id: string, run: string): Promise<void> {
+    await this.updateExisting(id, 'SET #v = #v + :one ADD fencedRuns :run', { ':run': new Set([run]) });
+  }
+
+  private async updateExisting(id: string, update: string, values: Record<string, unknown>): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.incident(id),
-          UpdateExpression: 'SET executionArn = :arn, #v = #v + :one',
+          UpdateExpression: update,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':arn': executionArn, ':one': 1 },
+          ExpressionAttributeValues: { ...values, ':one': 1 },
         }),
       );
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new IncidentNotFoundError(id);
       throw err;
     }
+  }
+
+  async setExecution(id: string, executionArn: string): Promise<void> {
+    await this.updateExisting(id, 'SET executionArn = :arn, #v = #v + :one', { ':arn': executionArn });
   }
 
   /** Records a finished remediation (the flap breaker counts these). */
@@ -974,12 +1025,13 @@ export class IncidentStore {
   // ---------------------------------------------------------------- the per-cluster lock
 
   /**
-   * Takes the cluster's remediation lock for `owner` (an incident id). Succeeds when the lock is
-   * free, expired, or already held by the same owner (retries are safe); otherwise LockHeldError.
+   * Takes the cluster's remediation lock for `owner` (an incident id), naming the execution `run`
+   * that may act under it when given. Succeeds when the lock is free, expired, or already held by
+   * the same owner (retries are safe; the run is replaced); otherwise LockHeldError.
    */
-  async acquireLock(cluster: string, owner: string, ttlSeconds: number): Promise<LockInfo> {
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number, run?: string): Promise<LockInfo> {
     const now = this.now();
-    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds };
+    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds, ...(run === undefined ? {} : { run }) };
     try {
       await this.client.send(
         new PutCommand({
@@ -995,6 +1047,55 @@ export class IncidentStore {
       if (!isConditionalCheckFailed(err)) throw err;
       const held = await this.getLock(cluster);
       throw new LockHeldError(cluster, held?.owner, held?.expiresAt);
+    }
+  }
+
+  /**
+   * A run's own hold on the lock (its start step): keeps a lock that names this incident and run
+   * (or this incident and no run), else takes a free or expired one, in one transaction with the
+   * check that the incident still lets the run act (runMayAct). RunSupersededError when it does
+   * not; LockHeldError when another incident, or another run of this incident, holds the lock.
+   * `taken` is false when the run already held it.
+   */
+  async holdLockForRun(cluster: string, owner: string, run: string, ttlSeconds: number): Promise<{ taken: boolean; lock: LockInfo }> {
+    const now = this.now();
+    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds, run };
+    const held = await this.getLock(cluster);
+    const ours = held !== undefined && held.owner === owner && (held.run === undefined || held.run === run) && held.expiresAt >= epochSeconds(now);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const mayAct = `attribute_not_exists(pk) OR (${runCondition(names, values, run)})`;
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { ConditionCheck: { TableName: this.tableName, Key: keys.incident(owner), ConditionExpression: mayAct, ExpressionAttributeNames: names, ExpressionAttributeValues: values } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.lock(cluster), ...(ours && held ? { ...lock, acquiredAt: held.acquiredAt } : lock) },
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
+                ExpressionAttributeNames: { '#owner': 'owner', '#run': 'run' },
+                ExpressionAttributeValues: { ':now': epochSeconds(now), ':owner': owner, ':run': run },
+              },
+            },
+          ],
+        }),
+      );
+      return { taken: !ours, lock };
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if (!reasons) throw err;
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+        const incident = await this.findMeta(owner);
+        if (incident) this.assertRunMayAct(owner, incident, run);
+      }
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') {
+        const now2 = await this.getLock(cluster);
+        throw new LockHeldError(cluster, now2?.owner === owner ? `${owner} (run ${now2.run ?? 'unnamed'})` : now2?.owner, now2?.expiresAt);
+      }
+      // A condition that held again on the re-read, or a concurrent transaction: the step's retry re-reads.
+      throw new ConditionalWriteConflict(`${keys.lock(cluster).pk} and ${keys.incidentPk(owner)}`, 1);
     }
   }
 
@@ -1015,23 +1116,27 @@ export class IncidentStore {
         }),
       );
       const a = res.Attributes ?? {};
-      return { cluster, owner, acquiredAt: a.acquiredAt as string, expiresAt };
+      return { cluster, owner, acquiredAt: a.acquiredAt as string, expiresAt, ...(typeof a.run === 'string' ? { run: a.run } : {}) };
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new LockNotOwnedError(cluster, owner);
       throw err;
     }
   }
 
-  /** Releases the lock if `owner` holds it; false if there was no lock; LockNotOwnedError otherwise. */
-  async releaseLock(cluster: string, owner: string): Promise<boolean> {
+  /**
+   * Releases the lock if `owner` holds it (and, when `run` is given, the lock names that run or
+   * none: a superseded run never releases the lock its successor of the same incident holds);
+   * false if there was no lock; LockNotOwnedError otherwise.
+   */
+  async releaseLock(cluster: string, owner: string, run?: string): Promise<boolean> {
     try {
       const res = await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: keys.lock(cluster),
-          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
+          ConditionExpression: run === undefined ? 'attribute_not_exists(pk) OR #owner = :owner' : 'attribute_not_exists(pk) OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
+          ExpressionAttributeNames: { '#owner': 'owner', ...(run === undefined ? {} : { '#run': 'run' }) },
+          ExpressionAttributeValues: { ':owner': owner, ...(run === undefined ? {} : { ':run': run }) },
           ReturnValues: 'ALL_OLD',
         }),
       );
@@ -1050,6 +1155,28 @@ export class IncidentStore {
       owner: res.Item.owner as string,
       acquiredAt: res.Item.acquiredAt as string,
       expiresAt: Number(res.Item.expiresAt),
+      ...(typeof res.Item.run === 'string' ? { run: res.Item.run } : {}),
     };
   }
 }
+
+/**
+ * runMayAct (run-fencing.ts) as a DynamoDB condition on the incident item; adds its names and
+ * values. Comparisons with a missing attribute are false in DynamoDB, hence the explicit
+ * attribute_not_exists terms; NOT contains() on a missing set is true.
+ */
+function runCondition(names: Record<string, string>, values: Record<string, unknown>, run: string): string {
+  names['#status'] = 'status';
+  names['#fenced'] = 'fencedRuns';
+  names['#active'] = 'activeRun';
+  values[':runMe'] = run;
+  const list = (prefix: string, statuses: readonly IncidentStatus[]) =>
+    statuses.map((st, i) => {
+      values[`:${prefix}${i}`] = st;
+      return `:${prefix}${i}`;
+    });
+  const acting = list('ra', RUN_ACTING_STATUSES).join(', ');
+  const busy = list('rb', RUN_BUSY_STATUSES).join(', ');
+  return `NOT contains(#fenced, :runMe) AND (attribute_not_exists(#active) OR (#active = :runMe AND #status IN (${acting})) OR (#active <> :runMe AND NOT (#status IN (${busy}))))`;
+}
+

@@ -25,7 +25,7 @@ import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
-import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError } from '../shared/errors.js';
+import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError, RunSupersededError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
@@ -125,11 +125,13 @@ export const RecoveryInputSchema = z.looseObject({
 
 const workflow = z.enum(RECOVERY_WORKFLOWS);
 const incidentId = z.string().min(1).max(80);
+/** `$$.Execution.Id` of the run taking the step: the steps that lock or close the incident are fenced by it (run-fencing.ts). */
+const execution = z.string().min(1).max(2048).optional();
 /** `none` for a top-level run, else the workflow that started this one as a nested execution. */
 const parentWorkflow = z.string().regex(/^(none|[a-z][a-z0-9-]{1,63})$/).default('none');
 
 export const WorkflowStepSchema = z.discriminatedUnion('step', [
-  z.object({ step: z.literal('start'), workflow, input: z.unknown() }),
+  z.object({ step: z.literal('start'), workflow, input: z.unknown(), execution }),
   z.object({
     step: z.literal('record'),
     workflow,
@@ -152,9 +154,10 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     summary: z.string().max(2000),
     /** A run nested in another workflow names it; it records its outcome and leaves the incident to the parent (nested.ts). */
     parentWorkflow,
+    execution,
   }),
-  z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
-  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow }),
+  z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown(), execution }),
+  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow, execution }),
   z.object({ step: z.literal('read-disk'), workflow, incidentId, ...ReadDiskFields }),
   z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
@@ -201,8 +204,8 @@ export type StepResult =
   | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
   | { released: boolean; note: string };
 
-// acquireLock/getLock: only a top-level live broker recovery needs them (holdRunLock says so when absent).
-export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'> & Partial<Pick<IncidentStore, 'recentHeals' | 'acquireLock' | 'getLock'>>;
+// holdLockForRun: only a top-level live broker recovery needs it (holdRunLock says so when absent).
+export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get' | 'checkRun'> & Partial<Pick<IncidentStore, 'recentHeals' | 'holdLockForRun'>>;
 
 
 export interface WorkflowStepsDeps {
@@ -222,21 +225,37 @@ const actor = (wf: string) => `workflow:${wf}`;
 /**
  * One remediation per cluster (safety rule 2) also for a run nobody classified: a broker recovery
  * started by hand (Step Functions console, a game day) holds the cluster lock from its start step
- * on. The classifier's lock for this incident stays as it is; a free or expired lock is taken and
- * said on the timeline; a lock held by another incident fails the step with LockHeldError, so the
- * run escalates before any action (and its release step leaves that lock alone). Dry runs change
- * nothing and nested runs act under their parent's lock: neither takes it.
+ * on. The lock the classifier took for this incident and run stays as it is; a free or expired
+ * lock is taken and said on the timeline; a lock held by another incident (or by another run of
+ * this one) fails the step with LockHeldError, so the run escalates before any action (and its
+ * release step leaves that lock alone). A run the classifier superseded or stopped fails with
+ * RunSupersededError instead, checked in the same write (run-fencing.ts): it never takes the lock
+ * back. Dry runs change nothing and nested runs act under their parent's lock: neither takes it.
  */
-async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster: string, incidentId: string, now: Date): Promise<void> {
-  if (!store.acquireLock || !store.getLock) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (acquireLock, getLock)');
-  const held = await store.getLock(cluster);
-  if (held?.owner === incidentId && held.expiresAt > Math.floor(now.getTime() / 1000)) return;
-  const lock = await store.acquireLock(cluster, incidentId, LOCK_TTL_SECONDS);
+async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster: string, incidentId: string, run: string): Promise<void> {
+  if (!store.holdLockForRun) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (holdLockForRun)');
+  const held = await fenced(store, workflow, incidentId, run, () => store.holdLockForRun!(cluster, incidentId, run, LOCK_TTL_SECONDS));
+  if (!held.taken) return;
   await store.appendTimeline(incidentId, {
     actor: actor(workflow),
     action: 'lock-acquired',
-    detail: `remediation lock for ${cluster} taken by the run itself (no classifier's lock for this incident: started by hand, or the lock expired) until ${new Date(lock.expiresAt * 1000).toISOString()}`,
+    detail: `remediation lock for ${cluster} taken by the run itself (no classifier's lock for this incident and run: started by hand, or the lock expired) until ${new Date(held.lock.expiresAt * 1000).toISOString()}`,
   });
+}
+
+/**
+ * Runs a write that is refused to a superseded run; on refusal says so on the timeline (the run
+ * stops there: the ASL catches RunSupersededError and ends quietly) and rethrows.
+ */
+async function fenced<T>(store: Pick<IncidentStore, 'appendTimeline'>, workflow: string, incidentId: string, run: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof RunSupersededError)) throw err;
+    await store.appendTimeline(incidentId, { actor: actor(workflow), action: 'run-superseded', detail: `${err.reason}; execution ${run} stops without changing the incident or the lock`, result: 'stopped' });
+    metrics.addMetric('SupersededRunsFenced', MetricUnit.Count, 1);
+    throw err;
+  }
 }
 
 /**
@@ -315,6 +334,13 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     const { store } = deps;
     switch (step.step) {
       case 'start': {
+        const topLevel = (step.input as { parentWorkflow?: unknown } | null)?.parentWorkflow ?? 'none';
+        const inputId = (step.input as { incidentId?: unknown } | null)?.incidentId;
+        // A superseded run stops at its first step (broker recoveries check it while taking the lock).
+        if (step.execution !== undefined && topLevel === 'none' && typeof inputId === 'string' && step.workflow !== 'broker-recovery' && step.workflow !== 'msk-broker-recovery') {
+          const run = step.execution;
+          await fenced(store, step.workflow, inputId, run, () => store.checkRun(inputId, run));
+        }
         if (step.workflow === 'disk-pressure') {
           const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
@@ -334,8 +360,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           return t;
         }
         const target = resolveTarget(step.workflow, step.input, deps.targets());
-        const parent = (step.input as { parentWorkflow?: unknown }).parentWorkflow;
-        if (!target.dryRun && (parent === undefined || parent === 'none')) await holdRunLock(store, step.workflow, target.cluster, target.incidentId, deps.now());
+        if (!target.dryRun && topLevel === 'none') await holdRunLock(store, step.workflow, target.cluster, target.incidentId, step.execution ?? `manual:${target.incidentId}`);
         const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
         await store.appendTimeline(target.incidentId, {
           actor: actor(step.workflow),
@@ -368,7 +393,9 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       case 'resolve': {
         if (step.parentWorkflow !== 'none') return nestedResolve(store, step);
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
-        const resolved = await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
+        const note = { actor: actor(step.workflow), detail };
+        const run = step.execution;
+        const resolved = run === undefined ? await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note) : await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run));
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
         metrics.addMetric(step.falseAlarm ? 'FalseAlarms' : 'IncidentsResolved', MetricUnit.Count, 1);
         if (!step.falseAlarm && resolved.mttrSeconds !== undefined) metrics.addMetric('MttrSeconds', MetricUnit.Seconds, resolved.mttrSeconds);
@@ -384,7 +411,10 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         const reason = escalationReason(step.state);
         const incident = await store.get(step.incidentId);
         try {
-          await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, { actor: actor(step.workflow), detail: reason });
+          const note = { actor: actor(step.workflow), detail: reason };
+          const run = step.execution;
+          if (run === undefined) await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note);
+          else await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note, run));
           metrics.addMetric('IncidentsEscalated', MetricUnit.Count, 1);
         } catch (err) {
           // Closed meanwhile (resolved by an operator): still tell people why automation stopped.
@@ -399,14 +429,14 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       case 'release-lock': {
         if (step.parentWorkflow !== 'none') return nestedReleaseLock(store, step);
         try {
-          const released = await store.releaseLock(step.cluster, step.incidentId);
+          const released = await store.releaseLock(step.cluster, step.incidentId, step.execution);
           const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
           await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-released', detail: note, result: String(released) });
           return { released, note };
         } catch (err) {
           if (!(err instanceof LockNotOwnedError)) throw err;
-          // The lock expired and another incident took it: it is not ours to release.
-          const note = `remediation lock for ${step.cluster} is held by another incident now; left in place`;
+          // The lock expired and another incident took it, or the classifier moved it to another run: not ours to release.
+          const note = `remediation lock for ${step.cluster} is held by another incident or run now; left in place`;
           await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
           return { released: false, note };
         }

@@ -236,7 +236,7 @@ export class HealerFunction extends Construct {
 
   private readonly startable: IStateMachine[] = [];
 
-  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it (and StopExecution on its executions if it stopsWhatItStarts). */
+  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it (and StopExecution, DescribeExecution on its executions if it stopsWhatItStarts). */
   bindStateMachine(sm: IStateMachine, envName: string): this {
     this.setEnv(envName, sm.stateMachineArn);
     sm.grantStartExecution(this.role);
@@ -246,11 +246,12 @@ export class HealerFunction extends Construct {
   }
 
   private grantStop(sm: IStateMachine): void {
-    sm.grantExecution(this.role, 'states:StopExecution');
+    // DescribeExecution: whether the run named by a cluster lock is still running (lock takeover).
+    sm.grantExecution(this.role, 'states:StopExecution', 'states:DescribeExecution');
     const logicalId = Stack.of(sm).getLogicalId(sm.node.defaultChild as CfnElement);
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
-      reason: 'StopExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
+      reason: 'StopExecution and DescribeExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
     });
   }
 

@@ -1,6 +1,6 @@
 // Classify handler with Step Functions and SSM mocked (aws-sdk-client-mock), the real pure core
 // (classify, correlate, incident ids) and an in-memory incident store.
-import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -333,6 +333,7 @@ describe('a site failure and the broker-level run that got the lock first', () =
     deps.clusters = [{ ...ORDERS, hasDr: true }];
     deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_DR_FAILOVER: ARN('dr-failover') };
     sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
   });
 
   it('takes the cluster lock from a running broker recovery: stops it, closes its incident as suppressed, starts dr-failover', async () => {
@@ -341,7 +342,8 @@ describe('a site failure and the broker-level run that got the lock first', () =
     expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId())!.executionArn!, error: 'Superseded' });
     expect(store.locks.get('orders')?.owner).toBe(siteId());
     expect(store.incidents.get(brokerId())!.status).toBe('suppressed');
-    expect(store.actions(brokerId()).slice(-2)).toEqual(['workflow-superseded', 'lock-released']);
+    expect(store.actions(brokerId()).slice(-2)).toEqual(['workflow-superseded', 'lock-taken-over']);
+    expect(store.incidents.get(brokerId())!.fencedRuns).toEqual([store.incidents.get(brokerId())!.executionArn]);
     expect(store.incidents.get(siteId())!.status).toBe('awaiting-approval');
     expect(store.actions(siteId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
     expect(store.timelines.get(siteId())?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId()} \\(broker-failure\\)`));
@@ -354,6 +356,8 @@ describe('a site failure and the broker-level run that got the lock first', () =
   });
 
   it('an escalated holder only loses the lock: its paging ladder keeps running and it stays escalated', async () => {
+    // Escalating stopped its broker recovery (the run the lock names).
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
     await brokerRunThenSiteDown((holder) => {
       holder.status = 'escalated';
       (holder as { executionArn?: string }).executionArn = `${ARN('escalation').replace(':stateMachine:', ':execution:')}:${executionName(brokerId(), 'escalation')}`;

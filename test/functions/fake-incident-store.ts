@@ -77,13 +77,23 @@ export class FakeIncidentStore implements ClassifyStore {
     this.timelines.set(id, [...(this.timelines.get(id) ?? []), full]);
     return full;
   }
-  async acquireLock(cluster: string, owner: string, ttlSeconds: number) {
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number, run?: string) {
     const held = this.locks.get(cluster);
     const nowS = Math.floor(this.now().getTime() / 1000);
     if (held && held.owner !== owner && held.expiresAt >= nowS) throw new LockHeldError(cluster, held.owner, held.expiresAt);
-    const lock = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds };
+    const lock: LockInfo = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds, ...(run === undefined ? {} : { run }) };
     this.locks.set(cluster, lock);
     return lock;
+  }
+  async getLock(cluster: string) {
+    return this.locks.get(cluster);
+  }
+  async designateRun(id: string, run: string) {
+    this.incidents.get(id)!.activeRun = run;
+  }
+  async fenceRun(id: string, run: string) {
+    const inc = this.incidents.get(id)!;
+    inc.fencedRuns = [...new Set([...(inc.fencedRuns ?? []), run])];
   }
   async releaseLock(cluster: string, owner: string) {
     const held = this.locks.get(cluster);

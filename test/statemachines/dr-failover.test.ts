@@ -63,14 +63,27 @@ describe('the definition checks catch what they are for', () => {
     (def.States['Get Change Status'] as AslState).TimeoutSeconds = undefined as unknown as number;
     (def.States['Resolve Incident'] as AslState).Next = 'Clients On Standby';
     def.States['Mark escalated'] = def.States['Mark Escalated'] as AslState;
+    // Fencing (docs/incident-store.md, "Runs and the lock"): a step that does not name its run, a
+    // superseded catch behind another one, a plain transition into the superseded end.
+    const escalate = (def.States['Escalate Incident'] as AslState & { Parameters: { Payload: Record<string, unknown> } }).Parameters.Payload;
+    delete escalate['execution.$'];
+    const start = def.States['Record Start'] as AslState;
+    start.Catch = [...(start.Catch ?? []).slice(1), ...(start.Catch ?? []).slice(0, 1)];
+    (def.States['Release Cluster Lock'] as AslState).Catch = [{ ErrorEquals: ['States.ALL'], Next: 'Stop As Superseded', Comment: 'x' } as never];
     const text = JSON.stringify(def).replace('${NotificationTopicArn}', 'arn:aws:sns:eu-west-1:123456789012:x');
     expect(styleProblems(text)).toEqual([
+      'Record Start: Catch States.ALL must be alone and last',
       'Is Dry Run: a Choice without a Comment saying why',
       'Get Change Status: a Task without TimeoutSeconds',
       'Mark escalated: not a Title Case name',
       'a literal ARN (use a ${Placeholder})',
     ]);
-    expect(lockProblems(text)).toEqual(['Clients On Standby is reached from Resolve Incident, not through Release Cluster Lock']);
+    expect(lockProblems(text)).toEqual([
+      'Clients On Standby is reached from Resolve Incident, not through Release Cluster Lock',
+      'Release Cluster Lock: only RunSupersededError may lead to Stop As Superseded',
+      'Record Start: the start step must first catch RunSupersededError into Stop As Superseded',
+      'Escalate Incident: the escalate step does not name its run (execution.$: $$.Execution.Id)',
+    ]);
     expect(aslProblems(text, DR_SUBSTITUTIONS)).toContain('substitution NotificationTopicArn is never used');
   });
 });
