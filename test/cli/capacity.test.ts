@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
@@ -102,6 +103,17 @@ describe('kafka-heal capacity', () => {
     expect(r.out).toContain('peakNetworkMBps        = networkMBps x peak multiplier');
     expect(r.out).toContain('--peak-multiplier X (default 3)');
     expect(r.out).toContain('--safety-margin X (default 1.25)');
+  });
+
+  it('docs/operations.md lists every output key and every flag in its capacity section', async () => {
+    const text = readFileSync('docs/operations.md', 'utf8');
+    const section = text.slice(text.indexOf('## Capacity planning'));
+    const documented = [...section.matchAll(/^\| `([a-zA-Z]+)` \|/gm)].map((m) => m[1]);
+    expect(documented).toEqual(Object.keys(await json(...example, '--instance-memory-gb', '64')));
+    const help = (await run('--help')).out;
+    const flags = [...new Set([...help.matchAll(/--[a-z-]+[a-z]/g)].map((m) => m[0]))];
+    expect(flags).toContain('--instance-memory-gb');
+    for (const flag of flags) expect(section, flag).toContain(flag);
   });
 
   it.each([
