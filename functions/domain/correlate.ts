@@ -19,6 +19,7 @@
 //   otherwise a new incident.
 // Ignore decisions still correlate (a resolved signal annotates its incident); callers open
 // no new incident for them.
+import { fingerprintKey } from './incident-id.js';
 import { CASCADE_SEVERITY } from './classify.js';
 import { isMoreSevere, mostSevere } from './severity.js';
 import type { Decision, IncidentStatus, IncidentType, OpenIncident, RuntimePolicy, Severity, Signal } from './types.js';
@@ -62,7 +63,7 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
   // newest is the alarm's current owner: its OK notice belongs there.
   const folding = isFoldable(signal, decision);
   const same = candidates
-    .filter((i) => i.fingerprints.includes(signal.fingerprint) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
+    .filter((i) => i.fingerprints.includes(fingerprintKey(signal.fingerprint)) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
     .sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id))[0];
   if (same) return { kind: 'join', incidentId: same.id };
 

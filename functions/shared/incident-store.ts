@@ -23,7 +23,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { incidentIdFor } from '../domain/incident-id.js';
+import { fingerprintKey, incidentIdFor } from '../domain/incident-id.js';
 import { FOLD_STATUSES, type Correlation, type FoldEntry } from '../domain/correlate.js';
 import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '../domain/run-fencing.js';
 import type {
@@ -69,6 +69,12 @@ export const RAW_BODY_MAX_BYTES = 350 * 1024;
 export const SIGNAL_CLAIM_STALE_MS = 60_000;
 /** Compare-and-set rounds before giving up with ConditionalWriteConflict (the signal is then retried by SQS). */
 const MAX_CONFLICT_RETRIES = 8;
+/**
+ * Fingerprint keys an incident keeps (each at most 71 characters: fingerprintKey), about 145 KB at
+ * most of the 400 KB item. Past it a new fingerprint is only counted (fingerprintOverflow) and
+ * correlation falls back to the fault family; the timeline says so once (fingerprints-capped).
+ */
+export const MAX_INCIDENT_FINGERPRINTS = 2_000;
 /** Rounds of applySignal: transaction conflicts under an alarm storm back off and retry (about 6 s at most). */
 const MAX_APPLY_ROUNDS = 40;
 
@@ -172,6 +178,8 @@ export interface IncidentStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   now?: () => Date;
+  /** Fingerprint keys an incident keeps (MAX_INCIDENT_FINGERPRINTS); tests make it small. */
+  maxFingerprints?: number;
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 3, 'SEV-4': 4 };
@@ -249,12 +257,14 @@ export class IncidentStore {
   private readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   private readonly now: () => Date;
+  private readonly maxFingerprints: number;
   private seq = 0;
 
   constructor(opts: IncidentStoreOptions) {
     this.client = opts.client;
     this.tableName = opts.tableName;
     this.now = opts.now ?? (() => new Date());
+    this.maxFingerprints = opts.maxFingerprints ?? MAX_INCIDENT_FINGERPRINTS;
   }
 
   // ---------------------------------------------------------------- signals and incidents
@@ -454,7 +464,7 @@ export class IncidentStore {
                   severity: decision.severity,
                   status: 'open',
                   brokers,
-                  fingerprints: new Set([signal.fingerprint]),
+                  fingerprints: new Set([fingerprintKey(signal.fingerprint)]),
                   signalCount: 1,
                   detectedAt: signal.observedAt,
                   openedAt,
@@ -499,7 +509,6 @@ export class IncidentStore {
     const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
     const values: Record<string, unknown> = {
       ':one': 1,
-      ':fp': new Set([signal.fingerprint]),
       ':at': signal.observedAt,
       ...Object.fromEntries(ACTIVE_STATUSES.map((s, i) => [`:s${i}`, s])),
     };
@@ -510,15 +519,11 @@ export class IncidentStore {
         sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
       });
     }
-    const old = await this.updateReturningOld(id, {
-      update: `SET ${sets.join(', ')} ADD fingerprints :fp`,
-      condition: `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
-      names,
-      values,
-    });
+    const active = `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`;
+    const old = await this.countWithFingerprint(id, signal.fingerprint, { sets, condition: active, names, values });
     if (old === 'closed') return 'closed';
     const before = toIncident(old);
-    const newFingerprint = !before.fingerprints.includes(signal.fingerprint);
+    const newFingerprint = !before.fingerprints.includes(fingerprintKey(signal.fingerprint));
     const known = new Set(before.brokers.map((b) => b.id));
     const newBrokers = signal.state === 'firing' ? signal.brokerIds.filter((b) => !known.has(b)) : [];
     // A more severe signal raises the incident's severity (never lowers it).
@@ -554,14 +559,15 @@ export class IncidentStore {
    */
   private async tryFold(id: string, into: IncidentType, signal: Signal, entry: FoldEntry): Promise<RecordedOutcome | 'closed'> {
     const names = { '#status': 'status', '#type': 'type', '#v': 'version' };
+    const key = fingerprintKey(signal.fingerprint);
     const values = {
       ':one': 1,
       ':at': signal.observedAt,
-      ':fp': new Set([signal.fingerprint]),
       ':into': into,
       ...Object.fromEntries(FOLD_STATUSES.map((s, i) => [`:f${i}`, s])),
     };
-    const update = 'SET signalCount = signalCount + :one, #v = #v + :one, lastSignalAt = :at ADD fingerprints :fp';
+    const sets = ['signalCount = signalCount + :one', '#v = #v + :one', 'lastSignalAt = :at'];
+    const update = `SET ${sets.join(', ')} ADD fingerprints :fp`;
     const foldable = `attribute_exists(pk) AND #type = :into AND #status IN (${FOLD_STATUSES.map((_, i) => `:f${i}`).join(', ')})`;
     const line = this.timelineItem(id, { actor: 'classifier', action: 'signal-folded', detail: entry.detail, result: 'folded', reasons: entry.reasons });
     try {
@@ -573,9 +579,9 @@ export class IncidentStore {
                 TableName: this.tableName,
                 Key: keys.incident(id),
                 UpdateExpression: update,
-                ConditionExpression: `${foldable} AND NOT contains(fingerprints, :fps)`,
+                ConditionExpression: `${foldable} AND NOT contains(fingerprints, :fpk) AND ${FINGERPRINT_ROOM}`,
                 ExpressionAttributeNames: names,
-                ExpressionAttributeValues: { ...values, ':fps': signal.fingerprint },
+                ExpressionAttributeValues: { ...values, ':fp': new Set([key]), ':fpk': key, ':fpCap': this.maxFingerprints },
               },
             },
             { Put: { TableName: this.tableName, Item: line, ConditionExpression: 'attribute_not_exists(pk)' } },
@@ -588,9 +594,44 @@ export class IncidentStore {
       if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
     }
     // Repeats of a folded alarm only count.
-    const old = await this.updateReturningOld(id, { update, condition: foldable, names, values });
+    const old = await this.countWithFingerprint(id, signal.fingerprint, { sets, condition: foldable, names, values });
     if (old === 'closed') return 'closed';
     return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint: false, newBrokers: [], folded: true };
+  }
+
+  /**
+   * Counts a signal on the incident (`sets` under `condition`) and adds its fingerprint key while
+   * the incident keeps fewer than MAX_INCIDENT_FINGERPRINTS (or knows it already). Past the cap the
+   * signal is counted in fingerprintOverflow instead, and the first such signal puts one
+   * fingerprints-capped line on the timeline. Returns the item as it was, or 'closed'.
+   */
+  private async countWithFingerprint(
+    id: string,
+    fingerprint: string,
+    u: { sets: string[]; condition: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<Item | 'closed'> {
+    const key = fingerprintKey(fingerprint);
+    const withKey = await this.updateReturningOld(id, {
+      update: `SET ${u.sets.join(', ')} ADD fingerprints :fp`,
+      condition: `${u.condition} AND ${FINGERPRINT_ROOM}`,
+      names: u.names,
+      values: { ...u.values, ':fp': new Set([key]), ':fpk': key, ':fpCap': this.maxFingerprints },
+    });
+    if (withKey !== 'closed') return withKey;
+    const counted = await this.updateReturningOld(id, {
+      update: `SET ${u.sets.join(', ')}, fingerprintOverflow = if_not_exists(fingerprintOverflow, :zero) + :one`,
+      condition: u.condition,
+      names: u.names,
+      values: { ...u.values, ':zero': 0, ':one': 1 },
+    });
+    if (counted !== 'closed' && counted.fingerprintOverflow === undefined) {
+      await this.appendTimeline(id, {
+        actor: 'classifier',
+        action: 'fingerprints-capped',
+        detail: `the incident keeps ${this.maxFingerprints} distinct signal fingerprints; further new ones are counted only (signals still join by their fault family)`,
+      });
+    }
+    return counted;
   }
 
   /** A conditional update of the incident item that returns what it held before, or 'closed' when the condition fails. */
@@ -676,12 +717,15 @@ export class IncidentStore {
           sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
         });
       }
+      // Upgrades are few (a type or a severity more), so the read incident's size decides the key.
+      const key = fingerprintKey(signal.fingerprint);
+      const room = current.fingerprints.length < this.maxFingerprints || current.fingerprints.includes(key);
       try {
         await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.incident(id),
-            UpdateExpression: `SET ${sets.join(', ')} ADD fingerprints :fp`,
+            UpdateExpression: `SET ${sets.join(', ')}${room ? ' ADD fingerprints :fp' : ''}`,
             ConditionExpression: `#type = :oldType AND severity = :oldSev AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: {
@@ -689,7 +733,7 @@ export class IncidentStore {
               ':sev': severity,
               ':one': 1,
               ':at': signal.observedAt,
-              ':fp': new Set([signal.fingerprint]),
+              ...(room ? { ':fp': new Set([key]) } : {}),
               ':oldType': current.type,
               ':oldSev': current.severity,
               ...Object.fromEntries(ACTIVE_STATUSES.map((s, i) => [`:s${i}`, s])),
@@ -1159,6 +1203,9 @@ export class IncidentStore {
     };
   }
 }
+
+/** Room for one more fingerprint key (:fpk) on the incident, below :fpCap, or the key is known. */
+const FINGERPRINT_ROOM = '(attribute_not_exists(fingerprints) OR size(fingerprints) < :fpCap OR contains(fingerprints, :fpk))';
 
 /**
  * runMayAct (run-fencing.ts) as a DynamoDB condition on the incident item; adds its names and
