@@ -37,7 +37,7 @@ import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
 import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
-import { clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
+import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
@@ -565,7 +565,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
+  const routing = alertRouting(config);
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
 
   let monitoring = false;
@@ -573,7 +574,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // before and after, it is answered 503 and Alertmanager retries, as with a webhook briefly down.
   let promStack: LocalHealer['monitoring'];
   if (opts.prometheus) {
-    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
+    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
     const dir = join(cluster.workDir, `monitoring-${Date.now()}`);
     mkdirSync(dir, { recursive: true });
     const webhook = await startAlertWebhook({
