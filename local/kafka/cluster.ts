@@ -144,7 +144,8 @@ type Log = (line: string) => void;
 
 // ---------------------------------------------------------------- ports, files, mounts
 
-async function freePorts(n: number): Promise<number[]> {
+/** n distinct ports free on 127.0.0.1 now (also for the monitored drills' exporters and servers). */
+export async function freePorts(n: number): Promise<number[]> {
   // Hold all listeners open together so the ports are distinct, then release them.
   const servers: Server[] = [];
   try {

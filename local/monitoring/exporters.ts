@@ -6,10 +6,9 @@
 //              ensemble's classpath, metricsProvider.* in zoo.cfg), on 127.0.0.1:<port>
 // The plan is made before the cluster starts (startCluster's nodeExtras) and names the scrape
 // targets afterwards. The jars come from Maven Central like the others (local/maven/prometheus-exporters).
-import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StartOptions } from '../kafka/cluster.js';
+import { freePorts, type StartOptions } from '../kafka/cluster.js';
 import { ensureJars } from '../maven.js';
 
 export const EXPORTER_JAR_SET = 'prometheus-exporters';
@@ -27,24 +26,6 @@ export interface ExporterPlan {
   zookeeperPorts: Map<number, number>;
   /** Pass to startCluster. */
   nodeExtras: NonNullable<StartOptions['nodeExtras']>;
-}
-
-/** Ports free on 127.0.0.1 now (all held at once so they are distinct, then released). */
-export async function freeLoopbackPorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const s = createServer();
-      await new Promise<void>((resolve, reject) => {
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve());
-      });
-      servers.push(s);
-    }
-    return servers.map((s) => (s.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  }
 }
 
 /** The JVM flag that starts the JMX exporter agent on 127.0.0.1:port with the shipped config. */
@@ -65,7 +46,7 @@ export function zookeeperMetricsConfig(port: number): Record<string, string> {
 /** Fetches the exporter jars (once) and assigns each broker and ZooKeeper server a metrics port. */
 export async function planExporters(opts: { brokers: number; zookeepers: number; log?: (line: string) => void }): Promise<ExporterPlan> {
   const jarDir = await ensureJars(EXPORTER_JAR_SET, opts.log);
-  const ports = await freeLoopbackPorts(opts.brokers + opts.zookeepers);
+  const ports = await freePorts(opts.brokers + opts.zookeepers);
   const brokerPorts = new Map<number, number>();
   const zookeeperPorts = new Map<number, number>();
   for (let id = 1; id <= opts.brokers; id++) brokerPorts.set(id, ports[id - 1] as number);

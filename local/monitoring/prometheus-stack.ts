@@ -15,7 +15,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { freeLoopbackPorts, MONITORING_DIR } from './exporters.js';
+import { freePorts } from '../kafka/cluster.js';
+import { MONITORING_DIR } from './exporters.js';
 
 /** The shipped rule files for a cluster in this metadata mode. */
 export function ruleFilesFor(mode: 'kraft' | 'zookeeper'): string[] {
@@ -121,20 +122,9 @@ export function alertmanagerConfig(opts: { webhookUrl: string; tokenFile: string
   };
 }
 
-export interface ActiveAlert {
-  labels: Record<string, string>;
-  state: 'pending' | 'firing' | 'inactive';
-  activeAt?: string;
-}
-
 export interface MonitoringStack {
   prometheusUrl: string;
   alertmanagerUrl: string;
-  /** Prometheus' alerts (pending and firing) right now. */
-  alerts(): Promise<ActiveAlert[]>;
-  /** Instant query result of Prometheus. */
-  query(expr: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
-  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -214,7 +204,7 @@ export interface StartStackOptions {
 export async function startMonitoringStack(opts: StartStackOptions): Promise<MonitoringStack> {
   const bin = prometheusBinDir();
   mkdirSync(opts.workDir, { recursive: true });
-  const [promPort, amPort] = (await freeLoopbackPorts(2)) as [number, number];
+  const [promPort, amPort] = (await freePorts(2)) as [number, number];
   const ruleFiles = ruleFilesFor(opts.mode).map((f) => {
     const out = join(opts.workDir, f.split('/').at(-1) as string);
     writeFileSync(out, scaleRuleFile(readFileSync(f, 'utf8'), opts.scale));
@@ -249,18 +239,9 @@ export async function startMonitoringStack(opts: StartStackOptions): Promise<Mon
     throw err;
   }
   opts.log?.(`kafka-heal: Prometheus ${prometheusUrl} (rules ${ruleFiles.map((f) => f.split('/').at(-1)).join(', ')}, scrape every ${opts.scrapeSeconds} s), Alertmanager ${alertmanagerUrl} -> ${opts.webhookUrl}`);
-  const api = async <T>(path: string): Promise<T> => {
-    const r = await fetch(`${prometheusUrl}${path}`, { signal: AbortSignal.timeout(5000) });
-    const body = (await r.json()) as { status: string; data: T; error?: string };
-    if (body.status !== 'success') throw new Error(`Prometheus ${path}: ${body.error ?? r.status}`);
-    return body.data;
-  };
   return {
     prometheusUrl,
     alertmanagerUrl,
-    alerts: async () => (await api<{ alerts: ActiveAlert[] }>('/api/v1/alerts')).alerts,
-    query: async (expr) => (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`/api/v1/query?query=${encodeURIComponent(expr)}`)).result,
-    pids: () => [prom.pid, am.pid].filter((p): p is number => p !== undefined && running.has(p === prom.pid ? prom : am)),
     stop,
   };
 }
