@@ -16,7 +16,10 @@
 //   4. same broker (any type) -> join; when the decision is more severe the incident takes the
 //      decision's type and severity (a disk-pressure incident whose broker then goes down
 //      becomes a broker-failure, so the recovery is not lost in a quieter incident)
-//   otherwise a new incident.
+//   otherwise a new incident. An unknown signal (an alert no rule maps) skips rules 3 and 4: two
+//   different unknown alerts are two different things nobody has classified, and joining one to
+//   an incident already escalated would add it without a notification; only its own re-fire
+//   (rule 1) joins.
 // Ignore decisions still correlate (a resolved signal annotates its incident); callers open
 // no new incident for them.
 import { fingerprintKey } from './incident-id.js';
@@ -81,6 +84,7 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
     }
   }
 
+  if (decision.incidentType === 'unknown') return { kind: 'new' };
   const sameType = candidates.find((i) => i.type === decision.incidentType);
   if (sameType) return severityUpgrade(sameType, decision.severity);
 

@@ -6,9 +6,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { normalize } from '../domain/normalize/index.js';
+import type { AlertRouting } from '../domain/normalize/index.js';
 import type { ClusterFacts } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
-import { clustersFromEnv, requireEnv } from '../shared/env.js';
+import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
 import type { IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
@@ -20,6 +21,8 @@ export interface IngestDeps {
   signalsQueueUrl: string;
   store: Pick<IncidentStore, 'storeRaw'>;
   clusters: ClusterFacts[];
+  /** How Alertmanager alerts are read (ALERT_ROUTING_JSON); none: the built-in names and labels only. */
+  routing?: AlertRouting;
   now: () => Date;
 }
 
@@ -32,7 +35,7 @@ async function ingestRecord(record: SQSRecord, deps: IngestDeps): Promise<void> 
   const at = receivedAt(record, deps.now);
   let result: ReturnType<typeof normalize>;
   try {
-    result = normalize(unwrapRecordBody(record.body), { clusters: deps.clusters, receivedAt: at });
+    result = normalize(unwrapRecordBody(record.body), { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}) });
   } catch (err) {
     if (!isPermanentInputError(err)) throw err;
     const e = err as Error;
@@ -74,6 +77,7 @@ function depsFromEnv(): IngestDeps {
     signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
     store: incidentStoreFromEnv(),
     clusters: clustersFromEnv(),
+    routing: alertRoutingFromEnv(),
     now: () => new Date(),
   };
 }

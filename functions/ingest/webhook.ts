@@ -7,7 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResul
 import { MalformedEventError } from '../domain/errors.js';
 import { normalize } from '../domain/normalize/index.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
-import { clustersFromEnv, requireEnv } from '../shared/env.js';
+import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import type { IngestDeps } from './handler.js';
@@ -41,7 +41,7 @@ export function createWebhookHandler(deps: IngestDeps): (event: ProxyEvent) => P
       } catch (err) {
         throw new MalformedEventError(`request body is not valid JSON: ${(err as Error).message}`);
       }
-      const result = normalize(json, { clusters: deps.clusters, receivedAt: at });
+      const result = normalize(json, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}) });
       if (result.outcome === 'ignored') return reply(202, { signalIds: [], ignored: result.reason });
       signals = result.signals;
     } catch (err) {
@@ -76,6 +76,7 @@ export const handler = withHouseMiddleware((event: ProxyEvent) =>
       signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
       store: incidentStoreFromEnv(),
       clusters: clustersFromEnv(),
+      routing: alertRoutingFromEnv(),
       now: () => new Date(),
     }),
   )(event),

@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { ClusterFacts } from '../../functions/domain/types.js';
+import { alertKey, type AlertRouting } from '../../functions/domain/normalize/alert-names.js';
+import { SIGNAL_KINDS, type ClusterFacts, type SignalKind } from '../../functions/domain/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -144,6 +145,13 @@ const bootstrapServer = z
     return port >= 1 && port <= 65535;
   }, { error: BOOTSTRAP_RULE });
 
+const BROKER_HOST_RULE = 'expected the broker host as the monitoring labels it, without a port: a DNS or host name like kafka-1.example.com or kafka1, or an IP address like 10.0.1.5';
+const brokerHost = pattern(new RegExp(`^(?:[0-9A-Fa-f]*:[0-9A-Fa-f:.]+|${DNS_LABEL}(?:\\.${DNS_LABEL})*)$`), BROKER_HOST_RULE);
+const labelName = pattern(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected a Prometheus label name like kafka_broker (letters, digits and underscores, not starting with a digit)');
+const ALERT_KINDS = SIGNAL_KINDS.filter((k) => k !== 'unknown') as [Exclude<SignalKind, 'unknown'>, ...Exclude<SignalKind, 'unknown'>[]];
+/** ALERT_ROUTING_JSON (alertRouting) stays within this, so the webhook's Lambda environment stays far below 4 KB. */
+export const MAX_ALERT_ROUTING_BYTES = 2048;
+
 /** ZooKeeper's client port when neither the address nor `clientPort` names one. */
 export const DEFAULT_ZOOKEEPER_CLIENT_PORT = 2181;
 const ZK_HOST = `(?:\\[[0-9A-Fa-f:.]+\\]|${DNS_LABEL}(?:\\.${DNS_LABEL})*)`;
@@ -274,6 +282,8 @@ const drSchema = z.strictObject({
 const brokerSchema = z.strictObject({
   id: integer(0, 2_147_483_647, 'expected a Kafka broker id: a whole number from 0 to 2147483647'),
   instanceId,
+  /** The host as alerts label it (instance, hostname): an alert from that host is about this broker. */
+  host: brokerHost.optional(),
 });
 
 const ec2Schema = z
@@ -331,6 +341,8 @@ const ec2Schema = z
       if (brokers) {
         uniqueBy(brokers, (b) => loose(b)['id'], ctx, (i) => ['brokers', i, 'id'], 'broker ids');
         uniqueBy(brokers, (b) => loose(b)['instanceId'], ctx, (i) => ['brokers', i, 'instanceId'], 'broker instance ids');
+        // uniqueBy skips undefined keys: brokers without a host never clash.
+        uniqueBy(brokers, (b) => (typeof loose(b)['host'] === 'string' ? String(loose(b)['host']).toLowerCase() : undefined), ctx, (i) => ['brokers', i, 'host'], 'broker hosts');
       }
       const zk = e['zookeeper'];
       if (e['metadataMode'] === 'zookeeper' && zk === undefined) {
@@ -421,6 +433,28 @@ const notificationsSchema = z.strictObject({
 
 const alertmanagerSchema = z.strictObject({
   tokenSecretName: secretName.default('kafka-heal/alertmanager-token'),
+  /**
+   * Alert name -> signal kind for alerts the built-in names do not know (matched like them: case,
+   * punctuation and a trailing comparison ignored); wins over a built-in name.
+   */
+  kinds: z
+    .record(z.string().min(1, { error: 'expected an alert name' }).max(256, { error: 'expected an alert name of at most 256 characters' }), oneOf(ALERT_KINDS))
+    .default({})
+    .superRefine((kinds, ctx) => {
+      const names = Object.keys(kinds);
+      const seen = new Map<string, string>();
+      for (const name of names) {
+        const key = alertKey(name);
+        const first = seen.get(key);
+        if (key === '') ctx.addIssue({ code: 'custom', path: [name], message: 'expected an alert name with letters or digits' });
+        else if (first !== undefined && kinds[first] !== kinds[name]) ctx.addIssue({ code: 'custom', path: [name], message: `expected one kind per alert name: "${first}" is the same name (case and punctuation aside) with kind ${kinds[first]}` });
+        else seen.set(key, name);
+      }
+    }),
+  /** A label naming the broker (an id, a pod whose name ends in the id, or a broker host); read before the usual ones. */
+  brokerLabel: labelName.optional(),
+  /** A label naming the cluster (its name or an alias); read before the usual ones. */
+  clusterLabel: labelName.optional(),
 });
 
 export const HealerConfigSchema = z
@@ -446,6 +480,22 @@ export const HealerConfigSchema = z
         if (first === undefined) firstIndex.set(n, i);
         else ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `cluster names must be unique (already used by clusters[${first}])` });
       });
+      const am = loose(cfg.alertmanager);
+      const routingBytes = Buffer.byteLength(
+        JSON.stringify({
+          kinds: isRecord(am['kinds']) ? am['kinds'] : {},
+          brokerLabel: am['brokerLabel'],
+          clusterLabel: am['clusterLabel'],
+          hosts: clusters.map((c) => (Array.isArray(loose(loose(c)['ec2'])['brokers']) ? (loose(loose(c)['ec2'])['brokers'] as unknown[]).map((b) => loose(b)['host']) : [])),
+        }),
+      );
+      if (routingBytes > MAX_ALERT_ROUTING_BYTES) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['alertmanager'],
+          message: `expected alertmanager.kinds and the brokers' host fields to fit ${MAX_ALERT_ROUTING_BYTES} bytes (they travel in the webhook Lambda's environment, which AWS caps at 4 KB), got about ${routingBytes}: label the alerts with broker ids (alertmanager.brokerLabel) instead of listing every host`,
+        });
+      }
       const drOf = (c: unknown) => (isRecord(c) && isRecord(c['dr']) && typeof c['dr']['peer'] === 'string' ? c['dr']['peer'] : undefined);
       clusters.forEach((c, i) => {
         const peer = drOf(c);
@@ -600,6 +650,28 @@ export function clusterFacts(config: HealerConfig): ClusterFacts[] {
       automaticFailover: c.dr?.automaticFailover ?? false,
     };
   });
+}
+
+/**
+ * How the webhook reads alerts for this deployment (functions/domain/normalize: AlertRouting): the
+ * configured alert names by their matching key, the broker and cluster labels, and each EC2
+ * cluster's broker hosts. Travels to the ingest and webhook Lambdas as ALERT_ROUTING_JSON.
+ */
+export function alertRouting(config: HealerConfig): AlertRouting {
+  const kinds: Record<string, SignalKind> = {};
+  for (const [name, kind] of Object.entries(config.alertmanager.kinds)) Object.defineProperty(kinds, alertKey(name), { value: kind, enumerable: true, writable: true, configurable: true });
+  const brokerHosts: Record<string, Record<string, number>> = {};
+  for (const c of config.clusters) {
+    if (c.platform !== 'ec2') continue;
+    const hosts = (c.ec2.brokers ?? []).filter((b) => b.host !== undefined);
+    if (hosts.length > 0) brokerHosts[c.name] = Object.fromEntries(hosts.map((b) => [(b.host as string).toLowerCase(), b.id]));
+  }
+  return {
+    kinds,
+    brokerHosts,
+    ...(config.alertmanager.brokerLabel !== undefined ? { brokerLabel: config.alertmanager.brokerLabel } : {}),
+    ...(config.alertmanager.clusterLabel !== undefined ? { clusterLabel: config.alertmanager.clusterLabel } : {}),
+  };
 }
 
 /** `host:port`, with `port` added to an address written without one. */

@@ -28,6 +28,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { HealerFunction } from './healer-function.js';
 
+/**
+ * The TOKEN authorizer's identity validation: API Gateway answers 401 without calling the
+ * authorizer when the Authorization header does not match (the local webhook applies the same).
+ */
+export const BEARER_HEADER_PATTERN = '^[Bb]earer [^\\s]+$';
+
 export interface WebhookApiProps {
   deployment: string;
   /** The webhook handler (Lambda proxy integration). */
@@ -84,7 +90,7 @@ export class WebhookApi extends Construct {
     const authorizer = new TokenAuthorizer(this, 'BearerToken', {
       handler: props.authorizer.fn,
       identitySource: 'method.request.header.Authorization',
-      validationRegex: '^[Bb]earer [^\\s]+$',
+      validationRegex: BEARER_HEADER_PATTERN,
       resultsCacheTtl: Duration.minutes(1),
     });
 

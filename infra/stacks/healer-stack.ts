@@ -18,7 +18,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { clusterFacts, type HealerConfig } from '../config/schema.js';
+import { alertRouting, clusterFacts, type HealerConfig } from '../config/schema.js';
 import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
 import { HealerDashboard, stateMachinesOf } from '../constructs/dashboard.js';
 import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
@@ -90,6 +90,8 @@ export class HealerStack extends Stack {
     this.config = config;
     const d = config.deployment;
     const clustersJson = JSON.stringify(clusterFacts(config));
+    // How Alertmanager alerts are read (configured names, labels, broker hosts): ingest (AMP via SNS) and the webhook.
+    const alertRoutingJson = JSON.stringify(alertRouting(config));
 
     this.table = new IncidentTable(this, 'Incidents');
     this.notifications = new Notifications(this, 'Notifications', { deployment: d, notifications: config.notifications });
@@ -114,7 +116,7 @@ export class HealerStack extends Stack {
       name: 'ingest',
       description: `kafka-heal ${d}: normalizes alarm state changes and AMP alerts into signals`,
       timeout: ingestTimeout,
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson, ALERT_ROUTING_JSON: alertRoutingJson },
     })
       // Input that cannot be normalized is stored raw in the table (never dropped).
       .bindTable(this.table.table, 'rw')
@@ -146,7 +148,7 @@ export class HealerStack extends Stack {
       serviceName: 'ingest-webhook',
       description: `kafka-heal ${d}: receives Alertmanager webhooks, queues their signals`,
       timeout: Duration.seconds(15),
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson, ALERT_ROUTING_JSON: alertRoutingJson },
     })
       .bindTable(this.table.table, 'rw')
       .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');

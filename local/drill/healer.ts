@@ -2,6 +2,9 @@
 //
 //   alarm evaluator (alarm-specs.ts specs over the real probe's metrics, shorter periods)
 //     -> "CloudWatch Alarm State Change" -> queue -> REAL ingest handler -> signals queue
+//   monitored self-managed drills (the `prometheus` option): REAL Prometheus evaluating the shipped
+//     rules over the cluster's exporters -> REAL Alertmanager -> HTTP POST with the bearer token
+//     -> the REAL authorizer and webhook handler (local/monitoring) -> signals queue
 //     -> REAL classify handler (incident store on DynamoDB Local, runtime policy from the scenario)
 //     -> StartExecution (Step Functions double) -> the SAME ASL files on the local runtime, every
 //        Task bound by Resource: workflow-steps and cluster-steps handlers in process, the real
@@ -9,8 +12,8 @@
 //        SNS to an outbox, approvals through the local task-token registry.
 //
 // Only the wiring is local; every decision and action is the shipped code's.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createClassifyHandler } from '../../functions/classify/handler.js';
@@ -21,6 +24,7 @@ import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
+import { createWebhookHandler } from '../../functions/ingest/webhook.js';
 import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
 import { probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
@@ -33,7 +37,7 @@ import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
 import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
-import { clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
+import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
@@ -62,6 +66,9 @@ import {
   type ShimCluster,
   type SystemctlShim,
 } from '../stepfunctions/index.js';
+import { startAlertWebhook, type AlertWebhook, type WebhookRequestRecord } from '../monitoring/alert-webhook.js';
+import type { ExporterPlan } from '../monitoring/exporters.js';
+import { startMonitoringStack, type MonitoringStack } from '../monitoring/prometheus-stack.js';
 import { writeKafkaHome } from './kafka-home.js';
 import { ZookeeperQuorumRule, type ZkRuleTransition } from './zookeeper-alerts.js';
 import { observeEnsemble } from '../../functions/shared/zookeeper.js';
@@ -93,6 +100,29 @@ export const ARNS = {
 
 /** The shortest `for` of the local ZookeeperQuorumLost rule: longer than a ZooKeeper leader election. */
 export const ZK_ELECTION_FLOOR_MS = 10_000;
+
+/**
+ * The shortest local `for:` of the Prometheus rules on controllers and quorums (KafkaNoActiveController,
+ * ZookeeperQuorumLost, KafkaKraftQuorumLost): a controller failover or a quorum election takes real
+ * seconds, which the rules' one minute covers in production.
+ */
+export const ELECTION_FLOOR_SECONDS = ZK_ELECTION_FLOOR_MS / 1000;
+
+/** The alerts of one Alertmanager webhook the healer answered, for the drill's timeline. */
+export function webhookAlertEvents(r: WebhookRequestRecord): HealerEvent[] {
+  let payload: { alerts?: { status?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] };
+  try {
+    payload = JSON.parse(r.body ?? '') as typeof payload;
+  } catch {
+    return [{ at: r.at, source: 'alarm', event: 'alert:rejected', detail: `Alertmanager webhook answered ${r.status} (body not JSON)` }];
+  }
+  return (payload.alerts ?? []).map((a) => {
+    const l = a.labels ?? {};
+    const where = `${l.cluster ?? '?'} ${l.alertname ?? '?'}${l.broker === undefined ? '' : ` broker ${l.broker}`}`;
+    const detail = `${where} (Prometheus rule, Alertmanager webhook ${r.status}): ${a.annotations?.summary ?? ''}`;
+    return { at: r.at, source: 'alarm', event: r.status === 202 ? `alert:${a.status ?? 'unknown'}` : 'alert:rejected', detail };
+  });
+}
 
 /** ZooKeeper server n runs on the host of instanceIdFor(ZK_HOST_OFFSET + n). */
 export const ZK_HOST_OFFSET = 100;
@@ -146,6 +176,13 @@ export interface HealerOptions {
    * dr-failover's Route 53 calls and DR cluster steps are bound to the site's zone and DR cluster.
    */
   dr?: { site: DrSite; settings: DrSettings };
+  /**
+   * Real Prometheus and Alertmanager (self-managed clusters): the cluster runs the exporters of
+   * `exporters`; Alertmanager posts to the healer's webhook. It replaces the ZooKeeper stand-in
+   * (zookeeper-alerts.ts); `cloudwatchAlarms: false` also leaves the probe's CloudWatch-style alarms
+   * out, so Prometheus is the only detector (the probe still measures health).
+   */
+  prometheus?: { exporters: ExporterPlan; cloudwatchAlarms: boolean };
 }
 
 /** What a workflow name maps to: its ASL file and definition substitutions. */
@@ -255,6 +292,8 @@ export interface LocalHealer {
   alarmTransitions: AlarmTransition[];
   /** ZooKeeper mode: the ZookeeperQuorumLost rule's transitions (zookeeper-alerts.ts). */
   zkAlerts: ZkRuleTransition[];
+  /** With the `prometheus` option: the running Prometheus and Alertmanager, and the webhook they post to. */
+  monitoring?: { stack: MonitoringStack; webhook: AlertWebhook };
   probeRuns: number;
   /** Every probe run's verdict, in order (the drill's health measure, the same probe the alarms read). */
   probeLog: { at: number; status: string; problems: string[] }[];
@@ -526,8 +565,49 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
+  const routing = alertRouting(config);
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
+
+  let monitoring = false;
+  // Monitored drills: Alertmanager posts to the webhook (authorizer + handler) while monitoring is on;
+  // before and after, it is answered 503 and Alertmanager retries, as with a webhook briefly down.
+  let promStack: LocalHealer['monitoring'];
+  if (opts.prometheus) {
+    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
+    const dir = join(cluster.workDir, `monitoring-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    const webhook = await startAlertWebhook({
+      tokenFile: join(dir, 'alertmanager-token'),
+      handler: (e) => (monitoring ? webhookHandler(e) : Promise.resolve({ statusCode: 503, body: '{"message":"the drill is not monitoring"}' })),
+      onRequest: (r) => {
+        if (r.status === 503) return;
+        for (const e of webhookAlertEvents(r)) emit(e);
+      },
+    });
+    try {
+      const stack = await startMonitoringStack({
+        workDir: dir,
+        targets: { cluster: cluster.name, brokers: opts.prometheus.exporters.brokerPorts, zookeepers: opts.prometheus.exporters.zookeeperPorts },
+        mode: cluster.mode,
+        scale: {
+          secondsPerMinute: opts.alarmPeriodSeconds,
+          floorSeconds: { 'quorum-loss': ELECTION_FLOOR_SECONDS, 'controller-missing': ELECTION_FLOOR_SECONDS },
+          sustainedSeconds: opts.sustainedWindowSeconds,
+        },
+        scrapeSeconds: Math.max(0.5, opts.alarmPeriodSeconds / 2),
+        webhookUrl: webhook.url,
+        tokenFile: webhook.tokenFile,
+      });
+      promStack = { stack, webhook };
+    } catch (err) {
+      await webhook.close();
+      await Promise.allSettled([...[...shims.values()].map((sh) => sh.close()), pagerDuty.close()]);
+      ddb.destroy();
+      throw err;
+    }
+  }
+  const cloudwatchAlarms = opts.prometheus?.cloudwatchAlarms ?? true;
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
   const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);
@@ -570,7 +650,6 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     return out;
   };
 
-  let monitoring = false;
   let probeRuns = 0;
   const probeLog: LocalHealer['probeLog'] = [];
   let loop: Promise<void> | undefined;
@@ -583,6 +662,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const zkAlerts: ZkRuleTransition[] = [];
   const zkForMs = Math.max(opts.alarmPeriodSeconds * 1000, ZK_ELECTION_FLOOR_MS);
   let zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
+  // With real Prometheus, its ZookeeperQuorumLost rule watches the ensemble instead of the stand-in.
+  const zkStandIn = zkServers.length > 0 && !opts.prometheus;
   let zkTimer: NodeJS.Timeout | undefined;
   let zkScraping = false;
   const scrapeZooKeeper = async () => {
@@ -642,6 +723,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     workflowOf: (arn) => definitions.get(arn)?.workflow ?? arn.split(':').at(-1) ?? arn,
     alarmTransitions,
     zkAlerts,
+    ...(promStack ? { monitoring: promStack } : {}),
     probeLog,
     get probeRuns() {
       return probeRuns;
@@ -651,8 +733,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       monitoring = true;
       evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
       loop = probeLoop();
-      evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
-      if (zkServers.length > 0) {
+      if (cloudwatchAlarms) evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
+      if (zkStandIn) {
         zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
         zkTimer = setInterval(() => void scrapeZooKeeper(), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)));
       }
@@ -680,6 +762,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     },
     async close() {
       await healer.stopMonitoring();
+      if (promStack) {
+        await Promise.allSettled([promStack.stack.stop(), promStack.webhook.close()]);
+        // The evidence (configs, scaled rules, logs) stays; the time series do not.
+        for (const d of ['prometheus-data', 'alertmanager-data']) rmSync(join(dirname(promStack.webhook.tokenFile), d), { recursive: true, force: true });
+      }
       alarmQueue.close();
       signals.close();
       await Promise.allSettled([...shims.values()].map((s) => s.close()));

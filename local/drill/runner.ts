@@ -11,6 +11,7 @@ import type { IncidentWithTimeline } from '../../functions/shared/incident-store
 import { startDrSite, type DrSite } from '../dr-site.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';
+import { planExporters, type ExporterPlan } from '../monitoring/exporters.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
 import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
 import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
@@ -35,6 +36,11 @@ export interface RunDrillOptions {
   clusterName?: string;
   /** A running 3-broker KRaft cluster to use as the DR site (scenarios with a dr section); default: one is started. */
   drCluster?: LocalCluster;
+  /**
+   * Scenarios with a `prometheus` section on a shared `cluster`: the exporters it was started with
+   * (planExporters' nodeExtras). A cluster the drill starts itself gets its own.
+   */
+  exporters?: ExporterPlan;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -179,9 +185,20 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // A DR site's cluster starts beside the primary (two clusters in parallel: 40-54 s here, not 80+).
     const drName = `${(opts.clusterName ?? `drill-${scenario.name}`).slice(0, 37)}-dr`;
     if (scenario.dr && !opts.drCluster) ownDrCluster = startCluster({ name: drName, diskLimitMb: 0, log: progress });
+    let exporters = opts.exporters;
+    if (scenario.prometheus && opts.cluster && !exporters) {
+      throw new Error(`scenario ${scenario.name} is watched by Prometheus: the shared cluster must run the exporters (start it with planExporters(...).nodeExtras and pass the plan as exporters)`);
+    }
     if (!cluster) {
+      if (scenario.prometheus) exporters = await planExporters({ brokers: scenario.cluster.brokers, zookeepers: scenario.cluster.mode === 'zookeeper' ? 3 : 0, log: progress });
       progress(`phase setup: starting a ${scenario.cluster.brokers}-broker ${scenario.cluster.mode} cluster (jars from Maven Central on first use)`);
-      cluster = await startCluster({ name: opts.clusterName ?? `drill-${scenario.name}`.slice(0, 40), brokers: scenario.cluster.brokers, mode: scenario.cluster.mode, log: progress });
+      cluster = await startCluster({
+        name: opts.clusterName ?? `drill-${scenario.name}`.slice(0, 40),
+        brokers: scenario.cluster.brokers,
+        mode: scenario.cluster.mode,
+        log: progress,
+        ...(exporters ? { nodeExtras: exporters.nodeExtras } : {}),
+      });
     } else {
       if (cluster.brokers.length !== scenario.cluster.brokers || cluster.mode !== scenario.cluster.mode) {
         throw new Error(`the shared cluster has ${cluster.brokers.length} ${cluster.mode} brokers; scenario ${scenario.name} needs ${scenario.cluster.brokers} ${scenario.cluster.mode}`);
@@ -229,6 +246,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       approvals: { decide },
       onEvent: (e: HealerEvent) => record(e),
       ...(drSite && scenario.dr ? { dr: { site: drSite, settings: { automaticFailover: scenario.dr.automaticFailover, maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds } } } : {}),
+      ...(scenario.prometheus && exporters ? { prometheus: { exporters, cloudwatchAlarms: scenario.prometheus.cloudwatchAlarms } } : {}),
     });
     const h = healer;
     notes.push(
@@ -247,7 +265,12 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       );
     }
     for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
-    if (c.mode === 'zookeeper') {
+    if (h.monitoring) {
+      notes.push(
+        `Prometheus ${h.monitoring.stack.prometheusUrl} scrapes the brokers' JMX exporter agents${c.mode === 'zookeeper' ? " and the ZooKeeper servers' own metrics providers" : ''} every ${Math.max(0.5, scenario.alarms.periodSeconds / 2)} s and evaluates the shipped rules (monitoring/prometheus/rules) with every minute of \`for:\` scaled to ${scenario.alarms.periodSeconds} s (controller and quorum rules at least ${ZK_ELECTION_FLOOR_MS / 1000} s, 10-minute rules at least ${scenario.alarms.sustainedWindowSeconds} s); Alertmanager posts to the webhook ${h.monitoring.webhook.url} with the bearer token from a file, through the webhook authorizer and handler.`,
+        scenario.prometheus?.cloudwatchAlarms === false ? 'The CloudWatch-style alarms on the probe are off: Prometheus is the only detector (the probe still measures health).' : 'The CloudWatch-style alarms on the probe run as well, as in an EC2 deployment that also runs Prometheus.',
+      );
+    } else if (c.mode === 'zookeeper') {
       notes.push(
         `ZooKeeper ensemble: watched as self-managed clusters do, by a ZooKeeper exporter (srvr on every server), the Prometheus rule ZookeeperQuorumLost held for ${Math.max(scenario.alarms.periodSeconds, ZK_ELECTION_FLOOR_MS / 1000)} s (1 minute in production; at least ${ZK_ELECTION_FLOOR_MS / 1000} s here, as a leader election takes real seconds) and Alertmanager's webhook into ingest.`,
       );

@@ -137,6 +137,18 @@ export const ScenarioSchema = z.strictObject({
       propagationSeconds: z.number().min(0).max(120).default(2),
     })
     .optional(),
+  /**
+   * Real Prometheus and Alertmanager (local/monitoring): the brokers run the JMX exporter java agent
+   * and the ZooKeeper servers their own metrics provider; Prometheus evaluates the shipped rules
+   * (monitoring/prometheus/rules, each `for:` scaled like the alarm periods) and Alertmanager posts
+   * to the healer's webhook with the bearer token. It replaces the ZooKeeper stand-in.
+   */
+  prometheus: z
+    .strictObject({
+      /** Keep the probe's CloudWatch-style alarms too (an EC2 deployment has both); false: Prometheus alone detects. */
+      cloudwatchAlarms: z.boolean().default(true),
+    })
+    .optional(),
   /** The same fault healed by an immediate manual restart, measured after the drill (MTTR ratio). */
   oracle: z.boolean().default(true),
   timeoutSeconds: z.number().int().min(10).max(3600).default(300),
@@ -218,6 +230,9 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     if (f.action === 'site-down' && s.dr === undefined) {
       issues.push({ path: `faults.${i}.action`, message: 'a site failure needs a dr section (the DR cluster to fail over to)', value: JSON.stringify(f.action) });
     }
+    if (f.action === 'fire-alarm' && s.prometheus?.cloudwatchAlarms === false) {
+      issues.push({ path: `faults.${i}.action`, message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out', value: JSON.stringify(f.action) });
+    }
     if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
       issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });
     }
@@ -234,6 +249,7 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     // Most policy messages already end with the value they got.
     for (const i of err.issues) issues.push({ path: i.path === '(root)' ? 'policy' : `policy.${i.path}`, message: i.message, value: / got /.test(i.message) ? undefined : policyValue(s.policy, i.path) });
   }
+  if (s.prometheus && s.dr) issues.push({ path: 'prometheus', message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)', value: JSON.stringify(s.prometheus) });
   return issues;
 }
 

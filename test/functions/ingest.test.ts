@@ -142,6 +142,22 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect(ids).toEqual(queuedSignals().map((s) => s.id));
   });
 
+  it('reads alerts with the deployment\'s routing: a configured alert name, broker label and broker host', async () => {
+    const alerts = (labels: Record<string, string>[]) =>
+      JSON.stringify({ version: '4', groupKey: '{}:{}', status: 'firing', alerts: labels.map((l, i) => ({ status: 'firing', labels: l, annotations: {}, startsAt: '2026-11-22T01:00:00Z', fingerprint: `f${i}` })) });
+    const routing = { kinds: { ourbrokergone: 'broker-down' as const }, brokerLabel: 'kafka_node', brokerHosts: { orders: { 'kafka-2.internal': 2 } } };
+    const res = await createWebhookHandler({ ...deps, routing })(body(alerts([{ alertname: 'OurBrokerGone', cluster: 'orders', kafka_node: '3' }, { alertname: 'HostHighCpuLoad', instance: 'kafka-2.internal:9100' }])));
+    expect(res.statusCode).toBe(202);
+    expect(queuedSignals().map((s) => [s.kind, s.cluster, s.brokerIds])).toEqual([
+      ['broker-down', 'orders', [3]],
+      ['cpu-high', 'orders', [2]],
+    ]);
+    // The ingest queue path (AMP through SNS) reads them the same way.
+    sqsMock.resetHistory();
+    await createIngestHandler({ ...deps, routing })(batch(record(alerts([{ alertname: 'our-broker-gone', cluster: 'orders', kafka_node: 'kafka-2.internal' }]))));
+    expect(queuedSignals().map((s) => [s.kind, s.brokerIds])).toEqual([['broker-down', [2]]]);
+  });
+
   it('answers 400 with the reason for malformed input and keeps it raw', async () => {
     const res = await createWebhookHandler(deps)(body('{"alerts": '));
     expect(res.statusCode).toBe(400);

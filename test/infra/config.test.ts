@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  MAX_ALERT_ROUTING_BYTES,
+  alertRouting,
   clusterFacts,
   configFieldPaths,
   configJsonSchema,
@@ -73,7 +75,7 @@ describe('config schema: the base document', () => {
   it('is valid and gets the documented defaults', () => {
     const cfg = valid(() => {});
     expect(cfg.notifications).toEqual({ pagerDutyRoutingKeySecretName: 'kafka-heal/pagerduty', snsTopicArns: {} });
-    expect(cfg.alertmanager).toEqual({ tokenSecretName: 'kafka-heal/alertmanager-token' });
+    expect(cfg.alertmanager).toEqual({ tokenSecretName: 'kafka-heal/alertmanager-token', kinds: {} });
     // The dashboard is opt-in (idle cost, docs/aws-stack.md#cost).
     expect(cfg.dashboard).toBe(false);
     const [msk, ec2] = cfg.clusters;
@@ -410,6 +412,51 @@ describe('clusterFacts', () => {
   });
 });
 
+describe('alertmanager mapping and broker hosts', () => {
+  it('become the webhook\'s routing: names by their matching key, labels, each EC2 cluster\'s hosts in lowercase', () => {
+    const cfg = valid((d) => {
+      d.alertmanager = { kinds: { 'Our Broker Gone': 'broker-down', 'LagTooHigh > 1000': 'consumer-lag' }, brokerLabel: 'kafka_node', clusterLabel: 'team_cluster' };
+      d.clusters[1].ec2.brokers[0].host = 'Kafka-1.Example.com';
+      d.clusters[1].ec2.brokers[1].host = '10.0.1.12';
+    });
+    expect(alertRouting(cfg)).toEqual({
+      kinds: { ourbrokergone: 'broker-down', lagtoohigh: 'consumer-lag' },
+      brokerLabel: 'kafka_node',
+      clusterLabel: 'team_cluster',
+      brokerHosts: { payments: { 'kafka-1.example.com': 1, '10.0.1.12': 2 } },
+    });
+    expect(alertRouting(valid(() => {}))).toEqual({ kinds: {}, brokerHosts: {} });
+  });
+
+  it.each([
+    [(d: Doc) => (d.alertmanager = { kinds: { X: 'unknown' } }), /^alertmanager\.kinds\.X: expected one of broker-down \| .* \| security-event, got "unknown"$/],
+    [(d: Doc) => (d.alertmanager = { kinds: { 'A b': 'broker-down', a_b: 'disk-usage' } }), /^alertmanager\.kinds\.a_b: expected one kind per alert name: "A b" is the same name \(case and punctuation aside\) with kind broker-down, got "disk-usage"$/],
+    [(d: Doc) => (d.alertmanager = { kinds: { '> 0': 'broker-down' } }), /^alertmanager\.kinds\.> 0: expected an alert name with letters or digits/],
+    [(d: Doc) => (d.alertmanager = { brokerLabel: 'broker-id' }), /^alertmanager\.brokerLabel: expected a Prometheus label name/],
+    [(d: Doc) => (d.alertmanager = { clusterLabel: '' }), /^alertmanager\.clusterLabel: expected a Prometheus label name/],
+    [(d: Doc) => (d.clusters[1].ec2.brokers[0].host = 'kafka-1:9092'), /^clusters\[1\]\.ec2\.brokers\[0\]\.host: expected the broker host as the monitoring labels it, without a port/],
+    [
+      (d: Doc) => {
+        d.clusters[1].ec2.brokers[0].host = 'kafka-1';
+        d.clusters[1].ec2.brokers[1].host = 'KAFKA-1';
+      },
+      /^clusters\[1\]\.ec2\.brokers\[1\]\.host: broker hosts must be unique \(already used at index 0\), got "KAFKA-1"$/,
+    ],
+    [(d: Doc) => (d.alertmanager = { kinds: Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`SomeLongAlertName${i}`, 'broker-down'])) }), new RegExp(`^alertmanager: expected alertmanager.kinds and the brokers' host fields to fit ${MAX_ALERT_ROUTING_BYTES} bytes .* got about \\d+: label the alerts with broker ids`)],
+  ])('a bad mapping names the field and the rule %#', (edit, message) => {
+    const found = issues(edit);
+    expect(found, found.join('\n')).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+  });
+
+  it('IPv6 and single-label hosts are hosts', () => {
+    expect(issues((d) => {
+      d.clusters[1].ec2.brokers[0].host = 'fd00::5';
+      d.clusters[1].ec2.brokers[1].host = 'kafka2';
+    })).toEqual([]);
+  });
+});
+
 describe('configFieldPaths', () => {
   it('lists every key the schema accepts, nested lists included, and nothing forbidden', () => {
     const paths = configFieldPaths();
@@ -418,7 +465,7 @@ describe('configFieldPaths', () => {
     }
     expect(new Set(paths).size).toBe(paths.length);
     expect(paths).toEqual([...paths].sort());
-    expect(paths.filter((p) => !p.startsWith('clusters'))).toEqual(['alertmanager', 'alertmanager.tokenSecretName', 'dashboard', 'deployment', 'notifications', 'notifications.pagerDutyRoutingKeySecretName', 'notifications.snsTopicArns', 'notifications.snsTopicArns.critical', 'notifications.snsTopicArns.warning']);
+    expect(paths.filter((p) => !p.startsWith('clusters'))).toEqual(['alertmanager', 'alertmanager.brokerLabel', 'alertmanager.clusterLabel', 'alertmanager.kinds', 'alertmanager.tokenSecretName', 'dashboard', 'deployment', 'notifications', 'notifications.pagerDutyRoutingKeySecretName', 'notifications.snsTopicArns', 'notifications.snsTopicArns.critical', 'notifications.snsTopicArns.warning']);
   });
 
   it('every key used in the examples is a documented path', () => {

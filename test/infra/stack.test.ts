@@ -12,7 +12,7 @@ import { Subnet } from 'aws-cdk-lib/aws-ec2';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HealerConfig } from '../../infra/config/schema.js';
+import { alertRouting, type HealerConfig } from '../../infra/config/schema.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
 import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
@@ -445,7 +445,9 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     for (const svc of ['ingest', 'ingest-webhook']) {
       expect(byService(svc)).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table }, SIGNALS_QUEUE_URL: { Ref: signals } });
       expect(JSON.parse(String(byService(svc)['CLUSTERS_JSON']))).toHaveLength(config().clusters.length);
+      expect(JSON.parse(String(byService(svc)['ALERT_ROUTING_JSON']))).toEqual(alertRouting(config()));
     }
+    expect(byService('classify')['ALERT_ROUTING_JSON']).toBeUndefined();
     expect(byService('classify')).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table } });
     const secret = logicalId(t, 'AWS::SecretsManager::Secret', { Name: config().alertmanager.tokenSecretName });
     expect(byService('webhook-authorizer')).toMatchObject({ TOKEN_SECRET_ARN: { Ref: secret } });

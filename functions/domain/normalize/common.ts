@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { MalformedEventError } from '../errors.js';
 import { SIGNAL_KINDS, type ClusterFacts, type Signal, type SignalKind, type SignalSource, type SignalState } from '../types.js';
+import type { AlertRouting } from './alert-names.js';
 
 export const LIMITS = {
   name: 256,
@@ -19,6 +20,8 @@ export interface NormalizeContext {
   clusters: ClusterFacts[];
   /** When the event arrived (ISO); used when the source gives no usable time. */
   receivedAt: string;
+  /** Alertmanager alerts: the configured alert names, labels and broker hosts (none by default). */
+  routing?: AlertRouting;
 }
 
 export type Obj = Record<string, unknown>;

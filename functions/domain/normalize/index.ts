@@ -6,6 +6,7 @@
 //   Alertmanager webhook                 (alerts[] + version/groupKey)
 import { MalformedEventError, UnknownSourceError } from '../errors.js';
 import type { ClusterFacts, Signal } from '../types.js';
+import type { AlertRouting } from './alert-names.js';
 import { normalizeAlertmanager } from './alertmanager.js';
 import { isSnsLambdaEvent, isSnsNotification, normalizeSnsLambdaEvent, normalizeSnsNotification } from './amp-sns.js';
 import { normalizeCloudWatch } from './cloudwatch.js';
@@ -13,15 +14,16 @@ import { isObject, isoTime } from './common.js';
 import { PROBE_SOURCE, normalizeProbe } from './probe.js';
 
 export { alarmMarker, parseMarker, type MarkerFields } from './marker.js';
+export { alertKey, type AlertRouting } from './alert-names.js';
 export type { ProbeFinding, ProbeResultEvent } from './probe.js';
 
 export type NormalizeResult = { outcome: 'signals'; signals: Signal[] } | { outcome: 'ignored'; reason: string };
 
-export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string }): NormalizeResult {
+export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting }): NormalizeResult {
   if (!isObject(raw)) throw new MalformedEventError('event must be a JSON object');
   const receivedAt = isoTime(ctx.receivedAt);
   if (receivedAt === undefined) throw new RangeError(`normalize: ctx.receivedAt must be an ISO time, got ${JSON.stringify(ctx.receivedAt)}`);
-  const c = { clusters: ctx.clusters, receivedAt };
+  const c = { clusters: ctx.clusters, receivedAt, ...(ctx.routing ? { routing: ctx.routing } : {}) };
 
   let signals: Signal[];
   if (typeof raw['detail-type'] === 'string' && (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'))) {

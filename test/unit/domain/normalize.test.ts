@@ -377,6 +377,12 @@ describe('normalize: Alertmanager webhook v4', () => {
     expect(only(mutate('alertmanager-firing.json', (e) => delete e.alerts[0].labels.alertname)).name).toBe('unnamed-alert');
   });
 
+  it('a broker label nobody can read keeps the alert, names no broker and says which label it was', () => {
+    const s = only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels.broker = 'two')));
+    expect(s).toMatchObject({ kind: 'broker-down', brokerIds: [] });
+    expect(s.labels.kafkaHealBrokerUnresolved).toBe('broker=two');
+  });
+
   it('instance: MSK broker host and bare ids give the broker; scrape addresses do not', () => {
     const withInstance = (instance: string) =>
       only(
@@ -438,7 +444,6 @@ describe('normalize: Alertmanager webhook v4', () => {
     [(e: any) => (e.alerts[0].labels.cluster = null), /alerts\[0\]\.labels\.cluster must be a string/],
     [(e: any) => (e.alerts[0].annotations = 'x'), /alerts\[0\]\.annotations must be an object/],
     [(e: any) => (e.alerts[0].labels.kafka_heal_kind = 'meltdown'), /alerts\[0\]\.labels\.kafka_heal_kind must be one of/],
-    [(e: any) => (e.alerts[0].labels.broker = 'two'), /alerts\[0\]\.labels\.broker must be a broker id/],
     [(e: any) => (e.alerts[0].fingerprint = {}), /alerts\[0\]\.fingerprint must be a string/],
   ])('malformed Alertmanager payload %#', (fn, message) => {
     malformed(mutate('alertmanager-firing.json', fn), message);

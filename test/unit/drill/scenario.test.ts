@@ -92,6 +92,16 @@ describe('clear errors: path and value', () => {
     expect(validateScenario({ ...minimal, policy: { mode: 'auto', cascadeWindowSeconds: 20, simultaneousWindowSeconds: 10 } }, 't').policy).toMatchObject({ cascadeWindowSeconds: 20 });
   });
 
+  it('prometheus: Prometheus alone cannot have a forced CloudWatch alarm, and runs without a DR site', () => {
+    expect(validateScenario({ ...minimal, prometheus: {} }, 't').prometheus).toEqual({ cloudwatchAlarms: true });
+    expect(issuesOf({ ...minimal, prometheus: { cloudwatchAlarms: false }, faults: [{ at: 0, action: 'fire-alarm', alarm: 'broker-down' }] })).toEqual([
+      expect.objectContaining({ path: 'faults.0.action', message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out' }),
+    ]);
+    expect(issuesOf({ ...minimal, prometheus: {}, dr: {} })).toEqual([expect.objectContaining({ path: 'prometheus', message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)' })]);
+    expect(loadScenario('broker-crash-prometheus').prometheus).toEqual({ cloudwatchAlarms: false });
+    expect(loadScenario('zk-split-brain').prometheus).toEqual({ cloudwatchAlarms: true });
+  });
+
   it('an unknown incident type in expect lists the path', () => {
     expect(issuesOf({ ...minimal, expect: { incidentType: 'meltdown' } })[0]).toMatchObject({ path: 'expect.incidentType', value: '"meltdown"' });
   });
