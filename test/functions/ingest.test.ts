@@ -167,6 +167,22 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect((await createWebhookHandler(deps)(body(''))).statusCode).toBe(400);
   });
 
+  it('answers 400 to a body nested 120,000 levels deep (under 256 KB), on the webhook and on the queue, and keeps it raw', async () => {
+    // Where the previous code quoted the bad value with JSON.stringify, which overflowed the stack (a 5xx).
+    const deep = `{"version":${'['.repeat(120_000)}${']'.repeat(120_000)},"alerts":[]}`;
+    expect(Buffer.byteLength(deep)).toBeLessThan(MAX_WEBHOOK_BYTES);
+    const res = await createWebhookHandler(deps)(body(deep));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: 'MalformedEventError', message: 'request body nests deeper than 64 levels' });
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'MalformedEventError' }) });
+    // A deep value where a message quotes what it got: described, never stringified.
+    const wrongVersion = await createWebhookHandler(deps)(body(`{"version":${'['.repeat(40)}${']'.repeat(40)},"alerts":[]}`));
+    expect(JSON.parse(wrongVersion.body)).toMatchObject({ error: 'MalformedEventError' });
+    const queued = await createIngestHandler(deps)(batch(record(deep, 'deep')));
+    expect(queued.batchItemFailures).toEqual([]);
+    expect(ddbMock.commandCalls(PutCommand).at(-1)?.args[0].input.Item).toMatchObject({ errorName: 'MalformedEventError', error: 'queue message body nests deeper than 64 levels' });
+  });
+
   it('answers 413 above 256 KB and checks the size before parsing (both sides of the limit)', async () => {
     const atLimit = ' '.repeat(MAX_WEBHOOK_BYTES - 2) + '{}';
     expect(Buffer.byteLength(atLimit)).toBe(MAX_WEBHOOK_BYTES);

@@ -5,7 +5,7 @@ import { MalformedEventError } from '../errors.js';
 import type { Signal, SignalKind, SignalSource, SignalState } from '../types.js';
 import { BUILT_IN_ALERT_KINDS, NO_ROUTING, alertKey, type AlertRouting } from './alert-names.js';
 import { alertBroker, alertCluster } from './alert-labels.js';
-import { LIMITS, isoTime, labelMap, lookup, makeSignal, numeric, optionalString, requireArray, requireObject, sha256, signalKind, type NormalizeContext, type Obj } from './common.js';
+import { LIMITS, describe, isoTime, labelMap, lookup, makeSignal, numeric, optionalString, requireArray, requireObject, sha256, signalKind, type NormalizeContext, type Obj } from './common.js';
 
 const GROUP_LABELS = ['consumergroup', 'consumer_group', 'group'];
 
@@ -28,7 +28,7 @@ export function alertKind(name: string, labels: Record<string, string>, routing:
 
 export function normalizeAlertmanager(raw: Obj, ctx: NormalizeContext, source: SignalSource = 'alertmanager', where = 'alertmanager payload'): Signal[] {
   if (raw.version !== undefined && raw.version !== '4') {
-    throw new MalformedEventError(`${where}: version must be "4", got ${JSON.stringify(raw.version)}`);
+    throw new MalformedEventError(`${where}: version must be "4", got ${describe(raw.version)}`);
   }
   const groupKey = optionalString(raw.groupKey, 'groupKey', where, LIMITS.labelValue);
   const alerts = requireArray(raw.alerts, 'alerts', where);
@@ -48,7 +48,7 @@ function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; sou
   const alert = requireObject(a, f, where);
   const status = alert.status;
   if (status !== 'firing' && status !== 'resolved') {
-    throw new MalformedEventError(`${where}: ${f}.status must be "firing" or "resolved", got ${JSON.stringify(status)}`);
+    throw new MalformedEventError(`${where}: ${f}.status must be "firing" or "resolved", got ${describe(status)}`);
   }
   const state: SignalState = status;
   if (alert.labels === undefined || alert.labels === null) throw new MalformedEventError(`${where}: ${f}.labels must be an object`);

@@ -10,6 +10,7 @@ import {
   LIMITS,
   brokerId,
   clip,
+  describe,
   isObject,
   isoTime,
   labelMap,
@@ -18,6 +19,7 @@ import {
   numeric,
   optionalObject,
   optionalString,
+  parseJsonDocument,
   requireArray,
   requireObject,
   requireString,
@@ -79,7 +81,7 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
     return { outcome: 'ignored', reason: `${CONFIGURATION_CHANGE} for ${name}: alarm configuration changes are not fault signals` };
   }
   if (detailType !== STATE_CHANGE) {
-    throw new UnknownSourceError(`${where}: detail-type ${JSON.stringify(clip(String(detailType), 80))} is not supported (expected "${STATE_CHANGE}")`);
+    throw new UnknownSourceError(`${where}: detail-type ${describe(typeof detailType === 'string' ? clip(detailType, 80) : detailType)} is not supported (expected "${STATE_CHANGE}")`);
   }
   const detail = requireObject(raw.detail, 'detail', where);
   const alarmName = requireString(detail.alarmName, 'detail.alarmName', where);
@@ -93,7 +95,7 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
       outcome: 'ignored',
       reason: `alarm ${alarmName} went to INSUFFICIENT_DATA: missing data alone is not a fault (the probe heartbeat alarm reports monitoring gaps)`,
     };
-  } else throw new MalformedEventError(`${where}: detail.state.value must be ALARM, OK or INSUFFICIENT_DATA, got ${JSON.stringify(stateValue)}`);
+  } else throw new MalformedEventError(`${where}: detail.state.value must be ALARM, OK or INSUFFICIENT_DATA, got ${describe(stateValue)}`);
 
   const config = optionalObject(detail.configuration, 'detail.configuration', where) ?? {};
   const description = optionalString(config.description, 'detail.configuration.description', where, 4096);
@@ -216,7 +218,7 @@ function readReasonData(v: unknown): { value?: number; threshold?: number } {
   if (typeof v !== 'string' || v.length > 65_536) return {};
   let data: unknown;
   try {
-    data = JSON.parse(v);
+    data = parseJsonDocument(v, 'reasonData');
   } catch {
     return {};
   }

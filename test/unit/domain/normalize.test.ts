@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
 import { alarmMarker, normalize, parseMarker, type NormalizeResult } from '../../../functions/domain/normalize/index.js';
-import { clip, describe as describeValue, isoTime, numeric } from '../../../functions/domain/normalize/common.js';
+import { MAX_JSON_DEPTH, clip, describe as describeValue, isoTime, numeric, parseJsonDocument } from '../../../functions/domain/normalize/common.js';
 import type { Signal } from '../../../functions/domain/types.js';
 import { CLUSTERS, loadEvent } from './fixtures.js';
 
@@ -644,5 +644,18 @@ describe('common helpers', () => {
     expect(describeValue({})).toBe('an object');
     expect(describeValue('x'.repeat(50))).toMatch(/\.\.\.$/);
     expect(describeValue(() => 1)).toBe('() => 1');
+  });
+});
+
+describe('parseJsonDocument: JSON from outside, bounded in depth', () => {
+  it('parses up to 64 levels and refuses 65 before parsing, whatever brackets strings hold', () => {
+    const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    expect(parseJsonDocument(nest(MAX_JSON_DEPTH), 'body')).toBeInstanceOf(Array);
+    expect(() => parseJsonDocument(nest(MAX_JSON_DEPTH + 1), 'body')).toThrow(new MalformedEventError('body nests deeper than 64 levels'));
+    // Brackets inside strings, escaped quotes and backslashes do not count.
+    const text = `{"a":"${'['.repeat(100)}\\"${'{'.repeat(100)}\\\\","b":[1]}`;
+    expect(parseJsonDocument(text, 'body')).toEqual({ a: `${'['.repeat(100)}"${'{'.repeat(100)}\\`, b: [1] });
+    expect(() => parseJsonDocument('{"a": ', 'body')).toThrow(/^body is not valid JSON: /);
+    expect(() => parseJsonDocument('{"a": ', 'body')).toThrow(MalformedEventError);
   });
 });
