@@ -29,7 +29,11 @@ describe('resolveDrTarget', () => {
       automatic: false,
       maxReplicationLagSeconds: 60,
       dryRun: false,
+      // The primary is confirmed from inside its own VPC: unreachable before a failover...
+      site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'unreachable' },
     });
+    // ...and healthy before a failback (the switch's target is then the primary itself).
+    expect(resolveDrTarget('dr-failback', input, entries(dr()))).toMatchObject({ toCluster: 'events', site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'healthy' } });
     expect(isDrWorkflow('dr-failback')).toBe(true);
     expect(isDrWorkflow('broker-recovery')).toBe(false);
   });
