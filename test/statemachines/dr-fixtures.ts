@@ -25,7 +25,7 @@ import {
   type Json,
   type RunResult,
 } from '../../local/stepfunctions/index.js';
-import { ACCOUNT, MemoryStore, aslText } from './recovery-fixtures.js';
+import { ACCOUNT, MemoryStore, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
 
 export const DR_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: `${ACCOUNT}:kafka-heal-test-workflow-steps`,
@@ -57,6 +57,7 @@ export interface DrScenario {
    * `error`: the primary's cluster steps function fails. Default: down on failover, healthy on failback.
    */
   primaryProbes?: ('down' | 'healthy' | 'degraded' | 'error')[];
+  history?: HistoryWatch;
 }
 
 export interface DrRun {
@@ -124,7 +125,7 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
     published.push(msg);
     return { MessageId: `m-${published.length}` };
   };
-  const approval = approvalBinding({ decide: () => s.approval ?? { decision: 'approved', by: 'oncall@example.com' }, timeScale: 0.0001 });
+  const approval = approvalBinding({ decide: () => s.approval ?? { decision: 'approved', by: 'oncall@example.com' }, timeScale: 0.0001, ...watchApprovals(s.history) });
   const { registry, calls } = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [DR_SUBSTITUTIONS.WorkflowStepsFunctionArn]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
@@ -144,7 +145,9 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
     input: input as Json,
     bindings: registry,
     timeScale: 0.0005,
+    ...watchRun(s.history),
     onEvent: (e) => {
+      s.history?.event(e);
       if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
     },
   });
