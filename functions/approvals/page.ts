@@ -1,8 +1,8 @@
 // The approval page as HTML: what someone woken at night needs to decide (incident type,
 // severity, cluster, evidence, the exact actions that will run), the one button the opened link
-// grants (Approve or Reject) and an optional reason; and the pages that say a link is used, expired, wrong or answered. Pure
-// rendering: every value is escaped, nothing is fetched by the page (no scripts, no remote CSS),
-// and the form posts back to the link's own URL.
+// grants (Approve or Reject) and an optional reason; and the pages that say a link is used,
+// expired, wrong or answered. Pure rendering: every value is escaped, nothing is fetched by the
+// page (no scripts, no remote CSS), and the form posts back to the link's own URL.
 import type { LinkDecision } from './links.js';
 import type { ApprovalRecord } from './store.js';
 
