@@ -32,6 +32,8 @@ export const PRICES = {
   sqsRequest: 0.4 / 1e6,
   secretMonth: 0.4,
   kmsKeyMonth: 1.0,
+  wafWebAclMonth: 5.0,
+  wafRuleMonth: 1.0,
   xrayTrace: 5 / 1e6,
 } as const;
 
@@ -167,6 +169,10 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
   add('SQS empty long polls by Lambda event sources', `${sqsMappings} mappings x ${SQS_POLLERS} pollers x ${SQS_POLLS_PER_MINUTE}/min = ${polls} requests`, polls * PRICES.sqsRequest, 'deployment');
   add('Secrets Manager secrets', `${of('AWS::SecretsManager::Secret').length}`, of('AWS::SecretsManager::Secret').length * PRICES.secretMonth, 'deployment');
   add('KMS customer managed keys', `${of('AWS::KMS::Key').length}`, of('AWS::KMS::Key').length * PRICES.kmsKeyMonth, 'deployment');
+  // The approval API's per-source rate limit: a web ACL and its rules bill monthly, requests ($0.60 a million) only when there are some.
+  const acls = of('AWS::WAFv2::WebACL');
+  const rules = acls.reduce((n, a) => n + ((a.Properties?.['Rules'] as unknown[] | undefined)?.length ?? 0), 0);
+  add('WAF web ACLs and rules (per-source rate limit on the approval API)', `${acls.length} web ACL(s), ${rules} rule(s)`, acls.length * PRICES.wafWebAclMonth + rules * PRICES.wafRuleMonth, 'deployment');
   add('Step Functions (standard)', `${of('AWS::StepFunctions::StateMachine').length} state machines, no executions when idle`, 0, 'deployment');
   add('DynamoDB on-demand', `${of('AWS::DynamoDB::Table').length} table, no requests when idle (storage of a few KB)`, 0, 'deployment');
   add('SNS, API Gateway, EventBridge rules, SSM parameters and documents', 'no requests when idle; no standing charge', 0, 'deployment');

@@ -342,7 +342,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           await fenced(store, step.workflow, inputId, run, () => store.checkRun(inputId, run));
         }
         if (step.workflow === 'disk-pressure') {
-          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent);
+          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, deps.now());
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
           return t;
         }

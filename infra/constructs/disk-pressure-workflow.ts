@@ -7,6 +7,8 @@
 // - ssm:SendCommand only with the kafka-diagnose-host and kafka-free-disk documents, and only on
 //   the configured broker instances (by id) or tag-matched instances (ssm:resourceTag condition);
 // - kafka:UpdateBrokerStorage and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+//   cloudwatch:GetMetricData (re-measuring the brokers' disk usage before any storage update; it
+//   has no resource-level permissions, and reads metrics only);
 // - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
 //   workflow; broker-recovery may start (and follow) this workflow and nothing else new.
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
@@ -69,6 +71,11 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );
+      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'RemeasureDiskUsage', effect: Effect.ALLOW, actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+      Validations.of(wf).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions log delivery and X-Ray, and cloudwatch:GetMetricData (disk-pressure re-measures MSK disk usage before growing storage; read-only), support no resource-level permissions.',
+      });
     }
 
     // broker-recovery hands a full disk to this workflow (nested, .sync:2).

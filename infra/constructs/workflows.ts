@@ -4,6 +4,7 @@
 // DefinitionBody.fromFile + definitionSubstitutions, so the same file runs in Step Functions and
 // in the local runtime. Because the definition ships as an S3 asset, CDK cannot see which
 // services a Task calls: each workflow's IAM is granted by hand next to its construct.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -11,6 +12,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { APPROVAL_RESOURCE } from '../../functions/approvals/schema.js';
 import type { Workflow } from '../../functions/domain/types.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { PROJECT_ROOT, type HealerFunction } from './healer-function.js';
@@ -59,10 +61,18 @@ export interface HealerWorkflowProps {
   logRetention?: RetentionDays;
 }
 
-/** A STANDARD state machine from an ASL file, with full execution logging and X-Ray tracing. */
+/**
+ * A STANDARD state machine from an ASL file, with X-Ray tracing and execution logging of every
+ * event without execution data: the logs say which state ran when and how it ended, never an
+ * input, an output or the parameters of a Task, so no task token (an approval state passes it in
+ * its Payload) and nothing a workflow carries is readable from CloudWatch Logs. Inputs and outputs
+ * stay in the execution history, for those allowed to read it (docs/aws-stack.md).
+ */
 export class HealerWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly logGroup: LogGroup;
+  /** The definition has an approval state (lambda:invoke.waitForTaskToken): people answer its task tokens. */
+  readonly asksApproval: boolean;
 
   constructor(scope: Construct, id: string, props: HealerWorkflowProps) {
     super(scope, id);
@@ -80,8 +90,9 @@ export class HealerWorkflow extends Construct {
       definitionSubstitutions: props.substitutions,
       timeout: props.timeout ?? Duration.days(1),
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
+    this.asksApproval = readFileSync(aslFile(props.name), 'utf8').includes(APPROVAL_RESOURCE);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',
@@ -99,6 +110,14 @@ export class HealerWorkflow extends Construct {
     }
     return this;
   }
+}
+
+/** The state machines of every workflow under `scope` that asks a person (approval states). */
+export function approvalStateMachines(scope: Construct): StateMachine[] {
+  return scope.node
+    .findAll()
+    .filter((c): c is HealerWorkflow => c instanceof HealerWorkflow && c.asksApproval)
+    .map((w) => w.stateMachine);
 }
 
 /**

@@ -38,7 +38,7 @@ import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
 import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
 import { SelfMonitoring } from '../constructs/self-monitoring.js';
 import { WebhookApi } from '../constructs/webhook-api.js';
-import { escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
+import { approvalStateMachines, escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 
 export function stackNameFor(deployment: string): string {
@@ -248,6 +248,9 @@ export class HealerStack extends Stack {
     })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
+
+    // The approval endpoint answers task tokens of this deployment's workflows that ask a person, no other.
+    this.ladder.allowDecisionsOn(approvalStateMachines(this));
 
     // --- Self-monitoring ---------------------------------------------------------------------
     this.monitoring

@@ -70,7 +70,8 @@ import { startAlertWebhook, type AlertWebhook, type WebhookRequestRecord } from 
 import type { ExporterPlan } from '../monitoring/exporters.js';
 import { startMonitoringStack, type MonitoringStack } from '../monitoring/prometheus-stack.js';
 import { writeKafkaHome } from './kafka-home.js';
-import { ZookeeperQuorumRule, type ZkRuleTransition } from './zookeeper-alerts.js';
+import { ZookeeperQuorumRule, alertmanagerWebhook, type ZkRuleTransition } from './zookeeper-alerts.js';
+import type { INJECTABLE_ALERTS } from './scenario.js';
 import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
 import { LocalQueue, SfnDouble, sqsClientDouble } from './aws-doubles.js';
@@ -126,6 +127,9 @@ export function webhookAlertEvents(r: WebhookRequestRecord): HealerEvent[] {
 
 /** ZooKeeper server n runs on the host of instanceIdFor(ZK_HOST_OFFSET + n). */
 export const ZK_HOST_OFFSET = 100;
+
+/** The Alertmanager alert name a drill's `send-alert` fault uses for each kind (docs/operations.md). */
+const ALERT_NAMES: Record<(typeof INJECTABLE_ALERTS)[number], string> = { 'site-down': 'KafkaSiteDown' };
 
 /** The ZooKeeper servers seen through the systemctl shim's broker-shaped view (quorum-recovery's hosts). */
 export function zookeeperShimView(c: Pick<LocalCluster, 'zookeeper' | 'zkFault'>): ShimCluster {
@@ -303,6 +307,8 @@ export interface LocalHealer {
   stopMonitoring(): Promise<void>;
   /** Puts matching alarms into ALARM now (a spurious alarm) through the normal event path. */
   fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string): number;
+  /** One firing Alertmanager webhook alert for the cluster into ingest, as the webhook API delivers it. */
+  sendAlert(alert: (typeof INJECTABLE_ALERTS)[number], why: string): void;
   /** Waits until the queues are empty and every execution ended. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -402,6 +408,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     targets.push({ cluster: drName, platform: 'ec2', clusterStepsFunction: ARNS.clusterSteps(drName), dr: drTargets.dr });
   }
   const drSteps = opts.dr?.site.drSteps([{ name: opts.dr.site.dr.name, bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','), brokerCount: opts.dr.site.dr.brokers.length }]);
+  // The primary's own cluster steps take the DR workflows' dr-site-probe too, as the deployed function does (dr-* steps).
+  const primaryDrSteps = opts.dr?.site.drSteps([probeConfig]);
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
   const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
   const clusterSteps = makeClusterStepsHandler({
@@ -528,7 +536,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const recorded = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
-      [ARNS.clusterSteps(cluster.name)]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
+      [ARNS.clusterSteps(cluster.name)]: (p: Json) =>
+        primaryDrSteps && String((p as { step?: unknown } | null)?.step).startsWith('dr-') ? primaryDrSteps(DrStepSchema.parse(p)) : clusterSteps(ClusterStepSchema.parse(p)),
       [ARNS.escalationSteps]: (p: Json) => escalationSteps(EscalationStepSchema.parse(p)),
       ...(drSteps && drName !== undefined ? { [ARNS.clusterSteps(drName)]: (p: Json) => drSteps(DrStepSchema.parse(p)) } : {}),
     }),
@@ -751,6 +760,21 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       const trs = evaluator.force(match, Date.now(), why);
       deliver(trs);
       return trs.length;
+    },
+    sendAlert(alert, why) {
+      const at = Date.now();
+      const alertname = ALERT_NAMES[alert];
+      const payload = alertmanagerWebhook({
+        status: 'firing',
+        groupLabels: { alertname, cluster: cluster.name },
+        labels: { alertname, cluster: cluster.name, kafka_heal_kind: alert, severity: 'critical' },
+        annotations: { summary: why },
+        startsAt: at,
+        generatorURL: 'http://127.0.0.1/prometheus/graph',
+        fingerprint: `${alert}-${cluster.name}-${at}`,
+      });
+      emit({ at, source: 'alarm', event: 'alert:firing', detail: `${cluster.name} ${alertname} (Alertmanager webhook, kafka_heal_kind ${alert}): ${why}` });
+      alarmQueue.send(JSON.stringify(payload));
     },
     async settled() {
       for (let i = 0; i < 3; i++) {

@@ -17,7 +17,7 @@ import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type Healer
 import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
-import { isAlarmFault, isBrokerFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import { isAlarmFault, isAlertFault, isBrokerFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
 import { warmIncidentStore } from './warm-up.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -228,6 +228,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       progress(`DR site: ${scenario.workload.topic} and ${site.mirror.heartbeatsTopic} replicated to ${site.dr.name} after ${(ms / 1000).toFixed(1)} s; ${site.recordName} -> ${site.endpoints.primary}`);
     }
     const drSite = site;
+    // A DR drill whose primary site fails heals by moving the clients; one with only a (false) alert
+    // for it heals, or stays healthy, in place.
+    const failsOver = drSite !== undefined && scenario.faults.some(isSiteFault);
 
     const decide = async (): Promise<DecideAnswer> => {
       const a = scenario.approvals;
@@ -290,11 +293,12 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const w = workload;
     const apply = async (f: Fault) => {
       const detail = 'broker' in f && f.broker !== undefined ? `broker ${f.broker}` : 'zookeeper' in f ? `zookeeper ${f.zookeeper}` : '';
-      record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : ''].filter(Boolean).join(' ') || undefined });
+      record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : '', 'alert' in f ? `alert ${f.alert}` : ''].filter(Boolean).join(' ') || undefined });
       if (isAlarmFault(f)) {
         const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm && (f.broker === undefined || spec.brokerId === f.broker), `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`);
         if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
-      } else if (f.action === 'pause-consumer') w.pauseConsumer();
+      } else if (isAlertFault(f)) h.sendAlert(f.alert, `Injected by drill ${scenario.name}: a ${f.alert} alert, whatever the cluster's state.`);
+      else if (f.action === 'pause-consumer') w.pauseConsumer();
       else if (f.action === 'resume-consumer') w.resumeConsumer();
       else if (isSiteFault(f)) await Promise.all(c.brokers.map((b) => c.fault('crash', b.id)));
       else if (isZkFault(f)) await c.zkFault(f.action.replace(/^zk-/, '') as Parameters<LocalCluster['zkFault']>[0], f.zookeeper);
@@ -316,7 +320,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // A DR drill heals by moving the clients: healthy means the record leads to DR and DR is healthy.
     let drHealthyAt: number | null = null;
     const drServing = async (): Promise<boolean> => {
-      if (!drSite || drSite.currentTarget() !== 'dr') return false;
+      if (!drSite || !failsOver || drSite.currentTarget() !== 'dr') return false;
       const s = await probeCluster({ bootstrapServers: drSite.resolve(`${drSite.recordName}:9092`), expectedBrokers: drSite.dr.brokers.length, timeoutMs: 3000 });
       return s.status === 'healthy';
     };
@@ -331,7 +335,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       const lastProbe = h.probeLog.at(-1);
       const closed = all.every((i) => TERMINAL.has(i.status)) && running === 0;
       if (drSite && drHealthyAt === null && (await drServing())) drHealthyAt = Date.now();
-      const healthy = drSite ? drHealthyAt !== null : lastProbe?.status === 'healthy';
+      const healthy = failsOver ? drHealthyAt !== null : lastProbe?.status === 'healthy';
       const healthyOrHandedOver = healthy || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
       const enough = scenario.expect.noIncident ? true : all.length > 0;
       if (closed && enough && healthyOrHandedOver && Date.now() - lastChange >= quietMs) break;
@@ -349,16 +353,16 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // Health measure: the first healthy probe after the last unhealthy one since the fault.
     const afterFault = h.probeLog.filter((p) => p.at >= faultAt);
     const lastBad = [...afterFault].reverse().find((p) => p.status !== 'healthy');
-    const finalHealthy = drSite ? await drServing() : afterFault.at(-1)?.status === 'healthy';
-    const healthyAt = drSite ? (finalHealthy ? drHealthyAt : null) : finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
+    const finalHealthy = failsOver ? await drServing() : afterFault.at(-1)?.status === 'healthy';
+    const healthyAt = failsOver ? (finalHealthy ? drHealthyAt : null) : finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
     // The newest heartbeat that reached DR before the site died: read before anything restarts the primary.
-    const heartbeat = drSite ? await drSite.mirror.heartbeatLag().catch(() => undefined) : undefined;
+    const heartbeat = failsOver ? await drSite.mirror.heartbeatLag().catch(() => undefined) : undefined;
 
     // Brokers the healer left down (an escalated drill) come back first: an acknowledged message on
     // a replica that is down is unavailable, not lost, and its partition cannot be read without a leader.
     // A site failure's primary stays down until the data is checked on DR (failback is another runbook).
     let restored = false;
-    if (!drSite && (!finalHealthy || c.brokers.some((b) => b.state !== 'running'))) {
+    if (!failsOver && (!finalHealthy || c.brokers.some((b) => b.state !== 'running'))) {
       progress('phase restore: bringing the cluster back before the data is checked (and for the next drill)');
       await restoreCluster(c, scenario.faults, progress);
       restored = true;
@@ -396,7 +400,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const repairable = [...scenario.faults].sort((a, b) => a.at - b.at).filter((f): f is BrokerFault => manualRepair(f) !== undefined);
     const first = repairable[0];
     // After a site failure the primary stays down, as it would be: bringing it back is dr-failback's job.
-    if (drSite) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
+    if (failsOver) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
     else if (!restored && c.brokers.some((b) => b.state !== 'running')) {
       progress('phase restore: bringing the cluster back for the next drill');
       await restoreCluster(c, scenario.faults, progress);
@@ -425,7 +429,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
 
     const primary = primaryIncident(incidents, scenario.expect.incident, scenario.expect.incidentType);
     let dr: DrObservations | undefined;
-    if (drSite) {
+    if (drSite && failsOver) {
       const canary = primary?.timeline.find((e) => e.action === 'canary-verified');
       const switched = primary?.timeline.find((e) => e.action === 'route53-upsert');
       dr = {

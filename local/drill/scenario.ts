@@ -49,13 +49,26 @@ const workloadFault = z.strictObject({
   action: z.enum(['pause-consumer', 'resume-consumer']),
 });
 
+/** Alerts a fault can send through Alertmanager's webhook path on purpose (a stale, mistaken or forged alert). */
+export const INJECTABLE_ALERTS = ['site-down'] as const;
+
+const alertFault = z.strictObject({
+  at: seconds(3600),
+  /**
+   * One firing Alertmanager webhook alert for the primary (labels alertname, cluster,
+   * kafka_heal_kind), into ingest as the webhook API delivers it, whatever the cluster's state.
+   */
+  action: z.literal('send-alert'),
+  alert: z.enum(INJECTABLE_ALERTS),
+});
+
 const siteFault = z.strictObject({
   at: seconds(3600),
   /** Every broker of the primary cluster SIGKILLed at once: the site is gone (needs a `dr` section). */
   action: z.literal('site-down'),
 });
 
-export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, workloadFault, siteFault]);
+export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, alertFault, workloadFault, siteFault]);
 
 export const ScenarioSchema = z.strictObject({
   name: kebab,
@@ -195,6 +208,7 @@ export const isBrokerFault = (f: Fault): f is BrokerFault => BROKER_ACTIONS.has(
 export const isZkFault = (f: Fault): f is ZkFault => 'zookeeper' in f;
 export const isAlarmFault = (f: Fault): f is AlarmFault => f.action === 'fire-alarm';
 export const isSiteFault = (f: Fault): f is z.output<typeof siteFault> => f.action === 'site-down';
+export const isAlertFault = (f: Fault): f is z.output<typeof alertFault> => f.action === 'send-alert';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -232,6 +246,9 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     }
     if (f.action === 'fire-alarm' && s.prometheus?.cloudwatchAlarms === false) {
       issues.push({ path: `faults.${i}.action`, message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out', value: JSON.stringify(f.action) });
+    }
+    if ('alert' in f && f.alert === 'site-down' && s.dr === undefined) {
+      issues.push({ path: `faults.${i}.alert`, message: 'a site-down alert starts dr-failover only for a cluster with a dr section', value: JSON.stringify(f.alert) });
     }
     if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
       issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });

@@ -16,6 +16,7 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
     }
     expect(resources.some((r) => r.includes('restart-broker'))).toBe(false);
     expect(allowing('kafka:UpdateBrokerStorage')).toEqual([]);
+    expect(allowing('cloudwatch:GetMetricData')).toEqual([]);
   });
 
   it('broker-recovery may start disk-pressure (the full-disk hand-off) and follow its executions', () => {
@@ -44,5 +45,7 @@ describe('disk-pressure wiring: MSK (orders)', () => {
     expect([grow[0]?.Action].flat().sort()).toEqual(['kafka:DescribeClusterV2', 'kafka:UpdateBrokerStorage']);
     expect(allowing('ssm:SendCommand')).toEqual([]);
     expect(allowing('kafka:RebootBroker')).toEqual([]);
+    // It re-measures the disks before it grows them: reading metrics is all it gets from CloudWatch.
+    expect(allowing('cloudwatch:GetMetricData').map((s) => [s.Action, s.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
   });
 });

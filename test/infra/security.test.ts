@@ -40,8 +40,7 @@ const UNSCOPABLE: Record<string, string> = {
   'ec2:UnassignPrivateIpAddresses': 'VPC Lambda ENIs',
   'ssm:GetCommandInvocation': 'read-only; SSM has no resource type for it',
   'kafka:DescribeClusterOperationV2': 'read-only; MSK operations have no ARN before they exist',
-  'states:SendTaskSuccess': 'approval callbacks: a task token names no resource',
-  'states:SendTaskFailure': 'approval callbacks: a task token names no resource',
+  'cloudwatch:GetMetricData': 'read-only; disk-pressure re-measures MSK disk usage (no resource-level permissions)',
 };
 
 let ex: ExampleStacks;

@@ -26,6 +26,8 @@ import {
   type CommandOutcome,
   type CommandRun,
   type Json,
+  type LocalFunction,
+  type RunEvent,
   type RunResult,
   type TaskBinding,
 } from '../../local/stepfunctions/index.js';
@@ -171,6 +173,20 @@ export class MemoryStore implements WorkflowStepsStore {
 
 // ------------------------------------------------------------------ the harness
 
+/**
+ * Watches a run as its execution history would show it: the approval states invoke `request` (the
+ * real approval request Lambda; its response is what the history keeps as TaskSubmitted output)
+ * and `event` gets every event with its state's input and output.
+ */
+export interface HistoryWatch {
+  request: LocalFunction;
+  event: (e: RunEvent) => void;
+}
+
+/** What a fixture passes to approvalBinding and runWorkflow when a HistoryWatch is given. */
+export const watchApprovals = (h: HistoryWatch | undefined) => (h ? { request: h.request } : {});
+export const watchRun = (h: HistoryWatch | undefined) => (h ? { history: true } : {});
+
 export const diagnosisLine = (over: Record<string, unknown> = {}) =>
   `KAFKA_HEAL_DIAGNOSIS ${JSON.stringify({ v: 1, host: 'b2', service: 'kafka', serviceActive: false, serviceState: 'failed', serviceResult: 'exit-code', mainPid: 0, listenerPort: 9092, listenerUp: false, diskUsedPercent: 41, disks: [], memUsedPercent: 30, oomKilled: false, oomEvidence: [], jvmOutOfMemory: false, logFile: null, lastErrors: [], missingTools: [], ...over })}\n`;
 
@@ -197,6 +213,7 @@ export interface Scenario {
   children?: Record<string, (input: Json, bindings: Record<string, TaskBinding>) => Promise<RunResult>>;
   /** A person's answer to an approval request (default: approved by test:approver); 'never' lets it time out. */
   decide?: (r: ApprovalRequest) => DecideAnswer;
+  history?: HistoryWatch;
 }
 
 export interface ScenarioRun {
@@ -304,6 +321,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
         return s.decide ? s.decide(r) : { decision: 'approved', by: 'test:approver' };
       },
       timeScale: 0.0005,
+      ...watchApprovals(s.history),
     }),
   });
   function recordedRegistry() {
@@ -317,7 +335,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     bindings: recorded.registry,
     // A few ms per Wait and retry: the polling loops and the verify backoff really run, quickly.
     timeScale: 0.0005,
+    ...watchRun(s.history),
     onEvent: (e) => {
+      s.history?.event(e);
       if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
     },
   });
