@@ -2,7 +2,7 @@
 // Parameter Store (or the `policy` block of a cluster in the config file). Partial policies are
 // filled from DEFAULT_POLICY; any bad field is a PolicyError that names it.
 import { PolicyError } from './errors.js';
-import type { AutomationMode, MaintenanceWindow, RuntimePolicy, Thresholds } from './types.js';
+import type { AutomationMode, EscalationLevel, EscalationTargets, MaintenanceWindow, RuntimePolicy, Thresholds } from './types.js';
 
 export { PolicyError } from './errors.js';
 
@@ -30,10 +30,34 @@ export const DEFAULT_POLICY: RuntimePolicy = {
   simultaneousWindowSeconds: 60,
   blastRadiusFraction: 0.4,
   thresholds: DEFAULT_THRESHOLDS,
+  autoResolveSeconds: 900,
+  reopenSeconds: 1800,
+  escalation: { mode: 'pagerduty', levels: [] },
 };
 
+/** Level routing keys live under this Secrets Manager prefix (the escalation Lambda may read only these). */
+export const LEVEL_SECRET_PREFIX = 'kafka-heal/pagerduty/';
+const LEVEL_SECRET = /^kafka-heal\/pagerduty\/[A-Za-z0-9/_+=.@-]{1,200}$/;
+const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z]{2}(-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+/** Ladder positions a policy may name (the severities page at most 3). */
+export const MAX_ESCALATION_LEVELS = 5;
+
 const MODES: AutomationMode[] = ['auto', 'approval', 'dry-run', 'off'];
-const TOP_KEYS = new Set(['mode', 'maintenanceWindows', 'cooldownSeconds', 'flapMaxHeals', 'flapWindowSeconds', 'cascadeWindowSeconds', 'simultaneousWindowSeconds', 'blastRadiusFraction', 'blastRadiusBrokers', 'thresholds']);
+const TOP_KEYS = new Set([
+  'mode',
+  'maintenanceWindows',
+  'cooldownSeconds',
+  'flapMaxHeals',
+  'flapWindowSeconds',
+  'cascadeWindowSeconds',
+  'simultaneousWindowSeconds',
+  'blastRadiusFraction',
+  'blastRadiusBrokers',
+  'thresholds',
+  'autoResolveSeconds',
+  'reopenSeconds',
+  'escalation',
+]);
 
 type Issue = { path: string; message: string };
 
@@ -78,6 +102,9 @@ export function parsePolicy(json: unknown): RuntimePolicy {
     simultaneousWindowSeconds: num('simultaneousWindowSeconds', o.simultaneousWindowSeconds, d.simultaneousWindowSeconds, wholeAtLeast(0), 'a whole number >= 0'),
     blastRadiusFraction: num('blastRadiusFraction', o.blastRadiusFraction, d.blastRadiusFraction, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
     thresholds: { ...d.thresholds },
+    autoResolveSeconds: num('autoResolveSeconds', o.autoResolveSeconds, d.autoResolveSeconds, wholeAtLeast(0), 'a whole number >= 0 (0: never)'),
+    reopenSeconds: num('reopenSeconds', o.reopenSeconds, d.reopenSeconds, wholeAtLeast(0), 'a whole number >= 0 (0: never)'),
+    escalation: escalation(o.escalation, issues),
   };
   if (policy.simultaneousWindowSeconds > policy.cascadeWindowSeconds) {
     issues.push({ path: 'simultaneousWindowSeconds', message: `must not exceed cascadeWindowSeconds (${policy.cascadeWindowSeconds}), got ${policy.simultaneousWindowSeconds}` });
@@ -112,6 +139,56 @@ export function parsePolicy(json: unknown): RuntimePolicy {
   }
   if (issues.length > 0) throw new PolicyError(issues);
   return policy;
+}
+
+/** The `escalation` block: mode and, for `levels`, one target per level that reaches someone new. */
+function escalation(v: unknown, issues: Issue[]): EscalationTargets {
+  const fallback = { mode: DEFAULT_POLICY.escalation.mode, levels: [] };
+  if (v === undefined) return fallback;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    issues.push({ path: 'escalation', message: 'must be an object with mode and levels' });
+    return fallback;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'mode' && k !== 'levels') issues.push({ path: `escalation.${k}`, message: 'is not an escalation field (mode, levels)' });
+  let mode = fallback.mode;
+  if (o.mode !== undefined) {
+    if (o.mode === 'pagerduty' || o.mode === 'levels') mode = o.mode;
+    else issues.push({ path: 'escalation.mode', message: `must be pagerduty or levels, got ${JSON.stringify(o.mode)}` });
+  }
+  const levels: EscalationLevel[] = [];
+  if (o.levels !== undefined && !Array.isArray(o.levels)) issues.push({ path: 'escalation.levels', message: 'must be an array' });
+  const raw = Array.isArray(o.levels) ? (o.levels as unknown[]) : [];
+  if (raw.length > MAX_ESCALATION_LEVELS) issues.push({ path: 'escalation.levels', message: `must list at most ${MAX_ESCALATION_LEVELS} levels, got ${raw.length}` });
+  const seen = new Map<string, number>();
+  raw.slice(0, MAX_ESCALATION_LEVELS).forEach((l, i) => {
+    const path = `escalation.levels[${i}]`;
+    if (typeof l !== 'object' || l === null || Array.isArray(l)) {
+      issues.push({ path, message: 'must be an object with routingKeySecret or snsTopicArn' });
+      return;
+    }
+    const r = l as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (k !== 'routingKeySecret' && k !== 'snsTopicArn') issues.push({ path: `${path}.${k}`, message: 'is not a level field (routingKeySecret, snsTopicArn)' });
+    const level: EscalationLevel = {};
+    if (r.routingKeySecret !== undefined) {
+      if (typeof r.routingKeySecret === 'string' && LEVEL_SECRET.test(r.routingKeySecret)) level.routingKeySecret = r.routingKeySecret;
+      else issues.push({ path: `${path}.routingKeySecret`, message: `must be a Secrets Manager secret name under ${LEVEL_SECRET_PREFIX}, got ${JSON.stringify(r.routingKeySecret)}` });
+    }
+    if (r.snsTopicArn !== undefined) {
+      if (typeof r.snsTopicArn === 'string' && TOPIC_ARN.test(r.snsTopicArn)) level.snsTopicArn = r.snsTopicArn;
+      else issues.push({ path: `${path}.snsTopicArn`, message: `must be an SNS topic ARN, got ${JSON.stringify(r.snsTopicArn)}` });
+    }
+    if (level.routingKeySecret !== undefined && level.snsTopicArn !== undefined) issues.push({ path, message: 'must name one target: routingKeySecret or snsTopicArn, not both' });
+    const named = r.routingKeySecret !== undefined || r.snsTopicArn !== undefined;
+    if (!named && i > 0) issues.push({ path, message: "must name a target: only level 1 may page the deployment's own routing key" });
+    const target = level.routingKeySecret ?? level.snsTopicArn ?? (named ? undefined : '(the deployment routing key)');
+    const first = target === undefined ? undefined : seen.get(target);
+    if (first !== undefined) issues.push({ path, message: `pages the same target as level ${first + 1}, which reaches nobody new` });
+    else if (target !== undefined) seen.set(target, i);
+    levels.push(level);
+  });
+  if (mode === 'levels' && raw.length < 2) issues.push({ path: 'escalation.levels', message: `mode levels needs at least 2 levels (level 1 and who it escalates to), got ${raw.length}` });
+  return { mode, levels };
 }
 
 function windows(v: unknown, issues: Issue[]): MaintenanceWindow[] {

@@ -167,6 +167,42 @@ export interface RuntimePolicy {
   /** Optional absolute broker count for the blast-radius gate (whichever is smaller wins). */
   blastRadiusBrokers?: number;
   thresholds: Thresholds;
+  /**
+   * An open or escalated incident whose alarms are all back to OK, and whose cluster has been
+   * healthy, for this long resolves itself as recovered without the healer. 0 = never. Default 900.
+   */
+  autoResolveSeconds: number;
+  /**
+   * A fault that fires again within this many seconds of its incident being resolved without the
+   * healer (auto-resolved, or by a person) reopens that incident instead of opening a new one.
+   * 0 = never. Default 1800.
+   */
+  reopenSeconds: number;
+  /** Who the escalation ladder pages at each level. */
+  escalation: EscalationTargets;
+}
+
+/**
+ * Where the escalation ladder's levels page:
+ * - `pagerduty` (default): PagerDuty's own escalation policy moves the page up; the ladder pages
+ *   once (the deployment's routing key) and then only posts status updates. No level re-pages the
+ *   same PagerDuty incident pretending to escalate.
+ * - `levels`: each level pages its own target (a PagerDuty routing key of another service, or an
+ *   SNS topic), level 1 first; a level is paged only when its acknowledgement window passed.
+ */
+export interface EscalationTargets {
+  mode: 'pagerduty' | 'levels';
+  /** `levels` mode: level n's target is levels[n-1]. */
+  levels: EscalationLevel[];
+}
+
+/**
+ * One level's target: a Secrets Manager secret (under `kafka-heal/pagerduty/`) holding an Events
+ * v2 routing key, or an SNS topic ARN; neither (level 1 only) is the deployment's routing key.
+ */
+export interface EscalationLevel {
+  routingKeySecret?: string;
+  snsTopicArn?: string;
 }
 
 export interface Thresholds {

@@ -12,6 +12,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { alertKey, type AlertRouting } from '../../functions/domain/normalize/alert-names.js';
 import { SIGNAL_KINDS, type ClusterFacts, type SignalKind } from '../../functions/domain/types.js';
+import { PolicyError, parsePolicy } from '../../functions/domain/policy.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -221,6 +222,26 @@ const thresholdsSchema = z
     }
   });
 
+/** Who each escalation level pages (parsePolicy checks the same rules at run time, with the same messages). */
+const escalationLevelSchema = z.strictObject({
+  routingKeySecret: pattern(/^kafka-heal\/pagerduty\/[A-Za-z0-9/_+=.@-]{1,200}$/, 'expected a Secrets Manager secret name under kafka-heal/pagerduty/').optional(),
+  snsTopicArn: snsTopicArn.optional(),
+});
+const escalationSchema = z
+  .strictObject({
+    mode: oneOf(['pagerduty', 'levels']).default('pagerduty'),
+    levels: z.array(escalationLevelSchema).max(5, { error: 'expected at most 5 levels' }).default([]),
+  })
+  .superRefine((e, ctx) => {
+    // The rules that need the whole block: one target per level, each reaching someone new.
+    try {
+      parsePolicy({ escalation: e });
+    } catch (err) {
+      if (!(err instanceof PolicyError)) throw err;
+      for (const i of err.issues) ctx.addIssue({ code: 'custom', path: i.path.replace(/^escalation\.?/, '').split(/\.|\[(\d+)\]/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k)), message: i.message });
+    }
+  });
+
 /** Initial runtime policy written to SSM; a partial RuntimePolicy, defaults filled at run time. */
 const policySchema = z.strictObject({
   mode: oneOf(['auto', 'approval', 'dry-run', 'off']).default('dry-run'),
@@ -233,6 +254,9 @@ const policySchema = z.strictObject({
   blastRadiusFraction: fraction('expected a fraction above 0 and at most 1 (0.4 = 40% of brokers)').optional(),
   blastRadiusBrokers: integer(1, 10_000, 'expected a whole number of brokers from 1 to 10000').optional(),
   thresholds: thresholdsSchema.optional(),
+  autoResolveSeconds: integer(0, 604_800, 'expected whole seconds from 0 (never) to 604800').optional(),
+  reopenSeconds: integer(0, 604_800, 'expected whole seconds from 0 (never) to 604800').optional(),
+  escalation: escalationSchema.optional(),
 });
 
 const consumerGroupSchema = z

@@ -169,3 +169,64 @@ describe('simultaneousWindowSeconds (brokers failing together vs a cascade)', ()
     expect(issues({ cascadeWindowSeconds: 59 })).toEqual(['simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (59), got 60']);
   });
 });
+
+describe('the incident lifecycle: autoResolveSeconds, reopenSeconds', () => {
+  it('defaults to 15 min and 30 min; 0 turns either off', () => {
+    expect(DEFAULT_POLICY).toMatchObject({ autoResolveSeconds: 900, reopenSeconds: 1800 });
+    expect(parsePolicy({ autoResolveSeconds: 0, reopenSeconds: 0 })).toMatchObject({ autoResolveSeconds: 0, reopenSeconds: 0 });
+    expect(parsePolicy({ autoResolveSeconds: 20, reopenSeconds: 600 })).toMatchObject({ autoResolveSeconds: 20, reopenSeconds: 600 });
+  });
+
+  it('must be whole seconds >= 0', () => {
+    expect(issues({ autoResolveSeconds: -1, reopenSeconds: 2.5 })).toEqual([
+      'autoResolveSeconds: must be a whole number >= 0 (0: never), got -1',
+      'reopenSeconds: must be a whole number >= 0 (0: never), got 2.5',
+    ]);
+  });
+});
+
+describe('escalation targets (levels that reach someone new)', () => {
+  const key = (n: string) => `kafka-heal/pagerduty/${n}`;
+  const topic = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-escalation-managers';
+
+  it('defaults to PagerDuty escalating by itself, with no levels of our own', () => {
+    expect(DEFAULT_POLICY.escalation).toEqual({ mode: 'pagerduty', levels: [] });
+    expect(parsePolicy({ escalation: {} }).escalation).toEqual({ mode: 'pagerduty', levels: [] });
+  });
+
+  it('levels: level 1 may be the deployment key, later levels name a routing key secret or a topic', () => {
+    const p = parsePolicy({ escalation: { mode: 'levels', levels: [{}, { routingKeySecret: key('secondary') }, { snsTopicArn: topic }] } });
+    expect(p.escalation).toEqual({ mode: 'levels', levels: [{}, { routingKeySecret: key('secondary') }, { snsTopicArn: topic }] });
+  });
+
+  it('refuses a level that reaches nobody new, or names two targets or none, or a bad name', () => {
+    expect(
+      issues({
+        escalation: {
+          mode: 'levels',
+          extra: 1,
+          levels: [{ routingKeySecret: key('a') }, { routingKeySecret: key('a') }, {}, { routingKeySecret: key('b'), snsTopicArn: topic }, { routingKeySecret: 'other/secret', snsTopicArn: 'topic', color: 'red' }],
+        },
+      }),
+    ).toEqual([
+      'escalation.extra: is not an escalation field (mode, levels)',
+      'escalation.levels[1]: pages the same target as level 1, which reaches nobody new',
+      "escalation.levels[2]: must name a target: only level 1 may page the deployment's own routing key",
+      'escalation.levels[3]: must name one target: routingKeySecret or snsTopicArn, not both',
+      'escalation.levels[4].color: is not a level field (routingKeySecret, snsTopicArn)',
+      'escalation.levels[4].routingKeySecret: must be a Secrets Manager secret name under kafka-heal/pagerduty/, got "other/secret"',
+      'escalation.levels[4].snsTopicArn: must be an SNS topic ARN, got "topic"',
+    ]);
+  });
+
+  it('refuses bad shapes: not an object, an unknown mode, levels not a list, too few or too many levels', () => {
+    expect(issues({ escalation: [] })).toEqual(['escalation: must be an object with mode and levels']);
+    expect(issues({ escalation: { mode: 'auto' } })).toEqual(['escalation.mode: must be pagerduty or levels, got "auto"']);
+    expect(issues({ escalation: { levels: {} } })).toEqual(['escalation.levels: must be an array']);
+    expect(issues({ escalation: { mode: 'levels', levels: [null] } })).toEqual([
+      'escalation.levels[0]: must be an object with routingKeySecret or snsTopicArn',
+      'escalation.levels: mode levels needs at least 2 levels (level 1 and who it escalates to), got 1',
+    ]);
+    expect(issues({ escalation: { levels: Array.from({ length: 6 }, (_, i) => ({ routingKeySecret: key(`l${i}`) })) } })).toEqual(['escalation.levels: must list at most 5 levels, got 6']);
+  });
+});
