@@ -22,8 +22,18 @@
 //   (rule 1) joins.
 // Ignore decisions still correlate (a resolved signal annotates its incident); callers open
 // no new incident for them.
+//
+// Escalated incidents belong to people, and never absorb a new fault silently (safety rule 10,
+// lifecycle.ts escalatedCoverage, the table in docs/incident-store.md "No fault swallowed"): a
+// firing signal that an escalated incident covers joins it and re-notifies its owner (never
+// re-running the automation the gates stopped); one it does not cover gets its own decision, a
+// new incident linked to the escalated one. Rules 2-4 therefore look at the incidents automation
+// works on first; an escalated one is only what the signal would have joined.
+// Finally, a firing signal that would open a new incident reopens the incident its fault had
+// shortly before, when that one was resolved without the healer (lifecycle.ts reopenTarget).
 import { fingerprintKey } from './incident-id.js';
 import { CASCADE_SEVERITY } from './classify.js';
+import { escalatedCoverage, reopenTarget, type ResolvedIncident } from './lifecycle.js';
 import { isMoreSevere, mostSevere } from './severity.js';
 import type { Decision, IncidentStatus, IncidentType, OpenIncident, RuntimePolicy, Severity, Signal } from './types.js';
 
@@ -34,8 +44,12 @@ export interface FoldEntry {
 }
 
 export type Correlation =
-  | { kind: 'new' }
-  | { kind: 'join'; incidentId: string }
+  /** `linkedTo`: the escalated incident the signal would have joined but that does not cover it. */
+  | { kind: 'new'; linkedTo?: { incidentId: string; why: string } }
+  /** `renotify`: the incident is escalated and covers the signal; its owner hears of it again (why). */
+  | { kind: 'join'; incidentId: string; renotify?: string }
+  /** The fault returned soon after its incident was resolved without the healer. */
+  | { kind: 'reopen'; incidentId: string; why: string }
   | { kind: 'upgrade'; incidentId: string; to: IncidentType; severity: Severity }
   | { kind: 'fold'; incidentId: string; into: IncidentType; entry: FoldEntry };
 
@@ -54,11 +68,30 @@ export const FOLDED_TYPES: readonly IncidentType[] = ['broker-failure', 'cascade
 /** Statuses in which a cluster-wide incident is still the automation's response; escalated belongs to people. */
 export const FOLD_STATUSES: readonly IncidentStatus[] = ['open', 'remediating', 'awaiting-approval'];
 
-export function correlate(signal: Signal, decision: Decision, open: OpenIncident[], policy: RuntimePolicy, now: Date): Correlation {
-  const candidates = open.filter((i) => i.cluster === signal.cluster && i.status !== 'resolved');
+export function correlate(
+  signal: Signal,
+  decision: Decision,
+  open: OpenIncident[],
+  policy: RuntimePolicy,
+  now: Date,
+  /** Incidents of the cluster resolved recently (for reopening); none by default. */
+  resolved: readonly ResolvedIncident[] = [],
+): Correlation {
+  const candidates = open.filter((i) => i.cluster === signal.cluster && i.status !== 'resolved' && i.status !== 'suppressed');
 
   const host = foldTarget(signal, decision, candidates);
   if (host) return { kind: 'fold', incidentId: host.id, into: host.type, entry: foldEntry(signal, decision, host) };
+
+  const firing = signal.state === 'firing';
+  // An escalated incident the signal would have joined but that does not cover it.
+  let uncovered: { incident: OpenIncident; why: string } | undefined;
+  const escalated = (inc: OpenIncident): Correlation | undefined => {
+    if (!firing) return { kind: 'join', incidentId: inc.id };
+    const cover = escalatedCoverage(inc, signal, decision);
+    if (cover.covered) return { kind: 'join', incidentId: inc.id, renotify: cover.why };
+    uncovered ??= { incident: inc, why: cover.why };
+    return undefined;
+  };
 
   // A cluster-wide incident no longer folding (escalated) keeps the fingerprints of what it
   // folded; such an alarm firing again is a fault of its own, not a re-fire to join there.
@@ -68,10 +101,40 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
   const same = candidates
     .filter((i) => i.fingerprints.includes(fingerprintKey(signal.fingerprint)) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
     .sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id))[0];
-  if (same) return { kind: 'join', incidentId: same.id };
+  if (same) {
+    const placed = same.status === 'escalated' ? escalated(same) : { kind: 'join' as const, incidentId: same.id };
+    if (placed) return placed;
+  }
 
+  const worked = candidates.filter((i) => i.status !== 'escalated');
+  const people = candidates.filter((i) => i.status === 'escalated').sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id));
+  // The owner of what the signal is about (its brokers, its cluster-wide fault) hears of it first.
+  if (firing) {
+    const owner = people.find((i) => escalatedCoverage(i, signal, decision).covered);
+    if (owner) return escalated(owner) as Correlation;
+  }
+  const placed = place(signal, decision, worked, policy, now);
+  if (placed) return placed;
+  const wouldJoin = place(signal, decision, people, policy, now);
+  if (wouldJoin) {
+    const target = people.find((i) => i.id === wouldJoin.incidentId) as OpenIncident;
+    const joined = escalated(target);
+    if (joined) return joined;
+  }
+  if (uncovered && decision.action !== 'ignore') return { kind: 'new', linkedTo: { incidentId: uncovered.incident.id, why: uncovered.why } };
+
+  const back = reopenTarget(signal, decision, resolved, policy, now);
+  if (back) return { kind: 'reopen', incidentId: back.id, why: `${signal.source} signal ${signal.name} fired again ${Math.round((now.getTime() - Date.parse(back.resolvedAt)) / 1000)} s after incident ${back.id} was resolved (${String(back.resolvedVia)}); within reopenSeconds ${policy.reopenSeconds}` };
+  return { kind: 'new' };
+}
+
+/**
+ * Rules 2-4 over `open` (incidents of the signal's cluster): where the signal belongs, or nothing.
+ * Every result names an incident of `open`.
+ */
+function place(signal: Signal, decision: Decision, open: OpenIncident[], policy: RuntimePolicy, now: Date): Exclude<Correlation, { kind: 'new' } | { kind: 'fold' } | { kind: 'reopen' }> | undefined {
   if (BROKER_TYPES.includes(decision.incidentType)) {
-    const inc = candidates.find((i) => BROKER_TYPES.includes(i.type));
+    const inc = open.find((i) => BROKER_TYPES.includes(i.type));
     if (inc) {
       const known = new Set(inc.brokers.map((b) => b.id));
       const fresh = signal.brokerIds.filter((b) => !known.has(b));
@@ -84,17 +147,16 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
     }
   }
 
-  if (decision.incidentType === 'unknown') return { kind: 'new' };
-  const sameType = candidates.find((i) => i.type === decision.incidentType);
+  if (decision.incidentType === 'unknown') return undefined;
+  const sameType = open.find((i) => i.type === decision.incidentType);
   if (sameType) return severityUpgrade(sameType, decision.severity);
 
-  const sameBroker = candidates.find((i) => i.brokers.some((b) => signal.brokerIds.includes(b.id)));
+  const sameBroker = open.find((i) => i.brokers.some((b) => signal.brokerIds.includes(b.id)));
   if (sameBroker) {
     if (isMoreSevere(decision.severity, sameBroker.severity)) return { kind: 'upgrade', incidentId: sameBroker.id, to: decision.incidentType, severity: decision.severity };
     return { kind: 'join', incidentId: sameBroker.id };
   }
-
-  return { kind: 'new' };
+  return undefined;
 }
 
 function isFoldable(signal: Signal, decision: Decision): boolean {
@@ -139,7 +201,7 @@ function ownDecision(d: Decision): string {
   }
 }
 
-function severityUpgrade(inc: OpenIncident, severity: Severity): Correlation {
+function severityUpgrade(inc: OpenIncident, severity: Severity): Exclude<Correlation, { kind: 'new' } | { kind: 'fold' } | { kind: 'reopen' }> {
   if (isMoreSevere(severity, inc.severity)) return { kind: 'upgrade', incidentId: inc.id, to: inc.type, severity };
   return { kind: 'join', incidentId: inc.id };
 }

@@ -212,12 +212,16 @@ describe('unknown alerts are kept and notified, never dropped', () => {
     expect(d.reasons.join(' ')).toMatch(/notifying people/);
   });
 
-  it('a second, different unknown alert opens its own incident (and notification) instead of joining the first one silently; the same alert again joins', () => {
+  it('a second, different unknown alert opens its own incident (and notification) instead of joining the first one silently; the same alert again joins and re-notifies', () => {
     const first: OpenIncident = { id: 'inc-u1', cluster: 'payments', type: 'unknown', severity: 'SEV-3', status: 'escalated', brokers: [{ id: 2, firstSeenAt: receivedAt }], openedAt: receivedAt, fingerprints: ['u1'] };
     const other = { ...unknownAlert('OfflineLogDirectoryCount', 'u2'), brokerIds: [2] };
     const d = classify({ signal: other, cluster, openIncidents: [first], recentHeals: [], policy, now });
     expect(correlate(other, d, [first], policy, now)).toEqual({ kind: 'new' });
     const again = unknownAlert('UncleanLeaderElectionsPerSec > 0', 'u1');
-    expect(correlate(again, classify({ signal: again, cluster, openIncidents: [first], recentHeals: [], policy, now }), [first], policy, now)).toEqual({ kind: 'join', incidentId: 'inc-u1' });
+    expect(correlate(again, classify({ signal: again, cluster, openIncidents: [first], recentHeals: [], policy, now }), [first], policy, now)).toEqual({
+      kind: 'join',
+      incidentId: 'inc-u1',
+      renotify: 'alarm UncleanLeaderElectionsPerSec > 0 of escalated incident inc-u1 fired again',
+    });
   });
 });
