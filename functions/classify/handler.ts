@@ -9,23 +9,29 @@
 //      suppressed.
 // Every decision and action goes to the incident timeline with its reasons. A redelivered signal
 // is a no-op, except that actions a failed first delivery did not finish are completed.
+// Escalated incidents never swallow a new fault (correlate's "no fault swallowed" rule): a signal
+// one covers joins it and its owner is re-notified (at most every RENOTIFY_MIN_SECONDS); one it
+// does not cover opens its own incident, linked to it, with its own decision. A fault returning
+// soon after its incident was resolved without the healer reopens that incident (a fresh decision;
+// its runs are attempt reopenCount + 1).
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classify } from '../domain/classify.js';
 import { correlate, type Correlation } from '../domain/correlate.js';
-import { executionName } from '../domain/incident-id.js';
 import { RUN_ACTING_STATUSES, lockTakeover, type RunState } from '../domain/run-fencing.js';
 import type { ClusterFacts, Decision, HealRecord, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { InputValidationError, LockHeldError, LockNotOwnedError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentRecord, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
+import { NOTIFY_ENV, notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { signalSchema } from '../shared/schemas.js';
-import { executionArnFor, runState, startWorkflow, stopWorkflow, workflowArnEnvName } from '../shared/workflows.js';
+import { isLadderRun, releaseLockOf, runName, stopRun, supersede } from '../shared/runs.js';
+import { executionArnFor, runState, startWorkflow, workflowArnEnvName } from '../shared/workflows.js';
 
 /** A remediation holds its cluster's lock at most this long unless the workflow renews it (LOCK_TTL_SECONDS). */
 export const DEFAULT_LOCK_TTL_SECONDS = LOCK_TTL_SECONDS;
@@ -46,6 +52,8 @@ export type ClassifyStore = Pick<
   | 'setStatus'
   | 'storeRaw'
   | 'get'
+  | 'listRecentlyResolved'
+  | 'claimRenotify'
 >;
 
 export interface ClassifyDeps {
@@ -57,6 +65,8 @@ export interface ClassifyDeps {
   workflowArns: Record<string, string | undefined>;
   now: () => Date;
   lockTtlSeconds?: number;
+  /** The notification chain (PagerDuty, SNS, retry queue): re-notifies an escalated incident's owner. */
+  notify?: (n: IncidentNotification) => Promise<NotifyResult>;
 }
 
 export function parseSignal(body: string): Signal {
@@ -108,8 +118,14 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
   const [open, recentHeals] = await Promise.all([deps.store.listOpen(signal.cluster), deps.store.recentHeals(signal.cluster, new Date(now.getTime() - lookback))]);
 
   const decision = classify({ signal, cluster, openIncidents: open, recentHeals, policy, now });
-  const bind = (o: OpenIncident[]): Correlation => correlate(signal, decision, o, policy, now);
-  const correlation = bind(open);
+  let resolved: Awaited<ReturnType<ClassifyStore['listRecentlyResolved']>> = [];
+  const bind = (o: OpenIncident[]): Correlation => correlate(signal, decision, o, policy, now, resolved);
+  let correlation = bind(open);
+  if (correlation.kind === 'new' && !correlation.linkedTo && signal.state === 'firing' && decision.action !== 'ignore' && policy.reopenSeconds > 0) {
+    // About to open a new incident: the fault may be one that returned (read only then, off the storm path).
+    resolved = await deps.store.listRecentlyResolved(signal.cluster, new Date(now.getTime() - policy.reopenSeconds * 1000));
+    if (resolved.length > 0) correlation = bind(open);
+  }
   metrics.addMetric('SignalsClassified', MetricUnit.Count, 1);
 
   if (decision.action === 'ignore' && correlation.kind === 'new' && !decision.suppressed) {
@@ -125,7 +141,7 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
   if (recorded.outcome === 'duplicate') {
     metrics.addMetric('DuplicateSignals', MetricUnit.Count, 1);
     // A first delivery that opened or upgraded the incident but failed before its workflow started.
-    if (!recorded.acted && recorded.incidentId && recorded.decision && (recorded.firstOutcome === 'created' || recorded.firstOutcome === 'upgraded')) {
+    if (!recorded.acted && recorded.incidentId && recorded.decision && (recorded.firstOutcome === 'created' || recorded.firstOutcome === 'upgraded' || recorded.firstOutcome === 'reopened')) {
       await deps.store.appendTimeline(recorded.incidentId, { actor: 'classifier', action: 'actions-resumed', detail: `redelivery of signal ${signal.id} completes the actions of its first delivery` });
       return { incidentId: recorded.incidentId, signal, decision: recorded.decision, recentHeals, messageId };
     }
@@ -133,7 +149,8 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
   }
 
   const incidentId = recorded.incident.id;
-  metrics.addMetric(recorded.outcome === 'created' ? 'IncidentsOpened' : recorded.outcome === 'upgraded' ? 'IncidentsUpgraded' : recorded.folded ? 'SignalsFolded' : 'SignalsJoined', MetricUnit.Count, 1);
+  const metric = { created: 'IncidentsOpened', upgraded: 'IncidentsUpgraded', reopened: 'IncidentsReopened', joined: recorded.outcome === 'joined' && recorded.folded ? 'SignalsFolded' : 'SignalsJoined' }[recorded.outcome];
+  metrics.addMetric(metric, MetricUnit.Count, 1);
   if (recorded.outcome === 'created') {
     // Per severity for the dashboard (infra/constructs/dashboard.ts): its own EMF document, as the dimension set differs.
     const bySeverity = metrics.singleMetric();
@@ -144,11 +161,53 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
     await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
   }
   if (recorded.outcome === 'joined') {
-    // Joined or folded: the incident's own decision stands; no new decision, page or workflow.
+    // Joined or folded: the incident's own decision stands; no new decision or workflow. A firing
+    // signal an escalated incident covers re-notifies its owner (the automation the gates stopped
+    // stays stopped).
+    if (!recorded.folded && signal.state === 'firing' && recorded.incident.status === 'escalated') {
+      await renotifyOwner(recorded.incident, signal, correlation.kind === 'join' ? correlation.renotify : undefined, deps);
+    }
     await deps.store.markSignalActed(signal.id);
     return undefined;
   }
   return { incidentId, signal, decision, recentHeals, messageId };
+}
+
+/**
+ * A signal the escalated incident covers fired: its owner hears of it through the notification
+ * chain (a PagerDuty trigger with the incident's dedup key joins the same PagerDuty incident), at
+ * most once per RENOTIFY_MIN_SECONDS per incident, and the timeline says so either way.
+ */
+async function renotifyOwner(incident: IncidentRecord, signal: Signal, why: string | undefined, deps: ClassifyDeps): Promise<void> {
+  const what = `${signal.source} signal ${signal.name}${signal.brokerIds.length ? ` (brokers ${signal.brokerIds.join(',')})` : ''} fired while the incident is escalated${why ? ` (${why})` : ''}`;
+  if (!(await deps.store.claimRenotify(incident.id))) {
+    await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotify-skipped', detail: `${what}; the owner was notified less than 5 minutes ago`, result: 'skipped' });
+    return;
+  }
+  if (!deps.notify) {
+    await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: `${what}; no notification channel is configured here`, result: 'undelivered' });
+    return;
+  }
+  const n: IncidentNotification = {
+    incidentId: incident.id,
+    cluster: incident.cluster,
+    incidentType: incident.type,
+    severity: incident.severity,
+    kind: 'trigger',
+    summary: `Still failing: ${signal.name} on ${incident.cluster} fired again; ${incident.type} is with people (escalated), no automatic action`,
+    ...(incident.executionArn === undefined ? {} : { executionArn: incident.executionArn }),
+    details: { renotify: what, acknowledgedBy: incident.acknowledgedBy ?? null },
+  };
+  let result: NotifyResult;
+  try {
+    result = await deps.notify(n);
+  } catch (err) {
+    await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: `${what}; ${(err as Error).message}`, result: 'undelivered' });
+    throw err;
+  }
+  for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.store.appendTimeline(incident.id, entry);
+  await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: what, result: result.via ?? 'undelivered' });
+  metrics.addMetric('OwnersRenotified', MetricUnit.Count, 1);
 }
 
 /**
@@ -192,7 +251,7 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
     return;
   }
   const wanted = acting.action === 'escalate' ? 'escalation' : acting.plan.workflow;
-  if (running && running.endsWith(`:${executionName(incidentId, wanted)}`)) {
+  if (running && running.endsWith(`:${runName(current, wanted)}`)) {
     // The incident's workflow is already running; it reads the incident (brokers, type) as it goes.
     await deps.store.appendTimeline(incidentId, {
       actor: 'classifier',
@@ -210,9 +269,9 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
     // run) the incident no longer remediates, so it frees the cluster's lock itself; otherwise the
     // next incident on the cluster (a site failure after its brokers' cascade) finds the lock held
     // for its whole TTL and escalates instead of running its own runbook.
-    if (acting.action === 'escalate' || acting.plan.dryRun) await releaseLockOf(current.cluster, incidentId, deps);
+    if (acting.action === 'escalate' || acting.plan.dryRun) await releaseLockOf(current.cluster, incidentId, deps, 'the superseded run no longer remediates');
   }
-  await act(incidentId, lead.signal, acting, loaded, deps);
+  await act(current, lead.signal, acting, loaded, deps);
 }
 
 /**
@@ -247,8 +306,10 @@ function planBrokers(d: Decision): string {
   return d.action === 'remediate' || d.action === 'await-approval' ? `[${d.plan.brokerIds.join(',')}]` : '';
 }
 
-async function act(incidentId: string, signal: Signal, decision: Decision, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
+async function act(incident: IncidentRecord, signal: Signal, decision: Decision, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
   if (decision.action === 'ignore') return;
+  const incidentId = incident.id;
+  const attempt = (incident.reopenCount ?? 0) + 1;
   const store = deps.store;
   const requested: Workflow = decision.action === 'escalate' ? 'escalation' : decision.plan.workflow;
   let workflow: Workflow = requested;
@@ -267,7 +328,7 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
   // could restart the same broker at once. A dry run changes nothing, so it holds no lock. The lock
   // names the run that may act under it (run-fencing.ts).
   if (arn && (decision.action === 'remediate' || decision.action === 'await-approval') && !decision.plan.dryRun && workflow !== 'escalation') {
-    const run = executionArnFor(arn, executionName(incidentId, workflow));
+    const run = executionArnFor(arn, runName(incident, workflow));
     try {
       const lock = await store.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
       await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
@@ -311,8 +372,8 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
     signal,
   };
   // Designated before it starts, so its first step may act (and no run this replaces can).
-  await store.designateRun(incidentId, executionArnFor(arn, executionName(incidentId, workflow)));
-  const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow });
+  await store.designateRun(incidentId, executionArnFor(arn, runName(incident, workflow)));
+  const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow, attempt });
   await store.setExecution(incidentId, started.executionArn);
   if (started.started && workflow !== 'escalation' && (await supersededWhileStarting(incidentId, workflow, decision, started.executionArn, deps))) return;
   await store.appendTimeline(incidentId, {
@@ -376,7 +437,7 @@ async function takeOverLock(cluster: string, incidentId: string, decision: Decis
     const holder = await deps.store.get(owner).catch(() => undefined);
     const heldRun = held.run ?? holder?.executionArn;
     // The paging ladder never holds a lock and is never stopped for one (an older lock may name no run but the ladder's).
-    const ladder = heldRun?.endsWith(`:${executionName(owner, 'escalation')}`) ?? false;
+    const ladder = heldRun !== undefined && isLadderRun(heldRun, owner);
     const state: RunState = heldRun === undefined || ladder ? 'missing' : await runState(deps.sfn, heldRun);
     const lockAgeSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(held.acquiredAt)) / 1000));
     const verdict = lockTakeover(decision.incidentType, cluster, holder && { type: holder.type, status: holder.status, cluster: holder.cluster, run: state, lockAgeSeconds });
@@ -420,34 +481,6 @@ async function tryAcquire(cluster: string, incidentId: string, run: string, what
     if (err instanceof LockHeldError) return false;
     throw err;
   }
-}
-
-/** Releases the cluster lock if this incident holds it, and says so; a lock held by another incident stays. */
-async function releaseLockOf(cluster: string, incidentId: string, deps: ClassifyDeps): Promise<void> {
-  try {
-    if (await deps.store.releaseLock(cluster, incidentId)) {
-      await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-released', detail: `remediation lock for ${cluster} released: the superseded run no longer remediates` });
-    }
-  } catch (err) {
-    if (!(err instanceof LockNotOwnedError)) throw err;
-  }
-}
-
-/**
- * Supersedes an incident's execution: fenced first (from then on none of its steps may take the
- * lock or change the incident: run-fencing.ts), then stopped, so a step it still has in flight
- * cannot undo what follows. Both orders of the start race end here.
- */
-async function supersede(incidentId: string, executionArn: string, cause: string, deps: ClassifyDeps): Promise<void> {
-  await deps.store.fenceRun(incidentId, executionArn);
-  await stopRun(incidentId, executionArn, cause, deps);
-}
-
-/** Stops an execution and says so on the incident timeline. */
-async function stopRun(incidentId: string, executionArn: string, cause: string, deps: ClassifyDeps): Promise<void> {
-  const stopped = await stopWorkflow(deps.sfn, executionArn, cause);
-  await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-superseded', detail: `${executionArn} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
-  metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
 }
 
 async function recordRecord(record: SQSRecord, deps: ClassifyDeps): Promise<Pending | undefined> {
@@ -499,7 +532,7 @@ export function createClassifyHandler(deps: ClassifyDeps): (event: SQSEvent) => 
 let deps: ClassifyDeps | undefined;
 function depsFromEnv(): ClassifyDeps {
   const ttl = Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS);
-  return {
+  const d: ClassifyDeps = {
     store: incidentStoreFromEnv(),
     sfn: new SFNClient({}),
     policies: new SsmPolicySource(new SSMClient({}), requireEnv('POLICY_PARAMETER_PREFIX')),
@@ -508,6 +541,12 @@ function depsFromEnv(): ClassifyDeps {
     now: () => new Date(),
     lockTtlSeconds: Number.isFinite(ttl) && ttl > 0 ? ttl : DEFAULT_LOCK_TTL_SECONDS,
   };
+  // Re-notifying an escalated incident's owner needs the notification chain (bound with it by the stack).
+  if (process.env[NOTIFY_ENV.criticalTopic]) {
+    const notifyDeps = notifyDepsFromEnv(process.env);
+    d.notify = (n) => notify(n, notifyDeps);
+  }
+  return d;
 }
 
 export const handler = withHouseMiddleware((event: SQSEvent) => createClassifyHandler((deps ??= depsFromEnv()))(event));

@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { fingerprintKey, incidentIdFor } from '../domain/incident-id.js';
 import { FOLD_STATUSES, type Correlation, type FoldEntry } from '../domain/correlate.js';
+import { incidentFamily, mtta, type LifecycleVia, type ResolvedIncident, type TrackedAlarm } from '../domain/lifecycle.js';
 import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '../domain/run-fencing.js';
 import type {
   Decision,
@@ -78,10 +79,14 @@ export const MAX_INCIDENT_FINGERPRINTS = 2_000;
 /** Rounds of applySignal: transaction conflicts under an alarm storm back off and retry (about 6 s at most). */
 const MAX_APPLY_ROUNDS = 40;
 
-/** Incident types that are one fault growing: a cascade is a broker failure that spread. */
-export function incidentFamily(type: IncidentType): IncidentType {
-  return type === 'cascade-failure' ? 'broker-failure' : type;
-}
+export { incidentFamily } from '../domain/lifecycle.js';
+/**
+ * Alarms (fingerprint keys) whose state an incident tracks for auto-resolve; past it the incident
+ * says alarmsUntracked and is resolved by hand (about 20 KB of the item at most).
+ */
+export const MAX_TRACKED_ALARMS = 200;
+/** The same escalated incident's owner hears of a covered signal at most this often. */
+export const RENOTIFY_MIN_SECONDS = 300;
 
 function backoff(attempt: number): Promise<void> {
   const ms = Math.min(150, 5 * 2 ** Math.min(attempt, 5)) * (0.5 + Math.random());
@@ -94,6 +99,8 @@ export const keys = {
   signal: (signalId: string) => ({ pk: `SIGNAL#${signalId}`, sk: 'SIGNAL' }),
   lock: (cluster: string) => ({ pk: `LOCK#${cluster}`, sk: 'LOCK' }),
   openIndex: (cluster: string) => `CLUSTER#${cluster}#OPEN`,
+  /** Resolved incidents by resolve time (gsi1), for reopening a fault that returns. */
+  resolvedIndex: (cluster: string) => `CLUSTER#${cluster}#RESOLVED`,
   /** At most one active incident per cluster and incident family; its item names the holder. */
   slot: (cluster: string, type: IncidentType) => ({ pk: `OPEN#${cluster}#${incidentFamily(type)}`, sk: 'SLOT' }),
   heals: (cluster: string) => `HEALS#${cluster}`,
@@ -116,8 +123,30 @@ export interface IncidentRecord extends OpenIncident {
   /** Observed time of the first signal (the fault as the sources saw it). */
   detectedAt: string;
   lastSignalAt: string;
+  /** The first acknowledgement since the incident (re)opened: who, from where, and MTTA. */
   acknowledgedAt?: string;
+  acknowledgedBy?: string;
+  acknowledgedVia?: LifecycleVia;
+  /** Time to acknowledge (the first acknowledgement ever), from the first page or from detection. */
+  mttaSeconds?: number;
+  mttaFrom?: 'page' | 'detection';
+  /** When the first page about it went out (PagerDuty took a trigger). */
+  firstPagedAt?: string;
   resolvedAt?: string;
+  /** Who resolved it (the timeline actor) and from where; a fault returning after a resolution without the healer reopens it. */
+  resolvedBy?: string;
+  resolvedVia?: LifecycleVia;
+  /** The escalated incident this one's fault would have joined but that did not cover it. */
+  linkedTo?: string;
+  /** Times it was reopened: runs of a reopened incident are attempt reopenCount + 1. */
+  reopenCount?: number;
+  /** The state of every alarm it heard of (fingerprint key -> latest state), for auto-resolve. */
+  alarms?: Record<string, TrackedAlarm>;
+  alarmsUntracked?: boolean;
+  /** A person reopened it: it is theirs and only a person resolves it. */
+  holdOpen?: boolean;
+  /** When PagerDuty was told of the acknowledgement / the resolution (by whoever told it first). */
+  pagerDutySynced?: { acknowledged?: string; resolved?: string };
   executionArn?: string;
   /** The execution the classifier designated to act for the incident (set before it starts it). */
   activeRun?: string;
@@ -145,11 +174,13 @@ export type RecordOutcome =
       folded?: true;
     }
   | { outcome: 'upgraded'; incident: IncidentRecord; from: { type: IncidentType; severity: Severity } }
+  /** The fault returned soon after its incident was resolved without the healer: it is open again. */
+  | { outcome: 'reopened'; incident: IncidentRecord }
   | {
       outcome: 'duplicate';
       incidentId?: string;
       /** What the first delivery did, and whether its follow-up actions (workflow start) completed. */
-      firstOutcome?: 'created' | 'joined' | 'upgraded';
+      firstOutcome?: 'created' | 'joined' | 'upgraded' | 'reopened';
       acted?: boolean;
       decision?: Decision;
     };
@@ -180,6 +211,8 @@ export interface IncidentStoreOptions {
   now?: () => Date;
   /** Fingerprint keys an incident keeps (MAX_INCIDENT_FINGERPRINTS); tests make it small. */
   maxFingerprints?: number;
+  /** Alarms whose state an incident tracks (MAX_TRACKED_ALARMS); tests make it small. */
+  maxTrackedAlarms?: number;
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 3, 'SEV-4': 4 };
@@ -229,14 +262,41 @@ function toIncident(item: Item): IncidentRecord {
     lastSignalAt: (item.lastSignalAt ?? item.openedAt) as string,
     version: Number(item.version ?? 0),
   };
-  for (const k of ['acknowledgedAt', 'resolvedAt', 'executionArn', 'activeRun'] as const) {
+  for (const k of ['acknowledgedAt', 'acknowledgedBy', 'firstPagedAt', 'resolvedAt', 'resolvedBy', 'executionArn', 'activeRun', 'linkedTo'] as const) {
     if (typeof item[k] === 'string') rec[k] = item[k];
   }
+  if (typeof item.acknowledgedVia === 'string') rec.acknowledgedVia = item.acknowledgedVia as LifecycleVia;
+  if (typeof item.resolvedVia === 'string') rec.resolvedVia = item.resolvedVia as LifecycleVia;
+  if (item.mttaFrom === 'page' || item.mttaFrom === 'detection') rec.mttaFrom = item.mttaFrom;
   const fenced = stringSet(item.fencedRuns);
   if (fenced.length) rec.fencedRuns = fenced.sort();
-  if (typeof item.mttdSeconds === 'number') rec.mttdSeconds = item.mttdSeconds;
-  if (typeof item.mttrSeconds === 'number') rec.mttrSeconds = item.mttrSeconds;
+  for (const k of ['mttdSeconds', 'mttrSeconds', 'mttaSeconds', 'reopenCount'] as const) {
+    if (typeof item[k] === 'number') rec[k] = item[k];
+  }
+  if (item.alarms !== undefined && typeof item.alarms === 'object' && item.alarms !== null) rec.alarms = decodeAlarms(item.alarms as Record<string, unknown>);
+  if (item.alarmsUntracked === true) rec.alarmsUntracked = true;
+  if (item.holdOpen === true) rec.holdOpen = true;
+  const synced: { acknowledged?: string; resolved?: string } = {};
+  if (typeof item.pdAckSyncedAt === 'string') synced.acknowledged = item.pdAckSyncedAt;
+  if (typeof item.pdResolveSyncedAt === 'string') synced.resolved = item.pdResolveSyncedAt;
+  if (Object.keys(synced).length > 0) rec.pagerDutySynced = synced;
   return rec;
+}
+
+/** An alarm's state as the item keeps it: `<observed ISO time>|firing` or `|ok`, so later states compare greater. */
+function encodeAlarm(state: TrackedAlarm['state'], at: string): string {
+  return `${at}|${state}`;
+}
+
+function decodeAlarms(raw: Record<string, unknown>): Record<string, TrackedAlarm> {
+  const out: Record<string, TrackedAlarm> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string') continue;
+    const cut = v.lastIndexOf('|');
+    const state = v.slice(cut + 1);
+    if (cut > 0 && (state === 'firing' || state === 'ok')) out[k] = { state, at: v.slice(0, cut) };
+  }
+  return out;
 }
 
 function toTimeline(item: Item): TimelineEntry {
@@ -258,6 +318,7 @@ export class IncidentStore {
   readonly tableName: string;
   private readonly now: () => Date;
   private readonly maxFingerprints: number;
+  private readonly maxTrackedAlarms: number;
   private seq = 0;
 
   constructor(opts: IncidentStoreOptions) {
@@ -265,6 +326,7 @@ export class IncidentStore {
     this.tableName = opts.tableName;
     this.now = opts.now ?? (() => new Date());
     this.maxFingerprints = opts.maxFingerprints ?? MAX_INCIDENT_FINGERPRINTS;
+    this.maxTrackedAlarms = opts.maxTrackedAlarms ?? MAX_TRACKED_ALARMS;
   }
 
   // ---------------------------------------------------------------- signals and incidents
@@ -366,7 +428,7 @@ export class IncidentStore {
     if (item?.state === 'recorded') {
       const result: Extract<RecordOutcome, { outcome: 'duplicate' }> = { outcome: 'duplicate', acted: item.acted === true };
       if (typeof item.incidentId === 'string') result.incidentId = item.incidentId;
-      if (item.outcome === 'created' || item.outcome === 'joined' || item.outcome === 'upgraded') result.firstOutcome = item.outcome;
+      if (item.outcome === 'created' || item.outcome === 'joined' || item.outcome === 'upgraded' || item.outcome === 'reopened') result.firstOutcome = item.outcome;
       if (typeof item.decision === 'string') result.decision = JSON.parse(item.decision) as Decision;
       return { duplicate: true, result };
     }
@@ -385,6 +447,26 @@ export class IncidentStore {
     const baseId = incidentIdFor(signal, decision.incidentType);
     let takeOverSlotFrom: string | undefined;
     for (let attempt = 1; attempt <= MAX_APPLY_ROUNDS; attempt++) {
+      if (correlation.kind === 'reopen') {
+        const reopened = await this.tryReopen(correlation.incidentId, signal, decision, correlation.why);
+        if (reopened === 'conflict') {
+          await backoff(attempt);
+          continue;
+        }
+        if (reopened === 'closed') {
+          // Reopened, or taken on, by someone else meanwhile, or too late: a new incident.
+          correlation = { kind: 'new' };
+          continue;
+        }
+        if ('holder' in reopened) {
+          // Another incident of the fault family is active: the signal belongs with it.
+          const holder = await this.findMeta(reopened.holder);
+          correlation = holder && ACTIVE_STATUSES.includes(holder.status) && recorrelate ? recorrelate([holder]) : { kind: 'new' };
+          if (correlation.kind === 'reopen') correlation = { kind: 'join', incidentId: reopened.holder };
+          continue;
+        }
+        return reopened;
+      }
       if (correlation.kind !== 'new') {
         const applied =
           correlation.kind === 'upgrade'
@@ -398,17 +480,26 @@ export class IncidentStore {
         continue;
       }
       const id = recurrence === 1 ? baseId : recurrenceId(baseId, recurrence);
-      const created = await this.tryCreate(id, signal, decision, takeOverSlotFrom);
+      const linkedTo = correlation.linkedTo;
+      const created = await this.tryCreate(id, signal, decision, takeOverSlotFrom, linkedTo?.incidentId);
       takeOverSlotFrom = undefined;
       if (created === 'created') {
         const incident = await this.getMeta(id);
         await this.appendTimeline(id, {
           actor: 'classifier',
           action: 'incident-opened',
-          detail: `${decision.incidentType} ${decision.severity} on ${signal.cluster} from ${signal.source} signal ${signal.name} (${signal.kind}${signal.brokerIds.length ? `, brokers ${signal.brokerIds.join(',')}` : ''})`,
+          detail: `${decision.incidentType} ${decision.severity} on ${signal.cluster} from ${signal.source} signal ${signal.name} (${signal.kind}${signal.brokerIds.length ? `, brokers ${signal.brokerIds.join(',')}` : ''})${linkedTo ? `; linked to escalated incident ${linkedTo.incidentId}: ${linkedTo.why}` : ''}`,
           result: decision.action,
           reasons: decision.reasons,
         });
+        if (linkedTo) {
+          await this.appendTimeline(linkedTo.incidentId, {
+            actor: 'classifier',
+            action: 'incident-linked',
+            detail: `${signal.source} signal ${signal.name} fired while this incident is escalated, and it does not cover it (${linkedTo.why}): it has its own incident ${id}, with its own decision and page`,
+            result: id,
+          });
+        }
         return { outcome: 'created', incident };
       }
       if (created === 'conflict') {
@@ -418,10 +509,16 @@ export class IncidentStore {
       // Someone else holds the slot, or an incident with this id exists.
       const holderId = created.holder;
       const holder = await this.findMeta(holderId);
+      if (created.reason === 'slot' && holder?.status === 'escalated') {
+        // An escalated incident no longer holds its family's slot (people own it); one that still
+        // does (it escalated before the slot was released on escalation) gives it up.
+        takeOverSlotFrom = holderId;
+        continue;
+      }
       if (holder && ACTIVE_STATUSES.includes(holder.status)) {
         // The world changed since the caller correlated: ask the pure core again with the incident that won.
         const again = recorrelate ? recorrelate([holder]) : { kind: 'join' as const, incidentId: holderId };
-        correlation = again.kind === 'new' || (again.kind === 'upgrade' && signal.state === 'resolved') ? { kind: 'join', incidentId: holderId } : again;
+        correlation = again.kind === 'new' || again.kind === 'reopen' || (again.kind === 'upgrade' && signal.state === 'resolved') ? { kind: 'join', incidentId: holderId } : again;
         continue;
       }
       if (created.reason === 'slot') {
@@ -444,10 +541,12 @@ export class IncidentStore {
     signal: Signal,
     decision: Decision,
     takeOverSlotFrom: string | undefined,
+    linkedTo?: string,
   ): Promise<'created' | 'conflict' | { reason: 'slot' | 'id'; holder: string }> {
     const openedAt = this.now().toISOString();
     const brokers: Record<string, string> = {};
     if (signal.state === 'firing') for (const b of signal.brokerIds) brokers[String(b)] = signal.observedAt;
+    const alarms = { [fingerprintKey(signal.fingerprint)]: encodeAlarm(signal.state === 'firing' ? 'firing' : 'ok', signal.observedAt) };
     const slot = keys.slot(signal.cluster, decision.incidentType);
     try {
       await this.client.send(
@@ -469,6 +568,8 @@ export class IncidentStore {
                   detectedAt: signal.observedAt,
                   openedAt,
                   lastSignalAt: signal.observedAt,
+                  alarms,
+                  ...(linkedTo === undefined ? {} : { linkedTo }),
                   decisionAction: decision.action,
                   slotPk: slot.pk,
                   version: 1,
@@ -522,6 +623,7 @@ export class IncidentStore {
     const active = `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`;
     const old = await this.countWithFingerprint(id, signal.fingerprint, { sets, condition: active, names, values });
     if (old === 'closed') return 'closed';
+    await this.trackAlarm(id, old, signal);
     const before = toIncident(old);
     const newFingerprint = !before.fingerprints.includes(fingerprintKey(signal.fingerprint));
     const known = new Set(before.brokers.map((b) => b.id));
@@ -658,6 +760,143 @@ export class IncidentStore {
     }
   }
 
+  /**
+   * Keeps the signal's alarm state on the incident (for auto-resolve), given the item as it was
+   * before the signal counted: written only when it changes the state (storms of one alarm cost
+   * one write), never to an older state (the condition compares the `<time>|state` strings), and
+   * only while the incident tracks fewer than MAX_TRACKED_ALARMS (else alarmsUntracked, once).
+   */
+  private async trackAlarm(id: string, before: Item, signal: Signal): Promise<void> {
+    const raw = before.alarms;
+    if (raw === undefined || raw === null || typeof raw !== 'object') return;
+    const key = fingerprintKey(signal.fingerprint);
+    const state = signal.state === 'firing' ? 'firing' : 'ok';
+    const prev = decodeAlarms(raw as Record<string, unknown>)[key];
+    if (prev !== undefined && prev.state === state) return;
+    if (prev === undefined && Object.keys(raw).length >= this.maxTrackedAlarms) {
+      if (before.alarmsUntracked !== true) await this.flagUntracked(id);
+      return;
+    }
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: 'SET alarms.#k = :v',
+          ConditionExpression: 'attribute_exists(alarms) AND ((attribute_not_exists(alarms.#k) AND size(alarms) < :cap) OR alarms.#k < :v)',
+          ExpressionAttributeNames: { '#k': key },
+          ExpressionAttributeValues: { ':v': encodeAlarm(state, signal.observedAt), ':cap': this.maxTrackedAlarms },
+        }),
+      );
+    } catch (err) {
+      // A later state is already there (signals delivered out of order), or the map filled meanwhile.
+      if (!isConditionalCheckFailed(err)) throw err;
+      const now = await this.findMeta(id);
+      if (now?.alarms !== undefined && now.alarms[key] === undefined && Object.keys(now.alarms).length >= this.maxTrackedAlarms && !now.alarmsUntracked) await this.flagUntracked(id);
+    }
+  }
+
+  private async flagUntracked(id: string): Promise<void> {
+    await this.client.send(new UpdateCommand({ TableName: this.tableName, Key: keys.incident(id), UpdateExpression: 'SET alarmsUntracked = :t', ExpressionAttributeValues: { ':t': true } }));
+    await this.appendTimeline(id, {
+      actor: 'classifier',
+      action: 'alarms-untracked',
+      detail: `the incident tracks the state of ${this.maxTrackedAlarms} alarms; more joined, so it cannot tell when all are OK: it does not resolve itself (resolve it by hand)`,
+    });
+  }
+
+  /**
+   * A firing signal reopens an incident resolved without the healer (correlate's reopen rule):
+   * in one transaction the incident goes back to open (still resolved, by a person or auto-resolve,
+   * and not after `reopenSeconds`: the caller checked; the condition re-checks it was not reopened
+   * meanwhile) and claims its family's open slot. The signal counts on it; its acknowledgement is
+   * cleared (a returning fault needs someone again; MTTA keeps the first), its resolve time and MTTR
+   * are dropped, reopenCount grows (its runs are attempt reopenCount + 1) and its last run is fenced.
+   */
+  private async tryReopen(id: string, signal: Signal, decision: Decision, why: string): Promise<RecordedOutcome | 'closed' | 'conflict' | { holder: string }> {
+    const current = await this.findMeta(id);
+    if (!current || current.status !== 'resolved' || current.resolvedAt === undefined) return 'closed';
+    const now = this.now().toISOString();
+    const slot = keys.slot(current.cluster, current.type);
+    const key = fingerprintKey(signal.fingerprint);
+    const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
+    const values: Record<string, unknown> = {
+      ':open': 'open',
+      ':resolved': 'resolved',
+      ':at': current.resolvedAt,
+      ':one': 1,
+      ':zero': 0,
+      ':obs': signal.observedAt,
+      ':gpk': keys.openIndex(current.cluster),
+      ':gsk': `${now}#${id}`,
+      ':now': now,
+    };
+    const sets = [
+      '#status = :open',
+      '#v = #v + :one',
+      'signalCount = signalCount + :one',
+      'lastSignalAt = :obs',
+      'reopenCount = if_not_exists(reopenCount, :zero) + :one',
+      'gsi1pk = :gpk',
+      'gsi1sk = :gsk',
+      'reopenedAt = :now',
+    ];
+    if (current.alarms !== undefined) {
+      names['#k'] = key;
+      values[':alarm'] = encodeAlarm('firing', signal.observedAt);
+      sets.push('alarms.#k = :alarm');
+    }
+    signal.brokerIds.forEach((b, i) => {
+      names[`#b${i}`] = String(b);
+      sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :obs)`);
+    });
+    const adds: string[] = [];
+    if (current.fingerprints.length < this.maxFingerprints || current.fingerprints.includes(key)) {
+      values[':fp'] = new Set([key]);
+      adds.push('fingerprints :fp');
+    } else adds.push('fingerprintOverflow :one');
+    if (current.executionArn !== undefined) {
+      values[':run'] = new Set([current.executionArn]);
+      adds.push('fencedRuns :run');
+    }
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.incident(id),
+                UpdateExpression: `SET ${sets.join(', ')} REMOVE resolvedAt, resolvedBy, resolvedVia, mttrSeconds, acknowledgedAt, acknowledgedBy, acknowledgedVia, pdAckSyncedAt, pdResolveSyncedAt, holdOpen ADD ${adds.join(', ')}`,
+                ConditionExpression: '#status = :resolved AND resolvedAt = :at',
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              },
+            },
+            { Put: { TableName: this.tableName, Item: { ...slot, incidentId: id, cluster: current.cluster, createdAt: now }, ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :id', ExpressionAttributeValues: { ':id': id } } },
+          ],
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
+      const reasons = (err as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'closed';
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') {
+        const res = await this.client.send(new GetCommand({ TableName: this.tableName, Key: slot, ConsistentRead: true }));
+        if (typeof res.Item?.incidentId === 'string') return { holder: res.Item.incidentId };
+      }
+      return 'conflict';
+    }
+    await this.appendTimeline(id, {
+      actor: 'classifier',
+      action: 'incident-reopened',
+      detail: `${why}; ${decision.incidentType} ${decision.severity} gets a fresh decision (reopened ${(current.reopenCount ?? 0) + 1} time(s))`,
+      result: decision.action,
+      reasons: decision.reasons,
+    });
+    return { outcome: 'reopened', incident: await this.getMeta(id) };
+  }
+
   private async lowerDetectedAt(id: string, observedAt: string): Promise<void> {
     try {
       await this.client.send(
@@ -745,6 +984,7 @@ export class IncidentStore {
         await backoff(attempt);
         continue;
       }
+      await this.trackAlarm(id, { alarms: current.alarms === undefined ? undefined : Object.fromEntries(Object.entries(current.alarms).map(([k, a]) => [k, encodeAlarm(a.state, a.at)])) }, signal);
       await this.appendTimeline(id, {
         actor: 'classifier',
         action: 'incident-upgraded',
@@ -804,6 +1044,18 @@ export class IncidentStore {
       ExpressionAttributeValues: { ':pk': keys.openIndex(cluster) },
     });
     return items.map(toIncident).filter((i) => ACTIVE_STATUSES.includes(i.status));
+  }
+
+  /** Incidents of a cluster resolved at or after `since`, newest first (for reopening a returning fault). */
+  async listRecentlyResolved(cluster: string, since: Date): Promise<(IncidentRecord & ResolvedIncident)[]> {
+    const items = await this.queryAll({
+      TableName: this.tableName,
+      IndexName: INCIDENT_TABLE_SCHEMA.gsi1.name,
+      KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk >= :since',
+      ExpressionAttributeValues: { ':pk': keys.resolvedIndex(cluster), ':since': since.toISOString() },
+      ScanIndexForward: false,
+    });
+    return items.map(toIncident).filter((i): i is IncidentRecord & ResolvedIncident => i.status === 'resolved' && i.resolvedAt !== undefined);
   }
 
   /**
@@ -876,36 +1128,62 @@ export class IncidentStore {
 
   /**
    * Moves an incident to `status` only if it is in one of `expected`. Closing statuses drop it
-   * from the open index; resolving computes MTTD (detect -> open) and MTTR (detect -> resolve).
+   * from the open index (a resolved incident moves to the cluster's resolved index, for reopening);
+   * resolving computes MTTD (detect -> open) and MTTR (detect -> resolve) and records who resolved
+   * it and from where. Closed and escalated incidents give up their fault family's open slot (an
+   * escalated one belongs to people: the next fault of its family gets an incident of its own).
    */
   async setStatus(
     id: string,
     status: IncidentStatus,
     expected: readonly IncidentStatus[],
-    note?: { actor: string; detail?: string },
+    note?: { actor: string; detail?: string; via?: LifecycleVia },
     /** The execution asking: refused with RunSupersededError unless runMayAct (run-fencing.ts), in the same write. */
     run?: string,
+    /** Only if the incident is still at this version (nothing joined or changed since the caller read it). */
+    version?: number,
   ): Promise<IncidentRecord> {
     const current = await this.getMeta(id);
     if (run !== undefined) this.assertRunMayAct(id, current, run);
     // Already there: nothing to write, nothing to add to the timeline.
     if (current.status === status) return current;
+    return this.changeStatus(current, status, expected, note, run, version);
+  }
+
+  /** setStatus's conditional write from `current` as read: exactly one caller moves the incident (IncidentStatusConflict for the others). */
+  private async changeStatus(
+    current: IncidentRecord,
+    status: IncidentStatus,
+    expected: readonly IncidentStatus[],
+    note: { actor: string; detail?: string; via?: LifecycleVia } | undefined,
+    run: string | undefined,
+    version: number | undefined,
+  ): Promise<IncidentRecord> {
+    const id = current.id;
     const now = this.now();
     const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
     const values: Record<string, unknown> = {
       ':status': status,
       ':one': 1,
       ':now': now.toISOString(),
+      ...(version === undefined ? {} : { ':expectedVersion': version }),
       ...Object.fromEntries(expected.map((s, i) => [`:e${i}`, s])),
     };
     const sets = ['#status = :status', '#v = #v + :one', 'updatedAt = :now'];
     let remove = '';
-    if (CLOSED_STATUSES.includes(status)) remove = ' REMOVE gsi1pk, gsi1sk';
+    if (status === 'suppressed') remove = ' REMOVE gsi1pk, gsi1sk';
     if (status === 'resolved') {
       const detected = Date.parse(current.detectedAt);
-      sets.push('resolvedAt = :now', 'mttdSeconds = :mttd', 'mttrSeconds = :mttr');
+      sets.push('resolvedAt = :now', 'mttdSeconds = :mttd', 'mttrSeconds = :mttr', 'resolvedBy = :by', 'gsi1pk = :rpk', 'gsi1sk = :rsk');
       values[':mttd'] = Math.max(0, Math.round((Date.parse(current.openedAt) - detected) / 1000));
       values[':mttr'] = Math.max(0, Math.round((now.getTime() - detected) / 1000));
+      values[':by'] = note?.actor ?? 'system';
+      values[':rpk'] = keys.resolvedIndex(current.cluster);
+      values[':rsk'] = `${now.toISOString()}#${id}`;
+      if (note?.via !== undefined) {
+        sets.push('resolvedVia = :via');
+        values[':via'] = note.via;
+      }
     }
     try {
       await this.client.send(
@@ -916,6 +1194,7 @@ export class IncidentStore {
           ConditionExpression: [
             expected.length ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})` : 'attribute_exists(pk)',
             ...(run === undefined ? [] : [runCondition(names, values, run)]),
+            ...(version === undefined ? [] : ['#v = :expectedVersion']),
           ].join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -926,13 +1205,15 @@ export class IncidentStore {
       const actual = await this.findMeta(id);
       if (!actual) throw new IncidentNotFoundError(id);
       if (run !== undefined) this.assertRunMayAct(id, actual, run);
+      if (version !== undefined && actual.version !== version && expected.includes(actual.status)) throw new ConditionalWriteConflict(keys.incidentPk(id), 1);
       throw new IncidentStatusConflict(id, expected, actual.status);
     }
-    if (CLOSED_STATUSES.includes(status)) await this.releaseSlot(id, current.cluster, current.type);
+    if (CLOSED_STATUSES.includes(status) || status === 'escalated') await this.releaseSlot(id, current.cluster, current.type);
     await this.appendTimeline(id, {
       actor: note?.actor ?? 'system',
       action: 'status-changed',
       detail: `${current.status} -> ${status}${note?.detail ? `: ${note.detail}` : ''}`,
+      ...(note?.via === undefined ? {} : { result: `via ${note.via}` }),
     });
     return this.getMeta(id);
   }
@@ -953,26 +1234,149 @@ export class IncidentStore {
     }
   }
 
-  /** First acknowledgement wins; later ones are recorded in the timeline only. */
-  async acknowledge(id: string, by: string): Promise<IncidentRecord> {
+  /**
+   * A person acknowledges the incident: the first acknowledgement since it (re)opened wins (who,
+   * from where, and MTTA from the first page or detection, kept from the very first one); a later
+   * one, or one on a closed incident, changes nothing. Every one is on the timeline.
+   */
+  async acknowledge(id: string, by: string, via: LifecycleVia, detail?: string): Promise<{ outcome: 'acknowledged' | 'already-acknowledged' | 'closed'; incident: IncidentRecord }> {
     const at = this.now().toISOString();
+    const current = await this.getMeta(id);
+    const t = mtta(at, current.detectedAt, current.firstPagedAt);
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.incident(id),
-          UpdateExpression: 'SET acknowledgedAt = if_not_exists(acknowledgedAt, :at), acknowledgedBy = if_not_exists(acknowledgedBy, :by), #v = #v + :one',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':at': at, ':by': by, ':one': 1 },
+          UpdateExpression: 'SET acknowledgedAt = :at, acknowledgedBy = :by, acknowledgedVia = :via, mttaSeconds = if_not_exists(mttaSeconds, :mtta), mttaFrom = if_not_exists(mttaFrom, :from), #v = #v + :one',
+          ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(acknowledgedAt) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
+          ExpressionAttributeNames: { '#v': 'version', '#status': 'status' },
+          ExpressionAttributeValues: { ':at': at, ':by': by, ':via': via, ':mtta': t.seconds, ':from': t.from, ':one': 1, ...Object.fromEntries(ACTIVE_STATUSES.map((st, i) => [`:s${i}`, st])) },
         }),
       );
     } catch (err) {
-      if (isConditionalCheckFailed(err)) throw new IncidentNotFoundError(id);
+      if (!isConditionalCheckFailed(err)) throw err;
+      const now = await this.getMeta(id);
+      const closed = !ACTIVE_STATUSES.includes(now.status);
+      await this.appendTimeline(id, {
+        at,
+        actor: by,
+        action: closed ? 'acknowledge-after-close' : 'acknowledge-repeated',
+        detail: `from ${via}${detail ? `: ${detail}` : ''}; ${closed ? `the incident is already ${now.status}${now.resolvedBy ? ` (by ${now.resolvedBy})` : ''}` : `already acknowledged by ${now.acknowledgedBy ?? '?'} at ${now.acknowledgedAt ?? '?'}`}: nothing changed`,
+        result: 'no change',
+      });
+      return { outcome: closed ? 'closed' : 'already-acknowledged', incident: now };
+    }
+    await this.appendTimeline(id, { at, actor: by, action: 'acknowledged', detail: `from ${via}${detail ? `: ${detail}` : ''}; MTTA ${t.seconds} s from the ${t.from === 'page' ? 'first page' : 'detection'}`, result: `via ${via}` });
+    return { outcome: 'acknowledged', incident: await this.getMeta(id) };
+  }
+
+  /**
+   * A person (or auto-resolve) resolves the incident from wherever it is active. The first resolve
+   * wins (one conditional write, racing the workflow's own resolve too); a later one, or one of a
+   * closed incident, changes nothing and says so on the timeline.
+   */
+  async resolveBy(
+    id: string,
+    by: string,
+    via: LifecycleVia,
+    detail: string,
+    /** Only if nothing changed since the caller read the incident at this version (auto-resolve): else ConditionalWriteConflict. */
+    version?: number,
+  ): Promise<{ outcome: 'resolved' | 'already-closed'; incident: IncidentRecord; from?: IncidentStatus }> {
+    const before = await this.getMeta(id);
+    const ignored = async (now: IncidentRecord) => {
+      await this.appendTimeline(id, {
+        actor: by,
+        action: 'resolve-ignored',
+        detail: `from ${via}: ${detail}; the incident is already ${now.status}${now.resolvedBy ? ` (by ${now.resolvedBy} at ${now.resolvedAt ?? '?'})` : ''}: nothing changed`,
+        result: 'no change',
+      });
+      return { outcome: 'already-closed' as const, incident: now };
+    };
+    if (!ACTIVE_STATUSES.includes(before.status)) return ignored(before);
+    try {
+      const incident = await this.changeStatus(before, 'resolved', ACTIVE_STATUSES, { actor: by, detail, via }, undefined, version);
+      return { outcome: 'resolved', incident, from: before.status };
+    } catch (err) {
+      if (!(err instanceof IncidentStatusConflict)) throw err;
+      return ignored(await this.getMeta(id));
+    }
+  }
+
+  /**
+   * A person reopens a resolved incident: it becomes escalated (theirs; it gives the fault family's
+   * slot to no one), held open (auto-resolve leaves it alone), back on the open index, and its
+   * resolve time, MTTR and acknowledgement are cleared (MTTA keeps the first). Not resolved: nothing changes.
+   */
+  async reopenBy(id: string, by: string, via: LifecycleVia, detail: string): Promise<{ outcome: 'reopened' | 'not-resolved'; incident: IncidentRecord }> {
+    const current = await this.getMeta(id);
+    const now = this.now().toISOString();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression:
+            'SET #status = :esc, holdOpen = :t, reopenCount = if_not_exists(reopenCount, :zero) + :one, reopenedAt = :now, gsi1pk = :gpk, gsi1sk = :gsk, #v = #v + :one REMOVE resolvedAt, resolvedBy, resolvedVia, mttrSeconds, acknowledgedAt, acknowledgedBy, acknowledgedVia, pdAckSyncedAt, pdResolveSyncedAt',
+          ConditionExpression: '#status = :resolved',
+          ExpressionAttributeNames: { '#status': 'status', '#v': 'version' },
+          ExpressionAttributeValues: { ':esc': 'escalated', ':t': true, ':zero': 0, ':one': 1, ':now': now, ':gpk': keys.openIndex(current.cluster), ':gsk': `${now}#${id}`, ':resolved': 'resolved' },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const latest = await this.getMeta(id);
+      await this.appendTimeline(id, { actor: by, action: 'reopen-ignored', detail: `from ${via}: ${detail}; the incident is ${latest.status}, not resolved: nothing changed`, result: 'no change' });
+      return { outcome: 'not-resolved', incident: latest };
+    }
+    await this.appendTimeline(id, {
+      actor: by,
+      action: 'incident-reopened',
+      detail: `from ${via}: ${detail}; resolved -> escalated, held open for people (auto-resolve leaves it; resolve it by hand)`,
+      result: `via ${via}`,
+    });
+    return { outcome: 'reopened', incident: await this.getMeta(id) };
+  }
+
+  /** A note from a person (or PagerDuty) on the incident's timeline; the incident must exist. */
+  async addNote(id: string, by: string, via: LifecycleVia, text: string): Promise<IncidentRecord> {
+    const incident = await this.getMeta(id);
+    await this.appendTimeline(id, { actor: by, action: 'note', detail: text, result: `via ${via}` });
+    return incident;
+  }
+
+  /** The first page about the incident went out now (MTTA counts from it); later ones change nothing. */
+  async markPaged(id: string, at: string): Promise<void> {
+    await this.updateExisting(id, 'SET firstPagedAt = if_not_exists(firstPagedAt, :at), #v = #v + :one', { ':at': at });
+  }
+
+  /** PagerDuty was told of the acknowledgement or the resolution (so nobody tells it twice). */
+  async markPagerDutySynced(id: string, what: 'acknowledged' | 'resolved', at: string): Promise<void> {
+    await this.updateExisting(id, `SET ${what === 'acknowledged' ? 'pdAckSyncedAt' : 'pdResolveSyncedAt'} = if_not_exists(${what === 'acknowledged' ? 'pdAckSyncedAt' : 'pdResolveSyncedAt'}, :at), #v = #v + :one`, { ':at': at });
+  }
+
+  /**
+   * Claims the right to re-notify the owner of an escalated incident: true at most once per
+   * `minSeconds` (a conditional write, whoever races), so a flapping alarm does not page on every flap.
+   */
+  async claimRenotify(id: string, minSeconds: number = RENOTIFY_MIN_SECONDS): Promise<boolean> {
+    const now = this.now();
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.incident(id),
+          UpdateExpression: 'SET lastRenotifiedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastRenotifiedAt) OR lastRenotifiedAt <= :before)',
+          ExpressionAttributeValues: { ':now': now.toISOString(), ':before': new Date(now.getTime() - minSeconds * 1000).toISOString() },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
       throw err;
     }
-    await this.appendTimeline(id, { at, actor: by, action: 'acknowledged' });
-    return this.getMeta(id);
   }
 
   /** RunSupersededError unless execution `run` may act for the incident (run-fencing.ts); an unknown incident lets it. */

@@ -393,7 +393,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       case 'resolve': {
         if (step.parentWorkflow !== 'none') return nestedResolve(store, step);
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
-        const note = { actor: actor(step.workflow), detail };
+        const note = { actor: actor(step.workflow), detail, via: 'workflow' as const };
         const run = step.execution;
         const resolved = run === undefined ? await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note) : await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run));
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.

@@ -11,7 +11,7 @@ import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry }
 export class FakeIncidentStore implements ClassifyStore {
   incidents = new Map<string, IncidentRecord>();
   timelines = new Map<string, TimelineEntry[]>();
-  markers = new Map<string, { incidentId: string; outcome: 'created' | 'joined' | 'upgraded'; decision: Decision; acted: boolean }>();
+  markers = new Map<string, { incidentId: string; outcome: 'created' | 'joined' | 'upgraded' | 'reopened'; decision: Decision; acted: boolean }>();
   locks = new Map<string, LockInfo>();
   raws: RawInput[] = [];
   heals: HealRecord[] = [];
@@ -21,6 +21,18 @@ export class FakeIncidentStore implements ClassifyStore {
   async listOpen(cluster: string) {
     return [...this.incidents.values()].filter((i) => i.cluster === cluster && !['resolved', 'suppressed'].includes(i.status));
   }
+  async listRecentlyResolved(cluster: string, since: Date) {
+    return [...this.incidents.values()]
+      .filter((i) => i.cluster === cluster && i.status === 'resolved' && i.resolvedAt !== undefined && Date.parse(i.resolvedAt) >= since.getTime())
+      .map((i) => ({ ...i, resolvedAt: i.resolvedAt as string }));
+  }
+  renotified = new Map<string, number>();
+  async claimRenotify(id: string, minSeconds = 300) {
+    const last = this.renotified.get(id);
+    if (last !== undefined && this.now().getTime() - last < minSeconds * 1000) return false;
+    this.renotified.set(id, this.now().getTime());
+    return true;
+  }
   async recentHeals(cluster: string, since: Date) {
     return this.heals.filter((h) => h.cluster === cluster && Date.parse(h.finishedAt) >= since.getTime());
   }
@@ -28,7 +40,16 @@ export class FakeIncidentStore implements ClassifyStore {
     const m = this.markers.get(signal.id);
     if (m) return { outcome: 'duplicate', incidentId: m.incidentId, firstOutcome: m.outcome, acted: m.acted, decision: m.decision };
     let result: Exclude<RecordOutcome, { outcome: 'duplicate' }>;
-    if (correlation.kind === 'new') {
+    if (correlation.kind === 'reopen') {
+      const inc = this.incidents.get(correlation.incidentId)!;
+      inc.status = 'open';
+      delete inc.resolvedAt;
+      delete inc.acknowledgedAt;
+      inc.reopenCount = (inc.reopenCount ?? 0) + 1;
+      inc.signalCount++;
+      await this.appendTimeline(inc.id, { actor: 'classifier', action: 'incident-reopened', detail: correlation.why });
+      result = { outcome: 'reopened', incident: inc };
+    } else if (correlation.kind === 'new') {
       const id = incidentIdFor(signal, decision.incidentType);
       const inc: IncidentRecord = {
         id,
@@ -43,6 +64,7 @@ export class FakeIncidentStore implements ClassifyStore {
         detectedAt: signal.observedAt,
         lastSignalAt: signal.observedAt,
         version: 1,
+        ...(correlation.linkedTo ? { linkedTo: correlation.linkedTo.incidentId } : {}),
       };
       this.incidents.set(id, inc);
       await this.appendTimeline(id, { actor: 'classifier', action: 'incident-opened', reasons: decision.reasons });
@@ -106,6 +128,7 @@ export class FakeIncidentStore implements ClassifyStore {
   async setStatus(id: string, status: IncidentStatus) {
     const inc = this.incidents.get(id)!;
     inc.status = status;
+    if (status === 'resolved') inc.resolvedAt = this.now().toISOString();
     return inc;
   }
   async storeRaw(raw: RawInput) {
