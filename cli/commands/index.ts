@@ -5,9 +5,9 @@ import { capacityCommand } from './capacity.js';
 import { classifyCommand } from './classify.js';
 import { configValidate } from './config-validate.js';
 import { drillCommand } from './drill.js';
-import { incidentsList, incidentsShow } from './incidents.js';
+import { incidentsAck, incidentsList, incidentsNote, incidentsReopen, incidentsResolve, incidentsShow } from './incidents.js';
 import { localDown, localFault, localStatus, localUp } from './local.js';
 import { postmortemCommand } from './postmortem.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, drillCommand, incidentsList, incidentsShow, localDown, localFault, localStatus, localUp, postmortemCommand, probeCommand, rejectCommand];
+export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, drillCommand, incidentsAck, incidentsList, incidentsNote, incidentsReopen, incidentsResolve, incidentsShow, localDown, localFault, localStatus, localUp, postmortemCommand, probeCommand, rejectCommand];

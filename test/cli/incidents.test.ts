@@ -48,8 +48,9 @@ describe('incidents rendering', () => {
     const text = renderIncident(incident, new Date('2026-11-22T02:10:00.000Z'));
     expect(text).toContain('SEV-2  broker-failure  on cluster orders  -- REMEDIATING');
     expect(text).toContain('brokers: 2 (first seen 2026-11-22 02:00:00Z)');
-    expect(text).toContain('acknowledged -   resolved -');
-    expect(text).toContain('MTTD n/a   MTTR n/a (open 10 min)   signals 3');
+    expect(text).toContain('paged -   acknowledged -   resolved -');
+    expect(text).toContain('MTTD n/a   MTTA n/a   MTTR n/a (open 10 min)   signals 3');
+    expect(text).not.toContain('acknowledged by');
     expect(text).toContain(`execution: ${incident.executionArn}`);
     const rows = text.split('\n').slice(-2);
     expect(rows[0]).toMatch(/^ {2}02:00:05Z +T\+5s +classifier +incident-opened +remediate$/);
@@ -70,11 +71,38 @@ describe('incidents rendering', () => {
   it('lists incidents with MTTR once resolved, and says when none match', () => {
     const resolved = { ...incident, id: 'x', status: 'resolved' as const, mttrSeconds: 95, brokers: [] };
     const text = renderList([incident, resolved], new Date('2026-11-22T03:00:00.000Z'));
-    expect(text.split('\n')[1]).toMatch(/broker-failure-orders-b2 +orders +broker-failure +SEV-2 +remediating +2026-11-22 02:00:05Z +2 +open 1 h$/);
-    expect(text.split('\n')[2]).toMatch(/resolved +2026-11-22 02:00:05Z +- +mttr 1 min 35 s$/);
+    expect(text.split('\n')[1]).toMatch(/broker-failure-orders-b2 +orders +broker-failure +SEV-2 +remediating +2026-11-22 02:00:05Z +2 +- +open 1 h$/);
+    expect(text.split('\n')[2]).toMatch(/resolved +2026-11-22 02:00:05Z +- +- +mttr 1 min 35 s$/);
     expect(text.split('\n')[3]).toBe('2 incidents, 1 active');
     expect(renderList([resolved], new Date()).split('\n')[2]).toBe('1 incident, 0 active');
     expect(renderList([], new Date())).toBe('no incidents match');
+  });
+
+  it('shows who acknowledged and resolved it, from where, MTTA, the link and reopenings', () => {
+    const done = {
+      ...incident,
+      status: 'escalated' as const,
+      firstPagedAt: '2026-11-22T02:00:06.000Z',
+      acknowledgedAt: '2026-11-22T02:02:06.000Z',
+      acknowledgedBy: 'pagerduty:Ada Lovelace',
+      acknowledgedVia: 'pagerduty' as const,
+      mttaSeconds: 120,
+      mttaFrom: 'page' as const,
+      resolvedBy: 'auto-resolve',
+      resolvedVia: 'auto-resolve' as const,
+      linkedTo: 'inc-orders-b1',
+      reopenCount: 1,
+      holdOpen: true,
+    };
+    const text = renderIncident(done, new Date('2026-11-22T02:10:00.000Z'));
+    expect(text).toContain('paged 2026-11-22 02:00:06Z   acknowledged 2026-11-22 02:02:06Z');
+    expect(text).toContain('acknowledged by pagerduty:Ada Lovelace (pagerduty)');
+    expect(text).toContain('resolved by auto-resolve (auto-resolve)');
+    expect(text).toContain('linked to escalated incident inc-orders-b1');
+    expect(text).toContain('reopened 1 time(s); held open for people');
+    expect(text).toContain('MTTA 2 min from the page');
+    expect(renderIncident({ ...done, mttaFrom: 'detection', acknowledgedVia: undefined, resolvedVia: undefined, holdOpen: undefined }, new Date())).toMatch(/MTTA 2 min from the detection[\s\S]*/);
+    expect(renderList([done], new Date('2026-11-22T02:10:00.000Z')).split('\n')[1]).toMatch(/ 2 min +open 10 min$/);
   });
 
   it('prints times in UTC to the second', () => {

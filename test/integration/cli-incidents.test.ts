@@ -1,6 +1,7 @@
-// `kafka-heal incidents list|show` and `kafka-heal postmortem` against a real DynamoDB Local:
-// incidents are written by the real incident store (the classifier's and workflows' code path),
-// then read back through the CLI's --endpoint/--table store, as an operator would.
+// `kafka-heal incidents list|show|ack|resolve|reopen|note` and `kafka-heal postmortem` against a
+// real DynamoDB Local: incidents are written by the real incident store (the classifier's and
+// workflows' code path), then read back and acted on through the CLI's --endpoint/--table store,
+// as an operator would; PagerDuty is the local Events v2 receiver over HTTP.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { main } from '../../cli/main.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
 import { captureIO } from '../support/helpers.js';
 
 let ddb: DynamoDbLocal;
@@ -87,11 +89,11 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
     const r = await cli('incidents', 'list', ...local());
     expect(r.code).toBe(0);
     const lines = r.out.split('\n');
-    expect(lines[0]).toMatch(/^ {2}ID +CLUSTER +TYPE +SEVERITY +STATUS +OPENED \(UTC\) +BROKERS +DURATION$/);
+    expect(lines[0]).toMatch(/^ {2}ID +CLUSTER +TYPE +SEVERITY +STATUS +OPENED \(UTC\) +BROKERS +MTTA +DURATION$/);
     expect(lines[1]).toContain(paymentsId);
-    expect(lines[1]).toMatch(/payments +broker-failure +SEV-2 +open +2026-11-22 02:10:00Z +1 +open /);
+    expect(lines[1]).toMatch(/payments +broker-failure +SEV-2 +open +2026-11-22 02:10:00Z +1 +- +open /);
     expect(lines[2]).toContain(ordersId);
-    expect(lines[2]).toMatch(/orders +broker-failure +SEV-2 +resolved +2026-11-22 02:00:05Z +2 +mttr 1 min 35 s$/);
+    expect(lines[2]).toMatch(/orders +broker-failure +SEV-2 +resolved +2026-11-22 02:00:05Z +2 +- +mttr 1 min 35 s$/);
     expect(lines[3]).toBe('2 incidents, 1 active');
   });
 
@@ -111,7 +113,7 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`incident ${ordersId}`);
     expect(r.out).toContain('SEV-2  broker-failure  on cluster orders  -- RESOLVED');
-    expect(r.out).toMatch(/MTTD 5 s {3}MTTR 1 min 35 s/);
+    expect(r.out).toMatch(/MTTD 5 s {3}MTTA n\/a {3}MTTR 1 min 35 s/);
     const rows = r.out.split('\n').filter((l) => /^ {2}\d\d:\d\d:\d\d/.test(l));
     expect(rows.map((l) => l.trim().split(/ +/).slice(0, 4))).toEqual([
       ['02:00:05Z', 'T+5s', 'classifier', 'incident-opened'],
@@ -183,5 +185,57 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
     const r = spawnSync(process.execPath, ['bin/kafka-heal.mjs', 'incidents', 'show', paymentsId, ...local()], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('SEV-2  broker-failure  on cluster payments  -- OPEN');
+  });
+});
+
+describe('kafka-heal incidents ack|resolve|reopen|note on DynamoDB Local', () => {
+  let receiver: PagerDutyReceiver;
+  let store: IncidentStore;
+  let id = '';
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    store = new IncidentStore({ client: documentClient(raw), tableName, now: () => new Date() });
+    const s = { ...signal('billing', 3, new Date().toISOString()), id: 'sig-billing-3' };
+    const r = await store.recordSignal(s, decision, correlate(s, decision, [], DEFAULT_POLICY, new Date()));
+    id = r.outcome === 'created' ? r.incident.id : '';
+    await store.setStatus(id, 'escalated', ['open'], { actor: 'classifier', detail: 'flap breaker' });
+    // The ladder paged through PagerDuty (the receiver knows the dedup key).
+    await fetch(receiver.url, { method: 'POST', body: JSON.stringify({ routing_key: 'x'.repeat(32), event_action: 'trigger', dedup_key: id, payload: { summary: 'broker 3 down', source: 'kafka-heal/billing', severity: 'error' } }) });
+    await store.markPaged(id, new Date().toISOString());
+  });
+  afterAll(async () => receiver?.close());
+  const pd = () => ['--pagerduty-url', receiver.url];
+
+  it('ack: the first acknowledges and tells PagerDuty, a second exits 1 naming who acknowledged', async () => {
+    const r = await cli('incidents', 'ack', id, '--by', 'operator:ada', ...pd(), ...local());
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`^acknowledged ${id} \\(MTTA \\d+ s\\)\n  PagerDuty acknowledged \\(Events v2 acknowledge\\)$`));
+    expect(receiver.incidents.get(id)?.status).toBe('acknowledged');
+    const again = await cli('incidents', 'ack', id, '--by', 'operator:bob', ...local());
+    expect(again.code).toBe(1);
+    expect(again.err[0]).toMatch(new RegExp(`^kafka-heal incidents ack: ${id} was already acknowledged by operator:ada at .*; nothing changed$`));
+  });
+
+  it('note and resolve: PagerDuty resolved; resolving again exits 1 naming who resolved', async () => {
+    expect((await cli('incidents', 'note', id, '--reason', 'replaced the disk of broker 3', '--by', 'operator:ada', ...local())).out).toBe(`note added to ${id}`);
+    const r = await cli('incidents', 'resolve', id, '--reason', 'broker 3 back', '--by', 'operator:ada', ...pd(), ...local());
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(`resolved ${id}\n  PagerDuty resolved (Events v2 resolve)`);
+    expect(receiver.incidents.get(id)?.status).toBe('resolved');
+    const again = await cli('incidents', 'resolve', id, ...local());
+    expect(again.code).toBe(1);
+    expect(again.err[0]).toMatch(new RegExp(`${id} is already resolved \\(by operator:ada at .*\\); nothing changed$`));
+    const shown = await cli('incidents', 'show', id, ...local());
+    expect(shown.out).toContain('acknowledged by operator:ada (cli)');
+    expect(shown.out).toContain('resolved by operator:ada (cli)');
+    expect(shown.out).toMatch(/operator:ada +note +via cli +replaced the disk of broker 3/);
+  });
+
+  it('reopen: escalated and held open; a second reopen exits 1; an unknown id exits 1', async () => {
+    const r = await cli('incidents', 'reopen', id, '--reason', 'it came back', '--by', 'operator:bob', ...local());
+    expect(r).toMatchObject({ code: 0, out: `reopened ${id}: escalated and held open for people (it closes when someone resolves it)` });
+    expect((await store.get(id)).status).toBe('escalated');
+    expect((await cli('incidents', 'reopen', id, ...local())).err).toEqual([`kafka-heal incidents reopen: ${id} is escalated, not resolved; nothing to reopen`]);
+    expect(await cli('incidents', 'ack', 'inc-nope', ...local())).toMatchObject({ code: 1, err: ['kafka-heal incidents ack: no incident inc-nope; list them with kafka-heal incidents list'] });
   });
 });
