@@ -8,7 +8,8 @@
 // time and checks the expiry against an injected clock; the key never appears in a log, an
 // error or a returned value.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { cachedSecret } from '../shared/secrets.js';
 
 export type LinkDecision = 'approve' | 'reject';
 
@@ -80,26 +81,10 @@ export function staticSigningKey(key: Buffer): SigningKeySource {
  * signed with the old key stop verifying after a rotation: rotate between approvals.
  */
 export function signingKeyFromSecret(opts: { client: Pick<SecretsManagerClient, 'send'>; secretId: string; ttlMs?: number; now?: () => number }): SigningKeySource {
-  const ttlMs = opts.ttlMs ?? 5 * 60_000;
-  const now = opts.now ?? Date.now;
-  let cached: { value: Promise<Buffer>; at: number } | undefined;
-  return {
-    get() {
-      if (cached === undefined || now() - cached.at >= ttlMs) {
-        const entry = { value: readKey(opts.client, opts.secretId), at: now() };
-        cached = entry;
-        entry.value.catch(() => {
-          if (cached === entry) cached = undefined;
-        });
-      }
-      return cached.value;
-    },
-  };
+  return cachedSecret({ ...opts, parse: parseKey });
 }
 
-async function readKey(client: Pick<SecretsManagerClient, 'send'>, secretId: string): Promise<Buffer> {
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-  const text = out.SecretString;
+function parseKey(text: string | undefined, secretId: string): Buffer {
   if (text === undefined || text.length === 0) throw new SigningKeyError(`secret ${secretId} has no string value`);
   const key = Buffer.from(text, 'utf8');
   if (key.length < MIN_KEY_BYTES) throw new SigningKeyError(`secret ${secretId} holds ${key.length} bytes; the approval signing key needs at least ${MIN_KEY_BYTES}`);

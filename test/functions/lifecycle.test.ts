@@ -1,0 +1,143 @@
+// The lifecycle path with doubles (the DynamoDB Local and real-HTTP runs are in
+// test/integration/incident-lifecycle.test.ts and pagerduty-webhook.test.ts): telling PagerDuty
+// and stopping the run still acting after a resolve, the webhook's signature check, its secret,
+// and giving an event back when it could not be applied.
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { applyLifecycle, type LifecycleDeps } from '../../functions/lifecycle/actions.js';
+import { makeLifecycleCommandHandler } from '../../functions/lifecycle/command.js';
+import { makePagerDutyWebhookHandler, signPagerDuty, verifyPagerDutySignature, webhookSecretFromSecret } from '../../functions/lifecycle/pagerduty-webhook.js';
+import { IncidentNotFoundError } from '../../functions/shared/errors.js';
+import type { IncidentRecord } from '../../functions/shared/incident-store.js';
+import type { NotifyResult } from '../../functions/shared/notify.js';
+
+const RUN = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-broker-recovery:inc-1-broker-recovery-1';
+const incident = (over: Partial<IncidentRecord> = {}): IncidentRecord => ({
+  id: 'inc-1',
+  cluster: 'orders',
+  type: 'broker-failure',
+  severity: 'SEV-2',
+  status: 'resolved',
+  brokers: [],
+  openedAt: '2026-11-22T02:00:00.000Z',
+  fingerprints: [],
+  signalCount: 1,
+  detectedAt: '2026-11-22T02:00:00.000Z',
+  lastSignalAt: '2026-11-22T02:00:00.000Z',
+  version: 3,
+  firstPagedAt: '2026-11-22T02:00:10.000Z',
+  activeRun: RUN,
+  ...over,
+});
+
+function deps(over: Omit<Partial<LifecycleDeps>, 'store'> = {}) {
+  const store = {
+    acknowledge: vi.fn(async () => ({ outcome: 'acknowledged' as const, incident: incident({ status: 'escalated' }) })),
+    resolveBy: vi.fn(async (): Promise<{ outcome: 'resolved' | 'already-closed'; incident: IncidentRecord; from?: IncidentRecord['status'] }> => ({ outcome: 'resolved', incident: incident(), from: 'remediating' })),
+    reopenBy: vi.fn(async () => ({ outcome: 'reopened' as const, incident: incident({ status: 'escalated' }) })),
+    addNote: vi.fn(async () => incident()),
+    appendTimeline: vi.fn(async (_id: string, e: object) => ({ at: 'now', ...e }) as never),
+    fenceRun: vi.fn(async () => undefined),
+    releaseLock: vi.fn(async () => true),
+    markPagerDutySynced: vi.fn(async () => undefined),
+  };
+  return { store, now: () => new Date('2026-11-22T02:05:00.000Z'), ...over } satisfies LifecycleDeps;
+}
+
+const delivered = (via: NotifyResult['via']): NotifyResult => ({ delivered: via !== undefined, via, attempts: [{ channel: 'pagerduty', outcome: via === 'pagerduty' ? 'delivered' : 'failed', at: 'now' }] });
+
+describe('applyLifecycle', () => {
+  const sfn = mockClient(SFNClient);
+  beforeEach(() => sfn.reset());
+
+  it('a resolve from the CLI fences, then stops the run that was remediating, releases its lock and tells PagerDuty', async () => {
+    sfn.on(StopExecutionCommand).resolves({});
+    const notify = vi.fn(async () => delivered('pagerduty'));
+    const d = deps({ sfn: new SFNClient({}), notify });
+    const r = await applyLifecycle(d, { incidentId: 'inc-1', action: 'resolve', by: 'operator:ada', via: 'cli', reason: 'fixed' });
+    expect(r.notes).toEqual([`run ${RUN} stopped`, 'PagerDuty resolved (Events v2 resolve)']);
+    expect(d.store.fenceRun).toHaveBeenCalledWith('inc-1', RUN);
+    expect(sfn.commandCalls(StopExecutionCommand)[0]?.args[0].input).toMatchObject({ executionArn: RUN, error: 'Superseded' });
+    expect(d.store.fenceRun.mock.invocationCallOrder[0]).toBeLessThan(d.store.releaseLock.mock.invocationCallOrder[0] as number);
+    expect(notify).toHaveBeenCalledWith(expect.objectContaining({ kind: 'resolve', incidentId: 'inc-1', summary: 'resolved by operator:ada (cli): fixed' }));
+    expect(d.store.markPagerDutySynced).toHaveBeenCalledWith('inc-1', 'resolved', '2026-11-22T02:05:00.000Z');
+    expect(d.store.appendTimeline).toHaveBeenCalledWith('inc-1', expect.objectContaining({ actor: 'operator:ada', action: 'workflow-superseded' }));
+  });
+
+  it('the paging ladder is not stopped by a resolve (it ends itself), nor is a run of an incident that was only open', async () => {
+    const d = deps({ sfn: new SFNClient({}) });
+    d.store.resolveBy.mockResolvedValueOnce({ outcome: 'resolved', incident: incident({ activeRun: `${RUN.replace('broker-recovery-1', 'escalation-1')}` }), from: 'remediating' });
+    await applyLifecycle(d, { incidentId: 'inc-1', action: 'resolve', by: 'operator:ada', via: 'page' });
+    d.store.resolveBy.mockResolvedValueOnce({ outcome: 'resolved', incident: incident(), from: 'escalated' });
+    await applyLifecycle(d, { incidentId: 'inc-1', action: 'resolve', by: 'operator:ada', via: 'page' });
+    d.store.resolveBy.mockResolvedValueOnce({ outcome: 'resolved', incident: incident({ activeRun: undefined }), from: 'remediating' });
+    await applyLifecycle(d, { incidentId: 'inc-1', action: 'resolve', by: 'operator:ada', via: 'page' });
+    expect(d.store.fenceRun).not.toHaveBeenCalled();
+    expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
+  });
+
+  it('PagerDuty not taking the news, or no notification chain here, is said; nothing is marked synced', async () => {
+    const viaSns = await applyLifecycle(deps({ notify: async () => delivered('sns') }), { incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada', via: 'cli' });
+    expect(viaSns.notes).toEqual(['PagerDuty did not take the acknowledge (sent via sns); the escalation ladder retries at its next step']);
+    const lost = await applyLifecycle(deps({ notify: async () => delivered(undefined) }), { incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada', via: 'cli' });
+    expect(lost.notes).toEqual(['PagerDuty did not take the acknowledge (undelivered); the escalation ladder retries at its next step']);
+    const none = deps();
+    expect((await applyLifecycle(none, { incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada', via: 'cli' })).notes).toEqual(['PagerDuty not told from here: the escalation ladder tells it at its next step']);
+    expect(none.store.markPagerDutySynced).not.toHaveBeenCalled();
+  });
+
+  it('reopen and note pass through; their defaults say what happened', async () => {
+    const d = deps();
+    expect((await applyLifecycle(d, { incidentId: 'inc-1', action: 'reopen', by: 'operator:ada', via: 'cli' })).outcome).toBe('reopened');
+    expect(d.store.reopenBy).toHaveBeenCalledWith('inc-1', 'operator:ada', 'cli', 'reopened by hand');
+    expect((await applyLifecycle(d, { incidentId: 'inc-1', action: 'note', by: 'operator:ada', via: 'cli' })).outcome).toBe('noted');
+    expect(d.store.resolveBy).not.toHaveBeenCalled();
+  });
+
+  it('the command Lambda summarizes; an unknown incident is not-found, other errors propagate', async () => {
+    const d = deps();
+    const handler = makeLifecycleCommandHandler(d);
+    expect(await handler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' })).toMatchObject({ outcome: 'acknowledged', status: 'escalated', notes: [expect.any(String)] });
+    d.store.acknowledge.mockRejectedValueOnce(new IncidentNotFoundError('inc-1'));
+    expect(await handler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' })).toEqual({ outcome: 'not-found', incidentId: 'inc-1', notes: [] });
+    d.store.acknowledge.mockRejectedValueOnce(new Error('throttled'));
+    await expect(handler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' })).rejects.toThrow('throttled');
+  });
+});
+
+describe('the PagerDuty webhook', () => {
+  it('verifies v1 signatures in constant time, any of several; other versions and shapes never match', () => {
+    const key = Buffer.from('s3cret');
+    const sig = signPagerDuty(key, '{}');
+    expect(verifyPagerDutySignature(key, '{}', sig)).toBe(true);
+    expect(verifyPagerDutySignature(key, '{}', ` v1=${'0'.repeat(64)} , ${sig}`)).toBe(true);
+    expect(verifyPagerDutySignature(key, '{}', undefined)).toBe(false);
+    expect(verifyPagerDutySignature(key, '{}', sig.replace('v1=', 'v2='))).toBe(false);
+    expect(verifyPagerDutySignature(key, '{ }', sig)).toBe(false);
+  });
+
+  it('reads its secret from Secrets Manager, trimmed; an empty secret is WebhookSecretError', async () => {
+    const sm = mockClient(SecretsManagerClient);
+    sm.on(GetSecretValueCommand).resolvesOnce({ SecretString: ' abc \n' }).resolvesOnce({ SecretString: '' });
+    expect((await webhookSecretFromSecret({ client: new SecretsManagerClient({}), secretId: 'kafka-heal/prod/pagerduty-webhook' }).get()).toString()).toBe('abc');
+    await expect(webhookSecretFromSecret({ client: new SecretsManagerClient({}), secretId: 'x' }).get()).rejects.toMatchObject({ name: 'WebhookSecretError', message: 'secret x has no string value' });
+  });
+
+  it('an event that could not be applied is given back, so PagerDuty\'s retry applies it', async () => {
+    const key = Buffer.from('k');
+    const records = { claimEvent: vi.fn(async () => true), releaseEvent: vi.fn(async () => undefined), linkPagerDutyIncident: vi.fn(async () => undefined), incidentForPagerDuty: vi.fn(async () => undefined) };
+    const d = deps();
+    d.store.acknowledge.mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
+    const handler = makePagerDutyWebhookHandler({ store: { ...d.store, storeRaw: vi.fn() }, records, secret: { get: async () => key }, now: () => new Date('2026-11-22T02:05:00.000Z') });
+    const body = JSON.stringify({ event: { id: 'ev-1', event_type: 'incident.acknowledged', occurred_at: '2026-11-22T02:04:59Z', agent: null, data: { id: 'P1', type: 'incident', incident_key: 'inc-1' } } });
+    await expect(handler({ headers: { 'X-PagerDuty-Signature': signPagerDuty(key, body) }, body, isBase64Encoded: false })).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(records.releaseEvent).toHaveBeenCalledWith('pagerduty', 'ev-1');
+    // Base64-encoded bodies (API Gateway binary media types) verify on the decoded bytes; an agent with no name is "someone".
+    d.store.acknowledge.mockClear();
+    const ok = await handler({ headers: { 'x-pagerduty-signature': signPagerDuty(key, body) }, body: Buffer.from(body).toString('base64'), isBase64Encoded: true });
+    expect(ok.statusCode).toBe(202);
+    expect(d.store.acknowledge).toHaveBeenCalledWith('inc-1', 'pagerduty:someone', 'pagerduty', 'PagerDuty incident P1 acknowledged');
+  });
+});
