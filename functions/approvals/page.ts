@@ -26,7 +26,8 @@ button.approve{background:#1a7f37;color:#fff}button.reject{background:#fff;color
 .done{background:#dafbe1;border-color:#1a7f37}
 small{color:#57606a}`;
 
-function document(title: string, body: string): string {
+/** A whole page in the house style: no scripts, no remote resources, the body escaped by the caller. */
+export function pageDocument(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
@@ -81,7 +82,7 @@ ${evidence}
 <label for="reason">Reason (optional)</label><textarea id="reason" name="reason" rows="3" maxlength="500"></textarea>
 <div class="buttons">${link.decision === 'approve' ? '<button class="approve" type="submit">Approve</button>' : '<button class="reject" type="submit">Reject</button>'}</div>
 </form>`;
-  return document(`Approve ${r.workflow} for ${r.incidentId}?`, body);
+  return pageDocument(`Approve ${r.workflow} for ${r.incidentId}?`, body);
 }
 
 export type NoticeKind = 'recorded' | 'used' | 'expired' | 'task-closed' | 'invalid' | 'not-found' | 'unavailable';
@@ -103,5 +104,5 @@ export function noticePage(kind: NoticeKind, r?: ApprovalRecord): string {
     unavailable: ['Could not record the decision', 'The decision could not be handed to the workflow just now. Try the same button again in a minute, or use kafka-heal approve|reject.'],
   };
   const [title, message] = text[kind];
-  return document(title, `<h1 data-testid="notice-title">${title}</h1><p class="notice${kind === 'recorded' ? ' done' : ''}" data-testid="notice" data-kind="${kind}">${message}</p>`);
+  return pageDocument(title, `<h1 data-testid="notice-title">${title}</h1><p class="notice${kind === 'recorded' ? ' done' : ''}" data-testid="notice" data-kind="${kind}">${message}</p>`);
 }

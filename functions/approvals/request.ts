@@ -21,13 +21,14 @@ import { IncidentStatusConflict } from '../shared/errors.js';
 import type { IncidentStore, IncidentWithTimeline } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
+import { incidentLinks } from '../lifecycle/links.js';
 import { approvalLink, signingKeyFromSecret, type SigningKeySource } from './links.js';
 import { ApprovalRequestSchema, DEFAULT_APPROVAL_TIMEOUT_SECONDS, type ApprovalRequest } from './schema.js';
 import { ApprovalStore, type ApprovalRecord } from './store.js';
 
 export interface ApprovalRequestDeps {
   approvals: Pick<ApprovalStore, 'create'>;
-  incidents: Pick<IncidentStore, 'get' | 'appendTimeline' | 'setStatus'>;
+  incidents: Pick<IncidentStore, 'get' | 'appendTimeline' | 'setStatus' | 'markPaged'>;
   signingKey: SigningKeySource;
   notify: (n: IncidentNotification) => Promise<NotifyResult>;
   /** Base URL of the approval endpoint (`https://.../v1`, or the local approval server). */
@@ -106,9 +107,12 @@ export function makeApprovalRequestHandler(deps: ApprovalRequestDeps) {
       severity: (record.severity ?? incident.severity) as Severity,
       kind: 'trigger',
       summary: `Approval needed (${request.workflow}): ${request.summary}`,
-      details: { approvalId, approve: approveUrl, reject: rejectUrl, expiresAt, actions: request.actions, cli: `kafka-heal approve ${approvalId} --reason "..."` },
+      // The incident's own acknowledge and resolve links (its page: functions/lifecycle), beside the approval's.
+      details: { approvalId, approve: approveUrl, reject: rejectUrl, expiresAt, actions: request.actions, cli: `kafka-heal approve ${approvalId} --reason "..."`, ...incidentLinks(deps.baseUrl, key, request.incidentId, now) },
     });
     for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.incidents.appendTimeline(request.incidentId, entry);
+    // The first page: MTTA counts from it.
+    if (result.via === 'pagerduty') await deps.incidents.markPaged(request.incidentId, now.toISOString());
     return { approvalId };
   };
 }

@@ -48,6 +48,11 @@ export class LifecycleRecords {
     return { first: false, usedBy: String(out.Item?.usedBy ?? 'someone'), usedAt: String(out.Item?.at ?? '?') };
   }
 
+  /** Gives a link back (what it was used for could not be recorded: the same button must work again). */
+  async releaseLink(signature: string): Promise<void> {
+    await this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: `LINK#${createHash('sha256').update(signature).digest('hex')}`, sk: 'USED' } }));
+  }
+
   private async claim(item: Record<string, unknown>): Promise<boolean> {
     try {
       await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));

@@ -2,6 +2,7 @@
 // endpoint's answers for every kind of link, the single decision and its hand-over to Step
 // Functions, the request handler's record/timeline/notification. DynamoDB Local, the local
 // approval server and Chromium run the same code in test/integration/approval-page.test.ts.
+import { verifyIncidentLink } from '../../functions/lifecycle/links.js';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
@@ -316,6 +317,7 @@ describe('approval request handler', () => {
     const timeline: (Omit<TimelineEntry, 'at'> & { at?: string })[] = [];
     const statuses: string[] = [];
     const sent: { details?: Record<string, unknown>; summary: string; kind: string }[] = [];
+    const paged: string[] = [];
     const handler = makeApprovalRequestHandler({
       approvals: { create: async (r) => void created.push(r) },
       incidents: {
@@ -328,6 +330,7 @@ describe('approval request handler', () => {
           statuses.push(status);
           throw new IncidentStatusConflict('inc-orders-1', ['open', 'remediating'], 'escalated');
         },
+        markPaged: async (_id, at) => void paged.push(at),
       },
       signingKey: staticSigningKey(KEY),
       notify: async (n) => {
@@ -351,5 +354,12 @@ describe('approval request handler', () => {
     const approve = String(sent[0]?.details?.approve);
     const url = new URL(approve);
     expect(verify(KEY, { approvalId: ID, decision: url.searchParams.get('decision') ?? '', expires: url.searchParams.get('expires') ?? '', sig: url.searchParams.get('sig') ?? '' }, NOW)).toMatchObject({ ok: true });
+    // The incident's own acknowledge and resolve links ride along, each granting its one action.
+    const ack = new URL(String(sent[0]?.details?.acknowledge));
+    expect(ack.pathname).toBe('/v1/incidents/inc-orders-1');
+    expect(verifyIncidentLink(KEY, { incidentId: 'inc-orders-1', action: ack.searchParams.get('action') ?? '', expires: ack.searchParams.get('expires') ?? '', sig: ack.searchParams.get('sig') ?? '' }, NOW)).toMatchObject({ ok: true, claims: { action: 'acknowledge' } });
+    expect(new URL(String(sent[0]?.details?.resolve)).searchParams.get('action')).toBe('resolve');
+    // PagerDuty took the page: MTTA counts from it.
+    expect(paged).toEqual([new Date(NOW).toISOString()]);
   });
 });

@@ -6,7 +6,9 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { sign as signApproval } from '../../functions/approvals/links.js';
 import { applyLifecycle, type LifecycleDeps } from '../../functions/lifecycle/actions.js';
+import { incidentLinks, signIncidentLink, verifyIncidentLink } from '../../functions/lifecycle/links.js';
 import { makeLifecycleCommandHandler } from '../../functions/lifecycle/command.js';
 import { makePagerDutyWebhookHandler, signPagerDuty, verifyPagerDutySignature, webhookSecretFromSecret } from '../../functions/lifecycle/pagerduty-webhook.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
@@ -139,5 +141,35 @@ describe('the PagerDuty webhook', () => {
     const ok = await handler({ headers: { 'x-pagerduty-signature': signPagerDuty(key, body) }, body: Buffer.from(body).toString('base64'), isBase64Encoded: true });
     expect(ok.statusCode).toBe(202);
     expect(d.store.acknowledge).toHaveBeenCalledWith('inc-1', 'pagerduty:someone', 'pagerduty', 'PagerDuty incident P1 acknowledged');
+  });
+});
+
+describe('incident links', () => {
+  const key = Buffer.alloc(32, 7);
+  const nowMs = Date.parse('2026-11-22T02:00:00.000Z');
+  const good = { incidentId: 'inc-orders-broker-failure-1', action: 'acknowledge', expires: String(nowMs / 1000 + 60) };
+  const sig = signIncidentLink(key, { ...good, action: 'acknowledge', expires: Number(good.expires) });
+
+  it('verify: a good link; malformed parts; another key; the expiry to the second', () => {
+    expect(verifyIncidentLink(key, { ...good, sig }, nowMs)).toEqual({ ok: true, claims: { incidentId: good.incidentId, action: 'acknowledge', expires: Number(good.expires) } });
+    for (const bad of [{ incidentId: '../x' }, { incidentId: undefined }, { action: 'approve' }, { expires: '12a' }, { sig: 'short' }]) {
+      expect(verifyIncidentLink(key, { ...good, sig, ...bad }, nowMs)).toEqual({ ok: false, why: 'malformed' });
+    }
+    expect(verifyIncidentLink(Buffer.alloc(32, 8), { ...good, sig }, nowMs)).toEqual({ ok: false, why: 'bad-signature' });
+    expect(verifyIncidentLink(key, { ...good, action: 'resolve', sig }, nowMs)).toEqual({ ok: false, why: 'bad-signature' });
+    expect(verifyIncidentLink(key, { ...good, sig }, nowMs + 59_999).ok).toBe(true);
+    expect(verifyIncidentLink(key, { ...good, sig }, nowMs + 60_000)).toMatchObject({ ok: false, why: 'expired' });
+  });
+
+  it('an approval signature is never an incident link (their own domain prefixes)', () => {
+    const approvalSig = signApproval(key, { approvalId: good.incidentId, decision: 'approve', expires: Number(good.expires) });
+    expect(verifyIncidentLink(key, { ...good, sig: approvalSig }, nowMs)).toEqual({ ok: false, why: 'bad-signature' });
+  });
+
+  it('the links of a page: acknowledge and resolve, expiring together (24 h by default)', () => {
+    const links = incidentLinks('https://x.example/v1/', key, 'inc-1', new Date(nowMs));
+    expect(links.linksExpireAt).toBe('2026-11-23T02:00:00.000Z');
+    expect(links.acknowledge.startsWith('https://x.example/v1/incidents/inc-1?action=acknowledge&expires=')).toBe(true);
+    expect(links.resolve).toContain('action=resolve');
   });
 });

@@ -36,6 +36,7 @@ function watch() {
       get: async (id) => ({ id, cluster: 'orders', type: 'broker-failure', severity: 'SEV-1', status: 'remediating', brokers: [], openedAt: at, fingerprints: [], signalCount: 1, detectedAt: at, lastSignalAt: at, version: 1, timeline: [] }) as IncidentWithTimeline,
       appendTimeline: async (_id, e) => ({ at, ...e }),
       setStatus: async () => ({}) as never,
+      markPaged: async () => undefined,
     },
     signingKey: staticSigningKey(randomBytes(32)),
     notify: async (n) => {
