@@ -20,6 +20,11 @@
 // `stop` with outcome `ladder-exhausted`, and the workflow broadcasts on the critical SNS topic and
 // leaves the incident `escalated` for a human. Paging outranks a status update due at the same
 // instant. Every deadline is inclusive: at exactly deadline the action is due, 1 ms before it waits.
+// No level re-pages the same target pretending to escalate (the runtime policy's `escalation`):
+//   - pagerDutyEscalates: PagerDuty's own escalation policy moves the page up; the ladder pages
+//     level 1 once and then only posts status updates (no ack deadline of its own, no exhaustion);
+//   - maxLevel: the levels that have a target of their own; the ladder pages no further.
+// An acknowledgement stops the paging at any level; status updates go on until resolved.
 import type { Severity } from './types.js';
 
 const MINUTE = 60_000;
@@ -57,6 +62,10 @@ export interface EscalationState {
   lastStatusUpdateAt?: string;
   /** No-page severities: when the single SNS notification went out. */
   notifiedAt?: string;
+  /** PagerDuty's escalation policy moves the page up: the ladder pages level 1 only. */
+  pagerDutyEscalates?: boolean;
+  /** The last level with a target of its own (fewer than the severity's levels): paging stops there. */
+  maxLevel?: number;
 }
 
 export type EscalationStep =
@@ -64,7 +73,7 @@ export type EscalationStep =
   | { action: 'notify'; reason: string }
   | { action: 'status-update'; reason: string }
   | { action: 'wait'; until: string; waitMs: number; reason: string }
-  | { action: 'stop'; outcome: 'resolved' | 'acknowledged' | 'notified' | 'ladder-exhausted'; reason: string };
+  | { action: 'stop'; outcome: 'resolved' | 'acknowledged' | 'notified' | 'ladder-exhausted' | 'handed-to-pagerduty'; reason: string };
 
 /** The escalation state is inconsistent (bad timestamp, paged level without a time). */
 export class EscalationStateError extends Error {
@@ -106,10 +115,12 @@ export function nextEscalationStep(state: EscalationState, now: Date, policy: Es
     if (state.lastPagedAt === undefined) {
       throw new EscalationStateError(`level ${state.level} was paged but lastPagedAt is missing`);
     }
-    ackDeadline = time(state.lastPagedAt, 'lastPagedAt') + p.ackTimeoutMs;
-    if (t >= ackDeadline) {
+    // PagerDuty escalates by its own policy: no deadline of ours.
+    if (!state.pagerDutyEscalates) ackDeadline = time(state.lastPagedAt, 'lastPagedAt') + p.ackTimeoutMs;
+    const levels = Math.min(p.levels, state.maxLevel ?? p.levels);
+    if (ackDeadline !== undefined && t >= ackDeadline) {
       const window = formatDuration(p.ackTimeoutMs);
-      if (state.level < p.levels) {
+      if (state.level < levels) {
         return { action: 'page', level: state.level + 1, reason: `level ${state.level} did not acknowledge within ${window}: page level ${state.level + 1}` };
       }
       return { action: 'stop', outcome: 'ladder-exhausted', reason: `top level ${state.level} did not acknowledge within ${window}: ladder exhausted, broadcast and hand to humans` };
@@ -127,9 +138,10 @@ export function nextEscalationStep(state: EscalationState, now: Date, policy: Es
 
   const next = Math.min(ackDeadline ?? Infinity, statusDue ?? Infinity);
   if (next === Infinity) {
-    return p.page
+    if (!p.page) return { action: 'stop', outcome: 'notified', reason: `${state.severity} notified; nothing further is scheduled` };
+    return state.status === 'acknowledged'
       ? { action: 'stop', outcome: 'acknowledged', reason: `acknowledged; ${state.severity} has no status-update cadence` }
-      : { action: 'stop', outcome: 'notified', reason: `${state.severity} notified; nothing further is scheduled` };
+      : { action: 'stop', outcome: 'handed-to-pagerduty', reason: `paged; PagerDuty's escalation policy moves it up and ${state.severity} has no status-update cadence` };
   }
   const what = next === ackDeadline ? `acknowledgement deadline of level ${state.level}` : 'next status update';
   return { action: 'wait', until: new Date(next).toISOString(), waitMs: next - t, reason: `waiting for the ${what}` };

@@ -35,6 +35,10 @@ export interface IncidentNotification {
   level?: number;
   /** PagerDuty payload.source; default `kafka-heal/<cluster>`. */
   source?: string;
+  /** An escalation level's own PagerDuty service: the Secrets Manager name of its routing key (default: the deployment's). */
+  routingKeySecret?: string;
+  /** An escalation level's own SNS topic: a trigger pages through it instead of PagerDuty (other kinds fall back to it). */
+  snsTopicArn?: string;
   executionArn?: string;
   details?: Record<string, unknown>;
 }
@@ -89,6 +93,8 @@ export interface SnsTopicArns {
 export interface NotifyDeps {
   /** Absent when no PagerDuty integration is configured: SNS is then the first channel. */
   pagerDuty?: Pick<PagerDutyClient, 'trigger' | 'acknowledge' | 'resolve'>;
+  /** The client of an escalation level's own routing key (by its secret's name). */
+  pagerDutyFor?: (routingKeySecret: string) => Pick<PagerDutyClient, 'trigger' | 'acknowledge' | 'resolve'>;
   sns: Pick<SNSClient, 'send'>;
   snsTopicArns: SnsTopicArns;
   sqs: Pick<SQSClient, 'send'>;
@@ -142,11 +148,13 @@ async function tryPagerDuty(n: IncidentNotification, deps: NotifyDeps, now: () =
   const skip = (detail: string): NotifyAttempt => ({ channel: 'pagerduty', outcome: 'skipped', at: now().toISOString(), detail });
   if (n.kind === 'status-update') return skip('status updates go to SNS only');
   if (n.page === false) return skip('severity does not page');
-  if (deps.pagerDuty === undefined) return skip('PagerDuty is not configured');
+  if (n.snsTopicArn !== undefined && n.routingKeySecret === undefined) return skip('this escalation level pages through its SNS topic');
+  const pagerDuty = n.routingKeySecret === undefined ? deps.pagerDuty : deps.pagerDutyFor?.(n.routingKeySecret);
+  if (pagerDuty === undefined) return skip(n.routingKeySecret === undefined ? 'PagerDuty is not configured' : `no PagerDuty client for routing key secret ${n.routingKeySecret}`);
   try {
     const res =
       n.kind === 'trigger'
-        ? await deps.pagerDuty.trigger({
+        ? await pagerDuty.trigger({
             incidentId: n.incidentId,
             summary: n.summary,
             severity: n.severity,
@@ -158,8 +166,8 @@ async function tryPagerDuty(n: IncidentNotification, deps: NotifyDeps, now: () =
             ...(n.executionArn === undefined ? {} : { executionArn: n.executionArn }),
           })
         : n.kind === 'acknowledge'
-          ? await deps.pagerDuty.acknowledge(n.incidentId)
-          : await deps.pagerDuty.resolve(n.incidentId);
+          ? await pagerDuty.acknowledge(n.incidentId)
+          : await pagerDuty.resolve(n.incidentId);
     return { channel: 'pagerduty', outcome: 'delivered', at: now().toISOString(), detail: `dedup_key=${res.dedupKey} requests=${res.attempts}` };
   } catch (err) {
     return { channel: 'pagerduty', outcome: 'failed', at: now().toISOString(), ...errorFields(err) };
@@ -170,7 +178,7 @@ async function trySns(n: IncidentNotification, deps: NotifyDeps, now: () => Date
   try {
     const out = await deps.sns.send(
       new PublishCommand({
-        TopicArn: snsTopicForSeverity(n.severity, deps.snsTopicArns),
+        TopicArn: n.snsTopicArn ?? snsTopicForSeverity(n.severity, deps.snsTopicArns),
         Subject: snsSubject(n),
         Message: snsMessage(n, pagerDutyFailure),
         MessageAttributes: {
@@ -317,13 +325,21 @@ export function notifyDepsFromEnv(
     retryQueueUrl: need(NOTIFY_ENV.retryQueue),
   };
   const secretId = env[NOTIFY_ENV.routingKeySecret];
-  if (secretId !== undefined && secretId !== '') {
-    const endpoint = env[NOTIFY_ENV.eventsUrl];
-    deps.pagerDuty = new PagerDutyClient({
-      routingKey: routingKeyFromSecret({ client: clients.secretsManager ?? new SecretsManagerClient({}), secretId }),
+  const endpoint = env[NOTIFY_ENV.eventsUrl];
+  let secretsManager = clients.secretsManager;
+  const client = (id: string) =>
+    new PagerDutyClient({
+      routingKey: routingKeyFromSecret({ client: (secretsManager ??= new SecretsManagerClient({})), secretId: id }),
       ...(endpoint === undefined || endpoint === '' ? {} : { endpoint }),
       ...clients.pagerDuty,
     });
-  }
+  if (secretId !== undefined && secretId !== '') deps.pagerDuty = client(secretId);
+  // Escalation levels' own routing keys, one client (and key cache) per secret.
+  const levels = new Map<string, PagerDutyClient>();
+  deps.pagerDutyFor = (id) => {
+    let c = levels.get(id);
+    if (c === undefined) levels.set(id, (c = client(id)));
+    return c;
+  };
   return deps;
 }

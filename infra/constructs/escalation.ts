@@ -31,7 +31,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
+import { LEVEL_SECRET_PREFIX } from '../../functions/domain/policy.js';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import { HealerFunction } from './healer-function.js';
 import { WorkQueue } from './queues.js';
@@ -62,6 +64,13 @@ export interface EscalationProps {
   warning: ITopic;
   /** The PagerDuty Events v2 routing key secret (first link of the chain). */
   pagerDutyRoutingKey: ISecret;
+  /** The clusters' runtime policy parameters: the ladder reads each cluster's escalation targets. */
+  policies?: { parameters: IStringParameter[]; prefix: string };
+}
+
+/** Escalation levels' own SNS topics must be named so: the ladder may publish to these only. */
+export function levelTopicPrefix(deployment: string): string {
+  return `kafka-heal-${deployment}-escalation-`;
 }
 
 export class Escalation extends Construct {
@@ -225,6 +234,24 @@ export class Escalation extends Construct {
     for (const method of ['GET', 'POST']) {
       approval.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.approvalId': true } });
     }
+    // --- Escalation levels that reach someone new (the runtime policy's `escalation`) -----------
+    // The ladder reads each cluster's targets, pages a level's own PagerDuty service (a routing key
+    // under kafka-heal/pagerduty/) or SNS topic (kafka-heal-<deployment>-escalation-*), and puts
+    // the incident's signed acknowledge / resolve links on its pages. The retry queue's consumer
+    // redelivers a parked level page to the same target, so it reads the same secrets.
+    if (props.policies) this.stepsFn.bindParameters(props.policies.parameters, 'POLICY_PARAMETER_PREFIX', props.policies.prefix);
+    this.stepsFn.bindSecret(this.signingKey, 'APPROVAL_SIGNING_KEY_SECRET').setEnv('APPROVAL_BASE_URL', baseUrl).setEnv('LEVEL_TOPIC_PREFIX', levelTopicPrefix(d));
+    const levelSecrets = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${LEVEL_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const levelTopics = stack.formatArn({ service: 'sns', resource: `${levelTopicPrefix(d)}*`, region: stack.region, account: stack.account });
+    for (const f of [this.stepsFn, this.redeliverFn]) {
+      f.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: [levelSecrets] }));
+      f.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [levelTopics] }));
+      Validations.of(f).acknowledge(
+        { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${LEVEL_SECRET_PREFIX}*]`, reason: 'Escalation levels name their own PagerDuty routing key secrets in the runtime policy, which changes without a deploy; the grant is limited to the kafka-heal/pagerduty/ prefix the policy validator enforces.' },
+        { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:${levelTopicPrefix(d)}*]`, reason: "Escalation levels name their own SNS topics in the runtime policy; the grant is limited to this deployment's escalation topic prefix, and the ladder refuses any other topic." },
+      );
+    }
+
     for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
       Validations.of(f).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,

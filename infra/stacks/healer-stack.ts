@@ -174,6 +174,7 @@ export class HealerStack extends Stack {
       critical: this.notifications.critical,
       warning: this.notifications.warning,
       pagerDutyRoutingKey: this.notifications.pagerDutyRoutingKey,
+      policies: this.policies,
     });
 
     this.classifyFn = new HealerFunction(this, 'Classify', {

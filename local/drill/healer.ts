@@ -470,6 +470,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     },
     now: () => new Date(),
     policy: scaledEscalationPolicy(LADDER_TIME_FACTOR),
+    policies,
   });
 
   const subs = workflowSubstitutions();

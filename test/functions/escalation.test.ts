@@ -2,7 +2,7 @@
 // reach, and the retry-queue consumer (redelivery through PagerDuty, else SNS; never dropped).
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { describeLadder, makeEscalationHandler, type Ladder } from '../../functions/escalation/handler.js';
+import { describeLadder, ladderTargets, makeEscalationHandler, type Ladder } from '../../functions/escalation/handler.js';
 import { makeRedeliverHandler } from '../../functions/escalation/redeliver.js';
 import { ladderStarterFromEnv } from '../../functions/escalation/start-ladder.js';
 import { makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
@@ -13,11 +13,11 @@ import { PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
 const NOW = new Date('2026-11-22T05:00:00.000Z');
 const request = { incidentId: 'inc-1', cluster: 'orders', incidentType: 'broker-failure', severity: 'SEV-2' as const };
 
-function store(status: IncidentWithTimeline['status'], acknowledgedAt?: string) {
+function store(status: IncidentWithTimeline['status'], acknowledgedAt?: string, more: Partial<IncidentWithTimeline> = {}) {
   const timeline: TimelineEntry[] = [];
   return {
     timeline,
-    get: async () => ({ id: 'inc-1', status, ...(acknowledgedAt ? { acknowledgedAt } : {}) }) as IncidentWithTimeline,
+    get: async () => ({ id: 'inc-1', status, ...(acknowledgedAt ? { acknowledgedAt } : {}), ...more }) as IncidentWithTimeline,
     appendTimeline: async (_id: string, e: Omit<TimelineEntry, 'at'> & { at?: string }) => {
       const full = { ...e, at: e.at ?? NOW.toISOString() };
       timeline.push(full);
@@ -61,11 +61,100 @@ describe('escalation steps handler', () => {
   it('describes the ladder of every severity', () => {
     expect(describeLadder('SEV-3')).toEqual([
       'page level 1 through PagerDuty at once (fallback: SNS, then the retry queue)',
-      'no acknowledgement within 4 h: page level 2',
+      'no acknowledgement within 4 h: page level 2 through PagerDuty',
       'no acknowledgement from level 2 within 4 h: broadcast and leave the incident escalated',
       'status update every 4 h until resolved',
+      'an acknowledgement (PagerDuty, the CLI, the incident page) stops the paging',
     ]);
     expect(describeLadder('SEV-4')).toEqual(['SEV-4 does not page: one SNS notification on the warning topic']);
+  });
+});
+
+describe('escalation levels that reach someone new', () => {
+  const ladder: Ladder = { severity: 'SEV-2', startedAt: NOW.toISOString(), status: 'unacknowledged', level: 0 };
+  const sent: IncidentNotification[] = [];
+  const record = async (n: IncidentNotification) => {
+    sent.push(n);
+    return { delivered: true, via: n.snsTopicArn !== undefined && n.routingKeySecret === undefined ? ('sns' as const) : ('pagerduty' as const), attempts: [] };
+  };
+
+  it('ladderTargets: PagerDuty mode hands escalation to PagerDuty; levels mode pages each level its own target', () => {
+    expect(ladderTargets({ mode: 'pagerduty', levels: [] })).toEqual({ pagerDutyEscalates: true });
+    expect(ladderTargets({ mode: 'levels', levels: [{}, { snsTopicArn: 'arn:aws:sns:eu-west-1:1:kafka-heal-t-escalation-leads' }] })).toEqual({
+      targets: [{}, { snsTopicArn: 'arn:aws:sns:eu-west-1:1:kafka-heal-t-escalation-leads' }],
+      maxLevel: 2,
+    });
+  });
+
+  it('describes who each level pages, and that PagerDuty escalation pages only once', () => {
+    expect(describeLadder('SEV-1', undefined, { pagerDutyEscalates: true })).toEqual([
+      'page level 1 through PagerDuty at once (fallback: SNS, then the retry queue)',
+      "PagerDuty's escalation policy moves the page up; the ladder pages no level of its own again",
+      'status update every 30 min until resolved',
+      'an acknowledgement (PagerDuty, the CLI, the incident page) stops the paging',
+    ]);
+    expect(describeLadder('SEV-1', undefined, { targets: [{ routingKeySecret: 'kafka-heal/pagerduty/a' }, { snsTopicArn: 'arn:aws:sns:eu-west-1:1:kafka-heal-t-escalation-b' }], maxLevel: 2 }).slice(0, 3)).toEqual([
+      'page level 1 through PagerDuty (routing key kafka-heal/pagerduty/a) at once (fallback: SNS, then the retry queue)',
+      'no acknowledgement within 15 min: page level 2 through SNS topic kafka-heal-t-escalation-b',
+      'no acknowledgement from level 2 within 15 min: broadcast and leave the incident escalated',
+    ]);
+  });
+
+  it('start reads the targets from the cluster policy', async () => {
+    const s = store('escalated');
+    const policies = { get: async () => ({ policy: { escalation: { mode: 'levels', levels: [{}, { routingKeySecret: 'kafka-heal/pagerduty/b' }] } } }) } as never;
+    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW, policies });
+    expect(await h({ step: 'start', request })).toMatchObject({ ladder: { targets: [{}, { routingKeySecret: 'kafka-heal/pagerduty/b' }], maxLevel: 2 } });
+  });
+
+  it('each level pages its own target, with the signed links; a PagerDuty page marks the incident paged (MTTA)', async () => {
+    sent.length = 0;
+    const s = store('escalated');
+    const paged: string[] = [];
+    const h = makeEscalationHandler({
+      store: { ...s, markPaged: async (_id: string, at: string) => void paged.push(at) },
+      notify: record,
+      now: () => NOW,
+      links: async (id) => ({ acknowledge: `https://x/${id}/ack`, resolve: `https://x/${id}/resolve` }),
+    });
+    const l: Ladder = { ...ladder, targets: [{}, { routingKeySecret: 'kafka-heal/pagerduty/b' }], maxLevel: 2, level: 1, lastPagedAt: NOW.toISOString(), pagedTargets: ['default'] };
+    const out = await h({ step: 'act', request, ladder: l, action: { action: 'page', level: 2, reason: 'level 1 silent' } });
+    expect(sent[0]).toMatchObject({ kind: 'trigger', level: 2, routingKeySecret: 'kafka-heal/pagerduty/b', details: { acknowledge: 'https://x/inc-1/ack', resolve: 'https://x/inc-1/resolve' } });
+    expect(out).toMatchObject({ ladder: { level: 2, pagedTargets: ['default', 'kafka-heal/pagerduty/b'] }, via: 'pagerduty' });
+    expect(paged).toEqual([NOW.toISOString()]);
+  });
+
+  it('a level topic outside the permitted prefix is refused: the severity topic is used and the timeline says why', async () => {
+    sent.length = 0;
+    const s = store('escalated');
+    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW, levelTopicPrefix: 'kafka-heal-t-escalation-' });
+    const l: Ladder = { ...ladder, targets: [{}, { snsTopicArn: 'arn:aws:sns:eu-west-1:1:someone-elses-topic' }], maxLevel: 2, level: 1, lastPagedAt: NOW.toISOString() };
+    await h({ step: 'act', request, ladder: l, action: { action: 'page', level: 2, reason: 'level 1 silent' } });
+    expect(sent[0]).toMatchObject({ kind: 'trigger', page: false });
+    expect(sent[0]?.snsTopicArn).toBeUndefined();
+    expect(s.timeline[0]).toMatchObject({ action: 'escalation-target-refused', detail: expect.stringContaining('outside kafka-heal-t-escalation-*') as unknown });
+  });
+
+  it('PagerDuty already knows of the acknowledgement (it told us): only the other services paged are told', async () => {
+    sent.length = 0;
+    const s = store('escalated', '2026-11-22T04:58:00.000Z', { acknowledgedBy: 'pd:alice', acknowledgedVia: 'pagerduty' });
+    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW });
+    const l: Ladder = { ...ladder, level: 2, lastPagedAt: NOW.toISOString(), pagedTargets: ['default', 'kafka-heal/pagerduty/b'] };
+    const next = await h({ step: 'next', request, ladder: l });
+    expect(next).toMatchObject({ ladder: { status: 'acknowledged' }, step: { action: 'acknowledge' } });
+    expect(s.timeline[0]).toMatchObject({ action: 'escalation-acknowledged', detail: expect.stringMatching(/^acknowledged by pd:alice \(pagerduty\)/) as unknown, result: 'paging stopped' });
+    await h({ step: 'act', request, ladder: (next as { ladder: Ladder }).ladder, action: { action: 'acknowledge', reason: 'ack' } });
+    expect(sent.map((n) => `${n.kind} ${n.routingKeySecret ?? 'default'}`)).toEqual(['acknowledge kafka-heal/pagerduty/b']);
+    // Only the deployment's service was paged and it already knows: nothing to send, the ladder follows its cadence.
+    const only = await h({ step: 'next', request, ladder: { ...l, pagedTargets: ['default'] } });
+    expect(only).toMatchObject({ step: { action: 'wait' } });
+  });
+
+  it('a run fenced when the incident was reopened stops as superseded', async () => {
+    const s = store('open', undefined, { fencedRuns: ['arn:aws:states:eu-west-1:1:execution:ladder:old'] });
+    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW });
+    expect(await h({ step: 'next', request, ladder, executionArn: 'arn:aws:states:eu-west-1:1:execution:ladder:old' })).toMatchObject({ step: { action: 'stop', outcome: 'superseded' } });
+    expect(await h({ step: 'next', request, ladder, executionArn: 'arn:aws:states:eu-west-1:1:execution:ladder:new' })).toMatchObject({ step: { action: 'page', level: 1 } });
   });
 });
 

@@ -200,6 +200,36 @@ describe('notify fallback chain', () => {
     expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).not.toContain('PagerDuty could not');
   });
 
+  it("an escalation level's own routing key pages through that service's client, never the deployment's", async () => {
+    const own = fakePagerDuty('ok');
+    const dflt = fakePagerDuty('ok');
+    const asked: string[] = [];
+    const d: NotifyDeps = { ...deps(dflt), pagerDutyFor: (id) => (asked.push(id), own) };
+    const res = await notify({ ...incident, level: 2, routingKeySecret: 'kafka-heal/pagerduty/sre-leads' }, d);
+    expect(res.via).toBe('pagerduty');
+    expect(asked).toEqual(['kafka-heal/pagerduty/sre-leads']);
+    expect(own.calls.map((c) => c.action)).toEqual(['trigger']);
+    expect(dflt.calls).toEqual([]);
+    await notify({ ...incident, kind: 'resolve', routingKeySecret: 'kafka-heal/pagerduty/sre-leads' }, d);
+    expect(own.calls.map((c) => c.action)).toEqual(['trigger', 'resolve']);
+    // Without a client for that key the page still goes out, through SNS, and says why.
+    sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
+    const none = await notify({ ...incident, routingKeySecret: 'kafka-heal/pagerduty/x' }, deps(dflt));
+    expect(none.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'skipped', detail: 'no PagerDuty client for routing key secret kafka-heal/pagerduty/x' });
+    expect(dflt.calls).toEqual([]);
+  });
+
+  it("an escalation level's own SNS topic: the page is published there, PagerDuty skipped", async () => {
+    const pd = fakePagerDuty('ok');
+    sns.on(PublishCommand).resolves({ MessageId: 'm-3' });
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-test-escalation-leads';
+    const res = await notify({ ...incident, level: 2, snsTopicArn: topic }, deps(pd));
+    expect(res.via).toBe('sns');
+    expect(res.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'skipped', detail: 'this escalation level pages through its SNS topic' });
+    expect(pd.calls).toEqual([]);
+    expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.TopicArn).toBe(topic);
+  });
+
   it('skips PagerDuty when it is not configured', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'm' });
     const res = await notify(incident, deps(undefined));
@@ -315,6 +345,12 @@ describe('wiring from the environment', () => {
     expect((d.pagerDuty as PagerDutyClient).endpoint).toBe('http://127.0.0.1:9/v2/enqueue');
     const dflt = notifyDepsFromEnv({ ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty', [NOTIFY_ENV.eventsUrl]: '' });
     expect((dflt.pagerDuty as PagerDutyClient).endpoint).toBe('https://events.pagerduty.com/v2/enqueue');
+    // Escalation levels' own routing keys: one client per secret, reused, same endpoint.
+    const level = d.pagerDutyFor?.('kafka-heal/pagerduty/sre-leads');
+    expect(level).toBeInstanceOf(PagerDutyClient);
+    expect((level as PagerDutyClient).endpoint).toBe('http://127.0.0.1:9/v2/enqueue');
+    expect(d.pagerDutyFor?.('kafka-heal/pagerduty/sre-leads')).toBe(level);
+    expect(d.pagerDutyFor?.('kafka-heal/pagerduty/other')).not.toBe(level);
   });
 
   it.each([NOTIFY_ENV.criticalTopic, NOTIFY_ENV.warningTopic, NOTIFY_ENV.retryQueue])('a missing %s is a ConfigurationError', (name) => {

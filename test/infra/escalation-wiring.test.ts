@@ -92,6 +92,22 @@ describe('escalation ladder and approvals wiring', () => {
     expect(envOfFunction(/stores an approval request/)).toHaveProperty('APPROVAL_SIGNING_KEY_SECRET');
   });
 
+  it("the ladder reads each cluster's escalation targets and may page only level targets of this deployment", () => {
+    const env = envOfFunction(/escalation ladder steps/);
+    for (const v of ['POLICY_PARAMETER_PREFIX', 'APPROVAL_SIGNING_KEY_SECRET', 'APPROVAL_BASE_URL']) expect(env, v).toHaveProperty(v);
+    expect(env.LEVEL_TOPIC_PREFIX).toBe(`kafka-heal-${d}-escalation-`);
+    for (const fn of [/escalation ladder steps/, /redelivers notifications/]) {
+      const statements = statementsOfRole(roleOfFunction(fn));
+      const resourcesFor = (action: string) => JSON.stringify(statements.filter((st) => actionsOf([st]).includes(action)).map((st) => st.Resource));
+      expect(resourcesFor('secretsmanager:GetSecretValue'), String(fn)).toContain(':secret:kafka-heal/pagerduty/*');
+      expect(resourcesFor('sns:Publish'), String(fn)).toContain(`:kafka-heal-${d}-escalation-*`);
+      // Never any secret or any topic.
+      expect(resourcesFor('secretsmanager:GetSecretValue')).not.toMatch(/:secret:\*"/);
+      expect(resourcesFor('sns:Publish')).not.toMatch(/:\*"/);
+    }
+    expect(actionsOf(statementsOfRole(roleOfFunction(/escalation ladder steps/)))).toContain('ssm:GetParameter');
+  });
+
   it("only the endpoint may answer task tokens, only those of this deployment's workflows that ask a person, and it may not notify", () => {
     for (const config of ex.configs) {
       const tt = ex.template(config.deployment);

@@ -5,11 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import type { EscalationTargets } from '../../functions/domain/types.js';
 import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
 import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { notify } from '../../functions/shared/notify.js';
 import { PagerDutyUnavailable, type PagerDutyResult } from '../../functions/shared/pagerduty.js';
+import type { PolicySource } from '../../functions/shared/policy-source.js';
 import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '../../infra/constructs/workflows.js';
 import { RESOURCES, TaskError, lambdaInvokeBinding, parseDefinition, recordCalls, runWorkflow, startExecutionSyncBinding, taskResources, type Json } from '../../local/stepfunctions/index.js';
@@ -35,13 +37,20 @@ interface Scenario {
   pagerDutyDown?: boolean;
   snsDown?: boolean;
   queueDown?: boolean;
+  /** The cluster's escalation targets (runtime policy); default: PagerDuty escalates by itself. */
+  escalation?: EscalationTargets;
 }
+
+/** Two levels of their own: the deployment's PagerDuty service, then the SRE leads' service. */
+const TWO_SERVICES: EscalationTargets = { mode: 'levels', levels: [{}, { routingKeySecret: 'kafka-heal/pagerduty/sre-leads' }] };
+const CTO_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-test-escalation-cto';
+const THREE_LEVELS: EscalationTargets = { mode: 'levels', levels: [...TWO_SERVICES.levels, { snsTopicArn: CTO_TOPIC }] };
 
 async function run(s: Scenario) {
   let clock = T0;
   const now = () => new Date(clock);
   const timeline: TimelineEntry[] = [];
-  const pd: { action: string; key: string; at: number; level?: unknown }[] = [];
+  const pd: { action: string; key: string; at: number; level?: unknown; service: string }[] = [];
   const sns: { TopicArn?: string; Subject?: string; at: number }[] = [];
   const sqs: { body: string }[] = [];
   const broadcasts: Json[] = [];
@@ -72,18 +81,20 @@ async function run(s: Scenario) {
       return full;
     },
   };
-  const pdCall = (action: string) => async (arg: unknown): Promise<PagerDutyResult> => {
+  const pdCall = (action: string, service = 'default') => async (arg: unknown): Promise<PagerDutyResult> => {
     const key = typeof arg === 'string' ? arg : (arg as { incidentId: string }).incidentId;
     if (s.pagerDutyDown) throw new PagerDutyUnavailable(5, 30_000, 'HTTP 503', 503, 'attempt limit 5 reached');
-    pd.push({ action, key, at: clock, level: typeof arg === 'object' ? (arg as { customDetails?: { escalationLevel?: unknown } }).customDetails?.escalationLevel : undefined });
+    pd.push({ action, key, at: clock, service, level: typeof arg === 'object' ? (arg as { customDetails?: { escalationLevel?: unknown } }).customDetails?.escalationLevel : undefined });
     return { action: action as PagerDutyResult['action'], dedupKey: key, attempts: 1, message: 'Event processed' };
   };
   const handler = makeEscalationHandler({
     store,
     now,
+    ...(s.escalation ? { policies: { get: async () => ({ policy: { escalation: s.escalation } }) } as unknown as PolicySource } : {}),
     notify: (n) =>
       notify(n, {
         pagerDuty: { trigger: pdCall('trigger'), acknowledge: pdCall('acknowledge'), resolve: pdCall('resolve') },
+        pagerDutyFor: (secret) => ({ trigger: pdCall('trigger', secret), acknowledge: pdCall('acknowledge', secret), resolve: pdCall('resolve', secret) }),
         sns: {
           send: async (cmd: { input: { TopicArn?: string; Subject?: string } }) => {
             if (s.snsDown) throw Object.assign(new Error('SNS is down'), { name: 'InternalErrorException' });
@@ -149,13 +160,14 @@ describe('statemachines/escalation.asl.json', () => {
   });
 
   it('SEV-1 acknowledged in time: one page, PagerDuty acknowledge, status updates every 30 min, PagerDuty resolve', async () => {
-    const r = await run({ severity: 'SEV-1', ackAtMin: 5, resolveAtMin: 70 });
+    const r = await run({ severity: 'SEV-1', escalation: TWO_SERVICES, ackAtMin: 5, resolveAtMin: 70 });
     expect(r.result.status).toBe('SUCCEEDED');
     expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual(['0m trigger', '15m acknowledge', '90m resolve']);
     expect(r.pd.every((p) => p.key === 'inc-orders-1')).toBe(true);
     expect(r.actions).toEqual([
       '0m escalation-started',
       '0m escalation-paged=pagerduty',
+      '15m escalation-acknowledged=paging stopped',
       '15m escalation-acknowledge=pagerduty',
       '30m escalation-status-update=sns',
       '60m escalation-status-update=sns',
@@ -167,14 +179,56 @@ describe('statemachines/escalation.asl.json', () => {
     expect(r.broadcasts).toEqual([]);
   });
 
-  it('SEV-2 never acknowledged: level 2 after 30 min, ladder exhausted after 60 min, broadcast through escalation-notify', async () => {
-    const r = await run({ severity: 'SEV-2' });
+  it('SEV-2 never acknowledged: level 2 (its own service) after 30 min, ladder exhausted after 60 min, broadcast through escalation-notify', async () => {
+    const r = await run({ severity: 'SEV-2', escalation: TWO_SERVICES });
     expect(r.result.status).toBe('SUCCEEDED');
-    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action} L${String(p.level)}`)).toEqual(['0m trigger L1', '30m trigger L2']);
+    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action} L${String(p.level)} ${p.service}`)).toEqual(['0m trigger L1 default', '30m trigger L2 kafka-heal/pagerduty/sre-leads']);
     expect(r.actions.at(-1)).toBe('60m escalation-finished=ladder-exhausted');
     expect(r.broadcasts).toHaveLength(1);
     expect(r.broadcasts[0]).toMatchObject({ TopicArn: 'arn:sns:critical' });
     expect(JSON.parse((r.broadcasts[0] as { Message: string }).Message)).toMatchObject({ incidentId: 'inc-orders-1', summary: expect.stringContaining('Nobody acknowledged SEV-2') as unknown });
+  });
+
+  it("PagerDuty escalates by its own policy: one page, never re-triggered; status updates until resolved", async () => {
+    const r = await run({ severity: 'SEV-1', resolveAtMin: 100 });
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual(['0m trigger', '120m resolve']);
+    expect(r.actions).toEqual([
+      '0m escalation-started',
+      '0m escalation-paged=pagerduty',
+      '30m escalation-status-update=sns',
+      '60m escalation-status-update=sns',
+      '90m escalation-status-update=sns',
+      '120m escalation-resolve=pagerduty',
+      '120m escalation-finished=resolved',
+    ]);
+    expect(r.timeline[0]?.detail).toContain("PagerDuty's escalation policy moves the page up");
+  });
+
+  it('levels of their own: an acknowledgement stops the paging; every service paged is told', async () => {
+    const r = await run({ severity: 'SEV-1', escalation: THREE_LEVELS, ackAtMin: 20, resolveAtMin: 40 });
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action} ${p.service}`)).toEqual([
+      '0m trigger default',
+      '15m trigger kafka-heal/pagerduty/sre-leads',
+      '30m acknowledge default',
+      '30m acknowledge kafka-heal/pagerduty/sre-leads',
+      '60m resolve default',
+      '60m resolve kafka-heal/pagerduty/sre-leads',
+    ]);
+    // Level 3 (the SNS topic) is never paged: level 2 acknowledged within its window.
+    expect(r.sns.map((m) => m.TopicArn)).toEqual(['arn:sns:critical']);
+    expect(r.actions).toContain('30m escalation-acknowledged=paging stopped');
+    expect(r.actions.at(-1)).toBe('60m escalation-finished=resolved');
+  });
+
+  it('a level with an SNS topic of its own pages through that topic', async () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-test-escalation-leads';
+    const r = await run({ severity: 'SEV-2', escalation: { mode: 'levels', levels: [{}, { snsTopicArn: topic }] }, resolveAtMin: 40 });
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual(['0m trigger', '60m resolve']);
+    expect(r.sns.map((m) => `${(m.at - T0) / MIN}m ${m.TopicArn ?? ''}`)).toEqual([`30m ${topic}`]);
+    expect(r.actions.slice(0, 3)).toEqual(['0m escalation-started', '0m escalation-paged=pagerduty', '30m escalation-paged=sns']);
   });
 
   it('PagerDuty down: the page goes to SNS instead and the timeline says why', async () => {
@@ -213,17 +267,18 @@ describe('statemachines/escalation.asl.json', () => {
   });
 
   it('dryRun plans the ladder and notifies nobody (zero PagerDuty, SNS, queue or broadcast calls)', async () => {
-    const r = await run({ severity: 'SEV-1', dryRun: true });
+    const r = await run({ severity: 'SEV-1', dryRun: true, escalation: THREE_LEVELS });
     expect(r.result.status).toBe('SUCCEEDED');
     expect([r.pd, r.sns, r.sqs, r.broadcasts]).toEqual([[], [], [], []]);
     expect(r.calls.map((c) => c.stateName)).toEqual(['Plan Escalation']);
     expect(r.actions).toEqual(['0m escalation-planned']);
     expect(r.timeline[0]?.reasons).toEqual([
       'page level 1 through PagerDuty at once (fallback: SNS, then the retry queue)',
-      'no acknowledgement within 15 min: page level 2',
-      'no acknowledgement within 15 min: page level 3',
+      'no acknowledgement within 15 min: page level 2 through PagerDuty (routing key kafka-heal/pagerduty/sre-leads)',
+      'no acknowledgement within 15 min: page level 3 through SNS topic kafka-heal-test-escalation-cto',
       'no acknowledgement from level 3 within 15 min: broadcast and leave the incident escalated',
       'status update every 30 min until resolved',
+      'an acknowledgement (PagerDuty, the CLI, the incident page) stops the paging',
     ]);
   });
 

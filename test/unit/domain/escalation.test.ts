@@ -246,3 +246,32 @@ describe('a whole unacknowledged SEV-1, driven the way the workflow drives it', 
     ]);
   });
 });
+
+describe('levels that reach someone new', () => {
+  it('PagerDuty escalates by its own policy: level 1 is paged once, then only status updates; nothing is exhausted', () => {
+    const s = state('SEV-1', { pagerDutyEscalates: true });
+    expect(nextEscalationStep(s, at(0))).toMatchObject({ action: 'page', level: 1 });
+    const paged = { ...s, level: 1, lastPagedAt: iso(0) };
+    expect(nextEscalationStep(paged, at(15 * MIN))).toEqual({ action: 'wait', until: iso(30 * MIN), waitMs: 15 * MIN, reason: 'waiting for the next status update' });
+    expect(nextEscalationStep(paged, at(30 * MIN))).toMatchObject({ action: 'status-update' });
+    expect(nextEscalationStep({ ...paged, lastStatusUpdateAt: iso(30 * MIN) }, at(45 * MIN))).toMatchObject({ action: 'wait', until: iso(60 * MIN) });
+  });
+
+  it('with PagerDuty escalating and no status cadence, the ladder hands over after the page', () => {
+    const quiet: EscalationPolicy = { ...DEFAULT_ESCALATION_POLICY, 'SEV-2': { ...DEFAULT_ESCALATION_POLICY['SEV-2'], statusUpdateEveryMs: 0 } };
+    expect(nextEscalationStep(state('SEV-2', { pagerDutyEscalates: true, level: 1, lastPagedAt: iso(0) }), at(5 * H), quiet)).toEqual({
+      action: 'stop',
+      outcome: 'handed-to-pagerduty',
+      reason: "paged; PagerDuty's escalation policy moves it up and SEV-2 has no status-update cadence",
+    });
+    expect(nextEscalationStep(state('SEV-2', { status: 'acknowledged', level: 1, lastPagedAt: iso(0) }), at(5 * H), quiet)).toMatchObject({ action: 'stop', outcome: 'acknowledged' });
+  });
+
+  it('maxLevel: only levels with a target of their own are paged; past the last one the ladder is exhausted', () => {
+    const two = state('SEV-1', { maxLevel: 2, level: 2, lastPagedAt: iso(0), lastStatusUpdateAt: iso(0) });
+    expect(nextEscalationStep(two, at(15 * MIN))).toMatchObject({ action: 'stop', outcome: 'ladder-exhausted', reason: expect.stringMatching(/^top level 2 did not acknowledge/) });
+    expect(nextEscalationStep({ ...two, level: 1 }, at(15 * MIN))).toMatchObject({ action: 'page', level: 2 });
+    // More targets than the severity's levels: the severity's ladder still ends at its own top.
+    expect(nextEscalationStep(state('SEV-2', { maxLevel: 5, level: 2, lastPagedAt: iso(0), lastStatusUpdateAt: iso(0) }), at(30 * MIN))).toMatchObject({ outcome: 'ladder-exhausted' });
+  });
+});
