@@ -265,7 +265,12 @@ export class HealerStack extends Stack {
       .watchDeadLetterQueue(this.ingestion.ingest.dlq, 'ingest-dlq')
       .watchDeadLetterQueue(this.ingestion.deliveryDlq, 'delivery-dlq')
       .watchDeadLetterQueue(this.signalsQueue.dlq, 'signals-dlq')
-      .watchApi(this.webhook.api, 'webhook');
+      .watchApi(this.webhook.api, 'webhook')
+      .watchRejectedInput([
+        { functionName: 'ingest', metricName: 'RejectedEvents' },
+        { functionName: 'ingest-webhook', metricName: 'RejectedEvents' },
+        { functionName: 'classify', metricName: 'RejectedSignals' },
+      ]);
 
     for (const { fn, name } of this.ladder.functions) this.monitoring.watchFunction(fn, name);
 

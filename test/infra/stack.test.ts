@@ -306,7 +306,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // three DLQs; webhook 5xx. Escalation: the ladder (failed + timed out), its steps, redelivery and
     // the two approval functions (errors), the notify-retry DLQ, approvals API 5xx.
     // The incident-metrics function (errors) feeds the dashboard's open-incident gauges (opt-in).
-    const selfCount = (5 + 2 * config().clusters.length) + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 + 1 + 1) + (config().dashboard ? 1 : 0);
+    // Rejected input (kept raw): one alarm over the ingest, webhook and classify counts.
+    const selfCount = (5 + 2 * config().clusters.length) + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 + 1 + 1) + 1 + (config().dashboard ? 1 : 0);
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -319,6 +320,20 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const heartbeats = alarms.filter((a) => String(a.Properties?.['AlarmName']).endsWith('-probe-heartbeat'));
     expect(heartbeats).toHaveLength(config().clusters.length);
     for (const h of heartbeats) expect(h.Properties?.['AlarmActions']).toHaveLength(1);
+  });
+
+  it('rejected input (kept raw: no cluster, an unknown shape) pages the operators, from every function that rejects it', () => {
+    const t = template(deployment);
+    const alarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).find((a) => a.Properties?.['AlarmName'] === `${selfAlarmPrefix(deployment)}rejected-input`);
+    expect(alarm?.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const metrics = (alarm?.Properties?.['Metrics'] as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: string }[] } } }[]) ?? [];
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)');
+    expect(metrics.filter((m) => m.MetricStat).map((m) => `${m.MetricStat!.Metric.Namespace} ${m.MetricStat!.Metric.MetricName} ${m.MetricStat!.Metric.Dimensions[0]?.Value}`)).toEqual([
+      'KafkaHeal RejectedEvents kafka-heal-ingest',
+      'KafkaHeal RejectedEvents kafka-heal-ingest-webhook',
+      'KafkaHeal RejectedSignals kafka-heal-classify',
+    ]);
+    expect(alarm?.Properties?.['AlarmActions']).toHaveLength(1);
   });
 
   it('self-monitoring alarms go to the critical topic (created, or the configured ARN)', () => {
