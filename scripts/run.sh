@@ -16,6 +16,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The commit-msg check (subject `scope: change`, at most 72 characters) for whoever commits here.
+bash scripts/git-hooks.sh
+
 if [ "$#" -eq 0 ]; then
   echo "usage: bash scripts/run.sh <npm script> [-- args]   e.g. test, synth" >&2
   exit 2
