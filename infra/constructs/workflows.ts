@@ -4,8 +4,9 @@
 // DefinitionBody.fromFile + definitionSubstitutions, so the same file runs in Step Functions and
 // in the local runtime. Because the definition ships as an S3 asset, CDK cannot see which
 // services a Task calls: each workflow's IAM is granted by hand next to its construct.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -53,10 +54,24 @@ export interface HealerWorkflowProps {
   /** State machine name (e.g. `kafka-heal-prod-eu-escalation`). */
   stateMachineName: string;
   substitutions: Record<string, string>;
-  /** @default 1 day */
+  /**
+   * The run time limit the construct expects. Step Functions takes it from the definition's own
+   * top-level TimeoutSeconds (CDK's `timeout` is ignored with DefinitionBody.fromFile), so this only
+   * checks the file: synth fails when the file has no TimeoutSeconds or a different one.
+   */
   timeout?: Duration;
   /** @default three months */
   logRetention?: RetentionDays;
+}
+
+/** The top-level TimeoutSeconds of an ASL file; throws when there is none (a run could never time out). */
+export function definitionTimeoutSeconds(name: string): number {
+  const def = JSON.parse(readFileSync(aslFile(name), 'utf8')) as { TimeoutSeconds?: unknown };
+  const t = def.TimeoutSeconds;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t <= 0) {
+    throw new Error(`statemachines/${name}.asl.json has no top-level TimeoutSeconds: its executions could run for a year and their timed-out alarm never fire`);
+  }
+  return t;
 }
 
 /** A STANDARD state machine from an ASL file, with full execution logging and X-Ray tracing. */
@@ -64,8 +79,15 @@ export class HealerWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly logGroup: LogGroup;
 
+  /** The definition's own run time limit (its top-level TimeoutSeconds). */
+  readonly timeout: Duration;
+
   constructor(scope: Construct, id: string, props: HealerWorkflowProps) {
     super(scope, id);
+    this.timeout = Duration.seconds(definitionTimeoutSeconds(props.name));
+    if (props.timeout && props.timeout.toSeconds() !== this.timeout.toSeconds()) {
+      throw new Error(`statemachines/${props.name}.asl.json: TimeoutSeconds is ${this.timeout.toSeconds()}, the construct expects ${props.timeout.toSeconds()}`);
+    }
     this.logGroup = new LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small when many
       // state machines log (AWS recommendation for vended logs).
@@ -77,8 +99,8 @@ export class HealerWorkflow extends Construct {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(aslFile(props.name)),
-      definitionSubstitutions: props.substitutions,
-      timeout: props.timeout ?? Duration.days(1),
+      // ${Partition}: every service integration is arn:${Partition}:states:::..., so one file deploys to aws, aws-cn and aws-us-gov.
+      definitionSubstitutions: { Partition: Stack.of(this).partition, ...props.substitutions },
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
     });

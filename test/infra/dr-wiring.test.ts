@@ -64,7 +64,7 @@ describe('DR workflows in the DR-pair example stack', () => {
       t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-events-${name}` });
       const [sm] = Object.values(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: `kafka-heal-events-${name}` } }) as Resources);
       const subs = sm?.Properties['DefinitionSubstitutions'] as Record<string, unknown>;
-      expect(Object.keys(subs).sort()).toEqual(['ApprovalFunctionArn', 'EscalationStateMachineArn', 'NotificationTopicArn', 'WorkflowStepsFunctionArn']);
+      expect(Object.keys(subs).sort()).toEqual(['ApprovalFunctionArn', 'EscalationStateMachineArn', 'NotificationTopicArn', 'Partition', 'WorkflowStepsFunctionArn']);
       const asl = readFileSync(`statemachines/${name}.asl.json`, 'utf8');
       for (const key of asl.match(/\$\{([A-Za-z0-9_]+)\}/g) ?? []) expect(Object.keys(subs), name).toContain(key.slice(2, -1));
     }

@@ -69,10 +69,10 @@ describe('targets and substitutions (no synthesis)', () => {
   });
 
   it('each ASL file renders with the construct substitutions, leaving no ${', () => {
-    const lag = renderDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), consumerLagSubstitutions({ workflowStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:s', escalationStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:e' }));
+    const lag = renderDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), { Partition: 'aws', ...consumerLagSubstitutions({ workflowStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:s', escalationStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:e' }) });
     expect(lag).not.toContain('${');
     const subs = quorumRecoverySubstitutions({ workflowStepsFunctionArn: 'arn:s', escalationStateMachineArn: 'arn:e', approvalFunctionArn: 'arn:a', deployment: 'prod-us' });
-    const quorum = renderDefinition(readFileSync(aslFile('quorum-recovery'), 'utf8'), subs);
+    const quorum = renderDefinition(readFileSync(aslFile('quorum-recovery'), 'utf8'), { Partition: 'aws', ...subs });
     expect(quorum).not.toContain('${');
     expect(subs).toMatchObject({ StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker', BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata', RestartDocumentName: 'kafka-heal-prod-us-kafka-restart-broker', CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action' });
   });
