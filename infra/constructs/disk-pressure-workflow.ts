@@ -6,7 +6,7 @@
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
 // - ssm:SendCommand only with the kafka-diagnose-host and kafka-free-disk documents, and only on
 //   the configured broker instances (by id) or tag-matched instances (ssm:resourceTag condition);
-// - kafka:UpdateBrokerStorage and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+// - kafka:UpdateBrokerStorage and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 // - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
 //   workflow; broker-recovery may start (and follow) this workflow and nothing else new.
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
@@ -65,7 +65,7 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
         new PolicyStatement({
           sid: 'GrowConfiguredClustersOnly',
           effect: Effect.ALLOW,
-          actions: ['kafka:UpdateBrokerStorage', 'kafka:DescribeClusterV2'],
+          actions: ['kafka:UpdateBrokerStorage', 'kafka:DescribeCluster'],
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );

@@ -6,7 +6,7 @@
 // IAM is written by hand, because DefinitionBody.fromFile hides the Tasks from CDK:
 // - ssm:SendCommand only with the project's two documents, and only on the configured broker
 //   instances (by id) or on instances carrying the cluster's broker tag (ssm:resourceTag condition);
-// - kafka:RebootBroker and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+// - kafka:RebootBroker and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 // - lambda:InvokeFunction only on the step functions above and the approval request function;
 //   states:StartExecution only on the escalation workflow (plus what .sync:2 needs to follow that execution).
 //
@@ -222,14 +222,14 @@ export class RecoveryWorkflows extends Construct {
         new PolicyStatement({
           sid: 'RebootConfiguredClustersOnly',
           effect: Effect.ALLOW,
-          actions: ['kafka:RebootBroker', 'kafka:DescribeClusterV2'],
+          actions: ['kafka:RebootBroker', 'kafka:DescribeCluster'],
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );
-      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'ReadClusterOperations', effect: Effect.ALLOW, actions: ['kafka:DescribeClusterOperationV2'], resources: ['*'] }));
+      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'ReadClusterOperations', effect: Effect.ALLOW, actions: ['kafka:DescribeClusterOperation'], resources: ['*'] }));
       Validations.of(wf).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'kafka:DescribeClusterOperationV2 is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
+        reason: 'kafka:DescribeClusterOperation is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
       });
       this.mskBrokerRecovery = wf;
     }

@@ -39,7 +39,7 @@ const UNSCOPABLE: Record<string, string> = {
   'ec2:AssignPrivateIpAddresses': 'VPC Lambda ENIs',
   'ec2:UnassignPrivateIpAddresses': 'VPC Lambda ENIs',
   'ssm:GetCommandInvocation': 'read-only; SSM has no resource type for it',
-  'kafka:DescribeClusterOperationV2': 'read-only; MSK operations have no ARN before they exist',
+  'kafka:DescribeClusterOperation': 'read-only; MSK operations have no ARN before they exist',
   'states:SendTaskSuccess': 'approval callbacks: a task token names no resource',
   'states:SendTaskFailure': 'approval callbacks: a task token names no resource',
 };

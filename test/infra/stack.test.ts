@@ -401,7 +401,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('IAM: Resource * appears only for actions without resource-level permissions (X-Ray, ENIs, log delivery, command/operation polling)', () => {
     // Guards the broad AwsSolutions-IAM5[Resource::*] acknowledgments on the house constructs and the
     // recovery workflows (polling a command invocation or an MSK cluster operation names no resource known in advance).
-    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperationV2|states:SendTaskSuccess|states:SendTaskFailure)$/;
+    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperation|states:SendTaskSuccess|states:SendTaskFailure)$/;
     const t = template(deployment);
     let starStatements = 0;
     for (const [id, p] of Object.entries(resources(t, 'AWS::IAM::Policy'))) {

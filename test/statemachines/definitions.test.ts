@@ -43,3 +43,41 @@ describe('HealerWorkflow', () => {
     expect(() => new HealerWorkflow(stack, 'X', { name: 'escalation-notify', stateMachineName: 'x', substitutions: {}, timeout: wf.timeout.plus(wf.timeout) })).toThrow(/TimeoutSeconds is 900, the construct expects 1800/);
   });
 });
+
+/**
+ * The AWS SDK integrations the workflows call, each checked against Step Functions' documented list
+ * of supported AWS SDK service integrations (developer guide, "AWS SDK service integrations":
+ * Amazon MSK `kafka`, Route 53 `route53` and Systems Manager `ssm`, all supported since
+ * 2021-09-30). An SDK integration exposes the service's API actions as of the SDK version Step
+ * Functions integrated, so an action is listed here only when it is older than that date.
+ * DescribeClusterV2 (2021-11, MSK Serverless) and DescribeClusterOperationV2 (2024) are not: the
+ * workflows use the MSK API 1.0 DescribeCluster and DescribeClusterOperation, which answer the
+ * same questions (state, version, EBS size; operation state) for the provisioned clusters healed.
+ */
+const SUPPORTED_SDK_ACTIONS: Record<string, string> = {
+  'kafka:describeCluster': 'MSK API 1.0 (2018)',
+  'kafka:describeClusterOperation': 'MSK API 1.0 (2019)',
+  'kafka:rebootBroker': 'MSK API 1.0 (2020)',
+  'kafka:updateBrokerStorage': 'MSK API 1.0 (2019)',
+  'route53:changeResourceRecordSets': 'Route 53 API 2013-04-01',
+  'route53:getChange': 'Route 53 API 2013-04-01',
+  'route53:listResourceRecordSets': 'Route 53 API 2013-04-01',
+  'ssm:sendCommand': 'Systems Manager Run Command (2015)',
+  'ssm:getCommandInvocation': 'Systems Manager Run Command (2016)',
+};
+
+describe('AWS SDK integrations', () => {
+  const used = new Map<string, string[]>();
+  for (const file of FILES) {
+    for (const { state } of walkStates(JSON.parse(text(file)) as AslDefinition)) {
+      const m = /^arn:\$\{Partition\}:states:::aws-sdk:([a-z0-9]+:[A-Za-z0-9]+)(?:\.\w+)?$/.exec(state.Resource ?? '');
+      if (m?.[1]) used.set(m[1], [...(used.get(m[1]) ?? []), file]);
+    }
+  }
+
+  it('every aws-sdk action a workflow calls is one Step Functions documents as integrated', () => {
+    expect(used.size).toBeGreaterThan(5);
+    const unsupported = [...used].filter(([action]) => !Object.hasOwn(SUPPORTED_SDK_ACTIONS, action)).map(([action, files]) => `${action} (${[...new Set(files)].join(', ')})`);
+    expect(unsupported).toEqual([]);
+  });
+});

@@ -120,7 +120,7 @@ describe('statemachines/disk-pressure.asl.json: definition', () => {
     expectHouseStyle(JSON.stringify({ Comment: 'the per-broker loop of disk-pressure (diagnose, clean when at or above the threshold, verify), checked with the house rules', ...map }));
     expectLockReleasedOnEveryPath(TEXT);
     expect(taskResources(parseDefinition(TEXT, DISK_SUBSTITUTIONS))).toEqual([
-      'arn:aws:states:::aws-sdk:kafka:describeClusterV2',
+      'arn:aws:states:::aws-sdk:kafka:describeCluster',
       KAFKA_UPDATE_BROKER_STORAGE,
       'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
       'arn:aws:states:::aws-sdk:ssm:sendCommand',
