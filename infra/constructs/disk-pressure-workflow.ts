@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { RECOVERY_RUNBOOKS, RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** The runbook that frees disk on a broker host (rotated logs, heap dumps; never Kafka data). */
 export const FREE_DISK_RUNBOOK = 'kafka-free-disk';
@@ -78,7 +79,7 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
       const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
       parent.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
       Validations.of(parent).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${name}:*]`,
         reason: 'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
       });
     }

@@ -26,6 +26,7 @@ import type { HealerFunction } from './healer-function.js';
 import type { RecoveryWorkflows } from './recovery-workflows.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
 export const DR_TIMEOUT = Duration.seconds(3300);
@@ -140,7 +141,7 @@ export class DrWorkflows extends Construct {
       );
       Validations.of(wf).acknowledge(
         {
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+          id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'route53', { global: true })}:change/*]`,
           reason: 'route53:GetChange is read-only and addressed by a change id that Route 53 returns at run time.',
         },
         {

@@ -20,6 +20,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** Repository root: infra/constructs/ is two levels below it. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -249,7 +250,7 @@ export class HealerFunction extends Construct {
     sm.grantExecution(this.role, 'states:StopExecution');
     const logicalId = Stack.of(sm).getLogicalId(sm.node.defaultChild as CfnElement);
     Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
       reason: 'StopExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
     });
   }

@@ -27,8 +27,10 @@ export class Notifications extends Construct {
     this.key = new Key(this, 'TopicKey', {
       description: `kafka-heal ${props.deployment}: encrypts the healer's SNS topics`,
       enableKeyRotation: true,
+      // It only encrypts this stack's topics, deleted with it: retained, it would bill $1 a month
+      // for every destroyed deployment. Deletion is scheduled 30 days out, the longest window.
       pendingWindow: Duration.days(30),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     // Services that publish to the topics need the key: CloudWatch (alarm actions to critical
     // and warning) and Amazon Managed Prometheus (alert manager to amp-alerts). The AWS managed

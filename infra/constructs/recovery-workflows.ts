@@ -24,7 +24,7 @@ import { loadRunbook } from '../../functions/shared/runbooks.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
-import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
+import { brokerHostPaths, zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
@@ -33,6 +33,7 @@ import { probeClusterEnv } from './probes.js';
 import { quorumTargetFields } from './quorum-recovery-workflow.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** The host runbooks the broker recovery runs, by file name under runbooks/. */
 export const RECOVERY_RUNBOOKS = { diagnose: 'kafka-diagnose-host', restart: 'kafka-restart-broker' } as const;
@@ -69,8 +70,8 @@ export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: st
   return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn, ApprovalFunctionArn: s.approvalFunctionArn };
 }
 
-const DEFAULT_SERVER_PROPERTIES = '/etc/kafka/server.properties';
-const DEFAULT_APP_LOG_DIR = '/var/log/kafka';
+// MSK has no host paths; the target schema wants values, which no MSK step reads.
+const MSK_NO_HOST_PATH = '/opt/kafka';
 
 /** What the workflow steps Lambda is told about one cluster (WORKFLOW_TARGETS_JSON entry). */
 export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTargetConfig {
@@ -78,8 +79,9 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
   const dr = drTargetConfig(cluster);
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: MSK_NO_HOST_PATH, appLogDir: MSK_NO_HOST_PATH, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
   }
+  const paths = brokerHostPaths(cluster.ec2);
   return {
     ...(dr ? { dr } : {}),
     ...consumerLagTargetFields(cluster),
@@ -92,9 +94,9 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
     listenerPort,
     // Where Kafka's CLI runs for cascade-recovery (throttle, leader election); the runbook's default otherwise.
     ...(cluster.ec2.kafkaHome ? { kafkaHome: cluster.ec2.kafkaHome } : {}),
-    // The runbooks' own defaults; the config file does not name these paths (yet).
-    serverProperties: DEFAULT_SERVER_PROPERTIES,
-    appLogDir: DEFAULT_APP_LOG_DIR,
+    // server.properties and the log dir: the config's, else the kafkaHome (tarball) layout.
+    serverProperties: paths.serverProperties,
+    appLogDir: paths.logDir,
   };
 }
 
@@ -271,7 +273,7 @@ export class RecoveryWorkflows extends Construct {
     }
     if (ec2Clusters.some((c) => c.ec2.brokerTag)) {
       Validations.of(wf).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'ec2')}:instance/*]`,
         reason: 'Brokers found by tag: SendCommand on instances is limited by an ssm:resourceTag condition on the cluster\'s broker tag (and to the project\'s documents by a separate statement).',
       });
     }
@@ -323,7 +325,7 @@ export class RecoveryWorkflows extends Construct {
     const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${escalationName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     wf.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
     Validations.of(wf).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${escalationName}:*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${escalationName}:*]`,
       reason: 'startExecution.sync:2 must describe and stop the escalation executions it starts; their names are generated at run time, so the grant names the escalation state machine and any execution of it.',
     });
     wf.stateMachine.addToRolePolicy(

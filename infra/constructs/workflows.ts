@@ -6,7 +6,7 @@
 // services a Task calls: each workflow's IAM is granted by hand next to its construct.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -64,6 +64,11 @@ export interface HealerWorkflowProps {
   logRetention?: RetentionDays;
 }
 
+/** The GUID at the end of the stack's id (arn:...:stack/<name>/<guid>): new for every create of the stack. */
+export function stackInstanceId(scope: Construct): string {
+  return Fn.select(2, Fn.split('/', Stack.of(scope).stackId));
+}
+
 /** The top-level TimeoutSeconds of an ASL file; throws when there is none (a run could never time out). */
 export function definitionTimeoutSeconds(name: string): number {
   const def = JSON.parse(readFileSync(aslFile(name), 'utf8')) as { TimeoutSeconds?: unknown };
@@ -90,10 +95,13 @@ export class HealerWorkflow extends Construct {
     }
     this.logGroup = new LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small when many
-      // state machines log (AWS recommendation for vended logs).
-      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      // state machines log (AWS recommendation for vended logs). The name ends in the stack's own
+      // id, new with every create: the group kept after a delete (execution history is evidence)
+      // never blocks the next deploy of the same deployment with "already exists".
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}-${stackInstanceId(this)}`,
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted or the group replaced, removed when a first create rolls back.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,

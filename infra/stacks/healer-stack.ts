@@ -1,5 +1,5 @@
-// One stack per deployment config: KafkaHeal-<deployment>. Env-agnostic (no account/region,
-// no lookups), so `cdk synth` runs offline with no AWS credentials.
+// One stack per deployment config: KafkaHeal-<deployment>, in the config's region (and account,
+// when given). No lookups, so `cdk synth` runs offline with no AWS credentials.
 //
 //   sources -> ingest queue -> ingest Lambda -> classify queue -> classify Lambda -> workflows
 //
@@ -38,6 +38,7 @@ import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
 import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
 import { SelfMonitoring } from '../constructs/self-monitoring.js';
 import { WebhookApi } from '../constructs/webhook-api.js';
+import { ApiGatewayAccount } from '../constructs/api-gateway-account.js';
 import { escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 
@@ -125,7 +126,8 @@ export class HealerStack extends Stack {
 
     // --- Webhook endpoint ------------------------------------------------------------------
     const token = new Secret(this, 'AlertmanagerToken', {
-      secretName: config.alertmanager.tokenSecretName,
+      // No name unless the config gives one: CloudFormation's generated name is per stack.
+      ...(config.alertmanager.tokenSecretName === undefined ? {} : { secretName: config.alertmanager.tokenSecretName }),
       description: `kafka-heal ${d}: bearer token Alertmanager sends to the webhook (Authorization: Bearer <value>)`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
@@ -272,6 +274,9 @@ export class HealerStack extends Stack {
       });
     }
 
+    // Both APIs access-log every request: their stages need API Gateway's account logging role.
+    new ApiGatewayAccount(this, 'ApiGatewayAccount', { mode: config.apiGatewayCloudWatchRole }).before(this.webhook.api).before(this.ladder.api);
+
     // --- Operators: open-incident gauges, dashboard, the table name the CLI reads --------------
     // Opt-in (config `dashboard`): most of a small deployment's idle cost, and no alarm needs it.
     this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clustersJson }) : undefined;
@@ -290,6 +295,14 @@ export class HealerStack extends Stack {
     new CfnOutput(this, 'ApprovalApiUrl', {
       value: this.ladder.api.url,
       description: 'Base URL of the approval page (signed links: <this>approvals/<id>?decision=...)',
+    });
+    new CfnOutput(this, 'AlertmanagerTokenSecretArn', {
+      value: token.secretArn,
+      description: 'The secret holding the bearer token Alertmanager sends to the webhook (aws secretsmanager get-secret-value --secret-id <this>)',
+    });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: `${this.webhook.api.url}alertmanager`,
+      description: 'Alertmanager webhook_configs url (Authorization: Bearer <the token in AlertmanagerTokenSecretArn>)',
     });
     new CfnOutput(this, 'IncidentTableName', {
       value: this.table.table.tableName,

@@ -232,7 +232,7 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
   const primary = { ...entry(cluster, 0), consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }] };
   const dr = opts.dr ? opts.dr.site.configDr(opts.dr.settings) : undefined;
   const clusters = dr && opts.dr ? [{ ...primary, dr: dr.primary }, { ...entry(opts.dr.site.dr, 1000), dr: dr.dr }] : [primary];
-  return validateConfig({ deployment: DEPLOYMENT, clusters }, 'drill configuration');
+  return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters }, 'drill configuration');
 }
 
 export interface LocalHealer {

@@ -55,6 +55,7 @@ describe('alarm names', () => {
     const cfg = validateConfig(
       {
         deployment: 'd',
+        region: 'eu-west-1',
         clusters: [
           {
             name: 'c',

@@ -151,6 +151,18 @@ describe('clusterTarget', () => {
     expect(String(t.listenerPort)).toBe(ec2.bootstrapServers[0]?.split(':').at(-1));
   });
 
+  it('EC2 host paths: the config\'s, else the kafkaHome (tarball) layout the runbooks must find', () => {
+    const config = ex.configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
+    const ec2 = config.clusters.find((c) => c.platform === 'ec2');
+    if (!ec2 || ec2.platform !== 'ec2') throw new Error('example has an ec2 cluster');
+    // The example is a package install and says so.
+    expect(clusterTarget(ec2, 'fn')).toMatchObject({ serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka' });
+    const bare = { ...ec2, ec2: { ...ec2.ec2, serverProperties: undefined, logDir: undefined, kafkaHome: undefined } };
+    expect(clusterTarget(bare, 'fn')).toMatchObject({ serverProperties: '/opt/kafka/config/server.properties', appLogDir: '/opt/kafka/logs' });
+    const home = { ...bare, ec2: { ...bare.ec2, kafkaHome: '/srv/kafka' } };
+    expect(clusterTarget(home, 'fn')).toMatchObject({ serverProperties: '/srv/kafka/config/server.properties', appLogDir: '/srv/kafka/logs', kafkaHome: '/srv/kafka' });
+  });
+
   it('MSK: carries the cluster ARN', () => {
     const config = ex.configs.find((c) => c.deployment === 'prod-eu') as HealerConfig;
     const msk = config.clusters.find((c) => c.platform === 'msk');

@@ -11,6 +11,7 @@ const inst = (id: number) => `i-${String(id * 10).padStart(17, '0')}`;
 const config = validateConfig(
   {
     deployment: 'drill',
+    region: 'eu-west-1',
     clusters: [
       {
         name: 'c1',
