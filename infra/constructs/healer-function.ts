@@ -7,7 +7,7 @@
 // so the two cannot drift apart.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -267,6 +267,29 @@ export class HealerFunction extends Construct {
   bindTopic(topic: ITopic, envName: string): this {
     this.setEnv(envName, topic.topicArn);
     topic.grantPublish(this.role);
+    return this;
+  }
+
+  /**
+   * Checks that a CloudWatch alarm was made by this stack (functions/ingest/alarm-owner.ts): the
+   * stack's name in STACK_NAME, and cloudwatch:ListTagsForResource on the alarms named with
+   * `alarmNamePrefix` only.
+   */
+  checksAlarmOwner(alarmNamePrefix: string): this {
+    const stack = Stack.of(this);
+    this.setEnv('STACK_NAME', stack.stackName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadOwnAlarmTags',
+        effect: Effect.ALLOW,
+        actions: ['cloudwatch:ListTagsForResource'],
+        resources: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${alarmNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'cloudwatch')}:alarm:${alarmNamePrefix}*]`,
+      reason: 'Reads the tags of this deployment\'s alarms only (their names start with its prefix), to check the stack-name tag before acting on one.',
+    });
     return this;
   }
 

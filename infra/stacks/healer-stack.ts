@@ -119,7 +119,9 @@ export class HealerStack extends Stack {
     })
       // Input that cannot be normalized is stored raw in the table (never dropped).
       .bindTable(this.table.table, 'rw')
-      .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
+      .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL')
+      // Only this stack's alarms are acted on: their CloudFormation stack-name tag says so.
+      .checksAlarmOwner(alarmNamePrefix(d));
     this.ingestFn.fn.addEventSource(
       new SqsEventSource(this.ingestion.ingest.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
     );

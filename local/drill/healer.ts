@@ -20,6 +20,7 @@ import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/clus
 import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
+import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-owner.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
 import { probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
@@ -263,7 +264,8 @@ export interface LocalHealer {
   /** Stops probing; running executions go on. */
   stopMonitoring(): Promise<void>;
   /** Puts matching alarms into ALARM now (a spurious alarm) through the normal event path. */
-  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string): number;
+  /** Forces the alarms `match` picks into ALARM; a per-broker alarm only for `broker`. */
+  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string, broker?: number): number;
   /** Waits until the queues are empty and every execution ended. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -526,7 +528,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
+  // As in AWS, an alarm's signals go on only when it is this deployment's: its marker, and the
+  // stack-name tag CloudFormation would have put on it (the evaluator's alarms are the stack's).
+  const stackName = `KafkaHeal-${DEPLOYMENT}`;
+  const ownTags = async (arn: string) => (specs.some((sp) => arn === `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${sp.alarmName}`) ? { [STACK_NAME_TAG]: stackName } : undefined);
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
@@ -539,7 +545,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       alarmTransitions.push(tr);
       // CloudWatch also reports INSUFFICIENT_DATA -> OK; it carries no fault and is left out.
       if (tr.from === 'INSUFFICIENT_DATA' && tr.to === 'OK') continue;
-      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${tr.spec.brokerId === undefined ? '' : ` broker ${tr.spec.brokerId}`}) ${tr.reason}` });
+      // A grouped alarm's own change only counts its contributors: CloudWatch sends it, the normalizer ignores it.
+      const broker = tr.contributor?.attributes['Broker ID'];
+      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${broker === undefined ? '' : ` broker ${broker}`}) ${tr.reason}` });
       alarmQueue.send(JSON.stringify(alarmStateChangeEvent(tr, { region: REGION, account: ACCOUNT })));
     }
   };
@@ -562,7 +570,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     const out: MetricSample[] = [];
     for (const b of cluster.brokers) {
       try {
-        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id) }, value: cluster.disk(b.id).usedPercent });
+        // As the agent configured by docs/deploying.md reports it: its instance, cluster and broker.
+        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id), 'Cluster Name': cluster.name, 'Broker ID': String(b.id) }, value: cluster.disk(b.id).usedPercent });
       } catch {
         // No size-limited disk for this broker (not root): the CloudWatch agent would see the host disk.
       }
@@ -665,8 +674,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       await loop;
       await Promise.allSettled([...inFlight]);
     },
-    fireAlarm(match, why) {
-      const trs = evaluator.force(match, Date.now(), why);
+    fireAlarm(match, why, broker) {
+      const trs = evaluator.force(match, Date.now(), why, broker === undefined ? undefined : String(broker));
       deliver(trs);
       return trs.length;
     },

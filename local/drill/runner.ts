@@ -269,7 +269,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       const detail = 'broker' in f && f.broker !== undefined ? `broker ${f.broker}` : 'zookeeper' in f ? `zookeeper ${f.zookeeper}` : '';
       record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : ''].filter(Boolean).join(' ') || undefined });
       if (isAlarmFault(f)) {
-        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm && (f.broker === undefined || spec.brokerId === f.broker), `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`);
+        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm, `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`, f.broker);
         if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
       } else if (f.action === 'pause-consumer') w.pauseConsumer();
       else if (f.action === 'resume-consumer') w.resumeConsumer();

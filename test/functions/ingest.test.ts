@@ -1,5 +1,6 @@
 // Ingest and webhook handlers with the AWS SDK mocked (aws-sdk-client-mock): real normalize(),
 // real IncidentStore code path for raw storage, SQS and DynamoDB calls asserted.
+import { CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
@@ -19,6 +20,7 @@ const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8');
 
 const sqsMock = mockClient(SQSClient);
+const cwMock = mockClient(CloudWatchClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 let deps: IngestDeps;
 
@@ -123,11 +125,16 @@ describe('ingest handler (SQS batch)', () => {
     process.env.INCIDENT_TABLE_NAME = 'incidents';
     process.env.CLUSTERS_JSON = JSON.stringify([ORDERS]);
     process.env.AWS_REGION = 'eu-west-1';
+    process.env.DEPLOYMENT = 'prod';
+    process.env.STACK_NAME = 'KafkaHeal-prod';
+    // The alarm's CloudFormation stack-name tag names this stack (functions/ingest/alarm-owner.ts).
+    cwMock.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
     const { handler } = await import('../../functions/ingest/handler.js');
     const context = { functionName: 'ingest', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
     const res = await handler(batch(record(fixture('cloudwatch-single-metric.json'))), context);
     expect(res.batchItemFailures).toEqual([]);
     expect(queuedSignals()).toHaveLength(1);
+    expect(cwMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceARN: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2' });
   });
 });
 

@@ -138,14 +138,15 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     ...(config().clusters.some((c) => c.dr?.route53 && config().clusters.some((p) => p.name === c.dr?.peer)) ? ['dr-failover', 'dr-failback'] : []),
   ];
 
-  it('routes this deployment\'s alarm state changes (by name prefix) to the ingest queue, with a DLQ and retries', () => {
+  it('routes this account\'s state changes of this deployment\'s alarms (by name prefix) and their brokers (contributors) to the ingest queue, with a DLQ and retries', () => {
     const t = template(deployment);
     const ingestQueue = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-ingest` });
     const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
     t.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
-        'detail-type': ['CloudWatch Alarm State Change'],
+        account: [{ Ref: 'AWS::AccountId' }],
+        'detail-type': ['CloudWatch Alarm State Change', 'CloudWatch Alarm Contributor State Change'],
         detail: { alarmName: [{ prefix: alarmNamePrefix(deployment) }] },
       },
       State: 'ENABLED',
@@ -157,7 +158,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
         }),
       ],
     });
-    expect(alarmNamePrefix(deployment)).toBe(`kafka-heal-${deployment}-`);
+    expect(alarmNamePrefix(deployment)).toBe(`kafka-heal-${deployment}.`);
   });
 
   it('incident table: pk/sk strings, on-demand, KMS encryption, PITR, TTL expiresAt, open-incidents index gsi1', () => {

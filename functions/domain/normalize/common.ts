@@ -19,6 +19,8 @@ export interface NormalizeContext {
   clusters: ClusterFacts[];
   /** When the event arrived (ISO); used when the source gives no usable time. */
   receivedAt: string;
+  /** This deployment: an alarm marker naming another one (or none) is rejected. Unset: any. */
+  deployment?: string;
 }
 
 export type Obj = Record<string, unknown>;
