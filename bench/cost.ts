@@ -90,11 +90,13 @@ interface ProbeEmission {
 }
 
 /**
- * What a probe function publishes, from its environment in the template: PROBE_METRIC_SERIES (the
- * series kinds, functions/probe/metrics.ts seriesKey) over CLUSTERS_JSON (brokers and groups).
+ * What a probe function publishes: PROBE_METRIC_SERIES from its environment in the template (the
+ * series kinds, functions/probe/metrics.ts seriesKey) over its cluster in the config (its brokers
+ * and groups; the function gets them as a bundled file, not in the template).
  */
-export function probeEmission(env: Record<string, unknown>): ProbeEmission {
-  const [cluster] = JSON.parse(String(env['CLUSTERS_JSON'])) as { brokerCount: number; consumerGroups: unknown[] }[];
+export function probeEmission(env: Record<string, unknown>, config: HealerConfig): ProbeEmission {
+  const name = String(env['POWERTOOLS_SERVICE_NAME']).replace(/^kafka-heal-probe-/, '');
+  const cluster = config.clusters.find((c) => c.name === name);
   const keys = JSON.parse(String(env['PROBE_METRIC_SERIES'])) as string[];
   const fanOut = (key: string) => (key.includes('Broker ID') ? (cluster?.brokerCount ?? 0) : key.includes('Consumer Group') ? (cluster?.consumerGroups.length ?? 0) : 1);
   const metrics = keys.reduce((n, k) => n + fanOut(k), 0);
@@ -151,7 +153,7 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
   const runs = schedules.length * MINUTES_PER_MONTH;
   add('Probe Lambda requests', `${runs} runs (${schedules.length} x 1/min)`, runs * PRICES.lambdaRequest);
   add('Probe Lambda duration (arm64)', `${runs} x ${probeMs} ms x ${probeMemGb * 1024} MB`, runs * (probeMs / 1000) * probeMemGb * PRICES.lambdaArmGbSecond);
-  const emissions = probeFns.map((f) => probeEmission(envOf(f)));
+  const emissions = probeFns.map((f) => probeEmission(envOf(f), config));
   const metrics = emissions.reduce((n, e) => n + e.metrics, 0);
   add('Custom metrics (probe EMF: the series the alarms and the dashboard read)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
   const docsPerRun = emissions.reduce((n, e) => n + e.docs, 0) / Math.max(1, emissions.length);

@@ -98,6 +98,9 @@ function uniqueBy<T>(items: T[], key: (item: T) => unknown, ctx: z.RefinementCtx
   });
 }
 
+/** Clusters one deployment (one stack) watches at most. */
+export const MAX_CLUSTERS = 10;
+
 export const NAME_RULES = {
   deployment: 'expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens',
   cluster: 'expected a cluster name: a lowercase letter, then up to 39 lowercase letters, digits or hyphens',
@@ -285,7 +288,14 @@ const ec2Schema = z
     {
       metadataMode: oneOf(['zookeeper', 'kraft']),
       brokers: z.array(brokerSchema).min(1, { error: 'expected at least one broker' }).optional(),
-      brokerTag: z.strictObject({ key: tagKey, value: tagValue }).optional(),
+      brokerTag: z
+        .strictObject({
+          key: tagKey,
+          value: tagValue,
+          /** The tag on each broker instance holding its Kafka broker id (workflows resolve the instance of a broker by it). */
+          brokerIdKey: tagKey.default('kafka-heal:broker-id'),
+        })
+        .optional(),
       kafkaServiceName: serviceName.default('kafka'),
       zookeeper: z
         .strictObject({
@@ -471,7 +481,12 @@ export const HealerConfigSchema = z
     // The operators' CloudWatch dashboard and the open-incident gauges it graphs: $3 a month plus
     // the gauges' and the probe's extra custom metrics, so it is opt-in (docs/aws-stack.md#cost).
     dashboard: z.boolean({ error: 'expected true or false' }).default(false),
-    clusters: z.array(clusterSchema, { error: 'expected a list of clusters' }).min(1, { error: 'expected at least one cluster' }),
+    // Each cluster adds some 23 resources (its probe, cluster steps, alarms, policy): ten keep the
+    // stack well inside CloudFormation's 500 resources whatever the broker counts (scale.test.ts).
+    clusters: z
+      .array(clusterSchema, { error: 'expected a list of clusters' })
+      .min(1, { error: 'expected at least one cluster' })
+      .max(MAX_CLUSTERS, { error: `expected at most ${MAX_CLUSTERS} clusters per deployment (CloudFormation allows a stack 500 resources): split the file into several deployments` }),
   })
   .superRefine(
     (cfg, ctx) => {

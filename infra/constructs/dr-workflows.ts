@@ -1,6 +1,6 @@
 // The DR workflows (dr-failover, dr-failback) for the clusters configured as DR pairs with a
 // Route 53 bootstrap record (`dr.peer` + `dr.route53`). They reuse the recovery workflows' step
-// Lambdas: the workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_JSON carries each
+// Lambdas: the workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_FILE carries each
 // cluster's `dr` section, built by drTargetConfig below), and the cluster steps Lambda of the
 // cluster taking the clients checks prerequisites, backs up state and sends the canary from
 // inside its VPC.
@@ -41,7 +41,7 @@ export function drEndpoint(cluster: ClusterConfig, recordName: string): string |
   return cluster.bootstrapServers.map((s) => bare(parseHostPort(s).host)).find((h) => h !== bare(recordName));
 }
 
-/** The cluster's `dr` entry of WORKFLOW_TARGETS_JSON, or undefined without a Route 53 record. */
+/** The cluster's `dr` entry of WORKFLOW_TARGETS_FILE, or undefined without a Route 53 record. */
 export function drTargetConfig(cluster: ClusterConfig): DrTargetConfig | undefined {
   const dr = cluster.dr;
   if (!dr?.route53) return undefined;

@@ -19,7 +19,7 @@ import { HealerFunction } from './healer-function.js';
 import { ProbeLayer } from './probe-layer.js';
 
 /**
- * What the probe handler is told about its cluster: CLUSTERS_JSON, a one-element list in the
+ * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the
  * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
  * consumerGroups). brokerIds lets a broker that is down from the first probe still report 0.
  */
@@ -109,9 +109,10 @@ export class ClusterProbe extends Construct {
       traceOnlyWhenCallerTraces: true,
       environment: {
         DEPLOYMENT: props.deployment,
-        CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]),
         PROBE_METRIC_SERIES: JSON.stringify(probeMetricSeries(props.deployment, cluster, props.dashboard)),
       },
+      // The cluster with its broker ids (up to 1,000): a bundled file, not the 4 KB environment.
+      files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: [probeClusterEnv(cluster)] }],
     });
     // A failed run is superseded by the next one a minute later: no async retries that would
     // overlap it (a missing heartbeat alarms instead).

@@ -90,7 +90,10 @@ export class HealerStack extends Stack {
     const config = props.config;
     this.config = config;
     const d = config.deployment;
-    const clustersJson = JSON.stringify(clusterFacts(config));
+    // What the ingest, classify and webhook functions know of the clusters: a bundled file (it grows
+    // with the clusters; Lambda's environment stops at 4 KB), functions/shared/bundled-file.ts.
+    const clusters = clusterFacts(config);
+    const clustersFile = [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: clusters }];
 
     this.table = new IncidentTable(this, 'Incidents');
     this.notifications = new Notifications(this, 'Notifications', { deployment: d, notifications: config.notifications });
@@ -115,7 +118,8 @@ export class HealerStack extends Stack {
       name: 'ingest',
       description: `kafka-heal ${d}: normalizes alarm state changes and AMP alerts into signals`,
       timeout: ingestTimeout,
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d },
+      files: clustersFile,
     })
       // Input that cannot be normalized is stored raw in the table (never dropped).
       .bindTable(this.table.table, 'rw')
@@ -150,7 +154,8 @@ export class HealerStack extends Stack {
       serviceName: 'ingest-webhook',
       description: `kafka-heal ${d}: receives Alertmanager webhooks, queues their signals`,
       timeout: Duration.seconds(15),
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d },
+      files: clustersFile,
     })
       .bindTable(this.table.table, 'rw')
       .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
@@ -182,7 +187,8 @@ export class HealerStack extends Stack {
       name: 'classify',
       description: `kafka-heal ${d}: correlates signals with open incidents, decides, starts workflows`,
       timeout: classifyTimeout,
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d },
+      files: clustersFile,
     })
       .bindTable(this.table.table, 'rw')
       .bindParameters(this.policies.parameters, 'POLICY_PARAMETER_PREFIX', this.policies.prefix)
@@ -281,7 +287,7 @@ export class HealerStack extends Stack {
 
     // --- Operators: open-incident gauges, dashboard, the table name the CLI reads --------------
     // Opt-in (config `dashboard`): most of a small deployment's idle cost, and no alarm needs it.
-    this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clustersJson }) : undefined;
+    this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clusters }) : undefined;
     if (this.incidentMetrics) this.monitoring.watchFunction(this.incidentMetrics.fn, 'incident-metrics');
     // Last, so every state machine created above is on the dashboard.
     this.dashboard = !config.dashboard ? undefined : new HealerDashboard(this, 'Dashboard', {

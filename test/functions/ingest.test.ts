@@ -7,7 +7,9 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
@@ -123,7 +125,11 @@ describe('ingest handler (SQS batch)', () => {
   it('runs through the house middy chain as the deployed handler', async () => {
     process.env.SIGNALS_QUEUE_URL = QUEUE;
     process.env.INCIDENT_TABLE_NAME = 'incidents';
-    process.env.CLUSTERS_JSON = JSON.stringify([ORDERS]);
+    // The cluster facts come in a file bundled beside the code, as the stack deploys them.
+    const root = mkdtempSync(join(tmpdir(), 'kh-ingest-'));
+    writeFileSync(join(root, 'clusters.json'), JSON.stringify([ORDERS]));
+    process.env.CLUSTERS_FILE = 'clusters.json';
+    process.env.LAMBDA_TASK_ROOT = root;
     process.env.AWS_REGION = 'eu-west-1';
     process.env.DEPLOYMENT = 'prod';
     process.env.STACK_NAME = 'KafkaHeal-prod';

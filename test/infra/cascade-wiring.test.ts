@@ -75,7 +75,7 @@ describe('cascade-recovery wiring: EC2 brokers found by tag (events)', () => {
     const b = build([cluster('events')]);
     const tagged = b.allowing('ssm:SendCommand').filter((s) => s.Condition);
     expect(tagged).toHaveLength(1);
-    expect(tagged[0]?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events' } });
+    expect(tagged[0]?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events', 'ssm:resourceTag/kafka-heal:deployment': 'test' } });
   });
 });
 

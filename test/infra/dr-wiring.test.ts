@@ -117,14 +117,15 @@ describe('DR workflows in the DR-pair example stack', () => {
     expect(JSON.stringify(env['WORKFLOW_ARN_DR_FAILBACK'])).toContain('DrFailback');
   });
 
-  it('the workflow steps targets carry each side of the pair with its endpoint (none for a primary known only by the record)', () => {
+  it('the workflow steps targets carry each side of the pair with its own endpoint (the config must give the primary one: failback needs it)', () => {
     const [events, eventsDr] = stack.config.clusters;
     if (!events || !eventsDr) throw new Error('expected two clusters');
-    expect(drEndpoint(events, 'kafka.example.com')).toBeUndefined();
+    expect(drEndpoint(events, 'kafka.example.com')).toBe('kafka-1.events.example.com');
     expect(drEndpoint(eventsDr, 'kafka.example.com.')).toBe('kafka-dr.example.com');
     expect(drTargetConfig(eventsDr)).toEqual({ peer: 'events', hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'kafka.example.com', ttl: 60, endpoint: 'kafka-dr.example.com', bootstrapPort: 9092, automaticFailover: false, maxReplicationLagSeconds: 60 });
     const target = clusterTarget(events, 'fn');
-    expect(DrTargetConfigSchema.parse(target.dr)).toMatchObject({ peer: 'events-dr', recordName: 'kafka.example.com' });
-    expect(target.dr).not.toHaveProperty('endpoint');
+    expect(DrTargetConfigSchema.parse(target.dr)).toMatchObject({ peer: 'events-dr', recordName: 'kafka.example.com', endpoint: 'kafka-1.events.example.com' });
+    // A cluster known only by the record has none (the schema refuses such a pair member).
+    expect(drEndpoint({ ...events, bootstrapServers: ['kafka.example.com:9092'] }, 'kafka.example.com')).toBeUndefined();
   });
 });

@@ -88,17 +88,36 @@ describe('RecoveryWorkflows in the healer stacks', () => {
     expect(withAction(st, 'kafka:RebootBroker')).toEqual([]);
   });
 
-  it('brokers found by tag: SendCommand on instances only with the ssm:resourceTag condition', () => {
+  it('brokers found by tag: SendCommand on instances only with the cluster\'s broker tag AND the deployment\'s tag', () => {
     const st = statementsOf(template('events'), 'kafka-heal-events-broker-recovery');
     const tagged = withAction(st, 'ssm:SendCommand').filter((s) => s.Condition);
     expect(tagged.length).toBeGreaterThan(0);
     for (const s of tagged) {
       expect(JSON.stringify(s.Resource)).toContain('instance/*');
-      expect(Object.keys(s.Condition?.StringEquals ?? {})).toEqual(['ssm:resourceTag/kafka-heal:cluster']);
+      // Another deployment's cluster of the same name carries the same broker tag, never this deployment's.
+      expect(Object.keys(s.Condition?.StringEquals ?? {}).sort()).toEqual(['ssm:resourceTag/kafka-heal:cluster', 'ssm:resourceTag/kafka-heal:deployment']);
+      expect(s.Condition?.StringEquals?.['ssm:resourceTag/kafka-heal:deployment']).toBe('events');
     }
     expect(tagged.map((s) => s.Condition?.StringEquals?.['ssm:resourceTag/kafka-heal:cluster']).sort()).toEqual(['events', 'events-dr']);
     // Every instance-wide grant carries a condition.
     expect(withAction(st, 'ssm:SendCommand').filter((s) => JSON.stringify(s.Resource).includes('instance/*') && !s.Condition)).toEqual([]);
+  });
+
+  it('brokers found by tag: the workflow steps may find their instances (ec2:DescribeInstances) and are told to; listed brokers need no lookup', () => {
+    const steps = (d: string) => {
+      const fns = template(d).findResources('AWS::Lambda::Function') as Resources;
+      return Object.entries(fns).find(([id]) => id.includes('WorkflowSteps'));
+    };
+    const policyOf = (d: string, fn: Resources[string]) => {
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      return JSON.stringify(Object.values(template(d).findResources('AWS::IAM::Policy') as Resources).filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${role}"`)));
+    };
+    const [, events] = steps('events') as [string, Resources[string]];
+    expect((events.Properties.Environment as { Variables: Record<string, unknown> }).Variables['FIND_TAGGED_BROKERS']).toBe('true');
+    expect(policyOf('events', events)).toContain('ec2:DescribeInstances');
+    const [, prod] = steps('prod-us') as [string, Resources[string]];
+    expect((prod.Properties.Environment as { Variables: Record<string, unknown> }).Variables['FIND_TAGGED_BROKERS']).toBeUndefined();
+    expect(policyOf('prod-us', prod)).not.toContain('ec2:DescribeInstances');
   });
 
   it('MSK: kafka:RebootBroker only on the configured cluster ARN; no SSM at all', () => {
