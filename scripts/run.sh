@@ -23,7 +23,11 @@ fi
 # Only the test run opens pages (HTML report, approval page): provision Debian's Chromium for it
 # here, once, so synth and drills never wait for apt (the page tests call the same script). If it
 # cannot be installed, the other tests still run and the page tests fail with the script's reason.
+# Likewise cfn-lint (pinned, from PyPI into a cached virtualenv) for the deploy rehearsal.
 case "$1" in
-  test|test:integration) bash scripts/chromium.sh >/dev/null || echo "kafka-heal: no Chromium; the page tests will fail" >&2 ;;
+  test|test:integration)
+    bash scripts/chromium.sh >/dev/null || echo "kafka-heal: no Chromium; the page tests will fail" >&2
+    bash scripts/cfn-lint.sh >/dev/null || echo "kafka-heal: no cfn-lint; the deploy rehearsal will fail" >&2
+    ;;
 esac
 exec npm run "$@"
