@@ -27,7 +27,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import { HealerFunction } from './healer-function.js';
-import { WorkQueue } from './queues.js';
+import { admitOnlySenders, WorkQueue } from './queues.js';
 import { jsonAccessLogFormat } from './webhook-api.js';
 import { HealerWorkflow, aslFile } from './workflows.js';
 import { nagArnPrefix } from './nag-ids.js';
@@ -73,11 +73,13 @@ export class Escalation extends Construct {
     // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
     const redeliverTimeout = Duration.seconds(60);
     this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6) });
+    const notifying: HealerFunction[] = [];
     const bindNotify = (fn: HealerFunction): HealerFunction => {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason: 'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
+      notifying.push(fn);
       return fn
         .bindSecret(props.pagerDutyRoutingKey, NOTIFY_ENV.routingKeySecret)
         .bindTopic(props.critical, NOTIFY_ENV.criticalTopic)
@@ -196,6 +198,9 @@ export class Escalation extends Construct {
     for (const method of ['GET', 'POST']) {
       approval.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.approvalId': true } });
     }
+    // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
+    admitOnlySenders(this.retryQueue.queue, { roles: notifying.map((f) => f.role) });
+
     for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
       Validations.of(f).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,

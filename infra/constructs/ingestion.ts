@@ -28,7 +28,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deadLetterQueue, WorkQueue } from './queues.js';
+import { admitOnlySenders, deadLetterQueue, WorkQueue } from './queues.js';
 
 export interface IngestionProps {
   deployment: string;
@@ -102,5 +102,8 @@ export class Ingestion extends Construct {
       }),
     );
     this.ampTopic.addSubscription(new SqsSubscription(this.ingest.queue, { rawMessageDelivery: false, deadLetterQueue: this.deliveryDlq }));
+
+    // Closed queues: only the alarm rule and the AMP topic deliver here (and to their DLQ).
+    for (const q of [this.ingest.queue, this.deliveryDlq]) admitOnlySenders(q, { sources: [this.alarmRule.ruleArn, this.ampTopic.topicArn] });
   }
 }

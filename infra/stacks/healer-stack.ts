@@ -33,7 +33,7 @@ import { ClusterProbe } from '../constructs/probes.js';
 import { ConsumerLagWorkflow } from '../constructs/consumer-lag-workflow.js';
 import { DrWorkflows } from '../constructs/dr-workflows.js';
 import { QuorumRecoveryWorkflow } from '../constructs/quorum-recovery-workflow.js';
-import { WorkQueue } from '../constructs/queues.js';
+import { admitOnlySenders, WorkQueue } from '../constructs/queues.js';
 import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
 import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
 import { SelfMonitoring } from '../constructs/self-monitoring.js';
@@ -160,6 +160,8 @@ export class HealerStack extends Stack {
       .bindTable(this.table.table, 'rw')
       .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
     this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn });
+    // Closed queue: signals come from the ingest and webhook functions only, past normalization.
+    admitOnlySenders(this.signalsQueue.queue, { roles: [this.ingestFn.role, this.webhookFn.role] });
 
     // --- Runtime policy, workflows, classification ------------------------------------------
     this.policies = new RuntimePolicyParameters(this, 'RuntimePolicy', { deployment: d, clusters: config.clusters });
