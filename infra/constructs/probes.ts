@@ -17,6 +17,7 @@ import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
 import { dashboardProbeSeries } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
 import { ProbeLayer } from './probe-layer.js';
+import { parseHostPort } from '../../functions/shared/probe/index.js';
 
 /**
  * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the
@@ -33,9 +34,13 @@ export interface ProbeClusterEnv {
 
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
   const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : undefined;
+  // Never the DR record: after a failover it names the peer, and the probe of this cluster would
+  // watch the other one. The schema makes sure a DR pair member lists brokers of its own.
+  const record = cluster.dr?.route53?.recordName;
+  const own = record === undefined ? cluster.bootstrapServers : cluster.bootstrapServers.filter((s) => parseHostPort(s).host.toLowerCase().replace(/\.$/, '') !== record.toLowerCase().replace(/\.$/, ''));
   return {
     name: cluster.name,
-    bootstrapServers: cluster.bootstrapServers,
+    bootstrapServers: own,
     brokerCount: cluster.brokerCount,
     ...(brokerIds ? { brokerIds } : {}),
     consumerGroups: cluster.consumerGroups.map((g) => ({ name: g.name, ...(g.topics ? { topics: g.topics } : {}) })),

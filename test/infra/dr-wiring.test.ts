@@ -12,6 +12,7 @@ import { DrTargetConfigSchema } from '../../functions/workflow-steps/dr-target.j
 import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
 import { drEndpoint, drTargetConfig, type DrWorkflows } from '../../infra/constructs/dr-workflows.js';
 import { clusterTarget } from '../../infra/constructs/recovery-workflows.js';
+import { probeClusterEnv } from '../../infra/constructs/probes.js';
 import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -127,5 +128,13 @@ describe('DR workflows in the DR-pair example stack', () => {
     expect(DrTargetConfigSchema.parse(target.dr)).toMatchObject({ peer: 'events-dr', recordName: 'kafka.example.com', endpoint: 'kafka-1.events.example.com' });
     // A cluster known only by the record has none (the schema refuses such a pair member).
     expect(drEndpoint({ ...events, bootstrapServers: ['kafka.example.com:9092'] }, 'kafka.example.com')).toBeUndefined();
+  });
+
+  it('the probe and cluster steps of a pair member never bootstrap through the record: after a failover it names the peer', () => {
+    const [events] = stack.config.clusters;
+    if (!events) throw new Error('expected a cluster');
+    const listed = { ...events, bootstrapServers: ['KAFKA.example.com.:9092', 'kafka-1.events.example.com:9092'] };
+    expect(probeClusterEnv(listed).bootstrapServers).toEqual(['kafka-1.events.example.com:9092']);
+    expect(probeClusterEnv(events).bootstrapServers).toEqual(events.bootstrapServers);
   });
 });
