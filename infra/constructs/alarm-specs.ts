@@ -96,7 +96,7 @@ export const PROBE_METRICS = {
   underMinIsrPartitions: 'UnderMinIsrPartitions',
   /** Partitions whose ISR is smaller than the replica set. Dimensions: Cluster Name. */
   underReplicatedPartitions: 'UnderReplicatedPartitions',
-  /** Brokers the probe knows (configured or seen) that are not registered or did not answer. Dimensions: Cluster Name. */
+  /** Brokers the probe knows (configured or seen) that are not registered or did not answer. Dimensions: Cluster Name. No alarm reads it (each broker's BrokerReachable is a contributor of broker-down), so it is not published in AWS. */
   unreachableBrokers: 'UnreachableBrokers',
   /** Largest partition offset lag of the group. Dimensions: Cluster Name, Consumer Group. */
   consumerLag: 'ConsumerLag',
