@@ -5,7 +5,6 @@ import { CloudWatchClient, ListTagsForResourceCommand, ResourceNotFoundException
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { AlarmOwnership, OWNER_CACHE_MS, STACK_NAME_TAG, cloudWatchTagReader } f
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { sqsRecord } from '../support/sqs.js';
 
 const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
 const STACK = 'KafkaHeal-prod';
@@ -85,17 +85,7 @@ describe('ingest: only this deployment\'s alarms go on', () => {
         configuration: { description, metrics: [{ id: 'm1', metricStat: { metric: { namespace: 'AWS/Kafka', name: 'OfflinePartitionsCount', dimensions: { 'Cluster Name': 'orders-msk' } }, period: 60, stat: 'Maximum' }, returnData: true }] },
       },
     });
-  const record = (body: string, messageId: string): SQSRecord => ({
-    messageId,
-    receiptHandle: 'r',
-    body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.parse('2026-11-22T01:00:00Z')), SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-prod-ingest',
-    awsRegion: 'eu-west-1',
-  });
+  const record = (body: string, messageId: string) => sqsRecord(body, { messageId, queue: 'kafka-heal-prod-ingest' });
 
   it('prod acts on its own alarm, keeps prod-eu\'s (marker) and a forged one with prod\'s marker (tag) raw, and acts on neither', async () => {
     cwMock.on(ListTagsForResourceCommand, { ResourceARN: arnOf('kafka-heal-prod.orders-offline-partitions') }).resolves({ Tags: [{ Key: STACK_NAME_TAG, Value: STACK }] });
