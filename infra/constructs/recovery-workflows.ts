@@ -5,7 +5,8 @@
 //
 // IAM is written by hand, because DefinitionBody.fromFile hides the Tasks from CDK:
 // - ssm:SendCommand only with the project's two documents, and only on the configured broker
-//   instances (by id) or on instances carrying the cluster's broker tag (ssm:resourceTag condition);
+//   instances (by id, up to 50) or on instances carrying the deployment's tag (and, for brokers found
+//   by tag, the cluster's broker tag): ssm:resourceTag conditions (grantInstances);
 // - kafka:RebootBroker and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 // - lambda:InvokeFunction only on the step functions above and the approval request function;
 //   states:StartExecution only on the escalation workflow (plus what .sync:2 needs to follow that execution).
@@ -24,6 +25,8 @@ import { loadRunbook } from '../../functions/shared/runbooks.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+// The tag every broker (and ZooKeeper) instance of a large or tag-found deployment carries: `kafka-heal:deployment=<deployment>`.
+import { DEPLOYMENT_TAG } from '../../functions/workflow-steps/instances.js';
 import { brokerHostPaths, zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
@@ -44,9 +47,6 @@ export const RECOVERY_TIMEOUT = Duration.seconds(3300);
 export function runbookDocumentName(deployment: string, runbook: string): string {
   return `kafka-heal-${deployment}-${runbook}`;
 }
-
-/** The tag every broker (and ZooKeeper) instance of a large or tag-found deployment carries: `kafka-heal:deployment=<deployment>`. */
-export const DEPLOYMENT_TAG = 'kafka-heal:deployment';
 
 /**
  * How many instances a SendCommand grant names by id. IAM caps a role's inline policies at 10,240
@@ -120,7 +120,7 @@ export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: st
 }
 
 // MSK has no host paths; the target schema wants values, which no MSK step reads.
-const MSK_NO_HOST_PATH = '/opt/kafka';
+const MSK_NO_HOST_PATHS = { serverProperties: '/opt/kafka/config/server.properties', appLogDir: '/opt/kafka/logs' };
 
 /** What the workflow steps Lambda is told about one cluster (an entry of its WORKFLOW_TARGETS_FILE). */
 export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTargetConfig {
@@ -128,7 +128,7 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
   const dr = drTargetConfig(cluster);
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: MSK_NO_HOST_PATH, appLogDir: MSK_NO_HOST_PATH, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, ...MSK_NO_HOST_PATHS, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
   }
   const paths = brokerHostPaths(cluster.ec2);
   return {
