@@ -34,9 +34,10 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import { HealerFunction } from './healer-function.js';
-import { WorkQueue } from './queues.js';
+import { admitOnlySenders, WorkQueue } from './queues.js';
 import { jsonAccessLogFormat } from './webhook-api.js';
 import { HealerWorkflow, aslFile } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 export const ESCALATION_ASL = aslFile('escalation');
 
@@ -86,11 +87,13 @@ export class Escalation extends Construct {
     // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
     const redeliverTimeout = Duration.seconds(60);
     this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6) });
+    const notifying: HealerFunction[] = [];
     const bindNotify = (fn: HealerFunction): HealerFunction => {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason: 'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
+      notifying.push(fn);
       return fn
         .bindSecret(props.pagerDutyRoutingKey, NOTIFY_ENV.routingKeySecret)
         .bindTopic(props.critical, NOTIFY_ENV.criticalTopic)
@@ -135,7 +138,7 @@ export class Escalation extends Construct {
     );
     Validations.of(this.workflow).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.escalationNotifyName}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${props.escalationNotifyName}:*]`,
         reason: 'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
       },
       {
@@ -160,6 +163,7 @@ export class Escalation extends Construct {
       restApiName: `kafka-heal-${d}-approvals`,
       description: `kafka-heal ${d}: approval page (signed approve/reject links)`,
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // The account logging role its access logs need: ApiGatewayAccount (config apiGatewayCloudWatchRole).
       cloudWatchRole: false,
       deployOptions: {
         stageName: 'v1',
@@ -225,6 +229,9 @@ export class Escalation extends Construct {
     for (const method of ['GET', 'POST']) {
       approval.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.approvalId': true } });
     }
+    // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
+    admitOnlySenders(this.retryQueue.queue, { roles: notifying.map((f) => f.role) });
+
     for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
       Validations.of(f).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
@@ -235,7 +242,7 @@ export class Escalation extends Construct {
       { id: 'AwsSolutions-APIG2', reason: 'The path parameter is required by the gateway; the form body is verified by the endpoint (HMAC signature, expiry), which must answer a wrong or expired link with a page, not a gateway error.' },
       { id: 'AwsSolutions-APIG4', reason: 'The approval page is opened from a link in a page or e-mail by a person on call: the HMAC-SHA256 signature over approval id, decision and expiry is the credential (checked in constant time), and a decision is single-use by conditional write.' },
       { id: 'AwsSolutions-COG4', reason: 'People open approval links from PagerDuty or e-mail on a phone at night; the signed, expiring, single-use link is the authorization, a Cognito login is not required.' },
-      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs the account-wide API Gateway CloudWatch role, an account singleton one deployment stack must not own; every request is access-logged as JSON and traced.' },
+      { id: 'AwsSolutions-APIG6', reason: 'Every request is access-logged as JSON and traced; execution logging (billed per GB) adds nothing the endpoint\'s own logs and the access log do not say.' },
     );
   }
 

@@ -2,7 +2,7 @@
 // never through the healer (a broken healer cannot be trusted to report itself).
 //
 // Alarm names start with `KafkaHeal-<deployment>-healer-`: the EventBridge ingestion rule
-// matches the lowercase `kafka-heal-<deployment>-` prefix of the cluster alarms (prefix matching
+// matches the lowercase `kafka-heal-<deployment>.` prefix of the cluster alarms (prefix matching
 // is case-sensitive), so these alarms can never loop back into the healer.
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';

@@ -1,12 +1,15 @@
 // Ingest and webhook handlers with the AWS SDK mocked (aws-sdk-client-mock): real normalize(),
 // real IncidentStore code path for raw storage, SQS and DynamoDB calls asserted.
+import { CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
@@ -19,6 +22,7 @@ const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8');
 
 const sqsMock = mockClient(SQSClient);
+const cwMock = mockClient(CloudWatchClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 let deps: IngestDeps;
 
@@ -121,13 +125,22 @@ describe('ingest handler (SQS batch)', () => {
   it('runs through the house middy chain as the deployed handler', async () => {
     process.env.SIGNALS_QUEUE_URL = QUEUE;
     process.env.INCIDENT_TABLE_NAME = 'incidents';
-    process.env.CLUSTERS_JSON = JSON.stringify([ORDERS]);
+    // The cluster facts come in a file bundled beside the code, as the stack deploys them.
+    const root = mkdtempSync(join(tmpdir(), 'kh-ingest-'));
+    writeFileSync(join(root, 'clusters.json'), JSON.stringify([ORDERS]));
+    process.env.CLUSTERS_FILE = 'clusters.json';
+    process.env.LAMBDA_TASK_ROOT = root;
     process.env.AWS_REGION = 'eu-west-1';
+    process.env.DEPLOYMENT = 'prod';
+    process.env.STACK_NAME = 'KafkaHeal-prod';
+    // The alarm's CloudFormation stack-name tag names this stack (functions/ingest/alarm-owner.ts).
+    cwMock.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
     const { handler } = await import('../../functions/ingest/handler.js');
     const context = { functionName: 'ingest', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
     const res = await handler(batch(record(fixture('cloudwatch-single-metric.json'))), context);
     expect(res.batchItemFailures).toEqual([]);
     expect(queuedSignals()).toHaveLength(1);
+    expect(cwMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceARN: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2' });
   });
 });
 

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
 import { alarmMarker, normalize, parseMarker, type NormalizeResult } from '../../../functions/domain/normalize/index.js';
+import { normalizeCloudWatch } from '../../../functions/domain/normalize/cloudwatch.js';
 import { MAX_JSON_DEPTH, clip, describe as describeValue, isoTime, numeric, parseJsonDocument } from '../../../functions/domain/normalize/common.js';
 import type { Signal } from '../../../functions/domain/types.js';
 import { CLUSTERS, loadEvent } from './fixtures.js';
@@ -591,6 +592,20 @@ describe('normalize: source detection and odd shapes', () => {
         expect(['MalformedEventError', 'UnknownSourceError']).toContain((e as Error).name);
       }
     }
+  });
+});
+
+describe('edges reached only through their own entry points', () => {
+  it('a CloudWatch event whose detail-type is not a string is an unknown source, described', () => {
+    expect(() => normalizeCloudWatch({ source: 'aws.cloudwatch', 'detail-type': 42, detail: {} }, ctx)).toThrow(
+      new UnknownSourceError('cloudwatch event: detail-type 42 is not supported (expected "CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change")'),
+    );
+  });
+
+  it('an AMP SNS message nested too deep is refused as such, not as "not JSON"', () => {
+    const message = `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`;
+    expect(() => normalize({ Type: 'Notification', Message: message }, ctx)).toThrow(new MalformedEventError('amp sns event: Message nests deeper than 64 levels'));
+    expect(() => normalize({ Type: 'Notification', Message: '{' }, ctx)).toThrow(/is not JSON \(configure the AMP alert manager/);
   });
 });
 
