@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
 import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '../../functions/ingest/webhook.js';
+import { normalize } from '../../functions/domain/normalize/index.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 
@@ -203,6 +204,24 @@ describe('webhook handler (API Gateway proxy)', () => {
     const over = atLimit + ' ';
     const res = await createWebhookHandler(deps)(body(Buffer.from(over).toString('base64'), true));
     expect(res.statusCode).toBe(413);
+  });
+
+  it.each([
+    ['cloudwatch-single-metric.json', 'a CloudWatch alarm event'],
+    ['cloudwatch-configuration-change.json', 'a CloudWatch alarm event'],
+    ['probe-result.json', 'a kafka-heal probe result'],
+    ['amp-sns-notification.json', 'an SNS message'],
+    ['amp-sns-lambda.json', 'an SNS message'],
+  ])('refuses %s: the webhook accepts only the Alertmanager shape (400, kept raw, nothing queued)', async (name, shape) => {
+    // Each of these has its own path that binds it to this deployment (EventBridge with the alarm's
+    // stack tag, the probe, the AMP topic); the webhook token must not stand in for them.
+    const res = await createWebhookHandler(deps)(body(fixture(name)));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: 'UnknownSourceError', message: `the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}` });
+    expect(queuedSignals()).toEqual([]);
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'UnknownSourceError' }) });
+    // The same body on its own path is read.
+    expect(normalize(JSON.parse(fixture(name)), { clusters: deps.clusters, receivedAt: '2026-11-22T02:00:00.000Z' }).outcome).toMatch(/^(signals|ignored)$/);
   });
 
   it('answers 503 when the signals cannot be queued, so Alertmanager retries', async () => {

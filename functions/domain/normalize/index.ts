@@ -27,7 +27,7 @@ export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receive
   const c = { clusters: ctx.clusters, receivedAt, ...(ctx.routing ? { routing: ctx.routing } : {}), ...(ctx.deployment === undefined ? {} : { deployment: ctx.deployment }) };
 
   let signals: Signal[];
-  if (typeof raw['detail-type'] === 'string' && (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'))) {
+  if (isCloudWatchEvent(raw)) {
     return normalizeCloudWatch(raw, c);
   } else if (raw.source === PROBE_SOURCE) {
     signals = normalizeProbe(raw, c);
@@ -42,6 +42,38 @@ export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receive
       'event matches no supported source (EventBridge CloudWatch alarm event, Alertmanager webhook v4, SNS-wrapped AMP alert, kafka-heal probe result)',
     );
   }
+  return fromSignals(signals);
+}
+
+function fromSignals(signals: Signal[]): NormalizeResult {
   if (signals.length === 0) return { outcome: 'ignored', reason: 'the event carries no alerts or findings' };
   return { outcome: 'signals', signals };
+}
+
+function isCloudWatchEvent(raw: Record<string, unknown>): boolean {
+  return typeof raw['detail-type'] === 'string' && (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'));
+}
+
+/** What a body of another source looks like, for the webhook's refusal. */
+function shapeOf(raw: Record<string, unknown>): string | undefined {
+  if (isCloudWatchEvent(raw)) return 'a CloudWatch alarm event';
+  if (raw.source === PROBE_SOURCE) return 'a kafka-heal probe result';
+  if (isSnsLambdaEvent(raw) || isSnsNotification(raw)) return 'an SNS message';
+  return undefined;
+}
+
+/**
+ * The webhook's normalize: Alertmanager webhook payloads only. CloudWatch alarms, probe results and
+ * AMP alerts each have their own path (EventBridge, the probe, the SNS topic), which bind them to
+ * this deployment; a body of their shape on the webhook is refused, whoever holds its token.
+ */
+export function normalizeWebhook(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting }): NormalizeResult {
+  if (!isObject(raw)) throw new MalformedEventError('event must be a JSON object');
+  const receivedAt = isoTime(ctx.receivedAt);
+  if (receivedAt === undefined) throw new RangeError(`normalizeWebhook: ctx.receivedAt must be an ISO time, got ${describe(ctx.receivedAt)}`);
+  const other = shapeOf(raw);
+  if (other !== undefined || !('alerts' in raw && (raw.version !== undefined || raw.groupKey !== undefined))) {
+    throw new UnknownSourceError(`the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${other ?? 'another shape'}`);
+  }
+  return fromSignals(normalizeAlertmanager(raw, { clusters: ctx.clusters, receivedAt, ...(ctx.routing ? { routing: ctx.routing } : {}) }));
 }
