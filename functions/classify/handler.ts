@@ -27,7 +27,7 @@ import { InputValidationError, LockHeldError, LockNotOwnedError } from '../share
 import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentRecord, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { NOTIFY_ENV, notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
-import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
+import { SsmPolicySource, unconfiguredPolicy, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { signalSchema } from '../shared/schemas.js';
 import { isLadderRun, releaseLockOf, runName, stopRun, supersede } from '../shared/runs.js';
@@ -103,14 +103,23 @@ interface Pending {
 }
 
 /** Classifies one signal and records it on its incident; returns what is left to act on. */
+/** The cluster's runtime policy; nothing is read for a cluster the deployment does not watch (unconfiguredPolicy). */
+function policyOf(cluster: string, deps: ClassifyDeps, fresh = false): Promise<LoadedPolicy> {
+  if (!deps.clusters.some((c) => c.name === cluster)) return Promise.resolve(unconfiguredPolicy(cluster));
+  return deps.policies.get(cluster, fresh ? { fresh } : undefined);
+}
+
 async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDeps): Promise<Pending | undefined> {
   const now = deps.now();
-  const loaded = await deps.policies.get(signal.cluster);
+  const loaded = await policyOf(signal.cluster, deps);
   if (loaded.origin === 'fallback-off') {
     logger.error('runtime policy invalid, automation off for the cluster', { cluster: signal.cluster, problem: loaded.problem });
     metrics.addMetric('PolicyFallbacks', MetricUnit.Count, 1);
   } else if (loaded.origin === 'default') {
     logger.warn('runtime policy missing, using the default', { cluster: signal.cluster, problem: loaded.problem });
+  } else if (loaded.origin === 'unconfigured') {
+    logger.warn('signal for a cluster this deployment does not watch', { cluster: signal.cluster, signalId: signal.id });
+    metrics.addMetric('UnknownClusterSignals', MetricUnit.Count, 1);
   }
   const policy = loaded.policy;
   const cluster = deps.clusters.find((c) => c.name === signal.cluster);
@@ -230,7 +239,7 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
   }
   // The signal that gave the incident its current type leads (the latest one of the batch).
   const lead = [...group].reverse().find((p) => p.decision.incidentType === current.type) ?? (group.at(-1) as Pending);
-  const loaded = await deps.policies.get(current.cluster, { fresh: true });
+  const loaded = await policyOf(current.cluster, deps, true);
   const open = await deps.store.listOpen(current.cluster);
   const others = open.filter((o) => o.id !== incidentId);
   const cluster = deps.clusters.find((c) => c.name === current.cluster);

@@ -104,7 +104,7 @@ async function ensureTopic(kafka: Kafka, topic: string, configEntries: { name: s
 export function makeDrStepsHandler(deps: DrStepsDeps) {
   const find = (name: string) => {
     const c = deps.clusters().find((x) => x.name === name);
-    if (!c) throw new UnknownClusterError(`cluster "${name}" is not in CLUSTERS_JSON`);
+    if (!c) throw new UnknownClusterError(`cluster "${name}" is not in CLUSTERS_FILE`);
     return c;
   };
   return async (event: DrStep): Promise<DrStepResult> => {

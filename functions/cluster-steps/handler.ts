@@ -16,7 +16,8 @@
 //
 // dr-prerequisites, dr-backup and dr-canary (DR failover/failback) are in dr.ts.
 //
-// Environment: CLUSTERS_JSON (this function's one cluster, as the probe gets it), PROBE_TIMEOUT_MS,
+// Environment: CLUSTERS_FILE (the bundled file of this function's one cluster, as the probe gets
+// it; functions/shared/bundled-file.ts), PROBE_TIMEOUT_MS,
 // and for a self-managed ZooKeeper-mode cluster whose config lists them, ZOOKEEPER_CONNECT: the
 // ensemble's client addresses (host:port,host:port,...) that quorum-confirm and quorum-verify ask
 // (srvr, functions/shared/zookeeper.ts). Without it those steps judge by the probe alone.
@@ -31,6 +32,7 @@ import type { EnsembleObservation } from '../domain/quorum-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { UnknownClusterError, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
+import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
@@ -80,7 +82,7 @@ export interface ClusterStepsDeps {
 export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
   return async (event: ClusterStep): Promise<ClusterStepResult> => {
     const config = deps.clusters().find((c) => c.name === event.cluster);
-    if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_JSON`);
+    if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_FILE`);
     const options = probeOptionsFor(config, deps.timeoutMs);
     // consumer-lag reads only the group it judges (configured or not).
     const snapshot = await deps.probe(event.step === 'lag' ? { ...options, consumerGroups: [lagWatch(event)] } : options);
@@ -151,7 +153,7 @@ export function clusterStepsDepsFromEnv(
   const servers = () => (zookeeper ??= { servers: parseZookeeperConnect(env.ZOOKEEPER_CONNECT) }).servers;
   let clusters: ProbeClusterConfig[] | undefined;
   return {
-    clusters: () => (clusters ??= parseClustersJson(env.CLUSTERS_JSON)),
+    clusters: () => (clusters ??= parseClustersJson(readBundledFile('CLUSTERS_FILE', env))),
     probe: io.probe,
     timeoutMs: envInt(env, 'PROBE_TIMEOUT_MS', 5000),
     ensemble: async () => {
@@ -168,7 +170,7 @@ const clusterSteps = makeClusterStepsHandler(clusterStepsDepsFromEnv(process.env
 let clustersCache: ProbeClusterConfig[] | undefined;
 
 const drSteps = makeDrStepsHandler({
-  clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
+  clusters: () => (clustersCache ??= parseClustersJson(readBundledFile('CLUSTERS_FILE'))),
   probe: probeCluster,
   kafka: (brokers) => new Kafka({ clientId: 'kafka-heal-cluster-steps', brokers, connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 2 }, logLevel: logLevel.ERROR }),
   // In the cluster's VPC the record name is resolved by DNS, as every client does.

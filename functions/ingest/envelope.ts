@@ -28,5 +28,5 @@ export function unwrapRecordBody(body: string): unknown {
 
 /** Errors that retrying the same input cannot fix: the input is kept raw instead of retried. */
 export function isPermanentInputError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'MalformedEventError' || err.name === 'UnknownSourceError' || err.name === 'InputValidationError');
+  return err instanceof Error && ['MalformedEventError', 'UnknownSourceError', 'InputValidationError', 'ForeignAlarmError'].includes(err.name);
 }

@@ -1,11 +1,12 @@
 // Alertmanager webhook endpoint (API Gateway proxy integration, after the bearer-token
-// authorizer): validates size and JSON, normalizes, queues the signals, answers 202 with their
-// ids. 413 above 256 KB, 400 with the reason for malformed input (kept raw in the incident table),
-// 503 when the queue or table is unavailable so Alertmanager retries.
+// authorizer): validates size and JSON, normalizes Alertmanager payloads (only those: other
+// sources have paths of their own), queues the signals, answers 202 with their ids. 413 above
+// 256 KB, 400 with the reason for malformed input or another source's shape (kept raw in the
+// incident table), 503 when the queue or table is unavailable so Alertmanager retries.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import { parseJsonDocument } from '../domain/normalize/common.js';
-import { normalize } from '../domain/normalize/index.js';
+import { normalizeWebhook } from '../domain/normalize/index.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
 import { withHouseMiddleware } from '../shared/middy.js';
@@ -36,7 +37,7 @@ export function createWebhookHandler(deps: IngestDeps): (event: ProxyEvent) => P
     let signals;
     try {
       const json = parseJsonDocument(text, 'request body');
-      const result = normalize(json, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}) });
+      const result = normalizeWebhook(json, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}) });
       if (result.outcome === 'ignored') return reply(202, { signalIds: [], ignored: result.reason });
       signals = result.signals;
     } catch (err) {

@@ -1,5 +1,5 @@
 // What a DR failover or failback acts on, resolved by the workflow steps Lambda's `start` step
-// from the deployed configuration (WORKFLOW_TARGETS_JSON, `dr` of each cluster): which cluster
+// from the deployed configuration (WORKFLOW_TARGETS_FILE, `dr` of each cluster): which cluster
 // takes the clients, which cluster steps function probes it, the Route 53 record and the value
 // it gets, and whether the cluster's policy lets the switch run without a human.
 //

@@ -17,6 +17,7 @@
 //                  the last pass are planned too (cascade.ts)
 // consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
 // (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
+import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { decideFromDiagnosis, escalationReason, recoveryApproval, type DiagnosisDecision } from '../domain/broker-recovery.js';
@@ -27,10 +28,12 @@ import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '..
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError, RunSupersededError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
+import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
+import { DEFAULT_BROKER_ID_TAG, ec2InstanceFinder, taggedBrokers, type InstanceFinder } from './instances.js';
 import { CascadeRefreshFields, CascadeTargetFields, refreshCascade, startCascade, type CascadeTarget } from './cascade.js';
 import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
@@ -53,7 +56,7 @@ export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 /** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
 const absolutePath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 
-/** What the stack tells this Lambda about each cluster (WORKFLOW_TARGETS_JSON). */
+/** What the stack tells this Lambda about each cluster (the bundled WORKFLOW_TARGETS_FILE). */
 export const ClusterTargetSchema = z.object({
   cluster: z.string().min(1),
   platform: z.enum(['ec2', 'msk']),
@@ -71,6 +74,8 @@ export const ClusterTargetSchema = z.object({
       }),
     )
     .default([]),
+  /** Brokers found by EC2 tag: the instances are resolved at `start` (instances.ts), not listed. */
+  brokerTag: z.object({ key: z.string().min(1), value: z.string(), brokerIdKey: z.string().min(1).default(DEFAULT_BROKER_ID_TAG) }).optional(),
   serviceName: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/).default('kafka'),
   listenerPort: z.number().int().min(1).max(65535).default(9092),
   /** The broker's server.properties on its host (the runbooks read node.id and log.dirs from it). */
@@ -94,16 +99,35 @@ export const ClusterTargetSchema = z.object({
 export type ClusterTargetConfig = z.input<typeof ClusterTargetSchema>;
 export type ClusterTarget = z.output<typeof ClusterTargetSchema>;
 
-export function parseTargets(text: string | undefined): ClusterTarget[] {
-  if (!text) throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not set');
-  let raw: unknown;
+function parseJson(text: string | undefined, what: string): unknown {
+  if (!text) throw new ConfigurationError(`${what} is empty`);
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
-    throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not JSON');
+    throw new ConfigurationError(`${what} is not JSON`);
   }
-  const parsed = z.array(ClusterTargetSchema).safeParse(raw);
-  if (!parsed.success) throw new ConfigurationError(`WORKFLOW_TARGETS_JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+
+/**
+ * The targets of the bundled file WORKFLOW_TARGETS_FILE (functions/shared/bundled-file.ts: it
+ * grows with the brokers, past Lambda's 4 KB environment), each completed with its cluster steps
+ * function from CLUSTER_STEPS_FUNCTIONS ({"<cluster>": "<function ARN>"}, in the environment: the
+ * ARNs are only known at deploy time, one per cluster).
+ */
+export function parseTargets(text: string | undefined, clusterStepsFunctions?: string): ClusterTarget[] {
+  const raw = parseJson(text, 'WORKFLOW_TARGETS_FILE');
+  const steps = clusterStepsFunctions === undefined ? {} : parseJson(clusterStepsFunctions, 'CLUSTER_STEPS_FUNCTIONS');
+  const parsedSteps = z.record(z.string(), z.string().min(1)).safeParse(steps);
+  if (!parsedSteps.success) throw new ConfigurationError('CLUSTER_STEPS_FUNCTIONS: expected {"<cluster>": "<function ARN>"}');
+  const withSteps = Array.isArray(raw)
+    ? raw.map((t: unknown) => {
+        const cluster = typeof t === 'object' && t !== null ? (t as { cluster?: unknown }).cluster : undefined;
+        const fn = typeof cluster === 'string' ? parsedSteps.data[cluster] : undefined;
+        return fn === undefined ? t : { clusterStepsFunction: fn, ...(t as object) };
+      })
+    : raw;
+  const parsed = z.array(ClusterTargetSchema).safeParse(withSteps);
+  if (!parsed.success) throw new ConfigurationError(`WORKFLOW_TARGETS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
@@ -218,6 +242,25 @@ export interface WorkflowStepsDeps {
   diskWarnPercent?: number;
   /** Hands an escalated incident to the escalation ladder (PagerDuty, ack waits); absent when not deployed. */
   startEscalation?: LadderStarter;
+  /** This deployment (the instances of a tag-found cluster carry it in kafka-heal:deployment). */
+  deployment?: string;
+  /** Finds the instances of a cluster whose brokers are found by EC2 tag; absent: none can be. */
+  findInstances?: InstanceFinder;
+}
+
+/**
+ * The targets with the brokers of `cluster` resolved when it finds them by EC2 tag (instances.ts):
+ * every step that acts then sees them as if the config had listed them.
+ */
+async function withTaggedBrokers(deps: WorkflowStepsDeps, cluster: unknown): Promise<ClusterTargetConfig[]> {
+  const targets = deps.targets();
+  const i = targets.findIndex((t) => t.cluster === cluster);
+  const t = targets[i];
+  if (!t?.brokerTag || (t.brokers?.length ?? 0) > 0) return targets;
+  if (!deps.findInstances || deps.deployment === undefined) throw new RecoveryTargetError(`cluster ${t.cluster} finds its brokers by EC2 tag, and this function cannot look them up`);
+  const tag = { key: t.brokerTag.key, value: t.brokerTag.value, brokerIdKey: t.brokerTag.brokerIdKey ?? DEFAULT_BROKER_ID_TAG };
+  const brokers = await taggedBrokers(deps.findInstances, deps.deployment, t.cluster, tag);
+  return targets.map((x, j) => (j === i ? { ...x, brokers } : x));
 }
 
 const actor = (wf: string) => `workflow:${wf}`;
@@ -334,6 +377,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     const { store } = deps;
     switch (step.step) {
       case 'start': {
+        const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
         const topLevel = (step.input as { parentWorkflow?: unknown } | null)?.parentWorkflow ?? 'none';
         const inputId = (step.input as { incidentId?: unknown } | null)?.incidentId;
         // A superseded run stops at its first step (broker recoveries check it while taking the lock).
@@ -342,24 +386,24 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           await fenced(store, step.workflow, inputId, run, () => store.checkRun(inputId, run));
         }
         if (step.workflow === 'disk-pressure') {
-          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, deps.now());
+          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(all, cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, deps.now());
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
           return t;
         }
-        if (step.workflow === 'cascade-recovery') return startCascade(store, (cluster) => configuredTarget(deps.targets(), cluster), step.input);
+        if (step.workflow === 'cascade-recovery') return startCascade(store, (cluster) => configuredTarget(all, cluster), step.input);
         if (isDrWorkflow(step.workflow)) {
-          const t = resolveDrTarget(step.workflow, step.input, deps.targets());
+          const t = resolveDrTarget(step.workflow, step.input, all);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: `${t.summary}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}` });
           return t;
         }
         if (step.workflow === 'consumer-lag' || step.workflow === 'quorum-recovery') {
-          const targetOf = (cluster: string) => configuredTarget(deps.targets(), cluster);
+          const targetOf = (cluster: string) => configuredTarget(all, cluster);
           const t = step.workflow === 'consumer-lag' ? resolveLagTarget(step.input, targetOf) : resolveQuorumTarget(step.input, targetOf);
           const detail = 'group' in t ? lagStartDetail(t) : quorumStartDetail(t);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail });
           return t;
         }
-        const target = resolveTarget(step.workflow, step.input, deps.targets());
+        const target = resolveTarget(step.workflow, step.input, all);
         if (!target.dryRun && topLevel === 'none') await holdRunLock(store, step.workflow, target.cluster, target.incidentId, step.execution ?? `manual:${target.incidentId}`);
         const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
         await store.appendTimeline(target.incidentId, {
@@ -443,8 +487,10 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       }
       case 'read-disk':
         return readDisk(store, step);
-      case 'cascade-refresh':
-        return refreshCascade(store, (cluster) => configuredTarget(deps.targets(), cluster), step);
+      case 'cascade-refresh': {
+        const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
+        return refreshCascade(store, (cluster) => configuredTarget(all, cluster), step);
+      }
       case 'storage-plan':
         return storagePlan({ appendTimeline: store.appendTimeline.bind(store), recentHeals: store.recentHeals?.bind(store) ?? (async () => []) }, deps.now(), step);
       case 'quorum-plan': {
@@ -471,11 +517,16 @@ function envNumber(name: string, fallback: number): number {
 
 const startEscalation = ladderStarterFromEnv();
 
+// Only a deployment with a cluster whose brokers are found by tag may describe instances.
+const findInstances = process.env.FIND_TAGGED_BROKERS === 'true' ? ec2InstanceFinder(new EC2Client({})) : undefined;
+
 const stepsHandler = (event: WorkflowStep) =>
   makeWorkflowStepsHandler({
     ...(startEscalation ? { startEscalation } : {}),
+    ...(findInstances ? { findInstances } : {}),
+    ...(process.env.DEPLOYMENT ? { deployment: process.env.DEPLOYMENT } : {}),
     store: (storeCache ??= incidentStoreFromEnv()),
-    targets: () => (targetsCache ??= parseTargets(process.env.WORKFLOW_TARGETS_JSON)),
+    targets: () => (targetsCache ??= parseTargets(readBundledFile('WORKFLOW_TARGETS_FILE'), process.env.CLUSTER_STEPS_FUNCTIONS)),
     now: () => new Date(),
     diskCriticalPercent: envNumber('DISK_CRITICAL_PERCENT', DEFAULT_THRESHOLDS.diskCriticalPercent),
   })(event);

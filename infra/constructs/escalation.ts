@@ -36,9 +36,10 @@ import { Construct } from 'constructs';
 import { LEVEL_SECRET_PREFIX } from '../../functions/domain/policy.js';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import { HealerFunction } from './healer-function.js';
-import { WorkQueue } from './queues.js';
+import { admitOnlySenders, WorkQueue } from './queues.js';
 import { jsonAccessLogFormat } from './webhook-api.js';
 import { HealerWorkflow, aslFile } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 export const ESCALATION_ASL = aslFile('escalation');
 
@@ -95,11 +96,13 @@ export class Escalation extends Construct {
     // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
     const redeliverTimeout = Duration.seconds(60);
     this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6) });
+    const notifying: HealerFunction[] = [];
     const bindNotify = (fn: HealerFunction): HealerFunction => {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason: 'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
+      notifying.push(fn);
       return fn
         .bindSecret(props.pagerDutyRoutingKey, NOTIFY_ENV.routingKeySecret)
         .bindTopic(props.critical, NOTIFY_ENV.criticalTopic)
@@ -144,7 +147,7 @@ export class Escalation extends Construct {
     );
     Validations.of(this.workflow).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.escalationNotifyName}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${props.escalationNotifyName}:*]`,
         reason: 'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
       },
       {
@@ -169,6 +172,7 @@ export class Escalation extends Construct {
       restApiName: `kafka-heal-${d}-approvals`,
       description: `kafka-heal ${d}: approval page (signed approve/reject links)`,
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // The account logging role its access logs need: ApiGatewayAccount (config apiGatewayCloudWatchRole).
       cloudWatchRole: false,
       deployOptions: {
         stageName: 'v1',
@@ -247,10 +251,12 @@ export class Escalation extends Construct {
       f.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: [levelSecrets] }));
       f.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [levelTopics] }));
       Validations.of(f).acknowledge(
-        { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${LEVEL_SECRET_PREFIX}*]`, reason: 'Escalation levels name their own PagerDuty routing key secrets in the runtime policy, which changes without a deploy; the grant is limited to the kafka-heal/pagerduty/ prefix the policy validator enforces.' },
-        { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sns:<AWS::Region>:<AWS::AccountId>:${levelTopicPrefix(d)}*]`, reason: "Escalation levels name their own SNS topics in the runtime policy; the grant is limited to this deployment's escalation topic prefix, and the ladder refuses any other topic." },
+        { id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'secretsmanager')}:secret:${LEVEL_SECRET_PREFIX}*]`, reason: 'Escalation levels name their own PagerDuty routing key secrets in the runtime policy, which changes without a deploy; the grant is limited to the kafka-heal/pagerduty/ prefix the policy validator enforces.' },
+        { id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'sns')}:${levelTopicPrefix(d)}*]`, reason: "Escalation levels name their own SNS topics in the runtime policy; the grant is limited to this deployment's escalation topic prefix, and the ladder refuses any other topic." },
       );
     }
+    // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
+    admitOnlySenders(this.retryQueue.queue, { roles: notifying.map((f) => f.role) });
 
     for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
       Validations.of(f).acknowledge({
@@ -262,7 +268,7 @@ export class Escalation extends Construct {
       { id: 'AwsSolutions-APIG2', reason: 'The path parameter is required by the gateway; the form body is verified by the endpoint (HMAC signature, expiry), which must answer a wrong or expired link with a page, not a gateway error.' },
       { id: 'AwsSolutions-APIG4', reason: 'The approval page is opened from a link in a page or e-mail by a person on call: the HMAC-SHA256 signature over approval id, decision and expiry is the credential (checked in constant time), and a decision is single-use by conditional write.' },
       { id: 'AwsSolutions-COG4', reason: 'People open approval links from PagerDuty or e-mail on a phone at night; the signed, expiring, single-use link is the authorization, a Cognito login is not required.' },
-      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs the account-wide API Gateway CloudWatch role, an account singleton one deployment stack must not own; every request is access-logged as JSON and traced.' },
+      { id: 'AwsSolutions-APIG6', reason: 'Every request is access-logged as JSON and traced; execution logging (billed per GB) adds nothing the endpoint\'s own logs and the access log do not say.' },
     );
   }
 

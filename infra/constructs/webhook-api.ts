@@ -73,8 +73,9 @@ export class WebhookApi extends Construct {
       restApiName: `kafka-heal-${props.deployment}-webhooks`,
       description: `kafka-heal ${props.deployment}: alert webhooks (Alertmanager)`,
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
-      // The account-wide CloudWatch role of API Gateway is an account singleton: a
-      // per-deployment stack must not own it (see the APIG6 acknowledgment below).
+      // API Gateway's account logging role, which this stage's access logs need, is set (or
+      // required) once per stack by ApiGatewayAccount (config apiGatewayCloudWatchRole), not by
+      // each API.
       cloudWatchRole: false,
       deployOptions: {
         stageName: 'v1',
@@ -124,7 +125,7 @@ export class WebhookApi extends Construct {
       {
         id: 'AwsSolutions-APIG6',
         reason:
-          'Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), an account singleton that one deployment stack must not own or overwrite. Every request is access-logged as JSON (APIG1) and traced with X-Ray instead.',
+          'Every request is access-logged as JSON (APIG1) and traced with X-Ray; execution logging (a line per integration step, billed per GB) adds nothing the handler\'s own logs and the access log do not say.',
       },
       {
         id: 'AwsSolutions-APIG3',

@@ -23,6 +23,7 @@ import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/clus
 import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
+import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-owner.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { createWebhookHandler } from '../../functions/ingest/webhook.js';
 import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
@@ -273,7 +274,7 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
   const primary = { ...entry(cluster, 0), consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }] };
   const dr = opts.dr ? opts.dr.site.configDr(opts.dr.settings) : undefined;
   const clusters = dr && opts.dr ? [{ ...primary, dr: dr.primary }, { ...entry(opts.dr.site.dr, 1000), dr: dr.dr }] : [primary];
-  return validateConfig({ deployment: DEPLOYMENT, clusters }, 'drill configuration');
+  return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters }, 'drill configuration');
 }
 
 export interface LocalHealer {
@@ -306,7 +307,8 @@ export interface LocalHealer {
   /** Stops probing; running executions go on. */
   stopMonitoring(): Promise<void>;
   /** Puts matching alarms into ALARM now (a spurious alarm) through the normal event path. */
-  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string): number;
+  /** Forces the alarms `match` picks into ALARM; a per-broker alarm only for `broker`. */
+  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string, broker?: number): number;
   /** One firing Alertmanager webhook alert for the cluster into ingest, as the webhook API delivers it. */
   sendAlert(alert: (typeof INJECTABLE_ALERTS)[number], why: string): void;
   /** Waits until the queues are empty and every execution ended. */
@@ -575,8 +577,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
+  // As in AWS, an alarm's signals go on only when it is this deployment's: its marker, and the
+  // stack-name tag CloudFormation would have put on it (the evaluator's alarms are the stack's).
+  const stackName = `KafkaHeal-${DEPLOYMENT}`;
+  const ownTags = async (arn: string) => (specs.some((sp) => arn === `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${sp.alarmName}`) ? { [STACK_NAME_TAG]: stackName } : undefined);
   const routing = alertRouting(config);
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
 
   let monitoring = false;
@@ -629,7 +635,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       alarmTransitions.push(tr);
       // CloudWatch also reports INSUFFICIENT_DATA -> OK; it carries no fault and is left out.
       if (tr.from === 'INSUFFICIENT_DATA' && tr.to === 'OK') continue;
-      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${tr.spec.brokerId === undefined ? '' : ` broker ${tr.spec.brokerId}`}) ${tr.reason}` });
+      // A grouped alarm's own change only counts its contributors: CloudWatch sends it, the normalizer ignores it.
+      const broker = tr.contributor?.attributes['Broker ID'];
+      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${broker === undefined ? '' : ` broker ${broker}`}) ${tr.reason}` });
       alarmQueue.send(JSON.stringify(alarmStateChangeEvent(tr, { region: REGION, account: ACCOUNT })));
     }
   };
@@ -652,7 +660,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     const out: MetricSample[] = [];
     for (const b of cluster.brokers) {
       try {
-        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id) }, value: cluster.disk(b.id).usedPercent });
+        // As the agent configured by docs/deploying.md reports it: its instance, cluster and broker.
+        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id), 'Cluster Name': cluster.name, 'Broker ID': String(b.id) }, value: cluster.disk(b.id).usedPercent });
       } catch {
         // No size-limited disk for this broker (not root): the CloudWatch agent would see the host disk.
       }
@@ -757,8 +766,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       await loop;
       await Promise.allSettled([...inFlight]);
     },
-    fireAlarm(match, why) {
-      const trs = evaluator.force(match, Date.now(), why);
+    fireAlarm(match, why, broker) {
+      const trs = evaluator.force(match, Date.now(), why, broker === undefined ? undefined : String(broker));
       deliver(trs);
       return trs.length;
     },

@@ -295,7 +295,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       const detail = 'broker' in f && f.broker !== undefined ? `broker ${f.broker}` : 'zookeeper' in f ? `zookeeper ${f.zookeeper}` : '';
       record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : '', 'alert' in f ? `alert ${f.alert}` : ''].filter(Boolean).join(' ') || undefined });
       if (isAlarmFault(f)) {
-        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm && (f.broker === undefined || spec.brokerId === f.broker), `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`);
+        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm, `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`, f.broker);
         if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
       } else if (isAlertFault(f)) h.sendAlert(f.alert, `Injected by drill ${scenario.name}: a ${f.alert} alert, whatever the cluster's state.`);
       else if (f.action === 'pause-consumer') w.pauseConsumer();

@@ -1,4 +1,4 @@
-// Amazon MSK broker storage on the local runtime: `kafka:describeClusterV2` (state, current
+// Amazon MSK broker storage on the local runtime: `kafka:describeCluster` (state, current
 // version, broker EBS volume size), `cloudwatch:getMetricData` for the brokers' data disk usage
 // (the one query disk-pressure sends: the maximum of `KafkaDataLogsDiskUsed` over the cluster's
 // brokers, newest first) and `kafka:updateBrokerStorage`, with the service's rules:
@@ -7,7 +7,7 @@
 // moves the cluster to UPDATING; it becomes ACTIVE with the new size and a new version after
 // `updateMs` (0: on the next describe).
 //
-// This describeClusterV2 answers for the clusters given here; a run that also reboots brokers
+// This describeCluster answers for the clusters given here; a run that also reboots brokers
 // (mskBindings) binds one of the two, or passes `state` to share the cluster state.
 import { randomUUID } from 'node:crypto';
 import { RESOURCES } from './bindings.js';
@@ -76,16 +76,15 @@ export function mskStorageBindings(opts: MskStorageOptions): MskStorageBindings 
   return {
     updates,
     registry: {
-      [RESOURCES.kafkaDescribeClusterV2]: (input) => {
-        const [arn, c] = cluster(params(input, 'kafka:describeClusterV2').ClusterArn);
+      [RESOURCES.kafkaDescribeCluster]: (input) => {
+        const [arn, c] = cluster(params(input, 'kafka:describeCluster').ClusterArn);
         return {
           ClusterInfo: {
             ClusterArn: arn,
             ClusterName: mskClusterName(arn),
-            ClusterType: 'PROVISIONED',
             State: c.state,
             CurrentVersion: c.currentVersion,
-            Provisioned: { BrokerNodeGroupInfo: { StorageInfo: { EbsStorageInfo: { VolumeSize: c.volumeGb } } } },
+            BrokerNodeGroupInfo: { StorageInfo: { EbsStorageInfo: { VolumeSize: c.volumeGb } } },
           },
         };
       },

@@ -84,6 +84,30 @@ beforeEach(() => {
 });
 
 describe('classify handler', () => {
+  it('pages for a cluster the deployment does not watch, without reading a policy it may not read', async () => {
+    // The role may read its clusters' parameters only: any other read is denied.
+    ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+      if (input.Name === `${PREFIX}/orders/policy`) return { Parameter: { Value: JSON.stringify({ mode: 'auto' }) } };
+      throw Object.assign(new Error(`not authorized to perform ssm:GetParameter on ${input.Name}`), { name: 'AccessDeniedException' });
+    });
+    const s = signal({ id: 'sig-typo', cluster: 'ordres', fingerprint: 'alarm:ordres' });
+    const res = await createClassifyHandler(deps)(event(JSON.stringify(s)));
+    expect(res.batchItemFailures).toEqual([]);
+    const id = incidentIdFor(s, 'broker-failure');
+    expect(store.incidents.get(id)).toMatchObject({ cluster: 'ordres', status: 'escalated', severity: 'SEV-2' });
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('escalation')]);
+    expect(JSON.parse(starts()[0]!.input!).reasons[0]).toMatch(/cluster "ordres" is not configured/);
+    expect(store.timelines.get(id)?.find((e) => e.action === 'policy-fallback')?.detail).toMatch(/cluster "ordres" is not configured in this deployment: no runtime policy is read for it; automation off/);
+    expect(ssmMock).not.toHaveReceivedCommand(GetParameterCommand);
+  });
+
+  it('keeps a signal that names no cluster raw, counted as rejected (the RejectedSignals alarm pages)', async () => {
+    const res = await createClassifyHandler(deps)(event(JSON.stringify(signal({ cluster: '' }))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(store.raws).toEqual([expect.objectContaining({ errorName: 'InputValidationError', error: expect.stringMatching(/^signal message is not a Signal: cluster: /) })]);
+    expect(store.incidents.size).toBe(0);
+  });
+
   it('starts exactly one execution named from the incident id, under the cluster lock', async () => {
     policy({ mode: 'auto' });
     const s = signal();

@@ -1,16 +1,20 @@
 // Ingest and webhook handlers with the AWS SDK mocked (aws-sdk-client-mock): real normalize(),
 // real IncidentStore code path for raw storage, SQS and DynamoDB calls asserted.
+import { CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
 import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '../../functions/ingest/webhook.js';
+import { normalize } from '../../functions/domain/normalize/index.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 
@@ -19,6 +23,7 @@ const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8');
 
 const sqsMock = mockClient(SQSClient);
+const cwMock = mockClient(CloudWatchClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 let deps: IngestDeps;
 
@@ -121,13 +126,22 @@ describe('ingest handler (SQS batch)', () => {
   it('runs through the house middy chain as the deployed handler', async () => {
     process.env.SIGNALS_QUEUE_URL = QUEUE;
     process.env.INCIDENT_TABLE_NAME = 'incidents';
-    process.env.CLUSTERS_JSON = JSON.stringify([ORDERS]);
+    // The cluster facts come in a file bundled beside the code, as the stack deploys them.
+    const root = mkdtempSync(join(tmpdir(), 'kh-ingest-'));
+    writeFileSync(join(root, 'clusters.json'), JSON.stringify([ORDERS]));
+    process.env.CLUSTERS_FILE = 'clusters.json';
+    process.env.LAMBDA_TASK_ROOT = root;
     process.env.AWS_REGION = 'eu-west-1';
+    process.env.DEPLOYMENT = 'prod';
+    process.env.STACK_NAME = 'KafkaHeal-prod';
+    // The alarm's CloudFormation stack-name tag names this stack (functions/ingest/alarm-owner.ts).
+    cwMock.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
     const { handler } = await import('../../functions/ingest/handler.js');
     const context = { functionName: 'ingest', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
     const res = await handler(batch(record(fixture('cloudwatch-single-metric.json'))), context);
     expect(res.batchItemFailures).toEqual([]);
     expect(queuedSignals()).toHaveLength(1);
+    expect(cwMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceARN: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2' });
   });
 });
 
@@ -190,6 +204,24 @@ describe('webhook handler (API Gateway proxy)', () => {
     const over = atLimit + ' ';
     const res = await createWebhookHandler(deps)(body(Buffer.from(over).toString('base64'), true));
     expect(res.statusCode).toBe(413);
+  });
+
+  it.each([
+    ['cloudwatch-single-metric.json', 'a CloudWatch alarm event'],
+    ['cloudwatch-configuration-change.json', 'a CloudWatch alarm event'],
+    ['probe-result.json', 'a kafka-heal probe result'],
+    ['amp-sns-notification.json', 'an SNS message'],
+    ['amp-sns-lambda.json', 'an SNS message'],
+  ])('refuses %s: the webhook accepts only the Alertmanager shape (400, kept raw, nothing queued)', async (name, shape) => {
+    // Each of these has its own path that binds it to this deployment (EventBridge with the alarm's
+    // stack tag, the probe, the AMP topic); the webhook token must not stand in for them.
+    const res = await createWebhookHandler(deps)(body(fixture(name)));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: 'UnknownSourceError', message: `the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}` });
+    expect(queuedSignals()).toEqual([]);
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'UnknownSourceError' }) });
+    // The same body on its own path is read.
+    expect(normalize(JSON.parse(fixture(name)), { clusters: deps.clusters, receivedAt: '2026-11-22T02:00:00.000Z' }).outcome).toMatch(/^(signals|ignored)$/);
   });
 
   it('answers 503 when the signals cannot be queued, so Alertmanager retries', async () => {

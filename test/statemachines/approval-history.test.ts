@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { staticSigningKey } from '../../functions/approvals/links.js';
 import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
-import { APPROVAL_RESOURCE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
+import { APPROVAL_RESOURCE_TEMPLATE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
 import type { IncidentNotification } from '../../functions/shared/notify.js';
@@ -92,7 +92,7 @@ const RUNS: Record<string, (history: HistoryWatch) => Promise<unknown>> = {
 
 /** Workflows whose definition has an approval state: every one must be in RUNS. */
 const ASKING = readdirSync(STATEMACHINES_DIR)
-  .filter((f) => f.endsWith('.asl.json') && readFileSync(join(STATEMACHINES_DIR, f), 'utf8').includes(APPROVAL_RESOURCE))
+  .filter((f) => f.endsWith('.asl.json') && readFileSync(join(STATEMACHINES_DIR, f), 'utf8').includes(APPROVAL_RESOURCE_TEMPLATE))
   .map((f) => f.replace(/\.asl\.json$/, ''))
   .sort();
 

@@ -124,7 +124,7 @@ describe('statemachines/disk-pressure.asl.json: definition', () => {
     expectLockReleasedOnEveryPath(TEXT);
     expect(taskResources(parseDefinition(TEXT, DISK_SUBSTITUTIONS))).toEqual([
       CLOUDWATCH_GET_METRIC_DATA,
-      'arn:aws:states:::aws-sdk:kafka:describeClusterV2',
+      'arn:aws:states:::aws-sdk:kafka:describeCluster',
       KAFKA_UPDATE_BROKER_STORAGE,
       'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
       'arn:aws:states:::aws-sdk:ssm:sendCommand',

@@ -76,7 +76,7 @@ describe('the definition checks catch what they are for', () => {
       'Is Dry Run: a Choice without a Comment saying why',
       'Get Change Status: a Task without TimeoutSeconds',
       'Mark escalated: not a Title Case name',
-      'a literal ARN (use a ${Placeholder})',
+      'a literal ARN or partition (use a ${Placeholder}; integrations are arn:${Partition}:states:::...)',
     ]);
     expect(lockProblems(text)).toEqual([
       'Clients On Standby is reached from Resolve Incident, not through Release Cluster Lock',

@@ -200,7 +200,7 @@ export interface Scenario {
   /** SSM document name -> outcome (EC2). */
   commands?: Record<string, CommandOutcome | (() => Promise<CommandOutcome>)>;
   managed?: boolean;
-  /** MSK cluster states, in order of describeClusterV2 calls; the last one repeats. */
+  /** MSK cluster states, in order of describeCluster calls; the last one repeats. */
   clusterStates?: string[];
   rebootFails?: boolean;
   /** The SNS publish of the escalation fails (every topic). */

@@ -22,6 +22,8 @@ export interface NormalizeContext {
   receivedAt: string;
   /** Alertmanager alerts: the configured alert names, labels and broker hosts (none by default). */
   routing?: AlertRouting;
+  /** This deployment: an alarm marker naming another one (or none) is rejected. Unset: any. */
+  deployment?: string;
 }
 
 export type Obj = Record<string, unknown>;

@@ -1,7 +1,8 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests mutate raw JSON fixtures by path; the normalizer under test is what checks shapes */
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
-import { alarmMarker, normalize, parseMarker, type NormalizeResult } from '../../../functions/domain/normalize/index.js';
+import { alarmMarker, normalize, normalizeWebhook, parseMarker, type NormalizeResult } from '../../../functions/domain/normalize/index.js';
+import { normalizeCloudWatch } from '../../../functions/domain/normalize/cloudwatch.js';
 import { MAX_JSON_DEPTH, clip, describe as describeValue, isoTime, numeric, parseJsonDocument } from '../../../functions/domain/normalize/common.js';
 import type { Signal } from '../../../functions/domain/types.js';
 import { CLUSTERS, loadEvent } from './fixtures.js';
@@ -591,6 +592,46 @@ describe('normalize: source detection and odd shapes', () => {
         expect(['MalformedEventError', 'UnknownSourceError']).toContain((e as Error).name);
       }
     }
+  });
+});
+
+describe('edges reached only through their own entry points', () => {
+  it('a CloudWatch event whose detail-type is not a string is an unknown source, described', () => {
+    expect(() => normalizeCloudWatch({ source: 'aws.cloudwatch', 'detail-type': 42, detail: {} }, ctx)).toThrow(
+      new UnknownSourceError('cloudwatch event: detail-type 42 is not supported (expected "CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change")'),
+    );
+  });
+
+  it('an AMP SNS message nested too deep is refused as such, not as "not JSON"', () => {
+    const message = `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`;
+    expect(() => normalize({ Type: 'Notification', Message: message }, ctx)).toThrow(new MalformedEventError('amp sns event: Message nests deeper than 64 levels'));
+    expect(() => normalize({ Type: 'Notification', Message: '{' }, ctx)).toThrow(/is not JSON \(configure the AMP alert manager/);
+  });
+});
+
+describe('normalizeWebhook: Alertmanager payloads only', () => {
+  it('reads an Alertmanager payload as normalize does, with the routing', () => {
+    const raw = loadEvent('alertmanager-firing.json');
+    expect(normalizeWebhook(raw, ctx)).toEqual(normalize(raw, ctx));
+    expect(normalizeWebhook({ version: '4', groupKey: 'g', alerts: [] }, ctx)).toEqual({ outcome: 'ignored', reason: 'the event carries no alerts or findings' });
+    const routed = normalizeWebhook({ version: '4', alerts: [{ status: 'firing', labels: { alertname: 'OurGone', cluster: 'orders', broker: '2' } }] }, { ...ctx, routing: { kinds: { ourgone: 'broker-down' }, brokerHosts: {} } });
+    expect(routed.outcome === 'signals' && routed.signals.map((x) => x.kind)).toEqual(['broker-down']);
+  });
+
+  it.each([
+    ['cloudwatch-single-metric.json', 'a CloudWatch alarm event'],
+    ['probe-result.json', 'a kafka-heal probe result'],
+    ['amp-sns-lambda.json', 'an SNS message'],
+    ['amp-sns-notification.json', 'an SNS message'],
+  ])('refuses %s, naming its shape', (name, shape) => {
+    expect(() => normalizeWebhook(loadEvent(name), ctx)).toThrow(new UnknownSourceError(`the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}`));
+  });
+
+  it('refuses other objects, non-objects and a bad receive time', () => {
+    expect(() => normalizeWebhook({ alerts: [] }, ctx)).toThrow(/got another shape$/);
+    expect(() => normalizeWebhook({ hello: 1 }, ctx)).toThrow(/got another shape$/);
+    expect(() => normalizeWebhook('x', ctx)).toThrow(new MalformedEventError('event must be a JSON object'));
+    expect(() => normalizeWebhook({}, { ...ctx, receivedAt: 'yesterday' })).toThrow(RangeError);
   });
 });
 
