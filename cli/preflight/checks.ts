@@ -290,7 +290,7 @@ export const leftBehind: Check = async ({ plan, clients }) => {
 
 const MSK_TRANSIENT = new Set(['UPDATING', 'MAINTENANCE', 'REBOOTING_BROKER', 'HEALING', 'CREATING']);
 
-/** Every MSK cluster of the config exists, is ACTIVE and has the brokers the config counts. */
+/** Every MSK cluster of the config exists, is ACTIVE, has the brokers the config counts and per-broker metrics. */
 export const mskClusters: Check = async ({ config, clients }) => {
   const results: CheckResult[] = [];
   for (const [i, cluster] of config.clusters.entries()) {
@@ -305,8 +305,10 @@ export const mskClusters: Check = async ({ config, clients }) => {
         results.push(MSK_TRANSIENT.has(state) ? warn(check, `${detail}: the workflows wait or escalate until it is`, 'run preflight again once the operation has finished') : fail(check, detail, `check \`clusters[${i}].msk.clusterArn\` (aws kafka describe-cluster --cluster-arn ${cluster.msk.clusterArn})`));
       } else if (brokers !== undefined && brokers !== cluster.brokerCount) {
         results.push(fail(check, `ACTIVE with ${brokers} brokers, the config says ${cluster.brokerCount}: the blast-radius and quorum rules would count wrong`, `set \`clusters[${i}].brokerCount\` to ${brokers}`));
+      } else if (info?.EnhancedMonitoring === 'DEFAULT') {
+        results.push(fail(check, 'ACTIVE with enhanced monitoring DEFAULT: the per-broker AWS/Kafka metrics the alarms read do not exist', `aws kafka update-monitoring --cluster-arn ${cluster.msk.clusterArn} --current-version <version> --enhanced-monitoring PER_BROKER`));
       } else {
-        results.push(pass(check, `ACTIVE${brokers === undefined ? '' : `, ${brokers} brokers`} (${cluster.msk.clusterArn})`));
+        results.push(pass(check, `ACTIVE${brokers === undefined ? '' : `, ${brokers} brokers`}, monitoring ${info?.EnhancedMonitoring ?? 'unknown'} (${cluster.msk.clusterArn})`));
       }
     } catch (err) {
       results.push(errorName(err) === 'NotFoundException' ? fail(check, `no cluster ${cluster.msk.clusterArn} in ${config.region}`, `check \`clusters[${i}].msk.clusterArn\` (aws kafka list-clusters-v2 --region ${config.region})`) : awsFailure(check, 'kafka:DescribeCluster', err));

@@ -294,8 +294,8 @@ describe('names that would collide', () => {
 
 describe('msk clusters', () => {
   it('PASS when ACTIVE with the configured broker count', async () => {
-    kafka.on(DescribeClusterCommand, { ClusterArn: MSK_ARN }).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount } });
-    expect(lines(await mskClusters(ctx()))).toBe(`PASS  msk orders: ACTIVE, ${MSK.clusters[0]?.brokerCount} brokers (${MSK_ARN})`);
+    kafka.on(DescribeClusterCommand, { ClusterArn: MSK_ARN }).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'PER_BROKER' } });
+    expect(lines(await mskClusters(ctx()))).toBe(`PASS  msk orders: ACTIVE, ${MSK.clusters[0]?.brokerCount} brokers, monitoring PER_BROKER (${MSK_ARN})`);
   });
 
   it('FAIL when missing, failed or counted wrong; WARN while an operation runs', async () => {
@@ -309,6 +309,8 @@ describe('msk clusters', () => {
     expect((await mskClusters(ctx()))[0]?.fix).toBe('set `clusters[0].brokerCount` to 99');
     kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'UPDATING' } });
     expect(statuses(await mskClusters(ctx()))).toEqual(['WARN']);
+    kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'DEFAULT' } });
+    expect((await mskClusters(ctx()))[0]?.fix).toContain('--enhanced-monitoring PER_BROKER');
   });
 
   it('FAIL naming the permission when refused; nothing asked for EC2 clusters', async () => {
