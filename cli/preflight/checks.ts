@@ -285,7 +285,8 @@ export const leftBehind: Check = async ({ plan, clients }) => {
   }
   if (found.length === 0 && tables.length === 0) return [pass(check, 'no log group or incident table of an earlier stack of this deployment')];
   const what = [tables.length > 0 ? `incident table ${some(tables)}` : '', found.length > 0 ? `${found.length} log group${found.length === 1 ? '' : 's'} (${some(found, 3)})` : ''].filter((s) => s !== '').join('; ');
-  return [warn(check, `${what}: retained on destroy as the audit record, they block no deploy (the new stack's names differ)`, 'keep them, or delete them when no longer needed (aws logs delete-log-group; the table has deletion protection: aws dynamodb update-table --no-deletion-protection-enabled, then delete-table)')];
+  const remove = [found.length > 0 ? 'aws logs delete-log-group --log-group-name <name>' : '', tables.length > 0 ? 'aws dynamodb update-table --table-name <name> --no-deletion-protection-enabled, then delete-table' : ''].filter((x) => x !== '').join('; ');
+  return [warn(check, `${what}: retained on destroy as the audit record, they block no deploy (the new stack's names differ)`, `keep them, or delete them when no longer needed (${remove})`)];
 };
 
 const MSK_TRANSIENT = new Set(['UPDATING', 'MAINTENANCE', 'REBOOTING_BROKER', 'HEALING', 'CREATING']);
