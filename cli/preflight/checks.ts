@@ -175,7 +175,7 @@ export const stack: Check = async ({ plan, clients }) => {
   }
   if (status.endsWith('_IN_PROGRESS')) return [fail(check, `is ${status}: another operation is running`, `wait for it: aws cloudformation wait stack-update-complete --stack-name ${plan.stackName} (or stack-create-complete)`)];
   if ((found.Description ?? '') !== plan.description) {
-    return [warn(check, `exists (${status}) from another configuration: "${found.Description ?? ''}"; deploying this file replaces it with "${plan.description}"`, 'if that stack belongs to another config file, give this one another `deployment` name')];
+    return [warn(check, `exists (${status}) for other clusters: "${found.Description ?? ''}"; deploying this file makes it "${plan.description}"`, 'if that stack belongs to another config file, give this one another `deployment` name; if you changed the clusters on purpose, go on')];
   }
   return [pass(check, `exists (${status}) for the same clusters; cdk deploy updates it`)];
 };
@@ -329,6 +329,13 @@ async function describeInstances(ec2: EC2Client, filters: Filter[]): Promise<Ins
   return out;
 }
 
+/** Instances by id, as a filter (an unknown id is simply absent, not an error for the whole call), 200 ids a call. */
+async function byId(ec2: EC2Client, ids: string[]): Promise<Instance[]> {
+  const out: Instance[] = [];
+  for (const batch of chunks(ids, 200)) out.push(...(await describeInstances(ec2, [{ Name: 'instance-id', Values: batch }])));
+  return out;
+}
+
 async function onlineInSsm(ssm: SSMClient, ids: string[]): Promise<Set<string>> {
   const online = new Set<string>();
   for (const batch of chunks(ids, 50)) {
@@ -352,10 +359,8 @@ async function ec2Cluster(config: HealerConfig, cluster: Ec2ClusterConfig, i: nu
   let step = 'ec2:DescribeInstances';
   try {
     const listed = ec2.brokers?.map((b) => b.instanceId) ?? [];
-    const instances = ec2.brokerTag
-      ? await describeInstances(clients.ec2, [{ Name: `tag:${ec2.brokerTag.key}`, Values: [ec2.brokerTag.value] }])
-      : await describeInstances(clients.ec2, [{ Name: 'instance-id', Values: listed }]);
-    const zkInstances = zk.length > 0 ? await describeInstances(clients.ec2, [{ Name: 'instance-id', Values: zk }]) : [];
+    const instances = ec2.brokerTag ? await describeInstances(clients.ec2, [{ Name: `tag:${ec2.brokerTag.key}`, Values: [ec2.brokerTag.value] }]) : await byId(clients.ec2, listed);
+    const zkInstances = await byId(clients.ec2, zk);
     const all = [...instances, ...zkInstances].filter((x) => x.State?.Name !== 'terminated');
     const seen = new Set(all.map((x) => x.InstanceId));
     const problems: string[] = [];

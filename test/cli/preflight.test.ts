@@ -197,7 +197,7 @@ describe('stack', () => {
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'KafkaHeal-prod-eu', StackStatus: 'CREATE_COMPLETE', Description: 'kafka-heal prod-eu: self-healing for Apache Kafka (payments)', CreationTime: new Date() }] });
     const r = await stack(ctx());
     expect(statuses(r)).toEqual(['WARN']);
-    expect(r[0]?.detail).toContain('(payments)');
+    expect(r[0]?.detail).toContain('for other clusters: "kafka-heal prod-eu: self-healing for Apache Kafka (payments)"');
     expect(r[0]?.fix).toContain('`deployment`');
   });
 
@@ -368,6 +368,21 @@ describe('ec2 brokers', () => {
     ssm.on(DescribeInstanceInformationCommand).callsFake((input: { Filters: { Values: string[] }[] }) => ({ InstanceInformationList: (input.Filters[0]?.Values ?? []).map((InstanceId) => ({ InstanceId, PingStatus: 'Online' })) }));
     const r = await ec2Brokers(ctx({ ...DR, clusters: DR.clusters.slice(0, 1) }));
     expect(r[0]?.detail).toBe('no broker id in tag kafka-heal:broker-id on i-0aaaaaaaaaaaaaaa0; without tag kafka-heal:deployment=events: i-0aaaaaaaaaaaaaaa0');
+  });
+
+  it('at 1,000 listed brokers: asks in batches, needs the deployment tag, prints one line', async () => {
+    const c = EC2.clusters[0] as Extract<HealerConfig['clusters'][number], { platform: 'ec2' }>;
+    const ids = Array.from({ length: 1000 }, (_, i) => `i-${i.toString(16).padStart(17, '0')}`);
+    const big = { ...EC2, clusters: [{ ...c, brokerCount: 1000, ec2: { ...c.ec2, brokers: ids.map((instanceId, id) => ({ id, instanceId })) } }] } as HealerConfig;
+    const tags = (id: string): Record<string, string> => (id.endsWith('7') ? {} : { 'kafka-heal:deployment': 'prod-us' });
+    ec2.on(DescribeInstancesCommand).callsFake((input: { Filters: { Values: string[] }[] }) => ({ Reservations: [{ Instances: (input.Filters[0]?.Values ?? []).map((id) => instance(id, 'running', tags(id))) }] }));
+    ssm.on(DescribeInstanceInformationCommand).callsFake((input: { Filters: { Values: string[] }[] }) => ({ InstanceInformationList: (input.Filters[0]?.Values ?? []).map((InstanceId) => ({ InstanceId, PingStatus: 'Online' })) }));
+    const r = await ec2Brokers(ctx(big));
+    expect(ec2).toHaveReceivedCommandTimes(DescribeInstancesCommand, 6);
+    expect(ssm).toHaveReceivedCommandTimes(DescribeInstanceInformationCommand, 21);
+    expect(r).toHaveLength(1);
+    expect(r[0]?.detail).toBe('without tag kafka-heal:deployment=prod-us: i-00000000000000007, i-00000000000000017, i-00000000000000027, i-00000000000000037, i-00000000000000047 and 58 more');
+    expect(formatResult(r[0] as CheckResult).length).toBeLessThan(300);
   });
 
   it('FAIL naming the permission when refused', async () => {
