@@ -180,6 +180,8 @@ export interface Thresholds {
   errorRateSev1: number; // 0.20
   dlqPerMinuteSev3: number; // 10
   dlqPerMinuteSev2: number; // 100 (above: SEV-2, or SEV-1 with other evidence)
+  certExpiryWarnDays: number; // 30: a broker certificate expiring in fewer days is SEV-3
+  certExpiryCriticalDays: number; // 7: fewer days (or expired) is SEV-2
 }
 
 /** Deploy-time facts about a cluster the classifier needs (from the config file). */
