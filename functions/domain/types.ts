@@ -30,6 +30,11 @@ export const SIGNAL_KINDS = [
   'replication-lag', // MirrorMaker 2 / DR replication behind
   'monitoring-gap', // the probe stopped reporting, metrics missing
   'security-event',
+  // The healer's own probe is refused by the cluster (DESIGN.md safety rule 11: the observer's
+  // failure, never read as the cluster's): its SASL authentication, or its TLS handshake.
+  'auth-failed',
+  'tls-failed',
+  'certificate-expiry', // a broker's TLS certificate expires soon (value: days left)
   'unknown',
 ] as const;
 export type SignalKind = (typeof SIGNAL_KINDS)[number];
@@ -81,6 +86,8 @@ export const INCIDENT_TYPES = [
   'replication-lag',
   'monitoring-outage',
   'security-event',
+  'access-failure', // the probe is refused (credentials, certificates, ACLs): people, never a restart
+  'certificate-expiry',
   'unknown',
 ] as const;
 export type IncidentType = (typeof INCIDENT_TYPES)[number];
