@@ -159,6 +159,26 @@ async function loadSecurity(given: ProbeOptions['security'], f: Findings, deadli
   }
 }
 
+/**
+ * One connection to one broker for callers outside the probe (the DR steps' topic reads): TLS when
+ * configured, SASL authenticated, re-authenticated when the broker asks. A refusal rejects with a
+ * ProbeAccessError.
+ */
+export async function connectBroker(host: string, port: number, timeoutMs: number, security: ProbeSecurity = {}): Promise<BrokerConnection> {
+  const conn = await BrokerConnection.open(host, port, timeoutMs, security.tls);
+  const sasl = security.sasl;
+  if (sasl) {
+    try {
+      const lifetime = await authenticate(conn, (...a) => conn.send(...a), sasl, timeoutMs);
+      conn.whenReauthenticationDue(lifetime, (send) => authenticate(conn, send, sasl, timeoutMs));
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+  return conn;
+}
+
 /** An open, ready connection: TLS done, ApiVersions answered, SASL authenticated. */
 interface Session {
   conn: BrokerConnection;
