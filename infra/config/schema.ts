@@ -373,6 +373,14 @@ function checkSecurity(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const mechanism = typeof sec['mechanism'] === 'string' ? sec['mechanism'] : undefined;
   if (c['platform'] === 'ec2') {
     if (mechanism === 'AWS_MSK_IAM') ctx.addIssue({ code: 'custom', path: ['security', 'mechanism'], message: 'AWS_MSK_IAM is only for platform msk (IAM authentication is an MSK feature)' });
+    const ec2 = loose(c['ec2']);
+    if (protocol !== 'PLAINTEXT' && isRecord(c['ec2']) && ec2['clientPropertiesFile'] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ec2', 'clientPropertiesFile'],
+        message: `required when security.protocol is ${protocol}: the client properties file on the broker hosts that Kafka's CLI tools (kafka-cli-action) connect with; only its path is passed, never a secret`,
+      });
+    }
     return;
   }
   if (c['platform'] !== 'msk') return;
@@ -459,6 +467,12 @@ const ec2Schema = z
       metadataLogDir: hostPath.optional(),
       /** Kafka installation on the broker hosts (bin/kafka-*.sh for the CLI runbook). */
       kafkaHome: hostPath.optional(),
+      /**
+       * The client properties file on the broker hosts that Kafka's CLI tools run with
+       * (--command-config) for a secured listener: security.protocol, sasl.*, ssl.*. Only its path
+       * travels to the hosts; the credentials stay in the file.
+       */
+      clientPropertiesFile: hostPath.optional(),
     },
     { error: (iss) => (iss.input === undefined ? 'required when platform is ec2' : undefined) },
   )

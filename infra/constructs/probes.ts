@@ -16,12 +16,15 @@ import type { ClusterConfig } from '../config/schema.js';
 import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
 import { dashboardProbeSeries } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
+import { grantKafkaAccess, securityRef } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
+import type { SecurityRef } from '../../functions/shared/kafka-security.js';
 
 /**
  * What the probe handler is told about its cluster: CLUSTERS_JSON, a one-element list in the
  * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
- * consumerGroups). brokerIds lets a broker that is down from the first probe still report 0.
+ * consumerGroups, security). brokerIds lets a broker that is down from the first probe still
+ * report 0. security holds references only (kafka-access.ts grants the reads they need).
  */
 export interface ProbeClusterEnv {
   name: string;
@@ -29,16 +32,19 @@ export interface ProbeClusterEnv {
   brokerCount: number;
   brokerIds?: number[];
   consumerGroups: { name: string; topics?: string[] }[];
+  security?: SecurityRef;
 }
 
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
   const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : undefined;
+  const security = securityRef(cluster);
   return {
     name: cluster.name,
     bootstrapServers: cluster.bootstrapServers,
     brokerCount: cluster.brokerCount,
     ...(brokerIds ? { brokerIds } : {}),
     consumerGroups: cluster.consumerGroups.map((g) => ({ name: g.name, ...(g.topics ? { topics: g.topics } : {}) })),
+    ...(security ? { security } : {}),
   };
 }
 
@@ -113,6 +119,7 @@ export class ClusterProbe extends Construct {
         PROBE_METRIC_SERIES: JSON.stringify(probeMetricSeries(props.deployment, cluster, props.dashboard)),
       },
     });
+    grantKafkaAccess(this.fn, cluster, 'probe');
     // A failed run is superseded by the next one a minute later: no async retries that would
     // overlap it (a missing heartbeat alarms instead).
     this.fn.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });

@@ -28,6 +28,7 @@ import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
+import { grantKafkaAccess } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
 import { quorumTargetFields } from './quorum-recovery-workflow.js';
@@ -92,6 +93,8 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
     listenerPort,
     // Where Kafka's CLI runs for cascade-recovery (throttle, leader election); the runbook's default otherwise.
     ...(cluster.ec2.kafkaHome ? { kafkaHome: cluster.ec2.kafkaHome } : {}),
+    // A secured listener: Kafka's CLI connects with this file on the host (only its path travels).
+    ...(cluster.ec2.clientPropertiesFile ? { commandConfig: cluster.ec2.clientPropertiesFile } : {}),
     // The runbooks' own defaults; the config file does not name these paths (yet).
     serverProperties: DEFAULT_SERVER_PROPERTIES,
     appLogDir: DEFAULT_APP_LOG_DIR,
@@ -171,6 +174,7 @@ export class RecoveryWorkflows extends Construct {
         layers: [ProbeLayer.of(this).binding],
         environment: { DEPLOYMENT: d, CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]), ...clusterStepsZookeeperEnv(cluster) },
       });
+      grantKafkaAccess(fn, cluster, 'cluster-steps');
       this.clusterSteps.set(cluster.name, fn);
       targets.push(clusterTarget(cluster, fn.fn.functionArn));
     }

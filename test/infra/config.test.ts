@@ -350,7 +350,10 @@ describe('config schema: policy', () => {
 describe('config schema: security', () => {
   const SCRAM_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_kafka-heal-AbCdEf';
   const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666';
-  const ec2 = (security: Doc) => (d: Doc) => (d.clusters[1].security = security);
+  const ec2 = (security: Doc) => (d: Doc) => {
+    d.clusters[1].security = security;
+    d.clusters[1].ec2.clientPropertiesFile = '/etc/kafka/kafka-heal-client.properties';
+  };
   const msk = (port: number, security: Doc) => (d: Doc) => {
     d.clusters[0].bootstrapServers = [`b-1.ordersprod.abc123.c2.kafka.eu-west-1.amazonaws.com:${port}`];
     d.clusters[0].security = security;
@@ -386,6 +389,16 @@ describe('config schema: security', () => {
     ['a key with nothing to decrypt', { protocol: 'SSL', kmsKeyArn: KEY }, `clusters[1].security.kmsKeyArn: only meaningful with a secret to decrypt (credentialsSecret, tls.caSecret or tls.clientCertificateSecret), got "${KEY}"`],
   ])('%s is refused, naming the field and value', (_what, security, line) => {
     expect(issues(ec2(security))).toEqual([line]);
+  });
+
+  it('a secured EC2 cluster names the client properties file Kafka\'s CLI runs with on its hosts (a path, never a secret)', () => {
+    expect(issues((d) => (d.clusters[1].security = { protocol: 'SSL' }))).toEqual([
+      "clusters[1].ec2.clientPropertiesFile: required when security.protocol is SSL: the client properties file on the broker hosts that Kafka's CLI tools (kafka-cli-action) connect with; only its path is passed, never a secret, but it is missing",
+    ]);
+    expect(issues((d) => (d.clusters[1].ec2.clientPropertiesFile = 'kafka.properties'))).toEqual([
+      'clusters[1].ec2.clientPropertiesFile: expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-), got "kafka.properties"',
+    ]);
+    expect(issues((d) => (d.clusters[1].ec2.clientPropertiesFile = '/etc/kafka/client.properties'))).toEqual([]);
   });
 
   it('an MSK bootstrap port says which listener, so which protocol and mechanism', () => {

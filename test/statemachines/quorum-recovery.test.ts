@@ -227,7 +227,7 @@ describe('quorum-recovery runs, KRaft mode', () => {
     const cli = (): CommandOutcome => (describes++ === 0 ? noQuorum : quorumLed);
     const run = await runH4({ workflow: 'quorum-recovery', target: kraftTarget(), probes: [kraftHealthy, kraftHealthy], commands: { ...ZK_COMMANDS, [SUBS.CliDocumentName]: cli } });
     expect(finalState(run)).toBe('Quorum Restored');
-    expect(commandsOf(run, SUBS.CliDocumentName).map((c) => c.parameters)).toEqual(Array(2).fill({ Action: ['describe-quorum'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9092'], TimeoutSeconds: ['60'] }));
+    expect(commandsOf(run, SUBS.CliDocumentName).map((c) => c.parameters)).toEqual(Array(2).fill({ Action: ['describe-quorum'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9092'], CommandConfig: ['none'], TimeoutSeconds: ['60'] }));
     expect(run.approvals.map((a) => a.stateName)).toEqual(['Approve Broker Stop', 'Approve Broker Restarts']);
     expect(commandsOf(run, SUBS.BackupDocumentName).map((c) => [c.instanceId, c.parameters.Mode?.[0], c.parameters.DataDir?.[0]])).toEqual([
       [BROKER_INSTANCES[1], 'kraft', '/srv/kafka-1/data'],
