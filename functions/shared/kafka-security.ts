@@ -190,10 +190,19 @@ export function securityLoader(ref: SecurityRef | undefined, secrets: SecretCach
 
 const KAFKAJS_MECHANISM = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' } as const;
 
+/**
+ * kafkajs re-authenticates this long before the broker's session lifetime ends. Its default
+ * (10 s) re-authenticates before every request once the lifetime is shorter, and kafkajs 2.2.4's
+ * re-authentication is refused by Kafka 4 (ILLEGAL_SASL_STATE, seen in
+ * test/integration/probe-secured.test.ts); the cluster steps' clients live for seconds, so they
+ * re-authenticate as late as possible instead (the probe does its own, KIP-368).
+ */
+export const KAFKAJS_REAUTH_THRESHOLD_MS = 1000;
+
 /** The same settings as kafkajs options (`ssl`, `sasl`), for the cluster steps' producers and admin clients. */
-export function kafkajsSecurity(sec: ProbeSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+export function kafkajsSecurity(sec: ProbeSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl' | 'reauthenticationThreshold'> {
   if (sec === undefined) return {};
-  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl' | 'reauthenticationThreshold'> = {};
   if (sec.tls) {
     const t = sec.tls;
     out.ssl = {
@@ -206,6 +215,7 @@ export function kafkajsSecurity(sec: ProbeSecurity | undefined): Pick<KafkaConfi
     };
   }
   const s = sec.sasl;
+  if (s) out.reauthenticationThreshold = KAFKAJS_REAUTH_THRESHOLD_MS;
   if (s?.mechanism === 'OAUTHBEARER') {
     const token = s.token;
     out.sasl = { mechanism: 'oauthbearer', oauthBearerProvider: async () => ({ value: await token() }) } as SASLOptions;

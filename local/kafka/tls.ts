@@ -5,6 +5,7 @@
 // of its own, which an mTLS broker must refuse). Keys are PKCS#8 PEM, unencrypted: Kafka reads them
 // as a PEM keystore (ssl.keystore.type=PEM), Node's tls module as they are.
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -19,9 +20,10 @@ export interface LocalCertificates {
   brokerKeystore: string;
   /** A broker certificate from the same CA that expired yesterday, and its keystore. */
   expiredKeystore: string;
-  /** The client certificate and key mTLS brokers accept (CN=kafka-heal-probe). */
+  /** The client certificate and key mTLS brokers accept (CN=kafka-heal-probe), and both in one file (Kafka's CLI tools). */
   clientCert: string;
   clientKey: string;
+  clientKeystore: string;
   /** A CA nobody trusts, and a client certificate it signed (mTLS brokers refuse it). */
   untrustedCa: string;
   untrustedClientCert: string;
@@ -108,24 +110,27 @@ export function makeLocalCertificates(dir: string, opts: { brokerDays?: number; 
   leaf(dir, 'ca', 'expired', 'localhost', serverExt, new Date(now - 30 * DAY_MS), new Date(now - DAY_MS));
   leaf(dir, 'ca', 'client', 'kafka-heal-probe', clientExt, started, new Date(now + 365 * DAY_MS));
   leaf(dir, 'untrusted-ca', 'untrusted-client', 'kafka-heal-probe', clientExt, started, new Date(now + 365 * DAY_MS));
-  const keystore = (name: string) => {
-    const file = join(dir, `${name}-keystore.pem`);
-    writeFileSync(file, `${readFileSync(join(dir, `${name}.key`), 'utf8')}${readFileSync(join(dir, `${name}.pem`), 'utf8')}`, { mode: 0o600 });
-    return file;
-  };
-  const notAfter = Date.parse(openssl(['x509', '-in', 'broker.pem', '-noout', '-enddate'], dir).trim().replace(/^notAfter=/, ''));
+  for (const name of ['broker', 'expired', 'client']) {
+    writeFileSync(join(dir, `${name}-keystore.pem`), `${readFileSync(join(dir, `${name}.key`), 'utf8')}${readFileSync(join(dir, `${name}.pem`), 'utf8')}`, { mode: 0o600 });
+  }
+  return localCertificates(dir);
+}
+
+/** The files makeLocalCertificates made in `dir`. */
+export function localCertificates(dir: string): LocalCertificates {
   return {
     dir,
     ca: join(dir, 'ca.pem'),
     brokerCert: join(dir, 'broker.pem'),
     brokerKey: join(dir, 'broker.key'),
-    brokerKeystore: keystore('broker'),
-    expiredKeystore: keystore('expired'),
+    brokerKeystore: join(dir, 'broker-keystore.pem'),
+    expiredKeystore: join(dir, 'expired-keystore.pem'),
     clientCert: join(dir, 'client.pem'),
     clientKey: join(dir, 'client.key'),
+    clientKeystore: join(dir, 'client-keystore.pem'),
     untrustedCa: join(dir, 'untrusted-ca.pem'),
     untrustedClientCert: join(dir, 'untrusted-client.pem'),
     untrustedClientKey: join(dir, 'untrusted-client.key'),
-    brokerNotAfter: notAfter,
+    brokerNotAfter: Date.parse(new X509Certificate(readFileSync(join(dir, 'broker.pem'))).validTo),
   };
 }

@@ -155,7 +155,7 @@ describe('kafkajsSecurity', () => {
     expect(kafkajsSecurity(undefined)).toEqual({});
     expect(kafkajsSecurity({ tls: { ca: CA, cert: 'C', key: 'K', passphrase: 'P', serverName: 'kafka.example.com' } })).toEqual({ ssl: { rejectUnauthorized: true, ca: [CA], cert: 'C', key: 'K', passphrase: 'P', servername: 'kafka.example.com' } });
     expect(kafkajsSecurity({ tls: {} })).toEqual({ ssl: { rejectUnauthorized: true } });
-    expect(kafkajsSecurity({ sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p' } })).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' } });
+    expect(kafkajsSecurity({ sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p' } })).toEqual({ sasl: { mechanism: 'scram-sha-512', username: 'u', password: 'p' }, reauthenticationThreshold: 1000 });
     expect(kafkajsSecurity({ sasl: { mechanism: 'SCRAM-SHA-256', username: 'u', password: 'p' } }).sasl?.mechanism).toBe('scram-sha-256');
     expect(kafkajsSecurity({ sasl: { mechanism: 'PLAIN', username: 'u', password: 'p' } }).sasl?.mechanism).toBe('plain');
     const oauth = kafkajsSecurity({ sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.resolve('t') } }).sasl as { mechanism: string; oauthBearerProvider: () => Promise<{ value: string }> };

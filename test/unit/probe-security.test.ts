@@ -227,6 +227,13 @@ describe('TLS against a fake broker', () => {
     expect(s.bootstrapReachable).toBe(true);
   });
 
+  it('a plaintext probe of a TLS listener (it closes without a word): tls-failed, not down', async () => {
+    const b = await tlsBroker('broker');
+    const s = await probe(b);
+    expect(s.status).toBe('tls-failed');
+    expect(s.errors.join('\n')).toContain('the listener expects TLS (check security.protocol)');
+  });
+
   it('a listener that accepts TCP and never completes the handshake (a hung broker) is down, not tls-failed', async () => {
     const held: Socket[] = [];
     const server = createServer((sock) => held.push(sock));

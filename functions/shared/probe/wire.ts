@@ -262,8 +262,10 @@ export class BrokerConnection {
   connected = false;
   /** TLS: the certificate the broker presented (also when it failed verification). */
   peerCertificate: PeerCertificate | undefined;
-  /** Any answer arrived on this connection. */
+  /** A whole Kafka response arrived on this connection. */
   private answered = false;
+  /** A request was written on this connection. */
+  private sent = false;
 
   private constructor(
     readonly host: string,
@@ -274,7 +276,6 @@ export class BrokerConnection {
   ) {
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => {
-      this.answered = true;
       try {
         this.onData(chunk);
       } catch (err) {
@@ -286,7 +287,18 @@ export class BrokerConnection {
       if (tls && isTlsFailure(err)) this.fail(new TlsHandshakeError(`TLS with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()));
       else this.fail(this.refusedClientCertificate() ?? new Error(errnoText(err, host, port)));
     });
-    this.socket.on('close', () => this.fail(this.refusedClientCertificate() ?? new Error(`connection to ${host}:${port} closed`)));
+    this.socket.on('close', (hadError: boolean) => this.fail(this.refusedClientCertificate() ?? this.refusedPlaintext(hadError) ?? new Error(`connection to ${host}:${port} closed`)));
+  }
+
+  /**
+   * A TLS listener that gets a plaintext request closes the connection without a word; a dead
+   * broker refuses the connection, a crashing one resets it, a hung one stays silent. So a
+   * plaintext connection closed cleanly before it answered the first request is read as a
+   * listener that expects TLS: the probe's configuration, not the broker (safety rule 11).
+   */
+  private refusedPlaintext(hadError: boolean): TlsHandshakeError | undefined {
+    if (this.tls || hadError || this.answered || !this.sent || this.closedWith) return undefined;
+    return new TlsHandshakeError(`${this.host}:${this.port} closed the connection without answering a plaintext request: the listener expects TLS (check security.protocol)`);
   }
 
   /**
@@ -422,6 +434,7 @@ export class BrokerConnection {
         timer,
         settled,
       });
+      this.sent = true;
       this.socket.write(Buffer.concat([size, header, body]));
     });
   }
@@ -432,9 +445,16 @@ export class BrokerConnection {
 
   private onData(chunk: Buffer): void {
     this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
+    // A TLS record (alert 0x15 or handshake 0x16, version 3.x) where a Kafka frame should start: a
+    // 350 MB frame is impossible, a TLS listener answering plaintext with an alert is not.
+    if (!this.tls && !this.answered && this.received.length >= 2 && (this.received[0] === 0x15 || this.received[0] === 0x16) && this.received[1] === 0x03) {
+      this.fail(new TlsHandshakeError(`${this.host}:${this.port} answered a plaintext request with a TLS record: the listener expects TLS (check security.protocol)`));
+      return;
+    }
     while (this.received.length >= 4) {
       const size = this.received.readInt32BE(0);
       if (this.received.length < 4 + size) return;
+      this.answered = true;
       const frame = this.received.subarray(4, 4 + size);
       this.received = this.received.subarray(4 + size);
       const reader = new Reader(frame);
