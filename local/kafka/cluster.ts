@@ -116,6 +116,8 @@ export interface BrokerView {
   id: number;
   host: string;
   port: number;
+  /** A secured cluster: the broker's SECURED listener port. */
+  securedPort?: number;
   pid?: number;
   state: NodeState;
 }
@@ -378,7 +380,7 @@ class Supervisor implements LocalCluster {
 
   get brokers(): BrokerView[] {
     this.reconcile();
-    return this.st.brokers.map((b) => ({ id: b.id, host: '127.0.0.1', port: b.port, ...(b.pid !== undefined ? { pid: b.pid } : {}), state: b.state }));
+    return this.st.brokers.map((b) => ({ id: b.id, host: '127.0.0.1', port: b.port, ...(b.securedPort !== undefined ? { securedPort: b.securedPort } : {}), ...(b.pid !== undefined ? { pid: b.pid } : {}), state: b.state }));
   }
 
   get security(): LocalClusterSecurity | undefined {

@@ -1,0 +1,72 @@
+// The built-in drills of a secured cluster, end to end on ONE real 3-broker KRaft cluster whose
+// healer listener is SASL_SSL with SCRAM-SHA-512 (local/kafka/cluster.ts `security`), and one
+// DynamoDB Local. The healer (probe, cluster steps, Kafka's CLI runbook) speaks only that listener,
+// with its credentials and CA bundle read from the drill's Secrets Manager double; the drill's
+// traffic uses the PLAINTEXT listener. Figures print with a "[drill-figures]" prefix.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
+import { warmIncidentStore } from '../../local/drill/warm-up.js';
+import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+
+let cluster: LocalCluster;
+let dynamo: DynamoDbLocal;
+const reports = mkdtempSync(join(tmpdir(), 'kh-secured-drills-'));
+
+beforeAll(async () => {
+  [dynamo, cluster] = await Promise.all([
+    startDynamoDbLocal(),
+    startCluster({ name: 'drill-sasl', brokers: 3, security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }, log: () => undefined }),
+  ]);
+  await warmIncidentStore(dynamo.client());
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.allSettled([cluster?.stop(), dynamo?.stop()]);
+}, 120_000);
+
+async function drill(name: string): Promise<DrillReport> {
+  const lines: string[] = [];
+  const report = await runDrill(loadScenario(name), { cluster, dynamo, reportDir: join(reports, name), progress: (l) => lines.push(l) });
+  console.log(
+    `[drill-figures] ${name}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s oracle=${report.oracleMttrSeconds} s ratio=${report.mttrRatio} produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')}`,
+  );
+  const failed = report.expectations.filter((e) => !e.passed);
+  expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
+  expect(report.passed).toBe(true);
+  return report;
+}
+
+describe('built-in drills on a SASL_SSL (SCRAM-SHA-512) cluster', () => {
+  it('broker-crash-sasl-ssl: the same as broker-crash, every healer call over TLS + SCRAM', async () => {
+    const r = await drill('broker-crash-sasl-ssl');
+    const incident = r.incidents.find((i) => i.type === 'broker-failure');
+    expect(incident).toMatchObject({ status: 'resolved', workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });
+    expect(r.actions.map((a) => a.action)).toEqual(expect.arrayContaining(['workflow-started', 'host-diagnosed', 'broker-restarted']));
+    expect(r.mttdSeconds).toBeGreaterThan(0);
+    expect(r.mttrSeconds).toBeGreaterThan(r.mttdSeconds ?? 0);
+    expect(r.oracleMttrSeconds).toBeGreaterThan(0);
+    expect(r.messagesProduced).toBeGreaterThan(100);
+    expect(r.messagesLost).toBe(0);
+    expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /broker-down-b2/.test(t.detail ?? ''))).toBe(true);
+    // Nothing was refused: the secured listener was the only way in, and it let the healer in throughout.
+    expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /-(auth|tls)-failed/.test(t.detail ?? ''))).toBe(false);
+    expect(r.notes.join(' ')).toMatch(/speaks SASL_SSL with SCRAM-SHA-512 to the brokers' SECURED listener/);
+  }, 420_000);
+
+  it('scram-password-rotated: auth-failed pages people (access-failure, SEV-2); no restart, no broker or site alarm', async () => {
+    const r = await drill('scram-password-rotated');
+    expect(r.incidents).toHaveLength(1);
+    expect(r.incidents[0]).toMatchObject({ type: 'access-failure', severity: 'SEV-2', status: 'escalated' });
+    expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /-auth-failed /.test(t.detail ?? ''))).toBe(true);
+    expect(r.timeline.filter((t) => t.event === 'alarm:ALARM' && /-(broker-down|site-down|offline-partitions|under-min-isr|probe-heartbeat)/.test(t.detail ?? ''))).toEqual([]);
+    expect(r.timeline.some((t) => t.event === 'incident:escalation-paged')).toBe(true);
+    expect(r.timeline.some((t) => /observer's failure, not the cluster's/.test(t.detail ?? ''))).toBe(true);
+    expect(r.actions.map((a) => a.action)).not.toContain('broker-restarted');
+    expect(r.timeline.filter((t) => t.event === 'state:entered')).toEqual(expect.not.arrayContaining([expect.objectContaining({ detail: expect.stringMatching(/^broker-recovery/) })]));
+    expect(r.messagesLost).toBe(0);
+  }, 420_000);
+});
