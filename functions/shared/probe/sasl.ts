@@ -6,7 +6,8 @@
 // Every failure is a SaslAuthenticationError (outcome auth-failed): a broker that refuses the
 // probe's credentials is alive and answering, and the probe never reads it as down. Messages name
 // the mechanism, the listener and the broker's reason; never a password or a token.
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+// node:crypto is loaded on the first SCRAM exchange, not with the library (most probes need none).
+const crypto = () => process.getBuiltinModule('node:crypto');
 import { saslAuthenticate, saslHandshake } from './requests.js';
 import { SaslAuthenticationError, type BrokerConnection } from './wire.js';
 
@@ -126,7 +127,7 @@ export class ScramClient {
     readonly mechanism: ScramMechanism,
     username: string,
     private readonly password: string,
-    private readonly nonce: string = randomBytes(24).toString('base64'),
+    private readonly nonce: string = crypto().randomBytes(24).toString('base64'),
   ) {
     this.hash = mechanism === 'SCRAM-SHA-256' ? 'sha256' : 'sha512';
     this.clientFirstBare = `n=${saslName(username)},r=${nonce}`;
@@ -148,9 +149,9 @@ export class ScramClient {
     if (!combined.startsWith(this.nonce) || combined.length <= this.nonce.length) throw new Error('the server nonce does not extend the client nonce');
     if (iterations < MIN_SCRAM_ITERATIONS) throw new Error(`the server asks for ${iterations} iterations, fewer than ${MIN_SCRAM_ITERATIONS}`);
     const keyLength = this.hash === 'sha256' ? 32 : 64;
-    const salted = pbkdf2Sync(Buffer.from(this.password, 'utf8'), Buffer.from(salt, 'base64'), iterations, keyLength, this.hash);
+    const salted = crypto().pbkdf2Sync(Buffer.from(this.password, 'utf8'), Buffer.from(salt, 'base64'), iterations, keyLength, this.hash);
     const clientKey = this.hmac(salted, 'Client Key');
-    const storedKey = createHash(this.hash).update(clientKey).digest();
+    const storedKey = crypto().createHash(this.hash).update(clientKey).digest();
     const withoutProof = `c=biws,r=${combined}`;
     const authMessage = `${this.clientFirstBare},${serverFirst},${withoutProof}`;
     const clientSignature = this.hmac(storedKey, authMessage);
@@ -169,12 +170,12 @@ export class ScramClient {
     const expected = this.serverSignature;
     if (expected === undefined) throw new Error('the server-final message came before the client-final one');
     const got = v === undefined ? Buffer.alloc(0) : Buffer.from(v, 'base64');
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+    if (got.length !== expected.length || !crypto().timingSafeEqual(got, expected)) {
       throw new Error('the server signature does not match: the listener does not hold this password (or the exchange was tampered with)');
     }
   }
 
   private hmac(key: Buffer, data: string): Buffer {
-    return createHmac(this.hash, key).update(data, 'utf8').digest();
+    return crypto().createHmac(this.hash, key).update(data, 'utf8').digest();
   }
 }

@@ -13,7 +13,10 @@
 // FindCoordinator v1, DescribeGroups v1, DescribeConfigs v1. The integration tests check them
 // against what real KRaft (4.x) and ZooKeeper-mode (3.9) brokers advertise.
 import { Socket, isIP } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+
+/** node:tls, loaded on the first TLS connection: most probes speak plaintext, and loading it costs 5-10 ms of CPU. */
+const tlsModule = () => process.getBuiltinModule('node:tls');
 
 export const API = {
   ListOffsets: 2,
@@ -323,7 +326,7 @@ export class BrokerConnection {
     // Verification is done in the secureConnect handler below, before a single byte is sent, so
     // that the certificate of a broker that fails it (expired, untrusted) can still be read.
     const socket = tls
-      ? tlsConnect({
+      ? tlsModule().connect({
           host,
           port,
           ...(tls.serverName !== undefined ? { servername: tls.serverName } : isIP(host) === 0 ? { servername: host } : {}),
