@@ -69,6 +69,12 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
 }
 
 /**
+ * Series the probe publishes only while something is wrong (listeners refusing it): no datapoint,
+ * so no custom metric billed, while the cluster lets it in.
+ */
+export const FAILURE_ONLY_METRICS: readonly string[] = ['ProbeAuthFailures', 'ProbeTlsFailures'];
+
+/**
  * One kind of series: a metric name with its dimension names, e.g.
  * `BrokerReachable|Broker ID,Cluster Name`. CloudWatch bills every distinct name and
  * dimension values as one custom metric, so the deployment tells the probe which kinds to publish
