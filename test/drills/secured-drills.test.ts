@@ -3,42 +3,10 @@
 // DynamoDB Local. The healer (probe, cluster steps, Kafka's CLI runbook) speaks only that listener,
 // with its credentials and CA bundle read from the drill's Secrets Manager double; the drill's
 // traffic uses the PLAINTEXT listener. Figures print with a "[drill-figures]" prefix.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
-import { warmIncidentStore } from '../../local/drill/warm-up.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { sharedDrillCluster } from './shared-cluster.js';
 
-let cluster: LocalCluster;
-let dynamo: DynamoDbLocal;
-const reports = mkdtempSync(join(tmpdir(), 'kh-secured-drills-'));
-
-beforeAll(async () => {
-  [dynamo, cluster] = await Promise.all([
-    startDynamoDbLocal(),
-    startCluster({ name: 'drill-sasl', brokers: 3, security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }, log: () => undefined }),
-  ]);
-  await warmIncidentStore(dynamo.client());
-}, 300_000);
-
-afterAll(async () => {
-  await Promise.allSettled([cluster?.stop(), dynamo?.stop()]);
-}, 120_000);
-
-async function drill(name: string): Promise<DrillReport> {
-  const lines: string[] = [];
-  const report = await runDrill(loadScenario(name), { cluster, dynamo, reportDir: join(reports, name), progress: (l) => lines.push(l) });
-  console.log(
-    `[drill-figures] ${name}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s oracle=${report.oracleMttrSeconds} s ratio=${report.mttrRatio} produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')}`,
-  );
-  const failed = report.expectations.filter((e) => !e.passed);
-  expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
-  expect(report.passed).toBe(true);
-  return report;
-}
+const { drill } = sharedDrillCluster('drill-sasl', { security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' } });
 
 describe('built-in drills on a SASL_SSL (SCRAM-SHA-512) cluster', () => {
   it('broker-crash-sasl-ssl: the same as broker-crash, every healer call over TLS + SCRAM', async () => {

@@ -2,10 +2,12 @@
 // Lambda (scheduled), the workflows' confirm/verify steps, the CLI and the local runtime.
 //
 // Steps, each under its own timeout and all under the whole-probe bound `timeoutMs`:
-//   1. every bootstrap server: TCP connect + ApiVersions (liveness needs an answer; a hung broker
-//      still completes the TCP handshake). The first answer starts step 2 at once.
+//   1. every bootstrap server: TCP connect (and the TLS handshake of a secured listener) +
+//      ApiVersions (liveness needs an answer; a hung broker still completes the TCP handshake),
+//      then SASL authentication when configured. The first ready server starts step 2 at once.
+//      A TLS or SASL refusal is recorded as such (tls-failed / auth-failed): the broker answered.
 //   2. Metadata (all topics) from that broker: registered brokers, partitions, controller id.
-//   3. in parallel: ApiVersions on every registered broker's advertised listener (reachability,
+//   3. in parallel: the same on every registered broker's advertised listener (reachability,
 //      metadata mode); min.insync.replicas of every topic (DescribeConfigs, falling back to the
 //      broker's own value, then 1); per watched consumer group: coordinator, state, committed
 //      offsets, and the end offsets of those partitions from their leaders.

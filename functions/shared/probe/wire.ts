@@ -10,8 +10,9 @@
 //
 // Versions are non-flexible ones served by every broker from Kafka 2.1 to 4.x (4.0 removed the
 // oldest versions, KIP-896): ApiVersions v0, Metadata v5, ListOffsets v4, OffsetFetch v2,
-// FindCoordinator v1, DescribeGroups v1, DescribeConfigs v1. The integration tests check them
-// against what real KRaft (4.x) and ZooKeeper-mode (3.9) brokers advertise.
+// FindCoordinator v1, DescribeGroups v1, DescribeConfigs v1, and for SASL listeners SaslHandshake
+// v1 and SaslAuthenticate v1. The integration tests check them against what real KRaft (4.x) and
+// ZooKeeper-mode (3.9) brokers advertise. TLS is node:tls underneath the same framing.
 import { Socket, isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
