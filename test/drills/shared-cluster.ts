@@ -49,3 +49,17 @@ export function sharedDrillCluster(name: string, start: Omit<StartOptions, 'name
     },
   };
 }
+
+/** What broker-crash is about, for any listener: the crashed broker restarted through the SSM documents, nothing acknowledged lost, the oracle measured. */
+export function expectBrokerCrashHealed(r: DrillReport): void {
+  const incident = r.incidents.find((i) => i.type === 'broker-failure');
+  expect(incident).toMatchObject({ status: 'resolved', workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });
+  expect(r.actions.map((a) => a.action)).toEqual(expect.arrayContaining(['workflow-started', 'host-diagnosed', 'broker-restarted']));
+  expect(r.mttdSeconds).toBeGreaterThan(0);
+  expect(r.mttrSeconds).toBeGreaterThan(r.mttdSeconds ?? 0);
+  expect(r.oracleMttrSeconds).toBeGreaterThan(0);
+  expect(r.messagesProduced).toBeGreaterThan(100);
+  expect(r.messagesLost).toBe(0);
+  expect(r.timeline.some((t) => t.event === 'fault:crash' && t.offsetSeconds === 0)).toBe(true);
+  expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /broker-down-b2/.test(t.detail ?? ''))).toBe(true);
+}
