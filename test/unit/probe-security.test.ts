@@ -227,6 +227,17 @@ describe('TLS against a fake broker', () => {
     expect(s.bootstrapReachable).toBe(true);
   });
 
+  it('a reset with no TLS word is a refusal only when nothing let the probe in (else a broker dying mid-handshake)', async () => {
+    const good = await tlsBroker('broker');
+    const resetting = await broker();
+    const s = await probe(good, { bootstrapServers: [`127.0.0.1:${resetting.port}`, `127.0.0.1:${good.port}`], security: { tls: { ca: pem(certs.ca) } } });
+    expect(s.security?.refused).toEqual([]);
+    expect(s.status).not.toBe('tls-failed');
+    const alone = await probe(resetting, { security: { tls: { ca: pem(certs.ca) } } });
+    expect(alone.status).toBe('tls-failed');
+    expect(alone.security?.refused[0]?.error).toMatch(/TLS handshake with 127\.0\.0\.1:\d+ broken off/);
+  });
+
   it('a plaintext probe of a TLS listener (it closes without a word): tls-failed, not down', async () => {
     const b = await tlsBroker('broker');
     const s = await probe(b);

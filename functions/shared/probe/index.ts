@@ -117,6 +117,25 @@ class Findings {
   readonly refused = new Map<string, { outcome: AccessOutcome; error: string }>();
   /** The certificate each TLS listener presented. */
   readonly certificates = new Map<string, PeerCertificate>();
+  /** Sessions established (TLS done, ApiVersions answered, authenticated). */
+  sessions = 0;
+  /** Listeners that reset or closed the connection with no TLS word (TlsHandshakeError.ambiguous). */
+  readonly resets = new Map<string, string>();
+}
+
+/**
+ * A listener that resets the connection with no TLS word refused the probe (a plaintext listener,
+ * a refused client certificate) only when no listener let the probe in: if one did, the cluster
+ * speaks what the probe speaks, and the reset is a broker crashing or shutting down (unreachable).
+ */
+function settleResets(f: Findings, servers: { host: string; port: number }[]): void {
+  if (f.sessions > 0 || f.resets.size === 0) return;
+  for (const [key, error] of f.resets) {
+    f.refused.set(key, { outcome: 'tls-failed', error });
+    f.reach.set(key, { ok: true, error });
+  }
+  if (servers.some((s) => f.resets.has(`${s.host}:${s.port}`))) f.bootstrapReachable = true;
+  f.resets.clear();
 }
 
 export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot> {
@@ -132,8 +151,9 @@ export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot>
   if (opts.metadataMode) f.mode = opts.metadataMode;
   let security: ProbeSecurity | undefined | null;
   let pool: ConnectionPool | undefined;
+  let servers: { host: string; port: number }[] = [];
   try {
-    const servers = opts.bootstrapServers.map(parseHostPort);
+    servers = opts.bootstrapServers.map(parseHostPort);
     security = await loadSecurity(opts.security, f, deadline);
     if (security !== null) {
       pool = new ConnectionPool(deadline, stepMs, security ?? {}, f);
@@ -144,6 +164,7 @@ export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot>
   } finally {
     pool?.closeAll();
   }
+  settleResets(f, servers);
   return buildSnapshot(opts, f, takenAt, Math.round(mono() - startedMono), security ?? undefined);
 }
 
@@ -235,11 +256,13 @@ class ConnectionPool {
         const lifetime = await authenticate(c, (...a) => c.send(...a), sasl, this.deadline.budget(this.stepMs));
         c.whenReauthenticationDue(lifetime, (send) => authenticate(c, send, sasl, this.stepMs));
       }
+      this.f.sessions++;
       return { conn, apis: answer.apis, answeredMs };
     } catch (err) {
       const certificate = conn?.peerCertificate ?? (err instanceof TlsHandshakeError ? err.peerCertificate : undefined);
       if (certificate) this.f.certificates.set(key, certificate);
-      if (err instanceof ProbeAccessError) this.f.refused.set(key, { outcome: err.outcome, error: err.message });
+      if (err instanceof TlsHandshakeError && err.ambiguous) this.f.resets.set(key, err.message);
+      else if (err instanceof ProbeAccessError) this.f.refused.set(key, { outcome: err.outcome, error: err.message });
       conn?.close();
       throw err;
     }
@@ -260,8 +283,9 @@ async function checkListener(host: string, port: number, f: Findings, pool: Conn
     return s.conn;
   } catch (err) {
     const msg = errorText(err);
-    // A refusal is an answer: the broker is alive; the refusal itself is reported as such.
-    if (err instanceof ProbeAccessError) f.reach.set(key, { ok: true, error: msg });
+    // A refusal is an answer: the broker is alive; the refusal itself is reported as such. A reset
+    // with no TLS word counts as silence unless nothing let the probe in (settleResets).
+    if (err instanceof ProbeAccessError && !(err instanceof TlsHandshakeError && err.ambiguous)) f.reach.set(key, { ok: true, error: msg });
     else f.reach.set(key, { ok: false, error: /no answer/.test(msg) ? `${msg} (TCP accepted: broker hung?)` : msg });
     throw err;
   }
@@ -283,8 +307,9 @@ async function run(
   } catch {
     const detail = servers.map((s) => `${s.host}:${s.port}: ${f.reach.get(`${s.host}:${s.port}`)?.error ?? 'no answer'}`);
     // A listener that refused the probe answered: the cluster is there, the probe is not let in.
+    const refused = servers.some((s) => f.refused.has(`${s.host}:${s.port}`) || f.resets.has(`${s.host}:${s.port}`));
     f.bootstrapReachable = servers.some((s) => f.refused.has(`${s.host}:${s.port}`));
-    f.errors.push(`${f.bootstrapReachable ? 'no bootstrap server let the probe in' : 'no bootstrap server answered'} (${detail.join('; ')})`);
+    f.errors.push(`${refused ? 'no bootstrap server let the probe in' : 'no bootstrap server answered'} (${detail.join('; ')})`);
     return;
   }
   f.bootstrapReachable = true;

@@ -66,6 +66,12 @@ export class TlsHandshakeError extends ProbeAccessError {
     message: string,
     /** The certificate the broker presented, when the handshake got that far (an expired one, say). */
     readonly peerCertificate?: PeerCertificate,
+    /**
+     * The connection was reset or closed with no TLS word from the broker: a listener that does
+     * not speak TLS (or refuses a client certificate) does that, and so does a broker that is
+     * crashing or shutting down. The probe reads it as a refusal only when no listener let it in.
+     */
+    readonly ambiguous = false,
   ) {
     super(message, 'tls-failed');
   }
@@ -302,7 +308,7 @@ export class BrokerConnection {
    */
   private refusedPlaintext(hadError: boolean): TlsHandshakeError | undefined {
     if (this.tls || hadError || this.answered || !this.sent || this.closedWith) return undefined;
-    return new TlsHandshakeError(`${this.host}:${this.port} closed the connection without answering a plaintext request: the listener expects TLS (check security.protocol)`);
+    return new TlsHandshakeError(`${this.host}:${this.port} closed the connection without answering a plaintext request: the listener expects TLS (check security.protocol)`, undefined, true);
   }
 
   /**
@@ -314,7 +320,7 @@ export class BrokerConnection {
    */
   private refusedClientCertificate(): TlsHandshakeError | undefined {
     if (!this.tls || !this.clientCertificate || this.answered || this.closedWith) return undefined;
-    return new TlsHandshakeError(`TLS with ${this.host}:${this.port}: the broker closed the connection before answering anything: it refused the client certificate`);
+    return new TlsHandshakeError(`TLS with ${this.host}:${this.port}: the broker closed the connection before answering anything: it refused the client certificate`, this.peerCertificate, true);
   }
 
   /**
@@ -368,7 +374,8 @@ export class BrokerConnection {
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         // TCP connected and the handshake broke off: the listener refused TLS (or does not speak it).
-        if (tls && (conn.connected || isTlsFailure(err))) reject(new TlsHandshakeError(`TLS handshake with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()));
+        if (tls && isTlsFailure(err)) reject(new TlsHandshakeError(`TLS handshake with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()));
+        else if (tls && conn.connected) reject(new TlsHandshakeError(`TLS handshake with ${host}:${port} broken off: ${err.code ?? ''} ${err.message}`.trim(), undefined, true));
         else reject(new Error(errnoText(err, host, port)));
       });
       if (!tls) (socket as Socket).connect({ host, port });
