@@ -2,6 +2,7 @@
 // (what `cdk deploy` would create), at the AWS list prices below; and the cost of one incident,
 // from a broker-recovery run on the local Step Functions runtime (its real state transitions and
 // Lambda invocations). "Idle" = no incident all month: what the healer costs just by watching.
+// Then the same clusters at 3, 30 and 300 brokers each: cost per cluster and alarms per cluster.
 //   npm run bench -- cost [--probe-ms N]
 import { App } from 'aws-cdk-lib';
 import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../infra/app-builder.js';
@@ -33,6 +34,8 @@ export const PRICES = {
   sqsRequest: 0.4 / 1e6,
   secretMonth: 0.4,
   kmsKeyMonth: 1.0,
+  wafWebAclMonth: 5.0,
+  wafRuleMonth: 1.0,
   xrayTrace: 5 / 1e6,
 } as const;
 
@@ -66,6 +69,23 @@ export interface StackCost {
   clusters: string[];
   lines: Line[];
   total: number;
+  /** Alarms on the clusters (not self-monitoring), all clusters together. */
+  clusterAlarms: number;
+}
+
+/** The broker counts the idle cost per cluster is priced at. */
+export const BROKER_COUNTS = [3, 30, 300] as const;
+
+/** The config with every cluster at `brokers` brokers (an EC2 cluster that lists its brokers lists that many). */
+export function withBrokers(config: HealerConfig, brokers: number): HealerConfig {
+  return {
+    ...config,
+    clusters: config.clusters.map((c) =>
+      c.platform === 'ec2' && c.ec2.brokers
+        ? { ...c, brokerCount: brokers, ec2: { ...c.ec2, brokers: Array.from({ length: brokers }, (_, i) => ({ id: i + 1, instanceId: `i-${(i + 1).toString(16).padStart(17, '0')}` })) } }
+        : { ...c, brokerCount: brokers },
+    ),
+  };
 }
 
 function alarmMetrics(p: Record<string, unknown>, brokers: number): { metrics: number; highRes: boolean; note: string } {
@@ -76,11 +96,18 @@ function alarmMetrics(p: Record<string, unknown>, brokers: number): { metrics: n
   const periods = list.map((m) => Number(m.MetricStat?.Period ?? m.Period ?? 60));
   const highRes = Math.min(...periods) < 60;
   if (stats.length > 0) return { metrics: stats.length, highRes, note: 'metric math' };
-  // A Metrics Insights query alarm is billed per metric it analyzes: one per filesystem for a host's
-  // disk query, one per broker for a query over every "Broker ID" series of a cluster.
+  // A Metrics Insights query alarm is billed per metric it analyzes: for a query over every
+  // "Broker ID" series of a cluster one per broker, times the filesystems of a host's disk series.
   const query = list.map((m) => m.Expression ?? '').join(' ');
-  const analyzed = /WHERE InstanceId = /.test(query) ? DISK_SERIES_PER_HOST : /Broker ID/.test(query) ? Math.max(1, brokers) : 1;
+  const perBroker = /Broker ID/.test(query) ? Math.max(1, brokers) : 1;
+  const analyzed = perBroker * (/disk_used_percent/.test(query) ? DISK_SERIES_PER_HOST : 1);
   return { metrics: analyzed, highRes, note: 'insights query' };
+}
+
+/** The configured cluster an alarm of a cluster watches, from its name (`kafka-heal-<deployment>.<cluster>-<kind>...`). */
+function clusterOfAlarm(alarmName: unknown, config: HealerConfig): HealerConfig['clusters'][number] | undefined {
+  const rest = String(alarmName).slice(`kafka-heal-${config.deployment}.`.length);
+  return config.clusters.filter((c) => rest.startsWith(`${c.name}-`)).sort((a, b) => b.name.length - a.name.length)[0];
 }
 
 interface ProbeEmission {
@@ -91,11 +118,13 @@ interface ProbeEmission {
 }
 
 /**
- * What a probe function publishes, from its environment in the template: PROBE_METRIC_SERIES (the
- * series kinds, functions/probe/metrics.ts seriesKey) over CLUSTERS_JSON (brokers and groups).
+ * What a probe function publishes: PROBE_METRIC_SERIES from its environment in the template (the
+ * series kinds, functions/probe/metrics.ts seriesKey) over its cluster in the config (its brokers
+ * and groups; the function gets them as a bundled file, not in the template).
  */
-export function probeEmission(env: Record<string, unknown>): ProbeEmission {
-  const [cluster] = JSON.parse(String(env['CLUSTERS_JSON'])) as { brokerCount: number; consumerGroups: unknown[] }[];
+export function probeEmission(env: Record<string, unknown>, config: HealerConfig): ProbeEmission {
+  const name = String(env['POWERTOOLS_SERVICE_NAME']).replace(/^kafka-heal-probe-/, '');
+  const cluster = config.clusters.find((c) => c.name === name);
   // A series published only while the probe is refused costs nothing idle.
   const keys = (JSON.parse(String(env['PROBE_METRIC_SERIES'])) as string[]).filter((k) => !FAILURE_ONLY_METRICS.includes(k.split('|')[0] as string));
   const fanOut = (key: string) => (key.includes('Broker ID') ? (cluster?.brokerCount ?? 0) : key.includes('Consumer Group') ? (cluster?.consumerGroups.length ?? 0) : 1);
@@ -115,8 +144,8 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
   const all = Object.values(resources);
   const of = (type: string) => all.filter((r) => r.Type === type);
   const envOf = (f: Resource) => ((f.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {});
-  const brokers = Math.max(...config.clusters.map((c) => c.brokerCount));
 
+  let clusterAlarms = 0;
   // Alarms on a cluster (the Alarms-<cluster> constructs) and on its own functions (probe, cluster
   // steps) grow with the clusters; the healer's self-monitoring of its shared parts does not.
   for (const scope of ['cluster', 'deployment'] as const) {
@@ -128,12 +157,13 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
       if (a.Type !== 'AWS::CloudWatch::Alarm') continue;
       const perCluster = id.startsWith('Alarms') || /^SelfMonitoring(probe|clustersteps)/.test(id);
       if ((scope === 'cluster') !== perCluster) continue;
-      const m = alarmMetrics(a.Properties ?? {}, brokers);
+      const m = alarmMetrics(a.Properties ?? {}, clusterOfAlarm(a.Properties?.['AlarmName'], config)?.brokerCount ?? 1);
       if (m.highRes) hi += m.metrics;
       else std += m.metrics;
       if (m.note !== 'metric') math++;
       count++;
     }
+    if (scope === 'cluster') clusterAlarms = Object.values(resources).filter((a) => a.Type === 'AWS::CloudWatch::Alarm' && clusterOfAlarm(a.Properties?.['AlarmName'], config) !== undefined).length;
     const what = scope === 'cluster' ? 'on the clusters and their probe/cluster-steps functions' : 'self-monitoring of the shared functions, queues, workflows, APIs';
     add(`CloudWatch alarms ${what}`, `${std} standard + ${hi} high-resolution alarm metrics (${count} alarms, ${math} metric math or insights)`, std * PRICES.alarmStandardMetricMonth + hi * PRICES.alarmHighResMetricMonth, scope);
   }
@@ -153,7 +183,7 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
   const runs = schedules.length * MINUTES_PER_MONTH;
   add('Probe Lambda requests', `${runs} runs (${schedules.length} x 1/min)`, runs * PRICES.lambdaRequest);
   add('Probe Lambda duration (arm64)', `${runs} x ${probeMs} ms x ${probeMemGb * 1024} MB`, runs * (probeMs / 1000) * probeMemGb * PRICES.lambdaArmGbSecond);
-  const emissions = probeFns.map((f) => probeEmission(envOf(f)));
+  const emissions = probeFns.map((f) => probeEmission(envOf(f), config));
   const metrics = emissions.reduce((n, e) => n + e.metrics, 0);
   add('Custom metrics (probe EMF: the series the alarms and the dashboard read)', `${metrics} metrics`, metrics * PRICES.customMetricMonth);
   const docsPerRun = emissions.reduce((n, e) => n + e.docs, 0) / Math.max(1, emissions.length);
@@ -169,11 +199,15 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
   add('SQS empty long polls by Lambda event sources', `${sqsMappings} mappings x ${SQS_POLLERS} pollers x ${SQS_POLLS_PER_MINUTE}/min = ${polls} requests`, polls * PRICES.sqsRequest, 'deployment');
   add('Secrets Manager secrets', `${of('AWS::SecretsManager::Secret').length}`, of('AWS::SecretsManager::Secret').length * PRICES.secretMonth, 'deployment');
   add('KMS customer managed keys', `${of('AWS::KMS::Key').length}`, of('AWS::KMS::Key').length * PRICES.kmsKeyMonth, 'deployment');
+  // The approval API's per-source rate limit: a web ACL and its rules bill monthly, requests ($0.60 a million) only when there are some.
+  const acls = of('AWS::WAFv2::WebACL');
+  const rules = acls.reduce((n, a) => n + ((a.Properties?.['Rules'] as unknown[] | undefined)?.length ?? 0), 0);
+  add('WAF web ACLs and rules (per-source rate limit on the approval API)', `${acls.length} web ACL(s), ${rules} rule(s)`, acls.length * PRICES.wafWebAclMonth + rules * PRICES.wafRuleMonth, 'deployment');
   add('Step Functions (standard)', `${of('AWS::StepFunctions::StateMachine').length} state machines, no executions when idle`, 0, 'deployment');
   add('DynamoDB on-demand', `${of('AWS::DynamoDB::Table').length} table, no requests when idle (storage of a few KB)`, 0, 'deployment');
   add('SNS, API Gateway, EventBridge rules, SSM parameters and documents', 'no requests when idle; no standing charge', 0, 'deployment');
   const total = lines.reduce((s, l) => s + l.usd, 0);
-  return { stack: stackName, clusters: config.clusters.map((c) => c.name), lines, total };
+  return { stack: stackName, clusters: config.clusters.map((c) => c.name), lines, total, clusterAlarms };
 }
 
 export interface IncidentCost {
@@ -233,6 +267,28 @@ export async function run(args: string[]): Promise<string> {
     const fixed = cost.lines.filter((l) => l.scope === 'deployment').reduce((n, l) => n + l.usd, 0);
     console.log(`  idle total per month ${usd(cost.total)}: ${usd(fixed)} per deployment + ${usd((cost.total - fixed) / cost.clusters.length)} per cluster = ${usd(cost.total / cost.clusters.length)} per cluster at ${cost.clusters.length} cluster(s)`);
   }
+  // The same clusters at 3, 30 and 300 brokers each: the alarms per cluster stay, their billed
+  // series and the probe's per-broker series follow the brokers.
+  console.log(`\nidle cost per cluster per month by broker count (every cluster of the example at ${BROKER_COUNTS.join(', ')} brokers):`);
+  const scaled = new Map<string, { brokers: number; perCluster: number; alarmsPerCluster: number }[]>();
+  for (const brokers of BROKER_COUNTS) {
+    const scaledConfigs = configs.map((c) => withBrokers(c, brokers));
+    const scaledApp = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const scaledStacks = addHealerStacks(scaledApp, scaledConfigs, { nag: false });
+    const scaledAssembly = scaledApp.synth();
+    for (const stack of scaledStacks) {
+      const template = scaledAssembly.getStackByName(stack.stackName).template as { Resources: Record<string, Resource> };
+      const cost = idleCost(stack.stackName, template.Resources, stack.config, probeMs);
+      const n = cost.clusters.length;
+      scaled.set(stack.stackName, [...(scaled.get(stack.stackName) ?? []), { brokers, perCluster: cost.total / n, alarmsPerCluster: cost.clusterAlarms / n }]);
+    }
+  }
+  for (const [stack, rows] of scaled) {
+    console.log(`  ${stack.padEnd(20)} ${rows.map((r) => `${String(r.brokers).padStart(3)} brokers ${usd(r.perCluster).padStart(8)} (${r.alarmsPerCluster} alarms)`).join('   ')}`);
+  }
+  const flat = [...scaled.values()].every((rows) => rows.every((r) => r.alarmsPerCluster === rows[0]?.alarmsPerCluster));
+  const brokerLine = [...scaled].map(([stack, rows]) => `${stack.replace(/^KafkaHeal-/, '')} ${rows.map((r) => usd(r.perCluster)).join('/')} with ${rows.map((r) => r.alarmsPerCluster).join('/')} alarms`).join(', ');
+
   const inc = await incidentCost();
   console.log('\none broker-recovery incident (20 signals):');
   for (const l of inc.lines) console.log(`  ${l.item.padEnd(84)} ${usd(l.usd).padStart(9)}  ${l.quantity}`);
@@ -251,6 +307,7 @@ export async function run(args: string[]): Promise<string> {
   return (
     `idle per monitored cluster per month ${perCluster.map(describeStack).join(', ')} (target <= $${MAX_IDLE_PER_CLUSTER_USD} at the example cluster counts: ${verdict(worst.usd <= MAX_IDLE_PER_CLUSTER_USD)}; ` +
     `each further cluster <= $${MAX_IDLE_PER_CLUSTER_USD}: ${verdict(worstMarginal.marginal <= MAX_IDLE_PER_CLUSTER_USD)}); ` +
+    `per cluster at ${BROKER_COUNTS.join('/')} brokers: ${brokerLine} (alarms per cluster independent of the broker count: ${verdict(flat)}); ` +
     `per incident ${usd(inc.total)} (${inc.transitions} transitions, ${inc.lambdaInvocations} Lambda invocations); ${PRICES.asOf}`
   );
 }

@@ -2,6 +2,7 @@
 // Commands live one per file in cli/commands and are listed in cli/commands/index.ts.
 import { UsageError, type Command, type CommandIO } from './args.js';
 import { commands } from './commands/index.js';
+import { terminalSafe } from './terminal.js';
 
 const defaultIO: CommandIO = {
   stdout: (t) => process.stdout.write(t.endsWith('\n') ? t : `${t}\n`),
@@ -25,7 +26,9 @@ function findCommand(argv: string[], list: Command[]): { command: Command; rest:
   return best;
 }
 
-export async function main(argv: string[], io: CommandIO = defaultIO, list: Command[] = commands): Promise<number> {
+export async function main(argv: string[], out: CommandIO = defaultIO, list: Command[] = commands): Promise<number> {
+  // Whatever a command prints (alert text included) reaches a terminal without its control characters.
+  const io: CommandIO = { stdout: (t) => out.stdout(terminalSafe(t)), stderr: (t) => out.stderr(terminalSafe(t)) };
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     io.stdout(helpText(list));
     return argv.length === 0 ? 2 : 0;

@@ -58,9 +58,20 @@ export interface HealerAppOptions {
   nag?: boolean;
 }
 
-/** One HealerStack per config, env-agnostic, named KafkaHeal-<deployment>. */
+/**
+ * One HealerStack per config, named KafkaHeal-<deployment>, in the config's region (and account
+ * when it names one): `cdk deploy --all` deploys each deployment where its file says, whatever
+ * the profile's region. Synth still needs no credentials (no lookups).
+ */
 export function addHealerStacks(app: App, configs: HealerConfig[], options: HealerAppOptions = {}): HealerStack[] {
-  const stacks = configs.map((config) => new HealerStack(app, stackNameFor(config.deployment), { config, stackName: stackNameFor(config.deployment) }));
+  const stacks = configs.map(
+    (config) =>
+      new HealerStack(app, stackNameFor(config.deployment), {
+        config,
+        stackName: stackNameFor(config.deployment),
+        env: { region: config.region, ...(config.account === undefined ? {} : { account: config.account }) },
+      }),
+  );
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return stacks;
 }

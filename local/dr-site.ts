@@ -62,7 +62,7 @@ export interface DrSite {
   currentTarget(): 'primary' | 'dr' | 'unknown';
   /** The `dr` section of each cluster in a healer config file (makes the classifier's hasDr true). */
   configDr(s: DrSettings): { primary: Record<string, unknown>; dr: Record<string, unknown> };
-  /** The `dr` entries of the workflow steps targets (WORKFLOW_TARGETS_JSON). */
+  /** The `dr` entries of the workflow steps targets (WORKFLOW_TARGETS_FILE). */
   targetsDr(s: DrSettings): { primary: DrTargetConfig; dr: DrTargetConfig };
   /** `route53:*` bindings on the zone. */
   bindings(): BindingRegistry;

@@ -5,13 +5,19 @@
 // - sqlite4java loads its native library by its unversioned name (libsqlite4java-linux-amd64.so);
 //   Maven delivers versioned files, so they are copied once into a sibling `-native` folder that
 //   goes on -Djava.library.path.
+// - It listens on 127.0.0.1 only: DynamoDB Local has no listen-address option and binds every
+//   interface, so it runs through LoopbackServerRunner (dynamodb-local/LoopbackServerRunner.java,
+//   compiled once with javac into a sibling `-launcher` folder), which binds its connector to
+//   the loopback address before starting it.
 // - Readiness is a ListTables poll, never a sleep.
 // - stop() sends SIGTERM, then SIGKILL after a grace period; a process-exit hook kills any server
 //   still running, so a failing test run leaves no JVM behind.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   CreateTableCommand,
   DynamoDBClient,
@@ -22,7 +28,9 @@ import {
 import { classpath, ensureJars } from './maven.js';
 import { INCIDENT_TABLE_SCHEMA } from '../functions/shared/incident-store.js';
 
-export const DYNAMODB_LOCAL_MAIN = 'software.amazon.dynamodb.services.local.main.ServerRunner';
+/** DynamoDB Local's own ServerRunner with its connector bound to 127.0.0.1 (see the file's comment). */
+export const LOOPBACK_MAIN = 'LoopbackServerRunner';
+const LOOPBACK_SOURCE = fileURLToPath(new URL('./dynamodb-local/LoopbackServerRunner.java', import.meta.url));
 
 export interface DynamoDbLocal {
   endpoint: string;
@@ -76,6 +84,19 @@ export function nativeLibDir(jars: string): string {
   return dir;
 }
 
+/** Compiles LoopbackServerRunner against the jar set once (again when its source changes); returns its class folder. */
+export function loopbackLauncher(jars: string): string {
+  const dir = `${jars}-launcher`;
+  const source = readFileSync(LOOPBACK_SOURCE);
+  const digest = createHash('sha256').update(source).digest('hex');
+  const stamp = join(dir, 'source.sha256');
+  if (existsSync(join(dir, `${LOOPBACK_MAIN}.class`)) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return dir;
+  mkdirSync(dir, { recursive: true });
+  execFileSync('javac', ['-nowarn', '-cp', classpath(jars), '-d', dir, LOOPBACK_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  writeFileSync(stamp, digest);
+  return dir;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
@@ -113,11 +134,12 @@ export async function startDynamoDbLocal(opts: StartOptions = {}): Promise<Dynam
   const log = opts.log ?? (() => undefined);
   const jars = await ensureJars('dynamodb-local', log);
   const natives = nativeLibDir(jars);
+  const launcher = loopbackLauncher(jars);
   let lastError: unknown;
   for (let attempt = 1; attempt <= 3; attempt++) {
     const port = await freePort();
     try {
-      return await launch(jars, natives, port, opts, log);
+      return await launch(`${launcher}:${classpath(jars)}`, natives, port, opts, log);
     } catch (err) {
       // A port taken between probing and binding surfaces as an early exit: try another port.
       if (!(err instanceof DynamoDbLocalStartError) || !err.exitedEarly) throw err;
@@ -128,7 +150,7 @@ export async function startDynamoDbLocal(opts: StartOptions = {}): Promise<Dynam
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
-async function launch(jars: string, natives: string, port: number, opts: StartOptions, log: (l: string) => void): Promise<DynamoDbLocal> {
+async function launch(cp: string, natives: string, port: number, opts: StartOptions, log: (l: string) => void): Promise<DynamoDbLocal> {
   installExitHook();
   const started = Date.now();
   const child = spawn(
@@ -137,8 +159,8 @@ async function launch(jars: string, natives: string, port: number, opts: StartOp
       `-Xmx${opts.heap ?? '256m'}`,
       `-Djava.library.path=${natives}`,
       '-cp',
-      classpath(jars),
-      DYNAMODB_LOCAL_MAIN,
+      cp,
+      LOOPBACK_MAIN,
       '-inMemory',
       '-port',
       String(port),

@@ -16,14 +16,24 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# The commit-msg check (subject `scope: change`, at most 72 characters) for whoever commits here.
+bash scripts/git-hooks.sh
+
 if [ "$#" -eq 0 ]; then
   echo "usage: bash scripts/run.sh <npm script> [-- args]   e.g. test, synth" >&2
   exit 2
 fi
-# Only the test run opens pages (HTML report, approval page): provision Debian's Chromium for it
-# here, once, so synth and drills never wait for apt (the page tests call the same script). If it
-# cannot be installed, the other tests still run and the page tests fail with the script's reason.
+# Only the test run opens pages (HTML report, approval page) and runs promtool, amtool and the
+# monitored drills (real Prometheus and Alertmanager): provision Debian's Chromium, prometheus and
+# prometheus-alertmanager for it here, once, so synth and drills never wait for apt (the tests call
+# the same scripts). If one cannot be installed, the other tests still run and the tests that need
+# it fail with the script's reason. Likewise cfn-lint (pinned, from PyPI into a cached virtualenv)
+# for the deploy rehearsal.
 case "$1" in
-  test|test:integration) bash scripts/chromium.sh >/dev/null || echo "kafka-heal: no Chromium; the page tests will fail" >&2 ;;
+  test|test:integration)
+    bash scripts/chromium.sh >/dev/null || echo "kafka-heal: no Chromium; the page tests will fail" >&2
+    bash scripts/prometheus.sh >/dev/null || echo "kafka-heal: no Prometheus/Alertmanager; the rule tests and monitored drills will fail" >&2
+    bash scripts/cfn-lint.sh >/dev/null || echo "kafka-heal: no cfn-lint; the deploy rehearsal will fail" >&2
+    ;;
 esac
 exec npm run "$@"

@@ -4,7 +4,7 @@
 // every signal is classified as if nothing else were open.
 import { readFileSync } from 'node:fs';
 import { parseFlags, requireFlag, UsageError, type Command } from '../args.js';
-import { ConfigError, clusterFacts, formatIssue, loadConfigFile, type HealerConfig } from '../../infra/config/schema.js';
+import { ConfigError, alertRouting, clusterFacts, formatIssue, loadConfigFile, type HealerConfig } from '../../infra/config/schema.js';
 import { classify } from '../../functions/domain/classify.js';
 import { MalformedEventError, PolicyError, UnknownSourceError } from '../../functions/domain/errors.js';
 import { normalize } from '../../functions/domain/normalize/index.js';
@@ -46,7 +46,7 @@ export function classifyEvent(raw: unknown, opts: { config: HealerConfig | undef
   const facts = opts.config ? clusterFacts(opts.config) : [];
   let result;
   try {
-    result = normalize(raw, { clusters: facts, receivedAt: opts.now.toISOString() });
+    result = normalize(raw, { clusters: facts, receivedAt: opts.now.toISOString(), ...(opts.config ? { routing: alertRouting(opts.config) } : {}) });
   } catch (err) {
     if (err instanceof MalformedEventError || err instanceof UnknownSourceError) throw new UsageError(`${opts.source}: ${err.message}`);
     throw err;

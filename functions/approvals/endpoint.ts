@@ -1,7 +1,8 @@
 // Approval endpoint Lambda (glue, API Gateway proxy): GET /approvals/{approvalId} serves the
 // approval page for a valid signed link; POST records the decision once and hands it to the
 // waiting workflow (decide.ts). GET never decides anything, so mail scanners and link previews
-// that fetch the link change nothing.
+// that fetch the link change nothing. The page can post only the decision its link signs: it
+// carries the link's own signature back, and this endpoint signs nothing.
 //
 //   200 page / decision recorded      403 link not valid (bad signature, malformed)
 //   404 unknown approval               405 other methods
@@ -17,7 +18,7 @@ import { requireEnv } from '../shared/env.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 import { decideApproval, type DecideDeps } from './decide.js';
-import { sign, signingKeyFromSecret, verify, type LinkDecision, type SigningKeySource } from './links.js';
+import { signingKeyFromSecret, verify, type SigningKeySource } from './links.js';
 import { approvalPage, noticePage, type NoticeKind } from './page.js';
 import type { TaskCallbacks } from './schema.js';
 import { ApprovalStore } from './store.js';
@@ -74,15 +75,13 @@ export function makeApprovalEndpoint(deps: ApprovalEndpointDeps) {
       if (!record) return notice('not-found');
       if (record.status !== 'pending') return notice(record.delivery === 'task-closed' ? 'task-closed' : 'used', record);
       if (!check.ok) return notice('expired', record);
-      // Either link opens the page; the page can then carry both decisions' signatures.
-      const claims = { approvalId: record.approvalId, expires: check.claims.expires };
-      return html(200, approvalPage(record, { expires: claims.expires, approveSig: sign(key, { ...claims, decision: 'approve' }), rejectSig: sign(key, { ...claims, decision: 'reject' }) }));
+      // The page posts back exactly what the link carries: a link signs one decision, and the
+      // page of a reject link holds no approve signature (nothing is signed here).
+      return html(200, approvalPage(record, { decision: check.claims.decision, expires: check.claims.expires, sig: q.sig as string }));
     }
 
     const form = formBody(event);
-    const decision = form.get('decision') as LinkDecision | null;
-    const sig = decision === 'approve' ? form.get('sig_approve') : decision === 'reject' ? form.get('sig_reject') : null;
-    const check = verify(key, { approvalId, decision: decision ?? undefined, expires: form.get('expires') ?? undefined, sig: sig ?? undefined }, nowMs);
+    const check = verify(key, { approvalId, decision: form.get('decision') ?? undefined, expires: form.get('expires') ?? undefined, sig: form.get('sig') ?? undefined }, nowMs);
     if (!check.ok && check.why !== 'expired') return notice('invalid');
     if (!check.ok) return notice('expired', await deps.approvals.find(approvalId as string));
     const reason = (form.get('reason') ?? '').trim().slice(0, 500);

@@ -1,8 +1,9 @@
 // The approval page as HTML: what someone woken at night needs to decide (incident type,
-// severity, cluster, evidence, the exact actions that will run), Approve and Reject buttons and an
-// optional reason; and the pages that say a link is used, expired, wrong or answered. Pure
-// rendering: every value is escaped, nothing is fetched by the page (no scripts, no remote CSS),
-// and the form posts back to the link's own URL.
+// severity, cluster, evidence, the exact actions that will run), the one button the opened link
+// grants (Approve or Reject) and an optional reason; and the pages that say a link is used,
+// expired, wrong or answered. Pure rendering: every value is escaped, nothing is fetched by the
+// page (no scripts, no remote CSS), and the form posts back to the link's own URL.
+import type { LinkDecision } from './links.js';
 import type { ApprovalRecord } from './store.js';
 
 export function escapeHtml(text: string): string {
@@ -47,14 +48,22 @@ function facts(r: ApprovalRecord): string {
     .join('')}</dl>`;
 }
 
-/** The signatures the page's form carries: one per decision, both valid until `expires`. */
-export interface PageLinks {
+/**
+ * The one decision the page can post: the opened link's own claims and signature, carried back
+ * unchanged. The page never signs anything, so a reject link's page cannot approve.
+ */
+export interface PageLink {
+  decision: LinkDecision;
   expires: number;
-  approveSig: string;
-  rejectSig: string;
+  sig: string;
 }
 
-export function approvalPage(r: ApprovalRecord, links: PageLinks): string {
+const OTHER: Record<LinkDecision, string> = {
+  approve: 'To reject instead, use the reject link from the same notification, or run <code>kafka-heal reject</code> with the approval id.',
+  reject: 'To approve instead, use the approve link from the same notification, or run <code>kafka-heal approve</code> with the approval id.',
+};
+
+export function approvalPage(r: ApprovalRecord, link: PageLink): string {
   const evidence = r.evidence && r.evidence.length > 0 ? `<ul data-testid="evidence">${r.evidence.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>` : '<p data-testid="evidence"><small>No evidence was attached.</small></p>';
   const body = `<h1 data-testid="summary">Approval needed: ${escapeHtml(r.summary)}</h1>
 ${facts(r)}
@@ -63,14 +72,14 @@ ${evidence}
 <h2>If you approve, exactly these actions run, in this order</h2>
 <ol class="actions" data-testid="actions">${r.actions.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ol>
 <p><small>If you reject, nothing runs: the workflow records the rejection and escalates to the on-call engineer.</small></p>
+<p data-testid="one-decision"><small>This link can only ${link.decision}. ${OTHER[link.decision]}</small></p>
 <form method="post">
-<input type="hidden" name="expires" value="${links.expires}">
-<input type="hidden" name="sig_approve" value="${escapeHtml(links.approveSig)}">
-<input type="hidden" name="sig_reject" value="${escapeHtml(links.rejectSig)}">
+<input type="hidden" name="decision" value="${link.decision}">
+<input type="hidden" name="expires" value="${link.expires}">
+<input type="hidden" name="sig" value="${escapeHtml(link.sig)}">
 <label for="by">Your name</label><input type="text" id="by" name="by" maxlength="100" autocomplete="name">
 <label for="reason">Reason (optional)</label><textarea id="reason" name="reason" rows="3" maxlength="500"></textarea>
-<div class="buttons"><button class="approve" type="submit" name="decision" value="approve">Approve</button>
-<button class="reject" type="submit" name="decision" value="reject">Reject</button></div>
+<div class="buttons">${link.decision === 'approve' ? '<button class="approve" type="submit">Approve</button>' : '<button class="reject" type="submit">Reject</button>'}</div>
 </form>`;
   return document(`Approve ${r.workflow} for ${r.incidentId}?`, body);
 }

@@ -5,6 +5,10 @@
 // through the notification chain (PagerDuty -> SNS -> retry queue, functions/shared/notify.ts).
 // It returns at once; the workflow waits until the page or the CLI sends the decision.
 //
+// It returns the approval id and nothing else: Step Functions keeps a waitForTaskToken Lambda's
+// response in the execution history (TaskSubmitted), which anyone with read access to the state
+// machine can read, and a signed link there would let them decide. The links go to people only.
+//
 // Environment: INCIDENT_TABLE_NAME, APPROVAL_BASE_URL (the approval API's URL),
 // APPROVAL_SIGNING_KEY_SECRET, and the notification variables of NOTIFY_ENV.
 import { randomBytes } from 'node:crypto';
@@ -32,12 +36,9 @@ export interface ApprovalRequestDeps {
   newId?: () => string;
 }
 
+/** What lands in the execution history: the id people and the CLI name the approval by, no link. */
 export interface ApprovalRequested {
   approvalId: string;
-  approveUrl: string;
-  rejectUrl: string;
-  expiresAt: string;
-  notifiedVia: string | undefined;
 }
 
 /** 128 random bits, URL-safe: the approval id links and the CLI name. */
@@ -108,7 +109,7 @@ export function makeApprovalRequestHandler(deps: ApprovalRequestDeps) {
       details: { approvalId, approve: approveUrl, reject: rejectUrl, expiresAt, actions: request.actions, cli: `kafka-heal approve ${approvalId} --reason "..."` },
     });
     for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.incidents.appendTimeline(request.incidentId, entry);
-    return { approvalId, approveUrl, rejectUrl, expiresAt, notifiedVia: result.via };
+    return { approvalId };
   };
 }
 

@@ -9,8 +9,11 @@
 // These names and shapes are interface: the ASL files catch on them and the tests assert them.
 import * as z from 'zod';
 
-/** The Task resource every approval state uses. */
-export const APPROVAL_RESOURCE = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** The Task resource every approval state uses, as the ASL files write it (the stack substitutes the partition). */
+export const APPROVAL_RESOURCE_TEMPLATE = 'arn:${Partition}:states:::lambda:invoke.waitForTaskToken';
+
+/** The same resource in the `aws` partition, as the local runtime renders the definitions. */
+export const APPROVAL_RESOURCE = APPROVAL_RESOURCE_TEMPLATE.replace('${Partition}', 'aws');
 
 /** The error a rejected approval fails its Task with. */
 export const APPROVAL_REJECTED = 'ApprovalRejected';

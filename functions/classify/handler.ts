@@ -13,25 +13,39 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { classify } from '../domain/classify.js';
-import { CLUSTER_WIDE_TYPES, correlate, type Correlation } from '../domain/correlate.js';
+import { correlate, type Correlation } from '../domain/correlate.js';
 import { executionName } from '../domain/incident-id.js';
+import { RUN_ACTING_STATUSES, lockTakeover, type RunState } from '../domain/run-fencing.js';
 import type { ClusterFacts, Decision, HealRecord, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { InputValidationError, LockHeldError, LockNotOwnedError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
-import { SsmPolicySource, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
+import { SsmPolicySource, unconfiguredPolicy, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { signalSchema } from '../shared/schemas.js';
-import { startWorkflow, stopWorkflow, workflowArnEnvName } from '../shared/workflows.js';
+import { executionArnFor, runState, startWorkflow, stopWorkflow, workflowArnEnvName } from '../shared/workflows.js';
 
 /** A remediation holds its cluster's lock at most this long unless the workflow renews it (LOCK_TTL_SECONDS). */
 export const DEFAULT_LOCK_TTL_SECONDS = LOCK_TTL_SECONDS;
 
 export type ClassifyStore = Pick<
   IncidentStore,
-  'listOpen' | 'recentHeals' | 'recordSignal' | 'markSignalActed' | 'appendTimeline' | 'acquireLock' | 'releaseLock' | 'setExecution' | 'setStatus' | 'storeRaw' | 'get'
+  | 'listOpen'
+  | 'recentHeals'
+  | 'recordSignal'
+  | 'markSignalActed'
+  | 'appendTimeline'
+  | 'acquireLock'
+  | 'getLock'
+  | 'releaseLock'
+  | 'setExecution'
+  | 'designateRun'
+  | 'fenceRun'
+  | 'setStatus'
+  | 'storeRaw'
+  | 'get'
 >;
 
 export interface ClassifyDeps {
@@ -79,14 +93,23 @@ interface Pending {
 }
 
 /** Classifies one signal and records it on its incident; returns what is left to act on. */
+/** The cluster's runtime policy; nothing is read for a cluster the deployment does not watch (unconfiguredPolicy). */
+function policyOf(cluster: string, deps: ClassifyDeps, fresh = false): Promise<LoadedPolicy> {
+  if (!deps.clusters.some((c) => c.name === cluster)) return Promise.resolve(unconfiguredPolicy(cluster));
+  return deps.policies.get(cluster, fresh ? { fresh } : undefined);
+}
+
 async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDeps): Promise<Pending | undefined> {
   const now = deps.now();
-  const loaded = await deps.policies.get(signal.cluster);
+  const loaded = await policyOf(signal.cluster, deps);
   if (loaded.origin === 'fallback-off') {
     logger.error('runtime policy invalid, automation off for the cluster', { cluster: signal.cluster, problem: loaded.problem });
     metrics.addMetric('PolicyFallbacks', MetricUnit.Count, 1);
   } else if (loaded.origin === 'default') {
     logger.warn('runtime policy missing, using the default', { cluster: signal.cluster, problem: loaded.problem });
+  } else if (loaded.origin === 'unconfigured') {
+    logger.warn('signal for a cluster this deployment does not watch', { cluster: signal.cluster, signalId: signal.id });
+    metrics.addMetric('UnknownClusterSignals', MetricUnit.Count, 1);
   }
   const policy = loaded.policy;
   const cluster = deps.clusters.find((c) => c.name === signal.cluster);
@@ -157,7 +180,7 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
   }
   // The signal that gave the incident its current type leads (the latest one of the batch).
   const lead = [...group].reverse().find((p) => p.decision.incidentType === current.type) ?? (group.at(-1) as Pending);
-  const loaded = await deps.policies.get(current.cluster, { fresh: true });
+  const loaded = await policyOf(current.cluster, deps, true);
   const open = await deps.store.listOpen(current.cluster);
   const others = open.filter((o) => o.id !== incidentId);
   const cluster = deps.clusters.find((c) => c.name === current.cluster);
@@ -250,18 +273,21 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
 
   // One remediation per cluster (safety rule 2): a run that waits for approval holds the lock too,
   // since once approved it restarts brokers like any other; without it two incidents' workflows
-  // could restart the same broker at once. A dry run changes nothing, so it holds no lock.
+  // could restart the same broker at once. A dry run changes nothing, so it holds no lock. The lock
+  // names the run that may act under it (run-fencing.ts).
   if (arn && (decision.action === 'remediate' || decision.action === 'await-approval') && !decision.plan.dryRun && workflow !== 'escalation') {
+    const run = executionArnFor(arn, executionName(incidentId, workflow));
     try {
-      const lock = await store.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
+      const lock = await store.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
       await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
-      // A site failure or a quorum loss may take the lock from a broker-level run (see takeOverForSiteFailure).
-      if (!(await takeOverForSiteFailure(signal.cluster, err.owner, incidentId, decision, deps))) {
+      // A site failure or a quorum loss takes the lock from a broker-level run; anyone takes a stale one (takeOverLock).
+      const refused = await takeOverLock(signal.cluster, incidentId, decision, run, deps);
+      if (refused !== undefined) {
         // One remediation per cluster: this one goes to people instead of waiting silently.
-        notes.push(`remediation lock for ${signal.cluster} is held by ${err.owner ?? 'another incident'}; escalating instead of remediating concurrently`);
-        await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: err.message, result: 'escalate' });
+        notes.push(`remediation lock for ${signal.cluster} is held by ${refused.owner ?? 'another incident'} (${refused.why}); escalating instead of remediating concurrently`);
+        await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: `${err.message}; ${refused.why}`, result: 'escalate' });
         metrics.addMetric('LockContention', MetricUnit.Count, 1);
         workflow = 'escalation';
         arn = deps.workflowArns[workflowArnEnvName('escalation')];
@@ -293,6 +319,8 @@ async function act(incidentId: string, signal: Signal, decision: Decision, loade
     reasons: [...decision.reasons, ...notes],
     signal,
   };
+  // Designated before it starts, so its first step may act (and no run this replaces can).
+  await store.designateRun(incidentId, executionArnFor(arn, executionName(incidentId, workflow)));
   const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow });
   await store.setExecution(incidentId, started.executionArn);
   if (started.started && workflow !== 'escalation' && (await supersededWhileStarting(incidentId, workflow, decision, started.executionArn, deps))) return;
@@ -328,51 +356,79 @@ async function supersededWhileStarting(incidentId: string, workflow: Workflow, d
   return true;
 }
 
-/** Incident types whose runbooks act on single brokers; none of them can work while the whole site is down. */
-const BROKER_LEVEL_TYPES: readonly string[] = ['broker-failure', 'cascade-failure'];
-/** Incident types that take the cluster lock over from a broker-level run (see takeOverForSiteFailure); broker-level alarms fold into them (correlate). */
-const OUTRANKS_BROKER_LEVEL: readonly string[] = CLUSTER_WIDE_TYPES;
+/** Rounds of takeOverLock: another classifier may take the freed lock first, and then it is asked again. */
+const TAKEOVER_ROUNDS = 3;
 
 /**
- * A site failure outranks a broker-level remediation on the same cluster. When a site dies, its
- * broker-down and site-down alarms fire together, and whichever is classified first must not
- * decide the outcome: with no broker reachable, broker-recovery or cascade-recovery cannot
- * succeed, and DR failover is the runbook that helps. So the site failure stops the broker-level
- * run (it is recorded on that incident, which is closed as suppressed: the site failure owns the
- * response) and takes the cluster lock; there is still one remediation per cluster. The holder
- * may still read `open` (its start raced an upgrade and was stopped before its status was set).
- * A holder already escalated (its run superseded by the paging ladder) only loses the lock.
- * Any other holder (another site failure, a quorum recovery, disk pressure...) keeps the lock.
- * A quorum loss outranks them the same way: while ZooKeeper (or the KRaft quorum) has no
- * majority, a broker-level restart cannot work (a restarted broker cannot register) and broker
- * alarms are symptoms of the loss (brokers blocked on metadata calls), while quorum-recovery stops
- * and restarts every broker itself. Broker-level alarms classified once the site failure or quorum
- * loss is open fold into it (correlate), so they neither reach this lock nor page again.
+ * The lock is held by another incident: take it over when lockTakeover (run-fencing.ts, the rule
+ * table in docs/incident-store.md) says so. When a site dies, its broker-down and site-down alarms
+ * fire together, and whichever is classified first must not decide the outcome: with no broker
+ * reachable no broker-level runbook can succeed, and DR failover is the runbook that helps (a
+ * quorum loss likewise outranks them: quorum-recovery restarts every broker itself). A lock whose
+ * run has ended (or never started) is stale and taken by anyone. The holder's run is fenced first,
+ * then stopped (StopExecution does not abort a step in flight; the fence makes that step refused),
+ * then the lock is released and taken with this incident's run. An escalated holder keeps its
+ * status and paging, a closed one stays closed; a holder automation still worked on is closed as
+ * suppressed. Returns undefined once taken, else who holds it and why it stays.
  */
-async function takeOverForSiteFailure(cluster: string, owner: string | undefined, incidentId: string, decision: Decision, deps: ClassifyDeps): Promise<boolean> {
-  if (!OUTRANKS_BROKER_LEVEL.includes(decision.incidentType) || owner === undefined || owner === incidentId) return false;
-  // A holder that cannot be read is not taken over: the usual lock-held path escalates.
-  const holder = await deps.store.get(owner).catch(() => undefined);
-  if (!holder || holder.cluster !== cluster || !BROKER_LEVEL_TYPES.includes(holder.type) || !ACTIVE_STATUSES.includes(holder.status)) return false;
-  const why =
-    decision.incidentType === 'site-failure'
-      ? `site failure ${incidentId} on ${cluster} takes over: no broker-level runbook can work while no broker of the site answers`
-      : `quorum loss ${incidentId} on ${cluster} takes over: no broker-level runbook can work while the quorum is lost, and quorum-recovery restarts every broker`;
-  // An incident already handed to people keeps its paging ladder and its status: only its lock moves.
-  const escalating = holder.status === 'escalated' || (holder.executionArn?.endsWith(`:${executionName(owner, 'escalation')}`) ?? false);
-  if (!escalating && holder.executionArn) await supersede(owner, holder.executionArn, why, deps);
-  await releaseLockOf(cluster, owner, deps);
+async function takeOverLock(cluster: string, incidentId: string, decision: Decision, run: string, deps: ClassifyDeps): Promise<{ owner: string | undefined; why: string } | undefined> {
+  let refused: { owner: string | undefined; why: string } = { owner: undefined, why: 'another classifier took it first' };
+  for (let round = 0; round < TAKEOVER_ROUNDS; round++) {
+    const held = await deps.store.getLock(cluster);
+    const now = deps.now();
+    if (held === undefined || held.owner === incidentId || held.expiresAt < Math.floor(now.getTime() / 1000)) {
+      if (await tryAcquire(cluster, incidentId, run, `remediation lock for ${cluster}`, deps)) return undefined;
+      continue;
+    }
+    const owner = held.owner;
+    // A holder that cannot be read is not taken over.
+    const holder = await deps.store.get(owner).catch(() => undefined);
+    const heldRun = held.run ?? holder?.executionArn;
+    // The paging ladder never holds a lock and is never stopped for one (an older lock may name no run but the ladder's).
+    const ladder = heldRun?.endsWith(`:${executionName(owner, 'escalation')}`) ?? false;
+    const state: RunState = heldRun === undefined || ladder ? 'missing' : await runState(deps.sfn, heldRun);
+    const lockAgeSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(held.acquiredAt)) / 1000));
+    const verdict = lockTakeover(decision.incidentType, cluster, holder && { type: holder.type, status: holder.status, cluster: holder.cluster, run: state, lockAgeSeconds });
+    if (!verdict.take) return { owner, why: verdict.reason };
+    const why = `${decision.incidentType} ${incidentId} takes the remediation lock for ${cluster} over from ${owner}: ${verdict.reason}`;
+    if (heldRun !== undefined && !ladder) {
+      await deps.store.fenceRun(owner, heldRun);
+      if (verdict.stopRun) await stopRun(owner, heldRun, why, deps);
+    }
+    try {
+      await deps.store.releaseLock(cluster, owner);
+    } catch (err) {
+      // Moved on meanwhile (released and taken by someone else): ask again.
+      if (!(err instanceof LockNotOwnedError)) throw err;
+      refused = { owner, why: 'the lock changed hands during the takeover' };
+      continue;
+    }
+    await deps.store.appendTimeline(owner, { actor: 'classifier', action: 'lock-taken-over', detail: why, result: incidentId });
+    if (!(await tryAcquire(cluster, incidentId, run, `remediation lock for ${cluster} taken over from ${owner} (${holder?.type})`, deps))) continue;
+    if (verdict.suppressHolder) {
+      try {
+        await deps.store.setStatus(owner, 'suppressed', RUN_ACTING_STATUSES, { actor: 'classifier', detail: why });
+      } catch (err) {
+        // Escalated or closed meanwhile by its own run: that status stands.
+        if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
+      }
+    }
+    metrics.addMetric('LockTakeovers', MetricUnit.Count, 1);
+    return undefined;
+  }
+  return refused;
+}
+
+/** Takes the lock for this incident's run; false when another incident holds it. */
+async function tryAcquire(cluster: string, incidentId: string, run: string, what: string, deps: ClassifyDeps): Promise<boolean> {
   try {
-    const lock = await deps.store.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS);
-    await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${cluster} taken over from ${owner} (${holder.type}) until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+    const lock = await deps.store.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
+    await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `${what} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+    return true;
   } catch (err) {
-    // Someone else took it in between: the usual lock-held path escalates.
     if (err instanceof LockHeldError) return false;
     throw err;
   }
-  if (!escalating) await deps.store.setStatus(owner, 'suppressed', ACTIVE_STATUSES, { actor: 'classifier', detail: why });
-  metrics.addMetric('LockTakeovers', MetricUnit.Count, 1);
-  return true;
 }
 
 /** Releases the cluster lock if this incident holds it, and says so; a lock held by another incident stays. */
@@ -386,8 +442,18 @@ async function releaseLockOf(cluster: string, incidentId: string, deps: Classify
   }
 }
 
-/** Stops a superseded execution and says so on the incident timeline (both orders of the race end here). */
+/**
+ * Supersedes an incident's execution: fenced first (from then on none of its steps may take the
+ * lock or change the incident: run-fencing.ts), then stopped, so a step it still has in flight
+ * cannot undo what follows. Both orders of the start race end here.
+ */
 async function supersede(incidentId: string, executionArn: string, cause: string, deps: ClassifyDeps): Promise<void> {
+  await deps.store.fenceRun(incidentId, executionArn);
+  await stopRun(incidentId, executionArn, cause, deps);
+}
+
+/** Stops an execution and says so on the incident timeline. */
+async function stopRun(incidentId: string, executionArn: string, cause: string, deps: ClassifyDeps): Promise<void> {
   const stopped = await stopWorkflow(deps.sfn, executionArn, cause);
   await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-superseded', detail: `${executionArn} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
   metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);

@@ -1,6 +1,10 @@
 // The Kafka-side steps of the DR workflows (dr-failover, dr-failback), run by the cluster steps
-// Lambda of the cluster that is to take the clients (it sits in that cluster's VPC):
+// Lambda of the cluster that is to take the clients (it sits in that cluster's VPC), except
+// dr-site-probe, which the primary's own cluster steps Lambda runs from inside the primary's VPC:
 //
+//   dr-site-probe     one fresh probe of the primary, judged against what the switch needs
+//                     (failover: unreachable; failback: healthy). The workflow repeats it, so
+//                     no single alert or probe moves the clients.
 //   dr-prerequisites  is the cluster healthy and reachable, and did MirrorMaker 2 keep it within
 //                     the allowed replication lag? Throws DrPrerequisitesNotMet otherwise, so the
 //                     workflow's Retry gives a settling cluster time before escalating.
@@ -16,7 +20,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import * as z from 'zod';
-import { canaryVerdict, drReadiness, heartbeatLag, type HeartbeatReading } from '../domain/dr.js';
+import { canaryVerdict, drReadiness, heartbeatLag, siteProbeVerdict, type HeartbeatReading, type SiteProbeVerdict } from '../domain/dr.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { connectBroker, metadata, parseHostPort, type BrokerConnection, type ProbeOptions, type ProbeSecurity } from '@kafka-heal/probe';
 import type { ProbeClusterConfig } from '../probe/handler.js';
@@ -42,13 +46,15 @@ export const DrStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('dr-prerequisites'), cluster, sourceAlias: z.string().min(1), maxLagSeconds: z.number().int().positive() }),
   z.object({ step: z.literal('dr-backup'), cluster, incidentId: z.string().min(1).max(80) }),
   z.object({ step: z.literal('dr-canary'), cluster, recordName: z.string().min(1), port: z.number().int().min(1).max(65_535) }),
+  z.object({ step: z.literal('dr-site-probe'), cluster, expect: z.enum(['unreachable', 'healthy']) }),
 ]);
 export type DrStep = z.infer<typeof DrStepSchema>;
 
 export type DrStepResult =
   | { step: 'dr-prerequisites'; ready: true; healthy: boolean; lagSeconds: number | null; summary: string; at: string }
   | { step: 'dr-backup'; topic: string; key: string; topics: number; groups: number; bytes: number; summary: string; at: string }
-  | { step: 'dr-canary'; ok: true; clusterId: string; roundTripMs: number; summary: string; at: string };
+  | { step: 'dr-canary'; ok: true; clusterId: string; roundTripMs: number; summary: string; at: string }
+  | { step: 'dr-site-probe'; verdict: SiteProbeVerdict; status: ClusterSnapshot['status']; summary: string; at: string };
 
 export interface DrStepsDeps {
   clusters: () => ProbeClusterConfig[];
@@ -100,7 +106,7 @@ async function ensureTopic(kafka: Kafka, topic: string, configEntries: { name: s
 export function makeDrStepsHandler(deps: DrStepsDeps) {
   const find = (name: string) => {
     const c = deps.clusters().find((x) => x.name === name);
-    if (!c) throw new UnknownClusterError(`cluster "${name}" is not in CLUSTERS_JSON`);
+    if (!c) throw new UnknownClusterError(`cluster "${name}" is not in CLUSTERS_FILE`);
     return c;
   };
   return async (event: DrStep): Promise<DrStepResult> => {
@@ -187,6 +193,11 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
         const verdict = canaryVerdict({ recordName: event.recordName, expectedClusterId, reachedClusterId, sent, received });
         if (!verdict.ok) throw new CanaryFailed(verdict.summary);
         return { step: 'dr-canary', ok: true, clusterId: expectedClusterId as string, roundTripMs: Date.now() - started, summary: verdict.summary, at: deps.now().toISOString() };
+      }
+      case 'dr-site-probe': {
+        const snapshot = await deps.probe(probeOptionsFor(config, deps.timeoutMs));
+        const v = siteProbeVerdict({ cluster: event.cluster, expect: event.expect, status: snapshot.status, bootstrapReachable: snapshot.bootstrapReachable });
+        return { step: 'dr-site-probe', verdict: v.verdict, status: snapshot.status, summary: v.summary, at: snapshot.takenAt };
       }
     }
   };

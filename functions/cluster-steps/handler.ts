@@ -16,8 +16,9 @@
 //
 // dr-prerequisites, dr-backup and dr-canary (DR failover/failback) are in dr.ts.
 //
-// Environment: CLUSTERS_JSON (this function's one cluster, as the probe gets it, with its security
-// reference: the secrets are read at run time, functions/shared/kafka-security.ts), PROBE_TIMEOUT_MS,
+// Environment: CLUSTERS_FILE (the bundled file of this function's one cluster, as the probe gets
+// it, functions/shared/bundled-file.ts; with its security reference: the secrets are read at run
+// time, functions/shared/kafka-security.ts), PROBE_TIMEOUT_MS,
 // and for a self-managed ZooKeeper-mode cluster whose config lists them, ZOOKEEPER_CONNECT: the
 // ensemble's client addresses (host:port,host:port,...) that quorum-confirm and quorum-verify ask
 // (srvr, functions/shared/zookeeper.ts). Without it those steps judge by the probe alone.
@@ -32,6 +33,7 @@ import type { EnsembleObservation } from '../domain/quorum-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { UnknownClusterError, clusterSecurity, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
+import { readBundledFile } from '../shared/bundled-file.js';
 import { kafkajsSecurity, type SecurityLoader } from '../shared/kafka-security.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
@@ -84,7 +86,7 @@ export interface ClusterStepsDeps {
 export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
   return async (event: ClusterStep): Promise<ClusterStepResult> => {
     const config = deps.clusters().find((c) => c.name === event.cluster);
-    if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_JSON`);
+    if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_FILE`);
     const options = probeOptionsFor(config, deps.timeoutMs);
     const loader = deps.security?.(config);
     if (loader) options.security = loader.load;
@@ -158,7 +160,7 @@ export function clusterStepsDepsFromEnv(
   const servers = () => (zookeeper ??= { servers: parseZookeeperConnect(env.ZOOKEEPER_CONNECT) }).servers;
   let clusters: ProbeClusterConfig[] | undefined;
   return {
-    clusters: () => (clusters ??= parseClustersJson(env.CLUSTERS_JSON)),
+    clusters: () => (clusters ??= parseClustersJson(readBundledFile('CLUSTERS_FILE', env))),
     security: clusterSecurity,
     probe: io.probe,
     timeoutMs: envInt(env, 'PROBE_TIMEOUT_MS', 5000),
@@ -176,7 +178,7 @@ const clusterSteps = makeClusterStepsHandler(clusterStepsDepsFromEnv(process.env
 let clustersCache: ProbeClusterConfig[] | undefined;
 
 const drSteps = makeDrStepsHandler({
-  clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
+  clusters: () => (clustersCache ??= parseClustersJson(readBundledFile('CLUSTERS_FILE'))),
   probe: probeCluster,
   security: clusterSecurity,
   kafka: (brokers, security) =>

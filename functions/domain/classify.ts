@@ -159,7 +159,7 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
         // The brokers are known only from their own open incident, and that incident recovers
         // them (one remediation per cluster). Planning the same recovery here raced it for the
         // cluster lock: when this symptom won, a cascade was recovered one broker short and its
-        // own incident escalated on the held lock (cascade-approval drill, CI run at 5cba810).
+        // own incident escalated on the held lock (seen in the cascade-approval drill).
         reasons.push(
           `Partitions under min.insync.replicas while brokers ${down.join(', ')} are down: producers with acks=all are failing until they are back (SEV-1). ` +
             'Their recovery belongs to the incident of those brokers; this one pages and takes no lock.',

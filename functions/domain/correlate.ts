@@ -16,9 +16,13 @@
 //   4. same broker (any type) -> join; when the decision is more severe the incident takes the
 //      decision's type and severity (a disk-pressure incident whose broker then goes down
 //      becomes a broker-failure, so the recovery is not lost in a quieter incident)
-//   otherwise a new incident.
+//   otherwise a new incident. An unknown signal (an alert no rule maps) skips rules 3 and 4: two
+//   different unknown alerts are two different things nobody has classified, and joining one to
+//   an incident already escalated would add it without a notification; only its own re-fire
+//   (rule 1) joins.
 // Ignore decisions still correlate (a resolved signal annotates its incident); callers open
 // no new incident for them.
+import { fingerprintKey } from './incident-id.js';
 import { CASCADE_SEVERITY } from './classify.js';
 import { isMoreSevere, mostSevere } from './severity.js';
 import type { Decision, IncidentStatus, IncidentType, OpenIncident, RuntimePolicy, Severity, Signal } from './types.js';
@@ -62,7 +66,7 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
   // newest is the alarm's current owner: its OK notice belongs there.
   const folding = isFoldable(signal, decision);
   const same = candidates
-    .filter((i) => i.fingerprints.includes(signal.fingerprint) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
+    .filter((i) => i.fingerprints.includes(fingerprintKey(signal.fingerprint)) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
     .sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id))[0];
   if (same) return { kind: 'join', incidentId: same.id };
 
@@ -80,6 +84,7 @@ export function correlate(signal: Signal, decision: Decision, open: OpenIncident
     }
   }
 
+  if (decision.incidentType === 'unknown') return { kind: 'new' };
   const sameType = candidates.find((i) => i.type === decision.incidentType);
   if (sameType) return severityUpgrade(sameType, decision.severity);
 

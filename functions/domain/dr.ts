@@ -88,3 +88,37 @@ export function canaryVerdict(c: CanaryObservation): { ok: boolean; summary: str
   if (c.received !== c.sent) return { ok: false, summary: `the canary sent through ${c.recordName} was ${c.received === null ? 'not read back' : 'read back altered'}` };
   return { ok: true, summary: `${c.recordName} leads to cluster ${c.expectedClusterId}; the canary made the round trip` };
 }
+
+/**
+ * What a DR switch needs the primary to be before the record moves (trust no single signal):
+ * failover needs it unreachable, failback needs it healthy, each on several consecutive probes.
+ */
+export type SiteExpectation = 'unreachable' | 'healthy';
+
+export interface SiteProbeInput {
+  /** The primary cluster, probed from inside its own VPC. */
+  cluster: string;
+  expect: SiteExpectation;
+  status: SnapshotStatus;
+  bootstrapReachable: boolean;
+}
+
+/**
+ * One probe of the primary against what the switch needs:
+ * - confirms      the probe found what the switch needs (no broker answered; or healthy)
+ * - false-alarm   failover only: the primary answered and is healthy, the site-down signal was wrong
+ * - contradicts   anything else: the primary answered but is not healthy (failover: not a site
+ *                 failure, the broker runbooks or people own it), or it is not healthy (failback)
+ */
+export type SiteProbeVerdict = 'confirms' | 'false-alarm' | 'contradicts';
+
+export function siteProbeVerdict(p: SiteProbeInput): { verdict: SiteProbeVerdict; summary: string } {
+  const seen = p.bootstrapReachable ? p.status : `${p.status}, no bootstrap server answered`;
+  if (p.expect === 'unreachable') {
+    if (p.status === 'down') return { verdict: 'confirms', summary: `no broker of ${p.cluster} answered (${seen})` };
+    if (p.status === 'healthy') return { verdict: 'false-alarm', summary: `${p.cluster} answered and is healthy` };
+    return { verdict: 'contradicts', summary: `${p.cluster} answered (${seen}): the site is not down, so it is not failed over` };
+  }
+  if (p.status === 'healthy') return { verdict: 'confirms', summary: `${p.cluster} answered and is healthy` };
+  return { verdict: 'contradicts', summary: `${p.cluster} is not healthy (${seen}): clients are not moved back to it` };
+}

@@ -17,6 +17,14 @@ export class UnknownSourceError extends Error {
   override readonly name = 'UnknownSourceError';
 }
 
+/**
+ * A CloudWatch alarm that is not this deployment's: its marker names another deployment (or none),
+ * or it was not made by this stack. Kept raw and never acted on.
+ */
+export class ForeignAlarmError extends Error {
+  override readonly name = 'ForeignAlarmError';
+}
+
 /** A runtime policy (SSM parameter or config `policy` block) is invalid; lists every bad field. */
 export class PolicyError extends Error {
   override readonly name = 'PolicyError';

@@ -42,3 +42,15 @@ export function executionName(incidentId: string, workflow: Workflow, attempt = 
   const h = hash(incidentId, 10);
   return `${safeId.slice(0, room - h.length - 1)}-${h}${tail}`;
 }
+
+/** Fingerprints up to this long are kept as they are on the incident; longer ones as a hash. */
+export const FINGERPRINT_KEY_MAX = 64;
+
+/**
+ * How an incident keeps a signal's fingerprint: readable when short, `sha256:<32 hex>` when long,
+ * so a thousand distinct 1 KiB fingerprints cost 39 KB of the incident item, not a megabyte.
+ * Correlation compares keys (correlate.ts), never raw fingerprints.
+ */
+export function fingerprintKey(fingerprint: string): string {
+  return fingerprint.length <= FINGERPRINT_KEY_MAX ? fingerprint : `sha256:${hash(fingerprint, 32)}`;
+}

@@ -215,7 +215,7 @@ export interface OpenIncident {
   /** Broker ids involved so far, each with the first time it was seen failing (ISO). */
   brokers: { id: number; firstSeenAt: string }[];
   openedAt: string;
-  /** Fingerprints of the signals already joined to the incident. */
+  /** Keys (incident-id.ts fingerprintKey) of the fingerprints of the signals already joined to the incident. */
   fingerprints: string[];
 }
 

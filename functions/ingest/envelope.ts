@@ -4,14 +4,7 @@
 //   - an Alertmanager webhook body put on the queue by the API Gateway integration: as is
 //   - a whole API Gateway proxy request: its body (base64-decoded when flagged)
 import { MalformedEventError } from '../domain/errors.js';
-
-function parseJson(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw new MalformedEventError(`${what} is not valid JSON: ${(err as Error).message}`);
-  }
-}
+import { parseJsonDocument as parseJson } from '../domain/normalize/common.js';
 
 function isApiGatewayProxyRequest(v: unknown): v is { body: string | null; isBase64Encoded?: boolean } {
   return (
@@ -35,5 +28,5 @@ export function unwrapRecordBody(body: string): unknown {
 
 /** Errors that retrying the same input cannot fix: the input is kept raw instead of retried. */
 export function isPermanentInputError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'MalformedEventError' || err.name === 'UnknownSourceError' || err.name === 'InputValidationError');
+  return err instanceof Error && ['MalformedEventError', 'UnknownSourceError', 'InputValidationError', 'ForeignAlarmError'].includes(err.name);
 }

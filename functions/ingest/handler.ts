@@ -1,17 +1,22 @@
 // Ingest Lambda (glue): SQS batch of raw events -> normalize() -> signals queue.
-// Permanent errors (malformed or unknown input) are stored raw in the incident table with the
-// error, logged and counted, and NOT retried. Transient errors (the signals queue or the table
+// A CloudWatch alarm's signals go on only when the alarm is this stack's (alarm-owner.ts: its
+// marker names this DEPLOYMENT and its CloudFormation stack-name tag is STACK_NAME).
+// Permanent errors (malformed or unknown input, another deployment's alarm) are stored raw in the
+// incident table with the error, logged and counted, and NOT retried. Transient errors (the signals queue or the table
 // is unavailable) fail only that record through batchItemFailures, so SQS retries it and after
 // maxReceiveCount moves it to the DLQ. Nothing is dropped silently.
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { normalize } from '../domain/normalize/index.js';
+import type { AlertRouting } from '../domain/normalize/index.js';
 import type { ClusterFacts } from '../domain/types.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
-import { clustersFromEnv, requireEnv } from '../shared/env.js';
+import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
 import type { IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
+import { AlarmOwnership, cloudWatchTagReader } from './alarm-owner.js';
 import { isPermanentInputError, unwrapRecordBody } from './envelope.js';
 import { publishSignals } from './publish.js';
 
@@ -20,7 +25,22 @@ export interface IngestDeps {
   signalsQueueUrl: string;
   store: Pick<IncidentStore, 'storeRaw'>;
   clusters: ClusterFacts[];
+  /** How Alertmanager alerts are read (the bundled ALERT_ROUTING_FILE); none: the built-in names and labels only. */
+  routing?: AlertRouting;
   now: () => Date;
+  /** This deployment: alarm markers naming another (or none) are rejected. */
+  deployment?: string;
+  /** Checks a CloudWatch alarm was made by this stack before its signals go on. */
+  alarms?: AlarmOwnership;
+}
+
+/** The alarm an EventBridge CloudWatch event is about: its ARN (set by AWS) and name. */
+function alarmOf(raw: unknown): { arn: string | undefined; name: string } | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const e = raw as { source?: unknown; resources?: unknown; detail?: { alarmName?: unknown } };
+  if (e.source !== 'aws.cloudwatch') return undefined;
+  const arn = Array.isArray(e.resources) && typeof e.resources[0] === 'string' ? e.resources[0] : undefined;
+  return { arn, name: typeof e.detail?.alarmName === 'string' ? e.detail.alarmName.slice(0, 256) : '(unnamed)' };
 }
 
 function receivedAt(record: SQSRecord, now: () => Date): string {
@@ -32,7 +52,10 @@ async function ingestRecord(record: SQSRecord, deps: IngestDeps): Promise<void> 
   const at = receivedAt(record, deps.now);
   let result: ReturnType<typeof normalize>;
   try {
-    result = normalize(unwrapRecordBody(record.body), { clusters: deps.clusters, receivedAt: at });
+    const raw = unwrapRecordBody(record.body);
+    result = normalize(raw, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}), ...(deps.deployment === undefined ? {} : { deployment: deps.deployment }) });
+    const alarm = result.outcome === 'signals' ? alarmOf(raw) : undefined;
+    if (alarm && deps.alarms) await deps.alarms.verify(alarm.arn, alarm.name);
   } catch (err) {
     if (!isPermanentInputError(err)) throw err;
     const e = err as Error;
@@ -74,7 +97,10 @@ function depsFromEnv(): IngestDeps {
     signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
     store: incidentStoreFromEnv(),
     clusters: clustersFromEnv(),
+    routing: alertRoutingFromEnv(),
     now: () => new Date(),
+    deployment: requireEnv('DEPLOYMENT'),
+    alarms: new AlarmOwnership(requireEnv('STACK_NAME'), cloudWatchTagReader(new CloudWatchClient({}))),
   };
 }
 

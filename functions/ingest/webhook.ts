@@ -4,10 +4,10 @@
 // 503 when the queue or table is unavailable so Alertmanager retries.
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
-import { MalformedEventError } from '../domain/errors.js';
+import { parseJsonDocument } from '../domain/normalize/common.js';
 import { normalize } from '../domain/normalize/index.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
-import { clustersFromEnv, requireEnv } from '../shared/env.js';
+import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import type { IngestDeps } from './handler.js';
@@ -35,13 +35,8 @@ export function createWebhookHandler(deps: IngestDeps): (event: ProxyEvent) => P
     const text = bytes.toString('utf8');
     let signals;
     try {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (err) {
-        throw new MalformedEventError(`request body is not valid JSON: ${(err as Error).message}`);
-      }
-      const result = normalize(json, { clusters: deps.clusters, receivedAt: at });
+      const json = parseJsonDocument(text, 'request body');
+      const result = normalize(json, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}) });
       if (result.outcome === 'ignored') return reply(202, { signalIds: [], ignored: result.reason });
       signals = result.signals;
     } catch (err) {
@@ -76,6 +71,7 @@ export const handler = withHouseMiddleware((event: ProxyEvent) =>
       signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
       store: incidentStoreFromEnv(),
       clusters: clustersFromEnv(),
+      routing: alertRoutingFromEnv(),
       now: () => new Date(),
     }),
   )(event),

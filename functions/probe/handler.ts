@@ -12,6 +12,7 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
+import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
@@ -40,27 +41,27 @@ const ClusterEntrySchema = z.object({
 });
 export type ProbeClusterConfig = z.infer<typeof ClusterEntrySchema>;
 
-/** CLUSTERS_JSON is missing or malformed: a deployment error, not a Kafka one. */
+/** The cluster file (CLUSTERS_FILE) is missing or malformed: a deployment error, not a Kafka one. */
 export class ProbeConfigError extends Error {
   override readonly name = 'ProbeConfigError';
 }
 
-/** The event names a cluster that CLUSTERS_JSON does not describe. */
+/** The event names a cluster that the cluster file does not describe. */
 export class UnknownClusterError extends Error {
   override readonly name = 'UnknownClusterError';
 }
 
 export function parseClustersJson(text: string | undefined): ProbeClusterConfig[] {
-  if (!text) throw new ProbeConfigError('CLUSTERS_JSON is not set');
+  if (!text) throw new ProbeConfigError('the cluster file (CLUSTERS_FILE) is empty');
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ProbeConfigError(`CLUSTERS_JSON is not JSON: ${(err as Error).message}`);
+    throw new ProbeConfigError(`CLUSTERS_FILE is not JSON: ${(err as Error).message}`);
   }
   const parsed = z.array(ClusterEntrySchema).safeParse(raw);
   if (!parsed.success) {
-    throw new ProbeConfigError(`CLUSTERS_JSON: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ProbeConfigError(`CLUSTERS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
 }
@@ -100,7 +101,7 @@ const seenBrokers = new Map<string, Set<number>>();
 export function makeProbeHandler(deps: ProbeDeps) {
   return async (event: ProbeEvent, context?: Pick<Context, 'getRemainingTimeInMillis'>): Promise<ProbeResult> => {
     const config = deps.clusters().find((c) => c.name === event.cluster);
-    if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_JSON`);
+    if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_FILE`);
     const rounds = event.rounds ?? deps.rounds;
     const loader = deps.security?.(config);
     const opts = probeOptionsFor(config, deps.timeoutMs);
@@ -153,7 +154,7 @@ export function clusterSecurity(c: ProbeClusterConfig): SecurityLoader | undefin
 const publishedSeries = parseMetricSeries(process.env.PROBE_METRIC_SERIES);
 
 export const probeHandler = makeProbeHandler({
-  clusters: () => (clustersCache ??= parseClustersJson(process.env.CLUSTERS_JSON)),
+  clusters: () => (clustersCache ??= parseClustersJson(readBundledFile('CLUSTERS_FILE'))),
   security: clusterSecurity,
   probe: probeCluster,
   publish: (docs) => publish(publishedSeries ? selectSeries(docs, publishedSeries) : docs),

@@ -14,6 +14,22 @@ export class LockHeldError extends Error {
   }
 }
 
+/**
+ * An execution that no longer acts for its incident (superseded or stopped by the classifier, or
+ * the incident is no longer worked on by it: functions/domain/run-fencing.ts) tried to take the
+ * cluster lock or change the incident's status. The ASL ends such a run quietly.
+ */
+export class RunSupersededError extends Error {
+  override readonly name = 'RunSupersededError';
+  constructor(
+    readonly incidentId: string,
+    readonly run: string,
+    readonly reason: string,
+  ) {
+    super(`execution ${run} no longer acts for incident ${incidentId}: ${reason}`);
+  }
+}
+
 /** The caller tried to renew or release a lock it does not own (or that no longer exists). */
 export class LockNotOwnedError extends Error {
   override readonly name = 'LockNotOwnedError';

@@ -23,8 +23,9 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { incidentIdFor } from '../domain/incident-id.js';
+import { fingerprintKey, incidentIdFor } from '../domain/incident-id.js';
 import { FOLD_STATUSES, type Correlation, type FoldEntry } from '../domain/correlate.js';
+import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '../domain/run-fencing.js';
 import type {
   Decision,
   HealRecord,
@@ -40,6 +41,7 @@ import {
   IncidentStatusConflict,
   LockHeldError,
   LockNotOwnedError,
+  RunSupersededError,
   SignalInFlightError,
   isConditionalCheckFailed,
 } from './errors.js';
@@ -67,6 +69,12 @@ export const RAW_BODY_MAX_BYTES = 350 * 1024;
 export const SIGNAL_CLAIM_STALE_MS = 60_000;
 /** Compare-and-set rounds before giving up with ConditionalWriteConflict (the signal is then retried by SQS). */
 const MAX_CONFLICT_RETRIES = 8;
+/**
+ * Fingerprint keys an incident keeps (each at most 71 characters: fingerprintKey), about 145 KB at
+ * most of the 400 KB item. Past it a new fingerprint is only counted (fingerprintOverflow) and
+ * correlation falls back to the fault family; the timeline says so once (fingerprints-capped).
+ */
+export const MAX_INCIDENT_FINGERPRINTS = 2_000;
 /** Rounds of applySignal: transaction conflicts under an alarm storm back off and retry (about 6 s at most). */
 const MAX_APPLY_ROUNDS = 40;
 
@@ -111,6 +119,10 @@ export interface IncidentRecord extends OpenIncident {
   acknowledgedAt?: string;
   resolvedAt?: string;
   executionArn?: string;
+  /** The execution the classifier designated to act for the incident (set before it starts it). */
+  activeRun?: string;
+  /** Executions the classifier superseded or stopped: never again act for the incident (run-fencing.ts). */
+  fencedRuns?: string[];
   /** Detection delay: detectedAt -> openedAt, computed at resolve. */
   mttdSeconds?: number;
   /** Time to recover: detectedAt -> resolvedAt, computed at resolve. */
@@ -150,6 +162,8 @@ export interface LockInfo {
   acquiredAt: string;
   /** Epoch seconds (also the item's TTL). */
   expiresAt: number;
+  /** The execution (ARN) allowed to act under the lock; absent for a lock taken without one. */
+  run?: string;
 }
 
 export interface RawInput {
@@ -164,6 +178,8 @@ export interface IncidentStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   now?: () => Date;
+  /** Fingerprint keys an incident keeps (MAX_INCIDENT_FINGERPRINTS); tests make it small. */
+  maxFingerprints?: number;
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 3, 'SEV-4': 4 };
@@ -189,10 +205,14 @@ export function truncateUtf8(text: string, maxBytes: number): { text: string; tr
 
 type Item = Record<string, unknown>;
 
+/** A DynamoDB string set as the document client returns it (a Set), or a list. */
+function stringSet(value: unknown): string[] {
+  return value instanceof Set ? [...(value as Set<string>)] : Array.isArray(value) ? (value as string[]) : [];
+}
+
 function toIncident(item: Item): IncidentRecord {
   const brokersMap = (item.brokers ?? {}) as Record<string, string>;
-  const fps = item.fingerprints;
-  const fingerprints = fps instanceof Set ? [...(fps as Set<string>)] : Array.isArray(fps) ? (fps as string[]) : [];
+  const fingerprints = stringSet(item.fingerprints);
   const rec: IncidentRecord = {
     id: item.id as string,
     cluster: item.cluster as string,
@@ -209,9 +229,11 @@ function toIncident(item: Item): IncidentRecord {
     lastSignalAt: (item.lastSignalAt ?? item.openedAt) as string,
     version: Number(item.version ?? 0),
   };
-  for (const k of ['acknowledgedAt', 'resolvedAt', 'executionArn'] as const) {
+  for (const k of ['acknowledgedAt', 'resolvedAt', 'executionArn', 'activeRun'] as const) {
     if (typeof item[k] === 'string') rec[k] = item[k];
   }
+  const fenced = stringSet(item.fencedRuns);
+  if (fenced.length) rec.fencedRuns = fenced.sort();
   if (typeof item.mttdSeconds === 'number') rec.mttdSeconds = item.mttdSeconds;
   if (typeof item.mttrSeconds === 'number') rec.mttrSeconds = item.mttrSeconds;
   return rec;
@@ -235,12 +257,14 @@ export class IncidentStore {
   private readonly client: DynamoDBDocumentClient;
   readonly tableName: string;
   private readonly now: () => Date;
+  private readonly maxFingerprints: number;
   private seq = 0;
 
   constructor(opts: IncidentStoreOptions) {
     this.client = opts.client;
     this.tableName = opts.tableName;
     this.now = opts.now ?? (() => new Date());
+    this.maxFingerprints = opts.maxFingerprints ?? MAX_INCIDENT_FINGERPRINTS;
   }
 
   // ---------------------------------------------------------------- signals and incidents
@@ -440,7 +464,7 @@ export class IncidentStore {
                   severity: decision.severity,
                   status: 'open',
                   brokers,
-                  fingerprints: new Set([signal.fingerprint]),
+                  fingerprints: new Set([fingerprintKey(signal.fingerprint)]),
                   signalCount: 1,
                   detectedAt: signal.observedAt,
                   openedAt,
@@ -485,7 +509,6 @@ export class IncidentStore {
     const names: Record<string, string> = { '#status': 'status', '#v': 'version' };
     const values: Record<string, unknown> = {
       ':one': 1,
-      ':fp': new Set([signal.fingerprint]),
       ':at': signal.observedAt,
       ...Object.fromEntries(ACTIVE_STATUSES.map((s, i) => [`:s${i}`, s])),
     };
@@ -496,15 +519,11 @@ export class IncidentStore {
         sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
       });
     }
-    const old = await this.updateReturningOld(id, {
-      update: `SET ${sets.join(', ')} ADD fingerprints :fp`,
-      condition: `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
-      names,
-      values,
-    });
+    const active = `attribute_exists(pk) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`;
+    const old = await this.countWithFingerprint(id, signal.fingerprint, { sets, condition: active, names, values });
     if (old === 'closed') return 'closed';
     const before = toIncident(old);
-    const newFingerprint = !before.fingerprints.includes(signal.fingerprint);
+    const newFingerprint = !before.fingerprints.includes(fingerprintKey(signal.fingerprint));
     const known = new Set(before.brokers.map((b) => b.id));
     const newBrokers = signal.state === 'firing' ? signal.brokerIds.filter((b) => !known.has(b)) : [];
     // A more severe signal raises the incident's severity (never lowers it).
@@ -540,14 +559,15 @@ export class IncidentStore {
    */
   private async tryFold(id: string, into: IncidentType, signal: Signal, entry: FoldEntry): Promise<RecordedOutcome | 'closed'> {
     const names = { '#status': 'status', '#type': 'type', '#v': 'version' };
+    const key = fingerprintKey(signal.fingerprint);
     const values = {
       ':one': 1,
       ':at': signal.observedAt,
-      ':fp': new Set([signal.fingerprint]),
       ':into': into,
       ...Object.fromEntries(FOLD_STATUSES.map((s, i) => [`:f${i}`, s])),
     };
-    const update = 'SET signalCount = signalCount + :one, #v = #v + :one, lastSignalAt = :at ADD fingerprints :fp';
+    const sets = ['signalCount = signalCount + :one', '#v = #v + :one', 'lastSignalAt = :at'];
+    const update = `SET ${sets.join(', ')} ADD fingerprints :fp`;
     const foldable = `attribute_exists(pk) AND #type = :into AND #status IN (${FOLD_STATUSES.map((_, i) => `:f${i}`).join(', ')})`;
     const line = this.timelineItem(id, { actor: 'classifier', action: 'signal-folded', detail: entry.detail, result: 'folded', reasons: entry.reasons });
     try {
@@ -559,9 +579,9 @@ export class IncidentStore {
                 TableName: this.tableName,
                 Key: keys.incident(id),
                 UpdateExpression: update,
-                ConditionExpression: `${foldable} AND NOT contains(fingerprints, :fps)`,
+                ConditionExpression: `${foldable} AND NOT contains(fingerprints, :fpk) AND ${FINGERPRINT_ROOM}`,
                 ExpressionAttributeNames: names,
-                ExpressionAttributeValues: { ...values, ':fps': signal.fingerprint },
+                ExpressionAttributeValues: { ...values, ':fp': new Set([key]), ':fpk': key, ':fpCap': this.maxFingerprints },
               },
             },
             { Put: { TableName: this.tableName, Item: line, ConditionExpression: 'attribute_not_exists(pk)' } },
@@ -574,9 +594,44 @@ export class IncidentStore {
       if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
     }
     // Repeats of a folded alarm only count.
-    const old = await this.updateReturningOld(id, { update, condition: foldable, names, values });
+    const old = await this.countWithFingerprint(id, signal.fingerprint, { sets, condition: foldable, names, values });
     if (old === 'closed') return 'closed';
     return { outcome: 'joined', incident: await this.getMeta(id), newFingerprint: false, newBrokers: [], folded: true };
+  }
+
+  /**
+   * Counts a signal on the incident (`sets` under `condition`) and adds its fingerprint key while
+   * the incident keeps fewer than MAX_INCIDENT_FINGERPRINTS (or knows it already). Past the cap the
+   * signal is counted in fingerprintOverflow instead, and the first such signal puts one
+   * fingerprints-capped line on the timeline. Returns the item as it was, or 'closed'.
+   */
+  private async countWithFingerprint(
+    id: string,
+    fingerprint: string,
+    u: { sets: string[]; condition: string; names: Record<string, string>; values: Record<string, unknown> },
+  ): Promise<Item | 'closed'> {
+    const key = fingerprintKey(fingerprint);
+    const withKey = await this.updateReturningOld(id, {
+      update: `SET ${u.sets.join(', ')} ADD fingerprints :fp`,
+      condition: `${u.condition} AND ${FINGERPRINT_ROOM}`,
+      names: u.names,
+      values: { ...u.values, ':fp': new Set([key]), ':fpk': key, ':fpCap': this.maxFingerprints },
+    });
+    if (withKey !== 'closed') return withKey;
+    const counted = await this.updateReturningOld(id, {
+      update: `SET ${u.sets.join(', ')}, fingerprintOverflow = if_not_exists(fingerprintOverflow, :zero) + :one`,
+      condition: u.condition,
+      names: u.names,
+      values: { ...u.values, ':zero': 0, ':one': 1 },
+    });
+    if (counted !== 'closed' && counted.fingerprintOverflow === undefined) {
+      await this.appendTimeline(id, {
+        actor: 'classifier',
+        action: 'fingerprints-capped',
+        detail: `the incident keeps ${this.maxFingerprints} distinct signal fingerprints; further new ones are counted only (signals still join by their fault family)`,
+      });
+    }
+    return counted;
   }
 
   /** A conditional update of the incident item that returns what it held before, or 'closed' when the condition fails. */
@@ -662,12 +717,15 @@ export class IncidentStore {
           sets.push(`brokers.#b${i} = if_not_exists(brokers.#b${i}, :at)`);
         });
       }
+      // Upgrades are few (a type or a severity more), so the read incident's size decides the key.
+      const key = fingerprintKey(signal.fingerprint);
+      const room = current.fingerprints.length < this.maxFingerprints || current.fingerprints.includes(key);
       try {
         await this.client.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: keys.incident(id),
-            UpdateExpression: `SET ${sets.join(', ')} ADD fingerprints :fp`,
+            UpdateExpression: `SET ${sets.join(', ')}${room ? ' ADD fingerprints :fp' : ''}`,
             ConditionExpression: `#type = :oldType AND severity = :oldSev AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
             ExpressionAttributeNames: names,
             ExpressionAttributeValues: {
@@ -675,7 +733,7 @@ export class IncidentStore {
               ':sev': severity,
               ':one': 1,
               ':at': signal.observedAt,
-              ':fp': new Set([signal.fingerprint]),
+              ...(room ? { ':fp': new Set([key]) } : {}),
               ':oldType': current.type,
               ':oldSev': current.severity,
               ...Object.fromEntries(ACTIVE_STATUSES.map((s, i) => [`:s${i}`, s])),
@@ -825,8 +883,11 @@ export class IncidentStore {
     status: IncidentStatus,
     expected: readonly IncidentStatus[],
     note?: { actor: string; detail?: string },
+    /** The execution asking: refused with RunSupersededError unless runMayAct (run-fencing.ts), in the same write. */
+    run?: string,
   ): Promise<IncidentRecord> {
     const current = await this.getMeta(id);
+    if (run !== undefined) this.assertRunMayAct(id, current, run);
     // Already there: nothing to write, nothing to add to the timeline.
     if (current.status === status) return current;
     const now = this.now();
@@ -852,9 +913,10 @@ export class IncidentStore {
           TableName: this.tableName,
           Key: keys.incident(id),
           UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-          ConditionExpression: expected.length
-            ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})`
-            : 'attribute_exists(pk)',
+          ConditionExpression: [
+            expected.length ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})` : 'attribute_exists(pk)',
+            ...(run === undefined ? [] : [runCondition(names, values, run)]),
+          ].join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
@@ -863,6 +925,7 @@ export class IncidentStore {
       if (!isConditionalCheckFailed(err)) throw err;
       const actual = await this.findMeta(id);
       if (!actual) throw new IncidentNotFoundError(id);
+      if (run !== undefined) this.assertRunMayAct(id, actual, run);
       throw new IncidentStatusConflict(id, expected, actual.status);
     }
     if (CLOSED_STATUSES.includes(status)) await this.releaseSlot(id, current.cluster, current.type);
@@ -912,22 +975,54 @@ export class IncidentStore {
     return this.getMeta(id);
   }
 
-  async setExecution(id: string, executionArn: string): Promise<void> {
+  /** RunSupersededError unless execution `run` may act for the incident (run-fencing.ts); an unknown incident lets it. */
+  async checkRun(id: string, run: string): Promise<void> {
+    const incident = await this.findMeta(id);
+    if (incident) this.assertRunMayAct(id, incident, run);
+  }
+
+  private assertRunMayAct(id: string, incident: IncidentRecord, run: string): void {
+    const verdict = runMayAct(incident, run);
+    if (!verdict.mayAct) throw new RunSupersededError(id, run, verdict.reason);
+  }
+
+  /**
+   * Names the execution that acts for the incident (run-fencing.ts), before it is started, so its
+   * steps may take the cluster lock and close the incident while no later decision replaced it.
+   */
+  async designateRun(id: string, run: string): Promise<void> {
+    await this.updateExisting(id, 'SET activeRun = :run, #v = #v + :one', { ':run': run });
+  }
+
+  /**
+   * Marks an execution superseded: from this write on it can neither take nor keep the cluster
+   * lock, nor close or escalate the incident. The classifier fences before it stops the execution
+   * and releases its lock, so a step still in flight (StopExecution does not abort it) loses.
+   */
+  async fenceRun(id: string, run: string): Promise<void> {
+    await this.updateExisting(id, 'SET #v = #v + :one ADD fencedRuns :run', { ':run': new Set([run]) });
+  }
+
+  private async updateExisting(id: string, update: string, values: Record<string, unknown>): Promise<void> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.incident(id),
-          UpdateExpression: 'SET executionArn = :arn, #v = #v + :one',
+          UpdateExpression: update,
           ConditionExpression: 'attribute_exists(pk)',
           ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':arn': executionArn, ':one': 1 },
+          ExpressionAttributeValues: { ...values, ':one': 1 },
         }),
       );
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new IncidentNotFoundError(id);
       throw err;
     }
+  }
+
+  async setExecution(id: string, executionArn: string): Promise<void> {
+    await this.updateExisting(id, 'SET executionArn = :arn, #v = #v + :one', { ':arn': executionArn });
   }
 
   /** Records a finished remediation (the flap breaker counts these). */
@@ -974,12 +1069,13 @@ export class IncidentStore {
   // ---------------------------------------------------------------- the per-cluster lock
 
   /**
-   * Takes the cluster's remediation lock for `owner` (an incident id). Succeeds when the lock is
-   * free, expired, or already held by the same owner (retries are safe); otherwise LockHeldError.
+   * Takes the cluster's remediation lock for `owner` (an incident id), naming the execution `run`
+   * that may act under it when given. Succeeds when the lock is free, expired, or already held by
+   * the same owner (retries are safe; the run is replaced); otherwise LockHeldError.
    */
-  async acquireLock(cluster: string, owner: string, ttlSeconds: number): Promise<LockInfo> {
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number, run?: string): Promise<LockInfo> {
     const now = this.now();
-    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds };
+    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds, ...(run === undefined ? {} : { run }) };
     try {
       await this.client.send(
         new PutCommand({
@@ -995,6 +1091,55 @@ export class IncidentStore {
       if (!isConditionalCheckFailed(err)) throw err;
       const held = await this.getLock(cluster);
       throw new LockHeldError(cluster, held?.owner, held?.expiresAt);
+    }
+  }
+
+  /**
+   * A run's own hold on the lock (its start step): keeps a lock that names this incident and run
+   * (or this incident and no run), else takes a free or expired one, in one transaction with the
+   * check that the incident still lets the run act (runMayAct). RunSupersededError when it does
+   * not; LockHeldError when another incident, or another run of this incident, holds the lock.
+   * `taken` is false when the run already held it.
+   */
+  async holdLockForRun(cluster: string, owner: string, run: string, ttlSeconds: number): Promise<{ taken: boolean; lock: LockInfo }> {
+    const now = this.now();
+    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds, run };
+    const held = await this.getLock(cluster);
+    const ours = held !== undefined && held.owner === owner && (held.run === undefined || held.run === run) && held.expiresAt >= epochSeconds(now);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const mayAct = `attribute_not_exists(pk) OR (${runCondition(names, values, run)})`;
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { ConditionCheck: { TableName: this.tableName, Key: keys.incident(owner), ConditionExpression: mayAct, ExpressionAttributeNames: names, ExpressionAttributeValues: values } },
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.lock(cluster), ...(ours && held ? { ...lock, acquiredAt: held.acquiredAt } : lock) },
+                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
+                ExpressionAttributeNames: { '#owner': 'owner', '#run': 'run' },
+                ExpressionAttributeValues: { ':now': epochSeconds(now), ':owner': owner, ':run': run },
+              },
+            },
+          ],
+        }),
+      );
+      return { taken: !ours, lock };
+    } catch (err) {
+      const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons;
+      if (!reasons) throw err;
+      if (reasons[0]?.Code === 'ConditionalCheckFailed') {
+        const incident = await this.findMeta(owner);
+        if (incident) this.assertRunMayAct(owner, incident, run);
+      }
+      if (reasons[1]?.Code === 'ConditionalCheckFailed') {
+        const now2 = await this.getLock(cluster);
+        throw new LockHeldError(cluster, now2?.owner === owner ? `${owner} (run ${now2.run ?? 'unnamed'})` : now2?.owner, now2?.expiresAt);
+      }
+      // A condition that held again on the re-read, or a concurrent transaction: the step's retry re-reads.
+      throw new ConditionalWriteConflict(`${keys.lock(cluster).pk} and ${keys.incidentPk(owner)}`, 1);
     }
   }
 
@@ -1015,23 +1160,27 @@ export class IncidentStore {
         }),
       );
       const a = res.Attributes ?? {};
-      return { cluster, owner, acquiredAt: a.acquiredAt as string, expiresAt };
+      return { cluster, owner, acquiredAt: a.acquiredAt as string, expiresAt, ...(typeof a.run === 'string' ? { run: a.run } : {}) };
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new LockNotOwnedError(cluster, owner);
       throw err;
     }
   }
 
-  /** Releases the lock if `owner` holds it; false if there was no lock; LockNotOwnedError otherwise. */
-  async releaseLock(cluster: string, owner: string): Promise<boolean> {
+  /**
+   * Releases the lock if `owner` holds it (and, when `run` is given, the lock names that run or
+   * none: a superseded run never releases the lock its successor of the same incident holds);
+   * false if there was no lock; LockNotOwnedError otherwise.
+   */
+  async releaseLock(cluster: string, owner: string, run?: string): Promise<boolean> {
     try {
       const res = await this.client.send(
         new DeleteCommand({
           TableName: this.tableName,
           Key: keys.lock(cluster),
-          ConditionExpression: 'attribute_not_exists(pk) OR #owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'owner' },
-          ExpressionAttributeValues: { ':owner': owner },
+          ConditionExpression: run === undefined ? 'attribute_not_exists(pk) OR #owner = :owner' : 'attribute_not_exists(pk) OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
+          ExpressionAttributeNames: { '#owner': 'owner', ...(run === undefined ? {} : { '#run': 'run' }) },
+          ExpressionAttributeValues: { ':owner': owner, ...(run === undefined ? {} : { ':run': run }) },
           ReturnValues: 'ALL_OLD',
         }),
       );
@@ -1050,6 +1199,31 @@ export class IncidentStore {
       owner: res.Item.owner as string,
       acquiredAt: res.Item.acquiredAt as string,
       expiresAt: Number(res.Item.expiresAt),
+      ...(typeof res.Item.run === 'string' ? { run: res.Item.run } : {}),
     };
   }
 }
+
+/** Room for one more fingerprint key (:fpk) on the incident, below :fpCap, or the key is known. */
+const FINGERPRINT_ROOM = '(attribute_not_exists(fingerprints) OR size(fingerprints) < :fpCap OR contains(fingerprints, :fpk))';
+
+/**
+ * runMayAct (run-fencing.ts) as a DynamoDB condition on the incident item; adds its names and
+ * values. Comparisons with a missing attribute are false in DynamoDB, hence the explicit
+ * attribute_not_exists terms; NOT contains() on a missing set is true.
+ */
+function runCondition(names: Record<string, string>, values: Record<string, unknown>, run: string): string {
+  names['#status'] = 'status';
+  names['#fenced'] = 'fencedRuns';
+  names['#active'] = 'activeRun';
+  values[':runMe'] = run;
+  const list = (prefix: string, statuses: readonly IncidentStatus[]) =>
+    statuses.map((st, i) => {
+      values[`:${prefix}${i}`] = st;
+      return `:${prefix}${i}`;
+    });
+  const acting = list('ra', RUN_ACTING_STATUSES).join(', ');
+  const busy = list('rb', RUN_BUSY_STATUSES).join(', ');
+  return `NOT contains(#fenced, :runMe) AND (attribute_not_exists(#active) OR (#active = :runMe AND #status IN (${acting})) OR (#active <> :runMe AND NOT (#status IN (${busy}))))`;
+}
+

@@ -1,9 +1,9 @@
 // How the healer's Kafka clients (the probe, the cluster steps' kafkajs clients) reach a secured
-// listener, from the cluster's security reference in CLUSTERS_JSON: the protocol, the mechanism
-// and the Secrets Manager secrets by name or ARN. The values are read here, at run time, and held
-// in this module's cache for a few minutes (a rotation is picked up after that, or at once after
-// the brokers refused what was cached). Secret values never leave memory: no environment variable,
-// log line, error message or function result carries one.
+// listener, from the cluster's security reference in its bundled cluster file (CLUSTERS_FILE): the
+// protocol, the mechanism and the Secrets Manager secrets by name or ARN. The values are read
+// here, at run time, and held in this module's cache for a few minutes (a rotation is picked up
+// after that, or at once after the brokers refused what was cached). Secret values never leave
+// memory: no environment variable, log line, error message or function result carries one.
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import * as z from 'zod';
@@ -24,7 +24,7 @@ export const SecurityRefSchema = z.object({
   /** AWS_MSK_IAM: the region tokens are signed for (the MSK cluster's). */
   region: z.string().min(1).optional(),
 });
-/** A cluster's security as CLUSTERS_JSON carries it: references only, never a secret value. */
+/** A cluster's security as the cluster file (CLUSTERS_FILE) carries it: references only, never a secret value. */
 export type SecurityRef = z.infer<typeof SecurityRefSchema>;
 
 /** How long a secret read from Secrets Manager is reused. */

@@ -12,7 +12,8 @@ import type { RuntimePolicy } from '../domain/types.js';
 
 export const POLICY_CACHE_MS = 30_000;
 
-export type PolicyOrigin = 'ssm' | 'default' | 'fallback-off';
+/** Where a policy came from; `unconfigured` for a cluster this deployment does not watch (nothing is read for it). */
+export type PolicyOrigin = 'ssm' | 'default' | 'fallback-off' | 'unconfigured';
 
 export interface LoadedPolicy {
   policy: RuntimePolicy;
@@ -23,6 +24,17 @@ export interface LoadedPolicy {
 }
 
 export const SAFEST_POLICY: RuntimePolicy = { ...DEFAULT_POLICY, mode: 'off' };
+
+/**
+ * The policy of a cluster the deployment does not watch (a typo in an alert's cluster label, a
+ * missing label, another team's cluster): automation off, and no parameter is read for it, since
+ * the healer may read only its configured clusters' parameters (the read would be denied, and
+ * the signal retried into the DLQ instead of paging).
+ */
+export function unconfiguredPolicy(cluster: string): LoadedPolicy {
+  const seen = cluster === '' ? 'the signal names no cluster' : `cluster "${cluster}" is not configured in this deployment`;
+  return { policy: SAFEST_POLICY, origin: 'unconfigured', parameterName: '(none)', problem: `${seen}: no runtime policy is read for it; automation off` };
+}
 
 export interface PolicySource {
   /** The cluster's policy; `fresh` skips the cache (and refreshes it). */

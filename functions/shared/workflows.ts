@@ -2,7 +2,8 @@
 // id (and workflow, attempt), so a second start for the same incident is harmless: Step Functions
 // either returns the running execution (same input) or refuses with ExecutionAlreadyExists,
 // which is treated as success here.
-import { StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { RunState } from '../domain/run-fencing.js';
 import { executionName } from '../domain/incident-id.js';
 import type { Workflow } from '../domain/types.js';
 
@@ -54,5 +55,16 @@ export async function stopWorkflow(sfn: SFNClient, executionArn: string, cause: 
   } catch (err) {
     if (err instanceof Error && err.name === 'ExecutionDoesNotExist') return false;
     throw err;
+  }
+}
+
+/** Whether an execution still runs (run-fencing.ts RunState); `unknown` when Step Functions cannot say (throttled, denied). */
+export async function runState(sfn: SFNClient, executionArn: string): Promise<RunState> {
+  try {
+    const res = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return res.status === 'RUNNING' || res.status === 'PENDING_REDRIVE' ? 'live' : 'ended';
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExecutionDoesNotExist') return 'missing';
+    return 'unknown';
   }
 }

@@ -45,7 +45,7 @@ export const CascadeInputSchema = z.looseObject({
   approvedBrokerIds: z.array(z.number().int().nonnegative()).default([]),
 });
 
-/** What cascade-recovery needs from a cluster's target entry (WORKFLOW_TARGETS_JSON). */
+/** What cascade-recovery needs from a cluster's target entry (WORKFLOW_TARGETS_FILE). */
 export interface CascadeClusterTarget {
   cluster: string;
   platform: 'ec2' | 'msk';

@@ -2,7 +2,7 @@
 // functions/workflow-steps/handler.ts): resolve which group to evaluate and who owns it from the
 // deployed configuration, and write the start to the incident timeline.
 //
-// What the stack tells the Lambda per cluster (WORKFLOW_TARGETS_JSON, `consumerGroups`): each
+// What the stack tells the Lambda per cluster (WORKFLOW_TARGETS_FILE, `consumerGroups`): each
 // configured group's owning team and its SNS topic, the lag limit its alarm uses, and the optional
 // scale hook (a Lambda function or an SNS topic, off by default). A group that is not configured
 // is still evaluated; it has no owner to notify, so anything wrong goes to the operators.

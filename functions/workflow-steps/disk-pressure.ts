@@ -1,7 +1,9 @@
 // Incident-side steps of the disk-pressure workflow (called through the workflow steps Lambda,
 // functions/workflow-steps/handler.ts):
 //   start         which brokers, where their logs and heap dumps are (EC2), the MSK cluster and
-//                 the storage growth policy, the threshold the disk must end below
+//                 the storage growth policy, the threshold the disk must end below, and (MSK)
+//                 from when the workflow re-measures the brokers' disk usage before it grows
+//                 anything: the alarm's word is not enough for an irreversible, billed change
 //   read-disk     the kafka-diagnose-host line -> the broker's data disk usage vs the threshold
 //   storage-plan  MSK: may the broker storage grow now (cluster ACTIVE, none in the last 6 h:
 //                 the heals of earlier disk-pressure runs on the cluster), and to what size
@@ -71,11 +73,17 @@ export interface DiskTarget {
   thresholdPercent: number;
   /** Usage that raised the alarm, when it said. */
   usedPercent: number | null;
+  /** MSK: the window the usage is re-measured over (the MEASURE_WINDOW_MS before this step), ISO. */
+  measureSince: string;
+  measureUntil: string;
   storage: { growthPercent: number; maxVolumeGb: number };
   dryRun: boolean;
 }
 
-export function resolveDiskTarget(raw: unknown, targetOf: (cluster: string) => DiskClusterTarget, thresholdPercent: number): DiskTarget {
+/** MSK re-measures its data disks over the last 10 minutes (1-minute datapoints), newest first. */
+export const MEASURE_WINDOW_MS = 10 * 60_000;
+
+export function resolveDiskTarget(raw: unknown, targetOf: (cluster: string) => DiskClusterTarget, thresholdPercent: number, now: Date): DiskTarget {
   const parsed = DiskInputSchema.safeParse(raw);
   if (!parsed.success) {
     throw new RecoveryTargetError(`execution input is not a disk-pressure request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
@@ -112,6 +120,8 @@ export function resolveDiskTarget(raw: unknown, targetOf: (cluster: string) => D
     mskClusterArn: t.mskClusterArn ?? null,
     thresholdPercent,
     usedPercent: input.signal?.value ?? null,
+    measureSince: new Date(now.getTime() - MEASURE_WINDOW_MS).toISOString(),
+    measureUntil: now.toISOString(),
     storage: { growthPercent: t.diskPressure.storageGrowthPercent, maxVolumeGb: t.diskPressure.maxVolumeGb },
     dryRun: input.dryRun,
   };

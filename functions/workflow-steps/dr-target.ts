@@ -1,11 +1,16 @@
 // What a DR failover or failback acts on, resolved by the workflow steps Lambda's `start` step
-// from the deployed configuration (WORKFLOW_TARGETS_JSON, `dr` of each cluster): which cluster
+// from the deployed configuration (WORKFLOW_TARGETS_FILE, `dr` of each cluster): which cluster
 // takes the clients, which cluster steps function probes it, the Route 53 record and the value
 // it gets, and whether the cluster's policy lets the switch run without a human.
 //
 //   dr-failover  input.cluster is the primary: the record moves to its peer (the DR cluster).
 //   dr-failback  input.cluster is the primary again: the record moves back to it from its peer.
+//
+// Before anything else both confirm the primary through its own cluster steps function (from
+// inside its VPC, whatever the policy says): failover needs it unreachable on consecutive probes,
+// failback needs it healthy on consecutive probes (`site`).
 import * as z from 'zod';
+import type { SiteExpectation } from '../domain/dr.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 
 export const DR_WORKFLOWS = ['dr-failover', 'dr-failback'] as const;
@@ -68,6 +73,8 @@ export interface DrTarget {
   /** True when the policy lets the switch run without an approval. */
   automatic: boolean;
   maxReplicationLagSeconds: number;
+  /** The primary as the switch needs it, probed from inside its VPC before the record moves. */
+  site: { cluster: string; clusterStepsFunction: string; expect: SiteExpectation };
   /** One line for the approval request and the timeline. */
   summary: string;
   /** The exact actions the switch takes (shown in the approval request). */
@@ -110,6 +117,7 @@ export function resolveDrTarget(workflow: DrWorkflow, raw: unknown, entries: DrC
     bootstrapPort: dr.bootstrapPort,
     automatic: dr.automaticFailover,
     maxReplicationLagSeconds: dr.maxReplicationLagSeconds,
+    site: { cluster: primary.cluster, clusterStepsFunction: primary.clusterStepsFunction, expect: failover ? 'unreachable' : 'healthy' },
     summary: `${workflow}: move clients of ${recordName} from ${from.cluster} to ${to.cluster}`,
     actions: [
       `Back up topic configs and consumer group offsets of ${to.cluster}`,

@@ -17,6 +17,7 @@
 //                  the last pass are planned too (cascade.ts)
 // consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
 // (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
+import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { decideFromDiagnosis, escalationReason, recoveryApproval, type DiagnosisDecision } from '../domain/broker-recovery.js';
@@ -25,12 +26,14 @@ import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
 import { incidentStoreFromEnv } from '../shared/clients.js';
-import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError } from '../shared/errors.js';
+import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError, RunSupersededError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
+import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
+import { DEFAULT_BROKER_ID_TAG, ec2InstanceFinder, taggedBrokers, type InstanceFinder } from './instances.js';
 import { CascadeRefreshFields, CascadeTargetFields, refreshCascade, startCascade, type CascadeTarget } from './cascade.js';
 import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
@@ -53,7 +56,7 @@ export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 /** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
 const absolutePath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 
-/** What the stack tells this Lambda about each cluster (WORKFLOW_TARGETS_JSON). */
+/** What the stack tells this Lambda about each cluster (the bundled WORKFLOW_TARGETS_FILE). */
 export const ClusterTargetSchema = z.object({
   cluster: z.string().min(1),
   platform: z.enum(['ec2', 'msk']),
@@ -71,6 +74,8 @@ export const ClusterTargetSchema = z.object({
       }),
     )
     .default([]),
+  /** Brokers found by EC2 tag: the instances are resolved at `start` (instances.ts), not listed. */
+  brokerTag: z.object({ key: z.string().min(1), value: z.string(), brokerIdKey: z.string().min(1).default(DEFAULT_BROKER_ID_TAG) }).optional(),
   serviceName: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/).default('kafka'),
   listenerPort: z.number().int().min(1).max(65535).default(9092),
   /** The broker's server.properties on its host (the runbooks read node.id and log.dirs from it). */
@@ -96,16 +101,35 @@ export const ClusterTargetSchema = z.object({
 export type ClusterTargetConfig = z.input<typeof ClusterTargetSchema>;
 export type ClusterTarget = z.output<typeof ClusterTargetSchema>;
 
-export function parseTargets(text: string | undefined): ClusterTarget[] {
-  if (!text) throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not set');
-  let raw: unknown;
+function parseJson(text: string | undefined, what: string): unknown {
+  if (!text) throw new ConfigurationError(`${what} is empty`);
   try {
-    raw = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
-    throw new ConfigurationError('WORKFLOW_TARGETS_JSON is not JSON');
+    throw new ConfigurationError(`${what} is not JSON`);
   }
-  const parsed = z.array(ClusterTargetSchema).safeParse(raw);
-  if (!parsed.success) throw new ConfigurationError(`WORKFLOW_TARGETS_JSON: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+
+/**
+ * The targets of the bundled file WORKFLOW_TARGETS_FILE (functions/shared/bundled-file.ts: it
+ * grows with the brokers, past Lambda's 4 KB environment), each completed with its cluster steps
+ * function from CLUSTER_STEPS_FUNCTIONS ({"<cluster>": "<function ARN>"}, in the environment: the
+ * ARNs are only known at deploy time, one per cluster).
+ */
+export function parseTargets(text: string | undefined, clusterStepsFunctions?: string): ClusterTarget[] {
+  const raw = parseJson(text, 'WORKFLOW_TARGETS_FILE');
+  const steps = clusterStepsFunctions === undefined ? {} : parseJson(clusterStepsFunctions, 'CLUSTER_STEPS_FUNCTIONS');
+  const parsedSteps = z.record(z.string(), z.string().min(1)).safeParse(steps);
+  if (!parsedSteps.success) throw new ConfigurationError('CLUSTER_STEPS_FUNCTIONS: expected {"<cluster>": "<function ARN>"}');
+  const withSteps = Array.isArray(raw)
+    ? raw.map((t: unknown) => {
+        const cluster = typeof t === 'object' && t !== null ? (t as { cluster?: unknown }).cluster : undefined;
+        const fn = typeof cluster === 'string' ? parsedSteps.data[cluster] : undefined;
+        return fn === undefined ? t : { clusterStepsFunction: fn, ...(t as object) };
+      })
+    : raw;
+  const parsed = z.array(ClusterTargetSchema).safeParse(withSteps);
+  if (!parsed.success) throw new ConfigurationError(`WORKFLOW_TARGETS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return parsed.data;
 }
 
@@ -127,11 +151,13 @@ export const RecoveryInputSchema = z.looseObject({
 
 const workflow = z.enum(RECOVERY_WORKFLOWS);
 const incidentId = z.string().min(1).max(80);
+/** `$$.Execution.Id` of the run taking the step: the steps that lock or close the incident are fenced by it (run-fencing.ts). */
+const execution = z.string().min(1).max(2048).optional();
 /** `none` for a top-level run, else the workflow that started this one as a nested execution. */
 const parentWorkflow = z.string().regex(/^(none|[a-z][a-z0-9-]{1,63})$/).default('none');
 
 export const WorkflowStepSchema = z.discriminatedUnion('step', [
-  z.object({ step: z.literal('start'), workflow, input: z.unknown() }),
+  z.object({ step: z.literal('start'), workflow, input: z.unknown(), execution }),
   z.object({
     step: z.literal('record'),
     workflow,
@@ -154,9 +180,10 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     summary: z.string().max(2000),
     /** A run nested in another workflow names it; it records its outcome and leaves the incident to the parent (nested.ts). */
     parentWorkflow,
+    execution,
   }),
-  z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown() }),
-  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow }),
+  z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown(), execution }),
+  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow, execution }),
   z.object({ step: z.literal('read-disk'), workflow, incidentId, ...ReadDiskFields }),
   z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
@@ -203,8 +230,8 @@ export type StepResult =
   | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
   | { released: boolean; note: string };
 
-// acquireLock/getLock: only a top-level live broker recovery needs them (holdRunLock says so when absent).
-export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get'> & Partial<Pick<IncidentStore, 'recentHeals' | 'acquireLock' | 'getLock'>>;
+// holdLockForRun: only a top-level live broker recovery needs it (holdRunLock says so when absent).
+export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get' | 'checkRun'> & Partial<Pick<IncidentStore, 'recentHeals' | 'holdLockForRun'>>;
 
 
 export interface WorkflowStepsDeps {
@@ -217,6 +244,25 @@ export interface WorkflowStepsDeps {
   diskWarnPercent?: number;
   /** Hands an escalated incident to the escalation ladder (PagerDuty, ack waits); absent when not deployed. */
   startEscalation?: LadderStarter;
+  /** This deployment (the instances of a tag-found cluster carry it in kafka-heal:deployment). */
+  deployment?: string;
+  /** Finds the instances of a cluster whose brokers are found by EC2 tag; absent: none can be. */
+  findInstances?: InstanceFinder;
+}
+
+/**
+ * The targets with the brokers of `cluster` resolved when it finds them by EC2 tag (instances.ts):
+ * every step that acts then sees them as if the config had listed them.
+ */
+async function withTaggedBrokers(deps: WorkflowStepsDeps, cluster: unknown): Promise<ClusterTargetConfig[]> {
+  const targets = deps.targets();
+  const i = targets.findIndex((t) => t.cluster === cluster);
+  const t = targets[i];
+  if (!t?.brokerTag || (t.brokers?.length ?? 0) > 0) return targets;
+  if (!deps.findInstances || deps.deployment === undefined) throw new RecoveryTargetError(`cluster ${t.cluster} finds its brokers by EC2 tag, and this function cannot look them up`);
+  const tag = { key: t.brokerTag.key, value: t.brokerTag.value, brokerIdKey: t.brokerTag.brokerIdKey ?? DEFAULT_BROKER_ID_TAG };
+  const brokers = await taggedBrokers(deps.findInstances, deps.deployment, t.cluster, tag);
+  return targets.map((x, j) => (j === i ? { ...x, brokers } : x));
 }
 
 const actor = (wf: string) => `workflow:${wf}`;
@@ -224,21 +270,37 @@ const actor = (wf: string) => `workflow:${wf}`;
 /**
  * One remediation per cluster (safety rule 2) also for a run nobody classified: a broker recovery
  * started by hand (Step Functions console, a game day) holds the cluster lock from its start step
- * on. The classifier's lock for this incident stays as it is; a free or expired lock is taken and
- * said on the timeline; a lock held by another incident fails the step with LockHeldError, so the
- * run escalates before any action (and its release step leaves that lock alone). Dry runs change
- * nothing and nested runs act under their parent's lock: neither takes it.
+ * on. The lock the classifier took for this incident and run stays as it is; a free or expired
+ * lock is taken and said on the timeline; a lock held by another incident (or by another run of
+ * this one) fails the step with LockHeldError, so the run escalates before any action (and its
+ * release step leaves that lock alone). A run the classifier superseded or stopped fails with
+ * RunSupersededError instead, checked in the same write (run-fencing.ts): it never takes the lock
+ * back. Dry runs change nothing and nested runs act under their parent's lock: neither takes it.
  */
-async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster: string, incidentId: string, now: Date): Promise<void> {
-  if (!store.acquireLock || !store.getLock) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (acquireLock, getLock)');
-  const held = await store.getLock(cluster);
-  if (held?.owner === incidentId && held.expiresAt > Math.floor(now.getTime() / 1000)) return;
-  const lock = await store.acquireLock(cluster, incidentId, LOCK_TTL_SECONDS);
+async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster: string, incidentId: string, run: string): Promise<void> {
+  if (!store.holdLockForRun) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (holdLockForRun)');
+  const held = await fenced(store, workflow, incidentId, run, () => store.holdLockForRun!(cluster, incidentId, run, LOCK_TTL_SECONDS));
+  if (!held.taken) return;
   await store.appendTimeline(incidentId, {
     actor: actor(workflow),
     action: 'lock-acquired',
-    detail: `remediation lock for ${cluster} taken by the run itself (no classifier's lock for this incident: started by hand, or the lock expired) until ${new Date(lock.expiresAt * 1000).toISOString()}`,
+    detail: `remediation lock for ${cluster} taken by the run itself (no classifier's lock for this incident and run: started by hand, or the lock expired) until ${new Date(held.lock.expiresAt * 1000).toISOString()}`,
   });
+}
+
+/**
+ * Runs a write that is refused to a superseded run; on refusal says so on the timeline (the run
+ * stops there: the ASL catches RunSupersededError and ends quietly) and rethrows.
+ */
+async function fenced<T>(store: Pick<IncidentStore, 'appendTimeline'>, workflow: string, incidentId: string, run: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!(err instanceof RunSupersededError)) throw err;
+    await store.appendTimeline(incidentId, { actor: actor(workflow), action: 'run-superseded', detail: `${err.reason}; execution ${run} stops without changing the incident or the lock`, result: 'stopped' });
+    metrics.addMetric('SupersededRunsFenced', MetricUnit.Count, 1);
+    throw err;
+  }
 }
 
 /**
@@ -317,27 +379,34 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
     const { store } = deps;
     switch (step.step) {
       case 'start': {
+        const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
+        const topLevel = (step.input as { parentWorkflow?: unknown } | null)?.parentWorkflow ?? 'none';
+        const inputId = (step.input as { incidentId?: unknown } | null)?.incidentId;
+        // A superseded run stops at its first step (broker recoveries check it while taking the lock).
+        if (step.execution !== undefined && topLevel === 'none' && typeof inputId === 'string' && step.workflow !== 'broker-recovery' && step.workflow !== 'msk-broker-recovery') {
+          const run = step.execution;
+          await fenced(store, step.workflow, inputId, run, () => store.checkRun(inputId, run));
+        }
         if (step.workflow === 'disk-pressure') {
-          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(deps.targets(), cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent);
+          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(all, cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, deps.now());
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
           return t;
         }
-        if (step.workflow === 'cascade-recovery') return startCascade(store, (cluster) => configuredTarget(deps.targets(), cluster), step.input);
+        if (step.workflow === 'cascade-recovery') return startCascade(store, (cluster) => configuredTarget(all, cluster), step.input);
         if (isDrWorkflow(step.workflow)) {
-          const t = resolveDrTarget(step.workflow, step.input, deps.targets());
+          const t = resolveDrTarget(step.workflow, step.input, all);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: `${t.summary}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}` });
           return t;
         }
         if (step.workflow === 'consumer-lag' || step.workflow === 'quorum-recovery') {
-          const targetOf = (cluster: string) => configuredTarget(deps.targets(), cluster);
+          const targetOf = (cluster: string) => configuredTarget(all, cluster);
           const t = step.workflow === 'consumer-lag' ? resolveLagTarget(step.input, targetOf) : resolveQuorumTarget(step.input, targetOf);
           const detail = 'group' in t ? lagStartDetail(t) : quorumStartDetail(t);
           await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail });
           return t;
         }
-        const target = resolveTarget(step.workflow, step.input, deps.targets());
-        const parent = (step.input as { parentWorkflow?: unknown }).parentWorkflow;
-        if (!target.dryRun && (parent === undefined || parent === 'none')) await holdRunLock(store, step.workflow, target.cluster, target.incidentId, deps.now());
+        const target = resolveTarget(step.workflow, step.input, all);
+        if (!target.dryRun && topLevel === 'none') await holdRunLock(store, step.workflow, target.cluster, target.incidentId, step.execution ?? `manual:${target.incidentId}`);
         const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
         await store.appendTimeline(target.incidentId, {
           actor: actor(step.workflow),
@@ -370,7 +439,9 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       case 'resolve': {
         if (step.parentWorkflow !== 'none') return nestedResolve(store, step);
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
-        const resolved = await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, { actor: actor(step.workflow), detail });
+        const note = { actor: actor(step.workflow), detail };
+        const run = step.execution;
+        const resolved = run === undefined ? await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note) : await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run));
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
         metrics.addMetric(step.falseAlarm ? 'FalseAlarms' : 'IncidentsResolved', MetricUnit.Count, 1);
         if (!step.falseAlarm && resolved.mttrSeconds !== undefined) metrics.addMetric('MttrSeconds', MetricUnit.Seconds, resolved.mttrSeconds);
@@ -386,7 +457,10 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         const reason = escalationReason(step.state);
         const incident = await store.get(step.incidentId);
         try {
-          await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, { actor: actor(step.workflow), detail: reason });
+          const note = { actor: actor(step.workflow), detail: reason };
+          const run = step.execution;
+          if (run === undefined) await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note);
+          else await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note, run));
           metrics.addMetric('IncidentsEscalated', MetricUnit.Count, 1);
         } catch (err) {
           // Closed meanwhile (resolved by an operator): still tell people why automation stopped.
@@ -401,22 +475,24 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
       case 'release-lock': {
         if (step.parentWorkflow !== 'none') return nestedReleaseLock(store, step);
         try {
-          const released = await store.releaseLock(step.cluster, step.incidentId);
+          const released = await store.releaseLock(step.cluster, step.incidentId, step.execution);
           const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
           await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-released', detail: note, result: String(released) });
           return { released, note };
         } catch (err) {
           if (!(err instanceof LockNotOwnedError)) throw err;
-          // The lock expired and another incident took it: it is not ours to release.
-          const note = `remediation lock for ${step.cluster} is held by another incident now; left in place`;
+          // The lock expired and another incident took it, or the classifier moved it to another run: not ours to release.
+          const note = `remediation lock for ${step.cluster} is held by another incident or run now; left in place`;
           await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
           return { released: false, note };
         }
       }
       case 'read-disk':
         return readDisk(store, step);
-      case 'cascade-refresh':
-        return refreshCascade(store, (cluster) => configuredTarget(deps.targets(), cluster), step);
+      case 'cascade-refresh': {
+        const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
+        return refreshCascade(store, (cluster) => configuredTarget(all, cluster), step);
+      }
       case 'storage-plan':
         return storagePlan({ appendTimeline: store.appendTimeline.bind(store), recentHeals: store.recentHeals?.bind(store) ?? (async () => []) }, deps.now(), step);
       case 'quorum-plan': {
@@ -443,11 +519,16 @@ function envNumber(name: string, fallback: number): number {
 
 const startEscalation = ladderStarterFromEnv();
 
+// Only a deployment with a cluster whose brokers are found by tag may describe instances.
+const findInstances = process.env.FIND_TAGGED_BROKERS === 'true' ? ec2InstanceFinder(new EC2Client({})) : undefined;
+
 const stepsHandler = (event: WorkflowStep) =>
   makeWorkflowStepsHandler({
     ...(startEscalation ? { startEscalation } : {}),
+    ...(findInstances ? { findInstances } : {}),
+    ...(process.env.DEPLOYMENT ? { deployment: process.env.DEPLOYMENT } : {}),
     store: (storeCache ??= incidentStoreFromEnv()),
-    targets: () => (targetsCache ??= parseTargets(process.env.WORKFLOW_TARGETS_JSON)),
+    targets: () => (targetsCache ??= parseTargets(readBundledFile('WORKFLOW_TARGETS_FILE'), process.env.CLUSTER_STEPS_FUNCTIONS)),
     now: () => new Date(),
     diskCriticalPercent: envNumber('DISK_CRITICAL_PERCENT', DEFAULT_THRESHOLDS.diskCriticalPercent),
   })(event);

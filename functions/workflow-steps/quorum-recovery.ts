@@ -23,7 +23,7 @@ const hostPath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,1
 const instanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/);
 const unit = z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/);
 
-/** What the stack tells the workflow steps Lambda about a cluster's quorum (WORKFLOW_TARGETS_JSON `quorum`). */
+/** What the stack tells the workflow steps Lambda about a cluster's quorum (WORKFLOW_TARGETS_FILE `quorum`). */
 export const QuorumTargetSchema = z.object({
   metadataMode: z.enum(['zookeeper', 'kraft']),
   zookeeper: z

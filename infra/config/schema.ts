@@ -10,7 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { ClusterFacts } from '../../functions/domain/types.js';
+import { alertKey, type AlertRouting } from '../../functions/domain/normalize/alert-names.js';
+import { SIGNAL_KINDS, type ClusterFacts, type SignalKind } from '../../functions/domain/types.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -98,12 +99,19 @@ function uniqueBy<T>(items: T[], key: (item: T) => unknown, ctx: z.RefinementCtx
   });
 }
 
+/** Clusters one deployment (one stack) watches at most. */
+export const MAX_CLUSTERS = 10;
+
 export const NAME_RULES = {
   deployment: 'expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens',
   cluster: 'expected a cluster name: a lowercase letter, then up to 39 lowercase letters, digits or hyphens',
 } as const;
 
 const deploymentName = pattern(/^[a-z][a-z0-9-]{0,23}$/, NAME_RULES.deployment);
+/** An AWS region code: us-east-1, eu-central-2, cn-north-1, us-gov-west-1, ap-southeast-7. */
+export const REGION = /^[a-z]{2}(?:-[a-z]+)+-\d$/;
+const region = pattern(REGION, 'expected an AWS region like eu-west-1 (where the stack and its alarms live)');
+const accountId = pattern(/^\d{12}$/, 'expected a 12-digit AWS account id like 123456789012');
 const clusterName = pattern(/^[a-z][a-z0-9-]{0,39}$/, NAME_RULES.cluster);
 const instanceId = pattern(HEX_ID('i'), 'expected an EC2 instance id like i-0123456789abcdef0');
 const vpcId = pattern(HEX_ID('vpc'), 'expected a VPC id like vpc-0123456789abcdef0');
@@ -131,7 +139,7 @@ const lambdaFunctionArn = pattern(
 );
 // The runbooks' path rule (runbooks/README.md): absolute, plain segments, no `.` or `..`.
 const hostPath = pattern(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-)');
-const MSK_ARN = /^arn:aws(?:-cn|-us-gov)?:kafka:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:cluster\/([A-Za-z][A-Za-z0-9-]{0,63})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?$/;
+const MSK_ARN = /^arn:aws(?:-cn|-us-gov)?:kafka:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:cluster\/([A-Za-z][A-Za-z0-9-]{0,63})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?$/;
 const mskClusterArn = pattern(MSK_ARN, 'expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>');
 const mskClusterName = pattern(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'expected an MSK cluster name: a letter, then up to 63 letters, digits or hyphens');
 const hostedZoneId = pattern(/^Z[A-Z0-9]{1,31}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
@@ -154,6 +162,11 @@ const bootstrapServer = z
     const port = Number(BOOTSTRAP.exec(s)?.[1] ?? 0);
     return port >= 1 && port <= 65535;
   }, { error: BOOTSTRAP_RULE });
+
+const BROKER_HOST_RULE = 'expected the broker host as the monitoring labels it, without a port: a DNS or host name like kafka-1.example.com or kafka1, or an IP address like 10.0.1.5';
+const brokerHost = pattern(new RegExp(`^(?:[0-9A-Fa-f]*:[0-9A-Fa-f:.]+|${DNS_LABEL}(?:\\.${DNS_LABEL})*)$`), BROKER_HOST_RULE);
+const labelName = pattern(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected a Prometheus label name like kafka_broker (letters, digits and underscores, not starting with a digit)');
+const ALERT_KINDS = SIGNAL_KINDS.filter((k) => k !== 'unknown') as [Exclude<SignalKind, 'unknown'>, ...Exclude<SignalKind, 'unknown'>[]];
 
 /** ZooKeeper's client port when neither the address nor `clientPort` names one. */
 export const DEFAULT_ZOOKEEPER_CLIENT_PORT = 2181;
@@ -427,6 +440,8 @@ const drSchema = z.strictObject({
 const brokerSchema = z.strictObject({
   id: integer(0, 2_147_483_647, 'expected a Kafka broker id: a whole number from 0 to 2147483647'),
   instanceId,
+  /** The host as alerts label it (instance, hostname): an alert from that host is about this broker. */
+  host: brokerHost.optional(),
 });
 
 const ec2Schema = z
@@ -434,7 +449,14 @@ const ec2Schema = z
     {
       metadataMode: oneOf(['zookeeper', 'kraft']),
       brokers: z.array(brokerSchema).min(1, { error: 'expected at least one broker' }).optional(),
-      brokerTag: z.strictObject({ key: tagKey, value: tagValue }).optional(),
+      brokerTag: z
+        .strictObject({
+          key: tagKey,
+          value: tagValue,
+          /** The tag on each broker instance holding its Kafka broker id (workflows resolve the instance of a broker by it). */
+          brokerIdKey: tagKey.default('kafka-heal:broker-id'),
+        })
+        .optional(),
       kafkaServiceName: serviceName.default('kafka'),
       zookeeper: z
         .strictObject({
@@ -468,6 +490,13 @@ const ec2Schema = z
       /** Kafka installation on the broker hosts (bin/kafka-*.sh for the CLI runbook). */
       kafkaHome: hostPath.optional(),
       /**
+       * The broker's server.properties on its host (the runbooks check node.id against it and read
+       * log.dirs from it). Default: <kafkaHome>/config/server.properties, the tarball layout.
+       */
+      serverProperties: hostPath.optional(),
+      /** The broker's application log directory (server.log). Default: <kafkaHome>/logs. */
+      logDir: hostPath.optional(),
+      /**
        * The client properties file on the broker hosts that Kafka's CLI tools run with
        * (--command-config) for a secured listener: security.protocol, sasl.*, ssl.*. Only its path
        * travels to the hosts; the credentials stay in the file.
@@ -490,6 +519,8 @@ const ec2Schema = z
       if (brokers) {
         uniqueBy(brokers, (b) => loose(b)['id'], ctx, (i) => ['brokers', i, 'id'], 'broker ids');
         uniqueBy(brokers, (b) => loose(b)['instanceId'], ctx, (i) => ['brokers', i, 'instanceId'], 'broker instance ids');
+        // uniqueBy skips undefined keys: brokers without a host never clash.
+        uniqueBy(brokers, (b) => (typeof loose(b)['host'] === 'string' ? String(loose(b)['host']).toLowerCase() : undefined), ctx, (i) => ['brokers', i, 'host'], 'broker hosts');
       }
       const zk = e['zookeeper'];
       if (e['metadataMode'] === 'zookeeper' && zk === undefined) {
@@ -516,7 +547,7 @@ const mskSchema = z
     { error: (iss) => (iss.input === undefined ? 'required when platform is msk' : undefined) },
   )
   .superRefine((m, ctx) => {
-    const inArn = MSK_ARN.exec(m.clusterArn)?.[1];
+    const inArn = MSK_ARN.exec(m.clusterArn)?.[2];
     if (inArn !== undefined && inArn !== m.clusterName) {
       ctx.addIssue({ code: 'custom', path: ['clusterName'], message: `expected the cluster name in clusterArn (${inArn})` });
     }
@@ -567,6 +598,21 @@ const clusterSchema = z
         ctx.addIssue({ code: 'custom', path: ['dr', 'peer'], message: 'expected another cluster: a cluster cannot be its own DR peer' });
       }
       checkSecurity(c, ctx);
+      // The record moves between the pair; each side must also be reachable by its own brokers,
+      // or after a failover its probe follows the record to the peer and failback has no target.
+      const record = loose(loose(c['dr'])['route53'])['recordName'];
+      const servers = c['bootstrapServers'];
+      if (typeof record === 'string' && Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === 'string')) {
+        const bare = (h: string) => h.toLowerCase().replace(/\.$/, '');
+        const own = (servers as string[]).filter((s) => bare(s.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')) !== bare(record));
+        if (own.length === 0) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['bootstrapServers'],
+            message: `expected at least one of this cluster's own brokers besides the DR record ${record}: the record points at the peer after a failover, so the probe would watch the wrong cluster and failback could not reach this one`,
+          });
+        }
+      }
       const blast = loose(c['policy'])['blastRadiusBrokers'];
       if (typeof blast === 'number' && brokerCount !== undefined && blast > brokerCount) {
         ctx.addIssue({ code: 'custom', path: ['policy', 'blastRadiusBrokers'], message: `expected at most brokerCount (${brokerCount})` });
@@ -581,24 +627,74 @@ const notificationsSchema = z.strictObject({
 });
 
 const alertmanagerSchema = z.strictObject({
-  tokenSecretName: secretName.default('kafka-heal/alertmanager-token'),
+  /**
+   * A name for the secret the stack creates. Default: none, CloudFormation generates one per
+   * stack (the stack outputs it), so a second deployment in the account never collides and a
+   * deleted stack's secret, still in its recovery window, never blocks a redeploy.
+   */
+  tokenSecretName: secretName.optional(),
+  /**
+   * Alert name -> signal kind for alerts the built-in names do not know (matched like them: case,
+   * punctuation and a trailing comparison ignored); wins over a built-in name.
+   */
+  kinds: z
+    .record(z.string().min(1, { error: 'expected an alert name' }).max(256, { error: 'expected an alert name of at most 256 characters' }), oneOf(ALERT_KINDS))
+    .default({})
+    .superRefine((kinds, ctx) => {
+      const names = Object.keys(kinds);
+      const seen = new Map<string, string>();
+      for (const name of names) {
+        const key = alertKey(name);
+        const first = seen.get(key);
+        if (key === '') ctx.addIssue({ code: 'custom', path: [name], message: 'expected an alert name with letters or digits' });
+        else if (first !== undefined && kinds[first] !== kinds[name]) ctx.addIssue({ code: 'custom', path: [name], message: `expected one kind per alert name: "${first}" is the same name (case and punctuation aside) with kind ${kinds[first]}` });
+        else seen.set(key, name);
+      }
+    }),
+  /** A label naming the broker (an id, a pod whose name ends in the id, or a broker host); read before the usual ones. */
+  brokerLabel: labelName.optional(),
+  /** A label naming the cluster (its name or an alias); read before the usual ones. */
+  clusterLabel: labelName.optional(),
 });
 
 export const HealerConfigSchema = z
   .strictObject({
     deployment: deploymentName,
+    /** The stack's region (env.region): `cdk deploy --all` deploys each config where it says. */
+    region,
+    /** The stack's account (env.account), when given: deploying with credentials of another account fails. */
+    account: accountId.optional(),
     notifications: notificationsSchema.prefault({}),
     alertmanager: alertmanagerSchema.prefault({}),
+    /**
+     * API Gateway's account-level CloudWatch Logs role, which every logging stage needs:
+     * `create` (the stack sets it) or `existing` (the account has it; the stack leaves it alone).
+     */
+    apiGatewayCloudWatchRole: oneOf(['create', 'existing']).default('create'),
     // The operators' CloudWatch dashboard and the open-incident gauges it graphs: $3 a month plus
     // the gauges' and the probe's extra custom metrics, so it is opt-in (docs/aws-stack.md#cost).
     dashboard: z.boolean({ error: 'expected true or false' }).default(false),
-    clusters: z.array(clusterSchema, { error: 'expected a list of clusters' }).min(1, { error: 'expected at least one cluster' }),
+    // Each cluster adds some 23 resources (its probe, cluster steps, alarms, policy): ten keep the
+    // stack well inside CloudFormation's 500 resources whatever the broker counts (scale.test.ts).
+    clusters: z
+      .array(clusterSchema, { error: 'expected a list of clusters' })
+      .min(1, { error: 'expected at least one cluster' })
+      .max(MAX_CLUSTERS, { error: `expected at most ${MAX_CLUSTERS} clusters per deployment (CloudFormation allows a stack 500 resources): split the file into several deployments` }),
   })
   .superRefine(
     (cfg, ctx) => {
       // Runs even when some cluster is otherwise invalid (see `when`), so name clashes and
       // dangling DR peers show up in the same report; reads the raw shape defensively.
       const clusters: unknown[] = Array.isArray(cfg.clusters) ? cfg.clusters : [];
+      // CloudWatch metrics and alarms are regional: the stack's alarms on AWS/Kafka only see a
+      // cluster in the stack's own region.
+      clusters.forEach((c, i) => {
+        const arn = loose(loose(c)['msk'])['clusterArn'];
+        const inArn = typeof arn === 'string' ? MSK_ARN.exec(arn)?.[1] : undefined;
+        if (inArn !== undefined && typeof cfg.region === 'string' && REGION.test(cfg.region) && inArn !== cfg.region) {
+          ctx.addIssue({ code: 'custom', path: ['clusters', i, 'msk', 'clusterArn'], message: `expected a cluster in the stack's region ${cfg.region} (its AWS/Kafka metrics and alarms are regional), not ${inArn}` });
+        }
+      });
       const names = clusters.map((c) => (isRecord(c) && typeof c['name'] === 'string' ? c['name'] : undefined));
       const firstIndex = new Map<string, number>();
       names.forEach((n, i) => {
@@ -762,6 +858,37 @@ export function clusterFacts(config: HealerConfig): ClusterFacts[] {
       automaticFailover: c.dr?.automaticFailover ?? false,
     };
   });
+}
+
+/**
+ * How the webhook reads alerts for this deployment (functions/domain/normalize: AlertRouting): the
+ * configured alert names by their matching key, the broker and cluster labels, and each EC2
+ * cluster's broker hosts. Bundled with the ingest and webhook Lambdas as a file (ALERT_ROUTING_FILE).
+ */
+export function alertRouting(config: HealerConfig): AlertRouting {
+  const kinds: Record<string, SignalKind> = {};
+  for (const [name, kind] of Object.entries(config.alertmanager.kinds)) Object.defineProperty(kinds, alertKey(name), { value: kind, enumerable: true, writable: true, configurable: true });
+  const brokerHosts: Record<string, Record<string, number>> = {};
+  for (const c of config.clusters) {
+    if (c.platform !== 'ec2') continue;
+    const hosts = (c.ec2.brokers ?? []).filter((b) => b.host !== undefined);
+    if (hosts.length > 0) brokerHosts[c.name] = Object.fromEntries(hosts.map((b) => [(b.host as string).toLowerCase(), b.id]));
+  }
+  return {
+    kinds,
+    brokerHosts,
+    ...(config.alertmanager.brokerLabel !== undefined ? { brokerLabel: config.alertmanager.brokerLabel } : {}),
+    ...(config.alertmanager.clusterLabel !== undefined ? { clusterLabel: config.alertmanager.clusterLabel } : {}),
+  };
+}
+
+/** Where Kafka is installed on a self-managed broker host when the config does not say (the tarball's usual place). */
+export const DEFAULT_KAFKA_HOME = '/opt/kafka';
+
+/** A self-managed cluster's host paths, defaults filled from kafkaHome (the Apache Kafka tarball layout). */
+export function brokerHostPaths(ec2: Ec2Config): { kafkaHome: string; serverProperties: string; logDir: string } {
+  const kafkaHome = ec2.kafkaHome ?? DEFAULT_KAFKA_HOME;
+  return { kafkaHome, serverProperties: ec2.serverProperties ?? `${kafkaHome}/config/server.properties`, logDir: ec2.logDir ?? `${kafkaHome}/logs` };
 }
 
 /** `host:port`, with `port` added to an address written without one. */

@@ -1,42 +1,53 @@
-// Which CloudWatch alarms watch a cluster, as plain data: metric, dimensions, statistic,
-// window, comparison and threshold. The ClusterAlarms construct turns each spec into an
+// Which CloudWatch alarms watch a cluster, as plain data: metric or query, statistic, window,
+// comparison and threshold. The ClusterAlarms construct turns each spec into an
 // AWS::CloudWatch::Alarm; keeping the table free of CDK lets the local runtime and the docs
 // read the same numbers the deployed alarms use.
+//
+// The alarms of a cluster do not grow with its brokers. A per-broker condition is ONE alarm on a
+// CloudWatch Metrics Insights query grouped by "Broker ID" (a multi-time-series alarm): CloudWatch
+// evaluates every broker's series on its own, and each broker (contributor) that goes into or out
+// of ALARM sends its own "CloudWatch Alarm Contributor State Change" event, whose attributes name
+// the broker. So a second broker failing while the first is still down is a new event, as it was
+// with an alarm per broker, and the signal still carries the broker and its value (per-broker
+// evidence); the alarm-level state change of such an alarm only summarizes its contributors and is
+// ignored by the normalizer. A 1,000-broker cluster has the same dozen alarms as a 3-broker one
+// (CloudWatch bills a Metrics Insights alarm per series it reads, so its cost still follows the
+// brokers: bench/cost.ts).
 //
 // Amazon MSK (namespace AWS/Kafka, "Cluster Name" = the MSK cluster name). Thresholds follow
 // the MSK best-practice guidance:
 //   ActiveControllerCount      < 1   cluster     Maximum, 5 x 1 min, 5 of 5  (no controller for 5 min)
 //   OfflinePartitionsCount     > 0   cluster     Maximum, 1 x 1 min          (any offline partition)
-//   UnderMinIsrPartitionCount >= 1   per broker  Maximum, 1 x 1 min          (producers with acks=all fail)
-//   UnderReplicatedPartitions  > 0   per broker  Maximum, 15 x 1 min, 15/15  (sustained, not a restart blip)
-//   KafkaDataLogsDiskUsed     >= 85  per broker  Maximum, 3 x 1 min, 3/3     (warning; policy.thresholds.diskWarnPercent)
-//   KafkaDataLogsDiskUsed     >= 90  per broker  Maximum, 3 x 1 min, 3/3     (critical; diskCriticalPercent)
-//   CpuUser + CpuSystem       >= 60  per broker  Average, 3 x 5 min, 3/3     (metric math; sustained 15 min)
-//   HeapMemoryAfterGC          > 60  per broker  Average, 3 x 5 min, 3/3     (sustained 15 min)
+//   UnderMinIsrPartitionCount >= 1   per broker  MAX, 1 x 1 min              (producers with acks=all fail)
+//   UnderReplicatedPartitions  > 0   per broker  MAX, 15 x 1 min, 15/15      (sustained, not a restart blip)
+//   KafkaDataLogsDiskUsed     >= 85  per broker  MAX, 3 x 1 min, 3/3         (warning; policy.thresholds.diskWarnPercent)
+//   KafkaDataLogsDiskUsed     >= 90  per broker  MAX, 3 x 1 min, 3/3         (critical; diskCriticalPercent)
+//   CpuUser                   >= 60  per broker  AVG, 3 x 5 min, 3/3         (sustained 15 min; see below)
+//   HeapMemoryAfterGC          > 60  per broker  AVG, 3 x 5 min, 3/3         (sustained 15 min)
 //   MaxOffsetLag               > group.maxOffsetLag          Maximum, 5 x 1 min, 5/5, per group and topic
 //   EstimatedMaxTimeLag        > group.maxTimeLagSeconds     Maximum, 5 x 1 min, 5/5, per group and topic
-// A watched group without a topic list is watched across all its topics with a CloudWatch
-// Metrics Insights query (MAX over the group's "Consumer Group"/"Topic" series).
+// MSK's guidance is CpuUser + CpuSystem under 60%; a Metrics Insights query has one aggregate and
+// no arithmetic, so the alarm reads CpuUser, the bulk of it (CpuSystem is typically a few percent).
+// A watched group without a topic list is watched across all its topics with a Metrics Insights
+// query (MAX over the group's "Consumer Group"/"Topic" series).
 //
 // Self-managed Kafka on EC2 has no AWS/Kafka metrics. The probe Lambda publishes its findings
 // to the namespace KafkaHeal every minute (see PROBE_METRICS: the probe must publish exactly
-// these names and dimensions), and host metrics come from EC2 and the CloudWatch agent:
-//   BrokerReachable            < 1   per broker  Minimum, 2 x 1 min, 2/2
+// these names and dimensions), and host metrics come from the CloudWatch agent on each broker
+// host, configured to add the dimensions "Cluster Name" and "Broker ID" to its disk and CPU
+// metrics (docs/deploying.md), so one query per cluster reads every broker's hosts:
+//   BrokerReachable            < 1   per broker  MIN, 2 x 1 min, 2/2         (brokers listed or found by tag)
 //   OfflinePartitions          > 0   cluster     Maximum, 1 x 1 min
 //   UnderMinIsrPartitions     >= 1   cluster     Maximum, 1 x 1 min
 //   UnderReplicatedPartitions  > 0   cluster     Maximum, 15 x 1 min, 15/15
 //   ConsumerLag                > group.maxOffsetLag   Maximum, 5 x 1 min, 5/5, per group
-//   CWAgent disk_used_percent >= 85 / >= 90  per broker  Metrics Insights MAX over the instance's
-//                                    mounts, 3 x 1 min, 3/3 (needs the CloudWatch agent's disk plugin)
-//   AWS/EC2 CPUUtilization    >= 60  per broker  Average, 3 x 5 min, 3/3 (works with basic monitoring)
+//   CWAgent disk_used_percent >= 85 / >= 90  per broker  MAX over the broker host's mounts, 3 x 1 min, 3/3
+//   CWAgent cpu_usage_active  >= 60  per broker  AVG of cpu-total, 3 x 5 min, 3/3
 // Under-replication is watched cluster-wide (the probe's count over all partitions): its decision
 // (SEV-3 notification) names no broker, and the brokers that report it are the leaders of the
-// partitions a failed broker left, not the failed broker, so a per-broker alarm only multiplied the
-// custom metrics and alarm metrics by the broker count ($0.40 a month per broker).
-// When brokers are found by tag, their ids and instances are unknown at synth time: broker
-// reachability is then watched cluster-wide on UnreachableBrokers (how many brokers the probe knows
-// did not answer: one custom metric, where per-broker series read by a Metrics Insights MIN cost a
-// custom metric and an alarm metric per broker), and there are no host alarms.
+// partitions a failed broker left, not the failed broker.
+// Broker ids come from the metrics' "Broker ID" dimension, so brokers found by tag get the same
+// per-broker alarms as listed ones: the probe reports every broker it was told of or has seen.
 //
 // A cluster paired for DR with a Route 53 record (dr.peer + dr.route53) also gets ClusterReachable
 // < 1 (Maximum, 2 x 1 min, 2/2; missing is not breaching): no bootstrap server answered the probe
@@ -61,7 +72,6 @@ export const MSK_NAMESPACE = 'AWS/Kafka';
 /** The probe's own namespace; the probe publishes PROBE_METRICS here. */
 export const PROBE_NAMESPACE = 'KafkaHeal';
 export const CWAGENT_NAMESPACE = 'CWAgent';
-export const EC2_NAMESPACE = 'AWS/EC2';
 
 export const DIMENSIONS = {
   cluster: 'Cluster Name',
@@ -87,7 +97,7 @@ export const PROBE_METRICS = {
   underMinIsrPartitions: 'UnderMinIsrPartitions',
   /** Partitions whose ISR is smaller than the replica set. Dimensions: Cluster Name. */
   underReplicatedPartitions: 'UnderReplicatedPartitions',
-  /** Brokers the probe knows (configured or seen) that are not registered or did not answer. Dimensions: Cluster Name. */
+  /** Brokers the probe knows (configured or seen) that are not registered or did not answer. Dimensions: Cluster Name. No alarm reads it (each broker's BrokerReachable is a contributor of broker-down), so it is not published in AWS. */
   unreachableBrokers: 'UnreachableBrokers',
   /** Largest partition offset lag of the group. Dimensions: Cluster Name, Consumer Group. */
   consumerLag: 'ConsumerLag',
@@ -120,10 +130,12 @@ export interface MetricRef {
 
 export type AlarmSource =
   | { type: 'metric'; metric: MetricRef }
-  /** Metric math over named metrics, e.g. `cpuUser + cpuSystem`. */
-  | { type: 'math'; expression: string; label: string; metrics: Record<string, MetricRef> }
-  /** A CloudWatch Metrics Insights query returning one series. */
-  | { type: 'insights'; query: string; label: string };
+  /**
+   * A CloudWatch Metrics Insights query. Without `contributors` it returns one series; with it, it
+   * is grouped by that dimension (GROUP BY) and the alarm evaluates each group's series on its own
+   * (a multi-time-series alarm whose contributors are, e.g., the brokers).
+   */
+  | { type: 'insights'; query: string; label: string; contributors?: string };
 
 /** The alarm kinds; the name part of `kafka-heal-<deployment>-<cluster>-<kind>...`. */
 export type AlarmKind =
@@ -151,7 +163,6 @@ export interface AlarmSpec {
   alarmKind: AlarmKind;
   /** The signal kind the marker carries (what normalize turns a state change into). */
   signalKind: SignalKind;
-  brokerId?: number;
   consumerGroup?: string;
   topic?: string;
   source: AlarmSource;
@@ -163,18 +174,20 @@ export interface AlarmSpec {
   treatMissingData: 'notBreaching' | 'breaching';
 }
 
-/** Every alarm of a deployment starts with this; the EventBridge rule matches on it. */
+/**
+ * Every alarm of a deployment starts with this; the EventBridge rule matches on it. The `.` ends the
+ * deployment name, which can never contain one: deployment `prod` does not match `prod-eu`'s alarms.
+ */
 export function alarmNamePrefix(deployment: string): string {
-  return `kafka-heal-${deployment}-`;
+  return `kafka-heal-${deployment}.`;
 }
 
 /**
- * `kafka-heal-<deployment>-<cluster>-<kind>[-b<id>][-<group>[-<topic>]]`, cut to CloudWatch's
- * 255 characters with a short hash of the full name so long group/topic names stay unique.
+ * `kafka-heal-<deployment>.<cluster>-<kind>[-<group>[-<topic>]]`, cut to CloudWatch's 255
+ * characters with a short hash of the full name so long group/topic names stay unique.
  */
-export function alarmName(deployment: string, cluster: string, kind: AlarmKind, opts: { brokerId?: number; group?: string; topic?: string } = {}): string {
+export function alarmName(deployment: string, cluster: string, kind: AlarmKind, opts: { group?: string; topic?: string } = {}): string {
   let name = `${alarmNamePrefix(deployment)}${cluster}-${kind}`;
-  if (opts.brokerId !== undefined) name += `-b${opts.brokerId}`;
   if (opts.group !== undefined) name += `-${opts.group}`;
   if (opts.topic !== undefined) name += `-${opts.topic}`;
   if (name.length <= MAX_ALARM_NAME) return name;
@@ -227,30 +240,30 @@ class SpecList {
     window: Window;
     comparison: Comparison;
     threshold: number;
-    brokerId?: number;
     group?: string;
     topic?: string;
     breachOnMissing?: boolean;
   }): void {
     const marker = alarmMarker({
+      deployment: this.deployment,
       cluster: this.cluster.name,
       kind: row.signalKind,
-      ...(row.brokerId === undefined ? {} : { brokerId: row.brokerId }),
       ...(row.group === undefined ? {} : { consumerGroup: row.group }),
+      threshold: row.threshold,
     });
+    const perBroker = row.source.type === 'insights' && row.source.contributors === DIMENSIONS.broker;
     const subject = [
       `Kafka cluster ${this.cluster.name}`,
-      row.brokerId === undefined ? '' : ` broker ${row.brokerId}`,
+      perBroker ? ', each broker' : '',
       row.group === undefined ? '' : ` consumer group ${row.group}`,
       row.topic === undefined ? '' : ` topic ${row.topic}`,
     ].join('');
     const text = `${subject}: ${row.what} ${OPERATOR_TEXT[row.comparison]} ${row.threshold} ${windowText(row.window)}.`;
     this.specs.push({
-      alarmName: alarmName(this.deployment, this.cluster.name, row.kind, { brokerId: row.brokerId, group: row.group, topic: row.topic }),
+      alarmName: alarmName(this.deployment, this.cluster.name, row.kind, { group: row.group, topic: row.topic }),
       description: describe(text, marker),
       alarmKind: row.kind,
       signalKind: row.signalKind,
-      ...(row.brokerId === undefined ? {} : { brokerId: row.brokerId }),
       ...(row.group === undefined ? {} : { consumerGroup: row.group }),
       ...(row.topic === undefined ? {} : { topic: row.topic }),
       source: row.source,
@@ -266,11 +279,24 @@ function metric(namespace: string, metricName: string, dimensions: Record<string
   return { type: 'metric', metric: { namespace, metricName, dimensions, statistic } };
 }
 
-/** Broker ids known at synth time: MSK numbers its brokers 1..brokerCount; EC2 lists them. */
-function knownBrokerIds(cluster: ClusterConfig): number[] | undefined {
-  if (cluster.platform === 'msk') return Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
-  return cluster.ec2.brokers?.map((b) => b.id);
+/**
+ * One alarm over every broker of a cluster: a Metrics Insights query grouped by "Broker ID", the
+ * worst broker first (CloudWatch reads at most 500 series of a query; ordered this way, those are
+ * the ones nearest to breaching). `from` is a SCHEMA(...) or a bare namespace, `where` equality
+ * filters; names are validated to quote-free characters, so they need no escaping.
+ */
+export function perBrokerQuery(aggregate: 'MAX' | 'MIN' | 'AVG', metricName: string, from: string, where: Record<string, string>, comparison: Comparison): AlarmSource {
+  const conditions = Object.entries(where).map(([k, v]) => `${/^\w+$/.test(k) ? k : `"${k}"`} = '${v}'`).join(' AND ');
+  const order = comparison === 'LessThanThreshold' ? 'ASC' : 'DESC';
+  return {
+    type: 'insights',
+    query: `SELECT ${aggregate}(${metricName}) FROM ${from} WHERE ${conditions} GROUP BY "${DIMENSIONS.broker}" ORDER BY ${aggregate}() ${order}`,
+    label: `${metricName} per broker`,
+    contributors: DIMENSIONS.broker,
+  };
 }
+
+const schemaOf = (namespace: string, ...dims: string[]) => `SCHEMA("${namespace}", ${dims.map((d) => `"${d}"`).join(', ')})`;
 
 function diskThresholds(cluster: ClusterConfig): { warn: number; critical: number } {
   const t = cluster.policy.thresholds;
@@ -320,69 +346,55 @@ function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'm
     threshold: 0,
   });
   const disk = diskThresholds(cluster);
-  for (const id of knownBrokerIds(cluster) ?? []) {
-    const dims = { [DIMENSIONS.cluster]: mskName, [DIMENSIONS.broker]: String(id) };
+  const brokers = schemaOf(MSK_NAMESPACE, DIMENSIONS.cluster, DIMENSIONS.broker);
+  const where = { [DIMENSIONS.cluster]: mskName };
+  list.add({
+    kind: 'under-min-isr',
+    signalKind: 'under-min-isr',
+    what: 'UnderMinIsrPartitionCount',
+    source: perBrokerQuery('MAX', 'UnderMinIsrPartitionCount', brokers, where, 'GreaterThanOrEqualToThreshold'),
+    window: ONE_MINUTE,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    threshold: 1,
+  });
+  list.add({
+    kind: 'under-replicated',
+    signalKind: 'under-replicated',
+    what: 'UnderReplicatedPartitions',
+    source: perBrokerQuery('MAX', 'UnderReplicatedPartitions', brokers, where, 'GreaterThanThreshold'),
+    window: FIFTEEN_MINUTES,
+    comparison: 'GreaterThanThreshold',
+    threshold: 0,
+  });
+  for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
     list.add({
-      kind: 'under-min-isr',
-      signalKind: 'under-min-isr',
-      what: 'UnderMinIsrPartitionCount',
-      source: metric(MSK_NAMESPACE, 'UnderMinIsrPartitionCount', dims, 'Maximum'),
-      window: ONE_MINUTE,
+      kind,
+      signalKind: 'disk-usage',
+      what: 'KafkaDataLogsDiskUsed (%)',
+      source: perBrokerQuery('MAX', 'KafkaDataLogsDiskUsed', brokers, where, 'GreaterThanOrEqualToThreshold'),
+      window: THREE_MINUTES,
       comparison: 'GreaterThanOrEqualToThreshold',
-      threshold: 1,
-      brokerId: id,
-    });
-    list.add({
-      kind: 'under-replicated',
-      signalKind: 'under-replicated',
-      what: 'UnderReplicatedPartitions',
-      source: metric(MSK_NAMESPACE, 'UnderReplicatedPartitions', dims, 'Maximum'),
-      window: FIFTEEN_MINUTES,
-      comparison: 'GreaterThanThreshold',
-      threshold: 0,
-      brokerId: id,
-    });
-    for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
-      list.add({
-        kind,
-        signalKind: 'disk-usage',
-        what: 'KafkaDataLogsDiskUsed (%)',
-        source: metric(MSK_NAMESPACE, 'KafkaDataLogsDiskUsed', dims, 'Maximum'),
-        window: THREE_MINUTES,
-        comparison: 'GreaterThanOrEqualToThreshold',
-        threshold,
-        brokerId: id,
-      });
-    }
-    list.add({
-      kind: 'cpu-high',
-      signalKind: 'cpu-high',
-      what: 'CpuUser + CpuSystem (%)',
-      source: {
-        type: 'math',
-        expression: 'cpuUser + cpuSystem',
-        label: `CpuUser + CpuSystem, broker ${id}`,
-        metrics: {
-          cpuUser: { namespace: MSK_NAMESPACE, metricName: 'CpuUser', dimensions: dims, statistic: 'Average' },
-          cpuSystem: { namespace: MSK_NAMESPACE, metricName: 'CpuSystem', dimensions: dims, statistic: 'Average' },
-        },
-      },
-      window: FIFTEEN_MINUTES_COARSE,
-      comparison: 'GreaterThanOrEqualToThreshold',
-      threshold: CPU_PERCENT,
-      brokerId: id,
-    });
-    list.add({
-      kind: 'heap-high',
-      signalKind: 'heap-high',
-      what: 'HeapMemoryAfterGC (%)',
-      source: metric(MSK_NAMESPACE, 'HeapMemoryAfterGC', dims, 'Average'),
-      window: FIFTEEN_MINUTES_COARSE,
-      comparison: 'GreaterThanThreshold',
-      threshold: HEAP_AFTER_GC_PERCENT,
-      brokerId: id,
+      threshold,
     });
   }
+  list.add({
+    kind: 'cpu-high',
+    signalKind: 'cpu-high',
+    what: 'CpuUser (%)',
+    source: perBrokerQuery('AVG', 'CpuUser', brokers, where, 'GreaterThanOrEqualToThreshold'),
+    window: FIFTEEN_MINUTES_COARSE,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    threshold: CPU_PERCENT,
+  });
+  list.add({
+    kind: 'heap-high',
+    signalKind: 'heap-high',
+    what: 'HeapMemoryAfterGC (%)',
+    source: perBrokerQuery('AVG', 'HeapMemoryAfterGC', brokers, where, 'GreaterThanThreshold'),
+    window: FIFTEEN_MINUTES_COARSE,
+    comparison: 'GreaterThanThreshold',
+    threshold: HEAP_AFTER_GC_PERCENT,
+  });
   for (const group of cluster.consumerGroups) mskLagSpecs(list, mskName, group);
 }
 
@@ -443,61 +455,38 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
   });
-  const brokers = cluster.ec2.brokers;
-  if (brokers) {
-    const disk = diskThresholds(cluster);
-    for (const b of brokers) {
-      const dims = { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.broker]: String(b.id) };
-      list.add({
-        kind: 'broker-down',
-        signalKind: 'broker-down',
-        what: 'BrokerReachable (probe)',
-        source: metric(PROBE_NAMESPACE, PROBE_METRICS.brokerReachable, dims, 'Minimum'),
-        window: TWO_MINUTES,
-        comparison: 'LessThanThreshold',
-        threshold: 1,
-        brokerId: b.id,
-      });
-      for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
-        list.add({
-          kind,
-          signalKind: 'disk-usage',
-          what: `disk_used_percent (CloudWatch agent, fullest mount of ${b.instanceId})`,
-          source: {
-            type: 'insights',
-            query: `SELECT MAX(disk_used_percent) FROM ${CWAGENT_NAMESPACE} WHERE InstanceId = '${b.instanceId}'`,
-            label: `disk_used_percent, ${b.instanceId}`,
-          },
-          window: THREE_MINUTES,
-          comparison: 'GreaterThanOrEqualToThreshold',
-          threshold,
-          brokerId: b.id,
-        });
-      }
-      list.add({
-        kind: 'cpu-high',
-        signalKind: 'cpu-high',
-        what: `CPUUtilization (%) of ${b.instanceId}`,
-        source: metric(EC2_NAMESPACE, 'CPUUtilization', { InstanceId: b.instanceId }, 'Average'),
-        window: FIFTEEN_MINUTES_COARSE,
-        comparison: 'GreaterThanOrEqualToThreshold',
-        threshold: CPU_PERCENT,
-        brokerId: b.id,
-      });
-    }
-  } else {
-    // Brokers found by tag: ids are unknown until run time, so the alarm counts the brokers that
-    // did not answer. The incident names no broker; the workflow's confirming probe finds which.
+  // Brokers listed or found by tag alike: the probe reports each broker it knows, and the agent on
+  // each host names its cluster and broker (docs/deploying.md), so the broker is the series' own.
+  list.add({
+    kind: 'broker-down',
+    signalKind: 'broker-down',
+    what: 'BrokerReachable (probe)',
+    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(PROBE_NAMESPACE, DIMENSIONS.cluster, DIMENSIONS.broker), clusterDims, 'LessThanThreshold'),
+    window: TWO_MINUTES,
+    comparison: 'LessThanThreshold',
+    threshold: 1,
+  });
+  const disk = diskThresholds(cluster);
+  for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
     list.add({
-      kind: 'broker-down',
-      signalKind: 'broker-down',
-      what: 'UnreachableBrokers (probe: known brokers that did not answer)',
-      source: metric(PROBE_NAMESPACE, PROBE_METRICS.unreachableBrokers, clusterDims, 'Maximum'),
-      window: TWO_MINUTES,
+      kind,
+      signalKind: 'disk-usage',
+      what: 'disk_used_percent (CloudWatch agent, fullest mount of the broker host)',
+      source: perBrokerQuery('MAX', 'disk_used_percent', CWAGENT_NAMESPACE, clusterDims, 'GreaterThanOrEqualToThreshold'),
+      window: THREE_MINUTES,
       comparison: 'GreaterThanOrEqualToThreshold',
-      threshold: 1,
+      threshold,
     });
   }
+  list.add({
+    kind: 'cpu-high',
+    signalKind: 'cpu-high',
+    what: 'cpu_usage_active (CloudWatch agent, all CPUs of the broker host, %)',
+    source: perBrokerQuery('AVG', 'cpu_usage_active', CWAGENT_NAMESPACE, { ...clusterDims, cpu: 'cpu-total' }, 'GreaterThanOrEqualToThreshold'),
+    window: FIFTEEN_MINUTES_COARSE,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    threshold: CPU_PERCENT,
+  });
   list.add({
     kind: 'under-replicated',
     signalKind: 'under-replicated',
@@ -592,7 +581,6 @@ export function probeSeriesOfAlarms(specs: AlarmSpec[]): string[] {
   };
   for (const { source } of specs) {
     if (source.type === 'metric') addRef(source.metric);
-    else if (source.type === 'math') Object.values(source.metrics).forEach(addRef);
     else {
       const m = PROBE_QUERY.exec(source.query);
       if (m) keys.add(seriesKey(m[1] as string, [...(m[2] ?? '').matchAll(/"([^"]+)"/g)].map((d) => d[1] as string)));

@@ -2,8 +2,10 @@
 // window, lives in alarm-specs.ts; this construct only turns each row into an alarm.
 //
 // The alarms need no actions for the healer itself: the EventBridge rule picks up every
-// "CloudWatch Alarm State Change" whose alarm name starts with alarmNamePrefix(deployment),
-// and the description's marker tells the ingest Lambda the cluster, kind, broker and group.
+// "CloudWatch Alarm State Change" (and, for the per-broker alarms, "CloudWatch Alarm Contributor
+// State Change") whose alarm name starts with alarmNamePrefix(deployment), and the description's
+// marker tells the ingest Lambda the deployment, cluster, kind and group; a contributor's
+// attributes name the broker.
 // An optional SNS topic can be attached for people (self-monitoring, dashboards).
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -11,7 +13,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import { clusterAlarmSpecs, type AlarmSpec, type Comparison, type MetricRef } from './alarm-specs.js';
+import { alarmNamePrefix, clusterAlarmSpecs, type AlarmSpec, type Comparison, type MetricRef } from './alarm-specs.js';
 
 export { alarmNamePrefix, clusterAlarmSpecs, type AlarmSpec } from './alarm-specs.js';
 
@@ -41,19 +43,9 @@ function toMetric(ref: MetricRef, period: Duration): cloudwatch.Metric {
 function toAlarmMetric(spec: AlarmSpec): cloudwatch.IMetric {
   const period = Duration.seconds(spec.periodSeconds);
   const source = spec.source;
-  switch (source.type) {
-    case 'metric':
-      return toMetric(source.metric, period);
-    case 'math':
-      return new cloudwatch.MathExpression({
-        expression: source.expression,
-        label: source.label,
-        period,
-        usingMetrics: Object.fromEntries(Object.entries(source.metrics).map(([id, ref]) => [id, toMetric(ref, period)])),
-      });
-    case 'insights':
-      return new cloudwatch.MathExpression({ expression: source.query, label: source.label, period, usingMetrics: {} });
-  }
+  if (source.type === 'metric') return toMetric(source.metric, period);
+  // A Metrics Insights query (grouped by broker for the per-broker alarms): no input metrics.
+  return new cloudwatch.MathExpression({ expression: source.query, label: source.label, period, usingMetrics: {} });
 }
 
 /** Construct ids may not contain '/'; alarm names never do, but keep ids tidy and unique. */
@@ -69,7 +61,7 @@ export class ClusterAlarms extends Construct {
   constructor(scope: Construct, id: string, props: ClusterAlarmsProps) {
     super(scope, id);
     this.specs = clusterAlarmSpecs(props.deployment, props.cluster);
-    const prefixLength = `kafka-heal-${props.deployment}-`.length;
+    const prefixLength = alarmNamePrefix(props.deployment).length;
     this.alarms = this.specs.map((spec) => {
       const alarm = new cloudwatch.Alarm(this, constructId(spec, prefixLength), {
         alarmName: spec.alarmName,

@@ -19,6 +19,7 @@ import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** The runbook cascade-recovery runs on a healthy broker host (throttle, leader election). */
 export const CASCADE_RUNBOOK = 'kafka-cli-action';
@@ -98,7 +99,7 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
       const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName(d, name)}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
       wf.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
       Validations.of(wf).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName(d, name)}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${stateMachineName(d, name)}:*]`,
         reason: `startExecution.sync:2 must describe and stop the ${name} executions it starts (one per broker); their names are generated at run time.`,
       });
     }

@@ -1,5 +1,5 @@
 // The consumer-lag workflow for every cluster: it reuses the recovery workflows' step Lambdas
-// (the workflow steps Lambda resolves each group's owner and scale hook from WORKFLOW_TARGETS_JSON,
+// (the workflow steps Lambda resolves each group's owner and scale hook from WORKFLOW_TARGETS_FILE,
 // built by consumerLagTargetFields below; the cluster steps Lambda reads the group's offsets from
 // inside the cluster's VPC).
 //
@@ -24,7 +24,7 @@ export function consumerLagSubstitutions(s: { workflowStepsFunctionArn: string; 
   return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn };
 }
 
-/** The cluster's consumer-lag fields of WORKFLOW_TARGETS_JSON: owners, limits, scale hooks, lag bands. */
+/** The cluster's consumer-lag fields of WORKFLOW_TARGETS_FILE: owners, limits, scale hooks, lag bands. */
 export function consumerLagTargetFields(cluster: ClusterConfig): { consumerGroups: ConsumerGroupTargetConfig[]; lagThresholds?: { lagSev3?: number; lagSev2?: number; lagSev1?: number } } {
   const consumerGroups = cluster.consumerGroups.map((g): ConsumerGroupTargetConfig => {
     const hook = g.scaleHook?.lambdaFunctionArn ? { kind: 'lambda' as const, functionArn: g.scaleHook.lambdaFunctionArn } : g.scaleHook?.snsTopicArn ? { kind: 'sns' as const, topicArn: g.scaleHook.snsTopicArn } : undefined;

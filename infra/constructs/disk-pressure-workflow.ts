@@ -6,7 +6,9 @@
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
 // - ssm:SendCommand only with the kafka-diagnose-host and kafka-free-disk documents, and only on
 //   the configured broker instances (by id) or tag-matched instances (ssm:resourceTag condition);
-// - kafka:UpdateBrokerStorage and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+// - kafka:UpdateBrokerStorage and kafka:DescribeCluster only on the configured MSK cluster ARNs;
+//   cloudwatch:GetMetricData (re-measuring the brokers' disk usage before any storage update; it
+//   has no resource-level permissions, and reads metrics only);
 // - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
 //   workflow; broker-recovery may start (and follow) this workflow and nothing else new.
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
@@ -16,6 +18,7 @@ import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { RECOVERY_RUNBOOKS, RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** The runbook that frees disk on a broker host (rotated logs, heap dumps; never Kafka data). */
 export const FREE_DISK_RUNBOOK = 'kafka-free-disk';
@@ -65,10 +68,15 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
         new PolicyStatement({
           sid: 'GrowConfiguredClustersOnly',
           effect: Effect.ALLOW,
-          actions: ['kafka:UpdateBrokerStorage', 'kafka:DescribeClusterV2'],
+          actions: ['kafka:UpdateBrokerStorage', 'kafka:DescribeCluster'],
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );
+      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'RemeasureDiskUsage', effect: Effect.ALLOW, actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+      Validations.of(wf).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Step Functions log delivery and X-Ray, and cloudwatch:GetMetricData (disk-pressure re-measures MSK disk usage before growing storage; read-only), support no resource-level permissions.',
+      });
     }
 
     // broker-recovery hands a full disk to this workflow (nested, .sync:2).
@@ -78,7 +86,7 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
       const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
       parent.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
       Validations.of(parent).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${name}:*]`,
         reason: 'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
       });
     }

@@ -1,6 +1,6 @@
 // The DR workflows (dr-failover, dr-failback) for the clusters configured as DR pairs with a
 // Route 53 bootstrap record (`dr.peer` + `dr.route53`). They reuse the recovery workflows' step
-// Lambdas: the workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_JSON carries each
+// Lambdas: the workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_FILE carries each
 // cluster's `dr` section, built by drTargetConfig below), and the cluster steps Lambda of the
 // cluster taking the clients checks prerequisites, backs up state and sends the canary from
 // inside its VPC.
@@ -26,6 +26,7 @@ import type { HealerFunction } from './healer-function.js';
 import type { RecoveryWorkflows } from './recovery-workflows.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
 export const DR_TIMEOUT = Duration.seconds(3300);
@@ -40,7 +41,7 @@ export function drEndpoint(cluster: ClusterConfig, recordName: string): string |
   return cluster.bootstrapServers.map((s) => bare(parseHostPort(s).host)).find((h) => h !== bare(recordName));
 }
 
-/** The cluster's `dr` entry of WORKFLOW_TARGETS_JSON, or undefined without a Route 53 record. */
+/** The cluster's `dr` entry of WORKFLOW_TARGETS_FILE, or undefined without a Route 53 record. */
 export function drTargetConfig(cluster: ClusterConfig): DrTargetConfig | undefined {
   const dr = cluster.dr;
   if (!dr?.route53) return undefined;
@@ -140,7 +141,7 @@ export class DrWorkflows extends Construct {
       );
       Validations.of(wf).acknowledge(
         {
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:route53:::change/*]',
+          id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'route53', { global: true })}:change/*]`,
           reason: 'route53:GetChange is read-only and addressed by a change id that Route 53 returns at run time.',
         },
         {

@@ -3,6 +3,12 @@
 // endpoint (API Gateway REST API, GET/POST /approvals/{approvalId}, no authorizer: the HMAC-signed
 // link is the credential) and the signing key secret.
 //
+// Who can decide what (docs/aws-stack.md, threat model): a link decides one approval, one way,
+// until it expires, once; the links go to people only (never into execution history or logs). The
+// endpoint may answer task tokens of this deployment's workflows that ask a person and nothing
+// else (allowDecisionsOn), and a WAF rate-based rule limits each source address, so a flood from
+// one place cannot starve on-call behind a stage-wide throttle.
+//
 // How the escalation workflows relate:
 //   - escalation (this ladder) is the classifier's `escalation` workflow (WORKFLOW_ARN_ESCALATION):
 //     PagerDuty -> SNS -> retry queue through the notify chain, ack-wait ladder, status updates.
@@ -18,7 +24,8 @@ import {
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -27,11 +34,17 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import { HealerFunction } from './healer-function.js';
-import { WorkQueue } from './queues.js';
+import { admitOnlySenders, WorkQueue } from './queues.js';
 import { jsonAccessLogFormat } from './webhook-api.js';
 import { HealerWorkflow, aslFile } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 export const ESCALATION_ASL = aslFile('escalation');
+
+/** Requests one source address may send to the approval API per 5 minutes (WAF rate-based rule). */
+export const APPROVAL_REQUESTS_PER_SOURCE = 100;
+/** The approval stage's own throttle (requests/s, burst twice that): a backstop for many sources at once. */
+export const APPROVAL_STAGE_RATE_LIMIT = 50;
 
 /** The substitutions escalation.asl.json needs. */
 export function escalationSubstitutions(s: { escalationFunctionArn: string; escalationNotifyStateMachineArn: string }): Record<string, string> {
@@ -62,6 +75,8 @@ export class Escalation extends Construct {
   readonly approvalEndpointFn: HealerFunction;
   readonly signingKey: Secret;
   readonly api: RestApi;
+  /** Per-source rate limit in front of the approval API (WAF rate-based rule on the stage). */
+  readonly webAcl: CfnWebACL;
   readonly accessLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: EscalationProps) {
@@ -72,11 +87,13 @@ export class Escalation extends Construct {
     // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
     const redeliverTimeout = Duration.seconds(60);
     this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6) });
+    const notifying: HealerFunction[] = [];
     const bindNotify = (fn: HealerFunction): HealerFunction => {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
         reason: 'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
+      notifying.push(fn);
       return fn
         .bindSecret(props.pagerDutyRoutingKey, NOTIFY_ENV.routingKeySecret)
         .bindTopic(props.critical, NOTIFY_ENV.criticalTopic)
@@ -121,7 +138,7 @@ export class Escalation extends Construct {
     );
     Validations.of(this.workflow).acknowledge(
       {
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${props.escalationNotifyName}:*]`,
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${props.escalationNotifyName}:*]`,
         reason: 'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
       },
       {
@@ -146,12 +163,15 @@ export class Escalation extends Construct {
       restApiName: `kafka-heal-${d}-approvals`,
       description: `kafka-heal ${d}: approval page (signed approve/reject links)`,
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
+      // The account logging role its access logs need: ApiGatewayAccount (config apiGatewayCloudWatchRole).
       cloudWatchRole: false,
       deployOptions: {
         stageName: 'v1',
         tracingEnabled: true,
-        throttlingRateLimit: 5,
-        throttlingBurstLimit: 10,
+        // A backstop for the whole stage (a flood from many addresses); each single address is
+        // held far lower by the WAF rule below, so one source cannot use this up.
+        throttlingRateLimit: APPROVAL_STAGE_RATE_LIMIT,
+        throttlingBurstLimit: APPROVAL_STAGE_RATE_LIMIT * 2,
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: jsonAccessLogFormat(),
@@ -181,12 +201,27 @@ export class Escalation extends Construct {
     })
       .bindTable(props.table, 'rw')
       .bindSecret(this.signingKey, 'APPROVAL_SIGNING_KEY_SECRET');
-    // Task tokens are not resources: SendTaskSuccess/Failure cannot be scoped to a state machine.
-    this.approvalEndpointFn.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: ['*'] }));
-    Validations.of(this.approvalEndpointFn).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'states:SendTaskSuccess and states:SendTaskFailure act on a task token, not an ARN, and support no resource-level permissions; the function only sends tokens it stored itself.',
+
+    // One source address may send APPROVAL_REQUESTS_PER_SOURCE requests per 5 minutes (a person
+    // deciding needs a handful: open the page, post once); more is blocked at the edge, before the
+    // stage throttle, Lambda or the table see it.
+    this.webAcl = new CfnWebACL(this, 'ApprovalWebAcl', {
+      name: `kafka-heal-${d}-approvals`,
+      description: `kafka-heal ${d}: per-source rate limit on the approval page`,
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `kafka-heal-${d}-approvals`, sampledRequestsEnabled: true },
+      rules: [
+        {
+          name: 'per-source-rate-limit',
+          priority: 0,
+          action: { block: {} },
+          statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: APPROVAL_REQUESTS_PER_SOURCE, evaluationWindowSec: 300 } },
+          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `kafka-heal-${d}-approvals-rate-limited`, sampledRequestsEnabled: true },
+        },
+      ],
     });
+    new CfnWebACLAssociation(this, 'ApprovalWebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: this.webAcl.attrArn });
 
     const approval = this.api.root.addResource('approvals').addResource('{approvalId}');
     const integration = new LambdaIntegration(this.approvalEndpointFn.fn, { proxy: true, allowTestInvoke: false });
@@ -194,6 +229,9 @@ export class Escalation extends Construct {
     for (const method of ['GET', 'POST']) {
       approval.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.approvalId': true } });
     }
+    // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
+    admitOnlySenders(this.retryQueue.queue, { roles: notifying.map((f) => f.role) });
+
     for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
       Validations.of(f).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
@@ -204,9 +242,24 @@ export class Escalation extends Construct {
       { id: 'AwsSolutions-APIG2', reason: 'The path parameter is required by the gateway; the form body is verified by the endpoint (HMAC signature, expiry), which must answer a wrong or expired link with a page, not a gateway error.' },
       { id: 'AwsSolutions-APIG4', reason: 'The approval page is opened from a link in a page or e-mail by a person on call: the HMAC-SHA256 signature over approval id, decision and expiry is the credential (checked in constant time), and a decision is single-use by conditional write.' },
       { id: 'AwsSolutions-COG4', reason: 'People open approval links from PagerDuty or e-mail on a phone at night; the signed, expiring, single-use link is the authorization, a Cognito login is not required.' },
-      { id: 'AwsSolutions-APIG3', reason: 'Low-volume page for on-call people, throttled to 5 requests/s per stage; a WAF web ACL adds fixed monthly cost for little gain. Operators may associate one with the stage.' },
-      { id: 'AwsSolutions-APIG6', reason: 'Execution logging needs the account-wide API Gateway CloudWatch role, an account singleton one deployment stack must not own; every request is access-logged as JSON and traced.' },
+      { id: 'AwsSolutions-APIG6', reason: 'Every request is access-logged as JSON and traced; execution logging (billed per GB) adds nothing the endpoint\'s own logs and the access log do not say.' },
     );
+  }
+
+  /**
+   * Lets the approval endpoint answer the task tokens of these state machines (the workflows that
+   * ask a person) and of no other: SendTaskSuccess/Failure on their ARNs, never on `*`.
+   */
+  allowDecisionsOn(stateMachines: IStateMachine[]): this {
+    const role = this.approvalEndpointFn.fn.role;
+    if (stateMachines.length === 0 || !role) return this;
+    // A policy of its own, not the role's default one: the function does not wait for it, which
+    // would close a cycle (state machine -> request function -> API stage -> endpoint -> policy).
+    new Policy(this, 'AnswerOwnApprovals', {
+      statements: [new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: stateMachines.map((sm) => sm.stateMachineArn) })],
+      roles: [role],
+    });
+    return this;
   }
 
   /** Every function of this construct, for self-monitoring. */

@@ -5,9 +5,10 @@
 // Permissions are never granted by hand next to an environment variable: the bind helpers set
 // the variable the handler reads AND grant exactly the IAM it needs on exactly that resource,
 // so the two cannot drift apart.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Stage, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -20,6 +21,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** Repository root: infra/constructs/ is two levels below it. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -90,6 +92,20 @@ export interface HealerFunctionProps {
    * trace a minute per cluster. @default false
    */
   traceOnlyWhenCallerTraces?: boolean;
+  /**
+   * JSON files bundled with the code (functions/shared/bundled-file.ts): configuration that
+   * grows with the brokers or clusters, which Lambda's 4 KB environment cannot hold. Each file's
+   * name goes into the environment variable `env`; the handler reads it beside its code.
+   */
+  files?: BundledFile[];
+}
+
+export interface BundledFile {
+  env: string;
+  /** A plain file name, e.g. `workflow-targets.json`. */
+  name: string;
+  /** Written as JSON; no CDK tokens (the file is made at synth time). */
+  json: unknown;
 }
 
 export type TableAccess = 'r' | 'rw';
@@ -100,10 +116,24 @@ export class HealerFunction extends Construct {
   readonly role: Role;
   readonly logGroup: LogGroup;
   readonly name: string;
+  /** The files bundled with the code, as the handler will read them. */
+  readonly files: ReadonlyMap<string, unknown>;
 
   constructor(scope: Construct, id: string, props: HealerFunctionProps) {
     super(scope, id);
     this.name = props.name;
+    this.files = new Map((props.files ?? []).map((f) => [f.name, f.json]));
+    // Written into the cloud assembly folder at synth; the bundling copies them next to index.js
+    // (and so they count in the asset's hash: a changed config is a new code version).
+    const staged = (props.files ?? []).map((f) => {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(f.name)) throw new Error(`${this.node.path}: bundled file name ${JSON.stringify(f.name)} is not a plain file name`);
+      const dir = join(Stage.of(this)?.outdir ?? PROJECT_ROOT, 'kafka-heal-files', Names.uniqueId(this));
+      mkdirSync(dir, { recursive: true });
+      const path = join(dir, f.name);
+      writeFileSync(path, JSON.stringify(f.json));
+      return { path, name: f.name };
+    });
+    const quote = (p: string) => `'${p.replaceAll("'", "'\\''")}'`;
     const stackName = Stack.of(this).stackName;
 
     this.logGroup = new LogGroup(this, 'Logs', {
@@ -174,8 +204,14 @@ export class HealerFunction extends Construct {
         // The bundle is minified; stack traces map back to the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
+        ...Object.fromEntries((props.files ?? []).map((f) => [f.env, f.name])),
       },
       bundling: {
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => staged.map((f) => `cp ${quote(f.path)} ${quote(join(outputDir, f.name))}`),
+        },
         // CommonJS, see BUNDLE_FILE. `module` first so esbuild still tree-shakes ESM packages.
         format: OutputFormat.CJS,
         target: 'node22',
@@ -236,7 +272,7 @@ export class HealerFunction extends Construct {
 
   private readonly startable: IStateMachine[] = [];
 
-  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it (and StopExecution on its executions if it stopsWhatItStarts). */
+  /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it (and StopExecution, DescribeExecution on its executions if it stopsWhatItStarts). */
   bindStateMachine(sm: IStateMachine, envName: string): this {
     this.setEnv(envName, sm.stateMachineArn);
     sm.grantStartExecution(this.role);
@@ -246,11 +282,12 @@ export class HealerFunction extends Construct {
   }
 
   private grantStop(sm: IStateMachine): void {
-    sm.grantExecution(this.role, 'states:StopExecution');
+    // DescribeExecution: whether the run named by a cluster lock is still running (lock takeover).
+    sm.grantExecution(this.role, 'states:StopExecution', 'states:DescribeExecution');
     const logicalId = Stack.of(sm).getLogicalId(sm.node.defaultChild as CfnElement);
     Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
-      reason: 'StopExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
+      reason: 'StopExecution and DescribeExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
     });
   }
 
@@ -266,6 +303,29 @@ export class HealerFunction extends Construct {
   bindTopic(topic: ITopic, envName: string): this {
     this.setEnv(envName, topic.topicArn);
     topic.grantPublish(this.role);
+    return this;
+  }
+
+  /**
+   * Checks that a CloudWatch alarm was made by this stack (functions/ingest/alarm-owner.ts): the
+   * stack's name in STACK_NAME, and cloudwatch:ListTagsForResource on the alarms named with
+   * `alarmNamePrefix` only.
+   */
+  checksAlarmOwner(alarmNamePrefix: string): this {
+    const stack = Stack.of(this);
+    this.setEnv('STACK_NAME', stack.stackName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReadOwnAlarmTags',
+        effect: Effect.ALLOW,
+        actions: ['cloudwatch:ListTagsForResource'],
+        resources: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${alarmNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+      }),
+    );
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'cloudwatch')}:alarm:${alarmNamePrefix}*]`,
+      reason: 'Reads the tags of this deployment\'s alarms only (their names start with its prefix), to check the stack-name tag before acting on one.',
+    });
     return this;
   }
 

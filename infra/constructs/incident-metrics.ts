@@ -7,14 +7,15 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import { HealerFunction } from './healer-function.js';
+import type { ClusterFacts } from '../../functions/domain/types.js';
 
 export const INCIDENT_METRICS_INTERVAL = Duration.minutes(5);
 
 export interface IncidentMetricsProps {
   deployment: string;
   table: ITable;
-  /** CLUSTERS_JSON as the classifier gets it (ClusterFacts[]). */
-  clustersJson: string;
+  /** The cluster facts, as the classifier gets them (ClusterFacts[]). */
+  clusters: ClusterFacts[];
 }
 
 export class IncidentMetrics extends Construct {
@@ -27,7 +28,8 @@ export class IncidentMetrics extends Construct {
       name: 'incident-metrics',
       description: `kafka-heal ${props.deployment}: publishes how many incidents are open per severity, for the dashboard`,
       timeout: Duration.seconds(30),
-      environment: { DEPLOYMENT: props.deployment, CLUSTERS_JSON: props.clustersJson },
+      environment: { DEPLOYMENT: props.deployment },
+      files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: props.clusters }],
     }).bindTable(props.table, 'r');
     Validations.of(this.fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,

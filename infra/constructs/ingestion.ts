@@ -1,7 +1,7 @@
 // Signal ingestion: every source lands in ONE encrypted SQS queue, the ingest queue, which the
 // ingest Lambda consumes with partial batch failures.
 //
-//   CloudWatch alarm state changes (this deployment's alarms, by name prefix)
+//   CloudWatch alarm (and contributor) state changes (this account's, this deployment's alarms, by name prefix)
 //       -> EventBridge rule -> ingest queue              (target DLQ + 24 h of retries)
 //   Amazon Managed Prometheus alerts
 //       -> SNS topic amp-alerts (KMS) -> ingest queue    (subscription DLQ)
@@ -28,7 +28,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deadLetterQueue, WorkQueue } from './queues.js';
+import { admitOnlySenders, deadLetterQueue, WorkQueue } from './queues.js';
 
 export interface IngestionProps {
   deployment: string;
@@ -62,12 +62,17 @@ export class Ingestion extends Construct {
       reason: 'This queue IS a dead-letter queue: the EventBridge target DLQ and the SNS subscription DLQ of the ingest path. A DLQ of a DLQ would only move the problem; its depth alarms instead.',
     });
 
+    // This account's alarms of this deployment only: the prefix ends in a character no deployment
+    // name has, so `prod` does not match `prod-eu`'s alarms. Contributor state changes are the
+    // per-broker alarms' brokers (infra/constructs/alarm-specs.ts). The ingest Lambda then checks
+    // each alarm's marker and stack-name tag (functions/ingest/alarm-owner.ts).
     this.alarmRule = new Rule(this, 'AlarmStateChanges', {
       ruleName: `${prefix}-alarm-state-changes`,
       description: `kafka-heal ${props.deployment}: state changes of the alarms named ${props.alarmNamePrefix}*`,
       eventPattern: {
         source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
+        account: [Aws.ACCOUNT_ID],
+        detailType: ['CloudWatch Alarm State Change', 'CloudWatch Alarm Contributor State Change'],
         detail: { alarmName: Match.prefix(props.alarmNamePrefix) },
       },
     });
@@ -97,5 +102,8 @@ export class Ingestion extends Construct {
       }),
     );
     this.ampTopic.addSubscription(new SqsSubscription(this.ingest.queue, { rawMessageDelivery: false, deadLetterQueue: this.deliveryDlq }));
+
+    // Closed queues: only the alarm rule and the AMP topic deliver here (and to their DLQ).
+    for (const q of [this.ingest.queue, this.deliveryDlq]) admitOnlySenders(q, { sources: [this.alarmRule.ruleArn, this.ampTopic.topicArn] });
   }
 }

@@ -1,8 +1,8 @@
 // What the functions that speak Kafka (the per-cluster probe and cluster steps) need to reach a
 // secured listener, granted with the reference they are given, so the two cannot drift apart:
 //
-// - CLUSTERS_JSON `security`: protocol, mechanism, secrets by name or ARN (never a value), and for
-//   AWS_MSK_IAM the region tokens are signed for (functions/shared/kafka-security.ts reads it);
+// - the bundled cluster file's `security` (CLUSTERS_FILE): protocol, mechanism, secrets by name or
+//   ARN (never a value), and for AWS_MSK_IAM the region tokens are signed for (functions/shared/kafka-security.ts reads it);
 // - secretsmanager:GetSecretValue on exactly the named secrets, kms:Decrypt on the configured key
 //   only through Secrets Manager (kms:ViaService);
 // - AWS_MSK_IAM: the kafka-cluster:* actions each function's requests need, on the cluster's ARN
@@ -19,7 +19,7 @@ import type { HealerFunction } from './healer-function.js';
 /** The topics the DR steps write (functions/cluster-steps/dr.ts BACKUP_TOPIC, CANARY_TOPIC). */
 const DR_TOPICS = ['kafka-heal.dr-backups', 'kafka-heal.canary'];
 
-/** CLUSTERS_JSON's security reference for the cluster; undefined for PLAINTEXT. */
+/** The cluster file's security reference for the cluster; undefined for PLAINTEXT. */
 export function securityRef(cluster: ClusterConfig): SecurityRef | undefined {
   const s = cluster.security;
   if (s.protocol === 'PLAINTEXT') return undefined;

@@ -2,7 +2,7 @@
 // unless the config names existing ones), the KMS key that encrypts the topics this stack
 // creates, and a reference to the PagerDuty routing-key secret (read by the notifying functions of
 // the escalation ladder and the approvals, infra/constructs/escalation.ts, which are granted it).
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -27,14 +27,18 @@ export class Notifications extends Construct {
     this.key = new Key(this, 'TopicKey', {
       description: `kafka-heal ${props.deployment}: encrypts the healer's SNS topics`,
       enableKeyRotation: true,
+      // It only encrypts this stack's topics, deleted with it: retained, it would bill $1 a month
+      // for every destroyed deployment. Deletion is scheduled 30 days out, the longest window.
       pendingWindow: Duration.days(30),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     // Services that publish to the topics need the key: CloudWatch (alarm actions to critical
     // and warning) and Amazon Managed Prometheus (alert manager to amp-alerts). The AWS managed
     // SNS key cannot be used by either, hence a customer managed key.
+    // Only on behalf of this account (aws:SourceAccount): another account's alarm or workspace
+    // cannot use the key through the service (confused deputy).
     for (const service of ['cloudwatch.amazonaws.com', 'aps.amazonaws.com']) {
-      this.key.grant(new ServicePrincipal(service), 'kms:Decrypt', 'kms:GenerateDataKey*');
+      this.key.grant(new ServicePrincipal(service).withConditions({ StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } }), 'kms:Decrypt', 'kms:GenerateDataKey*');
     }
 
     const arns = props.notifications.snsTopicArns;

@@ -19,9 +19,10 @@ import { HealerFunction } from './healer-function.js';
 import { grantKafkaAccess, securityRef } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
 import type { SecurityRef } from '../../functions/shared/kafka-security.js';
+import { parseHostPort } from '../../functions/shared/probe/index.js';
 
 /**
- * What the probe handler is told about its cluster: CLUSTERS_JSON, a one-element list in the
+ * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the
  * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
  * consumerGroups, security). brokerIds lets a broker that is down from the first probe still
  * report 0. security holds references only (kafka-access.ts grants the reads they need).
@@ -38,9 +39,13 @@ export interface ProbeClusterEnv {
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
   const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : undefined;
   const security = securityRef(cluster);
+  // Never the DR record: after a failover it names the peer, and the probe of this cluster would
+  // watch the other one. The schema makes sure a DR pair member lists brokers of its own.
+  const record = cluster.dr?.route53?.recordName;
+  const own = record === undefined ? cluster.bootstrapServers : cluster.bootstrapServers.filter((s) => parseHostPort(s).host.toLowerCase().replace(/\.$/, '') !== record.toLowerCase().replace(/\.$/, ''));
   return {
     name: cluster.name,
-    bootstrapServers: cluster.bootstrapServers,
+    bootstrapServers: own,
     brokerCount: cluster.brokerCount,
     ...(brokerIds ? { brokerIds } : {}),
     consumerGroups: cluster.consumerGroups.map((g) => ({ name: g.name, ...(g.topics ? { topics: g.topics } : {}) })),
@@ -115,9 +120,10 @@ export class ClusterProbe extends Construct {
       traceOnlyWhenCallerTraces: true,
       environment: {
         DEPLOYMENT: props.deployment,
-        CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]),
         PROBE_METRIC_SERIES: JSON.stringify(probeMetricSeries(props.deployment, cluster, props.dashboard)),
       },
+      // The cluster with its broker ids (up to 1,000): a bundled file, not the 4 KB environment.
+      files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: [probeClusterEnv(cluster)] }],
     });
     grantKafkaAccess(this.fn, cluster, 'probe');
     // A failed run is superseded by the next one a minute later: no async retries that would

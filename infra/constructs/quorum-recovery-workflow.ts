@@ -1,7 +1,7 @@
 // The quorum-recovery workflow for self-managed (EC2) clusters that list their brokers by
 // instance id (a quorum recovery must reach every broker host; MSK manages its own quorum). It
 // reuses the recovery workflows' step Lambdas; the workflow steps Lambda reads each cluster's
-// `quorum` entry of WORKFLOW_TARGETS_JSON (quorumTargetFields below).
+// `quorum` entry of WORKFLOW_TARGETS_FILE (quorumTargetFields below).
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
 // - ssm:SendCommand only with the four documents it runs (stop, back up metadata, restart,
@@ -15,7 +15,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { QuorumTargetConfig } from '../../functions/workflow-steps/quorum-recovery.js';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
-import { RECOVERY_RUNBOOKS, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
+import { RECOVERY_RUNBOOKS, grantInstances, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** 55 minutes of automation plus three approval windows of one hour (the ASL TimeoutSeconds). */
@@ -36,7 +36,7 @@ export function quorumRecoverySubstitutions(s: { workflowStepsFunctionArn: strin
   };
 }
 
-/** The cluster's `quorum` entry of WORKFLOW_TARGETS_JSON (EC2 clusters only). */
+/** The cluster's `quorum` entry of WORKFLOW_TARGETS_FILE (EC2 clusters only). */
 export function quorumTargetFields(cluster: ClusterConfig): { quorum?: QuorumTargetConfig } {
   if (cluster.platform !== 'ec2') return {};
   const e = cluster.ec2;
@@ -112,15 +112,8 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
         resources: documents.map((doc) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string })),
       }),
     );
-    const instances = [...new Set(clusters.flatMap((c) => [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]))];
-    sm.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'SendToConfiguredBrokersAndZooKeeper',
-        effect: Effect.ALLOW,
-        actions: ['ssm:SendCommand'],
-        resources: instances.map((i) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: i })),
-      }),
-    );
+    // The brokers and the ZooKeeper hosts, by id or (many of them) by the deployment tag.
+    grantInstances(wf, d, clusters.flatMap((c) => [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]), []);
     // ssm:GetCommandInvocation has no resource-level permissions; * is acknowledged by HealerWorkflow.
     sm.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
     Validations.of(wf).acknowledge({

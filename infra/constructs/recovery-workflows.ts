@@ -5,8 +5,9 @@
 //
 // IAM is written by hand, because DefinitionBody.fromFile hides the Tasks from CDK:
 // - ssm:SendCommand only with the project's two documents, and only on the configured broker
-//   instances (by id) or on instances carrying the cluster's broker tag (ssm:resourceTag condition);
-// - kafka:RebootBroker and kafka:DescribeClusterV2 only on the configured MSK cluster ARNs;
+//   instances (by id, up to 50) or on instances carrying the deployment's tag (and, for brokers found
+//   by tag, the cluster's broker tag): ssm:resourceTag conditions (grantInstances);
+// - kafka:RebootBroker and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 // - lambda:InvokeFunction only on the step functions above and the approval request function;
 //   states:StartExecution only on the escalation workflow (plus what .sync:2 needs to follow that execution).
 //
@@ -24,7 +25,9 @@ import { loadRunbook } from '../../functions/shared/runbooks.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
-import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
+// The tag every broker (and ZooKeeper) instance of a large or tag-found deployment carries: `kafka-heal:deployment=<deployment>`.
+import { DEPLOYMENT_TAG } from '../../functions/workflow-steps/instances.js';
+import { brokerHostPaths, zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
@@ -34,6 +37,7 @@ import { probeClusterEnv } from './probes.js';
 import { quorumTargetFields } from './quorum-recovery-workflow.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { HealerWorkflow } from './workflows.js';
+import { nagArnPrefix } from './nag-ids.js';
 
 /** The host runbooks the broker recovery runs, by file name under runbooks/. */
 export const RECOVERY_RUNBOOKS = { diagnose: 'kafka-diagnose-host', restart: 'kafka-restart-broker' } as const;
@@ -43,6 +47,52 @@ export const RECOVERY_TIMEOUT = Duration.seconds(3300);
 
 export function runbookDocumentName(deployment: string, runbook: string): string {
   return `kafka-heal-${deployment}-${runbook}`;
+}
+
+/**
+ * How many instances a SendCommand grant names by id. IAM caps a role's inline policies at 10,240
+ * characters (an instance ARN is about 60): a deployment listing more instances than this is
+ * granted the instances carrying its deployment tag instead.
+ */
+export const MAX_NAMED_INSTANCES = 50;
+
+/**
+ * ssm:SendCommand on the instances a workflow may run the project's documents on (which documents
+ * is a separate statement): the listed instances by id while there are at most
+ * MAX_NAMED_INSTANCES, else every instance tagged `kafka-heal:deployment=<deployment>`; and for a
+ * cluster whose brokers are found by tag, the instances with BOTH its broker tag and the
+ * deployment tag, so another deployment's cluster of the same name (same broker tag) is never a
+ * target. The workflows only ever address the instances the config lists or the tags resolve
+ * (functions/workflow-steps/instances.ts).
+ */
+export function grantInstances(wf: HealerWorkflow, deployment: string, listed: string[], brokerTags: { key: string; value: string }[]): void {
+  const stack = Stack.of(wf);
+  const role = wf.stateMachine;
+  const ids = [...new Set(listed)];
+  const anyInstance = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
+  const deploymentTag = { [`ssm:resourceTag/${DEPLOYMENT_TAG}`]: deployment };
+  if (ids.length > 0 && ids.length <= MAX_NAMED_INSTANCES) {
+    role.addToRolePolicy(new PolicyStatement({ sid: 'SendToConfiguredInstances', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: ids.map((i) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: i })) }));
+  } else if (ids.length > 0) {
+    role.addToRolePolicy(new PolicyStatement({ sid: 'SendToDeploymentInstances', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: [anyInstance], conditions: { StringEquals: deploymentTag } }));
+  }
+  brokerTags.forEach((t, i) => {
+    role.addToRolePolicy(
+      new PolicyStatement({
+        sid: `SendToTaggedBrokers${i}`,
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: [anyInstance],
+        conditions: { StringEquals: { ...deploymentTag, [`ssm:resourceTag/${t.key}`]: t.value } },
+      }),
+    );
+  });
+  if (ids.length > MAX_NAMED_INSTANCES || brokerTags.length > 0) {
+    Validations.of(wf).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(wf, 'ec2')}:instance/*]`,
+      reason: `SendCommand on instances is limited by ssm:resourceTag conditions: the deployment tag ${DEPLOYMENT_TAG}=${deployment} (and a tag-found cluster's broker tag), and to the project's documents by a separate statement.`,
+    });
+  }
 }
 
 /** The substitutions broker-recovery.asl.json needs. */
@@ -70,17 +120,18 @@ export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: st
   return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn, ApprovalFunctionArn: s.approvalFunctionArn };
 }
 
-const DEFAULT_SERVER_PROPERTIES = '/etc/kafka/server.properties';
-const DEFAULT_APP_LOG_DIR = '/var/log/kafka';
+// MSK has no host paths; the target schema wants values, which no MSK step reads.
+const MSK_NO_HOST_PATHS = { serverProperties: '/opt/kafka/config/server.properties', appLogDir: '/opt/kafka/logs' };
 
-/** What the workflow steps Lambda is told about one cluster (WORKFLOW_TARGETS_JSON entry). */
+/** What the workflow steps Lambda is told about one cluster (an entry of its WORKFLOW_TARGETS_FILE). */
 export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTargetConfig {
   const first = cluster.bootstrapServers[0];
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
   const dr = drTargetConfig(cluster);
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, serverProperties: DEFAULT_SERVER_PROPERTIES, appLogDir: DEFAULT_APP_LOG_DIR, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
+    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, ...MSK_NO_HOST_PATHS, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
   }
+  const paths = brokerHostPaths(cluster.ec2);
   return {
     ...(dr ? { dr } : {}),
     ...consumerLagTargetFields(cluster),
@@ -89,15 +140,17 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
     platform: 'ec2',
     clusterStepsFunction,
     brokers: (cluster.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })),
+    // Brokers found by tag: the workflow steps resolve their instances when a run starts.
+    ...(cluster.ec2.brokerTag ? { brokerTag: cluster.ec2.brokerTag } : {}),
     serviceName: cluster.ec2.kafkaServiceName.replace(/\.service$/, ''),
     listenerPort,
     // Where Kafka's CLI runs for cascade-recovery (throttle, leader election); the runbook's default otherwise.
     ...(cluster.ec2.kafkaHome ? { kafkaHome: cluster.ec2.kafkaHome } : {}),
     // A secured listener: Kafka's CLI connects with this file on the host (only its path travels).
     ...(cluster.ec2.clientPropertiesFile ? { commandConfig: cluster.ec2.clientPropertiesFile } : {}),
-    // The runbooks' own defaults; the config file does not name these paths (yet).
-    serverProperties: DEFAULT_SERVER_PROPERTIES,
-    appLogDir: DEFAULT_APP_LOG_DIR,
+    // server.properties and the log dir: the config's, else the kafkaHome (tarball) layout.
+    serverProperties: paths.serverProperties,
+    appLogDir: paths.logDir,
   };
 }
 
@@ -149,7 +202,8 @@ export class RecoveryWorkflows extends Construct {
     }
 
     // --- Cluster steps: one per cluster, in its VPC ------------------------------------------
-    const targets: ClusterTargetConfig[] = [];
+    const targets: Omit<ClusterTargetConfig, 'clusterStepsFunction'>[] = [];
+    const stepsFunctions: Record<string, string> = {};
     for (const cluster of props.clusters) {
       // Imported by id, no lookups (synth needs no credentials); the subnets are given explicitly.
       const vpc = Vpc.fromVpcAttributes(this, `Vpc-${cluster.name}`, { vpcId: cluster.probe.vpcId, availabilityZones: Fn.getAzs() });
@@ -172,20 +226,28 @@ export class RecoveryWorkflows extends Construct {
         },
         // The probe library comes from the stack's probe layer, not the bundle.
         layers: [ProbeLayer.of(this).binding],
-        environment: { DEPLOYMENT: d, CLUSTERS_JSON: JSON.stringify([probeClusterEnv(cluster)]), ...clusterStepsZookeeperEnv(cluster) },
+        environment: { DEPLOYMENT: d, ...clusterStepsZookeeperEnv(cluster) },
+        files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: [probeClusterEnv(cluster)] }],
       });
       grantKafkaAccess(fn, cluster, 'cluster-steps');
       this.clusterSteps.set(cluster.name, fn);
-      targets.push(clusterTarget(cluster, fn.fn.functionArn));
+      // The function ARN is known at deploy time only: it goes into the environment, one per cluster.
+      const { clusterStepsFunction: _arn, ...target } = clusterTarget(cluster, '');
+      targets.push(target);
+      stepsFunctions[cluster.name] = fn.fn.functionArn;
     }
 
     // --- Workflow steps: incident table only -------------------------------------------------
+    // The targets grow with the brokers (every broker's instance): a file bundled with the code,
+    // not the 4 KB environment (functions/shared/bundled-file.ts).
     this.workflowSteps = new HealerFunction(this, 'WorkflowSteps', {
       name: 'workflow-steps',
       description: `kafka-heal ${d}: incident-side steps of the recovery workflows (start, record, read diagnosis, resolve, escalate, release lock)`,
       timeout: Duration.seconds(20),
-      environment: { DEPLOYMENT: d, WORKFLOW_TARGETS_JSON: Stack.of(this).toJsonString(targets) },
+      environment: { DEPLOYMENT: d, CLUSTER_STEPS_FUNCTIONS: Stack.of(this).toJsonString(stepsFunctions) },
+      files: [{ env: 'WORKFLOW_TARGETS_FILE', name: 'workflow-targets.json', json: targets }],
     }).bindTable(props.table, 'rw');
+    if (ec2Clusters.some((c) => c.ec2.brokerTag)) this.findsTaggedBrokers();
     Validations.of(this.workflowSteps).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${ref(this, props.table)}/index/*]`,
       reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store reads incidents through gsi1.',
@@ -226,17 +288,32 @@ export class RecoveryWorkflows extends Construct {
         new PolicyStatement({
           sid: 'RebootConfiguredClustersOnly',
           effect: Effect.ALLOW,
-          actions: ['kafka:RebootBroker', 'kafka:DescribeClusterV2'],
+          actions: ['kafka:RebootBroker', 'kafka:DescribeCluster'],
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );
-      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'ReadClusterOperations', effect: Effect.ALLOW, actions: ['kafka:DescribeClusterOperationV2'], resources: ['*'] }));
+      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'ReadClusterOperations', effect: Effect.ALLOW, actions: ['kafka:DescribeClusterOperation'], resources: ['*'] }));
       Validations.of(wf).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'kafka:DescribeClusterOperationV2 is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
+        reason: 'kafka:DescribeClusterOperation is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
       });
       this.mskBrokerRecovery = wf;
     }
+  }
+
+  /**
+   * Brokers found by EC2 tag: the workflow steps Lambda looks their instances up
+   * (functions/workflow-steps/instances.ts). ec2:DescribeInstances is read-only and supports no
+   * resource-level permissions; the instances acted on are still only those SendCommand's tag
+   * conditions admit.
+   */
+  private findsTaggedBrokers(): void {
+    this.workflowSteps.setEnv('FIND_TAGGED_BROKERS', 'true');
+    this.workflowSteps.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'FindTaggedBrokers', effect: Effect.ALLOW, actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    Validations.of(this.workflowSteps).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeInstances (read-only) supports no resource-level permissions: it finds the instances of the clusters whose brokers are found by tag. X-Ray (active tracing) also needs *.',
+    });
   }
 
   /** Runs the SSM Command document of a runbook under runbooks/, created once per stack on first use. */
@@ -256,7 +333,7 @@ export class RecoveryWorkflows extends Construct {
 
   /**
    * Lets the workflow send the given runbooks (only those documents) to the clusters' broker
-   * instances: listed instances by id, tag-found ones under an ssm:resourceTag condition.
+   * instances (grantInstances below).
    */
   allowRunbooks(wf: HealerWorkflow, runbooks: string[], ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[]): void {
     const stack = Stack.of(this);
@@ -269,27 +346,7 @@ export class RecoveryWorkflows extends Construct {
         resources: runbooks.map((r) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: this.runbookDocument(r).name as string })),
       }),
     );
-    const listed = ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: b.instanceId })));
-    if (listed.length > 0) {
-      role.addToRolePolicy(new PolicyStatement({ sid: 'SendToConfiguredBrokers', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: listed }));
-    }
-    if (ec2Clusters.some((c) => c.ec2.brokerTag)) {
-      Validations.of(wf).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]',
-        reason: 'Brokers found by tag: SendCommand on instances is limited by an ssm:resourceTag condition on the cluster\'s broker tag (and to the project\'s documents by a separate statement).',
-      });
-    }
-    for (const c of ec2Clusters) {
-      if (!c.ec2.brokerTag) continue;
-      role.addToRolePolicy(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['ssm:SendCommand'],
-          resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
-          conditions: { StringEquals: { [`ssm:resourceTag/${c.ec2.brokerTag.key}`]: c.ec2.brokerTag.value } },
-        }),
-      );
-    }
+    grantInstances(wf, this.deployment, ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => b.instanceId)), ec2Clusters.flatMap((c) => (c.ec2.brokerTag ? [c.ec2.brokerTag] : [])));
     role.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
     // ssm:GetCommandInvocation has no resource-level permissions: it reads the output of commands
     // this role sent. Resource * is acknowledged by HealerWorkflow (logging and tracing need it too).
@@ -327,7 +384,7 @@ export class RecoveryWorkflows extends Construct {
     const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${escalationName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     wf.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
     Validations.of(wf).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${escalationName}:*]`,
+      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${escalationName}:*]`,
       reason: 'startExecution.sync:2 must describe and stop the escalation executions it starts; their names are generated at run time, so the grant names the escalation state machine and any execution of it.',
     });
     wf.stateMachine.addToRolePolicy(

@@ -2,16 +2,17 @@
 // never through the healer (a broken healer cannot be trusted to report itself).
 //
 // Alarm names start with `KafkaHeal-<deployment>-healer-`: the EventBridge ingestion rule
-// matches the lowercase `kafka-heal-<deployment>-` prefix of the cluster alarms (prefix matching
+// matches the lowercase `kafka-heal-<deployment>.` prefix of the cluster alarms (prefix matching
 // is case-sensitive), so these alarms can never loop back into the healer.
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { HANDLER_NAMESPACE, serviceDimension } from './dashboard.js';
 import type { HealerFunction } from './healer-function.js';
 
 export function selfAlarmPrefix(deployment: string): string {
@@ -88,6 +89,22 @@ export class SelfMonitoring extends Construct {
   /** The webhook API answered with a 5xx (Alertmanager will retry, but something is broken). */
   watchApi(api: RestApi, label: string): this {
     this.aboveZero(`${label}ServerErrors`, `${label}-5xx`, api.metricServerError({ period: Duration.minutes(1), statistic: 'Sum' }), `the ${label} API answered 5xx`);
+    return this;
+  }
+
+  /**
+   * Input the healer could not use and kept raw in the incident table (RAW# items): a webhook body
+   * or queued event that is not a known alert shape (RejectedEvents of the ingest functions), or a
+   * signal that names no cluster (RejectedSignals of classify). Nothing retries it and nothing
+   * pages for it otherwise, so an alert rule that lost its cluster label would go unheard.
+   */
+  watchRejectedInput(sources: { functionName: string; metricName: string }[]): this {
+    const period = Duration.minutes(1);
+    const metrics = Object.fromEntries(
+      sources.map((s, i) => [`r${i}`, new Metric({ namespace: HANDLER_NAMESPACE, metricName: s.metricName, dimensionsMap: serviceDimension(s.functionName), statistic: 'Sum', period })]),
+    );
+    const expression = new MathExpression({ expression: Object.keys(metrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: metrics, period, label: 'rejected input' });
+    this.aboveZero('RejectedInput', 'rejected-input', expression, `input was rejected and kept raw in the incident table (${sources.map((s) => `${s.functionName} ${s.metricName}`).join(', ')}): read it with the RAW# items and fix its sender`);
     return this;
   }
 

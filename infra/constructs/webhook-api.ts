@@ -28,6 +28,12 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { HealerFunction } from './healer-function.js';
 
+/**
+ * The TOKEN authorizer's identity validation: API Gateway answers 401 without calling the
+ * authorizer when the Authorization header does not match (the local webhook applies the same).
+ */
+export const BEARER_HEADER_PATTERN = '^[Bb]earer [^\\s]+$';
+
 export interface WebhookApiProps {
   deployment: string;
   /** The webhook handler (Lambda proxy integration). */
@@ -67,8 +73,9 @@ export class WebhookApi extends Construct {
       restApiName: `kafka-heal-${props.deployment}-webhooks`,
       description: `kafka-heal ${props.deployment}: alert webhooks (Alertmanager)`,
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
-      // The account-wide CloudWatch role of API Gateway is an account singleton: a
-      // per-deployment stack must not own it (see the APIG6 acknowledgment below).
+      // API Gateway's account logging role, which this stage's access logs need, is set (or
+      // required) once per stack by ApiGatewayAccount (config apiGatewayCloudWatchRole), not by
+      // each API.
       cloudWatchRole: false,
       deployOptions: {
         stageName: 'v1',
@@ -84,7 +91,7 @@ export class WebhookApi extends Construct {
     const authorizer = new TokenAuthorizer(this, 'BearerToken', {
       handler: props.authorizer.fn,
       identitySource: 'method.request.header.Authorization',
-      validationRegex: '^[Bb]earer [^\\s]+$',
+      validationRegex: BEARER_HEADER_PATTERN,
       resultsCacheTtl: Duration.minutes(1),
     });
 
@@ -118,7 +125,7 @@ export class WebhookApi extends Construct {
       {
         id: 'AwsSolutions-APIG6',
         reason:
-          'Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), an account singleton that one deployment stack must not own or overwrite. Every request is access-logged as JSON (APIG1) and traced with X-Ray instead.',
+          'Every request is access-logged as JSON (APIG1) and traced with X-Ray; execution logging (a line per integration step, billed per GB) adds nothing the handler\'s own logs and the access log do not say.',
       },
       {
         id: 'AwsSolutions-APIG3',

@@ -4,13 +4,15 @@
 // DefinitionBody.fromFile + definitionSubstitutions, so the same file runs in Step Functions and
 // in the local runtime. Because the definition ships as an S3 asset, CDK cannot see which
 // services a Task calls: each workflow's IAM is granted by hand next to its construct.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { APPROVAL_RESOURCE_TEMPLATE } from '../../functions/approvals/schema.js';
 import type { Workflow } from '../../functions/domain/types.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { PROJECT_ROOT, type HealerFunction } from './healer-function.js';
@@ -53,35 +55,73 @@ export interface HealerWorkflowProps {
   /** State machine name (e.g. `kafka-heal-prod-eu-escalation`). */
   stateMachineName: string;
   substitutions: Record<string, string>;
-  /** @default 1 day */
+  /**
+   * The run time limit the construct expects. Step Functions takes it from the definition's own
+   * top-level TimeoutSeconds (CDK's `timeout` is ignored with DefinitionBody.fromFile), so this only
+   * checks the file: synth fails when the file has no TimeoutSeconds or a different one.
+   */
   timeout?: Duration;
   /** @default three months */
   logRetention?: RetentionDays;
 }
 
-/** A STANDARD state machine from an ASL file, with full execution logging and X-Ray tracing. */
+/** The GUID at the end of the stack's id (arn:...:stack/<name>/<guid>): new for every create of the stack. */
+export function stackInstanceId(scope: Construct): string {
+  return Fn.select(2, Fn.split('/', Stack.of(scope).stackId));
+}
+
+/** The top-level TimeoutSeconds of an ASL file; throws when there is none (a run could never time out). */
+export function definitionTimeoutSeconds(name: string): number {
+  const def = JSON.parse(readFileSync(aslFile(name), 'utf8')) as { TimeoutSeconds?: unknown };
+  const t = def.TimeoutSeconds;
+  if (typeof t !== 'number' || !Number.isInteger(t) || t <= 0) {
+    throw new Error(`statemachines/${name}.asl.json has no top-level TimeoutSeconds: its executions could run for a year and their timed-out alarm never fire`);
+  }
+  return t;
+}
+
+/**
+ * A STANDARD state machine from an ASL file, with X-Ray tracing and execution logging of every
+ * event without execution data: the logs say which state ran when and how it ended, never an
+ * input, an output or the parameters of a Task, so no task token (an approval state passes it in
+ * its Payload) and nothing a workflow carries is readable from CloudWatch Logs. Inputs and outputs
+ * stay in the execution history, for those allowed to read it (docs/aws-stack.md).
+ */
 export class HealerWorkflow extends Construct {
   readonly stateMachine: StateMachine;
   readonly logGroup: LogGroup;
+  /** The definition has an approval state (lambda:invoke.waitForTaskToken): people answer its task tokens. */
+  readonly asksApproval: boolean;
+
+  /** The definition's own run time limit (its top-level TimeoutSeconds). */
+  readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: HealerWorkflowProps) {
     super(scope, id);
+    this.timeout = Duration.seconds(definitionTimeoutSeconds(props.name));
+    if (props.timeout && props.timeout.toSeconds() !== this.timeout.toSeconds()) {
+      throw new Error(`statemachines/${props.name}.asl.json: TimeoutSeconds is ${this.timeout.toSeconds()}, the construct expects ${props.timeout.toSeconds()}`);
+    }
     this.logGroup = new LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small when many
-      // state machines log (AWS recommendation for vended logs).
-      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}`,
+      // state machines log (AWS recommendation for vended logs). The name ends in the stack's own
+      // id, new with every create: the group kept after a delete (execution history is evidence)
+      // never blocks the next deploy of the same deployment with "already exists".
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName}-${stackInstanceId(this)}`,
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.RETAIN,
+      // Kept when the stack is deleted or the group replaced, removed when a first create rolls back.
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(aslFile(props.name)),
-      definitionSubstitutions: props.substitutions,
-      timeout: props.timeout ?? Duration.days(1),
+      // ${Partition}: every service integration is arn:${Partition}:states:::..., so one file deploys to aws, aws-cn and aws-us-gov.
+      definitionSubstitutions: { Partition: Stack.of(this).partition, ...props.substitutions },
       tracingEnabled: true,
-      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: true },
+      logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
+    this.asksApproval = readFileSync(aslFile(props.name), 'utf8').includes(APPROVAL_RESOURCE_TEMPLATE);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',
@@ -99,6 +139,14 @@ export class HealerWorkflow extends Construct {
     }
     return this;
   }
+}
+
+/** The state machines of every workflow under `scope` that asks a person (approval states). */
+export function approvalStateMachines(scope: Construct): StateMachine[] {
+  return scope.node
+    .findAll()
+    .filter((c): c is HealerWorkflow => c instanceof HealerWorkflow && c.asksApproval)
+    .map((w) => w.stateMachine);
 }
 
 /**

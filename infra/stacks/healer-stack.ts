@@ -1,5 +1,5 @@
-// One stack per deployment config: KafkaHeal-<deployment>. Env-agnostic (no account/region,
-// no lookups), so `cdk synth` runs offline with no AWS credentials.
+// One stack per deployment config: KafkaHeal-<deployment>, in the config's region (and account,
+// when given). No lookups, so `cdk synth` runs offline with no AWS credentials.
 //
 //   sources -> ingest queue -> ingest Lambda -> classify queue -> classify Lambda -> workflows
 //
@@ -18,7 +18,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { clusterFacts, type HealerConfig } from '../config/schema.js';
+import { alertRouting, clusterFacts, type HealerConfig } from '../config/schema.js';
 import { alarmNamePrefix, ClusterAlarms } from '../constructs/alarms.js';
 import { HealerDashboard, stateMachinesOf } from '../constructs/dashboard.js';
 import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
@@ -33,12 +33,13 @@ import { ClusterProbe } from '../constructs/probes.js';
 import { ConsumerLagWorkflow } from '../constructs/consumer-lag-workflow.js';
 import { DrWorkflows } from '../constructs/dr-workflows.js';
 import { QuorumRecoveryWorkflow } from '../constructs/quorum-recovery-workflow.js';
-import { WorkQueue } from '../constructs/queues.js';
+import { admitOnlySenders, WorkQueue } from '../constructs/queues.js';
 import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
 import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
 import { SelfMonitoring } from '../constructs/self-monitoring.js';
 import { WebhookApi } from '../constructs/webhook-api.js';
-import { escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
+import { ApiGatewayAccount } from '../constructs/api-gateway-account.js';
+import { approvalStateMachines, escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 
 export function stackNameFor(deployment: string): string {
@@ -89,7 +90,13 @@ export class HealerStack extends Stack {
     const config = props.config;
     this.config = config;
     const d = config.deployment;
-    const clustersJson = JSON.stringify(clusterFacts(config));
+    // What the ingest, classify and webhook functions know of the clusters: a bundled file (it grows
+    // with the clusters; Lambda's environment stops at 4 KB), functions/shared/bundled-file.ts.
+    const clusters = clusterFacts(config);
+    const clustersFile = [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: clusters }];
+    // How Alertmanager alerts are read (configured names, labels, broker hosts: it grows with the
+    // brokers too): ingest (AMP via SNS) and the webhook.
+    const alertRoutingFile = { env: 'ALERT_ROUTING_FILE', name: 'alert-routing.json', json: alertRouting(config) };
 
     this.table = new IncidentTable(this, 'Incidents');
     this.notifications = new Notifications(this, 'Notifications', { deployment: d, notifications: config.notifications });
@@ -114,18 +121,22 @@ export class HealerStack extends Stack {
       name: 'ingest',
       description: `kafka-heal ${d}: normalizes alarm state changes and AMP alerts into signals`,
       timeout: ingestTimeout,
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d },
+      files: [...clustersFile, alertRoutingFile],
     })
       // Input that cannot be normalized is stored raw in the table (never dropped).
       .bindTable(this.table.table, 'rw')
-      .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
+      .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL')
+      // Only this stack's alarms are acted on: their CloudFormation stack-name tag says so.
+      .checksAlarmOwner(alarmNamePrefix(d));
     this.ingestFn.fn.addEventSource(
       new SqsEventSource(this.ingestion.ingest.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
     );
 
     // --- Webhook endpoint ------------------------------------------------------------------
     const token = new Secret(this, 'AlertmanagerToken', {
-      secretName: config.alertmanager.tokenSecretName,
+      // No name unless the config gives one: CloudFormation's generated name is per stack.
+      ...(config.alertmanager.tokenSecretName === undefined ? {} : { secretName: config.alertmanager.tokenSecretName }),
       description: `kafka-heal ${d}: bearer token Alertmanager sends to the webhook (Authorization: Bearer <value>)`,
       generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
     });
@@ -146,11 +157,14 @@ export class HealerStack extends Stack {
       serviceName: 'ingest-webhook',
       description: `kafka-heal ${d}: receives Alertmanager webhooks, queues their signals`,
       timeout: Duration.seconds(15),
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d },
+      files: [...clustersFile, alertRoutingFile],
     })
       .bindTable(this.table.table, 'rw')
       .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
     this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn });
+    // Closed queue: signals come from the ingest and webhook functions only, past normalization.
+    admitOnlySenders(this.signalsQueue.queue, { roles: [this.ingestFn.role, this.webhookFn.role] });
 
     // --- Runtime policy, workflows, classification ------------------------------------------
     this.policies = new RuntimePolicyParameters(this, 'RuntimePolicy', { deployment: d, clusters: config.clusters });
@@ -178,7 +192,8 @@ export class HealerStack extends Stack {
       name: 'classify',
       description: `kafka-heal ${d}: correlates signals with open incidents, decides, starts workflows`,
       timeout: classifyTimeout,
-      environment: { DEPLOYMENT: d, CLUSTERS_JSON: clustersJson },
+      environment: { DEPLOYMENT: d },
+      files: clustersFile,
     })
       .bindTable(this.table.table, 'rw')
       .bindParameters(this.policies.parameters, 'POLICY_PARAMETER_PREFIX', this.policies.prefix)
@@ -247,6 +262,9 @@ export class HealerStack extends Stack {
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 
+    // The approval endpoint answers task tokens of this deployment's workflows that ask a person, no other.
+    this.ladder.allowDecisionsOn(approvalStateMachines(this));
+
     // --- Self-monitoring ---------------------------------------------------------------------
     this.monitoring
       .watchFunction(this.ingestFn, 'ingest')
@@ -260,7 +278,12 @@ export class HealerStack extends Stack {
       .watchDeadLetterQueue(this.ingestion.ingest.dlq, 'ingest-dlq')
       .watchDeadLetterQueue(this.ingestion.deliveryDlq, 'delivery-dlq')
       .watchDeadLetterQueue(this.signalsQueue.dlq, 'signals-dlq')
-      .watchApi(this.webhook.api, 'webhook');
+      .watchApi(this.webhook.api, 'webhook')
+      .watchRejectedInput([
+        { functionName: 'ingest', metricName: 'RejectedEvents' },
+        { functionName: 'ingest-webhook', metricName: 'RejectedEvents' },
+        { functionName: 'classify', metricName: 'RejectedSignals' },
+      ]);
 
     for (const { fn, name } of this.ladder.functions) this.monitoring.watchFunction(fn, name);
 
@@ -272,9 +295,12 @@ export class HealerStack extends Stack {
       });
     }
 
+    // Both APIs access-log every request: their stages need API Gateway's account logging role.
+    new ApiGatewayAccount(this, 'ApiGatewayAccount', { mode: config.apiGatewayCloudWatchRole }).before(this.webhook.api).before(this.ladder.api);
+
     // --- Operators: open-incident gauges, dashboard, the table name the CLI reads --------------
     // Opt-in (config `dashboard`): most of a small deployment's idle cost, and no alarm needs it.
-    this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clustersJson }) : undefined;
+    this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clusters }) : undefined;
     if (this.incidentMetrics) this.monitoring.watchFunction(this.incidentMetrics.fn, 'incident-metrics');
     // Last, so every state machine created above is on the dashboard.
     this.dashboard = !config.dashboard ? undefined : new HealerDashboard(this, 'Dashboard', {
@@ -290,6 +316,14 @@ export class HealerStack extends Stack {
     new CfnOutput(this, 'ApprovalApiUrl', {
       value: this.ladder.api.url,
       description: 'Base URL of the approval page (signed links: <this>approvals/<id>?decision=...)',
+    });
+    new CfnOutput(this, 'AlertmanagerTokenSecretArn', {
+      value: token.secretArn,
+      description: 'The secret holding the bearer token Alertmanager sends to the webhook (aws secretsmanager get-secret-value --secret-id <this>)',
+    });
+    new CfnOutput(this, 'WebhookUrl', {
+      value: `${this.webhook.api.url}alertmanager`,
+      description: 'Alertmanager webhook_configs url (Authorization: Bearer <the token in AlertmanagerTokenSecretArn>)',
     });
     new CfnOutput(this, 'IncidentTableName', {
       value: this.table.table.tableName,

@@ -2,6 +2,9 @@
 //
 //   alarm evaluator (alarm-specs.ts specs over the real probe's metrics, shorter periods)
 //     -> "CloudWatch Alarm State Change" -> queue -> REAL ingest handler -> signals queue
+//   monitored self-managed drills (the `prometheus` option): REAL Prometheus evaluating the shipped
+//     rules over the cluster's exporters -> REAL Alertmanager -> HTTP POST with the bearer token
+//     -> the REAL authorizer and webhook handler (local/monitoring) -> signals queue
 //     -> REAL classify handler (incident store on DynamoDB Local, runtime policy from the scenario)
 //     -> StartExecution (Step Functions double) -> the SAME ASL files on the local runtime, every
 //        Task bound by Resource: workflow-steps and cluster-steps handlers in process, the real
@@ -9,8 +12,8 @@
 //        SNS to an outbox, approvals through the local task-token registry.
 //
 // Only the wiring is local; every decision and action is the shipped code's.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createClassifyHandler } from '../../functions/classify/handler.js';
@@ -20,7 +23,9 @@ import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/clus
 import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { parsePolicy } from '../../functions/domain/policy.js';
 import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
+import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-owner.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
+import { createWebhookHandler } from '../../functions/ingest/webhook.js';
 import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
 import { probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
@@ -33,7 +38,7 @@ import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
 import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
-import { clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
+import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
@@ -62,8 +67,12 @@ import {
   type ShimCluster,
   type SystemctlShim,
 } from '../stepfunctions/index.js';
+import { startAlertWebhook, type AlertWebhook, type WebhookRequestRecord } from '../monitoring/alert-webhook.js';
+import type { ExporterPlan } from '../monitoring/exporters.js';
+import { startMonitoringStack, type MonitoringStack } from '../monitoring/prometheus-stack.js';
 import { writeKafkaHome } from './kafka-home.js';
-import { ZookeeperQuorumRule, type ZkRuleTransition } from './zookeeper-alerts.js';
+import { ZookeeperQuorumRule, alertmanagerWebhook, type ZkRuleTransition } from './zookeeper-alerts.js';
+import type { INJECTABLE_ALERTS } from './scenario.js';
 import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
 import { LocalQueue, SecretsManagerDouble, SfnDouble, sqsClientDouble } from './aws-doubles.js';
@@ -95,8 +104,34 @@ export const ARNS = {
 /** The shortest `for` of the local ZookeeperQuorumLost rule: longer than a ZooKeeper leader election. */
 export const ZK_ELECTION_FLOOR_MS = 10_000;
 
+/**
+ * The shortest local `for:` of the Prometheus rules on controllers and quorums (KafkaNoActiveController,
+ * ZookeeperQuorumLost, KafkaKraftQuorumLost): a controller failover or a quorum election takes real
+ * seconds, which the rules' one minute covers in production.
+ */
+export const ELECTION_FLOOR_SECONDS = ZK_ELECTION_FLOOR_MS / 1000;
+
+/** The alerts of one Alertmanager webhook the healer answered, for the drill's timeline. */
+export function webhookAlertEvents(r: WebhookRequestRecord): HealerEvent[] {
+  let payload: { alerts?: { status?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] };
+  try {
+    payload = JSON.parse(r.body ?? '') as typeof payload;
+  } catch {
+    return [{ at: r.at, source: 'alarm', event: 'alert:rejected', detail: `Alertmanager webhook answered ${r.status} (body not JSON)` }];
+  }
+  return (payload.alerts ?? []).map((a) => {
+    const l = a.labels ?? {};
+    const where = `${l.cluster ?? '?'} ${l.alertname ?? '?'}${l.broker === undefined ? '' : ` broker ${l.broker}`}`;
+    const detail = `${where} (Prometheus rule, Alertmanager webhook ${r.status}): ${a.annotations?.summary ?? ''}`;
+    return { at: r.at, source: 'alarm', event: r.status === 202 ? `alert:${a.status ?? 'unknown'}` : 'alert:rejected', detail };
+  });
+}
+
 /** ZooKeeper server n runs on the host of instanceIdFor(ZK_HOST_OFFSET + n). */
 export const ZK_HOST_OFFSET = 100;
+
+/** The Alertmanager alert name a drill's `send-alert` fault uses for each kind (docs/operations.md). */
+const ALERT_NAMES: Record<(typeof INJECTABLE_ALERTS)[number], string> = { 'site-down': 'KafkaSiteDown' };
 
 /** The ZooKeeper servers seen through the systemctl shim's broker-shaped view (quorum-recovery's hosts). */
 export function zookeeperShimView(c: Pick<LocalCluster, 'zookeeper' | 'zkFault'>): ShimCluster {
@@ -147,6 +182,13 @@ export interface HealerOptions {
    * dr-failover's Route 53 calls and DR cluster steps are bound to the site's zone and DR cluster.
    */
   dr?: { site: DrSite; settings: DrSettings };
+  /**
+   * Real Prometheus and Alertmanager (self-managed clusters): the cluster runs the exporters of
+   * `exporters`; Alertmanager posts to the healer's webhook. It replaces the ZooKeeper stand-in
+   * (zookeeper-alerts.ts); `cloudwatchAlarms: false` also leaves the probe's CloudWatch-style alarms
+   * out, so Prometheus is the only detector (the probe still measures health).
+   */
+  prometheus?: { exporters: ExporterPlan; cloudwatchAlarms: boolean };
 }
 
 /** What a workflow name maps to: its ASL file and definition substitutions. */
@@ -238,7 +280,7 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
   const primary = { ...entry(cluster, 0), consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }] };
   const dr = opts.dr ? opts.dr.site.configDr(opts.dr.settings) : undefined;
   const clusters = dr && opts.dr ? [{ ...primary, dr: dr.primary }, { ...entry(opts.dr.site.dr, 1000), dr: dr.dr }] : [primary];
-  return validateConfig({ deployment: DEPLOYMENT, clusters }, 'drill configuration');
+  return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters }, 'drill configuration');
 }
 
 export interface LocalHealer {
@@ -261,6 +303,8 @@ export interface LocalHealer {
   alarmTransitions: AlarmTransition[];
   /** ZooKeeper mode: the ZookeeperQuorumLost rule's transitions (zookeeper-alerts.ts). */
   zkAlerts: ZkRuleTransition[];
+  /** With the `prometheus` option: the running Prometheus and Alertmanager, and the webhook they post to. */
+  monitoring?: { stack: MonitoringStack; webhook: AlertWebhook };
   probeRuns: number;
   /** Every probe run's verdict, in order (the drill's health measure, the same probe the alarms read). */
   probeLog: { at: number; status: string; problems: string[] }[];
@@ -269,7 +313,10 @@ export interface LocalHealer {
   /** Stops probing; running executions go on. */
   stopMonitoring(): Promise<void>;
   /** Puts matching alarms into ALARM now (a spurious alarm) through the normal event path. */
-  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string): number;
+  /** Forces the alarms `match` picks into ALARM; a per-broker alarm only for `broker`. */
+  fireAlarm(match: (spec: AlarmTransition['spec']) => boolean, why: string, broker?: number): number;
+  /** One firing Alertmanager webhook alert for the cluster into ingest, as the webhook API delivers it. */
+  sendAlert(alert: (typeof INJECTABLE_ALERTS)[number], why: string): void;
   /** Waits until the queues are empty and every execution ended. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -382,6 +429,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     targets.push({ cluster: drName, platform: 'ec2', clusterStepsFunction: ARNS.clusterSteps(drName), dr: drTargets.dr });
   }
   const drSteps = opts.dr?.site.drSteps([{ name: opts.dr.site.dr.name, bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','), brokerCount: opts.dr.site.dr.brokers.length }]);
+  // The primary's own cluster steps take the DR workflows' dr-site-probe too, as the deployed function does (dr-* steps).
+  const primaryDrSteps = opts.dr?.site.drSteps([probeConfig]);
   const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
   const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
   const clusterSteps = makeClusterStepsHandler({
@@ -509,7 +558,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const recorded = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
-      [ARNS.clusterSteps(cluster.name)]: (p: Json) => clusterSteps(ClusterStepSchema.parse(p)),
+      [ARNS.clusterSteps(cluster.name)]: (p: Json) =>
+        primaryDrSteps && String((p as { step?: unknown } | null)?.step).startsWith('dr-') ? primaryDrSteps(DrStepSchema.parse(p)) : clusterSteps(ClusterStepSchema.parse(p)),
       [ARNS.escalationSteps]: (p: Json) => escalationSteps(EscalationStepSchema.parse(p)),
       ...(drSteps && drName !== undefined ? { [ARNS.clusterSteps(drName)]: (p: Json) => drSteps(DrStepSchema.parse(p)) } : {}),
     }),
@@ -546,8 +596,53 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, now: () => new Date() });
+  // As in AWS, an alarm's signals go on only when it is this deployment's: its marker, and the
+  // stack-name tag CloudFormation would have put on it (the evaluator's alarms are the stack's).
+  const stackName = `KafkaHeal-${DEPLOYMENT}`;
+  const ownTags = async (arn: string) => (specs.some((sp) => arn === `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${sp.alarmName}`) ? { [STACK_NAME_TAG]: stackName } : undefined);
+  const routing = alertRouting(config);
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
+
+  let monitoring = false;
+  // Monitored drills: Alertmanager posts to the webhook (authorizer + handler) while monitoring is on;
+  // before and after, it is answered 503 and Alertmanager retries, as with a webhook briefly down.
+  let promStack: LocalHealer['monitoring'];
+  if (opts.prometheus) {
+    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
+    const dir = join(cluster.workDir, `monitoring-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    const webhook = await startAlertWebhook({
+      tokenFile: join(dir, 'alertmanager-token'),
+      handler: (e) => (monitoring ? webhookHandler(e) : Promise.resolve({ statusCode: 503, body: '{"message":"the drill is not monitoring"}' })),
+      onRequest: (r) => {
+        if (r.status === 503) return;
+        for (const e of webhookAlertEvents(r)) emit(e);
+      },
+    });
+    try {
+      const stack = await startMonitoringStack({
+        workDir: dir,
+        targets: { cluster: cluster.name, brokers: opts.prometheus.exporters.brokerPorts, zookeepers: opts.prometheus.exporters.zookeeperPorts },
+        mode: cluster.mode,
+        scale: {
+          secondsPerMinute: opts.alarmPeriodSeconds,
+          floorSeconds: { 'quorum-loss': ELECTION_FLOOR_SECONDS, 'controller-missing': ELECTION_FLOOR_SECONDS },
+          sustainedSeconds: opts.sustainedWindowSeconds,
+        },
+        scrapeSeconds: Math.max(0.5, opts.alarmPeriodSeconds / 2),
+        webhookUrl: webhook.url,
+        tokenFile: webhook.tokenFile,
+      });
+      promStack = { stack, webhook };
+    } catch (err) {
+      await webhook.close();
+      await Promise.allSettled([...[...shims.values()].map((sh) => sh.close()), pagerDuty.close()]);
+      ddb.destroy();
+      throw err;
+    }
+  }
+  const cloudwatchAlarms = opts.prometheus?.cloudwatchAlarms ?? true;
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
   const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);
@@ -559,7 +654,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       alarmTransitions.push(tr);
       // CloudWatch also reports INSUFFICIENT_DATA -> OK; it carries no fault and is left out.
       if (tr.from === 'INSUFFICIENT_DATA' && tr.to === 'OK') continue;
-      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${tr.spec.brokerId === undefined ? '' : ` broker ${tr.spec.brokerId}`}) ${tr.reason}` });
+      // A grouped alarm's own change only counts its contributors: CloudWatch sends it, the normalizer ignores it.
+      const broker = tr.contributor?.attributes['Broker ID'];
+      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${broker === undefined ? '' : ` broker ${broker}`}) ${tr.reason}` });
       alarmQueue.send(JSON.stringify(alarmStateChangeEvent(tr, { region: REGION, account: ACCOUNT })));
     }
   };
@@ -583,7 +680,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     const out: MetricSample[] = [];
     for (const b of cluster.brokers) {
       try {
-        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id) }, value: cluster.disk(b.id).usedPercent });
+        // As the agent configured by docs/deploying.md reports it: its instance, cluster and broker.
+        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id), 'Cluster Name': cluster.name, 'Broker ID': String(b.id) }, value: cluster.disk(b.id).usedPercent });
       } catch {
         // No size-limited disk for this broker (not root): the CloudWatch agent would see the host disk.
       }
@@ -591,7 +689,6 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     return out;
   };
 
-  let monitoring = false;
   let probeRuns = 0;
   const probeLog: LocalHealer['probeLog'] = [];
   let loop: Promise<void> | undefined;
@@ -604,6 +701,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const zkAlerts: ZkRuleTransition[] = [];
   const zkForMs = Math.max(opts.alarmPeriodSeconds * 1000, ZK_ELECTION_FLOOR_MS);
   let zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
+  // With real Prometheus, its ZookeeperQuorumLost rule watches the ensemble instead of the stand-in.
+  const zkStandIn = zkServers.length > 0 && !opts.prometheus;
   let zkTimer: NodeJS.Timeout | undefined;
   let zkScraping = false;
   const scrapeZooKeeper = async () => {
@@ -663,6 +762,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     workflowOf: (arn) => definitions.get(arn)?.workflow ?? arn.split(':').at(-1) ?? arn,
     alarmTransitions,
     zkAlerts,
+    ...(promStack ? { monitoring: promStack } : {}),
     probeLog,
     get probeRuns() {
       return probeRuns;
@@ -672,8 +772,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       monitoring = true;
       evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
       loop = probeLoop();
-      evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
-      if (zkServers.length > 0) {
+      if (cloudwatchAlarms) evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
+      if (zkStandIn) {
         zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
         zkTimer = setInterval(() => void scrapeZooKeeper(), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)));
       }
@@ -686,10 +786,25 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       await loop;
       await Promise.allSettled([...inFlight]);
     },
-    fireAlarm(match, why) {
-      const trs = evaluator.force(match, Date.now(), why);
+    fireAlarm(match, why, broker) {
+      const trs = evaluator.force(match, Date.now(), why, broker === undefined ? undefined : String(broker));
       deliver(trs);
       return trs.length;
+    },
+    sendAlert(alert, why) {
+      const at = Date.now();
+      const alertname = ALERT_NAMES[alert];
+      const payload = alertmanagerWebhook({
+        status: 'firing',
+        groupLabels: { alertname, cluster: cluster.name },
+        labels: { alertname, cluster: cluster.name, kafka_heal_kind: alert, severity: 'critical' },
+        annotations: { summary: why },
+        startsAt: at,
+        generatorURL: 'http://127.0.0.1/prometheus/graph',
+        fingerprint: `${alert}-${cluster.name}-${at}`,
+      });
+      emit({ at, source: 'alarm', event: 'alert:firing', detail: `${cluster.name} ${alertname} (Alertmanager webhook, kafka_heal_kind ${alert}): ${why}` });
+      alarmQueue.send(JSON.stringify(payload));
     },
     async settled() {
       for (let i = 0; i < 3; i++) {
@@ -701,6 +816,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     },
     async close() {
       await healer.stopMonitoring();
+      if (promStack) {
+        await Promise.allSettled([promStack.stack.stop(), promStack.webhook.close()]);
+        // The evidence (configs, scaled rules, logs) stays; the time series do not.
+        for (const d of ['prometheus-data', 'alertmanager-data']) rmSync(join(dirname(promStack.webhook.tokenFile), d), { recursive: true, force: true });
+      }
       alarmQueue.close();
       signals.close();
       await Promise.allSettled([...shims.values()].map((s) => s.close()));

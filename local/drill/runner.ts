@@ -11,12 +11,13 @@ import type { IncidentWithTimeline } from '../../functions/shared/incident-store
 import { startDrSite, type DrSite } from '../dr-site.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';
+import { planExporters, type ExporterPlan } from '../monitoring/exporters.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
 import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
 import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
-import { isAlarmFault, isBrokerFault, isCredentialFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import { isAlarmFault, isAlertFault, isBrokerFault, isCredentialFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
 import { warmIncidentStore } from './warm-up.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -35,6 +36,11 @@ export interface RunDrillOptions {
   clusterName?: string;
   /** A running 3-broker KRaft cluster to use as the DR site (scenarios with a dr section); default: one is started. */
   drCluster?: LocalCluster;
+  /**
+   * Scenarios with a `prometheus` section on a shared `cluster`: the exporters it was started with
+   * (planExporters' nodeExtras). A cluster the drill starts itself gets its own.
+   */
+  exporters?: ExporterPlan;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -179,7 +185,12 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // A DR site's cluster starts beside the primary (two clusters in parallel: 40-54 s here, not 80+).
     const drName = `${(opts.clusterName ?? `drill-${scenario.name}`).slice(0, 37)}-dr`;
     if (scenario.dr && !opts.drCluster) ownDrCluster = startCluster({ name: drName, diskLimitMb: 0, log: progress });
+    let exporters = opts.exporters;
+    if (scenario.prometheus && opts.cluster && !exporters) {
+      throw new Error(`scenario ${scenario.name} is watched by Prometheus: the shared cluster must run the exporters (start it with planExporters(...).nodeExtras and pass the plan as exporters)`);
+    }
     if (!cluster) {
+      if (scenario.prometheus) exporters = await planExporters({ brokers: scenario.cluster.brokers, zookeepers: scenario.cluster.mode === 'zookeeper' ? 3 : 0, log: progress });
       progress(`phase setup: starting a ${scenario.cluster.brokers}-broker ${scenario.cluster.mode} cluster (jars from Maven Central on first use)`);
       cluster = await startCluster({
         name: opts.clusterName ?? `drill-${scenario.name}`.slice(0, 40),
@@ -187,6 +198,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
         mode: scenario.cluster.mode,
         ...(scenario.cluster.security ? { security: scenario.cluster.security } : {}),
         log: progress,
+        ...(exporters ? { nodeExtras: exporters.nodeExtras } : {}),
       });
     } else {
       if (cluster.brokers.length !== scenario.cluster.brokers || cluster.mode !== scenario.cluster.mode) {
@@ -220,6 +232,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       progress(`DR site: ${scenario.workload.topic} and ${site.mirror.heartbeatsTopic} replicated to ${site.dr.name} after ${(ms / 1000).toFixed(1)} s; ${site.recordName} -> ${site.endpoints.primary}`);
     }
     const drSite = site;
+    // A DR drill whose primary site fails heals by moving the clients; one with only a (false) alert
+    // for it heals, or stays healthy, in place.
+    const failsOver = drSite !== undefined && scenario.faults.some(isSiteFault);
 
     const decide = async (): Promise<DecideAnswer> => {
       const a = scenario.approvals;
@@ -238,6 +253,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       approvals: { decide },
       onEvent: (e: HealerEvent) => record(e),
       ...(drSite && scenario.dr ? { dr: { site: drSite, settings: { automaticFailover: scenario.dr.automaticFailover, maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds } } } : {}),
+      ...(scenario.prometheus && exporters ? { prometheus: { exporters, cloudwatchAlarms: scenario.prometheus.cloudwatchAlarms } } : {}),
     });
     const h = healer;
     notes.push(
@@ -261,7 +277,12 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       );
     }
     for (const s of h.evaluator.skipped) notes.push(`Alarm ${s.alarmName} is not evaluated locally: ${s.reason}.`);
-    if (c.mode === 'zookeeper') {
+    if (h.monitoring) {
+      notes.push(
+        `Prometheus ${h.monitoring.stack.prometheusUrl} scrapes the brokers' JMX exporter agents${c.mode === 'zookeeper' ? " and the ZooKeeper servers' own metrics providers" : ''} every ${Math.max(0.5, scenario.alarms.periodSeconds / 2)} s and evaluates the shipped rules (monitoring/prometheus/rules) with every minute of \`for:\` scaled to ${scenario.alarms.periodSeconds} s (controller and quorum rules at least ${ZK_ELECTION_FLOOR_MS / 1000} s, 10-minute rules at least ${scenario.alarms.sustainedWindowSeconds} s); Alertmanager posts to the webhook ${h.monitoring.webhook.url} with the bearer token from a file, through the webhook authorizer and handler.`,
+        scenario.prometheus?.cloudwatchAlarms === false ? 'The CloudWatch-style alarms on the probe are off: Prometheus is the only detector (the probe still measures health).' : 'The CloudWatch-style alarms on the probe run as well, as in an EC2 deployment that also runs Prometheus.',
+      );
+    } else if (c.mode === 'zookeeper') {
       notes.push(
         `ZooKeeper ensemble: watched as self-managed clusters do, by a ZooKeeper exporter (srvr on every server), the Prometheus rule ZookeeperQuorumLost held for ${Math.max(scenario.alarms.periodSeconds, ZK_ELECTION_FLOOR_MS / 1000)} s (1 minute in production; at least ${ZK_ELECTION_FLOOR_MS / 1000} s here, as a leader election takes real seconds) and Alertmanager's webhook into ingest.`,
       );
@@ -281,11 +302,12 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const w = workload;
     const apply = async (f: Fault) => {
       const detail = 'broker' in f && f.broker !== undefined ? `broker ${f.broker}` : 'zookeeper' in f ? `zookeeper ${f.zookeeper}` : '';
-      record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : ''].filter(Boolean).join(' ') || undefined });
+      record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : '', 'alert' in f ? `alert ${f.alert}` : ''].filter(Boolean).join(' ') || undefined });
       if (isAlarmFault(f)) {
-        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm && (f.broker === undefined || spec.brokerId === f.broker), `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`);
+        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm, `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`, f.broker);
         if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
-      } else if (f.action === 'pause-consumer') w.pauseConsumer();
+      } else if (isAlertFault(f)) h.sendAlert(f.alert, `Injected by drill ${scenario.name}: a ${f.alert} alert, whatever the cluster's state.`);
+      else if (f.action === 'pause-consumer') w.pauseConsumer();
       else if (f.action === 'resume-consumer') w.resumeConsumer();
       else if (isSiteFault(f)) await Promise.all(c.brokers.map((b) => c.fault('crash', b.id)));
       else if (isCredentialFault(f)) {
@@ -311,7 +333,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // A DR drill heals by moving the clients: healthy means the record leads to DR and DR is healthy.
     let drHealthyAt: number | null = null;
     const drServing = async (): Promise<boolean> => {
-      if (!drSite || drSite.currentTarget() !== 'dr') return false;
+      if (!drSite || !failsOver || drSite.currentTarget() !== 'dr') return false;
       const s = await probeCluster({ bootstrapServers: drSite.resolve(`${drSite.recordName}:9092`), expectedBrokers: drSite.dr.brokers.length, timeoutMs: 3000 });
       return s.status === 'healthy';
     };
@@ -326,7 +348,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       const lastProbe = h.probeLog.at(-1);
       const closed = all.every((i) => TERMINAL.has(i.status)) && running === 0;
       if (drSite && drHealthyAt === null && (await drServing())) drHealthyAt = Date.now();
-      const healthy = drSite ? drHealthyAt !== null : lastProbe?.status === 'healthy';
+      const healthy = failsOver ? drHealthyAt !== null : lastProbe?.status === 'healthy';
       const healthyOrHandedOver = healthy || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
       const enough = scenario.expect.noIncident ? true : all.length > 0;
       if (closed && enough && healthyOrHandedOver && Date.now() - lastChange >= quietMs) break;
@@ -344,16 +366,16 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // Health measure: the first healthy probe after the last unhealthy one since the fault.
     const afterFault = h.probeLog.filter((p) => p.at >= faultAt);
     const lastBad = [...afterFault].reverse().find((p) => p.status !== 'healthy');
-    const finalHealthy = drSite ? await drServing() : afterFault.at(-1)?.status === 'healthy';
-    const healthyAt = drSite ? (finalHealthy ? drHealthyAt : null) : finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
+    const finalHealthy = failsOver ? await drServing() : afterFault.at(-1)?.status === 'healthy';
+    const healthyAt = failsOver ? (finalHealthy ? drHealthyAt : null) : finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
     // The newest heartbeat that reached DR before the site died: read before anything restarts the primary.
-    const heartbeat = drSite ? await drSite.mirror.heartbeatLag().catch(() => undefined) : undefined;
+    const heartbeat = failsOver ? await drSite.mirror.heartbeatLag().catch(() => undefined) : undefined;
 
     // Brokers the healer left down (an escalated drill) come back first: an acknowledged message on
     // a replica that is down is unavailable, not lost, and its partition cannot be read without a leader.
     // A site failure's primary stays down until the data is checked on DR (failback is another runbook).
     let restored = false;
-    if (!drSite && (!finalHealthy || c.brokers.some((b) => b.state !== 'running'))) {
+    if (!failsOver && (!finalHealthy || c.brokers.some((b) => b.state !== 'running'))) {
       progress('phase restore: bringing the cluster back before the data is checked (and for the next drill)');
       await restoreCluster(c, scenario.faults, progress);
       restored = true;
@@ -391,7 +413,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const repairable = [...scenario.faults].sort((a, b) => a.at - b.at).filter((f): f is BrokerFault => manualRepair(f) !== undefined);
     const first = repairable[0];
     // After a site failure the primary stays down, as it would be: bringing it back is dr-failback's job.
-    if (drSite) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
+    if (failsOver) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
     else if (!restored && c.brokers.some((b) => b.state !== 'running')) {
       progress('phase restore: bringing the cluster back for the next drill');
       await restoreCluster(c, scenario.faults, progress);
@@ -420,7 +442,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
 
     const primary = primaryIncident(incidents, scenario.expect.incident, scenario.expect.incidentType);
     let dr: DrObservations | undefined;
-    if (drSite) {
+    if (drSite && failsOver) {
       const canary = primary?.timeline.find((e) => e.action === 'canary-verified');
       const switched = primary?.timeline.find((e) => e.action === 'route53-upsert');
       dr = {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FAULT_ACTIONS, ZK_FAULT_ACTIONS } from '../kafka/cluster.js';
+import { PolicyError, parsePolicy } from '../../functions/domain/policy.js';
 import { INCIDENT_TYPES, WORKFLOWS } from '../../functions/domain/types.js';
 
 /** Where the built-in scenarios live. */
@@ -48,6 +49,19 @@ const workloadFault = z.strictObject({
   action: z.enum(['pause-consumer', 'resume-consumer']),
 });
 
+/** Alerts a fault can send through Alertmanager's webhook path on purpose (a stale, mistaken or forged alert). */
+export const INJECTABLE_ALERTS = ['site-down'] as const;
+
+const alertFault = z.strictObject({
+  at: seconds(3600),
+  /**
+   * One firing Alertmanager webhook alert for the primary (labels alertname, cluster,
+   * kafka_heal_kind), into ingest as the webhook API delivers it, whatever the cluster's state.
+   */
+  action: z.literal('send-alert'),
+  alert: z.enum(INJECTABLE_ALERTS),
+});
+
 const credentialFault = z.strictObject({
   at: seconds(3600),
   /** The SCRAM password is changed on the brokers (kafka-configs) and not in Secrets Manager: the healer's probe is refused. */
@@ -60,7 +74,7 @@ const siteFault = z.strictObject({
   action: z.literal('site-down'),
 });
 
-export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, workloadFault, siteFault, credentialFault]);
+export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, alertFault, workloadFault, siteFault, credentialFault]);
 
 export const ScenarioSchema = z.strictObject({
   name: kebab,
@@ -154,6 +168,18 @@ export const ScenarioSchema = z.strictObject({
       propagationSeconds: z.number().min(0).max(120).default(2),
     })
     .optional(),
+  /**
+   * Real Prometheus and Alertmanager (local/monitoring): the brokers run the JMX exporter java agent
+   * and the ZooKeeper servers their own metrics provider; Prometheus evaluates the shipped rules
+   * (monitoring/prometheus/rules, each `for:` scaled like the alarm periods) and Alertmanager posts
+   * to the healer's webhook with the bearer token. It replaces the ZooKeeper stand-in.
+   */
+  prometheus: z
+    .strictObject({
+      /** Keep the probe's CloudWatch-style alarms too (an EC2 deployment has both); false: Prometheus alone detects. */
+      cloudwatchAlarms: z.boolean().default(true),
+    })
+    .optional(),
   /** The same fault healed by an immediate manual restart, measured after the drill (MTTR ratio). */
   oracle: z.boolean().default(true),
   timeoutSeconds: z.number().int().min(10).max(3600).default(300),
@@ -200,6 +226,7 @@ export const isBrokerFault = (f: Fault): f is BrokerFault => BROKER_ACTIONS.has(
 export const isZkFault = (f: Fault): f is ZkFault => 'zookeeper' in f;
 export const isAlarmFault = (f: Fault): f is AlarmFault => f.action === 'fire-alarm';
 export const isSiteFault = (f: Fault): f is z.output<typeof siteFault> => f.action === 'site-down';
+export const isAlertFault = (f: Fault): f is z.output<typeof alertFault> => f.action === 'send-alert';
 export const isCredentialFault = (f: Fault): f is z.output<typeof credentialFault> => f.action === 'rotate-scram-password';
 
 export class ScenarioError extends Error {
@@ -236,6 +263,12 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     if (f.action === 'site-down' && s.dr === undefined) {
       issues.push({ path: `faults.${i}.action`, message: 'a site failure needs a dr section (the DR cluster to fail over to)', value: JSON.stringify(f.action) });
     }
+    if (f.action === 'fire-alarm' && s.prometheus?.cloudwatchAlarms === false) {
+      issues.push({ path: `faults.${i}.action`, message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out', value: JSON.stringify(f.action) });
+    }
+    if ('alert' in f && f.alert === 'site-down' && s.dr === undefined) {
+      issues.push({ path: `faults.${i}.alert`, message: 'a site-down alert starts dr-failover only for a cluster with a dr section', value: JSON.stringify(f.alert) });
+    }
     if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
       issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });
     }
@@ -254,7 +287,26 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     for (const b of t.replicas ?? []) if (b > s.cluster.brokers) issues.push({ path: `topics.${i}.replicas`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(b) });
     if (t.replicationFactor > s.cluster.brokers) issues.push({ path: `topics.${i}.replicationFactor`, message: `at most the ${s.cluster.brokers} brokers`, value: String(t.replicationFactor) });
   });
+  // The runtime policy the healer will be given: checked by the same rules SSM's copy is, before any JVM starts.
+  try {
+    parsePolicy(s.policy);
+  } catch (err) {
+    if (!(err instanceof PolicyError)) throw err;
+    // Most policy messages already end with the value they got.
+    for (const i of err.issues) issues.push({ path: i.path === '(root)' ? 'policy' : `policy.${i.path}`, message: i.message, value: / got /.test(i.message) ? undefined : policyValue(s.policy, i.path) });
+  }
+  if (s.prometheus && s.dr) issues.push({ path: 'prometheus', message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)', value: JSON.stringify(s.prometheus) });
   return issues;
+}
+
+/** The value at a policy issue's path (`thresholds.diskWarnPercent`, `maintenanceWindows[0].start`), as JSON. */
+function policyValue(policy: Record<string, unknown>, path: string): string | undefined {
+  let at: unknown = policy;
+  for (const key of path.split(/\.|\[(\d+)\]/).filter(Boolean)) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[key];
+  }
+  return at === undefined ? undefined : JSON.stringify(at);
 }
 
 /** Validates a parsed scenario; throws ScenarioError naming every bad field and its value. */

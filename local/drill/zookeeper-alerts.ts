@@ -37,6 +37,43 @@ export interface AlertmanagerPayload {
   }[];
 }
 
+/** One alert as Alertmanager's version-4 webhook sends it, in a group of its own. */
+export function alertmanagerWebhook(a: {
+  status: 'firing' | 'resolved';
+  groupLabels: Record<string, string>;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: number;
+  /** Set once resolved. */
+  endsAt?: number;
+  generatorURL: string;
+  fingerprint: string;
+}): AlertmanagerPayload {
+  return {
+    version: '4',
+    groupKey: `{}:{${Object.entries(a.groupLabels)
+      .map(([k, v]) => `${k}="${v}"`)
+      .join(', ')}}`,
+    status: a.status,
+    receiver: 'kafka-heal',
+    groupLabels: a.groupLabels,
+    commonLabels: a.labels,
+    commonAnnotations: a.annotations,
+    externalURL: 'http://127.0.0.1/alertmanager',
+    alerts: [
+      {
+        status: a.status,
+        labels: a.labels,
+        annotations: a.annotations,
+        startsAt: new Date(a.startsAt).toISOString(),
+        endsAt: a.endsAt === undefined ? '0001-01-01T00:00:00Z' : new Date(a.endsAt).toISOString(),
+        generatorURL: a.generatorURL,
+        fingerprint: a.fingerprint,
+      },
+    ],
+  };
+}
+
 export interface ZkRuleTransition {
   at: number;
   from: RuleState;
@@ -94,27 +131,16 @@ export class ZookeeperQuorumRule {
       value: String(serving),
       threshold: String(Math.floor(voters.length / 2) + 1),
     };
-    return {
-      version: '4',
-      groupKey: `{}:{alertname="${ZK_QUORUM_ALERT}", cluster="${this.cluster}"}`,
+    return alertmanagerWebhook({
       status,
-      receiver: 'kafka-heal',
       groupLabels: { alertname: ZK_QUORUM_ALERT, cluster: this.cluster },
-      commonLabels: labels,
-      commonAnnotations: annotations,
-      externalURL: 'http://127.0.0.1/alertmanager',
-      alerts: [
-        {
-          status,
-          labels,
-          annotations,
-          startsAt: new Date(this.firedAt).toISOString(),
-          endsAt: status === 'resolved' ? new Date(at).toISOString() : '0001-01-01T00:00:00Z',
-          generatorURL: 'http://127.0.0.1/prometheus/graph?g0.expr=zookeeper_quorum_serving',
-          // One alert per firing episode: a later loss of quorum is a new alert.
-          fingerprint: `zk-quorum-${this.cluster}-${this.fired}`,
-        },
-      ],
-    };
+      labels,
+      annotations,
+      startsAt: this.firedAt,
+      ...(status === 'resolved' ? { endsAt: at } : {}),
+      generatorURL: 'http://127.0.0.1/prometheus/graph?g0.expr=zookeeper_quorum_serving',
+      // One alert per firing episode: a later loss of quorum is a new alert.
+      fingerprint: `zk-quorum-${this.cluster}-${this.fired}`,
+    });
   }
 }

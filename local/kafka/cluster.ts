@@ -34,6 +34,7 @@ import {
   type BrokerPlan,
   type ClusterMode,
   type LocalSecurityOptions,
+  type NodeExtras,
   type SecuredListener,
   type ZkPlan,
 } from './config.js';
@@ -81,6 +82,15 @@ export interface StartOptions {
   detached?: boolean;
   /** Readiness bound for the start; default 180 s. */
   readyTimeoutMs?: number;
+  /**
+   * Per-node additions, e.g. the Prometheus exporters of a monitored drill: JVM flags and
+   * classpath folders (kept in the state, so restarts from any process keep them), and for
+   * ZooKeeper extra zoo.cfg entries.
+   */
+  nodeExtras?: {
+    broker?: (id: number) => NodeExtras;
+    zookeeper?: (id: number) => NodeExtras & { config?: Record<string, string> };
+  };
   /**
    * A secured listener (KRaft mode) for the healer's clients beside the PLAINTEXT one the brokers
    * and the test harness use: TLS, mTLS, SASL (SCRAM users made at format time, PLAIN, or
@@ -176,7 +186,8 @@ type Log = (line: string) => void;
 
 // ---------------------------------------------------------------- ports, files, mounts
 
-async function freePorts(n: number): Promise<number[]> {
+/** n distinct ports free on 127.0.0.1 now (also for the monitored drills' exporters and servers). */
+export async function freePorts(n: number): Promise<number[]> {
   // Hold all listeners open together so the ports are distinct, then release them.
   const servers: Server[] = [];
   try {
@@ -499,6 +510,7 @@ class Supervisor implements LocalCluster {
       logConfig,
       mainClass: kind === 'broker' ? 'kafka.Kafka' : 'org.apache.zookeeper.server.quorum.QuorumPeerMain',
       args: [node.config],
+      ...(node.extras ? { extras: node.extras } : {}),
     });
   }
 
@@ -1011,8 +1023,19 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
       mkdirSync(join(z.dir, 'data'), { recursive: true });
       writeFileSync(join(z.dir, 'data', 'myid'), `${z.id}\n`);
       const config = join(z.dir, 'zoo.cfg');
-      writeFileSync(config, renderProps(zooCfg(z, zkPlans)));
-      st.zookeeper.push({ id: z.id, clientPort: z.clientPort, peerPort: z.peerPort, electionPort: z.electionPort, dir: z.dir, config, state: 'stopped', marker: markerProp(name, `zk-${z.id}`) });
+      const { config: zkExtraConfig, ...zkExtras } = opts.nodeExtras?.zookeeper?.(z.id) ?? {};
+      writeFileSync(config, renderProps({ ...zooCfg(z, zkPlans), ...zkExtraConfig }));
+      st.zookeeper.push({
+        id: z.id,
+        clientPort: z.clientPort,
+        peerPort: z.peerPort,
+        electionPort: z.electionPort,
+        dir: z.dir,
+        config,
+        state: 'stopped',
+        marker: markerProp(name, `zk-${z.id}`),
+        ...(Object.keys(zkExtras).length > 0 ? { extras: zkExtras } : {}),
+      });
     }
     for (const b of plans) {
       mkdirSync(b.dir, { recursive: true });
@@ -1032,6 +1055,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
         ...(diskLimitMb > 0 ? { mount: { sizeMb: diskLimitMb } } : {}),
         state: 'stopped',
         marker: markerProp(name, `broker-${b.id}`),
+        ...(opts.nodeExtras?.broker ? { extras: opts.nodeExtras.broker(b.id) } : {}),
       };
       st.brokers.push(rec);
       // Recorded before mounting so a failure below still unmounts it.

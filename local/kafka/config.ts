@@ -270,7 +270,16 @@ export function extraJvmOpts(env: NodeJS.ProcessEnv = process.env): string[] {
   return (env.KAFKA_HEAL_JVM_OPTS ?? '').split(/\s+/).filter((o) => o !== '');
 }
 
-export function jvmArgs(opts: { jarDir: string; mode: ClusterMode; heap: string[]; marker: string; logConfig: string; mainClass: string; args: string[] }): string[] {
+/**
+ * What a caller adds to one node's JVM (e.g. a Prometheus exporter): flags before the main class
+ * and folders whose jars join the classpath. Kept in the cluster state, so every restart has them.
+ */
+export interface NodeExtras {
+  jvmArgs?: string[];
+  classpath?: string[];
+}
+
+export function jvmArgs(opts: { jarDir: string; mode: ClusterMode; heap: string[]; marker: string; logConfig: string; mainClass: string; args: string[]; extras?: NodeExtras }): string[] {
   const logging = opts.mode === 'kraft' ? [`-Dlog4j2.configurationFile=${opts.logConfig}`] : [`-Dlog4j.configuration=file:${opts.logConfig}`];
   return [
     ...opts.heap,
@@ -279,10 +288,11 @@ export function jvmArgs(opts: { jarDir: string; mode: ClusterMode; heap: string[
     '-XX:+ExitOnOutOfMemoryError',
     '-Djava.awt.headless=true',
     ...extraJvmOpts(),
+    ...(opts.extras?.jvmArgs ?? []),
     opts.marker,
     ...logging,
     '-cp',
-    join(opts.jarDir, '*'),
+    [opts.jarDir, ...(opts.extras?.classpath ?? [])].map((d) => join(d, '*')).join(':'),
     opts.mainClass,
     ...opts.args,
   ];

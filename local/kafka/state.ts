@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot } from '../maven.js';
-import type { ClusterMode } from './config.js';
+import type { ClusterMode, NodeExtras } from './config.js';
 
 export type NodeState = 'running' | 'stopped' | 'hung' | 'crashed';
 
@@ -26,6 +26,8 @@ export interface BrokerRecord {
   /** What the supervisor last did to it; status() reconciles this with /proc. */
   state: NodeState;
   marker: string;
+  /** Added to the JVM at every start (StartOptions.nodeExtras). */
+  extras?: NodeExtras;
 }
 
 export interface ZkRecord {
@@ -38,6 +40,7 @@ export interface ZkRecord {
   pid?: number;
   state: NodeState;
   marker: string;
+  extras?: NodeExtras;
 }
 
 export interface ClusterState {

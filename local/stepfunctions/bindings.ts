@@ -12,9 +12,9 @@ export const RESOURCES = {
   lambdaInvoke: 'arn:aws:states:::lambda:invoke',
   ssmSendCommand: 'arn:aws:states:::aws-sdk:ssm:sendCommand',
   ssmGetCommandInvocation: 'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
-  kafkaDescribeClusterV2: 'arn:aws:states:::aws-sdk:kafka:describeClusterV2',
+  kafkaDescribeCluster: 'arn:aws:states:::aws-sdk:kafka:describeCluster',
   kafkaRebootBroker: 'arn:aws:states:::aws-sdk:kafka:rebootBroker',
-  kafkaDescribeClusterOperationV2: 'arn:aws:states:::aws-sdk:kafka:describeClusterOperationV2',
+  kafkaDescribeClusterOperation: 'arn:aws:states:::aws-sdk:kafka:describeClusterOperation',
   startExecutionSync2: 'arn:aws:states:::states:startExecution.sync:2',
   snsPublish: 'arn:aws:states:::sns:publish',
 } as const;
@@ -186,7 +186,7 @@ export interface MskBindings {
   settled: () => Promise<void>;
 }
 
-/** `kafka:describeClusterV2`, `kafka:rebootBroker`, `kafka:describeClusterOperationV2`. */
+/** `kafka:describeCluster`, `kafka:rebootBroker`, `kafka:describeClusterOperation`. */
 export function mskBindings(opts: MskBindingOptions): MskBindings {
   const operations = new Map<string, { state: string; error?: string; clusterArn: string }>();
   const reboots: MskBindings['reboots'] = [];
@@ -198,11 +198,11 @@ export function mskBindings(opts: MskBindingOptions): MskBindings {
       await Promise.allSettled(running);
     },
     registry: {
-      [RESOURCES.kafkaDescribeClusterV2]: (input) => {
-        const arn = str(obj(input, 'kafka:describeClusterV2'), 'ClusterArn', 'Kafka');
+      [RESOURCES.kafkaDescribeCluster]: (input) => {
+        const arn = str(obj(input, 'kafka:describeCluster'), 'ClusterArn', 'Kafka');
         const state = opts.clusterState(arn);
         if (state === undefined) throw notFound(arn);
-        return { ClusterInfo: { ClusterArn: arn, ClusterType: 'PROVISIONED', State: state } };
+        return { ClusterInfo: { ClusterArn: arn, State: state } };
       },
       [RESOURCES.kafkaRebootBroker]: (input, call) => {
         const p = obj(input, 'kafka:rebootBroker');
@@ -234,8 +234,8 @@ export function mskBindings(opts: MskBindingOptions): MskBindings {
         );
         return { ClusterArn: arn, ClusterOperationArn: operationArn };
       },
-      [RESOURCES.kafkaDescribeClusterOperationV2]: (input) => {
-        const arn = str(obj(input, 'kafka:describeClusterOperationV2'), 'ClusterOperationArn', 'Kafka');
+      [RESOURCES.kafkaDescribeClusterOperation]: (input) => {
+        const arn = str(obj(input, 'kafka:describeClusterOperation'), 'ClusterOperationArn', 'Kafka');
         const op = operations.get(arn);
         if (!op) throw new TaskError('Kafka.NotFoundException', `operation ${arn} not found`);
         return {

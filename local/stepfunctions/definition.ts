@@ -49,9 +49,16 @@ export class DefinitionError extends Error {
   override readonly name = 'DefinitionError';
 }
 
-/** Renders `${Name}` placeholders (every one must have a value) and parses the result. */
+/**
+ * The partition the local runtime plays: every ASL file writes its service integrations as
+ * `arn:${Partition}:states:::...` (the stack substitutes the deployment's partition, aws-cn in
+ * China), and the local bindings are keyed by the `aws` form.
+ */
+export const LOCAL_PARTITION = 'aws';
+
+/** Renders `${Name}` placeholders (every one must have a value; `${Partition}` is the local one) and parses the result. */
 export function parseDefinition(text: string, substitutions: Record<string, string>, source = 'definition'): AslDefinition {
-  const rendered = renderDefinition(text, substitutions);
+  const rendered = renderDefinition(text, { Partition: LOCAL_PARTITION, ...substitutions });
   const leftover = /\$\{[^}]*\}/.exec(rendered);
   if (leftover) throw new DefinitionError(`${source}: ${leftover[0]} is still present after rendering (not a valid placeholder name)`);
   let parsed: unknown;

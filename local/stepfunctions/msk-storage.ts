@@ -1,17 +1,26 @@
-// Amazon MSK broker storage on the local runtime: `kafka:describeClusterV2` (state, current
-// version, broker EBS volume size) and `kafka:updateBrokerStorage`, with the service's rules:
+// Amazon MSK broker storage on the local runtime: `kafka:describeCluster` (state, current
+// version, broker EBS volume size), `cloudwatch:getMetricData` for the brokers' data disk usage
+// (the one query disk-pressure sends: the maximum of `KafkaDataLogsDiskUsed` over the cluster's
+// brokers, newest first) and `kafka:updateBrokerStorage`, with the service's rules:
 // the cluster must be ACTIVE, CurrentVersion must match, the new size must be larger, and MSK
 // accepts one storage update per cluster every 6 hours (BadRequestException otherwise). An update
 // moves the cluster to UPDATING; it becomes ACTIVE with the new size and a new version after
 // `updateMs` (0: on the next describe).
 //
-// This describeClusterV2 answers for the clusters given here; a run that also reboots brokers
+// This describeCluster answers for the clusters given here; a run that also reboots brokers
 // (mskBindings) binds one of the two, or passes `state` to share the cluster state.
 import { randomUUID } from 'node:crypto';
 import { RESOURCES } from './bindings.js';
 import { TaskError, type BindingRegistry, type Json } from './runtime.js';
 
 export const KAFKA_UPDATE_BROKER_STORAGE = 'arn:aws:states:::aws-sdk:kafka:updateBrokerStorage';
+export const CLOUDWATCH_GET_METRIC_DATA = 'arn:aws:states:::aws-sdk:cloudwatch:getMetricData';
+
+/** The Metrics Insights query disk-pressure re-measures an MSK cluster's data disks with. */
+const DISK_QUERY = /^SELECT MAX\(KafkaDataLogsDiskUsed\) FROM SCHEMA\("AWS\/Kafka", "Broker ID", "Cluster Name"\) WHERE "Cluster Name" = '([A-Za-z0-9-]{1,64})'$/;
+
+/** The cluster name in an MSK cluster ARN (`...:cluster/<name>/<uuid>`). */
+export const mskClusterName = (arn: string): string => arn.split('/')[1] ?? arn;
 
 /** MSK: at most one storage update per cluster in this window. */
 export const STORAGE_UPDATE_INTERVAL_MS = 6 * 3_600_000;
@@ -22,6 +31,8 @@ export interface LocalMskCluster {
   volumeGb: number;
   /** When the last storage update was accepted (ms since epoch). */
   lastStorageUpdateAt?: number;
+  /** The highest broker data disk usage CloudWatch has for the cluster now (percent); absent: no datapoint. */
+  diskUsedPercent?: number;
 }
 
 export interface MskStorageOptions {
@@ -65,17 +76,33 @@ export function mskStorageBindings(opts: MskStorageOptions): MskStorageBindings 
   return {
     updates,
     registry: {
-      [RESOURCES.kafkaDescribeClusterV2]: (input) => {
-        const [arn, c] = cluster(params(input, 'kafka:describeClusterV2').ClusterArn);
+      [RESOURCES.kafkaDescribeCluster]: (input) => {
+        const [arn, c] = cluster(params(input, 'kafka:describeCluster').ClusterArn);
         return {
           ClusterInfo: {
             ClusterArn: arn,
-            ClusterType: 'PROVISIONED',
+            ClusterName: mskClusterName(arn),
             State: c.state,
             CurrentVersion: c.currentVersion,
-            Provisioned: { BrokerNodeGroupInfo: { StorageInfo: { EbsStorageInfo: { VolumeSize: c.volumeGb } } } },
+            BrokerNodeGroupInfo: { StorageInfo: { EbsStorageInfo: { VolumeSize: c.volumeGb } } },
           },
         };
+      },
+      [CLOUDWATCH_GET_METRIC_DATA]: (input) => {
+        const p = params(input, 'cloudwatch:getMetricData');
+        const [start, end] = [Date.parse(String(p.StartTime)), Date.parse(String(p.EndTime))];
+        if (!(start < end)) throw new TaskError('CloudWatch.InvalidParameterValueException', `StartTime ${String(p.StartTime)} must be before EndTime ${String(p.EndTime)}`);
+        const queries = Array.isArray(p.MetricDataQueries) ? (p.MetricDataQueries as Record<string, Json>[]) : [];
+        const [q] = queries;
+        const name = DISK_QUERY.exec(String(q?.Expression))?.[1];
+        if (queries.length !== 1 || !q || name === undefined || q.Period !== 60 || p.ScanBy !== 'TimestampDescending') {
+          throw new TaskError('CloudWatch.InvalidParameterValueException', `expected one Metrics Insights query of KafkaDataLogsDiskUsed for one cluster, Period 60, newest first; got ${JSON.stringify(p)}`);
+        }
+        const c = Object.entries(opts.clusters).find(([arn]) => mskClusterName(arn) === name)?.[1];
+        const used = c?.diskUsedPercent;
+        // CloudWatch returns one datapoint per period that has one; none is an empty series, not an error.
+        const at = new Date(Math.floor(Math.min(end, now()) / 60_000) * 60_000).toISOString();
+        return { MetricDataResults: [{ Id: String(q.Id), Label: 'used', StatusCode: 'Complete', Timestamps: used === undefined ? [] : [at], Values: used === undefined ? [] : [used] }], Messages: [] };
       },
       [KAFKA_UPDATE_BROKER_STORAGE]: (input, call) => {
         const p = params(input, 'kafka:updateBrokerStorage');

@@ -122,6 +122,10 @@ export interface RunEvent {
   stateType?: string;
   error?: string;
   cause?: string;
+  /** With `history`: the state's (or the execution's) input, as the execution history shows it. */
+  input?: Json;
+  /** With `history`: the state's (or the execution's) output. */
+  output?: Json;
 }
 
 export interface RunWorkflowOptions {
@@ -137,6 +141,11 @@ export interface RunWorkflowOptions {
   retryOverrides?: Record<string, number | number[]>;
   execution?: Partial<ExecutionContext>;
   onEvent?: (event: RunEvent) => void;
+  /**
+   * Events carry each state's input and output (and the execution's), as Step Functions keeps
+   * them in the execution history: for tests that check what that history would hold.
+   */
+  history?: boolean;
   /** Aborting it stops the run as StopExecution does in AWS: no further state runs; the result is ABORTED. */
   signal?: AbortSignal;
 }
@@ -146,11 +155,17 @@ export type RunResult =
   | { status: 'FAILED'; error: string; cause: string; events: RunEvent[]; execution: ExecutionContext }
   | { status: 'ABORTED'; error: string; cause: string; events: RunEvent[]; execution: ExecutionContext };
 
-function toRunEvent(raw: Record<string, unknown>): RunEvent {
+function toRunEvent(raw: Record<string, unknown>, history: boolean): RunEvent {
   const e: RunEvent = { type: String(raw.type), timestamp: Number(raw.timestamp) };
-  const state = raw.state as { name?: string; type?: string } | undefined;
+  const state = raw.state as { name?: string; type?: string; input?: Json; output?: Json } | undefined;
   if (state?.name !== undefined) e.stateName = state.name;
   if (state?.type !== undefined) e.stateType = state.type;
+  if (history) {
+    const input = state ? state.input : (raw.input as Json | undefined);
+    const output = state ? state.output : (raw.output as Json | undefined);
+    if (input !== undefined) e.input = input;
+    if (output !== undefined) e.output = output;
+  }
   if (typeof raw.Error === 'string') e.error = raw.Error;
   if (raw.Cause !== undefined) e.cause = typeof raw.Cause === 'string' ? raw.Cause : String((raw.Cause as Error | undefined)?.message ?? raw.Cause);
   return e;
@@ -202,7 +217,7 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   const events: RunEvent[] = [];
   const pump = (async () => {
     for await (const raw of run.eventLogs) {
-      const event = toRunEvent(raw as unknown as Record<string, unknown>);
+      const event = toRunEvent(raw as unknown as Record<string, unknown>, opts.history === true);
       events.push(event);
       opts.onEvent?.(event);
     }

@@ -175,7 +175,7 @@ describe('kafka-heal classify: bad input exits 2 with one line', () => {
   it('a JSON value that is not an object', () => fails(['--event', file('array.json', '[1,2]')], /array\.json: event must be a JSON object/));
   it.each(['tomorrow', '2026', '2026-11-22', '2026-13-45T25:00:00Z'])('bad --now %s', (now) => fails(['--event', `${EVENTS}/probe-result.json`, '--now', now], /--now must be an ISO 8601 time/));
   it('invalid config: the first issue and how to see the rest', () =>
-    fails(['--event', `${EVENTS}/probe-result.json`, '--config', file('bad.yaml', 'deployment: BAD\nclusters: 5\n')], /--config .*bad\.yaml: invalid configuration: deployment: .*\(and 1 more; run kafka-heal config validate/));
+    fails(['--event', `${EVENTS}/probe-result.json`, '--config', file('bad.yaml', 'deployment: BAD\nregion: eu-west-1\nclusters: 5\n')], /--config .*bad\.yaml: invalid configuration: deployment: .*\(and 1 more; run kafka-heal config validate/));
   it('unreadable config', () => fails(['--event', `${EVENTS}/probe-result.json`, '--config', join(dir, 'missing.yaml')], /invalid configuration: cannot read the configuration file: no such file$/));
   it('a config policy the runtime rejects', () => {
     const cfg = file('policy.yaml', readFixtureConfig().replace('mode: auto', 'mode: auto\n      thresholds: { lagSev2: 5000 }'));

@@ -35,6 +35,7 @@ describe('kafka-heal config validate', () => {
     const path = file(
       'broken.yaml',
       `deployment: Prod_EU
+region: eu-west-1
 clusters:
   - name: orders
     platform: msk
@@ -60,7 +61,7 @@ clusters:
   });
 
   it('reads JSON as well as YAML', async () => {
-    const path = file('bad.json', JSON.stringify({ deployment: 'x', clusters: [] }));
+    const path = file('bad.json', JSON.stringify({ deployment: 'x', region: 'eu-west-1', clusters: [] }));
     const r = await run(path);
     expect(r.code).toBe(2);
     expect(r.stderrLines[1]).toBe('clusters: expected at least one cluster, got []');

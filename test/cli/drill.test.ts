@@ -115,6 +115,15 @@ describe('kafka-heal drill (local): bad input exits 2 before anything starts', (
     expect(r.stderr.split('\n').filter((l) => l.includes('invalid drill scenario'))).toHaveLength(1);
   });
 
+  it('an invalid runtime policy exits 2 with the field, the value and the rule (no cluster is started)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kh-drill-cli-')), 'policy.yaml');
+    writeFileSync(file, 'name: policy\ndescription: x\npolicy: { mode: auto, cascadeWindowSeconds: 20, simultaneousWindowSeconds: 45 }\nfaults: [{ at: 0, action: crash, broker: 2 }]\nexpect: {}\n');
+    const r = await run(file);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/policy\.yaml: invalid drill scenario: policy\.simultaneousWindowSeconds: must not exceed cascadeWindowSeconds \(20\), got 45$/m);
+    expect(r.stderr).not.toMatch(/PolicyError|at .*healer/);
+  });
+
   it('silences the handlers\' shared logger, which exists before the drill starts (its lines would mix into the JSON report on stdout)', async () => {
     const { logger } = await import('../../functions/shared/powertools.js');
     logger.setLogLevel('INFO');

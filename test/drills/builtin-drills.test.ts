@@ -37,7 +37,7 @@ describe('built-in drills against a real cluster', () => {
     // Broker 2 is restarted once, by whichever incident won the cluster lock: the broker-failure
     // (broker-down classified first: automatic) or the offline-partitions one (its decision is
     // revised to await-approval broker-recovery once broker 2 is known; both seen, the latter in
-    // the CI run at e2d1ee3 where both alarms fired in one period). Whenever the acting decision
+    // a CI run where both alarms fired in one period). Whenever the acting decision
     // was await-approval, the approval comes before the restart. The other incident found the
     // lock held and escalated.
     const restarts = r.timeline.filter((t) => t.event === 'incident:broker-restarted');

@@ -85,7 +85,7 @@ function expectCascadeRecovered(r: DrillReport, brokers: number[]): void {
   // latter only when a single-broker run, superseded when the incident grew into the cascade, had
   // already sent its restart command (stopping an execution does not cancel a sent command); the
   // nested run then verifies the broker rejoined (broker-already-back), or finds the cluster healthy
-  // and has nothing to do (nested-false-alarm) -- the CI run at 083c439: broker 5, 2 restarts + 1 back.
+  // and has nothing to do (nested-false-alarm) -- seen in CI: broker 5, 2 restarts + 1 back.
   const restarted = r.actions.filter((a) => a.action === 'broker-restarted' && onCascade(a.target));
   const alreadyBack = r.actions.filter((a) => ['broker-already-back', 'nested-false-alarm'].includes(a.action) && onCascade(a.target));
   expect(restarted.length + alreadyBack.length).toBe(brokers.length);
@@ -118,7 +118,7 @@ describe('cascade drills against a real 5-broker cluster', () => {
     // No broker beyond the two an automatic decision may recover is touched before the approval.
     // Usually broker 3's alarm reaches the incident before the run's first restart and the run asks
     // before touching any broker. Its alarm can also land one period later, after the first nested
-    // run started (the CI run at ebbdec3: 0.05 s after): the run then began on a cascade of two,
+    // run started (0.05 s after, in one CI run): the run then began on a cascade of two,
     // which needs no approval, recovers those two, finds the cascade grown and asks before the third.
     const runs = nestedRecoveries(r.timeline);
     const at = (iso: string) => Date.parse(iso);

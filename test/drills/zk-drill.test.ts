@@ -1,7 +1,9 @@
 // The zk-split-brain drill end to end on a real ZooKeeper-mode cluster (Kafka 3.9, 3 ZooKeeper
 // servers, 3 brokers) and DynamoDB Local: two ZooKeeper servers hang, the third is alone, the
-// ensemble has no quorum. Detection comes from the ensemble's own monitoring (the Alertmanager rule
-// ZookeeperQuorumLost), the shipped classifier opens the quorum-loss incident, quorum-recovery runs
+// ensemble has no quorum. Detection comes from the ensemble's own monitoring, real: every ZooKeeper
+// server runs its own Prometheus metrics provider and every broker the JMX exporter java agent,
+// Prometheus evaluates the shipped rule ZookeeperQuorumLost and Alertmanager posts it to the
+// healer's webhook with the bearer token; the shipped classifier opens the quorum-loss incident, quorum-recovery runs
 // its approvals and its runbooks on the real JVMs, and afterwards the ensemble, the controller and
 // every broker are checked here directly, not only through the report. One cluster for the file.
 // Figures print with a "[drill-figures]" prefix.
@@ -17,13 +19,17 @@ import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { planExporters, type ExporterPlan } from '../../local/monitoring/exporters.js';
+import { processesMentioning } from '../support/processes.js';
 
 let cluster: LocalCluster;
 let dynamo: DynamoDbLocal;
+let exporters: ExporterPlan;
 const reports = mkdtempSync(join(tmpdir(), 'kh-zk-drill-'));
 
 beforeAll(async () => {
-  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-zk', brokers: 3, mode: 'zookeeper', diskLimitMb: 0, log: () => undefined })]);
+  exporters = await planExporters({ brokers: 3, zookeepers: 3, log: () => undefined });
+  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-zk', brokers: 3, mode: 'zookeeper', diskLimitMb: 0, nodeExtras: exporters.nodeExtras, log: () => undefined })]);
 }, 300_000);
 
 afterAll(async () => {
@@ -35,7 +41,7 @@ const offsetOf = (r: DrillReport, event: string, detail?: RegExp) => r.timeline.
 describe('zk-split-brain drill against a real ZooKeeper-mode cluster', () => {
   it('two ZooKeeper servers hang, one is alone: ZookeeperQuorumLost opens quorum-loss (SEV-1); quorum-recovery, approved step by step, brings back the ensemble, one controller and every broker; nothing acknowledged lost', async () => {
     const lines: string[] = [];
-    const r = await runDrill(loadScenario('zk-split-brain'), { cluster, dynamo, reportDir: join(reports, 'zk-split-brain'), progress: (l) => lines.push(l) });
+    const r = await runDrill(loadScenario('zk-split-brain'), { cluster, dynamo, exporters, reportDir: join(reports, 'zk-split-brain'), progress: (l) => lines.push(l) });
     const actions = r.actions.map((a) => a.action);
     console.log(
       `[drill-figures] zk-split-brain: passed=${r.passed} mttd=${r.mttdSeconds} s mttr=${r.mttrSeconds} s produced=${r.messagesProduced} lost=${r.messagesLost} incidents=${r.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')} folded=${r.timeline.filter((t) => t.event === 'incident:signal-folded').length} actions=${actions.join(',')}`,
@@ -44,9 +50,13 @@ describe('zk-split-brain drill against a real ZooKeeper-mode cluster', () => {
     expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
     expect(r.passed).toBe(true);
 
-    // Detected by the ensemble's monitoring, then classified: the alert fires before the incident opens.
-    const fired = offsetOf(r, 'alert:firing', /ZookeeperQuorumLost/);
+    // Detected by the ensemble's monitoring (real Prometheus and Alertmanager, through the webhook),
+    // then classified: the alert reaches the webhook before the incident opens, from that signal.
+    const fired = offsetOf(r, 'alert:firing', /ZookeeperQuorumLost \(Prometheus rule, Alertmanager webhook 202\)/);
     expect(fired, 'the ZookeeperQuorumLost alert fired').toBeDefined();
+    expect(r.timeline.find((t) => t.event === 'incident:incident-opened' && /quorum-loss/.test(t.detail ?? ''))?.detail).toMatch(/from alertmanager signal ZookeeperQuorumLost \(quorum-loss\)/);
+    expect(r.timeline.some((t) => t.event === 'alert:resolved' && /ZookeeperQuorumLost/.test(t.detail ?? ''))).toBe(true);
+    expect(processesMentioning(`${cluster.workDir}/monitoring-`)).toEqual([]);
     expect(r.mttdSeconds).not.toBeNull();
     expect(fired as number).toBeLessThanOrEqual(r.mttdSeconds as number);
     const incident = r.incidents.find((i) => i.type === 'quorum-loss');

@@ -203,23 +203,44 @@ describe('approval endpoint', () => {
     const body = new URLSearchParams(form).toString();
     return { httpMethod: 'POST', pathParameters: { approvalId: ID }, queryStringParameters: null, body: base64 ? Buffer.from(body).toString('base64') : body, isBase64Encoded: base64 };
   };
-  const form = (decision: 'approve' | 'reject', extra: Record<string, string> = {}) => ({
-    decision,
-    expires: String(EXPIRES),
-    sig_approve: sign(KEY, { approvalId: ID, decision: 'approve', expires: EXPIRES }),
-    sig_reject: sign(KEY, { approvalId: ID, decision: 'reject', expires: EXPIRES }),
-    ...extra,
-  });
+  /** What the page of a `decision` link posts: that link's own claims and signature. */
+  const form = (decision: 'approve' | 'reject', extra: Record<string, string> = {}) => ({ ...link(decision), ...extra });
+  /** The hidden fields of a served page (what its form would post). */
+  const hidden = (html: string) => Object.fromEntries([...html.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)">/g)].map((m) => [m[1] as string, m[2] as string]));
 
-  it('GET with a valid link: 200, the page with incident, escaped summary, actions and both buttons, locked-down headers', async () => {
+  it('GET with a valid link: 200, the page with incident, escaped summary, actions and the one button the link grants, locked-down headers', async () => {
     const res = await endpoint(harness({ rec: record() }))(get(link('reject')));
     expect(res.statusCode).toBe(200);
     expect(res.headers).toMatchObject(PAGE_HEADERS);
     expect(res.body).toContain('Stop brokers 1-3 &lt;script&gt;');
     expect(res.body).not.toContain('<script>');
     expect(res.body).toContain('<li>Stop kafka.service on broker 1</li><li>Back up metadata</li>');
-    expect(res.body).toContain('value="approve">Approve</button>');
-    expect(res.body).toContain('value="reject">Reject</button>');
+    expect(res.body).toContain('<button class="reject" type="submit">Reject</button>');
+    expect(res.body).not.toContain('Approve</button>');
+    expect(res.body).toContain('This link can only reject.');
+    const approvePage = await endpoint(harness({ rec: record() }))(get(link('approve')));
+    expect(approvePage.body).toContain('<button class="approve" type="submit">Approve</button>');
+    expect(approvePage.body).not.toContain('Reject</button>');
+  });
+
+  it('a link signs exactly one decision: the page of a reject link carries no approve signature, and what it carries cannot approve', async () => {
+    const h = harness({ rec: record() });
+    const e = endpoint(h);
+    const page = (await e(get(link('reject')))).body;
+    const fields = hidden(page);
+    // Only the reject link's own claims, carried back unchanged.
+    expect(fields).toEqual(link('reject'));
+    const approveSig = sign(KEY, { approvalId: ID, decision: 'approve', expires: EXPIRES });
+    expect(page).not.toContain(approveSig);
+    // Posting approve with what the page holds is refused and decides nothing.
+    const forged = await e(post({ ...fields, decision: 'approve' }));
+    expect(forged.statusCode).toBe(403);
+    expect(h.sent).toEqual([]);
+    expect(h.items.get(ID)?.status).toBe('pending');
+    // The page's own form rejects.
+    const res = await e(post({ ...fields, reason: 'not now' }));
+    expect(res.statusCode).toBe(200);
+    expect(h.sent).toEqual(['failure token-1 ApprovalRejected {"decision":"rejected","by":"approval-link","reason":"not now"}']);
   });
 
   it('GET answers 403 tampered, 404 unknown, 410 expired or used, 405 other methods', async () => {
@@ -252,7 +273,7 @@ describe('approval endpoint', () => {
 
   it('POST with a wrong signature is 403 and decides nothing; expired is 410; an unavailable Step Functions is 503', async () => {
     const h = harness({ rec: record() });
-    expect((await endpoint(h)(post(form('approve', { sig_approve: 'A'.repeat(43) })))).statusCode).toBe(403);
+    expect((await endpoint(h)(post(form('approve', { sig: 'A'.repeat(43) })))).statusCode).toBe(403);
     expect((await endpoint(h)(post({ decision: 'maybe' }))).statusCode).toBe(403);
     expect(h.items.get(ID)?.status).toBe('pending');
     h.advance(3600_000);
@@ -267,7 +288,7 @@ describe('approval endpoint', () => {
 
   it('the pages escape every value', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-    expect(approvalPage(record({ evidence: [] }), { expires: EXPIRES, approveSig: 's', rejectSig: 'r' })).toContain('No evidence was attached');
+    expect(approvalPage(record({ evidence: [] }), { decision: 'approve', expires: EXPIRES, sig: 's' })).toContain('No evidence was attached');
     expect(noticePage('invalid')).toContain('not valid');
     expect(noticePage('recorded', record({ status: 'rejected' }))).toContain('the workflow escalates instead');
   });
@@ -318,7 +339,8 @@ describe('approval request handler', () => {
       newId: () => ID,
     });
     const out = await handler({ incidentId: 'inc-orders-1', workflow: 'quorum-recovery', summary: 'Stop brokers', actions: ['Stop broker 1', 'Stop broker 2'], taskToken: 'tok', timeoutSeconds: 900 });
-    expect(out).toMatchObject({ approvalId: ID, notifiedVia: 'pagerduty', expiresAt: new Date(NOW + 900_000).toISOString() });
+    // Only the id goes back to Step Functions (its history keeps this output): no link, nothing signed.
+    expect(out).toEqual({ approvalId: ID });
     expect(created[0]).toMatchObject({ taskToken: 'tok', status: 'pending', linkExpires: NOW / 1000 + 900, cluster: 'orders', severity: 'SEV-1', incidentType: 'quorum-loss' });
     expect(created[0]?.evidence).toEqual(evidenceFrom(incident));
     expect(evidenceFrom(incident)[1]).toContain('two active controllers');

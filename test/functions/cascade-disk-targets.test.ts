@@ -43,22 +43,24 @@ describe('resolveCascadeTarget', () => {
 });
 
 describe('resolveDiskTarget', () => {
+  const NOW = new Date('2026-11-22T05:00:00.000Z');
   const DISK: DiskClusterTarget = { ...EC2, serviceName: 'kafka', serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka', diskPressure: { storageGrowthPercent: 25, maxVolumeGb: 16_384 } };
 
   it('named brokers, or every configured broker for a cluster-wide alarm; heap dumps default to the app log dir', () => {
-    const t = resolveDiskTarget(input({ brokerIds: [2], signal: { value: 91 } }), () => DISK, 85);
-    expect(t).toMatchObject({ platform: 'ec2', brokerIdsText: '2', thresholdPercent: 85, usedPercent: 91 });
+    const t = resolveDiskTarget(input({ brokerIds: [2], signal: { value: 91 } }), () => DISK, 85, NOW);
+    // The re-measurement window before an MSK storage update: the last 10 minutes.
+    expect(t).toMatchObject({ platform: 'ec2', brokerIdsText: '2', thresholdPercent: 85, usedPercent: 91, measureSince: '2026-11-22T04:50:00.000Z', measureUntil: '2026-11-22T05:00:00.000Z' });
     expect(t.brokers).toEqual([{ brokerId: 2, instanceId: 'i-0123456789abcdef2', serviceName: 'kafka', listenerPort: '9092', serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka', heapDumpDirs: '/var/log/kafka' }]);
-    const all = resolveDiskTarget(input({ brokerIds: [] }), () => ({ ...DISK, diskPressure: { ...DISK.diskPressure, heapDumpDirs: ['/var/tmp', '/data/dumps'] } }), 85);
+    const all = resolveDiskTarget(input({ brokerIds: [] }), () => ({ ...DISK, diskPressure: { ...DISK.diskPressure, heapDumpDirs: ['/var/tmp', '/data/dumps'] } }), 85, NOW);
     expect(all.brokers.map((b) => b.brokerId)).toEqual([1, 2, 3]);
     expect(all.brokers[0]?.heapDumpDirs).toBe('/var/tmp,/data/dumps');
     expect(all.brokerIdsText).toBe('all');
   });
 
   it('refuses unknown brokers, MSK without an ARN, malformed input', () => {
-    expect(() => resolveDiskTarget(input({ brokerIds: [8] }), () => DISK, 85)).toThrow(/no instance is configured for broker 8/);
-    expect(() => resolveDiskTarget(input(), () => ({ ...DISK, platform: 'msk' }), 85)).toThrow(/no MSK cluster ARN/);
-    expect(() => resolveDiskTarget({ cluster: 'orders' }, () => DISK, 85)).toThrow(/not a disk-pressure request: incidentId/);
+    expect(() => resolveDiskTarget(input({ brokerIds: [8] }), () => DISK, 85, NOW)).toThrow(/no instance is configured for broker 8/);
+    expect(() => resolveDiskTarget(input(), () => ({ ...DISK, platform: 'msk' }), 85, NOW)).toThrow(/no MSK cluster ARN/);
+    expect(() => resolveDiskTarget({ cluster: 'orders' }, () => DISK, 85, NOW)).toThrow(/not a disk-pressure request: incidentId/);
   });
 });
 

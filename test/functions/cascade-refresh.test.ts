@@ -126,7 +126,7 @@ describe('cascade-refresh step (workflow steps Lambda)', () => {
 
   it('is a step of the workflow steps Lambda; an unknown cluster is a RecoveryTargetError', async () => {
     const store = incidentStore([3, 4, 5]);
-    const steps = makeWorkflowStepsHandler({ store: { ...store, setStatus: async () => ({}) as never, recordHeal: async () => undefined, releaseLock: async () => true }, targets: () => [EC2], now: () => new Date(), diskCriticalPercent: 90 });
+    const steps = makeWorkflowStepsHandler({ store: { ...store, setStatus: async () => ({}) as never, recordHeal: async () => undefined, releaseLock: async () => true, checkRun: async () => undefined }, targets: () => [EC2], now: () => new Date(), diskCriticalPercent: 90 });
     const step = WorkflowStepSchema.parse({ step: 'cascade-refresh', workflow: 'cascade-recovery', incidentId: 'inc-1', input: input() });
     await expect(steps(step)).resolves.toMatchObject({ grown: 'yes', brokerIds: [3, 4, 5] });
     const unknown = WorkflowStepSchema.parse({ step: 'cascade-refresh', workflow: 'cascade-recovery', incidentId: 'inc-1', input: input({ cluster: 'payments' }) });

@@ -1,6 +1,6 @@
 // Classify handler with Step Functions and SSM mocked (aws-sdk-client-mock), the real pure core
 // (classify, correlate, incident ids) and an in-memory incident store.
-import { SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -84,6 +84,30 @@ beforeEach(() => {
 });
 
 describe('classify handler', () => {
+  it('pages for a cluster the deployment does not watch, without reading a policy it may not read', async () => {
+    // The role may read its clusters' parameters only: any other read is denied.
+    ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
+      if (input.Name === `${PREFIX}/orders/policy`) return { Parameter: { Value: JSON.stringify({ mode: 'auto' }) } };
+      throw Object.assign(new Error(`not authorized to perform ssm:GetParameter on ${input.Name}`), { name: 'AccessDeniedException' });
+    });
+    const s = signal({ id: 'sig-typo', cluster: 'ordres', fingerprint: 'alarm:ordres' });
+    const res = await createClassifyHandler(deps)(event(JSON.stringify(s)));
+    expect(res.batchItemFailures).toEqual([]);
+    const id = incidentIdFor(s, 'broker-failure');
+    expect(store.incidents.get(id)).toMatchObject({ cluster: 'ordres', status: 'escalated', severity: 'SEV-2' });
+    expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('escalation')]);
+    expect(JSON.parse(starts()[0]!.input!).reasons[0]).toMatch(/cluster "ordres" is not configured/);
+    expect(store.timelines.get(id)?.find((e) => e.action === 'policy-fallback')?.detail).toMatch(/cluster "ordres" is not configured in this deployment: no runtime policy is read for it; automation off/);
+    expect(ssmMock).not.toHaveReceivedCommand(GetParameterCommand);
+  });
+
+  it('keeps a signal that names no cluster raw, counted as rejected (the RejectedSignals alarm pages)', async () => {
+    const res = await createClassifyHandler(deps)(event(JSON.stringify(signal({ cluster: '' }))));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(store.raws).toEqual([expect.objectContaining({ errorName: 'InputValidationError', error: expect.stringMatching(/^signal message is not a Signal: cluster: /) })]);
+    expect(store.incidents.size).toBe(0);
+  });
+
   it('starts exactly one execution named from the incident id, under the cluster lock', async () => {
     policy({ mode: 'auto' });
     const s = signal();
@@ -333,6 +357,7 @@ describe('a site failure and the broker-level run that got the lock first', () =
     deps.clusters = [{ ...ORDERS, hasDr: true }];
     deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_DR_FAILOVER: ARN('dr-failover') };
     sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'RUNNING' });
   });
 
   it('takes the cluster lock from a running broker recovery: stops it, closes its incident as suppressed, starts dr-failover', async () => {
@@ -341,7 +366,8 @@ describe('a site failure and the broker-level run that got the lock first', () =
     expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId())!.executionArn!, error: 'Superseded' });
     expect(store.locks.get('orders')?.owner).toBe(siteId());
     expect(store.incidents.get(brokerId())!.status).toBe('suppressed');
-    expect(store.actions(brokerId()).slice(-2)).toEqual(['workflow-superseded', 'lock-released']);
+    expect(store.actions(brokerId()).slice(-2)).toEqual(['workflow-superseded', 'lock-taken-over']);
+    expect(store.incidents.get(brokerId())!.fencedRuns).toEqual([store.incidents.get(brokerId())!.executionArn]);
     expect(store.incidents.get(siteId())!.status).toBe('awaiting-approval');
     expect(store.actions(siteId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
     expect(store.timelines.get(siteId())?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId()} \\(broker-failure\\)`));
@@ -354,6 +380,8 @@ describe('a site failure and the broker-level run that got the lock first', () =
   });
 
   it('an escalated holder only loses the lock: its paging ladder keeps running and it stays escalated', async () => {
+    // Escalating stopped its broker recovery (the run the lock names).
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
     await brokerRunThenSiteDown((holder) => {
       holder.status = 'escalated';
       (holder as { executionArn?: string }).executionArn = `${ARN('escalation').replace(':stateMachine:', ':execution:')}:${executionName(brokerId(), 'escalation')}`;

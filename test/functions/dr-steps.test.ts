@@ -30,7 +30,11 @@ describe('resolveDrTarget', () => {
       automatic: false,
       maxReplicationLagSeconds: 60,
       dryRun: false,
+      // The primary is confirmed from inside its own VPC: unreachable before a failover...
+      site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'unreachable' },
     });
+    // ...and healthy before a failback (the switch's target is then the primary itself).
+    expect(resolveDrTarget('dr-failback', input, entries(dr()))).toMatchObject({ toCluster: 'events', site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'healthy' } });
     expect(isDrWorkflow('dr-failback')).toBe(true);
     expect(isDrWorkflow('broker-recovery')).toBe(false);
   });
@@ -174,6 +178,45 @@ describe('cluster steps of a secured cluster', () => {
     });
     await expect(steps({ step: 'dr-backup', cluster: 'events-dr', incidentId: 'i' })).rejects.toThrow('stop here');
     expect(kafka).toHaveBeenCalledWith(['127.0.0.1:1'], sec);
+  });
+});
+
+describe('dr-site-probe: one fresh probe of the primary against what the switch needs', () => {
+  const probeAnswering = (status: 'healthy' | 'degraded' | 'down') => {
+    const opts: unknown[] = [];
+    const steps = makeDrStepsHandler({
+      clusters: () => [{ name: 'events', bootstrapServers: ['127.0.0.1:1', '127.0.0.1:2'], brokerCount: 3 }],
+      probe: async (o) => {
+        opts.push(o);
+        return { status, bootstrapReachable: status !== 'down', takenAt: '2030-01-01T00:00:00.000Z' } as never;
+      },
+      kafka: () => {
+        throw new Error('must not connect');
+      },
+      bootstrapFor: () => Promise.reject(new Error('must not resolve')),
+      now: () => new Date(),
+      timeoutMs: 250,
+    });
+    return { steps, opts };
+  };
+
+  it('failover: down confirms, healthy is a false alarm, degraded contradicts; the probe uses the configured servers and timeout', async () => {
+    const down = probeAnswering('down');
+    expect(await down.steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' })).toEqual({
+      step: 'dr-site-probe',
+      verdict: 'confirms',
+      status: 'down',
+      summary: 'no broker of events answered (down, no bootstrap server answered)',
+      at: '2030-01-01T00:00:00.000Z',
+    });
+    expect(down.opts).toEqual([expect.objectContaining({ bootstrapServers: ['127.0.0.1:1', '127.0.0.1:2'], expectedBrokers: 3, timeoutMs: 250 })]);
+    expect(await probeAnswering('healthy').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' })).toMatchObject({ verdict: 'false-alarm', status: 'healthy' });
+    expect(await probeAnswering('degraded').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' })).toMatchObject({ verdict: 'contradicts', status: 'degraded' });
+  });
+
+  it('failback: healthy confirms, anything else contradicts', async () => {
+    expect(await probeAnswering('healthy').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'healthy' })).toMatchObject({ verdict: 'confirms' });
+    expect(await probeAnswering('down').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'healthy' })).toMatchObject({ verdict: 'contradicts' });
   });
 });
 

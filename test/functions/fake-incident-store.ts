@@ -2,7 +2,7 @@
 // semantics the handlers rely on (dedup by signal id, deterministic incident ids, re-entrant
 // lock). The real store is tested against DynamoDB Local in test/integration.
 import type { Correlation } from '../../functions/domain/correlate.js';
-import { incidentIdFor } from '../../functions/domain/incident-id.js';
+import { fingerprintKey, incidentIdFor } from '../../functions/domain/incident-id.js';
 import type { Decision, HealRecord, IncidentStatus, Signal } from '../../functions/domain/types.js';
 import type { ClassifyStore } from '../../functions/classify/handler.js';
 import { LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
@@ -38,7 +38,7 @@ export class FakeIncidentStore implements ClassifyStore {
         status: 'open',
         brokers: signal.brokerIds.map((b) => ({ id: b, firstSeenAt: signal.observedAt })),
         openedAt: this.now().toISOString(),
-        fingerprints: [signal.fingerprint],
+        fingerprints: [fingerprintKey(signal.fingerprint)],
         signalCount: 1,
         detectedAt: signal.observedAt,
         lastSignalAt: signal.observedAt,
@@ -50,8 +50,8 @@ export class FakeIncidentStore implements ClassifyStore {
     } else {
       const inc = this.incidents.get(correlation.incidentId)!;
       inc.signalCount++;
-      const newFingerprint = !inc.fingerprints.includes(signal.fingerprint);
-      if (newFingerprint) inc.fingerprints.push(signal.fingerprint);
+      const newFingerprint = !inc.fingerprints.includes(fingerprintKey(signal.fingerprint));
+      if (newFingerprint) inc.fingerprints.push(fingerprintKey(signal.fingerprint));
       if (correlation.kind === 'fold') {
         // As the real store: the first time only, on the cluster-wide incident's timeline.
         if (newFingerprint) await this.appendTimeline(inc.id, { actor: 'classifier', action: 'signal-folded', detail: correlation.entry.detail, result: 'folded', reasons: correlation.entry.reasons });
@@ -77,13 +77,23 @@ export class FakeIncidentStore implements ClassifyStore {
     this.timelines.set(id, [...(this.timelines.get(id) ?? []), full]);
     return full;
   }
-  async acquireLock(cluster: string, owner: string, ttlSeconds: number) {
+  async acquireLock(cluster: string, owner: string, ttlSeconds: number, run?: string) {
     const held = this.locks.get(cluster);
     const nowS = Math.floor(this.now().getTime() / 1000);
     if (held && held.owner !== owner && held.expiresAt >= nowS) throw new LockHeldError(cluster, held.owner, held.expiresAt);
-    const lock = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds };
+    const lock: LockInfo = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds, ...(run === undefined ? {} : { run }) };
     this.locks.set(cluster, lock);
     return lock;
+  }
+  async getLock(cluster: string) {
+    return this.locks.get(cluster);
+  }
+  async designateRun(id: string, run: string) {
+    this.incidents.get(id)!.activeRun = run;
+  }
+  async fenceRun(id: string, run: string) {
+    const inc = this.incidents.get(id)!;
+    inc.fencedRuns = [...new Set([...(inc.fencedRuns ?? []), run])];
   }
   async releaseLock(cluster: string, owner: string) {
     const held = this.locks.get(cluster);

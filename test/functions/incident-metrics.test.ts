@@ -67,10 +67,10 @@ describe('incident metrics', () => {
     expect(awaiting?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
   });
 
-  it('fails the invocation when the environment names no clusters (the schedule retries next time)', async () => {
-    vi.stubEnv('CLUSTERS_JSON', '');
+  it('fails the invocation when the environment names no cluster file (the schedule retries next time)', async () => {
+    vi.stubEnv('CLUSTERS_FILE', '');
     vi.stubEnv('INCIDENT_TABLE_NAME', 'incidents');
-    await expect(handler({}, { functionName: 'f', awsRequestId: 'r' } as never)).rejects.toThrow('CLUSTERS_JSON');
+    await expect(handler({}, { functionName: 'f', awsRequestId: 'r' } as never)).rejects.toThrow('environment variable CLUSTERS_FILE is not set');
     vi.unstubAllEnvs();
   });
 });

@@ -1,12 +1,15 @@
 // Ingest and webhook handlers with the AWS SDK mocked (aws-sdk-client-mock): real normalize(),
 // real IncidentStore code path for raw storage, SQS and DynamoDB calls asserted.
+import { CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
@@ -19,6 +22,7 @@ const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8');
 
 const sqsMock = mockClient(SQSClient);
+const cwMock = mockClient(CloudWatchClient);
 const ddbMock = mockClient(DynamoDBDocumentClient);
 let deps: IngestDeps;
 
@@ -121,13 +125,22 @@ describe('ingest handler (SQS batch)', () => {
   it('runs through the house middy chain as the deployed handler', async () => {
     process.env.SIGNALS_QUEUE_URL = QUEUE;
     process.env.INCIDENT_TABLE_NAME = 'incidents';
-    process.env.CLUSTERS_JSON = JSON.stringify([ORDERS]);
+    // The cluster facts come in a file bundled beside the code, as the stack deploys them.
+    const root = mkdtempSync(join(tmpdir(), 'kh-ingest-'));
+    writeFileSync(join(root, 'clusters.json'), JSON.stringify([ORDERS]));
+    process.env.CLUSTERS_FILE = 'clusters.json';
+    process.env.LAMBDA_TASK_ROOT = root;
     process.env.AWS_REGION = 'eu-west-1';
+    process.env.DEPLOYMENT = 'prod';
+    process.env.STACK_NAME = 'KafkaHeal-prod';
+    // The alarm's CloudFormation stack-name tag names this stack (functions/ingest/alarm-owner.ts).
+    cwMock.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
     const { handler } = await import('../../functions/ingest/handler.js');
     const context = { functionName: 'ingest', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
     const res = await handler(batch(record(fixture('cloudwatch-single-metric.json'))), context);
     expect(res.batchItemFailures).toEqual([]);
     expect(queuedSignals()).toHaveLength(1);
+    expect(cwMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceARN: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2' });
   });
 });
 
@@ -142,6 +155,22 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect(ids).toEqual(queuedSignals().map((s) => s.id));
   });
 
+  it('reads alerts with the deployment\'s routing: a configured alert name, broker label and broker host', async () => {
+    const alerts = (labels: Record<string, string>[]) =>
+      JSON.stringify({ version: '4', groupKey: '{}:{}', status: 'firing', alerts: labels.map((l, i) => ({ status: 'firing', labels: l, annotations: {}, startsAt: '2026-11-22T01:00:00Z', fingerprint: `f${i}` })) });
+    const routing = { kinds: { ourbrokergone: 'broker-down' as const }, brokerLabel: 'kafka_node', brokerHosts: { orders: { 'kafka-2.internal': 2 } } };
+    const res = await createWebhookHandler({ ...deps, routing })(body(alerts([{ alertname: 'OurBrokerGone', cluster: 'orders', kafka_node: '3' }, { alertname: 'HostHighCpuLoad', instance: 'kafka-2.internal:9100' }])));
+    expect(res.statusCode).toBe(202);
+    expect(queuedSignals().map((s) => [s.kind, s.cluster, s.brokerIds])).toEqual([
+      ['broker-down', 'orders', [3]],
+      ['cpu-high', 'orders', [2]],
+    ]);
+    // The ingest queue path (AMP through SNS) reads them the same way.
+    sqsMock.resetHistory();
+    await createIngestHandler({ ...deps, routing })(batch(record(alerts([{ alertname: 'our-broker-gone', cluster: 'orders', kafka_node: 'kafka-2.internal' }]))));
+    expect(queuedSignals().map((s) => [s.kind, s.brokerIds])).toEqual([['broker-down', [2]]]);
+  });
+
   it('answers 400 with the reason for malformed input and keeps it raw', async () => {
     const res = await createWebhookHandler(deps)(body('{"alerts": '));
     expect(res.statusCode).toBe(400);
@@ -149,6 +178,22 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect(JSON.parse(res.body).message).toMatch(/not valid JSON/);
     expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', body: '{"alerts": ' }) });
     expect((await createWebhookHandler(deps)(body(''))).statusCode).toBe(400);
+  });
+
+  it('answers 400 to a body nested 120,000 levels deep (under 256 KB), on the webhook and on the queue, and keeps it raw', async () => {
+    // Where the previous code quoted the bad value with JSON.stringify, which overflowed the stack (a 5xx).
+    const deep = `{"version":${'['.repeat(120_000)}${']'.repeat(120_000)},"alerts":[]}`;
+    expect(Buffer.byteLength(deep)).toBeLessThan(MAX_WEBHOOK_BYTES);
+    const res = await createWebhookHandler(deps)(body(deep));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toEqual({ error: 'MalformedEventError', message: 'request body nests deeper than 64 levels' });
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'MalformedEventError' }) });
+    // A deep value where a message quotes what it got: described, never stringified.
+    const wrongVersion = await createWebhookHandler(deps)(body(`{"version":${'['.repeat(40)}${']'.repeat(40)},"alerts":[]}`));
+    expect(JSON.parse(wrongVersion.body)).toMatchObject({ error: 'MalformedEventError' });
+    const queued = await createIngestHandler(deps)(batch(record(deep, 'deep')));
+    expect(queued.batchItemFailures).toEqual([]);
+    expect(ddbMock.commandCalls(PutCommand).at(-1)?.args[0].input.Item).toMatchObject({ errorName: 'MalformedEventError', error: 'queue message body nests deeper than 64 levels' });
   });
 
   it('answers 413 above 256 KB and checks the size before parsing (both sides of the limit)', async () => {

@@ -4,6 +4,9 @@ import type { EnsembleObservation } from '../../functions/domain/quorum-recovery
 import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
 import { planQuorumRecovery, readQuorumOutput, resolveQuorumTarget, type QuorumClusterTarget } from '../../functions/workflow-steps/quorum-recovery.js';
 import { SNAPSHOTS } from '../statemachines/recovery-fixtures.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const base: QuorumClusterTarget = {
   cluster: 'c',
@@ -104,7 +107,10 @@ describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ense
 
 describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the quorum steps ask', () => {
   const zkHealthy = () => ({ ...SNAPSHOTS.healthy(), metadataMode: 'zookeeper' as const, controller: { id: 1, known: true, note: 'ZooKeeper mode' } });
-  const CLUSTERS_JSON = JSON.stringify([{ name: 'payments', bootstrapServers: ['kafka-1.payments.example.com:9092'], brokerCount: 3 }]);
+  // As deployed: the cluster in the file bundled beside the code (CLUSTERS_FILE in LAMBDA_TASK_ROOT).
+  const root = mkdtempSync(join(tmpdir(), 'kh-cluster-steps-'));
+  writeFileSync(join(root, 'clusters.json'), JSON.stringify([{ name: 'payments', bootstrapServers: ['kafka-1.payments.example.com:9092'], brokerCount: 3 }]));
+  const FILE = { CLUSTERS_FILE: 'clusters.json', LAMBDA_TASK_ROOT: root };
   const ZOOKEEPER_CONNECT = 'zk-1.payments.example.com:2181, zk-2.payments.example.com:2181,[fd00::3]:2181';
   const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({ step: s, cluster: 'payments', metadataMode, brokerIds: [1, 2, 3] });
   /** The handler wired from `env` as the Lambda is, with doubles for the probe and the srvr round. */
@@ -124,7 +130,7 @@ describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the qu
   }
 
   it('asks every listed server: an ensemble without quorum makes healthy-looking brokers a lost quorum, and not restored', async () => {
-    const { handler, asked, probed } = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT }, ['not-serving', 'not-serving', 'follower']);
+    const { handler, asked, probed } = deployed({ ...FILE, ZOOKEEPER_CONNECT }, ['not-serving', 'not-serving', 'follower']);
     await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'quorum-lost', order: [2, 3, 1], summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3 voters serving \(zk-1\.payments\.example\.com:2181 not-serving/) });
     await expect(handler(step('quorum-verify'))).rejects.toMatchObject({ name: 'QuorumNotRestored' });
     const servers = ['zk-1.payments.example.com:2181', 'zk-2.payments.example.com:2181', '[fd00::3]:2181'];
@@ -133,25 +139,25 @@ describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the qu
   });
 
   it('an ensemble led again confirms a false alarm and lets verify pass', async () => {
-    const { handler, asked } = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT }, ['follower', 'leader', 'follower']);
+    const { handler, asked } = deployed({ ...FILE, ZOOKEEPER_CONNECT }, ['follower', 'leader', 'follower']);
     await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm', controllerId: 1 });
     await expect(handler(step('quorum-verify'))).resolves.toMatchObject({ restored: true, controllerId: 1 });
     expect(asked).toHaveLength(2);
   });
 
   it('without ZOOKEEPER_CONNECT (or empty) nothing is asked and the probe view stands; KRaft never asks', async () => {
-    for (const env of [{ CLUSTERS_JSON }, { CLUSTERS_JSON, ZOOKEEPER_CONNECT: '' }]) {
+    for (const env of [{ ...FILE }, { ...FILE, ZOOKEEPER_CONNECT: '' }]) {
       const { handler, asked } = deployed(env, []);
       await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
       expect(asked).toEqual([]);
     }
-    const kraft = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT }, []);
+    const kraft = deployed({ ...FILE, ZOOKEEPER_CONNECT }, []);
     await expect(kraft.handler(step('quorum-confirm', 'kraft'))).resolves.toMatchObject({ verdict: 'check-quorum' });
     expect(kraft.asked).toEqual([]);
   });
 
   it('a malformed ZOOKEEPER_CONNECT fails the quorum steps by name; the other steps still run', async () => {
-    const { handler, asked } = deployed({ CLUSTERS_JSON, ZOOKEEPER_CONNECT: 'zk-1:2181,zk-2:2181/kafka' }, []);
+    const { handler, asked } = deployed({ ...FILE, ZOOKEEPER_CONNECT: 'zk-1:2181,zk-2:2181/kafka' }, []);
     await expect(handler(step('quorum-confirm'))).rejects.toMatchObject({ name: 'ZookeeperConnectError', message: expect.stringContaining('"zk-2:2181/kafka" is not host:port') });
     await expect(handler({ step: 'confirm', cluster: 'payments', brokerId: 2 })).resolves.toMatchObject({ step: 'confirm', verdict: 'false-alarm' });
     expect(asked).toEqual([]);

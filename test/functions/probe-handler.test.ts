@@ -181,7 +181,7 @@ describe('probe EMF metrics of a secured cluster', () => {
   });
 });
 
-describe('CLUSTERS_JSON', () => {
+describe('the cluster file (CLUSTERS_FILE)', () => {
   it('parses names, servers (array or comma string), counts and groups', () => {
     const c = parseClustersJson(
       JSON.stringify([{ name: 'orders', bootstrapServers: 'a:9092, b:9092', brokerCount: 3, consumerGroups: ['billing', { name: 'audit', topics: ['orders'] }] }]),
@@ -202,8 +202,8 @@ describe('CLUSTERS_JSON', () => {
   });
 
   it.each([
-    [undefined, 'not set'],
-    ['{', 'not JSON'],
+    [undefined, 'the cluster file (CLUSTERS_FILE) is empty'],
+    ['{', 'CLUSTERS_FILE is not JSON'],
     ['[{"name":"x"}]', '0.bootstrapServers'],
   ])('%s -> ProbeConfigError naming the problem', (text, message) => {
     expect(() => parseClustersJson(text)).toThrow(ProbeConfigError);

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, parseTargets, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import { readBundledFile } from '../../functions/shared/bundled-file.js';
 import { MemoryStore, SNAPSHOTS, diagnosisLine } from '../statemachines/recovery-fixtures.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const TARGET: ClusterTargetConfig = { cluster: 'orders', platform: 'ec2', clusterStepsFunction: 'steps-orders', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2' }], serviceName: 'kafka', listenerPort: 9093 };
 const MSK: ClusterTargetConfig = { cluster: 'events', platform: 'msk', clusterStepsFunction: 'steps-events', brokers: [], serviceName: 'kafka', listenerPort: 9098, mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/events/x' };
@@ -124,12 +128,35 @@ describe('workflow steps: diagnosis, resolve, escalate, lock', () => {
 
 describe('parseTargets', () => {
   it('names the problem', () => {
-    expect(() => parseTargets(undefined)).toThrow(/not set/);
+    expect(() => parseTargets(undefined)).toThrow('WORKFLOW_TARGETS_FILE is empty');
     expect(() => parseTargets('{')).toThrow(/not JSON/);
     expect(() => parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [{ id: 1, instanceId: 'bad' }] }]))).toThrow(/brokers.0.instanceId/);
     expect(parseTargets(JSON.stringify([{ cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f' }]))).toEqual([
       { cluster: 'a', platform: 'ec2', clusterStepsFunction: 'f', brokers: [], serviceName: 'kafka', listenerPort: 9092, serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka', kafkaHome: '/opt/kafka', throttleProducerByteRate: 1_048_576, diskPressure: { storageGrowthPercent: 25, maxVolumeGb: 16_384 } },
     ]);
+  });
+
+  it('completes each target with its cluster steps function from CLUSTER_STEPS_FUNCTIONS (known at deploy time only)', () => {
+    const file = JSON.stringify([{ cluster: 'a', platform: 'ec2' }, { cluster: 'b', platform: 'msk', clusterStepsFunction: 'own' }]);
+    const steps = JSON.stringify({ a: 'arn:aws:lambda:eu-west-1:123456789012:function:steps-a', b: 'ignored' });
+    expect(parseTargets(file, steps).map((t) => [t.cluster, t.clusterStepsFunction])).toEqual([
+      ['a', 'arn:aws:lambda:eu-west-1:123456789012:function:steps-a'],
+      ['b', 'own'],
+    ]);
+    expect(() => parseTargets(file, '{"a": 1}')).toThrow('CLUSTER_STEPS_FUNCTIONS: expected {"<cluster>": "<function ARN>"}');
+    expect(() => parseTargets(file, '[')).toThrow('CLUSTER_STEPS_FUNCTIONS is not JSON');
+    expect(() => parseTargets(file)).toThrow(/WORKFLOW_TARGETS_FILE: 0\.clusterStepsFunction/);
+  });
+});
+
+describe('readBundledFile', () => {
+  it('reads the file the variable names from the function directory; names the variable when it cannot', () => {
+    const root = mkdtempSync(join(tmpdir(), 'kh-bundled-'));
+    writeFileSync(join(root, 'targets.json'), '[1]');
+    expect(readBundledFile('X_FILE', { X_FILE: 'targets.json', LAMBDA_TASK_ROOT: root })).toBe('[1]');
+    expect(() => readBundledFile('X_FILE', { LAMBDA_TASK_ROOT: root })).toThrow('environment variable X_FILE is not set (it names a file bundled with the function)');
+    expect(() => readBundledFile('X_FILE', { X_FILE: '../etc/passwd', LAMBDA_TASK_ROOT: root })).toThrow('X_FILE: expected a file name in the function\'s directory, got "../etc/passwd"');
+    expect(() => readBundledFile('X_FILE', { X_FILE: 'missing.json', LAMBDA_TASK_ROOT: root })).toThrow(/X_FILE: cannot read .*missing\.json: ENOENT/);
   });
 });
 

@@ -34,11 +34,18 @@ const drT = synth(drPair);
 const dims = (m: Record<string, string>) => Object.entries(m).map(([Name, Value]) => ({ Name, Value }));
 
 describe('alarm names', () => {
-  it('start with the deployment prefix and follow <cluster>-<kind>[-b<id>][-<group>]', () => {
-    expect(alarmNamePrefix('prod-eu')).toBe('kafka-heal-prod-eu-');
-    expect(alarmName('prod-eu', 'orders', 'under-replicated', { brokerId: 2 })).toBe('kafka-heal-prod-eu-orders-under-replicated-b2');
-    expect(alarmName('prod-eu', 'orders', 'consumer-lag', { group: 'billing', topic: 'refunds' })).toBe('kafka-heal-prod-eu-orders-consumer-lag-billing-refunds');
-    for (const t of [mskT, ec2T, drT]) for (const name of alarmsByName(t).keys()) expect(name).toMatch(/^kafka-heal-(prod-eu|prod-us|events)-/);
+  it('start with the deployment prefix and follow <cluster>-<kind>[-<group>[-<topic>]]', () => {
+    expect(alarmNamePrefix('prod-eu')).toBe('kafka-heal-prod-eu.');
+    expect(alarmName('prod-eu', 'orders', 'under-replicated')).toBe('kafka-heal-prod-eu.orders-under-replicated');
+    expect(alarmName('prod-eu', 'orders', 'consumer-lag', { group: 'billing', topic: 'refunds' })).toBe('kafka-heal-prod-eu.orders-consumer-lag-billing-refunds');
+    for (const t of [mskT, ec2T, drT]) for (const name of alarmsByName(t).keys()) expect(name).toMatch(/^kafka-heal-(prod-eu|prod-us|events)\./);
+  });
+
+  it('the prefix ends where a deployment name cannot go on: prod never matches prod-eu\'s alarms', () => {
+    const prod = alarmNamePrefix('prod');
+    for (const name of alarmsByName(mskT).keys()) expect(name.startsWith(prod), name).toBe(false);
+    // No deployment name can hold the delimiter, so no prefix is another's prefix.
+    expect(() => validateConfig({ ...msk, deployment: 'prod.eu' }, 't')).toThrow(/deployment: expected a deployment name/);
   });
 
   it('are cut to 255 characters with a hash, keeping long names unique', () => {
@@ -47,14 +54,15 @@ describe('alarm names', () => {
     expect(a).toHaveLength(MAX_ALARM_NAME);
     expect(b).toHaveLength(MAX_ALARM_NAME);
     expect(a).not.toBe(b);
-    expect(alarmName('d', 'c', 'cpu-high', { group: 'g'.repeat(255 - 'kafka-heal-d-c-cpu-high-'.length) })).toHaveLength(255);
-    expect(alarmName('d', 'c', 'cpu-high', { group: 'g'.repeat(256 - 'kafka-heal-d-c-cpu-high-'.length) })).toMatch(/-[0-9a-f]{10}$/);
+    expect(alarmName('d', 'c', 'cpu-high', { group: 'g'.repeat(255 - 'kafka-heal-d.c-cpu-high-'.length) })).toHaveLength(255);
+    expect(alarmName('d', 'c', 'cpu-high', { group: 'g'.repeat(256 - 'kafka-heal-d.c-cpu-high-'.length) })).toMatch(/-[0-9a-f]{10}$/);
   });
 
   it('refuses two alarms with one name instead of letting CloudFormation fail later', () => {
     const cfg = validateConfig(
       {
         deployment: 'd',
+        region: 'eu-west-1',
         clusters: [
           {
             name: 'c',
@@ -73,22 +81,24 @@ describe('alarm names', () => {
     expect(() => clusterAlarmSpecs('d', cfg.clusters[0] as ClusterConfig)).not.toThrow();
     // ...but on MSK the per-topic names would.
     const mskCluster = { ...(msk.clusters[0] as ClusterConfig), consumerGroups: (cfg.clusters[0] as ClusterConfig).consumerGroups } as ClusterConfig;
-    expect(() => clusterAlarmSpecs('d', mskCluster)).toThrow(/would share the name kafka-heal-d-orders-consumer-lag-a-b-c/);
+    expect(() => clusterAlarmSpecs('d', mskCluster)).toThrow(/would share the name kafka-heal-d\.orders-consumer-lag-a-b-c/);
   });
 });
 
 describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
   const alarms = alarmsByName(mskT);
   const cluster = { 'Cluster Name': 'orders-prod' };
-  const broker = (id: number) => ({ 'Broker ID': String(id), 'Cluster Name': 'orders-prod' });
+  const perBroker = (agg: string, metric: string, order = 'DESC') =>
+    `SELECT ${agg}(${metric}) FROM SCHEMA("AWS/Kafka", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'orders-prod' GROUP BY "Broker ID" ORDER BY ${agg}() ${order}`;
+  const query = (name: string) => ((alarms.get(name) as Props).Metrics as Props[]);
 
-  it('creates 29 alarms: 2 cluster-wide, 6 per broker x 3, lag 2 x 2 topics + 2 for the all-topics group, 1 heartbeat, 2 for the IAM listener (probe refused: SASL, TLS)', () => {
-    mskT.resourceCountIs('AWS::CloudWatch::Alarm', 29);
+  it('creates 17 alarms: 2 cluster-wide, 6 over every broker, lag 2 x 2 topics + 2 for the all-topics group, 1 heartbeat, 2 for the IAM listener (probe refused: SASL, TLS)', () => {
+    mskT.resourceCountIs('AWS::CloudWatch::Alarm', 17);
   });
 
   it('ActiveControllerCount < 1 for 5 of 5 one-minute points', () => {
     mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-eu-orders-controller-missing',
+      AlarmName: 'kafka-heal-prod-eu.orders-controller-missing',
       Namespace: 'AWS/Kafka',
       MetricName: 'ActiveControllerCount',
       Dimensions: dims(cluster),
@@ -104,7 +114,7 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
 
   it('OfflinePartitionsCount > 0 within one minute', () => {
     mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-eu-orders-offline-partitions',
+      AlarmName: 'kafka-heal-prod-eu.orders-offline-partitions',
       Namespace: 'AWS/Kafka',
       MetricName: 'OfflinePartitionsCount',
       Dimensions: dims(cluster),
@@ -115,78 +125,32 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
     });
   });
 
-  it.each([1, 2, 3])('broker %i: UnderMinIsrPartitionCount >= 1 (1 min) and UnderReplicatedPartitions > 0 (15 min)', (id) => {
-    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `kafka-heal-prod-eu-orders-under-min-isr-b${id}`,
-      Namespace: 'AWS/Kafka',
-      MetricName: 'UnderMinIsrPartitionCount',
-      Dimensions: dims(broker(id)),
-      Period: 60,
-      EvaluationPeriods: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 1,
-    });
-    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: `kafka-heal-prod-eu-orders-under-replicated-b${id}`,
-      Namespace: 'AWS/Kafka',
-      MetricName: 'UnderReplicatedPartitions',
-      Dimensions: dims(broker(id)),
-      Period: 60,
-      EvaluationPeriods: 15,
-      DatapointsToAlarm: 15,
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 0,
-    });
+  it('every broker: UnderMinIsrPartitionCount >= 1 (1 min) and UnderReplicatedPartitions > 0 (15 min), one query grouped by broker each', () => {
+    expect(query('kafka-heal-prod-eu.orders-under-min-isr')).toEqual([{ Id: 'expr_1', Expression: perBroker('MAX', 'UnderMinIsrPartitionCount'), Label: 'UnderMinIsrPartitionCount per broker', Period: 60, ReturnData: true }]);
+    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'kafka-heal-prod-eu.orders-under-min-isr', EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 });
+    expect(query('kafka-heal-prod-eu.orders-under-replicated')[0]?.Expression).toBe(perBroker('MAX', 'UnderReplicatedPartitions'));
+    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'kafka-heal-prod-eu.orders-under-replicated', EvaluationPeriods: 15, DatapointsToAlarm: 15, ComparisonOperator: 'GreaterThanThreshold', Threshold: 0 });
   });
 
-  it('KafkaDataLogsDiskUsed >= 85 and >= 90 per broker', () => {
+  it('KafkaDataLogsDiskUsed >= 85 and >= 90, every broker', () => {
     for (const [kind, threshold] of [['warning', 85], ['critical', 90]] as const) {
-      mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `kafka-heal-prod-eu-orders-disk-${kind}-b2`,
-        Namespace: 'AWS/Kafka',
-        MetricName: 'KafkaDataLogsDiskUsed',
-        Dimensions: dims(broker(2)),
-        Statistic: 'Maximum',
-        Period: 60,
-        EvaluationPeriods: 3,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        Threshold: threshold,
-      });
+      mskT.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: `kafka-heal-prod-eu.orders-disk-${kind}`, Period: Match.absent(), EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: threshold });
+      expect(query(`kafka-heal-prod-eu.orders-disk-${kind}`)).toEqual([expect.objectContaining({ Expression: perBroker('MAX', 'KafkaDataLogsDiskUsed'), Period: 60 })]);
     }
   });
 
-  it('CpuUser + CpuSystem >= 60 is one metric math expression over both metrics of the broker', () => {
-    const a = alarms.get('kafka-heal-prod-eu-orders-cpu-high-b3') as Props;
-    expect(a.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
-    expect(a.Threshold).toBe(60);
-    expect(a.EvaluationPeriods).toBe(3);
-    expect(a.MetricName).toBeUndefined();
-    const [expr, ...inputs] = a.Metrics as Props[];
-    expect(expr).toMatchObject({ Expression: 'cpuUser + cpuSystem', ReturnData: true });
-    expect(inputs).toEqual([
-      { Id: 'cpuUser', ReturnData: false, MetricStat: { Metric: { Namespace: 'AWS/Kafka', MetricName: 'CpuUser', Dimensions: dims(broker(3)) }, Period: 300, Stat: 'Average' } },
-      { Id: 'cpuSystem', ReturnData: false, MetricStat: { Metric: { Namespace: 'AWS/Kafka', MetricName: 'CpuSystem', Dimensions: dims(broker(3)) }, Period: 300, Stat: 'Average' } },
-    ]);
-  });
-
-  it('HeapMemoryAfterGC > 60 per broker, sustained 15 minutes', () => {
-    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-eu-orders-heap-high-b1',
-      Namespace: 'AWS/Kafka',
-      MetricName: 'HeapMemoryAfterGC',
-      Dimensions: dims(broker(1)),
-      Period: 300,
-      EvaluationPeriods: 3,
-      ComparisonOperator: 'GreaterThanThreshold',
-      Threshold: 60,
-    });
+  it('CpuUser >= 60 and HeapMemoryAfterGC > 60, every broker, averaged over 5-minute periods for 15 minutes', () => {
+    expect(query('kafka-heal-prod-eu.orders-cpu-high')).toEqual([expect.objectContaining({ Expression: perBroker('AVG', 'CpuUser'), Period: 300 })]);
+    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'kafka-heal-prod-eu.orders-cpu-high', EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 60 });
+    expect(query('kafka-heal-prod-eu.orders-heap-high')).toEqual([expect.objectContaining({ Expression: perBroker('AVG', 'HeapMemoryAfterGC'), Period: 300 })]);
+    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'kafka-heal-prod-eu.orders-heap-high', EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanThreshold', Threshold: 60 });
   });
 
   it('MaxOffsetLag and EstimatedMaxTimeLag per listed topic, thresholds from the group', () => {
     for (const topic of ['orders', 'refunds']) {
       const groupDims = dims({ 'Cluster Name': 'orders-prod', 'Consumer Group': 'billing', Topic: topic });
       mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `kafka-heal-prod-eu-orders-consumer-lag-billing-${topic}`,
+        AlarmName: `kafka-heal-prod-eu.orders-consumer-lag-billing-${topic}`,
         Namespace: 'AWS/Kafka',
         MetricName: 'MaxOffsetLag',
         Dimensions: groupDims,
@@ -196,7 +160,7 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
         Threshold: 100000,
       });
       mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        AlarmName: `kafka-heal-prod-eu-orders-consumer-time-lag-billing-${topic}`,
+        AlarmName: `kafka-heal-prod-eu.orders-consumer-time-lag-billing-${topic}`,
         Namespace: 'AWS/Kafka',
         MetricName: 'EstimatedMaxTimeLag',
         Dimensions: groupDims,
@@ -207,7 +171,7 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
   });
 
   it('a group without topics is watched across all its topics with one Metrics Insights query', () => {
-    const a = alarms.get('kafka-heal-prod-eu-orders-consumer-time-lag-search-indexer') as Props;
+    const a = alarms.get('kafka-heal-prod-eu.orders-consumer-time-lag-search-indexer') as Props;
     expect(a.Threshold).toBe(900);
     expect(a.Metrics).toEqual([
       {
@@ -220,45 +184,42 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
     ]);
   });
 
-  it('descriptions read as a sentence and carry the marker', () => {
-    expect(alarms.get('kafka-heal-prod-eu-orders-under-replicated-b2')?.AlarmDescription).toBe(
-      'Kafka cluster orders broker 2: UnderReplicatedPartitions > 0 for 15 minutes. [kafka-heal cluster=orders kind=under-replicated broker=2]',
+  it('descriptions read as a sentence and carry the marker with the deployment', () => {
+    expect(alarms.get('kafka-heal-prod-eu.orders-under-replicated')?.AlarmDescription).toBe(
+      'Kafka cluster orders, each broker: UnderReplicatedPartitions > 0 for 15 minutes. [kafka-heal deployment=prod-eu cluster=orders kind=under-replicated threshold=0]',
     );
-    expect(alarms.get('kafka-heal-prod-eu-orders-consumer-lag-billing-refunds')?.AlarmDescription).toBe(
-      'Kafka cluster orders consumer group billing topic refunds: MaxOffsetLag (messages) > 100000 for 5 minutes. [kafka-heal cluster=orders kind=consumer-lag group=billing]',
+    expect(alarms.get('kafka-heal-prod-eu.orders-consumer-lag-billing-refunds')?.AlarmDescription).toBe(
+      'Kafka cluster orders consumer group billing topic refunds: MaxOffsetLag (messages) > 100000 for 5 minutes. [kafka-heal deployment=prod-eu cluster=orders kind=consumer-lag group=billing threshold=100000]',
     );
   });
 });
 
 describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', () => {
   const alarms = alarmsByName(ec2T);
-  const broker = (id: number) => ({ 'Broker ID': String(id), 'Cluster Name': 'payments' });
 
-  it('creates 17 alarms: 4 cluster-wide, 4 per broker x 3, 1 consumer group', () => {
-    ec2T.resourceCountIs('AWS::CloudWatch::Alarm', 17);
-    expect([...alarms.keys()].filter((n) => n.includes('-b2'))).toEqual([
-      'kafka-heal-prod-us-payments-broker-down-b2',
-      'kafka-heal-prod-us-payments-disk-warning-b2',
-      'kafka-heal-prod-us-payments-disk-critical-b2',
-      'kafka-heal-prod-us-payments-cpu-high-b2',
-    ]);
+  it('creates 9 alarms: 4 on the probe\'s cluster counts, 4 over every broker, 1 consumer group', () => {
+    ec2T.resourceCountIs('AWS::CloudWatch::Alarm', 9);
   });
 
   it('watches the probe metrics in the KafkaHeal namespace under the configured cluster name', () => {
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-broker-down-b1',
-      Namespace: 'KafkaHeal',
-      MetricName: 'BrokerReachable',
-      Dimensions: dims(broker(1)),
-      Statistic: 'Minimum',
-      Period: 60,
+      AlarmName: 'kafka-heal-prod-us.payments-broker-down',
+      Metrics: [
+        {
+          Id: 'expr_1',
+          Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'payments' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
+          Label: 'BrokerReachable per broker',
+          Period: 60,
+          ReturnData: true,
+        },
+      ],
       EvaluationPeriods: 2,
       ComparisonOperator: 'LessThanThreshold',
       Threshold: 1,
       TreatMissingData: 'notBreaching',
     });
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-offline-partitions',
+      AlarmName: 'kafka-heal-prod-us.payments-offline-partitions',
       Namespace: 'KafkaHeal',
       MetricName: 'OfflinePartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
@@ -266,7 +227,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
       Threshold: 0,
     });
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-under-min-isr',
+      AlarmName: 'kafka-heal-prod-us.payments-under-min-isr',
       Namespace: 'KafkaHeal',
       MetricName: 'UnderMinIsrPartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
@@ -277,7 +238,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     });
     // Under-replication is one cluster-wide alarm on the probe's count (its decision names no broker).
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-under-replicated',
+      AlarmName: 'kafka-heal-prod-us.payments-under-replicated',
       Namespace: 'KafkaHeal',
       MetricName: 'UnderReplicatedPartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
@@ -287,9 +248,9 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 0,
     });
-    expect([...alarms.keys()].filter((n) => n.includes('under-replicated'))).toEqual(['kafka-heal-prod-us-payments-under-replicated']);
+    expect([...alarms.keys()].filter((n) => n.includes('under-replicated'))).toEqual(['kafka-heal-prod-us.payments-under-replicated']);
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-consumer-lag-ledger-writer',
+      AlarmName: 'kafka-heal-prod-us.payments-consumer-lag-ledger-writer',
       Namespace: 'KafkaHeal',
       MetricName: 'ConsumerLag',
       Dimensions: dims({ 'Cluster Name': 'payments', 'Consumer Group': 'ledger-writer' }),
@@ -302,7 +263,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     // Every completed run publishes OfflinePartitions (the offline-partitions alarm reads it), so
     // the heartbeat needs no ProbeHeartbeat series of its own on EC2.
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-probe-heartbeat',
+      AlarmName: 'kafka-heal-prod-us.payments-probe-heartbeat',
       Namespace: 'KafkaHeal',
       MetricName: 'OfflinePartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
@@ -315,7 +276,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     });
     // MSK publishes nothing else an alarm reads: ProbeHeartbeat.
     mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-eu-orders-probe-heartbeat',
+      AlarmName: 'kafka-heal-prod-eu.orders-probe-heartbeat',
       Namespace: 'KafkaHeal',
       MetricName: 'ProbeHeartbeat',
       Dimensions: dims({ 'Cluster Name': 'orders' }),
@@ -326,68 +287,83 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
       TreatMissingData: 'breaching',
     });
     const breaching = [...alarms.values()].filter((a) => a.TreatMissingData === 'breaching').map((a) => a.AlarmName);
-    expect(breaching).toEqual(['kafka-heal-prod-us-payments-probe-heartbeat']);
+    expect(breaching).toEqual(['kafka-heal-prod-us.payments-probe-heartbeat']);
   });
 
-  it('disk uses the CloudWatch agent (thresholds from the policy) and CPU uses AWS/EC2, per broker instance', () => {
-    const warn = alarms.get('kafka-heal-prod-us-payments-disk-warning-b1') as Props;
+  it('disk and CPU read the CloudWatch agent series of every broker host, by the cluster and broker dimensions the agent adds', () => {
+    const warn = alarms.get('kafka-heal-prod-us.payments-disk-warning') as Props;
     expect(warn.Threshold).toBe(80);
     expect(warn.ComparisonOperator).toBe('GreaterThanOrEqualToThreshold');
     expect(warn.Metrics).toEqual([
-      { Id: 'expr_1', Expression: "SELECT MAX(disk_used_percent) FROM CWAgent WHERE InstanceId = 'i-0123456789abcdef1'", Label: 'disk_used_percent, i-0123456789abcdef1', Period: 60, ReturnData: true },
+      { Id: 'expr_1', Expression: `SELECT MAX(disk_used_percent) FROM CWAgent WHERE "Cluster Name" = 'payments' GROUP BY "Broker ID" ORDER BY MAX() DESC`, Label: 'disk_used_percent per broker', Period: 60, ReturnData: true },
     ]);
-    expect(alarms.get('kafka-heal-prod-us-payments-disk-critical-b1')?.Threshold).toBe(90);
-    ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'kafka-heal-prod-us-payments-cpu-high-b2',
-      Namespace: 'AWS/EC2',
-      MetricName: 'CPUUtilization',
-      Dimensions: dims({ InstanceId: 'i-0123456789abcdef2' }),
-      Period: 300,
-      EvaluationPeriods: 3,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 60,
-    });
+    expect(alarms.get('kafka-heal-prod-us.payments-disk-critical')?.Threshold).toBe(90);
+    const cpu = alarms.get('kafka-heal-prod-us.payments-cpu-high') as Props;
+    expect(cpu).toMatchObject({ EvaluationPeriods: 3, ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 60 });
+    expect(cpu.Metrics).toEqual([
+      expect.objectContaining({ Expression: `SELECT AVG(cpu_usage_active) FROM CWAgent WHERE "Cluster Name" = 'payments' AND cpu = 'cpu-total' GROUP BY "Broker ID" ORDER BY AVG() DESC`, Period: 300 }),
+    ]);
   });
 });
 
 describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () => {
   const alarms = alarmsByName(drT);
 
-  it('creates 7 alarms for events (with its consumer group) and 6 for events-dr, site-down on both sides of the pair', () => {
-    drT.resourceCountIs('AWS::CloudWatch::Alarm', 13);
-    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events-events-dr-'))).toHaveLength(6);
+  it('creates 10 alarms for events (with its consumer group) and 9 for events-dr, site-down on both sides of the pair', () => {
+    drT.resourceCountIs('AWS::CloudWatch::Alarm', 19);
+    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events.events-dr-'))).toHaveLength(9);
   });
 
   it('site-down: no bootstrap server answered the probe for 2 of 2 minutes (missing data is the heartbeat alarm\'s job)', () => {
     for (const cluster of ['events', 'events-dr']) {
-      const site = alarms.get(`kafka-heal-events-${cluster}-site-down`) as Props;
+      const site = alarms.get(`kafka-heal-events.${cluster}-site-down`) as Props;
       expect(site).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'ClusterReachable', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
       expect(site.Dimensions).toEqual([{ Name: 'Cluster Name', Value: cluster }]);
-      expect(site.AlarmDescription).toMatch(new RegExp(`\\[kafka-heal cluster=${cluster} kind=site-down\\]$`));
+      expect(site.AlarmDescription).toMatch(new RegExp(`\\[kafka-heal deployment=events cluster=${cluster} kind=site-down threshold=1\\]$`));
     }
     // Clusters without a DR pair have none.
     expect([...alarmsByName(ec2T).keys()].filter((n) => n.endsWith('-site-down'))).toEqual([]);
   });
 
-  it('watches the probe\'s cluster-wide counts when broker ids are unknown at synth time (one series each, not one per broker)', () => {
-    const down = alarms.get('kafka-heal-events-events-broker-down') as Props;
-    expect(down).toMatchObject({
-      Namespace: 'KafkaHeal',
-      MetricName: 'UnreachableBrokers',
-      Dimensions: [{ Name: 'Cluster Name', Value: 'events' }],
-      Statistic: 'Maximum',
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 1,
-      EvaluationPeriods: 2,
-      DatapointsToAlarm: 2,
-      TreatMissingData: 'notBreaching',
-    });
-    const urp = alarms.get('kafka-heal-events-events-dr-under-replicated') as Props;
+  it('brokers found by tag get the same per-broker alarms: the broker ids are the series\' own', () => {
+    const down = alarms.get('kafka-heal-events.events-broker-down') as Props;
+    expect(down.Metrics).toEqual([expect.objectContaining({ Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'events' GROUP BY "Broker ID" ORDER BY MIN() ASC` })]);
+    expect(down).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events.events-') && !n.startsWith('kafka-heal-events.events-dr'))).toEqual(expect.arrayContaining(['kafka-heal-events.events-disk-critical', 'kafka-heal-events.events-cpu-high']));
+    const urp = alarms.get('kafka-heal-events.events-dr-under-replicated') as Props;
     expect(urp).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'UnderReplicatedPartitions', Dimensions: [{ Name: 'Cluster Name', Value: 'events-dr' }] });
     expect(urp).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 15 });
-    expect(down.AlarmDescription).toMatch(/\[kafka-heal cluster=events kind=broker-down\]$/);
-    // No alarm of a tag-found cluster reads a per-broker series.
-    for (const a of alarms.values()) expect(JSON.stringify(a)).not.toContain('Broker ID');
+    expect(down.AlarmDescription).toMatch(/\[kafka-heal deployment=events cluster=events kind=broker-down threshold=1\]$/);
+  });
+});
+
+describe('the alarms of a cluster do not grow with its brokers', () => {
+  const sized = (n: number, listed: boolean) =>
+    validateConfig(
+      {
+        deployment: 'big',
+        region: 'eu-west-1',
+        clusters: [
+          {
+            name: 'c',
+            platform: 'ec2',
+            ec2: listed ? { metadataMode: 'kraft', brokers: Array.from({ length: n }, (_, i) => ({ id: i + 1, instanceId: `i-${(i + 1).toString(16).padStart(17, '0')}` })) } : { metadataMode: 'kraft', brokerTag: { key: 'k', value: 'v' } },
+            brokerCount: n,
+            bootstrapServers: ['h:9092'],
+            probe: { vpcId: 'vpc-01234567', subnetIds: ['subnet-01234567'], securityGroupId: 'sg-01234567' },
+          },
+          { ...msk.clusters[0], name: 'm', brokerCount: n },
+        ],
+      },
+      't',
+    );
+
+  it.each([true, false])('3, 30 and 1,000 brokers have the same alarms (EC2 brokers listed: %s; MSK)', (listed) => {
+    const names = (n: number) => sized(n, listed).clusters.flatMap((c) => clusterAlarmSpecs('big', c).map((a) => a.alarmName)).sort();
+    expect(names(30)).toEqual(names(3));
+    expect(names(1000)).toEqual(names(3));
+    // 23, and two (auth-failed, tls-failed) for the MSK example's IAM listener.
+    expect(names(1000)).toHaveLength(25);
   });
 });
 
@@ -430,7 +406,7 @@ describe('secured listeners: alarms that do not grow with the broker count', () 
     }
     c['security'] = security;
     c['policy'] = policy;
-    return validateConfig({ deployment: 'prod', clusters: [c] }, 'test').clusters[0] as ClusterConfig;
+    return validateConfig({ deployment: 'prod', region: 'eu-west-1', clusters: [c] }, 'test').clusters[0] as ClusterConfig;
   };
   const security = (specs: ReturnType<typeof clusterAlarmSpecs>) => specs.filter((s) => ['auth-failed', 'tls-failed', 'cert-expiry-warning', 'cert-expiry-critical'].includes(s.alarmKind));
 
@@ -446,7 +422,9 @@ describe('secured listeners: alarms that do not grow with the broker count', () 
       ['cert-expiry-critical', 'certificate-expiry', 'LessThanThreshold', 7, 1, 1, 'notBreaching'],
     ]);
     expect(three[2]?.source).toEqual({ type: 'metric', metric: { namespace: 'KafkaHeal', metricName: 'CertificateDaysToExpiry', dimensions: { 'Cluster Name': 'payments' }, statistic: 'Minimum' } });
-    expect(three.every((s) => s.brokerId === undefined)).toBe(true);
+    // One series of the cluster each, never a query over the brokers.
+    expect(three.map((s) => (s.source.type === 'metric' ? Object.keys(s.source.metric.dimensions) : s.source.query))).toEqual(three.map(() => ['Cluster Name']));
+    expect(three.map((s) => s.alarmName)).toEqual(['auth-failed', 'tls-failed', 'cert-expiry-warning', 'cert-expiry-critical'].map((k) => `kafka-heal-prod.payments-${k}`));
   });
 
   it('the thresholds follow policy.thresholds; SSL alone has no SASL alarm; PLAINTEXT none; MSK watches expiry only on request', () => {
@@ -487,41 +465,42 @@ const EXPECTED_SIGNAL_KIND: Record<AlarmKind, SignalKind> = {
 };
 
 describe('every alarm round-trips through normalize', () => {
-  // Build the "CloudWatch Alarm State Change" event EventBridge would deliver for each synthesized
-  // alarm, and check the ingest path reads back the cluster, kind, broker and group intended.
-  function stateChange(p: Props): unknown {
-    const metrics = p.Metrics
-      ? (p.Metrics as Props[]).map((m) =>
-          m.Expression
-            ? { id: m.Id, expression: m.Expression, label: m.Label, returnData: m.ReturnData }
-            : {
-                id: m.Id,
-                metricStat: {
-                  metric: { namespace: m.MetricStat.Metric.Namespace, name: m.MetricStat.Metric.MetricName, dimensions: Object.fromEntries((m.MetricStat.Metric.Dimensions as Props[]).map((d) => [d.Name, d.Value])) },
-                  period: m.MetricStat.Period,
-                  stat: m.MetricStat.Stat,
-                },
-                returnData: m.ReturnData,
-              },
-        )
+  // Build the events EventBridge would deliver for each synthesized alarm: its "CloudWatch Alarm
+  // State Change", and for an alarm over every broker the "CloudWatch Alarm Contributor State
+  // Change" of broker 2, and check the ingest path reads back the cluster, kind, broker and group.
+  function metricsOf(p: Props): unknown[] {
+    return p.Metrics
+      ? (p.Metrics as Props[]).map((m) => ({ id: m.Id, expression: m.Expression, label: m.Label, returnData: m.ReturnData, period: m.Period }))
       : [{ id: 'm1', metricStat: { metric: { namespace: p.Namespace, name: p.MetricName, dimensions: Object.fromEntries((p.Dimensions as Props[]).map((d) => [d.Name, d.Value])) }, period: p.Period, stat: p.Statistic }, returnData: true }];
-    return {
-      version: '0',
-      id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
-      'detail-type': 'CloudWatch Alarm State Change',
-      source: 'aws.cloudwatch',
-      account: '123456789012',
-      time: '2026-11-22T02:00:00Z',
-      region: 'eu-west-1',
-      resources: [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${p.AlarmName}`],
-      detail: {
-        alarmName: p.AlarmName,
-        state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-11-22T02:00:00.000+0000' },
-        previousState: { value: 'OK', reason: 'ok', timestamp: '2026-11-22T01:00:00.000+0000' },
-        configuration: { description: p.AlarmDescription, metrics },
-      },
-    };
   }
+  const envelope = (p: Props, detailType: string) => ({
+    version: '0',
+    id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+    'detail-type': detailType,
+    source: 'aws.cloudwatch',
+    account: '123456789012',
+    time: '2026-11-22T02:00:00Z',
+    region: 'eu-west-1',
+    resources: [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${p.AlarmName}`],
+  });
+  const stateChange = (p: Props) => ({
+    ...envelope(p, 'CloudWatch Alarm State Change'),
+    detail: {
+      alarmName: p.AlarmName,
+      state: { value: 'ALARM', reason: 'Threshold Crossed', timestamp: '2026-11-22T02:00:00.000+0000' },
+      previousState: { value: 'OK', reason: 'ok', timestamp: '2026-11-22T01:00:00.000+0000' },
+      configuration: { description: p.AlarmDescription, metrics: metricsOf(p) },
+    },
+  });
+  const contributorChange = (p: Props, broker: string) => ({
+    ...envelope(p, 'CloudWatch Alarm Contributor State Change'),
+    detail: {
+      alarmName: p.AlarmName,
+      alarmContributor: { id: `c${broker}`, attributes: { 'Broker ID': broker } },
+      state: { value: 'ALARM', reason: `Threshold Crossed: 1 datapoint was greater than the threshold (${p.Threshold}). The most recent datapoint which crossed the threshold: [97.5 (22/11/26 02:00:00)].`, timestamp: '2026-11-22T02:00:00.000+0000' },
+      configuration: { description: p.AlarmDescription, metrics: metricsOf(p) },
+    },
+  });
 
   it.each([
     ['msk', msk],
@@ -530,18 +509,29 @@ describe('every alarm round-trips through normalize', () => {
   ] as const)('%s', (_name, config) => {
     const byName = new Map(config.clusters.flatMap((c) => clusterAlarmSpecs(config.deployment, c).map((s) => [s.alarmName, { ...s, cluster: c.name }] as const)));
     const template = synth(config);
-    const ctx = { clusters: clusterFacts(config), receivedAt: '2026-11-22T02:00:05Z' };
+    const ctx = { clusters: clusterFacts(config), receivedAt: '2026-11-22T02:00:05Z', deployment: config.deployment };
+    let perBroker = 0;
     for (const p of alarmsByName(template).values()) {
       const spec = byName.get(p.AlarmName);
       expect(spec, p.AlarmName).toBeDefined();
-      const result = normalize(stateChange(p), ctx);
+      const grouped = spec?.source.type === 'insights' && spec.source.contributors === 'Broker ID';
+      const parent = normalize(stateChange(p), ctx);
+      expect(parent.outcome, p.AlarmName).toBe(grouped ? 'ignored' : 'signals');
+      const result = grouped ? normalize(contributorChange(p, '2'), ctx) : parent;
       expect(result.outcome).toBe('signals');
       const signal = result.outcome === 'signals' ? result.signals[0] : undefined;
       expect(signal?.cluster, p.AlarmName).toBe(spec?.cluster);
       expect(signal?.kind, p.AlarmName).toBe(EXPECTED_SIGNAL_KIND[spec?.alarmKind as AlarmKind]);
-      const brokerInName = /-(?:under-min-isr|under-replicated|disk-warning|disk-critical|cpu-high|heap-high|broker-down)-b(\d+)$/.exec(p.AlarmName)?.[1];
-      expect(signal?.brokerIds, p.AlarmName).toEqual(brokerInName === undefined ? [] : [Number(brokerInName)]);
+      expect(signal?.brokerIds, p.AlarmName).toEqual(grouped ? [2] : []);
+      if (grouped) {
+        perBroker++;
+        expect(signal?.value, p.AlarmName).toBe(97.5);
+        expect(signal?.threshold, p.AlarmName).toBe(p.Threshold);
+      }
       expect(signal?.consumerGroup, p.AlarmName).toBe(spec?.consumerGroup);
+      // Another deployment's healer rejects the same alarm.
+      expect(() => normalize(grouped ? contributorChange(p, '2') : stateChange(p), { ...ctx, deployment: 'other' }), p.AlarmName).toThrow(/another deployment's alarm is never acted on/);
     }
+    expect(perBroker).toBeGreaterThanOrEqual(4);
   });
 });

@@ -2,7 +2,7 @@
 // output folder through CDK_OUTDIR): config files from context, invalid config -> exit 2 with
 // every bad field and value on stderr.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
@@ -58,6 +58,7 @@ describe('infra/app.ts', () => {
       bad,
       [
         'deployment: Prod_EU',
+        'region: eu-west-1',
         'clusters:',
         '  - name: orders',
         '    platform: msk',
@@ -77,10 +78,14 @@ describe('infra/app.ts', () => {
     expect(readdirSync(res.outdir).filter((f) => f.endsWith('.template.json'))).toEqual([]);
   }, 180_000);
 
-  it('synthesizes exactly the stacks of the files named in context, without AWS credentials', () => {
-    const res = runApp({ [CONFIG_FILES_CONTEXT]: 'examples/config/ec2-zookeeper.yaml', 'aws:cdk:bundling-stacks': [] });
+  it('synthesizes exactly the stacks of the files named in context, each in its own region, without AWS credentials', () => {
+    const res = runApp({ [CONFIG_FILES_CONTEXT]: 'examples/config/ec2-zookeeper.yaml,examples/config/msk.yaml', 'aws:cdk:bundling-stacks': [] });
     expect(res.status, res.stderr).toBe(0);
-    expect(readdirSync(res.outdir).filter((f) => f.endsWith('.template.json'))).toEqual(['KafkaHeal-prod-us.template.json']);
-    expect(existsSync(join(res.outdir, 'manifest.json'))).toBe(true);
-  }, 180_000);
+    expect(readdirSync(res.outdir).filter((f) => f.endsWith('.template.json')).sort()).toEqual(['KafkaHeal-prod-eu.template.json', 'KafkaHeal-prod-us.template.json']);
+    // The environment `cdk deploy --all` deploys each stack to: the config's region (and account
+    // where it names one), not the profile's.
+    const manifest = JSON.parse(readFileSync(join(res.outdir, 'manifest.json'), 'utf8')) as { artifacts: Record<string, { environment?: string }> };
+    expect(manifest.artifacts['KafkaHeal-prod-us']?.environment).toBe('aws://unknown-account/us-east-1');
+    expect(manifest.artifacts['KafkaHeal-prod-eu']?.environment).toBe('aws://123456789012/eu-west-1');
+  }, 300_000);
 });

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { CloudWatchClient, ListTagsForResourceCommand } from '@aws-sdk/client-cloudwatch';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -162,11 +163,17 @@ describe('Lambda bundles (esbuild, CommonJS)', () => {
 });
 
 describe('a bundled handler runs end to end', () => {
-  it('the ingest bundle normalizes a CloudWatch alarm of the configured MSK cluster and queues its signal', async () => {
+  it('the ingest bundle reads the cluster file bundled beside it, checks the alarm\'s stack tag, normalizes a CloudWatch alarm of the configured MSK cluster and queues its signal', async () => {
     const sqs = mockClient(SQSClient);
     sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] });
+    const cw = mockClient(CloudWatchClient);
+    cw.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod-eu' }] });
     const env = fnEnv.get('kafka-heal-ingest') as Record<string, string>;
-    for (const [k, v] of Object.entries({ ...env, SIGNALS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals', INCIDENT_TABLE_NAME: 'incidents' })) vi.stubEnv(k, v);
+    // The cluster facts are not in the environment: clusters.json, copied into the bundle by the build.
+    expect(env['CLUSTERS_FILE']).toBe('clusters.json');
+    expect(existsSync(join(bundles.get('kafka-heal-ingest') as string, 'clusters.json'))).toBe(true);
+    // Lambda runs the handler in its code folder (LAMBDA_TASK_ROOT).
+    for (const [k, v] of Object.entries({ ...env, SIGNALS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals', INCIDENT_TABLE_NAME: 'incidents', LAMBDA_TASK_ROOT: bundles.get('kafka-heal-ingest') as string })) vi.stubEnv(k, v);
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     try {
       const alarm = readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/cloudwatch-single-metric.json'), 'utf8').replaceAll('orders-msk', 'orders-prod');
@@ -177,9 +184,11 @@ describe('a bundled handler runs end to end', () => {
       const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
       expect(sent).toHaveLength(1);
       expect(JSON.parse(sent[0]?.MessageBody as string)).toMatchObject({ cluster: 'orders', kind: 'disk-usage', brokerIds: [2], state: 'firing' });
+      expect(cw.commandCalls(ListTagsForResourceCommand)).toHaveLength(1);
     } finally {
       vi.unstubAllEnvs();
       sqs.restore();
+      cw.restore();
     }
   });
 });

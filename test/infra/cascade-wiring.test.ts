@@ -64,7 +64,7 @@ describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
       brokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-broker-recovery',
       mskBrokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-msk-broker-recovery',
     });
-    const rendered = renderDefinition(readFileSync(aslFile('cascade-recovery'), 'utf8'), subs);
+    const rendered = renderDefinition(readFileSync(aslFile('cascade-recovery'), 'utf8'), { Partition: 'aws', ...subs });
     expect(rendered).not.toContain('${');
     expect(rendered).toContain('"DocumentName": "kafka-heal-test-kafka-cli-action"');
   });
@@ -75,7 +75,7 @@ describe('cascade-recovery wiring: EC2 brokers found by tag (events)', () => {
     const b = build([cluster('events')]);
     const tagged = b.allowing('ssm:SendCommand').filter((s) => s.Condition);
     expect(tagged).toHaveLength(1);
-    expect(tagged[0]?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events' } });
+    expect(tagged[0]?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events', 'ssm:resourceTag/kafka-heal:deployment': 'test' } });
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  alertRouting,
   clusterFacts,
   configFieldPaths,
   configJsonSchema,
@@ -49,7 +50,7 @@ function ec2Cluster(name = 'payments'): Doc {
 }
 
 function base(): Doc {
-  return { deployment: 'prod-eu', clusters: [mskCluster(), ec2Cluster()] };
+  return { deployment: 'prod-eu', region: 'eu-west-1', clusters: [mskCluster(), ec2Cluster()] };
 }
 
 /** Apply `edit` to a valid document and return the one-line issues (empty when valid). */
@@ -75,9 +76,12 @@ describe('config schema: the base document', () => {
   it('is valid and gets the documented defaults', () => {
     const cfg = valid(() => {});
     expect(cfg.notifications).toEqual({ pagerDutyRoutingKeySecretName: 'kafka-heal/pagerduty', snsTopicArns: {} });
-    expect(cfg.alertmanager).toEqual({ tokenSecretName: 'kafka-heal/alertmanager-token' });
+    // No secret name by default: the stack's secret gets a generated, per-stack name.
+    expect(cfg.alertmanager).toEqual({ kinds: {} });
     // The dashboard is opt-in (idle cost, docs/aws-stack.md#cost).
     expect(cfg.dashboard).toBe(false);
+    // A first deploy into a fresh account works: the stack sets API Gateway's logging role.
+    expect(cfg.apiGatewayCloudWatchRole).toBe('create');
     const [msk, ec2] = cfg.clusters;
     expect(msk?.policy).toEqual({ mode: 'dry-run' });
     expect(msk?.consumerGroups).toEqual([]);
@@ -104,6 +108,11 @@ describe('config schema: names and formats', () => {
   it.each([
     ['deployment', (d: Doc) => (d.deployment = 'prod-eu-1'), (d: Doc) => (d.deployment = 'Prod'), 'deployment: expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens, got "Prod"'],
     ['deployment length (24 ok, 25 not)', (d: Doc) => (d.deployment = 'a'.repeat(24)), (d: Doc) => (d.deployment = 'a'.repeat(25)), `deployment: expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens, got "${'a'.repeat(25)}"`],
+    ['region', (d: Doc) => { d.region = 'us-gov-west-1'; d.clusters = [d.clusters[1]]; }, (d: Doc) => (d.region = 'eu-west'), 'region: expected an AWS region like eu-west-1 (where the stack and its alarms live), got "eu-west"'],
+    ['account', (d: Doc) => (d.account = '123456789012'), (d: Doc) => (d.account = 123456789012), 'account: expected a 12-digit AWS account id like 123456789012, got 123456789012'],
+    ['apiGatewayCloudWatchRole', (d: Doc) => (d.apiGatewayCloudWatchRole = 'existing'), (d: Doc) => (d.apiGatewayCloudWatchRole = 'none'), 'apiGatewayCloudWatchRole: expected one of create | existing, got "none"'],
+    ['server.properties path', (d: Doc) => (d.clusters[1].ec2.serverProperties = '/etc/kafka/server.properties'), (d: Doc) => (d.clusters[1].ec2.serverProperties = 'config/server.properties'), 'clusters[1].ec2.serverProperties: expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-), got "config/server.properties"'],
+    ['log dir', (d: Doc) => (d.clusters[1].ec2.logDir = '/var/log/kafka'), (d: Doc) => (d.clusters[1].ec2.logDir = '/var/log/../kafka'), 'clusters[1].ec2.logDir: expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-), got "/var/log/../kafka"'],
     ['cluster name', (d: Doc) => (d.clusters[0].name = 'a'.repeat(40)), (d: Doc) => (d.clusters[0].name = '1orders'), 'clusters[0].name: expected a cluster name: a lowercase letter, then up to 39 lowercase letters, digits or hyphens, got "1orders"'],
     ['MSK ARN', () => {}, (d: Doc) => (d.clusters[0].msk.clusterArn = 'foo'), 'clusters[0].msk.clusterArn: expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>, got "foo"'],
     ['MSK name matches the ARN', () => {}, (d: Doc) => (d.clusters[0].msk.clusterName = 'orders'), 'clusters[0].msk.clusterName: expected the cluster name in clusterArn (orders-prod), got "orders"'],
@@ -139,6 +148,8 @@ describe('config schema: names and formats', () => {
   it('reports missing required fields as missing', () => {
     expect(issues((d) => delete d.clusters[0].probe)).toEqual(['clusters[0].probe: expected a mapping of fields, but it is missing']);
     expect(issues((d) => delete d.deployment)).toEqual(['deployment: expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens, but it is missing']);
+    // Without it `cdk deploy --all` would send the stack to whatever region the profile names.
+    expect(issues((d) => delete d.region)).toEqual(['region: expected an AWS region like eu-west-1 (where the stack and its alarms live), but it is missing']);
     expect(issues((d) => (d.clusters = []))).toEqual(['clusters: expected at least one cluster, got []']);
     expect(issues((d) => (d.clusters = 'orders'))).toEqual(['clusters: expected a list of clusters, got "orders"']);
   });
@@ -154,6 +165,26 @@ describe('config schema: names and formats', () => {
 });
 
 describe('config schema: cross-field rules', () => {
+  it('a DR pair member lists brokers of its own besides the DR record (the record moves to the peer on failover)', () => {
+    const route53 = { hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'kafka.example.com' };
+    const pair = (d: Doc, servers: string[]) => {
+      d.clusters[0].dr = { peer: 'payments', route53 };
+      d.clusters[0].bootstrapServers = servers;
+    };
+    expect(issues((d) => pair(d, ['kafka.example.com:9098', 'b-1.ordersprod.example.com:9098']))).toEqual([]);
+    expect(issues((d) => pair(d, ['KAFKA.Example.com:9098']))).toEqual([
+      'clusters[0].bootstrapServers: expected at least one of this cluster\'s own brokers besides the DR record kafka.example.com: the record points at the peer after a failover, so the probe would watch the wrong cluster and failback could not reach this one, got ["KAFKA.Example.com:9098"]',
+    ]);
+    // A peer without a record is not a DR pair yet: nothing to check.
+    expect(issues((d) => { d.clusters[0].dr = { peer: 'payments' }; d.clusters[0].bootstrapServers = ['kafka.example.com:9098']; })).toEqual([]);
+  });
+
+  it('an MSK cluster is in the stack\'s region: its AWS/Kafka metrics and alarms are regional', () => {
+    expect(issues((d) => (d.region = 'eu-central-1'))).toEqual([
+      'clusters[0].msk.clusterArn: expected a cluster in the stack\'s region eu-central-1 (its AWS/Kafka metrics and alarms are regional), not eu-west-1, got "arn:aws:kafka:eu-west-1:123456789012:cluster/orders-prod/6357e0b2-0e6a-4b86-a0…',
+    ]);
+  });
+
   it('platform msk requires msk and forbids ec2', () => {
     expect(issues((d) => delete d.clusters[0].msk)).toEqual(['clusters[0].msk: required when platform is msk, but it is missing']);
     expect(issues((d) => (d.clusters[0].ec2 = { metadataMode: 'kraft' }))).toEqual(['clusters[0].ec2: not allowed when platform is msk (use the msk section), got {"metadataMode":"kraft"}']);
@@ -459,7 +490,7 @@ describe('parseConfig and loadConfigFile', () => {
   });
 
   it('the error message lists each bad field and value', () => {
-    expect(() => validateConfig({ deployment: 'X', clusters: [] }, 'bad.yaml')).toThrow(
+    expect(() => validateConfig({ deployment: 'X', region: 'eu-west-1', clusters: [] }, 'bad.yaml')).toThrow(
       'bad.yaml: invalid kafka-heal configuration (2 problems):\n  deployment: expected a deployment name: a lowercase letter, then up to 23 lowercase letters, digits or hyphens, got "X"\n  clusters: expected at least one cluster, got []',
     );
   });
@@ -502,6 +533,50 @@ describe('clusterFacts', () => {
   });
 });
 
+describe('alertmanager mapping and broker hosts', () => {
+  it('become the webhook\'s routing: names by their matching key, labels, each EC2 cluster\'s hosts in lowercase', () => {
+    const cfg = valid((d) => {
+      d.alertmanager = { kinds: { 'Our Broker Gone': 'broker-down', 'LagTooHigh > 1000': 'consumer-lag' }, brokerLabel: 'kafka_node', clusterLabel: 'team_cluster' };
+      d.clusters[1].ec2.brokers[0].host = 'Kafka-1.Example.com';
+      d.clusters[1].ec2.brokers[1].host = '10.0.1.12';
+    });
+    expect(alertRouting(cfg)).toEqual({
+      kinds: { ourbrokergone: 'broker-down', lagtoohigh: 'consumer-lag' },
+      brokerLabel: 'kafka_node',
+      clusterLabel: 'team_cluster',
+      brokerHosts: { payments: { 'kafka-1.example.com': 1, '10.0.1.12': 2 } },
+    });
+    expect(alertRouting(valid(() => {}))).toEqual({ kinds: {}, brokerHosts: {} });
+  });
+
+  it.each([
+    [(d: Doc) => (d.alertmanager = { kinds: { X: 'unknown' } }), /^alertmanager\.kinds\.X: expected one of broker-down \| .* \| security-event \| auth-failed \| tls-failed \| certificate-expiry, got "unknown"$/],
+    [(d: Doc) => (d.alertmanager = { kinds: { 'A b': 'broker-down', a_b: 'disk-usage' } }), /^alertmanager\.kinds\.a_b: expected one kind per alert name: "A b" is the same name \(case and punctuation aside\) with kind broker-down, got "disk-usage"$/],
+    [(d: Doc) => (d.alertmanager = { kinds: { '> 0': 'broker-down' } }), /^alertmanager\.kinds\.> 0: expected an alert name with letters or digits/],
+    [(d: Doc) => (d.alertmanager = { brokerLabel: 'broker-id' }), /^alertmanager\.brokerLabel: expected a Prometheus label name/],
+    [(d: Doc) => (d.alertmanager = { clusterLabel: '' }), /^alertmanager\.clusterLabel: expected a Prometheus label name/],
+    [(d: Doc) => (d.clusters[1].ec2.brokers[0].host = 'kafka-1:9092'), /^clusters\[1\]\.ec2\.brokers\[0\]\.host: expected the broker host as the monitoring labels it, without a port/],
+    [
+      (d: Doc) => {
+        d.clusters[1].ec2.brokers[0].host = 'kafka-1';
+        d.clusters[1].ec2.brokers[1].host = 'KAFKA-1';
+      },
+      /^clusters\[1\]\.ec2\.brokers\[1\]\.host: broker hosts must be unique \(already used at index 0\), got "KAFKA-1"$/,
+    ],
+  ])('a bad mapping names the field and the rule %#', (edit, message) => {
+    const found = issues(edit);
+    expect(found, found.join('\n')).toHaveLength(1);
+    expect(found[0]).toMatch(message);
+  });
+
+  it('IPv6 and single-label hosts are hosts', () => {
+    expect(issues((d) => {
+      d.clusters[1].ec2.brokers[0].host = 'fd00::5';
+      d.clusters[1].ec2.brokers[1].host = 'kafka2';
+    })).toEqual([]);
+  });
+});
+
 describe('configFieldPaths', () => {
   it('lists every key the schema accepts, nested lists included, and nothing forbidden', () => {
     const paths = configFieldPaths();
@@ -510,7 +585,7 @@ describe('configFieldPaths', () => {
     }
     expect(new Set(paths).size).toBe(paths.length);
     expect(paths).toEqual([...paths].sort());
-    expect(paths.filter((p) => !p.startsWith('clusters'))).toEqual(['alertmanager', 'alertmanager.tokenSecretName', 'dashboard', 'deployment', 'notifications', 'notifications.pagerDutyRoutingKeySecretName', 'notifications.snsTopicArns', 'notifications.snsTopicArns.critical', 'notifications.snsTopicArns.warning']);
+    expect(paths.filter((p) => !p.startsWith('clusters'))).toEqual(['account', 'alertmanager', 'alertmanager.brokerLabel', 'alertmanager.clusterLabel', 'alertmanager.kinds', 'alertmanager.tokenSecretName', 'apiGatewayCloudWatchRole', 'dashboard', 'deployment', 'notifications', 'notifications.pagerDutyRoutingKeySecretName', 'notifications.snsTopicArns', 'notifications.snsTopicArns.critical', 'notifications.snsTopicArns.warning', 'region']);
   });
 
   it('every key used in the examples is a documented path', () => {
@@ -531,7 +606,7 @@ describe('configJsonSchema', () => {
     const schema = configJsonSchema() as Doc;
     expect(schema.type).toBe('object');
     expect(schema.additionalProperties).toBe(false);
-    expect(schema.required).toEqual(['deployment', 'clusters']);
+    expect(schema.required).toEqual(['deployment', 'region', 'clusters']);
     expect(schema.properties.deployment.pattern).toBe('^[a-z][a-z0-9-]{0,23}$');
     const options = schema.properties.clusters.items.oneOf as Doc[];
     expect(options.map((o) => o.properties.platform.const)).toEqual(['msk', 'ec2']);

@@ -16,6 +16,7 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
     }
     expect(resources.some((r) => r.includes('restart-broker'))).toBe(false);
     expect(allowing('kafka:UpdateBrokerStorage')).toEqual([]);
+    expect(allowing('cloudwatch:GetMetricData')).toEqual([]);
   });
 
   it('broker-recovery may start disk-pressure (the full-disk hand-off) and follow its executions', () => {
@@ -35,14 +36,16 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
 });
 
 describe('disk-pressure wiring: MSK (orders)', () => {
-  it('kafka:UpdateBrokerStorage and DescribeClusterV2 only on the configured cluster ARN; no SSM, no reboot', () => {
+  it('kafka:UpdateBrokerStorage and DescribeCluster only on the configured cluster ARN; no SSM, no reboot', () => {
     const b = build([cluster('orders')]);
     const allowing = b.allowingFor(b.disk.workflow.stateMachine);
     const grow = allowing('kafka:UpdateBrokerStorage');
     expect(grow).toHaveLength(1);
     expect(grow[0]?.Resource).toEqual(cluster('orders').platform === 'msk' ? (cluster('orders') as { msk: { clusterArn: string } }).msk.clusterArn : undefined);
-    expect([grow[0]?.Action].flat().sort()).toEqual(['kafka:DescribeClusterV2', 'kafka:UpdateBrokerStorage']);
+    expect([grow[0]?.Action].flat().sort()).toEqual(['kafka:DescribeCluster', 'kafka:UpdateBrokerStorage']);
     expect(allowing('ssm:SendCommand')).toEqual([]);
     expect(allowing('kafka:RebootBroker')).toEqual([]);
+    // It re-measures the disks before it grows them: reading metrics is all it gets from CloudWatch.
+    expect(allowing('cloudwatch:GetMetricData').map((s) => [s.Action, s.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
   });
 });

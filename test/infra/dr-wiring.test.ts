@@ -12,6 +12,7 @@ import { DrTargetConfigSchema } from '../../functions/workflow-steps/dr-target.j
 import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
 import { drEndpoint, drTargetConfig, type DrWorkflows } from '../../infra/constructs/dr-workflows.js';
 import { clusterTarget } from '../../infra/constructs/recovery-workflows.js';
+import { probeClusterEnv } from '../../infra/constructs/probes.js';
 import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -64,7 +65,7 @@ describe('DR workflows in the DR-pair example stack', () => {
       t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-events-${name}` });
       const [sm] = Object.values(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: `kafka-heal-events-${name}` } }) as Resources);
       const subs = sm?.Properties['DefinitionSubstitutions'] as Record<string, unknown>;
-      expect(Object.keys(subs).sort()).toEqual(['ApprovalFunctionArn', 'EscalationStateMachineArn', 'NotificationTopicArn', 'WorkflowStepsFunctionArn']);
+      expect(Object.keys(subs).sort()).toEqual(['ApprovalFunctionArn', 'EscalationStateMachineArn', 'NotificationTopicArn', 'Partition', 'WorkflowStepsFunctionArn']);
       const asl = readFileSync(`statemachines/${name}.asl.json`, 'utf8');
       for (const key of asl.match(/\$\{([A-Za-z0-9_]+)\}/g) ?? []) expect(Object.keys(subs), name).toContain(key.slice(2, -1));
     }
@@ -117,14 +118,23 @@ describe('DR workflows in the DR-pair example stack', () => {
     expect(JSON.stringify(env['WORKFLOW_ARN_DR_FAILBACK'])).toContain('DrFailback');
   });
 
-  it('the workflow steps targets carry each side of the pair with its endpoint (none for a primary known only by the record)', () => {
+  it('the workflow steps targets carry each side of the pair with its own endpoint (the config must give the primary one: failback needs it)', () => {
     const [events, eventsDr] = stack.config.clusters;
     if (!events || !eventsDr) throw new Error('expected two clusters');
-    expect(drEndpoint(events, 'kafka.example.com')).toBeUndefined();
+    expect(drEndpoint(events, 'kafka.example.com')).toBe('kafka-1.events.example.com');
     expect(drEndpoint(eventsDr, 'kafka.example.com.')).toBe('kafka-dr.example.com');
     expect(drTargetConfig(eventsDr)).toEqual({ peer: 'events', hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'kafka.example.com', ttl: 60, endpoint: 'kafka-dr.example.com', bootstrapPort: 9092, automaticFailover: false, maxReplicationLagSeconds: 60 });
     const target = clusterTarget(events, 'fn');
-    expect(DrTargetConfigSchema.parse(target.dr)).toMatchObject({ peer: 'events-dr', recordName: 'kafka.example.com' });
-    expect(target.dr).not.toHaveProperty('endpoint');
+    expect(DrTargetConfigSchema.parse(target.dr)).toMatchObject({ peer: 'events-dr', recordName: 'kafka.example.com', endpoint: 'kafka-1.events.example.com' });
+    // A cluster known only by the record has none (the schema refuses such a pair member).
+    expect(drEndpoint({ ...events, bootstrapServers: ['kafka.example.com:9092'] }, 'kafka.example.com')).toBeUndefined();
+  });
+
+  it('the probe and cluster steps of a pair member never bootstrap through the record: after a failover it names the peer', () => {
+    const [events] = stack.config.clusters;
+    if (!events) throw new Error('expected a cluster');
+    const listed = { ...events, bootstrapServers: ['KAFKA.example.com.:9092', 'kafka-1.events.example.com:9092'] };
+    expect(probeClusterEnv(listed).bootstrapServers).toEqual(['kafka-1.events.example.com:9092']);
+    expect(probeClusterEnv(events).bootstrapServers).toEqual(events.bootstrapServers);
   });
 });

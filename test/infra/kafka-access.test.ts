@@ -1,5 +1,5 @@
 // CDK assertions for secured clusters (infra/constructs/kafka-access.ts): what the probe and the
-// cluster steps are given (CLUSTERS_JSON security: references only) and granted (the named
+// cluster steps are given (their bundled cluster file's security: references only) and granted (the named
 // secrets, the KMS key through Secrets Manager, MSK IAM's kafka-cluster actions on the cluster's
 // own ARNs), synthesized as `cdk synth` does with the cdk-nag AwsSolutions pack.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addHealerStacks } from '../../infra/app-builder.js';
 import { validateConfig } from '../../infra/config/schema.js';
+import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
@@ -22,6 +23,7 @@ const probe = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789ab
 const config = validateConfig(
   {
     deployment: 'sec',
+    region: 'eu-west-1',
     notifications: { snsTopicArns: { critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-critical', warning: 'arn:aws:sns:eu-west-1:123456789012:kafka-warning' } },
     clusters: [
       {
@@ -60,6 +62,7 @@ const config = validateConfig(
 
 let outdir: string;
 let t: Template;
+let healer: HealerStack;
 let synthError: unknown;
 
 beforeAll(() => {
@@ -71,6 +74,7 @@ beforeAll(() => {
   } catch (err) {
     synthError = err;
   }
+  healer = stack as HealerStack;
   t = Template.fromStack(stack as never);
 }, 240_000);
 
@@ -88,6 +92,14 @@ function fn(service: string): { env: Record<string, string>; statements: Stateme
   return { env: (f?.Properties['Environment'] as { Variables: Record<string, string> }).Variables, statements };
 }
 
+/** The cluster file (CLUSTERS_FILE) bundled with a cluster's probe or cluster steps function. */
+function clusterFile(service: string): { security?: unknown }[] {
+  const cluster = service.replace(/^(probe|cluster-steps)-/, '');
+  const f = service.startsWith('probe-') ? healer.probes.find((p) => p.fn.fn.node.path.includes(`Probe-${cluster}/`))?.fn : healer.recovery.clusterSteps.get(cluster);
+  expect(fn(service).env['CLUSTERS_FILE']).toBe('clusters.json');
+  return f?.files.get('clusters.json') as { security?: unknown }[];
+}
+
 const granting = (statements: Statement[], action: string) => statements.filter((s) => [s.Action].flat().includes(action));
 const resourcesOf = (statements: Statement[]) => statements.flatMap((s) => [s.Resource].flat()).map((r) => JSON.stringify(r));
 
@@ -96,9 +108,10 @@ describe('secured clusters: what the functions are given and granted', () => {
     expect(synthError).toBeUndefined();
   });
 
-  it.each(['probe-payments', 'cluster-steps-payments'])('%s: CLUSTERS_JSON carries the security by reference; the secrets are readable by ARN, nothing else', (service) => {
+  it.each(['probe-payments', 'cluster-steps-payments'])('%s: the cluster file carries the security by reference; the secrets are readable by ARN, nothing else', (service) => {
     const { env, statements } = fn(service);
-    const [entry] = JSON.parse(env['CLUSTERS_JSON'] as string) as { security: unknown }[];
+    const [entry] = clusterFile(service);
+    expect(JSON.stringify(env)).not.toMatch(/security|Secret/);
     expect(entry?.security).toEqual({ protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'kafka/payments-probe', tls: { caSecret: CA_ARN, serverName: 'kafka.payments.example.com' } });
     const reads = granting(statements, 'secretsmanager:GetSecretValue');
     expect(reads).toHaveLength(1);
@@ -115,8 +128,8 @@ describe('secured clusters: what the functions are given and granted', () => {
   });
 
   it('MSK IAM, probe: read-only kafka-cluster actions on the cluster, its topics and the watched groups; no secret', () => {
-    const { env, statements } = fn('probe-orders');
-    expect((JSON.parse(env['CLUSTERS_JSON'] as string) as { security: unknown }[])[0]?.security).toEqual({ protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', region: 'eu-west-1' });
+    const { statements } = fn('probe-orders');
+    expect(clusterFile('probe-orders')[0]?.security).toEqual({ protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM', region: 'eu-west-1' });
     const kafka = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('kafka-cluster:')));
     expect(kafka.map((s) => [[s.Action].flat().sort(), s.Resource])).toEqual([
       [['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:DescribeClusterDynamicConfiguration'], MSK_ARN],
@@ -137,15 +150,14 @@ describe('secured clusters: what the functions are given and granted', () => {
   });
 
   it('Kafka\'s CLI on the hosts gets the client properties file path (kafka-cli-action CommandConfig), never a secret', () => {
-    // WORKFLOW_TARGETS_JSON is a template join (it holds function ARNs): read it as text.
-    const targets = JSON.stringify(fn('workflow-steps').env['WORKFLOW_TARGETS_JSON']);
-    expect(targets.match(/commandConfig/g)).toHaveLength(1);
-    expect(targets).toContain('\\"commandConfig\\":\\"/etc/kafka/kafka-heal-client.properties\\"');
+    const targets = healer.recovery.workflowSteps.files.get('workflow-targets.json') as { cluster: string; commandConfig?: string }[];
+    expect(targets.filter((x) => x.commandConfig !== undefined)).toEqual([expect.objectContaining({ cluster: 'payments', commandConfig: '/etc/kafka/kafka-heal-client.properties' })]);
+    expect(JSON.stringify(fn('workflow-steps').env)).not.toMatch(/commandConfig|client\.properties/);
   });
 
   it('a plaintext cluster gets no security reference and no grant', () => {
-    const { env, statements } = fn('probe-orders-dr');
-    expect((JSON.parse(env['CLUSTERS_JSON'] as string) as { security?: unknown }[])[0]?.security).toBeUndefined();
+    const { statements } = fn('probe-orders-dr');
+    expect(clusterFile('probe-orders-dr')[0]?.security).toBeUndefined();
     expect(granting(statements, 'secretsmanager:GetSecretValue')).toEqual([]);
     expect(statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('kafka-cluster:'))).toEqual([]);
   });

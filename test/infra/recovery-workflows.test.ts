@@ -88,17 +88,36 @@ describe('RecoveryWorkflows in the healer stacks', () => {
     expect(withAction(st, 'kafka:RebootBroker')).toEqual([]);
   });
 
-  it('brokers found by tag: SendCommand on instances only with the ssm:resourceTag condition', () => {
+  it('brokers found by tag: SendCommand on instances only with the cluster\'s broker tag AND the deployment\'s tag', () => {
     const st = statementsOf(template('events'), 'kafka-heal-events-broker-recovery');
     const tagged = withAction(st, 'ssm:SendCommand').filter((s) => s.Condition);
     expect(tagged.length).toBeGreaterThan(0);
     for (const s of tagged) {
       expect(JSON.stringify(s.Resource)).toContain('instance/*');
-      expect(Object.keys(s.Condition?.StringEquals ?? {})).toEqual(['ssm:resourceTag/kafka-heal:cluster']);
+      // Another deployment's cluster of the same name carries the same broker tag, never this deployment's.
+      expect(Object.keys(s.Condition?.StringEquals ?? {}).sort()).toEqual(['ssm:resourceTag/kafka-heal:cluster', 'ssm:resourceTag/kafka-heal:deployment']);
+      expect(s.Condition?.StringEquals?.['ssm:resourceTag/kafka-heal:deployment']).toBe('events');
     }
     expect(tagged.map((s) => s.Condition?.StringEquals?.['ssm:resourceTag/kafka-heal:cluster']).sort()).toEqual(['events', 'events-dr']);
     // Every instance-wide grant carries a condition.
     expect(withAction(st, 'ssm:SendCommand').filter((s) => JSON.stringify(s.Resource).includes('instance/*') && !s.Condition)).toEqual([]);
+  });
+
+  it('brokers found by tag: the workflow steps may find their instances (ec2:DescribeInstances) and are told to; listed brokers need no lookup', () => {
+    const steps = (d: string) => {
+      const fns = template(d).findResources('AWS::Lambda::Function') as Resources;
+      return Object.entries(fns).find(([id]) => id.includes('WorkflowSteps'));
+    };
+    const policyOf = (d: string, fn: Resources[string]) => {
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      return JSON.stringify(Object.values(template(d).findResources('AWS::IAM::Policy') as Resources).filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${role}"`)));
+    };
+    const [, events] = steps('events') as [string, Resources[string]];
+    expect((events.Properties.Environment as { Variables: Record<string, unknown> }).Variables['FIND_TAGGED_BROKERS']).toBe('true');
+    expect(policyOf('events', events)).toContain('ec2:DescribeInstances');
+    const [, prod] = steps('prod-us') as [string, Resources[string]];
+    expect((prod.Properties.Environment as { Variables: Record<string, unknown> }).Variables['FIND_TAGGED_BROKERS']).toBeUndefined();
+    expect(policyOf('prod-us', prod)).not.toContain('ec2:DescribeInstances');
   });
 
   it('MSK: kafka:RebootBroker only on the configured cluster ARN; no SSM at all', () => {
@@ -149,6 +168,18 @@ describe('clusterTarget', () => {
     expect(t).toMatchObject({ platform: 'ec2', clusterStepsFunction: 'fn', brokers: (ec2.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })) });
     expect(t.serviceName).not.toMatch(/\.service$/);
     expect(String(t.listenerPort)).toBe(ec2.bootstrapServers[0]?.split(':').at(-1));
+  });
+
+  it('EC2 host paths: the config\'s, else the kafkaHome (tarball) layout the runbooks must find', () => {
+    const config = ex.configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
+    const ec2 = config.clusters.find((c) => c.platform === 'ec2');
+    if (!ec2 || ec2.platform !== 'ec2') throw new Error('example has an ec2 cluster');
+    // The example is a package install and says so.
+    expect(clusterTarget(ec2, 'fn')).toMatchObject({ serverProperties: '/etc/kafka/server.properties', appLogDir: '/var/log/kafka' });
+    const bare = { ...ec2, ec2: { ...ec2.ec2, serverProperties: undefined, logDir: undefined, kafkaHome: undefined } };
+    expect(clusterTarget(bare, 'fn')).toMatchObject({ serverProperties: '/opt/kafka/config/server.properties', appLogDir: '/opt/kafka/logs' });
+    const home = { ...bare, ec2: { ...bare.ec2, kafkaHome: '/srv/kafka' } };
+    expect(clusterTarget(home, 'fn')).toMatchObject({ serverProperties: '/srv/kafka/config/server.properties', appLogDir: '/srv/kafka/logs', kafkaHome: '/srv/kafka' });
   });
 
   it('MSK: carries the cluster ARN', () => {

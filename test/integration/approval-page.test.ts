@@ -3,7 +3,8 @@
 // receiver with signed links, the real endpoint handler serves the page from a local HTTP server,
 // headless Chromium opens the link from the page, reads the incident and actions, clicks
 // Approve, and the workflow continues to success. A second visit says the link was used; an
-// expired link says it expired; a rejection through the page fails the task with ApprovalRejected.
+// expired link says it expired; a rejection through the page fails the task with ApprovalRejected;
+// a reject link's page cannot be turned into an approval.
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Browser } from 'playwright-core';
@@ -173,6 +174,8 @@ describe('approval page in headless Chromium', () => {
     expect(await page.getByTestId('cluster').textContent()).toBe('orders');
     expect(await page.getByTestId('evidence').textContent()).toContain('3 brokers lost one after another');
     expect(await page.getByTestId('actions').locator('li').allTextContents()).toEqual(ACTIONS);
+    // The approve link's page decides one thing only.
+    expect(await page.getByRole('button').allTextContents()).toEqual(['Approve']);
 
     await page.fill('#by', 'Night Owl');
     await page.fill('#reason', 'throttle first, as the runbook says');
@@ -214,6 +217,36 @@ describe('approval page in headless Chromium', () => {
     await page.close();
     const result = await run.result;
     expect(result).toMatchObject({ status: 'FAILED', error: 'Escalated', cause: 'approval rejected' });
+  });
+
+  it('a reject link cannot approve: its page has only Reject and no approve signature; its form edited to approve is refused (403), and the approval stays pending', async () => {
+    const run = await startRun(await openIncident('ledger'));
+    const page = await browser.newPage();
+    const opened = await page.goto(run.rejectUrl);
+    expect(opened?.status()).toBe(200);
+    expect(await page.getByRole('button').allTextContents()).toEqual(['Reject']);
+    expect(await page.getByTestId('one-decision').textContent()).toContain('This link can only reject.');
+    // Everything the page's form can post: the reject link's own claims, nothing signed for approve.
+    const hidden = page.locator('form input[type=hidden]');
+    const fields: Record<string, string | null> = {};
+    for (const input of await hidden.all()) fields[(await input.getAttribute('name')) ?? ''] = await input.inputValue();
+    expect(fields).toEqual({ decision: 'reject', expires: new URL(run.rejectUrl).searchParams.get('expires'), sig: new URL(run.rejectUrl).searchParams.get('sig') });
+    const approveSig = new URL(run.approveUrl).searchParams.get('sig') ?? '';
+    expect(await page.content()).not.toContain(approveSig);
+    // Whoever holds only the reject link edits the form to approve and submits it.
+    await page.locator('form input[name=decision]').evaluate((e: { setAttribute(name: string, value: string): void }) => e.setAttribute('value', 'approve'));
+    const [forged] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Reject' }).click()]);
+    expect(forged.status()).toBe(403);
+    expect(await page.getByTestId('notice-title').textContent()).toBe('This approval link is not valid');
+    expect((await approvals.get(run.approvalId)).status).toBe('pending');
+    expect(tokens.pending().some((t) => t.taskToken === run.taskToken)).toBe(true);
+    // The link still does what it signs.
+    await page.goto(run.rejectUrl);
+    await Promise.all([page.waitForURL(/approvals/), page.getByRole('button', { name: 'Reject' }).click()]);
+    expect(await page.getByTestId('notice-title').textContent()).toBe('Rejected');
+    await page.close();
+    expect(await run.result).toMatchObject({ status: 'FAILED', error: 'Escalated', cause: 'approval rejected' });
+    expect((await approvals.get(run.approvalId)).status).toBe('rejected');
   });
 
   it('an expired link says so (410) and decides nothing; a tampered link is refused (403)', async () => {

@@ -126,6 +126,17 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
     expect(incident.timeline).toHaveLength(4);
   });
 
+  it('shows alert text with escape sequences as visible escapes, never raw to the terminal', async () => {
+    const store = new IncidentStore({ client: documentClient(raw), tableName, now: () => clock });
+    // As a hostile alert's summary would land in a timeline line: clear the screen, rewrite the line, reverse the text.
+    await store.appendTimeline(paymentsId, { at: at(599), actor: 'alertmanager', action: 'signal-joined', detail: 'disk \u001b[2J\u001b[1;1Hall clear\r\u202eesrever' });
+    const r = await cli('incidents', 'show', paymentsId, ...local());
+    expect(r.code).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(r.out).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(r.out).toContain('disk \\x1b[2J\\x1b[1;1Hall clear\\x0d\\u202eesrever');
+  });
+
   it('reads the table name from KAFKA_HEAL_TABLE', async () => {
     process.env.KAFKA_HEAL_TABLE = tableName;
     try {

@@ -4,7 +4,8 @@
 //     (a timestamped canary's trip, and the replicated heartbeats' LogAppendTime lag).
 //  2. Site failure: every primary broker is killed while a producer writes with acks=all; the
 //     dr-failover ASL runs on the local runtime with the real workflow steps and cluster steps
-//     (real probe, real heartbeat read, real backup, real canary) and a local Route 53 zone file,
+//     (real probes of the dead primary, real probe of DR, real heartbeat read, real backup, real
+//     canary) and a local Route 53 zone file,
 //     flips the bootstrap record, and clients resolving the name through the zone reach the DR
 //     cluster. RPO (acknowledged messages missing on DR, and the replication lag at failure) and
 //     RTO (failure to clients served by DR) are printed with a "[dr-figures]" prefix.
@@ -204,12 +205,15 @@ describe('dr-failover against the real pair', () => {
     ];
     const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
     const drSteps = site.drSteps([{ name: DR, bootstrapServers: site.dr.bootstrapServers.split(','), brokerCount: 3 }]);
+    // The primary's own cluster steps confirm it down (real probes of the dead brokers) before anything else.
+    const primarySteps = site.drSteps([{ name: PRIMARY, bootstrapServers: primary.bootstrapServers.split(','), brokerCount: 3 }]);
     const published: Json[] = [];
     const approval = approvalBinding({ decide: approveAfter(300, 'oncall@example.com', 'primary site lost') });
     const { registry, calls } = recordCalls({
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
         [SUBS.WorkflowStepsFunctionArn]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
         [CS_DR]: (p: Json) => drSteps(DrStepSchema.parse(p)),
+        [CS_PRIMARY]: (p: Json) => primarySteps(DrStepSchema.parse(p)),
       }),
       [APPROVAL_RESOURCE]: approval,
       ...site.bindings(),
@@ -242,7 +246,7 @@ describe('dr-failover against the real pair', () => {
     expect(site.currentTarget()).toBe('dr');
     expect(store.status).toBe('resolved');
     expect(store.lock).toBeUndefined();
-    expect(store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'dr-prerequisites-met', 'state-backed-up', 'approval-granted', 'route53-upsert', 'canary-verified', 'status-changed', 'lock-released']);
+    expect(store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'primary-down-confirmed', 'dr-prerequisites-met', 'state-backed-up', 'approval-granted', 'route53-upsert', 'canary-verified', 'status-changed', 'lock-released']);
     expect(store.timeline.find((e) => e.action === 'state-backed-up')?.detail).toMatch(new RegExp(`consumer groups of ${DR} backed up to kafka-heal.dr-backups key inc-events-site`));
     expect(calls.filter((c) => c.resource.endsWith('changeResourceRecordSets'))).toHaveLength(1);
     expect(published).toHaveLength(1);

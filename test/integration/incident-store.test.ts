@@ -109,6 +109,45 @@ describe('incident store on DynamoDB Local', () => {
     expect(inc.timeline[0]!.reasons).toEqual(d.reasons);
   });
 
+  it('1,000 distinct 1 KiB fingerprints on one incident all record (kept as hashes, far below the 400 KB item limit); a re-fire finds its incident', async () => {
+    const long = (i: number) => `alertmanager:${String(i).padStart(4, '0')}:${'x'.repeat(1010)}`;
+    const d = brokerDecision([2]);
+    const first = await record(signal({ id: 'sig-long-0', fingerprint: long(0) }), d);
+    const id = first.outcome === 'created' ? first.incident.id : '';
+    // Joined as the classifier joins them (correlate names the incident), 50 at a time.
+    for (let i = 1; i < 1000; i += 50) {
+      const batch = Array.from({ length: Math.min(50, 1000 - i) }, (_, k) => signal({ id: `sig-long-${i + k}`, fingerprint: long(i + k) }));
+      const outcomes = await Promise.all(batch.map((s) => store.recordSignal(s, d, { kind: 'join', incidentId: id })));
+      expect(outcomes.map((o) => o.outcome)).toEqual(batch.map(() => 'joined'));
+    }
+    const inc = await store.get(id);
+    expect(inc.signalCount).toBe(1000);
+    expect(inc.fingerprints).toHaveLength(1000);
+    expect(inc.fingerprints.every((k) => /^sha256:[0-9a-f]{32}$/.test(k))).toBe(true);
+    expect(inc.timeline.map((e) => e.action)).not.toContain('fingerprints-capped');
+    // A re-fire of one of them (another signal id, same alarm) is recognized by its key.
+    const refire = await record(signal({ id: 'sig-long-refire', fingerprint: long(500), kind: 'under-replicated' }), d);
+    expect(refire).toMatchObject({ outcome: 'joined', newFingerprint: false, incident: { id } });
+  });
+
+  it('past the fingerprint cap a new alarm is counted, not kept, and the timeline says so once', async () => {
+    const capped = new IncidentStore({ client: doc, tableName, now: () => clock, maxFingerprints: 5 });
+    const d = brokerDecision([2]);
+    const rec = async (s: Signal) => capped.recordSignal(s, d, correlate(s, d, await capped.listOpen(s.cluster), DEFAULT_POLICY, clock), (o) => correlate(s, d, o, DEFAULT_POLICY, clock));
+    for (let i = 0; i < 8; i++) await rec(signal({ id: `sig-cap-${i}`, fingerprint: `alarm:cap-${i}` }));
+    const [open] = await capped.listOpen('orders');
+    const inc = await capped.get(open!.id);
+    expect(inc.signalCount).toBe(8);
+    expect(inc.fingerprints).toEqual(['alarm:cap-0', 'alarm:cap-1', 'alarm:cap-2', 'alarm:cap-3', 'alarm:cap-4']);
+    expect(inc.timeline.filter((e) => e.action === 'fingerprints-capped')).toHaveLength(1);
+    // A kept fingerprint still re-fires into it; an upgrade past the cap keeps the cap.
+    expect(await rec(signal({ id: 'sig-cap-again', fingerprint: 'alarm:cap-3' }))).toMatchObject({ outcome: 'joined', newFingerprint: false });
+    // A second broker within the cascade window upgrades the incident; past the cap its alarm is not kept either.
+    const upgraded = await rec(signal({ id: 'sig-cap-b3', brokerIds: [3], fingerprint: 'alarm:cap-b3', observedAt: at(-20) }));
+    expect(upgraded).toMatchObject({ outcome: 'upgraded', incident: { type: 'cascade-failure' } });
+    expect((await capped.get(open!.id)).fingerprints).toHaveLength(5);
+  });
+
   it('records 50 concurrent deliveries of the same signal once', async () => {
     const s = signal();
     const d = brokerDecision([2]);

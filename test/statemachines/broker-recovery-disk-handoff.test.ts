@@ -2,8 +2,11 @@
 // broker is handed to disk-pressure as a nested execution (the real ASL, same bindings), and is
 // restarted only once the disk is below the threshold.
 import { describe, expect, it } from 'vitest';
-import { KAFKA_UPDATE_BROKER_STORAGE, mskStorageBindings, parseDefinition, runWorkflow, type Json, type TaskBinding } from '../../local/stepfunctions/index.js';
+import { CLOUDWATCH_GET_METRIC_DATA, KAFKA_UPDATE_BROKER_STORAGE, mskStorageBindings, parseDefinition, runWorkflow, type Json, type TaskBinding } from '../../local/stepfunctions/index.js';
 import { INSTANCE, SNAPSHOTS, SUBSTITUTIONS, aslText, diagnosisLine, finalState, ok, runScenario, workflowStepsCalled } from './recovery-fixtures.js';
+
+const storage = mskStorageBindings({ clusters: {} }).registry;
+const mskOnly: Record<string, TaskBinding> = { [KAFKA_UPDATE_BROKER_STORAGE]: storage[KAFKA_UPDATE_BROKER_STORAGE] as TaskBinding, [CLOUDWATCH_GET_METRIC_DATA]: storage[CLOUDWATCH_GET_METRIC_DATA] as TaskBinding };
 
 const FREE = 'kafka-heal-test-kafka-free-disk';
 const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
@@ -34,8 +37,8 @@ function scenario(opts: { freedPoints: number; dryRun?: boolean }) {
             FreeDiskDocumentName: FREE,
           }),
           input,
-          // EC2 cluster: the MSK storage integration is bound (every Resource must be) but never called.
-          bindings: { [KAFKA_UPDATE_BROKER_STORAGE]: mskStorageBindings({ clusters: {} }).registry[KAFKA_UPDATE_BROKER_STORAGE] as TaskBinding, ...bindings },
+          // EC2 cluster: the MSK storage integrations are bound (every Resource must be) but never called.
+          bindings: { ...mskOnly, ...bindings },
           timeScale: 0.0005,
         }),
     },

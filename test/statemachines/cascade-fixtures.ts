@@ -27,7 +27,7 @@ import {
   type RunResult,
 } from '../../local/stepfunctions/index.js';
 import type { ApprovalRequest } from '../../functions/approvals/schema.js';
-import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok, snapshot } from './recovery-fixtures.js';
+import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok, snapshot, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
 
 export const CASCADE_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: SUBSTITUTIONS.WorkflowStepsFunctionArn,
@@ -116,6 +116,7 @@ export class CascadeStore extends MemoryStore {
 
 export interface CascadeScenario {
   brokerIds: number[];
+  history?: HistoryWatch;
   /** The cluster's brokers (default 1, 2, 3). */
   clusterBrokers?: number[];
   /** The incident's brokers when the run starts (default: brokerIds). */
@@ -217,6 +218,7 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
       return s.decide ? s.decide(r) : { decision: 'approved', by: 'test:approver' };
     },
     timeScale: 0.0005,
+    ...watchApprovals(s.history),
   });
   const states: string[] = [];
   // eslint-disable-next-line prefer-const -- bound after the registry that the children share
@@ -267,7 +269,9 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
     input: input as Json,
     bindings: registry,
     timeScale: 0.0005,
+    ...watchRun(s.history),
     onEvent: (e) => {
+      s.history?.event(e);
       if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
     },
   });

@@ -38,9 +38,9 @@ describe('statemachines/cascade-recovery.asl.json: definition', () => {
     const map = def.States['Recover Brokers One At A Time'] as AslState & { MaxConcurrency: number; ItemProcessor: AslDefinition };
     expect(map.Type).toBe('Map');
     expect(map.MaxConcurrency).toBe(1);
-    expect((map.ItemProcessor.States['Recover Broker'] as AslState).Resource).toBe('arn:aws:states:::states:startExecution.sync:2');
+    expect((map.ItemProcessor.States['Recover Broker'] as AslState).Resource).toBe('arn:${Partition}:states:::states:startExecution.sync:2');
     const approval = def.States['Request Approval'] as AslState;
-    expect(approval).toMatchObject({ Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', TimeoutSeconds: 900 });
+    expect(approval).toMatchObject({ Resource: 'arn:${Partition}:states:::lambda:invoke.waitForTaskToken', TimeoutSeconds: 900 });
     expect(approval.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
     const verify = def.States['Verify Cluster Recovered'] as AslState;
     expect(verify.Retry?.[0]).toMatchObject({ ErrorEquals: ['ClusterNotRecovered'], IntervalSeconds: 10, BackoffRate: 1.5, MaxDelaySeconds: 120, MaxAttempts: 3 });

@@ -4,6 +4,7 @@ import type { HealRecord } from '../../functions/domain/types.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
+  CLOUDWATCH_GET_METRIC_DATA,
   KAFKA_UPDATE_BROKER_STORAGE,
   RESOURCES,
   lambdaInvokeBinding,
@@ -47,7 +48,9 @@ interface DiskScenario {
   usage?: Record<number, number>;
   freedPoints?: number;
   cleanupFails?: boolean;
+  /** The MSK model; its diskUsedPercent (default 92) is what CloudWatch answers when re-measured. */
   msk?: Partial<LocalMskCluster>;
+  /** What the alarm said (the execution input's signal value). */
   signalValue?: number;
   earlierHeals?: HealRecord[];
 }
@@ -79,7 +82,7 @@ async function runDisk(s: DiskScenario) {
       throw new Error(`unexpected document ${cmd.documentName}`);
     },
   });
-  const msk: LocalMskCluster = { state: 'ACTIVE', currentVersion: 'K3AEGXETSR30VB', volumeGb: 1000, ...s.msk };
+  const msk: LocalMskCluster = { state: 'ACTIVE', currentVersion: 'K3AEGXETSR30VB', volumeGb: 1000, diskUsedPercent: 92, ...s.msk };
   const storage = mskStorageBindings({ clusters: { [MSK_ARN]: msk } });
   const published: Json[] = [];
   const escalation = parseDefinition(
@@ -120,7 +123,8 @@ describe('statemachines/disk-pressure.asl.json: definition', () => {
     expectHouseStyle(JSON.stringify({ Comment: 'the per-broker loop of disk-pressure (diagnose, clean when at or above the threshold, verify), checked with the house rules', ...map }));
     expectLockReleasedOnEveryPath(TEXT);
     expect(taskResources(parseDefinition(TEXT, DISK_SUBSTITUTIONS))).toEqual([
-      'arn:aws:states:::aws-sdk:kafka:describeClusterV2',
+      CLOUDWATCH_GET_METRIC_DATA,
+      'arn:aws:states:::aws-sdk:kafka:describeCluster',
       KAFKA_UPDATE_BROKER_STORAGE,
       'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
       'arn:aws:states:::aws-sdk:ssm:sendCommand',
@@ -197,7 +201,7 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
 describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
   it('happy path: 1000 -> 1250 GiB, waits for UPDATING -> ACTIVE, projected 73.6% < 85% -> resolved', async () => {
     const run = await runDisk({ platform: 'msk' });
-    expect(run.final).toBe('Disk Pressure Relieved');
+    expect(run.final, JSON.stringify(run.result)).toBe('Disk Pressure Relieved');
     expect(run.updates.map((u) => u.volumeGb)).toEqual([1250]);
     expect(run.msk).toMatchObject({ state: 'ACTIVE', volumeGb: 1250 });
     expect(run.commands).toEqual([]);
@@ -229,10 +233,43 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
   });
 
   it('verification failure: even after growing, the projected usage stays above the threshold -> escalated', async () => {
-    const run = await runDisk({ platform: 'msk', signalValue: 99, msk: { volumeGb: 16_000 } });
+    const run = await runDisk({ platform: 'msk', msk: { volumeGb: 16_000, diskUsedPercent: 99 } });
     expect(run.updates.map((u) => u.volumeGb)).toEqual([16_384]);
     expect(run.final).toBe('Handed To Operators');
     expect(statusDetail(run)).toMatch(/broker storage grew to 16384 GiB but the projected usage \(96.7%\) is not known to be below 85%/);
+  });
+
+  it('re-measures before growing anything: an alarm at 95% while the brokers are at 60% is a false alarm, nothing updated, no heal', async () => {
+    const run = await runDisk({ platform: 'msk', signalValue: 95, msk: { diskUsedPercent: 60 } });
+    expect(run.final).toBe('False Alarm Resolved');
+    expect(run.updates).toEqual([]);
+    expect(run.calls.filter((c) => c.resource === KAFKA_UPDATE_BROKER_STORAGE)).toEqual([]);
+    expect(run.timeline('storage-update-planned')).toEqual([]);
+    expect(statusDetail(run)).toBe('remediating -> resolved: false alarm: re-measured: the highest broker data disk usage of MSK cluster orders is 60% (below 85%); broker storage not grown');
+    expect(run.store.heals, 'no heal: the 6-hour rule and the flap breaker do not count it').toEqual([]);
+    // The query: the cluster's brokers' maximum over the last 10 minutes, newest first.
+    const query = run.calls.find((c) => c.resource === CLOUDWATCH_GET_METRIC_DATA)?.input as { StartTime: string; EndTime: string; ScanBy: string; MetricDataQueries: { Expression: string; Period: number }[] };
+    expect(query.MetricDataQueries).toEqual([expect.objectContaining({ Expression: `SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Broker ID", "Cluster Name") WHERE "Cluster Name" = 'orders'`, Period: 60 })]);
+    expect(Date.parse(query.EndTime) - Date.parse(query.StartTime)).toBe(600_000);
+    expect(Math.abs(Date.now() - Date.parse(query.EndTime))).toBeLessThan(30_000);
+  });
+
+  it('the threshold edge when re-measured: 84.9% is below (false alarm), 85% grows the storage with the measured usage', async () => {
+    const below = await runDisk({ platform: 'msk', msk: { diskUsedPercent: 84.9 } });
+    expect(below.final).toBe('False Alarm Resolved');
+    expect(below.updates).toEqual([]);
+    const at = await runDisk({ platform: 'msk', signalValue: 99, msk: { diskUsedPercent: 85 } });
+    expect(at.updates.map((u) => u.volumeGb)).toEqual([1250]);
+    // The plan rests on the measurement, not on the alarm's 99%.
+    expect(at.timeline('storage-update-planned')[0]?.detail).toMatch(/projected usage 68% \(threshold 85%\)/);
+    expect(at.final).toBe('Disk Pressure Relieved');
+  });
+
+  it('no datapoint in the last 10 minutes: usage unknown, nothing grown, escalated', async () => {
+    const run = await runDisk({ platform: 'msk', msk: { diskUsedPercent: undefined } });
+    expect(run.final).toBe('Handed To Operators');
+    expect(run.updates).toEqual([]);
+    expect(statusDetail(run)).toMatch(/broker storage not updated: no KafkaDataLogsDiskUsed datapoint for MSK cluster orders since .*could not be confirmed/);
   });
 
   it('dryRun: ZERO UpdateBrokerStorage calls, the planned update on the timeline', async () => {

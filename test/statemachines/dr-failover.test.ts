@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
-import { DR_ENDPOINT, DR_SUBSTITUTIONS, PRIMARY_ENDPOINT, RECORD, ZONE_ID, mutatingCalls, recordValue, runDr, type DrRun } from './dr-fixtures.js';
+import { CS_PRIMARY, DR_ENDPOINT, DR_SUBSTITUTIONS, PRIMARY_ENDPOINT, RECORD, ZONE_ID, mutatingCalls, recordValue, runDr, type DrRun } from './dr-fixtures.js';
 import { aslProblems, expectWellFormedWorkflow, lockProblems, styleProblems } from '../support/asl.js';
 import { aslText } from './recovery-fixtures.js';
 
@@ -63,14 +63,27 @@ describe('the definition checks catch what they are for', () => {
     (def.States['Get Change Status'] as AslState).TimeoutSeconds = undefined as unknown as number;
     (def.States['Resolve Incident'] as AslState).Next = 'Clients On Standby';
     def.States['Mark escalated'] = def.States['Mark Escalated'] as AslState;
+    // Fencing (docs/incident-store.md, "Runs and the lock"): a step that does not name its run, a
+    // superseded catch behind another one, a plain transition into the superseded end.
+    const escalate = (def.States['Escalate Incident'] as AslState & { Parameters: { Payload: Record<string, unknown> } }).Parameters.Payload;
+    delete escalate['execution.$'];
+    const start = def.States['Record Start'] as AslState;
+    start.Catch = [...(start.Catch ?? []).slice(1), ...(start.Catch ?? []).slice(0, 1)];
+    (def.States['Release Cluster Lock'] as AslState).Catch = [{ ErrorEquals: ['States.ALL'], Next: 'Stop As Superseded', Comment: 'x' } as never];
     const text = JSON.stringify(def).replace('${NotificationTopicArn}', 'arn:aws:sns:eu-west-1:123456789012:x');
     expect(styleProblems(text)).toEqual([
+      'Record Start: Catch States.ALL must be alone and last',
       'Is Dry Run: a Choice without a Comment saying why',
       'Get Change Status: a Task without TimeoutSeconds',
       'Mark escalated: not a Title Case name',
-      'a literal ARN (use a ${Placeholder})',
+      'a literal ARN or partition (use a ${Placeholder}; integrations are arn:${Partition}:states:::...)',
     ]);
-    expect(lockProblems(text)).toEqual(['Clients On Standby is reached from Resolve Incident, not through Release Cluster Lock']);
+    expect(lockProblems(text)).toEqual([
+      'Clients On Standby is reached from Resolve Incident, not through Release Cluster Lock',
+      'Release Cluster Lock: only RunSupersededError may lead to Stop As Superseded',
+      'Record Start: the start step must first catch RunSupersededError into Stop As Superseded',
+      'Escalate Incident: the escalate step does not name its run (execution.$: $$.Execution.Id)',
+    ]);
     expect(aslProblems(text, DR_SUBSTITUTIONS)).toContain('substitution NotificationTopicArn is never used');
   });
 });
@@ -84,7 +97,8 @@ describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a lo
     expect(changes(run)).toEqual([`UPSERT ${RECORD} ${DR_ENDPOINT} 60`]);
     // getChange answered PENDING twice before INSYNC: the poll loop ran.
     expect(run.states.filter((s) => s === 'Get Change Status')).toHaveLength(3);
-    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-prerequisites', 'dr-backup', 'dr-canary']);
+    // The primary confirmed down by 3 probes from inside its own VPC, before anything else.
+    expect(run.clusterSteps.map((c) => `${c.fn === CS_PRIMARY ? 'primary' : 'dr'} ${c.step}`)).toEqual(['primary dr-site-probe', 'primary dr-site-probe', 'primary dr-site-probe', 'dr dr-prerequisites', 'dr dr-backup', 'dr dr-canary']);
     expect(run.approvals).toHaveLength(1);
     expect(run.approvals[0]?.request).toMatchObject({ workflow: 'dr-failover', cluster: 'events', incidentType: 'site-failure', summary: `dr-failover: move clients of ${RECORD} from events to events-dr` });
     expect(run.approvals[0]?.request.actions).toEqual([
@@ -92,9 +106,11 @@ describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a lo
       `Route 53 UPSERT ${RECORD} CNAME ${DR_ENDPOINT} (TTL 60) in hosted zone ${ZONE_ID}, wait until INSYNC`,
       `Send a canary through ${RECORD}:9092; roll the record back to its previous value if it does not reach events-dr`,
     ]);
-    expect(run.approvals[0]?.request.evidence?.[0]).toMatch(/replication lag 0.042 s/);
+    expect(run.approvals[0]?.request.evidence?.[0]).toBe('no broker of events answered (down, no bootstrap server answered)');
+    expect(run.approvals[0]?.request.evidence?.[1]).toMatch(/replication lag 0.042 s/);
     expect(run.store.timeline.map((e) => e.action)).toEqual([
       'recovery-started',
+      'primary-down-confirmed',
       'dr-prerequisites-met',
       'state-backed-up',
       'approval-granted',
@@ -122,7 +138,7 @@ describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a lo
   it('prerequisites still unmet after the retries -> escalate; nothing backed up, no approval, the record untouched', async () => {
     const run = await runDr({ workflow: 'dr-failover', prerequisitesFailures: Infinity });
     expect(run.states.at(-1)).toBe('Handed To Operators');
-    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-prerequisites', 'dr-prerequisites', 'dr-prerequisites', 'dr-prerequisites']);
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-site-probe', 'dr-site-probe', 'dr-site-probe', 'dr-prerequisites', 'dr-prerequisites', 'dr-prerequisites', 'dr-prerequisites']);
     expect(mutatingCalls(run)).toEqual([]);
     expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
     expect(run.store.status).toBe('escalated');
@@ -162,11 +178,12 @@ describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a lo
     const run = await runDr({ workflow: 'dr-failover', input: { dryRun: true } });
     expect(run.result.status).toBe('SUCCEEDED');
     expect(mutatingCalls(run)).toEqual([]);
-    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-prerequisites']);
+    // The confirmation is read-only: it runs in a dry run too.
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-site-probe', 'dr-site-probe', 'dr-site-probe', 'dr-prerequisites']);
     expect(run.approvals).toEqual([]);
     expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
     const actions = run.store.timeline.map((e) => e.action);
-    expect(actions).toEqual(['recovery-started', 'dr-prerequisites-met', 'approval-planned', 'planned-action', 'status-changed', 'lock-released']);
+    expect(actions).toEqual(['recovery-started', 'primary-down-confirmed', 'dr-prerequisites-met', 'approval-planned', 'planned-action', 'status-changed', 'lock-released']);
     expect(run.store.timeline.find((e) => e.action === 'planned-action')).toMatchObject({
       result: 'dry-run',
       detail: `would back up events-dr, then UPSERT ${RECORD} CNAME ${PRIMARY_ENDPOINT} -> ${DR_ENDPOINT} (TTL 60) in ${ZONE_ID}, wait for INSYNC, send a canary through ${RECORD}:9092 and roll back to ${PRIMARY_ENDPOINT} if it does not reach events-dr`,
@@ -189,7 +206,7 @@ describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a lo
     expect(changes(run)).toEqual([`UPSERT ${RECORD} ${DR_ENDPOINT} 60`, `UPSERT ${RECORD} ${PRIMARY_ENDPOINT} 60`]);
     // The rollback is accepted; once it propagates the name servers answer the old value again.
     expect(run.zone.listResourceRecordSets({ HostedZoneId: ZONE_ID, StartRecordName: RECORD, MaxItems: '1' }).ResourceRecordSets[0]?.ResourceRecords).toEqual([{ Value: PRIMARY_ENDPOINT }]);
-    expect(run.store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'dr-prerequisites-met', 'state-backed-up', 'approval-not-required', 'route53-upsert', 'route53-rollback', 'status-changed', 'lock-released']);
+    expect(run.store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'primary-down-confirmed', 'dr-prerequisites-met', 'state-backed-up', 'approval-not-required', 'route53-upsert', 'route53-rollback', 'status-changed', 'lock-released']);
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(new RegExp(`was not validated \\(CanaryFailed: .*rolled back to ${PRIMARY_ENDPOINT}`));
     expect(run.published).toHaveLength(1); // the escalation page, no "done" notice
     expect((run.published[0] as { TopicArn: string }).TopicArn).toBe('arn:aws:sns:eu-west-1:123456789012:critical');
@@ -217,13 +234,93 @@ describe('dr-failover runs (aws-local-stepfunctions, per-Resource bindings, a lo
   });
 });
 
+describe('dr-failover confirms the primary down from inside its VPC before any DNS change, whatever the policy says', () => {
+  /** Calls that touched Route 53 at all (reads included): a false alarm makes none. */
+  const route53 = (run: DrRun) => run.calls.filter((c) => c.resource.includes(':route53:')).map((c) => c.stateName);
+  const page = (run: DrRun) => run.published.find((m) => String((m as { Subject?: string }).Subject).includes('SEV-2')) as { TopicArn: string; Subject: string; Message: string } | undefined;
+
+  it('a site-down signal with a healthy primary (automatic failover on): resolved as a false alarm on the first probe, paged, no DNS call, nothing else asked', async () => {
+    const run = await runDr({ workflow: 'dr-failover', automatic: true, primaryProbes: ['healthy'] });
+    expect(run.result.status, JSON.stringify(run.result)).toBe('SUCCEEDED');
+    expect(run.states.at(-1)).toBe('False Site Alarm Resolved');
+    expect(run.clusterSteps).toEqual([{ fn: CS_PRIMARY, step: 'dr-site-probe' }]);
+    expect(route53(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
+    expect(run.approvals).toEqual([]);
+    expect(run.store.status).toBe('resolved');
+    expect(run.store.heals, 'a false alarm is no heal for the flap breaker').toEqual([]);
+    const resolved = run.store.timeline.find((e) => e.action === 'status-changed');
+    expect(resolved?.detail).toBe('remediating -> resolved: false alarm: a site-down signal arrived for events but the primary answered on probe 1 from inside its VPC (events answered and is healthy); the record was not changed');
+    // The page: escalation-notify on the critical topic (SEV-2), saying what happened.
+    expect(page(run)).toMatchObject({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical', Subject: '[kafka-heal] SEV-2 site-failure on events' });
+    expect(JSON.parse(page(run)?.Message ?? '{}')).toMatchObject({ incidentId: 'inc-events-site', summary: expect.stringContaining('a site-down signal arrived for events but the primary answered'), reasons: ['events answered and is healthy'] });
+    expect(run.published).toHaveLength(1);
+    expectLockReleasedLast(run);
+  });
+
+  it('the primary answers on the 2nd of 3 probes: a false alarm after 2 probes, no DNS change', async () => {
+    const run = await runDr({ workflow: 'dr-failover', automatic: true, primaryProbes: ['down', 'healthy'] });
+    expect(run.states.at(-1)).toBe('False Site Alarm Resolved');
+    expect(run.states.filter((s) => s === 'Probe Primary From Its VPC')).toHaveLength(2);
+    expect(run.states.filter((s) => s === 'Wait Before Next Probe')).toHaveLength(1);
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-site-probe', 'dr-site-probe']);
+    expect(route53(run)).toEqual([]);
+    expect(mutatingCalls(run)).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/answered on probe 2 from inside its VPC/);
+    expect(page(run)).toBeDefined();
+    expectLockReleasedLast(run);
+  });
+
+  it('down on all 3 probes, 10 s apart: confirmed, then the switch goes ahead', async () => {
+    const run = await runDr({ workflow: 'dr-failover', automatic: true, primaryProbes: ['down', 'down', 'down'] });
+    expect(run.states.at(-1)).toBe('Clients On Standby');
+    const wait = (JSON.parse(aslText('dr-failover')) as AslDefinition).States['Wait Before Next Probe'] as AslState & { Seconds: number };
+    expect(wait.Seconds * (run.states.filter((s) => s === 'Wait Before Next Probe').length + 1), 'about 30 s').toBe(30);
+    expect(run.store.timeline.find((e) => e.action === 'primary-down-confirmed')).toMatchObject({ result: 'confirmed', detail: '3 consecutive probes from inside the VPC of events, 10 s apart; the last: no broker of events answered (down, no bootstrap server answered)' });
+  });
+
+  it('the primary answers but is not healthy (3rd probe degraded): not a site failure, escalated, nothing switched', async () => {
+    const run = await runDr({ workflow: 'dr-failover', automatic: true, primaryProbes: ['down', 'down', 'degraded'] });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(route53(run)).toEqual([]);
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/probe 3 of 3 from inside the VPC of events: events answered \(degraded\): the site is not down/);
+    expectLockReleasedLast(run);
+  });
+
+  it("the primary's cluster steps function fails: the observer's failure is not the site's, escalated, nothing switched", async () => {
+    const run = await runDr({ workflow: 'dr-failover', automatic: true, primaryProbes: ['down', 'error'] });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(route53(run)).toEqual([]);
+    expect(run.clusterSteps.map((c) => c.step)).toEqual(['dr-site-probe', 'dr-site-probe']);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/timed out/);
+  });
+
+  it('with approval required, a healthy primary asks nobody: the false alarm comes first', async () => {
+    const run = await runDr({ workflow: 'dr-failover', primaryProbes: ['healthy'] });
+    expect(run.states.at(-1)).toBe('False Site Alarm Resolved');
+    expect(run.approvals).toEqual([]);
+  });
+});
+
 describe('dr-failback runs', () => {
+  it('the primary is not healthy on every probe: escalated, the clients stay on DR', async () => {
+    const run = await runDr({ workflow: 'dr-failback', automatic: true, primaryProbes: ['healthy', 'down'] });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(changes(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/probe 2 of 3 from inside the VPC of events: events is not healthy \(down, no bootstrap server answered\): clients are not moved back to it/);
+    expectLockReleasedLast(run);
+  });
+
   it('happy path: the primary is checked (reverse replication from events-dr), the record goes back to it', async () => {
     const run = await runDr({ workflow: 'dr-failback' });
     expect(run.states.at(-1)).toBe('Clients Back On Primary');
     expect(recordValue(run.zone)).toBe(PRIMARY_ENDPOINT);
     expect(changes(run)).toEqual([`UPSERT ${RECORD} ${PRIMARY_ENDPOINT} 60`]);
     expect(run.clusterSteps.every((c) => c.fn.endsWith('cluster-steps-events'))).toBe(true);
+    expect(run.clusterSteps.map((c) => c.step).slice(0, 4)).toEqual(['dr-site-probe', 'dr-site-probe', 'dr-site-probe', 'dr-prerequisites']);
+    expect(run.store.timeline.map((e) => e.action)).toContain('primary-up-confirmed');
     const prereq = run.calls.find((c) => c.stateName === 'Check Prerequisites')?.input as { Payload: Record<string, unknown> };
     expect(prereq.Payload).toEqual({ step: 'dr-prerequisites', cluster: 'events', sourceAlias: 'events-dr', maxLagSeconds: 60 });
     expect(run.published[0]).toMatchObject({ Subject: 'kafka-heal: events-dr -> events (dr-failback)' });

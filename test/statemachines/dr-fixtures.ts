@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanaryFailed, DrPrerequisitesNotMet, DrStepSchema } from '../../functions/cluster-steps/dr.js';
+import { siteProbeVerdict } from '../../functions/domain/dr.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
@@ -24,7 +25,7 @@ import {
   type Json,
   type RunResult,
 } from '../../local/stepfunctions/index.js';
-import { ACCOUNT, MemoryStore, aslText } from './recovery-fixtures.js';
+import { ACCOUNT, MemoryStore, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
 
 export const DR_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: `${ACCOUNT}:kafka-heal-test-workflow-steps`,
@@ -51,6 +52,12 @@ export interface DrScenario {
   canaryBroken?: boolean;
   /** The record's value before the run; undefined: no record at all. */
   recordValue?: string | null;
+  /**
+   * What each probe of the primary from inside its VPC finds, in order (the last repeats);
+   * `error`: the primary's cluster steps function fails. Default: down on failover, healthy on failback.
+   */
+  primaryProbes?: ('down' | 'healthy' | 'degraded' | 'error')[];
+  history?: HistoryWatch;
 }
 
 export interface DrRun {
@@ -84,11 +91,18 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
   });
   const clusterSteps: { fn: string; step: string }[] = [];
   let prerequisiteCalls = 0;
+  const primaryProbes = s.primaryProbes ?? [s.workflow === 'dr-failover' ? 'down' : 'healthy'];
+  let siteProbes = 0;
   const drStepsDouble = (fn: string, endpoint: string, cluster: string) => (payload: Json) => {
     const step = DrStepSchema.parse(payload);
     clusterSteps.push({ fn, step: step.step });
     if (step.cluster !== cluster) throw new Error(`${fn} reaches ${cluster}, not ${step.cluster}`);
     switch (step.step) {
+      case 'dr-site-probe': {
+        const found = primaryProbes[Math.min(siteProbes++, primaryProbes.length - 1)] ?? 'down';
+        if (found === 'error') throw new TaskError('Lambda.Unknown', `${fn} timed out`);
+        return { step: step.step, ...siteProbeVerdict({ cluster, expect: step.expect, status: found, bootstrapReachable: found !== 'down' }), status: found, at: new Date().toISOString() };
+      }
       case 'dr-prerequisites':
         if (prerequisiteCalls++ < (s.prerequisitesFailures ?? 0)) throw new DrPrerequisitesNotMet(`${cluster} is not ready: replication lag 75.000 s exceeds the allowed 60 s`);
         return { step: step.step, ready: true, healthy: true, lagSeconds: 0.042, summary: `${cluster} is healthy and reachable, replication lag 0.042 s (max 60 s)`, at: new Date().toISOString() };
@@ -111,7 +125,7 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
     published.push(msg);
     return { MessageId: `m-${published.length}` };
   };
-  const approval = approvalBinding({ decide: () => s.approval ?? { decision: 'approved', by: 'oncall@example.com' }, timeScale: 0.0001 });
+  const approval = approvalBinding({ decide: () => s.approval ?? { decision: 'approved', by: 'oncall@example.com' }, timeScale: 0.0001, ...watchApprovals(s.history) });
   const { registry, calls } = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [DR_SUBSTITUTIONS.WorkflowStepsFunctionArn]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
@@ -131,7 +145,9 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
     input: input as Json,
     bindings: registry,
     timeScale: 0.0005,
+    ...watchRun(s.history),
     onEvent: (e) => {
+      s.history?.event(e);
       if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
     },
   });
@@ -144,7 +160,7 @@ export function mutatingCalls(run: DrRun): string[] {
     .filter((c) => {
       if (c.resource.endsWith('route53:changeResourceRecordSets') || c.resource === APPROVAL_RESOURCE || c.resource === RESOURCES.snsPublish) return true;
       const p = c.input as { FunctionName?: string; Payload?: { step?: string } };
-      return c.resource === RESOURCES.lambdaInvoke && p.FunctionName !== DR_SUBSTITUTIONS.WorkflowStepsFunctionArn && p.Payload?.step !== 'dr-prerequisites';
+      return c.resource === RESOURCES.lambdaInvoke && p.FunctionName !== DR_SUBSTITUTIONS.WorkflowStepsFunctionArn && p.Payload?.step !== 'dr-prerequisites' && p.Payload?.step !== 'dr-site-probe';
     })
     .map((c) => `${c.stateName}`);
 }

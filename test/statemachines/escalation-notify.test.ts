@@ -14,6 +14,8 @@ const SUBS = escalationNotifySubstitutions({
   criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-critical',
   warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-warning',
 });
+/** The stack substitutes the partition of every service integration too (HealerWorkflow). */
+const DEPLOYED = { Partition: 'aws', ...SUBS };
 
 interface State {
   Type: string;
@@ -38,34 +40,35 @@ describe('statemachines/escalation-notify.asl.json', () => {
   });
 
   it('passes asl-validator as written and as rendered', () => {
-    const raw = JSON.parse(TEXT) as Definition;
+    // As written, with only the partition placeholder the validator cannot read rendered.
+    const raw = JSON.parse(TEXT.replaceAll('${Partition}', 'aws')) as Definition;
     // asl-validator mutates its input: hand it a clone.
     const asWritten = aslValidator(structuredClone(raw));
     expect(asWritten.errorsText('\n')).toBe('');
     expect(asWritten.isValid).toBe(true);
-    const rendered = aslValidator(JSON.parse(renderDefinition(TEXT, SUBS)));
+    const rendered = aslValidator(JSON.parse(renderDefinition(TEXT, DEPLOYED)));
     expect(rendered.errorsText('\n')).toBe('');
     expect(rendered.isValid).toBe(true);
   });
 
   it('the validator does catch a broken definition (so the check above can fail)', () => {
-    const broken = JSON.parse(TEXT) as Definition;
+    const broken = JSON.parse(TEXT.replaceAll('${Partition}', 'aws')) as Definition;
     const publish = broken.States['Publish To Critical Topic'];
     if (publish) publish.Next = 'No Such State';
     expect(aslValidator(broken).isValid).toBe(false);
   });
 
   it('rendered with the stack substitutions leaves no ${ and uses each substitution', () => {
-    const rendered = renderDefinition(TEXT, SUBS);
+    const rendered = renderDefinition(TEXT, DEPLOYED);
     expect(rendered).not.toContain('${');
-    for (const [key, value] of Object.entries(SUBS)) {
+    for (const [key, value] of Object.entries(DEPLOYED)) {
       expect(TEXT).toContain(`\${${key}}`);
       expect(rendered).toContain(value);
     }
   });
 
   it('rendering refuses a placeholder that has no substitution', () => {
-    expect(() => renderDefinition(TEXT, { CriticalTopicArn: 'x' })).toThrow(/WarningTopicArn/);
+    expect(() => renderDefinition(TEXT, { Partition: 'aws', CriticalTopicArn: 'x' })).toThrow(/WarningTopicArn/);
   });
 
   it('follows the house style: top-level Comment, Title Case names, no literal ARNs, specific errors before States.ALL', () => {
@@ -104,7 +107,7 @@ describe('statemachines/escalation-notify.asl.json', () => {
   });
 
   it('routes SEV-1/SEV-2 to the critical topic and everything else to the warning topic', () => {
-    const def = JSON.parse(renderDefinition(TEXT, SUBS)) as Definition;
+    const def = JSON.parse(renderDefinition(TEXT, DEPLOYED)) as Definition;
     const choose = def.States['Choose Topic By Severity'];
     expect(JSON.stringify(choose?.Choices)).toContain('SEV-1');
     expect(JSON.stringify(choose?.Choices)).toContain('SEV-2');

@@ -135,9 +135,9 @@ async function run(s: Scenario) {
 
 describe('statemachines/escalation.asl.json', () => {
   it('passes asl-validator as written and rendered, leaves no ${, binds only known resources', () => {
-    const asWritten = aslValidator(JSON.parse(TEXT));
+    const asWritten = aslValidator(JSON.parse(TEXT.replaceAll('${Partition}', 'aws')));
     expect(asWritten.errorsText('\n')).toBe('');
-    const rendered = renderDefinition(TEXT, SUBS);
+    const rendered = renderDefinition(TEXT, { Partition: 'aws', ...SUBS });
     expect(rendered).not.toContain('${');
     expect(aslValidator(JSON.parse(rendered)).isValid).toBe(true);
     expect(taskResources(definition)).toEqual([RESOURCES.lambdaInvoke, RESOURCES.startExecutionSync2]);

@@ -25,7 +25,7 @@ import {
   type Json,
   type RunResult,
 } from '../../local/stepfunctions/index.js';
-import { ACCOUNT, CLUSTER_STEPS, MemoryStore, SUBSTITUTIONS as BROKER_SUBSTITUTIONS, aslText } from './recovery-fixtures.js';
+import { ACCOUNT, CLUSTER_STEPS, MemoryStore, SUBSTITUTIONS as BROKER_SUBSTITUTIONS, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
 
 export const INCIDENT = 'inc-orders-h4';
 export const CRITICAL_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:critical';
@@ -80,6 +80,7 @@ export function withGroup(base: () => ClusterSnapshot, offsets: [number, number]
 
 export interface H4Scenario {
   workflow: 'consumer-lag' | 'quorum-recovery';
+  history?: HistoryWatch;
   input?: Record<string, unknown>;
   target?: ClusterTargetConfig;
   /** Snapshots the probe returns, in order; the last one repeats. */
@@ -139,7 +140,7 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
   const escalations: Json[] = [];
   const escalation = parseDefinition(readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'), escalationNotifySubstitutions({ criticalTopicArn: CRITICAL_TOPIC, warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }));
   const answers = [...(s.approvals ?? [])];
-  const approval = approvalBinding({ decide: () => answers.shift() ?? { decision: 'approved', by: 'test:operator' }, timeoutMs: 300 });
+  const approval = approvalBinding({ decide: () => answers.shift() ?? { decision: 'approved', by: 'test:operator' }, timeoutMs: 300, ...watchApprovals(s.history) });
   const registry = {
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [LAG_SUBSTITUTIONS.WorkflowStepsFunctionArn]: (payload: Json) => workflowSteps(WorkflowStepSchema.parse(payload)),
@@ -185,7 +186,9 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
     input: input as Json,
     bindings: recorded.registry,
     timeScale: 0.0005,
+    ...watchRun(s.history),
     onEvent: (e) => {
+      s.history?.event(e);
       if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
     },
   });

@@ -26,8 +26,8 @@ describe('statemachines/msk-broker-recovery.asl.json: definition', () => {
   it('uses MSK integrations for the cluster and the same verify backoff', () => {
     const def = parseDefinition(TEXT, SUBS);
     expect(taskResources(def)).toEqual([
-      'arn:aws:states:::aws-sdk:kafka:describeClusterOperationV2',
-      'arn:aws:states:::aws-sdk:kafka:describeClusterV2',
+      'arn:aws:states:::aws-sdk:kafka:describeCluster',
+      'arn:aws:states:::aws-sdk:kafka:describeClusterOperation',
       'arn:aws:states:::aws-sdk:kafka:rebootBroker',
       'arn:aws:states:::lambda:invoke',
       'arn:aws:states:::lambda:invoke.waitForTaskToken',

@@ -7,7 +7,8 @@ import type { ApprovalRequest } from '../../functions/approvals/schema.js';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { BrokerObservation, ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js';
-import { IncidentNotFoundError, IncidentStatusConflict, LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
+import { runMayAct } from '../../functions/domain/run-fencing.js';
+import { IncidentNotFoundError, IncidentStatusConflict, LockHeldError, LockNotOwnedError, RunSupersededError } from '../../functions/shared/errors.js';
 import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
@@ -25,6 +26,8 @@ import {
   type CommandOutcome,
   type CommandRun,
   type Json,
+  type LocalFunction,
+  type RunEvent,
   type RunResult,
   type TaskBinding,
 } from '../../local/stepfunctions/index.js';
@@ -94,6 +97,9 @@ export class MemoryStore implements WorkflowStepsStore {
   timeline: TimelineEntry[] = [];
   heals: HealRecord[] = [];
   lock: LockInfo | undefined;
+  /** As the real incident item (run-fencing.ts): the designated run and the fenced ones. */
+  activeRun: string | undefined;
+  fencedRuns: string[] = [];
 
   constructor(
     readonly incidentId: string,
@@ -107,6 +113,12 @@ export class MemoryStore implements WorkflowStepsStore {
     if (id !== this.incidentId) throw new IncidentNotFoundError(id);
   }
 
+  async checkRun(id: string, run: string): Promise<void> {
+    this.check(id);
+    const verdict = runMayAct({ status: this.status, activeRun: this.activeRun, fencedRuns: this.fencedRuns }, run);
+    if (!verdict.mayAct) throw new RunSupersededError(id, run, verdict.reason);
+  }
+
   async appendTimeline(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): Promise<TimelineEntry> {
     this.check(id);
     const full = { ...entry, at: entry.at ?? new Date().toISOString() };
@@ -114,8 +126,9 @@ export class MemoryStore implements WorkflowStepsStore {
     return full;
   }
 
-  async setStatus(id: string, status: IncidentStatus, expected: readonly IncidentStatus[], note?: { actor: string; detail?: string }) {
+  async setStatus(id: string, status: IncidentStatus, expected: readonly IncidentStatus[], note?: { actor: string; detail?: string }, run?: string) {
     this.check(id);
+    if (run !== undefined) await this.checkRun(id, run);
     if (!expected.includes(this.status)) throw new IncidentStatusConflict(id, expected, this.status);
     this.timeline.push({ at: new Date().toISOString(), actor: note?.actor ?? 'system', action: 'status-changed', detail: `${this.status} -> ${status}${note?.detail ? `: ${note.detail}` : ''}` });
     this.status = status;
@@ -131,17 +144,22 @@ export class MemoryStore implements WorkflowStepsStore {
     return this.lock?.cluster === cluster ? this.lock : undefined;
   }
 
-  /** As the real store: free, expired or already ours -> taken; else LockHeldError. */
-  async acquireLock(cluster: string, owner: string, ttlSeconds: number): Promise<LockInfo> {
+  /** As the real store: kept when this incident and run (or no run) hold it, taken when free or expired, else LockHeldError. */
+  async holdLockForRun(cluster: string, owner: string, run: string, ttlSeconds: number): Promise<{ taken: boolean; lock: LockInfo }> {
+    await this.checkRun(owner, run);
     const nowS = Math.floor(Date.now() / 1000);
-    if (this.lock && this.lock.owner !== owner && this.lock.expiresAt >= nowS) throw new LockHeldError(cluster, this.lock.owner, this.lock.expiresAt);
-    this.lock = { cluster, owner, acquiredAt: new Date().toISOString(), expiresAt: nowS + ttlSeconds };
-    return this.lock;
+    const held = this.lock;
+    if (held && held.expiresAt >= nowS) {
+      if (held.owner === owner && (held.run === undefined || held.run === run)) return { taken: false, lock: held };
+      throw new LockHeldError(cluster, held.owner, held.expiresAt);
+    }
+    this.lock = { cluster, owner, acquiredAt: new Date().toISOString(), expiresAt: nowS + ttlSeconds, run };
+    return { taken: true, lock: this.lock };
   }
 
-  async releaseLock(cluster: string, owner: string): Promise<boolean> {
+  async releaseLock(cluster: string, owner: string, run?: string): Promise<boolean> {
     if (!this.lock || this.lock.cluster !== cluster) return false;
-    if (this.lock.owner !== owner) throw new LockNotOwnedError(cluster, owner);
+    if (this.lock.owner !== owner || (run !== undefined && this.lock.run !== undefined && this.lock.run !== run)) throw new LockNotOwnedError(cluster, owner);
     this.lock = undefined;
     return true;
   }
@@ -154,6 +172,20 @@ export class MemoryStore implements WorkflowStepsStore {
 }
 
 // ------------------------------------------------------------------ the harness
+
+/**
+ * Watches a run as its execution history would show it: the approval states invoke `request` (the
+ * real approval request Lambda; its response is what the history keeps as TaskSubmitted output)
+ * and `event` gets every event with its state's input and output.
+ */
+export interface HistoryWatch {
+  request: LocalFunction;
+  event: (e: RunEvent) => void;
+}
+
+/** What a fixture passes to approvalBinding and runWorkflow when a HistoryWatch is given. */
+export const watchApprovals = (h: HistoryWatch | undefined) => (h ? { request: h.request } : {});
+export const watchRun = (h: HistoryWatch | undefined) => (h ? { history: true } : {});
 
 export const diagnosisLine = (over: Record<string, unknown> = {}) =>
   `KAFKA_HEAL_DIAGNOSIS ${JSON.stringify({ v: 1, host: 'b2', service: 'kafka', serviceActive: false, serviceState: 'failed', serviceResult: 'exit-code', mainPid: 0, listenerPort: 9092, listenerUp: false, diskUsedPercent: 41, disks: [], memUsedPercent: 30, oomKilled: false, oomEvidence: [], jvmOutOfMemory: false, logFile: null, lastErrors: [], missingTools: [], ...over })}\n`;
@@ -168,7 +200,7 @@ export interface Scenario {
   /** SSM document name -> outcome (EC2). */
   commands?: Record<string, CommandOutcome | (() => Promise<CommandOutcome>)>;
   managed?: boolean;
-  /** MSK cluster states, in order of describeClusterV2 calls; the last one repeats. */
+  /** MSK cluster states, in order of describeCluster calls; the last one repeats. */
   clusterStates?: string[];
   rebootFails?: boolean;
   /** The SNS publish of the escalation fails (every topic). */
@@ -181,6 +213,7 @@ export interface Scenario {
   children?: Record<string, (input: Json, bindings: Record<string, TaskBinding>) => Promise<RunResult>>;
   /** A person's answer to an approval request (default: approved by test:approver); 'never' lets it time out. */
   decide?: (r: ApprovalRequest) => DecideAnswer;
+  history?: HistoryWatch;
 }
 
 export interface ScenarioRun {
@@ -288,6 +321,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
         return s.decide ? s.decide(r) : { decision: 'approved', by: 'test:approver' };
       },
       timeScale: 0.0005,
+      ...watchApprovals(s.history),
     }),
   });
   function recordedRegistry() {
@@ -301,7 +335,9 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     bindings: recorded.registry,
     // A few ms per Wait and retry: the polling loops and the verify backoff really run, quickly.
     timeScale: 0.0005,
+    ...watchRun(s.history),
     onEvent: (e) => {
+      s.history?.event(e);
       if (e.type === 'StateEntered' && e.stateName) states.push(e.stateName);
     },
   });

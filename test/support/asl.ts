@@ -21,7 +21,9 @@ export function aslProblems(text: string, substitutions: Record<string, string>)
     const r = aslValidator(structuredClone(def));
     if (!r.isValid) problems.push(`${what}: ${r.errorsText('; ')}`);
   };
-  check('as written', JSON.parse(text));
+  // The service integrations name the partition by placeholder (arn:${Partition}:states:::...),
+  // which the validator cannot read: the file is checked with only that one rendered.
+  check('as written', JSON.parse(text.replaceAll('${Partition}', 'aws')));
   const rendered = parseDefinition(text, substitutions);
   check('rendered', rendered);
   if (JSON.stringify(rendered).includes('${')) problems.push('rendered: a ${...} placeholder is left');
@@ -45,25 +47,47 @@ export function styleProblems(text: string, name = STATE_NAME): string[] {
     }
     for (const c of s.Catch ?? []) if (!(c as { Comment?: string }).Comment) problems.push(`${state}: a Catch without a Comment saying why`);
   }
-  if (/arn:aws:(?!states:::)/.test(text)) problems.push('a literal ARN (use a ${Placeholder})');
+  if (/arn:aws/.test(text)) problems.push('a literal ARN or partition (use a ${Placeholder}; integrations are arn:${Partition}:states:::...)');
   return problems;
 }
 
+/** Where a run the classifier superseded ends (docs/incident-store.md, "Runs and the lock"): it holds no lock to release. */
+export const SUPERSEDED_STATE = 'Stop As Superseded';
+
 /**
  * Terminal states reached other than through Choose Final State / Release Cluster Lock. The bad
- * input state may be reached only from Check Input; `exempt` states are not checked at all.
+ * input state may be reached only from Check Input, the superseded end only by a Catch of
+ * RunSupersededError; `exempt` states are not checked at all. Every step that takes the lock or
+ * changes the incident (start, resolve, escalate, release-lock) names its run, and all but the
+ * release catch RunSupersededError into the superseded end, ahead of any other catch.
  */
 export function lockProblems(text: string, badInput = 'Reject Malformed Input', exempt: string[] = []): string[] {
   const def = JSON.parse(text) as AslDefinition;
-  const into = (target: string) =>
+  const into = (target: string, catches = true) =>
     Object.entries(def.States)
-      .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(s.Catch ?? []).map((c) => c.Next)].includes(target))
+      .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(catches ? (s.Catch ?? []) : []).map((c) => c.Next)].includes(target))
       .map(([n]) => n);
   const problems: string[] = [];
   for (const [state, s] of Object.entries(def.States)) {
     if ((s.Type !== 'Succeed' && s.Type !== 'Fail') || exempt.includes(state)) continue;
+    if (state === SUPERSEDED_STATE) {
+      for (const f of into(state, false)) problems.push(`${state} is reached from ${f} other than by a RunSupersededError catch`);
+      for (const [n, from] of Object.entries(def.States)) {
+        for (const c of from.Catch ?? []) if (c.Next === state && (c.ErrorEquals.length !== 1 || c.ErrorEquals[0] !== 'RunSupersededError')) problems.push(`${n}: only RunSupersededError may lead to ${state}`);
+      }
+      continue;
+    }
     const allowed = state === badInput ? ['Check Input'] : ['Choose Final State', 'Release Cluster Lock'];
     for (const f of into(state)) if (!allowed.includes(f)) problems.push(`${state} is reached from ${f}, not through Release Cluster Lock`);
+  }
+  for (const [state, s] of Object.entries(def.States)) {
+    const payload = (s as { Parameters?: { Payload?: Record<string, unknown> } }).Parameters?.Payload;
+    const step = payload?.step;
+    if (typeof step !== 'string' || !['start', 'resolve', 'escalate', 'release-lock'].includes(step)) continue;
+    if (payload?.['execution.$'] !== '$$.Execution.Id') problems.push(`${state}: the ${step} step does not name its run (execution.$: $$.Execution.Id)`);
+    if (step !== 'release-lock' && (s.Catch?.[0]?.ErrorEquals.join() !== 'RunSupersededError' || s.Catch[0].Next !== SUPERSEDED_STATE)) {
+      problems.push(`${state}: the ${step} step must first catch RunSupersededError into ${SUPERSEDED_STATE}`);
+    }
   }
   return problems;
 }

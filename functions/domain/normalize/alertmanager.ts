@@ -3,68 +3,32 @@
 // (amp-sns.ts unwraps it and calls this with source 'amp').
 import { MalformedEventError } from '../errors.js';
 import type { Signal, SignalKind, SignalSource, SignalState } from '../types.js';
-import {
-  LIMITS,
-  brokerId,
-  isoTime,
-  labelMap,
-  lookup,
-  makeSignal,
-  numeric,
-  optionalString,
-  requireArray,
-  requireObject,
-  resolveCluster,
-  sha256,
-  signalKind,
-  type NormalizeContext,
-  type Obj,
-} from './common.js';
+import { BUILT_IN_ALERT_KINDS, NO_ROUTING, alertKey, type AlertRouting } from './alert-names.js';
+import { alertBroker, alertCluster } from './alert-labels.js';
+import { LIMITS, describe, isoTime, labelMap, lookup, makeSignal, numeric, optionalString, requireArray, requireObject, sha256, signalKind, type NormalizeContext, type Obj } from './common.js';
 
-/** Alert names (case-insensitive) that mean a known kind; the label kafka_heal_kind wins. */
-export const ALERT_KINDS: Record<string, SignalKind> = Object.fromEntries(
-  Object.entries({
-    KafkaBrokerDown: 'broker-down',
-    KafkaBrokerUnreachable: 'broker-down',
-    KafkaBrokerOffline: 'broker-down',
-    KafkaNoActiveController: 'controller-missing',
-    KafkaActiveControllerMissing: 'controller-missing',
-    ZookeeperQuorumLost: 'quorum-loss',
-    KafkaKraftQuorumLost: 'quorum-loss',
-    KafkaSplitBrain: 'quorum-loss',
-    KafkaOfflinePartitions: 'offline-partitions',
-    KafkaUnderMinIsr: 'under-min-isr',
-    KafkaUnderMinIsrPartitions: 'under-min-isr',
-    KafkaUnderReplicatedPartitions: 'under-replicated',
-    KafkaDiskUsage: 'disk-usage',
-    KafkaDiskUsageHigh: 'disk-usage',
-    KafkaCpuHigh: 'cpu-high',
-    KafkaHeapHigh: 'heap-high',
-    KafkaConsumerLag: 'consumer-lag',
-    KafkaConsumerGroupLag: 'consumer-lag',
-    KafkaConsumerTimeLag: 'consumer-time-lag',
-    KafkaErrorRate: 'error-rate',
-    KafkaProducerErrorRate: 'error-rate',
-    KafkaDlqGrowth: 'dlq-growth',
-    KafkaTrafficSpike: 'traffic-spike',
-    KafkaClusterUnreachable: 'site-down',
-    KafkaSiteDown: 'site-down',
-    KafkaMirrorMakerLag: 'replication-lag',
-    KafkaReplicationLag: 'replication-lag',
-    KafkaHealProbeMissing: 'monitoring-gap',
-    KafkaExporterDown: 'monitoring-gap',
-    KafkaAuthenticationFailures: 'security-event',
-    KafkaSecurityEvent: 'security-event',
-  } satisfies Record<string, SignalKind>).map(([k, v]) => [k.toLowerCase(), v]),
-);
-
-const CLUSTER_LABELS = ['cluster', 'kafka_cluster'];
-const BROKER_LABELS = ['broker', 'broker_id'];
 const GROUP_LABELS = ['consumergroup', 'consumer_group', 'group'];
+
+/**
+ * The kind of an alert: the label kafka_heal_kind wins, then the configured alert names
+ * (alertmanager.kinds), then the built-in names (alert-names.ts); otherwise unknown, which the
+ * classifier notifies people about.
+ */
+export function alertKind(name: string, labels: Record<string, string>, routing: AlertRouting, hasBroker: boolean, field: string, where: string): SignalKind {
+  const kindLabel = labels.kafka_heal_kind;
+  if (kindLabel !== undefined) return signalKind(kindLabel, `${field}.kafka_heal_kind`, where);
+  const key = alertKey(name);
+  const configured = lookup(routing.kinds, key);
+  if (configured !== undefined) return configured;
+  const builtIn = BUILT_IN_ALERT_KINDS.get(key);
+  if (builtIn === undefined) return 'unknown';
+  if (typeof builtIn === 'string') return builtIn;
+  return hasBroker ? builtIn.withBroker : builtIn.otherwise;
+}
 
 export function normalizeAlertmanager(raw: Obj, ctx: NormalizeContext, source: SignalSource = 'alertmanager', where = 'alertmanager payload'): Signal[] {
   if (raw.version !== undefined && raw.version !== '4') {
-    throw new MalformedEventError(`${where}: version must be "4", got ${JSON.stringify(raw.version)}`);
+    throw new MalformedEventError(`${where}: version must be "4", got ${describe(raw.version)}`);
   }
   const groupKey = optionalString(raw.groupKey, 'groupKey', where, LIMITS.labelValue);
   const alerts = requireArray(raw.alerts, 'alerts', where);
@@ -84,20 +48,19 @@ function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; sou
   const alert = requireObject(a, f, where);
   const status = alert.status;
   if (status !== 'firing' && status !== 'resolved') {
-    throw new MalformedEventError(`${where}: ${f}.status must be "firing" or "resolved", got ${JSON.stringify(status)}`);
+    throw new MalformedEventError(`${where}: ${f}.status must be "firing" or "resolved", got ${describe(status)}`);
   }
   const state: SignalState = status;
   if (alert.labels === undefined || alert.labels === null) throw new MalformedEventError(`${where}: ${f}.labels must be an object`);
   const labels = labelMap(alert.labels, `${f}.labels`, where);
   const annotations = labelMap(alert.annotations, `${f}.annotations`, where);
   const pick = (keys: string[]) => keys.map((k) => labels[k]).find((v) => v !== undefined && v !== '');
+  const routing = ctx.routing ?? NO_ROUTING;
 
-  const kindLabel = labels.kafka_heal_kind;
   const name = labels.alertname ?? 'unnamed-alert';
-  const kind: SignalKind = kindLabel !== undefined ? signalKind(kindLabel, `${f}.labels.kafka_heal_kind`, where) : (lookup(ALERT_KINDS, name.toLowerCase()) ?? 'unknown');
-
-  const brokerKey = BROKER_LABELS.find((k) => labels[k] !== undefined && labels[k] !== '');
-  const brokerIds = brokerKey !== undefined ? [brokerId(labels[brokerKey], `${f}.labels.${brokerKey}`, where)] : brokerFromInstance(labels.instance);
+  const cluster = alertCluster(labels, routing, ctx.clusters);
+  const broker = alertBroker(labels, routing, cluster);
+  const kind = alertKind(name, labels, routing, broker.ids.length > 0, `${f}.labels`, where);
 
   const startsAt = isoTime(alert.startsAt);
   const endsAt = isoTime(alert.endsAt);
@@ -105,15 +68,15 @@ function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; sou
   const fingerprint =
     optionalString(alert.fingerprint, `${f}.fingerprint`, where, LIMITS.labelValue) ??
     `labels:${sha256(JSON.stringify(Object.entries(labels).sort(([x], [y]) => (x < y ? -1 : 1))))}`;
-  const clusterSeen = pick(CLUSTER_LABELS);
 
   const extra = { ...labels };
   if (env.groupKey !== undefined) extra.groupKey = env.groupKey;
+  if (broker.unresolved !== undefined) extra.kafkaHealBrokerUnresolved = broker.unresolved;
   return makeSignal({
     source,
-    cluster: clusterSeen === undefined ? '' : resolveCluster(clusterSeen, ctx.clusters),
+    cluster,
     kind,
-    brokerIds,
+    brokerIds: broker.ids,
     state,
     value: numeric(annotations.value),
     threshold: numeric(annotations.threshold),
@@ -125,14 +88,4 @@ function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; sou
     labels: extra,
     summary: (annotations.summary ?? annotations.description)?.slice(0, LIMITS.summary),
   });
-}
-
-/**
- * `instance` is a scrape target, not a broker id; only an MSK broker host name
- * ("b-2.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:11001") or a bare id says which broker.
- */
-function brokerFromInstance(instance: string | undefined): number[] {
-  if (instance === undefined) return [];
-  const m = /^b-(\d{1,9})\./.exec(instance) ?? /^(\d{1,9})$/.exec(instance);
-  return m ? [Number(m[1])] : [];
 }

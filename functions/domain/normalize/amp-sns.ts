@@ -5,7 +5,7 @@
 import { MalformedEventError } from '../errors.js';
 import type { Signal } from '../types.js';
 import { normalizeAlertmanager } from './alertmanager.js';
-import { isObject, requireArray, requireObject, type NormalizeContext, type Obj } from './common.js';
+import { isObject, parseJsonDocument, requireArray, requireObject, type NormalizeContext, type Obj } from './common.js';
 
 /** SNS messages are at most 256 KiB. */
 const MAX_MESSAGE = 262_144;
@@ -39,8 +39,9 @@ function fromMessage(message: unknown, field: string, ctx: NormalizeContext): Si
   if (message.length > MAX_MESSAGE) throw new MalformedEventError(`${where}: ${field} is longer than ${MAX_MESSAGE} characters`);
   let body: unknown;
   try {
-    body = JSON.parse(message);
-  } catch {
+    body = parseJsonDocument(message, `${where}: ${field}`);
+  } catch (err) {
+    if (/nests deeper/.test((err as Error).message)) throw err;
     throw new MalformedEventError(`${where}: ${field} is not JSON (configure the AMP alert manager to send the webhook JSON payload)`);
   }
   if (!isObject(body)) throw new MalformedEventError(`${where}: ${field} must be an Alertmanager payload object`);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { MalformedEventError } from '../errors.js';
 import { SIGNAL_KINDS, type ClusterFacts, type Signal, type SignalKind, type SignalSource, type SignalState } from '../types.js';
+import type { AlertRouting } from './alert-names.js';
 
 export const LIMITS = {
   name: 256,
@@ -19,6 +20,10 @@ export interface NormalizeContext {
   clusters: ClusterFacts[];
   /** When the event arrived (ISO); used when the source gives no usable time. */
   receivedAt: string;
+  /** Alertmanager alerts: the configured alert names, labels and broker hosts (none by default). */
+  routing?: AlertRouting;
+  /** This deployment: an alarm marker naming another one (or none) is rejected. Unset: any. */
+  deployment?: string;
 }
 
 export type Obj = Record<string, unknown>;
@@ -139,6 +144,35 @@ export function makeSignal(s: Omit<Signal, 'id'>): Signal {
     if (out[k] === undefined) delete out[k];
   }
   return out;
+}
+
+/** Deeper JSON than any source sends (an Alertmanager body nests 4 levels, a CloudWatch event 6). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * JSON.parse for input from outside, refusing documents nested deeper than MAX_JSON_DEPTH before
+ * parsing them: code that walks or prints a value (JSON.stringify in a message, a schema check)
+ * recurses, and a 120,000-level body under 256 KB would overflow the stack into a 5xx that the
+ * sender retries forever. Bad JSON and deep JSON are both a MalformedEventError (kept raw, 400).
+ */
+export function parseJsonDocument(text: string, what: string): unknown {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > MAX_JSON_DEPTH) throw new MalformedEventError(`${what} nests deeper than ${MAX_JSON_DEPTH} levels`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new MalformedEventError(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
 }
 
 export function describe(v: unknown): string {

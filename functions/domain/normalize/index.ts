@@ -1,27 +1,30 @@
 // normalize(): any supported raw event -> Signals (or a documented reason to ignore it).
 // Detection is by shape, most specific first:
-//   EventBridge CloudWatch alarm event  ("detail-type" starting with "CloudWatch Alarm")
+//   EventBridge CloudWatch alarm event  ("detail-type" starting with "CloudWatch Alarm": state
+//                                        changes, per-broker contributor state changes)
 //   probe result                         (source "kafka-heal.probe")
 //   SNS Lambda event / SNS notification  (AMP alerts: Alertmanager JSON in the message)
 //   Alertmanager webhook                 (alerts[] + version/groupKey)
 import { MalformedEventError, UnknownSourceError } from '../errors.js';
 import type { ClusterFacts, Signal } from '../types.js';
+import type { AlertRouting } from './alert-names.js';
 import { normalizeAlertmanager } from './alertmanager.js';
 import { isSnsLambdaEvent, isSnsNotification, normalizeSnsLambdaEvent, normalizeSnsNotification } from './amp-sns.js';
 import { normalizeCloudWatch } from './cloudwatch.js';
-import { isObject, isoTime } from './common.js';
+import { describe, isObject, isoTime } from './common.js';
 import { PROBE_SOURCE, normalizeProbe } from './probe.js';
 
 export { alarmMarker, parseMarker, type MarkerFields } from './marker.js';
+export { alertKey, type AlertRouting } from './alert-names.js';
 export type { ProbeFinding, ProbeResultEvent } from './probe.js';
 
 export type NormalizeResult = { outcome: 'signals'; signals: Signal[] } | { outcome: 'ignored'; reason: string };
 
-export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string }): NormalizeResult {
+export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting; deployment?: string }): NormalizeResult {
   if (!isObject(raw)) throw new MalformedEventError('event must be a JSON object');
   const receivedAt = isoTime(ctx.receivedAt);
-  if (receivedAt === undefined) throw new RangeError(`normalize: ctx.receivedAt must be an ISO time, got ${JSON.stringify(ctx.receivedAt)}`);
-  const c = { clusters: ctx.clusters, receivedAt };
+  if (receivedAt === undefined) throw new RangeError(`normalize: ctx.receivedAt must be an ISO time, got ${describe(ctx.receivedAt)}`);
+  const c = { clusters: ctx.clusters, receivedAt, ...(ctx.routing ? { routing: ctx.routing } : {}), ...(ctx.deployment === undefined ? {} : { deployment: ctx.deployment }) };
 
   let signals: Signal[];
   if (typeof raw['detail-type'] === 'string' && (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'))) {

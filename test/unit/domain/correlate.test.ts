@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { correlate, foldEntry } from '../../../functions/domain/correlate.js';
+import { fingerprintKey } from '../../../functions/domain/incident-id.js';
 import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '../../../functions/domain/types.js';
 import { AUTO, NOW, ago, signal } from './fixtures.js';
 
@@ -24,6 +25,13 @@ function decision(incidentType: IncidentType, severity: Severity = 'SEV-2'): Dec
 describe('correlate', () => {
   it('no open incident -> new', () => {
     expect(correlate(signal(), decision('broker-failure'), [], AUTO, NOW)).toEqual({ kind: 'new' });
+  });
+
+  it('a long fingerprint is known by its key, as the incident keeps it', () => {
+    const long = `alertmanager:${'x'.repeat(200)}`;
+    const inc = incident({ id: 'inc-disk', type: 'disk-pressure', brokers: [], fingerprints: [fingerprintKey(long)] });
+    expect(correlate(signal({ fingerprint: long }), decision('broker-failure'), [inc], AUTO, NOW)).toEqual({ kind: 'join', incidentId: 'inc-disk' });
+    expect(correlate(signal({ fingerprint: `${long}y` }), decision('broker-failure'), [inc], AUTO, NOW)).toEqual({ kind: 'new' });
   });
 
   it('a known fingerprint joins its incident (redelivery, re-fire)', () => {

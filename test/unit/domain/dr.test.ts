@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canaryVerdict, drReadiness, heartbeatLag, type LagReading } from '../../../functions/domain/dr.js';
+import { canaryVerdict, drReadiness, heartbeatLag, siteProbeVerdict, type LagReading } from '../../../functions/domain/dr.js';
 
 const T = 1_800_000_000_000;
 const measured = (lagMs: number): LagReading => ({ kind: 'measured', lagMs, sentAt: T - lagMs, appendedAt: T });
@@ -86,5 +86,32 @@ describe('canaryVerdict', () => {
   it('the canary was lost or altered: not ok', () => {
     expect(canaryVerdict({ ...base, expectedClusterId: 'A', reachedClusterId: 'A', received: null }).summary).toBe('the canary sent through kafka.drill.local. was not read back');
     expect(canaryVerdict({ ...base, expectedClusterId: 'A', reachedClusterId: 'A', received: 'other' }).summary).toBe('the canary sent through kafka.drill.local. was read back altered');
+  });
+});
+
+describe('siteProbeVerdict', () => {
+  const failover = { cluster: 'events', expect: 'unreachable' as const };
+  const failback = { cluster: 'events', expect: 'healthy' as const };
+
+  it('failover: no broker answered confirms the site is down', () => {
+    expect(siteProbeVerdict({ ...failover, status: 'down', bootstrapReachable: false })).toEqual({ verdict: 'confirms', summary: 'no broker of events answered (down, no bootstrap server answered)' });
+    // A bootstrap server that answers while no broker does (metadata lists brokers that do not answer) is still down.
+    expect(siteProbeVerdict({ ...failover, status: 'down', bootstrapReachable: true })).toEqual({ verdict: 'confirms', summary: 'no broker of events answered (down)' });
+  });
+
+  it('failover: a healthy answer makes the site-down signal a false alarm', () => {
+    expect(siteProbeVerdict({ ...failover, status: 'healthy', bootstrapReachable: true })).toEqual({ verdict: 'false-alarm', summary: 'events answered and is healthy' });
+  });
+
+  it('failover: an answer that is not healthy contradicts a site failure (degraded, unknown)', () => {
+    for (const status of ['degraded', 'unknown'] as const) {
+      expect(siteProbeVerdict({ ...failover, status, bootstrapReachable: true })).toEqual({ verdict: 'contradicts', summary: `events answered (${status}): the site is not down, so it is not failed over` });
+    }
+  });
+
+  it('failback: only a healthy primary confirms; anything else contradicts', () => {
+    expect(siteProbeVerdict({ ...failback, status: 'healthy', bootstrapReachable: true })).toEqual({ verdict: 'confirms', summary: 'events answered and is healthy' });
+    expect(siteProbeVerdict({ ...failback, status: 'degraded', bootstrapReachable: true })).toEqual({ verdict: 'contradicts', summary: 'events is not healthy (degraded): clients are not moved back to it' });
+    expect(siteProbeVerdict({ ...failback, status: 'down', bootstrapReachable: false })).toEqual({ verdict: 'contradicts', summary: 'events is not healthy (down, no bootstrap server answered): clients are not moved back to it' });
   });
 });

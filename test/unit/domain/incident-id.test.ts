@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { executionName, incidentIdFor } from '../../../functions/domain/incident-id.js';
+import { FINGERPRINT_KEY_MAX, executionName, fingerprintKey, incidentIdFor } from '../../../functions/domain/incident-id.js';
 import { INCIDENT_TYPES, WORKFLOWS } from '../../../functions/domain/types.js';
 import { signal } from './fixtures.js';
 
@@ -73,5 +73,19 @@ describe('executionName', () => {
   it('rejects attempts below 1 or fractional', () => {
     expect(() => executionName('inc', 'escalation', 0)).toThrow(RangeError);
     expect(() => executionName('inc', 'escalation', 1.5)).toThrow(/attempt must be a whole number >= 1/);
+  });
+});
+
+describe('fingerprintKey', () => {
+  it('keeps a fingerprint up to 64 characters as it is, hashes a longer one to a fixed 39 characters', () => {
+    const edge = 'a'.repeat(FINGERPRINT_KEY_MAX);
+    expect(fingerprintKey(edge)).toBe(edge);
+    expect(fingerprintKey('alarm:kafka-heal-prod-orders-broker-2-unreachable')).toBe('alarm:kafka-heal-prod-orders-broker-2-unreachable');
+    const over = fingerprintKey(`${edge}b`);
+    expect(over).toMatch(/^sha256:[0-9a-f]{32}$/);
+    expect(over).toHaveLength(39);
+    // Distinct long fingerprints get distinct keys; the same one always the same key.
+    expect(fingerprintKey('x'.repeat(1024))).not.toBe(fingerprintKey(`${'x'.repeat(1023)}y`));
+    expect(fingerprintKey('x'.repeat(1024))).toBe(fingerprintKey('x'.repeat(1024)));
   });
 });

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
 import { alarmMarker, normalize, parseMarker, type NormalizeResult } from '../../../functions/domain/normalize/index.js';
-import { clip, describe as describeValue, isoTime, numeric } from '../../../functions/domain/normalize/common.js';
+import { normalizeCloudWatch } from '../../../functions/domain/normalize/cloudwatch.js';
+import { MAX_JSON_DEPTH, clip, describe as describeValue, isoTime, numeric, parseJsonDocument } from '../../../functions/domain/normalize/common.js';
 import type { Signal } from '../../../functions/domain/types.js';
 import { CLUSTERS, loadEvent } from './fixtures.js';
 
@@ -380,6 +381,12 @@ describe('normalize: Alertmanager webhook v4', () => {
     expect(only(mutate('alertmanager-firing.json', (e) => delete e.alerts[0].labels.alertname)).name).toBe('unnamed-alert');
   });
 
+  it('a broker label nobody can read keeps the alert, names no broker and says which label it was', () => {
+    const s = only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels.broker = 'two')));
+    expect(s).toMatchObject({ kind: 'broker-down', brokerIds: [] });
+    expect(s.labels.kafkaHealBrokerUnresolved).toBe('broker=two');
+  });
+
   it('instance: MSK broker host and bare ids give the broker; scrape addresses do not', () => {
     const withInstance = (instance: string) =>
       only(
@@ -441,7 +448,6 @@ describe('normalize: Alertmanager webhook v4', () => {
     [(e: any) => (e.alerts[0].labels.cluster = null), /alerts\[0\]\.labels\.cluster must be a string/],
     [(e: any) => (e.alerts[0].annotations = 'x'), /alerts\[0\]\.annotations must be an object/],
     [(e: any) => (e.alerts[0].labels.kafka_heal_kind = 'meltdown'), /alerts\[0\]\.labels\.kafka_heal_kind must be one of/],
-    [(e: any) => (e.alerts[0].labels.broker = 'two'), /alerts\[0\]\.labels\.broker must be a broker id/],
     [(e: any) => (e.alerts[0].fingerprint = {}), /alerts\[0\]\.fingerprint must be a string/],
   ])('malformed Alertmanager payload %#', (fn, message) => {
     malformed(mutate('alertmanager-firing.json', fn), message);
@@ -592,6 +598,20 @@ describe('normalize: source detection and odd shapes', () => {
   });
 });
 
+describe('edges reached only through their own entry points', () => {
+  it('a CloudWatch event whose detail-type is not a string is an unknown source, described', () => {
+    expect(() => normalizeCloudWatch({ source: 'aws.cloudwatch', 'detail-type': 42, detail: {} }, ctx)).toThrow(
+      new UnknownSourceError('cloudwatch event: detail-type 42 is not supported (expected "CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change")'),
+    );
+  });
+
+  it('an AMP SNS message nested too deep is refused as such, not as "not JSON"', () => {
+    const message = `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`;
+    expect(() => normalize({ Type: 'Notification', Message: message }, ctx)).toThrow(new MalformedEventError('amp sns event: Message nests deeper than 64 levels'));
+    expect(() => normalize({ Type: 'Notification', Message: '{' }, ctx)).toThrow(/is not JSON \(configure the AMP alert manager/);
+  });
+});
+
 describe('alarm marker', () => {
   it('builds and parses back', () => {
     const m = alarmMarker({ cluster: 'orders', kind: 'consumer-lag', brokerId: 2, consumerGroup: 'billing' });
@@ -642,5 +662,18 @@ describe('common helpers', () => {
     expect(describeValue({})).toBe('an object');
     expect(describeValue('x'.repeat(50))).toMatch(/\.\.\.$/);
     expect(describeValue(() => 1)).toBe('() => 1');
+  });
+});
+
+describe('parseJsonDocument: JSON from outside, bounded in depth', () => {
+  it('parses up to 64 levels and refuses 65 before parsing, whatever brackets strings hold', () => {
+    const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    expect(parseJsonDocument(nest(MAX_JSON_DEPTH), 'body')).toBeInstanceOf(Array);
+    expect(() => parseJsonDocument(nest(MAX_JSON_DEPTH + 1), 'body')).toThrow(new MalformedEventError('body nests deeper than 64 levels'));
+    // Brackets inside strings, escaped quotes and backslashes do not count.
+    const text = `{"a":"${'['.repeat(100)}\\"${'{'.repeat(100)}\\\\","b":[1]}`;
+    expect(parseJsonDocument(text, 'body')).toEqual({ a: `${'['.repeat(100)}"${'{'.repeat(100)}\\`, b: [1] });
+    expect(() => parseJsonDocument('{"a": ', 'body')).toThrow(/^body is not valid JSON: /);
+    expect(() => parseJsonDocument('{"a": ', 'body')).toThrow(MalformedEventError);
   });
 });

@@ -73,6 +73,35 @@ describe('clear errors: path and value', () => {
     expect(validateScenario({ ...minimal, cluster: { mode: 'zookeeper' }, faults: [{ at: 0, action: 'zk-crash', zookeeper: 1 }] }, 't').faults[0]).toEqual({ at: 0, action: 'zk-crash', zookeeper: 1 });
   });
 
+  it('an invalid runtime policy is refused with the scenario, naming the field, the value and the rule', () => {
+    // The default simultaneousWindowSeconds (60) exceeds a 20 s cascade window.
+    expect(issuesOf({ ...minimal, policy: { mode: 'auto', cascadeWindowSeconds: 20 } })).toEqual([
+      { path: 'policy.simultaneousWindowSeconds', message: 'must not exceed cascadeWindowSeconds (20), got 60' },
+    ]);
+    expect(issuesOf({ ...minimal, policy: { mode: 'auto', cascadeWindowSeconds: 20, simultaneousWindowSeconds: 30 } })).toEqual([
+      { path: 'policy.simultaneousWindowSeconds', message: 'must not exceed cascadeWindowSeconds (20), got 30' },
+    ]);
+    expect(issuesOf({ ...minimal, policy: { mode: 'sometimes' } })).toEqual([{ path: 'policy.mode', message: 'must be one of auto, approval, dry-run, off, got "sometimes"' }]);
+    expect(issuesOf({ ...minimal, policy: { thresholds: { diskWarnPercent: 'high' } } })).toEqual([{ path: 'policy.thresholds.diskWarnPercent', message: 'must be a number >= 0, got "high"' }]);
+    // Where the rule's message does not quote the value, the issue carries it.
+    expect(issuesOf({ ...minimal, policy: { cascadeWindow: 20 } })).toEqual([{ path: 'policy.cascadeWindow', message: 'is not a policy field', value: '20' }]);
+    expect(issuesOf({ ...minimal, policy: { thresholds: 7 } })).toEqual([{ path: 'policy.thresholds', message: 'must be an object', value: '7' }]);
+    expect(issuesOf({ ...minimal, policy: { maintenanceWindows: [{ start: '2026-12-06T02:00:00Z', end: '2026-12-06T01:00:00Z' }] } })).toEqual([
+      { path: 'policy.maintenanceWindows[0].end', message: 'must be after start', value: '"2026-12-06T01:00:00Z"' },
+    ]);
+    expect(validateScenario({ ...minimal, policy: { mode: 'auto', cascadeWindowSeconds: 20, simultaneousWindowSeconds: 10 } }, 't').policy).toMatchObject({ cascadeWindowSeconds: 20 });
+  });
+
+  it('prometheus: Prometheus alone cannot have a forced CloudWatch alarm, and runs without a DR site', () => {
+    expect(validateScenario({ ...minimal, prometheus: {} }, 't').prometheus).toEqual({ cloudwatchAlarms: true });
+    expect(issuesOf({ ...minimal, prometheus: { cloudwatchAlarms: false }, faults: [{ at: 0, action: 'fire-alarm', alarm: 'broker-down' }] })).toEqual([
+      expect.objectContaining({ path: 'faults.0.action', message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out' }),
+    ]);
+    expect(issuesOf({ ...minimal, prometheus: {}, dr: {} })).toEqual([expect.objectContaining({ path: 'prometheus', message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)' })]);
+    expect(loadScenario('broker-crash-prometheus').prometheus).toEqual({ cloudwatchAlarms: false });
+    expect(loadScenario('zk-split-brain').prometheus).toEqual({ cloudwatchAlarms: true });
+  });
+
   it('an unknown incident type in expect lists the path', () => {
     expect(issuesOf({ ...minimal, expect: { incidentType: 'meltdown' } })[0]).toMatchObject({ path: 'expect.incidentType', value: '"meltdown"' });
   });

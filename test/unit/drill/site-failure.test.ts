@@ -79,6 +79,22 @@ describe('site-failure scenario', () => {
     }
   });
 
+  it('a forged site-down alert: the built-in scenario sends it through Alertmanager with automatic failover on; without a dr section it is refused', () => {
+    const s = loadScenario('site-down-false-alarm');
+    expect(s.dr).toMatchObject({ automaticFailover: true });
+    expect(s.policy).toEqual({ mode: 'auto' });
+    expect(s.faults).toEqual([{ at: 0, action: 'send-alert', alert: 'site-down' }]);
+    expect(s.expect).toMatchObject({ incidentType: 'site-failure', workflow: 'dr-failover', status: 'resolved', actionsNotTaken: expect.arrayContaining(['route53-upsert', 'primary-down-confirmed']) });
+    const { dr: _dr, ...noDr } = { ...base, faults: [{ at: 0, action: 'send-alert', alert: 'site-down' }] };
+    try {
+      validateScenario(noDr, 't');
+      throw new Error('expected a refusal');
+    } catch (err) {
+      expect((err as ScenarioError).issues).toEqual([{ path: 'faults.0.alert', message: expect.stringMatching(/only for a cluster with a dr section/), value: '"site-down"' }]);
+    }
+    expect(() => validateScenario({ ...base, faults: [{ at: 0, action: 'send-alert', alert: 'broker-down' }] }, 't')).toThrow(/faults\.0/);
+  });
+
   it('dr fields are checked (a typo or a zero TTL is refused)', () => {
     expect(() => validateScenario({ ...base, dr: { automaticFailovr: true } }, 't')).toThrow(/dr: Unrecognized key/);
     expect(() => validateScenario({ ...base, dr: { recordTtlSeconds: 0 } }, 't')).toThrow(/dr.recordTtlSeconds/);

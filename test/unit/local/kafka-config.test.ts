@@ -92,6 +92,21 @@ describe('files and command lines', () => {
     expect(z).toContain('-Dlog4j.configuration=file:/w/log4j.properties');
   });
 
+  it('adds a node\'s extras: JVM flags (a java agent) before the marker and classpath folders after the jar set', () => {
+    const z = jvmArgs({
+      jarDir: '/j',
+      mode: 'zookeeper',
+      heap: [],
+      marker: 'm',
+      logConfig: '/w/log4j.properties',
+      mainClass: 'Z',
+      args: ['/w/zoo.cfg'],
+      extras: { jvmArgs: ['-javaagent:/a.jar=127.0.0.1:7071:/c.yml'], classpath: ['/p'] },
+    });
+    expect(z.indexOf('-javaagent:/a.jar=127.0.0.1:7071:/c.yml')).toBeLessThan(z.indexOf('m'));
+    expect(z.slice(-4)).toEqual(['-cp', '/j/*:/p/*', 'Z', '/w/zoo.cfg']);
+  });
+
   it('makes 22-character base64url cluster ids that never start with a dash', () => {
     let calls = 0;
     // First draw starts with '-' (0xfb... encodes to "-"), the second does not.

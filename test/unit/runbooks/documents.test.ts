@@ -70,11 +70,11 @@ describe.each(EXPECTED)('%s', (name) => {
     expect(new Set(placeholdersOf(doc))).toEqual(new Set(Object.keys(doc.parameters)));
   });
 
-  it('substitutes parameters only as X="{{ X }}" assignments, before any other statement', () => {
+  it("substitutes parameters only as X='{{ X }}' assignments (single quotes: nothing in a value expands), before any other statement", () => {
     const withPlaceholder = lines.map((line, index) => ({ line, index })).filter(({ line }) => line.includes('{{'));
     expect(withPlaceholder.length).toBe(Object.keys(doc.parameters).length);
     for (const { line } of withPlaceholder) {
-      expect(line, line).toMatch(/^\s*([A-Za-z_][A-Za-z0-9_]*)="\{\{ \1 \}\}"$/);
+      expect(line, line).toMatch(/^\s*([A-Za-z_][A-Za-z0-9_]*)='\{\{ \1 \}\}'$/);
     }
     // Nothing but the shebang, the bash re-exec guard and comments may come before them.
     const firstAssignment = withPlaceholder[0]?.index ?? 0;

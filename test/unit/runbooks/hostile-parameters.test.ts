@@ -4,7 +4,7 @@
 // the shell's own re-validation refuses values that a broken validator let through.
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import {
   InvalidRunbookParameters,
   listRunbooks,
@@ -56,7 +56,9 @@ describe('hostile parameter values', () => {
 describe('shell re-validation (defence in depth)', () => {
   const work = tempDir();
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-  const SLIPPED = ['a b', '../etc', '/var/log/../../etc', 'x;y', 'x|y', '-rf', '1\n2'];
+  const marker = `${work}/expanded`;
+  // Command substitution would run at the assignment itself, before any re-check, if the value were expanded there.
+  const SLIPPED = ['a b', '../etc', '/var/log/../../etc', 'x;y', 'x|y', '-rf', '1\n2', `$(touch ${marker})`, `\`touch ${marker}\``, '${HOME}'];
 
   const naive = (doc: RunbookDocument, params: Record<string, string>): string =>
     doc.steps[0]!.runCommand.join('\n').replace(/\{\{\s*([^{}\s]+)\s*\}\}/g, (_m, name: string) => params[name] ?? (doc.parameters[name]?.default as string | undefined) ?? '');
@@ -69,6 +71,7 @@ describe('shell re-validation (defence in depth)', () => {
       expect(result.status, `${parameter}=${JSON.stringify(value)}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toContain(`invalid parameter ${parameter}`);
       expect(result.json?.['result'] ?? result.json?.['error']).toBeDefined();
+      expect(existsSync(marker), `${parameter}=${JSON.stringify(value)} ran a command`).toBe(false);
     }
   });
 });

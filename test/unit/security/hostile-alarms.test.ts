@@ -7,7 +7,6 @@
 //   3. the local ssm:sendCommand binding (what drills run) refuses every hostile value for every
 //      parameter of every document before any script is written or run.
 import { describe, expect, it } from 'vitest';
-import { MalformedEventError } from '../../../functions/domain/errors.js';
 import { normalize } from '../../../functions/domain/normalize/index.js';
 import { LIMITS } from '../../../functions/domain/normalize/common.js';
 import type { ClusterFacts, Signal } from '../../../functions/domain/types.js';
@@ -44,9 +43,15 @@ function hostileSignals(): Signal[] {
 }
 
 describe('hostile alarm input at the edge (normalize)', () => {
-  // (An empty or blank broker label is no broker id at all: the alert then names no broker.)
-  it.each(HOSTILE.filter(([, v]) => v.trim() !== '' && !/^\d+$/.test(v.trim())).map(([label, value]) => [label, value]))('a broker id carrying %s is refused with a clear error', (_label, value) => {
-    expect(() => normalize(alertmanager({ broker: value }, {}), ctx)).toThrow(MalformedEventError);
+  // A broker label that is no broker id names no broker: the alert is kept (people are notified),
+  // its broker ids stay integers only, and the unreadable label is kept as bounded data.
+  it.each(HOSTILE.filter(([, v]) => v.trim() !== '' && !/^\d+$/.test(v.trim())).map(([label, value]) => [label, value]))('a broker id carrying %s names no broker and stays data', (_label, value) => {
+    const res = normalize(alertmanager({ broker: value }, {}), ctx);
+    if (res.outcome !== 'signals') throw new Error('expected signals');
+    const [s] = res.signals;
+    expect(s?.brokerIds).toEqual([]);
+    expect(s?.labels.kafkaHealBrokerUnresolved?.startsWith('broker=')).toBe(true);
+    expect((s?.labels.kafkaHealBrokerUnresolved ?? '').length).toBeLessThanOrEqual(LIMITS.labelValue);
   });
 
   it('hostile labels and annotations stay data: bounded in length, broker ids integers only', () => {
