@@ -3,7 +3,7 @@
 // runner restores the cluster between drills), and `drill(name)`, which runs a built-in scenario
 // on them, prints its figures with a "[drill-figures]" prefix and fails with the progress log
 // (the diagnosis) when an expectation did not hold.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -15,6 +15,8 @@ import { startCluster, type LocalCluster, type StartOptions } from '../../local/
 export interface SharedDrillCluster {
   cluster: () => LocalCluster;
   drill: (name: string) => Promise<DrillReport>;
+  /** Everything a drill wrote to its report directory, as text. */
+  reportText: (name: string) => string;
 }
 
 /** Registers the file's beforeAll/afterAll; `start` adds to the cluster's start options (e.g. security). */
@@ -36,6 +38,11 @@ export function sharedDrillCluster(name: string, start: Omit<StartOptions, 'name
   };
   return {
     cluster: () => c().cluster,
+    reportText: (scenario) =>
+      readdirSync(join(reports, scenario), { recursive: true, withFileTypes: true })
+        .filter((d) => d.isFile())
+        .map((d) => readFileSync(join(d.parentPath, d.name), 'utf8'))
+        .join('\n'),
     drill: async (scenario) => {
       const lines: string[] = [];
       const report = await runDrill(loadScenario(scenario), { ...c(), reportDir: join(reports, scenario), progress: (l) => lines.push(l) });
