@@ -7,13 +7,13 @@ import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sd
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, ListTablesCommand, type ListTablesCommandOutput } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
-import { DescribeClusterCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { DescribeClusterCommand, KafkaClient, type ClusterInfo } from '@aws-sdk/client-kafka';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeStateMachineCommand, ListStateMachinesCommand, SFNClient, ValidateStateMachineDefinitionCommand } from '@aws-sdk/client-sfn';
 import { DescribeDocumentCommand, DescribeInstanceInformationCommand, GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Ec2ClusterConfig, HealerConfig } from '../../infra/config/schema.js';
+import type { Ec2ClusterConfig, HealerConfig, SecurityConfig } from '../../infra/config/schema.js';
 import { DEFAULT_BROKER_ID_TAG, DEPLOYMENT_TAG } from '../../functions/workflow-steps/instances.js';
 import { MAX_NAMED_INSTANCES } from '../../infra/constructs/recovery-workflows.js';
 import type { DeploymentPlan } from './plan.js';
@@ -291,6 +291,24 @@ export const leftBehind: Check = async ({ plan, clients }) => {
 
 const MSK_TRANSIENT = new Set(['UPDATING', 'MAINTENANCE', 'REBOOTING_BROKER', 'HEALING', 'CREATING']);
 
+/**
+ * Why the config's security block cannot connect to this MSK cluster, by what DescribeCluster says
+ * is enabled (client authentication and client-broker encryption); undefined when it can.
+ */
+export function mskAuthMismatch(security: SecurityConfig, info: ClusterInfo | undefined): string | undefined {
+  const auth = info?.ClientAuthentication;
+  const inTransit = info?.EncryptionInfo?.EncryptionInTransit?.ClientBroker ?? 'TLS';
+  const tls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
+  if (tls && inTransit === 'PLAINTEXT') return `security.protocol is ${security.protocol} while the cluster's client-broker encryption is PLAINTEXT`;
+  if (!tls && inTransit === 'TLS') return `security.protocol is ${security.protocol} while the cluster accepts TLS only`;
+  if (security.mechanism === 'AWS_MSK_IAM' && auth?.Sasl?.Iam?.Enabled !== true) return 'security.mechanism is AWS_MSK_IAM while IAM client authentication is not enabled';
+  if (security.mechanism?.startsWith('SCRAM-') === true && auth?.Sasl?.Scram?.Enabled !== true) return `security.mechanism is ${security.mechanism} while SASL/SCRAM client authentication is not enabled`;
+  if (security.tls?.clientCertificateSecret !== undefined && auth?.Tls?.Enabled !== true && (auth?.Tls?.CertificateAuthorityArnList ?? []).length === 0) {
+    return 'security.tls.clientCertificateSecret is set while TLS client authentication (mTLS) is not enabled';
+  }
+  return undefined;
+}
+
 /** Every MSK cluster of the config exists, is ACTIVE, has the brokers the config counts and per-broker metrics. */
 export const mskClusters: Check = async ({ config, clients }) => {
   const results: CheckResult[] = [];
@@ -306,6 +324,8 @@ export const mskClusters: Check = async ({ config, clients }) => {
         results.push(MSK_TRANSIENT.has(state) ? warn(check, `${detail}: the workflows wait or escalate until it is`, 'run preflight again once the operation has finished') : fail(check, detail, `check \`clusters[${i}].msk.clusterArn\` (aws kafka describe-cluster --cluster-arn ${cluster.msk.clusterArn})`));
       } else if (brokers !== undefined && brokers !== cluster.brokerCount) {
         results.push(fail(check, `ACTIVE with ${brokers} brokers, the config says ${cluster.brokerCount}: the blast-radius and quorum rules would count wrong`, `set \`clusters[${i}].brokerCount\` to ${brokers}`));
+      } else if (mskAuthMismatch(cluster.security, info) !== undefined) {
+        results.push(fail(check, `ACTIVE, but ${mskAuthMismatch(cluster.security, info)}: every probe would fail to connect and page access-failure`, `set \`clusters[${i}].security\` to a listener the cluster has enabled, or enable it (aws kafka update-security --cluster-arn ${cluster.msk.clusterArn} ...)`));
       } else if (info?.EnhancedMonitoring === 'DEFAULT') {
         results.push(fail(check, 'ACTIVE with enhanced monitoring DEFAULT: the per-broker AWS/Kafka metrics the alarms read do not exist', `aws kafka update-monitoring --cluster-arn ${cluster.msk.clusterArn} --current-version <version> --enhanced-monitoring PER_BROKER`));
       } else {

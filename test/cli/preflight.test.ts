@@ -6,7 +6,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { DescribeClusterCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { DescribeClusterCommand, KafkaClient, type ClusterInfo } from '@aws-sdk/client-kafka';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeStateMachineCommand, ListStateMachinesCommand, SFNClient, ValidateStateMachineDefinitionCommand } from '@aws-sdk/client-sfn';
@@ -25,6 +25,7 @@ import {
   drRecords,
   ec2Brokers,
   leftBehind,
+  mskAuthMismatch,
   mskClusters,
   nameCollisions,
   pagerDutySecret,
@@ -37,7 +38,7 @@ import {
 import { planFor, type DeploymentPlan } from '../../cli/preflight/plan.js';
 import { formatResult, type CheckResult } from '../../cli/preflight/result.js';
 import { runChecks } from '../../cli/preflight/run.js';
-import { loadConfigFile, type HealerConfig } from '../../infra/config/schema.js';
+import { loadConfigFile, type HealerConfig, type SecurityConfig } from '../../infra/config/schema.js';
 import { captureIO } from '../support/helpers.js';
 
 const sts = mockClient(STSClient);
@@ -68,6 +69,7 @@ const clients: PreflightClients = {
 };
 
 const MSK = loadConfigFile('examples/config/msk.yaml');
+const IAM_ON = { Sasl: { Iam: { Enabled: true } } };
 const EC2 = loadConfigFile('examples/config/ec2-zookeeper.yaml');
 const DR = loadConfigFile('examples/config/dr-pair.yaml');
 const MSK_ARN = MSK.clusters[0]?.platform === 'msk' ? MSK.clusters[0].msk.clusterArn : '';
@@ -294,7 +296,7 @@ describe('names that would collide', () => {
 
 describe('msk clusters', () => {
   it('PASS when ACTIVE with the configured broker count', async () => {
-    kafka.on(DescribeClusterCommand, { ClusterArn: MSK_ARN }).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'PER_BROKER' } });
+    kafka.on(DescribeClusterCommand, { ClusterArn: MSK_ARN }).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'PER_BROKER', ClientAuthentication: IAM_ON } });
     expect(lines(await mskClusters(ctx()))).toBe(`PASS  msk orders: ACTIVE, ${MSK.clusters[0]?.brokerCount} brokers, monitoring PER_BROKER (${MSK_ARN})`);
   });
 
@@ -309,8 +311,32 @@ describe('msk clusters', () => {
     expect((await mskClusters(ctx()))[0]?.fix).toBe('set `clusters[0].brokerCount` to 99');
     kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'UPDATING' } });
     expect(statuses(await mskClusters(ctx()))).toEqual(['WARN']);
-    kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'DEFAULT' } });
+    kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'DEFAULT', ClientAuthentication: IAM_ON } });
     expect((await mskClusters(ctx()))[0]?.fix).toContain('--enhanced-monitoring PER_BROKER');
+  });
+
+  it('FAIL when the config\'s authentication is not one the cluster has enabled (the example uses IAM on 9098)', async () => {
+    kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, EnhancedMonitoring: 'PER_BROKER', ClientAuthentication: { Sasl: { Scram: { Enabled: true } } } } });
+    const [r] = await mskClusters(ctx());
+    expect(r?.status).toBe('FAIL');
+    expect(r?.detail).toBe('ACTIVE, but security.mechanism is AWS_MSK_IAM while IAM client authentication is not enabled: every probe would fail to connect and page access-failure');
+    expect(r?.fix).toContain('`clusters[0].security`');
+  });
+
+  it.each([
+    [{ protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' }, { ClientAuthentication: IAM_ON }, undefined],
+    [{ protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' }, {}, 'security.mechanism is AWS_MSK_IAM while IAM client authentication is not enabled'],
+    [{ protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }, { ClientAuthentication: { Sasl: { Scram: { Enabled: true } } } }, undefined],
+    [{ protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }, { ClientAuthentication: IAM_ON }, 'security.mechanism is SCRAM-SHA-512 while SASL/SCRAM client authentication is not enabled'],
+    [{ protocol: 'SSL', tls: { clientCertificateSecret: 'kafka/client' } }, { ClientAuthentication: { Tls: { CertificateAuthorityArnList: ['arn:aws:acm-pca:eu-west-1:123456789012:certificate-authority/x'] } } }, undefined],
+    [{ protocol: 'SSL', tls: { clientCertificateSecret: 'kafka/client' } }, { ClientAuthentication: { Tls: { Enabled: true } } }, undefined],
+    [{ protocol: 'SSL', tls: { clientCertificateSecret: 'kafka/client' } }, {}, 'security.tls.clientCertificateSecret is set while TLS client authentication (mTLS) is not enabled'],
+    [{ protocol: 'SSL' }, { EncryptionInfo: { EncryptionInTransit: { ClientBroker: 'PLAINTEXT' } } }, "security.protocol is SSL while the cluster's client-broker encryption is PLAINTEXT"],
+    [{ protocol: 'PLAINTEXT' }, {}, 'security.protocol is PLAINTEXT while the cluster accepts TLS only'],
+    [{ protocol: 'PLAINTEXT' }, { EncryptionInfo: { EncryptionInTransit: { ClientBroker: 'TLS_PLAINTEXT' } } }, undefined],
+    [{ protocol: 'SSL' }, { EncryptionInfo: { EncryptionInTransit: { ClientBroker: 'TLS_PLAINTEXT' } } }, undefined],
+  ])('mskAuthMismatch %j against %j', (security, info, expected) => {
+    expect(mskAuthMismatch({ allowPlaintextCredentials: false, ...security } as SecurityConfig, info as ClusterInfo)).toBe(expected);
   });
 
   it('FAIL naming the permission when refused; nothing asked for EC2 clusters', async () => {
@@ -533,7 +559,7 @@ describe('kafka-heal preflight', () => {
     ssm.on(GetParametersCommand).resolves({ Parameters: [] });
     logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
     ddb.on(ListTablesCommand).resolves({ TableNames: [] });
-    kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount } });
+    kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, ClientAuthentication: IAM_ON } });
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'key' });
   };
 
