@@ -8,6 +8,7 @@ import { App } from 'aws-cdk-lib';
 import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../infra/app-builder.js';
 import type { HealerConfig } from '../infra/config/schema.js';
 import { BenchFailure, verdict } from './stats.js';
+import { FAILURE_ONLY_METRICS } from '../functions/probe/metrics.js';
 
 export const MAX_IDLE_PER_CLUSTER_USD = 5;
 
@@ -124,7 +125,8 @@ interface ProbeEmission {
 export function probeEmission(env: Record<string, unknown>, config: HealerConfig): ProbeEmission {
   const name = String(env['POWERTOOLS_SERVICE_NAME']).replace(/^kafka-heal-probe-/, '');
   const cluster = config.clusters.find((c) => c.name === name);
-  const keys = JSON.parse(String(env['PROBE_METRIC_SERIES'])) as string[];
+  // A series published only while the probe is refused costs nothing idle.
+  const keys = (JSON.parse(String(env['PROBE_METRIC_SERIES'])) as string[]).filter((k) => !FAILURE_ONLY_METRICS.includes(k.split('|')[0] as string));
   const fanOut = (key: string) => (key.includes('Broker ID') ? (cluster?.brokerCount ?? 0) : key.includes('Consumer Group') ? (cluster?.consumerGroups.length ?? 0) : 1);
   const metrics = keys.reduce((n, k) => n + fanOut(k), 0);
   const dimSets = new Set(keys.map((k) => k.split('|')[1]));

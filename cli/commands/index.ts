@@ -8,6 +8,7 @@ import { drillCommand } from './drill.js';
 import { incidentsAck, incidentsList, incidentsNote, incidentsReopen, incidentsResolve, incidentsShow } from './incidents.js';
 import { localDown, localFault, localStatus, localUp } from './local.js';
 import { postmortemCommand } from './postmortem.js';
+import { preflightCommand } from './preflight.js';
 import { probeCommand } from './probe.js';
 
-export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, drillCommand, incidentsAck, incidentsList, incidentsNote, incidentsReopen, incidentsResolve, incidentsShow, localDown, localFault, localStatus, localUp, postmortemCommand, probeCommand, rejectCommand];
+export const commands: Command[] = [approveCommand, capacityCommand, classifyCommand, configValidate, drillCommand, incidentsAck, incidentsList, incidentsNote, incidentsReopen, incidentsResolve, incidentsShow, localDown, localFault, localStatus, localUp, postmortemCommand, preflightCommand, probeCommand, rejectCommand];

@@ -22,10 +22,10 @@ import type { Kafka } from 'kafkajs';
 import * as z from 'zod';
 import { canaryVerdict, drReadiness, heartbeatLag, siteProbeVerdict, type HeartbeatReading, type SiteProbeVerdict } from '../domain/dr.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
-import { BrokerConnection, metadata } from '@kafka-heal/probe';
+import { connectBroker, metadata, parseHostPort, type BrokerConnection, type ProbeOptions, type ProbeSecurity } from '@kafka-heal/probe';
 import type { ProbeClusterConfig } from '../probe/handler.js';
 import { UnknownClusterError, probeOptionsFor } from '../probe/handler.js';
-import { parseHostPort, type ProbeOptions } from '@kafka-heal/probe';
+import type { SecurityLoader } from '../shared/kafka-security.js';
 import { heartbeatSentAt, readNewestRecords, readRecordAt } from './heartbeats.js';
 
 export const BACKUP_TOPIC = 'kafka-heal.dr-backups';
@@ -59,8 +59,10 @@ export type DrStepResult =
 export interface DrStepsDeps {
   clusters: () => ProbeClusterConfig[];
   probe: (opts: ProbeOptions) => Promise<ClusterSnapshot>;
-  /** A kafkajs client for these bootstrap servers (static list or resolved on every connect). */
-  kafka: (brokers: string[] | (() => Promise<string[]>)) => Kafka;
+  /** A kafkajs client for these bootstrap servers (static list or resolved on every connect), with the cluster's security. */
+  kafka: (brokers: string[] | (() => Promise<string[]>), security?: ProbeSecurity) => Kafka;
+  /** The cluster's security settings loader (secrets read at run time); absent or undefined: plaintext. */
+  security?: (c: ProbeClusterConfig) => SecurityLoader | undefined;
   /** Bootstrap servers behind a DNS name. In Lambda the name itself (DNS resolves it); locally the zone. */
   bootstrapFor: (recordName: string, port: number) => Promise<string[]>;
   now: () => Date;
@@ -72,12 +74,12 @@ function servers(c: ProbeClusterConfig): string[] {
 }
 
 /** The cluster id answered by the first of `list` that answers (null: none did). */
-async function clusterIdVia(list: string[], timeoutMs: number): Promise<string | null> {
+async function clusterIdVia(list: string[], timeoutMs: number, security?: ProbeSecurity): Promise<string | null> {
   for (const s of list) {
     const { host, port } = parseHostPort(s);
     let conn: BrokerConnection | undefined;
     try {
-      conn = await BrokerConnection.open(host, port, timeoutMs);
+      conn = await connectBroker(host, port, timeoutMs, security);
       return (await metadata(conn, timeoutMs)).clusterId;
     } catch {
       // try the next one
@@ -110,14 +112,16 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
   return async (event: DrStep): Promise<DrStepResult> => {
     const config = find(event.cluster);
     const list = servers(config);
+    const loader = deps.security?.(config);
+    const security = loader ? await loader.load() : undefined;
     switch (event.step) {
       case 'dr-prerequisites': {
-        const snapshot = await deps.probe(probeOptionsFor(config, deps.timeoutMs));
+        const snapshot = await deps.probe({ ...probeOptionsFor(config, deps.timeoutMs), ...(security ? { security } : {}) });
         const topic = `${event.sourceAlias}.heartbeats`;
         let readings: HeartbeatReading[] = [];
         let readError: string | undefined;
         try {
-          readings = (await readNewestRecords(list.map(parseHostPort), topic, deps.timeoutMs)).map((r) => ({
+          readings = (await readNewestRecords(list.map(parseHostPort), topic, deps.timeoutMs, security)).map((r) => ({
             timestampType: r.timestampType,
             timestamp: r.timestamp,
             sentAt: r.value !== null && r.value.length === 10 ? heartbeatSentAt(r.value) : null,
@@ -131,7 +135,7 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
         return { step: 'dr-prerequisites', ready: true, healthy: verdict.healthy, lagSeconds: verdict.lagSeconds, summary: verdict.summary, at: snapshot.takenAt };
       }
       case 'dr-backup': {
-        const kafka = deps.kafka(list);
+        const kafka = deps.kafka(list, security);
         const admin = kafka.admin();
         await admin.connect();
         let doc: { incidentId: string; cluster: string; takenAt: string; topics: Record<string, Record<string, string>>; groups: Record<string, { topic: string; partition: number; offset: string }[]> };
@@ -166,20 +170,20 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
       }
       case 'dr-canary': {
         const started = Date.now();
-        const expectedClusterId = await clusterIdVia(list, deps.timeoutMs);
+        const expectedClusterId = await clusterIdVia(list, deps.timeoutMs, security);
         const viaDns = await deps.bootstrapFor(event.recordName, event.port);
-        const reachedClusterId = await clusterIdVia(viaDns, deps.timeoutMs);
+        const reachedClusterId = await clusterIdVia(viaDns, deps.timeoutMs, security);
         const sent = `kafka-heal canary ${randomUUID()} ${deps.now().toISOString()}`;
         let received: string | null = null;
         if (reachedClusterId !== null && reachedClusterId === expectedClusterId) {
-          const kafka = deps.kafka(() => deps.bootstrapFor(event.recordName, event.port));
+          const kafka = deps.kafka(() => deps.bootstrapFor(event.recordName, event.port), security);
           await ensureTopic(kafka, CANARY_TOPIC, [{ name: 'retention.ms', value: '3600000' }], list.length);
           const producer = kafka.producer({ allowAutoTopicCreation: false });
           await producer.connect();
           try {
             const [meta] = await producer.send({ topic: CANARY_TOPIC, acks: -1, messages: [{ value: sent }] });
             if (meta) {
-              const record = await readRecordAt(viaDns.map(parseHostPort), CANARY_TOPIC, meta.partition, Number(meta.baseOffset), deps.timeoutMs);
+              const record = await readRecordAt(viaDns.map(parseHostPort), CANARY_TOPIC, meta.partition, Number(meta.baseOffset), deps.timeoutMs, security);
               received = record?.value?.toString('utf8') ?? null;
             }
           } finally {

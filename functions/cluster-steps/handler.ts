@@ -17,7 +17,8 @@
 // dr-prerequisites, dr-backup and dr-canary (DR failover/failback) are in dr.ts.
 //
 // Environment: CLUSTERS_FILE (the bundled file of this function's one cluster, as the probe gets
-// it; functions/shared/bundled-file.ts), PROBE_TIMEOUT_MS,
+// it, functions/shared/bundled-file.ts; with its security reference: the secrets are read at run
+// time, functions/shared/kafka-security.ts), PROBE_TIMEOUT_MS,
 // and for a self-managed ZooKeeper-mode cluster whose config lists them, ZOOKEEPER_CONNECT: the
 // ensemble's client addresses (host:port,host:port,...) that quorum-confirm and quorum-verify ask
 // (srvr, functions/shared/zookeeper.ts). Without it those steps judge by the probe alone.
@@ -31,8 +32,9 @@ import { DEFAULT_MAX_CONSUMER_LAG, cascadeOrder, verifyClusterRecovered, type Ca
 import type { EnsembleObservation } from '../domain/quorum-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
-import { UnknownClusterError, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
+import { UnknownClusterError, clusterSecurity, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
 import { readBundledFile } from '../shared/bundled-file.js';
+import { kafkajsSecurity, type SecurityLoader } from '../shared/kafka-security.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
@@ -69,6 +71,8 @@ export type ClusterStepResult =
 
 export interface ClusterStepsDeps {
   clusters: () => ProbeClusterConfig[];
+  /** The cluster's security settings loader (secrets read at run time), undefined for plaintext. */
+  security?: (c: ProbeClusterConfig) => SecurityLoader | undefined;
   probe: (opts: ProbeOptions) => Promise<ClusterSnapshot>;
   timeoutMs: number;
   /**
@@ -84,8 +88,11 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
     const config = deps.clusters().find((c) => c.name === event.cluster);
     if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_FILE`);
     const options = probeOptionsFor(config, deps.timeoutMs);
+    const loader = deps.security?.(config);
+    if (loader) options.security = loader.load;
     // consumer-lag reads only the group it judges (configured or not).
     const snapshot = await deps.probe(event.step === 'lag' ? { ...options, consumerGroups: [lagWatch(event)] } : options);
+    if (snapshot.security?.refused.length) loader?.forget();
     const at = snapshot.takenAt;
     logger.info('cluster step', { step: event.step, cluster: event.cluster, status: snapshot.status, errors: snapshot.errors });
     switch (event.step) {
@@ -154,6 +161,7 @@ export function clusterStepsDepsFromEnv(
   let clusters: ProbeClusterConfig[] | undefined;
   return {
     clusters: () => (clusters ??= parseClustersJson(readBundledFile('CLUSTERS_FILE', env))),
+    security: clusterSecurity,
     probe: io.probe,
     timeoutMs: envInt(env, 'PROBE_TIMEOUT_MS', 5000),
     ensemble: async () => {
@@ -172,7 +180,9 @@ let clustersCache: ProbeClusterConfig[] | undefined;
 const drSteps = makeDrStepsHandler({
   clusters: () => (clustersCache ??= parseClustersJson(readBundledFile('CLUSTERS_FILE'))),
   probe: probeCluster,
-  kafka: (brokers) => new Kafka({ clientId: 'kafka-heal-cluster-steps', brokers, connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 2 }, logLevel: logLevel.ERROR }),
+  security: clusterSecurity,
+  kafka: (brokers, security) =>
+    new Kafka({ clientId: 'kafka-heal-cluster-steps', brokers, connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 2 }, logLevel: logLevel.ERROR, ...kafkajsSecurity(security) }),
   // In the cluster's VPC the record name is resolved by DNS, as every client does.
   bootstrapFor: async (recordName, port) => [`${recordName.replace(/\.$/, '')}:${port}`],
   now: () => new Date(),

@@ -8,7 +8,7 @@
 // Fetch v4 is the oldest version Kafka 4 still serves (KIP-896) and every broker since 0.11
 // serves it; record batches are format v2 (magic 2). Compressed batches are refused: MM2's
 // heartbeats are produced uncompressed by default.
-import { BrokerConnection, Writer, latestOffsets, metadata } from '@kafka-heal/probe';
+import { Writer, connectBroker, latestOffsets, metadata, type BrokerConnection, type ProbeSecurity } from '@kafka-heal/probe';
 
 const FETCH = 1;
 
@@ -116,11 +116,12 @@ async function withTopic<T>(
   bootstrap: { host: string; port: number }[],
   topic: string,
   timeoutMs: number,
+  security: ProbeSecurity | undefined,
   work: (partitions: number[], leaderOf: (partition: number) => Promise<BrokerConnection>) => Promise<T>,
 ): Promise<T> {
   const opened: BrokerConnection[] = [];
   const open = async (host: string, port: number) => {
-    const c = await BrokerConnection.open(host, port, timeoutMs);
+    const c = await connectBroker(host, port, timeoutMs, security);
     opened.push(c);
     return c;
   };
@@ -157,8 +158,8 @@ async function withTopic<T>(
  * The newest record of every non-empty partition of `topic`, newest first. Throws
  * TopicReadError when the topic does not exist or a partition has no leader.
  */
-export function readNewestRecords(bootstrap: { host: string; port: number }[], topic: string, timeoutMs: number): Promise<NewestRecord[]> {
-  return withTopic(bootstrap, topic, timeoutMs, async (partitions, leaderOf) => {
+export function readNewestRecords(bootstrap: { host: string; port: number }[], topic: string, timeoutMs: number, security?: ProbeSecurity): Promise<NewestRecord[]> {
+  return withTopic(bootstrap, topic, timeoutMs, security, async (partitions, leaderOf) => {
     const out: NewestRecord[] = [];
     for (const partition of partitions) {
       const conn = await leaderOf(partition);
@@ -174,8 +175,8 @@ export function readNewestRecords(bootstrap: { host: string; port: number }[], t
 }
 
 /** The record at one offset (undefined when the partition does not hold it). */
-export function readRecordAt(bootstrap: { host: string; port: number }[], topic: string, partition: number, offset: number, timeoutMs: number): Promise<NewestRecord | undefined> {
-  return withTopic(bootstrap, topic, timeoutMs, async (_partitions, leaderOf) => {
+export function readRecordAt(bootstrap: { host: string; port: number }[], topic: string, partition: number, offset: number, timeoutMs: number, security?: ProbeSecurity): Promise<NewestRecord | undefined> {
+  return withTopic(bootstrap, topic, timeoutMs, security, async (_partitions, leaderOf) => {
     const records = parseRecordBatches(await fetchAt(await leaderOf(partition), topic, partition, offset, timeoutMs));
     const hit = records.find((r) => r.offset === offset);
     return hit ? { topic, partition, ...hit } : undefined;

@@ -11,7 +11,7 @@
 // - recoveryApproval: whether the run asks a person first (the decision was await-approval and
 //   the run is not nested) and the summary and actions they approve.
 import { isBrokerDown } from './safety.js';
-import type { ClusterSnapshot, PartitionDetail } from './snapshot.js';
+import { isAccessOutcome, type ClusterSnapshot, type PartitionDetail } from './snapshot.js';
 
 export type ConfirmVerdict = 'broker-down' | 'false-alarm' | 'inconclusive';
 
@@ -49,6 +49,10 @@ export function confirmBrokerDown(s: ClusterSnapshot, brokerId: number): BrokerC
   const base = { brokerId, clusterStatus: s.status };
   if (brokerIsDown(s, brokerId)) return { ...base, verdict: 'broker-down', summary: `broker ${brokerId} is down (${summary})` };
   if (s.status === 'healthy') return { ...base, verdict: 'false-alarm', summary: `broker ${brokerId} is up and the cluster is healthy (${summary})` };
+  if (isAccessOutcome(s.status)) {
+    // Safety rule 11: the probe is refused (its credentials or TLS), so it cannot see this broker.
+    return { ...base, verdict: 'inconclusive', summary: `the cluster refuses the healer's probe (${s.status}): broker ${brokerId} cannot be judged from here and is not restarted on the probe's word (${summary})` };
+  }
   return { ...base, verdict: 'inconclusive', summary: `broker ${brokerId} answers but the cluster is ${s.status} (${summary}): not a single-broker failure this workflow can fix` };
 }
 

@@ -33,6 +33,8 @@
 //   DLQ growth (per minute)  > dlqPerMinuteSev2: SEV-1 when an error-rate incident is open on the
 //                            cluster, else SEV-2 | [Sev3, Sev2] SEV-3 | below: ignore. Escalated.
 //   disk (%)                 >= diskCriticalPercent SEV-2 | >= diskWarnPercent SEV-3 | below: ignore
+//   certificate (days left)  < certExpiryCriticalDays SEV-2 | < certExpiryWarnDays SEV-3 | else ignore
+//   auth-failed, tls-failed  the probe itself is refused: SEV-2 page, never a plan (safety rule 11)
 //   cascade window           a broker of an open incident counts when first seen <= window ago
 //   simultaneous window      first-seen times with a span <= window failed together (inclusive)
 //   flap window              a heal counts when it finished <= flapWindowSeconds ago
@@ -85,6 +87,9 @@ export const KIND_TO_TYPE: Record<SignalKind, IncidentType> = {
   'replication-lag': 'replication-lag',
   'monitoring-gap': 'monitoring-outage',
   'security-event': 'security-event',
+  'auth-failed': 'access-failure',
+  'tls-failed': 'access-failure',
+  'certificate-expiry': 'certificate-expiry',
   unknown: 'unknown',
 };
 
@@ -289,6 +294,36 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
     case 'security-event':
       reasons.push('Security event: never automated; paging (SEV-1).');
       return escalate('SEV-1');
+
+    case 'auth-failed':
+    case 'tls-failed': {
+      const what =
+        signal.kind === 'auth-failed'
+          ? 'authenticate (SASL): check the credentials secret (a rotated password not yet in Secrets Manager, or the reverse), the mechanism and the ACLs'
+          : 'complete a TLS handshake: check the brokers\' certificates (expired, untrusted or for another name), the CA bundle and the client certificate';
+      reasons.push(
+        `The healer's probe cannot ${what} on ${cluster.name}. This is the observer's failure, not the cluster's: no restart, reboot or failover follows from it, and while it lasts the healer cannot see broker failures there (SEV-2).`,
+      );
+      return escalate('SEV-2');
+    }
+
+    case 'certificate-expiry': {
+      if (v === undefined) {
+        reasons.push(`Broker certificate expiry alarm without a value: treated as a warning (fewer than ${t.certExpiryWarnDays} days) (SEV-3).`);
+        return escalate('SEV-3');
+      }
+      const left = v <= 0 ? `has expired (${v} days)` : `expires in ${v} days`;
+      if (v < t.certExpiryCriticalDays) {
+        reasons.push(`A broker certificate of ${cluster.name} ${left}, fewer than ${t.certExpiryCriticalDays}: clients will refuse the brokers; renew it now (SEV-2).`);
+        return escalate('SEV-2');
+      }
+      if (v < t.certExpiryWarnDays) {
+        reasons.push(`A broker certificate of ${cluster.name} ${left}, fewer than ${t.certExpiryWarnDays}: plan its renewal (SEV-3).`);
+        return escalate('SEV-3');
+      }
+      reasons.push(`The broker certificates of ${cluster.name} expire in ${v} days, not fewer than ${t.certExpiryWarnDays}: no action (SEV-4).`);
+      return ignore();
+    }
 
     case 'unknown':
       reasons.push(`${signal.name}: the signal kind is unknown, so no runbook applies; notifying people (SEV-3).`);

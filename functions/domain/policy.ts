@@ -17,6 +17,8 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   errorRateSev1: 0.2,
   dlqPerMinuteSev3: 10,
   dlqPerMinuteSev2: 100,
+  certExpiryWarnDays: 30,
+  certExpiryCriticalDays: 7,
 };
 
 /** Safe by default: a cluster nobody configured only plans (dry-run), it never mutates. */
@@ -135,6 +137,7 @@ export function parsePolicy(json: unknown): RuntimePolicy {
       order('errorRateSev3/errorRateSev2', th.errorRateSev3, th.errorRateSev2);
       order('errorRateSev2/errorRateSev1', th.errorRateSev2, th.errorRateSev1);
       order('dlqPerMinuteSev3/dlqPerMinuteSev2', th.dlqPerMinuteSev3, th.dlqPerMinuteSev2);
+      order('certExpiryCriticalDays/certExpiryWarnDays', th.certExpiryCriticalDays, th.certExpiryWarnDays);
     }
   }
   if (issues.length > 0) throw new PolicyError(issues);

@@ -10,7 +10,8 @@
 //   server could be asked at all and the brokers look whole, the verdict is ensemble-unreachable
 //   (escalate): a dead ensemble and a blocked port look the same from here. In KRaft mode brokers keep serving stale metadata while the
 //   controller quorum is gone and the probe cannot see the quorum at all: a healthy-looking
-//   probe only means "ask the quorum" (describe-quorum decides).
+//   probe only means "ask the quorum" (describe-quorum decides). A probe the cluster refuses
+//   (auth-failed, tls-failed) proves nothing either way: probe-refused (escalate).
 // - recoveryRestartOrder: brokers one at a time, ascending, the active controller last (rule 2).
 // - verifyQuorumRestored: every expected broker registered and answering, nothing offline or
 //   under-replicated, and in ZooKeeper mode one known active controller (and, when observed, an
@@ -18,9 +19,9 @@
 // - ensembleQuorum: does a ZooKeeper ensemble observation show a quorum?
 // - readQuorumStatus: a describe-quorum result names a leader (leaderId >= 0).
 import { snapshotSummary } from './broker-recovery.js';
-import type { ClusterSnapshot, MetadataMode } from './snapshot.js';
+import { isAccessOutcome, type ClusterSnapshot, type MetadataMode } from './snapshot.js';
 
-export type QuorumVerdict = 'quorum-lost' | 'check-quorum' | 'false-alarm' | 'ensemble-unreachable';
+export type QuorumVerdict = 'quorum-lost' | 'check-quorum' | 'false-alarm' | 'ensemble-unreachable' | 'probe-refused';
 
 export interface QuorumConfirmation {
   verdict: QuorumVerdict;
@@ -84,6 +85,11 @@ export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode, ensemb
       controllerId,
       summary: `no ZooKeeper server could be asked (${ensemble.servers.map((x) => x.server).join(', ')}: no connection, or no srvr answer) while broker ${controllerId} is the active controller and the cluster looks healthy (${summary}): the ensemble is down, or the network or ZooKeeper's four-letter-word whitelist keeps the cluster steps out`,
     };
+  }
+  if (isAccessOutcome(s.status)) {
+    // Safety rule 11: a probe the cluster refuses cannot tell a lost quorum from a healthy one,
+    // and stopping every broker on its word would be the worst reading of the observer's failure.
+    return { verdict: 'probe-refused', controllerId, summary: `the cluster refuses the healer's probe (${s.status}), so the quorum loss can be neither confirmed nor ruled out from here (${summary})` };
   }
   if (s.status !== 'healthy') return { verdict: 'quorum-lost', controllerId, summary: `the cluster is ${s.status} (${summary})` };
   if (mode === 'kraft') {

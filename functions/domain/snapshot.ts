@@ -12,7 +12,22 @@
  * - unknown: the cluster answered in part, but a call the verdict depends on failed or timed out,
  *   and nothing seen so far is wrong. Never treat `unknown` as healthy.
  */
-export type SnapshotStatus = 'healthy' | 'degraded' | 'down' | 'unknown';
+export type SnapshotStatus = 'healthy' | 'degraded' | 'down' | 'unknown' | AccessOutcome;
+
+/**
+ * The listener answered and refused the probe itself: its TLS handshake failed (untrusted,
+ * expired or misnamed certificate, a client certificate the broker rejects, a listener that does
+ * not speak TLS) or its SASL authentication failed (credentials, mechanism, ACLs; or the probe
+ * could not load its own credentials). The observer's failure, never the cluster's (DESIGN.md
+ * safety rule 11): a snapshot with this status says nothing about the brokers' health.
+ * - auth-failed / tls-failed as a status: no broker let the probe in far enough to read the
+ *   metadata (or every refusal it saw was of this kind and nothing else is wrong).
+ */
+export type AccessOutcome = 'auth-failed' | 'tls-failed';
+
+export function isAccessOutcome(status: string): status is AccessOutcome {
+  return status === 'auth-failed' || status === 'tls-failed';
+}
 
 export type MetadataMode = 'kraft' | 'zookeeper';
 
@@ -23,10 +38,28 @@ export interface BrokerObservation {
   port: number;
   /** Present in the cluster metadata (registered with the controller / ZooKeeper). */
   registered: boolean;
-  /** Answered an ApiVersions request on its advertised listener within the timeout. */
+  /**
+   * Answered on its advertised listener within the timeout: an ApiVersions answer, or a definite
+   * TLS or SASL refusal of the probe (then `access` says which: the broker process is alive).
+   */
   reachable: boolean;
+  /** The broker refused the probe's TLS handshake or credentials: the observer's failure, not the broker's. */
+  access?: AccessOutcome;
   latencyMs?: number;
   error?: string;
+}
+
+/** What the probe learned about the cluster's listener security (present when it probed with TLS or SASL). */
+export interface SecurityObservation {
+  tls: boolean;
+  /** The SASL mechanism spoken on the wire (AWS_MSK_IAM travels as OAUTHBEARER). */
+  sasl?: string;
+  /** Every listener (host:port) that refused the probe, with why. */
+  refused: { server: string; outcome: AccessOutcome; error: string }[];
+  /** The certificate each TLS listener presented: expiry, days left at takenAt (negative: expired). */
+  certificates: { server: string; brokerId?: number; subject?: string; notAfter: string; daysToExpiry: number }[];
+  /** The fewest days to expiry among those certificates; null when none was read. */
+  minDaysToExpiry: number | null;
 }
 
 export interface ControllerObservation {
@@ -154,4 +187,6 @@ export interface ClusterSnapshot {
   consumerGroups: ConsumerGroupLag[];
   /** Everything that failed or timed out, one line each, for people and the timeline. */
   errors: string[];
+  /** TLS and SASL: what was refused and which certificates were seen (absent for a plaintext probe). */
+  security?: SecurityObservation;
 }

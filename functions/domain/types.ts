@@ -30,6 +30,11 @@ export const SIGNAL_KINDS = [
   'replication-lag', // MirrorMaker 2 / DR replication behind
   'monitoring-gap', // the probe stopped reporting, metrics missing
   'security-event',
+  // The healer's own probe is refused by the cluster (DESIGN.md safety rule 11: the observer's
+  // failure, never read as the cluster's): its SASL authentication, or its TLS handshake.
+  'auth-failed',
+  'tls-failed',
+  'certificate-expiry', // a broker's TLS certificate expires soon (value: days left)
   'unknown',
 ] as const;
 export type SignalKind = (typeof SIGNAL_KINDS)[number];
@@ -81,6 +86,8 @@ export const INCIDENT_TYPES = [
   'replication-lag',
   'monitoring-outage',
   'security-event',
+  'access-failure', // the probe is refused (credentials, certificates, ACLs): people, never a restart
+  'certificate-expiry',
   'unknown',
 ] as const;
 export type IncidentType = (typeof INCIDENT_TYPES)[number];
@@ -216,6 +223,8 @@ export interface Thresholds {
   errorRateSev1: number; // 0.20
   dlqPerMinuteSev3: number; // 10
   dlqPerMinuteSev2: number; // 100 (above: SEV-2, or SEV-1 with other evidence)
+  certExpiryWarnDays: number; // 30: a broker certificate expiring in fewer days is SEV-3
+  certExpiryCriticalDays: number; // 7: fewer days (or expired) is SEV-2
 }
 
 /** Deploy-time facts about a cluster the classifier needs (from the config file). */

@@ -18,6 +18,8 @@ import { logger } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
 import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '@kafka-heal/probe';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretCache, SecurityRefSchema, securityLoader, type SecurityLoader } from '../shared/kafka-security.js';
 import { parseMetricSeries, probeMetricDocuments, publish, selectSeries, type MetricDocument } from './metrics.js';
 
 export const ProbeEventSchema = z.object({
@@ -34,6 +36,8 @@ const ClusterEntrySchema = z.object({
   consumerGroups: z
     .array(z.union([z.string().min(1), z.object({ name: z.string().min(1), topics: z.array(z.string().min(1)).optional() }).loose()]))
     .optional(),
+  /** How to reach the listener: protocol, mechanism, secrets by reference (functions/shared/kafka-security.ts). */
+  security: SecurityRefSchema.optional(),
 });
 export type ProbeClusterConfig = z.infer<typeof ClusterEntrySchema>;
 
@@ -72,6 +76,8 @@ export function probeOptionsFor(c: ProbeClusterConfig, timeoutMs: number): Probe
 
 export interface ProbeDeps {
   clusters: () => ProbeClusterConfig[];
+  /** The cluster's security settings loader (secrets read at run time), undefined for plaintext. */
+  security?: (c: ProbeClusterConfig) => SecurityLoader | undefined;
   probe: (opts: ProbeOptions) => Promise<ClusterSnapshot>;
   publish: (docs: MetricDocument[]) => void;
   sleep: (ms: number) => Promise<void>;
@@ -97,7 +103,9 @@ export function makeProbeHandler(deps: ProbeDeps) {
     const config = deps.clusters().find((c) => c.name === event.cluster);
     if (!config) throw new UnknownClusterError(`cluster "${event.cluster}" is not in CLUSTERS_FILE`);
     const rounds = event.rounds ?? deps.rounds;
+    const loader = deps.security?.(config);
     const opts = probeOptionsFor(config, deps.timeoutMs);
+    if (loader) opts.security = loader.load;
     const seen = seenBrokers.get(config.name) ?? new Set(config.brokerIds ?? []);
     seenBrokers.set(config.name, seen);
     let last: ClusterSnapshot | undefined;
@@ -113,6 +121,8 @@ export function makeProbeHandler(deps: ProbeDeps) {
       }
       last = await deps.probe(opts);
       done++;
+      // Refused: read the secrets again next round (a rotation may have happened meanwhile).
+      if (last.security?.refused.length) loader?.forget();
       for (const b of last.brokers) seen.add(b.id);
       deps.publish(probeMetricDocuments(config.name, last, [...seen]));
       const problems = describeProblems(last);
@@ -130,11 +140,22 @@ function envInt(name: string, fallback: number): number {
 
 let clustersCache: ProbeClusterConfig[] | undefined;
 
+/** Secrets are read at run time and kept in this module for SECRET_TTL_MS (one cache per container). */
+let secretCache: SecretCache | undefined;
+const loaders = new Map<string, SecurityLoader | undefined>();
+
+/** The security loader of a configured cluster, one per cluster per container (its token caches live in it). */
+export function clusterSecurity(c: ProbeClusterConfig): SecurityLoader | undefined {
+  if (!loaders.has(c.name)) loaders.set(c.name, securityLoader(c.security, (secretCache ??= new SecretCache(new SecretsManagerClient({})))));
+  return loaders.get(c.name);
+}
+
 /** The series kinds the deployment's alarms (and dashboard, when on) read; every other one would be a custom metric nobody reads. */
 const publishedSeries = parseMetricSeries(process.env.PROBE_METRIC_SERIES);
 
 export const probeHandler = makeProbeHandler({
   clusters: () => (clustersCache ??= parseClustersJson(readBundledFile('CLUSTERS_FILE'))),
+  security: clusterSecurity,
   probe: probeCluster,
   publish: (docs) => publish(publishedSeries ? selectSeries(docs, publishedSeries) : docs),
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

@@ -3,7 +3,7 @@
 // Each dimension set is its own EMF document with no default `service` dimension, because a
 // CloudWatch alarm matches a metric only on the exact dimension set.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ClusterSnapshot } from '../domain/snapshot.js';
+import { isAccessOutcome, type ClusterSnapshot } from '../domain/snapshot.js';
 
 export const NAMESPACE = 'KafkaHeal';
 export const DIM_CLUSTER = 'Cluster Name';
@@ -30,24 +30,34 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
   const clusterDims = { [DIM_CLUSTER]: cluster };
   const ids = [...new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
   const reachable = (id: number): boolean => s.brokers.some((b) => b.id === id && b.registered && b.reachable);
+  // Refused before it could read the metadata, the probe knows nothing of the brokers: it reports
+  // no broker as unreachable (safety rule 11: never a broker-down alarm from the observer's failure),
+  // and a site it never reached is not reported as down either.
+  const blind = isAccessOutcome(s.status) && s.registeredBrokers.length === 0;
+  const refused = (outcome: string) => (s.security?.refused ?? []).filter((r) => r.outcome === outcome).length;
   const docs: MetricDocument[] = [
     {
       dimensions: clusterDims,
       metrics: [
         { name: 'ProbeHeartbeat', value: 1, unit: MetricUnit.Count },
         // 0 when no bootstrap server answered: the whole site is unreachable (DR pairs alarm on it).
-        { name: 'ClusterReachable', value: s.bootstrapReachable ? 1 : 0, unit: MetricUnit.Count },
+        ...(blind && !s.bootstrapReachable ? [] : [{ name: 'ClusterReachable', value: s.bootstrapReachable ? 1 : 0, unit: MetricUnit.Count }]),
         { name: 'ProbeLatencyMs', value: s.durationMs, unit: MetricUnit.Milliseconds },
         { name: 'OfflinePartitions', value: s.partitions.offline, unit: MetricUnit.Count },
         { name: 'UnderReplicatedPartitions', value: s.partitions.underReplicated, unit: MetricUnit.Count },
         { name: 'UnderMinIsrPartitions', value: s.partitions.underMinIsr, unit: MetricUnit.Count },
         // The brokers below whose BrokerReachable is 0, as one series: what the broker-down alarm of
         // a cluster whose brokers are found by tag reads (one custom metric instead of one per broker).
-        { name: 'UnreachableBrokers', value: ids.filter((id) => !reachable(id)).length, unit: MetricUnit.Count },
+        ...(blind ? [] : [{ name: 'UnreachableBrokers', value: ids.filter((id) => !reachable(id)).length, unit: MetricUnit.Count }]),
+        // Listeners that refused the probe, published only while some do (no idle custom metric).
+        ...(refused('auth-failed') > 0 ? [{ name: 'ProbeAuthFailures', value: refused('auth-failed'), unit: MetricUnit.Count }] : []),
+        ...(refused('tls-failed') > 0 ? [{ name: 'ProbeTlsFailures', value: refused('tls-failed'), unit: MetricUnit.Count }] : []),
+        // The broker certificate closest to its expiry: one series per cluster however many brokers.
+        ...(s.security && s.security.minDaysToExpiry !== null ? [{ name: 'CertificateDaysToExpiry', value: s.security.minDaysToExpiry, unit: MetricUnit.Count }] : []),
       ],
     },
   ];
-  for (const id of ids) {
+  for (const id of blind ? [] : ids) {
     docs.push({ dimensions: { ...clusterDims, [DIM_BROKER]: String(id) }, metrics: [{ name: 'BrokerReachable', value: reachable(id) ? 1 : 0, unit: MetricUnit.Count }] });
   }
   for (const g of s.consumerGroups) {
@@ -57,6 +67,12 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
   }
   return docs;
 }
+
+/**
+ * Series the probe publishes only while something is wrong (listeners refusing it): no datapoint,
+ * so no custom metric billed, while the cluster lets it in.
+ */
+export const FAILURE_ONLY_METRICS: readonly string[] = ['ProbeAuthFailures', 'ProbeTlsFailures'];
 
 /**
  * One kind of series: a metric name with its dimension names, e.g.

@@ -55,6 +55,7 @@ export interface CascadeClusterTarget {
   kafkaHome: string;
   throttleProducerByteRate: number;
   mskClusterArn?: string | undefined;
+  commandConfig?: string | undefined;
 }
 
 export interface CascadeTarget {
@@ -74,7 +75,7 @@ export interface CascadeTarget {
   clusterStepsFunction: string;
   mskClusterArn: string | null;
   /** Where Kafka's CLI runs (throttle, leader election); available false on MSK or with no healthy host. */
-  cli: { available: boolean; instanceId: string; bootstrapServer: string; kafkaHome: string; producerByteRate: string; reason: string };
+  cli: { available: boolean; instanceId: string; bootstrapServer: string; kafkaHome: string; commandConfig: string; producerByteRate: string; reason: string };
   approval: { summary: string; actions: string[] };
 }
 
@@ -101,6 +102,7 @@ function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cl
         instanceId: healthy.instanceId,
         bootstrapServer: `localhost:${healthy.listenerPort ?? t.listenerPort}`,
         kafkaHome: t.kafkaHome,
+        commandConfig: t.commandConfig ?? 'none',
         producerByteRate: String(t.throttleProducerByteRate),
         reason: `Kafka's CLI runs on broker ${healthy.id} (${healthy.instanceId}), which is not being recovered`,
       }
@@ -109,6 +111,7 @@ function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cl
         instanceId: 'none',
         bootstrapServer: 'none',
         kafkaHome: t.kafkaHome,
+        commandConfig: 'none',
         producerByteRate: String(t.throttleProducerByteRate),
         reason:
           t.platform === 'msk'

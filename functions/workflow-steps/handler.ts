@@ -83,6 +83,8 @@ export const ClusterTargetSchema = z.object({
   /** The broker's application log directory (server.log). */
   appLogDir: absolutePath.default('/var/log/kafka'),
   mskClusterArn: z.string().startsWith('arn:').optional(),
+  /** Kafka's CLI tools on the hosts connect with this client properties file (--command-config) to a secured listener. */
+  commandConfig: absolutePath.optional(),
   /** cascade-recovery: where Kafka's CLI lives and the producer throttle while brokers recover. */
   ...CascadeTargetFields,
   /** disk-pressure: heap dump dirs (EC2), storage growth (MSK). */

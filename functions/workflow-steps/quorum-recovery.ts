@@ -82,6 +82,8 @@ export interface QuorumTarget {
   /** The host that runs describe-quorum (the first broker's) and the listener it asks. */
   cliInstanceId: string;
   bootstrapServer: string;
+  /** The client properties file Kafka's CLI connects with (a secured listener), or 'none'. */
+  commandConfig: string;
   kafkaHome: string;
   backupDir: string;
   dryRun: boolean;
@@ -96,6 +98,7 @@ export interface QuorumClusterTarget {
   serviceName: string;
   listenerPort: number;
   serverProperties: string;
+  commandConfig?: string | undefined;
   quorum?: z.output<typeof QuorumTargetSchema> | undefined;
 }
 
@@ -129,6 +132,7 @@ export function resolveQuorumTarget(raw: unknown, targetOf: (cluster: string) =>
     clusterStepsFunction: t.clusterStepsFunction,
     cliInstanceId: first.instanceId,
     bootstrapServer: `localhost:${first.listenerPort}`,
+    commandConfig: t.commandConfig ?? 'none',
     kafkaHome: q.kafkaHome,
     backupDir: q.backupDir,
     dryRun: input.dryRun,

@@ -119,6 +119,17 @@ const vpcId = pattern(HEX_ID('vpc'), 'expected a VPC id like vpc-0123456789abcde
 const subnetId = pattern(HEX_ID('subnet'), 'expected a subnet id like subnet-0123456789abcdef0');
 const securityGroupId = pattern(HEX_ID('sg'), 'expected a security group id like sg-0123456789abcdef0');
 const secretName = pattern(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'expected a Secrets Manager secret name (letters, digits and /_+=.@-)');
+const SECRET_ARN = /^arn:aws(?:-cn|-us-gov)?:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:secret:([A-Za-z0-9/_+=.@-]{1,512})$/;
+/** A Secrets Manager secret by name or ARN: the functions read it at run time, the stack grants that read. */
+const secretRef = z
+  .string({ error: 'expected a Secrets Manager secret name or ARN' })
+  .refine((s) => SECRET_ARN.test(s) || (/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s) && !s.startsWith('arn:')), {
+    error: 'expected a Secrets Manager secret name (letters, digits and /_+=.@-) or ARN like arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf',
+  });
+const kmsKeyArn = pattern(
+  /^arn:aws(?:-cn|-us-gov)?:kms:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  'expected a KMS key ARN like arn:aws:kms:<region>:<account>:key/<uuid>',
+);
 const snsTopicArn = pattern(
   /^arn:aws(?:-cn|-us-gov)?:sns:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:[A-Za-z0-9_-]{1,256}(?:\.fifo)?$/,
   'expected an SNS topic ARN like arn:aws:sns:<region>:<account>:<topic>',
@@ -207,6 +218,8 @@ const thresholdsSchema = z
     errorRateSev1: fraction('expected a fraction above 0 and at most 1 (0.01 = 1%)').optional(),
     dlqPerMinuteSev3: count.optional(),
     dlqPerMinuteSev2: count.optional(),
+    certExpiryWarnDays: integer(1, 3650, 'expected whole days from 1 to 3650').optional(),
+    certExpiryCriticalDays: integer(1, 3650, 'expected whole days from 1 to 3650').optional(),
   })
   .superRefine((t, ctx) => {
     // Each ladder must rise with severity, or the classifier's bands would overlap.
@@ -217,6 +230,8 @@ const thresholdsSchema = z
       ['errorRateSev3', 'errorRateSev2'],
       ['errorRateSev2', 'errorRateSev1'],
       ['dlqPerMinuteSev3', 'dlqPerMinuteSev2'],
+      // Days to expiry count down: the critical level is the lower number.
+      ['certExpiryCriticalDays', 'certExpiryWarnDays'],
     ];
     for (const [lower, higher] of ladders) {
       const lo = t[lower];
@@ -295,6 +310,144 @@ const probeSchema = z
   })
   .superRefine((p, ctx) => uniqueBy(p.subnetIds, (s) => s, ctx, (i) => ['subnetIds', i], 'subnet ids'));
 
+/** How the healer's clients (probe, cluster steps, Kafka CLI on hosts) connect to the cluster's listener. */
+export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER', 'AWS_MSK_IAM'] as const;
+export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
+export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** Mechanisms whose secret the credentials field names (AWS_MSK_IAM signs with the function's role). */
+const NEEDS_CREDENTIALS: readonly SaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'];
+/** Mechanisms that send a reusable secret itself over the connection (a password, a bearer token). */
+const SENDS_SECRET: readonly SaslMechanism[] = ['PLAIN', 'OAUTHBEARER'];
+
+const tlsSchema = z.strictObject({
+  /** PEM CA bundle the brokers' certificates must chain to; absent: the system trust store. */
+  caSecret: secretRef.optional(),
+  /** The name the brokers' certificates must carry (and the SNI sent); absent: each broker's host name. */
+  serverName: dnsName.optional(),
+  /** mTLS: a secret holding {"certificate": PEM, "privateKey": PEM} the clients present. */
+  clientCertificateSecret: secretRef.optional(),
+  /** Alarm on the brokers' certificates nearing expiry (policy.thresholds.certExpiry*Days). */
+  certificateExpiryAlarms: bool.optional(),
+});
+
+const securitySchema = z
+  .strictObject({
+    protocol: oneOf(SECURITY_PROTOCOLS).default('PLAINTEXT'),
+    mechanism: oneOf(SASL_MECHANISMS).optional(),
+    /** PLAIN / SCRAM: {"username", "password"}; OAUTHBEARER: {"token"} or a client-credentials grant. */
+    credentialsSecret: secretRef.optional(),
+    /** The customer managed KMS key the secrets are encrypted with: kms:Decrypt is granted on it. */
+    kmsKeyArn: kmsKeyArn.optional(),
+    tls: tlsSchema.optional(),
+    /** SASL_PLAINTEXT with PLAIN or OAUTHBEARER sends the credential itself unencrypted: only on request. */
+    allowPlaintextCredentials: bool.default(false),
+  })
+  .superRefine((sec, ctx) => {
+    const sasl = sec.protocol.startsWith('SASL_');
+    const tls = sec.protocol === 'SSL' || sec.protocol === 'SASL_SSL';
+    if (sasl && sec.mechanism === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mechanism'], message: `required when protocol is ${sec.protocol}: one of ${SASL_MECHANISMS.join(' | ')}` });
+    }
+    if (!sasl && sec.mechanism !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['mechanism'], message: `only allowed with protocol SASL_PLAINTEXT or SASL_SSL (protocol is ${sec.protocol})` });
+    }
+    if (sasl && sec.mechanism !== undefined && NEEDS_CREDENTIALS.includes(sec.mechanism) && sec.credentialsSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['credentialsSecret'], message: `required with mechanism ${sec.mechanism}: the Secrets Manager secret holding the probe's credentials` });
+    }
+    if (sec.credentialsSecret !== undefined && !(sasl && sec.mechanism !== undefined && NEEDS_CREDENTIALS.includes(sec.mechanism))) {
+      const why = sec.mechanism === 'AWS_MSK_IAM' ? 'AWS_MSK_IAM signs with the function\'s IAM role, it has no secret' : `only used with a SASL mechanism that has credentials (${NEEDS_CREDENTIALS.join(', ')})`;
+      ctx.addIssue({ code: 'custom', path: ['credentialsSecret'], message: `not allowed here: ${why}` });
+    }
+    if (sec.mechanism === 'AWS_MSK_IAM' && sec.protocol !== 'SASL_SSL') {
+      ctx.addIssue({ code: 'custom', path: ['protocol'], message: 'expected SASL_SSL: MSK serves IAM authentication on TLS listeners only' });
+    }
+    if (sec.protocol === 'SASL_PLAINTEXT' && sec.mechanism !== undefined && SENDS_SECRET.includes(sec.mechanism) && !sec.allowPlaintextCredentials) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['protocol'],
+        message: `expected SASL_SSL: ${sec.mechanism} over SASL_PLAINTEXT sends the ${sec.mechanism === 'PLAIN' ? 'password' : 'bearer token'} unencrypted (set allowPlaintextCredentials: true to accept that)`,
+      });
+    }
+    if (sec.allowPlaintextCredentials && sec.protocol !== 'SASL_PLAINTEXT') {
+      ctx.addIssue({ code: 'custom', path: ['allowPlaintextCredentials'], message: 'only meaningful with protocol SASL_PLAINTEXT' });
+    }
+    if (sec.tls !== undefined && !tls) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: `only allowed with protocol SSL or SASL_SSL (protocol is ${sec.protocol})` });
+    }
+    if (sec.kmsKeyArn !== undefined && sec.credentialsSecret === undefined && sec.tls?.caSecret === undefined && sec.tls?.clientCertificateSecret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'only meaningful with a secret to decrypt (credentialsSecret, tls.caSecret or tls.clientCertificateSecret)' });
+    }
+  });
+
+/** The MSK listener each bootstrap port belongs to (private and public endpoints). */
+const MSK_PORTS: Record<number, { listener: string; protocol: SecurityProtocol; mechanism?: SaslMechanism }> = {
+  9092: { listener: 'the plaintext listener', protocol: 'PLAINTEXT' },
+  9094: { listener: 'the TLS listener', protocol: 'SSL' },
+  9194: { listener: 'the public TLS listener', protocol: 'SSL' },
+  9096: { listener: 'the SASL/SCRAM listener', protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' },
+  9196: { listener: 'the public SASL/SCRAM listener', protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' },
+  9098: { listener: 'the IAM listener', protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' },
+  9198: { listener: 'the public IAM listener', protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' },
+};
+
+/** The name of a secret given by name or ARN (an ARN ends in -<6 random characters>). */
+export function secretNameOf(ref: string): string {
+  const m = SECRET_ARN.exec(ref);
+  return m ? (m[1] as string).replace(/-[A-Za-z0-9]{6}$/, '') : ref;
+}
+
+/**
+ * Cross-field rules between a cluster's security block, its platform and its bootstrap ports:
+ * on MSK the port says which listener (and so which protocol and mechanism) is spoken, MSK takes
+ * SCRAM secrets only named AmazonMSK_* and encrypted with a customer managed key, and IAM exists
+ * only on MSK.
+ */
+function checkSecurity(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  const sec = loose(c['security']);
+  const protocol = typeof sec['protocol'] === 'string' ? sec['protocol'] : 'PLAINTEXT';
+  const mechanism = typeof sec['mechanism'] === 'string' ? sec['mechanism'] : undefined;
+  if (c['platform'] === 'ec2') {
+    if (mechanism === 'AWS_MSK_IAM') ctx.addIssue({ code: 'custom', path: ['security', 'mechanism'], message: 'AWS_MSK_IAM is only for platform msk (IAM authentication is an MSK feature)' });
+    const ec2 = loose(c['ec2']);
+    if (protocol !== 'PLAINTEXT' && isRecord(c['ec2']) && ec2['clientPropertiesFile'] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ec2', 'clientPropertiesFile'],
+        message: `required when security.protocol is ${protocol}: the client properties file on the broker hosts that Kafka's CLI tools (kafka-cli-action) connect with; only its path is passed, never a secret`,
+      });
+    }
+    return;
+  }
+  if (c['platform'] !== 'msk') return;
+  const servers = Array.isArray(c['bootstrapServers']) ? (c['bootstrapServers'] as unknown[]) : [];
+  const said = new Set<number>();
+  servers.forEach((s, i) => {
+    const port = typeof s === 'string' ? Number(BOOTSTRAP.exec(s)?.[1]) : Number.NaN;
+    const listener = MSK_PORTS[port];
+    if (listener === undefined || said.has(port)) return;
+    if (listener.protocol !== protocol || listener.mechanism !== mechanism) {
+      said.add(port);
+      const want = listener.mechanism === undefined ? `security.protocol ${listener.protocol}` : `security.protocol ${listener.protocol} with mechanism ${listener.mechanism}`;
+      const have = mechanism === undefined ? `protocol ${protocol}` : `protocol ${protocol} with mechanism ${mechanism}`;
+      ctx.addIssue({ code: 'custom', path: ['bootstrapServers', i], message: `MSK port ${port} is ${listener.listener}: expected ${want}, but security says ${have}` });
+    }
+  });
+  if (mechanism === 'SCRAM-SHA-256') {
+    ctx.addIssue({ code: 'custom', path: ['security', 'mechanism'], message: 'expected SCRAM-SHA-512: MSK supports SASL/SCRAM with SHA-512 only' });
+  }
+  const credentials = sec['credentialsSecret'];
+  if (mechanism === 'SCRAM-SHA-512' && typeof credentials === 'string') {
+    if (!secretNameOf(credentials).startsWith('AmazonMSK_')) {
+      ctx.addIssue({ code: 'custom', path: ['security', 'credentialsSecret'], message: 'expected a secret whose name starts with AmazonMSK_ (MSK associates SCRAM secrets by that prefix only)' });
+    }
+    if (sec['kmsKeyArn'] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['security', 'kmsKeyArn'], message: 'required with MSK SCRAM: MSK refuses secrets encrypted with the default key, so the secret has a customer managed key and the functions need kms:Decrypt on it' });
+    }
+  }
+}
+
 const route53Schema = z.strictObject({
   hostedZoneId,
   recordName: dnsName,
@@ -367,6 +520,12 @@ const ec2Schema = z
       serverProperties: hostPath.optional(),
       /** The broker's application log directory (server.log). Default: <kafkaHome>/logs. */
       logDir: hostPath.optional(),
+      /**
+       * The client properties file on the broker hosts that Kafka's CLI tools run with
+       * (--command-config) for a secured listener: security.protocol, sasl.*, ssl.*. Only its path
+       * travels to the hosts; the credentials stay in the file.
+       */
+      clientPropertiesFile: hostPath.optional(),
     },
     { error: (iss) => (iss.input === undefined ? 'required when platform is ec2' : undefined) },
   )
@@ -426,6 +585,7 @@ const clusterCommon = {
   consumerGroups: z.array(consumerGroupSchema).default([]),
   dr: drSchema.optional(),
   policy: policySchema.prefault({}),
+  security: securitySchema.prefault({}),
 };
 
 const mskClusterSchema = z.strictObject({
@@ -461,6 +621,7 @@ const clusterSchema = z
       if (peer !== undefined && peer === c['name']) {
         ctx.addIssue({ code: 'custom', path: ['dr', 'peer'], message: 'expected another cluster: a cluster cannot be its own DR peer' });
       }
+      checkSecurity(c, ctx);
       // The record moves between the pair; each side must also be reachable by its own brokers,
       // or after a failover its probe follows the record to the peer and failback has no target.
       const record = loose(loose(c['dr'])['route53'])['recordName'];
@@ -602,6 +763,7 @@ export type DrConfig = z.output<typeof drSchema>;
 export type Route53Config = z.output<typeof route53Schema>;
 export type PolicyConfig = z.output<typeof policySchema>;
 export type NotificationsConfig = z.output<typeof notificationsSchema>;
+export type SecurityConfig = z.output<typeof securitySchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing

@@ -63,6 +63,7 @@
 // by itself, and the heartbeat catches a monitoring gap.
 import { createHash } from 'node:crypto';
 import { alarmMarker } from '../../functions/domain/normalize/index.js';
+import { DEFAULT_THRESHOLDS } from '../../functions/domain/policy.js';
 import type { SignalKind } from '../../functions/domain/types.js';
 import type { ClusterConfig, ConsumerGroupConfig } from '../config/schema.js';
 import { seriesKey } from '../../functions/probe/metrics.js';
@@ -100,6 +101,12 @@ export const PROBE_METRICS = {
   unreachableBrokers: 'UnreachableBrokers',
   /** Largest partition offset lag of the group. Dimensions: Cluster Name, Consumer Group. */
   consumerLag: 'ConsumerLag',
+  /** Listeners that refused the probe's SASL authentication, published only while some do. Dimensions: Cluster Name. */
+  authFailures: 'ProbeAuthFailures',
+  /** Listeners that refused the probe's TLS handshake, published only while some do. Dimensions: Cluster Name. */
+  tlsFailures: 'ProbeTlsFailures',
+  /** Days until the first broker certificate expires (the minimum over brokers). Dimensions: Cluster Name. */
+  certificateDaysToExpiry: 'CertificateDaysToExpiry',
 } as const;
 
 export const DEFAULT_DISK_WARN_PERCENT = 85;
@@ -144,7 +151,11 @@ export type AlarmKind =
   | 'consumer-time-lag'
   | 'broker-down'
   | 'probe-heartbeat'
-  | 'site-down';
+  | 'site-down'
+  | 'auth-failed'
+  | 'tls-failed'
+  | 'cert-expiry-warning'
+  | 'cert-expiry-critical';
 
 export interface AlarmSpec {
   alarmName: string;
@@ -514,6 +525,29 @@ function addSiteDown(list: SpecList, cluster: ClusterConfig): void {
   });
 }
 
+/**
+ * A secured listener (clusters[].security): the probe refused (SASL, TLS) for 2 of 2 minutes, so
+ * a credential rotation that one probe catches half-done does not page; and the broker certificate
+ * closest to expiry, against policy.thresholds.certExpiry*Days. One series and alarm each per
+ * cluster whatever its broker count (the probe publishes the minimum over brokers); the refusal
+ * series exist only while the probe is refused, missing is not breaching.
+ */
+function addSecurity(list: SpecList, cluster: ClusterConfig): void {
+  const s = cluster.security;
+  const dims = { [DIMENSIONS.cluster]: cluster.name };
+  if (s.protocol.startsWith('SASL_')) {
+    list.add({ kind: 'auth-failed', signalKind: 'auth-failed', what: 'ProbeAuthFailures (listeners refusing the probe\'s SASL authentication)', source: metric(PROBE_NAMESPACE, PROBE_METRICS.authFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
+  }
+  if (s.protocol !== 'SSL' && s.protocol !== 'SASL_SSL') return;
+  list.add({ kind: 'tls-failed', signalKind: 'tls-failed', what: 'ProbeTlsFailures (listeners refusing the probe\'s TLS handshake)', source: metric(PROBE_NAMESPACE, PROBE_METRICS.tlsFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
+  // AWS renews MSK's broker certificates: their expiry is watched only on request.
+  if (!(s.tls?.certificateExpiryAlarms ?? cluster.platform === 'ec2')) return;
+  const t = cluster.policy.thresholds;
+  for (const [kind, threshold] of [['cert-expiry-warning', t?.certExpiryWarnDays ?? DEFAULT_THRESHOLDS.certExpiryWarnDays], ['cert-expiry-critical', t?.certExpiryCriticalDays ?? DEFAULT_THRESHOLDS.certExpiryCriticalDays]] as const) {
+    list.add({ kind, signalKind: 'certificate-expiry', what: 'CertificateDaysToExpiry (days, the broker certificate closest to expiry)', source: metric(PROBE_NAMESPACE, PROBE_METRICS.certificateDaysToExpiry, dims, 'Minimum'), window: ONE_MINUTE, comparison: 'LessThanThreshold', threshold });
+  }
+}
+
 /** Every alarm for one cluster, in a stable order. */
 export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): AlarmSpec[] {
   const list = new SpecList(deployment, cluster);
@@ -521,6 +555,7 @@ export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): A
   else ec2Specs(list, cluster);
   addHeartbeat(list, cluster);
   addSiteDown(list, cluster);
+  addSecurity(list, cluster);
   const seen = new Set<string>();
   for (const s of list.specs) {
     if (seen.has(s.alarmName)) {

@@ -16,13 +16,16 @@ import type { ClusterConfig } from '../config/schema.js';
 import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
 import { dashboardProbeSeries } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
+import { grantKafkaAccess, securityRef } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
+import type { SecurityRef } from '../../functions/shared/kafka-security.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 
 /**
  * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the
  * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
- * consumerGroups). brokerIds lets a broker that is down from the first probe still report 0.
+ * consumerGroups, security). brokerIds lets a broker that is down from the first probe still
+ * report 0. security holds references only (kafka-access.ts grants the reads they need).
  */
 export interface ProbeClusterEnv {
   name: string;
@@ -30,10 +33,12 @@ export interface ProbeClusterEnv {
   brokerCount: number;
   brokerIds?: number[];
   consumerGroups: { name: string; topics?: string[] }[];
+  security?: SecurityRef;
 }
 
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
   const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : undefined;
+  const security = securityRef(cluster);
   // Never the DR record: after a failover it names the peer, and the probe of this cluster would
   // watch the other one. The schema makes sure a DR pair member lists brokers of its own.
   const record = cluster.dr?.route53?.recordName;
@@ -44,6 +49,7 @@ export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
     brokerCount: cluster.brokerCount,
     ...(brokerIds ? { brokerIds } : {}),
     consumerGroups: cluster.consumerGroups.map((g) => ({ name: g.name, ...(g.topics ? { topics: g.topics } : {}) })),
+    ...(security ? { security } : {}),
   };
 }
 
@@ -119,6 +125,7 @@ export class ClusterProbe extends Construct {
       // The cluster with its broker ids (up to 1,000): a bundled file, not the 4 KB environment.
       files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: [probeClusterEnv(cluster)] }],
     });
+    grantKafkaAccess(this.fn, cluster, 'probe');
     // A failed run is superseded by the next one a minute later: no async retries that would
     // overlap it (a missing heartbeat alarms instead).
     this.fn.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(60) });

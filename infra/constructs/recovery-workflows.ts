@@ -31,6 +31,7 @@ import { brokerHostPaths, zookeeperConnect, type ClusterConfig } from '../config
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';
 import { HealerFunction } from './healer-function.js';
+import { grantKafkaAccess } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
 import { quorumTargetFields } from './quorum-recovery-workflow.js';
@@ -145,6 +146,8 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
     listenerPort,
     // Where Kafka's CLI runs for cascade-recovery (throttle, leader election); the runbook's default otherwise.
     ...(cluster.ec2.kafkaHome ? { kafkaHome: cluster.ec2.kafkaHome } : {}),
+    // A secured listener: Kafka's CLI connects with this file on the host (only its path travels).
+    ...(cluster.ec2.clientPropertiesFile ? { commandConfig: cluster.ec2.clientPropertiesFile } : {}),
     // server.properties and the log dir: the config's, else the kafkaHome (tarball) layout.
     serverProperties: paths.serverProperties,
     appLogDir: paths.logDir,
@@ -226,6 +229,7 @@ export class RecoveryWorkflows extends Construct {
         environment: { DEPLOYMENT: d, ...clusterStepsZookeeperEnv(cluster) },
         files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: [probeClusterEnv(cluster)] }],
       });
+      grantKafkaAccess(fn, cluster, 'cluster-steps');
       this.clusterSteps.set(cluster.name, fn);
       // The function ARN is known at deploy time only: it goes into the environment, one per cluster.
       const { clusterStepsFunction: _arn, ...target } = clusterTarget(cluster, '');

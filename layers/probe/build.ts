@@ -5,6 +5,12 @@
 // node built-ins only. The layer also carries kafkajs (one minified CommonJS file at
 // <outDir>/nodejs/node_modules/kafkajs) for the cluster steps that produce and administer
 // (DR backup and canary): kept out of their bundles, it would otherwise be about 260 KB of each.
+//
+// MSK IAM tokens come from AWS's signer (aws-msk-iam-sasl-signer-js), bundled with the library.
+// The signer also offers credential paths the probe never takes (profiles, role assumption, a
+// caller-identity debug log) through @aws-sdk/credential-providers and @aws-sdk/client-sts: those
+// two are replaced by a stub that throws if called, instead of ~440 KB of SDK clients in every
+// probe's cold start, or a dependency on which SDK packages the Lambda runtime happens to ship.
 import { buildSync } from 'esbuild';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -16,6 +22,11 @@ export const PROBE_ENTRY = join(ROOT, 'functions', 'shared', 'probe', 'index.ts'
 export const LAYER_PACKAGE = '@kafka-heal/probe';
 /** Every module the layer provides: functions using the layer leave these out of their bundles. */
 export const LAYER_MODULES = [LAYER_PACKAGE, 'kafkajs'];
+
+/** SDK modules the signer requires for code paths the probe never calls (see the header). */
+export const STUBBED_MODULES = ['@aws-sdk/credential-providers', '@aws-sdk/client-sts'];
+/** What they become in the layer: any export called throws, naming itself. */
+export const UNUSED_SDK_STUB = join(dirname(fileURLToPath(import.meta.url)), 'unused-sdk-stub.cjs');
 
 export interface LayerBuild {
   /** Absolute path of the bundled module. */
@@ -29,6 +40,7 @@ export function buildProbeLayer(outDir: string): LayerBuild {
   const file = join(pkgDir, 'index.mjs');
   const result = buildSync({
     entryPoints: [PROBE_ENTRY],
+    alias: Object.fromEntries(STUBBED_MODULES.map((m) => [m, UNUSED_SDK_STUB])),
     outfile: file,
     bundle: true,
     platform: 'node',

@@ -1,9 +1,11 @@
-// The two AWS services between the drill's handlers that have no local server: SQS (alarm events
-// -> ingest, signals -> classify) and Step Functions StartExecution (classify -> workflows). Each
-// double keeps the service's semantics the handlers rely on: SQS delivers batches to the consumer
-// Lambda in order, redelivers the items it reports in batchItemFailures and parks a message in a
-// DLQ after maxReceiveCount; StartExecution refuses a second execution of the same name with
-// ExecutionAlreadyExists and runs the state machine asynchronously.
+// The AWS services between the drill's handlers that have no local server: SQS (alarm events
+// -> ingest, signals -> classify), Step Functions StartExecution (classify -> workflows) and
+// Secrets Manager GetSecretValue (the probe's and cluster steps' credentials of a secured
+// cluster). Each double keeps the service's semantics the handlers rely on: SQS delivers batches to
+// the consumer Lambda in order, redelivers the items it reports in batchItemFailures and parks a
+// message in a DLQ after maxReceiveCount; StartExecution refuses a second execution of the same
+// name with ExecutionAlreadyExists and runs the state machine asynchronously; GetSecretValue
+// answers the current SecretString of a name or ARN, ResourceNotFoundException otherwise.
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { RunResult } from '../stepfunctions/index.js';
@@ -210,5 +212,33 @@ export class SfnDouble {
 
   running(): LocalExecution[] {
     return this.executions.filter((e) => e.result === undefined);
+  }
+}
+
+/**
+ * GetSecretValue over what the operators keep in Secrets Manager (id -> SecretString), looked up by
+ * name or by an ARN of that name. `put` changes a value as an operator's update (or a rotation) would.
+ */
+export class SecretsManagerDouble {
+  readonly reads: string[] = [];
+  private readonly values: Map<string, string>;
+
+  constructor(values: Record<string, string>) {
+    this.values = new Map(Object.entries(values));
+  }
+
+  put(id: string, value: string): void {
+    this.values.set(id, value);
+  }
+
+  send(command: unknown): Promise<unknown> {
+    const c = command as { constructor: { name: string }; input: { SecretId?: string } };
+    if (c.constructor.name !== 'GetSecretValueCommand') return Promise.reject(new Error(`the local Secrets Manager double does not implement ${c.constructor.name}`));
+    const id = c.input.SecretId ?? '';
+    const name = /:secret:(.+?)(?:-[A-Za-z0-9]{6})?$/.exec(id)?.[1] ?? id;
+    this.reads.push(name);
+    const value = this.values.get(name);
+    if (value === undefined) return Promise.reject(Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' }));
+    return Promise.resolve({ Name: name, SecretString: value });
   }
 }

@@ -75,7 +75,8 @@ import { ZookeeperQuorumRule, alertmanagerWebhook, type ZkRuleTransition } from 
 import type { INJECTABLE_ALERTS } from './scenario.js';
 import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
-import { LocalQueue, SfnDouble, sqsClientDouble } from './aws-doubles.js';
+import { LocalQueue, SecretsManagerDouble, SfnDouble, sqsClientDouble } from './aws-doubles.js';
+import { SecretCache, securityLoader, type SecurityLoader } from '../../functions/shared/kafka-security.js';
 
 export const DEPLOYMENT = 'drill';
 const REGION = 'eu-west-1';
@@ -256,6 +257,9 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
   // Instance ids of the DR cluster's hosts are offset, so no two hosts of the pair share one.
   const entry = (c: LocalCluster, instanceOffset: number) => {
     const ids = c.brokers.map((b) => b.id);
+    // A secured cluster: the healer speaks its SECURED listener, the secrets by id as in a deployment.
+    const secured = c.security;
+    const ref = secured?.secrets().ref;
     return {
       name: c.name,
       platform: 'ec2',
@@ -264,9 +268,11 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
         brokers: ids.map((id) => ({ id, instanceId: instanceIdFor(instanceOffset + id) })),
         kafkaServiceName: 'kafka',
         ...(c.mode === 'zookeeper' ? { zookeeper: { instanceIds: (c.zookeeper?.nodes ?? []).map((z) => instanceIdFor(instanceOffset + ZK_HOST_OFFSET + z.id)) } } : {}),
+        ...(secured ? { clientPropertiesFile: secured.clientProperties } : {}),
       },
+      ...(ref ? { security: { protocol: ref.protocol, ...(ref.mechanism ? { mechanism: ref.mechanism } : {}), ...(ref.credentialsSecret ? { credentialsSecret: ref.credentialsSecret } : {}), ...(ref.tls ? { tls: ref.tls } : {}) } } : {}),
       brokerCount: ids.length,
-      bootstrapServers: c.bootstrapServers.split(','),
+      bootstrapServers: (secured?.bootstrapServers ?? c.bootstrapServers).split(','),
       probe: { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') },
       policy: { mode: opts.policyMode },
     };
@@ -344,13 +350,24 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const runner = runbookRunner({ hosts, documentPrefix: `kafka-heal-${DEPLOYMENT}-`, maxStepMs: 180_000 });
   const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
 
-  const servers = cluster.bootstrapServers.split(',');
+  // A secured cluster: the healer reaches the SECURED listener with what the operators keep in
+  // Secrets Manager (here its double, read through the shipped loader and its cache).
+  const secured = cluster.security?.secrets();
+  const secretsManager = new SecretsManagerDouble(secured?.values ?? {});
+  const secretCache = new SecretCache(secretsManager);
+  const loaders = new Map<string, SecurityLoader | undefined>();
+  const clusterSecurity = (c: ProbeClusterConfig) => {
+    if (!loaders.has(c.name)) loaders.set(c.name, securityLoader(c.security, secretCache));
+    return loaders.get(c.name);
+  };
+  const servers = (cluster.security?.bootstrapServers ?? cluster.bootstrapServers).split(',');
   const probeConfig: ProbeClusterConfig = {
     name: cluster.name,
     bootstrapServers: servers,
     brokerCount: cluster.brokers.length,
     brokerIds: cluster.brokers.map((b) => b.id),
     consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic] }],
+    ...(secured ? { security: secured.ref } : {}),
   };
   const heapDumpDirs: string[] = [];
   for (const b of cluster.brokers) {
@@ -368,11 +385,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       brokers: cluster.brokers.map((b) => ({
         id: b.id,
         instanceId: instanceIdFor(b.id),
-        listenerPort: b.port,
+        // Kafka's CLI on the host and the diagnosis's listener check use the listener the healer speaks.
+        listenerPort: b.securedPort ?? b.port,
         serverProperties: join(cluster.workDir, `broker-${b.id}`, 'server.properties'),
         appLogDir: join(cluster.workDir, `broker-${b.id}`),
       })),
       serviceName: 'kafka',
+      ...(cluster.security ? { commandConfig: cluster.security.clientProperties } : {}),
       // kafka-cli-action's KafkaHome on the local hosts: Kafka's tool scripts over the cluster's jars.
       kafkaHome: await writeKafkaHome(join(cluster.workDir, 'kafka-home'), cluster.mode),
       // The consumer-lag workflow's view of the drill's group: its owning team's topic and an SNS scale hook (both the outbox).
@@ -416,6 +435,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
   const clusterSteps = makeClusterStepsHandler({
     clusters: () => [probeConfig],
+    security: clusterSecurity,
     probe: probeCluster,
     timeoutMs: 5000,
     // ZooKeeper mode: quorum-recovery's confirm and verify also ask the ensemble itself.
@@ -646,6 +666,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const toSamples = (docs: MetricDocument[]): MetricSample[] => docs.flatMap((d) => d.metrics.map((m) => ({ namespace: 'KafkaHeal', name: m.name, dimensions: d.dimensions, value: m.value })));
   const probeHandler = makeProbeHandler({
     clusters: () => [probeConfig],
+    security: clusterSecurity,
     probe: probeCluster,
     // What the handler publishes is rebuilt from its returned snapshot below (runs overlap here).
     publish: () => undefined,

@@ -17,7 +17,7 @@ import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type Healer
 import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
-import { isAlarmFault, isAlertFault, isBrokerFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import { isAlarmFault, isAlertFault, isBrokerFault, isCredentialFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
 import { warmIncidentStore } from './warm-up.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -196,6 +196,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
         name: opts.clusterName ?? `drill-${scenario.name}`.slice(0, 40),
         brokers: scenario.cluster.brokers,
         mode: scenario.cluster.mode,
+        ...(scenario.cluster.security ? { security: scenario.cluster.security } : {}),
         log: progress,
         ...(exporters ? { nodeExtras: exporters.nodeExtras } : {}),
       });
@@ -203,6 +204,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       if (cluster.brokers.length !== scenario.cluster.brokers || cluster.mode !== scenario.cluster.mode) {
         throw new Error(`the shared cluster has ${cluster.brokers.length} ${cluster.mode} brokers; scenario ${scenario.name} needs ${scenario.cluster.brokers} ${scenario.cluster.mode}`);
       }
+      const has = cluster.security ? `${cluster.security.protocol}${cluster.security.mechanism ? `/${cluster.security.mechanism}` : ''}` : 'PLAINTEXT';
+      const wants = scenario.cluster.security ? `${scenario.cluster.security.protocol}${scenario.cluster.security.mechanism ? `/${scenario.cluster.security.mechanism}` : ''}` : 'PLAINTEXT';
+      if (has !== wants) throw new Error(`the shared cluster's healer listener is ${has}; scenario ${scenario.name} needs ${wants}`);
       await cluster.waitHealthy(180_000);
     }
     const c = cluster;
@@ -261,6 +265,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       `Runtime policy (SSM Parameter Store in AWS): ${JSON.stringify(scenario.policy)}.`,
       `Traffic: kafkajs producer with acks=all${scenario.workload.idempotent ? ', idempotent' : ' (not idempotent: the idempotent producer lost one acknowledged message per broker crash in earlier drills)'}; lost = acknowledged and absent from the topic.`,
     );
+    if (c.security) {
+      notes.push(
+        `Secured listener: the healer (probe, cluster steps, Kafka's CLI on the hosts) speaks ${c.security.protocol}${c.security.mechanism ? ` with ${c.security.mechanism}` : ''}${c.security.clientAuth ? ' and a client certificate' : ''} to the brokers' SECURED listener, its credentials and CA bundle read at run time from the drill's Secrets Manager double; the drill's own traffic uses the PLAINTEXT listener.`,
+      );
+    }
     if (drSite && scenario.dr) {
       notes.push(
         `DR pair: ${c.name} -> ${drSite.dr.name} by MirrorMaker 2 (connect-mirror, dedicated mode, 1 s heartbeats and offset syncs); the workload's clients resolve ${drSite.recordName}:9092 through the local Route 53 zone (TTL ${scenario.dr.recordTtlSeconds} s, a change is PENDING for ${scenario.dr.propagationSeconds} s). automaticFailover ${scenario.dr.automaticFailover}, maxReplicationLagSeconds ${scenario.dr.maxReplicationLagSeconds}.`,
@@ -301,6 +310,10 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       else if (f.action === 'pause-consumer') w.pauseConsumer();
       else if (f.action === 'resume-consumer') w.resumeConsumer();
       else if (isSiteFault(f)) await Promise.all(c.brokers.map((b) => c.fault('crash', b.id)));
+      else if (isCredentialFault(f)) {
+        if (!c.security) throw new Error('the cluster has no secured listener to rotate a password on');
+        await c.security.rotatePassword();
+      }
       else if (isZkFault(f)) await c.zkFault(f.action.replace(/^zk-/, '') as Parameters<LocalCluster['zkFault']>[0], f.zookeeper);
       else if (isBrokerFault(f)) await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
     };

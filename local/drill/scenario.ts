@@ -62,13 +62,19 @@ const alertFault = z.strictObject({
   alert: z.enum(INJECTABLE_ALERTS),
 });
 
+const credentialFault = z.strictObject({
+  at: seconds(3600),
+  /** The SCRAM password is changed on the brokers (kafka-configs) and not in Secrets Manager: the healer's probe is refused. */
+  action: z.literal('rotate-scram-password'),
+});
+
 const siteFault = z.strictObject({
   at: seconds(3600),
   /** Every broker of the primary cluster SIGKILLed at once: the site is gone (needs a `dr` section). */
   action: z.literal('site-down'),
 });
 
-export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, alertFault, workloadFault, siteFault]);
+export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, alertFault, workloadFault, siteFault, credentialFault]);
 
 export const ScenarioSchema = z.strictObject({
   name: kebab,
@@ -77,6 +83,18 @@ export const ScenarioSchema = z.strictObject({
     .strictObject({
       brokers: z.number().int().min(3).max(5).default(3),
       mode: z.enum(['kraft', 'zookeeper']).default('kraft'),
+      /**
+       * A secured listener the healer (probe, cluster steps, the CLI runbook) uses, beside the
+       * PLAINTEXT one the drill's traffic uses (local/kafka/cluster.ts): its credentials live in the
+       * drill's Secrets Manager double. KRaft mode only.
+       */
+      security: z
+        .strictObject({
+          protocol: z.enum(['SSL', 'SASL_SSL', 'SASL_PLAINTEXT']),
+          mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER']).optional(),
+          clientAuth: z.boolean().optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   topics: z
@@ -209,6 +227,7 @@ export const isZkFault = (f: Fault): f is ZkFault => 'zookeeper' in f;
 export const isAlarmFault = (f: Fault): f is AlarmFault => f.action === 'fire-alarm';
 export const isSiteFault = (f: Fault): f is z.output<typeof siteFault> => f.action === 'site-down';
 export const isAlertFault = (f: Fault): f is z.output<typeof alertFault> => f.action === 'send-alert';
+export const isCredentialFault = (f: Fault): f is z.output<typeof credentialFault> => f.action === 'rotate-scram-password';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -253,7 +272,17 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
       issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });
     }
+    if (f.action === 'rotate-scram-password' && !/^SCRAM-/.test(s.cluster.security?.mechanism ?? '')) {
+      issues.push({ path: `faults.${i}.action`, message: 'a SCRAM password rotation needs cluster.security with a SCRAM mechanism', value: JSON.stringify(f.action) });
+    }
   });
+  const sec = s.cluster.security;
+  if (sec) {
+    const sasl = sec.protocol.startsWith('SASL_');
+    if (sasl && sec.mechanism === undefined) issues.push({ path: 'cluster.security.mechanism', message: `required with protocol ${sec.protocol}` });
+    if (!sasl && sec.mechanism !== undefined) issues.push({ path: 'cluster.security.mechanism', message: 'only with a SASL protocol', value: JSON.stringify(sec.mechanism) });
+    if (s.cluster.mode !== 'kraft') issues.push({ path: 'cluster.security', message: 'secured local clusters run in KRaft mode', value: JSON.stringify(s.cluster.mode) });
+  }
   s.topics.forEach((t, i) => {
     for (const b of t.replicas ?? []) if (b > s.cluster.brokers) issues.push({ path: `topics.${i}.replicas`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(b) });
     if (t.replicationFactor > s.cluster.brokers) issues.push({ path: `topics.${i}.replicationFactor`, message: `at most the ${s.cluster.brokers} brokers`, value: String(t.replicationFactor) });

@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { ensureJars } from '../maven.js';
+import { cacheRoot, ensureJars } from '../maven.js';
 import {
   BROKER_HEAP,
   JAR_SET,
@@ -21,26 +21,35 @@ import {
   LOG4J_PROPERTIES,
   ZK_HEAP,
   ZK_SESSION_TIMEOUT_MS,
+  clientProperties,
   jvmArgs,
   kraftBrokerProps,
   markerProp,
   newClusterId,
   renderProps,
+  scramFormatArgs,
+  unsecuredJwt,
   zkBrokerProps,
   zooCfg,
   type BrokerPlan,
   type ClusterMode,
+  type LocalSecurityOptions,
   type NodeExtras,
+  type SecuredListener,
   type ZkPlan,
 } from './config.js';
+import { localCertificates, makeLocalCertificates, type LocalCertificates } from './tls.js';
+import { runKafkaTool } from './tools.js';
+import type { ProbeSecurity } from '../../functions/shared/probe/index.js';
+import type { SecurityRef } from '../../functions/shared/kafka-security.js';
 import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, NodeNotRunningError, UnknownFaultError, UnknownNodeError } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
 import { zookeeperMode } from '../../functions/shared/zookeeper.js';
 import { zkExists } from './zk-client.js';
 import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
-import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type ZkRecord } from './state.js';
+import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type SecurityRecord, type ZkRecord } from './state.js';
 
-export type { ClusterMode } from './config.js';
+export type { ClusterMode, LocalSecurityOptions } from './config.js';
 export type { NodeState } from './state.js';
 
 export const FAULT_ACTIONS = ['crash', 'hang', 'resume', 'stop', 'start', 'restart', 'fill-disk', 'free-disk'] as const;
@@ -82,12 +91,43 @@ export interface StartOptions {
     broker?: (id: number) => NodeExtras;
     zookeeper?: (id: number) => NodeExtras & { config?: Record<string, string> };
   };
+  /**
+   * A secured listener (KRaft mode) for the healer's clients beside the PLAINTEXT one the brokers
+   * and the test harness use: TLS, mTLS, SASL (SCRAM users made at format time, PLAIN, or
+   * OAUTHBEARER with Kafka's unsecured JWS validator). Certificates are made into the cache.
+   */
+  security?: LocalSecurityOptions;
+}
+
+/** A secured cluster's listener, credentials and certificates (local test credentials only). */
+export interface LocalClusterSecurity {
+  protocol: LocalSecurityOptions['protocol'];
+  mechanism?: LocalSecurityOptions['mechanism'];
+  clientAuth: boolean;
+  /** The SECURED listener of every broker. */
+  bootstrapServers: string;
+  /** TLS: the EXPIRED listener of every broker (same security, an expired certificate). */
+  expiredBootstrapServers?: string;
+  certificates: LocalCertificates;
+  username: string;
+  /** The password the brokers hold now (PLAIN, SCRAM). */
+  password: string;
+  /** The client properties file Kafka's CLI tools connect with (--command-config). */
+  clientProperties: string;
+  /** The probe's settings with what the brokers accept now. */
+  probeSecurity(): ProbeSecurity;
+  /** What a deployment would have: the security reference (secret ids) and the Secrets Manager contents. */
+  secrets(): { ref: SecurityRef; values: Record<string, string> };
+  /** SCRAM: a new password for the user on the brokers (kafka-configs, AlterUserScramCredentials); returns it. */
+  rotatePassword(newPassword?: string): Promise<string>;
 }
 
 export interface BrokerView {
   id: number;
   host: string;
   port: number;
+  /** A secured cluster: the broker's SECURED listener port. */
+  securedPort?: number;
   pid?: number;
   state: NodeState;
 }
@@ -125,6 +165,8 @@ export interface LocalCluster {
   /** Current view; process state is reconciled with /proc on every read. */
   readonly brokers: BrokerView[];
   readonly zookeeper?: { connect: string; nodes: ZkView[] };
+  /** A secured cluster's listener and credentials (StartOptions.security). */
+  readonly security?: LocalClusterSecurity;
   fault(action: FaultAction, brokerId: number, opts?: { percent?: number }): Promise<void>;
   zkFault(action: ZkFaultAction, zkId: number): Promise<void>;
   /** Polls until every broker is registered and every ISR is full; returns ms waited. */
@@ -349,7 +391,82 @@ class Supervisor implements LocalCluster {
 
   get brokers(): BrokerView[] {
     this.reconcile();
-    return this.st.brokers.map((b) => ({ id: b.id, host: '127.0.0.1', port: b.port, ...(b.pid !== undefined ? { pid: b.pid } : {}), state: b.state }));
+    return this.st.brokers.map((b) => ({ id: b.id, host: '127.0.0.1', port: b.port, ...(b.securedPort !== undefined ? { securedPort: b.securedPort } : {}), ...(b.pid !== undefined ? { pid: b.pid } : {}), state: b.state }));
+  }
+
+  get security(): LocalClusterSecurity | undefined {
+    this.refresh();
+    const rec = this.st.security;
+    if (!rec) return undefined;
+    const certificates = localCertificates(rec.certDir);
+    const tls = rec.protocol !== 'SASL_PLAINTEXT';
+    const list = (port: (b: BrokerRecord) => number | undefined) => this.st.brokers.map((b) => `127.0.0.1:${port(b)}`).join(',');
+    const secretId = (what: string) => `kafka-heal/${this.st.name}/${what}`;
+    const readPem = (f: string) => readFileSync(f, 'utf8');
+    const token = () => unsecuredJwt(rec.username, Date.now(), 24 * 3600_000);
+    return {
+      protocol: rec.protocol,
+      ...(rec.mechanism !== undefined ? { mechanism: rec.mechanism } : {}),
+      clientAuth: rec.clientAuth,
+      bootstrapServers: list((b) => b.securedPort),
+      ...(tls ? { expiredBootstrapServers: list((b) => b.expiredPort) } : {}),
+      certificates,
+      username: rec.username,
+      password: rec.password,
+      clientProperties: rec.clientProperties,
+      probeSecurity: () => ({
+        ...(tls ? { tls: { ca: readPem(certificates.ca), ...(rec.clientAuth ? { cert: readPem(certificates.clientCert), key: readPem(certificates.clientKey) } : {}) } } : {}),
+        ...(rec.mechanism === 'OAUTHBEARER'
+          ? { sasl: { mechanism: 'OAUTHBEARER' as const, token: () => Promise.resolve(token()) } }
+          : rec.mechanism !== undefined
+            ? { sasl: { mechanism: rec.mechanism, username: rec.username, password: rec.password } }
+            : {}),
+      }),
+      secrets: () => {
+        const values: Record<string, string> = {};
+        const ref: SecurityRef = { protocol: rec.protocol, ...(rec.mechanism !== undefined ? { mechanism: rec.mechanism } : {}) };
+        if (rec.mechanism !== undefined) {
+          ref.credentialsSecret = secretId('credentials');
+          values[ref.credentialsSecret] = JSON.stringify(rec.mechanism === 'OAUTHBEARER' ? { token: token() } : { username: rec.username, password: rec.password });
+        }
+        if (tls) {
+          ref.tls = { caSecret: secretId('ca') };
+          values[ref.tls.caSecret as string] = readPem(certificates.ca);
+          if (rec.clientAuth) {
+            ref.tls.clientCertificateSecret = secretId('client-certificate');
+            values[ref.tls.clientCertificateSecret] = JSON.stringify({ certificate: readPem(certificates.clientCert), privateKey: readPem(certificates.clientKey) });
+          }
+        }
+        return { ref, values };
+      },
+      rotatePassword: (newPassword) => this.rotatePassword(newPassword),
+    };
+  }
+
+  /** SCRAM: sets a new password on the brokers through the PLAINTEXT listener, as an operator would with kafka-configs. */
+  private async rotatePassword(newPassword = randomBytes(18).toString('base64url')): Promise<string> {
+    this.refresh();
+    const rec = this.st.security;
+    if (rec?.mechanism !== 'SCRAM-SHA-256' && rec?.mechanism !== 'SCRAM-SHA-512') throw new RangeError(`cluster ${this.name} has no SCRAM listener to rotate a password on`);
+    const r = await runKafkaTool(this.st.mode, 'kafka.admin.ConfigCommand', [
+      '--bootstrap-server',
+      this.runningBootstrap().join(','),
+      '--alter',
+      '--add-config',
+      `${rec.mechanism}=[password=${newPassword}]`,
+      '--entity-type',
+      'users',
+      '--entity-name',
+      rec.username,
+    ]);
+    if (r.code !== 0) throw new Error(`kafka-configs could not set the SCRAM password of ${rec.username}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    // Reading the cluster (above) reloads the state: change the record as it is now.
+    this.refresh();
+    const now = this.st.security ?? rec;
+    now.password = newPassword;
+    writeFileSync(now.clientProperties, renderProps(clientProperties(securedListenerOf(now), { keystore: localCertificates(now.certDir).clientKeystore })), { mode: 0o600 });
+    this.save();
+    return newPassword;
   }
 
   get zookeeper() {
@@ -670,7 +787,7 @@ class Supervisor implements LocalCluster {
               marker: `${b.marker}-format`,
               logConfig: join(this.st.workDir, 'log4j2.xml'),
               mainClass: 'kafka.tools.StorageTool',
-              args: ['format', '-t', clusterId, '-c', b.config],
+              args: ['format', '-t', clusterId, '-c', b.config, ...scramFormatArgs(this.st.security ? securedListenerOf(this.st.security) : undefined)],
             });
             execFile('java', args, { timeout: 120_000 }, (err, stdout, stderr) => {
               writeFileSync(join(b.dir, 'format.log'), `${stdout}${stderr}`);
@@ -696,6 +813,30 @@ class Supervisor implements LocalCluster {
   startAll(kind: 'broker' | 'zk'): void {
     for (const n of kind === 'broker' ? this.st.brokers : this.st.zookeeper) this.spawnNode(n, kind);
   }
+}
+
+/** The broker-side settings of a recorded secured listener. */
+function securedListenerOf(rec: SecurityRecord): SecuredListener {
+  const c = localCertificates(rec.certDir);
+  return {
+    protocol: rec.protocol,
+    ...(rec.mechanism !== undefined ? { mechanism: rec.mechanism } : {}),
+    clientAuth: rec.clientAuth,
+    ...(rec.reauthMs !== undefined ? { reauthMs: rec.reauthMs } : {}),
+    keystore: c.brokerKeystore,
+    expiredKeystore: c.expiredKeystore,
+    truststore: c.ca,
+    username: rec.username,
+    password: rec.password,
+  };
+}
+
+function checkSecurityOptions(sec: LocalSecurityOptions, mode: ClusterMode): void {
+  if (mode !== 'kraft') throw new RangeError('secured local clusters run in KRaft mode (SCRAM users are made at format time)');
+  const sasl = sec.protocol.startsWith('SASL_');
+  if (sasl && sec.mechanism === undefined) throw new RangeError(`security.protocol ${sec.protocol} needs a mechanism`);
+  if (!sasl && sec.mechanism !== undefined) throw new RangeError(`security.mechanism ${sec.mechanism} needs a SASL protocol`);
+  if (sec.clientAuth && sec.protocol === 'SASL_PLAINTEXT') throw new RangeError('clientAuth (mTLS) needs a TLS protocol');
 }
 
 // ---------------------------------------------------------------- public entry points
@@ -764,6 +905,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   if (!CLUSTER_NAME.test(name)) throw new RangeError(`cluster name "${name}" must match ${CLUSTER_NAME}`);
   if (!Number.isInteger(count) || count < 3 || count > 5) throw new RangeError(`brokers must be 3, 4 or 5, got ${count}`);
   if (mode !== 'kraft' && mode !== 'zookeeper') throw new RangeError(`mode must be kraft or zookeeper, got ${String(mode)}`);
+  if (opts.security) checkSecurityOptions(opts.security, mode);
   let diskLimitMb = opts.diskLimitMb ?? defaultDiskLimit();
   const started = Date.now();
 
@@ -807,7 +949,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
 
   const zkCount = mode === 'zookeeper' ? 3 : 0;
   const voters = mode === 'kraft' ? Math.min(KRAFT_VOTERS, count) : 0;
-  const ports = await freePorts(count + voters + zkCount * 3);
+  const sec = opts.security;
+  const securedPorts = sec ? (sec.protocol === 'SASL_PLAINTEXT' ? 1 : 2) : 0;
+  const ports = await freePorts(count * (1 + securedPorts) + voters + zkCount * 3);
   const next = () => {
     const p = ports.shift();
     if (p === undefined) throw new Error('ran out of planned ports');
@@ -821,7 +965,34 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     // where /var/log/kafka and the data volume are apart: kafka-free-disk refuses an app log dir
     // that contains a data dir.
     const dataDir = diskLimitMb > 0 ? join(workDir, 'disks', `broker-${id}`, 'data') : join(workDir, 'data', `broker-${id}`);
-    plans.push({ id, port: next(), ...(id <= voters ? { controllerPort: next() } : {}), dir, dataDir });
+    plans.push({
+      id,
+      port: next(),
+      ...(id <= voters ? { controllerPort: next() } : {}),
+      ...(securedPorts > 0 ? { securedPort: next() } : {}),
+      ...(securedPorts > 1 ? { expiredPort: next() } : {}),
+      dir,
+      dataDir,
+    });
+  }
+  let secured: SecuredListener | undefined;
+  let securityRecord: SecurityRecord | undefined;
+  if (sec) {
+    // Certificates into the cache (never the repository), made fresh for each start.
+    const certs = makeLocalCertificates(join(cacheRoot(), 'tls', name));
+    securityRecord = {
+      protocol: sec.protocol,
+      ...(sec.mechanism !== undefined ? { mechanism: sec.mechanism } : {}),
+      clientAuth: sec.clientAuth ?? false,
+      ...(sec.reauthMs !== undefined ? { reauthMs: sec.reauthMs } : {}),
+      certDir: certs.dir,
+      username: 'kafka-heal',
+      password: randomBytes(18).toString('base64url'),
+      clientProperties: join(certs.dir, 'client.properties'),
+    };
+    secured = securedListenerOf(securityRecord);
+    writeFileSync(securityRecord.clientProperties, renderProps(clientProperties(secured, { keystore: certs.clientKeystore })), { mode: 0o600 });
+    log(`kafka-heal: secured listener ${sec.protocol}${sec.mechanism ? `/${sec.mechanism}` : ''}${sec.clientAuth ? ' with client certificates' : ''} (certificates in ${certs.dir})`);
   }
   const zkPlans: ZkPlan[] = [];
   for (let id = 1; id <= zkCount; id++) {
@@ -842,6 +1013,7 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     createdAt: new Date().toISOString(),
     brokers: [],
     zookeeper: [],
+    ...(securityRecord ? { security: securityRecord } : {}),
   };
   const sup = new Supervisor(st, log);
   sup.track();
@@ -868,11 +1040,13 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     for (const b of plans) {
       mkdirSync(b.dir, { recursive: true });
       const config = join(b.dir, 'server.properties');
-      const props = mode === 'kraft' ? kraftBrokerProps(b, plans.filter((p) => p.controllerPort !== undefined)) : zkBrokerProps(b, zkPlans, chroot);
+      const props = mode === 'kraft' ? kraftBrokerProps(b, plans.filter((p) => p.controllerPort !== undefined), secured) : zkBrokerProps(b, zkPlans, chroot);
       writeFileSync(config, renderProps(props));
       const rec: BrokerRecord = {
         id: b.id,
         port: b.port,
+        ...(b.securedPort !== undefined ? { securedPort: b.securedPort } : {}),
+        ...(b.expiredPort !== undefined ? { expiredPort: b.expiredPort } : {}),
         ...(b.controllerPort !== undefined ? { controllerPort: b.controllerPort } : {}),
         roles: b.controllerPort !== undefined ? 'broker,controller' : 'broker',
         dir: b.dir,

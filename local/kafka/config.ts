@@ -21,7 +21,12 @@ export const KRAFT_VOTERS = 3;
 
 export interface BrokerPlan {
   id: number;
+  /** The PLAINTEXT listener: inter-broker traffic and the test harness (health checks, workloads). */
   port: number;
+  /** A secured cluster: the SECURED listener the healer's clients use (see securedListenerProps). */
+  securedPort?: number;
+  /** A TLS cluster: the EXPIRED listener, same security with an expired certificate (for tests). */
+  expiredPort?: number;
   /** KRaft voters only. */
   controllerPort?: number;
   /** Folder of the node: config, stdout log. */
@@ -62,11 +67,11 @@ export function commonBrokerProps(): Record<string, string> {
   };
 }
 
-export function kraftBrokerProps(b: BrokerPlan, voters: BrokerPlan[]): Record<string, string> {
+export function kraftBrokerProps(b: BrokerPlan, voters: BrokerPlan[], secured?: SecuredListener): Record<string, string> {
   const isVoter = b.controllerPort !== undefined;
   const quorum = voters.map((v) => `${v.id}@127.0.0.1:${v.controllerPort}`).join(',');
   const listeners = isVoter ? `PLAINTEXT://127.0.0.1:${b.port},CONTROLLER://127.0.0.1:${b.controllerPort}` : `PLAINTEXT://127.0.0.1:${b.port}`;
-  return {
+  const base: Record<string, string> = {
     'process.roles': isVoter ? 'broker,controller' : 'broker',
     'node.id': String(b.id),
     'controller.quorum.voters': quorum,
@@ -80,6 +85,109 @@ export function kraftBrokerProps(b: BrokerPlan, voters: BrokerPlan[]): Record<st
     'broker.session.timeout.ms': '3000',
     ...commonBrokerProps(),
   };
+  return secured ? { ...base, ...securedListenerProps(b, base, secured) } : base;
+}
+
+export type LocalSecurityProtocol = 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
+export type LocalSaslMechanism = 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
+
+/** A secured listener of a local cluster, as the healer's clients meet it in production. */
+export interface LocalSecurityOptions {
+  protocol: LocalSecurityProtocol;
+  /** Required with SASL_*. SCRAM users are created at format time (KRaft). */
+  mechanism?: LocalSaslMechanism;
+  /** mTLS: the listener requires a client certificate from the local CA. */
+  clientAuth?: boolean;
+  /** connections.max.reauth.ms of the SASL listener: sessions not re-authenticated within it are closed. */
+  reauthMs?: number;
+}
+
+/** What the broker properties of a secured listener need: the options, PEM files, the SASL user. */
+export interface SecuredListener extends LocalSecurityOptions {
+  keystore: string;
+  expiredKeystore: string;
+  truststore: string;
+  username: string;
+  password: string;
+}
+
+/** JAAS line of the broker side of each mechanism (the unsecured JWS validator for OAUTHBEARER). */
+function jaas(s: SecuredListener): string {
+  switch (s.mechanism) {
+    case 'PLAIN':
+      return `org.apache.kafka.common.security.plain.PlainLoginModule required user_${s.username}="${s.password}";`;
+    case 'OAUTHBEARER':
+      return 'org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="kafka-broker";';
+    default:
+      return 'org.apache.kafka.common.security.scram.ScramLoginModule required;';
+  }
+}
+
+/**
+ * The SECURED listener (the healer's clients: probe, cluster steps) and, with TLS, an EXPIRED
+ * listener with the same security and an expired certificate (what a probe must report as
+ * tls-failed). Inter-broker and controller traffic stay on PLAINTEXT, as the test harness does,
+ * so the secured listeners can be broken on purpose without the cluster noticing.
+ */
+export function securedListenerProps(b: BrokerPlan, base: Record<string, string>, s: SecuredListener): Record<string, string> {
+  const tls = s.protocol !== 'SASL_PLAINTEXT';
+  const names: [string, number | undefined, string][] = [['SECURED', b.securedPort, s.keystore], ...(tls ? ([['EXPIRED', b.expiredPort, s.expiredKeystore]] as [string, number | undefined, string][]) : [])];
+  const out: Record<string, string> = {};
+  const listeners = names.map(([n, port]) => `${n}://127.0.0.1:${port}`).join(',');
+  out.listeners = `${base.listeners},${listeners}`;
+  out['advertised.listeners'] = `${base['advertised.listeners']},${listeners}`;
+  out['listener.security.protocol.map'] = `${base['listener.security.protocol.map']},${names.map(([n]) => `${n}:${s.protocol}`).join(',')}`;
+  for (const [n, , keystore] of names) {
+    const p = `listener.name.${n.toLowerCase()}`;
+    if (tls) {
+      out[`${p}.ssl.keystore.type`] = 'PEM';
+      out[`${p}.ssl.keystore.location`] = keystore;
+      out[`${p}.ssl.truststore.type`] = 'PEM';
+      out[`${p}.ssl.truststore.location`] = s.truststore;
+      out[`${p}.ssl.client.auth`] = s.clientAuth ? 'required' : 'none';
+    }
+    if (s.mechanism !== undefined) {
+      const m = s.mechanism.toLowerCase();
+      out[`${p}.sasl.enabled.mechanisms`] = s.mechanism;
+      out[`${p}.${m}.sasl.jaas.config`] = jaas(s);
+      if (s.reauthMs !== undefined) out[`${p}.${m}.connections.max.reauth.ms`] = String(s.reauthMs);
+    }
+  }
+  return out;
+}
+
+/** StorageTool format arguments that create the SCRAM user (KRaft keeps SCRAM credentials in its metadata). */
+export function scramFormatArgs(s: SecuredListener | undefined): string[] {
+  if (s?.mechanism !== 'SCRAM-SHA-256' && s?.mechanism !== 'SCRAM-SHA-512') return [];
+  return ['--add-scram', `${s.mechanism}=[name=${s.username},password=${s.password}]`];
+}
+
+/** An unsigned JWT (alg none) that Kafka's unsecured OAUTHBEARER validator accepts: sub, iat, exp. */
+export function unsecuredJwt(sub: string, nowMs: number, lifetimeMs: number): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const iat = Math.floor(nowMs / 1000);
+  return `${b64({ alg: 'none' })}.${b64({ sub, iat, exp: iat + Math.floor(lifetimeMs / 1000) })}.`;
+}
+
+/**
+ * The client properties Kafka's CLI tools use for the secured listener (their --command-config):
+ * what `clusters[].ec2.clientPropertiesFile` points at on a real host.
+ */
+export function clientProperties(s: SecuredListener, clientCert?: { keystore: string }): Record<string, string> {
+  const out: Record<string, string> = { 'security.protocol': s.protocol };
+  if (s.protocol !== 'SASL_PLAINTEXT') {
+    out['ssl.truststore.type'] = 'PEM';
+    out['ssl.truststore.location'] = s.truststore;
+    if (s.clientAuth && clientCert) {
+      out['ssl.keystore.type'] = 'PEM';
+      out['ssl.keystore.location'] = clientCert.keystore;
+    }
+  }
+  if (s.mechanism === 'PLAIN') out['sasl.jaas.config'] = `org.apache.kafka.common.security.plain.PlainLoginModule required username="${s.username}" password="${s.password}";`;
+  if (s.mechanism === 'SCRAM-SHA-256' || s.mechanism === 'SCRAM-SHA-512') out['sasl.jaas.config'] = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.username}" password="${s.password}";`;
+  if (s.mechanism === 'OAUTHBEARER') out['sasl.jaas.config'] = `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="${s.username}";`;
+  if (s.mechanism !== undefined) out['sasl.mechanism'] = s.mechanism;
+  return out;
 }
 
 export function zkBrokerProps(b: BrokerPlan, zk: ZkPlan[], chroot: string): Record<string, string> {

@@ -12,6 +12,9 @@ export type NodeState = 'running' | 'stopped' | 'hung' | 'crashed';
 export interface BrokerRecord {
   id: number;
   port: number;
+  /** The SECURED listener (secured clusters) and, with TLS, the EXPIRED one. */
+  securedPort?: number;
+  expiredPort?: number;
   controllerPort?: number;
   roles: 'broker,controller' | 'broker';
   dir: string;
@@ -58,6 +61,21 @@ export interface ClusterState {
   createdAt: string;
   brokers: BrokerRecord[];
   zookeeper: ZkRecord[];
+  /** A secured cluster: its listener settings, certificate folder and the SASL user (local test credentials). */
+  security?: SecurityRecord;
+}
+
+export interface SecurityRecord {
+  protocol: 'SSL' | 'SASL_SSL' | 'SASL_PLAINTEXT';
+  mechanism?: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' | 'OAUTHBEARER';
+  clientAuth: boolean;
+  reauthMs?: number;
+  /** Where local/kafka/tls.ts made the certificates (under the cache). */
+  certDir: string;
+  username: string;
+  password: string;
+  /** The client properties file for Kafka's CLI tools on the secured listener. */
+  clientProperties: string;
 }
 
 export function stateDir(): string {

@@ -3,56 +3,15 @@
 // the cluster between drills). Every drill runs the shipped alarms (shorter periods), ingest and
 // classify handlers, state machines and SSM documents; the assertions are the scenario's own
 // expectations plus the facts each scenario is about. Figures print with a "[drill-figures]" prefix.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
-import { warmIncidentStore } from '../../local/drill/warm-up.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { describe, expect, it } from 'vitest';
+import { expectBrokerCrashHealed, sharedDrillCluster } from './shared-cluster.js';
 
-let cluster: LocalCluster;
-let dynamo: DynamoDbLocal;
-const reports = mkdtempSync(join(tmpdir(), 'kh-drills-'));
-
-beforeAll(async () => {
-  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-it', brokers: 3, log: () => undefined })]);
-  // As the runner does for a DynamoDB Local it starts itself: the first drill must not pay the cold JVM.
-  await warmIncidentStore(dynamo.client());
-}, 300_000);
-
-afterAll(async () => {
-  await Promise.allSettled([cluster?.stop(), dynamo?.stop()]);
-}, 120_000);
-
-async function drill(name: string): Promise<DrillReport> {
-  const lines: string[] = [];
-  const report = await runDrill(loadScenario(name), { cluster, dynamo, reportDir: join(reports, name), progress: (l) => lines.push(l) });
-  console.log(
-    `[drill-figures] ${name}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s oracle=${report.oracleMttrSeconds} s ratio=${report.mttrRatio} produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')}`,
-  );
-  const failed = report.expectations.filter((e) => !e.passed);
-  // On failure the progress log is the diagnosis.
-  expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
-  expect(report.passed).toBe(true);
-  return report;
-}
+const { drill } = sharedDrillCluster('drill-it');
 
 describe('built-in drills against a real cluster', () => {
   it('broker-crash: broker-recovery restarts the crashed broker through the SSM documents; nothing acknowledged is lost; oracle measured', async () => {
     const r = await drill('broker-crash');
-    const incident = r.incidents.find((i) => i.type === 'broker-failure');
-    expect(incident).toMatchObject({ status: 'resolved', workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });
-    expect(r.actions.map((a) => a.action)).toEqual(expect.arrayContaining(['workflow-started', 'host-diagnosed', 'broker-restarted']));
-    expect(r.mttdSeconds).toBeGreaterThan(0);
-    expect(r.mttrSeconds).toBeGreaterThan(r.mttdSeconds ?? 0);
-    expect(r.oracleMttrSeconds).toBeGreaterThan(0);
-    expect(r.messagesProduced).toBeGreaterThan(100);
-    expect(r.messagesLost).toBe(0);
-    expect(r.timeline.some((t) => t.event === 'fault:crash' && t.offsetSeconds === 0)).toBe(true);
-    // Broker 2's own contributor of the cluster's one broker-down alarm.
-    expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /-broker-down \(broker-down broker 2\)/.test(t.detail ?? ''))).toBe(true);
+    expectBrokerCrashHealed(r);
   }, 420_000);
 
   it('false-alarm: the workflow confirms first, finds the cluster healthy and resolves with no restart', async () => {

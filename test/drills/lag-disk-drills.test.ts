@@ -5,38 +5,14 @@
 // (with the lag evidence) and calls the scale hook before the lag drains; disk-pressure frees the
 // disk through kafka-free-disk without touching Kafka's segment files. Figures print with a
 // "[drill-figures]" prefix.
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { describe, expect, it } from 'vitest';
+import type { DrillReport } from '../../local/drill/index.js';
+import { sharedDrillCluster } from './shared-cluster.js';
 
-let cluster: LocalCluster;
-let dynamo: DynamoDbLocal;
-const reports = mkdtempSync(join(tmpdir(), 'kh-lag-disk-drills-'));
-
-beforeAll(async () => {
-  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-lag-disk', brokers: 3, log: () => undefined })]);
-}, 300_000);
-
-afterAll(async () => {
-  await Promise.allSettled([cluster?.stop(), dynamo?.stop()]);
-}, 120_000);
-
-async function drill(name: string): Promise<DrillReport> {
-  const lines: string[] = [];
-  const report = await runDrill(loadScenario(name), { cluster, dynamo, reportDir: join(reports, name), progress: (l) => lines.push(l) });
-  console.log(
-    `[drill-figures] ${name}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')} actions=${report.actions.map((a) => a.action).join(',')}`,
-  );
-  const failed = report.expectations.filter((e) => !e.passed);
-  // On failure the progress log is the diagnosis.
-  expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
-  expect(report.passed).toBe(true);
-  return report;
-}
+const shared = sharedDrillCluster('drill-lag-disk', {}, { warmUp: false });
+const drill = shared.drill;
 
 const published = (r: DrillReport, topic: string) => r.timeline.filter((t) => t.event === 'sns:published' && (t.detail ?? '').startsWith(`${topic}: `));
 
@@ -71,7 +47,7 @@ describe('consumer-lag and disk-pressure drills against a real cluster', () => {
   }, 420_000);
 
   it('disk-pressure: a heap dump fills broker 2\'s data disk to 95%; kafka-free-disk deletes only it, the disk drops below the threshold, no segment file is touched', async () => {
-    const dataDir = join(cluster.workDir, 'disks', 'broker-2', 'data');
+    const dataDir = join(shared.cluster().workDir, 'disks', 'broker-2', 'data');
     const r = await drill('disk-pressure');
     const incident = r.incidents.find((i) => i.type === 'disk-pressure');
     expect(incident).toMatchObject({ severity: 'SEV-2', status: 'resolved', workflow: 'disk-pressure', executionStatus: 'SUCCEEDED' });
@@ -92,8 +68,8 @@ describe('consumer-lag and disk-pressure drills against a real cluster', () => {
       expect(f.startsWith(`${dataDir}/`)).toBe(false);
     }
     // The data disk is below the threshold now and the partitions' segments are still there.
-    expect(cluster.disk(2).usedPercent).toBeLessThan(85);
-    expect(cluster.disk(2).ballastMb).toBe(0);
+    expect(shared.cluster().disk(2).usedPercent).toBeLessThan(85);
+    expect(shared.cluster().disk(2).ballastMb).toBe(0);
     const segments = readdirSync(dataDir, { recursive: true }).map(String).filter((f) => f.endsWith('.log'));
     expect(segments.length).toBeGreaterThan(0);
     expect(r.messagesLost).toBe(0);

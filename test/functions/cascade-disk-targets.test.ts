@@ -25,6 +25,11 @@ describe('resolveCascadeTarget', () => {
     expect(all.cli).toMatchObject({ available: false, reason: expect.stringMatching(/no configured broker of orders outside the incident/) });
   });
 
+  it('a secured listener: the CLI gets the configured client properties file (a path), else none', () => {
+    expect(resolveCascadeTarget(input(), () => EC2).cli.commandConfig).toBe('none');
+    expect(resolveCascadeTarget(input(), () => ({ ...EC2, commandConfig: '/etc/kafka/client.properties' })).cli.commandConfig).toBe('/etc/kafka/client.properties');
+  });
+
   it('MSK: no CLI host; an ARN is required', () => {
     const msk = { ...EC2, platform: 'msk' as const, brokers: [], mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/x' };
     expect(resolveCascadeTarget(input(), () => msk).cli).toMatchObject({ available: false, reason: expect.stringMatching(/^MSK: no broker host/) });

@@ -1,7 +1,8 @@
 // DR steps without Kafka: target resolution refusals, the record-batch parser on hand-built
 // batches, and the cluster steps' refusals. The real-Kafka paths run in
 // test/integration/dr-failover-real-kafka.test.ts.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { makeDrStepsHandler } from '../../functions/cluster-steps/dr.js';
 import { TopicReadError, parseRecordBatches } from '../../functions/cluster-steps/heartbeats.js';
 import { UnknownClusterError } from '../../functions/probe/handler.js';
@@ -137,6 +138,46 @@ describe('DR cluster steps refusals', () => {
       name: 'DrPrerequisitesNotMet',
       message: expect.stringMatching(/cannot reach events-dr.*replication lag unknown: cannot read events.heartbeats: no bootstrap server answered/),
     });
+  });
+});
+
+describe('cluster steps of a secured cluster', () => {
+  const sec = { sasl: { mechanism: 'SCRAM-SHA-512' as const, username: 'u', password: 'p' } };
+  const refused = { status: 'auth-failed', bootstrapReachable: true, takenAt: '2026-01-01T00:00:00.000Z', registeredBrokers: [], brokers: [], partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] }, security: { tls: false, refused: [{ server: 'b:9096', outcome: 'auth-failed', error: 'refused' }], certificates: [], minDaysToExpiry: null } } as never;
+
+  it('confirm: the probe gets the cluster\'s security; a refusal confirms nothing (inconclusive) and makes the secrets be read again', async () => {
+    const loader = { load: vi.fn(() => Promise.resolve(sec)), forget: vi.fn() };
+    let given: unknown;
+    const steps = makeClusterStepsHandler({
+      clusters: () => [{ name: 'events', bootstrapServers: ['b:9096'], brokerCount: 3 }],
+      security: () => loader,
+      probe: async (o) => {
+        given = o.security;
+        return refused;
+      },
+      timeoutMs: 100,
+    });
+    const r = await steps({ step: 'confirm', cluster: 'events', brokerId: 2 });
+    expect(given).toBe(loader.load);
+    expect(r).toMatchObject({ step: 'confirm', verdict: 'inconclusive', brokerDown: false, clusterStatus: 'auth-failed' });
+    expect(loader.forget).toHaveBeenCalledOnce();
+  });
+
+  it('DR steps: the kafkajs clients get the loaded security', async () => {
+    const kafka = vi.fn(() => {
+      throw new Error('stop here');
+    });
+    const steps = makeDrStepsHandler({
+      clusters: () => [{ name: 'events-dr', bootstrapServers: ['127.0.0.1:1'], brokerCount: 3 }],
+      security: () => ({ load: () => Promise.resolve(sec), forget: () => undefined }),
+      probe: () => Promise.reject(new Error('must not probe')),
+      kafka,
+      bootstrapFor: () => Promise.reject(new Error('must not resolve')),
+      now: () => new Date(),
+      timeoutMs: 100,
+    });
+    await expect(steps({ step: 'dr-backup', cluster: 'events-dr', incidentId: 'i' })).rejects.toThrow('stop here');
+    expect(kafka).toHaveBeenCalledWith(['127.0.0.1:1'], sec);
   });
 });
 

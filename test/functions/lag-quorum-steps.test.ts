@@ -31,7 +31,8 @@ describe('quorum-recovery start', () => {
       [1, '9093', '/srv/1/server.properties', '/data'],
       [2, '9092', '/etc/kafka/server.properties', '/data-2'],
     ]);
-    expect(t).toMatchObject({ cliInstanceId: 'i-0000000000000000a', bootstrapServer: 'localhost:9093', quorumMembers: [], dryRun: false });
+    expect(t).toMatchObject({ cliInstanceId: 'i-0000000000000000a', bootstrapServer: 'localhost:9093', commandConfig: 'none', quorumMembers: [], dryRun: false });
+    expect(resolveQuorumTarget(input, () => ({ ...base, commandConfig: '/etc/kafka/client.properties' })).commandConfig).toBe('/etc/kafka/client.properties');
   });
 
   it('refuses MSK, missing quorum configuration, no listed brokers, ZooKeeper mode without hosts, bad input', () => {

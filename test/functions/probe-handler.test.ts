@@ -133,6 +133,54 @@ describe('probe EMF metrics', () => {
   });
 });
 
+describe('probe EMF metrics of a secured cluster', () => {
+  const metricsOf = (docs: ReturnType<typeof probeMetricDocuments>) => Object.fromEntries(docs.filter((d) => Object.keys(d.dimensions).length === 1).flatMap((d) => d.metrics.map((m) => [m.name, m.value])));
+  const refusedAll = snap({
+    status: 'auth-failed',
+    registeredBrokers: [],
+    brokers: [],
+    partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+    consumerGroups: [],
+    security: {
+      tls: true,
+      sasl: 'SCRAM-SHA-512',
+      refused: [1, 2, 3].map((i) => ({ server: `b-${i}:9096`, outcome: 'auth-failed' as const, error: 'SASL SCRAM-SHA-512 refused' })),
+      certificates: [{ server: 'b-1:9096', notAfter: '2027-01-01T00:00:00.000Z', daysToExpiry: 20.5 }, { server: 'b-2:9096', notAfter: '2027-02-01T00:00:00.000Z', daysToExpiry: 51.5 }],
+      minDaysToExpiry: 20.5,
+    },
+  });
+
+  it('refused before the metadata: no BrokerReachable and no UnreachableBrokers (never a broker-down alarm), the refusals and the nearest expiry published', () => {
+    const docs = probeMetricDocuments('orders', refusedAll, [1, 2, 3]);
+    expect(docs.filter((d) => 'Broker ID' in d.dimensions)).toEqual([]);
+    const m = metricsOf(docs);
+    expect(m).toMatchObject({ ProbeHeartbeat: 1, ClusterReachable: 1, ProbeAuthFailures: 3, CertificateDaysToExpiry: 20.5 });
+    expect(m).not.toHaveProperty('UnreachableBrokers');
+    expect(m).not.toHaveProperty('ProbeTlsFailures');
+    // The heartbeat's carrier on EC2 (OfflinePartitions samples) stays published.
+    expect(m).toHaveProperty('OfflinePartitions');
+  });
+
+  it('credentials that could not be loaded: no connection was tried, so no ClusterReachable either (no site-down)', () => {
+    const m = metricsOf(probeMetricDocuments('orders', { ...refusedAll, bootstrapReachable: false, security: { ...refusedAll.security!, refused: [{ server: 'probe credentials', outcome: 'tls-failed', error: 'x' }], certificates: [], minDaysToExpiry: null } }, [1]));
+    expect(m).not.toHaveProperty('ClusterReachable');
+    expect(m).toMatchObject({ ProbeTlsFailures: 1 });
+    expect(m).not.toHaveProperty('CertificateDaysToExpiry');
+  });
+
+  it('one broker refusing while the metadata was read: the brokers are reported as seen, the refusing one as answering', () => {
+    const s = snap({ status: 'tls-failed', brokers: [{ id: 1, host: 'h', port: 1, registered: true, reachable: true, access: 'tls-failed', error: 'expired' }], security: { tls: true, refused: [{ server: 'h:1', outcome: 'tls-failed', error: 'expired' }], certificates: [], minDaysToExpiry: null } });
+    const docs = probeMetricDocuments('orders', s, [1]);
+    expect(docs.find((d) => d.dimensions['Broker ID'] === '1')?.metrics).toEqual([{ name: 'BrokerReachable', value: 1, unit: 'Count' }]);
+    expect(metricsOf(docs)).toMatchObject({ UnreachableBrokers: 0, ProbeTlsFailures: 1 });
+  });
+
+  it('a plaintext cluster publishes none of the security series', () => {
+    const m = metricsOf(probeMetricDocuments('orders', snap()));
+    for (const k of ['ProbeAuthFailures', 'ProbeTlsFailures', 'CertificateDaysToExpiry']) expect(m).not.toHaveProperty(k);
+  });
+});
+
 describe('the cluster file (CLUSTERS_FILE)', () => {
   it('parses names, servers (array or comma string), counts and groups', () => {
     const c = parseClustersJson(
@@ -145,6 +193,12 @@ describe('the cluster file (CLUSTERS_FILE)', () => {
       timeoutMs: 4000,
     });
     expect(probeOptionsFor({ name: 'x', bootstrapServers: ['a:1'] }, 1000)).toEqual({ bootstrapServers: ['a:1'], consumerGroups: [], timeoutMs: 1000 });
+  });
+
+  it('carries the security reference (never a secret value) and refuses an unknown protocol', () => {
+    const security = { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'AmazonMSK_probe', tls: { caSecret: 'kafka/ca', serverName: 'kafka.example.com' } };
+    expect(parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: ['a:1'], security }]))[0]?.security).toEqual(security);
+    expect(() => parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: ['a:1'], security: { protocol: 'TLS' } }]))).toThrow('0.security.protocol');
   });
 
   it.each([
@@ -221,6 +275,18 @@ describe('probe handler', () => {
   it('the event can ask for one round (workflow confirm/verify)', async () => {
     const deps = base({ rounds: 4 });
     expect((await makeProbeHandler(deps)({ cluster: 'orders', rounds: 1 })).rounds).toBe(1);
+  });
+
+  it('a secured cluster: the probe gets the security loader; a refusal makes it read the secrets again next time', async () => {
+    const loader = { load: vi.fn(() => Promise.resolve({ sasl: { mechanism: 'PLAIN' as const, username: 'u', password: 'p' } })), forget: vi.fn() };
+    const refused = snap({ status: 'auth-failed', security: { tls: false, sasl: 'PLAIN', refused: [{ server: 'b:9092', outcome: 'auth-failed', error: 'no' }], certificates: [], minDaysToExpiry: null } });
+    const deps = base({ security: () => loader, probe: async (o) => ((o.security as () => Promise<unknown>) === loader.load ? refused : snap()), rounds: 2 });
+    const r = await makeProbeHandler(deps)({ cluster: 'orders' });
+    expect(r.status).toBe('auth-failed');
+    expect(loader.forget).toHaveBeenCalledTimes(2);
+    const fine = { load: loader.load, forget: vi.fn() };
+    await makeProbeHandler(base({ security: () => fine, probe: async () => snap() }))({ cluster: 'orders' });
+    expect(fine.forget).not.toHaveBeenCalled();
   });
 
   it('an unknown cluster is a typed error', async () => {

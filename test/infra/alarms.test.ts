@@ -4,7 +4,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
 import { normalize } from '../../functions/domain/normalize/index.js';
 import { clusterFacts, loadConfigFile, validateConfig, type ClusterConfig, type HealerConfig } from '../../infra/config/schema.js';
-import { MAX_ALARM_NAME, alarmName, clusterAlarmSpecs, type AlarmKind } from '../../infra/constructs/alarm-specs.js';
+import { MAX_ALARM_NAME, alarmName, clusterAlarmSpecs, probeSeriesOfAlarms, type AlarmKind } from '../../infra/constructs/alarm-specs.js';
 import type { SignalKind } from '../../functions/domain/types.js';
 import { ClusterAlarms, alarmNamePrefix } from '../../infra/constructs/alarms.js';
 
@@ -92,8 +92,8 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
     `SELECT ${agg}(${metric}) FROM SCHEMA("AWS/Kafka", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'orders-prod' GROUP BY "Broker ID" ORDER BY ${agg}() ${order}`;
   const query = (name: string) => ((alarms.get(name) as Props).Metrics as Props[]);
 
-  it('creates 15 alarms: 2 cluster-wide, 6 over every broker, lag 2 x 2 topics + 2 for the all-topics group, 1 heartbeat', () => {
-    mskT.resourceCountIs('AWS::CloudWatch::Alarm', 15);
+  it('creates 17 alarms: 2 cluster-wide, 6 over every broker, lag 2 x 2 topics + 2 for the all-topics group, 1 heartbeat, 2 for the IAM listener (probe refused: SASL, TLS)', () => {
+    mskT.resourceCountIs('AWS::CloudWatch::Alarm', 17);
   });
 
   it('ActiveControllerCount < 1 for 5 of 5 one-minute points', () => {
@@ -362,7 +362,8 @@ describe('the alarms of a cluster do not grow with its brokers', () => {
     const names = (n: number) => sized(n, listed).clusters.flatMap((c) => clusterAlarmSpecs('big', c).map((a) => a.alarmName)).sort();
     expect(names(30)).toEqual(names(3));
     expect(names(1000)).toEqual(names(3));
-    expect(names(1000)).toHaveLength(23);
+    // 23, and two (auth-failed, tls-failed) for the MSK example's IAM listener.
+    expect(names(1000)).toHaveLength(25);
   });
 });
 
@@ -394,6 +395,54 @@ describe('alarm actions', () => {
   });
 });
 
+describe('secured listeners: alarms that do not grow with the broker count', () => {
+  const secured = (platform: 'ec2' | 'msk', security: Record<string, unknown>, brokers: number, policy: Record<string, unknown> = {}): ClusterConfig => {
+    const base = platform === 'msk' ? msk : ec2zk;
+    const c = structuredClone(base.clusters[0]) as Record<string, unknown>;
+    if (platform === 'ec2') {
+      (c['ec2'] as Record<string, unknown>)['clientPropertiesFile'] = '/etc/kafka/client.properties';
+      (c['ec2'] as Record<string, unknown>)['brokers'] = Array.from({ length: brokers }, (_, i) => ({ id: i + 1, instanceId: `i-0123456789abcd${(i + 1).toString(16).padStart(3, '0')}` }));
+      c['brokerCount'] = brokers;
+    }
+    c['security'] = security;
+    c['policy'] = policy;
+    return validateConfig({ deployment: 'prod', region: 'eu-west-1', clusters: [c] }, 'test').clusters[0] as ClusterConfig;
+  };
+  const security = (specs: ReturnType<typeof clusterAlarmSpecs>) => specs.filter((s) => ['auth-failed', 'tls-failed', 'cert-expiry-warning', 'cert-expiry-critical'].includes(s.alarmKind));
+
+  it('SASL_SSL on EC2: refused SASL, refused TLS, certificate expiry at 30 and 7 days, one alarm each, for 3 or 300 brokers alike', () => {
+    const sasl = { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'kafka/probe' };
+    const three = security(clusterAlarmSpecs('prod', secured('ec2', sasl, 3)));
+    const many = security(clusterAlarmSpecs('prod', secured('ec2', sasl, 300)));
+    expect(many).toEqual(three);
+    expect(three.map((s) => [s.alarmKind, s.signalKind, s.comparison, s.threshold, s.evaluationPeriods, s.datapointsToAlarm, s.treatMissingData])).toEqual([
+      ['auth-failed', 'auth-failed', 'GreaterThanOrEqualToThreshold', 1, 2, 2, 'notBreaching'],
+      ['tls-failed', 'tls-failed', 'GreaterThanOrEqualToThreshold', 1, 2, 2, 'notBreaching'],
+      ['cert-expiry-warning', 'certificate-expiry', 'LessThanThreshold', 30, 1, 1, 'notBreaching'],
+      ['cert-expiry-critical', 'certificate-expiry', 'LessThanThreshold', 7, 1, 1, 'notBreaching'],
+    ]);
+    expect(three[2]?.source).toEqual({ type: 'metric', metric: { namespace: 'KafkaHeal', metricName: 'CertificateDaysToExpiry', dimensions: { 'Cluster Name': 'payments' }, statistic: 'Minimum' } });
+    // One series of the cluster each, never a query over the brokers.
+    expect(three.map((s) => (s.source.type === 'metric' ? Object.keys(s.source.metric.dimensions) : s.source.query))).toEqual(three.map(() => ['Cluster Name']));
+    expect(three.map((s) => s.alarmName)).toEqual(['auth-failed', 'tls-failed', 'cert-expiry-warning', 'cert-expiry-critical'].map((k) => `kafka-heal-prod.payments-${k}`));
+  });
+
+  it('the thresholds follow policy.thresholds; SSL alone has no SASL alarm; PLAINTEXT none; MSK watches expiry only on request', () => {
+    const ssl = security(clusterAlarmSpecs('prod', secured('ec2', { protocol: 'SSL' }, 3, { thresholds: { certExpiryWarnDays: 45, certExpiryCriticalDays: 14 } })));
+    expect(ssl.map((s) => [s.alarmKind, s.threshold])).toEqual([['tls-failed', 1], ['cert-expiry-warning', 45], ['cert-expiry-critical', 14]]);
+    expect(security(clusterAlarmSpecs('prod', secured('ec2', {}, 3)))).toEqual([]);
+    expect(security(clusterAlarmSpecs('prod', secured('ec2', { protocol: 'SSL', tls: { certificateExpiryAlarms: false } }, 3))).map((s) => s.alarmKind)).toEqual(['tls-failed']);
+    const iam = { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' };
+    expect(security(clusterAlarmSpecs('prod', secured('msk', iam, 3))).map((s) => s.alarmKind)).toEqual(['auth-failed', 'tls-failed']);
+    expect(security(clusterAlarmSpecs('prod', secured('msk', { ...iam, tls: { certificateExpiryAlarms: true } }, 3))).map((s) => s.alarmKind)).toEqual(['auth-failed', 'tls-failed', 'cert-expiry-warning', 'cert-expiry-critical']);
+  });
+
+  it('the probe publishes exactly the security series these alarms read', () => {
+    const keys = probeSeriesOfAlarms(clusterAlarmSpecs('prod', secured('ec2', { protocol: 'SASL_SSL', mechanism: 'PLAIN', credentialsSecret: 'kafka/probe' }, 3)));
+    expect(keys).toEqual(expect.arrayContaining(['ProbeAuthFailures|Cluster Name', 'ProbeTlsFailures|Cluster Name', 'CertificateDaysToExpiry|Cluster Name']));
+  });
+});
+
 /** What the ingest path must make of each alarm kind, written out independently of the specs. */
 const EXPECTED_SIGNAL_KIND: Record<AlarmKind, SignalKind> = {
   'controller-missing': 'controller-missing',
@@ -409,6 +458,10 @@ const EXPECTED_SIGNAL_KIND: Record<AlarmKind, SignalKind> = {
   'broker-down': 'broker-down',
   'probe-heartbeat': 'monitoring-gap',
   'site-down': 'site-down',
+  'auth-failed': 'auth-failed',
+  'tls-failed': 'tls-failed',
+  'cert-expiry-warning': 'certificate-expiry',
+  'cert-expiry-critical': 'certificate-expiry',
 };
 
 describe('every alarm round-trips through normalize', () => {

@@ -26,6 +26,8 @@ function mskCluster(name = 'orders'): Doc {
     msk: { clusterArn: ARN, clusterName: 'orders-prod' },
     brokerCount: 3,
     bootstrapServers: ['b-1.ordersprod.abc123.c2.kafka.eu-west-1.amazonaws.com:9098'],
+    // Port 9098 is MSK's IAM listener: the security block must say so.
+    security: { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' },
     probe: structuredClone(probe),
   };
 }
@@ -118,7 +120,7 @@ describe('config schema: names and formats', () => {
     ['subnet id', (d: Doc) => d.clusters[0].probe.subnetIds.push('subnet-01234567'), (d: Doc) => d.clusters[0].probe.subnetIds.push('subnet-XYZ'), 'clusters[0].probe.subnetIds[1]: expected a subnet id like subnet-0123456789abcdef0, got "subnet-XYZ"'],
     ['security group id', () => {}, (d: Doc) => (d.clusters[0].probe.securityGroupId = 'sg-0123456789abcdef'), 'clusters[0].probe.securityGroupId: expected a security group id like sg-0123456789abcdef0, got "sg-0123456789abcdef"'],
     ['instance id', () => {}, (d: Doc) => (d.clusters[1].ec2.brokers[0].instanceId = 'i-12345'), 'clusters[1].ec2.brokers[0].instanceId: expected an EC2 instance id like i-0123456789abcdef0, got "i-12345"'],
-    ['bootstrap host:port', (d: Doc) => (d.clusters[0].bootstrapServers = ['10.0.0.1:9092', '[fd00::1]:65535']), (d: Doc) => (d.clusters[0].bootstrapServers = ['kafka.example.com']), 'clusters[0].bootstrapServers[0]: expected a bootstrap server as host:port like b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9092, got "kafka.example.com"'],
+    ['bootstrap host:port', (d: Doc) => (d.clusters[1].bootstrapServers = ['10.0.0.1:9092', '[fd00::1]:65535']), (d: Doc) => (d.clusters[1].bootstrapServers = ['kafka.example.com']), 'clusters[1].bootstrapServers[0]: expected a bootstrap server as host:port like b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9092, got "kafka.example.com"'],
     ['bootstrap port range', (d: Doc) => (d.clusters[0].bootstrapServers = ['h:1']), (d: Doc) => (d.clusters[0].bootstrapServers = ['h:65536']), 'clusters[0].bootstrapServers[0]: expected a bootstrap server as host:port like b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9092, got "h:65536"'],
     ['SNS topic ARN', (d: Doc) => (d.notifications = { snsTopicArns: { warning: 'arn:aws:sns:us-east-1:123456789012:warn' } }), (d: Doc) => (d.notifications = { snsTopicArns: { critical: 'arn:aws:sqs:us-east-1:123456789012:x' } }), 'notifications.snsTopicArns.critical: expected an SNS topic ARN like arn:aws:sns:<region>:<account>:<topic>, got "arn:aws:sqs:us-east-1:123456789012:x"'],
     ['secret name', (d: Doc) => (d.alertmanager = { tokenSecretName: 'team/am-token' }), (d: Doc) => (d.alertmanager = { tokenSecretName: 'bad name!' }), 'alertmanager.tokenSecretName: expected a Secrets Manager secret name (letters, digits and /_+=.@-), got "bad name!"'],
@@ -376,6 +378,96 @@ describe('config schema: policy', () => {
   });
 });
 
+describe('config schema: security', () => {
+  const SCRAM_SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:AmazonMSK_kafka-heal-AbCdEf';
+  const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-1111-2222-3333-444455556666';
+  const ec2 = (security: Doc) => (d: Doc) => {
+    d.clusters[1].security = security;
+    d.clusters[1].ec2.clientPropertiesFile = '/etc/kafka/kafka-heal-client.properties';
+  };
+  const msk = (port: number, security: Doc) => (d: Doc) => {
+    d.clusters[0].bootstrapServers = [`b-1.ordersprod.abc123.c2.kafka.eu-west-1.amazonaws.com:${port}`];
+    d.clusters[0].security = security;
+  };
+
+  it('defaults to PLAINTEXT; each protocol and mechanism of an EC2 cluster validates with what it needs', () => {
+    expect(valid(() => {}).clusters[1]?.security).toEqual({ protocol: 'PLAINTEXT', allowPlaintextCredentials: false });
+    for (const security of [
+      { protocol: 'SSL' },
+      { protocol: 'SSL', tls: { caSecret: 'kafka/ca', serverName: 'kafka.internal.example.com', clientCertificateSecret: 'kafka/probe-cert', certificateExpiryAlarms: false } },
+      { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'kafka/probe', kmsKeyArn: KEY },
+      { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-256', credentialsSecret: 'kafka/probe' },
+      { protocol: 'SASL_SSL', mechanism: 'PLAIN', credentialsSecret: 'kafka/probe' },
+      { protocol: 'SASL_SSL', mechanism: 'OAUTHBEARER', credentialsSecret: 'kafka/oauth-client' },
+      { protocol: 'SASL_PLAINTEXT', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'kafka/probe' },
+      { protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN', credentialsSecret: 'kafka/probe', allowPlaintextCredentials: true },
+    ]) {
+      expect(issues(ec2(security)), JSON.stringify(security)).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['a SASL protocol without a mechanism', { protocol: 'SASL_SSL' }, 'clusters[1].security.mechanism: required when protocol is SASL_SSL: one of PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512 | OAUTHBEARER | AWS_MSK_IAM, but it is missing'],
+    ['a mechanism without SASL', { protocol: 'SSL', mechanism: 'PLAIN' }, 'clusters[1].security.mechanism: only allowed with protocol SASL_PLAINTEXT or SASL_SSL (protocol is SSL), got "PLAIN"'],
+    ['a SASL mechanism without credentials', { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }, "clusters[1].security.credentialsSecret: required with mechanism SCRAM-SHA-512: the Secrets Manager secret holding the probe's credentials, but it is missing"],
+    ['PLAIN without TLS', { protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN', credentialsSecret: 'kafka/probe' }, 'clusters[1].security.protocol: expected SASL_SSL: PLAIN over SASL_PLAINTEXT sends the password unencrypted (set allowPlaintextCredentials: true to accept that), got "SASL_PLAINTEXT"'],
+    ['a bearer token without TLS', { protocol: 'SASL_PLAINTEXT', mechanism: 'OAUTHBEARER', credentialsSecret: 'kafka/oauth' }, 'clusters[1].security.protocol: expected SASL_SSL: OAUTHBEARER over SASL_PLAINTEXT sends the bearer token unencrypted (set allowPlaintextCredentials: true to accept that), got "SASL_PLAINTEXT"'],
+    ['the opt-in where it means nothing', { protocol: 'SASL_SSL', mechanism: 'PLAIN', credentialsSecret: 'kafka/probe', allowPlaintextCredentials: true }, 'clusters[1].security.allowPlaintextCredentials: only meaningful with protocol SASL_PLAINTEXT, got true'],
+    ['TLS settings without TLS', { protocol: 'PLAINTEXT', tls: { caSecret: 'kafka/ca' } }, 'clusters[1].security.tls: only allowed with protocol SSL or SASL_SSL (protocol is PLAINTEXT), got {"caSecret":"kafka/ca"}'],
+    ['IAM on EC2', { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' }, 'clusters[1].security.mechanism: AWS_MSK_IAM is only for platform msk (IAM authentication is an MSK feature), got "AWS_MSK_IAM"'],
+    ['an unknown protocol', { protocol: 'TLS' }, 'clusters[1].security.protocol: expected one of PLAINTEXT | SSL | SASL_PLAINTEXT | SASL_SSL, got "TLS"'],
+    ['a bad secret reference', { protocol: 'SSL', tls: { caSecret: 'arn:aws:s3:::bucket' } }, 'clusters[1].security.tls.caSecret: expected a Secrets Manager secret name (letters, digits and /_+=.@-) or ARN like arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf, got "arn:aws:s3:::bucket"'],
+    ['a key with nothing to decrypt', { protocol: 'SSL', kmsKeyArn: KEY }, `clusters[1].security.kmsKeyArn: only meaningful with a secret to decrypt (credentialsSecret, tls.caSecret or tls.clientCertificateSecret), got "${KEY}"`],
+  ])('%s is refused, naming the field and value', (_what, security, line) => {
+    expect(issues(ec2(security))).toEqual([line]);
+  });
+
+  it('a secured EC2 cluster names the client properties file Kafka\'s CLI runs with on its hosts (a path, never a secret)', () => {
+    expect(issues((d) => (d.clusters[1].security = { protocol: 'SSL' }))).toEqual([
+      "clusters[1].ec2.clientPropertiesFile: required when security.protocol is SSL: the client properties file on the broker hosts that Kafka's CLI tools (kafka-cli-action) connect with; only its path is passed, never a secret, but it is missing",
+    ]);
+    expect(issues((d) => (d.clusters[1].ec2.clientPropertiesFile = 'kafka.properties'))).toEqual([
+      'clusters[1].ec2.clientPropertiesFile: expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-), got "kafka.properties"',
+    ]);
+    expect(issues((d) => (d.clusters[1].ec2.clientPropertiesFile = '/etc/kafka/client.properties'))).toEqual([]);
+  });
+
+  it('an MSK bootstrap port says which listener, so which protocol and mechanism', () => {
+    expect(issues(msk(9092, {}))).toEqual([]);
+    expect(issues(msk(9094, { protocol: 'SSL' }))).toEqual([]);
+    expect(issues(msk(9096, { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: SCRAM_SECRET, kmsKeyArn: KEY }))).toEqual([]);
+    expect(issues(msk(9198, { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' }))).toEqual([]);
+    expect(issues(msk(9098, { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: SCRAM_SECRET, kmsKeyArn: KEY }))).toEqual([
+      'clusters[0].bootstrapServers[0]: MSK port 9098 is the IAM listener: expected security.protocol SASL_SSL with mechanism AWS_MSK_IAM, but security says protocol SASL_SSL with mechanism SCRAM-SHA-512, got "b-1.ordersprod.abc123.c2.kafka.eu-west-1.amazonaws.com:9098"',
+    ]);
+    expect(issues(msk(9096, { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' }))).toEqual([
+      'clusters[0].bootstrapServers[0]: MSK port 9096 is the SASL/SCRAM listener: expected security.protocol SASL_SSL with mechanism SCRAM-SHA-512, but security says protocol SASL_SSL with mechanism AWS_MSK_IAM, got "b-1.ordersprod.abc123.c2.kafka.eu-west-1.amazonaws.com:9096"',
+    ]);
+    expect(issues(msk(9094, {}))).toEqual([
+      'clusters[0].bootstrapServers[0]: MSK port 9094 is the TLS listener: expected security.protocol SSL, but security says protocol PLAINTEXT, got "b-1.ordersprod.abc123.c2.kafka.eu-west-1.amazonaws.com:9094"',
+    ]);
+    // A port MSK does not use (a proxy, an NLB) says nothing.
+    expect(issues(msk(19092, { protocol: 'SSL' }))).toEqual([]);
+  });
+
+  it('MSK SCRAM: SHA-512 only, a secret named AmazonMSK_* and a customer managed key', () => {
+    expect(issues(msk(9096, { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'kafka-heal/probe' }))).toEqual([
+      'clusters[0].security.credentialsSecret: expected a secret whose name starts with AmazonMSK_ (MSK associates SCRAM secrets by that prefix only), got "kafka-heal/probe"',
+      'clusters[0].security.kmsKeyArn: required with MSK SCRAM: MSK refuses secrets encrypted with the default key, so the secret has a customer managed key and the functions need kms:Decrypt on it, but it is missing',
+    ]);
+    expect(issues(msk(19096, { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-256', credentialsSecret: 'AmazonMSK_probe', kmsKeyArn: KEY }))).toEqual([
+      'clusters[0].security.mechanism: expected SCRAM-SHA-512: MSK supports SASL/SCRAM with SHA-512 only, got "SCRAM-SHA-256"',
+    ]);
+  });
+
+  it('certificate expiry thresholds count down: critical below warning', () => {
+    expect(issues((d) => (d.clusters[1].policy = { thresholds: { certExpiryWarnDays: 14, certExpiryCriticalDays: 3 } }))).toEqual([]);
+    expect(issues((d) => (d.clusters[1].policy = { thresholds: { certExpiryWarnDays: 7, certExpiryCriticalDays: 7 } }))).toEqual([
+      'clusters[1].policy.thresholds.certExpiryWarnDays: expected a value above certExpiryCriticalDays (7), got 7',
+    ]);
+  });
+});
+
 describe('parseConfig and loadConfigFile', () => {
   it('reads YAML and JSON alike', () => {
     const json = JSON.stringify(base());
@@ -458,7 +550,7 @@ describe('alertmanager mapping and broker hosts', () => {
   });
 
   it.each([
-    [(d: Doc) => (d.alertmanager = { kinds: { X: 'unknown' } }), /^alertmanager\.kinds\.X: expected one of broker-down \| .* \| security-event, got "unknown"$/],
+    [(d: Doc) => (d.alertmanager = { kinds: { X: 'unknown' } }), /^alertmanager\.kinds\.X: expected one of broker-down \| .* \| security-event \| auth-failed \| tls-failed \| certificate-expiry, got "unknown"$/],
     [(d: Doc) => (d.alertmanager = { kinds: { 'A b': 'broker-down', a_b: 'disk-usage' } }), /^alertmanager\.kinds\.a_b: expected one kind per alert name: "A b" is the same name \(case and punctuation aside\) with kind broker-down, got "disk-usage"$/],
     [(d: Doc) => (d.alertmanager = { kinds: { '> 0': 'broker-down' } }), /^alertmanager\.kinds\.> 0: expected an alert name with letters or digits/],
     [(d: Doc) => (d.alertmanager = { brokerLabel: 'broker-id' }), /^alertmanager\.brokerLabel: expected a Prometheus label name/],

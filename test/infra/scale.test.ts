@@ -40,6 +40,8 @@ function msk(k: number): Record<string, unknown> {
     brokerCount: BROKERS,
     msk: { clusterArn: `arn:aws:kafka:eu-west-1:123456789012:cluster/orders-${k}/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5`, clusterName: `orders-${k}` },
     bootstrapServers: [`b-1.orders-${k}.example.com:9098`],
+    // 9098 is MSK's IAM listener.
+    security: { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' },
     probe,
     consumerGroups: [{ name: 'billing', topics: ['orders'] }],
   };

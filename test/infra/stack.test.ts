@@ -509,6 +509,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
         ...SNAPSHOT_ALL_REPORTING,
         brokers: ids.map((id) => ({ id, host: 'h', port: 9092, registered: true, reachable: true })),
         consumerGroups: cluster.consumerGroups.map((g) => ({ group: g.name, state: 'Stable', partitions: [{ topic: 't', partition: 0, lag: 1 }] })),
+        // A secured cluster's refusal series exist only while the probe is refused: show both.
+        ...(cluster.security.protocol === 'PLAINTEXT'
+          ? {}
+          : { security: { tls: true, refused: [{ server: 'h:1', outcome: 'auth-failed', error: 'x' }, { server: 'h:2', outcome: 'tls-failed', error: 'x' }], certificates: [], minDaysToExpiry: 40 } }),
       } as unknown as ClusterSnapshot;
       const published = selectSeries(probeMetricDocuments(cluster.name, snapshot, ids), series);
       const publishedKeys = new Set(published.flatMap((d) => d.metrics.map((m) => seriesKey(m.name, Object.keys(d.dimensions)))));
@@ -523,7 +527,11 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       // EC2; ProbeHeartbeat is published only for MSK, whose alarms read no other probe series.
       expect(series.has(seriesKey('ProbeHeartbeat', ['Cluster Name'])), cluster.name).toBe(cluster.platform === 'msk');
       expect(series.has(seriesKey(probeRunsMetric(cluster).metricName, ['Cluster Name'])), cluster.name).toBe(true);
-      if (cluster.platform === 'msk' && !config().dashboard) expect([...series]).toEqual([seriesKey('ProbeHeartbeat', ['Cluster Name'])]);
+      if (cluster.platform === 'msk' && !config().dashboard) {
+        // Besides the heartbeat only the refusals of a secured listener, published only while they last.
+        const refusals = cluster.security.protocol === 'PLAINTEXT' ? [] : [seriesKey('ProbeAuthFailures', ['Cluster Name']), seriesKey('ProbeTlsFailures', ['Cluster Name'])];
+        expect([...series].sort()).toEqual([seriesKey('ProbeHeartbeat', ['Cluster Name']), ...refusals].sort());
+      }
     }
   });
 

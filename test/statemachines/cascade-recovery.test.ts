@@ -68,7 +68,7 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
     const cli = run.commands.filter((c) => c.documentName === CLI);
     expect(cli.every((c) => c.instanceId === instanceOf(1))).toBe(true);
-    expect(cli[0]?.parameters).toEqual({ Action: ['set-producer-quota'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9091'], ProducerByteRate: ['2048'], EntityType: ['clients'], EntityName: ['default'] });
+    expect(cli[0]?.parameters).toEqual({ Action: ['set-producer-quota'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9091'], CommandConfig: ['none'], ProducerByteRate: ['2048'], EntityType: ['clients'], EntityName: ['default'] });
     expect(restarts(run)).toEqual([instanceOf(2), instanceOf(3)]);
     // one broker at a time: broker 3's child starts only after broker 2's finished
     const childStarts = run.states.filter((s) => s === 'broker-recovery/Check Input').length;

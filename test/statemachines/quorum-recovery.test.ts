@@ -129,6 +129,17 @@ describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Res
     expectLockReleasedLast(run);
   });
 
+  it('the cluster refuses the probe (auth-failed) -> escalated as such, no approval asked, nothing stopped (safety rule 11)', async () => {
+    const refused = (): ClusterSnapshot => ({ ...SNAPSHOTS.healthy(), status: 'auth-failed', registeredBrokers: [], brokers: [], controller: { id: null, known: false, note: 'metadata mode unknown: no broker answered' } });
+    const run = await runH4({ workflow: 'quorum-recovery', probes: [refused] });
+    expect(run.states).toContain('Note Probe Refused');
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.commands).toEqual([]);
+    expect(run.approvals).toEqual([]);
+    expect(run.store.timeline.map((e) => e.detail ?? '').join('\n')).toMatch(/the cluster refuses the probe of the healer, so the quorum loss can be neither confirmed nor ruled out/);
+    expectLockReleasedLast(run);
+  });
+
   it('one server unreachable, the others answer without a quorum, the brokers look whole -> quorum lost: the stop is put to approval', async () => {
     const lost = { servers: [{ server: 'zk1:2181', mode: 'not-serving' as const }, { server: 'zk2:2181', mode: 'unreachable' as const }, { server: 'zk3:2181', mode: 'not-serving' as const }] };
     const run = await runH4({ workflow: 'quorum-recovery', probes: [zkHealthy(2)], ensemble: lost, approvals: [{ decision: 'rejected', by: 'oncall@example.com', reason: 'checking first' }] });
@@ -216,7 +227,7 @@ describe('quorum-recovery runs, KRaft mode', () => {
     const cli = (): CommandOutcome => (describes++ === 0 ? noQuorum : quorumLed);
     const run = await runH4({ workflow: 'quorum-recovery', target: kraftTarget(), probes: [kraftHealthy, kraftHealthy], commands: { ...ZK_COMMANDS, [SUBS.CliDocumentName]: cli } });
     expect(finalState(run)).toBe('Quorum Restored');
-    expect(commandsOf(run, SUBS.CliDocumentName).map((c) => c.parameters)).toEqual(Array(2).fill({ Action: ['describe-quorum'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9092'], TimeoutSeconds: ['60'] }));
+    expect(commandsOf(run, SUBS.CliDocumentName).map((c) => c.parameters)).toEqual(Array(2).fill({ Action: ['describe-quorum'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9092'], CommandConfig: ['none'], TimeoutSeconds: ['60'] }));
     expect(run.approvals.map((a) => a.stateName)).toEqual(['Approve Broker Stop', 'Approve Broker Restarts']);
     expect(commandsOf(run, SUBS.BackupDocumentName).map((c) => [c.instanceId, c.parameters.Mode?.[0], c.parameters.DataDir?.[0]])).toEqual([
       [BROKER_INSTANCES[1], 'kraft', '/srv/kafka-1/data'],

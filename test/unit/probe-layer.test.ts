@@ -25,4 +25,14 @@ describe('buildProbeLayer', () => {
     const snap = await mod.probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 1000 });
     expect(snap.status).toBe('down');
   });
+
+  it('carries the MSK IAM signer, with the SDK credential paths it never uses stubbed out', async () => {
+    const { file } = buildProbeLayer(dir);
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toMatch(/require\("@aws-sdk\/(credential-providers|client-sts)"\)/);
+    expect(text).toContain('is not in the kafka-heal probe layer');
+    const mod = (await import(`${pathToFileURL(file).href}?signer`)) as typeof ProbeModule;
+    const token = await mod.mskIamTokenProvider({ region: 'eu-west-1', credentials: () => Promise.resolve({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }) })();
+    expect(Buffer.from(token, 'base64url').toString()).toMatch(/^https:\/\/kafka\.eu-west-1\.amazonaws\.com\/\?Action=kafka-cluster%3AConnect&/);
+  });
 });

@@ -68,6 +68,9 @@ export const METRIC_KINDS: Record<string, Record<string, SignalKind>> = {
     UnderReplicatedPartitions: 'under-replicated',
     UnderMinIsrPartitions: 'under-min-isr',
     ConsumerLag: 'consumer-lag',
+    ProbeAuthFailures: 'auth-failed',
+    ProbeTlsFailures: 'tls-failed',
+    CertificateDaysToExpiry: 'certificate-expiry',
   },
 };
 

@@ -1,6 +1,7 @@
 // Pure reading of what the probe fetched: partition health overall and per broker, the broker
 // list, and the verdict. Kept apart from the network code so every rule is unit-tested.
 import type {
+  AccessOutcome,
   BrokerObservation,
   BrokerPartitionCounts,
   ClusterSnapshot,
@@ -112,30 +113,45 @@ export interface VerdictInput {
   brokers: BrokerObservation[];
   partitions: PartitionSummary;
   errors: string[];
+  /** Outcomes of the listeners that refused the probe (TLS or SASL), if any. */
+  refused?: AccessOutcome[];
 }
 
+/**
+ * The verdict. A refusal of the probe's TLS handshake or credentials is the observer's failure
+ * (DESIGN.md safety rule 11): it is never 'down', and it is the verdict whenever it kept the probe
+ * from seeing the cluster, or when it is the only thing wrong. What the probe did see wrong
+ * (a silent broker, unhealthy partitions) still reads degraded.
+ */
 export function verdict(x: VerdictInput): SnapshotStatus {
-  if (!x.bootstrapReachable) return 'down';
+  const refused = x.refused ?? [];
+  const access: AccessOutcome | undefined = refused.includes('tls-failed') ? 'tls-failed' : refused.includes('auth-failed') ? 'auth-failed' : undefined;
+  if (!x.bootstrapReachable) return access ?? 'down';
   // A bootstrap server answered but the metadata did not come back: we cannot tell.
-  if (!x.metadataRead) return 'unknown';
+  if (!x.metadataRead) return access ?? 'unknown';
   if (x.brokers.length > 0 && !x.brokers.some((b) => b.reachable)) return 'down';
   const missing = x.expectedBrokers !== undefined && x.registeredBrokers.length < x.expectedBrokers;
   const brokerTrouble = x.brokers.some((b) => !b.registered || !b.reachable);
   const partitionTrouble = x.partitions.offline > 0 || (x.partitions.leaderUnreachable ?? 0) > 0 || x.partitions.underReplicated > 0 || x.partitions.underMinIsr > 0;
   if (missing || brokerTrouble || partitionTrouble) return 'degraded';
+  if (access) return access;
   return x.errors.length > 0 ? 'unknown' : 'healthy';
 }
 
 /** One line per problem, for the CLI, logs and the incident timeline. */
 export function describeProblems(s: ClusterSnapshot): string[] {
   const lines: string[] = [];
-  if (!s.bootstrapReachable) lines.push('no bootstrap server answered');
+  for (const r of s.security?.refused ?? []) lines.push(`${r.outcome}: ${r.error}`);
+  if (!s.bootstrapReachable && !(s.security?.refused.length)) lines.push('no bootstrap server answered');
   if (s.expectedBrokers !== undefined && s.registeredBrokers.length < s.expectedBrokers) {
     lines.push(`${s.registeredBrokers.length} of ${s.expectedBrokers} expected brokers registered`);
   }
   for (const b of s.brokers) {
     if (!b.registered) lines.push(`broker ${b.id} not registered`);
     else if (!b.reachable) lines.push(`broker ${b.id} unreachable: ${b.error ?? 'no answer'}`);
+  }
+  for (const c of s.security?.certificates ?? []) {
+    if (c.daysToExpiry <= 0) lines.push(`certificate of ${c.server} expired ${c.notAfter}`);
   }
   if (s.partitions.offline > 0) lines.push(`${s.partitions.offline} offline partition(s)`);
   const silentLeaders = s.partitions.leaderUnreachable ?? 0;

@@ -2,10 +2,12 @@
 // Lambda (scheduled), the workflows' confirm/verify steps, the CLI and the local runtime.
 //
 // Steps, each under its own timeout and all under the whole-probe bound `timeoutMs`:
-//   1. every bootstrap server: TCP connect + ApiVersions (liveness needs an answer; a hung broker
-//      still completes the TCP handshake). The first answer starts step 2 at once.
+//   1. every bootstrap server: TCP connect (and the TLS handshake of a secured listener) +
+//      ApiVersions (liveness needs an answer; a hung broker still completes the TCP handshake),
+//      then SASL authentication when configured. The first ready server starts step 2 at once.
+//      A TLS or SASL refusal is recorded as such (tls-failed / auth-failed): the broker answered.
 //   2. Metadata (all topics) from that broker: registered brokers, partitions, controller id.
-//   3. in parallel: ApiVersions on every registered broker's advertised listener (reachability,
+//   3. in parallel: the same on every registered broker's advertised listener (reachability,
 //      metadata mode); min.insync.replicas of every topic (DescribeConfigs, falling back to the
 //      broker's own value, then 1); per watched consumer group: coordinator, state, committed
 //      offsets, and the end offsets of those partitions from their leaders.
@@ -23,6 +25,7 @@ import type {
 } from '../../domain/snapshot.js';
 import { knownBrokerIds, summarizePartitions, verdict, type RawPartition } from './analyze.js';
 import { Deadline, errorText, withTimeout } from './deadline.js';
+import { authenticate, type SaslSettings } from './sasl.js';
 import {
   RESOURCE_BROKER,
   RESOURCE_TOPIC,
@@ -34,11 +37,16 @@ import {
   isZooKeeperMode,
   latestOffsets,
   metadata,
+  type ApiVersionRange,
   type Metadata,
 } from './requests.js';
-import { BrokerConnection, KafkaProtocolError } from './wire.js';
+import { BrokerConnection, KafkaProtocolError, ProbeAccessError, TlsHandshakeError, type PeerCertificate, type TlsSettings } from './wire.js';
+import type { AccessOutcome, SecurityObservation } from '../../domain/snapshot.js';
 
 export type { ClusterSnapshot } from '../../domain/snapshot.js';
+export type { SaslSettings } from './sasl.js';
+export { ProbeAccessError, SaslAuthenticationError, TlsHandshakeError, type TlsSettings } from './wire.js';
+export { mskIamTokenProvider, type MskIamTokenOptions } from './msk-iam.js';
 export { describeProblems } from './analyze.js';
 // The wire-level pieces the DR cluster steps read topics with; they reach the Lambda through the
 // layer like the probe itself, so no bundle carries a second copy of the protocol code.
@@ -51,8 +59,20 @@ export interface ConsumerGroupWatch {
   topics?: string[];
 }
 
+/** How the probe reaches a secured listener: TLS (`tls: {}` is TLS with the system trust store), SASL, or both. */
+export interface ProbeSecurity {
+  tls?: TlsSettings;
+  sasl?: SaslSettings;
+}
+
 export interface ProbeOptions {
   bootstrapServers: string[];
+  /**
+   * The listener's security, or a loader for it (secrets read at run time). A loader that throws
+   * is the probe's own failure: the snapshot says auth-failed (or tls-failed for a
+   * ProbeAccessError of that outcome), never down.
+   */
+  security?: ProbeSecurity | (() => Promise<ProbeSecurity>);
   expectedBrokers?: number;
   consumerGroups?: (string | ConsumerGroupWatch)[];
   /** Bound for the whole probe (default 5000 ms). */
@@ -93,6 +113,29 @@ class Findings {
   brokerMinIsr: number | undefined;
   readonly groups = new Map<string, ConsumerGroupLag>();
   readonly errors: string[] = [];
+  /** Listeners (host:port) that refused the probe's TLS handshake or credentials. */
+  readonly refused = new Map<string, { outcome: AccessOutcome; error: string }>();
+  /** The certificate each TLS listener presented. */
+  readonly certificates = new Map<string, PeerCertificate>();
+  /** Sessions established (TLS done, ApiVersions answered, authenticated). */
+  sessions = 0;
+  /** Listeners that reset or closed the connection with no TLS word (TlsHandshakeError.ambiguous). */
+  readonly resets = new Map<string, string>();
+}
+
+/**
+ * A listener that resets the connection with no TLS word refused the probe (a plaintext listener,
+ * a refused client certificate) only when no listener let the probe in: if one did, the cluster
+ * speaks what the probe speaks, and the reset is a broker crashing or shutting down (unreachable).
+ */
+function settleResets(f: Findings, servers: { host: string; port: number }[]): void {
+  if (f.sessions > 0 || f.resets.size === 0) return;
+  for (const [key, error] of f.resets) {
+    f.refused.set(key, { outcome: 'tls-failed', error });
+    f.reach.set(key, { ok: true, error });
+  }
+  if (servers.some((s) => f.resets.has(`${s.host}:${s.port}`))) f.bootstrapReachable = true;
+  f.resets.clear();
 }
 
 export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot> {
@@ -106,66 +149,144 @@ export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot>
   const stepMs = opts.stepTimeoutMs ?? Math.min(2500, Math.max(50, Math.floor(timeoutMs / 2)));
   const f = new Findings();
   if (opts.metadataMode) f.mode = opts.metadataMode;
-  const pool = new ConnectionPool(deadline, stepMs);
+  let security: ProbeSecurity | undefined | null;
+  let pool: ConnectionPool | undefined;
+  let servers: { host: string; port: number }[] = [];
   try {
-    const servers = opts.bootstrapServers.map(parseHostPort);
-    await withTimeout(run(opts, servers, f, pool, deadline, stepMs, mono), deadline.remaining(), 'probe');
+    servers = opts.bootstrapServers.map(parseHostPort);
+    security = await loadSecurity(opts.security, f, deadline);
+    if (security !== null) {
+      pool = new ConnectionPool(deadline, stepMs, security ?? {}, f);
+      await withTimeout(run(opts, servers, f, pool, deadline, stepMs), deadline.remaining(), 'probe');
+    }
   } catch (err) {
     f.errors.push(errorText(err));
   } finally {
-    pool.closeAll();
+    pool?.closeAll();
   }
-  return buildSnapshot(opts, f, new Date(takenAt).toISOString(), Math.round(mono() - startedMono));
+  settleResets(f, servers);
+  return buildSnapshot(opts, f, takenAt, Math.round(mono() - startedMono), security ?? undefined);
+}
+
+/** The security settings, loaded if need be; null (and the refusal recorded) when they cannot be. */
+async function loadSecurity(given: ProbeOptions['security'], f: Findings, deadline: Deadline): Promise<ProbeSecurity | undefined | null> {
+  if (typeof given !== 'function') return given;
+  try {
+    return await withTimeout(given(), deadline.remaining(), 'loading the probe\'s TLS material and credentials');
+  } catch (err) {
+    const outcome = err instanceof ProbeAccessError ? err.outcome : 'auth-failed';
+    const error = `the probe could not load its ${outcome === 'tls-failed' ? 'TLS material' : 'credentials'}: ${errorText(err)}`;
+    f.refused.set('probe credentials', { outcome, error });
+    f.errors.push(error);
+    return null;
+  }
+}
+
+/**
+ * One connection to one broker for callers outside the probe (the DR steps' topic reads): TLS when
+ * configured, SASL authenticated, re-authenticated when the broker asks. A refusal rejects with a
+ * ProbeAccessError.
+ */
+export async function connectBroker(host: string, port: number, timeoutMs: number, security: ProbeSecurity = {}): Promise<BrokerConnection> {
+  const conn = await BrokerConnection.open(host, port, timeoutMs, security.tls);
+  const sasl = security.sasl;
+  if (sasl) {
+    try {
+      const lifetime = await authenticate(conn, (...a) => conn.send(...a), sasl, timeoutMs);
+      conn.whenReauthenticationDue(lifetime, (send) => authenticate(conn, send, sasl, timeoutMs));
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  }
+  return conn;
+}
+
+/** An open, ready connection: TLS done, ApiVersions answered, SASL authenticated. */
+interface Session {
+  conn: BrokerConnection;
+  apis: ApiVersionRange[];
+  /** From the start of the connect to the ApiVersions answer: what a broker's latency means. */
+  answeredMs: number;
 }
 
 class ConnectionPool {
-  private readonly conns = new Map<string, Promise<BrokerConnection>>();
+  private readonly sessions = new Map<string, Promise<Session>>();
   private closed = false;
 
   constructor(
     private readonly deadline: Deadline,
     private readonly stepMs: number,
+    private readonly security: ProbeSecurity,
+    private readonly f: Findings,
   ) {}
 
-  get(host: string, port: number): Promise<BrokerConnection> {
+  session(host: string, port: number): Promise<Session> {
     if (this.closed) return Promise.reject(new Error('probe finished'));
     const key = `${host}:${port}`;
-    let c = this.conns.get(key);
-    if (!c) {
-      c = BrokerConnection.open(host, port, this.deadline.budget(this.stepMs));
-      c.catch(() => undefined);
-      this.conns.set(key, c);
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = this.establish(host, port);
+      s.catch(() => undefined);
+      this.sessions.set(key, s);
     }
-    return c;
+    return s;
+  }
+
+  get(host: string, port: number): Promise<BrokerConnection> {
+    return this.session(host, port).then((s) => s.conn);
+  }
+
+  /**
+   * Connect (TLS when configured), ApiVersions (liveness: allowed before authentication), then
+   * SASL. A listener that refuses TLS or SASL is recorded as a refusal: it answered.
+   */
+  private async establish(host: string, port: number): Promise<Session> {
+    const key = `${host}:${port}`;
+    const started = performance.now();
+    const { tls, sasl } = this.security;
+    let conn: BrokerConnection | undefined;
+    try {
+      conn = await BrokerConnection.open(host, port, this.deadline.budget(this.stepMs), tls);
+      if (conn.peerCertificate) this.f.certificates.set(key, conn.peerCertificate);
+      const answer = await apiVersions(conn, this.deadline.budget(this.stepMs));
+      const answeredMs = Math.round(performance.now() - started);
+      if (sasl) {
+        const c = conn;
+        const lifetime = await authenticate(c, (...a) => c.send(...a), sasl, this.deadline.budget(this.stepMs));
+        c.whenReauthenticationDue(lifetime, (send) => authenticate(c, send, sasl, this.stepMs));
+      }
+      this.f.sessions++;
+      return { conn, apis: answer.apis, answeredMs };
+    } catch (err) {
+      const certificate = conn?.peerCertificate ?? (err instanceof TlsHandshakeError ? err.peerCertificate : undefined);
+      if (certificate) this.f.certificates.set(key, certificate);
+      if (err instanceof TlsHandshakeError && err.ambiguous) this.f.resets.set(key, err.message);
+      else if (err instanceof ProbeAccessError) this.f.refused.set(key, { outcome: err.outcome, error: err.message });
+      conn?.close();
+      throw err;
+    }
   }
 
   closeAll(): void {
     this.closed = true;
-    for (const c of this.conns.values()) c.then((conn) => conn.close(), () => undefined);
+    for (const s of this.sessions.values()) s.then((x) => x.conn.close(), () => undefined);
   }
 }
 
-async function checkListener(
-  host: string,
-  port: number,
-  f: Findings,
-  pool: ConnectionPool,
-  deadline: Deadline,
-  stepMs: number,
-  mono: () => number,
-): Promise<BrokerConnection> {
+async function checkListener(host: string, port: number, f: Findings, pool: ConnectionPool): Promise<BrokerConnection> {
   const key = `${host}:${port}`;
-  const started = mono();
   try {
-    const conn = await pool.get(host, port);
-    const answer = await apiVersions(conn, deadline.budget(stepMs));
-    f.reach.set(key, { ok: true, latencyMs: Math.round(mono() - started) });
-    if (!f.mode) f.mode = isZooKeeperMode(answer.apis) ? 'zookeeper' : 'kraft';
-    return conn;
+    const s = await pool.session(host, port);
+    f.reach.set(key, { ok: true, latencyMs: s.answeredMs });
+    if (!f.mode) f.mode = isZooKeeperMode(s.apis) ? 'zookeeper' : 'kraft';
+    return s.conn;
   } catch (err) {
-    const connected = await pool.get(host, port).then((c) => c.connected, () => false);
     const msg = errorText(err);
-    f.reach.set(key, { ok: false, error: connected && /no answer/.test(msg) ? `${msg} (TCP accepted: broker hung?)` : msg });
+    // A refusal is an answer: the broker is alive; the refusal itself is reported as such. A reset
+    // with no TLS word counts as silence unless nothing let the probe in (settleResets).
+    if (err instanceof ProbeAccessError && !(err instanceof TlsHandshakeError && err.ambiguous)) f.reach.set(key, { ok: true, error: msg });
+    else f.reach.set(key, { ok: false, error: /no answer/.test(msg) ? `${msg} (TCP accepted: broker hung?)` : msg });
     throw err;
   }
 }
@@ -177,16 +298,18 @@ async function run(
   pool: ConnectionPool,
   deadline: Deadline,
   stepMs: number,
-  mono: () => number,
 ): Promise<void> {
   // 1. Bootstrap: the first server that answers is used for the cluster-wide reads.
-  const checks = servers.map((s) => checkListener(s.host, s.port, f, pool, deadline, stepMs, mono));
+  const checks = servers.map((s) => checkListener(s.host, s.port, f, pool));
   let seed: BrokerConnection;
   try {
     seed = await Promise.any(checks);
   } catch {
     const detail = servers.map((s) => `${s.host}:${s.port}: ${f.reach.get(`${s.host}:${s.port}`)?.error ?? 'no answer'}`);
-    f.errors.push(`no bootstrap server answered (${detail.join('; ')})`);
+    // A listener that refused the probe answered: the cluster is there, the probe is not let in.
+    const refused = servers.some((s) => f.refused.has(`${s.host}:${s.port}`) || f.resets.has(`${s.host}:${s.port}`));
+    f.bootstrapReachable = servers.some((s) => f.refused.has(`${s.host}:${s.port}`));
+    f.errors.push(`${refused ? 'no bootstrap server let the probe in' : 'no bootstrap server answered'} (${detail.join('; ')})`);
     return;
   }
   f.bootstrapReachable = true;
@@ -204,7 +327,7 @@ async function run(
 
   // 3. Reachability of every registered broker, configs, consumer groups, all in parallel.
   const reachability = meta.brokers.map((b) =>
-    f.reach.has(`${b.host}:${b.port}`) ? Promise.resolve() : checkListener(b.host, b.port, f, pool, deadline, stepMs, mono).then(() => undefined),
+    f.reach.has(`${b.host}:${b.port}`) ? Promise.resolve() : checkListener(b.host, b.port, f, pool).then(() => undefined),
   );
   await Promise.allSettled([
     Promise.allSettled(checks),
@@ -347,7 +470,32 @@ function leaderIndex(meta: Metadata): Map<string, number> {
   return m;
 }
 
-function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, durationMs: number): ClusterSnapshot {
+const DAY_MS = 86_400_000;
+
+function securityObservation(security: ProbeSecurity | undefined, f: Findings, takenAtMs: number, brokerAt: (server: string) => number | undefined): SecurityObservation | undefined {
+  if (security?.tls === undefined && security?.sasl === undefined && f.refused.size === 0) return undefined;
+  const certificates = [...f.certificates].map(([server, c]) => {
+    const id = brokerAt(server);
+    return {
+      server,
+      ...(id === undefined ? {} : { brokerId: id }),
+      ...(c.subject === undefined ? {} : { subject: c.subject }),
+      notAfter: new Date(c.notAfter).toISOString(),
+      daysToExpiry: Math.round(((c.notAfter - takenAtMs) / DAY_MS) * 100) / 100,
+    };
+  });
+  certificates.sort((a, b) => (a.server < b.server ? -1 : a.server > b.server ? 1 : 0));
+  return {
+    tls: security?.tls !== undefined,
+    ...(security?.sasl ? { sasl: security.sasl.mechanism } : {}),
+    refused: [...f.refused].map(([server, r]) => ({ server, outcome: r.outcome, error: r.error })),
+    certificates,
+    minDaysToExpiry: certificates.length === 0 ? null : Math.min(...certificates.map((c) => c.daysToExpiry)),
+  };
+}
+
+function buildSnapshot(opts: ProbeOptions, f: Findings, takenAtMs: number, durationMs: number, security: ProbeSecurity | undefined): ClusterSnapshot {
+  const takenAt = new Date(takenAtMs).toISOString();
   const meta = f.meta;
   const raw: RawPartition[] = [];
   for (const t of meta?.topics ?? []) {
@@ -366,6 +514,11 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, duratio
     if (!b) return { id, host: '', port: 0, registered: false, reachable: false, error: 'not registered in cluster metadata' };
     const r = f.reach.get(`${b.host}:${b.port}`);
     const obs: BrokerObservation = { id, host: b.host, port: b.port, registered: true, reachable: r?.ok ?? false };
+    const refusal = f.refused.get(`${b.host}:${b.port}`);
+    if (refusal) {
+      obs.access = refusal.outcome;
+      obs.error = refusal.error;
+    }
     if (r?.latencyMs !== undefined) obs.latencyMs = r.latencyMs;
     if (!r?.ok) obs.error = r?.error ?? 'not checked before the probe deadline';
     return obs;
@@ -398,6 +551,8 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, duratio
   };
   if (opts.expectedBrokers !== undefined) snapshot.expectedBrokers = opts.expectedBrokers;
   if (f.mode) snapshot.metadataMode = f.mode;
+  const observed = securityObservation(security, f, takenAtMs, (server) => meta?.brokers.find((b) => `${b.host}:${b.port}` === server)?.id);
+  if (observed) snapshot.security = observed;
   snapshot.status = verdict({
     bootstrapReachable: f.bootstrapReachable,
     metadataRead: meta !== undefined,
@@ -406,6 +561,7 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAt: string, duratio
     brokers,
     partitions: summary,
     errors: f.errors,
+    refused: [...f.refused.values()].map((r) => r.outcome),
   });
   return snapshot;
 }

@@ -14,6 +14,8 @@ export const REQUEST_VERSIONS: Record<number, number> = {
   [API.FindCoordinator]: 1,
   [API.DescribeGroups]: 1,
   [API.DescribeConfigs]: 1,
+  [API.SaslHandshake]: 1,
+  [API.SaslAuthenticate]: 1,
 };
 
 export interface ApiVersionRange {
@@ -252,4 +254,30 @@ function groupByTopic(partitions: { topic: string; partition: number }[]): Map<s
     m.set(p.topic, list);
   }
   return m;
+}
+
+/** SaslHandshake v1: asks for a mechanism; the broker lists the ones it enables. */
+export async function saslHandshake(send: BrokerConnection['send'], mechanism: string, timeoutMs: number): Promise<{ errorCode: number; mechanisms: string[] }> {
+  const r = await send(API.SaslHandshake, 1, new Writer().string(mechanism).build(), timeoutMs);
+  const errorCode = r.int16();
+  const mechanisms = r.array((x) => x.string() ?? '');
+  return { errorCode, mechanisms };
+}
+
+export interface SaslAuthenticateAnswer {
+  errorCode: number;
+  errorMessage: string | null;
+  authBytes: Buffer;
+  /** 0 when the broker sets no session lifetime (connections.max.reauth.ms unset). */
+  sessionLifetimeMs: number;
+}
+
+/** SaslAuthenticate v1: one round of the mechanism's exchange. */
+export async function saslAuthenticate(send: BrokerConnection['send'], authBytes: Buffer, timeoutMs: number): Promise<SaslAuthenticateAnswer> {
+  const r = await send(API.SaslAuthenticate, 1, new Writer().bytes(authBytes).build(), timeoutMs);
+  const errorCode = r.int16();
+  const errorMessage = r.string();
+  const bytes = r.bytes() ?? Buffer.alloc(0);
+  const sessionLifetimeMs = r.int64();
+  return { errorCode, errorMessage, authBytes: Buffer.from(bytes), sessionLifetimeMs };
 }

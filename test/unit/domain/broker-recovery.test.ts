@@ -79,6 +79,15 @@ describe('brokerIsDown / confirmBrokerDown', () => {
     expect(confirmBrokerDown(unknown, 1).verdict).toBe('inconclusive');
   });
 
+  it('a probe the cluster refuses (auth-failed, tls-failed) confirms nothing: inconclusive, never broker-down', () => {
+    // No metadata: the probe was refused by every listener.
+    const blind = { ...healthy, status: 'auth-failed' as const, registeredBrokers: [], brokers: [] };
+    expect(confirmBrokerDown(blind, 2)).toMatchObject({ verdict: 'inconclusive', summary: expect.stringMatching(/^the cluster refuses the healer's probe \(auth-failed\): broker 2 cannot be judged/) });
+    // A broker that refused the probe's certificate check answered: it is not down.
+    const refusedBy2 = { ...healthy, status: 'tls-failed' as const, brokers: healthy.brokers.map((b) => (b.id === 2 ? { ...b, access: 'tls-failed' as const } : b)) };
+    expect(confirmBrokerDown(refusedBy2, 2).verdict).toBe('inconclusive');
+  });
+
   it('a broker absent from the metadata is down only when fewer brokers than expected are registered', () => {
     expect(brokerIsDown(healthy, 9)).toBe(false);
     const missing = { ...twoCrashed, brokers: twoCrashed.brokers.filter((b) => b.id !== 2) };

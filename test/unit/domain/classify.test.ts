@@ -369,6 +369,36 @@ describe('classify: notify-only and DR kinds', () => {
   });
 });
 
+describe('classify: the probe refused, certificates expiring (safety rule 11)', () => {
+  it.each(['auth-failed', 'tls-failed'] as const)('%s: an access-failure SEV-2 page; never a plan, whatever the mode or brokers', (kind) => {
+    for (const mode of ['auto', 'approval', 'dry-run', 'off'] as const) {
+      const d = decide({ policy: policy({ mode }), signal: signal({ kind, brokerIds: [1, 2, 3] }) });
+      expect(d).toMatchObject({ action: 'escalate', incidentType: 'access-failure', severity: 'SEV-2', page: true });
+      expect(d).not.toHaveProperty('plan');
+      expect(text(d)).toMatch(/observer's failure, not the cluster's: no restart, reboot or failover/);
+    }
+    expect(text(decide({ signal: signal({ kind }) }))).toMatch(kind === 'auth-failed' ? /credentials secret/ : /certificates/);
+  });
+
+  it('also on a DR pair with automatic failover: no dr-failover', () => {
+    const d = decide({ cluster: { ...PAYMENTS, hasDr: true, automaticFailover: true }, signal: signal({ kind: 'tls-failed', brokerIds: [] }) });
+    expect(d).toMatchObject({ action: 'escalate', incidentType: 'access-failure' });
+  });
+
+  it('certificate expiry: fewer than certExpiryCriticalDays SEV-2 page, fewer than certExpiryWarnDays SEV-3, both edges exclusive', () => {
+    const cert = (value: number | undefined) => decide({ signal: signal({ kind: 'certificate-expiry', brokerIds: [], ...(value === undefined ? {} : { value }) }) });
+    expect(cert(6.99)).toMatchObject({ action: 'escalate', incidentType: 'certificate-expiry', severity: 'SEV-2', page: true });
+    expect(text(cert(6.99))).toMatch(/expires in 6\.99 days, fewer than 7: clients will refuse/);
+    expect(cert(7)).toMatchObject({ action: 'escalate', severity: 'SEV-3', page: false });
+    expect(cert(29.99)).toMatchObject({ severity: 'SEV-3' });
+    expect(text(cert(29.99))).toMatch(/fewer than 30: plan its renewal/);
+    expect(cert(30)).toMatchObject({ action: 'ignore', severity: 'SEV-4' });
+    expect(text(cert(-2))).toMatch(/has expired \(-2 days\)/);
+    expect(cert(undefined)).toMatchObject({ action: 'escalate', severity: 'SEV-3' });
+    expect(decide({ policy: policy({ thresholds: { ...AUTO.thresholds, certExpiryCriticalDays: 14 } }), signal: signal({ kind: 'certificate-expiry', value: 10 }) }).severity).toBe('SEV-2');
+  });
+});
+
 describe('classify: maintenance windows [start, end)', () => {
   const win = { start: '2026-11-22T01:00:00.000Z', end: '2026-11-22T03:00:00.000Z', reason: 'kernel patching' };
   const at = (iso: string, over: Partial<ClassifyInput> = {}) => decide({ policy: policy({ maintenanceWindows: [win] }), now: new Date(iso), ...over });

@@ -188,6 +188,9 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
     ['KafkaHeal', 'UnderReplicatedPartitions', 'under-replicated'],
     ['KafkaHeal', 'UnderMinIsrPartitions', 'under-min-isr'],
     ['KafkaHeal', 'ConsumerLag', 'consumer-lag'],
+    ['KafkaHeal', 'ProbeAuthFailures', 'auth-failed'],
+    ['KafkaHeal', 'ProbeTlsFailures', 'tls-failed'],
+    ['KafkaHeal', 'CertificateDaysToExpiry', 'certificate-expiry'],
     ['AWS/EC2', 'CPUUtilization', 'unknown'],
   ])('%s %s -> %s', (namespace, name, kind) => {
     const s = only(mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace, name })));

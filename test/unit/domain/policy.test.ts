@@ -35,6 +35,8 @@ describe('DEFAULT_POLICY', () => {
       errorRateSev1: 0.2,
       dlqPerMinuteSev3: 10,
       dlqPerMinuteSev2: 100,
+      certExpiryWarnDays: 30,
+      certExpiryCriticalDays: 7,
     });
   });
 });
@@ -121,6 +123,9 @@ describe('parsePolicy', () => {
       'thresholds.errorRateSev2/errorRateSev1: must be ordered low < high, got 0.1 and 0.05',
       'thresholds.dlqPerMinuteSev3/dlqPerMinuteSev2: must be ordered low < high, got 100 and 100',
     ]);
+    // Days to expiry count down: critical is the smaller number.
+    expect(parsePolicy({ thresholds: { certExpiryWarnDays: 14, certExpiryCriticalDays: 13 } }).thresholds).toMatchObject({ certExpiryWarnDays: 14, certExpiryCriticalDays: 13 });
+    expect(issues({ thresholds: { certExpiryCriticalDays: 30 } })).toEqual(['thresholds.certExpiryCriticalDays/certExpiryWarnDays: must be ordered low < high, got 30 and 30']);
   });
 
   it('maintenance windows must be objects with ISO start < end and a string reason', () => {

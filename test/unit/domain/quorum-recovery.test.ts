@@ -30,6 +30,14 @@ describe('confirmQuorumLoss', () => {
     expect(confirmQuorumLoss(snap('healthy', zkController(null)), 'zookeeper')).toMatchObject({ verdict: 'quorum-lost', controllerId: null });
     expect(confirmQuorumLoss(snap('healthy', { id: -1, known: true, note: '' }), 'zookeeper').verdict).toBe('quorum-lost');
   });
+  it('a probe the cluster refuses confirms nothing: probe-refused, in either mode, unless the ensemble itself says no quorum', () => {
+    for (const status of ['auth-failed', 'tls-failed'] as const) {
+      expect(confirmQuorumLoss(snap(status, zkController(null)), 'zookeeper')).toMatchObject({ verdict: 'probe-refused', summary: expect.stringContaining(`refuses the healer's probe (${status})`) });
+      expect(confirmQuorumLoss(snap(status, { id: null, known: false, note: 'KRaft' }), 'kraft').verdict).toBe('probe-refused');
+    }
+    const lost = { servers: [{ server: 'zk-1:2181', mode: 'not-serving' as const }, { server: 'zk-2:2181', mode: 'not-serving' as const }, { server: 'zk-3:2181', mode: 'follower' as const }] };
+    expect(confirmQuorumLoss(snap('auth-failed', zkController(null)), 'zookeeper', lost).verdict).toBe('quorum-lost');
+  });
   it('KRaft: healthy-looking brokers mean the quorum itself must be asked', () => {
     expect(confirmQuorumLoss(snap('healthy', { id: null, known: false, note: 'KRaft' }), 'kraft')).toMatchObject({ verdict: 'check-quorum', controllerId: null });
   });

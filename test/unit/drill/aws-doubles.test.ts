@@ -1,12 +1,26 @@
-// The drill's SQS and Step Functions doubles keep the semantics the handlers rely on: batch item
+// The drill's SQS, Step Functions and Secrets Manager doubles keep the semantics the handlers rely on: batch item
 // failures are redelivered and parked in a DLQ after maxReceiveCount; concurrency is bounded;
 // StartExecution refuses a duplicate name with ExecutionAlreadyExists, as the classifier expects.
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { LocalQueue, SfnDouble, sqsClientDouble } from '../../../local/drill/aws-doubles.js';
+import { LocalQueue, SecretsManagerDouble, SfnDouble, sqsClientDouble } from '../../../local/drill/aws-doubles.js';
 import type { RunResult } from '../../../local/stepfunctions/index.js';
+
+describe('SecretsManagerDouble', () => {
+  it('answers GetSecretValue by name or ARN, ResourceNotFoundException otherwise; put changes a value', async () => {
+    const sm = new SecretsManagerDouble({ 'kafka-heal/c/credentials': '{"username":"u","password":"p"}' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'kafka-heal/c/credentials' }))).resolves.toMatchObject({ SecretString: '{"username":"u","password":"p"}' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-heal/c/credentials-AbCdEf' }))).resolves.toMatchObject({ Name: 'kafka-heal/c/credentials' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'other' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    sm.put('other', 'v');
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'other' }))).resolves.toMatchObject({ SecretString: 'v' });
+    expect(sm.reads).toEqual(['kafka-heal/c/credentials', 'kafka-heal/c/credentials', 'other', 'other']);
+    await expect(sm.send(new PutSecretValueCommand({ SecretId: 'x', SecretString: 'y' }))).rejects.toThrow('does not implement PutSecretValueCommand');
+  });
+});
 
 describe('LocalQueue', () => {
   it('delivers in order with concurrency 1, redelivers failed items and parks them after maxReceiveCount', async () => {

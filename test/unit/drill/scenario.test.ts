@@ -138,3 +138,25 @@ describe('loading by name or by path', () => {
     expect(() => loadScenario('/nonexistent/x.yaml')).toThrow(/no such file: \/nonexistent\/x\.yaml/);
   });
 });
+
+describe('secured clusters', () => {
+  const sasl = { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' };
+
+  it('the secured built-ins say which listener the healer speaks; a password rotation needs SCRAM', () => {
+    expect(loadScenario('broker-crash-sasl-ssl').cluster.security).toEqual(sasl);
+    const rotated = loadScenario('scram-password-rotated');
+    expect(rotated.faults).toEqual([{ at: 0, action: 'rotate-scram-password' }]);
+    expect(rotated.expect).toMatchObject({ incidentType: 'access-failure', severity: 'SEV-2', status: 'escalated', finalHealth: 'any' });
+    expect(issuesOf({ ...minimal, faults: [{ at: 0, action: 'rotate-scram-password' }] })).toEqual([
+      { path: 'faults.0.action', message: 'a SCRAM password rotation needs cluster.security with a SCRAM mechanism', value: '"rotate-scram-password"' },
+    ]);
+    expect(issuesOf({ ...minimal, cluster: { security: { protocol: 'SSL' } }, faults: [{ at: 0, action: 'rotate-scram-password' }] })[0]?.path).toBe('faults.0.action');
+  });
+
+  it('a SASL protocol needs a mechanism, TLS none; KRaft only', () => {
+    expect(issuesOf({ ...minimal, cluster: { security: { protocol: 'SASL_SSL' } } })).toEqual([{ path: 'cluster.security.mechanism', message: 'required with protocol SASL_SSL' }]);
+    expect(issuesOf({ ...minimal, cluster: { security: { protocol: 'SSL', mechanism: 'PLAIN' } } })).toEqual([{ path: 'cluster.security.mechanism', message: 'only with a SASL protocol', value: '"PLAIN"' }]);
+    expect(issuesOf({ ...minimal, cluster: { mode: 'zookeeper', security: sasl } })).toEqual([{ path: 'cluster.security', message: 'secured local clusters run in KRaft mode', value: '"zookeeper"' }]);
+    expect(validateScenario({ ...minimal, cluster: { security: { protocol: 'SSL', clientAuth: true } } }, 't').cluster.security).toEqual({ protocol: 'SSL', clientAuth: true });
+  });
+});

@@ -3,8 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  clientProperties,
   jvmArgs,
   kraftBrokerProps,
+  scramFormatArgs,
+  unsecuredJwt,
+  type SecuredListener,
   markerProp,
   newClusterId,
   renderProps,
@@ -118,5 +122,58 @@ describe('process state from /proc', () => {
     expect(procState(process.pid)).toBe('running');
     expect(procState(undefined)).toBe('dead');
     expect(procState(2 ** 22 + 1)).toBe('dead');
+  });
+});
+
+describe('secured listeners (KRaft)', () => {
+  const plan: BrokerPlan = { ...(voters[0] as BrokerPlan), securedPort: 9201, expiredPort: 9301 };
+  const files = { keystore: '/c/broker-keystore.pem', expiredKeystore: '/c/expired-keystore.pem', truststore: '/c/ca.pem', username: 'kafka-heal', password: 'pw' };
+  const secured = (o: Partial<SecuredListener>): SecuredListener => ({ protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', ...files, ...o });
+
+  it('adds a SECURED and an EXPIRED listener beside PLAINTEXT, which keeps inter-broker and controller traffic', () => {
+    const p = kraftBrokerProps(plan, voters, secured({ reauthMs: 8000 }));
+    expect(p.listeners).toBe('PLAINTEXT://127.0.0.1:9001,CONTROLLER://127.0.0.1:9101,SECURED://127.0.0.1:9201,EXPIRED://127.0.0.1:9301');
+    expect(p['advertised.listeners']).toBe('PLAINTEXT://127.0.0.1:9001,SECURED://127.0.0.1:9201,EXPIRED://127.0.0.1:9301');
+    expect(p['listener.security.protocol.map']).toBe('PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURED:SASL_SSL,EXPIRED:SASL_SSL');
+    expect(p['inter.broker.listener.name']).toBe('PLAINTEXT');
+    expect(p).toMatchObject({
+      'listener.name.secured.ssl.keystore.type': 'PEM',
+      'listener.name.secured.ssl.keystore.location': '/c/broker-keystore.pem',
+      'listener.name.expired.ssl.keystore.location': '/c/expired-keystore.pem',
+      'listener.name.secured.ssl.truststore.location': '/c/ca.pem',
+      'listener.name.secured.ssl.client.auth': 'none',
+      'listener.name.secured.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'listener.name.secured.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.secured.scram-sha-512.connections.max.reauth.ms': '8000',
+    });
+    expect(kraftBrokerProps(plan, voters)['listeners']).toBe('PLAINTEXT://127.0.0.1:9001,CONTROLLER://127.0.0.1:9101');
+  });
+
+  it('mTLS requires client certificates; SASL_PLAINTEXT has no TLS settings and no EXPIRED listener; PLAIN and OAUTHBEARER have their login modules', () => {
+    expect(kraftBrokerProps(plan, voters, secured({ protocol: 'SSL', mechanism: undefined, clientAuth: true }))['listener.name.secured.ssl.client.auth']).toBe('required');
+    const plain = kraftBrokerProps(plan, voters, secured({ protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN' }));
+    expect(plain.listeners).not.toContain('EXPIRED');
+    expect(Object.keys(plain).some((k) => k.includes('.ssl.'))).toBe(false);
+    expect(plain['listener.name.secured.plain.sasl.jaas.config']).toBe('org.apache.kafka.common.security.plain.PlainLoginModule required user_kafka-heal="pw";');
+    expect(kraftBrokerProps(plan, voters, secured({ mechanism: 'OAUTHBEARER' }))['listener.name.secured.oauthbearer.sasl.jaas.config']).toContain('OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="kafka-broker";');
+  });
+
+  it('SCRAM users at format time; the CLI tools\' client properties; unsigned JWTs', () => {
+    expect(scramFormatArgs(secured({}))).toEqual(['--add-scram', 'SCRAM-SHA-512=[name=kafka-heal,password=pw]']);
+    expect(scramFormatArgs(secured({ mechanism: 'PLAIN' }))).toEqual([]);
+    expect(scramFormatArgs(undefined)).toEqual([]);
+    expect(clientProperties(secured({}))).toEqual({
+      'security.protocol': 'SASL_SSL',
+      'ssl.truststore.type': 'PEM',
+      'ssl.truststore.location': '/c/ca.pem',
+      'sasl.mechanism': 'SCRAM-SHA-512',
+      'sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required username="kafka-heal" password="pw";',
+    });
+    expect(clientProperties(secured({ protocol: 'SSL', mechanism: undefined, clientAuth: true }), { keystore: '/c/client-keystore.pem' })).toMatchObject({ 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': '/c/client-keystore.pem' });
+    const jwt = unsecuredJwt('kafka-heal', Date.parse('2026-01-01T00:00:00Z'), 3_600_000);
+    const [header, payload, signature] = jwt.split('.');
+    expect(JSON.parse(Buffer.from(header as string, 'base64url').toString())).toEqual({ alg: 'none' });
+    expect(JSON.parse(Buffer.from(payload as string, 'base64url').toString())).toEqual({ sub: 'kafka-heal', iat: 1767225600, exp: 1767229200 });
+    expect(signature).toBe('');
   });
 });
