@@ -26,7 +26,7 @@ import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { InputValidationError, LockHeldError, LockNotOwnedError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentRecord, type IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
-import { NOTIFY_ENV, notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
+import { NOTIFY_ENV, notify, notifyDepsFromEnv, notifyTimelineEntries, incidentNotification, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { SsmPolicySource, unconfiguredPolicy, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { signalSchema } from '../shared/schemas.js';
@@ -198,12 +198,7 @@ async function renotifyOwner(incident: IncidentRecord, signal: Signal, why: stri
     return;
   }
   const n: IncidentNotification = {
-    incidentId: incident.id,
-    cluster: incident.cluster,
-    incidentType: incident.type,
-    severity: incident.severity,
-    kind: 'trigger',
-    summary: `Still failing: ${signal.name} on ${incident.cluster} fired again; ${incident.type} is with people (escalated), no automatic action`,
+    ...incidentNotification(incident, 'trigger', `Still failing: ${signal.name} on ${incident.cluster} fired again; ${incident.type} is with people (escalated), no automatic action`),
     ...(incident.executionArn === undefined ? {} : { executionArn: incident.executionArn }),
     details: { renotify: what, acknowledgedBy: incident.acknowledgedBy ?? null },
   };

@@ -15,7 +15,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { LifecycleVia } from '../domain/lifecycle.js';
 import { RUN_BUSY_STATUSES } from '../domain/run-fencing.js';
 import type { IncidentRecord, IncidentStore } from '../shared/incident-store.js';
-import { notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
+import { incidentNotification, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { isLadderRun, releaseLockOf, supersede } from '../shared/runs.js';
 
 export const LIFECYCLE_ACTIONS = ['acknowledge', 'resolve', 'reopen', 'note'] as const;
@@ -117,14 +117,7 @@ async function tellPagerDuty(deps: LifecycleDeps, incident: IncidentRecord, kind
     notes.push(`PagerDuty not told from here: the escalation ladder tells it at its next step`);
     return;
   }
-  const n: IncidentNotification = {
-    incidentId: incident.id,
-    cluster: incident.cluster,
-    incidentType: incident.type,
-    severity: incident.severity,
-    kind,
-    summary: `${what} by ${req.by} (${req.via})${req.reason ? `: ${req.reason}` : ''}`,
-  };
+  const n = incidentNotification(incident, kind, `${what} by ${req.by} (${req.via})${req.reason ? `: ${req.reason}` : ''}`);
   const result = await deps.notify(n);
   for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.store.appendTimeline(incident.id, entry);
   if (result.via === 'pagerduty') {

@@ -43,6 +43,11 @@ export interface IncidentNotification {
   details?: Record<string, unknown>;
 }
 
+/** The notification about a stored incident: its id, cluster, type and severity, with what to say. */
+export function incidentNotification(incident: { id: string; cluster: string; type: IncidentType; severity: Severity }, kind: NotificationKind, summary: string): IncidentNotification {
+  return { incidentId: incident.id, cluster: incident.cluster, incidentType: incident.type, severity: incident.severity, kind, summary };
+}
+
 export interface NotifyAttempt {
   channel: NotifyChannel;
   outcome: 'delivered' | 'failed' | 'skipped';
