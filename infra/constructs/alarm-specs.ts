@@ -18,6 +18,7 @@
 // the MSK best-practice guidance:
 //   ActiveControllerCount      < 1   cluster     Maximum, 5 x 1 min, 5 of 5  (no controller for 5 min)
 //   OfflinePartitionsCount     > 0   cluster     Maximum, 1 x 1 min          (any offline partition)
+//   BrokerReachable (probe)    < 1   per broker  MIN, 2 x 1 min, 2/2         (brokers 1..brokerCount)
 //   UnderMinIsrPartitionCount >= 1   per broker  MAX, 1 x 1 min              (producers with acks=all fail)
 //   UnderReplicatedPartitions  > 0   per broker  MAX, 15 x 1 min, 15/15      (sustained, not a restart blip)
 //   KafkaDataLogsDiskUsed     >= 85  per broker  MAX, 3 x 1 min, 3/3         (warning; policy.thresholds.diskWarnPercent)
@@ -344,6 +345,18 @@ function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'm
     window: ONE_MINUTE,
     comparison: 'GreaterThanThreshold',
     threshold: 0,
+  });
+  // AWS/Kafka has no per-broker liveness metric (a stopped broker's series simply stop), so the
+  // probe reports each broker 1..brokerCount (MSK's broker ids) reachable or not, as on EC2, and
+  // a broker that stays down starts msk-broker-recovery from this alarm.
+  list.add({
+    kind: 'broker-down',
+    signalKind: 'broker-down',
+    what: 'BrokerReachable (probe)',
+    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(PROBE_NAMESPACE, DIMENSIONS.cluster, DIMENSIONS.broker), { [DIMENSIONS.cluster]: cluster.name }, 'LessThanThreshold'),
+    window: TWO_MINUTES,
+    comparison: 'LessThanThreshold',
+    threshold: 1,
   });
   const disk = diskThresholds(cluster);
   const brokers = schemaOf(MSK_NAMESPACE, DIMENSIONS.cluster, DIMENSIONS.broker);

@@ -37,7 +37,9 @@ export interface ProbeClusterEnv {
 }
 
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
-  const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : undefined;
+  // MSK numbers its brokers 1..N (a replaced broker keeps its id): the probe reports each of them,
+  // so a broker down from the first probe of a cold container still reads 0, never absent.
+  const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
   const security = securityRef(cluster);
   // Never the DR record: after a failover it names the peer, and the probe of this cluster would
   // watch the other one. The schema makes sure a DR pair member lists brokers of its own.
@@ -64,8 +66,9 @@ export interface ClusterProbeProps {
 
 /**
  * PROBE_METRIC_SERIES: the series kinds the probe publishes, those the cluster's alarms read
- * (plus the dashboard's). For an MSK cluster that is the heartbeat (and ClusterReachable for a DR
- * pair): its alarms watch AWS/Kafka, which MSK publishes at no charge.
+ * (plus the dashboard's). For an MSK cluster that is the heartbeat and each broker's reachability
+ * (and ClusterReachable for a DR pair): its other alarms watch AWS/Kafka, which MSK publishes at no
+ * charge.
  */
 export function probeMetricSeries(deployment: string, cluster: ClusterConfig, dashboard = false): string[] {
   const keys = new Set(probeSeriesOfAlarms(clusterAlarmSpecs(deployment, cluster)));

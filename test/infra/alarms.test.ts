@@ -92,8 +92,21 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
     `SELECT ${agg}(${metric}) FROM SCHEMA("AWS/Kafka", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'orders-prod' GROUP BY "Broker ID" ORDER BY ${agg}() ${order}`;
   const query = (name: string) => ((alarms.get(name) as Props).Metrics as Props[]);
 
-  it('creates 17 alarms: 2 cluster-wide, 6 over every broker, lag 2 x 2 topics + 2 for the all-topics group, 1 heartbeat, 2 for the IAM listener (probe refused: SASL, TLS)', () => {
-    mskT.resourceCountIs('AWS::CloudWatch::Alarm', 17);
+  it('creates 18 alarms: 2 cluster-wide, 7 over every broker (6 AWS/Kafka, broker-down from the probe), lag 2 x 2 topics + 2 for the all-topics group, 1 heartbeat, 2 for the IAM listener (probe refused: SASL, TLS)', () => {
+    mskT.resourceCountIs('AWS::CloudWatch::Alarm', 18);
+  });
+
+  it('broker-down: the probe\'s BrokerReachable of every broker < 1 for 2 of 2 minutes, one query grouped by broker', () => {
+    expect(query('kafka-heal-prod-eu.orders-broker-down')).toEqual([
+      {
+        Id: 'expr_1',
+        Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'orders' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
+        Label: 'BrokerReachable per broker',
+        Period: 60,
+        ReturnData: true,
+      },
+    ]);
+    mskT.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'kafka-heal-prod-eu.orders-broker-down', EvaluationPeriods: 2, DatapointsToAlarm: 2, ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'notBreaching' });
   });
 
   it('ActiveControllerCount < 1 for 5 of 5 one-minute points', () => {
@@ -362,8 +375,8 @@ describe('the alarms of a cluster do not grow with its brokers', () => {
     const names = (n: number) => sized(n, listed).clusters.flatMap((c) => clusterAlarmSpecs('big', c).map((a) => a.alarmName)).sort();
     expect(names(30)).toEqual(names(3));
     expect(names(1000)).toEqual(names(3));
-    // 23, and two (auth-failed, tls-failed) for the MSK example's IAM listener.
-    expect(names(1000)).toHaveLength(25);
+    // 24, and two (auth-failed, tls-failed) for the MSK example's IAM listener.
+    expect(names(1000)).toHaveLength(26);
   });
 });
 
