@@ -216,11 +216,14 @@ function workflowSubstitutions(): Record<string, string> {
   return subs;
 }
 
-/** The escalation ladder with every ack timeout and status-update interval divided by `factor`. */
+/**
+ * The escalation ladder with every ack timeout divided by `factor`, and no status updates: in the
+ * default `pagerduty` mode a ladder nobody acknowledges posts status updates until its incident is
+ * resolved, which in a drill (an escalated incident stays escalated) kept executions running
+ * until the drill's deadline. Without them the ladder pages and hands over to PagerDuty.
+ */
 export function scaledEscalationPolicy(factor: number, base: EscalationPolicy = DEFAULT_ESCALATION_POLICY): EscalationPolicy {
-  return Object.fromEntries(
-    Object.entries(base).map(([sev, e]) => [sev, { ...e, ackTimeoutMs: Math.round(e.ackTimeoutMs / factor), statusUpdateEveryMs: Math.round(e.statusUpdateEveryMs / factor) }]),
-  ) as unknown as EscalationPolicy;
+  return Object.fromEntries(Object.entries(base).map(([sev, e]) => [sev, { ...e, ackTimeoutMs: Math.round(e.ackTimeoutMs / factor), statusUpdateEveryMs: 0 }])) as unknown as EscalationPolicy;
 }
 
 /**
