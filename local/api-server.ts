@@ -25,13 +25,14 @@ export interface ApiServer {
 /** API Gateway's payload limit for REST APIs. */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/** A request's body, refused (and the request destroyed) past `maxBytes`. */
+export function readBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY_BYTES) {
+      if (size > maxBytes) {
         reject(new Error('request body too large'));
         req.destroy();
       } else chunks.push(c);

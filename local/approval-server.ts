@@ -6,11 +6,12 @@
 // AWSStepFunctions.SendTaskSuccess|SendTaskFailure` POSTed to `/`) from the local task-token
 // registry, so `kafka-heal approve|reject --sfn-endpoint <url>` uses the real SFN client against
 // local workflows exactly as it does against AWS.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { ApprovalHttpEvent } from '../functions/approvals/endpoint.js';
 import type { TaskCallbacks } from '../functions/approvals/schema.js';
+import { readBody } from './api-server.js';
 
 export interface ApprovalServerOptions {
   /** The endpoint handler (makeApprovalEndpoint with local deps). */
@@ -34,21 +35,6 @@ export interface ApprovalServer {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error('request body too large'));
-        req.destroy();
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   res.writeHead(status, headers);
@@ -82,7 +68,7 @@ export async function startApprovalServer(opts: ApprovalServerOptions): Promise<
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const target = req.headers['x-amz-target'];
-      const body = req.method === 'POST' ? await readBody(req) : '';
+      const body = req.method === 'POST' ? (await readBody(req, MAX_BODY_BYTES)).toString('utf8') : '';
       if (typeof target === 'string' && req.method === 'POST' && url.pathname === '/') return callbackApi(opts.callbacks, target, body, res);
       const m = route.exec(url.pathname);
       if (!m) return send(res, 404, { 'content-type': 'text/plain' }, 'not found');
