@@ -24,11 +24,17 @@
 //   - pagerDutyEscalates: PagerDuty's own escalation policy moves the page up; the ladder pages
 //     level 1 once and then only posts status updates (no ack deadline of its own, no exhaustion);
 //   - maxLevel: the levels that have a target of their own; the ladder pages no further.
-// An acknowledgement stops the paging at any level; status updates go on until resolved.
+// An acknowledgement stops the paging at any level; status updates go on until resolved, but not
+// past LADDER_HORIZON_MS after the ladder started: then it stops with outcome `updates-ended` and
+// the incident stays open for a human (the escalation execution times out after 1 day, and an
+// incident nobody closed in 20 h is not helped by more automatic updates).
 import type { Severity } from './types.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+
+/** How long a ladder may run after it started: below the escalation execution's 1-day timeout. */
+export const LADDER_HORIZON_MS = 20 * HOUR;
 
 export interface SeverityEscalation {
   /** False: never page, send one SNS notification instead. */
@@ -73,7 +79,7 @@ export type EscalationStep =
   | { action: 'notify'; reason: string }
   | { action: 'status-update'; reason: string }
   | { action: 'wait'; until: string; waitMs: number; reason: string }
-  | { action: 'stop'; outcome: 'resolved' | 'acknowledged' | 'notified' | 'ladder-exhausted' | 'handed-to-pagerduty'; reason: string };
+  | { action: 'stop'; outcome: 'resolved' | 'acknowledged' | 'notified' | 'ladder-exhausted' | 'handed-to-pagerduty' | 'updates-ended'; reason: string };
 
 /** The escalation state is inconsistent (bad timestamp, paged level without a time). */
 export class EscalationStateError extends Error {
@@ -101,6 +107,10 @@ export function nextEscalationStep(state: EscalationState, now: Date, policy: Es
 
   if (state.status === 'resolved') {
     return { action: 'stop', outcome: 'resolved', reason: 'incident resolved: escalation ends' };
+  }
+  const horizon = started + LADDER_HORIZON_MS;
+  if (t >= horizon) {
+    return { action: 'stop', outcome: 'updates-ended', reason: `still unresolved ${formatDuration(LADDER_HORIZON_MS)} after the ladder started: no further pages or status updates; the incident stays open for a human` };
   }
 
   let ackDeadline: number | undefined;
@@ -136,14 +146,15 @@ export function nextEscalationStep(state: EscalationState, now: Date, policy: Es
     }
   }
 
-  const next = Math.min(ackDeadline ?? Infinity, statusDue ?? Infinity);
-  if (next === Infinity) {
+  const due = Math.min(ackDeadline ?? Infinity, statusDue ?? Infinity);
+  if (due === Infinity) {
     if (!p.page) return { action: 'stop', outcome: 'notified', reason: `${state.severity} notified; nothing further is scheduled` };
     return state.status === 'acknowledged'
       ? { action: 'stop', outcome: 'acknowledged', reason: `acknowledged; ${state.severity} has no status-update cadence` }
       : { action: 'stop', outcome: 'handed-to-pagerduty', reason: `paged; PagerDuty's escalation policy moves it up and ${state.severity} has no status-update cadence` };
   }
-  const what = next === ackDeadline ? `acknowledgement deadline of level ${state.level}` : 'next status update';
+  const next = Math.min(due, horizon);
+  const what = next === horizon ? `ladder's ${formatDuration(LADDER_HORIZON_MS)} horizon` : next === ackDeadline ? `acknowledgement deadline of level ${state.level}` : 'next status update';
   return { action: 'wait', until: new Date(next).toISOString(), waitMs: next - t, reason: `waiting for the ${what}` };
 }
 

@@ -1,7 +1,8 @@
 // The escalation ladder with the real PagerDuty client over HTTP to the local Events v2 receiver:
 // one PagerDuty incident per healer incident (dedup_key), the next level paged into the same
 // alert, the resolution closing it, 429/5xx retried by the client, and SNS taking the page when
-// the receiver keeps failing. The clock the ladder reads is jumped at each Wait.
+// the receiver keeps failing; in `pagerduty` mode one page, status updates, and an end at the
+// ladder's horizon for an incident nobody closes. The clock the ladder reads is jumped at each Wait.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
@@ -34,7 +35,7 @@ beforeEach(() => {
   receiver.incidents.clear();
 });
 
-async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; resolveAtMin?: number }) {
+async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; resolveAtMin?: number; mode?: 'levels' | 'pagerduty' }) {
   let clock = T0;
   const timeline: TimelineEntry[] = [];
   const sns: string[] = [];
@@ -51,6 +52,8 @@ async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; r
       },
     },
     now: () => new Date(clock),
+    // `levels` with empty targets: every level pages the deployment's routing key (one PagerDuty incident).
+    policies: { get: async () => ({ policy: { escalation: opts.mode === 'pagerduty' ? { mode: 'pagerduty', levels: [] } : { mode: 'levels', levels: [{}, {}, {}] } } }) } as never,
     notify: (n) =>
       notify(n, {
         pagerDuty,
@@ -77,7 +80,7 @@ async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; r
       }),
     },
   });
-  return { result, timeline, sns };
+  return { result, timeline, sns, elapsedMs: clock - T0 };
 }
 
 describe('escalation ladder -> real PagerDuty client -> local Events v2 receiver', () => {
@@ -88,6 +91,15 @@ describe('escalation ladder -> real PagerDuty client -> local Events v2 receiver
     expect(receiver.events.map((e) => (e.body.payload as { severity: string; custom_details: { escalationLevel: number } }).custom_details.escalationLevel)).toEqual([1, 2]);
     expect((receiver.events[0]?.body.payload as { severity: string }).severity).toBe('error');
     expect(receiver.incidents.get('inc-pd-1')).toMatchObject({ status: 'triggered', triggers: 2 });
+  });
+
+  it('pagerduty mode, never resolved: one page, hourly status updates, and the ladder ends at its 20 h horizon (before the 1-day execution timeout)', async () => {
+    const r = await ladder('inc-pd-4', { severity: 'SEV-2', mode: 'pagerduty' });
+    expect(r.result.status).toBe('SUCCEEDED');
+    expect(receiver.events.map((e) => `${e.action} ${e.dedupKey}`)).toEqual(['trigger inc-pd-4']);
+    expect(r.timeline.filter((e) => e.action === 'escalation-status-update')).toHaveLength(19);
+    expect(r.timeline.at(-1)).toMatchObject({ action: 'escalation-finished', result: 'updates-ended' });
+    expect(r.elapsedMs).toBe(20 * 60 * MIN);
   });
 
   it('resolved: the ladder resolves the PagerDuty incident; a 429 and a 503 on the way are retried by the client', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ESCALATION_POLICY,
+  LADDER_HORIZON_MS,
   EscalationStateError,
   formatDuration,
   nextEscalationStep,
@@ -145,10 +146,10 @@ describe('SEV-4: no page', () => {
   });
 
   it('a no-page policy with a cadence sends status updates after the notification', () => {
-    const policy: EscalationPolicy = { ...DEFAULT_ESCALATION_POLICY, 'SEV-4': { page: false, ackTimeoutMs: 0, levels: 0, statusUpdateEveryMs: 24 * H } };
+    const policy: EscalationPolicy = { ...DEFAULT_ESCALATION_POLICY, 'SEV-4': { page: false, ackTimeoutMs: 0, levels: 0, statusUpdateEveryMs: 8 * H } };
     const s = state('SEV-4', { notifiedAt: iso(0) });
-    expect(nextEscalationStep(s, at(24 * H - 1), policy)).toMatchObject({ action: 'wait', until: iso(24 * H), reason: 'waiting for the next status update' });
-    expect(nextEscalationStep(s, at(24 * H), policy)).toMatchObject({ action: 'status-update' });
+    expect(nextEscalationStep(s, at(8 * H - 1), policy)).toMatchObject({ action: 'wait', until: iso(8 * H), reason: 'waiting for the next status update' });
+    expect(nextEscalationStep(s, at(8 * H), policy)).toMatchObject({ action: 'status-update' });
   });
 });
 
@@ -255,6 +256,20 @@ describe('levels that reach someone new', () => {
     expect(nextEscalationStep(paged, at(15 * MIN))).toEqual({ action: 'wait', until: iso(30 * MIN), waitMs: 15 * MIN, reason: 'waiting for the next status update' });
     expect(nextEscalationStep(paged, at(30 * MIN))).toMatchObject({ action: 'status-update' });
     expect(nextEscalationStep({ ...paged, lastStatusUpdateAt: iso(30 * MIN) }, at(45 * MIN))).toMatchObject({ action: 'wait', until: iso(60 * MIN) });
+  });
+
+  it('an incident nobody closes: the ladder ends at its 20 h horizon, and no wait reaches past it', () => {
+    expect(LADDER_HORIZON_MS).toBe(20 * H);
+    const paged = state('SEV-3', { pagerDutyEscalates: true, level: 1, lastPagedAt: iso(0), lastStatusUpdateAt: iso(16 * H) });
+    // SEV-3's next update would be due at 20 h: the horizon comes first.
+    expect(nextEscalationStep(paged, at(17 * H))).toEqual({ action: 'wait', until: iso(20 * H), waitMs: 3 * H, reason: "waiting for the ladder's 20 h horizon" });
+    expect(nextEscalationStep(paged, at(20 * H))).toEqual({
+      action: 'stop',
+      outcome: 'updates-ended',
+      reason: 'still unresolved 20 h after the ladder started: no further pages or status updates; the incident stays open for a human',
+    });
+    expect(nextEscalationStep({ ...paged, status: 'acknowledged' }, at(21 * H))).toMatchObject({ outcome: 'updates-ended' });
+    expect(nextEscalationStep({ ...paged, status: 'resolved' }, at(21 * H))).toMatchObject({ outcome: 'resolved' });
   });
 
   it('with PagerDuty escalating and no status cadence, the ladder hands over after the page', () => {
