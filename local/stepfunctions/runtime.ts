@@ -16,6 +16,9 @@
 //   since the library's override is one fixed pause per retrier).
 // - A Task without TimeoutSeconds times out after 60 s here (in AWS it waits much longer).
 // - eventLogs stream state events; `onEvent` receives each one (progress display, assertions).
+// - An execution whose history reaches 25,000 events fails (the Step Functions quota for a
+//   Standard workflow); here the state events are counted, so a loop that never ends (a Wait loop
+//   at timeScale 0) fails the run instead of growing until the process runs out of memory.
 // - Map: the library kept starting queued items after an iteration had failed (and after
 //   StopExecution); map-iterations.ts makes the first failed iteration fail the Map with no
 //   further item started, as in AWS, and refuses ToleratedFailure* (not implemented here).
@@ -148,7 +151,12 @@ export interface RunWorkflowOptions {
   history?: boolean;
   /** Aborting it stops the run as StopExecution does in AWS: no further state runs; the result is ABORTED. */
   signal?: AbortSignal;
+  /** The run fails when its history reaches this many events (default 25,000, the Standard workflow quota). */
+  maxHistoryEvents?: number;
 }
+
+/** Step Functions' history quota for one Standard workflow execution. */
+export const MAX_HISTORY_EVENTS = 25_000;
 
 export type RunResult =
   | { status: 'SUCCEEDED'; output: Json; events: RunEvent[]; execution: ExecutionContext }
@@ -215,11 +223,17 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
     else opts.signal.addEventListener('abort', () => run.abort(), { once: true });
   }
   const events: RunEvent[] = [];
+  const maxEvents = opts.maxHistoryEvents ?? MAX_HISTORY_EVENTS;
+  let historyFull = false;
   const pump = (async () => {
     for await (const raw of run.eventLogs) {
       const event = toRunEvent(raw as unknown as Record<string, unknown>, opts.history === true);
       events.push(event);
       opts.onEvent?.(event);
+      if (events.length >= maxEvents && !historyFull) {
+        historyFull = true;
+        run.abort();
+      }
     }
   })();
   try {
@@ -228,6 +242,9 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
     return { status: 'SUCCEEDED', output, events, execution };
   } catch (err) {
     await pump.catch(() => undefined);
+    if (err instanceof ExecutionAbortedError && historyFull) {
+      return { status: 'FAILED', error: 'States.Runtime', cause: `the execution history reached ${maxEvents} events (the Step Functions quota): the definition loops without end`, events, execution };
+    }
     if (err instanceof ExecutionAbortedError) {
       const reason: unknown = opts.signal?.reason;
       return { status: 'ABORTED', error: 'States.Aborted', cause: reason instanceof Error ? reason.message : String(reason ?? 'stopped'), events, execution };

@@ -251,6 +251,27 @@ describe('stopping an execution (StopExecution)', () => {
   });
 });
 
+describe('the history quota', () => {
+  it('a loop that never ends fails States.Runtime at the history limit instead of running out of memory', async () => {
+    const def: AslDefinition = {
+      StartAt: 'W',
+      States: {
+        W: { Type: 'Wait', Seconds: 60, Next: 'T' },
+        T: { Type: 'Task', Resource: 'r', ResultPath: null, Next: 'Done?' },
+        'Done?': { Type: 'Choice', Choices: [{ Variable: '$.done', IsPresent: true, Next: 'End' }], Default: 'W' },
+        End: { Type: 'Succeed' },
+      },
+    };
+    let calls = 0;
+    const res = await runWorkflow({ definition: def, input: {}, bindings: { r: () => (calls++, {}) }, timeScale: 0, maxHistoryEvents: 400 });
+    expect(res).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+    expect(res.status === 'FAILED' && res.cause).toContain('400 events');
+    expect(res.events.length).toBeGreaterThanOrEqual(400);
+    expect(res.events.length).toBeLessThan(420);
+    expect(calls).toBeGreaterThan(50);
+  });
+});
+
 describe('service bindings', () => {
   it('SSM: invocation invisible at first, InProgress while running, then the outcome', async () => {
     let finish: (v: { status: 'Success'; responseCode: number; stdout: string; stderr: string }) => void = () => undefined;
