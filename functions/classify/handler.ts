@@ -17,6 +17,7 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { arbitrate, type ArbitrationStep } from '../domain/arbitrate.js';
 import { classify } from '../domain/classify.js';
 import { correlate, type Correlation } from '../domain/correlate.js';
 import { RUN_ACTING_STATUSES, lockTakeover, type RunState } from '../domain/run-fencing.js';
@@ -239,43 +240,26 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
   const others = open.filter((o) => o.id !== incidentId);
   const cluster = deps.clusters.find((c) => c.name === current.cluster);
   const acting = classify({ signal: lead.signal, cluster, openIncidents: [...others, current], recentHeals: lead.recentHeals, policy: loaded.policy, now: deps.now() });
-  const decided = lead.decision;
-  if (acting.action !== decided.action || acting.incidentType !== decided.incidentType || planOf(acting) !== planOf(decided) || planBrokers(acting) !== planBrokers(decided)) {
-    await deps.store.appendTimeline(incidentId, {
-      actor: 'classifier',
-      action: 'decision-revised',
-      detail: `${decided.action} ${planOf(decided) ?? ''} ${planBrokers(decided)} -> ${acting.action} ${planOf(acting) ?? ''} ${planBrokers(acting)} on the incident as it now stands (${current.type}, ${group.length} signal(s) of this batch, ${policyNote(loaded)})`.replace(/ +/g, ' '),
-      result: acting.action,
-      reasons: acting.reasons,
-    });
+  const steps = arbitrate({ incident: current, decided: lead.decision, acting, runNameOf: (w) => runName(current, w), batchSize: group.length, policyNote: policyNote(loaded) });
+  for (const step of steps) {
+    switch (step.step) {
+      case 'note':
+        await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: step.action, detail: step.detail, result: step.result, ...(step.reasons ? { reasons: step.reasons } : {}) });
+        break;
+      case 'hold-back':
+        await holdBack(current, step, deps);
+        break;
+      case 'supersede':
+        await supersede(incidentId, step.run, step.cause, deps);
+        break;
+      case 'release-lock':
+        await releaseLockOf(current.cluster, incidentId, deps, step.reason);
+        break;
+      case 'start':
+        await act(current, lead.signal, step.decision, loaded, deps);
+        break;
+    }
   }
-  const running = current.executionArn;
-  if (acting.action === 'ignore') {
-    await holdBack(current, acting, running, deps);
-    return;
-  }
-  const wanted = acting.action === 'escalate' ? 'escalation' : acting.plan.workflow;
-  if (running && running.endsWith(`:${runName(current, wanted)}`)) {
-    // The incident's workflow is already running; it reads the incident (brokers, type) as it goes.
-    await deps.store.appendTimeline(incidentId, {
-      actor: 'classifier',
-      action: 'workflow-already-running',
-      detail: `${wanted} is already running for this incident (${running}); it picks up the incident as it now stands`,
-      result: running,
-    });
-    return;
-  }
-  if (running) {
-    // The grown incident needs another runbook: stop the one running first, so one incident
-    // (and its cluster) never has two remediations at once; the new one re-probes as it starts.
-    await supersede(incidentId, running, `incident ${incidentId} grew into ${acting.incidentType}; ${wanted} takes over`, deps);
-    // The stopped run never reaches its Release Cluster Lock step. Handed to people (or to a dry
-    // run) the incident no longer remediates, so it frees the cluster's lock itself; otherwise the
-    // next incident on the cluster (a site failure after its brokers' cascade) finds the lock held
-    // for its whole TTL and escalates instead of running its own runbook.
-    if (acting.action === 'escalate' || acting.plan.dryRun) await releaseLockOf(current.cluster, incidentId, deps, 'the superseded run no longer remediates');
-  }
-  await act(current, lead.signal, acting, loaded, deps);
 }
 
 /**
@@ -283,35 +267,19 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
  * action, or the fresh policy no longer calls for one): say so on the timeline, and close an
  * incident that nothing is working on as suppressed, so its slot is free for the next signal.
  */
-async function holdBack(current: OpenIncident, decision: Decision, running: string | undefined, deps: ClassifyDeps): Promise<void> {
-  const why = decision.reasons.at(-1) ?? 'no action';
-  await deps.store.appendTimeline(current.id, {
-    actor: 'classifier',
-    action: decision.action === 'ignore' && decision.suppressed ? 'automatic-action-suppressed' : 'no-action',
-    detail: running ? `${why} (the running ${running} is left to finish)` : why,
-    result: 'ignore',
-    reasons: decision.reasons,
-  });
+async function holdBack(current: OpenIncident, step: Extract<ArbitrationStep, { step: 'hold-back' }>, deps: ClassifyDeps): Promise<void> {
+  await deps.store.appendTimeline(current.id, { actor: 'classifier', action: step.action, detail: step.detail, result: 'ignore', reasons: step.reasons });
   metrics.addMetric('ActionsSuppressed', MetricUnit.Count, 1);
-  if (running || current.status !== 'open') return;
+  if (!step.closeAsSuppressed) return;
   try {
-    await deps.store.setStatus(current.id, 'suppressed', ['open'], { actor: 'classifier', detail: why });
+    await deps.store.setStatus(current.id, 'suppressed', ['open'], { actor: 'classifier', detail: step.why });
   } catch (err) {
     // Another classifier acted on it meanwhile: its action stands.
     if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
   }
 }
 
-function planOf(d: Decision): Workflow | undefined {
-  return d.action === 'remediate' || d.action === 'await-approval' ? d.plan.workflow : undefined;
-}
-
-function planBrokers(d: Decision): string {
-  return d.action === 'remediate' || d.action === 'await-approval' ? `[${d.plan.brokerIds.join(',')}]` : '';
-}
-
-async function act(incident: IncidentRecord, signal: Signal, decision: Decision, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
-  if (decision.action === 'ignore') return;
+async function act(incident: IncidentRecord, signal: Signal, decision: Exclude<Decision, { action: 'ignore' }>, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
   const incidentId = incident.id;
   const attempt = (incident.reopenCount ?? 0) + 1;
   const store = deps.store;
