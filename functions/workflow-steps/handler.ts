@@ -37,7 +37,7 @@ import { DEFAULT_BROKER_ID_TAG, ec2InstanceFinder, taggedBrokers, type InstanceF
 import { CascadeRefreshFields, CascadeTargetFields, refreshCascade, startCascade, type CascadeTarget } from './cascade.js';
 import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
-import { DrTargetConfigSchema, isDrWorkflow, resolveDrTarget, type DrTarget } from './dr-target.js';
+import { DrTargetConfigSchema, resolveDrTarget, type DrTarget, type DrWorkflow } from './dr-target.js';
 import { ConsumerGroupTargetSchema, LagThresholdsSchema, lagStartDetail, resolveLagTarget, type LagTarget } from './consumer-lag.js';
 import {
   QuorumPlanStepFields,
@@ -374,6 +374,71 @@ function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarge
   };
 }
 
+/** What a workflow's `start` step is given. */
+interface StartContext {
+  deps: WorkflowStepsDeps;
+  workflow: RecoveryWorkflow;
+  input: unknown;
+  /** The configured targets, with brokers found by tag resolved for the input's cluster. */
+  all: ClusterTargetConfig[];
+  targetOf: (cluster: string) => ClusterTarget;
+  /** The parent workflow that started this one as a nested run, or 'none'. */
+  topLevel: unknown;
+  execution: string | undefined;
+}
+
+/** The start entry on the timeline, then the target the workflow runs with. */
+async function started<T extends { incidentId: string }>(c: StartContext, target: T, detail: string): Promise<T> {
+  await c.deps.store.appendTimeline(target.incidentId, { actor: actor(c.workflow), action: 'recovery-started', detail });
+  return target;
+}
+
+const dryRunNote = (dryRun: boolean) => (dryRun ? ' (dry run: plans and records, mutates nothing)' : '');
+
+/** A broker recovery (EC2 or MSK) takes the cluster lock for its run at start, unless nested or a dry run. */
+async function startBrokerRecovery(c: StartContext): Promise<RecoveryTarget> {
+  const target = resolveTarget(c.workflow, c.input, c.all);
+  if (!target.dryRun && c.topLevel === 'none') await holdRunLock(c.deps.store, c.workflow, target.cluster, target.incidentId, c.execution ?? `manual:${target.incidentId}`);
+  const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
+  const approval = target.needsApproval ? '; the decision asked for approval, so nothing changes before a person approves' : '';
+  return started(c, target, `${c.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${approval}${dryRunNote(target.dryRun)}`);
+}
+
+/** How each workflow starts: its target, its start entry, and whether it takes the lock itself (else the run is checked for a fence). */
+const STARTERS: Record<RecoveryWorkflow, { start: (c: StartContext) => Promise<StepResult>; takesLock: boolean }> = {
+  'broker-recovery': { start: startBrokerRecovery, takesLock: true },
+  'msk-broker-recovery': { start: startBrokerRecovery, takesLock: true },
+  'disk-pressure': {
+    takesLock: false,
+    start: (c) => {
+      const t = resolveDiskTarget(c.input, c.targetOf, c.deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, c.deps.now());
+      return started(c, t, diskStartDetail(t));
+    },
+  },
+  'cascade-recovery': { takesLock: false, start: (c) => startCascade(c.deps.store, c.targetOf, c.input) },
+  'dr-failover': { takesLock: false, start: (c) => startDr(c) },
+  'dr-failback': { takesLock: false, start: (c) => startDr(c) },
+  'consumer-lag': {
+    takesLock: false,
+    start: (c) => {
+      const t = resolveLagTarget(c.input, c.targetOf);
+      return started(c, t, lagStartDetail(t));
+    },
+  },
+  'quorum-recovery': {
+    takesLock: false,
+    start: (c) => {
+      const t = resolveQuorumTarget(c.input, c.targetOf);
+      return started(c, t, quorumStartDetail(t));
+    },
+  },
+};
+
+function startDr(c: StartContext): Promise<DrTarget> {
+  const t = resolveDrTarget(c.workflow as DrWorkflow, c.input, c.all);
+  return started(c, t, `${t.summary}${dryRunNote(t.dryRun)}`);
+}
+
 export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
   return async (step: WorkflowStep): Promise<StepResult> => {
     const { store } = deps;
@@ -382,38 +447,13 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
         const topLevel = (step.input as { parentWorkflow?: unknown } | null)?.parentWorkflow ?? 'none';
         const inputId = (step.input as { incidentId?: unknown } | null)?.incidentId;
+        const starter = STARTERS[step.workflow];
         // A superseded run stops at its first step (broker recoveries check it while taking the lock).
-        if (step.execution !== undefined && topLevel === 'none' && typeof inputId === 'string' && step.workflow !== 'broker-recovery' && step.workflow !== 'msk-broker-recovery') {
+        if (step.execution !== undefined && topLevel === 'none' && typeof inputId === 'string' && !starter.takesLock) {
           const run = step.execution;
           await fenced(store, step.workflow, inputId, run, () => store.checkRun(inputId, run));
         }
-        if (step.workflow === 'disk-pressure') {
-          const t = resolveDiskTarget(step.input, (cluster) => configuredTarget(all, cluster), deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, deps.now());
-          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: diskStartDetail(t) });
-          return t;
-        }
-        if (step.workflow === 'cascade-recovery') return startCascade(store, (cluster) => configuredTarget(all, cluster), step.input);
-        if (isDrWorkflow(step.workflow)) {
-          const t = resolveDrTarget(step.workflow, step.input, all);
-          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail: `${t.summary}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}` });
-          return t;
-        }
-        if (step.workflow === 'consumer-lag' || step.workflow === 'quorum-recovery') {
-          const targetOf = (cluster: string) => configuredTarget(all, cluster);
-          const t = step.workflow === 'consumer-lag' ? resolveLagTarget(step.input, targetOf) : resolveQuorumTarget(step.input, targetOf);
-          const detail = 'group' in t ? lagStartDetail(t) : quorumStartDetail(t);
-          await store.appendTimeline(t.incidentId, { actor: actor(step.workflow), action: 'recovery-started', detail });
-          return t;
-        }
-        const target = resolveTarget(step.workflow, step.input, all);
-        if (!target.dryRun && topLevel === 'none') await holdRunLock(store, step.workflow, target.cluster, target.incidentId, step.execution ?? `manual:${target.incidentId}`);
-        const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
-        await store.appendTimeline(target.incidentId, {
-          actor: actor(step.workflow),
-          action: 'recovery-started',
-          detail: `${step.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${target.needsApproval ? '; the decision asked for approval, so nothing changes before a person approves' : ''}${target.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`,
-        });
-        return target;
+        return starter.start({ deps, workflow: step.workflow, input: step.input, all, targetOf: (cluster) => configuredTarget(all, cluster), topLevel, execution: step.execution });
       }
       case 'record': {
         await store.appendTimeline(step.incidentId, {
