@@ -9,6 +9,8 @@ import { DynamoDBClient, ListTablesCommand, type ListTablesCommandOutput } from 
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
 import { DescribeClusterCommand, KafkaClient, type ClusterInfo } from '@aws-sdk/client-kafka';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeStateMachineCommand, ListStateMachinesCommand, SFNClient, ValidateStateMachineDefinitionCommand } from '@aws-sdk/client-sfn';
 import { DescribeDocumentCommand, DescribeInstanceInformationCommand, GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -31,6 +33,8 @@ export interface PreflightClients {
   kafka: KafkaClient;
   ec2: EC2Client;
   route53: Route53Client;
+  sqs: SQSClient;
+  sns: SNSClient;
 }
 
 /** Clients for the config's region, with the default credential chain (AWS_PROFILE, SSO, environment). */
@@ -49,6 +53,8 @@ export function defaultClients(region: string): PreflightClients {
     ec2: new EC2Client(c),
     // Route 53 is global; the SDK finds its endpoint from any region of the partition.
     route53: new Route53Client(c),
+    sqs: new SQSClient(c),
+    sns: new SNSClient(c),
   };
 }
 
@@ -233,6 +239,37 @@ export const nameCollisions: Check = async ({ config, plan, clients }) => {
     }
     return found;
   }, (names) => `aws ssm delete-parameter --name ${names[0]} for each (copy the policy first if you want it back), ${other}`);
+  if (plan.queues.length > 0) {
+    await taken('sqs queues', 'sqs:GetQueueUrl', async () => {
+      const found: string[] = [];
+      for (const name of plan.queues) {
+        try {
+          await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+          found.push(name);
+        } catch (err) {
+          if (!/NonExistentQueue|QueueDoesNotExist/.test(errorName(err))) throw err;
+        }
+      }
+      return found;
+    }, (names) => `aws sqs delete-queue --queue-url $(aws sqs get-queue-url --queue-name ${names[0]} --query QueueUrl --output text) for each (SQS frees a deleted queue's name after 60 s), ${other}`);
+  }
+  if (plan.topics.length > 0) {
+    await taken('sns topics', 'sns:GetTopicAttributes', async () => {
+      // A topic ARN is partition, region, account and name: the account is the caller's.
+      const caller = await clients.sts.send(new GetCallerIdentityCommand({}));
+      const partition = caller.Arn?.split(':')[1] ?? 'aws';
+      const found: string[] = [];
+      for (const name of plan.topics) {
+        try {
+          await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: `arn:${partition}:sns:${config.region}:${caller.Account ?? ''}:${name}` }));
+          found.push(name);
+        } catch (err) {
+          if (errorName(err) !== 'NotFoundException' && errorName(err) !== 'NotFound') throw err;
+        }
+      }
+      return found;
+    }, (names) => `aws sns delete-topic --topic-arn arn:aws:sns:${config.region}:<account>:${names[0]} for each (its subscriptions go with it), ${other}`);
+  }
   for (const secret of plan.createdSecrets) {
     const label = `secret ${secret.name}`;
     try {

@@ -6,6 +6,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Token } from 'aws-cdk-lib';
+import { CfnTopic } from 'aws-cdk-lib/aws-sns';
+import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { buildHealerApp } from '../../infra/app-builder.js';
@@ -24,6 +27,9 @@ export interface DeploymentPlan {
   stateMachines: string[];
   documents: string[];
   parameters: string[];
+  /** SQS queues and SNS topics the stack names (the others' names are generated). */
+  queues: string[];
+  topics: string[];
   /** Secrets the stack creates under a name the config gives (`field` names it). */
   createdSecrets: { name: string; field: string }[];
   /** Prefixes of the log groups the stack creates and keeps after a destroy. */
@@ -48,7 +54,7 @@ export function planFor(config: HealerConfig): DeploymentPlan {
     const artifact = app.synth().getStackByName(stack.stackName);
     const d = config.deployment;
     const all = stack.node.findAll();
-    const named = (names: (string | undefined)[]) => [...new Set(names.filter((n): n is string => typeof n === 'string'))].sort();
+    const named = (names: (string | undefined)[]) => [...new Set(names.filter((n): n is string => typeof n === 'string' && !Token.isUnresolved(n)))].sort();
     return {
       deployment: d,
       region: config.region,
@@ -61,6 +67,8 @@ export function planFor(config: HealerConfig): DeploymentPlan {
       stateMachines: named(all.filter((c): c is CfnStateMachine => c instanceof CfnStateMachine).map((c) => c.stateMachineName)),
       documents: named(all.filter((c): c is CfnDocument => c instanceof CfnDocument).map((c) => c.name)),
       parameters: config.clusters.map((c) => clusterPolicyParameterName(d, c.name)),
+      queues: named(all.filter((c): c is CfnQueue => c instanceof CfnQueue).map((c) => c.queueName)),
+      topics: named(all.filter((c): c is CfnTopic => c instanceof CfnTopic).map((c) => c.topicName)),
       createdSecrets: config.alertmanager.tokenSecretName === undefined ? [] : [{ name: config.alertmanager.tokenSecretName, field: 'alertmanager.tokenSecretName' }],
       logGroupPrefixes: [`/aws/vendedlogs/states/kafka-heal-${d}-`, `${stack.stackName}-`],
       tablePrefix: `${stack.stackName}-`,

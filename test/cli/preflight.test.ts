@@ -12,6 +12,8 @@ import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } fr
 import { DescribeStateMachineCommand, ListStateMachinesCommand, SFNClient, ValidateStateMachineDefinitionCommand } from '@aws-sdk/client-sfn';
 import { DescribeDocumentCommand, DescribeInstanceInformationCommand, GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -52,6 +54,8 @@ const sfn = mockClient(SFNClient);
 const kafka = mockClient(KafkaClient);
 const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
+const sqs = mockClient(SQSClient);
+const sns = mockClient(SNSClient);
 
 const fake = { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } };
 const clients: PreflightClients = {
@@ -66,6 +70,8 @@ const clients: PreflightClients = {
   kafka: new KafkaClient(fake),
   ec2: new EC2Client(fake),
   route53: new Route53Client(fake),
+  sqs: new SQSClient(fake),
+  sns: new SNSClient(fake),
 };
 
 const MSK = loadConfigFile('examples/config/msk.yaml');
@@ -83,6 +89,8 @@ const PLAN: DeploymentPlan = {
   stateMachines: ['kafka-heal-prod-eu-escalation', 'kafka-heal-prod-eu-msk-broker-recovery'],
   documents: ['kafka-heal-prod-eu-diagnose-host', 'kafka-heal-prod-eu-restart-broker'],
   parameters: ['/kafka-heal/prod-eu/clusters/orders/policy'],
+  queues: ['kafka-heal-prod-eu-ingest', 'kafka-heal-prod-eu-notify-retry'],
+  topics: ['kafka-heal-prod-eu-critical'],
   createdSecrets: [],
   logGroupPrefixes: ['/aws/vendedlogs/states/kafka-heal-prod-eu-', 'KafkaHeal-prod-eu-'],
   tablePrefix: 'KafkaHeal-prod-eu-',
@@ -100,7 +108,7 @@ const statuses = (results: CheckResult[]) => results.map((r) => r.status);
 const lines = (results: CheckResult[]) => results.map(formatResult).join('\n');
 
 beforeEach(() => {
-  for (const m of [sts, ssm, apigw, cfn, logs, ddb, secrets, sfn, kafka, ec2, route53]) m.reset();
+  for (const m of [sts, ssm, apigw, cfn, logs, ddb, secrets, sfn, kafka, ec2, route53, sqs, sns]) m.reset();
 });
 
 describe('credentials', () => {
@@ -230,6 +238,9 @@ describe('names that would collide', () => {
     sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [{ name: 'other-app', stateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:other-app', type: 'STANDARD', creationDate: new Date() }] });
     ssm.on(DescribeDocumentCommand).rejects(awsError('InvalidDocument'));
     ssm.on(GetParametersCommand).resolves({ Parameters: [], InvalidParameters: PLAN.parameters });
+    sqs.on(GetQueueUrlCommand).rejects(awsError('QueueDoesNotExist'));
+    sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:sts::123456789012:assumed-role/Deployer/me' });
+    sns.on(GetTopicAttributesCommand).rejects(awsError('NotFoundException'));
     nothingLeft();
   };
 
@@ -241,7 +252,20 @@ describe('names that would collide', () => {
   it('PASS for each kind of name when none is taken', async () => {
     free();
     const r = await nameCollisions(ctx());
-    expect(r.map((x) => `${x.status} ${x.check}`)).toEqual(['PASS names: state machines', 'PASS names: ssm documents', 'PASS names: ssm parameters', 'PASS kept from an earlier stack']);
+    expect(r.map((x) => `${x.status} ${x.check}`)).toEqual(['PASS names: state machines', 'PASS names: ssm documents', 'PASS names: ssm parameters', 'PASS names: sqs queues', 'PASS names: sns topics', 'PASS kept from an earlier stack']);
+  });
+
+  it('FAIL for a queue or a topic of the same name left behind (a second config with the same deployment name, or a failed delete)', async () => {
+    free();
+    sqs.on(GetQueueUrlCommand, { QueueName: 'kafka-heal-prod-eu-notify-retry' }).resolves({ QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-prod-eu-notify-retry' });
+    sns.on(GetTopicAttributesCommand, { TopicArn: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-eu-critical' }).resolves({ Attributes: {} });
+    const r = await nameCollisions(ctx());
+    const queues = r.find((x) => x.check === 'names: sqs queues');
+    expect(queues).toMatchObject({ status: 'FAIL', detail: 'already taken: kafka-heal-prod-eu-notify-retry' });
+    expect(queues?.fix).toContain('SQS frees a deleted queue\'s name after 60 s');
+    expect(r.find((x) => x.check === 'names: sns topics')).toMatchObject({ status: 'FAIL', detail: 'already taken: kafka-heal-prod-eu-critical' });
+    sqs.on(GetQueueUrlCommand).rejects(awsError('AccessDenied'));
+    expect((await nameCollisions(ctx())).find((x) => x.check === 'names: sqs queues')?.detail).toBe('not allowed to call sqs:GetQueueUrl (AccessDenied)');
   });
 
   it('FAIL for state machines, documents and parameters left behind', async () => {
@@ -250,7 +274,7 @@ describe('names that would collide', () => {
     ssm.on(DescribeDocumentCommand, { Name: 'kafka-heal-prod-eu-restart-broker' }).resolves({ Document: { Name: 'kafka-heal-prod-eu-restart-broker' } });
     ssm.on(GetParametersCommand).resolves({ Parameters: [{ Name: '/kafka-heal/prod-eu/clusters/orders/policy' }] });
     const r = await nameCollisions(ctx());
-    expect(statuses(r)).toEqual(['FAIL', 'FAIL', 'FAIL', 'PASS']);
+    expect(statuses(r)).toEqual(['FAIL', 'FAIL', 'FAIL', 'PASS', 'PASS', 'PASS']);
     expect(r[0]?.detail).toBe('already taken: kafka-heal-prod-eu-escalation');
     expect(r[1]?.detail).toBe('already taken: kafka-heal-prod-eu-restart-broker');
     expect(r[2]?.fix).toContain('aws ssm delete-parameter --name /kafka-heal/prod-eu/clusters/orders/policy');
@@ -559,6 +583,8 @@ describe('kafka-heal preflight', () => {
     ssm.on(GetParametersCommand).resolves({ Parameters: [] });
     logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
     ddb.on(ListTablesCommand).resolves({ TableNames: [] });
+    sqs.on(GetQueueUrlCommand).rejects(awsError('QueueDoesNotExist'));
+    sns.on(GetTopicAttributesCommand).rejects(awsError('NotFoundException'));
     kafka.on(DescribeClusterCommand).resolves({ ClusterInfo: { State: 'ACTIVE', NumberOfBrokerNodes: MSK.clusters[0]?.brokerCount, ClientAuthentication: IAM_ON } });
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'key' });
   };
@@ -619,5 +645,8 @@ describe('the plan read from the synthesized stack', () => {
     expect(plan.documents.every((n) => n.startsWith('kafka-heal-events-'))).toBe(true);
     expect(plan.parameters).toEqual(['/kafka-heal/events/clusters/events/policy', '/kafka-heal/events/clusters/events-dr/policy']);
     expect(plan.createdSecrets).toEqual([]);
+    expect(plan.queues).toEqual(expect.arrayContaining(['kafka-heal-events-notify-retry']));
+    expect(plan.topics.length).toBeGreaterThan(0);
+    expect([...plan.queues, ...plan.topics].every((n) => n.startsWith('kafka-heal-events-'))).toBe(true);
   });
 });
