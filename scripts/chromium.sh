@@ -24,36 +24,12 @@ find_chromium() {
 
 if find_chromium; then exit 0; fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "kafka-heal: no chromium on PATH and no apt-get to install it; install Chromium and set CHROMIUM_PATH" >&2
-  exit 1
-fi
-
-# Root installs directly; anyone else needs password-less sudo (never prompt: stdin is closed).
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "kafka-heal: installing chromium needs root (or password-less sudo); run: apt-get install chromium" >&2
-    exit 1
-  fi
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-# Wait for another apt/dpkg run (a parallel test, unattended upgrades) instead of failing on its lock.
-apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)
-
-install() {
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" chromium </dev/null >&2
-}
-
-echo "kafka-heal: installing Debian's chromium package for the page tests (once)" >&2
-if ! install; then
-  echo "kafka-heal: chromium install failed; refreshing package lists and retrying" >&2
-  "${as_root[@]}" apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2
-  install
-fi
+# Only builtins to find it: the install may run with a bare PATH.
+here=${BASH_SOURCE[0]%/*}
+[ "$here" != "${BASH_SOURCE[0]}" ] || here=.
+# shellcheck source=lib/apt-install.sh
+. "$here/lib/apt-install.sh"
+apt_install "chromium for the page tests (or set CHROMIUM_PATH)" chromium
 
 if find_chromium; then exit 0; fi
 echo "kafka-heal: the chromium package installed but no chromium binary is on PATH" >&2

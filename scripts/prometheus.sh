@@ -27,20 +27,16 @@ find_dir() {
 
 if find_dir; then exit 0; fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "kafka-heal: no prometheus/promtool/prometheus-alertmanager and no apt-get to install them; install Prometheus 2.x and Alertmanager and set PROMETHEUS_BIN_DIR" >&2
+# Only builtins to find it: the install may run with a bare PATH.
+here=${BASH_SOURCE[0]%/*}
+[ "$here" != "${BASH_SOURCE[0]}" ] || here=.
+# shellcheck source=lib/apt-install.sh
+. "$here/lib/apt-install.sh"
+if ! as_root_prefix; then
+  echo "kafka-heal: installing prometheus needs root (or password-less sudo); run: apt-get install prometheus prometheus-alertmanager (or set PROMETHEUS_BIN_DIR)" >&2
   exit 1
 fi
-
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    echo "kafka-heal: installing prometheus needs root (or password-less sudo); run: apt-get install prometheus prometheus-alertmanager" >&2
-    exit 1
-  fi
-fi
+as_root=("${AS_ROOT[@]}")
 
 # The packages' services would listen on every interface (9090, 9093) with the packaged config:
 # forbid service starts during the install unless a policy already does (Debian's policy-rc.d).
@@ -54,18 +50,7 @@ fi
 cleanup() { if [ "$added_policy" -eq 1 ]; then "${as_root[@]}" rm -f "$policy"; fi; }
 trap cleanup EXIT
 
-export DEBIAN_FRONTEND=noninteractive
-apt_opts=(-y -q --no-install-recommends -o DPkg::Lock::Timeout=300)
-install() {
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install "${apt_opts[@]}" prometheus prometheus-alertmanager </dev/null >&2
-}
-
-echo "kafka-heal: installing Debian's prometheus and prometheus-alertmanager packages (once)" >&2
-if ! install; then
-  echo "kafka-heal: prometheus install failed; refreshing package lists and retrying" >&2
-  "${as_root[@]}" apt-get update -q -o DPkg::Lock::Timeout=300 </dev/null >&2
-  install
-fi
+apt_install "prometheus, promtool and prometheus-alertmanager (or set PROMETHEUS_BIN_DIR)" prometheus prometheus-alertmanager
 
 # A machine with systemd may still have enabled the units: stop them, the project runs its own.
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
