@@ -7,10 +7,16 @@
 // Fault mode: `setFaults(...)` queues how the next requests fail, one fault per request:
 // an HTTP status (429 with Retry-After, 500/502/503), a delay longer than the client's timeout
 // (the event is still processed afterwards, as a slow PagerDuty would), or a connection reset.
+//
+// On-call responder: with `responder`, a person acknowledges each new PagerDuty incident
+// `acknowledgeAfterMs` after its trigger: the incident turns acknowledged here and a signed
+// Webhooks v3 `incident.acknowledged` goes to the healer's PagerDuty webhook, as PagerDuty sends
+// it when someone presses Acknowledge (each attempt is kept in `responses`).
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { postV3Event, v3IncidentEvent } from './pagerduty-v3.js';
 
 export const ENQUEUE_PATH = '/v2/enqueue';
 /** PagerDuty's documented request size limit. */
@@ -41,6 +47,27 @@ export interface ReceiverIncident {
   openedAt: string;
   acknowledgedAt?: string;
   resolvedAt?: string;
+  /** PagerDuty's own incident id (P + 6 characters), as its webhooks name it. */
+  pdIncidentId: string;
+}
+
+/** A webhook the responder sent: when, for which incident, and what the healer answered. */
+export interface ResponderPost {
+  at: string;
+  dedupKey: string;
+  eventType: 'incident.acknowledged';
+  /** HTTP status of the healer's answer; undefined when it could not be reached. */
+  status: number | undefined;
+  error?: string;
+}
+
+export interface ResponderOptions {
+  /** How long after a new incident's trigger the on-call person acknowledges it. */
+  acknowledgeAfterMs: number;
+  /** Who acknowledges (the webhook's agent). */
+  name?: string;
+  /** The healer's PagerDuty webhook and the subscription's signing secret (given, never logged). */
+  webhook: { url: string; secret: string };
 }
 
 export interface ReceivedRequest {
@@ -65,12 +92,15 @@ export interface PagerDutyReceiver {
   clearFaults(): void;
   /** Faults queued but not yet used. */
   pendingFaults(): number;
+  /** The responder's webhooks, in order (empty without a responder). */
+  responses: ResponderPost[];
   close(): Promise<void>;
 }
 
 export interface ReceiverOptions {
   port?: number;
   now?: () => Date;
+  responder?: ResponderOptions;
 }
 
 export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiver> {
@@ -78,6 +108,7 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
   const events: ReceivedEvent[] = [];
   const incidents = new Map<string, ReceiverIncident>();
   const requests: ReceivedRequest[] = [];
+  const responses: ResponderPost[] = [];
   let faults: ReceiverFault[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
@@ -167,14 +198,17 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
     if (action === 'trigger') {
       const payload = body.payload as Record<string, unknown>;
       if (current === undefined || current.status === 'resolved') {
-        incidents.set(dedupKey, {
+        const opened: ReceiverIncident = {
           dedupKey,
           status: 'triggered',
           summary: String(payload.summary),
           severity: String(payload.severity),
           triggers: 1,
           openedAt: at,
-        });
+          pdIncidentId: `P${randomBytes(3).toString('hex').toUpperCase()}`,
+        };
+        incidents.set(dedupKey, opened);
+        if (opts.responder) respondTo(opened, opts.responder);
       } else {
         current.triggers += 1;
       }
@@ -189,6 +223,37 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
       current.status = 'resolved';
       current.resolvedAt = at;
     }
+  }
+
+  /** The on-call person acknowledges in PagerDuty: the incident here, then the webhook to the healer. */
+  function respondTo(incident: ReceiverIncident, r: ResponderOptions): void {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (incident.status !== 'triggered') return;
+      const at = now().toISOString();
+      incident.status = 'acknowledged';
+      incident.acknowledgedAt = at;
+      const body = v3IncidentEvent('incident.acknowledged', {
+        pdIncidentId: incident.pdIncidentId,
+        incidentKey: incident.dedupKey,
+        occurredAt: at,
+        createdAt: incident.openedAt,
+        status: 'acknowledged',
+        agent: { id: 'PONCALL', summary: r.name ?? 'on-call engineer' },
+        title: incident.summary,
+      });
+      const post: ResponderPost = { at, dedupKey: incident.dedupKey, eventType: 'incident.acknowledged', status: undefined };
+      responses.push(post);
+      postV3Event(r.webhook.url, r.webhook.secret, body).then(
+        (res) => {
+          post.status = res.status;
+        },
+        (err: unknown) => {
+          post.error = err instanceof Error ? err.message : String(err);
+        },
+      );
+    }, r.acknowledgeAfterMs);
+    timers.add(timer);
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -212,6 +277,7 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
       faults = [];
     },
     pendingFaults: () => faults.length,
+    responses,
     close() {
       for (const t of timers) clearTimeout(t);
       timers.clear();

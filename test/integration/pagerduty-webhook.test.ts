@@ -12,9 +12,12 @@ import type { Decision, Signal } from '../../functions/domain/types.js';
 import { makePagerDutyWebhookHandler, signPagerDuty } from '../../functions/lifecycle/pagerduty-webhook.js';
 import { LifecycleRecords } from '../../functions/lifecycle/records.js';
 import { documentClient } from '../../functions/shared/clients.js';
+import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { startApiServer, type ApiServer } from '../../local/api-server.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { start as startPagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { v3IncidentEvent } from '../../local/pagerduty-v3.js';
 
 const SECRET = randomBytes(48).toString('base64');
 const OLD_SECRET = randomBytes(48).toString('base64');
@@ -76,35 +79,17 @@ const user = { html_url: 'https://acme.pagerduty.com/users/PLH1HKV', id: 'PLH1HK
 
 /** An incident event as PagerDuty v3 sends it (the documented shape, our incident id as incident_key). */
 function incidentEvent(type: string, over: { status?: string; assignees?: unknown[]; occurredAt?: string; id?: string; incidentKey?: string } = {}) {
-  return {
-    event: {
-      id: over.id ?? randomUUID(),
-      event_type: type,
-      resource_type: 'incident',
-      occurred_at: over.occurredAt ?? new Date(clock.getTime() + 1000).toISOString(),
-      agent: user,
-      client: { name: 'PagerDuty' },
-      data: {
-        id: pdId,
-        type: 'incident',
-        self: `https://api.pagerduty.com/incidents/${pdId}`,
-        html_url: `https://acme.pagerduty.com/incidents/${pdId}`,
-        number: 2,
-        status: over.status ?? 'triggered',
-        incident_key: over.incidentKey ?? incidentId,
-        created_at: clock.toISOString(),
-        title: 'SEV-2 broker-failure on orders',
-        service: { html_url: 'https://acme.pagerduty.com/services/PF9KMXH', id: 'PF9KMXH', self: 'https://api.pagerduty.com/services/PF9KMXH', summary: 'kafka-heal', type: 'service_reference' },
-        assignees: over.assignees ?? [{ html_url: 'https://acme.pagerduty.com/users/PTUXL6G', id: 'PTUXL6G', self: 'https://api.pagerduty.com/users/PTUXL6G', summary: 'Grace Hopper', type: 'user_reference' }],
-        escalation_policy: { html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE', id: 'PUS0KTE', self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE', summary: 'Default', type: 'escalation_policy_reference' },
-        teams: [],
-        priority: null,
-        urgency: 'high',
-        conference_bridge: null,
-        resolve_reason: null,
-      },
-    },
-  };
+  const e = v3IncidentEvent(type, {
+    pdIncidentId: pdId,
+    incidentKey: over.incidentKey ?? incidentId,
+    occurredAt: over.occurredAt ?? new Date(clock.getTime() + 1000).toISOString(),
+    createdAt: clock.toISOString(),
+    agent: { id: user.id, summary: user.summary },
+    ...(over.status === undefined ? {} : { status: over.status }),
+    ...(over.id === undefined ? {} : { eventId: over.id }),
+    assignees: over.assignees ?? [{ html_url: 'https://acme.pagerduty.com/users/PTUXL6G', id: 'PTUXL6G', self: 'https://api.pagerduty.com/users/PTUXL6G', summary: 'Grace Hopper', type: 'user_reference' }],
+  });
+  return e as { event: Record<string, unknown> & { data: Record<string, unknown> } };
 }
 
 async function post(body: unknown, signature?: string | null): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -128,6 +113,26 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
     const inc = await store.get(incidentId);
     expect(inc).toMatchObject({ status: 'escalated', acknowledgedBy: 'pagerduty:Ada Lovelace', acknowledgedVia: 'pagerduty', mttaFrom: 'page', pagerDutySynced: { acknowledged: clock.toISOString() } });
     expect(inc.timeline.at(-1)).toMatchObject({ actor: 'pagerduty:Ada Lovelace', action: 'acknowledged', result: 'via pagerduty' });
+  });
+
+  it('the local receiver\'s on-call responder: the real PagerDuty client triggers, the responder acknowledges after its delay, the signed webhook acknowledges our incident', async () => {
+    const receiver = await startPagerDutyReceiver({ now: () => clock, responder: { acknowledgeAfterMs: 300, name: 'Barbara Liskov', webhook: { url: `${server.baseUrl}/pagerduty`, secret: SECRET } } });
+    try {
+      const client = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url });
+      await client.trigger({ incidentId, summary: 'SEV-2 broker-failure on orders', source: 'kafka-heal/prod/orders', severity: 'SEV-2' });
+      expect(receiver.incidents.get(incidentId)?.status).toBe('triggered');
+      const deadline = Date.now() + 10_000;
+      while (receiver.responses[0]?.status === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(receiver.responses).toEqual([{ at: clock.toISOString(), dedupKey: incidentId, eventType: 'incident.acknowledged', status: 202 }]);
+      expect(receiver.incidents.get(incidentId)).toMatchObject({ status: 'acknowledged', acknowledgedAt: clock.toISOString() });
+      expect(await store.get(incidentId)).toMatchObject({ acknowledgedBy: 'pagerduty:Barbara Liskov', acknowledgedVia: 'pagerduty' });
+      // A re-trigger of the acknowledged incident is not acknowledged again.
+      await client.trigger({ incidentId, summary: 'again', source: 'kafka-heal/prod/orders', severity: 'SEV-2' });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(receiver.responses).toHaveLength(1);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('reassigned, escalated and annotated are notes; an annotation names PagerDuty\'s incident only and is mapped through the earlier event', async () => {
