@@ -37,7 +37,7 @@ import { probeCluster } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
-import { brokerRecoverySubstitutions, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import { brokerRecoverySubstitutions, clusterTarget, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
@@ -45,6 +45,7 @@ import type { DrSettings, DrSite } from '../dr-site.js';
 import { startPagerDutyReceiver, type PagerDutyReceiver } from '../pagerduty-receiver.js';
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
+import { localMskDouble, mskClusterArnFor } from '../kafka/msk-double.js';
 import { APPROVAL_RESOURCE, approvalBinding, type ApprovalTaskBinding, type DecideAnswer } from '../stepfunctions/approvals.js';
 import {
   RESOURCES,
@@ -189,6 +190,13 @@ export interface HealerOptions {
    * out, so Prometheus is the only detector (the probe still measures health).
    */
   prometheus?: { exporters: ExporterPlan; cloudwatchAlarms: boolean };
+  /**
+   * The cluster is deployed as Amazon MSK (config platform msk, its ARN from mskClusterArnFor):
+   * the MSK alarm set, msk-broker-recovery, and MSK's control plane served by the local MSK double
+   * (local/kafka/msk-double.ts), whose RebootBroker restarts the local broker. No hosts, no SSM.
+   * `refuseReboot`: MSK refuses every RebootBroker with this BadRequestException message.
+   */
+  msk?: { refuseReboot?: string };
 }
 
 /** What a workflow name maps to: its ASL file and definition substitutions. */
@@ -255,8 +263,17 @@ export function totalPreservingRetries(def: AslDefinition, timeScale: number, st
 export const LADDER_TIME_FACTOR = 1200;
 
 /** The configuration file a deployment of this local cluster (and its DR peer, if any) would have. */
-export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup']; dr?: HealerOptions['dr'] }): HealerConfig {
+export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup']; dr?: HealerOptions['dr']; msk?: HealerOptions['msk'] }): HealerConfig {
   const hex = (p: string) => `${p}-0d0d0d0d0d0d0d0d0`;
+  const probe = { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') };
+  const consumerGroups = [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }];
+  if (opts.msk) {
+    if (opts.dr || cluster.security || cluster.mode !== 'kraft') throw new Error(`the MSK double presents a plain KRaft cluster with no DR peer; ${cluster.name} is ${cluster.mode}${cluster.security ? ', secured' : ''}${opts.dr ? ', paired' : ''}`);
+    // MSK numbers its brokers 1..N and the local cluster likewise: broker n of the MSK cluster is local broker n.
+    const msk = { clusterArn: mskClusterArnFor(cluster.name, REGION, ACCOUNT), clusterName: cluster.name, metadataMode: 'kraft' };
+    const entry = { name: cluster.name, platform: 'msk', msk, brokerCount: cluster.brokers.length, bootstrapServers: cluster.bootstrapServers.split(','), probe, policy: { mode: opts.policyMode }, consumerGroups };
+    return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters: [entry] }, 'drill configuration');
+  }
   // Instance ids of the DR cluster's hosts are offset, so no two hosts of the pair share one.
   const entry = (c: LocalCluster, instanceOffset: number) => {
     const ids = c.brokers.map((b) => b.id);
@@ -276,11 +293,11 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
       ...(ref ? { security: { protocol: ref.protocol, ...(ref.mechanism ? { mechanism: ref.mechanism } : {}), ...(ref.credentialsSecret ? { credentialsSecret: ref.credentialsSecret } : {}), ...(ref.tls ? { tls: ref.tls } : {}) } } : {}),
       brokerCount: ids.length,
       bootstrapServers: (secured?.bootstrapServers ?? c.bootstrapServers).split(','),
-      probe: { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') },
+      probe,
       policy: { mode: opts.policyMode },
     };
   };
-  const primary = { ...entry(cluster, 0), consumerGroups: [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }] };
+  const primary = { ...entry(cluster, 0), consumerGroups };
   const dr = opts.dr ? opts.dr.site.configDr(opts.dr.settings) : undefined;
   const clusters = dr && opts.dr ? [{ ...primary, dr: dr.primary }, { ...entry(opts.dr.site.dr, 1000), dr: dr.dr }] : [primary];
   return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters }, 'drill configuration');
@@ -309,6 +326,8 @@ export interface LocalHealer {
   /** With the `prometheus` option: the running Prometheus and Alertmanager, and the webhook they post to. */
   monitoring?: { stack: MonitoringStack; webhook: AlertWebhook };
   probeRuns: number;
+  /** The `msk` option: the MSK cluster ARN the local cluster answers to. */
+  mskClusterArn?: string;
   /** Every probe run's verdict, in order (the drill's health measure, the same probe the alarms read). */
   probeLog: { at: number; status: string; problems: string[] }[];
   /** Starts probing and alarm evaluation. */
@@ -329,7 +348,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const { cluster } = opts;
   const emit = opts.onEvent;
   const policy = parsePolicy(opts.policy);
-  const config = drillConfig(cluster, { policyMode: policy.mode, consumerGroup: opts.consumerGroup, ...(opts.dr ? { dr: opts.dr } : {}) });
+  const config = drillConfig(cluster, { policyMode: policy.mode, consumerGroup: opts.consumerGroup, ...(opts.dr ? { dr: opts.dr } : {}), ...(opts.msk ? { msk: opts.msk } : {}) });
   const clusterConfig = config.clusters[0];
   if (!clusterConfig) throw new Error('drill configuration has no cluster');
   const facts = clusterFacts(config);
@@ -343,9 +362,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // Runtime policy: what the operator keeps in SSM Parameter Store, here from the scenario.
   const policies: PolicySource = { get: () => Promise.resolve({ policy, origin: 'ssm', parameterName: `/kafka-heal/${DEPLOYMENT}/clusters/${cluster.name}/policy` }) };
 
-  // Hosts: one systemctl shim per broker, so the SSM documents drive the local JVMs.
+  // Hosts: one systemctl shim per broker, so the SSM documents drive the local JVMs (MSK has no hosts).
   const shims = new Map<number, SystemctlShim>();
-  for (const b of cluster.brokers) shims.set(b.id, await startSystemctlShim(cluster, b.id));
+  if (!opts.msk) for (const b of cluster.brokers) shims.set(b.id, await startSystemctlShim(cluster, b.id));
   // ZooKeeper mode: a host per ZooKeeper server too (instance ids 100+), for quorum-recovery's runbooks.
   const zkNodes = cluster.zookeeper?.nodes ?? [];
   for (const z of zkNodes) shims.set(ZK_HOST_OFFSET + z.id, await startSystemctlShim(zookeeperShimView(cluster), z.id));
@@ -380,7 +399,22 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       // No size-limited disk (not root): no dump dir on a data disk either.
     }
   }
-  const targets: ClusterTargetConfig[] = [
+  // The consumer-lag workflow's view of the drill's group: its owning team's topic and an SNS scale hook (both the outbox).
+  const lagTarget = {
+    consumerGroups: [
+      {
+        name: opts.consumerGroup.name,
+        topics: [opts.consumerGroup.topic],
+        ownerTeam: 'drill-team',
+        ownerTopicArn: ARNS.ownerTopic,
+        maxOffsetLag: opts.consumerGroup.maxOffsetLag,
+        scaleHook: { kind: 'sns' as const, topicArn: ARNS.scaleTopic },
+      },
+    ],
+    lagThresholds: { lagSev3: policy.thresholds.lagSev3, lagSev2: policy.thresholds.lagSev2, lagSev1: policy.thresholds.lagSev1 },
+  };
+  // MSK: the target the stack derives from the config (its cluster ARN, no hosts).
+  const targets: ClusterTargetConfig[] = clusterConfig.platform === 'msk' ? [{ ...clusterTarget(clusterConfig, ARNS.clusterSteps(cluster.name)), ...lagTarget }] : [
     {
       cluster: cluster.name,
       platform: 'ec2',
@@ -397,18 +431,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       ...(cluster.security ? { commandConfig: cluster.security.clientProperties } : {}),
       // kafka-cli-action's KafkaHome on the local hosts: Kafka's tool scripts over the cluster's jars.
       kafkaHome: await writeKafkaHome(join(cluster.workDir, 'kafka-home'), cluster.mode),
-      // The consumer-lag workflow's view of the drill's group: its owning team's topic and an SNS scale hook (both the outbox).
-      consumerGroups: [
-        {
-          name: opts.consumerGroup.name,
-          topics: [opts.consumerGroup.topic],
-          ownerTeam: 'drill-team',
-          ownerTopicArn: ARNS.ownerTopic,
-          maxOffsetLag: opts.consumerGroup.maxOffsetLag,
-          scaleHook: { kind: 'sns', topicArn: ARNS.scaleTopic },
-        },
-      ],
-      lagThresholds: { lagSev3: policy.thresholds.lagSev3, lagSev2: policy.thresholds.lagSev2, lagSev1: policy.thresholds.lagSev1 },
+      ...lagTarget,
       // Heap dumps land on each broker's data disk (where fill-disk leaves one). The "hosts" share
       // one filesystem here, so each broker's cleanup sees every broker's dump dir.
       ...(heapDumpDirs.length > 0 ? { diskPressure: { heapDumpDirs: heapDumpDirs.slice(0, 8) } } : {}),
@@ -570,11 +593,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     // dr-failover's Route 53 calls change the site's zone, the one the drill's clients resolve.
     ...(opts.dr ? opts.dr.site.bindings() : {}),
     ...ssm.registry,
-    // The drill cluster runs on "EC2" hosts, not MSK: every MSK call (disk-pressure's storage
-    // branch, msk-broker-recovery) answers as the service would for an unknown cluster. Bound so
-    // those workflows start at all (the local runtime refuses a definition with unbound Tasks).
-    ...mskBindings({ clusterState: () => undefined, reboot: (arn) => Promise.reject(new Error(`no MSK cluster ${arn} in a drill`)) }).registry,
-    ...mskStorageBindings({ clusters: {} }).registry,
+    // An MSK drill: MSK's control plane for the drill cluster's ARN, RebootBroker restarting the
+    // local broker. An EC2 drill's cluster runs on "EC2" hosts: every MSK call (disk-pressure's
+    // storage branch, msk-broker-recovery) answers as the service would for an unknown cluster.
+    // Bound either way so those workflows start at all (the local runtime refuses unbound Tasks).
+    ...(clusterConfig.platform === 'msk'
+      ? localMskDouble(cluster, { clusterArn: clusterConfig.msk.clusterArn, ...(opts.msk?.refuseReboot === undefined ? {} : { refuseReboot: opts.msk.refuseReboot }) }).registry
+      : { ...mskBindings({ clusterState: () => undefined, reboot: (arn) => Promise.reject(new Error(`no MSK cluster ${arn} in a drill`)) }).registry, ...mskStorageBindings({ clusters: {} }).registry }),
     [RESOURCES.snsPublish]: sns,
     [APPROVAL_RESOURCE]: approvals,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
@@ -682,6 +707,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   });
   const diskSamples = (): MetricSample[] => {
     const out: MetricSample[] = [];
+    // MSK hosts run no CloudWatch agent (MSK's own disk series is AWS/Kafka KafkaDataLogsDiskUsed, not simulated).
+    if (clusterConfig.platform === 'msk') return out;
     for (const b of cluster.brokers) {
       try {
         // As the agent configured by docs/deploying.md reports it: its instance, cluster and broker.
@@ -767,6 +794,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     alarmTransitions,
     zkAlerts,
     ...(promStack ? { monitoring: promStack } : {}),
+    ...(clusterConfig.platform === 'msk' ? { mskClusterArn: clusterConfig.msk.clusterArn } : {}),
     probeLog,
     get probeRuns() {
       return probeRuns;

@@ -254,6 +254,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       onEvent: (e: HealerEvent) => record(e),
       ...(drSite && scenario.dr ? { dr: { site: drSite, settings: { automaticFailover: scenario.dr.automaticFailover, maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds } } } : {}),
       ...(scenario.prometheus && exporters ? { prometheus: { exporters, cloudwatchAlarms: scenario.prometheus.cloudwatchAlarms } } : {}),
+      ...(scenario.cluster.platform === 'msk' ? { msk: scenario.cluster.mskRefusesReboot === undefined ? {} : { refuseReboot: scenario.cluster.mskRefusesReboot } } : {}),
     });
     const h = healer;
     notes.push(
@@ -268,6 +269,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     if (c.security) {
       notes.push(
         `Secured listener: the healer (probe, cluster steps, Kafka's CLI on the hosts) speaks ${c.security.protocol}${c.security.mechanism ? ` with ${c.security.mechanism}` : ''}${c.security.clientAuth ? ' and a client certificate' : ''} to the brokers' SECURED listener, its credentials and CA bundle read at run time from the drill's Secrets Manager double; the drill's own traffic uses the PLAINTEXT listener.`,
+      );
+    }
+    if (scenario.cluster.platform === 'msk') {
+      notes.push(
+        `Amazon MSK: the healer's configuration deploys ${c.name} as platform msk (${h.mskClusterArn ?? ''}, brokers 1..${c.brokers.length} are the local brokers), so the MSK alarm set is evaluated; its AWS/Kafka series are not simulated (no data, those alarms stay quiet), the probe's BrokerReachable per broker is. MSK's control plane (DescribeCluster, RebootBroker, DescribeClusterOperation) is the local MSK double: RebootBroker restarts the local broker${scenario.cluster.mskRefusesReboot === undefined ? '' : `; in this drill it refuses every reboot (BadRequestException: ${scenario.cluster.mskRefusesReboot})`}.`,
       );
     }
     if (drSite && scenario.dr) {

@@ -84,6 +84,15 @@ export const ScenarioSchema = z.strictObject({
       brokers: z.number().int().min(3).max(5).default(3),
       mode: z.enum(['kraft', 'zookeeper']).default('kraft'),
       /**
+       * How the healer's configuration deploys the cluster: `msk` presents the local cluster as an
+       * Amazon MSK cluster (config platform msk, an MSK cluster ARN, brokers 1..n are the local
+       * brokers): the MSK alarm set, msk-broker-recovery, and MSK's control plane served by the
+       * local MSK double, whose RebootBroker restarts the local broker. KRaft, unsecured, no DR.
+       */
+      platform: z.enum(['ec2', 'msk']).default('ec2'),
+      /** platform msk: the double refuses every RebootBroker with this BadRequestException message. */
+      mskRefusesReboot: z.string().min(1).max(500).optional(),
+      /**
        * A secured listener the healer (probe, cluster steps, the CLI runbook) uses, beside the
        * PLAINTEXT one the drill's traffic uses (local/kafka/cluster.ts): its credentials live in the
        * drill's Secrets Manager double. KRaft mode only.
@@ -294,6 +303,16 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     if (!(err instanceof PolicyError)) throw err;
     // Most policy messages already end with the value they got.
     for (const i of err.issues) issues.push({ path: i.path === '(root)' ? 'policy' : `policy.${i.path}`, message: i.message, value: / got /.test(i.message) ? undefined : policyValue(s.policy, i.path) });
+  }
+  if (s.cluster.platform === 'msk') {
+    const c = s.cluster;
+    const why = 'an MSK drill presents a plain KRaft cluster with no DR peer or exporters (the local MSK double)';
+    if (c.mode !== 'kraft') issues.push({ path: 'cluster.mode', message: why, value: JSON.stringify(c.mode) });
+    if (c.security) issues.push({ path: 'cluster.security', message: why, value: JSON.stringify(c.security) });
+    if (s.dr) issues.push({ path: 'dr', message: why, value: JSON.stringify(s.dr) });
+    if (s.prometheus) issues.push({ path: 'prometheus', message: why, value: JSON.stringify(s.prometheus) });
+  } else if (s.cluster.mskRefusesReboot !== undefined) {
+    issues.push({ path: 'cluster.mskRefusesReboot', message: 'only with cluster.platform msk', value: JSON.stringify(s.cluster.mskRefusesReboot) });
   }
   if (s.prometheus && s.dr) issues.push({ path: 'prometheus', message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)', value: JSON.stringify(s.prometheus) });
   return issues;

@@ -178,6 +178,12 @@ export interface MskBindingOptions {
   clusterState: (clusterArn: string) => string | undefined;
   /** Restarts the broker (a drill restarts the local broker); rejects when the reboot fails. */
   reboot: (clusterArn: string, brokerIds: string[]) => Promise<void>;
+  /**
+   * Why MSK refuses this RebootBroker at once (answered as `Kafka.BadRequestException`, no
+   * operation started), or undefined to accept it. Asked after the request and the cluster state
+   * are checked.
+   */
+  refuse?: (clusterArn: string, brokerIds: string[]) => string | undefined;
 }
 
 export interface MskBindings {
@@ -219,6 +225,8 @@ export function mskBindings(opts: MskBindingOptions): MskBindings {
         const state = opts.clusterState(arn);
         if (state === undefined) throw notFound(arn);
         if (state !== 'ACTIVE') throw new TaskError('Kafka.BadRequestException', `cluster ${arn} is ${state}, not ACTIVE`);
+        const refused = opts.refuse?.(arn, ids as string[]);
+        if (refused !== undefined) throw new TaskError('Kafka.BadRequestException', refused);
         const operationArn = `${arn.replace(':cluster/', ':cluster-operation/')}/${randomUUID()}`;
         const op: { state: string; error?: string; clusterArn: string } = { state: 'UPDATE_IN_PROGRESS', clusterArn: arn };
         operations.set(operationArn, op);

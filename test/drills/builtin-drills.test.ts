@@ -4,6 +4,8 @@
 // classify handlers, state machines and SSM documents; the assertions are the scenario's own
 // expectations plus the facts each scenario is about. Figures print with a "[drill-figures]" prefix.
 import { describe, expect, it } from 'vitest';
+import { alarmName } from '../../infra/constructs/alarm-specs.js';
+import { DEPLOYMENT } from '../../local/drill/healer.js';
 import { expectBrokerCrashHealed, sharedDrillCluster } from './shared-cluster.js';
 
 const { drill } = sharedDrillCluster('drill-it');
@@ -12,6 +14,25 @@ describe('built-in drills against a real cluster', () => {
   it('broker-crash: broker-recovery restarts the crashed broker through the SSM documents; nothing acknowledged is lost; oracle measured', async () => {
     const r = await drill('broker-crash');
     expectBrokerCrashHealed(r);
+  }, 420_000);
+
+  it('msk-broker-crash: the same cluster deployed as MSK; its broker-down alarm starts msk-broker-recovery, whose RebootBroker restarts the broker', async () => {
+    const r = await drill('msk-broker-crash');
+    // The MSK alarm set's per-broker broker-down alarm, broker 2's contributor (infra/constructs/alarm-specs.ts mskSpecs).
+    const alarm = `${alarmName(DEPLOYMENT, 'drill-it', 'broker-down')} (broker-down broker 2)`;
+    expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && (t.detail ?? '').startsWith(alarm))).toBe(true);
+    const incident = r.incidents.find((i) => i.type === 'broker-failure');
+    expect(incident).toMatchObject({ status: 'resolved', workflow: 'msk-broker-recovery', executionStatus: 'SUCCEEDED' });
+    const states = r.timeline.filter((t) => t.event === 'state:entered').map((t) => t.detail ?? '');
+    expect(states).toEqual(expect.arrayContaining(['msk-broker-recovery: Check Cluster Active', 'msk-broker-recovery: Reboot Broker', 'msk-broker-recovery: Get Reboot Operation', 'msk-broker-recovery: Broker Recovered']));
+    // No EC2 path: no broker-recovery run, no SSM document.
+    expect(states.filter((s) => s.startsWith('broker-recovery:'))).toEqual([]);
+    expect(r.timeline.filter((t) => t.event === 'incident:broker-rebooted')).toHaveLength(1);
+    expect(r.notes.join(' ')).toMatch(/platform msk \(arn:aws:kafka:eu-west-1:123456789012:cluster\/drill-it\//);
+    expect(r.mttdSeconds).toBeGreaterThan(0);
+    expect(r.oracleMttrSeconds).toBeGreaterThan(0);
+    expect(r.messagesProduced).toBeGreaterThan(100);
+    expect(r.messagesLost).toBe(0);
   }, 420_000);
 
   it('false-alarm: the workflow confirms first, finds the cluster healthy and resolves with no restart', async () => {

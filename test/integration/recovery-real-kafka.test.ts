@@ -12,11 +12,11 @@ import { probeCluster } from '../../functions/shared/probe/index.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import { aslFile } from '../../infra/constructs/workflows.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { localMskDouble } from '../../local/kafka/msk-double.js';
 import {
   RESOURCES,
   TaskError,
   lambdaInvokeBinding,
-  mskBindings,
   parseDefinition,
   recordCalls,
   runWorkflow,
@@ -83,13 +83,8 @@ describe('msk-broker-recovery against real Kafka', () => {
       diskCriticalPercent: 90,
     });
     const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
-    const msk = mskBindings({
-      clusterState: (arn) => (arn === MSK_ARN ? 'ACTIVE' : undefined),
-      // MSK completes a reboot operation once the broker process is back.
-      reboot: async (_arn, ids) => {
-        await cluster.fault('restart', Number(ids[0]));
-      },
-    });
+    // MSK completes a reboot operation once the broker process is back.
+    const msk = localMskDouble(cluster, { clusterArn: MSK_ARN });
     const approvals = noApprovalExpected();
     const { registry, calls } = recordCalls({
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { LocalCluster } from '../../local/kafka/cluster.js';
+import { localMskDouble } from '../../local/kafka/msk-double.js';
 import { parseDefinition, taskResources, type AslState } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import { MSK_ARN, SNAPSHOTS, SUBSTITUTIONS, aslText, finalState, runScenario, workflowStepsCalled, type ScenarioRun } from './recovery-fixtures.js';
@@ -85,6 +87,21 @@ describe('msk-broker-recovery runs', () => {
     expect(finalState(run)).toBe('Handed To Operators');
     expect(run.probeSteps).toEqual(['confirm', 'check-safety']);
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/the MSK reboot of broker 2 ended UPDATE_FAILED/);
+    expectLockReleasedLast(run);
+  });
+
+  it('MSK refuses RebootBroker (BadRequestException, the local MSK double) -> one call, escalated, nothing restarted, no loop', async () => {
+    const restarted: number[] = [];
+    const cluster = { bootstrapServers: '127.0.0.1:1', brokers: [1, 2, 3].map((id) => ({ id, state: 'running' })) as unknown as LocalCluster['brokers'], fault: (_a: string, id: number) => Promise.resolve(void restarted.push(id)) };
+    const msk = localMskDouble(cluster, { clusterArn: MSK_ARN, refuseReboot: 'This operation cannot be performed on the cluster: another operation is in progress' });
+    const run = await runScenario({ workflow: 'msk-broker-recovery', probes: [SNAPSHOTS.brokerTwoCrashed], msk });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.calls.filter((c) => c.stateName === 'Reboot Broker')).toHaveLength(1);
+    expect(run.states).not.toContain('Get Reboot Operation');
+    expect(run.states).not.toContain('Verify Broker Rejoined');
+    expect(restarted).toEqual([]);
+    expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/another operation is in progress/);
     expectLockReleasedLast(run);
   });
 

@@ -26,6 +26,7 @@ import {
   type CommandOutcome,
   type CommandRun,
   type Json,
+  type MskBindings,
   type LocalFunction,
   type RunEvent,
   type RunResult,
@@ -203,6 +204,8 @@ export interface Scenario {
   /** MSK cluster states, in order of describeCluster calls; the last one repeats. */
   clusterStates?: string[];
   rebootFails?: boolean;
+  /** MSK's control plane (e.g. the local MSK double); by default one scripted by clusterStates and rebootFails. */
+  msk?: MskBindings;
   /** The SNS publish of the escalation fails (every topic). */
   snsDown?: boolean;
   holdLock?: boolean;
@@ -268,7 +271,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     },
   });
   let clusterStateIndex = 0;
-  const msk = mskBindings({
+  const msk = s.msk ?? mskBindings({
     clusterState: (arn) => {
       if (arn !== MSK_ARN) return undefined;
       const states = s.clusterStates ?? ['ACTIVE'];

@@ -35,7 +35,7 @@ describe('built-in scenarios', () => {
 describe('defaults', () => {
   it('fills cluster, workload, alarms, approvals and expectations', () => {
     const s = validateScenario(minimal, 't');
-    expect(s.cluster).toEqual({ brokers: 3, mode: 'kraft' });
+    expect(s.cluster).toEqual({ brokers: 3, mode: 'kraft', platform: 'ec2' });
     expect(s.workload).toMatchObject({ topic: 'drill-orders', ratePerSecond: 50, consumerGroup: 'drill-readers', warmupSeconds: 3 });
     expect(s.alarms).toEqual({ periodSeconds: 2, sustainedWindowSeconds: 120, probeIntervalSeconds: 0.5 });
     expect(s.approvals).toEqual({ decision: 'approve', afterSeconds: 3 });
@@ -136,6 +136,26 @@ describe('loading by name or by path', () => {
 
   it('a missing path says which file', () => {
     expect(() => loadScenario('/nonexistent/x.yaml')).toThrow(/no such file: \/nonexistent\/x\.yaml/);
+  });
+});
+
+describe('MSK clusters', () => {
+  const why = 'an MSK drill presents a plain KRaft cluster with no DR peer or exporters (the local MSK double)';
+
+  it('msk-broker-crash: broker 2 crashes on a cluster deployed as MSK; msk-broker-recovery reboots it, no SSM document', () => {
+    const s = loadScenario('msk-broker-crash');
+    expect(s.cluster).toEqual({ brokers: 3, mode: 'kraft', platform: 'msk' });
+    expect(s.faults).toEqual([{ at: 0, action: 'crash', broker: 2 }]);
+    expect(s.expect).toMatchObject({ incidentType: 'broker-failure', workflow: 'msk-broker-recovery', status: 'resolved', actionsTaken: expect.arrayContaining(['broker-rebooted']), actionsNotTaken: ['host-diagnosed', 'broker-restarted'] });
+  });
+
+  it('KRaft, unsecured, no DR or Prometheus; a refused reboot only on MSK', () => {
+    expect(validateScenario({ ...minimal, cluster: { platform: 'msk', mskRefusesReboot: 'no' } }, 't').cluster).toEqual({ brokers: 3, mode: 'kraft', platform: 'msk', mskRefusesReboot: 'no' });
+    expect(issuesOf({ ...minimal, cluster: { platform: 'msk', mode: 'zookeeper' } })).toEqual([{ path: 'cluster.mode', message: why, value: '"zookeeper"' }]);
+    expect(issuesOf({ ...minimal, cluster: { platform: 'msk', security: { protocol: 'SSL' } } })).toEqual([{ path: 'cluster.security', message: why, value: '{"protocol":"SSL"}' }]);
+    expect(issuesOf({ ...minimal, cluster: { platform: 'msk' }, dr: {}, prometheus: {} }).map((i) => i.path)).toEqual(['dr', 'prometheus', 'prometheus']);
+    expect(issuesOf({ ...minimal, cluster: { mskRefusesReboot: 'no' } })).toEqual([{ path: 'cluster.mskRefusesReboot', message: 'only with cluster.platform msk', value: '"no"' }]);
+    expect(issuesOf({ ...minimal, cluster: { platform: 'gcp' } })[0]).toMatchObject({ path: 'cluster.platform', value: '"gcp"' });
   });
 });
 
