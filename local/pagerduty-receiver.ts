@@ -68,6 +68,8 @@ export interface ResponderOptions {
   name?: string;
   /** The healer's PagerDuty webhook and the subscription's signing secret (given, never logged). */
   webhook: { url: string; secret: string };
+  /** Told of each webhook once the healer answered (or could not be reached). */
+  onPost?: (post: ResponderPost) => void;
 }
 
 export interface ReceivedRequest {
@@ -247,9 +249,11 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
       postV3Event(r.webhook.url, r.webhook.secret, body).then(
         (res) => {
           post.status = res.status;
+          r.onPost?.(post);
         },
         (err: unknown) => {
           post.error = err instanceof Error ? err.message : String(err);
+          r.onPost?.(post);
         },
       );
     }, r.acknowledgeAfterMs);

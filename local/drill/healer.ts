@@ -12,6 +12,7 @@
 //        SNS to an outbox, approvals through the local task-token registry.
 //
 // Only the wiring is local; every decision and action is the shipped code's.
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -42,7 +43,10 @@ import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '.
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
-import { startPagerDutyReceiver, type PagerDutyReceiver } from '../pagerduty-receiver.js';
+import { startPagerDutyReceiver, type PagerDutyReceiver, type ResponderOptions } from '../pagerduty-receiver.js';
+import { startApiServer, type ApiServer } from '../api-server.js';
+import { makePagerDutyWebhookHandler } from '../../functions/lifecycle/pagerduty-webhook.js';
+import { LifecycleRecords } from '../../functions/lifecycle/records.js';
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
 import { localMskDouble, mskClusterArnFor } from '../kafka/msk-double.js';
@@ -197,6 +201,13 @@ export interface HealerOptions {
    * `refuseReboot`: MSK refuses every RebootBroker with this BadRequestException message.
    */
   msk?: { refuseReboot?: string };
+  /**
+   * An on-call person acknowledges each page in (local) PagerDuty after `acknowledgeAfterMs`:
+   * the receiver posts a signed Webhooks v3 incident.acknowledged to the healer's PagerDuty
+   * webhook (the real handler, functions/lifecycle/pagerduty-webhook.ts), which acknowledges the
+   * incident; the ladder then pages no further level.
+   */
+  pagerDuty?: { acknowledgeAfterMs: number; responder: string };
 }
 
 /** What a workflow name maps to: its ASL file and definition substitutions. */
@@ -490,7 +501,23 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
 
   // Notifications: PagerDuty Events v2 over HTTP to the local receiver, then SNS (the outbox),
   // then the retry queue, through the shipped notify() chain.
-  const pagerDuty: PagerDutyReceiver = await startPagerDutyReceiver();
+  // With an on-call responder: the PagerDuty webhook answers on loopback, signed with a secret made
+  // for this drill (in AWS it lives in Secrets Manager).
+  let pagerDutyApi: ApiServer | undefined;
+  let responder: ResponderOptions | undefined;
+  if (opts.pagerDuty) {
+    const secret = randomBytes(32).toString('base64');
+    const handler = makePagerDutyWebhookHandler({ store, records: new LifecycleRecords(documentClient(ddb), tableName), secret: { get: () => Promise.resolve(Buffer.from(secret)) }, now: () => new Date() });
+    pagerDutyApi = await startApiServer({ routes: [{ methods: ['POST'], path: '/pagerduty', handler }] });
+    const who = opts.pagerDuty.responder;
+    responder = {
+      acknowledgeAfterMs: opts.pagerDuty.acknowledgeAfterMs,
+      name: who,
+      webhook: { url: `${pagerDutyApi.baseUrl}/pagerduty`, secret },
+      onPost: (p) => emit({ at: Date.parse(p.at), source: 'notification', event: 'pagerduty:acknowledged', detail: `${who} acknowledged ${p.dedupKey} in PagerDuty; the webhook answered ${p.status ?? p.error ?? '?'}` }),
+    };
+  }
+  const pagerDuty: PagerDutyReceiver = await startPagerDutyReceiver(responder ? { responder } : {});
   const retryQueue: string[] = [];
   const notifyDeps: NotifyDeps = {
     pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('drill'.padEnd(32, '0')), endpoint: pagerDuty.url }),
@@ -666,7 +693,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       promStack = { stack, webhook };
     } catch (err) {
       await webhook.close();
-      await Promise.allSettled([...[...shims.values()].map((sh) => sh.close()), pagerDuty.close()]);
+      await Promise.allSettled([...[...shims.values()].map((sh) => sh.close()), pagerDuty.close(), pagerDutyApi?.stop()]);
       ddb.destroy();
       throw err;
     }
@@ -857,6 +884,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       signals.close();
       await Promise.allSettled([...shims.values()].map((s) => s.close()));
       await pagerDuty.close();
+      await pagerDutyApi?.stop();
       ddb.destroy();
     },
   };

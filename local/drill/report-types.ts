@@ -41,6 +41,9 @@ export interface DrillIncident {
   executionStatus?: string;
   openedAt: string;
   resolvedAt?: string;
+  /** Page (or detection) to acknowledgement, and who acknowledged from where. */
+  mttaSeconds?: number;
+  acknowledgedBy?: string;
 }
 
 export interface DrillExpectationResult {

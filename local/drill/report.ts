@@ -133,6 +133,16 @@ export function evaluateExpectations(o: DrillObservations, m: { mttrSeconds: num
   const taken = new Set((inc ? [inc] : []).flatMap((i) => i.timeline.filter((e) => isAction(e.actor)).map((e) => e.action)));
   for (const a of ex.actionsTaken) out.push(check(`action taken: ${a}`, 'taken', taken.has(a) ? 'taken' : 'not taken', taken.has(a)));
   for (const a of ex.actionsNotTaken) out.push(check(`action not taken: ${a}`, 'not taken', taken.has(a) ? 'taken' : 'not taken', !taken.has(a)));
+  if (ex.acknowledged) {
+    const ackAt = inc?.acknowledgedAt === undefined ? undefined : Date.parse(inc.acknowledgedAt);
+    const pagedAfter = ackAt === undefined ? [] : (inc?.timeline ?? []).filter((e) => e.action === 'escalation-paged' && Date.parse(e.at) > ackAt);
+    const stopped = (inc?.timeline ?? []).some((e) => e.action === 'escalation-acknowledged');
+    const actual =
+      ackAt === undefined
+        ? 'not acknowledged'
+        : `acknowledged by ${inc?.acknowledgedBy ?? '?'} via ${inc?.acknowledgedVia ?? '?'}, MTTA ${inc?.mttaSeconds ?? '?'} s; ${pagedAfter.length} page(s) after it; ladder ${stopped ? 'stopped' : 'did not note it'}`;
+    out.push(check('acknowledged', 'acknowledged via PagerDuty, MTTA measured, no page after it', actual, ackAt !== undefined && inc?.acknowledgedVia === 'pagerduty' && inc.mttaSeconds !== undefined && pagedAfter.length === 0 && stopped));
+  }
   if (ex.maxMttrSeconds !== undefined) {
     out.push(check('max MTTR', `<= ${ex.maxMttrSeconds} s`, m.mttrSeconds === null ? 'never recovered' : `${m.mttrSeconds} s`, m.mttrSeconds !== null && m.mttrSeconds <= ex.maxMttrSeconds));
   }
@@ -183,6 +193,8 @@ export function assembleReport(o: DrillObservations): DrillReport {
       d.executionStatus = exec.status;
     }
     if (i.resolvedAt !== undefined) d.resolvedAt = i.resolvedAt;
+    if (i.mttaSeconds !== undefined) d.mttaSeconds = i.mttaSeconds;
+    if (i.acknowledgedBy !== undefined) d.acknowledgedBy = `${i.acknowledgedBy}${i.acknowledgedVia === undefined ? '' : ` (${i.acknowledgedVia})`}`;
     return d;
   });
   return {

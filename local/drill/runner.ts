@@ -254,6 +254,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       onEvent: (e: HealerEvent) => record(e),
       ...(drSite && scenario.dr ? { dr: { site: drSite, settings: { automaticFailover: scenario.dr.automaticFailover, maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds } } } : {}),
       ...(scenario.prometheus && exporters ? { prometheus: { exporters, cloudwatchAlarms: scenario.prometheus.cloudwatchAlarms } } : {}),
+      ...(scenario.pagerDuty ? { pagerDuty: { acknowledgeAfterMs: scenario.pagerDuty.acknowledgeAfterSeconds * 1000, responder: scenario.pagerDuty.responder } } : {}),
       ...(scenario.cluster.platform === 'msk' ? { msk: scenario.cluster.mskRefusesReboot === undefined ? {} : { refuseReboot: scenario.cluster.mskRefusesReboot } } : {}),
     });
     const h = healer;

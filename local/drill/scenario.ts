@@ -160,6 +160,18 @@ export const ScenarioSchema = z.strictObject({
     })
     .prefault({}),
   /**
+   * The local PagerDuty's on-call person: every new PagerDuty incident is acknowledged this long
+   * after its page, and PagerDuty's signed webhook (v3 incident.acknowledged) reaches the healer.
+   * Without it nobody acknowledges. The ladder's windows are 1/1200 of the real ones (SEV-2's
+   * 30 min to acknowledge is 1.5 s): acknowledge sooner to stop it before the next level.
+   */
+  pagerDuty: z
+    .strictObject({
+      acknowledgeAfterSeconds: seconds(3600),
+      responder: z.string().min(1).max(60).default('on-call engineer'),
+    })
+    .optional(),
+  /**
    * A DR pair (local/dr-site.ts): a second 3-node KRaft cluster, MirrorMaker 2 from the primary,
    * and a local Route 53 zone whose bootstrap record (`kafka.drill.local`) the workload's clients
    * resolve. The healer's config pairs the two clusters, so the site-down alarm exists and the
@@ -207,6 +219,11 @@ export const ScenarioSchema = z.strictObject({
     actionsTaken: z.array(kebab).default([]),
     actionsNotTaken: z.array(kebab).default([]),
     maxMttrSeconds: z.number().positive().optional(),
+    /**
+     * The incident was acknowledged through PagerDuty (needs `pagerDuty`), its MTTA is in the
+     * report, and its ladder stopped: no page after the acknowledgement.
+     */
+    acknowledged: z.boolean().optional(),
     /** MTTR at most this many times the oracle. */
     maxMttrRatio: z.number().positive().optional(),
     noDataLoss: z.boolean().default(true),
@@ -265,6 +282,9 @@ function preview(v: unknown): string | undefined {
 
 function crossChecks(s: Scenario): { path: string; message: string; value?: string }[] {
   const issues: { path: string; message: string; value?: string }[] = [];
+  if (s.expect.acknowledged === true && s.pagerDuty === undefined) {
+    issues.push({ path: 'expect.acknowledged', message: 'an acknowledgement needs a pagerDuty section (who acknowledges, and when)', value: 'true' });
+  }
   s.faults.forEach((f, i) => {
     if ('broker' in f && f.broker !== undefined && f.broker > s.cluster.brokers) {
       issues.push({ path: `faults.${i}.broker`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(f.broker) });

@@ -35,7 +35,14 @@ describe('built-in drills on a SASL_SSL (SCRAM-SHA-512) cluster', () => {
     expectNoPassword(r, 'scram-password-rotated', [before, password()]);
     expect(password()).not.toBe(before);
     expect(r.incidents).toHaveLength(1);
-    expect(r.incidents[0]).toMatchObject({ type: 'access-failure', severity: 'SEV-2', status: 'escalated' });
+    expect(r.incidents[0]).toMatchObject({ type: 'access-failure', severity: 'SEV-2', status: 'escalated', acknowledgedBy: 'pagerduty:on-call engineer (pagerduty)' });
+    // The on-call engineer acknowledged in PagerDuty; its signed webhook stopped the ladder before level 2.
+    expect(r.incidents[0]?.mttaSeconds).toBeGreaterThanOrEqual(0);
+    expect(r.incidents[0]?.mttaSeconds).toBeLessThan(3);
+    expect(r.timeline.some((t) => t.event === 'pagerduty:acknowledged' && / answered 202$/.test(t.detail ?? ''))).toBe(true);
+    expect(r.timeline.some((t) => t.event === 'incident:escalation-acknowledged')).toBe(true);
+    expect(r.expectations.find((e) => e.name === 'acknowledged')).toMatchObject({ passed: true });
+    expect(r.timeline.filter((t) => t.event === 'sns:published' && /escalation-leads/.test(t.detail ?? ''))).toEqual([]);
     expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /-auth-failed /.test(t.detail ?? ''))).toBe(true);
     expect(r.timeline.filter((t) => t.event === 'alarm:ALARM' && /-(broker-down|site-down|offline-partitions|under-min-isr|probe-heartbeat)/.test(t.detail ?? ''))).toEqual([]);
     expect(r.timeline.some((t) => t.event === 'incident:escalation-paged')).toBe(true);

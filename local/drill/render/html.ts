@@ -5,7 +5,7 @@
 import { formatDuration, formatOffset } from '../../../functions/shared/report-text.js';
 import type { DrillReport } from '../report-types.js';
 import { escapeHtml } from './escape.js';
-import { byOffset, clusterText, expectationCounts, formatRatio, summaryFacts, verdict } from './summary.js';
+import { byOffset, clusterText, expectationCounts, formatRatio, mttaText, summaryFacts, verdict } from './summary.js';
 import { renderTimelineSvg } from './svg.js';
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -71,8 +71,8 @@ export function renderHtml(report: DrillReport): string {
     : empty('No expectations were declared.');
   const incidents = report.incidents.length
     ? table(
-        ['Incident', 'Type', 'Severity', 'Status', 'Workflow', 'Execution', 'Opened', 'Resolved'],
-        report.incidents.map((i) => [e(i.id), e(i.type), e(i.severity), e(i.status), e(i.workflow ?? ''), e(i.executionStatus ?? ''), e(i.openedAt), e(i.resolvedAt ?? 'not resolved')]),
+        ['Incident', 'Type', 'Severity', 'Status', 'Workflow', 'Execution', 'Opened', 'MTTA', 'Resolved'],
+        report.incidents.map((i) => [e(i.id), e(i.type), e(i.severity), e(i.status), e(i.workflow ?? ''), e(i.executionStatus ?? ''), e(i.openedAt), e(mttaText(i)), e(i.resolvedAt ?? 'not resolved')]),
       )
     : empty('No incident was opened.');
   const actions = report.actions.length

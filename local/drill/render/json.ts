@@ -31,7 +31,7 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   actions: ['at', 'offsetSeconds', 'actor', 'action', 'target', 'result', 'dryRun'],
   timeline: ['at', 'offsetSeconds', 'source', 'event', 'detail'],
   cluster: ['name', 'mode', 'brokers', 'kafkaVersion'],
-  incidents: ['id', 'type', 'severity', 'status', 'workflow', 'executionStatus', 'openedAt', 'resolvedAt'],
+  incidents: ['id', 'type', 'severity', 'status', 'workflow', 'executionStatus', 'openedAt', 'mttaSeconds', 'acknowledgedBy', 'resolvedAt'],
   expectations: ['name', 'expected', 'actual', 'passed'],
 };
 

@@ -2,7 +2,7 @@
 // figures first, then expectations (pass/fail), incidents, actions, timeline and notes.
 import { escapeMarkdown, formatOffset, markdownList, markdownTable } from '../../../functions/shared/report-text.js';
 import type { DrillReport } from '../report-types.js';
-import { byOffset, expectationCounts, summaryFacts, verdict } from './summary.js';
+import { byOffset, expectationCounts, mttaText, summaryFacts, verdict } from './summary.js';
 
 export function renderMarkdown(report: DrillReport): string {
   const counts = expectationCounts(report);
@@ -14,8 +14,8 @@ export function renderMarkdown(report: DrillReport): string {
     : '_No expectations were declared._';
   const incidents = report.incidents.length
     ? markdownTable(
-        ['Incident', 'Type', 'Severity', 'Status', 'Workflow', 'Execution', 'Opened', 'Resolved'],
-        report.incidents.map((i) => [i.id, i.type, i.severity, i.status, i.workflow ?? '', i.executionStatus ?? '', i.openedAt, i.resolvedAt ?? 'not resolved']),
+        ['Incident', 'Type', 'Severity', 'Status', 'Workflow', 'Execution', 'Opened', 'MTTA', 'Resolved'],
+        report.incidents.map((i) => [i.id, i.type, i.severity, i.status, i.workflow ?? '', i.executionStatus ?? '', i.openedAt, mttaText(i), i.resolvedAt ?? 'not resolved']),
       )
     : '_No incident was opened._';
   const actions = report.actions.length

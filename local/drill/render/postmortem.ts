@@ -4,7 +4,7 @@
 import { isRecordKeeping, renderPostmortem, type PostmortemDraft } from '../../../functions/shared/postmortem.js';
 import { formatDuration } from '../../../functions/shared/report-text.js';
 import type { DrillReport } from '../report-types.js';
-import { actionText, byOffset, expectationCounts, formatRatio, summaryFacts } from './summary.js';
+import { actionText, byOffset, expectationCounts, formatRatio, mttaText, summaryFacts } from './summary.js';
 
 /** The MTTR ratio to the oracle the project aims for (issue 5: broker-crash within 1.5x). */
 export const TARGET_MTTR_RATIO = 1.5;
@@ -42,7 +42,10 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
     ...byOffset(report.actions)
       .filter((a) => !isRecordKeeping(a.action))
       .map((a) => `${a.actor}: ${actionText(a)}`),
-    ...report.incidents.map((i) => `Incident ${i.id} ended ${i.status}${i.workflow ? ` (${i.workflow}${i.executionStatus ? ` ${i.executionStatus}` : ''})` : ''}${i.resolvedAt ? ` at ${i.resolvedAt}` : ''}.`),
+    ...report.incidents.map(
+      (i) =>
+        `Incident ${i.id} ended ${i.status}${i.workflow ? ` (${i.workflow}${i.executionStatus ? ` ${i.executionStatus}` : ''})` : ''}${i.resolvedAt ? ` at ${i.resolvedAt}` : ''}${i.acknowledgedBy ? `; acknowledged by ${i.acknowledgedBy}, MTTA ${mttaText(i)}` : '; not acknowledged'}.`,
+    ),
   ];
 
   const wentWell = report.expectations.filter((e) => e.passed).map((e) => `${e.name}: ${e.actual}.`);

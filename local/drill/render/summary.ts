@@ -1,12 +1,17 @@
 // The facts every drill rendering leads with (Markdown, post-mortem, HTML), worded once.
 import { formatDuration } from '../../../functions/shared/report-text.js';
-import type { DrillAction, DrillReport, DrillTimelineEntry } from '../report-types.js';
+import type { DrillAction, DrillIncident, DrillReport, DrillTimelineEntry } from '../report-types.js';
 
 export const verdict = (report: DrillReport): 'PASSED' | 'FAILED' => (report.passed ? 'PASSED' : 'FAILED');
 
 /** `1.42x`, or `n/a` when either MTTR is missing. */
 export function formatRatio(ratio: number | null | undefined): string {
   return ratio === null || ratio === undefined || !Number.isFinite(ratio) ? 'n/a' : `${ratio.toFixed(2)}x`;
+}
+
+/** An incident's MTTA (`4.2 s`), or `-` when nobody acknowledged it. */
+export function mttaText(i: DrillIncident): string {
+  return i.mttaSeconds === undefined ? '-' : formatDuration(i.mttaSeconds);
 }
 
 export function clusterText(report: DrillReport): string {

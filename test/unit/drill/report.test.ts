@@ -153,6 +153,48 @@ describe('assembleReport', () => {
   });
 });
 
+describe('acknowledged: through PagerDuty, MTTA measured, no page after it', () => {
+  const acked = (over: Partial<IncidentWithTimeline>, extraTimeline: IncidentWithTimeline['timeline'] = []) =>
+    incident({
+      id: 'inc-1',
+      type: 'broker-failure',
+      status: 'escalated',
+      acknowledgedAt: at(6),
+      acknowledgedBy: 'pagerduty:on-call engineer',
+      acknowledgedVia: 'pagerduty',
+      mttaSeconds: 1,
+      timeline: [
+        { at: at(4), actor: 'classifier', action: 'incident-opened' },
+        { at: at(5), actor: 'workflow:escalation', action: 'escalation-paged', result: 'pagerduty' },
+        { at: at(7), actor: 'workflow:escalation', action: 'escalation-acknowledged', result: 'paging stopped' },
+        ...extraTimeline,
+      ],
+      ...over,
+    });
+  const report = (inc: IncidentWithTimeline) => {
+    const o = observations({ incidents: [inc] }, { workflow: undefined, status: undefined, actionsTaken: [], maxMttrSeconds: undefined, maxMttrRatio: undefined });
+    return assembleReport({ ...o, scenario: validateScenario({ ...o.scenario, pagerDuty: { acknowledgeAfterSeconds: 0.5 }, expect: { ...o.scenario.expect, acknowledged: true } }, 't') });
+  };
+  const verdict = (inc: IncidentWithTimeline) => report(inc).expectations.find((e) => e.name === 'acknowledged');
+
+  it('passes, and the report lists MTTA and who acknowledged', () => {
+    expect(verdict(acked({}))).toMatchObject({ passed: true, actual: 'acknowledged by pagerduty:on-call engineer via pagerduty, MTTA 1 s; 0 page(s) after it; ladder stopped' });
+    expect(report(acked({})).incidents[0]).toMatchObject({ mttaSeconds: 1, acknowledgedBy: 'pagerduty:on-call engineer (pagerduty)' });
+  });
+
+  it('fails when nobody acknowledged, when a level was paged after it, when it came from elsewhere, or when the ladder never noted it', () => {
+    expect(verdict(acked({ acknowledgedAt: undefined, mttaSeconds: undefined }))).toMatchObject({ passed: false, actual: 'not acknowledged' });
+    expect(verdict(acked({}, [{ at: at(8), actor: 'workflow:escalation', action: 'escalation-paged', result: 'sns' }]))).toMatchObject({ passed: false, actual: expect.stringContaining('1 page(s) after it') });
+    expect(verdict(acked({ acknowledgedVia: 'cli' }))?.passed).toBe(false);
+    const noNote = acked({});
+    expect(verdict({ ...noNote, timeline: noNote.timeline.filter((e) => e.action !== 'escalation-acknowledged') })).toMatchObject({ passed: false, actual: expect.stringContaining('did not note it') });
+  });
+
+  it('a scenario expecting an acknowledgement needs someone to acknowledge', () => {
+    expect(() => validateScenario({ name: 'x', description: 'd', faults: [{ at: 0, action: 'crash', broker: 2 }], expect: { acknowledged: true } }, 't')).toThrow(/expect.acknowledged: an acknowledgement needs a pagerDuty section/);
+  });
+});
+
 describe('primaryIncident', () => {
   const a = incident({ id: 'a', type: 'offline-partitions', openedAt: at(1) });
   const b = incident({ id: 'b', type: 'broker-failure', openedAt: at(3) });
