@@ -52,6 +52,8 @@ const SQS_POLLERS = 5;
 const SQS_POLLS_PER_MINUTE = 3;
 /** Bytes the Lambda service and the probe log per probe run besides the EMF documents (START/END/REPORT, one info line). */
 const PROBE_LOG_BYTES = 1200;
+/** The auto-resolver's log of a quiet run: Lambda's START/END/REPORT lines and its one counts line. */
+const AUTO_RESOLVE_LOG_BYTES = 900;
 const EMF_DOC_BYTES = 450;
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
@@ -176,8 +178,19 @@ export function idleCost(stackName: string, resources: Record<string, Resource>,
     'deployment',
   );
 
+  // The auto-resolver: one run a minute per deployment (a Query of the open-incidents index per
+  // cluster; the cluster's alarms are read only when an incident could close: DescribeAlarms is free).
+  const resolvers = of('AWS::Lambda::Function').filter((f) => envOf(f)['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-auto-resolve').length;
+  const resolverLogGb = (MINUTES_PER_MONTH * AUTO_RESOLVE_LOG_BYTES) / 1024 ** 3;
+  add(
+    'Auto-resolver (a Lambda run a minute, its log line)',
+    resolvers ? `${MINUTES_PER_MONTH} runs x 300 ms x 512 MB, ${resolverLogGb.toFixed(3)} GB logs` : 'none',
+    resolvers * (MINUTES_PER_MONTH * (PRICES.lambdaRequest + 0.3 * 0.5 * PRICES.lambdaArmGbSecond) + resolverLogGb * (PRICES.logsIngestGb + PRICES.logsStoreGbMonth)),
+    'deployment',
+  );
+
   // The scheduled probe: one run a minute per cluster (the schedule rules in the template).
-  const schedules = of('AWS::Events::Rule').filter((r) => /rate\(1 minute\)/.test(String(r.Properties?.['ScheduleExpression'] ?? '')));
+  const schedules = of('AWS::Events::Rule').filter((r) => /rate\(1 minute\)/.test(String(r.Properties?.['ScheduleExpression'] ?? '')) && !/-auto-resolve$/.test(String(r.Properties?.['Name'] ?? '')));
   const probeFns = of('AWS::Lambda::Function').filter((f) => /^kafka-heal-probe-/.test(String(envOf(f)['POWERTOOLS_SERVICE_NAME'])));
   const probeMemGb = Math.max(...probeFns.map((f) => Number(f.Properties?.['MemorySize'] ?? 128))) / 1024;
   const runs = schedules.length * MINUTES_PER_MONTH;

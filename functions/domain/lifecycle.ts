@@ -94,6 +94,8 @@ export interface AlarmStatus {
   state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
   /** When it entered that state (ISO). */
   since: string;
+  /** It watches the healer's own probe of the cluster (not the platform's metrics). */
+  probe?: boolean | undefined;
 }
 
 export type ClusterHealth = { healthy: true; since: string; detail: string } | { healthy: false; reason: string };
@@ -110,8 +112,11 @@ export function clusterHealthFromAlarms(alarms: readonly AlarmStatus[]): Cluster
     const shown = bad.slice(0, 5).map((a) => `${a.name} ${a.state}`);
     return { healthy: false, reason: `${shown.join(', ')}${bad.length > shown.length ? ` and ${bad.length - shown.length} more` : ''}` };
   }
-  const since = alarms.map((a) => a.since).reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
-  return { healthy: true, since, detail: `all ${alarms.length} alarms OK` };
+  const latest = (of: readonly AlarmStatus[]) => of.reduce((a, b) => (Date.parse(b.since) > Date.parse(a.since) ? b : a));
+  const last = latest(alarms);
+  const probe = alarms.filter((a) => a.probe);
+  const probeText = probe.length === 0 ? '' : `; the probe healthy since ${latest(probe).since} (its ${probe.length} alarm(s) OK)`;
+  return { healthy: true, since: last.since, detail: `all ${alarms.length} alarms OK, the last back ${last.name} at ${last.since}${probeText}` };
 }
 
 /** One alarm's state on an incident: the latest the incident heard of it. */
@@ -154,10 +159,12 @@ export function autoResolveVerdict(incident: AutoResolveFacts, health: ClusterHe
   if (!health.healthy) return { resolve: false, reason: `the cluster is not healthy: ${health.reason}` };
   const healthyMs = now.getTime() - Date.parse(health.since);
   if (healthyMs < quietMs) return { resolve: false, reason: `the cluster is healthy for ${Math.round(healthyMs / 1000)} s only (quiet period ${policy.autoResolveSeconds} s)` };
-  const n = Object.keys(incident.alarms).length;
+  const own = Object.entries(incident.alarms).sort(([, a], [, b]) => b.at.localeCompare(a.at));
+  const shown = own.slice(0, 3).map(([k, a]) => `${k} since ${a.at}`);
+  const more = own.length > shown.length ? ` and ${own.length - shown.length} more` : '';
   return {
     resolve: true,
-    reason: `recovered without the healer: ${n === 0 ? 'no alarm of its own is firing' : `its ${n} alarm(s) back to OK`}, none firing for ${policy.autoResolveSeconds} s, and the cluster healthy since ${health.since} (${health.detail})`,
+    reason: `recovered without the healer: ${own.length === 0 ? 'no alarm of its own is firing' : `its ${own.length} alarm(s) back to OK (${shown.join(', ')}${more})`}, none firing for ${policy.autoResolveSeconds} s, and the cluster healthy since ${health.since} (${health.detail})`,
   };
 }
 

@@ -129,6 +129,11 @@ function incidentMttr(i: IncidentWithTimeline): number | null {
   return i.mttrSeconds ?? (i.resolvedAt ? secondsBetween(i.detectedAt, i.resolvedAt) : null);
 }
 
+/** ` by <who> (<where from>)`, or nothing when the record does not say. */
+function whoAndWhere(by: string | undefined, via: string | undefined): string {
+  return by === undefined ? '' : ` by ${by}${via === undefined ? '' : ` (${via})`}`;
+}
+
 function outcomeSentence(i: IncidentWithTimeline, falseAlarm: boolean): string {
   switch (i.status) {
     case 'resolved':
@@ -169,9 +174,10 @@ export function postmortemDraftFromIncident(incident: IncidentWithTimeline): Pos
     ['Brokers', brokers.length ? brokers.join(', ') : 'none'],
     ['Detected', incident.detectedAt],
     ['Opened', incident.openedAt],
-    ['Acknowledged', incident.acknowledgedAt ?? 'not acknowledged'],
-    ['Resolved', incident.resolvedAt ?? 'not resolved'],
+    ['Acknowledged', incident.acknowledgedAt ? `${incident.acknowledgedAt}${whoAndWhere(incident.acknowledgedBy, incident.acknowledgedVia)}` : 'not acknowledged'],
+    ['Resolved', incident.resolvedAt ? `${incident.resolvedAt}${whoAndWhere(incident.resolvedBy, incident.resolvedVia)}` : 'not resolved'],
     ['MTTD', formatDuration(mttd)],
+    ['MTTA', incident.mttaSeconds === undefined ? 'n/a' : `${formatDuration(incident.mttaSeconds)} from ${incident.mttaFrom === 'page' ? 'the first page' : 'detection'}`],
     ['MTTR', formatDuration(mttr)],
     ['Signals', String(incident.signalCount)],
   ];
@@ -205,7 +211,9 @@ export function postmortemDraftFromIncident(incident: IncidentWithTimeline): Pos
   const wentWell: string[] = [];
   const toImprove: string[] = [];
   if (mttd !== null) wentWell.push(`Detected and opened ${formatDuration(mttd)} after the first signal.`);
-  if (incident.status === 'resolved' && escalations.length === 0) {
+  if (incident.status === 'resolved' && incident.resolvedVia === 'auto-resolve') {
+    wentWell.push('The fault cleared without the healer; auto-resolve closed the incident once its alarms and the cluster stayed healthy for the quiet period.');
+  } else if (incident.status === 'resolved' && escalations.length === 0 && (incident.resolvedVia === undefined || incident.resolvedVia === 'workflow' || incident.resolvedVia === 'classifier')) {
     wentWell.push(falseAlarm ? 'The workflow re-probed before acting and changed nothing on a healthy cluster.' : 'Automation resolved the incident without paging anyone.');
   }
   if (incident.signalCount > 1) wentWell.push(`${incident.signalCount} signals were correlated into this one incident.`);

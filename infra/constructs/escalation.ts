@@ -35,6 +35,8 @@ import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { LEVEL_SECRET_PREFIX } from '../../functions/domain/policy.js';
 import { NOTIFY_ENV } from '../../functions/shared/notify.js';
+import type { ClusterFacts } from '../../functions/domain/types.js';
+import { AutoResolver } from './auto-resolver.js';
 import { HealerFunction } from './healer-function.js';
 import { admitOnlySenders, WorkQueue } from './queues.js';
 import { jsonAccessLogFormat } from './webhook-api.js';
@@ -67,6 +69,11 @@ export interface EscalationProps {
   pagerDutyRoutingKey: ISecret;
   /** The clusters' runtime policy parameters: the ladder reads each cluster's escalation targets. */
   policies?: { parameters: IStringParameter[]; prefix: string };
+  /**
+   * The auto-resolver (needs the policies): resolves incidents that recovered without the healer
+   * and tells PagerDuty through this notification chain.
+   */
+  autoResolve?: { clusters: ClusterFacts[]; alarmNamePrefix: string };
 }
 
 /** Escalation levels' own SNS topics must be named so: the ladder may publish to these only. */
@@ -87,6 +94,7 @@ export class Escalation extends Construct {
   /** Per-source rate limit in front of the approval API (WAF rate-based rule on the stage). */
   readonly webAcl: CfnWebACL;
   readonly accessLogs: LogGroup;
+  readonly autoResolver: AutoResolver | undefined;
 
   constructor(scope: Construct, id: string, props: EscalationProps) {
     super(scope, id);
@@ -255,6 +263,12 @@ export class Escalation extends Construct {
         { id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'sns')}:${levelTopicPrefix(d)}*]`, reason: "Escalation levels name their own SNS topics in the runtime policy; the grant is limited to this deployment's escalation topic prefix, and the ladder refuses any other topic." },
       );
     }
+    // --- Auto-resolve: incidents that recovered without the healer (a resolve tells PagerDuty) -----
+    this.autoResolver =
+      props.autoResolve && props.policies
+        ? new AutoResolver(this, 'AutoResolve', { deployment: d, table: props.table, clusters: props.autoResolve.clusters, alarmNamePrefix: props.autoResolve.alarmNamePrefix, policies: props.policies })
+        : undefined;
+    if (this.autoResolver) bindNotify(this.autoResolver.fn);
     // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
     admitOnlySenders(this.retryQueue.queue, { roles: notifying.map((f) => f.role) });
 
@@ -295,6 +309,7 @@ export class Escalation extends Construct {
       { fn: this.redeliverFn, name: 'notify-redeliver' },
       { fn: this.approvalRequestFn, name: 'approval-request' },
       { fn: this.approvalEndpointFn, name: 'approval-endpoint' },
+      ...(this.autoResolver ? [{ fn: this.autoResolver.fn, name: 'auto-resolve' }] : []),
     ];
   }
 

@@ -187,6 +187,7 @@ export class HealerStack extends Stack {
       warning: this.notifications.warning,
       pagerDutyRoutingKey: this.notifications.pagerDutyRoutingKey,
       policies: this.policies,
+      autoResolve: { clusters, alarmNamePrefix: alarmNamePrefix(d) },
     });
 
     this.classifyFn = new HealerFunction(this, 'Classify', {

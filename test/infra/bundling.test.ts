@@ -89,6 +89,7 @@ describe('Lambda bundles (esbuild, CommonJS)', () => {
     expect([...bundles.keys()].sort()).toEqual([
       'kafka-heal-approval-endpoint',
       'kafka-heal-approval-request',
+      'kafka-heal-auto-resolve',
       'kafka-heal-classify',
       'kafka-heal-cluster-steps-orders',
       'kafka-heal-escalation',

@@ -173,6 +173,37 @@ describe('escalation ladder and approvals wiring', () => {
     expect(Object.values(alarms).some((a) => /notify-retry-dlq/.test(String(a.Properties.AlarmName)))).toBe(true);
   });
 
+  it('the auto-resolver runs every minute on a schedule named per deployment, with its own least-privilege role', () => {
+    const fnId = logicalIdOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('resolves incidents whose alarms and cluster stayed healthy') });
+    t.hasResourceProperties('AWS::Events::Rule', {
+      Name: `kafka-heal-${d}-auto-resolve`,
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    const env = envOfFunction(/resolves incidents whose alarms and cluster stayed healthy/);
+    expect(env).toMatchObject({
+      DEPLOYMENT: d,
+      ALARM_NAME_PREFIX: `kafka-heal-${d}.`,
+      POLICY_PARAMETER_PREFIX: `/kafka-heal/${d}/clusters`,
+      CLUSTERS_FILE: 'clusters.json',
+      INCIDENT_TABLE_NAME: expect.anything(),
+      PAGERDUTY_ROUTING_KEY_SECRET: expect.anything(),
+      SNS_CRITICAL_TOPIC_ARN: expect.anything(),
+      NOTIFY_RETRY_QUEUE_URL: expect.anything(),
+      POWERTOOLS_SERVICE_NAME: 'kafka-heal-auto-resolve',
+    });
+    const statements = statementsOfRole(roleOfFunction(/resolves incidents whose alarms and cluster stayed healthy/));
+    const actions = actionsOf(statements);
+    // Reads alarm states, never changes them; reads the policies; resolves incidents; tells PagerDuty / SNS / the retry queue.
+    expect(actions).toEqual(expect.arrayContaining(['cloudwatch:DescribeAlarms', 'ssm:GetParameter', 'dynamodb:UpdateItem', 'dynamodb:Query', 'sns:Publish', 'sqs:SendMessage', 'secretsmanager:GetSecretValue']));
+    expect(actions.filter((a) => /^cloudwatch:|^states:|^ssm:Put|^dynamodb:DeleteTable/.test(a))).toEqual(['cloudwatch:DescribeAlarms']);
+    const describe = statements.find((x) => actionsOf([x]).includes('cloudwatch:DescribeAlarms'));
+    expect(JSON.stringify(describe?.Resource)).toContain(`:alarm:kafka-heal-${d}.*`);
+    // Only X-Ray is granted on * (it has no resource-level permissions).
+    for (const st of statements) if (st.Resource === '*') expect(actionsOf([st]).every((a) => a.startsWith('xray:')), JSON.stringify(st.Action)).toBe(true);
+  });
+
   it('cdk-nag reports no unacknowledged error for the escalation and approval resources', () => {
     const stack = ex.stacks.find((s) => s.config.deployment === d);
     if (!stack) throw new Error('no stack');

@@ -305,10 +305,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // cluster-steps: errors (throttles surface as DLQ, failed-execution, heartbeat or 5xx alarms,
     // infra/constructs/self-monitoring.ts); escalation and each recovery workflow: failed + timed out;
     // three DLQs; webhook 5xx. Escalation: the ladder (failed + timed out), its steps, redelivery and
-    // the two approval functions (errors), the notify-retry DLQ, approvals API 5xx.
+    // the two approval functions and the auto-resolver (errors), the notify-retry DLQ, approvals API 5xx.
     // The incident-metrics function (errors) feeds the dashboard's open-incident gauges (opt-in).
     // Rejected input (kept raw): one alarm over the ingest, webhook and classify counts.
-    const selfCount = (5 + 2 * config().clusters.length) + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 4 + 1 + 1) + 1 + (config().dashboard ? 1 : 0);
+    const selfCount = (5 + 2 * config().clusters.length) + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 5 + 1 + 1) + 1 + (config().dashboard ? 1 : 0);
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -435,14 +435,14 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const t = template(deployment);
     const fns = Object.values(resources(t, 'AWS::Lambda::Function'));
     // ingest, ingest-webhook, classify, webhook-authorizer, workflow-steps; escalation steps, notify
-    // redelivery, approval request and endpoint; per cluster a probe and cluster-steps.
+    // redelivery, approval request and endpoint, the auto-resolver; per cluster a probe and cluster-steps.
     // ... and incident-metrics (the dashboard's open-incident gauges) when the dashboard is on.
-    expect(fns).toHaveLength(5 + 4 + (config().dashboard ? 1 : 0) + 2 * config().clusters.length);
+    expect(fns).toHaveLength(5 + 5 + (config().dashboard ? 1 : 0) + 2 * config().clusters.length);
     for (const f of fns) {
       // Every function is actively traced but the scheduled probe: nothing upstream of its schedule
       // is traced, so it is traced only when a traced caller invokes it (no trace a minute per cluster).
       const service = String((f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME']);
-      expect(f.Properties?.['TracingConfig'], service).toEqual({ Mode: service.startsWith('kafka-heal-probe-') ? 'PassThrough' : 'Active' });
+      expect(f.Properties?.['TracingConfig'], service).toEqual({ Mode: service.startsWith('kafka-heal-probe-') || service === 'kafka-heal-auto-resolve' ? 'PassThrough' : 'Active' });
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],

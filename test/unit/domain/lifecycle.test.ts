@@ -200,7 +200,16 @@ describe('cluster health from its alarms', () => {
   const ok = (name: string, since: string): AlarmStatus => ({ name, state: 'OK', since });
 
   it('healthy since the last alarm returned to OK', () => {
-    expect(clusterHealthFromAlarms([ok('a', ago(300_000)), ok('b', ago(60_000)), ok('c', ago(900_000))])).toEqual({ healthy: true, since: ago(60_000), detail: 'all 3 alarms OK' });
+    expect(clusterHealthFromAlarms([ok('a', ago(300_000)), ok('b', ago(60_000)), ok('c', ago(900_000))])).toEqual({ healthy: true, since: ago(60_000), detail: `all 3 alarms OK, the last back b at ${ago(60_000)}` });
+  });
+
+  it('says since when the probe is healthy when the probe watches the cluster', () => {
+    const alarms: AlarmStatus[] = [ok('msk', ago(60_000)), { ...ok('heartbeat', ago(300_000)), probe: true }, { ...ok('broker-down', ago(200_000)), probe: true }];
+    expect(clusterHealthFromAlarms(alarms)).toEqual({
+      healthy: true,
+      since: ago(60_000),
+      detail: `all 3 alarms OK, the last back msk at ${ago(60_000)}; the probe healthy since ${ago(200_000)} (its 2 alarm(s) OK)`,
+    });
   });
 
   it('an alarm in ALARM or without data (a silent probe), or no alarm at all, is not healthy', () => {
@@ -225,7 +234,9 @@ describe('auto-resolve (autoResolveVerdict)', () => {
 
   it('resolves an escalated or open incident whose alarms are OK on a healthy cluster, both for the quiet period (inclusive)', () => {
     const v = autoResolveVerdict(facts(), healthy, QUIET, NOW);
-    expect(v).toEqual({ resolve: true, reason: `recovered without the healer: its 1 alarm(s) back to OK, none firing for 900 s, and the cluster healthy since ${ago(900_000)} (all 9 alarms OK)` });
+    expect(v).toEqual({ resolve: true, reason: `recovered without the healer: its 1 alarm(s) back to OK (broker-down-b2 since ${ago(1_000_000)}), none firing for 900 s, and the cluster healthy since ${ago(900_000)} (all 9 alarms OK)` });
+    const four = Object.fromEntries(['a', 'b', 'c', 'd'].map((k, i) => [k, { state: 'ok' as const, at: ago(1_000_000 + i) }]));
+    expect(autoResolveVerdict(facts({ alarms: four }), healthy, QUIET, NOW).reason).toContain(`its 4 alarm(s) back to OK (a since ${ago(1_000_000)}, b since ${ago(1_000_001)}, c since ${ago(1_000_002)} and 1 more)`);
     expect(autoResolveVerdict(facts({ status: 'open' }), healthy, QUIET, NOW).resolve).toBe(true);
     expect(autoResolveVerdict(facts({ alarms: {} }), healthy, QUIET, NOW)).toMatchObject({ resolve: true, reason: expect.stringMatching(/no alarm of its own is firing/) });
   });

@@ -81,6 +81,28 @@ describe('postmortemFromIncident', () => {
     expect(brokenTableRows(md)).toEqual([]);
   });
 
+  it('names who acknowledged and who resolved it, from where, and MTTA', () => {
+    const md = postmortemFromIncident(
+      incident({ acknowledgedAt: '2026-11-22T03:00:30.000Z', acknowledgedBy: 'pagerduty:Ada', acknowledgedVia: 'pagerduty', mttaSeconds: 20, mttaFrom: 'page', resolvedBy: 'operator:bob', resolvedVia: 'cli' }),
+    );
+    expectSections(md, {
+      Summary: [
+        '| Acknowledged | 2026-11-22T03:00:30.000Z by pagerduty:Ada (pagerduty) |',
+        '| Resolved | 2026-11-22T03:00:42.000Z by operator:bob (cli) |',
+        '| MTTA | 20 s from the first page |',
+      ],
+    });
+    expect(section(md, 'What went well')).not.toContain('without paging');
+    const plain = postmortemFromIncident(incident());
+    expectSections(plain, { Summary: ['| Acknowledged | not acknowledged |', '| MTTA | n/a |', '| Resolved | 2026-11-22T03:00:42.000Z |'] });
+    const auto = postmortemFromIncident(incident({ status: 'resolved', resolvedBy: 'auto-resolve', resolvedVia: 'auto-resolve', mttaSeconds: 300, mttaFrom: 'detection' }));
+    expectSections(auto, {
+      Summary: ['| Resolved | 2026-11-22T03:00:42.000Z by auto-resolve (auto-resolve) |', '| MTTA | 5 min from detection |'],
+      'What went well': ['- The fault cleared without the healer; auto-resolve closed the incident once its alarms and the cluster stayed healthy for the quiet period.'],
+    });
+    expect(section(auto, 'What went well')).not.toContain('without paging');
+  });
+
   it('is deterministic and orders the timeline by time, stored order for ties', () => {
     const base = incident();
     const shuffled = incident({ timeline: [...base.timeline].reverse() });
