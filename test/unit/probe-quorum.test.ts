@@ -6,7 +6,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { quorumMetrics } from '../../functions/probe/metrics.js';
-import { quorumObservation } from '../../functions/shared/probe/index.js';
+import { probeCluster, quorumObservation } from '../../functions/shared/probe/index.js';
 import { DESCRIBE_QUORUM_VERSION, describeQuorum } from '../../functions/shared/probe/requests.js';
 import { KafkaProtocolError, Reader, Writer, type BrokerConnection } from '../../functions/shared/probe/wire.js';
 import { ensembleReport, observeZookeeper, parseMntr, parseSrvr, reportZookeeperServer, type ZkServerReport, type ZkServerState } from '../../functions/shared/zookeeper.js';
@@ -185,6 +185,62 @@ describe('DescribeQuorum v1', () => {
     expect(quorumObservation(new KafkaProtocolError('x', 31))).toMatchObject({ state: 'unknown', note: expect.stringMatching(/DESCRIBE on CLUSTER/) });
     expect(quorumObservation(new KafkaProtocolError('x', 35))).toMatchObject({ state: 'unknown' });
     expect(quorumObservation(new Error('connection to 10.0.0.1:9092 closed by the probe'))).toMatchObject({ state: 'unknown' });
+  });
+});
+
+/**
+ * A KRaft broker on 127.0.0.1 that answers ApiVersions (advertising DescribeQuorum 0-2) and
+ * Metadata v5 (itself, after `metadataDelayMs`) and never answers DescribeQuorum: what a broker
+ * with no active controller to forward to does.
+ */
+async function brokerWithoutController(metadataDelayMs: number): Promise<number> {
+  let port = 0;
+  const s = createServer((sock) => {
+    sockets.push(sock);
+    sock.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const r = new Reader(buf.subarray(4, 4 + buf.readInt32BE(0)));
+        buf = buf.subarray(4 + buf.readInt32BE(0));
+        const key = r.int16();
+        r.int16();
+        const correlation = r.int32();
+        const reply = (body: Buffer) => {
+          const frame = new Writer().int32(body.length + 4).int32(correlation).build();
+          sock.write(Buffer.concat([frame, body]));
+        };
+        if (key === 18) reply(new Writer().int16(0).array([[18, 0, 3], [3, 0, 12], [55, 0, 2]], (w, [k, lo, hi]) => w.int16(k as number).int16(lo as number).int16(hi as number)).build());
+        if (key === 3) {
+          const body = new Writer().int32(0).array([1], (w) => w.int32(1).string('127.0.0.1').int32(port).string(null)).string('c').int32(1).array([], () => undefined).build();
+          setTimeout(() => reply(body), metadataDelayMs);
+        }
+      }
+    });
+  });
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  port = (s.address() as { port: number }).port;
+  return port;
+}
+
+describe('DescribeQuorum unanswered', () => {
+  it('by a broker that answered everything else, within a full step bound: leaderless (no active controller)', async () => {
+    const port = await brokerWithoutController(0);
+    const s = await probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 2000, stepTimeoutMs: 300 });
+    expect(s.metadataMode).toBe('kraft');
+    expect(s.quorum).toMatchObject({ state: 'leaderless', leaderId: null });
+    expect(byName(quorumMetrics(s))).toEqual({ ActiveControllerCount: 0, QuorumHealthy: 0, QuorumLeaders: 0 });
+  });
+
+  it('within a bound the probe\'s own deadline cut short: never leaderless, nothing published', async () => {
+    const port = await brokerWithoutController(700);
+    const s = await probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 1200, stepTimeoutMs: 1000 });
+    // The request's timer and the whole probe's bound end together: either the probe ends first
+    // (no quorum observation) or the request does (unknown).
+    expect(s.quorum?.state ?? 'not observed').toMatch(/^(unknown|not observed)$/);
+    expect(quorumMetrics(s)).toEqual([]);
   });
 });
 
