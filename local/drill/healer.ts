@@ -37,7 +37,7 @@ import type { PolicySource } from '../../functions/shared/policy-source.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
-import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
+import { clusterAlarmSpecs, type AlarmSpec } from '../../infra/constructs/alarm-specs.js';
 import { brokerRecoverySubstitutions, clusterTarget, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
@@ -47,6 +47,8 @@ import { startPagerDutyReceiver, type PagerDutyReceiver, type ResponderOptions }
 import { startApiServer, type ApiServer } from '../api-server.js';
 import { makePagerDutyWebhookHandler } from '../../functions/lifecycle/pagerduty-webhook.js';
 import { LifecycleRecords } from '../../functions/lifecycle/records.js';
+import { runAutoResolve } from '../../functions/lifecycle/auto-resolve.js';
+import type { ClusterAlarmSource } from '../../functions/lifecycle/cluster-alarms.js';
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
 import { localMskDouble, mskClusterArnFor } from '../kafka/msk-double.js';
@@ -705,9 +707,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const evaluatorOptions = { periodSeconds: opts.alarmPeriodSeconds, sustainedWindowSeconds: opts.sustainedWindowSeconds, graceFraction: 0.5 };
   let evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
   const alarmTransitions: AlarmTransition[] = [];
+  // When each alarm entered its current state: auto-resolve reads it as CloudWatch's StateTransitionedTimestamp.
+  const alarmSince = new Map<string, number>();
+  let monitoringSince = Date.now();
   const deliver = (trs: AlarmTransition[]) => {
     for (const tr of trs) {
       alarmTransitions.push(tr);
+      if (tr.contributor === undefined) alarmSince.set(tr.spec.alarmName, tr.at);
       // CloudWatch also reports INSUFFICIENT_DATA -> OK; it carries no fault and is left out.
       if (tr.from === 'INSUFFICIENT_DATA' && tr.to === 'OK') continue;
       // A grouped alarm's own change only counts its contributors: CloudWatch sends it, the normalizer ignores it.
@@ -751,6 +757,26 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const probeLog: LocalHealer['probeLog'] = [];
   let loop: Promise<void> | undefined;
   let evalTimer: NodeJS.Timeout | undefined;
+  // The auto-resolver, on the schedule AWS runs it (every minute: one alarm period here), over the
+  // evaluator's alarms as the deployed function reads CloudWatch's (functions/lifecycle/auto-resolve.ts).
+  let autoResolveTimer: NodeJS.Timeout | undefined;
+  let autoResolving: Promise<unknown> = Promise.resolve();
+  const watchesProbe = (spec: AlarmSpec) => (spec.source.type === 'metric' ? spec.source.metric.namespace === 'KafkaHeal' : spec.source.query.includes('SCHEMA("KafkaHeal"'));
+  const alarmSource: ClusterAlarmSource = {
+    alarms: () =>
+      Promise.resolve(
+        evaluator.specs.map((spec) => ({
+          name: spec.alarmName,
+          state: evaluator.state(spec.alarmName) ?? 'INSUFFICIENT_DATA',
+          since: new Date(alarmSince.get(spec.alarmName) ?? monitoringSince).toISOString(),
+          ...(watchesProbe(spec) ? { probe: true } : {}),
+        })),
+      ),
+  };
+  const autoResolve = async () => {
+    const report = await runAutoResolve({ store, clusters: [cluster.name], policies, alarms: alarmSource, notify: (n) => notify(n, notifyDeps), now: () => new Date() });
+    for (const v of report.incidents) if (v.outcome !== 'skipped') emit({ at: Date.now(), source: 'classifier', event: `auto-resolve:${v.outcome}`, detail: `${v.incidentId}: ${v.reason}` });
+  };
   // ZooKeeper mode: the exporter scrape + Prometheus rule + Alertmanager webhook stand-in
   // (zookeeper-alerts.ts), `for: 1m` as one local period but never under ZK_ELECTION_FLOOR_MS,
   // scraped twice a period. A ZooKeeper leader election takes real seconds whatever the drill's
@@ -830,8 +856,16 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       if (monitoring) return;
       monitoring = true;
       evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
+      monitoringSince = Date.now();
+      alarmSince.clear();
       loop = probeLoop();
-      if (cloudwatchAlarms) evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
+      if (cloudwatchAlarms) {
+        evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
+        autoResolveTimer = setInterval(() => {
+          // One run at a time, as a schedule with no overlap; a failed run is told and the next one tries again.
+          autoResolving = autoResolving.then(autoResolve).catch((err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'auto-resolve:error', detail: (err as Error).message }));
+        }, Math.max(500, opts.alarmPeriodSeconds * 1000));
+      }
       if (zkStandIn) {
         zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
         zkTimer = setInterval(() => void scrapeZooKeeper(), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)));
@@ -840,10 +874,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     async stopMonitoring() {
       monitoring = false;
       if (evalTimer) clearInterval(evalTimer);
+      if (autoResolveTimer) clearInterval(autoResolveTimer);
       if (zkTimer) clearInterval(zkTimer);
       if (probeTimer) clearInterval(probeTimer);
       await loop;
-      await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight, autoResolving]);
     },
     fireAlarm(match, why, broker) {
       const trs = evaluator.force(match, Date.now(), why, broker === undefined ? undefined : String(broker));

@@ -4,6 +4,9 @@ import type { IncidentWithTimeline } from '../../functions/shared/incident-store
 import type { DrillAction, DrillExpectationResult, DrillIncident, DrillReport, DrillSource, DrillTimelineEntry } from './report-types.js';
 import type { Scenario } from './scenario.js';
 
+/** The auto-resolver's actor on the timeline (AUTO_RESOLVE of functions/lifecycle/auto-resolve.ts, whose AWS clients this pure module does not load). */
+export const AUTO_RESOLVE = 'auto-resolve';
+
 export interface ObservedEvent {
   at: number;
   source: DrillSource;
@@ -69,7 +72,7 @@ export function primaryIncident(incidents: IncidentWithTimeline[], which: 'first
 }
 
 function isAction(actor: string): boolean {
-  return actor === 'classifier' || actor.startsWith('workflow:') || actor.startsWith('operator:');
+  return actor === 'classifier' || actor === AUTO_RESOLVE || actor.startsWith('workflow:') || actor.startsWith('operator:');
 }
 
 export function incidentActions(incidents: IncidentWithTimeline[], faultAt: number): DrillAction[] {
@@ -98,7 +101,7 @@ function timeline(o: DrillObservations): DrillTimelineEntry[] {
   for (const inc of o.incidents) {
     for (const e of inc.timeline) {
       const at = Date.parse(e.at);
-      const source: DrillSource = e.actor === 'classifier' ? 'classifier' : e.actor.startsWith('workflow:') ? 'workflow' : e.actor.startsWith('operator:') ? 'approval' : 'alarm';
+      const source: DrillSource = e.actor === 'classifier' || e.actor === AUTO_RESOLVE ? 'classifier' : e.actor.startsWith('workflow:') ? 'workflow' : e.actor.startsWith('operator:') ? 'approval' : 'alarm';
       // The classifier's reasons say why (e.g. the flap breaker), so they travel with the entry.
       const why = e.reasons && e.reasons.length > 0 ? `why: ${e.reasons.join(' ')}` : undefined;
       const detail = [e.detail, e.result === undefined ? undefined : `result: ${e.result}`, why].filter((x) => x !== undefined).join('; ');
@@ -142,6 +145,10 @@ export function evaluateExpectations(o: DrillObservations, m: { mttrSeconds: num
         ? 'not acknowledged'
         : `acknowledged by ${inc?.acknowledgedBy ?? '?'} via ${inc?.acknowledgedVia ?? '?'}, MTTA ${inc?.mttaSeconds ?? '?'} s; ${pagedAfter.length} page(s) after it; ladder ${stopped ? 'stopped' : 'did not note it'}`;
     out.push(check('acknowledged', 'acknowledged via PagerDuty, MTTA measured, no page after it', actual, ackAt !== undefined && inc?.acknowledgedVia === 'pagerduty' && inc.mttaSeconds !== undefined && pagedAfter.length === 0 && stopped));
+  }
+  if (ex.autoResolved !== undefined) {
+    const auto = o.incidents.filter((i) => i.status === 'resolved' && i.resolvedBy === AUTO_RESOLVE);
+    out.push(check('auto-resolved', `${ex.autoResolved} incident(s) recovered without the healer`, auto.length === 0 ? 'none' : auto.map((i) => `${i.type} ${i.id}`).join(', '), auto.length === ex.autoResolved));
   }
   if (ex.maxMttrSeconds !== undefined) {
     out.push(check('max MTTR', `<= ${ex.maxMttrSeconds} s`, m.mttrSeconds === null ? 'never recovered' : `${m.mttrSeconds} s`, m.mttrSeconds !== null && m.mttrSeconds <= ex.maxMttrSeconds));

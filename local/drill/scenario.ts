@@ -224,6 +224,8 @@ export const ScenarioSchema = z.strictObject({
      * report, and its ladder stopped: no page after the acknowledgement.
      */
     acknowledged: z.boolean().optional(),
+    /** This many incidents were resolved by the auto-resolver (recovered without the healer). */
+    autoResolved: z.number().int().min(0).optional(),
     /** MTTR at most this many times the oracle. */
     maxMttrRatio: z.number().positive().optional(),
     noDataLoss: z.boolean().default(true),

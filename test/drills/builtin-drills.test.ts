@@ -81,4 +81,22 @@ describe('built-in drills against a real cluster', () => {
     expect(failures.at(-1)?.status).toBe('escalated');
     expect(r.timeline.some((t) => /Flap breaker/.test(t.detail ?? ''))).toBe(true);
   }, 720_000);
+
+  it('escalated-then-recovered: the flap breaker escalates broker 2, a hand repair lets it auto-resolve, and broker 3 crashing later is healed by its own incident', async () => {
+    const r = await drill('escalated-then-recovered');
+    const failures = r.incidents.filter((i) => i.type === 'broker-failure');
+    // Healed once, escalated once (the flap breaker), then broker 3's own incident, healed.
+    expect(failures.map((i) => i.status)).toEqual(['resolved', 'resolved', 'resolved']);
+    const escalated = r.timeline.filter((t) => t.event === 'incident:escalation-started');
+    expect(escalated).toHaveLength(1);
+    const escalatedId = (escalated[0]?.detail ?? '').split(':')[0] ?? '';
+    // The auto-resolver closed it: escalated -> resolved, and why (its alarms OK, the cluster healthy for 20 s).
+    expect(r.timeline.some((t) => t.event === 'incident:status-changed' && (t.detail ?? '').startsWith(`${escalatedId}: escalated -> resolved: recovered without the healer`))).toBe(true);
+    expect(r.timeline.filter((t) => t.event === 'auto-resolve:resolved').map((t) => (t.detail ?? '').split(':')[0])).toEqual([escalatedId]);
+    const last = failures.at(-1);
+    expect(last?.id).not.toBe(escalatedId);
+    expect(last).toMatchObject({ workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });
+    expect(r.expectations.every((e) => e.passed)).toBe(true);
+    expect(r.messagesLost).toBe(0);
+  }, 720_000);
 });

@@ -1,8 +1,9 @@
 // Report assembly: MTTD/MTTR from the incident and the health measure, the oracle ratio, actions
 // from the incident timeline, expectation checks on both sides of each edge.
+import { AUTO_RESOLVE_ACTOR } from '../../../functions/lifecycle/auto-resolve.js';
 import { describe, expect, it } from 'vitest';
 import type { IncidentWithTimeline } from '../../../functions/shared/incident-store.js';
-import { assembleReport, primaryIncident, type DrillObservations } from '../../../local/drill/report.js';
+import { AUTO_RESOLVE, assembleReport, primaryIncident, type DrillObservations } from '../../../local/drill/report.js';
 import { validateScenario } from '../../../local/drill/scenario.js';
 
 const FAULT = Date.parse('2026-11-22T05:00:00.000Z');
@@ -192,6 +193,18 @@ describe('acknowledged: through PagerDuty, MTTA measured, no page after it', () 
 
   it('a scenario expecting an acknowledgement needs someone to acknowledge', () => {
     expect(() => validateScenario({ name: 'x', description: 'd', faults: [{ at: 0, action: 'crash', broker: 2 }], expect: { acknowledged: true } }, 't')).toThrow(/expect.acknowledged: an acknowledgement needs a pagerDuty section/);
+  });
+});
+
+describe('autoResolved: incidents the auto-resolver closed', () => {
+  it('counts incidents resolved by the auto-resolver, and names the actor as the Lambda writes it', () => {
+    expect(AUTO_RESOLVE).toBe(AUTO_RESOLVE_ACTOR);
+    const auto = incident({ id: 'inc-a', type: 'broker-failure', resolvedBy: AUTO_RESOLVE, timeline: [{ at: at(30), actor: AUTO_RESOLVE, action: 'resolved', detail: 'recovered without the healer' }] });
+    const healed = incident({ id: 'inc-b', type: 'broker-failure', openedAt: at(40) });
+    const r = (n: number) => assembleReport(observations({ incidents: [auto, healed] }, { autoResolved: n, workflow: undefined, status: undefined, actionsTaken: [], maxMttrSeconds: undefined, maxMttrRatio: undefined }));
+    expect(r(1).expectations.find((e) => e.name === 'auto-resolved')).toMatchObject({ passed: true, actual: 'broker-failure inc-a' });
+    expect(r(2).expectations.find((e) => e.name === 'auto-resolved')?.passed).toBe(false);
+    expect(r(1).actions.map((a) => `${a.actor} ${a.action}`)).toContain('auto-resolve resolved');
   });
 });
 
