@@ -4,11 +4,7 @@
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGERDUTY_RATE_LIMIT } from '../../infra/constructs/webhook-api.js';
-
-import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
-
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
-type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+import { actionsOf, synthesizeExampleStacks, type ExampleStacks, type Resources, type Statement } from './example-stacks.js';
 
 let ex: ExampleStacks;
 let d: string;
@@ -39,7 +35,6 @@ function statementsOf(service: string): Statement[] {
     .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
-const actionsOf = (s: Statement[]) => s.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
 const logicalIdOf = (type: string, props: Record<string, unknown>) => {
   const found = Object.keys(t.findResources(type, { Properties: props }));
   expect(found, JSON.stringify(props)).toHaveLength(1);
