@@ -189,4 +189,27 @@ export interface ClusterSnapshot {
   errors: string[];
   /** TLS and SASL: what was refused and which certificates were seen (absent for a plaintext probe). */
   security?: SecurityObservation;
+  /** KRaft: the metadata quorum as DescribeQuorum described it (absent in ZooKeeper mode, or when no broker answered). */
+  quorum?: QuorumObservation;
+}
+
+/**
+ * The KRaft metadata quorum, asked through a broker (DescribeQuorum v1, forwarded to the active
+ * controller; the probe's principal needs DESCRIBE on CLUSTER).
+ * - led: the quorum named a leader (the active controller, leaderId).
+ * - leaderless: the broker answered the probe but the quorum named no leader, answered with an
+ *   error, or gave no answer within the step bound (a broker forwards the request to the active
+ *   controller; with none, it waits): no active controller.
+ * - unknown: the quorum could not be asked (Kafka before 3.3, DESCRIBE on CLUSTER not granted,
+ *   the connection lost): says nothing either way, and no quorum metric is published.
+ */
+export interface QuorumObservation {
+  state: 'led' | 'leaderless' | 'unknown';
+  leaderId: number | null;
+  leaderEpoch?: number;
+  /** Each voter: its lag behind the leader's high watermark in metadata records. */
+  voters: { id: number; lag: number }[];
+  /** The largest voter lag (records); null when not led. */
+  maxVoterLag: number | null;
+  note: string;
 }

@@ -20,6 +20,7 @@ import { logger } from '../shared/powertools.js';
 import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '@kafka-heal/probe';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretCache, SecurityRefSchema, securityLoader, type SecurityLoader } from '../shared/kafka-security.js';
+import { observeZookeeper, type ZkEnsembleReport } from '../shared/zookeeper.js';
 import { parseMetricSeries, probeMetricDocuments, publish, selectSeries, type MetricDocument } from './metrics.js';
 
 export const ProbeEventSchema = z.object({
@@ -38,6 +39,10 @@ const ClusterEntrySchema = z.object({
     .optional(),
   /** How to reach the listener: protocol, mechanism, secrets by reference (functions/shared/kafka-security.ts). */
   security: SecurityRefSchema.optional(),
+  /** The configured metadata mode (self-managed clusters): the probe then skips detecting it. */
+  metadataMode: z.enum(['kraft', 'zookeeper']).optional(),
+  /** ZooKeeper mode: each ensemble server's client address (host:port), asked with srvr/mntr every round. */
+  zookeeper: z.array(z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port')).min(1).optional(),
 });
 export type ProbeClusterConfig = z.infer<typeof ClusterEntrySchema>;
 
@@ -71,6 +76,7 @@ export function probeOptionsFor(c: ProbeClusterConfig, timeoutMs: number): Probe
   const groups: ConsumerGroupWatch[] = (c.consumerGroups ?? []).map((g) => (typeof g === 'string' ? { group: g } : { group: g.name, ...(g.topics ? { topics: g.topics } : {}) }));
   const opts: ProbeOptions = { bootstrapServers: servers.map((s) => s.trim()), consumerGroups: groups, timeoutMs };
   if (c.brokerCount !== undefined) opts.expectedBrokers = c.brokerCount;
+  if (c.metadataMode !== undefined) opts.metadataMode = c.metadataMode;
   return opts;
 }
 
@@ -79,6 +85,8 @@ export interface ProbeDeps {
   /** The cluster's security settings loader (secrets read at run time), undefined for plaintext. */
   security?: (c: ProbeClusterConfig) => SecurityLoader | undefined;
   probe: (opts: ProbeOptions) => Promise<ClusterSnapshot>;
+  /** Asks a ZooKeeper ensemble (srvr, mntr); run beside the Kafka probe when the cluster lists its servers. */
+  zookeeper?: (servers: string[]) => Promise<ZkEnsembleReport>;
   publish: (docs: MetricDocument[]) => void;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
@@ -93,6 +101,8 @@ export interface ProbeResult {
   status: ClusterSnapshot['status'];
   problems: string[];
   snapshot: ClusterSnapshot;
+  /** The ZooKeeper ensemble as it answered in the last round (clusters that list their servers). */
+  zookeeper?: ZkEnsembleReport;
 }
 
 /** Broker ids seen per cluster in this Lambda container, so a dead cluster still reports them as 0. */
@@ -109,6 +119,7 @@ export function makeProbeHandler(deps: ProbeDeps) {
     const seen = seenBrokers.get(config.name) ?? new Set(config.brokerIds ?? []);
     seenBrokers.set(config.name, seen);
     let last: ClusterSnapshot | undefined;
+    let ensemble: ZkEnsembleReport | undefined;
     let done = 0;
     const start = deps.now();
     for (let i = 0; i < rounds; i++) {
@@ -119,17 +130,28 @@ export function makeProbeHandler(deps: ProbeDeps) {
         if (left < Math.max(0, wait) + deps.timeoutMs + 1000) break;
         if (wait > 0) await deps.sleep(wait);
       }
+      const zk = config.zookeeper && deps.zookeeper ? deps.zookeeper(config.zookeeper) : undefined;
       last = await deps.probe(opts);
+      ensemble = await zk;
       done++;
       // Refused: read the secrets again next round (a rotation may have happened meanwhile).
       if (last.security?.refused.length) loader?.forget();
       for (const b of last.brokers) seen.add(b.id);
-      deps.publish(probeMetricDocuments(config.name, last, [...seen]));
+      deps.publish(probeMetricDocuments(config.name, last, [...seen], ensemble));
       const problems = describeProblems(last);
-      logger.info('probe', { cluster: config.name, round: i + 1, status: last.status, durationMs: last.durationMs, problems, errors: last.errors });
+      logger.info('probe', {
+        cluster: config.name,
+        round: i + 1,
+        status: last.status,
+        durationMs: last.durationMs,
+        problems,
+        errors: last.errors,
+        ...(last.quorum ? { quorum: last.quorum.note } : {}),
+        ...(ensemble ? { zookeeper: ensemble.summary } : {}),
+      });
     }
     const snapshot = last as ClusterSnapshot;
-    return { cluster: config.name, rounds: done, status: snapshot.status, problems: describeProblems(snapshot), snapshot };
+    return { cluster: config.name, rounds: done, status: snapshot.status, problems: describeProblems(snapshot), snapshot, ...(ensemble ? { zookeeper: ensemble } : {}) };
   };
 }
 
@@ -157,6 +179,7 @@ export const probeHandler = makeProbeHandler({
   clusters: () => (clustersCache ??= parseClustersJson(readBundledFile('CLUSTERS_FILE'))),
   security: clusterSecurity,
   probe: probeCluster,
+  zookeeper: (servers) => observeZookeeper(servers, { timeoutMs: Math.min(2000, envInt('PROBE_TIMEOUT_MS', 5000)) }),
   publish: (docs) => publish(publishedSeries ? selectSeries(docs, publishedSeries) : docs),
   sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   now: Date.now,

@@ -4,6 +4,7 @@
 // CloudWatch alarm matches a metric only on the exact dimension set.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isAccessOutcome, type ClusterSnapshot } from '../domain/snapshot.js';
+import type { ZkEnsembleReport } from '../shared/zookeeper.js';
 
 export const NAMESPACE = 'KafkaHeal';
 export const DIM_CLUSTER = 'Cluster Name';
@@ -26,7 +27,7 @@ export interface MetricDocument {
  * does not name them (configured ids, or ids seen by earlier probes): a dead cluster has no
  * metadata, and a missing BrokerReachable series would never breach its alarm.
  */
-export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = []): MetricDocument[] {
+export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = [], ensemble?: ZkEnsembleReport): MetricDocument[] {
   const clusterDims = { [DIM_CLUSTER]: cluster };
   const ids = [...new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
   const reachable = (id: number): boolean => s.brokers.some((b) => b.id === id && b.registered && b.reachable);
@@ -54,6 +55,7 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
         ...(refused('tls-failed') > 0 ? [{ name: 'ProbeTlsFailures', value: refused('tls-failed'), unit: MetricUnit.Count }] : []),
         // The broker certificate closest to its expiry: one series per cluster however many brokers.
         ...(s.security && s.security.minDaysToExpiry !== null ? [{ name: 'CertificateDaysToExpiry', value: s.security.minDaysToExpiry, unit: MetricUnit.Count }] : []),
+        ...quorumMetrics(s, ensemble),
       ],
     },
   ];
@@ -68,11 +70,40 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
   return docs;
 }
 
+const count = (name: string, value: number): MetricPoint => ({ name, value, unit: MetricUnit.Count });
+
+/**
+ * The controller and the metadata quorum, published only when the probe could tell:
+ * - ActiveControllerCount (0/1): ZooKeeper mode, the controller the metadata names (the metadata
+ *   was read); KRaft, the quorum leader DescribeQuorum named (quorum led or leaderless, not unknown).
+ * - QuorumHealthy (0/1), QuorumLeaders, QuorumSize: KRaft from DescribeQuorum (healthy = led);
+ *   ZooKeeper from the ensemble's own answers (srvr), with QuorumServersServing, and
+ *   ZooKeeperServersUnasked while servers refuse the four-letter word (never counted as down).
+ *   QuorumHealthy is absent when unasked servers could tip the verdict.
+ * - QuorumMaxVoterLag: KRaft, the furthest voter behind the leader's high watermark (records).
+ */
+export function quorumMetrics(s: ClusterSnapshot, ensemble?: ZkEnsembleReport): MetricPoint[] {
+  const out: MetricPoint[] = [];
+  if (s.metadataMode === 'zookeeper' && s.registeredBrokers.length > 0) out.push(count('ActiveControllerCount', s.controller.known ? 1 : 0));
+  const q = s.metadataMode === 'kraft' ? s.quorum : undefined;
+  if (q && q.state !== 'unknown') {
+    const led = q.state === 'led' ? 1 : 0;
+    out.push(count('ActiveControllerCount', led), count('QuorumHealthy', led), count('QuorumLeaders', led));
+    if (q.state === 'led') out.push(count('QuorumSize', q.voters.length), count('QuorumMaxVoterLag', q.maxVoterLag ?? 0));
+  }
+  if (ensemble) {
+    if (ensemble.quorum !== null) out.push(count('QuorumHealthy', ensemble.quorum ? 1 : 0));
+    out.push(count('QuorumLeaders', ensemble.leaders), count('QuorumServersServing', ensemble.serving), count('QuorumSize', ensemble.size));
+    if (ensemble.unasked > 0) out.push(count('ZooKeeperServersUnasked', ensemble.unasked));
+  }
+  return out;
+}
+
 /**
  * Series the probe publishes only while something is wrong (listeners refusing it): no datapoint,
  * so no custom metric billed, while the cluster lets it in.
  */
-export const FAILURE_ONLY_METRICS: readonly string[] = ['ProbeAuthFailures', 'ProbeTlsFailures'];
+export const FAILURE_ONLY_METRICS: readonly string[] = ['ProbeAuthFailures', 'ProbeTlsFailures', 'ZooKeeperServersUnasked'];
 
 /**
  * One kind of series: a metric name with its dimension names, e.g.

@@ -44,6 +44,13 @@
 //   ConsumerLag                > group.maxOffsetLag   Maximum, 5 x 1 min, 5/5, per group
 //   CWAgent disk_used_percent >= 85 / >= 90  per broker  MAX over the broker host's mounts, 3 x 1 min, 3/3
 //   CWAgent cpu_usage_active  >= 60  per broker  AVG of cpu-total, 3 x 5 min, 3/3
+//   QuorumHealthy              < 1   cluster     Maximum, 2 x 1 min, 2/2     (KRaft; ZooKeeper when ec2.zookeeper.connect lists the servers)
+//   ActiveControllerCount      < 1   cluster     Maximum, 3 x 1 min, 3/3     (no active controller)
+// The quorum alarm fires a minute before the controller alarm: in KRaft the two are one fault (the
+// active controller is the quorum leader), and a controller-loss signal that arrives while the
+// quorum-loss incident is open folds into it (functions/domain/correlate.ts), so one fault is one
+// incident and one quorum-recovery. In ZooKeeper mode the controller alarm alone covers a
+// controller election that does not finish while the ensemble is whole.
 // Under-replication is watched cluster-wide (the probe's count over all partitions): its decision
 // (SEV-3 notification) names no broker, and the brokers that report it are the leaders of the
 // partitions a failed broker left, not the failed broker.
@@ -108,6 +115,20 @@ export const PROBE_METRICS = {
   tlsFailures: 'ProbeTlsFailures',
   /** Days until the first broker certificate expires (the minimum over brokers). Dimensions: Cluster Name. */
   certificateDaysToExpiry: 'CertificateDaysToExpiry',
+  /** 1 when the cluster has an active controller (ZooKeeper mode: per the metadata; KRaft: the quorum leader), 0 when not. Dimensions: Cluster Name. */
+  activeControllerCount: 'ActiveControllerCount',
+  /** 1 when the metadata quorum has one leader and a serving majority (KRaft: DescribeQuorum names a leader; ZooKeeper: the servers' srvr answers), 0 when not. Dimensions: Cluster Name. */
+  quorumHealthy: 'QuorumHealthy',
+  /** Quorum leaders seen (ZooKeeper: 0 = no quorum, > 1 = split brain). No alarm reads it. Dimensions: Cluster Name. */
+  quorumLeaders: 'QuorumLeaders',
+  /** ZooKeeper voters serving (leader, follower, standalone). No alarm reads it. Dimensions: Cluster Name. */
+  quorumServersServing: 'QuorumServersServing',
+  /** Voters of the quorum (configured ZooKeeper servers; KRaft voters). No alarm reads it. Dimensions: Cluster Name. */
+  quorumSize: 'QuorumSize',
+  /** KRaft: the furthest voter behind the leader's high watermark, in metadata records. No alarm reads it. Dimensions: Cluster Name. */
+  quorumMaxVoterLag: 'QuorumMaxVoterLag',
+  /** ZooKeeper servers that refused the four-letter word (4lw.commands.whitelist) or speak only TLS, published only while some do. Dimensions: Cluster Name. */
+  zookeeperServersUnasked: 'ZooKeeperServersUnasked',
 } as const;
 
 export const DEFAULT_DISK_WARN_PERCENT = 85;
@@ -152,6 +173,7 @@ export type AlarmKind =
   | 'consumer-time-lag'
   | 'broker-down'
   | 'probe-heartbeat'
+  | 'quorum-lost'
   | 'site-down'
   | 'auth-failed'
   | 'tls-failed'
@@ -509,6 +531,7 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     comparison: 'GreaterThanThreshold',
     threshold: 0,
   });
+  addQuorum(list, cluster);
   for (const group of cluster.consumerGroups) {
     list.add({
       kind: 'consumer-lag',
@@ -521,6 +544,37 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
       group: group.name,
     });
   }
+}
+
+/**
+ * The metadata quorum and the controller, from the probe: QuorumHealthy needs something that can
+ * see the quorum (KRaft's DescribeQuorum always; ZooKeeper's servers only when their client
+ * addresses are configured, ec2.zookeeper.connect). Missing data is not breaching: the probe
+ * publishes neither while it cannot tell (no broker answered, the quorum could not be asked).
+ */
+function addQuorum(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'ec2' }>): void {
+  const dims = { [DIMENSIONS.cluster]: cluster.name };
+  const kraft = cluster.ec2.metadataMode === 'kraft';
+  if (kraft || cluster.ec2.zookeeper?.connect !== undefined) {
+    list.add({
+      kind: 'quorum-lost',
+      signalKind: 'quorum-loss',
+      what: kraft ? 'QuorumHealthy (probe: DescribeQuorum names a KRaft leader)' : 'QuorumHealthy (probe: one ZooKeeper leader and a serving majority, from srvr)',
+      source: metric(PROBE_NAMESPACE, PROBE_METRICS.quorumHealthy, dims, 'Maximum'),
+      window: TWO_MINUTES,
+      comparison: 'LessThanThreshold',
+      threshold: 1,
+    });
+  }
+  list.add({
+    kind: 'controller-missing',
+    signalKind: 'controller-missing',
+    what: kraft ? 'ActiveControllerCount (probe: the KRaft quorum leader)' : 'ActiveControllerCount (probe: the controller in the cluster metadata)',
+    source: metric(PROBE_NAMESPACE, PROBE_METRICS.activeControllerCount, dims, 'Maximum'),
+    window: THREE_MINUTES,
+    comparison: 'LessThanThreshold',
+    threshold: 1,
+  });
 }
 
 function addSiteDown(list: SpecList, cluster: ClusterConfig): void {

@@ -12,7 +12,7 @@ import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
-import type { ClusterConfig } from '../config/schema.js';
+import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
 import { dashboardProbeSeries } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
@@ -24,7 +24,7 @@ import { parseHostPort } from '../../functions/shared/probe/index.js';
 /**
  * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the
  * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
- * consumerGroups, security). brokerIds lets a broker that is down from the first probe still
+ * consumerGroups, security, metadataMode, zookeeper). brokerIds lets a broker that is down from the first probe still
  * report 0. security holds references only (kafka-access.ts grants the reads they need).
  */
 export interface ProbeClusterEnv {
@@ -34,6 +34,10 @@ export interface ProbeClusterEnv {
   brokerIds?: number[];
   consumerGroups: { name: string; topics?: string[] }[];
   security?: SecurityRef;
+  /** Self-managed clusters: the configured metadata mode. */
+  metadataMode?: 'kraft' | 'zookeeper';
+  /** ZooKeeper mode with ec2.zookeeper.connect: each server's client address, asked with srvr/mntr. */
+  zookeeper?: string[];
 }
 
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
@@ -44,6 +48,7 @@ export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
   // Never the DR record: after a failover it names the peer, and the probe of this cluster would
   // watch the other one. The schema makes sure a DR pair member lists brokers of its own.
   const record = cluster.dr?.route53?.recordName;
+  const zookeeper = zookeeperConnect(cluster);
   const own = record === undefined ? cluster.bootstrapServers : cluster.bootstrapServers.filter((s) => parseHostPort(s).host.toLowerCase().replace(/\.$/, '') !== record.toLowerCase().replace(/\.$/, ''));
   return {
     name: cluster.name,
@@ -52,6 +57,8 @@ export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
     ...(brokerIds ? { brokerIds } : {}),
     consumerGroups: cluster.consumerGroups.map((g) => ({ name: g.name, ...(g.topics ? { topics: g.topics } : {}) })),
     ...(security ? { security } : {}),
+    ...(cluster.platform === 'ec2' ? { metadataMode: cluster.ec2.metadataMode } : {}),
+    ...(zookeeper ? { zookeeper } : {}),
   };
 }
 

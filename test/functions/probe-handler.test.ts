@@ -9,7 +9,8 @@ import {
   probeOptionsFor,
   type ProbeDeps,
 } from '../../functions/probe/handler.js';
-import { probeMetricDocuments, publish } from '../../functions/probe/metrics.js';
+import { probeMetricDocuments, publish, type MetricDocument } from '../../functions/probe/metrics.js';
+import { ensembleReport } from '../../functions/shared/zookeeper.js';
 import type { ProbeOptions } from '../../functions/shared/probe/index.js';
 
 function snap(over: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
@@ -239,6 +240,43 @@ describe('probe handler', () => {
       ...over,
     };
   };
+
+  it('a ZooKeeper-mode cluster that lists its ensemble: the servers are asked beside the Kafka probe each round, and the quorum is published', async () => {
+    const asked: string[][] = [];
+    const docs: MetricDocument[] = [];
+    const deps = base({
+      clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3, metadataMode: 'zookeeper', zookeeper: ['zk-1:2181', 'zk-2:2181', 'zk-3:2181'] }],
+      probe: async () => snap({ metadataMode: 'zookeeper', controller: { id: 1, known: true, note: '' } }),
+      zookeeper: async (servers) => {
+        asked.push(servers);
+        return ensembleReport(servers.map((server) => ({ server, state: 'not-serving' as const })));
+      },
+      publish: (d) => docs.push(...d),
+      rounds: 2,
+    });
+    const r = await makeProbeHandler(deps)({ cluster: 'orders' });
+    expect(asked).toHaveLength(2);
+    expect(r.zookeeper).toMatchObject({ quorum: false, leaders: 0, serving: 0, size: 3 });
+    const cluster = docs.filter((d) => Object.keys(d.dimensions).length === 1).at(-1);
+    expect(cluster?.metrics.filter((m) => m.name.startsWith('Quorum') || m.name === 'ActiveControllerCount').map((m) => [m.name, m.value])).toEqual([
+      ['ActiveControllerCount', 1],
+      ['QuorumHealthy', 0],
+      ['QuorumLeaders', 0],
+      ['QuorumServersServing', 0],
+      ['QuorumSize', 3],
+    ]);
+    expect(probeOptionsFor({ name: 'x', bootstrapServers: 'h:1', metadataMode: 'zookeeper' }, 1000).metadataMode).toBe('zookeeper');
+  });
+
+  it('no ensemble listed: ZooKeeper is not asked', async () => {
+    let asked = 0;
+    await makeProbeHandler(base({ zookeeper: async () => (asked++, ensembleReport([])) }))({ cluster: 'orders' });
+    expect(asked).toBe(0);
+  });
+
+  it('rejects a ZooKeeper server that is not host:port, naming the field', () => {
+    expect(() => parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: 'h:1', zookeeper: ['zk-1'] }]))).toThrow(/0\.zookeeper\.0: expected host:port/);
+  });
 
   it('one round: probes with the cluster facts, publishes, returns the snapshot and problems', async () => {
     const deps = base();

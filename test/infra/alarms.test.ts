@@ -210,8 +210,29 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
 describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', () => {
   const alarms = alarmsByName(ec2T);
 
-  it('creates 9 alarms: 4 on the probe\'s cluster counts, 4 over every broker, 1 consumer group', () => {
-    ec2T.resourceCountIs('AWS::CloudWatch::Alarm', 9);
+  it('creates 11 alarms: 6 on the probe\'s cluster counts (with the quorum and the controller), 4 over every broker, 1 consumer group', () => {
+    ec2T.resourceCountIs('AWS::CloudWatch::Alarm', 11);
+  });
+
+  it('quorum-lost: the probe\'s QuorumHealthy (srvr of each listed ZooKeeper server) < 1 for 2 of 2 minutes, classified quorum-loss', () => {
+    const q = alarms.get('kafka-heal-prod-us.payments-quorum-lost') as Props;
+    expect(q).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'QuorumHealthy', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect(q.Dimensions).toEqual([{ Name: 'Cluster Name', Value: 'payments' }]);
+    expect(q.AlarmDescription).toMatch(/ZooKeeper leader.*\[kafka-heal deployment=prod-us cluster=payments kind=quorum-loss threshold=1\]$/);
+  });
+
+  it('without ec2.zookeeper.connect the ensemble cannot be asked: the controller alarm only, no quorum alarm', () => {
+    const cluster = ec2zk.clusters[0] as Extract<ClusterConfig, { platform: 'ec2' }>;
+    const { connect: _omitted, ...zookeeper } = cluster.ec2.zookeeper as NonNullable<typeof cluster.ec2.zookeeper>;
+    const kinds = clusterAlarmSpecs('prod-us', { ...cluster, ec2: { ...cluster.ec2, zookeeper } }).map((a) => a.alarmKind);
+    expect(kinds).toContain('controller-missing');
+    expect(kinds).not.toContain('quorum-lost');
+  });
+
+  it('controller-missing: the probe\'s ActiveControllerCount < 1 for 3 of 3 minutes (a minute after the quorum alarm, so a lost quorum opens one incident)', () => {
+    const c = alarms.get('kafka-heal-prod-us.payments-controller-missing') as Props;
+    expect(c).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'ActiveControllerCount', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching' });
+    expect(c.AlarmDescription).toMatch(/\[kafka-heal deployment=prod-us cluster=payments kind=controller-missing threshold=1\]$/);
   });
 
   it('watches the probe metrics in the KafkaHeal namespace under the configured cluster name', () => {
@@ -322,9 +343,14 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
 describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () => {
   const alarms = alarmsByName(drT);
 
-  it('creates 10 alarms for events (with its consumer group) and 9 for events-dr, site-down on both sides of the pair', () => {
-    drT.resourceCountIs('AWS::CloudWatch::Alarm', 19);
-    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events.events-dr-'))).toHaveLength(9);
+  it('creates 12 alarms for events (with its consumer group) and 11 for events-dr, site-down on both sides of the pair', () => {
+    drT.resourceCountIs('AWS::CloudWatch::Alarm', 23);
+    expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events.events-dr-'))).toHaveLength(11);
+  });
+
+  it('KRaft: quorum-lost reads DescribeQuorum\'s leader (QuorumHealthy), controller-missing the same leader a minute later', () => {
+    expect(alarms.get('kafka-heal-events.events-quorum-lost')?.AlarmDescription).toMatch(/QuorumHealthy \(probe: DescribeQuorum names a KRaft leader\) < 1 for 2 minutes\. \[kafka-heal deployment=events cluster=events kind=quorum-loss threshold=1\]$/);
+    expect(alarms.get('kafka-heal-events.events-controller-missing')?.AlarmDescription).toMatch(/ActiveControllerCount \(probe: the KRaft quorum leader\) < 1 for 3 minutes\./);
   });
 
   it('site-down: no bootstrap server answered the probe for 2 of 2 minutes (missing data is the heartbeat alarm\'s job)', () => {
@@ -375,8 +401,9 @@ describe('the alarms of a cluster do not grow with its brokers', () => {
     const names = (n: number) => sized(n, listed).clusters.flatMap((c) => clusterAlarmSpecs('big', c).map((a) => a.alarmName)).sort();
     expect(names(30)).toEqual(names(3));
     expect(names(1000)).toEqual(names(3));
-    // 24, and two (auth-failed, tls-failed) for the MSK example's IAM listener.
-    expect(names(1000)).toHaveLength(26);
+    // 26 (the EC2 cluster's 11 with quorum-lost and controller-missing, MSK's 15), and two
+    // (auth-failed, tls-failed) for the MSK example's IAM listener.
+    expect(names(1000)).toHaveLength(28);
   });
 });
 
@@ -459,6 +486,7 @@ describe('secured listeners: alarms that do not grow with the broker count', () 
 /** What the ingest path must make of each alarm kind, written out independently of the specs. */
 const EXPECTED_SIGNAL_KIND: Record<AlarmKind, SignalKind> = {
   'controller-missing': 'controller-missing',
+  'quorum-lost': 'quorum-loss',
   'offline-partitions': 'offline-partitions',
   'under-min-isr': 'under-min-isr',
   'under-replicated': 'under-replicated',

@@ -12,7 +12,8 @@ import { Subnet } from 'aws-cdk-lib/aws-ec2';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertRouting, clusterFacts, type HealerConfig } from '../../infra/config/schema.js';
+import { alertRouting, clusterFacts, zookeeperConnect, type HealerConfig } from '../../infra/config/schema.js';
+import { ensembleReport } from '../../functions/shared/zookeeper.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
 import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
@@ -513,13 +514,20 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       const snapshot = {
         ...SNAPSHOT_ALL_REPORTING,
         brokers: ids.map((id) => ({ id, host: 'h', port: 9092, registered: true, reachable: true })),
+        registeredBrokers: ids,
+        // The controller and the quorum as the probe sees them: metadata in ZooKeeper mode, DescribeQuorum in KRaft.
+        ...(cluster.platform === 'ec2'
+          ? { metadataMode: cluster.ec2.metadataMode, controller: { id: 1, known: cluster.ec2.metadataMode === 'zookeeper', note: '' }, quorum: { state: 'led', leaderId: 1, voters: [{ id: 1, lag: 0 }], maxVoterLag: 0, note: '' } }
+          : {}),
         consumerGroups: cluster.consumerGroups.map((g) => ({ group: g.name, state: 'Stable', partitions: [{ topic: 't', partition: 0, lag: 1 }] })),
         // A secured cluster's refusal series exist only while the probe is refused: show both.
         ...(cluster.security.protocol === 'PLAINTEXT'
           ? {}
           : { security: { tls: true, refused: [{ server: 'h:1', outcome: 'auth-failed', error: 'x' }, { server: 'h:2', outcome: 'tls-failed', error: 'x' }], certificates: [], minDaysToExpiry: 40 } }),
       } as unknown as ClusterSnapshot;
-      const published = selectSeries(probeMetricDocuments(cluster.name, snapshot, ids), series);
+      const zk = zookeeperConnect(cluster);
+      const ensemble = zk ? ensembleReport(zk.map((server, i) => ({ server, state: i === 0 ? 'leader' : 'follower' }))) : undefined;
+      const published = selectSeries(probeMetricDocuments(cluster.name, snapshot, ids, ensemble), series);
       const publishedKeys = new Set(published.flatMap((d) => d.metrics.map((m) => seriesKey(m.name, Object.keys(d.dimensions)))));
       expect(publishedKeys, cluster.name).toEqual(series);
       // Every probe metric an alarm reads is published; nothing else is, unless the dashboard graphs it.

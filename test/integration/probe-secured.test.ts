@@ -106,6 +106,8 @@ describe('SASL_SSL with SCRAM-SHA-512', () => {
     console.log(`[secured-figures] SASL_SSL/SCRAM-SHA-512 probe: ${s.durationMs} ms (${Date.now() - t} ms wall)`);
     expect(s.status, JSON.stringify(s.errors)).toBe('healthy');
     expect(s.security).toMatchObject({ tls: true, sasl: 'SCRAM-SHA-512', refused: [] });
+    // DescribeQuorum (a flexible request version) over the same authenticated TLS session.
+    expect(s.quorum, s.quorum?.note).toMatchObject({ state: 'led' });
     const conn = await connectBroker('127.0.0.1', Number((c().security?.bootstrapServers ?? '').split(',')[0]?.split(':')[1]), TIMEOUT_MS, c().security?.probeSecurity());
     try {
       const apis = (await apiVersions(conn, TIMEOUT_MS)).apis;
@@ -182,6 +184,7 @@ describe('SSL (TLS, server authentication)', () => {
     const s = await probe(c(), c().security?.probeSecurity() ?? {});
     console.log(`[secured-figures] SSL probe: ${s.durationMs} ms`);
     expect(s.status, JSON.stringify(s.errors)).toBe('healthy');
+    expect(s.quorum, s.quorum?.note).toMatchObject({ state: 'led' });
     expect(s.security?.certificates).toHaveLength(3);
     expect(s.security?.minDaysToExpiry).toBeGreaterThan(40);
   });

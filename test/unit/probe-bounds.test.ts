@@ -111,7 +111,7 @@ describe('wire encoding', () => {
   });
 
   it('API keys are the protocol\'s (a wrong key reaches the wrong API and the broker closes the connection)', () => {
-    expect(API).toEqual({ ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, DescribeGroups: 15, ApiVersions: 18, DescribeConfigs: 32, SaslHandshake: 17, SaslAuthenticate: 36 });
+    expect(API).toEqual({ ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, DescribeGroups: 15, ApiVersions: 18, DescribeConfigs: 32, SaslHandshake: 17, SaslAuthenticate: 36, DescribeQuorum: 55 });
   });
 
   it('mode detection: LeaderAndIsr (key 4) is advertised by ZooKeeper-mode brokers only', () => {

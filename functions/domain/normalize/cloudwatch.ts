@@ -71,6 +71,8 @@ export const METRIC_KINDS: Record<string, Record<string, SignalKind>> = {
     ProbeAuthFailures: 'auth-failed',
     ProbeTlsFailures: 'tls-failed',
     CertificateDaysToExpiry: 'certificate-expiry',
+    ActiveControllerCount: 'controller-missing',
+    QuorumHealthy: 'quorum-loss',
   },
 };
 

@@ -10,7 +10,8 @@
 //   3. in parallel: the same on every registered broker's advertised listener (reachability,
 //      metadata mode); min.insync.replicas of every topic (DescribeConfigs, falling back to the
 //      broker's own value, then 1); per watched consumer group: coordinator, state, committed
-//      offsets, and the end offsets of those partitions from their leaders.
+//      offsets, and the end offsets of those partitions from their leaders; in KRaft mode the
+//      metadata quorum (DescribeQuorum through the first broker: leader, voters' lag).
 // When the bound expires, whatever was learned so far becomes the snapshot, with the missing parts
 // in `errors` and status 'unknown' (or 'down' when nothing answered). Connections are closed in
 // `finally`; no timer outlives the probe; no failure escapes as a rejection.
@@ -22,14 +23,17 @@ import type {
   ControllerObservation,
   MetadataMode,
   PartitionLag,
+  QuorumObservation,
 } from '../../domain/snapshot.js';
 import { knownBrokerIds, summarizePartitions, verdict, type RawPartition } from './analyze.js';
 import { Deadline, errorText, withTimeout } from './deadline.js';
 import { authenticate, type SaslSettings } from './sasl.js';
 import {
+  DESCRIBE_QUORUM_VERSION,
   RESOURCE_BROKER,
   RESOURCE_TOPIC,
   apiVersions,
+  describeQuorum,
   committedOffsets,
   describeConfigs,
   describeGroup,
@@ -39,8 +43,9 @@ import {
   metadata,
   type ApiVersionRange,
   type Metadata,
+  type QuorumDescription,
 } from './requests.js';
-import { BrokerConnection, KafkaProtocolError, ProbeAccessError, TlsHandshakeError, type PeerCertificate, type TlsSettings } from './wire.js';
+import { API, BrokerConnection, KafkaProtocolError, ProbeAccessError, TlsHandshakeError, type PeerCertificate, type TlsSettings } from './wire.js';
 import type { AccessOutcome, SecurityObservation } from '../../domain/snapshot.js';
 
 export type { ClusterSnapshot } from '../../domain/snapshot.js';
@@ -121,6 +126,7 @@ class Findings {
   sessions = 0;
   /** Listeners that reset or closed the connection with no TLS word (TlsHandshakeError.ambiguous). */
   readonly resets = new Map<string, string>();
+  quorum: QuorumObservation | undefined;
 }
 
 /**
@@ -274,13 +280,13 @@ class ConnectionPool {
   }
 }
 
-async function checkListener(host: string, port: number, f: Findings, pool: ConnectionPool): Promise<BrokerConnection> {
+async function checkListener(host: string, port: number, f: Findings, pool: ConnectionPool): Promise<Session> {
   const key = `${host}:${port}`;
   try {
     const s = await pool.session(host, port);
     f.reach.set(key, { ok: true, latencyMs: s.answeredMs });
     if (!f.mode) f.mode = isZooKeeperMode(s.apis) ? 'zookeeper' : 'kraft';
-    return s.conn;
+    return s;
   } catch (err) {
     const msg = errorText(err);
     // A refusal is an answer: the broker is alive; the refusal itself is reported as such. A reset
@@ -301,9 +307,9 @@ async function run(
 ): Promise<void> {
   // 1. Bootstrap: the first server that answers is used for the cluster-wide reads.
   const checks = servers.map((s) => checkListener(s.host, s.port, f, pool));
-  let seed: BrokerConnection;
+  let seedSession: Session;
   try {
-    seed = await Promise.any(checks);
+    seedSession = await Promise.any(checks);
   } catch {
     const detail = servers.map((s) => `${s.host}:${s.port}: ${f.reach.get(`${s.host}:${s.port}`)?.error ?? 'no answer'}`);
     // A listener that refused the probe answered: the cluster is there, the probe is not let in.
@@ -313,6 +319,7 @@ async function run(
     return;
   }
   f.bootstrapReachable = true;
+  const seed = seedSession.conn;
 
   // 2. Metadata.
   let meta: Metadata;
@@ -333,8 +340,56 @@ async function run(
     Promise.allSettled(checks),
     Promise.allSettled(reachability),
     readMinIsr(meta, seed, f, pool, deadline, stepMs),
+    f.mode === 'kraft' ? readQuorum(seedSession, f, deadline, stepMs) : Promise.resolve(),
     ...(opts.consumerGroups ?? []).map((g) => readGroup(typeof g === 'string' ? { group: g } : g, meta, seed, f, pool, deadline, stepMs)),
   ]);
+}
+
+/** CLUSTER_AUTHORIZATION_FAILED, UNSUPPORTED_VERSION: the quorum was not asked, so nothing is known of it. */
+const QUORUM_NOT_ASKED = new Map([
+  [31, 'the probe\'s principal may not describe the cluster (grant DESCRIBE on CLUSTER)'],
+  [35, 'the broker does not serve DescribeQuorum v1'],
+]);
+
+/** KRaft: DescribeQuorum through the seed broker (see QuorumObservation for the reading). */
+async function readQuorum(seed: Session, f: Findings, deadline: Deadline, stepMs: number): Promise<void> {
+  const range = seed.apis.find((a) => a.key === API.DescribeQuorum);
+  if (!range || range.min > DESCRIBE_QUORUM_VERSION || range.max < DESCRIBE_QUORUM_VERSION) {
+    f.quorum = { state: 'unknown', leaderId: null, voters: [], maxVoterLag: null, note: 'the brokers do not serve DescribeQuorum v1 (Kafka 3.3 or later does)' };
+    return;
+  }
+  const budget = deadline.budget(stepMs);
+  try {
+    f.quorum = quorumObservation(await describeQuorum(seed.conn, budget));
+  } catch (err) {
+    // Silence within a bound the probe's own deadline cut short says nothing of the controllers.
+    f.quorum = budget < stepMs && /^no answer from/.test(errorText(err))
+      ? { state: 'unknown', leaderId: null, voters: [], maxVoterLag: null, note: `the KRaft quorum could not be asked within the probe's remaining ${Math.round(budget)} ms` }
+      : quorumObservation(err);
+  }
+}
+
+/** What a DescribeQuorum answer, or its failure, says of the KRaft quorum (QuorumObservation). */
+export function quorumObservation(answer: QuorumDescription | unknown): QuorumObservation {
+  const none = { leaderId: null, voters: [], maxVoterLag: null };
+  if (!isQuorumDescription(answer)) {
+    const msg = errorText(answer);
+    const notAsked = answer instanceof KafkaProtocolError ? QUORUM_NOT_ASKED.get(answer.code) : undefined;
+    // A broker that answered the probe forwards DescribeQuorum to the active controller: an error
+    // code or silence from there means there is none. A lost connection means nothing.
+    const leaderless = notAsked === undefined && (answer instanceof KafkaProtocolError || /^no answer from/.test(msg));
+    return leaderless
+      ? { state: 'leaderless', ...none, note: `no active KRaft controller answered: ${msg}` }
+      : { state: 'unknown', ...none, note: `the KRaft quorum could not be asked: ${notAsked ?? msg}` };
+  }
+  if (answer.leaderId < 0) return { state: 'leaderless', ...none, leaderEpoch: answer.leaderEpoch, note: `the KRaft quorum has no leader (epoch ${answer.leaderEpoch})` };
+  const voters = answer.voters.map((v) => ({ id: v.replicaId, lag: Math.max(0, answer.highWatermark - v.logEndOffset) }));
+  const maxVoterLag = voters.reduce((mx, v) => Math.max(mx, v.lag), 0);
+  return { state: 'led', leaderId: answer.leaderId, leaderEpoch: answer.leaderEpoch, voters, maxVoterLag, note: `KRaft quorum led by ${answer.leaderId} (epoch ${answer.leaderEpoch}), ${voters.length} voters, furthest ${maxVoterLag} records behind` };
+}
+
+function isQuorumDescription(x: unknown): x is QuorumDescription {
+  return typeof x === 'object' && x !== null && !(x instanceof Error) && 'leaderId' in x && 'voters' in x;
 }
 
 async function readMinIsr(meta: Metadata, seed: BrokerConnection, f: Findings, pool: ConnectionPool, deadline: Deadline, stepMs: number): Promise<void> {
@@ -551,6 +606,7 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAtMs: number, durat
   };
   if (opts.expectedBrokers !== undefined) snapshot.expectedBrokers = opts.expectedBrokers;
   if (f.mode) snapshot.metadataMode = f.mode;
+  if (f.quorum) snapshot.quorum = f.quorum;
   const observed = securityObservation(security, f, takenAtMs, (server) => meta?.brokers.find((b) => `${b.host}:${b.port}` === server)?.id);
   if (observed) snapshot.security = observed;
   snapshot.status = verdict({

@@ -281,3 +281,65 @@ export async function saslAuthenticate(send: BrokerConnection['send'], authBytes
   const sessionLifetimeMs = r.int64();
   return { errorCode, errorMessage, authBytes: Buffer.from(bytes), sessionLifetimeMs };
 }
+
+/** KRaft's metadata log: the one partition DescribeQuorum is asked about. */
+export const METADATA_TOPIC = '__cluster_metadata';
+/** DescribeQuorum v1 (KIP-836, Kafka 3.3+: brokers forward it to the active controller). */
+export const DESCRIBE_QUORUM_VERSION = 1;
+
+export interface QuorumReplica {
+  replicaId: number;
+  logEndOffset: number;
+  /** Leader's clock, ms since the epoch; -1 when unknown. */
+  lastCaughtUpTimestamp: number;
+}
+
+export interface QuorumDescription {
+  leaderId: number;
+  leaderEpoch: number;
+  highWatermark: number;
+  voters: QuorumReplica[];
+  observers: QuorumReplica[];
+}
+
+/**
+ * DescribeQuorum v1 for the metadata partition. A top-level or partition error code becomes a
+ * KafkaProtocolError (CLUSTER_AUTHORIZATION_FAILED 31: the principal lacks DESCRIBE on CLUSTER).
+ */
+export async function describeQuorum(conn: BrokerConnection, timeoutMs: number): Promise<QuorumDescription> {
+  const body = new Writer()
+    .compactArray([METADATA_TOPIC], (w, t) => w.compactString(t).compactArray([0], (p, i) => p.int32(i).noTags()).noTags())
+    .noTags()
+    .build();
+  const r = await conn.request(API.DescribeQuorum, DESCRIBE_QUORUM_VERSION, body, timeoutMs, true);
+  const errorCode = r.int16();
+  if (errorCode !== 0) throw new KafkaProtocolError(`DescribeQuorum failed with error code ${errorCode}`, errorCode);
+  const replica = (x: Reader): QuorumReplica => {
+    const replicaId = x.int32();
+    const logEndOffset = x.int64();
+    x.int64(); // last fetch timestamp
+    const lastCaughtUpTimestamp = x.int64();
+    x.skipTags();
+    return { replicaId, logEndOffset, lastCaughtUpTimestamp };
+  };
+  const partitions = r.compactArray((t) => {
+    t.compactString();
+    const parts = t.compactArray((x) => {
+      x.int32(); // partition index
+      const code = x.int16();
+      const leaderId = x.int32();
+      const leaderEpoch = x.int32();
+      const highWatermark = x.int64();
+      const voters = x.compactArray(replica);
+      const observers = x.compactArray(replica);
+      x.skipTags();
+      return { code, leaderId, leaderEpoch, highWatermark, voters, observers };
+    });
+    t.skipTags();
+    return parts;
+  }).flat();
+  const p = partitions[0];
+  if (!p) throw new Error('DescribeQuorum answered without the metadata partition');
+  if (p.code !== 0) throw new KafkaProtocolError(`DescribeQuorum failed for ${METADATA_TOPIC}-0 with error code ${p.code}`, p.code);
+  return { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch, highWatermark: p.highWatermark, voters: p.voters, observers: p.observers };
+}

@@ -12,7 +12,9 @@
 // oldest versions, KIP-896): ApiVersions v0, Metadata v5, ListOffsets v4, OffsetFetch v2,
 // FindCoordinator v1, DescribeGroups v1, DescribeConfigs v1, and for SASL listeners SaslHandshake
 // v1 and SaslAuthenticate v1. The integration tests check them against what real KRaft (4.x) and
-// ZooKeeper-mode (3.9) brokers advertise. TLS is node:tls underneath the same framing.
+// ZooKeeper-mode (3.9) brokers advertise. TLS is node:tls underneath the same framing. One flexible
+// version for KRaft only: DescribeQuorum v1 (Kafka 3.3+ brokers forward it to the controllers;
+// DescribeQuorum has no non-flexible version), with the compact encodings below.
 import { Socket, isIP } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 
@@ -29,6 +31,7 @@ export const API = {
   DescribeConfigs: 32,
   SaslHandshake: 17,
   SaslAuthenticate: 36,
+  DescribeQuorum: 55,
 } as const;
 
 const CLIENT_ID = 'kafka-heal-probe';
@@ -165,6 +168,39 @@ export class Writer {
     return this;
   }
 
+  /** Unsigned varint (flexible versions' lengths and tag counts). */
+  uvarint(v: number): this {
+    const bytes: number[] = [];
+    let n = v >>> 0;
+    while (n >= 0x80) {
+      bytes.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    bytes.push(n);
+    this.parts.push(Buffer.from(bytes));
+    return this;
+  }
+
+  /** COMPACT_STRING: length + 1 as a uvarint, then the bytes. */
+  compactString(v: string): this {
+    const b = Buffer.from(v, 'utf8');
+    this.uvarint(b.length + 1);
+    this.parts.push(b);
+    return this;
+  }
+
+  /** COMPACT_ARRAY: length + 1 as a uvarint, then the items. */
+  compactArray<T>(items: T[], each: (w: this, item: T) => void): this {
+    this.uvarint(items.length + 1);
+    for (const item of items) each(this, item);
+    return this;
+  }
+
+  /** An empty tagged-field section (the probe sends no tagged fields). */
+  noTags(): this {
+    return this.uvarint(0);
+  }
+
   build(): Buffer {
     return Buffer.concat(this.parts);
   }
@@ -234,6 +270,44 @@ export class Reader {
     const out: T[] = [];
     for (let i = 0; i < n; i++) out.push(each(this));
     return out;
+  }
+
+  uvarint(): number {
+    let v = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      const b = this.int8() & 0xff;
+      v += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return v;
+    }
+    throw new Error(`malformed varint in Kafka response before byte ${this.pos}`);
+  }
+
+  compactString(): string | null {
+    const n = this.uvarint() - 1;
+    if (n < 0) return null;
+    this.need(n);
+    const v = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+
+  /** COMPACT_ARRAY; a null array reads as empty. */
+  compactArray<T>(each: (r: this) => T): T[] {
+    const n = this.uvarint() - 1;
+    const out: T[] = [];
+    for (let i = 0; i < n; i++) out.push(each(this));
+    return out;
+  }
+
+  /** Skips a tagged-field section (fields this client does not read). */
+  skipTags(): void {
+    const count = this.uvarint();
+    for (let i = 0; i < count; i++) {
+      this.uvarint();
+      const size = this.uvarint();
+      this.need(size);
+      this.pos += size;
+    }
   }
 }
 
@@ -386,9 +460,13 @@ export class BrokerConnection {
     return this.closedWith === undefined;
   }
 
-  request(apiKey: number, apiVersion: number, body: Buffer, timeoutMs: number): Promise<Reader> {
+  /**
+   * `flexible`: the request version is a flexible one (request header v2, response header v1, both
+   * with a tagged-field section); the Reader returned starts at the response body either way.
+   */
+  request(apiKey: number, apiVersion: number, body: Buffer, timeoutMs: number, flexible = false): Promise<Reader> {
     if (this.closedWith) return Promise.reject(this.closedWith);
-    return this.gate.then(() => this.send(apiKey, apiVersion, body, timeoutMs));
+    return this.gate.then(() => this.send(apiKey, apiVersion, body, timeoutMs, flexible));
   }
 
   /**
@@ -419,10 +497,11 @@ export class BrokerConnection {
   }
 
   /** Sends one request now, past the re-authentication gate (the SASL exchange itself uses this). */
-  send(apiKey: number, apiVersion: number, body: Buffer, timeoutMs: number): Promise<Reader> {
+  send(apiKey: number, apiVersion: number, body: Buffer, timeoutMs: number, flexible = false): Promise<Reader> {
     if (this.closedWith) return Promise.reject(this.closedWith);
     const correlationId = this.nextCorrelation++;
-    const header = new Writer().int16(apiKey).int16(apiVersion).int32(correlationId).string(CLIENT_ID).build();
+    const headerWriter = new Writer().int16(apiKey).int16(apiVersion).int32(correlationId).string(CLIENT_ID);
+    const header = (flexible ? headerWriter.noTags() : headerWriter).build();
     const size = Buffer.alloc(4);
     size.writeInt32BE(header.length + body.length, 0);
     let settle: () => void = () => undefined;
@@ -436,6 +515,14 @@ export class BrokerConnection {
       this.pending.set(correlationId, {
         resolve: (r) => {
           settle();
+          if (flexible) {
+            try {
+              r.skipTags();
+            } catch (err) {
+              reject(err as Error);
+              return;
+            }
+          }
           resolve(r);
         },
         reject: (e) => {
