@@ -17,7 +17,7 @@
 //   an event type not handled, an incident not ours                       stored raw, 202
 // Unsigned bodies are not stored: anyone can send them, and they must not fill the table.
 //
-// Environment: INCIDENT_TABLE_NAME, PAGERDUTY_WEBHOOK_SECRET (Secrets Manager name of the
+// Environment: INCIDENT_TABLE_NAME, PAGERDUTY_WEBHOOK_SECRET (Secrets Manager name or ARN of the
 // subscription's signing secret).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';

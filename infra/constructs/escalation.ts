@@ -38,6 +38,7 @@ import { NOTIFY_ENV } from '../../functions/shared/notify.js';
 import type { ClusterFacts } from '../../functions/domain/types.js';
 import { AutoResolver } from './auto-resolver.js';
 import { HealerFunction } from './healer-function.js';
+import { IncidentLifecycle } from './incident-lifecycle.js';
 import { admitOnlySenders, WorkQueue } from './queues.js';
 import { jsonAccessLogFormat } from './webhook-api.js';
 import { HealerWorkflow, aslFile } from './workflows.js';
@@ -95,6 +96,8 @@ export class Escalation extends Construct {
   readonly webAcl: CfnWebACL;
   readonly accessLogs: LogGroup;
   readonly autoResolver: AutoResolver | undefined;
+  /** Acknowledge / resolve / reopen / note: the CLI's function, the incident page, the PagerDuty webhook. */
+  readonly lifecycle: IncidentLifecycle;
 
   constructor(scope: Construct, id: string, props: EscalationProps) {
     super(scope, id);
@@ -269,6 +272,12 @@ export class Escalation extends Construct {
         ? new AutoResolver(this, 'AutoResolve', { deployment: d, table: props.table, clusters: props.autoResolve.clusters, alarmNamePrefix: props.autoResolve.alarmNamePrefix, policies: props.policies })
         : undefined;
     if (this.autoResolver) bindNotify(this.autoResolver.fn);
+    // --- Incident lifecycle: the page sits on this API, where the ladder's links point ----------
+    // A resolve or acknowledge from the CLI or the page tells PagerDuty through the chain; the
+    // PagerDuty webhook's route is on the webhook API (the stack passes pagerDutyFn to WebhookApi).
+    this.lifecycle = new IncidentLifecycle(this, 'Lifecycle', { deployment: d, table: props.table, signingKey: this.signingKey, approvalApi: this.api });
+    bindNotify(this.lifecycle.commandFn);
+    bindNotify(this.lifecycle.pageFn);
     // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
     admitOnlySenders(this.retryQueue.queue, { roles: notifying.map((f) => f.role) });
 
@@ -310,6 +319,7 @@ export class Escalation extends Construct {
       { fn: this.approvalRequestFn, name: 'approval-request' },
       { fn: this.approvalEndpointFn, name: 'approval-endpoint' },
       ...(this.autoResolver ? [{ fn: this.autoResolver.fn, name: 'auto-resolve' }] : []),
+      ...this.lifecycle.functions,
     ];
   }
 

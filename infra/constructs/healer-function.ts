@@ -272,6 +272,11 @@ export class HealerFunction extends Construct {
 
   private readonly startable: IStateMachine[] = [];
 
+  /** The state machines the function starts (bindStateMachine), in binding order. */
+  get startedStateMachines(): readonly IStateMachine[] {
+    return this.startable;
+  }
+
   /** A state machine the function starts: its ARN in `envName` + states:StartExecution on it (and StopExecution, DescribeExecution on its executions if it stopsWhatItStarts). */
   bindStateMachine(sm: IStateMachine, envName: string): this {
     this.setEnv(envName, sm.stateMachineArn);

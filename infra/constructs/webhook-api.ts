@@ -11,10 +11,18 @@
 // answers 202 only once SQS has the signals and 503 when the queue or table is unavailable, which
 // Alertmanager retries, so an alert is never acknowledged and then lost.
 //
-// Requests are throttled per stage (rate and burst) and every request is access-logged as JSON.
+// PagerDuty Webhooks v3 (functions/lifecycle/pagerduty-webhook.ts), when given: POST /pagerduty,
+// no authorizer (PagerDuty cannot send our bearer token; the X-PagerDuty-Signature HMAC over the
+// body, checked in constant time against the subscription's secret, is the credential), with a
+// method throttle of its own (PAGERDUTY_RATE_LIMIT), so a flood of unsigned posts cannot use up
+// Alertmanager's. API Gateway's REST payload limit (10 MB) is fixed; the handler answers 413 above
+// 256 KB (PagerDuty's own maximum) before reading the body.
+//
+// Requests are throttled per method (rate and burst) and every request is access-logged as JSON.
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import {
   AccessLogFormat,
+  AuthorizationType,
   EndpointType,
   LambdaIntegration,
   LogGroupLogDestination,
@@ -34,11 +42,16 @@ import type { HealerFunction } from './healer-function.js';
  */
 export const BEARER_HEADER_PATTERN = '^[Bb]earer [^\\s]+$';
 
+/** Requests per second to POST /pagerduty (burst twice that): PagerDuty sends one per incident change. */
+export const PAGERDUTY_RATE_LIMIT = 10;
+
 export interface WebhookApiProps {
   deployment: string;
   /** The webhook handler (Lambda proxy integration). */
   handler: HealerFunction;
   authorizer: HealerFunction;
+  /** The PagerDuty Webhooks v3 handler: POST /pagerduty, signature-verified by the handler. */
+  pagerDuty?: HealerFunction;
   /** Steady-state requests per second. @default 50 */
   rateLimit?: number;
   /** @default 100 */
@@ -63,6 +76,7 @@ export function jsonAccessLogFormat(): AccessLogFormat {
 export class WebhookApi extends Construct {
   readonly api: RestApi;
   readonly alertmanager: IResource;
+  readonly pagerDuty: IResource | undefined;
   readonly accessLogs: LogGroup;
 
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
@@ -71,7 +85,7 @@ export class WebhookApi extends Construct {
 
     this.api = new RestApi(this, 'Api', {
       restApiName: `kafka-heal-${props.deployment}-webhooks`,
-      description: `kafka-heal ${props.deployment}: alert webhooks (Alertmanager)`,
+      description: `kafka-heal ${props.deployment}: webhooks (Alertmanager${props.pagerDuty ? ', PagerDuty' : ''})`,
       endpointConfiguration: { types: [EndpointType.REGIONAL] },
       // API Gateway's account logging role, which this stage's access logs need, is set (or
       // required) once per stack by ApiGatewayAccount (config apiGatewayCloudWatchRole), not by
@@ -82,6 +96,7 @@ export class WebhookApi extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: props.rateLimit ?? 50,
         throttlingBurstLimit: props.burstLimit ?? 100,
+        ...(props.pagerDuty ? { methodOptions: { '/pagerduty/POST': { throttlingRateLimit: PAGERDUTY_RATE_LIMIT, throttlingBurstLimit: PAGERDUTY_RATE_LIMIT * 2 } } } : {}),
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: jsonAccessLogFormat(),
@@ -110,6 +125,17 @@ export class WebhookApi extends Construct {
       requestParameters: { 'method.request.header.Authorization': true },
     });
 
+    if (props.pagerDuty) {
+      this.pagerDuty = this.api.root.addResource('pagerduty');
+      const method = this.pagerDuty.addMethod('POST', new LambdaIntegration(props.pagerDuty.fn, { proxy: true, allowTestInvoke: false }), { authorizationType: AuthorizationType.NONE });
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason: 'PagerDuty Webhooks v3 cannot send a bearer token: the X-PagerDuty-Signature HMAC-SHA256 over the body under the subscription secret (Secrets Manager) is the credential, checked in constant time by the handler, with a replay window and event-id deduplication; unsigned bodies are answered 401 and not stored.',
+      });
+    } else {
+      this.pagerDuty = undefined;
+    }
+
     const json = { 'application/json': '{"message": $context.error.messageString}' };
     // Gateway responses say why in JSON: a missing or malformed Authorization header 401, a
     // wrong token 403.
@@ -130,11 +156,11 @@ export class WebhookApi extends Construct {
       {
         id: 'AwsSolutions-APIG3',
         reason:
-          'One machine caller (Alertmanager) authenticated by a bearer token compared in constant time, with stage throttling and a body-size limit. A WAF web ACL per deployment adds fixed monthly cost for little gain here; operators who want one can associate it with the stage.',
+          'Machine callers only (Alertmanager with a bearer token, PagerDuty with a signed body), each checked in constant time, with per-method throttling and a body-size limit. A WAF web ACL per deployment adds fixed monthly cost for little gain here; operators who want one can associate it with the stage.',
       },
       {
         id: 'AwsSolutions-COG4',
-        reason: 'The caller is Alertmanager, a machine that can only send a static bearer token: a Cognito user pool does not fit. The Lambda TOKEN authorizer checks that token against Secrets Manager.',
+        reason: 'The callers are machines: Alertmanager can only send a static bearer token (the Lambda TOKEN authorizer checks it against Secrets Manager), PagerDuty only an HMAC signature of the body (checked by its handler): a Cognito user pool fits neither.',
       },
     );
   }

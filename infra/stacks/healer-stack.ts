@@ -162,7 +162,6 @@ export class HealerStack extends Stack {
     })
       .bindTable(this.table.table, 'rw')
       .bindQueue(this.signalsQueue.queue, 'send', 'SIGNALS_QUEUE_URL');
-    this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn });
     // Closed queue: signals come from the ingest and webhook functions only, past normalization.
     admitOnlySenders(this.signalsQueue.queue, { roles: [this.ingestFn.role, this.webhookFn.role] });
 
@@ -189,6 +188,8 @@ export class HealerStack extends Stack {
       policies: this.policies,
       autoResolve: { clusters, alarmNamePrefix: alarmNamePrefix(d) },
     });
+    // The webhook API: Alertmanager (bearer token) and PagerDuty Webhooks v3 (signed body).
+    this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn, pagerDuty: this.ladder.lifecycle.pagerDutyFn });
 
     this.classifyFn = new HealerFunction(this, 'Classify', {
       name: 'classify',
@@ -266,6 +267,9 @@ export class HealerStack extends Stack {
 
     // The approval endpoint answers task tokens of this deployment's workflows that ask a person, no other.
     this.ladder.allowDecisionsOn(approvalStateMachines(this));
+    // A person's resolve stops the run still acting: the workflows the classifier starts, not the
+    // ladder (a resolve ends it at its next step; actions.ts never stops it).
+    this.ladder.lifecycle.stopsRunsOf(this.classifyFn.startedStateMachines.filter((sm) => sm !== this.ladder.stateMachine));
 
     // --- Self-monitoring ---------------------------------------------------------------------
     this.monitoring
@@ -326,6 +330,18 @@ export class HealerStack extends Stack {
     new CfnOutput(this, 'WebhookUrl', {
       value: `${this.webhook.api.url}alertmanager`,
       description: 'Alertmanager webhook_configs url (Authorization: Bearer <the token in AlertmanagerTokenSecretArn>)',
+    });
+    new CfnOutput(this, 'IncidentLifecycleFunctionName', {
+      value: this.ladder.lifecycle.commandFn.fn.functionName,
+      description: 'kafka-heal incidents ack|resolve|reopen|note against AWS invoke it: export KAFKA_HEAL_LIFECYCLE_FUNCTION=<this>',
+    });
+    new CfnOutput(this, 'PagerDutyWebhookUrl', {
+      value: `${this.webhook.api.url}pagerduty`,
+      description: 'PagerDuty Webhooks v3 subscription URL (events incident.acknowledged, resolved, reassigned, escalated, annotated)',
+    });
+    new CfnOutput(this, 'PagerDutyWebhookSecretArn', {
+      value: this.ladder.lifecycle.pagerDutyWebhookSecret.secretArn,
+      description: "Put the PagerDuty webhook subscription's signing secret here: aws secretsmanager put-secret-value --secret-id <this> --secret-string '<secret>'",
     });
     new CfnOutput(this, 'IncidentTableName', {
       value: this.table.table.tableName,

@@ -4,10 +4,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVAL_REQUESTS_PER_SOURCE, APPROVAL_STAGE_RATE_LIMIT } from '../../infra/constructs/escalation.js';
-import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
-
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
-type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+import { actionsOf, synthesizeExampleStacks, type ExampleStacks, type Resources, type Statement } from './example-stacks.js';
 
 let ex: ExampleStacks;
 let d: string;
@@ -48,7 +45,6 @@ function envOfFunction(description: RegExp): Record<string, unknown> {
   return ((fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
 }
 
-const actionsOf = (s: Statement[]) => s.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
 
 describe('escalation ladder and approvals wiring', () => {
   it('synthesizes every example config', () => {

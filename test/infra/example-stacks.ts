@@ -12,6 +12,13 @@ import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/
 import type { HealerConfig } from '../../infra/config/schema.js';
 import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
+/** An IAM policy statement and the template's resources, as the infra tests read them. */
+export type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+export type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+/** Every action of some statements, flattened. */
+export const actionsOf = (s: Statement[]): string[] => s.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
+
 export interface ExampleStacks {
   /** The cloud assembly folder (cdk-nag writes validation-report.json there). */
   outdir: string;

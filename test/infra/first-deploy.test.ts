@@ -88,9 +88,9 @@ describe('cdk destroy, then deploy again', () => {
     }
   });
 
-  it('the Alertmanager token secret has a generated name and goes with the stack', () => {
+  it('the secrets the stack creates (Alertmanager token, link signing key, PagerDuty webhook secret) have generated names and go with the stack', () => {
     const secrets = Object.values(alpha).filter((r) => r.Type === 'AWS::SecretsManager::Secret');
-    expect(secrets).toHaveLength(2);
+    expect(secrets).toHaveLength(3);
     for (const s of secrets) {
       expect(s.Properties?.['Name']).toBeUndefined();
       expect(s.DeletionPolicy).toBe('Delete');

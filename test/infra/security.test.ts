@@ -117,11 +117,11 @@ describe('IAM: least privilege in every example stack', () => {
     for (const s of reboots) for (const r of s.resources) expect(configured.has(r as string), `${s.stack}/${s.policy}: ${text(r)}`).toBe(true);
   });
 
-  it('states:StopExecution only on executions: the classifier (superseding a runbook) in every stack, and state machines following their .sync children', () => {
+  it('states:StopExecution only on executions: the classifier (superseding a runbook) and the incident lifecycle (a resolve stops the run still acting) in every stack, and state machines following their .sync children', () => {
     const stops = granting('states:StopExecution');
-    expect(new Set(stops.filter((s) => s.policy.startsWith('Classify')).map((s) => s.stack)).size).toBe(ex.stacks.length);
+    for (const who of ['Classify', 'EscalationLifecycleStopRuns']) expect(new Set(stops.filter((s) => s.policy.startsWith(who)).map((s) => s.stack)).size, who).toBe(ex.stacks.length);
     for (const s of stops) {
-      expect(s.policy, s.stack).toMatch(/^Classify|StateMachineRole/);
+      expect(s.policy, s.stack).toMatch(/^Classify|^EscalationLifecycleStopRuns|StateMachineRole/);
       for (const r of s.resources) expect(text(r), `${s.stack}/${s.policy}`).toMatch(/:execution:/);
     }
   });
