@@ -206,6 +206,13 @@ export interface EvaluatorOptions {
    * real seconds stays a blip. Default 0 (plain scaling).
    */
   sustainedWindowSeconds?: number;
+  /**
+   * Alarms on the metadata quorum and the controller (quorum-lost, controller-missing): a leader
+   * election takes real seconds (a hung KRaft leader is replaced after the followers' 2 s fetch
+   * timeout and a vote), which AWS's one-minute periods never see twice in a row but two 2 s
+   * local periods do. Their local window is at least this many seconds. Default 0.
+   */
+  electionWindowSeconds?: number;
   /** A period is evaluated this fraction of a period after it ends, so late samples still count. Default 0. */
   graceFraction?: number;
 }
@@ -214,9 +221,13 @@ export interface EvaluatorOptions {
 export const SUSTAINED_WINDOW_SECONDS = 600;
 
 /** Local period (ms) for a spec: scaled from CloudWatch's, with the floor for sustained alarms. */
-export function localPeriodMs(spec: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods'>, opts: Pick<EvaluatorOptions, 'periodSeconds' | 'sustainedWindowSeconds'>): number {
+export function localPeriodMs(
+  spec: Pick<AlarmSpec, 'periodSeconds' | 'evaluationPeriods'> & Partial<Pick<AlarmSpec, 'alarmKind'>>,
+  opts: Pick<EvaluatorOptions, 'periodSeconds' | 'sustainedWindowSeconds' | 'electionWindowSeconds'>,
+): number {
   let seconds = (spec.periodSeconds / 60) * opts.periodSeconds;
   if (spec.periodSeconds * spec.evaluationPeriods >= SUSTAINED_WINDOW_SECONDS) seconds = Math.max(seconds, (opts.sustainedWindowSeconds ?? 0) / spec.evaluationPeriods);
+  if (spec.alarmKind === 'quorum-lost' || spec.alarmKind === 'controller-missing') seconds = Math.max(seconds, (opts.electionWindowSeconds ?? 0) / spec.evaluationPeriods);
   return Math.max(1, Math.round(seconds * 1000));
 }
 

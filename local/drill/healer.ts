@@ -272,6 +272,13 @@ export function totalPreservingRetries(def: AslDefinition, timeScale: number, st
   return out;
 }
 
+/**
+ * The local window of the quorum-lost and controller-missing alarms (AlarmEvaluator's
+ * electionWindowSeconds): a KRaft leader election after a hung or crashed leader reads as no
+ * leader for a few real seconds, which the scaled 2 s periods would otherwise alarm on.
+ */
+export const ELECTION_WINDOW_SECONDS = 30;
+
 /** How much faster the escalation ladder runs in a drill (SEV-1's 15 min to acknowledge become 0.75 s). */
 export const LADDER_TIME_FACTOR = 1200;
 
@@ -704,7 +711,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
   const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);
-  const evaluatorOptions = { periodSeconds: opts.alarmPeriodSeconds, sustainedWindowSeconds: opts.sustainedWindowSeconds, graceFraction: 0.5 };
+  const evaluatorOptions = { periodSeconds: opts.alarmPeriodSeconds, sustainedWindowSeconds: opts.sustainedWindowSeconds, electionWindowSeconds: ELECTION_WINDOW_SECONDS, graceFraction: 0.5 };
   let evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
   const alarmTransitions: AlarmTransition[] = [];
   // When each alarm entered its current state: auto-resolve reads it as CloudWatch's StateTransitionedTimestamp.

@@ -175,6 +175,10 @@ describe('local periods', () => {
     // 9 minutes is not sustained: 9 x 60 s stays scaled.
     expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 9 }, { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(2000);
     expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 10 }, { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(12000);
+    // A leader election takes real seconds: the quorum and controller alarms keep a 30 s local window.
+    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 2, alarmKind: 'quorum-lost' }, { periodSeconds: 2, electionWindowSeconds: 30 })).toBe(15000);
+    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 3, alarmKind: 'controller-missing' }, { periodSeconds: 2, electionWindowSeconds: 30 })).toBe(10000);
+    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 2, alarmKind: 'broker-down' }, { periodSeconds: 2, electionWindowSeconds: 30 })).toBe(2000);
   });
 
   it('a grace keeps a period open for late samples', () => {
