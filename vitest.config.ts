@@ -19,6 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
+          setupFiles: ['test/setup/unit-tmpdir.ts'],
           include: ['test/unit/**/*.test.ts', 'test/functions/**/*.test.ts', 'test/infra/**/*.test.ts', 'test/statemachines/**/*.test.ts', 'test/cli/**/*.test.ts'],
           testTimeout: 60_000,
         },
