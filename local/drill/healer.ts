@@ -83,6 +83,7 @@ import type { INJECTABLE_ALERTS } from './scenario.js';
 import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
 import { LocalQueue, SecretsManagerDouble, SfnDouble, sqsClientDouble } from './aws-doubles.js';
+import type { ProbedPartition } from './report.js';
 import { SecretCache, securityLoader, type SecurityLoader } from '../../functions/shared/kafka-security.js';
 
 export const DEPLOYMENT = 'drill';
@@ -272,6 +273,14 @@ export function totalPreservingRetries(def: AslDefinition, timeScale: number, st
   return out;
 }
 
+/** One probe run: its verdict, and the partitions it found in trouble (leaderless, under-replicated) with their leader and ISR. */
+export interface ProbeLogEntry {
+  at: number;
+  status: string;
+  problems: string[];
+  troubled?: ProbedPartition[];
+}
+
 /**
  * The local window of the quorum-lost and controller-missing alarms (AlarmEvaluator's
  * electionWindowSeconds): a KRaft leader election after a hung or crashed leader reads as no
@@ -349,7 +358,7 @@ export interface LocalHealer {
   /** The `msk` option: the MSK cluster ARN the local cluster answers to. */
   mskClusterArn?: string;
   /** Every probe run's verdict, in order (the drill's health measure, the same probe the alarms read). */
-  probeLog: { at: number; status: string; problems: string[] }[];
+  probeLog: ProbeLogEntry[];
   /** Starts probing and alarm evaluation. */
   startMonitoring(): void;
   /** Stops probing; running executions go on. */
@@ -817,7 +826,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     try {
       const r = await probeHandler({ cluster: cluster.name });
       probeRuns++;
-      probeLog.push({ at: Date.now(), status: r.status, problems: r.problems });
+      const troubled = r.snapshot.partitions.details.map((d) => ({ topic: d.topic, partition: d.partition, leader: d.leader, isr: d.isr }));
+      probeLog.push({ at: Date.now(), status: r.status, problems: r.problems, ...(troubled.length > 0 ? { troubled } : {}) });
       // EMF datapoints carry the time they are published (after the probe), as in AWS.
       if (monitoring) evaluator.observe(Date.now(), [...toSamples(probeMetricDocuments(cluster.name, r.snapshot, brokerIds)), ...diskSamples()]);
     } catch (err) {

@@ -14,7 +14,7 @@ import { startCluster, type LocalCluster } from '../kafka/cluster.js';
 import { planExporters, type ExporterPlan } from '../monitoring/exporters.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
 import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
-import { assembleReport, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
+import { assembleReport, offlineReadings, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
 import { isAlarmFault, isAlertFault, isBrokerFault, isCredentialFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
@@ -480,6 +480,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       finalHealthy,
       oracleMs,
       ...(dr ? { dr } : {}),
+      offlinePartitions: offlineReadings(h.probeLog, faultAt),
       notes: [...notes, `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.pagerDuty.events.length} PagerDuty event(s) received; ${h.outbox.length} SNS message(s) in the outbox; ${h.retryQueue.length} on the retry queue; ${h.approvals.requests.length} approval request(s).`],
     });
     if (opts.reportDir) await writeReport(report, opts.reportDir, progress);

@@ -3,7 +3,7 @@
 import { AUTO_RESOLVE_ACTOR } from '../../../functions/lifecycle/auto-resolve.js';
 import { describe, expect, it } from 'vitest';
 import type { IncidentWithTimeline } from '../../../functions/shared/incident-store.js';
-import { AUTO_RESOLVE, assembleReport, primaryIncident, type DrillObservations } from '../../../local/drill/report.js';
+import { AUTO_RESOLVE, assembleReport, offlineReadings, primaryIncident, type DrillObservations } from '../../../local/drill/report.js';
 import { validateScenario } from '../../../local/drill/scenario.js';
 
 const FAULT = Date.parse('2026-11-22T05:00:00.000Z');
@@ -151,6 +151,58 @@ describe('assembleReport', () => {
     const byName = (r: ReturnType<typeof assembleReport>) => r.expectations.find((e) => e.name === 'no offline-partitions incident');
     expect(byName(assembleReport(observations({ incidents: [crash, offline] }, { incidentTypesNotOpened: ['offline-partitions'] })))).toMatchObject({ passed: false, actual: 'SEV-1 escalated' });
     expect(byName(assembleReport(observations({ incidents: [crash] }, { incidentTypesNotOpened: ['offline-partitions'] })))).toMatchObject({ passed: true, actual: 'not opened' });
+  });
+
+  it('incidentTypesNotOpened offline-partitions: right, not a misreading, only when Kafka itself had no live in-sync replica to elect', () => {
+    const offline = incident({ id: 'o', type: 'offline-partitions', severity: 'SEV-1', status: 'escalated' });
+    const crash = incident({ id: 'b', type: 'broker-failure' });
+    const check = (offlinePartitions: DrillObservations['offlinePartitions'], faults?: unknown[]) => {
+      const o = observations({ incidents: [crash, offline], offlinePartitions }, { incidentTypesNotOpened: ['offline-partitions'] });
+      // As parsed; a site failure's dr section does not matter here.
+      if (faults) o.scenario = { ...o.scenario, faults: faults as DrillObservations['scenario']['faults'] };
+      return assembleReport(o).expectations.find((e) => e.name === 'no offline-partitions incident');
+    };
+    // The crashed broker was the partitions' only in-sync replica: Kafka could not elect a leader.
+    const shrunk = [
+      { at: FAULT + 5000, topic: '__consumer_offsets', partition: 1, isr: [2] },
+      { at: FAULT + 5500, topic: '__consumer_offsets', partition: 1, isr: [2] },
+      { at: FAULT + 5500, topic: 'orders', partition: 0, isr: [2] },
+    ];
+    const r = check(shrunk);
+    expect(r?.passed).toBe(true);
+    expect(r?.actual).toBe('SEV-1 escalated; not a misreading: Kafka took 2 partition(s) offline itself: __consumer_offsets-1 (ISR 2); orders-0 (ISR 2): their ISR held only the faulted broker(s), so no live in-sync replica could lead');
+    // One leaderless partition with a live broker in its ISR: not explained by the fault.
+    expect(check([...shrunk, { at: FAULT + 6000, topic: 'orders', partition: 1, isr: [2, 3] }])).toMatchObject({ passed: false, actual: 'SEV-1 escalated' });
+    // An empty ISR, no reading at all, or a site failure (every broker): no explanation.
+    expect(check([{ at: FAULT + 5000, topic: 'orders', partition: 0, isr: [] }])?.passed).toBe(false);
+    expect(check([])?.passed).toBe(false);
+    expect(check(undefined)?.passed).toBe(false);
+    expect(check(shrunk, [{ at: 0, action: 'site-down' }])?.passed).toBe(false);
+    // A spurious alarm faults no broker: nothing explains the incident.
+    expect(check(shrunk, [{ at: 0, action: 'fire-alarm', alarm: 'offline-partitions', broker: 2 }])?.passed).toBe(false);
+    // Read from the probe log: Kafka kept the ISR, or emptied it (eligible leader replicas) and the last ISR with a leader tells.
+    const log = [
+      { at: FAULT - 500, troubled: [{ topic: 'o', partition: 0, leader: 2, isr: [2] }] },
+      { at: FAULT + 500, troubled: [{ topic: 'o', partition: 0, leader: 2, isr: [2] }, { topic: 'o', partition: 1, leader: 3, isr: [3] }] },
+      { at: FAULT + 1000, troubled: [{ topic: 'o', partition: 0, leader: -1, isr: [] }, { topic: 'o', partition: 2, leader: -1, isr: [] }] },
+      { at: FAULT + 1500, troubled: [{ topic: 'o', partition: 0, leader: -1, isr: [] }, { topic: 'o', partition: 1, leader: -1, isr: [3] }] },
+      { at: FAULT + 2000 },
+    ];
+    expect(offlineReadings(log, FAULT)).toEqual([
+      { at: FAULT + 1000, topic: 'o', partition: 0, isr: [2] },
+      // Healthy (absent) in the run before: its ISR was full, nothing explains it.
+      { at: FAULT + 1000, topic: 'o', partition: 2, isr: [] },
+      // Two leaderless runs back to the last with a leader.
+      { at: FAULT + 1500, topic: 'o', partition: 0, isr: [2] },
+      { at: FAULT + 1500, topic: 'o', partition: 1, isr: [3] },
+    ]);
+    // Before the fault nothing counts; a log with no trouble has no readings.
+    expect(offlineReadings([{ at: FAULT - 1, troubled: [{ topic: 'o', partition: 0, leader: -1, isr: [2] }] }, { at: FAULT }], FAULT)).toEqual([]);
+    // The first run of all leaderless with an empty ISR: nothing earlier to read.
+    expect(offlineReadings([{ at: FAULT, troubled: [{ topic: 'o', partition: 0, leader: -1, isr: [] }] }], FAULT)).toEqual([{ at: FAULT, topic: 'o', partition: 0, isr: [] }]);
+    // Several names are cut after five.
+    const many = Array.from({ length: 7 }, (_, i) => ({ at: FAULT + 5000, topic: 't', partition: i, isr: [2] }));
+    expect(check(many)?.actual).toMatch(/Kafka took 7 partition\(s\) offline itself: t-0 \(ISR 2\); t-1 .* t-4 \(ISR 2\); \.\.\.: their ISR/);
   });
 });
 
