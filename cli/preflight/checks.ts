@@ -7,6 +7,7 @@ import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sd
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, ListTablesCommand, type ListTablesCommandOutput } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client, type Filter, type Instance } from '@aws-sdk/client-ec2';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeClusterCommand, KafkaClient, type ClusterInfo } from '@aws-sdk/client-kafka';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -35,6 +36,7 @@ export interface PreflightClients {
   route53: Route53Client;
   sqs: SQSClient;
   sns: SNSClient;
+  iam: IAMClient;
 }
 
 /** Clients for the config's region, with the default credential chain (AWS_PROFILE, SSO, environment). */
@@ -55,6 +57,8 @@ export function defaultClients(region: string): PreflightClients {
     route53: new Route53Client(c),
     sqs: new SQSClient(c),
     sns: new SNSClient(c),
+    // IAM is global; the SDK finds its endpoint from any region of the partition.
+    iam: new IAMClient(c),
   };
 }
 
@@ -126,6 +130,46 @@ export const bootstrap: Check = async ({ config, plan, clients }) => {
   return [pass(check, `version ${version} in ${config.region} (${parameter}; the app needs ${minVersion} or later)`)];
 };
 
+/** Whether an IAM trust policy (URL-encoded JSON, as GetRole returns it) lets API Gateway assume the role. */
+export function trustsApiGateway(encoded: string | undefined): boolean {
+  if (!encoded) return false;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(decodeURIComponent(encoded));
+  } catch {
+    return false;
+  }
+  const statements = (doc as { Statement?: unknown }).Statement;
+  const list = Array.isArray(statements) ? statements : [statements];
+  return list.some((st) => {
+    if (typeof st !== 'object' || st === null) return false;
+    const { Effect, Action, Principal } = st as { Effect?: unknown; Action?: unknown; Principal?: { Service?: unknown } | string };
+    const actions = Array.isArray(Action) ? Action : [Action];
+    const services = typeof Principal === 'object' && Principal !== null ? (Array.isArray(Principal.Service) ? Principal.Service : [Principal.Service]) : [];
+    return Effect === 'Allow' && actions.some((a) => a === 'sts:AssumeRole' || a === 'sts:*' || a === '*') && services.includes('apigateway.amazonaws.com');
+  });
+}
+
+/**
+ * The role API Gateway's account setting names, when the config says it exists: the setting
+ * outlives the role (a deleted stack or a cleaned-up role leaves the ARN behind), and a role API
+ * Gateway may not assume fails every stage's logging as surely as no role.
+ */
+async function existingLoggingRole(check: string, arn: string, iam: IAMClient): Promise<CheckResult> {
+  const name = arn.split('/').at(-1) ?? arn;
+  const fix = `point the setting at a role API Gateway can assume (trust apigateway.amazonaws.com, policy AmazonAPIGatewayPushToCloudWatchLogs), or set \`apiGatewayCloudWatchRole: create\``;
+  let trust: string | undefined;
+  try {
+    trust = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
+  } catch (err) {
+    if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity') return fail(check, `set to ${arn}, but that role does not exist (config: existing): the APIs' stages would fail to create`, fix);
+    return awsFailure(check, 'iam:GetRole', err);
+  }
+  return trustsApiGateway(trust)
+    ? pass(check, `set to ${arn}, which API Gateway may assume (config: existing)`)
+    : fail(check, `set to ${arn}, whose trust policy does not let apigateway.amazonaws.com assume it (config: existing): the APIs' stages would fail to create`, fix);
+}
+
 /** API Gateway's account-level CloudWatch Logs role, as the config's `apiGatewayCloudWatchRole` expects it. */
 export const apiGatewayLogging: Check = async ({ config, clients }) => {
   const check = 'api gateway logging role';
@@ -139,7 +183,7 @@ export const apiGatewayLogging: Check = async ({ config, clients }) => {
   const current = role ?? '';
   if (config.apiGatewayCloudWatchRole === 'existing') {
     return set
-      ? [pass(check, `set to ${role} (config: existing)`)]
+      ? [await existingLoggingRole(check, current, clients.iam)]
       : [fail(check, `not set in ${config.region}, and the config says it exists (apiGatewayCloudWatchRole: existing): the APIs' stages would fail to create`, `set \`apiGatewayCloudWatchRole: create\`, or aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<role arn> --region ${config.region}`)];
   }
   return set && !current.includes(':role/KafkaHeal-')

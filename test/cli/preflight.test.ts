@@ -6,6 +6,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { DescribeInstancesCommand, EC2Client, type Instance } from '@aws-sdk/client-ec2';
+import { GetRoleCommand, IAMClient } from '@aws-sdk/client-iam';
 import { DescribeClusterCommand, KafkaClient, type ClusterInfo } from '@aws-sdk/client-kafka';
 import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-route-53';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -21,6 +22,7 @@ import { makePreflightCommand } from '../../cli/commands/preflight.js';
 import { main } from '../../cli/main.js';
 import {
   apiGatewayLogging,
+  trustsApiGateway,
   bootstrap,
   credentials,
   deployedStack,
@@ -56,6 +58,7 @@ const ec2 = mockClient(EC2Client);
 const route53 = mockClient(Route53Client);
 const sqs = mockClient(SQSClient);
 const sns = mockClient(SNSClient);
+const iam = mockClient(IAMClient);
 
 const fake = { region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' } };
 const clients: PreflightClients = {
@@ -72,6 +75,7 @@ const clients: PreflightClients = {
   route53: new Route53Client(fake),
   sqs: new SQSClient(fake),
   sns: new SNSClient(fake),
+  iam: new IAMClient(fake),
 };
 
 const MSK = loadConfigFile('examples/config/msk.yaml');
@@ -108,7 +112,7 @@ const statuses = (results: CheckResult[]) => results.map((r) => r.status);
 const lines = (results: CheckResult[]) => results.map(formatResult).join('\n');
 
 beforeEach(() => {
-  for (const m of [sts, ssm, apigw, cfn, logs, ddb, secrets, sfn, kafka, ec2, route53, sqs, sns]) m.reset();
+  for (const m of [sts, ssm, apigw, cfn, logs, ddb, secrets, sfn, kafka, ec2, route53, sqs, sns, iam]) m.reset();
 });
 
 describe('credentials', () => {
@@ -166,14 +170,44 @@ describe('cdk bootstrap', () => {
 
 describe('api gateway logging role', () => {
   const role = 'arn:aws:iam::123456789012:role/platform-apigw-logs';
-  it('existing: PASS when set, FAIL when not', async () => {
+  const trust = (service: unknown, extra: Record<string, unknown> = {}) => encodeURIComponent(JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: service }, Action: 'sts:AssumeRole', ...extra }] }));
+  it('existing: PASS when set to a role API Gateway may assume, FAIL when not set', async () => {
     const existing = { ...MSK, apiGatewayCloudWatchRole: 'existing' as const };
     apigw.on(GetAccountCommand).resolves({ cloudwatchRoleArn: role });
-    expect(statuses(await apiGatewayLogging(ctx(existing)))).toEqual(['PASS']);
+    iam.on(GetRoleCommand, { RoleName: 'platform-apigw-logs' }).resolves({ Role: { RoleName: 'platform-apigw-logs', Path: '/', Arn: role, RoleId: 'AROA1', CreateDate: new Date(0), AssumeRolePolicyDocument: trust('apigateway.amazonaws.com') } });
+    expect(lines(await apiGatewayLogging(ctx(existing)))).toBe(`PASS  api gateway logging role: set to ${role}, which API Gateway may assume (config: existing)`);
     apigw.on(GetAccountCommand).resolves({});
     const r = await apiGatewayLogging(ctx(existing));
     expect(statuses(r)).toEqual(['FAIL']);
     expect(r[0]?.fix).toContain('`apiGatewayCloudWatchRole: create`');
+  });
+
+  it('existing: FAIL when the role the setting names is gone, or API Gateway may not assume it; the refused read names iam:GetRole', async () => {
+    const existing = { ...MSK, apiGatewayCloudWatchRole: 'existing' as const };
+    const pathed = 'arn:aws:iam::123456789012:role/platform/logging/apigw-logs';
+    apigw.on(GetAccountCommand).resolves({ cloudwatchRoleArn: pathed });
+    iam.on(GetRoleCommand).rejects(awsError('NoSuchEntityException'));
+    let r = await apiGatewayLogging(ctx(existing));
+    expect(lines(r)).toContain(`FAIL  api gateway logging role: set to ${pathed}, but that role does not exist (config: existing)`);
+    expect(r[0]?.fix).toContain('trust apigateway.amazonaws.com');
+    // The role name is the ARN's last path segment.
+    expect(iam.commandCalls(GetRoleCommand).at(-1)?.args[0].input).toEqual({ RoleName: 'apigw-logs' });
+    iam.on(GetRoleCommand).resolves({ Role: { RoleName: 'apigw-logs', Path: '/platform/logging/', Arn: pathed, RoleId: 'AROA1', CreateDate: new Date(0), AssumeRolePolicyDocument: trust('lambda.amazonaws.com') } });
+    r = await apiGatewayLogging(ctx(existing));
+    expect(lines(r)).toContain('whose trust policy does not let apigateway.amazonaws.com assume it');
+    iam.on(GetRoleCommand).rejects(awsError('AccessDenied'));
+    expect((await apiGatewayLogging(ctx(existing)))[0]?.detail).toBe('not allowed to call iam:GetRole (AccessDenied)');
+  });
+
+  it('trust policies: API Gateway as one of several services, a list of statements, Deny, other actions, junk', () => {
+    expect(trustsApiGateway(trust(['lambda.amazonaws.com', 'apigateway.amazonaws.com']))).toBe(true);
+    expect(trustsApiGateway(trust('apigateway.amazonaws.com', { Action: ['sts:TagSession', 'sts:AssumeRole'] }))).toBe(true);
+    expect(trustsApiGateway(encodeURIComponent(JSON.stringify({ Statement: { Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' } })))).toBe(true);
+    expect(trustsApiGateway(trust('apigateway.amazonaws.com', { Effect: 'Deny' }))).toBe(false);
+    expect(trustsApiGateway(trust('apigateway.amazonaws.com', { Action: 'sts:TagSession' }))).toBe(false);
+    expect(trustsApiGateway(encodeURIComponent(JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 'sts:AssumeRole' }, null] })))).toBe(false);
+    expect(trustsApiGateway('%7Bnot json')).toBe(false);
+    expect(trustsApiGateway(undefined)).toBe(false);
   });
 
   it('create: PASS when unset or set by a kafka-heal stack, WARN when another role would be replaced', async () => {
