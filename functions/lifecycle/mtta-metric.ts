@@ -2,8 +2,8 @@
 // acknowledgement (the store's conditional write that recorded mttaSeconds says which one that
 // is), by whichever Lambda took it: the lifecycle command, the incident page or the PagerDuty
 // webhook. Its only dimension is Severity, without the house `service` dimension: the three
-// functions publish into the same series per severity, so the dashboard's average, p90 and
-// maximum are over every incident, not per function (CloudWatch cannot merge percentiles of
+// functions publish into the same series per severity, so the dashboard's average and p90 are
+// over every incident, not per function (CloudWatch cannot merge percentiles of
 // separate series). Four series at most (one per severity); CloudWatch bills a custom metric
 // pro rata for the hours it receives data in, so nothing while nobody acknowledges, about
 // $0.0004 for an hour with acknowledgements of a severity, $0.30 a month per severity at most.
