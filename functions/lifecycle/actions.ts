@@ -2,7 +2,8 @@
 // PagerDuty webhook) and what auto-resolve does: acknowledge, resolve, reopen, note. One path
 // for all of them, so each writes the same timeline (who, when, where from) and syncs the other
 // side the same way:
-//   acknowledge  first one wins (MTTA); PagerDuty is told (Events v2 acknowledge) unless it told us
+//   acknowledge  first one wins (MTTA); PagerDuty is told (Events v2 acknowledge) unless it told us;
+//                the incident's very first one publishes its MTTA (recordMtta, once per incident)
 //   resolve      first one wins (racing the workflow's own resolve: one final state); a run still
 //                acting for the incident is fenced, then stopped (runs.ts supersede) and its lock
 //                released, so it cannot undo the resolution; PagerDuty is told (Events v2 resolve)
@@ -13,6 +14,7 @@
 // a resolution ends it (it tells PagerDuty only what nobody told it yet: pagerDutySynced).
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { LifecycleVia } from '../domain/lifecycle.js';
+import type { Severity } from '../domain/types.js';
 import { RUN_BUSY_STATUSES } from '../domain/run-fencing.js';
 import type { IncidentRecord, IncidentStore } from '../shared/incident-store.js';
 import { incidentNotification, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
@@ -50,6 +52,12 @@ export interface LifecycleDeps {
   /** The notification chain (PagerDuty first); without it PagerDuty is told by the ladder at its next step. */
   notify?: (n: IncidentNotification) => Promise<NotifyResult>;
   now: () => Date;
+  /**
+   * Called once per incident, at the acknowledgement that recorded its MTTA: the Lambdas publish
+   * the MttaSeconds metric (mtta-metric.ts); absent where no metrics go anywhere (the CLI on
+   * DynamoDB Local, drills).
+   */
+  recordMtta?: (severity: Severity, seconds: number) => void;
 }
 
 /** Applies one lifecycle action; an unknown incident throws IncidentNotFoundError. */
@@ -58,6 +66,7 @@ export async function applyLifecycle(deps: LifecycleDeps, req: LifecycleRequest)
   switch (req.action) {
     case 'acknowledge': {
       const r = await deps.store.acknowledge(req.incidentId, req.by, req.via, req.reason);
+      if (r.firstMtta !== undefined) deps.recordMtta?.(r.incident.severity, r.firstMtta.seconds);
       if (r.outcome === 'acknowledged') await tellPagerDuty(deps, r.incident, 'acknowledge', req, notes);
       return { outcome: r.outcome, incident: r.incident, notes };
     }

@@ -12,8 +12,10 @@ import { incidentStoreFromEnv } from '../shared/clients.js';
 import { IncidentNotFoundError } from '../shared/errors.js';
 import type { IncidentRecord } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
+import { metrics } from '../shared/powertools.js';
 import { notify, notifyDepsFromEnv } from '../shared/notify.js';
 import { LIFECYCLE_ACTIONS, applyLifecycle, type LifecycleDeps, type LifecycleOutcome } from './actions.js';
+import { publishMtta } from './mtta-metric.js';
 
 export const LifecycleCommandSchema = z.strictObject({
   incidentId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:#-]{0,199}$/, 'expected an incident id'),
@@ -62,7 +64,13 @@ let cached: ((c: LifecycleCommand) => Promise<LifecycleCommandResult>) | undefin
 
 function fromEnv() {
   const notifyDeps = notifyDepsFromEnv(process.env);
-  return makeLifecycleCommandHandler({ store: incidentStoreFromEnv(), sfn: new SFNClient({}), notify: (n) => notify(n, notifyDeps), now: () => new Date() });
+  return makeLifecycleCommandHandler({
+    store: incidentStoreFromEnv(),
+    sfn: new SFNClient({}),
+    notify: (n) => notify(n, notifyDeps),
+    recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),
+    now: () => new Date(),
+  });
 }
 
 export const handler = withHouseMiddleware<LifecycleCommand, LifecycleCommandResult>((event: LifecycleCommand, _context: Context) => (cached ??= fromEnv())(event), {

@@ -21,8 +21,9 @@ import { IncidentNotFoundError } from '../shared/errors.js';
 import type { IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { notify, notifyDepsFromEnv } from '../shared/notify.js';
-import { logger } from '../shared/powertools.js';
+import { logger, metrics } from '../shared/powertools.js';
 import { applyLifecycle, type LifecycleDeps } from './actions.js';
+import { publishMtta } from './mtta-metric.js';
 import { incidentNotice, incidentPage, type IncidentNoticeKind } from './incident-page.js';
 import { verifyIncidentLink } from './links.js';
 import { LifecycleRecords } from './records.js';
@@ -104,6 +105,7 @@ function fromEnv() {
     signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
     sfn: new SFNClient({}),
     notify: (n) => notify(n, notifyDeps),
+    recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),
     now: () => new Date(),
   });
 }

@@ -31,6 +31,7 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { cachedSecret, type SecretSource } from '../shared/secrets.js';
 import { applyLifecycle, type LifecycleDeps, type LifecycleRequest } from './actions.js';
+import { publishMtta } from './mtta-metric.js';
 import { LifecycleRecords } from './records.js';
 
 export const MAX_PAGERDUTY_WEBHOOK_BYTES = 256 * 1024;
@@ -82,6 +83,7 @@ export interface PagerDutyWebhookDeps {
   records: Pick<LifecycleRecords, 'claimEvent' | 'releaseEvent' | 'linkPagerDutyIncident' | 'incidentForPagerDuty'>;
   secret: SecretSource<Buffer>;
   sfn?: LifecycleDeps['sfn'];
+  recordMtta?: LifecycleDeps['recordMtta'];
   now: () => Date;
 }
 
@@ -191,7 +193,7 @@ export function makePagerDutyWebhookHandler(deps: PagerDutyWebhookDeps) {
       'incident.annotated': { ...base, action: 'note', reason: `PagerDuty note: ${clean(e.data.content, 1000)}` },
     };
     try {
-      const r = await applyLifecycle({ store: deps.store, ...(deps.sfn ? { sfn: deps.sfn } : {}), now: deps.now }, reqs[e.event_type as (typeof HANDLED_EVENT_TYPES)[number]]);
+      const r = await applyLifecycle({ store: deps.store, ...(deps.sfn ? { sfn: deps.sfn } : {}), ...(deps.recordMtta ? { recordMtta: deps.recordMtta } : {}), now: deps.now }, reqs[e.event_type as (typeof HANDLED_EVENT_TYPES)[number]]);
       metrics.addMetric('PagerDutyEventsApplied', MetricUnit.Count, 1);
       return reply(202, { incidentId, outcome: r.outcome });
     } catch (err) {
@@ -210,6 +212,7 @@ function fromEnv() {
     records: new LifecycleRecords(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
     secret: webhookSecretFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('PAGERDUTY_WEBHOOK_SECRET') }),
     sfn: new SFNClient({}),
+    recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),
     now: () => new Date(),
   });
 }

@@ -1238,13 +1238,22 @@ export class IncidentStore {
    * A person acknowledges the incident: the first acknowledgement since it (re)opened wins (who,
    * from where, and MTTA from the first page or detection, kept from the very first one); a later
    * one, or one on a closed incident, changes nothing. Every one is on the timeline.
+   * `firstMtta` is set only for the acknowledgement whose write recorded the incident's MTTA (its
+   * very first one, told by the write itself: the item had no mttaSeconds before it), so a metric
+   * published from it counts each incident once, whichever path acknowledged it and whoever raced it.
    */
-  async acknowledge(id: string, by: string, via: LifecycleVia, detail?: string): Promise<{ outcome: 'acknowledged' | 'already-acknowledged' | 'closed'; incident: IncidentRecord }> {
+  async acknowledge(
+    id: string,
+    by: string,
+    via: LifecycleVia,
+    detail?: string,
+  ): Promise<{ outcome: 'acknowledged' | 'already-acknowledged' | 'closed'; incident: IncidentRecord; firstMtta?: { seconds: number; from: 'page' | 'detection' } }> {
     const at = this.now().toISOString();
     const current = await this.getMeta(id);
     const t = mtta(at, current.detectedAt, current.firstPagedAt);
+    let first: boolean;
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.incident(id),
@@ -1252,8 +1261,11 @@ export class IncidentStore {
           ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(acknowledgedAt) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
           ExpressionAttributeNames: { '#v': 'version', '#status': 'status' },
           ExpressionAttributeValues: { ':at': at, ':by': by, ':via': via, ':mtta': t.seconds, ':from': t.from, ':one': 1, ...Object.fromEntries(ACTIVE_STATUSES.map((st, i) => [`:s${i}`, st])) },
+          // The old values of the attributes it set: mttaSeconds is among them only if it was there.
+          ReturnValues: 'UPDATED_OLD',
         }),
       );
+      first = out.Attributes?.mttaSeconds === undefined;
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       const now = await this.getMeta(id);
@@ -1268,7 +1280,7 @@ export class IncidentStore {
       return { outcome: closed ? 'closed' : 'already-acknowledged', incident: now };
     }
     await this.appendTimeline(id, { at, actor: by, action: 'acknowledged', detail: `from ${via}${detail ? `: ${detail}` : ''}; MTTA ${t.seconds} s from the ${t.from === 'page' ? 'first page' : 'detection'}`, result: `via ${via}` });
-    return { outcome: 'acknowledged', incident: await this.getMeta(id) };
+    return { outcome: 'acknowledged', incident: await this.getMeta(id), ...(first ? { firstMtta: t } : {}) };
   }
 
   /**

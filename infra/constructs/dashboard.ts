@@ -5,16 +5,20 @@
 //                           (KafkaHeal, "Cluster Name"); offline and under-min-ISR partitions from
 //                           the probe, or for MSK from AWS/Kafka with the controller count
 //   2. incidents            open now per severity (OpenIncidents, AwaitingApproval: incident-metrics),
-//                           opened per severity (IncidentsOpenedBySeverity, classify), MTTR
-//                           (MttrSeconds, workflow-steps) and the recovery success rate
-//                           (IncidentsResolved / (IncidentsResolved + IncidentsEscalated))
+//                           opened per severity (IncidentsOpenedBySeverity, classify), MTTA per
+//                           severity (MttaSeconds, below), MTTR (MttrSeconds, workflow-steps); then
+//                           the recovery success rate (IncidentsResolved / (IncidentsResolved +
+//                           IncidentsEscalated)), the last 7 days, ingestion and the classifier
 //   3. workflow outcomes    executions succeeded / failed / timed out / aborted per state machine
 //   4. notifications        SNS deliveries that failed per topic; failed escalation executions
 //   5. probe latency        ProbeLatencyMs per cluster (average, p90, maximum)
 //
 // Metric names, namespaces and dimensions are the ones the Lambdas emit: probe metrics from
 // PROBE_METRICS (functions/probe/metrics.ts publishes exactly those), handler metrics through the
-// house Powertools `metrics` with its default `service` dimension (kafka-heal-<function name>).
+// house Powertools `metrics` with its default `service` dimension (kafka-heal-<function name>),
+// except MttaSeconds: three functions acknowledge (the lifecycle command, the incident page, the
+// PagerDuty webhook) and publish it with the Severity dimension only (functions/lifecycle/
+// mtta-metric.ts), so each severity is one series whose average and p90 cover every incident.
 import { Duration } from 'aws-cdk-lib';
 import {
   AlarmStatusWidget,
@@ -31,6 +35,7 @@ import { StateMachine, type CfnStateMachine, type IStateMachine } from 'aws-cdk-
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
+import { MTTA_DIMENSION, MTTA_METRIC } from '../../functions/lifecycle/mtta-metric.js';
 import { seriesKey } from '../../functions/probe/metrics.js';
 import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE, probeRunsMetric } from './alarm-specs.js';
 
@@ -131,7 +136,7 @@ export class HealerDashboard extends Construct {
     // 1. Per cluster health.
     props.clusters.forEach((cluster, i) => rows.push(this.clusterRow(cluster, props.clusterAlarms[i] ?? [])));
 
-    // 2. Incidents: opened by severity, MTTR, recovery success rate.
+    // 2. Incidents: open and opened by severity, MTTA by severity, MTTR, recovery success rate.
     const resolved = handlerMetric('workflow-steps', 'IncidentsResolved', 'Sum', ONE_DAY, 'resolved');
     const escalated = handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', ONE_DAY, 'escalated');
     const successRate = new MathExpression({
@@ -155,6 +160,16 @@ export class HealerDashboard extends Construct {
         width: 6,
       }),
       new GraphWidget({
+        title: 'MTTA by severity: first page (else detection) to acknowledged (seconds)',
+        left: SEVERITIES.flatMap((s) =>
+          (['Average', 'p90'] as const).map(
+            (stat) =>
+              new Metric({ namespace: HANDLER_NAMESPACE, metricName: MTTA_METRIC, dimensionsMap: { [MTTA_DIMENSION]: s }, statistic: stat, period: ONE_HOUR, label: `${s} ${stat === 'Average' ? 'average' : stat}` }),
+          ),
+        ),
+        width: 6,
+      }),
+      new GraphWidget({
         title: 'MTTR: detection to resolved (seconds)',
         left: [
           handlerMetric('workflow-steps', 'MttrSeconds', 'Average', ONE_HOUR, 'average'),
@@ -163,6 +178,8 @@ export class HealerDashboard extends Construct {
         ],
         width: 6,
       }),
+    ]);
+    rows.push([
       new GraphWidget({
         title: 'Recovery success rate (per day)',
         left: [successRate],
@@ -170,8 +187,6 @@ export class HealerDashboard extends Construct {
         leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
         width: 6,
       }),
-    ]);
-    rows.push([
       new SingleValueWidget({
         title: 'Last 7 days',
         metrics: [
@@ -180,19 +195,19 @@ export class HealerDashboard extends Construct {
           handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', Duration.days(7), 'escalated to people'),
           handlerMetric('workflow-steps', 'MttrSeconds', 'Average', Duration.days(7), 'MTTR (s, average)'),
         ],
-        width: 8,
+        width: 6,
       }),
       new GraphWidget({
         title: 'Ingestion',
         left: ['ingest', 'ingest-webhook'].map((f) => handlerMetric(f, 'SignalsQueued', 'Sum', FIVE_MINUTES, `${f} queued`)),
         right: ['ingest', 'ingest-webhook'].flatMap((f) => ['RejectedEvents', 'IgnoredEvents'].map((m) => handlerMetric(f, m, 'Sum', FIVE_MINUTES, `${f} ${m}`))),
-        width: 8,
+        width: 6,
       }),
       new GraphWidget({
         title: 'Signals and decisions (classifier)',
         left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
         right: ['RejectedSignals', 'LockContention', 'WorkflowFallbacks', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
-        width: 8,
+        width: 6,
       }),
     ]);
 

@@ -1,19 +1,23 @@
 // The lifecycle path with doubles (the DynamoDB Local and real-HTTP runs are in
 // test/integration/incident-lifecycle.test.ts and pagerduty-webhook.test.ts): telling PagerDuty
 // and stopping the run still acting after a resolve, the webhook's signature check, its secret,
-// and giving an event back when it could not be applied.
+// and giving an event back when it could not be applied; the MTTA metric, once per incident from
+// each of the three places a person acknowledges.
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { sign as signApproval } from '../../functions/approvals/links.js';
+import { sign as signApproval, staticSigningKey } from '../../functions/approvals/links.js';
 import { applyLifecycle, type LifecycleDeps } from '../../functions/lifecycle/actions.js';
+import { makeIncidentEndpoint } from '../../functions/lifecycle/incident-endpoint.js';
+import { MTTA_METRIC, publishMtta } from '../../functions/lifecycle/mtta-metric.js';
 import { incidentLinks, signIncidentLink, verifyIncidentLink } from '../../functions/lifecycle/links.js';
 import { makeLifecycleCommandHandler } from '../../functions/lifecycle/command.js';
 import { makePagerDutyWebhookHandler, signPagerDuty, verifyPagerDutySignature, webhookSecretFromSecret } from '../../functions/lifecycle/pagerduty-webhook.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
 import type { IncidentRecord } from '../../functions/shared/incident-store.js';
 import type { NotifyResult } from '../../functions/shared/notify.js';
+import { metrics } from '../../functions/shared/powertools.js';
 
 const RUN = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-broker-recovery:inc-1-broker-recovery-1';
 const incident = (over: Partial<IncidentRecord> = {}): IncidentRecord => ({
@@ -171,5 +175,71 @@ describe('incident links', () => {
     expect(links.linksExpireAt).toBe('2026-11-23T02:00:00.000Z');
     expect(links.acknowledge.startsWith('https://x.example/v1/incidents/inc-1?action=acknowledge&expires=')).toBe(true);
     expect(links.resolve).toContain('action=resolve');
+  });
+});
+
+describe('the MTTA metric', () => {
+  const KEY = Buffer.alloc(32, 7);
+  const NOW = new Date('2026-11-22T02:05:00.000Z');
+  type Store = ReturnType<typeof deps>['store'];
+  /** One acknowledgement through each deployed function, with the Lambdas' recordMtta and the house metrics. */
+  const paths: Record<'cli' | 'page' | 'pagerduty', (store: Store) => () => Promise<unknown>> = {
+    cli: (store) => {
+      const handler = makeLifecycleCommandHandler({ store, now: () => NOW, recordMtta: (s, sec) => publishMtta(metrics, s, sec) });
+      return () => handler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' });
+    },
+    page: (store) => {
+      const endpoint = makeIncidentEndpoint({
+        store: { ...store, get: vi.fn(async () => ({ ...incident({ status: 'escalated' }), timeline: [] })) },
+        records: { useLink: vi.fn(async () => ({ first: true as const })), releaseLink: vi.fn(async () => undefined) },
+        signingKey: staticSigningKey(KEY),
+        now: () => NOW,
+        recordMtta: (s, sec) => publishMtta(metrics, s, sec),
+      });
+      const link = new URL(incidentLinks('https://approvals.example', KEY, 'inc-1', NOW).acknowledge);
+      // The page's form posts the link's fields and the name typed.
+      link.searchParams.set('by', 'Ada');
+      return () => endpoint({ httpMethod: 'POST', pathParameters: { incidentId: 'inc-1' }, queryStringParameters: null, body: link.searchParams.toString(), isBase64Encoded: false });
+    },
+    pagerduty: (store) => {
+      const key = Buffer.from('k');
+      const records = { claimEvent: vi.fn(async () => true), releaseEvent: vi.fn(async () => undefined), linkPagerDutyIncident: vi.fn(async () => undefined), incidentForPagerDuty: vi.fn(async () => undefined) };
+      const handler = makePagerDutyWebhookHandler({ store: { ...store, storeRaw: vi.fn() }, records, secret: { get: async () => key }, now: () => NOW, recordMtta: (s, sec) => publishMtta(metrics, s, sec) });
+      let n = 0;
+      return () => {
+        const body = JSON.stringify({ event: { id: `ev-${++n}`, event_type: 'incident.acknowledged', occurred_at: '2026-11-22T02:04:59Z', agent: null, data: { id: 'P1', type: 'incident', incident_key: 'inc-1' } } });
+        return handler({ headers: { 'X-PagerDuty-Signature': signPagerDuty(key, body) }, body, isBase64Encoded: false });
+      };
+    },
+  };
+
+  it.each(Object.keys(paths) as (keyof typeof paths)[])('from %s: one document at the first acknowledgement (Severity only, seconds); none for a repeated one or a later one after a reopen', async (path) => {
+    const store = deps().store;
+    const acked = incident({ status: 'escalated', severity: 'SEV-1' });
+    store.acknowledge
+      .mockResolvedValueOnce({ outcome: 'acknowledged', incident: acked, firstMtta: { seconds: 50, from: 'page' } } as never)
+      .mockResolvedValueOnce({ outcome: 'already-acknowledged', incident: acked } as never)
+      // Acknowledged again after a reopen: the store kept the first MTTA and says this one did not record it.
+      .mockResolvedValueOnce({ outcome: 'acknowledged', incident: acked });
+    const ack = paths[path](store);
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
+    const emitted = () => lines.join('').split('\n').filter((l) => l.includes(MTTA_METRIC)).map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: unknown[] } });
+    try {
+      await ack();
+      expect(emitted()).toHaveLength(1);
+      await ack();
+      await ack();
+    } finally {
+      spy.mockRestore();
+    }
+    expect(store.acknowledge).toHaveBeenCalledTimes(3);
+    const docs = emitted();
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toEqual({
+      _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'KafkaHeal', Dimensions: [['Severity']], Metrics: [{ Name: 'MttaSeconds', Unit: 'Seconds' }] }] },
+      Severity: 'SEV-1',
+      MttaSeconds: 50,
+    });
   });
 });

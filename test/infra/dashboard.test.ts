@@ -3,8 +3,10 @@
 // machine's outcomes, and only metric names/dimensions the Lambdas emit.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Stack } from 'aws-cdk-lib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { publishMtta } from '../../functions/lifecycle/mtta-metric.js';
 import { probeMetricDocuments } from '../../functions/probe/metrics.js';
 import { HANDLER_NAMESPACE, SEVERITIES, serviceDimension } from '../../infra/constructs/dashboard.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
@@ -146,6 +148,42 @@ describe('operators dashboard', () => {
     const rate = widgets.find((w) => w.properties.title === 'Recovery success rate (per day)') as Widget;
     expect(JSON.stringify(rate.properties.metrics)).toContain('100 * resolved / (resolved + escalated)');
     expect(metricRows(rate).map((r) => r.name)).toEqual(['IncidentsResolved', 'IncidentsEscalated', 'FalseAlarms']);
+  });
+
+  it('charts MTTA per severity (average and p90) from the series the three acknowledging functions publish', () => {
+    for (const config of ex.configs) {
+      const { widgets, resources } = dashboardOf(config.deployment);
+      const mtta = widgets.find((w) => w.properties.title === 'MTTA by severity: first page (else detection) to acknowledged (seconds)') as Widget;
+      const rows = metricRows(mtta);
+      expect(rows.map((r) => r.label)).toEqual(SEVERITIES.flatMap((s) => [`${s} average`, `${s} p90`]));
+      expect(JSON.stringify(mtta.properties.metrics)).toContain('"stat":"p90"');
+      // What each of them writes, through its own environment (namespace, service) in the template.
+      const envs = Object.values(resources)
+        .filter((r) => r.Type === 'AWS::Lambda::Function')
+        .map((r) => (r.Properties?.Environment as { Variables: Record<string, string> }).Variables)
+        .filter((v) => ['kafka-heal-incident-lifecycle', 'kafka-heal-incident-endpoint', 'kafka-heal-pagerduty-webhook'].includes(v.POWERTOOLS_SERVICE_NAME ?? ''));
+      expect(envs).toHaveLength(3);
+      const lines: string[] = [];
+      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
+      try {
+        for (const env of envs) for (const s of SEVERITIES) publishMtta(new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME }), s, 42);
+      } finally {
+        spy.mockRestore();
+      }
+      const published = lines
+        .join('')
+        .split('\n')
+        .filter((l) => l.includes('"_aws"'))
+        .map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>)
+        .map((d) => {
+          const [directive] = d._aws.CloudWatchMetrics;
+          const dims = Object.fromEntries((directive?.Dimensions[0] ?? []).map((k) => [k, d[k]]));
+          return JSON.stringify([directive?.Namespace, directive?.Metrics.map((m) => m.Name).join(), dims]);
+        });
+      expect(published).toHaveLength(3 * SEVERITIES.length);
+      // The graph reads exactly the series they publish: one per severity, whichever function acknowledged.
+      expect(new Set(published)).toEqual(new Set(rows.map((r) => JSON.stringify([r.namespace, r.name, r.dims]))));
+    }
   });
 
   it('has a workflow outcome widget for every state machine in the stack', () => {

@@ -40,6 +40,7 @@ beforeEach(async () => {
   tableName = `lifecycle-${++tableNo}`;
   await createIncidentTable(raw, tableName);
   clock = new Date(T0);
+  mttas = [];
   store = new IncidentStore({ client: documentClient(raw), tableName, now: () => clock });
 });
 
@@ -84,7 +85,9 @@ async function opened(broker: number): Promise<IncidentRecord> {
   return r.incident;
 }
 
-const deps = (): LifecycleDeps => ({ store, now: () => clock });
+/** Every MTTA published (recordMtta: what the Lambdas turn into the MttaSeconds metric). */
+let mttas: string[] = [];
+const deps = (): LifecycleDeps => ({ store, now: () => clock, recordMtta: (severity, seconds) => mttas.push(`${severity} ${seconds} s`) });
 
 describe('acknowledge', () => {
   it('the first acknowledgement wins with MTTA from the first page; later ones and one after the close change nothing, all on the timeline', async () => {
@@ -95,6 +98,7 @@ describe('acknowledge', () => {
     const first = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'pagerduty:Ada', via: 'pagerduty' });
     expect(first.outcome).toBe('acknowledged');
     expect(first.incident).toMatchObject({ acknowledgedBy: 'pagerduty:Ada', acknowledgedVia: 'pagerduty', mttaSeconds: 90, mttaFrom: 'page' });
+    expect(mttas).toEqual(['SEV-2 90 s']);
     // PagerDuty told us: it is not told back.
     expect((await store.get(inc.id)).pagerDutySynced).toEqual({ acknowledged: at(120) });
     tick(5);
@@ -104,8 +108,22 @@ describe('acknowledge', () => {
     await applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'operator:bob', via: 'cli', reason: 'broker replaced' });
     const late = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:eve', via: 'page' });
     expect(late.outcome).toBe('closed');
+    // The metric counted the incident once: not the repeated acknowledgement, not the late one.
+    expect(mttas).toEqual(['SEV-2 90 s']);
     const tl = (await store.get(inc.id)).timeline.map((e) => `${e.actor} ${e.action}`);
     expect(tl).toEqual(expect.arrayContaining(['pagerduty:Ada acknowledged', 'operator:bob acknowledge-repeated', 'operator:bob status-changed', 'operator:eve acknowledge-after-close']));
+  });
+
+  it('acknowledgements racing from the CLI, the page and PagerDuty: one wins, one MTTA published', async () => {
+    const inc = await opened(2);
+    tick(45);
+    const vias = ['cli', 'page', 'pagerduty'] as const;
+    const outcomes = await Promise.all(
+      Array.from({ length: 21 }, (_, i) => applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: `operator:user-${i}`, via: vias[i % 3] as (typeof vias)[number] }).then((r) => r.outcome)),
+    );
+    expect(outcomes.filter((o) => o === 'acknowledged')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'already-acknowledged')).toHaveLength(20);
+    expect(mttas).toEqual(['SEV-2 45 s']);
   });
 
   it('without a page MTTA counts from detection', async () => {
@@ -113,6 +131,7 @@ describe('acknowledge', () => {
     tick(240);
     const r = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:bob', via: 'cli' });
     expect(r.incident).toMatchObject({ mttaSeconds: 240, mttaFrom: 'detection' });
+    expect(mttas).toEqual(['SEV-2 240 s']);
     expect(r.notes).toEqual(['nobody was paged for it: PagerDuty has nothing to update']);
   });
 
@@ -165,6 +184,12 @@ describe('reopen', () => {
     expect((await applyLifecycle(deps(), { incidentId: inc.id, action: 'reopen', by: 'operator:eve', via: 'cli' })).outcome).toBe('not-resolved');
     await applyLifecycle(deps(), { incidentId: inc.id, action: 'note', by: 'operator:eve', via: 'cli', reason: 'disk on broker 2 replaced' });
     expect((await store.get(inc.id)).timeline.map((e) => e.action)).toEqual(expect.arrayContaining(['incident-reopened', 'reopen-ignored', 'note']));
+    // Acknowledged again after the reopen: the acknowledgement counts, MTTA and its metric stay the first.
+    tick(20);
+    const again = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:eve', via: 'page' });
+    expect(again.outcome).toBe('acknowledged');
+    expect(again.incident).toMatchObject({ acknowledgedBy: 'operator:eve', mttaSeconds: 30 });
+    expect(mttas).toEqual(['SEV-2 30 s']);
   });
 
   it('its fault returning within reopenSeconds of an auto-resolve reopens it for a fresh decision; after a workflow heal it opens a new incident', async () => {
@@ -267,6 +292,9 @@ describe('a storm of acknowledgements and resolves racing the workflow\'s own re
     const acks = final.timeline.filter((e) => ['acknowledged', 'acknowledge-repeated', 'acknowledge-after-close'].includes(e.action));
     expect(acks).toHaveLength(15);
     expect(acks.filter((e) => e.action === 'acknowledged').length).toBeLessThanOrEqual(1);
+    // The MTTA metric: once if an acknowledgement won, never for the ones that lost the race.
+    expect(mttas).toHaveLength(outcomes.filter((o) => o === 'acknowledged').length);
+    expect(mttas.length).toBe(final.mttaSeconds === undefined ? 0 : 1);
     if (outcomes.includes('workflow resolved')) expect(final.resolvedBy).toBe('workflow:broker-recovery');
     else expect(final).toMatchObject({ resolvedBy: expect.stringMatching(/^operator:user-/), fencedRuns: [RUN] });
   });

@@ -7,11 +7,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Decision, Signal } from '../../functions/domain/types.js';
+import { MTTA_METRIC, publishMtta } from '../../functions/lifecycle/mtta-metric.js';
 import { makePagerDutyWebhookHandler, signPagerDuty } from '../../functions/lifecycle/pagerduty-webhook.js';
 import { LifecycleRecords } from '../../functions/lifecycle/records.js';
 import { documentClient } from '../../functions/shared/clients.js';
+import { metrics } from '../../functions/shared/powertools.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { startApiServer, type ApiServer } from '../../local/api-server.js';
@@ -54,6 +56,8 @@ beforeAll(async () => {
     store,
     records: new LifecycleRecords(documentClient(raw), tableName),
     secret: { get: () => Promise.resolve(Buffer.from(SECRET)) },
+    // As the Lambda publishes it: the house metrics, one EMF line on stdout.
+    recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),
     now: () => clock,
   });
   server = await startApiServer({ routes: [{ methods: ['POST'], path: '/pagerduty', handler }], stage: '/v1' });
@@ -107,12 +111,28 @@ async function rawItems(): Promise<Record<string, unknown>[]> {
 }
 
 describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
-  it('incident.acknowledged: our incident is acknowledged by the PagerDuty user, MTTA from the page; PagerDuty is not told back', async () => {
-    const r = await post(incidentEvent('incident.acknowledged', { status: 'acknowledged' }));
+  it('incident.acknowledged: our incident is acknowledged by the PagerDuty user, MTTA from the page and its metric once; PagerDuty is not told back', async () => {
+    clock = new Date(clock.getTime() + 75_000);
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
+    let r, again;
+    try {
+      r = await post(incidentEvent('incident.acknowledged', { status: 'acknowledged' }));
+      // PagerDuty delivers the acknowledgement again (another event id): nothing changes, nothing is counted twice.
+      again = await post(incidentEvent('incident.acknowledged', { status: 'acknowledged' }));
+    } finally {
+      spy.mockRestore();
+    }
     expect(r).toEqual({ status: 202, json: { incidentId, outcome: 'acknowledged' } });
+    expect(again).toEqual({ status: 202, json: { incidentId, outcome: 'already-acknowledged' } });
     const inc = await store.get(incidentId);
-    expect(inc).toMatchObject({ status: 'escalated', acknowledgedBy: 'pagerduty:Ada Lovelace', acknowledgedVia: 'pagerduty', mttaFrom: 'page', pagerDutySynced: { acknowledged: clock.toISOString() } });
-    expect(inc.timeline.at(-1)).toMatchObject({ actor: 'pagerduty:Ada Lovelace', action: 'acknowledged', result: 'via pagerduty' });
+    expect(inc).toMatchObject({ status: 'escalated', acknowledgedBy: 'pagerduty:Ada Lovelace', acknowledgedVia: 'pagerduty', mttaSeconds: 75, mttaFrom: 'page', pagerDutySynced: { acknowledged: clock.toISOString() } });
+    expect(inc.timeline.map((e) => e.action).slice(-2)).toEqual(['acknowledged', 'acknowledge-repeated']);
+    expect(inc.timeline.find((e) => e.action === 'acknowledged')).toMatchObject({ actor: 'pagerduty:Ada Lovelace', result: 'via pagerduty' });
+    const emf = lines.join('').split('\n').filter((l) => l.includes(MTTA_METRIC)).map((l) => JSON.parse(l) as unknown);
+    expect(emf).toEqual([
+      { _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'KafkaHeal', Dimensions: [['Severity']], Metrics: [{ Name: 'MttaSeconds', Unit: 'Seconds' }] }] }, Severity: 'SEV-2', MttaSeconds: 75 },
+    ]);
   });
 
   it('the local receiver\'s on-call responder: the real PagerDuty client triggers, the responder acknowledges after its delay, the signed webhook acknowledges our incident', async () => {
