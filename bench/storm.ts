@@ -55,7 +55,7 @@ export function stormEvents(count: number, at: Date): string[] {
       cw.resources = [`arn:aws:cloudwatch:eu-west-1:123456789012:alarm:${name}`];
       cw.detail.configuration.description = `The probe cannot reach broker ${broker}`;
       const metric = cw.detail.configuration.metrics[0]!.metricStat.metric;
-      metric.namespace = 'KafkaHeal';
+      metric.namespace = 'KafkaHeal/prod';
       metric.name = 'BrokerReachable';
       metric.dimensions = { 'Cluster Name': STORM_CLUSTER.name, 'Broker ID': String(broker) };
       cw.detail.state.timestamp = observed;

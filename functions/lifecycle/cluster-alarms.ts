@@ -10,7 +10,7 @@
 import { DescribeAlarmsCommand, type CloudWatchClient, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import type { AlarmStatus } from '../domain/lifecycle.js';
 import { parseMarker } from '../domain/normalize/marker.js';
-import { NAMESPACE as PROBE_NAMESPACE } from '../probe/metrics.js';
+import { isHealerNamespace } from '../probe/metrics.js';
 
 /** The alarms of one cluster, with their states; empty when none was found. */
 export interface ClusterAlarmSource {
@@ -23,8 +23,8 @@ export const MAX_ALARM_PAGES = 20;
 const STATES = new Set<AlarmStatus['state']>(['OK', 'ALARM', 'INSUFFICIENT_DATA']);
 
 function watchesProbe(a: MetricAlarm): boolean {
-  if (a.Namespace === PROBE_NAMESPACE) return true;
-  return (a.Metrics ?? []).some((m) => m.MetricStat?.Metric?.Namespace === PROBE_NAMESPACE || (m.Expression ?? '').includes(`SCHEMA("${PROBE_NAMESPACE}"`));
+  if (isHealerNamespace(a.Namespace)) return true;
+  return (a.Metrics ?? []).some((m) => isHealerNamespace(m.MetricStat?.Metric?.Namespace) || [...(m.Expression ?? '').matchAll(/SCHEMA\("([^"]+)"/g)].some((s) => isHealerNamespace(s[1])));
 }
 
 function ownedBy(a: MetricAlarm, deployment: string, cluster: string): boolean {

@@ -6,7 +6,23 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { isAccessOutcome, type ClusterSnapshot } from '../domain/snapshot.js';
 import type { ZkEnsembleReport } from '../shared/zookeeper.js';
 
+/** The namespace outside a deployment (tests, the local runtime's default): see metricsNamespace. */
 export const NAMESPACE = 'KafkaHeal';
+
+/**
+ * The namespace of everything one deployment publishes itself (the probe's series and the
+ * handlers' Powertools metrics): `KafkaHeal/<deployment>`. Two deployments in one account and
+ * region (staging and prod, both with a cluster named "orders") then never read each other's
+ * series: a broker lost in staging cannot fire prod's broker-down alarm, nor count on its dashboard.
+ */
+export function metricsNamespace(deployment: string): string {
+  return `${NAMESPACE}/${deployment}`;
+}
+
+/** A namespace this project publishes to (any deployment's, or the bare one). */
+export function isHealerNamespace(namespace: string | undefined): boolean {
+  return namespace === NAMESPACE || (namespace?.startsWith(`${NAMESPACE}/`) ?? false);
+}
 export const DIM_CLUSTER = 'Cluster Name';
 export const DIM_BROKER = 'Broker ID';
 export const DIM_GROUP = 'Consumer Group';
@@ -147,8 +163,8 @@ export function parseMetricSeries(text: string | undefined): ReadonlySet<string>
   return new Set(raw);
 }
 
-/** Writes each document as one EMF line through Powertools Metrics (stdout in Lambda). */
-export function publish(docs: MetricDocument[], namespace = NAMESPACE): void {
+/** Writes each document as one EMF line through Powertools Metrics (stdout in Lambda), in the deployment's namespace (POWERTOOLS_METRICS_NAMESPACE). */
+export function publish(docs: MetricDocument[], namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? NAMESPACE): void {
   for (const doc of docs) {
     const m = new Metrics({ namespace });
     m.clearDefaultDimensions();

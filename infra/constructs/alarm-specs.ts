@@ -74,11 +74,12 @@ import { alarmMarker } from '../../functions/domain/normalize/index.js';
 import { DEFAULT_THRESHOLDS } from '../../functions/domain/policy.js';
 import type { SignalKind } from '../../functions/domain/types.js';
 import type { ClusterConfig, ConsumerGroupConfig } from '../config/schema.js';
-import { seriesKey } from '../../functions/probe/metrics.js';
+import { isHealerNamespace, metricsNamespace, seriesKey } from '../../functions/probe/metrics.js';
 
 export const MSK_NAMESPACE = 'AWS/Kafka';
 /** The probe's own namespace; the probe publishes PROBE_METRICS here. */
-export const PROBE_NAMESPACE = 'KafkaHeal';
+/** The probe's namespace for a deployment (functions/probe/metrics.ts metricsNamespace). */
+export const probeNamespace = metricsNamespace;
 export const CWAGENT_NAMESPACE = 'CWAgent';
 
 export const DIMENSIONS = {
@@ -250,10 +251,14 @@ const OPERATOR_TEXT: Record<Comparison, string> = {
 /** Builds the specs of one cluster; `add` fills the shared fields so each rule reads as a row. */
 class SpecList {
   readonly specs: AlarmSpec[] = [];
+  /** The namespace this deployment's probe publishes to. */
+  readonly ns: string;
   constructor(
-    private readonly deployment: string,
+    readonly deployment: string,
     private readonly cluster: ClusterConfig,
-  ) {}
+  ) {
+    this.ns = probeNamespace(deployment);
+  }
 
   add(row: {
     kind: AlarmKind;
@@ -327,11 +332,16 @@ function diskThresholds(cluster: ClusterConfig): { warn: number; critical: numbe
 }
 
 /** One datapoint per completed probe run of the cluster (what the heartbeat alarm and the dashboard count). */
-export function probeRunsMetric(cluster: ClusterConfig): MetricRef {
+export function probeRunsMetric(deployment: string, cluster: ClusterConfig): MetricRef {
   const dimensions = { [DIMENSIONS.cluster]: cluster.name };
-  return cluster.platform === 'ec2'
-    ? { namespace: PROBE_NAMESPACE, metricName: PROBE_METRICS.offlinePartitions, dimensions, statistic: 'SampleCount' }
-    : { namespace: PROBE_NAMESPACE, metricName: PROBE_METRICS.heartbeat, dimensions, statistic: 'Sum' };
+  const namespace = probeNamespace(deployment);
+  const metricName = probeRunsMetricName(cluster);
+  return { namespace, metricName, dimensions, statistic: cluster.platform === 'ec2' ? 'SampleCount' : 'Sum' };
+}
+
+/** The probe series counted as its runs: an EC2 cluster's OfflinePartitions (one datapoint a run), an MSK cluster's heartbeat. */
+export function probeRunsMetricName(cluster: ClusterConfig): string {
+  return cluster.platform === 'ec2' ? PROBE_METRICS.offlinePartitions : PROBE_METRICS.heartbeat;
 }
 
 function addHeartbeat(list: SpecList, cluster: ClusterConfig): void {
@@ -339,7 +349,7 @@ function addHeartbeat(list: SpecList, cluster: ClusterConfig): void {
     kind: 'probe-heartbeat',
     signalKind: 'monitoring-gap',
     what: 'probe runs reported (missing counts as none)',
-    source: { type: 'metric', metric: probeRunsMetric(cluster) },
+    source: { type: 'metric', metric: probeRunsMetric(list.deployment, cluster) },
     window: THREE_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -375,7 +385,7 @@ function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'm
     kind: 'broker-down',
     signalKind: 'broker-down',
     what: 'BrokerReachable (probe)',
-    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(PROBE_NAMESPACE, DIMENSIONS.cluster, DIMENSIONS.broker), { [DIMENSIONS.cluster]: cluster.name }, 'LessThanThreshold'),
+    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(list.ns, DIMENSIONS.cluster, DIMENSIONS.broker), { [DIMENSIONS.cluster]: cluster.name }, 'LessThanThreshold'),
     window: TWO_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -476,7 +486,7 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     kind: 'offline-partitions',
     signalKind: 'offline-partitions',
     what: 'OfflinePartitions (probe)',
-    source: metric(PROBE_NAMESPACE, PROBE_METRICS.offlinePartitions, clusterDims, 'Maximum'),
+    source: metric(list.ns, PROBE_METRICS.offlinePartitions, clusterDims, 'Maximum'),
     window: ONE_MINUTE,
     comparison: 'GreaterThanThreshold',
     threshold: 0,
@@ -485,7 +495,7 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     kind: 'under-min-isr',
     signalKind: 'under-min-isr',
     what: 'UnderMinIsrPartitions (probe)',
-    source: metric(PROBE_NAMESPACE, PROBE_METRICS.underMinIsrPartitions, clusterDims, 'Maximum'),
+    source: metric(list.ns, PROBE_METRICS.underMinIsrPartitions, clusterDims, 'Maximum'),
     window: ONE_MINUTE,
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: 1,
@@ -496,7 +506,7 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     kind: 'broker-down',
     signalKind: 'broker-down',
     what: 'BrokerReachable (probe)',
-    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(PROBE_NAMESPACE, DIMENSIONS.cluster, DIMENSIONS.broker), clusterDims, 'LessThanThreshold'),
+    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(list.ns, DIMENSIONS.cluster, DIMENSIONS.broker), clusterDims, 'LessThanThreshold'),
     window: TWO_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -526,7 +536,7 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     kind: 'under-replicated',
     signalKind: 'under-replicated',
     what: 'UnderReplicatedPartitions (probe)',
-    source: metric(PROBE_NAMESPACE, PROBE_METRICS.underReplicatedPartitions, clusterDims, 'Maximum'),
+    source: metric(list.ns, PROBE_METRICS.underReplicatedPartitions, clusterDims, 'Maximum'),
     window: FIFTEEN_MINUTES,
     comparison: 'GreaterThanThreshold',
     threshold: 0,
@@ -537,7 +547,7 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
       kind: 'consumer-lag',
       signalKind: 'consumer-lag',
       what: 'ConsumerLag (messages, probe)',
-      source: metric(PROBE_NAMESPACE, PROBE_METRICS.consumerLag, { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.group]: group.name }, 'Maximum'),
+      source: metric(list.ns, PROBE_METRICS.consumerLag, { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.group]: group.name }, 'Maximum'),
       window: FIVE_MINUTES,
       comparison: 'GreaterThanThreshold',
       threshold: group.maxOffsetLag,
@@ -560,7 +570,7 @@ function addQuorum(list: SpecList, cluster: Extract<ClusterConfig, { platform: '
       kind: 'quorum-lost',
       signalKind: 'quorum-loss',
       what: kraft ? 'QuorumHealthy (probe: DescribeQuorum names a KRaft leader)' : 'QuorumHealthy (probe: one ZooKeeper leader and a serving majority, from srvr)',
-      source: metric(PROBE_NAMESPACE, PROBE_METRICS.quorumHealthy, dims, 'Maximum'),
+      source: metric(list.ns, PROBE_METRICS.quorumHealthy, dims, 'Maximum'),
       window: TWO_MINUTES,
       comparison: 'LessThanThreshold',
       threshold: 1,
@@ -570,7 +580,7 @@ function addQuorum(list: SpecList, cluster: Extract<ClusterConfig, { platform: '
     kind: 'controller-missing',
     signalKind: 'controller-missing',
     what: kraft ? 'ActiveControllerCount (probe: the KRaft quorum leader)' : 'ActiveControllerCount (probe: the controller in the cluster metadata)',
-    source: metric(PROBE_NAMESPACE, PROBE_METRICS.activeControllerCount, dims, 'Maximum'),
+    source: metric(list.ns, PROBE_METRICS.activeControllerCount, dims, 'Maximum'),
     window: THREE_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -585,7 +595,7 @@ function addSiteDown(list: SpecList, cluster: ClusterConfig): void {
     kind: 'site-down',
     signalKind: 'site-down',
     what: 'ClusterReachable (a bootstrap server answered the probe)',
-    source: metric(PROBE_NAMESPACE, PROBE_METRICS.clusterReachable, { [DIMENSIONS.cluster]: cluster.name }, 'Maximum'),
+    source: metric(list.ns, PROBE_METRICS.clusterReachable, { [DIMENSIONS.cluster]: cluster.name }, 'Maximum'),
     window: TWO_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -603,15 +613,15 @@ function addSecurity(list: SpecList, cluster: ClusterConfig): void {
   const s = cluster.security;
   const dims = { [DIMENSIONS.cluster]: cluster.name };
   if (s.protocol.startsWith('SASL_')) {
-    list.add({ kind: 'auth-failed', signalKind: 'auth-failed', what: 'ProbeAuthFailures (listeners refusing the probe\'s SASL authentication)', source: metric(PROBE_NAMESPACE, PROBE_METRICS.authFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
+    list.add({ kind: 'auth-failed', signalKind: 'auth-failed', what: 'ProbeAuthFailures (listeners refusing the probe\'s SASL authentication)', source: metric(list.ns, PROBE_METRICS.authFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
   }
   if (s.protocol !== 'SSL' && s.protocol !== 'SASL_SSL') return;
-  list.add({ kind: 'tls-failed', signalKind: 'tls-failed', what: 'ProbeTlsFailures (listeners refusing the probe\'s TLS handshake)', source: metric(PROBE_NAMESPACE, PROBE_METRICS.tlsFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
+  list.add({ kind: 'tls-failed', signalKind: 'tls-failed', what: 'ProbeTlsFailures (listeners refusing the probe\'s TLS handshake)', source: metric(list.ns, PROBE_METRICS.tlsFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
   // AWS renews MSK's broker certificates: their expiry is watched only on request.
   if (!(s.tls?.certificateExpiryAlarms ?? cluster.platform === 'ec2')) return;
   const t = cluster.policy.thresholds;
   for (const [kind, threshold] of [['cert-expiry-warning', t?.certExpiryWarnDays ?? DEFAULT_THRESHOLDS.certExpiryWarnDays], ['cert-expiry-critical', t?.certExpiryCriticalDays ?? DEFAULT_THRESHOLDS.certExpiryCriticalDays]] as const) {
-    list.add({ kind, signalKind: 'certificate-expiry', what: 'CertificateDaysToExpiry (days, the broker certificate closest to expiry)', source: metric(PROBE_NAMESPACE, PROBE_METRICS.certificateDaysToExpiry, dims, 'Minimum'), window: ONE_MINUTE, comparison: 'LessThanThreshold', threshold });
+    list.add({ kind, signalKind: 'certificate-expiry', what: 'CertificateDaysToExpiry (days, the broker certificate closest to expiry)', source: metric(list.ns, PROBE_METRICS.certificateDaysToExpiry, dims, 'Minimum'), window: ONE_MINUTE, comparison: 'LessThanThreshold', threshold });
   }
 }
 
@@ -633,8 +643,8 @@ export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): A
   return list.specs;
 }
 
-/** `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") ...`: the probe series a query reads. */
-const PROBE_QUERY = new RegExp(`SELECT \\w+\\((\\w+)\\) FROM SCHEMA\\("${PROBE_NAMESPACE}"((?:, "[^"]+")*)\\)`);
+/** `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal/prod", "Cluster Name", "Broker ID") ...`: the namespace and series a query reads. */
+const PROBE_QUERY = /SELECT \w+\((\w+)\) FROM SCHEMA\("([^"]+)"((?:, "[^"]+")*)\)/;
 
 /**
  * The probe series kinds (functions/probe/metrics.ts seriesKey) these alarms read: what the probe
@@ -644,13 +654,13 @@ const PROBE_QUERY = new RegExp(`SELECT \\w+\\((\\w+)\\) FROM SCHEMA\\("${PROBE_N
 export function probeSeriesOfAlarms(specs: AlarmSpec[]): string[] {
   const keys = new Set<string>();
   const addRef = (m: MetricRef) => {
-    if (m.namespace === PROBE_NAMESPACE) keys.add(seriesKey(m.metricName, Object.keys(m.dimensions)));
+    if (isHealerNamespace(m.namespace)) keys.add(seriesKey(m.metricName, Object.keys(m.dimensions)));
   };
   for (const { source } of specs) {
     if (source.type === 'metric') addRef(source.metric);
     else {
       const m = PROBE_QUERY.exec(source.query);
-      if (m) keys.add(seriesKey(m[1] as string, [...(m[2] ?? '').matchAll(/"([^"]+)"/g)].map((d) => d[1] as string)));
+      if (m && isHealerNamespace(m[2])) keys.add(seriesKey(m[1] as string, [...(m[3] ?? '').matchAll(/"([^"]+)"/g)].map((d) => d[1] as string)));
     }
   }
   return [...keys].sort();

@@ -37,7 +37,7 @@ import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { MTTA_DIMENSION, MTTA_METRIC } from '../../functions/lifecycle/mtta-metric.js';
 import { seriesKey } from '../../functions/probe/metrics.js';
-import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE, probeRunsMetric } from './alarm-specs.js';
+import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, probeNamespace, probeRunsMetric, probeRunsMetricName } from './alarm-specs.js';
 
 /**
  * The probe series kinds (functions/probe/metrics.ts seriesKey) the dashboard graphs for a cluster,
@@ -48,13 +48,13 @@ import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, PROBE_NAMESPACE, probeRunsMet
 export function dashboardProbeSeries(cluster: ClusterConfig): string[] {
   const partitions = cluster.msk ? [] : [PROBE_METRICS.offlinePartitions, PROBE_METRICS.underMinIsrPartitions];
   return [
-    ...[probeRunsMetric(cluster).metricName, ...partitions, 'ProbeLatencyMs'].map((n) => seriesKey(n, [DIMENSIONS.cluster])),
+    ...[probeRunsMetricName(cluster), ...partitions, 'ProbeLatencyMs'].map((n) => seriesKey(n, [DIMENSIONS.cluster])),
     seriesKey(PROBE_METRICS.brokerReachable, [DIMENSIONS.cluster, DIMENSIONS.broker]),
   ];
 }
 
-/** The namespace of the handlers' own metrics (POWERTOOLS_METRICS_NAMESPACE of every function). */
-export const HANDLER_NAMESPACE = 'KafkaHeal';
+/** The namespace of a deployment's handler metrics (POWERTOOLS_METRICS_NAMESPACE of every function): the probe's, `KafkaHeal/<deployment>`. */
+export const handlerNamespace = probeNamespace;
 export const SEVERITIES = ['SEV-1', 'SEV-2', 'SEV-3', 'SEV-4'] as const;
 
 /** The Powertools `service` dimension of a function built by HealerFunction with this name. */
@@ -78,9 +78,9 @@ const ONE_HOUR = Duration.hours(1);
 const ONE_DAY = Duration.days(1);
 const FULL = 24;
 
-function handlerMetric(functionName: string, metricName: string, statistic: string, period: Duration, label?: string, extra: Record<string, string> = {}): Metric {
+function handlerMetric(namespace: string, functionName: string, metricName: string, statistic: string, period: Duration, label?: string, extra: Record<string, string> = {}): Metric {
   return new Metric({
-    namespace: HANDLER_NAMESPACE,
+    namespace,
     metricName,
     dimensionsMap: { ...serviceDimension(functionName), ...extra },
     statistic,
@@ -89,8 +89,8 @@ function handlerMetric(functionName: string, metricName: string, statistic: stri
   });
 }
 
-function probeMetric(cluster: string, metricName: string, statistic: string, label: string, period = Duration.minutes(1)): Metric {
-  return new Metric({ namespace: PROBE_NAMESPACE, metricName, dimensionsMap: { [DIMENSIONS.cluster]: cluster }, statistic, period, label });
+function probeMetric(namespace: string, cluster: string, metricName: string, statistic: string, label: string, period = Duration.minutes(1)): Metric {
+  return new Metric({ namespace, metricName, dimensionsMap: { [DIMENSIONS.cluster]: cluster }, statistic, period, label });
 }
 
 /**
@@ -111,10 +111,15 @@ export function stateMachinesOf(scope: Construct, deployment: string): { label: 
 
 export class HealerDashboard extends Construct {
   readonly dashboard: Dashboard;
+  private readonly deployment: string;
+  /** Where this deployment's probe and handlers publish. */
+  private readonly ns: string;
 
   constructor(scope: Construct, id: string, props: HealerDashboardProps) {
     super(scope, id);
     const d = props.deployment;
+    this.deployment = d;
+    this.ns = handlerNamespace(d);
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: `kafka-heal-${d}`,
       defaultInterval: Duration.hours(3),
@@ -137,8 +142,8 @@ export class HealerDashboard extends Construct {
     props.clusters.forEach((cluster, i) => rows.push(this.clusterRow(cluster, props.clusterAlarms[i] ?? [])));
 
     // 2. Incidents: open and opened by severity, MTTA by severity, MTTR, recovery success rate.
-    const resolved = handlerMetric('workflow-steps', 'IncidentsResolved', 'Sum', ONE_DAY, 'resolved');
-    const escalated = handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', ONE_DAY, 'escalated');
+    const resolved = handlerMetric(this.ns, 'workflow-steps', 'IncidentsResolved', 'Sum', ONE_DAY, 'resolved');
+    const escalated = handlerMetric(this.ns, 'workflow-steps', 'IncidentsEscalated', 'Sum', ONE_DAY, 'escalated');
     const successRate = new MathExpression({
       expression: '100 * resolved / (resolved + escalated)',
       usingMetrics: { resolved, escalated },
@@ -148,14 +153,14 @@ export class HealerDashboard extends Construct {
     rows.push([
       new GraphWidget({
         title: 'Open incidents by severity',
-        left: SEVERITIES.map((s) => handlerMetric('incident-metrics', 'OpenIncidents', 'Maximum', FIVE_MINUTES, s, { Severity: s })),
-        right: [handlerMetric('incident-metrics', 'AwaitingApproval', 'Maximum', FIVE_MINUTES, 'awaiting approval')],
+        left: SEVERITIES.map((s) => handlerMetric(this.ns, 'incident-metrics', 'OpenIncidents', 'Maximum', FIVE_MINUTES, s, { Severity: s })),
+        right: [handlerMetric(this.ns, 'incident-metrics', 'AwaitingApproval', 'Maximum', FIVE_MINUTES, 'awaiting approval')],
         stacked: true,
         width: 6,
       }),
       new GraphWidget({
         title: 'Incidents opened by severity (per hour)',
-        left: SEVERITIES.map((s) => handlerMetric('classify', 'IncidentsOpenedBySeverity', 'Sum', ONE_HOUR, s, { Severity: s })),
+        left: SEVERITIES.map((s) => handlerMetric(this.ns, 'classify', 'IncidentsOpenedBySeverity', 'Sum', ONE_HOUR, s, { Severity: s })),
         stacked: true,
         width: 6,
       }),
@@ -164,7 +169,7 @@ export class HealerDashboard extends Construct {
         left: SEVERITIES.flatMap((s) =>
           (['Average', 'p90'] as const).map(
             (stat) =>
-              new Metric({ namespace: HANDLER_NAMESPACE, metricName: MTTA_METRIC, dimensionsMap: { [MTTA_DIMENSION]: s }, statistic: stat, period: ONE_HOUR, label: `${s} ${stat === 'Average' ? 'average' : stat}` }),
+              new Metric({ namespace: this.ns, metricName: MTTA_METRIC, dimensionsMap: { [MTTA_DIMENSION]: s }, statistic: stat, period: ONE_HOUR, label: `${s} ${stat === 'Average' ? 'average' : stat}` }),
           ),
         ),
         width: 6,
@@ -172,9 +177,9 @@ export class HealerDashboard extends Construct {
       new GraphWidget({
         title: 'MTTR: detection to resolved (seconds)',
         left: [
-          handlerMetric('workflow-steps', 'MttrSeconds', 'Average', ONE_HOUR, 'average'),
-          handlerMetric('workflow-steps', 'MttrSeconds', 'p90', ONE_HOUR, 'p90'),
-          handlerMetric('workflow-steps', 'MttrSeconds', 'Maximum', ONE_HOUR, 'maximum'),
+          handlerMetric(this.ns, 'workflow-steps', 'MttrSeconds', 'Average', ONE_HOUR, 'average'),
+          handlerMetric(this.ns, 'workflow-steps', 'MttrSeconds', 'p90', ONE_HOUR, 'p90'),
+          handlerMetric(this.ns, 'workflow-steps', 'MttrSeconds', 'Maximum', ONE_HOUR, 'maximum'),
         ],
         width: 6,
       }),
@@ -183,30 +188,30 @@ export class HealerDashboard extends Construct {
       new GraphWidget({
         title: 'Recovery success rate (per day)',
         left: [successRate],
-        right: [resolved, escalated, handlerMetric('workflow-steps', 'FalseAlarms', 'Sum', ONE_DAY, 'false alarms')],
+        right: [resolved, escalated, handlerMetric(this.ns, 'workflow-steps', 'FalseAlarms', 'Sum', ONE_DAY, 'false alarms')],
         leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
         width: 6,
       }),
       new SingleValueWidget({
         title: 'Last 7 days',
         metrics: [
-          handlerMetric('classify', 'IncidentsOpened', 'Sum', Duration.days(7), 'incidents opened'),
-          handlerMetric('workflow-steps', 'IncidentsResolved', 'Sum', Duration.days(7), 'resolved by automation'),
-          handlerMetric('workflow-steps', 'IncidentsEscalated', 'Sum', Duration.days(7), 'escalated to people'),
-          handlerMetric('workflow-steps', 'MttrSeconds', 'Average', Duration.days(7), 'MTTR (s, average)'),
+          handlerMetric(this.ns, 'classify', 'IncidentsOpened', 'Sum', Duration.days(7), 'incidents opened'),
+          handlerMetric(this.ns, 'workflow-steps', 'IncidentsResolved', 'Sum', Duration.days(7), 'resolved by automation'),
+          handlerMetric(this.ns, 'workflow-steps', 'IncidentsEscalated', 'Sum', Duration.days(7), 'escalated to people'),
+          handlerMetric(this.ns, 'workflow-steps', 'MttrSeconds', 'Average', Duration.days(7), 'MTTR (s, average)'),
         ],
         width: 6,
       }),
       new GraphWidget({
         title: 'Ingestion',
-        left: ['ingest', 'ingest-webhook'].map((f) => handlerMetric(f, 'SignalsQueued', 'Sum', FIVE_MINUTES, `${f} queued`)),
-        right: ['ingest', 'ingest-webhook'].flatMap((f) => ['RejectedEvents', 'IgnoredEvents'].map((m) => handlerMetric(f, m, 'Sum', FIVE_MINUTES, `${f} ${m}`))),
+        left: ['ingest', 'ingest-webhook'].map((f) => handlerMetric(this.ns, f, 'SignalsQueued', 'Sum', FIVE_MINUTES, `${f} queued`)),
+        right: ['ingest', 'ingest-webhook'].flatMap((f) => ['RejectedEvents', 'IgnoredEvents'].map((m) => handlerMetric(this.ns, f, m, 'Sum', FIVE_MINUTES, `${f} ${m}`))),
         width: 6,
       }),
       new GraphWidget({
         title: 'Signals and decisions (classifier)',
-        left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
-        right: ['RejectedSignals', 'LockContention', 'WorkflowFallbacks', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric('classify', m, 'Sum', FIVE_MINUTES, m)),
+        left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map((m) => handlerMetric(this.ns, 'classify', m, 'Sum', FIVE_MINUTES, m)),
+        right: ['RejectedSignals', 'LockContention', 'WorkflowFallbacks', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric(this.ns, 'classify', m, 'Sum', FIVE_MINUTES, m)),
         width: 6,
       }),
     ]);
@@ -242,7 +247,7 @@ export class HealerDashboard extends Construct {
       new GraphWidget({
         title: 'Probe latency (ms)',
         left: props.clusters.flatMap((c) =>
-          (['Average', 'p90', 'Maximum'] as const).map((stat) => probeMetric(c.name, 'ProbeLatencyMs', stat, `${c.name} ${stat.toLowerCase()}`, FIVE_MINUTES)),
+          (['Average', 'p90', 'Maximum'] as const).map((stat) => probeMetric(this.ns, c.name, 'ProbeLatencyMs', stat, `${c.name} ${stat.toLowerCase()}`, FIVE_MINUTES)),
         ),
         width: 12,
       }),
@@ -252,7 +257,7 @@ export class HealerDashboard extends Construct {
 
   private clusterRow(cluster: ClusterConfig, alarms: IAlarm[]): IWidget[] {
     const name = cluster.name;
-    const probeRuns = probeRunsMetric(cluster);
+    const probeRuns = probeRunsMetric(this.deployment, cluster);
     const row: IWidget[] = [
       new AlarmStatusWidget({ title: `${name}: alarms`, alarms, width: 6, height: 6 }),
       new GraphWidget({
@@ -261,8 +266,8 @@ export class HealerDashboard extends Construct {
         left: cluster.msk
           ? []
           : [
-              probeMetric(name, PROBE_METRICS.offlinePartitions, 'Maximum', 'offline partitions'),
-              probeMetric(name, PROBE_METRICS.underMinIsrPartitions, 'Maximum', 'under min ISR'),
+              probeMetric(this.ns, name, PROBE_METRICS.offlinePartitions, 'Maximum', 'offline partitions'),
+              probeMetric(this.ns, name, PROBE_METRICS.underMinIsrPartitions, 'Maximum', 'under min ISR'),
             ],
         right: [
           new Metric({ namespace: probeRuns.namespace, metricName: probeRuns.metricName, dimensionsMap: probeRuns.dimensions, statistic: probeRuns.statistic, period: Duration.minutes(1), label: 'probe runs' }),
@@ -273,7 +278,7 @@ export class HealerDashboard extends Construct {
         title: `${name}: brokers reachable (probe)`,
         left: [
           new MathExpression({
-            expression: `SEARCH('{${PROBE_NAMESPACE},"${DIMENSIONS.cluster}","${DIMENSIONS.broker}"} MetricName="${PROBE_METRICS.brokerReachable}" "${DIMENSIONS.cluster}"="${name}"', 'Minimum', 60)`,
+            expression: `SEARCH('{${this.ns},"${DIMENSIONS.cluster}","${DIMENSIONS.broker}"} MetricName="${PROBE_METRICS.brokerReachable}" "${DIMENSIONS.cluster}"="${name}"', 'Minimum', 60)`,
             label: 'broker',
             period: Duration.minutes(1),
           }),

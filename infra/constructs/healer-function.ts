@@ -22,6 +22,13 @@ import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { nagArnPrefix } from './nag-ids.js';
+import { NAMESPACE } from '../../functions/probe/metrics.js';
+
+/**
+ * Construct context naming the metrics namespace of the functions below (HealerStack sets it to
+ * `KafkaHeal/<deployment>`, functions/probe/metrics.ts metricsNamespace); `KafkaHeal` elsewhere.
+ */
+export const METRICS_NAMESPACE_CONTEXT = 'kafka-heal:metrics-namespace';
 
 /** Repository root: infra/constructs/ is two levels below it. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -200,7 +207,8 @@ export class HealerFunction extends Construct {
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
         POWERTOOLS_SERVICE_NAME: `kafka-heal-${props.serviceName ?? props.name}`,
-        POWERTOOLS_METRICS_NAMESPACE: 'KafkaHeal',
+        // The deployment's own namespace (KafkaHeal/<deployment>), set on the stack by HealerStack.
+        POWERTOOLS_METRICS_NAMESPACE: (this.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) as string | undefined) ?? NAMESPACE,
         // The bundle is minified; stack traces map back to the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

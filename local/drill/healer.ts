@@ -28,7 +28,7 @@ import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-own
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { createWebhookHandler } from '../../functions/ingest/webhook.js';
 import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
-import { probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
+import { metricsNamespace, probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
@@ -740,7 +740,9 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   };
 
   const brokerIds = cluster.brokers.map((b) => b.id);
-  const toSamples = (docs: MetricDocument[]): MetricSample[] => docs.flatMap((d) => d.metrics.map((m) => ({ namespace: 'KafkaHeal', name: m.name, dimensions: d.dimensions, value: m.value })));
+  // The probe publishes to the deployment's namespace, as the deployed probe does (POWERTOOLS_METRICS_NAMESPACE).
+  const probeNs = metricsNamespace(DEPLOYMENT);
+  const toSamples = (docs: MetricDocument[]): MetricSample[] => docs.flatMap((d) => d.metrics.map((m) => ({ namespace: probeNs, name: m.name, dimensions: d.dimensions, value: m.value })));
   const probeHandler = makeProbeHandler({
     clusters: () => [probeConfig],
     security: clusterSecurity,
@@ -777,7 +779,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // evaluator's alarms as the deployed function reads CloudWatch's (functions/lifecycle/auto-resolve.ts).
   let autoResolveTimer: NodeJS.Timeout | undefined;
   let autoResolving: Promise<unknown> = Promise.resolve();
-  const watchesProbe = (spec: AlarmSpec) => (spec.source.type === 'metric' ? spec.source.metric.namespace === 'KafkaHeal' : spec.source.query.includes('SCHEMA("KafkaHeal"'));
+  const watchesProbe = (spec: AlarmSpec) => (spec.source.type === 'metric' ? spec.source.metric.namespace === probeNs : spec.source.query.includes(`SCHEMA("${probeNs}"`));
   const alarmSource: ClusterAlarmSource = {
     alarms: () =>
       Promise.resolve(

@@ -183,7 +183,8 @@ describe('cloudWatchAlarmSource', () => {
     cw.on(DescribeAlarmsCommand)
       .resolvesOnce({
         MetricAlarms: [
-          alarm({ Namespace: 'KafkaHeal' }),
+          alarm({ Namespace: 'KafkaHeal/prod' }),
+          alarm({ AlarmName: 'kafka-heal-prod.orders-heartbeat', Metrics: [{ Id: 'm', MetricStat: { Metric: { Namespace: 'KafkaHeal/prod', MetricName: 'ProbeHeartbeat' }, Period: 60, Stat: 'Sum' } }] }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-eu-broker-down', AlarmDescription: marker('orders-eu') }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-x', AlarmDescription: marker('orders', 'staging') }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-hand-made', AlarmDescription: 'no marker' }),
@@ -193,15 +194,18 @@ describe('cloudWatchAlarmSource', () => {
       })
       .resolvesOnce({
         MetricAlarms: [
-          alarm({ AlarmName: 'kafka-heal-prod.orders-offline', StateValue: 'ALARM', Metrics: [{ Id: 'q', Expression: 'SELECT MAX(OfflinePartitions) FROM SCHEMA("KafkaHeal", Cluster, Broker)' }] }),
+          alarm({ AlarmName: 'kafka-heal-prod.orders-offline', StateValue: 'ALARM', Metrics: [{ Id: 'q', Expression: 'SELECT MAX(OfflinePartitions) FROM SCHEMA("KafkaHeal/prod", Cluster, Broker)' }] }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-msk', Namespace: 'AWS/Kafka', StateValue: 'INSUFFICIENT_DATA', StateTransitionedTimestamp: undefined }),
+          alarm({ AlarmName: 'kafka-heal-prod.orders-msk-query', Metrics: [{ Id: 'q', Expression: 'SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Cluster Name")' }] }),
         ],
       });
     const got = await cloudWatchAlarmSource(new CloudWatchClient({}), { deployment: 'prod', alarmNamePrefix: 'kafka-heal-prod.' }).alarms('orders');
     expect(got).toEqual([
       { name: 'kafka-heal-prod.orders-broker-down', state: 'OK', since: ago(700), probe: true },
+      { name: 'kafka-heal-prod.orders-heartbeat', state: 'OK', since: ago(700), probe: true },
       { name: 'kafka-heal-prod.orders-offline', state: 'ALARM', since: ago(700), probe: true },
       { name: 'kafka-heal-prod.orders-msk', state: 'INSUFFICIENT_DATA', since: ago(10) },
+      { name: 'kafka-heal-prod.orders-msk-query', state: 'OK', since: ago(700) },
     ]);
     const calls = cw.commandCalls(DescribeAlarmsCommand).map((c) => c.args[0].input);
     expect(calls).toEqual([

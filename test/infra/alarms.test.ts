@@ -48,6 +48,26 @@ describe('alarm names', () => {
     expect(() => validateConfig({ ...msk, deployment: 'prod.eu' }, 't')).toThrow(/deployment: expected a deployment name/);
   });
 
+  it('two deployments in one account watching a cluster of the same name read disjoint probe series', () => {
+    const cluster = ec2zk.clusters[0] as ClusterConfig;
+    const staging = clusterAlarmSpecs('staging', cluster);
+    const prod = clusterAlarmSpecs('prod', cluster);
+    const sources = (specs: ReturnType<typeof clusterAlarmSpecs>) => specs.map((a) => JSON.stringify(a.source));
+    // Every probe alarm names its deployment's namespace, never the other's nor the bare one.
+    for (const [specs, own, other] of [[staging, 'KafkaHeal/staging', 'KafkaHeal/prod'], [prod, 'KafkaHeal/prod', 'KafkaHeal/staging']] as const) {
+      const probe = sources(specs).filter((t) => t.includes('KafkaHeal'));
+      expect(probe.length).toBeGreaterThan(5);
+      for (const t of probe) {
+        expect(t, t).toContain(own);
+        expect(t, t).not.toContain(`${other}"`);
+        expect(t, t).not.toMatch(/"KafkaHeal"|SCHEMA\(\\"KafkaHeal\\"/);
+      }
+    }
+    // What the probe must publish is the same for both: the series kinds do not name a namespace.
+    expect(probeSeriesOfAlarms(staging)).toEqual(probeSeriesOfAlarms(prod));
+    expect(probeSeriesOfAlarms(prod).length).toBeGreaterThan(5);
+  });
+
   it('are cut to 255 characters with a hash, keeping long names unique', () => {
     const a = alarmName('d'.repeat(24), 'c'.repeat(40), 'consumer-time-lag', { group: 'g'.repeat(249), topic: 't1' });
     const b = alarmName('d'.repeat(24), 'c'.repeat(40), 'consumer-time-lag', { group: 'g'.repeat(249), topic: 't2' });
@@ -100,7 +120,7 @@ describe('MSK cluster alarms (examples/config/msk.yaml)', () => {
     expect(query('kafka-heal-prod-eu.orders-broker-down')).toEqual([
       {
         Id: 'expr_1',
-        Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'orders' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
+        Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal/prod-eu", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'orders' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
         Label: 'BrokerReachable per broker',
         Period: 60,
         ReturnData: true,
@@ -216,7 +236,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
 
   it('quorum-lost: the probe\'s QuorumHealthy (srvr of each listed ZooKeeper server) < 1 for 2 of 2 minutes, classified quorum-loss', () => {
     const q = alarms.get('kafka-heal-prod-us.payments-quorum-lost') as Props;
-    expect(q).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'QuorumHealthy', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+    expect(q).toMatchObject({ Namespace: 'KafkaHeal/prod-us', MetricName: 'QuorumHealthy', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
     expect(q.Dimensions).toEqual([{ Name: 'Cluster Name', Value: 'payments' }]);
     expect(q.AlarmDescription).toMatch(/ZooKeeper leader.*\[kafka-heal deployment=prod-us cluster=payments kind=quorum-loss threshold=1\]$/);
   });
@@ -231,17 +251,17 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
 
   it('controller-missing: the probe\'s ActiveControllerCount < 1 for 3 of 3 minutes (a minute after the quorum alarm, so a lost quorum opens one incident)', () => {
     const c = alarms.get('kafka-heal-prod-us.payments-controller-missing') as Props;
-    expect(c).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'ActiveControllerCount', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching' });
+    expect(c).toMatchObject({ Namespace: 'KafkaHeal/prod-us', MetricName: 'ActiveControllerCount', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 3, TreatMissingData: 'notBreaching' });
     expect(c.AlarmDescription).toMatch(/\[kafka-heal deployment=prod-us cluster=payments kind=controller-missing threshold=1\]$/);
   });
 
-  it('watches the probe metrics in the KafkaHeal namespace under the configured cluster name', () => {
+  it('watches the probe metrics in the deployment\'s own namespace (KafkaHeal/prod-us) under the configured cluster name', () => {
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us.payments-broker-down',
       Metrics: [
         {
           Id: 'expr_1',
-          Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'payments' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
+          Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal/prod-us", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'payments' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
           Label: 'BrokerReachable per broker',
           Period: 60,
           ReturnData: true,
@@ -254,7 +274,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     });
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us.payments-offline-partitions',
-      Namespace: 'KafkaHeal',
+      Namespace: 'KafkaHeal/prod-us',
       MetricName: 'OfflinePartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
       ComparisonOperator: 'GreaterThanThreshold',
@@ -262,7 +282,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     });
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us.payments-under-min-isr',
-      Namespace: 'KafkaHeal',
+      Namespace: 'KafkaHeal/prod-us',
       MetricName: 'UnderMinIsrPartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
       Period: 60,
@@ -273,7 +293,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     // Under-replication is one cluster-wide alarm on the probe's count (its decision names no broker).
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us.payments-under-replicated',
-      Namespace: 'KafkaHeal',
+      Namespace: 'KafkaHeal/prod-us',
       MetricName: 'UnderReplicatedPartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
       Statistic: 'Maximum',
@@ -285,7 +305,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     expect([...alarms.keys()].filter((n) => n.includes('under-replicated'))).toEqual(['kafka-heal-prod-us.payments-under-replicated']);
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us.payments-consumer-lag-ledger-writer',
-      Namespace: 'KafkaHeal',
+      Namespace: 'KafkaHeal/prod-us',
       MetricName: 'ConsumerLag',
       Dimensions: dims({ 'Cluster Name': 'payments', 'Consumer Group': 'ledger-writer' }),
       ComparisonOperator: 'GreaterThanThreshold',
@@ -298,7 +318,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     // the heartbeat needs no ProbeHeartbeat series of its own on EC2.
     ec2T.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-us.payments-probe-heartbeat',
-      Namespace: 'KafkaHeal',
+      Namespace: 'KafkaHeal/prod-us',
       MetricName: 'OfflinePartitions',
       Dimensions: dims({ 'Cluster Name': 'payments' }),
       Statistic: 'SampleCount',
@@ -311,7 +331,7 @@ describe('EC2 + ZooKeeper cluster alarms (examples/config/ec2-zookeeper.yaml)', 
     // MSK publishes nothing else an alarm reads: ProbeHeartbeat.
     mskT.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'kafka-heal-prod-eu.orders-probe-heartbeat',
-      Namespace: 'KafkaHeal',
+      Namespace: 'KafkaHeal/prod-eu',
       MetricName: 'ProbeHeartbeat',
       Dimensions: dims({ 'Cluster Name': 'orders' }),
       Statistic: 'Sum',
@@ -356,7 +376,7 @@ describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () 
   it('site-down: no bootstrap server answered the probe for 2 of 2 minutes (missing data is the heartbeat alarm\'s job)', () => {
     for (const cluster of ['events', 'events-dr']) {
       const site = alarms.get(`kafka-heal-events.${cluster}-site-down`) as Props;
-      expect(site).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'ClusterReachable', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
+      expect(site).toMatchObject({ Namespace: 'KafkaHeal/events', MetricName: 'ClusterReachable', Statistic: 'Maximum', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
       expect(site.Dimensions).toEqual([{ Name: 'Cluster Name', Value: cluster }]);
       expect(site.AlarmDescription).toMatch(new RegExp(`\\[kafka-heal deployment=events cluster=${cluster} kind=site-down threshold=1\\]$`));
     }
@@ -366,11 +386,11 @@ describe('DR pair with brokers found by tag (examples/config/dr-pair.yaml)', () 
 
   it('brokers found by tag get the same per-broker alarms: the broker ids are the series\' own', () => {
     const down = alarms.get('kafka-heal-events.events-broker-down') as Props;
-    expect(down.Metrics).toEqual([expect.objectContaining({ Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'events' GROUP BY "Broker ID" ORDER BY MIN() ASC` })]);
+    expect(down.Metrics).toEqual([expect.objectContaining({ Expression: `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal/events", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'events' GROUP BY "Broker ID" ORDER BY MIN() ASC` })]);
     expect(down).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 2, TreatMissingData: 'notBreaching' });
     expect([...alarms.keys()].filter((n) => n.startsWith('kafka-heal-events.events-') && !n.startsWith('kafka-heal-events.events-dr'))).toEqual(expect.arrayContaining(['kafka-heal-events.events-disk-critical', 'kafka-heal-events.events-cpu-high']));
     const urp = alarms.get('kafka-heal-events.events-dr-under-replicated') as Props;
-    expect(urp).toMatchObject({ Namespace: 'KafkaHeal', MetricName: 'UnderReplicatedPartitions', Dimensions: [{ Name: 'Cluster Name', Value: 'events-dr' }] });
+    expect(urp).toMatchObject({ Namespace: 'KafkaHeal/events', MetricName: 'UnderReplicatedPartitions', Dimensions: [{ Name: 'Cluster Name', Value: 'events-dr' }] });
     expect(urp).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 15 });
     expect(down.AlarmDescription).toMatch(/\[kafka-heal deployment=events cluster=events kind=broker-down threshold=1\]$/);
   });
@@ -461,7 +481,7 @@ describe('secured listeners: alarms that do not grow with the broker count', () 
       ['cert-expiry-warning', 'certificate-expiry', 'LessThanThreshold', 30, 1, 1, 'notBreaching'],
       ['cert-expiry-critical', 'certificate-expiry', 'LessThanThreshold', 7, 1, 1, 'notBreaching'],
     ]);
-    expect(three[2]?.source).toEqual({ type: 'metric', metric: { namespace: 'KafkaHeal', metricName: 'CertificateDaysToExpiry', dimensions: { 'Cluster Name': 'payments' }, statistic: 'Minimum' } });
+    expect(three[2]?.source).toEqual({ type: 'metric', metric: { namespace: 'KafkaHeal/prod', metricName: 'CertificateDaysToExpiry', dimensions: { 'Cluster Name': 'payments' }, statistic: 'Minimum' } });
     // One series of the cluster each, never a query over the brokers.
     expect(three.map((s) => (s.source.type === 'metric' ? Object.keys(s.source.metric.dimensions) : s.source.query))).toEqual(three.map(() => ['Cluster Name']));
     expect(three.map((s) => s.alarmName)).toEqual(['auth-failed', 'tls-failed', 'cert-expiry-warning', 'cert-expiry-critical'].map((k) => `kafka-heal-prod.payments-${k}`));

@@ -8,7 +8,7 @@ import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { publishMtta } from '../../functions/lifecycle/mtta-metric.js';
 import { probeMetricDocuments } from '../../functions/probe/metrics.js';
-import { HANDLER_NAMESPACE, SEVERITIES, serviceDimension } from '../../infra/constructs/dashboard.js';
+import { SEVERITIES, handlerNamespace, serviceDimension } from '../../infra/constructs/dashboard.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
@@ -96,15 +96,15 @@ describe('operators dashboard', () => {
           ...(cluster.msk
             ? []
             : [
-                ['KafkaHeal', 'OfflinePartitions', { 'Cluster Name': cluster.name }],
-                ['KafkaHeal', 'UnderMinIsrPartitions', { 'Cluster Name': cluster.name }],
+                [`KafkaHeal/${config.deployment}`, 'OfflinePartitions', { 'Cluster Name': cluster.name }],
+                [`KafkaHeal/${config.deployment}`, 'UnderMinIsrPartitions', { 'Cluster Name': cluster.name }],
               ]),
           // Probe runs: the series the heartbeat alarm counts (OfflinePartitions samples on EC2).
-          ['KafkaHeal', cluster.msk ? 'ProbeHeartbeat' : 'OfflinePartitions', { 'Cluster Name': cluster.name }],
+          [`KafkaHeal/${config.deployment}`, cluster.msk ? 'ProbeHeartbeat' : 'OfflinePartitions', { 'Cluster Name': cluster.name }],
         ]);
         const reach = widgets.find((w) => w.properties.title === `${cluster.name}: brokers reachable (probe)`) as Widget;
         expect(JSON.stringify(reach.properties.metrics)).toContain(
-          `SEARCH('{KafkaHeal,\\"Cluster Name\\",\\"Broker ID\\"} MetricName=\\"BrokerReachable\\" \\"Cluster Name\\"=\\"${cluster.name}\\"', 'Minimum', 60)`,
+          `SEARCH('{KafkaHeal/${config.deployment},\\"Cluster Name\\",\\"Broker ID\\"} MetricName=\\"BrokerReachable\\" \\"Cluster Name\\"=\\"${cluster.name}\\"', 'Minimum', 60)`,
         );
         const msk = widgets.find((w) => w.properties.title === `${cluster.name}: MSK`);
         if (cluster.msk) {
@@ -124,6 +124,8 @@ describe('operators dashboard', () => {
 
   it('charts incidents by severity, MTTR and the recovery success rate from the handlers\' metrics', () => {
     const { widgets } = dashboardOf('prod-eu');
+    // This deployment's own namespace: prod-eu's dashboard never shows another deployment's incidents.
+    const HANDLER_NAMESPACE = 'KafkaHeal/prod-eu';
     const openNow = widgets.find((w) => w.properties.title === 'Open incidents by severity') as Widget;
     expect(metricRows(openNow).map((r) => [r.namespace, r.name, r.dims])).toEqual([
       ...SEVERITIES.map((s) => [HANDLER_NAMESPACE, 'OpenIncidents', { service: 'kafka-heal-incident-metrics', Severity: s }]),
@@ -255,7 +257,7 @@ describe('operators dashboard', () => {
       return names;
     };
     for (const config of ex.configs) {
-      const used = dashboardOf(config.deployment).widgets.flatMap(metricRows).filter((r) => r.namespace === HANDLER_NAMESPACE && r.dims.service !== undefined);
+      const used = dashboardOf(config.deployment).widgets.flatMap(metricRows).filter((r) => r.namespace === handlerNamespace(config.deployment) && r.dims.service !== undefined);
       expect(new Set(used.map((r) => r.dims.service))).toEqual(
         new Set(['kafka-heal-classify', 'kafka-heal-workflow-steps', 'kafka-heal-incident-metrics', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook']),
       );
@@ -278,7 +280,7 @@ describe('operators dashboard', () => {
     const published = new Set(probeMetricDocuments('orders', snapshot).flatMap((d) => d.metrics.map((m) => `${m.name}|${Object.keys(d.dimensions).sort().join(',')}`)));
     for (const config of ex.configs) {
       const { widgets } = dashboardOf(config.deployment);
-      const used = widgets.flatMap(metricRows).filter((r) => r.namespace === 'KafkaHeal' && r.dims['Cluster Name'] !== undefined);
+      const used = widgets.flatMap(metricRows).filter((r) => r.namespace === `KafkaHeal/${config.deployment}` && r.dims['Cluster Name'] !== undefined);
       expect(used.length).toBeGreaterThan(0);
       for (const r of used) expect(published, `${r.name} ${Object.keys(r.dims).join(',')}`).toContain(`${r.name}|${Object.keys(r.dims).sort().join(',')}`);
     }

@@ -335,11 +335,18 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const metrics = (alarm?.Properties?.['Metrics'] as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: string }[] } } }[]) ?? [];
     expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)');
     expect(metrics.filter((m) => m.MetricStat).map((m) => `${m.MetricStat!.Metric.Namespace} ${m.MetricStat!.Metric.MetricName} ${m.MetricStat!.Metric.Dimensions[0]?.Value}`)).toEqual([
-      'KafkaHeal RejectedEvents kafka-heal-ingest',
-      'KafkaHeal RejectedEvents kafka-heal-ingest-webhook',
-      'KafkaHeal RejectedSignals kafka-heal-classify',
+      `KafkaHeal/${deployment} RejectedEvents kafka-heal-ingest`,
+      `KafkaHeal/${deployment} RejectedEvents kafka-heal-ingest-webhook`,
+      `KafkaHeal/${deployment} RejectedSignals kafka-heal-classify`,
     ]);
     expect(alarm?.Properties?.['AlarmActions']).toHaveLength(1);
+  });
+
+  it('every function publishes its metrics to this deployment\'s namespace (a second deployment in the account never shares a series)', () => {
+    const fns = Object.values(resources(template(deployment), 'AWS::Lambda::Function')) as { Properties?: { Environment?: { Variables?: Record<string, unknown> } } }[];
+    const ours = fns.filter((f) => f.Properties?.Environment?.Variables?.['POWERTOOLS_SERVICE_NAME'] !== undefined);
+    expect(ours.length).toBeGreaterThan(10);
+    for (const f of ours) expect(f.Properties?.Environment?.Variables?.['POWERTOOLS_METRICS_NAMESPACE']).toBe(`KafkaHeal/${deployment}`);
   });
 
   it('self-monitoring alarms go to the critical topic (created, or the configured ARN)', () => {
@@ -539,7 +546,7 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       // A probe run is counted on a series the cluster's other alarms read (OfflinePartitions) on
       // EC2; ProbeHeartbeat is published only for MSK, whose alarms read no other probe series.
       expect(series.has(seriesKey('ProbeHeartbeat', ['Cluster Name'])), cluster.name).toBe(cluster.platform === 'msk');
-      expect(series.has(seriesKey(probeRunsMetric(cluster).metricName, ['Cluster Name'])), cluster.name).toBe(true);
+      expect(series.has(seriesKey(probeRunsMetric(config().deployment, cluster).metricName, ['Cluster Name'])), cluster.name).toBe(true);
       if (cluster.platform === 'msk' && !config().dashboard) {
         // Besides the heartbeat only the refusals of a secured listener, published only while they last.
         const refusals = cluster.security.protocol === 'PLAINTEXT' ? [] : [seriesKey('ProbeAuthFailures', ['Cluster Name']), seriesKey('ProbeTlsFailures', ['Cluster Name'])];

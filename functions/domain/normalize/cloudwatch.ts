@@ -165,7 +165,8 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   let kind: SignalKind = marker?.kind ?? 'unknown';
   if (!marker) {
     for (const m of metrics) {
-      const inNamespace = lookup(METRIC_KINDS, m.namespace);
+      // Each deployment publishes to KafkaHeal/<deployment> (functions/probe/metrics.ts metricsNamespace).
+      const inNamespace = lookup(METRIC_KINDS, m.namespace.startsWith('KafkaHeal/') ? 'KafkaHeal' : m.namespace);
       const k = (inNamespace && lookup(inNamespace, m.name)) ?? (anomaly && m.namespace === 'AWS/Kafka' && TRAFFIC_METRICS.has(m.name) ? 'traffic-spike' : undefined);
       if (k) {
         kind = k;

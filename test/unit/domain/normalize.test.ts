@@ -191,6 +191,10 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
     ['KafkaHeal', 'ProbeAuthFailures', 'auth-failed'],
     ['KafkaHeal', 'ProbeTlsFailures', 'tls-failed'],
     ['KafkaHeal', 'CertificateDaysToExpiry', 'certificate-expiry'],
+    // A deployment's own namespace (KafkaHeal/<deployment>) reads as the probe's.
+    ['KafkaHeal/prod', 'BrokerReachable', 'broker-down'],
+    ['KafkaHeal/staging-eu', 'QuorumHealthy', 'quorum-loss'],
+    ['KafkaHealth', 'BrokerReachable', 'unknown'],
     ['AWS/EC2', 'CPUUtilization', 'unknown'],
   ])('%s %s -> %s', (namespace, name, kind) => {
     const s = only(mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace, name })));

@@ -42,15 +42,27 @@ const config = validateConfig(
 const specs = clusterAlarmSpecs('drill', config.clusters[0]!);
 const byKind = (kind: string) => specs.find((s) => s.alarmKind === kind) as AlarmSpec;
 const CLUSTER = { 'Cluster Name': 'c1' };
-const reachable = (id: number, v: number): MetricSample => ({ namespace: 'KafkaHeal', name: 'BrokerReachable', dimensions: { ...CLUSTER, 'Broker ID': String(id) }, value: v });
-const heartbeat: MetricSample = { namespace: 'KafkaHeal', name: 'ProbeHeartbeat', dimensions: CLUSTER, value: 1 };
-const healthy = (): MetricSample[] => [heartbeat, reachable(1, 1), reachable(2, 1), reachable(3, 1), { namespace: 'KafkaHeal', name: 'OfflinePartitions', dimensions: CLUSTER, value: 0 }];
+const reachable = (id: number, v: number): MetricSample => ({ namespace: 'KafkaHeal/drill', name: 'BrokerReachable', dimensions: { ...CLUSTER, 'Broker ID': String(id) }, value: v });
+const heartbeat: MetricSample = { namespace: 'KafkaHeal/drill', name: 'ProbeHeartbeat', dimensions: CLUSTER, value: 1 };
+const healthy = (): MetricSample[] => [heartbeat, reachable(1, 1), reachable(2, 1), reachable(3, 1), { namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 0 }];
 const shown = (trs: AlarmTransition[]) => trs.map((t) => `${t.contributor ? `b${t.contributor.attributes['Broker ID']}` : 'alarm'}:${t.from}->${t.to}`);
 
 // Periods are 1 s locally (60 s in CloudWatch); time starts on a period boundary.
 const T0 = Date.parse('2026-11-22T04:00:00Z');
 
 describe('AlarmEvaluator: one alarm over every broker', () => {
+  it('another deployment\'s series of a cluster with the same name does not feed this deployment\'s alarm', () => {
+    const ev = new AlarmEvaluator([byKind('broker-down')], { periodSeconds: 1, startMs: T0 });
+    const foreign = (id: number, v: number): MetricSample => ({ ...reachable(id, v), namespace: 'KafkaHeal/staging' });
+    ev.observe(T0 + 100, healthy());
+    ev.observe(T0 + 1100, healthy());
+    expect(shown(ev.evaluate(T0 + 2000))).toEqual(['alarm:INSUFFICIENT_DATA->OK']);
+    for (const t of [2100, 3100, 4100]) ev.observe(T0 + t, [reachable(2, 1), foreign(2, 0), { ...foreign(2, 0), namespace: 'KafkaHeal' }]);
+    expect(ev.evaluate(T0 + 3000)).toEqual([]);
+    expect(ev.evaluate(T0 + 4000)).toEqual([]);
+    expect(ev.contributorState(byKind('broker-down').alarmName, '2')).toBe('OK');
+  });
+
   it('broker-down: 2 of 2 periods with Minimum BrokerReachable < 1 -> that broker\'s contributor goes to ALARM, and the alarm with it', () => {
     const ev = new AlarmEvaluator([byKind('broker-down')], { periodSeconds: 1, startMs: T0 });
     ev.observe(T0 + 100, healthy());
@@ -124,7 +136,7 @@ describe('AlarmEvaluator: alarms on one series', () => {
 
   it('the heartbeat counts probe runs (OfflinePartitions samples, whatever their value): a run a period keeps it OK', () => {
     const ev = new AlarmEvaluator([byKind('probe-heartbeat')], { periodSeconds: 1, startMs: T0 });
-    const offline = (v: number): MetricSample => ({ namespace: 'KafkaHeal', name: 'OfflinePartitions', dimensions: CLUSTER, value: v });
+    const offline = (v: number): MetricSample => ({ namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: v });
     // 0 offline partitions is still a run: SampleCount 1, not below the threshold 1.
     ev.observe(T0 + 100, [offline(0)]);
     ev.observe(T0 + 1100, [offline(0)]);
@@ -137,17 +149,17 @@ describe('AlarmEvaluator: alarms on one series', () => {
   it('a 300 s period scales with the 60 s one (5 local seconds per period here)', () => {
     const spec: AlarmSpec = { ...byKind('offline-partitions'), periodSeconds: 300, evaluationPeriods: 1, datapointsToAlarm: 1 };
     const ev = new AlarmEvaluator([spec], { periodSeconds: 1, startMs: T0 });
-    ev.observe(T0 + 100, [{ namespace: 'KafkaHeal', name: 'OfflinePartitions', dimensions: CLUSTER, value: 2 }]);
+    ev.observe(T0 + 100, [{ namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 2 }]);
     expect(ev.evaluate(T0 + 4900)).toEqual([]);
     expect(ev.evaluate(T0 + 5000)).toEqual([expect.objectContaining({ to: 'ALARM' })]);
   });
 
   it('exact dimension sets: a per-broker series does not feed a cluster-level alarm', () => {
     const urp = byKind('under-replicated');
-    expect(valuesFor(urp, [{ namespace: 'KafkaHeal', name: 'UnderReplicatedPartitions', dimensions: { ...CLUSTER, 'Broker ID': '1' }, value: 5 }])).toEqual([]);
-    expect(valuesFor(urp, [{ namespace: 'KafkaHeal', name: 'UnderReplicatedPartitions', dimensions: CLUSTER, value: 5 }])).toEqual([5]);
+    expect(valuesFor(urp, [{ namespace: 'KafkaHeal/drill', name: 'UnderReplicatedPartitions', dimensions: { ...CLUSTER, 'Broker ID': '1' }, value: 5 }])).toEqual([]);
+    expect(valuesFor(urp, [{ namespace: 'KafkaHeal/drill', name: 'UnderReplicatedPartitions', dimensions: CLUSTER, value: 5 }])).toEqual([5]);
     // The per-broker query reads only series with exactly its schema's dimensions.
-    expect(groupValuesFor(byKind('broker-down'), [{ namespace: 'KafkaHeal', name: 'BrokerReachable', dimensions: CLUSTER, value: 0 }])).toEqual(new Map());
+    expect(groupValuesFor(byKind('broker-down'), [{ namespace: 'KafkaHeal/drill', name: 'BrokerReachable', dimensions: CLUSTER, value: 0 }])).toEqual(new Map());
   });
 
   it('a query the evaluator cannot read is reported as not evaluated locally, not silently dropped', () => {
@@ -238,7 +250,7 @@ describe('alarmStateChangeEvent -> the real normalizer', () => {
 
   it('an alarm on one series is an alarm state change with reason data', () => {
     const ev = new AlarmEvaluator([byKind('offline-partitions')], { periodSeconds: 1, startMs: T0 });
-    ev.observe(T0 + 100, [{ namespace: 'KafkaHeal', name: 'OfflinePartitions', dimensions: CLUSTER, value: 4 }]);
+    ev.observe(T0 + 100, [{ namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 4 }]);
     const [tr] = ev.evaluate(T0 + 1000);
     const r = normalize(alarmStateChangeEvent(tr!, { region: 'eu-west-1', account: '123456789012' }), ctx);
     expect(r).toMatchObject({ outcome: 'signals', signals: [{ kind: 'offline-partitions', brokerIds: [], value: 4, threshold: 0 }] });
