@@ -21,14 +21,13 @@ import * as z from 'zod';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
-import { logger } from '../shared/powertools.js';
+import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
 import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '@kafka-heal/probe';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ProbeResultEvent } from '../domain/normalize/probe.js';
-import { MetricUnit, metrics } from '../shared/powertools.js';
 import { SecretCache, SecurityRefSchema, securityLoader, type SecurityLoader } from '../shared/kafka-security.js';
 import { observeZookeeper, type ZkEnsembleReport } from '../shared/zookeeper.js';
 import { parseMetricSeries, probeMetricDocuments, publish, selectSeries, type MetricDocument } from './metrics.js';

@@ -16,6 +16,7 @@ import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { clusterFacts, loadConfigFile } from '../../infra/config/schema.js';
 import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
 import { alarmStateChangeEvent, contributorId } from '../../local/drill/alarm-evaluator.js';
+import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { FakeIncidentStore } from './fake-incident-store.js';
 
 const config = loadConfigFile('examples/config/dr-pair.yaml');
@@ -33,19 +34,8 @@ let clock: Date;
 let store: FakeIncidentStore;
 let deps: ClassifyDeps;
 
-const sqsEvent = (signals: Signal[]): SQSEvent => ({
-  Records: signals.map((s, i) => ({
-    messageId: `m-${s.id}-${i}`,
-    receiptHandle: 'r',
-    body: JSON.stringify(s),
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
-    messageAttributes: {},
-    md5OfBody: '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:kafka-heal-events-signals',
-    awsRegion: 'us-east-1',
-  })),
-});
+/** The signals as the signals queue delivers them to classify. */
+const signalsBatch = (signals: Signal[]): SQSEvent => sqsEvent(...signals.map((s) => sqsRecord(JSON.stringify(s))));
 
 /** What ingest puts on the signals queue for a raw event. */
 function ingest(raw: unknown): Signal[] {
@@ -88,14 +78,14 @@ describe('fast detection and the broker-down alarm: one fault, one incident', ()
     const classify = createClassifyHandler(deps);
     const direct = ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([2], 'firing')]));
     expect(direct).toEqual([expect.objectContaining({ source: 'probe', cluster: 'events', kind: 'broker-down', brokerIds: [2], state: 'firing' })]);
-    expect((await classify(sqsEvent(direct))).batchItemFailures).toEqual([]);
+    expect((await classify(signalsBatch(direct))).batchItemFailures).toEqual([]);
     expect(store.incidents.size).toBe(1);
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('broker-recovery')]);
 
     clock = new Date('2026-12-07T10:03:01.000Z');
     const alarm = ingest(alarmEvent(2, 'ALARM'));
     expect(alarm).toEqual([expect.objectContaining({ source: 'cloudwatch', kind: 'broker-down', brokerIds: [2], state: 'firing' })]);
-    expect((await classify(sqsEvent(alarm))).batchItemFailures).toEqual([]);
+    expect((await classify(signalsBatch(alarm))).batchItemFailures).toEqual([]);
     expect(store.incidents.size).toBe(1);
     const [incident] = [...store.incidents.values()];
     expect(incident).toMatchObject({ type: 'broker-failure', brokers: [expect.objectContaining({ id: 2 })] });
@@ -106,11 +96,11 @@ describe('fast detection and the broker-down alarm: one fault, one incident', ()
 
   it('the probe\'s resolved finding and the alarm\'s OK annotate that incident, never open another', async () => {
     const classify = createClassifyHandler(deps);
-    await classify(sqsEvent(ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([2], 'firing')]))));
+    await classify(signalsBatch(ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([2], 'firing')]))));
     clock = new Date('2026-12-07T10:03:01.000Z');
-    await classify(sqsEvent(ingest(alarmEvent(2, 'ALARM'))));
+    await classify(signalsBatch(ingest(alarmEvent(2, 'ALARM'))));
     clock = new Date('2026-12-07T10:05:00.000Z');
-    await classify(sqsEvent([...ingest(probeResult('events', '2026-12-07T10:05:00.000Z', [brokerDown([2], 'resolved')])), ...ingest(alarmEvent(2, 'OK'))]));
+    await classify(signalsBatch([...ingest(probeResult('events', '2026-12-07T10:05:00.000Z', [brokerDown([2], 'resolved')])), ...ingest(alarmEvent(2, 'OK'))]));
     expect(store.incidents.size).toBe(1);
     expect(starts()).toHaveLength(1);
   });
@@ -119,7 +109,7 @@ describe('fast detection and the broker-down alarm: one fault, one incident', ()
     const all = [1, 2, 3, 4, 5, 6];
     const signals = ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown(all, 'firing')]));
     expect(signals.map((s) => s.kind)).toEqual(['broker-down']);
-    await createClassifyHandler(deps)(sqsEvent(signals));
+    await createClassifyHandler(deps)(signalsBatch(signals));
     const [incident] = [...store.incidents.values()];
     // Several brokers in one finding are the broker-count matrix's (more than half at once: an emergency, no action).
     expect(incident).toMatchObject({ type: 'cascade-failure', severity: 'SEV-1', status: 'escalated' });
