@@ -16,6 +16,7 @@ export const BENCHES: Record<string, { file: string; what: string }> = {
   bundles: { file: './bundles.js', what: 'each Lambda bundle as CDK builds it: size and module init time (median of 20 fresh node processes)' },
   cost: { file: './cost.js', what: 'idle cost per monitored cluster per month and cost per incident, from the synthesized templates' },
   'probe-latency': { file: './probe-latency.js', what: 'probe latency on a real 3-broker cluster with 120 partitions' },
+  detect: { file: './detect.js', what: 'broker-crash MTTD per path (probe fast detection, broker-down alarm) at AWS time scale on the real local cluster; idle-cost delta' },
 };
 
 function usage(): string {

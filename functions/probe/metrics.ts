@@ -3,8 +3,9 @@
 // Each dimension set is its own EMF document with no default `service` dimension, because a
 // CloudWatch alarm matches a metric only on the exact dimension set.
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { isAccessOutcome, type ClusterSnapshot } from '../domain/snapshot.js';
+import type { ClusterSnapshot } from '../domain/snapshot.js';
 import type { ZkEnsembleReport } from '../shared/zookeeper.js';
+import { isBlind, isBrokerReachable } from './fast-detect.js';
 
 /** The namespace outside a deployment (tests, the local runtime's default): see metricsNamespace. */
 export const NAMESPACE = 'KafkaHeal';
@@ -46,11 +47,11 @@ export interface MetricDocument {
 export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = [], ensemble?: ZkEnsembleReport): MetricDocument[] {
   const clusterDims = { [DIM_CLUSTER]: cluster };
   const ids = [...new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
-  const reachable = (id: number): boolean => s.brokers.some((b) => b.id === id && b.registered && b.reachable);
+  const reachable = (id: number): boolean => isBrokerReachable(s, id);
   // Refused before it could read the metadata, the probe knows nothing of the brokers: it reports
   // no broker as unreachable (safety rule 11: never a broker-down alarm from the observer's failure),
   // and a site it never reached is not reported as down either.
-  const blind = isAccessOutcome(s.status) && s.registeredBrokers.length === 0;
+  const blind = isBlind(s);
   const refused = (outcome: string) => (s.security?.refused ?? []).filter((r) => r.outcome === outcome).length;
   const docs: MetricDocument[] = [
     {

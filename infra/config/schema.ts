@@ -307,6 +307,14 @@ const probeSchema = z
     vpcId,
     subnetIds: z.array(subnetId).min(1, { error: 'expected at least one subnet id' }).max(16, { error: 'expected at most 16 subnet ids' }),
     securityGroupId,
+    // Fast detection (functions/probe/fast-detect.ts): the pause before the probe looks again at a
+    // broker it found unreachable; both looks, the pause and the send fit the probe's 55 s timeout.
+    recheckSeconds: z
+      .number({ error: 'expected a whole number of seconds from 0 to 30' })
+      .int({ error: 'expected a whole number of seconds from 0 to 30' })
+      .min(0, { error: 'expected a whole number of seconds from 0 to 30 (0 turns fast detection off)' })
+      .max(30, { error: 'expected a whole number of seconds from 0 to 30: the probe\'s two looks and the send must fit its 55 s timeout' })
+      .default(10),
   })
   .superRefine((p, ctx) => uniqueBy(p.subnetIds, (s) => s, ctx, (i) => ['subnetIds', i], 'subnet ids'));
 

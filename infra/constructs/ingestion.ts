@@ -5,6 +5,8 @@
 //       -> EventBridge rule -> ingest queue              (target DLQ + 24 h of retries)
 //   Amazon Managed Prometheus alerts
 //       -> SNS topic amp-alerts (KMS) -> ingest queue    (subscription DLQ)
+//   the probes' fast detection (a broker seen down twice, seconds apart)
+//       -> ingest queue                                   (SendMessage by the probe's role)
 //   ingest queue -> ingest Lambda; a message that fails 5 times -> ingest DLQ
 //
 // (Alertmanager webhooks arrive synchronously through API Gateway and the webhook handler, which
@@ -22,7 +24,7 @@
 import { Aws, Duration, Validations } from 'aws-cdk-lib';
 import { Match, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, ServicePrincipal, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -103,7 +105,16 @@ export class Ingestion extends Construct {
     );
     this.ampTopic.addSubscription(new SqsSubscription(this.ingest.queue, { rawMessageDelivery: false, deadLetterQueue: this.deliveryDlq }));
 
-    // Closed queues: only the alarm rule and the AMP topic deliver here (and to their DLQ).
-    for (const q of [this.ingest.queue, this.deliveryDlq]) admitOnlySenders(q, { sources: [this.alarmRule.ruleArn, this.ampTopic.topicArn] });
+  }
+
+  /**
+   * Closes the queues (the stack calls this once, after the probes exist): only the alarm rule and the
+   * AMP topic deliver to the ingest queue and its delivery DLQ, and the probes whose fast detection is
+   * on (`probeRoles`) put their probe results on the ingest queue (functions/probe/fast-detect.ts).
+   */
+  closeQueues(probeRoles: IRole[]): void {
+    const sources = [this.alarmRule.ruleArn, this.ampTopic.topicArn];
+    admitOnlySenders(this.ingest.queue, { sources, roles: probeRoles });
+    admitOnlySenders(this.deliveryDlq, { sources });
   }
 }

@@ -11,6 +11,7 @@ import { Duration, Fn, Validations } from 'aws-cdk-lib';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { clusterAlarmSpecs, probeSeriesOfAlarms } from './alarm-specs.js';
@@ -69,6 +70,11 @@ export interface ClusterProbeProps {
   interval?: Duration;
   /** The stack has the dashboard, which graphs probe series no alarm reads. @default false */
   dashboard?: boolean;
+  /**
+   * The ingest queue: with `probe.recheckSeconds` above 0 the probe puts its fast-detection findings
+   * there (functions/probe/fast-detect.ts). @default none (fast detection off)
+   */
+  ingestQueue?: IQueue;
 }
 
 /**
@@ -86,6 +92,8 @@ export function probeMetricSeries(deployment: string, cluster: ClusterConfig, da
 export class ClusterProbe extends Construct {
   readonly fn: HealerFunction;
   readonly schedule: Rule;
+  /** Fast detection is on: the probe sends to the ingest queue (its role must be admitted there). */
+  readonly sendsFindings: boolean;
 
   constructor(scope: Construct, id: string, props: ClusterProbeProps) {
     super(scope, id);
@@ -131,10 +139,15 @@ export class ClusterProbe extends Construct {
       environment: {
         DEPLOYMENT: props.deployment,
         PROBE_METRIC_SERIES: JSON.stringify(probeMetricSeries(props.deployment, cluster, props.dashboard)),
+        PROBE_RECHECK_SECONDS: String(cluster.probe.recheckSeconds),
       },
       // The cluster with its broker ids (up to 1,000): a bundled file, not the 4 KB environment.
       files: [{ env: 'CLUSTERS_FILE', name: 'clusters.json', json: [probeClusterEnv(cluster)] }],
     });
+    // Fast detection: a broker down at two looks goes straight to ingest (sqs:SendMessage on that
+    // queue only; its URL is not a secret). Off (0 s): no grant, no URL, the alarm path alone.
+    this.sendsFindings = props.ingestQueue !== undefined && cluster.probe.recheckSeconds > 0;
+    if (props.ingestQueue && this.sendsFindings) this.fn.bindQueue(props.ingestQueue, 'send', 'INGEST_QUEUE_URL');
     grantKafkaAccess(this.fn, cluster, 'probe');
     // A failed run is superseded by the next one a minute later: no async retries that would
     // overlap it (a missing heartbeat alarms instead).

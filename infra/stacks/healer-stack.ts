@@ -247,10 +247,12 @@ export class HealerStack extends Stack {
         const alarm = alarms.alarms[i];
         if (spec.alarmKind === 'probe-heartbeat' && alarm) this.monitoring.notify(alarm);
       });
-      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, { deployment: d, cluster, dashboard: config.dashboard });
+      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, { deployment: d, cluster, dashboard: config.dashboard, ingestQueue: this.ingestion.ingest.queue });
       this.probes.push(probe);
       this.monitoring.watchFunction(probe.fn, `probe-${cluster.name}`);
     }
+    // Closed queues: the alarm rule, the AMP topic and the probes that send their fast-detection findings.
+    this.ingestion.closeQueues(this.probes.filter((p) => p.sendsFindings).map((p) => p.fn.role));
 
     // --- Consumer lag and quorum loss: owners told first; every destructive step approved ------
     const workflowDeps = { deployment: d, clusters: config.clusters, recovery: this.recovery, escalation: this.escalation.stateMachine };

@@ -27,7 +27,8 @@ import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/do
 import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-owner.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { createWebhookHandler } from '../../functions/ingest/webhook.js';
-import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
+import { ingestQueueSender, makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
+import type { ProbeResultEvent } from '../../functions/domain/normalize/probe.js';
 import { metricsNamespace, probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
@@ -211,6 +212,12 @@ export interface HealerOptions {
    * incident; the ladder then pages no further level.
    */
   pagerDuty?: { acknowledgeAfterMs: number; responder: string };
+  /**
+   * Fast detection as the deployed probe runs it (functions/probe/fast-detect.ts): a second look
+   * after this many seconds at brokers found unreachable, the findings through the ingest queue.
+   * Default off: the drills' shortened alarm periods would beat a real-seconds pause anyway.
+   */
+  recheckSeconds?: number;
 }
 
 /** What a workflow name maps to: its ASL file and definition substitutions. */
@@ -677,6 +684,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const routing = alertRouting(config);
   const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
+  // The probe's fast-detection findings: SendMessage to the ingest queue, as the deployed probe sends them.
+  const sendProbeResult = ingestQueueSender(sqsClientDouble({ [alarmQueue.url]: alarmQueue }) as unknown as SQSClient, alarmQueue.url);
 
   let monitoring = false;
   // Monitored drills: Alertmanager posts to the webhook (authorizer + handler) while monitoring is on;
@@ -755,6 +764,16 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     intervalMs: opts.probeIntervalMs,
     // The probe Lambda's default (PROBE_TIMEOUT_MS): a busy machine must not read as an unreachable broker.
     timeoutMs: 5000,
+    ...(opts.recheckSeconds
+      ? {
+          recheckMs: opts.recheckSeconds * 1000,
+          sendResult: async (event: ProbeResultEvent) => {
+            const what = event.findings.map((f) => `${f.kind} ${f.state} brokers ${f.brokerIds.join(',')}`).join('; ');
+            emit({ at: Date.now(), source: 'probe', event: 'probe:finding', detail: `${what} (fast detection, observed ${event.observedAt})` });
+            await sendProbeResult(event);
+          },
+        }
+      : {}),
   });
   const diskSamples = (): MetricSample[] => {
     const out: MetricSample[] = [];

@@ -4,11 +4,17 @@ import {
   ProbeConfigError,
   UnknownClusterError,
   handler,
+  ingestQueueSender,
   makeProbeHandler,
   parseClustersJson,
   probeOptionsFor,
+  recheckSeconds,
   type ProbeDeps,
 } from '../../functions/probe/handler.js';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { PROBE_SOURCE, type ProbeResultEvent } from '../../functions/domain/normalize/probe.js';
+import { metrics } from '../../functions/shared/powertools.js';
 import { probeMetricDocuments, publish, type MetricDocument } from '../../functions/probe/metrics.js';
 import { ensembleReport } from '../../functions/shared/zookeeper.js';
 import type { ProbeOptions } from '../../functions/shared/probe/index.js';
@@ -334,5 +340,163 @@ describe('probe handler', () => {
   it('the middy-wrapped handler rejects a malformed event before probing', async () => {
     const ctx = { getRemainingTimeInMillis: () => 60_000, functionName: 'probe', awsRequestId: 'r1' } as never;
     await expect(handler({ cluster: '' } as never, ctx)).rejects.toMatchObject({ name: 'InputValidationError' });
+  });
+});
+
+describe('fast detection (scheduled runs: a second look, then the ingest queue)', () => {
+  /** A snapshot where `down` brokers of 1-3 do not answer (registered, unreachable). */
+  const seen = (down: number[], takenAt = '2026-01-01T00:00:00.000Z'): ClusterSnapshot =>
+    snap({
+      takenAt,
+      status: down.length ? 'degraded' : 'healthy',
+      registeredBrokers: [1, 2, 3],
+      brokers: [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', port: 9000 + id, registered: true, reachable: !down.includes(id), ...(down.includes(id) ? { error: 'ECONNREFUSED' } : {}) })),
+    });
+
+  /** Deps whose probe answers the given snapshots in order (the last one repeats). */
+  const deps = (answers: ClusterSnapshot[], over: Partial<ProbeDeps> = {}) => {
+    const sent: ProbeResultEvent[] = [];
+    const slept: number[] = [];
+    let probes = 0;
+    let published = 0;
+    const d: ProbeDeps = {
+      clusters: () => [{ name: 'fast', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3, brokerIds: [1, 2, 3] }],
+      probe: async () => answers[Math.min(probes++, answers.length - 1)] as ClusterSnapshot,
+      publish: () => void published++,
+      sleep: async (ms) => void slept.push(ms),
+      now: () => 0,
+      rounds: 1,
+      intervalMs: 15_000,
+      timeoutMs: 5000,
+      recheckMs: 10_000,
+      sendResult: async (e) => void sent.push(e),
+      ...over,
+    };
+    return { d, sent, slept, probes: () => probes, published: () => published };
+  };
+
+  it('idle: every broker answers, so there is no second look and nothing is sent', async () => {
+    const t = deps([seen([])]);
+    const r = await makeProbeHandler(t.d)({ cluster: 'fast' });
+    expect(t.probes()).toBe(1);
+    expect(t.slept).toEqual([]);
+    expect(t.sent).toEqual([]);
+    expect(r.fastDetection).toBeUndefined();
+  });
+
+  it('a broker down at both looks, the pause apart: one broker-down finding on the queue, observed at the first look', async () => {
+    const t = deps([seen([2], '2026-01-01T00:01:00.000Z'), seen([2], '2026-01-01T00:01:10.000Z')]);
+    const r = await makeProbeHandler(t.d)({ cluster: 'fast' }, { getRemainingTimeInMillis: () => 54_000 });
+    expect(t.slept).toEqual([10_000]);
+    expect(t.probes()).toBe(2);
+    expect(t.sent).toEqual([{ source: PROBE_SOURCE, cluster: 'fast', observedAt: '2026-01-01T00:01:00.000Z', findings: [{ kind: 'broker-down', brokerIds: [2], state: 'firing' }] }]);
+    expect(r.fastDetection).toEqual({ rechecked: [2], confirmed: [2], resolved: [], failed: 0 });
+    // The metrics are the first look's, published once, as without fast detection.
+    expect(t.published()).toBe(1);
+  });
+
+  it('a broker back by the second look sends nothing', async () => {
+    const t = deps([seen([2]), seen([])]);
+    const r = await makeProbeHandler(t.d)({ cluster: 'fast' });
+    expect(t.probes()).toBe(2);
+    expect(t.sent).toEqual([]);
+    expect(r.fastDetection).toEqual({ rechecked: [2], confirmed: [], resolved: [], failed: 0 });
+  });
+
+  it('only brokers down at both looks are reported, together in one finding', async () => {
+    const t = deps([seen([1, 2]), seen([2, 3])]);
+    await makeProbeHandler(t.d)({ cluster: 'fast' });
+    expect(t.sent.map((e) => e.findings)).toEqual([[{ kind: 'broker-down', brokerIds: [2], state: 'firing' }]]);
+  });
+
+  it('a workflow probe (rounds: 1, confirm/verify) never looks twice nor sends', async () => {
+    const t = deps([seen([2])]);
+    const r = await makeProbeHandler(t.d)({ cluster: 'fast', rounds: 1 });
+    expect(t.probes()).toBe(1);
+    expect(t.slept).toEqual([]);
+    expect(t.sent).toEqual([]);
+    expect(r.fastDetection).toBeUndefined();
+  });
+
+  it('off: a pause of 0, or no queue to send to', async () => {
+    for (const over of [{ recheckMs: 0 }, { sendResult: undefined }]) {
+      const t = deps([seen([2])], over);
+      await makeProbeHandler(t.d)({ cluster: 'fast' });
+      expect(t.probes()).toBe(1);
+      expect(t.sent).toEqual([]);
+    }
+  });
+
+  it('once per fault: a broker still down a minute later is not re-sent; back, its finding is resolved; down again, it is sent again', async () => {
+    const t = deps([seen([2]), seen([2]), seen([2]), seen([]), seen([2]), seen([2])]);
+    const run = makeProbeHandler(t.d);
+    await run({ cluster: 'fast' });
+    await run({ cluster: 'fast' });
+    expect(t.probes()).toBe(3);
+    expect(t.sent).toHaveLength(1);
+    const back = await run({ cluster: 'fast' });
+    expect(back.fastDetection).toEqual({ rechecked: [], confirmed: [], resolved: [[2]], failed: 0 });
+    expect(t.sent[1]?.findings).toEqual([{ kind: 'broker-down', brokerIds: [2], state: 'resolved' }]);
+    await run({ cluster: 'fast' });
+    expect(t.sent.map((e) => e.findings[0]?.state)).toEqual(['firing', 'resolved', 'firing']);
+  });
+
+  it('a failed send is logged and counted, never fails the run nor its metrics, and is tried again next run', async () => {
+    let fail = true;
+    const added = vi.spyOn(metrics, 'addMetric');
+    const t = deps([seen([2])]);
+    const ok = t.d.sendResult as NonNullable<ProbeDeps['sendResult']>;
+    const run = makeProbeHandler({ ...t.d, sendResult: (e) => (fail ? Promise.reject(Object.assign(new Error('connect ETIMEDOUT sqs'), { name: 'TimeoutError' })) : ok(e)) });
+    const r = await run({ cluster: 'fast' });
+    expect(r.fastDetection).toMatchObject({ confirmed: [2], failed: 1 });
+    expect(t.published()).toBe(1);
+    expect(added).toHaveBeenCalledWith('FastDetectionSendFailures', 'Count', 1);
+    added.mockRestore();
+    fail = false;
+    await run({ cluster: 'fast' });
+    expect(t.sent.map((e) => e.findings)).toEqual([[{ kind: 'broker-down', brokerIds: [2], state: 'firing' }]]);
+  });
+
+  it('no second look when the invocation could not fit it (the alarm path still applies)', async () => {
+    const t = deps([seen([2])]);
+    const r = await makeProbeHandler(t.d)({ cluster: 'fast' }, { getRemainingTimeInMillis: () => 18_000 });
+    expect(t.slept).toEqual([]);
+    expect(t.sent).toEqual([]);
+    expect(r.fastDetection?.skipped).toMatch(/brokers 2 unreachable, but 18000 ms left/);
+  });
+
+  it('every broker unreachable is reported as broker-down of all of them, never site-down', async () => {
+    const dead = snap({ status: 'down', bootstrapReachable: false, registeredBrokers: [], brokers: [], partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] }, consumerGroups: [] });
+    const t = deps([dead]);
+    await makeProbeHandler(t.d)({ cluster: 'fast' });
+    expect(t.sent.map((e) => e.findings)).toEqual([[{ kind: 'broker-down', brokerIds: [1, 2, 3], state: 'firing' }]]);
+  });
+
+  it('a probe refused before it read the metadata reports no broker (safety rule 11)', async () => {
+    const refused = snap({ status: 'auth-failed', registeredBrokers: [], brokers: [], security: { tls: false, sasl: 'PLAIN', refused: [{ server: 'b:9092', outcome: 'auth-failed', error: 'no' }], certificates: [], minDaysToExpiry: null } });
+    const t = deps([refused]);
+    const r = await makeProbeHandler(t.d)({ cluster: 'fast' });
+    expect(t.probes()).toBe(1);
+    expect(t.sent).toEqual([]);
+    expect(r.fastDetection).toBeUndefined();
+  });
+
+  it('the sender puts the probe result on the ingest queue, bounded in time', async () => {
+    const sqs = mockClient(SQSClient);
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
+    const event: ProbeResultEvent = { source: PROBE_SOURCE, cluster: 'fast', observedAt: '2026-01-01T00:00:00.000Z', findings: [{ kind: 'broker-down', brokerIds: [2], state: 'firing' }] };
+    await ingestQueueSender(new SQSClient({}), 'https://sqs.eu-west-1.amazonaws.com/1/kafka-heal-prod-ingest')(event);
+    const calls = sqs.commandCalls(SendMessageCommand);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.args[0].input).toEqual({ QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/kafka-heal-prod-ingest', MessageBody: JSON.stringify(event) });
+    sqs.restore();
+  });
+
+  it('PROBE_RECHECK_SECONDS: default 10, 0 turns it off, anything else outside 0-30 is refused by name', () => {
+    expect(recheckSeconds(undefined)).toBe(10);
+    expect(recheckSeconds('0')).toBe(0);
+    expect(recheckSeconds('30')).toBe(30);
+    expect(() => recheckSeconds('31')).toThrow(/PROBE_RECHECK_SECONDS must be a whole number of seconds from 0 to 30, got "31"/);
+    expect(() => recheckSeconds('1.5')).toThrow(ProbeConfigError);
   });
 });

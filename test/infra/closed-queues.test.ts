@@ -36,6 +36,16 @@ function policyOf(queueId: string): Statement[] {
   return (policies[0]?.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement;
 }
 
+/** The SQS statements of the identity policies attached to `role` (Action and Resource). */
+function sqsStatements(role: { node: { defaultChild?: unknown } }): { Action: unknown; Resource: unknown }[] {
+  const roleId = id(role);
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties['Roles']).includes(`"${roleId}"`))
+    .flatMap((r) => (r.Properties['PolicyDocument'] as { Statement: (Statement & { Resource: unknown })[] }).Statement)
+    .filter((st) => [st.Action].flat().some((a) => String(a).startsWith('sqs:')))
+    .map((st) => ({ Action: st.Action, Resource: st.Resource }));
+}
+
 /** Whether the queue policy's Deny statements refuse a SendMessage with this request context (values as template intrinsics). */
 function refused(statements: Statement[], ctx: { principalArn?: unknown; sourceArn?: unknown }): boolean {
   const key: Record<string, unknown> = { 'aws:PrincipalArn': ctx.principalArn, 'aws:SourceArn': ctx.sourceArn };
@@ -65,6 +75,23 @@ describe('closed queues', () => {
     }
   });
 
+  it('ingest queue: each probe puts its fast-detection findings there (its role admitted, SendMessage on that queue only); the delivery DLQ refuses it', () => {
+    const ingest = id(stack.ingestion.ingest.queue);
+    expect(stack.probes.length).toBeGreaterThan(0);
+    for (const probe of stack.probes) {
+      const role = arnOf(id(probe.fn.role));
+      expect(refused(policyOf(ingest), { principalArn: role }), probe.node.path).toBe(false);
+      expect(refused(policyOf(id(stack.ingestion.deliveryDlq)), { principalArn: role }), probe.node.path).toBe(true);
+      const fn = resources[id(probe.fn.fn)] as Resource;
+      const env = (fn.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      expect(env['INGEST_QUEUE_URL']).toEqual({ Ref: ingest });
+      expect(env['PROBE_RECHECK_SECONDS']).toBe('10');
+      expect(sqsStatements(probe.fn.role)).toEqual([{ Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], Resource: arnOf(ingest) }]);
+    }
+    // The signals queue stays closed to it: its findings are normalized by ingest like every other source.
+    for (const probe of stack.probes) expect(refused(policyOf(id(stack.signalsQueue.queue)), { principalArn: arnOf(id(probe.fn.role)) })).toBe(true);
+  });
+
   it('signals queue: only the ingest and webhook functions, past normalization', () => {
     const st = policyOf(id(stack.signalsQueue.queue));
     for (const f of [stack.ingestFn, stack.webhookFn]) expect(refused(st, { principalArn: arnOf(id(f.role)) }), f.node.path).toBe(false);
@@ -72,6 +99,27 @@ describe('closed queues', () => {
     expect(refused(st, { principalArn: ATTACKER })).toBe(true);
     expect(refused(st, { sourceArn: FOREIGN_RULE })).toBe(true);
   });
+
+  it('fast detection off (probe.recheckSeconds 0): no queue URL, no SQS grant, and the ingest queue refuses the probe', () => {
+    const config = loadConfigFile('examples/config/ec2-zookeeper.yaml');
+    for (const c of config.clusters) c.probe.recheckSeconds = 0;
+    const off = buildHealerApp([config], { nag: false, appProps: { context: { 'aws:cdk:bundling-stacks': [] } } }).stacks[0] as HealerStack;
+    const offResources = Template.fromStack(off).toJSON()['Resources'] as Record<string, Resource>;
+    const offId = (c: { node: { defaultChild?: unknown } }) => off.getLogicalId(c.node.defaultChild as never);
+    const ingest = offId(off.ingestion.ingest.queue);
+    const policy = Object.values(offResources).find((r) => r.Type === 'AWS::SQS::QueuePolicy' && JSON.stringify(r.Properties['Queues']).includes(`"${ingest}"`)) as Resource;
+    const statements = (policy.Properties['PolicyDocument'] as { Statement: Statement[] }).Statement;
+    for (const probe of off.probes) {
+      expect(probe.sendsFindings).toBe(false);
+      const env = ((offResources[offId(probe.fn.fn)] as Resource).Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
+      expect(env['INGEST_QUEUE_URL']).toBeUndefined();
+      expect(env['PROBE_RECHECK_SECONDS']).toBe('0');
+      expect(refused(statements, { principalArn: { 'Fn::GetAtt': [offId(probe.fn.role), 'Arn'] } })).toBe(true);
+      const roleId = offId(probe.fn.role);
+      const grants = Object.values(offResources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties['Roles']).includes(`"${roleId}"`) && JSON.stringify(r.Properties['PolicyDocument']).includes('sqs:'));
+      expect(grants).toEqual([]);
+    }
+  }, 120_000);
 
   it('notify-retry queue: only the functions that notify (a forged page with links is refused)', () => {
     const st = policyOf(id(stack.ladder.retryQueue.queue));
