@@ -115,4 +115,20 @@ describe('fast detection and the broker-down alarm: one fault, one incident', ()
     expect(incident).toMatchObject({ type: 'cascade-failure', severity: 'SEV-1', status: 'escalated' });
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
   });
+
+  it('a site that went down whole: the probe\'s earlier emergency does not swallow the site-down alarm, which still starts dr-failover', async () => {
+    const classify = createClassifyHandler(deps);
+    await classify(signalsBatch(ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([1, 2, 3, 4, 5, 6], 'firing')]))));
+    expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
+    // Two minutes later the site-down alarm (no bootstrap server answered for 2 of 2 minutes) fires.
+    clock = new Date('2026-12-07T10:03:01.000Z');
+    const siteSpec = clusterAlarmSpecs(config.deployment, cluster).find((x) => x.alarmKind === 'site-down');
+    if (!siteSpec) throw new Error('the events cluster has no site-down alarm');
+    const site = ingest(alarmStateChangeEvent({ spec: siteSpec, from: 'OK', to: 'ALARM', at: clock.getTime(), reason: 'Threshold Crossed: 2 datapoints were less than the threshold (1.0).', datapoints: [0, 0] }, { region: 'us-east-1', account: '123456789012' }));
+    expect(site).toEqual([expect.objectContaining({ kind: 'site-down', cluster: 'events', state: 'firing' })]);
+    expect((await classify(signalsBatch(site))).batchItemFailures).toEqual([]);
+    const byType = new Map([...store.incidents.values()].map((i) => [i.type, i]));
+    expect(byType.get('site-failure')).toMatchObject({ severity: 'SEV-1' });
+    expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation'), ARN('dr-failover')]);
+  });
 });
