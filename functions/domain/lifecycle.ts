@@ -101,12 +101,23 @@ export interface AlarmStatus {
 export type ClusterHealth = { healthy: true; since: string; detail: string } | { healthy: false; reason: string };
 
 /**
+ * An alarm on a platform metric (not the probe's) without data this long watches a metric nobody
+ * publishes here: a disk alarm with no CloudWatch agent on the hosts, a consumer group that never
+ * consumed. It has said nothing about the cluster for a day, so it does not judge its health.
+ */
+export const UNPUBLISHED_METRIC_MS = 24 * 3600 * 1000;
+
+/**
  * The cluster as its alarms see it (for self-managed clusters the probe's metrics, for MSK its
  * own): healthy since the last of them returned to OK when every one is OK. An alarm in ALARM or
- * without data (a silent probe), or no alarm at all, is not healthy.
+ * without data (a silent probe, a metric gone quiet), or no alarm at all, is not healthy; a
+ * platform alarm without data for UNPUBLISHED_METRIC_MS or more is left out (named in the detail).
  */
-export function clusterHealthFromAlarms(alarms: readonly AlarmStatus[]): ClusterHealth {
-  if (alarms.length === 0) return { healthy: false, reason: 'no alarm of the cluster was found' };
+export function clusterHealthFromAlarms(all: readonly AlarmStatus[], now: Date): ClusterHealth {
+  if (all.length === 0) return { healthy: false, reason: 'no alarm of the cluster was found' };
+  const unpublished = all.filter((a) => a.state === 'INSUFFICIENT_DATA' && !a.probe && now.getTime() - Date.parse(a.since) >= UNPUBLISHED_METRIC_MS);
+  const alarms = all.filter((a) => !unpublished.includes(a));
+  if (alarms.length === 0) return { healthy: false, reason: `none of its ${all.length} alarm(s) has had data for a day` };
   const bad = alarms.filter((a) => a.state !== 'OK');
   if (bad.length > 0) {
     const shown = bad.slice(0, 5).map((a) => `${a.name} ${a.state}`);
@@ -116,7 +127,8 @@ export function clusterHealthFromAlarms(alarms: readonly AlarmStatus[]): Cluster
   const last = latest(alarms);
   const probe = alarms.filter((a) => a.probe);
   const probeText = probe.length === 0 ? '' : `; the probe healthy since ${latest(probe).since} (its ${probe.length} alarm(s) OK)`;
-  return { healthy: true, since: last.since, detail: `all ${alarms.length} alarms OK, the last back ${last.name} at ${last.since}${probeText}` };
+  const left = unpublished.length === 0 ? '' : `; left out, without data for a day or more (a metric nobody publishes): ${unpublished.slice(0, 3).map((a) => a.name).join(', ')}${unpublished.length > 3 ? ` and ${unpublished.length - 3} more` : ''}`;
+  return { healthy: true, since: last.since, detail: `all ${alarms.length} alarms OK, the last back ${last.name} at ${last.since}${probeText}${left}` };
 }
 
 /** One alarm's state on an incident: the latest the incident heard of it. */

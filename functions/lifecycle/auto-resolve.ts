@@ -114,7 +114,7 @@ export async function runAutoResolve(deps: AutoResolveDeps): Promise<AutoResolve
         else add({ incidentId: i.id, cluster, outcome: 'skipped', reason: own.reason });
       }
       if (open.length === 0) return;
-      const health = clusterHealthFromAlarms(await deps.alarms.alarms(cluster));
+      const health = clusterHealthFromAlarms(await deps.alarms.alarms(cluster), deps.now());
       for (const incident of open) {
         const verdict = autoResolveVerdict(incident, health, policy, deps.now());
         if (!verdict.resolve) {

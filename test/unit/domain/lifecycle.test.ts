@@ -9,6 +9,7 @@ import {
   incidentFamily,
   mtta,
   reopenTarget,
+  UNPUBLISHED_METRIC_MS,
   type AlarmStatus,
   type AutoResolveFacts,
   type ResolvedIncident,
@@ -200,12 +201,12 @@ describe('cluster health from its alarms', () => {
   const ok = (name: string, since: string): AlarmStatus => ({ name, state: 'OK', since });
 
   it('healthy since the last alarm returned to OK', () => {
-    expect(clusterHealthFromAlarms([ok('a', ago(300_000)), ok('b', ago(60_000)), ok('c', ago(900_000))])).toEqual({ healthy: true, since: ago(60_000), detail: `all 3 alarms OK, the last back b at ${ago(60_000)}` });
+    expect(clusterHealthFromAlarms([ok('a', ago(300_000)), ok('b', ago(60_000)), ok('c', ago(900_000))], NOW)).toEqual({ healthy: true, since: ago(60_000), detail: `all 3 alarms OK, the last back b at ${ago(60_000)}` });
   });
 
   it('says since when the probe is healthy when the probe watches the cluster', () => {
     const alarms: AlarmStatus[] = [ok('msk', ago(60_000)), { ...ok('heartbeat', ago(300_000)), probe: true }, { ...ok('broker-down', ago(200_000)), probe: true }];
-    expect(clusterHealthFromAlarms(alarms)).toEqual({
+    expect(clusterHealthFromAlarms(alarms, NOW)).toEqual({
       healthy: true,
       since: ago(60_000),
       detail: `all 3 alarms OK, the last back msk at ${ago(60_000)}; the probe healthy since ${ago(200_000)} (its 2 alarm(s) OK)`,
@@ -213,13 +214,32 @@ describe('cluster health from its alarms', () => {
   });
 
   it('an alarm in ALARM or without data (a silent probe), or no alarm at all, is not healthy', () => {
-    expect(clusterHealthFromAlarms([])).toEqual({ healthy: false, reason: 'no alarm of the cluster was found' });
-    expect(clusterHealthFromAlarms([ok('a', ago(1)), { name: 'b', state: 'ALARM', since: ago(1) }, { name: 'c', state: 'INSUFFICIENT_DATA', since: ago(1) }])).toEqual({
+    expect(clusterHealthFromAlarms([], NOW)).toEqual({ healthy: false, reason: 'no alarm of the cluster was found' });
+    expect(clusterHealthFromAlarms([ok('a', ago(1)), { name: 'b', state: 'ALARM', since: ago(1) }, { name: 'c', state: 'INSUFFICIENT_DATA', since: ago(1) }], NOW)).toEqual({
       healthy: false,
       reason: 'b ALARM, c INSUFFICIENT_DATA',
     });
     const many = Array.from({ length: 7 }, (_, i): AlarmStatus => ({ name: `x${i}`, state: 'ALARM', since: ago(1) }));
-    expect(clusterHealthFromAlarms(many)).toEqual({ healthy: false, reason: 'x0 ALARM, x1 ALARM, x2 ALARM, x3 ALARM, x4 ALARM and 2 more' });
+    expect(clusterHealthFromAlarms(many, NOW)).toEqual({ healthy: false, reason: 'x0 ALARM, x1 ALARM, x2 ALARM, x3 ALARM, x4 ALARM and 2 more' });
+  });
+
+  it('a platform alarm without data for a day (a metric nobody publishes) is left out; the probe\'s never is', () => {
+    const DAY = UNPUBLISHED_METRIC_MS;
+    const disk = (since: string): AlarmStatus => ({ name: 'disk', state: 'INSUFFICIENT_DATA', since });
+    // A day exactly: left out, and named.
+    expect(clusterHealthFromAlarms([ok('a', ago(60_000)), disk(ago(DAY))], NOW)).toEqual({
+      healthy: true,
+      since: ago(60_000),
+      detail: `all 1 alarms OK, the last back a at ${ago(60_000)}; left out, without data for a day or more (a metric nobody publishes): disk`,
+    });
+    // A second short of it: it still counts (a metric gone quiet during the incident).
+    expect(clusterHealthFromAlarms([ok('a', ago(60_000)), disk(ago(DAY - 1000))], NOW)).toEqual({ healthy: false, reason: 'disk INSUFFICIENT_DATA' });
+    // The probe's alarms without data mean a silent probe, however long.
+    expect(clusterHealthFromAlarms([ok('a', ago(60_000)), { ...disk(ago(3 * DAY)), name: 'heartbeat', probe: true }], NOW)).toEqual({ healthy: false, reason: 'heartbeat INSUFFICIENT_DATA' });
+    // Nothing left to judge by.
+    expect(clusterHealthFromAlarms([disk(ago(DAY)), { ...disk(ago(2 * DAY)), name: 'lag' }], NOW)).toEqual({ healthy: false, reason: 'none of its 2 alarm(s) has had data for a day' });
+    const four = ['d1', 'd2', 'd3', 'd4'].map((n) => ({ ...disk(ago(DAY)), name: n }));
+    expect((clusterHealthFromAlarms([ok('a', ago(60_000)), ...four], NOW) as { detail: string }).detail).toMatch(/: d1, d2, d3 and 1 more$/);
   });
 });
 
