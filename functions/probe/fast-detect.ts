@@ -27,11 +27,15 @@ export function isBrokerReachable(s: ClusterSnapshot, id: number): boolean {
   return s.brokers.some((b) => b.id === id && b.registered && b.reachable);
 }
 
+/** Every broker to report on: the known ids (configured, or seen earlier) and those the snapshot names, ascending. */
+export function reportedBrokerIds(s: ClusterSnapshot, known: Iterable<number>): number[] {
+  return [...new Set<number>([...known, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
+}
+
 /** The brokers (known ids and those the snapshot names) that are not reachable, ascending; none when blind. */
 export function unreachableBrokers(s: ClusterSnapshot, known: Iterable<number>): number[] {
   if (isBlind(s)) return [];
-  const ids = [...new Set<number>([...known, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
-  return ids.filter((id) => !isBrokerReachable(s, id));
+  return reportedBrokerIds(s, known).filter((id) => !isBrokerReachable(s, id));
 }
 
 export function probeResult(cluster: string, observedAt: string, findings: ProbeFinding[]): ProbeResultEvent {

@@ -5,25 +5,11 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 import type { ZkEnsembleReport } from '../shared/zookeeper.js';
-import { isBlind, isBrokerReachable } from './fast-detect.js';
+import { isBlind, isBrokerReachable, reportedBrokerIds } from './fast-detect.js';
 
-/** The namespace outside a deployment (tests, the local runtime's default): see metricsNamespace. */
-export const NAMESPACE = 'KafkaHeal';
+import { NAMESPACE } from '../domain/metrics-namespace.js';
 
-/**
- * The namespace of everything one deployment publishes itself (the probe's series and the
- * handlers' Powertools metrics): `KafkaHeal/<deployment>`. Two deployments in one account and
- * region (staging and prod, both with a cluster named "orders") then never read each other's
- * series: a broker lost in staging cannot fire prod's broker-down alarm, nor count on its dashboard.
- */
-export function metricsNamespace(deployment: string): string {
-  return `${NAMESPACE}/${deployment}`;
-}
-
-/** A namespace this project publishes to (any deployment's, or the bare one). */
-export function isHealerNamespace(namespace: string | undefined): boolean {
-  return namespace === NAMESPACE || (namespace?.startsWith(`${NAMESPACE}/`) ?? false);
-}
+export { NAMESPACE, isHealerNamespace, metricsNamespace } from '../domain/metrics-namespace.js';
 export const DIM_CLUSTER = 'Cluster Name';
 export const DIM_BROKER = 'Broker ID';
 export const DIM_GROUP = 'Consumer Group';
@@ -46,7 +32,7 @@ export interface MetricDocument {
  */
 export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = [], ensemble?: ZkEnsembleReport): MetricDocument[] {
   const clusterDims = { [DIM_CLUSTER]: cluster };
-  const ids = [...new Set<number>([...brokerIds, ...s.brokers.map((b) => b.id)])].sort((a, b) => a - b);
+  const ids = reportedBrokerIds(s, brokerIds);
   const reachable = (id: number): boolean => isBrokerReachable(s, id);
   // Refused before it could read the metadata, the probe knows nothing of the brokers: it reports
   // no broker as unreachable (safety rule 11: never a broker-down alarm from the observer's failure),

@@ -78,8 +78,6 @@ import { isHealerNamespace, metricsNamespace, seriesKey } from '../../functions/
 
 export const MSK_NAMESPACE = 'AWS/Kafka';
 /** The probe's own namespace; the probe publishes PROBE_METRICS here. */
-/** The probe's namespace for a deployment (functions/probe/metrics.ts metricsNamespace). */
-export const probeNamespace = metricsNamespace;
 export const CWAGENT_NAMESPACE = 'CWAgent';
 
 export const DIMENSIONS = {
@@ -251,13 +249,14 @@ const OPERATOR_TEXT: Record<Comparison, string> = {
 /** Builds the specs of one cluster; `add` fills the shared fields so each rule reads as a row. */
 class SpecList {
   readonly specs: AlarmSpec[] = [];
-  /** The namespace this deployment's probe publishes to. */
-  readonly ns: string;
   constructor(
     readonly deployment: string,
     private readonly cluster: ClusterConfig,
-  ) {
-    this.ns = probeNamespace(deployment);
+  ) {}
+
+  /** The namespace this deployment's probe publishes to. */
+  get ns(): string {
+    return metricsNamespace(this.deployment);
   }
 
   add(row: {
@@ -334,7 +333,7 @@ function diskThresholds(cluster: ClusterConfig): { warn: number; critical: numbe
 /** One datapoint per completed probe run of the cluster (what the heartbeat alarm and the dashboard count). */
 export function probeRunsMetric(deployment: string, cluster: ClusterConfig): MetricRef {
   const dimensions = { [DIMENSIONS.cluster]: cluster.name };
-  const namespace = probeNamespace(deployment);
+  const namespace = metricsNamespace(deployment);
   const metricName = probeRunsMetricName(cluster);
   return { namespace, metricName, dimensions, statistic: cluster.platform === 'ec2' ? 'SampleCount' : 'Sum' };
 }

@@ -37,7 +37,8 @@ import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { MTTA_DIMENSION, MTTA_METRIC } from '../../functions/lifecycle/mtta-metric.js';
 import { seriesKey } from '../../functions/probe/metrics.js';
-import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, probeNamespace, probeRunsMetric, probeRunsMetricName } from './alarm-specs.js';
+import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, probeRunsMetric, probeRunsMetricName } from './alarm-specs.js';
+import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
 
 /**
  * The probe series kinds (functions/probe/metrics.ts seriesKey) the dashboard graphs for a cluster,
@@ -53,8 +54,6 @@ export function dashboardProbeSeries(cluster: ClusterConfig): string[] {
   ];
 }
 
-/** The namespace of a deployment's handler metrics (POWERTOOLS_METRICS_NAMESPACE of every function): the probe's, `KafkaHeal/<deployment>`. */
-export const handlerNamespace = probeNamespace;
 export const SEVERITIES = ['SEV-1', 'SEV-2', 'SEV-3', 'SEV-4'] as const;
 
 /** The Powertools `service` dimension of a function built by HealerFunction with this name. */
@@ -119,7 +118,7 @@ export class HealerDashboard extends Construct {
     super(scope, id);
     const d = props.deployment;
     this.deployment = d;
-    this.ns = handlerNamespace(d);
+    this.ns = metricsNamespace(d);
     this.dashboard = new Dashboard(this, 'Dashboard', {
       dashboardName: `kafka-heal-${d}`,
       defaultInterval: Duration.hours(3),

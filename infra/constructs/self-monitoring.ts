@@ -12,7 +12,8 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { handlerNamespace, serviceDimension } from './dashboard.js';
+import { serviceDimension } from './dashboard.js';
+import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
 import type { HealerFunction } from './healer-function.js';
 
 export function selfAlarmPrefix(deployment: string): string {
@@ -101,7 +102,7 @@ export class SelfMonitoring extends Construct {
   watchRejectedInput(sources: { functionName: string; metricName: string }[]): this {
     const period = Duration.minutes(1);
     const metrics = Object.fromEntries(
-      sources.map((s, i) => [`r${i}`, new Metric({ namespace: handlerNamespace(this.props.deployment), metricName: s.metricName, dimensionsMap: serviceDimension(s.functionName), statistic: 'Sum', period })]),
+      sources.map((s, i) => [`r${i}`, new Metric({ namespace: metricsNamespace(this.props.deployment), metricName: s.metricName, dimensionsMap: serviceDimension(s.functionName), statistic: 'Sum', period })]),
     );
     const expression = new MathExpression({ expression: Object.keys(metrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: metrics, period, label: 'rejected input' });
     this.aboveZero('RejectedInput', 'rejected-input', expression, `input was rejected and kept raw in the incident table (${sources.map((s) => `${s.functionName} ${s.metricName}`).join(', ')}): read it with the RAW# items and fix its sender`);

@@ -25,7 +25,7 @@ import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
 import { DiskPressureWorkflow } from '../constructs/disk-pressure-workflow.js';
 import { Escalation } from '../constructs/escalation.js';
 import { HealerFunction, METRICS_NAMESPACE_CONTEXT } from '../constructs/healer-function.js';
-import { probeNamespace } from '../constructs/alarm-specs.js';
+import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
 import { IncidentTable } from '../constructs/incident-table.js';
 import { IncidentMetrics } from '../constructs/incident-metrics.js';
 import { Ingestion } from '../constructs/ingestion.js';
@@ -92,7 +92,7 @@ export class HealerStack extends Stack {
     this.config = config;
     const d = config.deployment;
     // Every function publishes to this deployment's namespace: a second deployment in the account never shares a series.
-    this.node.setContext(METRICS_NAMESPACE_CONTEXT, probeNamespace(d));
+    this.node.setContext(METRICS_NAMESPACE_CONTEXT, metricsNamespace(d));
     // What the ingest, classify and webhook functions know of the clusters: a bundled file (it grows
     // with the clusters; Lambda's environment stops at 4 KB), functions/shared/bundled-file.ts.
     const clusters = clusterFacts(config);

@@ -8,7 +8,8 @@ import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { publishMtta } from '../../functions/lifecycle/mtta-metric.js';
 import { probeMetricDocuments } from '../../functions/probe/metrics.js';
-import { SEVERITIES, handlerNamespace, serviceDimension } from '../../infra/constructs/dashboard.js';
+import { SEVERITIES, serviceDimension } from '../../infra/constructs/dashboard.js';
+import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
@@ -257,7 +258,7 @@ describe('operators dashboard', () => {
       return names;
     };
     for (const config of ex.configs) {
-      const used = dashboardOf(config.deployment).widgets.flatMap(metricRows).filter((r) => r.namespace === handlerNamespace(config.deployment) && r.dims.service !== undefined);
+      const used = dashboardOf(config.deployment).widgets.flatMap(metricRows).filter((r) => r.namespace === metricsNamespace(config.deployment) && r.dims.service !== undefined);
       expect(new Set(used.map((r) => r.dims.service))).toEqual(
         new Set(['kafka-heal-classify', 'kafka-heal-workflow-steps', 'kafka-heal-incident-metrics', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook']),
       );

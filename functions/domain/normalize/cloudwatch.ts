@@ -16,6 +16,7 @@
 // With the context's deployment set, a marker that names another deployment, or none, is a
 // ForeignAlarmError: that alarm is not this stack's and never acted on.
 import { ForeignAlarmError, MalformedEventError, UnknownSourceError } from '../errors.js';
+import { NAMESPACE, isHealerNamespace } from '../metrics-namespace.js';
 import { SIGNAL_KINDS, type Signal, type SignalKind, type SignalState } from '../types.js';
 import {
   LIMITS,
@@ -61,7 +62,7 @@ export const METRIC_KINDS: Record<string, Record<string, SignalKind>> = {
     SumOffsetLag: 'consumer-lag',
     EstimatedMaxTimeLag: 'consumer-time-lag',
   },
-  KafkaHeal: {
+  [NAMESPACE]: {
     BrokerReachable: 'broker-down',
     ProbeHeartbeat: 'monitoring-gap',
     OfflinePartitions: 'offline-partitions',
@@ -165,8 +166,8 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   let kind: SignalKind = marker?.kind ?? 'unknown';
   if (!marker) {
     for (const m of metrics) {
-      // Each deployment publishes to KafkaHeal/<deployment> (functions/probe/metrics.ts metricsNamespace).
-      const inNamespace = lookup(METRIC_KINDS, m.namespace.startsWith('KafkaHeal/') ? 'KafkaHeal' : m.namespace);
+      // Each deployment publishes to KafkaHeal/<deployment> (metrics-namespace.ts): one table for all.
+      const inNamespace = lookup(METRIC_KINDS, isHealerNamespace(m.namespace) ? NAMESPACE : m.namespace);
       const k = (inNamespace && lookup(inNamespace, m.name)) ?? (anomaly && m.namespace === 'AWS/Kafka' && TRAFFIC_METRICS.has(m.name) ? 'traffic-spike' : undefined);
       if (k) {
         kind = k;
