@@ -325,6 +325,17 @@ describe('dr-failover confirms the primary down from inside its VPC before any D
 });
 
 describe('dr-failback runs', () => {
+  it("failback never takes failover's false-alarm path: a probe answering false-alarm escalates, nothing resolved or switched", async () => {
+    const run = await runDr({ workflow: 'dr-failback', automatic: true, probeVerdict: 'false-alarm' });
+    expect(run.states).not.toContain('Describe False Site Alarm');
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.states).toContain('Note Primary Not Stable');
+    expect(changes(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
   it('the primary is not healthy on every probe: escalated, the clients stay on DR', async () => {
     const run = await runDr({ workflow: 'dr-failback', automatic: true, primaryProbes: ['healthy', 'down'] });
     expect(run.states.at(-1)).toBe('Handed To Operators');
