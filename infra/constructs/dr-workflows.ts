@@ -1,9 +1,9 @@
-// The DR workflows (dr-failover, dr-failback) for the clusters configured as DR pairs with a
-// Route 53 bootstrap record (`dr.peer` + `dr.route53`). They reuse the recovery workflows' step
-// Lambdas: the workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_FILE carries each
-// cluster's `dr` section, built by drTargetConfig below), and the cluster steps Lambda of the
-// cluster taking the clients checks prerequisites, backs up state and sends the canary from
-// inside its VPC.
+// The DR workflows (dr-failover, dr-failback: statemachines/dr-switch.asl.json rendered once per
+// direction, see dr-switch.ts) for the clusters configured as DR pairs with a Route 53 bootstrap
+// record (`dr.peer` + `dr.route53`). They reuse the recovery workflows' step Lambdas: the
+// workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_FILE carries each cluster's `dr`
+// section, built by drTargetConfig below), and the cluster steps Lambda of the cluster taking the
+// clients checks prerequisites, backs up state and sends the canary from inside its VPC.
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
 // - route53:ChangeResourceRecordSets only on the configured hosted zones, and only for the
@@ -59,7 +59,7 @@ export function drTargetConfig(cluster: ClusterConfig): DrTargetConfig | undefin
   };
 }
 
-/** The substitutions dr-failover.asl.json and dr-failback.asl.json need. */
+/** The deploy-time substitutions of dr-switch.asl.json, the one definition of both directions. */
 export function drSubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string; notificationTopicArn: string }): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,

@@ -4,9 +4,15 @@
 // DefinitionBody.fromFile + definitionSubstitutions, so the same file runs in Step Functions and
 // in the local runtime. Because the definition ships as an S3 asset, CDK cannot see which
 // services a Task calls: each workflow's IAM is granted by hand next to its construct.
-import { readFileSync } from 'node:fs';
+//
+// A workflow is either its own file (statemachines/<name>.asl.json) or rendered from a shared
+// template with values fixed in the code (RENDERED_WORKFLOWS: dr-failover and dr-failback from
+// dr-switch.asl.json). definitionText(name) is the one way to get a workflow's ASL: the stack,
+// the tests and the local runtime all read it, so what runs locally is what deploys.
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Fn, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -15,6 +21,7 @@ import { Construct } from 'constructs';
 import { APPROVAL_RESOURCE_TEMPLATE } from '../../functions/approvals/schema.js';
 import type { Workflow } from '../../functions/domain/types.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import { DR_DIRECTIONS, DR_SWITCH_TEMPLATE } from './dr-switch.js';
 import { PROJECT_ROOT, type HealerFunction } from './healer-function.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 
@@ -25,6 +32,69 @@ export function aslFile(name: string): string {
 }
 
 export const ESCALATION_NOTIFY_ASL = aslFile('escalation-notify');
+
+/** Workflows rendered from a shared template file: the template and the values substituted at render time. */
+export const RENDERED_WORKFLOWS: Readonly<Record<string, { template: string; substitutions: Record<string, string> }>> = {
+  'dr-failover': { template: DR_SWITCH_TEMPLATE, substitutions: DR_DIRECTIONS['dr-failover'] },
+  'dr-failback': { template: DR_SWITCH_TEMPLATE, substitutions: DR_DIRECTIONS['dr-failback'] },
+};
+
+const TEMPLATES = new Set(Object.values(RENDERED_WORKFLOWS).map((r) => r.template));
+
+/** Every workflow a stack can deploy: each ASL file that is not a template, and each rendered workflow; sorted. */
+export function workflowNames(): string[] {
+  const files = readdirSync(STATEMACHINES_DIR)
+    .filter((f) => f.endsWith('.asl.json'))
+    .map((f) => f.replace(/\.asl\.json$/, ''))
+    .filter((n) => !TEMPLATES.has(n));
+  return [...files, ...Object.keys(RENDERED_WORKFLOWS)].sort();
+}
+
+/**
+ * Puts render-time values into a template: every ${Name} whose name starts with one of the
+ * values' prefixes (`Dr` for dr-switch) must have a value, and every value must be used, so a
+ * template and its table cannot drift. Other ${Placeholders} stay for definitionSubstitutions.
+ */
+export function renderTemplate(text: string, values: Record<string, string>, source: string): string {
+  const prefixes = [...new Set(Object.keys(values).map((k) => /^[A-Z][a-z0-9]*/.exec(k)?.[0] ?? k))];
+  const missing = new Set<string>();
+  const used = new Set<string>();
+  const out = text.replace(/\$\{([A-Za-z0-9_]+)\}/g, (whole, key: string) => {
+    if (!prefixes.some((p) => key.startsWith(p))) return whole;
+    const value = values[key];
+    if (value === undefined) missing.add(key);
+    else used.add(key);
+    return value ?? whole;
+  });
+  if (missing.size > 0) throw new Error(`${source}: no value for ${[...missing].map((k) => `\${${k}}`).join(', ')}`);
+  const unused = Object.keys(values).filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`${source}: ${unused.join(', ')} never used in the template`);
+  return out;
+}
+
+/**
+ * The ASL text of a workflow with its render-time values in place and its deploy-time
+ * ${Placeholders} (ARNs, ${Partition}) left for definitionSubstitutions.
+ */
+export function definitionText(name: string): string {
+  const rendered = RENDERED_WORKFLOWS[name];
+  if (!rendered) return readFileSync(aslFile(name), 'utf8');
+  return renderTemplate(readFileSync(aslFile(rendered.template), 'utf8'), rendered.substitutions, `statemachines/${rendered.template}.asl.json as ${name}`);
+}
+
+/**
+ * The file CDK ships as the workflow's definition asset: its own ASL file, or for a rendered
+ * workflow the rendered text written into the cloud assembly's directory (CDK copies it into
+ * an asset named by its content hash, as it does an ASL file).
+ */
+function definitionFile(scope: Construct, name: string): string {
+  if (!RENDERED_WORKFLOWS[name]) return aslFile(name);
+  const dir = join(Stage.of(scope)?.outdir ?? tmpdir(), 'rendered-asl');
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.asl.json`);
+  writeFileSync(file, definitionText(name));
+  return file;
+}
 
 /** The substitutions escalation-notify.asl.json needs. */
 export function escalationNotifySubstitutions(t: { criticalTopicArn: string; warningTopicArn: string }): Record<string, string> {
@@ -50,7 +120,7 @@ export function renderDefinition(text: string, substitutions: Record<string, str
 }
 
 export interface HealerWorkflowProps {
-  /** File base name under statemachines/ (e.g. `escalation-notify`). */
+  /** Workflow name: a file base name under statemachines/ (e.g. `escalation-notify`) or a RENDERED_WORKFLOWS key. */
   name: string;
   /** State machine name (e.g. `kafka-heal-prod-eu-escalation`). */
   stateMachineName: string;
@@ -72,7 +142,7 @@ export function stackInstanceId(scope: Construct): string {
 
 /** The top-level TimeoutSeconds of an ASL file; throws when there is none (a run could never time out). */
 export function definitionTimeoutSeconds(name: string): number {
-  const def = JSON.parse(readFileSync(aslFile(name), 'utf8')) as { TimeoutSeconds?: unknown };
+  const def = JSON.parse(definitionText(name)) as { TimeoutSeconds?: unknown };
   const t = def.TimeoutSeconds;
   if (typeof t !== 'number' || !Number.isInteger(t) || t <= 0) {
     throw new Error(`statemachines/${name}.asl.json has no top-level TimeoutSeconds: its executions could run for a year and their timed-out alarm never fire`);
@@ -115,13 +185,13 @@ export class HealerWorkflow extends Construct {
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromFile(aslFile(props.name)),
+      definitionBody: DefinitionBody.fromFile(definitionFile(this, props.name)),
       // ${Partition}: every service integration is arn:${Partition}:states:::..., so one file deploys to aws, aws-cn and aws-us-gov.
       definitionSubstitutions: { Partition: Stack.of(this).partition, ...props.substitutions },
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
-    this.asksApproval = readFileSync(aslFile(props.name), 'utf8').includes(APPROVAL_RESOURCE_TEMPLATE);
+    this.asksApproval = definitionText(props.name).includes(APPROVAL_RESOURCE_TEMPLATE);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',

@@ -42,7 +42,7 @@ import { clusterAlarmSpecs, type AlarmSpec } from '../../infra/constructs/alarm-
 import { brokerRecoverySubstitutions, clusterTarget, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
 import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
-import { aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import { RENDERED_WORKFLOWS, aslFile, definitionText, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
 import { startPagerDutyReceiver, type PagerDutyReceiver, type ResponderOptions } from '../pagerduty-receiver.js';
 import { startApiServer, type ApiServer } from '../api-server.js';
@@ -583,13 +583,14 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const ladderFile = aslFile('escalation');
   const hasLadder = existsSync(ladderFile);
   for (const w of WORKFLOWS) {
-    const file = w === 'escalation' ? (hasLadder ? ladderFile : aslFile('escalation-notify')) : aslFile(w);
+    // A rendered workflow (dr-failover, dr-failback) comes from its template, rendered as the stack renders it.
+    const file = w === 'escalation' ? (hasLadder ? ladderFile : aslFile('escalation-notify')) : aslFile(RENDERED_WORKFLOWS[w]?.template ?? w);
     if (!existsSync(file)) {
       missing.push(`${w}: no ${file.split('/').at(-1) ?? ''} yet`);
       continue;
     }
     try {
-      definitions.set(w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w), { workflow: w, def: parseDefinition(readFileSync(file, 'utf8'), subs, file) });
+      definitions.set(w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w), { workflow: w, def: parseDefinition(w === 'escalation' ? readFileSync(file, 'utf8') : definitionText(w), subs, file) });
       available.push(w);
     } catch (err) {
       missing.push(`${w}: ${(err as Error).message}`);

@@ -13,6 +13,7 @@ import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
 import { drEndpoint, drTargetConfig, type DrWorkflows } from '../../infra/constructs/dr-workflows.js';
 import { clusterTarget } from '../../infra/constructs/recovery-workflows.js';
 import { probeClusterEnv } from '../../infra/constructs/probes.js';
+import { definitionText } from '../../infra/constructs/workflows.js';
 import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> };
@@ -66,7 +67,7 @@ describe('DR workflows in the DR-pair example stack', () => {
       const [sm] = Object.values(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: `kafka-heal-events-${name}` } }) as Resources);
       const subs = sm?.Properties['DefinitionSubstitutions'] as Record<string, unknown>;
       expect(Object.keys(subs).sort()).toEqual(['ApprovalFunctionArn', 'EscalationStateMachineArn', 'NotificationTopicArn', 'Partition', 'WorkflowStepsFunctionArn']);
-      const asl = readFileSync(`statemachines/${name}.asl.json`, 'utf8');
+      const asl = definitionText(name);
       for (const key of asl.match(/\$\{([A-Za-z0-9_]+)\}/g) ?? []) expect(Object.keys(subs), name).toContain(key.slice(2, -1));
     }
     expect(dr.drClusters.map((c) => c.name)).toEqual(['events', 'events-dr']);

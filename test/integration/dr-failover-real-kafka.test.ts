@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { readNewestRecords } from '../../functions/cluster-steps/heartbeats.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
-import { aslFile } from '../../infra/constructs/workflows.js';
+import { definitionText } from '../../infra/constructs/workflows.js';
 import { startDrSite, type DrSite } from '../../local/dr-site.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 import { heartbeatSentAt } from '../../local/kafka/mirror.js';
@@ -35,7 +35,6 @@ import {
   type Json,
 } from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
-import { readFileSync } from 'node:fs';
 
 const { Kafka, logLevel } = kafkajs;
 const ACCOUNT = 'arn:aws:lambda:eu-west-1:123456789012:function';
@@ -230,7 +229,7 @@ describe('dr-failover against the real pair', () => {
     const progress: string[] = [];
     const started = Date.now();
     const result = await runWorkflow({
-      definition: parseDefinition(readFileSync(aslFile('dr-failover'), 'utf8'), SUBS),
+      definition: parseDefinition(definitionText('dr-failover'), SUBS),
       input: { incidentId: 'inc-events-site', cluster: PRIMARY, dryRun: false, severity: 'SEV-1', incidentType: 'site-failure' },
       bindings: registry,
       // Polling every 1 s instead of 5 s; canary retries 3 s apart instead of 15 s (the record's TTL here is 1 s).

@@ -6,8 +6,6 @@
 // TaskSubmitted output of a waitForTaskToken state). The links are in the notifications (the
 // positive control: the scan would find them), never in the history.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { staticSigningKey } from '../../functions/approvals/links.js';
 import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
@@ -15,7 +13,7 @@ import { APPROVAL_RESOURCE_TEMPLATE, ApprovalRequestSchema } from '../../functio
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
 import type { IncidentNotification } from '../../functions/shared/notify.js';
-import { STATEMACHINES_DIR } from '../../infra/constructs/workflows.js';
+import { definitionText, workflowNames } from '../../infra/constructs/workflows.js';
 import type { Json, RunEvent } from '../../local/stepfunctions/index.js';
 import { runCascade } from './cascade-fixtures.js';
 import { runDr } from './dr-fixtures.js';
@@ -91,10 +89,7 @@ const RUNS: Record<string, (history: HistoryWatch) => Promise<unknown>> = {
 };
 
 /** Workflows whose definition has an approval state: every one must be in RUNS. */
-const ASKING = readdirSync(STATEMACHINES_DIR)
-  .filter((f) => f.endsWith('.asl.json') && readFileSync(join(STATEMACHINES_DIR, f), 'utf8').includes(APPROVAL_RESOURCE_TEMPLATE))
-  .map((f) => f.replace(/\.asl\.json$/, ''))
-  .sort();
+const ASKING = workflowNames().filter((w) => definitionText(w).includes(APPROVAL_RESOURCE_TEMPLATE));
 
 describe('no approval link in any execution history', () => {
   it('every workflow with an approval state is run here', () => {

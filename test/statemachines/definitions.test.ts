@@ -1,16 +1,15 @@
-// Rules every ASL file under statemachines/ keeps, checked over the directory (a new workflow is
-// covered without editing this file): what a first deployment into a real account needs from a
-// definition that CDK cannot check, because DefinitionBody.fromFile ships it as an opaque asset.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// Rules every workflow keeps, checked over statemachines/ (a new workflow is covered without
+// editing this file; a workflow rendered from a shared template is checked as rendered): what a
+// first deployment into a real account needs from a definition that CDK cannot check, because
+// DefinitionBody.fromFile ships it as an opaque asset.
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { HealerWorkflow, STATEMACHINES_DIR, definitionTimeoutSeconds } from '../../infra/constructs/workflows.js';
+import { HealerWorkflow, definitionText, definitionTimeoutSeconds, workflowNames } from '../../infra/constructs/workflows.js';
 import { walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
 
-const FILES = readdirSync(STATEMACHINES_DIR).filter((f) => f.endsWith('.asl.json')).sort();
-const text = (file: string) => readFileSync(join(STATEMACHINES_DIR, file), 'utf8');
+const FILES = workflowNames();
+const text = (name: string) => definitionText(name);
 
 describe('every ASL file', () => {
   it('there are definitions to check', () => {

@@ -3,6 +3,8 @@ import { parseDefinition, taskResources, type AslDefinition, type AslState } fro
 import { CS_PRIMARY, DR_ENDPOINT, DR_SUBSTITUTIONS, PRIMARY_ENDPOINT, RECORD, ZONE_ID, mutatingCalls, recordValue, runDr, type DrRun } from './dr-fixtures.js';
 import { aslProblems, expectWellFormedWorkflow, lockProblems, styleProblems } from '../support/asl.js';
 import { aslText } from './recovery-fixtures.js';
+import { DR_DIRECTIONS } from '../../infra/constructs/dr-switch.js';
+import { RENDERED_WORKFLOWS, renderTemplate, workflowNames } from '../../infra/constructs/workflows.js';
 
 const WORKFLOWS = ['dr-failover', 'dr-failback'] as const;
 
@@ -53,6 +55,25 @@ describe.each(WORKFLOWS)('statemachines/%s.asl.json: definition', (name) => {
     expect(a.TimeoutSeconds).toBe(3600);
     expect(a.Parameters.Payload).toMatchObject({ workflow: name, 'actions.$': '$.target.actions', 'taskToken.$': '$$.Task.Token', 'summary.$': '$.target.summary' });
     expect(a.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
+  });
+});
+
+describe('one definition, statemachines/dr-switch.asl.json, for both directions', () => {
+  it('each direction is rendered from the template with every value of its table used and no template placeholder left', () => {
+    for (const name of WORKFLOWS) {
+      expect(RENDERED_WORKFLOWS[name]).toEqual({ template: 'dr-switch', substitutions: DR_DIRECTIONS[name] });
+      const text = aslText(name);
+      expect(text).not.toMatch(/\$\{Dr/);
+      expect(JSON.parse(text)).toHaveProperty(['States', DR_DIRECTIONS[name].DrDoneState as string]);
+    }
+    expect(workflowNames()).toEqual(expect.arrayContaining([...WORKFLOWS]));
+    expect(workflowNames()).not.toContain('dr-switch');
+  });
+
+  it('a template placeholder without a value, or a value the template never uses, fails the render', () => {
+    expect(() => renderTemplate('{"a": "${DrOne} ${DrTwo} ${Partition}"}', { DrOne: '1' }, 't')).toThrow('t: no value for ${DrTwo}');
+    expect(() => renderTemplate('{"a": "${DrOne}"}', { DrOne: '1', DrExtra: 'x' }, 't')).toThrow('t: DrExtra never used in the template');
+    expect(renderTemplate('{"a": "${DrOne} ${Partition}"}', { DrOne: '1' }, 't')).toBe('{"a": "1 ${Partition}"}');
   });
 });
 
@@ -304,6 +325,17 @@ describe('dr-failover confirms the primary down from inside its VPC before any D
 });
 
 describe('dr-failback runs', () => {
+  it("failback never takes failover's false-alarm path: a probe answering false-alarm escalates, nothing resolved or switched", async () => {
+    const run = await runDr({ workflow: 'dr-failback', automatic: true, probeVerdict: 'false-alarm' });
+    expect(run.states).not.toContain('Describe False Site Alarm');
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.states).toContain('Note Primary Not Stable');
+    expect(changes(run)).toEqual([]);
+    expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
+    expect(run.store.status).toBe('escalated');
+    expectLockReleasedLast(run);
+  });
+
   it('the primary is not healthy on every probe: escalated, the clients stay on DR', async () => {
     const run = await runDr({ workflow: 'dr-failback', automatic: true, primaryProbes: ['healthy', 'down'] });
     expect(run.states.at(-1)).toBe('Handed To Operators');

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanaryFailed, DrPrerequisitesNotMet, DrStepSchema } from '../../functions/cluster-steps/dr.js';
-import { siteProbeVerdict } from '../../functions/domain/dr.js';
+import { siteProbeVerdict, type SiteProbeVerdict } from '../../functions/domain/dr.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
@@ -57,6 +57,8 @@ export interface DrScenario {
    * `error`: the primary's cluster steps function fails. Default: down on failover, healthy on failback.
    */
   primaryProbes?: ('down' | 'healthy' | 'degraded' | 'error')[];
+  /** A probe step that answers this verdict whatever it finds (a faulty or future cluster steps function). */
+  probeVerdict?: SiteProbeVerdict;
   history?: HistoryWatch;
 }
 
@@ -101,7 +103,8 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
       case 'dr-site-probe': {
         const found = primaryProbes[Math.min(siteProbes++, primaryProbes.length - 1)] ?? 'down';
         if (found === 'error') throw new TaskError('Lambda.Unknown', `${fn} timed out`);
-        return { step: step.step, ...siteProbeVerdict({ cluster, expect: step.expect, status: found, bootstrapReachable: found !== 'down' }), status: found, at: new Date().toISOString() };
+        const judged = siteProbeVerdict({ cluster, expect: step.expect, status: found, bootstrapReachable: found !== 'down' });
+        return { step: step.step, ...judged, ...(s.probeVerdict ? { verdict: s.probeVerdict } : {}), status: found, at: new Date().toISOString() };
       }
       case 'dr-prerequisites':
         if (prerequisiteCalls++ < (s.prerequisitesFailures ?? 0)) throw new DrPrerequisitesNotMet(`${cluster} is not ready: replication lag 75.000 s exceeds the allowed 60 s`);

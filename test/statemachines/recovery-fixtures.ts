@@ -12,7 +12,7 @@ import { IncidentNotFoundError, IncidentStatusConflict, LockHeldError, LockNotOw
 import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
-import { ESCALATION_NOTIFY_ASL, aslFile, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import { ESCALATION_NOTIFY_ASL, definitionText, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
   RESOURCES,
   TaskError,
@@ -48,7 +48,7 @@ export const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0b6f
 export const INSTANCE = 'i-0123456789abcdef2';
 
 export function aslText(name: string): string {
-  return readFileSync(aslFile(name), 'utf8');
+  return definitionText(name);
 }
 
 // ------------------------------------------------------------------ snapshots
