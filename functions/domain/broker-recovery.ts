@@ -163,21 +163,31 @@ export function escalationReason(state: unknown): string {
     return (esc as Record<string, string>)['reason'] as string;
   }
   const err = s['error'];
-  if (typeof err === 'object' && err !== null) {
-    const name = String((err as Record<string, unknown>)['Error'] ?? 'Error');
-    const cause = (err as Record<string, unknown>)['Cause'];
-    let message = typeof cause === 'string' ? cause : '';
-    try {
-      const parsed = JSON.parse(message) as unknown;
-      if (typeof parsed === 'object' && parsed !== null && typeof (parsed as Record<string, unknown>)['errorMessage'] === 'string') {
-        message = (parsed as Record<string, string>)['errorMessage'] as string;
-      }
-    } catch {
-      // A plain-text cause stays as it is.
-    }
-    return message ? `${name}: ${message.slice(0, 500)}` : name;
-  }
+  if (typeof err === 'object' && err !== null) return describeError((err as Record<string, unknown>)['Error'], (err as Record<string, unknown>)['Cause']);
   return 'the workflow could not continue (no reason recorded)';
+}
+
+/**
+ * `Error: message` of a caught error. A Lambda's Cause is JSON with its errorMessage. A nested
+ * execution (states:startExecution.sync:2) that failed surfaces as States.TaskFailed whose Cause
+ * describes the child execution: its own Error and Cause are the reason (e.g. the ssm-run
+ * workflow's `CommandFailed: the restart command ended Failed (exit code 7): ...`).
+ */
+function describeError(error: unknown, cause: unknown): string {
+  const name = String(error ?? 'Error');
+  let message = typeof cause === 'string' ? cause : '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message) as unknown;
+  } catch {
+    // A plain-text cause stays as it is.
+  }
+  if (typeof parsed === 'object' && parsed !== null) {
+    const p = parsed as Record<string, unknown>;
+    if (typeof p['errorMessage'] === 'string') message = p['errorMessage'];
+    else if (name === 'States.TaskFailed' && typeof p['Error'] === 'string') return describeError(p['Error'], p['Cause']);
+  }
+  return message ? `${name}: ${message.slice(0, 500)}` : name;
 }
 
 /** What a person approves before a single-broker recovery acts (the approval request's summary and actions). */

@@ -4,12 +4,14 @@
 // state machines (broker-recovery for EC2 clusters, msk-broker-recovery for MSK clusters).
 //
 // IAM is written by hand, because DefinitionBody.fromFile hides the Tasks from CDK:
-// - ssm:SendCommand only with the project's two documents, and only on the configured broker
+// - ssm:SendCommand only by the ssm-run workflow broker-recovery runs its commands through
+//   (SsmRunWorkflow), only with the project's two documents, and only on the configured broker
 //   instances (by id, up to 50) or on instances carrying the deployment's tag (and, for brokers found
 //   by tag, the cluster's broker tag): ssm:resourceTag conditions (grantInstances);
 // - kafka:RebootBroker and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 // - lambda:InvokeFunction only on the step functions above and the approval request function;
-//   states:StartExecution only on the escalation workflow (plus what .sync:2 needs to follow that execution).
+//   states:StartExecution only on the escalation workflow and ssm-run (plus what .sync:2 needs to
+//   follow those executions).
 //
 // The stack (infra/stacks/healer-stack.ts) creates it, binds it to the classifier
 // (WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY + StartExecution) and to self-monitoring.
@@ -36,7 +38,8 @@ import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
 import { quorumTargetFields } from './quorum-recovery-workflow.js';
 import type { SelfMonitoring } from './self-monitoring.js';
-import { HealerWorkflow } from './workflows.js';
+import { SsmRunWorkflow } from './ssm-run-workflow.js';
+import { HealerWorkflow, grantNestedRun } from './workflows.js';
 import { nagArnPrefix } from './nag-ids.js';
 
 /** The host runbooks the broker recovery runs, by file name under runbooks/. */
@@ -104,8 +107,11 @@ export function brokerRecoverySubstitutions(s: {
   deployment: string;
   /** disk-pressure, which a full data disk is handed to (nested). Default: its ARN in a local account (the drills bind it by this ARN). */
   diskPressureStateMachineArn?: string;
+  /** ssm-run, which runs each SSM command to its end (nested). */
+  ssmRunStateMachineArn: string;
 }): Record<string, string> {
   return {
+    SsmRunStateMachineArn: s.ssmRunStateMachineArn,
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
@@ -188,6 +194,8 @@ export class RecoveryWorkflows extends Construct {
   private readonly deployment: string;
   readonly brokerRecovery?: HealerWorkflow;
   readonly mskBrokerRecovery?: HealerWorkflow;
+  /** Runs the host runbooks for broker-recovery (EC2 clusters only): the one state machine that sends SSM commands here. */
+  readonly ssmRun?: SsmRunWorkflow;
 
   constructor(scope: Construct, id: string, props: RecoveryWorkflowsProps) {
     super(scope, id);
@@ -256,6 +264,9 @@ export class RecoveryWorkflows extends Construct {
     const common = { workflowStepsFunctionArn: this.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn, approvalFunctionArn: props.approvalFunction.functionArn };
 
     if (ec2Clusters.length > 0) {
+      const ssmRun = new SsmRunWorkflow(this, 'SsmRun', { deployment: d });
+      this.allowRunbooks(ssmRun.workflow, Object.values(RECOVERY_RUNBOOKS), ec2Clusters);
+      this.ssmRun = ssmRun;
       const wf = new HealerWorkflow(this, 'BrokerRecovery', {
         name: 'broker-recovery',
         stateMachineName: `kafka-heal-${d}-broker-recovery`,
@@ -264,13 +275,14 @@ export class RecoveryWorkflows extends Construct {
           deployment: d,
           // Named, not referenced: disk-pressure is created after this workflow and may start it back.
           diskPressureStateMachineArn: Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `kafka-heal-${d}-disk-pressure`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          ssmRunStateMachineArn: ssmRun.stateMachineArn,
         }),
         timeout: RECOVERY_TIMEOUT,
       });
       this.allowSteps(wf, ec2Clusters);
       this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
       this.allowApproval(wf, props.approvalFunction);
-      this.allowRunbooks(wf, Object.values(RECOVERY_RUNBOOKS), ec2Clusters);
+      ssmRun.allowStartBy(wf);
       this.brokerRecovery = wf;
     }
 
@@ -378,22 +390,7 @@ export class RecoveryWorkflows extends Construct {
 
   /** Lets the workflow run the escalation workflow as a nested execution (.sync:2). */
   allowEscalation(wf: HealerWorkflow, escalation: IStateMachine, escalationName: string): void {
-    const stack = Stack.of(this);
-    escalation.grantStartExecution(wf.stateMachine);
-    // startExecution.sync:2 follows the child: describe/stop it and the managed EventBridge rule.
-    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${escalationName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    wf.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
-    Validations.of(wf).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${escalationName}:*]`,
-      reason: 'startExecution.sync:2 must describe and stop the escalation executions it starts; their names are generated at run time, so the grant names the escalation state machine and any execution of it.',
-    });
-    wf.stateMachine.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
-      }),
-    );
+    grantNestedRun(wf, escalation, escalationName);
   }
 
   /** Lets the classifier start these workflows (WORKFLOW_ARN_BROKER_RECOVERY, WORKFLOW_ARN_MSK_BROKER_RECOVERY). */

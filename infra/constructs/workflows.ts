@@ -12,10 +12,11 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duration, Fn, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { APPROVAL_RESOURCE_TEMPLATE } from '../../functions/approvals/schema.js';
@@ -23,6 +24,7 @@ import type { Workflow } from '../../functions/domain/types.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import { DR_DIRECTIONS, DR_SWITCH_TEMPLATE } from './dr-switch.js';
 import { PROJECT_ROOT, type HealerFunction } from './healer-function.js';
+import { nagArnPrefix } from './nag-ids.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 
 export const STATEMACHINES_DIR = join(PROJECT_ROOT, 'statemachines');
@@ -209,6 +211,29 @@ export class HealerWorkflow extends Construct {
     }
     return this;
   }
+}
+
+/**
+ * Lets `parent` run `child` as a nested execution (states:startExecution.sync:2): start it, and
+ * describe and stop its executions and use the managed EventBridge rule through which Step
+ * Functions follows them.
+ */
+export function grantNestedRun(parent: HealerWorkflow, child: IStateMachine, childName: string): void {
+  const stack = Stack.of(parent);
+  child.grantStartExecution(parent.stateMachine);
+  const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${childName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  parent.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+  Validations.of(parent).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(parent, 'states')}:execution:${childName}:*]`,
+    reason: `startExecution.sync:2 must describe and stop the ${childName} executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.`,
+  });
+  parent.stateMachine.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+    }),
+  );
 }
 
 /** The state machines of every workflow under `scope` that asks a person (approval states). */

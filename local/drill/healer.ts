@@ -101,6 +101,8 @@ export const ARNS = {
   escalation: smArn('escalation'),
   /** The escalation ladder: the classifier's escalation workflow (PagerDuty, then SNS, then a retry queue). */
   ladder: smArn('escalation-ladder'),
+  /** ssm-run: one SSM command to its end, nested in the workflows that run commands on hosts. */
+  ssmRun: smArn('ssm-run'),
   workflow: (w: Workflow) => smArn(w),
   criticalTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-critical`,
   warningTopic: `arn:aws:sns:${REGION}:${ACCOUNT}:kafka-heal-${DEPLOYMENT}-warning`,
@@ -230,6 +232,7 @@ function workflowSubstitutions(): Record<string, string> {
       deployment: DEPLOYMENT,
       // broker-recovery hands a full data disk to disk-pressure: the drill's own state machine by its ARN.
       diskPressureStateMachineArn: ARNS.workflow('disk-pressure'),
+      ssmRunStateMachineArn: ARNS.ssmRun,
     }),
     ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation, approvalFunctionArn: ARNS.approvalRequest }),
     ...escalationNotifySubstitutions({ criticalTopicArn: ARNS.criticalTopic, warningTopicArn: ARNS.warningTopic }),
@@ -574,12 +577,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   });
 
   const subs = workflowSubstitutions();
-  const definitions = new Map<string, { workflow: Workflow | 'escalation'; def: AslDefinition }>();
+  const definitions = new Map<string, { workflow: Workflow | 'escalation' | 'ssm-run'; def: AslDefinition }>();
   const available: Workflow[] = [];
   const missing: string[] = [];
   // escalation-notify runs nested (recovery workflows, the ladder's broadcast); the classifier's
   // escalation workflow is the ladder when its ASL file exists.
   definitions.set(ARNS.escalation, { workflow: 'escalation', def: parseDefinition(readFileSync(aslFile('escalation-notify'), 'utf8'), subs) });
+  definitions.set(ARNS.ssmRun, { workflow: 'ssm-run', def: parseDefinition(readFileSync(aslFile('ssm-run'), 'utf8'), subs) });
   const ladderFile = aslFile('escalation');
   const hasLadder = existsSync(ladderFile);
   for (const w of WORKFLOWS) {
@@ -657,6 +661,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     [APPROVAL_RESOURCE]: approvals,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
       [ARNS.escalation]: (input, call) => nested(ARNS.escalation, 'escalation', input, call.execution.name),
+      [ARNS.ssmRun]: (input, call) => nested(ARNS.ssmRun, 'ssm-run', input, call.execution.name),
       // broker-recovery's hand-off of a full data disk (the DiskPressureStateMachineArn substitution).
       [ARNS.workflow('disk-pressure')]: (input, call) => nested(ARNS.workflow('disk-pressure'), 'disk-pressure', input, call.execution.name),
       // cascade-recovery recovers each broker by a nested single-broker workflow (its BrokerRecoveryStateMachineArn / MskBrokerRecoveryStateMachineArn).

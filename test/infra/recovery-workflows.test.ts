@@ -75,7 +75,9 @@ describe('RecoveryWorkflows in the healer stacks', () => {
 
   it('EC2: ssm:SendCommand only with the two documents and only on the configured broker instances', () => {
     const config = ex.configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
-    const st = statementsOf(template('prod-us'), 'kafka-heal-prod-us-broker-recovery');
+    // broker-recovery runs its commands through the ssm-run workflow: only that one sends them.
+    expect(withAction(statementsOf(template('prod-us'), 'kafka-heal-prod-us-broker-recovery'), 'ssm:SendCommand')).toEqual([]);
+    const st = statementsOf(template('prod-us'), 'kafka-heal-prod-us-ssm-run');
     const send = withAction(st, 'ssm:SendCommand');
     const text = JSON.stringify(send);
     expect(text).toContain('document/kafka-heal-prod-us-kafka-diagnose-host');
@@ -89,7 +91,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
   });
 
   it('brokers found by tag: SendCommand on instances only with the cluster\'s broker tag AND the deployment\'s tag', () => {
-    const st = statementsOf(template('events'), 'kafka-heal-events-broker-recovery');
+    const st = statementsOf(template('events'), 'kafka-heal-events-ssm-run');
     const tagged = withAction(st, 'ssm:SendCommand').filter((s) => s.Condition);
     expect(tagged.length).toBeGreaterThan(0);
     for (const s of tagged) {
@@ -131,7 +133,22 @@ describe('RecoveryWorkflows in the healer stacks', () => {
     expect(template('prod-eu').findResources('AWS::SSM::Document', { Properties: { Name: runbookDocumentName('prod-eu', 'kafka-restart-broker') } })).toEqual({});
   });
 
-  it('both: invoke only the step functions, start only the escalation workflow (and broker-recovery the disk-pressure hand-off)', () => {
+  it('ssm-run: started only by broker-recovery, which may follow its executions (.sync:2); it invokes and starts nothing itself', () => {
+    const t = template('prod-us');
+    const ssmRun = Object.keys(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: 'kafka-heal-prod-us-ssm-run' } }));
+    expect(ssmRun).toHaveLength(1);
+    const parent = statementsOf(t, 'kafka-heal-prod-us-broker-recovery');
+    expect(withAction(parent, 'states:StartExecution').map((s) => s.Resource)).toContainEqual({ Ref: ssmRun[0] });
+    expect(JSON.stringify(withAction(parent, 'states:DescribeExecution'))).toContain('execution:kafka-heal-prod-us-ssm-run:*');
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'kafka-heal-prod-us-broker-recovery', DefinitionSubstitutions: { SsmRunStateMachineArn: { Ref: ssmRun[0] } } });
+    const own = statementsOf(t, 'kafka-heal-prod-us-ssm-run');
+    expect(withAction(own, 'states:StartExecution')).toEqual([]);
+    expect(withAction(own, 'lambda:InvokeFunction')).toEqual([]);
+    // No EC2 cluster, no host commands: an MSK-only deployment has no ssm-run.
+    expect(template('prod-eu').findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: 'kafka-heal-prod-eu-ssm-run' } })).toEqual({});
+  });
+
+  it('both: invoke only the step functions, start only the escalation workflow (and broker-recovery the disk-pressure hand-off and ssm-run)', () => {
     for (const [d, name] of [['prod-us', 'broker-recovery'], ['prod-eu', 'msk-broker-recovery']] as const) {
       const st = statementsOf(template(d), `kafka-heal-${d}-${name}`);
       const invoke = JSON.stringify(withAction(st, 'lambda:InvokeFunction'));
@@ -139,7 +156,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
       expect(invoke).toMatch(/ClusterSteps/);
       const start = withAction(st, 'states:StartExecution').map((s) => JSON.stringify(s.Resource));
       expect(start.filter((r) => /EscalationNotify/.test(r))).toHaveLength(1);
-      expect(start.filter((r) => !/EscalationNotify/.test(r))).toEqual(name === 'broker-recovery' ? [expect.stringMatching(/DiskPressure/)] : []);
+      expect(start.filter((r) => !/EscalationNotify/.test(r)).sort()).toEqual(name === 'broker-recovery' ? [expect.stringMatching(/DiskPressure/), expect.stringMatching(/SsmRun/)] : []);
     }
   });
 

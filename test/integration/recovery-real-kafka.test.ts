@@ -27,12 +27,13 @@ import {
   type Json,
 } from '../../local/stepfunctions/index.js';
 import { APPROVAL_RESOURCE, approvalBinding } from '../../local/stepfunctions/approvals.js';
-import { MemoryStore } from '../statemachines/recovery-fixtures.js';
+import { MemoryStore, ssmRunChild } from '../statemachines/recovery-fixtures.js';
 
 const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wf-it/0b6f6a3c-1111-2222-3333-444455556666-2';
 const STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-workflow-steps';
 const CLUSTER_STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-cluster-steps-wf-it';
 const ESCALATION = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-escalation';
+const SSM_RUN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-ssm-run';
 const APPROVAL = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-approval-request';
 /** Both runs carry a remediate decision: the approval state must not be reached (asserted after each run). */
 const noApprovalExpected = () =>
@@ -176,9 +177,12 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
           [ESCALATION]: () => {
             throw new TaskError('UnexpectedEscalation', 'the happy path must not escalate');
           },
+          // Each SSM command runs to its end in the real ssm-run workflow, with these bindings.
+          [SSM_RUN]: ssmRunChild(() => registry, 0.05),
         }),
       });
       const definition = parseDefinition(readFileSync(aslFile('broker-recovery'), 'utf8'), {
+        SsmRunStateMachineArn: SSM_RUN,
         WorkflowStepsFunctionArn: STEPS,
         EscalationStateMachineArn: ESCALATION,
         // The classifier's remediate decision never asks; an await-approval one would (not run here).

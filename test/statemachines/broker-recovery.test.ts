@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { taskResources, parseDefinition, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import { RESOURCES, taskResources, parseDefinition, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   INSTANCE,
@@ -37,9 +37,8 @@ describe('statemachines/broker-recovery.asl.json: definition', () => {
   });
 
   it('uses only the integrations the local runtime binds', () => {
+    // SSM commands run in the nested ssm-run workflow (its own test checks its integrations).
     expect(taskResources(parseDefinition(TEXT, SUBSTITUTIONS))).toEqual([
-      'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
-      'arn:aws:states:::aws-sdk:ssm:sendCommand',
       'arn:aws:states:::lambda:invoke',
       'arn:aws:states:::lambda:invoke.waitForTaskToken',
       'arn:aws:states:::states:startExecution.sync:2',
@@ -183,7 +182,9 @@ describe('broker-recovery runs (aws-local-stepfunctions, per-Resource bindings)'
   it('SSM cannot reach the host (agent offline) -> escalate as host unreachable', async () => {
     const run = await runScenario({ workflow: 'broker-recovery', probes: [SNAPSHOTS.brokerTwoCrashed], managed: false });
     expect(finalState(run)).toBe('Handed To Operators');
-    expect(run.calls.find((c) => c.stateName === 'Diagnose Broker Host')?.error).toBe('Ssm.InvalidInstanceIdException');
+    // SendCommand runs in the nested ssm-run execution the diagnosis starts.
+    expect(run.calls.find((c) => c.resource === RESOURCES.ssmSendCommand)?.error).toBe('Ssm.InvalidInstanceIdException');
+    expect(run.calls.find((c) => c.stateName === 'Diagnose Broker Host')?.error).toBe('States.TaskFailed');
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/the broker host i-0123456789abcdef2 is unreachable through SSM/);
     expectLockReleasedLast(run);
   });

@@ -27,7 +27,7 @@ import {
   type RunResult,
 } from '../../local/stepfunctions/index.js';
 import type { ApprovalRequest } from '../../functions/approvals/schema.js';
-import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok, snapshot, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
+import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok, snapshot, ssmRunChild, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
 
 export const CASCADE_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: SUBSTITUTIONS.WorkflowStepsFunctionArn,
@@ -248,6 +248,7 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
       [CASCADE_SUBSTITUTIONS.BrokerRecoveryStateMachineArn]: child('broker-recovery'),
       [CASCADE_SUBSTITUTIONS.MskBrokerRecoveryStateMachineArn]: child('msk-broker-recovery'),
+      [SUBSTITUTIONS.SsmRunStateMachineArn]: ssmRunChild(() => registry),
       [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({
           definition: escalation,

@@ -23,6 +23,8 @@ import {
   runWorkflow,
   ssmBindings,
   startExecutionSyncBinding,
+  type BindingRegistry,
+  type ChildRunner,
   type CommandOutcome,
   type CommandRun,
   type Json,
@@ -42,6 +44,7 @@ export const SUBSTITUTIONS = {
   RestartDocumentName: 'kafka-heal-test-kafka-restart-broker',
   EscalationStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-escalation',
   DiskPressureStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-disk-pressure',
+  SsmRunStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-ssm-run',
 };
 export const CLUSTER_STEPS = `${ACCOUNT}:kafka-heal-test-cluster-steps-orders`;
 export const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0b6f6a3c-1111-2222-3333-444455556666-2';
@@ -175,6 +178,15 @@ export class MemoryStore implements WorkflowStepsStore {
 // ------------------------------------------------------------------ the harness
 
 /**
+ * The real ssm-run ASL as the nested workflow every SSM command runs in, with the parent's
+ * (recorded) bindings; `timeScale` as the parent's (its poll is a 5 s Wait).
+ */
+export function ssmRunChild(bindings: () => BindingRegistry, timeScale = 0.0005): ChildRunner {
+  const definition = parseDefinition(aslText('ssm-run'), {});
+  return (childInput) => runWorkflow({ definition, input: childInput, bindings: bindings(), timeScale });
+}
+
+/**
  * Watches a run as its execution history would show it: the approval states invoke `request` (the
  * real approval request Lambda; its response is what the history keeps as TaskSubmitted output)
  * and `event` gets every event with its state's input and output.
@@ -299,6 +311,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     ...ssm.registry,
     ...msk.registry,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+      [SUBSTITUTIONS.SsmRunStateMachineArn]: ssmRunChild(recordedRegistry),
       ...Object.fromEntries(Object.entries(s.children ?? {}).map(([arn, run]) => [arn, (childInput: Json) => run(childInput, recordedRegistry())])),
       [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({

@@ -201,6 +201,17 @@ describe('escalationReason', () => {
     expect(escalationReason({ escalation: { reason: 5 }, error: {} })).toBe('Error');
   });
 
+  it('reads the error of a failed nested execution (States.TaskFailed describing the child) as the reason', () => {
+    const child = (Error: unknown, Cause?: unknown) => ({ error: { Error: 'States.TaskFailed', Cause: JSON.stringify({ ExecutionArn: 'arn:x', Status: 'FAILED', Error, Cause }) } });
+    expect(escalationReason(child('CommandFailed', 'the restart command ended Failed (exit code 7): no listener'))).toBe('CommandFailed: the restart command ended Failed (exit code 7): no listener');
+    expect(escalationReason(child('Boom', JSON.stringify({ errorType: 'Boom', errorMessage: 'a Lambda in the child failed' })))).toBe('Boom: a Lambda in the child failed');
+    expect(escalationReason(child('States.Timeout'))).toBe('States.Timeout');
+    // Not a child's description: the Cause is kept as it is.
+    expect(escalationReason({ error: { Error: 'States.TaskFailed', Cause: '{"Status":"FAILED"}' } })).toBe('States.TaskFailed: {"Status":"FAILED"}');
+    expect(escalationReason({ error: { Error: 'Other', Cause: '{"Error":"X","Cause":"y"}' } })).toBe('Other: {"Error":"X","Cause":"y"}');
+    expect(escalationReason({ error: { Error: 'States.TaskFailed', Cause: 'null' } })).toBe('States.TaskFailed: null');
+  });
+
   it('says so when nothing explains it', () => {
     expect(escalationReason(undefined)).toBe('the workflow could not continue (no reason recorded)');
     expect(escalationReason({ escalation: null })).toBe('the workflow could not continue (no reason recorded)');

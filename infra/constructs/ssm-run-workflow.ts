@@ -1,0 +1,31 @@
+// ssm-run (statemachines/ssm-run.asl.json): one SSM Command document on one instance, run to its
+// end. Workflows that run commands on hosts start it nested (states:startExecution.sync:2) instead
+// of each polling SSM in its own send / wait / get / check loop.
+//
+// IAM: only this state machine sends commands, and only the documents and instances its users
+// grant it (RecoveryWorkflows.allowRunbooks); a parent may start it and follow its executions
+// (allowStartBy), nothing more. Its failed executions are not watched by self-monitoring: a
+// command that fails is an outcome the parent escalates with, not a fault of the healer.
+import { Construct } from 'constructs';
+import { HealerWorkflow, grantNestedRun } from './workflows.js';
+
+export class SsmRunWorkflow extends Construct {
+  readonly workflow: HealerWorkflow;
+  readonly stateMachineName: string;
+
+  constructor(scope: Construct, id: string, props: { deployment: string }) {
+    super(scope, id);
+    this.stateMachineName = `kafka-heal-${props.deployment}-ssm-run`;
+    this.workflow = new HealerWorkflow(this, 'Workflow', { name: 'ssm-run', stateMachineName: this.stateMachineName, substitutions: {} });
+  }
+
+  get stateMachineArn(): string {
+    return this.workflow.stateMachine.stateMachineArn;
+  }
+
+  /** Lets `parent` run commands through this workflow (the SsmRunStateMachineArn substitution). */
+  allowStartBy(parent: HealerWorkflow): this {
+    grantNestedRun(parent, this.workflow.stateMachine, this.stateMachineName);
+    return this;
+  }
+}
