@@ -1,0 +1,36 @@
+// The incident store: one DynamoDB table (table.ts), one module per aggregate. Handlers take the
+// pieces they use (`incidents`, `timeline`, `lock`...), each narrowed to the calls they make.
+import { ClusterLock } from './cluster-lock.js';
+import { HealHistory } from './heal-history.js';
+import { IncidentRepo, type IncidentRepoOptions } from './incidents.js';
+import { RawInbox } from './raw-inbox.js';
+import { SignalLedger } from './signal-ledger.js';
+import { storeTable, type StoreTableOptions } from './table.js';
+import { Timeline } from './timeline.js';
+
+export interface StoreOptions extends StoreTableOptions, IncidentRepoOptions {}
+
+/** Every piece of the incident store over one table. */
+export interface Store {
+  incidents: IncidentRepo;
+  timeline: Timeline;
+  signals: SignalLedger;
+  lock: ClusterLock;
+  heals: HealHistory;
+  rawInbox: RawInbox;
+}
+
+/** The store's pieces over one table and clock; the incidents write their lines through the same timeline. */
+export function createStore(opts: StoreOptions): Store {
+  const t = storeTable(opts);
+  const timeline = new Timeline(t);
+  const signals = new SignalLedger(t);
+  return {
+    incidents: new IncidentRepo(t, timeline, signals, opts),
+    timeline,
+    signals,
+    lock: new ClusterLock(t),
+    heals: new HealHistory(t),
+    rawInbox: new RawInbox(t),
+  };
+}
