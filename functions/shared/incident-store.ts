@@ -12,22 +12,7 @@ import type { RawInbox, RawInput } from './store/raw-inbox.js';
 import type { SignalLedger } from './store/signal-ledger.js';
 import type { Timeline, TimelineEntry } from './store/timeline.js';
 
-export { ClusterLock, LOCK_TTL_SECONDS, type LockInfo } from './store/cluster-lock.js';
-export { HEAL_TTL_SECONDS, HealHistory } from './store/heal-history.js';
-export {
-  IncidentRepo,
-  MAX_INCIDENT_FINGERPRINTS,
-  MAX_TRACKED_ALARMS,
-  RENOTIFY_MIN_SECONDS,
-  type IncidentWithTimeline,
-  type RecordOutcome,
-  type RecordedOutcome,
-} from './store/incidents.js';
-export { RAW_BODY_MAX_BYTES, RAW_TTL_SECONDS, RawInbox, truncateUtf8, type RawInput } from './store/raw-inbox.js';
-export { SIGNAL_CLAIM_STALE_MS, SIGNAL_MARKER_TTL_SECONDS, SignalLedger } from './store/signal-ledger.js';
-export { ACTIVE_STATUSES, CLOSED_STATUSES, INCIDENT_TABLE_SCHEMA, incidentFamily, keys, moreSevere, type IncidentRecord } from './store/table.js';
-export { Timeline, type TimelineEntry } from './store/timeline.js';
-export { createStore, type Store } from './store/index.js';
+export * from './store/index.js';
 
 export type IncidentStoreOptions = StoreOptions;
 
