@@ -1040,6 +1040,4 @@ export class IncidentRepo {
   async setExecution(id: string, executionArn: string): Promise<void> {
     await updateExistingIncident(this.t, id, 'SET executionArn = :arn, #v = #v + :one', { ':arn': executionArn });
   }
-
-  // ---------------------------------------------------------------- the per-cluster lock
 }
