@@ -2,7 +2,8 @@
 // pieces they use (`incidents`, `timeline`, `lock`...), each narrowed to the calls they make.
 import { ClusterLock } from './cluster-lock.js';
 import { HealHistory } from './heal-history.js';
-import { IncidentRepo, type IncidentRepoOptions } from './incidents.js';
+import { IncidentRepo } from './incidents.js';
+import type { IncidentRepoOptions } from './record-signal.js';
 import { RawInbox } from './raw-inbox.js';
 import { SignalLedger } from './signal-ledger.js';
 import { storeTable, type StoreTableOptions } from './table.js';
@@ -37,15 +38,8 @@ export function createStore(opts: StoreOptions): Store {
 
 export { ClusterLock, LOCK_TTL_SECONDS, type LockInfo } from './cluster-lock.js';
 export { HEAL_TTL_SECONDS, HealHistory } from './heal-history.js';
-export {
-  IncidentRepo,
-  MAX_INCIDENT_FINGERPRINTS,
-  MAX_TRACKED_ALARMS,
-  RENOTIFY_MIN_SECONDS,
-  type IncidentWithTimeline,
-  type RecordOutcome,
-  type RecordedOutcome,
-} from './incidents.js';
+export { IncidentRepo, RENOTIFY_MIN_SECONDS, type IncidentWithTimeline } from './incidents.js';
+export { MAX_INCIDENT_FINGERPRINTS, MAX_TRACKED_ALARMS, type RecordOutcome, type RecordedOutcome } from './record-signal.js';
 export { RAW_BODY_MAX_BYTES, RAW_TTL_SECONDS, RawInbox, truncateUtf8, type RawInput } from './raw-inbox.js';
 export { SIGNAL_CLAIM_STALE_MS, SIGNAL_MARKER_TTL_SECONDS, SignalLedger } from './signal-ledger.js';
 export { ACTIVE_STATUSES, CLOSED_STATUSES, INCIDENT_TABLE_SCHEMA, incidentFamily, keys, moreSevere, type IncidentRecord } from './table.js';

@@ -4,9 +4,9 @@
 // classify invocations converge without a coordinator.
 //
 // Items (pk / sk), and the module that writes them:
-//   INCIDENT#<id> / META              the incident; gsi1pk=CLUSTER#<cluster>#OPEN while active (incidents.ts)
+//   INCIDENT#<id> / META              the incident; gsi1pk=CLUSTER#<cluster>#OPEN while active (incidents.ts, record-signal.ts)
 //   OPEN#<cluster>#<family> / SLOT   the active incident of one fault family (created with it in one
-//                                    transaction, deleted when it closes): concurrent creates converge (incidents.ts)
+//                                    transaction, deleted when it closes): concurrent creates converge (record-signal.ts, incidents.ts)
 //   INCIDENT#<id> / TL#<iso>#<seq>    timeline entries, append-only (put-if-absent, never updated) (timeline.ts)
 //   SIGNAL#<signal id> / SIGNAL       dedup marker: a redelivered signal is a no-op (TTL 7 days) (signal-ledger.ts)
 //   LOCK#<cluster> / LOCK             one active remediation per cluster (owner = incident id, TTL) (cluster-lock.ts)

@@ -40,7 +40,7 @@ export class Timeline {
 
   /**
    * A timeline item: its sort key orders entries by time (then by this process's sequence). For a
-   * transaction that writes a line together with the incident (IncidentRepo's fold).
+   * transaction that writes a line together with the incident (the fold in record-signal.ts).
    */
   timelineItem(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): TimelineEntry & { pk: string; sk: string } {
     const at = entry.at ?? this.t.now().toISOString();
