@@ -174,9 +174,9 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
     },
   } as unknown as SFNClient;
 
-  const ingest = createIngestHandler({ sqs, signalsQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals', store, clusters: [STORM_CLUSTER], now });
+  const ingest = createIngestHandler({ sqs, signalsQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals', ...store, clusters: [STORM_CLUSTER], now });
   const classify = createClassifyHandler({
-    store,
+    ...store,
     sfn,
     policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
     clusters: [STORM_CLUSTER],

@@ -26,7 +26,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { classpath, ensureJars } from './maven.js';
-import { INCIDENT_TABLE_SCHEMA } from '../functions/shared/incident-store.js';
+import { INCIDENT_TABLE_SCHEMA } from '../functions/shared/store/table.js';
 
 /** DynamoDB Local's own ServerRunner with its connector bound to 127.0.0.1 (see the file's comment). */
 export const LOOPBACK_MAIN = 'LoopbackServerRunner';

@@ -77,7 +77,7 @@ function decisionCommand(verb: 'approve' | 'reject', verdict: ApprovalVerdict): 
         );
         try {
           const result = await decideApproval(
-            { approvals: new ApprovalStore(documentClient, tableName), incidents: store, callbacks: sfnCallbacks(sfn), now: () => new Date() },
+            { approvals: new ApprovalStore(documentClient, tableName), incidents: store.incidents, timeline: store.timeline, callbacks: sfnCallbacks(sfn), now: () => new Date() },
             approvalId,
             { decision: verdict, by, ...(values.reason === undefined || values.reason === '' ? {} : { reason: values.reason }) },
           );

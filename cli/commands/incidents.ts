@@ -10,7 +10,7 @@ import { makeLifecycleCommandHandler, type LifecycleCommand, type LifecycleComma
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { formatDuration, formatOffset } from '../../functions/shared/report-text.js';
-import { ACTIVE_STATUSES, CLOSED_STATUSES, type IncidentRecord, type IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import { ACTIVE_STATUSES, CLOSED_STATUSES, type IncidentRecord, type IncidentWithTimeline } from '../../functions/shared/store/index.js';
 import type { IncidentStatus } from '../../functions/domain/types.js';
 import { parseFlags, UsageError, type Command } from '../args.js';
 import { STORE_FLAGS, STORE_HELP, STORE_USAGE, withStore } from '../store.js';
@@ -214,7 +214,7 @@ function lifecycleCommand(verb: string, action: LifecycleAction, summary: string
       }
       return withStore(io, `incidents ${verb}`, values, async ({ store }) => {
         const notifyDeps = pagerDutyUrl === undefined ? undefined : localPagerDuty(pagerDutyUrl);
-        const handler = makeLifecycleCommandHandler({ store, now: () => new Date(), ...(notifyDeps ? { notify: (n) => notify(n, notifyDeps) } : {}) });
+        const handler = makeLifecycleCommandHandler({ ...store, now: () => new Date(), ...(notifyDeps ? { notify: (n) => notify(n, notifyDeps) } : {}) });
         return print(await handler(cmd));
       });
     },

@@ -11,13 +11,14 @@
 // send fails for another reason, the record keeps the decision with delivery `failed` and the
 // same decision may be sent again (a retry of the page's POST or the CLI).
 import { IncidentStatusConflict } from '../shared/errors.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { IncidentRepo, Timeline } from '../shared/store/index.js';
 import { answerTask, type ApprovalVerdict, type TaskCallbacks } from './schema.js';
 import { ApprovalAlreadyDecided, ApprovalExpired, type ApprovalRecord, type ApprovalStore } from './store.js';
 
 export interface DecideDeps {
   approvals: Pick<ApprovalStore, 'get' | 'decide' | 'setDelivery'>;
-  incidents: Pick<IncidentStore, 'appendTimeline' | 'setStatus'>;
+  incidents: Pick<IncidentRepo, 'setStatus'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
   callbacks: TaskCallbacks;
   now: () => Date;
 }
@@ -56,7 +57,7 @@ export async function decideApproval(deps: DecideDeps, approvalId: string, input
     const name = err instanceof Error ? err.name : '';
     if (TASK_CLOSED_ERRORS.has(name)) {
       await deps.approvals.setDelivery(approvalId, 'task-closed');
-      await deps.incidents.appendTimeline(record.incidentId, {
+      await deps.timeline.appendTimeline(record.incidentId, {
         actor: `operator:${decided.by}`,
         action: 'approval-decision-late',
         detail: `${input.decision} for ${record.workflow} arrived after the workflow stopped waiting (${name})`,
@@ -68,7 +69,7 @@ export async function decideApproval(deps: DecideDeps, approvalId: string, input
     throw err;
   }
   await deps.approvals.setDelivery(approvalId, 'delivered');
-  await deps.incidents.appendTimeline(record.incidentId, {
+  await deps.timeline.appendTimeline(record.incidentId, {
     actor: `operator:${decided.by}`,
     action: 'approval-decided',
     detail: `${input.decision} ${record.workflow}: ${record.summary}${decided.reason === undefined ? '' : ` (reason: ${decided.reason})`}`,

@@ -13,7 +13,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, SendTaskFailureCommand, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { documentClient, incidentStoreFromEnv } from '../shared/clients.js';
+import { documentClient, storeFromEnv } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
@@ -116,9 +116,11 @@ export function sfnCallbacks(client: Pick<SFNClient, 'send'>): TaskCallbacks {
 let cached: ((e: ApprovalHttpEvent) => Promise<APIGatewayProxyResult>) | undefined;
 
 function fromEnv() {
+  const store = storeFromEnv();
   return makeApprovalEndpoint({
     approvals: new ApprovalStore(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
-    incidents: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
     callbacks: sfnCallbacks(new SFNClient({})),
     signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
     now: () => new Date(),

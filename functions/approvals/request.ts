@@ -15,10 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import type { IncidentType, Severity } from '../domain/types.js';
-import { documentClient, incidentStoreFromEnv } from '../shared/clients.js';
+import { documentClient, storeFromEnv } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { IncidentStatusConflict } from '../shared/errors.js';
-import type { IncidentStore, IncidentWithTimeline } from '../shared/incident-store.js';
+import type { IncidentRepo, IncidentWithTimeline, Timeline } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { incidentLinks } from '../lifecycle/links.js';
@@ -28,7 +28,8 @@ import { ApprovalStore, type ApprovalRecord } from './store.js';
 
 export interface ApprovalRequestDeps {
   approvals: Pick<ApprovalStore, 'create'>;
-  incidents: Pick<IncidentStore, 'get' | 'appendTimeline' | 'setStatus' | 'markPaged'>;
+  incidents: Pick<IncidentRepo, 'get' | 'setStatus' | 'markPaged'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
   signingKey: SigningKeySource;
   notify: (n: IncidentNotification) => Promise<NotifyResult>;
   /** Base URL of the approval endpoint (`https://.../v1`, or the local approval server). */
@@ -82,7 +83,7 @@ export function makeApprovalRequestHandler(deps: ApprovalRequestDeps) {
       status: 'pending',
     };
     await deps.approvals.create(record);
-    await deps.incidents.appendTimeline(request.incidentId, {
+    await deps.timeline.appendTimeline(request.incidentId, {
       actor: `workflow:${request.workflow}`,
       action: 'approval-requested',
       detail: `${request.summary}. Actions if approved: ${numbered(request.actions)}`,
@@ -110,7 +111,7 @@ export function makeApprovalRequestHandler(deps: ApprovalRequestDeps) {
       // The incident's own acknowledge and resolve links (its page: functions/lifecycle), beside the approval's.
       details: { approvalId, approve: approveUrl, reject: rejectUrl, expiresAt, actions: request.actions, cli: `kafka-heal approve ${approvalId} --reason "..."`, ...incidentLinks(deps.baseUrl, key, request.incidentId, now) },
     });
-    for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.incidents.appendTimeline(request.incidentId, entry);
+    for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.timeline.appendTimeline(request.incidentId, entry);
     // The first page: MTTA counts from it.
     if (result.via === 'pagerduty') await deps.incidents.markPaged(request.incidentId, now.toISOString());
     return { approvalId };
@@ -121,9 +122,11 @@ let cached: ((r: ApprovalRequest) => Promise<ApprovalRequested>) | undefined;
 
 function fromEnv(): (r: ApprovalRequest) => Promise<ApprovalRequested> {
   const notifyDeps = notifyDepsFromEnv(process.env);
+  const store = storeFromEnv();
   return makeApprovalRequestHandler({
     approvals: new ApprovalStore(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
-    incidents: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
     signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
     notify: (n) => notify(n, notifyDeps),
     baseUrl: requireEnv('APPROVAL_BASE_URL'),

@@ -3,7 +3,7 @@
 import type { Decision, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import type { ArbitrationStep } from '../domain/arbitrate.js';
 import { LockHeldError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, type IncidentRecord } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES, type IncidentRecord } from '../shared/store/index.js';
 import type { LoadedPolicy } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { runName, supersede } from '../shared/runs.js';
@@ -17,11 +17,11 @@ import { takeOverLock } from './lock.js';
  * incident that nothing is working on as suppressed, so its slot is free for the next signal.
  */
 export async function holdBack(current: OpenIncident, step: Extract<ArbitrationStep, { step: 'hold-back' }>, deps: ClassifyDeps): Promise<void> {
-  await deps.store.appendTimeline(current.id, { actor: 'classifier', action: step.action, detail: step.detail, result: 'ignore', reasons: step.reasons });
+  await deps.timeline.appendTimeline(current.id, { actor: 'classifier', action: step.action, detail: step.detail, result: 'ignore', reasons: step.reasons });
   metrics.addMetric('ActionsSuppressed', MetricUnit.Count, 1);
   if (!step.closeAsSuppressed) return;
   try {
-    await deps.store.setStatus(current.id, 'suppressed', ['open'], { actor: 'classifier', detail: step.why });
+    await deps.incidents.setStatus(current.id, 'suppressed', ['open'], { actor: 'classifier', detail: step.why });
   } catch (err) {
     // Another classifier acted on it meanwhile: its action stands.
     if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
@@ -31,7 +31,6 @@ export async function holdBack(current: OpenIncident, step: Extract<ArbitrationS
 export async function act(incident: IncidentRecord, signal: Signal, decision: Exclude<Decision, { action: 'ignore' }>, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
   const incidentId = incident.id;
   const attempt = (incident.reopenCount ?? 0) + 1;
-  const store = deps.store;
   const requested: Workflow = decision.action === 'escalate' ? 'escalation' : decision.plan.workflow;
   let workflow: Workflow = requested;
   let arn = deps.workflowArns[workflowArnEnvName(requested)];
@@ -51,8 +50,8 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
   if (arn && (decision.action === 'remediate' || decision.action === 'await-approval') && !decision.plan.dryRun && workflow !== 'escalation') {
     const run = executionArnFor(arn, runName(incident, workflow));
     try {
-      const lock = await store.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
-      await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+      const lock = await deps.lock.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
+      await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
       // A site failure or a quorum loss takes the lock from a broker-level run; anyone takes a stale one (takeOverLock).
@@ -60,7 +59,7 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
       if (refused !== undefined) {
         // One remediation per cluster: this one goes to people instead of waiting silently.
         notes.push(`remediation lock for ${signal.cluster} is held by ${refused.owner ?? 'another incident'} (${refused.why}); escalating instead of remediating concurrently`);
-        await store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: `${err.message}; ${refused.why}`, result: 'escalate' });
+        await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: `${err.message}; ${refused.why}`, result: 'escalate' });
         metrics.addMetric('LockContention', MetricUnit.Count, 1);
         workflow = 'escalation';
         arn = deps.workflowArns[workflowArnEnvName('escalation')];
@@ -72,10 +71,10 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
     const detail = `no state machine to start: ${[...notes, `${workflowArnEnvName(workflow)} unset`].join('; ')}`;
     logger.error('no workflow deployed for the decision', { incidentId, requested, detail });
     metrics.addMetric('WorkflowMissing', MetricUnit.Count, 1);
-    await store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-missing', detail, result: 'not started', reasons: decision.reasons });
+    await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-missing', detail, result: 'not started', reasons: decision.reasons });
     return;
   }
-  for (const note of notes) await store.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-fallback', detail: note, result: workflow });
+  for (const note of notes) await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-fallback', detail: note, result: workflow });
 
   const plan = decision.action === 'escalate' ? undefined : decision.plan;
   const input = {
@@ -93,11 +92,11 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
     signal,
   };
   // Designated before it starts, so its first step may act (and no run this replaces can).
-  await store.designateRun(incidentId, executionArnFor(arn, runName(incident, workflow)));
+  await deps.lock.designateRun(incidentId, executionArnFor(arn, runName(incident, workflow)));
   const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow, attempt });
-  await store.setExecution(incidentId, started.executionArn);
+  await deps.incidents.setExecution(incidentId, started.executionArn);
   if (started.started && workflow !== 'escalation' && (await supersededWhileStarting(incidentId, workflow, decision, started.executionArn, deps))) return;
-  await store.appendTimeline(incidentId, {
+  await deps.timeline.appendTimeline(incidentId, {
     actor: 'classifier',
     action: started.started ? 'workflow-started' : 'workflow-already-started',
     detail: `${workflow} execution ${started.executionName}`,
@@ -108,7 +107,7 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
 
   const status = workflow === 'escalation' ? 'escalated' : decision.action === 'await-approval' ? 'awaiting-approval' : 'remediating';
   try {
-    await store.setStatus(incidentId, status, ACTIVE_STATUSES, { actor: 'classifier', detail: `${workflow} started` });
+    await deps.incidents.setStatus(incidentId, status, ACTIVE_STATUSES, { actor: 'classifier', detail: `${workflow} started` });
   } catch (err) {
     // Closed meanwhile (e.g. resolved by a fast workflow): the timeline already has the start.
     if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
@@ -122,7 +121,7 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
  * this execution is stopped at once, so one incident never has two remediations running.
  */
 async function supersededWhileStarting(incidentId: string, workflow: Workflow, decision: Decision, executionArn: string, deps: ClassifyDeps): Promise<boolean> {
-  const current = await deps.store.get(incidentId);
+  const current = await deps.incidents.get(incidentId);
   if (current.type === decision.incidentType || current.type !== 'cascade-failure' || workflow === 'cascade-recovery') return false;
   const cause = `incident ${incidentId} grew into ${current.type} while ${workflow} was starting; the cascade's runbook takes over`;
   await supersede(incidentId, executionArn, cause, deps);

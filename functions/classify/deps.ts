@@ -3,7 +3,7 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { ClusterFacts, Decision, HealRecord, Signal } from '../domain/types.js';
 import { InputValidationError } from '../shared/errors.js';
-import { LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
+import { LOCK_TTL_SECONDS, type ClusterLock, type HealHistory, type IncidentRepo, type RawInbox, type SignalLedger, type Timeline } from '../shared/store/index.js';
 import type { IncidentNotification, NotifyResult } from '../shared/notify.js';
 import { unconfiguredPolicy, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { signalSchema } from '../shared/schemas.js';
@@ -11,28 +11,17 @@ import { signalSchema } from '../shared/schemas.js';
 /** A remediation holds its cluster's lock at most this long unless the workflow renews it (LOCK_TTL_SECONDS). */
 export const DEFAULT_LOCK_TTL_SECONDS = LOCK_TTL_SECONDS;
 
-export type ClassifyStore = Pick<
-  IncidentStore,
-  | 'listOpen'
-  | 'recentHeals'
-  | 'recordSignal'
-  | 'markSignalActed'
-  | 'appendTimeline'
-  | 'acquireLock'
-  | 'getLock'
-  | 'releaseLock'
-  | 'setExecution'
-  | 'designateRun'
-  | 'fenceRun'
-  | 'setStatus'
-  | 'storeRaw'
-  | 'get'
-  | 'listRecentlyResolved'
-  | 'claimRenotify'
->;
+/** The incident store's pieces the classifier uses, each narrowed to its calls. */
+export interface ClassifyStore {
+  incidents: Pick<IncidentRepo, 'listOpen' | 'listRecentlyResolved' | 'get' | 'recordSignal' | 'setExecution' | 'setStatus' | 'claimRenotify'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
+  signals: Pick<SignalLedger, 'markSignalActed'>;
+  lock: Pick<ClusterLock, 'acquireLock' | 'getLock' | 'releaseLock' | 'designateRun' | 'fenceRun'>;
+  heals: Pick<HealHistory, 'recentHeals'>;
+  rawInbox: Pick<RawInbox, 'storeRaw'>;
+}
 
-export interface ClassifyDeps {
-  store: ClassifyStore;
+export interface ClassifyDeps extends ClassifyStore {
   sfn: SFNClient;
   policies: PolicySource;
   clusters: ClusterFacts[];

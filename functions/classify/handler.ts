@@ -20,9 +20,9 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { arbitrate } from '../domain/arbitrate.js';
 import { classify } from '../domain/classify.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
-import { ACTIVE_STATUSES } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { NOTIFY_ENV, notify, notifyDepsFromEnv } from '../shared/notify.js';
 import { SsmPolicySource } from '../shared/policy-source.js';
@@ -46,7 +46,7 @@ export { DEFAULT_LOCK_TTL_SECONDS, parseSignal, type ClassifyDeps, type Classify
 async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void> {
   const first = group[0] as Pending;
   const incidentId = first.incidentId;
-  const current = await deps.store.get(incidentId);
+  const current = await deps.incidents.get(incidentId);
   if (!ACTIVE_STATUSES.includes(current.status)) {
     // Closed meanwhile (e.g. a fast workflow resolved it): nothing is left to start.
     logger.info('incident closed before its decision', { incidentId, status: current.status });
@@ -55,7 +55,7 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
   // The signal that gave the incident its current type leads (the latest one of the batch).
   const lead = [...group].reverse().find((p) => p.decision.incidentType === current.type) ?? (group.at(-1) as Pending);
   const loaded = await policyOf(current.cluster, deps, true);
-  const open = await deps.store.listOpen(current.cluster);
+  const open = await deps.incidents.listOpen(current.cluster);
   const others = open.filter((o) => o.id !== incidentId);
   const cluster = deps.clusters.find((c) => c.name === current.cluster);
   const acting = classify({ signal: lead.signal, cluster, openIncidents: [...others, current], recentHeals: lead.recentHeals, policy: loaded.policy, now: deps.now() });
@@ -63,7 +63,7 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
   for (const step of steps) {
     switch (step.step) {
       case 'note':
-        await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: step.action, detail: step.detail, result: step.result, ...(step.reasons ? { reasons: step.reasons } : {}) });
+        await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: step.action, detail: step.detail, result: step.result, ...(step.reasons ? { reasons: step.reasons } : {}) });
         break;
       case 'hold-back':
         await holdBack(current, step, deps);
@@ -102,7 +102,7 @@ export function createClassifyHandler(deps: ClassifyDeps): (event: SQSEvent) => 
     for (const group of pending.values()) {
       try {
         await decideAndAct(group, deps);
-        for (const p of group) await deps.store.markSignalActed(p.signal.id);
+        for (const p of group) await deps.signals.markSignalActed(p.signal.id);
       } catch (err) {
         // Recorded but not acted on: the redelivery finds them unacted and finishes the job.
         for (const p of group) fail(p.messageId, err);
@@ -116,7 +116,7 @@ let deps: ClassifyDeps | undefined;
 function depsFromEnv(): ClassifyDeps {
   const ttl = Number(process.env.LOCK_TTL_SECONDS ?? DEFAULT_LOCK_TTL_SECONDS);
   const d: ClassifyDeps = {
-    store: incidentStoreFromEnv(),
+    ...storeFromEnv(),
     sfn: new SFNClient({}),
     policies: new SsmPolicySource(new SSMClient({}), requireEnv('POLICY_PARAMETER_PREFIX')),
     clusters: clustersFromEnv(),

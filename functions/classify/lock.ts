@@ -26,7 +26,7 @@ const TAKEOVER_ROUNDS = 3;
 export async function takeOverLock(cluster: string, incidentId: string, decision: Decision, run: string, deps: ClassifyDeps): Promise<{ owner: string | undefined; why: string } | undefined> {
   let refused: { owner: string | undefined; why: string } = { owner: undefined, why: 'another classifier took it first' };
   for (let round = 0; round < TAKEOVER_ROUNDS; round++) {
-    const held = await deps.store.getLock(cluster);
+    const held = await deps.lock.getLock(cluster);
     const now = deps.now();
     if (held === undefined || held.owner === incidentId || held.expiresAt < Math.floor(now.getTime() / 1000)) {
       if (await tryAcquire(cluster, incidentId, run, `remediation lock for ${cluster}`, deps)) return undefined;
@@ -34,7 +34,7 @@ export async function takeOverLock(cluster: string, incidentId: string, decision
     }
     const owner = held.owner;
     // A holder that cannot be read is not taken over.
-    const holder = await deps.store.get(owner).catch(() => undefined);
+    const holder = await deps.incidents.get(owner).catch(() => undefined);
     const heldRun = held.run ?? holder?.executionArn;
     // The paging ladder never holds a lock and is never stopped for one (an older lock may name no run but the ladder's).
     const ladder = heldRun !== undefined && isLadderRun(heldRun, owner);
@@ -44,22 +44,22 @@ export async function takeOverLock(cluster: string, incidentId: string, decision
     if (!verdict.take) return { owner, why: verdict.reason };
     const why = `${decision.incidentType} ${incidentId} takes the remediation lock for ${cluster} over from ${owner}: ${verdict.reason}`;
     if (heldRun !== undefined && !ladder) {
-      await deps.store.fenceRun(owner, heldRun);
+      await deps.lock.fenceRun(owner, heldRun);
       if (verdict.stopRun) await stopRun(owner, heldRun, why, deps);
     }
     try {
-      await deps.store.releaseLock(cluster, owner);
+      await deps.lock.releaseLock(cluster, owner);
     } catch (err) {
       // Moved on meanwhile (released and taken by someone else): ask again.
       if (!(err instanceof LockNotOwnedError)) throw err;
       refused = { owner, why: 'the lock changed hands during the takeover' };
       continue;
     }
-    await deps.store.appendTimeline(owner, { actor: 'classifier', action: 'lock-taken-over', detail: why, result: incidentId });
+    await deps.timeline.appendTimeline(owner, { actor: 'classifier', action: 'lock-taken-over', detail: why, result: incidentId });
     if (!(await tryAcquire(cluster, incidentId, run, `remediation lock for ${cluster} taken over from ${owner} (${holder?.type})`, deps))) continue;
     if (verdict.suppressHolder) {
       try {
-        await deps.store.setStatus(owner, 'suppressed', RUN_ACTING_STATUSES, { actor: 'classifier', detail: why });
+        await deps.incidents.setStatus(owner, 'suppressed', RUN_ACTING_STATUSES, { actor: 'classifier', detail: why });
       } catch (err) {
         // Escalated or closed meanwhile by its own run: that status stands.
         if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
@@ -74,8 +74,8 @@ export async function takeOverLock(cluster: string, incidentId: string, decision
 /** Takes the lock for this incident's run; false when another incident holds it. */
 async function tryAcquire(cluster: string, incidentId: string, run: string, what: string, deps: ClassifyDeps): Promise<boolean> {
   try {
-    const lock = await deps.store.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
-    await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `${what} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+    const lock = await deps.lock.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
+    await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `${what} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
     return true;
   } catch (err) {
     if (err instanceof LockHeldError) return false;

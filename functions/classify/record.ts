@@ -4,7 +4,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { classify } from '../domain/classify.js';
 import { correlate, type Correlation } from '../domain/correlate.js';
 import type { OpenIncident, Signal } from '../domain/types.js';
-import type { IncidentRecord } from '../shared/incident-store.js';
+import type { IncidentRecord } from '../shared/store/index.js';
 import { notifyTimelineEntries, incidentNotification, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { parseSignal, policyNote, policyOf, type ClassifyDeps, type ClassifyStore, type Pending } from './deps.js';
@@ -25,15 +25,15 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
   const policy = loaded.policy;
   const cluster = deps.clusters.find((c) => c.name === signal.cluster);
   const lookback = Math.max(policy.flapWindowSeconds, policy.cooldownSeconds) * 1000;
-  const [open, recentHeals] = await Promise.all([deps.store.listOpen(signal.cluster), deps.store.recentHeals(signal.cluster, new Date(now.getTime() - lookback))]);
+  const [open, recentHeals] = await Promise.all([deps.incidents.listOpen(signal.cluster), deps.heals.recentHeals(signal.cluster, new Date(now.getTime() - lookback))]);
 
   const decision = classify({ signal, cluster, openIncidents: open, recentHeals, policy, now });
-  let resolved: Awaited<ReturnType<ClassifyStore['listRecentlyResolved']>> = [];
+  let resolved: Awaited<ReturnType<ClassifyStore['incidents']['listRecentlyResolved']>> = [];
   const bind = (o: OpenIncident[]): Correlation => correlate(signal, decision, o, policy, now, resolved);
   let correlation = bind(open);
   if (correlation.kind === 'new' && !correlation.linkedTo && signal.state === 'firing' && decision.action !== 'ignore' && policy.reopenSeconds > 0) {
     // About to open a new incident: the fault may be one that returned (read only then, off the storm path).
-    resolved = await deps.store.listRecentlyResolved(signal.cluster, new Date(now.getTime() - policy.reopenSeconds * 1000));
+    resolved = await deps.incidents.listRecentlyResolved(signal.cluster, new Date(now.getTime() - policy.reopenSeconds * 1000));
     if (resolved.length > 0) correlation = bind(open);
   }
   metrics.addMetric('SignalsClassified', MetricUnit.Count, 1);
@@ -45,14 +45,14 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
     return undefined;
   }
 
-  const recorded = await deps.store.recordSignal(signal, decision, correlation, bind);
+  const recorded = await deps.incidents.recordSignal(signal, decision, correlation, bind);
   logger.info('signal recorded', { signalId: signal.id, outcome: recorded.outcome, correlation, action: decision.action });
 
   if (recorded.outcome === 'duplicate') {
     metrics.addMetric('DuplicateSignals', MetricUnit.Count, 1);
     // A first delivery that opened or upgraded the incident but failed before its workflow started.
     if (!recorded.acted && recorded.incidentId && recorded.decision && (recorded.firstOutcome === 'created' || recorded.firstOutcome === 'upgraded' || recorded.firstOutcome === 'reopened')) {
-      await deps.store.appendTimeline(recorded.incidentId, { actor: 'classifier', action: 'actions-resumed', detail: `redelivery of signal ${signal.id} completes the actions of its first delivery` });
+      await deps.timeline.appendTimeline(recorded.incidentId, { actor: 'classifier', action: 'actions-resumed', detail: `redelivery of signal ${signal.id} completes the actions of its first delivery` });
       return { incidentId: recorded.incidentId, signal, decision: recorded.decision, recentHeals, messageId };
     }
     return undefined;
@@ -68,7 +68,7 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
     bySeverity.addMetric('IncidentsOpenedBySeverity', MetricUnit.Count, 1);
   }
   if (loaded.origin !== 'ssm' && recorded.outcome !== 'joined') {
-    await deps.store.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
+    await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'policy-fallback', detail: policyNote(loaded), result: `mode ${policy.mode}` });
   }
   if (recorded.outcome === 'joined') {
     // Joined or folded: the incident's own decision stands; no new decision or workflow. A firing
@@ -77,7 +77,7 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
     if (!recorded.folded && signal.state === 'firing' && recorded.incident.status === 'escalated') {
       await renotifyOwner(recorded.incident, signal, correlation.kind === 'join' ? correlation.renotify : undefined, deps);
     }
-    await deps.store.markSignalActed(signal.id);
+    await deps.signals.markSignalActed(signal.id);
     return undefined;
   }
   return { incidentId, signal, decision, recentHeals, messageId };
@@ -90,12 +90,12 @@ async function recordSignal(signal: Signal, messageId: string, deps: ClassifyDep
  */
 async function renotifyOwner(incident: IncidentRecord, signal: Signal, why: string | undefined, deps: ClassifyDeps): Promise<void> {
   const what = `${signal.source} signal ${signal.name}${signal.brokerIds.length ? ` (brokers ${signal.brokerIds.join(',')})` : ''} fired while the incident is escalated${why ? ` (${why})` : ''}`;
-  if (!(await deps.store.claimRenotify(incident.id))) {
-    await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotify-skipped', detail: `${what}; the owner was notified less than 5 minutes ago`, result: 'skipped' });
+  if (!(await deps.incidents.claimRenotify(incident.id))) {
+    await deps.timeline.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotify-skipped', detail: `${what}; the owner was notified less than 5 minutes ago`, result: 'skipped' });
     return;
   }
   if (!deps.notify) {
-    await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: `${what}; no notification channel is configured here`, result: 'undelivered' });
+    await deps.timeline.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: `${what}; no notification channel is configured here`, result: 'undelivered' });
     return;
   }
   const n: IncidentNotification = {
@@ -107,11 +107,11 @@ async function renotifyOwner(incident: IncidentRecord, signal: Signal, why: stri
   try {
     result = await deps.notify(n);
   } catch (err) {
-    await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: `${what}; ${(err as Error).message}`, result: 'undelivered' });
+    await deps.timeline.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: `${what}; ${(err as Error).message}`, result: 'undelivered' });
     throw err;
   }
-  for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.store.appendTimeline(incident.id, entry);
-  await deps.store.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: what, result: result.via ?? 'undelivered' });
+  for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.timeline.appendTimeline(incident.id, entry);
+  await deps.timeline.appendTimeline(incident.id, { actor: 'classifier', action: 'owner-renotified', detail: what, result: result.via ?? 'undelivered' });
   metrics.addMetric('OwnersRenotified', MetricUnit.Count, 1);
 }
 
@@ -122,7 +122,7 @@ export async function recordRecord(record: SQSRecord, deps: ClassifyDeps): Promi
   } catch (err) {
     const e = err as Error;
     // A message no retry can fix: keep it raw with the reason, do not retry it.
-    await deps.store.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: deps.now().toISOString() });
+    await deps.rawInbox.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: deps.now().toISOString() });
     logger.error('signal message rejected and stored raw', { messageId: record.messageId, reason: e.message });
     metrics.addMetric('RejectedSignals', MetricUnit.Count, 1);
     return undefined;

@@ -1,6 +1,6 @@
 // Who may act for an incident, and when a cluster's remediation lock changes hands. Pure: the
 // incident store enforces runMayAct in the same conditional write that takes the lock or changes
-// the incident's status (functions/shared/incident-store.ts states it as a DynamoDB condition;
+// the incident's status (functions/shared/store/cluster-lock.ts states it as a DynamoDB condition;
 // test/integration/run-fencing.test.ts holds both to the same table), and the classifier asks
 // lockTakeover before it moves a lock from one incident to another.
 //

@@ -25,8 +25,8 @@ import { signingKeyFromSecret } from '../approvals/links.js';
 import { DEFAULT_ESCALATION_POLICY, formatDuration, nextEscalationStep, recordStep, type EscalationPolicy, type EscalationState, type EscalationStep } from '../domain/escalation.js';
 import type { EscalationTargets, IncidentType, Severity } from '../domain/types.js';
 import { incidentLinks } from '../lifecycle/links.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
-import type { IncidentStore, IncidentWithTimeline } from '../shared/incident-store.js';
+import { storeFromEnv } from '../shared/clients.js';
+import type { IncidentRepo, IncidentWithTimeline, Timeline } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { NotificationLost, notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { SsmPolicySource, type PolicySource } from '../shared/policy-source.js';
@@ -85,7 +85,8 @@ export type EscalationStepResult =
   | { outcome: string; reason: string; summary: string };
 
 export interface EscalationDeps {
-  store: Pick<IncidentStore, 'get' | 'appendTimeline'> & Partial<Pick<IncidentStore, 'markPaged'>>;
+  incidents: Pick<IncidentRepo, 'get'> & Partial<Pick<IncidentRepo, 'markPaged'>>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
   notify: (n: IncidentNotification) => Promise<NotifyResult>;
   now: () => Date;
   policy?: EscalationPolicy;
@@ -171,7 +172,7 @@ export function makeEscalationHandler(deps: EscalationDeps) {
   /** The acknowledgement stops the paging: said once, with who and from where. */
   const noteAcknowledged = async (e: Extract<EscalationStepEvent, { step: 'next' }>, incident: IncidentWithTimeline, ladder: Ladder): Promise<void> => {
     const cadence = policy[ladder.severity].statusUpdateEveryMs;
-    await deps.store.appendTimeline(e.request.incidentId, {
+    await deps.timeline.appendTimeline(e.request.incidentId, {
       actor: ACTOR,
       action: 'escalation-acknowledged',
       detail: `acknowledged by ${incident.acknowledgedBy ?? 'someone'}${incident.acknowledgedVia ? ` (${incident.acknowledgedVia})` : ''} at ${incident.acknowledgedAt ?? '?'}: the ladder pages no further level (${ladder.level} paged)${cadence > 0 ? `; status updates every ${formatDuration(cadence)} until resolved` : ''}`,
@@ -202,17 +203,17 @@ export function makeEscalationHandler(deps: EscalationDeps) {
     switch (e.step) {
       case 'plan': {
         const planned = describeLadder(e.request.severity, policy, await targetsFor(e.request.cluster));
-        await deps.store.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-planned', detail: `dry run: nobody is notified. ${e.request.severity} ladder: ${planned.join('; ')}`, reasons: planned });
+        await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-planned', detail: `dry run: nobody is notified. ${e.request.severity} ladder: ${planned.join('; ')}`, reasons: planned });
         return { planned };
       }
       case 'start': {
         const targets = await targetsFor(e.request.cluster);
         const ladder: Ladder = { severity: e.request.severity, startedAt: deps.now().toISOString(), status: 'unacknowledged', level: 0, ...targets };
-        await deps.store.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-started', detail: describeLadder(e.request.severity, policy, targets).join('; '), reasons: e.request.reasons ?? [] });
+        await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-started', detail: describeLadder(e.request.severity, policy, targets).join('; '), reasons: e.request.reasons ?? [] });
         return { ladder, step: null };
       }
       case 'next': {
-        const incident = await deps.store.get(e.request.incidentId);
+        const incident = await deps.incidents.get(e.request.incidentId);
         // A reopened incident fences its earlier ladder: the new decision's own ladder pages now.
         if (e.executionArn !== undefined && incident.fencedRuns?.includes(e.executionArn)) {
           return { ladder: e.ladder, step: { action: 'stop', outcome: 'superseded', reason: `this ladder (${e.executionArn}) was superseded when the incident was reopened` } };
@@ -233,25 +234,25 @@ export function makeEscalationHandler(deps: EscalationDeps) {
         const level = action === 'page' ? Number(e.action.level ?? e.ladder.level + 1) : e.ladder.level;
         let notification = notificationFor(e, action, level);
         if (notification.snsTopicArn !== undefined && deps.levelTopicPrefix !== undefined && !(notification.snsTopicArn.split(':').at(-1) ?? '').startsWith(deps.levelTopicPrefix)) {
-          await deps.store.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-target-refused', detail: `level ${level} names SNS topic ${notification.snsTopicArn}, outside ${deps.levelTopicPrefix}* (the ladder may publish only there): paging the severity's topic instead` });
+          await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-target-refused', detail: `level ${level} names SNS topic ${notification.snsTopicArn}, outside ${deps.levelTopicPrefix}* (the ladder may publish only there): paging the severity's topic instead` });
           const { snsTopicArn: _refused, ...rest } = notification;
           notification = { ...rest, page: false };
         }
         if (action === 'page' && deps.links) notification = { ...notification, details: { ...notification.details, ...(await deps.links(e.request.incidentId, deps.now())) } };
-        const incident = action === 'acknowledge' || action === 'resolve' ? await deps.store.get(e.request.incidentId) : undefined;
+        const incident = action === 'acknowledge' || action === 'resolve' ? await deps.incidents.get(e.request.incidentId) : undefined;
         let result: NotifyResult;
         try {
           result = incident === undefined ? await deps.notify(notification) : await tellTargets(e.ladder, incident, notification);
         } catch (err) {
           if (err instanceof NotificationLost) {
-            for (const entry of notifyTimelineEntries(notification.kind, err.attempts)) await deps.store.appendTimeline(e.request.incidentId, entry);
+            for (const entry of notifyTimelineEntries(notification.kind, err.attempts)) await deps.timeline.appendTimeline(e.request.incidentId, entry);
           }
           throw err;
         }
         const kind = notification.kind;
-        for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.store.appendTimeline(e.request.incidentId, entry);
-        if (action === 'page' && result.via === 'pagerduty') await deps.store.markPaged?.(e.request.incidentId, deps.now().toISOString());
-        await deps.store.appendTimeline(e.request.incidentId, {
+        for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.timeline.appendTimeline(e.request.incidentId, entry);
+        if (action === 'page' && result.via === 'pagerduty') await deps.incidents.markPaged?.(e.request.incidentId, deps.now().toISOString());
+        await deps.timeline.appendTimeline(e.request.incidentId, {
           actor: ACTOR,
           action: action === 'page' ? 'escalation-paged' : `escalation-${action}`,
           detail: `${e.action.reason}${action === 'page' ? ` (level ${level})` : ''}`,
@@ -268,7 +269,7 @@ export function makeEscalationHandler(deps: EscalationDeps) {
       }
       case 'finish': {
         const outcome = typeof e.action.outcome === 'string' ? e.action.outcome : 'stopped';
-        await deps.store.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-finished', detail: e.action.reason, result: outcome });
+        await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-finished', detail: e.action.reason, result: outcome });
         const summary =
           outcome === 'ladder-exhausted'
             ? `Nobody acknowledged ${e.request.severity} ${e.request.incidentType} on ${e.request.cluster} after ${e.ladder.level} escalation level(s): ${e.action.reason}`
@@ -287,8 +288,10 @@ function fromEnv() {
   const signingSecret = process.env.APPROVAL_SIGNING_KEY_SECRET;
   const baseUrl = process.env.APPROVAL_BASE_URL;
   const signingKey = signingSecret ? signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: signingSecret }) : undefined;
+  const store = storeFromEnv();
   return makeEscalationHandler({
-    store: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
     notify: (n) => notify(n, notifyDeps),
     now: () => new Date(),
     ...(prefix ? { policies: new SsmPolicySource(new SSMClient({}), prefix) } : {}),

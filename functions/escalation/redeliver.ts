@@ -4,15 +4,15 @@
 // undeliverable is reported as a batch item failure, so SQS makes it visible again and, after the
 // queue's maxReceiveCount, moves it to the DLQ, which alarms: it is never dropped.
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { incidentStoreFromEnv } from '../shared/clients.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import { storeFromEnv } from '../shared/clients.js';
+import type { Timeline } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
 import { NotificationUndelivered, notifyDepsFromEnv, notifyTimelineEntries, parseRetryQueueMessage, redeliverFromQueue, type NotifyDeps } from '../shared/notify.js';
 
 export interface RedeliverDeps {
   notify: NotifyDeps;
-  store: Pick<IncidentStore, 'appendTimeline'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
 }
 
 export function makeRedeliverHandler(deps: RedeliverDeps) {
@@ -33,10 +33,10 @@ export function makeRedeliverHandler(deps: RedeliverDeps) {
       }
       try {
         const result = await redeliverFromQueue(record.body, deps.notify);
-        for (const entry of notifyTimelineEntries(kind, result.attempts.slice(-2))) await deps.store.appendTimeline(incidentId, entry);
+        for (const entry of notifyTimelineEntries(kind, result.attempts.slice(-2))) await deps.timeline.appendTimeline(incidentId, entry);
       } catch (err) {
         if (err instanceof NotificationUndelivered) {
-          for (const entry of notifyTimelineEntries(kind, err.attempts.slice(-2))) await deps.store.appendTimeline(incidentId, entry).catch(() => undefined);
+          for (const entry of notifyTimelineEntries(kind, err.attempts.slice(-2))) await deps.timeline.appendTimeline(incidentId, entry).catch(() => undefined);
         } else {
           logger.error('redelivery failed', { messageId: record.messageId, error: err as Error });
         }
@@ -50,5 +50,5 @@ export function makeRedeliverHandler(deps: RedeliverDeps) {
 let cached: ((e: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
 
 export const handler = withHouseMiddleware<SQSEvent, SQSBatchResponse>(
-  (event: SQSEvent, _context: Context) => (cached ??= makeRedeliverHandler({ notify: notifyDepsFromEnv(process.env), store: incidentStoreFromEnv() }))(event),
+  (event: SQSEvent, _context: Context) => (cached ??= makeRedeliverHandler({ notify: notifyDepsFromEnv(process.env), timeline: storeFromEnv().timeline }))(event),
 );

@@ -4,7 +4,7 @@
 // Counts of events (opened, resolved, escalated) come from the classify and workflow-steps
 // handlers; only a gauge says how many are open right now.
 import { countOpenIncidents, SEVERITY_LEVELS, type OpenIncidentCounts } from '../domain/incident-counts.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { clustersFromEnv } from '../shared/env.js';
 import type { OpenIncident } from '../domain/types.js';
 import { withHouseMiddleware } from '../shared/middy.js';
@@ -12,12 +12,12 @@ import { MetricUnit, metrics } from '../shared/powertools.js';
 
 export interface IncidentMetricsDeps {
   /** Only severity and status are read: the real store's records, or any narrower source. */
-  store: { listOpen(cluster: string): Promise<Pick<OpenIncident, 'severity' | 'status'>[]> };
+  incidents: { listOpen(cluster: string): Promise<Pick<OpenIncident, 'severity' | 'status'>[]> };
   clusters: string[];
 }
 
 export async function publishIncidentMetrics(deps: IncidentMetricsDeps): Promise<OpenIncidentCounts> {
-  const open = (await Promise.all(deps.clusters.map((c) => deps.store.listOpen(c)))).flat();
+  const open = (await Promise.all(deps.clusters.map((c) => deps.incidents.listOpen(c)))).flat();
   const counts = countOpenIncidents(open);
   for (const severity of SEVERITY_LEVELS) {
     // Its own EMF document: the Severity dimension set differs from the function's default one.
@@ -32,6 +32,6 @@ export async function publishIncidentMetrics(deps: IncidentMetricsDeps): Promise
 let deps: IncidentMetricsDeps | undefined;
 
 export const handler = withHouseMiddleware(async () => {
-  deps ??= { store: incidentStoreFromEnv(), clusters: clustersFromEnv().map((c) => c.name) };
+  deps ??= { incidents: storeFromEnv().incidents, clusters: clustersFromEnv().map((c) => c.name) };
   return publishIncidentMetrics(deps);
 });

@@ -11,9 +11,9 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { normalize } from '../domain/normalize/index.js';
 import type { AlertRouting } from '../domain/normalize/index.js';
 import type { ClusterFacts } from '../domain/types.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import type { RawInbox } from '../shared/store/index.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
-import type { IncidentStore } from '../shared/incident-store.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { AlarmOwnership, cloudWatchTagReader } from './alarm-owner.js';
@@ -23,7 +23,7 @@ import { publishSignals } from './publish.js';
 export interface IngestDeps {
   sqs: SQSClient;
   signalsQueueUrl: string;
-  store: Pick<IncidentStore, 'storeRaw'>;
+  rawInbox: Pick<RawInbox, 'storeRaw'>;
   clusters: ClusterFacts[];
   /** How Alertmanager alerts are read (the bundled ALERT_ROUTING_FILE); none: the built-in names and labels only. */
   routing?: AlertRouting;
@@ -59,7 +59,7 @@ async function ingestRecord(record: SQSRecord, deps: IngestDeps): Promise<void> 
   } catch (err) {
     if (!isPermanentInputError(err)) throw err;
     const e = err as Error;
-    const stored = await deps.store.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: at });
+    const stored = await deps.rawInbox.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: at });
     logger.error('input rejected and stored raw', { messageId: record.messageId, error: e.name, reason: e.message, rawKey: stored });
     metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
     return;
@@ -95,7 +95,7 @@ function depsFromEnv(): IngestDeps {
   return {
     sqs: new SQSClient({}),
     signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
-    store: incidentStoreFromEnv(),
+    rawInbox: storeFromEnv().rawInbox,
     clusters: clustersFromEnv(),
     routing: alertRoutingFromEnv(),
     now: () => new Date(),

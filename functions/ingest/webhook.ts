@@ -7,7 +7,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
 import { parseJsonDocument } from '../domain/normalize/common.js';
 import { normalizeWebhook } from '../domain/normalize/index.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { alertRoutingFromEnv, clustersFromEnv, requireEnv } from '../shared/env.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
@@ -44,7 +44,7 @@ export function createWebhookHandler(deps: IngestDeps): (event: ProxyEvent) => P
       if (!isPermanentInputError(err)) throw err;
       const e = err as Error;
       try {
-        await deps.store.storeRaw({ source: 'webhook:alertmanager', body: text, error: e.message, errorName: e.name, receivedAt: at });
+        await deps.rawInbox.storeRaw({ source: 'webhook:alertmanager', body: text, error: e.message, errorName: e.name, receivedAt: at });
       } catch (storeErr) {
         logger.error('could not store rejected webhook body', { error: storeErr as Error });
       }
@@ -70,7 +70,7 @@ export const handler = withHouseMiddleware((event: ProxyEvent) =>
     (deps ??= {
       sqs: new SQSClient({}),
       signalsQueueUrl: requireEnv('SIGNALS_QUEUE_URL'),
-      store: incidentStoreFromEnv(),
+      rawInbox: storeFromEnv().rawInbox,
       clusters: clustersFromEnv(),
       routing: alertRoutingFromEnv(),
       now: () => new Date(),

@@ -16,7 +16,7 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { LifecycleVia } from '../domain/lifecycle.js';
 import type { Severity } from '../domain/types.js';
 import { RUN_BUSY_STATUSES } from '../domain/run-fencing.js';
-import type { IncidentRecord, IncidentStore } from '../shared/incident-store.js';
+import type { ClusterLock, IncidentRecord, IncidentRepo, Timeline } from '../shared/store/index.js';
 import { incidentNotification, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
 import { isLadderRun, releaseLockOf, supersede } from '../shared/runs.js';
 
@@ -46,7 +46,9 @@ export interface LifecycleResult {
 }
 
 export interface LifecycleDeps {
-  store: Pick<IncidentStore, 'acknowledge' | 'resolveBy' | 'reopenBy' | 'addNote' | 'appendTimeline' | 'fenceRun' | 'releaseLock' | 'markPagerDutySynced'>;
+  incidents: Pick<IncidentRepo, 'acknowledge' | 'resolveBy' | 'reopenBy' | 'addNote' | 'markPagerDutySynced'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
+  lock: Pick<ClusterLock, 'fenceRun' | 'releaseLock'>;
   /** Stops a run still acting after a person's resolve; without it the run is fenced only. */
   sfn?: SFNClient;
   /** The notification chain (PagerDuty first); without it PagerDuty is told by the ladder at its next step. */
@@ -65,13 +67,13 @@ export async function applyLifecycle(deps: LifecycleDeps, req: LifecycleRequest)
   const notes: string[] = [];
   switch (req.action) {
     case 'acknowledge': {
-      const r = await deps.store.acknowledge(req.incidentId, req.by, req.via, req.reason);
+      const r = await deps.incidents.acknowledge(req.incidentId, req.by, req.via, req.reason);
       if (r.firstMtta !== undefined) deps.recordMtta?.(r.incident.severity, r.firstMtta.seconds);
       if (r.outcome === 'acknowledged') await tellPagerDuty(deps, r.incident, 'acknowledge', req, notes);
       return { outcome: r.outcome, incident: r.incident, notes };
     }
     case 'resolve': {
-      const r = await deps.store.resolveBy(req.incidentId, req.by, req.via, req.reason ?? 'resolved by hand', req.version);
+      const r = await deps.incidents.resolveBy(req.incidentId, req.by, req.via, req.reason ?? 'resolved by hand', req.version);
       if (r.outcome === 'resolved') {
         if (r.from !== undefined && RUN_BUSY_STATUSES.includes(r.from)) await stopActingRun(deps, r.incident, req, notes);
         await tellPagerDuty(deps, r.incident, 'resolve', req, notes);
@@ -79,11 +81,11 @@ export async function applyLifecycle(deps: LifecycleDeps, req: LifecycleRequest)
       return { outcome: r.outcome, incident: r.incident, notes };
     }
     case 'reopen': {
-      const r = await deps.store.reopenBy(req.incidentId, req.by, req.via, req.reason ?? 'reopened by hand');
+      const r = await deps.incidents.reopenBy(req.incidentId, req.by, req.via, req.reason ?? 'reopened by hand');
       return { outcome: r.outcome, incident: r.incident, notes };
     }
     case 'note': {
-      const incident = await deps.store.addNote(req.incidentId, req.by, req.via, req.reason ?? '');
+      const incident = await deps.incidents.addNote(req.incidentId, req.by, req.via, req.reason ?? '');
       return { outcome: 'noted', incident, notes };
     }
   }
@@ -100,13 +102,13 @@ async function stopActingRun(deps: LifecycleDeps, incident: IncidentRecord, req:
   if (run === undefined || isLadderRun(run, incident.id)) return;
   const cause = `incident ${incident.id} resolved by ${req.by} from ${req.via}: the run no longer acts for it`;
   if (deps.sfn === undefined) {
-    await deps.store.fenceRun(incident.id, run);
-    await deps.store.appendTimeline(incident.id, { actor: req.by, action: 'workflow-fenced', detail: `${run} fenced (not stopped: no Step Functions access here): ${cause}` });
+    await deps.lock.fenceRun(incident.id, run);
+    await deps.timeline.appendTimeline(incident.id, { actor: req.by, action: 'workflow-fenced', detail: `${run} fenced (not stopped: no Step Functions access here): ${cause}` });
     notes.push(`run ${run} fenced (its next step is refused) but not stopped: no Step Functions access here`);
     return;
   }
-  await supersede(incident.id, run, cause, { store: deps.store, sfn: deps.sfn }, req.by);
-  await releaseLockOf(incident.cluster, incident.id, { store: deps.store, sfn: deps.sfn }, 'the incident was resolved by hand', req.by);
+  await supersede(incident.id, run, cause, { timeline: deps.timeline, lock: deps.lock, sfn: deps.sfn }, req.by);
+  await releaseLockOf(incident.cluster, incident.id, { timeline: deps.timeline, lock: deps.lock, sfn: deps.sfn }, 'the incident was resolved by hand', req.by);
   notes.push(`run ${run} stopped`);
 }
 
@@ -115,7 +117,7 @@ async function tellPagerDuty(deps: LifecycleDeps, incident: IncidentRecord, kind
   const what = kind === 'acknowledge' ? 'acknowledged' : 'resolved';
   const at = deps.now().toISOString();
   if (req.via === 'pagerduty') {
-    await deps.store.markPagerDutySynced(incident.id, what, at);
+    await deps.incidents.markPagerDutySynced(incident.id, what, at);
     return;
   }
   if (incident.firstPagedAt === undefined) {
@@ -128,9 +130,9 @@ async function tellPagerDuty(deps: LifecycleDeps, incident: IncidentRecord, kind
   }
   const n = incidentNotification(incident, kind, `${what} by ${req.by} (${req.via})${req.reason ? `: ${req.reason}` : ''}`);
   const result = await deps.notify(n);
-  for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.store.appendTimeline(incident.id, entry);
+  for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.timeline.appendTimeline(incident.id, entry);
   if (result.via === 'pagerduty') {
-    await deps.store.markPagerDutySynced(incident.id, what, at);
+    await deps.incidents.markPagerDutySynced(incident.id, what, at);
     notes.push(`PagerDuty ${what} (Events v2 ${kind})`);
   } else {
     notes.push(`PagerDuty did not take the ${kind} (${result.via === undefined ? 'undelivered' : `sent via ${result.via}`}); the escalation ladder retries at its next step`);

@@ -14,10 +14,10 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { AUTO_RESOLVE_STATUSES, autoResolveVerdict, clusterHealthFromAlarms, type ClusterHealth } from '../domain/lifecycle.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { ConditionalWriteConflict } from '../shared/errors.js';
-import type { IncidentRecord, IncidentStore } from '../shared/incident-store.js';
+import type { IncidentRecord, IncidentRepo } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { notify, notifyDepsFromEnv } from '../shared/notify.js';
 import { SsmPolicySource, type PolicySource } from '../shared/policy-source.js';
@@ -33,7 +33,9 @@ export const MAX_INCIDENTS_PER_RUN = 500;
 export const CLUSTER_CONCURRENCY = 4;
 
 export interface AutoResolveDeps {
-  store: Pick<IncidentStore, 'listOpen'> & LifecycleDeps['store'];
+  incidents: Pick<IncidentRepo, 'listOpen'> & LifecycleDeps['incidents'];
+  timeline: LifecycleDeps['timeline'];
+  lock: LifecycleDeps['lock'];
   clusters: readonly string[];
   policies: PolicySource;
   alarms: ClusterAlarmSource;
@@ -85,7 +87,7 @@ export async function runAutoResolve(deps: AutoResolveDeps): Promise<AutoResolve
   await eachLimited(deps.clusters, CLUSTER_CONCURRENCY, async (cluster) => {
     let candidates: IncidentRecord[];
     try {
-      candidates = (await deps.store.listOpen(cluster)).filter((i) => AUTO_RESOLVE_STATUSES.includes(i.status));
+      candidates = (await deps.incidents.listOpen(cluster)).filter((i) => AUTO_RESOLVE_STATUSES.includes(i.status));
     } catch (err) {
       report.failedClusters.push(cluster);
       logger.error('auto-resolve: open incidents not read', { cluster, error: err as Error });
@@ -139,7 +141,7 @@ async function resolveOne(deps: AutoResolveDeps, incident: IncidentRecord, reaso
   const base = { incidentId: incident.id, cluster: incident.cluster };
   try {
     const r = await applyLifecycle(
-      { store: deps.store, now: deps.now, ...(deps.notify ? { notify: deps.notify } : {}) },
+      { incidents: deps.incidents, timeline: deps.timeline, lock: deps.lock, now: deps.now, ...(deps.notify ? { notify: deps.notify } : {}) },
       { incidentId: incident.id, action: 'resolve', by: AUTO_RESOLVE_ACTOR, via: 'auto-resolve', reason, version: incident.version },
     );
     if (r.outcome === 'resolved') {
@@ -159,8 +161,11 @@ let deps: AutoResolveDeps | undefined;
 
 function fromEnv(): AutoResolveDeps {
   const notifyDeps = notifyDepsFromEnv(process.env);
+  const store = storeFromEnv();
   return {
-    store: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
+    lock: store.lock,
     clusters: clustersFromEnv().map((c) => c.name),
     policies: new SsmPolicySource(new SSMClient({}), requireEnv('POLICY_PARAMETER_PREFIX')),
     alarms: cloudWatchAlarmSource(new CloudWatchClient({}), { deployment: requireEnv('DEPLOYMENT'), alarmNamePrefix: requireEnv('ALARM_NAME_PREFIX') }),

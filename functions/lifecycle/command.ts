@@ -8,9 +8,9 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { IncidentNotFoundError } from '../shared/errors.js';
-import type { IncidentRecord } from '../shared/incident-store.js';
+import type { IncidentRecord } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { metrics } from '../shared/powertools.js';
 import { notify, notifyDepsFromEnv } from '../shared/notify.js';
@@ -64,8 +64,11 @@ let cached: ((c: LifecycleCommand) => Promise<LifecycleCommandResult>) | undefin
 
 function fromEnv() {
   const notifyDeps = notifyDepsFromEnv(process.env);
+  const store = storeFromEnv();
   return makeLifecycleCommandHandler({
-    store: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
+    lock: store.lock,
     sfn: new SFNClient({}),
     notify: (n) => notify(n, notifyDeps),
     recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),

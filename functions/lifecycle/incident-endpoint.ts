@@ -15,10 +15,10 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PAGE_HEADERS } from '../approvals/endpoint.js';
 import { signingKeyFromSecret, type SigningKeySource } from '../approvals/links.js';
-import { documentClient, incidentStoreFromEnv } from '../shared/clients.js';
+import { documentClient, storeFromEnv } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { IncidentNotFoundError } from '../shared/errors.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { IncidentRepo } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { notify, notifyDepsFromEnv } from '../shared/notify.js';
 import { logger, metrics } from '../shared/powertools.js';
@@ -28,8 +28,8 @@ import { incidentNotice, incidentPage, type IncidentNoticeKind } from './inciden
 import { verifyIncidentLink } from './links.js';
 import { LifecycleRecords } from './records.js';
 
-export interface IncidentEndpointDeps extends Omit<LifecycleDeps, 'store'> {
-  store: LifecycleDeps['store'] & Pick<IncidentStore, 'get'>;
+export interface IncidentEndpointDeps extends Omit<LifecycleDeps, 'incidents'> {
+  incidents: LifecycleDeps['incidents'] & Pick<IncidentRepo, 'get'>;
   records: Pick<LifecycleRecords, 'useLink' | 'releaseLink'>;
   signingKey: SigningKeySource;
 }
@@ -64,7 +64,7 @@ export function makeIncidentEndpoint(deps: IncidentEndpointDeps) {
     const sig = raw.sig as string;
     let incident;
     try {
-      incident = await deps.store.get(claims.incidentId);
+      incident = await deps.incidents.get(claims.incidentId);
     } catch (err) {
       if (err instanceof IncidentNotFoundError) return notice('not-found');
       throw err;
@@ -99,8 +99,11 @@ let cached: ((e: IncidentHttpEvent) => Promise<APIGatewayProxyResult>) | undefin
 
 function fromEnv() {
   const notifyDeps = notifyDepsFromEnv(process.env);
+  const store = storeFromEnv();
   return makeIncidentEndpoint({
-    store: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
+    lock: store.lock,
     records: new LifecycleRecords(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
     signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
     sfn: new SFNClient({}),

@@ -4,7 +4,7 @@
 // rendering in the approval page's style: every value escaped, nothing fetched, no scripts, the
 // form posts back to the link's own URL carrying the link's own signature.
 import { escapeHtml, pageDocument } from '../approvals/page.js';
-import type { IncidentWithTimeline } from '../shared/incident-store.js';
+import type { IncidentWithTimeline } from '../shared/store/index.js';
 import type { IncidentLinkAction } from './links.js';
 
 export interface IncidentPageLink {

@@ -23,10 +23,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { documentClient, incidentStoreFromEnv } from '../shared/clients.js';
+import { documentClient, storeFromEnv } from '../shared/clients.js';
 import { requireEnv } from '../shared/env.js';
 import { IncidentNotFoundError } from '../shared/errors.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { RawInbox } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { cachedSecret, type SecretSource } from '../shared/secrets.js';
@@ -79,7 +79,10 @@ export function verifyPagerDutySignature(secret: Buffer, body: string, header: s
 export type PagerDutyHttpEvent = Pick<APIGatewayProxyEvent, 'headers' | 'body' | 'isBase64Encoded'>;
 
 export interface PagerDutyWebhookDeps {
-  store: LifecycleDeps['store'] & Pick<IncidentStore, 'storeRaw'>;
+  incidents: LifecycleDeps['incidents'];
+  timeline: LifecycleDeps['timeline'];
+  lock: LifecycleDeps['lock'];
+  rawInbox: Pick<RawInbox, 'storeRaw'>;
   records: Pick<LifecycleRecords, 'claimEvent' | 'releaseEvent' | 'linkPagerDutyIncident' | 'incidentForPagerDuty'>;
   secret: SecretSource<Buffer>;
   sfn?: LifecycleDeps['sfn'];
@@ -133,7 +136,7 @@ function parseEvent(text: string): PdEvent | string {
 
 export function makePagerDutyWebhookHandler(deps: PagerDutyWebhookDeps) {
   const raw = async (text: string, error: string, errorName: string) => {
-    await deps.store.storeRaw({ source: 'webhook:pagerduty', body: text, error, errorName, receivedAt: deps.now().toISOString() });
+    await deps.rawInbox.storeRaw({ source: 'webhook:pagerduty', body: text, error, errorName, receivedAt: deps.now().toISOString() });
     metrics.addMetric('PagerDutyEventsStoredRaw', MetricUnit.Count, 1);
   };
   return async (event: PagerDutyHttpEvent): Promise<APIGatewayProxyResult> => {
@@ -193,7 +196,7 @@ export function makePagerDutyWebhookHandler(deps: PagerDutyWebhookDeps) {
       'incident.annotated': { ...base, action: 'note', reason: `PagerDuty note: ${clean(e.data.content, 1000)}` },
     };
     try {
-      const r = await applyLifecycle({ store: deps.store, ...(deps.sfn ? { sfn: deps.sfn } : {}), ...(deps.recordMtta ? { recordMtta: deps.recordMtta } : {}), now: deps.now }, reqs[e.event_type as (typeof HANDLED_EVENT_TYPES)[number]]);
+      const r = await applyLifecycle({ incidents: deps.incidents, timeline: deps.timeline, lock: deps.lock, ...(deps.sfn ? { sfn: deps.sfn } : {}), ...(deps.recordMtta ? { recordMtta: deps.recordMtta } : {}), now: deps.now }, reqs[e.event_type as (typeof HANDLED_EVENT_TYPES)[number]]);
       metrics.addMetric('PagerDutyEventsApplied', MetricUnit.Count, 1);
       return reply(202, { incidentId, outcome: r.outcome });
     } catch (err) {
@@ -207,8 +210,12 @@ export function makePagerDutyWebhookHandler(deps: PagerDutyWebhookDeps) {
 let cached: ((e: PagerDutyHttpEvent) => Promise<APIGatewayProxyResult>) | undefined;
 
 function fromEnv() {
+  const store = storeFromEnv();
   return makePagerDutyWebhookHandler({
-    store: incidentStoreFromEnv(),
+    incidents: store.incidents,
+    timeline: store.timeline,
+    lock: store.lock,
+    rawInbox: store.rawInbox,
     records: new LifecycleRecords(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
     secret: webhookSecretFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('PAGERDUTY_WEBHOOK_SECRET') }),
     sfn: new SFNClient({}),

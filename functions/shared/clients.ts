@@ -2,7 +2,7 @@
 // connections are reused across invocations.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { IncidentStore } from './incident-store.js';
+import { createStore, type Store } from './store/index.js';
 import { requireEnv } from './env.js';
 
 export function documentClient(client: DynamoDBClient = new DynamoDBClient({})): DynamoDBDocumentClient {
@@ -11,7 +11,7 @@ export function documentClient(client: DynamoDBClient = new DynamoDBClient({})):
   });
 }
 
-/** The incident store over INCIDENT_TABLE_NAME. */
-export function incidentStoreFromEnv(env: NodeJS.ProcessEnv = process.env): IncidentStore {
-  return new IncidentStore({ client: documentClient(), tableName: requireEnv('INCIDENT_TABLE_NAME', env) });
+/** The incident store's pieces over INCIDENT_TABLE_NAME. */
+export function storeFromEnv(env: NodeJS.ProcessEnv = process.env): Store {
+  return createStore({ client: documentClient(), tableName: requireEnv('INCIDENT_TABLE_NAME', env) });
 }

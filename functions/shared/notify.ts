@@ -14,7 +14,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ConfigurationError } from './errors.js';
-import type { TimelineEntry } from './incident-store.js';
+import type { TimelineEntry } from './store/index.js';
 import { PagerDutyClient, executionConsoleUrl, routingKeyFromSecret } from './pagerduty.js';
 import type { PagerDutyClientOptions } from './pagerduty.js';
 
@@ -281,7 +281,7 @@ export async function redeliverFromQueue(body: string, deps: NotifyDeps): Promis
 }
 
 /**
- * The attempts as incident timeline entries (IncidentStore.appendTimeline), one per channel tried,
+ * The attempts as incident timeline entries (Timeline.appendTimeline), one per channel tried,
  * so a throttled PagerDuty and the SNS page that replaced it are both on the record. Works on
  * NotifyResult.attempts and on NotificationLost/NotificationUndelivered.attempts alike.
  */

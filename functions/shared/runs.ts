@@ -7,12 +7,13 @@ import type { SFNClient } from '@aws-sdk/client-sfn';
 import { executionName } from '../domain/incident-id.js';
 import type { Workflow } from '../domain/types.js';
 import { LockNotOwnedError } from './errors.js';
-import type { IncidentStore } from './incident-store.js';
+import type { ClusterLock, Timeline } from './store/index.js';
 import { MetricUnit, metrics } from './powertools.js';
 import { stopWorkflow } from './workflows.js';
 
 export interface RunDeps {
-  store: Pick<IncidentStore, 'fenceRun' | 'appendTimeline' | 'releaseLock'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
+  lock: Pick<ClusterLock, 'fenceRun' | 'releaseLock'>;
   sfn: SFNClient;
 }
 
@@ -31,21 +32,21 @@ export function isLadderRun(executionArn: string, incidentId: string): boolean {
 /** Stops an execution and says so on the incident timeline (`actor`: who stops it). */
 export async function stopRun(incidentId: string, executionArn: string, cause: string, deps: RunDeps, actor = 'classifier'): Promise<void> {
   const stopped = await stopWorkflow(deps.sfn, executionArn, cause);
-  await deps.store.appendTimeline(incidentId, { actor, action: 'workflow-superseded', detail: `${executionArn} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
+  await deps.timeline.appendTimeline(incidentId, { actor, action: 'workflow-superseded', detail: `${executionArn} stopped: ${cause}`, result: stopped ? 'stopped' : 'not found' });
   metrics.addMetric('WorkflowsSuperseded', MetricUnit.Count, 1);
 }
 
 /** Supersedes an incident's execution: fenced, then stopped. */
 export async function supersede(incidentId: string, executionArn: string, cause: string, deps: RunDeps, actor = 'classifier'): Promise<void> {
-  await deps.store.fenceRun(incidentId, executionArn);
+  await deps.lock.fenceRun(incidentId, executionArn);
   await stopRun(incidentId, executionArn, cause, deps, actor);
 }
 
 /** Releases the cluster lock if this incident holds it, and says so; a lock held by another incident stays. */
 export async function releaseLockOf(cluster: string, incidentId: string, deps: RunDeps, why: string, actor = 'classifier'): Promise<void> {
   try {
-    if (await deps.store.releaseLock(cluster, incidentId)) {
-      await deps.store.appendTimeline(incidentId, { actor, action: 'lock-released', detail: `remediation lock for ${cluster} released: ${why}` });
+    if (await deps.lock.releaseLock(cluster, incidentId)) {
+      await deps.timeline.appendTimeline(incidentId, { actor, action: 'lock-released', detail: `remediation lock for ${cluster} released: ${why}` });
     }
   } catch (err) {
     if (!(err instanceof LockNotOwnedError)) throw err;

@@ -13,7 +13,13 @@
 // broker outside the incident). MSK has no such host: both steps are skipped there, with the
 // reason on the timeline (MSK rebalances leaders itself, auto.leader.rebalance.enable).
 import * as z from 'zod';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { IncidentRepo, Timeline } from '../shared/store/index.js';
+
+/** The store pieces the cascade steps use. */
+interface CascadeStore {
+  incidents: Pick<IncidentRepo, 'get'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
+}
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 
 /** Three or more brokers down: the seed decision matrix needs a person (DESIGN.md rule 4). */
@@ -192,23 +198,23 @@ export function cascadeGrownDetail(r: CascadeRefresh): string {
  * and this start (alarms for brokers failing close together land one after another), so the first
  * plan, and the first approval, already cover them.
  */
-export async function startCascade(store: Pick<IncidentStore, 'get' | 'appendTimeline'>, targetOf: (cluster: string) => CascadeClusterTarget, raw: unknown): Promise<CascadeTarget> {
+export async function startCascade(store: CascadeStore, targetOf: (cluster: string) => CascadeClusterTarget, raw: unknown): Promise<CascadeTarget> {
   const requested = resolveCascadeTarget(raw, targetOf);
-  const incident = await store.get(requested.incidentId);
+  const incident = await store.incidents.get(requested.incidentId);
   const { grown: _grown, added, ...t } = refreshCascadeTarget(raw, incident.brokers.map((b) => b.id), targetOf);
   const joined = added.length > 0 ? `; brokers ${added.join(', ')} joined the incident after the decision and are included` : '';
-  await store.appendTimeline(t.incidentId, { actor: 'workflow:cascade-recovery', action: 'recovery-started', detail: `${cascadeStartDetail(t)}${joined}` });
+  await store.timeline.appendTimeline(t.incidentId, { actor: 'workflow:cascade-recovery', action: 'recovery-started', detail: `${cascadeStartDetail(t)}${joined}` });
   return t;
 }
 
 /** The cascade-refresh step: re-reads the incident's brokers; a grown cascade goes on the timeline. */
 export async function refreshCascade(
-  store: Pick<IncidentStore, 'get' | 'appendTimeline'>,
+  store: CascadeStore,
   targetOf: (cluster: string) => CascadeClusterTarget,
   step: { workflow: string; incidentId: string; input: unknown },
 ): Promise<CascadeRefresh> {
-  const incident = await store.get(step.incidentId);
+  const incident = await store.incidents.get(step.incidentId);
   const r = refreshCascadeTarget(step.input, incident.brokers.map((b) => b.id), targetOf);
-  if (r.grown === 'yes') await store.appendTimeline(step.incidentId, { actor: `workflow:${step.workflow}`, action: 'cascade-grown', detail: cascadeGrownDetail(r), result: r.needsApproval ? 'approval-needed' : 'continue' });
+  if (r.grown === 'yes') await store.timeline.appendTimeline(step.incidentId, { actor: `workflow:${step.workflow}`, action: 'cascade-grown', detail: cascadeGrownDetail(r), result: r.needsApproval ? 'approval-needed' : 'continue' });
   return r;
 }

@@ -11,7 +11,7 @@
 import * as z from 'zod';
 import { diskVerdict, planStorageUpdate, DEFAULT_STORAGE_POLICY, type DiskVerdict, type StoragePlan } from '../domain/disk-pressure.js';
 import type { HealRecord } from '../domain/types.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { HealHistory, Timeline } from '../shared/store/index.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 
@@ -143,9 +143,12 @@ export const StoragePlanFields = {
   maxVolumeGb: z.number().int().positive(),
 };
 
-type Store = Pick<IncidentStore, 'appendTimeline' | 'recentHeals'>;
+interface Store {
+  timeline: Pick<Timeline, 'appendTimeline'>;
+  heals: Pick<HealHistory, 'recentHeals'>;
+}
 
-export async function readDisk(store: Pick<IncidentStore, 'appendTimeline'>, s: { workflow: string; incidentId: string; stdout: string; brokerId: number; thresholdPercent: number; phase: 'before' | 'after' }): Promise<DiskVerdict> {
+export async function readDisk(store: Pick<Store, 'timeline'>, s: { workflow: string; incidentId: string; stdout: string; brokerId: number; thresholdPercent: number; phase: 'before' | 'after' }): Promise<DiskVerdict> {
   let used: number | null = null;
   try {
     const diag = parseRunbookOutput(s.stdout) as { diskUsedPercent?: number | null };
@@ -154,7 +157,7 @@ export async function readDisk(store: Pick<IncidentStore, 'appendTimeline'>, s: 
     if (!(err instanceof RunbookOutputError)) throw err;
   }
   const v = diskVerdict(used, s.thresholdPercent, `broker ${s.brokerId} ${s.phase === 'before' ? 'before' : 'after'} cleanup`);
-  await store.appendTimeline(s.incidentId, { actor: `workflow:${s.workflow}`, action: s.phase === 'before' ? 'disk-diagnosed' : 'disk-rechecked', detail: v.summary, result: v.above ? 'above' : 'below' });
+  await store.timeline.appendTimeline(s.incidentId, { actor: `workflow:${s.workflow}`, action: s.phase === 'before' ? 'disk-diagnosed' : 'disk-rechecked', detail: v.summary, result: v.above ? 'above' : 'below' });
   return v;
 }
 
@@ -165,7 +168,7 @@ export async function storagePlan(
 ): Promise<StoragePlan> {
   const since = new Date(now.getTime() - 6 * 3_600_000);
   // On MSK the only disk-pressure remediation is a storage update: its heals are the updates.
-  const heals: HealRecord[] = (await store.recentHeals(s.cluster, since)).filter((h) => h.type === 'disk-pressure');
+  const heals: HealRecord[] = (await store.heals.recentHeals(s.cluster, since)).filter((h) => h.type === 'disk-pressure');
   const plan = planStorageUpdate({
     clusterState: s.clusterState,
     currentVolumeGb: s.currentVolumeGb,
@@ -175,6 +178,6 @@ export async function storagePlan(
     now,
     policy: { growthPercent: s.growthPercent, maxVolumeGb: s.maxVolumeGb, minIntervalHours: DEFAULT_STORAGE_POLICY.minIntervalHours },
   });
-  await store.appendTimeline(s.incidentId, { actor: `workflow:${s.workflow}`, action: plan.allowed ? 'storage-update-planned' : 'storage-update-skipped', detail: plan.reason, result: plan.allowed ? String(plan.targetVolumeGb) : 'skipped' });
+  await store.timeline.appendTimeline(s.incidentId, { actor: `workflow:${s.workflow}`, action: plan.allowed ? 'storage-update-planned' : 'storage-update-skipped', detail: plan.reason, result: plan.allowed ? String(plan.targetVolumeGb) : 'skipped' });
   return plan;
 }

@@ -25,9 +25,9 @@ import type { DiskVerdict, StoragePlan } from '../domain/disk-pressure.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
-import { incidentStoreFromEnv } from '../shared/clients.js';
+import { storeFromEnv } from '../shared/clients.js';
 import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError, RunSupersededError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type IncidentStore } from '../shared/incident-store.js';
+import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type ClusterLock, type HealHistory, type IncidentRepo, type Store, type Timeline } from '../shared/store/index.js';
 import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
@@ -230,12 +230,17 @@ export type StepResult =
   | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
   | { released: boolean; note: string };
 
-// holdLockForRun: only a top-level live broker recovery needs it (holdRunLock says so when absent).
-export type WorkflowStepsStore = Pick<IncidentStore, 'appendTimeline' | 'setStatus' | 'recordHeal' | 'releaseLock' | 'get' | 'checkRun'> & Partial<Pick<IncidentStore, 'recentHeals' | 'holdLockForRun'>>;
+/** The incident store's pieces the workflow steps use, each narrowed to its calls. */
+export interface WorkflowStepsStore {
+  incidents: Pick<IncidentRepo, 'get' | 'setStatus'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
+  heals: Pick<HealHistory, 'recordHeal'> & Partial<Pick<HealHistory, 'recentHeals'>>;
+  /** holdLockForRun: only a top-level live broker recovery needs it (holdRunLock says so when absent). */
+  lock: Pick<ClusterLock, 'releaseLock' | 'checkRun'> & Partial<Pick<ClusterLock, 'holdLockForRun'>>;
+}
 
 
-export interface WorkflowStepsDeps {
-  store: WorkflowStepsStore;
+export interface WorkflowStepsDeps extends WorkflowStepsStore {
   targets: () => ClusterTargetConfig[];
   now: () => Date;
   /** Data disk usage at which a diagnosis hands the broker to disk-pressure (policy threshold). */
@@ -277,11 +282,11 @@ const actor = (wf: string) => `workflow:${wf}`;
  * RunSupersededError instead, checked in the same write (run-fencing.ts): it never takes the lock
  * back. Dry runs change nothing and nested runs act under their parent's lock: neither takes it.
  */
-async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster: string, incidentId: string, run: string): Promise<void> {
-  if (!store.holdLockForRun) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (holdLockForRun)');
-  const held = await fenced(store, workflow, incidentId, run, () => store.holdLockForRun!(cluster, incidentId, run, LOCK_TTL_SECONDS));
+async function holdRunLock(store: Pick<WorkflowStepsStore, 'timeline' | 'lock'>, workflow: string, cluster: string, incidentId: string, run: string): Promise<void> {
+  if (!store.lock.holdLockForRun) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (holdLockForRun)');
+  const held = await fenced(store, workflow, incidentId, run, () => store.lock.holdLockForRun!(cluster, incidentId, run, LOCK_TTL_SECONDS));
   if (!held.taken) return;
-  await store.appendTimeline(incidentId, {
+  await store.timeline.appendTimeline(incidentId, {
     actor: actor(workflow),
     action: 'lock-acquired',
     detail: `remediation lock for ${cluster} taken by the run itself (no classifier's lock for this incident and run: started by hand, or the lock expired) until ${new Date(held.lock.expiresAt * 1000).toISOString()}`,
@@ -292,12 +297,12 @@ async function holdRunLock(store: WorkflowStepsStore, workflow: string, cluster:
  * Runs a write that is refused to a superseded run; on refusal says so on the timeline (the run
  * stops there: the ASL catches RunSupersededError and ends quietly) and rethrows.
  */
-async function fenced<T>(store: Pick<IncidentStore, 'appendTimeline'>, workflow: string, incidentId: string, run: string, write: () => Promise<T>): Promise<T> {
+async function fenced<T>(store: Pick<WorkflowStepsStore, 'timeline'>, workflow: string, incidentId: string, run: string, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
     if (!(err instanceof RunSupersededError)) throw err;
-    await store.appendTimeline(incidentId, { actor: actor(workflow), action: 'run-superseded', detail: `${err.reason}; execution ${run} stops without changing the incident or the lock`, result: 'stopped' });
+    await store.timeline.appendTimeline(incidentId, { actor: actor(workflow), action: 'run-superseded', detail: `${err.reason}; execution ${run} stops without changing the incident or the lock`, result: 'stopped' });
     metrics.addMetric('SupersededRunsFenced', MetricUnit.Count, 1);
     throw err;
   }
@@ -307,13 +312,13 @@ async function fenced<T>(store: Pick<IncidentStore, 'appendTimeline'>, workflow:
  * Starts the escalation ladder for the incident (idempotent by name). A failure to start it is on
  * the timeline but does not fail the escalation: the workflow's own notification still goes out.
  */
-async function handToLadder(start: LadderStarter, store: Pick<IncidentStore, 'appendTimeline'>, wf: string, request: LadderRequest): Promise<void> {
+async function handToLadder(start: LadderStarter, store: Pick<WorkflowStepsStore, 'timeline'>, wf: string, request: LadderRequest): Promise<void> {
   try {
     const started = await start(request);
-    await store.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-started', detail: started.executionName, result: started.started ? 'started' : 'already running' });
+    await store.timeline.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-started', detail: started.executionName, result: started.started ? 'started' : 'already running' });
   } catch (err) {
     logger.error('escalation ladder not started', { incidentId: request.incidentId, error: err as Error });
-    await store.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-not-started', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    await store.timeline.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-not-started', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
   }
 }
 
@@ -389,7 +394,7 @@ interface StartContext {
 
 /** The start entry on the timeline, then the target the workflow runs with. */
 async function started<T extends { incidentId: string }>(c: StartContext, target: T, detail: string): Promise<T> {
-  await c.deps.store.appendTimeline(target.incidentId, { actor: actor(c.workflow), action: 'recovery-started', detail });
+  await c.deps.timeline.appendTimeline(target.incidentId, { actor: actor(c.workflow), action: 'recovery-started', detail });
   return target;
 }
 
@@ -398,7 +403,7 @@ const dryRunNote = (dryRun: boolean) => (dryRun ? ' (dry run: plans and records,
 /** A broker recovery (EC2 or MSK) takes the cluster lock for its run at start, unless nested or a dry run. */
 async function startBrokerRecovery(c: StartContext): Promise<RecoveryTarget> {
   const target = resolveTarget(c.workflow, c.input, c.all);
-  if (!target.dryRun && c.topLevel === 'none') await holdRunLock(c.deps.store, c.workflow, target.cluster, target.incidentId, c.execution ?? `manual:${target.incidentId}`);
+  if (!target.dryRun && c.topLevel === 'none') await holdRunLock(c.deps, c.workflow, target.cluster, target.incidentId, c.execution ?? `manual:${target.incidentId}`);
   const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
   const approval = target.needsApproval ? '; the decision asked for approval, so nothing changes before a person approves' : '';
   return started(c, target, `${c.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${approval}${dryRunNote(target.dryRun)}`);
@@ -415,7 +420,7 @@ const STARTERS: Record<RecoveryWorkflow, { start: (c: StartContext) => Promise<S
       return started(c, t, diskStartDetail(t));
     },
   },
-  'cascade-recovery': { takesLock: false, start: (c) => startCascade(c.deps.store, c.targetOf, c.input) },
+  'cascade-recovery': { takesLock: false, start: (c) => startCascade(c.deps, c.targetOf, c.input) },
   'dr-failover': { takesLock: false, start: (c) => startDr(c) },
   'dr-failback': { takesLock: false, start: (c) => startDr(c) },
   'consumer-lag': {
@@ -441,7 +446,6 @@ function startDr(c: StartContext): Promise<DrTarget> {
 
 export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
   return async (step: WorkflowStep): Promise<StepResult> => {
-    const { store } = deps;
     switch (step.step) {
       case 'start': {
         const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
@@ -451,12 +455,12 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         // A superseded run stops at its first step (broker recoveries check it while taking the lock).
         if (step.execution !== undefined && topLevel === 'none' && typeof inputId === 'string' && !starter.takesLock) {
           const run = step.execution;
-          await fenced(store, step.workflow, inputId, run, () => store.checkRun(inputId, run));
+          await fenced(deps, step.workflow, inputId, run, () => deps.lock.checkRun(inputId, run));
         }
         return starter.start({ deps, workflow: step.workflow, input: step.input, all, targetOf: (cluster) => configuredTarget(all, cluster), topLevel, execution: step.execution });
       }
       case 'record': {
-        await store.appendTimeline(step.incidentId, {
+        await deps.timeline.appendTimeline(step.incidentId, {
           actor: actor(step.workflow),
           action: step.action,
           ...(step.detail !== undefined ? { detail: step.detail } : {}),
@@ -473,76 +477,76 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           if (!(err instanceof RunbookOutputError)) throw err;
           decision = { action: 'escalate', reason: `the host diagnosis printed no result: ${err.message}`, summary: 'no diagnosis' };
         }
-        await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'host-diagnosed', detail: decision.summary, result: decision.action, reasons: [decision.reason] });
+        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'host-diagnosed', detail: decision.summary, result: decision.action, reasons: [decision.reason] });
         return decision;
       }
       case 'resolve': {
-        if (step.parentWorkflow !== 'none') return nestedResolve(store, step);
+        if (step.parentWorkflow !== 'none') return nestedResolve(deps, step);
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
         const note = { actor: actor(step.workflow), detail, via: 'workflow' as const };
         const run = step.execution;
-        const resolved = run === undefined ? await store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note) : await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run));
+        const resolved = run === undefined ? await deps.incidents.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note) : await fenced(deps, step.workflow, step.incidentId, run, () => deps.incidents.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run));
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
         metrics.addMetric(step.falseAlarm ? 'FalseAlarms' : 'IncidentsResolved', MetricUnit.Count, 1);
         if (!step.falseAlarm && resolved.mttrSeconds !== undefined) metrics.addMetric('MttrSeconds', MetricUnit.Seconds, resolved.mttrSeconds);
         if (!step.falseAlarm) {
-          const incident = await store.get(step.incidentId);
+          const incident = await deps.incidents.get(step.incidentId);
           const brokerIds = step.brokerIds ?? (step.brokerId === undefined ? [] : [step.brokerId]);
-          await store.recordHeal(step.incidentId, { cluster: step.cluster, type: incident.type, brokerIds, finishedAt: deps.now().toISOString() });
+          await deps.heals.recordHeal(step.incidentId, { cluster: step.cluster, type: incident.type, brokerIds, finishedAt: deps.now().toISOString() });
         }
         return { result: step.falseAlarm ? 'false-alarm' : 'resolved', incidentId: step.incidentId };
       }
       case 'escalate': {
-        if (isNestedState(step.state)) return nestedEscalate(store, step);
+        if (isNestedState(step.state)) return nestedEscalate(deps, step);
         const reason = escalationReason(step.state);
-        const incident = await store.get(step.incidentId);
+        const incident = await deps.incidents.get(step.incidentId);
         try {
           const note = { actor: actor(step.workflow), detail: reason };
           const run = step.execution;
-          if (run === undefined) await store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note);
-          else await fenced(store, step.workflow, step.incidentId, run, () => store.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note, run));
+          if (run === undefined) await deps.incidents.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note);
+          else await fenced(deps, step.workflow, step.incidentId, run, () => deps.incidents.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note, run));
           metrics.addMetric('IncidentsEscalated', MetricUnit.Count, 1);
         } catch (err) {
           // Closed meanwhile (resolved by an operator): still tell people why automation stopped.
           if (!(err instanceof IncidentStatusConflict)) throw err;
           logger.warn('incident closed before it could be escalated', { incidentId: step.incidentId, reason });
-          await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'escalation-recorded', detail: reason, result: err.actual ?? 'unknown' });
+          await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'escalation-recorded', detail: reason, result: err.actual ?? 'unknown' });
         }
         const summary = `${step.workflow} stopped on ${incident.cluster}: ${reason}`;
-        if (deps.startEscalation) await handToLadder(deps.startEscalation, store, step.workflow, { incidentId: step.incidentId, cluster: incident.cluster, incidentType: incident.type, severity: incident.severity, summary, reasons: [reason], dryRun: (step.state as { dryRun?: unknown } | null)?.dryRun === true });
+        if (deps.startEscalation) await handToLadder(deps.startEscalation, deps, step.workflow, { incidentId: step.incidentId, cluster: incident.cluster, incidentType: incident.type, severity: incident.severity, summary, reasons: [reason], dryRun: (step.state as { dryRun?: unknown } | null)?.dryRun === true });
         return { result: 'escalated', reason, summary, severity: incident.severity, incidentType: incident.type, reasons: [reason] };
       }
       case 'release-lock': {
-        if (step.parentWorkflow !== 'none') return nestedReleaseLock(store, step);
+        if (step.parentWorkflow !== 'none') return nestedReleaseLock(deps, step);
         try {
-          const released = await store.releaseLock(step.cluster, step.incidentId, step.execution);
+          const released = await deps.lock.releaseLock(step.cluster, step.incidentId, step.execution);
           const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
-          await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-released', detail: note, result: String(released) });
+          await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-released', detail: note, result: String(released) });
           return { released, note };
         } catch (err) {
           if (!(err instanceof LockNotOwnedError)) throw err;
           // The lock expired and another incident took it, or the classifier moved it to another run: not ours to release.
           const note = `remediation lock for ${step.cluster} is held by another incident or run now; left in place`;
-          await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
+          await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
           return { released: false, note };
         }
       }
       case 'read-disk':
-        return readDisk(store, step);
+        return readDisk(deps, step);
       case 'cascade-refresh': {
         const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
-        return refreshCascade(store, (cluster) => configuredTarget(all, cluster), step);
+        return refreshCascade(deps, (cluster) => configuredTarget(all, cluster), step);
       }
       case 'storage-plan':
-        return storagePlan({ appendTimeline: store.appendTimeline.bind(store), recentHeals: store.recentHeals?.bind(store) ?? (async () => []) }, deps.now(), step);
+        return storagePlan({ timeline: deps.timeline, heals: { recentHeals: deps.heals.recentHeals?.bind(deps.heals) ?? (async () => []) } }, deps.now(), step);
       case 'quorum-plan': {
         const plan = planQuorumRecovery(step.target, step.order, step.controllerId ?? null, step.documents);
-        await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'recovery-planned', detail: plan.summary, reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart] });
+        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'recovery-planned', detail: plan.summary, reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart] });
         return plan;
       }
       case 'read-quorum': {
         const status = readQuorumOutput(step.stdout);
-        await store.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'quorum-described', detail: status.summary, result: status.led ? 'led' : 'no-leader', ...(step.phase ? { reasons: [`phase: ${step.phase}`] } : {}) });
+        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'quorum-described', detail: status.summary, result: status.led ? 'led' : 'no-leader', ...(step.phase ? { reasons: [`phase: ${step.phase}`] } : {}) });
         return status;
       }
     }
@@ -550,7 +554,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
 }
 
 let targetsCache: ClusterTarget[] | undefined;
-let storeCache: IncidentStore | undefined;
+let storeCache: Store | undefined;
 
 function envNumber(name: string, fallback: number): number {
   const v = Number(process.env[name]);
@@ -567,7 +571,7 @@ const stepsHandler = (event: WorkflowStep) =>
     ...(startEscalation ? { startEscalation } : {}),
     ...(findInstances ? { findInstances } : {}),
     ...(process.env.DEPLOYMENT ? { deployment: process.env.DEPLOYMENT } : {}),
-    store: (storeCache ??= incidentStoreFromEnv()),
+    ...(storeCache ??= storeFromEnv()),
     targets: () => (targetsCache ??= parseTargets(readBundledFile('WORKFLOW_TARGETS_FILE'), process.env.CLUSTER_STEPS_FUNCTIONS)),
     now: () => new Date(),
     diskCriticalPercent: envNumber('DISK_CRITICAL_PERCENT', DEFAULT_THRESHOLDS.diskCriticalPercent),

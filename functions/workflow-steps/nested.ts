@@ -6,9 +6,12 @@
 // so the flap breaker counts one heal per incident, not one per child.
 import { escalationReason } from '../domain/broker-recovery.js';
 import type { IncidentType, Severity } from '../domain/types.js';
-import type { IncidentStore } from '../shared/incident-store.js';
+import type { IncidentRepo, Timeline } from '../shared/store/index.js';
 
-type Store = Pick<IncidentStore, 'appendTimeline' | 'get'>;
+interface Store {
+  incidents: Pick<IncidentRepo, 'get'>;
+  timeline: Pick<Timeline, 'appendTimeline'>;
+}
 const actor = (wf: string) => `workflow:${wf}`;
 
 /** True when a workflow state (the `escalate` step's `state`) belongs to a nested run. */
@@ -18,8 +21,8 @@ export function isNestedState(state: unknown): boolean {
   return typeof parent === 'string' && parent !== 'none';
 }
 
-export async function nestedResolve(store: Store, s: { workflow: string; incidentId: string; falseAlarm: boolean; summary: string }) {
-  await store.appendTimeline(s.incidentId, {
+export async function nestedResolve(store: Pick<Store, 'timeline'>, s: { workflow: string; incidentId: string; falseAlarm: boolean; summary: string }) {
+  await store.timeline.appendTimeline(s.incidentId, {
     actor: actor(s.workflow),
     action: s.falseAlarm ? 'nested-false-alarm' : 'nested-recovered',
     detail: `${s.falseAlarm ? 'nothing to do' : 'recovered'} (nested run: the parent workflow closes the incident): ${s.summary}`,
@@ -30,14 +33,14 @@ export async function nestedResolve(store: Store, s: { workflow: string; inciden
 
 export async function nestedEscalate(store: Store, s: { workflow: string; incidentId: string; state: unknown }) {
   const reason = escalationReason(s.state);
-  const incident = await store.get(s.incidentId);
-  await store.appendTimeline(s.incidentId, { actor: actor(s.workflow), action: 'nested-stopped', detail: `${reason} (nested run: the parent workflow escalates)`, result: 'escalated' });
+  const incident = await store.incidents.get(s.incidentId);
+  await store.timeline.appendTimeline(s.incidentId, { actor: actor(s.workflow), action: 'nested-stopped', detail: `${reason} (nested run: the parent workflow escalates)`, result: 'escalated' });
   const summary = `${s.workflow} stopped on ${incident.cluster}: ${reason}`;
   return { result: 'escalated' as const, reason, summary, severity: incident.severity as Severity, incidentType: incident.type as IncidentType | string, reasons: [reason] };
 }
 
-export async function nestedReleaseLock(store: Store, s: { workflow: string; incidentId: string; cluster: string }) {
+export async function nestedReleaseLock(store: Pick<Store, 'timeline'>, s: { workflow: string; incidentId: string; cluster: string }) {
   const note = `nested run: the parent workflow holds the remediation lock for ${s.cluster}`;
-  await store.appendTimeline(s.incidentId, { actor: actor(s.workflow), action: 'lock-kept', detail: note, result: 'false' });
+  await store.timeline.appendTimeline(s.incidentId, { actor: actor(s.workflow), action: 'lock-kept', detail: note, result: 'false' });
   return { released: false, note };
 }

@@ -1,5 +1,5 @@
 // The incident table: one DynamoDB table, single-table design (the item layout is documented
-// next to the code that writes it, functions/shared/incident-store.ts; the key names come from
+// next to the code that writes it, functions/shared/store/table.ts; the key names come from
 // there so the table and the store cannot disagree).
 //
 // Keys:
@@ -20,7 +20,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { INCIDENT_TABLE_SCHEMA } from '../../functions/shared/incident-store.js';
+import { INCIDENT_TABLE_SCHEMA } from '../../functions/shared/store/table.js';
 
 export class IncidentTable extends Construct {
   readonly table: Table;

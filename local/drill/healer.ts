@@ -496,7 +496,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const drSteps = opts.dr?.site.drSteps([{ name: opts.dr.site.dr.name, bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','), brokerCount: opts.dr.site.dr.brokers.length }]);
   // The primary's own cluster steps take the DR workflows' dr-site-probe too, as the deployed function does (dr-* steps).
   const primaryDrSteps = opts.dr?.site.drSteps([probeConfig]);
-  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
+  const workflowSteps = makeWorkflowStepsHandler({ ...store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
   const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
   const clusterSteps = makeClusterStepsHandler({
     clusters: () => [probeConfig],
@@ -535,7 +535,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   let responder: ResponderOptions | undefined;
   if (opts.pagerDuty) {
     const secret = randomBytes(32).toString('base64');
-    const handler = makePagerDutyWebhookHandler({ store, records: new LifecycleRecords(documentClient(ddb), tableName), secret: { get: () => Promise.resolve(Buffer.from(secret)) }, now: () => new Date() });
+    const handler = makePagerDutyWebhookHandler({ ...store, records: new LifecycleRecords(documentClient(ddb), tableName), secret: { get: () => Promise.resolve(Buffer.from(secret)) }, now: () => new Date() });
     pagerDutyApi = await startApiServer({ routes: [{ methods: ['POST'], path: '/pagerduty', handler }] });
     const who = opts.pagerDuty.responder;
     responder = {
@@ -565,7 +565,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     retryQueueUrl: `https://sqs.local/000000000000/kafka-heal-${DEPLOYMENT}-notify-retry`,
   };
   const escalationSteps = makeEscalationHandler({
-    store,
+    ...store,
     notify: async (n) => {
       const r = await notify(n, notifyDeps);
       emit({ at: Date.now(), source: 'notification', event: `notify:${n.kind}`, detail: `${n.severity} ${n.incidentType} via ${r.via ?? 'nothing'}${n.level === undefined ? '' : ` (level ${n.level})`}` });
@@ -678,7 +678,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const workflowArns: Record<string, string> = {};
   for (const w of available) workflowArns[workflowArnEnvName(w)] = w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w);
 
-  const classify = createClassifyHandler({ store, sfn: sfn as unknown as SFNClient, policies, clusters: facts, workflowArns, now: () => new Date() });
+  const classify = createClassifyHandler({ ...store, sfn: sfn as unknown as SFNClient, policies, clusters: facts, workflowArns, now: () => new Date() });
   const onError = (err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'handler:error', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
@@ -688,7 +688,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const stackName = `KafkaHeal-${DEPLOYMENT}`;
   const ownTags = async (arn: string) => (specs.some((sp) => arn === `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${sp.alarmName}`) ? { [STACK_NAME_TAG]: stackName } : undefined);
   const routing = alertRouting(config);
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
+  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, ...store, clusters: facts, routing, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
   // The probe's fast-detection findings: SendMessage to the ingest queue, as the deployed probe sends them.
   const sendProbeResult = ingestQueueSender(sqsClientDouble({ [alarmQueue.url]: alarmQueue }) as unknown as SQSClient, alarmQueue.url);
@@ -698,7 +698,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // before and after, it is answered 503 and Alertmanager retries, as with a webhook briefly down.
   let promStack: LocalHealer['monitoring'];
   if (opts.prometheus) {
-    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, store, clusters: facts, routing, now: () => new Date() });
+    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, ...store, clusters: facts, routing, now: () => new Date() });
     const dir = join(cluster.workDir, `monitoring-${Date.now()}`);
     mkdirSync(dir, { recursive: true });
     const webhook = await startAlertWebhook({
@@ -817,7 +817,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       ),
   };
   const autoResolve = async () => {
-    const report = await runAutoResolve({ store, clusters: [cluster.name], policies, alarms: alarmSource, notify: (n) => notify(n, notifyDeps), now: () => new Date() });
+    const report = await runAutoResolve({ ...store, clusters: [cluster.name], policies, alarms: alarmSource, notify: (n) => notify(n, notifyDeps), now: () => new Date() });
     for (const v of report.incidents) if (v.outcome !== 'skipped') emit({ at: Date.now(), source: 'classifier', event: `auto-resolve:${v.outcome}`, detail: `${v.incidentId}: ${v.reason}` });
   };
   // ZooKeeper mode: the exporter scrape + Prometheus rule + Alertmanager webhook stand-in

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { probeCluster } from '../../functions/shared/probe/index.js';
-import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline } from '../../functions/shared/store/index.js';
 import { startDrSite, type DrSite } from '../dr-site.js';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';

@@ -137,7 +137,7 @@ function harness(opts: { rec?: ApprovalRecord; sendFails?: string; statusConflic
       return {} as never;
     },
   };
-  const deps: DecideDeps & { approvals: typeof approvals } = { approvals, incidents, callbacks, now: () => new Date(clock) };
+  const deps: DecideDeps & { approvals: typeof approvals } = { approvals, incidents, timeline: incidents, callbacks, now: () => new Date(clock) };
   return { items, timeline, sent, deps, advance: (ms: number) => (clock += ms) };
 }
 
@@ -322,15 +322,17 @@ describe('approval request handler', () => {
       approvals: { create: async (r) => void created.push(r) },
       incidents: {
         get: async () => incident,
-        appendTimeline: async (_id, e) => {
-          timeline.push(e);
-          return { ...e, at: '' } as TimelineEntry;
-        },
         setStatus: async (_id, status) => {
           statuses.push(status);
           throw new IncidentStatusConflict('inc-orders-1', ['open', 'remediating'], 'escalated');
         },
         markPaged: async (_id, at) => void paged.push(at),
+      },
+      timeline: {
+        appendTimeline: async (_id, e) => {
+          timeline.push(e);
+          return { ...e, at: '' } as TimelineEntry;
+        },
       },
       signingKey: staticSigningKey(KEY),
       notify: async (n) => {

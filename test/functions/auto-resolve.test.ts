@@ -11,6 +11,7 @@ import { runAutoResolve, type AutoResolveDeps } from '../../functions/lifecycle/
 import { cloudWatchAlarmSource, MAX_ALARM_PAGES } from '../../functions/lifecycle/cluster-alarms.js';
 import { ConditionalWriteConflict } from '../../functions/shared/errors.js';
 import type { IncidentRecord } from '../../functions/shared/incident-store.js';
+import { storePieces } from '../support/store-pieces.js';
 import type { LoadedPolicy } from '../../functions/shared/policy-source.js';
 
 const NOW = new Date('2026-11-22T03:00:00.000Z');
@@ -58,8 +59,8 @@ function deps(open: Record<string, IncidentRecord[]>, maxIncidents?: number) {
   const policies = { get: vi.fn(async (): Promise<LoadedPolicy> => ({ policy: POLICY, origin: 'ssm', parameterName: '/p' })) };
   const alarms = { alarms: vi.fn(async (_cluster: string) => okAlarms()) };
   const notify = vi.fn(async () => ({ delivered: true, via: 'pagerduty' as const, attempts: [{ channel: 'pagerduty' as const, outcome: 'delivered' as const, at: 'now' }] }));
-  const d = { store, policies, alarms, notify, clusters: Object.keys(open), now: () => NOW, ...(maxIncidents === undefined ? {} : { maxIncidents }) };
-  return d satisfies AutoResolveDeps;
+  const d = { ...storePieces(store), policies, alarms, notify, clusters: Object.keys(open), now: () => NOW, ...(maxIncidents === undefined ? {} : { maxIncidents }) };
+  return { ...(d satisfies AutoResolveDeps), store };
 }
 
 describe('runAutoResolve', () => {

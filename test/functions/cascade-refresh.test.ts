@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { cascadeStartDetail, refreshCascade, refreshCascadeTarget, resolveCascadeTarget, startCascade, type CascadeClusterTarget } from '../../functions/workflow-steps/cascade.js';
 import { makeWorkflowStepsHandler, WorkflowStepSchema } from '../../functions/workflow-steps/handler.js';
 import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const EC2: CascadeClusterTarget = {
   cluster: 'orders',
@@ -92,12 +93,12 @@ describe('refreshCascadeTarget', () => {
 describe('start step', () => {
   it('includes brokers that joined the incident between the decision and the start, and says so', async () => {
     const store = incidentStore([3, 4, 5]);
-    const t = await startCascade(store, () => EC2, input());
+    const t = await startCascade(storePieces(store), () => EC2, input());
     expect(t).toMatchObject({ brokerIds: [3, 4, 5], needsApproval: true });
     expect(t).not.toHaveProperty('grown');
     expect(store.timeline[0]?.detail).toMatch(/^cascade-recovery for brokers 3, 4, 5 of orders \(ec2\); 3 brokers down, so the recovery waits for approval; .*; brokers 3 joined the incident after the decision and are included$/);
     const same = incidentStore([4, 5]);
-    expect((await startCascade(same, () => EC2, input())).brokerIds).toEqual([4, 5]);
+    expect((await startCascade(storePieces(same), () => EC2, input())).brokerIds).toEqual([4, 5]);
     expect(same.timeline[0]?.detail).not.toMatch(/joined/);
   });
 });
@@ -105,7 +106,7 @@ describe('start step', () => {
 describe('cascade-refresh step (workflow steps Lambda)', () => {
   it('reads the incident, records a grown cascade on the timeline, and says nothing when it did not grow', async () => {
     const grownStore = incidentStore([3, 4, 5]);
-    const r = await refreshCascade(grownStore, () => EC2, { workflow: 'cascade-recovery', incidentId: 'inc-1', input: input() });
+    const r = await refreshCascade(storePieces(grownStore), () => EC2, { workflow: 'cascade-recovery', incidentId: 'inc-1', input: input() });
     expect(r.grown).toBe('yes');
     expect(grownStore.timeline).toEqual([
       {
@@ -117,16 +118,16 @@ describe('cascade-refresh step (workflow steps Lambda)', () => {
       },
     ]);
     const approved = incidentStore([3, 4, 5]);
-    await refreshCascade(approved, () => EC2, { workflow: 'cascade-recovery', incidentId: 'inc-1', input: input({ brokerIds: [4], approvedBrokerIds: [3, 4, 5] }) });
+    await refreshCascade(storePieces(approved), () => EC2, { workflow: 'cascade-recovery', incidentId: 'inc-1', input: input({ brokerIds: [4], approvedBrokerIds: [3, 4, 5] }) });
     expect(approved.timeline[0]).toMatchObject({ detail: 'brokers 3, 5 joined the cascade while cascade-recovery ran: re-planning for brokers 3, 4, 5; no approval needed', result: 'continue' });
     const same = incidentStore([4, 5]);
-    expect((await refreshCascade(same, () => EC2, { workflow: 'cascade-recovery', incidentId: 'inc-1', input: input() })).grown).toBe('no');
+    expect((await refreshCascade(storePieces(same), () => EC2, { workflow: 'cascade-recovery', incidentId: 'inc-1', input: input() })).grown).toBe('no');
     expect(same.timeline).toEqual([]);
   });
 
   it('is a step of the workflow steps Lambda; an unknown cluster is a RecoveryTargetError', async () => {
     const store = incidentStore([3, 4, 5]);
-    const steps = makeWorkflowStepsHandler({ store: { ...store, setStatus: async () => ({}) as never, recordHeal: async () => undefined, releaseLock: async () => true, checkRun: async () => undefined }, targets: () => [EC2], now: () => new Date(), diskCriticalPercent: 90 });
+    const steps = makeWorkflowStepsHandler({ ...storePieces({ ...store, setStatus: async () => ({}) as never, recordHeal: async () => undefined, releaseLock: async () => true, checkRun: async () => undefined }), targets: () => [EC2], now: () => new Date(), diskCriticalPercent: 90 });
     const step = WorkflowStepSchema.parse({ step: 'cascade-refresh', workflow: 'cascade-recovery', incidentId: 'inc-1', input: input() });
     await expect(steps(step)).resolves.toMatchObject({ grown: 'yes', brokerIds: [3, 4, 5] });
     const unknown = WorkflowStepSchema.parse({ step: 'cascade-refresh', workflow: 'cascade-recovery', incidentId: 'inc-1', input: input({ cluster: 'payments' }) });

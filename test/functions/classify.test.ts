@@ -11,6 +11,7 @@ import { executionName, incidentIdFor } from '../../functions/domain/incident-id
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { SsmPolicySource } from '../../functions/shared/policy-source.js';
 import { FakeIncidentStore } from './fake-incident-store.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
 const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
@@ -70,7 +71,7 @@ beforeEach(() => {
     startDate: clock,
   }));
   deps = {
-    store,
+    ...storePieces(store),
     sfn: new SFNClient({ region: 'eu-west-1' }),
     policies: new SsmPolicySource(new SSMClient({ region: 'eu-west-1' }), PREFIX, () => clock.getTime()),
     clusters: [ORDERS],

@@ -9,6 +9,7 @@ import { makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler
 import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { retryQueueBody, type IncidentNotification, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const NOW = new Date('2026-11-22T05:00:00.000Z');
 const request = { incidentId: 'inc-1', cluster: 'orders', incidentType: 'broker-failure', severity: 'SEV-2' as const };
@@ -33,14 +34,14 @@ describe('escalation steps handler', () => {
   };
 
   it('resolved before anyone was paged: stop, and no PagerDuty resolve for an alert never opened', async () => {
-    const h = makeEscalationHandler({ store: store('resolved'), notify: noNotify, now: () => NOW });
+    const h = makeEscalationHandler({ ...storePieces(store('resolved')), notify: noNotify, now: () => NOW });
     expect(await h({ step: 'next', request, ladder })).toMatchObject({ ladder: { status: 'resolved' }, step: { action: 'stop', outcome: 'resolved' } });
   });
 
   it('acknowledged after a page: pass the acknowledgement to PagerDuty once, then follow the cadence', async () => {
     const s = store('escalated', '2026-11-22T05:03:00.000Z');
     const paged: Ladder = { ...ladder, level: 1, lastPagedAt: NOW.toISOString() };
-    const h = makeEscalationHandler({ store: s, notify: async () => ({ delivered: true, via: 'pagerduty', attempts: [] }), now: () => NOW });
+    const h = makeEscalationHandler({ ...storePieces(s), notify: async () => ({ delivered: true, via: 'pagerduty', attempts: [] }), now: () => NOW });
     const first = await h({ step: 'next', request, ladder: paged });
     expect(first).toMatchObject({ step: { action: 'acknowledge' } });
     const acted = await h({ step: 'act', request, ladder: (first as { ladder: Ladder }).ladder, action: { action: 'acknowledge', reason: 'ack' } });
@@ -50,7 +51,7 @@ describe('escalation steps handler', () => {
   });
 
   it('finish: ladder-exhausted writes the broadcast summary; anything else says how it ended', async () => {
-    const h = makeEscalationHandler({ store: store('escalated'), notify: noNotify, now: () => NOW });
+    const h = makeEscalationHandler({ ...storePieces(store('escalated')), notify: noNotify, now: () => NOW });
     expect(await h({ step: 'finish', request, ladder: { ...ladder, level: 2 }, action: { action: 'stop', outcome: 'ladder-exhausted', reason: 'top level 2 did not acknowledge' } })).toMatchObject({
       outcome: 'ladder-exhausted',
       summary: 'Nobody acknowledged SEV-2 broker-failure on orders after 2 escalation level(s): top level 2 did not acknowledge',
@@ -103,7 +104,7 @@ describe('escalation levels that reach someone new', () => {
   it('start reads the targets from the cluster policy', async () => {
     const s = store('escalated');
     const policies = { get: async () => ({ policy: { escalation: { mode: 'levels', levels: [{}, { routingKeySecret: 'kafka-heal/pagerduty/b' }] } } }) } as never;
-    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW, policies });
+    const h = makeEscalationHandler({ ...storePieces(s), notify: record, now: () => NOW, policies });
     expect(await h({ step: 'start', request })).toMatchObject({ ladder: { targets: [{}, { routingKeySecret: 'kafka-heal/pagerduty/b' }], maxLevel: 2 } });
   });
 
@@ -112,7 +113,7 @@ describe('escalation levels that reach someone new', () => {
     const s = store('escalated');
     const paged: string[] = [];
     const h = makeEscalationHandler({
-      store: { ...s, markPaged: async (_id: string, at: string) => void paged.push(at) },
+      ...storePieces({ ...s, markPaged: async (_id: string, at: string) => void paged.push(at) }),
       notify: record,
       now: () => NOW,
       links: async (id) => ({ acknowledge: `https://x/${id}/ack`, resolve: `https://x/${id}/resolve` }),
@@ -127,7 +128,7 @@ describe('escalation levels that reach someone new', () => {
   it('a level topic outside the permitted prefix is refused: the severity topic is used and the timeline says why', async () => {
     sent.length = 0;
     const s = store('escalated');
-    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW, levelTopicPrefix: 'kafka-heal-t-escalation-' });
+    const h = makeEscalationHandler({ ...storePieces(s), notify: record, now: () => NOW, levelTopicPrefix: 'kafka-heal-t-escalation-' });
     const l: Ladder = { ...ladder, targets: [{}, { snsTopicArn: 'arn:aws:sns:eu-west-1:1:someone-elses-topic' }], maxLevel: 2, level: 1, lastPagedAt: NOW.toISOString() };
     await h({ step: 'act', request, ladder: l, action: { action: 'page', level: 2, reason: 'level 1 silent' } });
     expect(sent[0]).toMatchObject({ kind: 'trigger', page: false });
@@ -138,7 +139,7 @@ describe('escalation levels that reach someone new', () => {
   it('PagerDuty already knows of the acknowledgement (it told us): only the other services paged are told', async () => {
     sent.length = 0;
     const s = store('escalated', '2026-11-22T04:58:00.000Z', { acknowledgedBy: 'pd:alice', acknowledgedVia: 'pagerduty' });
-    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW });
+    const h = makeEscalationHandler({ ...storePieces(s), notify: record, now: () => NOW });
     const l: Ladder = { ...ladder, level: 2, lastPagedAt: NOW.toISOString(), pagedTargets: ['default', 'kafka-heal/pagerduty/b'] };
     const next = await h({ step: 'next', request, ladder: l });
     expect(next).toMatchObject({ ladder: { status: 'acknowledged' }, step: { action: 'acknowledge' } });
@@ -152,7 +153,7 @@ describe('escalation levels that reach someone new', () => {
 
   it('a run fenced when the incident was reopened stops as superseded', async () => {
     const s = store('open', undefined, { fencedRuns: ['arn:aws:states:eu-west-1:1:execution:ladder:old'] });
-    const h = makeEscalationHandler({ store: s, notify: record, now: () => NOW });
+    const h = makeEscalationHandler({ ...storePieces(s), notify: record, now: () => NOW });
     expect(await h({ step: 'next', request, ladder, executionArn: 'arn:aws:states:eu-west-1:1:execution:ladder:old' })).toMatchObject({ step: { action: 'stop', outcome: 'superseded' } });
     expect(await h({ step: 'next', request, ladder, executionArn: 'arn:aws:states:eu-west-1:1:execution:ladder:new' })).toMatchObject({ step: { action: 'page', level: 1 } });
   });
@@ -194,7 +195,7 @@ describe('retry queue redelivery', () => {
         return full;
       },
     };
-    return { timeline, sent, handler: makeRedeliverHandler({ notify, store: s }) };
+    return { timeline, sent, handler: makeRedeliverHandler({ notify, ...storePieces(s) }) };
   }
 
   it('delivers a parked notification through PagerDuty and records it', async () => {
@@ -222,13 +223,13 @@ describe('recovery escalations hand the incident to the ladder', () => {
   function steps(start?: Parameters<typeof makeWorkflowStepsHandler>[0]['startEscalation']) {
     const timeline: (Omit<TimelineEntry, 'at'> & { at?: string })[] = [];
     const handler = makeWorkflowStepsHandler({
-      store: {
+      ...storePieces({
         get: async () => incident,
         setStatus: async () => incident,
         appendTimeline: async (_id: string, e: Omit<TimelineEntry, 'at'> & { at?: string }) => (timeline.push(e), { ...e, at: '' }),
         recordHeal: async () => undefined,
         releaseLock: async () => true,
-      } as never,
+      } as never),
       targets: () => [],
       now: () => NOW,
       diskCriticalPercent: 90,

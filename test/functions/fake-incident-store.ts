@@ -8,7 +8,10 @@ import type { ClassifyStore } from '../../functions/classify/handler.js';
 import { LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
 import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '../../functions/shared/incident-store.js';
 
-export class FakeIncidentStore implements ClassifyStore {
+/** Every call the classifier makes, in one object (each piece of ClassifyStore at once: storePieces). */
+type ClassifyCalls = ClassifyStore['incidents'] & ClassifyStore['timeline'] & ClassifyStore['signals'] & ClassifyStore['lock'] & ClassifyStore['heals'] & ClassifyStore['rawInbox'];
+
+export class FakeIncidentStore implements ClassifyCalls {
   incidents = new Map<string, IncidentRecord>();
   timelines = new Map<string, TimelineEntry[]>();
   markers = new Map<string, { incidentId: string; outcome: 'created' | 'joined' | 'upgraded' | 'reopened'; decision: Decision; acted: boolean }>();

@@ -18,6 +18,7 @@ import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
 import { alarmStateChangeEvent, contributorId } from '../../local/drill/alarm-evaluator.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { FakeIncidentStore } from './fake-incident-store.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const config = loadConfigFile('examples/config/dr-pair.yaml');
 const facts = clusterFacts(config);
@@ -63,7 +64,7 @@ beforeEach(() => {
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ mode: 'auto' }) } });
   sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({ executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: clock }));
   deps = {
-    store,
+    ...storePieces(store),
     sfn: new SFNClient({ region: 'us-east-1' }),
     policies: new SsmPolicySource(new SSMClient({ region: 'us-east-1' }), PREFIX, () => clock.getTime()),
     clusters: facts,

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { OpenIncident } from '../../functions/domain/types.js';
 import { handler, publishIncidentMetrics } from '../../functions/incident-metrics/handler.js';
 import { metrics } from '../../functions/shared/powertools.js';
+import { storePieces } from '../support/store-pieces.js';
 
 interface Emf {
   _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] };
@@ -44,7 +45,7 @@ describe('incident metrics', () => {
     };
     const emf = captureEmf();
     try {
-      const counts = await publishIncidentMetrics({ store, clusters: ['orders', 'payments'] });
+      const counts = await publishIncidentMetrics({ ...storePieces(store), clusters: ['orders', 'payments'] });
       metrics.publishStoredMetrics();
       expect(asked).toEqual(['orders', 'payments']);
       expect(counts).toEqual({ bySeverity: { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 0, 'SEV-4': 0 }, awaitingApproval: 1, total: 3 });

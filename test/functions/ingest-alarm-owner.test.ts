@@ -15,6 +15,7 @@ import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { sqsRecord } from '../support/sqs.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
 const STACK = 'KafkaHeal-prod';
@@ -93,7 +94,7 @@ describe('ingest: only this deployment\'s alarms go on', () => {
     const handler = createIngestHandler({
       sqs: new SQSClient({ region: 'eu-west-1' }),
       signalsQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-prod-signals',
-      store: new IncidentStore({ client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })), tableName: 'incidents', now: () => new Date('2026-11-22T01:00:05Z') }),
+      ...storePieces(new IncidentStore({ client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })), tableName: 'incidents', now: () => new Date('2026-11-22T01:00:05Z') })),
       clusters: [ORDERS],
       now: () => new Date('2026-11-22T01:00:05Z'),
       deployment: 'prod',

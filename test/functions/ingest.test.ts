@@ -17,6 +17,7 @@ import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '../../functions/ingest/
 import { normalize } from '../../functions/domain/normalize/index.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-signals';
 const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
@@ -57,7 +58,7 @@ beforeEach(() => {
   deps = {
     sqs: new SQSClient({ region: 'eu-west-1' }),
     signalsQueueUrl: QUEUE,
-    store: new IncidentStore({ client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })), tableName: 'incidents', now: () => new Date('2026-11-22T01:00:05Z') }),
+    ...storePieces(new IncidentStore({ client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })), tableName: 'incidents', now: () => new Date('2026-11-22T01:00:05Z') })),
     clusters: [ORDERS],
     now: () => new Date('2026-11-22T01:00:05Z'),
   };

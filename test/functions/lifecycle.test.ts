@@ -18,6 +18,7 @@ import { IncidentNotFoundError } from '../../functions/shared/errors.js';
 import type { IncidentRecord } from '../../functions/shared/incident-store.js';
 import type { NotifyResult } from '../../functions/shared/notify.js';
 import { metrics } from '../../functions/shared/powertools.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const RUN = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-broker-recovery:inc-1-broker-recovery-1';
 const incident = (over: Partial<IncidentRecord> = {}): IncidentRecord => ({
@@ -49,7 +50,8 @@ function deps(over: Omit<Partial<LifecycleDeps>, 'store'> = {}) {
     releaseLock: vi.fn(async () => true),
     markPagerDutySynced: vi.fn(async () => undefined),
   };
-  return { store, now: () => new Date('2026-11-22T02:05:00.000Z'), ...over } satisfies LifecycleDeps;
+  const pieces = { ...storePieces(store), now: () => new Date('2026-11-22T02:05:00.000Z'), ...over } satisfies LifecycleDeps;
+  return { ...pieces, store };
 }
 
 const delivered = (via: NotifyResult['via']): NotifyResult => ({ delivered: via !== undefined, via, attempts: [{ channel: 'pagerduty', outcome: via === 'pagerduty' ? 'delivered' : 'failed', at: 'now' }] });
@@ -136,7 +138,7 @@ describe('the PagerDuty webhook', () => {
     const records = { claimEvent: vi.fn(async () => true), releaseEvent: vi.fn(async () => undefined), linkPagerDutyIncident: vi.fn(async () => undefined), incidentForPagerDuty: vi.fn(async () => undefined) };
     const d = deps();
     d.store.acknowledge.mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
-    const handler = makePagerDutyWebhookHandler({ store: { ...d.store, storeRaw: vi.fn() }, records, secret: { get: async () => key }, now: () => new Date('2026-11-22T02:05:00.000Z') });
+    const handler = makePagerDutyWebhookHandler({ ...storePieces({ ...d.store, storeRaw: vi.fn() }), records, secret: { get: async () => key }, now: () => new Date('2026-11-22T02:05:00.000Z') });
     const body = JSON.stringify({ event: { id: 'ev-1', event_type: 'incident.acknowledged', occurred_at: '2026-11-22T02:04:59Z', agent: null, data: { id: 'P1', type: 'incident', incident_key: 'inc-1' } } });
     await expect(handler({ headers: { 'X-PagerDuty-Signature': signPagerDuty(key, body) }, body, isBase64Encoded: false })).rejects.toThrow('ProvisionedThroughputExceededException');
     expect(records.releaseEvent).toHaveBeenCalledWith('pagerduty', 'ev-1');
@@ -185,12 +187,12 @@ describe('the MTTA metric', () => {
   /** One acknowledgement through each deployed function, with the Lambdas' recordMtta and the house metrics. */
   const paths: Record<'cli' | 'page' | 'pagerduty', (store: Store) => () => Promise<unknown>> = {
     cli: (store) => {
-      const handler = makeLifecycleCommandHandler({ store, now: () => NOW, recordMtta: (s, sec) => publishMtta(metrics, s, sec) });
+      const handler = makeLifecycleCommandHandler({ ...storePieces(store), now: () => NOW, recordMtta: (s, sec) => publishMtta(metrics, s, sec) });
       return () => handler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' });
     },
     page: (store) => {
       const endpoint = makeIncidentEndpoint({
-        store: { ...store, get: vi.fn(async () => ({ ...incident({ status: 'escalated' }), timeline: [] })) },
+        ...storePieces({ ...store, get: vi.fn(async () => ({ ...incident({ status: 'escalated' }), timeline: [] })) }),
         records: { useLink: vi.fn(async () => ({ first: true as const })), releaseLink: vi.fn(async () => undefined) },
         signingKey: staticSigningKey(KEY),
         now: () => NOW,
@@ -204,7 +206,7 @@ describe('the MTTA metric', () => {
     pagerduty: (store) => {
       const key = Buffer.from('k');
       const records = { claimEvent: vi.fn(async () => true), releaseEvent: vi.fn(async () => undefined), linkPagerDutyIncident: vi.fn(async () => undefined), incidentForPagerDuty: vi.fn(async () => undefined) };
-      const handler = makePagerDutyWebhookHandler({ store: { ...store, storeRaw: vi.fn() }, records, secret: { get: async () => key }, now: () => NOW, recordMtta: (s, sec) => publishMtta(metrics, s, sec) });
+      const handler = makePagerDutyWebhookHandler({ ...storePieces({ ...store, storeRaw: vi.fn() }), records, secret: { get: async () => key }, now: () => NOW, recordMtta: (s, sec) => publishMtta(metrics, s, sec) });
       let n = 0;
       return () => {
         const body = JSON.stringify({ event: { id: `ev-${++n}`, event_type: 'incident.acknowledged', occurred_at: '2026-11-22T02:04:59Z', agent: null, data: { id: 'P1', type: 'incident', incident_key: 'inc-1' } } });

@@ -9,6 +9,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { DEPLOYMENT_TAG, ec2InstanceFinder, taggedBrokers, type InstanceFinder } from '../../functions/workflow-steps/instances.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const TAG = { key: 'kafka-heal:cluster', value: 'events', brokerIdKey: 'kafka-heal:broker-id' };
 const EVENTS: ClusterTargetConfig = { cluster: 'events', platform: 'ec2', clusterStepsFunction: 'steps-events', brokers: [], brokerTag: TAG, serviceName: 'kafka', listenerPort: 9092 };
@@ -66,7 +67,7 @@ describe('ec2InstanceFinder', () => {
 describe('workflow steps: a cluster whose brokers are found by tag', () => {
   const handler = (findInstances?: InstanceFinder) => {
     const store = new MemoryStore('inc-1', 'events', true);
-    const handle = makeWorkflowStepsHandler({ store, targets: () => [EVENTS], now: () => new Date('2026-01-01T00:10:00Z'), diskCriticalPercent: 90, deployment: 'events', ...(findInstances ? { findInstances } : {}) });
+    const handle = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [EVENTS], now: () => new Date('2026-01-01T00:10:00Z'), diskCriticalPercent: 90, deployment: 'events', ...(findInstances ? { findInstances } : {}) });
     return (payload: unknown) => handle(WorkflowStepSchema.parse(payload));
   };
   const start = { step: 'start', workflow: 'broker-recovery', input: { incidentId: 'inc-1', cluster: 'events', brokerIds: [2] } };

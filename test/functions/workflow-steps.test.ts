@@ -7,13 +7,14 @@ import { MemoryStore, SNAPSHOTS, diagnosisLine } from '../statemachines/recovery
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { storePieces } from '../support/store-pieces.js';
 
 const TARGET: ClusterTargetConfig = { cluster: 'orders', platform: 'ec2', clusterStepsFunction: 'steps-orders', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2' }], serviceName: 'kafka', listenerPort: 9093 };
 const MSK: ClusterTargetConfig = { cluster: 'events', platform: 'msk', clusterStepsFunction: 'steps-events', brokers: [], serviceName: 'kafka', listenerPort: 9098, mskClusterArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/events/x' };
 
 function setup(holdLock = true) {
   const store = new MemoryStore('inc-1', 'orders', holdLock);
-  const handle = makeWorkflowStepsHandler({ store, targets: () => [TARGET, MSK], now: () => new Date('2026-01-01T00:10:00Z'), diskCriticalPercent: 90 });
+  const handle = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [TARGET, MSK], now: () => new Date('2026-01-01T00:10:00Z'), diskCriticalPercent: 90 });
   const step = (payload: unknown) => handle(WorkflowStepSchema.parse(payload));
   return { store, step };
 }
@@ -42,7 +43,7 @@ describe('workflow steps: start', () => {
   it('per-broker paths override the cluster defaults (several brokers on one local machine)', async () => {
     const store = new MemoryStore('inc-1', 'orders', true);
     const handle = makeWorkflowStepsHandler({
-      store,
+      ...storePieces(store),
       targets: () => [{ ...TARGET, appLogDir: '/var/log/k', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2', serverProperties: '/tmp/kh/b2/server.properties', listenerPort: 19092 }] }],
       now: () => new Date(),
       diskCriticalPercent: 90,
@@ -73,9 +74,9 @@ describe('workflow steps: start', () => {
 
   it('MSK target carries the cluster ARN and no instance', async () => {
     const store = new MemoryStore('inc-1', 'events', true);
-    const handle = makeWorkflowStepsHandler({ store, targets: () => [MSK], now: () => new Date(), diskCriticalPercent: 90 });
+    const handle = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [MSK], now: () => new Date(), diskCriticalPercent: 90 });
     await expect(handle(WorkflowStepSchema.parse({ step: 'start', workflow: 'msk-broker-recovery', input: { incidentId: 'inc-1', cluster: 'events', brokerIds: [3] } }))).resolves.toMatchObject({ instanceId: null, mskClusterArn: MSK.mskClusterArn });
-    const noArn = makeWorkflowStepsHandler({ store, targets: () => [{ ...MSK, mskClusterArn: undefined }], now: () => new Date(), diskCriticalPercent: 90 });
+    const noArn = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [{ ...MSK, mskClusterArn: undefined }], now: () => new Date(), diskCriticalPercent: 90 });
     await expect(noArn(WorkflowStepSchema.parse({ step: 'start', workflow: 'msk-broker-recovery', input: { incidentId: 'inc-1', cluster: 'events', brokerIds: [3] } }))).rejects.toThrow(/no MSK cluster ARN/);
   });
 });

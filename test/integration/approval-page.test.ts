@@ -132,7 +132,7 @@ beforeAll(async () => {
   receiver = await startReceiver();
   const signingKey = staticSigningKey(randomBytes(32));
   server = await startApprovalServer({
-    endpoint: makeApprovalEndpoint({ approvals, incidents: store, callbacks: tokens, signingKey, now }),
+    endpoint: makeApprovalEndpoint({ approvals, incidents: store.incidents, timeline: store.timeline, callbacks: tokens, signingKey, now }),
     callbacks: tokens,
     stage: '/v1',
   });
@@ -140,7 +140,7 @@ beforeAll(async () => {
   const unused = { send: () => Promise.reject(new Error('PagerDuty took the page; SNS and SQS are not used here')) };
   const handler = makeApprovalRequestHandler({
     approvals,
-    incidents: store,
+    incidents: store.incidents, timeline: store.timeline,
     signingKey,
     notify: (n) => notify(n, { pagerDuty, sns: unused, sqs: unused, snsTopicArns: { critical: 'c', warning: 'w' }, retryQueueUrl: 'q' }),
     baseUrl: server.baseUrl,
@@ -291,7 +291,7 @@ describe('approval page in headless Chromium', () => {
 
   it('two decisions racing for one approval: the conditional write lets exactly one through, and only it reaches the workflow', async () => {
     const run = await startRun(await openIncident('racing'));
-    const deps = { approvals, incidents: store, callbacks: tokens, now };
+    const deps = { approvals, incidents: store.incidents, timeline: store.timeline, callbacks: tokens, now };
     const outcomes = await Promise.all([
       decideApproval(deps, run.approvalId, { decision: 'approved', by: 'alice' }),
       decideApproval(deps, run.approvalId, { decision: 'rejected', by: 'bob' }),

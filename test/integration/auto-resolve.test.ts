@@ -19,6 +19,7 @@ import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { storePieces } from '../support/store-pieces.js';
 
 let ddb: DynamoDbLocal;
 let raw: DynamoDBClient;
@@ -109,7 +110,7 @@ function localNotify(): (n: Parameters<typeof notify>[0]) => ReturnType<typeof n
 
 function deps(): AutoResolveDeps {
   return {
-    store,
+    ...storePieces(store),
     clusters: ['orders'],
     policies: { get: async () => ({ policy: POLICY, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
     alarms: { alarms: async () => clusterAlarms },
@@ -187,7 +188,7 @@ describe('auto-resolve on DynamoDB Local', () => {
     for (let b = 1; b <= 6; b++) incidents.push(await escalated(b, 10));
     clusterAlarms = okSince(10);
     tick(1000);
-    const people = () => Promise.all(incidents.map((i, n) => applyLifecycle({ store, now: () => clock, notify: localNotify() }, { incidentId: i.id, action: 'resolve', by: `operator:user-${n}`, via: 'cli', reason: 'restarted by hand' })));
+    const people = () => Promise.all(incidents.map((i, n) => applyLifecycle({ ...storePieces(store), now: () => clock, notify: localNotify() }, { incidentId: i.id, action: 'resolve', by: `operator:user-${n}`, via: 'cli', reason: 'restarted by hand' })));
     const d = deps();
     if (when === 'during') d.alarms = { alarms: async () => (await people(), clusterAlarms) };
     let report;

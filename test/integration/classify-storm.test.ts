@@ -14,6 +14,7 @@ import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
 const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
@@ -56,7 +57,7 @@ beforeEach(async () => {
   tableName = `storm-${++tableNo}`;
   await createIncidentTable(raw, tableName);
   deps = {
-    store: new IncidentStore({ client: doc, tableName, now: () => clock }),
+    ...storePieces(new IncidentStore({ client: doc, tableName, now: () => clock })),
     sfn: new SFNClient({ region: 'eu-west-1' }),
     policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
     clusters: [ORDERS, BIG, ZK],
@@ -183,7 +184,7 @@ describe('alarm storm through classify on DynamoDB Local', () => {
     expect(executions.size).toBe(1);
     expect([...executions][0]).toMatch(/-quorum-recovery-1$/);
     expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
-    const timeline = (await deps.store.get(metas[0]!.id as string)).timeline;
+    const timeline = (await deps.incidents.get(metas[0]!.id as string)).timeline;
     const folded = timeline.filter((e) => e.action === 'signal-folded');
     expect(new Set(signals.map((s) => s.fingerprint)).size).toBe(75);
     expect(folded).toHaveLength(75);

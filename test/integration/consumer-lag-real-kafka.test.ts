@@ -14,6 +14,7 @@ import { aslFile } from '../../infra/constructs/workflows.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 import { RESOURCES, TaskError, lambdaInvokeBinding, parseDefinition, recordCalls, runWorkflow, startExecutionSyncBinding, type Json } from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const NAME = 'it-consumer-lag';
 const STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-workflow-steps';
@@ -62,7 +63,7 @@ describe('consumer-lag against real Kafka', () => {
     const servers = cluster.bootstrapServers.split(',');
     const store = new MemoryStore('inc-it-lag', NAME, true);
     const workflowSteps = makeWorkflowStepsHandler({
-      store,
+      ...storePieces(store),
       targets: () => [{ cluster: NAME, platform: 'ec2', clusterStepsFunction: CLUSTER_STEPS, consumerGroups: [{ name: GROUP, ownerTeam: 'payments', ownerTopicArn: TEAM_TOPIC, maxOffsetLag: 100 }] }],
       now: () => new Date(),
       diskCriticalPercent: 90,

@@ -35,6 +35,7 @@ import {
   type Json,
 } from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const { Kafka, logLevel } = kafkajs;
 const ACCOUNT = 'arn:aws:lambda:eu-west-1:123456789012:function';
@@ -202,7 +203,7 @@ describe('dr-failover against the real pair', () => {
       { cluster: PRIMARY, platform: 'ec2', clusterStepsFunction: CS_PRIMARY, dr: dr.primary },
       { cluster: DR, platform: 'ec2', clusterStepsFunction: CS_DR, dr: dr.dr },
     ];
-    const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
+    const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
     const drSteps = site.drSteps([{ name: DR, bootstrapServers: site.dr.bootstrapServers.split(','), brokerCount: 3 }]);
     // The primary's own cluster steps confirm it down (real probes of the dead brokers) before anything else.
     const primarySteps = site.drSteps([{ name: PRIMARY, bootstrapServers: primary.bootstrapServers.split(','), brokerCount: 3 }]);

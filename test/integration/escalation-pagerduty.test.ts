@@ -43,8 +43,8 @@ async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; r
     ({ id: incidentId, status: opts.resolveAtMin !== undefined && clock >= T0 + opts.resolveAtMin * MIN ? 'resolved' : 'escalated', timeline }) as unknown as IncidentWithTimeline;
   const pagerDuty = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url, retry: { baseDelayMs: 20, maxDelayMs: 100, totalBudgetMs: 3_000, requestTimeoutMs: 1_000 } });
   const handler = makeEscalationHandler({
-    store: {
-      get: async () => incident(),
+    incidents: { get: async () => incident() },
+    timeline: {
       appendTimeline: async (_id, e) => {
         const full = { ...e, at: e.at ?? new Date(clock).toISOString() };
         timeline.push(full);

@@ -14,6 +14,7 @@ import { RunSupersededError } from '../../functions/shared/errors.js';
 import { IncidentStore, type IncidentRecord } from '../../functions/shared/incident-store.js';
 import { makeWorkflowStepsHandler, WorkflowStepSchema } from '../../functions/workflow-steps/handler.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { storePieces } from '../support/store-pieces.js';
 
 let ddb: DynamoDbLocal;
 let raw: DynamoDBClient;
@@ -87,7 +88,7 @@ async function opened(broker: number): Promise<IncidentRecord> {
 
 /** Every MTTA published (recordMtta: what the Lambdas turn into the MttaSeconds metric). */
 let mttas: string[] = [];
-const deps = (): LifecycleDeps => ({ store, now: () => clock, recordMtta: (severity, seconds) => mttas.push(`${severity} ${seconds} s`) });
+const deps = (): LifecycleDeps => ({ ...storePieces(store), now: () => clock, recordMtta: (severity, seconds) => mttas.push(`${severity} ${seconds} s`) });
 
 describe('acknowledge', () => {
   it('the first acknowledgement wins with MTTA from the first page; later ones and one after the close change nothing, all on the timeline', async () => {
@@ -267,7 +268,7 @@ describe('a storm of acknowledgements and resolves racing the workflow\'s own re
     await store.designateRun(inc.id, RUN);
     await store.setStatus(inc.id, 'remediating', ['open']);
     await store.markPaged(inc.id, clock.toISOString());
-    const steps = makeWorkflowStepsHandler({ store, targets: () => [], now: () => clock, diskCriticalPercent: 90 });
+    const steps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [], now: () => clock, diskCriticalPercent: 90 });
     const workflowResolve = () =>
       steps(WorkflowStepSchema.parse({ step: 'resolve', workflow: 'broker-recovery', incidentId: inc.id, cluster: 'orders', brokerId: 2, summary: 'broker 2 back in every ISR', parentWorkflow: 'none', execution: RUN })).then(
         () => 'workflow resolved',

@@ -20,6 +20,7 @@ import { startApiServer, type ApiServer } from '../../local/api-server.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
 import { launchChromium } from '../support/chromium.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const tableName = 'incident-page';
 const KEY = randomBytes(32);
@@ -66,7 +67,7 @@ beforeAll(async () => {
   const pagerDuty = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url });
   const unused = { send: () => Promise.reject(new Error('PagerDuty takes it; SNS and SQS are not used here')) };
   const endpoint = makeIncidentEndpoint({
-    store,
+    ...storePieces(store),
     records: new LifecycleRecords(documentClient(raw), tableName),
     signingKey: staticSigningKey(KEY),
     notify: (x) => notify(x, { pagerDuty, sns: unused, sqs: unused, snsTopicArns: { critical: 'c', warning: 'w' }, retryQueueUrl: 'q' }),

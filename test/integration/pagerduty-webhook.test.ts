@@ -20,6 +20,7 @@ import { startApiServer, type ApiServer } from '../../local/api-server.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startPagerDutyReceiver } from '../../local/pagerduty-receiver.js';
 import { v3IncidentEvent } from '../../local/pagerduty-v3.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const SECRET = randomBytes(48).toString('base64');
 const OLD_SECRET = randomBytes(48).toString('base64');
@@ -53,7 +54,7 @@ beforeAll(async () => {
   await createIncidentTable(raw, tableName);
   store = new IncidentStore({ client: documentClient(raw), tableName, now: () => clock });
   const handler = makePagerDutyWebhookHandler({
-    store,
+    ...storePieces(store),
     records: new LifecycleRecords(documentClient(raw), tableName),
     secret: { get: () => Promise.resolve(Buffer.from(SECRET)) },
     // As the Lambda publishes it: the house metrics, one EMF line on stdout.

@@ -33,6 +33,7 @@ import {
   type SystemctlShim,
 } from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const NAME = 'it-quorum-zk';
 const STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-workflow-steps';
@@ -106,7 +107,7 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
 
     const store = new MemoryStore('inc-it-quorum', NAME, false);
     const workflowSteps = makeWorkflowStepsHandler({
-      store,
+      ...storePieces(store),
       targets: () => [
         {
           cluster: NAME,

@@ -28,6 +28,7 @@ import {
 } from '../../local/stepfunctions/index.js';
 import { APPROVAL_RESOURCE, approvalBinding } from '../../local/stepfunctions/approvals.js';
 import { MemoryStore, ssmRunChild } from '../statemachines/recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const MSK_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/wf-it/0b6f6a3c-1111-2222-3333-444455556666-2';
 const STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-workflow-steps';
@@ -78,7 +79,7 @@ describe('msk-broker-recovery against real Kafka', () => {
 
     const store = new MemoryStore('inc-wf-it-2', 'wf-it', true);
     const workflowSteps = makeWorkflowStepsHandler({
-      store,
+      ...storePieces(store),
       targets: () => [{ cluster: 'wf-it', platform: 'msk', clusterStepsFunction: CLUSTER_STEPS, brokers: [], serviceName: 'kafka', listenerPort: 9092, mskClusterArn: MSK_ARN }],
       now: () => new Date(),
       diskCriticalPercent: 90,
@@ -149,7 +150,7 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
       const brokerPort = cluster.brokers.find((b) => b.id === 2)?.port ?? 0;
       const store = new MemoryStore('inc-wf-it-ec2-2', 'wf-it', true);
       const workflowSteps = makeWorkflowStepsHandler({
-        store,
+        ...storePieces(store),
         targets: () => [
           {
             cluster: 'wf-it',

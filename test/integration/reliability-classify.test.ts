@@ -18,6 +18,7 @@ import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { POLICY_CACHE_MS, SsmPolicySource } from '../../functions/shared/policy-source.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
 const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
@@ -66,7 +67,7 @@ beforeEach(async () => {
 /** One classifier instance (its own store object, policy cache and SDK clients), as one Lambda process. */
 function classifier(): (e: SQSEvent) => ReturnType<ReturnType<typeof createClassifyHandler>> {
   const deps: ClassifyDeps = {
-    store: new IncidentStore({ client: doc, tableName, now: () => clock }),
+    ...storePieces(new IncidentStore({ client: doc, tableName, now: () => clock })),
     sfn: new SFNClient({ region: 'eu-west-1' }),
     policies: new SsmPolicySource(new SSMClient({ region: 'eu-west-1' }), PREFIX, () => clock.getTime()),
     clusters: [ORDERS, PAYMENTS],

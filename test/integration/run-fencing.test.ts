@@ -22,6 +22,7 @@ import { SsmPolicySource } from '../../functions/shared/policy-source.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const REGION = 'eu-west-1';
 const ARN = (name: string) => `arn:aws:states:${REGION}:123456789012:stateMachine:kafka-heal-prod-${name}`;
@@ -96,9 +97,9 @@ beforeEach(async () => {
 });
 
 /** One classifier process; `wrap` lets a sequence place a step between two of its store calls. */
-function classifier(wrap: (s: IncidentStore) => ClassifyDeps['store'] = (s) => s) {
+function classifier(wrap: (s: IncidentStore) => IncidentStore = (s) => s) {
   const deps: ClassifyDeps = {
-    store: wrap(new IncidentStore({ client: doc, tableName, now: () => clock })),
+    ...storePieces(wrap(new IncidentStore({ client: doc, tableName, now: () => clock }))),
     sfn: new SFNClient({ region: REGION }),
     policies: new SsmPolicySource(new SSMClient({ region: REGION }), PREFIX, () => clock.getTime()),
     clusters: [PRIMARY],
@@ -119,7 +120,7 @@ function classifier(wrap: (s: IncidentStore) => ClassifyDeps['store'] = (s) => s
 
 /** A workflow-steps invocation for an execution, as its ASL makes it (run = $$.Execution.Id). */
 async function step(body: Record<string, unknown>) {
-  const handler = makeWorkflowStepsHandler({ store: new IncidentStore({ client: doc, tableName, now: () => clock }), targets: () => [TARGET], now: () => clock, diskCriticalPercent: 90 });
+  const handler = makeWorkflowStepsHandler({ ...storePieces(new IncidentStore({ client: doc, tableName, now: () => clock })), targets: () => [TARGET], now: () => clock, diskCriticalPercent: 90 });
   return handler(WorkflowStepSchema.parse(body));
 }
 

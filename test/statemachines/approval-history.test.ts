@@ -32,10 +32,10 @@ function watch() {
     approvals: { create: async () => undefined },
     incidents: {
       get: async (id) => ({ id, cluster: 'orders', type: 'broker-failure', severity: 'SEV-1', status: 'remediating', brokers: [], openedAt: at, fingerprints: [], signalCount: 1, detectedAt: at, lastSignalAt: at, version: 1, timeline: [] }) as IncidentWithTimeline,
-      appendTimeline: async (_id, e) => ({ at, ...e }),
       setStatus: async () => ({}) as never,
       markPaged: async () => undefined,
     },
+    timeline: { appendTimeline: async (_id, e) => ({ at, ...e }) },
     signingKey: staticSigningKey(randomBytes(32)),
     notify: async (n) => {
       sent.push(n);

@@ -28,6 +28,7 @@ import {
 } from '../../local/stepfunctions/index.js';
 import type { ApprovalRequest } from '../../functions/approvals/schema.js';
 import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok, snapshot, ssmRunChild, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 export const CASCADE_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: SUBSTITUTIONS.WorkflowStepsFunctionArn,
@@ -165,7 +166,7 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
     throttleProducerByteRate: 2048,
     ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
-  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
   let probes = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({

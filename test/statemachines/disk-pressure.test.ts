@@ -20,6 +20,7 @@ import {
 } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok } from './recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 const TEXT = aslText('disk-pressure');
 const DISK_SUBSTITUTIONS = {
@@ -67,7 +68,7 @@ async function runDisk(s: DiskScenario) {
     brokers: platform === 'ec2' ? [1, 2, 3].map((id) => ({ id, instanceId: instanceOf(id), appLogDir: `/srv/kafka-${id}/logs` })) : [],
     ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
-  const steps = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const steps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
   const usage = { ...(s.usage ?? { 2: 92 }) };
   const ssm = ssmBindings({
     invisibleForPolls: 1,

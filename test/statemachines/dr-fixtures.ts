@@ -26,6 +26,7 @@ import {
   type RunResult,
 } from '../../local/stepfunctions/index.js';
 import { ACCOUNT, MemoryStore, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 export const DR_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: `${ACCOUNT}:kafka-heal-test-workflow-steps`,
@@ -81,7 +82,7 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
     { cluster: 'events', platform: 'ec2', clusterStepsFunction: CS_PRIMARY, dr: dr(PRIMARY_ENDPOINT, 'events-dr') },
     { cluster: 'events-dr', platform: 'ec2', clusterStepsFunction: CS_DR, dr: dr(DR_ENDPOINT, 'events') },
   ];
-  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
   const initial = s.recordValue === undefined ? (s.workflow === 'dr-failover' ? PRIMARY_ENDPOINT : DR_ENDPOINT) : s.recordValue;
   const zone = new LocalZone({
     file: join(mkdtempSync(join(tmpdir(), 'kh-dr-zone-')), 'zone.json'),

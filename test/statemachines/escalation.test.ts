@@ -15,6 +15,7 @@ import type { PolicySource } from '../../functions/shared/policy-source.js';
 import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '../../infra/constructs/workflows.js';
 import { RESOURCES, TaskError, lambdaInvokeBinding, parseDefinition, recordCalls, runWorkflow, startExecutionSyncBinding, taskResources, type Json } from '../../local/stepfunctions/index.js';
+import { storePieces } from '../support/store-pieces.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 const aslValidator = createRequire(import.meta.url)('asl-validator') as AslValidator;
@@ -88,7 +89,7 @@ async function run(s: Scenario) {
     return { action: action as PagerDutyResult['action'], dedupKey: key, attempts: 1, message: 'Event processed' };
   };
   const handler = makeEscalationHandler({
-    store,
+    ...storePieces(store),
     now,
     ...(s.escalation ? { policies: { get: async () => ({ policy: { escalation: s.escalation } }) } as unknown as PolicySource } : {}),
     notify: (n) =>

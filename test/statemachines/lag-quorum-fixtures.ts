@@ -26,6 +26,7 @@ import {
   type RunResult,
 } from '../../local/stepfunctions/index.js';
 import { ACCOUNT, CLUSTER_STEPS, MemoryStore, SUBSTITUTIONS as BROKER_SUBSTITUTIONS, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
+import { storePieces } from '../support/store-pieces.js';
 
 export const INCIDENT = 'inc-orders-h4';
 export const CRITICAL_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:critical';
@@ -117,7 +118,7 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
   const input = { incidentId: INCIDENT, cluster: 'orders', brokerIds: [], dryRun: false, severity: 'SEV-2', ...s.input };
   const store = new MemoryStore(INCIDENT, 'orders', s.holdLock ?? !input.dryRun);
   const target = s.target ?? clusterTarget();
-  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
   let probeIndex = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({

@@ -35,6 +35,7 @@ import {
   type TaskBinding,
 } from '../../local/stepfunctions/index.js';
 import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '../../local/stepfunctions/approvals.js';
+import { storePieces } from '../support/store-pieces.js';
 
 export const ACCOUNT = 'arn:aws:lambda:eu-west-1:123456789012:function';
 export const SUBSTITUTIONS = {
@@ -96,7 +97,10 @@ export const SNAPSHOTS = {
 
 // ------------------------------------------------------------------ incident store
 
-export class MemoryStore implements WorkflowStepsStore {
+/** Every call the workflow steps make, in one object (each piece of WorkflowStepsStore at once: storePieces). */
+type WorkflowStepsCalls = WorkflowStepsStore['incidents'] & WorkflowStepsStore['timeline'] & WorkflowStepsStore['heals'] & WorkflowStepsStore['lock'];
+
+export class MemoryStore implements WorkflowStepsCalls {
   status: IncidentStatus = 'remediating';
   timeline: TimelineEntry[] = [];
   heals: HealRecord[] = [];
@@ -261,7 +265,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     listenerPort: 9092,
     ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
-  const workflowSteps = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
   let probeIndex = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({

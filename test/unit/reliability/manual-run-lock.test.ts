@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../../functions/workflow-steps/handler.js';
 import { MemoryStore, SNAPSHOTS, SUBSTITUTIONS, diagnosisLine, ok, runScenario, type Scenario } from '../../statemachines/recovery-fixtures.js';
+import { storePieces } from '../../support/store-pieces.js';
 
 const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
 const RESTART = SUBSTITUTIONS.RestartDocumentName;
@@ -59,7 +60,7 @@ describe('the start step when another incident holds the cluster lock', () => {
   const setup = () => {
     const store = new MemoryStore('inc-1', 'orders', false);
     store.lock = { cluster: 'orders', owner: 'inc-other', acquiredAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 600 };
-    const handle = makeWorkflowStepsHandler({ store, targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+    const handle = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
     return { store, start: (input: Record<string, unknown>) => handle(WorkflowStepSchema.parse({ step: 'start', workflow: 'broker-recovery', input: { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2], ...input } })) };
   };
 
