@@ -23,10 +23,24 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']", message: "Use `import * as z from 'zod'` in Lambda code (bundle size, npm run bench -- bundles)." },
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "Use `import * as z from 'zod'` in Lambda code (bundle size, npm run bench -- bundles).",
+        },
       ],
       // runbooks.ts loads documents with a YAML parser (about 110 KB); Lambdas only read results.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/shared/runbooks.js'], message: 'Lambda code reads runbook results through shared/runbook-output.js (runbooks.ts bundles a YAML parser).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/shared/runbooks.js'],
+              message:
+                'Lambda code reads runbook results through shared/runbook-output.js (runbooks.ts bundles a YAML parser).',
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -20,7 +20,13 @@ export default defineConfig({
         test: {
           name: 'unit',
           setupFiles: ['test/setup/unit-tmpdir.ts'],
-          include: ['test/unit/**/*.test.ts', 'test/functions/**/*.test.ts', 'test/infra/**/*.test.ts', 'test/statemachines/**/*.test.ts', 'test/cli/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/functions/**/*.test.ts',
+            'test/infra/**/*.test.ts',
+            'test/statemachines/**/*.test.ts',
+            'test/cli/**/*.test.ts',
+          ],
           testTimeout: 60_000,
         },
       },

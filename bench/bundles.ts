@@ -59,7 +59,8 @@ export function buildBundles(configFiles: string[] = DEFAULT_CONFIG_FILES): Buil
     for (const r of Object.values(resources)) {
       if (r.Type === 'AWS::Lambda::LayerVersion') layerDir ??= assetDir(outdir, r.Properties['Content']);
       if (r.Type !== 'AWS::Lambda::Function') continue;
-      const vars = ((r.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+      const vars = ((r.Properties['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>;
       const service = String(vars['POWERTOOLS_SERVICE_NAME'] ?? stack.stackName);
       const dir = assetDir(outdir, r.Properties['Code']);
       const entry = byDir.get(dir);
@@ -67,7 +68,9 @@ export function buildBundles(configFiles: string[] = DEFAULT_CONFIG_FILES): Buil
         if (!entry.services.includes(service)) entry.services.push(service);
         continue;
       }
-      const environment = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : `placeholder-${k.toLowerCase()}`]));
+      const environment = Object.fromEntries(
+        Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : `placeholder-${k.toLowerCase()}`]),
+      );
       byDir.set(dir, { dir, services: [service], environment });
     }
   }
@@ -78,7 +81,12 @@ export function buildBundles(configFiles: string[] = DEFAULT_CONFIG_FILES): Buil
     // Lambda mounts a layer's nodejs/node_modules on the module path; here it sits beside the bundles.
     cpSync(join(layerDir, 'nodejs', 'node_modules'), join(outdir, 'node_modules'), { recursive: true });
   }
-  return { outdir, bundles: [...byDir.values()], layerDir, cleanup: () => rmSync(outdir, { recursive: true, force: true }) };
+  return {
+    outdir,
+    bundles: [...byDir.values()],
+    layerDir,
+    cleanup: () => rmSync(outdir, { recursive: true, force: true }),
+  };
 }
 
 // A CommonJS script: the runtime requires a CommonJS handler file.
@@ -119,7 +127,8 @@ export function initOnce(file: string, env: Record<string, string>): InitTime {
     },
   });
   const [wallMs, cpuMs] = (res.stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
-  if (res.status !== 0 || !Number.isFinite(wallMs) || !Number.isFinite(cpuMs)) throw new Error(`loading ${file} failed (exit ${res.status}): ${res.stderr.trim().slice(0, 2000)}`);
+  if (res.status !== 0 || !Number.isFinite(wallMs) || !Number.isFinite(cpuMs))
+    throw new Error(`loading ${file} failed (exit ${res.status}): ${res.stderr.trim().slice(0, 2000)}`);
   return { wallMs: wallMs as number, cpuMs: cpuMs as number };
 }
 
@@ -136,24 +145,42 @@ export function measure(bundle: BuiltBundle, runs: number): BundleFigures {
   const bytes = statSync(file).size;
   const gzipKb = gzipSync(readFileSync(file)).length / 1024;
   const times = Array.from({ length: runs }, () => initOnce(file, bundle.environment));
-  return { services: bundle.services, kb: bytes / 1024, gzipKb, initMs: median(times.map((t) => t.wallMs)), initCpuMs: median(times.map((t) => t.cpuMs)) };
+  return {
+    services: bundle.services,
+    kb: bytes / 1024,
+    gzipKb,
+    initMs: median(times.map((t) => t.wallMs)),
+    initCpuMs: median(times.map((t) => t.cpuMs)),
+  };
 }
 
 export async function run(args: string[]): Promise<string> {
   const runs = Number(args[0] ?? 20);
   const t0 = Date.now();
   const built = buildBundles();
-  console.log(`synthesized ${DEFAULT_CONFIG_FILES.length} example stacks with bundling in ${Date.now() - t0} ms: ${built.bundles.length} distinct bundles`);
+  console.log(
+    `synthesized ${DEFAULT_CONFIG_FILES.length} example stacks with bundling in ${Date.now() - t0} ms: ${built.bundles.length} distinct bundles`,
+  );
   try {
     const figures = built.bundles.map((b) => measure(b, runs)).sort((a, b) => b.kb - a.kb);
-    console.log(`load average before measuring: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} CPUs (wall times grow with other processes' load; CPU times much less)`);
-    console.log(`${'function(s)'.padEnd(60)} ${'KB'.padStart(7)} ${'gzip KB'.padStart(8)} ${'init ms'.padStart(8)} ${'init CPU ms'.padStart(12)}  (medians of ${runs} fresh processes)`);
+    console.log(
+      `load average before measuring: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${cpus().length} CPUs (wall times grow with other processes' load; CPU times much less)`,
+    );
+    console.log(
+      `${'function(s)'.padEnd(60)} ${'KB'.padStart(7)} ${'gzip KB'.padStart(8)} ${'init ms'.padStart(8)} ${'init CPU ms'.padStart(12)}  (medians of ${runs} fresh processes)`,
+    );
     for (const f of figures) {
-      console.log(`${f.services.join(', ').slice(0, 60).padEnd(60)} ${f.kb.toFixed(1).padStart(7)} ${f.gzipKb.toFixed(1).padStart(8)} ${f.initMs.toFixed(1).padStart(8)} ${f.initCpuMs.toFixed(1).padStart(12)}`);
+      console.log(
+        `${f.services.join(', ').slice(0, 60).padEnd(60)} ${f.kb.toFixed(1).padStart(7)} ${f.gzipKb.toFixed(1).padStart(8)} ${f.initMs.toFixed(1).padStart(8)} ${f.initCpuMs.toFixed(1).padStart(12)}`,
+      );
     }
     if (built.layerDir) {
       const layerFile = join(built.outdir, 'node_modules', '@kafka-heal', 'probe', 'index.mjs');
-      console.log(`probe layer (@kafka-heal/probe, loaded by the probe and cluster-steps bundles): ${(statSync(layerFile).size / 1024).toFixed(1)} KB`);
+      console.log(
+        `probe layer (@kafka-heal/probe, loaded by the probe and cluster-steps bundles): ${(statSync(layerFile).size / 1024).toFixed(1)} KB`,
+      );
     }
     const maxKb = Math.max(...figures.map((f) => f.kb));
     const maxInit = Math.max(...figures.map((f) => f.initMs));

@@ -11,16 +11,35 @@ export interface Bench {
 }
 
 export const BENCHES: Record<string, { file: string; what: string }> = {
-  mttr: { file: './mttr.js', what: 'drill MTTD/MTTR vs the oracle on the real local cluster (broker-crash, broker-hang, cascade; median of 3)' },
-  storm: { file: './storm.js', what: '10,000 duplicated signals for one fault through ingest + classify on DynamoDB Local: one incident, one execution' },
-  bundles: { file: './bundles.js', what: 'each Lambda bundle as CDK builds it: size and module init time (median of 20 fresh node processes)' },
-  cost: { file: './cost.js', what: 'idle cost per monitored cluster per month and cost per incident, from the synthesized templates' },
+  mttr: {
+    file: './mttr.js',
+    what: 'drill MTTD/MTTR vs the oracle on the real local cluster (broker-crash, broker-hang, cascade; median of 3)',
+  },
+  storm: {
+    file: './storm.js',
+    what: '10,000 duplicated signals for one fault through ingest + classify on DynamoDB Local: one incident, one execution',
+  },
+  bundles: {
+    file: './bundles.js',
+    what: 'each Lambda bundle as CDK builds it: size and module init time (median of 20 fresh node processes)',
+  },
+  cost: {
+    file: './cost.js',
+    what: 'idle cost per monitored cluster per month and cost per incident, from the synthesized templates',
+  },
   'probe-latency': { file: './probe-latency.js', what: 'probe latency on a real 3-broker cluster with 120 partitions' },
-  detect: { file: './detect.js', what: 'broker-crash MTTD per path (probe fast detection, broker-down alarm) at AWS time scale on the real local cluster; idle-cost delta' },
+  detect: {
+    file: './detect.js',
+    what: 'broker-crash MTTD per path (probe fast detection, broker-down alarm) at AWS time scale on the real local cluster; idle-cost delta',
+  },
 };
 
 function usage(): string {
-  return ['usage: npm run bench -- <name> [args]', '', ...Object.entries(BENCHES).map(([n, b]) => `  ${n.padEnd(14)} ${b.what}`)].join('\n');
+  return [
+    'usage: npm run bench -- <name> [args]',
+    '',
+    ...Object.entries(BENCHES).map(([n, b]) => `  ${n.padEnd(14)} ${b.what}`),
+  ].join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -52,7 +52,9 @@ const RESTART_STATE = /: Restart Kafka Service$/;
 
 export function phases(report: DrillReport): Phases {
   const detect = report.mttdSeconds;
-  const restart = report.timeline.find((e) => e.source === 'state' && e.event === 'state:entered' && RESTART_STATE.test(e.detail ?? ''));
+  const restart = report.timeline.find(
+    (e) => e.source === 'state' && e.event === 'state:entered' && RESTART_STATE.test(e.detail ?? ''),
+  );
   const restartAt = restart ? restart.offsetSeconds : null;
   const round = (x: number) => Math.round(x * 10) / 10;
   return {
@@ -83,7 +85,8 @@ export function figures(scenario: Scenario, reports: DrillReport[]): ScenarioFig
     alarmWindowSeconds: BROKER_DOWN_EVALUATION_PERIODS * scenario.alarms.periodSeconds,
     decideSeconds: med(ph.map((p) => p.decideSeconds)),
     repairSeconds: med(ph.map((p) => p.repairSeconds)),
-    detectionRatio: mttd !== null && oracle !== null && oracle > 0 ? Math.round(((mttd + oracle) / oracle) * 100) / 100 : null,
+    detectionRatio:
+      mttd !== null && oracle !== null && oracle > 0 ? Math.round(((mttd + oracle) / oracle) * 100) / 100 : null,
   };
 }
 
@@ -108,7 +111,12 @@ export async function run(args: string[]): Promise<string> {
       const p = phases(report);
       console.log(
         `${name} run ${i}/${runs} (report in ${reportDir}): ${report.passed ? 'passed' : 'FAILED'} in ${((Date.now() - t0) / 1000).toFixed(0)} s; MTTD ${s(report.mttdSeconds)} s, MTTR ${s(report.mttrSeconds)} s, oracle ${s(report.oracleMttrSeconds)} s, ratio ${s(report.mttrRatio, 2)} (detect ${s(p.detectSeconds)} s, decide ${s(p.decideSeconds)} s, restart to healthy ${s(p.repairSeconds)} s)` +
-          (report.passed ? '' : `; failed expectations: ${report.expectations.filter((e) => !e.passed).map((e) => `${e.name} (expected ${e.expected}, got ${e.actual})`).join('; ')}`),
+          (report.passed
+            ? ''
+            : `; failed expectations: ${report.expectations
+                .filter((e) => !e.passed)
+                .map((e) => `${e.name} (expected ${e.expected}, got ${e.actual})`)
+                .join('; ')}`),
       );
     }
     const f = figures(scenario, reports);
@@ -124,7 +132,12 @@ export async function run(args: string[]): Promise<string> {
   const ratioOk = results.every((r) => r.ratio !== null && r.ratio <= MAX_RATIO);
   const mttdOk = results.every((r) => r.mttd !== null && r.mttd <= r.alarmWindowSeconds + MTTD_SLACK_SECONDS);
   return (
-    results.map((r) => `${r.scenario} MTTD ${s(r.mttd)} s, MTTR ${s(r.mttr)} s, oracle ${s(r.oracle)} s, ratio ${s(r.ratio, 2)} (${r.passed}/${r.runs} passed; detection alone ${s(r.detectionRatio, 2)})`).join('; ') +
+    results
+      .map(
+        (r) =>
+          `${r.scenario} MTTD ${s(r.mttd)} s, MTTR ${s(r.mttr)} s, oracle ${s(r.oracle)} s, ratio ${s(r.ratio, 2)} (${r.passed}/${r.runs} passed; detection alone ${s(r.detectionRatio, 2)})`,
+      )
+      .join('; ') +
     `; ratio <= ${MAX_RATIO}: ${verdict(ratioOk)}; MTTD <= alarm window + ${MTTD_SLACK_SECONDS} s: ${verdict(mttdOk)}`
   );
 }

@@ -27,18 +27,32 @@ async function series(n: number, run: () => Promise<unknown>): Promise<number[]>
 export async function run(args: string[]): Promise<string> {
   const n = Number(args[0] ?? 50);
   const t0 = Date.now();
-  const cluster = await startCluster({ name: 'probe-bench', security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' }, log: () => undefined });
+  const cluster = await startCluster({
+    name: 'probe-bench',
+    security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' },
+    log: () => undefined,
+  });
   console.log(`cluster start: ${Date.now() - t0} ms (${cluster.bootstrapServers})`);
   try {
-    const kafka = new Kafka({ clientId: 'probe-bench', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING });
+    const kafka = new Kafka({
+      clientId: 'probe-bench',
+      brokers: cluster.bootstrapServers.split(','),
+      logLevel: logLevel.NOTHING,
+    });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'bench', numPartitions: 120, replicationFactor: 3 }] });
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: [{ topic: 'bench', numPartitions: 120, replicationFactor: 3 }],
+    });
     await admin.disconnect();
     await cluster.waitHealthy(120_000);
     const producer = kafka.producer();
     await producer.connect();
-    await producer.send({ topic: 'bench', messages: Array.from({ length: 500 }, (_, i) => ({ key: String(i), value: 'x' })) });
+    await producer.send({
+      topic: 'bench',
+      messages: Array.from({ length: 500 }, (_, i) => ({ key: String(i), value: 'x' })),
+    });
     await producer.disconnect();
     const consumer = kafka.consumer({ groupId: 'bench-group' });
     await consumer.connect();
@@ -52,11 +66,18 @@ export async function run(args: string[]): Promise<string> {
     const sec = cluster.security;
     if (!sec) throw new Error('the bench cluster has no secured listener');
     const plainOpts: ProbeOptions = { bootstrapServers: servers, expectedBrokers: 3 };
-    const securedOpts: ProbeOptions = { bootstrapServers: sec.bootstrapServers.split(','), expectedBrokers: 3, security: sec.probeSecurity() };
+    const securedOpts: ProbeOptions = {
+      bootstrapServers: sec.bootstrapServers.split(','),
+      expectedBrokers: 3,
+      security: sec.probeSecurity(),
+    };
     const first = await probeCluster(plainOpts);
     const firstSecured = await probeCluster(securedOpts);
-    console.log(`snapshot: status ${first.status} (plaintext) / ${firstSecured.status} (SASL_SSL), ${first.partitions.total} partitions, mode ${first.metadataMode}`);
-    if (first.status !== 'healthy' || firstSecured.status !== 'healthy') throw new Error(`the cluster is not healthy both ways: ${first.status} / ${firstSecured.status}`);
+    console.log(
+      `snapshot: status ${first.status} (plaintext) / ${firstSecured.status} (SASL_SSL), ${first.partitions.total} partitions, mode ${first.metadataMode}`,
+    );
+    if (first.status !== 'healthy' || firstSecured.status !== 'healthy')
+      throw new Error(`the cluster is not healthy both ways: ${first.status} / ${firstSecured.status}`);
 
     // Connections per round: every BrokerConnection.open of one probe (TLS ones are handshakes).
     const open = BrokerConnection.open.bind(BrokerConnection);
@@ -90,12 +111,23 @@ export async function run(args: string[]): Promise<string> {
     plain.sort((a, b) => a - b);
     secured.sort((a, b) => a - b);
     const withGroup = await series(n, () => probeCluster({ ...plainOpts, consumerGroups: ['bench-group'] }));
-    const fmt = (xs: number[]) => `p50 ${pct(xs, 50).toFixed(1)} ms, p95 ${pct(xs, 95).toFixed(1)} ms, max ${(xs[xs.length - 1] ?? NaN).toFixed(1)} ms`;
-    const cpuP50 = (k: string) => pct([...(cpu[k] ?? [])].sort((a, b) => a - b), 50);
+    const fmt = (xs: number[]) =>
+      `p50 ${pct(xs, 50).toFixed(1)} ms, p95 ${pct(xs, 95).toFixed(1)} ms, max ${(xs[xs.length - 1] ?? NaN).toFixed(1)} ms`;
+    const cpuP50 = (k: string) =>
+      pct(
+        [...(cpu[k] ?? [])].sort((a, b) => a - b),
+        50,
+      );
     const ratio = pct(secured, 50) / pct(plain, 50);
-    console.log(`probe x${n} (3 brokers, ${first.partitions.total} partitions), plaintext: ${fmt(plain)}; CPU p50 ${cpuP50('plain').toFixed(1)} ms; ${plainConns} connections per round`);
-    console.log(`probe x${n}, SASL_SSL + SCRAM-SHA-512: ${fmt(secured)}; CPU p50 ${cpuP50('secured').toFixed(1)} ms; ${securedConns} connections per round, each a TLS handshake and a SCRAM exchange (SaslHandshake + 2 SaslAuthenticate)`);
-    console.log(`TLS+SCRAM / plaintext: p50 x${ratio.toFixed(2)}, p95 x${(pct(secured, 95) / pct(plain, 95)).toFixed(2)}, CPU x${(cpuP50('secured') / cpuP50('plain')).toFixed(2)} (load average ${loadavg()[0]?.toFixed(1)})`);
+    console.log(
+      `probe x${n} (3 brokers, ${first.partitions.total} partitions), plaintext: ${fmt(plain)}; CPU p50 ${cpuP50('plain').toFixed(1)} ms; ${plainConns} connections per round`,
+    );
+    console.log(
+      `probe x${n}, SASL_SSL + SCRAM-SHA-512: ${fmt(secured)}; CPU p50 ${cpuP50('secured').toFixed(1)} ms; ${securedConns} connections per round, each a TLS handshake and a SCRAM exchange (SaslHandshake + 2 SaslAuthenticate)`,
+    );
+    console.log(
+      `TLS+SCRAM / plaintext: p50 x${ratio.toFixed(2)}, p95 x${(pct(secured, 95) / pct(plain, 95)).toFixed(2)}, CPU x${(cpuP50('secured') / cpuP50('plain')).toFixed(2)} (load average ${loadavg()[0]?.toFixed(1)})`,
+    );
     console.log(`probe x${n} with lag of one group over 120 partitions: ${fmt(withGroup)}`);
     await consumer.disconnect();
     return `${n} probes of 3 brokers / ${first.partitions.total} partitions: plaintext p50 ${pct(plain, 50).toFixed(1)} ms, p95 ${pct(plain, 95).toFixed(1)} ms; SASL_SSL+SCRAM p50 ${pct(secured, 50).toFixed(1)} ms, p95 ${pct(secured, 95).toFixed(1)} ms (x${ratio.toFixed(2)}), ${securedConns} connections per round both ways; with one group's lag p50 ${pct(withGroup, 50).toFixed(1)} ms`;

@@ -27,7 +27,15 @@ import { sqsRecord } from '../test/support/sqs.js';
 import type { ClusterFacts, OpenIncident, Signal } from '../functions/domain/types.js';
 import { BenchFailure, verdict } from './stats.js';
 
-export const STORM_CLUSTER: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 9, hasDr: false, automaticFailover: false };
+export const STORM_CLUSTER: ClusterFacts = {
+  name: 'orders',
+  aliases: [],
+  platform: 'ec2',
+  metadataMode: 'kraft',
+  brokerCount: 9,
+  hasDr: false,
+  automaticFailover: false,
+};
 export const STORM_BROKERS = [1, 2, 3];
 export const MIN_CLASSIFIER_RATE = 5000;
 const CLASSIFIERS = 10;
@@ -37,8 +45,17 @@ const STATE_MACHINE = (wf: string) => `arn:aws:states:eu-west-1:123456789012:sta
 
 /** One CloudWatch alarm state change (the probe's BrokerReachable alarm for one broker) or Alertmanager webhook per event. */
 export function stormEvents(count: number, at: Date): string[] {
-  const cw = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/cloudwatch-single-metric.json'), 'utf8')) as {
-    detail: { alarmName: string; configuration: { description: string; metrics: { metricStat: { metric: { dimensions: Record<string, string>; name: string; namespace: string } } }[] }; state: { timestamp: string } };
+  const cw = JSON.parse(
+    readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/cloudwatch-single-metric.json'), 'utf8'),
+  ) as {
+    detail: {
+      alarmName: string;
+      configuration: {
+        description: string;
+        metrics: { metricStat: { metric: { dimensions: Record<string, string>; name: string; namespace: string } } }[];
+      };
+      state: { timestamp: string };
+    };
     resources: string[];
   };
   const am = JSON.parse(readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/alertmanager-firing.json'), 'utf8')) as {
@@ -115,22 +132,39 @@ export interface StormResult {
 }
 
 /** What the storm must end with: one execution of the fault's final runbook, never stopped. */
-export function stormVerdict(r: Pick<StormResult, 'incidents' | 'executions' | 'stopped'>): { ok: boolean; why: string } {
+export function stormVerdict(r: Pick<StormResult, 'incidents' | 'executions' | 'stopped'>): {
+  ok: boolean;
+  why: string;
+} {
   const problems: string[] = [];
   if (r.incidents.length !== 1) problems.push(`${r.incidents.length} incidents`);
-  if (r.executions.length !== 1) problems.push(`${r.executions.length} executions started (${r.executions.map((e) => e.name).join(', ')})`);
+  if (r.executions.length !== 1)
+    problems.push(`${r.executions.length} executions started (${r.executions.map((e) => e.name).join(', ')})`);
   if (r.stopped.length > 0) problems.push(`${r.stopped.length} stopped`);
   const only = r.executions.length === 1 ? r.executions[0] : undefined;
   if (only) {
-    const got = { workflow: only.stateMachineArn.split(':').at(-1), action: only.input.action, brokerIds: only.input.brokerIds };
+    const got = {
+      workflow: only.stateMachineArn.split(':').at(-1),
+      action: only.input.action,
+      brokerIds: only.input.brokerIds,
+    };
     const want = { workflow: 'kafka-heal-prod-cascade-recovery', action: 'await-approval', brokerIds: STORM_BROKERS };
-    if (JSON.stringify(got) !== JSON.stringify(want)) problems.push(`the execution is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      problems.push(`the execution is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
   }
-  return { ok: problems.length === 0, why: problems.join('; ') || 'one incident, one execution: cascade-recovery for brokers 1,2,3 awaiting approval' };
+  return {
+    ok: problems.length === 0,
+    why: problems.join('; ') || 'one incident, one execution: cascade-recovery for brokers 1,2,3 awaiting approval',
+  };
 }
 
 /** Runs the storm through ingest and classify on the given DynamoDB Local table. */
-export async function runStorm(opts: { deliveries: number; endpoint: string; tableName: string; now: Date }): Promise<StormResult> {
+export async function runStorm(opts: {
+  deliveries: number;
+  endpoint: string;
+  tableName: string;
+  now: Date;
+}): Promise<StormResult> {
   // Quiet handlers: the storm would print a log line and a metrics document per signal.
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -151,7 +185,10 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
   const sqs = {
     send: async (cmd: { input: { Entries?: { Id?: string; MessageBody?: string }[] } }) => {
       for (const e of cmd.input.Entries ?? []) signals.push(sqsRecord(e.MessageBody ?? '', { queue: 'signals' }));
-      return { Successful: (cmd.input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: '' })), Failed: [] };
+      return {
+        Successful: (cmd.input.Entries ?? []).map((e) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: '' })),
+        Failed: [],
+      };
     },
   } as unknown as SQSClient;
 
@@ -165,22 +202,43 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
         stopped.push(cmd.input.executionArn ?? '');
         return { stopDate: new Date() };
       }
-      if (!(cmd instanceof StartExecutionCommand)) throw new Error(`the storm's Step Functions double does not answer ${(cmd as object).constructor.name}`);
+      if (!(cmd instanceof StartExecutionCommand))
+        throw new Error(`the storm's Step Functions double does not answer ${(cmd as object).constructor.name}`);
       startCalls++;
       const { name = '', stateMachineArn = '', input = '{}' } = cmd.input;
-      if (executions.has(name)) throw Object.assign(new Error(`Execution Already Exists: ${name}`), { name: 'ExecutionAlreadyExists' });
+      if (executions.has(name))
+        throw Object.assign(new Error(`Execution Already Exists: ${name}`), { name: 'ExecutionAlreadyExists' });
       executions.set(name, { name, stateMachineArn, input: JSON.parse(input) as Record<string, unknown> });
-      return { executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`, startDate: new Date() };
+      return {
+        executionArn: `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`,
+        startDate: new Date(),
+      };
     },
   } as unknown as SFNClient;
 
-  const ingest = createIngestHandler({ sqs, signalsQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals', ...store, clusters: [STORM_CLUSTER], now });
+  const ingest = createIngestHandler({
+    sqs,
+    signalsQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals',
+    ...store,
+    clusters: [STORM_CLUSTER],
+    now,
+  });
   const classify = createClassifyHandler({
     ...store,
     sfn,
-    policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
+    policies: {
+      get: async () => ({
+        policy: { ...DEFAULT_POLICY, mode: 'auto' },
+        origin: 'ssm',
+        parameterName: '/kafka-heal/prod/clusters/orders/policy',
+      }),
+    },
     clusters: [STORM_CLUSTER],
-    workflowArns: Object.fromEntries(['BROKER_RECOVERY', 'CASCADE_RECOVERY', 'ESCALATION', 'DISK_PRESSURE', 'CONSUMER_LAG', 'QUORUM_RECOVERY'].map((w) => [`WORKFLOW_ARN_${w}`, STATE_MACHINE(w.toLowerCase().replace(/_/g, '-'))])),
+    workflowArns: Object.fromEntries(
+      ['BROKER_RECOVERY', 'CASCADE_RECOVERY', 'ESCALATION', 'DISK_PRESSURE', 'CONSUMER_LAG', 'QUORUM_RECOVERY'].map(
+        (w) => [`WORKFLOW_ARN_${w}`, STATE_MACHINE(w.toLowerCase().replace(/_/g, '-'))],
+      ),
+    ),
     now,
   });
 
@@ -243,11 +301,24 @@ export async function runStorm(opts: { deliveries: number; endpoint: string; tab
     start = page.LastEvaluatedKey;
   } while (start);
   raw.destroy();
-  return { deliveries: deliveries.length, distinctEvents: distinct, signalsQueued: signals.received, classifyRetries: signals.retried, incidents, startCalls, executions: [...executions.values()], stopped, wallMs };
+  return {
+    deliveries: deliveries.length,
+    distinctEvents: distinct,
+    signalsQueued: signals.received,
+    classifyRetries: signals.retried,
+    incidents,
+    startCalls,
+    executions: [...executions.values()],
+    stopped,
+    wallMs,
+  };
 }
 
 /** The pure classifier over `signals`: classify() alone, and normalize + classify + correlate per event. */
-export async function pureRates(events: string[], now: Date): Promise<{ classifyPerS: number; pipelinePerS: number; signals: number }> {
+export async function pureRates(
+  events: string[],
+  now: Date,
+): Promise<{ classifyPerS: number; pipelinePerS: number; signals: number }> {
   const { classify } = await import('../functions/domain/classify.js');
   const { correlate } = await import('../functions/domain/correlate.js');
   const { normalize } = await import('../functions/domain/normalize/index.js');
@@ -262,7 +333,14 @@ export async function pureRates(events: string[], now: Date): Promise<{ classify
   }
   const normalizeMs = performance.now() - tn;
   // The incident the storm converges to, as classify sees it mid-storm.
-  const first = classify({ signal: signals[0] as Signal, cluster: STORM_CLUSTER, openIncidents: [], recentHeals: [], policy, now });
+  const first = classify({
+    signal: signals[0] as Signal,
+    cluster: STORM_CLUSTER,
+    openIncidents: [],
+    recentHeals: [],
+    policy,
+    now,
+  });
   const seen = new Date(now.getTime() - 60_000).toISOString();
   const open: OpenIncident[] = [
     {
@@ -282,18 +360,25 @@ export async function pureRates(events: string[], now: Date): Promise<{ classify
     for (const s of signals) fn(s);
     return performance.now() - t;
   };
-  const classifyMs = time((signal) => void classify({ signal, cluster: STORM_CLUSTER, openIncidents: open, recentHeals: [], policy, now }));
+  const classifyMs = time(
+    (signal) => void classify({ signal, cluster: STORM_CLUSTER, openIncidents: open, recentHeals: [], policy, now }),
+  );
   const correlateMs = time((signal) => {
     const d = classify({ signal, cluster: STORM_CLUSTER, openIncidents: open, recentHeals: [], policy, now });
     correlate(signal, d, open, policy, now);
   });
-  return { classifyPerS: (signals.length / classifyMs) * 1000, pipelinePerS: (signals.length / (normalizeMs + correlateMs)) * 1000, signals: signals.length };
+  return {
+    classifyPerS: (signals.length / classifyMs) * 1000,
+    pipelinePerS: (signals.length / (normalizeMs + correlateMs)) * 1000,
+    signals: signals.length,
+  };
 }
 
 export async function run(args: string[]): Promise<string> {
   const deliveries = Number(args[0] ?? 10_000);
   const runs = Number(args[1] ?? 1);
-  if (!Number.isSafeInteger(deliveries) || deliveries < 1 || !Number.isSafeInteger(runs) || runs < 1) throw new Error(`usage: storm [deliveries >= 1] [runs >= 1], got ${args.join(' ')}`);
+  if (!Number.isSafeInteger(deliveries) || deliveries < 1 || !Number.isSafeInteger(runs) || runs < 1)
+    throw new Error(`usage: storm [deliveries >= 1] [runs >= 1], got ${args.join(' ')}`);
   const { createIncidentTable, startDynamoDbLocal } = await import('../local/dynamodb-local.js');
   const now = new Date();
   const ddb = await startDynamoDbLocal();
@@ -308,12 +393,21 @@ export async function run(args: string[]): Promise<string> {
       results.push(result);
       const rate = (result.deliveries / result.wallMs) * 1000;
       if (i === 1) {
-        console.log(`deliveries: ${result.deliveries} (${result.distinctEvents} distinct events, ${result.deliveries - result.distinctEvents} redelivered) over brokers ${STORM_BROKERS.join(', ')} of ${STORM_CLUSTER.brokerCount}`);
+        console.log(
+          `deliveries: ${result.deliveries} (${result.distinctEvents} distinct events, ${result.deliveries - result.distinctEvents} redelivered) over brokers ${STORM_BROKERS.join(', ')} of ${STORM_CLUSTER.brokerCount}`,
+        );
         console.log(`signals queued by ingest: ${result.signalsQueued}`);
       }
-      console.log(`run ${i}/${runs}: ${(result.wallMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} signals/s with ${CLASSIFIERS} ingest and ${CLASSIFIERS} classify instances; classify batch items retried (as SQS would): ${result.classifyRetries}`);
-      for (const inc of result.incidents) console.log(`  incident ${String(inc.id)}: ${String(inc.type)} ${String(inc.severity)} ${String(inc.status)}, brokers ${Object.keys((inc.brokers as object) ?? {}).join(',')}, ${String(inc.signalCount)} signals, execution ${String(inc.executionArn)}`);
-      console.log(`  StartExecution calls: ${result.startCalls}; executions started: ${result.executions.length} (${result.executions.map((e) => `${e.name} ${String(e.input.action)} [${String(e.input.brokerIds)}]`).join(', ')}); stopped: ${result.stopped.length}`);
+      console.log(
+        `run ${i}/${runs}: ${(result.wallMs / 1000).toFixed(1)} s, ${rate.toFixed(0)} signals/s with ${CLASSIFIERS} ingest and ${CLASSIFIERS} classify instances; classify batch items retried (as SQS would): ${result.classifyRetries}`,
+      );
+      for (const inc of result.incidents)
+        console.log(
+          `  incident ${String(inc.id)}: ${String(inc.type)} ${String(inc.severity)} ${String(inc.status)}, brokers ${Object.keys((inc.brokers as object) ?? {}).join(',')}, ${String(inc.signalCount)} signals, execution ${String(inc.executionArn)}`,
+        );
+      console.log(
+        `  StartExecution calls: ${result.startCalls}; executions started: ${result.executions.length} (${result.executions.map((e) => `${e.name} ${String(e.input.action)} [${String(e.input.brokerIds)}]`).join(', ')}); stopped: ${result.stopped.length}`,
+      );
       console.log(`  ${stormVerdict(result).ok ? 'held' : 'FAILED'}: ${stormVerdict(result).why}`);
     }
   } finally {
@@ -321,17 +415,20 @@ export async function run(args: string[]): Promise<string> {
   }
 
   const pure = await pureRates(stormEvents(deliveries, now), now);
-  console.log(`pure classifier in process over ${pure.signals} signals: classify ${pure.classifyPerS.toFixed(0)} signals/s; normalize + classify + correlate ${pure.pipelinePerS.toFixed(0)} signals/s`);
+  console.log(
+    `pure classifier in process over ${pure.signals} signals: classify ${pure.classifyPerS.toFixed(0)} signals/s; normalize + classify + correlate ${pure.pipelinePerS.toFixed(0)} signals/s`,
+  );
 
   const held = results.filter((r) => stormVerdict(r).ok).length;
   const rate = (results.reduce((a, r) => a + r.deliveries, 0) / results.reduce((a, r) => a + r.wallMs, 0)) * 1000;
   const first = results[0] as StormResult;
   const inc = first.incidents[0] as Record<string, unknown> | undefined;
-  const figures =
-    `${rate.toFixed(0)} signals/s end to end on DynamoDB Local; classifier ${pure.classifyPerS.toFixed(0)} signals/s (target >= ${MIN_CLASSIFIER_RATE}: ${verdict(pure.classifyPerS >= MIN_CLASSIFIER_RATE)})`;
+  const figures = `${rate.toFixed(0)} signals/s end to end on DynamoDB Local; classifier ${pure.classifyPerS.toFixed(0)} signals/s (target >= ${MIN_CLASSIFIER_RATE}: ${verdict(pure.classifyPerS >= MIN_CLASSIFIER_RATE)})`;
   if (held < runs) {
     const failures = results.map((r, i) => ({ i: i + 1, v: stormVerdict(r) })).filter((x) => !x.v.ok);
-    throw new BenchFailure(`${deliveries} signals x ${runs} runs: one incident and one execution in ${held} of ${runs} runs (${failures.map((f) => `run ${f.i}: ${f.v.why}`).join(' | ')}); ${figures}`);
+    throw new BenchFailure(
+      `${deliveries} signals x ${runs} runs: one incident and one execution in ${held} of ${runs} runs (${failures.map((f) => `run ${f.i}: ${f.v.why}`).join(' | ')}); ${figures}`,
+    );
   }
   return (
     `${deliveries} signals x ${runs} run(s) -> 1 incident (${String(inc?.type)}, ${String(inc?.signalCount)} distinct signals joined) and 1 execution started in ${held} of ${runs} runs ` +

@@ -12,7 +12,14 @@ const defaultIO: CommandIO = {
 export function helpText(list: Command[] = commands): string {
   const width = Math.max(...list.map((c) => c.path.join(' ').length));
   const lines = list.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
-  return ['usage: kafka-heal <command> [flags]', '', 'commands:', ...lines, '', 'kafka-heal <command> --help shows the flags of a command.'].join('\n');
+  return [
+    'usage: kafka-heal <command> [flags]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'kafka-heal <command> --help shows the flags of a command.',
+  ].join('\n');
 }
 
 function findCommand(argv: string[], list: Command[]): { command: Command; rest: string[] } | undefined {

@@ -41,11 +41,15 @@ export interface OpenedStore {
 export function openStore(flags: StoreFlagValues, env: NodeJS.ProcessEnv = process.env): OpenedStore {
   const tableName = flags.table ?? env.KAFKA_HEAL_TABLE;
   if (tableName === undefined || tableName === '') {
-    throw new UsageError('no incident table: give --table NAME or set KAFKA_HEAL_TABLE (the stack output IncidentTableName)');
+    throw new UsageError(
+      'no incident table: give --table NAME or set KAFKA_HEAL_TABLE (the stack output IncidentTableName)',
+    );
   }
-  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) throw new UsageError(`--table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "${tableName}"`);
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName))
+    throw new UsageError(`--table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "${tableName}"`);
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new UsageError(`--region must be an AWS region like eu-west-1, got "${region}"`);
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
+    throw new UsageError(`--region must be an AWS region like eu-west-1, got "${region}"`);
   let client: DynamoDBClient;
   let where: string;
   if (flags.endpoint !== undefined) {
@@ -55,7 +59,8 @@ export function openStore(flags: StoreFlagValues, env: NodeJS.ProcessEnv = proce
     } catch {
       throw new UsageError(`--endpoint must be a URL like http://127.0.0.1:8000, got "${flags.endpoint}"`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--endpoint must be an http(s) URL, got "${flags.endpoint}"`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError(`--endpoint must be an http(s) URL, got "${flags.endpoint}"`);
     const hasKeys = env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined;
     client = new DynamoDBClient({
       endpoint: flags.endpoint,
@@ -66,19 +71,31 @@ export function openStore(flags: StoreFlagValues, env: NodeJS.ProcessEnv = proce
     });
     where = `DynamoDB Local at ${flags.endpoint}`;
   } else {
-    if (region === undefined) throw new UsageError('no AWS region: give --region or set AWS_REGION (or --endpoint for DynamoDB Local)');
+    if (region === undefined)
+      throw new UsageError('no AWS region: give --region or set AWS_REGION (or --endpoint for DynamoDB Local)');
     client = new DynamoDBClient({ region });
     where = `AWS ${region}`;
   }
   const doc = documentClient(client);
-  return { store: new IncidentStore({ client: doc, tableName }), documentClient: doc, tableName, where, close: () => client.destroy() };
+  return {
+    store: new IncidentStore({ client: doc, tableName }),
+    documentClient: doc,
+    tableName,
+    where,
+    close: () => client.destroy(),
+  };
 }
 
 /**
  * Runs `fn` with the store open and turns what can go wrong at 3 a.m. into one line and exit 1:
  * an unknown incident, a missing table, no connection, no credentials. Usage errors still exit 2.
  */
-export async function withStore(io: CommandIO, command: string, flags: StoreFlagValues, fn: (opened: OpenedStore) => Promise<number>): Promise<number> {
+export async function withStore(
+  io: CommandIO,
+  command: string,
+  flags: StoreFlagValues,
+  fn: (opened: OpenedStore) => Promise<number>,
+): Promise<number> {
   const opened = openStore(flags);
   try {
     return await fn(opened);
@@ -93,10 +110,14 @@ export async function withStore(io: CommandIO, command: string, flags: StoreFlag
 
 export function describeStoreError(err: unknown, opened: Pick<OpenedStore, 'tableName' | 'where'>): string {
   const e = err as Error & { code?: string; cause?: { code?: string } };
-  if (err instanceof IncidentNotFoundError) return `no incident ${err.incidentId} in table ${opened.tableName} (${opened.where}); list them with kafka-heal incidents list`;
-  if (e.name === 'ResourceNotFoundException') return `table ${opened.tableName} not found (${opened.where}): check --table / KAFKA_HEAL_TABLE and the region`;
+  if (err instanceof IncidentNotFoundError)
+    return `no incident ${err.incidentId} in table ${opened.tableName} (${opened.where}); list them with kafka-heal incidents list`;
+  if (e.name === 'ResourceNotFoundException')
+    return `table ${opened.tableName} not found (${opened.where}): check --table / KAFKA_HEAL_TABLE and the region`;
   const code = e.code ?? e.cause?.code;
-  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT') return `cannot reach ${opened.where} (${code})`;
-  if (e.name === 'CredentialsProviderError') return `no AWS credentials (${e.message}); set AWS_PROFILE or AWS_ACCESS_KEY_ID`;
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'ETIMEDOUT')
+    return `cannot reach ${opened.where} (${code})`;
+  if (e.name === 'CredentialsProviderError')
+    return `no AWS credentials (${e.message}); set AWS_PROFILE or AWS_ACCESS_KEY_ID`;
   return `${e.name}: ${e.message} (${opened.where}, table ${opened.tableName})`;
 }

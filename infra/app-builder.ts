@@ -8,7 +8,11 @@ import { HealerStack, stackNameFor } from './stacks/healer-stack.js';
 /** Context key naming the config files, comma-separated: `-c kafka-heal:configFiles=a.yaml,b.yaml`. */
 export const CONFIG_FILES_CONTEXT = 'kafka-heal:configFiles';
 
-export const DEFAULT_CONFIG_FILES = ['examples/config/msk.yaml', 'examples/config/ec2-zookeeper.yaml', 'examples/config/dr-pair.yaml'];
+export const DEFAULT_CONFIG_FILES = [
+  'examples/config/msk.yaml',
+  'examples/config/ec2-zookeeper.yaml',
+  'examples/config/dr-pair.yaml',
+];
 
 /** The config files named by the context (a comma-separated string or a JSON list). */
 export function configFilesFrom(app: App): string[] {
@@ -31,7 +35,15 @@ export function loadConfigs(files: string[]): HealerConfig[] {
       const config = loadConfigFile(file);
       const other = seen.get(config.deployment);
       if (other !== undefined) {
-        errors.push(new ConfigError(file, [{ path: 'deployment', message: `must differ between config files (${other} uses it too)`, value: config.deployment }]));
+        errors.push(
+          new ConfigError(file, [
+            {
+              path: 'deployment',
+              message: `must differ between config files (${other} uses it too)`,
+              value: config.deployment,
+            },
+          ]),
+        );
         continue;
       }
       seen.set(config.deployment, file);
@@ -77,7 +89,10 @@ export function addHealerStacks(app: App, configs: HealerConfig[], options: Heal
 }
 
 /** A fresh App with the healer stacks (tests). */
-export function buildHealerApp(configs: HealerConfig[], options: HealerAppOptions & { appProps?: AppProps } = {}): { app: App; stacks: HealerStack[] } {
+export function buildHealerApp(
+  configs: HealerConfig[],
+  options: HealerAppOptions & { appProps?: AppProps } = {},
+): { app: App; stacks: HealerStack[] } {
   const app = new App(options.appProps);
   return { app, stacks: addHealerStacks(app, configs, options) };
 }

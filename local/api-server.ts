@@ -6,7 +6,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 
-export type ProxyEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'path' | 'headers' | 'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'>;
+export type ProxyEvent = Pick<
+  APIGatewayProxyEvent,
+  'httpMethod' | 'path' | 'headers' | 'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'
+>;
 
 export interface ApiRoute {
   methods: string[];
@@ -71,9 +74,17 @@ export async function startApiServer(opts: { routes: ApiRoute[]; port?: number; 
       for (const r of routes) {
         const m = r.re.exec(url.pathname);
         if (!m) continue;
-        if (!r.methods.includes(method)) return send(res, 405, { 'content-type': 'application/json', allow: r.methods.join(', ') }, '{"message":"Method not allowed"}');
+        if (!r.methods.includes(method))
+          return send(
+            res,
+            405,
+            { 'content-type': 'application/json', allow: r.methods.join(', ') },
+            '{"message":"Method not allowed"}',
+          );
         const body = await readBody(req);
-        const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+        );
         const result = await r.handler({
           httpMethod: method,
           path: url.pathname,
@@ -83,12 +94,23 @@ export async function startApiServer(opts: { routes: ApiRoute[]; port?: number; 
           body: body.length === 0 ? null : body.toString('utf8'),
           isBase64Encoded: false,
         });
-        return send(res, result.statusCode, Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])), result.body);
+        return send(
+          res,
+          result.statusCode,
+          Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+          result.body,
+        );
       }
       send(res, 404, { 'content-type': 'application/json' }, '{"message":"Missing Authentication Token"}');
     })().catch((err: unknown) => {
       // As API Gateway answers a Lambda that failed.
-      if (!res.headersSent) send(res, 502, { 'content-type': 'application/json' }, JSON.stringify({ message: 'Internal server error', error: (err as Error).name }));
+      if (!res.headersSent)
+        send(
+          res,
+          502,
+          { 'content-type': 'application/json' },
+          JSON.stringify({ message: 'Internal server error', error: (err as Error).name }),
+        );
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -35,15 +35,25 @@ export interface ApprovalServer {
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-
 function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
   res.writeHead(status, headers);
   res.end(body);
 }
 
-async function callbackApi(callbacks: TaskCallbacks | undefined, target: string, body: string, res: ServerResponse): Promise<void> {
+async function callbackApi(
+  callbacks: TaskCallbacks | undefined,
+  target: string,
+  body: string,
+  res: ServerResponse,
+): Promise<void> {
   const json = { 'content-type': 'application/x-amz-json-1.0' };
-  if (!callbacks) return send(res, 400, json, JSON.stringify({ __type: 'UnknownOperationException', message: 'no task-token registry on this server' }));
+  if (!callbacks)
+    return send(
+      res,
+      400,
+      json,
+      JSON.stringify({ __type: 'UnknownOperationException', message: 'no task-token registry on this server' }),
+    );
   let input: { taskToken?: string; output?: string; error?: string; cause?: string };
   try {
     input = JSON.parse(body) as typeof input;
@@ -51,9 +61,17 @@ async function callbackApi(callbacks: TaskCallbacks | undefined, target: string,
     return send(res, 400, json, JSON.stringify({ __type: 'SerializationException', message: 'body is not JSON' }));
   }
   try {
-    if (target === 'AWSStepFunctions.SendTaskSuccess') await callbacks.sendTaskSuccess(input.taskToken ?? '', input.output ?? '');
-    else if (target === 'AWSStepFunctions.SendTaskFailure') await callbacks.sendTaskFailure(input.taskToken ?? '', input.error ?? '', input.cause ?? '');
-    else return send(res, 400, json, JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not served locally` }));
+    if (target === 'AWSStepFunctions.SendTaskSuccess')
+      await callbacks.sendTaskSuccess(input.taskToken ?? '', input.output ?? '');
+    else if (target === 'AWSStepFunctions.SendTaskFailure')
+      await callbacks.sendTaskFailure(input.taskToken ?? '', input.error ?? '', input.cause ?? '');
+    else
+      return send(
+        res,
+        400,
+        json,
+        JSON.stringify({ __type: 'UnknownOperationException', message: `${target} is not served locally` }),
+      );
     send(res, 200, json, '{}');
   } catch (err) {
     const e = err as Error;
@@ -69,7 +87,8 @@ export async function startApprovalServer(opts: ApprovalServerOptions): Promise<
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const target = req.headers['x-amz-target'];
       const body = req.method === 'POST' ? (await readBody(req, MAX_BODY_BYTES)).toString('utf8') : '';
-      if (typeof target === 'string' && req.method === 'POST' && url.pathname === '/') return callbackApi(opts.callbacks, target, body, res);
+      if (typeof target === 'string' && req.method === 'POST' && url.pathname === '/')
+        return callbackApi(opts.callbacks, target, body, res);
       const m = route.exec(url.pathname);
       if (!m) return send(res, 404, { 'content-type': 'text/plain' }, 'not found');
       const result = await opts.endpoint({
@@ -82,7 +101,8 @@ export async function startApprovalServer(opts: ApprovalServerOptions): Promise<
       const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
       send(res, result.statusCode, headers, result.body);
     })().catch((err: unknown) => {
-      if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain' }, `approval server error: ${(err as Error).message}`);
+      if (!res.headersSent)
+        send(res, 500, { 'content-type': 'text/plain' }, `approval server error: ${(err as Error).message}`);
     });
   });
   await new Promise<void>((resolve, reject) => {

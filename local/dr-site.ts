@@ -67,7 +67,10 @@ export interface DrSite {
   /** `route53:*` bindings on the zone. */
   bindings(): BindingRegistry;
   /** The DR cluster steps (prerequisites, backup, canary) with the record resolved through the zone. */
-  drSteps(clusters: ProbeClusterConfig[], kafka?: (brokers: string[] | (() => Promise<string[]>)) => Kafka): (event: DrStep) => Promise<DrStepResult>;
+  drSteps(
+    clusters: ProbeClusterConfig[],
+    kafka?: (brokers: string[] | (() => Promise<string[]>)) => Kafka,
+  ): (event: DrStep) => Promise<DrStepResult>;
   /** Stops MM2, and the DR cluster when this site started it. */
   stop(): Promise<void>;
 }
@@ -101,10 +104,31 @@ export async function startDrSite(opts: DrSiteOptions): Promise<DrSite> {
     records: [{ Name: recordName, Type: 'CNAME', TTL: ttl, ResourceRecords: [{ Value: endpoints.primary }] }],
     propagationMs: opts.propagationMs ?? 2000,
   });
-  const resolver = zoneResolver({ zone, endpoints: { [endpoints.primary]: opts.primary.bootstrapServers.split(','), [endpoints.dr]: dr.bootstrapServers.split(',') } });
+  const resolver = zoneResolver({
+    zone,
+    endpoints: {
+      [endpoints.primary]: opts.primary.bootstrapServers.split(','),
+      [endpoints.dr]: dr.bootstrapServers.split(','),
+    },
+  });
   const defaultKafka = (brokers: string[] | (() => Promise<string[]>)) =>
-    new kafkajs.Kafka({ clientId: 'kafka-heal-cluster-steps', brokers, logLevel: kafkajs.logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 5, initialRetryTime: 200 } });
-  const entry = (endpoint: string, peer: string, s: DrSettings): DrTargetConfig => ({ peer, hostedZoneId, recordName, ttl, endpoint, bootstrapPort: 9092, automaticFailover: s.automaticFailover, maxReplicationLagSeconds: s.maxReplicationLagSeconds });
+    new kafkajs.Kafka({
+      clientId: 'kafka-heal-cluster-steps',
+      brokers,
+      logLevel: kafkajs.logLevel.NOTHING,
+      connectionTimeout: 2000,
+      retry: { retries: 5, initialRetryTime: 200 },
+    });
+  const entry = (endpoint: string, peer: string, s: DrSettings): DrTargetConfig => ({
+    peer,
+    hostedZoneId,
+    recordName,
+    ttl,
+    endpoint,
+    bootstrapPort: 9092,
+    automaticFailover: s.automaticFailover,
+    maxReplicationLagSeconds: s.maxReplicationLagSeconds,
+  });
   const site: DrSite = {
     primary: opts.primary,
     dr,
@@ -122,11 +146,24 @@ export async function startDrSite(opts: DrSiteOptions): Promise<DrSite> {
     configDr: (s) => {
       const route53 = { hostedZoneId, recordName, ttl };
       return {
-        primary: { peer: dr.name, route53, automaticFailover: s.automaticFailover, maxReplicationLagSeconds: s.maxReplicationLagSeconds },
-        dr: { peer: opts.primary.name, route53, automaticFailover: s.automaticFailover, maxReplicationLagSeconds: s.maxReplicationLagSeconds },
+        primary: {
+          peer: dr.name,
+          route53,
+          automaticFailover: s.automaticFailover,
+          maxReplicationLagSeconds: s.maxReplicationLagSeconds,
+        },
+        dr: {
+          peer: opts.primary.name,
+          route53,
+          automaticFailover: s.automaticFailover,
+          maxReplicationLagSeconds: s.maxReplicationLagSeconds,
+        },
       };
     },
-    targetsDr: (s) => ({ primary: entry(endpoints.primary, dr.name, s), dr: entry(endpoints.dr, opts.primary.name, s) }),
+    targetsDr: (s) => ({
+      primary: entry(endpoints.primary, dr.name, s),
+      dr: entry(endpoints.dr, opts.primary.name, s),
+    }),
     bindings: () => route53Bindings(zone),
     drSteps: (clusters, kafka = defaultKafka) =>
       makeDrStepsHandler({

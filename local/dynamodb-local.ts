@@ -90,9 +90,12 @@ export function loopbackLauncher(jars: string): string {
   const source = readFileSync(LOOPBACK_SOURCE);
   const digest = createHash('sha256').update(source).digest('hex');
   const stamp = join(dir, 'source.sha256');
-  if (existsSync(join(dir, `${LOOPBACK_MAIN}.class`)) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return dir;
+  if (existsSync(join(dir, `${LOOPBACK_MAIN}.class`)) && existsSync(stamp) && readFileSync(stamp, 'utf8') === digest)
+    return dir;
   mkdirSync(dir, { recursive: true });
-  execFileSync('javac', ['-nowarn', '-cp', classpath(jars), '-d', dir, LOOPBACK_SOURCE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync('javac', ['-nowarn', '-cp', classpath(jars), '-d', dir, LOOPBACK_SOURCE], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   writeFileSync(stamp, digest);
   return dir;
 }
@@ -150,7 +153,13 @@ export async function startDynamoDbLocal(opts: StartOptions = {}): Promise<Dynam
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
-async function launch(cp: string, natives: string, port: number, opts: StartOptions, log: (l: string) => void): Promise<DynamoDbLocal> {
+async function launch(
+  cp: string,
+  natives: string,
+  port: number,
+  opts: StartOptions,
+  log: (l: string) => void,
+): Promise<DynamoDbLocal> {
   installExitHook();
   const started = Date.now();
   const child = spawn(
@@ -196,12 +205,22 @@ async function launch(cp: string, natives: string, port: number, opts: StartOpti
   const deadline = started + (opts.readyTimeoutMs ?? 120_000);
   try {
     for (;;) {
-      if (exited) throw new DynamoDbLocalStartError(`DynamoDB Local (pid ${child.pid}) exited before it was ready:\n${output}`, child.pid, true);
+      if (exited)
+        throw new DynamoDbLocalStartError(
+          `DynamoDB Local (pid ${child.pid}) exited before it was ready:\n${output}`,
+          child.pid,
+          true,
+        );
       try {
         await probe.send(new ListTablesCommand({}), { abortSignal: AbortSignal.timeout(1000) });
         break;
       } catch {
-        if (Date.now() > deadline) throw new DynamoDbLocalStartError(`DynamoDB Local (pid ${child.pid}) not ready on ${endpoint} after ${Date.now() - started} ms:\n${output}`, child.pid, false);
+        if (Date.now() > deadline)
+          throw new DynamoDbLocalStartError(
+            `DynamoDB Local (pid ${child.pid}) not ready on ${endpoint} after ${Date.now() - started} ms:\n${output}`,
+            child.pid,
+            false,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
     }

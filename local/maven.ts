@@ -48,7 +48,10 @@ function run(cmd: string, args: string[], log: (line: string) => void): Promise<
  * Ensures the jars of `set` are in the cache and returns their folder. Safe to call from
  * several processes: the fetch goes to a temporary folder that is renamed into place.
  */
-export async function ensureJars(set: string, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+export async function ensureJars(
+  set: string,
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Promise<string> {
   const pom = pomPath(set);
   if (!existsSync(pom)) throw new Error(`no pom for jar set "${set}" at ${pom}`);
   const hash = createHash('sha256').update(readFileSync(pom)).digest('hex');
@@ -78,7 +81,9 @@ export async function ensureJars(set: string, log: (line: string) => void = (l) 
   writeFileSync(join(tmp, '.pom.sha256'), hash);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  log(`kafka-heal: ${set} jars ready (${readdirSync(dir).length - 1} files, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  log(
+    `kafka-heal: ${set} jars ready (${readdirSync(dir).length - 1} files, ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+  );
   return dir;
 }
 

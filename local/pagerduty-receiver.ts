@@ -118,7 +118,11 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
   const server = createServer((req, res) => {
     const at = now().toISOString();
     const fault = faults.shift();
-    const record: ReceivedRequest = { at, fault: fault === undefined ? undefined : faultLabel(fault), status: undefined };
+    const record: ReceivedRequest = {
+      at,
+      fault: fault === undefined ? undefined : faultLabel(fault),
+      status: undefined,
+    };
     requests.push(record);
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       record.status = status;
@@ -133,8 +137,15 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
     }
     if (fault?.kind === 'status') {
       drain(req, () => {
-        const headers: Record<string, string> = fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
-        answer(fault.status, fault.status === 429 ? { status: 'throttled', message: 'Too many API calls at a time' } : { status: 'error', message: 'Internal server error' }, headers);
+        const headers: Record<string, string> =
+          fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+        answer(
+          fault.status,
+          fault.status === 429
+            ? { status: 'throttled', message: 'Too many API calls at a time' }
+            : { status: 'error', message: 'Internal server error' },
+          headers,
+        );
       });
       return;
     }
@@ -195,7 +206,12 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
     answer(202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
   }
 
-  function applyToIncident(action: ReceivedEvent['action'], dedupKey: string, body: Record<string, unknown>, at: string): void {
+  function applyToIncident(
+    action: ReceivedEvent['action'],
+    dedupKey: string,
+    body: Record<string, unknown>,
+    at: string,
+  ): void {
     const current = incidents.get(dedupKey);
     if (action === 'trigger') {
       const payload = body.payload as Record<string, unknown>;
@@ -244,7 +260,12 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
         agent: { id: 'PONCALL', summary: r.name ?? 'on-call engineer' },
         title: incident.summary,
       });
-      const post: ResponderPost = { at, dedupKey: incident.dedupKey, eventType: 'incident.acknowledged', status: undefined };
+      const post: ResponderPost = {
+        at,
+        dedupKey: incident.dedupKey,
+        eventType: 'incident.acknowledged',
+        status: undefined,
+      };
       responses.push(post);
       postV3Event(r.webhook.url, r.webhook.secret, body).then(
         (res) => {
@@ -294,7 +315,15 @@ export async function start(opts: ReceiverOptions = {}): Promise<PagerDutyReceiv
 export const startPagerDutyReceiver = start;
 
 type Validated =
-  | { ok: true; event: { routingKey: string; action: ReceivedEvent['action']; dedupKey: string | undefined; body: Record<string, unknown> } }
+  | {
+      ok: true;
+      event: {
+        routingKey: string;
+        action: ReceivedEvent['action'];
+        dedupKey: string | undefined;
+        body: Record<string, unknown>;
+      };
+    }
   | { ok: false; errors: string[] };
 
 /** Validates an Events v2 body with PagerDuty's rules and error wording. */
@@ -313,7 +342,10 @@ export function validateEvent(body: unknown): Validated {
   if (typeof action !== 'string' || !(ACTIONS as readonly string[]).includes(action)) {
     errors.push("'event_action' is invalid (must be one of: trigger, acknowledge, resolve)");
   }
-  if (b.dedup_key !== undefined && (typeof b.dedup_key !== 'string' || b.dedup_key === '' || b.dedup_key.length > 255)) {
+  if (
+    b.dedup_key !== undefined &&
+    (typeof b.dedup_key !== 'string' || b.dedup_key === '' || b.dedup_key.length > 255)
+  ) {
     errors.push("'dedup_key' must be a non-empty string of at most 255 characters");
   }
   if ((action === 'acknowledge' || action === 'resolve') && b.dedup_key === undefined) {
@@ -379,6 +411,8 @@ function readBody(req: IncomingMessage, done: (err: string | undefined, raw: str
     }
     chunks.push(chunk);
   });
-  req.on('end', () => done(tooLarge ? `body exceeds ${MAX_BODY_BYTES} bytes` : undefined, Buffer.concat(chunks).toString('utf8')));
+  req.on('end', () =>
+    done(tooLarge ? `body exceeds ${MAX_BODY_BYTES} bytes` : undefined, Buffer.concat(chunks).toString('utf8')),
+  );
   req.on('error', () => undefined);
 }

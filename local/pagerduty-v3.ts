@@ -19,7 +19,13 @@ export interface V3IncidentEventOptions {
   title?: string;
 }
 
-const userRef = (id: string, summary: string) => ({ html_url: `https://acme.pagerduty.com/users/${id}`, id, self: `https://api.pagerduty.com/users/${id}`, summary, type: 'user_reference' });
+const userRef = (id: string, summary: string) => ({
+  html_url: `https://acme.pagerduty.com/users/${id}`,
+  id,
+  self: `https://api.pagerduty.com/users/${id}`,
+  summary,
+  type: 'user_reference',
+});
 
 /** A v3 incident event (`incident.acknowledged`, `incident.resolved`, ...). */
 export function v3IncidentEvent(type: string, o: V3IncidentEventOptions): { event: Record<string, unknown> } {
@@ -42,9 +48,21 @@ export function v3IncidentEvent(type: string, o: V3IncidentEventOptions): { even
         incident_key: o.incidentKey,
         created_at: o.createdAt ?? o.occurredAt,
         title: o.title ?? 'SEV-2 broker-failure on orders',
-        service: { html_url: 'https://acme.pagerduty.com/services/PF9KMXH', id: 'PF9KMXH', self: 'https://api.pagerduty.com/services/PF9KMXH', summary: 'kafka-heal', type: 'service_reference' },
+        service: {
+          html_url: 'https://acme.pagerduty.com/services/PF9KMXH',
+          id: 'PF9KMXH',
+          self: 'https://api.pagerduty.com/services/PF9KMXH',
+          summary: 'kafka-heal',
+          type: 'service_reference',
+        },
         assignees: o.assignees ?? [userRef(agent.id, agent.summary)],
-        escalation_policy: { html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE', id: 'PUS0KTE', self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE', summary: 'Default', type: 'escalation_policy_reference' },
+        escalation_policy: {
+          html_url: 'https://acme.pagerduty.com/escalation_policies/PUS0KTE',
+          id: 'PUS0KTE',
+          self: 'https://api.pagerduty.com/escalation_policies/PUS0KTE',
+          summary: 'Default',
+          type: 'escalation_policy_reference',
+        },
         teams: [],
         priority: null,
         urgency: 'high',
@@ -56,9 +74,18 @@ export function v3IncidentEvent(type: string, o: V3IncidentEventOptions): { even
 }
 
 /** Posts a v3 event signed as PagerDuty signs it (X-PagerDuty-Signature: v1=HMAC-SHA256 of the body). */
-export async function postV3Event(url: string, secret: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+export async function postV3Event(
+  url: string,
+  secret: string,
+  body: unknown,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const text = JSON.stringify(body);
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signPagerDuty(secret, text) }, body: text, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-pagerduty-signature': signPagerDuty(secret, text) },
+    body: text,
+    signal: AbortSignal.timeout(10_000),
+  });
   const answer = await res.text();
   let json: Record<string, unknown> = {};
   try {

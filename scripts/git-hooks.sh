@@ -10,3 +10,7 @@ case "$current" in
   '') git config core.hooksPath .githooks ;;
   *) echo "kafka-heal: core.hooksPath is $current; add .githooks/commit-msg to it yourself" >&2 ;;
 esac
+# `git blame` skips the commits that only reformatted code (listed in .git-blame-ignore-revs).
+if [ -f .git-blame-ignore-revs ] && [ -z "$(git config --get blame.ignoreRevsFile || true)" ]; then
+  git config blame.ignoreRevsFile .git-blame-ignore-revs
+fi

@@ -34,7 +34,8 @@ export const CAPACITY_FLAGS: Record<keyof CapacityInput, string> = {
 const NUMBER = /^\d+(?:\.\d+)?$/;
 
 function numberFlag(text: string, field: keyof CapacityInput): number {
-  if (!NUMBER.test(text)) throw new UsageError(`--${CAPACITY_FLAGS[field]} must be ${describeBound(CAPACITY_BOUNDS[field])}, got "${text}"`);
+  if (!NUMBER.test(text))
+    throw new UsageError(`--${CAPACITY_FLAGS[field]} must be ${describeBound(CAPACITY_BOUNDS[field])}, got "${text}"`);
   return Number(text);
 }
 
@@ -104,11 +105,14 @@ function table(rows: Row[]): string {
   const cells = rows.filter((r): r is [string, string, string] => typeof r !== 'string');
   const w0 = Math.max(...cells.map((r) => r[0].length));
   const w1 = Math.max(...cells.map((r) => r[1].length));
-  return rows.map((r) => (typeof r === 'string' ? r : `  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  (${r[2]})`)).join('\n');
+  return rows
+    .map((r) => (typeof r === 'string' ? r : `  ${r[0].padEnd(w0)}  ${r[1].padStart(w1)}  (${r[2]})`))
+    .join('\n');
 }
 
 function brokersHeading(input: CapacityInput, p: CapacityPlan): string {
-  if (input.brokers === undefined) return `Per broker, ${p.clusterBrokers} brokers (max(brokers, RF ${input.replicationFactor})):`;
+  if (input.brokers === undefined)
+    return `Per broker, ${p.clusterBrokers} brokers (max(brokers, RF ${input.replicationFactor})):`;
   const short = input.brokers < p.brokers ? `, fewer than the runbook's ${p.brokers}` : '';
   return `Per broker, ${p.clusterBrokers} brokers (given${short}):`;
 }
@@ -119,7 +123,10 @@ export type PlannedInput = CapacityInput & { peakMultiplier: number; safetyMargi
 export function renderPlan(input: PlannedInput, plan: CapacityPlan): string {
   const p = roundPlan(plan);
   const peak = input.peakMultiplier;
-  const nic = p.nicClassGbps === null ? `no NIC up to ${NIC_CLASSES_GBPS.at(-1)} Gbit/s carries it: add brokers` : `a ${p.nicClassGbps} Gbit/s NIC`;
+  const nic =
+    p.nicClassGbps === null
+      ? `no NIC up to ${NIC_CLASSES_GBPS.at(-1)} Gbit/s carries it: add brokers`
+      : `a ${p.nicClassGbps} Gbit/s NIC`;
   const memory = input.instanceMemoryGB;
   const rows: Row[] = [
     'MB = 1024*1024 bytes, GB = 1024 MB, TB = 1024*1024 MB, Gbit/s = 10^9 bit/s',
@@ -133,11 +140,19 @@ export function renderPlan(input: PlannedInput, plan: CapacityPlan): string {
     ['partitions per topic', String(p.partitionsPerTopic), `int(write / ${PARTITION_MBPS} MB/s) + 1`],
     'At peak (not in the runbook: what the average-rate figures leave out):',
     ['network at peak', `${p.peakNetworkMBps} MB/s`, `network x ${peak}: the NICs carry this while the peak lasts`],
-    ['partitions at peak', String(p.peakPartitionsPerTopic), `int(peak / ${PARTITION_MBPS} MB/s) + 1: partitions sized on the average fall behind at peak`],
+    [
+      'partitions at peak',
+      String(p.peakPartitionsPerTopic),
+      `int(peak / ${PARTITION_MBPS} MB/s) + 1: partitions sized on the average fall behind at peak`,
+    ],
     brokersHeading(input, p),
     ['disk', `${p.diskPerBrokerTB} TB`, `storage x ${input.safetyMargin} safety margin / brokers`],
     ['ingress', `${p.ingressPerBrokerMBps} MB/s`, 'write x RF / brokers: producers and replica fetches in'],
-    ['egress', `${p.egressPerBrokerMBps} MB/s`, 'read + write x (RF - 1), / brokers: consumers and replica fetches out'],
+    [
+      'egress',
+      `${p.egressPerBrokerMBps} MB/s`,
+      'read + write x (RF - 1), / brokers: consumers and replica fetches out',
+    ],
     ['NIC', `${p.nicGbps} Gbit/s`, `busier direction x ${peak} peak multiplier: ${nic}`],
     memory === undefined
       ? ['JVM heap, page cache', '-', 'give --instance-memory-gb to plan them']
@@ -161,9 +176,11 @@ export const capacityCommand: Command = {
     '  --retention-days       ' + describeBound(CAPACITY_BOUNDS.retentionDays),
     '  --replication-factor   ' + describeBound(CAPACITY_BOUNDS.replicationFactor) + ', at most --brokers',
     '  --peak-multiplier      peak rate / average rate, ' + describeBound(CAPACITY_BOUNDS.peakMultiplier),
-    '  --brokers              brokers the cluster has; per-broker figures divide by it, ' + describeBound(CAPACITY_BOUNDS.brokers),
+    '  --brokers              brokers the cluster has; per-broker figures divide by it, ' +
+      describeBound(CAPACITY_BOUNDS.brokers),
     '  --safety-margin        disk head room, ' + describeBound(CAPACITY_BOUNDS.safetyMargin),
-    '  --instance-memory-gb   memory of one broker instance in GB, for heap and page cache, ' + describeBound(CAPACITY_BOUNDS.instanceMemoryGB),
+    '  --instance-memory-gb   memory of one broker instance in GB, for heap and page cache, ' +
+      describeBound(CAPACITY_BOUNDS.instanceMemoryGB),
     '',
     "The runbook's calculator (MB = 1024*1024 bytes, TB = 1024*1024 MB, int() rounds down):",
     '  writeMBps              = messages/s x message bytes / MB',

@@ -4,7 +4,14 @@
 // every signal is classified as if nothing else were open.
 import { readFileSync } from 'node:fs';
 import { parseFlags, requireFlag, UsageError, type Command } from '../args.js';
-import { ConfigError, alertRouting, clusterFacts, formatIssue, loadConfigFile, type HealerConfig } from '../../infra/config/schema.js';
+import {
+  ConfigError,
+  alertRouting,
+  clusterFacts,
+  formatIssue,
+  loadConfigFile,
+  type HealerConfig,
+} from '../../infra/config/schema.js';
 import { classify } from '../../functions/domain/classify.js';
 import { MalformedEventError, PolicyError, UnknownSourceError } from '../../functions/domain/errors.js';
 import { normalize } from '../../functions/domain/normalize/index.js';
@@ -31,7 +38,11 @@ export const classifyCommand: Command = {
   summary: 'normalize and classify one raw event (no AWS calls); prints signals and the decision as JSON',
   usage: 'kafka-heal classify --event <file.json> [--config <clusters file>] [--now <ISO time>]',
   async run(argv, io) {
-    const { values } = parseFlags(argv, { event: { type: 'string' }, config: { type: 'string' }, now: { type: 'string' } });
+    const { values } = parseFlags(argv, {
+      event: { type: 'string' },
+      config: { type: 'string' },
+      now: { type: 'string' },
+    });
     const eventFile = requireFlag(values.event, 'event');
     const now = parseNow(values.now);
     const raw = readEvent(eventFile);
@@ -41,18 +52,31 @@ export const classifyCommand: Command = {
   },
 };
 
-export function classifyEvent(raw: unknown, opts: { config: HealerConfig | undefined; now: Date; source: string }): ClassifyOutput {
+export function classifyEvent(
+  raw: unknown,
+  opts: { config: HealerConfig | undefined; now: Date; source: string },
+): ClassifyOutput {
   const notes: string[] = [];
   const facts = opts.config ? clusterFacts(opts.config) : [];
   let result;
   try {
-    result = normalize(raw, { clusters: facts, receivedAt: opts.now.toISOString(), ...(opts.config ? { routing: alertRouting(opts.config) } : {}) });
+    result = normalize(raw, {
+      clusters: facts,
+      receivedAt: opts.now.toISOString(),
+      ...(opts.config ? { routing: alertRouting(opts.config) } : {}),
+    });
   } catch (err) {
-    if (err instanceof MalformedEventError || err instanceof UnknownSourceError) throw new UsageError(`${opts.source}: ${err.message}`);
+    if (err instanceof MalformedEventError || err instanceof UnknownSourceError)
+      throw new UsageError(`${opts.source}: ${err.message}`);
     throw err;
   }
   if (result.outcome === 'ignored') {
-    const decision: Decision = { action: 'ignore', incidentType: 'unknown', severity: 'SEV-4', reasons: [result.reason] };
+    const decision: Decision = {
+      action: 'ignore',
+      incidentType: 'unknown',
+      severity: 'SEV-4',
+      reasons: [result.reason],
+    };
     return { signals: [], decision, decisions: [], notes };
   }
   if (!opts.config) {
@@ -106,7 +130,8 @@ function policyFor(config: HealerConfig | undefined, cluster: string): RuntimePo
 function parseNow(value: string | undefined): Date {
   if (value === undefined) return new Date();
   const t = Date.parse(value);
-  if (!ISO_TIME.test(value) || Number.isNaN(t)) throw new UsageError(`--now must be an ISO 8601 time like 2026-11-22T02:00:00Z, got "${value}"`);
+  if (!ISO_TIME.test(value) || Number.isNaN(t))
+    throw new UsageError(`--now must be an ISO 8601 time like 2026-11-22T02:00:00Z, got "${value}"`);
   return new Date(t);
 }
 
@@ -116,7 +141,9 @@ function readEvent(file: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError(`cannot read --event ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`);
+    throw new UsageError(
+      `cannot read --event ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (err as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text) as unknown;
@@ -131,7 +158,10 @@ function readConfig(file: string): HealerConfig {
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const first = err.issues[0];
-    const more = err.issues.length > 1 ? ` (and ${err.issues.length - 1} more; run kafka-heal config validate ${file})` : '';
-    throw new UsageError(`--config ${file}: invalid configuration: ${first ? formatIssue(first) : 'unknown problem'}${more}`);
+    const more =
+      err.issues.length > 1 ? ` (and ${err.issues.length - 1} more; run kafka-heal config validate ${file})` : '';
+    throw new UsageError(
+      `--config ${file}: invalid configuration: ${first ? formatIssue(first) : 'unknown problem'}${more}`,
+    );
   }
 }

@@ -9,7 +9,8 @@ export const configValidate: Command = {
   usage: 'kafka-heal config validate <file.yaml|file.json>',
   async run(argv, io) {
     const { positionals } = parseFlags(argv, {}, true);
-    if (positionals.length !== 1) throw new UsageError(`expected exactly one configuration file, got ${positionals.length}`);
+    if (positionals.length !== 1)
+      throw new UsageError(`expected exactly one configuration file, got ${positionals.length}`);
     const file = positionals[0] as string;
     try {
       const config = loadConfigFile(file);
@@ -20,7 +21,11 @@ export const configValidate: Command = {
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       const n = err.issues.length;
-      io.stderr([`${file}: invalid configuration, ${n} problem${n === 1 ? '' : 's'}:`, ...err.issues.map(formatIssue)].join('\n'));
+      io.stderr(
+        [`${file}: invalid configuration, ${n} problem${n === 1 ? '' : 's'}:`, ...err.issues.map(formatIssue)].join(
+          '\n',
+        ),
+      );
       return 2;
     }
   },

@@ -56,21 +56,35 @@ function isWorkflow(w: string): w is Workflow {
   return (WORKFLOWS as readonly string[]).includes(w) && w !== 'escalation';
 }
 
-async function findStateMachine(sfn: AwsDrillDeps['sfn'], workflow: Workflow, deployment: string | undefined): Promise<string> {
+async function findStateMachine(
+  sfn: AwsDrillDeps['sfn'],
+  workflow: Workflow,
+  deployment: string | undefined,
+): Promise<string> {
   const matches: { name: string; arn: string }[] = [];
   let nextToken: string | undefined;
   do {
     const page = await sfn.send(new ListStateMachinesCommand({ nextToken }));
     for (const m of page.stateMachines ?? []) {
       const name = m.name ?? '';
-      const wanted = deployment === undefined ? /^kafka-heal-[a-z][a-z0-9-]*$/.test(name) && name.endsWith(`-${workflow}`) : name === `kafka-heal-${deployment}-${workflow}`;
+      const wanted =
+        deployment === undefined
+          ? /^kafka-heal-[a-z][a-z0-9-]*$/.test(name) && name.endsWith(`-${workflow}`)
+          : name === `kafka-heal-${deployment}-${workflow}`;
       // kafka-heal-x-msk-broker-recovery also ends in -broker-recovery: match the whole workflow part.
-      if (wanted && !(workflow === 'broker-recovery' && name.endsWith('-msk-broker-recovery'))) matches.push({ name, arn: m.stateMachineArn ?? '' });
+      if (wanted && !(workflow === 'broker-recovery' && name.endsWith('-msk-broker-recovery')))
+        matches.push({ name, arn: m.stateMachineArn ?? '' });
     }
     nextToken = page.nextToken;
   } while (nextToken);
-  if (matches.length === 0) throw new UsageError(`no deployed state machine for ${workflow}${deployment ? ` in deployment ${deployment}` : ''} (looked for kafka-heal-${deployment ?? '<deployment>'}-${workflow})`);
-  if (matches.length > 1) throw new UsageError(`several deployments have ${workflow}: ${matches.map((m) => m.name).join(', ')}; pick one with --deployment or --state-machine-arn`);
+  if (matches.length === 0)
+    throw new UsageError(
+      `no deployed state machine for ${workflow}${deployment ? ` in deployment ${deployment}` : ''} (looked for kafka-heal-${deployment ?? '<deployment>'}-${workflow})`,
+    );
+  if (matches.length > 1)
+    throw new UsageError(
+      `several deployments have ${workflow}: ${matches.map((m) => m.name).join(', ')}; pick one with --deployment or --state-machine-arn`,
+    );
   return (matches[0] as { arn: string }).arn;
 }
 
@@ -79,7 +93,8 @@ function describeEvent(e: HistoryEvent): string | undefined {
   if (entered) return `state:entered  ${entered.name ?? ''}`;
   const exited = e.stateExitedEventDetails;
   if (exited) return `state:exited   ${exited.name ?? ''}`;
-  if (e.executionFailedEventDetails) return `execution:failed  ${e.executionFailedEventDetails.error ?? ''} ${e.executionFailedEventDetails.cause ?? ''}`.trim();
+  if (e.executionFailedEventDetails)
+    return `execution:failed  ${e.executionFailedEventDetails.error ?? ''} ${e.executionFailedEventDetails.cause ?? ''}`.trim();
   if (e.executionSucceededEventDetails) return 'execution:succeeded';
   if (e.executionAbortedEventDetails) return 'execution:aborted';
   if (e.executionTimedOutEventDetails) return 'execution:timed-out';
@@ -97,14 +112,30 @@ export interface AwsDrillOptions {
 }
 
 /** Starts the deployed workflow with drill input and follows its history; returns the final status. */
-export async function runAwsDrill(o: AwsDrillOptions, deps: AwsDrillDeps, io: CommandIO): Promise<{ status: string; executionArn: string }> {
+export async function runAwsDrill(
+  o: AwsDrillOptions,
+  deps: AwsDrillDeps,
+  io: CommandIO,
+): Promise<{ status: string; executionArn: string }> {
   const arn = o.stateMachineArn ?? (await findStateMachine(deps.sfn, o.workflow, o.deployment));
   const started = deps.now();
   const incidentId = `drill-${o.cluster}-${new Date(started).toISOString().replace(/[-:.]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
-  const input = { incidentId, cluster: o.cluster, brokerIds: [o.brokerId], dryRun: !o.live, severity: 'SEV-4', incidentType: 'broker-failure', drill: true };
-  const res = await deps.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: incidentId, input: JSON.stringify(input) }));
+  const input = {
+    incidentId,
+    cluster: o.cluster,
+    brokerIds: [o.brokerId],
+    dryRun: !o.live,
+    severity: 'SEV-4',
+    incidentType: 'broker-failure',
+    drill: true,
+  };
+  const res = await deps.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: arn, name: incidentId, input: JSON.stringify(input) }),
+  );
   const executionArn = res.executionArn ?? '';
-  io.stderr(`drill: started ${arn.split(':').at(-1) ?? arn} (${o.live ? 'LIVE: it will act' : 'dry run: plans and records, mutates nothing'}) ${executionArn}`);
+  io.stderr(
+    `drill: started ${arn.split(':').at(-1) ?? arn} (${o.live ? 'LIVE: it will act' : 'dry run: plans and records, mutates nothing'}) ${executionArn}`,
+  );
   let nextToken: string | undefined;
   let status = 'RUNNING';
   for (;;) {
@@ -159,13 +190,23 @@ export const drillCommand: Command = {
       true,
     );
     if (values.aws) {
-      if (positionals.length > 0) throw new UsageError(`--aws takes no scenario (got ${positionals.join(' ')}); name the cluster and workflow`);
+      if (positionals.length > 0)
+        throw new UsageError(`--aws takes no scenario (got ${positionals.join(' ')}); name the cluster and workflow`);
       const workflow = requireFlag(values.workflow, 'workflow');
-      if (!isWorkflow(workflow)) throw new UsageError(`--workflow must be one of ${WORKFLOWS.filter((w) => w !== 'escalation').join(', ')}, got "${workflow}"`);
-      const opts: AwsDrillOptions = { cluster: requireFlag(values.cluster, 'cluster'), workflow, live: values.live === true, brokerId: intFlag(values.broker, 'broker', 0, 2_147_483_647) ?? 1 };
+      if (!isWorkflow(workflow))
+        throw new UsageError(
+          `--workflow must be one of ${WORKFLOWS.filter((w) => w !== 'escalation').join(', ')}, got "${workflow}"`,
+        );
+      const opts: AwsDrillOptions = {
+        cluster: requireFlag(values.cluster, 'cluster'),
+        workflow,
+        live: values.live === true,
+        brokerId: intFlag(values.broker, 'broker', 0, 2_147_483_647) ?? 1,
+      };
       if (values.deployment !== undefined) opts.deployment = values.deployment;
       if (values['state-machine-arn'] !== undefined) {
-        if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]+$/.test(values['state-machine-arn'])) throw new UsageError(`--state-machine-arn is not a state machine ARN: "${values['state-machine-arn']}"`);
+        if (!/^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]+$/.test(values['state-machine-arn']))
+          throw new UsageError(`--state-machine-arn is not a state machine ARN: "${values['state-machine-arn']}"`);
         opts.stateMachineArn = values['state-machine-arn'];
       }
       const r = await runAwsDrill(opts, awsDeps.make(values.region), io);
@@ -188,7 +229,10 @@ export const drillCommand: Command = {
     try {
       scenario = loadScenario(target);
     } catch (err) {
-      if (err instanceof ScenarioError) throw new UsageError(`${err.source}: invalid drill scenario: ${err.issues.map((i) => `${i.path}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`).join('; ')}`);
+      if (err instanceof ScenarioError)
+        throw new UsageError(
+          `${err.source}: invalid drill scenario: ${err.issues.map((i) => `${i.path}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`).join('; ')}`,
+        );
       throw err;
     }
     const reportDir = resolve(values['report-dir'] ?? join('reports', 'drills', scenario.name));
@@ -196,7 +240,9 @@ export const drillCommand: Command = {
     io.stdout(JSON.stringify(report, null, 2));
     const failed = report.expectations.filter((e) => !e.passed);
     const ratio = report.mttrRatio === null ? '' : ` (${report.mttrRatio}x the oracle's ${report.oracleMttrSeconds} s)`;
-    io.stderr(`drill ${report.scenario}: ${report.passed ? 'PASSED' : 'FAILED'}; MTTD ${report.mttdSeconds ?? '-'} s, MTTR ${report.mttrSeconds ?? '-'} s${ratio}; ${report.messagesProduced} acknowledged, ${report.messagesLost} lost; report in ${reportDir}`);
+    io.stderr(
+      `drill ${report.scenario}: ${report.passed ? 'PASSED' : 'FAILED'}; MTTD ${report.mttdSeconds ?? '-'} s, MTTR ${report.mttrSeconds ?? '-'} s${ratio}; ${report.messagesProduced} acknowledged, ${report.messagesLost} lost; report in ${reportDir}`,
+    );
     for (const e of failed) io.stderr(`  expectation failed: ${e.name}: expected ${e.expected}, got ${e.actual}`);
     return report.passed ? 0 : 1;
   },

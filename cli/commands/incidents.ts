@@ -6,11 +6,20 @@
 import { userInfo } from 'node:os';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { LifecycleAction } from '../../functions/lifecycle/actions.js';
-import { makeLifecycleCommandHandler, type LifecycleCommand, type LifecycleCommandResult } from '../../functions/lifecycle/command.js';
+import {
+  makeLifecycleCommandHandler,
+  type LifecycleCommand,
+  type LifecycleCommandResult,
+} from '../../functions/lifecycle/command.js';
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { formatDuration, formatOffset } from '../../functions/shared/report-text.js';
-import { ACTIVE_STATUSES, CLOSED_STATUSES, type IncidentRecord, type IncidentWithTimeline } from '../../functions/shared/store/index.js';
+import {
+  ACTIVE_STATUSES,
+  CLOSED_STATUSES,
+  type IncidentRecord,
+  type IncidentWithTimeline,
+} from '../../functions/shared/store/index.js';
 import type { IncidentStatus } from '../../functions/domain/types.js';
 import { parseFlags, UsageError, type Command } from '../args.js';
 import { STORE_FLAGS, STORE_HELP, STORE_USAGE, withStore } from '../store.js';
@@ -20,13 +29,17 @@ export const INCIDENT_STATUSES: readonly IncidentStatus[] = [...ACTIVE_STATUSES,
 
 function statusFlag(value: string | undefined): IncidentStatus | undefined {
   if (value === undefined) return undefined;
-  if (!(INCIDENT_STATUSES as readonly string[]).includes(value)) throw new UsageError(`--status must be one of ${INCIDENT_STATUSES.join(', ')}, got "${value}"`);
+  if (!(INCIDENT_STATUSES as readonly string[]).includes(value))
+    throw new UsageError(`--status must be one of ${INCIDENT_STATUSES.join(', ')}, got "${value}"`);
   return value as IncidentStatus;
 }
 
 /** One positional incident id, as the commands that act on one incident take it. */
 export function incidentIdArg(positionals: string[]): string {
-  if (positionals.length !== 1) throw new UsageError(`expected exactly one incident id, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `expected exactly one incident id, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`,
+    );
   const id = positionals[0] as string;
   if (!/^[A-Za-z0-9][A-Za-z0-9._:#-]{0,199}$/.test(id)) throw new UsageError(`not an incident id: "${id}"`);
   return id;
@@ -50,26 +63,52 @@ export function renderList(incidents: IncidentRecord[], now: Date): string {
   if (incidents.length === 0) return 'no incidents match';
   const rows = [['ID', 'CLUSTER', 'TYPE', 'SEVERITY', 'STATUS', 'OPENED (UTC)', 'BROKERS', 'MTTA', 'DURATION']];
   for (const i of incidents) {
-    rows.push([i.id, i.cluster, i.type, i.severity, i.status, shortTime(i.openedAt), i.brokers.map((b) => b.id).join(',') || '-', i.mttaSeconds === undefined ? '-' : formatDuration(i.mttaSeconds), ageOrMttr(i, now)]);
+    rows.push([
+      i.id,
+      i.cluster,
+      i.type,
+      i.severity,
+      i.status,
+      shortTime(i.openedAt),
+      i.brokers.map((b) => b.id).join(',') || '-',
+      i.mttaSeconds === undefined ? '-' : formatDuration(i.mttaSeconds),
+      ageOrMttr(i, now),
+    ]);
   }
   const active = incidents.filter((i) => ACTIVE_STATUSES.includes(i.status)).length;
-  return [...table(rows), `${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${active} active`].join('\n');
+  return [...table(rows), `${incidents.length} incident${incidents.length === 1 ? '' : 's'}, ${active} active`].join(
+    '\n',
+  );
 }
 
 export function renderIncident(i: IncidentWithTimeline, now: Date): string {
   const lines: string[] = [];
   lines.push(`incident ${i.id}`);
   lines.push(`  ${i.severity}  ${i.type}  on cluster ${i.cluster}  -- ${i.status.toUpperCase()}`);
-  if (i.brokers.length > 0) lines.push(`  brokers: ${i.brokers.map((b) => `${b.id} (first seen ${shortTime(b.firstSeenAt)})`).join(', ')}`);
-  lines.push(`  detected ${shortTime(i.detectedAt)}   opened ${shortTime(i.openedAt)}   paged ${shortTime(i.firstPagedAt)}   acknowledged ${shortTime(i.acknowledgedAt)}   resolved ${shortTime(i.resolvedAt)}`);
-  if (i.acknowledgedBy !== undefined) lines.push(`  acknowledged by ${i.acknowledgedBy}${i.acknowledgedVia ? ` (${i.acknowledgedVia})` : ''}`);
-  if (i.resolvedBy !== undefined) lines.push(`  resolved by ${i.resolvedBy}${i.resolvedVia ? ` (${i.resolvedVia})` : ''}`);
-  if (i.linkedTo !== undefined) lines.push(`  linked to escalated incident ${i.linkedTo} (its fault would have joined it)`);
-  if (i.reopenCount !== undefined) lines.push(`  reopened ${i.reopenCount} time(s)${i.holdOpen ? '; held open for people (auto-resolve leaves it)' : ''}`);
+  if (i.brokers.length > 0)
+    lines.push(`  brokers: ${i.brokers.map((b) => `${b.id} (first seen ${shortTime(b.firstSeenAt)})`).join(', ')}`);
+  lines.push(
+    `  detected ${shortTime(i.detectedAt)}   opened ${shortTime(i.openedAt)}   paged ${shortTime(i.firstPagedAt)}   acknowledged ${shortTime(i.acknowledgedAt)}   resolved ${shortTime(i.resolvedAt)}`,
+  );
+  if (i.acknowledgedBy !== undefined)
+    lines.push(`  acknowledged by ${i.acknowledgedBy}${i.acknowledgedVia ? ` (${i.acknowledgedVia})` : ''}`);
+  if (i.resolvedBy !== undefined)
+    lines.push(`  resolved by ${i.resolvedBy}${i.resolvedVia ? ` (${i.resolvedVia})` : ''}`);
+  if (i.linkedTo !== undefined)
+    lines.push(`  linked to escalated incident ${i.linkedTo} (its fault would have joined it)`);
+  if (i.reopenCount !== undefined)
+    lines.push(
+      `  reopened ${i.reopenCount} time(s)${i.holdOpen ? '; held open for people (auto-resolve leaves it)' : ''}`,
+    );
   const mttd = i.mttdSeconds !== undefined ? formatDuration(i.mttdSeconds) : 'n/a';
-  const mtta = i.mttaSeconds !== undefined ? `${formatDuration(i.mttaSeconds)} from the ${i.mttaFrom === 'page' ? 'page' : 'detection'}` : 'n/a';
+  const mtta =
+    i.mttaSeconds !== undefined
+      ? `${formatDuration(i.mttaSeconds)} from the ${i.mttaFrom === 'page' ? 'page' : 'detection'}`
+      : 'n/a';
   const mttr = i.mttrSeconds !== undefined ? formatDuration(i.mttrSeconds) : `n/a (${ageOrMttr(i, now)})`;
-  lines.push(`  MTTD ${mttd}   MTTA ${mtta}   MTTR ${mttr}   signals ${i.signalCount}   last signal ${shortTime(i.lastSignalAt)}`);
+  lines.push(
+    `  MTTD ${mttd}   MTTA ${mtta}   MTTR ${mttr}   signals ${i.signalCount}   last signal ${shortTime(i.lastSignalAt)}`,
+  );
   if (i.executionArn) lines.push(`  execution: ${i.executionArn}`);
   const detected = Date.parse(i.detectedAt);
   const entries = [...i.timeline].sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
@@ -90,11 +129,19 @@ export const incidentsList: Command = {
   summary: 'list incidents (newest first) from the incident table, with status, MTTA and MTTR',
   usage: `kafka-heal incidents list [--cluster C] [--status ${INCIDENT_STATUSES.join('|')}] [--json] ${STORE_USAGE}\n${STORE_HELP}\nexit 0; 1 when the table cannot be read; 2 bad input`,
   async run(argv, io) {
-    const { values } = parseFlags(argv, { ...STORE_FLAGS, cluster: { type: 'string' }, status: { type: 'string' }, json: { type: 'boolean', default: false } });
+    const { values } = parseFlags(argv, {
+      ...STORE_FLAGS,
+      cluster: { type: 'string' },
+      status: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    });
     const status = statusFlag(values.status);
     if (values.cluster === '') throw new UsageError('--cluster must not be empty');
     return withStore(io, 'incidents list', values, async ({ store }) => {
-      const incidents = await store.list({ ...(values.cluster !== undefined ? { cluster: values.cluster } : {}), ...(status ? { status } : {}) });
+      const incidents = await store.list({
+        ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
+        ...(status ? { status } : {}),
+      });
       io.stdout(values.json ? JSON.stringify(incidents, null, 2) : renderList(incidents, new Date()));
       return 0;
     });
@@ -106,7 +153,11 @@ export const incidentsShow: Command = {
   summary: 'one incident with its whole timeline (who did what, when, with what result)',
   usage: `kafka-heal incidents show <incident-id> [--json] ${STORE_USAGE}\n${STORE_HELP}\nexit 0; 1 when there is no such incident or the table cannot be read; 2 bad input`,
   async run(argv, io) {
-    const { values, positionals } = parseFlags(argv, { ...STORE_FLAGS, json: { type: 'boolean', default: false } }, true);
+    const { values, positionals } = parseFlags(
+      argv,
+      { ...STORE_FLAGS, json: { type: 'boolean', default: false } },
+      true,
+    );
     const id = incidentIdArg(positionals);
     return withStore(io, 'incidents show', values, async ({ store }) => {
       const incident = await store.get(id);
@@ -120,8 +171,16 @@ export const incidentsShow: Command = {
 
 /** The words of each lifecycle command and the action it applies. */
 const LIFECYCLE_VERBS: { verb: string; action: LifecycleAction; summary: string }[] = [
-  { verb: 'ack', action: 'acknowledge', summary: 'acknowledge an incident (PagerDuty is told; the escalation ladder pages no further level)' },
-  { verb: 'resolve', action: 'resolve', summary: 'resolve an incident by hand (a run still acting is stopped; PagerDuty is told)' },
+  {
+    verb: 'ack',
+    action: 'acknowledge',
+    summary: 'acknowledge an incident (PagerDuty is told; the escalation ladder pages no further level)',
+  },
+  {
+    verb: 'resolve',
+    action: 'resolve',
+    summary: 'resolve an incident by hand (a run still acting is stopped; PagerDuty is told)',
+  },
   { verb: 'reopen', action: 'reopen', summary: 'reopen a resolved incident: escalated, held open for people' },
   { verb: 'note', action: 'note', summary: "add a note to an incident's timeline" },
 ];
@@ -132,17 +191,32 @@ export function describeLifecycle(r: LifecycleCommandResult): { text: string; co
   const extra = r.notes.length ? `\n${r.notes.map((n) => `  ${n}`).join('\n')}` : '';
   switch (r.outcome) {
     case 'acknowledged':
-      return { text: `acknowledged ${id}${r.mttaSeconds === undefined ? '' : ` (MTTA ${formatDuration(r.mttaSeconds)})`}${extra}`, code: 0 };
+      return {
+        text: `acknowledged ${id}${r.mttaSeconds === undefined ? '' : ` (MTTA ${formatDuration(r.mttaSeconds)})`}${extra}`,
+        code: 0,
+      };
     case 'already-acknowledged':
-      return { text: `${id} was already acknowledged by ${r.acknowledgedBy ?? '?'} at ${shortTime(r.acknowledgedAt)}; nothing changed`, code: 1 };
+      return {
+        text: `${id} was already acknowledged by ${r.acknowledgedBy ?? '?'} at ${shortTime(r.acknowledgedAt)}; nothing changed`,
+        code: 1,
+      };
     case 'closed':
-      return { text: `${id} is already ${r.status ?? 'closed'}${r.resolvedBy ? ` (by ${r.resolvedBy} at ${shortTime(r.resolvedAt)})` : ''}; nothing to acknowledge`, code: 1 };
+      return {
+        text: `${id} is already ${r.status ?? 'closed'}${r.resolvedBy ? ` (by ${r.resolvedBy} at ${shortTime(r.resolvedAt)})` : ''}; nothing to acknowledge`,
+        code: 1,
+      };
     case 'resolved':
       return { text: `resolved ${id}${extra}`, code: 0 };
     case 'already-closed':
-      return { text: `${id} is already ${r.status ?? 'closed'}${r.resolvedBy ? ` (by ${r.resolvedBy} at ${shortTime(r.resolvedAt)})` : ''}; nothing changed`, code: 1 };
+      return {
+        text: `${id} is already ${r.status ?? 'closed'}${r.resolvedBy ? ` (by ${r.resolvedBy} at ${shortTime(r.resolvedAt)})` : ''}; nothing changed`,
+        code: 1,
+      };
     case 'reopened':
-      return { text: `reopened ${id}: escalated and held open for people (it closes when someone resolves it)${extra}`, code: 0 };
+      return {
+        text: `reopened ${id}: escalated and held open for people (it closes when someone resolves it)${extra}`,
+        code: 0,
+      };
     case 'not-resolved':
       return { text: `${id} is ${r.status ?? '?'}, not resolved; nothing to reopen`, code: 1 };
     case 'noted':
@@ -160,7 +234,8 @@ function urlFlag(value: string | undefined, flag: string): string | undefined {
   } catch {
     throw new UsageError(`--${flag} must be a URL like http://127.0.0.1:8080, got "${value}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--${flag} must be an http(s) URL, got "${value}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--${flag} must be an http(s) URL, got "${value}"`);
   return value;
 }
 
@@ -182,14 +257,33 @@ function lifecycleCommand(verb: string, action: LifecycleAction, summary: string
       'exit 0 done; 1 nothing changed (already acknowledged, already resolved, not resolved), no such incident, or the table/Lambda cannot be reached; 2 bad input',
     ].join('\n'),
     async run(argv, io) {
-      const { values, positionals } = parseFlags(argv, { ...STORE_FLAGS, reason: { type: 'string' }, by: { type: 'string' }, function: { type: 'string' }, 'pagerduty-url': { type: 'string' }, json: { type: 'boolean', default: false } }, true);
+      const { values, positionals } = parseFlags(
+        argv,
+        {
+          ...STORE_FLAGS,
+          reason: { type: 'string' },
+          by: { type: 'string' },
+          function: { type: 'string' },
+          'pagerduty-url': { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+        true,
+      );
       const incidentId = incidentIdArg(positionals);
-      if (values.reason !== undefined && values.reason.length > 1000) throw new UsageError('--reason is limited to 1000 characters');
-      if (action === 'note' && (values.reason === undefined || values.reason.trim() === '')) throw new UsageError('a note needs --reason TEXT');
-      if (values.by !== undefined && !/^[\x20-\x7e]{1,100}$/.test(values.by)) throw new UsageError('--by must be 1-100 printable characters');
+      if (values.reason !== undefined && values.reason.length > 1000)
+        throw new UsageError('--reason is limited to 1000 characters');
+      if (action === 'note' && (values.reason === undefined || values.reason.trim() === ''))
+        throw new UsageError('a note needs --reason TEXT');
+      if (values.by !== undefined && !/^[\x20-\x7e]{1,100}$/.test(values.by))
+        throw new UsageError('--by must be 1-100 printable characters');
       const pagerDutyUrl = urlFlag(values['pagerduty-url'], 'pagerduty-url');
       const by = values.by ?? `operator:${userInfo().username}`;
-      const cmd: LifecycleCommand = { incidentId, action, by, ...(values.reason === undefined ? {} : { reason: values.reason }) };
+      const cmd: LifecycleCommand = {
+        incidentId,
+        action,
+        by,
+        ...(values.reason === undefined ? {} : { reason: values.reason }),
+      };
       const print = (r: LifecycleCommandResult): number => {
         const { text, code } = describeLifecycle(r);
         if (values.json) io.stdout(JSON.stringify(r, null, 2));
@@ -198,15 +292,22 @@ function lifecycleCommand(verb: string, action: LifecycleAction, summary: string
       };
       if (values.endpoint === undefined) {
         const fn = values.function ?? process.env.KAFKA_HEAL_LIFECYCLE_FUNCTION;
-        if (fn === undefined || fn === '') throw new UsageError('in AWS the action runs in the lifecycle Lambda: give --function NAME or set KAFKA_HEAL_LIFECYCLE_FUNCTION (the stack output IncidentLifecycleFunctionName), or --endpoint for DynamoDB Local');
-        if (pagerDutyUrl !== undefined) throw new UsageError('--pagerduty-url is for DynamoDB Local (--endpoint); in AWS the Lambda tells PagerDuty');
+        if (fn === undefined || fn === '')
+          throw new UsageError(
+            'in AWS the action runs in the lifecycle Lambda: give --function NAME or set KAFKA_HEAL_LIFECYCLE_FUNCTION (the stack output IncidentLifecycleFunctionName), or --endpoint for DynamoDB Local',
+          );
+        if (pagerDutyUrl !== undefined)
+          throw new UsageError('--pagerduty-url is for DynamoDB Local (--endpoint); in AWS the Lambda tells PagerDuty');
         const region = values.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-        if (region === undefined) throw new UsageError('no AWS region: give --region or set AWS_REGION (or --endpoint for DynamoDB Local)');
+        if (region === undefined)
+          throw new UsageError('no AWS region: give --region or set AWS_REGION (or --endpoint for DynamoDB Local)');
         const lambda = new LambdaClient({ region });
         try {
           return print(await invokeLifecycle(lambda, fn, cmd));
         } catch (err) {
-          io.stderr(`kafka-heal incidents ${verb}: ${(err as Error).name}: ${(err as Error).message} (function ${fn}, AWS ${region})`);
+          io.stderr(
+            `kafka-heal incidents ${verb}: ${(err as Error).name}: ${(err as Error).message} (function ${fn}, AWS ${region})`,
+          );
           return 1;
         } finally {
           lambda.destroy();
@@ -214,7 +315,11 @@ function lifecycleCommand(verb: string, action: LifecycleAction, summary: string
       }
       return withStore(io, `incidents ${verb}`, values, async ({ store }) => {
         const notifyDeps = pagerDutyUrl === undefined ? undefined : localPagerDuty(pagerDutyUrl);
-        const handler = makeLifecycleCommandHandler({ ...store, now: () => new Date(), ...(notifyDeps ? { notify: (n) => notify(n, notifyDeps) } : {}) });
+        const handler = makeLifecycleCommandHandler({
+          ...store,
+          now: () => new Date(),
+          ...(notifyDeps ? { notify: (n) => notify(n, notifyDeps) } : {}),
+        });
         return print(await handler(cmd));
       });
     },
@@ -222,8 +327,14 @@ function lifecycleCommand(verb: string, action: LifecycleAction, summary: string
 }
 
 /** Invokes the deployment's lifecycle Lambda; its answer, or the function's error as an Error. */
-export async function invokeLifecycle(lambda: Pick<LambdaClient, 'send'>, functionName: string, cmd: LifecycleCommand): Promise<LifecycleCommandResult> {
-  const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(cmd)) }));
+export async function invokeLifecycle(
+  lambda: Pick<LambdaClient, 'send'>,
+  functionName: string,
+  cmd: LifecycleCommand,
+): Promise<LifecycleCommandResult> {
+  const out = await lambda.send(
+    new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(cmd)) }),
+  );
   const text = out.Payload === undefined ? '' : new TextDecoder().decode(out.Payload);
   if (out.FunctionError !== undefined) {
     let message = text;
@@ -240,9 +351,15 @@ export async function invokeLifecycle(lambda: Pick<LambdaClient, 'send'>, functi
 
 /** The notification chain with only PagerDuty (a local Events v2 receiver): no SNS or retry queue here. */
 function localPagerDuty(url: string): NotifyDeps {
-  const none = (what: string) => ({ send: () => Promise.reject(new Error(`${what} is not available locally (PagerDuty only, through --pagerduty-url)`)) });
+  const none = (what: string) => ({
+    send: () => Promise.reject(new Error(`${what} is not available locally (PagerDuty only, through --pagerduty-url)`)),
+  });
   return {
-    pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('local'.padEnd(32, '0')), endpoint: url, retry: { maxAttempts: 2, totalBudgetMs: 5_000 } }),
+    pagerDuty: new PagerDutyClient({
+      routingKey: staticRoutingKey('local'.padEnd(32, '0')),
+      endpoint: url,
+      retry: { maxAttempts: 2, totalBudgetMs: 5_000 },
+    }),
     sns: none('SNS') as unknown as NotifyDeps['sns'],
     sqs: none('the notification retry queue') as unknown as NotifyDeps['sqs'],
     snsTopicArns: { critical: 'local', warning: 'local' },
@@ -250,4 +367,6 @@ function localPagerDuty(url: string): NotifyDeps {
   };
 }
 
-export const [incidentsAck, incidentsResolve, incidentsReopen, incidentsNote] = LIFECYCLE_VERBS.map((v) => lifecycleCommand(v.verb, v.action, v.summary)) as [Command, Command, Command, Command];
+export const [incidentsAck, incidentsResolve, incidentsReopen, incidentsNote] = LIFECYCLE_VERBS.map((v) =>
+  lifecycleCommand(v.verb, v.action, v.summary),
+) as [Command, Command, Command, Command];

@@ -16,7 +16,10 @@ import { CLUSTER_NAME } from '../../local/kafka/state.js';
 
 function nameFlag(value: string | undefined): string {
   const name = value ?? 'primary';
-  if (!CLUSTER_NAME.test(name)) throw new UsageError(`--name must be lowercase letters, digits and dashes, starting with a letter (at most 40), got "${name}"`);
+  if (!CLUSTER_NAME.test(name))
+    throw new UsageError(
+      `--name must be lowercase letters, digits and dashes, starting with a letter (at most 40), got "${name}"`,
+    );
   return name;
 }
 
@@ -46,17 +49,37 @@ export const localUp: Command = {
     });
     const brokers = intFlag(values.brokers, 'brokers', 3, 5) ?? 3;
     const mode = values.mode ?? 'kraft';
-    if (mode !== 'kraft' && mode !== 'zookeeper') throw new UsageError(`--mode must be kraft or zookeeper, got "${mode}"`);
+    if (mode !== 'kraft' && mode !== 'zookeeper')
+      throw new UsageError(`--mode must be kraft or zookeeper, got "${mode}"`);
     const name = nameFlag(values.name);
     const diskLimitMb = intFlag(values['disk-limit-mb'], 'disk-limit-mb', 0, 4096);
     return runtime(io, 'local up', async () => {
       const started = Date.now();
-      const cluster = await startCluster({ name, brokers, mode, detached: true, log: io.stderr, ...(diskLimitMb !== undefined ? { diskLimitMb } : {}) });
+      const cluster = await startCluster({
+        name,
+        brokers,
+        mode,
+        detached: true,
+        log: io.stderr,
+        ...(diskLimitMb !== undefined ? { diskLimitMb } : {}),
+      });
       const ms = Date.now() - started;
-      if (values.json) io.stdout(JSON.stringify({ name, mode, brokers, bootstrapServers: cluster.bootstrapServers, startMs: ms, workDir: cluster.workDir }));
+      if (values.json)
+        io.stdout(
+          JSON.stringify({
+            name,
+            mode,
+            brokers,
+            bootstrapServers: cluster.bootstrapServers,
+            startMs: ms,
+            workDir: cluster.workDir,
+          }),
+        );
       else {
         io.stdout(cluster.bootstrapServers);
-        io.stdout(`started ${name} (${mode}, ${brokers} brokers) in ${(ms / 1000).toFixed(1)} s; logs in ${cluster.workDir}; stop with: kafka-heal local down --name ${name}`);
+        io.stdout(
+          `started ${name} (${mode}, ${brokers} brokers) in ${(ms / 1000).toFixed(1)} s; logs in ${cluster.workDir}; stop with: kafka-heal local down --name ${name}`,
+        );
       }
       return 0;
     });
@@ -67,9 +90,14 @@ function renderStatus(s: ClusterStatus): string {
   const lines = [`cluster ${s.name} (${s.mode}) bootstrap ${s.bootstrapServers}`];
   for (const b of s.brokers) {
     const disk = b.disk ? ` disk ${b.disk.usedPercent}% of ${b.disk.sizeMb} MiB` : '';
-    lines.push(`  broker ${b.id}  ${b.host}:${b.port}  pid ${b.pid ?? '-'}  ${b.state.padEnd(7)}  ${b.registered ? 'registered' : 'NOT registered'}${disk}`);
+    lines.push(
+      `  broker ${b.id}  ${b.host}:${b.port}  pid ${b.pid ?? '-'}  ${b.state.padEnd(7)}  ${b.registered ? 'registered' : 'NOT registered'}${disk}`,
+    );
   }
-  for (const z of s.zookeeper) lines.push(`  zookeeper ${z.id}  ${z.host}:${z.port}  pid ${z.pid ?? '-'}  ${z.state.padEnd(7)}  ${z.serving ?? 'not serving'}`);
+  for (const z of s.zookeeper)
+    lines.push(
+      `  zookeeper ${z.id}  ${z.host}:${z.port}  pid ${z.pid ?? '-'}  ${z.state.padEnd(7)}  ${z.serving ?? 'not serving'}`,
+    );
   const h = s.health;
   lines.push(
     h.error !== undefined && h.registered.length === 0
@@ -101,19 +129,32 @@ export const localFault: Command = {
   async run(argv, io) {
     const { values, positionals } = parseFlags(
       argv,
-      { broker: { type: 'string' }, zookeeper: { type: 'string' }, percent: { type: 'string' }, name: { type: 'string' } },
+      {
+        broker: { type: 'string' },
+        zookeeper: { type: 'string' },
+        percent: { type: 'string' },
+        name: { type: 'string' },
+      },
       true,
     );
-    if (positionals.length !== 1) throw new UsageError(`give exactly one fault (${FAULT_ACTIONS.join(', ')}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+    if (positionals.length !== 1)
+      throw new UsageError(
+        `give exactly one fault (${FAULT_ACTIONS.join(', ')}), got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`,
+      );
     const action = positionals[0] as string;
-    if (!(FAULT_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`unknown fault "${action}"; one of ${FAULT_ACTIONS.join(', ')}`);
+    if (!(FAULT_ACTIONS as readonly string[]).includes(action))
+      throw new UsageError(`unknown fault "${action}"; one of ${FAULT_ACTIONS.join(', ')}`);
     const name = nameFlag(values.name);
-    if (values.broker !== undefined && values.zookeeper !== undefined) throw new UsageError('give --broker or --zookeeper, not both');
+    if (values.broker !== undefined && values.zookeeper !== undefined)
+      throw new UsageError('give --broker or --zookeeper, not both');
     const percent = intFlag(values.percent, 'percent', 1, 99);
     if (percent !== undefined && action !== 'fill-disk') throw new UsageError('--percent only applies to fill-disk');
     if (values.zookeeper !== undefined) {
       const zkId = intFlag(values.zookeeper, 'zookeeper', 1, 3) as number;
-      if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action)) throw new UsageError(`fault "${action}" does not apply to ZooKeeper nodes; one of ${ZK_FAULT_ACTIONS.join(', ')}`);
+      if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action))
+        throw new UsageError(
+          `fault "${action}" does not apply to ZooKeeper nodes; one of ${ZK_FAULT_ACTIONS.join(', ')}`,
+        );
       return runtime(io, 'local fault', async () => {
         await attachCluster(name, io.stderr).zkFault(action as ZkFaultAction, zkId);
         io.stdout(`${action}: zookeeper ${zkId} of ${name}`);
@@ -125,8 +166,11 @@ export const localFault: Command = {
       const cluster = attachCluster(name, io.stderr);
       await cluster.fault(action as FaultAction, brokerId, percent !== undefined ? { percent } : {});
       const b = cluster.brokers.find((x) => x.id === brokerId);
-      const disk = action === 'fill-disk' || action === 'free-disk' ? `; disk ${cluster.disk(brokerId).usedPercent}% used` : '';
-      io.stdout(`${action}: broker ${brokerId} of ${name} is ${b?.state ?? 'unknown'}${b?.pid !== undefined ? ` (pid ${b.pid})` : ''}${disk}`);
+      const disk =
+        action === 'fill-disk' || action === 'free-disk' ? `; disk ${cluster.disk(brokerId).usedPercent}% used` : '';
+      io.stdout(
+        `${action}: broker ${brokerId} of ${name} is ${b?.state ?? 'unknown'}${b?.pid !== undefined ? ` (pid ${b.pid})` : ''}${disk}`,
+      );
       return 0;
     });
   },
@@ -154,4 +198,3 @@ export const localDown: Command = {
     });
   },
 };
-

@@ -26,7 +26,9 @@ export const postmortemCommand: Command = {
       try {
         writeFileSync(values.out, markdown.endsWith('\n') ? markdown : `${markdown}\n`);
       } catch (err) {
-        throw new UsageError(`cannot write --out ${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        throw new UsageError(
+          `cannot write --out ${values.out}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        );
       }
       io.stdout(`wrote the post-mortem draft of ${id} to ${values.out}`);
       return 0;

@@ -35,7 +35,11 @@ export function makePreflightCommand(deps: PreflightDeps): Command {
     summary: 'read-only checks of the AWS account before (and with --after-deploy, after) cdk deploy; exit 1 on a FAIL',
     usage: USAGE,
     async run(argv, io) {
-      const { values } = parseFlags(argv, { config: { type: 'string' }, deployment: { type: 'string' }, 'after-deploy': { type: 'boolean' } });
+      const { values } = parseFlags(argv, {
+        config: { type: 'string' },
+        deployment: { type: 'string' },
+        'after-deploy': { type: 'boolean' },
+      });
       const file = requireFlag(values.config, 'config');
       let config;
       try {
@@ -43,21 +47,44 @@ export function makePreflightCommand(deps: PreflightDeps): Command {
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         const n = err.issues.length;
-        io.stderr([`${file}: invalid configuration, ${n} problem${n === 1 ? '' : 's'} (kafka-heal config validate ${file}):`, ...err.issues.map(formatIssue)].join('\n'));
+        io.stderr(
+          [
+            `${file}: invalid configuration, ${n} problem${n === 1 ? '' : 's'} (kafka-heal config validate ${file}):`,
+            ...err.issues.map(formatIssue),
+          ].join('\n'),
+        );
         return 2;
       }
       if (values.deployment !== undefined && values.deployment !== config.deployment) {
-        throw new UsageError(`--deployment ${values.deployment} is not the deployment of ${file} (${config.deployment})`);
+        throw new UsageError(
+          `--deployment ${values.deployment} is not the deployment of ${file} (${config.deployment})`,
+        );
       }
       const afterDeploy = values['after-deploy'] === true;
-      io.stdout(`preflight ${afterDeploy ? 'after' : 'before'} deploy: deployment ${config.deployment}, region ${config.region}${config.account === undefined ? '' : `, account ${config.account}`} (${file})`);
+      io.stdout(
+        `preflight ${afterDeploy ? 'after' : 'before'} deploy: deployment ${config.deployment}, region ${config.region}${config.account === undefined ? '' : `, account ${config.account}`} (${file})`,
+      );
       const base = { config, clients: deps.clients(config.region), profileRegion: await deps.profileRegion() };
-      const tally = await runChecks(base, () => deps.plan(config), afterDeploy ? AFTER_DEPLOY : BEFORE_DEPLOY, io.stdout);
-      const next = tally.FAIL > 0 ? 'fix each FAIL and run preflight again' : afterDeploy ? 'next: a dry-run drill (docs/deploying.md)' : `next: npx cdk deploy ${stackNameFor(config.deployment)} -c kafka-heal:configFiles=${file}`;
+      const tally = await runChecks(
+        base,
+        () => deps.plan(config),
+        afterDeploy ? AFTER_DEPLOY : BEFORE_DEPLOY,
+        io.stdout,
+      );
+      const next =
+        tally.FAIL > 0
+          ? 'fix each FAIL and run preflight again'
+          : afterDeploy
+            ? 'next: a dry-run drill (docs/deploying.md)'
+            : `next: npx cdk deploy ${stackNameFor(config.deployment)} -c kafka-heal:configFiles=${file}`;
       io.stdout(`${tally.PASS} PASS, ${tally.WARN} WARN, ${tally.FAIL} FAIL; ${next}`);
       return tally.FAIL > 0 ? 1 : 0;
     },
   };
 }
 
-export const preflightCommand = makePreflightCommand({ clients: defaultClients, plan: planFor, profileRegion: regionOfProfile });
+export const preflightCommand = makePreflightCommand({
+  clients: defaultClients,
+  plan: planFor,
+  profileRegion: regionOfProfile,
+});

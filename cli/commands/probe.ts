@@ -3,7 +3,13 @@
 // Exit codes: 0 the cluster is healthy; 1 it is not (degraded, down, or unknown because part of
 // the probe failed: only a fully answered, clean probe counts as healthy); 2 bad input.
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { BootstrapFormatError, describeProblems, parseHostPort, probeCluster, type ProbeOptions } from '../../functions/shared/probe/index.js';
+import {
+  BootstrapFormatError,
+  describeProblems,
+  parseHostPort,
+  probeCluster,
+  type ProbeOptions,
+} from '../../functions/shared/probe/index.js';
 import { UsageError, intFlag, parseFlags, requireFlag, type Command, type CommandIO } from '../args.js';
 import { table } from '../table.js';
 
@@ -11,7 +17,9 @@ const MAX_DETAILS = 20;
 
 export function renderSnapshot(s: ClusterSnapshot): string {
   const lines: string[] = [];
-  lines.push(`status: ${s.status}  (probe ${s.durationMs} ms at ${s.takenAt}${s.metadataMode ? `, ${s.metadataMode} mode` : ''})`);
+  lines.push(
+    `status: ${s.status}  (probe ${s.durationMs} ms at ${s.takenAt}${s.metadataMode ? `, ${s.metadataMode} mode` : ''})`,
+  );
   lines.push(`controller: ${s.controller.known ? `broker ${s.controller.id}` : 'unknown'}  (${s.controller.note})`);
   const expected = s.expectedBrokers !== undefined ? ` of ${s.expectedBrokers} expected` : '';
   lines.push(`brokers: ${s.registeredBrokers.length} registered${expected}`);
@@ -34,21 +42,39 @@ export function renderSnapshot(s: ClusterSnapshot): string {
     lines.push(...table(rows));
   }
   const p = s.partitions;
-  lines.push(`partitions: ${p.total} total, ${p.offline} offline, ${p.underReplicated} under-replicated, ${p.underMinIsr} under min ISR`);
+  lines.push(
+    `partitions: ${p.total} total, ${p.offline} offline, ${p.underReplicated} under-replicated, ${p.underMinIsr} under min ISR`,
+  );
   if (p.details.length > 0) {
     const rows = [['TOPIC', 'PARTITION', 'LEADER', 'REPLICAS', 'ISR', 'MIN-ISR']];
     for (const d of p.details.slice(0, MAX_DETAILS)) {
-      rows.push([d.topic, String(d.partition), d.leader < 0 ? 'none' : String(d.leader), d.replicas.join(','), d.isr.join(',') || '-', String(d.minIsr)]);
+      rows.push([
+        d.topic,
+        String(d.partition),
+        d.leader < 0 ? 'none' : String(d.leader),
+        d.replicas.join(','),
+        d.isr.join(',') || '-',
+        String(d.minIsr),
+      ]);
     }
     lines.push(...table(rows));
     if (p.details.length > MAX_DETAILS) lines.push(`  ... ${p.details.length - MAX_DETAILS} more (use --json)`);
   }
   for (const g of s.consumerGroups) {
     const members = g.members !== undefined ? `, ${g.members} member(s)` : '';
-    lines.push(`group ${g.group}: ${g.error ? `error: ${g.error}` : `total lag ${g.totalLag}`}${g.state ? ` (${g.state}${members})` : ''}`);
+    lines.push(
+      `group ${g.group}: ${g.error ? `error: ${g.error}` : `total lag ${g.totalLag}`}${g.state ? ` (${g.state}${members})` : ''}`,
+    );
     if (g.partitions.length > 0) {
       const rows = [['TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG']];
-      for (const x of g.partitions.slice(0, MAX_DETAILS)) rows.push([x.topic, String(x.partition), x.committedOffset === null ? '-' : String(x.committedOffset), String(x.endOffset), String(x.lag)]);
+      for (const x of g.partitions.slice(0, MAX_DETAILS))
+        rows.push([
+          x.topic,
+          String(x.partition),
+          x.committedOffset === null ? '-' : String(x.committedOffset),
+          String(x.endOffset),
+          String(x.lag),
+        ]);
       lines.push(...table(rows));
     }
   }
@@ -85,7 +111,10 @@ export const probeCommand: Command = {
         throw err;
       }
     }
-    const opts: ProbeOptions = { bootstrapServers: servers, timeoutMs: intFlag(values['timeout-ms'], 'timeout-ms', 100, 120_000) ?? 5000 };
+    const opts: ProbeOptions = {
+      bootstrapServers: servers,
+      timeoutMs: intFlag(values['timeout-ms'], 'timeout-ms', 100, 120_000) ?? 5000,
+    };
     const expected = intFlag(values['expect-brokers'], 'expect-brokers', 1, 1000);
     if (expected !== undefined) opts.expectedBrokers = expected;
     const groups = (values.group ?? []).filter((g) => g !== '');

@@ -13,8 +13,19 @@ import { ListResourceRecordSetsCommand, Route53Client } from '@aws-sdk/client-ro
 import { GetTopicAttributesCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DescribeStateMachineCommand, ListStateMachinesCommand, SFNClient, ValidateStateMachineDefinitionCommand } from '@aws-sdk/client-sfn';
-import { DescribeDocumentCommand, DescribeInstanceInformationCommand, GetParameterCommand, GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
+import {
+  DescribeStateMachineCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  ValidateStateMachineDefinitionCommand,
+} from '@aws-sdk/client-sfn';
+import {
+  DescribeDocumentCommand,
+  DescribeInstanceInformationCommand,
+  GetParameterCommand,
+  GetParametersCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Ec2ClusterConfig, HealerConfig, SecurityConfig } from '../../infra/config/schema.js';
 import { DEFAULT_BROKER_ID_TAG, DEPLOYMENT_TAG } from '../../functions/workflow-steps/instances.js';
@@ -87,7 +98,11 @@ function chunks<T>(items: T[], size: number): T[][] {
 // Before deploy
 
 /** Whose credentials these are, and whether account and region are the config's. */
-export const credentials = async ({ config, clients, profileRegion }: Omit<PreflightContext, 'plan'>): Promise<CheckResult[]> => {
+export const credentials = async ({
+  config,
+  clients,
+  profileRegion,
+}: Omit<PreflightContext, 'plan'>): Promise<CheckResult[]> => {
   const check = 'credentials';
   let identity;
   try {
@@ -97,7 +112,13 @@ export const credentials = async ({ config, clients, profileRegion }: Omit<Prefl
   }
   const who = `${identity.Arn ?? 'unknown caller'} in account ${identity.Account ?? '?'}`;
   if (config.account !== undefined && identity.Account !== config.account) {
-    return [fail(check, `${who}, but the config's account is ${config.account}: cdk deploy would refuse the stack's environment`, `use credentials of account ${config.account} (AWS_PROFILE=<profile of ${config.account}>), or change \`account\``)];
+    return [
+      fail(
+        check,
+        `${who}, but the config's account is ${config.account}: cdk deploy would refuse the stack's environment`,
+        `use credentials of account ${config.account} (AWS_PROFILE=<profile of ${config.account}>), or change \`account\``,
+      ),
+    ];
   }
   const results = [pass(check, `${who}; the stack deploys to ${config.region} (config \`region\`)`)];
   if (profileRegion !== undefined && profileRegion !== config.region) {
@@ -121,12 +142,15 @@ export const bootstrap: Check = async ({ config, plan, clients }) => {
   try {
     value = (await clients.ssm.send(new GetParameterCommand({ Name: parameter }))).Parameter?.Value;
   } catch (err) {
-    if (errorName(err) === 'ParameterNotFound') return [fail(check, `${config.region} is not bootstrapped (no ${parameter})`, fix)];
+    if (errorName(err) === 'ParameterNotFound')
+      return [fail(check, `${config.region} is not bootstrapped (no ${parameter})`, fix)];
     return [awsFailure(check, 'ssm:GetParameter', err)];
   }
   const version = Number(value);
-  if (!Number.isInteger(version)) return [fail(check, `${parameter} holds "${value ?? ''}", not a version number`, fix)];
-  if (version < minVersion) return [fail(check, `bootstrap version ${version} in ${config.region}, the app needs at least ${minVersion}`, fix)];
+  if (!Number.isInteger(version))
+    return [fail(check, `${parameter} holds "${value ?? ''}", not a version number`, fix)];
+  if (version < minVersion)
+    return [fail(check, `bootstrap version ${version} in ${config.region}, the app needs at least ${minVersion}`, fix)];
   return [pass(check, `version ${version} in ${config.region} (${parameter}; the app needs ${minVersion} or later)`)];
 };
 
@@ -143,10 +167,23 @@ export function trustsApiGateway(encoded: string | undefined): boolean {
   const list = Array.isArray(statements) ? statements : [statements];
   return list.some((st) => {
     if (typeof st !== 'object' || st === null) return false;
-    const { Effect, Action, Principal } = st as { Effect?: unknown; Action?: unknown; Principal?: { Service?: unknown } | string };
+    const { Effect, Action, Principal } = st as {
+      Effect?: unknown;
+      Action?: unknown;
+      Principal?: { Service?: unknown } | string;
+    };
     const actions = Array.isArray(Action) ? Action : [Action];
-    const services = typeof Principal === 'object' && Principal !== null ? (Array.isArray(Principal.Service) ? Principal.Service : [Principal.Service]) : [];
-    return Effect === 'Allow' && actions.some((a) => a === 'sts:AssumeRole' || a === 'sts:*' || a === '*') && services.includes('apigateway.amazonaws.com');
+    const services =
+      typeof Principal === 'object' && Principal !== null
+        ? Array.isArray(Principal.Service)
+          ? Principal.Service
+          : [Principal.Service]
+        : [];
+    return (
+      Effect === 'Allow' &&
+      actions.some((a) => a === 'sts:AssumeRole' || a === 'sts:*' || a === '*') &&
+      services.includes('apigateway.amazonaws.com')
+    );
   });
 }
 
@@ -162,12 +199,21 @@ async function existingLoggingRole(check: string, arn: string, iam: IAMClient): 
   try {
     trust = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role?.AssumeRolePolicyDocument;
   } catch (err) {
-    if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity') return fail(check, `set to ${arn}, but that role does not exist (config: existing): the APIs' stages would fail to create`, fix);
+    if (errorName(err) === 'NoSuchEntityException' || errorName(err) === 'NoSuchEntity')
+      return fail(
+        check,
+        `set to ${arn}, but that role does not exist (config: existing): the APIs' stages would fail to create`,
+        fix,
+      );
     return awsFailure(check, 'iam:GetRole', err);
   }
   return trustsApiGateway(trust)
     ? pass(check, `set to ${arn}, which API Gateway may assume (config: existing)`)
-    : fail(check, `set to ${arn}, whose trust policy does not let apigateway.amazonaws.com assume it (config: existing): the APIs' stages would fail to create`, fix);
+    : fail(
+        check,
+        `set to ${arn}, whose trust policy does not let apigateway.amazonaws.com assume it (config: existing): the APIs' stages would fail to create`,
+        fix,
+      );
 }
 
 /** API Gateway's account-level CloudWatch Logs role, as the config's `apiGatewayCloudWatchRole` expects it. */
@@ -184,10 +230,22 @@ export const apiGatewayLogging: Check = async ({ config, clients }) => {
   if (config.apiGatewayCloudWatchRole === 'existing') {
     return set
       ? [await existingLoggingRole(check, current, clients.iam)]
-      : [fail(check, `not set in ${config.region}, and the config says it exists (apiGatewayCloudWatchRole: existing): the APIs' stages would fail to create`, `set \`apiGatewayCloudWatchRole: create\`, or aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<role arn> --region ${config.region}`)];
+      : [
+          fail(
+            check,
+            `not set in ${config.region}, and the config says it exists (apiGatewayCloudWatchRole: existing): the APIs' stages would fail to create`,
+            `set \`apiGatewayCloudWatchRole: create\`, or aws apigateway update-account --patch-operations op=replace,path=/cloudwatchRoleArn,value=<role arn> --region ${config.region}`,
+          ),
+        ];
   }
   return set && !current.includes(':role/KafkaHeal-')
-    ? [warn(check, `already set to ${role}; with apiGatewayCloudWatchRole: create the stack points this region-wide setting at its own role (any working role serves every API)`, 'set `apiGatewayCloudWatchRole: existing` to leave the setting as it is')]
+    ? [
+        warn(
+          check,
+          `already set to ${role}; with apiGatewayCloudWatchRole: create the stack points this region-wide setting at its own role (any working role serves every API)`,
+          'set `apiGatewayCloudWatchRole: existing` to leave the setting as it is',
+        ),
+      ]
     : [pass(check, set ? `set to ${role} (config: create)` : `not set yet; the stack sets it (config: create)`)];
 };
 
@@ -221,11 +279,30 @@ export const stack: Check = async ({ plan, clients }) => {
   const status = found.StackStatus ?? 'UNKNOWN';
   const blocked = STACK_BLOCKED[status];
   if (blocked !== undefined) {
-    return [fail(check, `is ${status} (${blocked}); a deploy cannot proceed`, `read its events (aws cloudformation describe-stack-events --stack-name ${plan.stackName}), then aws cloudformation delete-stack --stack-name ${plan.stackName}`)];
+    return [
+      fail(
+        check,
+        `is ${status} (${blocked}); a deploy cannot proceed`,
+        `read its events (aws cloudformation describe-stack-events --stack-name ${plan.stackName}), then aws cloudformation delete-stack --stack-name ${plan.stackName}`,
+      ),
+    ];
   }
-  if (status.endsWith('_IN_PROGRESS')) return [fail(check, `is ${status}: another operation is running`, `wait for it: aws cloudformation wait stack-update-complete --stack-name ${plan.stackName} (or stack-create-complete)`)];
+  if (status.endsWith('_IN_PROGRESS'))
+    return [
+      fail(
+        check,
+        `is ${status}: another operation is running`,
+        `wait for it: aws cloudformation wait stack-update-complete --stack-name ${plan.stackName} (or stack-create-complete)`,
+      ),
+    ];
   if ((found.Description ?? '') !== plan.description) {
-    return [warn(check, `exists (${status}) for other clusters: "${found.Description ?? ''}"; deploying this file makes it "${plan.description}"`, 'if that stack belongs to another config file, give this one another `deployment` name; if you changed the clusters on purpose, go on')];
+    return [
+      warn(
+        check,
+        `exists (${status}) for other clusters: "${found.Description ?? ''}"; deploying this file makes it "${plan.description}"`,
+        'if that stack belongs to another config file, give this one another `deployment` name; if you changed the clusters on purpose, go on',
+      ),
+    ];
   }
   return [pass(check, `exists (${status}) for the same clusters; cdk deploy updates it`)];
 };
@@ -238,81 +315,124 @@ export const stack: Check = async ({ plan, clients }) => {
 export const nameCollisions: Check = async ({ config, plan, clients }) => {
   const check = 'names';
   try {
-    if ((await describeStack(clients, plan.stackName)) !== undefined) return [pass(check, `the names the stack uses belong to ${plan.stackName}`)];
+    if ((await describeStack(clients, plan.stackName)) !== undefined)
+      return [pass(check, `the names the stack uses belong to ${plan.stackName}`)];
   } catch (err) {
     return [awsFailure(check, 'cloudformation:DescribeStacks', err)];
   }
   const results: CheckResult[] = [];
-  const taken = async (label: string, action: string, find: () => Promise<string[]>, fix: (names: string[]) => string): Promise<void> => {
+  const taken = async (
+    label: string,
+    action: string,
+    find: () => Promise<string[]>,
+    fix: (names: string[]) => string,
+  ): Promise<void> => {
     try {
       const found = await find();
-      results.push(found.length === 0 ? pass(`${check}: ${label}`, 'none of the stack\'s names is taken') : fail(`${check}: ${label}`, `already taken: ${some(found)}`, fix(found)));
+      results.push(
+        found.length === 0
+          ? pass(`${check}: ${label}`, "none of the stack's names is taken")
+          : fail(`${check}: ${label}`, `already taken: ${some(found)}`, fix(found)),
+      );
     } catch (err) {
       results.push(awsFailure(`${check}: ${label}`, action, err));
     }
   };
   const other = 'or give this config another `deployment` name';
-  await taken('state machines', 'states:ListStateMachines', async () => {
-    const wanted = new Set(plan.stateMachines);
-    const found: string[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await clients.sfn.send(new ListStateMachinesCommand({ nextToken }));
-      for (const sm of page.stateMachines ?? []) if (sm.name !== undefined && wanted.has(sm.name)) found.push(sm.name);
-      nextToken = page.nextToken;
-    } while (nextToken);
-    return found;
-  }, (names) => `aws stepfunctions delete-state-machine --state-machine-arn <arn of ${names[0]}> for each, ${other}`);
-  await taken('ssm documents', 'ssm:DescribeDocument', async () => {
-    const found: string[] = [];
-    for (const name of plan.documents) {
-      try {
-        await clients.ssm.send(new DescribeDocumentCommand({ Name: name }));
-        found.push(name);
-      } catch (err) {
-        if (errorName(err) !== 'InvalidDocument') throw err;
-      }
-    }
-    return found;
-  }, (names) => `aws ssm delete-document --name ${names[0]} for each, ${other}`);
-  await taken('ssm parameters', 'ssm:GetParameters', async () => {
-    const found: string[] = [];
-    for (const batch of chunks(plan.parameters, 10)) {
-      const r = await clients.ssm.send(new GetParametersCommand({ Names: batch }));
-      for (const p of r.Parameters ?? []) if (p.Name !== undefined) found.push(p.Name);
-    }
-    return found;
-  }, (names) => `aws ssm delete-parameter --name ${names[0]} for each (copy the policy first if you want it back), ${other}`);
-  if (plan.queues.length > 0) {
-    await taken('sqs queues', 'sqs:GetQueueUrl', async () => {
+  await taken(
+    'state machines',
+    'states:ListStateMachines',
+    async () => {
+      const wanted = new Set(plan.stateMachines);
       const found: string[] = [];
-      for (const name of plan.queues) {
+      let nextToken: string | undefined;
+      do {
+        const page = await clients.sfn.send(new ListStateMachinesCommand({ nextToken }));
+        for (const sm of page.stateMachines ?? [])
+          if (sm.name !== undefined && wanted.has(sm.name)) found.push(sm.name);
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return found;
+    },
+    (names) => `aws stepfunctions delete-state-machine --state-machine-arn <arn of ${names[0]}> for each, ${other}`,
+  );
+  await taken(
+    'ssm documents',
+    'ssm:DescribeDocument',
+    async () => {
+      const found: string[] = [];
+      for (const name of plan.documents) {
         try {
-          await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+          await clients.ssm.send(new DescribeDocumentCommand({ Name: name }));
           found.push(name);
         } catch (err) {
-          if (!/NonExistentQueue|QueueDoesNotExist/.test(errorName(err))) throw err;
+          if (errorName(err) !== 'InvalidDocument') throw err;
         }
       }
       return found;
-    }, (names) => `aws sqs delete-queue --queue-url $(aws sqs get-queue-url --queue-name ${names[0]} --query QueueUrl --output text) for each (SQS frees a deleted queue's name after 60 s), ${other}`);
+    },
+    (names) => `aws ssm delete-document --name ${names[0]} for each, ${other}`,
+  );
+  await taken(
+    'ssm parameters',
+    'ssm:GetParameters',
+    async () => {
+      const found: string[] = [];
+      for (const batch of chunks(plan.parameters, 10)) {
+        const r = await clients.ssm.send(new GetParametersCommand({ Names: batch }));
+        for (const p of r.Parameters ?? []) if (p.Name !== undefined) found.push(p.Name);
+      }
+      return found;
+    },
+    (names) =>
+      `aws ssm delete-parameter --name ${names[0]} for each (copy the policy first if you want it back), ${other}`,
+  );
+  if (plan.queues.length > 0) {
+    await taken(
+      'sqs queues',
+      'sqs:GetQueueUrl',
+      async () => {
+        const found: string[] = [];
+        for (const name of plan.queues) {
+          try {
+            await clients.sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+            found.push(name);
+          } catch (err) {
+            if (!/NonExistentQueue|QueueDoesNotExist/.test(errorName(err))) throw err;
+          }
+        }
+        return found;
+      },
+      (names) =>
+        `aws sqs delete-queue --queue-url $(aws sqs get-queue-url --queue-name ${names[0]} --query QueueUrl --output text) for each (SQS frees a deleted queue's name after 60 s), ${other}`,
+    );
   }
   if (plan.topics.length > 0) {
-    await taken('sns topics', 'sns:GetTopicAttributes', async () => {
-      // A topic ARN is partition, region, account and name: the account is the caller's.
-      const caller = await clients.sts.send(new GetCallerIdentityCommand({}));
-      const partition = caller.Arn?.split(':')[1] ?? 'aws';
-      const found: string[] = [];
-      for (const name of plan.topics) {
-        try {
-          await clients.sns.send(new GetTopicAttributesCommand({ TopicArn: `arn:${partition}:sns:${config.region}:${caller.Account ?? ''}:${name}` }));
-          found.push(name);
-        } catch (err) {
-          if (errorName(err) !== 'NotFoundException' && errorName(err) !== 'NotFound') throw err;
+    await taken(
+      'sns topics',
+      'sns:GetTopicAttributes',
+      async () => {
+        // A topic ARN is partition, region, account and name: the account is the caller's.
+        const caller = await clients.sts.send(new GetCallerIdentityCommand({}));
+        const partition = caller.Arn?.split(':')[1] ?? 'aws';
+        const found: string[] = [];
+        for (const name of plan.topics) {
+          try {
+            await clients.sns.send(
+              new GetTopicAttributesCommand({
+                TopicArn: `arn:${partition}:sns:${config.region}:${caller.Account ?? ''}:${name}`,
+              }),
+            );
+            found.push(name);
+          } catch (err) {
+            if (errorName(err) !== 'NotFoundException' && errorName(err) !== 'NotFound') throw err;
+          }
         }
-      }
-      return found;
-    }, (names) => `aws sns delete-topic --topic-arn arn:aws:sns:${config.region}:<account>:${names[0]} for each (its subscriptions go with it), ${other}`);
+        return found;
+      },
+      (names) =>
+        `aws sns delete-topic --topic-arn arn:aws:sns:${config.region}:<account>:${names[0]} for each (its subscriptions go with it), ${other}`,
+    );
   }
   for (const secret of plan.createdSecrets) {
     const label = `secret ${secret.name}`;
@@ -320,11 +440,23 @@ export const nameCollisions: Check = async ({ config, plan, clients }) => {
       const s = await clients.secrets.send(new DescribeSecretCommand({ SecretId: secret.name }));
       results.push(
         s.DeletedDate !== undefined
-          ? fail(`${check}: ${label}`, `is scheduled for deletion on ${s.DeletedDate.toISOString()} and blocks the name until then (\`${secret.field}\`)`, `aws secretsmanager restore-secret --secret-id ${secret.name} && aws secretsmanager delete-secret --secret-id ${secret.name} --force-delete-without-recovery, or leave \`${secret.field}\` out (a generated name never collides)`)
-          : fail(`${check}: ${label}`, `already exists (\`${secret.field}\`); the stack creates it`, `aws secretsmanager delete-secret --secret-id ${secret.name} --force-delete-without-recovery, or leave \`${secret.field}\` out (a generated name never collides)`),
+          ? fail(
+              `${check}: ${label}`,
+              `is scheduled for deletion on ${s.DeletedDate.toISOString()} and blocks the name until then (\`${secret.field}\`)`,
+              `aws secretsmanager restore-secret --secret-id ${secret.name} && aws secretsmanager delete-secret --secret-id ${secret.name} --force-delete-without-recovery, or leave \`${secret.field}\` out (a generated name never collides)`,
+            )
+          : fail(
+              `${check}: ${label}`,
+              `already exists (\`${secret.field}\`); the stack creates it`,
+              `aws secretsmanager delete-secret --secret-id ${secret.name} --force-delete-without-recovery, or leave \`${secret.field}\` out (a generated name never collides)`,
+            ),
       );
     } catch (err) {
-      results.push(errorName(err) === 'ResourceNotFoundException' ? pass(`${check}: ${label}`, 'free') : awsFailure(`${check}: ${label}`, 'secretsmanager:DescribeSecret', err));
+      results.push(
+        errorName(err) === 'ResourceNotFoundException'
+          ? pass(`${check}: ${label}`, 'free')
+          : awsFailure(`${check}: ${label}`, 'secretsmanager:DescribeSecret', err),
+      );
     }
   }
   results.push(...(await leftBehind({ config, plan, clients })));
@@ -355,7 +487,9 @@ export const leftBehind: Check = async ({ plan, clients }) => {
     // Table names sort: start listing just before the prefix, stop at the first name past it.
     let start: string | undefined = plan.tablePrefix;
     for (;;) {
-      const page: ListTablesCommandOutput = await clients.dynamodb.send(new ListTablesCommand({ ExclusiveStartTableName: start }));
+      const page: ListTablesCommandOutput = await clients.dynamodb.send(
+        new ListTablesCommand({ ExclusiveStartTableName: start }),
+      );
       const names = page.TableNames ?? [];
       tables.push(...names.filter((n) => n.startsWith(plan.tablePrefix)));
       if (page.LastEvaluatedTableName === undefined || names.some((n) => !n.startsWith(plan.tablePrefix))) break;
@@ -364,10 +498,29 @@ export const leftBehind: Check = async ({ plan, clients }) => {
   } catch (err) {
     return [awsFailure(check, 'dynamodb:ListTables', err)];
   }
-  if (found.length === 0 && tables.length === 0) return [pass(check, 'no log group or incident table of an earlier stack of this deployment')];
-  const what = [tables.length > 0 ? `incident table ${some(tables)}` : '', found.length > 0 ? `${found.length} log group${found.length === 1 ? '' : 's'} (${some(found, 3)})` : ''].filter((s) => s !== '').join('; ');
-  const remove = [found.length > 0 ? 'aws logs delete-log-group --log-group-name <name>' : '', tables.length > 0 ? 'aws dynamodb update-table --table-name <name> --no-deletion-protection-enabled, then delete-table' : ''].filter((x) => x !== '').join('; ');
-  return [warn(check, `${what}: retained on destroy as the audit record, they block no deploy (the new stack's names differ)`, `keep them, or delete them when no longer needed (${remove})`)];
+  if (found.length === 0 && tables.length === 0)
+    return [pass(check, 'no log group or incident table of an earlier stack of this deployment')];
+  const what = [
+    tables.length > 0 ? `incident table ${some(tables)}` : '',
+    found.length > 0 ? `${found.length} log group${found.length === 1 ? '' : 's'} (${some(found, 3)})` : '',
+  ]
+    .filter((s) => s !== '')
+    .join('; ');
+  const remove = [
+    found.length > 0 ? 'aws logs delete-log-group --log-group-name <name>' : '',
+    tables.length > 0
+      ? 'aws dynamodb update-table --table-name <name> --no-deletion-protection-enabled, then delete-table'
+      : '',
+  ]
+    .filter((x) => x !== '')
+    .join('; ');
+  return [
+    warn(
+      check,
+      `${what}: retained on destroy as the audit record, they block no deploy (the new stack's names differ)`,
+      `keep them, or delete them when no longer needed (${remove})`,
+    ),
+  ];
 };
 
 const MSK_TRANSIENT = new Set(['UPDATING', 'MAINTENANCE', 'REBOOTING_BROKER', 'HEALING', 'CREATING']);
@@ -380,11 +533,19 @@ export function mskAuthMismatch(security: SecurityConfig, info: ClusterInfo | un
   const auth = info?.ClientAuthentication;
   const inTransit = info?.EncryptionInfo?.EncryptionInTransit?.ClientBroker ?? 'TLS';
   const tls = security.protocol === 'SSL' || security.protocol === 'SASL_SSL';
-  if (tls && inTransit === 'PLAINTEXT') return `security.protocol is ${security.protocol} while the cluster's client-broker encryption is PLAINTEXT`;
-  if (!tls && inTransit === 'TLS') return `security.protocol is ${security.protocol} while the cluster accepts TLS only`;
-  if (security.mechanism === 'AWS_MSK_IAM' && auth?.Sasl?.Iam?.Enabled !== true) return 'security.mechanism is AWS_MSK_IAM while IAM client authentication is not enabled';
-  if (security.mechanism?.startsWith('SCRAM-') === true && auth?.Sasl?.Scram?.Enabled !== true) return `security.mechanism is ${security.mechanism} while SASL/SCRAM client authentication is not enabled`;
-  if (security.tls?.clientCertificateSecret !== undefined && auth?.Tls?.Enabled !== true && (auth?.Tls?.CertificateAuthorityArnList ?? []).length === 0) {
+  if (tls && inTransit === 'PLAINTEXT')
+    return `security.protocol is ${security.protocol} while the cluster's client-broker encryption is PLAINTEXT`;
+  if (!tls && inTransit === 'TLS')
+    return `security.protocol is ${security.protocol} while the cluster accepts TLS only`;
+  if (security.mechanism === 'AWS_MSK_IAM' && auth?.Sasl?.Iam?.Enabled !== true)
+    return 'security.mechanism is AWS_MSK_IAM while IAM client authentication is not enabled';
+  if (security.mechanism?.startsWith('SCRAM-') === true && auth?.Sasl?.Scram?.Enabled !== true)
+    return `security.mechanism is ${security.mechanism} while SASL/SCRAM client authentication is not enabled`;
+  if (
+    security.tls?.clientCertificateSecret !== undefined &&
+    auth?.Tls?.Enabled !== true &&
+    (auth?.Tls?.CertificateAuthorityArnList ?? []).length === 0
+  ) {
     return 'security.tls.clientCertificateSecret is set while TLS client authentication (mTLS) is not enabled';
   }
   return undefined;
@@ -397,23 +558,67 @@ export const mskClusters: Check = async ({ config, clients }) => {
     if (cluster.platform !== 'msk') continue;
     const check = `msk ${cluster.name}`;
     try {
-      const info = (await clients.kafka.send(new DescribeClusterCommand({ ClusterArn: cluster.msk.clusterArn }))).ClusterInfo;
+      const info = (await clients.kafka.send(new DescribeClusterCommand({ ClusterArn: cluster.msk.clusterArn })))
+        .ClusterInfo;
       const state = info?.State ?? 'UNKNOWN';
       const brokers = info?.NumberOfBrokerNodes;
       if (state !== 'ACTIVE') {
         const detail = `is ${state}, not ACTIVE`;
-        results.push(MSK_TRANSIENT.has(state) ? warn(check, `${detail}: the workflows wait or escalate until it is`, 'run preflight again once the operation has finished') : fail(check, detail, `check \`clusters[${i}].msk.clusterArn\` (aws kafka describe-cluster --cluster-arn ${cluster.msk.clusterArn})`));
+        results.push(
+          MSK_TRANSIENT.has(state)
+            ? warn(
+                check,
+                `${detail}: the workflows wait or escalate until it is`,
+                'run preflight again once the operation has finished',
+              )
+            : fail(
+                check,
+                detail,
+                `check \`clusters[${i}].msk.clusterArn\` (aws kafka describe-cluster --cluster-arn ${cluster.msk.clusterArn})`,
+              ),
+        );
       } else if (brokers !== undefined && brokers !== cluster.brokerCount) {
-        results.push(fail(check, `ACTIVE with ${brokers} brokers, the config says ${cluster.brokerCount}: the blast-radius and quorum rules would count wrong`, `set \`clusters[${i}].brokerCount\` to ${brokers}`));
+        results.push(
+          fail(
+            check,
+            `ACTIVE with ${brokers} brokers, the config says ${cluster.brokerCount}: the blast-radius and quorum rules would count wrong`,
+            `set \`clusters[${i}].brokerCount\` to ${brokers}`,
+          ),
+        );
       } else if (mskAuthMismatch(cluster.security, info) !== undefined) {
-        results.push(fail(check, `ACTIVE, but ${mskAuthMismatch(cluster.security, info)}: every probe would fail to connect and page access-failure`, `set \`clusters[${i}].security\` to a listener the cluster has enabled, or enable it (aws kafka update-security --cluster-arn ${cluster.msk.clusterArn} ...)`));
+        results.push(
+          fail(
+            check,
+            `ACTIVE, but ${mskAuthMismatch(cluster.security, info)}: every probe would fail to connect and page access-failure`,
+            `set \`clusters[${i}].security\` to a listener the cluster has enabled, or enable it (aws kafka update-security --cluster-arn ${cluster.msk.clusterArn} ...)`,
+          ),
+        );
       } else if (info?.EnhancedMonitoring === 'DEFAULT') {
-        results.push(fail(check, 'ACTIVE with enhanced monitoring DEFAULT: the per-broker AWS/Kafka metrics the alarms read do not exist', `aws kafka update-monitoring --cluster-arn ${cluster.msk.clusterArn} --current-version <version> --enhanced-monitoring PER_BROKER`));
+        results.push(
+          fail(
+            check,
+            'ACTIVE with enhanced monitoring DEFAULT: the per-broker AWS/Kafka metrics the alarms read do not exist',
+            `aws kafka update-monitoring --cluster-arn ${cluster.msk.clusterArn} --current-version <version> --enhanced-monitoring PER_BROKER`,
+          ),
+        );
       } else {
-        results.push(pass(check, `ACTIVE${brokers === undefined ? '' : `, ${brokers} brokers`}, monitoring ${info?.EnhancedMonitoring ?? 'unknown'} (${cluster.msk.clusterArn})`));
+        results.push(
+          pass(
+            check,
+            `ACTIVE${brokers === undefined ? '' : `, ${brokers} brokers`}, monitoring ${info?.EnhancedMonitoring ?? 'unknown'} (${cluster.msk.clusterArn})`,
+          ),
+        );
       }
     } catch (err) {
-      results.push(errorName(err) === 'NotFoundException' ? fail(check, `no cluster ${cluster.msk.clusterArn} in ${config.region}`, `check \`clusters[${i}].msk.clusterArn\` (aws kafka list-clusters-v2 --region ${config.region})`) : awsFailure(check, 'kafka:DescribeCluster', err));
+      results.push(
+        errorName(err) === 'NotFoundException'
+          ? fail(
+              check,
+              `no cluster ${cluster.msk.clusterArn} in ${config.region}`,
+              `check \`clusters[${i}].msk.clusterArn\` (aws kafka list-clusters-v2 --region ${config.region})`,
+            )
+          : awsFailure(check, 'kafka:DescribeCluster', err),
+      );
     }
   }
   return results;
@@ -433,7 +638,8 @@ async function describeInstances(ec2: EC2Client, filters: Filter[]): Promise<Ins
 /** Instances by id, as a filter (an unknown id is simply absent, not an error for the whole call), 200 ids a call. */
 async function byId(ec2: EC2Client, ids: string[]): Promise<Instance[]> {
   const out: Instance[] = [];
-  for (const batch of chunks(ids, 200)) out.push(...(await describeInstances(ec2, [{ Name: 'instance-id', Values: batch }])));
+  for (const batch of chunks(ids, 200))
+    out.push(...(await describeInstances(ec2, [{ Name: 'instance-id', Values: batch }])));
   return out;
 }
 
@@ -442,8 +648,15 @@ async function onlineInSsm(ssm: SSMClient, ids: string[]): Promise<Set<string>> 
   for (const batch of chunks(ids, 50)) {
     let NextToken: string | undefined;
     do {
-      const page = await ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: batch }], NextToken, MaxResults: 50 }));
-      for (const info of page.InstanceInformationList ?? []) if (info.InstanceId !== undefined && info.PingStatus === 'Online') online.add(info.InstanceId);
+      const page = await ssm.send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'InstanceIds', Values: batch }],
+          NextToken,
+          MaxResults: 50,
+        }),
+      );
+      for (const info of page.InstanceInformationList ?? [])
+        if (info.InstanceId !== undefined && info.PingStatus === 'Online') online.add(info.InstanceId);
       NextToken = page.NextToken;
     } while (NextToken);
   }
@@ -453,14 +666,22 @@ async function onlineInSsm(ssm: SSMClient, ids: string[]): Promise<Set<string>> 
 const tagOf = (instance: Instance, key: string) => instance.Tags?.find((t) => t.Key === key)?.Value;
 
 /** One EC2 cluster's hosts: found, running, online in SSM, tagged as the workflows need. */
-async function ec2Cluster(config: HealerConfig, cluster: Ec2ClusterConfig, i: number, clients: PreflightClients, largeDeployment: boolean): Promise<CheckResult> {
+async function ec2Cluster(
+  config: HealerConfig,
+  cluster: Ec2ClusterConfig,
+  i: number,
+  clients: PreflightClients,
+  largeDeployment: boolean,
+): Promise<CheckResult> {
   const check = `ec2 ${cluster.name}`;
   const ec2 = cluster.ec2;
   const zk = ec2.zookeeper?.instanceIds ?? [];
   let step = 'ec2:DescribeInstances';
   try {
     const listed = ec2.brokers?.map((b) => b.instanceId) ?? [];
-    const instances = ec2.brokerTag ? await describeInstances(clients.ec2, [{ Name: `tag:${ec2.brokerTag.key}`, Values: [ec2.brokerTag.value] }]) : await byId(clients.ec2, listed);
+    const instances = ec2.brokerTag
+      ? await describeInstances(clients.ec2, [{ Name: `tag:${ec2.brokerTag.key}`, Values: [ec2.brokerTag.value] }])
+      : await byId(clients.ec2, listed);
     const zkInstances = await byId(clients.ec2, zk);
     const all = [...instances, ...zkInstances].filter((x) => x.State?.Name !== 'terminated');
     const seen = new Set(all.map((x) => x.InstanceId));
@@ -487,13 +708,17 @@ async function ec2Cluster(config: HealerConfig, cluster: Ec2ClusterConfig, i: nu
     }
     // The workflows act on tag-found brokers, and on every host of a large deployment, by this tag only.
     if (ec2.brokerTag || largeDeployment) {
-      const untagged = all.filter((x) => tagOf(x, DEPLOYMENT_TAG) !== config.deployment).map((x) => x.InstanceId ?? '?');
+      const untagged = all
+        .filter((x) => tagOf(x, DEPLOYMENT_TAG) !== config.deployment)
+        .map((x) => x.InstanceId ?? '?');
       if (untagged.length > 0) {
         problems.push(`without tag ${DEPLOYMENT_TAG}=${config.deployment}: ${some(untagged)}`);
         fixes.push(`aws ec2 create-tags --resources <ids> --tags Key=${DEPLOYMENT_TAG},Value=${config.deployment}`);
       }
     }
-    const stopped = all.filter((x) => x.State?.Name !== 'running').map((x) => `${x.InstanceId ?? '?'} (${x.State?.Name ?? 'unknown'})`);
+    const stopped = all
+      .filter((x) => x.State?.Name !== 'running')
+      .map((x) => `${x.InstanceId ?? '?'} (${x.State?.Name ?? 'unknown'})`);
     if (stopped.length > 0) {
       problems.push(`not running: ${some(stopped)}`);
       fixes.push('start them or correct the config');
@@ -507,7 +732,9 @@ async function ec2Cluster(config: HealerConfig, cluster: Ec2ClusterConfig, i: nu
       fixes.push('run the SSM agent with an instance profile that has AmazonSSMManagedInstanceCore');
     }
     const hosts = `${instances.length} broker${zkInstances.length > 0 ? ` and ${zkInstances.length} ZooKeeper` : ''} host${all.length === 1 ? '' : 's'}`;
-    return problems.length === 0 ? pass(check, `${hosts} found, running and online in SSM`) : fail(check, problems.join('; '), fixes.join('; '));
+    return problems.length === 0
+      ? pass(check, `${hosts} found, running and online in SSM`)
+      : fail(check, problems.join('; '), fixes.join('; '));
   } catch (err) {
     return awsFailure(check, step, err);
   }
@@ -515,10 +742,15 @@ async function ec2Cluster(config: HealerConfig, cluster: Ec2ClusterConfig, i: nu
 
 /** Every EC2 broker (and ZooKeeper host), by instance id or by tag. */
 export const ec2Brokers: Check = async ({ config, clients }) => {
-  const listed = config.clusters.flatMap((c) => (c.platform === 'ec2' ? [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])] : []));
+  const listed = config.clusters.flatMap((c) =>
+    c.platform === 'ec2'
+      ? [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]
+      : [],
+  );
   const large = new Set(listed).size > MAX_NAMED_INSTANCES;
   const results: CheckResult[] = [];
-  for (const [i, cluster] of config.clusters.entries()) if (cluster.platform === 'ec2') results.push(await ec2Cluster(config, cluster, i, clients, large));
+  for (const [i, cluster] of config.clusters.entries())
+    if (cluster.platform === 'ec2') results.push(await ec2Cluster(config, cluster, i, clients, large));
   return results;
 };
 
@@ -532,17 +764,32 @@ export const pagerDutySecret: Check = async ({ config, clients }) => {
     let value = s.SecretString ?? (s.SecretBinary ? Buffer.from(s.SecretBinary).toString('utf8') : '');
     try {
       const parsed: unknown = JSON.parse(value);
-      if (typeof parsed === 'object' && parsed !== null && 'routingKey' in parsed) value = String((parsed as { routingKey: unknown }).routingKey ?? '');
+      if (typeof parsed === 'object' && parsed !== null && 'routingKey' in parsed)
+        value = String((parsed as { routingKey: unknown }).routingKey ?? '');
     } catch {
       // the plain key
     }
     return value.trim() === ''
-      ? [fail(check, 'exists but holds no routing key: pages would fail over to SNS', `aws secretsmanager put-secret-value --secret-id ${name} --secret-string '<routing key>'`)]
+      ? [
+          fail(
+            check,
+            'exists but holds no routing key: pages would fail over to SNS',
+            `aws secretsmanager put-secret-value --secret-id ${name} --secret-string '<routing key>'`,
+          ),
+        ]
       : [pass(check, 'exists and holds a routing key')];
   } catch (err) {
     const n = errorName(err);
-    if (n === 'ResourceNotFoundException') return [fail(check, `no such secret in ${config.region}: nobody would be paged through PagerDuty`, `${create} (or set \`notifications.pagerDutyRoutingKeySecretName\`)`)];
-    if (n === 'InvalidRequestException') return [fail(check, 'is scheduled for deletion', `aws secretsmanager restore-secret --secret-id ${name}`)];
+    if (n === 'ResourceNotFoundException')
+      return [
+        fail(
+          check,
+          `no such secret in ${config.region}: nobody would be paged through PagerDuty`,
+          `${create} (or set \`notifications.pagerDutyRoutingKeySecretName\`)`,
+        ),
+      ];
+    if (n === 'InvalidRequestException')
+      return [fail(check, 'is scheduled for deletion', `aws secretsmanager restore-secret --secret-id ${name}`)];
     return [awsFailure(check, 'secretsmanager:GetSecretValue', err)];
   }
 };
@@ -559,15 +806,35 @@ export const drRecords: Check = async ({ config, clients }) => {
     seen.add(`${r.hostedZoneId} ${fqdn}`);
     const check = `route 53 ${fqdn.slice(0, -1)}`;
     try {
-      const page = await clients.route53.send(new ListResourceRecordSetsCommand({ HostedZoneId: r.hostedZoneId, StartRecordName: fqdn, MaxItems: 10 }));
-      const records = (page.ResourceRecordSets ?? []).filter((s) => s.Name?.toLowerCase() === fqdn && s.Type !== 'NS' && s.Type !== 'SOA');
+      const page = await clients.route53.send(
+        new ListResourceRecordSetsCommand({ HostedZoneId: r.hostedZoneId, StartRecordName: fqdn, MaxItems: 10 }),
+      );
+      const records = (page.ResourceRecordSets ?? []).filter(
+        (s) => s.Name?.toLowerCase() === fqdn && s.Type !== 'NS' && s.Type !== 'SOA',
+      );
       results.push(
         records.length === 0
-          ? fail(check, `no record in zone ${r.hostedZoneId}: dr-failover would have nothing to move`, `create it pointing at the primary's bootstrap (\`clusters[${i}].dr.route53.recordName\`)`)
-          : pass(check, `exists in zone ${r.hostedZoneId} (${some(records.map((s) => `${s.Type ?? '?'} ${(s.ResourceRecords ?? []).map((v) => v.Value).join(' ') || s.AliasTarget?.DNSName || ''}`.trim()), 2)})`),
+          ? fail(
+              check,
+              `no record in zone ${r.hostedZoneId}: dr-failover would have nothing to move`,
+              `create it pointing at the primary's bootstrap (\`clusters[${i}].dr.route53.recordName\`)`,
+            )
+          : pass(
+              check,
+              `exists in zone ${r.hostedZoneId} (${some(
+                records.map((s) =>
+                  `${s.Type ?? '?'} ${(s.ResourceRecords ?? []).map((v) => v.Value).join(' ') || s.AliasTarget?.DNSName || ''}`.trim(),
+                ),
+                2,
+              )})`,
+            ),
       );
     } catch (err) {
-      results.push(errorName(err) === 'NoSuchHostedZone' ? fail(check, `no hosted zone ${r.hostedZoneId}`, `check \`clusters[${i}].dr.route53.hostedZoneId\``) : awsFailure(check, 'route53:ListResourceRecordSets', err));
+      results.push(
+        errorName(err) === 'NoSuchHostedZone'
+          ? fail(check, `no hosted zone ${r.hostedZoneId}`, `check \`clusters[${i}].dr.route53.hostedZoneId\``)
+          : awsFailure(check, 'route53:ListResourceRecordSets', err),
+      );
     }
   }
   return results;
@@ -581,11 +848,20 @@ export const deployedStack: Check = async ({ plan, clients }) => {
   const check = `stack ${plan.stackName}`;
   try {
     const s = await describeStack(clients, plan.stackName);
-    if (s === undefined) return [fail(check, 'does not exist', `npx cdk deploy ${plan.stackName} -c kafka-heal:configFiles=<this config>`)];
+    if (s === undefined)
+      return [
+        fail(check, 'does not exist', `npx cdk deploy ${plan.stackName} -c kafka-heal:configFiles=<this config>`),
+      ];
     const status = s.StackStatus ?? 'UNKNOWN';
     return status === 'CREATE_COMPLETE' || status === 'UPDATE_COMPLETE'
       ? [pass(check, status)]
-      : [fail(check, `is ${status}`, `read its events: aws cloudformation describe-stack-events --stack-name ${plan.stackName}`)];
+      : [
+          fail(
+            check,
+            `is ${status}`,
+            `read its events: aws cloudformation describe-stack-events --stack-name ${plan.stackName}`,
+          ),
+        ];
   } catch (err) {
     return [awsFailure(check, 'cloudformation:DescribeStacks', err)];
   }
@@ -620,7 +896,8 @@ export const stateMachines: Check = async ({ plan, clients }) => {
     let nextToken: string | undefined;
     do {
       const page = await clients.sfn.send(new ListStateMachinesCommand({ nextToken }));
-      for (const sm of page.stateMachines ?? []) if (sm.name !== undefined && sm.stateMachineArn !== undefined) arns.set(sm.name, sm.stateMachineArn);
+      for (const sm of page.stateMachines ?? [])
+        if (sm.name !== undefined && sm.stateMachineArn !== undefined) arns.set(sm.name, sm.stateMachineArn);
       nextToken = page.nextToken;
     } while (nextToken);
   } catch (err) {
@@ -637,11 +914,33 @@ export const stateMachines: Check = async ({ plan, clients }) => {
     try {
       const described = await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }));
       step = 'states:ValidateStateMachineDefinition';
-      const v = await clients.sfn.send(new ValidateStateMachineDefinitionCommand({ definition: described.definition ?? '', type: described.type ?? 'STANDARD' }));
+      const v = await clients.sfn.send(
+        new ValidateStateMachineDefinitionCommand({
+          definition: described.definition ?? '',
+          type: described.type ?? 'STANDARD',
+        }),
+      );
       const diagnostics = v.diagnostics ?? [];
-      const text = (severity: string) => diagnostics.filter((d) => d.severity === severity).map((d) => `${d.code ?? ''} at ${d.location ?? '/'}: ${d.message ?? ''}`);
-      if (v.result !== 'OK' || text('ERROR').length > 0) results.push(fail(check, `its definition does not validate: ${some(text('ERROR'), 3)}`, `fix statemachines/*.asl.json and npx cdk deploy ${plan.stackName}`));
-      else if (text('WARNING').length > 0) results.push(warn(check, `exists, validates with warnings: ${some(text('WARNING'), 3)}`, 'read the warnings against statemachines/*.asl.json'));
+      const text = (severity: string) =>
+        diagnostics
+          .filter((d) => d.severity === severity)
+          .map((d) => `${d.code ?? ''} at ${d.location ?? '/'}: ${d.message ?? ''}`);
+      if (v.result !== 'OK' || text('ERROR').length > 0)
+        results.push(
+          fail(
+            check,
+            `its definition does not validate: ${some(text('ERROR'), 3)}`,
+            `fix statemachines/*.asl.json and npx cdk deploy ${plan.stackName}`,
+          ),
+        );
+      else if (text('WARNING').length > 0)
+        results.push(
+          warn(
+            check,
+            `exists, validates with warnings: ${some(text('WARNING'), 3)}`,
+            'read the warnings against statemachines/*.asl.json',
+          ),
+        );
       else results.push(pass(check, `${described.status ?? 'exists'}, definition validated by Step Functions`));
     } catch (err) {
       results.push(awsFailure(check, step, err));
@@ -651,7 +950,24 @@ export const stateMachines: Check = async ({ plan, clients }) => {
 };
 
 /** The checks before a deploy, in the order a failure is worth fixing. */
-export const BEFORE_DEPLOY: Check[] = [bootstrap, apiGatewayLogging, stack, nameCollisions, mskClusters, ec2Brokers, pagerDutySecret, drRecords];
+export const BEFORE_DEPLOY: Check[] = [
+  bootstrap,
+  apiGatewayLogging,
+  stack,
+  nameCollisions,
+  mskClusters,
+  ec2Brokers,
+  pagerDutySecret,
+  drRecords,
+];
 
 /** The checks after a deploy. */
-export const AFTER_DEPLOY: Check[] = [deployedStack, ssmDocuments, stateMachines, pagerDutySecret, drRecords, mskClusters, ec2Brokers];
+export const AFTER_DEPLOY: Check[] = [
+  deployedStack,
+  ssmDocuments,
+  stateMachines,
+  pagerDutySecret,
+  drRecords,
+  mskClusters,
+  ec2Brokers,
+];

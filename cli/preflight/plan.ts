@@ -48,13 +48,17 @@ export function planFor(config: HealerConfig): DeploymentPlan {
   const outdir = mkdtempSync(join(tmpdir(), 'kafka-heal-preflight-'));
   try {
     // No bundling: the names and the bootstrap requirement do not depend on the function code.
-    const { app, stacks } = buildHealerApp([config], { nag: false, appProps: { outdir, context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } } });
+    const { app, stacks } = buildHealerApp([config], {
+      nag: false,
+      appProps: { outdir, context: { ...cdkContext(), 'aws:cdk:bundling-stacks': [] } },
+    });
     const stack = stacks[0];
     if (stack === undefined) throw new Error('the app built no stack');
     const artifact = app.synth().getStackByName(stack.stackName);
     const d = config.deployment;
     const all = stack.node.findAll();
-    const named = (names: (string | undefined)[]) => [...new Set(names.filter((n): n is string => typeof n === 'string' && !Token.isUnresolved(n)))].sort();
+    const named = (names: (string | undefined)[]) =>
+      [...new Set(names.filter((n): n is string => typeof n === 'string' && !Token.isUnresolved(n)))].sort();
     return {
       deployment: d,
       region: config.region,
@@ -64,12 +68,17 @@ export function planFor(config: HealerConfig): DeploymentPlan {
         parameter: artifact.bootstrapStackVersionSsmParameter ?? '/cdk-bootstrap/hnb659fds/version',
         minVersion: artifact.requiresBootstrapStackVersion ?? 0,
       },
-      stateMachines: named(all.filter((c): c is CfnStateMachine => c instanceof CfnStateMachine).map((c) => c.stateMachineName)),
+      stateMachines: named(
+        all.filter((c): c is CfnStateMachine => c instanceof CfnStateMachine).map((c) => c.stateMachineName),
+      ),
       documents: named(all.filter((c): c is CfnDocument => c instanceof CfnDocument).map((c) => c.name)),
       parameters: config.clusters.map((c) => clusterPolicyParameterName(d, c.name)),
       queues: named(all.filter((c): c is CfnQueue => c instanceof CfnQueue).map((c) => c.queueName)),
       topics: named(all.filter((c): c is CfnTopic => c instanceof CfnTopic).map((c) => c.topicName)),
-      createdSecrets: config.alertmanager.tokenSecretName === undefined ? [] : [{ name: config.alertmanager.tokenSecretName, field: 'alertmanager.tokenSecretName' }],
+      createdSecrets:
+        config.alertmanager.tokenSecretName === undefined
+          ? []
+          : [{ name: config.alertmanager.tokenSecretName, field: 'alertmanager.tokenSecretName' }],
       logGroupPrefixes: [`/aws/vendedlogs/states/kafka-heal-${d}-`, `${stack.stackName}-`],
       tablePrefix: `${stack.stackName}-`,
     };

@@ -15,7 +15,12 @@ export interface PreflightTally {
  * `plan` is only asked for once the credentials check passed (reading the stack takes a synth,
  * and with no credentials nothing else could be checked anyway).
  */
-export async function runChecks(base: Omit<PreflightContext, 'plan'>, plan: () => DeploymentPlan, checks: Check[], print: (line: string) => void): Promise<PreflightTally> {
+export async function runChecks(
+  base: Omit<PreflightContext, 'plan'>,
+  plan: () => DeploymentPlan,
+  checks: Check[],
+  print: (line: string) => void,
+): Promise<PreflightTally> {
   const tally: PreflightTally = { PASS: 0, WARN: 0, FAIL: 0 };
   const report = (results: CheckResult[]) => {
     for (const r of results) {
@@ -37,6 +42,8 @@ async function guarded<C>(check: (ctx: C) => Promise<CheckResult[]>, ctx: C): Pr
     return await check(ctx);
   } catch (err) {
     const message = err instanceof Error ? `${err.name}: ${err.message.split('\n')[0]}` : String(err);
-    return [fail(check.name || 'check', `stopped unexpectedly: ${message}`, 'run preflight again; report it if it persists')];
+    return [
+      fail(check.name || 'check', `stopped unexpectedly: ${message}`, 'run preflight again; report it if it persists'),
+    ];
   }
 }

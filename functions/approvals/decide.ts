@@ -38,7 +38,11 @@ export type DecideOutcome =
 /** Step Functions' answers for a token nobody waits on any more. */
 const TASK_CLOSED_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist']);
 
-export async function decideApproval(deps: DecideDeps, approvalId: string, input: DecisionInput): Promise<DecideOutcome> {
+export async function decideApproval(
+  deps: DecideDeps,
+  approvalId: string,
+  input: DecisionInput,
+): Promise<DecideOutcome> {
   let record: ApprovalRecord;
   try {
     record = await deps.approvals.decide(approvalId, input, deps.now());
@@ -47,10 +51,15 @@ export async function decideApproval(deps: DecideDeps, approvalId: string, input
     if (!(err instanceof ApprovalAlreadyDecided)) throw err;
     const prior = err.record;
     // The same decision whose hand-over failed may be handed over again; anything else is final.
-    if (!(prior.delivery === 'failed' && prior.status === input.decision)) return { outcome: 'already-decided', record: prior };
+    if (!(prior.delivery === 'failed' && prior.status === input.decision))
+      return { outcome: 'already-decided', record: prior };
     record = prior;
   }
-  const decided = { decision: input.decision, by: record.decidedBy ?? input.by, ...(record.reason === undefined ? {} : { reason: record.reason }) };
+  const decided = {
+    decision: input.decision,
+    by: record.decidedBy ?? input.by,
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+  };
   try {
     await answerTask(deps.callbacks, record.taskToken, decided);
   } catch (err) {
@@ -78,7 +87,10 @@ export async function decideApproval(deps: DecideDeps, approvalId: string, input
   });
   if (input.decision === 'approved') {
     try {
-      await deps.incidents.setStatus(record.incidentId, 'remediating', ['awaiting-approval'], { actor: `operator:${decided.by}`, detail: `approved ${record.workflow}` });
+      await deps.incidents.setStatus(record.incidentId, 'remediating', ['awaiting-approval'], {
+        actor: `operator:${decided.by}`,
+        detail: `approved ${record.workflow}`,
+      });
     } catch (err) {
       // Not waiting in the incident's status (an operator changed it): the workflow still continues.
       if (!(err instanceof IncidentStatusConflict)) throw err;

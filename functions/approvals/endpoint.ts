@@ -29,7 +29,10 @@ export interface ApprovalEndpointDeps extends DecideDeps {
 }
 
 /** Only the fields of the proxy event the endpoint reads (the local approval server builds these). */
-export type ApprovalHttpEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'>;
+export type ApprovalHttpEvent = Pick<
+  APIGatewayProxyEvent,
+  'httpMethod' | 'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'
+>;
 
 export const PAGE_HEADERS: Record<string, string> = {
   'content-type': 'text/html; charset=utf-8',
@@ -37,16 +40,26 @@ export const PAGE_HEADERS: Record<string, string> = {
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
 
-const STATUS: Record<NoticeKind, number> = { recorded: 200, used: 410, expired: 410, 'task-closed': 410, invalid: 403, 'not-found': 404, unavailable: 503 };
+const STATUS: Record<NoticeKind, number> = {
+  recorded: 200,
+  used: 410,
+  expired: 410,
+  'task-closed': 410,
+  invalid: 403,
+  'not-found': 404,
+  unavailable: 503,
+};
 
 function html(statusCode: number, body: string, extra: Record<string, string> = {}): APIGatewayProxyResult {
   return { statusCode, headers: { ...PAGE_HEADERS, ...extra }, body };
 }
 
-const notice = (kind: NoticeKind, record?: Parameters<typeof noticePage>[1]) => html(STATUS[kind], noticePage(kind, record));
+const notice = (kind: NoticeKind, record?: Parameters<typeof noticePage>[1]) =>
+  html(STATUS[kind], noticePage(kind, record));
 
 function formBody(event: ApprovalHttpEvent): URLSearchParams {
   const raw = event.body ?? '';
@@ -55,7 +68,10 @@ function formBody(event: ApprovalHttpEvent): URLSearchParams {
 
 /** `by` from the form: what the person typed (trimmed, printable), said to come from the link. */
 function decidedBy(typed: string | null): string {
-  const name = (typed ?? '').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim().slice(0, 100);
+  const name = (typed ?? '')
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, '')
+    .trim()
+    .slice(0, 100);
   return name === '' ? 'approval-link' : `${name} (approval link)`;
 }
 
@@ -73,15 +89,28 @@ export function makeApprovalEndpoint(deps: ApprovalEndpointDeps) {
       if (!check.ok && check.why !== 'expired') return notice('invalid');
       const record = await deps.approvals.find(approvalId as string);
       if (!record) return notice('not-found');
-      if (record.status !== 'pending') return notice(record.delivery === 'task-closed' ? 'task-closed' : 'used', record);
+      if (record.status !== 'pending')
+        return notice(record.delivery === 'task-closed' ? 'task-closed' : 'used', record);
       if (!check.ok) return notice('expired', record);
       // The page posts back exactly what the link carries: a link signs one decision, and the
       // page of a reject link holds no approve signature (nothing is signed here).
-      return html(200, approvalPage(record, { decision: check.claims.decision, expires: check.claims.expires, sig: q.sig as string }));
+      return html(
+        200,
+        approvalPage(record, { decision: check.claims.decision, expires: check.claims.expires, sig: q.sig as string }),
+      );
     }
 
     const form = formBody(event);
-    const check = verify(key, { approvalId, decision: form.get('decision') ?? undefined, expires: form.get('expires') ?? undefined, sig: form.get('sig') ?? undefined }, nowMs);
+    const check = verify(
+      key,
+      {
+        approvalId,
+        decision: form.get('decision') ?? undefined,
+        expires: form.get('expires') ?? undefined,
+        sig: form.get('sig') ?? undefined,
+      },
+      nowMs,
+    );
     if (!check.ok && check.why !== 'expired') return notice('invalid');
     if (!check.ok) return notice('expired', await deps.approvals.find(approvalId as string));
     const reason = (form.get('reason') ?? '').trim().slice(0, 500);
@@ -91,7 +120,12 @@ export function makeApprovalEndpoint(deps: ApprovalEndpointDeps) {
         by: decidedBy(form.get('by')),
         ...(reason === '' ? {} : { reason }),
       });
-      const kinds: Record<typeof result.outcome, NoticeKind> = { recorded: 'recorded', 'already-decided': 'used', expired: 'expired', 'task-closed': 'task-closed' };
+      const kinds: Record<typeof result.outcome, NoticeKind> = {
+        recorded: 'recorded',
+        'already-decided': 'used',
+        expired: 'expired',
+        'task-closed': 'task-closed',
+      };
       return notice(kinds[result.outcome], result.record);
     } catch (err) {
       if (err instanceof Error && err.name === 'ApprovalNotFound') return notice('not-found');
@@ -122,9 +156,14 @@ function fromEnv() {
     incidents: store.incidents,
     timeline: store.timeline,
     callbacks: sfnCallbacks(new SFNClient({})),
-    signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
+    signingKey: signingKeyFromSecret({
+      client: new SecretsManagerClient({}),
+      secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET'),
+    }),
     now: () => new Date(),
   });
 }
 
-export const handler = withHouseMiddleware<APIGatewayProxyEvent, APIGatewayProxyResult>((event: APIGatewayProxyEvent, _context: Context) => (cached ??= fromEnv())(event));
+export const handler = withHouseMiddleware<APIGatewayProxyEvent, APIGatewayProxyResult>(
+  (event: APIGatewayProxyEvent, _context: Context) => (cached ??= fromEnv())(event),
+);

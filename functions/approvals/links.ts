@@ -21,7 +21,8 @@ export interface LinkClaims {
 }
 
 /** Why a link does not verify; `expired` is told apart so the page can say so. */
-export type LinkCheck = { ok: true; claims: LinkClaims } | { ok: false; why: 'malformed' | 'bad-signature' | 'expired'; claims?: LinkClaims };
+export type LinkCheck =
+  { ok: true; claims: LinkClaims } | { ok: false; why: 'malformed' | 'bad-signature' | 'expired'; claims?: LinkClaims };
 
 /** The signing key secret is missing, empty or too short to sign with. */
 export class SigningKeyError extends Error {
@@ -42,7 +43,11 @@ export function sign(key: Buffer, claims: LinkClaims): string {
 }
 
 /** Checks a link's claims and signature (constant time), then its expiry at `nowMs`. */
-export function verify(key: Buffer, raw: { approvalId?: string; decision?: string; expires?: string; sig?: string }, nowMs: number): LinkCheck {
+export function verify(
+  key: Buffer,
+  raw: { approvalId?: string; decision?: string; expires?: string; sig?: string },
+  nowMs: number,
+): LinkCheck {
   const { approvalId, decision, expires, sig } = raw;
   if (approvalId === undefined || !APPROVAL_ID.test(approvalId)) return { ok: false, why: 'malformed' };
   if (decision !== 'approve' && decision !== 'reject') return { ok: false, why: 'malformed' };
@@ -58,7 +63,11 @@ export function verify(key: Buffer, raw: { approvalId?: string; decision?: strin
 
 /** The query string of a signed link. */
 export function linkQuery(key: Buffer, claims: LinkClaims): string {
-  return new URLSearchParams({ decision: claims.decision, expires: String(claims.expires), sig: sign(key, claims) }).toString();
+  return new URLSearchParams({
+    decision: claims.decision,
+    expires: String(claims.expires),
+    sig: sign(key, claims),
+  }).toString();
 }
 
 /** A full approve or reject link under the approval endpoint's base URL. */
@@ -71,7 +80,8 @@ export interface SigningKeySource {
 }
 
 export function staticSigningKey(key: Buffer): SigningKeySource {
-  if (key.length < MIN_KEY_BYTES) throw new SigningKeyError(`the approval signing key must be at least ${MIN_KEY_BYTES} bytes`);
+  if (key.length < MIN_KEY_BYTES)
+    throw new SigningKeyError(`the approval signing key must be at least ${MIN_KEY_BYTES} bytes`);
   return { get: () => Promise.resolve(key) };
 }
 
@@ -80,13 +90,21 @@ export function staticSigningKey(key: Buffer): SigningKeySource {
  * caches it for `ttlMs` (default 5 minutes, so a rotation is picked up without a deploy). Links
  * signed with the old key stop verifying after a rotation: rotate between approvals.
  */
-export function signingKeyFromSecret(opts: { client: Pick<SecretsManagerClient, 'send'>; secretId: string; ttlMs?: number; now?: () => number }): SigningKeySource {
+export function signingKeyFromSecret(opts: {
+  client: Pick<SecretsManagerClient, 'send'>;
+  secretId: string;
+  ttlMs?: number;
+  now?: () => number;
+}): SigningKeySource {
   return cachedSecret({ ...opts, parse: parseKey });
 }
 
 function parseKey(text: string | undefined, secretId: string): Buffer {
   if (text === undefined || text.length === 0) throw new SigningKeyError(`secret ${secretId} has no string value`);
   const key = Buffer.from(text, 'utf8');
-  if (key.length < MIN_KEY_BYTES) throw new SigningKeyError(`secret ${secretId} holds ${key.length} bytes; the approval signing key needs at least ${MIN_KEY_BYTES}`);
+  if (key.length < MIN_KEY_BYTES)
+    throw new SigningKeyError(
+      `secret ${secretId} holds ${key.length} bytes; the approval signing key needs at least ${MIN_KEY_BYTES}`,
+    );
   return key;
 }

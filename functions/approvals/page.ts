@@ -7,7 +7,10 @@ import type { LinkDecision } from './links.js';
 import type { ApprovalRecord } from './store.js';
 
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
 }
 
 const STYLE = `
@@ -45,7 +48,10 @@ function facts(r: ApprovalRecord): string {
     ['Link expires', new Date(r.linkExpires * 1000).toISOString(), 'expires'],
   ];
   return `<dl>${rows
-    .map(([k, v, id]) => `<dt>${k}</dt><dd data-testid="${id}"${id === 'severity' ? ` class="sev sev-${escapeHtml(v)}"` : ''}>${escapeHtml(v)}</dd>`)
+    .map(
+      ([k, v, id]) =>
+        `<dt>${k}</dt><dd data-testid="${id}"${id === 'severity' ? ` class="sev sev-${escapeHtml(v)}"` : ''}>${escapeHtml(v)}</dd>`,
+    )
     .join('')}</dl>`;
 }
 
@@ -60,12 +66,17 @@ export interface PageLink {
 }
 
 const OTHER: Record<LinkDecision, string> = {
-  approve: 'To reject instead, use the reject link from the same notification, or run <code>kafka-heal reject</code> with the approval id.',
-  reject: 'To approve instead, use the approve link from the same notification, or run <code>kafka-heal approve</code> with the approval id.',
+  approve:
+    'To reject instead, use the reject link from the same notification, or run <code>kafka-heal reject</code> with the approval id.',
+  reject:
+    'To approve instead, use the approve link from the same notification, or run <code>kafka-heal approve</code> with the approval id.',
 };
 
 export function approvalPage(r: ApprovalRecord, link: PageLink): string {
-  const evidence = r.evidence && r.evidence.length > 0 ? `<ul data-testid="evidence">${r.evidence.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>` : '<p data-testid="evidence"><small>No evidence was attached.</small></p>';
+  const evidence =
+    r.evidence && r.evidence.length > 0
+      ? `<ul data-testid="evidence">${r.evidence.map((e) => `<li>${escapeHtml(e)}</li>`).join('')}</ul>`
+      : '<p data-testid="evidence"><small>No evidence was attached.</small></p>';
   const body = `<h1 data-testid="summary">Approval needed: ${escapeHtml(r.summary)}</h1>
 ${facts(r)}
 <h2>Evidence</h2>
@@ -94,15 +105,35 @@ export function noticePage(kind: NoticeKind, r?: ApprovalRecord): string {
   const text: Record<NoticeKind, [string, string]> = {
     recorded: [
       r?.status === 'approved' ? 'Approved' : 'Rejected',
-      r?.status === 'approved' ? `Your approval of ${what} was recorded; the workflow continues.` : `Your rejection of ${what} was recorded; the workflow escalates instead.`,
+      r?.status === 'approved'
+        ? `Your approval of ${what} was recorded; the workflow continues.`
+        : `Your rejection of ${what} was recorded; the workflow escalates instead.`,
     ],
-    used: ['This approval link was already used', `${what} was already ${escapeHtml(r?.status ?? 'decided')}${who}${when}. Nothing was changed.`],
-    expired: ['This approval link has expired', `The approval window${r === undefined ? '' : ` for ${what}`} closed${r === undefined ? '' : ` at ${new Date(r.linkExpires * 1000).toISOString()}`}. The workflow has escalated; check the incident.`],
-    'task-closed': ['The workflow stopped waiting', `Your decision was recorded, but ${what} no longer waits for it (it timed out and escalated). Check the incident.`],
-    invalid: ['This approval link is not valid', 'The link is incomplete or its signature does not match. Use the link from the notification exactly as sent.'],
+    used: [
+      'This approval link was already used',
+      `${what} was already ${escapeHtml(r?.status ?? 'decided')}${who}${when}. Nothing was changed.`,
+    ],
+    expired: [
+      'This approval link has expired',
+      `The approval window${r === undefined ? '' : ` for ${what}`} closed${r === undefined ? '' : ` at ${new Date(r.linkExpires * 1000).toISOString()}`}. The workflow has escalated; check the incident.`,
+    ],
+    'task-closed': [
+      'The workflow stopped waiting',
+      `Your decision was recorded, but ${what} no longer waits for it (it timed out and escalated). Check the incident.`,
+    ],
+    invalid: [
+      'This approval link is not valid',
+      'The link is incomplete or its signature does not match. Use the link from the notification exactly as sent.',
+    ],
     'not-found': ['Unknown approval', 'No approval matches this link.'],
-    unavailable: ['Could not record the decision', 'The decision could not be handed to the workflow just now. Try the same button again in a minute, or use kafka-heal approve|reject.'],
+    unavailable: [
+      'Could not record the decision',
+      'The decision could not be handed to the workflow just now. Try the same button again in a minute, or use kafka-heal approve|reject.',
+    ],
   };
   const [title, message] = text[kind];
-  return pageDocument(title, `<h1 data-testid="notice-title">${title}</h1><p class="notice${kind === 'recorded' ? ' done' : ''}" data-testid="notice" data-kind="${kind}">${message}</p>`);
+  return pageDocument(
+    title,
+    `<h1 data-testid="notice-title">${title}</h1><p class="notice${kind === 'recorded' ? ' done' : ''}" data-testid="notice" data-kind="${kind}">${message}</p>`,
+  );
 }

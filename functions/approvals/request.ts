@@ -20,7 +20,13 @@ import { requireEnv } from '../shared/env.js';
 import { IncidentStatusConflict } from '../shared/errors.js';
 import type { IncidentRepo, IncidentWithTimeline, Timeline } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
-import { notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
+import {
+  notify,
+  notifyDepsFromEnv,
+  notifyTimelineEntries,
+  type IncidentNotification,
+  type NotifyResult,
+} from '../shared/notify.js';
 import { incidentLinks } from '../lifecycle/links.js';
 import { approvalLink, signingKeyFromSecret, type SigningKeySource } from './links.js';
 import { ApprovalRequestSchema, DEFAULT_APPROVAL_TIMEOUT_SECONDS, type ApprovalRequest } from './schema.js';
@@ -48,11 +54,17 @@ export const newApprovalId = (): string => randomBytes(16).toString('base64url')
 
 /** What the page shows as evidence when the workflow sent none: the brokers and the incident's own record. */
 export function evidenceFrom(incident: IncidentWithTimeline, max = 8): string[] {
-  const brokers = incident.brokers.length === 0 ? [] : [`brokers involved: ${incident.brokers.map((b) => `${b.id} (since ${b.firstSeenAt})`).join(', ')}`];
+  const brokers =
+    incident.brokers.length === 0
+      ? []
+      : [`brokers involved: ${incident.brokers.map((b) => `${b.id} (since ${b.firstSeenAt})`).join(', ')}`];
   const entries = incident.timeline
     .filter((e) => e.detail !== undefined || e.reasons !== undefined)
     .slice(-max)
-    .map((e) => `${e.at} ${e.actor} ${e.action}: ${[e.detail, ...(e.reasons ?? [])].filter((x) => x !== undefined).join('; ')}`);
+    .map(
+      (e) =>
+        `${e.at} ${e.actor} ${e.action}: ${[e.detail, ...(e.reasons ?? [])].filter((x) => x !== undefined).join('; ')}`,
+    );
   return [...brokers, ...entries];
 }
 
@@ -91,7 +103,10 @@ export function makeApprovalRequestHandler(deps: ApprovalRequestDeps) {
       reasons: request.actions,
     });
     try {
-      await deps.incidents.setStatus(request.incidentId, 'awaiting-approval', ['open', 'remediating'], { actor: `workflow:${request.workflow}`, detail: request.summary });
+      await deps.incidents.setStatus(request.incidentId, 'awaiting-approval', ['open', 'remediating'], {
+        actor: `workflow:${request.workflow}`,
+        detail: request.summary,
+      });
     } catch (err) {
       // Escalated or closed meanwhile: the approval still stands, the status stays what people set.
       if (!(err instanceof IncidentStatusConflict)) throw err;
@@ -109,9 +124,18 @@ export function makeApprovalRequestHandler(deps: ApprovalRequestDeps) {
       kind: 'trigger',
       summary: `Approval needed (${request.workflow}): ${request.summary}`,
       // The incident's own acknowledge and resolve links (its page: functions/lifecycle), beside the approval's.
-      details: { approvalId, approve: approveUrl, reject: rejectUrl, expiresAt, actions: request.actions, cli: `kafka-heal approve ${approvalId} --reason "..."`, ...incidentLinks(deps.baseUrl, key, request.incidentId, now) },
+      details: {
+        approvalId,
+        approve: approveUrl,
+        reject: rejectUrl,
+        expiresAt,
+        actions: request.actions,
+        cli: `kafka-heal approve ${approvalId} --reason "..."`,
+        ...incidentLinks(deps.baseUrl, key, request.incidentId, now),
+      },
     });
-    for (const entry of notifyTimelineEntries('trigger', result.attempts)) await deps.timeline.appendTimeline(request.incidentId, entry);
+    for (const entry of notifyTimelineEntries('trigger', result.attempts))
+      await deps.timeline.appendTimeline(request.incidentId, entry);
     // The first page: MTTA counts from it.
     if (result.via === 'pagerduty') await deps.incidents.markPaged(request.incidentId, now.toISOString());
     return { approvalId };
@@ -127,13 +151,19 @@ function fromEnv(): (r: ApprovalRequest) => Promise<ApprovalRequested> {
     approvals: new ApprovalStore(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
     incidents: store.incidents,
     timeline: store.timeline,
-    signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
+    signingKey: signingKeyFromSecret({
+      client: new SecretsManagerClient({}),
+      secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET'),
+    }),
     notify: (n) => notify(n, notifyDeps),
     baseUrl: requireEnv('APPROVAL_BASE_URL'),
     now: () => new Date(),
   });
 }
 
-export const handler = withHouseMiddleware<ApprovalRequest, ApprovalRequested>((event: ApprovalRequest, _context: Context) => (cached ??= fromEnv())(event), {
-  schema: ApprovalRequestSchema,
-});
+export const handler = withHouseMiddleware<ApprovalRequest, ApprovalRequested>(
+  (event: ApprovalRequest, _context: Context) => (cached ??= fromEnv())(event),
+  {
+    schema: ApprovalRequestSchema,
+  },
+);

@@ -37,7 +37,12 @@ export const ApprovalRequestSchema = z.looseObject({
   incidentType: z.string().optional(),
   evidence: z.array(z.string().max(1000)).max(50).optional(),
   /** The approval state's TimeoutSeconds, so the links expire with it. Default 3600. */
-  timeoutSeconds: z.number().int().min(60).max(7 * 86_400).optional(),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .optional(),
 });
 export type ApprovalRequest = z.infer<typeof ApprovalRequestSchema>;
 
@@ -58,7 +63,11 @@ export function approvalOutput(d: ApprovalDecision): ApprovalDecision {
 
 /** The Cause of an ApprovalRejected failure: who rejected it and why, as JSON. */
 export function rejectionCause(d: Pick<ApprovalDecision, 'by' | 'reason'>): string {
-  return JSON.stringify({ decision: 'rejected', by: d.by, ...(d.reason !== undefined && d.reason !== '' ? { reason: d.reason } : {}) });
+  return JSON.stringify({
+    decision: 'rejected',
+    by: d.by,
+    ...(d.reason !== undefined && d.reason !== '' ? { reason: d.reason } : {}),
+  });
 }
 
 /**
@@ -72,7 +81,11 @@ export interface TaskCallbacks {
 }
 
 /** Sends a decision through the callback API: SendTaskSuccess when approved, else SendTaskFailure(ApprovalRejected). */
-export async function answerTask(callbacks: TaskCallbacks, taskToken: string, d: Pick<ApprovalDecision, 'decision' | 'by' | 'reason'>): Promise<void> {
+export async function answerTask(
+  callbacks: TaskCallbacks,
+  taskToken: string,
+  d: Pick<ApprovalDecision, 'decision' | 'by' | 'reason'>,
+): Promise<void> {
   if (d.decision === 'approved') await callbacks.sendTaskSuccess(taskToken, JSON.stringify(approvalOutput(d)));
   else await callbacks.sendTaskFailure(taskToken, APPROVAL_REJECTED, rejectionCause(d));
 }

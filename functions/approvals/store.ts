@@ -51,7 +51,9 @@ export class ApprovalNotFound extends Error {
 export class ApprovalAlreadyDecided extends Error {
   override readonly name = 'ApprovalAlreadyDecided';
   constructor(readonly record: ApprovalRecord) {
-    super(`approval ${record.approvalId} was already ${record.status} by ${record.decidedBy ?? 'someone'} at ${record.decidedAt ?? 'an unknown time'}`);
+    super(
+      `approval ${record.approvalId} was already ${record.status} by ${record.decidedBy ?? 'someone'} at ${record.decidedAt ?? 'an unknown time'}`,
+    );
   }
 }
 
@@ -73,14 +75,20 @@ export class ApprovalStore {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...approvalKey(record.approvalId), ...record, expiresAt: record.linkExpires + APPROVAL_RECORD_TTL_SECONDS },
+        Item: {
+          ...approvalKey(record.approvalId),
+          ...record,
+          expiresAt: record.linkExpires + APPROVAL_RECORD_TTL_SECONDS,
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
   }
 
   async find(approvalId: string): Promise<ApprovalRecord | undefined> {
-    const out = await this.client.send(new GetCommand({ TableName: this.tableName, Key: approvalKey(approvalId), ConsistentRead: true }));
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: approvalKey(approvalId), ConsistentRead: true }),
+    );
     if (!out.Item) return undefined;
     const { pk: _pk, sk: _sk, expiresAt: _ttl, ...record } = out.Item;
     return record as ApprovalRecord;
@@ -96,7 +104,11 @@ export class ApprovalStore {
    * Records the decision exactly once: only a pending approval whose links have not expired at
    * `now` changes. Throws ApprovalAlreadyDecided or ApprovalExpired (with the stored record) else.
    */
-  async decide(approvalId: string, d: { decision: ApprovalVerdict; by: string; reason?: string }, now: Date): Promise<ApprovalRecord> {
+  async decide(
+    approvalId: string,
+    d: { decision: ApprovalVerdict; by: string; reason?: string },
+    now: Date,
+  ): Promise<ApprovalRecord> {
     try {
       const out = await this.client.send(
         new UpdateCommand({

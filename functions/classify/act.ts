@@ -16,8 +16,18 @@ import { takeOverLock } from './lock.js';
  * action, or the fresh policy no longer calls for one): say so on the timeline, and close an
  * incident that nothing is working on as suppressed, so its slot is free for the next signal.
  */
-export async function holdBack(current: OpenIncident, step: Extract<ArbitrationStep, { step: 'hold-back' }>, deps: ClassifyDeps): Promise<void> {
-  await deps.timeline.appendTimeline(current.id, { actor: 'classifier', action: step.action, detail: step.detail, result: 'ignore', reasons: step.reasons });
+export async function holdBack(
+  current: OpenIncident,
+  step: Extract<ArbitrationStep, { step: 'hold-back' }>,
+  deps: ClassifyDeps,
+): Promise<void> {
+  await deps.timeline.appendTimeline(current.id, {
+    actor: 'classifier',
+    action: step.action,
+    detail: step.detail,
+    result: 'ignore',
+    reasons: step.reasons,
+  });
   metrics.addMetric('ActionsSuppressed', MetricUnit.Count, 1);
   if (!step.closeAsSuppressed) return;
   try {
@@ -28,7 +38,13 @@ export async function holdBack(current: OpenIncident, step: Extract<ArbitrationS
   }
 }
 
-export async function act(incident: IncidentRecord, signal: Signal, decision: Exclude<Decision, { action: 'ignore' }>, loaded: LoadedPolicy, deps: ClassifyDeps): Promise<void> {
+export async function act(
+  incident: IncidentRecord,
+  signal: Signal,
+  decision: Exclude<Decision, { action: 'ignore' }>,
+  loaded: LoadedPolicy,
+  deps: ClassifyDeps,
+): Promise<void> {
   const incidentId = incident.id;
   const attempt = (incident.reopenCount ?? 0) + 1;
   const requested: Workflow = decision.action === 'escalate' ? 'escalation' : decision.plan.workflow;
@@ -47,19 +63,40 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
   // since once approved it restarts brokers like any other; without it two incidents' workflows
   // could restart the same broker at once. A dry run changes nothing, so it holds no lock. The lock
   // names the run that may act under it (run-fencing.ts).
-  if (arn && (decision.action === 'remediate' || decision.action === 'await-approval') && !decision.plan.dryRun && workflow !== 'escalation') {
+  if (
+    arn &&
+    (decision.action === 'remediate' || decision.action === 'await-approval') &&
+    !decision.plan.dryRun &&
+    workflow !== 'escalation'
+  ) {
     const run = executionArnFor(arn, runName(incident, workflow));
     try {
-      const lock = await deps.lock.acquireLock(signal.cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
-      await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+      const lock = await deps.lock.acquireLock(
+        signal.cluster,
+        incidentId,
+        deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS,
+        run,
+      );
+      await deps.timeline.appendTimeline(incidentId, {
+        actor: 'classifier',
+        action: 'lock-acquired',
+        detail: `remediation lock for ${signal.cluster} until ${new Date(lock.expiresAt * 1000).toISOString()}`,
+      });
     } catch (err) {
       if (!(err instanceof LockHeldError)) throw err;
       // A site failure or a quorum loss takes the lock from a broker-level run; anyone takes a stale one (takeOverLock).
       const refused = await takeOverLock(signal.cluster, incidentId, decision, run, deps);
       if (refused !== undefined) {
         // One remediation per cluster: this one goes to people instead of waiting silently.
-        notes.push(`remediation lock for ${signal.cluster} is held by ${refused.owner ?? 'another incident'} (${refused.why}); escalating instead of remediating concurrently`);
-        await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-held', detail: `${err.message}; ${refused.why}`, result: 'escalate' });
+        notes.push(
+          `remediation lock for ${signal.cluster} is held by ${refused.owner ?? 'another incident'} (${refused.why}); escalating instead of remediating concurrently`,
+        );
+        await deps.timeline.appendTimeline(incidentId, {
+          actor: 'classifier',
+          action: 'lock-held',
+          detail: `${err.message}; ${refused.why}`,
+          result: 'escalate',
+        });
         metrics.addMetric('LockContention', MetricUnit.Count, 1);
         workflow = 'escalation';
         arn = deps.workflowArns[workflowArnEnvName('escalation')];
@@ -71,10 +108,22 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
     const detail = `no state machine to start: ${[...notes, `${workflowArnEnvName(workflow)} unset`].join('; ')}`;
     logger.error('no workflow deployed for the decision', { incidentId, requested, detail });
     metrics.addMetric('WorkflowMissing', MetricUnit.Count, 1);
-    await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-missing', detail, result: 'not started', reasons: decision.reasons });
+    await deps.timeline.appendTimeline(incidentId, {
+      actor: 'classifier',
+      action: 'workflow-missing',
+      detail,
+      result: 'not started',
+      reasons: decision.reasons,
+    });
     return;
   }
-  for (const note of notes) await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'workflow-fallback', detail: note, result: workflow });
+  for (const note of notes)
+    await deps.timeline.appendTimeline(incidentId, {
+      actor: 'classifier',
+      action: 'workflow-fallback',
+      detail: note,
+      result: workflow,
+    });
 
   const plan = decision.action === 'escalate' ? undefined : decision.plan;
   const input = {
@@ -95,7 +144,12 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
   await deps.lock.designateRun(incidentId, executionArnFor(arn, runName(incident, workflow)));
   const started = await startWorkflow(deps.sfn, arn, incidentId, input, { workflow, attempt });
   await deps.incidents.setExecution(incidentId, started.executionArn);
-  if (started.started && workflow !== 'escalation' && (await supersededWhileStarting(incidentId, workflow, decision, started.executionArn, deps))) return;
+  if (
+    started.started &&
+    workflow !== 'escalation' &&
+    (await supersededWhileStarting(incidentId, workflow, decision, started.executionArn, deps))
+  )
+    return;
   await deps.timeline.appendTimeline(incidentId, {
     actor: 'classifier',
     action: started.started ? 'workflow-started' : 'workflow-already-started',
@@ -105,9 +159,17 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
   });
   metrics.addMetric(started.started ? 'WorkflowsStarted' : 'DuplicateStarts', MetricUnit.Count, 1);
 
-  const status = workflow === 'escalation' ? 'escalated' : decision.action === 'await-approval' ? 'awaiting-approval' : 'remediating';
+  const status =
+    workflow === 'escalation'
+      ? 'escalated'
+      : decision.action === 'await-approval'
+        ? 'awaiting-approval'
+        : 'remediating';
   try {
-    await deps.incidents.setStatus(incidentId, status, ACTIVE_STATUSES, { actor: 'classifier', detail: `${workflow} started` });
+    await deps.incidents.setStatus(incidentId, status, ACTIVE_STATUSES, {
+      actor: 'classifier',
+      detail: `${workflow} started`,
+    });
   } catch (err) {
     // Closed meanwhile (e.g. resolved by a fast workflow): the timeline already has the start.
     if (!(err instanceof Error && err.name === 'IncidentStatusConflict')) throw err;
@@ -120,9 +182,16 @@ export async function act(incident: IncidentRecord, signal: Signal, decision: Ex
  * the upgrade could see (and stop) this execution; then the upgrade's runbook owns the incident and
  * this execution is stopped at once, so one incident never has two remediations running.
  */
-async function supersededWhileStarting(incidentId: string, workflow: Workflow, decision: Decision, executionArn: string, deps: ClassifyDeps): Promise<boolean> {
+async function supersededWhileStarting(
+  incidentId: string,
+  workflow: Workflow,
+  decision: Decision,
+  executionArn: string,
+  deps: ClassifyDeps,
+): Promise<boolean> {
   const current = await deps.incidents.get(incidentId);
-  if (current.type === decision.incidentType || current.type !== 'cascade-failure' || workflow === 'cascade-recovery') return false;
+  if (current.type === decision.incidentType || current.type !== 'cascade-failure' || workflow === 'cascade-recovery')
+    return false;
   const cause = `incident ${incidentId} grew into ${current.type} while ${workflow} was starting; the cascade's runbook takes over`;
   await supersede(incidentId, executionArn, cause, deps);
   return true;

@@ -3,7 +3,15 @@
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { ClusterFacts, Decision, HealRecord, Signal } from '../domain/types.js';
 import { InputValidationError } from '../shared/errors.js';
-import { LOCK_TTL_SECONDS, type ClusterLock, type HealHistory, type IncidentRepo, type RawInbox, type SignalLedger, type Timeline } from '../shared/store/index.js';
+import {
+  LOCK_TTL_SECONDS,
+  type ClusterLock,
+  type HealHistory,
+  type IncidentRepo,
+  type RawInbox,
+  type SignalLedger,
+  type Timeline,
+} from '../shared/store/index.js';
 import type { IncidentNotification, NotifyResult } from '../shared/notify.js';
 import { unconfiguredPolicy, type LoadedPolicy, type PolicySource } from '../shared/policy-source.js';
 import { signalSchema } from '../shared/schemas.js';
@@ -13,7 +21,10 @@ export const DEFAULT_LOCK_TTL_SECONDS = LOCK_TTL_SECONDS;
 
 /** The incident store's pieces the classifier uses, each narrowed to its calls. */
 export interface ClassifyStore {
-  incidents: Pick<IncidentRepo, 'listOpen' | 'listRecentlyResolved' | 'get' | 'recordSignal' | 'setExecution' | 'setStatus' | 'claimRenotify'>;
+  incidents: Pick<
+    IncidentRepo,
+    'listOpen' | 'listRecentlyResolved' | 'get' | 'recordSignal' | 'setExecution' | 'setStatus' | 'claimRenotify'
+  >;
   timeline: Pick<Timeline, 'appendTimeline'>;
   signals: Pick<SignalLedger, 'markSignalActed'>;
   lock: Pick<ClusterLock, 'acquireLock' | 'getLock' | 'releaseLock' | 'designateRun' | 'fenceRun'>;
@@ -38,12 +49,20 @@ export function parseSignal(body: string): Signal {
   try {
     json = JSON.parse(body);
   } catch (err) {
-    throw new InputValidationError(`signal message is not JSON: ${(err as Error).message}`, [{ path: '(body)', message: 'not JSON' }]);
+    throw new InputValidationError(`signal message is not JSON: ${(err as Error).message}`, [
+      { path: '(body)', message: 'not JSON' },
+    ]);
   }
   const parsed = signalSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(signal)', message: i.message }));
-    throw new InputValidationError(`signal message is not a Signal: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+    const issues = parsed.error.issues.map((i) => ({
+      path: i.path.map(String).join('.') || '(signal)',
+      message: i.message,
+    }));
+    throw new InputValidationError(
+      `signal message is not a Signal: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
   }
   return parsed.data;
 }

@@ -58,12 +58,32 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
   const open = await deps.incidents.listOpen(current.cluster);
   const others = open.filter((o) => o.id !== incidentId);
   const cluster = deps.clusters.find((c) => c.name === current.cluster);
-  const acting = classify({ signal: lead.signal, cluster, openIncidents: [...others, current], recentHeals: lead.recentHeals, policy: loaded.policy, now: deps.now() });
-  const steps = arbitrate({ incident: current, decided: lead.decision, acting, runNameOf: (w) => runName(current, w), batchSize: group.length, policyNote: policyNote(loaded) });
+  const acting = classify({
+    signal: lead.signal,
+    cluster,
+    openIncidents: [...others, current],
+    recentHeals: lead.recentHeals,
+    policy: loaded.policy,
+    now: deps.now(),
+  });
+  const steps = arbitrate({
+    incident: current,
+    decided: lead.decision,
+    acting,
+    runNameOf: (w) => runName(current, w),
+    batchSize: group.length,
+    policyNote: policyNote(loaded),
+  });
   for (const step of steps) {
     switch (step.step) {
       case 'note':
-        await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: step.action, detail: step.detail, result: step.result, ...(step.reasons ? { reasons: step.reasons } : {}) });
+        await deps.timeline.appendTimeline(incidentId, {
+          actor: 'classifier',
+          action: step.action,
+          detail: step.detail,
+          result: step.result,
+          ...(step.reasons ? { reasons: step.reasons } : {}),
+        });
         break;
       case 'hold-back':
         await holdBack(current, step, deps);

@@ -23,8 +23,17 @@ const TAKEOVER_ROUNDS = 3;
  * status and paging, a closed one stays closed; a holder automation still worked on is closed as
  * suppressed. Returns undefined once taken, else who holds it and why it stays.
  */
-export async function takeOverLock(cluster: string, incidentId: string, decision: Decision, run: string, deps: ClassifyDeps): Promise<{ owner: string | undefined; why: string } | undefined> {
-  let refused: { owner: string | undefined; why: string } = { owner: undefined, why: 'another classifier took it first' };
+export async function takeOverLock(
+  cluster: string,
+  incidentId: string,
+  decision: Decision,
+  run: string,
+  deps: ClassifyDeps,
+): Promise<{ owner: string | undefined; why: string } | undefined> {
+  let refused: { owner: string | undefined; why: string } = {
+    owner: undefined,
+    why: 'another classifier took it first',
+  };
   for (let round = 0; round < TAKEOVER_ROUNDS; round++) {
     const held = await deps.lock.getLock(cluster);
     const now = deps.now();
@@ -40,7 +49,11 @@ export async function takeOverLock(cluster: string, incidentId: string, decision
     const ladder = heldRun !== undefined && isLadderRun(heldRun, owner);
     const state: RunState = heldRun === undefined || ladder ? 'missing' : await runState(deps.sfn, heldRun);
     const lockAgeSeconds = Math.max(0, Math.round((now.getTime() - Date.parse(held.acquiredAt)) / 1000));
-    const verdict = lockTakeover(decision.incidentType, cluster, holder && { type: holder.type, status: holder.status, cluster: holder.cluster, run: state, lockAgeSeconds });
+    const verdict = lockTakeover(
+      decision.incidentType,
+      cluster,
+      holder && { type: holder.type, status: holder.status, cluster: holder.cluster, run: state, lockAgeSeconds },
+    );
     if (!verdict.take) return { owner, why: verdict.reason };
     const why = `${decision.incidentType} ${incidentId} takes the remediation lock for ${cluster} over from ${owner}: ${verdict.reason}`;
     if (heldRun !== undefined && !ladder) {
@@ -55,8 +68,22 @@ export async function takeOverLock(cluster: string, incidentId: string, decision
       refused = { owner, why: 'the lock changed hands during the takeover' };
       continue;
     }
-    await deps.timeline.appendTimeline(owner, { actor: 'classifier', action: 'lock-taken-over', detail: why, result: incidentId });
-    if (!(await tryAcquire(cluster, incidentId, run, `remediation lock for ${cluster} taken over from ${owner} (${holder?.type})`, deps))) continue;
+    await deps.timeline.appendTimeline(owner, {
+      actor: 'classifier',
+      action: 'lock-taken-over',
+      detail: why,
+      result: incidentId,
+    });
+    if (
+      !(await tryAcquire(
+        cluster,
+        incidentId,
+        run,
+        `remediation lock for ${cluster} taken over from ${owner} (${holder?.type})`,
+        deps,
+      ))
+    )
+      continue;
     if (verdict.suppressHolder) {
       try {
         await deps.incidents.setStatus(owner, 'suppressed', RUN_ACTING_STATUSES, { actor: 'classifier', detail: why });
@@ -72,10 +99,20 @@ export async function takeOverLock(cluster: string, incidentId: string, decision
 }
 
 /** Takes the lock for this incident's run; false when another incident holds it. */
-async function tryAcquire(cluster: string, incidentId: string, run: string, what: string, deps: ClassifyDeps): Promise<boolean> {
+async function tryAcquire(
+  cluster: string,
+  incidentId: string,
+  run: string,
+  what: string,
+  deps: ClassifyDeps,
+): Promise<boolean> {
   try {
     const lock = await deps.lock.acquireLock(cluster, incidentId, deps.lockTtlSeconds ?? DEFAULT_LOCK_TTL_SECONDS, run);
-    await deps.timeline.appendTimeline(incidentId, { actor: 'classifier', action: 'lock-acquired', detail: `${what} until ${new Date(lock.expiresAt * 1000).toISOString()}` });
+    await deps.timeline.appendTimeline(incidentId, {
+      actor: 'classifier',
+      action: 'lock-acquired',
+      detail: `${what} until ${new Date(lock.expiresAt * 1000).toISOString()}`,
+    });
     return true;
   } catch (err) {
     if (err instanceof LockHeldError) return false;

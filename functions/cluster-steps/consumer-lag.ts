@@ -5,7 +5,13 @@
 // LagNotRecovered while the group is still behind, so the workflow's Retry re-evaluates it with
 // backoff before escalating.
 import * as z from 'zod';
-import { appendReading, assessLag, readingFrom, type GroupLagReading, type LagAssessment } from '../domain/consumer-lag.js';
+import {
+  appendReading,
+  assessLag,
+  readingFrom,
+  type GroupLagReading,
+  type LagAssessment,
+} from '../domain/consumer-lag.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 
 /** The group could not be read (coordinator unavailable, offsets fetch failed): nothing to judge. */
@@ -32,7 +38,11 @@ export const LagStepSchema = z.object({
   window: z.array(ReadingSchema).default([]),
   maxSamples: z.number().int().min(2).max(10).default(3),
   maxOffsetLag: z.number().int().positive(),
-  thresholds: z.object({ lagSev3: z.number().int().positive(), lagSev2: z.number().int().positive(), lagSev1: z.number().int().positive() }),
+  thresholds: z.object({
+    lagSev3: z.number().int().positive(),
+    lagSev2: z.number().int().positive(),
+    lagSev1: z.number().int().positive(),
+  }),
   requireRecovered: z.boolean().default(false),
 });
 export type LagStep = z.infer<typeof LagStepSchema>;
@@ -47,7 +57,9 @@ export function lagWatch(event: LagStep): { group: string; topics?: string[] } {
 export function lagStep(event: LagStep, snapshot: ClusterSnapshot): LagStepResult {
   const g = snapshot.consumerGroups.find((x) => x.group === event.group);
   if (!g || g.error !== undefined) {
-    throw new ConsumerGroupUnreadable(`group ${event.group} on ${event.cluster} could not be read (${g?.error ?? 'not in the probe result'}; probe ${snapshot.status})`);
+    throw new ConsumerGroupUnreadable(
+      `group ${event.group} on ${event.cluster} could not be read (${g?.error ?? 'not in the probe result'}; probe ${snapshot.status})`,
+    );
   }
   const window = appendReading(event.window, readingFrom(g, snapshot.takenAt), event.maxSamples);
   const assessment = assessLag(event.group, window, { thresholds: event.thresholds, maxOffsetLag: event.maxOffsetLag });

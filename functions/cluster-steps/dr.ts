@@ -20,9 +20,23 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import * as z from 'zod';
-import { canaryVerdict, drReadiness, heartbeatLag, siteProbeVerdict, type HeartbeatReading, type SiteProbeVerdict } from '../domain/dr.js';
+import {
+  canaryVerdict,
+  drReadiness,
+  heartbeatLag,
+  siteProbeVerdict,
+  type HeartbeatReading,
+  type SiteProbeVerdict,
+} from '../domain/dr.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
-import { connectBroker, metadata, parseHostPort, type BrokerConnection, type ProbeOptions, type ProbeSecurity } from '@kafka-heal/probe';
+import {
+  connectBroker,
+  metadata,
+  parseHostPort,
+  type BrokerConnection,
+  type ProbeOptions,
+  type ProbeSecurity,
+} from '@kafka-heal/probe';
 import type { ProbeClusterConfig } from '../probe/handler.js';
 import { UnknownClusterError, probeOptionsFor } from '../probe/handler.js';
 import type { SecurityLoader } from '../shared/kafka-security.js';
@@ -43,18 +57,43 @@ export class CanaryFailed extends Error {
 
 const cluster = z.string().min(1);
 export const DrStepSchema = z.discriminatedUnion('step', [
-  z.object({ step: z.literal('dr-prerequisites'), cluster, sourceAlias: z.string().min(1), maxLagSeconds: z.number().int().positive() }),
+  z.object({
+    step: z.literal('dr-prerequisites'),
+    cluster,
+    sourceAlias: z.string().min(1),
+    maxLagSeconds: z.number().int().positive(),
+  }),
   z.object({ step: z.literal('dr-backup'), cluster, incidentId: z.string().min(1).max(80) }),
-  z.object({ step: z.literal('dr-canary'), cluster, recordName: z.string().min(1), port: z.number().int().min(1).max(65_535) }),
+  z.object({
+    step: z.literal('dr-canary'),
+    cluster,
+    recordName: z.string().min(1),
+    port: z.number().int().min(1).max(65_535),
+  }),
   z.object({ step: z.literal('dr-site-probe'), cluster, expect: z.enum(['unreachable', 'healthy']) }),
 ]);
 export type DrStep = z.infer<typeof DrStepSchema>;
 
 export type DrStepResult =
   | { step: 'dr-prerequisites'; ready: true; healthy: boolean; lagSeconds: number | null; summary: string; at: string }
-  | { step: 'dr-backup'; topic: string; key: string; topics: number; groups: number; bytes: number; summary: string; at: string }
+  | {
+      step: 'dr-backup';
+      topic: string;
+      key: string;
+      topics: number;
+      groups: number;
+      bytes: number;
+      summary: string;
+      at: string;
+    }
   | { step: 'dr-canary'; ok: true; clusterId: string; roundTripMs: number; summary: string; at: string }
-  | { step: 'dr-site-probe'; verdict: SiteProbeVerdict; status: ClusterSnapshot['status']; summary: string; at: string };
+  | {
+      step: 'dr-site-probe';
+      verdict: SiteProbeVerdict;
+      status: ClusterSnapshot['status'];
+      summary: string;
+      at: string;
+    };
 
 export interface DrStepsDeps {
   clusters: () => ProbeClusterConfig[];
@@ -70,7 +109,9 @@ export interface DrStepsDeps {
 }
 
 function servers(c: ProbeClusterConfig): string[] {
-  return (typeof c.bootstrapServers === 'string' ? c.bootstrapServers.split(',') : c.bootstrapServers).map((s) => s.trim());
+  return (typeof c.bootstrapServers === 'string' ? c.bootstrapServers.split(',') : c.bootstrapServers).map((s) =>
+    s.trim(),
+  );
 }
 
 /** The cluster id answered by the first of `list` that answers (null: none did). */
@@ -90,14 +131,22 @@ async function clusterIdVia(list: string[], timeoutMs: number, security?: ProbeS
   return null;
 }
 
-async function ensureTopic(kafka: Kafka, topic: string, configEntries: { name: string; value: string }[], brokers: number): Promise<void> {
+async function ensureTopic(
+  kafka: Kafka,
+  topic: string,
+  configEntries: { name: string; value: string }[],
+  brokers: number,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     if ((await admin.listTopics()).includes(topic)) return;
     // Not waitForLeaders: kafkajs asks for the new topic's metadata once and gives up on
     // UNKNOWN_TOPIC_OR_PARTITION; the producer that follows retries until the leader is known.
-    await admin.createTopics({ waitForLeaders: false, topics: [{ topic, numPartitions: 1, replicationFactor: Math.min(3, brokers), configEntries }] });
+    await admin.createTopics({
+      waitForLeaders: false,
+      topics: [{ topic, numPartitions: 1, replicationFactor: Math.min(3, brokers), configEntries }],
+    });
   } finally {
     await admin.disconnect();
   }
@@ -116,7 +165,10 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
     const security = loader ? await loader.load() : undefined;
     switch (event.step) {
       case 'dr-prerequisites': {
-        const snapshot = await deps.probe({ ...probeOptionsFor(config, deps.timeoutMs), ...(security ? { security } : {}) });
+        const snapshot = await deps.probe({
+          ...probeOptionsFor(config, deps.timeoutMs),
+          ...(security ? { security } : {}),
+        });
         const topic = `${event.sourceAlias}.heartbeats`;
         let readings: HeartbeatReading[] = [];
         let readError: string | undefined;
@@ -129,29 +181,71 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
         } catch (err) {
           readError = (err as Error).message;
         }
-        const lag = readError !== undefined ? ({ kind: 'unknown', reason: `cannot read ${topic}: ${readError}` } as const) : heartbeatLag(readings, topic);
-        const verdict = drReadiness({ cluster: event.cluster, status: snapshot.status, bootstrapReachable: snapshot.bootstrapReachable, lag, maxLagSeconds: event.maxLagSeconds });
+        const lag =
+          readError !== undefined
+            ? ({ kind: 'unknown', reason: `cannot read ${topic}: ${readError}` } as const)
+            : heartbeatLag(readings, topic);
+        const verdict = drReadiness({
+          cluster: event.cluster,
+          status: snapshot.status,
+          bootstrapReachable: snapshot.bootstrapReachable,
+          lag,
+          maxLagSeconds: event.maxLagSeconds,
+        });
         if (!verdict.ready) throw new DrPrerequisitesNotMet(verdict.summary);
-        return { step: 'dr-prerequisites', ready: true, healthy: verdict.healthy, lagSeconds: verdict.lagSeconds, summary: verdict.summary, at: snapshot.takenAt };
+        return {
+          step: 'dr-prerequisites',
+          ready: true,
+          healthy: verdict.healthy,
+          lagSeconds: verdict.lagSeconds,
+          summary: verdict.summary,
+          at: snapshot.takenAt,
+        };
       }
       case 'dr-backup': {
         const kafka = deps.kafka(list, security);
         const admin = kafka.admin();
         await admin.connect();
-        let doc: { incidentId: string; cluster: string; takenAt: string; topics: Record<string, Record<string, string>>; groups: Record<string, { topic: string; partition: number; offset: string }[]> };
+        let doc: {
+          incidentId: string;
+          cluster: string;
+          takenAt: string;
+          topics: Record<string, Record<string, string>>;
+          groups: Record<string, { topic: string; partition: number; offset: string }[]>;
+        };
         try {
           const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__') && t !== BACKUP_TOPIC).sort();
-          const described = topics.length === 0 ? { resources: [] } : await admin.describeConfigs({ includeSynonyms: false, resources: topics.map((name) => ({ type: 2, name })) });
+          const described =
+            topics.length === 0
+              ? { resources: [] }
+              : await admin.describeConfigs({
+                  includeSynonyms: false,
+                  resources: topics.map((name) => ({ type: 2, name })),
+                });
           const configs: Record<string, Record<string, string>> = {};
           for (const r of described.resources) {
-            configs[r.resourceName] = Object.fromEntries(r.configEntries.filter((e) => !e.isDefault && e.configValue !== null).map((e) => [e.configName, e.configValue]));
+            configs[r.resourceName] = Object.fromEntries(
+              r.configEntries
+                .filter((e) => !e.isDefault && e.configValue !== null)
+                .map((e) => [e.configName, e.configValue]),
+            );
           }
           const groups: Record<string, { topic: string; partition: number; offset: string }[]> = {};
           for (const g of (await admin.listGroups()).groups.map((x) => x.groupId).sort()) {
             const offsets = await admin.fetchOffsets({ groupId: g });
-            groups[g] = offsets.flatMap((t) => t.partitions.filter((p) => p.offset !== '-1').map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })));
+            groups[g] = offsets.flatMap((t) =>
+              t.partitions
+                .filter((p) => p.offset !== '-1')
+                .map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })),
+            );
           }
-          doc = { incidentId: event.incidentId, cluster: event.cluster, takenAt: deps.now().toISOString(), topics: configs, groups };
+          doc = {
+            incidentId: event.incidentId,
+            cluster: event.cluster,
+            takenAt: deps.now().toISOString(),
+            topics: configs,
+            groups,
+          };
         } finally {
           await admin.disconnect();
         }
@@ -166,7 +260,16 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
         }
         const t = Object.keys(doc.topics).length;
         const g = Object.keys(doc.groups).length;
-        return { step: 'dr-backup', topic: BACKUP_TOPIC, key: event.incidentId, topics: t, groups: g, bytes: Buffer.byteLength(value), summary: `${t} topic configs and ${g} consumer groups of ${event.cluster} backed up to ${BACKUP_TOPIC} key ${event.incidentId}`, at: doc.takenAt };
+        return {
+          step: 'dr-backup',
+          topic: BACKUP_TOPIC,
+          key: event.incidentId,
+          topics: t,
+          groups: g,
+          bytes: Buffer.byteLength(value),
+          summary: `${t} topic configs and ${g} consumer groups of ${event.cluster} backed up to ${BACKUP_TOPIC} key ${event.incidentId}`,
+          at: doc.takenAt,
+        };
       }
       case 'dr-canary': {
         const started = Date.now();
@@ -183,21 +286,52 @@ export function makeDrStepsHandler(deps: DrStepsDeps) {
           try {
             const [meta] = await producer.send({ topic: CANARY_TOPIC, acks: -1, messages: [{ value: sent }] });
             if (meta) {
-              const record = await readRecordAt(viaDns.map(parseHostPort), CANARY_TOPIC, meta.partition, Number(meta.baseOffset), deps.timeoutMs, security);
+              const record = await readRecordAt(
+                viaDns.map(parseHostPort),
+                CANARY_TOPIC,
+                meta.partition,
+                Number(meta.baseOffset),
+                deps.timeoutMs,
+                security,
+              );
               received = record?.value?.toString('utf8') ?? null;
             }
           } finally {
             await producer.disconnect();
           }
         }
-        const verdict = canaryVerdict({ recordName: event.recordName, expectedClusterId, reachedClusterId, sent, received });
+        const verdict = canaryVerdict({
+          recordName: event.recordName,
+          expectedClusterId,
+          reachedClusterId,
+          sent,
+          received,
+        });
         if (!verdict.ok) throw new CanaryFailed(verdict.summary);
-        return { step: 'dr-canary', ok: true, clusterId: expectedClusterId as string, roundTripMs: Date.now() - started, summary: verdict.summary, at: deps.now().toISOString() };
+        return {
+          step: 'dr-canary',
+          ok: true,
+          clusterId: expectedClusterId as string,
+          roundTripMs: Date.now() - started,
+          summary: verdict.summary,
+          at: deps.now().toISOString(),
+        };
       }
       case 'dr-site-probe': {
         const snapshot = await deps.probe(probeOptionsFor(config, deps.timeoutMs));
-        const v = siteProbeVerdict({ cluster: event.cluster, expect: event.expect, status: snapshot.status, bootstrapReachable: snapshot.bootstrapReachable });
-        return { step: 'dr-site-probe', verdict: v.verdict, status: snapshot.status, summary: v.summary, at: snapshot.takenAt };
+        const v = siteProbeVerdict({
+          cluster: event.cluster,
+          expect: event.expect,
+          status: snapshot.status,
+          bootstrapReachable: snapshot.bootstrapReachable,
+        });
+        return {
+          step: 'dr-site-probe',
+          verdict: v.verdict,
+          status: snapshot.status,
+          summary: v.summary,
+          at: snapshot.takenAt,
+        };
       }
     }
   };

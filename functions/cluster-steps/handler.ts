@@ -28,11 +28,22 @@
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import { confirmBrokerDown, verifyBrokerRecovered, type ConfirmVerdict } from '../domain/broker-recovery.js';
-import { DEFAULT_MAX_CONSUMER_LAG, cascadeOrder, verifyClusterRecovered, type CascadeOrder } from '../domain/cascade.js';
+import {
+  DEFAULT_MAX_CONSUMER_LAG,
+  cascadeOrder,
+  verifyClusterRecovered,
+  type CascadeOrder,
+} from '../domain/cascade.js';
 import type { EnsembleObservation } from '../domain/quorum-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
-import { UnknownClusterError, clusterSecurity, parseClustersJson, probeOptionsFor, type ProbeClusterConfig } from '../probe/handler.js';
+import {
+  UnknownClusterError,
+  clusterSecurity,
+  parseClustersJson,
+  probeOptionsFor,
+  type ProbeClusterConfig,
+} from '../probe/handler.js';
 import { readBundledFile } from '../shared/bundled-file.js';
 import { kafkajsSecurity, type SecurityLoader } from '../shared/kafka-security.js';
 import { withHouseMiddleware } from '../shared/middy.js';
@@ -53,19 +64,42 @@ export const ClusterStepSchema = z.discriminatedUnion('step', [
     cluster: z.string().min(1),
     brokerId: z.number().int().nonnegative(),
   }),
-  z.object({ step: z.literal('plan-order'), cluster: z.string().min(1), brokerIds: z.array(z.number().int().nonnegative()).min(1) }),
-  z.object({ step: z.literal('verify-cluster'), cluster: z.string().min(1), maxConsumerLag: z.number().int().positive().default(DEFAULT_MAX_CONSUMER_LAG) }),
+  z.object({
+    step: z.literal('plan-order'),
+    cluster: z.string().min(1),
+    brokerIds: z.array(z.number().int().nonnegative()).min(1),
+  }),
+  z.object({
+    step: z.literal('verify-cluster'),
+    cluster: z.string().min(1),
+    maxConsumerLag: z.number().int().positive().default(DEFAULT_MAX_CONSUMER_LAG),
+  }),
   LagStepSchema,
   QuorumStepSchema,
 ]);
 export type ClusterStep = z.infer<typeof ClusterStepSchema>;
 
 export type ClusterStepResult =
-  | { step: 'confirm'; verdict: ConfirmVerdict; brokerDown: boolean; healthy: boolean; clusterStatus: ClusterSnapshot['status']; summary: string; at: string }
+  | {
+      step: 'confirm';
+      verdict: ConfirmVerdict;
+      brokerDown: boolean;
+      healthy: boolean;
+      clusterStatus: ClusterSnapshot['status'];
+      summary: string;
+      at: string;
+    }
   | { step: 'check-safety'; allowed: boolean; reason: string; order: number[]; at: string }
   | { step: 'verify'; recovered: true; summary: string; at: string }
   | ({ step: 'plan-order'; at: string } & CascadeOrder)
-  | { step: 'verify-cluster'; recovered: true; summary: string; maxConsumerLag: number; leaderSpread: number; at: string }
+  | {
+      step: 'verify-cluster';
+      recovered: true;
+      summary: string;
+      maxConsumerLag: number;
+      leaderSpread: number;
+      at: string;
+    }
   | LagStepResult
   | QuorumStepResult;
 
@@ -91,14 +125,29 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
     const loader = deps.security?.(config);
     if (loader) options.security = loader.load;
     // consumer-lag reads only the group it judges (configured or not).
-    const snapshot = await deps.probe(event.step === 'lag' ? { ...options, consumerGroups: [lagWatch(event)] } : options);
+    const snapshot = await deps.probe(
+      event.step === 'lag' ? { ...options, consumerGroups: [lagWatch(event)] } : options,
+    );
     if (snapshot.security?.refused.length) loader?.forget();
     const at = snapshot.takenAt;
-    logger.info('cluster step', { step: event.step, cluster: event.cluster, status: snapshot.status, errors: snapshot.errors });
+    logger.info('cluster step', {
+      step: event.step,
+      cluster: event.cluster,
+      status: snapshot.status,
+      errors: snapshot.errors,
+    });
     switch (event.step) {
       case 'confirm': {
         const c = confirmBrokerDown(snapshot, event.brokerId);
-        return { step: 'confirm', verdict: c.verdict, brokerDown: c.verdict === 'broker-down', healthy: c.verdict === 'false-alarm', clusterStatus: c.clusterStatus, summary: c.summary, at };
+        return {
+          step: 'confirm',
+          verdict: c.verdict,
+          brokerDown: c.verdict === 'broker-down',
+          healthy: c.verdict === 'false-alarm',
+          clusterStatus: c.clusterStatus,
+          summary: c.summary,
+          at,
+        };
       }
       case 'check-safety': {
         const v = canRestart(event.brokerId, snapshot);
@@ -114,13 +163,24 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
       case 'verify-cluster': {
         const v = verifyClusterRecovered(snapshot, event.maxConsumerLag);
         if (!v.recovered) throw new ClusterNotRecovered(v.summary);
-        return { step: 'verify-cluster', recovered: true, summary: v.summary, maxConsumerLag: v.maxConsumerLag, leaderSpread: v.leaderSpread, at };
+        return {
+          step: 'verify-cluster',
+          recovered: true,
+          summary: v.summary,
+          maxConsumerLag: v.maxConsumerLag,
+          leaderSpread: v.leaderSpread,
+          at,
+        };
       }
       case 'lag':
         return lagStep(event, snapshot);
       case 'quorum-confirm':
       case 'quorum-verify':
-        return quorumStep(event, snapshot, event.metadataMode === 'zookeeper' ? await deps.ensemble?.(event.cluster) : undefined);
+        return quorumStep(
+          event,
+          snapshot,
+          event.metadataMode === 'zookeeper' ? await deps.ensemble?.(event.cluster) : undefined,
+        );
     }
   };
 }
@@ -138,7 +198,9 @@ export function parseZookeeperConnect(text: string | undefined): string[] | unde
     try {
       parseHostPort(server);
     } catch {
-      throw new ZookeeperConnectError(`ZOOKEEPER_CONNECT: expected host:port[,host:port...], "${server}" is not host:port`);
+      throw new ZookeeperConnectError(
+        `ZOOKEEPER_CONNECT: expected host:port[,host:port...], "${server}" is not host:port`,
+      );
     }
     return server;
   });
@@ -152,7 +214,10 @@ function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number 
 /** The deployed function's cluster-step dependencies, from its environment (see the header). */
 export function clusterStepsDepsFromEnv(
   env: NodeJS.ProcessEnv,
-  io: { probe: ClusterStepsDeps['probe']; observe: (servers: readonly string[]) => Promise<EnsembleObservation> } = { probe: probeCluster, observe: observeEnsemble },
+  io: { probe: ClusterStepsDeps['probe']; observe: (servers: readonly string[]) => Promise<EnsembleObservation> } = {
+    probe: probeCluster,
+    observe: observeEnsemble,
+  },
 ): ClusterStepsDeps {
   // Read once, at the first step that needs it: a malformed value fails the quorum steps by name
   // (ZookeeperConnectError) instead of every step of the function at cold start.
@@ -182,7 +247,15 @@ const drSteps = makeDrStepsHandler({
   probe: probeCluster,
   security: clusterSecurity,
   kafka: (brokers, security) =>
-    new Kafka({ clientId: 'kafka-heal-cluster-steps', brokers, connectionTimeout: 3000, requestTimeout: 10_000, retry: { retries: 2 }, logLevel: logLevel.ERROR, ...kafkajsSecurity(security) }),
+    new Kafka({
+      clientId: 'kafka-heal-cluster-steps',
+      brokers,
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      retry: { retries: 2 },
+      logLevel: logLevel.ERROR,
+      ...kafkajsSecurity(security),
+    }),
   // In the cluster's VPC the record name is resolved by DNS, as every client does.
   bootstrapFor: async (recordName, port) => [`${recordName.replace(/\.$/, '')}:${port}`],
   now: () => new Date(),

@@ -8,7 +8,14 @@
 // Fetch v4 is the oldest version Kafka 4 still serves (KIP-896) and every broker since 0.11
 // serves it; record batches are format v2 (magic 2). Compressed batches are refused: MM2's
 // heartbeats are produced uncompressed by default.
-import { Writer, connectBroker, latestOffsets, metadata, type BrokerConnection, type ProbeSecurity } from '@kafka-heal/probe';
+import {
+  Writer,
+  connectBroker,
+  latestOffsets,
+  metadata,
+  type BrokerConnection,
+  type ProbeSecurity,
+} from '@kafka-heal/probe';
 
 const FETCH = 1;
 
@@ -48,8 +55,15 @@ function varint(buf: Buffer, at: { pos: number }): number {
 }
 
 /** Parses the record batches of one partition (format v2) and returns every record's offset, timestamp and value. */
-export function parseRecordBatches(buf: Buffer): { offset: number; timestampType: NewestRecord['timestampType']; timestamp: number; value: Buffer | null }[] {
-  const out: { offset: number; timestampType: NewestRecord['timestampType']; timestamp: number; value: Buffer | null }[] = [];
+export function parseRecordBatches(
+  buf: Buffer,
+): { offset: number; timestampType: NewestRecord['timestampType']; timestamp: number; value: Buffer | null }[] {
+  const out: {
+    offset: number;
+    timestampType: NewestRecord['timestampType'];
+    timestamp: number;
+    value: Buffer | null;
+  }[] = [];
   let pos = 0;
   while (buf.length - pos >= 12) {
     const baseOffset = Number(buf.readBigInt64BE(pos));
@@ -76,21 +90,34 @@ export function parseRecordBatches(buf: Buffer): { offset: number; timestampType
       const valueLength = varint(buf, at);
       const value = valueLength < 0 ? null : buf.subarray(at.pos, at.pos + valueLength);
       at.pos = recordEnd; // headers are not needed
-      out.push({ offset: baseOffset + offsetDelta, timestampType, timestamp: timestampType === 'LogAppendTime' ? maxTimestamp : baseTimestamp + timestampDelta, value });
+      out.push({
+        offset: baseOffset + offsetDelta,
+        timestampType,
+        timestamp: timestampType === 'LogAppendTime' ? maxTimestamp : baseTimestamp + timestampDelta,
+        value,
+      });
     }
     pos = end;
   }
   return out;
 }
 
-async function fetchAt(conn: BrokerConnection, topic: string, partition: number, offset: number, timeoutMs: number): Promise<Buffer> {
+async function fetchAt(
+  conn: BrokerConnection,
+  topic: string,
+  partition: number,
+  offset: number,
+  timeoutMs: number,
+): Promise<Buffer> {
   const body = new Writer()
     .int32(-1) // replica id: a client
     .int32(0) // max wait: answer at once
     .int32(0) // min bytes
     .int32(1_048_576)
     .int8(0) // read uncommitted
-    .array([topic], (w, t) => w.string(t).array([partition], (w2, p) => w2.int32(p).int64(BigInt(offset)).int32(1_048_576)))
+    .array([topic], (w, t) =>
+      w.string(t).array([partition], (w2, p) => w2.int32(p).int64(BigInt(offset)).int32(1_048_576)),
+    )
     .build();
   const r = await conn.request(FETCH, 4, body, timeoutMs);
   r.int32(); // throttle
@@ -107,7 +134,8 @@ async function fetchAt(conn: BrokerConnection, topic: string, partition: number,
       records = y.bytes();
     });
   });
-  if (errorCode !== 0) throw new TopicReadError(`fetch of ${topic}/${partition} at ${offset} failed with Kafka error ${errorCode}`);
+  if (errorCode !== 0)
+    throw new TopicReadError(`fetch of ${topic}/${partition} at ${offset} failed with Kafka error ${errorCode}`);
   return records ?? Buffer.alloc(0);
 }
 
@@ -158,13 +186,19 @@ async function withTopic<T>(
  * The newest record of every non-empty partition of `topic`, newest first. Throws
  * TopicReadError when the topic does not exist or a partition has no leader.
  */
-export function readNewestRecords(bootstrap: { host: string; port: number }[], topic: string, timeoutMs: number, security?: ProbeSecurity): Promise<NewestRecord[]> {
+export function readNewestRecords(
+  bootstrap: { host: string; port: number }[],
+  topic: string,
+  timeoutMs: number,
+  security?: ProbeSecurity,
+): Promise<NewestRecord[]> {
   return withTopic(bootstrap, topic, timeoutMs, security, async (partitions, leaderOf) => {
     const out: NewestRecord[] = [];
     for (const partition of partitions) {
       const conn = await leaderOf(partition);
       const [end] = await latestOffsets(conn, [{ topic, partition }], timeoutMs);
-      if (!end || end.errorCode !== 0) throw new TopicReadError(`no end offset for ${topic}/${partition} (Kafka error ${end?.errorCode ?? 'none'})`);
+      if (!end || end.errorCode !== 0)
+        throw new TopicReadError(`no end offset for ${topic}/${partition} (Kafka error ${end?.errorCode ?? 'none'})`);
       if (end.offset <= 0) continue;
       const records = parseRecordBatches(await fetchAt(conn, topic, partition, end.offset - 1, timeoutMs));
       const last = records.find((r) => r.offset === end.offset - 1);
@@ -175,7 +209,14 @@ export function readNewestRecords(bootstrap: { host: string; port: number }[], t
 }
 
 /** The record at one offset (undefined when the partition does not hold it). */
-export function readRecordAt(bootstrap: { host: string; port: number }[], topic: string, partition: number, offset: number, timeoutMs: number, security?: ProbeSecurity): Promise<NewestRecord | undefined> {
+export function readRecordAt(
+  bootstrap: { host: string; port: number }[],
+  topic: string,
+  partition: number,
+  offset: number,
+  timeoutMs: number,
+  security?: ProbeSecurity,
+): Promise<NewestRecord | undefined> {
   return withTopic(bootstrap, topic, timeoutMs, security, async (_partitions, leaderOf) => {
     const records = parseRecordBatches(await fetchAt(await leaderOf(partition), topic, partition, offset, timeoutMs));
     const hit = records.find((r) => r.offset === offset);

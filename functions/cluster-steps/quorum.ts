@@ -8,7 +8,13 @@
 // In ZooKeeper mode both also weigh the ensemble's own answer when the caller could ask it
 // (ensemble: each server's srvr mode, functions/shared/zookeeper.ts).
 import * as z from 'zod';
-import { confirmQuorumLoss, recoveryRestartOrder, verifyQuorumRestored, type EnsembleObservation, type QuorumVerdict } from '../domain/quorum-recovery.js';
+import {
+  confirmQuorumLoss,
+  recoveryRestartOrder,
+  verifyQuorumRestored,
+  type EnsembleObservation,
+  type QuorumVerdict,
+} from '../domain/quorum-recovery.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
 
 /** The cluster is not whole again after the restarts (brokers missing, partitions offline, no controller). */
@@ -25,14 +31,32 @@ export const QuorumStepSchema = z.object({
 export type QuorumStep = z.infer<typeof QuorumStepSchema>;
 
 export type QuorumStepResult =
-  | { step: 'quorum-confirm'; verdict: QuorumVerdict; controllerId: number | null; order: number[]; summary: string; at: string }
+  | {
+      step: 'quorum-confirm';
+      verdict: QuorumVerdict;
+      controllerId: number | null;
+      order: number[];
+      summary: string;
+      at: string;
+    }
   | { step: 'quorum-verify'; restored: true; controllerId: number | null; summary: string; at: string };
 
-export function quorumStep(event: QuorumStep, snapshot: ClusterSnapshot, ensemble?: EnsembleObservation): QuorumStepResult {
+export function quorumStep(
+  event: QuorumStep,
+  snapshot: ClusterSnapshot,
+  ensemble?: EnsembleObservation,
+): QuorumStepResult {
   const at = snapshot.takenAt;
   if (event.step === 'quorum-confirm') {
     const c = confirmQuorumLoss(snapshot, event.metadataMode, ensemble);
-    return { step: 'quorum-confirm', verdict: c.verdict, controllerId: c.controllerId, order: recoveryRestartOrder(event.brokerIds, c.controllerId), summary: c.summary, at };
+    return {
+      step: 'quorum-confirm',
+      verdict: c.verdict,
+      controllerId: c.controllerId,
+      order: recoveryRestartOrder(event.brokerIds, c.controllerId),
+      summary: c.summary,
+      at,
+    };
   }
   const v = verifyQuorumRestored(snapshot, event.metadataMode, ensemble);
   if (!v.restored) throw new QuorumNotRestored(v.summary);

@@ -31,7 +31,13 @@ export interface ArbitrationFacts {
 }
 
 export type ArbitrationStep =
-  | { step: 'note'; action: 'decision-revised' | 'workflow-already-running'; detail: string; result: string; reasons?: string[] }
+  | {
+      step: 'note';
+      action: 'decision-revised' | 'workflow-already-running';
+      detail: string;
+      result: string;
+      reasons?: string[];
+    }
   | {
       step: 'hold-back';
       action: 'automatic-action-suppressed' | 'no-action';
@@ -64,11 +70,20 @@ function planBrokers(d: Decision): string {
 export function arbitrate(f: ArbitrationFacts): ArbitrationStep[] {
   const { incident, decided, acting } = f;
   const steps: ArbitrationStep[] = [];
-  if (acting.action !== decided.action || acting.incidentType !== decided.incidentType || planOf(acting) !== planOf(decided) || planBrokers(acting) !== planBrokers(decided)) {
+  if (
+    acting.action !== decided.action ||
+    acting.incidentType !== decided.incidentType ||
+    planOf(acting) !== planOf(decided) ||
+    planBrokers(acting) !== planBrokers(decided)
+  ) {
     steps.push({
       step: 'note',
       action: 'decision-revised',
-      detail: `${decided.action} ${planOf(decided) ?? ''} ${planBrokers(decided)} -> ${acting.action} ${planOf(acting) ?? ''} ${planBrokers(acting)} on the incident as it now stands (${incident.type}, ${f.batchSize} signal(s) of this batch, ${f.policyNote})`.replace(/ +/g, ' '),
+      detail:
+        `${decided.action} ${planOf(decided) ?? ''} ${planBrokers(decided)} -> ${acting.action} ${planOf(acting) ?? ''} ${planBrokers(acting)} on the incident as it now stands (${incident.type}, ${f.batchSize} signal(s) of this batch, ${f.policyNote})`.replace(
+          / +/g,
+          ' ',
+        ),
       result: acting.action,
       reasons: acting.reasons,
     });
@@ -100,12 +115,17 @@ export function arbitrate(f: ArbitrationFacts): ArbitrationStep[] {
   if (running) {
     // The grown incident needs another runbook: stop the one running first, so one incident (and
     // its cluster) never has two remediations at once; the new one re-probes as it starts.
-    steps.push({ step: 'supersede', run: running, cause: `incident ${incident.id} grew into ${acting.incidentType}; ${wanted} takes over` });
+    steps.push({
+      step: 'supersede',
+      run: running,
+      cause: `incident ${incident.id} grew into ${acting.incidentType}; ${wanted} takes over`,
+    });
     // The stopped run never reaches its Release Cluster Lock step. Handed to people (or to a dry
     // run) the incident no longer remediates, so it frees the cluster's lock itself; otherwise the
     // next incident on the cluster (a site failure after its brokers' cascade) finds the lock held
     // for its whole TTL and escalates instead of running its own runbook.
-    if (acting.action === 'escalate' || acting.plan.dryRun) steps.push({ step: 'release-lock', reason: 'the superseded run no longer remediates' });
+    if (acting.action === 'escalate' || acting.plan.dryRun)
+      steps.push({ step: 'release-lock', reason: 'the superseded run no longer remediates' });
   }
   steps.push({ step: 'start', decision: acting });
   return steps;

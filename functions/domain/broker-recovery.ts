@@ -31,7 +31,10 @@ export function snapshotSummary(s: ClusterSnapshot): string {
   const parts = [`${s.status}: ${s.registeredBrokers.length} broker(s) registered${expected}`];
   if (down.length > 0) parts.push(`down ${down.join(',')}`);
   const p = s.partitions;
-  if (p.offline + p.underReplicated + p.underMinIsr > 0) parts.push(`partitions offline ${p.offline}, under-replicated ${p.underReplicated}, under min ISR ${p.underMinIsr}`);
+  if (p.offline + p.underReplicated + p.underMinIsr > 0)
+    parts.push(
+      `partitions offline ${p.offline}, under-replicated ${p.underReplicated}, under min ISR ${p.underMinIsr}`,
+    );
   return parts.join('; ');
 }
 
@@ -41,19 +44,35 @@ export function brokerIsDown(s: ClusterSnapshot, brokerId: number): boolean {
   const b = s.brokers.find((x) => x.id === brokerId);
   if (b) return isBrokerDown(b);
   // Not even known as a replica: down only if the metadata is there and the broker is expected.
-  return s.registeredBrokers.length > 0 && s.expectedBrokers !== undefined && s.registeredBrokers.length < s.expectedBrokers;
+  return (
+    s.registeredBrokers.length > 0 && s.expectedBrokers !== undefined && s.registeredBrokers.length < s.expectedBrokers
+  );
 }
 
 export function confirmBrokerDown(s: ClusterSnapshot, brokerId: number): BrokerConfirmation {
   const summary = snapshotSummary(s);
   const base = { brokerId, clusterStatus: s.status };
-  if (brokerIsDown(s, brokerId)) return { ...base, verdict: 'broker-down', summary: `broker ${brokerId} is down (${summary})` };
-  if (s.status === 'healthy') return { ...base, verdict: 'false-alarm', summary: `broker ${brokerId} is up and the cluster is healthy (${summary})` };
+  if (brokerIsDown(s, brokerId))
+    return { ...base, verdict: 'broker-down', summary: `broker ${brokerId} is down (${summary})` };
+  if (s.status === 'healthy')
+    return {
+      ...base,
+      verdict: 'false-alarm',
+      summary: `broker ${brokerId} is up and the cluster is healthy (${summary})`,
+    };
   if (isAccessOutcome(s.status)) {
     // Safety rule 11: the probe is refused (its credentials or TLS), so it cannot see this broker.
-    return { ...base, verdict: 'inconclusive', summary: `the cluster refuses the healer's probe (${s.status}): broker ${brokerId} cannot be judged from here and is not restarted on the probe's word (${summary})` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      summary: `the cluster refuses the healer's probe (${s.status}): broker ${brokerId} cannot be judged from here and is not restarted on the probe's word (${summary})`,
+    };
   }
-  return { ...base, verdict: 'inconclusive', summary: `broker ${brokerId} answers but the cluster is ${s.status} (${summary}): not a single-broker failure this workflow can fix` };
+  return {
+    ...base,
+    verdict: 'inconclusive',
+    summary: `broker ${brokerId} answers but the cluster is ${s.status} (${summary}): not a single-broker failure this workflow can fix`,
+  };
 }
 
 export interface BrokerVerification {
@@ -79,11 +98,17 @@ export function verifyBrokerRecovered(s: ClusterSnapshot, brokerId: number): Bro
   const down = new Set(s.brokers.filter(isBrokerDown).map((x) => x.id));
   const waiting = (p: PartitionDetail) => p.leader === -1 && p.replicas.some((r) => r !== brokerId && down.has(r));
   const mine = s.partitions.details.filter((p) => p.replicas.includes(brokerId));
-  const waitingFor = [...new Set(mine.filter(waiting).flatMap((p) => p.replicas.filter((r) => r !== brokerId && down.has(r))))].sort((x, y) => x - y);
+  const waitingFor = [
+    ...new Set(mine.filter(waiting).flatMap((p) => p.replicas.filter((r) => r !== brokerId && down.has(r)))),
+  ].sort((x, y) => x - y);
   const lagging = mine.filter((p) => !waiting(p) && (p.leader === -1 || !liveIsr(p).includes(brokerId)));
   const base = { brokerId, laggingPartitions: lagging.length };
   if (!b || isBrokerDown(b)) {
-    const why = !b ? 'is not in the cluster metadata' : !b.registered ? 'is not registered' : `does not answer (${b.error ?? 'unreachable'})`;
+    const why = !b
+      ? 'is not in the cluster metadata'
+      : !b.registered
+        ? 'is not registered'
+        : `does not answer (${b.error ?? 'unreachable'})`;
     return { ...base, recovered: false, summary: `broker ${brokerId} ${why}` };
   }
   if (lagging.length > 0) {
@@ -91,10 +116,21 @@ export function verifyBrokerRecovered(s: ClusterSnapshot, brokerId: number): Bro
       .slice(0, 3)
       .map((p) => `${p.topic}-${p.partition}`)
       .join(', ');
-    return { ...base, recovered: false, summary: `broker ${brokerId} is up but not yet in sync for ${lagging.length} partition(s): ${examples}` };
+    return {
+      ...base,
+      recovered: false,
+      summary: `broker ${brokerId} is up but not yet in sync for ${lagging.length} partition(s): ${examples}`,
+    };
   }
-  const others = waitingFor.length > 0 ? `; ${mine.filter(waiting).length} partition(s) without a leader wait for brokers ${waitingFor.join(', ')}, still down` : '';
-  return { ...base, recovered: true, summary: `broker ${brokerId} is registered, answers and is in the ISR of all its partitions${others === '' ? '' : ' that have a leader'} (${snapshotSummary(s)})${others}` };
+  const others =
+    waitingFor.length > 0
+      ? `; ${mine.filter(waiting).length} partition(s) without a leader wait for brokers ${waitingFor.join(', ')}, still down`
+      : '';
+  return {
+    ...base,
+    recovered: true,
+    summary: `broker ${brokerId} is registered, answers and is in the ISR of all its partitions${others === '' ? '' : ' that have a leader'} (${snapshotSummary(s)})${others}`,
+  };
 }
 
 export type DiagnosisAction = 'restart' | 'disk-pressure' | 'escalate';
@@ -138,14 +174,27 @@ export function diagnosisSummary(d: Record<string, unknown>): string {
  */
 export function decideFromDiagnosis(d: Record<string, unknown>, diskCriticalPercent: number): DiagnosisDecision {
   const error = field(d, 'error', isStr);
-  if (error !== undefined) return { action: 'escalate', reason: `the host diagnosis could not run: ${error}`, summary: `diagnosis failed: ${error}` };
+  if (error !== undefined)
+    return {
+      action: 'escalate',
+      reason: `the host diagnosis could not run: ${error}`,
+      summary: `diagnosis failed: ${error}`,
+    };
   if (field(d, 'v', isNum) !== 1 || field(d, 'serviceActive', isBool) === undefined) {
-    return { action: 'escalate', reason: 'the host diagnosis is not in the documented shape (v 1 with serviceActive)', summary: 'unreadable diagnosis' };
+    return {
+      action: 'escalate',
+      reason: 'the host diagnosis is not in the documented shape (v 1 with serviceActive)',
+      summary: 'unreadable diagnosis',
+    };
   }
   const summary = diagnosisSummary(d);
   const disk = field(d, 'diskUsedPercent', isNum);
   if (disk !== undefined && disk >= diskCriticalPercent) {
-    return { action: 'disk-pressure', reason: `a Kafka data disk is ${disk}% full (critical at ${diskCriticalPercent}%): a restart would fail again; free disk first`, summary };
+    return {
+      action: 'disk-pressure',
+      reason: `a Kafka data disk is ${disk}% full (critical at ${diskCriticalPercent}%): a restart would fail again; free disk first`,
+      summary,
+    };
   }
   const active = field(d, 'serviceActive', isBool) === true;
   const how = active ? 'the service runs but the broker does not serve (hung)' : 'the service is not running';
@@ -163,7 +212,8 @@ export function escalationReason(state: unknown): string {
     return (esc as Record<string, string>)['reason'] as string;
   }
   const err = s['error'];
-  if (typeof err === 'object' && err !== null) return describeError((err as Record<string, unknown>)['Error'], (err as Record<string, unknown>)['Cause']);
+  if (typeof err === 'object' && err !== null)
+    return describeError((err as Record<string, unknown>)['Error'], (err as Record<string, unknown>)['Cause']);
   return 'the workflow could not continue (no reason recorded)';
 }
 
@@ -185,7 +235,8 @@ function describeError(error: unknown, cause: unknown): string {
   if (typeof parsed === 'object' && parsed !== null) {
     const p = parsed as Record<string, unknown>;
     if (typeof p['errorMessage'] === 'string') message = p['errorMessage'];
-    else if (name === 'States.TaskFailed' && typeof p['Error'] === 'string') return describeError(p['Error'], p['Cause']);
+    else if (name === 'States.TaskFailed' && typeof p['Error'] === 'string')
+      return describeError(p['Error'], p['Cause']);
   }
   return message ? `${name}: ${message.slice(0, 500)}` : name;
 }
@@ -222,7 +273,8 @@ export interface RecoveryApprovalInput {
 export function recoveryApproval(x: RecoveryApprovalInput): RecoveryApproval {
   const nested = x.parentWorkflow !== undefined && x.parentWorkflow !== 'none';
   const needsApproval = x.action === 'await-approval' && !nested;
-  const what = x.incidentType === undefined ? '' : ` (${[x.severity, x.incidentType].filter((v) => v !== undefined).join(' ')})`;
+  const what =
+    x.incidentType === undefined ? '' : ` (${[x.severity, x.incidentType].filter((v) => v !== undefined).join(' ')})`;
   const verify = `Verify broker ${x.brokerId} is back in the ISR of all its partitions; escalate if it is not.`;
   if (x.platform === 'msk') {
     return {

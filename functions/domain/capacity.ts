@@ -129,7 +129,10 @@ export function describeBound(b: Bound): string {
 function check(field: keyof CapacityInput, value: number, issues: CapacityInputError['issues']): void {
   const b = CAPACITY_BOUNDS[field];
   const ok =
-    Number.isFinite(value) && (!b.integer || Number.isInteger(value)) && (b.exclusiveMin ? value > b.min : value >= b.min) && value <= b.max;
+    Number.isFinite(value) &&
+    (!b.integer || Number.isInteger(value)) &&
+    (b.exclusiveMin ? value > b.min : value >= b.min) &&
+    value <= b.max;
   if (!ok) issues.push({ field, message: `expected ${describeBound(b)}, got ${value}` });
 }
 
@@ -148,7 +151,13 @@ function runbookCount(mbps: number, perUnitMBps: number): number {
 
 function validate(input: CapacityInput): void {
   const issues: CapacityInputError['issues'] = [];
-  const required = ['messagesPerSecond', 'messageBytes', 'consumerGroups', 'retentionDays', 'replicationFactor'] as const;
+  const required = [
+    'messagesPerSecond',
+    'messageBytes',
+    'consumerGroups',
+    'retentionDays',
+    'replicationFactor',
+  ] as const;
   for (const field of required) check(field, input[field], issues);
   for (const field of ['peakMultiplier', 'brokers', 'safetyMargin', 'instanceMemoryGB'] as const) {
     const value = input[field];
@@ -189,7 +198,8 @@ export function planCapacity(input: CapacityInput): CapacityPlan {
   const egressPerBrokerMBps = (readMBps + replicationMBps) / clusterBrokers;
   const nicGbps = (Math.max(ingressPerBrokerMBps, egressPerBrokerMBps) * peakMultiplier * BYTES_PER_MB * 8) / 1e9;
   const nicClassGbps = NIC_CLASSES_GBPS.find((c) => Number(nicGbps.toFixed(9)) <= c) ?? null;
-  const memory = input.instanceMemoryGB === undefined ? { heapGB: null, pageCacheGB: null } : planMemory(input.instanceMemoryGB);
+  const memory =
+    input.instanceMemoryGB === undefined ? { heapGB: null, pageCacheGB: null } : planMemory(input.instanceMemoryGB);
 
   return {
     writeMBps,

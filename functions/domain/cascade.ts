@@ -34,9 +34,15 @@ export function cascadeOrder(s: ClusterSnapshot, requested: number[]): CascadeOr
   const unknown = [...wanted].filter((id) => !s.brokers.some((b) => b.id === id)).sort((a, b) => a - b);
   const order = [...unknown, ...recoveryOrder(s).filter((id) => wanted.has(id))];
   const alreadyUp = [...wanted].filter((id) => !order.includes(id) && !downIds.has(id)).sort((a, b) => a - b);
-  const controller = s.controller.known && s.controller.id !== null && order.includes(s.controller.id) ? `, active controller ${s.controller.id} last` : '';
+  const controller =
+    s.controller.known && s.controller.id !== null && order.includes(s.controller.id)
+      ? `, active controller ${s.controller.id} last`
+      : '';
   const up = alreadyUp.length > 0 ? `; up again, left alone: ${alreadyUp.join(', ')}` : '';
-  const summary = order.length > 0 ? `recover brokers ${order.join(', ')} one at a time${controller}${up}` : `no broker of ${requested.join(', ')} is down any more${up}`;
+  const summary =
+    order.length > 0
+      ? `recover brokers ${order.join(', ')} one at a time${controller}${up}`
+      : `no broker of ${requested.join(', ')} is down any more${up}`;
   return { order, alreadyUp, summary };
 }
 
@@ -68,7 +74,8 @@ interface PreferredLeaderCheck {
 
 function checkPreferredLeaders(s: ClusterSnapshot): PreferredLeaderCheck {
   const preferred = s.partitions.preferredLeaders;
-  if (preferred === undefined) return { notPreferredLeaders: 0, problem: 'leadership balance unknown: the probe reported no preferred leaders' };
+  if (preferred === undefined)
+    return { notPreferredLeaders: 0, problem: 'leadership balance unknown: the probe reported no preferred leaders' };
   const live = new Set(s.brokers.filter((b) => !isBrokerDown(b)).map((b) => b.id));
   const brokers = Object.entries(preferred)
     .map(([id, c]) => ({ id: Number(id), ...c }))
@@ -76,26 +83,40 @@ function checkPreferredLeaders(s: ClusterSnapshot): PreferredLeaderCheck {
   const notPreferredLeaders = brokers.reduce((n, b) => n + b.notLed, 0);
   const off = brokers.filter((b) => b.notLed / b.preferredFor > LEADER_IMBALANCE_PER_BROKER);
   if (off.length === 0) return { notPreferredLeaders };
-  const detail = off.map((b) => `broker ${b.id} leads ${b.preferredFor - b.notLed} of the ${b.preferredFor} partition(s) it is the preferred leader of`).join(', ');
-  return { notPreferredLeaders, problem: `leadership unbalanced: ${detail} (more than ${LEADER_IMBALANCE_PER_BROKER * 100}% off)` };
+  const detail = off
+    .map(
+      (b) =>
+        `broker ${b.id} leads ${b.preferredFor - b.notLed} of the ${b.preferredFor} partition(s) it is the preferred leader of`,
+    )
+    .join(', ');
+  return {
+    notPreferredLeaders,
+    problem: `leadership unbalanced: ${detail} (more than ${LEADER_IMBALANCE_PER_BROKER * 100}% off)`,
+  };
 }
 
-export function verifyClusterRecovered(s: ClusterSnapshot, maxConsumerLag = DEFAULT_MAX_CONSUMER_LAG): ClusterVerification {
+export function verifyClusterRecovered(
+  s: ClusterSnapshot,
+  maxConsumerLag = DEFAULT_MAX_CONSUMER_LAG,
+): ClusterVerification {
   const problems: string[] = [];
   const down = s.brokers.filter(isBrokerDown).map((b) => b.id);
   if (down.length > 0) problems.push(`brokers ${down.join(', ')} are down`);
   const registered = s.registeredBrokers.length;
-  if (s.expectedBrokers !== undefined && registered < s.expectedBrokers) problems.push(`${registered} of ${s.expectedBrokers} brokers registered`);
+  if (s.expectedBrokers !== undefined && registered < s.expectedBrokers)
+    problems.push(`${registered} of ${s.expectedBrokers} brokers registered`);
   if (s.status !== 'healthy' && s.status !== 'degraded') problems.push(`the probe says the cluster is ${s.status}`);
   const p = s.partitions;
   if (p.offline > 0) problems.push(`${p.offline} offline partition(s)`);
   if (p.underReplicated > 0) problems.push(`${p.underReplicated} under-replicated partition(s)`);
   if (p.underMinIsr > 0) problems.push(`${p.underMinIsr} partition(s) under min.insync.replicas`);
 
-  const live = s.brokers.filter((b) => !isBrokerDown(b)).flatMap((b) => {
-    const c = s.perBroker[b.id];
-    return c !== undefined && c.replicaFor > 0 ? [{ id: b.id, leaderFor: c.leaderFor }] : [];
-  });
+  const live = s.brokers
+    .filter((b) => !isBrokerDown(b))
+    .flatMap((b) => {
+      const c = s.perBroker[b.id];
+      return c !== undefined && c.replicaFor > 0 ? [{ id: b.id, leaderFor: c.leaderFor }] : [];
+    });
   const led = live.map((b) => b.leaderFor);
   const leaderSpread = led.length > 0 ? Math.max(...led) - Math.min(...led) : 0;
   const balance = checkPreferredLeaders(s);
@@ -113,5 +134,12 @@ export function verifyClusterRecovered(s: ClusterSnapshot, maxConsumerLag = DEFA
   const summary = recovered
     ? `all ${registered} brokers up, ${p.total} partitions in sync, leadership balanced (${balance.notPreferredLeaders} partition(s) off their preferred leader; leaders per broker ${live.map((b) => `${b.id}:${b.leaderFor}`).join(' ')}), ${groups}`
     : `not recovered: ${problems.join('; ')}`;
-  return { recovered, problems, maxConsumerLag: maxLag, leaderSpread, notPreferredLeaders: balance.notPreferredLeaders, summary };
+  return {
+    recovered,
+    problems,
+    maxConsumerLag: maxLag,
+    leaderSpread,
+    notPreferredLeaders: balance.notPreferredLeaders,
+    summary,
+  };
 }

@@ -117,7 +117,8 @@ export function classify(input: ClassifyInput): Decision {
     return { action: 'ignore', incidentType: type, severity: 'SEV-4', reasons };
   }
   if (cluster === undefined) {
-    const seen = signal.cluster === '' ? 'the signal names no cluster' : `cluster "${signal.cluster}" is not configured`;
+    const seen =
+      signal.cluster === '' ? 'the signal names no cluster' : `cluster "${signal.cluster}" is not configured`;
     reasons.push(`${seen}: the healer has no facts or policy for it, so people must look (escalating, SEV-2).`);
     return { action: 'escalate', incidentType: type, severity: 'SEV-2', page: true, reasons };
   }
@@ -130,9 +131,18 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
   const t = policy.thresholds;
   const type = KIND_TO_TYPE[signal.kind];
   const v = signal.value;
-  const escalate = (severity: Severity, page = pages(severity)): Assessment => ({ incidentType: type, severity, proposal: { kind: 'escalate', page } });
+  const escalate = (severity: Severity, page = pages(severity)): Assessment => ({
+    incidentType: type,
+    severity,
+    proposal: { kind: 'escalate', page },
+  });
   const ignore = (): Assessment => ({ incidentType: type, severity: 'SEV-4', proposal: { kind: 'ignore' } });
-  const plan = (severity: Severity, workflow: Workflow, brokerIds: number[], action: 'remediate' | 'await-approval' = 'remediate'): Assessment => ({
+  const plan = (
+    severity: Severity,
+    workflow: Workflow,
+    brokerIds: number[],
+    action: 'remediate' | 'await-approval' = 'remediate',
+  ): Assessment => ({
     incidentType: type,
     severity,
     proposal: { kind: 'plan', action, workflow, brokerIds },
@@ -144,7 +154,9 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
 
     case 'offline-partitions': {
       const down = failingBrokers(input, cluster, signal.brokerIds);
-      reasons.push('Offline partitions: data-loss risk; automation stops and a person must approve (unclean leader election is never automatic) (SEV-1).');
+      reasons.push(
+        'Offline partitions: data-loss risk; automation stops and a person must approve (unclean leader election is never automatic) (SEV-1).',
+      );
       if (down.length === 0) {
         reasons.push('No failing broker is known, so there is nothing to recover automatically; escalating.');
         return escalate('SEV-1');
@@ -166,22 +178,33 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
         );
         return escalate('SEV-1');
       }
-      reasons.push('Partitions under min.insync.replicas: producers with acks=all are failing; no broker is known to be down, so people must look (SEV-2).');
+      reasons.push(
+        'Partitions under min.insync.replicas: producers with acks=all are failing; no broker is known to be down, so people must look (SEV-2).',
+      );
       return escalate('SEV-2');
     }
 
     case 'under-replicated':
-      reasons.push('Under-replicated partitions with no broker down: usually a slow or recovering broker; notifying (SEV-3).');
+      reasons.push(
+        'Under-replicated partitions with no broker down: usually a slow or recovering broker; notifying (SEV-3).',
+      );
       return escalate('SEV-3');
 
     case 'controller-missing':
     case 'quorum-loss': {
-      const what = signal.kind === 'controller-missing' ? 'No active controller' : `${cluster.metadataMode === 'kraft' ? 'KRaft' : 'ZooKeeper'} quorum lost`;
+      const what =
+        signal.kind === 'controller-missing'
+          ? 'No active controller'
+          : `${cluster.metadataMode === 'kraft' ? 'KRaft' : 'ZooKeeper'} quorum lost`;
       if (cluster.platform === 'msk') {
-        reasons.push(`${what} on MSK: AWS manages the controllers, so there is no host runbook; escalating to people and AWS support (SEV-1).`);
+        reasons.push(
+          `${what} on MSK: AWS manages the controllers, so there is no host runbook; escalating to people and AWS support (SEV-1).`,
+        );
         return escalate('SEV-1');
       }
-      reasons.push(`${what}: the cluster cannot elect leaders; quorum recovery is risky and waits for approval (SEV-1).`);
+      reasons.push(
+        `${what}: the cluster cannot elect leaders; quorum recovery is risky and waits for approval (SEV-1).`,
+      );
       return plan('SEV-1', 'quorum-recovery', signal.brokerIds, 'await-approval');
     }
 
@@ -216,7 +239,9 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
     case 'consumer-time-lag': {
       const group = signal.consumerGroup === undefined ? 'a consumer group' : `group ${signal.consumerGroup}`;
       const limit = signal.threshold === undefined ? '' : ` (limit ${signal.threshold} s)`;
-      reasons.push(`Consumer time lag of ${group} is ${v ?? 'unknown'} s${limit}: consumers are falling behind (SEV-3).`);
+      reasons.push(
+        `Consumer time lag of ${group} is ${v ?? 'unknown'} s${limit}: consumers are falling behind (SEV-3).`,
+      );
       return plan('SEV-3', 'consumer-lag', []);
     }
 
@@ -228,8 +253,10 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
       const rate = v > 1 ? v / 100 : v;
       const pct = `${Math.round(rate * 10_000) / 100}%`;
       if (rate > t.errorRateSev1) reasons.push(`Error rate ${pct} > ${t.errorRateSev1 * 100}% (SEV-1).`);
-      else if (rate >= t.errorRateSev2) reasons.push(`Error rate ${pct} within ${t.errorRateSev2 * 100}-${t.errorRateSev1 * 100}% (SEV-2).`);
-      else if (rate >= t.errorRateSev3) reasons.push(`Error rate ${pct} within ${t.errorRateSev3 * 100}-${t.errorRateSev2 * 100}% (SEV-3).`);
+      else if (rate >= t.errorRateSev2)
+        reasons.push(`Error rate ${pct} within ${t.errorRateSev2 * 100}-${t.errorRateSev1 * 100}% (SEV-2).`);
+      else if (rate >= t.errorRateSev3)
+        reasons.push(`Error rate ${pct} within ${t.errorRateSev3 * 100}-${t.errorRateSev2 * 100}% (SEV-3).`);
       else {
         reasons.push(`Error rate ${pct} is below ${t.errorRateSev3 * 100}%: no action (SEV-4).`);
         return ignore();
@@ -245,9 +272,13 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
         return escalate('SEV-3');
       }
       if (v > t.dlqPerMinuteSev2) {
-        const errorsOpen = input.openIncidents.some((i) => i.cluster === cluster.name && i.status !== 'resolved' && i.type === 'error-rate');
+        const errorsOpen = input.openIncidents.some(
+          (i) => i.cluster === cluster.name && i.status !== 'resolved' && i.type === 'error-rate',
+        );
         if (errorsOpen) {
-          reasons.push(`DLQ growing ${v}/min > ${t.dlqPerMinuteSev2}/min with an open error-rate incident on ${cluster.name} (SEV-1).`);
+          reasons.push(
+            `DLQ growing ${v}/min > ${t.dlqPerMinuteSev2}/min with an open error-rate incident on ${cluster.name} (SEV-1).`,
+          );
           return escalate('SEV-1');
         }
         reasons.push(`DLQ growing ${v}/min > ${t.dlqPerMinuteSev2}/min; no open error-rate incident (SEV-2).`);
@@ -263,7 +294,9 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
 
     case 'cpu-high':
     case 'heap-high':
-      reasons.push(`${signal.kind === 'cpu-high' ? 'CPU' : 'Heap after GC'} high${v === undefined ? '' : ` (${v}%)`}: capacity problem for people, no automatic action (SEV-3).`);
+      reasons.push(
+        `${signal.kind === 'cpu-high' ? 'CPU' : 'Heap after GC'} high${v === undefined ? '' : ` (${v}%)`}: capacity problem for people, no automatic action (SEV-3).`,
+      );
       return escalate('SEV-3');
 
     case 'traffic-spike':
@@ -279,12 +312,16 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
         reasons.push(`Cluster ${cluster.name} is unreachable; automatic DR failover is enabled in the config (SEV-1).`);
         return plan('SEV-1', 'dr-failover', []);
       }
-      reasons.push(`Cluster ${cluster.name} is unreachable; DR failover is destructive and waits for approval (SEV-1).`);
+      reasons.push(
+        `Cluster ${cluster.name} is unreachable; DR failover is destructive and waits for approval (SEV-1).`,
+      );
       return plan('SEV-1', 'dr-failover', [], 'await-approval');
     }
 
     case 'replication-lag':
-      reasons.push(`DR replication is behind${v === undefined ? '' : ` (${v})`}: a failover now would lose data; notifying (SEV-3).`);
+      reasons.push(
+        `DR replication is behind${v === undefined ? '' : ` (${v})`}: a failover now would lose data; notifying (SEV-3).`,
+      );
       return escalate('SEV-3');
 
     case 'monitoring-gap':
@@ -300,7 +337,7 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
       const what =
         signal.kind === 'auth-failed'
           ? 'authenticate (SASL): check the credentials secret (a rotated password not yet in Secrets Manager, or the reverse), the mechanism and the ACLs'
-          : 'complete a TLS handshake: check the brokers\' certificates (expired, untrusted or for another name), the CA bundle and the client certificate';
+          : "complete a TLS handshake: check the brokers' certificates (expired, untrusted or for another name), the CA bundle and the client certificate";
       reasons.push(
         `The healer's probe cannot ${what} on ${cluster.name}. This is the observer's failure, not the cluster's: no restart, reboot or failover follows from it, and while it lasts the healer cannot see broker failures there (SEV-2).`,
       );
@@ -309,19 +346,27 @@ function assess(input: ClassifyInput, cluster: ClusterFacts, reasons: string[]):
 
     case 'certificate-expiry': {
       if (v === undefined) {
-        reasons.push(`Broker certificate expiry alarm without a value: treated as a warning (fewer than ${t.certExpiryWarnDays} days) (SEV-3).`);
+        reasons.push(
+          `Broker certificate expiry alarm without a value: treated as a warning (fewer than ${t.certExpiryWarnDays} days) (SEV-3).`,
+        );
         return escalate('SEV-3');
       }
       const left = v <= 0 ? `has expired (${v} days)` : `expires in ${v} days`;
       if (v < t.certExpiryCriticalDays) {
-        reasons.push(`A broker certificate of ${cluster.name} ${left}, fewer than ${t.certExpiryCriticalDays}: clients will refuse the brokers; renew it now (SEV-2).`);
+        reasons.push(
+          `A broker certificate of ${cluster.name} ${left}, fewer than ${t.certExpiryCriticalDays}: clients will refuse the brokers; renew it now (SEV-2).`,
+        );
         return escalate('SEV-2');
       }
       if (v < t.certExpiryWarnDays) {
-        reasons.push(`A broker certificate of ${cluster.name} ${left}, fewer than ${t.certExpiryWarnDays}: plan its renewal (SEV-3).`);
+        reasons.push(
+          `A broker certificate of ${cluster.name} ${left}, fewer than ${t.certExpiryWarnDays}: plan its renewal (SEV-3).`,
+        );
         return escalate('SEV-3');
       }
-      reasons.push(`The broker certificates of ${cluster.name} expire in ${v} days, not fewer than ${t.certExpiryWarnDays}: no action (SEV-4).`);
+      reasons.push(
+        `The broker certificates of ${cluster.name} expire in ${v} days, not fewer than ${t.certExpiryWarnDays}: no action (SEV-4).`,
+      );
       return ignore();
     }
 
@@ -353,7 +398,11 @@ function lagRule(sev: Severity, policy: RuntimePolicy): string {
  * signal.observedAt (now when unreadable), plus those of open broker incidents on the cluster first
  * seen within the cascade window (age <= window, inclusive). The earliest time wins.
  */
-export function failingBrokerTimes(input: ClassifyInput, cluster: ClusterFacts, fromSignal: number[]): Map<number, number> {
+export function failingBrokerTimes(
+  input: ClassifyInput,
+  cluster: ClusterFacts,
+  fromSignal: number[],
+): Map<number, number> {
   const windowMs = input.policy.cascadeWindowSeconds * 1000;
   const now = input.now.getTime();
   const observed = Date.parse(input.signal.observedAt);
@@ -418,17 +467,25 @@ function brokerMatrix(input: ClassifyInput, cluster: ClusterFacts, reasons: stri
   const total = Math.max(cluster.brokerCount, n);
   const pct = (k: number) => Math.round((k / total) * 1000) / 10;
   const together = simultaneousCount([...times.values()], policy.simultaneousWindowSeconds * 1000);
-  reasons.push(`${n} of ${total} brokers failing within ${policy.cascadeWindowSeconds} s (${pct(n)}%): broker${n > 1 ? 's' : ''} ${down.join(', ')}.`);
+  reasons.push(
+    `${n} of ${total} brokers failing within ${policy.cascadeWindowSeconds} s (${pct(n)}%): broker${n > 1 ? 's' : ''} ${down.join(', ')}.`,
+  );
   const type: IncidentType = n >= 2 ? 'cascade-failure' : 'broker-failure';
   if (n >= 2) {
     reasons.push(
       `Cascade: ${n} distinct brokers failed within ${policy.cascadeWindowSeconds} s; ${together} of them together (first seen within ${policy.simultaneousWindowSeconds} s of each other, ${pct(together)}%), which is what the blast-radius and emergency gates count.`,
     );
   }
-  const escalate = (severity: Severity): Assessment => ({ incidentType: type, severity, proposal: { kind: 'escalate', page: true } });
+  const escalate = (severity: Severity): Assessment => ({
+    incidentType: type,
+    severity,
+    proposal: { kind: 'escalate', page: true },
+  });
 
   if (together / total > 0.5) {
-    reasons.push('More than half of the brokers failed together: emergency, no automatic action, paging immediately (SEV-1).');
+    reasons.push(
+      'More than half of the brokers failed together: emergency, no automatic action, paging immediately (SEV-1).',
+    );
     return escalate('SEV-1');
   }
   const byFraction = policy.blastRadiusFraction * total;
@@ -440,17 +497,33 @@ function brokerMatrix(input: ClassifyInput, cluster: ClusterFacts, reasons: stri
     return escalate('SEV-1');
   }
   const workflow = recoveryWorkflow(cluster, n);
-  const offline = input.openIncidents.some((i) => i.cluster === cluster.name && i.status !== 'resolved' && i.type === 'offline-partitions');
+  const offline = input.openIncidents.some(
+    (i) => i.cluster === cluster.name && i.status !== 'resolved' && i.type === 'offline-partitions',
+  );
   if (offline) {
-    reasons.push('Offline partitions are open on this cluster: data-loss risk, automation stops and the recovery waits for approval (SEV-1).');
-    return { incidentType: type, severity: 'SEV-1', proposal: { kind: 'plan', action: 'await-approval', workflow, brokerIds: down } };
+    reasons.push(
+      'Offline partitions are open on this cluster: data-loss risk, automation stops and the recovery waits for approval (SEV-1).',
+    );
+    return {
+      incidentType: type,
+      severity: 'SEV-1',
+      proposal: { kind: 'plan', action: 'await-approval', workflow, brokerIds: down },
+    };
   }
   if (n >= 3) {
-    reasons.push(`${n} brokers down: cascade recovery needs approval; the approval request pages the on-call at once (SEV-1).`);
-    return { incidentType: type, severity: 'SEV-1', proposal: { kind: 'plan', action: 'await-approval', workflow, brokerIds: down } };
+    reasons.push(
+      `${n} brokers down: cascade recovery needs approval; the approval request pages the on-call at once (SEV-1).`,
+    );
+    return {
+      incidentType: type,
+      severity: 'SEV-1',
+      proposal: { kind: 'plan', action: 'await-approval', workflow, brokerIds: down },
+    };
   }
   const severity: Severity = n === 2 ? 'SEV-1' : 'SEV-2';
-  reasons.push(`${n} broker${n > 1 ? 's' : ''} down: ${n > 1 ? 'cascade' : 'standard'} recovery with ${workflow}, one broker at a time (${severity}).`);
+  reasons.push(
+    `${n} broker${n > 1 ? 's' : ''} down: ${n > 1 ? 'cascade' : 'standard'} recovery with ${workflow}, one broker at a time (${severity}).`,
+  );
   return { incidentType: type, severity, proposal: { kind: 'plan', action: 'remediate', workflow, brokerIds: down } };
 }
 
@@ -476,7 +549,9 @@ function applyGates(input: ClassifyInput, cluster: ClusterFacts, a: Assessment, 
   const ageMs = (h: HealRecord) => nowMs - Date.parse(h.finishedAt);
   const heals = input.recentHeals.filter((h) => h.cluster === cluster.name && !Number.isNaN(Date.parse(h.finishedAt)));
   const flapping = heals.filter(
-    (h) => ageMs(h) <= policy.flapWindowSeconds * 1000 && (h.type === incidentType || h.brokerIds.some((b) => proposal.brokerIds.includes(b))),
+    (h) =>
+      ageMs(h) <= policy.flapWindowSeconds * 1000 &&
+      (h.type === incidentType || h.brokerIds.some((b) => proposal.brokerIds.includes(b))),
   );
   if (flapping.length >= policy.flapMaxHeals) {
     reasons.push(
@@ -488,7 +563,9 @@ function applyGates(input: ClassifyInput, cluster: ClusterFacts, a: Assessment, 
   let action = proposal.action;
   const cooling = heals.filter((h) => h.type === incidentType && ageMs(h) < policy.cooldownSeconds * 1000);
   if (cooling.length > 0) {
-    reasons.push(`Cooldown: a ${incidentType} heal finished less than ${policy.cooldownSeconds} s ago; another run needs approval.`);
+    reasons.push(
+      `Cooldown: a ${incidentType} heal finished less than ${policy.cooldownSeconds} s ago; another run needs approval.`,
+    );
     action = 'await-approval';
   }
 
@@ -508,18 +585,42 @@ function applyGates(input: ClassifyInput, cluster: ClusterFacts, a: Assessment, 
     case 'auto':
       break;
   }
-  const plan = { workflow: proposal.workflow, brokerIds: proposal.brokerIds, dryRun, steps: planSteps(proposal.workflow, cluster, input.signal, proposal.brokerIds) };
+  const plan = {
+    workflow: proposal.workflow,
+    brokerIds: proposal.brokerIds,
+    dryRun,
+    steps: planSteps(proposal.workflow, cluster, input.signal, proposal.brokerIds),
+  };
   return { action, incidentType, severity, plan, reasons };
 }
 
 function planSteps(workflow: Workflow, cluster: ClusterFacts, signal: Signal, brokerIds: number[]): string[] {
-  const brokers = brokerIds.length === 0 ? 'the affected brokers' : `broker${brokerIds.length > 1 ? 's' : ''} ${brokerIds.join(', ')}`;
+  const brokers =
+    brokerIds.length === 0
+      ? 'the affected brokers'
+      : `broker${brokerIds.length > 1 ? 's' : ''} ${brokerIds.join(', ')}`;
   const group = signal.consumerGroup === undefined ? 'the consumer group' : `group ${signal.consumerGroup}`;
   const steps: Record<Workflow, string[]> = {
-    'broker-recovery': [`Restart ${brokers} through SSM Run Command, one at a time, the active controller last.`, 'Wait for each broker to rejoin the ISR.', 'Verify no under-replicated or offline partitions remain.'],
-    'msk-broker-recovery': [`Reboot ${brokers} with MSK RebootBroker, one at a time, the active controller last.`, 'Poll the cluster operation until it completes.', 'Verify no under-replicated or offline partitions remain.'],
-    'cascade-recovery': [`Order ${brokers} for recovery, the active controller last.`, 'Recover one broker at a time, checking min.insync.replicas before each step.', 'Verify the cluster is healthy.'],
-    'disk-pressure': [`Diagnose disk usage on ${brokers} (largest partitions and log segments).`, 'Free disk safely (no retention change without approval).', 'Verify disk usage is below the warning level.'],
+    'broker-recovery': [
+      `Restart ${brokers} through SSM Run Command, one at a time, the active controller last.`,
+      'Wait for each broker to rejoin the ISR.',
+      'Verify no under-replicated or offline partitions remain.',
+    ],
+    'msk-broker-recovery': [
+      `Reboot ${brokers} with MSK RebootBroker, one at a time, the active controller last.`,
+      'Poll the cluster operation until it completes.',
+      'Verify no under-replicated or offline partitions remain.',
+    ],
+    'cascade-recovery': [
+      `Order ${brokers} for recovery, the active controller last.`,
+      'Recover one broker at a time, checking min.insync.replicas before each step.',
+      'Verify the cluster is healthy.',
+    ],
+    'disk-pressure': [
+      `Diagnose disk usage on ${brokers} (largest partitions and log segments).`,
+      'Free disk safely (no retention change without approval).',
+      'Verify disk usage is below the warning level.',
+    ],
     'consumer-lag': [
       `Evaluate the lag of ${group} over a window of readings (Burrow statuses).`,
       "Notify the owning team with the evidence; call the group's scale hook if one is configured.",
@@ -531,11 +632,22 @@ function planSteps(workflow: Workflow, cluster: ClusterFacts, signal: Signal, br
       'Restore the majority side (after approval), then restart the brokers one at a time, the active controller last (after approval).',
       'Validate: every broker back, one active controller, the quorum led.',
     ],
-    'dr-failover': ['Check DR replication lag is within the allowed maximum.', 'Switch the Route 53 record to the DR peer.', 'Verify clients reach the peer.'],
-    'dr-failback': ['Check the primary site is healthy and caught up.', 'Switch the Route 53 record back to the primary.', 'Verify clients reach the primary.'],
+    'dr-failover': [
+      'Check DR replication lag is within the allowed maximum.',
+      'Switch the Route 53 record to the DR peer.',
+      'Verify clients reach the peer.',
+    ],
+    'dr-failback': [
+      'Check the primary site is healthy and caught up.',
+      'Switch the Route 53 record back to the primary.',
+      'Verify clients reach the primary.',
+    ],
     escalation: ['Notify the on-call people.'],
   };
-  return [`Re-probe ${cluster.name} to confirm the fault is still present (a stale alarm resolves the incident with no action).`, ...steps[workflow]];
+  return [
+    `Re-probe ${cluster.name} to confirm the fault is still present (a stale alarm resolves the incident with no action).`,
+    ...steps[workflow],
+  ];
 }
 
 /** Exposed for correlation: a broker-failure becomes a cascade at this severity. */

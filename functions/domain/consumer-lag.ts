@@ -10,7 +10,13 @@
 // "Recovered" is stricter than Burrow's OK: the group is OK *and* its total lag is within the
 // group's configured limit (maxOffsetLag, the same limit its alarm uses), so a group that is
 // catching up from a million messages behind is not called healthy before it is back under it.
-import { evaluateGroup, type GroupLagStatus, type LagSample, type LagThresholds, type PartitionLagStatus } from './lag.js';
+import {
+  evaluateGroup,
+  type GroupLagStatus,
+  type LagSample,
+  type LagThresholds,
+  type PartitionLagStatus,
+} from './lag.js';
 import type { Severity } from './types.js';
 import type { ConsumerGroupLag } from './snapshot.js';
 
@@ -27,14 +33,23 @@ export interface GroupLagReading {
 export function readingFrom(group: ConsumerGroupLag, takenAt: string): GroupLagReading {
   const reading: GroupLagReading = {
     at: Date.parse(takenAt),
-    offsets: group.partitions.map((p) => [p.topic, p.partition, p.committedOffset ?? Math.max(0, p.endOffset - p.lag), p.endOffset]),
+    offsets: group.partitions.map((p) => [
+      p.topic,
+      p.partition,
+      p.committedOffset ?? Math.max(0, p.endOffset - p.lag),
+      p.endOffset,
+    ]),
   };
   if (group.members !== undefined) reading.members = group.members;
   return reading;
 }
 
 /** The window with `reading` appended, oldest dropped beyond `maxSamples`. */
-export function appendReading(window: readonly GroupLagReading[], reading: GroupLagReading, maxSamples: number): GroupLagReading[] {
+export function appendReading(
+  window: readonly GroupLagReading[],
+  reading: GroupLagReading,
+  maxSamples: number,
+): GroupLagReading[] {
   return [...window, reading].slice(-Math.max(1, maxSamples));
 }
 
@@ -74,7 +89,11 @@ export const EVIDENCE_LINE_MAX = 200;
 
 const STATUS_RANK: Record<PartitionLagStatus, number> = { STOP: 0, STALL: 1, REWIND: 2, WARN: 3, OK: 4 };
 
-export function assessLag(group: string, window: readonly GroupLagReading[], opts: LagAssessmentOptions): LagAssessment {
+export function assessLag(
+  group: string,
+  window: readonly GroupLagReading[],
+  opts: LagAssessmentOptions,
+): LagAssessment {
   const minSamples = opts.minSamples ?? 2;
   const windows = new Map<string, { topic: string; partition: number; samples: LagSample[] }>();
   for (const reading of window) {
@@ -87,9 +106,13 @@ export function assessLag(group: string, window: readonly GroupLagReading[], opt
       windows.set(key, entry);
     }
   }
-  const evaluation = evaluateGroup(group, windows, opts.thresholds, { minSamples, ...(opts.now === undefined ? {} : { now: opts.now }) });
+  const evaluation = evaluateGroup(group, windows, opts.thresholds, {
+    minSamples,
+    ...(opts.now === undefined ? {} : { now: opts.now }),
+  });
   const complete = window.length >= minSamples;
-  const recovered = evaluation.totalLag === 0 || (complete && evaluation.status === 'OK' && evaluation.totalLag <= opts.maxOffsetLag);
+  const recovered =
+    evaluation.totalLag === 0 || (complete && evaluation.status === 'OK' && evaluation.totalLag <= opts.maxOffsetLag);
   const counts: Partial<Record<PartitionLagStatus, number>> = {};
   for (const p of evaluation.partitions) counts[p.status] = (counts[p.status] ?? 0) + 1;
   const worst = evaluation.partitions
@@ -97,7 +120,9 @@ export function assessLag(group: string, window: readonly GroupLagReading[], opt
     .sort((a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || b.lag - a.lag)
     .slice(0, opts.evidenceLimit ?? 5);
   // Bounded lines: the evidence goes into timeline entries (2,000 characters) and notifications.
-  const evidence = worst.map((p) => `${p.topic}-${p.partition}: lag ${p.lag}, ${p.status} (${p.reason})`.slice(0, EVIDENCE_LINE_MAX));
+  const evidence = worst.map((p) =>
+    `${p.topic}-${p.partition}: lag ${p.lag}, ${p.status} (${p.reason})`.slice(0, EVIDENCE_LINE_MAX),
+  );
   const newest = window[window.length - 1];
   const members = newest?.members ?? null;
   const countText = (Object.keys(STATUS_RANK) as PartitionLagStatus[])

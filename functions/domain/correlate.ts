@@ -63,7 +63,13 @@ const BROKER_TYPES: IncidentType[] = ['broker-failure', 'cascade-failure'];
 export const CLUSTER_WIDE_TYPES: readonly IncidentType[] = ['site-failure', 'quorum-loss'];
 
 /** Incident types whose alarms are symptoms of a cluster-wide fault on the same cluster. */
-export const FOLDED_TYPES: readonly IncidentType[] = ['broker-failure', 'cascade-failure', 'offline-partitions', 'under-replication', 'controller-loss'];
+export const FOLDED_TYPES: readonly IncidentType[] = [
+  'broker-failure',
+  'cascade-failure',
+  'offline-partitions',
+  'under-replication',
+  'controller-loss',
+];
 
 /** Statuses in which a cluster-wide incident is still the automation's response; escalated belongs to people. */
 export const FOLD_STATUSES: readonly IncidentStatus[] = ['open', 'remediating', 'awaiting-approval'];
@@ -77,7 +83,9 @@ export function correlate(
   /** Incidents of the cluster resolved recently (for reopening); none by default. */
   resolved: readonly ResolvedIncident[] = [],
 ): Correlation {
-  const candidates = open.filter((i) => i.cluster === signal.cluster && i.status !== 'resolved' && i.status !== 'suppressed');
+  const candidates = open.filter(
+    (i) => i.cluster === signal.cluster && i.status !== 'resolved' && i.status !== 'suppressed',
+  );
 
   const host = foldTarget(signal, decision, candidates);
   if (host) return { kind: 'fold', incidentId: host.id, into: host.type, entry: foldEntry(signal, decision, host) };
@@ -99,7 +107,11 @@ export function correlate(
   // newest is the alarm's current owner: its OK notice belongs there.
   const folding = isFoldable(signal, decision);
   const same = candidates
-    .filter((i) => i.fingerprints.includes(fingerprintKey(signal.fingerprint)) && !(folding && CLUSTER_WIDE_TYPES.includes(i.type)))
+    .filter(
+      (i) =>
+        i.fingerprints.includes(fingerprintKey(signal.fingerprint)) &&
+        !(folding && CLUSTER_WIDE_TYPES.includes(i.type)),
+    )
     .sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id))[0];
   if (same) {
     const placed = same.status === 'escalated' ? escalated(same) : { kind: 'join' as const, incidentId: same.id };
@@ -107,7 +119,9 @@ export function correlate(
   }
 
   const worked = candidates.filter((i) => i.status !== 'escalated');
-  const people = candidates.filter((i) => i.status === 'escalated').sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id));
+  const people = candidates
+    .filter((i) => i.status === 'escalated')
+    .sort((a, b) => b.openedAt.localeCompare(a.openedAt) || b.id.localeCompare(a.id));
   // The owner of what the signal is about (its brokers, its cluster-wide fault) hears of it first.
   if (firing) {
     const owner = people.find((i) => escalatedCoverage(i, signal, decision).covered);
@@ -121,10 +135,16 @@ export function correlate(
     const joined = escalated(target);
     if (joined) return joined;
   }
-  if (uncovered && decision.action !== 'ignore') return { kind: 'new', linkedTo: { incidentId: uncovered.incident.id, why: uncovered.why } };
+  if (uncovered && decision.action !== 'ignore')
+    return { kind: 'new', linkedTo: { incidentId: uncovered.incident.id, why: uncovered.why } };
 
   const back = reopenTarget(signal, decision, resolved, policy, now);
-  if (back) return { kind: 'reopen', incidentId: back.id, why: `${signal.source} signal ${signal.name} fired again ${Math.round((now.getTime() - Date.parse(back.resolvedAt)) / 1000)} s after incident ${back.id} was resolved (${String(back.resolvedVia)}); within reopenSeconds ${policy.reopenSeconds}` };
+  if (back)
+    return {
+      kind: 'reopen',
+      incidentId: back.id,
+      why: `${signal.source} signal ${signal.name} fired again ${Math.round((now.getTime() - Date.parse(back.resolvedAt)) / 1000)} s after incident ${back.id} was resolved (${String(back.resolvedVia)}); within reopenSeconds ${policy.reopenSeconds}`,
+    };
   return { kind: 'new' };
 }
 
@@ -132,7 +152,13 @@ export function correlate(
  * Rules 2-4 over `open` (incidents of the signal's cluster): where the signal belongs, or nothing.
  * Every result names an incident of `open`.
  */
-function place(signal: Signal, decision: Decision, open: OpenIncident[], policy: RuntimePolicy, now: Date): Exclude<Correlation, { kind: 'new' } | { kind: 'fold' } | { kind: 'reopen' }> | undefined {
+function place(
+  signal: Signal,
+  decision: Decision,
+  open: OpenIncident[],
+  policy: RuntimePolicy,
+  now: Date,
+): Exclude<Correlation, { kind: 'new' } | { kind: 'fold' } | { kind: 'reopen' }> | undefined {
   if (BROKER_TYPES.includes(decision.incidentType)) {
     const inc = open.find((i) => BROKER_TYPES.includes(i.type));
     if (inc) {
@@ -141,7 +167,12 @@ function place(signal: Signal, decision: Decision, open: OpenIncident[], policy:
       const windowMs = policy.cascadeWindowSeconds * 1000;
       const recent = inc.brokers.some((b) => now.getTime() - Date.parse(b.firstSeenAt) <= windowMs);
       if (inc.type === 'broker-failure' && fresh.length > 0 && recent) {
-        return { kind: 'upgrade', incidentId: inc.id, to: 'cascade-failure', severity: mostSevere(inc.severity, decision.severity, CASCADE_SEVERITY) };
+        return {
+          kind: 'upgrade',
+          incidentId: inc.id,
+          to: 'cascade-failure',
+          severity: mostSevere(inc.severity, decision.severity, CASCADE_SEVERITY),
+        };
       }
       return severityUpgrade(inc, decision.severity);
     }
@@ -153,7 +184,8 @@ function place(signal: Signal, decision: Decision, open: OpenIncident[], policy:
 
   const sameBroker = open.find((i) => i.brokers.some((b) => signal.brokerIds.includes(b.id)));
   if (sameBroker) {
-    if (isMoreSevere(decision.severity, sameBroker.severity)) return { kind: 'upgrade', incidentId: sameBroker.id, to: decision.incidentType, severity: decision.severity };
+    if (isMoreSevere(decision.severity, sameBroker.severity))
+      return { kind: 'upgrade', incidentId: sameBroker.id, to: decision.incidentType, severity: decision.severity };
     return { kind: 'join', incidentId: sameBroker.id };
   }
   return undefined;
@@ -172,7 +204,13 @@ function isFoldable(signal: Signal, decision: Decision): boolean {
 export function foldTarget(signal: Signal, decision: Decision, open: OpenIncident[]): OpenIncident | undefined {
   if (!isFoldable(signal, decision)) return undefined;
   return open
-    .filter((i) => i.cluster === signal.cluster && CLUSTER_WIDE_TYPES.includes(i.type) && FOLD_STATUSES.includes(i.status) && !isMoreSevere(decision.severity, i.severity))
+    .filter(
+      (i) =>
+        i.cluster === signal.cluster &&
+        CLUSTER_WIDE_TYPES.includes(i.type) &&
+        FOLD_STATUSES.includes(i.status) &&
+        !isMoreSevere(decision.severity, i.severity),
+    )
     .sort((a, b) => a.openedAt.localeCompare(b.openedAt) || a.id.localeCompare(b.id))[0];
 }
 
@@ -201,7 +239,10 @@ function ownDecision(d: Decision): string {
   }
 }
 
-function severityUpgrade(inc: OpenIncident, severity: Severity): Exclude<Correlation, { kind: 'new' } | { kind: 'fold' } | { kind: 'reopen' }> {
+function severityUpgrade(
+  inc: OpenIncident,
+  severity: Severity,
+): Exclude<Correlation, { kind: 'new' } | { kind: 'fold' } | { kind: 'reopen' }> {
   if (isMoreSevere(severity, inc.severity)) return { kind: 'upgrade', incidentId: inc.id, to: inc.type, severity };
   return { kind: 'join', incidentId: inc.id };
 }

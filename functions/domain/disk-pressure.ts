@@ -14,12 +14,20 @@ export interface DiskVerdict {
   summary: string;
 }
 
-export function diskVerdict(usedPercent: number | null | undefined, thresholdPercent: number, where: string): DiskVerdict {
+export function diskVerdict(
+  usedPercent: number | null | undefined,
+  thresholdPercent: number,
+  where: string,
+): DiskVerdict {
   if (usedPercent === null || usedPercent === undefined || !Number.isFinite(usedPercent)) {
     return { usedPercent: null, above: true, summary: `${where}: data disk usage unknown (treated as full)` };
   }
   const above = usedPercent >= thresholdPercent;
-  return { usedPercent, above, summary: `${where}: data disk ${usedPercent}% ${above ? '>=' : '<'} ${thresholdPercent}%` };
+  return {
+    usedPercent,
+    above,
+    summary: `${where}: data disk ${usedPercent}% ${above ? '>=' : '<'} ${thresholdPercent}%`,
+  };
 }
 
 export interface StoragePolicy {
@@ -51,9 +59,16 @@ export type StoragePlan =
 export function planStorageUpdate(i: StoragePlanInput): StoragePlan {
   const { policy } = i;
   const target = Math.min(policy.maxVolumeGb, Math.ceil(i.currentVolumeGb * (1 + policy.growthPercent / 100)));
-  const projected = i.usedPercent === null ? null : Math.round(((i.usedPercent * i.currentVolumeGb) / target) * 10) / 10;
-  const no = (reason: string): StoragePlan => ({ allowed: false, targetVolumeGb: target, projectedPercent: projected, reason });
-  if (i.clusterState !== 'ACTIVE') return no(`the cluster is ${i.clusterState}, not ACTIVE: MSK accepts no storage update now`);
+  const projected =
+    i.usedPercent === null ? null : Math.round(((i.usedPercent * i.currentVolumeGb) / target) * 10) / 10;
+  const no = (reason: string): StoragePlan => ({
+    allowed: false,
+    targetVolumeGb: target,
+    projectedPercent: projected,
+    reason,
+  });
+  if (i.clusterState !== 'ACTIVE')
+    return no(`the cluster is ${i.clusterState}, not ACTIVE: MSK accepts no storage update now`);
   const intervalMs = policy.minIntervalHours * 3_600_000;
   const recent = i.earlierUpdates
     .map((t) => Date.parse(t))
@@ -61,9 +76,17 @@ export function planStorageUpdate(i: StoragePlanInput): StoragePlan {
     .sort((a, b) => b - a);
   if (recent.length > 0) {
     const next = new Date((recent[0] as number) + intervalMs).toISOString();
-    return no(`a storage update finished ${new Date(recent[0] as number).toISOString()}, less than ${policy.minIntervalHours} h ago: MSK allows one per ${policy.minIntervalHours} h (next possible ${next})`);
+    return no(
+      `a storage update finished ${new Date(recent[0] as number).toISOString()}, less than ${policy.minIntervalHours} h ago: MSK allows one per ${policy.minIntervalHours} h (next possible ${next})`,
+    );
   }
-  if (target <= i.currentVolumeGb) return no(`the volumes are already at the configured maximum of ${policy.maxVolumeGb} GiB`);
+  if (target <= i.currentVolumeGb)
+    return no(`the volumes are already at the configured maximum of ${policy.maxVolumeGb} GiB`);
   const projection = projected === null ? '' : `; projected usage ${projected}% (threshold ${i.thresholdPercent}%)`;
-  return { allowed: true, targetVolumeGb: target, projectedPercent: projected, reason: `grow broker storage from ${i.currentVolumeGb} to ${target} GiB (+${policy.growthPercent}%, max ${policy.maxVolumeGb})${projection}` };
+  return {
+    allowed: true,
+    targetVolumeGb: target,
+    projectedPercent: projected,
+    reason: `grow broker storage from ${i.currentVolumeGb} to ${target} GiB (+${policy.growthPercent}%, max ${policy.maxVolumeGb})${projection}`,
+  };
 }

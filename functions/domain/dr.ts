@@ -15,7 +15,8 @@ export interface HeartbeatReading {
   sentAt: number | null;
 }
 
-export type LagReading = { kind: 'measured'; lagMs: number; sentAt: number; appendedAt: number } | { kind: 'unknown'; reason: string };
+export type LagReading =
+  { kind: 'measured'; lagMs: number; sentAt: number; appendedAt: number } | { kind: 'unknown'; reason: string };
 
 /**
  * Replication lag from the newest replicated heartbeat: standby append time minus source send
@@ -27,10 +28,19 @@ export function heartbeatLag(readings: HeartbeatReading[], topic: string): LagRe
   const newest = [...readings].sort((a, b) => b.timestamp - a.timestamp)[0];
   if (!newest) return { kind: 'unknown', reason: `no MirrorMaker 2 heartbeat has been replicated into ${topic} yet` };
   if (newest.timestampType !== 'LogAppendTime') {
-    return { kind: 'unknown', reason: `${topic} keeps the source's CreateTime; set message.timestamp.type=LogAppendTime on it so the standby records when each heartbeat arrived` };
+    return {
+      kind: 'unknown',
+      reason: `${topic} keeps the source's CreateTime; set message.timestamp.type=LogAppendTime on it so the standby records when each heartbeat arrived`,
+    };
   }
-  if (newest.sentAt === null) return { kind: 'unknown', reason: `the newest record of ${topic} is not a MirrorMaker 2 heartbeat` };
-  return { kind: 'measured', lagMs: Math.max(0, newest.timestamp - newest.sentAt), sentAt: newest.sentAt, appendedAt: newest.timestamp };
+  if (newest.sentAt === null)
+    return { kind: 'unknown', reason: `the newest record of ${topic} is not a MirrorMaker 2 heartbeat` };
+  return {
+    kind: 'measured',
+    lagMs: Math.max(0, newest.timestamp - newest.sentAt),
+    sentAt: newest.sentAt,
+    appendedAt: newest.timestamp,
+  };
 }
 
 export interface ReadinessInput {
@@ -59,12 +69,16 @@ export function drReadiness(x: ReadinessInput): Readiness {
   if (x.lag.kind === 'unknown') reasons.push(`replication lag unknown: ${x.lag.reason}`);
   else {
     lagSeconds = x.lag.lagMs / 1000;
-    if (x.lag.lagMs > x.maxLagSeconds * 1000) reasons.push(`replication lag ${lagSeconds.toFixed(3)} s exceeds the allowed ${x.maxLagSeconds} s`);
+    if (x.lag.lagMs > x.maxLagSeconds * 1000)
+      reasons.push(`replication lag ${lagSeconds.toFixed(3)} s exceeds the allowed ${x.maxLagSeconds} s`);
   }
   const healthy = x.bootstrapReachable && x.status === 'healthy';
   const ready = reasons.length === 0;
-  const lagText = lagSeconds === null ? 'lag unknown' : `replication lag ${lagSeconds.toFixed(3)} s (max ${x.maxLagSeconds} s)`;
-  const summary = ready ? `${x.cluster} is healthy and reachable, ${lagText}` : `${x.cluster} is not ready: ${reasons.join('; ')}`;
+  const lagText =
+    lagSeconds === null ? 'lag unknown' : `replication lag ${lagSeconds.toFixed(3)} s (max ${x.maxLagSeconds} s)`;
+  const summary = ready
+    ? `${x.cluster} is healthy and reachable, ${lagText}`
+    : `${x.cluster} is not ready: ${reasons.join('; ')}`;
   return { ready, healthy, lagSeconds, reasons, summary };
 }
 
@@ -81,12 +95,23 @@ export interface CanaryObservation {
 
 /** A switch is proven only when the DNS name leads to the expected cluster and a canary makes the round trip. */
 export function canaryVerdict(c: CanaryObservation): { ok: boolean; summary: string } {
-  if (c.expectedClusterId === null) return { ok: false, summary: `the target cluster did not answer with its cluster id` };
+  if (c.expectedClusterId === null)
+    return { ok: false, summary: `the target cluster did not answer with its cluster id` };
   if (c.reachedClusterId !== c.expectedClusterId) {
-    return { ok: false, summary: `${c.recordName} leads to cluster ${c.reachedClusterId ?? 'nothing'}, expected ${c.expectedClusterId}` };
+    return {
+      ok: false,
+      summary: `${c.recordName} leads to cluster ${c.reachedClusterId ?? 'nothing'}, expected ${c.expectedClusterId}`,
+    };
   }
-  if (c.received !== c.sent) return { ok: false, summary: `the canary sent through ${c.recordName} was ${c.received === null ? 'not read back' : 'read back altered'}` };
-  return { ok: true, summary: `${c.recordName} leads to cluster ${c.expectedClusterId}; the canary made the round trip` };
+  if (c.received !== c.sent)
+    return {
+      ok: false,
+      summary: `the canary sent through ${c.recordName} was ${c.received === null ? 'not read back' : 'read back altered'}`,
+    };
+  return {
+    ok: true,
+    summary: `${c.recordName} leads to cluster ${c.expectedClusterId}; the canary made the round trip`,
+  };
 }
 
 /**
@@ -117,7 +142,10 @@ export function siteProbeVerdict(p: SiteProbeInput): { verdict: SiteProbeVerdict
   if (p.expect === 'unreachable') {
     if (p.status === 'down') return { verdict: 'confirms', summary: `no broker of ${p.cluster} answered (${seen})` };
     if (p.status === 'healthy') return { verdict: 'false-alarm', summary: `${p.cluster} answered and is healthy` };
-    return { verdict: 'contradicts', summary: `${p.cluster} answered (${seen}): the site is not down, so it is not failed over` };
+    return {
+      verdict: 'contradicts',
+      summary: `${p.cluster} answered (${seen}): the site is not down, so it is not failed over`,
+    };
   }
   if (p.status === 'healthy') return { verdict: 'confirms', summary: `${p.cluster} answered and is healthy` };
   return { verdict: 'contradicts', summary: `${p.cluster} is not healthy (${seen}): clients are not moved back to it` };

@@ -79,7 +79,11 @@ export type EscalationStep =
   | { action: 'notify'; reason: string }
   | { action: 'status-update'; reason: string }
   | { action: 'wait'; until: string; waitMs: number; reason: string }
-  | { action: 'stop'; outcome: 'resolved' | 'acknowledged' | 'notified' | 'ladder-exhausted' | 'handed-to-pagerduty' | 'updates-ended'; reason: string };
+  | {
+      action: 'stop';
+      outcome: 'resolved' | 'acknowledged' | 'notified' | 'ladder-exhausted' | 'handed-to-pagerduty' | 'updates-ended';
+      reason: string;
+    };
 
 /** The escalation state is inconsistent (bad timestamp, paged level without a time). */
 export class EscalationStateError extends Error {
@@ -100,7 +104,11 @@ export function formatDuration(ms: number): string {
 }
 
 /** What the escalation workflow should do now, given the state and the policy. */
-export function nextEscalationStep(state: EscalationState, now: Date, policy: EscalationPolicy = DEFAULT_ESCALATION_POLICY): EscalationStep {
+export function nextEscalationStep(
+  state: EscalationState,
+  now: Date,
+  policy: EscalationPolicy = DEFAULT_ESCALATION_POLICY,
+): EscalationStep {
   const p = policy[state.severity];
   const t = now.getTime();
   const started = time(state.startedAt, 'startedAt');
@@ -110,13 +118,20 @@ export function nextEscalationStep(state: EscalationState, now: Date, policy: Es
   }
   const horizon = started + LADDER_HORIZON_MS;
   if (t >= horizon) {
-    return { action: 'stop', outcome: 'updates-ended', reason: `still unresolved ${formatDuration(LADDER_HORIZON_MS)} after the ladder started: no further pages or status updates; the incident stays open for a human` };
+    return {
+      action: 'stop',
+      outcome: 'updates-ended',
+      reason: `still unresolved ${formatDuration(LADDER_HORIZON_MS)} after the ladder started: no further pages or status updates; the incident stays open for a human`,
+    };
   }
 
   let ackDeadline: number | undefined;
   if (!p.page) {
     if (state.notifiedAt === undefined) {
-      return { action: 'notify', reason: `${state.severity} does not page: one SNS notification, handled next business day` };
+      return {
+        action: 'notify',
+        reason: `${state.severity} does not page: one SNS notification, handled next business day`,
+      };
     }
   } else if (state.status === 'unacknowledged') {
     if (state.level === 0) {
@@ -131,30 +146,60 @@ export function nextEscalationStep(state: EscalationState, now: Date, policy: Es
     if (ackDeadline !== undefined && t >= ackDeadline) {
       const window = formatDuration(p.ackTimeoutMs);
       if (state.level < levels) {
-        return { action: 'page', level: state.level + 1, reason: `level ${state.level} did not acknowledge within ${window}: page level ${state.level + 1}` };
+        return {
+          action: 'page',
+          level: state.level + 1,
+          reason: `level ${state.level} did not acknowledge within ${window}: page level ${state.level + 1}`,
+        };
       }
-      return { action: 'stop', outcome: 'ladder-exhausted', reason: `top level ${state.level} did not acknowledge within ${window}: ladder exhausted, broadcast and hand to humans` };
+      return {
+        action: 'stop',
+        outcome: 'ladder-exhausted',
+        reason: `top level ${state.level} did not acknowledge within ${window}: ladder exhausted, broadcast and hand to humans`,
+      };
     }
   }
 
   let statusDue: number | undefined;
   if (p.statusUpdateEveryMs > 0) {
-    const last = state.lastStatusUpdateAt === undefined ? started : time(state.lastStatusUpdateAt, 'lastStatusUpdateAt');
+    const last =
+      state.lastStatusUpdateAt === undefined ? started : time(state.lastStatusUpdateAt, 'lastStatusUpdateAt');
     statusDue = last + p.statusUpdateEveryMs;
     if (t >= statusDue) {
-      return { action: 'status-update', reason: `${state.severity} status update due every ${formatDuration(p.statusUpdateEveryMs)}` };
+      return {
+        action: 'status-update',
+        reason: `${state.severity} status update due every ${formatDuration(p.statusUpdateEveryMs)}`,
+      };
     }
   }
 
   const due = Math.min(ackDeadline ?? Infinity, statusDue ?? Infinity);
   if (due === Infinity) {
-    if (!p.page) return { action: 'stop', outcome: 'notified', reason: `${state.severity} notified; nothing further is scheduled` };
+    if (!p.page)
+      return {
+        action: 'stop',
+        outcome: 'notified',
+        reason: `${state.severity} notified; nothing further is scheduled`,
+      };
     return state.status === 'acknowledged'
-      ? { action: 'stop', outcome: 'acknowledged', reason: `acknowledged; ${state.severity} has no status-update cadence` }
-      : { action: 'stop', outcome: 'handed-to-pagerduty', reason: `paged; PagerDuty's escalation policy moves it up and ${state.severity} has no status-update cadence` };
+      ? {
+          action: 'stop',
+          outcome: 'acknowledged',
+          reason: `acknowledged; ${state.severity} has no status-update cadence`,
+        }
+      : {
+          action: 'stop',
+          outcome: 'handed-to-pagerduty',
+          reason: `paged; PagerDuty's escalation policy moves it up and ${state.severity} has no status-update cadence`,
+        };
   }
   const next = Math.min(due, horizon);
-  const what = next === horizon ? `ladder's ${formatDuration(LADDER_HORIZON_MS)} horizon` : next === ackDeadline ? `acknowledgement deadline of level ${state.level}` : 'next status update';
+  const what =
+    next === horizon
+      ? `ladder's ${formatDuration(LADDER_HORIZON_MS)} horizon`
+      : next === ackDeadline
+        ? `acknowledgement deadline of level ${state.level}`
+        : 'next status update';
   return { action: 'wait', until: new Date(next).toISOString(), waitMs: next - t, reason: `waiting for the ${what}` };
 }
 

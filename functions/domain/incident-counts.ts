@@ -13,7 +13,9 @@ export interface OpenIncidentCounts {
   total: number;
 }
 
-export function countOpenIncidents(incidents: readonly Pick<OpenIncident, 'severity' | 'status'>[]): OpenIncidentCounts {
+export function countOpenIncidents(
+  incidents: readonly Pick<OpenIncident, 'severity' | 'status'>[],
+): OpenIncidentCounts {
   const bySeverity = Object.fromEntries(SEVERITY_LEVELS.map((s) => [s, 0])) as Record<Severity, number>;
   let awaitingApproval = 0;
   let total = 0;

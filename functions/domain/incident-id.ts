@@ -27,14 +27,20 @@ function slug(s: string, max: number): string {
  */
 export function incidentIdFor(signal: Signal, type: IncidentType): string {
   const t = Date.parse(signal.observedAt);
-  const stamp = Number.isNaN(t) ? 'notime' : new Date(t).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const stamp = Number.isNaN(t)
+    ? 'notime'
+    : new Date(t)
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z');
   const h = hash(`${signal.cluster}\n${type}\n${signal.fingerprint}\n${signal.observedAt}`, 10);
   return `inc-${slug(signal.cluster, 20)}-${type}-${stamp}-${h}`;
 }
 
 /** `<incident>-<workflow>-<attempt>`, shortened with a hash of the incident id when too long. */
 export function executionName(incidentId: string, workflow: Workflow, attempt = 1): string {
-  if (!Number.isSafeInteger(attempt) || attempt < 1) throw new RangeError(`executionName: attempt must be a whole number >= 1, got ${attempt}`);
+  if (!Number.isSafeInteger(attempt) || attempt < 1)
+    throw new RangeError(`executionName: attempt must be a whole number >= 1, got ${attempt}`);
   const safeId = incidentId.replace(/[^A-Za-z0-9_-]/g, '-');
   const tail = `-${workflow}-${attempt}`;
   const room = MAX_NAME - tail.length;

@@ -75,7 +75,13 @@ export function evaluateLag(window: LagSample[], thresholds: LagThresholds, opts
   const lag = sampleLag(last);
   const severity = lagSeverity(lag, thresholds);
   const complete = samples.length >= (opts.minSamples ?? DEFAULT_MIN_SAMPLES);
-  const result = (status: PartitionLagStatus, reason: string): LagEvaluation => ({ status, lag, severity, complete, reason });
+  const result = (status: PartitionLagStatus, reason: string): LagEvaluation => ({
+    status,
+    lag,
+    severity,
+    complete,
+    reason,
+  });
   if (lag === 0) return result('OK', 'caught up: no lag at the newest sample');
   if (!complete) return result('OK', `window incomplete (${samples.length} sample(s))`);
 
@@ -83,7 +89,8 @@ export function evaluateLag(window: LagSample[], thresholds: LagThresholds, opts
   // When the current committed offset was first seen: the start of the trailing run of samples
   // that carry it.
   let lastCommitAt = last.at;
-  for (let i = samples.length - 1; i >= 0 && samples[i]?.committedOffset === last.committedOffset; i--) lastCommitAt = (samples[i] as LagSample).at;
+  for (let i = samples.length - 1; i >= 0 && samples[i]?.committedOffset === last.committedOffset; i--)
+    lastCommitAt = (samples[i] as LagSample).at;
   const span = `${Math.round((now - lastCommitAt) / 1000)} s`;
   if (last.active !== true && now - lastCommitAt > lastCommitAt - first.at) {
     return result('STOP', `no new commit for ${span} (longer than the window's commit span) and no active consumer`);
@@ -103,7 +110,8 @@ export function evaluateLag(window: LagSample[], thresholds: LagThresholds, opts
   }
   if (rewound) return result('REWIND', 'the committed offset went backwards');
   if (sawZero) return result('OK', 'lag was zero within the window');
-  if (!moved) return result('STALL', `committed offset unchanged for ${span} with lag ${lag} while the group has active members`);
+  if (!moved)
+    return result('STALL', `committed offset unchanged for ${span} with lag ${lag} while the group has active members`);
   if (lagNeverFell) return result('WARN', 'offsets move but the lag never decreased across the window');
   return result('OK', 'lag decreased within the window');
 }
@@ -123,7 +131,11 @@ export function groupStatus(statuses: PartitionLagStatus[]): GroupLagStatus {
 }
 
 /** Per-partition windows of one group, built from consecutive probe snapshots (oldest first). */
-export function lagWindows(snapshots: ClusterSnapshot[], group: string, maxSamples: number): Map<string, { topic: string; partition: number; samples: LagSample[] }> {
+export function lagWindows(
+  snapshots: ClusterSnapshot[],
+  group: string,
+  maxSamples: number,
+): Map<string, { topic: string; partition: number; samples: LagSample[] }> {
   const out = new Map<string, { topic: string; partition: number; samples: LagSample[] }>();
   for (const snap of snapshots) {
     const g = snap.consumerGroups.find((x) => x.group === group);
@@ -153,5 +165,11 @@ export function evaluateGroup(
     .map((w) => ({ topic: w.topic, partition: w.partition, ...evaluateLag(w.samples, thresholds, opts) }))
     .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
   const totalLag = partitions.reduce((s, p) => s + p.lag, 0);
-  return { group, status: groupStatus(partitions.map((p) => p.status)), totalLag, severity: lagSeverity(totalLag, thresholds), partitions };
+  return {
+    group,
+    status: groupStatus(partitions.map((p) => p.status)),
+    totalLag,
+    severity: lagSeverity(totalLag, thresholds),
+    partitions,
+  };
 }

@@ -48,18 +48,38 @@ export type Coverage = { covered: true; why: string } | { covered: false; why: s
  *   - no broker, no group: the same incident type     -> yes (the same cluster-wide fault)
  */
 export function escalatedCoverage(incident: OpenIncident, signal: Signal, decision: Decision): Coverage {
-  const brokers = signal.brokerIds.length ? `broker${signal.brokerIds.length > 1 ? 's' : ''} ${signal.brokerIds.join(',')}` : 'no broker';
+  const brokers = signal.brokerIds.length
+    ? `broker${signal.brokerIds.length > 1 ? 's' : ''} ${signal.brokerIds.join(',')}`
+    : 'no broker';
   const held = incident.brokers.length ? `brokers ${incident.brokers.map((b) => b.id).join(',')}` : 'no broker';
-  if (!brokersWithin(signal, incident)) return { covered: false, why: `${brokers}: not covered by escalated incident ${incident.id} (${held})` };
-  if (incident.fingerprints.includes(fingerprintKey(signal.fingerprint))) return { covered: true, why: `alarm ${signal.name} of escalated incident ${incident.id} fired again` };
-  if (decision.incidentType === 'unknown') return { covered: false, why: `alarm ${signal.name} is unknown and not one of escalated incident ${incident.id}: two unknown alerts are two things nobody classified` };
+  if (!brokersWithin(signal, incident))
+    return { covered: false, why: `${brokers}: not covered by escalated incident ${incident.id} (${held})` };
+  if (incident.fingerprints.includes(fingerprintKey(signal.fingerprint)))
+    return { covered: true, why: `alarm ${signal.name} of escalated incident ${incident.id} fired again` };
+  if (decision.incidentType === 'unknown')
+    return {
+      covered: false,
+      why: `alarm ${signal.name} is unknown and not one of escalated incident ${incident.id}: two unknown alerts are two things nobody classified`,
+    };
   if (isMoreSevere(decision.severity, incident.severity)) {
-    return { covered: false, why: `${decision.incidentType} ${decision.severity} is more severe than escalated incident ${incident.id} (${incident.type} ${incident.severity})` };
+    return {
+      covered: false,
+      why: `${decision.incidentType} ${decision.severity} is more severe than escalated incident ${incident.id} (${incident.type} ${incident.severity})`,
+    };
   }
-  if (signal.brokerIds.length > 0) return { covered: true, why: `${brokers}: covered by escalated incident ${incident.id} (${held})` };
-  if (scoped(signal)) return { covered: false, why: `${signal.consumerGroup !== undefined ? `consumer group ${signal.consumerGroup}` : `topic ${String(signal.topic)}`}: alarm ${signal.name} is not one of escalated incident ${incident.id}` };
-  if (decision.incidentType === incident.type) return { covered: true, why: `the same cluster-wide ${incident.type} as escalated incident ${incident.id}` };
-  return { covered: false, why: `${decision.incidentType} is not the fault of escalated incident ${incident.id} (${incident.type})` };
+  if (signal.brokerIds.length > 0)
+    return { covered: true, why: `${brokers}: covered by escalated incident ${incident.id} (${held})` };
+  if (scoped(signal))
+    return {
+      covered: false,
+      why: `${signal.consumerGroup !== undefined ? `consumer group ${signal.consumerGroup}` : `topic ${String(signal.topic)}`}: alarm ${signal.name} is not one of escalated incident ${incident.id}`,
+    };
+  if (decision.incidentType === incident.type)
+    return { covered: true, why: `the same cluster-wide ${incident.type} as escalated incident ${incident.id}` };
+  return {
+    covered: false,
+    why: `${decision.incidentType} is not the fault of escalated incident ${incident.id} (${incident.type})`,
+  };
 }
 
 /** An incident resolved recently, as reopening needs it (the store lists them by resolve time). */
@@ -74,17 +94,31 @@ export interface ResolvedIncident extends OpenIncident {
  * (inclusive), and the same fault: its own alarm, or brokers it had in the same incident family.
  * An ignore decision reopens nothing.
  */
-export function reopenTarget(signal: Signal, decision: Decision, resolved: readonly ResolvedIncident[], policy: RuntimePolicy, now: Date): ResolvedIncident | undefined {
+export function reopenTarget(
+  signal: Signal,
+  decision: Decision,
+  resolved: readonly ResolvedIncident[],
+  policy: RuntimePolicy,
+  now: Date,
+): ResolvedIncident | undefined {
   if (signal.state !== 'firing' || decision.action === 'ignore' || policy.reopenSeconds <= 0) return undefined;
   const key = fingerprintKey(signal.fingerprint);
   const windowMs = policy.reopenSeconds * 1000;
   return resolved
-    .filter((r) => r.cluster === signal.cluster && r.resolvedVia !== undefined && REOPENABLE_VIA.includes(r.resolvedVia))
+    .filter(
+      (r) => r.cluster === signal.cluster && r.resolvedVia !== undefined && REOPENABLE_VIA.includes(r.resolvedVia),
+    )
     .filter((r) => {
       const age = now.getTime() - Date.parse(r.resolvedAt);
       return age >= 0 && age <= windowMs;
     })
-    .filter((r) => r.fingerprints.includes(key) || (signal.brokerIds.length > 0 && brokersWithin(signal, r) && incidentFamily(r.type) === incidentFamily(decision.incidentType)))
+    .filter(
+      (r) =>
+        r.fingerprints.includes(key) ||
+        (signal.brokerIds.length > 0 &&
+          brokersWithin(signal, r) &&
+          incidentFamily(r.type) === incidentFamily(decision.incidentType)),
+    )
     .sort((a, b) => b.resolvedAt.localeCompare(a.resolvedAt) || b.id.localeCompare(a.id))[0];
 }
 
@@ -115,20 +149,38 @@ export const UNPUBLISHED_METRIC_MS = 24 * 3600 * 1000;
  */
 export function clusterHealthFromAlarms(all: readonly AlarmStatus[], now: Date): ClusterHealth {
   if (all.length === 0) return { healthy: false, reason: 'no alarm of the cluster was found' };
-  const unpublished = all.filter((a) => a.state === 'INSUFFICIENT_DATA' && !a.probe && now.getTime() - Date.parse(a.since) >= UNPUBLISHED_METRIC_MS);
+  const unpublished = all.filter(
+    (a) => a.state === 'INSUFFICIENT_DATA' && !a.probe && now.getTime() - Date.parse(a.since) >= UNPUBLISHED_METRIC_MS,
+  );
   const alarms = all.filter((a) => !unpublished.includes(a));
-  if (alarms.length === 0) return { healthy: false, reason: `none of its ${all.length} alarm(s) has had data for a day` };
+  if (alarms.length === 0)
+    return { healthy: false, reason: `none of its ${all.length} alarm(s) has had data for a day` };
   const bad = alarms.filter((a) => a.state !== 'OK');
   if (bad.length > 0) {
     const shown = bad.slice(0, 5).map((a) => `${a.name} ${a.state}`);
-    return { healthy: false, reason: `${shown.join(', ')}${bad.length > shown.length ? ` and ${bad.length - shown.length} more` : ''}` };
+    return {
+      healthy: false,
+      reason: `${shown.join(', ')}${bad.length > shown.length ? ` and ${bad.length - shown.length} more` : ''}`,
+    };
   }
-  const latest = (of: readonly AlarmStatus[]) => of.reduce((a, b) => (Date.parse(b.since) > Date.parse(a.since) ? b : a));
+  const latest = (of: readonly AlarmStatus[]) =>
+    of.reduce((a, b) => (Date.parse(b.since) > Date.parse(a.since) ? b : a));
   const last = latest(alarms);
   const probe = alarms.filter((a) => a.probe);
-  const probeText = probe.length === 0 ? '' : `; the probe healthy since ${latest(probe).since} (its ${probe.length} alarm(s) OK)`;
-  const left = unpublished.length === 0 ? '' : `; left out, without data for a day or more (a metric nobody publishes): ${unpublished.slice(0, 3).map((a) => a.name).join(', ')}${unpublished.length > 3 ? ` and ${unpublished.length - 3} more` : ''}`;
-  return { healthy: true, since: last.since, detail: `all ${alarms.length} alarms OK, the last back ${last.name} at ${last.since}${probeText}${left}` };
+  const probeText =
+    probe.length === 0 ? '' : `; the probe healthy since ${latest(probe).since} (its ${probe.length} alarm(s) OK)`;
+  const left =
+    unpublished.length === 0
+      ? ''
+      : `; left out, without data for a day or more (a metric nobody publishes): ${unpublished
+          .slice(0, 3)
+          .map((a) => a.name)
+          .join(', ')}${unpublished.length > 3 ? ` and ${unpublished.length - 3} more` : ''}`;
+  return {
+    healthy: true,
+    since: last.since,
+    detail: `all ${alarms.length} alarms OK, the last back ${last.name} at ${last.since}${probeText}${left}`,
+  };
 }
 
 /** One alarm's state on an incident: the latest the incident heard of it. */
@@ -158,19 +210,42 @@ export const AUTO_RESOLVE_STATUSES: readonly IncidentStatus[] = ['open', 'escala
  * (policy.autoResolveSeconds, inclusive): open or escalated, not held open by a person, every alarm
  * it heard of back to OK and none of them changed within the period, and the cluster healthy for it.
  */
-export function autoResolveVerdict(incident: AutoResolveFacts, health: ClusterHealth, policy: RuntimePolicy, now: Date): AutoResolveVerdict {
+export function autoResolveVerdict(
+  incident: AutoResolveFacts,
+  health: ClusterHealth,
+  policy: RuntimePolicy,
+  now: Date,
+): AutoResolveVerdict {
   const quietMs = policy.autoResolveSeconds * 1000;
-  if (policy.autoResolveSeconds <= 0) return { resolve: false, reason: 'auto-resolve is off (policy.autoResolveSeconds 0)' };
-  if (!AUTO_RESOLVE_STATUSES.includes(incident.status)) return { resolve: false, reason: `the incident is ${incident.status}` };
+  if (policy.autoResolveSeconds <= 0)
+    return { resolve: false, reason: 'auto-resolve is off (policy.autoResolveSeconds 0)' };
+  if (!AUTO_RESOLVE_STATUSES.includes(incident.status))
+    return { resolve: false, reason: `the incident is ${incident.status}` };
   if (incident.holdOpen) return { resolve: false, reason: 'a person reopened it: a person resolves it' };
-  if (incident.alarms === undefined || incident.alarmsUntracked) return { resolve: false, reason: 'the incident does not track all its alarms: resolve it by hand' };
+  if (incident.alarms === undefined || incident.alarmsUntracked)
+    return { resolve: false, reason: 'the incident does not track all its alarms: resolve it by hand' };
   const firing = Object.entries(incident.alarms).filter(([, a]) => a.state === 'firing');
-  if (firing.length > 0) return { resolve: false, reason: `${firing.length} alarm(s) still firing: ${firing.slice(0, 3).map(([k]) => k).join(', ')}` };
+  if (firing.length > 0)
+    return {
+      resolve: false,
+      reason: `${firing.length} alarm(s) still firing: ${firing
+        .slice(0, 3)
+        .map(([k]) => k)
+        .join(', ')}`,
+    };
   const last = Math.max(Number.NEGATIVE_INFINITY, ...Object.values(incident.alarms).map((a) => Date.parse(a.at)));
-  if (now.getTime() - last < quietMs) return { resolve: false, reason: `the last alarm change was ${Math.round((now.getTime() - last) / 1000)} s ago (quiet period ${policy.autoResolveSeconds} s)` };
+  if (now.getTime() - last < quietMs)
+    return {
+      resolve: false,
+      reason: `the last alarm change was ${Math.round((now.getTime() - last) / 1000)} s ago (quiet period ${policy.autoResolveSeconds} s)`,
+    };
   if (!health.healthy) return { resolve: false, reason: `the cluster is not healthy: ${health.reason}` };
   const healthyMs = now.getTime() - Date.parse(health.since);
-  if (healthyMs < quietMs) return { resolve: false, reason: `the cluster is healthy for ${Math.round(healthyMs / 1000)} s only (quiet period ${policy.autoResolveSeconds} s)` };
+  if (healthyMs < quietMs)
+    return {
+      resolve: false,
+      reason: `the cluster is healthy for ${Math.round(healthyMs / 1000)} s only (quiet period ${policy.autoResolveSeconds} s)`,
+    };
   const own = Object.entries(incident.alarms).sort(([, a], [, b]) => b.at.localeCompare(a.at));
   const shown = own.slice(0, 3).map(([k, a]) => `${k} since ${a.at}`);
   const more = own.length > shown.length ? ` and ${own.length - shown.length} more` : '';
@@ -181,7 +256,11 @@ export function autoResolveVerdict(incident: AutoResolveFacts, health: ClusterHe
 }
 
 /** Time to acknowledge: from the first page when one went out, else from detection. */
-export function mtta(acknowledgedAt: string, detectedAt: string, firstPagedAt?: string): { seconds: number; from: 'page' | 'detection' } {
+export function mtta(
+  acknowledgedAt: string,
+  detectedAt: string,
+  firstPagedAt?: string,
+): { seconds: number; from: 'page' | 'detection' } {
   const from = firstPagedAt === undefined ? 'detection' : 'page';
   const start = Date.parse(firstPagedAt ?? detectedAt);
   return { seconds: Math.max(0, Math.round((Date.parse(acknowledgedAt) - start) / 1000)), from };

@@ -2,7 +2,14 @@
 // Parameter Store (or the `policy` block of a cluster in the config file). Partial policies are
 // filled from DEFAULT_POLICY; any bad field is a PolicyError that names it.
 import { PolicyError } from './errors.js';
-import type { AutomationMode, EscalationLevel, EscalationTargets, MaintenanceWindow, RuntimePolicy, Thresholds } from './types.js';
+import type {
+  AutomationMode,
+  EscalationLevel,
+  EscalationTargets,
+  MaintenanceWindow,
+  RuntimePolicy,
+  Thresholds,
+} from './types.js';
 
 export { PolicyError } from './errors.js';
 
@@ -74,7 +81,8 @@ export function parsePolicy(json: unknown): RuntimePolicy {
     }
   }
   if (input === undefined || input === null) input = {};
-  if (typeof input !== 'object' || Array.isArray(input)) throw new PolicyError([{ path: '(root)', message: 'must be an object' }]);
+  if (typeof input !== 'object' || Array.isArray(input))
+    throw new PolicyError([{ path: '(root)', message: 'must be an object' }]);
   const o = input as Record<string, unknown>;
   for (const k of Object.keys(o)) if (!TOP_KEYS.has(k)) issues.push({ path: k, message: 'is not a policy field' });
 
@@ -97,22 +105,73 @@ export function parsePolicy(json: unknown): RuntimePolicy {
   const policy: RuntimePolicy = {
     mode,
     maintenanceWindows: windows(o.maintenanceWindows, issues),
-    cooldownSeconds: num('cooldownSeconds', o.cooldownSeconds, d.cooldownSeconds, wholeAtLeast(0), 'a whole number >= 0'),
+    cooldownSeconds: num(
+      'cooldownSeconds',
+      o.cooldownSeconds,
+      d.cooldownSeconds,
+      wholeAtLeast(0),
+      'a whole number >= 0',
+    ),
     flapMaxHeals: num('flapMaxHeals', o.flapMaxHeals, d.flapMaxHeals, wholeAtLeast(1), 'a whole number >= 1'),
-    flapWindowSeconds: num('flapWindowSeconds', o.flapWindowSeconds, d.flapWindowSeconds, wholeAtLeast(1), 'a whole number >= 1'),
-    cascadeWindowSeconds: num('cascadeWindowSeconds', o.cascadeWindowSeconds, d.cascadeWindowSeconds, wholeAtLeast(1), 'a whole number >= 1'),
-    simultaneousWindowSeconds: num('simultaneousWindowSeconds', o.simultaneousWindowSeconds, d.simultaneousWindowSeconds, wholeAtLeast(0), 'a whole number >= 0'),
-    blastRadiusFraction: num('blastRadiusFraction', o.blastRadiusFraction, d.blastRadiusFraction, (n) => n > 0 && n <= 1, 'a fraction in (0, 1]'),
+    flapWindowSeconds: num(
+      'flapWindowSeconds',
+      o.flapWindowSeconds,
+      d.flapWindowSeconds,
+      wholeAtLeast(1),
+      'a whole number >= 1',
+    ),
+    cascadeWindowSeconds: num(
+      'cascadeWindowSeconds',
+      o.cascadeWindowSeconds,
+      d.cascadeWindowSeconds,
+      wholeAtLeast(1),
+      'a whole number >= 1',
+    ),
+    simultaneousWindowSeconds: num(
+      'simultaneousWindowSeconds',
+      o.simultaneousWindowSeconds,
+      d.simultaneousWindowSeconds,
+      wholeAtLeast(0),
+      'a whole number >= 0',
+    ),
+    blastRadiusFraction: num(
+      'blastRadiusFraction',
+      o.blastRadiusFraction,
+      d.blastRadiusFraction,
+      (n) => n > 0 && n <= 1,
+      'a fraction in (0, 1]',
+    ),
     thresholds: { ...d.thresholds },
-    autoResolveSeconds: num('autoResolveSeconds', o.autoResolveSeconds, d.autoResolveSeconds, wholeAtLeast(0), 'a whole number >= 0 (0: never)'),
-    reopenSeconds: num('reopenSeconds', o.reopenSeconds, d.reopenSeconds, wholeAtLeast(0), 'a whole number >= 0 (0: never)'),
+    autoResolveSeconds: num(
+      'autoResolveSeconds',
+      o.autoResolveSeconds,
+      d.autoResolveSeconds,
+      wholeAtLeast(0),
+      'a whole number >= 0 (0: never)',
+    ),
+    reopenSeconds: num(
+      'reopenSeconds',
+      o.reopenSeconds,
+      d.reopenSeconds,
+      wholeAtLeast(0),
+      'a whole number >= 0 (0: never)',
+    ),
     escalation: escalation(o.escalation, issues),
   };
   if (policy.simultaneousWindowSeconds > policy.cascadeWindowSeconds) {
-    issues.push({ path: 'simultaneousWindowSeconds', message: `must not exceed cascadeWindowSeconds (${policy.cascadeWindowSeconds}), got ${policy.simultaneousWindowSeconds}` });
+    issues.push({
+      path: 'simultaneousWindowSeconds',
+      message: `must not exceed cascadeWindowSeconds (${policy.cascadeWindowSeconds}), got ${policy.simultaneousWindowSeconds}`,
+    });
   }
   if (o.blastRadiusBrokers !== undefined) {
-    policy.blastRadiusBrokers = num('blastRadiusBrokers', o.blastRadiusBrokers, 1, wholeAtLeast(1), 'a whole number >= 1');
+    policy.blastRadiusBrokers = num(
+      'blastRadiusBrokers',
+      o.blastRadiusBrokers,
+      1,
+      wholeAtLeast(1),
+      'a whole number >= 1',
+    );
   }
   if (o.thresholds !== undefined) {
     if (typeof o.thresholds !== 'object' || o.thresholds === null || Array.isArray(o.thresholds)) {
@@ -129,7 +188,8 @@ export function parsePolicy(json: unknown): RuntimePolicy {
       }
       const th = policy.thresholds;
       const order = (path: string, lo: number, hi: number) => {
-        if (!(lo < hi)) issues.push({ path: `thresholds.${path}`, message: `must be ordered low < high, got ${lo} and ${hi}` });
+        if (!(lo < hi))
+          issues.push({ path: `thresholds.${path}`, message: `must be ordered low < high, got ${lo} and ${hi}` });
       };
       order('diskWarnPercent/diskCriticalPercent', th.diskWarnPercent, th.diskCriticalPercent);
       order('lagSev3/lagSev2', th.lagSev3, th.lagSev2);
@@ -153,16 +213,24 @@ function escalation(v: unknown, issues: Issue[]): EscalationTargets {
     return fallback;
   }
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'mode' && k !== 'levels') issues.push({ path: `escalation.${k}`, message: 'is not an escalation field (mode, levels)' });
+  for (const k of Object.keys(o))
+    if (k !== 'mode' && k !== 'levels')
+      issues.push({ path: `escalation.${k}`, message: 'is not an escalation field (mode, levels)' });
   let mode = fallback.mode;
   if (o.mode !== undefined) {
     if (o.mode === 'pagerduty' || o.mode === 'levels') mode = o.mode;
-    else issues.push({ path: 'escalation.mode', message: `must be pagerduty or levels, got ${JSON.stringify(o.mode)}` });
+    else
+      issues.push({ path: 'escalation.mode', message: `must be pagerduty or levels, got ${JSON.stringify(o.mode)}` });
   }
   const levels: EscalationLevel[] = [];
-  if (o.levels !== undefined && !Array.isArray(o.levels)) issues.push({ path: 'escalation.levels', message: 'must be an array' });
+  if (o.levels !== undefined && !Array.isArray(o.levels))
+    issues.push({ path: 'escalation.levels', message: 'must be an array' });
   const raw = Array.isArray(o.levels) ? (o.levels as unknown[]) : [];
-  if (raw.length > MAX_ESCALATION_LEVELS) issues.push({ path: 'escalation.levels', message: `must list at most ${MAX_ESCALATION_LEVELS} levels, got ${raw.length}` });
+  if (raw.length > MAX_ESCALATION_LEVELS)
+    issues.push({
+      path: 'escalation.levels',
+      message: `must list at most ${MAX_ESCALATION_LEVELS} levels, got ${raw.length}`,
+    });
   const seen = new Map<string, number>();
   raw.slice(0, MAX_ESCALATION_LEVELS).forEach((l, i) => {
     const path = `escalation.levels[${i}]`;
@@ -171,26 +239,44 @@ function escalation(v: unknown, issues: Issue[]): EscalationTargets {
       return;
     }
     const r = l as Record<string, unknown>;
-    for (const k of Object.keys(r)) if (k !== 'routingKeySecret' && k !== 'snsTopicArn') issues.push({ path: `${path}.${k}`, message: 'is not a level field (routingKeySecret, snsTopicArn)' });
+    for (const k of Object.keys(r))
+      if (k !== 'routingKeySecret' && k !== 'snsTopicArn')
+        issues.push({ path: `${path}.${k}`, message: 'is not a level field (routingKeySecret, snsTopicArn)' });
     const level: EscalationLevel = {};
     if (r.routingKeySecret !== undefined) {
-      if (typeof r.routingKeySecret === 'string' && LEVEL_SECRET.test(r.routingKeySecret)) level.routingKeySecret = r.routingKeySecret;
-      else issues.push({ path: `${path}.routingKeySecret`, message: `must be a Secrets Manager secret name under ${LEVEL_SECRET_PREFIX}, got ${JSON.stringify(r.routingKeySecret)}` });
+      if (typeof r.routingKeySecret === 'string' && LEVEL_SECRET.test(r.routingKeySecret))
+        level.routingKeySecret = r.routingKeySecret;
+      else
+        issues.push({
+          path: `${path}.routingKeySecret`,
+          message: `must be a Secrets Manager secret name under ${LEVEL_SECRET_PREFIX}, got ${JSON.stringify(r.routingKeySecret)}`,
+        });
     }
     if (r.snsTopicArn !== undefined) {
       if (typeof r.snsTopicArn === 'string' && TOPIC_ARN.test(r.snsTopicArn)) level.snsTopicArn = r.snsTopicArn;
-      else issues.push({ path: `${path}.snsTopicArn`, message: `must be an SNS topic ARN, got ${JSON.stringify(r.snsTopicArn)}` });
+      else
+        issues.push({
+          path: `${path}.snsTopicArn`,
+          message: `must be an SNS topic ARN, got ${JSON.stringify(r.snsTopicArn)}`,
+        });
     }
-    if (level.routingKeySecret !== undefined && level.snsTopicArn !== undefined) issues.push({ path, message: 'must name one target: routingKeySecret or snsTopicArn, not both' });
+    if (level.routingKeySecret !== undefined && level.snsTopicArn !== undefined)
+      issues.push({ path, message: 'must name one target: routingKeySecret or snsTopicArn, not both' });
     const named = r.routingKeySecret !== undefined || r.snsTopicArn !== undefined;
-    if (!named && i > 0) issues.push({ path, message: "must name a target: only level 1 may page the deployment's own routing key" });
+    if (!named && i > 0)
+      issues.push({ path, message: "must name a target: only level 1 may page the deployment's own routing key" });
     const target = level.routingKeySecret ?? level.snsTopicArn ?? (named ? undefined : '(the deployment routing key)');
     const first = target === undefined ? undefined : seen.get(target);
-    if (first !== undefined) issues.push({ path, message: `pages the same target as level ${first + 1}, which reaches nobody new` });
+    if (first !== undefined)
+      issues.push({ path, message: `pages the same target as level ${first + 1}, which reaches nobody new` });
     else if (target !== undefined) seen.set(target, i);
     levels.push(level);
   });
-  if (mode === 'levels' && raw.length < 2) issues.push({ path: 'escalation.levels', message: `mode levels needs at least 2 levels (level 1 and who it escalates to), got ${raw.length}` });
+  if (mode === 'levels' && raw.length < 2)
+    issues.push({
+      path: 'escalation.levels',
+      message: `mode levels needs at least 2 levels (level 1 and who it escalates to), got ${raw.length}`,
+    });
   return { mode, levels };
 }
 
@@ -210,10 +296,14 @@ function windows(v: unknown, issues: Issue[]): MaintenanceWindow[] {
     const r = w as Record<string, unknown>;
     const start = typeof r.start === 'string' ? Date.parse(r.start) : Number.NaN;
     const end = typeof r.end === 'string' ? Date.parse(r.end) : Number.NaN;
-    if (Number.isNaN(start)) issues.push({ path: `${path}.start`, message: `must be an ISO time, got ${JSON.stringify(r.start)}` });
-    if (Number.isNaN(end)) issues.push({ path: `${path}.end`, message: `must be an ISO time, got ${JSON.stringify(r.end)}` });
-    if (!Number.isNaN(start) && !Number.isNaN(end) && end <= start) issues.push({ path: `${path}.end`, message: 'must be after start' });
-    if (r.reason !== undefined && typeof r.reason !== 'string') issues.push({ path: `${path}.reason`, message: 'must be a string' });
+    if (Number.isNaN(start))
+      issues.push({ path: `${path}.start`, message: `must be an ISO time, got ${JSON.stringify(r.start)}` });
+    if (Number.isNaN(end))
+      issues.push({ path: `${path}.end`, message: `must be an ISO time, got ${JSON.stringify(r.end)}` });
+    if (!Number.isNaN(start) && !Number.isNaN(end) && end <= start)
+      issues.push({ path: `${path}.end`, message: 'must be after start' });
+    if (r.reason !== undefined && typeof r.reason !== 'string')
+      issues.push({ path: `${path}.reason`, message: 'must be a string' });
     const win: MaintenanceWindow = { start: String(r.start), end: String(r.end) };
     if (typeof r.reason === 'string') win.reason = r.reason;
     out.push(win);

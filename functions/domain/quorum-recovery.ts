@@ -62,11 +62,24 @@ export function ensembleQuorum(e: EnsembleObservation): EnsembleQuorum {
   const serving = voters.filter((x) => SERVING.includes(x.mode)).length;
   const modes = e.servers.map((x) => `${x.server} ${x.mode}`).join(', ');
   const only = leaders.length === 1 ? leaders[0] : undefined;
-  if (only !== undefined && serving * 2 > voters.length) return { hasQuorum: true, leader: only.server, summary: `ZooKeeper ensemble led by ${only.server}, ${serving} of ${voters.length} voters serving (${modes})` };
-  return { hasQuorum: false, leader: null, summary: `ZooKeeper ensemble has no quorum: ${serving} of ${voters.length} voters serving (${modes})` };
+  if (only !== undefined && serving * 2 > voters.length)
+    return {
+      hasQuorum: true,
+      leader: only.server,
+      summary: `ZooKeeper ensemble led by ${only.server}, ${serving} of ${voters.length} voters serving (${modes})`,
+    };
+  return {
+    hasQuorum: false,
+    leader: null,
+    summary: `ZooKeeper ensemble has no quorum: ${serving} of ${voters.length} voters serving (${modes})`,
+  };
 }
 
-export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode, ensemble?: EnsembleObservation): QuorumConfirmation {
+export function confirmQuorumLoss(
+  s: ClusterSnapshot,
+  mode: MetadataMode,
+  ensemble?: EnsembleObservation,
+): QuorumConfirmation {
   const controllerId = knownController(s);
   const summary = snapshotSummary(s);
   // No server could be asked at all (or none was listed): the ensemble's answer is missing, as if the caller had none.
@@ -74,7 +87,12 @@ export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode, ensemb
   const unheard = observed && ensemble.servers.every((x) => x.mode === 'unreachable');
   if (observed && !unheard) {
     const q = ensembleQuorum(ensemble);
-    if (!q.hasQuorum) return { verdict: 'quorum-lost', controllerId, summary: `${q.summary}; the brokers serve the metadata they last had (${summary})` };
+    if (!q.hasQuorum)
+      return {
+        verdict: 'quorum-lost',
+        controllerId,
+        summary: `${q.summary}; the brokers serve the metadata they last had (${summary})`,
+      };
   }
   if (unheard && s.status === 'healthy' && controllerId !== null) {
     // The brokers look whole, but they would also look whole on a dead ensemble (they keep their
@@ -89,14 +107,32 @@ export function confirmQuorumLoss(s: ClusterSnapshot, mode: MetadataMode, ensemb
   if (isAccessOutcome(s.status)) {
     // Safety rule 11: a probe the cluster refuses cannot tell a lost quorum from a healthy one,
     // and stopping every broker on its word would be the worst reading of the observer's failure.
-    return { verdict: 'probe-refused', controllerId, summary: `the cluster refuses the healer's probe (${s.status}), so the quorum loss can be neither confirmed nor ruled out from here (${summary})` };
+    return {
+      verdict: 'probe-refused',
+      controllerId,
+      summary: `the cluster refuses the healer's probe (${s.status}), so the quorum loss can be neither confirmed nor ruled out from here (${summary})`,
+    };
   }
-  if (s.status !== 'healthy') return { verdict: 'quorum-lost', controllerId, summary: `the cluster is ${s.status} (${summary})` };
+  if (s.status !== 'healthy')
+    return { verdict: 'quorum-lost', controllerId, summary: `the cluster is ${s.status} (${summary})` };
   if (mode === 'kraft') {
-    return { verdict: 'check-quorum', controllerId, summary: `brokers look healthy (${summary}), but they serve the last metadata they had: the KRaft quorum itself must be asked` };
+    return {
+      verdict: 'check-quorum',
+      controllerId,
+      summary: `brokers look healthy (${summary}), but they serve the last metadata they had: the KRaft quorum itself must be asked`,
+    };
   }
-  if (controllerId === null) return { verdict: 'quorum-lost', controllerId, summary: `no active controller is registered in ZooKeeper (${summary})` };
-  return { verdict: 'false-alarm', controllerId, summary: `broker ${controllerId} is the active controller and the cluster is healthy (${summary})` };
+  if (controllerId === null)
+    return {
+      verdict: 'quorum-lost',
+      controllerId,
+      summary: `no active controller is registered in ZooKeeper (${summary})`,
+    };
+  return {
+    verdict: 'false-alarm',
+    controllerId,
+    summary: `broker ${controllerId} is the active controller and the cluster is healthy (${summary})`,
+  };
 }
 
 /** Every broker once, ascending, the active controller (when known) last. */
@@ -111,15 +147,21 @@ export interface QuorumVerification {
   summary: string;
 }
 
-export function verifyQuorumRestored(s: ClusterSnapshot, mode: MetadataMode, ensemble?: EnsembleObservation): QuorumVerification {
+export function verifyQuorumRestored(
+  s: ClusterSnapshot,
+  mode: MetadataMode,
+  ensemble?: EnsembleObservation,
+): QuorumVerification {
   const controllerId = knownController(s);
   const summary = snapshotSummary(s);
   if (mode === 'zookeeper' && ensemble !== undefined && ensemble.servers.length > 0) {
     const q = ensembleQuorum(ensemble);
     if (!q.hasQuorum) return { restored: false, controllerId, summary: `${q.summary} (${summary})` };
   }
-  if (s.status !== 'healthy') return { restored: false, controllerId, summary: `the cluster is not healthy yet (${summary})` };
-  if (mode === 'zookeeper' && controllerId === null) return { restored: false, controllerId, summary: `no active controller yet (${summary})` };
+  if (s.status !== 'healthy')
+    return { restored: false, controllerId, summary: `the cluster is not healthy yet (${summary})` };
+  if (mode === 'zookeeper' && controllerId === null)
+    return { restored: false, controllerId, summary: `no active controller yet (${summary})` };
   const controller = controllerId === null ? 'controller per the KRaft quorum' : `active controller ${controllerId}`;
   return { restored: true, controllerId, summary: `every broker is back and in sync, ${controller} (${summary})` };
 }
@@ -139,9 +181,14 @@ export function readQuorumStatus(out: Record<string, unknown>): QuorumStatus {
     return { led: false, leaderId: null, summary: `describe-quorum failed: ${why}` };
   }
   const leaderId = num(out['leaderId']);
-  if (leaderId === null || leaderId < 0) return { led: false, leaderId: null, summary: 'the KRaft quorum has no leader' };
+  if (leaderId === null || leaderId < 0)
+    return { led: false, leaderId: null, summary: 'the KRaft quorum has no leader' };
   const epoch = num(out['leaderEpoch']);
   const lag = num(out['maxFollowerLag']);
   const voters = typeof out['currentVoters'] === 'string' ? `, voters ${out['currentVoters']}` : '';
-  return { led: true, leaderId, summary: `KRaft quorum led by ${leaderId} (epoch ${epoch ?? 'unknown'}, max follower lag ${lag ?? 'unknown'}${voters})` };
+  return {
+    led: true,
+    leaderId,
+    summary: `KRaft quorum led by ${leaderId} (epoch ${epoch ?? 'unknown'}, max follower lag ${lag ?? 'unknown'}${voters})`,
+  };
 }

@@ -42,10 +42,13 @@ export type RunVerdict = { mayAct: true } | { mayAct: false; reason: string };
  */
 export function runMayAct(incident: RunFacts | undefined, run: string): RunVerdict {
   if (incident === undefined) return { mayAct: true };
-  if (incident.fencedRuns?.includes(run)) return { mayAct: false, reason: `run ${run} was superseded or stopped by the classifier` };
+  if (incident.fencedRuns?.includes(run))
+    return { mayAct: false, reason: `run ${run} was superseded or stopped by the classifier` };
   if (incident.activeRun === undefined) return { mayAct: true };
   if (incident.activeRun === run) {
-    return RUN_ACTING_STATUSES.includes(incident.status) ? { mayAct: true } : { mayAct: false, reason: `the incident is ${incident.status}: its run no longer acts` };
+    return RUN_ACTING_STATUSES.includes(incident.status)
+      ? { mayAct: true }
+      : { mayAct: false, reason: `the incident is ${incident.status}: its run no longer acts` };
   }
   return RUN_BUSY_STATUSES.includes(incident.status)
     ? { mayAct: false, reason: `run ${incident.activeRun} acts for the incident (${incident.status})` }
@@ -98,7 +101,8 @@ export type Takeover =
 export function lockTakeover(claimant: IncidentType, cluster: string, holder: LockHolder | undefined): Takeover {
   if (holder === undefined) return { take: false, reason: 'the lock holder cannot be read' };
   if (holder.cluster !== cluster) return { take: false, reason: `the lock holder is an incident of ${holder.cluster}` };
-  const stale = holder.run === 'ended' || (holder.run === 'missing' && holder.lockAgeSeconds > LOCK_STARTING_GRACE_SECONDS);
+  const stale =
+    holder.run === 'ended' || (holder.run === 'missing' && holder.lockAgeSeconds > LOCK_STARTING_GRACE_SECONDS);
   if (CLUSTER_WIDE_TYPES.includes(claimant) && BROKER_LEVEL_TYPES.includes(holder.type)) {
     return {
       take: true,
@@ -115,5 +119,8 @@ export function lockTakeover(claimant: IncidentType, cluster: string, holder: Lo
       reason: `stale lock: the ${holder.type} holder's run ${holder.run === 'ended' ? 'has ended' : `never started in ${holder.lockAgeSeconds} s`} without releasing it`,
     };
   }
-  return { take: false, reason: `the ${holder.type} holder's run is ${holder.run === 'live' ? 'running' : holder.run === 'missing' ? 'starting' : 'in an unknown state'}` };
+  return {
+    take: false,
+    reason: `the ${holder.type} holder's run is ${holder.run === 'live' ? 'running' : holder.run === 'missing' ? 'starting' : 'in an unknown state'}`,
+  };
 }

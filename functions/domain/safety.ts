@@ -24,7 +24,8 @@ export function isBrokerDown(b: BrokerObservation): boolean {
  */
 export function recoveryOrder(snapshot: ClusterSnapshot): number[] {
   const down = snapshot.brokers.filter(isBrokerDown);
-  const rank = (b: BrokerObservation) => (snapshot.controller.known && snapshot.controller.id === b.id ? 2 : b.registered ? 1 : 0);
+  const rank = (b: BrokerObservation) =>
+    snapshot.controller.known && snapshot.controller.id === b.id ? 2 : b.registered ? 1 : 0;
   return down.sort((a, b) => rank(a) - rank(b) || a.id - b.id).map((b) => b.id);
 }
 
@@ -35,12 +36,24 @@ export function canRestart(brokerId: number, snapshot: ClusterSnapshot): Restart
     return verdict(true, `the cluster is down (no broker answers): restarting broker ${brokerId} cannot make it worse`);
   }
   if (snapshot.registeredBrokers.length === 0) {
-    return verdict(false, `the snapshot has no cluster metadata (${snapshot.status}): cannot tell whether broker ${brokerId} is live; re-probe first`);
+    return verdict(
+      false,
+      `the snapshot has no cluster metadata (${snapshot.status}): cannot tell whether broker ${brokerId} is live; re-probe first`,
+    );
   }
   const broker = snapshot.brokers.find((b) => b.id === brokerId);
-  if (!broker) return verdict(true, `broker ${brokerId} is not in the cluster metadata: already down, restarting it cannot shrink any ISR`);
-  if (!broker.registered) return verdict(true, `broker ${brokerId} is not registered: already down, restarting it cannot shrink any ISR`);
-  if (!broker.reachable) return verdict(true, `broker ${brokerId} does not answer (${broker.error ?? 'unreachable'}): already out of service, restart allowed`);
+  if (!broker)
+    return verdict(
+      true,
+      `broker ${brokerId} is not in the cluster metadata: already down, restarting it cannot shrink any ISR`,
+    );
+  if (!broker.registered)
+    return verdict(true, `broker ${brokerId} is not registered: already down, restarting it cannot shrink any ISR`);
+  if (!broker.reachable)
+    return verdict(
+      true,
+      `broker ${brokerId} does not answer (${broker.error ?? 'unreachable'}): already out of service, restart allowed`,
+    );
 
   const hurt = snapshot.partitions.details.filter((p) => {
     const live = p.isr.filter((b) => !(p.unreachableIsr ?? []).includes(b));
@@ -52,7 +65,10 @@ export function canRestart(brokerId: number, snapshot: ClusterSnapshot): Restart
       .slice(0, 3)
       .map((p) => `${p.topic}-${p.partition} (ISR ${p.isr.join(',')}, min ${p.minIsr})`)
       .join('; ');
-    return verdict(false, `restarting live broker ${brokerId} would leave ${critical} partition(s) below min.insync.replicas${examples ? `: ${examples}` : ''}`);
+    return verdict(
+      false,
+      `restarting live broker ${brokerId} would leave ${critical} partition(s) below min.insync.replicas${examples ? `: ${examples}` : ''}`,
+    );
   }
   return verdict(true, `broker ${brokerId} is live and every partition it is in sync for keeps its min ISR without it`);
 }

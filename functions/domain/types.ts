@@ -92,13 +92,7 @@ export const INCIDENT_TYPES = [
 ] as const;
 export type IncidentType = (typeof INCIDENT_TYPES)[number];
 
-export type IncidentStatus =
-  | 'open'
-  | 'remediating'
-  | 'awaiting-approval'
-  | 'resolved'
-  | 'escalated'
-  | 'suppressed';
+export type IncidentStatus = 'open' | 'remediating' | 'awaiting-approval' | 'resolved' | 'escalated' | 'suppressed';
 
 /** The state machines the classifier can start (one per runbook). */
 export const WORKFLOWS = [

@@ -22,13 +22,28 @@ import * as z from 'zod';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { signingKeyFromSecret } from '../approvals/links.js';
-import { DEFAULT_ESCALATION_POLICY, formatDuration, nextEscalationStep, recordStep, type EscalationPolicy, type EscalationState, type EscalationStep } from '../domain/escalation.js';
+import {
+  DEFAULT_ESCALATION_POLICY,
+  formatDuration,
+  nextEscalationStep,
+  recordStep,
+  type EscalationPolicy,
+  type EscalationState,
+  type EscalationStep,
+} from '../domain/escalation.js';
 import type { EscalationTargets, IncidentType, Severity } from '../domain/types.js';
 import { incidentLinks } from '../lifecycle/links.js';
 import { storeFromEnv } from '../shared/clients.js';
 import type { IncidentRepo, IncidentWithTimeline, Timeline } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
-import { NotificationLost, notify, notifyDepsFromEnv, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
+import {
+  NotificationLost,
+  notify,
+  notifyDepsFromEnv,
+  notifyTimelineEntries,
+  type IncidentNotification,
+  type NotifyResult,
+} from '../shared/notify.js';
 import { SsmPolicySource, type PolicySource } from '../shared/policy-source.js';
 
 const severity = z.enum(['SEV-1', 'SEV-2', 'SEV-3', 'SEV-4']);
@@ -58,7 +73,9 @@ export const LadderSchema = z.object({
   /** PagerDuty's escalation policy moves the page up: the ladder pages level 1 only. */
   pagerDutyEscalates: z.boolean().optional(),
   /** `levels` mode: level n pages targets[n-1] (a routing key secret, an SNS topic, or {} for the deployment key). */
-  targets: z.array(z.object({ routingKeySecret: z.string().optional(), snsTopicArn: z.string().optional() })).optional(),
+  targets: z
+    .array(z.object({ routingKeySecret: z.string().optional(), snsTopicArn: z.string().optional() }))
+    .optional(),
   maxLevel: z.number().int().positive().optional(),
   /** PagerDuty targets paged so far (`default` or a routing key secret): told of acknowledge and resolve. */
   pagedTargets: z.array(z.string()).optional(),
@@ -66,9 +83,16 @@ export const LadderSchema = z.object({
 export type Ladder = z.infer<typeof LadderSchema>;
 
 /** A ladder step, plus the two hand-overs to PagerDuty the ladder itself does not plan, and the end of a fenced (superseded) ladder. */
-export type LadderStep = EscalationStep | { action: 'acknowledge'; reason: string } | { action: 'resolve'; reason: string } | { action: 'stop'; outcome: 'superseded'; reason: string };
+export type LadderStep =
+  | EscalationStep
+  | { action: 'acknowledge'; reason: string }
+  | { action: 'resolve'; reason: string }
+  | { action: 'stop'; outcome: 'superseded'; reason: string };
 
-const stepSchema = z.looseObject({ action: z.enum(['page', 'notify', 'status-update', 'acknowledge', 'resolve', 'wait', 'stop']), reason: z.string() });
+const stepSchema = z.looseObject({
+  action: z.enum(['page', 'notify', 'status-update', 'acknowledge', 'resolve', 'wait', 'stop']),
+  reason: z.string(),
+});
 
 export const EscalationStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('plan'), ...IncidentFields }),
@@ -107,25 +131,40 @@ export function ladderTargets(t: EscalationTargets): Pick<Ladder, 'pagerDutyEsca
 const ACTOR = 'workflow:escalation';
 
 /** Who a level pages, in words. */
-function targetText(t: { routingKeySecret?: string | undefined; snsTopicArn?: string | undefined } | undefined): string {
+function targetText(
+  t: { routingKeySecret?: string | undefined; snsTopicArn?: string | undefined } | undefined,
+): string {
   if (t?.routingKeySecret !== undefined) return `PagerDuty (routing key ${t.routingKeySecret})`;
   if (t?.snsTopicArn !== undefined) return `SNS topic ${t.snsTopicArn.split(':').at(-1) ?? ''}`;
   return 'PagerDuty';
 }
 
 /** The ladder a severity follows, in words, for the dry-run plan and the start entry. */
-export function describeLadder(sev: Severity, policy: EscalationPolicy = DEFAULT_ESCALATION_POLICY, targets: Pick<Ladder, 'pagerDutyEscalates' | 'targets' | 'maxLevel'> = {}): string[] {
+export function describeLadder(
+  sev: Severity,
+  policy: EscalationPolicy = DEFAULT_ESCALATION_POLICY,
+  targets: Pick<Ladder, 'pagerDutyEscalates' | 'targets' | 'maxLevel'> = {},
+): string[] {
   const p = policy[sev];
-  if (!p.page) return [`${sev} does not page: one SNS notification on the ${sev === 'SEV-4' ? 'warning' : 'severity'} topic`];
-  const lines = [`page level 1 through ${targetText(targets.targets?.[0])} at once (fallback: SNS, then the retry queue)`];
+  if (!p.page)
+    return [`${sev} does not page: one SNS notification on the ${sev === 'SEV-4' ? 'warning' : 'severity'} topic`];
+  const lines = [
+    `page level 1 through ${targetText(targets.targets?.[0])} at once (fallback: SNS, then the retry queue)`,
+  ];
   if (targets.pagerDutyEscalates) {
     lines.push("PagerDuty's escalation policy moves the page up; the ladder pages no level of its own again");
   } else {
     const levels = Math.min(p.levels, targets.maxLevel ?? p.levels);
-    for (let level = 2; level <= levels; level++) lines.push(`no acknowledgement within ${formatDuration(p.ackTimeoutMs)}: page level ${level} through ${targetText(targets.targets?.[level - 1])}`);
-    lines.push(`no acknowledgement from level ${levels} within ${formatDuration(p.ackTimeoutMs)}: broadcast and leave the incident escalated`);
+    for (let level = 2; level <= levels; level++)
+      lines.push(
+        `no acknowledgement within ${formatDuration(p.ackTimeoutMs)}: page level ${level} through ${targetText(targets.targets?.[level - 1])}`,
+      );
+    lines.push(
+      `no acknowledgement from level ${levels} within ${formatDuration(p.ackTimeoutMs)}: broadcast and leave the incident escalated`,
+    );
   }
-  if (p.statusUpdateEveryMs > 0) lines.push(`status update every ${formatDuration(p.statusUpdateEveryMs)} until resolved`);
+  if (p.statusUpdateEveryMs > 0)
+    lines.push(`status update every ${formatDuration(p.statusUpdateEveryMs)} until resolved`);
   lines.push('an acknowledgement (PagerDuty, the CLI, the incident page) stops the paging');
   return lines;
 }
@@ -135,7 +174,11 @@ function levelTarget(ladder: Ladder, level: number): { routingKeySecret?: string
   return ladder.targets?.[level - 1] ?? {};
 }
 
-function notificationFor(e: Extract<EscalationStepEvent, { step: 'act' }>, action: LadderStep['action'], level: number): IncidentNotification {
+function notificationFor(
+  e: Extract<EscalationStepEvent, { step: 'act' }>,
+  action: LadderStep['action'],
+  level: number,
+): IncidentNotification {
   const summary = e.request.summary ?? `${e.request.incidentType} on ${e.request.cluster}`;
   const base = {
     incidentId: e.request.incidentId,
@@ -149,12 +192,22 @@ function notificationFor(e: Extract<EscalationStepEvent, { step: 'act' }>, actio
   switch (action) {
     case 'page': {
       const t = levelTarget(e.ladder, level);
-      return { ...base, kind: 'trigger', level, ...(t.routingKeySecret === undefined ? {} : { routingKeySecret: t.routingKeySecret }), ...(t.snsTopicArn === undefined ? {} : { snsTopicArn: t.snsTopicArn }) };
+      return {
+        ...base,
+        kind: 'trigger',
+        level,
+        ...(t.routingKeySecret === undefined ? {} : { routingKeySecret: t.routingKeySecret }),
+        ...(t.snsTopicArn === undefined ? {} : { snsTopicArn: t.snsTopicArn }),
+      };
     }
     case 'notify':
       return { ...base, kind: 'trigger', page: false };
     case 'status-update':
-      return { ...base, kind: 'status-update', summary: `Status: ${summary} is still unresolved (escalation level ${level})` };
+      return {
+        ...base,
+        kind: 'status-update',
+        summary: `Status: ${summary} is still unresolved (escalation level ${level})`,
+      };
     case 'acknowledge':
       return { ...base, kind: 'acknowledge' };
     default:
@@ -167,10 +220,16 @@ export function makeEscalationHandler(deps: EscalationDeps) {
 
   /** The cluster's escalation targets; without a policy source PagerDuty escalates by itself. */
   const targetsFor = async (cluster: string): Promise<Pick<Ladder, 'pagerDutyEscalates' | 'targets' | 'maxLevel'>> =>
-    ladderTargets(deps.policies ? (await deps.policies.get(cluster)).policy.escalation : { mode: 'pagerduty', levels: [] });
+    ladderTargets(
+      deps.policies ? (await deps.policies.get(cluster)).policy.escalation : { mode: 'pagerduty', levels: [] },
+    );
 
   /** The acknowledgement stops the paging: said once, with who and from where. */
-  const noteAcknowledged = async (e: Extract<EscalationStepEvent, { step: 'next' }>, incident: IncidentWithTimeline, ladder: Ladder): Promise<void> => {
+  const noteAcknowledged = async (
+    e: Extract<EscalationStepEvent, { step: 'next' }>,
+    incident: IncidentWithTimeline,
+    ladder: Ladder,
+  ): Promise<void> => {
     const cadence = policy[ladder.severity].statusUpdateEveryMs;
     await deps.timeline.appendTimeline(e.request.incidentId, {
       actor: ACTOR,
@@ -186,46 +245,102 @@ export function makeEscalationHandler(deps: EscalationDeps) {
    * (it told us, or the lifecycle told it).
    */
   const toTell = (ladder: Ladder, incident: IncidentWithTimeline, what: 'acknowledged' | 'resolved'): string[] => {
-    const knows = incident.pagerDutySynced?.[what] !== undefined || (what === 'acknowledged' ? incident.acknowledgedVia : incident.resolvedVia) === 'pagerduty';
+    const knows =
+      incident.pagerDutySynced?.[what] !== undefined ||
+      (what === 'acknowledged' ? incident.acknowledgedVia : incident.resolvedVia) === 'pagerduty';
     const paged = ladder.pagedTargets ?? ['default'];
     return paged.filter((t) => t !== 'default' || !knows);
   };
 
   /** Acknowledge or resolve on every target still to be told; the results merged for the timeline. */
-  const tellTargets = async (ladder: Ladder, incident: IncidentWithTimeline, n: IncidentNotification): Promise<NotifyResult> => {
+  const tellTargets = async (
+    ladder: Ladder,
+    incident: IncidentWithTimeline,
+    n: IncidentNotification,
+  ): Promise<NotifyResult> => {
     const targets = toTell(ladder, incident, n.kind === 'acknowledge' ? 'acknowledged' : 'resolved');
     const results: NotifyResult[] = [];
-    for (const t of targets) results.push(await deps.notify({ ...n, ...(t === 'default' ? {} : { routingKeySecret: t }) }));
-    return { delivered: results.every((r) => r.delivered), via: results.every((r) => r.via === 'pagerduty') ? 'pagerduty' : results.find((r) => r.via !== 'pagerduty')?.via, attempts: results.flatMap((r) => r.attempts) };
+    for (const t of targets)
+      results.push(await deps.notify({ ...n, ...(t === 'default' ? {} : { routingKeySecret: t }) }));
+    return {
+      delivered: results.every((r) => r.delivered),
+      via: results.every((r) => r.via === 'pagerduty') ? 'pagerduty' : results.find((r) => r.via !== 'pagerduty')?.via,
+      attempts: results.flatMap((r) => r.attempts),
+    };
   };
 
   return async (e: EscalationStepEvent): Promise<EscalationStepResult> => {
     switch (e.step) {
       case 'plan': {
         const planned = describeLadder(e.request.severity, policy, await targetsFor(e.request.cluster));
-        await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-planned', detail: `dry run: nobody is notified. ${e.request.severity} ladder: ${planned.join('; ')}`, reasons: planned });
+        await deps.timeline.appendTimeline(e.request.incidentId, {
+          actor: ACTOR,
+          action: 'escalation-planned',
+          detail: `dry run: nobody is notified. ${e.request.severity} ladder: ${planned.join('; ')}`,
+          reasons: planned,
+        });
         return { planned };
       }
       case 'start': {
         const targets = await targetsFor(e.request.cluster);
-        const ladder: Ladder = { severity: e.request.severity, startedAt: deps.now().toISOString(), status: 'unacknowledged', level: 0, ...targets };
-        await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-started', detail: describeLadder(e.request.severity, policy, targets).join('; '), reasons: e.request.reasons ?? [] });
+        const ladder: Ladder = {
+          severity: e.request.severity,
+          startedAt: deps.now().toISOString(),
+          status: 'unacknowledged',
+          level: 0,
+          ...targets,
+        };
+        await deps.timeline.appendTimeline(e.request.incidentId, {
+          actor: ACTOR,
+          action: 'escalation-started',
+          detail: describeLadder(e.request.severity, policy, targets).join('; '),
+          reasons: e.request.reasons ?? [],
+        });
         return { ladder, step: null };
       }
       case 'next': {
         const incident = await deps.incidents.get(e.request.incidentId);
         // A reopened incident fences its earlier ladder: the new decision's own ladder pages now.
         if (e.executionArn !== undefined && incident.fencedRuns?.includes(e.executionArn)) {
-          return { ladder: e.ladder, step: { action: 'stop', outcome: 'superseded', reason: `this ladder (${e.executionArn}) was superseded when the incident was reopened` } };
+          return {
+            ladder: e.ladder,
+            step: {
+              action: 'stop',
+              outcome: 'superseded',
+              reason: `this ladder (${e.executionArn}) was superseded when the incident was reopened`,
+            },
+          };
         }
         const closed = incident.status === 'resolved' || incident.status === 'suppressed';
-        const status: Ladder['status'] = closed ? 'resolved' : incident.acknowledgedAt !== undefined ? 'acknowledged' : e.ladder.status === 'resolved' ? 'resolved' : e.ladder.status;
+        const status: Ladder['status'] = closed
+          ? 'resolved'
+          : incident.acknowledgedAt !== undefined
+            ? 'acknowledged'
+            : e.ladder.status === 'resolved'
+              ? 'resolved'
+              : e.ladder.status;
         const ladder: Ladder = { ...e.ladder, status };
-        if (status === 'acknowledged' && e.ladder.status === 'unacknowledged') await noteAcknowledged(e, incident, ladder);
+        if (status === 'acknowledged' && e.ladder.status === 'unacknowledged')
+          await noteAcknowledged(e, incident, ladder);
         const paged = ladder.level > 0;
-        if (status === 'resolved' && paged && !ladder.resolveSent && toTell(ladder, incident, 'resolved').length > 0) return { ladder, step: { action: 'resolve', reason: `incident ${incident.status}: close the PagerDuty alert` } };
-        if (status === 'acknowledged' && paged && !ladder.acknowledgeSent && toTell(ladder, incident, 'acknowledged').length > 0) {
-          return { ladder, step: { action: 'acknowledge', reason: `acknowledged at ${incident.acknowledgedAt ?? '?'}: acknowledge the PagerDuty alert` } };
+        if (status === 'resolved' && paged && !ladder.resolveSent && toTell(ladder, incident, 'resolved').length > 0)
+          return {
+            ladder,
+            step: { action: 'resolve', reason: `incident ${incident.status}: close the PagerDuty alert` },
+          };
+        if (
+          status === 'acknowledged' &&
+          paged &&
+          !ladder.acknowledgeSent &&
+          toTell(ladder, incident, 'acknowledged').length > 0
+        ) {
+          return {
+            ladder,
+            step: {
+              action: 'acknowledge',
+              reason: `acknowledged at ${incident.acknowledgedAt ?? '?'}: acknowledge the PagerDuty alert`,
+            },
+          };
         }
         return { ladder, step: nextEscalationStep(ladder as EscalationState, deps.now(), policy) };
       }
@@ -233,25 +348,44 @@ export function makeEscalationHandler(deps: EscalationDeps) {
         const action = e.action.action as LadderStep['action'];
         const level = action === 'page' ? Number(e.action.level ?? e.ladder.level + 1) : e.ladder.level;
         let notification = notificationFor(e, action, level);
-        if (notification.snsTopicArn !== undefined && deps.levelTopicPrefix !== undefined && !(notification.snsTopicArn.split(':').at(-1) ?? '').startsWith(deps.levelTopicPrefix)) {
-          await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-target-refused', detail: `level ${level} names SNS topic ${notification.snsTopicArn}, outside ${deps.levelTopicPrefix}* (the ladder may publish only there): paging the severity's topic instead` });
+        if (
+          notification.snsTopicArn !== undefined &&
+          deps.levelTopicPrefix !== undefined &&
+          !(notification.snsTopicArn.split(':').at(-1) ?? '').startsWith(deps.levelTopicPrefix)
+        ) {
+          await deps.timeline.appendTimeline(e.request.incidentId, {
+            actor: ACTOR,
+            action: 'escalation-target-refused',
+            detail: `level ${level} names SNS topic ${notification.snsTopicArn}, outside ${deps.levelTopicPrefix}* (the ladder may publish only there): paging the severity's topic instead`,
+          });
           const { snsTopicArn: _refused, ...rest } = notification;
           notification = { ...rest, page: false };
         }
-        if (action === 'page' && deps.links) notification = { ...notification, details: { ...notification.details, ...(await deps.links(e.request.incidentId, deps.now())) } };
-        const incident = action === 'acknowledge' || action === 'resolve' ? await deps.incidents.get(e.request.incidentId) : undefined;
+        if (action === 'page' && deps.links)
+          notification = {
+            ...notification,
+            details: { ...notification.details, ...(await deps.links(e.request.incidentId, deps.now())) },
+          };
+        const incident =
+          action === 'acknowledge' || action === 'resolve' ? await deps.incidents.get(e.request.incidentId) : undefined;
         let result: NotifyResult;
         try {
-          result = incident === undefined ? await deps.notify(notification) : await tellTargets(e.ladder, incident, notification);
+          result =
+            incident === undefined
+              ? await deps.notify(notification)
+              : await tellTargets(e.ladder, incident, notification);
         } catch (err) {
           if (err instanceof NotificationLost) {
-            for (const entry of notifyTimelineEntries(notification.kind, err.attempts)) await deps.timeline.appendTimeline(e.request.incidentId, entry);
+            for (const entry of notifyTimelineEntries(notification.kind, err.attempts))
+              await deps.timeline.appendTimeline(e.request.incidentId, entry);
           }
           throw err;
         }
         const kind = notification.kind;
-        for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.timeline.appendTimeline(e.request.incidentId, entry);
-        if (action === 'page' && result.via === 'pagerduty') await deps.incidents.markPaged?.(e.request.incidentId, deps.now().toISOString());
+        for (const entry of notifyTimelineEntries(kind, result.attempts))
+          await deps.timeline.appendTimeline(e.request.incidentId, entry);
+        if (action === 'page' && result.via === 'pagerduty')
+          await deps.incidents.markPaged?.(e.request.incidentId, deps.now().toISOString());
         await deps.timeline.appendTimeline(e.request.incidentId, {
           actor: ACTOR,
           action: action === 'page' ? 'escalation-paged' : `escalation-${action}`,
@@ -260,16 +394,31 @@ export function makeEscalationHandler(deps: EscalationDeps) {
         });
         let ladder: Ladder = { ...e.ladder };
         if (action === 'page' || action === 'notify' || action === 'status-update') {
-          ladder = { ...ladder, ...recordStep(ladder as EscalationState, action === 'page' ? { action, level, reason: e.action.reason } : { action, reason: e.action.reason }, deps.now()) };
+          ladder = {
+            ...ladder,
+            ...recordStep(
+              ladder as EscalationState,
+              action === 'page' ? { action, level, reason: e.action.reason } : { action, reason: e.action.reason },
+              deps.now(),
+            ),
+          };
         }
-        if (action === 'page' && result.via === 'pagerduty') ladder.pagedTargets = [...new Set([...(ladder.pagedTargets ?? []), notification.routingKeySecret ?? 'default'])];
+        if (action === 'page' && result.via === 'pagerduty')
+          ladder.pagedTargets = [
+            ...new Set([...(ladder.pagedTargets ?? []), notification.routingKeySecret ?? 'default']),
+          ];
         if (action === 'acknowledge') ladder.acknowledgeSent = true;
         if (action === 'resolve') ladder.resolveSent = true;
         return { ladder, step: { action, reason: e.action.reason } as LadderStep, via: result.via };
       }
       case 'finish': {
         const outcome = typeof e.action.outcome === 'string' ? e.action.outcome : 'stopped';
-        await deps.timeline.appendTimeline(e.request.incidentId, { actor: ACTOR, action: 'escalation-finished', detail: e.action.reason, result: outcome });
+        await deps.timeline.appendTimeline(e.request.incidentId, {
+          actor: ACTOR,
+          action: 'escalation-finished',
+          detail: e.action.reason,
+          result: outcome,
+        });
         const summary =
           outcome === 'ladder-exhausted'
             ? `Nobody acknowledged ${e.request.severity} ${e.request.incidentType} on ${e.request.cluster} after ${e.ladder.level} escalation level(s): ${e.action.reason}`
@@ -287,7 +436,9 @@ function fromEnv() {
   const prefix = process.env.POLICY_PARAMETER_PREFIX;
   const signingSecret = process.env.APPROVAL_SIGNING_KEY_SECRET;
   const baseUrl = process.env.APPROVAL_BASE_URL;
-  const signingKey = signingSecret ? signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: signingSecret }) : undefined;
+  const signingKey = signingSecret
+    ? signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: signingSecret })
+    : undefined;
   const store = storeFromEnv();
   return makeEscalationHandler({
     incidents: store.incidents,
@@ -295,11 +446,16 @@ function fromEnv() {
     notify: (n) => notify(n, notifyDeps),
     now: () => new Date(),
     ...(prefix ? { policies: new SsmPolicySource(new SSMClient({}), prefix) } : {}),
-    ...(signingKey && baseUrl ? { links: async (id: string, now: Date) => incidentLinks(baseUrl, await signingKey.get(), id, now) } : {}),
+    ...(signingKey && baseUrl
+      ? { links: async (id: string, now: Date) => incidentLinks(baseUrl, await signingKey.get(), id, now) }
+      : {}),
     ...(process.env.LEVEL_TOPIC_PREFIX ? { levelTopicPrefix: process.env.LEVEL_TOPIC_PREFIX } : {}),
   });
 }
 
-export const handler = withHouseMiddleware<EscalationStepEvent, EscalationStepResult>((event: EscalationStepEvent, _context: Context) => (cached ??= fromEnv())(event), {
-  schema: EscalationStepSchema,
-});
+export const handler = withHouseMiddleware<EscalationStepEvent, EscalationStepResult>(
+  (event: EscalationStepEvent, _context: Context) => (cached ??= fromEnv())(event),
+  {
+    schema: EscalationStepSchema,
+  },
+);

@@ -8,7 +8,14 @@ import { storeFromEnv } from '../shared/clients.js';
 import type { Timeline } from '../shared/store/index.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { logger } from '../shared/powertools.js';
-import { NotificationUndelivered, notifyDepsFromEnv, notifyTimelineEntries, parseRetryQueueMessage, redeliverFromQueue, type NotifyDeps } from '../shared/notify.js';
+import {
+  NotificationUndelivered,
+  notifyDepsFromEnv,
+  notifyTimelineEntries,
+  parseRetryQueueMessage,
+  redeliverFromQueue,
+  type NotifyDeps,
+} from '../shared/notify.js';
 
 export interface RedeliverDeps {
   notify: NotifyDeps;
@@ -33,10 +40,12 @@ export function makeRedeliverHandler(deps: RedeliverDeps) {
       }
       try {
         const result = await redeliverFromQueue(record.body, deps.notify);
-        for (const entry of notifyTimelineEntries(kind, result.attempts.slice(-2))) await deps.timeline.appendTimeline(incidentId, entry);
+        for (const entry of notifyTimelineEntries(kind, result.attempts.slice(-2)))
+          await deps.timeline.appendTimeline(incidentId, entry);
       } catch (err) {
         if (err instanceof NotificationUndelivered) {
-          for (const entry of notifyTimelineEntries(kind, err.attempts.slice(-2))) await deps.timeline.appendTimeline(incidentId, entry).catch(() => undefined);
+          for (const entry of notifyTimelineEntries(kind, err.attempts.slice(-2)))
+            await deps.timeline.appendTimeline(incidentId, entry).catch(() => undefined);
         } else {
           logger.error('redelivery failed', { messageId: record.messageId, error: err as Error });
         }
@@ -49,6 +58,8 @@ export function makeRedeliverHandler(deps: RedeliverDeps) {
 
 let cached: ((e: SQSEvent) => Promise<SQSBatchResponse>) | undefined;
 
-export const handler = withHouseMiddleware<SQSEvent, SQSBatchResponse>(
-  (event: SQSEvent, _context: Context) => (cached ??= makeRedeliverHandler({ notify: notifyDepsFromEnv(process.env), timeline: storeFromEnv().timeline }))(event),
+export const handler = withHouseMiddleware<SQSEvent, SQSBatchResponse>((event: SQSEvent, _context: Context) =>
+  (cached ??= makeRedeliverHandler({ notify: notifyDepsFromEnv(process.env), timeline: storeFromEnv().timeline }))(
+    event,
+  ),
 );

@@ -18,9 +18,13 @@ export interface LadderRequest {
 export type LadderStarter = (request: LadderRequest) => Promise<StartedWorkflow>;
 
 /** The starter when WORKFLOW_ARN_ESCALATION is set (the stack binds it), else undefined. */
-export function ladderStarterFromEnv(env: NodeJS.ProcessEnv = process.env, client?: SFNClient): LadderStarter | undefined {
+export function ladderStarterFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  client?: SFNClient,
+): LadderStarter | undefined {
   const arn = env[workflowArnEnvName('escalation')];
   if (arn === undefined || arn === '') return undefined;
   let sfn = client;
-  return (request) => startWorkflow((sfn ??= new SFNClient({})), arn, request.incidentId, request, { workflow: 'escalation' });
+  return (request) =>
+    startWorkflow((sfn ??= new SFNClient({})), arn, request.incidentId, request, { workflow: 'escalation' });
 }

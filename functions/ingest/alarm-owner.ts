@@ -6,7 +6,11 @@
 // CloudWatch signal goes on; an alarm of another stack, or one that no longer exists, is a
 // ForeignAlarmError: kept raw, never acted on. Answers are cached per alarm for ten minutes, so
 // an alarm storm costs one call per alarm, not one per event.
-import { ListTagsForResourceCommand, ResourceNotFoundException, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import {
+  ListTagsForResourceCommand,
+  ResourceNotFoundException,
+  type CloudWatchClient,
+} from '@aws-sdk/client-cloudwatch';
 import { ForeignAlarmError } from '../domain/errors.js';
 
 export const STACK_NAME_TAG = 'aws:cloudformation:stack-name';
@@ -26,7 +30,8 @@ export class AlarmOwnership {
 
   /** Resolves when `alarmArn` was created by this stack; throws ForeignAlarmError otherwise. */
   async verify(alarmArn: string | undefined, alarmName: string): Promise<void> {
-    if (alarmArn === undefined) throw new ForeignAlarmError(`alarm ${alarmName}: the event names no alarm ARN, so its owner cannot be checked`);
+    if (alarmArn === undefined)
+      throw new ForeignAlarmError(`alarm ${alarmName}: the event names no alarm ARN, so its owner cannot be checked`);
     let hit = this.cache.get(alarmArn);
     if (!hit || this.now() - hit.at > OWNER_CACHE_MS) {
       const tags = await this.readTags(alarmArn);
@@ -34,7 +39,10 @@ export class AlarmOwnership {
       this.cache.set(alarmArn, hit);
     }
     if (hit.owner !== this.stackName) {
-      const whose = hit.owner === undefined ? 'has no stack-name tag (not made by CloudFormation, or deleted)' : `belongs to stack ${hit.owner}`;
+      const whose =
+        hit.owner === undefined
+          ? 'has no stack-name tag (not made by CloudFormation, or deleted)'
+          : `belongs to stack ${hit.owner}`;
       throw new ForeignAlarmError(`alarm ${alarmName} ${whose}, not ${this.stackName}: never acted on`);
     }
   }

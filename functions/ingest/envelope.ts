@@ -19,7 +19,8 @@ function isApiGatewayProxyRequest(v: unknown): v is { body: string | null; isBas
 export function unwrapRecordBody(body: string): unknown {
   const parsed = parseJson(body, 'queue message body');
   if (isApiGatewayProxyRequest(parsed)) {
-    if (typeof parsed.body !== 'string' || parsed.body === '') throw new MalformedEventError('API Gateway request has no body');
+    if (typeof parsed.body !== 'string' || parsed.body === '')
+      throw new MalformedEventError('API Gateway request has no body');
     const text = parsed.isBase64Encoded ? Buffer.from(parsed.body, 'base64').toString('utf8') : parsed.body;
     return parseJson(text, 'API Gateway request body');
   }
@@ -28,5 +29,8 @@ export function unwrapRecordBody(body: string): unknown {
 
 /** Errors that retrying the same input cannot fix: the input is kept raw instead of retried. */
 export function isPermanentInputError(err: unknown): boolean {
-  return err instanceof Error && ['MalformedEventError', 'UnknownSourceError', 'InputValidationError', 'ForeignAlarmError'].includes(err.name);
+  return (
+    err instanceof Error &&
+    ['MalformedEventError', 'UnknownSourceError', 'InputValidationError', 'ForeignAlarmError'].includes(err.name)
+  );
 }

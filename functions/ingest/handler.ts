@@ -53,14 +53,30 @@ async function ingestRecord(record: SQSRecord, deps: IngestDeps): Promise<void> 
   let result: ReturnType<typeof normalize>;
   try {
     const raw = unwrapRecordBody(record.body);
-    result = normalize(raw, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}), ...(deps.deployment === undefined ? {} : { deployment: deps.deployment }) });
+    result = normalize(raw, {
+      clusters: deps.clusters,
+      receivedAt: at,
+      ...(deps.routing ? { routing: deps.routing } : {}),
+      ...(deps.deployment === undefined ? {} : { deployment: deps.deployment }),
+    });
     const alarm = result.outcome === 'signals' ? alarmOf(raw) : undefined;
     if (alarm && deps.alarms) await deps.alarms.verify(alarm.arn, alarm.name);
   } catch (err) {
     if (!isPermanentInputError(err)) throw err;
     const e = err as Error;
-    const stored = await deps.rawInbox.storeRaw({ source: `sqs:${record.eventSourceARN}`, body: record.body, error: e.message, errorName: e.name, receivedAt: at });
-    logger.error('input rejected and stored raw', { messageId: record.messageId, error: e.name, reason: e.message, rawKey: stored });
+    const stored = await deps.rawInbox.storeRaw({
+      source: `sqs:${record.eventSourceARN}`,
+      body: record.body,
+      error: e.message,
+      errorName: e.name,
+      receivedAt: at,
+    });
+    logger.error('input rejected and stored raw', {
+      messageId: record.messageId,
+      error: e.name,
+      reason: e.message,
+      rawKey: stored,
+    });
     metrics.addMetric('RejectedEvents', MetricUnit.Count, 1);
     return;
   }
@@ -70,7 +86,10 @@ async function ingestRecord(record: SQSRecord, deps: IngestDeps): Promise<void> 
     return;
   }
   await publishSignals(deps.sqs, deps.signalsQueueUrl, result.signals);
-  logger.info('signals queued', { messageId: record.messageId, signals: result.signals.map((s) => ({ id: s.id, cluster: s.cluster, kind: s.kind, state: s.state })) });
+  logger.info('signals queued', {
+    messageId: record.messageId,
+    signals: result.signals.map((s) => ({ id: s.id, cluster: s.cluster, kind: s.kind, state: s.state })),
+  });
   metrics.addMetric('SignalsQueued', MetricUnit.Count, result.signals.length);
 }
 

@@ -34,6 +34,9 @@ export async function publishSignals(sqs: SQSClient, queueUrl: string, signals: 
     }
   }
   if (failed.length > 0) {
-    throw new SignalPublishError(`${failed.length} of ${signals.length} signals were not queued (${[...new Set(reasons)].join('; ')})`, failed);
+    throw new SignalPublishError(
+      `${failed.length} of ${signals.length} signals were not queued (${[...new Set(reasons)].join('; ')})`,
+      failed,
+    );
   }
 }

@@ -17,7 +17,8 @@ import { publishSignals } from './publish.js';
 
 export const MAX_WEBHOOK_BYTES = 256 * 1024;
 
-type ProxyEvent = Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'> | Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>;
+type ProxyEvent =
+  Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'> | Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'>;
 
 function reply(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -26,7 +27,8 @@ function reply(statusCode: number, body: Record<string, unknown>): APIGatewayPro
 export function createWebhookHandler(deps: IngestDeps): (event: ProxyEvent) => Promise<APIGatewayProxyResult> {
   return async (event) => {
     const at = deps.now().toISOString();
-    if (event.body === undefined || event.body === null || event.body === '') return reply(400, { message: 'request body is empty' });
+    if (event.body === undefined || event.body === null || event.body === '')
+      return reply(400, { message: 'request body is empty' });
     const bytes = event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
     if (bytes.length > MAX_WEBHOOK_BYTES) {
       logger.warn('webhook body too large', { bytes: bytes.length });
@@ -37,14 +39,24 @@ export function createWebhookHandler(deps: IngestDeps): (event: ProxyEvent) => P
     let signals;
     try {
       const json = parseJsonDocument(text, 'request body');
-      const result = normalizeWebhook(json, { clusters: deps.clusters, receivedAt: at, ...(deps.routing ? { routing: deps.routing } : {}) });
+      const result = normalizeWebhook(json, {
+        clusters: deps.clusters,
+        receivedAt: at,
+        ...(deps.routing ? { routing: deps.routing } : {}),
+      });
       if (result.outcome === 'ignored') return reply(202, { signalIds: [], ignored: result.reason });
       signals = result.signals;
     } catch (err) {
       if (!isPermanentInputError(err)) throw err;
       const e = err as Error;
       try {
-        await deps.rawInbox.storeRaw({ source: 'webhook:alertmanager', body: text, error: e.message, errorName: e.name, receivedAt: at });
+        await deps.rawInbox.storeRaw({
+          source: 'webhook:alertmanager',
+          body: text,
+          error: e.message,
+          errorName: e.name,
+          receivedAt: at,
+        });
       } catch (storeErr) {
         logger.error('could not store rejected webhook body', { error: storeErr as Error });
       }

@@ -17,7 +17,12 @@ import type { LifecycleVia } from '../domain/lifecycle.js';
 import type { Severity } from '../domain/types.js';
 import { RUN_BUSY_STATUSES } from '../domain/run-fencing.js';
 import type { ClusterLock, IncidentRecord, IncidentRepo, Timeline } from '../shared/store/index.js';
-import { incidentNotification, notifyTimelineEntries, type IncidentNotification, type NotifyResult } from '../shared/notify.js';
+import {
+  incidentNotification,
+  notifyTimelineEntries,
+  type IncidentNotification,
+  type NotifyResult,
+} from '../shared/notify.js';
 import { isLadderRun, releaseLockOf, supersede } from '../shared/runs.js';
 
 export const LIFECYCLE_ACTIONS = ['acknowledge', 'resolve', 'reopen', 'note'] as const;
@@ -36,7 +41,15 @@ export interface LifecycleRequest {
   version?: number;
 }
 
-export type LifecycleOutcome = 'acknowledged' | 'already-acknowledged' | 'closed' | 'resolved' | 'already-closed' | 'reopened' | 'not-resolved' | 'noted';
+export type LifecycleOutcome =
+  | 'acknowledged'
+  | 'already-acknowledged'
+  | 'closed'
+  | 'resolved'
+  | 'already-closed'
+  | 'reopened'
+  | 'not-resolved'
+  | 'noted';
 
 export interface LifecycleResult {
   outcome: LifecycleOutcome;
@@ -73,9 +86,16 @@ export async function applyLifecycle(deps: LifecycleDeps, req: LifecycleRequest)
       return { outcome: r.outcome, incident: r.incident, notes };
     }
     case 'resolve': {
-      const r = await deps.incidents.resolveBy(req.incidentId, req.by, req.via, req.reason ?? 'resolved by hand', req.version);
+      const r = await deps.incidents.resolveBy(
+        req.incidentId,
+        req.by,
+        req.via,
+        req.reason ?? 'resolved by hand',
+        req.version,
+      );
       if (r.outcome === 'resolved') {
-        if (r.from !== undefined && RUN_BUSY_STATUSES.includes(r.from)) await stopActingRun(deps, r.incident, req, notes);
+        if (r.from !== undefined && RUN_BUSY_STATUSES.includes(r.from))
+          await stopActingRun(deps, r.incident, req, notes);
         await tellPagerDuty(deps, r.incident, 'resolve', req, notes);
       }
       return { outcome: r.outcome, incident: r.incident, notes };
@@ -97,23 +117,44 @@ export async function applyLifecycle(deps: LifecycleDeps, req: LifecycleRequest)
  * already refuses its next write (the incident is resolved); stopping it keeps it from running
  * one more host command.
  */
-async function stopActingRun(deps: LifecycleDeps, incident: IncidentRecord, req: LifecycleRequest, notes: string[]): Promise<void> {
+async function stopActingRun(
+  deps: LifecycleDeps,
+  incident: IncidentRecord,
+  req: LifecycleRequest,
+  notes: string[],
+): Promise<void> {
   const run = incident.activeRun;
   if (run === undefined || isLadderRun(run, incident.id)) return;
   const cause = `incident ${incident.id} resolved by ${req.by} from ${req.via}: the run no longer acts for it`;
   if (deps.sfn === undefined) {
     await deps.lock.fenceRun(incident.id, run);
-    await deps.timeline.appendTimeline(incident.id, { actor: req.by, action: 'workflow-fenced', detail: `${run} fenced (not stopped: no Step Functions access here): ${cause}` });
+    await deps.timeline.appendTimeline(incident.id, {
+      actor: req.by,
+      action: 'workflow-fenced',
+      detail: `${run} fenced (not stopped: no Step Functions access here): ${cause}`,
+    });
     notes.push(`run ${run} fenced (its next step is refused) but not stopped: no Step Functions access here`);
     return;
   }
   await supersede(incident.id, run, cause, { timeline: deps.timeline, lock: deps.lock, sfn: deps.sfn }, req.by);
-  await releaseLockOf(incident.cluster, incident.id, { timeline: deps.timeline, lock: deps.lock, sfn: deps.sfn }, 'the incident was resolved by hand', req.by);
+  await releaseLockOf(
+    incident.cluster,
+    incident.id,
+    { timeline: deps.timeline, lock: deps.lock, sfn: deps.sfn },
+    'the incident was resolved by hand',
+    req.by,
+  );
   notes.push(`run ${run} stopped`);
 }
 
 /** Tells PagerDuty (Events v2, dedup key = incident id) what a person did here; PagerDuty's own news is not echoed. */
-async function tellPagerDuty(deps: LifecycleDeps, incident: IncidentRecord, kind: 'acknowledge' | 'resolve', req: LifecycleRequest, notes: string[]): Promise<void> {
+async function tellPagerDuty(
+  deps: LifecycleDeps,
+  incident: IncidentRecord,
+  kind: 'acknowledge' | 'resolve',
+  req: LifecycleRequest,
+  notes: string[],
+): Promise<void> {
   const what = kind === 'acknowledge' ? 'acknowledged' : 'resolved';
   const at = deps.now().toISOString();
   if (req.via === 'pagerduty') {
@@ -128,13 +169,20 @@ async function tellPagerDuty(deps: LifecycleDeps, incident: IncidentRecord, kind
     notes.push(`PagerDuty not told from here: the escalation ladder tells it at its next step`);
     return;
   }
-  const n = incidentNotification(incident, kind, `${what} by ${req.by} (${req.via})${req.reason ? `: ${req.reason}` : ''}`);
+  const n = incidentNotification(
+    incident,
+    kind,
+    `${what} by ${req.by} (${req.via})${req.reason ? `: ${req.reason}` : ''}`,
+  );
   const result = await deps.notify(n);
-  for (const entry of notifyTimelineEntries(kind, result.attempts)) await deps.timeline.appendTimeline(incident.id, entry);
+  for (const entry of notifyTimelineEntries(kind, result.attempts))
+    await deps.timeline.appendTimeline(incident.id, entry);
   if (result.via === 'pagerduty') {
     await deps.incidents.markPagerDutySynced(incident.id, what, at);
     notes.push(`PagerDuty ${what} (Events v2 ${kind})`);
   } else {
-    notes.push(`PagerDuty did not take the ${kind} (${result.via === undefined ? 'undelivered' : `sent via ${result.via}`}); the escalation ladder retries at its next step`);
+    notes.push(
+      `PagerDuty did not take the ${kind} (${result.via === undefined ? 'undelivered' : `sent via ${result.via}`}); the escalation ladder retries at its next step`,
+    );
   }
 }

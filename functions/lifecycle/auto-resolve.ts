@@ -13,7 +13,12 @@
 // stops the others; the run logs checked / resolved / skipped / failed counts.
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { AUTO_RESOLVE_STATUSES, autoResolveVerdict, clusterHealthFromAlarms, type ClusterHealth } from '../domain/lifecycle.js';
+import {
+  AUTO_RESOLVE_STATUSES,
+  autoResolveVerdict,
+  clusterHealthFromAlarms,
+  type ClusterHealth,
+} from '../domain/lifecycle.js';
 import { storeFromEnv } from '../shared/clients.js';
 import { clustersFromEnv, requireEnv } from '../shared/env.js';
 import { ConditionalWriteConflict } from '../shared/errors.js';
@@ -77,7 +82,16 @@ async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T
 }
 
 export async function runAutoResolve(deps: AutoResolveDeps): Promise<AutoResolveReport> {
-  const report: AutoResolveReport = { clusters: deps.clusters.length, checked: 0, resolved: 0, skipped: 0, failed: 0, deferred: 0, failedClusters: [], incidents: [] };
+  const report: AutoResolveReport = {
+    clusters: deps.clusters.length,
+    checked: 0,
+    resolved: 0,
+    skipped: 0,
+    failed: 0,
+    deferred: 0,
+    failedClusters: [],
+    incidents: [],
+  };
   let budget = deps.maxIncidents ?? MAX_INCIDENTS_PER_RUN;
   const add = (v: IncidentVerdict) => {
     report.incidents.push(v);
@@ -103,7 +117,13 @@ export async function runAutoResolve(deps: AutoResolveDeps): Promise<AutoResolve
     try {
       const loaded = await deps.policies.get(cluster);
       if (loaded.origin === 'fallback-off') {
-        for (const i of taken) add({ incidentId: i.id, cluster, outcome: 'skipped', reason: `the runtime policy is unusable (${loaded.problem ?? 'invalid'}): nothing is closed on its say-so` });
+        for (const i of taken)
+          add({
+            incidentId: i.id,
+            cluster,
+            outcome: 'skipped',
+            reason: `the runtime policy is unusable (${loaded.problem ?? 'invalid'}): nothing is closed on its say-so`,
+          });
         return;
       }
       const policy = loaded.policy;
@@ -132,7 +152,8 @@ export async function runAutoResolve(deps: AutoResolveDeps): Promise<AutoResolve
   });
 
   if (report.resolved > 0) metrics.addMetric('IncidentsAutoResolved', MetricUnit.Count, report.resolved);
-  if (report.failed + report.failedClusters.length > 0) metrics.addMetric('AutoResolveFailures', MetricUnit.Count, report.failed + report.failedClusters.length);
+  if (report.failed + report.failedClusters.length > 0)
+    metrics.addMetric('AutoResolveFailures', MetricUnit.Count, report.failed + report.failedClusters.length);
   return report;
 }
 
@@ -141,17 +162,35 @@ async function resolveOne(deps: AutoResolveDeps, incident: IncidentRecord, reaso
   const base = { incidentId: incident.id, cluster: incident.cluster };
   try {
     const r = await applyLifecycle(
-      { incidents: deps.incidents, timeline: deps.timeline, lock: deps.lock, now: deps.now, ...(deps.notify ? { notify: deps.notify } : {}) },
-      { incidentId: incident.id, action: 'resolve', by: AUTO_RESOLVE_ACTOR, via: 'auto-resolve', reason, version: incident.version },
+      {
+        incidents: deps.incidents,
+        timeline: deps.timeline,
+        lock: deps.lock,
+        now: deps.now,
+        ...(deps.notify ? { notify: deps.notify } : {}),
+      },
+      {
+        incidentId: incident.id,
+        action: 'resolve',
+        by: AUTO_RESOLVE_ACTOR,
+        via: 'auto-resolve',
+        reason,
+        version: incident.version,
+      },
     );
     if (r.outcome === 'resolved') {
       logger.info('auto-resolve: incident resolved', { ...base, reason, notes: r.notes });
       return { ...base, outcome: 'resolved', reason };
     }
-    return { ...base, outcome: 'skipped', reason: `already ${r.incident.status}${r.incident.resolvedBy ? ` (by ${r.incident.resolvedBy})` : ''}` };
+    return {
+      ...base,
+      outcome: 'skipped',
+      reason: `already ${r.incident.status}${r.incident.resolvedBy ? ` (by ${r.incident.resolvedBy})` : ''}`,
+    };
   } catch (err) {
     // Something joined or changed it after it was judged: the next run judges it afresh.
-    if (err instanceof ConditionalWriteConflict) return { ...base, outcome: 'skipped', reason: 'it changed after it was judged; judged again next run' };
+    if (err instanceof ConditionalWriteConflict)
+      return { ...base, outcome: 'skipped', reason: 'it changed after it was judged; judged again next run' };
     logger.error('auto-resolve: incident not resolved', { ...base, error: err as Error });
     return { ...base, outcome: 'failed', reason: (err as Error).message };
   }
@@ -168,7 +207,10 @@ function fromEnv(): AutoResolveDeps {
     lock: store.lock,
     clusters: clustersFromEnv().map((c) => c.name),
     policies: new SsmPolicySource(new SSMClient({}), requireEnv('POLICY_PARAMETER_PREFIX')),
-    alarms: cloudWatchAlarmSource(new CloudWatchClient({}), { deployment: requireEnv('DEPLOYMENT'), alarmNamePrefix: requireEnv('ALARM_NAME_PREFIX') }),
+    alarms: cloudWatchAlarmSource(new CloudWatchClient({}), {
+      deployment: requireEnv('DEPLOYMENT'),
+      alarmNamePrefix: requireEnv('ALARM_NAME_PREFIX'),
+    }),
     notify: (n) => notify(n, notifyDeps),
     now: () => new Date(),
   };

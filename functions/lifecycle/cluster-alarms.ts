@@ -24,7 +24,11 @@ const STATES = new Set<AlarmStatus['state']>(['OK', 'ALARM', 'INSUFFICIENT_DATA'
 
 function watchesProbe(a: MetricAlarm): boolean {
   if (isHealerNamespace(a.Namespace)) return true;
-  return (a.Metrics ?? []).some((m) => isHealerNamespace(m.MetricStat?.Metric?.Namespace) || [...(m.Expression ?? '').matchAll(/SCHEMA\("([^"]+)"/g)].some((s) => isHealerNamespace(s[1])));
+  return (a.Metrics ?? []).some(
+    (m) =>
+      isHealerNamespace(m.MetricStat?.Metric?.Namespace) ||
+      [...(m.Expression ?? '').matchAll(/SCHEMA\("([^"]+)"/g)].some((s) => isHealerNamespace(s[1])),
+  );
 }
 
 function ownedBy(a: MetricAlarm, deployment: string, cluster: string): boolean {
@@ -37,14 +41,24 @@ function ownedBy(a: MetricAlarm, deployment: string, cluster: string): boolean {
 }
 
 function toStatus(a: MetricAlarm): AlarmStatus {
-  const state = STATES.has(a.StateValue as AlarmStatus['state']) ? (a.StateValue as AlarmStatus['state']) : 'INSUFFICIENT_DATA';
+  const state = STATES.has(a.StateValue as AlarmStatus['state'])
+    ? (a.StateValue as AlarmStatus['state'])
+    : 'INSUFFICIENT_DATA';
   // StateTransitionedTimestamp: the last change of the state itself (StateUpdatedTimestamp also moves on evaluation-state changes).
   const since = a.StateTransitionedTimestamp ?? a.StateUpdatedTimestamp;
-  return { name: a.AlarmName ?? '?', state, since: (since ?? new Date()).toISOString(), ...(watchesProbe(a) ? { probe: true } : {}) };
+  return {
+    name: a.AlarmName ?? '?',
+    state,
+    since: (since ?? new Date()).toISOString(),
+    ...(watchesProbe(a) ? { probe: true } : {}),
+  };
 }
 
 /** Reads a cluster's alarms from CloudWatch (cloudwatch:DescribeAlarms on the deployment's alarm names). */
-export function cloudWatchAlarmSource(client: CloudWatchClient, opts: { deployment: string; alarmNamePrefix: string }): ClusterAlarmSource {
+export function cloudWatchAlarmSource(
+  client: CloudWatchClient,
+  opts: { deployment: string; alarmNamePrefix: string },
+): ClusterAlarmSource {
   return {
     async alarms(cluster) {
       const found: AlarmStatus[] = [];
@@ -52,13 +66,21 @@ export function cloudWatchAlarmSource(client: CloudWatchClient, opts: { deployme
       let pages = 0;
       do {
         const out = await client.send(
-          new DescribeAlarmsCommand({ AlarmNamePrefix: `${opts.alarmNamePrefix}${cluster}-`, AlarmTypes: ['MetricAlarm'], MaxRecords: 100, ...(token ? { NextToken: token } : {}) }),
+          new DescribeAlarmsCommand({
+            AlarmNamePrefix: `${opts.alarmNamePrefix}${cluster}-`,
+            AlarmTypes: ['MetricAlarm'],
+            MaxRecords: 100,
+            ...(token ? { NextToken: token } : {}),
+          }),
         );
         for (const a of out.MetricAlarms ?? []) if (ownedBy(a, opts.deployment, cluster)) found.push(toStatus(a));
         token = out.NextToken;
         pages += 1;
       } while (token && pages < MAX_ALARM_PAGES);
-      if (token) throw new Error(`cluster ${cluster}: more than ${MAX_ALARM_PAGES * 100} alarms under ${opts.alarmNamePrefix}${cluster}-; its health cannot be read in one run`);
+      if (token)
+        throw new Error(
+          `cluster ${cluster}: more than ${MAX_ALARM_PAGES * 100} alarms under ${opts.alarmNamePrefix}${cluster}-; its health cannot be read in one run`,
+        );
       return found;
     },
   };

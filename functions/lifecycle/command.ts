@@ -39,11 +39,17 @@ export interface LifecycleCommandResult {
 }
 
 /** The summary of a lifecycle result, as the Lambda returns it and the CLI prints it. */
-export function summarize(incidentId: string, outcome: LifecycleCommandResult['outcome'], incident: IncidentRecord | undefined, notes: string[]): LifecycleCommandResult {
+export function summarize(
+  incidentId: string,
+  outcome: LifecycleCommandResult['outcome'],
+  incident: IncidentRecord | undefined,
+  notes: string[],
+): LifecycleCommandResult {
   const out: LifecycleCommandResult = { outcome, incidentId, notes };
   if (incident === undefined) return out;
   out.status = incident.status;
-  for (const k of ['acknowledgedBy', 'acknowledgedAt', 'resolvedBy', 'resolvedAt'] as const) if (incident[k] !== undefined) out[k] = incident[k];
+  for (const k of ['acknowledgedBy', 'acknowledgedAt', 'resolvedBy', 'resolvedAt'] as const)
+    if (incident[k] !== undefined) out[k] = incident[k];
   if (incident.mttaSeconds !== undefined) out.mttaSeconds = incident.mttaSeconds;
   return out;
 }
@@ -51,7 +57,13 @@ export function summarize(incidentId: string, outcome: LifecycleCommandResult['o
 export function makeLifecycleCommandHandler(deps: LifecycleDeps) {
   return async (cmd: LifecycleCommand): Promise<LifecycleCommandResult> => {
     try {
-      const r = await applyLifecycle(deps, { incidentId: cmd.incidentId, action: cmd.action, by: cmd.by, via: 'cli', ...(cmd.reason === undefined ? {} : { reason: cmd.reason }) });
+      const r = await applyLifecycle(deps, {
+        incidentId: cmd.incidentId,
+        action: cmd.action,
+        by: cmd.by,
+        via: 'cli',
+        ...(cmd.reason === undefined ? {} : { reason: cmd.reason }),
+      });
       return summarize(cmd.incidentId, r.outcome, r.incident, r.notes);
     } catch (err) {
       if (err instanceof IncidentNotFoundError) return summarize(cmd.incidentId, 'not-found', undefined, []);
@@ -76,6 +88,9 @@ function fromEnv() {
   });
 }
 
-export const handler = withHouseMiddleware<LifecycleCommand, LifecycleCommandResult>((event: LifecycleCommand, _context: Context) => (cached ??= fromEnv())(event), {
-  schema: LifecycleCommandSchema,
-});
+export const handler = withHouseMiddleware<LifecycleCommand, LifecycleCommandResult>(
+  (event: LifecycleCommand, _context: Context) => (cached ??= fromEnv())(event),
+  {
+    schema: LifecycleCommandSchema,
+  },
+);

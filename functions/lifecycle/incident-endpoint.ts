@@ -34,16 +34,37 @@ export interface IncidentEndpointDeps extends Omit<LifecycleDeps, 'incidents'> {
   signingKey: SigningKeySource;
 }
 
-export type IncidentHttpEvent = Pick<APIGatewayProxyEvent, 'httpMethod' | 'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'>;
+export type IncidentHttpEvent = Pick<
+  APIGatewayProxyEvent,
+  'httpMethod' | 'pathParameters' | 'queryStringParameters' | 'body' | 'isBase64Encoded'
+>;
 
-const STATUS: Record<IncidentNoticeKind, number> = { acknowledged: 200, resolved: 200, 'already-acknowledged': 410, closed: 410, used: 410, expired: 410, invalid: 403, 'not-found': 404, unavailable: 503 };
+const STATUS: Record<IncidentNoticeKind, number> = {
+  acknowledged: 200,
+  resolved: 200,
+  'already-acknowledged': 410,
+  closed: 410,
+  used: 410,
+  expired: 410,
+  invalid: 403,
+  'not-found': 404,
+  unavailable: 503,
+};
 
-const html = (statusCode: number, body: string, extra: Record<string, string> = {}): APIGatewayProxyResult => ({ statusCode, headers: { ...PAGE_HEADERS, ...extra }, body });
-const notice = (kind: IncidentNoticeKind, detail?: Parameters<typeof incidentNotice>[1]) => html(STATUS[kind], incidentNotice(kind, detail));
+const html = (statusCode: number, body: string, extra: Record<string, string> = {}): APIGatewayProxyResult => ({
+  statusCode,
+  headers: { ...PAGE_HEADERS, ...extra },
+  body,
+});
+const notice = (kind: IncidentNoticeKind, detail?: Parameters<typeof incidentNotice>[1]) =>
+  html(STATUS[kind], incidentNotice(kind, detail));
 
 /** `by` from the form: what the person typed (printable, trimmed), said to come from the link. */
 function typedBy(typed: string | null): string {
-  const name = (typed ?? '').replace(/[^\x20-\x7e\u00a0-\uffff]/g, '').trim().slice(0, 100);
+  const name = (typed ?? '')
+    .replace(/[^\x20-\x7e\u00a0-\uffff]/g, '')
+    .trim()
+    .slice(0, 100);
   return `operator:${name === '' ? 'someone' : name} (incident link)`;
 }
 
@@ -54,12 +75,24 @@ export function makeIncidentEndpoint(deps: IncidentEndpointDeps) {
     const incidentId = event.pathParameters?.incidentId;
     const key = await deps.signingKey.get();
     const now = deps.now();
-    const form = method === 'POST' ? new URLSearchParams(event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '')) : undefined;
+    const form =
+      method === 'POST'
+        ? new URLSearchParams(
+            event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? ''),
+          )
+        : undefined;
     const q = event.queryStringParameters ?? {};
-    const raw = form ? { action: form.get('action') ?? undefined, expires: form.get('expires') ?? undefined, sig: form.get('sig') ?? undefined } : { action: q.action, expires: q.expires, sig: q.sig };
+    const raw = form
+      ? {
+          action: form.get('action') ?? undefined,
+          expires: form.get('expires') ?? undefined,
+          sig: form.get('sig') ?? undefined,
+        }
+      : { action: q.action, expires: q.expires, sig: q.sig };
     const check = verifyIncidentLink(key, { incidentId, ...raw }, now.getTime());
     if (!check.ok && check.why !== 'expired') return notice('invalid');
-    if (!check.ok) return notice('expired', { incidentId, at: new Date((check.claims?.expires ?? 0) * 1000).toISOString() });
+    if (!check.ok)
+      return notice('expired', { incidentId, at: new Date((check.claims?.expires ?? 0) * 1000).toISOString() });
     const { claims } = check;
     const sig = raw.sig as string;
     let incident;
@@ -70,9 +103,20 @@ export function makeIncidentEndpoint(deps: IncidentEndpointDeps) {
       throw err;
     }
     const closed = incident.status === 'resolved' || incident.status === 'suppressed';
-    if (closed) return notice('closed', { incidentId: incident.id, status: incident.status, ...(incident.resolvedBy ? { who: incident.resolvedBy } : {}), ...(incident.resolvedAt ? { at: incident.resolvedAt } : {}) });
+    if (closed)
+      return notice('closed', {
+        incidentId: incident.id,
+        status: incident.status,
+        ...(incident.resolvedBy ? { who: incident.resolvedBy } : {}),
+        ...(incident.resolvedAt ? { at: incident.resolvedAt } : {}),
+      });
     if (method === 'GET') {
-      if (claims.action === 'acknowledge' && incident.acknowledgedAt !== undefined) return notice('already-acknowledged', { incidentId: incident.id, who: incident.acknowledgedBy ?? '?', at: incident.acknowledgedAt });
+      if (claims.action === 'acknowledge' && incident.acknowledgedAt !== undefined)
+        return notice('already-acknowledged', {
+          incidentId: incident.id,
+          who: incident.acknowledgedBy ?? '?',
+          at: incident.acknowledgedAt,
+        });
       return html(200, incidentPage(incident, { action: claims.action, expires: claims.expires, sig }));
     }
     const by = typedBy(form?.get('by') ?? null);
@@ -80,12 +124,35 @@ export function makeIncidentEndpoint(deps: IncidentEndpointDeps) {
     if (!used.first) return notice('used', { incidentId: incident.id, who: used.usedBy, at: used.usedAt });
     const reason = (form?.get('reason') ?? '').trim().slice(0, 500);
     try {
-      const r = await applyLifecycle(deps, { incidentId: incident.id, action: claims.action, by, via: 'page', ...(reason === '' ? {} : { reason }) });
-      const kinds: Partial<Record<typeof r.outcome, IncidentNoticeKind>> = { acknowledged: 'acknowledged', 'already-acknowledged': 'already-acknowledged', resolved: 'resolved', closed: 'closed', 'already-closed': 'closed' };
+      const r = await applyLifecycle(deps, {
+        incidentId: incident.id,
+        action: claims.action,
+        by,
+        via: 'page',
+        ...(reason === '' ? {} : { reason }),
+      });
+      const kinds: Partial<Record<typeof r.outcome, IncidentNoticeKind>> = {
+        acknowledged: 'acknowledged',
+        'already-acknowledged': 'already-acknowledged',
+        resolved: 'resolved',
+        closed: 'closed',
+        'already-closed': 'closed',
+      };
       const kind = kinds[r.outcome] ?? 'closed';
-      const who = kind === 'already-acknowledged' ? r.incident.acknowledgedBy : kind === 'closed' ? r.incident.resolvedBy : by;
-      const at = kind === 'already-acknowledged' ? r.incident.acknowledgedAt : kind === 'closed' ? r.incident.resolvedAt : undefined;
-      return notice(kind, { incidentId: incident.id, status: r.incident.status, ...(who ? { who } : {}), ...(at ? { at } : {}) });
+      const who =
+        kind === 'already-acknowledged' ? r.incident.acknowledgedBy : kind === 'closed' ? r.incident.resolvedBy : by;
+      const at =
+        kind === 'already-acknowledged'
+          ? r.incident.acknowledgedAt
+          : kind === 'closed'
+            ? r.incident.resolvedAt
+            : undefined;
+      return notice(kind, {
+        incidentId: incident.id,
+        status: r.incident.status,
+        ...(who ? { who } : {}),
+        ...(at ? { at } : {}),
+      });
     } catch (err) {
       // Not recorded: the same button must work again.
       await deps.records.releaseLink(sig).catch(() => undefined);
@@ -105,7 +172,10 @@ function fromEnv() {
     timeline: store.timeline,
     lock: store.lock,
     records: new LifecycleRecords(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
-    signingKey: signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET') }),
+    signingKey: signingKeyFromSecret({
+      client: new SecretsManagerClient({}),
+      secretId: requireEnv('APPROVAL_SIGNING_KEY_SECRET'),
+    }),
     sfn: new SFNClient({}),
     notify: (n) => notify(n, notifyDeps),
     recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),
@@ -113,4 +183,6 @@ function fromEnv() {
   });
 }
 
-export const handler = withHouseMiddleware<APIGatewayProxyEvent, APIGatewayProxyResult>((event: APIGatewayProxyEvent, _context: Context) => (cached ??= fromEnv())(event));
+export const handler = withHouseMiddleware<APIGatewayProxyEvent, APIGatewayProxyResult>(
+  (event: APIGatewayProxyEvent, _context: Context) => (cached ??= fromEnv())(event),
+);

@@ -17,12 +17,14 @@ const VERB: Record<IncidentLinkAction, { button: string; title: string; means: s
   acknowledge: {
     button: 'Acknowledge',
     title: 'Acknowledge',
-    means: 'Acknowledging says you are on it: PagerDuty is acknowledged and the escalation ladder pages no further level. Nothing on the cluster changes.',
+    means:
+      'Acknowledging says you are on it: PagerDuty is acknowledged and the escalation ladder pages no further level. Nothing on the cluster changes.',
   },
   resolve: {
     button: 'Resolve',
     title: 'Resolve',
-    means: 'Resolving closes the incident: a workflow still acting for it is stopped, PagerDuty is resolved. Resolve only when the cluster is healthy again.',
+    means:
+      'Resolving closes the incident: a workflow still acting for it is stopped, PagerDuty is resolved. Resolve only when the cluster is healthy again.',
   },
 };
 
@@ -35,7 +37,11 @@ export function incidentPage(i: IncidentWithTimeline, link: IncidentPageLink): s
     ['Cluster', i.cluster, 'cluster'],
     ['Brokers', i.brokers.map((b) => b.id).join(', ') || 'none named', 'brokers'],
     ['Detected', i.detectedAt, 'detected'],
-    ['Acknowledged', i.acknowledgedAt === undefined ? 'not yet' : `${i.acknowledgedAt} by ${i.acknowledgedBy ?? '?'}`, 'acknowledged'],
+    [
+      'Acknowledged',
+      i.acknowledgedAt === undefined ? 'not yet' : `${i.acknowledgedAt} by ${i.acknowledgedBy ?? '?'}`,
+      'acknowledged',
+    ],
     ['Link expires', new Date(link.expires * 1000).toISOString(), 'expires'],
   ];
   const facts = `<dl>${rows.map(([k, v, id]) => `<dt>${k}</dt><dd data-testid="${id}"${id === 'severity' ? ` class="sev sev-${escapeHtml(v)}"` : ''}>${escapeHtml(v)}</dd>`).join('')}</dl>`;
@@ -62,24 +68,60 @@ ${timeline}
   return pageDocument(`${v.title} ${i.id}?`, body);
 }
 
-export type IncidentNoticeKind = 'acknowledged' | 'already-acknowledged' | 'resolved' | 'closed' | 'used' | 'expired' | 'invalid' | 'not-found' | 'unavailable';
+export type IncidentNoticeKind =
+  | 'acknowledged'
+  | 'already-acknowledged'
+  | 'resolved'
+  | 'closed'
+  | 'used'
+  | 'expired'
+  | 'invalid'
+  | 'not-found'
+  | 'unavailable';
 
-export function incidentNotice(kind: IncidentNoticeKind, detail: { incidentId?: string; who?: string; at?: string; status?: string } = {}): string {
+export function incidentNotice(
+  kind: IncidentNoticeKind,
+  detail: { incidentId?: string; who?: string; at?: string; status?: string } = {},
+): string {
   const id = escapeHtml(detail.incidentId ?? '');
   const by = detail.who === undefined ? '' : ` by ${escapeHtml(detail.who)}`;
   const when = detail.at === undefined ? '' : ` at ${escapeHtml(detail.at)}`;
   const text: Record<IncidentNoticeKind, [string, string]> = {
-    acknowledged: ['Acknowledged', `Incident ${id} is acknowledged${by}. PagerDuty is told; the escalation ladder pages no further level.`],
-    'already-acknowledged': ['Already acknowledged', `Incident ${id} was already acknowledged${by}${when}. Nothing was changed.`],
-    resolved: ['Resolved', `Incident ${id} is resolved${by}. A workflow still acting for it was stopped; PagerDuty is told.`],
-    closed: ['Already closed', `Incident ${id} is already ${escapeHtml(detail.status ?? 'closed')}${by}${when}. Nothing was changed.`],
+    acknowledged: [
+      'Acknowledged',
+      `Incident ${id} is acknowledged${by}. PagerDuty is told; the escalation ladder pages no further level.`,
+    ],
+    'already-acknowledged': [
+      'Already acknowledged',
+      `Incident ${id} was already acknowledged${by}${when}. Nothing was changed.`,
+    ],
+    resolved: [
+      'Resolved',
+      `Incident ${id} is resolved${by}. A workflow still acting for it was stopped; PagerDuty is told.`,
+    ],
+    closed: [
+      'Already closed',
+      `Incident ${id} is already ${escapeHtml(detail.status ?? 'closed')}${by}${when}. Nothing was changed.`,
+    ],
     used: ['This link was already used', `This link for incident ${id} was used${by}${when}. Nothing was changed.`],
-    expired: ['This link has expired', `The link for incident ${id} expired${when}. Use kafka-heal incidents ack or resolve, or PagerDuty.`],
-    invalid: ['This link is not valid', 'The link is incomplete or its signature does not match. Use the link from the notification exactly as sent.'],
+    expired: [
+      'This link has expired',
+      `The link for incident ${id} expired${when}. Use kafka-heal incidents ack or resolve, or PagerDuty.`,
+    ],
+    invalid: [
+      'This link is not valid',
+      'The link is incomplete or its signature does not match. Use the link from the notification exactly as sent.',
+    ],
     'not-found': ['Unknown incident', 'No incident matches this link.'],
-    unavailable: ['Could not record it', 'It could not be recorded just now. Try the same button again in a minute, or use kafka-heal incidents ack or resolve.'],
+    unavailable: [
+      'Could not record it',
+      'It could not be recorded just now. Try the same button again in a minute, or use kafka-heal incidents ack or resolve.',
+    ],
   };
   const [title, message] = text[kind];
   const done = kind === 'acknowledged' || kind === 'resolved';
-  return pageDocument(title, `<h1 data-testid="notice-title">${title}</h1><p class="notice${done ? ' done' : ''}" data-testid="notice" data-kind="${kind}">${message}</p>`);
+  return pageDocument(
+    title,
+    `<h1 data-testid="notice-title">${title}</h1><p class="notice${done ? ' done' : ''}" data-testid="notice" data-kind="${kind}">${message}</p>`,
+  );
 }

@@ -19,7 +19,9 @@ export interface IncidentLinkClaims {
   expires: number;
 }
 
-export type IncidentLinkCheck = { ok: true; claims: IncidentLinkClaims } | { ok: false; why: 'malformed' | 'bad-signature' | 'expired'; claims?: IncidentLinkClaims };
+export type IncidentLinkCheck =
+  | { ok: true; claims: IncidentLinkClaims }
+  | { ok: false; why: 'malformed' | 'bad-signature' | 'expired'; claims?: IncidentLinkClaims };
 
 export const INCIDENT_ID = /^[A-Za-z0-9][A-Za-z0-9._:#-]{0,199}$/;
 
@@ -32,7 +34,16 @@ export function signIncidentLink(key: Buffer, claims: IncidentLinkClaims): strin
 }
 
 /** Checks a link's claims and signature (constant time), then its expiry at `nowMs`. */
-export function verifyIncidentLink(key: Buffer, raw: { incidentId?: string | undefined; action?: string | undefined; expires?: string | undefined; sig?: string | undefined }, nowMs: number): IncidentLinkCheck {
+export function verifyIncidentLink(
+  key: Buffer,
+  raw: {
+    incidentId?: string | undefined;
+    action?: string | undefined;
+    expires?: string | undefined;
+    sig?: string | undefined;
+  },
+  nowMs: number,
+): IncidentLinkCheck {
   const { incidentId, action, expires, sig } = raw;
   if (incidentId === undefined || !INCIDENT_ID.test(incidentId)) return { ok: false, why: 'malformed' };
   if (action !== 'acknowledge' && action !== 'resolve') return { ok: false, why: 'malformed' };
@@ -48,12 +59,22 @@ export function verifyIncidentLink(key: Buffer, raw: { incidentId?: string | und
 
 /** A full link under the incident page's base URL (the approval API's stage URL). */
 export function incidentLink(baseUrl: string, key: Buffer, claims: IncidentLinkClaims): string {
-  const q = new URLSearchParams({ action: claims.action, expires: String(claims.expires), sig: signIncidentLink(key, claims) });
+  const q = new URLSearchParams({
+    action: claims.action,
+    expires: String(claims.expires),
+    sig: signIncidentLink(key, claims),
+  });
   return `${baseUrl.replace(/\/+$/, '')}/incidents/${encodeURIComponent(claims.incidentId)}?${q.toString()}`;
 }
 
 /** The acknowledge and resolve links of an incident, as notifications carry them. */
-export function incidentLinks(baseUrl: string, key: Buffer, incidentId: string, now: Date, ttlSeconds = INCIDENT_LINK_TTL_SECONDS): { acknowledge: string; resolve: string; linksExpireAt: string } {
+export function incidentLinks(
+  baseUrl: string,
+  key: Buffer,
+  incidentId: string,
+  now: Date,
+  ttlSeconds = INCIDENT_LINK_TTL_SECONDS,
+): { acknowledge: string; resolve: string; linksExpireAt: string } {
   const expires = Math.floor(now.getTime() / 1000) + ttlSeconds;
   return {
     acknowledge: incidentLink(baseUrl, key, { incidentId, action: 'acknowledge', expires }),

@@ -39,14 +39,23 @@ export const MAX_PAGERDUTY_WEBHOOK_BYTES = 256 * 1024;
 export const REPLAY_WINDOW_SECONDS = 30 * 60;
 /** Clock skew tolerated for an event from the future. */
 export const FUTURE_SKEW_SECONDS = 5 * 60;
-export const HANDLED_EVENT_TYPES = ['incident.acknowledged', 'incident.resolved', 'incident.reassigned', 'incident.escalated', 'incident.annotated'] as const;
+export const HANDLED_EVENT_TYPES = [
+  'incident.acknowledged',
+  'incident.resolved',
+  'incident.reassigned',
+  'incident.escalated',
+  'incident.annotated',
+] as const;
 
 /** The subscription's signing secret is missing or empty. */
 export class WebhookSecretError extends Error {
   override readonly name = 'WebhookSecretError';
 }
 
-export function webhookSecretFromSecret(opts: { client: Pick<SecretsManagerClient, 'send'>; secretId: string }): SecretSource<Buffer> {
+export function webhookSecretFromSecret(opts: {
+  client: Pick<SecretsManagerClient, 'send'>;
+  secretId: string;
+}): SecretSource<Buffer> {
   return cachedSecret({
     ...opts,
     parse: (v, id) => {
@@ -100,7 +109,13 @@ interface PdEvent {
   event_type: string;
   occurred_at: string;
   agent?: PdReference | null;
-  data: Record<string, unknown> & { incident_key?: unknown; id?: unknown; incident?: PdReference; assignees?: PdReference[]; content?: unknown };
+  data: Record<string, unknown> & {
+    incident_key?: unknown;
+    id?: unknown;
+    incident?: PdReference;
+    assignees?: PdReference[];
+    content?: unknown;
+  };
 }
 
 function reply(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
@@ -114,7 +129,12 @@ function header(event: PagerDutyHttpEvent, name: string): string | undefined {
 
 /** Text PagerDuty controls, as a timeline may show it: printable, one line, bounded. */
 function clean(v: unknown, max = 120): string {
-  return typeof v === 'string' ? v.replace(/[^\x20-\x7e\u00a0-\uffff]/g, ' ').trim().slice(0, max) : '';
+  return typeof v === 'string'
+    ? v
+        .replace(/[^\x20-\x7e\u00a0-\uffff]/g, ' ')
+        .trim()
+        .slice(0, max)
+    : '';
 }
 
 /** A v3 event, or why the body is not one. */
@@ -127,21 +147,39 @@ function parseEvent(text: string): PdEvent | string {
   }
   const e = (json as { event?: unknown } | null)?.event as Partial<PdEvent> | undefined;
   if (typeof e !== 'object' || e === null) return 'body has no `event` object (not a PagerDuty v3 webhook)';
-  if (typeof e.id !== 'string' || e.id === '' || e.id.length > 128) return '`event.id` is missing or not a string of 1-128 characters';
-  if (typeof e.event_type !== 'string' || !/^[a-z_.]{1,100}$/.test(e.event_type)) return '`event.event_type` is missing or not an event type';
-  if (typeof e.occurred_at !== 'string' || Number.isNaN(Date.parse(e.occurred_at))) return '`event.occurred_at` is missing or not an ISO time';
-  if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data)) return '`event.data` is missing or not an object';
+  if (typeof e.id !== 'string' || e.id === '' || e.id.length > 128)
+    return '`event.id` is missing or not a string of 1-128 characters';
+  if (typeof e.event_type !== 'string' || !/^[a-z_.]{1,100}$/.test(e.event_type))
+    return '`event.event_type` is missing or not an event type';
+  if (typeof e.occurred_at !== 'string' || Number.isNaN(Date.parse(e.occurred_at)))
+    return '`event.occurred_at` is missing or not an ISO time';
+  if (typeof e.data !== 'object' || e.data === null || Array.isArray(e.data))
+    return '`event.data` is missing or not an object';
   return e as PdEvent;
 }
 
 export function makePagerDutyWebhookHandler(deps: PagerDutyWebhookDeps) {
   const raw = async (text: string, error: string, errorName: string) => {
-    await deps.rawInbox.storeRaw({ source: 'webhook:pagerduty', body: text, error, errorName, receivedAt: deps.now().toISOString() });
+    await deps.rawInbox.storeRaw({
+      source: 'webhook:pagerduty',
+      body: text,
+      error,
+      errorName,
+      receivedAt: deps.now().toISOString(),
+    });
     metrics.addMetric('PagerDutyEventsStoredRaw', MetricUnit.Count, 1);
   };
   return async (event: PagerDutyHttpEvent): Promise<APIGatewayProxyResult> => {
-    const bytes = event.body === null || event.body === undefined ? Buffer.alloc(0) : event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
-    if (bytes.length > MAX_PAGERDUTY_WEBHOOK_BYTES) return reply(413, { message: `request body is ${bytes.length} bytes; the limit is ${MAX_PAGERDUTY_WEBHOOK_BYTES}` });
+    const bytes =
+      event.body === null || event.body === undefined
+        ? Buffer.alloc(0)
+        : event.isBase64Encoded
+          ? Buffer.from(event.body, 'base64')
+          : Buffer.from(event.body, 'utf8');
+    if (bytes.length > MAX_PAGERDUTY_WEBHOOK_BYTES)
+      return reply(413, {
+        message: `request body is ${bytes.length} bytes; the limit is ${MAX_PAGERDUTY_WEBHOOK_BYTES}`,
+      });
     const text = bytes.toString('utf8');
     if (!verifyPagerDutySignature(await deps.secret.get(), text, header(event, 'x-pagerduty-signature'))) {
       logger.warn('PagerDuty webhook with a missing or wrong signature', { bytes: bytes.length });
@@ -173,35 +211,80 @@ export function makePagerDutyWebhookHandler(deps: PagerDutyWebhookDeps) {
   };
 
   async function apply(e: PdEvent, text: string, now: Date): Promise<APIGatewayProxyResult> {
-    const pdIncident = typeof e.data.id === 'string' && e.data.type === 'incident' ? e.data.id : typeof e.data.incident?.id === 'string' ? e.data.incident.id : undefined;
-    let incidentId = typeof e.data.incident_key === 'string' && e.data.incident_key !== '' ? e.data.incident_key : undefined;
-    if (incidentId !== undefined && pdIncident !== undefined) await deps.records.linkPagerDutyIncident(pdIncident, incidentId, now);
+    const pdIncident =
+      typeof e.data.id === 'string' && e.data.type === 'incident'
+        ? e.data.id
+        : typeof e.data.incident?.id === 'string'
+          ? e.data.incident.id
+          : undefined;
+    let incidentId =
+      typeof e.data.incident_key === 'string' && e.data.incident_key !== '' ? e.data.incident_key : undefined;
+    if (incidentId !== undefined && pdIncident !== undefined)
+      await deps.records.linkPagerDutyIncident(pdIncident, incidentId, now);
     incidentId ??= pdIncident === undefined ? undefined : await deps.records.incidentForPagerDuty(pdIncident);
     if (!(HANDLED_EVENT_TYPES as readonly string[]).includes(e.event_type)) {
-      await raw(text, `event type ${e.event_type} is not handled (subscribe to ${HANDLED_EVENT_TYPES.join(', ')})`, 'UnhandledEventType');
+      await raw(
+        text,
+        `event type ${e.event_type} is not handled (subscribe to ${HANDLED_EVENT_TYPES.join(', ')})`,
+        'UnhandledEventType',
+      );
       return reply(202, { stored: 'raw', reason: `event type ${e.event_type} is not handled` });
     }
     if (incidentId === undefined) {
-      await raw(text, `event ${e.id} (${e.event_type}) names no incident of ours (no incident_key, PagerDuty incident ${pdIncident ?? '?'} unknown)`, 'UnknownIncident');
+      await raw(
+        text,
+        `event ${e.id} (${e.event_type}) names no incident of ours (no incident_key, PagerDuty incident ${pdIncident ?? '?'} unknown)`,
+        'UnknownIncident',
+      );
       return reply(202, { stored: 'raw', reason: 'no incident of ours' });
     }
     const who = clean(e.agent?.summary) || clean(e.agent?.type) || 'someone';
-    const names = (refs: PdReference[] | undefined) => (refs ?? []).map((r) => clean(r.summary, 60)).filter(Boolean).join(', ') || 'nobody named';
+    const names = (refs: PdReference[] | undefined) =>
+      (refs ?? [])
+        .map((r) => clean(r.summary, 60))
+        .filter(Boolean)
+        .join(', ') || 'nobody named';
     const base = { incidentId, by: `pagerduty:${who}`, via: 'pagerduty' as const };
     const reqs: Record<(typeof HANDLED_EVENT_TYPES)[number], LifecycleRequest> = {
-      'incident.acknowledged': { ...base, action: 'acknowledge', reason: `PagerDuty incident ${pdIncident ?? '?'} acknowledged` },
-      'incident.resolved': { ...base, action: 'resolve', reason: `PagerDuty incident ${pdIncident ?? '?'} resolved${typeof e.data.resolve_reason === 'string' ? `: ${clean(e.data.resolve_reason, 300)}` : ''}` },
-      'incident.reassigned': { ...base, action: 'note', reason: `PagerDuty reassigned it to ${names(e.data.assignees)}` },
+      'incident.acknowledged': {
+        ...base,
+        action: 'acknowledge',
+        reason: `PagerDuty incident ${pdIncident ?? '?'} acknowledged`,
+      },
+      'incident.resolved': {
+        ...base,
+        action: 'resolve',
+        reason: `PagerDuty incident ${pdIncident ?? '?'} resolved${typeof e.data.resolve_reason === 'string' ? `: ${clean(e.data.resolve_reason, 300)}` : ''}`,
+      },
+      'incident.reassigned': {
+        ...base,
+        action: 'note',
+        reason: `PagerDuty reassigned it to ${names(e.data.assignees)}`,
+      },
       'incident.escalated': { ...base, action: 'note', reason: `PagerDuty escalated it to ${names(e.data.assignees)}` },
       'incident.annotated': { ...base, action: 'note', reason: `PagerDuty note: ${clean(e.data.content, 1000)}` },
     };
     try {
-      const r = await applyLifecycle({ incidents: deps.incidents, timeline: deps.timeline, lock: deps.lock, ...(deps.sfn ? { sfn: deps.sfn } : {}), ...(deps.recordMtta ? { recordMtta: deps.recordMtta } : {}), now: deps.now }, reqs[e.event_type as (typeof HANDLED_EVENT_TYPES)[number]]);
+      const r = await applyLifecycle(
+        {
+          incidents: deps.incidents,
+          timeline: deps.timeline,
+          lock: deps.lock,
+          ...(deps.sfn ? { sfn: deps.sfn } : {}),
+          ...(deps.recordMtta ? { recordMtta: deps.recordMtta } : {}),
+          now: deps.now,
+        },
+        reqs[e.event_type as (typeof HANDLED_EVENT_TYPES)[number]],
+      );
       metrics.addMetric('PagerDutyEventsApplied', MetricUnit.Count, 1);
       return reply(202, { incidentId, outcome: r.outcome });
     } catch (err) {
       if (!(err instanceof IncidentNotFoundError)) throw err;
-      await raw(text, `event ${e.id} (${e.event_type}) names incident ${incidentId}, which does not exist here`, 'UnknownIncident');
+      await raw(
+        text,
+        `event ${e.id} (${e.event_type}) names incident ${incidentId}, which does not exist here`,
+        'UnknownIncident',
+      );
       return reply(202, { stored: 'raw', reason: 'no incident of ours' });
     }
   }
@@ -217,11 +300,16 @@ function fromEnv() {
     lock: store.lock,
     rawInbox: store.rawInbox,
     records: new LifecycleRecords(documentClient(), requireEnv('INCIDENT_TABLE_NAME')),
-    secret: webhookSecretFromSecret({ client: new SecretsManagerClient({}), secretId: requireEnv('PAGERDUTY_WEBHOOK_SECRET') }),
+    secret: webhookSecretFromSecret({
+      client: new SecretsManagerClient({}),
+      secretId: requireEnv('PAGERDUTY_WEBHOOK_SECRET'),
+    }),
     sfn: new SFNClient({}),
     recordMtta: (severity, seconds) => publishMtta(metrics, severity, seconds),
     now: () => new Date(),
   });
 }
 
-export const handler = withHouseMiddleware<APIGatewayProxyEvent, APIGatewayProxyResult>((event: APIGatewayProxyEvent, _context: Context) => (cached ??= fromEnv())(event));
+export const handler = withHouseMiddleware<APIGatewayProxyEvent, APIGatewayProxyResult>(
+  (event: APIGatewayProxyEvent, _context: Context) => (cached ??= fromEnv())(event),
+);

@@ -72,6 +72,9 @@ export class ReportedFaults {
 
   remove(cluster: string, brokerIds: number[]): void {
     const key = brokerIds.join(',');
-    this.open.set(cluster, (this.open.get(cluster) ?? []).filter((ids) => ids.join(',') !== key));
+    this.open.set(
+      cluster,
+      (this.open.get(cluster) ?? []).filter((ids) => ids.join(',') !== key),
+    );
   }
 }

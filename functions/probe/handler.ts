@@ -31,7 +31,14 @@ import type { ProbeResultEvent } from '../domain/normalize/probe.js';
 import { SecretCache, SecurityRefSchema, securityLoader, type SecurityLoader } from '../shared/kafka-security.js';
 import { observeZookeeper, type ZkEnsembleReport } from '../shared/zookeeper.js';
 import { parseMetricSeries, probeMetricDocuments, publish, selectSeries, type MetricDocument } from './metrics.js';
-import { MAX_RECHECK_SECONDS, ReportedFaults, SEND_BUDGET_MS, brokerDown, probeResult, unreachableBrokers } from './fast-detect.js';
+import {
+  MAX_RECHECK_SECONDS,
+  ReportedFaults,
+  SEND_BUDGET_MS,
+  brokerDown,
+  probeResult,
+  unreachableBrokers,
+} from './fast-detect.js';
 
 export const ProbeEventSchema = z.object({
   cluster: z.string().min(1),
@@ -45,14 +52,22 @@ const ClusterEntrySchema = z.object({
   brokerCount: z.number().int().min(1).optional(),
   brokerIds: z.array(z.number().int().min(0)).optional(),
   consumerGroups: z
-    .array(z.union([z.string().min(1), z.object({ name: z.string().min(1), topics: z.array(z.string().min(1)).optional() }).loose()]))
+    .array(
+      z.union([
+        z.string().min(1),
+        z.object({ name: z.string().min(1), topics: z.array(z.string().min(1)).optional() }).loose(),
+      ]),
+    )
     .optional(),
   /** How to reach the listener: protocol, mechanism, secrets by reference (functions/shared/kafka-security.ts). */
   security: SecurityRefSchema.optional(),
   /** The configured metadata mode (self-managed clusters): the probe then skips detecting it. */
   metadataMode: z.enum(['kraft', 'zookeeper']).optional(),
   /** ZooKeeper mode: each ensemble server's client address (host:port), asked with srvr/mntr every round. */
-  zookeeper: z.array(z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port')).min(1).optional(),
+  zookeeper: z
+    .array(z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port'))
+    .min(1)
+    .optional(),
 });
 export type ProbeClusterConfig = z.infer<typeof ClusterEntrySchema>;
 
@@ -76,14 +91,18 @@ export function parseClustersJson(text: string | undefined): ProbeClusterConfig[
   }
   const parsed = z.array(ClusterEntrySchema).safeParse(raw);
   if (!parsed.success) {
-    throw new ProbeConfigError(`CLUSTERS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ProbeConfigError(
+      `CLUSTERS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
 
 export function probeOptionsFor(c: ProbeClusterConfig, timeoutMs: number): ProbeOptions {
   const servers = typeof c.bootstrapServers === 'string' ? c.bootstrapServers.split(',') : c.bootstrapServers;
-  const groups: ConsumerGroupWatch[] = (c.consumerGroups ?? []).map((g) => (typeof g === 'string' ? { group: g } : { group: g.name, ...(g.topics ? { topics: g.topics } : {}) }));
+  const groups: ConsumerGroupWatch[] = (c.consumerGroups ?? []).map((g) =>
+    typeof g === 'string' ? { group: g } : { group: g.name, ...(g.topics ? { topics: g.topics } : {}) },
+  );
   const opts: ProbeOptions = { bootstrapServers: servers.map((s) => s.trim()), consumerGroups: groups, timeoutMs };
   if (c.brokerCount !== undefined) opts.expectedBrokers = c.brokerCount;
   if (c.metadataMode !== undefined) opts.metadataMode = c.metadataMode;
@@ -199,10 +218,19 @@ export function makeProbeHandler(deps: ProbeDeps) {
   };
 }
 
-function merge(a: FastDetectionOutcome | undefined, b: FastDetectionOutcome | undefined): FastDetectionOutcome | undefined {
+function merge(
+  a: FastDetectionOutcome | undefined,
+  b: FastDetectionOutcome | undefined,
+): FastDetectionOutcome | undefined {
   if (!a || !b) return a ?? b;
   const skipped = b.skipped ?? a.skipped;
-  return { rechecked: [...a.rechecked, ...b.rechecked], confirmed: [...a.confirmed, ...b.confirmed], resolved: [...a.resolved, ...b.resolved], failed: a.failed + b.failed, ...(skipped ? { skipped } : {}) };
+  return {
+    rechecked: [...a.rechecked, ...b.rechecked],
+    confirmed: [...a.confirmed, ...b.confirmed],
+    resolved: [...a.resolved, ...b.resolved],
+    failed: a.failed + b.failed,
+    ...(skipped ? { skipped } : {}),
+  };
 }
 
 /**
@@ -229,7 +257,11 @@ async function fastDetect(
       out.failed++;
       // Counted and logged; the metrics of the round are already published and the alarm path stands.
       metrics.addMetric('FastDetectionSendFailures', MetricUnit.Count, 1);
-      logger.error('fast detection: the probe result could not be queued; the broker-down alarm still applies', { cluster, findings: event.findings, error: err as Error });
+      logger.error('fast detection: the probe result could not be queued; the broker-down alarm still applies', {
+        cluster,
+        findings: event.findings,
+        error: err as Error,
+      });
       return false;
     }
   };
@@ -255,10 +287,17 @@ async function fastDetect(
   for (const b of second.brokers) seen.add(b.id);
   const stillDown = new Set(unreachableBrokers(second, seen));
   out.confirmed = fresh.filter((id) => stillDown.has(id));
-  logger.info('fast detection: second look', { cluster, pauseMs: recheckMs, rechecked: fresh, confirmed: out.confirmed, status: second.status });
+  logger.info('fast detection: second look', {
+    cluster,
+    pauseMs: recheckMs,
+    rechecked: fresh,
+    confirmed: out.confirmed,
+    status: second.status,
+  });
   if (out.confirmed.length === 0) return out;
   // Observed when the first look saw them down; confirmed by the second.
-  if (await deliver(probeResult(cluster, first.takenAt, [brokerDown(out.confirmed, 'firing')]))) reported.add(cluster, out.confirmed);
+  if (await deliver(probeResult(cluster, first.takenAt, [brokerDown(out.confirmed, 'firing')])))
+    reported.add(cluster, out.confirmed);
   return out;
 }
 
@@ -275,7 +314,8 @@ const loaders = new Map<string, SecurityLoader | undefined>();
 
 /** The security loader of a configured cluster, one per cluster per container (its token caches live in it). */
 export function clusterSecurity(c: ProbeClusterConfig): SecurityLoader | undefined {
-  if (!loaders.has(c.name)) loaders.set(c.name, securityLoader(c.security, (secretCache ??= new SecretCache(new SecretsManagerClient({})))));
+  if (!loaders.has(c.name))
+    loaders.set(c.name, securityLoader(c.security, (secretCache ??= new SecretCache(new SecretsManagerClient({})))));
   return loaders.get(c.name);
 }
 
@@ -286,14 +326,23 @@ const publishedSeries = parseMetricSeries(process.env.PROBE_METRIC_SERIES);
 export function recheckSeconds(text: string | undefined): number {
   if (text === undefined || text === '') return 10;
   const v = Number(text);
-  if (!Number.isInteger(v) || v < 0 || v > MAX_RECHECK_SECONDS) throw new ProbeConfigError(`PROBE_RECHECK_SECONDS must be a whole number of seconds from 0 to ${MAX_RECHECK_SECONDS}, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(v) || v < 0 || v > MAX_RECHECK_SECONDS)
+    throw new ProbeConfigError(
+      `PROBE_RECHECK_SECONDS must be a whole number of seconds from 0 to ${MAX_RECHECK_SECONDS}, got ${JSON.stringify(text)}`,
+    );
   return v;
 }
 
 /** Sends probe results to the ingest queue, bounded well inside the probe's invocation. */
-export function ingestQueueSender(sqs: Pick<SQSClient, 'send'>, queueUrl: string, timeoutMs = SEND_BUDGET_MS - 1000): (event: ProbeResultEvent) => Promise<void> {
+export function ingestQueueSender(
+  sqs: Pick<SQSClient, 'send'>,
+  queueUrl: string,
+  timeoutMs = SEND_BUDGET_MS - 1000,
+): (event: ProbeResultEvent) => Promise<void> {
   return async (event) => {
-    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(event) }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(event) }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
   };
 }
 
@@ -315,4 +364,6 @@ export const probeHandler = makeProbeHandler({
   ...(ingestQueueUrl ? { sendResult: ingestQueueSender(new SQSClient({ maxAttempts: 2 }), ingestQueueUrl) } : {}),
 });
 
-export const handler = withHouseMiddleware<ProbeEvent, ProbeResult>((event, context) => probeHandler(event, context), { schema: ProbeEventSchema });
+export const handler = withHouseMiddleware<ProbeEvent, ProbeResult>((event, context) => probeHandler(event, context), {
+  schema: ProbeEventSchema,
+});

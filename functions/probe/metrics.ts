@@ -30,7 +30,12 @@ export interface MetricDocument {
  * does not name them (configured ids, or ids seen by earlier probes): a dead cluster has no
  * metadata, and a missing BrokerReachable series would never breach its alarm.
  */
-export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, brokerIds: number[] = [], ensemble?: ZkEnsembleReport): MetricDocument[] {
+export function probeMetricDocuments(
+  cluster: string,
+  s: ClusterSnapshot,
+  brokerIds: number[] = [],
+  ensemble?: ZkEnsembleReport,
+): MetricDocument[] {
   const clusterDims = { [DIM_CLUSTER]: cluster };
   const ids = reportedBrokerIds(s, brokerIds);
   const reachable = (id: number): boolean => isBrokerReachable(s, id);
@@ -45,30 +50,46 @@ export function probeMetricDocuments(cluster: string, s: ClusterSnapshot, broker
       metrics: [
         { name: 'ProbeHeartbeat', value: 1, unit: MetricUnit.Count },
         // 0 when no bootstrap server answered: the whole site is unreachable (DR pairs alarm on it).
-        ...(blind && !s.bootstrapReachable ? [] : [{ name: 'ClusterReachable', value: s.bootstrapReachable ? 1 : 0, unit: MetricUnit.Count }]),
+        ...(blind && !s.bootstrapReachable
+          ? []
+          : [{ name: 'ClusterReachable', value: s.bootstrapReachable ? 1 : 0, unit: MetricUnit.Count }]),
         { name: 'ProbeLatencyMs', value: s.durationMs, unit: MetricUnit.Milliseconds },
         { name: 'OfflinePartitions', value: s.partitions.offline, unit: MetricUnit.Count },
         { name: 'UnderReplicatedPartitions', value: s.partitions.underReplicated, unit: MetricUnit.Count },
         { name: 'UnderMinIsrPartitions', value: s.partitions.underMinIsr, unit: MetricUnit.Count },
         // The brokers below whose BrokerReachable is 0, as one series: what the broker-down alarm of
         // a cluster whose brokers are found by tag reads (one custom metric instead of one per broker).
-        ...(blind ? [] : [{ name: 'UnreachableBrokers', value: ids.filter((id) => !reachable(id)).length, unit: MetricUnit.Count }]),
+        ...(blind
+          ? []
+          : [{ name: 'UnreachableBrokers', value: ids.filter((id) => !reachable(id)).length, unit: MetricUnit.Count }]),
         // Listeners that refused the probe, published only while some do (no idle custom metric).
-        ...(refused('auth-failed') > 0 ? [{ name: 'ProbeAuthFailures', value: refused('auth-failed'), unit: MetricUnit.Count }] : []),
-        ...(refused('tls-failed') > 0 ? [{ name: 'ProbeTlsFailures', value: refused('tls-failed'), unit: MetricUnit.Count }] : []),
+        ...(refused('auth-failed') > 0
+          ? [{ name: 'ProbeAuthFailures', value: refused('auth-failed'), unit: MetricUnit.Count }]
+          : []),
+        ...(refused('tls-failed') > 0
+          ? [{ name: 'ProbeTlsFailures', value: refused('tls-failed'), unit: MetricUnit.Count }]
+          : []),
         // The broker certificate closest to its expiry: one series per cluster however many brokers.
-        ...(s.security && s.security.minDaysToExpiry !== null ? [{ name: 'CertificateDaysToExpiry', value: s.security.minDaysToExpiry, unit: MetricUnit.Count }] : []),
+        ...(s.security && s.security.minDaysToExpiry !== null
+          ? [{ name: 'CertificateDaysToExpiry', value: s.security.minDaysToExpiry, unit: MetricUnit.Count }]
+          : []),
         ...quorumMetrics(s, ensemble),
       ],
     },
   ];
   for (const id of blind ? [] : ids) {
-    docs.push({ dimensions: { ...clusterDims, [DIM_BROKER]: String(id) }, metrics: [{ name: 'BrokerReachable', value: reachable(id) ? 1 : 0, unit: MetricUnit.Count }] });
+    docs.push({
+      dimensions: { ...clusterDims, [DIM_BROKER]: String(id) },
+      metrics: [{ name: 'BrokerReachable', value: reachable(id) ? 1 : 0, unit: MetricUnit.Count }],
+    });
   }
   for (const g of s.consumerGroups) {
     if (g.error !== undefined) continue;
     const maxLag = g.partitions.reduce((mx, p) => Math.max(mx, p.lag), 0);
-    docs.push({ dimensions: { ...clusterDims, [DIM_GROUP]: g.group }, metrics: [{ name: 'ConsumerLag', value: maxLag, unit: MetricUnit.Count }] });
+    docs.push({
+      dimensions: { ...clusterDims, [DIM_GROUP]: g.group },
+      metrics: [{ name: 'ConsumerLag', value: maxLag, unit: MetricUnit.Count }],
+    });
   }
   return docs;
 }
@@ -87,16 +108,22 @@ const count = (name: string, value: number): MetricPoint => ({ name, value, unit
  */
 export function quorumMetrics(s: ClusterSnapshot, ensemble?: ZkEnsembleReport): MetricPoint[] {
   const out: MetricPoint[] = [];
-  if (s.metadataMode === 'zookeeper' && s.registeredBrokers.length > 0) out.push(count('ActiveControllerCount', s.controller.known ? 1 : 0));
+  if (s.metadataMode === 'zookeeper' && s.registeredBrokers.length > 0)
+    out.push(count('ActiveControllerCount', s.controller.known ? 1 : 0));
   const q = s.metadataMode === 'kraft' ? s.quorum : undefined;
   if (q && q.state !== 'unknown') {
     const led = q.state === 'led' ? 1 : 0;
     out.push(count('ActiveControllerCount', led), count('QuorumHealthy', led), count('QuorumLeaders', led));
-    if (q.state === 'led') out.push(count('QuorumSize', q.voters.length), count('QuorumMaxVoterLag', q.maxVoterLag ?? 0));
+    if (q.state === 'led')
+      out.push(count('QuorumSize', q.voters.length), count('QuorumMaxVoterLag', q.maxVoterLag ?? 0));
   }
   if (ensemble) {
     if (ensemble.quorum !== null) out.push(count('QuorumHealthy', ensemble.quorum ? 1 : 0));
-    out.push(count('QuorumLeaders', ensemble.leaders), count('QuorumServersServing', ensemble.serving), count('QuorumSize', ensemble.size));
+    out.push(
+      count('QuorumLeaders', ensemble.leaders),
+      count('QuorumServersServing', ensemble.serving),
+      count('QuorumSize', ensemble.size),
+    );
     if (ensemble.unasked > 0) out.push(count('ZooKeeperServersUnasked', ensemble.unasked));
   }
   return out;
@@ -106,7 +133,11 @@ export function quorumMetrics(s: ClusterSnapshot, ensemble?: ZkEnsembleReport): 
  * Series the probe publishes only while something is wrong (listeners refusing it): no datapoint,
  * so no custom metric billed, while the cluster lets it in.
  */
-export const FAILURE_ONLY_METRICS: readonly string[] = ['ProbeAuthFailures', 'ProbeTlsFailures', 'ZooKeeperServersUnasked'];
+export const FAILURE_ONLY_METRICS: readonly string[] = [
+  'ProbeAuthFailures',
+  'ProbeTlsFailures',
+  'ZooKeeperServersUnasked',
+];
 
 /**
  * One kind of series: a metric name with its dimension names, e.g.
@@ -145,13 +176,18 @@ export function parseMetricSeries(text: string | undefined): ReadonlySet<string>
     throw new ProbeMetricSeriesError(`PROBE_METRIC_SERIES is not JSON: ${(err as Error).message}`);
   }
   if (!Array.isArray(raw) || !raw.every((k): k is string => typeof k === 'string' && k.includes('|'))) {
-    throw new ProbeMetricSeriesError('PROBE_METRIC_SERIES must be a JSON array of "<metric>|<dimension names>" strings');
+    throw new ProbeMetricSeriesError(
+      'PROBE_METRIC_SERIES must be a JSON array of "<metric>|<dimension names>" strings',
+    );
   }
   return new Set(raw);
 }
 
 /** Writes each document as one EMF line through Powertools Metrics (stdout in Lambda), in the deployment's namespace (POWERTOOLS_METRICS_NAMESPACE). */
-export function publish(docs: MetricDocument[], namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? NAMESPACE): void {
+export function publish(
+  docs: MetricDocument[],
+  namespace = process.env.POWERTOOLS_METRICS_NAMESPACE ?? NAMESPACE,
+): void {
   for (const doc of docs) {
     const m = new Metrics({ namespace });
     m.clearDefaultDimensions();

@@ -40,7 +40,9 @@ export function parseClusterFacts(text: string): ClusterFacts[] {
   }
   const parsed = clusterFactsSchema.safeParse(json);
   if (!parsed.success) {
-    throw new ConfigurationError(`${CLUSTERS_FILE}: not a ClusterFacts[]: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigurationError(
+      `${CLUSTERS_FILE}: not a ClusterFacts[]: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }
@@ -75,8 +77,14 @@ export function parseAlertRouting(text: string): AlertRouting {
   }
   const parsed = alertRoutingSchema.safeParse(json);
   if (!parsed.success) {
-    throw new ConfigurationError(`${ALERT_ROUTING_FILE}: not an AlertRouting: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new ConfigurationError(
+      `${ALERT_ROUTING_FILE}: not an AlertRouting: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const { brokerLabel, clusterLabel, ...rest } = parsed.data;
-  return { ...rest, ...(brokerLabel !== undefined ? { brokerLabel } : {}), ...(clusterLabel !== undefined ? { clusterLabel } : {}) };
+  return {
+    ...rest,
+    ...(brokerLabel !== undefined ? { brokerLabel } : {}),
+    ...(clusterLabel !== undefined ? { clusterLabel } : {}),
+  };
 }

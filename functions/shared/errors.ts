@@ -10,7 +10,9 @@ export class LockHeldError extends Error {
     readonly owner: string | undefined,
     readonly expiresAt: number | undefined,
   ) {
-    super(`remediation lock for cluster ${cluster} is held by ${owner ?? 'another owner'}${expiresAt === undefined ? '' : ` until ${new Date(expiresAt * 1000).toISOString()}`}`);
+    super(
+      `remediation lock for cluster ${cluster} is held by ${owner ?? 'another owner'}${expiresAt === undefined ? '' : ` until ${new Date(expiresAt * 1000).toISOString()}`}`,
+    );
   }
 }
 

@@ -36,7 +36,12 @@ export class IncidentStore implements Store {
     this.tableName = opts.tableName;
   }
 
-  recordSignal(signal: Signal, decision: Decision, correlation: Correlation, recorrelate?: (open: OpenIncident[]) => Correlation) {
+  recordSignal(
+    signal: Signal,
+    decision: Decision,
+    correlation: Correlation,
+    recorrelate?: (open: OpenIncident[]) => Correlation,
+  ) {
     return this.incidents.recordSignal(signal, decision, correlation, recorrelate);
   }
   get(id: string) {

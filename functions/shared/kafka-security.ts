@@ -8,7 +8,14 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import type { KafkaConfig, SASLOptions } from 'kafkajs';
 import * as z from 'zod';
 // From the stack's probe layer in Lambda (infra/constructs/probe-layer.ts), the source in the repository.
-import { SaslAuthenticationError, TlsHandshakeError, mskIamTokenProvider, type ProbeSecurity, type SaslSettings, type TlsSettings } from '@kafka-heal/probe';
+import {
+  SaslAuthenticationError,
+  TlsHandshakeError,
+  mskIamTokenProvider,
+  type ProbeSecurity,
+  type SaslSettings,
+  type TlsSettings,
+} from '@kafka-heal/probe';
 
 export const SecurityRefSchema = z.object({
   protocol: z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']),
@@ -44,7 +51,8 @@ export class SecretCache {
     const hit = this.entries.get(secretId);
     if (hit && this.now() - hit.at < this.ttlMs) return hit.value;
     const value = this.client.send(new GetSecretValueCommand({ SecretId: secretId })).then((out) => {
-      if (typeof out.SecretString !== 'string' || out.SecretString.trim() === '') throw new Error(`secret ${secretId} has no string value`);
+      if (typeof out.SecretString !== 'string' || out.SecretString.trim() === '')
+        throw new Error(`secret ${secretId} has no string value`);
       return out.SecretString;
     });
     this.entries.set(secretId, { at: this.now(), value });
@@ -72,7 +80,8 @@ function jsonSecret(text: string, secretId: string, fields: string[]): Record<st
   } catch {
     throw new Error(`secret ${secretId} is not JSON (expected {${fields.map((f) => `"${f}": ...`).join(', ')}})`);
   }
-  const o = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
+  const o =
+    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o)) if (typeof v === 'string') out[k] = v;
   return out;
@@ -84,22 +93,32 @@ function required(o: Record<string, string>, secretId: string, ...fields: string
 }
 
 /** An OAuth 2.0 client-credentials grant (RFC 6749 section 4.4): the token reused until a minute before it expires. */
-export function clientCredentialsToken(grant: { tokenEndpoint: string; clientId: string; clientSecret: string; scope?: string }, deps: { fetch?: typeof fetch; now?: () => number } = {}): () => Promise<string> {
+export function clientCredentialsToken(
+  grant: { tokenEndpoint: string; clientId: string; clientSecret: string; scope?: string },
+  deps: { fetch?: typeof fetch; now?: () => number } = {},
+): () => Promise<string> {
   const doFetch = deps.fetch ?? fetch;
   const now = deps.now ?? Date.now;
   let cached: { token: string; expiresAt: number } | undefined;
   return async () => {
     if (cached && now() < cached.expiresAt - 60_000) return cached.token;
-    const body = new URLSearchParams({ grant_type: 'client_credentials', ...(grant.scope ? { scope: grant.scope } : {}) });
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      ...(grant.scope ? { scope: grant.scope } : {}),
+    });
     const res = await doFetch(grant.tokenEndpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${encodeURIComponent(grant.clientId)}:${encodeURIComponent(grant.clientSecret)}`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(grant.clientId)}:${encodeURIComponent(grant.clientSecret)}`).toString('base64')}`,
+      },
       body,
       signal: AbortSignal.timeout(5000),
     });
     if (!res.ok) throw new Error(`the token endpoint ${grant.tokenEndpoint} answered HTTP ${res.status}`);
     const json = (await res.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof json.access_token !== 'string' || json.access_token === '') throw new Error(`the token endpoint ${grant.tokenEndpoint} returned no access_token`);
+    if (typeof json.access_token !== 'string' || json.access_token === '')
+      throw new Error(`the token endpoint ${grant.tokenEndpoint} returned no access_token`);
     const lifetime = typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in * 1000 : 300_000;
     cached = { token: json.access_token, expiresAt: now() + lifetime };
     return json.access_token;
@@ -112,12 +131,18 @@ export function clientCredentialsToken(grant: { tokenEndpoint: string; clientId:
  * TLS material, SaslAuthenticationError for the credentials (probe outcome tls-failed /
  * auth-failed), naming the secret and never its content.
  */
-export function securityLoader(ref: SecurityRef | undefined, secrets: SecretCache, deps: { fetch?: typeof fetch; now?: () => number } = {}): SecurityLoader | undefined {
+export function securityLoader(
+  ref: SecurityRef | undefined,
+  secrets: SecretCache,
+  deps: { fetch?: typeof fetch; now?: () => number } = {},
+): SecurityLoader | undefined {
   if (ref === undefined || ref.protocol === 'PLAINTEXT') return undefined;
   const tlsOn = ref.protocol === 'SSL' || ref.protocol === 'SASL_SSL';
   let iamToken: (() => Promise<string>) | undefined;
   let grantToken: { key: string; token: () => Promise<string> } | undefined;
-  const used = [ref.credentialsSecret, ref.tls?.caSecret, ref.tls?.clientCertificateSecret].filter((s): s is string => s !== undefined);
+  const used = [ref.credentialsSecret, ref.tls?.caSecret, ref.tls?.clientCertificateSecret].filter(
+    (s): s is string => s !== undefined,
+  );
 
   const loadTls = async (): Promise<TlsSettings> => {
     const tls: TlsSettings = {};
@@ -125,11 +150,15 @@ export function securityLoader(ref: SecurityRef | undefined, secrets: SecretCach
     try {
       if (t.caSecret !== undefined) {
         const ca = await secrets.get(t.caSecret);
-        if (!ca.includes('-----BEGIN CERTIFICATE-----')) throw new Error(`secret ${t.caSecret} does not hold a PEM CA bundle (no BEGIN CERTIFICATE)`);
+        if (!ca.includes('-----BEGIN CERTIFICATE-----'))
+          throw new Error(`secret ${t.caSecret} does not hold a PEM CA bundle (no BEGIN CERTIFICATE)`);
         tls.ca = ca;
       }
       if (t.clientCertificateSecret !== undefined) {
-        const o = jsonSecret(await secrets.get(t.clientCertificateSecret), t.clientCertificateSecret, ['certificate', 'privateKey']);
+        const o = jsonSecret(await secrets.get(t.clientCertificateSecret), t.clientCertificateSecret, [
+          'certificate',
+          'privateKey',
+        ]);
         required(o, t.clientCertificateSecret, 'certificate', 'privateKey');
         tls.cert = o['certificate'] as string;
         tls.key = o['privateKey'] as string;
@@ -164,7 +193,18 @@ export function securityLoader(ref: SecurityRef | undefined, secrets: SecretCach
         // One grant per credentials version: a rotated client secret starts a new token.
         const key = `${o['tokenEndpoint']}\u0000${o['clientId']}\u0000${o['clientSecret']}`;
         if (grantToken?.key !== key) {
-          grantToken = { key, token: clientCredentialsToken({ tokenEndpoint: o['tokenEndpoint'] as string, clientId: o['clientId'] as string, clientSecret: o['clientSecret'] as string, ...(o['scope'] ? { scope: o['scope'] } : {}) }, deps) };
+          grantToken = {
+            key,
+            token: clientCredentialsToken(
+              {
+                tokenEndpoint: o['tokenEndpoint'] as string,
+                clientId: o['clientId'] as string,
+                clientSecret: o['clientSecret'] as string,
+                ...(o['scope'] ? { scope: o['scope'] } : {}),
+              },
+              deps,
+            ),
+          };
         }
         return { mechanism: m, token: grantToken.token };
       }
@@ -188,7 +228,11 @@ export function securityLoader(ref: SecurityRef | undefined, secrets: SecretCach
   };
 }
 
-const KAFKAJS_MECHANISM = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'SCRAM-SHA-512': 'scram-sha-512' } as const;
+const KAFKAJS_MECHANISM = {
+  PLAIN: 'plain',
+  'SCRAM-SHA-256': 'scram-sha-256',
+  'SCRAM-SHA-512': 'scram-sha-512',
+} as const;
 
 /**
  * kafkajs re-authenticates this long before the broker's session lifetime ends. Its default
@@ -200,7 +244,9 @@ const KAFKAJS_MECHANISM = { PLAIN: 'plain', 'SCRAM-SHA-256': 'scram-sha-256', 'S
 export const KAFKAJS_REAUTH_THRESHOLD_MS = 1000;
 
 /** The same settings as kafkajs options (`ssl`, `sasl`), for the cluster steps' producers and admin clients. */
-export function kafkajsSecurity(sec: ProbeSecurity | undefined): Pick<KafkaConfig, 'ssl' | 'sasl' | 'reauthenticationThreshold'> {
+export function kafkajsSecurity(
+  sec: ProbeSecurity | undefined,
+): Pick<KafkaConfig, 'ssl' | 'sasl' | 'reauthenticationThreshold'> {
   if (sec === undefined) return {};
   const out: Pick<KafkaConfig, 'ssl' | 'sasl' | 'reauthenticationThreshold'> = {};
   if (sec.tls) {

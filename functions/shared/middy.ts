@@ -34,8 +34,14 @@ export function validateWith<TEvent>(schema: ZodType<TEvent>): MiddlewareObj<TEv
     before: (request) => {
       const result = schema.safeParse(request.event);
       if (!result.success) {
-        const issues = result.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(event)', message: i.message }));
-        throw new InputValidationError(`invalid event: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+        const issues = result.error.issues.map((i) => ({
+          path: i.path.map(String).join('.') || '(event)',
+          message: i.message,
+        }));
+        throw new InputValidationError(
+          `invalid event: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          issues,
+        );
       }
       request.event = result.data;
     },

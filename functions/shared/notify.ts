@@ -44,8 +44,19 @@ export interface IncidentNotification {
 }
 
 /** The notification about a stored incident: its id, cluster, type and severity, with what to say. */
-export function incidentNotification(incident: { id: string; cluster: string; type: IncidentType; severity: Severity }, kind: NotificationKind, summary: string): IncidentNotification {
-  return { incidentId: incident.id, cluster: incident.cluster, incidentType: incident.type, severity: incident.severity, kind, summary };
+export function incidentNotification(
+  incident: { id: string; cluster: string; type: IncidentType; severity: Severity },
+  kind: NotificationKind,
+  summary: string,
+): IncidentNotification {
+  return {
+    incidentId: incident.id,
+    cluster: incident.cluster,
+    incidentType: incident.type,
+    severity: incident.severity,
+    kind,
+    summary,
+  };
 }
 
 export interface NotifyAttempt {
@@ -73,7 +84,9 @@ export class NotificationLost extends Error {
     readonly incidentId: string,
     readonly attempts: NotifyAttempt[],
   ) {
-    super(`notification for incident ${incidentId} could not be delivered or queued: ${attempts.map((a) => `${a.channel} ${a.outcome}${a.error === undefined ? '' : ` (${a.error})`}`).join('; ')}`);
+    super(
+      `notification for incident ${incidentId} could not be delivered or queued: ${attempts.map((a) => `${a.channel} ${a.outcome}${a.error === undefined ? '' : ` (${a.error})`}`).join('; ')}`,
+    );
   }
 }
 
@@ -84,7 +97,9 @@ export class NotificationUndelivered extends Error {
     readonly incidentId: string,
     readonly attempts: NotifyAttempt[],
   ) {
-    super(`notification for incident ${incidentId} still undelivered: ${attempts.map((a) => `${a.channel} ${a.outcome}${a.error === undefined ? '' : ` (${a.error})`}`).join('; ')}`);
+    super(
+      `notification for incident ${incidentId} still undelivered: ${attempts.map((a) => `${a.channel} ${a.outcome}${a.error === undefined ? '' : ` (${a.error})`}`).join('; ')}`,
+    );
   }
 }
 
@@ -121,8 +136,18 @@ export function snsTopicForSeverity(severity: Severity, arns: SnsTopicArns): str
 
 /** SNS subjects: ASCII printable, no line breaks, at most 100 characters. */
 export function snsSubject(n: IncidentNotification): string {
-  const label = n.kind === 'status-update' ? 'STATUS' : n.kind === 'trigger' ? 'TRIGGERED' : n.kind === 'acknowledge' ? 'ACKNOWLEDGED' : 'RESOLVED';
-  const text = `[${n.severity}] ${label} kafka-heal ${n.cluster}: ${n.incidentType} - ${n.summary}`.replace(/[^\x20-\x7e]/g, '?');
+  const label =
+    n.kind === 'status-update'
+      ? 'STATUS'
+      : n.kind === 'trigger'
+        ? 'TRIGGERED'
+        : n.kind === 'acknowledge'
+          ? 'ACKNOWLEDGED'
+          : 'RESOLVED';
+  const text = `[${n.severity}] ${label} kafka-heal ${n.cluster}: ${n.incidentType} - ${n.summary}`.replace(
+    /[^\x20-\x7e]/g,
+    '?',
+  );
   return text.length <= 100 ? text : `${text.slice(0, 97)}...`;
 }
 
@@ -146,16 +171,29 @@ export function snsMessage(n: IncidentNotification, pagerDutyFailure: string | u
 }
 
 function errorFields(err: unknown): { errorName: string; error: string } {
-  return err instanceof Error ? { errorName: err.name, error: err.message } : { errorName: 'Error', error: String(err) };
+  return err instanceof Error
+    ? { errorName: err.name, error: err.message }
+    : { errorName: 'Error', error: String(err) };
 }
 
 async function tryPagerDuty(n: IncidentNotification, deps: NotifyDeps, now: () => Date): Promise<NotifyAttempt> {
-  const skip = (detail: string): NotifyAttempt => ({ channel: 'pagerduty', outcome: 'skipped', at: now().toISOString(), detail });
+  const skip = (detail: string): NotifyAttempt => ({
+    channel: 'pagerduty',
+    outcome: 'skipped',
+    at: now().toISOString(),
+    detail,
+  });
   if (n.kind === 'status-update') return skip('status updates go to SNS only');
   if (n.page === false) return skip('severity does not page');
-  if (n.snsTopicArn !== undefined && n.routingKeySecret === undefined) return skip('this escalation level pages through its SNS topic');
+  if (n.snsTopicArn !== undefined && n.routingKeySecret === undefined)
+    return skip('this escalation level pages through its SNS topic');
   const pagerDuty = n.routingKeySecret === undefined ? deps.pagerDuty : deps.pagerDutyFor?.(n.routingKeySecret);
-  if (pagerDuty === undefined) return skip(n.routingKeySecret === undefined ? 'PagerDuty is not configured' : `no PagerDuty client for routing key secret ${n.routingKeySecret}`);
+  if (pagerDuty === undefined)
+    return skip(
+      n.routingKeySecret === undefined
+        ? 'PagerDuty is not configured'
+        : `no PagerDuty client for routing key secret ${n.routingKeySecret}`,
+    );
   try {
     const res =
       n.kind === 'trigger'
@@ -167,19 +205,33 @@ async function tryPagerDuty(n: IncidentNotification, deps: NotifyDeps, now: () =
             component: n.cluster,
             group: n.cluster,
             class: n.incidentType,
-            customDetails: { ...n.details, incidentId: n.incidentId, ...(n.level === undefined ? {} : { escalationLevel: n.level }) },
+            customDetails: {
+              ...n.details,
+              incidentId: n.incidentId,
+              ...(n.level === undefined ? {} : { escalationLevel: n.level }),
+            },
             ...(n.executionArn === undefined ? {} : { executionArn: n.executionArn }),
           })
         : n.kind === 'acknowledge'
           ? await pagerDuty.acknowledge(n.incidentId)
           : await pagerDuty.resolve(n.incidentId);
-    return { channel: 'pagerduty', outcome: 'delivered', at: now().toISOString(), detail: `dedup_key=${res.dedupKey} requests=${res.attempts}` };
+    return {
+      channel: 'pagerduty',
+      outcome: 'delivered',
+      at: now().toISOString(),
+      detail: `dedup_key=${res.dedupKey} requests=${res.attempts}`,
+    };
   } catch (err) {
     return { channel: 'pagerduty', outcome: 'failed', at: now().toISOString(), ...errorFields(err) };
   }
 }
 
-async function trySns(n: IncidentNotification, deps: NotifyDeps, now: () => Date, pagerDutyFailure: string | undefined): Promise<NotifyAttempt> {
+async function trySns(
+  n: IncidentNotification,
+  deps: NotifyDeps,
+  now: () => Date,
+  pagerDutyFailure: string | undefined,
+): Promise<NotifyAttempt> {
   try {
     const out = await deps.sns.send(
       new PublishCommand({
@@ -194,7 +246,12 @@ async function trySns(n: IncidentNotification, deps: NotifyDeps, now: () => Date
         },
       }),
     );
-    return { channel: 'sns', outcome: 'delivered', at: now().toISOString(), detail: `messageId=${out.MessageId ?? 'unknown'}` };
+    return {
+      channel: 'sns',
+      outcome: 'delivered',
+      at: now().toISOString(),
+      detail: `messageId=${out.MessageId ?? 'unknown'}`,
+    };
   } catch (err) {
     return { channel: 'sns', outcome: 'failed', at: now().toISOString(), ...errorFields(err) };
   }
@@ -207,11 +264,19 @@ export function retryQueueBody(n: IncidentNotification, attempts: NotifyAttempt[
   const full = JSON.stringify({ version: 1, notification: n, attempts } satisfies RetryQueueMessage);
   if (full.length <= MAX_QUEUE_BODY_CHARS) return full;
   const { details: _dropped, ...rest } = n;
-  const slim: IncidentNotification = { ...rest, details: { detailsDropped: `details exceeded the retry queue limit (${full.length} characters)` } };
+  const slim: IncidentNotification = {
+    ...rest,
+    details: { detailsDropped: `details exceeded the retry queue limit (${full.length} characters)` },
+  };
   return JSON.stringify({ version: 1, notification: slim, attempts } satisfies RetryQueueMessage);
 }
 
-async function tryQueue(n: IncidentNotification, deps: NotifyDeps, now: () => Date, attempts: NotifyAttempt[]): Promise<NotifyAttempt> {
+async function tryQueue(
+  n: IncidentNotification,
+  deps: NotifyDeps,
+  now: () => Date,
+  attempts: NotifyAttempt[],
+): Promise<NotifyAttempt> {
   try {
     const out = await deps.sqs.send(
       new SendMessageCommand({
@@ -223,7 +288,12 @@ async function tryQueue(n: IncidentNotification, deps: NotifyDeps, now: () => Da
         },
       }),
     );
-    return { channel: 'retry-queue', outcome: 'delivered', at: now().toISOString(), detail: `messageId=${out.MessageId ?? 'unknown'}` };
+    return {
+      channel: 'retry-queue',
+      outcome: 'delivered',
+      at: now().toISOString(),
+      detail: `messageId=${out.MessageId ?? 'unknown'}`,
+    };
   } catch (err) {
     return { channel: 'retry-queue', outcome: 'failed', at: now().toISOString(), ...errorFields(err) };
   }
@@ -261,7 +331,13 @@ export function notify(n: IncidentNotification, deps: NotifyDeps): Promise<Notif
 export function parseRetryQueueMessage(body: string): RetryQueueMessage {
   const parsed = JSON.parse(body) as Partial<RetryQueueMessage>;
   const n = parsed.notification;
-  if (parsed.version !== 1 || typeof n !== 'object' || n === null || typeof n.incidentId !== 'string' || typeof n.kind !== 'string') {
+  if (
+    parsed.version !== 1 ||
+    typeof n !== 'object' ||
+    n === null ||
+    typeof n.incidentId !== 'string' ||
+    typeof n.kind !== 'string'
+  ) {
     throw new SyntaxError('not a kafka-heal notification retry message');
   }
   return { version: 1, notification: n, attempts: Array.isArray(parsed.attempts) ? parsed.attempts : [] };
@@ -316,11 +392,17 @@ export const NOTIFY_ENV = {
  */
 export function notifyDepsFromEnv(
   env: Record<string, string | undefined>,
-  clients: { secretsManager?: SecretsManagerClient; sns?: SNSClient; sqs?: SQSClient; pagerDuty?: Partial<PagerDutyClientOptions> } = {},
+  clients: {
+    secretsManager?: SecretsManagerClient;
+    sns?: SNSClient;
+    sqs?: SQSClient;
+    pagerDuty?: Partial<PagerDutyClientOptions>;
+  } = {},
 ): NotifyDeps {
   const need = (name: string): string => {
     const value = env[name];
-    if (value === undefined || value === '') throw new ConfigurationError(`environment variable ${name} is required for notifications`);
+    if (value === undefined || value === '')
+      throw new ConfigurationError(`environment variable ${name} is required for notifications`);
     return value;
   };
   const deps: NotifyDeps = {

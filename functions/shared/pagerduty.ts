@@ -46,7 +46,9 @@ export class PagerDutyRejected extends Error {
     readonly errors: string[],
     responseMessage: string | undefined,
   ) {
-    super(`PagerDuty rejected the event (HTTP ${status}): ${[responseMessage, ...errors].filter((s) => s !== undefined && s !== '').join('; ') || 'no reason given'}`);
+    super(
+      `PagerDuty rejected the event (HTTP ${status}): ${[responseMessage, ...errors].filter((s) => s !== undefined && s !== '').join('; ') || 'no reason given'}`,
+    );
   }
 }
 
@@ -60,7 +62,9 @@ export class PagerDutyUnavailable extends Error {
     readonly lastStatus: number | undefined,
     why: string,
   ) {
-    super(`PagerDuty unavailable after ${attempts} attempt(s) in ${elapsedMs} ms (${why}); last failure: ${lastFailure}`);
+    super(
+      `PagerDuty unavailable after ${attempts} attempt(s) in ${elapsedMs} ms (${why}); last failure: ${lastFailure}`,
+    );
   }
 }
 
@@ -133,13 +137,17 @@ async function readRoutingKey(client: Pick<SecretsManagerClient, 'send'>, secret
     const obj = parsed as Record<string, unknown>;
     const found = [obj.routingKey, obj.routing_key, obj.integrationKey].find((v) => typeof v === 'string');
     if (typeof found !== 'string') {
-      throw new PagerDutyRoutingKeyError(`secret ${secretId} JSON has no routingKey, routing_key or integrationKey string`);
+      throw new PagerDutyRoutingKeyError(
+        `secret ${secretId} JSON has no routingKey, routing_key or integrationKey string`,
+      );
     }
     key = found.trim();
   }
   if (key.length !== 32) {
     // Say the length, never the value.
-    throw new PagerDutyRoutingKeyError(`secret ${secretId} does not hold a 32-character Events v2 routing key (got ${key.length} characters)`);
+    throw new PagerDutyRoutingKeyError(
+      `secret ${secretId} does not hold a 32-character Events v2 routing key (got ${key.length} characters)`,
+    );
   }
   return key;
 }
@@ -268,7 +276,11 @@ export interface PagerDutyClientOptions {
 }
 
 /** Backoff before the retry that follows failed attempt `attempt` (1-based), equal jitter. */
-export function backoffDelay(attempt: number, policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, random: () => number): number {
+export function backoffDelay(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>,
+  random: () => number,
+): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
@@ -360,20 +372,45 @@ export class PagerDutyClient {
           this.opts.routingKey.invalidate();
           throw err;
         }
-        outcome = { kind: 'retry', reason: describeNetworkError(err, timeoutMs), status: undefined, retryAfterMs: undefined };
+        outcome = {
+          kind: 'retry',
+          reason: describeNetworkError(err, timeoutMs),
+          status: undefined,
+          retryAfterMs: undefined,
+        };
       }
       if (outcome.kind === 'success') {
         return { action, dedupKey: outcome.dedupKey, attempts: attempt, message: outcome.message };
       }
       const elapsed = this.now() - started;
       if (attempt >= this.retry.maxAttempts) {
-        throw new PagerDutyUnavailable(attempt, elapsed, outcome.reason, outcome.status, `attempt limit ${this.retry.maxAttempts} reached`);
+        throw new PagerDutyUnavailable(
+          attempt,
+          elapsed,
+          outcome.reason,
+          outcome.status,
+          `attempt limit ${this.retry.maxAttempts} reached`,
+        );
       }
       const delayMs = Math.max(backoffDelay(attempt, this.retry, this.random), outcome.retryAfterMs ?? 0);
       if (elapsed + delayMs >= this.retry.totalBudgetMs) {
-        throw new PagerDutyUnavailable(attempt, elapsed, outcome.reason, outcome.status, `next wait of ${delayMs} ms would exceed the ${this.retry.totalBudgetMs} ms budget`);
+        throw new PagerDutyUnavailable(
+          attempt,
+          elapsed,
+          outcome.reason,
+          outcome.status,
+          `next wait of ${delayMs} ms would exceed the ${this.retry.totalBudgetMs} ms budget`,
+        );
       }
-      this.opts.onRetry?.({ action, dedupKey, attempt, reason: outcome.reason, status: outcome.status, delayMs, retryAfterMs: outcome.retryAfterMs });
+      this.opts.onRetry?.({
+        action,
+        dedupKey,
+        attempt,
+        reason: outcome.reason,
+        status: outcome.status,
+        delayMs,
+        retryAfterMs: outcome.retryAfterMs,
+      });
       await this.sleep(delayMs);
     }
   }
@@ -389,7 +426,11 @@ export class PagerDutyClient {
     const parsed = parseJsonObject(text);
     if (res.status === 202) {
       const key = typeof parsed?.dedup_key === 'string' && parsed.dedup_key !== '' ? parsed.dedup_key : dedupKey;
-      return { kind: 'success', dedupKey: key, message: typeof parsed?.message === 'string' ? parsed.message : undefined };
+      return {
+        kind: 'success',
+        dedupKey: key,
+        message: typeof parsed?.message === 'string' ? parsed.message : undefined,
+      };
     }
     if (res.status === 429 || res.status === 408 || res.status >= 500) {
       const detail = typeof parsed?.message === 'string' ? `: ${parsed.message}` : '';
@@ -408,7 +449,9 @@ export class PagerDutyClient {
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -32,8 +32,14 @@ export const SAFEST_POLICY: RuntimePolicy = { ...DEFAULT_POLICY, mode: 'off' };
  * the signal retried into the DLQ instead of paging).
  */
 export function unconfiguredPolicy(cluster: string): LoadedPolicy {
-  const seen = cluster === '' ? 'the signal names no cluster' : `cluster "${cluster}" is not configured in this deployment`;
-  return { policy: SAFEST_POLICY, origin: 'unconfigured', parameterName: '(none)', problem: `${seen}: no runtime policy is read for it; automation off` };
+  const seen =
+    cluster === '' ? 'the signal names no cluster' : `cluster "${cluster}" is not configured in this deployment`;
+  return {
+    policy: SAFEST_POLICY,
+    origin: 'unconfigured',
+    parameterName: '(none)',
+    problem: `${seen}: no runtime policy is read for it; automation off`,
+  };
 }
 
 export interface PolicySource {
@@ -73,7 +79,12 @@ export class SsmPolicySource implements PolicySource {
       text = res.Parameter?.Value;
     } catch (err) {
       if (err instanceof Error && err.name === 'ParameterNotFound') {
-        return { policy: DEFAULT_POLICY, origin: 'default', parameterName, problem: `parameter ${parameterName} not found; using the default policy (dry-run)` };
+        return {
+          policy: DEFAULT_POLICY,
+          origin: 'default',
+          parameterName,
+          problem: `parameter ${parameterName} not found; using the default policy (dry-run)`,
+        };
       }
       throw err;
     }

@@ -5,7 +5,14 @@
 // its timeline (`kafka-heal postmortem <incident-id>`) and a drill report (local/drill/render).
 // Everything that came from the outside (alarm names, reasons, host output) is escaped.
 import type { IncidentWithTimeline, TimelineEntry } from './store/index.js';
-import { escapeMarkdown, formatDuration, formatOffset, markdownList, markdownTable, secondsBetween } from './report-text.js';
+import {
+  escapeMarkdown,
+  formatDuration,
+  formatOffset,
+  markdownList,
+  markdownTable,
+  secondsBetween,
+} from './report-text.js';
 
 export interface PostmortemTimelineRow {
   /** ISO time. */
@@ -60,12 +67,19 @@ export function renderPostmortem(draft: PostmortemDraft): string {
         ]),
       )
     : '_No timeline entries were recorded._';
-  const evidence = draft.rootCauseEvidence.length ? `\n\nRecorded evidence:\n\n${markdownList(draft.rootCauseEvidence)}` : '';
+  const evidence = draft.rootCauseEvidence.length
+    ? `\n\nRecorded evidence:\n\n${markdownList(draft.rootCauseEvidence)}`
+    : '';
   const actionItems = draft.actionItems.length
     ? draft.actionItems.map((a) => `- [ ] ${escapeMarkdown(a)}`).join('\n')
     : '- [ ] _To fill._';
   const sections: Array<[string, string]> = [
-    ['Summary', [markdownTable(['Field', 'Value'], draft.facts), draft.summary.map(escapeMarkdown).join(' ')].filter(Boolean).join('\n\n')],
+    [
+      'Summary',
+      [markdownTable(['Field', 'Value'], draft.facts), draft.summary.map(escapeMarkdown).join(' ')]
+        .filter(Boolean)
+        .join('\n\n'),
+    ],
     ['Timeline', timeline],
     ['Impact', markdownList(draft.impact)],
     ['Root cause', `${TO_FILL}${evidence}`],
@@ -86,7 +100,11 @@ export function renderPostmortem(draft: PostmortemDraft): string {
 // ------------------------------------------------------------------ from an incident record
 
 function describeEntry(e: TimelineEntry): string {
-  const parts = [e.detail, e.result ? `result: ${e.result}` : undefined, e.reasons?.length ? `reasons: ${e.reasons.join('; ')}` : undefined];
+  const parts = [
+    e.detail,
+    e.result ? `result: ${e.result}` : undefined,
+    e.reasons?.length ? `reasons: ${e.reasons.join('; ')}` : undefined,
+  ];
   return parts.filter((p): p is string => Boolean(p)).join(' | ');
 }
 
@@ -153,15 +171,22 @@ function outcomeSentence(i: IncidentWithTimeline, falseAlarm: boolean): string {
 export function postmortemDraftFromIncident(incident: IncidentWithTimeline): PostmortemDraft {
   const tl = ordered(incident.timeline);
   const brokers = incident.brokers.map((b) => b.id);
-  const brokerText = brokers.length ? `broker${brokers.length > 1 ? 's' : ''} ${brokers.join(', ')}` : 'no specific broker';
+  const brokerText = brokers.length
+    ? `broker${brokers.length > 1 ? 's' : ''} ${brokers.join(', ')}`
+    : 'no specific broker';
   const started = find(tl, 'workflow-started');
   const workflow = started?.detail?.split(' ')[0];
   const resolvedEntry = tl.find((e) => e.action === 'status-changed' && / -> resolved/.test(e.detail ?? ''));
   const falseAlarm = /false alarm/i.test(resolvedEntry?.detail ?? '');
-  const escalations = tl.filter((e) => (e.action === 'status-changed' && / -> escalated/.test(e.detail ?? '')) || e.action === 'escalation-recorded');
+  const escalations = tl.filter(
+    (e) =>
+      (e.action === 'status-changed' && / -> escalated/.test(e.detail ?? '')) || e.action === 'escalation-recorded',
+  );
   const planned = findAll(tl, /^planned-/);
   const approvals = findAll(tl, /^approval-/);
-  const actionsTaken = tl.filter((e) => e.actor.startsWith('workflow:') && !isRecordKeeping(e.action) && !/^(planned|approval)-/.test(e.action));
+  const actionsTaken = tl.filter(
+    (e) => e.actor.startsWith('workflow:') && !isRecordKeeping(e.action) && !/^(planned|approval)-/.test(e.action),
+  );
   const mttd = incidentMttd(incident);
   const mttr = incidentMttr(incident);
 
@@ -174,10 +199,25 @@ export function postmortemDraftFromIncident(incident: IncidentWithTimeline): Pos
     ['Brokers', brokers.length ? brokers.join(', ') : 'none'],
     ['Detected', incident.detectedAt],
     ['Opened', incident.openedAt],
-    ['Acknowledged', incident.acknowledgedAt ? `${incident.acknowledgedAt}${whoAndWhere(incident.acknowledgedBy, incident.acknowledgedVia)}` : 'not acknowledged'],
-    ['Resolved', incident.resolvedAt ? `${incident.resolvedAt}${whoAndWhere(incident.resolvedBy, incident.resolvedVia)}` : 'not resolved'],
+    [
+      'Acknowledged',
+      incident.acknowledgedAt
+        ? `${incident.acknowledgedAt}${whoAndWhere(incident.acknowledgedBy, incident.acknowledgedVia)}`
+        : 'not acknowledged',
+    ],
+    [
+      'Resolved',
+      incident.resolvedAt
+        ? `${incident.resolvedAt}${whoAndWhere(incident.resolvedBy, incident.resolvedVia)}`
+        : 'not resolved',
+    ],
     ['MTTD', formatDuration(mttd)],
-    ['MTTA', incident.mttaSeconds === undefined ? 'n/a' : `${formatDuration(incident.mttaSeconds)} from ${incident.mttaFrom === 'page' ? 'the first page' : 'detection'}`],
+    [
+      'MTTA',
+      incident.mttaSeconds === undefined
+        ? 'n/a'
+        : `${formatDuration(incident.mttaSeconds)} from ${incident.mttaFrom === 'page' ? 'the first page' : 'detection'}`,
+    ],
     ['MTTR', formatDuration(mttr)],
     ['Signals', String(incident.signalCount)],
   ];
@@ -192,7 +232,9 @@ export function postmortemDraftFromIncident(incident: IncidentWithTimeline): Pos
 
   const impact = [
     `Cluster ${incident.cluster}: ${incident.type} affecting ${brokerText}.`,
-    mttr !== null ? `Duration from detection to resolution: ${formatDuration(mttr)}.` : 'Not resolved when this draft was generated; the impact window is still open.',
+    mttr !== null
+      ? `Duration from detection to resolution: ${formatDuration(mttr)}.`
+      : 'Not resolved when this draft was generated; the impact window is still open.',
     'To fill: client-visible effect (produce/consume errors, latency, lag, data loss) and who was affected.',
   ];
 
@@ -201,40 +243,67 @@ export function postmortemDraftFromIncident(incident: IncidentWithTimeline): Pos
     .map((e) => `${e.action}: ${describeEntry(e)}`);
 
   const resolution: string[] = [
-    ...actionsTaken.map((e) => `${e.actor} ${e.action}${e.detail ? `: ${e.detail}` : ''}${e.result ? ` (${e.result})` : ''}`),
+    ...actionsTaken.map(
+      (e) => `${e.actor} ${e.action}${e.detail ? `: ${e.detail}` : ''}${e.result ? ` (${e.result})` : ''}`,
+    ),
     ...planned.map((e) => `${e.actor} planned (dry run): ${e.detail ?? e.action}`),
     ...approvals.map((e) => `${e.actor} ${e.action}${e.detail ? `: ${e.detail}` : ''}`),
     ...escalations.map((e) => `Escalated by ${e.actor}: ${e.detail ?? e.action}`),
   ];
-  if (resolvedEntry) resolution.push(`Resolved by ${resolvedEntry.actor} at ${resolvedEntry.at}${resolvedEntry.detail ? `: ${resolvedEntry.detail}` : ''}`);
+  if (resolvedEntry)
+    resolution.push(
+      `Resolved by ${resolvedEntry.actor} at ${resolvedEntry.at}${resolvedEntry.detail ? `: ${resolvedEntry.detail}` : ''}`,
+    );
 
   const wentWell: string[] = [];
   const toImprove: string[] = [];
   if (mttd !== null) wentWell.push(`Detected and opened ${formatDuration(mttd)} after the first signal.`);
   if (incident.status === 'resolved' && incident.resolvedVia === 'auto-resolve') {
-    wentWell.push('The fault cleared without the healer; auto-resolve closed the incident once its alarms and the cluster stayed healthy for the quiet period.');
-  } else if (incident.status === 'resolved' && escalations.length === 0 && (incident.resolvedVia === undefined || incident.resolvedVia === 'workflow' || incident.resolvedVia === 'classifier')) {
-    wentWell.push(falseAlarm ? 'The workflow re-probed before acting and changed nothing on a healthy cluster.' : 'Automation resolved the incident without paging anyone.');
+    wentWell.push(
+      'The fault cleared without the healer; auto-resolve closed the incident once its alarms and the cluster stayed healthy for the quiet period.',
+    );
+  } else if (
+    incident.status === 'resolved' &&
+    escalations.length === 0 &&
+    (incident.resolvedVia === undefined || incident.resolvedVia === 'workflow' || incident.resolvedVia === 'classifier')
+  ) {
+    wentWell.push(
+      falseAlarm
+        ? 'The workflow re-probed before acting and changed nothing on a healthy cluster.'
+        : 'Automation resolved the incident without paging anyone.',
+    );
   }
-  if (incident.signalCount > 1) wentWell.push(`${incident.signalCount} signals were correlated into this one incident.`);
+  if (incident.signalCount > 1)
+    wentWell.push(`${incident.signalCount} signals were correlated into this one incident.`);
   for (const e of escalations) toImprove.push(`Automation could not finish: ${e.detail ?? e.action}.`);
-  for (const e of tl.filter((x) => ['lock-held', 'workflow-missing', 'policy-fallback', 'lock-not-owned'].includes(x.action))) {
+  for (const e of tl.filter((x) =>
+    ['lock-held', 'workflow-missing', 'policy-fallback', 'lock-not-owned'].includes(x.action),
+  )) {
     toImprove.push(`${e.action}: ${e.detail ?? ''}`.trim());
   }
-  for (const e of approvals.filter((a) => /rejected|timed-out/.test(a.action))) toImprove.push(`${e.action}${e.detail ? `: ${e.detail}` : ''}.`);
+  for (const e of approvals.filter((a) => /rejected|timed-out/.test(a.action)))
+    toImprove.push(`${e.action}${e.detail ? `: ${e.detail}` : ''}.`);
   if (falseAlarm) toImprove.push('The alarm fired on a healthy cluster: review its threshold and evaluation window.');
 
   const actionItems = ['Fill in the root cause above and link the evidence (logs, metrics, host diagnosis).'];
-  if (escalations.length) actionItems.push('Find out why automation could not heal this and fix the workflow, runbook or policy.');
+  if (escalations.length)
+    actionItems.push('Find out why automation could not heal this and fix the workflow, runbook or policy.');
   if (falseAlarm) actionItems.push('Tune or replace the alarm that fired without a fault.');
-  if (!incident.acknowledgedAt && incident.status !== 'resolved' && incident.status !== 'suppressed') actionItems.push('Check why nobody acknowledged the page.');
+  if (!incident.acknowledgedAt && incident.status !== 'resolved' && incident.status !== 'suppressed')
+    actionItems.push('Check why nobody acknowledged the page.');
   actionItems.push('Decide whether a test or drill scenario should reproduce this incident.');
 
   return {
     title: `${incident.type} on ${incident.cluster} (${incident.id})`,
     facts,
     summary,
-    timeline: tl.map((e) => ({ at: e.at, offsetSeconds: secondsBetween(incident.detectedAt, e.at), who: e.actor, what: e.action, detail: describeEntry(e) })),
+    timeline: tl.map((e) => ({
+      at: e.at,
+      offsetSeconds: secondsBetween(incident.detectedAt, e.at),
+      who: e.actor,
+      what: e.action,
+      detail: describeEntry(e),
+    })),
     impact,
     rootCauseEvidence,
     resolution,

@@ -35,10 +35,20 @@ export class RecoveryTargetError extends Error {
 }
 
 /** Parses a workflow's execution input with `schema`; a mismatch is a RecoveryTargetError naming every bad field. */
-export function parseRecoveryInput<T>(schema: { safeParse: (v: unknown) => { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, raw: unknown, what: string): T {
+export function parseRecoveryInput<T>(
+  schema: {
+    safeParse: (
+      v: unknown,
+    ) => { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+  raw: unknown,
+  what: string,
+): T {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    throw new RecoveryTargetError(`execution input is not a ${what} request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+    throw new RecoveryTargetError(
+      `execution input is not a ${what} request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return parsed.data;
 }

@@ -22,7 +22,10 @@ const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
  * emphasis, a link, code, raw HTML, a table column, math or a block is backslash-escaped.
  */
 export function escapeMarkdown(text: string): string {
-  const oneLine = text.replace(CONTROL, '').replace(/[\t\r\n]+/g, ' ').trim();
+  const oneLine = text
+    .replace(CONTROL, '')
+    .replace(/[\t\r\n]+/g, ' ')
+    .trim();
   if (RULE_LINE.test(oneLine)) return oneLine.replace(/[-=]/g, (c) => `\\${c}`);
   const inline = oneLine.replace(INLINE_SPECIAL, (c) => `\\${c}`);
   return inline.replace(BLOCK_START, (c) => (/^\d/.test(c) ? `${c}\\` : `\\${c}`));

@@ -20,7 +20,10 @@ export class RunbookOutputError extends Error {
  * on stdout (progress goes to stderr), on success and on handled failures.
  */
 export function parseRunbookOutput(stdout: string): Record<string, unknown> {
-  const lines = stdout.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const lines = stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
   const last = lines.at(-1);
   if (last === undefined) throw new RunbookOutputError('the runbook printed nothing on stdout');
   const json = last.startsWith(DIAGNOSIS_PREFIX.trim()) ? last.slice(DIAGNOSIS_PREFIX.trim().length).trim() : last;

@@ -75,7 +75,9 @@ export class InvalidRunbookParameters extends Error {
     readonly value: string | undefined,
     readonly reason: string,
   ) {
-    super(`invalid parameter ${parameter} for ${document}${value === undefined ? '' : ` (value ${describeValue(value)})`}: ${reason}`);
+    super(
+      `invalid parameter ${parameter} for ${document}${value === undefined ? '' : ` (value ${describeValue(value)})`}: ${reason}`,
+    );
   }
 }
 
@@ -108,7 +110,8 @@ export function parseRunbook(text: string, name: string): RunbookDocument {
     return bad(`not YAML: ${(error as Error).message}`);
   }
   if (!isRecord(content)) return bad('not a mapping');
-  if (content['schemaVersion'] !== '2.2') bad(`schemaVersion must be the string "2.2", got ${JSON.stringify(content['schemaVersion'])}`);
+  if (content['schemaVersion'] !== '2.2')
+    bad(`schemaVersion must be the string "2.2", got ${JSON.stringify(content['schemaVersion'])}`);
   const description = content['description'];
   if (typeof description !== 'string' || description.trim() === '') bad('description is missing');
 
@@ -125,8 +128,10 @@ export function parseRunbook(text: string, name: string): RunbookDocument {
   const steps = mainSteps.map((raw, index): RunbookStep => {
     if (!isRecord(raw)) return bad(`mainSteps[${index}] is not a mapping`);
     const { action, name: stepName, inputs } = raw;
-    if (action !== 'aws:runShellScript') return bad(`mainSteps[${index}].action must be aws:runShellScript, got ${JSON.stringify(action)}`);
-    if (typeof stepName !== 'string' || !/^[a-zA-Z0-9_.-]{1,100}$/.test(stepName)) return bad(`mainSteps[${index}].name is missing or invalid`);
+    if (action !== 'aws:runShellScript')
+      return bad(`mainSteps[${index}].action must be aws:runShellScript, got ${JSON.stringify(action)}`);
+    if (typeof stepName !== 'string' || !/^[a-zA-Z0-9_.-]{1,100}$/.test(stepName))
+      return bad(`mainSteps[${index}].name is missing or invalid`);
     if (!isRecord(inputs) || !isStringArray(inputs['runCommand']) || inputs['runCommand'].length === 0) {
       return bad(`mainSteps[${index}].inputs.runCommand must be a non-empty list of strings`);
     }
@@ -134,7 +139,8 @@ export function parseRunbook(text: string, name: string): RunbookDocument {
     const timeout = inputs['timeoutSeconds'];
     if (timeout !== undefined) {
       const seconds = Number(timeout);
-      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 172_800) bad(`mainSteps[${index}].inputs.timeoutSeconds is invalid`);
+      if (!Number.isInteger(seconds) || seconds < 1 || seconds > 172_800)
+        bad(`mainSteps[${index}].inputs.timeoutSeconds is invalid`);
       step.timeoutSeconds = seconds;
     }
     return step;
@@ -160,7 +166,8 @@ export function parseRunbook(text: string, name: string): RunbookDocument {
 function parseParameter(raw: unknown, bad: (problem: string) => never): RunbookParameter {
   if (!isRecord(raw)) return bad('must be a mapping');
   const type = raw['type'];
-  if (type !== 'String' && type !== 'StringList') return bad(`type ${JSON.stringify(type)} is not supported (String or StringList)`);
+  if (type !== 'String' && type !== 'StringList')
+    return bad(`type ${JSON.stringify(type)} is not supported (String or StringList)`);
   const description = raw['description'];
   if (typeof description !== 'string' || description.trim() === '') bad('description is missing');
   const parameter: RunbookParameter = { type, description: description as string };
@@ -176,12 +183,14 @@ function parseParameter(raw: unknown, bad: (problem: string) => never): RunbookP
   }
   const allowedValues = raw['allowedValues'];
   if (allowedValues !== undefined) {
-    if (!isStringArray(allowedValues) || allowedValues.length === 0) bad('allowedValues must be a non-empty list of strings');
+    if (!isStringArray(allowedValues) || allowedValues.length === 0)
+      bad('allowedValues must be a non-empty list of strings');
     parameter.allowedValues = allowedValues as string[];
   }
   const defaultValue = raw['default'];
   if (defaultValue !== undefined) {
-    if (type === 'String' && typeof defaultValue !== 'string') bad('default of a String must be a string (quote numbers)');
+    if (type === 'String' && typeof defaultValue !== 'string')
+      bad('default of a String must be a string (quote numbers)');
     if (type === 'StringList' && !isStringArray(defaultValue)) bad('default of a StringList must be a list of strings');
     parameter.default = defaultValue as string | string[];
   }
@@ -201,7 +210,8 @@ export function placeholdersOf(doc: Pick<RunbookDocument, 'steps'>): string[] {
 
 /** Load `runbooks/<name>.yaml`. */
 export function loadRunbook(name: string, dir: string = RUNBOOKS_DIR): RunbookDocument {
-  if (!/^[a-z0-9][a-z0-9-]{0,99}$/.test(name)) throw new InvalidRunbookDocument(name, 'document names are lower-case words joined by dashes');
+  if (!/^[a-z0-9][a-z0-9-]{0,99}$/.test(name))
+    throw new InvalidRunbookDocument(name, 'document names are lower-case words joined by dashes');
   return parseRunbook(readFileSync(join(dir, `${name}.yaml`), 'utf8'), name);
 }
 
@@ -218,7 +228,12 @@ function fullMatch(pattern: string, value: string): boolean {
   return new RegExp(`^(?:${pattern})$`).test(value);
 }
 
-function checkValue(document: string, parameterName: string, parameter: RunbookParameter, value: string | string[]): string[] {
+function checkValue(
+  document: string,
+  parameterName: string,
+  parameter: RunbookParameter,
+  value: string | string[],
+): string[] {
   const reject = (reason: string, shown?: string): never => {
     throw new InvalidRunbookParameters(document, parameterName, shown, reason);
   };
@@ -260,7 +275,8 @@ export function validateParameters(doc: RunbookDocument, params: RunbookParamete
   for (const [parameterName, parameter] of Object.entries(doc.parameters)) {
     const given = Object.hasOwn(params, parameterName) ? params[parameterName] : undefined;
     const value = given ?? parameter.default;
-    if (value === undefined) throw new InvalidRunbookParameters(doc.name, parameterName, undefined, 'the parameter is required');
+    if (value === undefined)
+      throw new InvalidRunbookParameters(doc.name, parameterName, undefined, 'the parameter is required');
     resolved[parameterName] = checkValue(doc.name, parameterName, parameter, value);
   }
   return resolved;
@@ -298,7 +314,11 @@ export function renderSteps(doc: RunbookDocument, params: RunbookParameterInput)
 /** The script of a single-step document (every document in runbooks/ has exactly one step). */
 export function renderCommands(doc: RunbookDocument, params: RunbookParameterInput): string {
   const steps = renderSteps(doc, params);
-  if (steps.length !== 1) throw new InvalidRunbookDocument(doc.name, `renderCommands needs exactly one step, found ${steps.length}; use renderSteps`);
+  if (steps.length !== 1)
+    throw new InvalidRunbookDocument(
+      doc.name,
+      `renderCommands needs exactly one step, found ${steps.length}; use renderSteps`,
+    );
   return (steps[0] as RenderedStep).script;
 }
 

@@ -2,7 +2,12 @@
 // id (and workflow, attempt), so a second start for the same incident is harmless: Step Functions
 // either returns the running execution (same input) or refuses with ExecutionAlreadyExists,
 // which is treated as success here.
-import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import type { RunState } from '../domain/run-fencing.js';
 import { executionName } from '../domain/incident-id.js';
 import type { Workflow } from '../domain/types.js';
@@ -29,7 +34,11 @@ export async function startWorkflow(
   const name = executionName(incidentId, opts.workflow, opts.attempt ?? 1);
   try {
     const res = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }));
-    return { executionArn: res.executionArn ?? executionArnFor(stateMachineArn, name), executionName: name, started: true };
+    return {
+      executionArn: res.executionArn ?? executionArnFor(stateMachineArn, name),
+      executionName: name,
+      started: true,
+    };
   } catch (err) {
     if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
       return { executionArn: executionArnFor(stateMachineArn, name), executionName: name, started: false };

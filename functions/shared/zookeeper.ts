@@ -90,10 +90,16 @@ export interface ZkEnsembleReport {
 }
 
 const NOT_ALLOWED = /is not executed because it is not in the whitelist/;
-const isTlsRecord = (s: string) => s.length >= 2 && (s.charCodeAt(0) === 0x15 || s.charCodeAt(0) === 0x16) && s.charCodeAt(1) === 0x03;
+const isTlsRecord = (s: string) =>
+  s.length >= 2 && (s.charCodeAt(0) === 0x15 || s.charCodeAt(0) === 0x16) && s.charCodeAt(1) === 0x03;
 
 /** One four-letter-word conversation, bounded by `timeoutMs`; `timedOut` when the bound ran out first. */
-export function askFourLetterWord(host: string, port: number, word: string, timeoutMs = 1000): Promise<{ connected: false; error: string } | { connected: true; answer: string; timedOut: boolean }> {
+export function askFourLetterWord(
+  host: string,
+  port: number,
+  word: string,
+  timeoutMs = 1000,
+): Promise<{ connected: false; error: string } | { connected: true; answer: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     let out = '';
     let connected = false;
@@ -104,7 +110,11 @@ export function askFourLetterWord(host: string, port: number, word: string, time
       finished = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve(connected ? { connected, answer: out, timedOut } : { connected, error: error?.message ?? `no connection within ${timeoutMs} ms` });
+      resolve(
+        connected
+          ? { connected, answer: out, timedOut }
+          : { connected, error: error?.message ?? `no connection within ${timeoutMs} ms` },
+      );
     };
     const timer = setTimeout(() => done(true), timeoutMs);
     sock.on('error', (err) => done(false, err));
@@ -168,7 +178,9 @@ export function ensembleReport(servers: ZkServerReport[]): ZkEnsembleReport {
   const voters = servers.filter((x) => x.state !== 'observer');
   const size = voters.length;
   const unasked = voters.filter((x) => x.state === 'not-allowed' || x.state === 'tls-port').length;
-  const serving = voters.filter((x) => x.state === 'leader' || x.state === 'follower' || x.state === 'standalone').length;
+  const serving = voters.filter(
+    (x) => x.state === 'leader' || x.state === 'follower' || x.state === 'standalone',
+  ).length;
   const leaders = voters.filter((x) => x.state === 'leader' || (x.state === 'standalone' && size === 1)).length;
   const majority = Math.floor(size / 2) + 1;
   let quorum: boolean | null;
@@ -178,12 +190,30 @@ export function ensembleReport(servers: ZkServerReport[]): ZkEnsembleReport {
   else if (unasked > 0) quorum = null;
   else quorum = false;
   const states = servers.map((x) => `${x.server} ${x.state}`).join(', ');
-  const verdict = quorum === true ? 'has a quorum' : quorum === false ? (leaders > 1 ? `has ${leaders} leaders (split brain)` : 'has no quorum') : 'cannot be judged (servers refused the four-letter word)';
-  return { servers, serving, leaders, size, unasked, quorum, summary: `ZooKeeper ensemble ${verdict}: ${serving} of ${size} voters serving, ${leaders} leader(s) (${states})` };
+  const verdict =
+    quorum === true
+      ? 'has a quorum'
+      : quorum === false
+        ? leaders > 1
+          ? `has ${leaders} leaders (split brain)`
+          : 'has no quorum'
+        : 'cannot be judged (servers refused the four-letter word)';
+  return {
+    servers,
+    serving,
+    leaders,
+    size,
+    unasked,
+    quorum,
+    summary: `ZooKeeper ensemble ${verdict}: ${serving} of ${size} voters serving, ${leaders} leader(s) (${states})`,
+  };
 }
 
 /** Every configured server (host:port), at most `concurrency` at a time, each bounded by `timeoutMs` per word. */
-export async function observeZookeeper(servers: readonly string[], opts: { timeoutMs?: number; concurrency?: number } = {}): Promise<ZkEnsembleReport> {
+export async function observeZookeeper(
+  servers: readonly string[],
+  opts: { timeoutMs?: number; concurrency?: number } = {},
+): Promise<ZkEnsembleReport> {
   const out: ZkServerReport[] = new Array<ZkServerReport>(servers.length);
   let next = 0;
   const worker = async () => {

@@ -31,7 +31,10 @@ const cliDocument = 'kafka-cli-action';
 /** Per-cluster settings cascade-recovery reads from the cluster's target entry (spread into ClusterTargetSchema). */
 export const CascadeTargetFields = {
   /** Kafka installation on the broker hosts (bin/kafka-configs.sh, bin/kafka-leader-election.sh). */
-  kafkaHome: z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments').default('/opt/kafka'),
+  kafkaHome: z
+    .string()
+    .regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments')
+    .default('/opt/kafka'),
   /** producer_byte_rate for the default client while brokers are recovered (kafka-cli-action refuses below 1024). */
   throttleProducerByteRate: z.number().int().min(1024).default(1_048_576),
 };
@@ -81,25 +84,42 @@ export interface CascadeTarget {
   clusterStepsFunction: string;
   mskClusterArn: string | null;
   /** Where Kafka's CLI runs (throttle, leader election); available false on MSK or with no healthy host. */
-  cli: { available: boolean; instanceId: string; bootstrapServer: string; kafkaHome: string; commandConfig: string; producerByteRate: string; reason: string };
+  cli: {
+    available: boolean;
+    instanceId: string;
+    bootstrapServer: string;
+    kafkaHome: string;
+    commandConfig: string;
+    producerByteRate: string;
+    reason: string;
+  };
   approval: { summary: string; actions: string[] };
 }
 
 export function resolveCascadeTarget(raw: unknown, targetOf: (cluster: string) => CascadeClusterTarget): CascadeTarget {
   const parsed = CascadeInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RecoveryTargetError(`execution input is not a cascade-recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+    throw new RecoveryTargetError(
+      `execution input is not a cascade-recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
   }
   return cascadeTarget(parsed.data, targetOf);
 }
 
-function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cluster: string) => CascadeClusterTarget): CascadeTarget {
+function cascadeTarget(
+  input: z.output<typeof CascadeInputSchema>,
+  targetOf: (cluster: string) => CascadeClusterTarget,
+): CascadeTarget {
   const t = targetOf(input.cluster);
-  if (t.platform === 'msk' && !t.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
+  if (t.platform === 'msk' && !t.mskClusterArn)
+    throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
   const brokerIds = [...new Set(input.brokerIds)].sort((a, b) => a - b);
   if (t.platform === 'ec2') {
     const missing = brokerIds.filter((id) => !t.brokers.some((b) => b.id === id));
-    if (missing.length > 0) throw new RecoveryTargetError(`no instance is configured for broker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`);
+    if (missing.length > 0)
+      throw new RecoveryTargetError(
+        `no instance is configured for broker${missing.length > 1 ? 's' : ''} ${missing.join(', ')} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`,
+      );
   }
   const healthy = t.platform === 'ec2' ? t.brokers.find((b) => !brokerIds.includes(b.id)) : undefined;
   const cli = healthy
@@ -121,17 +141,29 @@ function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cl
         producerByteRate: String(t.throttleProducerByteRate),
         reason:
           t.platform === 'msk'
-            ? 'MSK: no broker host to run Kafka\'s CLI on; producers are not throttled and MSK rebalances leaders itself'
+            ? "MSK: no broker host to run Kafka's CLI on; producers are not throttled and MSK rebalances leaders itself"
             : `no configured broker of ${input.cluster} outside the incident to run Kafka's CLI on; producers are not throttled and leaders are not re-elected`,
       };
   const approvalRequired = input.approvalRequired ?? input.action === 'await-approval';
   const approvedBrokerIds = [...new Set(input.approvedBrokerIds)].sort((a, b) => a - b);
   const list = brokerIds.join(', ');
-  const child = t.platform === 'msk' ? 'msk-broker-recovery (MSK RebootBroker)' : 'broker-recovery (diagnose, then restart the Kafka service through SSM)';
+  const child =
+    t.platform === 'msk'
+      ? 'msk-broker-recovery (MSK RebootBroker)'
+      : 'broker-recovery (diagnose, then restart the Kafka service through SSM)';
   const actions = [
-    ...(cli.available ? [`Throttle producers on ${input.cluster}: producer_byte_rate=${cli.producerByteRate} bytes/s for the default client (${cliDocument} set-producer-quota on ${cli.instanceId})`] : []),
+    ...(cli.available
+      ? [
+          `Throttle producers on ${input.cluster}: producer_byte_rate=${cli.producerByteRate} bytes/s for the default client (${cliDocument} set-producer-quota on ${cli.instanceId})`,
+        ]
+      : []),
     `Recover brokers ${list} one at a time, the active controller last, each with ${child}`,
-    ...(cli.available ? [`Run a preferred leader election for all partitions (${cliDocument} on ${cli.instanceId})`, `Remove the producer throttle (${cliDocument} remove-producer-quota on ${cli.instanceId})`] : []),
+    ...(cli.available
+      ? [
+          `Run a preferred leader election for all partitions (${cliDocument} on ${cli.instanceId})`,
+          `Remove the producer throttle (${cliDocument} remove-producer-quota on ${cli.instanceId})`,
+        ]
+      : []),
     'Verify: all brokers up, partitions in sync and balanced, consumer lag below 1000',
   ];
   return {
@@ -140,7 +172,9 @@ function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cl
     platform: t.platform,
     brokerIds,
     brokerIdsText: list,
-    needsApproval: (brokerIds.length >= CASCADE_APPROVAL_BROKERS || approvalRequired) && brokerIds.some((id) => !approvedBrokerIds.includes(id)),
+    needsApproval:
+      (brokerIds.length >= CASCADE_APPROVAL_BROKERS || approvalRequired) &&
+      brokerIds.some((id) => !approvedBrokerIds.includes(id)),
     approvalRequired,
     approvedBrokerIds,
     severity: input.severity,
@@ -149,13 +183,18 @@ function cascadeTarget(input: z.output<typeof CascadeInputSchema>, targetOf: (cl
     clusterStepsFunction: t.clusterStepsFunction,
     mskClusterArn: t.mskClusterArn ?? null,
     cli,
-    approval: { summary: `Cascade on ${input.cluster}: ${brokerIds.length} brokers down (${list}); recover them one at a time`, actions },
+    approval: {
+      summary: `Cascade on ${input.cluster}: ${brokerIds.length} brokers down (${list}); recover them one at a time`,
+      actions,
+    },
   };
 }
 
 function approvalNote(t: CascadeTarget): string {
   if (!t.needsApproval) return '';
-  return t.brokerIds.length >= CASCADE_APPROVAL_BROKERS ? `; ${t.brokerIds.length} brokers down, so the recovery waits for approval` : '; the decision asked for approval, so the recovery waits for it';
+  return t.brokerIds.length >= CASCADE_APPROVAL_BROKERS
+    ? `; ${t.brokerIds.length} brokers down, so the recovery waits for approval`
+    : '; the decision asked for approval, so the recovery waits for it';
 }
 
 export function cascadeStartDetail(t: CascadeTarget): string {
@@ -177,10 +216,16 @@ export const CascadeRefreshFields = { input: z.unknown() };
  * The cascade as the incident now stands: the run's brokers plus every broker recorded on the
  * incident since (pure; the incident's brokers are passed in).
  */
-export function refreshCascadeTarget(raw: unknown, incidentBrokers: number[], targetOf: (cluster: string) => CascadeClusterTarget): CascadeRefresh {
+export function refreshCascadeTarget(
+  raw: unknown,
+  incidentBrokers: number[],
+  targetOf: (cluster: string) => CascadeClusterTarget,
+): CascadeRefresh {
   const parsed = CascadeInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RecoveryTargetError(`cascade-refresh input is not a cascade target: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+    throw new RecoveryTargetError(
+      `cascade-refresh input is not a cascade target: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const input = parsed.data;
   const added = [...new Set(incidentBrokers)].filter((id) => !input.brokerIds.includes(id)).sort((a, b) => a - b);
@@ -198,12 +243,29 @@ export function cascadeGrownDetail(r: CascadeRefresh): string {
  * and this start (alarms for brokers failing close together land one after another), so the first
  * plan, and the first approval, already cover them.
  */
-export async function startCascade(store: CascadeStore, targetOf: (cluster: string) => CascadeClusterTarget, raw: unknown): Promise<CascadeTarget> {
+export async function startCascade(
+  store: CascadeStore,
+  targetOf: (cluster: string) => CascadeClusterTarget,
+  raw: unknown,
+): Promise<CascadeTarget> {
   const requested = resolveCascadeTarget(raw, targetOf);
   const incident = await store.incidents.get(requested.incidentId);
-  const { grown: _grown, added, ...t } = refreshCascadeTarget(raw, incident.brokers.map((b) => b.id), targetOf);
-  const joined = added.length > 0 ? `; brokers ${added.join(', ')} joined the incident after the decision and are included` : '';
-  await store.timeline.appendTimeline(t.incidentId, { actor: 'workflow:cascade-recovery', action: 'recovery-started', detail: `${cascadeStartDetail(t)}${joined}` });
+  const {
+    grown: _grown,
+    added,
+    ...t
+  } = refreshCascadeTarget(
+    raw,
+    incident.brokers.map((b) => b.id),
+    targetOf,
+  );
+  const joined =
+    added.length > 0 ? `; brokers ${added.join(', ')} joined the incident after the decision and are included` : '';
+  await store.timeline.appendTimeline(t.incidentId, {
+    actor: 'workflow:cascade-recovery',
+    action: 'recovery-started',
+    detail: `${cascadeStartDetail(t)}${joined}`,
+  });
   return t;
 }
 
@@ -214,7 +276,17 @@ export async function refreshCascade(
   step: { workflow: string; incidentId: string; input: unknown },
 ): Promise<CascadeRefresh> {
   const incident = await store.incidents.get(step.incidentId);
-  const r = refreshCascadeTarget(step.input, incident.brokers.map((b) => b.id), targetOf);
-  if (r.grown === 'yes') await store.timeline.appendTimeline(step.incidentId, { actor: `workflow:${step.workflow}`, action: 'cascade-grown', detail: cascadeGrownDetail(r), result: r.needsApproval ? 'approval-needed' : 'continue' });
+  const r = refreshCascadeTarget(
+    step.input,
+    incident.brokers.map((b) => b.id),
+    targetOf,
+  );
+  if (r.grown === 'yes')
+    await store.timeline.appendTimeline(step.incidentId, {
+      actor: `workflow:${step.workflow}`,
+      action: 'cascade-grown',
+      detail: cascadeGrownDetail(r),
+      result: r.needsApproval ? 'approval-needed' : 'continue',
+    });
   return r;
 }

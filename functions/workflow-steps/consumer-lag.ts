@@ -11,7 +11,13 @@ import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { LagThresholds } from '../domain/lag.js';
 import { RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
 
-const arn = (service: string) => z.string().regex(new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_.:/-]+$`), `expected an ${service} ARN`);
+const arn = (service: string) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^arn:aws[a-z-]*:${service}:[a-z0-9-]+:\\d{12}:[A-Za-z0-9_.:/-]+$`),
+      `expected an ${service} ARN`,
+    );
 
 export const ScaleHookSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('lambda'), functionArn: arn('lambda') }),
@@ -71,7 +77,10 @@ export interface LagClusterTarget {
 export function resolveLagTarget(raw: unknown, targetOf: (cluster: string) => LagClusterTarget): LagTarget {
   const input = parseRecoveryInput(ConsumerLagInputSchema, raw, 'consumer-lag');
   const group = input.consumerGroup ?? input.signal?.consumerGroup;
-  if (group === undefined) throw new RecoveryTargetError(`incident ${input.incidentId} names no consumer group (consumerGroup or signal.consumerGroup)`);
+  if (group === undefined)
+    throw new RecoveryTargetError(
+      `incident ${input.incidentId} names no consumer group (consumerGroup or signal.consumerGroup)`,
+    );
   const target = targetOf(input.cluster);
   const configured = (target.consumerGroups ?? []).find((g) => g.name === group);
   const hook = configured?.scaleHook;
@@ -82,7 +91,10 @@ export function resolveLagTarget(raw: unknown, targetOf: (cluster: string) => La
     topics: configured?.topics ?? null,
     ownerTeam: configured?.ownerTeam ?? null,
     ownerTopicArn: configured?.ownerTopicArn ?? null,
-    scaleHook: hook === undefined ? { kind: 'none', target: null } : { kind: hook.kind, target: hook.kind === 'lambda' ? hook.functionArn : hook.topicArn },
+    scaleHook:
+      hook === undefined
+        ? { kind: 'none', target: null }
+        : { kind: hook.kind, target: hook.kind === 'lambda' ? hook.functionArn : hook.topicArn },
     maxOffsetLag: configured?.maxOffsetLag ?? 10_000,
     thresholds: {
       lagSev3: target.lagThresholds?.lagSev3 ?? DEFAULT_THRESHOLDS.lagSev3,

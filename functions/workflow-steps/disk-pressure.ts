@@ -9,13 +9,21 @@
 //                 the heals of earlier disk-pressure runs on the cluster), and to what size
 // Each writes what it decided to the incident timeline.
 import * as z from 'zod';
-import { diskVerdict, planStorageUpdate, DEFAULT_STORAGE_POLICY, type DiskVerdict, type StoragePlan } from '../domain/disk-pressure.js';
+import {
+  diskVerdict,
+  planStorageUpdate,
+  DEFAULT_STORAGE_POLICY,
+  type DiskVerdict,
+  type StoragePlan,
+} from '../domain/disk-pressure.js';
 import type { HealRecord } from '../domain/types.js';
 import type { HealHistory, Timeline } from '../shared/store/index.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 
-const hostPath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
+const hostPath = z
+  .string()
+  .regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 
 /** Per-cluster settings disk-pressure reads from the cluster's target entry (spread into ClusterTargetSchema). */
 export const DiskTargetFields = {
@@ -27,7 +35,10 @@ export const DiskTargetFields = {
       storageGrowthPercent: z.number().int().min(1).max(100).default(DEFAULT_STORAGE_POLICY.growthPercent),
       maxVolumeGb: z.number().int().min(1).max(16_384).default(DEFAULT_STORAGE_POLICY.maxVolumeGb),
     })
-    .default({ storageGrowthPercent: DEFAULT_STORAGE_POLICY.growthPercent, maxVolumeGb: DEFAULT_STORAGE_POLICY.maxVolumeGb }),
+    .default({
+      storageGrowthPercent: DEFAULT_STORAGE_POLICY.growthPercent,
+      maxVolumeGb: DEFAULT_STORAGE_POLICY.maxVolumeGb,
+    }),
 };
 
 export const DiskInputSchema = z.looseObject({
@@ -42,7 +53,13 @@ export const DiskInputSchema = z.looseObject({
 export interface DiskClusterTarget {
   cluster: string;
   platform: 'ec2' | 'msk';
-  brokers: { id: number; instanceId: string; serverProperties?: string | undefined; appLogDir?: string | undefined; listenerPort?: number | undefined }[];
+  brokers: {
+    id: number;
+    instanceId: string;
+    serverProperties?: string | undefined;
+    appLogDir?: string | undefined;
+    listenerPort?: number | undefined;
+  }[];
   serviceName: string;
   listenerPort: number;
   serverProperties: string;
@@ -83,14 +100,22 @@ export interface DiskTarget {
 /** MSK re-measures its data disks over the last 10 minutes (1-minute datapoints), newest first. */
 export const MEASURE_WINDOW_MS = 10 * 60_000;
 
-export function resolveDiskTarget(raw: unknown, targetOf: (cluster: string) => DiskClusterTarget, thresholdPercent: number, now: Date): DiskTarget {
+export function resolveDiskTarget(
+  raw: unknown,
+  targetOf: (cluster: string) => DiskClusterTarget,
+  thresholdPercent: number,
+  now: Date,
+): DiskTarget {
   const parsed = DiskInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RecoveryTargetError(`execution input is not a disk-pressure request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+    throw new RecoveryTargetError(
+      `execution input is not a disk-pressure request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const input = parsed.data;
   const t = targetOf(input.cluster);
-  if (t.platform === 'msk' && !t.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
+  if (t.platform === 'msk' && !t.mskClusterArn)
+    throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
   const ids = [...new Set(input.brokerIds)].sort((a, b) => a - b);
   const brokers: DiskBroker[] = [];
   if (t.platform === 'ec2') {
@@ -98,7 +123,10 @@ export function resolveDiskTarget(raw: unknown, targetOf: (cluster: string) => D
     const wanted = ids.length > 0 ? ids : t.brokers.map((b) => b.id).sort((a, b) => a - b);
     for (const id of wanted) {
       const b = t.brokers.find((x) => x.id === id);
-      if (!b) throw new RecoveryTargetError(`no instance is configured for broker ${id} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`);
+      if (!b)
+        throw new RecoveryTargetError(
+          `no instance is configured for broker ${id} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`,
+        );
       const appLogDir = b.appLogDir ?? t.appLogDir;
       brokers.push({
         brokerId: id,
@@ -128,11 +156,19 @@ export function resolveDiskTarget(raw: unknown, targetOf: (cluster: string) => D
 }
 
 export function diskStartDetail(t: DiskTarget): string {
-  const where = t.platform === 'msk' ? `MSK cluster ${t.mskClusterArn}` : `brokers ${t.brokers.map((b) => `${b.brokerId} (${b.instanceId})`).join(', ')}`;
+  const where =
+    t.platform === 'msk'
+      ? `MSK cluster ${t.mskClusterArn}`
+      : `brokers ${t.brokers.map((b) => `${b.brokerId} (${b.instanceId})`).join(', ')}`;
   return `disk-pressure on ${t.cluster}: ${where}; the data disk must end below ${t.thresholdPercent}%${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`;
 }
 
-export const ReadDiskFields = { stdout: z.string(), brokerId: z.number().int().nonnegative(), thresholdPercent: z.number().min(1).max(100), phase: z.enum(['before', 'after']) };
+export const ReadDiskFields = {
+  stdout: z.string(),
+  brokerId: z.number().int().nonnegative(),
+  thresholdPercent: z.number().min(1).max(100),
+  phase: z.enum(['before', 'after']),
+};
 export const StoragePlanFields = {
   cluster: z.string().min(1),
   clusterState: z.string().min(1),
@@ -148,7 +184,17 @@ interface Store {
   heals: Pick<HealHistory, 'recentHeals'>;
 }
 
-export async function readDisk(store: Pick<Store, 'timeline'>, s: { workflow: string; incidentId: string; stdout: string; brokerId: number; thresholdPercent: number; phase: 'before' | 'after' }): Promise<DiskVerdict> {
+export async function readDisk(
+  store: Pick<Store, 'timeline'>,
+  s: {
+    workflow: string;
+    incidentId: string;
+    stdout: string;
+    brokerId: number;
+    thresholdPercent: number;
+    phase: 'before' | 'after';
+  },
+): Promise<DiskVerdict> {
   let used: number | null = null;
   try {
     const diag = parseRunbookOutput(s.stdout) as { diskUsedPercent?: number | null };
@@ -156,19 +202,38 @@ export async function readDisk(store: Pick<Store, 'timeline'>, s: { workflow: st
   } catch (err) {
     if (!(err instanceof RunbookOutputError)) throw err;
   }
-  const v = diskVerdict(used, s.thresholdPercent, `broker ${s.brokerId} ${s.phase === 'before' ? 'before' : 'after'} cleanup`);
-  await store.timeline.appendTimeline(s.incidentId, { actor: `workflow:${s.workflow}`, action: s.phase === 'before' ? 'disk-diagnosed' : 'disk-rechecked', detail: v.summary, result: v.above ? 'above' : 'below' });
+  const v = diskVerdict(
+    used,
+    s.thresholdPercent,
+    `broker ${s.brokerId} ${s.phase === 'before' ? 'before' : 'after'} cleanup`,
+  );
+  await store.timeline.appendTimeline(s.incidentId, {
+    actor: `workflow:${s.workflow}`,
+    action: s.phase === 'before' ? 'disk-diagnosed' : 'disk-rechecked',
+    detail: v.summary,
+    result: v.above ? 'above' : 'below',
+  });
   return v;
 }
 
 export async function storagePlan(
   store: Store,
   now: Date,
-  s: { workflow: string; incidentId: string } & { cluster: string; clusterState: string; currentVolumeGb: number; usedPercent: number | null; thresholdPercent: number; growthPercent: number; maxVolumeGb: number },
+  s: { workflow: string; incidentId: string } & {
+    cluster: string;
+    clusterState: string;
+    currentVolumeGb: number;
+    usedPercent: number | null;
+    thresholdPercent: number;
+    growthPercent: number;
+    maxVolumeGb: number;
+  },
 ): Promise<StoragePlan> {
   const since = new Date(now.getTime() - 6 * 3_600_000);
   // On MSK the only disk-pressure remediation is a storage update: its heals are the updates.
-  const heals: HealRecord[] = (await store.heals.recentHeals(s.cluster, since)).filter((h) => h.type === 'disk-pressure');
+  const heals: HealRecord[] = (await store.heals.recentHeals(s.cluster, since)).filter(
+    (h) => h.type === 'disk-pressure',
+  );
   const plan = planStorageUpdate({
     clusterState: s.clusterState,
     currentVolumeGb: s.currentVolumeGb,
@@ -176,8 +241,17 @@ export async function storagePlan(
     thresholdPercent: s.thresholdPercent,
     earlierUpdates: heals.map((h) => h.finishedAt),
     now,
-    policy: { growthPercent: s.growthPercent, maxVolumeGb: s.maxVolumeGb, minIntervalHours: DEFAULT_STORAGE_POLICY.minIntervalHours },
+    policy: {
+      growthPercent: s.growthPercent,
+      maxVolumeGb: s.maxVolumeGb,
+      minIntervalHours: DEFAULT_STORAGE_POLICY.minIntervalHours,
+    },
   });
-  await store.timeline.appendTimeline(s.incidentId, { actor: `workflow:${s.workflow}`, action: plan.allowed ? 'storage-update-planned' : 'storage-update-skipped', detail: plan.reason, result: plan.allowed ? String(plan.targetVolumeGb) : 'skipped' });
+  await store.timeline.appendTimeline(s.incidentId, {
+    actor: `workflow:${s.workflow}`,
+    action: plan.allowed ? 'storage-update-planned' : 'storage-update-skipped',
+    detail: plan.reason,
+    result: plan.allowed ? String(plan.targetVolumeGb) : 'skipped',
+  });
   return plan;
 }

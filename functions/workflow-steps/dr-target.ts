@@ -20,7 +20,12 @@ export function isDrWorkflow(wf: string): wf is DrWorkflow {
   return (DR_WORKFLOWS as readonly string[]).includes(wf);
 }
 
-const dnsName = z.string().regex(/^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)+\.?$/, 'expected a DNS name');
+const dnsName = z
+  .string()
+  .regex(
+    /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)+\.?$/,
+    'expected a DNS name',
+  );
 
 /** A cluster's DR settings as the stack passes them (config `dr` plus the endpoint it derived). */
 export const DrTargetConfigSchema = z.object({
@@ -85,19 +90,30 @@ const withDot = (n: string) => (n.endsWith('.') ? n : `${n}.`);
 
 export function resolveDrTarget(workflow: DrWorkflow, raw: unknown, entries: DrClusterEntry[]): DrTarget {
   const parsed = DrInputSchema.safeParse(raw);
-  if (!parsed.success) throw new RecoveryTargetError(`execution input is not a DR request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new RecoveryTargetError(
+      `execution input is not a DR request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
   const input = parsed.data;
   const primary = entries.find((e) => e.cluster === input.cluster);
   if (!primary) throw new RecoveryTargetError(`cluster ${input.cluster} is not configured for recovery workflows`);
-  if (!primary.dr) throw new RecoveryTargetError(`cluster ${input.cluster} has no DR pair with a Route 53 record configured (dr.peer and dr.route53)`);
+  if (!primary.dr)
+    throw new RecoveryTargetError(
+      `cluster ${input.cluster} has no DR pair with a Route 53 record configured (dr.peer and dr.route53)`,
+    );
   const dr = DrTargetConfigSchema.parse(primary.dr);
   const peer = entries.find((e) => e.cluster === dr.peer);
-  if (!peer) throw new RecoveryTargetError(`the DR peer ${dr.peer} of ${input.cluster} is not configured for recovery workflows`);
+  if (!peer)
+    throw new RecoveryTargetError(
+      `the DR peer ${dr.peer} of ${input.cluster} is not configured for recovery workflows`,
+    );
   const peerDr = peer.dr ? DrTargetConfigSchema.parse(peer.dr) : undefined;
   const failover = workflow === 'dr-failover';
   const [from, to, toEndpoint] = failover ? [primary, peer, peerDr?.endpoint] : [peer, primary, dr.endpoint];
   if (toEndpoint === undefined) {
-    throw new RecoveryTargetError(`no endpoint is known for ${to.cluster}: the record ${dr.recordName} needs a value that names ${to.cluster} itself (a bootstrap server other than the record)`);
+    throw new RecoveryTargetError(
+      `no endpoint is known for ${to.cluster}: the record ${dr.recordName} needs a value that names ${to.cluster} itself (a bootstrap server other than the record)`,
+    );
   }
   const recordName = withDot(dr.recordName.toLowerCase());
   const toValue = toEndpoint.toLowerCase().replace(/\.$/, '');
@@ -117,7 +133,11 @@ export function resolveDrTarget(workflow: DrWorkflow, raw: unknown, entries: DrC
     bootstrapPort: dr.bootstrapPort,
     automatic: dr.automaticFailover,
     maxReplicationLagSeconds: dr.maxReplicationLagSeconds,
-    site: { cluster: primary.cluster, clusterStepsFunction: primary.clusterStepsFunction, expect: failover ? 'unreachable' : 'healthy' },
+    site: {
+      cluster: primary.cluster,
+      clusterStepsFunction: primary.clusterStepsFunction,
+      expect: failover ? 'unreachable' : 'healthy',
+    },
     summary: `${workflow}: move clients of ${recordName} from ${from.cluster} to ${to.cluster}`,
     actions: [
       `Back up topic configs and consumer group offsets of ${to.cluster}`,

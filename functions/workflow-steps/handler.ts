@@ -20,25 +20,59 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
-import { decideFromDiagnosis, escalationReason, recoveryApproval, type DiagnosisDecision } from '../domain/broker-recovery.js';
+import {
+  decideFromDiagnosis,
+  escalationReason,
+  recoveryApproval,
+  type DiagnosisDecision,
+} from '../domain/broker-recovery.js';
 import type { DiskVerdict, StoragePlan } from '../domain/disk-pressure.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
 import { storeFromEnv } from '../shared/clients.js';
 import { ConfigurationError, IncidentStatusConflict, LockNotOwnedError, RunSupersededError } from '../shared/errors.js';
-import { ACTIVE_STATUSES, LOCK_TTL_SECONDS, type ClusterLock, type HealHistory, type IncidentRepo, type Store, type Timeline } from '../shared/store/index.js';
+import {
+  ACTIVE_STATUSES,
+  LOCK_TTL_SECONDS,
+  type ClusterLock,
+  type HealHistory,
+  type IncidentRepo,
+  type Store,
+  type Timeline,
+} from '../shared/store/index.js';
 import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 import { RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 import { DEFAULT_BROKER_ID_TAG, ec2InstanceFinder, taggedBrokers, type InstanceFinder } from './instances.js';
-import { CascadeRefreshFields, CascadeTargetFields, refreshCascade, startCascade, type CascadeTarget } from './cascade.js';
-import { DiskTargetFields, ReadDiskFields, StoragePlanFields, diskStartDetail, readDisk, resolveDiskTarget, storagePlan, type DiskTarget } from './disk-pressure.js';
+import {
+  CascadeRefreshFields,
+  CascadeTargetFields,
+  refreshCascade,
+  startCascade,
+  type CascadeTarget,
+} from './cascade.js';
+import {
+  DiskTargetFields,
+  ReadDiskFields,
+  StoragePlanFields,
+  diskStartDetail,
+  readDisk,
+  resolveDiskTarget,
+  storagePlan,
+  type DiskTarget,
+} from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, resolveDrTarget, type DrTarget, type DrWorkflow } from './dr-target.js';
-import { ConsumerGroupTargetSchema, LagThresholdsSchema, lagStartDetail, resolveLagTarget, type LagTarget } from './consumer-lag.js';
+import {
+  ConsumerGroupTargetSchema,
+  LagThresholdsSchema,
+  lagStartDetail,
+  resolveLagTarget,
+  type LagTarget,
+} from './consumer-lag.js';
 import {
   QuorumPlanStepFields,
   QuorumTargetSchema,
@@ -50,11 +84,22 @@ import {
   type QuorumTarget,
 } from './quorum-recovery.js';
 
-export const RECOVERY_WORKFLOWS = ['broker-recovery', 'msk-broker-recovery', 'consumer-lag', 'quorum-recovery', 'dr-failover', 'dr-failback', 'cascade-recovery', 'disk-pressure'] as const;
+export const RECOVERY_WORKFLOWS = [
+  'broker-recovery',
+  'msk-broker-recovery',
+  'consumer-lag',
+  'quorum-recovery',
+  'dr-failover',
+  'dr-failback',
+  'cascade-recovery',
+  'disk-pressure',
+] as const;
 export type RecoveryWorkflow = (typeof RECOVERY_WORKFLOWS)[number];
 
 /** The path rule the runbooks' allowedPattern applies (absolute, plain segments, no `..`). */
-const absolutePath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
+const absolutePath = z
+  .string()
+  .regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 
 /** What the stack tells this Lambda about each cluster (the bundled WORKFLOW_TARGETS_FILE). */
 export const ClusterTargetSchema = z.object({
@@ -75,8 +120,17 @@ export const ClusterTargetSchema = z.object({
     )
     .default([]),
   /** Brokers found by EC2 tag: the instances are resolved at `start` (instances.ts), not listed. */
-  brokerTag: z.object({ key: z.string().min(1), value: z.string(), brokerIdKey: z.string().min(1).default(DEFAULT_BROKER_ID_TAG) }).optional(),
-  serviceName: z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/).default('kafka'),
+  brokerTag: z
+    .object({
+      key: z.string().min(1),
+      value: z.string(),
+      brokerIdKey: z.string().min(1).default(DEFAULT_BROKER_ID_TAG),
+    })
+    .optional(),
+  serviceName: z
+    .string()
+    .regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/)
+    .default('kafka'),
   listenerPort: z.number().int().min(1).max(65535).default(9092),
   /** The broker's server.properties on its host (the runbooks read node.id and log.dirs from it). */
   serverProperties: absolutePath.default('/etc/kafka/server.properties'),
@@ -120,7 +174,8 @@ export function parseTargets(text: string | undefined, clusterStepsFunctions?: s
   const raw = parseJson(text, 'WORKFLOW_TARGETS_FILE');
   const steps = clusterStepsFunctions === undefined ? {} : parseJson(clusterStepsFunctions, 'CLUSTER_STEPS_FUNCTIONS');
   const parsedSteps = z.record(z.string(), z.string().min(1)).safeParse(steps);
-  if (!parsedSteps.success) throw new ConfigurationError('CLUSTER_STEPS_FUNCTIONS: expected {"<cluster>": "<function ARN>"}');
+  if (!parsedSteps.success)
+    throw new ConfigurationError('CLUSTER_STEPS_FUNCTIONS: expected {"<cluster>": "<function ARN>"}');
   const withSteps = Array.isArray(raw)
     ? raw.map((t: unknown) => {
         const cluster = typeof t === 'object' && t !== null ? (t as { cluster?: unknown }).cluster : undefined;
@@ -129,7 +184,10 @@ export function parseTargets(text: string | undefined, clusterStepsFunctions?: s
       })
     : raw;
   const parsed = z.array(ClusterTargetSchema).safeParse(withSteps);
-  if (!parsed.success) throw new ConfigurationError(`WORKFLOW_TARGETS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new ConfigurationError(
+      `WORKFLOW_TARGETS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return parsed.data;
 }
 
@@ -142,7 +200,10 @@ export const RecoveryInputSchema = z.looseObject({
   severity: z.string().optional(),
   incidentType: z.string().optional(),
   /** Overrides the configured instance (drills, manual starts). */
-  instanceId: z.string().regex(/^i-[0-9a-f]{8,17}$/).optional(),
+  instanceId: z
+    .string()
+    .regex(/^i-[0-9a-f]{8,17}$/)
+    .optional(),
   /** The classifier's decision; `await-approval` makes a top-level run ask a person before acting. */
   action: z.string().optional(),
   /** `none` for a top-level run, else the workflow that started this one (it asked any approval). */
@@ -154,7 +215,10 @@ const incidentId = z.string().min(1).max(80);
 /** `$$.Execution.Id` of the run taking the step: the steps that lock or close the incident are fenced by it (run-fencing.ts). */
 const execution = z.string().min(1).max(2048).optional();
 /** `none` for a top-level run, else the workflow that started this one as a nested execution. */
-const parentWorkflow = z.string().regex(/^(none|[a-z][a-z0-9-]{1,63})$/).default('none');
+const parentWorkflow = z
+  .string()
+  .regex(/^(none|[a-z][a-z0-9-]{1,63})$/)
+  .default('none');
 
 export const WorkflowStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('start'), workflow, input: z.unknown(), execution }),
@@ -167,7 +231,13 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     result: z.string().max(500).optional(),
     at: z.string().optional(),
   }),
-  z.object({ step: z.literal('read-diagnosis'), workflow, incidentId, stdout: z.string(), status: z.string().optional() }),
+  z.object({
+    step: z.literal('read-diagnosis'),
+    workflow,
+    incidentId,
+    stdout: z.string(),
+    status: z.string().optional(),
+  }),
   z.object({
     step: z.literal('resolve'),
     workflow,
@@ -183,11 +253,24 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     execution,
   }),
   z.object({ step: z.literal('escalate'), workflow, incidentId, state: z.unknown(), execution }),
-  z.object({ step: z.literal('release-lock'), workflow, incidentId, cluster: z.string().min(1), parentWorkflow, execution }),
+  z.object({
+    step: z.literal('release-lock'),
+    workflow,
+    incidentId,
+    cluster: z.string().min(1),
+    parentWorkflow,
+    execution,
+  }),
   z.object({ step: z.literal('read-disk'), workflow, incidentId, ...ReadDiskFields }),
   z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
-  z.object({ step: z.literal('read-quorum'), workflow, incidentId, stdout: z.string(), phase: z.string().max(40).optional() }),
+  z.object({
+    step: z.literal('read-quorum'),
+    workflow,
+    incidentId,
+    stdout: z.string(),
+    phase: z.string().max(40).optional(),
+  }),
   z.object({ step: z.literal('cascade-refresh'), workflow, incidentId, ...CascadeRefreshFields }),
 ]);
 export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
@@ -227,7 +310,14 @@ export type StepResult =
   | DiagnosisDecision
   | { recorded: true }
   | { result: 'resolved' | 'false-alarm'; incidentId: string }
-  | { result: 'escalated'; reason: string; summary: string; severity: Severity; incidentType: IncidentType | string; reasons: string[] }
+  | {
+      result: 'escalated';
+      reason: string;
+      summary: string;
+      severity: Severity;
+      incidentType: IncidentType | string;
+      reasons: string[];
+    }
   | { released: boolean; note: string };
 
 /** The incident store's pieces the workflow steps use, each narrowed to its calls. */
@@ -238,7 +328,6 @@ export interface WorkflowStepsStore {
   /** holdLockForRun: only a top-level live broker recovery needs it (holdRunLock says so when absent). */
   lock: Pick<ClusterLock, 'releaseLock' | 'checkRun'> & Partial<Pick<ClusterLock, 'holdLockForRun'>>;
 }
-
 
 export interface WorkflowStepsDeps extends WorkflowStepsStore {
   targets: () => ClusterTargetConfig[];
@@ -264,8 +353,15 @@ async function withTaggedBrokers(deps: WorkflowStepsDeps, cluster: unknown): Pro
   const i = targets.findIndex((t) => t.cluster === cluster);
   const t = targets[i];
   if (!t?.brokerTag || (t.brokers?.length ?? 0) > 0) return targets;
-  if (!deps.findInstances || deps.deployment === undefined) throw new RecoveryTargetError(`cluster ${t.cluster} finds its brokers by EC2 tag, and this function cannot look them up`);
-  const tag = { key: t.brokerTag.key, value: t.brokerTag.value, brokerIdKey: t.brokerTag.brokerIdKey ?? DEFAULT_BROKER_ID_TAG };
+  if (!deps.findInstances || deps.deployment === undefined)
+    throw new RecoveryTargetError(
+      `cluster ${t.cluster} finds its brokers by EC2 tag, and this function cannot look them up`,
+    );
+  const tag = {
+    key: t.brokerTag.key,
+    value: t.brokerTag.value,
+    brokerIdKey: t.brokerTag.brokerIdKey ?? DEFAULT_BROKER_ID_TAG,
+  };
   const brokers = await taggedBrokers(deps.findInstances, deps.deployment, t.cluster, tag);
   return targets.map((x, j) => (j === i ? { ...x, brokers } : x));
 }
@@ -282,9 +378,18 @@ const actor = (wf: string) => `workflow:${wf}`;
  * RunSupersededError instead, checked in the same write (run-fencing.ts): it never takes the lock
  * back. Dry runs change nothing and nested runs act under their parent's lock: neither takes it.
  */
-async function holdRunLock(store: Pick<WorkflowStepsStore, 'timeline' | 'lock'>, workflow: string, cluster: string, incidentId: string, run: string): Promise<void> {
-  if (!store.lock.holdLockForRun) throw new ConfigurationError('the workflow steps store cannot take the cluster lock (holdLockForRun)');
-  const held = await fenced(store, workflow, incidentId, run, () => store.lock.holdLockForRun!(cluster, incidentId, run, LOCK_TTL_SECONDS));
+async function holdRunLock(
+  store: Pick<WorkflowStepsStore, 'timeline' | 'lock'>,
+  workflow: string,
+  cluster: string,
+  incidentId: string,
+  run: string,
+): Promise<void> {
+  if (!store.lock.holdLockForRun)
+    throw new ConfigurationError('the workflow steps store cannot take the cluster lock (holdLockForRun)');
+  const held = await fenced(store, workflow, incidentId, run, () =>
+    store.lock.holdLockForRun!(cluster, incidentId, run, LOCK_TTL_SECONDS),
+  );
   if (!held.taken) return;
   await store.timeline.appendTimeline(incidentId, {
     actor: actor(workflow),
@@ -297,12 +402,23 @@ async function holdRunLock(store: Pick<WorkflowStepsStore, 'timeline' | 'lock'>,
  * Runs a write that is refused to a superseded run; on refusal says so on the timeline (the run
  * stops there: the ASL catches RunSupersededError and ends quietly) and rethrows.
  */
-async function fenced<T>(store: Pick<WorkflowStepsStore, 'timeline'>, workflow: string, incidentId: string, run: string, write: () => Promise<T>): Promise<T> {
+async function fenced<T>(
+  store: Pick<WorkflowStepsStore, 'timeline'>,
+  workflow: string,
+  incidentId: string,
+  run: string,
+  write: () => Promise<T>,
+): Promise<T> {
   try {
     return await write();
   } catch (err) {
     if (!(err instanceof RunSupersededError)) throw err;
-    await store.timeline.appendTimeline(incidentId, { actor: actor(workflow), action: 'run-superseded', detail: `${err.reason}; execution ${run} stops without changing the incident or the lock`, result: 'stopped' });
+    await store.timeline.appendTimeline(incidentId, {
+      actor: actor(workflow),
+      action: 'run-superseded',
+      detail: `${err.reason}; execution ${run} stops without changing the incident or the lock`,
+      result: 'stopped',
+    });
     metrics.addMetric('SupersededRunsFenced', MetricUnit.Count, 1);
     throw err;
   }
@@ -312,13 +428,27 @@ async function fenced<T>(store: Pick<WorkflowStepsStore, 'timeline'>, workflow: 
  * Starts the escalation ladder for the incident (idempotent by name). A failure to start it is on
  * the timeline but does not fail the escalation: the workflow's own notification still goes out.
  */
-async function handToLadder(start: LadderStarter, store: Pick<WorkflowStepsStore, 'timeline'>, wf: string, request: LadderRequest): Promise<void> {
+async function handToLadder(
+  start: LadderStarter,
+  store: Pick<WorkflowStepsStore, 'timeline'>,
+  wf: string,
+  request: LadderRequest,
+): Promise<void> {
   try {
     const started = await start(request);
-    await store.timeline.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-started', detail: started.executionName, result: started.started ? 'started' : 'already running' });
+    await store.timeline.appendTimeline(request.incidentId, {
+      actor: actor(wf),
+      action: 'escalation-ladder-started',
+      detail: started.executionName,
+      result: started.started ? 'started' : 'already running',
+    });
   } catch (err) {
     logger.error('escalation ladder not started', { incidentId: request.incidentId, error: err as Error });
-    await store.timeline.appendTimeline(request.incidentId, { actor: actor(wf), action: 'escalation-ladder-not-started', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+    await store.timeline.appendTimeline(request.incidentId, {
+      actor: actor(wf),
+      action: 'escalation-ladder-not-started',
+      detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
   }
 }
 
@@ -332,14 +462,17 @@ function configuredTarget(targets: ClusterTargetConfig[], cluster: string): Clus
 function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTargetConfig[]): RecoveryTarget {
   const parsed = RecoveryInputSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new RecoveryTargetError(`execution input is not a recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`);
+    throw new RecoveryTargetError(
+      `execution input is not a recovery request: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const input = parsed.data;
   const configured = targets.find((t) => t.cluster === input.cluster);
   if (!configured) throw new RecoveryTargetError(`cluster ${input.cluster} is not configured for recovery workflows`);
   const target = ClusterTargetSchema.parse(configured);
   const wanted = wf === 'msk-broker-recovery' ? 'msk' : 'ec2';
-  if (target.platform !== wanted) throw new RecoveryTargetError(`${wf} recovers ${wanted} clusters; ${input.cluster} is ${target.platform}`);
+  if (target.platform !== wanted)
+    throw new RecoveryTargetError(`${wf} recovers ${wanted} clusters; ${input.cluster} is ${target.platform}`);
   // Brokers are recovered one at a time (safety rule 2): this execution takes the first one.
   const brokerId = input.brokerIds[0];
   if (brokerId === undefined) throw new RecoveryTargetError(`incident ${input.incidentId} names no broker to recover`);
@@ -347,9 +480,13 @@ function resolveTarget(wf: RecoveryWorkflow, raw: unknown, targets: ClusterTarge
   const broker = target.brokers.find((b) => b.id === brokerId);
   if (wanted === 'ec2') {
     instanceId = input.instanceId ?? broker?.instanceId ?? null;
-    if (instanceId === null) throw new RecoveryTargetError(`no instance is configured for broker ${brokerId} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`);
+    if (instanceId === null)
+      throw new RecoveryTargetError(
+        `no instance is configured for broker ${brokerId} of ${input.cluster} (brokers: [{id, instanceId}] in the config)`,
+      );
   }
-  if (wanted === 'msk' && !target.mskClusterArn) throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
+  if (wanted === 'msk' && !target.mskClusterArn)
+    throw new RecoveryTargetError(`cluster ${input.cluster} has no MSK cluster ARN configured`);
   const { needsApproval, ...approval } = recoveryApproval({
     platform: wanted,
     cluster: input.cluster,
@@ -394,7 +531,11 @@ interface StartContext {
 
 /** The start entry on the timeline, then the target the workflow runs with. */
 async function started<T extends { incidentId: string }>(c: StartContext, target: T, detail: string): Promise<T> {
-  await c.deps.timeline.appendTimeline(target.incidentId, { actor: actor(c.workflow), action: 'recovery-started', detail });
+  await c.deps.timeline.appendTimeline(target.incidentId, {
+    actor: actor(c.workflow),
+    action: 'recovery-started',
+    detail,
+  });
   return target;
 }
 
@@ -403,10 +544,23 @@ const dryRunNote = (dryRun: boolean) => (dryRun ? ' (dry run: plans and records,
 /** A broker recovery (EC2 or MSK) takes the cluster lock for its run at start, unless nested or a dry run. */
 async function startBrokerRecovery(c: StartContext): Promise<RecoveryTarget> {
   const target = resolveTarget(c.workflow, c.input, c.all);
-  if (!target.dryRun && c.topLevel === 'none') await holdRunLock(c.deps, c.workflow, target.cluster, target.incidentId, c.execution ?? `manual:${target.incidentId}`);
+  if (!target.dryRun && c.topLevel === 'none')
+    await holdRunLock(
+      c.deps,
+      c.workflow,
+      target.cluster,
+      target.incidentId,
+      c.execution ?? `manual:${target.incidentId}`,
+    );
   const where = target.instanceId ? `instance ${target.instanceId}` : `MSK cluster ${target.mskClusterArn}`;
-  const approval = target.needsApproval ? '; the decision asked for approval, so nothing changes before a person approves' : '';
-  return started(c, target, `${c.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${approval}${dryRunNote(target.dryRun)}`);
+  const approval = target.needsApproval
+    ? '; the decision asked for approval, so nothing changes before a person approves'
+    : '';
+  return started(
+    c,
+    target,
+    `${c.workflow} for broker ${target.brokerId} of ${target.cluster} on ${where}${approval}${dryRunNote(target.dryRun)}`,
+  );
 }
 
 /** How each workflow starts: its target, its start entry, and whether it takes the lock itself (else the run is checked for a fence). */
@@ -416,7 +570,12 @@ const STARTERS: Record<RecoveryWorkflow, { start: (c: StartContext) => Promise<S
   'disk-pressure': {
     takesLock: false,
     start: (c) => {
-      const t = resolveDiskTarget(c.input, c.targetOf, c.deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent, c.deps.now());
+      const t = resolveDiskTarget(
+        c.input,
+        c.targetOf,
+        c.deps.diskWarnPercent ?? DEFAULT_THRESHOLDS.diskWarnPercent,
+        c.deps.now(),
+      );
       return started(c, t, diskStartDetail(t));
     },
   },
@@ -457,7 +616,15 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           const run = step.execution;
           await fenced(deps, step.workflow, inputId, run, () => deps.lock.checkRun(inputId, run));
         }
-        return starter.start({ deps, workflow: step.workflow, input: step.input, all, targetOf: (cluster) => configuredTarget(all, cluster), topLevel, execution: step.execution });
+        return starter.start({
+          deps,
+          workflow: step.workflow,
+          input: step.input,
+          all,
+          targetOf: (cluster) => configuredTarget(all, cluster),
+          topLevel,
+          execution: step.execution,
+        });
       }
       case 'record': {
         await deps.timeline.appendTimeline(step.incidentId, {
@@ -475,9 +642,19 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           decision = decideFromDiagnosis(parseRunbookOutput(step.stdout), deps.diskCriticalPercent);
         } catch (err) {
           if (!(err instanceof RunbookOutputError)) throw err;
-          decision = { action: 'escalate', reason: `the host diagnosis printed no result: ${err.message}`, summary: 'no diagnosis' };
+          decision = {
+            action: 'escalate',
+            reason: `the host diagnosis printed no result: ${err.message}`,
+            summary: 'no diagnosis',
+          };
         }
-        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'host-diagnosed', detail: decision.summary, result: decision.action, reasons: [decision.reason] });
+        await deps.timeline.appendTimeline(step.incidentId, {
+          actor: actor(step.workflow),
+          action: 'host-diagnosed',
+          detail: decision.summary,
+          result: decision.action,
+          reasons: [decision.reason],
+        });
         return decision;
       }
       case 'resolve': {
@@ -485,14 +662,25 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         const detail = step.falseAlarm ? `false alarm: ${step.summary}` : step.summary;
         const note = { actor: actor(step.workflow), detail, via: 'workflow' as const };
         const run = step.execution;
-        const resolved = run === undefined ? await deps.incidents.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note) : await fenced(deps, step.workflow, step.incidentId, run, () => deps.incidents.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run));
+        const resolved =
+          run === undefined
+            ? await deps.incidents.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note)
+            : await fenced(deps, step.workflow, step.incidentId, run, () =>
+                deps.incidents.setStatus(step.incidentId, 'resolved', ACTIVE_STATUSES, note, run),
+              );
         // Recovery outcomes for the dashboard (infra/constructs/dashboard.ts): MTTR and resolved vs escalated.
         metrics.addMetric(step.falseAlarm ? 'FalseAlarms' : 'IncidentsResolved', MetricUnit.Count, 1);
-        if (!step.falseAlarm && resolved.mttrSeconds !== undefined) metrics.addMetric('MttrSeconds', MetricUnit.Seconds, resolved.mttrSeconds);
+        if (!step.falseAlarm && resolved.mttrSeconds !== undefined)
+          metrics.addMetric('MttrSeconds', MetricUnit.Seconds, resolved.mttrSeconds);
         if (!step.falseAlarm) {
           const incident = await deps.incidents.get(step.incidentId);
           const brokerIds = step.brokerIds ?? (step.brokerId === undefined ? [] : [step.brokerId]);
-          await deps.heals.recordHeal(step.incidentId, { cluster: step.cluster, type: incident.type, brokerIds, finishedAt: deps.now().toISOString() });
+          await deps.heals.recordHeal(step.incidentId, {
+            cluster: step.cluster,
+            type: incident.type,
+            brokerIds,
+            finishedAt: deps.now().toISOString(),
+          });
         }
         return { result: step.falseAlarm ? 'false-alarm' : 'resolved', incidentId: step.incidentId };
       }
@@ -504,30 +692,65 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           const note = { actor: actor(step.workflow), detail: reason };
           const run = step.execution;
           if (run === undefined) await deps.incidents.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note);
-          else await fenced(deps, step.workflow, step.incidentId, run, () => deps.incidents.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note, run));
+          else
+            await fenced(deps, step.workflow, step.incidentId, run, () =>
+              deps.incidents.setStatus(step.incidentId, 'escalated', ACTIVE_STATUSES, note, run),
+            );
           metrics.addMetric('IncidentsEscalated', MetricUnit.Count, 1);
         } catch (err) {
           // Closed meanwhile (resolved by an operator): still tell people why automation stopped.
           if (!(err instanceof IncidentStatusConflict)) throw err;
           logger.warn('incident closed before it could be escalated', { incidentId: step.incidentId, reason });
-          await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'escalation-recorded', detail: reason, result: err.actual ?? 'unknown' });
+          await deps.timeline.appendTimeline(step.incidentId, {
+            actor: actor(step.workflow),
+            action: 'escalation-recorded',
+            detail: reason,
+            result: err.actual ?? 'unknown',
+          });
         }
         const summary = `${step.workflow} stopped on ${incident.cluster}: ${reason}`;
-        if (deps.startEscalation) await handToLadder(deps.startEscalation, deps, step.workflow, { incidentId: step.incidentId, cluster: incident.cluster, incidentType: incident.type, severity: incident.severity, summary, reasons: [reason], dryRun: (step.state as { dryRun?: unknown } | null)?.dryRun === true });
-        return { result: 'escalated', reason, summary, severity: incident.severity, incidentType: incident.type, reasons: [reason] };
+        if (deps.startEscalation)
+          await handToLadder(deps.startEscalation, deps, step.workflow, {
+            incidentId: step.incidentId,
+            cluster: incident.cluster,
+            incidentType: incident.type,
+            severity: incident.severity,
+            summary,
+            reasons: [reason],
+            dryRun: (step.state as { dryRun?: unknown } | null)?.dryRun === true,
+          });
+        return {
+          result: 'escalated',
+          reason,
+          summary,
+          severity: incident.severity,
+          incidentType: incident.type,
+          reasons: [reason],
+        };
       }
       case 'release-lock': {
         if (step.parentWorkflow !== 'none') return nestedReleaseLock(deps, step);
         try {
           const released = await deps.lock.releaseLock(step.cluster, step.incidentId, step.execution);
-          const note = released ? `remediation lock for ${step.cluster} released` : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
-          await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-released', detail: note, result: String(released) });
+          const note = released
+            ? `remediation lock for ${step.cluster} released`
+            : `no remediation lock was held for ${step.cluster} (dry run, or expired)`;
+          await deps.timeline.appendTimeline(step.incidentId, {
+            actor: actor(step.workflow),
+            action: 'lock-released',
+            detail: note,
+            result: String(released),
+          });
           return { released, note };
         } catch (err) {
           if (!(err instanceof LockNotOwnedError)) throw err;
           // The lock expired and another incident took it, or the classifier moved it to another run: not ours to release.
           const note = `remediation lock for ${step.cluster} is held by another incident or run now; left in place`;
-          await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'lock-not-owned', detail: note });
+          await deps.timeline.appendTimeline(step.incidentId, {
+            actor: actor(step.workflow),
+            action: 'lock-not-owned',
+            detail: note,
+          });
           return { released: false, note };
         }
       }
@@ -538,15 +761,33 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         return refreshCascade(deps, (cluster) => configuredTarget(all, cluster), step);
       }
       case 'storage-plan':
-        return storagePlan({ timeline: deps.timeline, heals: { recentHeals: deps.heals.recentHeals?.bind(deps.heals) ?? (async () => []) } }, deps.now(), step);
+        return storagePlan(
+          {
+            timeline: deps.timeline,
+            heals: { recentHeals: deps.heals.recentHeals?.bind(deps.heals) ?? (async () => []) },
+          },
+          deps.now(),
+          step,
+        );
       case 'quorum-plan': {
         const plan = planQuorumRecovery(step.target, step.order, step.controllerId ?? null, step.documents);
-        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'recovery-planned', detail: plan.summary, reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart] });
+        await deps.timeline.appendTimeline(step.incidentId, {
+          actor: actor(step.workflow),
+          action: 'recovery-planned',
+          detail: plan.summary,
+          reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart],
+        });
         return plan;
       }
       case 'read-quorum': {
         const status = readQuorumOutput(step.stdout);
-        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), action: 'quorum-described', detail: status.summary, result: status.led ? 'led' : 'no-leader', ...(step.phase ? { reasons: [`phase: ${step.phase}`] } : {}) });
+        await deps.timeline.appendTimeline(step.incidentId, {
+          actor: actor(step.workflow),
+          action: 'quorum-described',
+          detail: status.summary,
+          result: status.led ? 'led' : 'no-leader',
+          ...(step.phase ? { reasons: [`phase: ${step.phase}`] } : {}),
+        });
         return status;
       }
     }
@@ -572,9 +813,13 @@ const stepsHandler = (event: WorkflowStep) =>
     ...(findInstances ? { findInstances } : {}),
     ...(process.env.DEPLOYMENT ? { deployment: process.env.DEPLOYMENT } : {}),
     ...(storeCache ??= storeFromEnv()),
-    targets: () => (targetsCache ??= parseTargets(readBundledFile('WORKFLOW_TARGETS_FILE'), process.env.CLUSTER_STEPS_FUNCTIONS)),
+    targets: () =>
+      (targetsCache ??= parseTargets(readBundledFile('WORKFLOW_TARGETS_FILE'), process.env.CLUSTER_STEPS_FUNCTIONS)),
     now: () => new Date(),
     diskCriticalPercent: envNumber('DISK_CRITICAL_PERCENT', DEFAULT_THRESHOLDS.diskCriticalPercent),
   })(event);
 
-export const handler = withHouseMiddleware<WorkflowStep, StepResult>((event: WorkflowStep, _context: Context) => stepsHandler(event), { schema: WorkflowStepSchema });
+export const handler = withHouseMiddleware<WorkflowStep, StepResult>(
+  (event: WorkflowStep, _context: Context) => stepsHandler(event),
+  { schema: WorkflowStepSchema },
+);

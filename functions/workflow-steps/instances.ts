@@ -27,17 +27,27 @@ export interface TaggedInstance {
 export type InstanceFinder = (tags: Record<string, string>) => Promise<TaggedInstance[]>;
 
 /** The brokers of a tag-found cluster, by broker id; an instance without a usable id, or an id claimed twice, is a RecoveryTargetError. */
-export async function taggedBrokers(find: InstanceFinder, deployment: string, cluster: string, tag: BrokerTagTarget): Promise<{ id: number; instanceId: string }[]> {
+export async function taggedBrokers(
+  find: InstanceFinder,
+  deployment: string,
+  cluster: string,
+  tag: BrokerTagTarget,
+): Promise<{ id: number; instanceId: string }[]> {
   const instances = await find({ [tag.key]: tag.value, [DEPLOYMENT_TAG]: deployment });
   const byId = new Map<number, string>();
   for (const i of instances) {
     const raw = i.tags[tag.brokerIdKey];
     if (raw === undefined || !/^\d{1,10}$/.test(raw)) {
-      throw new RecoveryTargetError(`instance ${i.instanceId} of cluster ${cluster} (tag ${tag.key}=${tag.value}) has no broker id in its tag ${tag.brokerIdKey}${raw === undefined ? '' : ` (got ${JSON.stringify(raw.slice(0, 20))})`}`);
+      throw new RecoveryTargetError(
+        `instance ${i.instanceId} of cluster ${cluster} (tag ${tag.key}=${tag.value}) has no broker id in its tag ${tag.brokerIdKey}${raw === undefined ? '' : ` (got ${JSON.stringify(raw.slice(0, 20))})`}`,
+      );
     }
     const id = Number(raw);
     const other = byId.get(id);
-    if (other !== undefined) throw new RecoveryTargetError(`instances ${other} and ${i.instanceId} of cluster ${cluster} both claim broker ${id} (tag ${tag.brokerIdKey}): refusing to guess which to act on`);
+    if (other !== undefined)
+      throw new RecoveryTargetError(
+        `instances ${other} and ${i.instanceId} of cluster ${cluster} both claim broker ${id} (tag ${tag.brokerIdKey}): refusing to guess which to act on`,
+      );
     byId.set(id, i.instanceId);
   }
   return [...byId].sort(([a], [b]) => a - b).map(([id, instanceId]) => ({ id, instanceId }));
@@ -55,7 +65,12 @@ export function ec2InstanceFinder(client: EC2Client): InstanceFinder {
       for (const r of page.Reservations ?? []) {
         for (const i of r.Instances ?? []) {
           if (i.InstanceId === undefined) continue;
-          out.push({ instanceId: i.InstanceId, tags: Object.fromEntries((i.Tags ?? []).flatMap((t) => (t.Key === undefined ? [] : [[t.Key, t.Value ?? '']]))) });
+          out.push({
+            instanceId: i.InstanceId,
+            tags: Object.fromEntries(
+              (i.Tags ?? []).flatMap((t) => (t.Key === undefined ? [] : [[t.Key, t.Value ?? '']])),
+            ),
+          });
         }
       }
     }

@@ -21,7 +21,10 @@ export function isNestedState(state: unknown): boolean {
   return typeof parent === 'string' && parent !== 'none';
 }
 
-export async function nestedResolve(store: Pick<Store, 'timeline'>, s: { workflow: string; incidentId: string; falseAlarm: boolean; summary: string }) {
+export async function nestedResolve(
+  store: Pick<Store, 'timeline'>,
+  s: { workflow: string; incidentId: string; falseAlarm: boolean; summary: string },
+) {
   await store.timeline.appendTimeline(s.incidentId, {
     actor: actor(s.workflow),
     action: s.falseAlarm ? 'nested-false-alarm' : 'nested-recovered',
@@ -34,13 +37,33 @@ export async function nestedResolve(store: Pick<Store, 'timeline'>, s: { workflo
 export async function nestedEscalate(store: Store, s: { workflow: string; incidentId: string; state: unknown }) {
   const reason = escalationReason(s.state);
   const incident = await store.incidents.get(s.incidentId);
-  await store.timeline.appendTimeline(s.incidentId, { actor: actor(s.workflow), action: 'nested-stopped', detail: `${reason} (nested run: the parent workflow escalates)`, result: 'escalated' });
+  await store.timeline.appendTimeline(s.incidentId, {
+    actor: actor(s.workflow),
+    action: 'nested-stopped',
+    detail: `${reason} (nested run: the parent workflow escalates)`,
+    result: 'escalated',
+  });
   const summary = `${s.workflow} stopped on ${incident.cluster}: ${reason}`;
-  return { result: 'escalated' as const, reason, summary, severity: incident.severity as Severity, incidentType: incident.type as IncidentType | string, reasons: [reason] };
+  return {
+    result: 'escalated' as const,
+    reason,
+    summary,
+    severity: incident.severity as Severity,
+    incidentType: incident.type as IncidentType | string,
+    reasons: [reason],
+  };
 }
 
-export async function nestedReleaseLock(store: Pick<Store, 'timeline'>, s: { workflow: string; incidentId: string; cluster: string }) {
+export async function nestedReleaseLock(
+  store: Pick<Store, 'timeline'>,
+  s: { workflow: string; incidentId: string; cluster: string },
+) {
   const note = `nested run: the parent workflow holds the remediation lock for ${s.cluster}`;
-  await store.timeline.appendTimeline(s.incidentId, { actor: actor(s.workflow), action: 'lock-kept', detail: note, result: 'false' });
+  await store.timeline.appendTimeline(s.incidentId, {
+    actor: actor(s.workflow),
+    action: 'lock-kept',
+    detail: note,
+    result: 'false',
+  });
   return { released: false, note };
 }

@@ -19,7 +19,9 @@ import type { MetadataMode } from '../domain/snapshot.js';
 import { RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 
-const hostPath = z.string().regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
+const hostPath = z
+  .string()
+  .regex(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments');
 const instanceId = z.string().regex(/^i-[0-9a-f]{8,17}$/);
 const unit = z.string().regex(/^[a-zA-Z0-9_][a-zA-Z0-9@._-]{0,63}$/);
 
@@ -94,7 +96,12 @@ export interface QuorumClusterTarget {
   cluster: string;
   platform: 'ec2' | 'msk';
   clusterStepsFunction: string;
-  brokers: { id: number; instanceId: string; serverProperties?: string | undefined; listenerPort?: number | undefined }[];
+  brokers: {
+    id: number;
+    instanceId: string;
+    serverProperties?: string | undefined;
+    listenerPort?: number | undefined;
+  }[];
   serviceName: string;
   listenerPort: number;
   serverProperties: string;
@@ -105,11 +112,21 @@ export interface QuorumClusterTarget {
 export function resolveQuorumTarget(raw: unknown, targetOf: (cluster: string) => QuorumClusterTarget): QuorumTarget {
   const input = parseRecoveryInput(QuorumInputSchema, raw, 'quorum-recovery');
   const t = targetOf(input.cluster);
-  if (t.platform !== 'ec2') throw new RecoveryTargetError(`quorum-recovery runs on self-managed (ec2) clusters; ${input.cluster} is ${t.platform}: AWS manages its quorum`);
+  if (t.platform !== 'ec2')
+    throw new RecoveryTargetError(
+      `quorum-recovery runs on self-managed (ec2) clusters; ${input.cluster} is ${t.platform}: AWS manages its quorum`,
+    );
   const q = t.quorum;
-  if (!q) throw new RecoveryTargetError(`cluster ${input.cluster} has no quorum configuration (metadata mode, ZooKeeper hosts)`);
-  if (t.brokers.length === 0) throw new RecoveryTargetError(`cluster ${input.cluster} lists no brokers by instance id: a quorum recovery must reach every broker host`);
-  if (q.metadataMode === 'zookeeper' && q.zookeeper.length === 0) throw new RecoveryTargetError(`cluster ${input.cluster} is in ZooKeeper mode but lists no ZooKeeper hosts`);
+  if (!q)
+    throw new RecoveryTargetError(
+      `cluster ${input.cluster} has no quorum configuration (metadata mode, ZooKeeper hosts)`,
+    );
+  if (t.brokers.length === 0)
+    throw new RecoveryTargetError(
+      `cluster ${input.cluster} lists no brokers by instance id: a quorum recovery must reach every broker host`,
+    );
+  if (q.metadataMode === 'zookeeper' && q.zookeeper.length === 0)
+    throw new RecoveryTargetError(`cluster ${input.cluster} is in ZooKeeper mode but lists no ZooKeeper hosts`);
   const brokers = [...t.brokers]
     .sort((a, b) => a.id - b.id)
     .map((b) => ({
@@ -128,7 +145,13 @@ export function resolveQuorumTarget(raw: unknown, targetOf: (cluster: string) =>
     metadataMode: q.metadataMode,
     brokerIds: brokers.map((b) => b.brokerId),
     brokers,
-    quorumMembers: q.zookeeper.map((z) => ({ instanceId: z.instanceId, serviceName: z.serviceName, port: String(z.clientPort), dataDir: z.dataDir, txnLogDir: z.txnLogDir ?? 'none' })),
+    quorumMembers: q.zookeeper.map((z) => ({
+      instanceId: z.instanceId,
+      serviceName: z.serviceName,
+      port: String(z.clientPort),
+      dataDir: z.dataDir,
+      txnLogDir: z.txnLogDir ?? 'none',
+    })),
     clusterStepsFunction: t.clusterStepsFunction,
     cliInstanceId: first.instanceId,
     bootstrapServer: `localhost:${first.listenerPort}`,
@@ -140,16 +163,26 @@ export function resolveQuorumTarget(raw: unknown, targetOf: (cluster: string) =>
 }
 
 export function quorumStartDetail(t: QuorumTarget): string {
-  const quorum = t.metadataMode === 'zookeeper' ? `ZooKeeper hosts ${t.quorumMembers.map((m) => m.instanceId).join(', ')}` : 'KRaft (combined broker/controller nodes)';
+  const quorum =
+    t.metadataMode === 'zookeeper'
+      ? `ZooKeeper hosts ${t.quorumMembers.map((m) => m.instanceId).join(', ')}`
+      : 'KRaft (combined broker/controller nodes)';
   return `quorum-recovery for ${t.cluster}: brokers ${t.brokerIds.join(', ')}, ${quorum}${t.dryRun ? ' (dry run: plans and records, mutates nothing)' : ''}`;
 }
 
 /** SSM document names of each phase, as the workflow passes them (its definition substitutions). */
-export const QuorumDocumentsSchema = z.object({ stop: z.string().min(1), backup: z.string().min(1), restart: z.string().min(1) });
+export const QuorumDocumentsSchema = z.object({
+  stop: z.string().min(1),
+  backup: z.string().min(1),
+  restart: z.string().min(1),
+});
 export type QuorumDocuments = z.infer<typeof QuorumDocumentsSchema>;
 
 export const QuorumPlanStepFields = {
-  target: z.custom<QuorumTarget>((v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers), 'expected the target the start step returned'),
+  target: z.custom<QuorumTarget>(
+    (v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers),
+    'expected the target the start step returned',
+  ),
   order: z.array(z.number().int().nonnegative()),
   controllerId: z.number().int().nullable().optional(),
   documents: QuorumDocumentsSchema,
@@ -165,28 +198,67 @@ export interface QuorumPlan {
   summary: string;
 }
 
-export function planQuorumRecovery(target: QuorumTarget, order: readonly number[], controllerId: number | null, docs: QuorumDocuments): QuorumPlan {
+export function planQuorumRecovery(
+  target: QuorumTarget,
+  order: readonly number[],
+  controllerId: number | null,
+  docs: QuorumDocuments,
+): QuorumPlan {
   // Every configured broker takes part; the probe's order puts the controller last, and brokers
   // the probe did not report are added in id order before it.
-  const ids = recoveryRestartOrder([...order, ...target.brokerIds].filter((id) => target.brokerIds.includes(id)), controllerId);
+  const ids = recoveryRestartOrder(
+    [...order, ...target.brokerIds].filter((id) => target.brokerIds.includes(id)),
+    controllerId,
+  );
   const byId = new Map(target.brokers.map((b) => [b.brokerId, b]));
   const ordered = ids.map((id) => byId.get(id) as QuorumBroker);
   const backup =
     target.metadataMode === 'zookeeper'
-      ? target.quorumMembers.map((m) => ({ instanceId: m.instanceId, mode: 'zookeeper' as const, dataDir: m.dataDir, txnLogDir: m.txnLogDir, backupDir: target.backupDir }))
-      : ordered.map((b) => ({ instanceId: b.instanceId, mode: 'kraft' as const, dataDir: b.metadataLogDir, txnLogDir: 'none', backupDir: target.backupDir }));
+      ? target.quorumMembers.map((m) => ({
+          instanceId: m.instanceId,
+          mode: 'zookeeper' as const,
+          dataDir: m.dataDir,
+          txnLogDir: m.txnLogDir,
+          backupDir: target.backupDir,
+        }))
+      : ordered.map((b) => ({
+          instanceId: b.instanceId,
+          mode: 'kraft' as const,
+          dataDir: b.metadataLogDir,
+          txnLogDir: 'none',
+          backupDir: target.backupDir,
+        }));
   const restore = target.metadataMode === 'zookeeper' ? target.quorumMembers : [];
   const actions = {
-    stop: ordered.map((b) => `${docs.stop} on ${b.instanceId}: stop broker ${b.brokerId} (ServiceName ${b.serviceName}, ExpectedBrokerId ${b.brokerId}, SIGKILL after 120 s)`),
-    backup: backup.map((x) => `${docs.backup} on ${x.instanceId}: archive the ${x.mode} metadata in ${x.dataDir} to ${x.backupDir}`),
-    restore: restore.map((m) => `${docs.restart} on ${m.instanceId}: restart ZooKeeper (ServiceName ${m.serviceName}, client port ${m.port}) so it rejoins the majority`),
-    restart: ordered.map((b, i) => `${docs.restart} on ${b.instanceId}: start broker ${b.brokerId} (ServiceName ${b.serviceName}, ListenerPort ${b.listenerPort})${i === ordered.length - 1 && controllerId === b.brokerId ? ', the controller, last' : ''}`),
+    stop: ordered.map(
+      (b) =>
+        `${docs.stop} on ${b.instanceId}: stop broker ${b.brokerId} (ServiceName ${b.serviceName}, ExpectedBrokerId ${b.brokerId}, SIGKILL after 120 s)`,
+    ),
+    backup: backup.map(
+      (x) => `${docs.backup} on ${x.instanceId}: archive the ${x.mode} metadata in ${x.dataDir} to ${x.backupDir}`,
+    ),
+    restore: restore.map(
+      (m) =>
+        `${docs.restart} on ${m.instanceId}: restart ZooKeeper (ServiceName ${m.serviceName}, client port ${m.port}) so it rejoins the majority`,
+    ),
+    restart: ordered.map(
+      (b, i) =>
+        `${docs.restart} on ${b.instanceId}: start broker ${b.brokerId} (ServiceName ${b.serviceName}, ListenerPort ${b.listenerPort})${i === ordered.length - 1 && controllerId === b.brokerId ? ', the controller, last' : ''}`,
+    ),
   };
   const summary =
     `stop brokers ${ids.join(', ')}; back up ${target.metadataMode} metadata on ${backup.length} host(s); ` +
     `${restore.length > 0 ? `restart ZooKeeper on ${restore.map((m) => m.instanceId).join(', ')} one at a time` : 'the KRaft controllers restart with their brokers'}; ` +
     `restart brokers ${ids.join(', ')} one at a time${controllerId === null ? '' : ` (controller ${controllerId} last)`}; validate`;
-  return { stop: ordered.map((b) => ({ ...b, timeoutSeconds: '120' })), backup, restore, restart: ordered, hasRestore: restore.length > 0, actions, summary };
+  return {
+    stop: ordered.map((b) => ({ ...b, timeoutSeconds: '120' })),
+    backup,
+    restore,
+    restart: ordered,
+    hasRestore: restore.length > 0,
+    actions,
+    summary,
+  };
 }
 
 /** Reads describe-quorum output; an unreadable line is a failed check, not an error. */

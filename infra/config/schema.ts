@@ -55,7 +55,9 @@ export class ConfigError extends Error {
     readonly issues: ConfigIssue[],
   ) {
     const n = issues.length;
-    super(`${source}: invalid kafka-heal configuration (${n} problem${n === 1 ? '' : 's'}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`);
+    super(
+      `${source}: invalid kafka-heal configuration (${n} problem${n === 1 ? '' : 's'}):\n${issues.map((i) => `  ${formatIssue(i)}`).join('\n')}`,
+    );
   }
 }
 
@@ -89,14 +91,25 @@ function loose(v: unknown): Record<string, unknown> {
 const bool = z.boolean({ error: 'expected true or false' });
 
 /** A list whose elements, keyed by `key`, must be unique; the issue lands on each repeat. */
-function uniqueBy<T>(items: T[], key: (item: T) => unknown, ctx: z.RefinementCtx, path: (i: number) => PropertyKey[], what: string): void {
+function uniqueBy<T>(
+  items: T[],
+  key: (item: T) => unknown,
+  ctx: z.RefinementCtx,
+  path: (i: number) => PropertyKey[],
+  what: string,
+): void {
   const seen = new Map<unknown, number>();
   items.forEach((item, i) => {
     const k = key(item);
     if (k === undefined) return;
     const first = seen.get(k);
     if (first === undefined) seen.set(k, i);
-    else ctx.addIssue({ code: 'custom', path: path(i), message: `${what} must be unique (already used at index ${first})` });
+    else
+      ctx.addIssue({
+        code: 'custom',
+        path: path(i),
+        message: `${what} must be unique (already used at index ${first})`,
+      });
   });
 }
 
@@ -118,13 +131,18 @@ const instanceId = pattern(HEX_ID('i'), 'expected an EC2 instance id like i-0123
 const vpcId = pattern(HEX_ID('vpc'), 'expected a VPC id like vpc-0123456789abcdef0');
 const subnetId = pattern(HEX_ID('subnet'), 'expected a subnet id like subnet-0123456789abcdef0');
 const securityGroupId = pattern(HEX_ID('sg'), 'expected a security group id like sg-0123456789abcdef0');
-const secretName = pattern(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'expected a Secrets Manager secret name (letters, digits and /_+=.@-)');
-const SECRET_ARN = /^arn:aws(?:-cn|-us-gov)?:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:secret:([A-Za-z0-9/_+=.@-]{1,512})$/;
+const secretName = pattern(
+  /^[A-Za-z0-9/_+=.@-]{1,512}$/,
+  'expected a Secrets Manager secret name (letters, digits and /_+=.@-)',
+);
+const SECRET_ARN =
+  /^arn:aws(?:-cn|-us-gov)?:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:secret:([A-Za-z0-9/_+=.@-]{1,512})$/;
 /** A Secrets Manager secret by name or ARN: the functions read it at run time, the stack grants that read. */
 const secretRef = z
   .string({ error: 'expected a Secrets Manager secret name or ARN' })
   .refine((s) => SECRET_ARN.test(s) || (/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(s) && !s.startsWith('arn:')), {
-    error: 'expected a Secrets Manager secret name (letters, digits and /_+=.@-) or ARN like arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf',
+    error:
+      'expected a Secrets Manager secret name (letters, digits and /_+=.@-) or ARN like arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf',
   });
 const kmsKeyArn = pattern(
   /^arn:aws(?:-cn|-us-gov)?:kms:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
@@ -139,35 +157,75 @@ const lambdaFunctionArn = pattern(
   'expected a Lambda function ARN like arn:aws:lambda:<region>:<account>:function:<name>',
 );
 // The runbooks' path rule (runbooks/README.md): absolute, plain segments, no `.` or `..`.
-const hostPath = pattern(/^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/, 'expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-)');
-const MSK_ARN = /^arn:aws(?:-cn|-us-gov)?:kafka:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:cluster\/([A-Za-z][A-Za-z0-9-]{0,63})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?$/;
-const mskClusterArn = pattern(MSK_ARN, 'expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>');
-const mskClusterName = pattern(/^[A-Za-z][A-Za-z0-9-]{0,63}$/, 'expected an MSK cluster name: a letter, then up to 63 letters, digits or hyphens');
+const hostPath = pattern(
+  /^(\/\.?[a-zA-Z0-9_-][a-zA-Z0-9._-]{0,63}){1,16}$/,
+  'expected an absolute path of plain segments like /var/lib/zookeeper (letters, digits, ._-)',
+);
+const MSK_ARN =
+  /^arn:aws(?:-cn|-us-gov)?:kafka:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:cluster\/([A-Za-z][A-Za-z0-9-]{0,63})\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?$/;
+const mskClusterArn = pattern(
+  MSK_ARN,
+  'expected an MSK cluster ARN like arn:aws:kafka:<region>:<account>:cluster/<name>/<uuid>',
+);
+const mskClusterName = pattern(
+  /^[A-Za-z][A-Za-z0-9-]{0,63}$/,
+  'expected an MSK cluster name: a letter, then up to 63 letters, digits or hyphens',
+);
 const hostedZoneId = pattern(/^Z[A-Z0-9]{1,31}$/, 'expected a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ');
 const DNS_LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
-const dnsName = pattern(new RegExp(`^(?=.{1,253}\\.?$)${DNS_LABEL}(?:\\.${DNS_LABEL})+\\.?$`), 'expected a DNS name like kafka.example.com');
+const dnsName = pattern(
+  new RegExp(`^(?=.{1,253}\\.?$)${DNS_LABEL}(?:\\.${DNS_LABEL})+\\.?$`),
+  'expected a DNS name like kafka.example.com',
+);
 // Kafka allows more in group ids, but MSK publishes no lag metrics for names with a colon and
 // the name becomes part of alarm names, so the config keeps to topic-name characters.
-const consumerGroupName = pattern(/^[A-Za-z0-9._-]{1,249}$/, 'expected a consumer group name of 1-249 letters, digits, dots, underscores or hyphens');
-const topicName = pattern(/^[A-Za-z0-9._-]{1,249}$/, 'expected a Kafka topic name of 1-249 letters, digits, dots, underscores or hyphens');
+const consumerGroupName = pattern(
+  /^[A-Za-z0-9._-]{1,249}$/,
+  'expected a consumer group name of 1-249 letters, digits, dots, underscores or hyphens',
+);
+const topicName = pattern(
+  /^[A-Za-z0-9._-]{1,249}$/,
+  'expected a Kafka topic name of 1-249 letters, digits, dots, underscores or hyphens',
+);
 const serviceName = pattern(/^[A-Za-z0-9_.@:-]{1,128}$/, 'expected a systemd unit name like kafka or kafka.service');
-const tagKey = pattern(/^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'expected an EC2 tag key of 1-128 characters (letters, digits, spaces, _.:/=+-@), not starting with aws:');
-const tagValue = pattern(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u, 'expected an EC2 tag value of 0-256 characters (letters, digits, spaces, _.:/=+-@)');
-const isoTime = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time with a zone like 2026-01-31T22:00:00Z' });
+const tagKey = pattern(
+  /^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u,
+  'expected an EC2 tag key of 1-128 characters (letters, digits, spaces, _.:/=+-@), not starting with aws:',
+);
+const tagValue = pattern(
+  /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u,
+  'expected an EC2 tag value of 0-256 characters (letters, digits, spaces, _.:/=+-@)',
+);
+const isoTime = z.iso.datetime({
+  offset: true,
+  error: 'expected an ISO 8601 time with a zone like 2026-01-31T22:00:00Z',
+});
 
-const BOOTSTRAP_RULE = 'expected a bootstrap server as host:port like b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9092';
+const BOOTSTRAP_RULE =
+  'expected a bootstrap server as host:port like b-1.orders.abc123.c2.kafka.eu-west-1.amazonaws.com:9092';
 const BOOTSTRAP = new RegExp(`^(?:\\[[0-9A-Fa-f:.]+\\]|${DNS_LABEL}(?:\\.${DNS_LABEL})*):(\\d{1,5})$`);
-const bootstrapServer = z
-  .string({ error: BOOTSTRAP_RULE })
-  .refine((s) => {
+const bootstrapServer = z.string({ error: BOOTSTRAP_RULE }).refine(
+  (s) => {
     const port = Number(BOOTSTRAP.exec(s)?.[1] ?? 0);
     return port >= 1 && port <= 65535;
-  }, { error: BOOTSTRAP_RULE });
+  },
+  { error: BOOTSTRAP_RULE },
+);
 
-const BROKER_HOST_RULE = 'expected the broker host as the monitoring labels it, without a port: a DNS or host name like kafka-1.example.com or kafka1, or an IP address like 10.0.1.5';
-const brokerHost = pattern(new RegExp(`^(?:[0-9A-Fa-f]*:[0-9A-Fa-f:.]+|${DNS_LABEL}(?:\\.${DNS_LABEL})*)$`), BROKER_HOST_RULE);
-const labelName = pattern(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'expected a Prometheus label name like kafka_broker (letters, digits and underscores, not starting with a digit)');
-const ALERT_KINDS = SIGNAL_KINDS.filter((k) => k !== 'unknown') as [Exclude<SignalKind, 'unknown'>, ...Exclude<SignalKind, 'unknown'>[]];
+const BROKER_HOST_RULE =
+  'expected the broker host as the monitoring labels it, without a port: a DNS or host name like kafka-1.example.com or kafka1, or an IP address like 10.0.1.5';
+const brokerHost = pattern(
+  new RegExp(`^(?:[0-9A-Fa-f]*:[0-9A-Fa-f:.]+|${DNS_LABEL}(?:\\.${DNS_LABEL})*)$`),
+  BROKER_HOST_RULE,
+);
+const labelName = pattern(
+  /^[A-Za-z_][A-Za-z0-9_]{0,127}$/,
+  'expected a Prometheus label name like kafka_broker (letters, digits and underscores, not starting with a digit)',
+);
+const ALERT_KINDS = SIGNAL_KINDS.filter((k) => k !== 'unknown') as [
+  Exclude<SignalKind, 'unknown'>,
+  ...Exclude<SignalKind, 'unknown'>[],
+];
 
 /** ZooKeeper's client port when neither the address nor `clientPort` names one. */
 export const DEFAULT_ZOOKEEPER_CLIENT_PORT = 2181;
@@ -177,9 +235,16 @@ const ZK_ADDRESS_RULE = 'expected a ZooKeeper client address as host or host:por
 /** One ZooKeeper server's client address; a chroot or a whole zookeeper.connect string get a rule of their own. */
 const zookeeperAddress = z.string({ error: ZK_ADDRESS_RULE }).superRefine((s, ctx) => {
   if (s.includes(',')) {
-    ctx.addIssue({ code: 'custom', message: 'expected one ZooKeeper server per list item (split Kafka\'s zookeeper.connect at the commas)' });
+    ctx.addIssue({
+      code: 'custom',
+      message: "expected one ZooKeeper server per list item (split Kafka's zookeeper.connect at the commas)",
+    });
   } else if (s.includes('/')) {
-    ctx.addIssue({ code: 'custom', message: 'expected host:port without a chroot path: each server is asked for its own state, not through the brokers\' chroot' });
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        "expected host:port without a chroot path: each server is asked for its own state, not through the brokers' chroot",
+    });
   } else {
     const m = ZK_ADDRESS.exec(s);
     const port = m?.[1] === undefined ? DEFAULT_ZOOKEEPER_CLIENT_PORT : Number(m[1]);
@@ -244,7 +309,10 @@ const thresholdsSchema = z
 
 /** Who each escalation level pages (parsePolicy checks the same rules at run time, with the same messages). */
 const escalationLevelSchema = z.strictObject({
-  routingKeySecret: pattern(/^kafka-heal\/pagerduty\/[A-Za-z0-9/_+=.@-]{1,200}$/, 'expected a Secrets Manager secret name under kafka-heal/pagerduty/').optional(),
+  routingKeySecret: pattern(
+    /^kafka-heal\/pagerduty\/[A-Za-z0-9/_+=.@-]{1,200}$/,
+    'expected a Secrets Manager secret name under kafka-heal/pagerduty/',
+  ).optional(),
   snsTopicArn: snsTopicArn.optional(),
 });
 const escalationSchema = z
@@ -258,7 +326,16 @@ const escalationSchema = z
       parsePolicy({ escalation: e });
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err;
-      for (const i of err.issues) ctx.addIssue({ code: 'custom', path: i.path.replace(/^escalation\.?/, '').split(/\.|\[(\d+)\]/).filter(Boolean).map((k) => (/^\d+$/.test(k) ? Number(k) : k)), message: i.message });
+      for (const i of err.issues)
+        ctx.addIssue({
+          code: 'custom',
+          path: i.path
+            .replace(/^escalation\.?/, '')
+            .split(/\.|\[(\d+)\]/)
+            .filter(Boolean)
+            .map((k) => (/^\d+$/.test(k) ? Number(k) : k)),
+          message: i.message,
+        });
     }
   });
 
@@ -270,7 +347,11 @@ const policySchema = z.strictObject({
   flapMaxHeals: integer(1, 100, 'expected a whole number from 1 to 100').optional(),
   flapWindowSeconds: integer(60, 604_800, 'expected whole seconds from 60 to 604800').optional(),
   cascadeWindowSeconds: integer(1, 3_600, 'expected whole seconds from 1 to 3600').optional(),
-  simultaneousWindowSeconds: integer(0, 3_600, 'expected whole seconds from 0 to 3600 (brokers first seen failing this close together failed together)').optional(),
+  simultaneousWindowSeconds: integer(
+    0,
+    3_600,
+    'expected whole seconds from 0 to 3600 (brokers first seen failing this close together failed together)',
+  ).optional(),
   blastRadiusFraction: fraction('expected a fraction above 0 and at most 1 (0.4 = 40% of brokers)').optional(),
   blastRadiusBrokers: integer(1, 10_000, 'expected a whole number of brokers from 1 to 10000').optional(),
   thresholds: thresholdsSchema.optional(),
@@ -282,9 +363,18 @@ const policySchema = z.strictObject({
 const consumerGroupSchema = z
   .strictObject({
     name: consumerGroupName,
-    topics: z.array(topicName).min(1, { error: 'expected at least one topic (or leave topics out to watch every topic of the group)' }).optional(),
-    ownerTeam: z.string({ error: 'expected a team name' }).min(1, { error: 'expected a team name' }).max(128, { error: 'expected at most 128 characters' }).optional(),
-    maxOffsetLag: integer(1, Number.MAX_SAFE_INTEGER, 'expected a whole number of messages, at least 1').default(10_000),
+    topics: z
+      .array(topicName)
+      .min(1, { error: 'expected at least one topic (or leave topics out to watch every topic of the group)' })
+      .optional(),
+    ownerTeam: z
+      .string({ error: 'expected a team name' })
+      .min(1, { error: 'expected a team name' })
+      .max(128, { error: 'expected at most 128 characters' })
+      .optional(),
+    maxOffsetLag: integer(1, Number.MAX_SAFE_INTEGER, 'expected a whole number of messages, at least 1').default(
+      10_000,
+    ),
     maxTimeLagSeconds: integer(1, 604_800, 'expected whole seconds from 1 to 604800').default(300),
     /** The owning team's SNS topic: the consumer-lag workflow sends it the evidence first. */
     ownerTopicArn: snsTopicArn.optional(),
@@ -293,19 +383,33 @@ const consumerGroupSchema = z
       .strictObject({ lambdaFunctionArn: lambdaFunctionArn.optional(), snsTopicArn: snsTopicArn.optional() })
       .superRefine((h, ctx) => {
         if ((h.lambdaFunctionArn === undefined) === (h.snsTopicArn === undefined)) {
-          ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of lambdaFunctionArn or snsTopicArn' });
+          ctx.addIssue({
+            code: 'custom',
+            path: [],
+            message: 'expected exactly one of lambdaFunctionArn or snsTopicArn',
+          });
         }
       })
       .optional(),
   })
   .superRefine((g, ctx) => {
-    if (g.topics) uniqueBy(g.topics, (t) => t, ctx, (i) => ['topics', i], 'topics');
+    if (g.topics)
+      uniqueBy(
+        g.topics,
+        (t) => t,
+        ctx,
+        (i) => ['topics', i],
+        'topics',
+      );
   });
 
 const probeSchema = z
   .strictObject({
     vpcId,
-    subnetIds: z.array(subnetId).min(1, { error: 'expected at least one subnet id' }).max(16, { error: 'expected at most 16 subnet ids' }),
+    subnetIds: z
+      .array(subnetId)
+      .min(1, { error: 'expected at least one subnet id' })
+      .max(16, { error: 'expected at most 16 subnet ids' }),
     securityGroupId,
     // Fast detection (functions/probe/fast-detect.ts): the pause before the probe looks again at a
     // broker it found unreachable; both looks, the pause and the send fit the probe's 55 s timeout.
@@ -313,10 +417,21 @@ const probeSchema = z
       .number({ error: 'expected a whole number of seconds from 0 to 30' })
       .int({ error: 'expected a whole number of seconds from 0 to 30' })
       .min(0, { error: 'expected a whole number of seconds from 0 to 30 (0 turns fast detection off)' })
-      .max(30, { error: 'expected a whole number of seconds from 0 to 30: the probe\'s two looks and the send must fit its 55 s timeout' })
+      .max(30, {
+        error:
+          "expected a whole number of seconds from 0 to 30: the probe's two looks and the send must fit its 55 s timeout",
+      })
       .default(10),
   })
-  .superRefine((p, ctx) => uniqueBy(p.subnetIds, (s) => s, ctx, (i) => ['subnetIds', i], 'subnet ids'));
+  .superRefine((p, ctx) =>
+    uniqueBy(
+      p.subnetIds,
+      (s) => s,
+      ctx,
+      (i) => ['subnetIds', i],
+      'subnet ids',
+    ),
+  );
 
 /** How the healer's clients (probe, cluster steps, Kafka CLI on hosts) connect to the cluster's listener. */
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
@@ -356,22 +471,54 @@ const securitySchema = z
     const sasl = sec.protocol.startsWith('SASL_');
     const tls = sec.protocol === 'SSL' || sec.protocol === 'SASL_SSL';
     if (sasl && sec.mechanism === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['mechanism'], message: `required when protocol is ${sec.protocol}: one of ${SASL_MECHANISMS.join(' | ')}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mechanism'],
+        message: `required when protocol is ${sec.protocol}: one of ${SASL_MECHANISMS.join(' | ')}`,
+      });
     }
     if (!sasl && sec.mechanism !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['mechanism'], message: `only allowed with protocol SASL_PLAINTEXT or SASL_SSL (protocol is ${sec.protocol})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mechanism'],
+        message: `only allowed with protocol SASL_PLAINTEXT or SASL_SSL (protocol is ${sec.protocol})`,
+      });
     }
-    if (sasl && sec.mechanism !== undefined && NEEDS_CREDENTIALS.includes(sec.mechanism) && sec.credentialsSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['credentialsSecret'], message: `required with mechanism ${sec.mechanism}: the Secrets Manager secret holding the probe's credentials` });
+    if (
+      sasl &&
+      sec.mechanism !== undefined &&
+      NEEDS_CREDENTIALS.includes(sec.mechanism) &&
+      sec.credentialsSecret === undefined
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['credentialsSecret'],
+        message: `required with mechanism ${sec.mechanism}: the Secrets Manager secret holding the probe's credentials`,
+      });
     }
-    if (sec.credentialsSecret !== undefined && !(sasl && sec.mechanism !== undefined && NEEDS_CREDENTIALS.includes(sec.mechanism))) {
-      const why = sec.mechanism === 'AWS_MSK_IAM' ? 'AWS_MSK_IAM signs with the function\'s IAM role, it has no secret' : `only used with a SASL mechanism that has credentials (${NEEDS_CREDENTIALS.join(', ')})`;
+    if (
+      sec.credentialsSecret !== undefined &&
+      !(sasl && sec.mechanism !== undefined && NEEDS_CREDENTIALS.includes(sec.mechanism))
+    ) {
+      const why =
+        sec.mechanism === 'AWS_MSK_IAM'
+          ? "AWS_MSK_IAM signs with the function's IAM role, it has no secret"
+          : `only used with a SASL mechanism that has credentials (${NEEDS_CREDENTIALS.join(', ')})`;
       ctx.addIssue({ code: 'custom', path: ['credentialsSecret'], message: `not allowed here: ${why}` });
     }
     if (sec.mechanism === 'AWS_MSK_IAM' && sec.protocol !== 'SASL_SSL') {
-      ctx.addIssue({ code: 'custom', path: ['protocol'], message: 'expected SASL_SSL: MSK serves IAM authentication on TLS listeners only' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['protocol'],
+        message: 'expected SASL_SSL: MSK serves IAM authentication on TLS listeners only',
+      });
     }
-    if (sec.protocol === 'SASL_PLAINTEXT' && sec.mechanism !== undefined && SENDS_SECRET.includes(sec.mechanism) && !sec.allowPlaintextCredentials) {
+    if (
+      sec.protocol === 'SASL_PLAINTEXT' &&
+      sec.mechanism !== undefined &&
+      SENDS_SECRET.includes(sec.mechanism) &&
+      !sec.allowPlaintextCredentials
+    ) {
       ctx.addIssue({
         code: 'custom',
         path: ['protocol'],
@@ -379,13 +526,31 @@ const securitySchema = z
       });
     }
     if (sec.allowPlaintextCredentials && sec.protocol !== 'SASL_PLAINTEXT') {
-      ctx.addIssue({ code: 'custom', path: ['allowPlaintextCredentials'], message: 'only meaningful with protocol SASL_PLAINTEXT' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowPlaintextCredentials'],
+        message: 'only meaningful with protocol SASL_PLAINTEXT',
+      });
     }
     if (sec.tls !== undefined && !tls) {
-      ctx.addIssue({ code: 'custom', path: ['tls'], message: `only allowed with protocol SSL or SASL_SSL (protocol is ${sec.protocol})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls'],
+        message: `only allowed with protocol SSL or SASL_SSL (protocol is ${sec.protocol})`,
+      });
     }
-    if (sec.kmsKeyArn !== undefined && sec.credentialsSecret === undefined && sec.tls?.caSecret === undefined && sec.tls?.clientCertificateSecret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['kmsKeyArn'], message: 'only meaningful with a secret to decrypt (credentialsSecret, tls.caSecret or tls.clientCertificateSecret)' });
+    if (
+      sec.kmsKeyArn !== undefined &&
+      sec.credentialsSecret === undefined &&
+      sec.tls?.caSecret === undefined &&
+      sec.tls?.clientCertificateSecret === undefined
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeyArn'],
+        message:
+          'only meaningful with a secret to decrypt (credentialsSecret, tls.caSecret or tls.clientCertificateSecret)',
+      });
     }
   });
 
@@ -417,7 +582,12 @@ function checkSecurity(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
   const protocol = typeof sec['protocol'] === 'string' ? sec['protocol'] : 'PLAINTEXT';
   const mechanism = typeof sec['mechanism'] === 'string' ? sec['mechanism'] : undefined;
   if (c['platform'] === 'ec2') {
-    if (mechanism === 'AWS_MSK_IAM') ctx.addIssue({ code: 'custom', path: ['security', 'mechanism'], message: 'AWS_MSK_IAM is only for platform msk (IAM authentication is an MSK feature)' });
+    if (mechanism === 'AWS_MSK_IAM')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'mechanism'],
+        message: 'AWS_MSK_IAM is only for platform msk (IAM authentication is an MSK feature)',
+      });
     const ec2 = loose(c['ec2']);
     if (protocol !== 'PLAINTEXT' && isRecord(c['ec2']) && ec2['clientPropertiesFile'] === undefined) {
       ctx.addIssue({
@@ -437,21 +607,43 @@ function checkSecurity(c: Record<string, unknown>, ctx: z.RefinementCtx): void {
     if (listener === undefined || said.has(port)) return;
     if (listener.protocol !== protocol || listener.mechanism !== mechanism) {
       said.add(port);
-      const want = listener.mechanism === undefined ? `security.protocol ${listener.protocol}` : `security.protocol ${listener.protocol} with mechanism ${listener.mechanism}`;
-      const have = mechanism === undefined ? `protocol ${protocol}` : `protocol ${protocol} with mechanism ${mechanism}`;
-      ctx.addIssue({ code: 'custom', path: ['bootstrapServers', i], message: `MSK port ${port} is ${listener.listener}: expected ${want}, but security says ${have}` });
+      const want =
+        listener.mechanism === undefined
+          ? `security.protocol ${listener.protocol}`
+          : `security.protocol ${listener.protocol} with mechanism ${listener.mechanism}`;
+      const have =
+        mechanism === undefined ? `protocol ${protocol}` : `protocol ${protocol} with mechanism ${mechanism}`;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bootstrapServers', i],
+        message: `MSK port ${port} is ${listener.listener}: expected ${want}, but security says ${have}`,
+      });
     }
   });
   if (mechanism === 'SCRAM-SHA-256') {
-    ctx.addIssue({ code: 'custom', path: ['security', 'mechanism'], message: 'expected SCRAM-SHA-512: MSK supports SASL/SCRAM with SHA-512 only' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['security', 'mechanism'],
+      message: 'expected SCRAM-SHA-512: MSK supports SASL/SCRAM with SHA-512 only',
+    });
   }
   const credentials = sec['credentialsSecret'];
   if (mechanism === 'SCRAM-SHA-512' && typeof credentials === 'string') {
     if (!secretNameOf(credentials).startsWith('AmazonMSK_')) {
-      ctx.addIssue({ code: 'custom', path: ['security', 'credentialsSecret'], message: 'expected a secret whose name starts with AmazonMSK_ (MSK associates SCRAM secrets by that prefix only)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'credentialsSecret'],
+        message:
+          'expected a secret whose name starts with AmazonMSK_ (MSK associates SCRAM secrets by that prefix only)',
+      });
     }
     if (sec['kmsKeyArn'] === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['security', 'kmsKeyArn'], message: 'required with MSK SCRAM: MSK refuses secrets encrypted with the default key, so the secret has a customer managed key and the functions need kms:Decrypt on it' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['security', 'kmsKeyArn'],
+        message:
+          'required with MSK SCRAM: MSK refuses secrets encrypted with the default key, so the secret has a customer managed key and the functions need kms:Decrypt on it',
+      });
     }
   }
 }
@@ -504,16 +696,29 @@ const ec2Schema = z
            * (srvr) in quorum-recovery's confirm and verify steps.
            */
           connect: z
-            .array(zookeeperAddress, { error: 'expected a list of ZooKeeper client addresses like [zk-1.example.com:2181, zk-2.example.com:2181]' })
+            .array(zookeeperAddress, {
+              error:
+                'expected a list of ZooKeeper client addresses like [zk-1.example.com:2181, zk-2.example.com:2181]',
+            })
             .optional(),
         })
         .superRefine((zk, ctx) => {
           if (zk.connect === undefined) return;
           const port = zk.clientPort ?? DEFAULT_ZOOKEEPER_CLIENT_PORT;
-          uniqueBy(zk.connect, (a) => withZookeeperPort(a, port), ctx, (i) => ['connect', i], 'ZooKeeper client addresses');
+          uniqueBy(
+            zk.connect,
+            (a) => withZookeeperPort(a, port),
+            ctx,
+            (i) => ['connect', i],
+            'ZooKeeper client addresses',
+          );
           // The quorum is judged on the servers asked: a partial list could show a minority as the whole ensemble.
           if (zk.connect.length !== zk.instanceIds.length) {
-            ctx.addIssue({ code: 'custom', path: ['connect'], message: `expected one address per ZooKeeper server: instanceIds lists ${zk.instanceIds.length}, connect lists ${zk.connect.length}` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['connect'],
+              message: `expected one address per ZooKeeper server: instanceIds lists ${zk.instanceIds.length}, connect lists ${zk.connect.length}`,
+            });
           }
         })
         .optional(),
@@ -544,25 +749,62 @@ const ec2Schema = z
       const brokers = Array.isArray(e['brokers']) ? (e['brokers'] as unknown[]) : undefined;
       const hasTag = e['brokerTag'] !== undefined;
       if (brokers === undefined && !hasTag) {
-        ctx.addIssue({ code: 'custom', path: [], message: 'expected exactly one of brokers (a list of {id, instanceId}) or brokerTag ({key, value})' });
+        ctx.addIssue({
+          code: 'custom',
+          path: [],
+          message: 'expected exactly one of brokers (a list of {id, instanceId}) or brokerTag ({key, value})',
+        });
       } else if (brokers !== undefined && hasTag) {
-        ctx.addIssue({ code: 'custom', path: ['brokerTag'], message: 'expected exactly one of brokers or brokerTag, not both' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['brokerTag'],
+          message: 'expected exactly one of brokers or brokerTag, not both',
+        });
       }
       if (brokers) {
-        uniqueBy(brokers, (b) => loose(b)['id'], ctx, (i) => ['brokers', i, 'id'], 'broker ids');
-        uniqueBy(brokers, (b) => loose(b)['instanceId'], ctx, (i) => ['brokers', i, 'instanceId'], 'broker instance ids');
+        uniqueBy(
+          brokers,
+          (b) => loose(b)['id'],
+          ctx,
+          (i) => ['brokers', i, 'id'],
+          'broker ids',
+        );
+        uniqueBy(
+          brokers,
+          (b) => loose(b)['instanceId'],
+          ctx,
+          (i) => ['brokers', i, 'instanceId'],
+          'broker instance ids',
+        );
         // uniqueBy skips undefined keys: brokers without a host never clash.
-        uniqueBy(brokers, (b) => (typeof loose(b)['host'] === 'string' ? String(loose(b)['host']).toLowerCase() : undefined), ctx, (i) => ['brokers', i, 'host'], 'broker hosts');
+        uniqueBy(
+          brokers,
+          (b) => (typeof loose(b)['host'] === 'string' ? String(loose(b)['host']).toLowerCase() : undefined),
+          ctx,
+          (i) => ['brokers', i, 'host'],
+          'broker hosts',
+        );
       }
       const zk = e['zookeeper'];
       if (e['metadataMode'] === 'zookeeper' && zk === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['zookeeper'], message: 'required when metadataMode is zookeeper: the ZooKeeper hosts as {instanceIds: [...]}' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['zookeeper'],
+          message: 'required when metadataMode is zookeeper: the ZooKeeper hosts as {instanceIds: [...]}',
+        });
       }
       if (e['metadataMode'] === 'kraft' && zk !== undefined) {
         ctx.addIssue({ code: 'custom', path: ['zookeeper'], message: 'only allowed when metadataMode is zookeeper' });
       }
       const zkIds = loose(zk)['instanceIds'];
-      if (Array.isArray(zkIds)) uniqueBy(zkIds, (s) => s, ctx, (i) => ['zookeeper', 'instanceIds', i], 'ZooKeeper instance ids');
+      if (Array.isArray(zkIds))
+        uniqueBy(
+          zkIds,
+          (s) => s,
+          ctx,
+          (i) => ['zookeeper', 'instanceIds', i],
+          'ZooKeeper instance ids',
+        );
     },
     { when: (payload) => isRecord(payload.value) },
   );
@@ -581,14 +823,20 @@ const mskSchema = z
   .superRefine((m, ctx) => {
     const inArn = MSK_ARN.exec(m.clusterArn)?.[2];
     if (inArn !== undefined && inArn !== m.clusterName) {
-      ctx.addIssue({ code: 'custom', path: ['clusterName'], message: `expected the cluster name in clusterArn (${inArn})` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clusterName'],
+        message: `expected the cluster name in clusterArn (${inArn})`,
+      });
     }
   });
 
 const clusterCommon = {
   name: clusterName,
   brokerCount: integer(1, 1_000, 'expected the number of brokers: a whole number from 1 to 1000'),
-  bootstrapServers: z.array(bootstrapServer, { error: 'expected a list of host:port bootstrap servers' }).min(1, { error: 'expected at least one bootstrap server' }),
+  bootstrapServers: z
+    .array(bootstrapServer, { error: 'expected a list of host:port bootstrap servers' })
+    .min(1, { error: 'expected at least one bootstrap server' }),
   probe: probeSchema,
   consumerGroups: z.array(consumerGroupSchema).default([]),
   dr: drSchema.optional(),
@@ -620,23 +868,50 @@ const clusterSchema = z
       const c = loose(value);
       const brokerCount = typeof c['brokerCount'] === 'number' ? c['brokerCount'] : undefined;
       const brokers = loose(c['ec2'])['brokers'];
-      if (c['platform'] === 'ec2' && Array.isArray(brokers) && brokerCount !== undefined && brokers.length !== brokerCount) {
-        ctx.addIssue({ code: 'custom', path: ['brokerCount'], message: `expected ${brokers.length}, the number of brokers listed in ec2.brokers` });
+      if (
+        c['platform'] === 'ec2' &&
+        Array.isArray(brokers) &&
+        brokerCount !== undefined &&
+        brokers.length !== brokerCount
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['brokerCount'],
+          message: `expected ${brokers.length}, the number of brokers listed in ec2.brokers`,
+        });
       }
       const groups = c['consumerGroups'];
-      if (Array.isArray(groups)) uniqueBy(groups, (g) => loose(g)['name'], ctx, (i) => ['consumerGroups', i, 'name'], 'consumer group names in a cluster');
+      if (Array.isArray(groups))
+        uniqueBy(
+          groups,
+          (g) => loose(g)['name'],
+          ctx,
+          (i) => ['consumerGroups', i, 'name'],
+          'consumer group names in a cluster',
+        );
       const peer = loose(c['dr'])['peer'];
       if (peer !== undefined && peer === c['name']) {
-        ctx.addIssue({ code: 'custom', path: ['dr', 'peer'], message: 'expected another cluster: a cluster cannot be its own DR peer' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dr', 'peer'],
+          message: 'expected another cluster: a cluster cannot be its own DR peer',
+        });
       }
       checkSecurity(c, ctx);
       // The record moves between the pair; each side must also be reachable by its own brokers,
       // or after a failover its probe follows the record to the peer and failback has no target.
       const record = loose(loose(c['dr'])['route53'])['recordName'];
       const servers = c['bootstrapServers'];
-      if (typeof record === 'string' && Array.isArray(servers) && servers.length > 0 && servers.every((s) => typeof s === 'string')) {
+      if (
+        typeof record === 'string' &&
+        Array.isArray(servers) &&
+        servers.length > 0 &&
+        servers.every((s) => typeof s === 'string')
+      ) {
         const bare = (h: string) => h.toLowerCase().replace(/\.$/, '');
-        const own = (servers as string[]).filter((s) => bare(s.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')) !== bare(record));
+        const own = (servers as string[]).filter(
+          (s) => bare(s.replace(/:\d+$/, '').replace(/^\[|\]$/g, '')) !== bare(record),
+        );
         if (own.length === 0) {
           ctx.addIssue({
             code: 'custom',
@@ -647,7 +922,11 @@ const clusterSchema = z
       }
       const blast = loose(c['policy'])['blastRadiusBrokers'];
       if (typeof blast === 'number' && brokerCount !== undefined && blast > brokerCount) {
-        ctx.addIssue({ code: 'custom', path: ['policy', 'blastRadiusBrokers'], message: `expected at most brokerCount (${brokerCount})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['policy', 'blastRadiusBrokers'],
+          message: `expected at most brokerCount (${brokerCount})`,
+        });
       }
     },
     { when: (payload) => isRecord(payload.value) },
@@ -670,7 +949,13 @@ const alertmanagerSchema = z.strictObject({
    * punctuation and a trailing comparison ignored); wins over a built-in name.
    */
   kinds: z
-    .record(z.string().min(1, { error: 'expected an alert name' }).max(256, { error: 'expected an alert name of at most 256 characters' }), oneOf(ALERT_KINDS))
+    .record(
+      z
+        .string()
+        .min(1, { error: 'expected an alert name' })
+        .max(256, { error: 'expected an alert name of at most 256 characters' }),
+      oneOf(ALERT_KINDS),
+    )
     .default({})
     .superRefine((kinds, ctx) => {
       const names = Object.keys(kinds);
@@ -678,8 +963,14 @@ const alertmanagerSchema = z.strictObject({
       for (const name of names) {
         const key = alertKey(name);
         const first = seen.get(key);
-        if (key === '') ctx.addIssue({ code: 'custom', path: [name], message: 'expected an alert name with letters or digits' });
-        else if (first !== undefined && kinds[first] !== kinds[name]) ctx.addIssue({ code: 'custom', path: [name], message: `expected one kind per alert name: "${first}" is the same name (case and punctuation aside) with kind ${kinds[first]}` });
+        if (key === '')
+          ctx.addIssue({ code: 'custom', path: [name], message: 'expected an alert name with letters or digits' });
+        else if (first !== undefined && kinds[first] !== kinds[name])
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `expected one kind per alert name: "${first}" is the same name (case and punctuation aside) with kind ${kinds[first]}`,
+          });
         else seen.set(key, name);
       }
     }),
@@ -711,7 +1002,9 @@ export const HealerConfigSchema = z
     clusters: z
       .array(clusterSchema, { error: 'expected a list of clusters' })
       .min(1, { error: 'expected at least one cluster' })
-      .max(MAX_CLUSTERS, { error: `expected at most ${MAX_CLUSTERS} clusters per deployment (CloudFormation allows a stack 500 resources): split the file into several deployments` }),
+      .max(MAX_CLUSTERS, {
+        error: `expected at most ${MAX_CLUSTERS} clusters per deployment (CloudFormation allows a stack 500 resources): split the file into several deployments`,
+      }),
   })
   .superRefine(
     (cfg, ctx) => {
@@ -724,7 +1017,11 @@ export const HealerConfigSchema = z
         const arn = loose(loose(c)['msk'])['clusterArn'];
         const inArn = typeof arn === 'string' ? MSK_ARN.exec(arn)?.[1] : undefined;
         if (inArn !== undefined && typeof cfg.region === 'string' && REGION.test(cfg.region) && inArn !== cfg.region) {
-          ctx.addIssue({ code: 'custom', path: ['clusters', i, 'msk', 'clusterArn'], message: `expected a cluster in the stack's region ${cfg.region} (its AWS/Kafka metrics and alarms are regional), not ${inArn}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'msk', 'clusterArn'],
+            message: `expected a cluster in the stack's region ${cfg.region} (its AWS/Kafka metrics and alarms are regional), not ${inArn}`,
+          });
         }
       });
       const names = clusters.map((c) => (isRecord(c) && typeof c['name'] === 'string' ? c['name'] : undefined));
@@ -733,16 +1030,26 @@ export const HealerConfigSchema = z
         if (n === undefined) return;
         const first = firstIndex.get(n);
         if (first === undefined) firstIndex.set(n, i);
-        else ctx.addIssue({ code: 'custom', path: ['clusters', i, 'name'], message: `cluster names must be unique (already used by clusters[${first}])` });
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'name'],
+            message: `cluster names must be unique (already used by clusters[${first}])`,
+          });
       });
-      const drOf = (c: unknown) => (isRecord(c) && isRecord(c['dr']) && typeof c['dr']['peer'] === 'string' ? c['dr']['peer'] : undefined);
+      const drOf = (c: unknown) =>
+        isRecord(c) && isRecord(c['dr']) && typeof c['dr']['peer'] === 'string' ? c['dr']['peer'] : undefined;
       clusters.forEach((c, i) => {
         const peer = drOf(c);
         if (peer === undefined || peer === names[i]) return;
         const j = firstIndex.get(peer);
         if (j === undefined) {
           const known = [...firstIndex.keys()].join(', ');
-          ctx.addIssue({ code: 'custom', path: ['clusters', i, 'dr', 'peer'], message: `expected the name of another cluster in this file (${known})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, 'dr', 'peer'],
+            message: `expected the name of another cluster in this file (${known})`,
+          });
           return;
         }
         const back = drOf(clusters[j]);
@@ -817,7 +1124,11 @@ function toIssues(error: z.ZodError, input: unknown): ConfigIssue[] {
     if (iss.code === 'unrecognized_keys') {
       for (const key of iss.keys) {
         const path = [...iss.path, key];
-        push({ path: formatPath(path), message: 'unknown field (check the spelling and the indentation)', value: valueAt(input, path) });
+        push({
+          path: formatPath(path),
+          message: 'unknown field (check the spelling and the indentation)',
+          value: valueAt(input, path),
+        });
       }
       continue;
     }
@@ -827,7 +1138,10 @@ function toIssues(error: z.ZodError, input: unknown): ConfigIssue[] {
   }
   // Top-level fields first, then cluster by cluster, so a report reads in file order.
   const clusterIndex = (p: string) => Number(/^clusters\[(\d+)\]/.exec(p)?.[1] ?? -1);
-  return issues.map((issue, i) => ({ issue, i })).sort((a, b) => clusterIndex(a.issue.path) - clusterIndex(b.issue.path) || a.i - b.i).map((x) => x.issue);
+  return issues
+    .map((issue, i) => ({ issue, i }))
+    .sort((a, b) => clusterIndex(a.issue.path) - clusterIndex(b.issue.path) || a.i - b.i)
+    .map((x) => x.issue);
 }
 
 /** Validate an already-parsed document (YAML/JSON value) and fill defaults. */
@@ -849,7 +1163,10 @@ export function parseConfig(text: string, source: string): HealerConfig {
       source,
       doc.errors.map((e) => {
         const at = lines.linePos(e.pos[0]);
-        return { path: '', message: `not valid YAML or JSON (line ${at.line}, column ${at.col}): ${e.message.split('\n')[0]}` };
+        return {
+          path: '',
+          message: `not valid YAML or JSON (line ${at.line}, column ${at.col}): ${e.message.split('\n')[0]}`,
+        };
       }),
     );
   }
@@ -867,7 +1184,8 @@ export function loadConfigFile(path: string): HealerConfig {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : (err as Error).message;
+    const why =
+      code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a file' : (err as Error).message;
     throw new ConfigError(path, [{ path: '', message: `cannot read the configuration file: ${why}` }]);
   }
   return parseConfig(text, path);
@@ -879,7 +1197,8 @@ export function loadConfigFile(path: string): HealerConfig {
 /** The facts the classifier needs about each cluster. */
 export function clusterFacts(config: HealerConfig): ClusterFacts[] {
   return config.clusters.map((c) => {
-    const aliases = c.platform === 'msk' ? [...new Set([c.msk.clusterName, c.msk.clusterArn])].filter((a) => a !== c.name) : [];
+    const aliases =
+      c.platform === 'msk' ? [...new Set([c.msk.clusterName, c.msk.clusterArn])].filter((a) => a !== c.name) : [];
     return {
       name: c.name,
       aliases,
@@ -899,12 +1218,14 @@ export function clusterFacts(config: HealerConfig): ClusterFacts[] {
  */
 export function alertRouting(config: HealerConfig): AlertRouting {
   const kinds: Record<string, SignalKind> = {};
-  for (const [name, kind] of Object.entries(config.alertmanager.kinds)) Object.defineProperty(kinds, alertKey(name), { value: kind, enumerable: true, writable: true, configurable: true });
+  for (const [name, kind] of Object.entries(config.alertmanager.kinds))
+    Object.defineProperty(kinds, alertKey(name), { value: kind, enumerable: true, writable: true, configurable: true });
   const brokerHosts: Record<string, Record<string, number>> = {};
   for (const c of config.clusters) {
     if (c.platform !== 'ec2') continue;
     const hosts = (c.ec2.brokers ?? []).filter((b) => b.host !== undefined);
-    if (hosts.length > 0) brokerHosts[c.name] = Object.fromEntries(hosts.map((b) => [(b.host as string).toLowerCase(), b.id]));
+    if (hosts.length > 0)
+      brokerHosts[c.name] = Object.fromEntries(hosts.map((b) => [(b.host as string).toLowerCase(), b.id]));
   }
   return {
     kinds,
@@ -920,7 +1241,11 @@ export const DEFAULT_KAFKA_HOME = '/opt/kafka';
 /** A self-managed cluster's host paths, defaults filled from kafkaHome (the Apache Kafka tarball layout). */
 export function brokerHostPaths(ec2: Ec2Config): { kafkaHome: string; serverProperties: string; logDir: string } {
   const kafkaHome = ec2.kafkaHome ?? DEFAULT_KAFKA_HOME;
-  return { kafkaHome, serverProperties: ec2.serverProperties ?? `${kafkaHome}/config/server.properties`, logDir: ec2.logDir ?? `${kafkaHome}/logs` };
+  return {
+    kafkaHome,
+    serverProperties: ec2.serverProperties ?? `${kafkaHome}/config/server.properties`,
+    logDir: ec2.logDir ?? `${kafkaHome}/logs`,
+  };
 }
 
 /** `host:port`, with `port` added to an address written without one. */
@@ -953,7 +1278,11 @@ export function configFieldPaths(): string[] {
       case 'object':
         for (const [key, child] of Object.entries(def['shape'] as Record<string, z.core.$ZodType>)) {
           if ((child._zod.def as { type: string }).type === 'never') continue;
-          if (((child._zod.def as { innerType?: z.core.$ZodType }).innerType?._zod.def as { type?: string } | undefined)?.type === 'never') continue;
+          if (
+            ((child._zod.def as { innerType?: z.core.$ZodType }).innerType?._zod.def as { type?: string } | undefined)
+              ?.type === 'never'
+          )
+            continue;
           const path = prefix === '' ? key : `${prefix}.${key}`;
           out.add(path);
           walk(child, path);

@@ -208,7 +208,12 @@ export function alarmNamePrefix(deployment: string): string {
  * `kafka-heal-<deployment>.<cluster>-<kind>[-<group>[-<topic>]]`, cut to CloudWatch's 255
  * characters with a short hash of the full name so long group/topic names stay unique.
  */
-export function alarmName(deployment: string, cluster: string, kind: AlarmKind, opts: { group?: string; topic?: string } = {}): string {
+export function alarmName(
+  deployment: string,
+  cluster: string,
+  kind: AlarmKind,
+  opts: { group?: string; topic?: string } = {},
+): string {
   let name = `${alarmNamePrefix(deployment)}${cluster}-${kind}`;
   if (opts.group !== undefined) name += `-${opts.group}`;
   if (opts.topic !== undefined) name += `-${opts.topic}`;
@@ -302,7 +307,12 @@ class SpecList {
   }
 }
 
-function metric(namespace: string, metricName: string, dimensions: Record<string, string>, statistic: Statistic): AlarmSource {
+function metric(
+  namespace: string,
+  metricName: string,
+  dimensions: Record<string, string>,
+  statistic: Statistic,
+): AlarmSource {
   return { type: 'metric', metric: { namespace, metricName, dimensions, statistic } };
 }
 
@@ -312,8 +322,16 @@ function metric(namespace: string, metricName: string, dimensions: Record<string
  * the ones nearest to breaching). `from` is a SCHEMA(...) or a bare namespace, `where` equality
  * filters; names are validated to quote-free characters, so they need no escaping.
  */
-export function perBrokerQuery(aggregate: 'MAX' | 'MIN' | 'AVG', metricName: string, from: string, where: Record<string, string>, comparison: Comparison): AlarmSource {
-  const conditions = Object.entries(where).map(([k, v]) => `${/^\w+$/.test(k) ? k : `"${k}"`} = '${v}'`).join(' AND ');
+export function perBrokerQuery(
+  aggregate: 'MAX' | 'MIN' | 'AVG',
+  metricName: string,
+  from: string,
+  where: Record<string, string>,
+  comparison: Comparison,
+): AlarmSource {
+  const conditions = Object.entries(where)
+    .map(([k, v]) => `${/^\w+$/.test(k) ? k : `"${k}"`} = '${v}'`)
+    .join(' AND ');
   const order = comparison === 'LessThanThreshold' ? 'ASC' : 'DESC';
   return {
     type: 'insights',
@@ -323,11 +341,15 @@ export function perBrokerQuery(aggregate: 'MAX' | 'MIN' | 'AVG', metricName: str
   };
 }
 
-const schemaOf = (namespace: string, ...dims: string[]) => `SCHEMA("${namespace}", ${dims.map((d) => `"${d}"`).join(', ')})`;
+const schemaOf = (namespace: string, ...dims: string[]) =>
+  `SCHEMA("${namespace}", ${dims.map((d) => `"${d}"`).join(', ')})`;
 
 function diskThresholds(cluster: ClusterConfig): { warn: number; critical: number } {
   const t = cluster.policy.thresholds;
-  return { warn: t?.diskWarnPercent ?? DEFAULT_DISK_WARN_PERCENT, critical: t?.diskCriticalPercent ?? DEFAULT_DISK_CRITICAL_PERCENT };
+  return {
+    warn: t?.diskWarnPercent ?? DEFAULT_DISK_WARN_PERCENT,
+    critical: t?.diskCriticalPercent ?? DEFAULT_DISK_CRITICAL_PERCENT,
+  };
 }
 
 /** One datapoint per completed probe run of the cluster (what the heartbeat alarm and the dashboard count). */
@@ -384,7 +406,13 @@ function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'm
     kind: 'broker-down',
     signalKind: 'broker-down',
     what: 'BrokerReachable (probe)',
-    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(list.ns, DIMENSIONS.cluster, DIMENSIONS.broker), { [DIMENSIONS.cluster]: cluster.name }, 'LessThanThreshold'),
+    source: perBrokerQuery(
+      'MIN',
+      PROBE_METRICS.brokerReachable,
+      schemaOf(list.ns, DIMENSIONS.cluster, DIMENSIONS.broker),
+      { [DIMENSIONS.cluster]: cluster.name },
+      'LessThanThreshold',
+    ),
     window: TWO_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
@@ -410,7 +438,10 @@ function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'm
     comparison: 'GreaterThanThreshold',
     threshold: 0,
   });
-  for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
+  for (const [kind, threshold] of [
+    ['disk-warning', disk.warn],
+    ['disk-critical', disk.critical],
+  ] as const) {
     list.add({
       kind,
       signalKind: 'disk-usage',
@@ -444,8 +475,20 @@ function mskSpecs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'm
 
 function mskLagSpecs(list: SpecList, mskName: string, group: ConsumerGroupConfig): void {
   const lagMetrics = [
-    { kind: 'consumer-lag', signalKind: 'consumer-lag', metricName: 'MaxOffsetLag', threshold: group.maxOffsetLag, unit: 'messages' },
-    { kind: 'consumer-time-lag', signalKind: 'consumer-time-lag', metricName: 'EstimatedMaxTimeLag', threshold: group.maxTimeLagSeconds, unit: 'seconds' },
+    {
+      kind: 'consumer-lag',
+      signalKind: 'consumer-lag',
+      metricName: 'MaxOffsetLag',
+      threshold: group.maxOffsetLag,
+      unit: 'messages',
+    },
+    {
+      kind: 'consumer-time-lag',
+      signalKind: 'consumer-time-lag',
+      metricName: 'EstimatedMaxTimeLag',
+      threshold: group.maxTimeLagSeconds,
+      unit: 'seconds',
+    },
   ] as const;
   for (const m of lagMetrics) {
     const common = {
@@ -462,7 +505,12 @@ function mskLagSpecs(list: SpecList, mskName: string, group: ConsumerGroupConfig
         list.add({
           ...common,
           topic,
-          source: metric(MSK_NAMESPACE, m.metricName, { [DIMENSIONS.cluster]: mskName, [DIMENSIONS.group]: group.name, [DIMENSIONS.topic]: topic }, 'Maximum'),
+          source: metric(
+            MSK_NAMESPACE,
+            m.metricName,
+            { [DIMENSIONS.cluster]: mskName, [DIMENSIONS.group]: group.name, [DIMENSIONS.topic]: topic },
+            'Maximum',
+          ),
         });
       }
     } else {
@@ -505,18 +553,33 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     kind: 'broker-down',
     signalKind: 'broker-down',
     what: 'BrokerReachable (probe)',
-    source: perBrokerQuery('MIN', PROBE_METRICS.brokerReachable, schemaOf(list.ns, DIMENSIONS.cluster, DIMENSIONS.broker), clusterDims, 'LessThanThreshold'),
+    source: perBrokerQuery(
+      'MIN',
+      PROBE_METRICS.brokerReachable,
+      schemaOf(list.ns, DIMENSIONS.cluster, DIMENSIONS.broker),
+      clusterDims,
+      'LessThanThreshold',
+    ),
     window: TWO_MINUTES,
     comparison: 'LessThanThreshold',
     threshold: 1,
   });
   const disk = diskThresholds(cluster);
-  for (const [kind, threshold] of [['disk-warning', disk.warn], ['disk-critical', disk.critical]] as const) {
+  for (const [kind, threshold] of [
+    ['disk-warning', disk.warn],
+    ['disk-critical', disk.critical],
+  ] as const) {
     list.add({
       kind,
       signalKind: 'disk-usage',
       what: 'disk_used_percent (CloudWatch agent, fullest mount of the broker host)',
-      source: perBrokerQuery('MAX', 'disk_used_percent', CWAGENT_NAMESPACE, clusterDims, 'GreaterThanOrEqualToThreshold'),
+      source: perBrokerQuery(
+        'MAX',
+        'disk_used_percent',
+        CWAGENT_NAMESPACE,
+        clusterDims,
+        'GreaterThanOrEqualToThreshold',
+      ),
       window: THREE_MINUTES,
       comparison: 'GreaterThanOrEqualToThreshold',
       threshold,
@@ -526,7 +589,13 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
     kind: 'cpu-high',
     signalKind: 'cpu-high',
     what: 'cpu_usage_active (CloudWatch agent, all CPUs of the broker host, %)',
-    source: perBrokerQuery('AVG', 'cpu_usage_active', CWAGENT_NAMESPACE, { ...clusterDims, cpu: 'cpu-total' }, 'GreaterThanOrEqualToThreshold'),
+    source: perBrokerQuery(
+      'AVG',
+      'cpu_usage_active',
+      CWAGENT_NAMESPACE,
+      { ...clusterDims, cpu: 'cpu-total' },
+      'GreaterThanOrEqualToThreshold',
+    ),
     window: FIFTEEN_MINUTES_COARSE,
     comparison: 'GreaterThanOrEqualToThreshold',
     threshold: CPU_PERCENT,
@@ -546,7 +615,12 @@ function ec2Specs(list: SpecList, cluster: Extract<ClusterConfig, { platform: 'e
       kind: 'consumer-lag',
       signalKind: 'consumer-lag',
       what: 'ConsumerLag (messages, probe)',
-      source: metric(list.ns, PROBE_METRICS.consumerLag, { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.group]: group.name }, 'Maximum'),
+      source: metric(
+        list.ns,
+        PROBE_METRICS.consumerLag,
+        { [DIMENSIONS.cluster]: cluster.name, [DIMENSIONS.group]: group.name },
+        'Maximum',
+      ),
       window: FIVE_MINUTES,
       comparison: 'GreaterThanThreshold',
       threshold: group.maxOffsetLag,
@@ -568,7 +642,9 @@ function addQuorum(list: SpecList, cluster: Extract<ClusterConfig, { platform: '
     list.add({
       kind: 'quorum-lost',
       signalKind: 'quorum-loss',
-      what: kraft ? 'QuorumHealthy (probe: DescribeQuorum names a KRaft leader)' : 'QuorumHealthy (probe: one ZooKeeper leader and a serving majority, from srvr)',
+      what: kraft
+        ? 'QuorumHealthy (probe: DescribeQuorum names a KRaft leader)'
+        : 'QuorumHealthy (probe: one ZooKeeper leader and a serving majority, from srvr)',
       source: metric(list.ns, PROBE_METRICS.quorumHealthy, dims, 'Maximum'),
       window: TWO_MINUTES,
       comparison: 'LessThanThreshold',
@@ -578,7 +654,9 @@ function addQuorum(list: SpecList, cluster: Extract<ClusterConfig, { platform: '
   list.add({
     kind: 'controller-missing',
     signalKind: 'controller-missing',
-    what: kraft ? 'ActiveControllerCount (probe: the KRaft quorum leader)' : 'ActiveControllerCount (probe: the controller in the cluster metadata)',
+    what: kraft
+      ? 'ActiveControllerCount (probe: the KRaft quorum leader)'
+      : 'ActiveControllerCount (probe: the controller in the cluster metadata)',
     source: metric(list.ns, PROBE_METRICS.activeControllerCount, dims, 'Maximum'),
     window: THREE_MINUTES,
     comparison: 'LessThanThreshold',
@@ -612,15 +690,42 @@ function addSecurity(list: SpecList, cluster: ClusterConfig): void {
   const s = cluster.security;
   const dims = { [DIMENSIONS.cluster]: cluster.name };
   if (s.protocol.startsWith('SASL_')) {
-    list.add({ kind: 'auth-failed', signalKind: 'auth-failed', what: 'ProbeAuthFailures (listeners refusing the probe\'s SASL authentication)', source: metric(list.ns, PROBE_METRICS.authFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
+    list.add({
+      kind: 'auth-failed',
+      signalKind: 'auth-failed',
+      what: "ProbeAuthFailures (listeners refusing the probe's SASL authentication)",
+      source: metric(list.ns, PROBE_METRICS.authFailures, dims, 'Maximum'),
+      window: TWO_MINUTES,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      threshold: 1,
+    });
   }
   if (s.protocol !== 'SSL' && s.protocol !== 'SASL_SSL') return;
-  list.add({ kind: 'tls-failed', signalKind: 'tls-failed', what: 'ProbeTlsFailures (listeners refusing the probe\'s TLS handshake)', source: metric(list.ns, PROBE_METRICS.tlsFailures, dims, 'Maximum'), window: TWO_MINUTES, comparison: 'GreaterThanOrEqualToThreshold', threshold: 1 });
+  list.add({
+    kind: 'tls-failed',
+    signalKind: 'tls-failed',
+    what: "ProbeTlsFailures (listeners refusing the probe's TLS handshake)",
+    source: metric(list.ns, PROBE_METRICS.tlsFailures, dims, 'Maximum'),
+    window: TWO_MINUTES,
+    comparison: 'GreaterThanOrEqualToThreshold',
+    threshold: 1,
+  });
   // AWS renews MSK's broker certificates: their expiry is watched only on request.
   if (!(s.tls?.certificateExpiryAlarms ?? cluster.platform === 'ec2')) return;
   const t = cluster.policy.thresholds;
-  for (const [kind, threshold] of [['cert-expiry-warning', t?.certExpiryWarnDays ?? DEFAULT_THRESHOLDS.certExpiryWarnDays], ['cert-expiry-critical', t?.certExpiryCriticalDays ?? DEFAULT_THRESHOLDS.certExpiryCriticalDays]] as const) {
-    list.add({ kind, signalKind: 'certificate-expiry', what: 'CertificateDaysToExpiry (days, the broker certificate closest to expiry)', source: metric(list.ns, PROBE_METRICS.certificateDaysToExpiry, dims, 'Minimum'), window: ONE_MINUTE, comparison: 'LessThanThreshold', threshold });
+  for (const [kind, threshold] of [
+    ['cert-expiry-warning', t?.certExpiryWarnDays ?? DEFAULT_THRESHOLDS.certExpiryWarnDays],
+    ['cert-expiry-critical', t?.certExpiryCriticalDays ?? DEFAULT_THRESHOLDS.certExpiryCriticalDays],
+  ] as const) {
+    list.add({
+      kind,
+      signalKind: 'certificate-expiry',
+      what: 'CertificateDaysToExpiry (days, the broker certificate closest to expiry)',
+      source: metric(list.ns, PROBE_METRICS.certificateDaysToExpiry, dims, 'Minimum'),
+      window: ONE_MINUTE,
+      comparison: 'LessThanThreshold',
+      threshold,
+    });
   }
 }
 
@@ -635,7 +740,9 @@ export function clusterAlarmSpecs(deployment: string, cluster: ClusterConfig): A
   const seen = new Set<string>();
   for (const s of list.specs) {
     if (seen.has(s.alarmName)) {
-      throw new Error(`two alarms of cluster ${cluster.name} would share the name ${s.alarmName}; rename a consumer group or topic`);
+      throw new Error(
+        `two alarms of cluster ${cluster.name} would share the name ${s.alarmName}; rename a consumer group or topic`,
+      );
     }
     seen.add(s.alarmName);
   }
@@ -659,7 +766,13 @@ export function probeSeriesOfAlarms(specs: AlarmSpec[]): string[] {
     if (source.type === 'metric') addRef(source.metric);
     else {
       const m = PROBE_QUERY.exec(source.query);
-      if (m && isHealerNamespace(m[2])) keys.add(seriesKey(m[1] as string, [...(m[3] ?? '').matchAll(/"([^"]+)"/g)].map((d) => d[1] as string)));
+      if (m && isHealerNamespace(m[2]))
+        keys.add(
+          seriesKey(
+            m[1] as string,
+            [...(m[3] ?? '').matchAll(/"([^"]+)"/g)].map((d) => d[1] as string),
+          ),
+        );
     }
   }
   return [...keys].sort();

@@ -71,7 +71,10 @@ export class ClusterAlarms extends Construct {
         comparisonOperator: COMPARISON[spec.comparison],
         evaluationPeriods: spec.evaluationPeriods,
         datapointsToAlarm: spec.datapointsToAlarm,
-        treatMissingData: spec.treatMissingData === 'breaching' ? cloudwatch.TreatMissingData.BREACHING : cloudwatch.TreatMissingData.NOT_BREACHING,
+        treatMissingData:
+          spec.treatMissingData === 'breaching'
+            ? cloudwatch.TreatMissingData.BREACHING
+            : cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       if (props.actions) {
         const action = new cloudwatchActions.SnsAction(props.actions);

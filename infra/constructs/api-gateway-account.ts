@@ -28,7 +28,8 @@ export class ApiGatewayAccount extends Construct {
     if (props.mode === 'existing') return;
     const role = new Role(this, 'CloudWatchRole', {
       assumedBy: new ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'API Gateway account setting: writes the access and execution logs of REST API stages to CloudWatch Logs',
+      description:
+        'API Gateway account setting: writes the access and execution logs of REST API stages to CloudWatch Logs',
       managedPolicies: [ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonAPIGatewayPushToCloudWatchLogs')],
     });
     role.applyRemovalPolicy(RemovalPolicy.RETAIN);
@@ -36,7 +37,8 @@ export class ApiGatewayAccount extends Construct {
     this.account.applyRemovalPolicy(RemovalPolicy.RETAIN);
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason: 'The AWS managed policy made for exactly this role: API Gateway creates log groups named after each API and stage, which no narrower resource list can name in advance.',
+      reason:
+        'The AWS managed policy made for exactly this role: API Gateway creates log groups named after each API and stage, which no narrower resource list can name in advance.',
     });
   }
 

@@ -54,17 +54,26 @@ export class AutoResolver extends Construct {
         sid: 'ReadOwnAlarmStates',
         effect: Effect.ALLOW,
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${props.alarmNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        resources: [
+          stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: `${props.alarmNamePrefix}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
     );
     Validations.of(this.fn).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'cloudwatch')}:alarm:${props.alarmNamePrefix}*]`,
-        reason: "Reads the states of this deployment's alarms only (their names start with its prefix), to tell whether a cluster stayed healthy.",
+        reason:
+          "Reads the states of this deployment's alarms only (their names start with its prefix), to tell whether a cluster stayed healthy.",
       },
       {
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-        reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the function queries the open-incidents index gsi1 and resolves incidents by key.',
+        reason:
+          'Read/write on the incident table includes its indexes (<table>/index/*): the function queries the open-incidents index gsi1 and resolves incidents by key.',
       },
     );
     // A missed run is superseded by the next one a minute later: no retries. Overlapping runs are
@@ -75,6 +84,8 @@ export class AutoResolver extends Construct {
       description: `kafka-heal ${props.deployment}: resolve incidents that recovered without the healer, every minute`,
       schedule: Schedule.rate(AUTO_RESOLVE_INTERVAL),
     });
-    this.schedule.addTarget(new LambdaFunction(this.fn.fn, { event: RuleTargetInput.fromObject({}), retryAttempts: 0 }));
+    this.schedule.addTarget(
+      new LambdaFunction(this.fn.fn, { event: RuleTargetInput.fromObject({}), retryAttempts: 0 }),
+    );
   }
 }

@@ -63,10 +63,17 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
     super(scope, id, 'cascade-recovery');
     const d = props.deployment;
     const stack = Stack.of(this);
-    if (!props.recovery.brokerRecovery && !props.recovery.mskBrokerRecovery) throw new Error('cascade-recovery needs broker-recovery or msk-broker-recovery: the deployment has no cluster');
+    if (!props.recovery.brokerRecovery && !props.recovery.mskBrokerRecovery)
+      throw new Error('cascade-recovery needs broker-recovery or msk-broker-recovery: the deployment has no cluster');
     // A platform without clusters has no child; its ARN is a name that cannot exist, never granted.
     const arnOf = (child: HealerWorkflow | undefined, workflow: string) =>
-      child?.stateMachine.stateMachineArn ?? stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: stateMachineName(d, workflow), arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      child?.stateMachine.stateMachineArn ??
+      stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: stateMachineName(d, workflow),
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
 
     this.workflow = new HealerWorkflow(this, 'CascadeRecovery', {
       name: 'cascade-recovery',
@@ -83,10 +90,16 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
     });
     const wf = this.workflow;
     props.recovery.allowSteps(wf, props.clusters);
-    props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? stateMachineName(d, 'escalation'));
+    props.recovery.allowEscalation(
+      wf,
+      props.escalation,
+      props.escalationStateMachineName ?? stateMachineName(d, 'escalation'),
+    );
     props.recovery.allowApproval(wf, props.approvalFunction);
 
-    const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
+    const ec2Clusters = props.clusters.filter(
+      (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
+    );
     if (ec2Clusters.length > 0) props.recovery.allowRunbooks(wf, [CASCADE_RUNBOOK], ec2Clusters);
 
     // Nested recoveries: start only the deployed single-broker workflows, follow their executions.
@@ -96,8 +109,19 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
     ] as const) {
       if (!child) continue;
       child.stateMachine.grantStartExecution(wf.stateMachine);
-      const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${stateMachineName(d, name)}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      wf.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+      const executions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${stateMachineName(d, name)}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      wf.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [executions],
+        }),
+      );
       Validations.of(wf).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${stateMachineName(d, name)}:*]`,
         reason: `startExecution.sync:2 must describe and stop the ${name} executions it starts (one per broker); their names are generated at run time.`,

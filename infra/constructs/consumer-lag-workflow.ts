@@ -20,14 +20,27 @@ import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 export const CONSUMER_LAG_TIMEOUT = Duration.seconds(3300);
 
 /** The substitutions consumer-lag.asl.json needs. */
-export function consumerLagSubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string }): Record<string, string> {
-  return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn };
+export function consumerLagSubstitutions(s: {
+  workflowStepsFunctionArn: string;
+  escalationStateMachineArn: string;
+}): Record<string, string> {
+  return {
+    WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
+    EscalationStateMachineArn: s.escalationStateMachineArn,
+  };
 }
 
 /** The cluster's consumer-lag fields of WORKFLOW_TARGETS_FILE: owners, limits, scale hooks, lag bands. */
-export function consumerLagTargetFields(cluster: ClusterConfig): { consumerGroups: ConsumerGroupTargetConfig[]; lagThresholds?: { lagSev3?: number; lagSev2?: number; lagSev1?: number } } {
+export function consumerLagTargetFields(cluster: ClusterConfig): {
+  consumerGroups: ConsumerGroupTargetConfig[];
+  lagThresholds?: { lagSev3?: number; lagSev2?: number; lagSev1?: number };
+} {
   const consumerGroups = cluster.consumerGroups.map((g): ConsumerGroupTargetConfig => {
-    const hook = g.scaleHook?.lambdaFunctionArn ? { kind: 'lambda' as const, functionArn: g.scaleHook.lambdaFunctionArn } : g.scaleHook?.snsTopicArn ? { kind: 'sns' as const, topicArn: g.scaleHook.snsTopicArn } : undefined;
+    const hook = g.scaleHook?.lambdaFunctionArn
+      ? { kind: 'lambda' as const, functionArn: g.scaleHook.lambdaFunctionArn }
+      : g.scaleHook?.snsTopicArn
+        ? { kind: 'sns' as const, topicArn: g.scaleHook.snsTopicArn }
+        : undefined;
     return {
       name: g.name,
       maxOffsetLag: g.maxOffsetLag,
@@ -38,7 +51,13 @@ export function consumerLagTargetFields(cluster: ClusterConfig): { consumerGroup
     };
   });
   const t = cluster.policy.thresholds;
-  const lagThresholds = t ? Object.fromEntries(Object.entries({ lagSev3: t.lagSev3, lagSev2: t.lagSev2, lagSev1: t.lagSev1 }).filter(([, v]) => v !== undefined)) : {};
+  const lagThresholds = t
+    ? Object.fromEntries(
+        Object.entries({ lagSev3: t.lagSev3, lagSev2: t.lagSev2, lagSev1: t.lagSev1 }).filter(
+          ([, v]) => v !== undefined,
+        ),
+      )
+    : {};
   return { consumerGroups, ...(Object.keys(lagThresholds).length > 0 ? { lagThresholds } : {}) };
 }
 
@@ -62,23 +81,48 @@ export class ConsumerLagWorkflow extends RunbookWorkflow {
     super(scope, id, 'consumer-lag');
     const d = props.deployment;
     const groups = props.clusters.flatMap((c) => c.consumerGroups);
-    this.topicArns = [...new Set(groups.flatMap((g) => [g.ownerTopicArn, g.scaleHook?.snsTopicArn]).filter((a): a is string => a !== undefined))].sort();
+    this.topicArns = [
+      ...new Set(
+        groups.flatMap((g) => [g.ownerTopicArn, g.scaleHook?.snsTopicArn]).filter((a): a is string => a !== undefined),
+      ),
+    ].sort();
     this.hookFunctionArns = [...new Set(groups.flatMap((g) => g.scaleHook?.lambdaFunctionArn ?? []))].sort();
 
     this.workflow = new HealerWorkflow(this, 'ConsumerLag', {
       name: 'consumer-lag',
       stateMachineName: `kafka-heal-${d}-consumer-lag`,
-      substitutions: consumerLagSubstitutions({ workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn }),
+      substitutions: consumerLagSubstitutions({
+        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
+        escalationStateMachineArn: props.escalation.stateMachineArn,
+      }),
       timeout: CONSUMER_LAG_TIMEOUT,
     });
     props.recovery.allowSteps(this.workflow, props.clusters);
-    props.recovery.allowEscalation(this.workflow, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+    props.recovery.allowEscalation(
+      this.workflow,
+      props.escalation,
+      props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
+    );
     const sm = this.workflow.stateMachine;
     if (this.topicArns.length > 0) {
-      sm.addToRolePolicy(new PolicyStatement({ sid: 'NotifyConfiguredTeamsAndHooks', effect: Effect.ALLOW, actions: ['sns:Publish'], resources: this.topicArns }));
+      sm.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'NotifyConfiguredTeamsAndHooks',
+          effect: Effect.ALLOW,
+          actions: ['sns:Publish'],
+          resources: this.topicArns,
+        }),
+      );
     }
     if (this.hookFunctionArns.length > 0) {
-      sm.addToRolePolicy(new PolicyStatement({ sid: 'CallConfiguredScaleHooks', effect: Effect.ALLOW, actions: ['lambda:InvokeFunction'], resources: this.hookFunctionArns }));
+      sm.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'CallConfiguredScaleHooks',
+          effect: Effect.ALLOW,
+          actions: ['lambda:InvokeFunction'],
+          resources: this.hookFunctionArns,
+        }),
+      );
     }
   }
 }

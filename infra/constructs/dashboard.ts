@@ -77,7 +77,15 @@ const ONE_HOUR = Duration.hours(1);
 const ONE_DAY = Duration.days(1);
 const FULL = 24;
 
-function handlerMetric(namespace: string, functionName: string, metricName: string, statistic: string, period: Duration, label?: string, extra: Record<string, string> = {}): Metric {
+function handlerMetric(
+  namespace: string,
+  functionName: string,
+  metricName: string,
+  statistic: string,
+  period: Duration,
+  label?: string,
+  extra: Record<string, string> = {},
+): Metric {
   return new Metric({
     namespace,
     metricName,
@@ -88,15 +96,32 @@ function handlerMetric(namespace: string, functionName: string, metricName: stri
   });
 }
 
-function probeMetric(namespace: string, cluster: string, metricName: string, statistic: string, label: string, period = Duration.minutes(1)): Metric {
-  return new Metric({ namespace, metricName, dimensionsMap: { [DIMENSIONS.cluster]: cluster }, statistic, period, label });
+function probeMetric(
+  namespace: string,
+  cluster: string,
+  metricName: string,
+  statistic: string,
+  label: string,
+  period = Duration.minutes(1),
+): Metric {
+  return new Metric({
+    namespace,
+    metricName,
+    dimensionsMap: { [DIMENSIONS.cluster]: cluster },
+    statistic,
+    period,
+    label,
+  });
 }
 
 /**
  * Every state machine under `scope`, labelled by its name without the `kafka-heal-<deployment>-`
  * prefix. Called where the stack is complete, so a workflow added later is on the dashboard too.
  */
-export function stateMachinesOf(scope: Construct, deployment: string): { label: string; stateMachine: IStateMachine }[] {
+export function stateMachinesOf(
+  scope: Construct,
+  deployment: string,
+): { label: string; stateMachine: IStateMachine }[] {
   const prefix = `kafka-heal-${deployment}-`;
   return scope.node
     .findAll()
@@ -152,14 +177,20 @@ export class HealerDashboard extends Construct {
     rows.push([
       new GraphWidget({
         title: 'Open incidents by severity',
-        left: SEVERITIES.map((s) => handlerMetric(this.ns, 'incident-metrics', 'OpenIncidents', 'Maximum', FIVE_MINUTES, s, { Severity: s })),
-        right: [handlerMetric(this.ns, 'incident-metrics', 'AwaitingApproval', 'Maximum', FIVE_MINUTES, 'awaiting approval')],
+        left: SEVERITIES.map((s) =>
+          handlerMetric(this.ns, 'incident-metrics', 'OpenIncidents', 'Maximum', FIVE_MINUTES, s, { Severity: s }),
+        ),
+        right: [
+          handlerMetric(this.ns, 'incident-metrics', 'AwaitingApproval', 'Maximum', FIVE_MINUTES, 'awaiting approval'),
+        ],
         stacked: true,
         width: 6,
       }),
       new GraphWidget({
         title: 'Incidents opened by severity (per hour)',
-        left: SEVERITIES.map((s) => handlerMetric(this.ns, 'classify', 'IncidentsOpenedBySeverity', 'Sum', ONE_HOUR, s, { Severity: s })),
+        left: SEVERITIES.map((s) =>
+          handlerMetric(this.ns, 'classify', 'IncidentsOpenedBySeverity', 'Sum', ONE_HOUR, s, { Severity: s }),
+        ),
         stacked: true,
         width: 6,
       }),
@@ -168,7 +199,14 @@ export class HealerDashboard extends Construct {
         left: SEVERITIES.flatMap((s) =>
           (['Average', 'p90'] as const).map(
             (stat) =>
-              new Metric({ namespace: this.ns, metricName: MTTA_METRIC, dimensionsMap: { [MTTA_DIMENSION]: s }, statistic: stat, period: ONE_HOUR, label: `${s} ${stat === 'Average' ? 'average' : stat}` }),
+              new Metric({
+                namespace: this.ns,
+                metricName: MTTA_METRIC,
+                dimensionsMap: { [MTTA_DIMENSION]: s },
+                statistic: stat,
+                period: ONE_HOUR,
+                label: `${s} ${stat === 'Average' ? 'average' : stat}`,
+              }),
           ),
         ),
         width: 6,
@@ -187,7 +225,11 @@ export class HealerDashboard extends Construct {
       new GraphWidget({
         title: 'Recovery success rate (per day)',
         left: [successRate],
-        right: [resolved, escalated, handlerMetric(this.ns, 'workflow-steps', 'FalseAlarms', 'Sum', ONE_DAY, 'false alarms')],
+        right: [
+          resolved,
+          escalated,
+          handlerMetric(this.ns, 'workflow-steps', 'FalseAlarms', 'Sum', ONE_DAY, 'false alarms'),
+        ],
         leftYAxis: { min: 0, max: 100, label: '%', showUnits: false },
         width: 6,
       }),
@@ -195,22 +237,46 @@ export class HealerDashboard extends Construct {
         title: 'Last 7 days',
         metrics: [
           handlerMetric(this.ns, 'classify', 'IncidentsOpened', 'Sum', Duration.days(7), 'incidents opened'),
-          handlerMetric(this.ns, 'workflow-steps', 'IncidentsResolved', 'Sum', Duration.days(7), 'resolved by automation'),
-          handlerMetric(this.ns, 'workflow-steps', 'IncidentsEscalated', 'Sum', Duration.days(7), 'escalated to people'),
+          handlerMetric(
+            this.ns,
+            'workflow-steps',
+            'IncidentsResolved',
+            'Sum',
+            Duration.days(7),
+            'resolved by automation',
+          ),
+          handlerMetric(
+            this.ns,
+            'workflow-steps',
+            'IncidentsEscalated',
+            'Sum',
+            Duration.days(7),
+            'escalated to people',
+          ),
           handlerMetric(this.ns, 'workflow-steps', 'MttrSeconds', 'Average', Duration.days(7), 'MTTR (s, average)'),
         ],
         width: 6,
       }),
       new GraphWidget({
         title: 'Ingestion',
-        left: ['ingest', 'ingest-webhook'].map((f) => handlerMetric(this.ns, f, 'SignalsQueued', 'Sum', FIVE_MINUTES, `${f} queued`)),
-        right: ['ingest', 'ingest-webhook'].flatMap((f) => ['RejectedEvents', 'IgnoredEvents'].map((m) => handlerMetric(this.ns, f, m, 'Sum', FIVE_MINUTES, `${f} ${m}`))),
+        left: ['ingest', 'ingest-webhook'].map((f) =>
+          handlerMetric(this.ns, f, 'SignalsQueued', 'Sum', FIVE_MINUTES, `${f} queued`),
+        ),
+        right: ['ingest', 'ingest-webhook'].flatMap((f) =>
+          ['RejectedEvents', 'IgnoredEvents'].map((m) =>
+            handlerMetric(this.ns, f, m, 'Sum', FIVE_MINUTES, `${f} ${m}`),
+          ),
+        ),
         width: 6,
       }),
       new GraphWidget({
         title: 'Signals and decisions (classifier)',
-        left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map((m) => handlerMetric(this.ns, 'classify', m, 'Sum', FIVE_MINUTES, m)),
-        right: ['RejectedSignals', 'LockContention', 'WorkflowFallbacks', 'WorkflowMissing', 'PolicyFallbacks'].map((m) => handlerMetric(this.ns, 'classify', m, 'Sum', FIVE_MINUTES, m)),
+        left: ['SignalsClassified', 'SignalsIgnored', 'IncidentsOpened', 'IncidentsUpgraded', 'WorkflowsStarted'].map(
+          (m) => handlerMetric(this.ns, 'classify', m, 'Sum', FIVE_MINUTES, m),
+        ),
+        right: ['RejectedSignals', 'LockContention', 'WorkflowFallbacks', 'WorkflowMissing', 'PolicyFallbacks'].map(
+          (m) => handlerMetric(this.ns, 'classify', m, 'Sum', FIVE_MINUTES, m),
+        ),
         width: 6,
       }),
     ]);
@@ -236,17 +302,27 @@ export class HealerDashboard extends Construct {
     rows.push([
       new GraphWidget({
         title: 'Notification failures',
-        left: props.topics.map(({ label, topic }) => topic.metricNumberOfNotificationsFailed({ label: `SNS ${label} failed`, period: FIVE_MINUTES, statistic: 'Sum' })),
+        left: props.topics.map(({ label, topic }) =>
+          topic.metricNumberOfNotificationsFailed({
+            label: `SNS ${label} failed`,
+            period: FIVE_MINUTES,
+            statistic: 'Sum',
+          }),
+        ),
         // An escalation workflow that fails is a notification that did not go out (its fallbacks included).
         right: props.stateMachines
           .filter(({ label }) => label.startsWith('escalation'))
-          .map(({ label, stateMachine }) => stateMachine.metricFailed({ label: `${label} failed`, period: FIVE_MINUTES })),
+          .map(({ label, stateMachine }) =>
+            stateMachine.metricFailed({ label: `${label} failed`, period: FIVE_MINUTES }),
+          ),
         width: 12,
       }),
       new GraphWidget({
         title: 'Probe latency (ms)',
         left: props.clusters.flatMap((c) =>
-          (['Average', 'p90', 'Maximum'] as const).map((stat) => probeMetric(this.ns, c.name, 'ProbeLatencyMs', stat, `${c.name} ${stat.toLowerCase()}`, FIVE_MINUTES)),
+          (['Average', 'p90', 'Maximum'] as const).map((stat) =>
+            probeMetric(this.ns, c.name, 'ProbeLatencyMs', stat, `${c.name} ${stat.toLowerCase()}`, FIVE_MINUTES),
+          ),
         ),
         width: 12,
       }),
@@ -269,7 +345,14 @@ export class HealerDashboard extends Construct {
               probeMetric(this.ns, name, PROBE_METRICS.underMinIsrPartitions, 'Maximum', 'under min ISR'),
             ],
         right: [
-          new Metric({ namespace: probeRuns.namespace, metricName: probeRuns.metricName, dimensionsMap: probeRuns.dimensions, statistic: probeRuns.statistic, period: Duration.minutes(1), label: 'probe runs' }),
+          new Metric({
+            namespace: probeRuns.namespace,
+            metricName: probeRuns.metricName,
+            dimensionsMap: probeRuns.dimensions,
+            statistic: probeRuns.statistic,
+            period: Duration.minutes(1),
+            label: 'probe runs',
+          }),
         ],
         width: 9,
       }),
@@ -292,8 +375,22 @@ export class HealerDashboard extends Construct {
         new GraphWidget({
           title: `${name}: MSK`,
           left: [
-            new Metric({ namespace: MSK_NAMESPACE, metricName: 'ActiveControllerCount', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(1), label: 'active controllers' }),
-            new Metric({ namespace: MSK_NAMESPACE, metricName: 'OfflinePartitionsCount', dimensionsMap: dims, statistic: 'Maximum', period: Duration.minutes(1), label: 'offline partitions' }),
+            new Metric({
+              namespace: MSK_NAMESPACE,
+              metricName: 'ActiveControllerCount',
+              dimensionsMap: dims,
+              statistic: 'Maximum',
+              period: Duration.minutes(1),
+              label: 'active controllers',
+            }),
+            new Metric({
+              namespace: MSK_NAMESPACE,
+              metricName: 'OfflinePartitionsCount',
+              dimensionsMap: dims,
+              statistic: 'Maximum',
+              period: Duration.minutes(1),
+              label: 'offline partitions',
+            }),
             new MathExpression({
               expression: `SEARCH('{${MSK_NAMESPACE},"${DIMENSIONS.broker}","${DIMENSIONS.cluster}"} MetricName="UnderMinIsrPartitionCount" "${DIMENSIONS.cluster}"="${cluster.msk.clusterName}"', 'Maximum', 60)`,
               label: 'under min ISR, broker',

@@ -16,7 +16,12 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import { RECOVERY_RUNBOOKS, RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
+import {
+  RECOVERY_RUNBOOKS,
+  RECOVERY_TIMEOUT,
+  runbookDocumentName,
+  type RecoveryWorkflows,
+} from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 import { nagArnPrefix } from './nag-ids.js';
 
@@ -24,7 +29,11 @@ import { nagArnPrefix } from './nag-ids.js';
 export const FREE_DISK_RUNBOOK = 'kafka-free-disk';
 
 /** The substitutions disk-pressure.asl.json needs. */
-export function diskPressureSubstitutions(s: { deployment: string; workflowStepsFunctionArn: string; escalationStateMachineArn: string }): Record<string, string> {
+export function diskPressureSubstitutions(s: {
+  deployment: string;
+  workflowStepsFunctionArn: string;
+  escalationStateMachineArn: string;
+}): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
@@ -53,16 +62,29 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
     this.workflow = new HealerWorkflow(this, 'DiskPressure', {
       name: 'disk-pressure',
       stateMachineName: name,
-      substitutions: diskPressureSubstitutions({ deployment: d, workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn }),
+      substitutions: diskPressureSubstitutions({
+        deployment: d,
+        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
+        escalationStateMachineArn: props.escalation.stateMachineArn,
+      }),
       timeout: RECOVERY_TIMEOUT,
     });
     const wf = this.workflow;
     props.recovery.allowSteps(wf, props.clusters);
-    props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+    props.recovery.allowEscalation(
+      wf,
+      props.escalation,
+      props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
+    );
 
-    const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
-    const mskClusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk');
-    if (ec2Clusters.length > 0) props.recovery.allowRunbooks(wf, [RECOVERY_RUNBOOKS.diagnose, FREE_DISK_RUNBOOK], ec2Clusters);
+    const ec2Clusters = props.clusters.filter(
+      (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
+    );
+    const mskClusters = props.clusters.filter(
+      (c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk',
+    );
+    if (ec2Clusters.length > 0)
+      props.recovery.allowRunbooks(wf, [RECOVERY_RUNBOOKS.diagnose, FREE_DISK_RUNBOOK], ec2Clusters);
     if (mskClusters.length > 0) {
       wf.stateMachine.addToRolePolicy(
         new PolicyStatement({
@@ -72,10 +94,18 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );
-      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'RemeasureDiskUsage', effect: Effect.ALLOW, actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+      wf.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'RemeasureDiskUsage',
+          effect: Effect.ALLOW,
+          actions: ['cloudwatch:GetMetricData'],
+          resources: ['*'],
+        }),
+      );
       Validations.of(wf).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Step Functions log delivery and X-Ray, and cloudwatch:GetMetricData (disk-pressure re-measures MSK disk usage before growing storage; read-only), support no resource-level permissions.',
+        reason:
+          'Step Functions log delivery and X-Ray, and cloudwatch:GetMetricData (disk-pressure re-measures MSK disk usage before growing storage; read-only), support no resource-level permissions.',
       });
     }
 
@@ -83,11 +113,23 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
     const parent = props.recovery.brokerRecovery;
     if (parent) {
       wf.stateMachine.grantStartExecution(parent.stateMachine);
-      const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-      parent.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+      const executions = stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${name}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      parent.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['states:DescribeExecution', 'states:StopExecution'],
+          resources: [executions],
+        }),
+      );
       Validations.of(parent).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${name}:*]`,
-        reason: 'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
+        reason:
+          'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
       });
     }
   }

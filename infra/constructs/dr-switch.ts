@@ -28,7 +28,8 @@ export const DR_DIRECTIONS: Record<DrWorkflow, Record<string, string>> = {
     DrWorkflow: 'dr-failback',
     DrSwitch: 'failback',
     DrTakingCluster: 'the primary cluster',
-    DrConfirmation: 'Confirm the primary healthy first, whatever the policy says: 3 consecutive healthy answers to probes from inside its VPC, 10 s apart (anything else escalates)',
+    DrConfirmation:
+      'Confirm the primary healthy first, whatever the policy says: 3 consecutive healthy answers to probes from inside its VPC, 10 s apart (anything else escalates)',
     DrExpected: 'a healthy answer',
     DrConfirmChoice: 'Is Primary Healthy',
     DrConfirmedState: 'Record Primary Up Confirmed',

@@ -60,7 +60,12 @@ export function drTargetConfig(cluster: ClusterConfig): DrTargetConfig | undefin
 }
 
 /** The deploy-time substitutions of dr-switch.asl.json, the one definition of both directions. */
-export function drSubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string; notificationTopicArn: string }): Record<string, string> {
+export function drSubstitutions(s: {
+  workflowStepsFunctionArn: string;
+  escalationStateMachineArn: string;
+  approvalFunctionArn: string;
+  notificationTopicArn: string;
+}): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
@@ -105,7 +110,9 @@ export class DrWorkflows extends Construct {
       notificationTopicArn: props.notificationTopic.topicArn,
     });
     const zones = [...new Set(primaries.map((c) => c.dr?.route53?.hostedZoneId as string))];
-    const zoneArns = zones.map((z) => stack.formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: z }));
+    const zoneArns = zones.map((z) =>
+      stack.formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: z }),
+    );
     const recordNames = [...new Set(primaries.map((c) => bare(c.dr?.route53?.recordName as string)))];
 
     const make = (name: 'dr-failover' | 'dr-failback', cid: string) => {
@@ -116,7 +123,11 @@ export class DrWorkflows extends Construct {
         timeout: DR_TIMEOUT,
       });
       props.recovery.allowSteps(wf, this.drClusters);
-      props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+      props.recovery.allowEscalation(
+        wf,
+        props.escalation,
+        props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
+      );
       props.approvalFunction.grantInvoke(wf.stateMachine);
       props.notificationTopic.grantPublish(wf.stateMachine);
       const role = wf.stateMachine;
@@ -135,9 +146,23 @@ export class DrWorkflows extends Construct {
           },
         }),
       );
-      role.addToRolePolicy(new PolicyStatement({ sid: 'ReadConfiguredZones', effect: Effect.ALLOW, actions: ['route53:ListResourceRecordSets'], resources: zoneArns }));
       role.addToRolePolicy(
-        new PolicyStatement({ sid: 'FollowOwnChanges', effect: Effect.ALLOW, actions: ['route53:GetChange'], resources: [stack.formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' })] }),
+        new PolicyStatement({
+          sid: 'ReadConfiguredZones',
+          effect: Effect.ALLOW,
+          actions: ['route53:ListResourceRecordSets'],
+          resources: zoneArns,
+        }),
+      );
+      role.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'FollowOwnChanges',
+          effect: Effect.ALLOW,
+          actions: ['route53:GetChange'],
+          resources: [
+            stack.formatArn({ service: 'route53', region: '', account: '', resource: 'change', resourceName: '*' }),
+          ],
+        }),
       );
       Validations.of(wf).acknowledge(
         {
@@ -146,7 +171,8 @@ export class DrWorkflows extends Construct {
         },
         {
           id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,
-          reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+          reason:
+            'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
         },
       );
       return wf;

@@ -52,8 +52,14 @@ export const APPROVAL_REQUESTS_PER_SOURCE = 100;
 export const APPROVAL_STAGE_RATE_LIMIT = 50;
 
 /** The substitutions escalation.asl.json needs. */
-export function escalationSubstitutions(s: { escalationFunctionArn: string; escalationNotifyStateMachineArn: string }): Record<string, string> {
-  return { EscalationFunctionArn: s.escalationFunctionArn, EscalationNotifyStateMachineArn: s.escalationNotifyStateMachineArn };
+export function escalationSubstitutions(s: {
+  escalationFunctionArn: string;
+  escalationNotifyStateMachineArn: string;
+}): Record<string, string> {
+  return {
+    EscalationFunctionArn: s.escalationFunctionArn,
+    EscalationNotifyStateMachineArn: s.escalationNotifyStateMachineArn,
+  };
 }
 
 export interface EscalationProps {
@@ -106,12 +112,16 @@ export class Escalation extends Construct {
 
     // --- Notification chain: PagerDuty -> SNS -> retry queue (+ DLQ) -------------------------------
     const redeliverTimeout = Duration.seconds(60);
-    this.retryQueue = new WorkQueue(this, 'NotifyRetry', { queueName: `kafka-heal-${d}-notify-retry`, visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6) });
+    this.retryQueue = new WorkQueue(this, 'NotifyRetry', {
+      queueName: `kafka-heal-${d}-notify-retry`,
+      visibilityTimeout: Duration.seconds(redeliverTimeout.toSeconds() * 6),
+    });
     const notifying: HealerFunction[] = [];
     const bindNotify = (fn: HealerFunction): HealerFunction => {
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
+        reason:
+          'Publishing to the KMS-encrypted topics needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
       notifying.push(fn);
       return fn
@@ -129,7 +139,13 @@ export class Escalation extends Construct {
         timeout: redeliverTimeout,
       }).bindTable(props.table, 'rw'),
     ).bindQueue(this.retryQueue.queue, 'consume', 'NOTIFY_RETRY_QUEUE_ARN');
-    this.redeliverFn.fn.addEventSource(new SqsEventSource(this.retryQueue.queue, { batchSize: 5, maxBatchingWindow: Duration.seconds(5), reportBatchItemFailures: true }));
+    this.redeliverFn.fn.addEventSource(
+      new SqsEventSource(this.retryQueue.queue, {
+        batchSize: 5,
+        maxBatchingWindow: Duration.seconds(5),
+        reportBatchItemFailures: true,
+      }),
+    );
 
     // --- Escalation ladder ---------------------------------------------------------------------
     this.stepsFn = bindNotify(
@@ -142,28 +158,50 @@ export class Escalation extends Construct {
     this.workflow = new HealerWorkflow(this, 'Ladder', {
       name: 'escalation',
       stateMachineName: `kafka-heal-${d}-escalation-ladder`,
-      substitutions: escalationSubstitutions({ escalationFunctionArn: this.stepsFn.fn.functionArn, escalationNotifyStateMachineArn: props.escalationNotify.stateMachineArn }),
+      substitutions: escalationSubstitutions({
+        escalationFunctionArn: this.stepsFn.fn.functionArn,
+        escalationNotifyStateMachineArn: props.escalationNotify.stateMachineArn,
+      }),
       timeout: Duration.days(1),
     });
     this.stepsFn.fn.grantInvoke(this.workflow.stateMachine);
     props.escalationNotify.grantStartExecution(this.workflow.stateMachine);
-    const notifyExecutions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${props.escalationNotifyName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    this.workflow.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [notifyExecutions] }));
+    const notifyExecutions = stack.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${props.escalationNotifyName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.workflow.stateMachine.addToRolePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [notifyExecutions],
+      }),
+    );
     this.workflow.stateMachine.addToRolePolicy(
       new PolicyStatement({
         effect: Effect.ALLOW,
         actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+        resources: [
+          stack.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+          }),
+        ],
       }),
     );
     Validations.of(this.workflow).acknowledge(
       {
         id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${props.escalationNotifyName}:*]`,
-        reason: 'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
+        reason:
+          'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
       },
       {
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.stepsFn.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason: 'lambda:InvokeFunction on the steps function includes its versions and aliases (<function arn>:*), as CDK grants it; one named function.',
+        reason:
+          'lambda:InvokeFunction on the steps function includes its versions and aliases (<function arn>:*), as CDK grants it; one named function.',
       },
     );
 
@@ -175,10 +213,14 @@ export class Escalation extends Construct {
     });
     Validations.of(this.signingKey).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Rotating the link signing key invalidates links already sent; operators rotate it by hand between approvals (the Lambdas pick a new value up within five minutes).',
+      reason:
+        'Rotating the link signing key invalidates links already sent; operators rotate it by hand between approvals (the Lambdas pick a new value up within five minutes).',
     });
 
-    this.accessLogs = new LogGroup(this, 'ApprovalAccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    this.accessLogs = new LogGroup(this, 'ApprovalAccessLogs', {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
     this.api = new RestApi(this, 'ApprovalApi', {
       restApiName: `kafka-heal-${d}-approvals`,
       description: `kafka-heal ${d}: approval page (signed approve/reject links)`,
@@ -230,52 +272,117 @@ export class Escalation extends Construct {
       description: `kafka-heal ${d}: per-source rate limit on the approval page`,
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
-      visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `kafka-heal-${d}-approvals`, sampledRequestsEnabled: true },
+      visibilityConfig: {
+        cloudWatchMetricsEnabled: true,
+        metricName: `kafka-heal-${d}-approvals`,
+        sampledRequestsEnabled: true,
+      },
       rules: [
         {
           name: 'per-source-rate-limit',
           priority: 0,
           action: { block: {} },
-          statement: { rateBasedStatement: { aggregateKeyType: 'IP', limit: APPROVAL_REQUESTS_PER_SOURCE, evaluationWindowSec: 300 } },
-          visibilityConfig: { cloudWatchMetricsEnabled: true, metricName: `kafka-heal-${d}-approvals-rate-limited`, sampledRequestsEnabled: true },
+          statement: {
+            rateBasedStatement: {
+              aggregateKeyType: 'IP',
+              limit: APPROVAL_REQUESTS_PER_SOURCE,
+              evaluationWindowSec: 300,
+            },
+          },
+          visibilityConfig: {
+            cloudWatchMetricsEnabled: true,
+            metricName: `kafka-heal-${d}-approvals-rate-limited`,
+            sampledRequestsEnabled: true,
+          },
         },
       ],
     });
-    new CfnWebACLAssociation(this, 'ApprovalWebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: this.webAcl.attrArn });
+    new CfnWebACLAssociation(this, 'ApprovalWebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: this.webAcl.attrArn,
+    });
 
     const approval = this.api.root.addResource('approvals').addResource('{approvalId}');
     const integration = new LambdaIntegration(this.approvalEndpointFn.fn, { proxy: true, allowTestInvoke: false });
-    const validator = this.api.addRequestValidator('ApprovalPath', { requestValidatorName: 'approval-path', validateRequestParameters: true, validateRequestBody: false });
+    const validator = this.api.addRequestValidator('ApprovalPath', {
+      requestValidatorName: 'approval-path',
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
     for (const method of ['GET', 'POST']) {
-      approval.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.approvalId': true } });
+      approval.addMethod(method, integration, {
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.approvalId': true },
+      });
     }
     // --- Escalation levels that reach someone new (the runtime policy's `escalation`) -----------
     // The ladder reads each cluster's targets, pages a level's own PagerDuty service (a routing key
     // under kafka-heal/pagerduty/) or SNS topic (kafka-heal-<deployment>-escalation-*), and puts
     // the incident's signed acknowledge / resolve links on its pages. The retry queue's consumer
     // redelivers a parked level page to the same target, so it reads the same secrets.
-    if (props.policies) this.stepsFn.bindParameters(props.policies.parameters, 'POLICY_PARAMETER_PREFIX', props.policies.prefix);
-    this.stepsFn.bindSecret(this.signingKey, 'APPROVAL_SIGNING_KEY_SECRET').setEnv('APPROVAL_BASE_URL', baseUrl).setEnv('LEVEL_TOPIC_PREFIX', levelTopicPrefix(d));
-    const levelSecrets = stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${LEVEL_SECRET_PREFIX}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const levelTopics = stack.formatArn({ service: 'sns', resource: `${levelTopicPrefix(d)}*`, region: stack.region, account: stack.account });
+    if (props.policies)
+      this.stepsFn.bindParameters(props.policies.parameters, 'POLICY_PARAMETER_PREFIX', props.policies.prefix);
+    this.stepsFn
+      .bindSecret(this.signingKey, 'APPROVAL_SIGNING_KEY_SECRET')
+      .setEnv('APPROVAL_BASE_URL', baseUrl)
+      .setEnv('LEVEL_TOPIC_PREFIX', levelTopicPrefix(d));
+    const levelSecrets = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${LEVEL_SECRET_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const levelTopics = stack.formatArn({
+      service: 'sns',
+      resource: `${levelTopicPrefix(d)}*`,
+      region: stack.region,
+      account: stack.account,
+    });
     for (const f of [this.stepsFn, this.redeliverFn]) {
-      f.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: [levelSecrets] }));
-      f.fn.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [levelTopics] }));
+      f.fn.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: [levelSecrets],
+        }),
+      );
+      f.fn.addToRolePolicy(
+        new PolicyStatement({ effect: Effect.ALLOW, actions: ['sns:Publish'], resources: [levelTopics] }),
+      );
       Validations.of(f).acknowledge(
-        { id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'secretsmanager')}:secret:${LEVEL_SECRET_PREFIX}*]`, reason: 'Escalation levels name their own PagerDuty routing key secrets in the runtime policy, which changes without a deploy; the grant is limited to the kafka-heal/pagerduty/ prefix the policy validator enforces.' },
-        { id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'sns')}:${levelTopicPrefix(d)}*]`, reason: "Escalation levels name their own SNS topics in the runtime policy; the grant is limited to this deployment's escalation topic prefix, and the ladder refuses any other topic." },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'secretsmanager')}:secret:${LEVEL_SECRET_PREFIX}*]`,
+          reason:
+            'Escalation levels name their own PagerDuty routing key secrets in the runtime policy, which changes without a deploy; the grant is limited to the kafka-heal/pagerduty/ prefix the policy validator enforces.',
+        },
+        {
+          id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'sns')}:${levelTopicPrefix(d)}*]`,
+          reason:
+            "Escalation levels name their own SNS topics in the runtime policy; the grant is limited to this deployment's escalation topic prefix, and the ladder refuses any other topic.",
+        },
       );
     }
     // --- Auto-resolve: incidents that recovered without the healer (a resolve tells PagerDuty) -----
     this.autoResolver =
       props.autoResolve && props.policies
-        ? new AutoResolver(this, 'AutoResolve', { deployment: d, table: props.table, clusters: props.autoResolve.clusters, alarmNamePrefix: props.autoResolve.alarmNamePrefix, policies: props.policies })
+        ? new AutoResolver(this, 'AutoResolve', {
+            deployment: d,
+            table: props.table,
+            clusters: props.autoResolve.clusters,
+            alarmNamePrefix: props.autoResolve.alarmNamePrefix,
+            policies: props.policies,
+          })
         : undefined;
     if (this.autoResolver) bindNotify(this.autoResolver.fn);
     // --- Incident lifecycle: the page sits on this API, where the ladder's links point ----------
     // A resolve or acknowledge from the CLI or the page tells PagerDuty through the chain; the
     // PagerDuty webhook's route is on the webhook API (the stack passes pagerDutyFn to WebhookApi).
-    this.lifecycle = new IncidentLifecycle(this, 'Lifecycle', { deployment: d, table: props.table, signingKey: this.signingKey, approvalApi: this.api });
+    this.lifecycle = new IncidentLifecycle(this, 'Lifecycle', {
+      deployment: d,
+      table: props.table,
+      signingKey: this.signingKey,
+      approvalApi: this.api,
+    });
     bindNotify(this.lifecycle.commandFn);
     bindNotify(this.lifecycle.pageFn);
     // Closed queue: only the notifying functions (bindNotify) may queue a notification (a page, with links).
@@ -284,14 +391,31 @@ export class Escalation extends Construct {
     for (const f of [this.stepsFn, this.redeliverFn, this.approvalRequestFn, this.approvalEndpointFn]) {
       Validations.of(f).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-        reason: 'Read/write on the incident table includes its indexes (<table>/index/*), as CDK grants it; these functions read and write incident and approval items by key.',
+        reason:
+          'Read/write on the incident table includes its indexes (<table>/index/*), as CDK grants it; these functions read and write incident and approval items by key.',
       });
     }
     Validations.of(this.api).acknowledge(
-      { id: 'AwsSolutions-APIG2', reason: 'The path parameter is required by the gateway; the form body is verified by the endpoint (HMAC signature, expiry), which must answer a wrong or expired link with a page, not a gateway error.' },
-      { id: 'AwsSolutions-APIG4', reason: 'The approval page is opened from a link in a page or e-mail by a person on call: the HMAC-SHA256 signature over approval id, decision and expiry is the credential (checked in constant time), and a decision is single-use by conditional write.' },
-      { id: 'AwsSolutions-COG4', reason: 'People open approval links from PagerDuty or e-mail on a phone at night; the signed, expiring, single-use link is the authorization, a Cognito login is not required.' },
-      { id: 'AwsSolutions-APIG6', reason: 'Every request is access-logged as JSON and traced; execution logging (billed per GB) adds nothing the endpoint\'s own logs and the access log do not say.' },
+      {
+        id: 'AwsSolutions-APIG2',
+        reason:
+          'The path parameter is required by the gateway; the form body is verified by the endpoint (HMAC signature, expiry), which must answer a wrong or expired link with a page, not a gateway error.',
+      },
+      {
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The approval page is opened from a link in a page or e-mail by a person on call: the HMAC-SHA256 signature over approval id, decision and expiry is the credential (checked in constant time), and a decision is single-use by conditional write.',
+      },
+      {
+        id: 'AwsSolutions-COG4',
+        reason:
+          'People open approval links from PagerDuty or e-mail on a phone at night; the signed, expiring, single-use link is the authorization, a Cognito login is not required.',
+      },
+      {
+        id: 'AwsSolutions-APIG6',
+        reason:
+          "Every request is access-logged as JSON and traced; execution logging (billed per GB) adds nothing the endpoint's own logs and the access log do not say.",
+      },
     );
   }
 
@@ -305,7 +429,13 @@ export class Escalation extends Construct {
     // A policy of its own, not the role's default one: the function does not wait for it, which
     // would close a cycle (state machine -> request function -> API stage -> endpoint -> policy).
     new Policy(this, 'AnswerOwnApprovals', {
-      statements: [new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'], resources: stateMachines.map((sm) => sm.stateMachineArn) })],
+      statements: [
+        new PolicyStatement({
+          effect: Effect.ALLOW,
+          actions: ['states:SendTaskSuccess', 'states:SendTaskFailure'],
+          resources: stateMachines.map((sm) => sm.stateMachineArn),
+        }),
+      ],
       roles: [role],
     });
     return this;

@@ -12,7 +12,15 @@ import { ArnFormat, Duration, Names, RemovalPolicy, Stack, Stage, Validations, t
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { ISecurityGroup, ISubnet, IVpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime, Tracing, ApplicationLogLevel, SystemLogLevel, type ILayerVersion } from 'aws-cdk-lib/aws-lambda';
+import {
+  Architecture,
+  LoggingFormat,
+  Runtime,
+  Tracing,
+  ApplicationLogLevel,
+  SystemLogLevel,
+  type ILayerVersion,
+} from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -133,7 +141,8 @@ export class HealerFunction extends Construct {
     // Written into the cloud assembly folder at synth; the bundling copies them next to index.js
     // (and so they count in the asset's hash: a changed config is a new code version).
     const staged = (props.files ?? []).map((f) => {
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(f.name)) throw new Error(`${this.node.path}: bundled file name ${JSON.stringify(f.name)} is not a plain file name`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(f.name))
+        throw new Error(`${this.node.path}: bundled file name ${JSON.stringify(f.name)} is not a plain file name`);
       const dir = join(Stage.of(this)?.outdir ?? PROJECT_ROOT, 'kafka-heal-files', Names.uniqueId(this));
       mkdirSync(dir, { recursive: true });
       const path = join(dir, f.name);
@@ -199,16 +208,24 @@ export class HealerFunction extends Construct {
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
       ...(props.layers?.length ? { layers: props.layers.map((l) => l.layer) } : {}),
-      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
+      ...(props.reservedConcurrentExecutions === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
       ...(props.vpc
-        ? { vpc: props.vpc.vpc, vpcSubnets: { subnets: props.vpc.subnets }, securityGroups: props.vpc.securityGroups, allowPublicSubnet: false }
+        ? {
+            vpc: props.vpc.vpc,
+            vpcSubnets: { subnets: props.vpc.subnets },
+            securityGroups: props.vpc.securityGroups,
+            allowPublicSubnet: false,
+          }
         : {}),
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
         POWERTOOLS_SERVICE_NAME: `kafka-heal-${props.serviceName ?? props.name}`,
         // The deployment's own namespace (KafkaHeal/<deployment>), set on the stack by HealerStack.
-        POWERTOOLS_METRICS_NAMESPACE: (this.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) as string | undefined) ?? NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE:
+          (this.node.tryGetContext(METRICS_NAMESPACE_CONTEXT) as string | undefined) ?? NAMESPACE,
         // The bundle is minified; stack traces map back to the TypeScript sources.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
@@ -218,7 +235,8 @@ export class HealerFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_inputDir: string, outputDir: string) => staged.map((f) => `cp ${quote(f.path)} ${quote(join(outputDir, f.name))}`),
+          afterBundling: (_inputDir: string, outputDir: string) =>
+            staged.map((f) => `cp ${quote(f.path)} ${quote(join(outputDir, f.name))}`),
         },
         // CommonJS, see BUNDLE_FILE. `module` first so esbuild still tree-shakes ESM packages.
         format: OutputFormat.CJS,
@@ -235,7 +253,8 @@ export class HealerFunction extends Construct {
 
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
-      reason: 'The project pins Lambda nodejs22.x (DESIGN.md section 7): the bundles, the local runtime and CI are built and tested on Node 22; moving runtimes is a deliberate change, not a lint fix.',
+      reason:
+        'The project pins Lambda nodejs22.x (DESIGN.md section 7): the bundles, the local runtime and CI are built and tested on Node 22; moving runtimes is a deliberate change, not a lint fix.',
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -300,7 +319,8 @@ export class HealerFunction extends Construct {
     const logicalId = Stack.of(sm).getLogicalId(sm.node.defaultChild as CfnElement);
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}:*]`,
-      reason: 'StopExecution and DescribeExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
+      reason:
+        'StopExecution and DescribeExecution on the executions of one state machine this function starts; execution names are derived from incident ids at run time.',
     });
   }
 
@@ -332,12 +352,20 @@ export class HealerFunction extends Construct {
         sid: 'ReadOwnAlarmTags',
         effect: Effect.ALLOW,
         actions: ['cloudwatch:ListTagsForResource'],
-        resources: [stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${alarmNamePrefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME })],
+        resources: [
+          stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: `${alarmNamePrefix}*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
       }),
     );
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'cloudwatch')}:alarm:${alarmNamePrefix}*]`,
-      reason: 'Reads the tags of this deployment\'s alarms only (their names start with its prefix), to check the stack-name tag before acting on one.',
+      reason:
+        "Reads the tags of this deployment's alarms only (their names start with its prefix), to check the stack-name tag before acting on one.",
     });
     return this;
   }

@@ -73,7 +73,8 @@ export class IncidentLifecycle extends Construct {
     });
     Validations.of(this.pagerDutyWebhookSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'PagerDuty generates the subscription signing secret; a rotation Lambda cannot change it there. Operators rotate it in PagerDuty and put the new value here (the handler accepts any of several signatures during the change and rereads the secret within five minutes).',
+      reason:
+        'PagerDuty generates the subscription signing secret; a rotation Lambda cannot change it there. Operators rotate it in PagerDuty and put the new value here (the handler accepts any of several signatures during the change and rereads the secret within five minutes).',
     });
     this.pagerDutyFn = new HealerFunction(this, 'PagerDutyWebhook', {
       name: 'lifecycle',
@@ -88,15 +89,23 @@ export class IncidentLifecycle extends Construct {
     // The page: as the approvals' route (path parameter required, the link verified by the handler).
     this.page = props.approvalApi.root.addResource('incidents').addResource('{incidentId}');
     const integration = new LambdaIntegration(this.pageFn.fn, { proxy: true, allowTestInvoke: false });
-    const validator = props.approvalApi.addRequestValidator('IncidentPath', { requestValidatorName: 'incident-path', validateRequestParameters: true, validateRequestBody: false });
+    const validator = props.approvalApi.addRequestValidator('IncidentPath', {
+      requestValidatorName: 'incident-path',
+      validateRequestParameters: true,
+      validateRequestBody: false,
+    });
     for (const method of ['GET', 'POST']) {
-      this.page.addMethod(method, integration, { requestValidator: validator, requestParameters: { 'method.request.path.incidentId': true } });
+      this.page.addMethod(method, integration, {
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.incidentId': true },
+      });
     }
 
     for (const f of this.functions) {
       Validations.of(f.fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-        reason: 'Read/write on the incident table includes its indexes (<table>/index/*), as CDK grants it; these functions read and write incidents and their link / event records by key.',
+        reason:
+          'Read/write on the incident table includes its indexes (<table>/index/*), as CDK grants it; these functions read and write incidents and their link / event records by key.',
       });
     }
   }
@@ -111,16 +120,24 @@ export class IncidentLifecycle extends Construct {
     if (stateMachines.length === 0) return this;
     const stack = Stack.of(this);
     const executions = stateMachines.map((sm) =>
-      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${Fn.select(6, Fn.split(':', sm.stateMachineArn))}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      stack.formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${Fn.select(6, Fn.split(':', sm.stateMachineArn))}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     );
     const policy = new Policy(this, 'StopRuns', {
-      statements: [new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StopExecution'], resources: executions })],
+      statements: [
+        new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:StopExecution'], resources: executions }),
+      ],
       roles: this.functions.map((f) => f.fn.role),
     });
     Validations.of(policy).acknowledge(
       ...stateMachines.map((sm) => ({
         id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${stack.getLogicalId(sm.node.defaultChild as CfnElement)}"}]}]}:*]`,
-        reason: 'StopExecution on the executions of one workflow of this deployment: a person resolving an incident stops the run still acting for it; execution names are derived from incident ids at run time.',
+        reason:
+          'StopExecution on the executions of one workflow of this deployment: a person resolving an incident stops the run still acting for it; execution names are derived from incident ids at run time.',
       })),
     );
     return this;

@@ -33,7 +33,8 @@ export class IncidentMetrics extends Construct {
     }).bindTable(props.table, 'r');
     Validations.of(this.fn).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(props.table.node.defaultChild as CfnElement)}.Arn>/index/*]`,
-      reason: 'Read access to the incident table includes its indexes (<table>/index/*): the function queries the open-incidents index gsi1.',
+      reason:
+        'Read access to the incident table includes its indexes (<table>/index/*): the function queries the open-incidents index gsi1.',
     });
     // A missed run is superseded by the next one: no retries that would overlap it.
     this.fn.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(5) });
@@ -42,6 +43,8 @@ export class IncidentMetrics extends Construct {
       description: `kafka-heal ${props.deployment}: count open incidents every 5 minutes`,
       schedule: Schedule.rate(INCIDENT_METRICS_INTERVAL),
     });
-    this.schedule.addTarget(new LambdaFunction(this.fn.fn, { event: RuleTargetInput.fromObject({}), retryAttempts: 0 }));
+    this.schedule.addTarget(
+      new LambdaFunction(this.fn.fn, { event: RuleTargetInput.fromObject({}), retryAttempts: 0 }),
+    );
   }
 }

@@ -61,7 +61,8 @@ export class Ingestion extends Construct {
     this.deliveryDlq = deadLetterQueue(this, 'DeliveryDlq', `${prefix}-delivery-dlq`);
     Validations.of(this.deliveryDlq).acknowledge({
       id: 'AwsSolutions-SQS3',
-      reason: 'This queue IS a dead-letter queue: the EventBridge target DLQ and the SNS subscription DLQ of the ingest path. A DLQ of a DLQ would only move the problem; its depth alarms instead.',
+      reason:
+        'This queue IS a dead-letter queue: the EventBridge target DLQ and the SNS subscription DLQ of the ingest path. A DLQ of a DLQ would only move the problem; its depth alarms instead.',
     });
 
     // This account's alarms of this deployment only: the prefix ends in a character no deployment
@@ -103,8 +104,9 @@ export class Ingestion extends Construct {
         conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
-    this.ampTopic.addSubscription(new SqsSubscription(this.ingest.queue, { rawMessageDelivery: false, deadLetterQueue: this.deliveryDlq }));
-
+    this.ampTopic.addSubscription(
+      new SqsSubscription(this.ingest.queue, { rawMessageDelivery: false, deadLetterQueue: this.deliveryDlq }),
+    );
   }
 
   /**

@@ -27,10 +27,13 @@ export function securityRef(cluster: ClusterConfig): SecurityRef | undefined {
     ? {
         ...(s.tls.caSecret !== undefined ? { caSecret: s.tls.caSecret } : {}),
         ...(s.tls.serverName !== undefined ? { serverName: s.tls.serverName } : {}),
-        ...(s.tls.clientCertificateSecret !== undefined ? { clientCertificateSecret: s.tls.clientCertificateSecret } : {}),
+        ...(s.tls.clientCertificateSecret !== undefined
+          ? { clientCertificateSecret: s.tls.clientCertificateSecret }
+          : {}),
       }
     : undefined;
-  const region = cluster.platform === 'msk' && s.mechanism === 'AWS_MSK_IAM' ? cluster.msk.clusterArn.split(':')[3] : undefined;
+  const region =
+    cluster.platform === 'msk' && s.mechanism === 'AWS_MSK_IAM' ? cluster.msk.clusterArn.split(':')[3] : undefined;
   return {
     protocol: s.protocol,
     ...(s.mechanism !== undefined ? { mechanism: s.mechanism } : {}),
@@ -43,7 +46,9 @@ export function securityRef(cluster: ClusterConfig): SecurityRef | undefined {
 /** The secrets a cluster's clients read (name or ARN, as configured). */
 export function clusterSecrets(cluster: ClusterConfig): string[] {
   const s = cluster.security;
-  return [s.credentialsSecret, s.tls?.caSecret, s.tls?.clientCertificateSecret].filter((x): x is string => x !== undefined);
+  return [s.credentialsSecret, s.tls?.caSecret, s.tls?.clientCertificateSecret].filter(
+    (x): x is string => x !== undefined,
+  );
 }
 
 /**
@@ -65,7 +70,13 @@ export function grantKafkaAccess(fn: HealerFunction, cluster: ClusterConfig, rol
   const s = cluster.security;
   const secrets = clusterSecrets(cluster);
   if (secrets.length > 0) {
-    fn.role.addToPrincipalPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['secretsmanager:GetSecretValue'], resources: secrets.map(secretResourceArn) }));
+    fn.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: secrets.map(secretResourceArn),
+      }),
+    );
   }
   if (s.kmsKeyArn !== undefined) {
     fn.role.addToPrincipalPolicy(
@@ -81,15 +92,22 @@ export function grantKafkaAccess(fn: HealerFunction, cluster: ClusterConfig, rol
   const arn = cluster.msk.clusterArn;
   const allTopics = mskResource(arn, 'topic', '*');
   const allGroups = mskResource(arn, 'group', '*');
-  const add = (actions: string[], resources: string[]) => fn.role.addToPrincipalPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
-  add(['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:DescribeClusterDynamicConfiguration'], [arn]);
+  const add = (actions: string[], resources: string[]) =>
+    fn.role.addToPrincipalPolicy(new PolicyStatement({ effect: Effect.ALLOW, actions, resources }));
+  add(
+    ['kafka-cluster:Connect', 'kafka-cluster:DescribeCluster', 'kafka-cluster:DescribeClusterDynamicConfiguration'],
+    [arn],
+  );
   // Metadata and ListOffsets of every topic, min.insync.replicas of every topic.
   add(['kafka-cluster:DescribeTopic', 'kafka-cluster:DescribeTopicDynamicConfiguration'], [allTopics]);
   const groups = role === 'probe' ? cluster.consumerGroups.map((g) => mskResource(arn, 'group', g.name)) : [allGroups];
   if (groups.length > 0) add(['kafka-cluster:DescribeGroup'], groups);
   const wild = [allTopics, ...(role === 'cluster-steps' ? [allGroups] : [])];
   if (role === 'cluster-steps' && cluster.dr !== undefined) {
-    add(['kafka-cluster:CreateTopic', 'kafka-cluster:WriteData', 'kafka-cluster:ReadData'], DR_TOPICS.map((t) => mskResource(arn, 'topic', t)));
+    add(
+      ['kafka-cluster:CreateTopic', 'kafka-cluster:WriteData', 'kafka-cluster:ReadData'],
+      DR_TOPICS.map((t) => mskResource(arn, 'topic', t)),
+    );
     // MirrorMaker 2's replicated heartbeats, `<source alias>.heartbeats` (the alias is the peer's name at run time).
     const heartbeats = mskResource(arn, 'topic', '*.heartbeats');
     add(['kafka-cluster:ReadData'], [heartbeats]);

@@ -38,22 +38,43 @@ export class Notifications extends Construct {
     // Only on behalf of this account (aws:SourceAccount): another account's alarm or workspace
     // cannot use the key through the service (confused deputy).
     for (const service of ['cloudwatch.amazonaws.com', 'aps.amazonaws.com']) {
-      this.key.grant(new ServicePrincipal(service).withConditions({ StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } }), 'kms:Decrypt', 'kms:GenerateDataKey*');
+      this.key.grant(
+        new ServicePrincipal(service).withConditions({ StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } }),
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+      );
     }
 
     const arns = props.notifications.snsTopicArns;
     this.critical = arns.critical
       ? Topic.fromTopicArn(this, 'CriticalTopic', arns.critical)
-      : this.topic('CriticalTopic', `kafka-heal-${props.deployment}-critical`, `kafka-heal ${props.deployment}: critical (SEV-1/SEV-2 and the healer's own failures)`);
+      : this.topic(
+          'CriticalTopic',
+          `kafka-heal-${props.deployment}-critical`,
+          `kafka-heal ${props.deployment}: critical (SEV-1/SEV-2 and the healer's own failures)`,
+        );
     this.warning = arns.warning
       ? Topic.fromTopicArn(this, 'WarningTopic', arns.warning)
-      : this.topic('WarningTopic', `kafka-heal-${props.deployment}-warning`, `kafka-heal ${props.deployment}: warning (SEV-3/SEV-4)`);
+      : this.topic(
+          'WarningTopic',
+          `kafka-heal-${props.deployment}-warning`,
+          `kafka-heal ${props.deployment}: warning (SEV-3/SEV-4)`,
+        );
 
-    this.pagerDutyRoutingKey = Secret.fromSecretNameV2(this, 'PagerDutyRoutingKey', props.notifications.pagerDutyRoutingKeySecretName);
+    this.pagerDutyRoutingKey = Secret.fromSecretNameV2(
+      this,
+      'PagerDutyRoutingKey',
+      props.notifications.pagerDutyRoutingKeySecretName,
+    );
   }
 
   /** A KMS-encrypted topic that refuses non-TLS publishes. */
   topic(id: string, topicName: string, displayName: string): Topic {
-    return new Topic(this, id, { topicName, displayName: displayName.slice(0, 100), masterKey: this.key, enforceSSL: true });
+    return new Topic(this, id, {
+      topicName,
+      displayName: displayName.slice(0, 100),
+      masterKey: this.key,
+      enforceSSL: true,
+    });
   }
 }

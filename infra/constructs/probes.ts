@@ -44,13 +44,21 @@ export interface ProbeClusterEnv {
 export function probeClusterEnv(cluster: ClusterConfig): ProbeClusterEnv {
   // MSK numbers its brokers 1..N (a replaced broker keeps its id): the probe reports each of them,
   // so a broker down from the first probe of a cold container still reads 0, never absent.
-  const brokerIds = cluster.platform === 'ec2' ? cluster.ec2.brokers?.map((b) => b.id) : Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
+  const brokerIds =
+    cluster.platform === 'ec2'
+      ? cluster.ec2.brokers?.map((b) => b.id)
+      : Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
   const security = securityRef(cluster);
   // Never the DR record: after a failover it names the peer, and the probe of this cluster would
   // watch the other one. The schema makes sure a DR pair member lists brokers of its own.
   const record = cluster.dr?.route53?.recordName;
   const zookeeper = zookeeperConnect(cluster);
-  const own = record === undefined ? cluster.bootstrapServers : cluster.bootstrapServers.filter((s) => parseHostPort(s).host.toLowerCase().replace(/\.$/, '') !== record.toLowerCase().replace(/\.$/, ''));
+  const own =
+    record === undefined
+      ? cluster.bootstrapServers
+      : cluster.bootstrapServers.filter(
+          (s) => parseHostPort(s).host.toLowerCase().replace(/\.$/, '') !== record.toLowerCase().replace(/\.$/, ''),
+        );
   return {
     name: cluster.name,
     bootstrapServers: own,
@@ -106,7 +114,8 @@ export class ClusterProbe extends Construct {
     });
     Validations.of(vpc).acknowledge({
       id: 'Annotation::@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
-      reason: 'The imported VPC is only the parent of the probe\'s explicitly listed subnets; no construct selects subnets from it by zone.',
+      reason:
+        "The imported VPC is only the parent of the probe's explicitly listed subnets; no construct selects subnets from it by zone.",
     });
     const subnets = cluster.probe.subnetIds.map((id, i) => {
       const subnet = Subnet.fromSubnetId(this, `Subnet${i}`, id);

@@ -15,16 +15,30 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { QuorumTargetConfig } from '../../functions/workflow-steps/quorum-recovery.js';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
-import { RECOVERY_RUNBOOKS, grantInstances, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
+import {
+  RECOVERY_RUNBOOKS,
+  grantInstances,
+  runbookDocumentName,
+  type RecoveryWorkflows,
+} from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** 55 minutes of automation plus three approval windows of one hour (the ASL TimeoutSeconds). */
 export const QUORUM_RECOVERY_TIMEOUT = Duration.seconds(14_100);
 
-export const QUORUM_RUNBOOKS = { stop: 'kafka-stop-broker', backup: 'kafka-backup-metadata', cli: 'kafka-cli-action' } as const;
+export const QUORUM_RUNBOOKS = {
+  stop: 'kafka-stop-broker',
+  backup: 'kafka-backup-metadata',
+  cli: 'kafka-cli-action',
+} as const;
 
 /** The substitutions quorum-recovery.asl.json needs. */
-export function quorumRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string; deployment: string }): Record<string, string> {
+export function quorumRecoverySubstitutions(s: {
+  workflowStepsFunctionArn: string;
+  escalationStateMachineArn: string;
+  approvalFunctionArn: string;
+  deployment: string;
+}): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
@@ -101,7 +115,11 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
       timeout: QUORUM_RECOVERY_TIMEOUT,
     });
     props.recovery.allowSteps(wf, clusters);
-    props.recovery.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
+    props.recovery.allowEscalation(
+      wf,
+      props.escalation,
+      props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
+    );
     props.approvalFunction.grantInvoke(wf.stateMachine);
     const sm = wf.stateMachine;
     sm.addToRolePolicy(
@@ -109,16 +127,34 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
         sid: 'SendQuorumRunbooksOnly',
         effect: Effect.ALLOW,
         actions: ['ssm:SendCommand'],
-        resources: documents.map((doc) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string })),
+        resources: documents.map((doc) =>
+          stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string }),
+        ),
       }),
     );
     // The brokers and the ZooKeeper hosts, by id or (many of them) by the deployment tag.
-    grantInstances(wf, d, clusters.flatMap((c) => [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]), []);
+    grantInstances(
+      wf,
+      d,
+      clusters.flatMap((c) => [
+        ...(c.ec2.brokers ?? []).map((b) => b.instanceId),
+        ...(c.ec2.zookeeper?.instanceIds ?? []),
+      ]),
+      [],
+    );
     // ssm:GetCommandInvocation has no resource-level permissions; * is acknowledged by HealerWorkflow.
-    sm.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+    sm.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ReadCommandResults',
+        effect: Effect.ALLOW,
+        actions: ['ssm:GetCommandInvocation'],
+        resources: ['*'],
+      }),
+    );
     Validations.of(wf).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,
-      reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+      reason:
+        'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
     });
     this.workflow = wf;
   }

@@ -68,16 +68,36 @@ export const MAX_NAMED_INSTANCES = 50;
  * target. The workflows only ever address the instances the config lists or the tags resolve
  * (functions/workflow-steps/instances.ts).
  */
-export function grantInstances(wf: HealerWorkflow, deployment: string, listed: string[], brokerTags: { key: string; value: string }[]): void {
+export function grantInstances(
+  wf: HealerWorkflow,
+  deployment: string,
+  listed: string[],
+  brokerTags: { key: string; value: string }[],
+): void {
   const stack = Stack.of(wf);
   const role = wf.stateMachine;
   const ids = [...new Set(listed)];
   const anyInstance = stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' });
   const deploymentTag = { [`ssm:resourceTag/${DEPLOYMENT_TAG}`]: deployment };
   if (ids.length > 0 && ids.length <= MAX_NAMED_INSTANCES) {
-    role.addToRolePolicy(new PolicyStatement({ sid: 'SendToConfiguredInstances', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: ids.map((i) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: i })) }));
+    role.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'SendToConfiguredInstances',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: ids.map((i) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: i })),
+      }),
+    );
   } else if (ids.length > 0) {
-    role.addToRolePolicy(new PolicyStatement({ sid: 'SendToDeploymentInstances', effect: Effect.ALLOW, actions: ['ssm:SendCommand'], resources: [anyInstance], conditions: { StringEquals: deploymentTag } }));
+    role.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'SendToDeploymentInstances',
+        effect: Effect.ALLOW,
+        actions: ['ssm:SendCommand'],
+        resources: [anyInstance],
+        conditions: { StringEquals: deploymentTag },
+      }),
+    );
   }
   brokerTags.forEach((t, i) => {
     role.addToRolePolicy(
@@ -115,15 +135,25 @@ export function brokerRecoverySubstitutions(s: {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
-    DiskPressureStateMachineArn: s.diskPressureStateMachineArn ?? `arn:aws:states:local:000000000000:stateMachine:kafka-heal-${s.deployment}-disk-pressure`,
+    DiskPressureStateMachineArn:
+      s.diskPressureStateMachineArn ??
+      `arn:aws:states:local:000000000000:stateMachine:kafka-heal-${s.deployment}-disk-pressure`,
     DiagnoseDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.diagnose),
     RestartDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.restart),
   };
 }
 
 /** The substitutions msk-broker-recovery.asl.json needs. */
-export function mskBrokerRecoverySubstitutions(s: { workflowStepsFunctionArn: string; escalationStateMachineArn: string; approvalFunctionArn: string }): Record<string, string> {
-  return { WorkflowStepsFunctionArn: s.workflowStepsFunctionArn, EscalationStateMachineArn: s.escalationStateMachineArn, ApprovalFunctionArn: s.approvalFunctionArn };
+export function mskBrokerRecoverySubstitutions(s: {
+  workflowStepsFunctionArn: string;
+  escalationStateMachineArn: string;
+  approvalFunctionArn: string;
+}): Record<string, string> {
+  return {
+    WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
+    EscalationStateMachineArn: s.escalationStateMachineArn,
+    ApprovalFunctionArn: s.approvalFunctionArn,
+  };
 }
 
 // MSK has no host paths; the target schema wants values, which no MSK step reads.
@@ -135,7 +165,18 @@ export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: stri
   const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
   const dr = drTargetConfig(cluster);
   if (cluster.platform === 'msk') {
-    return { cluster: cluster.name, platform: 'msk', clusterStepsFunction, brokers: [], serviceName: 'kafka', listenerPort, ...MSK_NO_HOST_PATHS, mskClusterArn: cluster.msk.clusterArn, ...(dr ? { dr } : {}), ...consumerLagTargetFields(cluster) };
+    return {
+      cluster: cluster.name,
+      platform: 'msk',
+      clusterStepsFunction,
+      brokers: [],
+      serviceName: 'kafka',
+      listenerPort,
+      ...MSK_NO_HOST_PATHS,
+      mskClusterArn: cluster.msk.clusterArn,
+      ...(dr ? { dr } : {}),
+      ...consumerLagTargetFields(cluster),
+    };
   }
   const paths = brokerHostPaths(cluster.ec2);
   return {
@@ -200,8 +241,12 @@ export class RecoveryWorkflows extends Construct {
   constructor(scope: Construct, id: string, props: RecoveryWorkflowsProps) {
     super(scope, id);
     const d = props.deployment;
-    const ec2Clusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2');
-    const mskClusters = props.clusters.filter((c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk');
+    const ec2Clusters = props.clusters.filter(
+      (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
+    );
+    const mskClusters = props.clusters.filter(
+      (c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk',
+    );
 
     // --- Host runbooks: the repository's files, deployed as SSM Command documents ----------
     this.deployment = d;
@@ -214,11 +259,20 @@ export class RecoveryWorkflows extends Construct {
     const stepsFunctions: Record<string, string> = {};
     for (const cluster of props.clusters) {
       // Imported by id, no lookups (synth needs no credentials); the subnets are given explicitly.
-      const vpc = Vpc.fromVpcAttributes(this, `Vpc-${cluster.name}`, { vpcId: cluster.probe.vpcId, availabilityZones: Fn.getAzs() });
-      Annotations.of(vpc).acknowledgeWarning('@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones', 'The function names its subnets explicitly; the VPC\'s zone list is never read.');
+      const vpc = Vpc.fromVpcAttributes(this, `Vpc-${cluster.name}`, {
+        vpcId: cluster.probe.vpcId,
+        availabilityZones: Fn.getAzs(),
+      });
+      Annotations.of(vpc).acknowledgeWarning(
+        '@aws-cdk/aws-ec2:vpcAttributeIsListTokenavailabilityZones',
+        "The function names its subnets explicitly; the VPC's zone list is never read.",
+      );
       const subnets = cluster.probe.subnetIds.map((s, i) => {
         const subnet = Subnet.fromSubnetId(this, `Subnet-${cluster.name}-${i}`, s);
-        Annotations.of(subnet).acknowledgeWarning('@aws-cdk/aws-ec2:noSubnetRouteTableId', 'Only Lambda VPC placement uses the subnet; nothing reads its route table.');
+        Annotations.of(subnet).acknowledgeWarning(
+          '@aws-cdk/aws-ec2:noSubnetRouteTableId',
+          'Only Lambda VPC placement uses the subnet; nothing reads its route table.',
+        );
         return subnet;
       });
       const fn = new HealerFunction(this, `ClusterSteps-${cluster.name}`, {
@@ -230,7 +284,11 @@ export class RecoveryWorkflows extends Construct {
         vpc: {
           vpc,
           subnets,
-          securityGroups: [SecurityGroup.fromSecurityGroupId(this, `Sg-${cluster.name}`, cluster.probe.securityGroupId, { mutable: false })],
+          securityGroups: [
+            SecurityGroup.fromSecurityGroupId(this, `Sg-${cluster.name}`, cluster.probe.securityGroupId, {
+              mutable: false,
+            }),
+          ],
         },
         // The probe library comes from the stack's probe layer, not the bundle.
         layers: [ProbeLayer.of(this).binding],
@@ -258,10 +316,15 @@ export class RecoveryWorkflows extends Construct {
     if (ec2Clusters.some((c) => c.ec2.brokerTag)) this.findsTaggedBrokers();
     Validations.of(this.workflowSteps).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${ref(this, props.table)}/index/*]`,
-      reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store reads incidents through gsi1.',
+      reason:
+        'Read/write on the incident table includes its indexes (<table>/index/*): the store reads incidents through gsi1.',
     });
 
-    const common = { workflowStepsFunctionArn: this.workflowSteps.fn.functionArn, escalationStateMachineArn: props.escalation.stateMachineArn, approvalFunctionArn: props.approvalFunction.functionArn };
+    const common = {
+      workflowStepsFunctionArn: this.workflowSteps.fn.functionArn,
+      escalationStateMachineArn: props.escalation.stateMachineArn,
+      approvalFunctionArn: props.approvalFunction.functionArn,
+    };
 
     if (ec2Clusters.length > 0) {
       const ssmRun = new SsmRunWorkflow(this, 'SsmRun', { deployment: d });
@@ -274,7 +337,12 @@ export class RecoveryWorkflows extends Construct {
           ...common,
           deployment: d,
           // Named, not referenced: disk-pressure is created after this workflow and may start it back.
-          diskPressureStateMachineArn: Stack.of(this).formatArn({ service: 'states', resource: 'stateMachine', resourceName: `kafka-heal-${d}-disk-pressure`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          diskPressureStateMachineArn: Stack.of(this).formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: `kafka-heal-${d}-disk-pressure`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
           ssmRunStateMachineArn: ssmRun.stateMachineArn,
         }),
         timeout: RECOVERY_TIMEOUT,
@@ -304,10 +372,18 @@ export class RecoveryWorkflows extends Construct {
           resources: mskClusters.map((c) => c.msk.clusterArn),
         }),
       );
-      wf.stateMachine.addToRolePolicy(new PolicyStatement({ sid: 'ReadClusterOperations', effect: Effect.ALLOW, actions: ['kafka:DescribeClusterOperation'], resources: ['*'] }));
+      wf.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'ReadClusterOperations',
+          effect: Effect.ALLOW,
+          actions: ['kafka:DescribeClusterOperation'],
+          resources: ['*'],
+        }),
+      );
       Validations.of(wf).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'kafka:DescribeClusterOperation is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
+        reason:
+          'kafka:DescribeClusterOperation is read-only and addressed by an operation ARN only known at run time; log delivery and X-Ray also need *.',
       });
       this.mskBrokerRecovery = wf;
     }
@@ -321,10 +397,18 @@ export class RecoveryWorkflows extends Construct {
    */
   private findsTaggedBrokers(): void {
     this.workflowSteps.setEnv('FIND_TAGGED_BROKERS', 'true');
-    this.workflowSteps.role.addToPrincipalPolicy(new PolicyStatement({ sid: 'FindTaggedBrokers', effect: Effect.ALLOW, actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    this.workflowSteps.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'FindTaggedBrokers',
+        effect: Effect.ALLOW,
+        actions: ['ec2:DescribeInstances'],
+        resources: ['*'],
+      }),
+    );
     Validations.of(this.workflowSteps).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ec2:DescribeInstances (read-only) supports no resource-level permissions: it finds the instances of the clusters whose brokers are found by tag. X-Ray (active tracing) also needs *.',
+      reason:
+        'ec2:DescribeInstances (read-only) supports no resource-level permissions: it finds the instances of the clusters whose brokers are found by tag. X-Ray (active tracing) also needs *.',
     });
   }
 
@@ -347,7 +431,11 @@ export class RecoveryWorkflows extends Construct {
    * Lets the workflow send the given runbooks (only those documents) to the clusters' broker
    * instances (grantInstances below).
    */
-  allowRunbooks(wf: HealerWorkflow, runbooks: string[], ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[]): void {
+  allowRunbooks(
+    wf: HealerWorkflow,
+    runbooks: string[],
+    ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[],
+  ): void {
     const stack = Stack.of(this);
     const role = wf.stateMachine;
     role.addToRolePolicy(
@@ -355,11 +443,29 @@ export class RecoveryWorkflows extends Construct {
         sid: 'SendProjectRunbooksOnly',
         effect: Effect.ALLOW,
         actions: ['ssm:SendCommand'],
-        resources: runbooks.map((r) => stack.formatArn({ service: 'ssm', resource: 'document', resourceName: this.runbookDocument(r).name as string })),
+        resources: runbooks.map((r) =>
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'document',
+            resourceName: this.runbookDocument(r).name as string,
+          }),
+        ),
       }),
     );
-    grantInstances(wf, this.deployment, ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => b.instanceId)), ec2Clusters.flatMap((c) => (c.ec2.brokerTag ? [c.ec2.brokerTag] : [])));
-    role.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandResults', effect: Effect.ALLOW, actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+    grantInstances(
+      wf,
+      this.deployment,
+      ec2Clusters.flatMap((c) => (c.ec2.brokers ?? []).map((b) => b.instanceId)),
+      ec2Clusters.flatMap((c) => (c.ec2.brokerTag ? [c.ec2.brokerTag] : [])),
+    );
+    role.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ReadCommandResults',
+        effect: Effect.ALLOW,
+        actions: ['ssm:GetCommandInvocation'],
+        resources: ['*'],
+      }),
+    );
     // ssm:GetCommandInvocation has no resource-level permissions: it reads the output of commands
     // this role sent. Resource * is acknowledged by HealerWorkflow (logging and tracing need it too).
   }
@@ -371,7 +477,8 @@ export class RecoveryWorkflows extends Construct {
       f.fn.grantInvoke(wf.stateMachine);
       Validations.of(wf).acknowledge({
         id: `AwsSolutions-IAM5[Resource::${ref(this, f.fn)}:*]`,
-        reason: 'lambda:InvokeFunction on a step function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+        reason:
+          'lambda:InvokeFunction on a step function includes its versions and aliases (<function arn>:*), as CDK grants it.',
       });
     }
   }
@@ -383,7 +490,8 @@ export class RecoveryWorkflows extends Construct {
     if (approvalResource) {
       Validations.of(wf).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(approvalResource as never)}.Arn>:*]`,
-        reason: 'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
+        reason:
+          'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
       });
     }
   }
@@ -395,8 +503,10 @@ export class RecoveryWorkflows extends Construct {
 
   /** Lets the classifier start these workflows (WORKFLOW_ARN_BROKER_RECOVERY, WORKFLOW_ARN_MSK_BROKER_RECOVERY). */
   bindTo(fn: HealerFunction): this {
-    if (this.brokerRecovery) fn.bindStateMachine(this.brokerRecovery.stateMachine, workflowArnEnvName('broker-recovery'));
-    if (this.mskBrokerRecovery) fn.bindStateMachine(this.mskBrokerRecovery.stateMachine, workflowArnEnvName('msk-broker-recovery'));
+    if (this.brokerRecovery)
+      fn.bindStateMachine(this.brokerRecovery.stateMachine, workflowArnEnvName('broker-recovery'));
+    if (this.mskBrokerRecovery)
+      fn.bindStateMachine(this.mskBrokerRecovery.stateMachine, workflowArnEnvName('msk-broker-recovery'));
     return this;
   }
 
@@ -405,7 +515,8 @@ export class RecoveryWorkflows extends Construct {
     monitoring.watchFunction(this.workflowSteps, 'workflow-steps');
     for (const [name, fn] of this.clusterSteps) monitoring.watchFunction(fn, `cluster-steps-${name}`);
     if (this.brokerRecovery) monitoring.watchStateMachine(this.brokerRecovery.stateMachine, 'broker-recovery');
-    if (this.mskBrokerRecovery) monitoring.watchStateMachine(this.mskBrokerRecovery.stateMachine, 'msk-broker-recovery');
+    if (this.mskBrokerRecovery)
+      monitoring.watchStateMachine(this.mskBrokerRecovery.stateMachine, 'msk-broker-recovery');
     return this;
   }
 }

@@ -5,7 +5,15 @@
 // matches the lowercase `kafka-heal-<deployment>.` prefix of the cluster alarms (prefix matching
 // is case-sensitive), so these alarms can never loop back into the healer.
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarm, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+  type IAlarm,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -30,7 +38,11 @@ export class SelfMonitoring extends Construct {
   private readonly action: SnsAction;
   private readonly prefix: string;
 
-  constructor(scope: Construct, id: string, private readonly props: SelfMonitoringProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: SelfMonitoringProps,
+  ) {
     super(scope, id);
     this.action = new SnsAction(props.topic);
     this.prefix = selfAlarmPrefix(props.deployment);
@@ -64,15 +76,30 @@ export class SelfMonitoring extends Construct {
    * storm, so an alarm on its throttles would page for the healer working as intended.
    */
   watchFunction(f: HealerFunction, label: string): this {
-    this.aboveZero(`${label}Errors`, `${label}-errors`, f.fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }), `the ${label} function failed (Lambda Errors > 0)`);
+    this.aboveZero(
+      `${label}Errors`,
+      `${label}-errors`,
+      f.fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+      `the ${label} function failed (Lambda Errors > 0)`,
+    );
     return this;
   }
 
   /** ExecutionsFailed > 0 and ExecutionsTimedOut > 0 of a workflow. */
   watchStateMachine(sm: StateMachine, label: string): this {
     const period = Duration.minutes(1);
-    this.aboveZero(`${label}Failed`, `${label}-executions-failed`, sm.metricFailed({ period, statistic: 'Sum' }), `an execution of ${label} failed`);
-    this.aboveZero(`${label}TimedOut`, `${label}-executions-timed-out`, sm.metricTimedOut({ period, statistic: 'Sum' }), `an execution of ${label} timed out`);
+    this.aboveZero(
+      `${label}Failed`,
+      `${label}-executions-failed`,
+      sm.metricFailed({ period, statistic: 'Sum' }),
+      `an execution of ${label} failed`,
+    );
+    this.aboveZero(
+      `${label}TimedOut`,
+      `${label}-executions-timed-out`,
+      sm.metricTimedOut({ period, statistic: 'Sum' }),
+      `an execution of ${label} timed out`,
+    );
     return this;
   }
 
@@ -89,7 +116,12 @@ export class SelfMonitoring extends Construct {
 
   /** The webhook API answered with a 5xx (Alertmanager will retry, but something is broken). */
   watchApi(api: RestApi, label: string): this {
-    this.aboveZero(`${label}ServerErrors`, `${label}-5xx`, api.metricServerError({ period: Duration.minutes(1), statistic: 'Sum' }), `the ${label} API answered 5xx`);
+    this.aboveZero(
+      `${label}ServerErrors`,
+      `${label}-5xx`,
+      api.metricServerError({ period: Duration.minutes(1), statistic: 'Sum' }),
+      `the ${label} API answered 5xx`,
+    );
     return this;
   }
 
@@ -102,10 +134,31 @@ export class SelfMonitoring extends Construct {
   watchRejectedInput(sources: { functionName: string; metricName: string }[]): this {
     const period = Duration.minutes(1);
     const metrics = Object.fromEntries(
-      sources.map((s, i) => [`r${i}`, new Metric({ namespace: metricsNamespace(this.props.deployment), metricName: s.metricName, dimensionsMap: serviceDimension(s.functionName), statistic: 'Sum', period })]),
+      sources.map((s, i) => [
+        `r${i}`,
+        new Metric({
+          namespace: metricsNamespace(this.props.deployment),
+          metricName: s.metricName,
+          dimensionsMap: serviceDimension(s.functionName),
+          statistic: 'Sum',
+          period,
+        }),
+      ]),
     );
-    const expression = new MathExpression({ expression: Object.keys(metrics).map((k) => `FILL(${k}, 0)`).join(' + '), usingMetrics: metrics, period, label: 'rejected input' });
-    this.aboveZero('RejectedInput', 'rejected-input', expression, `input was rejected and kept raw in the incident table (${sources.map((s) => `${s.functionName} ${s.metricName}`).join(', ')}): read it with the RAW# items and fix its sender`);
+    const expression = new MathExpression({
+      expression: Object.keys(metrics)
+        .map((k) => `FILL(${k}, 0)`)
+        .join(' + '),
+      usingMetrics: metrics,
+      period,
+      label: 'rejected input',
+    });
+    this.aboveZero(
+      'RejectedInput',
+      'rejected-input',
+      expression,
+      `input was rejected and kept raw in the incident table (${sources.map((s) => `${s.functionName} ${s.metricName}`).join(', ')}): read it with the RAW# items and fix its sender`,
+    );
     return this;
   }
 

@@ -16,7 +16,11 @@ export class SsmRunWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: { deployment: string }) {
     super(scope, id);
     this.stateMachineName = `kafka-heal-${props.deployment}-ssm-run`;
-    this.workflow = new HealerWorkflow(this, 'Workflow', { name: 'ssm-run', stateMachineName: this.stateMachineName, substitutions: {} });
+    this.workflow = new HealerWorkflow(this, 'Workflow', {
+      name: 'ssm-run',
+      stateMachineName: this.stateMachineName,
+      substitutions: {},
+    });
   }
 
   get stateMachineArn(): string {

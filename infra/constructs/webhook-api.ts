@@ -81,7 +81,10 @@ export class WebhookApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebhookApiProps) {
     super(scope, id);
-    this.accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS, removalPolicy: RemovalPolicy.RETAIN });
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
 
     this.api = new RestApi(this, 'Api', {
       restApiName: `kafka-heal-${props.deployment}-webhooks`,
@@ -96,7 +99,16 @@ export class WebhookApi extends Construct {
         tracingEnabled: true,
         throttlingRateLimit: props.rateLimit ?? 50,
         throttlingBurstLimit: props.burstLimit ?? 100,
-        ...(props.pagerDuty ? { methodOptions: { '/pagerduty/POST': { throttlingRateLimit: PAGERDUTY_RATE_LIMIT, throttlingBurstLimit: PAGERDUTY_RATE_LIMIT * 2 } } } : {}),
+        ...(props.pagerDuty
+          ? {
+              methodOptions: {
+                '/pagerduty/POST': {
+                  throttlingRateLimit: PAGERDUTY_RATE_LIMIT,
+                  throttlingBurstLimit: PAGERDUTY_RATE_LIMIT * 2,
+                },
+              },
+            }
+          : {}),
         loggingLevel: MethodLoggingLevel.OFF,
         accessLogDestination: new LogGroupLogDestination(this.accessLogs),
         accessLogFormat: jsonAccessLogFormat(),
@@ -119,18 +131,27 @@ export class WebhookApi extends Construct {
     });
 
     this.alertmanager = this.api.root.addResource('alertmanager');
-    this.alertmanager.addMethod('POST', new LambdaIntegration(props.handler.fn, { proxy: true, allowTestInvoke: false }), {
-      authorizer,
-      requestValidator: validator,
-      requestParameters: { 'method.request.header.Authorization': true },
-    });
+    this.alertmanager.addMethod(
+      'POST',
+      new LambdaIntegration(props.handler.fn, { proxy: true, allowTestInvoke: false }),
+      {
+        authorizer,
+        requestValidator: validator,
+        requestParameters: { 'method.request.header.Authorization': true },
+      },
+    );
 
     if (props.pagerDuty) {
       this.pagerDuty = this.api.root.addResource('pagerduty');
-      const method = this.pagerDuty.addMethod('POST', new LambdaIntegration(props.pagerDuty.fn, { proxy: true, allowTestInvoke: false }), { authorizationType: AuthorizationType.NONE });
+      const method = this.pagerDuty.addMethod(
+        'POST',
+        new LambdaIntegration(props.pagerDuty.fn, { proxy: true, allowTestInvoke: false }),
+        { authorizationType: AuthorizationType.NONE },
+      );
       Validations.of(method).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: 'PagerDuty Webhooks v3 cannot send a bearer token: the X-PagerDuty-Signature HMAC-SHA256 over the body under the subscription secret (Secrets Manager) is the credential, checked in constant time by the handler, with a replay window and event-id deduplication; unsigned bodies are answered 401 and not stored.',
+        reason:
+          'PagerDuty Webhooks v3 cannot send a bearer token: the X-PagerDuty-Signature HMAC-SHA256 over the body under the subscription secret (Secrets Manager) is the credential, checked in constant time by the handler, with a replay window and event-id deduplication; unsigned bodies are answered 401 and not stored.',
       });
     } else {
       this.pagerDuty = undefined;
@@ -139,8 +160,16 @@ export class WebhookApi extends Construct {
     const json = { 'application/json': '{"message": $context.error.messageString}' };
     // Gateway responses say why in JSON: a missing or malformed Authorization header 401, a
     // wrong token 403.
-    this.api.addGatewayResponse('Unauthorized', { type: ResponseType.UNAUTHORIZED, statusCode: '401', templates: json });
-    this.api.addGatewayResponse('AccessDenied', { type: ResponseType.ACCESS_DENIED, statusCode: '403', templates: json });
+    this.api.addGatewayResponse('Unauthorized', {
+      type: ResponseType.UNAUTHORIZED,
+      statusCode: '401',
+      templates: json,
+    });
+    this.api.addGatewayResponse('AccessDenied', {
+      type: ResponseType.ACCESS_DENIED,
+      statusCode: '403',
+      templates: json,
+    });
 
     Validations.of(this).acknowledge(
       {
@@ -151,7 +180,7 @@ export class WebhookApi extends Construct {
       {
         id: 'AwsSolutions-APIG6',
         reason:
-          'Every request is access-logged as JSON (APIG1) and traced with X-Ray; execution logging (a line per integration step, billed per GB) adds nothing the handler\'s own logs and the access log do not say.',
+          "Every request is access-logged as JSON (APIG1) and traced with X-Ray; execution logging (a line per integration step, billed per GB) adds nothing the handler's own logs and the access log do not say.",
       },
       {
         id: 'AwsSolutions-APIG3',
@@ -160,7 +189,8 @@ export class WebhookApi extends Construct {
       },
       {
         id: 'AwsSolutions-COG4',
-        reason: 'The callers are machines: Alertmanager can only send a static bearer token (the Lambda TOKEN authorizer checks it against Secrets Manager), PagerDuty only an HMAC signature of the body (checked by its handler): a Cognito user pool fits neither.',
+        reason:
+          'The callers are machines: Alertmanager can only send a static bearer token (the Lambda TOKEN authorizer checks it against Secrets Manager), PagerDuty only an HMAC signature of the body (checked by its handler): a Cognito user pool fits neither.',
       },
     );
   }

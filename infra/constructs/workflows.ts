@@ -16,7 +16,13 @@ import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Stage } from 'aws-cdk-li
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+  type IStateMachine,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { APPROVAL_RESOURCE_TEMPLATE } from '../../functions/approvals/schema.js';
@@ -36,10 +42,11 @@ export function aslFile(name: string): string {
 export const ESCALATION_NOTIFY_ASL = aslFile('escalation-notify');
 
 /** Workflows rendered from a shared template file: the template and the values substituted at render time. */
-export const RENDERED_WORKFLOWS: Readonly<Record<string, { template: string; substitutions: Record<string, string> }>> = {
-  'dr-failover': { template: DR_SWITCH_TEMPLATE, substitutions: DR_DIRECTIONS['dr-failover'] },
-  'dr-failback': { template: DR_SWITCH_TEMPLATE, substitutions: DR_DIRECTIONS['dr-failback'] },
-};
+export const RENDERED_WORKFLOWS: Readonly<Record<string, { template: string; substitutions: Record<string, string> }>> =
+  {
+    'dr-failover': { template: DR_SWITCH_TEMPLATE, substitutions: DR_DIRECTIONS['dr-failover'] },
+    'dr-failback': { template: DR_SWITCH_TEMPLATE, substitutions: DR_DIRECTIONS['dr-failback'] },
+  };
 
 const TEMPLATES = new Set(Object.values(RENDERED_WORKFLOWS).map((r) => r.template));
 
@@ -81,7 +88,11 @@ export function renderTemplate(text: string, values: Record<string, string>, sou
 export function definitionText(name: string): string {
   const rendered = RENDERED_WORKFLOWS[name];
   if (!rendered) return readFileSync(aslFile(name), 'utf8');
-  return renderTemplate(readFileSync(aslFile(rendered.template), 'utf8'), rendered.substitutions, `statemachines/${rendered.template}.asl.json as ${name}`);
+  return renderTemplate(
+    readFileSync(aslFile(rendered.template), 'utf8'),
+    rendered.substitutions,
+    `statemachines/${rendered.template}.asl.json as ${name}`,
+  );
 }
 
 /**
@@ -99,7 +110,10 @@ function definitionFile(scope: Construct, name: string): string {
 }
 
 /** The substitutions escalation-notify.asl.json needs. */
-export function escalationNotifySubstitutions(t: { criticalTopicArn: string; warningTopicArn: string }): Record<string, string> {
+export function escalationNotifySubstitutions(t: {
+  criticalTopicArn: string;
+  warningTopicArn: string;
+}): Record<string, string> {
   return { CriticalTopicArn: t.criticalTopicArn, WarningTopicArn: t.warningTopicArn };
 }
 
@@ -147,7 +161,9 @@ export function definitionTimeoutSeconds(name: string): number {
   const def = JSON.parse(definitionText(name)) as { TimeoutSeconds?: unknown };
   const t = def.TimeoutSeconds;
   if (typeof t !== 'number' || !Number.isInteger(t) || t <= 0) {
-    throw new Error(`statemachines/${name}.asl.json has no top-level TimeoutSeconds: its executions could run for a year and their timed-out alarm never fire`);
+    throw new Error(
+      `statemachines/${name}.asl.json has no top-level TimeoutSeconds: its executions could run for a year and their timed-out alarm never fire`,
+    );
   }
   return t;
 }
@@ -172,7 +188,9 @@ export class HealerWorkflow extends Construct {
     super(scope, id);
     this.timeout = Duration.seconds(definitionTimeoutSeconds(props.name));
     if (props.timeout && props.timeout.toSeconds() !== this.timeout.toSeconds()) {
-      throw new Error(`statemachines/${props.name}.asl.json: TimeoutSeconds is ${this.timeout.toSeconds()}, the construct expects ${props.timeout.toSeconds()}`);
+      throw new Error(
+        `statemachines/${props.name}.asl.json: TimeoutSeconds is ${this.timeout.toSeconds()}, the construct expects ${props.timeout.toSeconds()}`,
+      );
     }
     this.logGroup = new LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small when many
@@ -196,7 +214,8 @@ export class HealerWorkflow extends Construct {
     this.asksApproval = definitionText(props.name).includes(APPROVAL_RESOURCE_TEMPLATE);
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',
+      reason:
+        'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',
     });
   }
 
@@ -206,7 +225,8 @@ export class HealerWorkflow extends Construct {
     if (topics.some((t) => t.masterKey !== undefined)) {
       Validations.of(this).acknowledge({
         id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason: 'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
+        reason:
+          'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
       });
     }
     return this;
@@ -221,8 +241,19 @@ export class HealerWorkflow extends Construct {
 export function grantNestedRun(parent: HealerWorkflow, child: IStateMachine, childName: string): void {
   const stack = Stack.of(parent);
   child.grantStartExecution(parent.stateMachine);
-  const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${childName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-  parent.stateMachine.addToRolePolicy(new PolicyStatement({ effect: Effect.ALLOW, actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }));
+  const executions = stack.formatArn({
+    service: 'states',
+    resource: 'execution',
+    resourceName: `${childName}:*`,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  parent.stateMachine.addToRolePolicy(
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ['states:DescribeExecution', 'states:StopExecution'],
+      resources: [executions],
+    }),
+  );
   Validations.of(parent).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(parent, 'states')}:execution:${childName}:*]`,
     reason: `startExecution.sync:2 must describe and stop the ${childName} executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.`,
@@ -231,7 +262,13 @@ export function grantNestedRun(parent: HealerWorkflow, child: IStateMachine, chi
     new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-      resources: [stack.formatArn({ service: 'events', resource: 'rule', resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule' })],
+      resources: [
+        stack.formatArn({
+          service: 'events',
+          resource: 'rule',
+          resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+        }),
+      ],
     }),
   );
 }

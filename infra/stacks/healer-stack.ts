@@ -102,7 +102,10 @@ export class HealerStack extends Stack {
     const alertRoutingFile = { env: 'ALERT_ROUTING_FILE', name: 'alert-routing.json', json: alertRouting(config) };
 
     this.table = new IncidentTable(this, 'Incidents');
-    this.notifications = new Notifications(this, 'Notifications', { deployment: d, notifications: config.notifications });
+    this.notifications = new Notifications(this, 'Notifications', {
+      deployment: d,
+      notifications: config.notifications,
+    });
     this.monitoring = new SelfMonitoring(this, 'SelfMonitoring', { deployment: d, topic: this.notifications.critical });
 
     // --- Ingestion -------------------------------------------------------------------------
@@ -133,7 +136,11 @@ export class HealerStack extends Stack {
       // Only this stack's alarms are acted on: their CloudFormation stack-name tag says so.
       .checksAlarmOwner(alarmNamePrefix(d));
     this.ingestFn.fn.addEventSource(
-      new SqsEventSource(this.ingestion.ingest.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true }),
+      new SqsEventSource(this.ingestion.ingest.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+      }),
     );
 
     // --- Webhook endpoint ------------------------------------------------------------------
@@ -145,7 +152,8 @@ export class HealerStack extends Stack {
     });
     Validations.of(token).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'The token is shared with Alertmanager\'s configuration, which a rotation Lambda cannot update; operators rotate it by hand (put a new value, update Alertmanager; the authorizer picks it up within its one-minute cache).',
+      reason:
+        "The token is shared with Alertmanager's configuration, which a rotation Lambda cannot update; operators rotate it by hand (put a new value, update Alertmanager; the authorizer picks it up within its one-minute cache).",
     });
     this.authorizerFn = new HealerFunction(this, 'WebhookAuthorizer', {
       name: 'webhook-authorizer',
@@ -192,7 +200,12 @@ export class HealerStack extends Stack {
       autoResolve: { clusters, alarmNamePrefix: alarmNamePrefix(d) },
     });
     // The webhook API: Alertmanager (bearer token) and PagerDuty Webhooks v3 (signed body).
-    this.webhook = new WebhookApi(this, 'Webhook', { deployment: d, handler: this.webhookFn, authorizer: this.authorizerFn, pagerDuty: this.ladder.lifecycle.pagerDutyFn });
+    this.webhook = new WebhookApi(this, 'Webhook', {
+      deployment: d,
+      handler: this.webhookFn,
+      authorizer: this.authorizerFn,
+      pagerDuty: this.ladder.lifecycle.pagerDutyFn,
+    });
 
     this.classifyFn = new HealerFunction(this, 'Classify', {
       name: 'classify',
@@ -207,7 +220,12 @@ export class HealerStack extends Stack {
       .stopsWhatItStarts()
       .bindStateMachine(this.ladder.stateMachine, workflowArnEnvName('escalation'));
     this.classifyFn.fn.addEventSource(
-      new SqsEventSource(this.signalsQueue.queue, { batchSize: 10, maxBatchingWindow: Duration.seconds(1), reportBatchItemFailures: true, maxConcurrency: 10 }),
+      new SqsEventSource(this.signalsQueue.queue, {
+        batchSize: 10,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: 10,
+      }),
     );
 
     // --- Recovery workflows (broker-recovery on EC2, msk-broker-recovery on MSK) --------------
@@ -233,7 +251,12 @@ export class HealerStack extends Stack {
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
     // Disk pressure: free disk safely on EC2 hosts, grow MSK storage; broker-recovery hands full disks to it.
-    this.diskPressure = new DiskPressureWorkflow(this, 'DiskPressure', { deployment: d, clusters: config.clusters, recovery: this.recovery, escalation: this.escalation.stateMachine })
+    this.diskPressure = new DiskPressureWorkflow(this, 'DiskPressure', {
+      deployment: d,
+      clusters: config.clusters,
+      recovery: this.recovery,
+      escalation: this.escalation.stateMachine,
+    })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 
@@ -247,7 +270,12 @@ export class HealerStack extends Stack {
         const alarm = alarms.alarms[i];
         if (spec.alarmKind === 'probe-heartbeat' && alarm) this.monitoring.notify(alarm);
       });
-      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, { deployment: d, cluster, dashboard: config.dashboard, ingestQueue: this.ingestion.ingest.queue });
+      const probe = new ClusterProbe(this, `Probe-${cluster.name}`, {
+        deployment: d,
+        cluster,
+        dashboard: config.dashboard,
+        ingestQueue: this.ingestion.ingest.queue,
+      });
       this.probes.push(probe);
       this.monitoring.watchFunction(probe.fn, `probe-${cluster.name}`);
     }
@@ -255,9 +283,19 @@ export class HealerStack extends Stack {
     this.ingestion.closeQueues(this.probes.filter((p) => p.sendsFindings).map((p) => p.fn.role));
 
     // --- Consumer lag and quorum loss: owners told first; every destructive step approved ------
-    const workflowDeps = { deployment: d, clusters: config.clusters, recovery: this.recovery, escalation: this.escalation.stateMachine };
-    this.consumerLag = new ConsumerLagWorkflow(this, 'ConsumerLag', workflowDeps).bindTo(this.classifyFn).watch(this.monitoring);
-    this.quorumRecovery = new QuorumRecoveryWorkflow(this, 'QuorumRecovery', { ...workflowDeps, approvalFunction: this.ladder.approvalRequestFn.fn })
+    const workflowDeps = {
+      deployment: d,
+      clusters: config.clusters,
+      recovery: this.recovery,
+      escalation: this.escalation.stateMachine,
+    };
+    this.consumerLag = new ConsumerLagWorkflow(this, 'ConsumerLag', workflowDeps)
+      .bindTo(this.classifyFn)
+      .watch(this.monitoring);
+    this.quorumRecovery = new QuorumRecoveryWorkflow(this, 'QuorumRecovery', {
+      ...workflowDeps,
+      approvalFunction: this.ladder.approvalRequestFn.fn,
+    })
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 
@@ -274,7 +312,9 @@ export class HealerStack extends Stack {
     this.ladder.allowDecisionsOn(approvalStateMachines(this));
     // A person's resolve stops the run still acting: the workflows the classifier starts, not the
     // ladder (a resolve ends it at its next step; actions.ts never stops it).
-    this.ladder.lifecycle.stopsRunsOf(this.classifyFn.startedStateMachines.filter((sm) => sm !== this.ladder.stateMachine));
+    this.ladder.lifecycle.stopsRunsOf(
+      this.classifyFn.startedStateMachines.filter((sm) => sm !== this.ladder.stateMachine),
+    );
 
     // --- Self-monitoring ---------------------------------------------------------------------
     this.monitoring
@@ -302,35 +342,43 @@ export class HealerStack extends Stack {
     for (const f of [this.ingestFn, this.webhookFn, this.classifyFn]) {
       Validations.of(f).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.table.table.node.defaultChild as never)}.Arn>/index/*]`,
-        reason: 'Read/write on the incident table includes its indexes (<table>/index/*): the store queries the open-incidents index gsi1.',
+        reason:
+          'Read/write on the incident table includes its indexes (<table>/index/*): the store queries the open-incidents index gsi1.',
       });
     }
 
     // Both APIs access-log every request: their stages need API Gateway's account logging role.
-    new ApiGatewayAccount(this, 'ApiGatewayAccount', { mode: config.apiGatewayCloudWatchRole }).before(this.webhook.api).before(this.ladder.api);
+    new ApiGatewayAccount(this, 'ApiGatewayAccount', { mode: config.apiGatewayCloudWatchRole })
+      .before(this.webhook.api)
+      .before(this.ladder.api);
 
     // --- Operators: open-incident gauges, dashboard, the table name the CLI reads --------------
     // Opt-in (config `dashboard`): most of a small deployment's idle cost, and no alarm needs it.
-    this.incidentMetrics = config.dashboard ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clusters }) : undefined;
+    this.incidentMetrics = config.dashboard
+      ? new IncidentMetrics(this, 'IncidentMetrics', { deployment: d, table: this.table.table, clusters })
+      : undefined;
     if (this.incidentMetrics) this.monitoring.watchFunction(this.incidentMetrics.fn, 'incident-metrics');
     // Last, so every state machine created above is on the dashboard.
-    this.dashboard = !config.dashboard ? undefined : new HealerDashboard(this, 'Dashboard', {
-      deployment: d,
-      clusters: config.clusters,
-      clusterAlarms: this.clusterAlarms.map((a) => a.alarms),
-      stateMachines: stateMachinesOf(this, d),
-      topics: [
-        { label: 'critical', topic: this.notifications.critical },
-        { label: 'warning', topic: this.notifications.warning },
-      ],
-    });
+    this.dashboard = !config.dashboard
+      ? undefined
+      : new HealerDashboard(this, 'Dashboard', {
+          deployment: d,
+          clusters: config.clusters,
+          clusterAlarms: this.clusterAlarms.map((a) => a.alarms),
+          stateMachines: stateMachinesOf(this, d),
+          topics: [
+            { label: 'critical', topic: this.notifications.critical },
+            { label: 'warning', topic: this.notifications.warning },
+          ],
+        });
     new CfnOutput(this, 'ApprovalApiUrl', {
       value: this.ladder.api.url,
       description: 'Base URL of the approval page (signed links: <this>approvals/<id>?decision=...)',
     });
     new CfnOutput(this, 'AlertmanagerTokenSecretArn', {
       value: token.secretArn,
-      description: 'The secret holding the bearer token Alertmanager sends to the webhook (aws secretsmanager get-secret-value --secret-id <this>)',
+      description:
+        'The secret holding the bearer token Alertmanager sends to the webhook (aws secretsmanager get-secret-value --secret-id <this>)',
     });
     new CfnOutput(this, 'WebhookUrl', {
       value: `${this.webhook.api.url}alertmanager`,
@@ -338,15 +386,18 @@ export class HealerStack extends Stack {
     });
     new CfnOutput(this, 'IncidentLifecycleFunctionName', {
       value: this.ladder.lifecycle.commandFn.fn.functionName,
-      description: 'kafka-heal incidents ack|resolve|reopen|note against AWS invoke it: export KAFKA_HEAL_LIFECYCLE_FUNCTION=<this>',
+      description:
+        'kafka-heal incidents ack|resolve|reopen|note against AWS invoke it: export KAFKA_HEAL_LIFECYCLE_FUNCTION=<this>',
     });
     new CfnOutput(this, 'PagerDutyWebhookUrl', {
       value: `${this.webhook.api.url}pagerduty`,
-      description: 'PagerDuty Webhooks v3 subscription URL (events incident.acknowledged, resolved, reassigned, escalated, annotated)',
+      description:
+        'PagerDuty Webhooks v3 subscription URL (events incident.acknowledged, resolved, reassigned, escalated, annotated)',
     });
     new CfnOutput(this, 'PagerDutyWebhookSecretArn', {
       value: this.ladder.lifecycle.pagerDutyWebhookSecret.secretArn,
-      description: "Put the PagerDuty webhook subscription's signing secret here: aws secretsmanager put-secret-value --secret-id <this> --secret-string '<secret>'",
+      description:
+        "Put the PagerDuty webhook subscription's signing secret here: aws secretsmanager put-secret-value --secret-id <this> --secret-string '<secret>'",
     });
     new CfnOutput(this, 'IncidentTableName', {
       value: this.table.table.tableName,

@@ -50,11 +50,16 @@ export function buildProbeLayer(outDir: string): LayerBuild {
     sourcemap: false,
     legalComments: 'none',
     // CommonJS dependencies (kafkajs) call require(); ESM bundles need it defined.
-    banner: { js: "import { createRequire as __khCreateRequire } from 'node:module'; const require = __khCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __khCreateRequire } from 'node:module'; const require = __khCreateRequire(import.meta.url);",
+    },
     metafile: true,
     logLevel: 'silent',
   });
-  writeFileSync(join(pkgDir, 'package.json'), `${JSON.stringify({ name: LAYER_PACKAGE, version: '0.1.0', type: 'module', main: 'index.mjs', exports: { '.': './index.mjs' } }, null, 2)}\n`);
+  writeFileSync(
+    join(pkgDir, 'package.json'),
+    `${JSON.stringify({ name: LAYER_PACKAGE, version: '0.1.0', type: 'module', main: 'index.mjs', exports: { '.': './index.mjs' } }, null, 2)}\n`,
+  );
   const out = result.metafile?.outputs ? Object.values(result.metafile.outputs)[0] : undefined;
   buildKafkajs(outDir);
   return { file, bytes: out?.bytes ?? 0 };
@@ -69,9 +74,23 @@ export function buildKafkajs(outDir: string): LayerBuild {
   const pkgDir = join(outDir, 'nodejs', 'node_modules', 'kafkajs');
   mkdirSync(pkgDir, { recursive: true });
   const file = join(pkgDir, 'index.js');
-  const result = buildSync({ entryPoints: [entry], outfile: file, bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, legalComments: 'none', metafile: true, logLevel: 'silent' });
+  const result = buildSync({
+    entryPoints: [entry],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'silent',
+  });
   copyFileSync(join(srcDir, 'LICENSE'), join(pkgDir, 'LICENSE'));
-  writeFileSync(join(pkgDir, 'package.json'), `${JSON.stringify({ name: 'kafkajs', version: pkg.version, license: 'MIT', main: 'index.js' }, null, 2)}\n`);
+  writeFileSync(
+    join(pkgDir, 'package.json'),
+    `${JSON.stringify({ name: 'kafkajs', version: pkg.version, license: 'MIT', main: 'index.js' }, null, 2)}\n`,
+  );
   const out = result.metafile?.outputs ? Object.values(result.metafile.outputs)[0] : undefined;
   return { file, bytes: out?.bytes ?? 0 };
 }

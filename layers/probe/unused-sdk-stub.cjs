@@ -9,7 +9,9 @@ module.exports = new Proxy(
     get(_target, name) {
       if (typeof name !== 'string' || name === '__esModule' || name === 'then') return undefined;
       return () => {
-        throw new Error(`${name} is not in the kafka-heal probe layer: MSK IAM tokens are signed with the credentials given to mskIamTokenProvider`);
+        throw new Error(
+          `${name} is not in the kafka-heal probe layer: MSK IAM tokens are signed with the credentials given to mskIamTokenProvider`,
+        );
       };
     },
   },

@@ -60,9 +60,17 @@ export class UnsupportedQueryError extends Error {
 }
 
 export function parseInsightsQuery(query: string): InsightsQuery {
-  const m = /^\s*SELECT\s+(MAX|MIN|AVG|SUM)\((\w+)\)\s+FROM\s+(SCHEMA\(([^)]*)\)|([\w/]+))\s*(?:WHERE\s+(.+?))?\s*(?:GROUP\s+BY\s+"?([^"]+?)"?\s*(?:ORDER\s+BY\s+(?:MAX|MIN|AVG|SUM)\(\)\s+(?:ASC|DESC))?)?\s*$/i.exec(query);
+  const m =
+    /^\s*SELECT\s+(MAX|MIN|AVG|SUM)\((\w+)\)\s+FROM\s+(SCHEMA\(([^)]*)\)|([\w/]+))\s*(?:WHERE\s+(.+?))?\s*(?:GROUP\s+BY\s+"?([^"]+?)"?\s*(?:ORDER\s+BY\s+(?:MAX|MIN|AVG|SUM)\(\)\s+(?:ASC|DESC))?)?\s*$/i.exec(
+      query,
+    );
   if (!m) throw new UnsupportedQueryError(`cannot evaluate Metrics Insights query locally: ${query}`);
-  const q: InsightsQuery = { aggregate: (m[1] ?? 'MAX').toUpperCase() as InsightsQuery['aggregate'], metricName: m[2] ?? '', namespace: '', where: {} };
+  const q: InsightsQuery = {
+    aggregate: (m[1] ?? 'MAX').toUpperCase() as InsightsQuery['aggregate'],
+    metricName: m[2] ?? '',
+    namespace: '',
+    where: {},
+  };
   if (m[4] !== undefined) {
     const parts = [...m[4].matchAll(/"([^"]+)"/g)].map((x) => x[1] ?? '');
     q.namespace = parts[0] ?? '';
@@ -88,7 +96,8 @@ function matchingSeries(q: InsightsQuery, samples: MetricSample[]): MetricSample
       s.namespace === q.namespace &&
       s.name === q.metricName &&
       Object.entries(q.where).every(([k, v]) => s.dimensions[k] === v) &&
-      (q.schemaKeys === undefined || (Object.keys(s.dimensions).length === q.schemaKeys.length && q.schemaKeys.every((k) => k in s.dimensions))),
+      (q.schemaKeys === undefined ||
+        (Object.keys(s.dimensions).length === q.schemaKeys.length && q.schemaKeys.every((k) => k in s.dimensions))),
   );
 }
 
@@ -97,12 +106,21 @@ export function valuesFor(spec: AlarmSpec, samples: MetricSample[]): number[] {
   const src = spec.source;
   if (src.type === 'metric') {
     const m = src.metric;
-    return samples.filter((s) => s.namespace === m.namespace && s.name === m.metricName && sameDimensions(s.dimensions, m.dimensions)).map((s) => s.value);
+    return samples
+      .filter(
+        (s) => s.namespace === m.namespace && s.name === m.metricName && sameDimensions(s.dimensions, m.dimensions),
+      )
+      .map((s) => s.value);
   }
   const q = parseInsightsQuery(src.query);
   const series = matchingSeries(q, samples);
   if (series.length === 0) return [];
-  return [aggregate(q.aggregate, series.map((s) => s.value))];
+  return [
+    aggregate(
+      q.aggregate,
+      series.map((s) => s.value),
+    ),
+  ];
 }
 
 /** A grouped spec's values from one batch of samples, per group value (the query's aggregate over each group's series). */
@@ -124,7 +142,10 @@ export function groupValuesFor(spec: AlarmSpec, samples: MetricSample[]): Map<st
 
 /** The id CloudWatch gives a contributor: stable for the alarm and the series (16 hex characters here). */
 export function contributorId(alarmName: string, attributes: Record<string, string>): string {
-  const key = Object.entries(attributes).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(',');
+  const key = Object.entries(attributes)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
   return createHash('sha256').update(`${alarmName}|${key}`).digest('hex').slice(0, 16);
 }
 
@@ -226,8 +247,10 @@ export function localPeriodMs(
   opts: Pick<EvaluatorOptions, 'periodSeconds' | 'sustainedWindowSeconds' | 'electionWindowSeconds'>,
 ): number {
   let seconds = (spec.periodSeconds / 60) * opts.periodSeconds;
-  if (spec.periodSeconds * spec.evaluationPeriods >= SUSTAINED_WINDOW_SECONDS) seconds = Math.max(seconds, (opts.sustainedWindowSeconds ?? 0) / spec.evaluationPeriods);
-  if (spec.alarmKind === 'quorum-lost' || spec.alarmKind === 'controller-missing') seconds = Math.max(seconds, (opts.electionWindowSeconds ?? 0) / spec.evaluationPeriods);
+  if (spec.periodSeconds * spec.evaluationPeriods >= SUSTAINED_WINDOW_SECONDS)
+    seconds = Math.max(seconds, (opts.sustainedWindowSeconds ?? 0) / spec.evaluationPeriods);
+  if (spec.alarmKind === 'quorum-lost' || spec.alarmKind === 'controller-missing')
+    seconds = Math.max(seconds, (opts.electionWindowSeconds ?? 0) / spec.evaluationPeriods);
   return Math.max(1, Math.round(seconds * 1000));
 }
 
@@ -281,7 +304,11 @@ export class AlarmEvaluator {
     let c = t.contributors.get(group);
     if (!c) {
       const attributes = { [t.groupBy as string]: group };
-      c = { contributor: { id: contributorId(t.spec.alarmName, attributes), attributes }, buckets: new Map(), state: 'OK' };
+      c = {
+        contributor: { id: contributorId(t.spec.alarmName, attributes), attributes },
+        buckets: new Map(),
+        state: 'OK',
+      };
       t.contributors.set(group, c);
     }
     return c;
@@ -308,7 +335,12 @@ export class AlarmEvaluator {
   }
 
   /** The last `n` closed periods of `buckets` before `current`: datapoints and how many breach. */
-  private window(t: Tracked, buckets: Map<number, number[]>, current: number, missingBreaches: boolean): { datapoints: (number | null)[]; breaching: number } {
+  private window(
+    t: Tracked,
+    buckets: Map<number, number[]>,
+    current: number,
+    missingBreaches: boolean,
+  ): { datapoints: (number | null)[]; breaching: number } {
     const n = t.spec.evaluationPeriods;
     const datapoints: (number | null)[] = [];
     let breaching = 0;
@@ -327,7 +359,13 @@ export class AlarmEvaluator {
     return { datapoints, breaching };
   }
 
-  private reason(t: Tracked, breaching: number, datapoints: (number | null)[], from: AlarmState, to: AlarmState): string {
+  private reason(
+    t: Tracked,
+    breaching: number,
+    datapoints: (number | null)[],
+    from: AlarmState,
+    to: AlarmState,
+  ): string {
     const shown = datapoints.map((d) => (d === null ? 'missing' : String(d))).join(', ');
     const n = t.spec.evaluationPeriods;
     return `Threshold Crossed: ${breaching} out of the last ${n} datapoints [${shown}] ${to === 'ALARM' ? 'were' : 'were not'} breaching the threshold (${t.spec.threshold}) (minimum ${t.spec.datapointsToAlarm} datapoints for ${from} -> ${to} transition).`;
@@ -346,13 +384,28 @@ export class AlarmEvaluator {
           const { datapoints, breaching } = this.window(t, c.buckets, current, false);
           const next = breaching >= t.spec.datapointsToAlarm ? 'ALARM' : 'OK';
           if (next === c.state) continue;
-          out.push({ spec: t.spec, from: c.state, to: next, at: nowMs, reason: contributorReason(t.spec, next, breaching, datapoints, nowMs), datapoints, contributor: c.contributor });
+          out.push({
+            spec: t.spec,
+            from: c.state,
+            to: next,
+            at: nowMs,
+            reason: contributorReason(t.spec, next, breaching, datapoints, nowMs),
+            datapoints,
+            contributor: c.contributor,
+          });
           c.state = next;
         }
         const parent: AlarmState = [...t.contributors.values()].some((c) => c.state === 'ALARM') ? 'ALARM' : 'OK';
         if (parent !== t.state) {
           const inAlarm = [...t.contributors.values()].filter((c) => c.state === 'ALARM').length;
-          out.push({ spec: t.spec, from: t.state, to: parent, at: nowMs, reason: `${inAlarm} out of ${t.contributors.size} time series evaluated to ALARM`, datapoints: [] });
+          out.push({
+            spec: t.spec,
+            from: t.state,
+            to: parent,
+            at: nowMs,
+            reason: `${inAlarm} out of ${t.contributors.size} time series evaluated to ALARM`,
+            datapoints: [],
+          });
           t.state = parent;
         }
         continue;
@@ -360,7 +413,14 @@ export class AlarmEvaluator {
       const { datapoints, breaching } = this.window(t, t.buckets, current, t.spec.treatMissingData === 'breaching');
       const next: AlarmState = breaching >= t.spec.datapointsToAlarm ? 'ALARM' : 'OK';
       if (next !== t.state) {
-        out.push({ spec: t.spec, from: t.state, to: next, at: nowMs, reason: this.reason(t, breaching, datapoints, t.state, next), datapoints });
+        out.push({
+          spec: t.spec,
+          from: t.state,
+          to: next,
+          at: nowMs,
+          reason: this.reason(t, breaching, datapoints, t.state, next),
+          datapoints,
+        });
         t.state = next;
       }
     }
@@ -381,11 +441,26 @@ export class AlarmEvaluator {
         if (group === undefined) continue;
         const c = this.contributorOf(t, group);
         if (c.state === 'ALARM') continue;
-        out.push({ spec: t.spec, from: 'OK', to: 'ALARM', at: nowMs, reason: why, datapoints, contributor: c.contributor });
+        out.push({
+          spec: t.spec,
+          from: 'OK',
+          to: 'ALARM',
+          at: nowMs,
+          reason: why,
+          datapoints,
+          contributor: c.contributor,
+        });
         c.state = 'ALARM';
       }
       if (t.state === 'ALARM') continue;
-      out.push({ spec: t.spec, from: t.state, to: 'ALARM', at: nowMs, reason: why, datapoints: t.groupBy === undefined ? datapoints : [] });
+      out.push({
+        spec: t.spec,
+        from: t.state,
+        to: 'ALARM',
+        at: nowMs,
+        reason: why,
+        datapoints: t.groupBy === undefined ? datapoints : [],
+      });
       t.state = 'ALARM';
     }
     return out;
@@ -405,7 +480,13 @@ function reasonTime(ms: number): string {
 }
 
 /** A contributor's state reason, worded as CloudWatch words it (the normalizer reads the datapoint back). */
-function contributorReason(spec: AlarmSpec, to: 'OK' | 'ALARM', breaching: number, datapoints: (number | null)[], at: number): string {
+function contributorReason(
+  spec: AlarmSpec,
+  to: 'OK' | 'ALARM',
+  breaching: number,
+  datapoints: (number | null)[],
+  at: number,
+): string {
   const last = [...datapoints].reverse().find((d) => d !== null);
   const n = `${breaching} datapoint${breaching === 1 ? ' was' : 's were'}`;
   if (to === 'ALARM') {
@@ -420,16 +501,40 @@ function contributorReason(spec: AlarmSpec, to: 'OK' | 'ALARM', breaching: numbe
  * alarm's "CloudWatch Alarm State Change", or a grouped alarm contributor's "CloudWatch Alarm
  * Contributor State Change" (its id and attributes, the state with its reason, no reason data).
  */
-export function alarmStateChangeEvent(tr: AlarmTransition, opts: { region: string; account: string }): Record<string, unknown> {
+export function alarmStateChangeEvent(
+  tr: AlarmTransition,
+  opts: { region: string; account: string },
+): Record<string, unknown> {
   const spec = tr.spec;
   const arn = `arn:aws:cloudwatch:${opts.region}:${opts.account}:alarm:${spec.alarmName}`;
   const time = new Date(tr.at).toISOString();
   const src = spec.source;
   const metrics =
     src.type === 'metric'
-      ? [{ id: 'm1', metricStat: { metric: { namespace: src.metric.namespace, name: src.metric.metricName, dimensions: src.metric.dimensions }, period: spec.periodSeconds, stat: src.metric.statistic }, returnData: true }]
+      ? [
+          {
+            id: 'm1',
+            metricStat: {
+              metric: {
+                namespace: src.metric.namespace,
+                name: src.metric.metricName,
+                dimensions: src.metric.dimensions,
+              },
+              period: spec.periodSeconds,
+              stat: src.metric.statistic,
+            },
+            returnData: true,
+          },
+        ]
       : [{ id: 'q1', expression: src.query, label: src.label, period: spec.periodSeconds, returnData: true }];
-  const envelope = { version: '0', account: opts.account, time, region: opts.region, resources: [arn], source: 'aws.cloudwatch' };
+  const envelope = {
+    version: '0',
+    account: opts.account,
+    time,
+    region: opts.region,
+    resources: [arn],
+    source: 'aws.cloudwatch',
+  };
   if (tr.contributor) {
     return {
       ...envelope,
@@ -455,7 +560,14 @@ export function alarmStateChangeEvent(tr: AlarmTransition, opts: { region: strin
       state: {
         value: tr.to,
         reason: tr.reason,
-        reasonData: JSON.stringify({ version: '1.0', queryDate: time, statistic: specStatistic(spec), period: spec.periodSeconds, recentDatapoints: last, threshold: spec.threshold }),
+        reasonData: JSON.stringify({
+          version: '1.0',
+          queryDate: time,
+          statistic: specStatistic(spec),
+          period: spec.periodSeconds,
+          recentDatapoints: last,
+          threshold: spec.threshold,
+        }),
         timestamp: time,
       },
     },

@@ -77,7 +77,12 @@ export class LocalQueue {
           messageId: msg.id,
           receiptHandle: msg.id,
           body: msg.body,
-          attributes: { ApproximateReceiveCount: String(msg.receives), SentTimestamp: String(msg.sentAt), SenderId: 'local', ApproximateFirstReceiveTimestamp: String(Date.now()) },
+          attributes: {
+            ApproximateReceiveCount: String(msg.receives),
+            SentTimestamp: String(msg.sentAt),
+            SenderId: 'local',
+            ApproximateFirstReceiveTimestamp: String(Date.now()),
+          },
           messageAttributes: {},
           md5OfBody: '',
           eventSource: 'aws:sqs',
@@ -122,9 +127,17 @@ export class LocalQueue {
 export function sqsClientDouble(queues: Record<string, LocalQueue>): { send: (command: unknown) => Promise<unknown> } {
   return {
     send: (command: unknown) => {
-      const c = command as { constructor: { name: string }; input: { QueueUrl?: string; Entries?: { Id?: string; MessageBody?: string }[]; MessageBody?: string } };
+      const c = command as {
+        constructor: { name: string };
+        input: { QueueUrl?: string; Entries?: { Id?: string; MessageBody?: string }[]; MessageBody?: string };
+      };
       const queue = c.input.QueueUrl !== undefined ? queues[c.input.QueueUrl] : undefined;
-      if (!queue) return Promise.reject(Object.assign(new Error(`queue ${c.input.QueueUrl ?? '(none)'} does not exist`), { name: 'QueueDoesNotExist' }));
+      if (!queue)
+        return Promise.reject(
+          Object.assign(new Error(`queue ${c.input.QueueUrl ?? '(none)'} does not exist`), {
+            name: 'QueueDoesNotExist',
+          }),
+        );
       if (c.constructor.name === 'SendMessageBatchCommand') {
         const ok = (c.input.Entries ?? []).map((e) => {
           queue.send(e.MessageBody ?? '');
@@ -154,7 +167,13 @@ export interface LocalExecution {
   stop: AbortController;
 }
 
-export type ExecutionRunner = (e: { stateMachineArn: string; executionArn: string; name: string; input: unknown; signal: AbortSignal }) => Promise<RunResult>;
+export type ExecutionRunner = (e: {
+  stateMachineArn: string;
+  executionArn: string;
+  name: string;
+  input: unknown;
+  signal: AbortSignal;
+}) => Promise<RunResult>;
 
 /** StartExecution (and DescribeExecution) over local runs of the ASL files. */
 export class SfnDouble {
@@ -163,21 +182,40 @@ export class SfnDouble {
   constructor(private readonly runner: ExecutionRunner) {}
 
   send(command: unknown): Promise<unknown> {
-    const c = command as { constructor: { name: string }; input: { stateMachineArn?: string; name?: string; input?: string; executionArn?: string } };
+    const c = command as {
+      constructor: { name: string };
+      input: { stateMachineArn?: string; name?: string; input?: string; executionArn?: string };
+    };
     if (c.constructor.name === 'StartExecutionCommand') {
       const stateMachineArn = c.input.stateMachineArn ?? '';
       const name = c.input.name ?? randomUUID();
       if (this.executions.some((e) => e.stateMachineArn === stateMachineArn && e.name === name)) {
-        return Promise.reject(Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' }));
+        return Promise.reject(
+          Object.assign(new Error(`Execution Already Exists: '${name}'`), { name: 'ExecutionAlreadyExists' }),
+        );
       }
       const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
       const input: unknown = JSON.parse(c.input.input ?? '{}');
-      const exec: LocalExecution = { executionArn, stateMachineArn, name, input, startedAt: Date.now(), done: Promise.resolve(undefined as unknown as RunResult), stop: new AbortController() };
+      const exec: LocalExecution = {
+        executionArn,
+        stateMachineArn,
+        name,
+        input,
+        startedAt: Date.now(),
+        done: Promise.resolve(undefined as unknown as RunResult),
+        stop: new AbortController(),
+      };
       const execution = { id: executionArn, name, stateMachineArn, taskToken: '' };
       exec.done = Promise.resolve()
         .then(() => this.runner({ stateMachineArn, executionArn, name, input, signal: exec.stop.signal }))
         // An execution that cannot even start (e.g. a Task without a local binding) fails as in AWS.
-        .catch((err: unknown): RunResult => ({ status: 'FAILED', error: err instanceof Error ? err.name : 'Error', cause: err instanceof Error ? err.message : String(err), events: [], execution }))
+        .catch((err: unknown): RunResult => ({
+          status: 'FAILED',
+          error: err instanceof Error ? err.name : 'Error',
+          cause: err instanceof Error ? err.message : String(err),
+          events: [],
+          execution,
+        }))
         .then((r) => {
           exec.result = r;
           exec.finishedAt = Date.now();
@@ -188,12 +226,20 @@ export class SfnDouble {
     }
     if (c.constructor.name === 'DescribeExecutionCommand') {
       const e = this.executions.find((x) => x.executionArn === c.input.executionArn);
-      if (!e) return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
-      return Promise.resolve({ executionArn: e.executionArn, stateMachineArn: e.stateMachineArn, name: e.name, status: e.result?.status ?? 'RUNNING', input: JSON.stringify(e.input) });
+      if (!e)
+        return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+      return Promise.resolve({
+        executionArn: e.executionArn,
+        stateMachineArn: e.stateMachineArn,
+        name: e.name,
+        status: e.result?.status ?? 'RUNNING',
+        input: JSON.stringify(e.input),
+      });
     }
     if (c.constructor.name === 'StopExecutionCommand') {
       const e = this.executions.find((x) => x.executionArn === c.input.executionArn);
-      if (!e) return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+      if (!e)
+        return Promise.reject(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
       // As in AWS: stopping an execution that already ended changes nothing.
       if (!e.result) e.stop.abort(new Error((c.input as { cause?: string }).cause ?? 'stopped'));
       return Promise.resolve({ stopDate: new Date() });
@@ -233,12 +279,18 @@ export class SecretsManagerDouble {
 
   send(command: unknown): Promise<unknown> {
     const c = command as { constructor: { name: string }; input: { SecretId?: string } };
-    if (c.constructor.name !== 'GetSecretValueCommand') return Promise.reject(new Error(`the local Secrets Manager double does not implement ${c.constructor.name}`));
+    if (c.constructor.name !== 'GetSecretValueCommand')
+      return Promise.reject(new Error(`the local Secrets Manager double does not implement ${c.constructor.name}`));
     const id = c.input.SecretId ?? '';
     const name = /:secret:(.+?)(?:-[A-Za-z0-9]{6})?$/.exec(id)?.[1] ?? id;
     this.reads.push(name);
     const value = this.values.get(name);
-    if (value === undefined) return Promise.reject(Object.assign(new Error('Secrets Manager can\'t find the specified secret.'), { name: 'ResourceNotFoundException' }));
+    if (value === undefined)
+      return Promise.reject(
+        Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: 'ResourceNotFoundException',
+        }),
+      );
     return Promise.resolve({ Name: name, SecretString: value });
   }
 }

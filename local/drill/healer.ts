@@ -37,12 +37,26 @@ import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerd
 import type { PolicySource } from '../../functions/shared/policy-source.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { clusterAlarmSpecs, type AlarmSpec } from '../../infra/constructs/alarm-specs.js';
-import { brokerRecoverySubstitutions, clusterTarget, mskBrokerRecoverySubstitutions, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import {
+  brokerRecoverySubstitutions,
+  clusterTarget,
+  mskBrokerRecoverySubstitutions,
+  runbookDocumentName,
+} from '../../infra/constructs/recovery-workflows.js';
 import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
 import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
-import { RENDERED_WORKFLOWS, aslFile, definitionText, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import {
+  RENDERED_WORKFLOWS,
+  aslFile,
+  definitionText,
+  escalationNotifySubstitutions,
+} from '../../infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
 import { startPagerDutyReceiver, type PagerDutyReceiver, type ResponderOptions } from '../pagerduty-receiver.js';
 import { startApiServer, type ApiServer } from '../api-server.js';
@@ -53,7 +67,12 @@ import type { ClusterAlarmSource } from '../../functions/lifecycle/cluster-alarm
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
 import { localMskDouble, mskClusterArnFor } from '../kafka/msk-double.js';
-import { APPROVAL_RESOURCE, approvalBinding, type ApprovalTaskBinding, type DecideAnswer } from '../stepfunctions/approvals.js';
+import {
+  APPROVAL_RESOURCE,
+  approvalBinding,
+  type ApprovalTaskBinding,
+  type DecideAnswer,
+} from '../stepfunctions/approvals.js';
 import {
   RESOURCES,
   lambdaInvokeBinding,
@@ -124,17 +143,31 @@ export const ELECTION_FLOOR_SECONDS = ZK_ELECTION_FLOOR_MS / 1000;
 
 /** The alerts of one Alertmanager webhook the healer answered, for the drill's timeline. */
 export function webhookAlertEvents(r: WebhookRequestRecord): HealerEvent[] {
-  let payload: { alerts?: { status?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] };
+  let payload: {
+    alerts?: { status?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[];
+  };
   try {
     payload = JSON.parse(r.body ?? '') as typeof payload;
   } catch {
-    return [{ at: r.at, source: 'alarm', event: 'alert:rejected', detail: `Alertmanager webhook answered ${r.status} (body not JSON)` }];
+    return [
+      {
+        at: r.at,
+        source: 'alarm',
+        event: 'alert:rejected',
+        detail: `Alertmanager webhook answered ${r.status} (body not JSON)`,
+      },
+    ];
   }
   return (payload.alerts ?? []).map((a) => {
     const l = a.labels ?? {};
     const where = `${l.cluster ?? '?'} ${l.alertname ?? '?'}${l.broker === undefined ? '' : ` broker ${l.broker}`}`;
     const detail = `${where} (Prometheus rule, Alertmanager webhook ${r.status}): ${a.annotations?.summary ?? ''}`;
-    return { at: r.at, source: 'alarm', event: r.status === 202 ? `alert:${a.status ?? 'unknown'}` : 'alert:rejected', detail };
+    return {
+      at: r.at,
+      source: 'alarm',
+      event: r.status === 202 ? `alert:${a.status ?? 'unknown'}` : 'alert:rejected',
+      detail,
+    };
   });
 }
 
@@ -148,7 +181,11 @@ const ALERT_NAMES: Record<(typeof INJECTABLE_ALERTS)[number], string> = { 'site-
 export function zookeeperShimView(c: Pick<LocalCluster, 'zookeeper' | 'zkFault'>): ShimCluster {
   return {
     get brokers() {
-      return (c.zookeeper?.nodes ?? []).map((n) => ({ id: n.id, state: n.state, ...(n.pid !== undefined ? { pid: n.pid } : {}) }));
+      return (c.zookeeper?.nodes ?? []).map((n) => ({
+        id: n.id,
+        state: n.state,
+        ...(n.pid !== undefined ? { pid: n.pid } : {}),
+      }));
     },
     fault: (action, id) => c.zkFault(action, id),
   };
@@ -234,17 +271,31 @@ function workflowSubstitutions(): Record<string, string> {
       diskPressureStateMachineArn: ARNS.workflow('disk-pressure'),
       ssmRunStateMachineArn: ARNS.ssmRun,
     }),
-    ...mskBrokerRecoverySubstitutions({ workflowStepsFunctionArn: ARNS.workflowSteps, escalationStateMachineArn: ARNS.escalation, approvalFunctionArn: ARNS.approvalRequest }),
+    ...mskBrokerRecoverySubstitutions({
+      workflowStepsFunctionArn: ARNS.workflowSteps,
+      escalationStateMachineArn: ARNS.escalation,
+      approvalFunctionArn: ARNS.approvalRequest,
+    }),
     ...escalationNotifySubstitutions({ criticalTopicArn: ARNS.criticalTopic, warningTopicArn: ARNS.warningTopic }),
-    ...escalationSubstitutions({ escalationFunctionArn: ARNS.escalationSteps, escalationNotifyStateMachineArn: ARNS.escalation }),
+    ...escalationSubstitutions({
+      escalationFunctionArn: ARNS.escalationSteps,
+      escalationNotifyStateMachineArn: ARNS.escalation,
+    }),
     ApprovalFunctionArn: ARNS.approvalRequest,
     NotificationTopicArn: ARNS.warningTopic,
     BrokerRecoveryStateMachineArn: ARNS.workflow('broker-recovery'),
     MskBrokerRecoveryStateMachineArn: ARNS.workflow('msk-broker-recovery'),
   };
   // Documents by the placeholder names the workflows use for them.
-  const documents: Record<string, string> = { Cli: 'kafka-cli-action', CliAction: 'kafka-cli-action', Stop: 'kafka-stop-broker', Backup: 'kafka-backup-metadata', FreeDisk: 'kafka-free-disk' };
-  for (const [k, runbook] of Object.entries(documents)) subs[`${k}DocumentName`] ??= runbookDocumentName(DEPLOYMENT, runbook);
+  const documents: Record<string, string> = {
+    Cli: 'kafka-cli-action',
+    CliAction: 'kafka-cli-action',
+    Stop: 'kafka-stop-broker',
+    Backup: 'kafka-backup-metadata',
+    FreeDisk: 'kafka-free-disk',
+  };
+  for (const [k, runbook] of Object.entries(documents))
+    subs[`${k}DocumentName`] ??= runbookDocumentName(DEPLOYMENT, runbook);
   return subs;
 }
 
@@ -254,8 +305,16 @@ function workflowSubstitutions(): Record<string, string> {
  * resolved, which in a drill (an escalated incident stays escalated) kept executions running
  * until the drill's deadline. Without them the ladder pages and hands over to PagerDuty.
  */
-export function scaledEscalationPolicy(factor: number, base: EscalationPolicy = DEFAULT_ESCALATION_POLICY): EscalationPolicy {
-  return Object.fromEntries(Object.entries(base).map(([sev, e]) => [sev, { ...e, ackTimeoutMs: Math.round(e.ackTimeoutMs / factor), statusUpdateEveryMs: 0 }])) as unknown as EscalationPolicy;
+export function scaledEscalationPolicy(
+  factor: number,
+  base: EscalationPolicy = DEFAULT_ESCALATION_POLICY,
+): EscalationPolicy {
+  return Object.fromEntries(
+    Object.entries(base).map(([sev, e]) => [
+      sev,
+      { ...e, ackTimeoutMs: Math.round(e.ackTimeoutMs / factor), statusUpdateEveryMs: 0 },
+    ]),
+  ) as unknown as EscalationPolicy;
 }
 
 /**
@@ -267,7 +326,11 @@ export function scaledEscalationPolicy(factor: number, base: EscalationPolicy = 
 const PATIENT_RETRIES = ['Check Lag Recovered'];
 
 /** Fixed per-retrier pauses (ms) whose sum over MaxAttempts equals the scaled ASL backoff. */
-export function totalPreservingRetries(def: AslDefinition, timeScale: number, states: string[] = PATIENT_RETRIES): Record<string, number[]> {
+export function totalPreservingRetries(
+  def: AslDefinition,
+  timeScale: number,
+  states: string[] = PATIENT_RETRIES,
+): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const name of states) {
     const retriers = def.States[name]?.Retry;
@@ -276,8 +339,12 @@ export function totalPreservingRetries(def: AslDefinition, timeScale: number, st
       const attempts = r.MaxAttempts ?? 3;
       if (attempts <= 0) return -1;
       let total = 0;
-      for (let k = 0; k < attempts; k++) total += Math.min((r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k, r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY);
-      return Math.round(((total / attempts) * 1000 * timeScale));
+      for (let k = 0; k < attempts; k++)
+        total += Math.min(
+          (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** k,
+          r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY,
+        );
+      return Math.round((total / attempts) * 1000 * timeScale);
     });
   }
   return out;
@@ -302,15 +369,45 @@ export const ELECTION_WINDOW_SECONDS = 30;
 export const LADDER_TIME_FACTOR = 1200;
 
 /** The configuration file a deployment of this local cluster (and its DR peer, if any) would have. */
-export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; consumerGroup: HealerOptions['consumerGroup']; dr?: HealerOptions['dr']; msk?: HealerOptions['msk'] }): HealerConfig {
+export function drillConfig(
+  cluster: LocalCluster,
+  opts: {
+    policyMode: string;
+    consumerGroup: HealerOptions['consumerGroup'];
+    dr?: HealerOptions['dr'];
+    msk?: HealerOptions['msk'];
+  },
+): HealerConfig {
   const hex = (p: string) => `${p}-0d0d0d0d0d0d0d0d0`;
   const probe = { vpcId: hex('vpc'), subnetIds: [hex('subnet')], securityGroupId: hex('sg') };
-  const consumerGroups = [{ name: opts.consumerGroup.name, topics: [opts.consumerGroup.topic], maxOffsetLag: opts.consumerGroup.maxOffsetLag }];
+  const consumerGroups = [
+    {
+      name: opts.consumerGroup.name,
+      topics: [opts.consumerGroup.topic],
+      maxOffsetLag: opts.consumerGroup.maxOffsetLag,
+    },
+  ];
   if (opts.msk) {
-    if (opts.dr || cluster.security || cluster.mode !== 'kraft') throw new Error(`the MSK double presents a plain KRaft cluster with no DR peer; ${cluster.name} is ${cluster.mode}${cluster.security ? ', secured' : ''}${opts.dr ? ', paired' : ''}`);
+    if (opts.dr || cluster.security || cluster.mode !== 'kraft')
+      throw new Error(
+        `the MSK double presents a plain KRaft cluster with no DR peer; ${cluster.name} is ${cluster.mode}${cluster.security ? ', secured' : ''}${opts.dr ? ', paired' : ''}`,
+      );
     // MSK numbers its brokers 1..N and the local cluster likewise: broker n of the MSK cluster is local broker n.
-    const msk = { clusterArn: mskClusterArnFor(cluster.name, REGION, ACCOUNT), clusterName: cluster.name, metadataMode: 'kraft' };
-    const entry = { name: cluster.name, platform: 'msk', msk, brokerCount: cluster.brokers.length, bootstrapServers: cluster.bootstrapServers.split(','), probe, policy: { mode: opts.policyMode }, consumerGroups };
+    const msk = {
+      clusterArn: mskClusterArnFor(cluster.name, REGION, ACCOUNT),
+      clusterName: cluster.name,
+      metadataMode: 'kraft',
+    };
+    const entry = {
+      name: cluster.name,
+      platform: 'msk',
+      msk,
+      brokerCount: cluster.brokers.length,
+      bootstrapServers: cluster.bootstrapServers.split(','),
+      probe,
+      policy: { mode: opts.policyMode },
+      consumerGroups,
+    };
     return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters: [entry] }, 'drill configuration');
   }
   // Instance ids of the DR cluster's hosts are offset, so no two hosts of the pair share one.
@@ -326,10 +423,27 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
         metadataMode: c.mode,
         brokers: ids.map((id) => ({ id, instanceId: instanceIdFor(instanceOffset + id) })),
         kafkaServiceName: 'kafka',
-        ...(c.mode === 'zookeeper' ? { zookeeper: { instanceIds: (c.zookeeper?.nodes ?? []).map((z) => instanceIdFor(instanceOffset + ZK_HOST_OFFSET + z.id)) } } : {}),
+        ...(c.mode === 'zookeeper'
+          ? {
+              zookeeper: {
+                instanceIds: (c.zookeeper?.nodes ?? []).map((z) =>
+                  instanceIdFor(instanceOffset + ZK_HOST_OFFSET + z.id),
+                ),
+              },
+            }
+          : {}),
         ...(secured ? { clientPropertiesFile: secured.clientProperties } : {}),
       },
-      ...(ref ? { security: { protocol: ref.protocol, ...(ref.mechanism ? { mechanism: ref.mechanism } : {}), ...(ref.credentialsSecret ? { credentialsSecret: ref.credentialsSecret } : {}), ...(ref.tls ? { tls: ref.tls } : {}) } } : {}),
+      ...(ref
+        ? {
+            security: {
+              protocol: ref.protocol,
+              ...(ref.mechanism ? { mechanism: ref.mechanism } : {}),
+              ...(ref.credentialsSecret ? { credentialsSecret: ref.credentialsSecret } : {}),
+              ...(ref.tls ? { tls: ref.tls } : {}),
+            },
+          }
+        : {}),
       brokerCount: ids.length,
       bootstrapServers: (secured?.bootstrapServers ?? c.bootstrapServers).split(','),
       probe,
@@ -338,7 +452,13 @@ export function drillConfig(cluster: LocalCluster, opts: { policyMode: string; c
   };
   const primary = { ...entry(cluster, 0), consumerGroups };
   const dr = opts.dr ? opts.dr.site.configDr(opts.dr.settings) : undefined;
-  const clusters = dr && opts.dr ? [{ ...primary, dr: dr.primary }, { ...entry(opts.dr.site.dr, 1000), dr: dr.dr }] : [primary];
+  const clusters =
+    dr && opts.dr
+      ? [
+          { ...primary, dr: dr.primary },
+          { ...entry(opts.dr.site.dr, 1000), dr: dr.dr },
+        ]
+      : [primary];
   return validateConfig({ deployment: DEPLOYMENT, region: REGION, clusters }, 'drill configuration');
 }
 
@@ -387,7 +507,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const { cluster } = opts;
   const emit = opts.onEvent;
   const policy = parsePolicy(opts.policy);
-  const config = drillConfig(cluster, { policyMode: policy.mode, consumerGroup: opts.consumerGroup, ...(opts.dr ? { dr: opts.dr } : {}), ...(opts.msk ? { msk: opts.msk } : {}) });
+  const config = drillConfig(cluster, {
+    policyMode: policy.mode,
+    consumerGroup: opts.consumerGroup,
+    ...(opts.dr ? { dr: opts.dr } : {}),
+    ...(opts.msk ? { msk: opts.msk } : {}),
+  });
   const clusterConfig = config.clusters[0];
   if (!clusterConfig) throw new Error('drill configuration has no cluster');
   const facts = clusterFacts(config);
@@ -399,7 +524,14 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const store = new IncidentStore({ client: documentClient(ddb), tableName });
 
   // Runtime policy: what the operator keeps in SSM Parameter Store, here from the scenario.
-  const policies: PolicySource = { get: () => Promise.resolve({ policy, origin: 'ssm', parameterName: `/kafka-heal/${DEPLOYMENT}/clusters/${cluster.name}/policy` }) };
+  const policies: PolicySource = {
+    get: () =>
+      Promise.resolve({
+        policy,
+        origin: 'ssm',
+        parameterName: `/kafka-heal/${DEPLOYMENT}/clusters/${cluster.name}/policy`,
+      }),
+  };
 
   // Hosts: one systemctl shim per broker, so the SSM documents drive the local JVMs (MSK has no hosts).
   const shims = new Map<number, SystemctlShim>();
@@ -407,9 +539,16 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // ZooKeeper mode: a host per ZooKeeper server too (instance ids 100+), for quorum-recovery's runbooks.
   const zkNodes = cluster.zookeeper?.nodes ?? [];
   for (const z of zkNodes) shims.set(ZK_HOST_OFFSET + z.id, await startSystemctlShim(zookeeperShimView(cluster), z.id));
-  const hosts = Object.fromEntries([...shims].map(([id, shim]) => [instanceIdFor(id), { binDirs: [shim.binDir], env: shim.env }]));
+  const hosts = Object.fromEntries(
+    [...shims].map(([id, shim]) => [instanceIdFor(id), { binDirs: [shim.binDir], env: shim.env }]),
+  );
   const runner = runbookRunner({ hosts, documentPrefix: `kafka-heal-${DEPLOYMENT}-`, maxStepMs: 180_000 });
-  const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
+  const ssm = ssmBindings({
+    run: runner.run,
+    validate: runner.validate,
+    isManaged: runner.isManaged,
+    invisibleForPolls: 1,
+  });
 
   // A secured cluster: the healer reaches the SECURED listener with what the operators keep in
   // Secrets Manager (here its double, read through the shipped loader and its cache).
@@ -450,53 +589,81 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
         scaleHook: { kind: 'sns' as const, topicArn: ARNS.scaleTopic },
       },
     ],
-    lagThresholds: { lagSev3: policy.thresholds.lagSev3, lagSev2: policy.thresholds.lagSev2, lagSev1: policy.thresholds.lagSev1 },
+    lagThresholds: {
+      lagSev3: policy.thresholds.lagSev3,
+      lagSev2: policy.thresholds.lagSev2,
+      lagSev1: policy.thresholds.lagSev1,
+    },
   };
   // MSK: the target the stack derives from the config (its cluster ARN, no hosts).
-  const targets: ClusterTargetConfig[] = clusterConfig.platform === 'msk' ? [{ ...clusterTarget(clusterConfig, ARNS.clusterSteps(cluster.name)), ...lagTarget }] : [
-    {
-      cluster: cluster.name,
-      platform: 'ec2',
-      clusterStepsFunction: ARNS.clusterSteps(cluster.name),
-      brokers: cluster.brokers.map((b) => ({
-        id: b.id,
-        instanceId: instanceIdFor(b.id),
-        // Kafka's CLI on the host and the diagnosis's listener check use the listener the healer speaks.
-        listenerPort: b.securedPort ?? b.port,
-        serverProperties: join(cluster.workDir, `broker-${b.id}`, 'server.properties'),
-        appLogDir: join(cluster.workDir, `broker-${b.id}`),
-      })),
-      serviceName: 'kafka',
-      ...(cluster.security ? { commandConfig: cluster.security.clientProperties } : {}),
-      // kafka-cli-action's KafkaHome on the local hosts: Kafka's tool scripts over the cluster's jars.
-      kafkaHome: await writeKafkaHome(join(cluster.workDir, 'kafka-home'), cluster.mode),
-      ...lagTarget,
-      // Heap dumps land on each broker's data disk (where fill-disk leaves one). The "hosts" share
-      // one filesystem here, so each broker's cleanup sees every broker's dump dir.
-      ...(heapDumpDirs.length > 0 ? { diskPressure: { heapDumpDirs: heapDumpDirs.slice(0, 8) } } : {}),
-      // quorum-recovery's view of the ensemble: each server's host, unit, client port and data dir.
-      ...(cluster.mode === 'zookeeper'
-        ? {
-            quorum: {
-              metadataMode: 'zookeeper' as const,
-              zookeeper: zkNodes.map((z) => ({ instanceId: instanceIdFor(ZK_HOST_OFFSET + z.id), serviceName: 'zookeeper', clientPort: z.port, dataDir: join(cluster.workDir, `zk-${z.id}`, 'data') })),
-              backupDir: join(cluster.workDir, 'metadata-backups'),
-            },
-          }
-        : {}),
-    },
-  ];
+  const targets: ClusterTargetConfig[] =
+    clusterConfig.platform === 'msk'
+      ? [{ ...clusterTarget(clusterConfig, ARNS.clusterSteps(cluster.name)), ...lagTarget }]
+      : [
+          {
+            cluster: cluster.name,
+            platform: 'ec2',
+            clusterStepsFunction: ARNS.clusterSteps(cluster.name),
+            brokers: cluster.brokers.map((b) => ({
+              id: b.id,
+              instanceId: instanceIdFor(b.id),
+              // Kafka's CLI on the host and the diagnosis's listener check use the listener the healer speaks.
+              listenerPort: b.securedPort ?? b.port,
+              serverProperties: join(cluster.workDir, `broker-${b.id}`, 'server.properties'),
+              appLogDir: join(cluster.workDir, `broker-${b.id}`),
+            })),
+            serviceName: 'kafka',
+            ...(cluster.security ? { commandConfig: cluster.security.clientProperties } : {}),
+            // kafka-cli-action's KafkaHome on the local hosts: Kafka's tool scripts over the cluster's jars.
+            kafkaHome: await writeKafkaHome(join(cluster.workDir, 'kafka-home'), cluster.mode),
+            ...lagTarget,
+            // Heap dumps land on each broker's data disk (where fill-disk leaves one). The "hosts" share
+            // one filesystem here, so each broker's cleanup sees every broker's dump dir.
+            ...(heapDumpDirs.length > 0 ? { diskPressure: { heapDumpDirs: heapDumpDirs.slice(0, 8) } } : {}),
+            // quorum-recovery's view of the ensemble: each server's host, unit, client port and data dir.
+            ...(cluster.mode === 'zookeeper'
+              ? {
+                  quorum: {
+                    metadataMode: 'zookeeper' as const,
+                    zookeeper: zkNodes.map((z) => ({
+                      instanceId: instanceIdFor(ZK_HOST_OFFSET + z.id),
+                      serviceName: 'zookeeper',
+                      clientPort: z.port,
+                      dataDir: join(cluster.workDir, `zk-${z.id}`, 'data'),
+                    })),
+                    backupDir: join(cluster.workDir, 'metadata-backups'),
+                  },
+                }
+              : {}),
+          },
+        ];
   // dr-failover reads both ends of the pair: the primary's record and the DR cluster's steps.
   const drTargets = opts.dr ? opts.dr.site.targetsDr(opts.dr.settings) : undefined;
   const drName = opts.dr?.site.dr.name;
   if (drTargets && drName !== undefined && targets[0]) {
     targets[0].dr = drTargets.primary;
-    targets.push({ cluster: drName, platform: 'ec2', clusterStepsFunction: ARNS.clusterSteps(drName), dr: drTargets.dr });
+    targets.push({
+      cluster: drName,
+      platform: 'ec2',
+      clusterStepsFunction: ARNS.clusterSteps(drName),
+      dr: drTargets.dr,
+    });
   }
-  const drSteps = opts.dr?.site.drSteps([{ name: opts.dr.site.dr.name, bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','), brokerCount: opts.dr.site.dr.brokers.length }]);
+  const drSteps = opts.dr?.site.drSteps([
+    {
+      name: opts.dr.site.dr.name,
+      bootstrapServers: opts.dr.site.dr.bootstrapServers.split(','),
+      brokerCount: opts.dr.site.dr.brokers.length,
+    },
+  ]);
   // The primary's own cluster steps take the DR workflows' dr-site-probe too, as the deployed function does (dr-* steps).
   const primaryDrSteps = opts.dr?.site.drSteps([probeConfig]);
-  const workflowSteps = makeWorkflowStepsHandler({ ...store, targets: () => targets, now: () => new Date(), diskCriticalPercent: policy.thresholds.diskCriticalPercent });
+  const workflowSteps = makeWorkflowStepsHandler({
+    ...store,
+    targets: () => targets,
+    now: () => new Date(),
+    diskCriticalPercent: policy.thresholds.diskCriticalPercent,
+  });
   const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
   const clusterSteps = makeClusterStepsHandler({
     clusters: () => [probeConfig],
@@ -510,18 +677,37 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const outbox: SnsMessage[] = [];
   const sns = (input: Json): Json => {
     const p = (input ?? {}) as Record<string, Json>;
-    const msg: SnsMessage = { at: Date.now(), topicArn: String(p.TopicArn), message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message) };
+    const msg: SnsMessage = {
+      at: Date.now(),
+      topicArn: String(p.TopicArn),
+      message: typeof p.Message === 'string' ? p.Message : JSON.stringify(p.Message),
+    };
     if (typeof p.Subject === 'string') msg.subject = p.Subject;
     outbox.push(msg);
     // The subject and the message itself: what a subscriber got is part of the drill's evidence.
-    emit({ at: msg.at, source: 'notification', event: 'sns:published', detail: `${msg.topicArn.split(':').at(-1) ?? ''}: ${msg.subject === undefined ? '' : `${msg.subject} `}${msg.message.slice(0, 2000)}` });
+    emit({
+      at: msg.at,
+      source: 'notification',
+      event: 'sns:published',
+      detail: `${msg.topicArn.split(':').at(-1) ?? ''}: ${msg.subject === undefined ? '' : `${msg.subject} `}${msg.message.slice(0, 2000)}`,
+    });
     return { MessageId: `local-${outbox.length}` };
   };
   const approvals = approvalBinding({
     decide: async (request) => {
-      emit({ at: Date.now(), source: 'approval', event: 'approval:requested', detail: `${request.workflow}: ${request.summary}` });
+      emit({
+        at: Date.now(),
+        source: 'approval',
+        event: 'approval:requested',
+        detail: `${request.workflow}: ${request.summary}`,
+      });
       const answer = await opts.approvals.decide();
-      emit({ at: Date.now(), source: 'approval', event: answer === 'never' ? 'approval:unanswered' : `approval:${answer.decision}`, detail: answer === 'never' ? 'nobody answers; the request times out' : `by ${answer.by}` });
+      emit({
+        at: Date.now(),
+        source: 'approval',
+        event: answer === 'never' ? 'approval:unanswered' : `approval:${answer.decision}`,
+        detail: answer === 'never' ? 'nobody answers; the request times out' : `by ${answer.by}`,
+      });
       return answer;
     },
     timeScale: opts.timeScale ?? 0.05,
@@ -535,14 +721,25 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   let responder: ResponderOptions | undefined;
   if (opts.pagerDuty) {
     const secret = randomBytes(32).toString('base64');
-    const handler = makePagerDutyWebhookHandler({ ...store, records: new LifecycleRecords(documentClient(ddb), tableName), secret: { get: () => Promise.resolve(Buffer.from(secret)) }, now: () => new Date() });
+    const handler = makePagerDutyWebhookHandler({
+      ...store,
+      records: new LifecycleRecords(documentClient(ddb), tableName),
+      secret: { get: () => Promise.resolve(Buffer.from(secret)) },
+      now: () => new Date(),
+    });
     pagerDutyApi = await startApiServer({ routes: [{ methods: ['POST'], path: '/pagerduty', handler }] });
     const who = opts.pagerDuty.responder;
     responder = {
       acknowledgeAfterMs: opts.pagerDuty.acknowledgeAfterMs,
       name: who,
       webhook: { url: `${pagerDutyApi.baseUrl}/pagerduty`, secret },
-      onPost: (p) => emit({ at: Date.parse(p.at), source: 'notification', event: 'pagerduty:acknowledged', detail: `${who} acknowledged ${p.dedupKey} in PagerDuty; the webhook answered ${p.status ?? p.error ?? '?'}` }),
+      onPost: (p) =>
+        emit({
+          at: Date.parse(p.at),
+          source: 'notification',
+          event: 'pagerduty:acknowledged',
+          detail: `${who} acknowledged ${p.dedupKey} in PagerDuty; the webhook answered ${p.status ?? p.error ?? '?'}`,
+        }),
     };
   }
   const pagerDuty: PagerDutyReceiver = await startPagerDutyReceiver(responder ? { responder } : {});
@@ -552,7 +749,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     sns: {
       send: (cmd: unknown) => {
         const input = (cmd as { input: Record<string, Json> }).input;
-        return Promise.resolve(sns({ TopicArn: input.TopicArn ?? null, Message: input.Message ?? null, ...(typeof input.Subject === 'string' ? { Subject: input.Subject } : {}) }));
+        return Promise.resolve(
+          sns({
+            TopicArn: input.TopicArn ?? null,
+            Message: input.Message ?? null,
+            ...(typeof input.Subject === 'string' ? { Subject: input.Subject } : {}),
+          }),
+        );
       },
     } as NotifyDeps['sns'],
     snsTopicArns: { critical: ARNS.criticalTopic, warning: ARNS.warningTopic },
@@ -568,7 +771,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     ...store,
     notify: async (n) => {
       const r = await notify(n, notifyDeps);
-      emit({ at: Date.now(), source: 'notification', event: `notify:${n.kind}`, detail: `${n.severity} ${n.incidentType} via ${r.via ?? 'nothing'}${n.level === undefined ? '' : ` (level ${n.level})`}` });
+      emit({
+        at: Date.now(),
+        source: 'notification',
+        event: `notify:${n.kind}`,
+        detail: `${n.severity} ${n.incidentType} via ${r.via ?? 'nothing'}${n.level === undefined ? '' : ` (level ${n.level})`}`,
+      });
       return r;
     },
     now: () => new Date(),
@@ -582,19 +790,33 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const missing: string[] = [];
   // escalation-notify runs nested (recovery workflows, the ladder's broadcast); the classifier's
   // escalation workflow is the ladder when its ASL file exists.
-  definitions.set(ARNS.escalation, { workflow: 'escalation', def: parseDefinition(readFileSync(aslFile('escalation-notify'), 'utf8'), subs) });
-  definitions.set(ARNS.ssmRun, { workflow: 'ssm-run', def: parseDefinition(readFileSync(aslFile('ssm-run'), 'utf8'), subs) });
+  definitions.set(ARNS.escalation, {
+    workflow: 'escalation',
+    def: parseDefinition(readFileSync(aslFile('escalation-notify'), 'utf8'), subs),
+  });
+  definitions.set(ARNS.ssmRun, {
+    workflow: 'ssm-run',
+    def: parseDefinition(readFileSync(aslFile('ssm-run'), 'utf8'), subs),
+  });
   const ladderFile = aslFile('escalation');
   const hasLadder = existsSync(ladderFile);
   for (const w of WORKFLOWS) {
     // A rendered workflow (dr-failover, dr-failback) comes from its template, rendered as the stack renders it.
-    const file = w === 'escalation' ? (hasLadder ? ladderFile : aslFile('escalation-notify')) : aslFile(RENDERED_WORKFLOWS[w]?.template ?? w);
+    const file =
+      w === 'escalation'
+        ? hasLadder
+          ? ladderFile
+          : aslFile('escalation-notify')
+        : aslFile(RENDERED_WORKFLOWS[w]?.template ?? w);
     if (!existsSync(file)) {
       missing.push(`${w}: no ${file.split('/').at(-1) ?? ''} yet`);
       continue;
     }
     try {
-      definitions.set(w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w), { workflow: w, def: parseDefinition(w === 'escalation' ? readFileSync(file, 'utf8') : definitionText(w), subs, file) });
+      definitions.set(w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w), {
+        workflow: w,
+        def: parseDefinition(w === 'escalation' ? readFileSync(file, 'utf8') : definitionText(w), subs, file),
+      });
       available.push(w);
     } catch (err) {
       missing.push(`${w}: ${(err as Error).message}`);
@@ -602,7 +824,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   }
 
   let registry: BindingRegistry = {};
-  const run = (stateMachineArn: string, input: unknown, execution: { name: string; id: string; signal?: AbortSignal }): Promise<RunResult> => {
+  const run = (
+    stateMachineArn: string,
+    input: unknown,
+    execution: { name: string; id: string; signal?: AbortSignal },
+  ): Promise<RunResult> => {
     const entry = definitions.get(stateMachineArn);
     if (!entry) throw new Error(`no local state machine ${stateMachineArn}`);
     const started = Date.now();
@@ -616,16 +842,31 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       // cascade-recovery's whole-cluster check keeps its ~47 s (10 + 15 + 22.5 s) for replication and lag after the throttle;
       // quorum-recovery's validation likewise (10 + 15 + 22.5 s in the ASL): three brokers started one after another
       // re-register and catch up in real seconds (at 1/20 a loaded machine escalated a recovery that was nearly done).
-      retryOverrides: { ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05), 'Verify Broker Rejoined': [1000, -1], 'Verify Cluster Recovered': [15_000, -1], 'Verify Quorum Restored': [15_000, -1] },
+      retryOverrides: {
+        ...totalPreservingRetries(entry.def, opts.timeScale ?? 0.05),
+        'Verify Broker Rejoined': [1000, -1],
+        'Verify Cluster Recovered': [15_000, -1],
+        'Verify Quorum Restored': [15_000, -1],
+      },
       // The ladder's waits run to timestamps; its scaled policy makes them short, polled here.
       waitOverrides: { 'Wait For Next Step': 250 },
       execution: { name: execution.name, id: execution.id, stateMachineArn },
       ...(execution.signal ? { signal: execution.signal } : {}),
       onEvent: (e: RunEvent) => {
         if ((e.type === 'StateEntered' || e.type === 'StateExited') && e.stateName) {
-          emit({ at: e.timestamp, source: 'state', event: e.type === 'StateEntered' ? 'state:entered' : 'state:exited', detail: `${label}: ${e.stateName}` });
+          emit({
+            at: e.timestamp,
+            source: 'state',
+            event: e.type === 'StateEntered' ? 'state:entered' : 'state:exited',
+            detail: `${label}: ${e.stateName}`,
+          });
         } else if (e.type === 'ExecutionFailed' || e.type === 'ExecutionSucceeded' || e.type === 'ExecutionAborted') {
-          emit({ at: e.timestamp, source: 'workflow', event: `execution:${e.type.replace('Execution', '').toLowerCase()}`, detail: `${label} after ${((e.timestamp - started) / 1000).toFixed(1)} s${e.error ? `: ${e.error}` : ''}` });
+          emit({
+            at: e.timestamp,
+            source: 'workflow',
+            event: `execution:${e.type.replace('Execution', '').toLowerCase()}`,
+            detail: `${label} after ${((e.timestamp - started) / 1000).toFixed(1)} s${e.error ? `: ${e.error}` : ''}`,
+          });
         }
       },
     });
@@ -643,9 +884,13 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [ARNS.workflowSteps]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
       [ARNS.clusterSteps(cluster.name)]: (p: Json) =>
-        primaryDrSteps && String((p as { step?: unknown } | null)?.step).startsWith('dr-') ? primaryDrSteps(DrStepSchema.parse(p)) : clusterSteps(ClusterStepSchema.parse(p)),
+        primaryDrSteps && String((p as { step?: unknown } | null)?.step).startsWith('dr-')
+          ? primaryDrSteps(DrStepSchema.parse(p))
+          : clusterSteps(ClusterStepSchema.parse(p)),
       [ARNS.escalationSteps]: (p: Json) => escalationSteps(EscalationStepSchema.parse(p)),
-      ...(drSteps && drName !== undefined ? { [ARNS.clusterSteps(drName)]: (p: Json) => drSteps(DrStepSchema.parse(p)) } : {}),
+      ...(drSteps && drName !== undefined
+        ? { [ARNS.clusterSteps(drName)]: (p: Json) => drSteps(DrStepSchema.parse(p)) }
+        : {}),
     }),
     // dr-failover's Route 53 calls change the site's zone, the one the drill's clients resolve.
     ...(opts.dr ? opts.dr.site.bindings() : {}),
@@ -655,55 +900,112 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     // storage branch, msk-broker-recovery) answers as the service would for an unknown cluster.
     // Bound either way so those workflows start at all (the local runtime refuses unbound Tasks).
     ...(clusterConfig.platform === 'msk'
-      ? localMskDouble(cluster, { clusterArn: clusterConfig.msk.clusterArn, ...(opts.msk?.refuseReboot === undefined ? {} : { refuseReboot: opts.msk.refuseReboot }) }).registry
-      : { ...mskBindings({ clusterState: () => undefined, reboot: (arn) => Promise.reject(new Error(`no MSK cluster ${arn} in a drill`)) }).registry, ...mskStorageBindings({ clusters: {} }).registry }),
+      ? localMskDouble(cluster, {
+          clusterArn: clusterConfig.msk.clusterArn,
+          ...(opts.msk?.refuseReboot === undefined ? {} : { refuseReboot: opts.msk.refuseReboot }),
+        }).registry
+      : {
+          ...mskBindings({
+            clusterState: () => undefined,
+            reboot: (arn) => Promise.reject(new Error(`no MSK cluster ${arn} in a drill`)),
+          }).registry,
+          ...mskStorageBindings({ clusters: {} }).registry,
+        }),
     [RESOURCES.snsPublish]: sns,
     [APPROVAL_RESOURCE]: approvals,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
       [ARNS.escalation]: (input, call) => nested(ARNS.escalation, 'escalation', input, call.execution.name),
       [ARNS.ssmRun]: (input, call) => nested(ARNS.ssmRun, 'ssm-run', input, call.execution.name),
       // broker-recovery's hand-off of a full data disk (the DiskPressureStateMachineArn substitution).
-      [ARNS.workflow('disk-pressure')]: (input, call) => nested(ARNS.workflow('disk-pressure'), 'disk-pressure', input, call.execution.name),
+      [ARNS.workflow('disk-pressure')]: (input, call) =>
+        nested(ARNS.workflow('disk-pressure'), 'disk-pressure', input, call.execution.name),
       // cascade-recovery recovers each broker by a nested single-broker workflow (its BrokerRecoveryStateMachineArn / MskBrokerRecoveryStateMachineArn).
-      [ARNS.workflow('broker-recovery')]: (input, call) => nested(ARNS.workflow('broker-recovery'), 'broker-recovery', input, call.execution.name),
-      [ARNS.workflow('msk-broker-recovery')]: (input, call) => nested(ARNS.workflow('msk-broker-recovery'), 'msk-broker-recovery', input, call.execution.name),
+      [ARNS.workflow('broker-recovery')]: (input, call) =>
+        nested(ARNS.workflow('broker-recovery'), 'broker-recovery', input, call.execution.name),
+      [ARNS.workflow('msk-broker-recovery')]: (input, call) =>
+        nested(ARNS.workflow('msk-broker-recovery'), 'msk-broker-recovery', input, call.execution.name),
     }),
   });
   registry = recorded.registry;
 
   const sfn = new SfnDouble(({ stateMachineArn, executionArn, name, input, signal }) => {
-    emit({ at: Date.now(), source: 'workflow', event: 'execution:started', detail: `${definitions.get(stateMachineArn)?.workflow ?? stateMachineArn} ${name}` });
+    emit({
+      at: Date.now(),
+      source: 'workflow',
+      event: 'execution:started',
+      detail: `${definitions.get(stateMachineArn)?.workflow ?? stateMachineArn} ${name}`,
+    });
     return run(stateMachineArn, input, { name, id: executionArn, signal });
   });
   const workflowArns: Record<string, string> = {};
-  for (const w of available) workflowArns[workflowArnEnvName(w)] = w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w);
+  for (const w of available)
+    workflowArns[workflowArnEnvName(w)] =
+      w === 'escalation' ? (hasLadder ? ARNS.ladder : ARNS.escalation) : ARNS.workflow(w);
 
-  const classify = createClassifyHandler({ ...store, sfn: sfn as unknown as SFNClient, policies, clusters: facts, workflowArns, now: () => new Date() });
-  const onError = (err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'handler:error', detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  const classify = createClassifyHandler({
+    ...store,
+    sfn: sfn as unknown as SFNClient,
+    policies,
+    clusters: facts,
+    workflowArns,
+    now: () => new Date(),
+  });
+  const onError = (err: unknown) =>
+    emit({
+      at: Date.now(),
+      source: 'classifier',
+      event: 'handler:error',
+      detail: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
   // As the stack's event sources: classify up to 10 batches at once (maxConcurrency 10), ingest likewise.
   const signals = new LocalQueue({ arn: ARNS.signalsQueue, consumer: classify, onError, concurrency: 10 });
   const sqs = sqsClientDouble({ [signals.url]: signals });
   // As in AWS, an alarm's signals go on only when it is this deployment's: its marker, and the
   // stack-name tag CloudFormation would have put on it (the evaluator's alarms are the stack's).
   const stackName = `KafkaHeal-${DEPLOYMENT}`;
-  const ownTags = async (arn: string) => (specs.some((sp) => arn === `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${sp.alarmName}`) ? { [STACK_NAME_TAG]: stackName } : undefined);
+  const ownTags = async (arn: string) =>
+    specs.some((sp) => arn === `arn:aws:cloudwatch:${REGION}:${ACCOUNT}:alarm:${sp.alarmName}`)
+      ? { [STACK_NAME_TAG]: stackName }
+      : undefined;
   const routing = alertRouting(config);
-  const ingest = createIngestHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, ...store, clusters: facts, routing, now: () => new Date(), deployment: DEPLOYMENT, alarms: new AlarmOwnership(stackName, ownTags) });
+  const ingest = createIngestHandler({
+    sqs: sqs as unknown as SQSClient,
+    signalsQueueUrl: signals.url,
+    ...store,
+    clusters: facts,
+    routing,
+    now: () => new Date(),
+    deployment: DEPLOYMENT,
+    alarms: new AlarmOwnership(stackName, ownTags),
+  });
   const alarmQueue = new LocalQueue({ arn: ARNS.alarmQueue, consumer: ingest, onError, concurrency: 10 });
   // The probe's fast-detection findings: SendMessage to the ingest queue, as the deployed probe sends them.
-  const sendProbeResult = ingestQueueSender(sqsClientDouble({ [alarmQueue.url]: alarmQueue }) as unknown as SQSClient, alarmQueue.url);
+  const sendProbeResult = ingestQueueSender(
+    sqsClientDouble({ [alarmQueue.url]: alarmQueue }) as unknown as SQSClient,
+    alarmQueue.url,
+  );
 
   let monitoring = false;
   // Monitored drills: Alertmanager posts to the webhook (authorizer + handler) while monitoring is on;
   // before and after, it is answered 503 and Alertmanager retries, as with a webhook briefly down.
   let promStack: LocalHealer['monitoring'];
   if (opts.prometheus) {
-    const webhookHandler = createWebhookHandler({ sqs: sqs as unknown as SQSClient, signalsQueueUrl: signals.url, ...store, clusters: facts, routing, now: () => new Date() });
+    const webhookHandler = createWebhookHandler({
+      sqs: sqs as unknown as SQSClient,
+      signalsQueueUrl: signals.url,
+      ...store,
+      clusters: facts,
+      routing,
+      now: () => new Date(),
+    });
     const dir = join(cluster.workDir, `monitoring-${Date.now()}`);
     mkdirSync(dir, { recursive: true });
     const webhook = await startAlertWebhook({
       tokenFile: join(dir, 'alertmanager-token'),
-      handler: (e) => (monitoring ? webhookHandler(e) : Promise.resolve({ statusCode: 503, body: '{"message":"the drill is not monitoring"}' })),
+      handler: (e) =>
+        monitoring
+          ? webhookHandler(e)
+          : Promise.resolve({ statusCode: 503, body: '{"message":"the drill is not monitoring"}' }),
       onRequest: (r) => {
         if (r.status === 503) return;
         for (const e of webhookAlertEvents(r)) emit(e);
@@ -712,7 +1014,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     try {
       const stack = await startMonitoringStack({
         workDir: dir,
-        targets: { cluster: cluster.name, brokers: opts.prometheus.exporters.brokerPorts, zookeepers: opts.prometheus.exporters.zookeeperPorts },
+        targets: {
+          cluster: cluster.name,
+          brokers: opts.prometheus.exporters.brokerPorts,
+          zookeepers: opts.prometheus.exporters.zookeeperPorts,
+        },
         mode: cluster.mode,
         scale: {
           secondsPerMinute: opts.alarmPeriodSeconds,
@@ -726,7 +1032,11 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       promStack = { stack, webhook };
     } catch (err) {
       await webhook.close();
-      await Promise.allSettled([...[...shims.values()].map((sh) => sh.close()), pagerDuty.close(), pagerDutyApi?.stop()]);
+      await Promise.allSettled([
+        ...[...shims.values()].map((sh) => sh.close()),
+        pagerDuty.close(),
+        pagerDutyApi?.stop(),
+      ]);
       ddb.destroy();
       throw err;
     }
@@ -735,7 +1045,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
 
   // Alarms: the deployed specs, evaluated over the probe's metrics.
   const specs = clusterAlarmSpecs(DEPLOYMENT, clusterConfig);
-  const evaluatorOptions = { periodSeconds: opts.alarmPeriodSeconds, sustainedWindowSeconds: opts.sustainedWindowSeconds, electionWindowSeconds: ELECTION_WINDOW_SECONDS, graceFraction: 0.5 };
+  const evaluatorOptions = {
+    periodSeconds: opts.alarmPeriodSeconds,
+    sustainedWindowSeconds: opts.sustainedWindowSeconds,
+    electionWindowSeconds: ELECTION_WINDOW_SECONDS,
+    graceFraction: 0.5,
+  };
   let evaluator = new AlarmEvaluator(specs, { ...evaluatorOptions, startMs: Date.now() });
   const alarmTransitions: AlarmTransition[] = [];
   // When each alarm entered its current state: auto-resolve reads it as CloudWatch's StateTransitionedTimestamp.
@@ -749,7 +1064,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       if (tr.from === 'INSUFFICIENT_DATA' && tr.to === 'OK') continue;
       // A grouped alarm's own change only counts its contributors: CloudWatch sends it, the normalizer ignores it.
       const broker = tr.contributor?.attributes['Broker ID'];
-      emit({ at: tr.at, source: 'alarm', event: `alarm:${tr.to}`, detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${broker === undefined ? '' : ` broker ${broker}`}) ${tr.reason}` });
+      emit({
+        at: tr.at,
+        source: 'alarm',
+        event: `alarm:${tr.to}`,
+        detail: `${tr.spec.alarmName} (${tr.spec.alarmKind}${broker === undefined ? '' : ` broker ${broker}`}) ${tr.reason}`,
+      });
       alarmQueue.send(JSON.stringify(alarmStateChangeEvent(tr, { region: REGION, account: ACCOUNT })));
     }
   };
@@ -757,7 +1077,10 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const brokerIds = cluster.brokers.map((b) => b.id);
   // The probe publishes to the deployment's namespace, as the deployed probe does (POWERTOOLS_METRICS_NAMESPACE).
   const probeNs = metricsNamespace(DEPLOYMENT);
-  const toSamples = (docs: MetricDocument[]): MetricSample[] => docs.flatMap((d) => d.metrics.map((m) => ({ namespace: probeNs, name: m.name, dimensions: d.dimensions, value: m.value })));
+  const toSamples = (docs: MetricDocument[]): MetricSample[] =>
+    docs.flatMap((d) =>
+      d.metrics.map((m) => ({ namespace: probeNs, name: m.name, dimensions: d.dimensions, value: m.value })),
+    );
   const probeHandler = makeProbeHandler({
     clusters: () => [probeConfig],
     security: clusterSecurity,
@@ -775,7 +1098,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
           recheckMs: opts.recheckSeconds * 1000,
           sendResult: async (event: ProbeResultEvent) => {
             const what = event.findings.map((f) => `${f.kind} ${f.state} brokers ${f.brokerIds.join(',')}`).join('; ');
-            emit({ at: Date.now(), source: 'probe', event: 'probe:finding', detail: `${what} (fast detection, observed ${event.observedAt})` });
+            emit({
+              at: Date.now(),
+              source: 'probe',
+              event: 'probe:finding',
+              detail: `${what} (fast detection, observed ${event.observedAt})`,
+            });
             await sendProbeResult(event);
           },
         }
@@ -788,7 +1116,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     for (const b of cluster.brokers) {
       try {
         // As the agent configured by docs/deploying.md reports it: its instance, cluster and broker.
-        out.push({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: instanceIdFor(b.id), 'Cluster Name': cluster.name, 'Broker ID': String(b.id) }, value: cluster.disk(b.id).usedPercent });
+        out.push({
+          namespace: 'CWAgent',
+          name: 'disk_used_percent',
+          dimensions: { InstanceId: instanceIdFor(b.id), 'Cluster Name': cluster.name, 'Broker ID': String(b.id) },
+          value: cluster.disk(b.id).usedPercent,
+        });
       } catch {
         // No size-limited disk for this broker (not root): the CloudWatch agent would see the host disk.
       }
@@ -804,7 +1137,10 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   // evaluator's alarms as the deployed function reads CloudWatch's (functions/lifecycle/auto-resolve.ts).
   let autoResolveTimer: NodeJS.Timeout | undefined;
   let autoResolving: Promise<unknown> = Promise.resolve();
-  const watchesProbe = (spec: AlarmSpec) => (spec.source.type === 'metric' ? spec.source.metric.namespace === probeNs : spec.source.query.includes(`SCHEMA("${probeNs}"`));
+  const watchesProbe = (spec: AlarmSpec) =>
+    spec.source.type === 'metric'
+      ? spec.source.metric.namespace === probeNs
+      : spec.source.query.includes(`SCHEMA("${probeNs}"`);
   const alarmSource: ClusterAlarmSource = {
     alarms: () =>
       Promise.resolve(
@@ -817,8 +1153,22 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       ),
   };
   const autoResolve = async () => {
-    const report = await runAutoResolve({ ...store, clusters: [cluster.name], policies, alarms: alarmSource, notify: (n) => notify(n, notifyDeps), now: () => new Date() });
-    for (const v of report.incidents) if (v.outcome !== 'skipped') emit({ at: Date.now(), source: 'classifier', event: `auto-resolve:${v.outcome}`, detail: `${v.incidentId}: ${v.reason}` });
+    const report = await runAutoResolve({
+      ...store,
+      clusters: [cluster.name],
+      policies,
+      alarms: alarmSource,
+      notify: (n) => notify(n, notifyDeps),
+      now: () => new Date(),
+    });
+    for (const v of report.incidents)
+      if (v.outcome !== 'skipped')
+        emit({
+          at: Date.now(),
+          source: 'classifier',
+          event: `auto-resolve:${v.outcome}`,
+          detail: `${v.incidentId}: ${v.reason}`,
+        });
   };
   // ZooKeeper mode: the exporter scrape + Prometheus rule + Alertmanager webhook stand-in
   // (zookeeper-alerts.ts), `for: 1m` as one local period but never under ZK_ELECTION_FLOOR_MS,
@@ -839,7 +1189,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       const tr = zkRule.evaluate(Date.now(), await observeEnsemble(zkServers));
       if (!tr || !monitoring) return;
       zkAlerts.push(tr);
-      emit({ at: tr.at, source: 'alarm', event: `alert:${tr.to}`, detail: `${cluster.name} ZookeeperQuorumLost (Alertmanager${tr.payload ? ' webhook' : ', not notified'}): ${tr.summary}` });
+      emit({
+        at: tr.at,
+        source: 'alarm',
+        event: `alert:${tr.to}`,
+        detail: `${cluster.name} ZookeeperQuorumLost (Alertmanager${tr.payload ? ' webhook' : ', not notified'}): ${tr.summary}`,
+      });
       if (tr.payload) alarmQueue.send(JSON.stringify(tr.payload));
     } finally {
       zkScraping = false;
@@ -853,10 +1208,24 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     try {
       const r = await probeHandler({ cluster: cluster.name });
       probeRuns++;
-      const troubled = r.snapshot.partitions.details.map((d) => ({ topic: d.topic, partition: d.partition, leader: d.leader, isr: d.isr }));
-      probeLog.push({ at: Date.now(), status: r.status, problems: r.problems, ...(troubled.length > 0 ? { troubled } : {}) });
+      const troubled = r.snapshot.partitions.details.map((d) => ({
+        topic: d.topic,
+        partition: d.partition,
+        leader: d.leader,
+        isr: d.isr,
+      }));
+      probeLog.push({
+        at: Date.now(),
+        status: r.status,
+        problems: r.problems,
+        ...(troubled.length > 0 ? { troubled } : {}),
+      });
       // EMF datapoints carry the time they are published (after the probe), as in AWS.
-      if (monitoring) evaluator.observe(Date.now(), [...toSamples(probeMetricDocuments(cluster.name, r.snapshot, brokerIds)), ...diskSamples()]);
+      if (monitoring)
+        evaluator.observe(Date.now(), [
+          ...toSamples(probeMetricDocuments(cluster.name, r.snapshot, brokerIds)),
+          ...diskSamples(),
+        ]);
     } catch (err) {
       emit({ at: Date.now(), source: 'probe', event: 'probe:error', detail: (err as Error).message });
     }
@@ -904,15 +1273,31 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       alarmSince.clear();
       loop = probeLoop();
       if (cloudwatchAlarms) {
-        evalTimer = setInterval(() => deliver(evaluator.evaluate(Date.now())), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)));
-        autoResolveTimer = setInterval(() => {
-          // One run at a time, as a schedule with no overlap; a failed run is told and the next one tries again.
-          autoResolving = autoResolving.then(autoResolve).catch((err: unknown) => emit({ at: Date.now(), source: 'classifier', event: 'auto-resolve:error', detail: (err as Error).message }));
-        }, Math.max(500, opts.alarmPeriodSeconds * 1000));
+        evalTimer = setInterval(
+          () => deliver(evaluator.evaluate(Date.now())),
+          Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 4)),
+        );
+        autoResolveTimer = setInterval(
+          () => {
+            // One run at a time, as a schedule with no overlap; a failed run is told and the next one tries again.
+            autoResolving = autoResolving.then(autoResolve).catch((err: unknown) =>
+              emit({
+                at: Date.now(),
+                source: 'classifier',
+                event: 'auto-resolve:error',
+                detail: (err as Error).message,
+              }),
+            );
+          },
+          Math.max(500, opts.alarmPeriodSeconds * 1000),
+        );
       }
       if (zkStandIn) {
         zkRule = new ZookeeperQuorumRule(cluster.name, zkForMs);
-        zkTimer = setInterval(() => void scrapeZooKeeper(), Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)));
+        zkTimer = setInterval(
+          () => void scrapeZooKeeper(),
+          Math.max(100, Math.round((opts.alarmPeriodSeconds * 1000) / 2)),
+        );
       }
     },
     async stopMonitoring() {
@@ -941,7 +1326,12 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
         generatorURL: 'http://127.0.0.1/prometheus/graph',
         fingerprint: `${alert}-${cluster.name}-${at}`,
       });
-      emit({ at, source: 'alarm', event: 'alert:firing', detail: `${cluster.name} ${alertname} (Alertmanager webhook, kafka_heal_kind ${alert}): ${why}` });
+      emit({
+        at,
+        source: 'alarm',
+        event: 'alert:firing',
+        detail: `${cluster.name} ${alertname} (Alertmanager webhook, kafka_heal_kind ${alert}): ${why}`,
+      });
       alarmQueue.send(JSON.stringify(payload));
     },
     async settled() {
@@ -957,7 +1347,8 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
       if (promStack) {
         await Promise.allSettled([promStack.stack.stop(), promStack.webhook.close()]);
         // The evidence (configs, scaled rules, logs) stays; the time series do not.
-        for (const d of ['prometheus-data', 'alertmanager-data']) rmSync(join(dirname(promStack.webhook.tokenFile), d), { recursive: true, force: true });
+        for (const d of ['prometheus-data', 'alertmanager-data'])
+          rmSync(join(dirname(promStack.webhook.tokenFile), d), { recursive: true, force: true });
       }
       alarmQueue.close();
       signals.close();

@@ -21,7 +21,10 @@ export async function writeKafkaHome(dir: string, mode: ClusterMode): Promise<st
   mkdirSync(bin, { recursive: true });
   for (const [script, mainClass] of Object.entries(TOOLS)) {
     const path = join(bin, script);
-    writeFileSync(path, `#!/bin/bash\nexec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${join(jars, '*')}' ${mainClass} "$@"\n`);
+    writeFileSync(
+      path,
+      `#!/bin/bash\nexec java -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '${join(jars, '*')}' ${mainClass} "$@"\n`,
+    );
     chmodSync(path, 0o755);
   }
   return dir;

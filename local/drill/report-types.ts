@@ -4,7 +4,18 @@
 // messagesLost actions timeline` are a stable interface: scripts and CI parse them.
 
 /** Where a timeline entry came from. */
-export type DrillSource = 'drill' | 'fault' | 'workload' | 'probe' | 'alarm' | 'classifier' | 'workflow' | 'state' | 'approval' | 'notification' | 'oracle';
+export type DrillSource =
+  | 'drill'
+  | 'fault'
+  | 'workload'
+  | 'probe'
+  | 'alarm'
+  | 'classifier'
+  | 'workflow'
+  | 'state'
+  | 'approval'
+  | 'notification'
+  | 'oracle';
 
 export interface DrillTimelineEntry {
   /** ISO time. */

@@ -1,7 +1,14 @@
 // Assembles the DrillReport (report-types.ts) from what one run observed, and checks the
 // scenario's expectations against it. Pure: every time and count comes in as data.
 import type { IncidentWithTimeline } from '../../functions/shared/store/index.js';
-import type { DrillAction, DrillExpectationResult, DrillIncident, DrillReport, DrillSource, DrillTimelineEntry } from './report-types.js';
+import type {
+  DrillAction,
+  DrillExpectationResult,
+  DrillIncident,
+  DrillReport,
+  DrillSource,
+  DrillTimelineEntry,
+} from './report-types.js';
 import { isBrokerFault, isSiteFault, type Scenario } from './scenario.js';
 
 /** The auto-resolver's actor on the timeline (AUTO_RESOLVE of functions/lifecycle/auto-resolve.ts, whose AWS clients this pure module does not load). */
@@ -67,7 +74,10 @@ export interface ProbedPartition {
  * ISR that explains it: its own, or when Kafka emptied it, the last one seen while it still had a
  * leader. A partition absent from an earlier run was healthy then (its ISR full): no ISR is given.
  */
-export function offlineReadings(log: readonly { at: number; troubled?: ProbedPartition[] }[], since: number): OfflineReading[] {
+export function offlineReadings(
+  log: readonly { at: number; troubled?: ProbedPartition[] }[],
+  since: number,
+): OfflineReading[] {
   const out: OfflineReading[] = [];
   log.forEach((entry, i) => {
     if (entry.at < since) return;
@@ -102,7 +112,9 @@ function faultedBrokers(scenario: Scenario): Set<number> | undefined {
  * machine: replica.lag.time.max.ms); the offline-partitions incident is then right, not a misreading
  * of the crash. Undefined when there is no such reading or any offline partition had a live ISR member.
  */
-export function offlineExplainedByIsr(o: Pick<DrillObservations, 'scenario' | 'offlinePartitions'>): string | undefined {
+export function offlineExplainedByIsr(
+  o: Pick<DrillObservations, 'scenario' | 'offlinePartitions'>,
+): string | undefined {
   const readings = o.offlinePartitions ?? [];
   const faulted = faultedBrokers(o.scenario);
   if (readings.length === 0 || !faulted || faulted.size === 0) return undefined;
@@ -134,7 +146,11 @@ const secondsBetween = (from: number, to: number) => round1((to - from) / 1000);
  * The incident the expectations and MTTD/MTTR talk about: of the incidents of the expected type
  * (all incidents when the scenario names no type), the first or the last opened.
  */
-export function primaryIncident(incidents: IncidentWithTimeline[], which: 'first' | 'last', type?: string): IncidentWithTimeline | undefined {
+export function primaryIncident(
+  incidents: IncidentWithTimeline[],
+  which: 'first' | 'last',
+  type?: string,
+): IncidentWithTimeline | undefined {
   const sorted = [...incidents].sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt));
   const ofType = type === undefined ? sorted : sorted.filter((i) => i.type === type);
   const pool = ofType.length > 0 ? ofType : sorted;
@@ -142,7 +158,9 @@ export function primaryIncident(incidents: IncidentWithTimeline[], which: 'first
 }
 
 function isAction(actor: string): boolean {
-  return actor === 'classifier' || actor === AUTO_RESOLVE || actor.startsWith('workflow:') || actor.startsWith('operator:');
+  return (
+    actor === 'classifier' || actor === AUTO_RESOLVE || actor.startsWith('workflow:') || actor.startsWith('operator:')
+  );
 }
 
 export function incidentActions(incidents: IncidentWithTimeline[], faultAt: number): DrillAction[] {
@@ -152,7 +170,12 @@ export function incidentActions(incidents: IncidentWithTimeline[], faultAt: numb
     for (const e of inc.timeline) {
       if (!isAction(e.actor)) continue;
       const at = Date.parse(e.at);
-      const a: DrillAction = { at: e.at, offsetSeconds: secondsBetween(faultAt, at), actor: e.actor.replace(/^workflow:/, ''), action: e.action };
+      const a: DrillAction = {
+        at: e.at,
+        offsetSeconds: secondsBetween(faultAt, at),
+        actor: e.actor.replace(/^workflow:/, ''),
+        action: e.action,
+      };
       if (brokers !== '') a.target = `broker ${brokers}`;
       if (e.result !== undefined) a.result = e.result;
       if (/dry run|planned/i.test(`${e.action} ${e.detail ?? ''}`)) a.dryRun = true;
@@ -164,18 +187,38 @@ export function incidentActions(incidents: IncidentWithTimeline[], faultAt: numb
 
 function timeline(o: DrillObservations): DrillTimelineEntry[] {
   const entries: DrillTimelineEntry[] = o.events.map((e) => {
-    const t: DrillTimelineEntry = { at: new Date(e.at).toISOString(), offsetSeconds: secondsBetween(o.faultAt, e.at), source: e.source, event: e.event };
+    const t: DrillTimelineEntry = {
+      at: new Date(e.at).toISOString(),
+      offsetSeconds: secondsBetween(o.faultAt, e.at),
+      source: e.source,
+      event: e.event,
+    };
     if (e.detail !== undefined) t.detail = e.detail;
     return t;
   });
   for (const inc of o.incidents) {
     for (const e of inc.timeline) {
       const at = Date.parse(e.at);
-      const source: DrillSource = e.actor === 'classifier' || e.actor === AUTO_RESOLVE ? 'classifier' : e.actor.startsWith('workflow:') ? 'workflow' : e.actor.startsWith('operator:') ? 'approval' : 'alarm';
+      const source: DrillSource =
+        e.actor === 'classifier' || e.actor === AUTO_RESOLVE
+          ? 'classifier'
+          : e.actor.startsWith('workflow:')
+            ? 'workflow'
+            : e.actor.startsWith('operator:')
+              ? 'approval'
+              : 'alarm';
       // The classifier's reasons say why (e.g. the flap breaker), so they travel with the entry.
       const why = e.reasons && e.reasons.length > 0 ? `why: ${e.reasons.join(' ')}` : undefined;
-      const detail = [e.detail, e.result === undefined ? undefined : `result: ${e.result}`, why].filter((x) => x !== undefined).join('; ');
-      entries.push({ at: e.at, offsetSeconds: secondsBetween(o.faultAt, at), source, event: `incident:${e.action}`, ...(detail === '' ? {} : { detail: `${inc.id}: ${detail}` }) });
+      const detail = [e.detail, e.result === undefined ? undefined : `result: ${e.result}`, why]
+        .filter((x) => x !== undefined)
+        .join('; ');
+      entries.push({
+        at: e.at,
+        offsetSeconds: secondsBetween(o.faultAt, at),
+        source,
+        event: `incident:${e.action}`,
+        ...(detail === '' ? {} : { detail: `${inc.id}: ${detail}` }),
+      });
     }
   }
   return entries.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
@@ -185,69 +228,164 @@ function check(name: string, expected: string, actual: string, passed: boolean):
   return { name, expected, actual, passed };
 }
 
-export function evaluateExpectations(o: DrillObservations, m: { mttrSeconds: number | null; ratio: number | null }): DrillExpectationResult[] {
+export function evaluateExpectations(
+  o: DrillObservations,
+  m: { mttrSeconds: number | null; ratio: number | null },
+): DrillExpectationResult[] {
   const ex = o.scenario.expect;
   const out: DrillExpectationResult[] = [];
   const inc = primaryIncident(o.incidents, ex.incident, ex.incidentType);
   const none = '(no incident)';
-  if (ex.noIncident) out.push(check('no incident', 'no incident opened', o.incidents.length === 0 ? 'none' : o.incidents.map((i) => `${i.type} ${i.status}`).join(', '), o.incidents.length === 0));
+  if (ex.noIncident)
+    out.push(
+      check(
+        'no incident',
+        'no incident opened',
+        o.incidents.length === 0 ? 'none' : o.incidents.map((i) => `${i.type} ${i.status}`).join(', '),
+        o.incidents.length === 0,
+      ),
+    );
   for (const type of ex.incidentTypesNotOpened ?? []) {
     const opened = o.incidents.filter((i) => i.type === type);
     const actual = opened.length === 0 ? 'not opened' : opened.map((i) => `${i.severity} ${i.status}`).join(', ');
     // The expectation is that the healer does not misread a crash as offline partitions; when
     // Kafka really had leaderless partitions (their ISR had shrunk to the crashed broker), the incident is right.
     const explained = opened.length > 0 && type === 'offline-partitions' ? offlineExplainedByIsr(o) : undefined;
-    out.push(check(`no ${type} incident`, 'not opened', explained ? `${actual}; not a misreading: ${explained}` : actual, opened.length === 0 || explained !== undefined));
+    out.push(
+      check(
+        `no ${type} incident`,
+        'not opened',
+        explained ? `${actual}; not a misreading: ${explained}` : actual,
+        opened.length === 0 || explained !== undefined,
+      ),
+    );
   }
-  if (ex.incidentType) out.push(check('incident type', ex.incidentType, inc?.type ?? none, inc?.type === ex.incidentType));
+  if (ex.incidentType)
+    out.push(check('incident type', ex.incidentType, inc?.type ?? none, inc?.type === ex.incidentType));
   if (ex.severity) out.push(check('severity', ex.severity, inc?.severity ?? none, inc?.severity === ex.severity));
   if (ex.status) out.push(check('incident status', ex.status, inc?.status ?? none, inc?.status === ex.status));
   if (ex.workflow) {
-    const ran = o.executions.filter((e) => inc === undefined || e.incidentId === undefined || e.incidentId === inc.id).map((e) => e.workflow);
+    const ran = o.executions
+      .filter((e) => inc === undefined || e.incidentId === undefined || e.incidentId === inc.id)
+      .map((e) => e.workflow);
     out.push(check('workflow', ex.workflow, ran.join(', ') || '(none started)', ran.includes(ex.workflow)));
   }
   // Actions of the incident under test (a flapping drill's earlier incidents did restart the broker).
-  const taken = new Set((inc ? [inc] : []).flatMap((i) => i.timeline.filter((e) => isAction(e.actor)).map((e) => e.action)));
-  for (const a of ex.actionsTaken) out.push(check(`action taken: ${a}`, 'taken', taken.has(a) ? 'taken' : 'not taken', taken.has(a)));
-  for (const a of ex.actionsNotTaken) out.push(check(`action not taken: ${a}`, 'not taken', taken.has(a) ? 'taken' : 'not taken', !taken.has(a)));
+  const taken = new Set(
+    (inc ? [inc] : []).flatMap((i) => i.timeline.filter((e) => isAction(e.actor)).map((e) => e.action)),
+  );
+  for (const a of ex.actionsTaken)
+    out.push(check(`action taken: ${a}`, 'taken', taken.has(a) ? 'taken' : 'not taken', taken.has(a)));
+  for (const a of ex.actionsNotTaken)
+    out.push(check(`action not taken: ${a}`, 'not taken', taken.has(a) ? 'taken' : 'not taken', !taken.has(a)));
   if (ex.acknowledged) {
     const ackAt = inc?.acknowledgedAt === undefined ? undefined : Date.parse(inc.acknowledgedAt);
-    const pagedAfter = ackAt === undefined ? [] : (inc?.timeline ?? []).filter((e) => e.action === 'escalation-paged' && Date.parse(e.at) > ackAt);
+    const pagedAfter =
+      ackAt === undefined
+        ? []
+        : (inc?.timeline ?? []).filter((e) => e.action === 'escalation-paged' && Date.parse(e.at) > ackAt);
     const stopped = (inc?.timeline ?? []).some((e) => e.action === 'escalation-acknowledged');
     const actual =
       ackAt === undefined
         ? 'not acknowledged'
         : `acknowledged by ${inc?.acknowledgedBy ?? '?'} via ${inc?.acknowledgedVia ?? '?'}, MTTA ${inc?.mttaSeconds ?? '?'} s; ${pagedAfter.length} page(s) after it; ladder ${stopped ? 'stopped' : 'did not note it'}`;
-    out.push(check('acknowledged', 'acknowledged via PagerDuty, MTTA measured, no page after it', actual, ackAt !== undefined && inc?.acknowledgedVia === 'pagerduty' && inc.mttaSeconds !== undefined && pagedAfter.length === 0 && stopped));
+    out.push(
+      check(
+        'acknowledged',
+        'acknowledged via PagerDuty, MTTA measured, no page after it',
+        actual,
+        ackAt !== undefined &&
+          inc?.acknowledgedVia === 'pagerduty' &&
+          inc.mttaSeconds !== undefined &&
+          pagedAfter.length === 0 &&
+          stopped,
+      ),
+    );
   }
   if (ex.autoResolved !== undefined) {
     const auto = o.incidents.filter((i) => i.status === 'resolved' && i.resolvedBy === AUTO_RESOLVE);
-    out.push(check('auto-resolved', `${ex.autoResolved} incident(s) recovered without the healer`, auto.length === 0 ? 'none' : auto.map((i) => `${i.type} ${i.id}`).join(', '), auto.length === ex.autoResolved));
+    out.push(
+      check(
+        'auto-resolved',
+        `${ex.autoResolved} incident(s) recovered without the healer`,
+        auto.length === 0 ? 'none' : auto.map((i) => `${i.type} ${i.id}`).join(', '),
+        auto.length === ex.autoResolved,
+      ),
+    );
   }
   if (ex.maxMttrSeconds !== undefined) {
-    out.push(check('max MTTR', `<= ${ex.maxMttrSeconds} s`, m.mttrSeconds === null ? 'never recovered' : `${m.mttrSeconds} s`, m.mttrSeconds !== null && m.mttrSeconds <= ex.maxMttrSeconds));
+    out.push(
+      check(
+        'max MTTR',
+        `<= ${ex.maxMttrSeconds} s`,
+        m.mttrSeconds === null ? 'never recovered' : `${m.mttrSeconds} s`,
+        m.mttrSeconds !== null && m.mttrSeconds <= ex.maxMttrSeconds,
+      ),
+    );
   }
   if (ex.maxMttrRatio !== undefined) {
-    out.push(check('MTTR / oracle', `<= ${ex.maxMttrRatio}`, m.ratio === null ? 'not measured' : String(m.ratio), m.ratio !== null && m.ratio <= ex.maxMttrRatio));
+    out.push(
+      check(
+        'MTTR / oracle',
+        `<= ${ex.maxMttrRatio}`,
+        m.ratio === null ? 'not measured' : String(m.ratio),
+        m.ratio !== null && m.ratio <= ex.maxMttrRatio,
+      ),
+    );
   }
-  if (ex.noDataLoss) out.push(check('no data loss', '0 acknowledged messages lost', `${o.workload.lost} lost of ${o.workload.produced}`, o.workload.lost === 0 && o.workload.produced > 0));
+  if (ex.noDataLoss)
+    out.push(
+      check(
+        'no data loss',
+        '0 acknowledged messages lost',
+        `${o.workload.lost} lost of ${o.workload.produced}`,
+        o.workload.lost === 0 && o.workload.produced > 0,
+      ),
+    );
   if (ex.maxRpoSeconds !== undefined) {
     const rpo = o.dr?.rpoSeconds ?? null;
-    out.push(check('max RPO', `<= ${ex.maxRpoSeconds} s`, rpo === null ? 'not measured' : `${rpo} s`, rpo !== null && rpo <= ex.maxRpoSeconds));
+    out.push(
+      check(
+        'max RPO',
+        `<= ${ex.maxRpoSeconds} s`,
+        rpo === null ? 'not measured' : `${rpo} s`,
+        rpo !== null && rpo <= ex.maxRpoSeconds,
+      ),
+    );
   }
   if (ex.maxRtoSeconds !== undefined) {
     const rto = o.dr?.rtoSeconds ?? null;
-    out.push(check('max RTO', `<= ${ex.maxRtoSeconds} s`, rto === null ? 'never switched' : `${rto} s`, rto !== null && rto <= ex.maxRtoSeconds));
+    out.push(
+      check(
+        'max RTO',
+        `<= ${ex.maxRtoSeconds} s`,
+        rto === null ? 'never switched' : `${rto} s`,
+        rto !== null && rto <= ex.maxRtoSeconds,
+      ),
+    );
   }
   if (ex.lossWithinRpo) {
     const rpo = o.dr?.rpoSeconds ?? null;
     const age = o.dr?.oldestLostAgeSeconds ?? null;
     const bound = rpo === null ? null : round1(rpo + RPO_SLACK_SECONDS);
-    const actual = o.workload.lost === 0 ? `0 lost of ${o.workload.produced}` : `${o.workload.lost} lost of ${o.workload.produced}, oldest acknowledged ${age} s before the failure`;
+    const actual =
+      o.workload.lost === 0
+        ? `0 lost of ${o.workload.produced}`
+        : `${o.workload.lost} lost of ${o.workload.produced}, oldest acknowledged ${age} s before the failure`;
     const held = o.workload.produced > 0 && (o.workload.lost === 0 || (bound !== null && age !== null && age <= bound));
-    out.push(check('loss within RPO', bound === null ? 'RPO measured' : `lost messages acknowledged at most ${bound} s (RPO + ${RPO_SLACK_SECONDS} s) before the failure`, actual, held));
+    out.push(
+      check(
+        'loss within RPO',
+        bound === null
+          ? 'RPO measured'
+          : `lost messages acknowledged at most ${bound} s (RPO + ${RPO_SLACK_SECONDS} s) before the failure`,
+        actual,
+        held,
+      ),
+    );
   }
-  if (ex.finalHealth === 'healthy') out.push(check('final health', 'healthy', o.finalHealthy ? 'healthy' : 'not healthy', o.finalHealthy));
+  if (ex.finalHealth === 'healthy')
+    out.push(check('final health', 'healthy', o.finalHealthy ? 'healthy' : 'not healthy', o.finalHealthy));
   return out;
 }
 
@@ -261,23 +399,29 @@ export function assembleReport(o: DrillObservations): DrillReport {
     if (o.healthyAt !== null) mttrSeconds = secondsBetween(o.faultAt, Math.max(resolved, o.healthyAt));
   }
   const oracleMttrSeconds = o.oracleMs === null ? null : round1(o.oracleMs / 1000);
-  const mttrRatio = mttrSeconds !== null && oracleMttrSeconds !== null && oracleMttrSeconds > 0 ? Math.round((mttrSeconds / oracleMttrSeconds) * 100) / 100 : null;
+  const mttrRatio =
+    mttrSeconds !== null && oracleMttrSeconds !== null && oracleMttrSeconds > 0
+      ? Math.round((mttrSeconds / oracleMttrSeconds) * 100) / 100
+      : null;
   const expectations = evaluateExpectations(o, { mttrSeconds, ratio: mttrRatio });
-  const incidents: DrillIncident[] = [...o.incidents].sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt)).map((i) => {
-    // The incident's remediation: the first of its executions not stopped as superseded (an
-    // incident that grew into a cascade first started broker-recovery, which the classifier stopped).
-    const ofIncident = o.executions.filter((e) => e.incidentId === i.id);
-    const exec = ofIncident.find((e) => e.status !== 'ABORTED') ?? ofIncident[0];
-    const d: DrillIncident = { id: i.id, type: i.type, severity: i.severity, status: i.status, openedAt: i.openedAt };
-    if (exec) {
-      d.workflow = exec.workflow;
-      d.executionStatus = exec.status;
-    }
-    if (i.resolvedAt !== undefined) d.resolvedAt = i.resolvedAt;
-    if (i.mttaSeconds !== undefined) d.mttaSeconds = i.mttaSeconds;
-    if (i.acknowledgedBy !== undefined) d.acknowledgedBy = `${i.acknowledgedBy}${i.acknowledgedVia === undefined ? '' : ` (${i.acknowledgedVia})`}`;
-    return d;
-  });
+  const incidents: DrillIncident[] = [...o.incidents]
+    .sort((a, b) => Date.parse(a.openedAt) - Date.parse(b.openedAt))
+    .map((i) => {
+      // The incident's remediation: the first of its executions not stopped as superseded (an
+      // incident that grew into a cascade first started broker-recovery, which the classifier stopped).
+      const ofIncident = o.executions.filter((e) => e.incidentId === i.id);
+      const exec = ofIncident.find((e) => e.status !== 'ABORTED') ?? ofIncident[0];
+      const d: DrillIncident = { id: i.id, type: i.type, severity: i.severity, status: i.status, openedAt: i.openedAt };
+      if (exec) {
+        d.workflow = exec.workflow;
+        d.executionStatus = exec.status;
+      }
+      if (i.resolvedAt !== undefined) d.resolvedAt = i.resolvedAt;
+      if (i.mttaSeconds !== undefined) d.mttaSeconds = i.mttaSeconds;
+      if (i.acknowledgedBy !== undefined)
+        d.acknowledgedBy = `${i.acknowledgedBy}${i.acknowledgedVia === undefined ? '' : ` (${i.acknowledgedVia})`}`;
+      return d;
+    });
   return {
     scenario: o.scenario.name,
     description: o.scenario.description,

@@ -13,11 +13,34 @@ import { startDynamoDbLocal, type DynamoDbLocal } from '../dynamodb-local.js';
 import { startCluster, type LocalCluster } from '../kafka/cluster.js';
 import { planExporters, type ExporterPlan } from '../monitoring/exporters.js';
 import type { DecideAnswer } from '../stepfunctions/approvals.js';
-import { LADDER_TIME_FACTOR, ZK_ELECTION_FLOOR_MS, startLocalHealer, type HealerEvent, type LocalHealer } from './healer.js';
-import { assembleReport, offlineReadings, primaryIncident, type DrObservations, type ObservedEvent, type ObservedExecution } from './report.js';
+import {
+  LADDER_TIME_FACTOR,
+  ZK_ELECTION_FLOOR_MS,
+  startLocalHealer,
+  type HealerEvent,
+  type LocalHealer,
+} from './healer.js';
+import {
+  assembleReport,
+  offlineReadings,
+  primaryIncident,
+  type DrObservations,
+  type ObservedEvent,
+  type ObservedExecution,
+} from './report.js';
 import type { DrillReport } from './report-types.js';
 import { writeReports } from './render/index.js';
-import { isAlarmFault, isAlertFault, isBrokerFault, isCredentialFault, isSiteFault, isZkFault, type BrokerFault, type Fault, type Scenario } from './scenario.js';
+import {
+  isAlarmFault,
+  isAlertFault,
+  isBrokerFault,
+  isCredentialFault,
+  isSiteFault,
+  isZkFault,
+  type BrokerFault,
+  type Fault,
+  type Scenario,
+} from './scenario.js';
 import { warmIncidentStore } from './warm-up.js';
 import { startWorkload, type Workload } from './workload.js';
 
@@ -52,14 +75,23 @@ function fmt(ms: number): string {
 }
 
 async function createTopics(cluster: LocalCluster, scenario: Scenario): Promise<void> {
-  const kafka = new Kafka({ clientId: 'kafka-heal-drill-admin', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'kafka-heal-drill-admin',
+    brokers: cluster.bootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const rf = Math.min(3, scenario.cluster.brokers);
     const topics = [];
-    if (!existing.has(scenario.workload.topic)) topics.push({ topic: scenario.workload.topic, numPartitions: scenario.workload.partitions, replicationFactor: rf });
+    if (!existing.has(scenario.workload.topic))
+      topics.push({
+        topic: scenario.workload.topic,
+        numPartitions: scenario.workload.partitions,
+        replicationFactor: rf,
+      });
     for (const t of scenario.topics) {
       if (existing.has(t.name)) continue;
       // A topic with fewer replicas than the cluster's min.insync.replicas (2) would be under min ISR from birth.
@@ -67,8 +99,18 @@ async function createTopics(cluster: LocalCluster, scenario: Scenario): Promise<
       const configEntries = replicaCount < 2 ? [{ name: 'min.insync.replicas', value: '1' }] : [];
       if (t.replicas) {
         const replicas = t.replicas;
-        topics.push({ topic: t.name, configEntries, replicaAssignment: Array.from({ length: t.partitions }, (_, partition) => ({ partition, replicas })) });
-      } else topics.push({ topic: t.name, configEntries, numPartitions: t.partitions, replicationFactor: t.replicationFactor });
+        topics.push({
+          topic: t.name,
+          configEntries,
+          replicaAssignment: Array.from({ length: t.partitions }, (_, partition) => ({ partition, replicas })),
+        });
+      } else
+        topics.push({
+          topic: t.name,
+          configEntries,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor,
+        });
     }
     // kafkajs's own waitForLeaders can reject outside the returned promise on a busy cluster: poll instead.
     if (topics.length > 0) await admin.createTopics({ waitForLeaders: false, topics });
@@ -90,7 +132,11 @@ async function createTopics(cluster: LocalCluster, scenario: Scenario): Promise<
 }
 
 async function deleteTopics(cluster: LocalCluster, topics: string[]): Promise<void> {
-  const admin = new Kafka({ clientId: 'kafka-heal-drill-admin', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'kafka-heal-drill-admin',
+    brokers: cluster.bootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
     await admin.deleteTopics({ topics, timeout: 30_000 });
@@ -113,7 +159,8 @@ async function restoreCluster(cluster: LocalCluster, faults: Fault[], progress: 
     if (b.state === 'hung') await cluster.fault('resume', b.id);
     else if (b.state === 'crashed' || b.state === 'stopped') await cluster.fault('start', b.id);
   }
-  for (const f of faults) if (isBrokerFault(f) && f.action === 'fill-disk') await cluster.fault('free-disk', f.broker).catch(() => undefined);
+  for (const f of faults)
+    if (isBrokerFault(f) && f.action === 'fill-disk') await cluster.fault('free-disk', f.broker).catch(() => undefined);
   for (const z of cluster.zookeeper?.nodes ?? []) {
     if (z.state === 'hung') await cluster.zkFault('resume', z.id);
     else if (z.state !== 'running') await cluster.zkFault('start', z.id);
@@ -129,7 +176,12 @@ async function restoreCluster(cluster: LocalCluster, faults: Fault[], progress: 
  * the repaired broker. Healthy means every broker registered and every ISR full, so it is the
  * restarted brokers back in every ISR.
  */
-async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, timeoutMs: number, replaced: { brokerId: number; oldPid: number | undefined }[] = []): Promise<number | null> {
+async function probeUntilHealthy(
+  cluster: LocalCluster,
+  intervalMs: number,
+  timeoutMs: number,
+  replaced: { brokerId: number; oldPid: number | undefined }[] = [],
+): Promise<number | null> {
   const servers = cluster.bootstrapServers.split(',');
   const deadline = Date.now() + timeoutMs;
   const isNew = () =>
@@ -140,7 +192,11 @@ async function probeUntilHealthy(cluster: LocalCluster, intervalMs: number, time
   while (Date.now() < deadline) {
     const started = Date.now();
     if (isNew()) {
-      const s = await probeCluster({ bootstrapServers: servers, expectedBrokers: cluster.brokers.length, timeoutMs: 3000 });
+      const s = await probeCluster({
+        bootstrapServers: servers,
+        expectedBrokers: cluster.brokers.length,
+        timeoutMs: 3000,
+      });
       if (s.status === 'healthy' && isNew()) return Date.now();
     }
     await sleep(Math.max(0, intervalMs - (Date.now() - started)));
@@ -155,7 +211,8 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
   const events: ObservedEvent[] = [];
   const notes: string[] = [];
   let faultAt = Number.NaN;
-  const stamp = (at: number) => `[${fmt(at - startedAt)}${Number.isNaN(faultAt) ? '' : ` | fault ${fmt(at - faultAt)}`}]`;
+  const stamp = (at: number) =>
+    `[${fmt(at - startedAt)}${Number.isNaN(faultAt) ? '' : ` | fault ${fmt(at - faultAt)}`}]`;
   const progress = (line: string) => print(`${stamp(Date.now())} ${line}`);
   const record = (e: ObservedEvent) => {
     events.push(e);
@@ -172,7 +229,13 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
   const ownCluster = !cluster;
   // kafkajs (admin waits, consumer rebalances during a broker crash) can reject promises nobody
   // holds; during a drill they are recorded, not fatal.
-  const stray = (reason: unknown) => record({ at: Date.now(), source: 'workload', event: 'client:error', detail: reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason) });
+  const stray = (reason: unknown) =>
+    record({
+      at: Date.now(),
+      source: 'workload',
+      event: 'client:error',
+      detail: reason instanceof Error ? `${reason.name}: ${reason.message}` : String(reason),
+    });
   process.on('unhandledRejection', stray);
   try {
     progress(`phase setup: scenario ${scenario.name}: ${scenario.description.trim().split('\n')[0] ?? ''}`);
@@ -187,11 +250,20 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     if (scenario.dr && !opts.drCluster) ownDrCluster = startCluster({ name: drName, diskLimitMb: 0, log: progress });
     let exporters = opts.exporters;
     if (scenario.prometheus && opts.cluster && !exporters) {
-      throw new Error(`scenario ${scenario.name} is watched by Prometheus: the shared cluster must run the exporters (start it with planExporters(...).nodeExtras and pass the plan as exporters)`);
+      throw new Error(
+        `scenario ${scenario.name} is watched by Prometheus: the shared cluster must run the exporters (start it with planExporters(...).nodeExtras and pass the plan as exporters)`,
+      );
     }
     if (!cluster) {
-      if (scenario.prometheus) exporters = await planExporters({ brokers: scenario.cluster.brokers, zookeepers: scenario.cluster.mode === 'zookeeper' ? 3 : 0, log: progress });
-      progress(`phase setup: starting a ${scenario.cluster.brokers}-broker ${scenario.cluster.mode} cluster (jars from Maven Central on first use)`);
+      if (scenario.prometheus)
+        exporters = await planExporters({
+          brokers: scenario.cluster.brokers,
+          zookeepers: scenario.cluster.mode === 'zookeeper' ? 3 : 0,
+          log: progress,
+        });
+      progress(
+        `phase setup: starting a ${scenario.cluster.brokers}-broker ${scenario.cluster.mode} cluster (jars from Maven Central on first use)`,
+      );
       cluster = await startCluster({
         name: opts.clusterName ?? `drill-${scenario.name}`.slice(0, 40),
         brokers: scenario.cluster.brokers,
@@ -202,11 +274,18 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       });
     } else {
       if (cluster.brokers.length !== scenario.cluster.brokers || cluster.mode !== scenario.cluster.mode) {
-        throw new Error(`the shared cluster has ${cluster.brokers.length} ${cluster.mode} brokers; scenario ${scenario.name} needs ${scenario.cluster.brokers} ${scenario.cluster.mode}`);
+        throw new Error(
+          `the shared cluster has ${cluster.brokers.length} ${cluster.mode} brokers; scenario ${scenario.name} needs ${scenario.cluster.brokers} ${scenario.cluster.mode}`,
+        );
       }
-      const has = cluster.security ? `${cluster.security.protocol}${cluster.security.mechanism ? `/${cluster.security.mechanism}` : ''}` : 'PLAINTEXT';
-      const wants = scenario.cluster.security ? `${scenario.cluster.security.protocol}${scenario.cluster.security.mechanism ? `/${scenario.cluster.security.mechanism}` : ''}` : 'PLAINTEXT';
-      if (has !== wants) throw new Error(`the shared cluster's healer listener is ${has}; scenario ${scenario.name} needs ${wants}`);
+      const has = cluster.security
+        ? `${cluster.security.protocol}${cluster.security.mechanism ? `/${cluster.security.mechanism}` : ''}`
+        : 'PLAINTEXT';
+      const wants = scenario.cluster.security
+        ? `${scenario.cluster.security.protocol}${scenario.cluster.security.mechanism ? `/${scenario.cluster.security.mechanism}` : ''}`
+        : 'PLAINTEXT';
+      if (has !== wants)
+        throw new Error(`the shared cluster's healer listener is ${has}; scenario ${scenario.name} needs ${wants}`);
       await cluster.waitHealthy(180_000);
     }
     const c = cluster;
@@ -229,7 +308,9 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       });
       // MM2 needs 75 s on an idle 2-core machine to start and replicate, minutes under load.
       const ms = await site.mirror.waitCaughtUp([scenario.workload.topic], 300_000);
-      progress(`DR site: ${scenario.workload.topic} and ${site.mirror.heartbeatsTopic} replicated to ${site.dr.name} after ${(ms / 1000).toFixed(1)} s; ${site.recordName} -> ${site.endpoints.primary}`);
+      progress(
+        `DR site: ${scenario.workload.topic} and ${site.mirror.heartbeatsTopic} replicated to ${site.dr.name} after ${(ms / 1000).toFixed(1)} s; ${site.recordName} -> ${site.endpoints.primary}`,
+      );
     }
     const drSite = site;
     // A DR drill whose primary site fails heals by moving the clients; one with only a (false) alert
@@ -240,7 +321,13 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       const a = scenario.approvals;
       if (a.decision === 'never') return 'never';
       await sleep(a.afterSeconds * 1000);
-      return a.decision === 'approve' ? { decision: 'approved', by: 'operator:drill', reason: `scenario ${scenario.name} approves after ${a.afterSeconds} s` } : { decision: 'rejected', by: 'operator:drill', reason: `scenario ${scenario.name} rejects` };
+      return a.decision === 'approve'
+        ? {
+            decision: 'approved',
+            by: 'operator:drill',
+            reason: `scenario ${scenario.name} approves after ${a.afterSeconds} s`,
+          }
+        : { decision: 'rejected', by: 'operator:drill', reason: `scenario ${scenario.name} rejects` };
     };
     healer = await startLocalHealer({
       cluster: c,
@@ -249,13 +336,43 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       alarmPeriodSeconds: scenario.alarms.periodSeconds,
       sustainedWindowSeconds: scenario.alarms.sustainedWindowSeconds,
       probeIntervalMs: scenario.alarms.probeIntervalSeconds * 1000,
-      consumerGroup: { name: consumerGroup, topic: scenario.workload.topic, maxOffsetLag: scenario.workload.maxOffsetLag },
+      consumerGroup: {
+        name: consumerGroup,
+        topic: scenario.workload.topic,
+        maxOffsetLag: scenario.workload.maxOffsetLag,
+      },
       approvals: { decide },
       onEvent: (e: HealerEvent) => record(e),
-      ...(drSite && scenario.dr ? { dr: { site: drSite, settings: { automaticFailover: scenario.dr.automaticFailover, maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds } } } : {}),
-      ...(scenario.prometheus && exporters ? { prometheus: { exporters, cloudwatchAlarms: scenario.prometheus.cloudwatchAlarms } } : {}),
-      ...(scenario.pagerDuty ? { pagerDuty: { acknowledgeAfterMs: scenario.pagerDuty.acknowledgeAfterSeconds * 1000, responder: scenario.pagerDuty.responder } } : {}),
-      ...(scenario.cluster.platform === 'msk' ? { msk: scenario.cluster.mskRefusesReboot === undefined ? {} : { refuseReboot: scenario.cluster.mskRefusesReboot } } : {}),
+      ...(drSite && scenario.dr
+        ? {
+            dr: {
+              site: drSite,
+              settings: {
+                automaticFailover: scenario.dr.automaticFailover,
+                maxReplicationLagSeconds: scenario.dr.maxReplicationLagSeconds,
+              },
+            },
+          }
+        : {}),
+      ...(scenario.prometheus && exporters
+        ? { prometheus: { exporters, cloudwatchAlarms: scenario.prometheus.cloudwatchAlarms } }
+        : {}),
+      ...(scenario.pagerDuty
+        ? {
+            pagerDuty: {
+              acknowledgeAfterMs: scenario.pagerDuty.acknowledgeAfterSeconds * 1000,
+              responder: scenario.pagerDuty.responder,
+            },
+          }
+        : {}),
+      ...(scenario.cluster.platform === 'msk'
+        ? {
+            msk:
+              scenario.cluster.mskRefusesReboot === undefined
+                ? {}
+                : { refuseReboot: scenario.cluster.mskRefusesReboot },
+          }
+        : {}),
     });
     const h = healer;
     notes.push(
@@ -263,7 +380,7 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       `Alarms that watch 10 minutes or more (under-replication, 15 x 1 min) keep a local window of at least ${scenario.alarms.sustainedWindowSeconds} s: they exist to ignore restart blips, and a broker restart takes the same real seconds locally as in AWS.`,
       `The probe runs every ${scenario.alarms.probeIntervalSeconds} s (the probe Lambda runs every minute); the same probe code and metric mapping feed the alarms.`,
       'Workflow Wait states and retry pauses run at 1/20 of their ASL seconds; the broker verify backoff polls every second; the whole-cluster checks after a cascade or a quorum recovery keep real seconds (3 x 15 s, the ASL has 10 + 15 + 22.5 s).',
-      `The escalation ladder's acknowledgement timeouts are divided by ${LADDER_TIME_FACTOR} (SEV-1: 15 min to acknowledge becomes ${(15 * 60 / LADDER_TIME_FACTOR).toFixed(2)} s) and it posts no status updates; nobody acknowledges, so the ladder runs to its end (in the default pagerduty mode: one page, then PagerDuty's own escalation). PagerDuty is the local Events v2 receiver over HTTP; SNS is an outbox.`,
+      `The escalation ladder's acknowledgement timeouts are divided by ${LADDER_TIME_FACTOR} (SEV-1: 15 min to acknowledge becomes ${((15 * 60) / LADDER_TIME_FACTOR).toFixed(2)} s) and it posts no status updates; nobody acknowledges, so the ladder runs to its end (in the default pagerduty mode: one page, then PagerDuty's own escalation). PagerDuty is the local Events v2 receiver over HTTP; SNS is an outbox.`,
       `Runtime policy (SSM Parameter Store in AWS): ${JSON.stringify(scenario.policy)}.`,
       `Traffic: kafkajs producer with acks=all${scenario.workload.idempotent ? ', idempotent' : ' (not idempotent: the idempotent producer lost one acknowledged message per broker crash in earlier drills)'}; lost = acknowledged and absent from the topic.`,
     );
@@ -287,18 +404,33 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     if (h.monitoring) {
       notes.push(
         `Prometheus ${h.monitoring.stack.prometheusUrl} scrapes the brokers' JMX exporter agents${c.mode === 'zookeeper' ? " and the ZooKeeper servers' own metrics providers" : ''} every ${Math.max(0.5, scenario.alarms.periodSeconds / 2)} s and evaluates the shipped rules (monitoring/prometheus/rules) with every minute of \`for:\` scaled to ${scenario.alarms.periodSeconds} s (controller and quorum rules at least ${ZK_ELECTION_FLOOR_MS / 1000} s, 10-minute rules at least ${scenario.alarms.sustainedWindowSeconds} s); Alertmanager posts to the webhook ${h.monitoring.webhook.url} with the bearer token from a file, through the webhook authorizer and handler.`,
-        scenario.prometheus?.cloudwatchAlarms === false ? 'The CloudWatch-style alarms on the probe are off: Prometheus is the only detector (the probe still measures health).' : 'The CloudWatch-style alarms on the probe run as well, as in an EC2 deployment that also runs Prometheus.',
+        scenario.prometheus?.cloudwatchAlarms === false
+          ? 'The CloudWatch-style alarms on the probe are off: Prometheus is the only detector (the probe still measures health).'
+          : 'The CloudWatch-style alarms on the probe run as well, as in an EC2 deployment that also runs Prometheus.',
       );
     } else if (c.mode === 'zookeeper') {
       notes.push(
         `ZooKeeper ensemble: watched as self-managed clusters do, by a ZooKeeper exporter (srvr on every server), the Prometheus rule ZookeeperQuorumLost held for ${Math.max(scenario.alarms.periodSeconds, ZK_ELECTION_FLOOR_MS / 1000)} s (1 minute in production; at least ${ZK_ELECTION_FLOOR_MS / 1000} s here, as a leader election takes real seconds) and Alertmanager's webhook into ingest.`,
       );
     }
-    if (h.workflows.missing.length > 0) notes.push(`Workflows not available locally (the classifier escalates instead): ${h.workflows.missing.join('; ')}.`);
+    if (h.workflows.missing.length > 0)
+      notes.push(
+        `Workflows not available locally (the classifier escalates instead): ${h.workflows.missing.join('; ')}.`,
+      );
 
-    progress(`phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`);
+    progress(
+      `phase baseline: probing every ${scenario.alarms.probeIntervalSeconds} s, ${h.evaluator.specs.length} alarms evaluated every ${scenario.alarms.periodSeconds} s-period; workload ${scenario.workload.ratePerSecond} msg/s acks=all on ${scenario.workload.topic}`,
+    );
     h.startMonitoring();
-    workload = startWorkload({ bootstrapServers: drSite ? drSite.viaRecord() : c.bootstrapServers.split(','), topic: scenario.workload.topic, ratePerSecond: scenario.workload.ratePerSecond, consumerGroup, runId, log: progress, idempotent: scenario.workload.idempotent });
+    workload = startWorkload({
+      bootstrapServers: drSite ? drSite.viaRecord() : c.bootstrapServers.split(','),
+      topic: scenario.workload.topic,
+      ratePerSecond: scenario.workload.ratePerSecond,
+      consumerGroup,
+      runId,
+      log: progress,
+      idempotent: scenario.workload.idempotent,
+    });
     await workload.start();
     await sleep(scenario.workload.warmupSeconds * 1000);
 
@@ -308,26 +440,48 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     progress(`phase faults: ${scenario.faults.length} fault(s) scheduled`);
     const w = workload;
     const apply = async (f: Fault) => {
-      const detail = 'broker' in f && f.broker !== undefined ? `broker ${f.broker}` : 'zookeeper' in f ? `zookeeper ${f.zookeeper}` : '';
-      record({ at: Date.now(), source: 'fault', event: `fault:${f.action}`, detail: [detail, 'alarm' in f ? `alarm ${f.alarm}` : '', 'alert' in f ? `alert ${f.alert}` : ''].filter(Boolean).join(' ') || undefined });
+      const detail =
+        'broker' in f && f.broker !== undefined
+          ? `broker ${f.broker}`
+          : 'zookeeper' in f
+            ? `zookeeper ${f.zookeeper}`
+            : '';
+      record({
+        at: Date.now(),
+        source: 'fault',
+        event: `fault:${f.action}`,
+        detail:
+          [detail, 'alarm' in f ? `alarm ${f.alarm}` : '', 'alert' in f ? `alert ${f.alert}` : '']
+            .filter(Boolean)
+            .join(' ') || undefined,
+      });
       if (isAlarmFault(f)) {
-        const n = h.fireAlarm((spec) => spec.alarmKind === f.alarm, `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`, f.broker);
-        if (n === 0) notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
-      } else if (isAlertFault(f)) h.sendAlert(f.alert, `Injected by drill ${scenario.name}: a ${f.alert} alert, whatever the cluster's state.`);
+        const n = h.fireAlarm(
+          (spec) => spec.alarmKind === f.alarm,
+          `Injected by drill ${scenario.name}: a spurious ${f.alarm} alarm while the cluster is healthy.`,
+          f.broker,
+        );
+        if (n === 0)
+          notes.push(`fire-alarm ${f.alarm}: no such alarm is evaluated locally (or it was already in ALARM).`);
+      } else if (isAlertFault(f))
+        h.sendAlert(f.alert, `Injected by drill ${scenario.name}: a ${f.alert} alert, whatever the cluster's state.`);
       else if (f.action === 'pause-consumer') w.pauseConsumer();
       else if (f.action === 'resume-consumer') w.resumeConsumer();
       else if (isSiteFault(f)) await Promise.all(c.brokers.map((b) => c.fault('crash', b.id)));
       else if (isCredentialFault(f)) {
         if (!c.security) throw new Error('the cluster has no secured listener to rotate a password on');
         await c.security.rotatePassword();
-      }
-      else if (isZkFault(f)) await c.zkFault(f.action.replace(/^zk-/, '') as Parameters<LocalCluster['zkFault']>[0], f.zookeeper);
-      else if (isBrokerFault(f)) await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
+      } else if (isZkFault(f))
+        await c.zkFault(f.action.replace(/^zk-/, '') as Parameters<LocalCluster['zkFault']>[0], f.zookeeper);
+      else if (isBrokerFault(f))
+        await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
     };
     for (const f of [...scenario.faults].sort((a, b) => a.at - b.at)) {
       const wait = t0 + f.at * 1000 - Date.now();
       if (wait > 0) await sleep(wait);
-      await apply(f).catch((err: unknown) => record({ at: Date.now(), source: 'fault', event: 'fault:failed', detail: (err as Error).message }));
+      await apply(f).catch((err: unknown) =>
+        record({ at: Date.now(), source: 'fault', event: 'fault:failed', detail: (err as Error).message }),
+      );
     }
 
     // Outcome: every incident closed (resolved, escalated, suppressed), nothing running, quiet for a while.
@@ -341,7 +495,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     let drHealthyAt: number | null = null;
     const drServing = async (): Promise<boolean> => {
       if (!drSite || !failsOver || drSite.currentTarget() !== 'dr') return false;
-      const s = await probeCluster({ bootstrapServers: drSite.resolve(`${drSite.recordName}:9092`), expectedBrokers: drSite.dr.brokers.length, timeoutMs: 3000 });
+      const s = await probeCluster({
+        bootstrapServers: drSite.resolve(`${drSite.recordName}:9092`),
+        expectedBrokers: drSite.dr.brokers.length,
+        timeoutMs: 3000,
+      });
       return s.status === 'healthy';
     };
     for (;;) {
@@ -356,12 +514,15 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       const closed = all.every((i) => TERMINAL.has(i.status)) && running === 0;
       if (drSite && drHealthyAt === null && (await drServing())) drHealthyAt = Date.now();
       const healthy = failsOver ? drHealthyAt !== null : lastProbe?.status === 'healthy';
-      const healthyOrHandedOver = healthy || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
+      const healthyOrHandedOver =
+        healthy || all.some((i) => i.status === 'escalated') || scenario.expect.finalHealth === 'any';
       const enough = scenario.expect.noIncident ? true : all.length > 0;
       if (closed && enough && healthyOrHandedOver && Date.now() - lastChange >= quietMs) break;
       if (Date.now() > deadline) {
         timedOut = true;
-        notes.push(`The drill timed out after ${scenario.timeoutSeconds} s with incidents ${all.map((i) => `${i.type}:${i.status}`).join(', ') || '(none)'} and ${running} execution(s) running.`);
+        notes.push(
+          `The drill timed out after ${scenario.timeoutSeconds} s with incidents ${all.map((i) => `${i.type}:${i.status}`).join(', ') || '(none)'} and ${running} execution(s) running.`,
+        );
         break;
       }
       await sleep(500);
@@ -374,7 +535,13 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     const afterFault = h.probeLog.filter((p) => p.at >= faultAt);
     const lastBad = [...afterFault].reverse().find((p) => p.status !== 'healthy');
     const finalHealthy = failsOver ? await drServing() : afterFault.at(-1)?.status === 'healthy';
-    const healthyAt = failsOver ? (finalHealthy ? drHealthyAt : null) : finalHealthy ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null) : null;
+    const healthyAt = failsOver
+      ? finalHealthy
+        ? drHealthyAt
+        : null
+      : finalHealthy
+        ? (afterFault.find((p) => p.status === 'healthy' && (lastBad === undefined || p.at > lastBad.at))?.at ?? null)
+        : null;
     // The newest heartbeat that reached DR before the site died: read before anything restarts the primary.
     const heartbeat = failsOver ? await drSite.mirror.heartbeatLag().catch(() => undefined) : undefined;
 
@@ -392,11 +559,15 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // The data check reads the topic back (through the record in a DR drill); if the cluster cannot
     // be read at all the drill still reports, counting what the group had read.
     const counts = await workload.finish(30_000).catch((err: unknown) => {
-      notes.push(`The data check could not re-read ${scenario.workload.topic} (${(err as Error).message}): lost counts acknowledged messages the consumer group never read.`);
+      notes.push(
+        `The data check could not re-read ${scenario.workload.topic} (${(err as Error).message}): lost counts acknowledged messages the consumer group never read.`,
+      );
       return w.counts();
     });
     workload = undefined;
-    progress(`workload: ${counts.produced} acknowledged, ${counts.consumed} read back, ${counts.lost} lost, ${counts.failedSends} sends failed (not acknowledged)`);
+    progress(
+      `workload: ${counts.produced} acknowledged, ${counts.consumed} read back, ${counts.lost} lost, ${counts.failedSends} sends failed (not acknowledged)`,
+    );
     if (counts.lost > 0) {
       notes.push(
         `Acknowledged but not found in the topic (re-read from the beginning): ${counts.lostSamples.map((l) => `#${l.seq} sent ${fmt(l.sentAt - faultAt)} acked ${fmt(l.ackedAt - faultAt)} from the fault`).join('; ')}${counts.lost > counts.lostSamples.length ? ` and ${counts.lost - counts.lostSamples.length} more` : ''}.`,
@@ -417,10 +588,15 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     // Oracle: the same faults on the same schedule, each repaired by hand at once, measured with
     // the same probe (a cascade's oracle restarts every broker the cascade broke, not only the first).
     let oracleMs: number | null = null;
-    const repairable = [...scenario.faults].sort((a, b) => a.at - b.at).filter((f): f is BrokerFault => manualRepair(f) !== undefined);
+    const repairable = [...scenario.faults]
+      .sort((a, b) => a.at - b.at)
+      .filter((f): f is BrokerFault => manualRepair(f) !== undefined);
     const first = repairable[0];
     // After a site failure the primary stays down, as it would be: bringing it back is dr-failback's job.
-    if (failsOver) notes.push(`The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`);
+    if (failsOver)
+      notes.push(
+        `The primary site (${c.name}) is left down after the drill: failback is dr-failback's runbook, not part of this drill.`,
+      );
     else if (!restored && c.brokers.some((b) => b.state !== 'running')) {
       progress('phase restore: bringing the cluster back for the next drill');
       await restoreCluster(c, scenario.faults, progress);
@@ -435,14 +611,26 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
         const wait = at + (f.at - first.at) * 1000 - Date.now();
         if (wait > 0) await sleep(wait);
         const repair = manualRepair(f) as 'restart' | 'free-disk';
-        if (repair === 'restart') replaced.push({ brokerId: f.broker, oldPid: c.brokers.find((b) => b.id === f.broker)?.pid });
+        if (repair === 'restart')
+          replaced.push({ brokerId: f.broker, oldPid: c.brokers.find((b) => b.id === f.broker)?.pid });
         await c.fault(f.action, f.broker, f.percent === undefined ? undefined : { percent: f.percent });
         await c.fault(repair, f.broker);
       }
       const healthy = await probeUntilHealthy(c, scenario.alarms.probeIntervalSeconds * 1000, 180_000, replaced);
       oracleMs = healthy === null ? null : healthy - at;
-      const done = replaced.length > 0 ? `${replaced.length === 1 ? 'broker' : 'brokers'} ${replaced.map((r) => r.brokerId).join(', ')} restarted and back in every ISR, cluster` : 'cluster';
-      record({ at: healthy ?? Date.now(), source: 'oracle', event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy', detail: oracleMs === null ? 'not healthy within 180 s' : `manual repair (${what}): ${done} healthy ${(oracleMs / 1000).toFixed(1)} s after the first fault` });
+      const done =
+        replaced.length > 0
+          ? `${replaced.length === 1 ? 'broker' : 'brokers'} ${replaced.map((r) => r.brokerId).join(', ')} restarted and back in every ISR, cluster`
+          : 'cluster';
+      record({
+        at: healthy ?? Date.now(),
+        source: 'oracle',
+        event: healthy === null ? 'oracle:not-healthy' : 'oracle:healthy',
+        detail:
+          oracleMs === null
+            ? 'not healthy within 180 s'
+            : `manual repair (${what}): ${done} healthy ${(oracleMs / 1000).toFixed(1)} s after the first fault`,
+      });
     } else if (scenario.oracle) {
       notes.push('No oracle: the scenario has no broker fault a manual restart repairs.');
     }
@@ -455,22 +643,37 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       dr = {
         rpoSeconds: heartbeat ? Math.round(heartbeat.lagMs / 100) / 10 : null,
         rtoSeconds: canary ? Math.round((Date.parse(canary.at) - faultAt) / 100) / 10 : null,
-        oldestLostAgeSeconds: counts.oldestLostAckedAt === null ? null : Math.round((faultAt - counts.oldestLostAckedAt) / 100) / 10,
+        oldestLostAgeSeconds:
+          counts.oldestLostAckedAt === null ? null : Math.round((faultAt - counts.oldestLostAckedAt) / 100) / 10,
       };
-      if (heartbeat) notes.push(`Newest heartbeat on DR: sent ${fmt(heartbeat.sentAt - faultAt)} from the fault, appended on DR ${heartbeat.lagMs} ms later.`);
+      if (heartbeat)
+        notes.push(
+          `Newest heartbeat on DR: sent ${fmt(heartbeat.sentAt - faultAt)} from the fault, appended on DR ${heartbeat.lagMs} ms later.`,
+        );
       else notes.push('No replicated heartbeat could be read on DR: RPO not measured.');
       const firstOnDr = switched ? w.firstAckAfter(Date.parse(switched.at)) : undefined;
-      if (firstOnDr !== undefined) notes.push(`The workload's producer, following ${drSite.recordName}, had its first write acknowledged by DR ${fmt(firstOnDr - faultAt)} from the fault.`);
+      if (firstOnDr !== undefined)
+        notes.push(
+          `The workload's producer, following ${drSite.recordName}, had its first write acknowledged by DR ${fmt(firstOnDr - faultAt)} from the fault.`,
+        );
     }
     if (incidents.length > 1) {
-      notes.push(`${incidents.length} incidents opened: ${incidents.map((i) => `${i.type} ${i.severity} ${i.status}`).join('; ')}. Expectations and MTTR refer to ${primary ? `${primary.type} ${primary.id}` : 'none'}.`);
+      notes.push(
+        `${incidents.length} incidents opened: ${incidents.map((i) => `${i.type} ${i.severity} ${i.status}`).join('; ')}. Expectations and MTTR refer to ${primary ? `${primary.type} ${primary.id}` : 'none'}.`,
+      );
     }
-    if (primary?.status === 'escalated') notes.push(`Incident ${primary.id} was handed to people (escalated); MTTR is not measured for it.`);
+    if (primary?.status === 'escalated')
+      notes.push(`Incident ${primary.id} was handed to people (escalated); MTTR is not measured for it.`);
     const report = assembleReport({
       scenario,
       startedAt,
       finishedAt: Date.now(),
-      cluster: { name: c.name, mode: c.mode, brokers: c.brokers.length, kafkaVersion: c.mode === 'zookeeper' ? '3.9' : '4' },
+      cluster: {
+        name: c.name,
+        mode: c.mode,
+        brokers: c.brokers.length,
+        kafkaVersion: c.mode === 'zookeeper' ? '3.9' : '4',
+      },
       faultAt,
       events,
       incidents,
@@ -481,7 +684,10 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
       oracleMs,
       ...(dr ? { dr } : {}),
       offlinePartitions: offlineReadings(h.probeLog, faultAt),
-      notes: [...notes, `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.pagerDuty.events.length} PagerDuty event(s) received; ${h.outbox.length} SNS message(s) in the outbox; ${h.retryQueue.length} on the retry queue; ${h.approvals.requests.length} approval request(s).`],
+      notes: [
+        ...notes,
+        `Healing phase ended ${((finishedHealing - faultAt) / 1000).toFixed(1)} s after the first fault; ${h.probeRuns} probe runs; ${h.pagerDuty.events.length} PagerDuty event(s) received; ${h.outbox.length} SNS message(s) in the outbox; ${h.retryQueue.length} on the retry queue; ${h.approvals.requests.length} approval request(s).`,
+      ],
     });
     if (opts.reportDir) await writeReport(report, opts.reportDir, progress);
     return report;
@@ -491,12 +697,19 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
     if (site && !opts.keep) await site.stop();
     if (!ownCluster && cluster && scenario.topics.length > 0) {
       // A shared cluster goes back as it came: the next drill must not inherit a fragile topic.
-      await deleteTopics(cluster, scenario.topics.map((t) => t.name)).catch((err: unknown) => print(`could not delete topics: ${(err as Error).message}`));
+      await deleteTopics(
+        cluster,
+        scenario.topics.map((t) => t.name),
+      ).catch((err: unknown) => print(`could not delete topics: ${(err as Error).message}`));
     }
     if (opts.keep) {
-      if (ownCluster && cluster) print(`kept: cluster ${cluster.name} at ${cluster.bootstrapServers} (kafka-heal local down to stop it)`);
+      if (ownCluster && cluster)
+        print(`kept: cluster ${cluster.name} at ${cluster.bootstrapServers} (kafka-heal local down to stop it)`);
       if (ownDynamo && dynamo) print(`kept: DynamoDB Local at ${dynamo.endpoint}`);
-      if (site) print(`kept: DR cluster ${site.dr.name} at ${site.dr.bootstrapServers}, MirrorMaker 2 pid ${site.mirror.pid}, zone file ${site.zone.file}`);
+      if (site)
+        print(
+          `kept: DR cluster ${site.dr.name} at ${site.dr.bootstrapServers}, MirrorMaker 2 pid ${site.mirror.pid}, zone file ${site.zone.file}`,
+        );
     } else {
       if (ownCluster) await cluster?.stop();
       if (ownDrCluster) await (await ownDrCluster.catch(() => undefined))?.stop();
@@ -508,7 +721,11 @@ export async function runDrill(scenario: Scenario, opts: RunDrillOptions = {}): 
 }
 
 /** Writes report.json, report.md, postmortem.md and report.html (local/drill/render) into `dir`. */
-export async function writeReport(report: DrillReport, dir: string, progress: (l: string) => void = () => undefined): Promise<string[]> {
+export async function writeReport(
+  report: DrillReport,
+  dir: string,
+  progress: (l: string) => void = () => undefined,
+): Promise<string[]> {
   const paths = Object.values(await writeReports(report, dir));
   progress(`report: ${paths.join(', ')}`);
   return paths;

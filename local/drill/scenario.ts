@@ -22,7 +22,13 @@ const topicName = z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected a Kafka 
 const seconds = (max: number) => z.number().min(0).max(max);
 
 /** Alarm kinds a fault can fire on purpose (a stale or spurious alarm, the cluster healthy). */
-export const INJECTABLE_ALARMS = ['broker-down', 'offline-partitions', 'under-min-isr', 'disk-critical', 'consumer-lag'] as const;
+export const INJECTABLE_ALARMS = [
+  'broker-down',
+  'offline-partitions',
+  'under-min-isr',
+  'disk-critical',
+  'consumer-lag',
+] as const;
 
 const brokerFault = z.strictObject({
   at: seconds(3600),
@@ -74,7 +80,15 @@ const siteFault = z.strictObject({
   action: z.literal('site-down'),
 });
 
-export const FaultSchema = z.union([brokerFault, zkFault, alarmFault, alertFault, workloadFault, siteFault, credentialFault]);
+export const FaultSchema = z.union([
+  brokerFault,
+  zkFault,
+  alarmFault,
+  alertFault,
+  workloadFault,
+  siteFault,
+  credentialFault,
+]);
 
 export const ScenarioSchema = z.strictObject({
   name: kebab,
@@ -255,7 +269,8 @@ export const isZkFault = (f: Fault): f is ZkFault => 'zookeeper' in f;
 export const isAlarmFault = (f: Fault): f is AlarmFault => f.action === 'fire-alarm';
 export const isSiteFault = (f: Fault): f is z.output<typeof siteFault> => f.action === 'site-down';
 export const isAlertFault = (f: Fault): f is z.output<typeof alertFault> => f.action === 'send-alert';
-export const isCredentialFault = (f: Fault): f is z.output<typeof credentialFault> => f.action === 'rotate-scram-password';
+export const isCredentialFault = (f: Fault): f is z.output<typeof credentialFault> =>
+  f.action === 'rotate-scram-password';
 
 export class ScenarioError extends Error {
   override readonly name = 'ScenarioError';
@@ -263,7 +278,9 @@ export class ScenarioError extends Error {
     readonly source: string,
     readonly issues: { path: string; message: string; value?: string }[],
   ) {
-    super(`${source}: invalid drill scenario:\n${issues.map((i) => `  ${i.path}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`).join('\n')}`);
+    super(
+      `${source}: invalid drill scenario:\n${issues.map((i) => `  ${i.path}: ${i.message}${i.value === undefined ? '' : ` (got ${i.value})`}`).join('\n')}`,
+    );
   }
 }
 
@@ -285,38 +302,88 @@ function preview(v: unknown): string | undefined {
 function crossChecks(s: Scenario): { path: string; message: string; value?: string }[] {
   const issues: { path: string; message: string; value?: string }[] = [];
   if (s.expect.acknowledged === true && s.pagerDuty === undefined) {
-    issues.push({ path: 'expect.acknowledged', message: 'an acknowledgement needs a pagerDuty section (who acknowledges, and when)', value: 'true' });
+    issues.push({
+      path: 'expect.acknowledged',
+      message: 'an acknowledgement needs a pagerDuty section (who acknowledges, and when)',
+      value: 'true',
+    });
   }
   s.faults.forEach((f, i) => {
     if ('broker' in f && f.broker !== undefined && f.broker > s.cluster.brokers) {
-      issues.push({ path: `faults.${i}.broker`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(f.broker) });
+      issues.push({
+        path: `faults.${i}.broker`,
+        message: `the cluster has brokers 1..${s.cluster.brokers}`,
+        value: String(f.broker),
+      });
     }
     if (f.action === 'site-down' && s.dr === undefined) {
-      issues.push({ path: `faults.${i}.action`, message: 'a site failure needs a dr section (the DR cluster to fail over to)', value: JSON.stringify(f.action) });
+      issues.push({
+        path: `faults.${i}.action`,
+        message: 'a site failure needs a dr section (the DR cluster to fail over to)',
+        value: JSON.stringify(f.action),
+      });
     }
     if (f.action === 'fire-alarm' && s.prometheus?.cloudwatchAlarms === false) {
-      issues.push({ path: `faults.${i}.action`, message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out', value: JSON.stringify(f.action) });
+      issues.push({
+        path: `faults.${i}.action`,
+        message: 'fire-alarm forces a CloudWatch-style alarm, which prometheus.cloudwatchAlarms false leaves out',
+        value: JSON.stringify(f.action),
+      });
     }
     if ('alert' in f && f.alert === 'site-down' && s.dr === undefined) {
-      issues.push({ path: `faults.${i}.alert`, message: 'a site-down alert starts dr-failover only for a cluster with a dr section', value: JSON.stringify(f.alert) });
+      issues.push({
+        path: `faults.${i}.alert`,
+        message: 'a site-down alert starts dr-failover only for a cluster with a dr section',
+        value: JSON.stringify(f.alert),
+      });
     }
     if ('zookeeper' in f && s.cluster.mode !== 'zookeeper') {
-      issues.push({ path: `faults.${i}.action`, message: 'ZooKeeper faults need cluster.mode zookeeper', value: JSON.stringify(f.action) });
+      issues.push({
+        path: `faults.${i}.action`,
+        message: 'ZooKeeper faults need cluster.mode zookeeper',
+        value: JSON.stringify(f.action),
+      });
     }
     if (f.action === 'rotate-scram-password' && !/^SCRAM-/.test(s.cluster.security?.mechanism ?? '')) {
-      issues.push({ path: `faults.${i}.action`, message: 'a SCRAM password rotation needs cluster.security with a SCRAM mechanism', value: JSON.stringify(f.action) });
+      issues.push({
+        path: `faults.${i}.action`,
+        message: 'a SCRAM password rotation needs cluster.security with a SCRAM mechanism',
+        value: JSON.stringify(f.action),
+      });
     }
   });
   const sec = s.cluster.security;
   if (sec) {
     const sasl = sec.protocol.startsWith('SASL_');
-    if (sasl && sec.mechanism === undefined) issues.push({ path: 'cluster.security.mechanism', message: `required with protocol ${sec.protocol}` });
-    if (!sasl && sec.mechanism !== undefined) issues.push({ path: 'cluster.security.mechanism', message: 'only with a SASL protocol', value: JSON.stringify(sec.mechanism) });
-    if (s.cluster.mode !== 'kraft') issues.push({ path: 'cluster.security', message: 'secured local clusters run in KRaft mode', value: JSON.stringify(s.cluster.mode) });
+    if (sasl && sec.mechanism === undefined)
+      issues.push({ path: 'cluster.security.mechanism', message: `required with protocol ${sec.protocol}` });
+    if (!sasl && sec.mechanism !== undefined)
+      issues.push({
+        path: 'cluster.security.mechanism',
+        message: 'only with a SASL protocol',
+        value: JSON.stringify(sec.mechanism),
+      });
+    if (s.cluster.mode !== 'kraft')
+      issues.push({
+        path: 'cluster.security',
+        message: 'secured local clusters run in KRaft mode',
+        value: JSON.stringify(s.cluster.mode),
+      });
   }
   s.topics.forEach((t, i) => {
-    for (const b of t.replicas ?? []) if (b > s.cluster.brokers) issues.push({ path: `topics.${i}.replicas`, message: `the cluster has brokers 1..${s.cluster.brokers}`, value: String(b) });
-    if (t.replicationFactor > s.cluster.brokers) issues.push({ path: `topics.${i}.replicationFactor`, message: `at most the ${s.cluster.brokers} brokers`, value: String(t.replicationFactor) });
+    for (const b of t.replicas ?? [])
+      if (b > s.cluster.brokers)
+        issues.push({
+          path: `topics.${i}.replicas`,
+          message: `the cluster has brokers 1..${s.cluster.brokers}`,
+          value: String(b),
+        });
+    if (t.replicationFactor > s.cluster.brokers)
+      issues.push({
+        path: `topics.${i}.replicationFactor`,
+        message: `at most the ${s.cluster.brokers} brokers`,
+        value: String(t.replicationFactor),
+      });
   });
   // The runtime policy the healer will be given: checked by the same rules SSM's copy is, before any JVM starts.
   try {
@@ -324,7 +391,12 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
   } catch (err) {
     if (!(err instanceof PolicyError)) throw err;
     // Most policy messages already end with the value they got.
-    for (const i of err.issues) issues.push({ path: i.path === '(root)' ? 'policy' : `policy.${i.path}`, message: i.message, value: / got /.test(i.message) ? undefined : policyValue(s.policy, i.path) });
+    for (const i of err.issues)
+      issues.push({
+        path: i.path === '(root)' ? 'policy' : `policy.${i.path}`,
+        message: i.message,
+        value: / got /.test(i.message) ? undefined : policyValue(s.policy, i.path),
+      });
   }
   if (s.cluster.platform === 'msk') {
     const c = s.cluster;
@@ -334,9 +406,18 @@ function crossChecks(s: Scenario): { path: string; message: string; value?: stri
     if (s.dr) issues.push({ path: 'dr', message: why, value: JSON.stringify(s.dr) });
     if (s.prometheus) issues.push({ path: 'prometheus', message: why, value: JSON.stringify(s.prometheus) });
   } else if (s.cluster.mskRefusesReboot !== undefined) {
-    issues.push({ path: 'cluster.mskRefusesReboot', message: 'only with cluster.platform msk', value: JSON.stringify(s.cluster.mskRefusesReboot) });
+    issues.push({
+      path: 'cluster.mskRefusesReboot',
+      message: 'only with cluster.platform msk',
+      value: JSON.stringify(s.cluster.mskRefusesReboot),
+    });
   }
-  if (s.prometheus && s.dr) issues.push({ path: 'prometheus', message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)', value: JSON.stringify(s.prometheus) });
+  if (s.prometheus && s.dr)
+    issues.push({
+      path: 'prometheus',
+      message: 'a monitored drill has no DR site yet (the DR cluster runs no exporters)',
+      value: JSON.stringify(s.prometheus),
+    });
   return issues;
 }
 
@@ -373,7 +454,9 @@ export function parseScenario(text: string, source: string): Scenario {
   try {
     doc = parseYaml(text);
   } catch (err) {
-    throw new ScenarioError(source, [{ path: '(file)', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` }]);
+    throw new ScenarioError(source, [
+      { path: '(file)', message: `not valid YAML: ${(err as Error).message.split('\n')[0]}` },
+    ]);
   }
   return validateScenario(doc, source);
 }
@@ -394,7 +477,12 @@ export function loadScenario(nameOrPath: string, dir = SCENARIO_DIR): Scenario {
   if (!existsSync(file)) {
     const known = builtInScenarios(dir);
     throw new ScenarioError(nameOrPath, [
-      { path: '(file)', message: looksLikePath ? `no such file: ${file}` : `no built-in scenario of that name; built-in: ${known.join(', ') || '(none)'}` },
+      {
+        path: '(file)',
+        message: looksLikePath
+          ? `no such file: ${file}`
+          : `no built-in scenario of that name; built-in: ${known.join(', ') || '(none)'}`,
+      },
     ]);
   }
   return parseScenario(readFileSync(file, 'utf8'), file);

@@ -23,10 +23,36 @@ export async function warmIncidentStore(client: DynamoDBClient): Promise<number>
     const store = new IncidentStore({ client: documentClient(client), tableName });
     const now = new Date();
     const cluster = 'warm-up';
-    const signal: Signal = { id: `sig-warm-up-${started}`, source: 'cloudwatch', cluster, kind: 'broker-down', brokerIds: [1], state: 'firing', observedAt: now.toISOString(), name: 'warm-up', fingerprint: 'warm-up', labels: {} };
-    const [open, recentHeals] = await Promise.all([store.listOpen(cluster), store.recentHeals(cluster, new Date(now.getTime() - 3_600_000))]);
-    const decision = classify({ signal, cluster: undefined, openIncidents: open, recentHeals, policy: DEFAULT_POLICY, now });
-    const recorded = await store.recordSignal(signal, decision, correlate(signal, decision, open, DEFAULT_POLICY, now), (o) => correlate(signal, decision, o, DEFAULT_POLICY, now));
+    const signal: Signal = {
+      id: `sig-warm-up-${started}`,
+      source: 'cloudwatch',
+      cluster,
+      kind: 'broker-down',
+      brokerIds: [1],
+      state: 'firing',
+      observedAt: now.toISOString(),
+      name: 'warm-up',
+      fingerprint: 'warm-up',
+      labels: {},
+    };
+    const [open, recentHeals] = await Promise.all([
+      store.listOpen(cluster),
+      store.recentHeals(cluster, new Date(now.getTime() - 3_600_000)),
+    ]);
+    const decision = classify({
+      signal,
+      cluster: undefined,
+      openIncidents: open,
+      recentHeals,
+      policy: DEFAULT_POLICY,
+      now,
+    });
+    const recorded = await store.recordSignal(
+      signal,
+      decision,
+      correlate(signal, decision, open, DEFAULT_POLICY, now),
+      (o) => correlate(signal, decision, o, DEFAULT_POLICY, now),
+    );
     if (recorded.outcome === 'duplicate') return Date.now() - started;
     const id = recorded.incident.id;
     await store.acquireLock(cluster, id, 60);
@@ -34,7 +60,12 @@ export async function warmIncidentStore(client: DynamoDBClient): Promise<number>
     await store.appendTimeline(id, { actor: 'warm-up', action: 'warm-up', detail: 'scratch table' });
     await store.setStatus(id, 'remediating', ACTIVE_STATUSES, { actor: 'warm-up' });
     await store.markSignalActed(signal.id);
-    await store.recordHeal(id, { cluster, type: recorded.incident.type, brokerIds: [1], finishedAt: new Date().toISOString() });
+    await store.recordHeal(id, {
+      cluster,
+      type: recorded.incident.type,
+      brokerIds: [1],
+      finishedAt: new Date().toISOString(),
+    });
     await store.setStatus(id, 'resolved', ACTIVE_STATUSES, { actor: 'warm-up' });
     await store.releaseLock(cluster, id);
     await store.get(id);

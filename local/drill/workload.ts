@@ -43,9 +43,23 @@ export interface Workload {
 }
 
 export function startWorkload(opts: WorkloadOptions): Workload {
-  const kafka = new Kafka({ clientId: 'kafka-heal-drill', brokers: opts.bootstrapServers, logLevel: logLevel.NOTHING, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 } });
-  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: opts.idempotent ?? false, maxInFlightRequests: 1 });
-  const consumer: Consumer = kafka.consumer({ groupId: opts.consumerGroup, sessionTimeout: 10_000, heartbeatInterval: 1000, retry: { retries: 20 } });
+  const kafka = new Kafka({
+    clientId: 'kafka-heal-drill',
+    brokers: opts.bootstrapServers,
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 3000 },
+  });
+  const producer: Producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    idempotent: opts.idempotent ?? false,
+    maxInFlightRequests: 1,
+  });
+  const consumer: Consumer = kafka.consumer({
+    groupId: opts.consumerGroup,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
+    retry: { retries: 20 },
+  });
   const acked = new Map<number, { sentAt: number; ackedAt: number }>();
   const seen = new Set<number>();
   let failedSends = 0;
@@ -84,7 +98,14 @@ export function startWorkload(opts: WorkloadOptions): Workload {
       if (lostSamples.length < 10) lostSamples.push({ seq: n, ...t });
       if (oldestLostAckedAt === null || t.ackedAt < oldestLostAckedAt) oldestLostAckedAt = t.ackedAt;
     }
-    return { produced: acked.size, consumed: [...seen].filter((n) => acked.has(n)).length, lost, failedSends, lostSamples, oldestLostAckedAt };
+    return {
+      produced: acked.size,
+      consumed: [...seen].filter((n) => acked.has(n)).length,
+      lost,
+      failedSends,
+      lostSamples,
+      oldestLostAckedAt,
+    };
   };
 
   return {
@@ -123,7 +144,9 @@ export function startWorkload(opts: WorkloadOptions): Workload {
       if (counts().lost > 0) {
         // The group may just be slow (stale metadata after leaders moved): read the whole topic
         // once more with a fresh consumer up to the end offsets, so "lost" means not in the log.
-        opts.log?.(`workload: ${counts().lost} acknowledged message(s) not read back by the group yet; re-reading ${opts.topic} from the beginning`);
+        opts.log?.(
+          `workload: ${counts().lost} acknowledged message(s) not read back by the group yet; re-reading ${opts.topic} from the beginning`,
+        );
         for (const n of await readAll(kafka, opts.topic, opts.runId, 60_000)) seen.add(n);
       }
       return counts();
@@ -131,7 +154,8 @@ export function startWorkload(opts: WorkloadOptions): Workload {
     counts,
     firstAckAfter(ms) {
       let first: number | undefined;
-      for (const t of acked.values()) if (t.ackedAt > ms && (first === undefined || t.ackedAt < first)) first = t.ackedAt;
+      for (const t of acked.values())
+        if (t.ackedAt > ms && (first === undefined || t.ackedAt < first)) first = t.ackedAt;
       return first;
     },
     async close() {

@@ -117,17 +117,30 @@ export class ZookeeperQuorumRule {
       return from === this.state ? undefined : { at, from, to: this.state, summary: q.summary };
     }
     this.state = 'inactive';
-    if (from === 'firing') return { at, from, to: 'inactive', summary: q.summary, payload: this.payload('resolved', at, q.summary, observed) };
+    if (from === 'firing')
+      return {
+        at,
+        from,
+        to: 'inactive',
+        summary: q.summary,
+        payload: this.payload('resolved', at, q.summary, observed),
+      };
     return from === 'pending' ? { at, from, to: 'inactive', summary: q.summary } : undefined;
   }
 
-  private payload(status: 'firing' | 'resolved', at: number, summary: string, observed: EnsembleObservation): AlertmanagerPayload {
+  private payload(
+    status: 'firing' | 'resolved',
+    at: number,
+    summary: string,
+    observed: EnsembleObservation,
+  ): AlertmanagerPayload {
     const labels = { alertname: ZK_QUORUM_ALERT, cluster: this.cluster, severity: 'critical', job: 'zookeeper' };
     const voters = observed.servers.filter((s) => s.mode !== 'observer');
     const serving = voters.filter((s) => s.mode !== 'not-serving' && s.mode !== 'unreachable').length;
     const annotations = {
       summary: `ZooKeeper ensemble of ${this.cluster}: ${summary}`,
-      description: 'No ZooKeeper leader with a majority of the voters serving: brokers cannot register, elect a controller or change any ISR.',
+      description:
+        'No ZooKeeper leader with a majority of the voters serving: brokers cannot register, elect a controller or change any ISR.',
       value: String(serving),
       threshold: String(Math.floor(voters.length / 2) + 1),
     };

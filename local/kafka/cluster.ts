@@ -7,7 +7,21 @@
 // clean up after a crashed one.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, statfsSync, utimesSync, writeFileSync, writeSync, fstatSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  statfsSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+  fstatSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -42,12 +56,42 @@ import { localCertificates, makeLocalCertificates, type LocalCertificates } from
 import { runKafkaTool } from './tools.js';
 import type { ProbeSecurity } from '../../functions/shared/probe/index.js';
 import type { SecurityRef } from '../../functions/shared/kafka-security.js';
-import { ClusterNotFoundError, ClusterNotHealthyError, ClusterRunningError, DiskLimitError, NodeFailedError, NodeNotRunningError, UnknownFaultError, UnknownNodeError } from './errors.js';
+import {
+  ClusterNotFoundError,
+  ClusterNotHealthyError,
+  ClusterRunningError,
+  DiskLimitError,
+  NodeFailedError,
+  NodeNotRunningError,
+  UnknownFaultError,
+  UnknownNodeError,
+} from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
 import { zookeeperMode } from '../../functions/shared/zookeeper.js';
 import { zkExists } from './zk-client.js';
-import { delay, isOurs, killGroupNow, procStartTime, procState, signalGroup, stopGracefully, waitExit, waitState } from './processes.js';
-import { CLUSTER_NAME, listStates, readState, removeState, writeState, type BrokerRecord, type ClusterState, type NodeState, type SecurityRecord, type ZkRecord } from './state.js';
+import {
+  delay,
+  isOurs,
+  killGroupNow,
+  procStartTime,
+  procState,
+  signalGroup,
+  stopGracefully,
+  waitExit,
+  waitState,
+} from './processes.js';
+import {
+  CLUSTER_NAME,
+  listStates,
+  readState,
+  removeState,
+  writeState,
+  type BrokerRecord,
+  type ClusterState,
+  type NodeState,
+  type SecurityRecord,
+  type ZkRecord,
+} from './state.js';
 
 export type { ClusterMode, LocalSecurityOptions } from './config.js';
 export type { NodeState } from './state.js';
@@ -239,13 +283,17 @@ function isMounted(dir: string): boolean {
 function mountTmpfs(dir: string, sizeMb: number, label: string): void {
   mkdirSync(dir, { recursive: true });
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new DiskLimitError(`cannot mount a ${sizeMb} MiB tmpfs on ${dir}: mounting needs root (run as root, or start with diskLimitMb 0 and no disk faults)`);
+    throw new DiskLimitError(
+      `cannot mount a ${sizeMb} MiB tmpfs on ${dir}: mounting needs root (run as root, or start with diskLimitMb 0 and no disk faults)`,
+    );
   }
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m,mode=0755`, label, dir], { stdio: 'pipe' });
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
-    throw new DiskLimitError(`cannot mount a ${sizeMb} MiB tmpfs on ${dir}: ${e.stderr?.toString().trim() || e.message}`);
+    throw new DiskLimitError(
+      `cannot mount a ${sizeMb} MiB tmpfs on ${dir}: ${e.stderr?.toString().trim() || e.message}`,
+    );
   }
 }
 
@@ -285,17 +333,28 @@ function ballastPath(b: BrokerRecord): string {
 const BALLAST_AGE_MS = 2 * 3600_000;
 
 function diskUsage(b: BrokerRecord): DiskUsage {
-  if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
+  if (!b.mount)
+    throw new DiskLimitError(
+      `broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`,
+    );
   const s = statfsSync(diskDir(b));
   const total = s.blocks * s.bsize;
   const used = (s.blocks - s.bfree) * s.bsize;
   const ballast = existsSync(ballastPath(b)) ? statSync(ballastPath(b)).size : 0;
-  return { sizeMb: Math.round(total / 1048576), usedPercent: Math.round((used / total) * 1000) / 10, ballastMb: Math.round(ballast / 1048576), heapDumpDir: heapDumpDirOf(b.dataDir) };
+  return {
+    sizeMb: Math.round(total / 1048576),
+    usedPercent: Math.round((used / total) * 1000) / 10,
+    ballastMb: Math.round(ballast / 1048576),
+    heapDumpDir: heapDumpDirOf(b.dataDir),
+  };
 }
 
 /** Grows or shrinks the ballast file so the mount is `percent` full (writes real blocks). */
 function fillDisk(b: BrokerRecord, percent: number): void {
-  if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
+  if (!b.mount)
+    throw new DiskLimitError(
+      `broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`,
+    );
   const p = ballastPath(b);
   rmSync(p, { force: true });
   mkdirSync(dirname(p), { recursive: true });
@@ -380,7 +439,8 @@ class Supervisor implements LocalCluster {
     let changed = false;
     for (const n of [...this.st.brokers, ...this.st.zookeeper]) {
       const ps = procState(n.pid);
-      const next: NodeState = ps === 'dead' ? (n.state === 'stopped' ? 'stopped' : 'crashed') : ps === 'stopped' ? 'hung' : 'running';
+      const next: NodeState =
+        ps === 'dead' ? (n.state === 'stopped' ? 'stopped' : 'crashed') : ps === 'stopped' ? 'hung' : 'running';
       if (next !== n.state) {
         n.state = next;
         changed = true;
@@ -391,7 +451,14 @@ class Supervisor implements LocalCluster {
 
   get brokers(): BrokerView[] {
     this.reconcile();
-    return this.st.brokers.map((b) => ({ id: b.id, host: '127.0.0.1', port: b.port, ...(b.securedPort !== undefined ? { securedPort: b.securedPort } : {}), ...(b.pid !== undefined ? { pid: b.pid } : {}), state: b.state }));
+    return this.st.brokers.map((b) => ({
+      id: b.id,
+      host: '127.0.0.1',
+      port: b.port,
+      ...(b.securedPort !== undefined ? { securedPort: b.securedPort } : {}),
+      ...(b.pid !== undefined ? { pid: b.pid } : {}),
+      state: b.state,
+    }));
   }
 
   get security(): LocalClusterSecurity | undefined {
@@ -400,7 +467,8 @@ class Supervisor implements LocalCluster {
     if (!rec) return undefined;
     const certificates = localCertificates(rec.certDir);
     const tls = rec.protocol !== 'SASL_PLAINTEXT';
-    const list = (port: (b: BrokerRecord) => number | undefined) => this.st.brokers.map((b) => `127.0.0.1:${port(b)}`).join(',');
+    const list = (port: (b: BrokerRecord) => number | undefined) =>
+      this.st.brokers.map((b) => `127.0.0.1:${port(b)}`).join(',');
     const secretId = (what: string) => `kafka-heal/${this.st.name}/${what}`;
     const readPem = (f: string) => readFileSync(f, 'utf8');
     const token = () => unsecuredJwt(rec.username, Date.now(), 24 * 3600_000);
@@ -415,7 +483,16 @@ class Supervisor implements LocalCluster {
       password: rec.password,
       clientProperties: rec.clientProperties,
       probeSecurity: () => ({
-        ...(tls ? { tls: { ca: readPem(certificates.ca), ...(rec.clientAuth ? { cert: readPem(certificates.clientCert), key: readPem(certificates.clientKey) } : {}) } } : {}),
+        ...(tls
+          ? {
+              tls: {
+                ca: readPem(certificates.ca),
+                ...(rec.clientAuth
+                  ? { cert: readPem(certificates.clientCert), key: readPem(certificates.clientKey) }
+                  : {}),
+              },
+            }
+          : {}),
         ...(rec.mechanism === 'OAUTHBEARER'
           ? { sasl: { mechanism: 'OAUTHBEARER' as const, token: () => Promise.resolve(token()) } }
           : rec.mechanism !== undefined
@@ -424,17 +501,25 @@ class Supervisor implements LocalCluster {
       }),
       secrets: () => {
         const values: Record<string, string> = {};
-        const ref: SecurityRef = { protocol: rec.protocol, ...(rec.mechanism !== undefined ? { mechanism: rec.mechanism } : {}) };
+        const ref: SecurityRef = {
+          protocol: rec.protocol,
+          ...(rec.mechanism !== undefined ? { mechanism: rec.mechanism } : {}),
+        };
         if (rec.mechanism !== undefined) {
           ref.credentialsSecret = secretId('credentials');
-          values[ref.credentialsSecret] = JSON.stringify(rec.mechanism === 'OAUTHBEARER' ? { token: token() } : { username: rec.username, password: rec.password });
+          values[ref.credentialsSecret] = JSON.stringify(
+            rec.mechanism === 'OAUTHBEARER' ? { token: token() } : { username: rec.username, password: rec.password },
+          );
         }
         if (tls) {
           ref.tls = { caSecret: secretId('ca') };
           values[ref.tls.caSecret as string] = readPem(certificates.ca);
           if (rec.clientAuth) {
             ref.tls.clientCertificateSecret = secretId('client-certificate');
-            values[ref.tls.clientCertificateSecret] = JSON.stringify({ certificate: readPem(certificates.clientCert), privateKey: readPem(certificates.clientKey) });
+            values[ref.tls.clientCertificateSecret] = JSON.stringify({
+              certificate: readPem(certificates.clientCert),
+              privateKey: readPem(certificates.clientKey),
+            });
           }
         }
         return { ref, values };
@@ -447,7 +532,8 @@ class Supervisor implements LocalCluster {
   private async rotatePassword(newPassword = randomBytes(18).toString('base64url')): Promise<string> {
     this.refresh();
     const rec = this.st.security;
-    if (rec?.mechanism !== 'SCRAM-SHA-256' && rec?.mechanism !== 'SCRAM-SHA-512') throw new RangeError(`cluster ${this.name} has no SCRAM listener to rotate a password on`);
+    if (rec?.mechanism !== 'SCRAM-SHA-256' && rec?.mechanism !== 'SCRAM-SHA-512')
+      throw new RangeError(`cluster ${this.name} has no SCRAM listener to rotate a password on`);
     const r = await runKafkaTool(this.st.mode, 'kafka.admin.ConfigCommand', [
       '--bootstrap-server',
       this.runningBootstrap().join(','),
@@ -459,12 +545,21 @@ class Supervisor implements LocalCluster {
       '--entity-name',
       rec.username,
     ]);
-    if (r.code !== 0) throw new Error(`kafka-configs could not set the SCRAM password of ${rec.username}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    if (r.code !== 0)
+      throw new Error(
+        `kafka-configs could not set the SCRAM password of ${rec.username}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      );
     // Reading the cluster (above) reloads the state: change the record as it is now.
     this.refresh();
     const now = this.st.security ?? rec;
     now.password = newPassword;
-    writeFileSync(now.clientProperties, renderProps(clientProperties(securedListenerOf(now), { keystore: localCertificates(now.certDir).clientKeystore })), { mode: 0o600 });
+    writeFileSync(
+      now.clientProperties,
+      renderProps(
+        clientProperties(securedListenerOf(now), { keystore: localCertificates(now.certDir).clientKeystore }),
+      ),
+      { mode: 0o600 },
+    );
     this.save();
     return newPassword;
   }
@@ -474,7 +569,13 @@ class Supervisor implements LocalCluster {
     this.reconcile();
     return {
       connect: `${this.st.zookeeper.map((z) => `127.0.0.1:${z.clientPort}`).join(',')}/${this.st.chroot}`,
-      nodes: this.st.zookeeper.map((z) => ({ id: z.id, host: '127.0.0.1', port: z.clientPort, ...(z.pid !== undefined ? { pid: z.pid } : {}), state: z.state })),
+      nodes: this.st.zookeeper.map((z) => ({
+        id: z.id,
+        host: '127.0.0.1',
+        port: z.clientPort,
+        ...(z.pid !== undefined ? { pid: z.pid } : {}),
+        state: z.state,
+      })),
     };
   }
 
@@ -488,13 +589,19 @@ class Supervisor implements LocalCluster {
 
   private broker(id: number): BrokerRecord {
     const b = this.st.brokers.find((x) => x.id === id);
-    if (!b) throw new UnknownNodeError(`cluster ${this.name} has no broker ${id} (brokers: ${this.st.brokers.map((x) => x.id).join(', ')})`);
+    if (!b)
+      throw new UnknownNodeError(
+        `cluster ${this.name} has no broker ${id} (brokers: ${this.st.brokers.map((x) => x.id).join(', ')})`,
+      );
     return b;
   }
 
   private zk(id: number): ZkRecord {
     const z = this.st.zookeeper.find((x) => x.id === id);
-    if (!z) throw new UnknownNodeError(`cluster ${this.name} has no ZooKeeper node ${id} (nodes: ${this.st.zookeeper.map((x) => x.id).join(', ') || 'none'})`);
+    if (!z)
+      throw new UnknownNodeError(
+        `cluster ${this.name} has no ZooKeeper node ${id} (nodes: ${this.st.zookeeper.map((x) => x.id).join(', ') || 'none'})`,
+      );
     return z;
   }
 
@@ -520,10 +627,15 @@ class Supervisor implements LocalCluster {
     const fd = openSync(logFile, 'a');
     try {
       writeSync(fd, `\n===== kafka-heal: starting ${kind} ${node.id} at ${new Date().toISOString()} =====\n`);
-      const child = spawn('java', this.javaArgs(node, kind), { cwd: node.dir, detached: true, stdio: ['ignore', fd, fd] });
+      const child = spawn('java', this.javaArgs(node, kind), {
+        cwd: node.dir,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
       child.on('error', (err) => this.log(`kafka-heal: cannot start java for ${kind} ${node.id}: ${err.message}`));
       child.unref();
-      if (child.pid === undefined) throw new NodeFailedError(`${kind} ${node.id} did not start (is java on PATH?)`, tail(logFile));
+      if (child.pid === undefined)
+        throw new NodeFailedError(`${kind} ${node.id} did not start (is java on PATH?)`, tail(logFile));
       node.pid = child.pid;
       node.state = 'running';
     } finally {
@@ -533,7 +645,8 @@ class Supervisor implements LocalCluster {
   }
 
   private async applyFault(node: BrokerRecord | ZkRecord, kind: 'broker' | 'zk', action: ZkFaultAction): Promise<void> {
-    if (action === 'hang' && !isOurs(node.pid, node.marker)) throw new NodeNotRunningError(`${kind} ${node.id} of ${this.name} is not running; cannot hang it`);
+    if (action === 'hang' && !isOurs(node.pid, node.marker))
+      throw new NodeNotRunningError(`${kind} ${node.id} of ${this.name} is not running; cannot hang it`);
     const alive = isOurs(node.pid, node.marker);
     const pid = node.pid;
     // Waits below poll the cluster (probes, health checks, the systemctl shim), and each poll
@@ -564,7 +677,8 @@ class Supervisor implements LocalCluster {
       case 'stop':
         if (alive && pid !== undefined) {
           const how = await stopGracefully(pid, STOP_GRACE_MS);
-          if (how === 'killed') this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
+          if (how === 'killed')
+            this.log(`kafka-heal: ${kind} ${node.id} ignored SIGTERM for ${STOP_GRACE_MS / 1000} s; killed`);
         }
         current().state = 'stopped';
         break;
@@ -608,11 +722,17 @@ class Supervisor implements LocalCluster {
     const started = Date.now();
     const bound = ZK_SESSION_TIMEOUT_MS + 15_000;
     while (Date.now() - started < bound) {
-      const answers = await Promise.all(this.st.zookeeper.filter((z) => procState(z.pid) === 'running').map((z) => zkExists(z.clientPort, path, { timeoutMs: 1000 })));
+      const answers = await Promise.all(
+        this.st.zookeeper
+          .filter((z) => procState(z.pid) === 'running')
+          .map((z) => zkExists(z.clientPort, path, { timeoutMs: 1000 })),
+      );
       if (answers.includes(false)) return this.broker(node.id) as T;
       if (!answers.includes(true)) {
         // No server can tell (no quorum): ask the running brokers, if any.
-        const others = this.st.brokers.filter((b) => b.id !== node.id && isOurs(b.pid, b.marker) && procState(b.pid) === 'running');
+        const others = this.st.brokers.filter(
+          (b) => b.id !== node.id && isOurs(b.pid, b.marker) && procState(b.pid) === 'running',
+        );
         if (others.length === 0) break;
         try {
           await this.waitUnregistered(node.id, Math.max(1000, bound - (Date.now() - started)));
@@ -623,22 +743,29 @@ class Supervisor implements LocalCluster {
       }
       await delay(250);
     }
-    this.log(`kafka-heal: broker ${node.id} may still be registered in ZooKeeper (${Date.now() - started} ms); starting it anyway`);
+    this.log(
+      `kafka-heal: broker ${node.id} may still be registered in ZooKeeper (${Date.now() - started} ms); starting it anyway`,
+    );
     return this.broker(node.id) as T;
   }
 
   async fault(action: FaultAction, brokerId: number, opts: { percent?: number } = {}): Promise<void> {
-    if (!(FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownFaultError(`unknown fault "${action}" (one of ${FAULT_ACTIONS.join(', ')})`);
+    if (!(FAULT_ACTIONS as readonly string[]).includes(action))
+      throw new UnknownFaultError(`unknown fault "${action}" (one of ${FAULT_ACTIONS.join(', ')})`);
     this.refresh();
     const b = this.broker(brokerId);
     if (action === 'fill-disk') {
       const percent = opts.percent ?? DEFAULT_FILL_PERCENT;
-      if (!(percent > 0 && percent < 100)) throw new RangeError(`fill percent must be between 0 and 100, got ${percent}`);
+      if (!(percent > 0 && percent < 100))
+        throw new RangeError(`fill percent must be between 0 and 100, got ${percent}`);
       fillDisk(b, percent);
       return;
     }
     if (action === 'free-disk') {
-      if (!b.mount) throw new DiskLimitError(`broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`);
+      if (!b.mount)
+        throw new DiskLimitError(
+          `broker ${b.id} has no size-limited disk; start the cluster with diskLimitMb > 0 (needs root)`,
+        );
       rmSync(ballastPath(b), { force: true });
       return;
     }
@@ -646,7 +773,8 @@ class Supervisor implements LocalCluster {
   }
 
   async zkFault(action: ZkFaultAction, zkId: number): Promise<void> {
-    if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action)) throw new UnknownFaultError(`unknown ZooKeeper fault "${action}" (one of ${ZK_FAULT_ACTIONS.join(', ')})`);
+    if (!(ZK_FAULT_ACTIONS as readonly string[]).includes(action))
+      throw new UnknownFaultError(`unknown ZooKeeper fault "${action}" (one of ${ZK_FAULT_ACTIONS.join(', ')})`);
     this.refresh();
     await this.applyFault(this.zk(zkId), 'zk', action);
   }
@@ -676,7 +804,10 @@ class Supervisor implements LocalCluster {
         if (n.state === 'running' && procState(n.pid) === 'dead') {
           n.state = 'crashed';
           this.save();
-          throw new NodeFailedError(`${kind} ${n.id} of cluster ${this.name} exited unexpectedly (log: ${join(n.dir, 'server.log')})`, tail(join(n.dir, 'server.log')));
+          throw new NodeFailedError(
+            `${kind} ${n.id} of cluster ${this.name} exited unexpectedly (log: ${join(n.dir, 'server.log')})`,
+            tail(join(n.dir, 'server.log')),
+          );
         }
       }
     }
@@ -697,7 +828,10 @@ class Supervisor implements LocalCluster {
       });
       if (last.healthy) return Date.now() - started;
       if (Date.now() - started > timeoutMs) {
-        throw new ClusterNotHealthyError(`cluster ${this.name} not healthy after ${Date.now() - started} ms: ${JSON.stringify(last)}`, last);
+        throw new ClusterNotHealthyError(
+          `cluster ${this.name} not healthy after ${Date.now() - started} ms: ${JSON.stringify(last)}`,
+          last,
+        );
       }
       await delay(250);
     }
@@ -709,14 +843,19 @@ class Supervisor implements LocalCluster {
     for (;;) {
       const r = await checkHealth({ bootstrap: this.runningBootstrap(), expected: [], timeoutMs: 3000 });
       if (r.error === undefined && !r.registered.includes(brokerId)) return Date.now() - started;
-      if (Date.now() - started > timeoutMs) throw new ClusterNotHealthyError(`broker ${brokerId} still registered after ${Date.now() - started} ms`, r);
+      if (Date.now() - started > timeoutMs)
+        throw new ClusterNotHealthyError(`broker ${brokerId} still registered after ${Date.now() - started} ms`, r);
       await delay(100);
     }
   }
 
   async status(): Promise<ClusterStatus> {
     const health = await this.health(4000);
-    const zkModes = await Promise.all(this.st.zookeeper.map((z) => (procState(z.pid) === 'running' ? zkMode(z.clientPort) : Promise.resolve(undefined))));
+    const zkModes = await Promise.all(
+      this.st.zookeeper.map((z) =>
+        procState(z.pid) === 'running' ? zkMode(z.clientPort) : Promise.resolve(undefined),
+      ),
+    );
     return {
       name: this.name,
       mode: this.mode,
@@ -725,7 +864,10 @@ class Supervisor implements LocalCluster {
         const rec = this.broker(b.id);
         return { ...b, registered: health.registered.includes(b.id), ...(rec.mount ? { disk: diskUsage(rec) } : {}) };
       }),
-      zookeeper: (this.zookeeper?.nodes ?? []).map((z, i) => ({ ...z, ...(zkModes[i] !== undefined ? { serving: zkModes[i] } : {}) })),
+      zookeeper: (this.zookeeper?.nodes ?? []).map((z, i) => ({
+        ...z,
+        ...(zkModes[i] !== undefined ? { serving: zkModes[i] } : {}),
+      })),
       health,
     };
   }
@@ -735,7 +877,11 @@ class Supervisor implements LocalCluster {
   /** Synchronous teardown for exit hooks: SIGCONT+SIGKILL every group, unmount, forget. */
   killNow(): void {
     const onDisk = readState(this.st.name);
-    const nodes = [...this.st.brokers, ...this.st.zookeeper, ...(onDisk && onDisk.createdAt === this.st.createdAt ? [...onDisk.brokers, ...onDisk.zookeeper] : [])];
+    const nodes = [
+      ...this.st.brokers,
+      ...this.st.zookeeper,
+      ...(onDisk && onDisk.createdAt === this.st.createdAt ? [...onDisk.brokers, ...onDisk.zookeeper] : []),
+    ];
     for (const n of nodes) {
       if (n.pid !== undefined && isOurs(n.pid, n.marker)) killGroupNow(n.pid);
     }
@@ -749,7 +895,9 @@ class Supervisor implements LocalCluster {
     this.refresh();
     const pids = [
       ...new Set(
-        [...before, ...this.st.brokers, ...this.st.zookeeper].filter((n) => n.pid !== undefined && isOurs(n.pid, n.marker)).map((n) => n.pid as number),
+        [...before, ...this.st.brokers, ...this.st.zookeeper]
+          .filter((n) => n.pid !== undefined && isOurs(n.pid, n.marker))
+          .map((n) => n.pid as number),
       ),
     ];
     for (const pid of pids) killGroupNow(pid);
@@ -787,11 +935,19 @@ class Supervisor implements LocalCluster {
               marker: `${b.marker}-format`,
               logConfig: join(this.st.workDir, 'log4j2.xml'),
               mainClass: 'kafka.tools.StorageTool',
-              args: ['format', '-t', clusterId, '-c', b.config, ...scramFormatArgs(this.st.security ? securedListenerOf(this.st.security) : undefined)],
+              args: [
+                'format',
+                '-t',
+                clusterId,
+                '-c',
+                b.config,
+                ...scramFormatArgs(this.st.security ? securedListenerOf(this.st.security) : undefined),
+              ],
             });
             execFile('java', args, { timeout: 120_000 }, (err, stdout, stderr) => {
               writeFileSync(join(b.dir, 'format.log'), `${stdout}${stderr}`);
-              if (err) reject(new NodeFailedError(`formatting broker ${b.id} failed: ${err.message}`, `${stdout}${stderr}`));
+              if (err)
+                reject(new NodeFailedError(`formatting broker ${b.id} failed: ${err.message}`, `${stdout}${stderr}`));
               else resolve();
             });
           }),
@@ -805,7 +961,11 @@ class Supervisor implements LocalCluster {
       this.assertNodesAlive();
       const modes = await Promise.all(this.st.zookeeper.map((z) => zkMode(z.clientPort)));
       if (modes.every((m) => m === 'leader' || m === 'follower')) return Date.now() - started;
-      if (Date.now() - started > timeoutMs) throw new ClusterNotHealthyError(`ZooKeeper ensemble of ${this.name} has no quorum after ${timeoutMs} ms: ${modes.join(',')}`, modes);
+      if (Date.now() - started > timeoutMs)
+        throw new ClusterNotHealthyError(
+          `ZooKeeper ensemble of ${this.name} has no quorum after ${timeoutMs} ms: ${modes.join(',')}`,
+          modes,
+        );
       await delay(200);
     }
   }
@@ -832,11 +992,14 @@ function securedListenerOf(rec: SecurityRecord): SecuredListener {
 }
 
 function checkSecurityOptions(sec: LocalSecurityOptions, mode: ClusterMode): void {
-  if (mode !== 'kraft') throw new RangeError('secured local clusters run in KRaft mode (SCRAM users are made at format time)');
+  if (mode !== 'kraft')
+    throw new RangeError('secured local clusters run in KRaft mode (SCRAM users are made at format time)');
   const sasl = sec.protocol.startsWith('SASL_');
   if (sasl && sec.mechanism === undefined) throw new RangeError(`security.protocol ${sec.protocol} needs a mechanism`);
-  if (!sasl && sec.mechanism !== undefined) throw new RangeError(`security.mechanism ${sec.mechanism} needs a SASL protocol`);
-  if (sec.clientAuth && sec.protocol === 'SASL_PLAINTEXT') throw new RangeError('clientAuth (mTLS) needs a TLS protocol');
+  if (!sasl && sec.mechanism !== undefined)
+    throw new RangeError(`security.mechanism ${sec.mechanism} needs a SASL protocol`);
+  if (sec.clientAuth && sec.protocol === 'SASL_PLAINTEXT')
+    throw new RangeError('clientAuth (mTLS) needs a TLS protocol');
 }
 
 // ---------------------------------------------------------------- public entry points
@@ -861,7 +1024,8 @@ const DETACHED_START_GRACE_MS = 10 * 60_000;
 
 /** Someone is using it: its owner is alive (and may still be formatting), or its JVMs run. */
 function inUse(st: ClusterState): boolean {
-  if (st.detached) return anyAlive(st) || (ownerAlive(st) && Date.now() - Date.parse(st.createdAt) < DETACHED_START_GRACE_MS);
+  if (st.detached)
+    return anyAlive(st) || (ownerAlive(st) && Date.now() - Date.parse(st.createdAt) < DETACHED_START_GRACE_MS);
   return ownerAlive(st);
 }
 
@@ -879,7 +1043,9 @@ export function cleanupStale(log: Log = () => undefined): string[] {
   const cleaned: string[] = [];
   for (const st of listStates()) {
     if (inUse(st)) continue;
-    log(`kafka-heal: cleaning up stale cluster ${st.name} (owner pid ${st.ownerPid} gone${st.detached ? ', no JVM left' : ''})`);
+    log(
+      `kafka-heal: cleaning up stale cluster ${st.name} (owner pid ${st.ownerPid} gone${st.detached ? ', no JVM left' : ''})`,
+    );
     destroyRecorded(st);
     cleaned.push(st.name);
   }
@@ -889,7 +1055,10 @@ export function cleanupStale(log: Log = () => undefined): string[] {
 /** The running cluster of that name (from its state file), for acting on it from another process. */
 export function attachCluster(name: string, log: Log = (l) => process.stderr.write(`${l}\n`)): LocalCluster {
   const st = readState(name);
-  if (!st) throw new ClusterNotFoundError(`no local cluster named "${name}" (start one with: kafka-heal local up --name ${name})`);
+  if (!st)
+    throw new ClusterNotFoundError(
+      `no local cluster named "${name}" (start one with: kafka-heal local up --name ${name})`,
+    );
   return new Supervisor(st, log);
 }
 
@@ -903,8 +1072,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   const count = opts.brokers ?? 3;
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   if (!CLUSTER_NAME.test(name)) throw new RangeError(`cluster name "${name}" must match ${CLUSTER_NAME}`);
-  if (!Number.isInteger(count) || count < 3 || count > 5) throw new RangeError(`brokers must be 3, 4 or 5, got ${count}`);
-  if (mode !== 'kraft' && mode !== 'zookeeper') throw new RangeError(`mode must be kraft or zookeeper, got ${String(mode)}`);
+  if (!Number.isInteger(count) || count < 3 || count > 5)
+    throw new RangeError(`brokers must be 3, 4 or 5, got ${count}`);
+  if (mode !== 'kraft' && mode !== 'zookeeper')
+    throw new RangeError(`mode must be kraft or zookeeper, got ${String(mode)}`);
   if (opts.security) checkSecurityOptions(opts.security, mode);
   let diskLimitMb = opts.diskLimitMb ?? defaultDiskLimit();
   const started = Date.now();
@@ -913,7 +1084,9 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
   const existing = readState(name);
   if (existing) {
     if (anyAlive(existing) || inUse(existing)) {
-      throw new ClusterRunningError(`local cluster "${name}" is already running (pids ${[...existing.brokers, ...existing.zookeeper].map((n) => n.pid).join(', ')}); stop it with: kafka-heal local down --name ${name}`);
+      throw new ClusterRunningError(
+        `local cluster "${name}" is already running (pids ${[...existing.brokers, ...existing.zookeeper].map((n) => n.pid).join(', ')}); stop it with: kafka-heal local down --name ${name}`,
+      );
     }
     destroyRecorded(existing);
   }
@@ -932,7 +1105,10 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     rmSync(join(workDir, 'data', `broker-${i}`), { recursive: true, force: true });
     rmSync(join(workDir, `zk-${i}`), { recursive: true, force: true });
   }
-  writeFileSync(join(workDir, mode === 'kraft' ? 'log4j2.xml' : 'log4j.properties'), mode === 'kraft' ? LOG4J2_XML : LOG4J_PROPERTIES);
+  writeFileSync(
+    join(workDir, mode === 'kraft' ? 'log4j2.xml' : 'log4j.properties'),
+    mode === 'kraft' ? LOG4J2_XML : LOG4J_PROPERTIES,
+  );
   if (diskLimitMb > 0 && opts.diskLimitMb === undefined) {
     // Root without the right to mount (e.g. an unprivileged container): start without the
     // size-limited disks rather than not at all; only disk faults are unavailable then.
@@ -964,7 +1140,8 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     // The data lives outside the broker's own dir (server.log, server.properties), as on a host
     // where /var/log/kafka and the data volume are apart: kafka-free-disk refuses an app log dir
     // that contains a data dir.
-    const dataDir = diskLimitMb > 0 ? join(workDir, 'disks', `broker-${id}`, 'data') : join(workDir, 'data', `broker-${id}`);
+    const dataDir =
+      diskLimitMb > 0 ? join(workDir, 'disks', `broker-${id}`, 'data') : join(workDir, 'data', `broker-${id}`);
     plans.push({
       id,
       port: next(),
@@ -991,8 +1168,14 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
       clientProperties: join(certs.dir, 'client.properties'),
     };
     secured = securedListenerOf(securityRecord);
-    writeFileSync(securityRecord.clientProperties, renderProps(clientProperties(secured, { keystore: certs.clientKeystore })), { mode: 0o600 });
-    log(`kafka-heal: secured listener ${sec.protocol}${sec.mechanism ? `/${sec.mechanism}` : ''}${sec.clientAuth ? ' with client certificates' : ''} (certificates in ${certs.dir})`);
+    writeFileSync(
+      securityRecord.clientProperties,
+      renderProps(clientProperties(secured, { keystore: certs.clientKeystore })),
+      { mode: 0o600 },
+    );
+    log(
+      `kafka-heal: secured listener ${sec.protocol}${sec.mechanism ? `/${sec.mechanism}` : ''}${sec.clientAuth ? ' with client certificates' : ''} (certificates in ${certs.dir})`,
+    );
   }
   const zkPlans: ZkPlan[] = [];
   for (let id = 1; id <= zkCount; id++) {
@@ -1040,7 +1223,14 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
     for (const b of plans) {
       mkdirSync(b.dir, { recursive: true });
       const config = join(b.dir, 'server.properties');
-      const props = mode === 'kraft' ? kraftBrokerProps(b, plans.filter((p) => p.controllerPort !== undefined), secured) : zkBrokerProps(b, zkPlans, chroot);
+      const props =
+        mode === 'kraft'
+          ? kraftBrokerProps(
+              b,
+              plans.filter((p) => p.controllerPort !== undefined),
+              secured,
+            )
+          : zkBrokerProps(b, zkPlans, chroot);
       writeFileSync(config, renderProps(props));
       const rec: BrokerRecord = {
         id: b.id,
@@ -1075,12 +1265,19 @@ export async function startCluster(opts: StartOptions = {}): Promise<LocalCluste
       const ms = await sup.waitZkQuorum();
       log(`kafka-heal: ZooKeeper quorum after ${ms} ms`);
     }
-    for (const b of st.brokers) log(`kafka-heal: starting broker ${b.id} on 127.0.0.1:${b.port}${b.controllerPort ? ` (controller ${b.controllerPort})` : ''}`);
+    for (const b of st.brokers)
+      log(
+        `kafka-heal: starting broker ${b.id} on 127.0.0.1:${b.port}${b.controllerPort ? ` (controller ${b.controllerPort})` : ''}`,
+      );
     sup.startAll('broker');
-    log(`kafka-heal: waiting for all brokers registered and every ISR full (${((Date.now() - started) / 1000).toFixed(1)} s since start)`);
+    log(
+      `kafka-heal: waiting for all brokers registered and every ISR full (${((Date.now() - started) / 1000).toFixed(1)} s since start)`,
+    );
     await sup.waitHealthy(opts.readyTimeoutMs ?? 180_000, { requireOffsetsTopic: true });
     if (st.detached) sup.untrack();
-    log(`kafka-heal: cluster ${name} (${mode}, ${count} brokers) healthy in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sup.bootstrapServers}`);
+    log(
+      `kafka-heal: cluster ${name} (${mode}, ${count} brokers) healthy in ${((Date.now() - started) / 1000).toFixed(1)} s: ${sup.bootstrapServers}`,
+    );
     return sup;
   } catch (err) {
     await sup.stop();

@@ -67,10 +67,16 @@ export function commonBrokerProps(): Record<string, string> {
   };
 }
 
-export function kraftBrokerProps(b: BrokerPlan, voters: BrokerPlan[], secured?: SecuredListener): Record<string, string> {
+export function kraftBrokerProps(
+  b: BrokerPlan,
+  voters: BrokerPlan[],
+  secured?: SecuredListener,
+): Record<string, string> {
   const isVoter = b.controllerPort !== undefined;
   const quorum = voters.map((v) => `${v.id}@127.0.0.1:${v.controllerPort}`).join(',');
-  const listeners = isVoter ? `PLAINTEXT://127.0.0.1:${b.port},CONTROLLER://127.0.0.1:${b.controllerPort}` : `PLAINTEXT://127.0.0.1:${b.port}`;
+  const listeners = isVoter
+    ? `PLAINTEXT://127.0.0.1:${b.port},CONTROLLER://127.0.0.1:${b.controllerPort}`
+    : `PLAINTEXT://127.0.0.1:${b.port}`;
   const base: Record<string, string> = {
     'process.roles': isVoter ? 'broker,controller' : 'broker',
     'node.id': String(b.id),
@@ -129,14 +135,22 @@ function jaas(s: SecuredListener): string {
  * tls-failed). Inter-broker and controller traffic stay on PLAINTEXT, as the test harness does,
  * so the secured listeners can be broken on purpose without the cluster noticing.
  */
-export function securedListenerProps(b: BrokerPlan, base: Record<string, string>, s: SecuredListener): Record<string, string> {
+export function securedListenerProps(
+  b: BrokerPlan,
+  base: Record<string, string>,
+  s: SecuredListener,
+): Record<string, string> {
   const tls = s.protocol !== 'SASL_PLAINTEXT';
-  const names: [string, number | undefined, string][] = [['SECURED', b.securedPort, s.keystore], ...(tls ? ([['EXPIRED', b.expiredPort, s.expiredKeystore]] as [string, number | undefined, string][]) : [])];
+  const names: [string, number | undefined, string][] = [
+    ['SECURED', b.securedPort, s.keystore],
+    ...(tls ? ([['EXPIRED', b.expiredPort, s.expiredKeystore]] as [string, number | undefined, string][]) : []),
+  ];
   const out: Record<string, string> = {};
   const listeners = names.map(([n, port]) => `${n}://127.0.0.1:${port}`).join(',');
   out.listeners = `${base.listeners},${listeners}`;
   out['advertised.listeners'] = `${base['advertised.listeners']},${listeners}`;
-  out['listener.security.protocol.map'] = `${base['listener.security.protocol.map']},${names.map(([n]) => `${n}:${s.protocol}`).join(',')}`;
+  out['listener.security.protocol.map'] =
+    `${base['listener.security.protocol.map']},${names.map(([n]) => `${n}:${s.protocol}`).join(',')}`;
   for (const [n, , keystore] of names) {
     const p = `listener.name.${n.toLowerCase()}`;
     if (tls) {
@@ -183,9 +197,15 @@ export function clientProperties(s: SecuredListener, clientCert?: { keystore: st
       out['ssl.keystore.location'] = clientCert.keystore;
     }
   }
-  if (s.mechanism === 'PLAIN') out['sasl.jaas.config'] = `org.apache.kafka.common.security.plain.PlainLoginModule required username="${s.username}" password="${s.password}";`;
-  if (s.mechanism === 'SCRAM-SHA-256' || s.mechanism === 'SCRAM-SHA-512') out['sasl.jaas.config'] = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.username}" password="${s.password}";`;
-  if (s.mechanism === 'OAUTHBEARER') out['sasl.jaas.config'] = `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="${s.username}";`;
+  if (s.mechanism === 'PLAIN')
+    out['sasl.jaas.config'] =
+      `org.apache.kafka.common.security.plain.PlainLoginModule required username="${s.username}" password="${s.password}";`;
+  if (s.mechanism === 'SCRAM-SHA-256' || s.mechanism === 'SCRAM-SHA-512')
+    out['sasl.jaas.config'] =
+      `org.apache.kafka.common.security.scram.ScramLoginModule required username="${s.username}" password="${s.password}";`;
+  if (s.mechanism === 'OAUTHBEARER')
+    out['sasl.jaas.config'] =
+      `org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="${s.username}";`;
   if (s.mechanism !== undefined) out['sasl.mechanism'] = s.mechanism;
   return out;
 }
@@ -279,8 +299,20 @@ export interface NodeExtras {
   classpath?: string[];
 }
 
-export function jvmArgs(opts: { jarDir: string; mode: ClusterMode; heap: string[]; marker: string; logConfig: string; mainClass: string; args: string[]; extras?: NodeExtras }): string[] {
-  const logging = opts.mode === 'kraft' ? [`-Dlog4j2.configurationFile=${opts.logConfig}`] : [`-Dlog4j.configuration=file:${opts.logConfig}`];
+export function jvmArgs(opts: {
+  jarDir: string;
+  mode: ClusterMode;
+  heap: string[];
+  marker: string;
+  logConfig: string;
+  mainClass: string;
+  args: string[];
+  extras?: NodeExtras;
+}): string[] {
+  const logging =
+    opts.mode === 'kraft'
+      ? [`-Dlog4j2.configurationFile=${opts.logConfig}`]
+      : [`-Dlog4j.configuration=file:${opts.logConfig}`];
   return [
     ...opts.heap,
     '-XX:+UseG1GC',

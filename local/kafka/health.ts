@@ -53,7 +53,15 @@ export function newAdmin(bootstrap: string[], requestTimeoutMs = 3000): Admin {
 export async function checkHealth(opts: HealthOptions): Promise<HealthReport> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const expected = [...opts.expected].sort((a, b) => a - b);
-  const base: HealthReport = { healthy: false, registered: [], expected, topics: 0, partitions: 0, underReplicated: 0, offline: 0 };
+  const base: HealthReport = {
+    healthy: false,
+    registered: [],
+    expected,
+    topics: 0,
+    partitions: 0,
+    underReplicated: 0,
+    offline: 0,
+  };
   if (opts.bootstrap.length === 0) return { ...base, error: 'no broker is running' };
   const admin = newAdmin(opts.bootstrap, Math.min(3000, timeoutMs));
   try {

@@ -119,7 +119,9 @@ export function mirrorProperties(opts: MirrorOptions): Record<string, string> {
     // The reverse herder still runs for its heartbeat connector (into the source's `heartbeats`).
     [`${t.alias}->${s.alias}.enabled`]: 'false',
     'replication.policy.class':
-      (opts.replicationPolicy ?? 'identity') === 'identity' ? 'org.apache.kafka.connect.mirror.IdentityReplicationPolicy' : 'org.apache.kafka.connect.mirror.DefaultReplicationPolicy',
+      (opts.replicationPolicy ?? 'identity') === 'identity'
+        ? 'org.apache.kafka.connect.mirror.IdentityReplicationPolicy'
+        : 'org.apache.kafka.connect.mirror.DefaultReplicationPolicy',
     'replication.factor': rf,
     'checkpoints.topic.replication.factor': rf,
     'heartbeats.topic.replication.factor': rf,
@@ -191,11 +193,24 @@ export async function startMirror(opts: MirrorOptions): Promise<LocalMirror> {
   let pid: number;
   try {
     writeSync(fd, `===== kafka-heal: starting MirrorMaker 2 ${name} at ${new Date().toISOString()} =====\n`);
-    const args = [...MIRROR_HEAP, '-XX:+UseG1GC', '-XX:+ExitOnOutOfMemoryError', '-Djava.awt.headless=true', ...extraJvmOpts(), marker, `-Dlog4j2.configurationFile=${logConfig}`, '-cp', join(jarDir, '*'), MIRROR_MAIN_CLASS, propsFile];
+    const args = [
+      ...MIRROR_HEAP,
+      '-XX:+UseG1GC',
+      '-XX:+ExitOnOutOfMemoryError',
+      '-Djava.awt.headless=true',
+      ...extraJvmOpts(),
+      marker,
+      `-Dlog4j2.configurationFile=${logConfig}`,
+      '-cp',
+      join(jarDir, '*'),
+      MIRROR_MAIN_CLASS,
+      propsFile,
+    ];
     const child = spawn('java', args, { cwd: workDir, detached: true, stdio: ['ignore', fd, fd] });
     child.on('error', (err) => log(`kafka-heal: cannot start java for MirrorMaker 2: ${err.message}`));
     child.unref();
-    if (child.pid === undefined) throw new NodeFailedError(`MirrorMaker 2 ${name} did not start (is java on PATH?)`, logFile);
+    if (child.pid === undefined)
+      throw new NodeFailedError(`MirrorMaker 2 ${name} did not start (is java on PATH?)`, logFile);
     pid = child.pid;
   } finally {
     closeSync(fd);
@@ -208,7 +223,10 @@ export async function startMirror(opts: MirrorOptions): Promise<LocalMirror> {
   const heartbeatsTopic = `${opts.source.alias}.heartbeats`;
 
   const offsetLag = async (topics: string[]): Promise<PartitionLag[]> => {
-    const [src, dst] = await Promise.all([endOffsets(opts.source.bootstrapServers, topics), endOffsets(opts.target.bootstrapServers, topics.map(remoteTopic))]);
+    const [src, dst] = await Promise.all([
+      endOffsets(opts.source.bootstrapServers, topics),
+      endOffsets(opts.target.bootstrapServers, topics.map(remoteTopic)),
+    ]);
     const out: PartitionLag[] = [];
     for (const [key, sourceEnd] of src) {
       const [topic, partition] = [key.slice(0, key.lastIndexOf('/')), Number(key.slice(key.lastIndexOf('/') + 1))];
@@ -225,11 +243,25 @@ export async function startMirror(opts: MirrorOptions): Promise<LocalMirror> {
     await admin.connect();
     try {
       if (!(await admin.listTopics()).includes(heartbeatsTopic)) return false;
-      const current = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: heartbeatsTopic, configNames: ['message.timestamp.type'] }] });
-      const type = current.resources[0]?.configEntries.find((e) => e.configName === 'message.timestamp.type')?.configValue;
+      const current = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: heartbeatsTopic, configNames: ['message.timestamp.type'] }],
+      });
+      const type = current.resources[0]?.configEntries.find(
+        (e) => e.configName === 'message.timestamp.type',
+      )?.configValue;
       if (type !== 'LogAppendTime') {
         // The DR copy's own append time, beside the source's send time in the value.
-        await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2, name: heartbeatsTopic, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }] });
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: 2,
+              name: heartbeatsTopic,
+              configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+            },
+          ],
+        });
       }
       heartbeatsReady = true;
       return true;
@@ -263,7 +295,8 @@ export async function startMirror(opts: MirrorOptions): Promise<LocalMirror> {
         } catch (err) {
           last = (err as Error).message;
         }
-        if (Date.now() - started > timeoutMs) throw new NodeFailedError(`MirrorMaker 2 ${name} did not catch up within ${timeoutMs} ms (${last})`, logFile);
+        if (Date.now() - started > timeoutMs)
+          throw new NodeFailedError(`MirrorMaker 2 ${name} did not catch up within ${timeoutMs} ms (${last})`, logFile);
         await delay(500);
       }
     },
@@ -277,7 +310,8 @@ export async function startMirror(opts: MirrorOptions): Promise<LocalMirror> {
         // Only LogAppendTime carries DR's clock; a CreateTime timestamp is the source's own.
         if (r.timestampType !== 'LogAppendTime' || r.value === null) continue;
         const sentAt = heartbeatSentAt(r.value);
-        if (newest === undefined || sentAt > newest.sentAt) newest = { lagMs: r.timestamp - sentAt, sentAt, appendedAt: r.timestamp };
+        if (newest === undefined || sentAt > newest.sentAt)
+          newest = { lagMs: r.timestamp - sentAt, sentAt, appendedAt: r.timestamp };
       }
       return newest;
     },

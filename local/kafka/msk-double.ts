@@ -39,7 +39,11 @@ const REBOOT_BOUND_MS = 180_000;
 async function brokerBack(cluster: Pick<LocalCluster, 'bootstrapServers' | 'brokers'>, id: number): Promise<void> {
   const deadline = Date.now() + REBOOT_BOUND_MS;
   while (Date.now() < deadline) {
-    const s = await probeCluster({ bootstrapServers: cluster.bootstrapServers.split(','), expectedBrokers: cluster.brokers.length, timeoutMs: 3000 });
+    const s = await probeCluster({
+      bootstrapServers: cluster.bootstrapServers.split(','),
+      expectedBrokers: cluster.brokers.length,
+      timeoutMs: 3000,
+    });
     if (s.brokers.some((b) => b.id === id && b.registered && b.reachable)) return;
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -54,7 +58,10 @@ export interface MskDouble extends MskBindings {
 }
 
 /** MSK's bindings for `cluster` as the MSK cluster `clusterArn`. */
-export function localMskDouble(cluster: Pick<LocalCluster, 'bootstrapServers' | 'brokers' | 'fault'>, opts: MskDoubleOptions): MskDouble {
+export function localMskDouble(
+  cluster: Pick<LocalCluster, 'bootstrapServers' | 'brokers' | 'fault'>,
+  opts: MskDoubleOptions,
+): MskDouble {
   const model: LocalMskCluster = { state: 'ACTIVE', currentVersion: 'K0D0D0D0D0D0D', volumeGb: opts.volumeGb ?? 1000 };
   const storage = mskStorageBindings({ clusters: { [opts.clusterArn]: model } });
   const reboots = mskBindings({
@@ -63,7 +70,9 @@ export function localMskDouble(cluster: Pick<LocalCluster, 'bootstrapServers' | 
       if (opts.refuseReboot !== undefined) return opts.refuseReboot;
       const id = Number(ids[0]);
       // MSK answers an id that is none of the cluster's brokers at once; no operation starts.
-      return cluster.brokers.some((b) => b.id === id) ? undefined : `broker ${ids[0]} is not a broker of ${opts.clusterArn} (brokers ${cluster.brokers.map((b) => b.id).join(', ')})`;
+      return cluster.brokers.some((b) => b.id === id)
+        ? undefined
+        : `broker ${ids[0]} is not a broker of ${opts.clusterArn} (brokers ${cluster.brokers.map((b) => b.id).join(', ')})`;
     },
     // MSK's REBOOT_NODE operation completes once the broker is back in service, not when its
     // process starts (as kafka-restart-broker waits for the listener on EC2).

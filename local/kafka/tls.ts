@@ -41,7 +41,10 @@ function openssl(args: string[], cwd: string): string {
     return execFileSync('openssl', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 }).toString();
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string; code?: string };
-    if (e.code === 'ENOENT') throw new CertificateToolError('openssl is not on PATH: secured local clusters need it to make their certificates');
+    if (e.code === 'ENOENT')
+      throw new CertificateToolError(
+        'openssl is not on PATH: secured local clusters need it to make their certificates',
+      );
     throw new CertificateToolError(`openssl ${args[0]} failed: ${e.stderr?.toString().trim() || e.message}`);
   }
 }
@@ -53,7 +56,27 @@ function key(dir: string, name: string): string {
 
 function selfSignedCa(dir: string, name: string, cn: string, days: number): void {
   key(dir, name);
-  openssl(['req', '-x509', '-new', '-key', `${name}.key`, '-sha256', '-days', String(days), '-subj', `/CN=${cn}`, '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign', '-out', `${name}.pem`], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-sha256',
+      '-days',
+      String(days),
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+      '-out',
+      `${name}.pem`,
+    ],
+    dir,
+  );
 }
 
 /** A leaf certificate signed by `ca`, valid from `start` to `end` (openssl ca's YYYYMMDDHHMMSSZ). */
@@ -87,7 +110,30 @@ function leaf(dir: string, ca: string, name: string, cn: string, ext: string, st
     ].join('\n'),
   );
   const stamp = (d: Date) => d.toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
-  openssl(['ca', '-batch', '-config', `${name}.cnf`, '-cert', `${ca}.pem`, '-keyfile', `${ca}.key`, '-in', `${name}.csr`, '-out', `${name}.pem`, '-notext', '-startdate', stamp(start), '-enddate', stamp(end), '-extensions', 'ext'], dir);
+  openssl(
+    [
+      'ca',
+      '-batch',
+      '-config',
+      `${name}.cnf`,
+      '-cert',
+      `${ca}.pem`,
+      '-keyfile',
+      `${ca}.key`,
+      '-in',
+      `${name}.csr`,
+      '-out',
+      `${name}.pem`,
+      '-notext',
+      '-startdate',
+      stamp(start),
+      '-enddate',
+      stamp(end),
+      '-extensions',
+      'ext',
+    ],
+    dir,
+  );
 }
 
 const DAY_MS = 86_400_000;
@@ -96,14 +142,18 @@ const DAY_MS = 86_400_000;
  * Makes every certificate into `dir` (wiped first). The broker certificate is valid for
  * `brokerDays` from now (default 45: inside the default 30-day warning only after 15 days).
  */
-export function makeLocalCertificates(dir: string, opts: { brokerDays?: number; now?: number } = {}): LocalCertificates {
+export function makeLocalCertificates(
+  dir: string,
+  opts: { brokerDays?: number; now?: number } = {},
+): LocalCertificates {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const now = opts.now ?? Date.now();
   const brokerEnd = new Date(now + (opts.brokerDays ?? 45) * DAY_MS);
   selfSignedCa(dir, 'ca', 'kafka-heal local CA', 3650);
   selfSignedCa(dir, 'untrusted-ca', 'kafka-heal untrusted CA', 3650);
-  const serverExt = 'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth,clientAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost';
+  const serverExt =
+    'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = serverAuth,clientAuth\nsubjectAltName = IP:127.0.0.1,DNS:localhost';
   const clientExt = 'basicConstraints = CA:FALSE\nkeyUsage = critical,digitalSignature\nextendedKeyUsage = clientAuth';
   const started = new Date(now - DAY_MS);
   leaf(dir, 'ca', 'broker', 'localhost', serverExt, started, brokerEnd);
@@ -111,7 +161,11 @@ export function makeLocalCertificates(dir: string, opts: { brokerDays?: number; 
   leaf(dir, 'ca', 'client', 'kafka-heal-probe', clientExt, started, new Date(now + 365 * DAY_MS));
   leaf(dir, 'untrusted-ca', 'untrusted-client', 'kafka-heal-probe', clientExt, started, new Date(now + 365 * DAY_MS));
   for (const name of ['broker', 'expired', 'client']) {
-    writeFileSync(join(dir, `${name}-keystore.pem`), `${readFileSync(join(dir, `${name}.key`), 'utf8')}${readFileSync(join(dir, `${name}.pem`), 'utf8')}`, { mode: 0o600 });
+    writeFileSync(
+      join(dir, `${name}-keystore.pem`),
+      `${readFileSync(join(dir, `${name}.key`), 'utf8')}${readFileSync(join(dir, `${name}.pem`), 'utf8')}`,
+      { mode: 0o600 },
+    );
   }
   return localCertificates(dir);
 }

@@ -42,14 +42,33 @@ function logConfig(mode: ClusterMode): string[] {
 }
 
 /** Runs a Kafka tool main class with the jars of the cluster's mode; never throws for a non-zero exit. */
-export async function runKafkaTool(mode: ClusterMode, mainClass: string, args: string[], timeoutMs = 60_000): Promise<ToolResult> {
+export async function runKafkaTool(
+  mode: ClusterMode,
+  mainClass: string,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<ToolResult> {
   const jarDir = await ensureJars(JAR_SET[mode], () => undefined);
   const started = Date.now();
-  const jvm = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', ...logConfig(mode), '-cp', join(jarDir, '*'), mainClass, ...args];
+  const jvm = [
+    '-Xmx256m',
+    '-XX:TieredStopAtLevel=1',
+    '-XX:+UseSerialGC',
+    ...logConfig(mode),
+    '-cp',
+    join(jarDir, '*'),
+    mainClass,
+    ...args,
+  ];
   return new Promise((resolve) => {
     execFile('java', jvm, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr: err && err.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr, ms: Date.now() - started });
+      resolve({
+        code,
+        stdout,
+        stderr: err && err.killed ? `${stderr}\n(killed after ${timeoutMs} ms)` : stderr,
+        ms: Date.now() - started,
+      });
     });
   });
 }
@@ -69,18 +88,39 @@ function ids(line: string | undefined): number[] {
 export function parseQuorumStatus(stdout: string): QuorumStatus {
   const field = (name: string) => stdout.match(new RegExp(`^${name}:\\s*(.*)$`, 'm'))?.[1]?.trim();
   const leader = field('LeaderId');
-  if (leader === undefined || !/^-?\d+$/.test(leader)) throw new Error(`no LeaderId in MetadataQuorumCommand output:\n${stdout}`);
-  return { leaderId: Number(leader), leaderEpoch: Number(field('LeaderEpoch') ?? -1), voters: ids(field('CurrentVoters')), observers: ids(field('CurrentObservers')) };
+  if (leader === undefined || !/^-?\d+$/.test(leader))
+    throw new Error(`no LeaderId in MetadataQuorumCommand output:\n${stdout}`);
+  return {
+    leaderId: Number(leader),
+    leaderEpoch: Number(field('LeaderEpoch') ?? -1),
+    voters: ids(field('CurrentVoters')),
+    observers: ids(field('CurrentObservers')),
+  };
 }
 
 /** The KRaft quorum as the controllers see it (leader, voters, observers). */
 export async function describeQuorum(bootstrapServers: string, timeoutMs = 60_000): Promise<QuorumStatus> {
-  const r = await runKafkaTool('kraft', 'org.apache.kafka.tools.MetadataQuorumCommand', ['--bootstrap-server', bootstrapServers, 'describe', '--status'], timeoutMs);
-  if (r.code !== 0) throw new Error(`MetadataQuorumCommand exited with ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  const r = await runKafkaTool(
+    'kraft',
+    'org.apache.kafka.tools.MetadataQuorumCommand',
+    ['--bootstrap-server', bootstrapServers, 'describe', '--status'],
+    timeoutMs,
+  );
+  if (r.code !== 0)
+    throw new Error(`MetadataQuorumCommand exited with ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
   return parseQuorumStatus(r.stdout);
 }
 
 /** Moves leadership back to the preferred replicas of every partition (what a healer does after a restart). */
-export async function electPreferredLeaders(mode: ClusterMode, bootstrapServers: string, timeoutMs = 60_000): Promise<ToolResult> {
-  return runKafkaTool(mode, 'org.apache.kafka.tools.LeaderElectionCommand', ['--bootstrap-server', bootstrapServers, '--election-type', 'preferred', '--all-topic-partitions'], timeoutMs);
+export async function electPreferredLeaders(
+  mode: ClusterMode,
+  bootstrapServers: string,
+  timeoutMs = 60_000,
+): Promise<ToolResult> {
+  return runKafkaTool(
+    mode,
+    'org.apache.kafka.tools.LeaderElectionCommand',
+    ['--bootstrap-server', bootstrapServers, '--election-type', 'preferred', '--all-topic-partitions'],
+    timeoutMs,
+  );
 }

@@ -72,7 +72,11 @@ function takeFrames(buf: Buffer): { frames: Buffer[]; rest: Buffer } {
  * true when the znode exists, false when the server says it does not (NoNode), undefined when the
  * server cannot tell (not serving, unreachable, timed out).
  */
-export function zkExists(port: number, path: string, opts: { host?: string; timeoutMs?: number } = {}): Promise<boolean | undefined> {
+export function zkExists(
+  port: number,
+  path: string,
+  opts: { host?: string; timeoutMs?: number } = {},
+): Promise<boolean | undefined> {
   const timeoutMs = opts.timeoutMs ?? 2000;
   return new Promise((resolve) => {
     const sock = connect({ host: opts.host ?? '127.0.0.1', port });

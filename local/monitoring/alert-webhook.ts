@@ -67,19 +67,29 @@ export async function startAlertWebhook(opts: AlertWebhookOptions): Promise<Aler
   const requests: WebhookRequestRecord[] = [];
 
   const server = createServer((req, res) => {
-    const answer = (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }, payload?: string) => {
+    const answer = (
+      status: number,
+      body: string,
+      headers: Record<string, string> = { 'content-type': 'application/json' },
+      payload?: string,
+    ) => {
       res.writeHead(status, headers).end(body);
       const r: WebhookRequestRecord = { at: Date.now(), status, ...(payload === undefined ? {} : { body: payload }) };
       requests.push(r);
       opts.onRequest?.(r);
     };
     void (async () => {
-      if (req.method !== 'POST' || req.url !== WEBHOOK_PATH) return answer(404, JSON.stringify({ message: 'Missing Authentication Token' }));
+      if (req.method !== 'POST' || req.url !== WEBHOOK_PATH)
+        return answer(404, JSON.stringify({ message: 'Missing Authentication Token' }));
       const header = req.headers.authorization;
       if (header === undefined || !shaped.test(header)) return answer(401, JSON.stringify({ message: 'Unauthorized' }));
       const methodArn = 'arn:aws:execute-api:local:000000000000:webhook/v1/POST/alertmanager';
       const decision = await authorize({ type: 'TOKEN', authorizationToken: header, methodArn });
-      if (decision.policyDocument.Statement.some((s) => 'Effect' in s && s.Effect === 'Deny')) return answer(403, JSON.stringify({ message: 'User is not authorized to access this resource with an explicit deny' }));
+      if (decision.policyDocument.Statement.some((s) => 'Effect' in s && s.Effect === 'Deny'))
+        return answer(
+          403,
+          JSON.stringify({ message: 'User is not authorized to access this resource with an explicit deny' }),
+        );
       const body = await readBody(req);
       if (body === undefined) return answer(413, JSON.stringify({ message: 'Request Too Long' }));
       const text = body.toString('utf8');

@@ -44,7 +44,11 @@ export function zookeeperMetricsConfig(port: number): Record<string, string> {
 }
 
 /** Fetches the exporter jars (once) and assigns each broker and ZooKeeper server a metrics port. */
-export async function planExporters(opts: { brokers: number; zookeepers: number; log?: (line: string) => void }): Promise<ExporterPlan> {
+export async function planExporters(opts: {
+  brokers: number;
+  zookeepers: number;
+  log?: (line: string) => void;
+}): Promise<ExporterPlan> {
   const jarDir = await ensureJars(EXPORTER_JAR_SET, opts.log);
   const ports = await freePorts(opts.brokers + opts.zookeepers);
   const brokerPorts = new Map<number, number>();
@@ -53,7 +57,8 @@ export async function planExporters(opts: { brokers: number; zookeepers: number;
   for (let id = 1; id <= opts.zookeepers; id++) zookeeperPorts.set(id, ports[opts.brokers + id - 1] as number);
   const port = (m: Map<number, number>, id: number, what: string) => {
     const p = m.get(id);
-    if (p === undefined) throw new RangeError(`no metrics port planned for ${what} ${id} (planned: ${[...m.keys()].join(', ')})`);
+    if (p === undefined)
+      throw new RangeError(`no metrics port planned for ${what} ${id} (planned: ${[...m.keys()].join(', ')})`);
     return p;
   };
   return {
@@ -61,7 +66,10 @@ export async function planExporters(opts: { brokers: number; zookeepers: number;
     zookeeperPorts,
     nodeExtras: {
       broker: (id) => ({ jvmArgs: [jmxAgentArg(jarDir, port(brokerPorts, id, 'broker'))] }),
-      zookeeper: (id) => ({ classpath: [jarDir], config: zookeeperMetricsConfig(port(zookeeperPorts, id, 'ZooKeeper server')) }),
+      zookeeper: (id) => ({
+        classpath: [jarDir],
+        config: zookeeperMetricsConfig(port(zookeeperPorts, id, 'ZooKeeper server')),
+      }),
     },
   };
 }

@@ -20,7 +20,10 @@ import { MONITORING_DIR } from './exporters.js';
 
 /** The shipped rule files for a cluster in this metadata mode. */
 export function ruleFilesFor(mode: 'kraft' | 'zookeeper'): string[] {
-  return [join(MONITORING_DIR, 'rules', 'kafka.rules.yml'), join(MONITORING_DIR, 'rules', mode === 'kraft' ? 'kraft.rules.yml' : 'zookeeper.rules.yml')];
+  return [
+    join(MONITORING_DIR, 'rules', 'kafka.rules.yml'),
+    join(MONITORING_DIR, 'rules', mode === 'kraft' ? 'kraft.rules.yml' : 'zookeeper.rules.yml'),
+  ];
 }
 
 export interface RuleScale {
@@ -45,7 +48,8 @@ export function durationSeconds(d: string): number {
     total += Number(m[1]) * (unit[m[2] as string] as number);
     consumed += m[0].length;
   }
-  if (consumed === 0 || consumed !== d.trim().length) throw new RangeError(`not a Prometheus duration: ${JSON.stringify(d)}`);
+  if (consumed === 0 || consumed !== d.trim().length)
+    throw new RangeError(`not a Prometheus duration: ${JSON.stringify(d)}`);
   return total;
 }
 
@@ -83,17 +87,30 @@ export interface StackTargets {
   zookeepers: Map<number, number>;
 }
 
-export function prometheusConfig(opts: { targets: StackTargets; ruleFiles: string[]; alertmanagerPort: number; scrapeSeconds: number }): Record<string, unknown> {
+export function prometheusConfig(opts: {
+  targets: StackTargets;
+  ruleFiles: string[];
+  alertmanagerPort: number;
+  scrapeSeconds: number;
+}): Record<string, unknown> {
   const t = opts.targets;
   const interval = promDuration(opts.scrapeSeconds);
   const scrapeConfigs: Record<string, unknown>[] = [
     {
       job_name: 'kafka',
-      static_configs: [...t.brokers].map(([id, port]) => ({ targets: [`127.0.0.1:${port}`], labels: { cluster: t.cluster, broker: String(id) } })),
+      static_configs: [...t.brokers].map(([id, port]) => ({
+        targets: [`127.0.0.1:${port}`],
+        labels: { cluster: t.cluster, broker: String(id) },
+      })),
     },
   ];
   if (t.zookeepers.size > 0) {
-    scrapeConfigs.push({ job_name: 'zookeeper', static_configs: [{ targets: [...t.zookeepers.values()].map((p) => `127.0.0.1:${p}`), labels: { cluster: t.cluster } }] });
+    scrapeConfigs.push({
+      job_name: 'zookeeper',
+      static_configs: [
+        { targets: [...t.zookeepers.values()].map((p) => `127.0.0.1:${p}`), labels: { cluster: t.cluster } },
+      ],
+    });
   }
   return {
     // A hung JVM never answers: the scrape must time out within its interval for up to read 0.
@@ -104,7 +121,12 @@ export function prometheusConfig(opts: { targets: StackTargets; ruleFiles: strin
   };
 }
 
-export function alertmanagerConfig(opts: { webhookUrl: string; tokenFile: string; groupWaitSeconds: number; groupIntervalSeconds: number }): Record<string, unknown> {
+export function alertmanagerConfig(opts: {
+  webhookUrl: string;
+  tokenFile: string;
+  groupWaitSeconds: number;
+  groupIntervalSeconds: number;
+}): Record<string, unknown> {
   return {
     route: {
       receiver: 'kafka-heal',
@@ -116,7 +138,14 @@ export function alertmanagerConfig(opts: { webhookUrl: string; tokenFile: string
     receivers: [
       {
         name: 'kafka-heal',
-        webhook_configs: [{ url: opts.webhookUrl, send_resolved: true, max_alerts: 0, http_config: { authorization: { type: 'Bearer', credentials_file: opts.tokenFile } } }],
+        webhook_configs: [
+          {
+            url: opts.webhookUrl,
+            send_resolved: true,
+            max_alerts: 0,
+            http_config: { authorization: { type: 'Bearer', credentials_file: opts.tokenFile } },
+          },
+        ],
       },
     ],
   };
@@ -132,7 +161,10 @@ export interface MonitoringStack {
 export function prometheusBinDir(): string {
   const script = fileURLToPath(new URL('../../scripts/prometheus.sh', import.meta.url));
   const r = spawnSync('bash', [script], { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) throw new Error(`scripts/prometheus.sh failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`);
+  if (r.status !== 0)
+    throw new Error(
+      `scripts/prometheus.sh failed (${r.status ?? r.signal}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`,
+    );
   return r.stdout.trim();
 }
 
@@ -174,10 +206,19 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-async function waitReady(url: string, child: ChildProcess, what: string, logFile: string, timeoutMs = 60_000): Promise<void> {
+async function waitReady(
+  url: string,
+  child: ChildProcess,
+  what: string,
+  logFile: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').split('\n').slice(-5).join('\n')}`);
+    if (child.exitCode !== null)
+      throw new Error(
+        `${what} exited with ${child.exitCode}: ${readFileSync(logFile, 'utf8').split('\n').slice(-5).join('\n')}`,
+      );
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (r.ok) return;
@@ -211,20 +252,52 @@ export async function startMonitoringStack(opts: StartStackOptions): Promise<Mon
     return out;
   });
   const promConfig = join(opts.workDir, 'prometheus.yml');
-  writeFileSync(promConfig, toYaml(prometheusConfig({ targets: opts.targets, ruleFiles, alertmanagerPort: amPort, scrapeSeconds: opts.scrapeSeconds })));
+  writeFileSync(
+    promConfig,
+    toYaml(
+      prometheusConfig({
+        targets: opts.targets,
+        ruleFiles,
+        alertmanagerPort: amPort,
+        scrapeSeconds: opts.scrapeSeconds,
+      }),
+    ),
+  );
   const amConfig = join(opts.workDir, 'alertmanager.yml');
-  writeFileSync(amConfig, toYaml(alertmanagerConfig({ webhookUrl: opts.webhookUrl, tokenFile: opts.tokenFile, groupWaitSeconds: opts.scrapeSeconds, groupIntervalSeconds: opts.scrapeSeconds * 2 })));
+  writeFileSync(
+    amConfig,
+    toYaml(
+      alertmanagerConfig({
+        webhookUrl: opts.webhookUrl,
+        tokenFile: opts.tokenFile,
+        groupWaitSeconds: opts.scrapeSeconds,
+        groupIntervalSeconds: opts.scrapeSeconds * 2,
+      }),
+    ),
+  );
 
   const amLog = join(opts.workDir, 'alertmanager.log');
   const am = startProcess(
     join(bin, 'prometheus-alertmanager'),
-    [`--config.file=${amConfig}`, `--storage.path=${join(opts.workDir, 'alertmanager-data')}`, `--web.listen-address=127.0.0.1:${amPort}`, '--cluster.listen-address=', '--log.level=warn'],
+    [
+      `--config.file=${amConfig}`,
+      `--storage.path=${join(opts.workDir, 'alertmanager-data')}`,
+      `--web.listen-address=127.0.0.1:${amPort}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
     amLog,
   );
   const promLog = join(opts.workDir, 'prometheus.log');
   const prom = startProcess(
     join(bin, 'prometheus'),
-    [`--config.file=${promConfig}`, `--storage.tsdb.path=${join(opts.workDir, 'prometheus-data')}`, `--web.listen-address=127.0.0.1:${promPort}`, '--storage.tsdb.retention.time=2h', '--log.level=warn'],
+    [
+      `--config.file=${promConfig}`,
+      `--storage.tsdb.path=${join(opts.workDir, 'prometheus-data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+      '--storage.tsdb.retention.time=2h',
+      '--log.level=warn',
+    ],
     promLog,
   );
   const prometheusUrl = `http://127.0.0.1:${promPort}`;
@@ -233,12 +306,17 @@ export async function startMonitoringStack(opts: StartStackOptions): Promise<Mon
     await Promise.all([stopProcess(prom), stopProcess(am)]);
   };
   try {
-    await Promise.all([waitReady(`${alertmanagerUrl}/-/ready`, am, 'Alertmanager', amLog), waitReady(`${prometheusUrl}/-/ready`, prom, 'Prometheus', promLog)]);
+    await Promise.all([
+      waitReady(`${alertmanagerUrl}/-/ready`, am, 'Alertmanager', amLog),
+      waitReady(`${prometheusUrl}/-/ready`, prom, 'Prometheus', promLog),
+    ]);
   } catch (err) {
     await stop();
     throw err;
   }
-  opts.log?.(`kafka-heal: Prometheus ${prometheusUrl} (rules ${ruleFiles.map((f) => f.split('/').at(-1)).join(', ')}, scrape every ${opts.scrapeSeconds} s), Alertmanager ${alertmanagerUrl} -> ${opts.webhookUrl}`);
+  opts.log?.(
+    `kafka-heal: Prometheus ${prometheusUrl} (rules ${ruleFiles.map((f) => f.split('/').at(-1)).join(', ')}, scrape every ${opts.scrapeSeconds} s), Alertmanager ${alertmanagerUrl} -> ${opts.webhookUrl}`,
+  );
   return {
     prometheusUrl,
     alertmanagerUrl,

@@ -80,7 +80,15 @@ export class LocalTaskTokens implements TaskCallbacks {
     const taskToken = `local-task-${randomBytes(24).toString('base64url')}`;
     let settle!: (s: Settlement) => void;
     const settled = new Promise<Settlement>((resolve) => (settle = resolve));
-    const entry: TokenEntry = { ...task, taskToken, openedAt: Date.now(), state: 'waiting', announced: false, settle, settled };
+    const entry: TokenEntry = {
+      ...task,
+      taskToken,
+      openedAt: Date.now(),
+      state: 'waiting',
+      announced: false,
+      settle,
+      settled,
+    };
     this.entries.set(taskToken, entry);
     return { taskToken, settled };
   }
@@ -197,7 +205,8 @@ function replaceToken(value: Json | undefined, from: string, to: string): Json {
   if (value === undefined) return null;
   if (typeof value === 'string') return value === from ? to : value;
   if (Array.isArray(value)) return value.map((v) => replaceToken(v, from, to));
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, from, to)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceToken(v, from, to)]));
   return value;
 }
 
@@ -209,17 +218,27 @@ export function approvalBinding(opts: ApprovalBindingOptions = {}): ApprovalTask
   const tokens = opts.tokens ?? new LocalTaskTokens();
   const requests: SeenApproval[] = [];
   const binding = async (input: Json, call: TaskCall): Promise<Json> => {
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TaskError('States.Runtime', 'lambda:invoke.waitForTaskToken: parameters must be an object');
+    if (typeof input !== 'object' || input === null || Array.isArray(input))
+      throw new TaskError('States.Runtime', 'lambda:invoke.waitForTaskToken: parameters must be an object');
     const functionName = input.FunctionName;
-    if (typeof functionName !== 'string' || functionName === '') throw new TaskError('Lambda.ValidationException', 'FunctionName is required');
+    if (typeof functionName !== 'string' || functionName === '')
+      throw new TaskError('Lambda.ValidationException', 'FunctionName is required');
 
     const { taskToken, settled } = tokens.open({ stateName: call.stateName, executionId: call.execution.id });
     const payload = replaceToken(input.Payload, call.execution.taskToken, taskToken);
     const parsed = ApprovalRequestSchema.safeParse(payload);
     if (!parsed.success) {
       tokens.close(taskToken, 'abandoned');
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(payload)', message: i.message }));
-      throw lambdaError(new InputValidationError(`invalid approval request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues));
+      const issues = parsed.error.issues.map((i) => ({
+        path: i.path.map(String).join('.') || '(payload)',
+        message: i.message,
+      }));
+      throw lambdaError(
+        new InputValidationError(
+          `invalid approval request: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          issues,
+        ),
+      );
     }
     if (parsed.data.taskToken !== taskToken) {
       tokens.close(taskToken, 'abandoned');
@@ -249,7 +268,8 @@ export function approvalBinding(opts: ApprovalBindingOptions = {}): ApprovalTask
       })().catch(late);
     }
 
-    const seconds = typeof call.state.TimeoutSeconds === 'number' ? call.state.TimeoutSeconds : LOCAL_DEFAULT_TIMEOUT_SECONDS;
+    const seconds =
+      typeof call.state.TimeoutSeconds === 'number' ? call.state.TimeoutSeconds : LOCAL_DEFAULT_TIMEOUT_SECONDS;
     const windowMs = opts.timeoutMs ?? Math.round(seconds * 1000 * (opts.timeScale ?? 1));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), windowMs)));
@@ -275,7 +295,11 @@ export function approvalBinding(opts: ApprovalBindingOptions = {}): ApprovalTask
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Approves every request after `ms` milliseconds. */
-export function approveAfter(ms: number, by = 'test:approver', reason?: string): (r: ApprovalRequest) => Promise<DecideAnswer> {
+export function approveAfter(
+  ms: number,
+  by = 'test:approver',
+  reason?: string,
+): (r: ApprovalRequest) => Promise<DecideAnswer> {
   return async () => {
     await sleep(ms);
     return { decision: 'approved', by, ...(reason === undefined ? {} : { reason }) };
@@ -283,7 +307,11 @@ export function approveAfter(ms: number, by = 'test:approver', reason?: string):
 }
 
 /** Rejects every request after `ms` milliseconds. */
-export function rejectAfter(ms: number, reason = 'rejected in test', by = 'test:approver'): (r: ApprovalRequest) => Promise<DecideAnswer> {
+export function rejectAfter(
+  ms: number,
+  reason = 'rejected in test',
+  by = 'test:approver',
+): (r: ApprovalRequest) => Promise<DecideAnswer> {
   return async () => {
     await sleep(ms);
     return { decision: 'rejected', by, reason };

@@ -6,7 +6,14 @@
 // Error names follow Step Functions: a Lambda's error surfaces as its errorType with a JSON Cause;
 // AWS SDK integrations as `<Service>.<Exception>` (e.g. `Ssm.InvocationDoesNotExistException`).
 import { randomUUID } from 'node:crypto';
-import { TaskError, type BindingRegistry, type Json, type RunResult, type TaskBinding, type TaskCall } from './runtime.js';
+import {
+  TaskError,
+  type BindingRegistry,
+  type Json,
+  type RunResult,
+  type TaskBinding,
+  type TaskCall,
+} from './runtime.js';
 
 export const RESOURCES = {
   lambdaInvoke: 'arn:aws:states:::lambda:invoke',
@@ -20,7 +27,8 @@ export const RESOURCES = {
 } as const;
 
 function obj(input: Json, what: string): Record<string, Json> {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TaskError('States.Runtime', `${what}: parameters must be an object`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new TaskError('States.Runtime', `${what}: parameters must be an object`);
   return input;
 }
 
@@ -125,13 +133,21 @@ export function ssmBindings(opts: SsmBindingOptions): SsmBindings {
     const documentName = str(p, 'DocumentName', 'Ssm');
     const ids = p.InstanceIds;
     if (!Array.isArray(ids) || ids.length !== 1 || typeof ids[0] !== 'string') {
-      throw new TaskError('Ssm.ValidationException', 'the workflows send each command to exactly one instance (InstanceIds with one id)');
+      throw new TaskError(
+        'Ssm.ValidationException',
+        'the workflows send each command to exactly one instance (InstanceIds with one id)',
+      );
     }
     const instanceId = ids[0];
-    if (opts.isManaged && !opts.isManaged(instanceId)) throw new TaskError('Ssm.InvalidInstanceIdException', `Instance ${instanceId} is not a managed node or its agent is offline`);
+    if (opts.isManaged && !opts.isManaged(instanceId))
+      throw new TaskError(
+        'Ssm.InvalidInstanceIdException',
+        `Instance ${instanceId} is not a managed node or its agent is offline`,
+      );
     const parameters: Record<string, string[]> = {};
     for (const [k, v] of Object.entries(obj(p.Parameters ?? {}, 'Parameters'))) {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new TaskError('Ssm.InvalidParametersException', `parameter ${k} must be a list of strings`);
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+        throw new TaskError('Ssm.InvalidParametersException', `parameter ${k} must be a list of strings`);
       parameters[k] = v as string[];
     }
     const cmd: CommandRun = { documentName, instanceId, parameters };
@@ -144,10 +160,24 @@ export function ssmBindings(opts: SsmBindingOptions): SsmBindings {
     running.push(
       opts.run(cmd).then(
         (outcome) => (inv.outcome = outcome),
-        (err: unknown) => (inv.outcome = { status: 'Failed', responseCode: -1, stdout: '', stderr: err instanceof Error ? err.message : String(err) }),
+        (err: unknown) =>
+          (inv.outcome = {
+            status: 'Failed',
+            responseCode: -1,
+            stdout: '',
+            stderr: err instanceof Error ? err.message : String(err),
+          }),
       ),
     );
-    return { Command: { CommandId: commandId, DocumentName: documentName, InstanceIds: [instanceId], Status: 'Pending', Parameters: parameters } };
+    return {
+      Command: {
+        CommandId: commandId,
+        DocumentName: documentName,
+        InstanceIds: [instanceId],
+        Status: 'Pending',
+        Parameters: parameters,
+      },
+    };
   };
   const getCommandInvocation: TaskBinding = (input) => {
     const p = obj(input, 'ssm:getCommandInvocation');
@@ -155,12 +185,30 @@ export function ssmBindings(opts: SsmBindingOptions): SsmBindings {
     const instanceId = str(p, 'InstanceId', 'Ssm');
     const inv = invocations.get(`${commandId}/${instanceId}`);
     if (!inv || inv.polls++ < (opts.invisibleForPolls ?? 0)) {
-      throw new TaskError('Ssm.InvocationDoesNotExistException', `no invocation of command ${commandId} on ${instanceId}`);
+      throw new TaskError(
+        'Ssm.InvocationDoesNotExistException',
+        `no invocation of command ${commandId} on ${instanceId}`,
+      );
     }
     const base = { CommandId: commandId, InstanceId: instanceId, DocumentName: inv.cmd.documentName };
-    if (!inv.outcome) return { ...base, Status: 'InProgress', StatusDetails: 'InProgress', ResponseCode: -1, StandardOutputContent: '', StandardErrorContent: '' };
+    if (!inv.outcome)
+      return {
+        ...base,
+        Status: 'InProgress',
+        StatusDetails: 'InProgress',
+        ResponseCode: -1,
+        StandardOutputContent: '',
+        StandardErrorContent: '',
+      };
     const o = inv.outcome;
-    return { ...base, Status: o.status, StatusDetails: o.status, ResponseCode: o.responseCode, StandardOutputContent: o.stdout, StandardErrorContent: o.stderr };
+    return {
+      ...base,
+      Status: o.status,
+      StatusDetails: o.status,
+      ResponseCode: o.responseCode,
+      StandardOutputContent: o.stdout,
+      StandardErrorContent: o.stderr,
+    };
   };
   return {
     registry: { [RESOURCES.ssmSendCommand]: sendCommand, [RESOURCES.ssmGetCommandInvocation]: getCommandInvocation },
@@ -220,15 +268,22 @@ export function mskBindings(opts: MskBindingOptions): MskBindings {
         }
         if (!/^[0-9]{1,9}$/.test(ids[0])) {
           // As MSK answers an id that is not a broker's: nothing else reaches the local restart.
-          throw new TaskError('Kafka.BadRequestException', `BrokerIds: ${JSON.stringify(ids[0].slice(0, 64))} is not a broker id`);
+          throw new TaskError(
+            'Kafka.BadRequestException',
+            `BrokerIds: ${JSON.stringify(ids[0].slice(0, 64))} is not a broker id`,
+          );
         }
         const state = opts.clusterState(arn);
         if (state === undefined) throw notFound(arn);
-        if (state !== 'ACTIVE') throw new TaskError('Kafka.BadRequestException', `cluster ${arn} is ${state}, not ACTIVE`);
+        if (state !== 'ACTIVE')
+          throw new TaskError('Kafka.BadRequestException', `cluster ${arn} is ${state}, not ACTIVE`);
         const refused = opts.refuse?.(arn, ids as string[]);
         if (refused !== undefined) throw new TaskError('Kafka.BadRequestException', refused);
         const operationArn = `${arn.replace(':cluster/', ':cluster-operation/')}/${randomUUID()}`;
-        const op: { state: string; error?: string; clusterArn: string } = { state: 'UPDATE_IN_PROGRESS', clusterArn: arn };
+        const op: { state: string; error?: string; clusterArn: string } = {
+          state: 'UPDATE_IN_PROGRESS',
+          clusterArn: arn,
+        };
         operations.set(operationArn, op);
         reboots.push({ clusterArn: arn, brokerIds: ids as string[], operationArn, stateName: call.stateName });
         running.push(
@@ -278,9 +333,17 @@ export function startExecutionSyncBinding(children: Record<string, ChildRunner>)
     if (!child) throw new TaskError('Sfn.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${arn}'`);
     const childInput = p.Input ?? {};
     const result = await child(childInput, call);
-    const base = { ExecutionArn: result.execution.id, StateMachineArn: arn, Name: result.execution.name, Input: childInput };
+    const base = {
+      ExecutionArn: result.execution.id,
+      StateMachineArn: arn,
+      Name: result.execution.name,
+      Input: childInput,
+    };
     if (result.status === 'SUCCEEDED') return { ...base, Status: 'SUCCEEDED', Output: result.output };
-    throw new TaskError('States.TaskFailed', JSON.stringify({ ...base, Status: 'FAILED', Error: result.error, Cause: result.cause }));
+    throw new TaskError(
+      'States.TaskFailed',
+      JSON.stringify({ ...base, Status: 'FAILED', Error: result.error, Cause: result.cause }),
+    );
   };
 }
 

@@ -18,7 +18,13 @@ export interface AslState {
   SecondsPath?: string;
   Timestamp?: string;
   TimestampPath?: string;
-  Retry?: { ErrorEquals: string[]; IntervalSeconds?: number; BackoffRate?: number; MaxAttempts?: number; MaxDelaySeconds?: number }[];
+  Retry?: {
+    ErrorEquals: string[];
+    IntervalSeconds?: number;
+    BackoffRate?: number;
+    MaxAttempts?: number;
+    MaxDelaySeconds?: number;
+  }[];
   Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
   Next?: string;
   Default?: string;
@@ -57,10 +63,17 @@ export class DefinitionError extends Error {
 export const LOCAL_PARTITION = 'aws';
 
 /** Renders `${Name}` placeholders (every one must have a value; `${Partition}` is the local one) and parses the result. */
-export function parseDefinition(text: string, substitutions: Record<string, string>, source = 'definition'): AslDefinition {
+export function parseDefinition(
+  text: string,
+  substitutions: Record<string, string>,
+  source = 'definition',
+): AslDefinition {
   const rendered = renderDefinition(text, { Partition: LOCAL_PARTITION, ...substitutions });
   const leftover = /\$\{[^}]*\}/.exec(rendered);
-  if (leftover) throw new DefinitionError(`${source}: ${leftover[0]} is still present after rendering (not a valid placeholder name)`);
+  if (leftover)
+    throw new DefinitionError(
+      `${source}: ${leftover[0]} is still present after rendering (not a valid placeholder name)`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(rendered);
@@ -68,7 +81,13 @@ export function parseDefinition(text: string, substitutions: Record<string, stri
     throw new DefinitionError(`${source}: rendered definition is not JSON: ${(err as Error).message}`);
   }
   const def = parsed as Partial<AslDefinition>;
-  if (typeof def !== 'object' || def === null || typeof def.StartAt !== 'string' || typeof def.States !== 'object' || def.States === null) {
+  if (
+    typeof def !== 'object' ||
+    def === null ||
+    typeof def.StartAt !== 'string' ||
+    typeof def.States !== 'object' ||
+    def.States === null
+  ) {
     throw new DefinitionError(`${source}: not an ASL definition (StartAt and States are required)`);
   }
   return def as AslDefinition;
@@ -83,7 +102,11 @@ export function walkStates(def: AslDefinition, parents: string[] = []): VisitedS
   const out: VisitedState[] = [];
   for (const [name, state] of Object.entries(def.States)) {
     out.push({ name, state, parents });
-    const inner = [...(state.Branches ?? []), ...(state.ItemProcessor ? [state.ItemProcessor] : []), ...(state.Iterator ? [state.Iterator] : [])];
+    const inner = [
+      ...(state.Branches ?? []),
+      ...(state.ItemProcessor ? [state.ItemProcessor] : []),
+      ...(state.Iterator ? [state.Iterator] : []),
+    ];
     for (const body of inner) out.push(...walkStates(body, [...parents, name]));
   }
   return out;
@@ -91,5 +114,7 @@ export function walkStates(def: AslDefinition, parents: string[] = []): VisitedS
 
 /** Every distinct Task Resource in the definition (nested bodies included), sorted. */
 export function taskResources(def: AslDefinition): string[] {
-  return [...new Set(walkStates(def).flatMap((v) => (v.state.Type === 'Task' && v.state.Resource ? [v.state.Resource] : [])))].sort();
+  return [
+    ...new Set(walkStates(def).flatMap((v) => (v.state.Type === 'Task' && v.state.Resource ? [v.state.Resource] : []))),
+  ].sort();
 }

@@ -52,11 +52,17 @@ function edgesOf(name: string, s: AslState): Edge[] {
   return out.filter((e, i) => out.findIndex((o) => o.to === e.to && o.kind === e.kind) === i);
 }
 
-const bodies = (s: AslState): AslDefinition[] => [...(s.Branches ?? []), ...(s.ItemProcessor ? [s.ItemProcessor] : []), ...(s.Iterator ? [s.Iterator] : [])];
+const bodies = (s: AslState): AslDefinition[] => [
+  ...(s.Branches ?? []),
+  ...(s.ItemProcessor ? [s.ItemProcessor] : []),
+  ...(s.Iterator ? [s.Iterator] : []),
+];
 
 function layout(def: AslDefinition): Graph {
   const names = Object.keys(def.States);
-  const edges = names.flatMap((n) => edgesOf(n, def.States[n] as AslState)).filter((e) => Object.hasOwn(def.States, e.to));
+  const edges = names
+    .flatMap((n) => edgesOf(n, def.States[n] as AslState))
+    .filter((e) => Object.hasOwn(def.States, e.to));
   // Depth-first from StartAt (then any state not reached): visit order and loop edges.
   const order: string[] = [];
   const back = new Set<string>();
@@ -76,7 +82,7 @@ function layout(def: AslDefinition): Graph {
   const forward = edges.filter((e) => !back.has(`${e.from}->${e.to}`));
   // Longest path layering over the forward edges (a DAG), in visit order.
   const layer = new Map<string, number>(order.map((n) => [n, 0]));
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const e of forward) {
       const next = (layer.get(e.from) ?? 0) + 1;
@@ -135,12 +141,17 @@ function draw(g: Graph, ox: number, oy: number, out: string[]): void {
     const y = oy + b.y;
     const rx = b.state.Type === 'Choice' ? 14 : 4;
     out.push(`<g><title>${esc(`${b.name} (${b.state.Type})${b.state.Comment ? `: ${b.state.Comment}` : ''}`)}</title>`);
-    out.push(`<rect x="${r1(x)}" y="${r1(y)}" width="${r1(b.w)}" height="${r1(b.h)}" rx="${rx}" fill="${fill(b.state)}" stroke="#5a6b7b"/>`);
+    out.push(
+      `<rect x="${r1(x)}" y="${r1(y)}" width="${r1(b.w)}" height="${r1(b.h)}" rx="${rx}" fill="${fill(b.state)}" stroke="#5a6b7b"/>`,
+    );
     if (b.inner.length === 0) {
       out.push(`<text x="${r1(x + b.w / 2)}" y="${r1(y + NODE_H / 2 + 4)}" text-anchor="middle">${esc(b.name)}</text>`);
     } else {
-      out.push(`<text x="${r1(x + b.w / 2)}" y="${r1(y + 15)}" text-anchor="middle" font-weight="bold">${esc(b.name)} (${b.state.Type})</text>`);
-      let ix = x + FRAME + (b.w - 2 * FRAME - (b.inner.reduce((a, i) => a + i.w, 0) + GAP_X * (b.inner.length - 1))) / 2;
+      out.push(
+        `<text x="${r1(x + b.w / 2)}" y="${r1(y + 15)}" text-anchor="middle" font-weight="bold">${esc(b.name)} (${b.state.Type})</text>`,
+      );
+      let ix =
+        x + FRAME + (b.w - 2 * FRAME - (b.inner.reduce((a, i) => a + i.w, 0) + GAP_X * (b.inner.length - 1))) / 2;
       for (const inner of b.inner) {
         draw(inner, ix, y + TITLE + FRAME, out);
         ix += inner.w + GAP_X;
@@ -170,7 +181,9 @@ function draw(g: Graph, ox: number, oy: number, out: string[]): void {
       const bend = Math.max(20, (y2 - y1) / 2);
       d = `M${r1(x1)},${r1(y1)} C${r1(x1)},${r1(y1 + bend)} ${r1(x2)},${r1(y2 - bend)} ${r1(x2)},${r1(y2)}`;
     }
-    out.push(`<path d="${d}" fill="none" stroke="${colour}"${dash} marker-end="url(#arrow-${e.kind === 'catch' ? 'catch' : 'next'})"/>`);
+    out.push(
+      `<path d="${d}" fill="none" stroke="${colour}"${dash} marker-end="url(#arrow-${e.kind === 'catch' ? 'catch' : 'next'})"/>`,
+    );
   }
 }
 

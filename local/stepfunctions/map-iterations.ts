@@ -73,7 +73,12 @@ function wrapRun(): void {
 
 wrapRun();
 
-const TOLERANCE_FIELDS = ['ToleratedFailurePercentage', 'ToleratedFailurePercentagePath', 'ToleratedFailureCount', 'ToleratedFailureCountPath'] as const;
+const TOLERANCE_FIELDS = [
+  'ToleratedFailurePercentage',
+  'ToleratedFailurePercentagePath',
+  'ToleratedFailureCount',
+  'ToleratedFailureCountPath',
+] as const;
 
 export class MapToleranceUnsupportedError extends Error {
   override readonly name = 'MapToleranceUnsupportedError';

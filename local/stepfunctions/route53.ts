@@ -91,49 +91,81 @@ function asObject(v: Json | undefined, what: string): Record<string, Json> {
 function parseChange(raw: Json, i: number): ChangeEntry['changes'][number] {
   const c = asObject(raw, `Changes[${i}]`);
   const action = c.Action;
-  if (action !== 'CREATE' && action !== 'DELETE' && action !== 'UPSERT') throw invalidInput(`Changes[${i}].Action must be CREATE, DELETE or UPSERT, got ${JSON.stringify(action)}`);
+  if (action !== 'CREATE' && action !== 'DELETE' && action !== 'UPSERT')
+    throw invalidInput(`Changes[${i}].Action must be CREATE, DELETE or UPSERT, got ${JSON.stringify(action)}`);
   const s = asObject(c.ResourceRecordSet, `Changes[${i}].ResourceRecordSet`);
-  if (typeof s.Name !== 'string' || s.Name.trim() === '') throw invalidInput(`Changes[${i}].ResourceRecordSet.Name is required`);
-  if (typeof s.Type !== 'string' || !(RECORD_TYPES as readonly string[]).includes(s.Type)) throw invalidInput(`Changes[${i}].ResourceRecordSet.Type ${JSON.stringify(s.Type)} is not one of ${RECORD_TYPES.join(', ')}`);
+  if (typeof s.Name !== 'string' || s.Name.trim() === '')
+    throw invalidInput(`Changes[${i}].ResourceRecordSet.Name is required`);
+  if (typeof s.Type !== 'string' || !(RECORD_TYPES as readonly string[]).includes(s.Type))
+    throw invalidInput(
+      `Changes[${i}].ResourceRecordSet.Type ${JSON.stringify(s.Type)} is not one of ${RECORD_TYPES.join(', ')}`,
+    );
   const ttl = typeof s.TTL === 'string' ? Number(s.TTL) : s.TTL;
-  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 2_147_483_647) throw invalidInput(`Changes[${i}].ResourceRecordSet.TTL must be a whole number of seconds from 0 to 2147483647`);
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > 2_147_483_647)
+    throw invalidInput(`Changes[${i}].ResourceRecordSet.TTL must be a whole number of seconds from 0 to 2147483647`);
   const values = s.ResourceRecords;
-  if (!Array.isArray(values) || values.length === 0) throw invalidInput(`Changes[${i}].ResourceRecordSet.ResourceRecords needs at least one value`);
+  if (!Array.isArray(values) || values.length === 0)
+    throw invalidInput(`Changes[${i}].ResourceRecordSet.ResourceRecords needs at least one value`);
   const recs = values.map((v, j) => {
     const value = asObject(v, `ResourceRecords[${j}]`).Value;
-    if (typeof value !== 'string' || value.trim() === '') throw invalidInput(`Changes[${i}].ResourceRecordSet.ResourceRecords[${j}].Value is required`);
+    if (typeof value !== 'string' || value.trim() === '')
+      throw invalidInput(`Changes[${i}].ResourceRecordSet.ResourceRecords[${j}].Value is required`);
     return { Value: value };
   });
-  return { Action: action, ResourceRecordSet: { Name: fqdn(s.Name), Type: s.Type as RecordType, TTL: ttl, ResourceRecords: recs } };
+  return {
+    Action: action,
+    ResourceRecordSet: { Name: fqdn(s.Name), Type: s.Type as RecordType, TTL: ttl, ResourceRecords: recs },
+  };
 }
 
 const sameSet = (a: RecordSet, b: RecordSet) => a.Name === b.Name && a.Type === b.Type;
 const sameValues = (a: RecordSet, b: RecordSet) =>
   a.TTL === b.TTL &&
-  JSON.stringify(a.ResourceRecords.map((r) => r.Value.toLowerCase()).sort()) === JSON.stringify(b.ResourceRecords.map((r) => r.Value.toLowerCase()).sort());
+  JSON.stringify(a.ResourceRecords.map((r) => r.Value.toLowerCase()).sort()) ===
+    JSON.stringify(b.ResourceRecords.map((r) => r.Value.toLowerCase()).sort());
 
 /** Applies validated changes to a copy of the records, enforcing the zone's rules; throws InvalidChangeBatch. */
 function applyChanges(records: RecordSet[], zoneName: string, changes: ChangeEntry['changes']): RecordSet[] {
   const out = records.map((r) => ({ ...r }));
   changes.forEach((c, i) => {
     const set = c.ResourceRecordSet;
-    if (changes.findIndex((o) => sameSet(o.ResourceRecordSet, set)) !== i) throw invalidBatch(`The request contains more than one change for ${set.Name} type ${set.Type}`);
-    if (set.Name !== zoneName && !set.Name.endsWith(`.${zoneName}`)) throw invalidBatch(`RRSet with DNS name ${set.Name} is not permitted in zone ${zoneName}`);
+    if (changes.findIndex((o) => sameSet(o.ResourceRecordSet, set)) !== i)
+      throw invalidBatch(`The request contains more than one change for ${set.Name} type ${set.Type}`);
+    if (set.Name !== zoneName && !set.Name.endsWith(`.${zoneName}`))
+      throw invalidBatch(`RRSet with DNS name ${set.Name} is not permitted in zone ${zoneName}`);
     const at = out.findIndex((r) => sameSet(r, set));
     if (c.Action === 'DELETE') {
-      if (at < 0) throw invalidBatch(`Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but it was not found`);
-      if (!sameValues(out[at] as RecordSet, set)) throw invalidBatch(`Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but the values provided do not match the current values`);
+      if (at < 0)
+        throw invalidBatch(
+          `Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but it was not found`,
+        );
+      if (!sameValues(out[at] as RecordSet, set))
+        throw invalidBatch(
+          `Tried to delete resource record set [name='${set.Name}', type='${set.Type}'] but the values provided do not match the current values`,
+        );
       out.splice(at, 1);
       return;
     }
-    if (c.Action === 'CREATE' && at >= 0) throw invalidBatch(`Tried to create resource record set [name='${set.Name}', type='${set.Type}'] but it already exists`);
+    if (c.Action === 'CREATE' && at >= 0)
+      throw invalidBatch(
+        `Tried to create resource record set [name='${set.Name}', type='${set.Type}'] but it already exists`,
+      );
     if (set.Type === 'CNAME') {
-      if (set.Name === zoneName) throw invalidBatch(`RRSet of type CNAME with DNS name ${set.Name} is not permitted at apex in zone ${zoneName}`);
-      if (set.ResourceRecords.length > 1) throw invalidBatch(`RRSet of type CNAME with DNS name ${set.Name} has more than one value`);
+      if (set.Name === zoneName)
+        throw invalidBatch(
+          `RRSet of type CNAME with DNS name ${set.Name} is not permitted at apex in zone ${zoneName}`,
+        );
+      if (set.ResourceRecords.length > 1)
+        throw invalidBatch(`RRSet of type CNAME with DNS name ${set.Name} has more than one value`);
     }
     const others = out.filter((r) => r.Name === set.Name && r.Type !== set.Type);
-    if ((set.Type === 'CNAME' && others.length > 0) || (set.Type !== 'CNAME' && others.some((r) => r.Type === 'CNAME'))) {
-      throw invalidBatch(`RRSet of type ${set.Type} with DNS name ${set.Name} is not permitted because a conflicting RRSet of type ${set.Type === 'CNAME' ? others[0]?.Type : 'CNAME'} with the same DNS name already exists`);
+    if (
+      (set.Type === 'CNAME' && others.length > 0) ||
+      (set.Type !== 'CNAME' && others.some((r) => r.Type === 'CNAME'))
+    ) {
+      throw invalidBatch(
+        `RRSet of type ${set.Type} with DNS name ${set.Name} is not permitted because a conflicting RRSet of type ${set.Type === 'CNAME' ? others[0]?.Type : 'CNAME'} with the same DNS name already exists`,
+      );
     }
     const stored = { ...set, ResourceRecords: set.ResourceRecords.map((r) => ({ ...r })) };
     if (at >= 0) out[at] = stored;
@@ -163,7 +195,13 @@ export class LocalZone {
     this.minPendingPolls = opts.minPendingPolls ?? 1;
     this.now = opts.now ?? Date.now;
     if (!existsSync(this.file)) {
-      const records = applyChanges([], this.zoneName, (opts.records ?? []).map((r, i) => parseChange({ Action: 'CREATE', ResourceRecordSet: r as unknown as Json }, i)));
+      const records = applyChanges(
+        [],
+        this.zoneName,
+        (opts.records ?? []).map((r, i) =>
+          parseChange({ Action: 'CREATE', ResourceRecordSet: r as unknown as Json }, i),
+        ),
+      );
       this.write({ hostedZoneId: this.hostedZoneId, name: this.zoneName, records, changes: [] });
     }
   }
@@ -192,7 +230,8 @@ export class LocalZone {
 
   private checkZone(id: Json | undefined): void {
     const want = typeof id === 'string' ? id.replace(/^\/hostedzone\//, '') : '';
-    if (want !== this.hostedZoneId) throw new TaskError('Route53.NoSuchHostedZoneException', `No hosted zone found with ID: ${want || '(none)'}`);
+    if (want !== this.hostedZoneId)
+      throw new TaskError('Route53.NoSuchHostedZoneException', `No hosted zone found with ID: ${want || '(none)'}`);
   }
 
   /** Accepted state: published records plus every change not yet INSYNC, in order. */
@@ -200,11 +239,14 @@ export class LocalZone {
     return z.changes.filter((c) => !c.applied).reduce((recs, c) => applyChanges(recs, z.name, c.changes), z.records);
   }
 
-  changeResourceRecordSets(params: Json): { ChangeInfo: { Id: string; Status: 'PENDING'; SubmittedAt: string; Comment?: string } } {
+  changeResourceRecordSets(params: Json): {
+    ChangeInfo: { Id: string; Status: 'PENDING'; SubmittedAt: string; Comment?: string };
+  } {
     const p = asObject(params, 'changeResourceRecordSets parameters');
     this.checkZone(p.HostedZoneId);
     const batch = asObject(p.ChangeBatch, 'ChangeBatch');
-    if (!Array.isArray(batch.Changes) || batch.Changes.length === 0) throw invalidInput('ChangeBatch.Changes needs at least one change');
+    if (!Array.isArray(batch.Changes) || batch.Changes.length === 0)
+      throw invalidInput('ChangeBatch.Changes needs at least one change');
     const changes = batch.Changes.map(parseChange);
     const z = this.read();
     applyChanges(this.accepted(z), z.name, changes); // validates the batch against what was accepted so far
@@ -220,7 +262,14 @@ export class LocalZone {
     };
     z.changes.push(entry);
     this.write(z);
-    return { ChangeInfo: { Id: entry.Id, Status: 'PENDING', SubmittedAt: entry.SubmittedAt, ...(entry.Comment !== undefined ? { Comment: entry.Comment } : {}) } };
+    return {
+      ChangeInfo: {
+        Id: entry.Id,
+        Status: 'PENDING',
+        SubmittedAt: entry.SubmittedAt,
+        ...(entry.Comment !== undefined ? { Comment: entry.Comment } : {}),
+      },
+    };
   }
 
   getChange(params: Json): { ChangeInfo: { Id: string; Status: 'PENDING' | 'INSYNC'; SubmittedAt: string } } {
@@ -228,7 +277,11 @@ export class LocalZone {
     const wanted = typeof id === 'string' ? (id.startsWith('/change/') ? id : `/change/${id}`) : '';
     const z = JSON.parse(readFileSync(this.file, 'utf8')) as ZoneFile;
     const c = z.changes.find((x) => x.Id === wanted);
-    if (!c) throw new TaskError('Route53.NoSuchChangeException', `A change with the specified change ID does not exist: ${String(id)}`);
+    if (!c)
+      throw new TaskError(
+        'Route53.NoSuchChangeException',
+        `A change with the specified change ID does not exist: ${String(id)}`,
+      );
     if (!c.applied && c.polls < this.minPendingPolls) {
       c.polls++;
       this.write(z);
@@ -238,18 +291,36 @@ export class LocalZone {
     return { ChangeInfo: { Id: c.Id, Status: after.applied ? 'INSYNC' : 'PENDING', SubmittedAt: c.SubmittedAt } };
   }
 
-  listResourceRecordSets(params: Json): { ResourceRecordSets: RecordSet[]; IsTruncated: boolean; MaxItems: string; NextRecordName?: string; NextRecordType?: string } {
+  listResourceRecordSets(params: Json): {
+    ResourceRecordSets: RecordSet[];
+    IsTruncated: boolean;
+    MaxItems: string;
+    NextRecordName?: string;
+    NextRecordType?: string;
+  } {
     const p = asObject(params, 'listResourceRecordSets parameters');
     this.checkZone(p.HostedZoneId);
-    if (p.StartRecordType !== undefined && p.StartRecordName === undefined) throw invalidInput('StartRecordType requires StartRecordName');
+    if (p.StartRecordType !== undefined && p.StartRecordName === undefined)
+      throw invalidInput('StartRecordType requires StartRecordName');
     const max = p.MaxItems === undefined ? 300 : Number(p.MaxItems);
     if (!Number.isInteger(max) || max < 1) throw invalidInput('MaxItems must be a positive whole number');
     const all = this.accepted(this.read()).sort((a, b) => listingKey(a).localeCompare(listingKey(b)));
-    const from = typeof p.StartRecordName === 'string' ? listingKey({ Name: fqdn(p.StartRecordName), Type: typeof p.StartRecordType === 'string' ? p.StartRecordType : '' }) : '';
+    const from =
+      typeof p.StartRecordName === 'string'
+        ? listingKey({
+            Name: fqdn(p.StartRecordName),
+            Type: typeof p.StartRecordType === 'string' ? p.StartRecordType : '',
+          })
+        : '';
     const rest = all.filter((r) => listingKey(r) >= from);
     const page = rest.slice(0, max);
     const next = rest[max];
-    return { ResourceRecordSets: page, IsTruncated: next !== undefined, MaxItems: String(max), ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type } : {}) };
+    return {
+      ResourceRecordSets: page,
+      IsTruncated: next !== undefined,
+      MaxItems: String(max),
+      ...(next ? { NextRecordName: next.Name, NextRecordType: next.Type } : {}),
+    };
   }
 
   /** What the name servers answer now for a name and type (after propagation). */

@@ -10,7 +10,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidRunbookParameters, listRunbooks, loadRunbook, renderSteps, type RunbookDocument } from '../../functions/shared/runbooks.js';
+import {
+  InvalidRunbookParameters,
+  listRunbooks,
+  loadRunbook,
+  renderSteps,
+  type RunbookDocument,
+} from '../../functions/shared/runbooks.js';
 import type { CommandOutcome, CommandRun } from './bindings.js';
 import { TaskError } from './runtime.js';
 
@@ -42,7 +48,8 @@ export interface RunbookRunner {
 export function runbookRunner(opts: RunbookRunnerOptions): RunbookRunner {
   const known = new Set(listRunbooks(opts.runbooksDir));
   const documentFor = (name: string): RunbookDocument => {
-    const plain = opts.documentPrefix && name.startsWith(opts.documentPrefix) ? name.slice(opts.documentPrefix.length) : name;
+    const plain =
+      opts.documentPrefix && name.startsWith(opts.documentPrefix) ? name.slice(opts.documentPrefix.length) : name;
     if (!known.has(plain)) throw new TaskError('Ssm.InvalidDocumentException', `document ${name} does not exist`);
     return loadRunbook(plain, opts.runbooksDir);
   };
@@ -57,7 +64,13 @@ export function runbookRunner(opts: RunbookRunnerOptions): RunbookRunner {
   };
   const run = async (cmd: CommandRun): Promise<CommandOutcome> => {
     const host = opts.hosts[cmd.instanceId];
-    if (!host) return { status: 'Failed', responseCode: -1, stdout: '', stderr: `instance ${cmd.instanceId} is not a local host` };
+    if (!host)
+      return {
+        status: 'Failed',
+        responseCode: -1,
+        stdout: '',
+        stderr: `instance ${cmd.instanceId} is not a local host`,
+      };
     const steps = renderSteps(documentFor(cmd.documentName), cmd.parameters);
     const cwd = host.cwd ?? mkdtempSync(join(tmpdir(), 'kh-ssm-'));
     let stdout = '';
@@ -81,10 +94,20 @@ export function runbookRunner(opts: RunbookRunnerOptions): RunbookRunner {
   return { run, validate, isManaged: (id) => Object.hasOwn(opts.hosts, id) };
 }
 
-function runScript(file: string, cwd: string, host: LocalHost, limitMs: number): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
+function runScript(
+  file: string,
+  cwd: string,
+  host: LocalHost,
+  limitMs: number,
+): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
     const PATH = [...(host.binDirs ?? []), process.env['PATH'] ?? '/usr/bin:/bin'].join(':');
-    const child = spawn('/bin/bash', [file], { cwd, env: { ...process.env, ...host.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn('/bin/bash', [file], {
+      cwd,
+      env: { ...process.env, ...host.env, PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stdout = '';
     let stderr = '';
     let timedOut = false;

@@ -23,7 +23,13 @@
 //   StopExecution); map-iterations.ts makes the first failed iteration fail the Map with no
 //   further item started, as in AWS, and refuses ToleratedFailure* (not implemented here).
 import { randomUUID } from 'node:crypto';
-import { ExecutionAbortedError, ExecutionError, StateMachine, type RunOptions, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  StateMachine,
+  type RunOptions,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
 import { walkStates, type AslDefinition, type AslState } from './definition.js';
 import { checkMapTolerance, markRun } from './map-iterations.js';
 
@@ -78,7 +84,11 @@ export class DuplicateStateNameError extends Error {
  * Throws UnboundResourceError when any Task has no binding, and DuplicateStateNameError when two
  * Tasks share a name but not a Resource (the engine's overrides could not tell them apart).
  */
-export function bindTasks(def: AslDefinition, registry: BindingRegistry, execution: ExecutionContext): Record<string, (input: Json) => Promise<Json>> {
+export function bindTasks(
+  def: AslDefinition,
+  registry: BindingRegistry,
+  execution: ExecutionContext,
+): Record<string, (input: Json) => Promise<Json>> {
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   const seen = new Map<string, string>();
   const unbound: { stateName: string; resource: string }[] = [];
@@ -87,7 +97,9 @@ export function bindTasks(def: AslDefinition, registry: BindingRegistry, executi
     const resource = state.Resource ?? '';
     const previous = seen.get(name);
     if (previous !== undefined && previous !== resource) {
-      throw new DuplicateStateNameError(`two Task states are named "${name}" with different resources (${previous}, ${resource})`);
+      throw new DuplicateStateNameError(
+        `two Task states are named "${name}" with different resources (${previous}, ${resource})`,
+      );
     }
     seen.set(name, resource);
     const binding = Object.hasOwn(registry, resource) ? registry[resource] : undefined;
@@ -103,7 +115,10 @@ export function bindTasks(def: AslDefinition, registry: BindingRegistry, executi
 }
 
 /** Pauses for every Wait state and every retrier, scaled from the definition's seconds. */
-export function scaledTimings(def: AslDefinition, timeScale: number): { waits: Record<string, number>; retries: Record<string, number[]> } {
+export function scaledTimings(
+  def: AslDefinition,
+  timeScale: number,
+): { waits: Record<string, number>; retries: Record<string, number[]> } {
   const waits: Record<string, number> = {};
   const retries: Record<string, number[]> = {};
   for (const { name, state } of walkStates(def)) {
@@ -175,7 +190,9 @@ function toRunEvent(raw: Record<string, unknown>, history: boolean): RunEvent {
     if (output !== undefined) e.output = output;
   }
   if (typeof raw.Error === 'string') e.error = raw.Error;
-  if (raw.Cause !== undefined) e.cause = typeof raw.Cause === 'string' ? raw.Cause : String((raw.Cause as Error | undefined)?.message ?? raw.Cause);
+  if (raw.Cause !== undefined)
+    e.cause =
+      typeof raw.Cause === 'string' ? raw.Cause : String((raw.Cause as Error | undefined)?.message ?? raw.Cause);
   return e;
 }
 
@@ -194,10 +211,13 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   };
   const handlers = bindTasks(opts.definition, opts.bindings, execution);
   checkMapTolerance(opts.definition);
-  const timings = opts.timeScale === undefined ? { waits: {}, retries: {} } : scaledTimings(opts.definition, opts.timeScale);
+  const timings =
+    opts.timeScale === undefined ? { waits: {}, retries: {} } : scaledTimings(opts.definition, opts.timeScale);
   const runOptions: RunOptions = markRun({
     overrides: {
-      taskResourceLocalHandlers: handlers as NonNullable<NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']>,
+      taskResourceLocalHandlers: handlers as NonNullable<
+        NonNullable<RunOptions['overrides']>['taskResourceLocalHandlers']
+      >,
       waitTimeOverrides: { ...timings.waits, ...opts.waitOverrides },
       retryIntervalOverrides: { ...timings.retries, ...opts.retryOverrides },
     },
@@ -214,7 +234,9 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   // a loaded 2-core machine, which every drill execution (nested ones too) paid before its first
   // state while the event loop (probe, alarms, classifier) stood still.
   const key = JSON.stringify(opts.definition);
-  const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, { validationOptions: { checkArn: false, checkPaths: false, noValidate: validatedDefinitions.has(key) } });
+  const machine = new StateMachine(opts.definition as unknown as StateMachineDefinition, {
+    validationOptions: { checkArn: false, checkPaths: false, noValidate: validatedDefinitions.has(key) },
+  });
   validatedDefinitions.add(key);
   const input = opts.input === undefined ? null : (JSON.parse(JSON.stringify(opts.input)) as Json);
   const run = machine.run(input as Parameters<StateMachine['run']>[0], runOptions);
@@ -243,15 +265,33 @@ export async function runWorkflow(opts: RunWorkflowOptions): Promise<RunResult> 
   } catch (err) {
     await pump.catch(() => undefined);
     if (err instanceof ExecutionAbortedError && historyFull) {
-      return { status: 'FAILED', error: 'States.Runtime', cause: `the execution history reached ${maxEvents} events (the Step Functions quota): the definition loops without end`, events, execution };
+      return {
+        status: 'FAILED',
+        error: 'States.Runtime',
+        cause: `the execution history reached ${maxEvents} events (the Step Functions quota): the definition loops without end`,
+        events,
+        execution,
+      };
     }
     if (err instanceof ExecutionAbortedError) {
       const reason: unknown = opts.signal?.reason;
-      return { status: 'ABORTED', error: 'States.Aborted', cause: reason instanceof Error ? reason.message : String(reason ?? 'stopped'), events, execution };
+      return {
+        status: 'ABORTED',
+        error: 'States.Aborted',
+        cause: reason instanceof Error ? reason.message : String(reason ?? 'stopped'),
+        events,
+        execution,
+      };
     }
     if (err instanceof ExecutionError) {
       const cause = (err as Error & { cause?: unknown }).cause as Error | undefined;
-      return { status: 'FAILED', error: cause?.name ?? 'ExecutionError', cause: cause?.message ?? err.message, events, execution };
+      return {
+        status: 'FAILED',
+        error: cause?.name ?? 'ExecutionError',
+        cause: cause?.message ?? err.message,
+        events,
+        execution,
+      };
     }
     throw err;
   }

@@ -13,7 +13,10 @@ describe('kafka-heal approve|reject', () => {
     [['approve'], 'expected exactly one approval id, got none'],
     [['reject', 'a', 'b'], 'expected exactly one approval id, got a b'],
     [['approve', 'not/an id'], 'not an approval id'],
-    [['approve', ID, '--sfn-endpoint', 'nope', '--table', 't1x', '--endpoint', 'http://127.0.0.1:1'], '--sfn-endpoint must be a URL'],
+    [
+      ['approve', ID, '--sfn-endpoint', 'nope', '--table', 't1x', '--endpoint', 'http://127.0.0.1:1'],
+      '--sfn-endpoint must be a URL',
+    ],
     [['approve', ID, '--sfn-endpoint', 'ftp://x', '--table', 't1x'], '--sfn-endpoint must be an http(s) URL'],
     [['reject', ID, '--reason', 'x'.repeat(501)], '--reason is limited to 500 characters'],
     [['reject', ID, '--by', ''], '--by must be 1-100 printable characters'],
@@ -54,10 +57,19 @@ describe('kafka-heal approve|reject', () => {
       decidedBy: 'alice',
       decidedAt: '2026-11-22T05:10:00.000Z',
     };
-    expect(describeOutcome({ outcome: 'recorded', record }, 'approved')).toEqual({ code: 0, text: 'approved dr-failover for incident inc-1: the workflow continues\nactions: \n  1. UPSERT kafka.example.com -> dr' });
+    expect(describeOutcome({ outcome: 'recorded', record }, 'approved')).toEqual({
+      code: 0,
+      text: 'approved dr-failover for incident inc-1: the workflow continues\nactions: \n  1. UPSERT kafka.example.com -> dr',
+    });
     expect(describeOutcome({ outcome: 'recorded', record }, 'rejected').text).toContain('the workflow escalates');
-    expect(describeOutcome({ outcome: 'already-decided', record }, 'rejected')).toEqual({ code: 1, text: 'dr-failover for incident inc-1 was already approved by alice at 2026-11-22T05:10:00.000Z; nothing changed' });
-    expect(describeOutcome({ outcome: 'expired', record }, 'approved')).toEqual({ code: 1, text: 'the approval for dr-failover for incident inc-1 expired at 2026-11-22T06:00:00.000Z; the workflow escalated' });
+    expect(describeOutcome({ outcome: 'already-decided', record }, 'rejected')).toEqual({
+      code: 1,
+      text: 'dr-failover for incident inc-1 was already approved by alice at 2026-11-22T05:10:00.000Z; nothing changed',
+    });
+    expect(describeOutcome({ outcome: 'expired', record }, 'approved')).toEqual({
+      code: 1,
+      text: 'the approval for dr-failover for incident inc-1 expired at 2026-11-22T06:00:00.000Z; the workflow escalated',
+    });
     expect(describeOutcome({ outcome: 'task-closed', record }, 'approved').code).toBe(1);
   });
 });

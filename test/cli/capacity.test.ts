@@ -5,9 +5,31 @@ import { captureIO as capture } from '../support/helpers.js';
 
 /** The runbook's worked example: 100,000 msg/s of 1 KiB, 5 consumer groups, 7 days, RF 3, peak 2.5. */
 const example = [
-  '--messages-per-second', '100000', '--message-bytes', '1024', '--consumer-groups', '5', '--retention-days', '7', '--replication-factor', '3', '--peak-multiplier', '2.5',
+  '--messages-per-second',
+  '100000',
+  '--message-bytes',
+  '1024',
+  '--consumer-groups',
+  '5',
+  '--retention-days',
+  '7',
+  '--replication-factor',
+  '3',
+  '--peak-multiplier',
+  '2.5',
 ];
-const workload = ['--messages-per-second', '10000', '--message-bytes', '1024', '--consumer-groups', '3', '--retention-days', '7', '--replication-factor', '3'];
+const workload = [
+  '--messages-per-second',
+  '10000',
+  '--message-bytes',
+  '1024',
+  '--consumer-groups',
+  '3',
+  '--retention-days',
+  '7',
+  '--replication-factor',
+  '3',
+];
 
 async function run(...argv: string[]) {
   const io = capture();
@@ -43,12 +65,27 @@ describe('kafka-heal capacity', () => {
       heapGB: 8,
       pageCacheGB: 56,
     });
-    expect(Object.keys(plan).slice(0, 7)).toEqual(['writeMBps', 'readMBps', 'peakMBps', 'storageTB', 'networkMBps', 'brokers', 'partitionsPerTopic']);
+    expect(Object.keys(plan).slice(0, 7)).toEqual([
+      'writeMBps',
+      'readMBps',
+      'peakMBps',
+      'storageTB',
+      'networkMBps',
+      'brokers',
+      'partitionsPerTopic',
+    ]);
   });
 
   it('defaults: peak multiplier 3, safety margin 1.25, brokers max(runbook count, RF), no heap without instance memory', async () => {
     const plan = await json(...workload);
-    expect(plan).toMatchObject({ peakMBps: 29.3, brokers: 1, clusterBrokers: 3, diskPerBrokerTB: 7.041, heapGB: null, pageCacheGB: null });
+    expect(plan).toMatchObject({
+      peakMBps: 29.3,
+      brokers: 1,
+      clusterBrokers: 3,
+      diskPerBrokerTB: 7.041,
+      heapGB: null,
+      pageCacheGB: null,
+    });
   });
 
   it('applies --peak-multiplier, --brokers and --safety-margin', async () => {
@@ -83,7 +120,20 @@ describe('kafka-heal capacity', () => {
   });
 
   it('says when the brokers given are fewer than the runbook asks for, when no NIC is big enough, and when memory is missing', async () => {
-    const r = await run('--messages-per-second', '10000000', '--message-bytes', '10000', '--consumer-groups', '3', '--retention-days', '1', '--replication-factor', '3', '--brokers', '3');
+    const r = await run(
+      '--messages-per-second',
+      '10000000',
+      '--message-bytes',
+      '10000',
+      '--consumer-groups',
+      '3',
+      '--retention-days',
+      '1',
+      '--replication-factor',
+      '3',
+      '--brokers',
+      '3',
+    );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Per broker, 3 brokers \(given, fewer than the runbook's 2862\):$/m);
     expect(r.out).toMatch(/: no NIC up to 400 Gbit\/s carries it: add brokers\)$/m);
@@ -94,7 +144,18 @@ describe('kafka-heal capacity', () => {
   it('documents every flag and the formulas in --help', async () => {
     const r = await run('--help');
     expect(r.code).toBe(0);
-    for (const flag of ['messages-per-second', 'message-bytes', 'consumer-groups', 'retention-days', 'replication-factor', 'peak-multiplier', 'brokers', 'safety-margin', 'instance-memory-gb', 'json']) {
+    for (const flag of [
+      'messages-per-second',
+      'message-bytes',
+      'consumer-groups',
+      'retention-days',
+      'replication-factor',
+      'peak-multiplier',
+      'brokers',
+      'safety-margin',
+      'instance-memory-gb',
+      'json',
+    ]) {
       expect(r.out).toContain(`--${flag}`);
     }
     expect(r.out).toContain('networkMBps            = readMBps + writeMBps x (replication factor - 1) + writeMBps');
@@ -120,22 +181,64 @@ describe('kafka-heal capacity', () => {
     [['--message-bytes', '1024'], 'kafka-heal capacity: missing required flag --messages-per-second'],
     [[...workload.slice(0, 8)], 'kafka-heal capacity: missing required flag --replication-factor'],
     [[...workload.slice(2)], 'kafka-heal capacity: missing required flag --messages-per-second'],
-    [[...workload, '--peak-multiplier', 'x3'], 'kafka-heal capacity: --peak-multiplier must be a number from 1 to 100, got "x3"'],
-    [[...workload.slice(0, 2), '--message-bytes=-5', ...workload.slice(4)], 'kafka-heal capacity: --message-bytes must be a whole number from 1 to 104857600, got "-5"'],
-    [[...workload.slice(0, 2), '--message-bytes', '-5', ...workload.slice(4)], 'kafka-heal capacity: --message-bytes must be a whole number from 1 to 104857600, got "-5"'],
-    [['--messages-per-second', '-100', ...workload.slice(2)], 'kafka-heal capacity: --messages-per-second must be a whole number from 1 to 100000000, got "-100"'],
-    [['--messages-per-second', '0', ...workload.slice(2)], 'kafka-heal capacity: --messages-per-second: expected a whole number from 1 to 100000000, got 0'],
-    [['--messages-per-second', '1e5', ...workload.slice(2)], 'kafka-heal capacity: --messages-per-second must be a whole number from 1 to 100000000, got "1e5"'],
-    [['--messages-per-second', '100,000', ...workload.slice(2)], 'kafka-heal capacity: --messages-per-second must be a whole number from 1 to 100000000, got "100,000"'],
-    [[...workload.slice(0, 8), '--replication-factor', '0'], 'kafka-heal capacity: --replication-factor: expected a whole number from 1 to 10, got 0'],
-    [[...workload.slice(0, 6), '--retention-days', '0', ...workload.slice(8)], 'kafka-heal capacity: --retention-days: expected a number above 0 and at most 36500, got 0'],
-    [[...workload, '--peak-multiplier', '0.5'], 'kafka-heal capacity: --peak-multiplier: expected a number from 1 to 100, got 0.5'],
-    [[...workload, '--brokers', '2'], 'kafka-heal capacity: --replication-factor: expected at most the 2 broker(s) given, got 3: every replica of a partition needs its own broker'],
+    [
+      [...workload, '--peak-multiplier', 'x3'],
+      'kafka-heal capacity: --peak-multiplier must be a number from 1 to 100, got "x3"',
+    ],
+    [
+      [...workload.slice(0, 2), '--message-bytes=-5', ...workload.slice(4)],
+      'kafka-heal capacity: --message-bytes must be a whole number from 1 to 104857600, got "-5"',
+    ],
+    [
+      [...workload.slice(0, 2), '--message-bytes', '-5', ...workload.slice(4)],
+      'kafka-heal capacity: --message-bytes must be a whole number from 1 to 104857600, got "-5"',
+    ],
+    [
+      ['--messages-per-second', '-100', ...workload.slice(2)],
+      'kafka-heal capacity: --messages-per-second must be a whole number from 1 to 100000000, got "-100"',
+    ],
+    [
+      ['--messages-per-second', '0', ...workload.slice(2)],
+      'kafka-heal capacity: --messages-per-second: expected a whole number from 1 to 100000000, got 0',
+    ],
+    [
+      ['--messages-per-second', '1e5', ...workload.slice(2)],
+      'kafka-heal capacity: --messages-per-second must be a whole number from 1 to 100000000, got "1e5"',
+    ],
+    [
+      ['--messages-per-second', '100,000', ...workload.slice(2)],
+      'kafka-heal capacity: --messages-per-second must be a whole number from 1 to 100000000, got "100,000"',
+    ],
+    [
+      [...workload.slice(0, 8), '--replication-factor', '0'],
+      'kafka-heal capacity: --replication-factor: expected a whole number from 1 to 10, got 0',
+    ],
+    [
+      [...workload.slice(0, 6), '--retention-days', '0', ...workload.slice(8)],
+      'kafka-heal capacity: --retention-days: expected a number above 0 and at most 36500, got 0',
+    ],
+    [
+      [...workload, '--peak-multiplier', '0.5'],
+      'kafka-heal capacity: --peak-multiplier: expected a number from 1 to 100, got 0.5',
+    ],
+    [
+      [...workload, '--brokers', '2'],
+      'kafka-heal capacity: --replication-factor: expected at most the 2 broker(s) given, got 3: every replica of a partition needs its own broker',
+    ],
     [[...workload, '--brokers', '0'], 'kafka-heal capacity: --brokers: expected a whole number from 1 to 10000, got 0'],
-    [[...workload, '--brokers', 'three'], 'kafka-heal capacity: --brokers must be a whole number from 1 to 10000, got "three"'],
+    [
+      [...workload, '--brokers', 'three'],
+      'kafka-heal capacity: --brokers must be a whole number from 1 to 10000, got "three"',
+    ],
     [[...workload, '--brokers='], 'kafka-heal capacity: --brokers must be a whole number from 1 to 10000, got ""'],
-    [[...workload, '--safety-margin', '0.8'], 'kafka-heal capacity: --safety-margin: expected a number from 1 to 10, got 0.8'],
-    [[...workload, '--instance-memory-gb', '4'], 'kafka-heal capacity: --instance-memory-gb: expected a number from 8 to 24576, got 4'],
+    [
+      [...workload, '--safety-margin', '0.8'],
+      'kafka-heal capacity: --safety-margin: expected a number from 1 to 10, got 0.8',
+    ],
+    [
+      [...workload, '--instance-memory-gb', '4'],
+      'kafka-heal capacity: --instance-memory-gb: expected a number from 8 to 24576, got 4',
+    ],
     [[...workload, '--racks', '3'], "kafka-heal capacity: Unknown option '--racks'"],
   ])('rejects bad input in one line with exit 2: %j', async (argv, line) => {
     const r = await run(...argv);

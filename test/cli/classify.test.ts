@@ -34,8 +34,19 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
   it('CloudWatch single metric (MSK disk 91.5%) -> disk-pressure SEV-2, auto mode from the config', async () => {
     const o = await classify('cloudwatch-single-metric.json', '--config', CONFIG);
     expect(o.signals).toHaveLength(1);
-    expect(o.signals[0]).toMatchObject({ cluster: 'orders', kind: 'disk-usage', brokerIds: [2], state: 'firing', value: 91.5 });
-    expect(o.decision).toMatchObject({ action: 'remediate', incidentType: 'disk-pressure', severity: 'SEV-2', plan: { workflow: 'disk-pressure', brokerIds: [2], dryRun: false } });
+    expect(o.signals[0]).toMatchObject({
+      cluster: 'orders',
+      kind: 'disk-usage',
+      brokerIds: [2],
+      state: 'firing',
+      value: 91.5,
+    });
+    expect(o.decision).toMatchObject({
+      action: 'remediate',
+      incidentType: 'disk-pressure',
+      severity: 'SEV-2',
+      plan: { workflow: 'disk-pressure', brokerIds: [2], dryRun: false },
+    });
     expect(o.decisions).toEqual([{ signalId: o.signals[0]!.id, ...o.decision }]);
     expect(o.notes).toEqual([]);
   });
@@ -43,7 +54,12 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
   it('CloudWatch metric math (CPU) -> resource-pressure notification', async () => {
     const o = await classify('cloudwatch-metric-math.json', '--config', CONFIG);
     expect(o.signals[0]).toMatchObject({ cluster: 'orders', kind: 'cpu-high', brokerIds: [1] });
-    expect(o.decision).toMatchObject({ action: 'escalate', incidentType: 'resource-pressure', severity: 'SEV-3', page: false });
+    expect(o.decision).toMatchObject({
+      action: 'escalate',
+      incidentType: 'resource-pressure',
+      severity: 'SEV-3',
+      page: false,
+    });
   });
 
   it('CloudWatch anomaly detection (bytes in) -> traffic-spike', async () => {
@@ -55,7 +71,12 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
   it('CloudWatch composite with the marker -> MSK broker recovery', async () => {
     const o = await classify('cloudwatch-composite.json', '--config', CONFIG);
     expect(o.signals[0]).toMatchObject({ cluster: 'orders', kind: 'broker-down', brokerIds: [3] });
-    expect(o.decision).toMatchObject({ action: 'remediate', incidentType: 'broker-failure', severity: 'SEV-2', plan: { workflow: 'msk-broker-recovery', brokerIds: [3] } });
+    expect(o.decision).toMatchObject({
+      action: 'remediate',
+      incidentType: 'broker-failure',
+      severity: 'SEV-2',
+      plan: { workflow: 'msk-broker-recovery', brokerIds: [3] },
+    });
   });
 
   it('CloudWatch Configuration Change -> exit 0, no signals, an ignore decision with the reason', async () => {
@@ -66,7 +87,9 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
       action: 'ignore',
       incidentType: 'unknown',
       severity: 'SEV-4',
-      reasons: ['CloudWatch Alarm Configuration Change for ServerCpuTooHigh: alarm configuration changes are not fault signals'],
+      reasons: [
+        'CloudWatch Alarm Configuration Change for ServerCpuTooHigh: alarm configuration changes are not fault signals',
+      ],
     });
   });
 
@@ -78,8 +101,18 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
 
   it('Alertmanager firing broker-down -> MSK broker recovery', async () => {
     const o = await classify('alertmanager-firing.json', '--config', CONFIG);
-    expect(o.signals[0]).toMatchObject({ source: 'alertmanager', cluster: 'orders', kind: 'broker-down', brokerIds: [2], state: 'firing' });
-    expect(o.decision).toMatchObject({ action: 'remediate', severity: 'SEV-2', plan: { workflow: 'msk-broker-recovery' } });
+    expect(o.signals[0]).toMatchObject({
+      source: 'alertmanager',
+      cluster: 'orders',
+      kind: 'broker-down',
+      brokerIds: [2],
+      state: 'firing',
+    });
+    expect(o.decision).toMatchObject({
+      action: 'remediate',
+      severity: 'SEV-2',
+      plan: { workflow: 'msk-broker-recovery' },
+    });
   });
 
   it('Alertmanager resolved -> ignore', async () => {
@@ -101,11 +134,19 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
     expect(o.decision).not.toHaveProperty('signalId');
   });
 
-  it.each(['amp-sns-lambda.json', 'amp-sns-notification.json'])('AMP via SNS (%s) -> offline partitions escalate SEV-1', async (event) => {
-    const o = await classify(event, '--config', CONFIG);
-    expect(o.signals[0]).toMatchObject({ source: 'amp', cluster: 'orders', kind: 'offline-partitions' });
-    expect(o.decision).toMatchObject({ action: 'escalate', incidentType: 'offline-partitions', severity: 'SEV-1', page: true });
-  });
+  it.each(['amp-sns-lambda.json', 'amp-sns-notification.json'])(
+    'AMP via SNS (%s) -> offline partitions escalate SEV-1',
+    async (event) => {
+      const o = await classify(event, '--config', CONFIG);
+      expect(o.signals[0]).toMatchObject({ source: 'amp', cluster: 'orders', kind: 'offline-partitions' });
+      expect(o.decision).toMatchObject({
+        action: 'escalate',
+        incidentType: 'offline-partitions',
+        severity: 'SEV-1',
+        page: true,
+      });
+    },
+  );
 
   it('probe result -> the SEV-1 lag outranks the SEV-2 broker', async () => {
     const o = await classify('probe-result.json', '--config', CONFIG);
@@ -116,7 +157,12 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
   it('a cluster without a policy block gets dry-run, never auto', async () => {
     const event = file(
       'payments-broker.json',
-      JSON.stringify({ source: 'kafka-heal.probe', cluster: 'payments', observedAt: NOW, findings: [{ kind: 'broker-down', brokerIds: [4], state: 'firing' }] }),
+      JSON.stringify({
+        source: 'kafka-heal.probe',
+        cluster: 'payments',
+        observedAt: NOW,
+        findings: [{ kind: 'broker-down', brokerIds: [4], state: 'firing' }],
+      }),
     );
     const r = await run('--event', event, '--config', CONFIG, '--now', NOW);
     const o = JSON.parse(r.stdout) as ClassifyOutput;
@@ -124,9 +170,21 @@ describe('kafka-heal classify: one fixture per source, with the clusters config'
   });
 
   it('a cluster missing from the config escalates', async () => {
-    const event = file('stranger.json', JSON.stringify({ source: 'kafka-heal.probe', cluster: 'stranger', observedAt: NOW, findings: [{ kind: 'broker-down', brokerIds: [1], state: 'firing' }] }));
+    const event = file(
+      'stranger.json',
+      JSON.stringify({
+        source: 'kafka-heal.probe',
+        cluster: 'stranger',
+        observedAt: NOW,
+        findings: [{ kind: 'broker-down', brokerIds: [1], state: 'firing' }],
+      }),
+    );
     const r = await run('--event', event, '--config', CONFIG, '--now', NOW);
-    expect(JSON.parse(r.stdout).decision).toMatchObject({ action: 'escalate', severity: 'SEV-2', reasons: [expect.stringContaining('cluster "stranger" is not configured')] });
+    expect(JSON.parse(r.stdout).decision).toMatchObject({
+      action: 'escalate',
+      severity: 'SEV-2',
+      reasons: [expect.stringContaining('cluster "stranger" is not configured')],
+    });
   });
 });
 
@@ -144,9 +202,21 @@ describe('kafka-heal classify without --config', () => {
   });
 
   it('2 brokers of the inferred 3 is an emergency', async () => {
-    const event = file('two.json', JSON.stringify({ source: 'kafka-heal.probe', cluster: 'x', observedAt: NOW, findings: [{ kind: 'broker-down', brokerIds: [1, 2], state: 'firing' }] }));
+    const event = file(
+      'two.json',
+      JSON.stringify({
+        source: 'kafka-heal.probe',
+        cluster: 'x',
+        observedAt: NOW,
+        findings: [{ kind: 'broker-down', brokerIds: [1, 2], state: 'firing' }],
+      }),
+    );
     const r = await run('--event', event, '--now', NOW);
-    expect(JSON.parse(r.stdout).decision).toMatchObject({ action: 'escalate', severity: 'SEV-1', incidentType: 'cascade-failure' });
+    expect(JSON.parse(r.stdout).decision).toMatchObject({
+      action: 'escalate',
+      severity: 'SEV-1',
+      incidentType: 'cascade-failure',
+    });
   });
 
   it('--now defaults to the current time', async () => {
@@ -166,20 +236,60 @@ describe('kafka-heal classify: bad input exits 2 with one line', () => {
 
   it('missing --event', () => fails([], /^kafka-heal classify: missing required flag --event$/));
   it('unknown flag', () => fails(['--event', 'x', '--bogus'], /Unknown option '--bogus'/));
-  it('unreadable file', () => fails(['--event', join(dir, 'nope.json')], /cannot read --event .*nope\.json: no such file/));
+  it('unreadable file', () =>
+    fails(['--event', join(dir, 'nope.json')], /cannot read --event .*nope\.json: no such file/));
   it('a directory', () => fails(['--event', dir], /cannot read --event .*: is a directory/));
   it('not JSON', () => fails(['--event', file('bad.json', '{"version": "4",')], /bad\.json: not valid JSON/));
   it('malformed event', () =>
-    fails(['--event', file('malformed.json', JSON.stringify({ version: '4', groupKey: 'g', alerts: [{ status: 'firing', labels: {} }, { status: 'firing', labels: {} }, { status: 'firing', labels: 'x' }] }))], /malformed\.json: alertmanager payload: alerts\[2\]\.labels must be an object$/));
-  it('unknown source', () => fails(['--event', file('unknown.json', '{"hello":"world"}')], /unknown\.json: event matches no supported source/));
-  it('a JSON value that is not an object', () => fails(['--event', file('array.json', '[1,2]')], /array\.json: event must be a JSON object/));
-  it.each(['tomorrow', '2026', '2026-11-22', '2026-13-45T25:00:00Z'])('bad --now %s', (now) => fails(['--event', `${EVENTS}/probe-result.json`, '--now', now], /--now must be an ISO 8601 time/));
+    fails(
+      [
+        '--event',
+        file(
+          'malformed.json',
+          JSON.stringify({
+            version: '4',
+            groupKey: 'g',
+            alerts: [
+              { status: 'firing', labels: {} },
+              { status: 'firing', labels: {} },
+              { status: 'firing', labels: 'x' },
+            ],
+          }),
+        ),
+      ],
+      /malformed\.json: alertmanager payload: alerts\[2\]\.labels must be an object$/,
+    ));
+  it('unknown source', () =>
+    fails(['--event', file('unknown.json', '{"hello":"world"}')], /unknown\.json: event matches no supported source/));
+  it('a JSON value that is not an object', () =>
+    fails(['--event', file('array.json', '[1,2]')], /array\.json: event must be a JSON object/));
+  it.each(['tomorrow', '2026', '2026-11-22', '2026-13-45T25:00:00Z'])('bad --now %s', (now) =>
+    fails(['--event', `${EVENTS}/probe-result.json`, '--now', now], /--now must be an ISO 8601 time/),
+  );
   it('invalid config: the first issue and how to see the rest', () =>
-    fails(['--event', `${EVENTS}/probe-result.json`, '--config', file('bad.yaml', 'deployment: BAD\nregion: eu-west-1\nclusters: 5\n')], /--config .*bad\.yaml: invalid configuration: deployment: .*\(and 1 more; run kafka-heal config validate/));
-  it('unreadable config', () => fails(['--event', `${EVENTS}/probe-result.json`, '--config', join(dir, 'missing.yaml')], /invalid configuration: cannot read the configuration file: no such file$/));
+    fails(
+      [
+        '--event',
+        `${EVENTS}/probe-result.json`,
+        '--config',
+        file('bad.yaml', 'deployment: BAD\nregion: eu-west-1\nclusters: 5\n'),
+      ],
+      /--config .*bad\.yaml: invalid configuration: deployment: .*\(and 1 more; run kafka-heal config validate/,
+    ));
+  it('unreadable config', () =>
+    fails(
+      ['--event', `${EVENTS}/probe-result.json`, '--config', join(dir, 'missing.yaml')],
+      /invalid configuration: cannot read the configuration file: no such file$/,
+    ));
   it('a config policy the runtime rejects', () => {
-    const cfg = file('policy.yaml', readFixtureConfig().replace('mode: auto', 'mode: auto\n      thresholds: { lagSev2: 5000 }'));
-    return fails(['--event', `${EVENTS}/probe-result.json`, '--config', cfg], /--config: cluster orders: invalid policy: thresholds\.lagSev3\/lagSev2: must be ordered/);
+    const cfg = file(
+      'policy.yaml',
+      readFixtureConfig().replace('mode: auto', 'mode: auto\n      thresholds: { lagSev2: 5000 }'),
+    );
+    return fails(
+      ['--event', `${EVENTS}/probe-result.json`, '--config', cfg],
+      /--config: cluster orders: invalid policy: thresholds\.lagSev3\/lagSev2: must be ordered/,
+    );
   });
   it('--help prints the usage', async () => {
     const r = await run('--help');

@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
 
-
 async function run(...argv: string[]) {
   const c = capture();
   const code = await main(['config', 'validate', ...argv], c);

@@ -35,10 +35,17 @@ const incident: IncidentWithTimeline = {
   signalCount: 3,
   detectedAt: '2026-11-22T02:00:00.000Z',
   lastSignalAt: '2026-11-22T02:00:30.000Z',
-  executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-broker-recovery:broker-failure-orders-b2',
+  executionArn:
+    'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-broker-recovery:broker-failure-orders-b2',
   version: 3,
   timeline: [
-    { at: '2026-11-22T02:00:40.000Z', actor: 'workflow:broker-recovery', action: 'host-diagnosed', detail: 'service failed', reasons: ['OOM killer'] },
+    {
+      at: '2026-11-22T02:00:40.000Z',
+      actor: 'workflow:broker-recovery',
+      action: 'host-diagnosed',
+      detail: 'service failed',
+      reasons: ['OOM killer'],
+    },
     { at: '2026-11-22T02:00:05.000Z', actor: 'classifier', action: 'incident-opened', result: 'remediate' },
   ],
 };
@@ -54,16 +61,30 @@ describe('incidents rendering', () => {
     expect(text).toContain(`execution: ${incident.executionArn}`);
     const rows = text.split('\n').slice(-2);
     expect(rows[0]).toMatch(/^ {2}02:00:05Z +T\+5s +classifier +incident-opened +remediate$/);
-    expect(rows[1]).toMatch(/^ {2}02:00:40Z +T\+40s +workflow:broker-recovery +host-diagnosed +service failed; OOM killer$/);
+    expect(rows[1]).toMatch(
+      /^ {2}02:00:40Z +T\+40s +workflow:broker-recovery +host-diagnosed +service failed; OOM killer$/,
+    );
   });
 
   it('says when the timeline is empty and copes with an unparseable detection time', () => {
-    const text = renderIncident({ ...incident, brokers: [], executionArn: undefined, detectedAt: 'garbage', timeline: [] } as unknown as IncidentWithTimeline, new Date());
+    const text = renderIncident(
+      {
+        ...incident,
+        brokers: [],
+        executionArn: undefined,
+        detectedAt: 'garbage',
+        timeline: [],
+      } as unknown as IncidentWithTimeline,
+      new Date(),
+    );
     expect(text).toContain('timeline (0 entries; UTC, offset from detection):\n  (empty)');
     expect(text).not.toContain('brokers:');
     expect(text).toContain('detected garbage');
     expect(text).toContain('MTTR n/a (-)');
-    const one = renderIncident({ ...incident, detectedAt: 'garbage', timeline: incident.timeline.slice(0, 1) }, new Date());
+    const one = renderIncident(
+      { ...incident, detectedAt: 'garbage', timeline: incident.timeline.slice(0, 1) },
+      new Date(),
+    );
     expect(one).toContain('timeline (1 entry;');
     expect(one).toMatch(/02:00:40Z {10}workflow/);
   });
@@ -71,7 +92,9 @@ describe('incidents rendering', () => {
   it('lists incidents with MTTR once resolved, and says when none match', () => {
     const resolved = { ...incident, id: 'x', status: 'resolved' as const, mttrSeconds: 95, brokers: [] };
     const text = renderList([incident, resolved], new Date('2026-11-22T03:00:00.000Z'));
-    expect(text.split('\n')[1]).toMatch(/broker-failure-orders-b2 +orders +broker-failure +SEV-2 +remediating +2026-11-22 02:00:05Z +2 +- +open 1 h$/);
+    expect(text.split('\n')[1]).toMatch(
+      /broker-failure-orders-b2 +orders +broker-failure +SEV-2 +remediating +2026-11-22 02:00:05Z +2 +- +open 1 h$/,
+    );
     expect(text.split('\n')[2]).toMatch(/resolved +2026-11-22 02:00:05Z +- +- +mttr 1 min 35 s$/);
     expect(text.split('\n')[3]).toBe('2 incidents, 1 active');
     expect(renderList([resolved], new Date()).split('\n')[2]).toBe('1 incident, 0 active');
@@ -101,7 +124,12 @@ describe('incidents rendering', () => {
     expect(text).toContain('linked to escalated incident inc-orders-b1');
     expect(text).toContain('reopened 1 time(s); held open for people');
     expect(text).toContain('MTTA 2 min from the page');
-    expect(renderIncident({ ...done, mttaFrom: 'detection', acknowledgedVia: undefined, resolvedVia: undefined, holdOpen: undefined }, new Date())).toMatch(/MTTA 2 min from the detection[\s\S]*/);
+    expect(
+      renderIncident(
+        { ...done, mttaFrom: 'detection', acknowledgedVia: undefined, resolvedVia: undefined, holdOpen: undefined },
+        new Date(),
+      ),
+    ).toMatch(/MTTA 2 min from the detection[\s\S]*/);
     expect(renderList([done], new Date('2026-11-22T02:10:00.000Z')).split('\n')[1]).toMatch(/ 2 min +open 10 min$/);
   });
 
@@ -114,13 +142,34 @@ describe('incidents rendering', () => {
 
 describe('store flags', () => {
   it.each([
-    [['incidents', 'list'], 'kafka-heal incidents list: no incident table: give --table NAME or set KAFKA_HEAL_TABLE (the stack output IncidentTableName)'],
-    [['incidents', 'list', '--table', 'x'], 'kafka-heal incidents list: --table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "x"'],
-    [['incidents', 'list', '--table', 'incidents'], 'kafka-heal incidents list: no AWS region: give --region or set AWS_REGION (or --endpoint for DynamoDB Local)'],
-    [['incidents', 'list', '--table', 'incidents', '--region', 'Europe'], 'kafka-heal incidents list: --region must be an AWS region like eu-west-1, got "Europe"'],
-    [['incidents', 'list', '--table', 'incidents', '--endpoint', 'localhost'], 'kafka-heal incidents list: --endpoint must be a URL like http://127.0.0.1:8000, got "localhost"'],
-    [['incidents', 'list', '--table', 'incidents', '--endpoint', 'ftp://127.0.0.1:8000'], 'kafka-heal incidents list: --endpoint must be an http(s) URL, got "ftp://127.0.0.1:8000"'],
-    [['incidents', 'list', '--status', 'closed'], 'kafka-heal incidents list: --status must be one of open, remediating, awaiting-approval, escalated, resolved, suppressed, got "closed"'],
+    [
+      ['incidents', 'list'],
+      'kafka-heal incidents list: no incident table: give --table NAME or set KAFKA_HEAL_TABLE (the stack output IncidentTableName)',
+    ],
+    [
+      ['incidents', 'list', '--table', 'x'],
+      'kafka-heal incidents list: --table must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -), got "x"',
+    ],
+    [
+      ['incidents', 'list', '--table', 'incidents'],
+      'kafka-heal incidents list: no AWS region: give --region or set AWS_REGION (or --endpoint for DynamoDB Local)',
+    ],
+    [
+      ['incidents', 'list', '--table', 'incidents', '--region', 'Europe'],
+      'kafka-heal incidents list: --region must be an AWS region like eu-west-1, got "Europe"',
+    ],
+    [
+      ['incidents', 'list', '--table', 'incidents', '--endpoint', 'localhost'],
+      'kafka-heal incidents list: --endpoint must be a URL like http://127.0.0.1:8000, got "localhost"',
+    ],
+    [
+      ['incidents', 'list', '--table', 'incidents', '--endpoint', 'ftp://127.0.0.1:8000'],
+      'kafka-heal incidents list: --endpoint must be an http(s) URL, got "ftp://127.0.0.1:8000"',
+    ],
+    [
+      ['incidents', 'list', '--status', 'closed'],
+      'kafka-heal incidents list: --status must be one of open, remediating, awaiting-approval, escalated, resolved, suppressed, got "closed"',
+    ],
     [['incidents', 'list', '--cluster', ''], 'kafka-heal incidents list: --cluster must not be empty'],
     [['incidents', 'show'], 'kafka-heal incidents show: expected exactly one incident id, got none'],
     [['incidents', 'show', 'a', 'b'], 'kafka-heal incidents show: expected exactly one incident id, got a b'],
@@ -157,18 +206,29 @@ describe('store flags', () => {
     ] as const) {
       const r = await cli(...argv, '--endpoint', `http://127.0.0.1:${port}`, '--table', 'incidents');
       expect(r.code).toBe(1);
-      expect(r.err).toEqual([`kafka-heal ${name}: cannot reach DynamoDB Local at http://127.0.0.1:${port} (ECONNREFUSED)`]);
+      expect(r.err).toEqual([
+        `kafka-heal ${name}: cannot reach DynamoDB Local at http://127.0.0.1:${port} (ECONNREFUSED)`,
+      ]);
     }
   });
 
   it('explains store errors in words', () => {
     const where = { tableName: 'incidents', where: 'AWS eu-west-1' };
-    expect(describeStoreError(new IncidentNotFoundError('x-1'), where)).toBe('no incident x-1 in table incidents (AWS eu-west-1); list them with kafka-heal incidents list');
-    expect(describeStoreError(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }), where)).toContain('table incidents not found (AWS eu-west-1)');
-    expect(describeStoreError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }), where)).toBe('cannot reach AWS eu-west-1 (ENOTFOUND)');
-    expect(describeStoreError(Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }), where)).toBe(
-      'no AWS credentials (Could not load credentials); set AWS_PROFILE or AWS_ACCESS_KEY_ID',
+    expect(describeStoreError(new IncidentNotFoundError('x-1'), where)).toBe(
+      'no incident x-1 in table incidents (AWS eu-west-1); list them with kafka-heal incidents list',
     );
+    expect(
+      describeStoreError(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }), where),
+    ).toContain('table incidents not found (AWS eu-west-1)');
+    expect(describeStoreError(Object.assign(new Error('x'), { code: 'ENOTFOUND' }), where)).toBe(
+      'cannot reach AWS eu-west-1 (ENOTFOUND)',
+    );
+    expect(
+      describeStoreError(
+        Object.assign(new Error('Could not load credentials'), { name: 'CredentialsProviderError' }),
+        where,
+      ),
+    ).toBe('no AWS credentials (Could not load credentials); set AWS_PROFILE or AWS_ACCESS_KEY_ID');
     expect(describeStoreError(new TypeError('boom'), where)).toBe('TypeError: boom (AWS eu-west-1, table incidents)');
   });
 });

@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
 
-
 let cache: string;
 const savedCache = process.env.KAFKA_HEAL_CACHE;
 
@@ -37,7 +36,10 @@ describe('kafka-heal local: usage errors exit 2 with one line naming the problem
     [['local', 'up', '--mode', 'raft'], /--mode must be kraft or zookeeper, got "raft"/],
     [['local', 'up', '--name', 'Bad_Name'], /--name must be lowercase/],
     [['local', 'up', '--bogus'], /Unknown option '--bogus'/],
-    [['local', 'fault', 'explode', '--broker', '1'], /unknown fault "explode"; one of crash, hang, resume, stop, start, restart, fill-disk, free-disk/],
+    [
+      ['local', 'fault', 'explode', '--broker', '1'],
+      /unknown fault "explode"; one of crash, hang, resume, stop, start, restart, fill-disk, free-disk/,
+    ],
     [['local', 'fault', 'crash'], /missing required flag --broker/],
     [['local', 'fault', '--broker', '1'], /give exactly one fault/],
     [['local', 'fault', 'crash', 'hang', '--broker', '1'], /give exactly one fault/],
@@ -46,8 +48,14 @@ describe('kafka-heal local: usage errors exit 2 with one line naming the problem
     [['local', 'fault', 'fill-disk', '--zookeeper', '1'], /does not apply to ZooKeeper nodes/],
     [['local', 'fault', 'crash', '--zookeeper', '4'], /--zookeeper must be between 1 and 3, got 4/],
     [['local', 'fault', 'crash', '--broker', '1', '--percent', '50'], /--percent only applies to fill-disk/],
-    [['local', 'fault', 'fill-disk', '--broker', '1', '--percent', '100'], /--percent must be between 1 and 99, got 100/],
-    [['local', 'status', '--name=9x'], /--name must be lowercase letters, digits and dashes, starting with a letter \(at most 40\), got "9x"/],
+    [
+      ['local', 'fault', 'fill-disk', '--broker', '1', '--percent', '100'],
+      /--percent must be between 1 and 99, got 100/,
+    ],
+    [
+      ['local', 'status', '--name=9x'],
+      /--name must be lowercase letters, digits and dashes, starting with a letter \(at most 40\), got "9x"/,
+    ],
     [['local', 'down', '--all', '--name', 'primary'], /--name or --all, not both/],
   ])('%j', async (argv, message) => {
     const r = await run(...argv);
@@ -67,7 +75,9 @@ describe('kafka-heal local: acting on a cluster that is not running', () => {
     ]) {
       const r = await run(...argv);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/ClusterNotFoundError: no local cluster named "nothere" \(start one with: kafka-heal local up --name nothere\)/);
+      expect(r.err).toMatch(
+        /ClusterNotFoundError: no local cluster named "nothere" \(start one with: kafka-heal local up --name nothere\)/,
+      );
     }
   });
 

@@ -3,11 +3,20 @@ import { UsageError, intFlag, parseFlags, requireFlag, type Command } from '../.
 import { helpText, main } from '../../cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
 
-
 const calls: string[][] = [];
 const list: Command[] = [
-  { path: ['local', 'up'], summary: 'start', usage: 'kafka-heal local up', run: async (argv) => (calls.push(['up', ...argv]), 0) },
-  { path: ['local'], summary: 'local things', usage: 'kafka-heal local', run: async (argv) => (calls.push(['local', ...argv]), 0) },
+  {
+    path: ['local', 'up'],
+    summary: 'start',
+    usage: 'kafka-heal local up',
+    run: async (argv) => (calls.push(['up', ...argv]), 0),
+  },
+  {
+    path: ['local'],
+    summary: 'local things',
+    usage: 'kafka-heal local',
+    run: async (argv) => (calls.push(['local', ...argv]), 0),
+  },
   {
     path: ['fail'],
     summary: 'always a usage error',

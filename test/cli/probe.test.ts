@@ -4,8 +4,6 @@ import { probeCommand, renderSnapshot } from '../../cli/commands/probe.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { captureIO, closedPort } from '../support/helpers.js';
 
-
-
 describe('kafka-heal probe: bad input exits 2 with one line', () => {
   it.each([
     [[], 'missing required flag --bootstrap'],
@@ -44,7 +42,11 @@ describe('kafka-heal probe against an unreachable bootstrap', () => {
   it('--json prints the snapshot', async () => {
     const port = await closedPort();
     const x = captureIO();
-    const code = await main(['probe', '--bootstrap', `127.0.0.1:${port}`, '--json', '--group', 'billing', '--timeout-ms', '1000'], x, [probeCommand]);
+    const code = await main(
+      ['probe', '--bootstrap', `127.0.0.1:${port}`, '--json', '--group', 'billing', '--timeout-ms', '1000'],
+      x,
+      [probeCommand],
+    );
     expect(code).toBe(1);
     const snap = JSON.parse(x.out.join('')) as ClusterSnapshot;
     expect(snap).toMatchObject({ status: 'down', bootstrapReachable: false, registeredBrokers: [] });
@@ -62,7 +64,14 @@ describe('renderSnapshot', () => {
     registeredBrokers: [1, 2],
     brokers: [
       { id: 1, host: '127.0.0.1', port: 9001, registered: true, reachable: true, latencyMs: 2 },
-      { id: 2, host: '127.0.0.1', port: 9002, registered: true, reachable: false, error: 'connected but no ApiVersions answer' },
+      {
+        id: 2,
+        host: '127.0.0.1',
+        port: 9002,
+        registered: true,
+        reachable: false,
+        error: 'connected but no ApiVersions answer',
+      },
       { id: 3, host: '', port: 0, registered: false, reachable: false },
     ],
     controller: { id: 1, known: true, note: 'ZooKeeper mode: active controller from metadata' },
@@ -71,11 +80,25 @@ describe('renderSnapshot', () => {
       offline: 1,
       underReplicated: 25,
       underMinIsr: 1,
-      details: Array.from({ length: 25 }, (_, i) => ({ topic: 'orders', partition: i, leader: i === 0 ? -1 : 1, replicas: [1, 2, 3], isr: i === 0 ? [] : [1, 2], offlineReplicas: [3], minIsr: 2 })),
+      details: Array.from({ length: 25 }, (_, i) => ({
+        topic: 'orders',
+        partition: i,
+        leader: i === 0 ? -1 : 1,
+        replicas: [1, 2, 3],
+        isr: i === 0 ? [] : [1, 2],
+        offlineReplicas: [3],
+        minIsr: 2,
+      })),
     },
     perBroker: { 1: { leaderFor: 24, replicaFor: 30, underReplicated: 25, offline: 1, isrCritical: 1 } },
     consumerGroups: [
-      { group: 'billing', state: 'Stable', members: 2, totalLag: 7, partitions: [{ topic: 'orders', partition: 0, committedOffset: null, endOffset: 7, lag: 7 }] },
+      {
+        group: 'billing',
+        state: 'Stable',
+        members: 2,
+        totalLag: 7,
+        partitions: [{ topic: 'orders', partition: 0, committedOffset: null, endOffset: 7, lag: 7 }],
+      },
       { group: 'gone', totalLag: 0, partitions: [], error: 'timed out' },
     ],
     errors: ['group gone: timed out'],
@@ -96,7 +119,10 @@ describe('renderSnapshot', () => {
   });
 
   it('a KRaft snapshot says the controller is unknown', () => {
-    const text = renderSnapshot({ ...snap, controller: { id: null, known: false, note: 'KRaft: quorum leader not exposed to clients' } });
+    const text = renderSnapshot({
+      ...snap,
+      controller: { id: null, known: false, note: 'KRaft: quorum leader not exposed to clients' },
+    });
     expect(text).toContain('controller: unknown  (KRaft: quorum leader not exposed to clients)');
   });
 });

@@ -8,9 +8,13 @@ import { captureIO } from '../support/helpers.js';
 describe('terminalSafe', () => {
   it('shows C0 and C1 controls, DEL and bidirectional controls as escapes; keeps newlines, tabs and other text', () => {
     expect(terminalSafe('a\u001b[2Jb')).toBe('a\\x1b[2Jb');
-    expect(terminalSafe('\u0000\u0007\u0008\u000b\u000c\r\u007f\u0085\u009b')).toBe('\\x00\\x07\\x08\\x0b\\x0c\\x0d\\x7f\\x85\\x9b');
+    expect(terminalSafe('\u0000\u0007\u0008\u000b\u000c\r\u007f\u0085\u009b')).toBe(
+      '\\x00\\x07\\x08\\x0b\\x0c\\x0d\\x7f\\x85\\x9b',
+    );
     expect(terminalSafe('\u202aa\u202eb\u2066c\u2069')).toBe('\\u202aa\\u202eb\\u2066c\\u2069');
-    expect(terminalSafe('line 1\n\tline 2: broker 2 down, ISR [1,3], ä ☃ 😀')).toBe('line 1\n\tline 2: broker 2 down, ISR [1,3], ä ☃ 😀');
+    expect(terminalSafe('line 1\n\tline 2: broker 2 down, ISR [1,3], ä ☃ 😀')).toBe(
+      'line 1\n\tline 2: broker 2 down, ISR [1,3], ä ☃ 😀',
+    );
   });
 
   it('applies to everything a command prints, on stdout and stderr', async () => {

@@ -22,9 +22,20 @@ describe('built-in drills against a real cluster', () => {
     const alarm = `${alarmName(DEPLOYMENT, 'drill-it', 'broker-down')} (broker-down broker 2)`;
     expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && (t.detail ?? '').startsWith(alarm))).toBe(true);
     const incident = r.incidents.find((i) => i.type === 'broker-failure');
-    expect(incident).toMatchObject({ status: 'resolved', workflow: 'msk-broker-recovery', executionStatus: 'SUCCEEDED' });
+    expect(incident).toMatchObject({
+      status: 'resolved',
+      workflow: 'msk-broker-recovery',
+      executionStatus: 'SUCCEEDED',
+    });
     const states = r.timeline.filter((t) => t.event === 'state:entered').map((t) => t.detail ?? '');
-    expect(states).toEqual(expect.arrayContaining(['msk-broker-recovery: Check Cluster Active', 'msk-broker-recovery: Reboot Broker', 'msk-broker-recovery: Get Reboot Operation', 'msk-broker-recovery: Broker Recovered']));
+    expect(states).toEqual(
+      expect.arrayContaining([
+        'msk-broker-recovery: Check Cluster Active',
+        'msk-broker-recovery: Reboot Broker',
+        'msk-broker-recovery: Get Reboot Operation',
+        'msk-broker-recovery: Broker Recovered',
+      ]),
+    );
     // No EC2 path: no broker-recovery run, no SSM document.
     expect(states.filter((s) => s.startsWith('broker-recovery:'))).toEqual([]);
     expect(r.timeline.filter((t) => t.event === 'incident:broker-rebooted')).toHaveLength(1);
@@ -38,16 +49,24 @@ describe('built-in drills against a real cluster', () => {
   it('false-alarm: the workflow confirms first, finds the cluster healthy and resolves with no restart', async () => {
     const r = await drill('false-alarm');
     expect(r.actions.map((a) => a.action)).not.toContain('broker-restarted');
-    expect(r.timeline.some((t) => t.event === 'state:entered' && /Resolve As False Alarm/.test(t.detail ?? ''))).toBe(true);
+    expect(r.timeline.some((t) => t.event === 'state:entered' && /Resolve As False Alarm/.test(t.detail ?? ''))).toBe(
+      true,
+    );
     expect(r.oracleMttrSeconds).toBeNull();
   }, 300_000);
 
   it('broker-hang: a hung (SIGSTOP) broker is diagnosed as a hung service and restarted', async () => {
     const r = await drill('broker-hang');
     expect(r.incidents.find((i) => i.type === 'broker-failure')?.status).toBe('resolved');
-    expect(r.timeline.some((t) => t.event === 'incident:host-diagnosed' && /service kafka active/.test(t.detail ?? ''))).toBe(true);
+    expect(
+      r.timeline.some((t) => t.event === 'incident:host-diagnosed' && /service kafka active/.test(t.detail ?? '')),
+    ).toBe(true);
     // The oracle counts only the restarted broker (a new process) back in every ISR.
-    expect(r.timeline.some((t) => t.event === 'oracle:healthy' && /broker 3 restarted and back in every ISR/.test(t.detail ?? ''))).toBe(true);
+    expect(
+      r.timeline.some(
+        (t) => t.event === 'oracle:healthy' && /broker 3 restarted and back in every ISR/.test(t.detail ?? ''),
+      ),
+    ).toBe(true);
     expect(r.oracleMttrSeconds).toBeGreaterThan(2); // a real restart (4.6 s seen on a quiet machine), not the resumed old JVM (0.5 s)
     expect(r.messagesLost).toBe(0);
   }, 420_000);
@@ -65,9 +84,12 @@ describe('built-in drills against a real cluster', () => {
     expect(restarts).toHaveLength(1);
     const actor = r.incidents.find((i) => (restarts[0]?.detail ?? '').startsWith(`${i.id}:`));
     expect(['broker-failure', 'offline-partitions']).toContain(actor?.type);
-    const entry = (action: string) => r.timeline.findIndex((t) => t.event === `incident:${action}` && (t.detail ?? '').startsWith(`${actor?.id}:`));
+    const entry = (action: string) =>
+      r.timeline.findIndex((t) => t.event === `incident:${action}` && (t.detail ?? '').startsWith(`${actor?.id}:`));
     const restarted = entry('broker-restarted');
-    const decided = [entry('incident-opened'), entry('decision-revised')].filter((i) => i >= 0).map((i) => r.timeline[i]?.detail ?? '');
+    const decided = [entry('incident-opened'), entry('decision-revised')]
+      .filter((i) => i >= 0)
+      .map((i) => r.timeline[i]?.detail ?? '');
     if (decided.some((d) => /(result: |-> )await-approval/.test(d))) {
       expect(entry('approval-granted')).toBeGreaterThan(-1);
       expect(entry('approval-granted')).toBeLessThan(restarted);
@@ -91,8 +113,16 @@ describe('built-in drills against a real cluster', () => {
     expect(escalated).toHaveLength(1);
     const escalatedId = (escalated[0]?.detail ?? '').split(':')[0] ?? '';
     // The auto-resolver closed it: escalated -> resolved, and why (its alarms OK, the cluster healthy for 20 s).
-    expect(r.timeline.some((t) => t.event === 'incident:status-changed' && (t.detail ?? '').startsWith(`${escalatedId}: escalated -> resolved: recovered without the healer`))).toBe(true);
-    expect(r.timeline.filter((t) => t.event === 'auto-resolve:resolved').map((t) => (t.detail ?? '').split(':')[0])).toEqual([escalatedId]);
+    expect(
+      r.timeline.some(
+        (t) =>
+          t.event === 'incident:status-changed' &&
+          (t.detail ?? '').startsWith(`${escalatedId}: escalated -> resolved: recovered without the healer`),
+      ),
+    ).toBe(true);
+    expect(
+      r.timeline.filter((t) => t.event === 'auto-resolve:resolved').map((t) => (t.detail ?? '').split(':')[0]),
+    ).toEqual([escalatedId]);
     const last = failures.at(-1);
     expect(last?.id).not.toBe(escalatedId);
     expect(last).toMatchObject({ workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });

@@ -28,7 +28,10 @@ const reports = mkdtempSync(join(tmpdir(), 'kh-cascade-drills-'));
 console.log(`[drill-figures] reports and progress logs in ${reports}`);
 
 beforeAll(async () => {
-  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'cascade-it', brokers: 5, log: () => undefined })]);
+  [dynamo, cluster] = await Promise.all([
+    startDynamoDbLocal(),
+    startCluster({ name: 'cascade-it', brokers: 5, log: () => undefined }),
+  ]);
 }, 300_000);
 
 afterAll(async () => {
@@ -53,24 +56,42 @@ async function drill(name: string): Promise<DrillReport> {
     `[drill-figures] ${name}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s oracle=${report.oracleMttrSeconds} s ratio=${report.mttrRatio} produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}/${i.workflow ?? '-'}`).join(',')}`,
   );
   const failed = report.expectations.filter((e) => !e.passed);
-  expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
+  expect(
+    failed,
+    `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`,
+  ).toEqual([]);
   expect(report.passed).toBe(true);
   return report;
 }
 
 /** The nested single-broker recoveries cascade-recovery started: [start, return] offsets, in start order. */
-function nestedRecoveries(timeline: DrillTimelineEntry[]): { name: string; started: number; startedAt: string; returned: number | undefined }[] {
-  const nested = (e: DrillTimelineEntry, event: string) => e.source === 'workflow' && e.event === event && /^broker-recovery \S+-broker-recovery-\d+ \(nested\)$/.test(e.detail ?? '');
+function nestedRecoveries(
+  timeline: DrillTimelineEntry[],
+): { name: string; started: number; startedAt: string; returned: number | undefined }[] {
+  const nested = (e: DrillTimelineEntry, event: string) =>
+    e.source === 'workflow' &&
+    e.event === event &&
+    /^broker-recovery \S+-broker-recovery-\d+ \(nested\)$/.test(e.detail ?? '');
   const nameOf = (e: DrillTimelineEntry) => (e.detail ?? '').split(' ')[1] ?? '';
   return timeline
     .filter((e) => nested(e, 'execution:started'))
-    .map((s) => ({ name: nameOf(s), started: s.offsetSeconds, startedAt: s.at, returned: timeline.find((e) => nested(e, 'execution:returned') && nameOf(e) === nameOf(s))?.offsetSeconds }));
+    .map((s) => ({
+      name: nameOf(s),
+      started: s.offsetSeconds,
+      startedAt: s.at,
+      returned: timeline.find((e) => nested(e, 'execution:returned') && nameOf(e) === nameOf(s))?.offsetSeconds,
+    }));
 }
 
 /** Facts both cascades share: cascade-recovery resolved the incident, one broker at a time, each restarted through the runbook; nothing acknowledged was lost. */
 function expectCascadeRecovered(r: DrillReport, brokers: number[]): void {
   const cascade = r.incidents.find((i) => i.type === 'cascade-failure');
-  expect(cascade).toMatchObject({ severity: 'SEV-1', status: 'resolved', workflow: 'cascade-recovery', executionStatus: 'SUCCEEDED' });
+  expect(cascade).toMatchObject({
+    severity: 'SEV-1',
+    status: 'resolved',
+    workflow: 'cascade-recovery',
+    executionStatus: 'SUCCEEDED',
+  });
   // One nested broker-recovery per crashed broker, each returning before the next starts (MaxConcurrency 1).
   const runs = nestedRecoveries(r.timeline);
   expect(runs).toHaveLength(brokers.length);
@@ -80,14 +101,18 @@ function expectCascadeRecovered(r: DrillReport, brokers: number[]): void {
     if (next) expect(run.returned ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(next.started);
   }
   // One restart per crashed broker recorded on the cascade incident (its target lists the crashed brokers).
-  const onCascade = (target: string | undefined) => [...(target ?? '').replace(/^broker /, '').split(',')].map(Number).sort().join(',') === [...brokers].sort().join(',');
+  const onCascade = (target: string | undefined) =>
+    [...(target ?? '').replace(/^broker /, '').split(',')].map(Number).sort().join(',') ===
+    [...brokers].sort().join(',');
   // Each crashed broker is either restarted by its nested run or found already back by it. The
   // latter only when a single-broker run, superseded when the incident grew into the cascade, had
   // already sent its restart command (stopping an execution does not cancel a sent command); the
   // nested run then verifies the broker rejoined (broker-already-back), or finds the cluster healthy
   // and has nothing to do (nested-false-alarm) -- seen in CI: broker 5, 2 restarts + 1 back.
   const restarted = r.actions.filter((a) => a.action === 'broker-restarted' && onCascade(a.target));
-  const alreadyBack = r.actions.filter((a) => ['broker-already-back', 'nested-false-alarm'].includes(a.action) && onCascade(a.target));
+  const alreadyBack = r.actions.filter(
+    (a) => ['broker-already-back', 'nested-false-alarm'].includes(a.action) && onCascade(a.target),
+  );
   expect(restarted.length + alreadyBack.length).toBe(brokers.length);
   expect(restarted.length).toBeGreaterThanOrEqual(brokers.length - 1);
   if (alreadyBack.length > 0) expect(r.actions.some((a) => a.action === 'workflow-superseded')).toBe(true);
@@ -127,10 +152,18 @@ describe('cascade drills against a real 5-broker cluster', () => {
     expect(beforeAsk.length).toBeLessThanOrEqual(2);
     if (beforeAsk.length > 0) {
       // When each broker first alarmed (an alarm that went OK and fired again counts once).
-      const firstAlarms = [3, 4, 5].map((b) => Math.min(...r.timeline.filter((t) => t.event === 'alarm:ALARM' && (t.detail ?? '').includes(`(broker-down broker ${b})`)).map((t) => at(t.at))));
+      const firstAlarms = [3, 4, 5].map((b) =>
+        Math.min(
+          ...r.timeline
+            .filter((t) => t.event === 'alarm:ALARM' && (t.detail ?? '').includes(`(broker-down broker ${b})`))
+            .map((t) => at(t.at)),
+        ),
+      );
       expect(firstAlarms.every(Number.isFinite), 'every crashed broker alarmed').toBe(true);
       const lastAlarm = Math.max(...firstAlarms);
-      expect(lastAlarm, 'the third broker alarmed only after the first restart began').toBeGreaterThan(at(beforeAsk[0]?.startedAt ?? ''));
+      expect(lastAlarm, 'the third broker alarmed only after the first restart began').toBeGreaterThan(
+        at(beforeAsk[0]?.startedAt ?? ''),
+      );
       const grown = r.actions.find((a) => a.action === 'cascade-grown');
       expect(grown).toMatchObject({ actor: 'cascade-recovery', result: 'approval-needed' });
       expect(at(grown?.at ?? '')).toBeLessThanOrEqual(askedAt);

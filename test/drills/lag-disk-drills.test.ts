@@ -14,7 +14,8 @@ import { sharedDrillCluster } from './shared-cluster.js';
 const shared = sharedDrillCluster('drill-lag-disk', {}, { warmUp: false });
 const drill = shared.drill;
 
-const published = (r: DrillReport, topic: string) => r.timeline.filter((t) => t.event === 'sns:published' && (t.detail ?? '').startsWith(`${topic}: `));
+const published = (r: DrillReport, topic: string) =>
+  r.timeline.filter((t) => t.event === 'sns:published' && (t.detail ?? '').startsWith(`${topic}: `));
 
 describe('consumer-lag and disk-pressure drills against a real cluster', () => {
   it('consumer-stall: consumer-lag tells the owning team with the lag evidence, calls the scale hook, and resolves once the lag drains', async () => {
@@ -41,23 +42,35 @@ describe('consumer-lag and disk-pressure drills against a real cluster', () => {
     expect(published(r, 'drill-consumers-scale')).toHaveLength(1);
 
     // The consumers came back (the scaled-up group) at 40 s, after the hook was called.
-    expect(r.timeline.find((t) => t.event === 'fault:resume-consumer')?.offsetSeconds).toBeGreaterThanOrEqual(hook?.offsetSeconds ?? Number.POSITIVE_INFINITY);
+    expect(r.timeline.find((t) => t.event === 'fault:resume-consumer')?.offsetSeconds).toBeGreaterThanOrEqual(
+      hook?.offsetSeconds ?? Number.POSITIVE_INFINITY,
+    );
     expect(r.messagesLost).toBe(0);
     expect(r.messagesProduced).toBeGreaterThan(1000);
   }, 420_000);
 
-  it('disk-pressure: a heap dump fills broker 2\'s data disk to 95%; kafka-free-disk deletes only it, the disk drops below the threshold, no segment file is touched', async () => {
+  it("disk-pressure: a heap dump fills broker 2's data disk to 95%; kafka-free-disk deletes only it, the disk drops below the threshold, no segment file is touched", async () => {
     const dataDir = join(shared.cluster().workDir, 'disks', 'broker-2', 'data');
     const r = await drill('disk-pressure');
     const incident = r.incidents.find((i) => i.type === 'disk-pressure');
-    expect(incident).toMatchObject({ severity: 'SEV-2', status: 'resolved', workflow: 'disk-pressure', executionStatus: 'SUCCEEDED' });
+    expect(incident).toMatchObject({
+      severity: 'SEV-2',
+      status: 'resolved',
+      workflow: 'disk-pressure',
+      executionStatus: 'SUCCEEDED',
+    });
     expect(r.actions.map((a) => a.action)).toContain('disk-freed');
     expect(r.actions.map((a) => a.action)).not.toContain('broker-restarted');
 
     // What kafka-free-disk did, from its own output (runbooks/README.md contract) on the timeline.
     const freed = r.timeline.find((t) => t.event === 'incident:disk-freed');
     expect(freed?.detail).toContain('kafka-heal-drill-kafka-free-disk');
-    const out = JSON.parse(/(\{"result".*?\]\S*\})/.exec(freed?.detail ?? '')?.[1] ?? '{}') as { result?: string; filesDeleted?: number; bytesFreed?: number; files?: string[] };
+    const out = JSON.parse(/(\{"result".*?\]\S*\})/.exec(freed?.detail ?? '')?.[1] ?? '{}') as {
+      result?: string;
+      filesDeleted?: number;
+      bytesFreed?: number;
+      files?: string[];
+    };
     expect(out.result).toBe('freed');
     expect(out.filesDeleted).toBeGreaterThanOrEqual(1);
     expect(out.bytesFreed).toBeGreaterThan(100 * 1024 * 1024);
@@ -70,7 +83,9 @@ describe('consumer-lag and disk-pressure drills against a real cluster', () => {
     // The data disk is below the threshold now and the partitions' segments are still there.
     expect(shared.cluster().disk(2).usedPercent).toBeLessThan(85);
     expect(shared.cluster().disk(2).ballastMb).toBe(0);
-    const segments = readdirSync(dataDir, { recursive: true }).map(String).filter((f) => f.endsWith('.log'));
+    const segments = readdirSync(dataDir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.log'));
     expect(segments.length).toBeGreaterThan(0);
     expect(r.messagesLost).toBe(0);
     expect(r.messagesProduced).toBeGreaterThan(100);

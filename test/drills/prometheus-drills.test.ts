@@ -22,7 +22,10 @@ const reports = mkdtempSync(join(tmpdir(), 'kh-prom-drills-'));
 
 beforeAll(async () => {
   exporters = await planExporters({ brokers: 3, zookeepers: 0, log: () => undefined });
-  [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name: 'drill-prom', brokers: 3, nodeExtras: exporters.nodeExtras, log: () => undefined })]);
+  [dynamo, cluster] = await Promise.all([
+    startDynamoDbLocal(),
+    startCluster({ name: 'drill-prom', brokers: 3, nodeExtras: exporters.nodeExtras, log: () => undefined }),
+  ]);
   await warmIncidentStore(dynamo.client());
 }, 300_000);
 
@@ -33,24 +36,43 @@ afterAll(async () => {
 describe('drills detected by real Prometheus and Alertmanager', () => {
   it('broker-crash-prometheus: KafkaBrokerDown through the webhook opens broker-failure; broker-recovery restarts the broker; nothing acknowledged is lost', async () => {
     const lines: string[] = [];
-    const r = await runDrill(loadScenario('broker-crash-prometheus'), { cluster, dynamo, exporters, reportDir: join(reports, 'broker-crash-prometheus'), progress: (l) => lines.push(l) });
-    const firing = r.timeline.find((t) => t.event === 'alert:firing' && /KafkaBrokerDown broker 2/.test(t.detail ?? ''));
+    const r = await runDrill(loadScenario('broker-crash-prometheus'), {
+      cluster,
+      dynamo,
+      exporters,
+      reportDir: join(reports, 'broker-crash-prometheus'),
+      progress: (l) => lines.push(l),
+    });
+    const firing = r.timeline.find(
+      (t) => t.event === 'alert:firing' && /KafkaBrokerDown broker 2/.test(t.detail ?? ''),
+    );
     console.log(
       `[drill-figures] broker-crash-prometheus: passed=${r.passed} alert=${firing?.offsetSeconds} s mttd=${r.mttdSeconds} s mttr=${r.mttrSeconds} s oracle=${r.oracleMttrSeconds} s produced=${r.messagesProduced} lost=${r.messagesLost} incidents=${r.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')}`,
     );
     const failed = r.expectations.filter((e) => !e.passed);
-    expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
+    expect(
+      failed,
+      `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`,
+    ).toEqual([]);
     expect(r.passed).toBe(true);
 
     // The only detector was Prometheus: the alert reached the webhook (202) before the incident opened from it.
     expect(firing?.detail, lines.join('\n')).toMatch(/Alertmanager webhook 202/);
     expect(r.timeline.some((t) => t.event === 'alarm:ALARM')).toBe(false);
-    const opened = r.timeline.find((t) => t.event === 'incident:incident-opened' && /broker-failure/.test(t.detail ?? ''));
+    const opened = r.timeline.find(
+      (t) => t.event === 'incident:incident-opened' && /broker-failure/.test(t.detail ?? ''),
+    );
     expect(opened?.detail).toMatch(/from alertmanager signal KafkaBrokerDown \(broker-down, brokers 2\)/);
     expect(firing!.offsetSeconds).toBeLessThanOrEqual(opened!.offsetSeconds);
     // Send_resolved: the alert clears once the restarted broker answers its scrape again.
-    expect(r.timeline.some((t) => t.event === 'alert:resolved' && /KafkaBrokerDown broker 2/.test(t.detail ?? ''))).toBe(true);
-    expect(r.incidents.find((i) => i.type === 'broker-failure')).toMatchObject({ status: 'resolved', workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });
+    expect(
+      r.timeline.some((t) => t.event === 'alert:resolved' && /KafkaBrokerDown broker 2/.test(t.detail ?? '')),
+    ).toBe(true);
+    expect(r.incidents.find((i) => i.type === 'broker-failure')).toMatchObject({
+      status: 'resolved',
+      workflow: 'broker-recovery',
+      executionStatus: 'SUCCEEDED',
+    });
     expect(r.messagesLost).toBe(0);
     expect(r.messagesProduced).toBeGreaterThan(100);
     expect(r.notes.join('\n')).toMatch(/Prometheus is the only detector/);

@@ -7,7 +7,9 @@ import { describe, expect, it } from 'vitest';
 import type { DrillReport } from '../../local/drill/index.js';
 import { expectBrokerCrashHealed, sharedDrillCluster } from './shared-cluster.js';
 
-const { cluster, drill, reportText } = sharedDrillCluster('drill-sasl', { security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' } });
+const { cluster, drill, reportText } = sharedDrillCluster('drill-sasl', {
+  security: { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512' },
+});
 
 /** The healer's passwords appear nowhere in what a drill leaves: its report (timeline, actions, incidents, notes) and the files it wrote. */
 function expectNoPassword(r: DrillReport, scenario: string, passwords: string[]): void {
@@ -35,20 +37,37 @@ describe('built-in drills on a SASL_SSL (SCRAM-SHA-512) cluster', () => {
     expectNoPassword(r, 'scram-password-rotated', [before, password()]);
     expect(password()).not.toBe(before);
     expect(r.incidents).toHaveLength(1);
-    expect(r.incidents[0]).toMatchObject({ type: 'access-failure', severity: 'SEV-2', status: 'escalated', acknowledgedBy: 'pagerduty:on-call engineer (pagerduty)' });
+    expect(r.incidents[0]).toMatchObject({
+      type: 'access-failure',
+      severity: 'SEV-2',
+      status: 'escalated',
+      acknowledgedBy: 'pagerduty:on-call engineer (pagerduty)',
+    });
     // The on-call engineer acknowledged in PagerDuty; its signed webhook stopped the ladder before level 2.
     expect(r.incidents[0]?.mttaSeconds).toBeGreaterThanOrEqual(0);
     expect(r.incidents[0]?.mttaSeconds).toBeLessThan(3);
-    expect(r.timeline.some((t) => t.event === 'pagerduty:acknowledged' && / answered 202$/.test(t.detail ?? ''))).toBe(true);
+    expect(r.timeline.some((t) => t.event === 'pagerduty:acknowledged' && / answered 202$/.test(t.detail ?? ''))).toBe(
+      true,
+    );
     expect(r.timeline.some((t) => t.event === 'incident:escalation-acknowledged')).toBe(true);
     expect(r.expectations.find((e) => e.name === 'acknowledged')).toMatchObject({ passed: true });
-    expect(r.timeline.filter((t) => t.event === 'sns:published' && /escalation-leads/.test(t.detail ?? ''))).toEqual([]);
+    expect(r.timeline.filter((t) => t.event === 'sns:published' && /escalation-leads/.test(t.detail ?? ''))).toEqual(
+      [],
+    );
     expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /-auth-failed /.test(t.detail ?? ''))).toBe(true);
-    expect(r.timeline.filter((t) => t.event === 'alarm:ALARM' && /-(broker-down|site-down|offline-partitions|under-min-isr|probe-heartbeat)/.test(t.detail ?? ''))).toEqual([]);
+    expect(
+      r.timeline.filter(
+        (t) =>
+          t.event === 'alarm:ALARM' &&
+          /-(broker-down|site-down|offline-partitions|under-min-isr|probe-heartbeat)/.test(t.detail ?? ''),
+      ),
+    ).toEqual([]);
     expect(r.timeline.some((t) => t.event === 'incident:escalation-paged')).toBe(true);
     expect(r.timeline.some((t) => /observer's failure, not the cluster's/.test(t.detail ?? ''))).toBe(true);
     expect(r.actions.map((a) => a.action)).not.toContain('broker-restarted');
-    expect(r.timeline.filter((t) => t.event === 'state:entered')).toEqual(expect.not.arrayContaining([expect.objectContaining({ detail: expect.stringMatching(/^broker-recovery/) })]));
+    expect(r.timeline.filter((t) => t.event === 'state:entered')).toEqual(
+      expect.not.arrayContaining([expect.objectContaining({ detail: expect.stringMatching(/^broker-recovery/) })]),
+    );
     expect(r.messagesLost).toBe(0);
   }, 420_000);
 });

@@ -20,12 +20,19 @@ export interface SharedDrillCluster {
 }
 
 /** Registers the file's beforeAll/afterAll; `start` adds to the cluster's start options (e.g. security). */
-export function sharedDrillCluster(name: string, start: Omit<StartOptions, 'name' | 'brokers' | 'log'> = {}, opts: { warmUp?: boolean } = {}): SharedDrillCluster {
+export function sharedDrillCluster(
+  name: string,
+  start: Omit<StartOptions, 'name' | 'brokers' | 'log'> = {},
+  opts: { warmUp?: boolean } = {},
+): SharedDrillCluster {
   let cluster: LocalCluster | undefined;
   let dynamo: DynamoDbLocal | undefined;
   const reports = mkdtempSync(join(tmpdir(), `kh-${name}-`));
   beforeAll(async () => {
-    [dynamo, cluster] = await Promise.all([startDynamoDbLocal(), startCluster({ name, brokers: 3, log: () => undefined, ...start })]);
+    [dynamo, cluster] = await Promise.all([
+      startDynamoDbLocal(),
+      startCluster({ name, brokers: 3, log: () => undefined, ...start }),
+    ]);
     // As the runner does for a DynamoDB Local it starts itself: the first drill must not pay the cold JVM.
     if (opts.warmUp ?? true) await warmIncidentStore(dynamo.client());
   }, 300_000);
@@ -45,12 +52,19 @@ export function sharedDrillCluster(name: string, start: Omit<StartOptions, 'name
         .join('\n'),
     drill: async (scenario) => {
       const lines: string[] = [];
-      const report = await runDrill(loadScenario(scenario), { ...c(), reportDir: join(reports, scenario), progress: (l) => lines.push(l) });
+      const report = await runDrill(loadScenario(scenario), {
+        ...c(),
+        reportDir: join(reports, scenario),
+        progress: (l) => lines.push(l),
+      });
       console.log(
         `[drill-figures] ${scenario}: passed=${report.passed} mttd=${report.mttdSeconds} s mttr=${report.mttrSeconds} s oracle=${report.oracleMttrSeconds} s ratio=${report.mttrRatio} produced=${report.messagesProduced} lost=${report.messagesLost} incidents=${report.incidents.map((i) => `${i.type}/${i.severity}/${i.status}`).join(',')} actions=${report.actions.map((a) => a.action).join(',')}`,
       );
       const failed = report.expectations.filter((e) => !e.passed);
-      expect(failed, `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`).toEqual([]);
+      expect(
+        failed,
+        `${failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}`).join('\n')}\n--- progress ---\n${lines.join('\n')}`,
+      ).toEqual([]);
       expect(report.passed).toBe(true);
       return report;
     },
@@ -61,7 +75,9 @@ export function sharedDrillCluster(name: string, start: Omit<StartOptions, 'name
 export function expectBrokerCrashHealed(r: DrillReport): void {
   const incident = r.incidents.find((i) => i.type === 'broker-failure');
   expect(incident).toMatchObject({ status: 'resolved', workflow: 'broker-recovery', executionStatus: 'SUCCEEDED' });
-  expect(r.actions.map((a) => a.action)).toEqual(expect.arrayContaining(['workflow-started', 'host-diagnosed', 'broker-restarted']));
+  expect(r.actions.map((a) => a.action)).toEqual(
+    expect.arrayContaining(['workflow-started', 'host-diagnosed', 'broker-restarted']),
+  );
   expect(r.mttdSeconds).toBeGreaterThan(0);
   expect(r.mttrSeconds).toBeGreaterThan(r.mttdSeconds ?? 0);
   expect(r.oracleMttrSeconds).toBeGreaterThan(0);
@@ -69,5 +85,7 @@ export function expectBrokerCrashHealed(r: DrillReport): void {
   expect(r.messagesLost).toBe(0);
   expect(r.timeline.some((t) => t.event === 'fault:crash' && t.offsetSeconds === 0)).toBe(true);
   // Broker 2's own contributor of the cluster's one broker-down alarm.
-  expect(r.timeline.some((t) => t.event === 'alarm:ALARM' && /-broker-down \(broker-down broker 2\)/.test(t.detail ?? ''))).toBe(true);
+  expect(
+    r.timeline.some((t) => t.event === 'alarm:ALARM' && /-broker-down \(broker-down broker 2\)/.test(t.detail ?? '')),
+  ).toBe(true);
 }

@@ -21,13 +21,20 @@ describe('alertRoutingFromEnv', () => {
   });
 
   it('reads what the stack bundles', () => {
-    const routing = { kinds: { ourbrokergone: 'broker-down' }, brokerLabel: 'kafka_node', clusterLabel: 'team_cluster', brokerHosts: { payments: { 'kafka-1.example.com': 1 } } };
+    const routing = {
+      kinds: { ourbrokergone: 'broker-down' },
+      brokerLabel: 'kafka_node',
+      clusterLabel: 'team_cluster',
+      brokerHosts: { payments: { 'kafka-1.example.com': 1 } },
+    };
     expect(alertRoutingFromEnv(deployed(JSON.stringify(routing)))).toEqual(routing);
     expect(alertRoutingFromEnv(deployed('{"kinds":{},"brokerHosts":{}}'))).toEqual({ kinds: {}, brokerHosts: {} });
   });
 
   it('a large mapping (1,000 broker hosts, 80 alert names) is read whole', () => {
-    const hosts = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`kafka-${i + 1}.payments.internal.example.com`, i + 1]));
+    const hosts = Object.fromEntries(
+      Array.from({ length: 1000 }, (_, i) => [`kafka-${i + 1}.payments.internal.example.com`, i + 1]),
+    );
     const kinds = Object.fromEntries(Array.from({ length: 80 }, (_, i) => [`somelongalertname${i}`, 'broker-down']));
     const routing = alertRoutingFromEnv(deployed(JSON.stringify({ kinds, brokerHosts: { payments: hosts } })));
     expect(Object.keys(routing.brokerHosts.payments!)).toHaveLength(1000);
@@ -35,13 +42,18 @@ describe('alertRoutingFromEnv', () => {
   });
 
   it('a file that is named but missing is a configuration error naming the variable', () => {
-    expect(() => alertRoutingFromEnv({ ALERT_ROUTING_FILE: 'nope.json', LAMBDA_TASK_ROOT: root })).toThrow(/^ALERT_ROUTING_FILE: cannot read .*nope\.json: ENOENT$/);
+    expect(() => alertRoutingFromEnv({ ALERT_ROUTING_FILE: 'nope.json', LAMBDA_TASK_ROOT: root })).toThrow(
+      /^ALERT_ROUTING_FILE: cannot read .*nope\.json: ENOENT$/,
+    );
   });
 
   it.each([
     ['{', /^ALERT_ROUTING_FILE: the file is not valid JSON$/],
     ['{"kinds":{"x":"meltdown"},"brokerHosts":{}}', /^ALERT_ROUTING_FILE: not an AlertRouting: kinds\.x: /],
-    ['{"kinds":{},"brokerHosts":{"payments":{"h":-1}}}', /^ALERT_ROUTING_FILE: not an AlertRouting: brokerHosts\.payments\.h: /],
+    [
+      '{"kinds":{},"brokerHosts":{"payments":{"h":-1}}}',
+      /^ALERT_ROUTING_FILE: not an AlertRouting: brokerHosts\.payments\.h: /,
+    ],
     ['[]', /^ALERT_ROUTING_FILE: not an AlertRouting: \(root\): /],
   ])('%s is a configuration error', (text, message) => {
     expect(() => parseAlertRouting(text)).toThrow(message);

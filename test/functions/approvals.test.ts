@@ -8,11 +8,23 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
 import { decideApproval, type DecideDeps } from '../../functions/approvals/decide.js';
 import { makeApprovalEndpoint, PAGE_HEADERS, type ApprovalHttpEvent } from '../../functions/approvals/endpoint.js';
-import { SigningKeyError, approvalLink, sign, signingKeyFromSecret, staticSigningKey, verify } from '../../functions/approvals/links.js';
+import {
+  SigningKeyError,
+  approvalLink,
+  sign,
+  signingKeyFromSecret,
+  staticSigningKey,
+  verify,
+} from '../../functions/approvals/links.js';
 import { approvalPage, escapeHtml, noticePage } from '../../functions/approvals/page.js';
 import { evidenceFrom, makeApprovalRequestHandler } from '../../functions/approvals/request.js';
 import { answerTask, type TaskCallbacks } from '../../functions/approvals/schema.js';
-import { ApprovalAlreadyDecided, ApprovalExpired, ApprovalNotFound, type ApprovalRecord } from '../../functions/approvals/store.js';
+import {
+  ApprovalAlreadyDecided,
+  ApprovalExpired,
+  ApprovalNotFound,
+  type ApprovalRecord,
+} from '../../functions/approvals/store.js';
 import { IncidentStatusConflict } from '../../functions/shared/errors.js';
 import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
 
@@ -33,7 +45,10 @@ describe('signed links', () => {
 
   it('a changed decision, expiry, id or key does not verify', () => {
     expect(verify(KEY, { ...raw, decision: 'reject' }, NOW)).toMatchObject({ ok: false, why: 'bad-signature' });
-    expect(verify(KEY, { ...raw, expires: String(EXPIRES + 1) }, NOW)).toMatchObject({ ok: false, why: 'bad-signature' });
+    expect(verify(KEY, { ...raw, expires: String(EXPIRES + 1) }, NOW)).toMatchObject({
+      ok: false,
+      why: 'bad-signature',
+    });
     expect(verify(KEY, { ...raw, approvalId: `${ID}x` }, NOW)).toMatchObject({ ok: false, why: 'bad-signature' });
     expect(verify(Buffer.alloc(32, 8), raw, NOW)).toMatchObject({ ok: false, why: 'bad-signature' });
   });
@@ -50,14 +65,21 @@ describe('signed links', () => {
   });
 
   it('links carry the decision, expiry and signature under /approvals/<id>', () => {
-    expect(approvalLink('https://x.execute-api.eu-west-1.amazonaws.com/v1/', KEY, claims)).toBe(`https://x.execute-api.eu-west-1.amazonaws.com/v1/approvals/${ID}?decision=approve&expires=${EXPIRES}&sig=${sig}`);
+    expect(approvalLink('https://x.execute-api.eu-west-1.amazonaws.com/v1/', KEY, claims)).toBe(
+      `https://x.execute-api.eu-west-1.amazonaws.com/v1/approvals/${ID}?decision=approve&expires=${EXPIRES}&sig=${sig}`,
+    );
   });
 
   it('the key comes from Secrets Manager, is cached, and must be at least 32 bytes', async () => {
     const sm = mockClient(SecretsManagerClient);
     sm.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(48) });
     let t = 0;
-    const source = signingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: 'approval-key', ttlMs: 1000, now: () => t });
+    const source = signingKeyFromSecret({
+      client: new SecretsManagerClient({}),
+      secretId: 'approval-key',
+      ttlMs: 1000,
+      now: () => t,
+    });
     expect((await source.get()).toString()).toBe('k'.repeat(48));
     await source.get();
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(1);
@@ -118,7 +140,13 @@ function harness(opts: { rec?: ApprovalRecord; sendFails?: string; statusConflic
       if (!r) throw new ApprovalNotFound(id);
       if (r.status !== 'pending') throw new ApprovalAlreadyDecided(r);
       if (r.linkExpires <= Math.floor(now.getTime() / 1000)) throw new ApprovalExpired(r);
-      const next = { ...r, status: d.decision, decidedBy: d.by, decidedAt: now.toISOString(), ...(d.reason ? { reason: d.reason } : {}) };
+      const next = {
+        ...r,
+        status: d.decision,
+        decidedBy: d.by,
+        decidedAt: now.toISOString(),
+        ...(d.reason ? { reason: d.reason } : {}),
+      };
       items.set(id, next);
       return next;
     },
@@ -137,7 +165,13 @@ function harness(opts: { rec?: ApprovalRecord; sendFails?: string; statusConflic
       return {} as never;
     },
   };
-  const deps: DecideDeps & { approvals: typeof approvals } = { approvals, incidents, timeline: incidents, callbacks, now: () => new Date(clock) };
+  const deps: DecideDeps & { approvals: typeof approvals } = {
+    approvals,
+    incidents,
+    timeline: incidents,
+    callbacks,
+    now: () => new Date(clock),
+  };
   return { items, timeline, sent, deps, advance: (ms: number) => (clock += ms) };
 }
 
@@ -148,14 +182,21 @@ describe('decideApproval', () => {
     expect(r.outcome).toBe('recorded');
     expect(h.sent).toEqual(['success token-1 {"decision":"approved","by":"alice","reason":"ok"}']);
     expect(h.items.get(ID)?.delivery).toBe('delivered');
-    expect(h.timeline[0]).toMatchObject({ actor: 'operator:alice', action: 'approval-decided', result: 'approved', reasons: record().actions });
+    expect(h.timeline[0]).toMatchObject({
+      actor: 'operator:alice',
+      action: 'approval-decided',
+      result: 'approved',
+      reasons: record().actions,
+    });
     expect((await decideApproval(h.deps, ID, { decision: 'rejected', by: 'bob' })).outcome).toBe('already-decided');
     expect(h.sent).toHaveLength(1);
   });
 
   it('a rejection fails the task with ApprovalRejected; a status conflict does not stop it', async () => {
     const h = harness({ rec: record(), statusConflict: true });
-    expect((await decideApproval(h.deps, ID, { decision: 'rejected', by: 'bob', reason: 'peak' })).outcome).toBe('recorded');
+    expect((await decideApproval(h.deps, ID, { decision: 'rejected', by: 'bob', reason: 'peak' })).outcome).toBe(
+      'recorded',
+    );
     expect(h.sent).toEqual(['failure token-1 ApprovalRejected {"decision":"rejected","by":"bob","reason":"peak"}']);
     const h2 = harness({ rec: record(), statusConflict: true });
     expect((await decideApproval(h2.deps, ID, { decision: 'approved', by: 'a' })).outcome).toBe('recorded');
@@ -189,7 +230,10 @@ describe('decideApproval', () => {
 
   it('answerTask maps approved to success and rejected to ApprovalRejected', async () => {
     const calls: string[] = [];
-    const cb: TaskCallbacks = { sendTaskSuccess: async (t, o) => void calls.push(`${t}:${o}`), sendTaskFailure: async (t, e) => void calls.push(`${t}:${e}`) };
+    const cb: TaskCallbacks = {
+      sendTaskSuccess: async (t, o) => void calls.push(`${t}:${o}`),
+      sendTaskFailure: async (t, e) => void calls.push(`${t}:${e}`),
+    };
     await answerTask(cb, 't', { decision: 'approved', by: 'x', reason: '' });
     await answerTask(cb, 't', { decision: 'rejected', by: 'x' });
     expect(calls).toEqual(['t:{"decision":"approved","by":"x"}', 't:ApprovalRejected']);
@@ -197,17 +241,43 @@ describe('decideApproval', () => {
 });
 
 describe('approval endpoint', () => {
-  const endpoint = (h: ReturnType<typeof harness>) => makeApprovalEndpoint({ ...h.deps, signingKey: staticSigningKey(KEY) });
-  const get = (q: Record<string, string> | null, id = ID): ApprovalHttpEvent => ({ httpMethod: 'GET', pathParameters: { approvalId: id }, queryStringParameters: q, body: null, isBase64Encoded: false });
-  const link = (decision: 'approve' | 'reject', expires = EXPIRES) => ({ decision, expires: String(expires), sig: sign(KEY, { approvalId: ID, decision, expires }) });
+  const endpoint = (h: ReturnType<typeof harness>) =>
+    makeApprovalEndpoint({ ...h.deps, signingKey: staticSigningKey(KEY) });
+  const get = (q: Record<string, string> | null, id = ID): ApprovalHttpEvent => ({
+    httpMethod: 'GET',
+    pathParameters: { approvalId: id },
+    queryStringParameters: q,
+    body: null,
+    isBase64Encoded: false,
+  });
+  const link = (decision: 'approve' | 'reject', expires = EXPIRES) => ({
+    decision,
+    expires: String(expires),
+    sig: sign(KEY, { approvalId: ID, decision, expires }),
+  });
   const post = (form: Record<string, string>, base64 = false): ApprovalHttpEvent => {
     const body = new URLSearchParams(form).toString();
-    return { httpMethod: 'POST', pathParameters: { approvalId: ID }, queryStringParameters: null, body: base64 ? Buffer.from(body).toString('base64') : body, isBase64Encoded: base64 };
+    return {
+      httpMethod: 'POST',
+      pathParameters: { approvalId: ID },
+      queryStringParameters: null,
+      body: base64 ? Buffer.from(body).toString('base64') : body,
+      isBase64Encoded: base64,
+    };
   };
   /** What the page of a `decision` link posts: that link's own claims and signature. */
-  const form = (decision: 'approve' | 'reject', extra: Record<string, string> = {}) => ({ ...link(decision), ...extra });
+  const form = (decision: 'approve' | 'reject', extra: Record<string, string> = {}) => ({
+    ...link(decision),
+    ...extra,
+  });
   /** The hidden fields of a served page (what its form would post). */
-  const hidden = (html: string) => Object.fromEntries([...html.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)">/g)].map((m) => [m[1] as string, m[2] as string]));
+  const hidden = (html: string) =>
+    Object.fromEntries(
+      [...html.matchAll(/<input type="hidden" name="([a-z_]+)" value="([^"]*)">/g)].map((m) => [
+        m[1] as string,
+        m[2] as string,
+      ]),
+    );
 
   it('GET with a valid link: 200, the page with incident, escaped summary, actions and the one button the link grants, locked-down headers', async () => {
     const res = await endpoint(harness({ rec: record() }))(get(link('reject')));
@@ -241,21 +311,41 @@ describe('approval endpoint', () => {
     // The page's own form rejects.
     const res = await e(post({ ...fields, reason: 'not now' }));
     expect(res.statusCode).toBe(200);
-    expect(h.sent).toEqual(['failure token-1 ApprovalRejected {"decision":"rejected","by":"approval-link","reason":"not now"}']);
+    expect(h.sent).toEqual([
+      'failure token-1 ApprovalRejected {"decision":"rejected","by":"approval-link","reason":"not now"}',
+    ]);
   });
 
   it('GET answers 403 tampered, 404 unknown, 410 expired or used, 405 other methods', async () => {
     const h = harness({ rec: record() });
     const e = endpoint(h);
-    expect((await e(get({ ...link('approve'), sig: sign(KEY, { approvalId: ID, decision: 'reject', expires: EXPIRES }) }))).statusCode).toBe(403);
+    expect(
+      (await e(get({ ...link('approve'), sig: sign(KEY, { approvalId: ID, decision: 'reject', expires: EXPIRES }) })))
+        .statusCode,
+    ).toBe(403);
     expect((await e(get(null))).statusCode).toBe(403);
     const other = 'WldaWldaWldaWldaWldaWg';
-    expect((await e(get({ decision: 'approve', expires: String(EXPIRES), sig: sign(KEY, { approvalId: other, decision: 'approve', expires: EXPIRES }) }, other))).statusCode).toBe(404);
+    expect(
+      (
+        await e(
+          get(
+            {
+              decision: 'approve',
+              expires: String(EXPIRES),
+              sig: sign(KEY, { approvalId: other, decision: 'approve', expires: EXPIRES }),
+            },
+            other,
+          ),
+        )
+      ).statusCode,
+    ).toBe(404);
     h.advance(3600_000);
     const expired = await e(get(link('approve')));
     expect(expired.statusCode).toBe(410);
     expect(expired.body).toContain('This approval link has expired');
-    const used = harness({ rec: record({ status: 'approved', decidedBy: 'alice', decidedAt: '2026-11-22T05:01:00.000Z' }) });
+    const used = harness({
+      rec: record({ status: 'approved', decidedBy: 'alice', decidedAt: '2026-11-22T05:01:00.000Z' }),
+    });
     const res = await endpoint(used)(get(link('approve')));
     expect(res.statusCode).toBe(410);
     expect(res.body).toContain('already approved by alice at 2026-11-22T05:01:00.000Z');
@@ -268,7 +358,9 @@ describe('approval endpoint', () => {
     const res = await e(post(form('approve', { by: '  Night Owl ', reason: ' fine ' }), true));
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('Approved');
-    expect(h.sent).toEqual(['success token-1 {"decision":"approved","by":"Night Owl (approval link)","reason":"fine"}']);
+    expect(h.sent).toEqual([
+      'success token-1 {"decision":"approved","by":"Night Owl (approval link)","reason":"fine"}',
+    ]);
     expect((await e(post(form('reject')))).statusCode).toBe(410);
   });
 
@@ -289,7 +381,9 @@ describe('approval endpoint', () => {
 
   it('the pages escape every value', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
-    expect(approvalPage(record({ evidence: [] }), { decision: 'approve', expires: EXPIRES, sig: 's' })).toContain('No evidence was attached');
+    expect(approvalPage(record({ evidence: [] }), { decision: 'approve', expires: EXPIRES, sig: 's' })).toContain(
+      'No evidence was attached',
+    );
     expect(noticePage('invalid')).toContain('not valid');
     expect(noticePage('recorded', record({ status: 'rejected' }))).toContain('the workflow escalates instead');
   });
@@ -309,7 +403,14 @@ describe('approval request handler', () => {
     detectedAt: '2026-11-22T04:59:00.000Z',
     lastSignalAt: '2026-11-22T04:59:00.000Z',
     version: 1,
-    timeline: [{ at: '2026-11-22T04:59:10.000Z', actor: 'classifier', action: 'incident-opened', reasons: ['two active controllers'] }],
+    timeline: [
+      {
+        at: '2026-11-22T04:59:10.000Z',
+        actor: 'classifier',
+        action: 'incident-opened',
+        reasons: ['two active controllers'],
+      },
+    ],
   };
 
   it('stores the token, records the exact actions, marks awaiting-approval, sends signed links that expire with the timeout', async () => {
@@ -337,29 +438,75 @@ describe('approval request handler', () => {
       signingKey: staticSigningKey(KEY),
       notify: async (n) => {
         sent.push(n as never);
-        return { delivered: true, via: 'pagerduty', attempts: [{ channel: 'pagerduty', outcome: 'delivered', at: '', detail: 'dedup_key=inc-orders-1 requests=1' }] };
+        return {
+          delivered: true,
+          via: 'pagerduty',
+          attempts: [
+            { channel: 'pagerduty', outcome: 'delivered', at: '', detail: 'dedup_key=inc-orders-1 requests=1' },
+          ],
+        };
       },
       baseUrl: 'https://approvals.example/v1',
       now: () => new Date(NOW),
       newId: () => ID,
     });
-    const out = await handler({ incidentId: 'inc-orders-1', workflow: 'quorum-recovery', summary: 'Stop brokers', actions: ['Stop broker 1', 'Stop broker 2'], taskToken: 'tok', timeoutSeconds: 900 });
+    const out = await handler({
+      incidentId: 'inc-orders-1',
+      workflow: 'quorum-recovery',
+      summary: 'Stop brokers',
+      actions: ['Stop broker 1', 'Stop broker 2'],
+      taskToken: 'tok',
+      timeoutSeconds: 900,
+    });
     // Only the id goes back to Step Functions (its history keeps this output): no link, nothing signed.
     expect(out).toEqual({ approvalId: ID });
-    expect(created[0]).toMatchObject({ taskToken: 'tok', status: 'pending', linkExpires: NOW / 1000 + 900, cluster: 'orders', severity: 'SEV-1', incidentType: 'quorum-loss' });
+    expect(created[0]).toMatchObject({
+      taskToken: 'tok',
+      status: 'pending',
+      linkExpires: NOW / 1000 + 900,
+      cluster: 'orders',
+      severity: 'SEV-1',
+      incidentType: 'quorum-loss',
+    });
     expect(created[0]?.evidence).toEqual(evidenceFrom(incident));
     expect(evidenceFrom(incident)[1]).toContain('two active controllers');
-    expect(timeline[0]).toMatchObject({ action: 'approval-requested', reasons: ['Stop broker 1', 'Stop broker 2'], detail: 'Stop brokers. Actions if approved: 1) Stop broker 1; 2) Stop broker 2' });
+    expect(timeline[0]).toMatchObject({
+      action: 'approval-requested',
+      reasons: ['Stop broker 1', 'Stop broker 2'],
+      detail: 'Stop brokers. Actions if approved: 1) Stop broker 1; 2) Stop broker 2',
+    });
     expect(timeline[1]).toMatchObject({ actor: 'notifier', action: 'notify-pagerduty', result: 'delivered' });
     expect(statuses).toEqual(['awaiting-approval']);
     expect(sent[0]?.summary).toBe('Approval needed (quorum-recovery): Stop brokers');
     const approve = String(sent[0]?.details?.approve);
     const url = new URL(approve);
-    expect(verify(KEY, { approvalId: ID, decision: url.searchParams.get('decision') ?? '', expires: url.searchParams.get('expires') ?? '', sig: url.searchParams.get('sig') ?? '' }, NOW)).toMatchObject({ ok: true });
+    expect(
+      verify(
+        KEY,
+        {
+          approvalId: ID,
+          decision: url.searchParams.get('decision') ?? '',
+          expires: url.searchParams.get('expires') ?? '',
+          sig: url.searchParams.get('sig') ?? '',
+        },
+        NOW,
+      ),
+    ).toMatchObject({ ok: true });
     // The incident's own acknowledge and resolve links ride along, each granting its one action.
     const ack = new URL(String(sent[0]?.details?.acknowledge));
     expect(ack.pathname).toBe('/v1/incidents/inc-orders-1');
-    expect(verifyIncidentLink(KEY, { incidentId: 'inc-orders-1', action: ack.searchParams.get('action') ?? '', expires: ack.searchParams.get('expires') ?? '', sig: ack.searchParams.get('sig') ?? '' }, NOW)).toMatchObject({ ok: true, claims: { action: 'acknowledge' } });
+    expect(
+      verifyIncidentLink(
+        KEY,
+        {
+          incidentId: 'inc-orders-1',
+          action: ack.searchParams.get('action') ?? '',
+          expires: ack.searchParams.get('expires') ?? '',
+          sig: ack.searchParams.get('sig') ?? '',
+        },
+        NOW,
+      ),
+    ).toMatchObject({ ok: true, claims: { action: 'acknowledge' } });
     expect(new URL(String(sent[0]?.details?.resolve)).searchParams.get('action')).toBe('resolve');
     // PagerDuty took the page: MTTA counts from it.
     expect(paged).toEqual([new Date(NOW).toISOString()]);

@@ -43,11 +43,19 @@ const okAlarms = (since = ago(1000)): AlarmStatus[] => [
 function deps(open: Record<string, IncidentRecord[]>, maxIncidents?: number) {
   const store = {
     listOpen: vi.fn(async (cluster: string) => open[cluster] ?? []),
-    resolveBy: vi.fn(async (id: string): Promise<{ outcome: 'resolved' | 'already-closed'; incident: IncidentRecord; from?: IncidentRecord['status'] }> => ({
-      outcome: 'resolved',
-      incident: incident(id, { status: 'resolved', firstPagedAt: ago(3500) }),
-      from: 'escalated',
-    })),
+    resolveBy: vi.fn(
+      async (
+        id: string,
+      ): Promise<{
+        outcome: 'resolved' | 'already-closed';
+        incident: IncidentRecord;
+        from?: IncidentRecord['status'];
+      }> => ({
+        outcome: 'resolved',
+        incident: incident(id, { status: 'resolved', firstPagedAt: ago(3500) }),
+        from: 'escalated',
+      }),
+    ),
     acknowledge: vi.fn(),
     reopenBy: vi.fn(),
     addNote: vi.fn(),
@@ -56,10 +64,24 @@ function deps(open: Record<string, IncidentRecord[]>, maxIncidents?: number) {
     releaseLock: vi.fn(),
     markPagerDutySynced: vi.fn(async () => undefined),
   };
-  const policies = { get: vi.fn(async (): Promise<LoadedPolicy> => ({ policy: POLICY, origin: 'ssm', parameterName: '/p' })) };
+  const policies = {
+    get: vi.fn(async (): Promise<LoadedPolicy> => ({ policy: POLICY, origin: 'ssm', parameterName: '/p' })),
+  };
   const alarms = { alarms: vi.fn(async (_cluster: string) => okAlarms()) };
-  const notify = vi.fn(async () => ({ delivered: true, via: 'pagerduty' as const, attempts: [{ channel: 'pagerduty' as const, outcome: 'delivered' as const, at: 'now' }] }));
-  const d = { ...storePieces(store), policies, alarms, notify, clusters: Object.keys(open), now: () => NOW, ...(maxIncidents === undefined ? {} : { maxIncidents }) };
+  const notify = vi.fn(async () => ({
+    delivered: true,
+    via: 'pagerduty' as const,
+    attempts: [{ channel: 'pagerduty' as const, outcome: 'delivered' as const, at: 'now' }],
+  }));
+  const d = {
+    ...storePieces(store),
+    policies,
+    alarms,
+    notify,
+    clusters: Object.keys(open),
+    now: () => NOW,
+    ...(maxIncidents === undefined ? {} : { maxIncidents }),
+  };
   return { ...(d satisfies AutoResolveDeps), store };
 }
 
@@ -67,8 +89,22 @@ describe('runAutoResolve', () => {
   it('resolves an escalated incident quiet for the window at the version it judged, says why, and tells PagerDuty', async () => {
     const d = deps({ orders: [incident('inc-1')] });
     const r = await runAutoResolve(d);
-    expect(r).toMatchObject({ clusters: 1, checked: 1, resolved: 1, skipped: 0, failed: 0, deferred: 0, failedClusters: [] });
-    const [id, by, via, reason, version] = d.store.resolveBy.mock.calls[0] as unknown as [string, string, string, string, number];
+    expect(r).toMatchObject({
+      clusters: 1,
+      checked: 1,
+      resolved: 1,
+      skipped: 0,
+      failed: 0,
+      deferred: 0,
+      failedClusters: [],
+    });
+    const [id, by, via, reason, version] = d.store.resolveBy.mock.calls[0] as unknown as [
+      string,
+      string,
+      string,
+      string,
+      number,
+    ];
     expect([id, by, via, version]).toEqual(['inc-1', 'auto-resolve', 'auto-resolve', 4]);
     expect(reason).toBe(
       `recovered without the healer: its 1 alarm(s) back to OK (alarm:b2 since ${ago(1000)}), none firing for 900 s, and the cluster healthy since ${ago(1000)} ` +
@@ -79,7 +115,13 @@ describe('runAutoResolve', () => {
   });
 
   it('acknowledged and open incidents count too; remediating and awaiting approval are left to their run', async () => {
-    const d = deps({ orders: [incident('a', { status: 'open', acknowledgedAt: ago(2000) }), incident('b', { status: 'remediating' }), incident('c', { status: 'awaiting-approval' })] });
+    const d = deps({
+      orders: [
+        incident('a', { status: 'open', acknowledgedAt: ago(2000) }),
+        incident('b', { status: 'remediating' }),
+        incident('c', { status: 'awaiting-approval' }),
+      ],
+    });
     const r = await runAutoResolve(d);
     expect(r).toMatchObject({ checked: 1, resolved: 1 });
     expect(d.store.resolveBy.mock.calls.map((c) => c[0])).toEqual(['a']);
@@ -95,7 +137,11 @@ describe('runAutoResolve', () => {
     });
     const r = await runAutoResolve(d);
     expect(r).toMatchObject({ checked: 3, resolved: 0, skipped: 3, failed: 0 });
-    expect(r.incidents.map((i) => i.reason)).toEqual(['1 alarm(s) still firing: alarm:b2', 'the last alarm change was 899 s ago (quiet period 900 s)', 'a person reopened it: a person resolves it']);
+    expect(r.incidents.map((i) => i.reason)).toEqual([
+      '1 alarm(s) still firing: alarm:b2',
+      'the last alarm change was 899 s ago (quiet period 900 s)',
+      'a person reopened it: a person resolves it',
+    ]);
     expect(d.alarms.alarms).not.toHaveBeenCalled();
     expect(d.store.resolveBy).not.toHaveBeenCalled();
     expect(d.store.appendTimeline).not.toHaveBeenCalled();
@@ -104,18 +150,30 @@ describe('runAutoResolve', () => {
 
   it('a cluster alarm firing, or healthy for less than the window, holds every incident of that cluster open', async () => {
     const firing = deps({ orders: [incident('inc-1')] });
-    firing.alarms.alarms.mockResolvedValue([...okAlarms(), { name: 'kafka-heal-prod.orders-under-replicated', state: 'ALARM', since: ago(10) }]);
-    expect((await runAutoResolve(firing)).incidents[0]).toMatchObject({ outcome: 'skipped', reason: 'the cluster is not healthy: kafka-heal-prod.orders-under-replicated ALARM' });
+    firing.alarms.alarms.mockResolvedValue([
+      ...okAlarms(),
+      { name: 'kafka-heal-prod.orders-under-replicated', state: 'ALARM', since: ago(10) },
+    ]);
+    expect((await runAutoResolve(firing)).incidents[0]).toMatchObject({
+      outcome: 'skipped',
+      reason: 'the cluster is not healthy: kafka-heal-prod.orders-under-replicated ALARM',
+    });
     const recent = deps({ orders: [incident('inc-1')] });
     recent.alarms.alarms.mockResolvedValue(okAlarms(ago(600)));
-    expect((await runAutoResolve(recent)).incidents[0]).toMatchObject({ outcome: 'skipped', reason: 'the cluster is healthy for 600 s only (quiet period 900 s)' });
+    expect((await runAutoResolve(recent)).incidents[0]).toMatchObject({
+      outcome: 'skipped',
+      reason: 'the cluster is healthy for 600 s only (quiet period 900 s)',
+    });
     const none = deps({ orders: [incident('inc-1')] });
     none.alarms.alarms.mockResolvedValue([]);
-    expect((await runAutoResolve(none)).incidents[0]).toMatchObject({ outcome: 'skipped', reason: 'the cluster is not healthy: no alarm of the cluster was found' });
+    expect((await runAutoResolve(none)).incidents[0]).toMatchObject({
+      outcome: 'skipped',
+      reason: 'the cluster is not healthy: no alarm of the cluster was found',
+    });
     for (const d of [firing, recent, none]) expect(d.store.resolveBy).not.toHaveBeenCalled();
   });
 
-  it('follows each cluster\'s policy: autoResolveSeconds 0 is off; an unusable policy closes nothing', async () => {
+  it("follows each cluster's policy: autoResolveSeconds 0 is off; an unusable policy closes nothing", async () => {
     const d = deps({ orders: [incident('inc-1')], payments: [incident('inc-2', { cluster: 'payments' })] });
     d.policies.get.mockImplementation(async (...args: unknown[]) =>
       args[0] === 'orders'
@@ -124,20 +182,33 @@ describe('runAutoResolve', () => {
     );
     const r = await runAutoResolve(d);
     expect(r).toMatchObject({ checked: 2, resolved: 0, skipped: 2 });
-    expect(r.incidents.map((i) => i.reason).sort()).toEqual(['auto-resolve is off (policy.autoResolveSeconds 0)', 'the runtime policy is unusable (bad json): nothing is closed on its say-so']);
+    expect(r.incidents.map((i) => i.reason).sort()).toEqual([
+      'auto-resolve is off (policy.autoResolveSeconds 0)',
+      'the runtime policy is unusable (bad json): nothing is closed on its say-so',
+    ]);
     expect(d.alarms.alarms).not.toHaveBeenCalled();
   });
 
   it('an incident changed after it was judged, or closed by someone first, is skipped; an error on one never stops the others', async () => {
-    const d = deps({ orders: [incident('changed'), incident('closed'), incident('broken'), incident('fine')], payments: [incident('p-1', { cluster: 'payments' })], down: [] });
+    const d = deps({
+      orders: [incident('changed'), incident('closed'), incident('broken'), incident('fine')],
+      payments: [incident('p-1', { cluster: 'payments' })],
+      down: [],
+    });
     d.store.listOpen.mockImplementation(async (cluster: string) => {
       if (cluster === 'down') throw new Error('throttled');
-      return cluster === 'payments' ? [incident('p-1', { cluster: 'payments' })] : [incident('changed'), incident('closed'), incident('broken'), incident('fine')];
+      return cluster === 'payments'
+        ? [incident('p-1', { cluster: 'payments' })]
+        : [incident('changed'), incident('closed'), incident('broken'), incident('fine')];
     });
     d.store.resolveBy.mockImplementation(async (id: string) => {
       if (id === 'changed') throw new ConditionalWriteConflict('INCIDENT#changed', 1);
       if (id === 'broken') throw new Error('ProvisionedThroughputExceeded');
-      if (id === 'closed') return { outcome: 'already-closed', incident: incident(id, { status: 'resolved', resolvedBy: 'operator:ada' }) };
+      if (id === 'closed')
+        return {
+          outcome: 'already-closed',
+          incident: incident(id, { status: 'resolved', resolvedBy: 'operator:ada' }),
+        };
       return { outcome: 'resolved', incident: incident(id, { status: 'resolved' }), from: 'escalated' };
     });
     const r = await runAutoResolve(d);
@@ -170,7 +241,8 @@ describe('runAutoResolve', () => {
 describe('cloudWatchAlarmSource', () => {
   const cw = mockClient(CloudWatchClient);
   beforeEach(() => cw.reset());
-  const marker = (cluster: string, deployment = 'prod') => `text ${alarmMarker({ deployment, cluster, kind: 'broker-down' })}`;
+  const marker = (cluster: string, deployment = 'prod') =>
+    `text ${alarmMarker({ deployment, cluster, kind: 'broker-down' })}`;
   const alarm = (over: Partial<MetricAlarm>): MetricAlarm => ({
     AlarmName: 'kafka-heal-prod.orders-broker-down',
     AlarmDescription: marker('orders'),
@@ -185,22 +257,56 @@ describe('cloudWatchAlarmSource', () => {
       .resolvesOnce({
         MetricAlarms: [
           alarm({ Namespace: 'KafkaHeal/prod' }),
-          alarm({ AlarmName: 'kafka-heal-prod.orders-heartbeat', Metrics: [{ Id: 'm', MetricStat: { Metric: { Namespace: 'KafkaHeal/prod', MetricName: 'ProbeHeartbeat' }, Period: 60, Stat: 'Sum' } }] }),
+          alarm({
+            AlarmName: 'kafka-heal-prod.orders-heartbeat',
+            Metrics: [
+              {
+                Id: 'm',
+                MetricStat: {
+                  Metric: { Namespace: 'KafkaHeal/prod', MetricName: 'ProbeHeartbeat' },
+                  Period: 60,
+                  Stat: 'Sum',
+                },
+              },
+            ],
+          }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-eu-broker-down', AlarmDescription: marker('orders-eu') }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-x', AlarmDescription: marker('orders', 'staging') }),
           alarm({ AlarmName: 'kafka-heal-prod.orders-hand-made', AlarmDescription: 'no marker' }),
-          alarm({ AlarmName: 'kafka-heal-prod.orders-bad', AlarmDescription: '[kafka-heal cluster=orders kind=nonsense]' }),
+          alarm({
+            AlarmName: 'kafka-heal-prod.orders-bad',
+            AlarmDescription: '[kafka-heal cluster=orders kind=nonsense]',
+          }),
         ],
         NextToken: 't1',
       })
       .resolvesOnce({
         MetricAlarms: [
-          alarm({ AlarmName: 'kafka-heal-prod.orders-offline', StateValue: 'ALARM', Metrics: [{ Id: 'q', Expression: 'SELECT MAX(OfflinePartitions) FROM SCHEMA("KafkaHeal/prod", Cluster, Broker)' }] }),
-          alarm({ AlarmName: 'kafka-heal-prod.orders-msk', Namespace: 'AWS/Kafka', StateValue: 'INSUFFICIENT_DATA', StateTransitionedTimestamp: undefined }),
-          alarm({ AlarmName: 'kafka-heal-prod.orders-msk-query', Metrics: [{ Id: 'q', Expression: 'SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Cluster Name")' }] }),
+          alarm({
+            AlarmName: 'kafka-heal-prod.orders-offline',
+            StateValue: 'ALARM',
+            Metrics: [
+              { Id: 'q', Expression: 'SELECT MAX(OfflinePartitions) FROM SCHEMA("KafkaHeal/prod", Cluster, Broker)' },
+            ],
+          }),
+          alarm({
+            AlarmName: 'kafka-heal-prod.orders-msk',
+            Namespace: 'AWS/Kafka',
+            StateValue: 'INSUFFICIENT_DATA',
+            StateTransitionedTimestamp: undefined,
+          }),
+          alarm({
+            AlarmName: 'kafka-heal-prod.orders-msk-query',
+            Metrics: [
+              { Id: 'q', Expression: 'SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Cluster Name")' },
+            ],
+          }),
         ],
       });
-    const got = await cloudWatchAlarmSource(new CloudWatchClient({}), { deployment: 'prod', alarmNamePrefix: 'kafka-heal-prod.' }).alarms('orders');
+    const got = await cloudWatchAlarmSource(new CloudWatchClient({}), {
+      deployment: 'prod',
+      alarmNamePrefix: 'kafka-heal-prod.',
+    }).alarms('orders');
     expect(got).toEqual([
       { name: 'kafka-heal-prod.orders-broker-down', state: 'OK', since: ago(700), probe: true },
       { name: 'kafka-heal-prod.orders-heartbeat', state: 'OK', since: ago(700), probe: true },
@@ -217,7 +323,12 @@ describe('cloudWatchAlarmSource', () => {
 
   it('refuses to judge a cluster with more alarms than it reads in one run', async () => {
     cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], NextToken: 'more' });
-    await expect(cloudWatchAlarmSource(new CloudWatchClient({}), { deployment: 'prod', alarmNamePrefix: 'kafka-heal-prod.' }).alarms('orders')).rejects.toThrow(
+    await expect(
+      cloudWatchAlarmSource(new CloudWatchClient({}), {
+        deployment: 'prod',
+        alarmNamePrefix: 'kafka-heal-prod.',
+      }).alarms('orders'),
+    ).rejects.toThrow(
       `cluster orders: more than ${MAX_ALARM_PAGES * 100} alarms under kafka-heal-prod.orders-; its health cannot be read in one run`,
     );
   });

@@ -14,7 +14,15 @@ import { FakeIncidentStore } from './fake-incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
-const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
+const ORDERS: ClusterFacts = {
+  name: 'orders',
+  aliases: [],
+  platform: 'msk',
+  metadataMode: 'kraft',
+  brokerCount: 3,
+  hasDr: false,
+  automaticFailover: false,
+};
 const PREFIX = '/kafka-heal/prod/clusters';
 
 const sfnMock = mockClient(SFNClient);
@@ -44,7 +52,12 @@ const event = (...bodies: string[]): SQSEvent => ({
     messageId: `m-${i}`,
     receiptHandle: 'r',
     body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1',
+      SenderId: 's',
+      ApproximateFirstReceiveTimestamp: '1',
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -54,7 +67,9 @@ const event = (...bodies: string[]): SQSEvent => ({
 });
 
 function policy(value: object | string) {
-  ssmMock.on(GetParameterCommand, { Name: `${PREFIX}/orders/policy` }).resolves({ Parameter: { Value: typeof value === 'string' ? value : JSON.stringify(value) } });
+  ssmMock
+    .on(GetParameterCommand, { Name: `${PREFIX}/orders/policy` })
+    .resolves({ Parameter: { Value: typeof value === 'string' ? value : JSON.stringify(value) } });
 }
 
 function starts() {
@@ -89,7 +104,9 @@ describe('classify handler', () => {
     // The role may read its clusters' parameters only: any other read is denied.
     ssmMock.on(GetParameterCommand).callsFake((input: { Name: string }) => {
       if (input.Name === `${PREFIX}/orders/policy`) return { Parameter: { Value: JSON.stringify({ mode: 'auto' }) } };
-      throw Object.assign(new Error(`not authorized to perform ssm:GetParameter on ${input.Name}`), { name: 'AccessDeniedException' });
+      throw Object.assign(new Error(`not authorized to perform ssm:GetParameter on ${input.Name}`), {
+        name: 'AccessDeniedException',
+      });
     });
     const s = signal({ id: 'sig-typo', cluster: 'ordres', fingerprint: 'alarm:ordres' });
     const res = await createClassifyHandler(deps)(event(JSON.stringify(s)));
@@ -98,14 +115,21 @@ describe('classify handler', () => {
     expect(store.incidents.get(id)).toMatchObject({ cluster: 'ordres', status: 'escalated', severity: 'SEV-2' });
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('escalation')]);
     expect(JSON.parse(starts()[0]!.input!).reasons[0]).toMatch(/cluster "ordres" is not configured/);
-    expect(store.timelines.get(id)?.find((e) => e.action === 'policy-fallback')?.detail).toMatch(/cluster "ordres" is not configured in this deployment: no runtime policy is read for it; automation off/);
+    expect(store.timelines.get(id)?.find((e) => e.action === 'policy-fallback')?.detail).toMatch(
+      /cluster "ordres" is not configured in this deployment: no runtime policy is read for it; automation off/,
+    );
     expect(ssmMock).not.toHaveReceivedCommand(GetParameterCommand);
   });
 
   it('keeps a signal that names no cluster raw, counted as rejected (the RejectedSignals alarm pages)', async () => {
     const res = await createClassifyHandler(deps)(event(JSON.stringify(signal({ cluster: '' }))));
     expect(res.batchItemFailures).toEqual([]);
-    expect(store.raws).toEqual([expect.objectContaining({ errorName: 'InputValidationError', error: expect.stringMatching(/^signal message is not a Signal: cluster: /) })]);
+    expect(store.raws).toEqual([
+      expect.objectContaining({
+        errorName: 'InputValidationError',
+        error: expect.stringMatching(/^signal message is not a Signal: cluster: /),
+      }),
+    ]);
     expect(store.incidents.size).toBe(0);
   });
 
@@ -117,9 +141,18 @@ describe('classify handler', () => {
 
     const id = incidentIdFor(s, 'broker-failure');
     expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('msk-broker-recovery'), name: executionName(id, 'msk-broker-recovery') });
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: ARN('msk-broker-recovery'),
+      name: executionName(id, 'msk-broker-recovery'),
+    });
     const input = JSON.parse(starts()[0]!.input!);
-    expect(input).toMatchObject({ incidentId: id, cluster: 'orders', action: 'remediate', dryRun: false, brokerIds: [2] });
+    expect(input).toMatchObject({
+      incidentId: id,
+      cluster: 'orders',
+      action: 'remediate',
+      dryRun: false,
+      brokerIds: [2],
+    });
     expect(input.reasons.length).toBeGreaterThan(0);
 
     expect(store.locks.get('orders')).toMatchObject({ owner: id, expiresAt: clock.getTime() / 1000 + 900 });
@@ -136,13 +169,17 @@ describe('classify handler', () => {
 
   it('treats ExecutionAlreadyExists as a harmless duplicate start', async () => {
     policy({ mode: 'auto' });
-    sfnMock.on(StartExecutionCommand).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
     const s = signal();
     const res = await createClassifyHandler(deps)(event(JSON.stringify(s)));
     expect(res.batchItemFailures).toEqual([]);
     const id = incidentIdFor(s, 'broker-failure');
     const name = executionName(id, 'msk-broker-recovery');
-    expect(store.incidents.get(id)!.executionArn).toBe(`arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-msk-broker-recovery:${name}`);
+    expect(store.incidents.get(id)!.executionArn).toBe(
+      `arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-msk-broker-recovery:${name}`,
+    );
     expect(store.actions(id)).toContain('workflow-already-started');
   });
 
@@ -150,7 +187,9 @@ describe('classify handler', () => {
     policy({ mode: 'off' });
     await createClassifyHandler(deps)(event(JSON.stringify(signal())));
     expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
-    expect(sfnMock).not.toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('msk-broker-recovery') });
+    expect(sfnMock).not.toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: ARN('msk-broker-recovery'),
+    });
     expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, { stateMachineArn: ARN('escalation') });
     expect(store.locks.size).toBe(0);
     const [inc] = store.incidents.values();
@@ -205,7 +244,9 @@ describe('classify handler', () => {
     await createClassifyHandler(deps)(event(JSON.stringify(signal())));
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
     const [inc] = store.incidents.values();
-    expect(store.actions(inc!.id)).toEqual(expect.arrayContaining(['lock-held', 'workflow-fallback', 'workflow-started']));
+    expect(store.actions(inc!.id)).toEqual(
+      expect.arrayContaining(['lock-held', 'workflow-fallback', 'workflow-started']),
+    );
     expect(store.locks.get('orders')!.owner).toBe('inc-other');
   });
 
@@ -222,7 +263,21 @@ describe('classify handler', () => {
     expect(store.actions(id)).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
 
     clock = new Date(clock.getTime() + 5_000);
-    await handle(event(JSON.stringify(signal({ id: 'sig-disk', kind: 'disk-usage', brokerIds: [3], value: 95, threshold: 90, fingerprint: 'alarm:disk-3', observedAt: clock.toISOString() }))));
+    await handle(
+      event(
+        JSON.stringify(
+          signal({
+            id: 'sig-disk',
+            kind: 'disk-usage',
+            brokerIds: [3],
+            value: 95,
+            threshold: 90,
+            fingerprint: 'alarm:disk-3',
+            observedAt: clock.toISOString(),
+          }),
+        ),
+      ),
+    );
     const second = [...store.incidents.values()].find((i) => i.id !== id)!;
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('escalation')]);
     expect(store.actions(second.id)).toEqual(expect.arrayContaining(['lock-held', 'workflow-fallback']));
@@ -239,18 +294,25 @@ describe('classify handler', () => {
 
   it('retries a failed start and finishes the actions on redelivery', async () => {
     policy({ mode: 'auto' });
-    sfnMock.on(StartExecutionCommand).rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const s = signal();
     const handle = createClassifyHandler(deps);
     const first = await handle(event(JSON.stringify(s)));
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
     expect(store.markers.get(s.id)?.acted).toBe(false);
 
-    sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({ executionArn: `${input.stateMachineArn}:${input.name}` }));
+    sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({
+      executionArn: `${input.stateMachineArn}:${input.name}`,
+    }));
     const again = await handle(event(JSON.stringify(s)));
     expect(again.batchItemFailures).toEqual([]);
     const id = incidentIdFor(s, 'broker-failure');
-    expect(starts().map((x) => x.name)).toEqual([executionName(id, 'msk-broker-recovery'), executionName(id, 'msk-broker-recovery')]);
+    expect(starts().map((x) => x.name)).toEqual([
+      executionName(id, 'msk-broker-recovery'),
+      executionName(id, 'msk-broker-recovery'),
+    ]);
     expect(store.actions(id)).toContain('actions-resumed');
     expect(store.markers.get(s.id)?.acted).toBe(true);
     expect(store.incidents.get(id)!.signalCount).toBe(1);
@@ -263,7 +325,13 @@ describe('classify handler', () => {
     // 20 s after the clock (50 s after the first signal's observedAt): within the 60 s simultaneous
     // window, so both brokers failed together (one after another would be a cascade-recovery).
     clock = new Date(clock.getTime() + 20_000);
-    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+    await handle(
+      event(
+        JSON.stringify(
+          signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }),
+        ),
+      ),
+    );
 
     expect(store.incidents.size).toBe(1);
     const [inc] = store.incidents.values();
@@ -275,7 +343,12 @@ describe('classify handler', () => {
     const firstArn = `${ARN('msk-broker-recovery').replace(':stateMachine:', ':execution:')}:${executionName(inc!.id, 'msk-broker-recovery')}`;
     expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: firstArn, error: 'Superseded' });
     // The stopped run cannot release the cluster lock any more: handed to people, the incident frees it.
-    expect(store.actions(inc!.id).slice(-4)).toEqual(['workflow-started', 'workflow-superseded', 'lock-released', 'workflow-started']);
+    expect(store.actions(inc!.id).slice(-4)).toEqual([
+      'workflow-started',
+      'workflow-superseded',
+      'lock-released',
+      'workflow-started',
+    ]);
     expect(store.locks.get('orders')).toBeUndefined();
   });
 
@@ -285,9 +358,20 @@ describe('classify handler', () => {
     await handle(event(JSON.stringify(signal())));
     const [inc] = store.incidents.values();
     // Someone else holds the lock by now (e.g. it expired and another incident took it).
-    store.locks.set('orders', { cluster: 'orders', owner: 'inc-other', acquiredAt: clock.toISOString(), expiresAt: Math.floor(clock.getTime() / 1000) + 600 });
+    store.locks.set('orders', {
+      cluster: 'orders',
+      owner: 'inc-other',
+      acquiredAt: clock.toISOString(),
+      expiresAt: Math.floor(clock.getTime() / 1000) + 600,
+    });
     clock = new Date(clock.getTime() + 20_000);
-    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+    await handle(
+      event(
+        JSON.stringify(
+          signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }),
+        ),
+      ),
+    );
     expect(store.locks.get('orders')?.owner).toBe('inc-other');
     expect(store.actions(inc!.id)).not.toContain('lock-released');
     expect(inc!.status).toBe('escalated');
@@ -305,12 +389,20 @@ describe('classify handler', () => {
     await handle(event(JSON.stringify(signal())));
     // Two minutes later: one after another (outside the simultaneous window, inside the cascade window).
     clock = new Date(clock.getTime() + 120_000);
-    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+    await handle(
+      event(
+        JSON.stringify(
+          signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }),
+        ),
+      ),
+    );
 
     const [inc] = store.incidents.values();
     expect(inc).toMatchObject({ type: 'cascade-failure' });
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('cascade-recovery')]);
-    expect(stopped).toEqual([`${ARN('msk-broker-recovery').replace(':stateMachine:', ':execution:')}:${executionName(inc!.id, 'msk-broker-recovery')}`]);
+    expect(stopped).toEqual([
+      `${ARN('msk-broker-recovery').replace(':stateMachine:', ':execution:')}:${executionName(inc!.id, 'msk-broker-recovery')}`,
+    ]);
     // Stopped before the new start, and the lock stays with the incident for the new run.
     expect(store.actions(inc!.id).slice(-3)).toEqual(['workflow-superseded', 'lock-acquired', 'workflow-started']);
     expect(store.locks.get('orders')?.owner).toBe(inc!.id);
@@ -320,11 +412,19 @@ describe('classify handler', () => {
   it('takes over when the superseded execution is already gone (ExecutionDoesNotExist), and says so', async () => {
     policy({ mode: 'auto' });
     deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_CASCADE_RECOVERY: ARN('cascade-recovery') };
-    sfnMock.on(StopExecutionCommand).rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
+    sfnMock
+      .on(StopExecutionCommand)
+      .rejects(Object.assign(new Error('Execution Does Not Exist'), { name: 'ExecutionDoesNotExist' }));
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(signal())));
     clock = new Date(clock.getTime() + 120_000);
-    await handle(event(JSON.stringify(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }))));
+    await handle(
+      event(
+        JSON.stringify(
+          signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }),
+        ),
+      ),
+    );
     const [inc] = store.incidents.values();
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('cascade-recovery')]);
     expect(store.timelines.get(inc!.id)?.find((e) => e.action === 'workflow-superseded')?.result).toBe('not found');
@@ -340,12 +440,21 @@ describe('classify handler', () => {
 
 describe('a site failure and the broker-level run that got the lock first', () => {
   const siteDown = (over: Partial<Signal> = {}) =>
-    signal({ id: 'sig-site', kind: 'site-down', brokerIds: [], name: 'kafka-heal-prod-orders-site-down', fingerprint: 'alarm:site-down', ...over });
+    signal({
+      id: 'sig-site',
+      kind: 'site-down',
+      brokerIds: [],
+      name: 'kafka-heal-prod-orders-site-down',
+      fingerprint: 'alarm:site-down',
+      ...over,
+    });
 
   const brokerId = () => incidentIdFor(signal(), 'broker-failure');
   const siteId = () => incidentIdFor(siteDown(), 'site-failure');
   /** A broker recovery takes the lock first; `meanwhile` changes its incident; then the site goes down. */
-  async function brokerRunThenSiteDown(meanwhile: (holder: { status: string; type: string }) => void = () => undefined): Promise<void> {
+  async function brokerRunThenSiteDown(
+    meanwhile: (holder: { status: string; type: string }) => void = () => undefined,
+  ): Promise<void> {
     policy({ mode: 'auto' });
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(signal())));
@@ -364,14 +473,19 @@ describe('a site failure and the broker-level run that got the lock first', () =
   it('takes the cluster lock from a running broker recovery: stops it, closes its incident as suppressed, starts dr-failover', async () => {
     await brokerRunThenSiteDown();
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('msk-broker-recovery'), ARN('dr-failover')]);
-    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId())!.executionArn!, error: 'Superseded' });
+    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, {
+      executionArn: store.incidents.get(brokerId())!.executionArn!,
+      error: 'Superseded',
+    });
     expect(store.locks.get('orders')?.owner).toBe(siteId());
     expect(store.incidents.get(brokerId())!.status).toBe('suppressed');
     expect(store.actions(brokerId()).slice(-2)).toEqual(['workflow-superseded', 'lock-taken-over']);
     expect(store.incidents.get(brokerId())!.fencedRuns).toEqual([store.incidents.get(brokerId())!.executionArn]);
     expect(store.incidents.get(siteId())!.status).toBe('awaiting-approval');
     expect(store.actions(siteId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started']);
-    expect(store.timelines.get(siteId())?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId()} \\(broker-failure\\)`));
+    expect(store.timelines.get(siteId())?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(
+      new RegExp(`taken over from ${brokerId()} \\(broker-failure\\)`),
+    );
   });
 
   it('takes over from a holder still reading open (its start raced an upgrade and was stopped before its status was set)', async () => {
@@ -385,7 +499,8 @@ describe('a site failure and the broker-level run that got the lock first', () =
     sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
     await brokerRunThenSiteDown((holder) => {
       holder.status = 'escalated';
-      (holder as { executionArn?: string }).executionArn = `${ARN('escalation').replace(':stateMachine:', ':execution:')}:${executionName(brokerId(), 'escalation')}`;
+      (holder as { executionArn?: string }).executionArn =
+        `${ARN('escalation').replace(':stateMachine:', ':execution:')}:${executionName(brokerId(), 'escalation')}`;
     });
     expect(store.locks.get('orders')?.owner).toBe(siteId());
     expect(store.incidents.get(brokerId())!.status).toBe('escalated');
@@ -430,10 +545,21 @@ describe('a site failure and the broker-level run that got the lock first', () =
 describe('a quorum loss and the broker-level run that got the lock first', () => {
   // ZooKeeper mode on EC2: brokers blocked on ZooKeeper calls stop answering the probe, so a
   // broker-down alarm can be classified before the ensemble's own alert.
-  const quorumLost = () => signal({ id: 'sig-zk', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'zk-quorum-orders-1' });
+  const quorumLost = () =>
+    signal({
+      id: 'sig-zk',
+      kind: 'quorum-loss',
+      brokerIds: [],
+      name: 'ZookeeperQuorumLost',
+      fingerprint: 'zk-quorum-orders-1',
+    });
   beforeEach(() => {
     deps.clusters = [{ ...ORDERS, platform: 'ec2', metadataMode: 'zookeeper' }];
-    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'), WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery') };
+    deps.workflowArns = {
+      ...deps.workflowArns,
+      WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
+      WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery'),
+    };
     sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
   });
 
@@ -446,10 +572,15 @@ describe('a quorum loss and the broker-level run that got the lock first', () =>
     expect(store.locks.get('orders')?.owner).toBe(brokerId);
     await handle(event(JSON.stringify(quorumLost())));
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('broker-recovery'), ARN('quorum-recovery')]);
-    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, { executionArn: store.incidents.get(brokerId)!.executionArn!, error: 'Superseded' });
+    expect(sfnMock).toHaveReceivedCommandWith(StopExecutionCommand, {
+      executionArn: store.incidents.get(brokerId)!.executionArn!,
+      error: 'Superseded',
+    });
     expect(store.locks.get('orders')?.owner).toBe(quorumId);
     expect(store.incidents.get(brokerId)!.status).toBe('suppressed');
-    expect(store.timelines.get(quorumId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`));
+    expect(store.timelines.get(quorumId)?.find((e) => e.action === 'lock-acquired')?.detail).toMatch(
+      new RegExp(`taken over from ${brokerId} \\(broker-failure\\)`),
+    );
   });
 
   it('a broker-level signal never takes the lock from a quorum recovery: it folds into the quorum loss', async () => {
@@ -467,16 +598,40 @@ describe('a quorum loss and the broker-level run that got the lock first', () =>
 describe('broker-level alarms while a quorum loss is handled fold into its incident', () => {
   // The zk-split-brain drill's shape: ZooKeeper-mode brokers on EC2 stop answering the probe while
   // the ensemble has no quorum, and quorum-recovery stops every broker on purpose.
-  const quorumLost = () => signal({ id: 'sig-zk', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'zk-quorum-orders-1' });
+  const quorumLost = () =>
+    signal({
+      id: 'sig-zk',
+      kind: 'quorum-loss',
+      brokerIds: [],
+      name: 'ZookeeperQuorumLost',
+      fingerprint: 'zk-quorum-orders-1',
+    });
   const brokerDown = (b: number, over: Partial<Signal> = {}) =>
-    signal({ id: `sig-b${b}`, brokerIds: [b], name: `kafka-heal-prod-orders-broker-down-b${b}`, fingerprint: `alarm:broker-${b}-down`, ...over });
-  const underMinIsr = () => signal({ id: 'sig-isr', kind: 'under-min-isr', brokerIds: [], name: 'kafka-heal-prod-orders-under-min-isr', fingerprint: 'alarm:under-min-isr' });
+    signal({
+      id: `sig-b${b}`,
+      brokerIds: [b],
+      name: `kafka-heal-prod-orders-broker-down-b${b}`,
+      fingerprint: `alarm:broker-${b}-down`,
+      ...over,
+    });
+  const underMinIsr = () =>
+    signal({
+      id: 'sig-isr',
+      kind: 'under-min-isr',
+      brokerIds: [],
+      name: 'kafka-heal-prod-orders-under-min-isr',
+      fingerprint: 'alarm:under-min-isr',
+    });
   const quorumId = () => incidentIdFor(quorumLost(), 'quorum-loss');
   const folds = (id = quorumId()) => (store.timelines.get(id) ?? []).filter((e) => e.action === 'signal-folded');
 
   beforeEach(() => {
     deps.clusters = [{ ...ORDERS, platform: 'ec2', metadataMode: 'zookeeper' }];
-    deps.workflowArns = { ...deps.workflowArns, WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'), WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery') };
+    deps.workflowArns = {
+      ...deps.workflowArns,
+      WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
+      WORKFLOW_ARN_QUORUM_RECOVERY: ARN('quorum-recovery'),
+    };
     sfnMock.on(StopExecutionCommand).resolves({ stopDate: clock });
     policy({ mode: 'auto' });
   });
@@ -490,8 +645,20 @@ describe('broker-level alarms while a quorum loss is handled fold into its incid
     expect([...store.incidents.keys()]).toEqual([quorumId()]);
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery')]);
     expect(store.locks.get('orders')?.owner).toBe(quorumId());
-    expect(store.incidents.get(quorumId())).toMatchObject({ type: 'quorum-loss', severity: 'SEV-1', status: 'awaiting-approval', signalCount: 3, brokers: [] });
-    expect(store.actions(quorumId())).toEqual(['incident-opened', 'lock-acquired', 'workflow-started', 'signal-folded', 'signal-folded']);
+    expect(store.incidents.get(quorumId())).toMatchObject({
+      type: 'quorum-loss',
+      severity: 'SEV-1',
+      status: 'awaiting-approval',
+      signalCount: 3,
+      brokers: [],
+    });
+    expect(store.actions(quorumId())).toEqual([
+      'incident-opened',
+      'lock-acquired',
+      'workflow-started',
+      'signal-folded',
+      'signal-folded',
+    ]);
     expect(folds().map((e) => e.detail)).toEqual([
       'cloudwatch signal kafka-heal-prod-orders-broker-down-b2 (broker-down, brokers 2) folded into this quorum-loss: no broker-failure incident opened, no page, no workflow started (on its own: broker-failure SEV-2, remediate with broker-recovery for brokers 2)',
       'cloudwatch signal kafka-heal-prod-orders-under-min-isr (under-min-isr) folded into this quorum-loss: no under-replication incident opened, no page, no workflow started (on its own: under-replication SEV-2, escalate with a page)',
@@ -505,12 +672,18 @@ describe('broker-level alarms while a quorum loss is handled fold into its incid
   });
 
   it('one batch with the quorum alert first and every broker after it: one incident, one start, one entry per alarm', async () => {
-    await createClassifyHandler(deps)(event(...[quorumLost(), brokerDown(1), brokerDown(2), brokerDown(3)].map((s) => JSON.stringify(s))));
+    await createClassifyHandler(deps)(
+      event(...[quorumLost(), brokerDown(1), brokerDown(2), brokerDown(3)].map((s) => JSON.stringify(s))),
+    );
     expect(store.incidents.size).toBe(1);
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery')]);
     // Folded before the quorum loss's own decision: the incident still read open then.
-    expect(folds().map((e) => e.reasons?.[0])).toEqual(Array(3).fill(expect.stringContaining(`(incident ${quorumId()}, open)`)));
-    expect(folds().map((e) => e.detail?.split(' folded')[0])).toEqual([1, 2, 3].map((b) => `cloudwatch signal kafka-heal-prod-orders-broker-down-b${b} (broker-down, brokers ${b})`));
+    expect(folds().map((e) => e.reasons?.[0])).toEqual(
+      Array(3).fill(expect.stringContaining(`(incident ${quorumId()}, open)`)),
+    );
+    expect(folds().map((e) => e.detail?.split(' folded')[0])).toEqual(
+      [1, 2, 3].map((b) => `cloudwatch signal kafka-heal-prod-orders-broker-down-b${b} (broker-down, brokers ${b})`),
+    );
   });
 
   it('duplicates: a redelivered alarm is a no-op; the same alarm firing again only counts', async () => {
@@ -536,7 +709,12 @@ describe('broker-level alarms while a quorum loss is handled fold into its incid
     expect(store.locks.get('orders')?.owner).toBe(quorumId());
 
     clock = new Date(clock.getTime() + 4_000);
-    await handle(event(JSON.stringify(brokerDown(1, { observedAt: clock.toISOString() })), JSON.stringify(brokerDown(2, { observedAt: clock.toISOString() }))));
+    await handle(
+      event(
+        JSON.stringify(brokerDown(1, { observedAt: clock.toISOString() })),
+        JSON.stringify(brokerDown(2, { observedAt: clock.toISOString() })),
+      ),
+    );
     expect(store.incidents.size).toBe(2);
     expect(starts()).toHaveLength(2);
     expect(folds()).toHaveLength(2);
@@ -554,7 +732,11 @@ describe('broker-level alarms while a quorum loss is handled fold into its incid
     // The alarm it folded fires again (after an OK), and another broker's fires.
     await handle(event(JSON.stringify(brokerDown(2, { id: 'sig-b2-again', observedAt: clock.toISOString() }))));
     const own = incidentIdFor(brokerDown(2, { id: 'sig-b2-again', observedAt: clock.toISOString() }), 'broker-failure');
-    expect(store.incidents.get(own)).toMatchObject({ type: 'broker-failure', severity: 'SEV-2', status: 'remediating' });
+    expect(store.incidents.get(own)).toMatchObject({
+      type: 'broker-failure',
+      severity: 'SEV-2',
+      status: 'remediating',
+    });
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('broker-recovery')]);
     expect(store.locks.get('orders')?.owner).toBe(own);
     expect(folds()).toHaveLength(1);
@@ -573,12 +755,21 @@ describe('broker-level alarms while a quorum loss is handled fold into its incid
 
   it('a broker alarm of another cluster never folds into this quorum loss', async () => {
     deps.clusters = [...deps.clusters, { ...ORDERS, name: 'payments', platform: 'ec2', metadataMode: 'zookeeper' }];
-    ssmMock.on(GetParameterCommand, { Name: `${PREFIX}/payments/policy` }).resolves({ Parameter: { Value: JSON.stringify({ mode: 'auto' }) } });
+    ssmMock
+      .on(GetParameterCommand, { Name: `${PREFIX}/payments/policy` })
+      .resolves({ Parameter: { Value: JSON.stringify({ mode: 'auto' }) } });
     const handle = createClassifyHandler(deps);
     await handle(event(JSON.stringify(quorumLost())));
-    const other = brokerDown(2, { cluster: 'payments', name: 'kafka-heal-prod-payments-broker-down-b2', fingerprint: 'alarm:payments-broker-2-down' });
+    const other = brokerDown(2, {
+      cluster: 'payments',
+      name: 'kafka-heal-prod-payments-broker-down-b2',
+      fingerprint: 'alarm:payments-broker-2-down',
+    });
     await handle(event(JSON.stringify(other)));
-    expect(store.incidents.get(incidentIdFor(other, 'broker-failure'))).toMatchObject({ cluster: 'payments', status: 'remediating' });
+    expect(store.incidents.get(incidentIdFor(other, 'broker-failure'))).toMatchObject({
+      cluster: 'payments',
+      status: 'remediating',
+    });
     expect(store.locks.get('payments')?.owner).toBe(incidentIdFor(other, 'broker-failure'));
     expect(starts().map((x) => x.stateMachineArn)).toEqual([ARN('quorum-recovery'), ARN('broker-recovery')]);
     expect(folds()).toEqual([]);

@@ -9,8 +9,17 @@ import { UnknownClusterError } from '../../functions/probe/handler.js';
 import { RecoveryTargetError } from '../../functions/shared/recovery-errors.js';
 import { isDrWorkflow, resolveDrTarget, type DrClusterEntry } from '../../functions/workflow-steps/dr-target.js';
 
-const dr = (over: Record<string, unknown> = {}) => ({ peer: 'events-dr', hostedZoneId: 'Z0123456789ABCDEFGHIJ', recordName: 'Kafka.Example.com', endpoint: 'kafka-primary.example.com', ...over });
-const entries = (primaryDr: DrClusterEntry['dr'], peerDr: DrClusterEntry['dr'] | null = dr({ peer: 'events', endpoint: 'kafka-dr.example.com.' })): DrClusterEntry[] => [
+const dr = (over: Record<string, unknown> = {}) => ({
+  peer: 'events-dr',
+  hostedZoneId: 'Z0123456789ABCDEFGHIJ',
+  recordName: 'Kafka.Example.com',
+  endpoint: 'kafka-primary.example.com',
+  ...over,
+});
+const entries = (
+  primaryDr: DrClusterEntry['dr'],
+  peerDr: DrClusterEntry['dr'] | null = dr({ peer: 'events', endpoint: 'kafka-dr.example.com.' }),
+): DrClusterEntry[] => [
   { cluster: 'events', clusterStepsFunction: 'cs-events', dr: primaryDr },
   { cluster: 'events-dr', clusterStepsFunction: 'cs-events-dr', ...(peerDr === null ? {} : { dr: peerDr }) },
 ];
@@ -34,7 +43,10 @@ describe('resolveDrTarget', () => {
       site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'unreachable' },
     });
     // ...and healthy before a failback (the switch's target is then the primary itself).
-    expect(resolveDrTarget('dr-failback', input, entries(dr()))).toMatchObject({ toCluster: 'events', site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'healthy' } });
+    expect(resolveDrTarget('dr-failback', input, entries(dr()))).toMatchObject({
+      toCluster: 'events',
+      site: { cluster: 'events', clusterStepsFunction: 'cs-events', expect: 'healthy' },
+    });
     expect(isDrWorkflow('dr-failback')).toBe(true);
     expect(isDrWorkflow('broker-recovery')).toBe(false);
   });
@@ -49,17 +61,36 @@ describe('resolveDrTarget', () => {
       }
       throw new Error('expected a refusal');
     };
-    expect(refusal(() => resolveDrTarget('dr-failover', { cluster: 'events' }, entries(dr())))).toMatch(/execution input is not a DR request: incidentId/);
-    expect(refusal(() => resolveDrTarget('dr-failover', { ...input, cluster: 'nope' }, entries(dr())))).toMatch(/cluster nope is not configured/);
-    expect(refusal(() => resolveDrTarget('dr-failover', input, entries(undefined)))).toMatch(/has no DR pair with a Route 53 record/);
-    expect(refusal(() => resolveDrTarget('dr-failover', input, entries(dr({ peer: 'elsewhere' }))))).toMatch(/the DR peer elsewhere of events is not configured/);
-    expect(refusal(() => resolveDrTarget('dr-failover', input, entries(dr(), null)))).toMatch(/no endpoint is known for events-dr/);
-    expect(refusal(() => resolveDrTarget('dr-failback', input, entries(dr({ endpoint: undefined }))))).toMatch(/no endpoint is known for events/);
+    expect(refusal(() => resolveDrTarget('dr-failover', { cluster: 'events' }, entries(dr())))).toMatch(
+      /execution input is not a DR request: incidentId/,
+    );
+    expect(refusal(() => resolveDrTarget('dr-failover', { ...input, cluster: 'nope' }, entries(dr())))).toMatch(
+      /cluster nope is not configured/,
+    );
+    expect(refusal(() => resolveDrTarget('dr-failover', input, entries(undefined)))).toMatch(
+      /has no DR pair with a Route 53 record/,
+    );
+    expect(refusal(() => resolveDrTarget('dr-failover', input, entries(dr({ peer: 'elsewhere' }))))).toMatch(
+      /the DR peer elsewhere of events is not configured/,
+    );
+    expect(refusal(() => resolveDrTarget('dr-failover', input, entries(dr(), null)))).toMatch(
+      /no endpoint is known for events-dr/,
+    );
+    expect(refusal(() => resolveDrTarget('dr-failback', input, entries(dr({ endpoint: undefined }))))).toMatch(
+      /no endpoint is known for events/,
+    );
   });
 });
 
 /** One record batch (format v2), uncompressed unless attributes say otherwise. */
-function batch(opts: { baseOffset: number; baseTimestamp: number; maxTimestamp: number; attributes?: number; magic?: number; records: { offsetDelta: number; timestampDelta: number; value: Buffer | null }[] }): Buffer {
+function batch(opts: {
+  baseOffset: number;
+  baseTimestamp: number;
+  maxTimestamp: number;
+  attributes?: number;
+  magic?: number;
+  records: { offsetDelta: number; timestampDelta: number; value: Buffer | null }[];
+}): Buffer {
   const zigzag = (n: number) => {
     let v = n >= 0 ? n * 2 : -n * 2 - 1;
     const out: number[] = [];
@@ -72,7 +103,14 @@ function batch(opts: { baseOffset: number; baseTimestamp: number; maxTimestamp: 
     return Buffer.from(out);
   };
   const records = opts.records.map((r) => {
-    const body = Buffer.concat([Buffer.from([0]), zigzag(r.timestampDelta), zigzag(r.offsetDelta), zigzag(-1), r.value === null ? zigzag(-1) : Buffer.concat([zigzag(r.value.length), r.value]), zigzag(0)]);
+    const body = Buffer.concat([
+      Buffer.from([0]),
+      zigzag(r.timestampDelta),
+      zigzag(r.offsetDelta),
+      zigzag(-1),
+      r.value === null ? zigzag(-1) : Buffer.concat([zigzag(r.value.length), r.value]),
+      zigzag(0),
+    ]);
     return Buffer.concat([zigzag(body.length), body]);
   });
   const header = Buffer.alloc(61);
@@ -91,8 +129,22 @@ describe('parseRecordBatches', () => {
   it('CreateTime: each record its own timestamp; LogAppendTime: the broker time for all; a partial batch at the end is skipped', () => {
     const hb = Buffer.alloc(10);
     hb.writeBigInt64BE(1_700_000_000_000n, 2);
-    const a = batch({ baseOffset: 10, baseTimestamp: 1000, maxTimestamp: 1005, records: [{ offsetDelta: 0, timestampDelta: 0, value: Buffer.from('a') }, { offsetDelta: 1, timestampDelta: 5, value: null }] });
-    const b = batch({ baseOffset: 12, baseTimestamp: 1_700_000_000_000, maxTimestamp: 1_700_000_000_250, attributes: 0x08, records: [{ offsetDelta: 0, timestampDelta: 0, value: hb }] });
+    const a = batch({
+      baseOffset: 10,
+      baseTimestamp: 1000,
+      maxTimestamp: 1005,
+      records: [
+        { offsetDelta: 0, timestampDelta: 0, value: Buffer.from('a') },
+        { offsetDelta: 1, timestampDelta: 5, value: null },
+      ],
+    });
+    const b = batch({
+      baseOffset: 12,
+      baseTimestamp: 1_700_000_000_000,
+      maxTimestamp: 1_700_000_000_250,
+      attributes: 0x08,
+      records: [{ offsetDelta: 0, timestampDelta: 0, value: hb }],
+    });
     const parsed = parseRecordBatches(Buffer.concat([a, b, b.subarray(0, 30)]));
     expect(parsed.map((r) => [r.offset, r.timestampType, r.timestamp, r.value?.length ?? null])).toEqual([
       [10, 'CreateTime', 1000, 1],
@@ -103,8 +155,12 @@ describe('parseRecordBatches', () => {
   });
 
   it('refuses compressed batches and old formats', () => {
-    expect(() => parseRecordBatches(batch({ baseOffset: 0, baseTimestamp: 0, maxTimestamp: 0, attributes: 1, records: [] }))).toThrow(TopicReadError);
-    expect(() => parseRecordBatches(batch({ baseOffset: 0, baseTimestamp: 0, maxTimestamp: 0, magic: 1, records: [] }))).toThrow(/format v1/);
+    expect(() =>
+      parseRecordBatches(batch({ baseOffset: 0, baseTimestamp: 0, maxTimestamp: 0, attributes: 1, records: [] })),
+    ).toThrow(TopicReadError);
+    expect(() =>
+      parseRecordBatches(batch({ baseOffset: 0, baseTimestamp: 0, maxTimestamp: 0, magic: 1, records: [] })),
+    ).toThrow(/format v1/);
   });
 });
 
@@ -120,7 +176,9 @@ describe('DR cluster steps refusals', () => {
       now: () => new Date(),
       timeoutMs: 100,
     });
-    await expect(steps({ step: 'dr-backup', cluster: 'nope', incidentId: 'i' })).rejects.toBeInstanceOf(UnknownClusterError);
+    await expect(steps({ step: 'dr-backup', cluster: 'nope', incidentId: 'i' })).rejects.toBeInstanceOf(
+      UnknownClusterError,
+    );
   });
 
   it('prerequisites: an unreachable cluster with no heartbeats readable is not ready (DrPrerequisitesNotMet with both reasons)', async () => {
@@ -134,18 +192,35 @@ describe('DR cluster steps refusals', () => {
       now: () => new Date(),
       timeoutMs: 200,
     });
-    await expect(steps({ step: 'dr-prerequisites', cluster: 'events-dr', sourceAlias: 'events', maxLagSeconds: 60 })).rejects.toMatchObject({
+    await expect(
+      steps({ step: 'dr-prerequisites', cluster: 'events-dr', sourceAlias: 'events', maxLagSeconds: 60 }),
+    ).rejects.toMatchObject({
       name: 'DrPrerequisitesNotMet',
-      message: expect.stringMatching(/cannot reach events-dr.*replication lag unknown: cannot read events.heartbeats: no bootstrap server answered/),
+      message: expect.stringMatching(
+        /cannot reach events-dr.*replication lag unknown: cannot read events.heartbeats: no bootstrap server answered/,
+      ),
     });
   });
 });
 
 describe('cluster steps of a secured cluster', () => {
   const sec = { sasl: { mechanism: 'SCRAM-SHA-512' as const, username: 'u', password: 'p' } };
-  const refused = { status: 'auth-failed', bootstrapReachable: true, takenAt: '2026-01-01T00:00:00.000Z', registeredBrokers: [], brokers: [], partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] }, security: { tls: false, refused: [{ server: 'b:9096', outcome: 'auth-failed', error: 'refused' }], certificates: [], minDaysToExpiry: null } } as never;
+  const refused = {
+    status: 'auth-failed',
+    bootstrapReachable: true,
+    takenAt: '2026-01-01T00:00:00.000Z',
+    registeredBrokers: [],
+    brokers: [],
+    partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+    security: {
+      tls: false,
+      refused: [{ server: 'b:9096', outcome: 'auth-failed', error: 'refused' }],
+      certificates: [],
+      minDaysToExpiry: null,
+    },
+  } as never;
 
-  it('confirm: the probe gets the cluster\'s security; a refusal confirms nothing (inconclusive) and makes the secrets be read again', async () => {
+  it("confirm: the probe gets the cluster's security; a refusal confirms nothing (inconclusive) and makes the secrets be read again", async () => {
     const loader = { load: vi.fn(() => Promise.resolve(sec)), forget: vi.fn() };
     let given: unknown;
     const steps = makeClusterStepsHandler({
@@ -159,7 +234,12 @@ describe('cluster steps of a secured cluster', () => {
     });
     const r = await steps({ step: 'confirm', cluster: 'events', brokerId: 2 });
     expect(given).toBe(loader.load);
-    expect(r).toMatchObject({ step: 'confirm', verdict: 'inconclusive', brokerDown: false, clusterStatus: 'auth-failed' });
+    expect(r).toMatchObject({
+      step: 'confirm',
+      verdict: 'inconclusive',
+      brokerDown: false,
+      clusterStatus: 'auth-failed',
+    });
     expect(loader.forget).toHaveBeenCalledOnce();
   });
 
@@ -209,14 +289,24 @@ describe('dr-site-probe: one fresh probe of the primary against what the switch 
       summary: 'no broker of events answered (down, no bootstrap server answered)',
       at: '2030-01-01T00:00:00.000Z',
     });
-    expect(down.opts).toEqual([expect.objectContaining({ bootstrapServers: ['127.0.0.1:1', '127.0.0.1:2'], expectedBrokers: 3, timeoutMs: 250 })]);
-    expect(await probeAnswering('healthy').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' })).toMatchObject({ verdict: 'false-alarm', status: 'healthy' });
-    expect(await probeAnswering('degraded').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' })).toMatchObject({ verdict: 'contradicts', status: 'degraded' });
+    expect(down.opts).toEqual([
+      expect.objectContaining({ bootstrapServers: ['127.0.0.1:1', '127.0.0.1:2'], expectedBrokers: 3, timeoutMs: 250 }),
+    ]);
+    expect(
+      await probeAnswering('healthy').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' }),
+    ).toMatchObject({ verdict: 'false-alarm', status: 'healthy' });
+    expect(
+      await probeAnswering('degraded').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'unreachable' }),
+    ).toMatchObject({ verdict: 'contradicts', status: 'degraded' });
   });
 
   it('failback: healthy confirms, anything else contradicts', async () => {
-    expect(await probeAnswering('healthy').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'healthy' })).toMatchObject({ verdict: 'confirms' });
-    expect(await probeAnswering('down').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'healthy' })).toMatchObject({ verdict: 'contradicts' });
+    expect(
+      await probeAnswering('healthy').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'healthy' }),
+    ).toMatchObject({ verdict: 'confirms' });
+    expect(
+      await probeAnswering('down').steps({ step: 'dr-site-probe', cluster: 'events', expect: 'healthy' }),
+    ).toMatchObject({ verdict: 'contradicts' });
   });
 });
 
@@ -224,7 +314,10 @@ describe('probe metrics for the site-down alarm', () => {
   it('ClusterReachable is 1 when a bootstrap server answered, 0 when none did', async () => {
     const { probeMetricDocuments } = await import('../../functions/probe/metrics.js');
     const { SNAPSHOTS } = await import('../statemachines/recovery-fixtures.js');
-    const reachable = (bootstrapReachable: boolean) => probeMetricDocuments('events', { ...SNAPSHOTS.healthy(), bootstrapReachable })[0]?.metrics.find((m) => m.name === 'ClusterReachable')?.value;
+    const reachable = (bootstrapReachable: boolean) =>
+      probeMetricDocuments('events', { ...SNAPSHOTS.healthy(), bootstrapReachable })[0]?.metrics.find(
+        (m) => m.name === 'ClusterReachable',
+      )?.value;
     expect(reachable(true)).toBe(1);
     expect(reachable(false)).toBe(0);
   });

@@ -6,15 +6,29 @@ import { fingerprintKey, incidentIdFor } from '../../functions/domain/incident-i
 import type { Decision, HealRecord, IncidentStatus, Signal } from '../../functions/domain/types.js';
 import type { ClassifyStore } from '../../functions/classify/handler.js';
 import { LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
-import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '../../functions/shared/incident-store.js';
+import type {
+  IncidentRecord,
+  LockInfo,
+  RawInput,
+  RecordOutcome,
+  TimelineEntry,
+} from '../../functions/shared/incident-store.js';
 
 /** Every call the classifier makes, in one object (each piece of ClassifyStore at once: storePieces). */
-type ClassifyCalls = ClassifyStore['incidents'] & ClassifyStore['timeline'] & ClassifyStore['signals'] & ClassifyStore['lock'] & ClassifyStore['heals'] & ClassifyStore['rawInbox'];
+type ClassifyCalls = ClassifyStore['incidents'] &
+  ClassifyStore['timeline'] &
+  ClassifyStore['signals'] &
+  ClassifyStore['lock'] &
+  ClassifyStore['heals'] &
+  ClassifyStore['rawInbox'];
 
 export class FakeIncidentStore implements ClassifyCalls {
   incidents = new Map<string, IncidentRecord>();
   timelines = new Map<string, TimelineEntry[]>();
-  markers = new Map<string, { incidentId: string; outcome: 'created' | 'joined' | 'upgraded' | 'reopened'; decision: Decision; acted: boolean }>();
+  markers = new Map<
+    string,
+    { incidentId: string; outcome: 'created' | 'joined' | 'upgraded' | 'reopened'; decision: Decision; acted: boolean }
+  >();
   locks = new Map<string, LockInfo>();
   raws: RawInput[] = [];
   heals: HealRecord[] = [];
@@ -22,11 +36,19 @@ export class FakeIncidentStore implements ClassifyCalls {
   constructor(private readonly now: () => Date) {}
 
   async listOpen(cluster: string) {
-    return [...this.incidents.values()].filter((i) => i.cluster === cluster && !['resolved', 'suppressed'].includes(i.status));
+    return [...this.incidents.values()].filter(
+      (i) => i.cluster === cluster && !['resolved', 'suppressed'].includes(i.status),
+    );
   }
   async listRecentlyResolved(cluster: string, since: Date) {
     return [...this.incidents.values()]
-      .filter((i) => i.cluster === cluster && i.status === 'resolved' && i.resolvedAt !== undefined && Date.parse(i.resolvedAt) >= since.getTime())
+      .filter(
+        (i) =>
+          i.cluster === cluster &&
+          i.status === 'resolved' &&
+          i.resolvedAt !== undefined &&
+          Date.parse(i.resolvedAt) >= since.getTime(),
+      )
       .map((i) => ({ ...i, resolvedAt: i.resolvedAt as string }));
   }
   renotified = new Map<string, number>();
@@ -41,7 +63,14 @@ export class FakeIncidentStore implements ClassifyCalls {
   }
   async recordSignal(signal: Signal, decision: Decision, correlation: Correlation): Promise<RecordOutcome> {
     const m = this.markers.get(signal.id);
-    if (m) return { outcome: 'duplicate', incidentId: m.incidentId, firstOutcome: m.outcome, acted: m.acted, decision: m.decision };
+    if (m)
+      return {
+        outcome: 'duplicate',
+        incidentId: m.incidentId,
+        firstOutcome: m.outcome,
+        acted: m.acted,
+        decision: m.decision,
+      };
     let result: Exclude<RecordOutcome, { outcome: 'duplicate' }>;
     if (correlation.kind === 'reopen') {
       const inc = this.incidents.get(correlation.incidentId)!;
@@ -79,7 +108,14 @@ export class FakeIncidentStore implements ClassifyCalls {
       if (newFingerprint) inc.fingerprints.push(fingerprintKey(signal.fingerprint));
       if (correlation.kind === 'fold') {
         // As the real store: the first time only, on the cluster-wide incident's timeline.
-        if (newFingerprint) await this.appendTimeline(inc.id, { actor: 'classifier', action: 'signal-folded', detail: correlation.entry.detail, result: 'folded', reasons: correlation.entry.reasons });
+        if (newFingerprint)
+          await this.appendTimeline(inc.id, {
+            actor: 'classifier',
+            action: 'signal-folded',
+            detail: correlation.entry.detail,
+            result: 'folded',
+            reasons: correlation.entry.reasons,
+          });
         result = { outcome: 'joined', incident: inc, newFingerprint, newBrokers: [], folded: true };
       } else if (correlation.kind === 'upgrade') {
         const from = { type: inc.type, severity: inc.severity };
@@ -105,8 +141,15 @@ export class FakeIncidentStore implements ClassifyCalls {
   async acquireLock(cluster: string, owner: string, ttlSeconds: number, run?: string) {
     const held = this.locks.get(cluster);
     const nowS = Math.floor(this.now().getTime() / 1000);
-    if (held && held.owner !== owner && held.expiresAt >= nowS) throw new LockHeldError(cluster, held.owner, held.expiresAt);
-    const lock: LockInfo = { cluster, owner, acquiredAt: this.now().toISOString(), expiresAt: nowS + ttlSeconds, ...(run === undefined ? {} : { run }) };
+    if (held && held.owner !== owner && held.expiresAt >= nowS)
+      throw new LockHeldError(cluster, held.owner, held.expiresAt);
+    const lock: LockInfo = {
+      cluster,
+      owner,
+      acquiredAt: this.now().toISOString(),
+      expiresAt: nowS + ttlSeconds,
+      ...(run === undefined ? {} : { run }),
+    };
     this.locks.set(cluster, lock);
     return lock;
   }

@@ -49,7 +49,15 @@ function ingest(raw: unknown): Signal[] {
 function alarmEvent(broker: number, to: 'ALARM' | 'OK'): unknown {
   const attributes = { 'Broker ID': String(broker) };
   return alarmStateChangeEvent(
-    { spec: brokerDownSpec as NonNullable<typeof brokerDownSpec>, from: to === 'ALARM' ? 'OK' : 'ALARM', to, at: clock.getTime(), reason: 'Threshold Crossed: 2 datapoints were less than the threshold (1.0).', datapoints: [0, 0], contributor: { id: contributorId(brokerDownSpec?.alarmName ?? '', attributes), attributes } },
+    {
+      spec: brokerDownSpec as NonNullable<typeof brokerDownSpec>,
+      from: to === 'ALARM' ? 'OK' : 'ALARM',
+      to,
+      at: clock.getTime(),
+      reason: 'Threshold Crossed: 2 datapoints were less than the threshold (1.0).',
+      datapoints: [0, 0],
+      contributor: { id: contributorId(brokerDownSpec?.alarmName ?? '', attributes), attributes },
+    },
     { region: 'us-east-1', account: '123456789012' },
   );
 }
@@ -62,30 +70,48 @@ beforeEach(() => {
   clock = new Date('2026-12-07T10:01:12.000Z');
   store = new FakeIncidentStore(() => clock);
   ssmMock.on(GetParameterCommand).resolves({ Parameter: { Value: JSON.stringify({ mode: 'auto' }) } });
-  sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({ executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: clock }));
+  sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => ({
+    executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+    startDate: clock,
+  }));
   deps = {
     ...storePieces(store),
     sfn: new SFNClient({ region: 'us-east-1' }),
     policies: new SsmPolicySource(new SSMClient({ region: 'us-east-1' }), PREFIX, () => clock.getTime()),
     clusters: facts,
-    workflowArns: Object.fromEntries((['broker-recovery', 'cascade-recovery', 'escalation', 'dr-failover'] as const).map((w) => [workflowArnEnvName(w), ARN(w)])),
+    workflowArns: Object.fromEntries(
+      (['broker-recovery', 'cascade-recovery', 'escalation', 'dr-failover'] as const).map((w) => [
+        workflowArnEnvName(w),
+        ARN(w),
+      ]),
+    ),
     now: () => clock,
     lockTtlSeconds: 900,
   };
 });
 
 describe('fast detection and the broker-down alarm: one fault, one incident', () => {
-  it('the probe\'s finding opens the incident; the alarm for the same broker two minutes later joins it, starting nothing more', async () => {
+  it("the probe's finding opens the incident; the alarm for the same broker two minutes later joins it, starting nothing more", async () => {
     const classify = createClassifyHandler(deps);
     const direct = ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([2], 'firing')]));
-    expect(direct).toEqual([expect.objectContaining({ source: 'probe', cluster: 'events', kind: 'broker-down', brokerIds: [2], state: 'firing' })]);
+    expect(direct).toEqual([
+      expect.objectContaining({
+        source: 'probe',
+        cluster: 'events',
+        kind: 'broker-down',
+        brokerIds: [2],
+        state: 'firing',
+      }),
+    ]);
     expect((await classify(signalsBatch(direct))).batchItemFailures).toEqual([]);
     expect(store.incidents.size).toBe(1);
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('broker-recovery')]);
 
     clock = new Date('2026-12-07T10:03:01.000Z');
     const alarm = ingest(alarmEvent(2, 'ALARM'));
-    expect(alarm).toEqual([expect.objectContaining({ source: 'cloudwatch', kind: 'broker-down', brokerIds: [2], state: 'firing' })]);
+    expect(alarm).toEqual([
+      expect.objectContaining({ source: 'cloudwatch', kind: 'broker-down', brokerIds: [2], state: 'firing' }),
+    ]);
     expect((await classify(signalsBatch(alarm))).batchItemFailures).toEqual([]);
     expect(store.incidents.size).toBe(1);
     const [incident] = [...store.incidents.values()];
@@ -95,13 +121,20 @@ describe('fast detection and the broker-down alarm: one fault, one incident', ()
     expect(starts()).toHaveLength(1);
   });
 
-  it('the probe\'s resolved finding and the alarm\'s OK annotate that incident, never open another', async () => {
+  it("the probe's resolved finding and the alarm's OK annotate that incident, never open another", async () => {
     const classify = createClassifyHandler(deps);
-    await classify(signalsBatch(ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([2], 'firing')]))));
+    await classify(
+      signalsBatch(ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([2], 'firing')]))),
+    );
     clock = new Date('2026-12-07T10:03:01.000Z');
     await classify(signalsBatch(ingest(alarmEvent(2, 'ALARM'))));
     clock = new Date('2026-12-07T10:05:00.000Z');
-    await classify(signalsBatch([...ingest(probeResult('events', '2026-12-07T10:05:00.000Z', [brokerDown([2], 'resolved')])), ...ingest(alarmEvent(2, 'OK'))]));
+    await classify(
+      signalsBatch([
+        ...ingest(probeResult('events', '2026-12-07T10:05:00.000Z', [brokerDown([2], 'resolved')])),
+        ...ingest(alarmEvent(2, 'OK')),
+      ]),
+    );
     expect(store.incidents.size).toBe(1);
     expect(starts()).toHaveLength(1);
   });
@@ -117,15 +150,31 @@ describe('fast detection and the broker-down alarm: one fault, one incident', ()
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
   });
 
-  it('a site that went down whole: the probe\'s earlier emergency does not swallow the site-down alarm, which still starts dr-failover', async () => {
+  it("a site that went down whole: the probe's earlier emergency does not swallow the site-down alarm, which still starts dr-failover", async () => {
     const classify = createClassifyHandler(deps);
-    await classify(signalsBatch(ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([1, 2, 3, 4, 5, 6], 'firing')]))));
+    await classify(
+      signalsBatch(
+        ingest(probeResult('events', '2026-12-07T10:01:00.000Z', [brokerDown([1, 2, 3, 4, 5, 6], 'firing')])),
+      ),
+    );
     expect(starts().map((s) => s.stateMachineArn)).toEqual([ARN('escalation')]);
     // Two minutes later the site-down alarm (no bootstrap server answered for 2 of 2 minutes) fires.
     clock = new Date('2026-12-07T10:03:01.000Z');
     const siteSpec = clusterAlarmSpecs(config.deployment, cluster).find((x) => x.alarmKind === 'site-down');
     if (!siteSpec) throw new Error('the events cluster has no site-down alarm');
-    const site = ingest(alarmStateChangeEvent({ spec: siteSpec, from: 'OK', to: 'ALARM', at: clock.getTime(), reason: 'Threshold Crossed: 2 datapoints were less than the threshold (1.0).', datapoints: [0, 0] }, { region: 'us-east-1', account: '123456789012' }));
+    const site = ingest(
+      alarmStateChangeEvent(
+        {
+          spec: siteSpec,
+          from: 'OK',
+          to: 'ALARM',
+          at: clock.getTime(),
+          reason: 'Threshold Crossed: 2 datapoints were less than the threshold (1.0).',
+          datapoints: [0, 0],
+        },
+        { region: 'us-east-1', account: '123456789012' },
+      ),
+    );
     expect(site).toEqual([expect.objectContaining({ kind: 'site-down', cluster: 'events', state: 'firing' })]);
     expect((await classify(signalsBatch(site))).batchItemFailures).toEqual([]);
     const byType = new Map([...store.incidents.values()].map((i) => [i.type, i]));

@@ -21,7 +21,11 @@ function captureEmf(): { docs: Emf[]; restore: () => void } {
   return { docs, restore: () => spy.mockRestore() };
 }
 
-const incident = (cluster: string, severity: OpenIncident['severity'], status: OpenIncident['status']): OpenIncident => ({
+const incident = (
+  cluster: string,
+  severity: OpenIncident['severity'],
+  status: OpenIncident['status'],
+): OpenIncident => ({
   id: `${cluster}-${severity}-${status}`,
   cluster,
   type: 'broker-failure',
@@ -40,7 +44,9 @@ describe('incident metrics', () => {
     const store = {
       listOpen: async (cluster: string) => {
         asked.push(cluster);
-        return cluster === 'orders' ? [incident('orders', 'SEV-1', 'awaiting-approval'), incident('orders', 'SEV-2', 'remediating')] : [incident('payments', 'SEV-2', 'open')];
+        return cluster === 'orders'
+          ? [incident('orders', 'SEV-1', 'awaiting-approval'), incident('orders', 'SEV-2', 'remediating')]
+          : [incident('payments', 'SEV-2', 'open')];
       },
     };
     const emf = captureEmf();
@@ -48,7 +54,11 @@ describe('incident metrics', () => {
       const counts = await publishIncidentMetrics({ ...storePieces(store), clusters: ['orders', 'payments'] });
       metrics.publishStoredMetrics();
       expect(asked).toEqual(['orders', 'payments']);
-      expect(counts).toEqual({ bySeverity: { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 0, 'SEV-4': 0 }, awaitingApproval: 1, total: 3 });
+      expect(counts).toEqual({
+        bySeverity: { 'SEV-1': 1, 'SEV-2': 2, 'SEV-3': 0, 'SEV-4': 0 },
+        awaitingApproval: 1,
+        total: 3,
+      });
     } finally {
       emf.restore();
     }
@@ -71,7 +81,9 @@ describe('incident metrics', () => {
   it('fails the invocation when the environment names no cluster file (the schedule retries next time)', async () => {
     vi.stubEnv('CLUSTERS_FILE', '');
     vi.stubEnv('INCIDENT_TABLE_NAME', 'incidents');
-    await expect(handler({}, { functionName: 'f', awsRequestId: 'r' } as never)).rejects.toThrow('environment variable CLUSTERS_FILE is not set');
+    await expect(handler({}, { functionName: 'f', awsRequestId: 'r' } as never)).rejects.toThrow(
+      'environment variable CLUSTERS_FILE is not set',
+    );
     vi.unstubAllEnvs();
   });
 });

@@ -20,7 +20,15 @@ import { IncidentStore } from '../../functions/shared/incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-signals';
-const ORDERS: ClusterFacts = { name: 'orders', aliases: ['orders-msk'], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false };
+const ORDERS: ClusterFacts = {
+  name: 'orders',
+  aliases: ['orders-msk'],
+  platform: 'msk',
+  metadataMode: 'kraft',
+  brokerCount: 3,
+  hasDr: false,
+  automaticFailover: false,
+};
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/events/${name}`, import.meta.url), 'utf8');
 
 const sqsMock = mockClient(SQSClient);
@@ -33,7 +41,12 @@ function record(body: string, messageId = 'm-1'): SQSRecord {
     messageId,
     receiptHandle: 'r',
     body,
-    attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.parse('2026-11-22T01:00:00Z')), SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: String(Date.parse('2026-11-22T01:00:00Z')),
+      SenderId: 's',
+      ApproximateFirstReceiveTimestamp: '1',
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',
@@ -58,7 +71,13 @@ beforeEach(() => {
   deps = {
     sqs: new SQSClient({ region: 'eu-west-1' }),
     signalsQueueUrl: QUEUE,
-    ...storePieces(new IncidentStore({ client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })), tableName: 'incidents', now: () => new Date('2026-11-22T01:00:05Z') })),
+    ...storePieces(
+      new IncidentStore({
+        client: documentClient(new DynamoDBClient({ region: 'eu-west-1' })),
+        tableName: 'incidents',
+        now: () => new Date('2026-11-22T01:00:05Z'),
+      }),
+    ),
     clusters: [ORDERS],
     now: () => new Date('2026-11-22T01:00:05Z'),
   };
@@ -76,26 +95,46 @@ describe('ingest handler (SQS batch)', () => {
     expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
     expect(sqsMock).toHaveReceivedCommandWith(SendMessageBatchCommand, { QueueUrl: QUEUE });
     const [s] = queuedSignals();
-    expect(s).toMatchObject({ source: 'cloudwatch', cluster: 'orders', kind: 'disk-usage', brokerIds: [2], state: 'firing' });
+    expect(s).toMatchObject({
+      source: 'cloudwatch',
+      cluster: 'orders',
+      kind: 'disk-usage',
+      brokerIds: [2],
+      state: 'firing',
+    });
     expect(ddbMock).not.toHaveReceivedCommand(PutCommand);
   });
 
   it('accepts AMP alerts in an SNS envelope and Alertmanager bodies inside an API Gateway request', async () => {
     const am = fixture('alertmanager-firing.json');
-    const apigw = JSON.stringify({ httpMethod: 'POST', requestContext: {}, isBase64Encoded: true, body: Buffer.from(am).toString('base64') });
-    const res = await createIngestHandler(deps)(batch(record(fixture('amp-sns-notification.json'), 'a'), record(apigw, 'b')));
+    const apigw = JSON.stringify({
+      httpMethod: 'POST',
+      requestContext: {},
+      isBase64Encoded: true,
+      body: Buffer.from(am).toString('base64'),
+    });
+    const res = await createIngestHandler(deps)(
+      batch(record(fixture('amp-sns-notification.json'), 'a'), record(apigw, 'b')),
+    );
     expect(res.batchItemFailures).toEqual([]);
     const sources = new Set(queuedSignals().map((s) => s.source));
     expect(sources).toEqual(new Set(['amp', 'alertmanager']));
   });
 
   it('stores a malformed record raw with the error and does not retry it', async () => {
-    const res = await createIngestHandler(deps)(batch(record('{"not":"an alarm"', 'bad-json'), record('{"hello":"world"}', 'unknown')));
+    const res = await createIngestHandler(deps)(
+      batch(record('{"not":"an alarm"', 'bad-json'), record('{"hello":"world"}', 'unknown')),
+    );
     expect(res.batchItemFailures).toEqual([]);
     expect(sqsMock).not.toHaveReceivedCommand(SendMessageBatchCommand);
     expect(ddbMock).toHaveReceivedCommandTimes(PutCommand, 2);
     const items = ddbMock.commandCalls(PutCommand).map((c) => c.args[0].input.Item!);
-    expect(items[0]).toMatchObject({ pk: 'RAW#2026-11-22', errorName: 'MalformedEventError', body: '{"not":"an alarm"', truncated: false });
+    expect(items[0]).toMatchObject({
+      pk: 'RAW#2026-11-22',
+      errorName: 'MalformedEventError',
+      body: '{"not":"an alarm"',
+      truncated: false,
+    });
     expect(items[1]).toMatchObject({ errorName: 'UnknownSourceError', body: '{"hello":"world"}' });
     expect(String(items[0]!.sk)).toMatch(/^2026-11-22T01:00:00.000Z#/);
   });
@@ -107,7 +146,9 @@ describe('ingest handler (SQS batch)', () => {
       .rejectsOnce(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
       .resolvesOnce({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false, Message: 'try again' }] });
     const cw = fixture('cloudwatch-single-metric.json');
-    const res = await createIngestHandler(deps)(batch(record(cw, 'ok'), record(cw, 'throttled'), record(cw, 'partial')));
+    const res = await createIngestHandler(deps)(
+      batch(record(cw, 'ok'), record(cw, 'throttled'), record(cw, 'partial')),
+    );
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'throttled' }, { itemIdentifier: 'partial' }]);
   });
 
@@ -136,13 +177,24 @@ describe('ingest handler (SQS batch)', () => {
     process.env.DEPLOYMENT = 'prod';
     process.env.STACK_NAME = 'KafkaHeal-prod';
     // The alarm's CloudFormation stack-name tag names this stack (functions/ingest/alarm-owner.ts).
-    cwMock.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
+    cwMock
+      .on(ListTagsForResourceCommand)
+      .resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
     const { handler } = await import('../../functions/ingest/handler.js');
-    const context = { functionName: 'ingest', awsRequestId: 'req-1', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest', memoryLimitInMB: '256', functionVersion: '$LATEST', getRemainingTimeInMillis: () => 30_000 } as unknown as Context;
+    const context = {
+      functionName: 'ingest',
+      awsRequestId: 'req-1',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:ingest',
+      memoryLimitInMB: '256',
+      functionVersion: '$LATEST',
+      getRemainingTimeInMillis: () => 30_000,
+    } as unknown as Context;
     const res = await handler(batch(record(fixture('cloudwatch-single-metric.json'))), context);
     expect(res.batchItemFailures).toEqual([]);
     expect(queuedSignals()).toHaveLength(1);
-    expect(cwMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, { ResourceARN: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2' });
+    expect(cwMock).toHaveReceivedCommandWith(ListTagsForResourceCommand, {
+      ResourceARN: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2',
+    });
   });
 });
 
@@ -157,11 +209,33 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect(ids).toEqual(queuedSignals().map((s) => s.id));
   });
 
-  it('reads alerts with the deployment\'s routing: a configured alert name, broker label and broker host', async () => {
+  it("reads alerts with the deployment's routing: a configured alert name, broker label and broker host", async () => {
     const alerts = (labels: Record<string, string>[]) =>
-      JSON.stringify({ version: '4', groupKey: '{}:{}', status: 'firing', alerts: labels.map((l, i) => ({ status: 'firing', labels: l, annotations: {}, startsAt: '2026-11-22T01:00:00Z', fingerprint: `f${i}` })) });
-    const routing = { kinds: { ourbrokergone: 'broker-down' as const }, brokerLabel: 'kafka_node', brokerHosts: { orders: { 'kafka-2.internal': 2 } } };
-    const res = await createWebhookHandler({ ...deps, routing })(body(alerts([{ alertname: 'OurBrokerGone', cluster: 'orders', kafka_node: '3' }, { alertname: 'HostHighCpuLoad', instance: 'kafka-2.internal:9100' }])));
+      JSON.stringify({
+        version: '4',
+        groupKey: '{}:{}',
+        status: 'firing',
+        alerts: labels.map((l, i) => ({
+          status: 'firing',
+          labels: l,
+          annotations: {},
+          startsAt: '2026-11-22T01:00:00Z',
+          fingerprint: `f${i}`,
+        })),
+      });
+    const routing = {
+      kinds: { ourbrokergone: 'broker-down' as const },
+      brokerLabel: 'kafka_node',
+      brokerHosts: { orders: { 'kafka-2.internal': 2 } },
+    };
+    const res = await createWebhookHandler({ ...deps, routing })(
+      body(
+        alerts([
+          { alertname: 'OurBrokerGone', cluster: 'orders', kafka_node: '3' },
+          { alertname: 'HostHighCpuLoad', instance: 'kafka-2.internal:9100' },
+        ]),
+      ),
+    );
     expect(res.statusCode).toBe(202);
     expect(queuedSignals().map((s) => [s.kind, s.cluster, s.brokerIds])).toEqual([
       ['broker-down', 'orders', [3]],
@@ -169,7 +243,9 @@ describe('webhook handler (API Gateway proxy)', () => {
     ]);
     // The ingest queue path (AMP through SNS) reads them the same way.
     sqsMock.resetHistory();
-    await createIngestHandler({ ...deps, routing })(batch(record(alerts([{ alertname: 'our-broker-gone', cluster: 'orders', kafka_node: 'kafka-2.internal' }]))));
+    await createIngestHandler({ ...deps, routing })(
+      batch(record(alerts([{ alertname: 'our-broker-gone', cluster: 'orders', kafka_node: 'kafka-2.internal' }]))),
+    );
     expect(queuedSignals().map((s) => [s.kind, s.brokerIds])).toEqual([['broker-down', [2]]]);
   });
 
@@ -178,7 +254,9 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ error: 'MalformedEventError' });
     expect(JSON.parse(res.body).message).toMatch(/not valid JSON/);
-    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', body: '{"alerts": ' }) });
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ source: 'webhook:alertmanager', body: '{"alerts": ' }),
+    });
     expect((await createWebhookHandler(deps)(body(''))).statusCode).toBe(400);
   });
 
@@ -188,14 +266,24 @@ describe('webhook handler (API Gateway proxy)', () => {
     expect(Buffer.byteLength(deep)).toBeLessThan(MAX_WEBHOOK_BYTES);
     const res = await createWebhookHandler(deps)(body(deep));
     expect(res.statusCode).toBe(400);
-    expect(JSON.parse(res.body)).toEqual({ error: 'MalformedEventError', message: 'request body nests deeper than 64 levels' });
-    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'MalformedEventError' }) });
+    expect(JSON.parse(res.body)).toEqual({
+      error: 'MalformedEventError',
+      message: 'request body nests deeper than 64 levels',
+    });
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, {
+      Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'MalformedEventError' }),
+    });
     // A deep value where a message quotes what it got: described, never stringified.
-    const wrongVersion = await createWebhookHandler(deps)(body(`{"version":${'['.repeat(40)}${']'.repeat(40)},"alerts":[]}`));
+    const wrongVersion = await createWebhookHandler(deps)(
+      body(`{"version":${'['.repeat(40)}${']'.repeat(40)},"alerts":[]}`),
+    );
     expect(JSON.parse(wrongVersion.body)).toMatchObject({ error: 'MalformedEventError' });
     const queued = await createIngestHandler(deps)(batch(record(deep, 'deep')));
     expect(queued.batchItemFailures).toEqual([]);
-    expect(ddbMock.commandCalls(PutCommand).at(-1)?.args[0].input.Item).toMatchObject({ errorName: 'MalformedEventError', error: 'queue message body nests deeper than 64 levels' });
+    expect(ddbMock.commandCalls(PutCommand).at(-1)?.args[0].input.Item).toMatchObject({
+      errorName: 'MalformedEventError',
+      error: 'queue message body nests deeper than 64 levels',
+    });
   });
 
   it('answers 413 above 256 KB and checks the size before parsing (both sides of the limit)', async () => {
@@ -213,17 +301,28 @@ describe('webhook handler (API Gateway proxy)', () => {
     ['probe-result.json', 'a kafka-heal probe result'],
     ['amp-sns-notification.json', 'an SNS message'],
     ['amp-sns-lambda.json', 'an SNS message'],
-  ])('refuses %s: the webhook accepts only the Alertmanager shape (400, kept raw, nothing queued)', async (name, shape) => {
-    // Each of these has its own path that binds it to this deployment (EventBridge with the alarm's
-    // stack tag, the probe, the AMP topic); the webhook token must not stand in for them.
-    const res = await createWebhookHandler(deps)(body(fixture(name)));
-    expect(res.statusCode).toBe(400);
-    expect(JSON.parse(res.body)).toEqual({ error: 'UnknownSourceError', message: `the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}` });
-    expect(queuedSignals()).toEqual([]);
-    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'UnknownSourceError' }) });
-    // The same body on its own path is read.
-    expect(normalize(JSON.parse(fixture(name)), { clusters: deps.clusters, receivedAt: '2026-11-22T02:00:00.000Z' }).outcome).toMatch(/^(signals|ignored)$/);
-  });
+  ])(
+    'refuses %s: the webhook accepts only the Alertmanager shape (400, kept raw, nothing queued)',
+    async (name, shape) => {
+      // Each of these has its own path that binds it to this deployment (EventBridge with the alarm's
+      // stack tag, the probe, the AMP topic); the webhook token must not stand in for them.
+      const res = await createWebhookHandler(deps)(body(fixture(name)));
+      expect(res.statusCode).toBe(400);
+      expect(JSON.parse(res.body)).toEqual({
+        error: 'UnknownSourceError',
+        message: `the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}`,
+      });
+      expect(queuedSignals()).toEqual([]);
+      expect(ddbMock).toHaveReceivedCommandWith(PutCommand, {
+        Item: expect.objectContaining({ source: 'webhook:alertmanager', errorName: 'UnknownSourceError' }),
+      });
+      // The same body on its own path is read.
+      expect(
+        normalize(JSON.parse(fixture(name)), { clusters: deps.clusters, receivedAt: '2026-11-22T02:00:00.000Z' })
+          .outcome,
+      ).toMatch(/^(signals|ignored)$/);
+    },
+  );
 
   it('answers 503 when the signals cannot be queued, so Alertmanager retries', async () => {
     sqsMock.on(SendMessageBatchCommand).rejects(new Error('queue down'));

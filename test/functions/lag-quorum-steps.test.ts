@@ -1,8 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { clusterStepsDepsFromEnv, makeClusterStepsHandler, parseZookeeperConnect } from '../../functions/cluster-steps/handler.js';
+import {
+  clusterStepsDepsFromEnv,
+  makeClusterStepsHandler,
+  parseZookeeperConnect,
+} from '../../functions/cluster-steps/handler.js';
 import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
 import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
-import { planQuorumRecovery, readQuorumOutput, resolveQuorumTarget, type QuorumClusterTarget } from '../../functions/workflow-steps/quorum-recovery.js';
+import {
+  planQuorumRecovery,
+  readQuorumOutput,
+  resolveQuorumTarget,
+  type QuorumClusterTarget,
+} from '../../functions/workflow-steps/quorum-recovery.js';
 import { SNAPSHOTS } from '../statemachines/recovery-fixtures.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +28,14 @@ const base: QuorumClusterTarget = {
   serviceName: 'kafka',
   listenerPort: 9092,
   serverProperties: '/etc/kafka/server.properties',
-  quorum: { metadataMode: 'kraft', zookeeper: [], metadataLogDir: '/data', brokerMetadataLogDirs: { '2': '/data-2' }, kafkaHome: '/opt/kafka', backupDir: '/var/backups/kafka-heal' },
+  quorum: {
+    metadataMode: 'kraft',
+    zookeeper: [],
+    metadataLogDir: '/data',
+    brokerMetadataLogDirs: { '2': '/data-2' },
+    kafkaHome: '/opt/kafka',
+    backupDir: '/var/backups/kafka-heal',
+  },
 };
 const input = { incidentId: 'inc-1', cluster: 'c' };
 
@@ -31,36 +47,80 @@ describe('quorum-recovery start', () => {
       [1, '9093', '/srv/1/server.properties', '/data'],
       [2, '9092', '/etc/kafka/server.properties', '/data-2'],
     ]);
-    expect(t).toMatchObject({ cliInstanceId: 'i-0000000000000000a', bootstrapServer: 'localhost:9093', commandConfig: 'none', quorumMembers: [], dryRun: false });
-    expect(resolveQuorumTarget(input, () => ({ ...base, commandConfig: '/etc/kafka/client.properties' })).commandConfig).toBe('/etc/kafka/client.properties');
+    expect(t).toMatchObject({
+      cliInstanceId: 'i-0000000000000000a',
+      bootstrapServer: 'localhost:9093',
+      commandConfig: 'none',
+      quorumMembers: [],
+      dryRun: false,
+    });
+    expect(
+      resolveQuorumTarget(input, () => ({ ...base, commandConfig: '/etc/kafka/client.properties' })).commandConfig,
+    ).toBe('/etc/kafka/client.properties');
   });
 
   it('refuses MSK, missing quorum configuration, no listed brokers, ZooKeeper mode without hosts, bad input', () => {
     expect(() => resolveQuorumTarget(input, () => ({ ...base, platform: 'msk' }))).toThrow(/AWS manages its quorum/);
     expect(() => resolveQuorumTarget(input, () => ({ ...base, quorum: undefined }))).toThrow(/no quorum configuration/);
-    expect(() => resolveQuorumTarget(input, () => ({ ...base, brokers: [] }))).toThrow(/lists no brokers by instance id/);
-    expect(() => resolveQuorumTarget(input, () => ({ ...base, quorum: { ...(base.quorum as NonNullable<QuorumClusterTarget['quorum']>), metadataMode: 'zookeeper' } }))).toThrow(/lists no ZooKeeper hosts/);
-    expect(() => resolveQuorumTarget({ cluster: 'c' }, () => base)).toThrow(expect.objectContaining({ name: 'RecoveryTargetError', message: expect.stringMatching(/not a quorum-recovery request: incidentId/) }));
+    expect(() => resolveQuorumTarget(input, () => ({ ...base, brokers: [] }))).toThrow(
+      /lists no brokers by instance id/,
+    );
+    expect(() =>
+      resolveQuorumTarget(input, () => ({
+        ...base,
+        quorum: { ...(base.quorum as NonNullable<QuorumClusterTarget['quorum']>), metadataMode: 'zookeeper' },
+      })),
+    ).toThrow(/lists no ZooKeeper hosts/);
+    expect(() => resolveQuorumTarget({ cluster: 'c' }, () => base)).toThrow(
+      expect.objectContaining({
+        name: 'RecoveryTargetError',
+        message: expect.stringMatching(/not a quorum-recovery request: incidentId/),
+      }),
+    );
   });
 
   it('plans brokers the probe did not order before the controller, and no restore phase in KRaft mode', () => {
-    const plan = planQuorumRecovery(resolveQuorumTarget(input, () => base), [1], 1, { stop: 'stop', backup: 'backup', restart: 'restart' });
+    const plan = planQuorumRecovery(
+      resolveQuorumTarget(input, () => base),
+      [1],
+      1,
+      { stop: 'stop', backup: 'backup', restart: 'restart' },
+    );
     expect(plan.restart.map((b) => b.brokerId)).toEqual([2, 1]);
     expect(plan.hasRestore).toBe(false);
-    expect(plan.backup.map((b) => [b.mode, b.dataDir])).toEqual([['kraft', '/data-2'], ['kraft', '/data']]);
+    expect(plan.backup.map((b) => [b.mode, b.dataDir])).toEqual([
+      ['kraft', '/data-2'],
+      ['kraft', '/data'],
+    ]);
     expect(plan.actions.restart.at(-1)).toMatch(/start broker 1 .*, the controller, last$/);
-    expect(plan.summary).toMatch(/the KRaft controllers restart with their brokers; restart brokers 2, 1 one at a time \(controller 1 last\); validate$/);
+    expect(plan.summary).toMatch(
+      /the KRaft controllers restart with their brokers; restart brokers 2, 1 one at a time \(controller 1 last\); validate$/,
+    );
   });
 
   it('reads a describe-quorum line, and an unreadable one as no leader', () => {
     expect(readQuorumOutput('{"result":"ok","leaderId":3}\n')).toMatchObject({ led: true, leaderId: 3 });
-    expect(readQuorumOutput('')).toMatchObject({ led: false, summary: expect.stringMatching(/^describe-quorum printed no result/) });
+    expect(readQuorumOutput('')).toMatchObject({
+      led: false,
+      summary: expect.stringMatching(/^describe-quorum printed no result/),
+    });
   });
 });
 
 describe('consumer-lag start', () => {
   it('takes the group from the input or the signal, owner and hook from the configuration, default bands', () => {
-    const target = { cluster: 'c', clusterStepsFunction: 'fn', consumerGroups: [{ name: 'g', maxOffsetLag: 5, scaleHook: { kind: 'sns' as const, topicArn: 'arn:aws:sns:eu-west-1:123456789012:t' } }], lagThresholds: { lagSev3: 50 } };
+    const target = {
+      cluster: 'c',
+      clusterStepsFunction: 'fn',
+      consumerGroups: [
+        {
+          name: 'g',
+          maxOffsetLag: 5,
+          scaleHook: { kind: 'sns' as const, topicArn: 'arn:aws:sns:eu-west-1:123456789012:t' },
+        },
+      ],
+      lagThresholds: { lagSev3: 50 },
+    };
     expect(resolveLagTarget({ ...input, signal: { consumerGroup: 'g' } }, () => target)).toMatchObject({
       group: 'g',
       ownerTeam: null,
@@ -69,14 +129,32 @@ describe('consumer-lag start', () => {
       scaleHook: { kind: 'sns', target: 'arn:aws:sns:eu-west-1:123456789012:t' },
       thresholds: { lagSev3: 50, lagSev2: 100_000, lagSev1: 1_000_000 },
     });
-    expect(resolveLagTarget({ ...input, consumerGroup: 'other' }, () => ({ cluster: 'c', clusterStepsFunction: 'fn' }))).toMatchObject({ group: 'other', topics: null, scaleHook: { kind: 'none', target: null }, maxOffsetLag: 10_000 });
+    expect(
+      resolveLagTarget({ ...input, consumerGroup: 'other' }, () => ({ cluster: 'c', clusterStepsFunction: 'fn' })),
+    ).toMatchObject({ group: 'other', topics: null, scaleHook: { kind: 'none', target: null }, maxOffsetLag: 10_000 });
   });
 });
 
 describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ensemble when they can', () => {
-  const zkHealthy = () => ({ ...SNAPSHOTS.healthy(), metadataMode: 'zookeeper' as const, controller: { id: 1, known: true, note: 'ZooKeeper mode' } });
-  const lost = { servers: [{ server: 'zk1:2181', mode: 'not-serving' as const }, { server: 'zk2:2181', mode: 'not-serving' as const }, { server: 'zk3:2181', mode: 'not-serving' as const }] };
-  const back = { servers: [{ server: 'zk1:2181', mode: 'follower' as const }, { server: 'zk2:2181', mode: 'leader' as const }, { server: 'zk3:2181', mode: 'follower' as const }] };
+  const zkHealthy = () => ({
+    ...SNAPSHOTS.healthy(),
+    metadataMode: 'zookeeper' as const,
+    controller: { id: 1, known: true, note: 'ZooKeeper mode' },
+  });
+  const lost = {
+    servers: [
+      { server: 'zk1:2181', mode: 'not-serving' as const },
+      { server: 'zk2:2181', mode: 'not-serving' as const },
+      { server: 'zk3:2181', mode: 'not-serving' as const },
+    ],
+  };
+  const back = {
+    servers: [
+      { server: 'zk1:2181', mode: 'follower' as const },
+      { server: 'zk2:2181', mode: 'leader' as const },
+      { server: 'zk3:2181', mode: 'follower' as const },
+    ],
+  };
   const asked: string[] = [];
   const handler = (ensemble: EnsembleObservation | undefined) =>
     makeClusterStepsHandler({
@@ -88,10 +166,20 @@ describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ense
         return ensemble;
       },
     });
-  const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({ step: s, cluster: 'orders', metadataMode, brokerIds: [1, 2, 3] });
+  const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({
+    step: s,
+    cluster: 'orders',
+    metadataMode,
+    brokerIds: [1, 2, 3],
+  });
 
   it('healthy brokers with their last controller, but no ensemble quorum: lost, and not restored', async () => {
-    await expect(handler(lost)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'quorum-lost', controllerId: 1, order: [2, 3, 1], summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum/) });
+    await expect(handler(lost)(step('quorum-confirm'))).resolves.toMatchObject({
+      verdict: 'quorum-lost',
+      controllerId: 1,
+      order: [2, 3, 1],
+      summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum/),
+    });
     await expect(handler(lost)(step('quorum-verify'))).rejects.toMatchObject({ name: 'QuorumNotRestored' });
     expect(asked).toEqual(['orders', 'orders']);
   });
@@ -106,13 +194,25 @@ describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ense
 });
 
 describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the quorum steps ask', () => {
-  const zkHealthy = () => ({ ...SNAPSHOTS.healthy(), metadataMode: 'zookeeper' as const, controller: { id: 1, known: true, note: 'ZooKeeper mode' } });
+  const zkHealthy = () => ({
+    ...SNAPSHOTS.healthy(),
+    metadataMode: 'zookeeper' as const,
+    controller: { id: 1, known: true, note: 'ZooKeeper mode' },
+  });
   // As deployed: the cluster in the file bundled beside the code (CLUSTERS_FILE in LAMBDA_TASK_ROOT).
   const root = mkdtempSync(join(tmpdir(), 'kh-cluster-steps-'));
-  writeFileSync(join(root, 'clusters.json'), JSON.stringify([{ name: 'payments', bootstrapServers: ['kafka-1.payments.example.com:9092'], brokerCount: 3 }]));
+  writeFileSync(
+    join(root, 'clusters.json'),
+    JSON.stringify([{ name: 'payments', bootstrapServers: ['kafka-1.payments.example.com:9092'], brokerCount: 3 }]),
+  );
   const FILE = { CLUSTERS_FILE: 'clusters.json', LAMBDA_TASK_ROOT: root };
   const ZOOKEEPER_CONNECT = 'zk-1.payments.example.com:2181, zk-2.payments.example.com:2181,[fd00::3]:2181';
-  const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({ step: s, cluster: 'payments', metadataMode, brokerIds: [1, 2, 3] });
+  const step = (s: 'quorum-confirm' | 'quorum-verify', metadataMode: 'zookeeper' | 'kraft' = 'zookeeper') => ({
+    step: s,
+    cluster: 'payments',
+    metadataMode,
+    brokerIds: [1, 2, 3],
+  });
   /** The handler wired from `env` as the Lambda is, with doubles for the probe and the srvr round. */
   function deployed(env: NodeJS.ProcessEnv, modes: ('leader' | 'follower' | 'not-serving')[]) {
     const asked: (readonly string[])[] = [];
@@ -130,8 +230,18 @@ describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the qu
   }
 
   it('asks every listed server: an ensemble without quorum makes healthy-looking brokers a lost quorum, and not restored', async () => {
-    const { handler, asked, probed } = deployed({ ...FILE, ZOOKEEPER_CONNECT }, ['not-serving', 'not-serving', 'follower']);
-    await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'quorum-lost', order: [2, 3, 1], summary: expect.stringMatching(/^ZooKeeper ensemble has no quorum: 1 of 3 voters serving \(zk-1\.payments\.example\.com:2181 not-serving/) });
+    const { handler, asked, probed } = deployed({ ...FILE, ZOOKEEPER_CONNECT }, [
+      'not-serving',
+      'not-serving',
+      'follower',
+    ]);
+    await expect(handler(step('quorum-confirm'))).resolves.toMatchObject({
+      verdict: 'quorum-lost',
+      order: [2, 3, 1],
+      summary: expect.stringMatching(
+        /^ZooKeeper ensemble has no quorum: 1 of 3 voters serving \(zk-1\.payments\.example\.com:2181 not-serving/,
+      ),
+    });
     await expect(handler(step('quorum-verify'))).rejects.toMatchObject({ name: 'QuorumNotRestored' });
     const servers = ['zk-1.payments.example.com:2181', 'zk-2.payments.example.com:2181', '[fd00::3]:2181'];
     expect(asked).toEqual([servers, servers]);
@@ -158,8 +268,14 @@ describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the qu
 
   it('a malformed ZOOKEEPER_CONNECT fails the quorum steps by name; the other steps still run', async () => {
     const { handler, asked } = deployed({ ...FILE, ZOOKEEPER_CONNECT: 'zk-1:2181,zk-2:2181/kafka' }, []);
-    await expect(handler(step('quorum-confirm'))).rejects.toMatchObject({ name: 'ZookeeperConnectError', message: expect.stringContaining('"zk-2:2181/kafka" is not host:port') });
-    await expect(handler({ step: 'confirm', cluster: 'payments', brokerId: 2 })).resolves.toMatchObject({ step: 'confirm', verdict: 'false-alarm' });
+    await expect(handler(step('quorum-confirm'))).rejects.toMatchObject({
+      name: 'ZookeeperConnectError',
+      message: expect.stringContaining('"zk-2:2181/kafka" is not host:port'),
+    });
+    await expect(handler({ step: 'confirm', cluster: 'payments', brokerId: 2 })).resolves.toMatchObject({
+      step: 'confirm',
+      verdict: 'false-alarm',
+    });
     expect(asked).toEqual([]);
   });
 
@@ -167,6 +283,7 @@ describe('cluster steps as deployed: ZOOKEEPER_CONNECT names the ensemble the qu
     expect(parseZookeeperConnect('a:1, b:2')).toEqual(['a:1', 'b:2']);
     expect(parseZookeeperConnect(undefined)).toBeUndefined();
     expect(parseZookeeperConnect(' ')).toBeUndefined();
-    for (const bad of ['zk-1', 'zk-1:0', 'zk-1:70000', 'zk-1:2181,', ':2181']) expect(() => parseZookeeperConnect(bad), bad).toThrow(/ZOOKEEPER_CONNECT/);
+    for (const bad of ['zk-1', 'zk-1:0', 'zk-1:70000', 'zk-1:2181,', ':2181'])
+      expect(() => parseZookeeperConnect(bad), bad).toThrow(/ZOOKEEPER_CONNECT/);
   });
 });

@@ -55,21 +55,50 @@ beforeEach(() => {
 });
 
 const acknowledgements: Record<string, () => Promise<unknown>> = {
-  'lifecycle command': () => commandHandler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' }, context),
+  'lifecycle command': () =>
+    commandHandler({ incidentId: 'inc-1', action: 'acknowledge', by: 'operator:ada' }, context),
   'incident page': () => {
-    const link = new URL(incidentLinks('https://approvals.example', Buffer.from(SIGNING_KEY), 'inc-1', new Date()).acknowledge);
+    const link = new URL(
+      incidentLinks('https://approvals.example', Buffer.from(SIGNING_KEY), 'inc-1', new Date()).acknowledge,
+    );
     link.searchParams.set('by', 'Ada');
-    return pageHandler({ httpMethod: 'POST', pathParameters: { incidentId: 'inc-1' }, queryStringParameters: null, body: link.searchParams.toString(), isBase64Encoded: false } as never, context);
+    return pageHandler(
+      {
+        httpMethod: 'POST',
+        pathParameters: { incidentId: 'inc-1' },
+        queryStringParameters: null,
+        body: link.searchParams.toString(),
+        isBase64Encoded: false,
+      } as never,
+      context,
+    );
   },
   'PagerDuty webhook': () => {
-    const body = JSON.stringify({ event: { id: `ev-${Math.random()}`, event_type: 'incident.acknowledged', occurred_at: new Date().toISOString(), agent: null, data: { id: 'P1', type: 'incident', incident_key: 'inc-1' } } });
-    return webhookHandler({ headers: { 'X-PagerDuty-Signature': signPagerDuty(Buffer.from(WEBHOOK_SECRET), body) }, body, isBase64Encoded: false } as never, context);
+    const body = JSON.stringify({
+      event: {
+        id: `ev-${Math.random()}`,
+        event_type: 'incident.acknowledged',
+        occurred_at: new Date().toISOString(),
+        agent: null,
+        data: { id: 'P1', type: 'incident', incident_key: 'inc-1' },
+      },
+    });
+    return webhookHandler(
+      {
+        headers: { 'X-PagerDuty-Signature': signPagerDuty(Buffer.from(WEBHOOK_SECRET), body) },
+        body,
+        isBase64Encoded: false,
+      } as never,
+      context,
+    );
   },
 };
 
 async function mttaDocuments(ack: () => Promise<unknown>): Promise<unknown[]> {
   const lines: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
+  const spy = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
   try {
     await ack();
   } finally {
@@ -85,12 +114,21 @@ async function mttaDocuments(ack: () => Promise<unknown>): Promise<unknown[]> {
 describe.each(Object.keys(acknowledgements))('the %s Lambda', (name) => {
   const ack = acknowledgements[name] as () => Promise<unknown>;
 
-  it('publishes MttaSeconds (Severity only) for the incident\'s first acknowledgement', async () => {
+  it("publishes MttaSeconds (Severity only) for the incident's first acknowledgement", async () => {
     ddb.on(UpdateCommand).resolves({ Attributes: { version: 3 } });
     const docs = await mttaDocuments(ack);
     expect(ddb.commandCalls(UpdateCommand).some((c) => c.args[0].input.ReturnValues === 'UPDATED_OLD')).toBe(true);
     expect(docs).toEqual([
-      { _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'KafkaHeal', Dimensions: [['Severity']], Metrics: [{ Name: MTTA_METRIC, Unit: 'Seconds' }] }] }, Severity: 'SEV-1', [MTTA_METRIC]: expect.any(Number) },
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            { Namespace: 'KafkaHeal', Dimensions: [['Severity']], Metrics: [{ Name: MTTA_METRIC, Unit: 'Seconds' }] },
+          ],
+        },
+        Severity: 'SEV-1',
+        [MTTA_METRIC]: expect.any(Number),
+      },
     ]);
   });
 

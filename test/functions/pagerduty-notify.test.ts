@@ -22,7 +22,10 @@ import { ConfigurationError } from '../../functions/shared/errors.js';
 import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
 import type { PagerDutyResult, PagerDutyTrigger } from '../../functions/shared/pagerduty.js';
 
-const TOPICS = { critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-critical', warning: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-warning' };
+const TOPICS = {
+  critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-critical',
+  warning: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-warning',
+};
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-notify-retry';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-escalation:inc-1';
 const T0 = Date.parse('2026-11-22T02:00:00.000Z');
@@ -90,7 +93,14 @@ describe('notify fallback chain', () => {
     expect(res).toEqual({
       delivered: true,
       via: 'pagerduty',
-      attempts: [{ channel: 'pagerduty', outcome: 'delivered', at: '2026-11-22T02:00:01.000Z', detail: 'dedup_key=inc-1 requests=1' }],
+      attempts: [
+        {
+          channel: 'pagerduty',
+          outcome: 'delivered',
+          at: '2026-11-22T02:00:01.000Z',
+          detail: 'dedup_key=inc-1 requests=1',
+        },
+      ],
     });
     expect(pd.calls).toEqual([
       {
@@ -129,13 +139,21 @@ describe('notify fallback chain', () => {
     expect(res.delivered).toBe(true);
     expect(res.via).toBe('sns');
     expect(res.attempts).toEqual([
-      { channel: 'pagerduty', outcome: 'failed', at: '2026-11-22T02:00:01.000Z', errorName: 'PagerDutyUnavailable', error: expect.stringContaining('attempt limit 5 reached') },
+      {
+        channel: 'pagerduty',
+        outcome: 'failed',
+        at: '2026-11-22T02:00:01.000Z',
+        errorName: 'PagerDutyUnavailable',
+        error: expect.stringContaining('attempt limit 5 reached'),
+      },
       { channel: 'sns', outcome: 'delivered', at: '2026-11-22T02:00:02.000Z', detail: 'messageId=m-1' },
     ]);
     const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
     expect(input?.TopicArn).toBe(TOPICS.critical);
     expect(input?.Subject).toBe('[SEV-1] TRIGGERED kafka-heal orders: broker-failure - Broker 2 down, recovery failed');
-    expect(input?.Message).toContain('PagerDuty could not take this notification: PagerDutyUnavailable: PagerDuty unavailable after 5 attempt(s)');
+    expect(input?.Message).toContain(
+      'PagerDuty could not take this notification: PagerDutyUnavailable: PagerDuty unavailable after 5 attempt(s)',
+    );
     expect(input?.Message).toContain('Incident: inc-1');
     expect(input?.MessageAttributes?.incidentId?.StringValue).toBe('inc-1');
     expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
@@ -143,7 +161,10 @@ describe('notify fallback chain', () => {
 
   it('PagerDuty rejected (400) also falls back to SNS: a bad event must not lose the page', async () => {
     sns.on(PublishCommand).resolves({});
-    const res = await notify(incident, deps(fakePagerDuty(new PagerDutyRejected(400, ['bad'], 'Event object is invalid'))));
+    const res = await notify(
+      incident,
+      deps(fakePagerDuty(new PagerDutyRejected(400, ['bad'], 'Event object is invalid'))),
+    );
     expect(res.via).toBe('sns');
     expect(res.attempts[0]?.errorName).toBe('PagerDutyRejected');
     expect(res.attempts[1]?.detail).toBe('messageId=unknown');
@@ -171,7 +192,9 @@ describe('notify fallback chain', () => {
   it('all three refuse -> NotificationLost carrying every attempt', async () => {
     sns.on(PublishCommand).rejects(new Error('SNS down'));
     sqs.on(SendMessageCommand).rejects('SQS down');
-    const err = (await notify(incident, deps(fakePagerDuty(new Error('PD down')))).catch((e: unknown) => e)) as NotificationLost;
+    const err = (await notify(incident, deps(fakePagerDuty(new Error('PD down')))).catch(
+      (e: unknown) => e,
+    )) as NotificationLost;
     expect(err).toBeInstanceOf(NotificationLost);
     expect(err.name).toBe('NotificationLost');
     expect(err.attempts.map((a) => a.outcome)).toEqual(['failed', 'failed', 'failed']);
@@ -195,7 +218,12 @@ describe('notify fallback chain', () => {
     const pd = fakePagerDuty('ok');
     const res = await notify({ ...incident, ...patch }, deps(pd));
     expect(pd.calls).toEqual([]);
-    expect(res.attempts[0]).toEqual({ channel: 'pagerduty', outcome: 'skipped', at: '2026-11-22T02:00:01.000Z', detail: why });
+    expect(res.attempts[0]).toEqual({
+      channel: 'pagerduty',
+      outcome: 'skipped',
+      at: '2026-11-22T02:00:01.000Z',
+      detail: why,
+    });
     expect(res.via).toBe('sns');
     expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.Message).not.toContain('PagerDuty could not');
   });
@@ -215,7 +243,11 @@ describe('notify fallback chain', () => {
     // Without a client for that key the page still goes out, through SNS, and says why.
     sns.on(PublishCommand).resolves({ MessageId: 'm-2' });
     const none = await notify({ ...incident, routingKeySecret: 'kafka-heal/pagerduty/x' }, deps(dflt));
-    expect(none.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'skipped', detail: 'no PagerDuty client for routing key secret kafka-heal/pagerduty/x' });
+    expect(none.attempts[0]).toMatchObject({
+      channel: 'pagerduty',
+      outcome: 'skipped',
+      detail: 'no PagerDuty client for routing key secret kafka-heal/pagerduty/x',
+    });
     expect(dflt.calls).toEqual([]);
   });
 
@@ -225,7 +257,11 @@ describe('notify fallback chain', () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-test-escalation-leads';
     const res = await notify({ ...incident, level: 2, snsTopicArn: topic }, deps(pd));
     expect(res.via).toBe('sns');
-    expect(res.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'skipped', detail: 'this escalation level pages through its SNS topic' });
+    expect(res.attempts[0]).toMatchObject({
+      channel: 'pagerduty',
+      outcome: 'skipped',
+      detail: 'this escalation level pages through its SNS topic',
+    });
     expect(pd.calls).toEqual([]);
     expect(sns.commandCalls(PublishCommand)[0]?.args[0].input.TopicArn).toBe(topic);
   });
@@ -255,12 +291,19 @@ describe('SNS formatting', () => {
 
   it('subjects are ASCII, single-line and at most 100 characters (edge at 100)', () => {
     const prefix = '[SEV-2] RESOLVED kafka-heal orders: broker-failure - ';
-    const fits = { ...incident, severity: 'SEV-2' as const, kind: 'resolve' as const, summary: 'x'.repeat(100 - prefix.length) };
+    const fits = {
+      ...incident,
+      severity: 'SEV-2' as const,
+      kind: 'resolve' as const,
+      summary: 'x'.repeat(100 - prefix.length),
+    };
     expect(snsSubject(fits)).toBe(prefix + fits.summary);
     const over = { ...fits, summary: 'x'.repeat(101 - prefix.length) };
     expect(snsSubject(over)).toHaveLength(100);
     expect(snsSubject(over).endsWith('...')).toBe(true);
-    expect(snsSubject({ ...incident, kind: 'acknowledge', summary: 'disk 🔥\nfull' })).toBe('[SEV-1] ACKNOWLEDGED kafka-heal orders: broker-failure - disk ???full');
+    expect(snsSubject({ ...incident, kind: 'acknowledge', summary: 'disk 🔥\nfull' })).toBe(
+      '[SEV-1] ACKNOWLEDGED kafka-heal orders: broker-failure - disk ???full',
+    );
     expect(snsSubject({ ...incident, kind: 'status-update' })).toMatch(/^\[SEV-1\] STATUS /);
   });
 
@@ -269,7 +312,17 @@ describe('SNS formatting', () => {
     expect(text).toContain('Workflow: https://eu-west-1.console.aws.amazon.com/states/home');
     expect(text).toContain('Event: trigger (escalation level 1)');
     expect(text).toContain('"brokers"');
-    const bare = snsMessage({ incidentId: 'i', cluster: 'c', incidentType: 'unknown', severity: 'SEV-4', kind: 'status-update', summary: 's' }, undefined);
+    const bare = snsMessage(
+      {
+        incidentId: 'i',
+        cluster: 'c',
+        incidentType: 'unknown',
+        severity: 'SEV-4',
+        kind: 'status-update',
+        summary: 's',
+      },
+      undefined,
+    );
     expect(bare).not.toContain('Workflow:');
     expect(bare).not.toContain('Details:');
     expect(bare.endsWith('Event: status-update')).toBe(true);
@@ -280,7 +333,11 @@ describe('SNS formatting', () => {
 });
 
 describe('retry queue redelivery', () => {
-  const queued = JSON.stringify({ version: 1, notification: incident, attempts: [{ channel: 'pagerduty', outcome: 'failed', at: '2026-11-22T01:59:00.000Z', error: 'x' }] });
+  const queued = JSON.stringify({
+    version: 1,
+    notification: incident,
+    attempts: [{ channel: 'pagerduty', outcome: 'failed', at: '2026-11-22T01:59:00.000Z', error: 'x' }],
+  });
 
   it('delivers through PagerDuty and returns the earlier attempts followed by the new ones', async () => {
     const res = await redeliverFromQueue(queued, deps(fakePagerDuty('ok')));
@@ -293,7 +350,9 @@ describe('retry queue redelivery', () => {
 
   it('throws NotificationUndelivered (so SQS redelivers, then the DLQ) without re-queueing', async () => {
     sns.on(PublishCommand).rejects(new Error('SNS down'));
-    const err = (await redeliverFromQueue(queued, deps(fakePagerDuty(new Error('PD down')))).catch((e: unknown) => e)) as NotificationUndelivered;
+    const err = (await redeliverFromQueue(queued, deps(fakePagerDuty(new Error('PD down')))).catch(
+      (e: unknown) => e,
+    )) as NotificationUndelivered;
     expect(err).toBeInstanceOf(NotificationUndelivered);
     expect(err.name).toBe('NotificationUndelivered');
     expect(err.attempts).toHaveLength(3);
@@ -304,7 +363,9 @@ describe('retry queue redelivery', () => {
   it('rejects bodies that are not retry messages; tolerates a missing attempts list', () => {
     expect(() => parseRetryQueueMessage('{"version":2}')).toThrow('not a kafka-heal notification retry message');
     expect(() => parseRetryQueueMessage('{"version":1,"notification":null}')).toThrow(SyntaxError);
-    expect(() => parseRetryQueueMessage('{"version":1,"notification":{"incidentId":1,"kind":"trigger"}}')).toThrow(SyntaxError);
+    expect(() => parseRetryQueueMessage('{"version":1,"notification":{"incidentId":1,"kind":"trigger"}}')).toThrow(
+      SyntaxError,
+    );
     expect(() => parseRetryQueueMessage('{"version":1,"notification":{"incidentId":"i"}}')).toThrow(SyntaxError);
     expect(parseRetryQueueMessage(JSON.stringify({ version: 1, notification: incident })).attempts).toEqual([]);
   });
@@ -319,7 +380,9 @@ describe('retry queue body', () => {
     const parsed = parseRetryQueueMessage(big);
     expect(parsed.notification.incidentId).toBe('inc-1');
     expect(parsed.notification.summary).toBe(incident.summary);
-    expect(String(parsed.notification.details?.detailsDropped)).toMatch(/^details exceeded the retry queue limit \(\d+ characters\)$/);
+    expect(String(parsed.notification.details?.detailsDropped)).toMatch(
+      /^details exceeded the retry queue limit \(\d+ characters\)$/,
+    );
   });
 });
 
@@ -340,10 +403,18 @@ describe('wiring from the environment', () => {
   });
 
   it('with a secret it builds the PagerDuty client (endpoint override for the local receiver)', () => {
-    const d = notifyDepsFromEnv({ ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty', [NOTIFY_ENV.eventsUrl]: 'http://127.0.0.1:9/v2/enqueue' });
+    const d = notifyDepsFromEnv({
+      ...env,
+      [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty',
+      [NOTIFY_ENV.eventsUrl]: 'http://127.0.0.1:9/v2/enqueue',
+    });
     expect(d.pagerDuty).toBeInstanceOf(PagerDutyClient);
     expect((d.pagerDuty as PagerDutyClient).endpoint).toBe('http://127.0.0.1:9/v2/enqueue');
-    const dflt = notifyDepsFromEnv({ ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty', [NOTIFY_ENV.eventsUrl]: '' });
+    const dflt = notifyDepsFromEnv({
+      ...env,
+      [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/pagerduty',
+      [NOTIFY_ENV.eventsUrl]: '',
+    });
     expect((dflt.pagerDuty as PagerDutyClient).endpoint).toBe('https://events.pagerduty.com/v2/enqueue');
     // Escalation levels' own routing keys: one client per secret, reused, same endpoint.
     const level = d.pagerDutyFor?.('kafka-heal/pagerduty/sre-leads');
@@ -353,21 +424,38 @@ describe('wiring from the environment', () => {
     expect(d.pagerDutyFor?.('kafka-heal/pagerduty/other')).not.toBe(level);
   });
 
-  it.each([NOTIFY_ENV.criticalTopic, NOTIFY_ENV.warningTopic, NOTIFY_ENV.retryQueue])('a missing %s is a ConfigurationError', (name) => {
-    expect(() => notifyDepsFromEnv({ ...env, [name]: '' })).toThrow(`environment variable ${name} is required for notifications`);
-    expect(() => notifyDepsFromEnv({ ...env, [name]: undefined })).toThrow(ConfigurationError);
-  });
+  it.each([NOTIFY_ENV.criticalTopic, NOTIFY_ENV.warningTopic, NOTIFY_ENV.retryQueue])(
+    'a missing %s is a ConfigurationError',
+    (name) => {
+      expect(() => notifyDepsFromEnv({ ...env, [name]: '' })).toThrow(
+        `environment variable ${name} is required for notifications`,
+      );
+      expect(() => notifyDepsFromEnv({ ...env, [name]: undefined })).toThrow(ConfigurationError);
+    },
+  );
 
   it('an unreadable routing key secret falls back to SNS, and the timeline says why', async () => {
-    sm.on(GetSecretValueCommand).rejects(Object.assign(new Error('Secrets Manager can not find the specified secret.'), { name: 'ResourceNotFoundException' }));
+    sm.on(GetSecretValueCommand).rejects(
+      Object.assign(new Error('Secrets Manager can not find the specified secret.'), {
+        name: 'ResourceNotFoundException',
+      }),
+    );
     sns.on(PublishCommand).resolves({ MessageId: 'm-9' });
     const d = notifyDepsFromEnv(
       { ...env, [NOTIFY_ENV.routingKeySecret]: 'kafka-heal/missing' },
-      { secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }), sns: new SNSClient({ region: 'eu-west-1' }), sqs: new SQSClient({ region: 'eu-west-1' }) },
+      {
+        secretsManager: new SecretsManagerClient({ region: 'eu-west-1' }),
+        sns: new SNSClient({ region: 'eu-west-1' }),
+        sqs: new SQSClient({ region: 'eu-west-1' }),
+      },
     );
     const res = await notify(incident, d);
     expect(res.via).toBe('sns');
-    expect(res.attempts[0]).toMatchObject({ channel: 'pagerduty', outcome: 'failed', errorName: 'ResourceNotFoundException' });
+    expect(res.attempts[0]).toMatchObject({
+      channel: 'pagerduty',
+      outcome: 'failed',
+      errorName: 'ResourceNotFoundException',
+    });
   });
 });
 
@@ -375,13 +463,25 @@ describe('timeline entries', () => {
   it('one entry per channel tried, errors named, in order', () => {
     expect(
       notifyTimelineEntries('trigger', [
-        { channel: 'pagerduty', outcome: 'failed', at: 'a', errorName: 'PagerDutyUnavailable', error: 'after 5 attempt(s)' },
+        {
+          channel: 'pagerduty',
+          outcome: 'failed',
+          at: 'a',
+          errorName: 'PagerDutyUnavailable',
+          error: 'after 5 attempt(s)',
+        },
         { channel: 'sns', outcome: 'failed', at: 'b', error: 'denied' },
         { channel: 'retry-queue', outcome: 'delivered', at: 'c', detail: 'messageId=q' },
         { channel: 'pagerduty', outcome: 'skipped', at: 'd' },
       ]),
     ).toEqual([
-      { at: 'a', actor: 'notifier', action: 'notify-pagerduty', result: 'failed', detail: 'trigger: PagerDutyUnavailable: after 5 attempt(s)' },
+      {
+        at: 'a',
+        actor: 'notifier',
+        action: 'notify-pagerduty',
+        result: 'failed',
+        detail: 'trigger: PagerDutyUnavailable: after 5 attempt(s)',
+      },
       { at: 'b', actor: 'notifier', action: 'notify-sns', result: 'failed', detail: 'trigger: Error: denied' },
       { at: 'c', actor: 'notifier', action: 'notify-retry-queue', result: 'delivered', detail: 'trigger: messageId=q' },
       { at: 'd', actor: 'notifier', action: 'notify-pagerduty', result: 'skipped', detail: 'trigger' },

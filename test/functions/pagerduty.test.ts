@@ -25,15 +25,25 @@ type Reply = { status: number; body?: unknown; headers?: Record<string, string> 
 function scriptedFetch(replies: Reply[]) {
   const calls: { url: string; body: Record<string, unknown>; signal: AbortSignal | undefined }[] = [];
   const impl = (async (url: string | URL | Request, init?: RequestInit) => {
-    calls.push({ url: String(url), body: JSON.parse(String(init?.body)) as Record<string, unknown>, signal: init?.signal ?? undefined });
-    const reply = replies.shift() ?? { status: 202, body: { status: 'success', message: 'Event processed', dedup_key: 'x' } };
+    calls.push({
+      url: String(url),
+      body: JSON.parse(String(init?.body)) as Record<string, unknown>,
+      signal: init?.signal ?? undefined,
+    });
+    const reply = replies.shift() ?? {
+      status: 202,
+      body: { status: 'success', message: 'Event processed', dedup_key: 'x' },
+    };
     if (reply instanceof Error) throw reply;
     if (reply === 'hang') {
       return new Promise<Response>((_, reject) => {
         init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
       });
     }
-    return new Response(reply.body === undefined ? '' : JSON.stringify(reply.body), { status: reply.status, headers: reply.headers });
+    return new Response(reply.body === undefined ? '' : JSON.stringify(reply.body), {
+      status: reply.status,
+      headers: reply.headers,
+    });
   }) as typeof fetch;
   return { impl, calls };
 }
@@ -72,7 +82,10 @@ function client(fetchImpl: typeof fetch, clock = fakeClock(), extra: Partial<Pag
   });
 }
 
-const ok = (dedup = 'inc-1'): Reply => ({ status: 202, body: { status: 'success', message: 'Event processed', dedup_key: dedup } });
+const ok = (dedup = 'inc-1'): Reply => ({
+  status: 202,
+  body: { status: 'success', message: 'Event processed', dedup_key: dedup },
+});
 
 const trigger = {
   incidentId: 'inc-1',
@@ -180,11 +193,20 @@ describe('event bodies', () => {
 describe('permanent errors', () => {
   it('400: PagerDutyRejected with the response errors, one request, no wait, key cache invalidated', async () => {
     const f = scriptedFetch([
-      { status: 400, body: { status: 'invalid event', message: 'Event object is invalid', errors: ["Length of 'routing_key' is incorrect (should be 32 characters)"] } },
+      {
+        status: 400,
+        body: {
+          status: 'invalid event',
+          message: 'Event object is invalid',
+          errors: ["Length of 'routing_key' is incorrect (should be 32 characters)"],
+        },
+      },
     ]);
     const clock = fakeClock();
     const src = counting();
-    const err = await client(f.impl, clock, { routingKey: src }).trigger(trigger).catch((e: unknown) => e);
+    const err = await client(f.impl, clock, { routingKey: src })
+      .trigger(trigger)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PagerDutyRejected);
     const rejected = err as PagerDutyRejected;
     expect(rejected.name).toBe('PagerDutyRejected');
@@ -200,7 +222,9 @@ describe('permanent errors', () => {
 
   it('other 4xx (404) are not retried either; a body without errors still gives a message', async () => {
     const f = scriptedFetch([{ status: 404, body: 'nope' }]);
-    const err = (await client(f.impl).resolve('inc-1').catch((e: unknown) => e)) as PagerDutyRejected;
+    const err = (await client(f.impl)
+      .resolve('inc-1')
+      .catch((e: unknown) => e)) as PagerDutyRejected;
     expect(err.name).toBe('PagerDutyRejected');
     expect(err.status).toBe(404);
     expect(err.errors).toEqual([]);
@@ -217,16 +241,31 @@ describe('retries and backoff', () => {
     const res = await client(f.impl, clock, { onRetry: (n) => notices.push(n) }).trigger(trigger);
     expect(res.attempts).toBe(2);
     expect(clock.sleeps).toEqual([250]); // base 500, equal jitter with random 0 -> 500/2
-    expect(notices).toEqual([{ action: 'trigger', dedupKey: 'inc-1', attempt: 1, reason: 'HTTP 429', status: 429, delayMs: 250, retryAfterMs: undefined }]);
+    expect(notices).toEqual([
+      {
+        action: 'trigger',
+        dedupKey: 'inc-1',
+        attempt: 1,
+        reason: 'HTTP 429',
+        status: 429,
+        delayMs: 250,
+        retryAfterMs: undefined,
+      },
+    ]);
   });
 
   it('doubles the backoff per attempt with equal jitter: random 0 -> d/2, random 0.5 -> 3d/4', async () => {
     const low = fakeClock();
-    await client(scriptedFetch([{ status: 500 }, { status: 502 }, { status: 503 }, { status: 504 }, ok()]).impl, low).trigger(trigger);
+    await client(
+      scriptedFetch([{ status: 500 }, { status: 502 }, { status: 503 }, { status: 504 }, ok()]).impl,
+      low,
+    ).trigger(trigger);
     expect(low.sleeps).toEqual([250, 500, 1000, 2000]);
 
     const mid = fakeClock();
-    await client(scriptedFetch([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, ok()]).impl, mid, { random: () => 0.5 }).trigger(trigger);
+    await client(scriptedFetch([{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, ok()]).impl, mid, {
+      random: () => 0.5,
+    }).trigger(trigger);
     expect(mid.sleeps).toEqual([375, 750, 1500, 3000]);
   });
 
@@ -276,7 +315,9 @@ describe('retries and backoff', () => {
   });
 
   it('retries network errors and says what failed', async () => {
-    const netErr = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+    const netErr = Object.assign(new TypeError('fetch failed'), {
+      cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+    });
     const f = scriptedFetch([netErr, ok()]);
     const notices: RetryNotice[] = [];
     const res = await client(f.impl, fakeClock(), { onRetry: (n) => notices.push(n) }).acknowledge('inc-1');
@@ -287,14 +328,19 @@ describe('retries and backoff', () => {
 
   it('describes a thrown non-Error value', async () => {
     const f = { impl: (() => Promise.reject('boom')) as unknown as typeof fetch };
-    const err = (await client(f.impl, fakeClock(), { retry: { maxAttempts: 1 } }).resolve('i').catch((e: unknown) => e)) as PagerDutyUnavailable;
+    const err = (await client(f.impl, fakeClock(), { retry: { maxAttempts: 1 } })
+      .resolve('i')
+      .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err.lastFailure).toBe('network error: boom');
   });
 
   it('times out a hanging request with AbortSignal.timeout and retries', async () => {
     const f = scriptedFetch(['hang', ok()]);
     const notices: RetryNotice[] = [];
-    const res = await client(f.impl, fakeClock(), { retry: { requestTimeoutMs: 30 }, onRetry: (n) => notices.push(n) }).trigger(trigger);
+    const res = await client(f.impl, fakeClock(), {
+      retry: { requestTimeoutMs: 30 },
+      onRetry: (n) => notices.push(n),
+    }).trigger(trigger);
     expect(res.attempts).toBe(2);
     expect(notices[0]?.reason).toBe('timed out after 30 ms');
     expect(f.calls[0]?.signal).toBeInstanceOf(AbortSignal);
@@ -302,9 +348,15 @@ describe('retries and backoff', () => {
   });
 
   it('5xx until the attempt limit: PagerDutyUnavailable with attempts, last status and failure', async () => {
-    const f = scriptedFetch([{ status: 500 }, { status: 502 }, { status: 503, body: { status: 'error', message: 'Service Unavailable' } }]);
+    const f = scriptedFetch([
+      { status: 500 },
+      { status: 502 },
+      { status: 503, body: { status: 'error', message: 'Service Unavailable' } },
+    ]);
     const clock = fakeClock();
-    const err = (await client(f.impl, clock, { retry: { maxAttempts: 3 } }).trigger(trigger).catch((e: unknown) => e)) as PagerDutyUnavailable;
+    const err = (await client(f.impl, clock, { retry: { maxAttempts: 3 } })
+      .trigger(trigger)
+      .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err).toBeInstanceOf(PagerDutyUnavailable);
     expect(err.name).toBe('PagerDutyUnavailable');
     expect(err.attempts).toBe(3);
@@ -321,13 +373,17 @@ describe('retries and backoff', () => {
     // Waits 250 (t=250) then 500 (t=750); the third wait (1000) would end at t=1750.
     const fails = () => scriptedFetch(Array.from({ length: 10 }, () => ({ status: 500 })));
     const clock = fakeClock();
-    const err = (await client(fails().impl, clock, { retry: { totalBudgetMs: 1750 } }).trigger(trigger).catch((e: unknown) => e)) as PagerDutyUnavailable;
+    const err = (await client(fails().impl, clock, { retry: { totalBudgetMs: 1750 } })
+      .trigger(trigger)
+      .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err.attempts).toBe(3);
     expect(err.message).toContain('next wait of 1000 ms would exceed the 1750 ms budget');
     expect(clock.sleeps).toEqual([250, 500]);
 
     const clock2 = fakeClock();
-    const err2 = (await client(fails().impl, clock2, { retry: { totalBudgetMs: 1751 } }).trigger(trigger).catch((e: unknown) => e)) as PagerDutyUnavailable;
+    const err2 = (await client(fails().impl, clock2, { retry: { totalBudgetMs: 1751 } })
+      .trigger(trigger)
+      .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(clock2.sleeps).toEqual([250, 500, 1000]);
     expect(err2.attempts).toBe(4);
   });
@@ -335,7 +391,9 @@ describe('retries and backoff', () => {
   it('a Retry-After beyond the budget gives up at once instead of waiting', async () => {
     const f = scriptedFetch([{ status: 429, headers: { 'retry-after': '120' } }]);
     const clock = fakeClock();
-    const err = (await client(f.impl, clock).trigger(trigger).catch((e: unknown) => e)) as PagerDutyUnavailable;
+    const err = (await client(f.impl, clock)
+      .trigger(trigger)
+      .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err.name).toBe('PagerDutyUnavailable');
     expect(err.attempts).toBe(1);
     expect(clock.sleeps).toEqual([]);
@@ -351,7 +409,9 @@ describe('retries and backoff', () => {
       expect(init?.signal).toBeDefined();
       return new Response('', { status: 500 });
     }) as typeof fetch;
-    const err = (await client(impl, clock, { retry: { totalBudgetMs: 1000, requestTimeoutMs: 5000 } }).trigger(trigger).catch((e: unknown) => e)) as PagerDutyUnavailable;
+    const err = (await client(impl, clock, { retry: { totalBudgetMs: 1000, requestTimeoutMs: 5000 } })
+      .trigger(trigger)
+      .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err.attempts).toBe(1); // 900 elapsed + 250 wait >= 1000
     expect(seen).toHaveLength(1);
   });
@@ -369,12 +429,18 @@ describe('retries and backoff', () => {
     const clock = vi.spyOn(Date, 'now');
     try {
       const f = scriptedFetch([{ status: 500 }, ok()]);
-      const c = new PagerDutyClient({ routingKey: staticRoutingKey(KEY), fetch: f.impl, retry: { baseDelayMs: 2, maxDelayMs: 2 } });
+      const c = new PagerDutyClient({
+        routingKey: staticRoutingKey(KEY),
+        fetch: f.impl,
+        retry: { baseDelayMs: 2, maxDelayMs: 2 },
+      });
       const res = await c.resolve('inc-1');
       expect(res.attempts).toBe(2);
       expect(clock).toHaveBeenCalled();
       // The backoff before the second attempt slept on the real timer, for the equal-jitter delay (1-2 ms).
-      const delays = timers.mock.calls.map((call) => call[1]).filter((ms): ms is number => typeof ms === 'number' && ms >= 1 && ms <= 2);
+      const delays = timers.mock.calls
+        .map((call) => call[1])
+        .filter((ms): ms is number => typeof ms === 'number' && ms >= 1 && ms <= 2);
       expect(delays.length).toBeGreaterThanOrEqual(1);
     } finally {
       timers.mockRestore();
@@ -390,7 +456,12 @@ describe('routing key from Secrets Manager', () => {
   it('reads a bare key once and caches it until the TTL (edge to the millisecond)', async () => {
     sm.on(GetSecretValueCommand, { SecretId: 'kafka-heal/pagerduty' }).resolves({ SecretString: `  ${KEY}\n` });
     let t = 0;
-    const src = routingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: 'kafka-heal/pagerduty', ttlMs: 60_000, now: () => t });
+    const src = routingKeyFromSecret({
+      client: new SecretsManagerClient({}),
+      secretId: 'kafka-heal/pagerduty',
+      ttlMs: 60_000,
+      now: () => t,
+    });
     await expect(src.get()).resolves.toBe(KEY);
     await expect(Promise.all([src.get(), src.get()])).resolves.toEqual([KEY, KEY]);
     t = 59_999;
@@ -404,10 +475,15 @@ describe('routing key from Secrets Manager', () => {
     expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(3);
   });
 
-  it.each([{ routingKey: KEY }, { routing_key: KEY }, { integrationKey: KEY }])('reads JSON secrets %j', async (json) => {
-    sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(json) });
-    await expect(routingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: 's' }).get()).resolves.toBe(KEY);
-  });
+  it.each([{ routingKey: KEY }, { routing_key: KEY }, { integrationKey: KEY }])(
+    'reads JSON secrets %j',
+    async (json) => {
+      sm.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify(json) });
+      await expect(routingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: 's' }).get()).resolves.toBe(
+        KEY,
+      );
+    },
+  );
 
   it('does not cache a failed read', async () => {
     sm.on(GetSecretValueCommand).rejectsOnce(new Error('throttled')).resolves({ SecretString: KEY });
@@ -424,7 +500,9 @@ describe('routing key from Secrets Manager', () => {
     [{ SecretString: 'short-secret-value' }, 'got 18 characters'],
   ])('rejects an unusable secret %j without echoing it', async (out, text) => {
     sm.on(GetSecretValueCommand).resolves(out);
-    const err = (await routingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: 's' }).get().catch((e: unknown) => e)) as Error;
+    const err = (await routingKeyFromSecret({ client: new SecretsManagerClient({}), secretId: 's' })
+      .get()
+      .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(PagerDutyRoutingKeyError);
     expect(err.name).toBe('PagerDutyRoutingKeyError');
     expect(err.message).toContain(text);

@@ -82,7 +82,9 @@ function captureEmf(): { docs: () => Record<string, unknown>[]; restore: () => v
 }
 
 interface EmfDoc {
-  _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] };
+  _aws: {
+    CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+  };
   [k: string]: unknown;
 }
 
@@ -98,7 +100,11 @@ describe('probe EMF metrics', () => {
     }
     const docs = cap.docs() as EmfDoc[];
     const find = (dims: Record<string, string>) =>
-      docs.find((d) => Object.entries(dims).every(([k, v]) => d[k] === v) && d._aws.CloudWatchMetrics[0]?.Dimensions[0]?.length === Object.keys(dims).length);
+      docs.find(
+        (d) =>
+          Object.entries(dims).every(([k, v]) => d[k] === v) &&
+          d._aws.CloudWatchMetrics[0]?.Dimensions[0]?.length === Object.keys(dims).length,
+      );
     for (const d of docs) {
       expect(d._aws.CloudWatchMetrics[0]?.Namespace).toBe('KafkaHeal');
       expect(d.service).toBeUndefined();
@@ -106,7 +112,15 @@ describe('probe EMF metrics', () => {
     const cluster = find({ 'Cluster Name': 'orders' });
     expect(cluster?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name']]);
     // UnreachableBrokers: broker 2 did not answer, 3 is not registered, 4 is configured but unseen.
-    expect(cluster).toMatchObject({ ProbeHeartbeat: 1, ClusterReachable: 1, ProbeLatencyMs: 42, OfflinePartitions: 1, UnderReplicatedPartitions: 3, UnderMinIsrPartitions: 1, UnreachableBrokers: 3 });
+    expect(cluster).toMatchObject({
+      ProbeHeartbeat: 1,
+      ClusterReachable: 1,
+      ProbeLatencyMs: 42,
+      OfflinePartitions: 1,
+      UnderReplicatedPartitions: 3,
+      UnderMinIsrPartitions: 1,
+      UnreachableBrokers: 3,
+    });
 
     const b1 = find({ 'Cluster Name': 'orders', 'Broker ID': '1' });
     expect(b1?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['Cluster Name', 'Broker ID']]);
@@ -127,8 +141,10 @@ describe('probe EMF metrics', () => {
   });
 
   it('UnreachableBrokers counts the known brokers whose BrokerReachable is 0, and is 0 when all answer', () => {
-    const clusterDoc = (docs: ReturnType<typeof probeMetricDocuments>) => docs.find((d) => Object.keys(d.dimensions).length === 1);
-    const count = (docs: ReturnType<typeof probeMetricDocuments>) => clusterDoc(docs)?.metrics.find((m) => m.name === 'UnreachableBrokers')?.value;
+    const clusterDoc = (docs: ReturnType<typeof probeMetricDocuments>) =>
+      docs.find((d) => Object.keys(d.dimensions).length === 1);
+    const count = (docs: ReturnType<typeof probeMetricDocuments>) =>
+      clusterDoc(docs)?.metrics.find((m) => m.name === 'UnreachableBrokers')?.value;
     const all = probeMetricDocuments('c', snap());
     const zeros = all.filter((d) => d.metrics.some((m) => m.name === 'BrokerReachable' && m.value === 0)).length;
     expect(count(all)).toBe(zeros);
@@ -141,7 +157,12 @@ describe('probe EMF metrics', () => {
 });
 
 describe('probe EMF metrics of a secured cluster', () => {
-  const metricsOf = (docs: ReturnType<typeof probeMetricDocuments>) => Object.fromEntries(docs.filter((d) => Object.keys(d.dimensions).length === 1).flatMap((d) => d.metrics.map((m) => [m.name, m.value])));
+  const metricsOf = (docs: ReturnType<typeof probeMetricDocuments>) =>
+    Object.fromEntries(
+      docs
+        .filter((d) => Object.keys(d.dimensions).length === 1)
+        .flatMap((d) => d.metrics.map((m) => [m.name, m.value])),
+    );
   const refusedAll = snap({
     status: 'auth-failed',
     registeredBrokers: [],
@@ -151,8 +172,15 @@ describe('probe EMF metrics of a secured cluster', () => {
     security: {
       tls: true,
       sasl: 'SCRAM-SHA-512',
-      refused: [1, 2, 3].map((i) => ({ server: `b-${i}:9096`, outcome: 'auth-failed' as const, error: 'SASL SCRAM-SHA-512 refused' })),
-      certificates: [{ server: 'b-1:9096', notAfter: '2027-01-01T00:00:00.000Z', daysToExpiry: 20.5 }, { server: 'b-2:9096', notAfter: '2027-02-01T00:00:00.000Z', daysToExpiry: 51.5 }],
+      refused: [1, 2, 3].map((i) => ({
+        server: `b-${i}:9096`,
+        outcome: 'auth-failed' as const,
+        error: 'SASL SCRAM-SHA-512 refused',
+      })),
+      certificates: [
+        { server: 'b-1:9096', notAfter: '2027-01-01T00:00:00.000Z', daysToExpiry: 20.5 },
+        { server: 'b-2:9096', notAfter: '2027-02-01T00:00:00.000Z', daysToExpiry: 51.5 },
+      ],
       minDaysToExpiry: 20.5,
     },
   });
@@ -161,7 +189,12 @@ describe('probe EMF metrics of a secured cluster', () => {
     const docs = probeMetricDocuments('orders', refusedAll, [1, 2, 3]);
     expect(docs.filter((d) => 'Broker ID' in d.dimensions)).toEqual([]);
     const m = metricsOf(docs);
-    expect(m).toMatchObject({ ProbeHeartbeat: 1, ClusterReachable: 1, ProbeAuthFailures: 3, CertificateDaysToExpiry: 20.5 });
+    expect(m).toMatchObject({
+      ProbeHeartbeat: 1,
+      ClusterReachable: 1,
+      ProbeAuthFailures: 3,
+      CertificateDaysToExpiry: 20.5,
+    });
     expect(m).not.toHaveProperty('UnreachableBrokers');
     expect(m).not.toHaveProperty('ProbeTlsFailures');
     // The heartbeat's carrier on EC2 (OfflinePartitions samples) stays published.
@@ -169,29 +202,65 @@ describe('probe EMF metrics of a secured cluster', () => {
   });
 
   it('credentials that could not be loaded: no connection was tried, so no ClusterReachable either (no site-down)', () => {
-    const m = metricsOf(probeMetricDocuments('orders', { ...refusedAll, bootstrapReachable: false, security: { ...refusedAll.security!, refused: [{ server: 'probe credentials', outcome: 'tls-failed', error: 'x' }], certificates: [], minDaysToExpiry: null } }, [1]));
+    const m = metricsOf(
+      probeMetricDocuments(
+        'orders',
+        {
+          ...refusedAll,
+          bootstrapReachable: false,
+          security: {
+            ...refusedAll.security!,
+            refused: [{ server: 'probe credentials', outcome: 'tls-failed', error: 'x' }],
+            certificates: [],
+            minDaysToExpiry: null,
+          },
+        },
+        [1],
+      ),
+    );
     expect(m).not.toHaveProperty('ClusterReachable');
     expect(m).toMatchObject({ ProbeTlsFailures: 1 });
     expect(m).not.toHaveProperty('CertificateDaysToExpiry');
   });
 
   it('one broker refusing while the metadata was read: the brokers are reported as seen, the refusing one as answering', () => {
-    const s = snap({ status: 'tls-failed', brokers: [{ id: 1, host: 'h', port: 1, registered: true, reachable: true, access: 'tls-failed', error: 'expired' }], security: { tls: true, refused: [{ server: 'h:1', outcome: 'tls-failed', error: 'expired' }], certificates: [], minDaysToExpiry: null } });
+    const s = snap({
+      status: 'tls-failed',
+      brokers: [
+        { id: 1, host: 'h', port: 1, registered: true, reachable: true, access: 'tls-failed', error: 'expired' },
+      ],
+      security: {
+        tls: true,
+        refused: [{ server: 'h:1', outcome: 'tls-failed', error: 'expired' }],
+        certificates: [],
+        minDaysToExpiry: null,
+      },
+    });
     const docs = probeMetricDocuments('orders', s, [1]);
-    expect(docs.find((d) => d.dimensions['Broker ID'] === '1')?.metrics).toEqual([{ name: 'BrokerReachable', value: 1, unit: 'Count' }]);
+    expect(docs.find((d) => d.dimensions['Broker ID'] === '1')?.metrics).toEqual([
+      { name: 'BrokerReachable', value: 1, unit: 'Count' },
+    ]);
     expect(metricsOf(docs)).toMatchObject({ UnreachableBrokers: 0, ProbeTlsFailures: 1 });
   });
 
   it('a plaintext cluster publishes none of the security series', () => {
     const m = metricsOf(probeMetricDocuments('orders', snap()));
-    for (const k of ['ProbeAuthFailures', 'ProbeTlsFailures', 'CertificateDaysToExpiry']) expect(m).not.toHaveProperty(k);
+    for (const k of ['ProbeAuthFailures', 'ProbeTlsFailures', 'CertificateDaysToExpiry'])
+      expect(m).not.toHaveProperty(k);
   });
 });
 
 describe('the cluster file (CLUSTERS_FILE)', () => {
   it('parses names, servers (array or comma string), counts and groups', () => {
     const c = parseClustersJson(
-      JSON.stringify([{ name: 'orders', bootstrapServers: 'a:9092, b:9092', brokerCount: 3, consumerGroups: ['billing', { name: 'audit', topics: ['orders'] }] }]),
+      JSON.stringify([
+        {
+          name: 'orders',
+          bootstrapServers: 'a:9092, b:9092',
+          brokerCount: 3,
+          consumerGroups: ['billing', { name: 'audit', topics: ['orders'] }],
+        },
+      ]),
     );
     expect(probeOptionsFor(c[0] as never, 4000)).toEqual({
       bootstrapServers: ['a:9092', 'b:9092'],
@@ -199,13 +268,26 @@ describe('the cluster file (CLUSTERS_FILE)', () => {
       consumerGroups: [{ group: 'billing' }, { group: 'audit', topics: ['orders'] }],
       timeoutMs: 4000,
     });
-    expect(probeOptionsFor({ name: 'x', bootstrapServers: ['a:1'] }, 1000)).toEqual({ bootstrapServers: ['a:1'], consumerGroups: [], timeoutMs: 1000 });
+    expect(probeOptionsFor({ name: 'x', bootstrapServers: ['a:1'] }, 1000)).toEqual({
+      bootstrapServers: ['a:1'],
+      consumerGroups: [],
+      timeoutMs: 1000,
+    });
   });
 
   it('carries the security reference (never a secret value) and refuses an unknown protocol', () => {
-    const security = { protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', credentialsSecret: 'AmazonMSK_probe', tls: { caSecret: 'kafka/ca', serverName: 'kafka.example.com' } };
-    expect(parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: ['a:1'], security }]))[0]?.security).toEqual(security);
-    expect(() => parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: ['a:1'], security: { protocol: 'TLS' } }]))).toThrow('0.security.protocol');
+    const security = {
+      protocol: 'SASL_SSL',
+      mechanism: 'SCRAM-SHA-512',
+      credentialsSecret: 'AmazonMSK_probe',
+      tls: { caSecret: 'kafka/ca', serverName: 'kafka.example.com' },
+    };
+    expect(
+      parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: ['a:1'], security }]))[0]?.security,
+    ).toEqual(security);
+    expect(() =>
+      parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: ['a:1'], security: { protocol: 'TLS' } }])),
+    ).toThrow('0.security.protocol');
   });
 
   it.each([
@@ -219,7 +301,9 @@ describe('the cluster file (CLUSTERS_FILE)', () => {
 });
 
 describe('probe handler', () => {
-  const base = (over: Partial<ProbeDeps> = {}): ProbeDeps & { calls: ProbeOptions[]; published: number[]; slept: number[] } => {
+  const base = (
+    over: Partial<ProbeDeps> = {},
+  ): ProbeDeps & { calls: ProbeOptions[]; published: number[]; slept: number[] } => {
     const calls: ProbeOptions[] = [];
     const published: number[] = [];
     const slept: number[] = [];
@@ -228,7 +312,15 @@ describe('probe handler', () => {
       calls,
       published,
       slept,
-      clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3, brokerIds: [1, 2, 3], consumerGroups: ['billing'] }],
+      clusters: () => [
+        {
+          name: 'orders',
+          bootstrapServers: ['127.0.0.1:9092'],
+          brokerCount: 3,
+          brokerIds: [1, 2, 3],
+          consumerGroups: ['billing'],
+        },
+      ],
       probe: async (o) => {
         calls.push(o);
         t += 100;
@@ -251,7 +343,15 @@ describe('probe handler', () => {
     const asked: string[][] = [];
     const docs: MetricDocument[] = [];
     const deps = base({
-      clusters: () => [{ name: 'orders', bootstrapServers: ['127.0.0.1:9092'], brokerCount: 3, metadataMode: 'zookeeper', zookeeper: ['zk-1:2181', 'zk-2:2181', 'zk-3:2181'] }],
+      clusters: () => [
+        {
+          name: 'orders',
+          bootstrapServers: ['127.0.0.1:9092'],
+          brokerCount: 3,
+          metadataMode: 'zookeeper',
+          zookeeper: ['zk-1:2181', 'zk-2:2181', 'zk-3:2181'],
+        },
+      ],
       probe: async () => snap({ metadataMode: 'zookeeper', controller: { id: 1, known: true, note: '' } }),
       zookeeper: async (servers) => {
         asked.push(servers);
@@ -264,14 +364,20 @@ describe('probe handler', () => {
     expect(asked).toHaveLength(2);
     expect(r.zookeeper).toMatchObject({ quorum: false, leaders: 0, serving: 0, size: 3 });
     const cluster = docs.filter((d) => Object.keys(d.dimensions).length === 1).at(-1);
-    expect(cluster?.metrics.filter((m) => m.name.startsWith('Quorum') || m.name === 'ActiveControllerCount').map((m) => [m.name, m.value])).toEqual([
+    expect(
+      cluster?.metrics
+        .filter((m) => m.name.startsWith('Quorum') || m.name === 'ActiveControllerCount')
+        .map((m) => [m.name, m.value]),
+    ).toEqual([
       ['ActiveControllerCount', 1],
       ['QuorumHealthy', 0],
       ['QuorumLeaders', 0],
       ['QuorumServersServing', 0],
       ['QuorumSize', 3],
     ]);
-    expect(probeOptionsFor({ name: 'x', bootstrapServers: 'h:1', metadataMode: 'zookeeper' }, 1000).metadataMode).toBe('zookeeper');
+    expect(probeOptionsFor({ name: 'x', bootstrapServers: 'h:1', metadataMode: 'zookeeper' }, 1000).metadataMode).toBe(
+      'zookeeper',
+    );
   });
 
   it('no ensemble listed: ZooKeeper is not asked', async () => {
@@ -281,13 +387,22 @@ describe('probe handler', () => {
   });
 
   it('rejects a ZooKeeper server that is not host:port, naming the field', () => {
-    expect(() => parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: 'h:1', zookeeper: ['zk-1'] }]))).toThrow(/0\.zookeeper\.0: expected host:port/);
+    expect(() =>
+      parseClustersJson(JSON.stringify([{ name: 'x', bootstrapServers: 'h:1', zookeeper: ['zk-1'] }])),
+    ).toThrow(/0\.zookeeper\.0: expected host:port/);
   });
 
   it('one round: probes with the cluster facts, publishes, returns the snapshot and problems', async () => {
     const deps = base();
     const r = await makeProbeHandler(deps)({ cluster: 'orders' });
-    expect(deps.calls).toEqual([{ bootstrapServers: ['127.0.0.1:9092'], expectedBrokers: 3, consumerGroups: [{ group: 'billing' }], timeoutMs: 5000 }]);
+    expect(deps.calls).toEqual([
+      {
+        bootstrapServers: ['127.0.0.1:9092'],
+        expectedBrokers: 3,
+        consumerGroups: [{ group: 'billing' }],
+        timeoutMs: 5000,
+      },
+    ]);
     expect(deps.published).toEqual([5]);
     expect(r).toMatchObject({ cluster: 'orders', rounds: 1, status: 'degraded' });
     expect(r.problems).toContain('broker 2 unreachable: hung');
@@ -322,9 +437,25 @@ describe('probe handler', () => {
   });
 
   it('a secured cluster: the probe gets the security loader; a refusal makes it read the secrets again next time', async () => {
-    const loader = { load: vi.fn(() => Promise.resolve({ sasl: { mechanism: 'PLAIN' as const, username: 'u', password: 'p' } })), forget: vi.fn() };
-    const refused = snap({ status: 'auth-failed', security: { tls: false, sasl: 'PLAIN', refused: [{ server: 'b:9092', outcome: 'auth-failed', error: 'no' }], certificates: [], minDaysToExpiry: null } });
-    const deps = base({ security: () => loader, probe: async (o) => ((o.security as () => Promise<unknown>) === loader.load ? refused : snap()), rounds: 2 });
+    const loader = {
+      load: vi.fn(() => Promise.resolve({ sasl: { mechanism: 'PLAIN' as const, username: 'u', password: 'p' } })),
+      forget: vi.fn(),
+    };
+    const refused = snap({
+      status: 'auth-failed',
+      security: {
+        tls: false,
+        sasl: 'PLAIN',
+        refused: [{ server: 'b:9092', outcome: 'auth-failed', error: 'no' }],
+        certificates: [],
+        minDaysToExpiry: null,
+      },
+    });
+    const deps = base({
+      security: () => loader,
+      probe: async (o) => ((o.security as () => Promise<unknown>) === loader.load ? refused : snap()),
+      rounds: 2,
+    });
     const r = await makeProbeHandler(deps)({ cluster: 'orders' });
     expect(r.status).toBe('auth-failed');
     expect(loader.forget).toHaveBeenCalledTimes(2);
@@ -350,7 +481,14 @@ describe('fast detection (scheduled runs: a second look, then the ingest queue)'
       takenAt,
       status: down.length ? 'degraded' : 'healthy',
       registeredBrokers: [1, 2, 3],
-      brokers: [1, 2, 3].map((id) => ({ id, host: '127.0.0.1', port: 9000 + id, registered: true, reachable: !down.includes(id), ...(down.includes(id) ? { error: 'ECONNREFUSED' } : {}) })),
+      brokers: [1, 2, 3].map((id) => ({
+        id,
+        host: '127.0.0.1',
+        port: 9000 + id,
+        registered: true,
+        reachable: !down.includes(id),
+        ...(down.includes(id) ? { error: 'ECONNREFUSED' } : {}),
+      })),
     });
 
   /** Deps whose probe answers the given snapshots in order (the last one repeats). */
@@ -389,7 +527,14 @@ describe('fast detection (scheduled runs: a second look, then the ingest queue)'
     const r = await makeProbeHandler(t.d)({ cluster: 'fast' }, { getRemainingTimeInMillis: () => 54_000 });
     expect(t.slept).toEqual([10_000]);
     expect(t.probes()).toBe(2);
-    expect(t.sent).toEqual([{ source: PROBE_SOURCE, cluster: 'fast', observedAt: '2026-01-01T00:01:00.000Z', findings: [{ kind: 'broker-down', brokerIds: [2], state: 'firing' }] }]);
+    expect(t.sent).toEqual([
+      {
+        source: PROBE_SOURCE,
+        cluster: 'fast',
+        observedAt: '2026-01-01T00:01:00.000Z',
+        findings: [{ kind: 'broker-down', brokerIds: [2], state: 'firing' }],
+      },
+    ]);
     expect(r.fastDetection).toEqual({ rechecked: [2], confirmed: [2], resolved: [], failed: 0 });
     // The metrics are the first look's, published once, as without fast detection.
     expect(t.published()).toBe(1);
@@ -446,7 +591,11 @@ describe('fast detection (scheduled runs: a second look, then the ingest queue)'
     const added = vi.spyOn(metrics, 'addMetric');
     const t = deps([seen([2])]);
     const ok = t.d.sendResult as NonNullable<ProbeDeps['sendResult']>;
-    const run = makeProbeHandler({ ...t.d, sendResult: (e) => (fail ? Promise.reject(Object.assign(new Error('connect ETIMEDOUT sqs'), { name: 'TimeoutError' })) : ok(e)) });
+    const run = makeProbeHandler({
+      ...t.d,
+      sendResult: (e) =>
+        fail ? Promise.reject(Object.assign(new Error('connect ETIMEDOUT sqs'), { name: 'TimeoutError' })) : ok(e),
+    });
     const r = await run({ cluster: 'fast' });
     expect(r.fastDetection).toMatchObject({ confirmed: [2], failed: 1 });
     expect(t.published()).toBe(1);
@@ -466,14 +615,32 @@ describe('fast detection (scheduled runs: a second look, then the ingest queue)'
   });
 
   it('every broker unreachable is reported as broker-down of all of them, never site-down', async () => {
-    const dead = snap({ status: 'down', bootstrapReachable: false, registeredBrokers: [], brokers: [], partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] }, consumerGroups: [] });
+    const dead = snap({
+      status: 'down',
+      bootstrapReachable: false,
+      registeredBrokers: [],
+      brokers: [],
+      partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+      consumerGroups: [],
+    });
     const t = deps([dead]);
     await makeProbeHandler(t.d)({ cluster: 'fast' });
     expect(t.sent.map((e) => e.findings)).toEqual([[{ kind: 'broker-down', brokerIds: [1, 2, 3], state: 'firing' }]]);
   });
 
   it('a probe refused before it read the metadata reports no broker (safety rule 11)', async () => {
-    const refused = snap({ status: 'auth-failed', registeredBrokers: [], brokers: [], security: { tls: false, sasl: 'PLAIN', refused: [{ server: 'b:9092', outcome: 'auth-failed', error: 'no' }], certificates: [], minDaysToExpiry: null } });
+    const refused = snap({
+      status: 'auth-failed',
+      registeredBrokers: [],
+      brokers: [],
+      security: {
+        tls: false,
+        sasl: 'PLAIN',
+        refused: [{ server: 'b:9092', outcome: 'auth-failed', error: 'no' }],
+        certificates: [],
+        minDaysToExpiry: null,
+      },
+    });
     const t = deps([refused]);
     const r = await makeProbeHandler(t.d)({ cluster: 'fast' });
     expect(t.probes()).toBe(1);
@@ -484,11 +651,19 @@ describe('fast detection (scheduled runs: a second look, then the ingest queue)'
   it('the sender puts the probe result on the ingest queue, bounded in time', async () => {
     const sqs = mockClient(SQSClient);
     sqs.on(SendMessageCommand).resolves({ MessageId: 'm1' });
-    const event: ProbeResultEvent = { source: PROBE_SOURCE, cluster: 'fast', observedAt: '2026-01-01T00:00:00.000Z', findings: [{ kind: 'broker-down', brokerIds: [2], state: 'firing' }] };
+    const event: ProbeResultEvent = {
+      source: PROBE_SOURCE,
+      cluster: 'fast',
+      observedAt: '2026-01-01T00:00:00.000Z',
+      findings: [{ kind: 'broker-down', brokerIds: [2], state: 'firing' }],
+    };
     await ingestQueueSender(new SQSClient({}), 'https://sqs.eu-west-1.amazonaws.com/1/kafka-heal-prod-ingest')(event);
     const calls = sqs.commandCalls(SendMessageCommand);
     expect(calls).toHaveLength(1);
-    expect(calls[0]?.args[0].input).toEqual({ QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/kafka-heal-prod-ingest', MessageBody: JSON.stringify(event) });
+    expect(calls[0]?.args[0].input).toEqual({
+      QueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/kafka-heal-prod-ingest',
+      MessageBody: JSON.stringify(event),
+    });
     sqs.restore();
   });
 
@@ -496,7 +671,9 @@ describe('fast detection (scheduled runs: a second look, then the ingest queue)'
     expect(recheckSeconds(undefined)).toBe(10);
     expect(recheckSeconds('0')).toBe(0);
     expect(recheckSeconds('30')).toBe(30);
-    expect(() => recheckSeconds('31')).toThrow(/PROBE_RECHECK_SECONDS must be a whole number of seconds from 0 to 30, got "31"/);
+    expect(() => recheckSeconds('31')).toThrow(
+      /PROBE_RECHECK_SECONDS must be a whole number of seconds from 0 to 30, got "31"/,
+    );
     expect(() => recheckSeconds('1.5')).toThrow(ProbeConfigError);
   });
 });

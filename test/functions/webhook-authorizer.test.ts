@@ -45,9 +45,12 @@ describe('bearerToken', async () => {
   ])('reads %j', (header, token) => {
     expect(bearerToken(header)).toBe(token);
   });
-  it.each([undefined, '', 'abc', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l', 'Bearer', 'Bearer ', 'Bearer a b'])('refuses %j', (header) => {
-    expect(bearerToken(header)).toBeUndefined();
-  });
+  it.each([undefined, '', 'abc', 'Basic YWxhZGRpbjpvcGVuc2VzYW1l', 'Bearer', 'Bearer ', 'Bearer a b'])(
+    'refuses %j',
+    (header) => {
+      expect(bearerToken(header)).toBeUndefined();
+    },
+  );
 });
 
 describe('CachedValue', async () => {
@@ -153,6 +156,9 @@ describe('handler (Secrets Manager mocked)', () => {
     vi.resetModules();
     vi.stubEnv('TOKEN_SECRET_ARN', '');
     handler = await loadHandler();
-    await expect(handler(event(`Bearer ${TOKEN}`), ctx)).rejects.toMatchObject({ name: 'TokenUnavailableError', message: 'TOKEN_SECRET_ARN is not set' });
+    await expect(handler(event(`Bearer ${TOKEN}`), ctx)).rejects.toMatchObject({
+      name: 'TokenUnavailableError',
+      message: 'TOKEN_SECRET_ARN is not set',
+    });
   });
 });

@@ -64,12 +64,17 @@ beforeAll(() => {
   const [stack] = addHealerStacks(app, loadConfigs(['examples/config/msk.yaml']), { nag: false });
   const fns = Template.fromStack(stack as never).findResources('AWS::Lambda::Function') as Resources;
   for (const f of Object.values(fns)) {
-    const service = (f.Properties['Environment'] as { Variables: Record<string, string> }).Variables['POWERTOOLS_SERVICE_NAME'] as string;
+    const service = (f.Properties['Environment'] as { Variables: Record<string, string> }).Variables[
+      'POWERTOOLS_SERVICE_NAME'
+    ] as string;
     const key = (f.Properties['Code'] as { S3Key: string }).S3Key;
     bundles.set(service, join(outdir, `asset.${key.replace(/\.zip$/, '')}`));
     fnLayers.set(service, f.Properties['Layers']);
     const vars = (f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables;
-    fnEnv.set(service, Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => typeof e[1] === 'string')));
+    fnEnv.set(
+      service,
+      Object.fromEntries(Object.entries(vars).filter((e): e is [string, string] => typeof e[1] === 'string')),
+    );
   }
   const layers = Template.fromStack(stack as never).findResources('AWS::Lambda::LayerVersion') as Resources;
   const entry = Object.entries(layers)[0];
@@ -146,12 +151,17 @@ describe('Lambda bundles (esbuild, CommonJS)', () => {
   it('the bundled authorizer allows the right token and denies a wrong one', async () => {
     const sm = mockClient(SecretsManagerClient);
     sm.on(GetSecretValueCommand).resolves({ SecretString: 'bundle-token-123' });
-    vi.stubEnv('TOKEN_SECRET_ARN', 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-heal/alertmanager-token-AbCdEf');
+    vi.stubEnv(
+      'TOKEN_SECRET_ARN',
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-heal/alertmanager-token-AbCdEf',
+    );
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     vi.stubEnv('POWERTOOLS_TRACE_ENABLED', 'false');
     try {
       // A fresh module instance that reads the stubbed environment.
-      const { handler } = freshRequire(join(bundles.get('kafka-heal-webhook-authorizer') as string, BUNDLE_FILE)) as { handler: (e: unknown, c: unknown) => Promise<{ policyDocument: { Statement: { Effect: string }[] } }> };
+      const { handler } = freshRequire(join(bundles.get('kafka-heal-webhook-authorizer') as string, BUNDLE_FILE)) as {
+        handler: (e: unknown, c: unknown) => Promise<{ policyDocument: { Statement: { Effect: string }[] } }>;
+      };
       const methodArn = 'arn:aws:execute-api:eu-west-1:123456789012:abc/v1/POST/alertmanager';
       const ctx = { functionName: 'authorizer', awsRequestId: 'r1' };
       const ok = await handler({ type: 'TOKEN', authorizationToken: 'Bearer bundle-token-123', methodArn }, ctx);
@@ -167,27 +177,52 @@ describe('Lambda bundles (esbuild, CommonJS)', () => {
 });
 
 describe('a bundled handler runs end to end', () => {
-  it('the ingest bundle reads the cluster file bundled beside it, checks the alarm\'s stack tag, normalizes a CloudWatch alarm of the configured MSK cluster and queues its signal', async () => {
+  it("the ingest bundle reads the cluster file bundled beside it, checks the alarm's stack tag, normalizes a CloudWatch alarm of the configured MSK cluster and queues its signal", async () => {
     const sqs = mockClient(SQSClient);
-    sqs.on(SendMessageBatchCommand).resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] });
+    sqs
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: '0', MessageId: 'm', MD5OfMessageBody: '' }], Failed: [] });
     const cw = mockClient(CloudWatchClient);
-    cw.on(ListTagsForResourceCommand).resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod-eu' }] });
+    cw.on(ListTagsForResourceCommand).resolves({
+      Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod-eu' }],
+    });
     const env = fnEnv.get('kafka-heal-ingest') as Record<string, string>;
     // The cluster facts are not in the environment: clusters.json, copied into the bundle by the build.
     expect(env['CLUSTERS_FILE']).toBe('clusters.json');
     expect(existsSync(join(bundles.get('kafka-heal-ingest') as string, 'clusters.json'))).toBe(true);
     // Lambda runs the handler in its code folder (LAMBDA_TASK_ROOT).
-    for (const [k, v] of Object.entries({ ...env, SIGNALS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals', INCIDENT_TABLE_NAME: 'incidents', LAMBDA_TASK_ROOT: bundles.get('kafka-heal-ingest') as string })) vi.stubEnv(k, v);
+    for (const [k, v] of Object.entries({
+      ...env,
+      SIGNALS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/signals',
+      INCIDENT_TABLE_NAME: 'incidents',
+      LAMBDA_TASK_ROOT: bundles.get('kafka-heal-ingest') as string,
+    }))
+      vi.stubEnv(k, v);
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     try {
-      const alarm = readFileSync(join(PROJECT_ROOT, 'test/fixtures/events/cloudwatch-single-metric.json'), 'utf8').replaceAll('orders-msk', 'orders-prod');
-      const { handler } = freshRequire(join(bundles.get('kafka-heal-ingest') as string, BUNDLE_FILE)) as { handler: (e: unknown, c: unknown) => Promise<{ batchItemFailures: unknown[] }> };
-      const record = { messageId: 'm1', body: alarm, attributes: { SentTimestamp: '1570035880000' }, eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:ingest' };
+      const alarm = readFileSync(
+        join(PROJECT_ROOT, 'test/fixtures/events/cloudwatch-single-metric.json'),
+        'utf8',
+      ).replaceAll('orders-msk', 'orders-prod');
+      const { handler } = freshRequire(join(bundles.get('kafka-heal-ingest') as string, BUNDLE_FILE)) as {
+        handler: (e: unknown, c: unknown) => Promise<{ batchItemFailures: unknown[] }>;
+      };
+      const record = {
+        messageId: 'm1',
+        body: alarm,
+        attributes: { SentTimestamp: '1570035880000' },
+        eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:ingest',
+      };
       const res = await handler({ Records: [record] }, { functionName: 'ingest', awsRequestId: 'r1' });
       expect(res.batchItemFailures).toEqual([]);
       const sent = sqs.commandCalls(SendMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
       expect(sent).toHaveLength(1);
-      expect(JSON.parse(sent[0]?.MessageBody as string)).toMatchObject({ cluster: 'orders', kind: 'disk-usage', brokerIds: [2], state: 'firing' });
+      expect(JSON.parse(sent[0]?.MessageBody as string)).toMatchObject({
+        cluster: 'orders',
+        kind: 'disk-usage',
+        brokerIds: [2],
+        state: 'firing',
+      });
       expect(cw.commandCalls(ListTagsForResourceCommand)).toHaveLength(1);
     } finally {
       vi.unstubAllEnvs();
@@ -209,7 +244,14 @@ describe('the probe layer (one per stack, loaded by the probe and cluster-steps 
   it('the probe library is in the layer asset and not in the probe and cluster-steps bundles, which import it by name', () => {
     const layerFile = join(layerDir as string, ...LAYER_MODULE_PATH);
     expect(readFileSync(layerFile, 'utf8')).toContain(PROBE_CODE_MARK);
-    expect(JSON.parse(readFileSync(join(layerDir as string, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'package.json'), 'utf8'))).toMatchObject({ name: PROBE_MODULE, type: 'module' });
+    expect(
+      JSON.parse(
+        readFileSync(
+          join(layerDir as string, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'package.json'),
+          'utf8',
+        ),
+      ),
+    ).toMatchObject({ name: PROBE_MODULE, type: 'module' });
     for (const service of PROBING) {
       const code = readFileSync(join(bundles.get(service) as string, BUNDLE_FILE), 'utf8');
       expect(code, service).not.toContain(PROBE_CODE_MARK);
@@ -225,31 +267,45 @@ describe('the probe layer (one per stack, loaded by the probe and cluster-steps 
   });
 
   it('the layer module imports on its own and its probeCluster answers a probe of a closed port', async () => {
-    const mod = (await import(pathToFileURL(join(layerDir as string, ...LAYER_MODULE_PATH)).href)) as typeof ProbeModule;
+    const mod = (await import(
+      pathToFileURL(join(layerDir as string, ...LAYER_MODULE_PATH)).href
+    )) as typeof ProbeModule;
     expect(typeof mod.probeCluster).toBe('function');
     const port = await closedPort();
     const snap = await mod.probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 1000 });
     expect(snap.status).toBe('down');
   });
 
-  it('in plain Node (no test resolver), the two bundles load only with the layer on the module path, as Lambda mounts it', { timeout: 60_000 }, () => {
-    // A child node process: vitest's own resolver would map the module name to the source.
-    const load = (service: string) =>
-      spawnSync(process.execPath, ['-e', 'const m = require(process.argv[1]); if (typeof m.handler !== "function") process.exit(3);', join(bundles.get(service) as string, BUNDLE_FILE)], {
-        encoding: 'utf8',
-        env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
-      });
-    for (const service of PROBING) {
-      const without = load(service);
-      expect(without.status, service).not.toBe(0);
-      expect(without.stderr, service).toContain(`Cannot find module '${PROBE_MODULE}'`);
-    }
-    // The layer's nodejs/node_modules next to the bundles (Lambda: /opt/nodejs/node_modules).
-    cpSync(join(layerDir as string, 'nodejs', 'node_modules'), join(outdir, 'node_modules'), { recursive: true });
-    for (const service of PROBING) {
-      const withLayer = load(service);
-      expect(withLayer.stderr, service).toBe('');
-      expect(withLayer.status, service).toBe(0);
-    }
-  });
+  it(
+    'in plain Node (no test resolver), the two bundles load only with the layer on the module path, as Lambda mounts it',
+    { timeout: 60_000 },
+    () => {
+      // A child node process: vitest's own resolver would map the module name to the source.
+      const load = (service: string) =>
+        spawnSync(
+          process.execPath,
+          [
+            '-e',
+            'const m = require(process.argv[1]); if (typeof m.handler !== "function") process.exit(3);',
+            join(bundles.get(service) as string, BUNDLE_FILE),
+          ],
+          {
+            encoding: 'utf8',
+            env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_TRACE_ENABLED: 'false' },
+          },
+        );
+      for (const service of PROBING) {
+        const without = load(service);
+        expect(without.status, service).not.toBe(0);
+        expect(without.stderr, service).toContain(`Cannot find module '${PROBE_MODULE}'`);
+      }
+      // The layer's nodejs/node_modules next to the bundles (Lambda: /opt/nodejs/node_modules).
+      cpSync(join(layerDir as string, 'nodejs', 'node_modules'), join(outdir, 'node_modules'), { recursive: true });
+      for (const service of PROBING) {
+        const withLayer = load(service);
+        expect(withLayer.stderr, service).toBe('');
+        expect(withLayer.status, service).toBe(0);
+      }
+    },
+  );
 });

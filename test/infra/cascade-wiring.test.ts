@@ -8,22 +8,36 @@ import { runbookDocumentName } from '../../infra/constructs/recovery-workflows.j
 import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
 import { arnText, build, cluster } from './workflow-stack.js';
 
-
 describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
   const b = build([cluster('payments')]);
 
   it('creates the state machine with the 55-minute bound and deploys the kafka-cli-action runbook once', () => {
-    b.t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'kafka-heal-test-cascade-recovery' });
-    const docs = Object.values(b.json.Resources).filter((r) => r.Type === 'AWS::SSM::Document').map((r) => r.Properties.Name);
+    b.t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'kafka-heal-test-cascade-recovery',
+    });
+    const docs = Object.values(b.json.Resources)
+      .filter((r) => r.Type === 'AWS::SSM::Document')
+      .map((r) => r.Properties.Name);
     expect(docs.filter((n) => n === runbookDocumentName('test', CASCADE_RUNBOOK))).toHaveLength(1);
   });
 
   it('ssm:SendCommand only with the kafka-cli-action document and only on the configured broker instances', () => {
     const send = b.allowing('ssm:SendCommand');
-    const resources = send.map((s) => s.Resource).flat().map(arnText);
+    const resources = send
+      .map((s) => s.Resource)
+      .flat()
+      .map(arnText);
     expect(resources).toHaveLength(4);
-    for (const tail of [':document/kafka-heal-test-kafka-cli-action', ':instance/i-0123456789abcdef1', ':instance/i-0123456789abcdef2', ':instance/i-0123456789abcdef3']) {
-      expect(resources.filter((r) => r.includes(tail)), tail).toHaveLength(1);
+    for (const tail of [
+      ':document/kafka-heal-test-kafka-cli-action',
+      ':instance/i-0123456789abcdef1',
+      ':instance/i-0123456789abcdef2',
+      ':instance/i-0123456789abcdef3',
+    ]) {
+      expect(
+        resources.filter((r) => r.includes(tail)),
+        tail,
+      ).toHaveLength(1);
     }
     expect(send.every((s) => !arnText(s.Resource).includes('kafka-restart-broker'))).toBe(true);
     expect(send.some((s) => s.Condition)).toBe(false);
@@ -42,7 +56,10 @@ describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
   });
 
   it('invokes only the step Lambdas and the approval request Lambda', () => {
-    const invoked = b.allowing('lambda:InvokeFunction').map((s) => arnText(s.Resource)).join(' ');
+    const invoked = b
+      .allowing('lambda:InvokeFunction')
+      .map((s) => arnText(s.Resource))
+      .join(' ');
     expect(invoked).toContain(b.approvalId);
     expect(invoked).toContain(b.idOf(b.recovery.workflowSteps.fn as never));
     expect(invoked).toContain(b.idOf(b.recovery.clusterSteps.get('payments')?.fn as never));
@@ -50,7 +67,9 @@ describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
   });
 
   it('the classifier gets WORKFLOW_ARN_CASCADE_RECOVERY', () => {
-    const fn = Object.values(b.json.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && arnText(r.Properties.Description) === '"classifier"');
+    const fn = Object.values(b.json.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && arnText(r.Properties.Description) === '"classifier"',
+    );
     const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(arnText(env.WORKFLOW_ARN_CASCADE_RECOVERY)).toContain(b.idOf(b.cascade.workflow.stateMachine as never));
   });
@@ -61,8 +80,10 @@ describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
       workflowStepsFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:steps',
       escalationStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:esc',
       approvalFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:approval',
-      brokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-broker-recovery',
-      mskBrokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-msk-broker-recovery',
+      brokerRecoveryStateMachineArn:
+        'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-broker-recovery',
+      mskBrokerRecoveryStateMachineArn:
+        'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-msk-broker-recovery',
     });
     const rendered = renderDefinition(readFileSync(aslFile('cascade-recovery'), 'utf8'), { Partition: 'aws', ...subs });
     expect(rendered).not.toContain('${');
@@ -75,7 +96,9 @@ describe('cascade-recovery wiring: EC2 brokers found by tag (events)', () => {
     const b = build([cluster('events')]);
     const tagged = b.allowing('ssm:SendCommand').filter((s) => s.Condition);
     expect(tagged).toHaveLength(1);
-    expect(tagged[0]?.Condition).toEqual({ StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events', 'ssm:resourceTag/kafka-heal:deployment': 'test' } });
+    expect(tagged[0]?.Condition).toEqual({
+      StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events', 'ssm:resourceTag/kafka-heal:deployment': 'test' },
+    });
   });
 });
 

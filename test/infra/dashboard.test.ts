@@ -33,7 +33,11 @@ function dashboardOf(deployment: string): { name: string; widgets: Widget[]; res
   expect(dashboards).toHaveLength(1);
   const props = dashboards[0]?.Properties as { DashboardName: string; DashboardBody: unknown };
   const body = render(props.DashboardBody);
-  return { name: props.DashboardName, widgets: (JSON.parse(body) as { widgets: Widget[] }).widgets, resources: template.Resources };
+  return {
+    name: props.DashboardName,
+    widgets: (JSON.parse(body) as { widgets: Widget[] }).widgets,
+    resources: template.Resources,
+  };
 }
 
 /** Fn::Join / Ref / Fn::GetAtt / Fn::Select flattened to text: refs become ${LogicalId}. */
@@ -74,12 +78,15 @@ function metricRows(w: Widget): { namespace: string; name: string; dims: Record<
 }
 
 describe('operators dashboard', () => {
-  it.each(['prod-eu', 'prod-us', 'events'])('%s: one dashboard named after the deployment, the table name as an output', (deployment) => {
-    const { name } = dashboardOf(deployment);
-    expect(name).toBe(`kafka-heal-${deployment}`);
-    const outputs = (ex.template(deployment).toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
-    expect(render(outputs.IncidentTableName?.Value)).toMatch(/^\$\{Incidents.*\}$/);
-  });
+  it.each(['prod-eu', 'prod-us', 'events'])(
+    '%s: one dashboard named after the deployment, the table name as an output',
+    (deployment) => {
+      const { name } = dashboardOf(deployment);
+      expect(name).toBe(`kafka-heal-${deployment}`);
+      const outputs = (ex.template(deployment).toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+      expect(render(outputs.IncidentTableName?.Value)).toMatch(/^\$\{Incidents.*\}$/);
+    },
+  );
 
   it('shows every cluster: its alarms, probe health, brokers reachable; MSK metrics for MSK clusters', () => {
     for (const config of ex.configs) {
@@ -88,7 +95,9 @@ describe('operators dashboard', () => {
       for (const [i, cluster] of config.clusters.entries()) {
         const alarmsWidget = widgets.find((w) => w.properties.title === `${cluster.name}: alarms`);
         expect(alarmsWidget?.type).toBe('alarm');
-        const alarmIds = (stack.clusterAlarms[i]?.alarms ?? []).map((a) => `\${${Stack.of(a).getLogicalId(a.node.defaultChild as never)}.Arn}`);
+        const alarmIds = (stack.clusterAlarms[i]?.alarms ?? []).map(
+          (a) => `\${${Stack.of(a).getLogicalId(a.node.defaultChild as never)}.Arn}`,
+        );
         expect(alarmIds.length).toBeGreaterThan(0);
         expect(alarmsWidget?.properties.alarms).toEqual(alarmIds);
         const probe = widgets.find((w) => w.properties.title === `${cluster.name}: probe`) as Widget;
@@ -101,9 +110,15 @@ describe('operators dashboard', () => {
                 [`KafkaHeal/${config.deployment}`, 'UnderMinIsrPartitions', { 'Cluster Name': cluster.name }],
               ]),
           // Probe runs: the series the heartbeat alarm counts (OfflinePartitions samples on EC2).
-          [`KafkaHeal/${config.deployment}`, cluster.msk ? 'ProbeHeartbeat' : 'OfflinePartitions', { 'Cluster Name': cluster.name }],
+          [
+            `KafkaHeal/${config.deployment}`,
+            cluster.msk ? 'ProbeHeartbeat' : 'OfflinePartitions',
+            { 'Cluster Name': cluster.name },
+          ],
         ]);
-        const reach = widgets.find((w) => w.properties.title === `${cluster.name}: brokers reachable (probe)`) as Widget;
+        const reach = widgets.find(
+          (w) => w.properties.title === `${cluster.name}: brokers reachable (probe)`,
+        ) as Widget;
         expect(JSON.stringify(reach.properties.metrics)).toContain(
           `SEARCH('{KafkaHeal/${config.deployment},\\"Cluster Name\\",\\"Broker ID\\"} MetricName=\\"BrokerReachable\\" \\"Cluster Name\\"=\\"${cluster.name}\\"', 'Minimum', 60)`,
         );
@@ -123,18 +138,26 @@ describe('operators dashboard', () => {
     }
   });
 
-  it('charts incidents by severity, MTTR and the recovery success rate from the handlers\' metrics', () => {
+  it("charts incidents by severity, MTTR and the recovery success rate from the handlers' metrics", () => {
     const { widgets } = dashboardOf('prod-eu');
     // This deployment's own namespace: prod-eu's dashboard never shows another deployment's incidents.
     const HANDLER_NAMESPACE = 'KafkaHeal/prod-eu';
     const openNow = widgets.find((w) => w.properties.title === 'Open incidents by severity') as Widget;
     expect(metricRows(openNow).map((r) => [r.namespace, r.name, r.dims])).toEqual([
-      ...SEVERITIES.map((s) => [HANDLER_NAMESPACE, 'OpenIncidents', { service: 'kafka-heal-incident-metrics', Severity: s }]),
+      ...SEVERITIES.map((s) => [
+        HANDLER_NAMESPACE,
+        'OpenIncidents',
+        { service: 'kafka-heal-incident-metrics', Severity: s },
+      ]),
       [HANDLER_NAMESPACE, 'AwaitingApproval', { service: 'kafka-heal-incident-metrics' }],
     ]);
     const bySeverity = widgets.find((w) => w.properties.title === 'Incidents opened by severity (per hour)') as Widget;
     expect(metricRows(bySeverity).map((r) => [r.namespace, r.name, r.dims])).toEqual(
-      SEVERITIES.map((s) => [HANDLER_NAMESPACE, 'IncidentsOpenedBySeverity', { service: 'kafka-heal-classify', Severity: s }]),
+      SEVERITIES.map((s) => [
+        HANDLER_NAMESPACE,
+        'IncidentsOpenedBySeverity',
+        { service: 'kafka-heal-classify', Severity: s },
+      ]),
     );
     const mttr = widgets.find((w) => w.properties.title === 'MTTR: detection to resolved (seconds)') as Widget;
     expect(metricRows(mttr).map((r) => r.name)).toEqual(['MttrSeconds', 'MttrSeconds', 'MttrSeconds']);
@@ -156,7 +179,9 @@ describe('operators dashboard', () => {
   it('charts MTTA per severity (average and p90) from the series the three acknowledging functions publish', () => {
     for (const config of ex.configs) {
       const { widgets, resources } = dashboardOf(config.deployment);
-      const mtta = widgets.find((w) => w.properties.title === 'MTTA by severity: first page (else detection) to acknowledged (seconds)') as Widget;
+      const mtta = widgets.find(
+        (w) => w.properties.title === 'MTTA by severity: first page (else detection) to acknowledged (seconds)',
+      ) as Widget;
       const rows = metricRows(mtta);
       expect(rows.map((r) => r.label)).toEqual(SEVERITIES.flatMap((s) => [`${s} average`, `${s} p90`]));
       expect(JSON.stringify(mtta.properties.metrics)).toContain('"stat":"p90"');
@@ -164,12 +189,24 @@ describe('operators dashboard', () => {
       const envs = Object.values(resources)
         .filter((r) => r.Type === 'AWS::Lambda::Function')
         .map((r) => (r.Properties?.Environment as { Variables: Record<string, string> }).Variables)
-        .filter((v) => ['kafka-heal-incident-lifecycle', 'kafka-heal-incident-endpoint', 'kafka-heal-pagerduty-webhook'].includes(v.POWERTOOLS_SERVICE_NAME ?? ''));
+        .filter((v) =>
+          ['kafka-heal-incident-lifecycle', 'kafka-heal-incident-endpoint', 'kafka-heal-pagerduty-webhook'].includes(
+            v.POWERTOOLS_SERVICE_NAME ?? '',
+          ),
+        );
       expect(envs).toHaveLength(3);
       const lines: string[] = [];
-      const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
+      const spy = vi
+        .spyOn(process.stdout, 'write')
+        .mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
       try {
-        for (const env of envs) for (const s of SEVERITIES) publishMtta(new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME }), s, 42);
+        for (const env of envs)
+          for (const s of SEVERITIES)
+            publishMtta(
+              new Metrics({ namespace: env.POWERTOOLS_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME }),
+              s,
+              42,
+            );
       } finally {
         spy.mockRestore();
       }
@@ -177,7 +214,18 @@ describe('operators dashboard', () => {
         .join('')
         .split('\n')
         .filter((l) => l.includes('"_aws"'))
-        .map((l) => JSON.parse(l) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } } & Record<string, unknown>)
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              _aws: {
+                CloudWatchMetrics: {
+                  Namespace: string;
+                  Dimensions: string[][];
+                  Metrics: { Name: string; Unit: string }[];
+                }[];
+              };
+            } & Record<string, unknown>,
+        )
         .map((d) => {
           const [directive] = d._aws.CloudWatchMetrics;
           const dims = Object.fromEntries((directive?.Dimensions[0] ?? []).map((k) => [k, d[k]]));
@@ -197,12 +245,22 @@ describe('operators dashboard', () => {
       const outcome = widgets.filter((w) => titles([w])[0]?.startsWith('Workflow '));
       expect(outcome).toHaveLength(machines.length);
       for (const [logicalId, r] of machines) {
-        const label = String((r.Properties as { StateMachineName: string }).StateMachineName).replace(`kafka-heal-${config.deployment}-`, '');
+        const label = String((r.Properties as { StateMachineName: string }).StateMachineName).replace(
+          `kafka-heal-${config.deployment}-`,
+          '',
+        );
         const w = outcome.find((x) => x.properties.title === `Workflow ${label}`) as Widget;
         expect(w, `widget for ${label}`).toBeDefined();
         const rows = metricRows(w);
-        expect(rows.map((x) => x.name)).toEqual(['ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']);
-        expect(rows.every((x) => x.namespace === 'AWS/States' && x.dims.StateMachineArn === `\${${logicalId}}`)).toBe(true);
+        expect(rows.map((x) => x.name)).toEqual([
+          'ExecutionsSucceeded',
+          'ExecutionsFailed',
+          'ExecutionsTimedOut',
+          'ExecutionsAborted',
+        ]);
+        expect(rows.every((x) => x.namespace === 'AWS/States' && x.dims.StateMachineArn === `\${${logicalId}}`)).toBe(
+          true,
+        );
       }
     }
   });
@@ -218,7 +276,9 @@ describe('operators dashboard', () => {
     expect(sns.every((r) => r.dims.TopicName !== undefined)).toBe(true);
     const failedEscalations = metricRows(notify).filter((r) => r.namespace === 'AWS/States');
     expect(failedEscalations.length).toBeGreaterThanOrEqual(1);
-    expect(failedEscalations.every((r) => r.name === 'ExecutionsFailed' && /^escalation/.test(r.label ?? ''))).toBe(true);
+    expect(failedEscalations.every((r) => r.name === 'ExecutionsFailed' && /^escalation/.test(r.label ?? ''))).toBe(
+      true,
+    );
     const latency = widgets.find((w) => w.properties.title === 'Probe latency (ms)') as Widget;
     expect(metricRows(latency).map((r) => [r.name, r.dims['Cluster Name'], r.label])).toEqual([
       ['ProbeLatencyMs', 'events', 'events average'],
@@ -234,33 +294,62 @@ describe('operators dashboard', () => {
     for (const config of ex.configs) {
       const { resources } = dashboardOf(config.deployment);
       const fns = Object.entries(resources).filter(
-        ([, r]) => r.Type === 'AWS::Lambda::Function' && (r.Properties?.Environment as { Variables?: Record<string, string> } | undefined)?.Variables?.POWERTOOLS_SERVICE_NAME === 'kafka-heal-incident-metrics',
+        ([, r]) =>
+          r.Type === 'AWS::Lambda::Function' &&
+          (r.Properties?.Environment as { Variables?: Record<string, string> } | undefined)?.Variables
+            ?.POWERTOOLS_SERVICE_NAME === 'kafka-heal-incident-metrics',
       );
       expect(fns).toHaveLength(1);
       const [fnId] = fns[0] as [string, unknown];
-      const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.Targets ?? []).includes(fnId));
+      const rules = Object.values(resources).filter(
+        (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify(r.Properties?.Targets ?? []).includes(fnId),
+      );
       expect(rules.map((r) => r.Properties?.ScheduleExpression)).toEqual(['rate(5 minutes)']);
-      const policies = Object.values(resources).filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles ?? []).includes('IncidentMetrics'));
-      const actions = policies.flatMap((p) => ((p.Properties?.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement ?? []).flatMap((st) => [st.Action].flat()));
+      const policies = Object.values(resources).filter(
+        (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles ?? []).includes('IncidentMetrics'),
+      );
+      const actions = policies.flatMap((p) =>
+        ((p.Properties?.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement ?? []).flatMap(
+          (st) => [st.Action].flat(),
+        ),
+      );
       expect(actions.filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(
-        ['dynamodb:BatchGetItem', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:Query', 'dynamodb:Scan'].sort(),
+        [
+          'dynamodb:BatchGetItem',
+          'dynamodb:ConditionCheckItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:GetItem',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+        ].sort(),
       );
     }
   });
 
-  it('uses only handler metric names the handlers emit (addMetric in the function\'s folder)', () => {
+  it("uses only handler metric names the handlers emit (addMetric in the function's folder)", () => {
     const emitted = (folder: string): Set<string> => {
       const names = new Set<string>();
       for (const file of readdirSync(join('functions', folder)).filter((f) => f.endsWith('.ts'))) {
         const code = readFileSync(join('functions', folder, file), 'utf8');
-        for (const m of code.matchAll(/addMetric\(([^,]+),/g)) for (const q of (m[1] as string).matchAll(/'([A-Za-z]+)'/g)) names.add(q[1] as string);
+        for (const m of code.matchAll(/addMetric\(([^,]+),/g))
+          for (const q of (m[1] as string).matchAll(/'([A-Za-z]+)'/g)) names.add(q[1] as string);
       }
       return names;
     };
     for (const config of ex.configs) {
-      const used = dashboardOf(config.deployment).widgets.flatMap(metricRows).filter((r) => r.namespace === metricsNamespace(config.deployment) && r.dims.service !== undefined);
+      const used = dashboardOf(config.deployment)
+        .widgets.flatMap(metricRows)
+        .filter((r) => r.namespace === metricsNamespace(config.deployment) && r.dims.service !== undefined);
       expect(new Set(used.map((r) => r.dims.service))).toEqual(
-        new Set(['kafka-heal-classify', 'kafka-heal-workflow-steps', 'kafka-heal-incident-metrics', 'kafka-heal-ingest', 'kafka-heal-ingest-webhook']),
+        new Set([
+          'kafka-heal-classify',
+          'kafka-heal-workflow-steps',
+          'kafka-heal-incident-metrics',
+          'kafka-heal-ingest',
+          'kafka-heal-ingest-webhook',
+        ]),
       );
       for (const r of used) {
         const folder = (r.dims.service as string).replace(/^kafka-heal-/, '').replace(/-webhook$/, '');
@@ -278,12 +367,21 @@ describe('operators dashboard', () => {
       perBroker: {},
       consumerGroups: [],
     } as unknown as ClusterSnapshot;
-    const published = new Set(probeMetricDocuments('orders', snapshot).flatMap((d) => d.metrics.map((m) => `${m.name}|${Object.keys(d.dimensions).sort().join(',')}`)));
+    const published = new Set(
+      probeMetricDocuments('orders', snapshot).flatMap((d) =>
+        d.metrics.map((m) => `${m.name}|${Object.keys(d.dimensions).sort().join(',')}`),
+      ),
+    );
     for (const config of ex.configs) {
       const { widgets } = dashboardOf(config.deployment);
-      const used = widgets.flatMap(metricRows).filter((r) => r.namespace === `KafkaHeal/${config.deployment}` && r.dims['Cluster Name'] !== undefined);
+      const used = widgets
+        .flatMap(metricRows)
+        .filter((r) => r.namespace === `KafkaHeal/${config.deployment}` && r.dims['Cluster Name'] !== undefined);
       expect(used.length).toBeGreaterThan(0);
-      for (const r of used) expect(published, `${r.name} ${Object.keys(r.dims).join(',')}`).toContain(`${r.name}|${Object.keys(r.dims).sort().join(',')}`);
+      for (const r of used)
+        expect(published, `${r.name} ${Object.keys(r.dims).join(',')}`).toContain(
+          `${r.name}|${Object.keys(r.dims).sort().join(',')}`,
+        );
     }
   });
 });

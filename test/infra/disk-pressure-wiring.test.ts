@@ -9,10 +9,22 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
   const allowing = b.allowingFor(b.disk.workflow.stateMachine);
 
   it('ssm:SendCommand only with the diagnose and free-disk documents, only on the configured broker instances', () => {
-    const resources = allowing('ssm:SendCommand').map((s) => s.Resource).flat().map(arnText);
+    const resources = allowing('ssm:SendCommand')
+      .map((s) => s.Resource)
+      .flat()
+      .map(arnText);
     expect(resources).toHaveLength(5);
-    for (const tail of [':document/kafka-heal-test-kafka-diagnose-host', ':document/kafka-heal-test-kafka-free-disk', ':instance/i-0123456789abcdef1', ':instance/i-0123456789abcdef2', ':instance/i-0123456789abcdef3']) {
-      expect(resources.filter((r) => r.includes(tail)), tail).toHaveLength(1);
+    for (const tail of [
+      ':document/kafka-heal-test-kafka-diagnose-host',
+      ':document/kafka-heal-test-kafka-free-disk',
+      ':instance/i-0123456789abcdef1',
+      ':instance/i-0123456789abcdef2',
+      ':instance/i-0123456789abcdef3',
+    ]) {
+      expect(
+        resources.filter((r) => r.includes(tail)),
+        tail,
+      ).toHaveLength(1);
     }
     expect(resources.some((r) => r.includes('restart-broker'))).toBe(false);
     expect(allowing('kafka:UpdateBrokerStorage')).toEqual([]);
@@ -21,12 +33,22 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
 
   it('broker-recovery may start disk-pressure (the full-disk hand-off) and follow its executions', () => {
     const parent = b.allowingFor(b.recovery.brokerRecovery?.stateMachine as never);
-    expect(parent('states:StartExecution').map((s) => arnText(s.Resource)).some((r) => r.includes(b.idOf(b.disk.workflow.stateMachine as never)))).toBe(true);
-    expect(parent('states:DescribeExecution').map((s) => arnText(s.Resource)).some((r) => r.includes('execution:kafka-heal-test-disk-pressure:*'))).toBe(true);
+    expect(
+      parent('states:StartExecution')
+        .map((s) => arnText(s.Resource))
+        .some((r) => r.includes(b.idOf(b.disk.workflow.stateMachine as never))),
+    ).toBe(true);
+    expect(
+      parent('states:DescribeExecution')
+        .map((s) => arnText(s.Resource))
+        .some((r) => r.includes('execution:kafka-heal-test-disk-pressure:*')),
+    ).toBe(true);
   });
 
   it('the classifier gets WORKFLOW_ARN_DISK_PRESSURE; disk-pressure starts only the escalation workflow', () => {
-    const fn = Object.values(b.json.Resources).find((r) => r.Type === 'AWS::Lambda::Function' && arnText(r.Properties.Description) === '"classifier"');
+    const fn = Object.values(b.json.Resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && arnText(r.Properties.Description) === '"classifier"',
+    );
     const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(arnText(env.WORKFLOW_ARN_DISK_PRESSURE)).toContain(b.idOf(b.disk.workflow.stateMachine as never));
     const start = allowing('states:StartExecution').map((s) => arnText(s.Resource));
@@ -41,11 +63,17 @@ describe('disk-pressure wiring: MSK (orders)', () => {
     const allowing = b.allowingFor(b.disk.workflow.stateMachine);
     const grow = allowing('kafka:UpdateBrokerStorage');
     expect(grow).toHaveLength(1);
-    expect(grow[0]?.Resource).toEqual(cluster('orders').platform === 'msk' ? (cluster('orders') as { msk: { clusterArn: string } }).msk.clusterArn : undefined);
+    expect(grow[0]?.Resource).toEqual(
+      cluster('orders').platform === 'msk'
+        ? (cluster('orders') as { msk: { clusterArn: string } }).msk.clusterArn
+        : undefined,
+    );
     expect([grow[0]?.Action].flat().sort()).toEqual(['kafka:DescribeCluster', 'kafka:UpdateBrokerStorage']);
     expect(allowing('ssm:SendCommand')).toEqual([]);
     expect(allowing('kafka:RebootBroker')).toEqual([]);
     // It re-measures the disks before it grows them: reading metrics is all it gets from CloudWatch.
-    expect(allowing('cloudwatch:GetMetricData').map((s) => [s.Action, s.Resource])).toEqual([['cloudwatch:GetMetricData', '*']]);
+    expect(allowing('cloudwatch:GetMetricData').map((s) => [s.Action, s.Resource])).toEqual([
+      ['cloudwatch:GetMetricData', '*'],
+    ]);
   });
 });

@@ -4,7 +4,13 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPROVAL_REQUESTS_PER_SOURCE, APPROVAL_STAGE_RATE_LIMIT } from '../../infra/constructs/escalation.js';
-import { actionsOf, synthesizeExampleStacks, type ExampleStacks, type Resources, type Statement } from './example-stacks.js';
+import {
+  actionsOf,
+  synthesizeExampleStacks,
+  type ExampleStacks,
+  type Resources,
+  type Statement,
+} from './example-stacks.js';
 
 let ex: ExampleStacks;
 let d: string;
@@ -42,9 +48,9 @@ function roleOfFunction(description: RegExp, template: Template = t): string {
 function envOfFunction(description: RegExp): Record<string, unknown> {
   const fns = t.findResources('AWS::Lambda::Function') as Resources;
   const fn = Object.values(fns).find((f) => description.test(String(f.Properties.Description)));
-  return ((fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  return ((fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+    {}) as Record<string, unknown>;
 }
-
 
 describe('escalation ladder and approvals wiring', () => {
   it('synthesizes every example config', () => {
@@ -52,22 +58,31 @@ describe('escalation ladder and approvals wiring', () => {
   });
 
   it('the classifier starts the ladder as its escalation workflow (WORKFLOW_ARN_ESCALATION)', () => {
-    const ladder = logicalIdOf('AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${d}-escalation-ladder` });
+    const ladder = logicalIdOf('AWS::StepFunctions::StateMachine', {
+      StateMachineName: `kafka-heal-${d}-escalation-ladder`,
+    });
     const env = envOfFunction(/correlates signals with open incidents/);
     expect(JSON.stringify(env.WORKFLOW_ARN_ESCALATION)).toContain(ladder);
   });
 
   it('recovery escalations reach the ladder: the workflow steps Lambda has WORKFLOW_ARN_ESCALATION and may start only that', () => {
-    const ladder = logicalIdOf('AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${d}-escalation-ladder` });
+    const ladder = logicalIdOf('AWS::StepFunctions::StateMachine', {
+      StateMachineName: `kafka-heal-${d}-escalation-ladder`,
+    });
     const desc = /incident-side steps of the recovery workflows/;
     expect(JSON.stringify(envOfFunction(desc).WORKFLOW_ARN_ESCALATION)).toContain(ladder);
-    const start = statementsOfRole(roleOfFunction(desc)).filter((s) => actionsOf([s]).includes('states:StartExecution'));
+    const start = statementsOfRole(roleOfFunction(desc)).filter((s) =>
+      actionsOf([s]).includes('states:StartExecution'),
+    );
     expect(start.map((s) => JSON.stringify(s.Resource))).toEqual([JSON.stringify({ Ref: ladder })]);
   });
 
   it('the ladder may invoke only its steps function and run escalation-notify as its broadcast child', () => {
-    const ladder = (t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: `kafka-heal-${d}-escalation-ladder` } }) as Resources);
-    const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(Object.values(ladder)[0]?.Properties.RoleArn))?.[1] ?? '';
+    const ladder = t.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { StateMachineName: `kafka-heal-${d}-escalation-ladder` },
+    }) as Resources;
+    const roleId =
+      /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(Object.values(ladder)[0]?.Properties.RoleArn))?.[1] ?? '';
     const statements = statementsOfRole(roleId);
     const invoke = statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
     expect(invoke).toHaveLength(1);
@@ -80,9 +95,18 @@ describe('escalation ladder and approvals wiring', () => {
   it('the steps and approval request functions get the notification chain: PagerDuty secret, both topics, the retry queue', () => {
     for (const fn of [/escalation ladder steps/, /stores an approval request/]) {
       const env = envOfFunction(fn);
-      for (const v of ['PAGERDUTY_ROUTING_KEY_SECRET', 'SNS_CRITICAL_TOPIC_ARN', 'SNS_WARNING_TOPIC_ARN', 'NOTIFY_RETRY_QUEUE_URL', 'INCIDENT_TABLE_NAME']) expect(env, `${String(fn)} ${v}`).toHaveProperty(v);
+      for (const v of [
+        'PAGERDUTY_ROUTING_KEY_SECRET',
+        'SNS_CRITICAL_TOPIC_ARN',
+        'SNS_WARNING_TOPIC_ARN',
+        'NOTIFY_RETRY_QUEUE_URL',
+        'INCIDENT_TABLE_NAME',
+      ])
+        expect(env, `${String(fn)} ${v}`).toHaveProperty(v);
       const actions = actionsOf(statementsOfRole(roleOfFunction(fn)));
-      expect(actions).toEqual(expect.arrayContaining(['sns:Publish', 'sqs:SendMessage', 'secretsmanager:GetSecretValue']));
+      expect(actions).toEqual(
+        expect.arrayContaining(['sns:Publish', 'sqs:SendMessage', 'secretsmanager:GetSecretValue']),
+      );
       expect(actions).not.toContain('states:SendTaskSuccess');
     }
     expect(envOfFunction(/stores an approval request/)).toHaveProperty('APPROVAL_SIGNING_KEY_SECRET');
@@ -90,11 +114,13 @@ describe('escalation ladder and approvals wiring', () => {
 
   it("the ladder reads each cluster's escalation targets and may page only level targets of this deployment", () => {
     const env = envOfFunction(/escalation ladder steps/);
-    for (const v of ['POLICY_PARAMETER_PREFIX', 'APPROVAL_SIGNING_KEY_SECRET', 'APPROVAL_BASE_URL']) expect(env, v).toHaveProperty(v);
+    for (const v of ['POLICY_PARAMETER_PREFIX', 'APPROVAL_SIGNING_KEY_SECRET', 'APPROVAL_BASE_URL'])
+      expect(env, v).toHaveProperty(v);
     expect(env.LEVEL_TOPIC_PREFIX).toBe(`kafka-heal-${d}-escalation-`);
     for (const fn of [/escalation ladder steps/, /redelivers notifications/]) {
       const statements = statementsOfRole(roleOfFunction(fn));
-      const resourcesFor = (action: string) => JSON.stringify(statements.filter((st) => actionsOf([st]).includes(action)).map((st) => st.Resource));
+      const resourcesFor = (action: string) =>
+        JSON.stringify(statements.filter((st) => actionsOf([st]).includes(action)).map((st) => st.Resource));
       expect(resourcesFor('secretsmanager:GetSecretValue'), String(fn)).toContain(':secret:kafka-heal/pagerduty/*');
       expect(resourcesFor('sns:Publish'), String(fn)).toContain(`:kafka-heal-${d}-escalation-*`);
       // Never any secret or any topic.
@@ -112,7 +138,10 @@ describe('escalation ladder and approvals wiring', () => {
       expect(actionsOf(callback).sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskSuccess']);
       // Exactly the state machines with an approval state (their definitions take ApprovalFunctionArn): never "*".
       const asking = Object.entries(tt.findResources('AWS::StepFunctions::StateMachine') as Resources)
-        .filter(([, sm]) => (sm.Properties.DefinitionSubstitutions as Record<string, unknown>).ApprovalFunctionArn !== undefined)
+        .filter(
+          ([, sm]) =>
+            (sm.Properties.DefinitionSubstitutions as Record<string, unknown>).ApprovalFunctionArn !== undefined,
+        )
         .map(([id]) => ({ Ref: id }));
       expect(asking.length, config.deployment).toBeGreaterThanOrEqual(2);
       expect(callback.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))).toEqual(asking);
@@ -123,9 +152,15 @@ describe('escalation ladder and approvals wiring', () => {
 
   it('no task token or workflow data in CloudWatch Logs: every state machine of every example stack logs its events without execution data', () => {
     for (const config of ex.configs) {
-      const machines = Object.values(ex.template(config.deployment).findResources('AWS::StepFunctions::StateMachine') as Resources);
+      const machines = Object.values(
+        ex.template(config.deployment).findResources('AWS::StepFunctions::StateMachine') as Resources,
+      );
       expect(machines.length).toBeGreaterThan(5);
-      for (const sm of machines) expect(sm.Properties.LoggingConfiguration, String(sm.Properties.StateMachineName)).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+      for (const sm of machines)
+        expect(sm.Properties.LoggingConfiguration, String(sm.Properties.StateMachineName)).toMatchObject({
+          Level: 'ALL',
+          IncludeExecutionData: false,
+        });
     }
   });
 
@@ -137,20 +172,50 @@ describe('escalation ladder and approvals wiring', () => {
       Name: `kafka-heal-${d}-approvals`,
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
-      Rules: [{ Name: 'per-source-rate-limit', Action: { Block: {} }, Statement: { RateBasedStatement: { AggregateKeyType: 'IP', Limit: APPROVAL_REQUESTS_PER_SOURCE, EvaluationWindowSec: 300 } } }],
+      Rules: [
+        {
+          Name: 'per-source-rate-limit',
+          Action: { Block: {} },
+          Statement: {
+            RateBasedStatement: {
+              AggregateKeyType: 'IP',
+              Limit: APPROVAL_REQUESTS_PER_SOURCE,
+              EvaluationWindowSec: 300,
+            },
+          },
+        },
+      ],
     });
-    const stageId = logicalIdOf('AWS::ApiGateway::Stage', { StageName: 'v1', RestApiId: Match.objectLike({ Ref: Match.stringLikeRegexp('EscalationApprovalApi') }) });
+    const stageId = logicalIdOf('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      RestApiId: Match.objectLike({ Ref: Match.stringLikeRegexp('EscalationApprovalApi') }),
+    });
     const assoc = Object.values(t.findResources('AWS::WAFv2::WebACLAssociation') as Resources);
     expect(assoc).toHaveLength(1);
     expect(assoc[0]?.Properties.WebACLArn).toEqual({ 'Fn::GetAtt': [aclId, 'Arn'] });
     expect(JSON.stringify(assoc[0]?.Properties.ResourceArn)).toContain(`"Ref":"${stageId}"`);
-    t.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1', RestApiId: Match.objectLike({ Ref: Match.stringLikeRegexp('EscalationApprovalApi') }), MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: APPROVAL_STAGE_RATE_LIMIT, ThrottlingBurstLimit: 2 * APPROVAL_STAGE_RATE_LIMIT })]) });
+    t.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      RestApiId: Match.objectLike({ Ref: Match.stringLikeRegexp('EscalationApprovalApi') }),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ThrottlingRateLimit: APPROVAL_STAGE_RATE_LIMIT,
+          ThrottlingBurstLimit: 2 * APPROVAL_STAGE_RATE_LIMIT,
+        }),
+      ]),
+    });
     expect(APPROVAL_STAGE_RATE_LIMIT).toBeGreaterThan(5);
   });
 
   it('serves GET and POST /approvals/{approvalId} through a Lambda proxy, throttled, without an authorizer (the signed link is the credential)', () => {
-    const methods = t.findResources('AWS::ApiGateway::Method', { Properties: { RequestParameters: { 'method.request.path.approvalId': true } } }) as Resources;
-    expect(Object.values(methods).map((m) => m.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    const methods = t.findResources('AWS::ApiGateway::Method', {
+      Properties: { RequestParameters: { 'method.request.path.approvalId': true } },
+    }) as Resources;
+    expect(
+      Object.values(methods)
+        .map((m) => m.Properties.HttpMethod)
+        .sort(),
+    ).toEqual(['GET', 'POST']);
     for (const m of Object.values(methods)) {
       expect(m.Properties.AuthorizationType).toBe('NONE');
       expect(m.Properties.Integration).toMatchObject({ Type: 'AWS_PROXY' });
@@ -159,18 +224,29 @@ describe('escalation ladder and approvals wiring', () => {
   });
 
   it('the signing key is a generated secret of 64 characters', () => {
-    t.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('signs approve/reject links'), GenerateSecretString: Match.objectLike({ PasswordLength: 64 }) });
+    t.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('signs approve/reject links'),
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
   });
 
   it('the retry queue has a DLQ and a consumer that reports batch item failures; the DLQ alarms', () => {
-    t.hasResourceProperties('AWS::SQS::Queue', { QueueName: `kafka-heal-${d}-notify-retry`, RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
-    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 5 });
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: `kafka-heal-${d}-notify-retry`,
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+    });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 5,
+    });
     const alarms = t.findResources('AWS::CloudWatch::Alarm') as Resources;
     expect(Object.values(alarms).some((a) => /notify-retry-dlq/.test(String(a.Properties.AlarmName)))).toBe(true);
   });
 
   it('the auto-resolver runs every minute on a schedule named per deployment, with its own least-privilege role', () => {
-    const fnId = logicalIdOf('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('resolves incidents whose alarms and cluster stayed healthy') });
+    const fnId = logicalIdOf('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('resolves incidents whose alarms and cluster stayed healthy'),
+    });
     t.hasResourceProperties('AWS::Events::Rule', {
       Name: `kafka-heal-${d}-auto-resolve`,
       ScheduleExpression: 'rate(1 minute)',
@@ -192,12 +268,29 @@ describe('escalation ladder and approvals wiring', () => {
     const statements = statementsOfRole(roleOfFunction(/resolves incidents whose alarms and cluster stayed healthy/));
     const actions = actionsOf(statements);
     // Reads alarm states, never changes them; reads the policies; resolves incidents; tells PagerDuty / SNS / the retry queue.
-    expect(actions).toEqual(expect.arrayContaining(['cloudwatch:DescribeAlarms', 'ssm:GetParameter', 'dynamodb:UpdateItem', 'dynamodb:Query', 'sns:Publish', 'sqs:SendMessage', 'secretsmanager:GetSecretValue']));
-    expect(actions.filter((a) => /^cloudwatch:|^states:|^ssm:Put|^dynamodb:DeleteTable/.test(a))).toEqual(['cloudwatch:DescribeAlarms']);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'cloudwatch:DescribeAlarms',
+        'ssm:GetParameter',
+        'dynamodb:UpdateItem',
+        'dynamodb:Query',
+        'sns:Publish',
+        'sqs:SendMessage',
+        'secretsmanager:GetSecretValue',
+      ]),
+    );
+    expect(actions.filter((a) => /^cloudwatch:|^states:|^ssm:Put|^dynamodb:DeleteTable/.test(a))).toEqual([
+      'cloudwatch:DescribeAlarms',
+    ]);
     const describe = statements.find((x) => actionsOf([x]).includes('cloudwatch:DescribeAlarms'));
     expect(JSON.stringify(describe?.Resource)).toContain(`:alarm:kafka-heal-${d}.*`);
     // Only X-Ray is granted on * (it has no resource-level permissions).
-    for (const st of statements) if (st.Resource === '*') expect(actionsOf([st]).every((a) => a.startsWith('xray:')), JSON.stringify(st.Action)).toBe(true);
+    for (const st of statements)
+      if (st.Resource === '*')
+        expect(
+          actionsOf([st]).every((a) => a.startsWith('xray:')),
+          JSON.stringify(st.Action),
+        ).toBe(true);
   });
 
   it('cdk-nag reports no unacknowledged error for the escalation and approval resources', () => {

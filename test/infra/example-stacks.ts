@@ -17,7 +17,8 @@ export type Statement = { Action: string | string[]; Resource: unknown; Effect: 
 export type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
 /** Every action of some statements, flattened. */
-export const actionsOf = (s: Statement[]): string[] => s.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
+export const actionsOf = (s: Statement[]): string[] =>
+  s.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]));
 
 export interface ExampleStacks {
   /** The cloud assembly folder (cdk-nag writes validation-report.json there). */
@@ -34,7 +35,10 @@ export interface ExampleStacks {
 }
 
 /** `edit` changes each example config before synthesis (e.g. the dashboard test turns the dashboard on everywhere). */
-export function synthesizeExampleStacks(tmpPrefix: string, edit: (config: HealerConfig) => HealerConfig = (c) => c): ExampleStacks {
+export function synthesizeExampleStacks(
+  tmpPrefix: string,
+  edit: (config: HealerConfig) => HealerConfig = (c) => c,
+): ExampleStacks {
   const outdir = mkdtempSync(join(tmpdir(), tmpPrefix));
   const configs = loadConfigs(DEFAULT_CONFIG_FILES).map(edit);
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });

@@ -7,7 +7,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildHealerApp } from '../../infra/app-builder.js';
 import { loadConfigFile, type HealerConfig } from '../../infra/config/schema.js';
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string; DependsOn?: string[] }>;
+type Resources = Record<
+  string,
+  {
+    Type: string;
+    Properties?: Record<string, unknown>;
+    DeletionPolicy?: string;
+    UpdateReplacePolicy?: string;
+    DependsOn?: string[];
+  }
+>;
 
 /** The property of each resource type whose value must be unique in an account and region. */
 const PHYSICAL_NAME: Record<string, string> = {
@@ -69,18 +78,26 @@ describe('two deployments in one account and region', () => {
 
 describe('cdk destroy, then deploy again', () => {
   it('nothing the stack keeps has a fixed physical name: a kept resource never blocks the next create', () => {
-    const kept = Object.entries(alpha).filter(([, r]) => r.DeletionPolicy === 'Retain' || r.DeletionPolicy === 'RetainExceptOnCreate');
+    const kept = Object.entries(alpha).filter(
+      ([, r]) => r.DeletionPolicy === 'Retain' || r.DeletionPolicy === 'RetainExceptOnCreate',
+    );
     expect(kept.length).toBeGreaterThan(0);
     const blocking = kept.filter(([, r]) => {
       const key = PHYSICAL_NAME[r.Type];
       const name = key === undefined ? undefined : r.Properties?.[key];
       return name !== undefined && !perStackInstance(name);
     });
-    expect(blocking.map(([id, r]) => `${id} ${r.Type} ${JSON.stringify(r.Properties?.[PHYSICAL_NAME[r.Type] as string])}`)).toEqual([]);
+    expect(
+      blocking.map(([id, r]) => `${id} ${r.Type} ${JSON.stringify(r.Properties?.[PHYSICAL_NAME[r.Type] as string])}`),
+    ).toEqual([]);
   });
 
   it('state machine log groups end in the stack id and are removed when a first create rolls back', () => {
-    const groups = Object.values(alpha).filter((r) => r.Type === 'AWS::Logs::LogGroup' && JSON.stringify(r.Properties?.['LogGroupName'] ?? '').includes('/aws/vendedlogs/states/'));
+    const groups = Object.values(alpha).filter(
+      (r) =>
+        r.Type === 'AWS::Logs::LogGroup' &&
+        JSON.stringify(r.Properties?.['LogGroupName'] ?? '').includes('/aws/vendedlogs/states/'),
+    );
     expect(groups.length).toBeGreaterThanOrEqual(5);
     for (const g of groups) {
       expect(perStackInstance(g.Properties?.['LogGroupName'])).toBe(true);

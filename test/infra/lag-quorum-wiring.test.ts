@@ -9,8 +9,16 @@ import { loadRunbook } from '../../functions/shared/runbooks.js';
 import { ClusterTargetSchema } from '../../functions/workflow-steps/handler.js';
 import type { HealerConfig } from '../../infra/config/schema.js';
 import { consumerLagSubstitutions, consumerLagTargetFields } from '../../infra/constructs/consumer-lag-workflow.js';
-import { QUORUM_RUNBOOKS, quorumRecoverySubstitutions, quorumTargetFields } from '../../infra/constructs/quorum-recovery-workflow.js';
-import { clusterStepsZookeeperEnv, clusterTarget, runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
+import {
+  QUORUM_RUNBOOKS,
+  quorumRecoverySubstitutions,
+  quorumTargetFields,
+} from '../../infra/constructs/quorum-recovery-workflow.js';
+import {
+  clusterStepsZookeeperEnv,
+  clusterTarget,
+  runbookDocumentName,
+} from '../../infra/constructs/recovery-workflows.js';
 import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
@@ -24,7 +32,11 @@ beforeAll(() => {
 afterAll(() => ex?.cleanup());
 
 function statementsOf(t: Template, stateMachineName: string): Statement[] {
-  const [sm] = Object.values(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: stateMachineName } }) as Resources);
+  const [sm] = Object.values(
+    t.findResources('AWS::StepFunctions::StateMachine', {
+      Properties: { StateMachineName: stateMachineName },
+    }) as Resources,
+  );
   expect(sm, stateMachineName).toBeDefined();
   const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(sm?.Properties['RoleArn']))?.[1];
   return Object.values(t.findResources('AWS::IAM::Policy') as Resources)
@@ -35,7 +47,8 @@ const actionsOf = (s: Statement) => (Array.isArray(s.Action) ? s.Action : [s.Act
 const withAction = (all: Statement[], action: string) => all.filter((s) => actionsOf(s).includes(action));
 const resources = (ss: Statement[]) => ss.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
 const config = (d: string) => ex.configs.find((c) => c.deployment === d) as HealerConfig;
-const machines = (t: Template, name: string) => Object.keys(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: name } }));
+const machines = (t: Template, name: string) =>
+  Object.keys(t.findResources('AWS::StepFunctions::StateMachine', { Properties: { StateMachineName: name } }));
 const classifierEnv = (t: Template) =>
   Object.entries(t.findResources('AWS::Lambda::Function') as Resources)
     .filter(([id]) => id.startsWith('Classify'))
@@ -47,7 +60,11 @@ describe('targets and substitutions (no synthesis)', () => {
     const { loadConfigs, DEFAULT_CONFIG_FILES } = await import('../../infra/app-builder.js');
     for (const cfg of loadConfigs(DEFAULT_CONFIG_FILES)) {
       for (const c of cfg.clusters) {
-        const parsed = ClusterTargetSchema.parse({ ...clusterTarget(c, 'fn'), ...consumerLagTargetFields(c), ...quorumTargetFields(c) });
+        const parsed = ClusterTargetSchema.parse({
+          ...clusterTarget(c, 'fn'),
+          ...consumerLagTargetFields(c),
+          ...quorumTargetFields(c),
+        });
         expect(parsed.consumerGroups?.map((g) => g.name)).toEqual(c.consumerGroups.map((g) => g.name));
         expect(parsed.quorum?.metadataMode).toBe(c.platform === 'ec2' ? c.ec2.metadataMode : undefined);
       }
@@ -57,10 +74,17 @@ describe('targets and substitutions (no synthesis)', () => {
   it('ZOOKEEPER_CONNECT is derived from ec2.zookeeper.connect, ports filled from clientPort; absent without the list, in KRaft mode and on MSK', async () => {
     const { loadConfigFile } = await import('../../infra/config/schema.js');
     const zk = loadConfigFile('examples/config/ec2-zookeeper.yaml').clusters[0];
-    if (zk?.platform !== 'ec2' || !zk.ec2.zookeeper) throw new Error('ec2-zookeeper.yaml has a ZooKeeper-mode EC2 cluster');
+    if (zk?.platform !== 'ec2' || !zk.ec2.zookeeper)
+      throw new Error('ec2-zookeeper.yaml has a ZooKeeper-mode EC2 cluster');
     const withZk = (zookeeper: typeof zk.ec2.zookeeper) => ({ ...zk, ec2: { ...zk.ec2, zookeeper } });
-    expect(clusterStepsZookeeperEnv(zk)).toEqual({ ZOOKEEPER_CONNECT: 'zk-1.payments.example.com:2181,zk-2.payments.example.com:2181,zk-3.payments.example.com:2181' });
-    expect(clusterStepsZookeeperEnv(withZk({ ...zk.ec2.zookeeper, clientPort: 2281, connect: ['zk-1', 'zk-2:2182', '[fd00::3]'] }))).toEqual({ ZOOKEEPER_CONNECT: 'zk-1:2281,zk-2:2182,[fd00::3]:2281' });
+    expect(clusterStepsZookeeperEnv(zk)).toEqual({
+      ZOOKEEPER_CONNECT: 'zk-1.payments.example.com:2181,zk-2.payments.example.com:2181,zk-3.payments.example.com:2181',
+    });
+    expect(
+      clusterStepsZookeeperEnv(
+        withZk({ ...zk.ec2.zookeeper, clientPort: 2281, connect: ['zk-1', 'zk-2:2182', '[fd00::3]'] }),
+      ),
+    ).toEqual({ ZOOKEEPER_CONNECT: 'zk-1:2281,zk-2:2182,[fd00::3]:2281' });
     const { connect: _, ...withoutConnect } = zk.ec2.zookeeper;
     expect(clusterStepsZookeeperEnv(withZk(withoutConnect))).toEqual({});
     for (const file of ['examples/config/msk.yaml', 'examples/config/dr-pair.yaml']) {
@@ -69,12 +93,28 @@ describe('targets and substitutions (no synthesis)', () => {
   });
 
   it('each ASL file renders with the construct substitutions, leaving no ${', () => {
-    const lag = renderDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), { Partition: 'aws', ...consumerLagSubstitutions({ workflowStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:s', escalationStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:e' }) });
+    const lag = renderDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), {
+      Partition: 'aws',
+      ...consumerLagSubstitutions({
+        workflowStepsFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:s',
+        escalationStateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:e',
+      }),
+    });
     expect(lag).not.toContain('${');
-    const subs = quorumRecoverySubstitutions({ workflowStepsFunctionArn: 'arn:s', escalationStateMachineArn: 'arn:e', approvalFunctionArn: 'arn:a', deployment: 'prod-us' });
+    const subs = quorumRecoverySubstitutions({
+      workflowStepsFunctionArn: 'arn:s',
+      escalationStateMachineArn: 'arn:e',
+      approvalFunctionArn: 'arn:a',
+      deployment: 'prod-us',
+    });
     const quorum = renderDefinition(readFileSync(aslFile('quorum-recovery'), 'utf8'), { Partition: 'aws', ...subs });
     expect(quorum).not.toContain('${');
-    expect(subs).toMatchObject({ StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker', BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata', RestartDocumentName: 'kafka-heal-prod-us-kafka-restart-broker', CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action' });
+    expect(subs).toMatchObject({
+      StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker',
+      BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata',
+      RestartDocumentName: 'kafka-heal-prod-us-kafka-restart-broker',
+      CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action',
+    });
   });
 });
 
@@ -85,7 +125,11 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
       pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
     };
     const mine = report.pluginReports.flatMap((p) =>
-      p.violations.flatMap((v) => v.violatingConstructs.filter((c) => /\/(ConsumerLag|QuorumRecovery)\//.test(c.constructPath)).map((c) => `${v.ruleName} at ${c.constructPath}`)),
+      p.violations.flatMap((v) =>
+        v.violatingConstructs
+          .filter((c) => /\/(ConsumerLag|QuorumRecovery)\//.test(c.constructPath))
+          .map((c) => `${v.ruleName} at ${c.constructPath}`),
+      ),
     );
     expect(mine).toEqual([]);
   });
@@ -105,11 +149,19 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
   it('quorum-recovery: the stop, backup and CLI runbooks deployed with the repository content, and the substitutions naming them', () => {
     const t = ex.template('prod-us');
     for (const runbook of Object.values(QUORUM_RUNBOOKS)) {
-      t.hasResourceProperties('AWS::SSM::Document', { Name: runbookDocumentName('prod-us', runbook), DocumentType: 'Command', Content: loadRunbook(runbook).content });
+      t.hasResourceProperties('AWS::SSM::Document', {
+        Name: runbookDocumentName('prod-us', runbook),
+        DocumentType: 'Command',
+        Content: loadRunbook(runbook).content,
+      });
     }
     t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineName: 'kafka-heal-prod-us-quorum-recovery',
-      DefinitionSubstitutions: { StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker', BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata', CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action' },
+      DefinitionSubstitutions: {
+        StopDocumentName: 'kafka-heal-prod-us-kafka-stop-broker',
+        BackupDocumentName: 'kafka-heal-prod-us-kafka-backup-metadata',
+        CliDocumentName: 'kafka-heal-prod-us-kafka-cli-action',
+      },
     });
   });
 
@@ -118,10 +170,12 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     if (c?.platform !== 'ec2') throw new Error('prod-us is an EC2 example');
     const st = statementsOf(ex.template('prod-us'), 'kafka-heal-prod-us-quorum-recovery');
     const send = JSON.stringify(resources(withAction(st, 'ssm:SendCommand')));
-    for (const doc of ['kafka-stop-broker', 'kafka-backup-metadata', 'kafka-restart-broker', 'kafka-cli-action']) expect(send).toContain(`document/kafka-heal-prod-us-${doc}`);
+    for (const doc of ['kafka-stop-broker', 'kafka-backup-metadata', 'kafka-restart-broker', 'kafka-cli-action'])
+      expect(send).toContain(`document/kafka-heal-prod-us-${doc}`);
     expect(send).not.toContain('kafka-diagnose-host');
     expect(send).not.toContain('kafka-free-disk');
-    for (const id of [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])]) expect(send).toContain(`instance/${id}`);
+    for (const id of [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])])
+      expect(send).toContain(`instance/${id}`);
     expect(send).not.toMatch(/instance\/\*/);
     expect(resources(withAction(st, 'ssm:SendCommand'))).not.toContain('*');
     const invoke = JSON.stringify(resources(withAction(st, 'lambda:InvokeFunction')));
@@ -138,7 +192,10 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     expect(usInvoke).not.toContain('*');
     expect(withAction(us, 'ssm:SendCommand')).toEqual([]);
     const eu = statementsOf(ex.template('prod-eu'), 'kafka-heal-prod-eu-consumer-lag');
-    expect(resources(withAction(eu, 'sns:Publish')).sort()).toEqual(['arn:aws:sns:eu-west-1:123456789012:billing-consumer-scaling', 'arn:aws:sns:eu-west-1:123456789012:billing-team']);
+    expect(resources(withAction(eu, 'sns:Publish')).sort()).toEqual([
+      'arn:aws:sns:eu-west-1:123456789012:billing-consumer-scaling',
+      'arn:aws:sns:eu-west-1:123456789012:billing-team',
+    ]);
     expect(JSON.stringify(resources(withAction(eu, 'lambda:InvokeFunction')))).not.toContain('function:');
     // A deployment that names no topics and no hooks gets no publish or hook grant at all.
     const events = statementsOf(ex.template('events'), 'kafka-heal-events-consumer-lag');
@@ -149,18 +206,24 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     const clusterStepsEnv = (d: string) =>
       Object.values(ex.template(d).findResources('AWS::Lambda::Function') as Resources).flatMap((f) => {
         const cluster = / probes of cluster ([a-z0-9-]+) /.exec(String(f.Properties['Description']))?.[1];
-        return cluster === undefined ? [] : [{ cluster, env: (f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables }];
+        return cluster === undefined
+          ? []
+          : [{ cluster, env: (f.Properties['Environment'] as { Variables: Record<string, unknown> }).Variables }];
       });
     const us = clusterStepsEnv('prod-us');
     expect(us.map((f) => f.cluster)).toEqual(['payments']);
-    expect(us[0]?.env['ZOOKEEPER_CONNECT']).toBe('zk-1.payments.example.com:2181,zk-2.payments.example.com:2181,zk-3.payments.example.com:2181');
+    expect(us[0]?.env['ZOOKEEPER_CONNECT']).toBe(
+      'zk-1.payments.example.com:2181,zk-2.payments.example.com:2181,zk-3.payments.example.com:2181',
+    );
     // MSK and KRaft clusters: nothing to ask.
     const others = [...clusterStepsEnv('prod-eu'), ...clusterStepsEnv('events')];
     expect(others.length).toBeGreaterThanOrEqual(3);
     for (const f of others) expect(Object.keys(f.env), f.cluster).not.toContain('ZOOKEEPER_CONNECT');
     // No other function of the stack gets it.
     const fns = Object.values(ex.template('prod-us').findResources('AWS::Lambda::Function') as Resources);
-    expect(fns.filter((f) => JSON.stringify(f.Properties['Environment'] ?? {}).includes('ZOOKEEPER_CONNECT'))).toHaveLength(1);
+    expect(
+      fns.filter((f) => JSON.stringify(f.Properties['Environment'] ?? {}).includes('ZOOKEEPER_CONNECT')),
+    ).toHaveLength(1);
   });
 
   it('the workflow steps Lambda is told each group owner, hook and the quorum hosts (in its bundled targets file)', () => {

@@ -40,8 +40,13 @@ describe('MSK broker-down', () => {
     } as unknown as ClusterSnapshot;
     const series = probeMetricSeries(config.deployment, msk);
     expect(series).toContain('BrokerReachable|Broker ID,Cluster Name');
-    const published = selectSeries(probeMetricDocuments(msk.name, snapshot, probeClusterEnv(msk).brokerIds), new Set(series));
-    const reach = published.filter((d) => d.metrics.some((m) => m.name === 'BrokerReachable')).map((d) => [d.dimensions['Broker ID'], d.metrics[0]?.value]);
+    const published = selectSeries(
+      probeMetricDocuments(msk.name, snapshot, probeClusterEnv(msk).brokerIds),
+      new Set(series),
+    );
+    const reach = published
+      .filter((d) => d.metrics.some((m) => m.name === 'BrokerReachable'))
+      .map((d) => [d.dimensions['Broker ID'], d.metrics[0]?.value]);
     expect(reach).toEqual(Array.from({ length: msk.brokerCount }, (_, i) => [String(i + 1), i + 1 === 2 ? 0 : 1]));
   });
 
@@ -63,7 +68,18 @@ describe('MSK broker-down', () => {
       labels: {},
     };
     const facts = clusterFacts(config).find((c) => c.name === msk.name);
-    const decision = classify({ signal, cluster: facts, policy: { ...DEFAULT_POLICY, mode: 'auto' }, openIncidents: [], recentHeals: [], now: new Date('2026-01-01T00:00:05.000Z') });
-    expect(decision).toMatchObject({ action: 'remediate', incidentType: 'broker-failure', plan: { workflow: 'msk-broker-recovery', brokerIds: [2], dryRun: false } });
+    const decision = classify({
+      signal,
+      cluster: facts,
+      policy: { ...DEFAULT_POLICY, mode: 'auto' },
+      openIncidents: [],
+      recentHeals: [],
+      now: new Date('2026-01-01T00:00:05.000Z'),
+    });
+    expect(decision).toMatchObject({
+      action: 'remediate',
+      incidentType: 'broker-failure',
+      plan: { workflow: 'msk-broker-recovery', brokerIds: [2], dryRun: false },
+    });
   });
 });

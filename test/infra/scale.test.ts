@@ -12,7 +12,11 @@ import type { HealerStack } from '../../infra/stacks/healer-stack.js';
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 
 const BROKERS = 1000;
-const probe = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupId: 'sg-0123456789abcdef0' };
+const probe = {
+  vpcId: 'vpc-0123456789abcdef0',
+  subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'],
+  securityGroupId: 'sg-0123456789abcdef0',
+};
 const instance = (cluster: number, broker: number) => `i-${(cluster * 10_000 + broker).toString(16).padStart(17, '0')}`;
 
 function ec2(k: number, listed: boolean): Record<string, unknown> {
@@ -24,7 +28,10 @@ function ec2(k: number, listed: boolean): Record<string, unknown> {
       ? {
           metadataMode: 'zookeeper',
           brokers: Array.from({ length: BROKERS }, (_, i) => ({ id: i + 1, instanceId: instance(k, i + 1) })),
-          zookeeper: { instanceIds: [1, 2, 3, 4, 5].map((z) => instance(k, 5000 + z)), connect: [1, 2, 3, 4, 5].map((z) => `zk-${z}.payments-${k}.example.com:2181`) },
+          zookeeper: {
+            instanceIds: [1, 2, 3, 4, 5].map((z) => instance(k, 5000 + z)),
+            connect: [1, 2, 3, 4, 5].map((z) => `zk-${z}.payments-${k}.example.com:2181`),
+          },
         }
       : { metadataMode: 'kraft', brokerTag: { key: 'kafka-heal:cluster', value: `payments-${k}` } },
     bootstrapServers: [`kafka-1.payments-${k}.example.com:9092`],
@@ -38,7 +45,10 @@ function msk(k: number): Record<string, unknown> {
     name: `orders-${k}`,
     platform: 'msk',
     brokerCount: BROKERS,
-    msk: { clusterArn: `arn:aws:kafka:eu-west-1:123456789012:cluster/orders-${k}/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5`, clusterName: `orders-${k}` },
+    msk: {
+      clusterArn: `arn:aws:kafka:eu-west-1:123456789012:cluster/orders-${k}/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5`,
+      clusterName: `orders-${k}`,
+    },
     bootstrapServers: [`b-1.orders-${k}.example.com:9098`],
     // 9098 is MSK's IAM listener.
     security: { protocol: 'SASL_SSL', mechanism: 'AWS_MSK_IAM' },
@@ -52,10 +62,20 @@ const config = (deployment: string, clusters: Record<string, unknown>[]): Healer
 
 /** One EC2 cluster of 1,000 listed brokers (the issue's case), and the largest deployment the schema allows. */
 const ONE = config('one', [ec2(0, true)]);
-const MAX = config('widest', Array.from({ length: MAX_CLUSTERS }, (_, k) => (k < 4 ? ec2(k, true) : k < 6 ? ec2(k, false) : msk(k))));
+const MAX = config(
+  'widest',
+  Array.from({ length: MAX_CLUSTERS }, (_, k) => (k < 4 ? ec2(k, true) : k < 6 ? ec2(k, false) : msk(k))),
+);
 
 /** The longest value each pseudo parameter resolves to (aws-us-gov is the longest partition; ap-southeast-7 a long region). */
-const PSEUDO: Record<string, number> = { 'AWS::Partition': 'aws-us-gov'.length, 'AWS::Region': 'ap-southeast-7'.length, 'AWS::AccountId': 12, 'AWS::URLSuffix': 'amazonaws.com.cn'.length, 'AWS::StackName': 128, 'AWS::StackId': 140 };
+const PSEUDO: Record<string, number> = {
+  'AWS::Partition': 'aws-us-gov'.length,
+  'AWS::Region': 'ap-southeast-7'.length,
+  'AWS::AccountId': 12,
+  'AWS::URLSuffix': 'amazonaws.com.cn'.length,
+  'AWS::StackName': 128,
+  'AWS::StackId': 140,
+};
 
 /**
  * A value as CloudFormation resolves it, with every intrinsic replaced by a placeholder of its
@@ -88,48 +108,66 @@ let templates: Map<string, Record<string, unknown>>;
 beforeAll(() => {
   const app = buildHealerApp([ONE, MAX], { nag: false, appProps: { context: { 'aws:cdk:bundling-stacks': [] } } });
   stacks = app.stacks;
-  templates = new Map(stacks.map((s) => [s.config.deployment, Template.fromStack(s).toJSON() as Record<string, unknown>]));
+  templates = new Map(
+    stacks.map((s) => [s.config.deployment, Template.fromStack(s).toJSON() as Record<string, unknown>]),
+  );
 }, 600_000);
 
 describe.each(['one', 'widest'])('%s: 1,000 brokers per cluster', (deployment) => {
-  const resources = () => Object.entries((templates.get(deployment) as { Resources: Record<string, Resource> }).Resources);
+  const resources = () =>
+    Object.entries((templates.get(deployment) as { Resources: Record<string, Resource> }).Resources);
 
-  it('synthesizes under CloudFormation\'s 500 resources and 1 MB template', () => {
+  it("synthesizes under CloudFormation's 500 resources and 1 MB template", () => {
     expect(resources().length).toBeLessThan(500);
     expect(JSON.stringify(templates.get(deployment)).length).toBeLessThan(1_000_000);
   });
 
-  it('every function\'s environment stays under Lambda\'s 4 KB: what grows with brokers and clusters is a bundled file', () => {
+  it("every function's environment stays under Lambda's 4 KB: what grows with brokers and clusters is a bundled file", () => {
     const fns = resources().filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     expect(fns.length).toBeGreaterThan(10);
     for (const [id, f] of fns) {
-      const vars = ((f.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+      const vars = ((f.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>;
       const size = Object.entries(vars).reduce((n, [k, v]) => n + k.length + resolvedLength(v), 0);
       expect(size, id).toBeLessThan(4096);
     }
     // The workflow steps' targets name every broker's instance: 1,000 of each cluster, in its file.
     const stack = stacks.find((s) => s.config.deployment === deployment) as HealerStack;
     const targets = stack.recovery.workflowSteps.files.get('workflow-targets.json') as { brokers: unknown[] }[];
-    expect(targets.reduce((n, t) => n + t.brokers.length, 0)).toBe(stack.config.clusters.filter((c) => c.platform === 'ec2' && c.ec2.brokers).length * BROKERS);
+    expect(targets.reduce((n, t) => n + t.brokers.length, 0)).toBe(
+      stack.config.clusters.filter((c) => c.platform === 'ec2' && c.ec2.brokers).length * BROKERS,
+    );
     expect(JSON.stringify(targets).length).toBeGreaterThan(4096);
   });
 
-  it('every role\'s policies stay within IAM\'s limits: no policy grows with the brokers', () => {
+  it("every role's policies stay within IAM's limits: no policy grows with the brokers", () => {
     const byRole = new Map<string, number>();
     for (const [id, r] of resources()) {
-      if (r.Type === 'AWS::IAM::ManagedPolicy') expect.unreachable(`${id}: a managed overflow policy (a role's inline policy outgrew 10,240 characters)`);
+      if (r.Type === 'AWS::IAM::ManagedPolicy')
+        expect.unreachable(`${id}: a managed overflow policy (a role's inline policy outgrew 10,240 characters)`);
       if (r.Type !== 'AWS::IAM::Policy') continue;
       const size = resolvedLength(r.Properties?.['PolicyDocument']);
-      for (const role of (r.Properties?.['Roles'] as { Ref: string }[] | undefined) ?? []) byRole.set(role.Ref, (byRole.get(role.Ref) ?? 0) + size);
+      for (const role of (r.Properties?.['Roles'] as { Ref: string }[] | undefined) ?? [])
+        byRole.set(role.Ref, (byRole.get(role.Ref) ?? 0) + size);
     }
     for (const [role, size] of byRole) expect(size, role).toBeLessThan(10_240);
   });
 
-  it('SendCommand reaches the listed instances by the deployment\'s tag: 1,000 instance ARNs fit no IAM policy', () => {
+  it("SendCommand reaches the listed instances by the deployment's tag: 1,000 instance ARNs fit no IAM policy", () => {
     const sends = resources()
       .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
-      .flatMap(([, r]) => (r.Properties?.['PolicyDocument'] as { Statement: { Action: unknown; Resource: unknown; Condition?: unknown }[] }).Statement)
-      .filter((st) => JSON.stringify(st.Action).includes('ssm:SendCommand') && JSON.stringify(st.Resource).includes(':instance/'));
+      .flatMap(
+        ([, r]) =>
+          (
+            r.Properties?.['PolicyDocument'] as {
+              Statement: { Action: unknown; Resource: unknown; Condition?: unknown }[];
+            }
+          ).Statement,
+      )
+      .filter(
+        (st) =>
+          JSON.stringify(st.Action).includes('ssm:SendCommand') && JSON.stringify(st.Resource).includes(':instance/'),
+      );
     expect(sends.length).toBeGreaterThan(0);
     for (const st of sends) {
       expect(JSON.stringify(st.Resource)).toContain('instance/*');
@@ -142,8 +180,15 @@ describe.each(['one', 'widest'])('%s: 1,000 brokers per cluster', (deployment) =
     const stack = stacks.find((s) => s.config.deployment === deployment) as HealerStack;
     const perCluster = stack.clusterAlarms.map((a) => a.alarms.length);
     // Three brokers: the same specs (alarm-specs.ts) with brokerCount 3.
-    const small = stack.config.clusters.map((c) => (c.platform === 'ec2' && c.ec2.brokers ? { ...c, brokerCount: 3, ec2: { ...c.ec2, brokers: c.ec2.brokers.slice(0, 3) } } : { ...c, brokerCount: 3 }));
-    const smallStack = buildHealerApp([{ ...stack.config, deployment: `${deployment}-small`, clusters: small as HealerConfig['clusters'] }], { nag: false, appProps: { context: { 'aws:cdk:bundling-stacks': [] } } }).stacks[0] as HealerStack;
+    const small = stack.config.clusters.map((c) =>
+      c.platform === 'ec2' && c.ec2.brokers
+        ? { ...c, brokerCount: 3, ec2: { ...c.ec2, brokers: c.ec2.brokers.slice(0, 3) } }
+        : { ...c, brokerCount: 3 },
+    );
+    const smallStack = buildHealerApp(
+      [{ ...stack.config, deployment: `${deployment}-small`, clusters: small as HealerConfig['clusters'] }],
+      { nag: false, appProps: { context: { 'aws:cdk:bundling-stacks': [] } } },
+    ).stacks[0] as HealerStack;
     expect(smallStack.clusterAlarms.map((a) => a.alarms.length)).toEqual(perCluster);
     expect(alarms).toBeLessThan(300);
   });
@@ -151,7 +196,12 @@ describe.each(['one', 'widest'])('%s: 1,000 brokers per cluster', (deployment) =
 
 describe('the schema', () => {
   it(`refuses an 11th cluster, naming the limit and the way out`, () => {
-    expect(() => config('wider', Array.from({ length: MAX_CLUSTERS + 1 }, (_, k) => msk(k)))).toThrow(
+    expect(() =>
+      config(
+        'wider',
+        Array.from({ length: MAX_CLUSTERS + 1 }, (_, k) => msk(k)),
+      ),
+    ).toThrow(
       /clusters: expected at most 10 clusters per deployment \(CloudFormation allows a stack 500 resources\): split the file into several deployments/,
     );
   });

@@ -41,7 +41,8 @@ const UNSCOPABLE: Record<string, string> = {
   'ssm:GetCommandInvocation': 'read-only; SSM has no resource type for it',
   'kafka:DescribeClusterOperation': 'read-only; MSK operations have no ARN before they exist',
   'cloudwatch:GetMetricData': 'read-only; disk-pressure re-measures MSK disk usage (no resource-level permissions)',
-  'ec2:DescribeInstances': 'read-only, no resource-level permissions: finds the instances of brokers found by tag (workflow steps)',
+  'ec2:DescribeInstances':
+    'read-only, no resource-level permissions: finds the instances of brokers found by tag (workflow steps)',
 };
 
 let ex: ExampleStacks;
@@ -58,12 +59,22 @@ beforeAll(() => {
         r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy'
           ? [r.Properties?.['PolicyDocument']]
           : r.Type === 'AWS::IAM::Role'
-            ? ((r.Properties?.['Policies'] as { PolicyDocument: unknown }[] | undefined) ?? []).map((p) => p.PolicyDocument)
+            ? ((r.Properties?.['Policies'] as { PolicyDocument: unknown }[] | undefined) ?? []).map(
+                (p) => p.PolicyDocument,
+              )
             : [];
       for (const doc of docs) {
-        for (const st of (doc as { Statement: { Effect: string; Action: unknown; Resource: unknown; Condition?: unknown }[] }).Statement) {
+        for (const st of (
+          doc as { Statement: { Effect: string; Action: unknown; Resource: unknown; Condition?: unknown }[] }
+        ).Statement) {
           if (st.Effect !== 'Allow') continue;
-          statements.push({ stack: stack.stackName, policy: id, actions: [st.Action].flat() as string[], resources: [st.Resource].flat(), condition: st.Condition });
+          statements.push({
+            stack: stack.stackName,
+            policy: id,
+            actions: [st.Action].flat() as string[],
+            resources: [st.Resource].flat(),
+            condition: st.Condition,
+          });
         }
       }
     }
@@ -72,7 +83,12 @@ beforeAll(() => {
 
 afterAll(() => ex?.cleanup());
 
-const ofType = (type: string) => [...resources.entries()].flatMap(([stack, rs]) => Object.entries(rs).filter(([, r]) => r.Type === type).map(([id, r]) => ({ stack, id, r })));
+const ofType = (type: string) =>
+  [...resources.entries()].flatMap(([stack, rs]) =>
+    Object.entries(rs)
+      .filter(([, r]) => r.Type === type)
+      .map(([id, r]) => ({ stack, id, r })),
+  );
 const granting = (action: string) => statements.filter((s) => s.actions.includes(action));
 const text = (v: unknown) => JSON.stringify(v);
 
@@ -84,16 +100,20 @@ describe('IAM: least privilege in every example stack', () => {
   });
 
   it('no statement grants a wildcard action (`*` or `service:*`)', () => {
-    const wild = statements.flatMap((s) => s.actions.filter((a) => a === '*' || /:\*$/.test(a)).map((a) => `${s.stack}/${s.policy}: ${a}`));
+    const wild = statements.flatMap((s) =>
+      s.actions.filter((a) => a === '*' || /:\*$/.test(a)).map((a) => `${s.stack}/${s.policy}: ${a}`),
+    );
     expect(wild).toEqual([]);
   });
 
   it('nothing is granted on Resource "*" except the actions AWS cannot scope (each with its reason)', () => {
-    const onStar = statements.filter((s) => s.resources.includes('*')).flatMap((s) => s.actions.filter((a) => !(a in UNSCOPABLE)).map((a) => `${s.stack}/${s.policy}: ${a}`));
+    const onStar = statements
+      .filter((s) => s.resources.includes('*'))
+      .flatMap((s) => s.actions.filter((a) => !(a in UNSCOPABLE)).map((a) => `${s.stack}/${s.policy}: ${a}`));
     expect(onStar).toEqual([]);
   });
 
-  it('ssm:SendCommand only with the stack\'s own documents, on configured instances or tag-matched ones under a tag condition', () => {
+  it("ssm:SendCommand only with the stack's own documents, on configured instances or tag-matched ones under a tag condition", () => {
     const sends = granting('ssm:SendCommand');
     expect(sends.length).toBeGreaterThan(0);
     for (const s of sends) {
@@ -104,22 +124,30 @@ describe('IAM: least privilege in every example stack', () => {
         const document = arn.includes(':document/') && arn.includes(`document/kafka-heal-${deployment}-`);
         const instance = /:instance\/i-[0-9a-f]{8,17}"/.test(arn);
         // Instance-wide only under the deployment's own tag (another deployment's instances never qualify).
-        const tagged = arn.includes(':instance/*') && text(s.condition).includes(`"ssm:resourceTag/kafka-heal:deployment":"${deployment}"`);
+        const tagged =
+          arn.includes(':instance/*') &&
+          text(s.condition).includes(`"ssm:resourceTag/kafka-heal:deployment":"${deployment}"`);
         expect(document || instance || tagged, `${s.stack}/${s.policy}: ${arn}`).toBe(true);
       }
     }
   });
 
   it('kafka:RebootBroker only on the configured MSK cluster ARNs', () => {
-    const configured = new Set(ex.configs.flatMap((c) => c.clusters.flatMap((k) => (k.platform === 'msk' && k.msk ? [k.msk.clusterArn] : []))));
+    const configured = new Set(
+      ex.configs.flatMap((c) => c.clusters.flatMap((k) => (k.platform === 'msk' && k.msk ? [k.msk.clusterArn] : []))),
+    );
     const reboots = granting('kafka:RebootBroker');
     expect(reboots.length).toBeGreaterThan(0);
-    for (const s of reboots) for (const r of s.resources) expect(configured.has(r as string), `${s.stack}/${s.policy}: ${text(r)}`).toBe(true);
+    for (const s of reboots)
+      for (const r of s.resources) expect(configured.has(r as string), `${s.stack}/${s.policy}: ${text(r)}`).toBe(true);
   });
 
   it('states:StopExecution only on executions: the classifier (superseding a runbook) and the incident lifecycle (a resolve stops the run still acting) in every stack, and state machines following their .sync children', () => {
     const stops = granting('states:StopExecution');
-    for (const who of ['Classify', 'EscalationLifecycleStopRuns']) expect(new Set(stops.filter((s) => s.policy.startsWith(who)).map((s) => s.stack)).size, who).toBe(ex.stacks.length);
+    for (const who of ['Classify', 'EscalationLifecycleStopRuns'])
+      expect(new Set(stops.filter((s) => s.policy.startsWith(who)).map((s) => s.stack)).size, who).toBe(
+        ex.stacks.length,
+      );
     for (const s of stops) {
       expect(s.policy, s.stack).toMatch(/^Classify|^EscalationLifecycleStopRuns|StateMachineRole/);
       for (const r of s.resources) expect(text(r), `${s.stack}/${s.policy}`).toMatch(/:execution:/);
@@ -142,7 +170,9 @@ describe('IAM: least privilege in every example stack', () => {
       for (const s of grants) {
         for (const r of s.resources) {
           expect(text(r), `${s.stack}/${s.policy}: ${action}`).not.toBe('"*"');
-          expect(text(r), `${s.stack}/${s.policy}: ${action}`).toMatch(action === 'sns:Publish' ? /arn:aws:sns:|"Ref"/ : /secretsmanager|"Ref"/);
+          expect(text(r), `${s.stack}/${s.policy}: ${action}`).toMatch(
+            action === 'sns:Publish' ? /arn:aws:sns:|"Ref"/ : /secretsmanager|"Ref"/,
+          );
         }
       }
     }
@@ -156,22 +186,33 @@ describe('encryption at rest and secrets', () => {
     const tables = ofType('AWS::DynamoDB::Table');
     expect(topics.length * queues.length * tables.length).toBeGreaterThan(0);
     for (const t of topics) expect(t.r.Properties?.['KmsMasterKeyId'], `${t.stack}/${t.id}`).toBeDefined();
-    for (const q of queues) expect(q.r.Properties?.['KmsMasterKeyId'] !== undefined || q.r.Properties?.['SqsManagedSseEnabled'] === true, `${q.stack}/${q.id}`).toBe(true);
-    for (const t of tables) expect(t.r.Properties?.['SSESpecification'], `${t.stack}/${t.id}`).toMatchObject({ SSEEnabled: true });
+    for (const q of queues)
+      expect(
+        q.r.Properties?.['KmsMasterKeyId'] !== undefined || q.r.Properties?.['SqsManagedSseEnabled'] === true,
+        `${q.stack}/${q.id}`,
+      ).toBe(true);
+    for (const t of tables)
+      expect(t.r.Properties?.['SSESpecification'], `${t.stack}/${t.id}`).toMatchObject({ SSEEnabled: true });
   });
 
   it('no secret value in the template: secrets are generated or set outside, functions get only their ARN', () => {
-    for (const s of ofType('AWS::SecretsManager::Secret')) expect(s.r.Properties?.['SecretString'], `${s.stack}/${s.id}`).toBeUndefined();
+    for (const s of ofType('AWS::SecretsManager::Secret'))
+      expect(s.r.Properties?.['SecretString'], `${s.stack}/${s.id}`).toBeUndefined();
     for (const f of ofType('AWS::Lambda::Function')) {
-      const vars = ((f.r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+      const vars = ((f.r.Properties?.['Environment'] as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables ?? {}) as Record<string, unknown>;
       for (const [name, value] of Object.entries(vars)) {
         if (!/TOKEN|SECRET|PASSWORD|ROUTING_KEY|SIGNING/i.test(name)) continue;
         // A reference to a secret (Ref / an ARN built with Fn::Join) or a plain number setting.
-        const ok = typeof value === 'object' || /^arn:aws[a-z-]*:secretsmanager:/.test(String(value)) || /^\d+$/.test(String(value));
+        const ok =
+          typeof value === 'object' ||
+          /^arn:aws[a-z-]*:secretsmanager:/.test(String(value)) ||
+          /^\d+$/.test(String(value));
         expect(ok, `${f.stack}/${f.id} ${name}=${text(value).slice(0, 80)}`).toBe(true);
       }
     }
     // Runtime policy parameters hold policy, not credentials.
-    for (const p of ofType('AWS::SSM::Parameter')) expect(text(p.r.Properties?.['Value']), `${p.stack}/${p.id}`).not.toMatch(/token|password|routing.?key|secret/i);
+    for (const p of ofType('AWS::SSM::Parameter'))
+      expect(text(p.r.Properties?.['Value']), `${p.stack}/${p.id}`).not.toMatch(/token|password|routing.?key|secret/i);
   });
 });

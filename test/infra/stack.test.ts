@@ -26,7 +26,10 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, unkn
 
 /** The Violations of a cloud assembly's validation report (cdk-nag 3 writes its findings there). */
 interface ValidationReport {
-  pluginReports: { pluginName: string; violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[] }[];
+  pluginReports: {
+    pluginName: string;
+    violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[];
+  }[];
 }
 
 function readReport(dir: string): ValidationReport {
@@ -69,7 +72,7 @@ const SNAPSHOT_ALL_REPORTING = {
 };
 
 describe('the app', () => {
-  it('has one stack per example config, named KafkaHeal-<deployment>, in the config\'s region (and account where given)', () => {
+  it("has one stack per example config, named KafkaHeal-<deployment>, in the config's region (and account where given)", () => {
     expect(ex.synthError).toBeUndefined();
     expect(ex.configs.map((c) => c.deployment)).toEqual(DEPLOYMENTS);
     expect(ex.stacks.map((s) => s.stackName)).toEqual(DEPLOYMENTS.map((d) => `KafkaHeal-${d}`));
@@ -83,7 +86,9 @@ describe('the app', () => {
     expect(ex.synthError).toBeUndefined();
     const report = readReport(ex.outdir);
     const findings = report.pluginReports.flatMap((p) =>
-      p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`)),
+      p.violations.flatMap((v) =>
+        v.violatingConstructs.map((c) => `${v.severity} ${v.ruleName} at ${c.constructPath}`),
+      ),
     );
     expect(findings).toEqual([]);
   });
@@ -93,7 +98,10 @@ describe('the app', () => {
     expect(ex.assembly).toBeDefined();
     for (const stack of ex.stacks) {
       const messages = ex.assembly?.getStackArtifact(stack.artifactId).messages ?? [];
-      expect(messages.filter((m) => m.level !== 'info').map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`), stack.stackName).toEqual([]);
+      expect(
+        messages.filter((m) => m.level !== 'info').map((m) => `${m.level} ${m.id}: ${String(m.entry.data)}`),
+        stack.stackName,
+      ).toEqual([]);
     }
   });
 
@@ -134,12 +142,16 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     'disk-pressure',
     // consumer-lag runs for every cluster; quorum-recovery where an EC2 cluster lists its brokers.
     'consumer-lag',
-    ...(config().clusters.some((c) => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0) ? ['quorum-recovery'] : []),
+    ...(config().clusters.some((c) => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0)
+      ? ['quorum-recovery']
+      : []),
     // dr-failover and dr-failback exist when a cluster is paired (dr.peer) with a Route 53 record.
-    ...(config().clusters.some((c) => c.dr?.route53 && config().clusters.some((p) => p.name === c.dr?.peer)) ? ['dr-failover', 'dr-failback'] : []),
+    ...(config().clusters.some((c) => c.dr?.route53 && config().clusters.some((p) => p.name === c.dr?.peer))
+      ? ['dr-failover', 'dr-failback']
+      : []),
   ];
 
-  it('routes this account\'s state changes of this deployment\'s alarms (by name prefix) and their brokers (contributors) to the ingest queue, with a DLQ and retries', () => {
+  it("routes this account's state changes of this deployment's alarms (by name prefix) and their brokers (contributors) to the ingest queue, with a DLQ and retries", () => {
     const t = template(deployment);
     const ingestQueue = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-ingest` });
     const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
@@ -199,8 +211,12 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
 
   it('webhook: POST /alertmanager behind a TOKEN authorizer on the Authorization header, Lambda proxy, throttled and access-logged', () => {
     const t = template(deployment);
-    const authorizerFn = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kafka-heal-webhook-authorizer' }) } });
-    const webhookFn = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kafka-heal-ingest-webhook' }) } });
+    const authorizerFn = logicalId(t, 'AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kafka-heal-webhook-authorizer' }) },
+    });
+    const webhookFn = logicalId(t, 'AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'kafka-heal-ingest-webhook' }) },
+    });
     const authorizer = logicalId(t, 'AWS::ApiGateway::Authorizer', {
       Type: 'TOKEN',
       IdentitySource: 'method.request.header.Authorization',
@@ -223,15 +239,29 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // without one (its signed body is the credential: test/infra/lifecycle-wiring.test.ts). (The
     // approval API's pages are authorized by their signed links: test/infra/escalation-wiring.test.ts.)
     const webhookApi = logicalId(t, 'AWS::ApiGateway::RestApi', { Name: `kafka-heal-${deployment}-webhooks` });
-    const pathOf = Object.fromEntries(Object.entries(resources(t, 'AWS::ApiGateway::Resource')).map(([id, r]) => [id, String(r.Properties?.['PathPart'])]));
-    const methods = Object.values(resources(t, 'AWS::ApiGateway::Method')).filter((m) => JSON.stringify(m.Properties?.['RestApiId']) === JSON.stringify({ Ref: webhookApi }));
-    const byPath = methods.map((m) => `${m.Properties?.['HttpMethod']} /${pathOf[(m.Properties?.['ResourceId'] as { Ref: string }).Ref]}: ${m.Properties?.['AuthorizationType']}`).sort();
+    const pathOf = Object.fromEntries(
+      Object.entries(resources(t, 'AWS::ApiGateway::Resource')).map(([id, r]) => [
+        id,
+        String(r.Properties?.['PathPart']),
+      ]),
+    );
+    const methods = Object.values(resources(t, 'AWS::ApiGateway::Method')).filter(
+      (m) => JSON.stringify(m.Properties?.['RestApiId']) === JSON.stringify({ Ref: webhookApi }),
+    );
+    const byPath = methods
+      .map(
+        (m) =>
+          `${m.Properties?.['HttpMethod']} /${pathOf[(m.Properties?.['ResourceId'] as { Ref: string }).Ref]}: ${m.Properties?.['AuthorizationType']}`,
+      )
+      .sort();
     expect(byPath).toEqual(['POST /alertmanager: CUSTOM', 'POST /pagerduty: NONE']);
     t.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
       TracingEnabled: true,
       AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
-      MethodSettings: Match.arrayWith([Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, HttpMethod: '*', ResourcePath: '/*' })]),
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({ ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, HttpMethod: '*', ResourcePath: '/*' }),
+      ]),
     });
     t.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
     // The bearer token lives in Secrets Manager, generated by the stack, under a name
@@ -247,7 +277,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const topic = logicalId(t, 'AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-amp-alerts` });
     const ingestQueue = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-ingest` });
     const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
-    t.hasResourceProperties('AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-amp-alerts`, KmsMasterKeyId: Match.anyValue() });
+    t.hasResourceProperties('AWS::SNS::Topic', {
+      TopicName: `kafka-heal-${deployment}-amp-alerts`,
+      KmsMasterKeyId: Match.anyValue(),
+    });
     t.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'sqs',
       TopicArn: { Ref: topic },
@@ -258,7 +291,11 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       Topics: [{ Ref: topic }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Allow', Principal: { Service: 'aps.amazonaws.com' }, Action: ['sns:Publish', 'sns:GetTopicAttributes'] }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'aps.amazonaws.com' },
+            Action: ['sns:Publish', 'sns:GetTopicAttributes'],
+          }),
         ]),
       },
     });
@@ -269,7 +306,9 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const queues = resources(t, 'AWS::SQS::Queue');
     const dlqIds = new Set<string>();
     for (const q of Object.values(queues)) {
-      const target = (q.Properties?.['RedrivePolicy'] as { deadLetterTargetArn?: { 'Fn::GetAtt': [string, string] } } | undefined)?.deadLetterTargetArn;
+      const target = (
+        q.Properties?.['RedrivePolicy'] as { deadLetterTargetArn?: { 'Fn::GetAtt': [string, string] } } | undefined
+      )?.deadLetterTargetArn;
       if (target) dlqIds.add(target['Fn::GetAtt'][0]);
     }
     const deliveryDlq = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-delivery-dlq` });
@@ -277,7 +316,8 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     expect(Object.keys(queues)).toHaveLength(7); // ingest, signals, notify-retry, and four DLQs
     for (const [id, q] of Object.entries(queues)) {
       expect(q.Properties?.['SqsManagedSseEnabled'], id).toBe(true);
-      if (!dlqIds.has(id)) expect(q.Properties?.['RedrivePolicy'], `${id} has a DLQ`).toMatchObject({ maxReceiveCount: 5 });
+      if (!dlqIds.has(id))
+        expect(q.Properties?.['RedrivePolicy'], `${id} has a DLQ`).toMatchObject({ maxReceiveCount: 5 });
       else expect(q.Properties?.['MessageRetentionPeriod'], `${id} keeps messages 14 days`).toBe(1_209_600);
     }
     const policies = Object.values(resources(t, 'AWS::SQS::QueuePolicy'));
@@ -290,9 +330,15 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('writes one runtime policy parameter per cluster with the full initial policy', () => {
     const t = template(deployment);
     const params = Object.values(resources(t, 'AWS::SSM::Parameter'));
-    expect(params.map((p) => p.Properties?.['Name']).sort()).toEqual(config().clusters.map((c) => `/kafka-heal/${deployment}/clusters/${c.name}/policy`).sort());
+    expect(params.map((p) => p.Properties?.['Name']).sort()).toEqual(
+      config()
+        .clusters.map((c) => `/kafka-heal/${deployment}/clusters/${c.name}/policy`)
+        .sort(),
+    );
     for (const cluster of config().clusters) {
-      const p = params.find((x) => x.Properties?.['Name'] === `/kafka-heal/${deployment}/clusters/${cluster.name}/policy`);
+      const p = params.find(
+        (x) => x.Properties?.['Name'] === `/kafka-heal/${deployment}/clusters/${cluster.name}/policy`,
+      );
       expect(p?.Properties?.['Type']).toBe('String');
       const policy = JSON.parse(String(p?.Properties?.['Value'])) as Record<string, unknown>;
       expect(policy['mode']).toBe(cluster.policy.mode);
@@ -313,7 +359,15 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     // notify-retry DLQ, approvals API 5xx.
     // The incident-metrics function (errors) feeds the dashboard's open-incident gauges (opt-in).
     // Rejected input (kept raw): one alarm over the ingest, webhook and classify counts.
-    const selfCount = (5 + 2 * config().clusters.length) + (1 + recoveryWorkflowNames().length) * 2 + 3 + 1 + (2 + 5 + 3 + 1 + 1) + 1 + (config().dashboard ? 1 : 0);
+    const selfCount =
+      5 +
+      2 * config().clusters.length +
+      (1 + recoveryWorkflowNames().length) * 2 +
+      3 +
+      1 +
+      (2 + 5 + 3 + 1 + 1) +
+      1 +
+      (config().dashboard ? 1 : 0);
     const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
     expect(alarms).toHaveLength(clusterAlarmCount + selfCount);
     const names = alarms.map((a) => String(a.Properties?.['AlarmName']));
@@ -330,11 +384,31 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
 
   it('rejected input (kept raw: no cluster, an unknown shape) pages the operators, from every function that rejects it', () => {
     const t = template(deployment);
-    const alarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).find((a) => a.Properties?.['AlarmName'] === `${selfAlarmPrefix(deployment)}rejected-input`);
-    expect(alarm?.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
-    const metrics = (alarm?.Properties?.['Metrics'] as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: string }[] } } }[]) ?? [];
+    const alarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties?.['AlarmName'] === `${selfAlarmPrefix(deployment)}rejected-input`,
+    );
+    expect(alarm?.Properties).toMatchObject({
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    const metrics =
+      (alarm?.Properties?.['Metrics'] as {
+        Expression?: string;
+        MetricStat?: {
+          Metric: { MetricName: string; Namespace: string; Dimensions: { Name: string; Value: string }[] };
+        };
+      }[]) ?? [];
     expect(metrics.find((m) => m.Expression)?.Expression).toBe('FILL(r0, 0) + FILL(r1, 0) + FILL(r2, 0)');
-    expect(metrics.filter((m) => m.MetricStat).map((m) => `${m.MetricStat!.Metric.Namespace} ${m.MetricStat!.Metric.MetricName} ${m.MetricStat!.Metric.Dimensions[0]?.Value}`)).toEqual([
+    expect(
+      metrics
+        .filter((m) => m.MetricStat)
+        .map(
+          (m) =>
+            `${m.MetricStat!.Metric.Namespace} ${m.MetricStat!.Metric.MetricName} ${m.MetricStat!.Metric.Dimensions[0]?.Value}`,
+        ),
+    ).toEqual([
       `KafkaHeal/${deployment} RejectedEvents kafka-heal-ingest`,
       `KafkaHeal/${deployment} RejectedEvents kafka-heal-ingest-webhook`,
       `KafkaHeal/${deployment} RejectedSignals kafka-heal-classify`,
@@ -342,18 +416,25 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     expect(alarm?.Properties?.['AlarmActions']).toHaveLength(1);
   });
 
-  it('every function publishes its metrics to this deployment\'s namespace (a second deployment in the account never shares a series)', () => {
-    const fns = Object.values(resources(template(deployment), 'AWS::Lambda::Function')) as { Properties?: { Environment?: { Variables?: Record<string, unknown> } } }[];
+  it("every function publishes its metrics to this deployment's namespace (a second deployment in the account never shares a series)", () => {
+    const fns = Object.values(resources(template(deployment), 'AWS::Lambda::Function')) as {
+      Properties?: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
     const ours = fns.filter((f) => f.Properties?.Environment?.Variables?.['POWERTOOLS_SERVICE_NAME'] !== undefined);
     expect(ours.length).toBeGreaterThan(10);
-    for (const f of ours) expect(f.Properties?.Environment?.Variables?.['POWERTOOLS_METRICS_NAMESPACE']).toBe(`KafkaHeal/${deployment}`);
+    for (const f of ours)
+      expect(f.Properties?.Environment?.Variables?.['POWERTOOLS_METRICS_NAMESPACE']).toBe(`KafkaHeal/${deployment}`);
   });
 
   it('self-monitoring alarms go to the critical topic (created, or the configured ARN)', () => {
     const t = template(deployment);
     const configured = config().notifications.snsTopicArns.critical;
-    const expected = configured ?? { Ref: logicalId(t, 'AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-critical` }) };
-    const dlqAlarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).find((a) => a.Properties?.['AlarmName'] === `${selfAlarmPrefix(deployment)}ingest-dlq-not-empty`);
+    const expected = configured ?? {
+      Ref: logicalId(t, 'AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-critical` }),
+    };
+    const dlqAlarm = Object.values(resources(t, 'AWS::CloudWatch::Alarm')).find(
+      (a) => a.Properties?.['AlarmName'] === `${selfAlarmPrefix(deployment)}ingest-dlq-not-empty`,
+    );
     expect(dlqAlarm?.Properties).toMatchObject({
       MetricName: 'ApproximateNumberOfMessagesVisible',
       Namespace: 'AWS/SQS',
@@ -362,8 +443,17 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       AlarmActions: [expected],
       OKActions: [expected],
     });
-    if (!configured) t.hasResourceProperties('AWS::SNS::Topic', { TopicName: `kafka-heal-${deployment}-critical`, KmsMasterKeyId: Match.anyValue() });
-    else expect(Object.keys(t.findResources('AWS::SNS::Topic', { Properties: { TopicName: `kafka-heal-${deployment}-critical` } }))).toHaveLength(0);
+    if (!configured)
+      t.hasResourceProperties('AWS::SNS::Topic', {
+        TopicName: `kafka-heal-${deployment}-critical`,
+        KmsMasterKeyId: Match.anyValue(),
+      });
+    else
+      expect(
+        Object.keys(
+          t.findResources('AWS::SNS::Topic', { Properties: { TopicName: `kafka-heal-${deployment}-critical` } }),
+        ),
+      ).toHaveLength(0);
   });
 
   it('escalation workflow: STANDARD, logs ALL without execution data, X-Ray, topic ARNs substituted', () => {
@@ -386,23 +476,37 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('IAM: the classify role may start exactly the escalation and recovery state machines, read exactly the policy parameters', () => {
     const t = template(deployment);
     // The classifier's escalation workflow is the escalation ladder.
-    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-escalation-ladder` });
+    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', {
+      StateMachineName: `kafka-heal-${deployment}-escalation-ladder`,
+    });
     const classifyFn = Object.values(resources(t, 'AWS::Lambda::Function')).find(
-      (f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-classify',
+      (f) =>
+        (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables[
+          'POWERTOOLS_SERVICE_NAME'
+        ] === 'kafka-heal-classify',
     );
     const roleRef = (classifyFn?.Properties?.['Role'] as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-    const policies = Object.values(resources(t, 'AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties?.['Roles']).includes(`"${roleRef}"`));
-    const statements = policies.flatMap((p) => (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    const policies = Object.values(resources(t, 'AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties?.['Roles']).includes(`"${roleRef}"`),
+    );
+    const statements = policies.flatMap(
+      (p) =>
+        (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] })
+          .Statement,
+    );
     const actions = (s: { Action: string | string[] }) => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
     const start = statements.filter((s) => actions(s).includes('states:StartExecution'));
     const startable = start.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
-    const recovery = recoveryWorkflowNames().map((name) => ({ Ref: logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-${name}` }) }));
+    const recovery = recoveryWorkflowNames().map((name) => ({
+      Ref: logicalId(t, 'AWS::StepFunctions::StateMachine', { StateMachineName: `kafka-heal-${deployment}-${name}` }),
+    }));
     expect(startable).toEqual(expect.arrayContaining([{ Ref: sm }, ...recovery]));
     expect(startable).toHaveLength(1 + recovery.length);
     const env = (classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
     expect(env['WORKFLOW_ARN_ESCALATION']).toEqual({ Ref: sm });
-    for (const [i, name] of recoveryWorkflowNames().entries()) expect(env[`WORKFLOW_ARN_${name.toUpperCase().replace(/-/g, '_')}`]).toEqual(recovery[i]);
+    for (const [i, name] of recoveryWorkflowNames().entries())
+      expect(env[`WORKFLOW_ARN_${name.toUpperCase().replace(/-/g, '_')}`]).toEqual(recovery[i]);
 
     const ssm = statements.filter((s) => actions(s).includes('ssm:GetParameter'));
     const ssmResources = ssm.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
@@ -416,11 +520,17 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       return (parts[parts.length - 1] as { Ref: string }).Ref;
     });
     expect(referenced.sort()).toEqual(paramIds.sort());
-    expect((classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POLICY_PARAMETER_PREFIX']).toBe(`/kafka-heal/${deployment}/clusters`);
+    expect(
+      (classifyFn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables[
+        'POLICY_PARAMETER_PREFIX'
+      ],
+    ).toBe(`/kafka-heal/${deployment}/clusters`);
 
     // Nowhere in the stack may anything start executions of *, or answer the task tokens of *.
     for (const p of Object.values(resources(t, 'AWS::IAM::Policy'))) {
-      for (const s of (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement) {
+      for (const s of (
+        p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }
+      ).Statement) {
         if (actions(s).some((a) => a.startsWith('states:'))) expect(JSON.stringify(s.Resource)).not.toContain('"*"');
       }
     }
@@ -429,15 +539,19 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
   it('IAM: Resource * appears only for actions without resource-level permissions (X-Ray, ENIs, log delivery, command/operation polling)', () => {
     // Guards the broad AwsSolutions-IAM5[Resource::*] acknowledgments on the house constructs and the
     // recovery workflows (polling a command invocation or an MSK cluster operation names no resource known in advance).
-    const allowedOnStar = /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperation|cloudwatch:GetMetricData|ec2:DescribeInstances)$/;
+    const allowedOnStar =
+      /^(xray:(PutTraceSegments|PutTelemetryRecords|GetSamplingRules|GetSamplingTargets)|ec2:(CreateNetworkInterface|DescribeNetworkInterfaces|DeleteNetworkInterface|DescribeSubnets|AssignPrivateIpAddresses|UnassignPrivateIpAddresses)|logs:(CreateLogDelivery|DeleteLogDelivery|DescribeLogGroups|DescribeResourcePolicies|GetLogDelivery|ListLogDeliveries|PutResourcePolicy|UpdateLogDelivery)|ssm:GetCommandInvocation|kafka:DescribeClusterOperation|cloudwatch:GetMetricData|ec2:DescribeInstances)$/;
     const t = template(deployment);
     let starStatements = 0;
     for (const [id, p] of Object.entries(resources(t, 'AWS::IAM::Policy'))) {
-      for (const st of (p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement) {
+      for (const st of (
+        p.Properties?.['PolicyDocument'] as { Statement: { Action: string | string[]; Resource: unknown }[] }
+      ).Statement) {
         const res = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
         if (!res.includes('*')) continue;
         starStatements++;
-        for (const a of Array.isArray(st.Action) ? st.Action : [st.Action]) expect(a, `${id}: ${a} on *`).toMatch(allowedOnStar);
+        for (const a of Array.isArray(st.Action) ? st.Action : [st.Action])
+          expect(a, `${id}: ${a} on *`).toMatch(allowedOnStar);
       }
     }
     expect(starStatements).toBeGreaterThan(0);
@@ -454,8 +568,13 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     for (const f of fns) {
       // Every function is actively traced but the scheduled probe: nothing upstream of its schedule
       // is traced, so it is traced only when a traced caller invokes it (no trace a minute per cluster).
-      const service = String((f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME']);
-      expect(f.Properties?.['TracingConfig'], service).toEqual({ Mode: service.startsWith('kafka-heal-probe-') || service === 'kafka-heal-auto-resolve' ? 'PassThrough' : 'Active' });
+      const service = String(
+        (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'],
+      );
+      expect(f.Properties?.['TracingConfig'], service).toEqual({
+        Mode:
+          service.startsWith('kafka-heal-probe-') || service === 'kafka-heal-auto-resolve' ? 'PassThrough' : 'Active',
+      });
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
         Architectures: ['arm64'],
@@ -468,7 +587,15 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       const env = (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
       expect(env['NODE_OPTIONS']).toBe('--enable-source-maps');
     }
-    const byService = (name: string) => (fns.find((f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === `kafka-heal-${name}`)?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    const byService = (name: string) =>
+      (
+        fns.find(
+          (f) =>
+            (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables[
+              'POWERTOOLS_SERVICE_NAME'
+            ] === `kafka-heal-${name}`,
+        )?.Properties?.['Environment'] as { Variables: Record<string, unknown> }
+      ).Variables;
     const table = logicalId(t, 'AWS::DynamoDB::Table', {});
     const signals = logicalId(t, 'AWS::SQS::Queue', { QueueName: `kafka-heal-${deployment}-signals` });
     const stack = ex.stacks.find((st) => st.config.deployment === deployment);
@@ -477,13 +604,19 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
       expect(byService(svc)).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table }, CLUSTERS_FILE: 'clusters.json' });
       expect(byService(svc)['CLUSTERS_JSON']).toBeUndefined();
     }
-    for (const svc of ['ingest', 'ingest-webhook']) expect(byService(svc)).toMatchObject({ SIGNALS_QUEUE_URL: { Ref: signals } });
-    for (const f of [stack?.ingestFn, stack?.webhookFn, stack?.classifyFn]) expect(f?.files.get('clusters.json')).toEqual(clusterFacts(config()));
-    for (const f of [stack?.ingestFn, stack?.webhookFn]) expect(f?.files.get('alert-routing.json')).toEqual(alertRouting(config()));
-    for (const svc of ['ingest', 'ingest-webhook']) expect(byService(svc)).toMatchObject({ ALERT_ROUTING_FILE: 'alert-routing.json' });
+    for (const svc of ['ingest', 'ingest-webhook'])
+      expect(byService(svc)).toMatchObject({ SIGNALS_QUEUE_URL: { Ref: signals } });
+    for (const f of [stack?.ingestFn, stack?.webhookFn, stack?.classifyFn])
+      expect(f?.files.get('clusters.json')).toEqual(clusterFacts(config()));
+    for (const f of [stack?.ingestFn, stack?.webhookFn])
+      expect(f?.files.get('alert-routing.json')).toEqual(alertRouting(config()));
+    for (const svc of ['ingest', 'ingest-webhook'])
+      expect(byService(svc)).toMatchObject({ ALERT_ROUTING_FILE: 'alert-routing.json' });
     expect(byService('classify')['ALERT_ROUTING_FILE']).toBeUndefined();
     expect(byService('classify')).toMatchObject({ INCIDENT_TABLE_NAME: { Ref: table } });
-    const secret = logicalId(t, 'AWS::SecretsManager::Secret', { GenerateSecretString: Match.objectLike({ PasswordLength: 48 }) });
+    const secret = logicalId(t, 'AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 48 }),
+    });
     expect(byService('webhook-authorizer')).toMatchObject({ TOKEN_SECRET_ARN: { Ref: secret } });
     // SQS event sources report partial batch failures.
     const mappings = Object.values(resources(t, 'AWS::Lambda::EventSourceMapping'));
@@ -491,30 +624,49 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     for (const m of mappings) expect(m.Properties?.['FunctionResponseTypes']).toEqual(['ReportBatchItemFailures']);
   });
 
-  it('probe: one function per cluster in the cluster\'s subnets and security group, run every minute with the cluster name', () => {
+  it("probe: one function per cluster in the cluster's subnets and security group, run every minute with the cluster name", () => {
     const t = template(deployment);
     for (const cluster of config().clusters) {
-      const fnId = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `kafka-heal-probe-${cluster.name}` }) } });
+      const fnId = logicalId(t, 'AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `kafka-heal-probe-${cluster.name}` }) },
+      });
       const fn = resources(t, 'AWS::Lambda::Function')[fnId];
-      expect(fn?.Properties?.['VpcConfig']).toEqual({ SubnetIds: cluster.probe.subnetIds, SecurityGroupIds: [cluster.probe.securityGroupId] });
+      expect(fn?.Properties?.['VpcConfig']).toEqual({
+        SubnetIds: cluster.probe.subnetIds,
+        SecurityGroupIds: [cluster.probe.securityGroupId],
+      });
       const env = (fn?.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables;
       expect(env['CLUSTERS_FILE']).toBe('clusters.json');
-      const probe = ex.stacks.find((st) => st.config.deployment === deployment)?.probes.find((p) => p.fn.fn.node.path.includes(`Probe-${cluster.name}/`));
+      const probe = ex.stacks
+        .find((st) => st.config.deployment === deployment)
+        ?.probes.find((p) => p.fn.fn.node.path.includes(`Probe-${cluster.name}/`));
       expect(probe?.fn.files.get('clusters.json')).toEqual([
-        expect.objectContaining({ name: cluster.name, bootstrapServers: cluster.bootstrapServers, brokerCount: cluster.brokerCount }),
+        expect.objectContaining({
+          name: cluster.name,
+          bootstrapServers: cluster.bootstrapServers,
+          brokerCount: cluster.brokerCount,
+        }),
       ]);
       t.hasResourceProperties('AWS::Events::Rule', {
         ScheduleExpression: 'rate(1 minute)',
-        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify({ cluster: cluster.name }) })],
+        Targets: [
+          Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Input: JSON.stringify({ cluster: cluster.name }) }),
+        ],
       });
     }
   });
 
-  it('probe: publishes exactly the series its cluster\'s alarms read (and the dashboard\'s when it is on), nothing billed for no reader', () => {
+  it("probe: publishes exactly the series its cluster's alarms read (and the dashboard's when it is on), nothing billed for no reader", () => {
     const t = template(deployment);
     for (const cluster of config().clusters) {
-      const fnId = logicalId(t, 'AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `kafka-heal-probe-${cluster.name}` }) } });
-      const env = (resources(t, 'AWS::Lambda::Function')[fnId]?.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables;
+      const fnId = logicalId(t, 'AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: `kafka-heal-probe-${cluster.name}` }) },
+      });
+      const env = (
+        resources(t, 'AWS::Lambda::Function')[fnId]?.Properties?.['Environment'] as {
+          Variables: Record<string, string>;
+        }
+      ).Variables;
       const series = new Set(JSON.parse(env['PROBE_METRIC_SERIES'] as string) as string[]);
       // What a probe of a cluster with every broker and group reporting publishes under this list.
       const ids = Array.from({ length: cluster.brokerCount }, (_, i) => i + 1);
@@ -524,32 +676,64 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
         registeredBrokers: ids,
         // The controller and the quorum as the probe sees them: metadata in ZooKeeper mode, DescribeQuorum in KRaft.
         ...(cluster.platform === 'ec2'
-          ? { metadataMode: cluster.ec2.metadataMode, controller: { id: 1, known: cluster.ec2.metadataMode === 'zookeeper', note: '' }, quorum: { state: 'led', leaderId: 1, voters: [{ id: 1, lag: 0 }], maxVoterLag: 0, note: '' } }
+          ? {
+              metadataMode: cluster.ec2.metadataMode,
+              controller: { id: 1, known: cluster.ec2.metadataMode === 'zookeeper', note: '' },
+              quorum: { state: 'led', leaderId: 1, voters: [{ id: 1, lag: 0 }], maxVoterLag: 0, note: '' },
+            }
           : {}),
-        consumerGroups: cluster.consumerGroups.map((g) => ({ group: g.name, state: 'Stable', partitions: [{ topic: 't', partition: 0, lag: 1 }] })),
+        consumerGroups: cluster.consumerGroups.map((g) => ({
+          group: g.name,
+          state: 'Stable',
+          partitions: [{ topic: 't', partition: 0, lag: 1 }],
+        })),
         // A secured cluster's refusal series exist only while the probe is refused: show both.
         ...(cluster.security.protocol === 'PLAINTEXT'
           ? {}
-          : { security: { tls: true, refused: [{ server: 'h:1', outcome: 'auth-failed', error: 'x' }, { server: 'h:2', outcome: 'tls-failed', error: 'x' }], certificates: [], minDaysToExpiry: 40 } }),
+          : {
+              security: {
+                tls: true,
+                refused: [
+                  { server: 'h:1', outcome: 'auth-failed', error: 'x' },
+                  { server: 'h:2', outcome: 'tls-failed', error: 'x' },
+                ],
+                certificates: [],
+                minDaysToExpiry: 40,
+              },
+            }),
       } as unknown as ClusterSnapshot;
       const zk = zookeeperConnect(cluster);
-      const ensemble = zk ? ensembleReport(zk.map((server, i) => ({ server, state: i === 0 ? 'leader' : 'follower' }))) : undefined;
+      const ensemble = zk
+        ? ensembleReport(zk.map((server, i) => ({ server, state: i === 0 ? 'leader' : 'follower' })))
+        : undefined;
       const published = selectSeries(probeMetricDocuments(cluster.name, snapshot, ids, ensemble), series);
-      const publishedKeys = new Set(published.flatMap((d) => d.metrics.map((m) => seriesKey(m.name, Object.keys(d.dimensions)))));
+      const publishedKeys = new Set(
+        published.flatMap((d) => d.metrics.map((m) => seriesKey(m.name, Object.keys(d.dimensions)))),
+      );
       expect(publishedKeys, cluster.name).toEqual(series);
       // Every probe metric an alarm reads is published; nothing else is, unless the dashboard graphs it.
       const read = new Set(probeSeriesOfAlarms(clusterAlarmSpecs(deployment, cluster)));
       for (const k of read) expect(series.has(k), `${cluster.name}: ${k}`).toBe(true);
       const extra = [...series].filter((k) => !read.has(k));
-      if (config().dashboard) expect(extra.every((k) => dashboardProbeSeries(cluster).includes(k)), extra.join(' ')).toBe(true);
+      if (config().dashboard)
+        expect(
+          extra.every((k) => dashboardProbeSeries(cluster).includes(k)),
+          extra.join(' '),
+        ).toBe(true);
       else expect(extra).toEqual([]);
       // A probe run is counted on a series the cluster's other alarms read (OfflinePartitions) on
       // EC2; ProbeHeartbeat is published only for MSK, whose alarms read no other probe series.
       expect(series.has(seriesKey('ProbeHeartbeat', ['Cluster Name'])), cluster.name).toBe(cluster.platform === 'msk');
-      expect(series.has(seriesKey(probeRunsMetric(config().deployment, cluster).metricName, ['Cluster Name'])), cluster.name).toBe(true);
+      expect(
+        series.has(seriesKey(probeRunsMetric(config().deployment, cluster).metricName, ['Cluster Name'])),
+        cluster.name,
+      ).toBe(true);
       if (cluster.platform === 'msk' && !config().dashboard) {
         // Besides the heartbeat only the refusals of a secured listener, published only while they last.
-        const refusals = cluster.security.protocol === 'PLAINTEXT' ? [] : [seriesKey('ProbeAuthFailures', ['Cluster Name']), seriesKey('ProbeTlsFailures', ['Cluster Name'])];
+        const refusals =
+          cluster.security.protocol === 'PLAINTEXT'
+            ? []
+            : [seriesKey('ProbeAuthFailures', ['Cluster Name']), seriesKey('ProbeTlsFailures', ['Cluster Name'])];
         expect([...series].sort()).toEqual([seriesKey('ProbeHeartbeat', ['Cluster Name']), ...refusals].sort());
       }
     }
@@ -559,7 +743,10 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     const t = template(deployment);
     expect(Object.keys(resources(t, 'AWS::CloudWatch::Dashboard'))).toHaveLength(config().dashboard ? 1 : 0);
     const gauges = Object.values(resources(t, 'AWS::Lambda::Function')).filter(
-      (f) => (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables['POWERTOOLS_SERVICE_NAME'] === 'kafka-heal-incident-metrics',
+      (f) =>
+        (f.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables[
+          'POWERTOOLS_SERVICE_NAME'
+        ] === 'kafka-heal-incident-metrics',
     );
     expect(gauges).toHaveLength(config().dashboard ? 1 : 0);
   });
@@ -570,10 +757,14 @@ describe.each(DEPLOYMENTS)('KafkaHeal-%s', (deployment) => {
     expect(Object.keys(layers)).toHaveLength(1);
     const [layerId, layer] = Object.entries(layers)[0] as [string, Resources[string]];
     expect(layer.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs22.x'], CompatibleArchitectures: ['arm64'] });
-    const probing = new Set(config().clusters.flatMap((c) => [`kafka-heal-probe-${c.name}`, `kafka-heal-cluster-steps-${c.name}`]));
+    const probing = new Set(
+      config().clusters.flatMap((c) => [`kafka-heal-probe-${c.name}`, `kafka-heal-cluster-steps-${c.name}`]),
+    );
     let attached = 0;
     for (const f of Object.values(resources(t, 'AWS::Lambda::Function'))) {
-      const service = (f.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables['POWERTOOLS_SERVICE_NAME'] as string;
+      const service = (f.Properties?.['Environment'] as { Variables: Record<string, string> }).Variables[
+        'POWERTOOLS_SERVICE_NAME'
+      ] as string;
       if (probing.has(service)) {
         expect(f.Properties?.['Layers'], service).toEqual([{ Ref: layerId }]);
         attached++;

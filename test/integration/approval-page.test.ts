@@ -26,13 +26,23 @@ import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerd
 import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
-import { LocalTaskTokens, approvalBinding, parseDefinition, runWorkflow, type RunResult } from '../../local/stepfunctions/index.js';
+import {
+  LocalTaskTokens,
+  approvalBinding,
+  parseDefinition,
+  runWorkflow,
+  type RunResult,
+} from '../../local/stepfunctions/index.js';
 import { main } from '../../cli/main.js';
 import { launchChromium } from '../support/chromium.js';
 import { captureIO } from '../support/helpers.js';
 
 const tableName = 'approval-page';
-const ACTIONS = ['Set producer quota producer_byte_rate=1048576 on cluster orders', 'Restart kafka.service on broker 1 (i-0a1b2c3d4e5f60001)', 'Restart kafka.service on broker 2 (i-0a1b2c3d4e5f60002)'];
+const ACTIONS = [
+  'Set producer quota producer_byte_rate=1048576 on cluster orders',
+  'Restart kafka.service on broker 1 (i-0a1b2c3d4e5f60001)',
+  'Restart kafka.service on broker 2 (i-0a1b2c3d4e5f60002)',
+];
 
 /** A workflow with one approval step, as the contract in functions/approvals/schema.ts writes it. */
 const definition = parseDefinition(
@@ -112,12 +122,25 @@ async function openIncident(cluster: string): Promise<string> {
 /** Starts the workflow and resolves once its approval request has gone out, with the links. */
 async function startRun(incidentId: string, timeoutMs = 120_000) {
   const binding = approvalBinding({ tokens, request: requestHandler, timeoutMs });
-  const result = runWorkflow({ definition, input: { incidentId, actions: ACTIONS }, bindings: { [APPROVAL_RESOURCE]: binding } });
+  const result = runWorkflow({
+    definition,
+    input: { incidentId, actions: ACTIONS },
+    bindings: { [APPROVAL_RESOURCE]: binding },
+  });
   const open = await tokens.whenOpened((t) => binding.requests.some((r) => r.taskToken === t.taskToken));
   const page = receiver.events.filter((e) => e.action === 'trigger' && e.dedupKey === incidentId).pop();
-  const details = (page?.body.payload as { custom_details?: { approve?: string; reject?: string; approvalId?: string } } | undefined)?.custom_details;
-  if (!details?.approve || !details.reject || !details.approvalId) throw new Error(`no approval page in PagerDuty: ${JSON.stringify(receiver.events)}`);
-  return { result, approveUrl: details.approve, rejectUrl: details.reject, approvalId: details.approvalId, taskToken: open.taskToken };
+  const details = (
+    page?.body.payload as { custom_details?: { approve?: string; reject?: string; approvalId?: string } } | undefined
+  )?.custom_details;
+  if (!details?.approve || !details.reject || !details.approvalId)
+    throw new Error(`no approval page in PagerDuty: ${JSON.stringify(receiver.events)}`);
+  return {
+    result,
+    approveUrl: details.approve,
+    rejectUrl: details.reject,
+    approvalId: details.approvalId,
+    taskToken: open.taskToken,
+  };
 }
 
 let requestHandler: (payload: unknown) => Promise<unknown>;
@@ -132,17 +155,35 @@ beforeAll(async () => {
   receiver = await startReceiver();
   const signingKey = staticSigningKey(randomBytes(32));
   server = await startApprovalServer({
-    endpoint: makeApprovalEndpoint({ approvals, incidents: store.incidents, timeline: store.timeline, callbacks: tokens, signingKey, now }),
+    endpoint: makeApprovalEndpoint({
+      approvals,
+      incidents: store.incidents,
+      timeline: store.timeline,
+      callbacks: tokens,
+      signingKey,
+      now,
+    }),
     callbacks: tokens,
     stage: '/v1',
   });
-  const pagerDuty = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url });
+  const pagerDuty = new PagerDutyClient({
+    routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'),
+    endpoint: receiver.url,
+  });
   const unused = { send: () => Promise.reject(new Error('PagerDuty took the page; SNS and SQS are not used here')) };
   const handler = makeApprovalRequestHandler({
     approvals,
-    incidents: store.incidents, timeline: store.timeline,
+    incidents: store.incidents,
+    timeline: store.timeline,
     signingKey,
-    notify: (n) => notify(n, { pagerDuty, sns: unused, sqs: unused, snsTopicArns: { critical: 'c', warning: 'w' }, retryQueueUrl: 'q' }),
+    notify: (n) =>
+      notify(n, {
+        pagerDuty,
+        sns: unused,
+        sqs: unused,
+        snsTopicArns: { critical: 'c', warning: 'w' },
+        retryQueueUrl: 'q',
+      }),
     baseUrl: server.baseUrl,
     now,
   });
@@ -162,7 +203,9 @@ describe('approval page in headless Chromium', () => {
   it('shows the incident and the exact actions; Approve continues the workflow; a second visit says the link was used', async () => {
     const incidentId = await openIncident('orders');
     const run = await startRun(incidentId);
-    expect(run.approveUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1\/approvals\/[A-Za-z0-9_-]{22}\?decision=approve&expires=\d+&sig=/);
+    expect(run.approveUrl).toMatch(
+      /^http:\/\/127\.0\.0\.1:\d+\/v1\/approvals\/[A-Za-z0-9_-]{22}\?decision=approve&expires=\d+&sig=/,
+    );
 
     const page = await browser.newPage();
     const response = await page.goto(run.approveUrl);
@@ -185,7 +228,11 @@ describe('approval page in headless Chromium', () => {
     const result: RunResult = await run.result;
     expect(result.status).toBe('SUCCEEDED');
     expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({
-      approval: { decision: 'approved', by: 'Night Owl (approval link)', reason: 'throttle first, as the runbook says' },
+      approval: {
+        decision: 'approved',
+        by: 'Night Owl (approval link)',
+        reason: 'throttle first, as the runbook says',
+      },
       ran: 'ran',
     });
 
@@ -202,7 +249,10 @@ describe('approval page in headless Chromium', () => {
     expect(actions).toContain('approval-requested');
     expect(actions).toContain('approval-decided');
     expect(incident.timeline.find((e) => e.action === 'approval-requested')?.reasons).toEqual(ACTIONS);
-    expect(incident.timeline.find((e) => e.action === 'approval-decided')).toMatchObject({ actor: 'operator:Night Owl (approval link)', result: 'approved' });
+    expect(incident.timeline.find((e) => e.action === 'approval-decided')).toMatchObject({
+      actor: 'operator:Night Owl (approval link)',
+      result: 'approved',
+    });
     expect(incident.status).toBe('remediating');
     expect((await approvals.get(run.approvalId)).delivery).toBe('delivered');
   });
@@ -230,12 +280,21 @@ describe('approval page in headless Chromium', () => {
     const hidden = page.locator('form input[type=hidden]');
     const fields: Record<string, string | null> = {};
     for (const input of await hidden.all()) fields[(await input.getAttribute('name')) ?? ''] = await input.inputValue();
-    expect(fields).toEqual({ decision: 'reject', expires: new URL(run.rejectUrl).searchParams.get('expires'), sig: new URL(run.rejectUrl).searchParams.get('sig') });
+    expect(fields).toEqual({
+      decision: 'reject',
+      expires: new URL(run.rejectUrl).searchParams.get('expires'),
+      sig: new URL(run.rejectUrl).searchParams.get('sig'),
+    });
     const approveSig = new URL(run.approveUrl).searchParams.get('sig') ?? '';
     expect(await page.content()).not.toContain(approveSig);
     // Whoever holds only the reject link edits the form to approve and submits it.
-    await page.locator('form input[name=decision]').evaluate((e: { setAttribute(name: string, value: string): void }) => e.setAttribute('value', 'approve'));
-    const [forged] = await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.getByRole('button', { name: 'Reject' }).click()]);
+    await page
+      .locator('form input[name=decision]')
+      .evaluate((e: { setAttribute(name: string, value: string): void }) => e.setAttribute('value', 'approve'));
+    const [forged] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST'),
+      page.getByRole('button', { name: 'Reject' }).click(),
+    ]);
     expect(forged.status()).toBe(403);
     expect(await page.getByTestId('notice-title').textContent()).toBe('This approval link is not valid');
     expect((await approvals.get(run.approvalId)).status).toBe('pending');
@@ -272,17 +331,30 @@ describe('approval page in headless Chromium', () => {
     const run = await startRun(await openIncident('search'));
     const flags = ['--endpoint', ddb.endpoint, '--table', tableName, '--sfn-endpoint', server.sfnEndpoint];
     const io = captureIO();
-    expect(await main(['approve', run.approvalId, '--reason', 'from the terminal', '--by', 'cli:oncall', ...flags], io)).toBe(0);
+    expect(
+      await main(['approve', run.approvalId, '--reason', 'from the terminal', '--by', 'cli:oncall', ...flags], io),
+    ).toBe(0);
     expect(io.out.join('\n')).toContain('approved cascade-recovery for incident');
     const result = await run.result;
-    expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({ approval: { decision: 'approved', by: 'cli:oncall', reason: 'from the terminal' } });
+    expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({
+      approval: { decision: 'approved', by: 'cli:oncall', reason: 'from the terminal' },
+    });
     const again = captureIO();
     expect(await main(['reject', run.approvalId, ...flags], again)).toBe(1);
     expect(again.err.join('\n')).toContain('was already approved by cli:oncall');
     // The local callback API answers as Step Functions does, error names included.
-    const sfn = new SFNClient({ region: 'us-east-1', endpoint: server.sfnEndpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
-    await expect(sfnCallbacks(sfn).sendTaskSuccess('no-such-token', '{}')).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
-    await expect(sfnCallbacks(sfn).sendTaskSuccess(run.taskToken, '{}')).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    const sfn = new SFNClient({
+      region: 'us-east-1',
+      endpoint: server.sfnEndpoint,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      maxAttempts: 1,
+    });
+    await expect(sfnCallbacks(sfn).sendTaskSuccess('no-such-token', '{}')).rejects.toMatchObject({
+      name: 'TaskDoesNotExist',
+    });
+    await expect(sfnCallbacks(sfn).sendTaskSuccess(run.taskToken, '{}')).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
     sfn.destroy();
     const unknown = captureIO();
     expect(await main(['approve', 'AAAAAAAAAAAAAAAAAAAAAA', ...flags], unknown)).toBe(1);
@@ -301,11 +373,14 @@ describe('approval page in headless Chromium', () => {
     expect(outcomes.filter((o) => o.outcome === 'already-decided')).toHaveLength(2);
     const winner = outcomes.find((o) => o.outcome === 'recorded')?.record;
     const result = await run.result;
-    if (winner?.status === 'approved') expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({ approval: { by: winner.decidedBy } });
+    if (winner?.status === 'approved')
+      expect(result.status === 'SUCCEEDED' && result.output).toMatchObject({ approval: { by: winner.decidedBy } });
     else expect(result).toMatchObject({ status: 'FAILED', cause: 'approval rejected' });
     // After its window, the store refuses a decision by itself too (not only the link check).
     const late = await startRun(await openIncident('late'), 2_000);
-    await expect(approvals.decide(late.approvalId, { decision: 'approved', by: 'x' }, new Date(Date.now() + 2 * 3600_000))).rejects.toBeInstanceOf(ApprovalExpired);
+    await expect(
+      approvals.decide(late.approvalId, { decision: 'approved', by: 'x' }, new Date(Date.now() + 2 * 3600_000)),
+    ).rejects.toBeInstanceOf(ApprovalExpired);
     expect(await late.result).toMatchObject({ status: 'FAILED', cause: 'approval timed out' });
   });
 });

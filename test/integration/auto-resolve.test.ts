@@ -73,7 +73,13 @@ function down(broker: number, state: Signal['state'] = 'firing'): Signal {
   };
 }
 
-const recovery = (broker: number): Decision => ({ action: 'remediate', incidentType: 'broker-failure', severity: 'SEV-2', reasons: ['1 broker down'], plan: { workflow: 'broker-recovery', brokerIds: [broker], dryRun: false, steps: [] } });
+const recovery = (broker: number): Decision => ({
+  action: 'remediate',
+  incidentType: 'broker-failure',
+  severity: 'SEV-2',
+  reasons: ['1 broker down'],
+  plan: { workflow: 'broker-recovery', brokerIds: [broker], dryRun: false, steps: [] },
+});
 const IGNORE: Decision = { action: 'ignore', incidentType: 'broker-failure', severity: 'SEV-4', reasons: ['resolved'] };
 
 /** Broker `b` fails, its incident escalates (the flap breaker) and PagerDuty is paged; the alarm clears at `clearAt` s (or never). */
@@ -84,7 +90,15 @@ async function escalated(b: number, clearAt?: number): Promise<IncidentWithTimel
   if (r.outcome !== 'created') throw new Error(`expected a new incident, got ${r.outcome}`);
   const id = r.incident.id;
   await store.setStatus(id, 'escalated', ['open'], { actor: 'classifier', detail: 'flap breaker' });
-  await fetch(receiver.url, { method: 'POST', body: JSON.stringify({ routing_key: 'x'.repeat(32), event_action: 'trigger', dedup_key: id, payload: { summary: `broker ${b} down`, source: 'kafka-heal/orders', severity: 'error' } }) });
+  await fetch(receiver.url, {
+    method: 'POST',
+    body: JSON.stringify({
+      routing_key: 'x'.repeat(32),
+      event_action: 'trigger',
+      dedup_key: id,
+      payload: { summary: `broker ${b} down`, source: 'kafka-heal/orders', severity: 'error' },
+    }),
+  });
   await store.markPaged(id, clock.toISOString());
   if (clearAt !== undefined) {
     const saved = clock;
@@ -99,7 +113,11 @@ async function escalated(b: number, clearAt?: number): Promise<IncidentWithTimel
 function localNotify(): (n: Parameters<typeof notify>[0]) => ReturnType<typeof notify> {
   const none = (what: string) => ({ send: () => Promise.reject(new Error(`no ${what} here`)) });
   const chain: NotifyDeps = {
-    pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('local'.padEnd(32, '0')), endpoint: receiver.url, retry: { maxAttempts: 2, totalBudgetMs: 5_000 } }),
+    pagerDuty: new PagerDutyClient({
+      routingKey: staticRoutingKey('local'.padEnd(32, '0')),
+      endpoint: receiver.url,
+      retry: { maxAttempts: 2, totalBudgetMs: 5_000 },
+    }),
     sns: none('SNS') as unknown as NotifyDeps['sns'],
     sqs: none('retry queue') as unknown as NotifyDeps['sqs'],
     snsTopicArns: { critical: 'local', warning: 'local' },
@@ -112,7 +130,9 @@ function deps(): AutoResolveDeps {
   return {
     ...storePieces(store),
     clusters: ['orders'],
-    policies: { get: async () => ({ policy: POLICY, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
+    policies: {
+      get: async () => ({ policy: POLICY, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }),
+    },
     alarms: { alarms: async () => clusterAlarms },
     notify: localNotify(),
     now: () => clock,
@@ -137,16 +157,26 @@ describe('auto-resolve on DynamoDB Local', () => {
     const r = await runAutoResolve(deps());
     expect(r).toMatchObject({ checked: 1, resolved: 1, skipped: 0, failed: 0 });
     const after = await store.get(inc.id);
-    expect(after).toMatchObject({ status: 'resolved', resolvedBy: 'auto-resolve', resolvedVia: 'auto-resolve', resolvedAt: iso(1000), mttrSeconds: 1000 });
+    expect(after).toMatchObject({
+      status: 'resolved',
+      resolvedBy: 'auto-resolve',
+      resolvedVia: 'auto-resolve',
+      resolvedAt: iso(1000),
+      mttrSeconds: 1000,
+    });
     expect(after.pagerDutySynced?.resolved).toBe(iso(1000));
     expect(receiver.incidents.get(inc.id)?.status).toBe('resolved');
-    const resolution = after.timeline.find((e) => e.action === 'status-changed' && e.detail?.startsWith('escalated -> resolved'));
+    const resolution = after.timeline.find(
+      (e) => e.action === 'status-changed' && e.detail?.startsWith('escalated -> resolved'),
+    );
     expect(resolution).toMatchObject({ actor: 'auto-resolve', result: 'via auto-resolve' });
     expect(resolution?.detail).toBe(
       `escalated -> resolved: recovered without the healer: its 1 alarm(s) back to OK (alarm:broker-down-b2 since ${iso(100)}), none firing for 900 s, ` +
         `and the cluster healthy since ${iso(100)} (all 2 alarms OK, the last back kafka-heal-prod.orders-broker-down at ${iso(100)}; the probe healthy since ${iso(100)} (its 2 alarm(s) OK))`,
     );
-    expect(after.timeline).toContainEqual(expect.objectContaining({ actor: 'notifier', action: 'notify-pagerduty', result: 'delivered' }));
+    expect(after.timeline).toContainEqual(
+      expect.objectContaining({ actor: 'notifier', action: 'notify-pagerduty', result: 'delivered' }),
+    );
     const length = after.timeline.length;
     tick(60);
     expect(await runAutoResolve(deps())).toMatchObject({ checked: 0, resolved: 0 });
@@ -162,7 +192,10 @@ describe('auto-resolve on DynamoDB Local', () => {
     tick(2000);
     const r = await runAutoResolve(deps());
     expect(r).toMatchObject({ checked: 2, resolved: 1, skipped: 1 });
-    expect(r.incidents.find((i) => i.incidentId === firing.id)).toMatchObject({ outcome: 'skipped', reason: '1 alarm(s) still firing: alarm:broker-down-b2' });
+    expect(r.incidents.find((i) => i.incidentId === firing.id)).toMatchObject({
+      outcome: 'skipped',
+      reason: '1 alarm(s) still firing: alarm:broker-down-b2',
+    });
     expect((await store.get(firing.id)).timeline).toHaveLength(firing.timeline.length);
     expect((await store.get(cleared.id)).status).toBe('resolved');
 
@@ -171,7 +204,12 @@ describe('auto-resolve on DynamoDB Local', () => {
     tick(1000);
     const again = await runAutoResolve(deps());
     expect(again.incidents.filter((i) => i.incidentId !== firing.id)).toEqual([
-      { incidentId: recent.id, cluster: 'orders', outcome: 'skipped', reason: 'the cluster is healthy for 899 s only (quiet period 900 s)' },
+      {
+        incidentId: recent.id,
+        cluster: 'orders',
+        outcome: 'skipped',
+        reason: 'the cluster is healthy for 899 s only (quiet period 900 s)',
+      },
     ]);
     expect(await store.get(recent.id)).toMatchObject({ status: 'escalated', timeline: expect.any(Array) });
     expect((await store.get(recent.id)).timeline).toHaveLength(recent.timeline.length);
@@ -179,48 +217,74 @@ describe('auto-resolve on DynamoDB Local', () => {
   });
 
   it.each([
-    ['people resolve while auto-resolve reads the alarms (it judged a stale version)', 'during', { auto: 0, people: 6 }],
+    [
+      'people resolve while auto-resolve reads the alarms (it judged a stale version)',
+      'during',
+      { auto: 0, people: 6 },
+    ],
     ['people resolve after auto-resolve', 'after', { auto: 6, people: 0 }],
     ['everyone at once', 'together', undefined],
-  ] as const)('racing people: %s leaves one final state each, and every event on the timeline', async (_what, when, winners) => {
-    const sent = receiver.events.length;
-    const incidents: IncidentWithTimeline[] = [];
-    for (let b = 1; b <= 6; b++) incidents.push(await escalated(b, 10));
-    clusterAlarms = okSince(10);
-    tick(1000);
-    const people = () => Promise.all(incidents.map((i, n) => applyLifecycle({ ...storePieces(store), now: () => clock, notify: localNotify() }, { incidentId: i.id, action: 'resolve', by: `operator:user-${n}`, via: 'cli', reason: 'restarted by hand' })));
-    const d = deps();
-    if (when === 'during') d.alarms = { alarms: async () => (await people(), clusterAlarms) };
-    let report;
-    if (when === 'together') [report] = await Promise.all([runAutoResolve(d), people()]);
-    else {
-      report = await runAutoResolve(d);
-      if (when === 'after') await people();
-    }
-    expect(report.failed).toBe(0);
-    const byWhom = { auto: 0, people: 0 };
-    for (const inc of incidents) {
-      const final = await store.get(inc.id);
-      expect(final.status).toBe('resolved');
-      const resolutions = final.timeline.filter((e) => e.action === 'status-changed' && / -> resolved/.test(e.detail ?? ''));
-      expect(resolutions, inc.id).toHaveLength(1);
-      expect(resolutions[0]?.actor).toBe(final.resolvedBy);
-      const ignored = final.timeline.filter((e) => e.action === 'resolve-ignored').map((e) => e.actor);
-      const judged = report.incidents.find((i) => i.incidentId === inc.id);
-      if (final.resolvedBy === 'auto-resolve') {
-        byWhom.auto += 1;
-        // The person came second: their resolve is on the timeline as ignored.
-        expect(ignored, inc.id).toEqual([expect.stringMatching(/^operator:user-/)]);
-      } else {
-        byWhom.people += 1;
-        // Auto-resolve judged it, then lost: skipped, its resolve on the timeline as ignored; or it never listed it.
-        expect(ignored, inc.id).toEqual(judged === undefined ? [] : ['auto-resolve']);
-        if (judged) expect(judged.outcome).toBe('skipped');
+  ] as const)(
+    'racing people: %s leaves one final state each, and every event on the timeline',
+    async (_what, when, winners) => {
+      const sent = receiver.events.length;
+      const incidents: IncidentWithTimeline[] = [];
+      for (let b = 1; b <= 6; b++) incidents.push(await escalated(b, 10));
+      clusterAlarms = okSince(10);
+      tick(1000);
+      const people = () =>
+        Promise.all(
+          incidents.map((i, n) =>
+            applyLifecycle(
+              { ...storePieces(store), now: () => clock, notify: localNotify() },
+              {
+                incidentId: i.id,
+                action: 'resolve',
+                by: `operator:user-${n}`,
+                via: 'cli',
+                reason: 'restarted by hand',
+              },
+            ),
+          ),
+        );
+      const d = deps();
+      if (when === 'during') d.alarms = { alarms: async () => (await people(), clusterAlarms) };
+      let report;
+      if (when === 'together') [report] = await Promise.all([runAutoResolve(d), people()]);
+      else {
+        report = await runAutoResolve(d);
+        if (when === 'after') await people();
       }
-      // Whoever won told PagerDuty, once.
-      expect(receiver.incidents.get(inc.id)?.status, inc.id).toBe('resolved');
-      expect(receiver.events.slice(sent).filter((e) => e.dedupKey === inc.id && e.action === 'resolve'), inc.id).toHaveLength(1);
-    }
-    if (winners) expect(byWhom).toEqual(winners);
-  });
+      expect(report.failed).toBe(0);
+      const byWhom = { auto: 0, people: 0 };
+      for (const inc of incidents) {
+        const final = await store.get(inc.id);
+        expect(final.status).toBe('resolved');
+        const resolutions = final.timeline.filter(
+          (e) => e.action === 'status-changed' && / -> resolved/.test(e.detail ?? ''),
+        );
+        expect(resolutions, inc.id).toHaveLength(1);
+        expect(resolutions[0]?.actor).toBe(final.resolvedBy);
+        const ignored = final.timeline.filter((e) => e.action === 'resolve-ignored').map((e) => e.actor);
+        const judged = report.incidents.find((i) => i.incidentId === inc.id);
+        if (final.resolvedBy === 'auto-resolve') {
+          byWhom.auto += 1;
+          // The person came second: their resolve is on the timeline as ignored.
+          expect(ignored, inc.id).toEqual([expect.stringMatching(/^operator:user-/)]);
+        } else {
+          byWhom.people += 1;
+          // Auto-resolve judged it, then lost: skipped, its resolve on the timeline as ignored; or it never listed it.
+          expect(ignored, inc.id).toEqual(judged === undefined ? [] : ['auto-resolve']);
+          if (judged) expect(judged.outcome).toBe('skipped');
+        }
+        // Whoever won told PagerDuty, once.
+        expect(receiver.incidents.get(inc.id)?.status, inc.id).toBe('resolved');
+        expect(
+          receiver.events.slice(sent).filter((e) => e.dedupKey === inc.id && e.action === 'resolve'),
+          inc.id,
+        ).toHaveLength(1);
+      }
+      if (winners) expect(byWhom).toEqual(winners);
+    },
+  );
 });

@@ -17,7 +17,15 @@ import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../
 import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
-const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
+const ORDERS: ClusterFacts = {
+  name: 'orders',
+  aliases: [],
+  platform: 'ec2',
+  metadataMode: 'kraft',
+  brokerCount: 6,
+  hasDr: false,
+  automaticFailover: false,
+};
 /** As the storm bench's cluster: 3 brokers of 9 lost together stay under the blast radius (40%). */
 const BIG: ClusterFacts = { ...ORDERS, name: 'big', brokerCount: 9 };
 /** ZooKeeper mode: a lost ensemble opens quorum-loss (quorum-recovery, approval). */
@@ -50,7 +58,8 @@ beforeEach(async () => {
   // Like Step Functions: a name is used once; a second start with it is refused.
   executions.clear();
   sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => {
-    if (executions.has(input.name)) throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
+    if (executions.has(input.name))
+      throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
     executions.add(input.name);
     return { executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}` };
   });
@@ -59,7 +68,13 @@ beforeEach(async () => {
   deps = {
     ...storePieces(new IncidentStore({ client: doc, tableName, now: () => clock })),
     sfn: new SFNClient({ region: 'eu-west-1' }),
-    policies: { get: async () => ({ policy: { ...DEFAULT_POLICY, mode: 'auto' }, origin: 'ssm', parameterName: '/kafka-heal/prod/clusters/orders/policy' }) },
+    policies: {
+      get: async () => ({
+        policy: { ...DEFAULT_POLICY, mode: 'auto' },
+        origin: 'ssm',
+        parameterName: '/kafka-heal/prod/clusters/orders/policy',
+      }),
+    },
     clusters: [ORDERS, BIG, ZK],
     workflowArns: {
       WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
@@ -89,16 +104,21 @@ function signal(i: number, broker: number, cluster = 'orders'): Signal {
 const one = (s: Signal): SQSEvent => batch([s]);
 const batch = (signals: Signal[]): SQSEvent => ({
   Records: signals.map((s) => ({
-      messageId: s.id,
-      receiptHandle: 'r',
-      body: JSON.stringify(s),
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '1' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-signals',
-      awsRegion: 'eu-west-1',
-    })),
+    messageId: s.id,
+    receiptHandle: 'r',
+    body: JSON.stringify(s),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '1',
+      SenderId: 's',
+      ApproximateFirstReceiveTimestamp: '1',
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:kafka-heal-signals',
+    awsRegion: 'eu-west-1',
+  })),
 });
 
 async function metaItems() {
@@ -150,10 +170,14 @@ describe('alarm storm through classify on DynamoDB Local', () => {
     const handle = createClassifyHandler(deps);
     const signals = Array.from({ length: 100 }, (_, i) => signal(i, 1 + (i % 3), 'big'));
     const batches = Array.from({ length: 10 }, (_, b) => batch(signals.slice(b * 10, b * 10 + 10)));
-    expect(batches.every((e) => new Set(e.Records.map((r) => (JSON.parse(r.body) as Signal).brokerIds[0])).size === 3)).toBe(true);
+    expect(
+      batches.every((e) => new Set(e.Records.map((r) => (JSON.parse(r.body) as Signal).brokerIds[0])).size === 3),
+    ).toBe(true);
     const results = await Promise.all(batches.map((e) => handle(e)));
     // A signal that met another in flight is retried by SQS; the retry changes nothing.
-    const retry = results.flatMap((r) => r.batchItemFailures).map((f) => signals.find((s) => s.id === f.itemIdentifier)!);
+    const retry = results
+      .flatMap((r) => r.batchItemFailures)
+      .map((f) => signals.find((s) => s.id === f.itemIdentifier)!);
     if (retry.length) expect((await handle(batch(retry))).batchItemFailures).toEqual([]);
 
     const metas = await metaItems();
@@ -162,25 +186,48 @@ describe('alarm storm through classify on DynamoDB Local', () => {
     expect(Object.keys(metas[0]!.brokers as object).sort()).toEqual(['1', '2', '3']);
     expect(executions.size).toBe(1);
     expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
-    const created = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input).filter((i) => [...executions][0] === i.name);
+    const created = sfnMock
+      .commandCalls(StartExecutionCommand)
+      .map((c) => c.args[0].input)
+      .filter((i) => [...executions][0] === i.name);
     expect(created[0]!.stateMachineArn).toBe(ARN('cascade-recovery'));
-    expect(JSON.parse(created[0]!.input!)).toMatchObject({ action: 'await-approval', brokerIds: [1, 2, 3], incidentType: 'cascade-failure' });
+    expect(JSON.parse(created[0]!.input!)).toMatchObject({
+      action: 'await-approval',
+      brokerIds: [1, 2, 3],
+      incidentType: 'cascade-failure',
+    });
   });
 
   it('a storm of broker alarms while a quorum loss is handled: every one folds into it, once per alarm on the timeline; no other incident, no second execution', async () => {
     const handle = createClassifyHandler(deps);
-    const quorum: Signal = { ...signal(0, 1, 'zk'), id: 'sig-zk', source: 'alertmanager', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'zk-quorum' };
+    const quorum: Signal = {
+      ...signal(0, 1, 'zk'),
+      id: 'sig-zk',
+      source: 'alertmanager',
+      kind: 'quorum-loss',
+      brokerIds: [],
+      name: 'ZookeeperQuorumLost',
+      fingerprint: 'zk-quorum',
+    };
     expect((await handle(one(quorum))).batchItemFailures).toEqual([]);
     // 90 alarms over three of the six brokers, 75 distinct (the rest fire again), 10 concurrent batches of 9, one batch redelivered.
     const signals = Array.from({ length: 90 }, (_, i) => signal(i, 1 + (i % 3), 'zk'));
     const batches = Array.from({ length: 10 }, (_, b) => batch(signals.slice(b * 9, b * 9 + 9)));
     const results = await Promise.all([...batches, batches[0]!].map((e) => handle(e)));
-    const retry = results.flatMap((r) => r.batchItemFailures).map((f) => signals.find((s) => s.id === f.itemIdentifier)!);
+    const retry = results
+      .flatMap((r) => r.batchItemFailures)
+      .map((f) => signals.find((s) => s.id === f.itemIdentifier)!);
     if (retry.length) expect((await handle(batch(retry))).batchItemFailures).toEqual([]);
 
     const metas = await metaItems();
     expect(metas).toHaveLength(1);
-    expect(metas[0]).toMatchObject({ type: 'quorum-loss', severity: 'SEV-1', status: 'awaiting-approval', signalCount: 91, brokers: {} });
+    expect(metas[0]).toMatchObject({
+      type: 'quorum-loss',
+      severity: 'SEV-1',
+      status: 'awaiting-approval',
+      signalCount: 91,
+      brokers: {},
+    });
     expect(executions.size).toBe(1);
     expect([...executions][0]).toMatch(/-quorum-recovery-1$/);
     expect(sfnMock.commandCalls(StopExecutionCommand)).toHaveLength(0);
@@ -188,6 +235,14 @@ describe('alarm storm through classify on DynamoDB Local', () => {
     const folded = timeline.filter((e) => e.action === 'signal-folded');
     expect(new Set(signals.map((s) => s.fingerprint)).size).toBe(75);
     expect(folded).toHaveLength(75);
-    expect(folded.every((e) => e.result === 'folded' && /^(cloudwatch|alertmanager) signal alarm \d+ for broker \d \(broker-down, brokers \d\) folded into this quorum-loss: no (broker|cascade)-failure incident opened, no page, no workflow started/.test(e.detail ?? ''))).toBe(true);
+    expect(
+      folded.every(
+        (e) =>
+          e.result === 'folded' &&
+          /^(cloudwatch|alertmanager) signal alarm \d+ for broker \d \(broker-down, brokers \d\) folded into this quorum-loss: no (broker|cascade)-failure incident opened, no page, no workflow started/.test(
+            e.detail ?? '',
+          ),
+      ),
+    ).toBe(true);
   });
 });

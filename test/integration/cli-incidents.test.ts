@@ -63,10 +63,24 @@ beforeAll(async () => {
   const store = new IncidentStore({ client: documentClient(raw), tableName, now: () => clock });
   clock = new Date(T0 + 5_000);
   ordersId = await open(store, signal('orders', 2, at(0)));
-  await store.appendTimeline(ordersId, { at: at(6), actor: 'classifier', action: 'workflow-started', detail: 'broker-recovery dryRun=false' });
-  await store.appendTimeline(ordersId, { at: at(40), actor: 'workflow:broker-recovery', action: 'broker-restarted', detail: 'kafka.service on broker 2', result: 'Success' });
+  await store.appendTimeline(ordersId, {
+    at: at(6),
+    actor: 'classifier',
+    action: 'workflow-started',
+    detail: 'broker-recovery dryRun=false',
+  });
+  await store.appendTimeline(ordersId, {
+    at: at(40),
+    actor: 'workflow:broker-recovery',
+    action: 'broker-restarted',
+    detail: 'kafka.service on broker 2',
+    result: 'Success',
+  });
   clock = new Date(T0 + 95_000);
-  await store.setStatus(ordersId, 'resolved', ['open', 'remediating'], { actor: 'workflow:broker-recovery', detail: 'broker 2 back in ISR' });
+  await store.setStatus(ordersId, 'resolved', ['open', 'remediating'], {
+    actor: 'workflow:broker-recovery',
+    detail: 'broker 2 back in ISR',
+  });
   clock = new Date(T0 + 600_000);
   paymentsId = await open(store, signal('payments', 1, at(598)));
 }, 300_000);
@@ -131,7 +145,12 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
   it('shows alert text with escape sequences as visible escapes, never raw to the terminal', async () => {
     const store = new IncidentStore({ client: documentClient(raw), tableName, now: () => clock });
     // As a hostile alert's summary would land in a timeline line: clear the screen, rewrite the line, reverse the text.
-    await store.appendTimeline(paymentsId, { at: at(599), actor: 'alertmanager', action: 'signal-joined', detail: 'disk \u001b[2J\u001b[1;1Hall clear\r\u202eesrever' });
+    await store.appendTimeline(paymentsId, {
+      at: at(599),
+      actor: 'alertmanager',
+      action: 'signal-joined',
+      detail: 'disk \u001b[2J\u001b[1;1Hall clear\r\u202eesrever',
+    });
     const r = await cli('incidents', 'show', paymentsId, ...local());
     expect(r.code).toBe(0);
     // eslint-disable-next-line no-control-regex
@@ -158,7 +177,9 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
     ]);
     const noTable = await cli('incidents', 'list', '--endpoint', ddb.endpoint, '--table', 'not-there');
     expect(noTable.code).toBe(1);
-    expect(noTable.err).toEqual([`kafka-heal incidents list: table not-there not found (DynamoDB Local at ${ddb.endpoint}): check --table / KAFKA_HEAL_TABLE and the region`]);
+    expect(noTable.err).toEqual([
+      `kafka-heal incidents list: table not-there not found (DynamoDB Local at ${ddb.endpoint}): check --table / KAFKA_HEAL_TABLE and the region`,
+    ]);
     const pm = await cli('postmortem', 'no-such-incident', ...local());
     expect(pm.code).toBe(1);
   });
@@ -166,7 +187,16 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
   it('writes the post-mortem draft of an incident to stdout or --out', async () => {
     const r = await cli('postmortem', ordersId, ...local());
     expect(r.code).toBe(0);
-    for (const section of ['Summary', 'Timeline', 'Impact', 'Root cause', 'Resolution', 'What went well', 'What to improve', 'Action items']) {
+    for (const section of [
+      'Summary',
+      'Timeline',
+      'Impact',
+      'Root cause',
+      'Resolution',
+      'What went well',
+      'What to improve',
+      'Action items',
+    ]) {
       expect(r.out).toMatch(new RegExp(`^#+ ${section}$`, 'm'));
     }
     expect(r.out).toContain(ordersId);
@@ -182,7 +212,9 @@ describe('kafka-heal incidents on DynamoDB Local', () => {
   });
 
   it('works through the installed bin, as on an operator machine', () => {
-    const r = spawnSync(process.execPath, ['bin/kafka-heal.mjs', 'incidents', 'show', paymentsId, ...local()], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['bin/kafka-heal.mjs', 'incidents', 'show', paymentsId, ...local()], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('SEV-2  broker-failure  on cluster payments  -- OPEN');
   });
@@ -200,7 +232,15 @@ describe('kafka-heal incidents ack|resolve|reopen|note on DynamoDB Local', () =>
     id = r.outcome === 'created' ? r.incident.id : '';
     await store.setStatus(id, 'escalated', ['open'], { actor: 'classifier', detail: 'flap breaker' });
     // The ladder paged through PagerDuty (the receiver knows the dedup key).
-    await fetch(receiver.url, { method: 'POST', body: JSON.stringify({ routing_key: 'x'.repeat(32), event_action: 'trigger', dedup_key: id, payload: { summary: 'broker 3 down', source: 'kafka-heal/billing', severity: 'error' } }) });
+    await fetch(receiver.url, {
+      method: 'POST',
+      body: JSON.stringify({
+        routing_key: 'x'.repeat(32),
+        event_action: 'trigger',
+        dedup_key: id,
+        payload: { summary: 'broker 3 down', source: 'kafka-heal/billing', severity: 'error' },
+      }),
+    });
     await store.markPaged(id, new Date().toISOString());
   });
   afterAll(async () => receiver?.close());
@@ -209,16 +249,43 @@ describe('kafka-heal incidents ack|resolve|reopen|note on DynamoDB Local', () =>
   it('ack: the first acknowledges and tells PagerDuty, a second exits 1 naming who acknowledged', async () => {
     const r = await cli('incidents', 'ack', id, '--by', 'operator:ada', ...pd(), ...local());
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(new RegExp(`^acknowledged ${id} \\(MTTA \\d+ s\\)\n  PagerDuty acknowledged \\(Events v2 acknowledge\\)$`));
+    expect(r.out).toMatch(
+      new RegExp(`^acknowledged ${id} \\(MTTA \\d+ s\\)\n  PagerDuty acknowledged \\(Events v2 acknowledge\\)$`),
+    );
     expect(receiver.incidents.get(id)?.status).toBe('acknowledged');
     const again = await cli('incidents', 'ack', id, '--by', 'operator:bob', ...local());
     expect(again.code).toBe(1);
-    expect(again.err[0]).toMatch(new RegExp(`^kafka-heal incidents ack: ${id} was already acknowledged by operator:ada at .*; nothing changed$`));
+    expect(again.err[0]).toMatch(
+      new RegExp(`^kafka-heal incidents ack: ${id} was already acknowledged by operator:ada at .*; nothing changed$`),
+    );
   });
 
   it('note and resolve: PagerDuty resolved; resolving again exits 1 naming who resolved', async () => {
-    expect((await cli('incidents', 'note', id, '--reason', 'replaced the disk of broker 3', '--by', 'operator:ada', ...local())).out).toBe(`note added to ${id}`);
-    const r = await cli('incidents', 'resolve', id, '--reason', 'broker 3 back', '--by', 'operator:ada', ...pd(), ...local());
+    expect(
+      (
+        await cli(
+          'incidents',
+          'note',
+          id,
+          '--reason',
+          'replaced the disk of broker 3',
+          '--by',
+          'operator:ada',
+          ...local(),
+        )
+      ).out,
+    ).toBe(`note added to ${id}`);
+    const r = await cli(
+      'incidents',
+      'resolve',
+      id,
+      '--reason',
+      'broker 3 back',
+      '--by',
+      'operator:ada',
+      ...pd(),
+      ...local(),
+    );
     expect(r.code).toBe(0);
     expect(r.out).toBe(`resolved ${id}\n  PagerDuty resolved (Events v2 resolve)`);
     expect(receiver.incidents.get(id)?.status).toBe('resolved');
@@ -233,9 +300,17 @@ describe('kafka-heal incidents ack|resolve|reopen|note on DynamoDB Local', () =>
 
   it('reopen: escalated and held open; a second reopen exits 1; an unknown id exits 1', async () => {
     const r = await cli('incidents', 'reopen', id, '--reason', 'it came back', '--by', 'operator:bob', ...local());
-    expect(r).toMatchObject({ code: 0, out: `reopened ${id}: escalated and held open for people (it closes when someone resolves it)` });
+    expect(r).toMatchObject({
+      code: 0,
+      out: `reopened ${id}: escalated and held open for people (it closes when someone resolves it)`,
+    });
     expect((await store.get(id)).status).toBe('escalated');
-    expect((await cli('incidents', 'reopen', id, ...local())).err).toEqual([`kafka-heal incidents reopen: ${id} is escalated, not resolved; nothing to reopen`]);
-    expect(await cli('incidents', 'ack', 'inc-nope', ...local())).toMatchObject({ code: 1, err: ['kafka-heal incidents ack: no incident inc-nope; list them with kafka-heal incidents list'] });
+    expect((await cli('incidents', 'reopen', id, ...local())).err).toEqual([
+      `kafka-heal incidents reopen: ${id} is escalated, not resolved; nothing to reopen`,
+    ]);
+    expect(await cli('incidents', 'ack', 'inc-nope', ...local())).toMatchObject({
+      code: 1,
+      err: ['kafka-heal incidents ack: no incident inc-nope; list them with kafka-heal incidents list'],
+    });
   });
 });

@@ -12,7 +12,16 @@ import { probeCluster } from '../../functions/shared/probe/index.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import { aslFile } from '../../infra/constructs/workflows.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { RESOURCES, TaskError, lambdaInvokeBinding, parseDefinition, recordCalls, runWorkflow, startExecutionSyncBinding, type Json } from '../../local/stepfunctions/index.js';
+import {
+  RESOURCES,
+  TaskError,
+  lambdaInvokeBinding,
+  parseDefinition,
+  recordCalls,
+  runWorkflow,
+  startExecutionSyncBinding,
+  type Json,
+} from '../../local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 
@@ -37,18 +46,29 @@ beforeAll(async () => {
   await admin.connect();
   // Leaders are awaited through the cluster's own readiness check (kafkajs' waitForLeaders can see
   // UNKNOWN_TOPIC_OR_PARTITION from a broker that has not caught up with the new topic yet).
-  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'payments', numPartitions: 3, replicationFactor: 3 }] });
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: [{ topic: 'payments', numPartitions: 3, replicationFactor: 3 }],
+  });
   await cluster.waitHealthy(120_000);
   const producer = kafka.producer();
   await producer.connect();
   for (let i = 0; i < MESSAGES; i += 500) {
-    await producer.send({ topic: 'payments', acks: -1, messages: Array.from({ length: 500 }, (_, j) => ({ key: String(i + j), value: `payment-${i + j}` })) });
+    await producer.send({
+      topic: 'payments',
+      acks: -1,
+      messages: Array.from({ length: 500 }, (_, j) => ({ key: String(i + j), value: `payment-${i + j}` })),
+    });
   }
   await producer.disconnect();
   backlog = (await admin.fetchTopicOffsets('payments')).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
   expect(backlog).toBeGreaterThanOrEqual(MESSAGES);
   // The group committed nothing past the start and has no member: it stopped, far behind.
-  await admin.setOffsets({ groupId: GROUP, topic: 'payments', partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })) });
+  await admin.setOffsets({
+    groupId: GROUP,
+    topic: 'payments',
+    partitions: [0, 1, 2].map((partition) => ({ partition, offset: '0' })),
+  });
   await admin.disconnect();
   await cluster.waitHealthy(120_000);
 }, 300_000);
@@ -64,11 +84,22 @@ describe('consumer-lag against real Kafka', () => {
     const store = new MemoryStore('inc-it-lag', NAME, true);
     const workflowSteps = makeWorkflowStepsHandler({
       ...storePieces(store),
-      targets: () => [{ cluster: NAME, platform: 'ec2', clusterStepsFunction: CLUSTER_STEPS, consumerGroups: [{ name: GROUP, ownerTeam: 'payments', ownerTopicArn: TEAM_TOPIC, maxOffsetLag: 100 }] }],
+      targets: () => [
+        {
+          cluster: NAME,
+          platform: 'ec2',
+          clusterStepsFunction: CLUSTER_STEPS,
+          consumerGroups: [{ name: GROUP, ownerTeam: 'payments', ownerTopicArn: TEAM_TOPIC, maxOffsetLag: 100 }],
+        },
+      ],
       now: () => new Date(),
       diskCriticalPercent: 90,
     });
-    const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: NAME, bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
+    const clusterSteps = makeClusterStepsHandler({
+      clusters: () => [{ name: NAME, bootstrapServers: servers, brokerCount: 3 }],
+      probe: probeCluster,
+      timeoutMs: 5000,
+    });
     const notices: { TopicArn: string; Message: string }[] = [];
     let caughtUpAt = 0;
     // The owning team reacts to the notice: consumers start and drain the backlog.
@@ -86,7 +117,8 @@ describe('consumer-lag against real Kafka', () => {
     const { registry, calls } = recordCalls({
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
         [STEPS]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
-        [CLUSTER_STEPS]: (p: Json) => clusterSteps(ClusterStepsEventSchema.parse(p) as Parameters<typeof clusterSteps>[0]),
+        [CLUSTER_STEPS]: (p: Json) =>
+          clusterSteps(ClusterStepsEventSchema.parse(p) as Parameters<typeof clusterSteps>[0]),
       }),
       [RESOURCES.snsPublish]: (msg: Json) => {
         notices.push(msg as { TopicArn: string; Message: string });
@@ -99,32 +131,57 @@ describe('consumer-lag against real Kafka', () => {
         },
       }),
     });
-    const definition = parseDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), { WorkflowStepsFunctionArn: STEPS, EscalationStateMachineArn: ESCALATION });
+    const definition = parseDefinition(readFileSync(aslFile('consumer-lag'), 'utf8'), {
+      WorkflowStepsFunctionArn: STEPS,
+      EscalationStateMachineArn: ESCALATION,
+    });
     const progress: string[] = [];
     const started = Date.now();
     const result = await runWorkflow({
       definition,
-      input: { incidentId: 'inc-it-lag', cluster: NAME, brokerIds: [], dryRun: false, severity: 'SEV-3', incidentType: 'consumer-lag', signal: { consumerGroup: GROUP } },
+      input: {
+        incidentId: 'inc-it-lag',
+        cluster: NAME,
+        brokerIds: [],
+        dryRun: false,
+        severity: 'SEV-3',
+        incidentType: 'consumer-lag',
+        signal: { consumerGroup: GROUP },
+      },
       bindings: registry,
       // Samples 3 s apart; re-evaluation every 5 s (the consumers need a few seconds to join and drain).
       timeScale: 0.1,
       retryOverrides: { 'Check Lag Recovered': [5000, -1] },
       onEvent: (e) => {
-        if (e.type === 'StateEntered' && e.stateName) progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
+        if (e.type === 'StateEntered' && e.stateName)
+          progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
       },
     });
     const rechecks = calls.filter((c) => c.stateName === 'Check Lag Recovered').length;
-    console.log(`[lag-figures] workflow ${Date.now() - started} ms; backlog ${backlog} records for ${MESSAGES} sent; team notified after ${progress.find((p) => p.endsWith('Notify Owning Team'))?.split('s ')[0]} s; backlog drained ${caughtUpAt ? caughtUpAt - started : -1} ms after start; re-evaluations ${rechecks}`);
+    console.log(
+      `[lag-figures] workflow ${Date.now() - started} ms; backlog ${backlog} records for ${MESSAGES} sent; team notified after ${progress.find((p) => p.endsWith('Notify Owning Team'))?.split('s ')[0]} s; backlog drained ${caughtUpAt ? caughtUpAt - started : -1} ms after start; re-evaluations ${rechecks}`,
+    );
     console.log(`[lag-figures] states: ${progress.join(' | ')}`);
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
     expect(progress.at(-1), progress.join('\n')).toMatch(/Lag Recovered$/);
     const evaluated = store.timeline.find((e) => e.action === 'lag-evaluated');
     expect(evaluated?.result).toBe('ERR');
-    expect(evaluated?.detail).toMatch(new RegExp(`group ${GROUP} ERR \\(SEV-4\\): total lag ${backlog} \\(limit 100\\) over 3 partition\\(s\\) \\[3 STOP\\], 0 member\\(s\\), 2 sample\\(s\\)`));
+    expect(evaluated?.detail).toMatch(
+      new RegExp(
+        `group ${GROUP} ERR \\(SEV-4\\): total lag ${backlog} \\(limit 100\\) over 3 partition\\(s\\) \\[3 STOP\\], 0 member\\(s\\), 2 sample\\(s\\)`,
+      ),
+    );
     expect(notices).toHaveLength(1);
     expect(notices[0]?.TopicArn).toBe(TEAM_TOPIC);
-    expect(JSON.parse(notices[0]?.Message ?? '{}')).toMatchObject({ group: GROUP, status: 'ERR', totalLag: backlog, evidence: expect.arrayContaining([expect.stringMatching(/^payments-\d: lag \d+, STOP/)]) });
+    expect(JSON.parse(notices[0]?.Message ?? '{}')).toMatchObject({
+      group: GROUP,
+      status: 'ERR',
+      totalLag: backlog,
+      evidence: expect.arrayContaining([expect.stringMatching(/^payments-\d: lag \d+, STOP/)]),
+    });
     expect(store.status).toBe('resolved');
-    expect(store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(new RegExp(`group ${GROUP} recovered`));
+    expect(store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(
+      new RegExp(`group ${GROUP} recovered`),
+    );
   }, 240_000);
 });

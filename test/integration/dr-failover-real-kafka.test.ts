@@ -16,7 +16,11 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { readNewestRecords } from '../../functions/cluster-steps/heartbeats.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { definitionText } from '../../infra/constructs/workflows.js';
 import { startDrSite, type DrSite } from '../../local/dr-site.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
@@ -56,22 +60,40 @@ let primary: LocalCluster;
 let drCluster: LocalCluster;
 let site: DrSite;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const kafkaFor = (brokers: string[] | (() => Promise<string[]>), clientId = 'dr-it') => new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, connectionTimeout: 2000, retry: { retries: 5, initialRetryTime: 200 } });
+const kafkaFor = (brokers: string[] | (() => Promise<string[]>), clientId = 'dr-it') =>
+  new Kafka({
+    clientId,
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    retry: { retries: 5, initialRetryTime: 200 },
+  });
 
 async function produce(kafka: InstanceType<typeof Kafka>, from: number, count: number): Promise<void> {
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  for (let i = from; i < from + count; i++) await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: String(i), value: JSON.stringify({ seq: i, at: Date.now() }) }] });
+  for (let i = from; i < from + count; i++)
+    await producer.send({
+      topic: TOPIC,
+      acks: -1,
+      messages: [{ key: String(i), value: JSON.stringify({ seq: i, at: Date.now() }) }],
+    });
   await producer.disconnect();
 }
 
 /** Every value of the topic from the beginning, read with a throwaway group. */
-async function readAll(kafka: InstanceType<typeof Kafka>, expectAtLeast: number, timeoutMs = 30_000): Promise<{ seq: number; at: number }[]> {
+async function readAll(
+  kafka: InstanceType<typeof Kafka>,
+  expectAtLeast: number,
+  timeoutMs = 30_000,
+): Promise<{ seq: number; at: number }[]> {
   const consumer = kafka.consumer({ groupId: `dr-it-reader-${Date.now()}` });
   const out: { seq: number; at: number }[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-  await consumer.run({ eachMessage: async ({ message }) => void out.push(JSON.parse(String(message.value)) as { seq: number; at: number }) });
+  await consumer.run({
+    eachMessage: async ({ message }) => void out.push(JSON.parse(String(message.value)) as { seq: number; at: number }),
+  });
   const until = Date.now() + timeoutMs;
   let last = -1;
   // Read until the count stops growing (and at least what is expected has come), or the bound.
@@ -84,10 +106,16 @@ async function readAll(kafka: InstanceType<typeof Kafka>, expectAtLeast: number,
 }
 
 beforeAll(async () => {
-  [primary, drCluster] = await Promise.all([startCluster({ name: PRIMARY, diskLimitMb: 0, log: () => undefined }), startCluster({ name: DR, diskLimitMb: 0, log: () => undefined })]);
+  [primary, drCluster] = await Promise.all([
+    startCluster({ name: PRIMARY, diskLimitMb: 0, log: () => undefined }),
+    startCluster({ name: DR, diskLimitMb: 0, log: () => undefined }),
+  ]);
   const admin = kafkaFor(primary.bootstrapServers.split(',')).admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3 }] });
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: [{ topic: TOPIC, numPartitions: 3, replicationFactor: 3 }],
+  });
   await admin.disconnect();
   await produce(kafkaFor(primary.bootstrapServers.split(',')), 0, 60);
   // A consumer group that read part of the topic on the primary and went away.
@@ -99,7 +127,13 @@ beforeAll(async () => {
   for (let i = 0; i < 60 && seen < 60; i++) await sleep(500);
   await consumer.disconnect();
   // The DR site: a second cluster, MM2 primary -> DR, the zone with kafka.drill.local -> primary.
-  site = await startDrSite({ primary, dr: drCluster, workDir: mkdtempSync(join(tmpdir(), 'kh-dr-it-')), recordTtl: 1, propagationMs: 2000 });
+  site = await startDrSite({
+    primary,
+    dr: drCluster,
+    workDir: mkdtempSync(join(tmpdir(), 'kh-dr-it-')),
+    recordTtl: 1,
+    propagationMs: 2000,
+  });
   // MM2 needs 75 s to start and replicate on an idle 2-core machine, up to 4 minutes under load.
   await site.mirror.waitCaughtUp([TOPIC], 300_000);
 }, 480_000);
@@ -132,7 +166,8 @@ describe('MirrorMaker 2 between two real clusters', () => {
     const total = (ps: { offset: string }[]) => ps.reduce((n, p) => n + Number(p.offset), 0);
     expect(total(committed)).toBe(60);
     // Translated offsets never run ahead of what the group committed (that would skip messages).
-    for (const p of synced) expect(Number(p.offset)).toBeLessThanOrEqual(Number(committed.find((c) => c.partition === p.partition)?.offset));
+    for (const p of synced)
+      expect(Number(p.offset)).toBeLessThanOrEqual(Number(committed.find((c) => c.partition === p.partition)?.offset));
     expect(total(synced)).toBeGreaterThan(0);
 
     // A timestamped canary: produced on the primary, polled for on DR.
@@ -151,8 +186,14 @@ describe('MirrorMaker 2 between two real clusters', () => {
     // MM2 emits a heartbeat every second; on a loaded machine the newest one on DR can still be in
     // flight (or the topic's first one not yet replicated), so poll for it rather than read once.
     let newest: Awaited<ReturnType<typeof readNewestRecords>>[number] | undefined;
-    for (const until = Date.now() + 30_000; newest?.timestampType !== 'LogAppendTime' && Date.now() < until; ) {
-      newest = (await readNewestRecords(site.dr.brokers.map((b) => ({ host: b.host, port: b.port })), site.mirror.heartbeatsTopic, 5000))[0];
+    for (const until = Date.now() + 30_000; newest?.timestampType !== 'LogAppendTime' && Date.now() < until;) {
+      newest = (
+        await readNewestRecords(
+          site.dr.brokers.map((b) => ({ host: b.host, port: b.port })),
+          site.mirror.heartbeatsTopic,
+          5000,
+        )
+      )[0];
       if (newest?.timestampType !== 'LogAppendTime') await sleep(250);
     }
     expect(newest?.timestampType).toBe('LogAppendTime');
@@ -174,12 +215,20 @@ describe('dr-failover against the real pair', () => {
     const acked: { seq: number; at: number }[] = [];
     let stopTraffic = false;
     const traffic = (async () => {
-      const producer = kafkaFor(viaName, 'dr-it-producer').producer({ allowAutoTopicCreation: false, retry: { retries: 0 } });
+      const producer = kafkaFor(viaName, 'dr-it-producer').producer({
+        allowAutoTopicCreation: false,
+        retry: { retries: 0 },
+      });
       await producer.connect();
       for (let seq = 1000; !stopTraffic; seq++) {
         const at = Date.now();
         try {
-          await producer.send({ topic: TOPIC, acks: -1, timeout: 2000, messages: [{ key: String(seq), value: JSON.stringify({ seq, at }) }] });
+          await producer.send({
+            topic: TOPIC,
+            acks: -1,
+            timeout: 2000,
+            messages: [{ key: String(seq), value: JSON.stringify({ seq, at }) }],
+          });
           acked.push({ seq, at });
         } catch {
           break; // the site is gone
@@ -189,7 +238,7 @@ describe('dr-failover against the real pair', () => {
       await producer.disconnect().catch(() => undefined);
     })();
     // At least 30 acknowledged writes through the name before the site dies (seconds, on a loaded machine).
-    for (const until = Date.now() + 30_000; acked.length < 30 && Date.now() < until; ) await sleep(100);
+    for (const until = Date.now() + 30_000; acked.length < 30 && Date.now() < until;) await sleep(100);
     const failedAt = Date.now();
     await Promise.all(primary.brokers.map((b) => primary.fault('crash', b.id)));
     stopTraffic = true;
@@ -203,10 +252,17 @@ describe('dr-failover against the real pair', () => {
       { cluster: PRIMARY, platform: 'ec2', clusterStepsFunction: CS_PRIMARY, dr: dr.primary },
       { cluster: DR, platform: 'ec2', clusterStepsFunction: CS_DR, dr: dr.dr },
     ];
-    const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
+    const workflowSteps = makeWorkflowStepsHandler({
+      ...storePieces(store),
+      targets: () => targets,
+      now: () => new Date(),
+      diskCriticalPercent: 90,
+    });
     const drSteps = site.drSteps([{ name: DR, bootstrapServers: site.dr.bootstrapServers.split(','), brokerCount: 3 }]);
     // The primary's own cluster steps confirm it down (real probes of the dead brokers) before anything else.
-    const primarySteps = site.drSteps([{ name: PRIMARY, bootstrapServers: primary.bootstrapServers.split(','), brokerCount: 3 }]);
+    const primarySteps = site.drSteps([
+      { name: PRIMARY, bootstrapServers: primary.bootstrapServers.split(','), brokerCount: 3 },
+    ]);
     const published: Json[] = [];
     const approval = approvalBinding({ decide: approveAfter(300, 'oncall@example.com', 'primary site lost') });
     const { registry, calls } = recordCalls({
@@ -231,12 +287,19 @@ describe('dr-failover against the real pair', () => {
     const started = Date.now();
     const result = await runWorkflow({
       definition: parseDefinition(definitionText('dr-failover'), SUBS),
-      input: { incidentId: 'inc-events-site', cluster: PRIMARY, dryRun: false, severity: 'SEV-1', incidentType: 'site-failure' },
+      input: {
+        incidentId: 'inc-events-site',
+        cluster: PRIMARY,
+        dryRun: false,
+        severity: 'SEV-1',
+        incidentType: 'site-failure',
+      },
       bindings: registry,
       // Polling every 1 s instead of 5 s; canary retries 3 s apart instead of 15 s (the record's TTL here is 1 s).
       timeScale: 0.2,
       onEvent: (e) => {
-        if (e.type === 'StateEntered' && e.stateName) progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
+        if (e.type === 'StateEntered' && e.stateName)
+          progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
       },
     });
     const switchedAt = Date.now();
@@ -246,11 +309,25 @@ describe('dr-failover against the real pair', () => {
     expect(site.currentTarget()).toBe('dr');
     expect(store.status).toBe('resolved');
     expect(store.lock).toBeUndefined();
-    expect(store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'primary-down-confirmed', 'dr-prerequisites-met', 'state-backed-up', 'approval-granted', 'route53-upsert', 'canary-verified', 'status-changed', 'lock-released']);
-    expect(store.timeline.find((e) => e.action === 'state-backed-up')?.detail).toMatch(new RegExp(`consumer groups of ${DR} backed up to kafka-heal.dr-backups key inc-events-site`));
+    expect(store.timeline.map((e) => e.action)).toEqual([
+      'recovery-started',
+      'primary-down-confirmed',
+      'dr-prerequisites-met',
+      'state-backed-up',
+      'approval-granted',
+      'route53-upsert',
+      'canary-verified',
+      'status-changed',
+      'lock-released',
+    ]);
+    expect(store.timeline.find((e) => e.action === 'state-backed-up')?.detail).toMatch(
+      new RegExp(`consumer groups of ${DR} backed up to kafka-heal.dr-backups key inc-events-site`),
+    );
     expect(calls.filter((c) => c.resource.endsWith('changeResourceRecordSets'))).toHaveLength(1);
     expect(published).toHaveLength(1);
-    const lagAtFailure = (store.timeline.find((e) => e.action === 'dr-prerequisites-met')?.detail ?? '').match(/replication lag ([\d.]+) s/)?.[1];
+    const lagAtFailure = (store.timeline.find((e) => e.action === 'dr-prerequisites-met')?.detail ?? '').match(
+      /replication lag ([\d.]+) s/,
+    )?.[1];
     expect(lagAtFailure).toBeDefined();
 
     // Clients that resolve the name now reach DR: the group resumes from its synced offsets.
@@ -271,6 +348,9 @@ describe('dr-failover against the real pair', () => {
       `[dr-figures] RPO: ${lost.length} of ${acked.length} acknowledged messages lost (${rpoWindowMs} ms of writes before the failure); replication lag at failure ${lagAtFailure} s (heartbeats). RTO: failure to record INSYNC and canary proven ${switchedAt - failedAt} ms (workflow ${switchedAt - started} ms incl. 300 ms approval), to a client served by DR through the name ${servedAt - failedAt} ms`,
     );
     // Loss is bounded by the measured lag: nothing older than the lag (plus MM2's poll) is missing.
-    for (const m of lost) expect(failedAt - m.at, `seq ${m.seq} was written ${failedAt - m.at} ms before the failure`).toBeLessThan(Number(lagAtFailure) * 1000 + 5000);
+    for (const m of lost)
+      expect(failedAt - m.at, `seq ${m.seq} was written ${failedAt - m.at} ms before the failure`).toBeLessThan(
+        Number(lagAtFailure) * 1000 + 5000,
+      );
   }, 300_000);
 });

@@ -12,12 +12,25 @@ import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerd
 import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import { start, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
-import { RESOURCES, lambdaInvokeBinding, parseDefinition, runWorkflow, startExecutionSyncBinding, type Json } from '../../local/stepfunctions/index.js';
+import {
+  RESOURCES,
+  lambdaInvokeBinding,
+  parseDefinition,
+  runWorkflow,
+  startExecutionSyncBinding,
+  type Json,
+} from '../../local/stepfunctions/index.js';
 
 const FN = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-escalation';
 const NOTIFY_SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-escalation';
-const definition = parseDefinition(readFileSync(ESCALATION_ASL, 'utf8'), escalationSubstitutions({ escalationFunctionArn: FN, escalationNotifyStateMachineArn: NOTIFY_SM }));
-const broadcast = parseDefinition(readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'), escalationNotifySubstitutions({ criticalTopicArn: 'arn:sns:critical', warningTopicArn: 'arn:sns:warning' }));
+const definition = parseDefinition(
+  readFileSync(ESCALATION_ASL, 'utf8'),
+  escalationSubstitutions({ escalationFunctionArn: FN, escalationNotifyStateMachineArn: NOTIFY_SM }),
+);
+const broadcast = parseDefinition(
+  readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
+  escalationNotifySubstitutions({ criticalTopicArn: 'arn:sns:critical', warningTopicArn: 'arn:sns:warning' }),
+);
 const T0 = Date.parse('2026-11-22T03:00:00.000Z');
 const MIN = 60_000;
 
@@ -35,13 +48,24 @@ beforeEach(() => {
   receiver.incidents.clear();
 });
 
-async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; resolveAtMin?: number; mode?: 'levels' | 'pagerduty' }) {
+async function ladder(
+  incidentId: string,
+  opts: { severity: 'SEV-1' | 'SEV-2'; resolveAtMin?: number; mode?: 'levels' | 'pagerduty' },
+) {
   let clock = T0;
   const timeline: TimelineEntry[] = [];
   const sns: string[] = [];
   const incident = () =>
-    ({ id: incidentId, status: opts.resolveAtMin !== undefined && clock >= T0 + opts.resolveAtMin * MIN ? 'resolved' : 'escalated', timeline }) as unknown as IncidentWithTimeline;
-  const pagerDuty = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url, retry: { baseDelayMs: 20, maxDelayMs: 100, totalBudgetMs: 3_000, requestTimeoutMs: 1_000 } });
+    ({
+      id: incidentId,
+      status: opts.resolveAtMin !== undefined && clock >= T0 + opts.resolveAtMin * MIN ? 'resolved' : 'escalated',
+      timeline,
+    }) as unknown as IncidentWithTimeline;
+  const pagerDuty = new PagerDutyClient({
+    routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'),
+    endpoint: receiver.url,
+    retry: { baseDelayMs: 20, maxDelayMs: 100, totalBudgetMs: 3_000, requestTimeoutMs: 1_000 },
+  });
   const handler = makeEscalationHandler({
     incidents: { get: async () => incident() },
     timeline: {
@@ -53,11 +77,20 @@ async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; r
     },
     now: () => new Date(clock),
     // `levels` with empty targets: every level pages the deployment's routing key (one PagerDuty incident).
-    policies: { get: async () => ({ policy: { escalation: opts.mode === 'pagerduty' ? { mode: 'pagerduty', levels: [] } : { mode: 'levels', levels: [{}, {}, {}] } } }) } as never,
+    policies: {
+      get: async () => ({
+        policy: {
+          escalation:
+            opts.mode === 'pagerduty' ? { mode: 'pagerduty', levels: [] } : { mode: 'levels', levels: [{}, {}, {}] },
+        },
+      }),
+    } as never,
     notify: (n) =>
       notify(n, {
         pagerDuty,
-        sns: { send: async (c: { input: { Subject?: string } }) => (sns.push(c.input.Subject ?? ''), { MessageId: 'm' }) } as never,
+        sns: {
+          send: async (c: { input: { Subject?: string } }) => (sns.push(c.input.Subject ?? ''), { MessageId: 'm' }),
+        } as never,
         sqs: { send: async () => ({ MessageId: 'q' }) } as never,
         snsTopicArns: { critical: 'arn:sns:critical', warning: 'arn:sns:warning' },
         retryQueueUrl: 'q',
@@ -76,7 +109,13 @@ async function ladder(incidentId: string, opts: { severity: 'SEV-1' | 'SEV-2'; r
     bindings: {
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({ [FN]: lambda }),
       [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
-        [NOTIFY_SM]: (input) => runWorkflow({ definition: broadcast, input, timeScale: 0, bindings: { [RESOURCES.snsPublish]: () => ({ MessageId: 'b' }) } }),
+        [NOTIFY_SM]: (input) =>
+          runWorkflow({
+            definition: broadcast,
+            input,
+            timeScale: 0,
+            bindings: { [RESOURCES.snsPublish]: () => ({ MessageId: 'b' }) },
+          }),
       }),
     },
   });
@@ -88,7 +127,13 @@ describe('escalation ladder -> real PagerDuty client -> local Events v2 receiver
     const r = await ladder('inc-pd-1', { severity: 'SEV-2' });
     expect(r.result.status).toBe('SUCCEEDED');
     expect(receiver.events.map((e) => `${e.action} ${e.dedupKey}`)).toEqual(['trigger inc-pd-1', 'trigger inc-pd-1']);
-    expect(receiver.events.map((e) => (e.body.payload as { severity: string; custom_details: { escalationLevel: number } }).custom_details.escalationLevel)).toEqual([1, 2]);
+    expect(
+      receiver.events.map(
+        (e) =>
+          (e.body.payload as { severity: string; custom_details: { escalationLevel: number } }).custom_details
+            .escalationLevel,
+      ),
+    ).toEqual([1, 2]);
     expect((receiver.events[0]?.body.payload as { severity: string }).severity).toBe('error');
     expect(receiver.incidents.get('inc-pd-1')).toMatchObject({ status: 'triggered', triggers: 2 });
   });

@@ -67,7 +67,13 @@ function down(broker: number, over: Partial<Signal> = {}): Signal {
 }
 
 function recovery(broker: number): Decision {
-  return { action: 'remediate', incidentType: 'broker-failure', severity: 'SEV-2', reasons: ['1 broker down'], plan: { workflow: 'broker-recovery', brokerIds: [broker], dryRun: false, steps: [] } };
+  return {
+    action: 'remediate',
+    incidentType: 'broker-failure',
+    severity: 'SEV-2',
+    reasons: ['1 broker down'],
+    plan: { workflow: 'broker-recovery', brokerIds: [broker], dryRun: false, steps: [] },
+  };
 }
 const IGNORE: Decision = { action: 'ignore', incidentType: 'broker-failure', severity: 'SEV-4', reasons: ['resolved'] };
 
@@ -88,7 +94,11 @@ async function opened(broker: number): Promise<IncidentRecord> {
 
 /** Every MTTA published (recordMtta: what the Lambdas turn into the MttaSeconds metric). */
 let mttas: string[] = [];
-const deps = (): LifecycleDeps => ({ ...storePieces(store), now: () => clock, recordMtta: (severity, seconds) => mttas.push(`${severity} ${seconds} s`) });
+const deps = (): LifecycleDeps => ({
+  ...storePieces(store),
+  now: () => clock,
+  recordMtta: (severity, seconds) => mttas.push(`${severity} ${seconds} s`),
+});
 
 describe('acknowledge', () => {
   it('the first acknowledgement wins with MTTA from the first page; later ones and one after the close change nothing, all on the timeline', async () => {
@@ -96,23 +106,56 @@ describe('acknowledge', () => {
     tick(30);
     await store.markPaged(inc.id, clock.toISOString());
     tick(90);
-    const first = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'pagerduty:Ada', via: 'pagerduty' });
+    const first = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'acknowledge',
+      by: 'pagerduty:Ada',
+      via: 'pagerduty',
+    });
     expect(first.outcome).toBe('acknowledged');
-    expect(first.incident).toMatchObject({ acknowledgedBy: 'pagerduty:Ada', acknowledgedVia: 'pagerduty', mttaSeconds: 90, mttaFrom: 'page' });
+    expect(first.incident).toMatchObject({
+      acknowledgedBy: 'pagerduty:Ada',
+      acknowledgedVia: 'pagerduty',
+      mttaSeconds: 90,
+      mttaFrom: 'page',
+    });
     expect(mttas).toEqual(['SEV-2 90 s']);
     // PagerDuty told us: it is not told back.
     expect((await store.get(inc.id)).pagerDutySynced).toEqual({ acknowledged: at(120) });
     tick(5);
-    const again = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:bob', via: 'cli' });
+    const again = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'acknowledge',
+      by: 'operator:bob',
+      via: 'cli',
+    });
     expect(again.outcome).toBe('already-acknowledged');
     expect(again.incident.acknowledgedBy).toBe('pagerduty:Ada');
-    await applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'operator:bob', via: 'cli', reason: 'broker replaced' });
-    const late = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:eve', via: 'page' });
+    await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'resolve',
+      by: 'operator:bob',
+      via: 'cli',
+      reason: 'broker replaced',
+    });
+    const late = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'acknowledge',
+      by: 'operator:eve',
+      via: 'page',
+    });
     expect(late.outcome).toBe('closed');
     // The metric counted the incident once: not the repeated acknowledgement, not the late one.
     expect(mttas).toEqual(['SEV-2 90 s']);
     const tl = (await store.get(inc.id)).timeline.map((e) => `${e.actor} ${e.action}`);
-    expect(tl).toEqual(expect.arrayContaining(['pagerduty:Ada acknowledged', 'operator:bob acknowledge-repeated', 'operator:bob status-changed', 'operator:eve acknowledge-after-close']));
+    expect(tl).toEqual(
+      expect.arrayContaining([
+        'pagerduty:Ada acknowledged',
+        'operator:bob acknowledge-repeated',
+        'operator:bob status-changed',
+        'operator:eve acknowledge-after-close',
+      ]),
+    );
   });
 
   it('acknowledgements racing from the CLI, the page and PagerDuty: one wins, one MTTA published', async () => {
@@ -120,7 +163,14 @@ describe('acknowledge', () => {
     tick(45);
     const vias = ['cli', 'page', 'pagerduty'] as const;
     const outcomes = await Promise.all(
-      Array.from({ length: 21 }, (_, i) => applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: `operator:user-${i}`, via: vias[i % 3] as (typeof vias)[number] }).then((r) => r.outcome)),
+      Array.from({ length: 21 }, (_, i) =>
+        applyLifecycle(deps(), {
+          incidentId: inc.id,
+          action: 'acknowledge',
+          by: `operator:user-${i}`,
+          via: vias[i % 3] as (typeof vias)[number],
+        }).then((r) => r.outcome),
+      ),
     );
     expect(outcomes.filter((o) => o === 'acknowledged')).toHaveLength(1);
     expect(outcomes.filter((o) => o === 'already-acknowledged')).toHaveLength(20);
@@ -130,14 +180,21 @@ describe('acknowledge', () => {
   it('without a page MTTA counts from detection', async () => {
     const inc = await opened(2);
     tick(240);
-    const r = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:bob', via: 'cli' });
+    const r = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'acknowledge',
+      by: 'operator:bob',
+      via: 'cli',
+    });
     expect(r.incident).toMatchObject({ mttaSeconds: 240, mttaFrom: 'detection' });
     expect(mttas).toEqual(['SEV-2 240 s']);
     expect(r.notes).toEqual(['nobody was paged for it: PagerDuty has nothing to update']);
   });
 
   it('an unknown incident is IncidentNotFoundError', async () => {
-    await expect(applyLifecycle(deps(), { incidentId: 'inc-nope', action: 'acknowledge', by: 'operator:bob', via: 'cli' })).rejects.toMatchObject({ name: 'IncidentNotFoundError' });
+    await expect(
+      applyLifecycle(deps(), { incidentId: 'inc-nope', action: 'acknowledge', by: 'operator:bob', via: 'cli' }),
+    ).rejects.toMatchObject({ name: 'IncidentNotFoundError' });
   });
 });
 
@@ -147,24 +204,57 @@ describe('resolve', () => {
     await store.designateRun(inc.id, RUN);
     await store.setStatus(inc.id, 'remediating', ['open']);
     tick(60);
-    const r = await applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'operator:bob', via: 'cli', reason: 'restarted by hand' });
+    const r = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'resolve',
+      by: 'operator:bob',
+      via: 'cli',
+      reason: 'restarted by hand',
+    });
     expect(r.outcome).toBe('resolved');
-    expect(r.incident).toMatchObject({ status: 'resolved', resolvedBy: 'operator:bob', resolvedVia: 'cli', mttrSeconds: 60 });
+    expect(r.incident).toMatchObject({
+      status: 'resolved',
+      resolvedBy: 'operator:bob',
+      resolvedVia: 'cli',
+      mttrSeconds: 60,
+    });
     expect((await store.get(inc.id)).fencedRuns).toEqual([RUN]);
-    expect(r.notes).toEqual([`run ${RUN} fenced (its next step is refused) but not stopped: no Step Functions access here`, 'nobody was paged for it: PagerDuty has nothing to update']);
-    await expect(store.setStatus(inc.id, 'escalated', ['remediating'], { actor: 'workflow:broker-recovery' }, RUN)).rejects.toBeInstanceOf(RunSupersededError);
+    expect(r.notes).toEqual([
+      `run ${RUN} fenced (its next step is refused) but not stopped: no Step Functions access here`,
+      'nobody was paged for it: PagerDuty has nothing to update',
+    ]);
+    await expect(
+      store.setStatus(inc.id, 'escalated', ['remediating'], { actor: 'workflow:broker-recovery' }, RUN),
+    ).rejects.toBeInstanceOf(RunSupersededError);
     expect(await store.listOpen('orders')).toEqual([]);
     expect((await store.listRecentlyResolved('orders', new Date(T0))).map((i) => i.id)).toEqual([inc.id]);
-    const again = await applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'operator:eve', via: 'page' });
+    const again = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'resolve',
+      by: 'operator:eve',
+      via: 'page',
+    });
     expect(again.outcome).toBe('already-closed');
-    expect((await store.get(inc.id)).timeline.at(-1)).toMatchObject({ actor: 'operator:eve', action: 'resolve-ignored', result: 'no change' });
+    expect((await store.get(inc.id)).timeline.at(-1)).toMatchObject({
+      actor: 'operator:eve',
+      action: 'resolve-ignored',
+      result: 'no change',
+    });
   });
 
   it('auto-resolve resolves only the version it judged: a signal that joined meanwhile wins', async () => {
     const inc = await opened(2);
     const read = await store.get(inc.id);
     await record(down(2, { id: 'sig-again', name: 'prom-b2', fingerprint: 'prom:KafkaBrokerDown-b2' }), recovery(2));
-    await expect(applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'auto-resolve', via: 'auto-resolve', version: read.version })).rejects.toMatchObject({ name: 'ConditionalWriteConflict' });
+    await expect(
+      applyLifecycle(deps(), {
+        incidentId: inc.id,
+        action: 'resolve',
+        by: 'auto-resolve',
+        via: 'auto-resolve',
+        version: read.version,
+      }),
+    ).rejects.toMatchObject({ name: 'ConditionalWriteConflict' });
     expect((await store.get(inc.id)).status).toBe('open');
   });
 });
@@ -176,18 +266,39 @@ describe('reopen', () => {
     await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:bob', via: 'cli' });
     await applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'operator:bob', via: 'cli' });
     tick(60);
-    const r = await applyLifecycle(deps(), { incidentId: inc.id, action: 'reopen', by: 'operator:eve', via: 'cli', reason: 'still flapping' });
+    const r = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'reopen',
+      by: 'operator:eve',
+      via: 'cli',
+      reason: 'still flapping',
+    });
     expect(r.outcome).toBe('reopened');
     expect(r.incident).toMatchObject({ status: 'escalated', holdOpen: true, reopenCount: 1, mttaSeconds: 30 });
     expect(r.incident.resolvedAt).toBeUndefined();
     expect(r.incident.acknowledgedAt).toBeUndefined();
     expect((await store.listOpen('orders')).map((i) => i.id)).toEqual([inc.id]);
-    expect((await applyLifecycle(deps(), { incidentId: inc.id, action: 'reopen', by: 'operator:eve', via: 'cli' })).outcome).toBe('not-resolved');
-    await applyLifecycle(deps(), { incidentId: inc.id, action: 'note', by: 'operator:eve', via: 'cli', reason: 'disk on broker 2 replaced' });
-    expect((await store.get(inc.id)).timeline.map((e) => e.action)).toEqual(expect.arrayContaining(['incident-reopened', 'reopen-ignored', 'note']));
+    expect(
+      (await applyLifecycle(deps(), { incidentId: inc.id, action: 'reopen', by: 'operator:eve', via: 'cli' })).outcome,
+    ).toBe('not-resolved');
+    await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'note',
+      by: 'operator:eve',
+      via: 'cli',
+      reason: 'disk on broker 2 replaced',
+    });
+    expect((await store.get(inc.id)).timeline.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['incident-reopened', 'reopen-ignored', 'note']),
+    );
     // Acknowledged again after the reopen: the acknowledgement counts, MTTA and its metric stay the first.
     tick(20);
-    const again = await applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: 'operator:eve', via: 'page' });
+    const again = await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'acknowledge',
+      by: 'operator:eve',
+      via: 'page',
+    });
     expect(again.outcome).toBe('acknowledged');
     expect(again.incident).toMatchObject({ acknowledgedBy: 'operator:eve', mttaSeconds: 30 });
     expect(mttas).toEqual(['SEV-2 30 s']);
@@ -196,7 +307,13 @@ describe('reopen', () => {
   it('its fault returning within reopenSeconds of an auto-resolve reopens it for a fresh decision; after a workflow heal it opens a new incident', async () => {
     const inc = await opened(2);
     await store.setExecution(inc.id, RUN);
-    await applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: 'auto-resolve', via: 'auto-resolve', reason: 'recovered without the healer' });
+    await applyLifecycle(deps(), {
+      incidentId: inc.id,
+      action: 'resolve',
+      by: 'auto-resolve',
+      via: 'auto-resolve',
+      reason: 'recovered without the healer',
+    });
     tick(600);
     const back = await record(down(2), recovery(2));
     expect(back.outcome).toBe('reopened');
@@ -207,7 +324,10 @@ describe('reopen', () => {
     const other = await record(down(3), recovery(3));
     expect(other).toMatchObject({ incident: { id: inc.id } });
     // Healed by its workflow this time: the next return is a new incident (every heal counts on its own).
-    await store.setStatus(inc.id, 'resolved', ['open', 'remediating'], { actor: 'workflow:broker-recovery', via: 'workflow' });
+    await store.setStatus(inc.id, 'resolved', ['open', 'remediating'], {
+      actor: 'workflow:broker-recovery',
+      via: 'workflow',
+    });
     tick(60);
     const fresh = await record(down(2), recovery(2));
     expect(fresh.outcome).toBe('created');
@@ -223,16 +343,24 @@ describe('escalated incidents never swallow a new fault', () => {
     expect(b3.outcome).toBe('created');
     if (b3.outcome !== 'created') return;
     expect(b3.incident).toMatchObject({ linkedTo: b2.id, brokers: [{ id: 3 }] });
-    expect((await store.get(b2.id)).timeline.at(-1)).toMatchObject({ action: 'incident-linked', result: b3.incident.id });
+    expect((await store.get(b2.id)).timeline.at(-1)).toMatchObject({
+      action: 'incident-linked',
+      result: b3.incident.id,
+    });
     tick(5);
-    const again = await record(down(2, { id: 'sig-b2-refire', fingerprint: 'prom:KafkaBrokerDown-b2', name: 'KafkaBrokerDown' }), recovery(2));
+    const again = await record(
+      down(2, { id: 'sig-b2-refire', fingerprint: 'prom:KafkaBrokerDown-b2', name: 'KafkaBrokerDown' }),
+      recovery(2),
+    );
     expect(again).toMatchObject({ outcome: 'joined', incident: { id: b2.id } });
   });
 
   it('50 concurrent signals for the new broker make one linked incident', async () => {
     const b2 = await opened(2);
     await store.setStatus(b2.id, 'escalated', ['open']);
-    const signals = Array.from({ length: 50 }, (_, i) => down(3, { id: `storm-${i}`, fingerprint: `alarm:b3-${i % 5}` }));
+    const signals = Array.from({ length: 50 }, (_, i) =>
+      down(3, { id: `storm-${i}`, fingerprint: `alarm:b3-${i % 5}` }),
+    );
     const results = await Promise.all(signals.map((s) => record(s, recovery(3))));
     expect(results.filter((r) => r.outcome === 'created')).toHaveLength(1);
     const open = await store.listOpen('orders');
@@ -250,8 +378,14 @@ describe('alarm states for auto-resolve', () => {
     expect((await small.get(id)).alarms).toEqual({ 'alarm:broker-down-b2': { state: 'ok', at: at(10) } });
     await small.recordSignal(down(2, { id: 'late', observedAt: at(5) }), recovery(2), { kind: 'join', incidentId: id });
     expect((await small.get(id)).alarms?.['alarm:broker-down-b2']).toEqual({ state: 'ok', at: at(10) });
-    await small.recordSignal(down(2, { id: 'x', fingerprint: 'alarm:x' }), recovery(2), { kind: 'join', incidentId: id });
-    await small.recordSignal(down(2, { id: 'y', fingerprint: 'alarm:y' }), recovery(2), { kind: 'join', incidentId: id });
+    await small.recordSignal(down(2, { id: 'x', fingerprint: 'alarm:x' }), recovery(2), {
+      kind: 'join',
+      incidentId: id,
+    });
+    await small.recordSignal(down(2, { id: 'y', fingerprint: 'alarm:y' }), recovery(2), {
+      kind: 'join',
+      incidentId: id,
+    });
     const capped = await small.get(id);
     expect(Object.keys(capped.alarms ?? {})).toHaveLength(2);
     expect(capped.alarmsUntracked).toBe(true);
@@ -259,7 +393,7 @@ describe('alarm states for auto-resolve', () => {
   });
 });
 
-describe('a storm of acknowledgements and resolves racing the workflow\'s own resolve', () => {
+describe("a storm of acknowledgements and resolves racing the workflow's own resolve", () => {
   it.each([
     ['the workflow finishes first', 'first'],
     ['people finish first', 'last'],
@@ -268,29 +402,63 @@ describe('a storm of acknowledgements and resolves racing the workflow\'s own re
     await store.designateRun(inc.id, RUN);
     await store.setStatus(inc.id, 'remediating', ['open']);
     await store.markPaged(inc.id, clock.toISOString());
-    const steps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [], now: () => clock, diskCriticalPercent: 90 });
+    const steps = makeWorkflowStepsHandler({
+      ...storePieces(store),
+      targets: () => [],
+      now: () => clock,
+      diskCriticalPercent: 90,
+    });
     const workflowResolve = () =>
-      steps(WorkflowStepSchema.parse({ step: 'resolve', workflow: 'broker-recovery', incidentId: inc.id, cluster: 'orders', brokerId: 2, summary: 'broker 2 back in every ISR', parentWorkflow: 'none', execution: RUN })).then(
+      steps(
+        WorkflowStepSchema.parse({
+          step: 'resolve',
+          workflow: 'broker-recovery',
+          incidentId: inc.id,
+          cluster: 'orders',
+          brokerId: 2,
+          summary: 'broker 2 back in every ISR',
+          parentWorkflow: 'none',
+          execution: RUN,
+        }),
+      ).then(
         () => 'workflow resolved',
         (err: Error) => err.name,
       );
     const people = Array.from({ length: 30 }, (_, i) =>
       i % 2 === 0
-        ? applyLifecycle(deps(), { incidentId: inc.id, action: 'acknowledge', by: `pagerduty:user-${i}`, via: 'pagerduty' }).then((r) => r.outcome)
-        : applyLifecycle(deps(), { incidentId: inc.id, action: 'resolve', by: `operator:user-${i}`, via: i % 3 === 0 ? 'page' : 'cli' }).then((r) => r.outcome),
+        ? applyLifecycle(deps(), {
+            incidentId: inc.id,
+            action: 'acknowledge',
+            by: `pagerduty:user-${i}`,
+            via: 'pagerduty',
+          }).then((r) => r.outcome)
+        : applyLifecycle(deps(), {
+            incidentId: inc.id,
+            action: 'resolve',
+            by: `operator:user-${i}`,
+            via: i % 3 === 0 ? 'page' : 'cli',
+          }).then((r) => r.outcome),
     );
     const all = workflowAt === 'first' ? [workflowResolve(), ...people] : [...people, workflowResolve()];
     const outcomes = await Promise.all(all);
     const final = await store.get(inc.id);
     expect(final.status).toBe('resolved');
-    const resolutions = final.timeline.filter((e) => e.action === 'status-changed' && / -> resolved/.test(e.detail ?? ''));
+    const resolutions = final.timeline.filter(
+      (e) => e.action === 'status-changed' && / -> resolved/.test(e.detail ?? ''),
+    );
     expect(resolutions).toHaveLength(1);
     // Whoever won, every other attempt says on the timeline that it changed nothing.
-    const resolves = outcomes.filter((o) => o === 'resolved' || o === 'already-closed' || o === 'workflow resolved' || o === 'RunSupersededError');
+    const resolves = outcomes.filter(
+      (o) => o === 'resolved' || o === 'already-closed' || o === 'workflow resolved' || o === 'RunSupersededError',
+    );
     expect(resolves).toHaveLength(16);
     expect(outcomes.filter((o) => o === 'resolved' || o === 'workflow resolved')).toHaveLength(1);
-    expect(final.timeline.filter((e) => e.action === 'resolve-ignored' || e.action === 'run-superseded')).toHaveLength(15);
-    const acks = final.timeline.filter((e) => ['acknowledged', 'acknowledge-repeated', 'acknowledge-after-close'].includes(e.action));
+    expect(final.timeline.filter((e) => e.action === 'resolve-ignored' || e.action === 'run-superseded')).toHaveLength(
+      15,
+    );
+    const acks = final.timeline.filter((e) =>
+      ['acknowledged', 'acknowledge-repeated', 'acknowledge-after-close'].includes(e.action),
+    );
     expect(acks).toHaveLength(15);
     expect(acks.filter((e) => e.action === 'acknowledged').length).toBeLessThanOrEqual(1);
     // The MTTA metric: once if an acknowledgement won, never for the ones that lost the race.

@@ -34,7 +34,13 @@ let clockOffsetMs = 0;
 const now = () => new Date(Date.now() + clockOffsetMs);
 let n = 0;
 
-const decision: Decision = { action: 'escalate', incidentType: 'broker-failure', severity: 'SEV-2', page: true, reasons: ['Flap breaker: 2 heals of broker 2 within 120 s'] };
+const decision: Decision = {
+  action: 'escalate',
+  incidentType: 'broker-failure',
+  severity: 'SEV-2',
+  page: true,
+  reasons: ['Flap breaker: 2 heals of broker 2 within 120 s'],
+};
 
 /** An escalated broker incident, paged through the receiver (as the ladder pages). */
 async function escalatedIncident(): Promise<string> {
@@ -53,7 +59,15 @@ async function escalatedIncident(): Promise<string> {
   const r = await store.recordSignal(s, decision, { kind: 'new' });
   if (r.outcome !== 'created') throw new Error('expected a new incident');
   await store.setStatus(r.incident.id, 'escalated', ['open'], { actor: 'classifier', detail: 'flap breaker' });
-  await fetch(receiver.url, { method: 'POST', body: JSON.stringify({ routing_key: 'x'.repeat(32), event_action: 'trigger', dedup_key: r.incident.id, payload: { summary: 'broker 2', source: 'kafka-heal/orders', severity: 'error' } }) });
+  await fetch(receiver.url, {
+    method: 'POST',
+    body: JSON.stringify({
+      routing_key: 'x'.repeat(32),
+      event_action: 'trigger',
+      dedup_key: r.incident.id,
+      payload: { summary: 'broker 2', source: 'kafka-heal/orders', severity: 'error' },
+    }),
+  });
   await store.markPaged(r.incident.id, new Date().toISOString());
   return r.incident.id;
 }
@@ -64,16 +78,29 @@ beforeAll(async () => {
   await createIncidentTable(raw, tableName);
   store = new IncidentStore({ client: documentClient(raw), tableName });
   receiver = await startReceiver();
-  const pagerDuty = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url });
+  const pagerDuty = new PagerDutyClient({
+    routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'),
+    endpoint: receiver.url,
+  });
   const unused = { send: () => Promise.reject(new Error('PagerDuty takes it; SNS and SQS are not used here')) };
   const endpoint = makeIncidentEndpoint({
     ...storePieces(store),
     records: new LifecycleRecords(documentClient(raw), tableName),
     signingKey: staticSigningKey(KEY),
-    notify: (x) => notify(x, { pagerDuty, sns: unused, sqs: unused, snsTopicArns: { critical: 'c', warning: 'w' }, retryQueueUrl: 'q' }),
+    notify: (x) =>
+      notify(x, {
+        pagerDuty,
+        sns: unused,
+        sqs: unused,
+        snsTopicArns: { critical: 'c', warning: 'w' },
+        retryQueueUrl: 'q',
+      }),
     now,
   });
-  server = await startApiServer({ routes: [{ methods: ['GET', 'POST'], path: '/incidents/{incidentId}', handler: endpoint }], stage: '/v1' });
+  server = await startApiServer({
+    routes: [{ methods: ['GET', 'POST'], path: '/incidents/{incidentId}', handler: endpoint }],
+    stage: '/v1',
+  });
   browser = await launchChromium();
 }, 300_000);
 
@@ -89,7 +116,11 @@ describe('incident page in headless Chromium', () => {
   it('Acknowledge: the incident and one button; clicked, it is acknowledged and PagerDuty too; the link does not work twice', async () => {
     const id = await escalatedIncident();
     const links = incidentLinks(server.baseUrl, KEY, id, now());
-    expect(links.acknowledge).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/v1/incidents/${id}\\?action=acknowledge&expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
+    expect(links.acknowledge).toMatch(
+      new RegExp(
+        `^http://127\\.0\\.0\\.1:\\d+/v1/incidents/${id}\\?action=acknowledge&expires=\\d+&sig=[A-Za-z0-9_-]{43}$`,
+      ),
+    );
     const page = await browser.newPage();
     const res = await page.goto(links.acknowledge);
     expect(res?.status()).toBe(200);
@@ -111,14 +142,25 @@ describe('incident page in headless Chromium', () => {
     await Promise.all([page.waitForURL(/incidents/), page.getByRole('button', { name: 'Acknowledge' }).click()]);
     expect(await page.getByTestId('notice-title').textContent()).toBe('Acknowledged');
     const inc = await store.get(id);
-    expect(inc).toMatchObject({ acknowledgedBy: 'operator:Night Owl (incident link)', acknowledgedVia: 'page', mttaFrom: 'page', pagerDutySynced: { acknowledged: expect.any(String) } });
+    expect(inc).toMatchObject({
+      acknowledgedBy: 'operator:Night Owl (incident link)',
+      acknowledgedVia: 'page',
+      mttaFrom: 'page',
+      pagerDutySynced: { acknowledged: expect.any(String) },
+    });
     expect(receiver.incidents.get(id)?.status).toBe('acknowledged');
 
     const again = await page.goto(links.acknowledge);
     expect(again?.status()).toBe(410);
-    expect(await page.getByTestId('notice').textContent()).toContain('already acknowledged by operator:Night Owl (incident link)');
+    expect(await page.getByTestId('notice').textContent()).toContain(
+      'already acknowledged by operator:Night Owl (incident link)',
+    );
     // Posting the same form again (a replay) is refused: the link was used.
-    const replay = await fetch(links.acknowledge.split('?')[0] as string, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URL(links.acknowledge).searchParams.toString() });
+    const replay = await fetch(links.acknowledge.split('?')[0] as string, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URL(links.acknowledge).searchParams.toString(),
+    });
     expect(replay.status).toBe(410);
     expect(await replay.text()).toContain('This link was already used');
     await page.close();
@@ -134,10 +176,16 @@ describe('incident page in headless Chromium', () => {
     await page.fill('#reason', 'broker 2 restarted by hand');
     await Promise.all([page.waitForURL(/incidents/), page.getByRole('button', { name: 'Resolve' }).click()]);
     expect(await page.getByTestId('notice-title').textContent()).toBe('Resolved');
-    expect(await store.get(id)).toMatchObject({ status: 'resolved', resolvedBy: 'operator:Night Owl (incident link)', resolvedVia: 'page' });
+    expect(await store.get(id)).toMatchObject({
+      status: 'resolved',
+      resolvedBy: 'operator:Night Owl (incident link)',
+      resolvedVia: 'page',
+    });
     expect(receiver.incidents.get(id)?.status).toBe('resolved');
     const tl = (await store.get(id)).timeline;
-    expect(tl.find((e) => e.action === 'status-changed' && /-> resolved/.test(e.detail ?? ''))?.detail).toContain('broker 2 restarted by hand');
+    expect(tl.find((e) => e.action === 'status-changed' && /-> resolved/.test(e.detail ?? ''))?.detail).toContain(
+      'broker 2 restarted by hand',
+    );
     for (const url of [links.acknowledge, links.resolve]) {
       expect((await page.goto(url))?.status()).toBe(410);
       expect(await page.getByTestId('notice-title').textContent()).toBe('Already closed');
@@ -154,7 +202,9 @@ describe('incident page in headless Chromium', () => {
     expect(await page.getByTestId('notice-title').textContent()).toBe('This link is not valid');
     // The acknowledge page's form edited to post resolve, as someone might try in the browser.
     await page.goto(links.acknowledge);
-    await page.locator('form input[name=action]').evaluate((e: { setAttribute(name: string, value: string): void }) => e.setAttribute('value', 'resolve'));
+    await page
+      .locator('form input[name=action]')
+      .evaluate((e: { setAttribute(name: string, value: string): void }) => e.setAttribute('value', 'resolve'));
     await Promise.all([page.waitForURL(/incidents/), page.getByRole('button').click()]);
     expect(await page.getByTestId('notice-title').textContent()).toBe('This link is not valid');
     const other = incidentLinks(server.baseUrl, randomBytes(32), id, now());

@@ -88,7 +88,9 @@ describe('incident store on DynamoDB Local', () => {
       signal({ id: `sig-${i}`, fingerprint: `alarm:${i}`, name: `alarm ${i}`, observedAt: at(-30 + (i % 10)) }),
     );
     const d = brokerDecision([2]);
-    const results = await Promise.all(signals.map((s) => store.recordSignal(s, d, { kind: 'new' }, (o) => correlate(s, d, o, DEFAULT_POLICY, clock))));
+    const results = await Promise.all(
+      signals.map((s) => store.recordSignal(s, d, { kind: 'new' }, (o) => correlate(s, d, o, DEFAULT_POLICY, clock))),
+    );
 
     const outcomes = results.map((r) => r.outcome);
     expect(outcomes.filter((o) => o === 'created')).toHaveLength(1);
@@ -116,7 +118,9 @@ describe('incident store on DynamoDB Local', () => {
     const id = first.outcome === 'created' ? first.incident.id : '';
     // Joined as the classifier joins them (correlate names the incident), 50 at a time.
     for (let i = 1; i < 1000; i += 50) {
-      const batch = Array.from({ length: Math.min(50, 1000 - i) }, (_, k) => signal({ id: `sig-long-${i + k}`, fingerprint: long(i + k) }));
+      const batch = Array.from({ length: Math.min(50, 1000 - i) }, (_, k) =>
+        signal({ id: `sig-long-${i + k}`, fingerprint: long(i + k) }),
+      );
       const outcomes = await Promise.all(batch.map((s) => store.recordSignal(s, d, { kind: 'join', incidentId: id })));
       expect(outcomes.map((o) => o.outcome)).toEqual(batch.map(() => 'joined'));
     }
@@ -133,7 +137,10 @@ describe('incident store on DynamoDB Local', () => {
   it('past the fingerprint cap a new alarm is counted, not kept, and the timeline says so once', async () => {
     const capped = new IncidentStore({ client: doc, tableName, now: () => clock, maxFingerprints: 5 });
     const d = brokerDecision([2]);
-    const rec = async (s: Signal) => capped.recordSignal(s, d, correlate(s, d, await capped.listOpen(s.cluster), DEFAULT_POLICY, clock), (o) => correlate(s, d, o, DEFAULT_POLICY, clock));
+    const rec = async (s: Signal) =>
+      capped.recordSignal(s, d, correlate(s, d, await capped.listOpen(s.cluster), DEFAULT_POLICY, clock), (o) =>
+        correlate(s, d, o, DEFAULT_POLICY, clock),
+      );
     for (let i = 0; i < 8; i++) await rec(signal({ id: `sig-cap-${i}`, fingerprint: `alarm:cap-${i}` }));
     const [open] = await capped.listOpen('orders');
     const inc = await capped.get(open!.id);
@@ -141,9 +148,14 @@ describe('incident store on DynamoDB Local', () => {
     expect(inc.fingerprints).toEqual(['alarm:cap-0', 'alarm:cap-1', 'alarm:cap-2', 'alarm:cap-3', 'alarm:cap-4']);
     expect(inc.timeline.filter((e) => e.action === 'fingerprints-capped')).toHaveLength(1);
     // A kept fingerprint still re-fires into it; an upgrade past the cap keeps the cap.
-    expect(await rec(signal({ id: 'sig-cap-again', fingerprint: 'alarm:cap-3' }))).toMatchObject({ outcome: 'joined', newFingerprint: false });
+    expect(await rec(signal({ id: 'sig-cap-again', fingerprint: 'alarm:cap-3' }))).toMatchObject({
+      outcome: 'joined',
+      newFingerprint: false,
+    });
     // A second broker within the cascade window upgrades the incident; past the cap its alarm is not kept either.
-    const upgraded = await rec(signal({ id: 'sig-cap-b3', brokerIds: [3], fingerprint: 'alarm:cap-b3', observedAt: at(-20) }));
+    const upgraded = await rec(
+      signal({ id: 'sig-cap-b3', brokerIds: [3], fingerprint: 'alarm:cap-b3', observedAt: at(-20) }),
+    );
     expect(upgraded).toMatchObject({ outcome: 'upgraded', incident: { type: 'cascade-failure' } });
     expect((await capped.get(open!.id)).fingerprints).toHaveLength(5);
   });
@@ -151,9 +163,15 @@ describe('incident store on DynamoDB Local', () => {
   it('records 50 concurrent deliveries of the same signal once', async () => {
     const s = signal();
     const d = brokerDecision([2]);
-    const settled = await Promise.allSettled(Array.from({ length: 50 }, () => store.recordSignal(s, d, { kind: 'new' })));
-    const ok = settled.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ outcome: string }>).value.outcome);
-    const failed = settled.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as Error).name);
+    const settled = await Promise.allSettled(
+      Array.from({ length: 50 }, () => store.recordSignal(s, d, { kind: 'new' })),
+    );
+    const ok = settled
+      .filter((r) => r.status === 'fulfilled')
+      .map((r) => (r as PromiseFulfilledResult<{ outcome: string }>).value.outcome);
+    const failed = settled
+      .filter((r) => r.status === 'rejected')
+      .map((r) => ((r as PromiseRejectedResult).reason as Error).name);
     expect(ok.filter((o) => o === 'created')).toHaveLength(1);
     // The others either saw it recorded (no-op) or in flight (transient: SQS redelivers later).
     expect(ok.every((o) => o === 'created' || o === 'duplicate')).toBe(true);
@@ -184,8 +202,20 @@ describe('incident store on DynamoDB Local', () => {
   });
 
   it('a folded alarm keeps its one timeline line: a delivery that failed after the write, its redelivery and a concurrent classifier add none', async () => {
-    const zk = signal({ id: 'sig-zk', kind: 'quorum-loss', brokerIds: [], name: 'ZookeeperQuorumLost', fingerprint: 'alertmanager:zk-quorum' });
-    const quorumLoss: Decision = { action: 'escalate', incidentType: 'quorum-loss', severity: 'SEV-1', page: true, reasons: ['the ensemble has no quorum'] };
+    const zk = signal({
+      id: 'sig-zk',
+      kind: 'quorum-loss',
+      brokerIds: [],
+      name: 'ZookeeperQuorumLost',
+      fingerprint: 'alertmanager:zk-quorum',
+    });
+    const quorumLoss: Decision = {
+      action: 'escalate',
+      incidentType: 'quorum-loss',
+      severity: 'SEV-1',
+      page: true,
+      reasons: ['the ensemble has no quorum'],
+    };
     const opened = await record(zk, quorumLoss);
     if (opened.outcome !== 'created') throw new Error(`expected a new incident, got ${opened.outcome}`);
     const id = opened.incident.id;
@@ -207,14 +237,18 @@ describe('incident store on DynamoDB Local', () => {
     const flakyStore = new IncidentStore({ client: flaky, tableName, now: () => clock });
     const bind = (o: OpenIncident[]) => correlate(down, brokerDecision([2]), o, DEFAULT_POLICY, clock);
     expect(bind(await store.listOpen('orders'))).toMatchObject({ kind: 'fold', incidentId: id });
-    await expect(flakyStore.recordSignal(down, brokerDecision([2]), bind(await store.listOpen('orders')), bind)).rejects.toThrow('Rate exceeded');
+    await expect(
+      flakyStore.recordSignal(down, brokerDecision([2]), bind(await store.listOpen('orders')), bind),
+    ).rejects.toThrow('Rate exceeded');
     expect(failed).toBe(true);
     // The redelivery, and the same alarm seen by two classifiers at once (new delivery ids).
     await record(down, brokerDecision([2]));
     await Promise.all(['sig-b2-b', 'sig-b2-c'].map((sid) => record({ ...down, id: sid }, brokerDecision([2]))));
     const after = await store.get(id);
     expect(after.timeline.filter((e) => e.action === 'signal-folded')).toHaveLength(1);
-    expect(after.timeline.find((e) => e.action === 'signal-folded')?.detail).toMatch(/^cloudwatch signal kafka-heal-prod-orders-broker-2-down \(broker-down, brokers 2\) folded into this quorum-loss/);
+    expect(after.timeline.find((e) => e.action === 'signal-folded')?.detail).toMatch(
+      /^cloudwatch signal kafka-heal-prod-orders-broker-2-down \(broker-down, brokers 2\) folded into this quorum-loss/,
+    );
     expect(after.fingerprints).toContain(down.fingerprint);
     expect(after.brokers).toEqual([]);
     expect((await store.listOpen('orders')).map((i) => i.id)).toEqual([id]);
@@ -225,7 +259,10 @@ describe('incident store on DynamoDB Local', () => {
     expect(first.outcome).toBe('created');
 
     clock = new Date(Date.parse(at(-30)) + 300_000); // broker 2 first seen exactly one window ago (inclusive)
-    const second = await record(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }), brokerDecision([3], 'SEV-3'));
+    const second = await record(
+      signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }),
+      brokerDecision([3], 'SEV-3'),
+    );
     expect(second.outcome).toBe('upgraded');
     if (second.outcome !== 'upgraded') return;
     expect(second.from).toEqual({ type: 'broker-failure', severity: 'SEV-2' });
@@ -240,7 +277,10 @@ describe('incident store on DynamoDB Local', () => {
   it('joins instead of upgrading when the second broker fails after the window', async () => {
     await record(signal(), brokerDecision([2]));
     clock = new Date(Date.parse(at(-30)) + 301_000);
-    const late = await record(signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }), brokerDecision([3]));
+    const late = await record(
+      signal({ id: 'sig-b3', brokerIds: [3], fingerprint: 'alarm:broker-3-down', observedAt: clock.toISOString() }),
+      brokerDecision([3]),
+    );
     expect(late.outcome).toBe('joined');
     if (late.outcome !== 'joined') return;
     expect(late.incident.type).toBe('broker-failure');
@@ -250,7 +290,13 @@ describe('incident store on DynamoDB Local', () => {
   it('still detects the cascade when two brokers fail at the same moment (re-correlation after losing the create race)', async () => {
     const s2 = signal({ id: 'sig-2', brokerIds: [2], fingerprint: 'alarm:broker-2-down' });
     const s3 = signal({ id: 'sig-3', brokerIds: [3], fingerprint: 'alarm:broker-3-down' });
-    const res = await Promise.all([s2, s3].map((s) => store.recordSignal(s, brokerDecision(s.brokerIds), { kind: 'new' }, (o) => correlate(s, brokerDecision(s.brokerIds), o, DEFAULT_POLICY, clock))));
+    const res = await Promise.all(
+      [s2, s3].map((s) =>
+        store.recordSignal(s, brokerDecision(s.brokerIds), { kind: 'new' }, (o) =>
+          correlate(s, brokerDecision(s.brokerIds), o, DEFAULT_POLICY, clock),
+        ),
+      ),
+    );
     expect(res.map((r) => r.outcome).sort()).toEqual(['created', 'upgraded']);
     const open = await store.listOpen('orders');
     expect(open).toHaveLength(1);
@@ -263,13 +309,26 @@ describe('incident store on DynamoDB Local', () => {
     if (created.outcome !== 'created') throw new Error('expected created');
     const id = created.incident.id;
     await store.setStatus(id, 'remediating', ['open'], { actor: 'classifier' });
-    await expect(store.setStatus(id, 'awaiting-approval', ['open'])).rejects.toMatchObject({ name: 'IncidentStatusConflict', actual: 'remediating' });
-    await expect(store.setStatus('inc-missing', 'resolved', ['open'])).rejects.toMatchObject({ name: 'IncidentNotFoundError' });
+    await expect(store.setStatus(id, 'awaiting-approval', ['open'])).rejects.toMatchObject({
+      name: 'IncidentStatusConflict',
+      actual: 'remediating',
+    });
+    await expect(store.setStatus('inc-missing', 'resolved', ['open'])).rejects.toMatchObject({
+      name: 'IncidentNotFoundError',
+    });
 
     clock = new Date(clock.getTime() + 120_000);
-    const resolved = await store.setStatus(id, 'resolved', ['remediating'], { actor: 'workflow:broker-recovery', detail: 'broker 2 back in ISR' });
+    const resolved = await store.setStatus(id, 'resolved', ['remediating'], {
+      actor: 'workflow:broker-recovery',
+      detail: 'broker 2 back in ISR',
+    });
     // detected at -30 s, opened at 0 s, resolved at +120 s
-    expect(resolved).toMatchObject({ status: 'resolved', mttdSeconds: 30, mttrSeconds: 150, resolvedAt: clock.toISOString() });
+    expect(resolved).toMatchObject({
+      status: 'resolved',
+      mttdSeconds: 30,
+      mttrSeconds: 150,
+      resolvedAt: clock.toISOString(),
+    });
     expect(await store.listOpen('orders')).toHaveLength(0);
 
     // Same fault fires again (same alarm, same observed time: same deterministic id) -> a new incident beside the closed one.
@@ -282,7 +341,10 @@ describe('incident store on DynamoDB Local', () => {
   });
 
   it('keeps one remediation per cluster with the lock', async () => {
-    const results = await Promise.allSettled([store.acquireLock('orders', 'inc-a', 600), store.acquireLock('orders', 'inc-b', 600)]);
+    const results = await Promise.allSettled([
+      store.acquireLock('orders', 'inc-a', 600),
+      store.acquireLock('orders', 'inc-b', 600),
+    ]);
     const winners = results.filter((r) => r.status === 'fulfilled');
     const losers = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(winners).toHaveLength(1);
@@ -315,10 +377,25 @@ describe('incident store on DynamoDB Local', () => {
   });
 
   it('returns recent heals for the flap breaker', async () => {
-    await store.recordHeal('inc-1', { cluster: 'orders', type: 'broker-failure', brokerIds: [2], finishedAt: at(-4000) });
-    await store.recordHeal('inc-2', { cluster: 'orders', type: 'broker-failure', brokerIds: [2], finishedAt: at(-3600) });
+    await store.recordHeal('inc-1', {
+      cluster: 'orders',
+      type: 'broker-failure',
+      brokerIds: [2],
+      finishedAt: at(-4000),
+    });
+    await store.recordHeal('inc-2', {
+      cluster: 'orders',
+      type: 'broker-failure',
+      brokerIds: [2],
+      finishedAt: at(-3600),
+    });
     await store.recordHeal('inc-3', { cluster: 'orders', type: 'disk-pressure', brokerIds: [1], finishedAt: at(-10) });
-    await store.recordHeal('inc-4', { cluster: 'payments', type: 'broker-failure', brokerIds: [1], finishedAt: at(-10) });
+    await store.recordHeal('inc-4', {
+      cluster: 'payments',
+      type: 'broker-failure',
+      brokerIds: [1],
+      finishedAt: at(-10),
+    });
     const heals = await store.recentHeals('orders', new Date(at(-3600)));
     expect(heals.map((h) => h.finishedAt)).toEqual([at(-3600), at(-10)]);
     expect(heals[1]).toEqual({ cluster: 'orders', type: 'disk-pressure', brokerIds: [1], finishedAt: at(-10) });
@@ -326,14 +403,24 @@ describe('incident store on DynamoDB Local', () => {
 
   it('stores raw input, cut below the item size limit', async () => {
     const body = `{"x":"${'é'.repeat(300_000)}"}`; // ~600 KB of UTF-8
-    const stored = await store.storeRaw({ source: 'sqs:ingest', body, error: 'event matches no supported source', errorName: 'UnknownSourceError', receivedAt: clock.toISOString() });
+    const stored = await store.storeRaw({
+      source: 'sqs:ingest',
+      body,
+      error: 'event matches no supported source',
+      errorName: 'UnknownSourceError',
+      receivedAt: clock.toISOString(),
+    });
     expect(stored.truncated).toBe(true);
     expect(stored.pk).toBe('RAW#2026-11-22');
     const res = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
     const item = (res.Items ?? []).find((i) => i.pk === stored.pk)!;
     expect(Buffer.byteLength(item.body as string)).toBeLessThanOrEqual(RAW_BODY_MAX_BYTES);
     expect((item.body as string).endsWith('é')).toBe(true);
-    expect(item).toMatchObject({ errorName: 'UnknownSourceError', truncated: true, bodyBytes: Buffer.byteLength(body) });
+    expect(item).toMatchObject({
+      errorName: 'UnknownSourceError',
+      truncated: true,
+      bodyBytes: Buffer.byteLength(body),
+    });
     expect(item.expiresAt).toBe(Math.floor(clock.getTime() / 1000) + 30 * 86_400);
   });
 });

@@ -61,7 +61,11 @@ describe('KRaft cluster', () => {
 
     const status = await cli('local', 'status', '--name', NAME, '--json');
     expect(status.code, status.err).toBe(0);
-    const parsed = JSON.parse(status.out) as { bootstrapServers: string; health: { healthy: boolean; underReplicated: number }; brokers: { registered: boolean }[] };
+    const parsed = JSON.parse(status.out) as {
+      bootstrapServers: string;
+      health: { healthy: boolean; underReplicated: number };
+      brokers: { registered: boolean }[];
+    };
     expect(parsed.bootstrapServers).toBe(cluster.bootstrapServers);
     expect(parsed.health).toMatchObject({ healthy: true, underReplicated: 0 });
     expect(parsed.brokers.map((b) => b.registered)).toEqual([true, true, true]);

@@ -14,7 +14,9 @@ beforeAll(async () => {
   const t = Date.now();
   // Without size-limited disks: also covers clusters started where mounting is not possible.
   cluster = await startCluster({ name: NAME, brokers: 3, mode: 'zookeeper', diskLimitMb: 0, log: () => undefined });
-  console.log(`[figure] zookeeper-mode start (3 ZooKeeper + 3 brokers, jars cached): ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  console.log(
+    `[figure] zookeeper-mode start (3 ZooKeeper + 3 brokers, jars cached): ${((Date.now() - t) / 1000).toFixed(1)} s`,
+  );
   for (const p of cluster.pids()) pids.add(p);
 });
 
@@ -37,7 +39,8 @@ async function settledEnsemble(limitMs = 30_000): Promise<(string | undefined)[]
   const started = Date.now();
   for (;;) {
     const modes = await serving();
-    const settled = modes.filter((m) => m === 'leader').length === 1 && modes.filter((m) => m === 'follower').length === 2;
+    const settled =
+      modes.filter((m) => m === 'leader').length === 1 && modes.filter((m) => m === 'follower').length === 2;
     if (settled || Date.now() - started > limitMs) return modes;
     await delay(250);
   }
@@ -53,7 +56,12 @@ describe('ZooKeeper-mode cluster', () => {
     expect(modes.filter((m) => m === 'follower')).toHaveLength(2);
     // Metadata reaches every broker a moment after start on a busy machine: poll, do not sample once.
     let h = await cluster.health();
-    for (const until = Date.now() + 30_000; !(h.healthy && h.partitions >= 3) && Date.now() < until; h = await cluster.health()) await delay(250);
+    for (
+      const until = Date.now() + 30_000;
+      !(h.healthy && h.partitions >= 3) && Date.now() < until;
+      h = await cluster.health()
+    )
+      await delay(250);
     expect(h.healthy).toBe(true);
     expect(h.registered).toEqual([1, 2, 3]);
     expect(h.partitions).toBeGreaterThanOrEqual(3);
@@ -61,7 +69,10 @@ describe('ZooKeeper-mode cluster', () => {
 
   it('has no disk mount, so disk faults say why they cannot run', async () => {
     expect(readFileSync('/proc/mounts', 'utf8')).not.toContain(cluster.workDir);
-    await expect(cluster.fault('fill-disk', 1)).rejects.toMatchObject({ name: 'DiskLimitError', message: expect.stringMatching(/diskLimitMb/) });
+    await expect(cluster.fault('fill-disk', 1)).rejects.toMatchObject({
+      name: 'DiskLimitError',
+      message: expect.stringMatching(/diskLimitMb/),
+    });
     await expect(cluster.fault('free-disk', 1)).rejects.toMatchObject({ name: 'DiskLimitError' });
   });
 

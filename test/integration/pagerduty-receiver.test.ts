@@ -7,14 +7,22 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { notify, notifyTimelineEntries, parseRetryQueueMessage } from '../../functions/shared/notify.js';
 import type { IncidentNotification, NotifyDeps } from '../../functions/shared/notify.js';
-import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable, staticRoutingKey } from '../../functions/shared/pagerduty.js';
+import {
+  PagerDutyClient,
+  PagerDutyRejected,
+  PagerDutyUnavailable,
+  staticRoutingKey,
+} from '../../functions/shared/pagerduty.js';
 import type { PagerDutyClientOptions, RetryNotice } from '../../functions/shared/pagerduty.js';
 import { start } from '../../local/pagerduty-receiver.js';
 import type { PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
 
 const KEY = '0123456789abcdef0123456789abcdef';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-local-escalation:inc-orders-1';
-const TOPICS = { critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-critical', warning: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-warning' };
+const TOPICS = {
+  critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-critical',
+  warning: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-warning',
+};
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-notify-retry';
 
 let receiver: PagerDutyReceiver;
@@ -66,7 +74,11 @@ describe('202: accepted events drive one incident per dedup_key', () => {
 
     const t = await pd.trigger(trigger('inc-orders-1'));
     expect(t).toEqual({ action: 'trigger', dedupKey: 'inc-orders-1', attempts: 1, message: 'Event processed' });
-    expect(receiver.incidents.get('inc-orders-1')).toMatchObject({ status: 'triggered', severity: 'critical', triggers: 1 });
+    expect(receiver.incidents.get('inc-orders-1')).toMatchObject({
+      status: 'triggered',
+      severity: 'critical',
+      triggers: 1,
+    });
 
     await pd.acknowledge('inc-orders-1');
     expect(receiver.incidents.get('inc-orders-1')?.status).toBe('acknowledged');
@@ -82,8 +94,20 @@ describe('202: accepted events drive one incident per dedup_key', () => {
       ['acknowledge', 'inc-orders-1'],
       ['resolve', 'inc-orders-1'],
     ]);
-    const body = receiver.events[0]?.body as { payload: Record<string, unknown>; links: { href: string }[]; client: string };
-    expect(body.payload).toMatchObject({ summary: trigger('x').summary, source: 'kafka-heal/local/orders', severity: 'critical', component: 'broker-2', group: 'orders', class: 'broker-failure', custom_details: { brokers: [2] } });
+    const body = receiver.events[0]?.body as {
+      payload: Record<string, unknown>;
+      links: { href: string }[];
+      client: string;
+    };
+    expect(body.payload).toMatchObject({
+      summary: trigger('x').summary,
+      source: 'kafka-heal/local/orders',
+      severity: 'critical',
+      component: 'broker-2',
+      group: 'orders',
+      class: 'broker-failure',
+      custom_details: { brokers: [2] },
+    });
     expect(body.links[0]?.href).toContain(encodeURIComponent(EXEC));
     expect(body.client).toBe('kafka-heal');
     expect(receiver.requests.map((r) => r.status)).toEqual([202, 202, 202]);
@@ -122,7 +146,9 @@ describe('400: rejected without retry', () => {
   });
 
   it('a blank summary is rejected with the field named', async () => {
-    const err = (await realClient().trigger({ ...trigger('inc-4'), summary: '  ' }).catch((e: unknown) => e)) as PagerDutyRejected;
+    const err = (await realClient()
+      .trigger({ ...trigger('inc-4'), summary: '  ' })
+      .catch((e: unknown) => e)) as PagerDutyRejected;
     expect(err.name).toBe('PagerDutyRejected');
     expect(err.errors).toEqual(["'payload.summary' is missing or blank"]);
     expect(receiver.requests).toHaveLength(1);
@@ -161,7 +187,12 @@ describe('429 and 5xx: retried with backoff', () => {
   });
 
   it('5xx on every attempt -> PagerDutyUnavailable; notify() then pages through SNS and the timeline says why', async () => {
-    receiver.setFaults({ kind: 'status', status: 500 }, { kind: 'status', status: 502 }, { kind: 'status', status: 503 }, { kind: 'status', status: 500 });
+    receiver.setFaults(
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 502 },
+      { kind: 'status', status: 503 },
+      { kind: 'status', status: 500 },
+    );
     const pd = realClient();
     const err = (await pd.trigger(trigger('inc-7')).catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err).toBeInstanceOf(PagerDutyUnavailable);
@@ -214,7 +245,10 @@ describe('network failures: retried', () => {
   it('a response slower than the client timeout is abandoned and retried; the late event dedups', async () => {
     receiver.setFaults({ kind: 'delay', ms: 800 });
     const notices: RetryNotice[] = [];
-    const res = await realClient({ retry: { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 200, totalBudgetMs: 5_000, requestTimeoutMs: 300 } }, notices).trigger(trigger('inc-9'));
+    const res = await realClient(
+      { retry: { maxAttempts: 4, baseDelayMs: 20, maxDelayMs: 200, totalBudgetMs: 5_000, requestTimeoutMs: 300 } },
+      notices,
+    ).trigger(trigger('inc-9'));
     expect(res.attempts).toBe(2);
     expect(notices[0]?.reason).toBe('timed out after 300 ms');
     // PagerDuty may still process the slow request: the dedup_key keeps it to one incident.
@@ -238,7 +272,10 @@ describe('network failures: retried', () => {
     const gone = await start();
     const url = gone.url;
     await gone.close();
-    const err = (await realClient({ endpoint: url, retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 5, totalBudgetMs: 2_000, requestTimeoutMs: 500 } })
+    const err = (await realClient({
+      endpoint: url,
+      retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 5, totalBudgetMs: 2_000, requestTimeoutMs: 500 },
+    })
       .trigger(trigger('inc-11'))
       .catch((e: unknown) => e)) as PagerDutyUnavailable;
     expect(err.name).toBe('PagerDutyUnavailable');
@@ -248,12 +285,20 @@ describe('network failures: retried', () => {
 
 describe('receiver validation (raw HTTP)', () => {
   const post = (body: string, path = '/v2/enqueue', method = 'POST') =>
-    fetch(receiver.url.replace('/v2/enqueue', path), { method, body: method === 'GET' ? undefined : body, headers: { 'content-type': 'application/json' } });
+    fetch(receiver.url.replace('/v2/enqueue', path), {
+      method,
+      body: method === 'GET' ? undefined : body,
+      headers: { 'content-type': 'application/json' },
+    });
 
   it('answers like Events v2 for malformed and incomplete events', async () => {
     const notJson = await post('{nope');
     expect(notJson.status).toBe(400);
-    expect(await notJson.json()).toEqual({ status: 'invalid event', message: 'Event object is invalid', errors: ['JSON parse error'] });
+    expect(await notJson.json()).toEqual({
+      status: 'invalid event',
+      message: 'Event object is invalid',
+      errors: ['JSON parse error'],
+    });
 
     const arr = await post('[]');
     expect(await errorsOf(arr)).toEqual(['Event object must be a JSON object']);
@@ -272,7 +317,13 @@ describe('receiver validation (raw HTTP)', () => {
     const noPayload = await post(JSON.stringify({ routing_key: KEY, event_action: 'trigger' }));
     expect(await errorsOf(noPayload)).toEqual(["'payload' is missing or not an object"]);
 
-    const badPayload = await post(JSON.stringify({ routing_key: KEY, event_action: 'trigger', payload: { summary: 's'.repeat(1025), severity: 'fatal' } }));
+    const badPayload = await post(
+      JSON.stringify({
+        routing_key: KEY,
+        event_action: 'trigger',
+        payload: { summary: 's'.repeat(1025), severity: 'fatal' },
+      }),
+    );
     expect(await errorsOf(badPayload)).toEqual([
       "'payload.summary' is longer than 1024 characters",
       "'payload.source' is missing or blank",
@@ -282,14 +333,22 @@ describe('receiver validation (raw HTTP)', () => {
   });
 
   it('generates a dedup_key for a trigger without one; ignores acknowledge of an unknown key', async () => {
-    const res = await post(JSON.stringify({ routing_key: KEY, event_action: 'trigger', payload: { summary: 's', source: 'src', severity: 'info' } }));
+    const res = await post(
+      JSON.stringify({
+        routing_key: KEY,
+        event_action: 'trigger',
+        payload: { summary: 's', source: 'src', severity: 'info' },
+      }),
+    );
     expect(res.status).toBe(202);
     const body = (await res.json()) as { status: string; message: string; dedup_key: string };
     expect(body).toMatchObject({ status: 'success', message: 'Event processed' });
     expect(body.dedup_key).toMatch(/^[0-9a-f]{32}$/);
     expect(receiver.incidents.has(body.dedup_key)).toBe(true);
 
-    const unknown = await post(JSON.stringify({ routing_key: KEY, event_action: 'acknowledge', dedup_key: 'never-seen' }));
+    const unknown = await post(
+      JSON.stringify({ routing_key: KEY, event_action: 'acknowledge', dedup_key: 'never-seen' }),
+    );
     expect(unknown.status).toBe(202);
     expect(receiver.incidents.has('never-seen')).toBe(false);
   });
@@ -315,9 +374,24 @@ async function errorsOf(res: Response): Promise<string[]> {
 }
 
 function notification(incidentId: string): IncidentNotification {
-  return { incidentId, cluster: 'orders', incidentType: 'broker-failure', severity: 'SEV-1', kind: 'trigger', summary: 'Broker 2 down', level: 1, executionArn: EXEC };
+  return {
+    incidentId,
+    cluster: 'orders',
+    incidentType: 'broker-failure',
+    severity: 'SEV-1',
+    kind: 'trigger',
+    summary: 'Broker 2 down',
+    level: 1,
+    executionArn: EXEC,
+  };
 }
 
 function notifyDeps(pd: PagerDutyClient): NotifyDeps {
-  return { pagerDuty: pd, sns: new SNSClient({ region: 'eu-west-1' }), sqs: new SQSClient({ region: 'eu-west-1' }), snsTopicArns: TOPICS, retryQueueUrl: QUEUE };
+  return {
+    pagerDuty: pd,
+    sns: new SNSClient({ region: 'eu-west-1' }),
+    sqs: new SQSClient({ region: 'eu-west-1' }),
+    snsTopicArns: TOPICS,
+    retryQueueUrl: QUEUE,
+  };
 }

@@ -34,7 +34,13 @@ let incidentId = '';
 /** PagerDuty's own id of the incident our incident opened (one per test, as in PagerDuty). */
 let pdId = '';
 
-const decision: Decision = { action: 'escalate', incidentType: 'broker-failure', severity: 'SEV-2', page: true, reasons: ['flap breaker'] };
+const decision: Decision = {
+  action: 'escalate',
+  incidentType: 'broker-failure',
+  severity: 'SEV-2',
+  page: true,
+  reasons: ['flap breaker'],
+};
 const signal: Signal = {
   id: 'sig-b2',
   source: 'cloudwatch',
@@ -72,7 +78,9 @@ afterAll(async () => {
 
 beforeEach(async () => {
   clock = new Date(clock.getTime() + 3_600_000);
-  const r = await store.recordSignal({ ...signal, id: randomUUID(), observedAt: clock.toISOString() }, decision, { kind: 'new' });
+  const r = await store.recordSignal({ ...signal, id: randomUUID(), observedAt: clock.toISOString() }, decision, {
+    kind: 'new',
+  });
   if (r.outcome !== 'created') throw new Error('expected a new incident');
   incidentId = r.incident.id;
   pdId = `P${randomBytes(4).toString('hex').toUpperCase()}`;
@@ -80,10 +88,19 @@ beforeEach(async () => {
   await store.markPaged(incidentId, clock.toISOString());
 });
 
-const user = { html_url: 'https://acme.pagerduty.com/users/PLH1HKV', id: 'PLH1HKV', self: 'https://api.pagerduty.com/users/PLH1HKV', summary: 'Ada Lovelace', type: 'user_reference' };
+const user = {
+  html_url: 'https://acme.pagerduty.com/users/PLH1HKV',
+  id: 'PLH1HKV',
+  self: 'https://api.pagerduty.com/users/PLH1HKV',
+  summary: 'Ada Lovelace',
+  type: 'user_reference',
+};
 
 /** An incident event as PagerDuty v3 sends it (the documented shape, our incident id as incident_key). */
-function incidentEvent(type: string, over: { status?: string; assignees?: unknown[]; occurredAt?: string; id?: string; incidentKey?: string } = {}) {
+function incidentEvent(
+  type: string,
+  over: { status?: string; assignees?: unknown[]; occurredAt?: string; id?: string; incidentKey?: string } = {},
+) {
   const e = v3IncidentEvent(type, {
     pdIncidentId: pdId,
     incidentKey: over.incidentKey ?? incidentId,
@@ -92,14 +109,29 @@ function incidentEvent(type: string, over: { status?: string; assignees?: unknow
     agent: { id: user.id, summary: user.summary },
     ...(over.status === undefined ? {} : { status: over.status }),
     ...(over.id === undefined ? {} : { eventId: over.id }),
-    assignees: over.assignees ?? [{ html_url: 'https://acme.pagerduty.com/users/PTUXL6G', id: 'PTUXL6G', self: 'https://api.pagerduty.com/users/PTUXL6G', summary: 'Grace Hopper', type: 'user_reference' }],
+    assignees: over.assignees ?? [
+      {
+        html_url: 'https://acme.pagerduty.com/users/PTUXL6G',
+        id: 'PTUXL6G',
+        self: 'https://api.pagerduty.com/users/PTUXL6G',
+        summary: 'Grace Hopper',
+        type: 'user_reference',
+      },
+    ],
   });
   return e as { event: Record<string, unknown> & { data: Record<string, unknown> } };
 }
 
-async function post(body: unknown, signature?: string | null): Promise<{ status: number; json: Record<string, unknown> }> {
+async function post(
+  body: unknown,
+  signature?: string | null,
+): Promise<{ status: number; json: Record<string, unknown> }> {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-webhook-id': randomUUID(), 'user-agent': 'PagerDuty-Webhook/V3.0' };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-webhook-id': randomUUID(),
+    'user-agent': 'PagerDuty-Webhook/V3.0',
+  };
   const sig = signature === undefined ? signPagerDuty(SECRET, text) : signature;
   if (sig !== null) headers['X-PagerDuty-Signature'] = sig;
   const res = await fetch(`${server.baseUrl}/pagerduty`, { method: 'POST', headers, body: text });
@@ -115,7 +147,9 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
   it('incident.acknowledged: our incident is acknowledged by the PagerDuty user, MTTA from the page and its metric once; PagerDuty is not told back', async () => {
     clock = new Date(clock.getTime() + 75_000);
     const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
+    const spy = vi
+      .spyOn(process.stdout, 'write')
+      .mockImplementation((chunk: unknown) => (lines.push(String(chunk)), true));
     let r, again;
     try {
       r = await post(incidentEvent('incident.acknowledged', { status: 'acknowledged' }));
@@ -127,26 +161,73 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
     expect(r).toEqual({ status: 202, json: { incidentId, outcome: 'acknowledged' } });
     expect(again).toEqual({ status: 202, json: { incidentId, outcome: 'already-acknowledged' } });
     const inc = await store.get(incidentId);
-    expect(inc).toMatchObject({ status: 'escalated', acknowledgedBy: 'pagerduty:Ada Lovelace', acknowledgedVia: 'pagerduty', mttaSeconds: 75, mttaFrom: 'page', pagerDutySynced: { acknowledged: clock.toISOString() } });
+    expect(inc).toMatchObject({
+      status: 'escalated',
+      acknowledgedBy: 'pagerduty:Ada Lovelace',
+      acknowledgedVia: 'pagerduty',
+      mttaSeconds: 75,
+      mttaFrom: 'page',
+      pagerDutySynced: { acknowledged: clock.toISOString() },
+    });
     expect(inc.timeline.map((e) => e.action).slice(-2)).toEqual(['acknowledged', 'acknowledge-repeated']);
-    expect(inc.timeline.find((e) => e.action === 'acknowledged')).toMatchObject({ actor: 'pagerduty:Ada Lovelace', result: 'via pagerduty' });
-    const emf = lines.join('').split('\n').filter((l) => l.includes(MTTA_METRIC)).map((l) => JSON.parse(l) as unknown);
+    expect(inc.timeline.find((e) => e.action === 'acknowledged')).toMatchObject({
+      actor: 'pagerduty:Ada Lovelace',
+      result: 'via pagerduty',
+    });
+    const emf = lines
+      .join('')
+      .split('\n')
+      .filter((l) => l.includes(MTTA_METRIC))
+      .map((l) => JSON.parse(l) as unknown);
     expect(emf).toEqual([
-      { _aws: { Timestamp: expect.any(Number), CloudWatchMetrics: [{ Namespace: 'KafkaHeal', Dimensions: [['Severity']], Metrics: [{ Name: 'MttaSeconds', Unit: 'Seconds' }] }] }, Severity: 'SEV-2', MttaSeconds: 75 },
+      {
+        _aws: {
+          Timestamp: expect.any(Number),
+          CloudWatchMetrics: [
+            { Namespace: 'KafkaHeal', Dimensions: [['Severity']], Metrics: [{ Name: 'MttaSeconds', Unit: 'Seconds' }] },
+          ],
+        },
+        Severity: 'SEV-2',
+        MttaSeconds: 75,
+      },
     ]);
   });
 
-  it('the local receiver\'s on-call responder: the real PagerDuty client triggers, the responder acknowledges after its delay, the signed webhook acknowledges our incident', async () => {
-    const receiver = await startPagerDutyReceiver({ now: () => clock, responder: { acknowledgeAfterMs: 300, name: 'Barbara Liskov', webhook: { url: `${server.baseUrl}/pagerduty`, secret: SECRET } } });
+  it("the local receiver's on-call responder: the real PagerDuty client triggers, the responder acknowledges after its delay, the signed webhook acknowledges our incident", async () => {
+    const receiver = await startPagerDutyReceiver({
+      now: () => clock,
+      responder: {
+        acknowledgeAfterMs: 300,
+        name: 'Barbara Liskov',
+        webhook: { url: `${server.baseUrl}/pagerduty`, secret: SECRET },
+      },
+    });
     try {
-      const client = new PagerDutyClient({ routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'), endpoint: receiver.url });
-      await client.trigger({ incidentId, summary: 'SEV-2 broker-failure on orders', source: 'kafka-heal/prod/orders', severity: 'SEV-2' });
+      const client = new PagerDutyClient({
+        routingKey: staticRoutingKey('0123456789abcdef0123456789abcdef'),
+        endpoint: receiver.url,
+      });
+      await client.trigger({
+        incidentId,
+        summary: 'SEV-2 broker-failure on orders',
+        source: 'kafka-heal/prod/orders',
+        severity: 'SEV-2',
+      });
       expect(receiver.incidents.get(incidentId)?.status).toBe('triggered');
       const deadline = Date.now() + 10_000;
-      while (receiver.responses[0]?.status === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(receiver.responses).toEqual([{ at: clock.toISOString(), dedupKey: incidentId, eventType: 'incident.acknowledged', status: 202 }]);
-      expect(receiver.incidents.get(incidentId)).toMatchObject({ status: 'acknowledged', acknowledgedAt: clock.toISOString() });
-      expect(await store.get(incidentId)).toMatchObject({ acknowledgedBy: 'pagerduty:Barbara Liskov', acknowledgedVia: 'pagerduty' });
+      while (receiver.responses[0]?.status === undefined && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(receiver.responses).toEqual([
+        { at: clock.toISOString(), dedupKey: incidentId, eventType: 'incident.acknowledged', status: 202 },
+      ]);
+      expect(receiver.incidents.get(incidentId)).toMatchObject({
+        status: 'acknowledged',
+        acknowledgedAt: clock.toISOString(),
+      });
+      expect(await store.get(incidentId)).toMatchObject({
+        acknowledgedBy: 'pagerduty:Barbara Liskov',
+        acknowledgedVia: 'pagerduty',
+      });
       // A re-trigger of the acknowledged incident is not acknowledged again.
       await client.trigger({ incidentId, summary: 'again', source: 'kafka-heal/prod/orders', severity: 'SEV-2' });
       await new Promise((r) => setTimeout(r, 500));
@@ -156,9 +237,21 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
     }
   });
 
-  it('reassigned, escalated and annotated are notes; an annotation names PagerDuty\'s incident only and is mapped through the earlier event', async () => {
-    expect((await post(incidentEvent('incident.reassigned', { assignees: [{ summary: 'Grace Hopper', type: 'user_reference' }] }))).json).toEqual({ incidentId, outcome: 'noted' });
-    expect((await post(incidentEvent('incident.escalated', { assignees: [{ summary: 'Barbara Liskov', type: 'user_reference' }] }))).json).toEqual({ incidentId, outcome: 'noted' });
+  it("reassigned, escalated and annotated are notes; an annotation names PagerDuty's incident only and is mapped through the earlier event", async () => {
+    expect(
+      (
+        await post(
+          incidentEvent('incident.reassigned', { assignees: [{ summary: 'Grace Hopper', type: 'user_reference' }] }),
+        )
+      ).json,
+    ).toEqual({ incidentId, outcome: 'noted' });
+    expect(
+      (
+        await post(
+          incidentEvent('incident.escalated', { assignees: [{ summary: 'Barbara Liskov', type: 'user_reference' }] }),
+        )
+      ).json,
+    ).toEqual({ incidentId, outcome: 'noted' });
     const note = {
       event: {
         id: randomUUID(),
@@ -168,7 +261,13 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
         agent: user,
         client: null,
         data: {
-          incident: { html_url: `https://acme.pagerduty.com/incidents/${pdId}`, id: pdId, self: `https://api.pagerduty.com/incidents/${pdId}`, summary: 'SEV-2 broker-failure on orders', type: 'incident_reference' },
+          incident: {
+            html_url: `https://acme.pagerduty.com/incidents/${pdId}`,
+            id: pdId,
+            self: `https://api.pagerduty.com/incidents/${pdId}`,
+            summary: 'SEV-2 broker-failure on orders',
+            type: 'incident_reference',
+          },
           id: 'P2LA89X',
           content: 'Disk of broker 2 replaced, restarting it',
           trimmed: false,
@@ -178,22 +277,40 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
     };
     expect((await post(note)).json).toEqual({ incidentId, outcome: 'noted' });
     const notes = (await store.get(incidentId)).timeline.filter((e) => e.action === 'note').map((e) => e.detail);
-    expect(notes).toEqual(['PagerDuty reassigned it to Grace Hopper', 'PagerDuty escalated it to Barbara Liskov', 'PagerDuty note: Disk of broker 2 replaced, restarting it']);
+    expect(notes).toEqual([
+      'PagerDuty reassigned it to Grace Hopper',
+      'PagerDuty escalated it to Barbara Liskov',
+      'PagerDuty note: Disk of broker 2 replaced, restarting it',
+    ]);
   });
 
   it('incident.resolved: resolved from PagerDuty, the reason kept; a second resolve changes nothing', async () => {
     const body = incidentEvent('incident.resolved', { status: 'resolved' });
     body.event.data.resolve_reason = 'fixed by hand' as never;
     expect((await post(body)).json).toEqual({ incidentId, outcome: 'resolved' });
-    expect(await store.get(incidentId)).toMatchObject({ status: 'resolved', resolvedBy: 'pagerduty:Ada Lovelace', resolvedVia: 'pagerduty', pagerDutySynced: { resolved: clock.toISOString() } });
-    expect((await post(incidentEvent('incident.resolved', { status: 'resolved' }))).json).toEqual({ incidentId, outcome: 'already-closed' });
+    expect(await store.get(incidentId)).toMatchObject({
+      status: 'resolved',
+      resolvedBy: 'pagerduty:Ada Lovelace',
+      resolvedVia: 'pagerduty',
+      pagerDutySynced: { resolved: clock.toISOString() },
+    });
+    expect((await post(incidentEvent('incident.resolved', { status: 'resolved' }))).json).toEqual({
+      incidentId,
+      outcome: 'already-closed',
+    });
   });
 
   it('an invalid, missing or malformed signature is 401 and nothing is stored or changed', async () => {
     const before = (await rawItems()).length;
     const body = incidentEvent('incident.resolved');
     const text = JSON.stringify(body);
-    for (const sig of [signPagerDuty('not the secret', text), null, 'v1=abc', `v0=${signPagerDuty(SECRET, text).slice(3)}`, signPagerDuty(SECRET, `${text} `)]) {
+    for (const sig of [
+      signPagerDuty('not the secret', text),
+      null,
+      'v1=abc',
+      `v0=${signPagerDuty(SECRET, text).slice(3)}`,
+      signPagerDuty(SECRET, `${text} `),
+    ]) {
       expect((await post(text, sig)).status).toBe(401);
     }
     expect((await store.get(incidentId)).status).toBe('escalated');
@@ -210,28 +327,54 @@ describe('PagerDuty webhooks v3 (real HTTP, DynamoDB Local)', () => {
     const body = incidentEvent('incident.acknowledged');
     expect((await post(body)).json).toMatchObject({ outcome: 'acknowledged' });
     expect((await post(body)).json).toEqual({ duplicate: body.event.id });
-    const resolveOld = incidentEvent('incident.resolved', { occurredAt: new Date(clock.getTime() - 31 * 60_000).toISOString() });
-    expect((await post(resolveOld)).json).toMatchObject({ stored: 'raw', reason: expect.stringMatching(/outside the replay window/) });
-    const future = incidentEvent('incident.resolved', { occurredAt: new Date(clock.getTime() + 6 * 60_000).toISOString() });
+    const resolveOld = incidentEvent('incident.resolved', {
+      occurredAt: new Date(clock.getTime() - 31 * 60_000).toISOString(),
+    });
+    expect((await post(resolveOld)).json).toMatchObject({
+      stored: 'raw',
+      reason: expect.stringMatching(/outside the replay window/),
+    });
+    const future = incidentEvent('incident.resolved', {
+      occurredAt: new Date(clock.getTime() + 6 * 60_000).toISOString(),
+    });
     expect((await post(future)).json).toMatchObject({ stored: 'raw' });
     expect((await store.get(incidentId)).status).toBe('escalated');
-    expect((await rawItems()).some((i) => i.errorName === 'StaleEventError' && i.source === 'webhook:pagerduty')).toBe(true);
+    expect((await rawItems()).some((i) => i.errorName === 'StaleEventError' && i.source === 'webhook:pagerduty')).toBe(
+      true,
+    );
   });
 
   it('an unknown event type, an incident not ours, and signed garbage are stored raw with the reason; never a crash, never a change', async () => {
     const before = (await rawItems()).length;
-    expect((await post(incidentEvent('incident.priority_updated'))).json).toEqual({ stored: 'raw', reason: 'event type incident.priority_updated is not handled' });
-    expect((await post(incidentEvent('incident.resolved', { incidentKey: 'someone-elses-dedup-key' }))).json).toEqual({ stored: 'raw', reason: 'no incident of ours' });
+    expect((await post(incidentEvent('incident.priority_updated'))).json).toEqual({
+      stored: 'raw',
+      reason: 'event type incident.priority_updated is not handled',
+    });
+    expect((await post(incidentEvent('incident.resolved', { incidentKey: 'someone-elses-dedup-key' }))).json).toEqual({
+      stored: 'raw',
+      reason: 'no incident of ours',
+    });
     const noKey = incidentEvent('incident.acknowledged');
     delete (noKey.event.data as Partial<typeof noKey.event.data>).incident_key;
     noKey.event.data.id = 'PNEVERSEEN';
     expect((await post(noKey)).json).toEqual({ stored: 'raw', reason: 'no incident of ours' });
-    expect((await post('{"event": 42}')).json).toMatchObject({ stored: 'raw', reason: 'body has no `event` object (not a PagerDuty v3 webhook)' });
-    expect((await post('not json')).json).toMatchObject({ stored: 'raw', reason: expect.stringMatching(/^body is not JSON/) });
-    expect((await post({ event: { id: 'x', event_type: 'incident.acknowledged', occurred_at: 'yesterday', data: {} } })).json).toMatchObject({ reason: '`event.occurred_at` is missing or not an ISO time' });
+    expect((await post('{"event": 42}')).json).toMatchObject({
+      stored: 'raw',
+      reason: 'body has no `event` object (not a PagerDuty v3 webhook)',
+    });
+    expect((await post('not json')).json).toMatchObject({
+      stored: 'raw',
+      reason: expect.stringMatching(/^body is not JSON/),
+    });
+    expect(
+      (await post({ event: { id: 'x', event_type: 'incident.acknowledged', occurred_at: 'yesterday', data: {} } }))
+        .json,
+    ).toMatchObject({ reason: '`event.occurred_at` is missing or not an ISO time' });
     const stored = await rawItems();
     expect(stored.length - before).toBe(6);
-    expect(stored.map((i) => i.errorName)).toEqual(expect.arrayContaining(['UnhandledEventType', 'UnknownIncident', 'MalformedEventError']));
+    expect(stored.map((i) => i.errorName)).toEqual(
+      expect.arrayContaining(['UnhandledEventType', 'UnknownIncident', 'MalformedEventError']),
+    );
     const inc = await store.get(incidentId);
     expect(inc.status).toBe('escalated');
     expect(inc.acknowledgedAt).toBeUndefined();

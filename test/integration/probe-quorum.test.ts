@@ -35,7 +35,11 @@ async function probeOnce(config: ProbeClusterConfig): Promise<Record<string, num
   return Object.fromEntries((cluster?.metrics ?? []).map((m) => [m.name, m.value]));
 }
 
-async function until(config: ProbeClusterConfig, done: (m: Record<string, number>) => boolean, limitMs: number): Promise<{ ms: number; metrics: Record<string, number> }> {
+async function until(
+  config: ProbeClusterConfig,
+  done: (m: Record<string, number>) => boolean,
+  limitMs: number,
+): Promise<{ ms: number; metrics: Record<string, number> }> {
   const t0 = Date.now();
   for (;;) {
     const metrics = await probeOnce(config);
@@ -49,7 +53,12 @@ describe('KRaft: the metadata quorum from DescribeQuorum', () => {
   it('reports the leader and the voters, then no leader once a majority of the controllers is gone', async () => {
     const c = await startCluster({ name: 'probe-quorum-kraft', mode: 'kraft', log: () => undefined });
     started.push(c);
-    const config: ProbeClusterConfig = { name: 'kq', bootstrapServers: c.bootstrapServers.split(','), brokerCount: 3, metadataMode: 'kraft' };
+    const config: ProbeClusterConfig = {
+      name: 'kq',
+      bootstrapServers: c.bootstrapServers.split(','),
+      brokerCount: 3,
+      metadataMode: 'kraft',
+    };
     const s = await probeCluster({ bootstrapServers: c.bootstrapServers.split(','), timeoutMs: 5000 });
     expect(s.quorum?.state).toBe('led');
     expect([1, 2, 3]).toContain(s.quorum?.leaderId);
@@ -74,7 +83,13 @@ describe('ZooKeeper mode: the ensemble from srvr and mntr, the controller from t
     started.push(c);
     const servers = (c.zookeeper?.nodes ?? []).map((n) => `${n.host}:${n.port}`);
     expect(servers).toHaveLength(3);
-    const config: ProbeClusterConfig = { name: 'zq', bootstrapServers: c.bootstrapServers.split(','), brokerCount: 3, metadataMode: 'zookeeper', zookeeper: servers };
+    const config: ProbeClusterConfig = {
+      name: 'zq',
+      bootstrapServers: c.bootstrapServers.split(','),
+      brokerCount: 3,
+      metadataMode: 'zookeeper',
+      zookeeper: servers,
+    };
     const ensemble = await observeZookeeper(servers, { timeoutMs: 1000 });
     expect(ensemble.servers.map((s) => s.state).sort()).toEqual(['follower', 'follower', 'leader']);
     expect(ensemble.servers.every((s) => /^0x[0-9a-f]+$/.test(s.zxid ?? ''))).toBe(true);
@@ -84,12 +99,16 @@ describe('ZooKeeper mode: the ensemble from srvr and mntr, the controller from t
     expect(healthy).toMatchObject({ QuorumHealthy: 1, QuorumLeaders: 1, QuorumServersServing: 3, QuorumSize: 3 });
     expect(healthy.ZooKeeperServersUnasked).toBeUndefined();
     // The leader and one follower stopped: the survivor stops serving, the brokers keep their metadata.
-    const leader = c.zookeeper?.nodes.find((n) => `${n.host}:${n.port}` === ensemble.servers.find((s) => s.state === 'leader')?.server);
+    const leader = c.zookeeper?.nodes.find(
+      (n) => `${n.host}:${n.port}` === ensemble.servers.find((s) => s.state === 'leader')?.server,
+    );
     const follower = c.zookeeper?.nodes.find((n) => n.id !== leader?.id);
     await c.zkFault('stop', leader?.id as number);
     await c.zkFault('stop', follower?.id as number);
     const { ms, metrics } = await until(config, (m) => m.QuorumHealthy === 0, 30_000);
-    console.log(`[quorum-figures] ZooKeeper: leader ${leader?.id} and ${follower?.id} stopped, lost quorum seen after ${ms} ms`);
+    console.log(
+      `[quorum-figures] ZooKeeper: leader ${leader?.id} and ${follower?.id} stopped, lost quorum seen after ${ms} ms`,
+    );
     expect(metrics).toMatchObject({ QuorumHealthy: 0, QuorumLeaders: 0, QuorumServersServing: 0, QuorumSize: 3 });
     const after = await observeZookeeper(servers, { timeoutMs: 1000 });
     expect(after.servers.filter((s) => s.state === 'unreachable')).toHaveLength(2);

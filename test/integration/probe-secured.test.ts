@@ -10,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import { probeMetricDocuments } from '../../functions/probe/metrics.js';
 import { kafkajsSecurity } from '../../functions/shared/kafka-security.js';
-import { connectBroker, describeProblems, mskIamTokenProvider, probeCluster, type ProbeSecurity } from '../../functions/shared/probe/index.js';
+import {
+  connectBroker,
+  describeProblems,
+  mskIamTokenProvider,
+  probeCluster,
+  type ProbeSecurity,
+} from '../../functions/shared/probe/index.js';
 import { apiVersions, REQUEST_VERSIONS } from '../../functions/shared/probe/requests.js';
 import { API } from '../../functions/shared/probe/wire.js';
 import { startCluster, type LocalCluster, type LocalSecurityOptions } from '../../local/kafka/cluster.js';
@@ -18,7 +24,11 @@ import { startCluster, type LocalCluster, type LocalSecurityOptions } from '../.
 const TIMEOUT_MS = 5000;
 const pem = (f: string) => readFileSync(f, 'utf8');
 
-function probe(c: LocalCluster, security: ProbeSecurity, servers = c.security?.bootstrapServers ?? ''): Promise<ClusterSnapshot> {
+function probe(
+  c: LocalCluster,
+  security: ProbeSecurity,
+  servers = c.security?.bootstrapServers ?? '',
+): Promise<ClusterSnapshot> {
   return probeCluster({ bootstrapServers: servers.split(','), expectedBrokers: 3, timeoutMs: TIMEOUT_MS, security });
 }
 
@@ -31,7 +41,10 @@ function expectRefused(s: ClusterSnapshot, outcome: 'auth-failed' | 'tls-failed'
   const docs = probeMetricDocuments('it', s, [1, 2, 3]);
   expect(docs.filter((d) => 'Broker ID' in d.dimensions)).toEqual([]);
   const cluster = Object.fromEntries(docs[0]?.metrics.map((m) => [m.name, m.value]) ?? []);
-  expect(cluster).toMatchObject({ ClusterReachable: 1, [outcome === 'auth-failed' ? 'ProbeAuthFailures' : 'ProbeTlsFailures']: 3 });
+  expect(cluster).toMatchObject({
+    ClusterReachable: 1,
+    [outcome === 'auth-failed' ? 'ProbeAuthFailures' : 'ProbeTlsFailures']: 3,
+  });
   expect(cluster).not.toHaveProperty('UnreachableBrokers');
 }
 
@@ -65,7 +78,10 @@ async function restart(c: LocalCluster, broker: number): Promise<void> {
   for (;;) {
     const s = await probe(c, c.security?.probeSecurity() ?? {});
     if (s.status === 'healthy') return;
-    if (Date.now() > until) throw new Error(`not healthy through the secured listener after a restart: ${s.status} ${JSON.stringify(s.errors)}`);
+    if (Date.now() > until)
+      throw new Error(
+        `not healthy through the secured listener after a restart: ${s.status} ${JSON.stringify(s.errors)}`,
+      );
     await new Promise((r) => setTimeout(r, 500));
   }
 }
@@ -87,7 +103,13 @@ async function crashed(c: LocalCluster, broker: number, check: (s: ClusterSnapsh
 
 /** kafkajs with the same settings as the cluster steps (DR backup and canary) lists the topics. */
 async function kafkajsLists(c: LocalCluster): Promise<string[]> {
-  const admin = new kafkajs.Kafka({ clientId: 'kafka-heal-it', brokers: (c.security?.bootstrapServers ?? '').split(','), logLevel: kafkajs.logLevel.NOTHING, retry: { retries: 1 }, ...kafkajsSecurity(c.security?.probeSecurity()) }).admin();
+  const admin = new kafkajs.Kafka({
+    clientId: 'kafka-heal-it',
+    brokers: (c.security?.bootstrapServers ?? '').split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+    retry: { retries: 1 },
+    ...kafkajsSecurity(c.security?.probeSecurity()),
+  }).admin();
   await admin.connect();
   try {
     return await admin.listTopics();
@@ -108,12 +130,20 @@ describe('SASL_SSL with SCRAM-SHA-512', () => {
     expect(s.security).toMatchObject({ tls: true, sasl: 'SCRAM-SHA-512', refused: [] });
     // DescribeQuorum (a flexible request version) over the same authenticated TLS session.
     expect(s.quorum, s.quorum?.note).toMatchObject({ state: 'led' });
-    const conn = await connectBroker('127.0.0.1', Number((c().security?.bootstrapServers ?? '').split(',')[0]?.split(':')[1]), TIMEOUT_MS, c().security?.probeSecurity());
+    const conn = await connectBroker(
+      '127.0.0.1',
+      Number((c().security?.bootstrapServers ?? '').split(',')[0]?.split(':')[1]),
+      TIMEOUT_MS,
+      c().security?.probeSecurity(),
+    );
     try {
       const apis = (await apiVersions(conn, TIMEOUT_MS)).apis;
       for (const key of [API.SaslHandshake, API.SaslAuthenticate]) {
         const r = apis.find((a) => a.key === key);
-        expect(r && r.min <= (REQUEST_VERSIONS[key] as number) && (REQUEST_VERSIONS[key] as number) <= r.max, `api ${key}`).toBe(true);
+        expect(
+          r && r.min <= (REQUEST_VERSIONS[key] as number) && (REQUEST_VERSIONS[key] as number) <= r.max,
+          `api ${key}`,
+        ).toBe(true);
       }
     } finally {
       conn.close();
@@ -121,10 +151,15 @@ describe('SASL_SSL with SCRAM-SHA-512', () => {
   });
 
   it('a wrong password is auth-failed on every listener, not down; also with a broker crashed', async () => {
-    const wrong = { ...c().security?.probeSecurity(), sasl: { mechanism: 'SCRAM-SHA-512' as const, username: 'kafka-heal', password: 'not-the-password' } };
+    const wrong = {
+      ...c().security?.probeSecurity(),
+      sasl: { mechanism: 'SCRAM-SHA-512' as const, username: 'kafka-heal', password: 'not-the-password' },
+    };
     const s = await probe(c(), wrong);
     expectRefused(s, 'auth-failed');
-    expect(describeProblems(s)[0]).toMatch(/^auth-failed: SASL SCRAM-SHA-512 with 127\.0\.0\.1:\d+ refused: Authentication failed/);
+    expect(describeProblems(s)[0]).toMatch(
+      /^auth-failed: SASL SCRAM-SHA-512 with 127\.0\.0\.1:\d+ refused: Authentication failed/,
+    );
     await c().fault('crash', 3);
     try {
       await c().waitUnregistered(3, 30_000);
@@ -165,7 +200,7 @@ describe('SASL_SSL with SCRAM-SHA-512', () => {
     }
   }, 60_000);
 
-  it('kafkajs with the cluster steps\' settings (kafkajsSecurity) authenticates', async () => {
+  it("kafkajs with the cluster steps' settings (kafkajsSecurity) authenticates", async () => {
     expect(await kafkajsLists(c())).toContain('__consumer_offsets');
   });
 
@@ -191,13 +226,20 @@ describe('SSL (TLS, server authentication)', () => {
 
   it('an untrusted CA: tls-failed; the expired listener: tls-failed; never down', async () => {
     expectRefused(await probe(c(), { tls: { ca: pem(c().security!.certificates.untrustedCa) } }), 'tls-failed');
-    expectRefused(await probe(c(), c().security?.probeSecurity() ?? {}, c().security?.expiredBootstrapServers), 'tls-failed');
+    expectRefused(
+      await probe(c(), c().security?.probeSecurity() ?? {}, c().security?.expiredBootstrapServers),
+      'tls-failed',
+    );
     // The system trust store does not know the local CA either.
     expectRefused(await probe(c(), { tls: {} }), 'tls-failed');
   });
 
   it('a plaintext probe of the TLS listener (security.protocol left out) is tls-failed, not a dead cluster', async () => {
-    const s = await probeCluster({ bootstrapServers: (c().security?.bootstrapServers ?? '').split(','), expectedBrokers: 3, timeoutMs: 3000 });
+    const s = await probeCluster({
+      bootstrapServers: (c().security?.bootstrapServers ?? '').split(','),
+      expectedBrokers: 3,
+      timeoutMs: 3000,
+    });
     expect(s.status, JSON.stringify(s.errors)).toBe('tls-failed');
     expect(s.security?.refused[0]?.error).toContain('the listener expects TLS');
     expect(s.bootstrapReachable).toBe(true);
@@ -217,12 +259,17 @@ describe('mTLS (SSL with client certificates required)', () => {
     expect(await kafkajsLists(c())).toContain('__consumer_offsets');
   });
 
-  it('no client certificate, or one from an untrusted CA: tls-failed (the broker\'s TLS alert), never down', async () => {
+  it("no client certificate, or one from an untrusted CA: tls-failed (the broker's TLS alert), never down", async () => {
     const certs = c().security!.certificates;
     const none = await probe(c(), { tls: { ca: pem(certs.ca) } });
     expectRefused(none, 'tls-failed');
     expect(none.security?.refused[0]?.error).toMatch(/ALERT/);
-    expectRefused(await probe(c(), { tls: { ca: pem(certs.ca), cert: pem(certs.untrustedClientCert), key: pem(certs.untrustedClientKey) } }), 'tls-failed');
+    expectRefused(
+      await probe(c(), {
+        tls: { ca: pem(certs.ca), cert: pem(certs.untrustedClientCert), key: pem(certs.untrustedClientKey) },
+      }),
+      'tls-failed',
+    );
   });
 
   it('one broker crashed: degraded, only that broker down', async () => {
@@ -233,21 +280,28 @@ describe('mTLS (SSL with client certificates required)', () => {
 describe('SASL_SSL with OAUTHBEARER (unsecured JWS validator)', () => {
   const { c } = secured('it-sec-oauth', { protocol: 'SASL_SSL', mechanism: 'OAUTHBEARER' });
 
-  it('healthy with an unsigned JWT; kafkajs\'s OAUTHBEARER provider too', async () => {
+  it("healthy with an unsigned JWT; kafkajs's OAUTHBEARER provider too", async () => {
     const s = await probe(c(), c().security?.probeSecurity() ?? {});
     expect(s.status, JSON.stringify(s.errors)).toBe('healthy');
     expect(s.security?.sasl).toBe('OAUTHBEARER');
     expect(await kafkajsLists(c())).toContain('__consumer_offsets');
   });
 
-  it('a refused token is auth-failed, with the broker\'s JSON challenge', async () => {
-    const s = await probe(c(), { ...c().security?.probeSecurity(), sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.resolve('not.a-jwt') } });
+  it("a refused token is auth-failed, with the broker's JSON challenge", async () => {
+    const s = await probe(c(), {
+      ...c().security?.probeSecurity(),
+      sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.resolve('not.a-jwt') },
+    });
     expectRefused(s, 'auth-failed');
     expect(s.security?.refused[0]?.error).toContain('{"status":"invalid_token"}');
   });
 
-  it('AWS_MSK_IAM framing: an MSK IAM token reaches Kafka\'s OAUTHBEARER validator as a bearer token (refused here: only MSK validates it)', async () => {
-    const token = mskIamTokenProvider({ region: 'eu-west-1', credentials: () => Promise.resolve({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' }) });
+  it("AWS_MSK_IAM framing: an MSK IAM token reaches Kafka's OAUTHBEARER validator as a bearer token (refused here: only MSK validates it)", async () => {
+    const token = mskIamTokenProvider({
+      region: 'eu-west-1',
+      credentials: () =>
+        Promise.resolve({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' }),
+    });
     const s = await probe(c(), { ...c().security?.probeSecurity(), sasl: { mechanism: 'OAUTHBEARER', token } });
     // Parsed as an OAUTHBEARER client-first message: the validator answers its invalid_token challenge, not a protocol error.
     expectRefused(s, 'auth-failed');

@@ -21,7 +21,10 @@ async function probeUntil(done: (s: ClusterSnapshot) => boolean, limitMs: number
   for (;;) {
     const s = await probe();
     if (done(s)) return { ms: Date.now() - t0, snapshot: s };
-    if (Date.now() - t0 > limitMs) throw new Error(`condition not met within ${limitMs} ms: ${JSON.stringify({ status: s.status, brokers: s.brokers, controller: s.controller, errors: s.errors })}`);
+    if (Date.now() - t0 > limitMs)
+      throw new Error(
+        `condition not met within ${limitMs} ms: ${JSON.stringify({ status: s.status, brokers: s.brokers, controller: s.controller, errors: s.errors })}`,
+      );
     await sleep(1000);
   }
 }
@@ -59,8 +62,13 @@ describe('probe against a real ZooKeeper-mode cluster', () => {
   it('the controller broker dies: down, a new controller is known, restart of the dead one allowed', async () => {
     const before = (await probe()).controller.id as number;
     await cluster.fault('crash', before);
-    const { ms, snapshot } = await probeUntil((s) => s.controller.known && s.controller.id !== before && !s.registeredBrokers.includes(before), 60_000);
-    console.log(`[probe-figures] ZooKeeper mode: controller ${before} crashed, new controller ${snapshot.controller.id} seen after ${ms} ms`);
+    const { ms, snapshot } = await probeUntil(
+      (s) => s.controller.known && s.controller.id !== before && !s.registeredBrokers.includes(before),
+      60_000,
+    );
+    console.log(
+      `[probe-figures] ZooKeeper mode: controller ${before} crashed, new controller ${snapshot.controller.id} seen after ${ms} ms`,
+    );
     expect(snapshot.status).toBe('degraded');
     expect(canRestart(before, snapshot)).toMatchObject({ allowed: true, order: [before] });
     await cluster.fault('start', before);
@@ -75,7 +83,10 @@ describe('probe against a real ZooKeeper-mode cluster', () => {
       // (6 s locally): the probe must see both brokers down with the controller still named.
       await cluster.fault('hang', controller);
       await cluster.fault('crash', other);
-      const { snapshot } = await probeUntil((s) => s.controller.id === controller && s.brokers.filter((b) => !b.registered || !b.reachable).length >= 2, 6000);
+      const { snapshot } = await probeUntil(
+        (s) => s.controller.id === controller && s.brokers.filter((b) => !b.registered || !b.reachable).length >= 2,
+        6000,
+      );
       expect(canRestart(controller, snapshot)).toMatchObject({ allowed: true, order: [other, controller] });
     } finally {
       await cluster.fault('resume', controller);

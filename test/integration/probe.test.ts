@@ -31,18 +31,32 @@ const fig = (name: string, value: number | string) => {
 };
 
 function probe(extra: Partial<ProbeOptions> = {}): Promise<ClusterSnapshot> {
-  return probeCluster({ bootstrapServers: cluster.bootstrapServers.split(','), expectedBrokers: 3, timeoutMs: PROBE_TIMEOUT_MS, ...extra });
+  return probeCluster({
+    bootstrapServers: cluster.bootstrapServers.split(','),
+    expectedBrokers: 3,
+    timeoutMs: PROBE_TIMEOUT_MS,
+    ...extra,
+  });
 }
 
 /** Probes every PROBE_INTERVAL_MS until `done` holds; returns the time from `since` and the snapshot. */
-async function probeUntil(done: (s: ClusterSnapshot) => boolean, since: number, limitMs: number, extra: Partial<ProbeOptions> = {}, what = 'condition') {
+async function probeUntil(
+  done: (s: ClusterSnapshot) => boolean,
+  since: number,
+  limitMs: number,
+  extra: Partial<ProbeOptions> = {},
+  what = 'condition',
+) {
   let slowest = 0;
   for (;;) {
     const s = await probe(extra);
     slowest = Math.max(slowest, s.durationMs);
     expect(s.durationMs).toBeLessThan(PROBE_TIMEOUT_MS + 500);
     if (done(s)) return { ms: Date.now() - since, snapshot: s, slowest };
-    if (Date.now() - since > limitMs) throw new Error(`${what} not met within ${limitMs} ms; last snapshot: ${JSON.stringify({ status: s.status, brokers: s.brokers, partitions: { ...s.partitions, details: s.partitions.details.slice(0, 5) }, errors: s.errors })}`);
+    if (Date.now() - since > limitMs)
+      throw new Error(
+        `${what} not met within ${limitMs} ms; last snapshot: ${JSON.stringify({ status: s.status, brokers: s.brokers, partitions: { ...s.partitions, details: s.partitions.details.slice(0, 5) }, errors: s.errors })}`,
+      );
     await sleep(PROBE_INTERVAL_MS);
   }
 }
@@ -61,7 +75,8 @@ async function restore(label: string): Promise<void> {
   // The probe reads metadata from whichever bootstrap broker answers first, and a broker just
   // resumed from SIGSTOP answers at once with the metadata it had before it hung (all ISRs full).
   // The next test needs the cluster as it is: healthy seen through every broker's own metadata.
-  for (const b of cluster.brokers) await probeUntil((s) => s.status === 'healthy', t, 240_000, { bootstrapServers: [`127.0.0.1:${b.port}`] });
+  for (const b of cluster.brokers)
+    await probeUntil((s) => s.status === 'healthy', t, 240_000, { bootstrapServers: [`127.0.0.1:${b.port}`] });
   if (acted) fig(`${label}: back to healthy (probe) after, ms`, back.ms);
   if (acted) fig(`${label}: healthy through every broker after, ms`, Date.now() - t);
 }
@@ -77,7 +92,12 @@ beforeAll(async () => {
   const t = Date.now();
   cluster = await startCluster({ name: 'probe-it', log: () => undefined });
   fig('cluster start (3 KRaft nodes), ms', Date.now() - t);
-  kafka = new Kafka({ clientId: 'probe-it', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 2, initialRetryTime: 100 } });
+  kafka = new Kafka({
+    clientId: 'probe-it',
+    brokers: cluster.bootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 2, initialRetryTime: 100 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
@@ -89,7 +109,11 @@ beforeAll(async () => {
       { topic: 'slow', numPartitions: 1, replicationFactor: 3 },
       { topic: 'quiet', numPartitions: 1, replicationFactor: 3 },
       // RF=1 on broker 3, with its own min ISR 1 (the broker default is 2).
-      { topic: 'scratch', replicaAssignment: [{ partition: 0, replicas: [3] }], configEntries: [{ name: 'min.insync.replicas', value: '1' }] },
+      {
+        topic: 'scratch',
+        replicaAssignment: [{ partition: 0, replicas: [3] }],
+        configEntries: [{ name: 'min.insync.replicas', value: '1' }],
+      },
     ],
   });
   await admin.disconnect();
@@ -103,7 +127,11 @@ afterAll(async () => {
 
 describe('probe against a real KRaft cluster', () => {
   it('healthy: all brokers registered and answering, KRaft controller unknown, min ISR from topic and broker configs', async () => {
-    const { snapshot: s } = await probeUntil((x) => x.status === 'healthy' && x.partitions.total >= 111, Date.now(), 60_000);
+    const { snapshot: s } = await probeUntil(
+      (x) => x.status === 'healthy' && x.partitions.total >= 111,
+      Date.now(),
+      60_000,
+    );
     expect(s.registeredBrokers).toEqual([1, 2, 3]);
     expect(s.brokers.every((b) => b.registered && b.reachable && (b.latencyMs ?? -1) >= 0)).toBe(true);
     expect(s.metadataMode).toBe('kraft');
@@ -130,9 +158,16 @@ describe('probe against a real KRaft cluster', () => {
 
     // The CLI over the same cluster: exit 0 and the same verdict.
     const out: string[] = [];
-    const code = await main(['probe', '--bootstrap', cluster.bootstrapServers, '--expect-brokers', '3', '--json'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t) }, [probeCommand]);
+    const code = await main(
+      ['probe', '--bootstrap', cluster.bootstrapServers, '--expect-brokers', '3', '--json'],
+      { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
+      [probeCommand],
+    );
     expect(code).toBe(0);
-    expect(JSON.parse(out.join('')) as ClusterSnapshot).toMatchObject({ status: 'healthy', registeredBrokers: [1, 2, 3] });
+    expect(JSON.parse(out.join('')) as ClusterSnapshot).toMatchObject({
+      status: 'healthy',
+      registeredBrokers: [1, 2, 3],
+    });
 
     const times: number[] = [];
     const notHealthy: string[] = [];
@@ -144,7 +179,10 @@ describe('probe against a real KRaft cluster', () => {
     }
     // Healthy brokers must read healthy; on a saturated 2-core machine a JVM may miss one step
     // timeout now and then, which the alarms' multi-period windows absorb.
-    fig('healthy probes reading healthy', `${20 - notHealthy.length}/20${notHealthy.length ? ` (${notHealthy.join(' | ')})` : ''}`);
+    fig(
+      'healthy probes reading healthy',
+      `${20 - notHealthy.length}/20${notHealthy.length ? ` (${notHealthy.join(' | ')})` : ''}`,
+    );
     expect(notHealthy.length).toBeLessThanOrEqual(2);
     times.sort((a, b) => a - b);
     fig('probe p50 ms (3 brokers, 111+ partitions)', Math.round(times[9] ?? 0));
@@ -155,7 +193,11 @@ describe('probe against a real KRaft cluster', () => {
     try {
       const t0 = Date.now();
       await cluster.fault('crash', 1);
-      const seen = await probeUntil((s) => isDown(s, 1) && s.partitions.underReplicated > 0 && hasReplica(s, 1).length > 0, t0, 30_000);
+      const seen = await probeUntil(
+        (s) => isDown(s, 1) && s.partitions.underReplicated > 0 && hasReplica(s, 1).length > 0,
+        t0,
+        30_000,
+      );
       fig('crash: down + under-replicated reported after, ms', seen.ms);
       expect(seen.ms).toBeLessThanOrEqual(SESSION_TIMEOUT_MS + PROBE_INTERVAL_MS + seen.slowest);
       expect(seen.snapshot.status).toBe('degraded');
@@ -165,7 +207,13 @@ describe('probe against a real KRaft cluster', () => {
       expect(seen.snapshot.partitions.offline).toBe(0);
       const silent = seen.snapshot.registeredBrokers.includes(1) ? (seen.snapshot.perBroker[1]?.leaderFor ?? 0) : 0;
       expect(seen.snapshot.partitions.leaderUnreachable).toBe(silent);
-      const fenced = await probeUntil((s) => !s.registeredBrokers.includes(1) && s.partitions.details.some((d) => d.replicas.includes(1) && !d.isr.includes(1)), t0, 30_000);
+      const fenced = await probeUntil(
+        (s) =>
+          !s.registeredBrokers.includes(1) &&
+          s.partitions.details.some((d) => d.replicas.includes(1) && !d.isr.includes(1)),
+        t0,
+        30_000,
+      );
       // How long the controller takes to fence it is Kafka's business (session timeout plus the
       // controller's own pace on a loaded machine): reported, bounded only by probeUntil's limit.
       fig('crash: fenced (out of metadata and ISR) after, ms', fenced.ms);
@@ -174,7 +222,11 @@ describe('probe against a real KRaft cluster', () => {
       expect(fenced.snapshot.partitions.underMinIsr).toBe(0);
       snapshots.oneCrashed = fenced.snapshot;
       const out: string[] = [];
-      const code = await main(['probe', '--bootstrap', cluster.bootstrapServers, '--expect-brokers', '3'], { stdout: (t) => out.push(t), stderr: (t) => out.push(t) }, [probeCommand]);
+      const code = await main(
+        ['probe', '--bootstrap', cluster.bootstrapServers, '--expect-brokers', '3'],
+        { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
+        [probeCommand],
+      );
       expect(code).toBe(1);
       expect(out.join('\n')).toContain('broker 1 not registered');
     } finally {
@@ -208,10 +260,22 @@ describe('probe against a real KRaft cluster', () => {
       // Broker 2 must lead something when it dies, or there is nothing leader-unreachable to see:
       // after the hang test above it was fenced and led nothing (no preferred election for 300 s),
       // so wait until broker 1's fence hands it some of broker 1's partitions.
-      await probeUntil((s) => !s.registeredBrokers.includes(1) && (s.perBroker[2]?.leaderFor ?? 0) > 0, t0, 30_000, {}, 'broker 1 fenced and broker 2 leading');
+      await probeUntil(
+        (s) => !s.registeredBrokers.includes(1) && (s.perBroker[2]?.leaderFor ?? 0) > 0,
+        t0,
+        30_000,
+        {},
+        'broker 1 fenced and broker 2 leading',
+      );
       const t1 = Date.now();
       await cluster.fault('crash', 2);
-      const seen = await probeUntil((s) => isDown(s, 1) && isDown(s, 2) && s.partitions.underMinIsr > 0, t1, 30_000, {}, 'brokers 1 and 2 down and under min ISR');
+      const seen = await probeUntil(
+        (s) => isDown(s, 1) && isDown(s, 2) && s.partitions.underMinIsr > 0,
+        t1,
+        30_000,
+        {},
+        'brokers 1 and 2 down and under min ISR',
+      );
       fig('two down: under-min-ISR reported after (from the second crash), ms', seen.ms);
       expect(seen.snapshot.status).toBe('degraded');
       // Every RF=3 partition is down to broker 3 alone.
@@ -233,7 +297,11 @@ describe('probe against a real KRaft cluster', () => {
     try {
       const t0 = Date.now();
       await cluster.fault('crash', 3);
-      const seen = await probeUntil((s) => s.partitions.details.some((d) => d.topic === 'scratch' && d.leader === -1), t0, 30_000);
+      const seen = await probeUntil(
+        (s) => s.partitions.details.some((d) => d.topic === 'scratch' && d.leader === -1),
+        t0,
+        30_000,
+      );
       fig('RF=1: offline (leader -1 in metadata) after, ms', seen.ms);
       expect(seen.snapshot.partitions.offline).toBeGreaterThanOrEqual(1);
       expect(seen.snapshot.perBroker[3]?.offline).toBeGreaterThanOrEqual(1);
@@ -306,9 +374,16 @@ describe('probe against a real KRaft cluster', () => {
       const stall = await consume('g-stall', 'events');
       await consume('g-slow', 'slow', 100);
 
-      const committedAll = (s: ClusterSnapshot, g: string, n: number) => (s.consumerGroups.find((x) => x.group === g)?.partitions.filter((p) => p.committedOffset !== null).length ?? 0) >= n;
+      const committedAll = (s: ClusterSnapshot, g: string, n: number) =>
+        (s.consumerGroups.find((x) => x.group === g)?.partitions.filter((p) => p.committedOffset !== null).length ??
+          0) >= n;
       await probeUntil(
-        (s) => committedAll(s, 'g-stop', 3) && committedAll(s, 'g-stall', 3) && committedAll(s, 'g-slow', 1) && s.consumerGroups.find((x) => x.group === 'g-idle')?.totalLag === 0 && committedAll(s, 'g-idle', 1),
+        (s) =>
+          committedAll(s, 'g-stop', 3) &&
+          committedAll(s, 'g-stall', 3) &&
+          committedAll(s, 'g-slow', 1) &&
+          s.consumerGroups.find((x) => x.group === 'g-idle')?.totalLag === 0 &&
+          committedAll(s, 'g-idle', 1),
         Date.now(),
         60_000,
         { consumerGroups: groups },
@@ -324,7 +399,8 @@ describe('probe against a real KRaft cluster', () => {
       }
       const now = Date.parse(window[window.length - 1]?.takenAt ?? '');
       const evaluate = (g: string) => evaluateGroup(g, lagWindows(window, g, 10), LAG_THRESHOLDS, { now });
-      const lagOf = (s: ClusterSnapshot | undefined, g: string) => s?.consumerGroups.find((x) => x.group === g)?.totalLag ?? -1;
+      const lagOf = (s: ClusterSnapshot | undefined, g: string) =>
+        s?.consumerGroups.find((x) => x.group === g)?.totalLag ?? -1;
 
       const idle = evaluate('g-idle');
       expect(idle.status).toBe('OK');
@@ -333,7 +409,10 @@ describe('probe against a real KRaft cluster', () => {
       const stopped = evaluate('g-stop');
       expect(stopped.partitions.map((p) => p.status)).toEqual(['STOP', 'STOP', 'STOP']);
       expect(stopped.status).toBe('ERR');
-      expect(window[window.length - 1]?.consumerGroups.find((x) => x.group === 'g-stop')).toMatchObject({ state: 'Empty', members: 0 });
+      expect(window[window.length - 1]?.consumerGroups.find((x) => x.group === 'g-stop')).toMatchObject({
+        state: 'Empty',
+        members: 0,
+      });
       expect(lagOf(window[5], 'g-stop')).toBeGreaterThan(lagOf(window[0], 'g-stop'));
 
       const stalled = evaluate('g-stall');
@@ -344,7 +423,10 @@ describe('probe against a real KRaft cluster', () => {
       const slow = evaluate('g-slow');
       expect(slow.partitions.map((p) => p.status)).toEqual(['WARN']);
       expect(slow.status).toBe('WARN');
-      fig('lag: g-stop / g-stall / g-slow lag at window end', `${stopped.totalLag} / ${stalled.totalLag} / ${slow.totalLag}`);
+      fig(
+        'lag: g-stop / g-stall / g-slow lag at window end',
+        `${stopped.totalLag} / ${stalled.totalLag} / ${slow.totalLag}`,
+      );
     } finally {
       producing = false;
       await loop;

@@ -57,7 +57,10 @@ beforeAll(async () => {
   await admin.connect();
   // Leaders are awaited through the cluster's own readiness check below: kafkajs' waitForLeaders
   // can see UNKNOWN_TOPIC_OR_PARTITION from a broker that has not caught up with the new topic yet.
-  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }] });
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: [{ topic: 'orders', numPartitions: 3, replicationFactor: 3 }],
+  });
   await admin.disconnect();
   await cluster.waitHealthy(120_000);
   backupDir = mkdtempSync(join(tmpdir(), 'kh-quorum-backup-'));
@@ -101,8 +104,17 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
     const zkHost = zookeeperShimView(cluster);
     for (const z of zkNodes) shims.push(await startSystemctlShim(zkHost, z.id));
     const hosts = Object.fromEntries([
-      ...cluster.brokers.map((b, i) => [brokerInstance(b.id), { binDirs: [(shims[i] as SystemctlShim).binDir], env: (shims[i] as SystemctlShim).env }]),
-      ...zkNodes.map((z, i) => [zkInstance(z.id), { binDirs: [(shims[cluster.brokers.length + i] as SystemctlShim).binDir], env: (shims[cluster.brokers.length + i] as SystemctlShim).env }]),
+      ...cluster.brokers.map((b, i) => [
+        brokerInstance(b.id),
+        { binDirs: [(shims[i] as SystemctlShim).binDir], env: (shims[i] as SystemctlShim).env },
+      ]),
+      ...zkNodes.map((z, i) => [
+        zkInstance(z.id),
+        {
+          binDirs: [(shims[cluster.brokers.length + i] as SystemctlShim).binDir],
+          env: (shims[cluster.brokers.length + i] as SystemctlShim).env,
+        },
+      ]),
     ]);
 
     const store = new MemoryStore('inc-it-quorum', NAME, false);
@@ -113,11 +125,21 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
           cluster: NAME,
           platform: 'ec2',
           clusterStepsFunction: CLUSTER_STEPS,
-          brokers: cluster.brokers.map((b) => ({ id: b.id, instanceId: brokerInstance(b.id), listenerPort: b.port, serverProperties: join(cluster.workDir, `broker-${b.id}`, 'server.properties') })),
+          brokers: cluster.brokers.map((b) => ({
+            id: b.id,
+            instanceId: brokerInstance(b.id),
+            listenerPort: b.port,
+            serverProperties: join(cluster.workDir, `broker-${b.id}`, 'server.properties'),
+          })),
           serviceName: 'kafka',
           quorum: {
             metadataMode: 'zookeeper',
-            zookeeper: zkNodes.map((z) => ({ instanceId: zkInstance(z.id), serviceName: 'zookeeper', clientPort: z.port, dataDir: join(cluster.workDir, `zk-${z.id}`, 'data') })),
+            zookeeper: zkNodes.map((z) => ({
+              instanceId: zkInstance(z.id),
+              serviceName: 'zookeeper',
+              clientPort: z.port,
+              dataDir: join(cluster.workDir, `zk-${z.id}`, 'data'),
+            })),
             backupDir,
           },
         },
@@ -138,12 +160,18 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
       },
     });
     const runner = runbookRunner({ hosts, documentPrefix: PREFIX, maxStepMs: 240_000 });
-    const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
+    const ssm = ssmBindings({
+      run: runner.run,
+      validate: runner.validate,
+      isManaged: runner.isManaged,
+      invisibleForPolls: 1,
+    });
     const approvals = approvalBinding({ decide: approveAfter(20, 'it:operator') });
     const { registry, calls } = recordCalls({
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
         [STEPS]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
-        [CLUSTER_STEPS]: (p: Json) => clusterSteps(ClusterStepsEventSchema.parse(p) as Parameters<typeof clusterSteps>[0]),
+        [CLUSTER_STEPS]: (p: Json) =>
+          clusterSteps(ClusterStepsEventSchema.parse(p) as Parameters<typeof clusterSteps>[0]),
       }),
       ...ssm.registry,
       [APPROVAL_RESOURCE]: approvals,
@@ -166,13 +194,21 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
     const started = Date.now();
     const result = await runWorkflow({
       definition,
-      input: { incidentId: 'inc-it-quorum', cluster: NAME, brokerIds: [], dryRun: false, severity: 'SEV-1', incidentType: 'quorum-loss' },
+      input: {
+        incidentId: 'inc-it-quorum',
+        cluster: NAME,
+        brokerIds: [],
+        dryRun: false,
+        severity: 'SEV-1',
+        incidentType: 'quorum-loss',
+      },
       bindings: registry,
       // Short polling; validation keeps real seconds (5 s per retry) so the brokers can rejoin.
       timeScale: 0.05,
       retryOverrides: { 'Verify Quorum Restored': [5000, -1] },
       onEvent: (e) => {
-        if (e.type === 'StateEntered' && e.stateName) progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
+        if (e.type === 'StateEntered' && e.stateName)
+          progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
       },
     });
     await ssm.settled();
@@ -182,21 +218,45 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
         `commands stop ${byDoc('kafka-stop-broker').length}, backup ${byDoc('kafka-backup-metadata').length}, restart ${byDoc('kafka-restart-broker').length}; ` +
         `validations ${calls.filter((c) => c.stateName === 'Verify Quorum Restored').length}; approvals ${approvals.requests.length}`,
     );
-    console.log(`[quorum-figures] timeline: ${store.timeline.map((e) => `${e.action}${e.result ? `=${e.result}` : ''}`).join(', ')}`);
+    console.log(
+      `[quorum-figures] timeline: ${store.timeline.map((e) => `${e.action}${e.result ? `=${e.result}` : ''}`).join(', ')}`,
+    );
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
     expect(progress.at(-1), progress.join('\n')).toMatch(/Quorum Restored$/);
-    expect(approvals.requests.map((a) => a.stateName)).toEqual(['Approve Broker Stop', 'Approve Quorum Restore', 'Approve Broker Restarts']);
+    expect(approvals.requests.map((a) => a.stateName)).toEqual([
+      'Approve Broker Stop',
+      'Approve Quorum Restore',
+      'Approve Broker Restarts',
+    ]);
     expect(byDoc('kafka-stop-broker')).toHaveLength(3);
     // Broker 3 had crashed already: the stop runbook says so instead of failing.
-    expect(store.timeline.filter((e) => e.action === 'broker-stopped').some((e) => e.detail?.includes('"already-stopped"'))).toBe(true);
-    const backups = store.timeline.filter((e) => e.action === 'metadata-backed-up').map((e) => JSON.parse(e.detail?.slice(e.detail.indexOf('{')) ?? '{}') as { result: string; path: string; entries: number });
+    expect(
+      store.timeline.filter((e) => e.action === 'broker-stopped').some((e) => e.detail?.includes('"already-stopped"')),
+    ).toBe(true);
+    const backups = store.timeline
+      .filter((e) => e.action === 'metadata-backed-up')
+      .map(
+        (e) =>
+          JSON.parse(e.detail?.slice(e.detail.indexOf('{')) ?? '{}') as {
+            result: string;
+            path: string;
+            entries: number;
+          },
+      );
     expect(backups).toHaveLength(3);
     for (const b of backups) {
       expect(b.result).toBe('backed-up');
       expect(existsSync(b.path)).toBe(true);
       expect(b.entries).toBeGreaterThan(0);
     }
-    expect(byDoc('kafka-restart-broker').map((c) => c.parameters.ServiceName?.[0])).toEqual(['zookeeper', 'zookeeper', 'zookeeper', 'kafka', 'kafka', 'kafka']);
+    expect(byDoc('kafka-restart-broker').map((c) => c.parameters.ServiceName?.[0])).toEqual([
+      'zookeeper',
+      'zookeeper',
+      'zookeeper',
+      'kafka',
+      'kafka',
+      'kafka',
+    ]);
     expect(store.status).toBe('resolved');
     // The ensemble was asked before acting (no quorum then) and at the validation (led again).
     expect(ensembleAsked[0]).toBe(false);

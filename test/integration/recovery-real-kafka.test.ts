@@ -49,12 +49,19 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   cluster = await startCluster({ name: 'wf-it', log: () => undefined });
-  const kafka = new Kafka({ clientId: 'wf-it', brokers: cluster.bootstrapServers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'wf-it',
+    brokers: cluster.bootstrapServers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   await admin.connect();
   // Leaders are awaited through the cluster's own readiness check below: kafkajs' waitForLeaders
   // can see UNKNOWN_TOPIC_OR_PARTITION from a broker that has not caught up with the new topic yet.
-  await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }] });
+  await admin.createTopics({
+    waitForLeaders: false,
+    topics: [{ topic: 'orders', numPartitions: 6, replicationFactor: 3 }],
+  });
   await admin.disconnect();
   await cluster.waitHealthy(120_000);
 }, 300_000);
@@ -80,11 +87,25 @@ describe('msk-broker-recovery against real Kafka', () => {
     const store = new MemoryStore('inc-wf-it-2', 'wf-it', true);
     const workflowSteps = makeWorkflowStepsHandler({
       ...storePieces(store),
-      targets: () => [{ cluster: 'wf-it', platform: 'msk', clusterStepsFunction: CLUSTER_STEPS, brokers: [], serviceName: 'kafka', listenerPort: 9092, mskClusterArn: MSK_ARN }],
+      targets: () => [
+        {
+          cluster: 'wf-it',
+          platform: 'msk',
+          clusterStepsFunction: CLUSTER_STEPS,
+          brokers: [],
+          serviceName: 'kafka',
+          listenerPort: 9092,
+          mskClusterArn: MSK_ARN,
+        },
+      ],
       now: () => new Date(),
       diskCriticalPercent: 90,
     });
-    const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
+    const clusterSteps = makeClusterStepsHandler({
+      clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }],
+      probe: probeCluster,
+      timeoutMs: 5000,
+    });
     // MSK completes a reboot operation once the broker process is back.
     const msk = localMskDouble(cluster, { clusterArn: MSK_ARN });
     const approvals = noApprovalExpected();
@@ -111,18 +132,28 @@ describe('msk-broker-recovery against real Kafka', () => {
     const started = Date.now();
     const result = await runWorkflow({
       definition,
-      input: { incidentId: 'inc-wf-it-2', cluster: 'wf-it', brokerIds: [2], dryRun: false, severity: 'SEV-2', incidentType: 'broker-failure' },
+      input: {
+        incidentId: 'inc-wf-it-2',
+        cluster: 'wf-it',
+        brokerIds: [2],
+        dryRun: false,
+        severity: 'SEV-2',
+        incidentType: 'broker-failure',
+      },
       bindings: registry,
       // Short polling; the verify backoff keeps real seconds (5 s per retry) so the broker can catch up.
       timeScale: 0.05,
       retryOverrides: { 'Verify Broker Rejoined': [5000, -1] },
       onEvent: (e) => {
-        if (e.type === 'StateEntered' && e.stateName) progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
+        if (e.type === 'StateEntered' && e.stateName)
+          progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
       },
     });
     await msk.settled();
     const mttrMs = Date.now() - faultAt;
-    console.log(`[recovery-figures] detected after ${detectedMs} ms; workflow ${Date.now() - started} ms; fault to resolved ${mttrMs} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}`);
+    console.log(
+      `[recovery-figures] detected after ${detectedMs} ms; workflow ${Date.now() - started} ms; fault to resolved ${mttrMs} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}`,
+    );
     console.log(`[recovery-figures] states: ${progress.join(' | ')}`);
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
     expect(approvals.requests).toEqual([]);
@@ -156,16 +187,37 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
             cluster: 'wf-it',
             platform: 'ec2',
             clusterStepsFunction: CLUSTER_STEPS,
-            brokers: [{ id: 2, instanceId: INSTANCE, listenerPort: brokerPort, serverProperties: join(cluster.workDir, 'broker-2', 'server.properties'), appLogDir: join(cluster.workDir, 'broker-2') }],
+            brokers: [
+              {
+                id: 2,
+                instanceId: INSTANCE,
+                listenerPort: brokerPort,
+                serverProperties: join(cluster.workDir, 'broker-2', 'server.properties'),
+                appLogDir: join(cluster.workDir, 'broker-2'),
+              },
+            ],
             serviceName: 'kafka',
           },
         ],
         now: () => new Date(),
         diskCriticalPercent: 90,
       });
-      const clusterSteps = makeClusterStepsHandler({ clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }], probe: probeCluster, timeoutMs: 5000 });
-      const runner = runbookRunner({ hosts: { [INSTANCE]: { binDirs: [shim.binDir], env: shim.env } }, documentPrefix: 'kafka-heal-it-', maxStepMs: 180_000 });
-      const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged, invisibleForPolls: 1 });
+      const clusterSteps = makeClusterStepsHandler({
+        clusters: () => [{ name: 'wf-it', bootstrapServers: servers, brokerCount: 3 }],
+        probe: probeCluster,
+        timeoutMs: 5000,
+      });
+      const runner = runbookRunner({
+        hosts: { [INSTANCE]: { binDirs: [shim.binDir], env: shim.env } },
+        documentPrefix: 'kafka-heal-it-',
+        maxStepMs: 180_000,
+      });
+      const ssm = ssmBindings({
+        run: runner.run,
+        validate: runner.validate,
+        isManaged: runner.isManaged,
+        invisibleForPolls: 1,
+      });
       const approvals = noApprovalExpected();
       const { registry, calls } = recordCalls({
         [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
@@ -197,16 +249,26 @@ describe('broker-recovery against real Kafka (the real SSM documents run with ba
       const started = Date.now();
       const result = await runWorkflow({
         definition,
-        input: { incidentId: 'inc-wf-it-ec2-2', cluster: 'wf-it', brokerIds: [2], dryRun: false, severity: 'SEV-2', incidentType: 'broker-failure' },
+        input: {
+          incidentId: 'inc-wf-it-ec2-2',
+          cluster: 'wf-it',
+          brokerIds: [2],
+          dryRun: false,
+          severity: 'SEV-2',
+          incidentType: 'broker-failure',
+        },
         bindings: registry,
         timeScale: 0.05,
         retryOverrides: { 'Verify Broker Rejoined': [5000, -1] },
         onEvent: (e) => {
-          if (e.type === 'StateEntered' && e.stateName) progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
+          if (e.type === 'StateEntered' && e.stateName)
+            progress.push(`${((e.timestamp - started) / 1000).toFixed(1)}s ${e.stateName}`);
         },
       });
       await ssm.settled();
-      console.log(`[recovery-figures] ec2: fault to resolved ${Date.now() - faultAt} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}; systemctl calls ${shimCalls.length}`);
+      console.log(
+        `[recovery-figures] ec2: fault to resolved ${Date.now() - faultAt} ms; verify attempts ${calls.filter((c) => c.stateName === 'Verify Broker Rejoined').length}; systemctl calls ${shimCalls.length}`,
+      );
       console.log(`[recovery-figures] ec2 states: ${progress.join(' | ')}`);
       expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
       expect(approvals.requests).toEqual([]);

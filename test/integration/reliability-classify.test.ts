@@ -21,7 +21,15 @@ import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;
-const ORDERS: ClusterFacts = { name: 'orders', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 6, hasDr: false, automaticFailover: false };
+const ORDERS: ClusterFacts = {
+  name: 'orders',
+  aliases: [],
+  platform: 'ec2',
+  metadataMode: 'kraft',
+  brokerCount: 6,
+  hasDr: false,
+  automaticFailover: false,
+};
 const PAYMENTS: ClusterFacts = { ...ORDERS, name: 'payments' };
 const PREFIX = '/kafka-heal/prod/clusters';
 const sfnMock = mockClient(SFNClient);
@@ -47,7 +55,9 @@ afterAll(async () => {
 });
 
 function policy(mode: string, extra: object = {}): void {
-  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: `${PREFIX}/orders/policy`, Value: JSON.stringify({ mode, ...extra }) } });
+  ssmMock
+    .on(GetParameterCommand)
+    .resolves({ Parameter: { Name: `${PREFIX}/orders/policy`, Value: JSON.stringify({ mode, ...extra }) } });
 }
 
 beforeEach(async () => {
@@ -56,9 +66,13 @@ beforeEach(async () => {
   executions.clear();
   clock = new Date('2026-11-22T01:00:00.000Z');
   sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => {
-    if (executions.has(input.name)) throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
+    if (executions.has(input.name))
+      throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
     executions.add(input.name);
-    return { executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`, startDate: clock };
+    return {
+      executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`,
+      startDate: clock,
+    };
   });
   tableName = `reliability-${++tableNo}`;
   await createIncidentTable(raw, tableName);
@@ -71,7 +85,11 @@ function classifier(): (e: SQSEvent) => ReturnType<ReturnType<typeof createClass
     sfn: new SFNClient({ region: 'eu-west-1' }),
     policies: new SsmPolicySource(new SSMClient({ region: 'eu-west-1' }), PREFIX, () => clock.getTime()),
     clusters: [ORDERS, PAYMENTS],
-    workflowArns: { WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'), WORKFLOW_ARN_DISK_PRESSURE: ARN('disk-pressure'), WORKFLOW_ARN_ESCALATION: ARN('escalation') },
+    workflowArns: {
+      WORKFLOW_ARN_BROKER_RECOVERY: ARN('broker-recovery'),
+      WORKFLOW_ARN_DISK_PRESSURE: ARN('disk-pressure'),
+      WORKFLOW_ARN_ESCALATION: ARN('escalation'),
+    },
     now: () => clock,
   };
   return createClassifyHandler(deps);
@@ -93,7 +111,8 @@ function signal(over: Partial<Signal> = {}): Signal {
   };
 }
 
-const delivery = (s: Signal, messageId = `m-${s.id}`): SQSEvent => sqsEvent(sqsRecord(JSON.stringify(s), { messageId }));
+const delivery = (s: Signal, messageId = `m-${s.id}`): SQSEvent =>
+  sqsEvent(sqsRecord(JSON.stringify(s), { messageId }));
 
 async function incidents() {
   const res = await doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
@@ -105,7 +124,8 @@ async function timeline(id: string): Promise<string[]> {
   return inc.timeline.map((e) => e.action);
 }
 
-const startsOf = (arn: string) => sfnMock.commandCalls(StartExecutionCommand).filter((c) => c.args[0].input.stateMachineArn === arn);
+const startsOf = (arn: string) =>
+  sfnMock.commandCalls(StartExecutionCommand).filter((c) => c.args[0].input.stateMachineArn === arn);
 
 describe('the same signal twice', () => {
   it('delivered to two classifier instances at the same moment: one incident, one execution, one start in the timeline', async () => {
@@ -130,7 +150,9 @@ describe('the same signal twice', () => {
   it('redelivered after the first classifier died between opening the incident and starting its workflow: the redelivery finishes the job once', async () => {
     policy('auto');
     const s = signal();
-    sfnMock.on(StartExecutionCommand).rejectsOnce(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable' }));
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejectsOnce(Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable' }));
     const first = await classifier()(delivery(s));
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: `m-${s.id}` }]);
     const [opened] = await incidents();
@@ -138,7 +160,8 @@ describe('the same signal twice', () => {
     expect(executions.size).toBe(0);
 
     sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string }) => {
-      if (executions.has(input.name)) throw Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' });
+      if (executions.has(input.name))
+        throw Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' });
       executions.add(input.name);
       return { executionArn: `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}` };
     });
@@ -157,7 +180,16 @@ describe('the same signal twice', () => {
 });
 
 describe('runtime policy flipped by an operator between two decisions', () => {
-  const disk = (n: number) => signal({ id: `sig-disk-${n}`, kind: 'disk-usage', brokerIds: [3], value: 93, threshold: 90, name: 'kafka-heal-prod-orders-disk-critical-broker-3', fingerprint: `alarm:disk-3-${n}` });
+  const disk = (n: number) =>
+    signal({
+      id: `sig-disk-${n}`,
+      kind: 'disk-usage',
+      brokerIds: [3],
+      value: 93,
+      threshold: 90,
+      name: 'kafka-heal-prod-orders-disk-critical-broker-3',
+      fingerprint: `alarm:disk-3-${n}`,
+    });
 
   it('kill switch off: the very next decision (inside the 30 s policy cache) remediates nothing and says so; dry-run: plans only, takes no lock', async () => {
     policy('auto');
@@ -184,7 +216,13 @@ describe('runtime policy flipped by an operator between two decisions', () => {
     // dry-run: the next decision (a broker of another cluster) plans its workflow with dryRun and takes no lock.
     policy('dry-run');
     clock = new Date(clock.getTime() + 1000);
-    const other = signal({ id: 'sig-payments-5', cluster: 'payments', brokerIds: [5], fingerprint: 'alarm:payments-b5', observedAt: new Date(clock.getTime() - 1000).toISOString() });
+    const other = signal({
+      id: 'sig-payments-5',
+      cluster: 'payments',
+      brokerIds: [5],
+      fingerprint: 'alarm:payments-b5',
+      observedAt: new Date(clock.getTime() - 1000).toISOString(),
+    });
     expect((await handle(delivery(other))).batchItemFailures).toEqual([]);
     const dry = startsOf(ARN('broker-recovery')).at(-1)!.args[0].input;
     expect(JSON.parse(dry.input!)).toMatchObject({ cluster: 'payments', dryRun: true, action: 'remediate' });
@@ -199,7 +237,10 @@ describe('maintenance window', () => {
     // Set by the operator a second before the signal, while the classifier still caches 'auto' without it.
     policy('auto');
     const handle = classifier();
-    expect((await handle(delivery(signal({ id: 'sig-warmup', fingerprint: 'alarm:warmup', state: 'resolved' })))).batchItemFailures).toEqual([]);
+    expect(
+      (await handle(delivery(signal({ id: 'sig-warmup', fingerprint: 'alarm:warmup', state: 'resolved' }))))
+        .batchItemFailures,
+    ).toEqual([]);
     policy('auto', { maintenanceWindows: [{ start, end, reason: 'broker patching CHG-1234' }] });
     clock = new Date(clock.getTime() + 1000);
 
@@ -209,13 +250,21 @@ describe('maintenance window', () => {
     expect(suppressed).toMatchObject({ type: 'broker-failure', severity: 'SEV-2', status: 'suppressed' });
     const inc = await new IncidentStore({ client: doc, tableName, now: () => clock }).get(String(suppressed!.id));
     const entry = inc.timeline.find((e) => e.action === 'automatic-action-suppressed');
-    expect(entry?.detail).toContain(`Maintenance window ${start} to ${end} (broker patching CHG-1234): automatic action suppressed`);
-    expect(inc.timeline.map((e) => e.action)).toEqual(expect.arrayContaining(['incident-opened', 'automatic-action-suppressed', 'status-changed']));
+    expect(entry?.detail).toContain(
+      `Maintenance window ${start} to ${end} (broker patching CHG-1234): automatic action suppressed`,
+    );
+    expect(inc.timeline.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['incident-opened', 'automatic-action-suppressed', 'status-changed']),
+    );
     expect(await new IncidentStore({ client: doc, tableName, now: () => clock }).getLock('orders')).toBeUndefined();
 
     // The fault outlives the window: the next alarm after its end opens a new incident and remediates.
     clock = new Date(Date.parse(end) + 1000);
-    const later = signal({ id: 'sig-broker-2-later', observedAt: new Date(clock.getTime() - 1000).toISOString(), fingerprint: 'alarm:kafka-heal-prod-orders-broker-2-unreachable#2' });
+    const later = signal({
+      id: 'sig-broker-2-later',
+      observedAt: new Date(clock.getTime() - 1000).toISOString(),
+      fingerprint: 'alarm:kafka-heal-prod-orders-broker-2-unreachable#2',
+    });
     expect((await handle(delivery(later))).batchItemFailures).toEqual([]);
     expect(startsOf(ARN('broker-recovery'))).toHaveLength(1);
     const all = await incidents();

@@ -19,7 +19,11 @@ import { brokerCrashReport, HOSTILE, hostileReport } from '../unit/render/fixtur
  * those functions (serialized and run in Chromium) reach them through `globalThis` with this type.
  */
 interface PageGlobals {
-  document: { documentElement: { scrollHeight: number }; body: object; querySelectorAll(selector: string): { length: number } };
+  document: {
+    documentElement: { scrollHeight: number };
+    body: object;
+    querySelectorAll(selector: string): { length: number };
+  };
   getComputedStyle(el: unknown): { color: string; backgroundColor: string; fill: string };
 }
 interface PageElement {
@@ -113,22 +117,40 @@ describe('report.html in headless Chromium', () => {
 
     // Text a person needs is visible, and readable (WCAG AA contrast at least).
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('PASSED: drill broker-crash');
-    for (const text of ['12.4 s', '41.8 s', '31.2 s', '1.34x', 'Verify Broker Rejoined', 'fault:crash', 'host-diagnosed', 'incident-opened broker 2', 'broker-restarted']) {
+    for (const text of [
+      '12.4 s',
+      '41.8 s',
+      '31.2 s',
+      '1.34x',
+      'Verify Broker Rejoined',
+      'fault:crash',
+      'host-diagnosed',
+      'incident-opened broker 2',
+      'broker-restarted',
+    ]) {
       await expect(page.getByText(text, { exact: true }).first().isVisible(), text).resolves.toBe(true);
     }
     const colours = await page.locator('#verdict h1').evaluate((h1) => {
       const g = globalThis as unknown as PageGlobals;
-      return { fg: g.getComputedStyle(h1).color, bg: g.getComputedStyle((h1 as unknown as PageElement).parentElement).backgroundColor };
+      return {
+        fg: g.getComputedStyle(h1).color,
+        bg: g.getComputedStyle((h1 as unknown as PageElement).parentElement).backgroundColor,
+      };
     });
     expect(contrast(colours.fg, colours.bg)).toBeGreaterThanOrEqual(4.5);
-    const labelFill = await page.locator('svg.tl text.label').first().evaluate((t) => (globalThis as unknown as PageGlobals).getComputedStyle(t).fill);
+    const labelFill = await page
+      .locator('svg.tl text.label')
+      .first()
+      .evaluate((t) => (globalThis as unknown as PageGlobals).getComputedStyle(t).fill);
     expect(contrast(labelFill, 'rgb(255, 255, 255)')).toBeGreaterThanOrEqual(7);
 
     // The screenshot: a PNG of the full page at the viewport's width, not blank, with the verdict
     // banner green and the fault mark red where the layout put them.
     const shot = await page.screenshot({ path: `${OUT}broker-crash.png`, fullPage: true });
     const png = decodePng(shot);
-    const pageHeight = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollHeight);
+    const pageHeight = await page.evaluate(
+      () => (globalThis as unknown as PageGlobals).document.documentElement.scrollHeight,
+    );
     expect(png.width).toBe(VIEWPORT.width);
     expect(png.height).toBe(pageHeight);
     expect(png.height).toBeGreaterThan(VIEWPORT.height);
@@ -161,11 +183,15 @@ describe('report.html in headless Chromium', () => {
   it('keeps hostile strings as text: no script runs, no element is injected, the SVG stays whole', async () => {
     const report = hostileReport();
     const { page, problems, requests, dialogs } = await open(report, 'hostile');
-    const injected = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.querySelectorAll('script, img, iframe, main b').length);
+    const injected = await page.evaluate(
+      () => (globalThis as unknown as PageGlobals).document.querySelectorAll('script, img, iframe, main b').length,
+    );
     expect(injected).toBe(0);
     await expect(page.locator('svg').count()).resolves.toBe(1);
     await expect(page.locator('svg.tl g.mark').count()).resolves.toBe(report.timeline.length + report.actions.length);
-    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(`FAILED: drill crash ${HOSTILE.script}`);
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe(
+      `FAILED: drill crash ${HOSTILE.script}`,
+    );
     await expect(page.title()).resolves.toBe(`Drill crash ${HOSTILE.script}: FAILED`);
     const cells = await page.locator('table').first().locator('td').allTextContents();
     expect(cells).toContain(HOSTILE.pipes);
@@ -187,7 +213,10 @@ describe('report.html in headless Chromium', () => {
     const png = decodePng(await page.screenshot({ path: `${OUT}broker-crash-dark.png` }));
     const [r, g, b] = png.pixel(5, png.height - 5);
     expect(r + g + b).toBeLessThan(120);
-    const labelFill = await page.locator('svg.tl text.label').first().evaluate((t) => (globalThis as unknown as PageGlobals).getComputedStyle(t).fill);
+    const labelFill = await page
+      .locator('svg.tl text.label')
+      .first()
+      .evaluate((t) => (globalThis as unknown as PageGlobals).getComputedStyle(t).fill);
     expect(contrast(labelFill, bg)).toBeGreaterThanOrEqual(7);
     expect(problems).toEqual([]);
     await page.close();

@@ -19,14 +19,26 @@ import type { ClusterFacts, IncidentStatus, Signal } from '../../functions/domai
 import { documentClient } from '../../functions/shared/clients.js';
 import { IncidentStore, keys, type IncidentRecord } from '../../functions/shared/incident-store.js';
 import { SsmPolicySource } from '../../functions/shared/policy-source.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const REGION = 'eu-west-1';
 const ARN = (name: string) => `arn:aws:states:${REGION}:123456789012:stateMachine:kafka-heal-prod-${name}`;
-const PRIMARY: ClusterFacts = { name: 'primary', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 3, hasDr: true, automaticFailover: false };
+const PRIMARY: ClusterFacts = {
+  name: 'primary',
+  aliases: [],
+  platform: 'ec2',
+  metadataMode: 'kraft',
+  brokerCount: 3,
+  hasDr: true,
+  automaticFailover: false,
+};
 const TARGET: ClusterTargetConfig = {
   cluster: 'primary',
   platform: 'ec2',
@@ -72,11 +84,19 @@ beforeEach(async () => {
   executions = [];
   onStop = undefined;
   clock = new Date('2026-12-06T03:00:00.000Z');
-  ssmMock.on(GetParameterCommand).resolves({ Parameter: { Name: `${PREFIX}/primary/policy`, Value: JSON.stringify({ mode: 'auto' }) } });
+  ssmMock
+    .on(GetParameterCommand)
+    .resolves({ Parameter: { Name: `${PREFIX}/primary/policy`, Value: JSON.stringify({ mode: 'auto' }) } });
   sfnMock.on(StartExecutionCommand).callsFake((input: { stateMachineArn: string; name: string; input: string }) => {
     const arn = `${input.stateMachineArn.replace(':stateMachine:', ':execution:')}:${input.name}`;
-    if (executions.some((e) => e.arn === arn)) throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
-    executions.push({ arn, stateMachineArn: input.stateMachineArn, input: JSON.parse(input.input) as Record<string, unknown>, status: 'RUNNING' });
+    if (executions.some((e) => e.arn === arn))
+      throw Object.assign(new Error(`Execution Already Exists: ${input.name}`), { name: 'ExecutionAlreadyExists' });
+    executions.push({
+      arn,
+      stateMachineArn: input.stateMachineArn,
+      input: JSON.parse(input.input) as Record<string, unknown>,
+      status: 'RUNNING',
+    });
     return { executionArn: arn, startDate: clock };
   });
   sfnMock.on(StopExecutionCommand).callsFake(async (input: { executionArn: string }) => {
@@ -120,12 +140,18 @@ function classifier(wrap: (s: IncidentStore) => IncidentStore = (s) => s) {
 
 /** A workflow-steps invocation for an execution, as its ASL makes it (run = $$.Execution.Id). */
 async function step(body: Record<string, unknown>) {
-  const handler = makeWorkflowStepsHandler({ ...storePieces(new IncidentStore({ client: doc, tableName, now: () => clock })), targets: () => [TARGET], now: () => clock, diskCriticalPercent: 90 });
+  const handler = makeWorkflowStepsHandler({
+    ...storePieces(new IncidentStore({ client: doc, tableName, now: () => clock })),
+    targets: () => [TARGET],
+    now: () => clock,
+    diskCriticalPercent: 90,
+  });
   return handler(WorkflowStepSchema.parse(body));
 }
 
 /** The Record Start step of an execution the classifier started, with the input it was given. */
-const startStep = (e: Execution) => step({ step: 'start', workflow: 'broker-recovery', input: e.input, execution: e.arn });
+const startStep = (e: Execution) =>
+  step({ step: 'start', workflow: 'broker-recovery', input: e.input, execution: e.arn });
 
 function brokerDown(broker: number): Signal {
   return {
@@ -142,13 +168,23 @@ function brokerDown(broker: number): Signal {
   };
 }
 
-const siteDown: () => Signal = () => ({ ...brokerDown(0), id: 'sig-site', kind: 'site-down', brokerIds: [], name: 'kafka-heal-prod-primary-site-down', fingerprint: 'alarm:kafka-heal-prod-primary-site-down' });
+const siteDown: () => Signal = () => ({
+  ...brokerDown(0),
+  id: 'sig-site',
+  kind: 'site-down',
+  brokerIds: [],
+  name: 'kafka-heal-prod-primary-site-down',
+  fingerprint: 'alarm:kafka-heal-prod-primary-site-down',
+});
 
 const runsOf = (workflow: string) => executions.filter((e) => e.stateMachineArn === ARN(workflow));
 
 async function incidentOf(type: string): Promise<IncidentRecord> {
   const all = await store.list({ cluster: 'primary' });
-  const found = all.find((i) => i.type === type || (type === 'broker-level' && (i.type === 'broker-failure' || i.type === 'cascade-failure')));
+  const found = all.find(
+    (i) =>
+      i.type === type || (type === 'broker-level' && (i.type === 'broker-failure' || i.type === 'cascade-failure')),
+  );
   if (!found) throw new Error(`no ${type} incident among ${all.map((i) => i.type).join(', ')}`);
   return found;
 }
@@ -186,7 +222,10 @@ describe('a site dies: broker-down alarms and site-down in every order', () => {
     // The superseded run's own start step lands now (it was queued behind the decision).
     await expect(startStep(recovery!)).rejects.toMatchObject({ name: 'RunSupersededError' });
     expect(await store.getLock('primary')).toBeUndefined();
-    expect((await store.get(broker.id)).timeline.find((e) => e.action === 'run-superseded')).toMatchObject({ result: 'stopped', actor: 'workflow:broker-recovery' });
+    expect((await store.get(broker.id)).timeline.find((e) => e.action === 'run-superseded')).toMatchObject({
+      result: 'stopped',
+      actor: 'workflow:broker-recovery',
+    });
     // The site failure finds the lock free.
     await classifier()(siteDown());
     await expectFailoverOwnsTheLock();
@@ -222,20 +261,23 @@ describe('a site dies: broker-down alarms and site-down in every order', () => {
     const broker = await incidentOf('broker-failure');
     expect(broker.status).toBe('suppressed');
     expect(recovery!.status).toBe('ABORTED');
-    expect(await actions(broker.id)).toEqual(expect.arrayContaining(['workflow-superseded', 'lock-taken-over', 'run-superseded']));
+    expect(await actions(broker.id)).toEqual(
+      expect.arrayContaining(['workflow-superseded', 'lock-taken-over', 'run-superseded']),
+    );
   });
 
   it('the step in flight when StopExecution arrives (fenced before the stop): refused, the takeover completes', async () => {
     await classifier()(brokerDown(2));
     const [recovery] = runsOf('broker-recovery');
     onStop = async (arn) => {
-      if (arn === recovery!.arn) await expect(startStep(recovery!)).rejects.toMatchObject({ name: 'RunSupersededError' });
+      if (arn === recovery!.arn)
+        await expect(startStep(recovery!)).rejects.toMatchObject({ name: 'RunSupersededError' });
     };
     await classifier()(siteDown());
     await expectFailoverOwnsTheLock();
   });
 
-  it('the broker recovery started and holds the lock; site-down takes it over; the stopped run\'s late escalate and release steps change nothing', async () => {
+  it("the broker recovery started and holds the lock; site-down takes it over; the stopped run's late escalate and release steps change nothing", async () => {
     await classifier()(brokerDown(2));
     const [recovery] = runsOf('broker-recovery');
     await startStep(recovery!);
@@ -243,9 +285,35 @@ describe('a site dies: broker-down alarms and site-down in every order', () => {
     await expectFailoverOwnsTheLock();
     const broker = await incidentOf('broker-failure');
     // Its probe failed while it was being stopped: the escalate step and then its lock release.
-    await expect(step({ step: 'escalate', workflow: 'broker-recovery', incidentId: broker.id, state: { incidentId: broker.id, parentWorkflow: 'none' }, execution: recovery!.arn })).rejects.toMatchObject({ name: 'RunSupersededError' });
-    await expect(step({ step: 'resolve', workflow: 'broker-recovery', incidentId: broker.id, cluster: 'primary', brokerId: 2, summary: 'rejoined', execution: recovery!.arn })).rejects.toMatchObject({ name: 'RunSupersededError' });
-    await expect(step({ step: 'release-lock', workflow: 'broker-recovery', incidentId: broker.id, cluster: 'primary', execution: recovery!.arn })).resolves.toMatchObject({ released: false });
+    await expect(
+      step({
+        step: 'escalate',
+        workflow: 'broker-recovery',
+        incidentId: broker.id,
+        state: { incidentId: broker.id, parentWorkflow: 'none' },
+        execution: recovery!.arn,
+      }),
+    ).rejects.toMatchObject({ name: 'RunSupersededError' });
+    await expect(
+      step({
+        step: 'resolve',
+        workflow: 'broker-recovery',
+        incidentId: broker.id,
+        cluster: 'primary',
+        brokerId: 2,
+        summary: 'rejoined',
+        execution: recovery!.arn,
+      }),
+    ).rejects.toMatchObject({ name: 'RunSupersededError' });
+    await expect(
+      step({
+        step: 'release-lock',
+        workflow: 'broker-recovery',
+        incidentId: broker.id,
+        cluster: 'primary',
+        execution: recovery!.arn,
+      }),
+    ).resolves.toMatchObject({ released: false });
     expect((await store.get(broker.id)).status).toBe('suppressed');
     expect(await store.recentHeals('primary', new Date(0))).toEqual([]);
     await expectFailoverOwnsTheLock();

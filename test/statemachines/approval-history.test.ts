@@ -31,7 +31,22 @@ function watch() {
   const handler = makeApprovalRequestHandler({
     approvals: { create: async () => undefined },
     incidents: {
-      get: async (id) => ({ id, cluster: 'orders', type: 'broker-failure', severity: 'SEV-1', status: 'remediating', brokers: [], openedAt: at, fingerprints: [], signalCount: 1, detectedAt: at, lastSignalAt: at, version: 1, timeline: [] }) as IncidentWithTimeline,
+      get: async (id) =>
+        ({
+          id,
+          cluster: 'orders',
+          type: 'broker-failure',
+          severity: 'SEV-1',
+          status: 'remediating',
+          brokers: [],
+          openedAt: at,
+          fingerprints: [],
+          signalCount: 1,
+          detectedAt: at,
+          lastSignalAt: at,
+          version: 1,
+          timeline: [],
+        }) as IncidentWithTimeline,
       setStatus: async () => ({}) as never,
       markPaged: async () => undefined,
     },
@@ -56,8 +71,11 @@ function watch() {
 }
 
 const crashed = [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy];
-const restarted = ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
-const zkSplitBrain = () => ({ ...SNAPSHOTS.brokerTwoCrashed(), controller: { id: null, known: false, note: 'ZooKeeper' } }) as ClusterSnapshot;
+const restarted = ok(
+  '{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n',
+);
+const zkSplitBrain = () =>
+  ({ ...SNAPSHOTS.brokerTwoCrashed(), controller: { id: null, known: false, note: 'ZooKeeper' } }) as ClusterSnapshot;
 const zk = (result: string) => ok(`${result}\n`);
 
 /** A run of each workflow that asks a person, with the watch in place. */
@@ -67,19 +85,33 @@ const RUNS: Record<string, (history: HistoryWatch) => Promise<unknown>> = {
       workflow: 'broker-recovery',
       input: { action: 'await-approval', severity: 'SEV-1' },
       probes: crashed,
-      commands: { [SUBSTITUTIONS.DiagnoseDocumentName]: ok(diagnosisLine()), [SUBSTITUTIONS.RestartDocumentName]: restarted },
+      commands: {
+        [SUBSTITUTIONS.DiagnoseDocumentName]: ok(diagnosisLine()),
+        [SUBSTITUTIONS.RestartDocumentName]: restarted,
+      },
       incidentStatus: 'awaiting-approval',
       history,
     }),
-  'msk-broker-recovery': (history) => runScenario({ workflow: 'msk-broker-recovery', input: { action: 'await-approval', severity: 'SEV-1' }, probes: crashed, incidentStatus: 'awaiting-approval', history }),
+  'msk-broker-recovery': (history) =>
+    runScenario({
+      workflow: 'msk-broker-recovery',
+      input: { action: 'await-approval', severity: 'SEV-1' },
+      probes: crashed,
+      incidentStatus: 'awaiting-approval',
+      history,
+    }),
   'cascade-recovery': (history) => runCascade({ brokerIds: [1, 2, 3], down: [2, 3], history }),
   'quorum-recovery': (history) =>
     runH4({
       workflow: 'quorum-recovery',
       probes: [zkSplitBrain],
       commands: {
-        [QUORUM_SUBSTITUTIONS.StopDocumentName]: zk('{"result":"stopped","forced":false,"pid":4242,"service":"kafka","waitedSeconds":3}'),
-        [QUORUM_SUBSTITUTIONS.BackupDocumentName]: zk('{"result":"backed-up","mode":"zookeeper","path":"/var/backups/kafka-heal/a.tar.gz","sha256":"00","bytes":10,"entries":3,"changedWhileReading":false}'),
+        [QUORUM_SUBSTITUTIONS.StopDocumentName]: zk(
+          '{"result":"stopped","forced":false,"pid":4242,"service":"kafka","waitedSeconds":3}',
+        ),
+        [QUORUM_SUBSTITUTIONS.BackupDocumentName]: zk(
+          '{"result":"backed-up","mode":"zookeeper","path":"/var/backups/kafka-heal/a.tar.gz","sha256":"00","bytes":10,"entries":3,"changedWhileReading":false}',
+        ),
         [QUORUM_SUBSTITUTIONS.RestartDocumentName]: restarted,
       },
       history,
@@ -96,23 +128,31 @@ describe('no approval link in any execution history', () => {
     expect(ASKING).toEqual(Object.keys(RUNS).sort());
   });
 
-  it.each(ASKING)('%s: the links reach people; the history holds the approval id only, no URL, no signature', async (workflow) => {
-    const w = watch();
-    await RUNS[workflow]?.(w.history);
-    // The approval was asked and its links went to people (what the scan below must not find).
-    expect(w.sent.length).toBeGreaterThan(0);
-    const links = w.sent.flatMap((n) => [n.details?.approve, n.details?.reject]).map(String);
-    for (const link of links) expect(link).toMatch(new RegExp(`^${BASE_URL.replace(/\./g, '\\.')}/approvals/[A-Za-z0-9_-]{22}\\?decision=(approve|reject)&expires=\\d+&sig=[A-Za-z0-9_-]{43}$`));
-    const signatures = links.map((l) => new URL(l).searchParams.get('sig') as string);
-    // What the request Lambda returned: exactly the id (Step Functions keeps it as TaskSubmitted output).
-    expect(w.submitted).toEqual(w.sent.map((n) => ({ approvalId: n.details?.approvalId })));
-    // Every input and output the history would show, with the executions' own.
-    const withData = w.events.filter((e) => e.input !== undefined || e.output !== undefined);
-    expect(withData.length).toBeGreaterThan(10);
-    const history = JSON.stringify([w.events, w.submitted]);
-    expect(history).toContain(String(w.sent[0]?.details?.approvalId));
-    expect(history).not.toMatch(/https?:\/\//);
-    expect(history).not.toContain('sig=');
-    for (const sig of signatures) expect(history).not.toContain(sig);
-  });
+  it.each(ASKING)(
+    '%s: the links reach people; the history holds the approval id only, no URL, no signature',
+    async (workflow) => {
+      const w = watch();
+      await RUNS[workflow]?.(w.history);
+      // The approval was asked and its links went to people (what the scan below must not find).
+      expect(w.sent.length).toBeGreaterThan(0);
+      const links = w.sent.flatMap((n) => [n.details?.approve, n.details?.reject]).map(String);
+      for (const link of links)
+        expect(link).toMatch(
+          new RegExp(
+            `^${BASE_URL.replace(/\./g, '\\.')}/approvals/[A-Za-z0-9_-]{22}\\?decision=(approve|reject)&expires=\\d+&sig=[A-Za-z0-9_-]{43}$`,
+          ),
+        );
+      const signatures = links.map((l) => new URL(l).searchParams.get('sig') as string);
+      // What the request Lambda returned: exactly the id (Step Functions keeps it as TaskSubmitted output).
+      expect(w.submitted).toEqual(w.sent.map((n) => ({ approvalId: n.details?.approvalId })));
+      // Every input and output the history would show, with the executions' own.
+      const withData = w.events.filter((e) => e.input !== undefined || e.output !== undefined);
+      expect(withData.length).toBeGreaterThan(10);
+      const history = JSON.stringify([w.events, w.submitted]);
+      expect(history).toContain(String(w.sent[0]?.details?.approvalId));
+      expect(history).not.toMatch(/https?:\/\//);
+      expect(history).not.toContain('sig=');
+      for (const sig of signatures) expect(history).not.toContain(sig);
+    },
+  );
 });

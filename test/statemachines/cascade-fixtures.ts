@@ -7,7 +7,11 @@ import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/clus
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
 import type { RawPartition } from '../../functions/shared/probe/analyze.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
   APPROVAL_RESOURCE,
@@ -27,7 +31,20 @@ import {
   type RunResult,
 } from '../../local/stepfunctions/index.js';
 import type { ApprovalRequest } from '../../functions/approvals/schema.js';
-import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok, snapshot, ssmRunChild, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
+import {
+  CLUSTER_STEPS,
+  MSK_ARN,
+  MemoryStore,
+  SUBSTITUTIONS,
+  aslText,
+  diagnosisLine,
+  ok,
+  snapshot,
+  ssmRunChild,
+  watchApprovals,
+  watchRun,
+  type HistoryWatch,
+} from './recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 
 export const CASCADE_SUBSTITUTIONS = {
@@ -36,7 +53,8 @@ export const CASCADE_SUBSTITUTIONS = {
   ApprovalFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-test-approval-request',
   CliActionDocumentName: 'kafka-heal-test-kafka-cli-action',
   BrokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-broker-recovery',
-  MskBrokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-msk-broker-recovery',
+  MskBrokerRecoveryStateMachineArn:
+    'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-msk-broker-recovery',
 };
 export const CLI = CASCADE_SUBSTITUTIONS.CliActionDocumentName;
 export const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
@@ -88,8 +106,18 @@ export class FakeCluster {
   }
 
   snapshot(): ClusterSnapshot {
-    const state = Object.fromEntries(this.brokers.map((b) => [b, this.up.has(b) ? 'up' : 'crashed'])) as Record<number, 'up' | 'crashed'>;
-    const parts: RawPartition[] = this.replicas.map((r, p) => ({ topic: 'orders', partition: p, leader: this.leaders.get(p) ?? -1, replicas: r, isr: r.filter((b) => this.up.has(b)), offlineReplicas: [] }));
+    const state = Object.fromEntries(this.brokers.map((b) => [b, this.up.has(b) ? 'up' : 'crashed'])) as Record<
+      number,
+      'up' | 'crashed'
+    >;
+    const parts: RawPartition[] = this.replicas.map((r, p) => ({
+      topic: 'orders',
+      partition: p,
+      leader: this.leaders.get(p) ?? -1,
+      replicas: r,
+      isr: r.filter((b) => this.up.has(b)),
+      offlineReplicas: [],
+    }));
     const s = snapshot(state, parts, this.up.size === this.brokers.length ? 'healthy' : 'degraded');
     s.expectedBrokers = this.brokers.length;
     s.consumerGroups = [{ group: 'orders-app', totalLag: this.lag, partitions: [] }];
@@ -111,7 +139,12 @@ export class CascadeStore extends MemoryStore {
 
   override async get(id: string): Promise<IncidentWithTimeline> {
     const incident = await super.get(id);
-    return { ...incident, type: 'cascade-failure', severity: 'SEV-1', brokers: this.brokers.map((b) => ({ id: b, firstSeenAt: incident.openedAt })) };
+    return {
+      ...incident,
+      type: 'cascade-failure',
+      severity: 'SEV-1',
+      brokers: this.brokers.map((b) => ({ id: b, firstSeenAt: incident.openedAt })),
+    };
   }
 }
 
@@ -152,8 +185,18 @@ export interface CascadeRun {
 
 export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   const platform = s.platform ?? 'ec2';
-  const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: s.brokerIds, dryRun: s.dryRun ?? false, severity: 'SEV-1', incidentType: 'cascade-failure', ...(s.action ? { action: s.action } : {}) };
-  const store = new CascadeStore('inc-orders-broker-2', 'orders', !input.dryRun, [...(s.incidentBrokers ?? s.brokerIds)]);
+  const input = {
+    incidentId: 'inc-orders-broker-2',
+    cluster: 'orders',
+    brokerIds: s.brokerIds,
+    dryRun: s.dryRun ?? false,
+    severity: 'SEV-1',
+    incidentType: 'cascade-failure',
+    ...(s.action ? { action: s.action } : {}),
+  };
+  const store = new CascadeStore('inc-orders-broker-2', 'orders', !input.dryRun, [
+    ...(s.incidentBrokers ?? s.brokerIds),
+  ]);
   const ids = s.clusterBrokers ?? [1, 2, 3];
   const cluster = new FakeCluster(ids, s.down ?? s.brokerIds);
   s.setup?.(cluster);
@@ -166,7 +209,12 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
     throttleProducerByteRate: 2048,
     ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
-  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({
+    ...storePieces(store),
+    targets: () => [target],
+    now: () => new Date(),
+    diskCriticalPercent: 90,
+  });
   let probes = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({
@@ -186,14 +234,18 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
       if (cmd.documentName === RESTART) {
         cluster.restart(broker);
         s.afterRestart?.(broker, cluster, store);
-        return ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
+        return ok(
+          '{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n',
+        );
       }
       if (cmd.documentName === CLI) {
         const action = cmd.parameters.Action?.[0] ?? '';
         const override = s.cli?.[action];
         if (override) return override;
         if (action === 'preferred-leader-election') cluster.electPreferred();
-        return ok(`{"result":"ok","action":"${action}","exitCode":0,"bootstrapServer":"${cmd.parameters.BootstrapServer?.[0]}","output":""}\n`);
+        return ok(
+          `{"result":"ok","action":"${action}","exitCode":0,"bootstrapServer":"${cmd.parameters.BootstrapServer?.[0]}","output":""}\n`,
+        );
       }
       throw new Error(`unexpected document ${cmd.documentName}`);
     },
@@ -210,7 +262,10 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   const published: Json[] = [];
   const escalation = parseDefinition(
     readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
-    escalationNotifySubstitutions({ criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical', warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }),
+    escalationNotifySubstitutions({
+      criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical',
+      warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning',
+    }),
   );
   const approvals: ApprovalRequest[] = [];
   const approval = approvalBinding({
@@ -279,7 +334,18 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   });
   await ssm.settled();
   await msk.settled();
-  return { result, store, cluster, calls: recorded.calls, commands: ssm.commands, reboots: msk.reboots, approvals, published, states, probeSteps };
+  return {
+    result,
+    store,
+    cluster,
+    calls: recorded.calls,
+    commands: ssm.commands,
+    reboots: msk.reboots,
+    approvals,
+    published,
+    states,
+    probeSteps,
+  };
 }
 
 /** SSM commands that change something (everything but the read-only diagnosis). */
@@ -294,6 +360,10 @@ export function cliActions(run: CascadeRun): string[] {
 /** Steps the cascade itself called on the workflow steps Lambda (children excluded). */
 export function cascadeSteps(run: CascadeRun): { step: string; workflow: string }[] {
   return run.calls
-    .filter((c) => c.resource === RESOURCES.lambdaInvoke && (c.input as { FunctionName?: string }).FunctionName === SUBSTITUTIONS.WorkflowStepsFunctionArn)
+    .filter(
+      (c) =>
+        c.resource === RESOURCES.lambdaInvoke &&
+        (c.input as { FunctionName?: string }).FunctionName === SUBSTITUTIONS.WorkflowStepsFunctionArn,
+    )
     .map((c) => (c.input as { Payload: { step: string; workflow: string } }).Payload);
 }

@@ -1,13 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
-import { CASCADE_SUBSTITUTIONS, CLI, RESTART, cascadeSteps, cliActions, instanceOf, mutatingCommands, runCascade, type CascadeRun, type FakeCluster } from './cascade-fixtures.js';
+import {
+  CASCADE_SUBSTITUTIONS,
+  CLI,
+  RESTART,
+  cascadeSteps,
+  cliActions,
+  instanceOf,
+  mutatingCommands,
+  runCascade,
+  type CascadeRun,
+  type FakeCluster,
+} from './cascade-fixtures.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import { aslText } from './recovery-fixtures.js';
 
 const TEXT = aslText('cascade-recovery');
 
 function expectLockReleasedLast(run: CascadeRun): void {
-  const steps = cascadeSteps(run).filter((s) => s.workflow === 'cascade-recovery').map((s) => s.step);
+  const steps = cascadeSteps(run)
+    .filter((s) => s.workflow === 'cascade-recovery')
+    .map((s) => s.step);
   expect(steps.at(-1), 'release-lock is the last step on every path').toBe('release-lock');
   expect(steps.filter((s) => s === 'release-lock')).toHaveLength(1);
   expect(run.store.lock).toBeUndefined();
@@ -29,21 +42,43 @@ describe('statemachines/cascade-recovery.asl.json: definition', () => {
   it('passes asl-validator as written and as rendered, leaves no ${, follows the house style (Map states included)', () => {
     expectValidAsl(TEXT, CASCADE_SUBSTITUTIONS);
     expectHouseStyle(TEXT);
-    const map = (JSON.parse(TEXT) as AslDefinition).States['Recover Brokers One At A Time'] as AslState & { ItemProcessor: AslDefinition };
-    expectHouseStyle(JSON.stringify({ Comment: 'the per-broker loop of cascade-recovery (one nested single-broker recovery per item), checked with the same house rules as the top level', ...map.ItemProcessor }));
+    const map = (JSON.parse(TEXT) as AslDefinition).States['Recover Brokers One At A Time'] as AslState & {
+      ItemProcessor: AslDefinition;
+    };
+    expectHouseStyle(
+      JSON.stringify({
+        Comment:
+          'the per-broker loop of cascade-recovery (one nested single-broker recovery per item), checked with the same house rules as the top level',
+        ...map.ItemProcessor,
+      }),
+    );
   });
 
   it('recovers one broker at a time through nested executions; approval and verification follow the seed numbers', () => {
     const def = JSON.parse(TEXT) as AslDefinition;
-    const map = def.States['Recover Brokers One At A Time'] as AslState & { MaxConcurrency: number; ItemProcessor: AslDefinition };
+    const map = def.States['Recover Brokers One At A Time'] as AslState & {
+      MaxConcurrency: number;
+      ItemProcessor: AslDefinition;
+    };
     expect(map.Type).toBe('Map');
     expect(map.MaxConcurrency).toBe(1);
-    expect((map.ItemProcessor.States['Recover Broker'] as AslState).Resource).toBe('arn:${Partition}:states:::states:startExecution.sync:2');
+    expect((map.ItemProcessor.States['Recover Broker'] as AslState).Resource).toBe(
+      'arn:${Partition}:states:::states:startExecution.sync:2',
+    );
     const approval = def.States['Request Approval'] as AslState;
-    expect(approval).toMatchObject({ Resource: 'arn:${Partition}:states:::lambda:invoke.waitForTaskToken', TimeoutSeconds: 900 });
+    expect(approval).toMatchObject({
+      Resource: 'arn:${Partition}:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSeconds: 900,
+    });
     expect(approval.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
     const verify = def.States['Verify Cluster Recovered'] as AslState;
-    expect(verify.Retry?.[0]).toMatchObject({ ErrorEquals: ['ClusterNotRecovered'], IntervalSeconds: 10, BackoffRate: 1.5, MaxDelaySeconds: 120, MaxAttempts: 3 });
+    expect(verify.Retry?.[0]).toMatchObject({
+      ErrorEquals: ['ClusterNotRecovered'],
+      IntervalSeconds: 10,
+      BackoffRate: 1.5,
+      MaxDelaySeconds: 120,
+      MaxAttempts: 3,
+    });
     expect(def.TimeoutSeconds).toBe(3300);
     expect(taskResources(parseDefinition(TEXT, CASCADE_SUBSTITUTIONS))).toEqual([
       'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
@@ -68,7 +103,15 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
     const cli = run.commands.filter((c) => c.documentName === CLI);
     expect(cli.every((c) => c.instanceId === instanceOf(1))).toBe(true);
-    expect(cli[0]?.parameters).toEqual({ Action: ['set-producer-quota'], KafkaHome: ['/opt/kafka'], BootstrapServer: ['localhost:9091'], CommandConfig: ['none'], ProducerByteRate: ['2048'], EntityType: ['clients'], EntityName: ['default'] });
+    expect(cli[0]?.parameters).toEqual({
+      Action: ['set-producer-quota'],
+      KafkaHome: ['/opt/kafka'],
+      BootstrapServer: ['localhost:9091'],
+      CommandConfig: ['none'],
+      ProducerByteRate: ['2048'],
+      EntityType: ['clients'],
+      EntityName: ['default'],
+    });
     expect(restarts(run)).toEqual([instanceOf(2), instanceOf(3)]);
     // one broker at a time: broker 3's child starts only after broker 2's finished
     const childStarts = run.states.filter((s) => s === 'broker-recovery/Check Input').length;
@@ -104,13 +147,21 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     const run = await runCascade({ brokerIds: [2, 3], setup: (c) => (c.controller = 2) });
     expect(run.states.at(-1)).toBe('Cascade Recovered');
     expect(restarts(run)).toEqual([instanceOf(3), instanceOf(2)]);
-    expect(run.store.timeline.find((e) => e.action === 'recovery-planned')?.detail).toBe('recover brokers 3, 2 one at a time, active controller 2 last');
+    expect(run.store.timeline.find((e) => e.action === 'recovery-planned')?.detail).toBe(
+      'recover brokers 3, 2 one at a time, active controller 2 last',
+    );
   });
 
   it('3 brokers down: approval granted -> recovered (the request names the exact actions)', async () => {
     const run = await runCascade({ brokerIds: [1, 2, 3], down: [2, 3] });
     expect(run.approvals).toHaveLength(1);
-    expect(run.approvals[0]).toMatchObject({ workflow: 'cascade-recovery', incidentId: 'inc-orders-broker-2', cluster: 'orders', severity: 'SEV-1', timeoutSeconds: 900 });
+    expect(run.approvals[0]).toMatchObject({
+      workflow: 'cascade-recovery',
+      incidentId: 'inc-orders-broker-2',
+      cluster: 'orders',
+      severity: 'SEV-1',
+      timeoutSeconds: 900,
+    });
     // no host outside the incident: no CLI actions offered or run
     expect(run.approvals[0]?.actions).toEqual([
       'Recover brokers 1, 2, 3 one at a time, the active controller last, each with broker-recovery (diagnose, then restart the Kafka service through SSM)',
@@ -128,7 +179,11 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
   });
 
   it('approval rejected -> nothing changed, approval-rejected recorded, escalated and paged', async () => {
-    const run = await runCascade({ brokerIds: [1, 2, 3], down: [1, 2, 3], decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'doing it by hand' }) });
+    const run = await runCascade({
+      brokerIds: [1, 2, 3],
+      down: [1, 2, 3],
+      decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'doing it by hand' }),
+    });
     expect(run.result.status).toBe('SUCCEEDED');
     expect(run.states.at(-1)).toBe('Handed To Operators');
     expect(mutatingCommands(run)).toEqual([]);
@@ -158,7 +213,9 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     // local runtime once started it beside the escalation path).
     expect(run.calls.filter((c) => c.stateName === 'Recover Broker')).toHaveLength(1);
     expect(run.states.filter((s) => s === 'broker-recovery/Check Input')).toHaveLength(1);
-    expect(run.calls.filter((c) => c.stateName === 'Verify Broker Rejoined').map((c) => c.error)).toEqual(Array(4).fill('BrokerNotHealthy'));
+    expect(run.calls.filter((c) => c.stateName === 'Verify Broker Rejoined').map((c) => c.error)).toEqual(
+      Array(4).fill('BrokerNotHealthy'),
+    );
     expect(cliActions(run)).toEqual(['set-producer-quota', 'remove-producer-quota']);
     expect(actionsOf(run)).toContain('nested-stopped');
     expect(statusDetail(run)).toMatch(/a nested broker recovery did not bring its broker back/);
@@ -172,7 +229,9 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
   it('verification failure (consumer lag stays at 1,000) -> escalated after 1 + 3 attempts, throttle removed first', async () => {
     const run = await runCascade({ brokerIds: [2, 3], setup: (c) => (c.lag = 1000) });
     expect(run.states.at(-1)).toBe('Handed To Operators');
-    expect(run.calls.filter((c) => c.stateName === 'Verify Cluster Recovered').map((c) => c.error)).toEqual(Array(4).fill('ClusterNotRecovered'));
+    expect(run.calls.filter((c) => c.stateName === 'Verify Cluster Recovered').map((c) => c.error)).toEqual(
+      Array(4).fill('ClusterNotRecovered'),
+    );
     expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
     expect(statusDetail(run)).toMatch(/consumer lag not below 1000: orders-app \(1000\)/);
     expectLockReleasedLast(run);
@@ -181,16 +240,31 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
   it('verification succeeds once lag drops below 1,000 on a retry', async () => {
     // Consumers catch up only once every broker is back and leads its share again (after the election).
     const caughtUp = (c: FakeCluster) => c.up.size === 3 && [...c.leaders.values()].join() === '1,2,3';
-    const run = await runCascade({ brokerIds: [2, 3], setup: (c) => (c.lag = 1500), afterProbe: (c) => (c.lag = caughtUp(c) ? Math.max(0, c.lag - 600) : c.lag) });
+    const run = await runCascade({
+      brokerIds: [2, 3],
+      setup: (c) => (c.lag = 1500),
+      afterProbe: (c) => (c.lag = caughtUp(c) ? Math.max(0, c.lag - 600) : c.lag),
+    });
     expect(run.states.at(-1)).toBe('Cascade Recovered');
-    expect(run.calls.filter((c) => c.stateName === 'Verify Cluster Recovered').map((c) => c.error)).toEqual(['ClusterNotRecovered', undefined]);
+    expect(run.calls.filter((c) => c.stateName === 'Verify Cluster Recovered').map((c) => c.error)).toEqual([
+      'ClusterNotRecovered',
+      undefined,
+    ]);
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(/max consumer lag 900$/);
   });
 
   it('the leader election fails -> throttle still removed, escalated with the tool output', async () => {
     const run = await runCascade({
       brokerIds: [2, 3],
-      cli: { 'preferred-leader-election': { status: 'Failed', responseCode: 4, stdout: '{"result":"failed","action":"preferred-leader-election","exitCode":4,"message":"kafka-leader-election.sh exited with 1","output":""}\n', stderr: '' } },
+      cli: {
+        'preferred-leader-election': {
+          status: 'Failed',
+          responseCode: 4,
+          stdout:
+            '{"result":"failed","action":"preferred-leader-election","exitCode":4,"message":"kafka-leader-election.sh exited with 1","output":""}\n',
+          stderr: '',
+        },
+      },
     });
     expect(run.states.at(-1)).toBe('Handed To Operators');
     expect(cliActions(run)).toEqual(['set-producer-quota', 'preferred-leader-election', 'remove-producer-quota']);
@@ -199,7 +273,12 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
   });
 
   it('the throttle cannot be removed -> escalated with the manual command', async () => {
-    const run = await runCascade({ brokerIds: [2, 3], cli: { 'remove-producer-quota': { status: 'Failed', responseCode: 4, stdout: '{"result":"failed"}\n', stderr: '' } } });
+    const run = await runCascade({
+      brokerIds: [2, 3],
+      cli: {
+        'remove-producer-quota': { status: 'Failed', responseCode: 4, stdout: '{"result":"failed"}\n', stderr: '' },
+      },
+    });
     expect(run.states.at(-1)).toBe('Handed To Operators');
     expect(statusDetail(run)).toMatch(/the producer throttle on orders could not be removed: remove it by hand/);
     expectLockReleasedLast(run);
@@ -226,7 +305,9 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
   it('dryRun with 3 brokers records the approval it would ask for and asks nobody', async () => {
     const run = await runCascade({ brokerIds: [1, 2, 3], dryRun: true });
     expect(run.approvals).toEqual([]);
-    expect(run.store.timeline.find((e) => e.action === 'approval-planned')?.detail).toBe('would ask for approval: Cascade on orders: 3 brokers down (1, 2, 3); recover them one at a time');
+    expect(run.store.timeline.find((e) => e.action === 'approval-planned')?.detail).toBe(
+      'would ask for approval: Cascade on orders: 3 brokers down (1, 2, 3); recover them one at a time',
+    );
     expect(mutatingCommands(run)).toEqual([]);
   });
 
@@ -239,7 +320,11 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
   });
 
   it('an await-approval decision with 2 brokers (e.g. offline partitions open) asks a person before anything changes', async () => {
-    const run = await runCascade({ brokerIds: [2, 3], action: 'await-approval', decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'not now' }) });
+    const run = await runCascade({
+      brokerIds: [2, 3],
+      action: 'await-approval',
+      decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'not now' }),
+    });
     expect(run.approvals).toHaveLength(1);
     expect(run.store.timeline[0]?.detail).toMatch(/the decision asked for approval, so the recovery waits for it/);
     expect(mutatingCommands(run)).toEqual([]);
@@ -287,7 +372,11 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
     expect(run.states.at(-1)).toBe('Cascade Recovered');
     expect(run.approvals).toHaveLength(1);
     expect(run.approvals[0]?.summary).toBe('Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time');
-    expect(run.store.timeline.find((e) => e.action === 'cascade-grown')).toMatchObject({ detail: 'brokers 3 joined the cascade while cascade-recovery ran: re-planning for brokers 3, 4, 5; 3 brokers down, so the recovery waits for approval', result: 'approval-needed' });
+    expect(run.store.timeline.find((e) => e.action === 'cascade-grown')).toMatchObject({
+      detail:
+        'brokers 3 joined the cascade while cascade-recovery ran: re-planning for brokers 3, 4, 5; 3 brokers down, so the recovery waits for approval',
+      result: 'approval-needed',
+    });
     const [grown, granted, restarted] = order(run, 'cascade-grown', 'approval-granted', 'broker-restarted');
     expect(grown).toBeGreaterThanOrEqual(0);
     expect(granted).toBeGreaterThan(grown as number);
@@ -302,9 +391,16 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
   });
 
   it('a third broker joined between the decision and the start: the first plan and the one approval cover all three', async () => {
-    const run = await runCascade({ brokerIds: [4, 5], clusterBrokers: five, down: [3, 4, 5], incidentBrokers: [3, 4, 5] });
+    const run = await runCascade({
+      brokerIds: [4, 5],
+      clusterBrokers: five,
+      down: [3, 4, 5],
+      incidentBrokers: [3, 4, 5],
+    });
     expect(run.states.at(-1)).toBe('Cascade Recovered');
-    expect(run.approvals.map((a) => a.summary)).toEqual(['Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time']);
+    expect(run.approvals.map((a) => a.summary)).toEqual([
+      'Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time',
+    ]);
     expect(actionsOf(run)).not.toContain('cascade-grown');
     expect(restarts(run)).toEqual([instanceOf(3), instanceOf(4), instanceOf(5)]);
   });
@@ -331,7 +427,10 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
     expect(run.states.at(-1)).toBe('Cascade Recovered');
     expect(run.approvals).toEqual([]);
     expect(restarts(run)).toEqual([instanceOf(4), instanceOf(5)]);
-    expect(run.store.timeline.filter((e) => e.action === 'recovery-planned').map((e) => e.detail)).toEqual(['recover brokers 4, 5 one at a time', 'no broker of 3, 4, 5 is down any more; up again, left alone: 3, 4, 5']);
+    expect(run.store.timeline.filter((e) => e.action === 'recovery-planned').map((e) => e.detail)).toEqual([
+      'recover brokers 4, 5 one at a time',
+      'no broker of 3, 4, 5 is down any more; up again, left alone: 3, 4, 5',
+    ]);
     expect(run.store.status).toBe('resolved');
     expectLockReleasedLast(run);
   });
@@ -347,7 +446,10 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
       },
     });
     expect(run.states.at(-1)).toBe('Cascade Recovered');
-    expect(run.approvals.map((a) => a.summary)).toEqual(['Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time', 'Cascade on orders: 4 brokers down (2, 3, 4, 5); recover them one at a time']);
+    expect(run.approvals.map((a) => a.summary)).toEqual([
+      'Cascade on orders: 3 brokers down (3, 4, 5); recover them one at a time',
+      'Cascade on orders: 4 brokers down (2, 3, 4, 5); recover them one at a time',
+    ]);
     expect(restarts(run)).toEqual([instanceOf(3), instanceOf(4), instanceOf(5), instanceOf(2)]);
     const granted = run.store.timeline.flatMap((e, i) => (e.action === 'approval-granted' ? [i] : []));
     const restarted = run.store.timeline.flatMap((e, i) => (e.action === 'broker-restarted' ? [i] : []));

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { HealRecord } from '../../functions/domain/types.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
   CLOUDWATCH_GET_METRIC_DATA,
@@ -37,7 +41,9 @@ const instanceOf = (id: number) => `i-0123456789abcdef${id}`;
 class DiskStore extends MemoryStore {
   earlier: HealRecord[] = [];
   async recentHeals(cluster: string, since: Date): Promise<HealRecord[]> {
-    return [...this.earlier, ...this.heals].filter((h) => h.cluster === cluster && Date.parse(h.finishedAt) >= since.getTime());
+    return [...this.earlier, ...this.heals].filter(
+      (h) => h.cluster === cluster && Date.parse(h.finishedAt) >= since.getTime(),
+    );
   }
 }
 
@@ -58,45 +64,83 @@ interface DiskScenario {
 
 async function runDisk(s: DiskScenario) {
   const platform = s.platform ?? 'ec2';
-  const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: s.brokerIds ?? [2], dryRun: s.dryRun ?? false, signal: { value: s.signalValue ?? 92 } };
+  const input = {
+    incidentId: 'inc-orders-broker-2',
+    cluster: 'orders',
+    brokerIds: s.brokerIds ?? [2],
+    dryRun: s.dryRun ?? false,
+    signal: { value: s.signalValue ?? 92 },
+  };
   const store = new DiskStore('inc-orders-broker-2', 'orders', !input.dryRun);
   store.earlier = s.earlierHeals ?? [];
   const target: ClusterTargetConfig = {
     cluster: 'orders',
     platform,
     clusterStepsFunction: CLUSTER_STEPS,
-    brokers: platform === 'ec2' ? [1, 2, 3].map((id) => ({ id, instanceId: instanceOf(id), appLogDir: `/srv/kafka-${id}/logs` })) : [],
+    brokers:
+      platform === 'ec2'
+        ? [1, 2, 3].map((id) => ({ id, instanceId: instanceOf(id), appLogDir: `/srv/kafka-${id}/logs` }))
+        : [],
     ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
-  const steps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const steps = makeWorkflowStepsHandler({
+    ...storePieces(store),
+    targets: () => [target],
+    now: () => new Date(),
+    diskCriticalPercent: 90,
+  });
   const usage = { ...(s.usage ?? { 2: 92 }) };
   const ssm = ssmBindings({
     invisibleForPolls: 1,
     run: async (cmd) => {
       const broker = Number(cmd.instanceId.slice(-1));
       if (cmd.documentName === DIAG) return ok(diagnosisLine({ diskUsedPercent: usage[broker] ?? 40 }));
-      if (cmd.documentName === FREE && s.cleanupFails) return { status: 'Failed', responseCode: 3, stdout: '{"result":"refused","message":"refusing: AppLogDir lies inside a Kafka data directory"}\n', stderr: '' };
+      if (cmd.documentName === FREE && s.cleanupFails)
+        return {
+          status: 'Failed',
+          responseCode: 3,
+          stdout: '{"result":"refused","message":"refusing: AppLogDir lies inside a Kafka data directory"}\n',
+          stderr: '',
+        };
       if (cmd.documentName === FREE) {
         usage[broker] = (usage[broker] ?? 40) - (s.freedPoints ?? 20);
-        return ok('{"result":"freed","dryRun":false,"filesDeleted":3,"bytesFreed":1048576,"candidates":3,"candidateBytes":1048576,"failed":0,"files":[],"filesTruncated":false}\n');
+        return ok(
+          '{"result":"freed","dryRun":false,"filesDeleted":3,"bytesFreed":1048576,"candidates":3,"candidateBytes":1048576,"failed":0,"files":[],"filesTruncated":false}\n',
+        );
       }
       throw new Error(`unexpected document ${cmd.documentName}`);
     },
   });
-  const msk: LocalMskCluster = { state: 'ACTIVE', currentVersion: 'K3AEGXETSR30VB', volumeGb: 1000, diskUsedPercent: 92, ...s.msk };
+  const msk: LocalMskCluster = {
+    state: 'ACTIVE',
+    currentVersion: 'K3AEGXETSR30VB',
+    volumeGb: 1000,
+    diskUsedPercent: 92,
+    ...s.msk,
+  };
   const storage = mskStorageBindings({ clusters: { [MSK_ARN]: msk } });
   const published: Json[] = [];
   const escalation = parseDefinition(
     readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
-    escalationNotifySubstitutions({ criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical', warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }),
+    escalationNotifySubstitutions({
+      criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical',
+      warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning',
+    }),
   );
   const recorded = recordCalls({
-    [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({ [SUBSTITUTIONS.WorkflowStepsFunctionArn]: (payload: Json) => steps(WorkflowStepSchema.parse(payload)) }),
+    [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
+      [SUBSTITUTIONS.WorkflowStepsFunctionArn]: (payload: Json) => steps(WorkflowStepSchema.parse(payload)),
+    }),
     ...ssm.registry,
     ...storage.registry,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
       [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
-        runWorkflow({ definition: escalation, input: childInput, timeScale: 0, bindings: { [RESOURCES.snsPublish]: (msg) => (published.push(msg), { MessageId: 'm' }) } }),
+        runWorkflow({
+          definition: escalation,
+          input: childInput,
+          timeScale: 0,
+          bindings: { [RESOURCES.snsPublish]: (msg) => (published.push(msg), { MessageId: 'm' }) },
+        }),
     }),
   });
   const states: string[] = [];
@@ -111,7 +155,19 @@ async function runDisk(s: DiskScenario) {
   });
   await ssm.settled();
   const timeline = (action: string) => store.timeline.filter((e) => e.action === action);
-  return { result, store, states, calls: recorded.calls, commands: ssm.commands, updates: storage.updates, msk, published, usage, timeline, final: states.at(-1) };
+  return {
+    result,
+    store,
+    states,
+    calls: recorded.calls,
+    commands: ssm.commands,
+    updates: storage.updates,
+    msk,
+    published,
+    usage,
+    timeline,
+    final: states.at(-1),
+  };
 }
 
 const statusDetail = (run: Awaited<ReturnType<typeof runDisk>>) => run.timeline('status-changed')[0]?.detail;
@@ -120,8 +176,16 @@ describe('statemachines/disk-pressure.asl.json: definition', () => {
   it('passes asl-validator as written and rendered, leaves no ${, follows the house style, releases the lock on every path', () => {
     expectValidAsl(TEXT, DISK_SUBSTITUTIONS);
     expectHouseStyle(TEXT);
-    const map = (JSON.parse(TEXT) as { States: Record<string, { ItemProcessor?: object }> }).States['Free Disk On Each Broker']?.ItemProcessor;
-    expectHouseStyle(JSON.stringify({ Comment: 'the per-broker loop of disk-pressure (diagnose, clean when at or above the threshold, verify), checked with the house rules', ...map }));
+    const map = (JSON.parse(TEXT) as { States: Record<string, { ItemProcessor?: object }> }).States[
+      'Free Disk On Each Broker'
+    ]?.ItemProcessor;
+    expectHouseStyle(
+      JSON.stringify({
+        Comment:
+          'the per-broker loop of disk-pressure (diagnose, clean when at or above the threshold, verify), checked with the house rules',
+        ...map,
+      }),
+    );
     expectLockReleasedOnEveryPath(TEXT);
     expect(taskResources(parseDefinition(TEXT, DISK_SUBSTITUTIONS))).toEqual([
       CLOUDWATCH_GET_METRIC_DATA,
@@ -135,7 +199,12 @@ describe('statemachines/disk-pressure.asl.json: definition', () => {
   });
 
   it('the cleanup document is asked to delete (DryRun false) only on the real path, and never with a data directory', () => {
-    const def = JSON.parse(TEXT) as { States: Record<string, { ItemProcessor?: { States: Record<string, { Parameters?: { Parameters?: Record<string, unknown> } }> } }> };
+    const def = JSON.parse(TEXT) as {
+      States: Record<
+        string,
+        { ItemProcessor?: { States: Record<string, { Parameters?: { Parameters?: Record<string, unknown> } }> } }
+      >;
+    };
     const free = def.States['Free Disk On Each Broker']?.ItemProcessor?.States['Free Broker Disk'];
     expect(free?.Parameters?.Parameters).toEqual({
       'AppLogDir.$': 'States.Array($.broker.appLogDir)',
@@ -156,8 +225,20 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
       [FREE, instanceOf(2)],
       [DIAG, instanceOf(2)],
     ]);
-    expect(run.commands[1]?.parameters).toEqual({ AppLogDir: ['/srv/kafka-2/logs'], HeapDumpDirs: ['/srv/kafka-2/logs'], ServerProperties: ['/etc/kafka/server.properties'], DryRun: ['false'] });
-    expect(run.store.timeline.map((e) => e.action)).toEqual(['recovery-started', 'disk-diagnosed', 'disk-freed', 'disk-rechecked', 'status-changed', 'lock-released']);
+    expect(run.commands[1]?.parameters).toEqual({
+      AppLogDir: ['/srv/kafka-2/logs'],
+      HeapDumpDirs: ['/srv/kafka-2/logs'],
+      ServerProperties: ['/etc/kafka/server.properties'],
+      DryRun: ['false'],
+    });
+    expect(run.store.timeline.map((e) => e.action)).toEqual([
+      'recovery-started',
+      'disk-diagnosed',
+      'disk-freed',
+      'disk-rechecked',
+      'status-changed',
+      'lock-released',
+    ]);
     expect(run.timeline('disk-rechecked')[0]?.detail).toBe('broker 2 after cleanup: data disk 72% < 85%');
     expect(run.store.status).toBe('resolved');
     expect(run.store.heals).toHaveLength(1);
@@ -174,7 +255,9 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
     const run = await runDisk({ brokerIds: [2, 3], usage: { 2: 97, 3: 95 }, freedPoints: 5 });
     expect(run.final).toBe('Handed To Operators');
     expect(run.commands.filter((c) => c.documentName === FREE).map((c) => c.instanceId)).toEqual([instanceOf(2)]);
-    expect(statusDetail(run)).toMatch(/still at or above 85%: shortening topic retention deletes data and needs a person/);
+    expect(statusDetail(run)).toMatch(
+      /still at or above 85%: shortening topic retention deletes data and needs a person/,
+    );
     expect(run.published).toHaveLength(1);
     expect(run.store.lock).toBeUndefined();
   });
@@ -206,14 +289,19 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
     expect(run.updates.map((u) => u.volumeGb)).toEqual([1250]);
     expect(run.msk).toMatchObject({ state: 'ACTIVE', volumeGb: 1250 });
     expect(run.commands).toEqual([]);
-    expect(run.timeline('storage-update-planned')[0]?.detail).toBe('grow broker storage from 1000 to 1250 GiB (+25%, max 16384); projected usage 73.6% (threshold 85%)');
+    expect(run.timeline('storage-update-planned')[0]?.detail).toBe(
+      'grow broker storage from 1000 to 1250 GiB (+25%, max 16384); projected usage 73.6% (threshold 85%)',
+    );
     expect(statusDetail(run)).toMatch(/broker storage grew to 1250 GiB; projected data disk usage 73.6% \(below 85%\)/);
     expect(run.store.heals).toEqual([expect.objectContaining({ cluster: 'orders' })]);
   });
 
   it('a storage update within the last 6 h (an earlier disk-pressure heal) -> skipped with the reason recorded, escalated', async () => {
     const earlier = new Date(Date.now() - 5 * 3_600_000).toISOString();
-    const run = await runDisk({ platform: 'msk', earlierHeals: [{ cluster: 'orders', type: 'disk-pressure', brokerIds: [], finishedAt: earlier }] });
+    const run = await runDisk({
+      platform: 'msk',
+      earlierHeals: [{ cluster: 'orders', type: 'disk-pressure', brokerIds: [], finishedAt: earlier }],
+    });
     expect(run.final).toBe('Handed To Operators');
     expect(run.updates).toEqual([]);
     expect(run.timeline('storage-update-skipped')[0]?.detail).toMatch(/less than 6 h ago: MSK allows one per 6 h/);
@@ -224,7 +312,9 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
     const run = await runDisk({ platform: 'msk', msk: { lastStorageUpdateAt: Date.now() - 3_600_000 } });
     expect(run.final).toBe('Handed To Operators');
     expect(run.calls.find((c) => c.stateName === 'Update Broker Storage')?.error).toBe('Kafka.BadRequestException');
-    expect(run.timeline('storage-update-skipped')[0]?.detail).toMatch(/MSK refused UpdateBrokerStorage: .*less than 6 hours ago/);
+    expect(run.timeline('storage-update-skipped')[0]?.detail).toMatch(
+      /MSK refused UpdateBrokerStorage: .*less than 6 hours ago/,
+    );
   });
 
   it('cluster not ACTIVE -> skipped, nothing updated', async () => {
@@ -237,7 +327,9 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
     const run = await runDisk({ platform: 'msk', msk: { volumeGb: 16_000, diskUsedPercent: 99 } });
     expect(run.updates.map((u) => u.volumeGb)).toEqual([16_384]);
     expect(run.final).toBe('Handed To Operators');
-    expect(statusDetail(run)).toMatch(/broker storage grew to 16384 GiB but the projected usage \(96.7%\) is not known to be below 85%/);
+    expect(statusDetail(run)).toMatch(
+      /broker storage grew to 16384 GiB but the projected usage \(96.7%\) is not known to be below 85%/,
+    );
   });
 
   it('re-measures before growing anything: an alarm at 95% while the brokers are at 60% is a false alarm, nothing updated, no heal', async () => {
@@ -246,11 +338,23 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
     expect(run.updates).toEqual([]);
     expect(run.calls.filter((c) => c.resource === KAFKA_UPDATE_BROKER_STORAGE)).toEqual([]);
     expect(run.timeline('storage-update-planned')).toEqual([]);
-    expect(statusDetail(run)).toBe('remediating -> resolved: false alarm: re-measured: the highest broker data disk usage of MSK cluster orders is 60% (below 85%); broker storage not grown');
+    expect(statusDetail(run)).toBe(
+      'remediating -> resolved: false alarm: re-measured: the highest broker data disk usage of MSK cluster orders is 60% (below 85%); broker storage not grown',
+    );
     expect(run.store.heals, 'no heal: the 6-hour rule and the flap breaker do not count it').toEqual([]);
     // The query: the cluster's brokers' maximum over the last 10 minutes, newest first.
-    const query = run.calls.find((c) => c.resource === CLOUDWATCH_GET_METRIC_DATA)?.input as { StartTime: string; EndTime: string; ScanBy: string; MetricDataQueries: { Expression: string; Period: number }[] };
-    expect(query.MetricDataQueries).toEqual([expect.objectContaining({ Expression: `SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Broker ID", "Cluster Name") WHERE "Cluster Name" = 'orders'`, Period: 60 })]);
+    const query = run.calls.find((c) => c.resource === CLOUDWATCH_GET_METRIC_DATA)?.input as {
+      StartTime: string;
+      EndTime: string;
+      ScanBy: string;
+      MetricDataQueries: { Expression: string; Period: number }[];
+    };
+    expect(query.MetricDataQueries).toEqual([
+      expect.objectContaining({
+        Expression: `SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Broker ID", "Cluster Name") WHERE "Cluster Name" = 'orders'`,
+        Period: 60,
+      }),
+    ]);
     expect(Date.parse(query.EndTime) - Date.parse(query.StartTime)).toBe(600_000);
     expect(Math.abs(Date.now() - Date.parse(query.EndTime))).toBeLessThan(30_000);
   });
@@ -270,13 +374,17 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
     const run = await runDisk({ platform: 'msk', msk: { diskUsedPercent: undefined } });
     expect(run.final).toBe('Handed To Operators');
     expect(run.updates).toEqual([]);
-    expect(statusDetail(run)).toMatch(/broker storage not updated: no KafkaDataLogsDiskUsed datapoint for MSK cluster orders since .*could not be confirmed/);
+    expect(statusDetail(run)).toMatch(
+      /broker storage not updated: no KafkaDataLogsDiskUsed datapoint for MSK cluster orders since .*could not be confirmed/,
+    );
   });
 
   it('dryRun: ZERO UpdateBrokerStorage calls, the planned update on the timeline', async () => {
     const run = await runDisk({ platform: 'msk', dryRun: true });
     expect(run.updates).toEqual([]);
     expect(run.calls.filter((c) => c.resource === KAFKA_UPDATE_BROKER_STORAGE)).toEqual([]);
-    expect(run.timeline('planned-action')[0]?.detail).toMatch(/^would call kafka:UpdateBrokerStorage on .* \(all brokers to 1250 GiB\)/);
+    expect(run.timeline('planned-action')[0]?.detail).toMatch(
+      /^would call kafka:UpdateBrokerStorage on .* \(all brokers to 1250 GiB\)/,
+    );
   });
 });

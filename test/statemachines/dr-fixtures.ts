@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanaryFailed, DrPrerequisitesNotMet, DrStepSchema } from '../../functions/cluster-steps/dr.js';
 import { siteProbeVerdict, type SiteProbeVerdict } from '../../functions/domain/dr.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import {
   APPROVAL_RESOURCE,
@@ -75,15 +79,37 @@ export interface DrRun {
 }
 
 export async function runDr(s: DrScenario): Promise<DrRun> {
-  const input = { incidentId: 'inc-events-site', cluster: 'events', dryRun: false, severity: 'SEV-1', incidentType: 'site-failure', ...s.input };
+  const input = {
+    incidentId: 'inc-events-site',
+    cluster: 'events',
+    dryRun: false,
+    severity: 'SEV-1',
+    incidentType: 'site-failure',
+    ...s.input,
+  };
   const store = new MemoryStore('inc-events-site', 'events', !input.dryRun);
-  const dr = (endpoint: string, peer: string) => ({ peer, hostedZoneId: ZONE_ID, recordName: 'kafka.example.com', ttl: 60, endpoint, bootstrapPort: 9092, automaticFailover: s.automatic ?? false, maxReplicationLagSeconds: 60 });
+  const dr = (endpoint: string, peer: string) => ({
+    peer,
+    hostedZoneId: ZONE_ID,
+    recordName: 'kafka.example.com',
+    ttl: 60,
+    endpoint,
+    bootstrapPort: 9092,
+    automaticFailover: s.automatic ?? false,
+    maxReplicationLagSeconds: 60,
+  });
   const targets: ClusterTargetConfig[] = [
     { cluster: 'events', platform: 'ec2', clusterStepsFunction: CS_PRIMARY, dr: dr(PRIMARY_ENDPOINT, 'events-dr') },
     { cluster: 'events-dr', platform: 'ec2', clusterStepsFunction: CS_DR, dr: dr(DR_ENDPOINT, 'events') },
   ];
-  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => targets, now: () => new Date(), diskCriticalPercent: 90 });
-  const initial = s.recordValue === undefined ? (s.workflow === 'dr-failover' ? PRIMARY_ENDPOINT : DR_ENDPOINT) : s.recordValue;
+  const workflowSteps = makeWorkflowStepsHandler({
+    ...storePieces(store),
+    targets: () => targets,
+    now: () => new Date(),
+    diskCriticalPercent: 90,
+  });
+  const initial =
+    s.recordValue === undefined ? (s.workflow === 'dr-failover' ? PRIMARY_ENDPOINT : DR_ENDPOINT) : s.recordValue;
   const zone = new LocalZone({
     file: join(mkdtempSync(join(tmpdir(), 'kh-dr-zone-')), 'zone.json'),
     hostedZoneId: ZONE_ID,
@@ -104,32 +130,75 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
       case 'dr-site-probe': {
         const found = primaryProbes[Math.min(siteProbes++, primaryProbes.length - 1)] ?? 'down';
         if (found === 'error') throw new TaskError('Lambda.Unknown', `${fn} timed out`);
-        const judged = siteProbeVerdict({ cluster, expect: step.expect, status: found, bootstrapReachable: found !== 'down' });
-        return { step: step.step, ...judged, ...(s.probeVerdict ? { verdict: s.probeVerdict } : {}), status: found, at: new Date().toISOString() };
+        const judged = siteProbeVerdict({
+          cluster,
+          expect: step.expect,
+          status: found,
+          bootstrapReachable: found !== 'down',
+        });
+        return {
+          step: step.step,
+          ...judged,
+          ...(s.probeVerdict ? { verdict: s.probeVerdict } : {}),
+          status: found,
+          at: new Date().toISOString(),
+        };
       }
       case 'dr-prerequisites':
-        if (prerequisiteCalls++ < (s.prerequisitesFailures ?? 0)) throw new DrPrerequisitesNotMet(`${cluster} is not ready: replication lag 75.000 s exceeds the allowed 60 s`);
-        return { step: step.step, ready: true, healthy: true, lagSeconds: 0.042, summary: `${cluster} is healthy and reachable, replication lag 0.042 s (max 60 s)`, at: new Date().toISOString() };
+        if (prerequisiteCalls++ < (s.prerequisitesFailures ?? 0))
+          throw new DrPrerequisitesNotMet(`${cluster} is not ready: replication lag 75.000 s exceeds the allowed 60 s`);
+        return {
+          step: step.step,
+          ready: true,
+          healthy: true,
+          lagSeconds: 0.042,
+          summary: `${cluster} is healthy and reachable, replication lag 0.042 s (max 60 s)`,
+          at: new Date().toISOString(),
+        };
       case 'dr-backup':
-        return { step: step.step, topic: 'kafka-heal.dr-backups', key: step.incidentId, topics: 2, groups: 1, bytes: 512, summary: `2 topic configs and 1 consumer groups of ${cluster} backed up to kafka-heal.dr-backups key ${step.incidentId}`, at: new Date().toISOString() };
+        return {
+          step: step.step,
+          topic: 'kafka-heal.dr-backups',
+          key: step.incidentId,
+          topics: 2,
+          groups: 1,
+          bytes: 512,
+          summary: `2 topic configs and 1 consumer groups of ${cluster} backed up to kafka-heal.dr-backups key ${step.incidentId}`,
+          at: new Date().toISOString(),
+        };
       case 'dr-canary': {
         // As a client: what does the record lead to now?
         const value = zone.lookup(step.recordName, 'CNAME')?.ResourceRecords[0]?.Value;
-        if (s.canaryBroken || value !== endpoint) throw new CanaryFailed(`${step.recordName} leads to ${value ?? 'nothing'}, expected ${endpoint}`);
-        return { step: step.step, ok: true, clusterId: `id-${cluster}`, roundTripMs: 12, summary: `${step.recordName} leads to cluster id-${cluster}; the canary made the round trip`, at: new Date().toISOString() };
+        if (s.canaryBroken || value !== endpoint)
+          throw new CanaryFailed(`${step.recordName} leads to ${value ?? 'nothing'}, expected ${endpoint}`);
+        return {
+          step: step.step,
+          ok: true,
+          clusterId: `id-${cluster}`,
+          roundTripMs: 12,
+          summary: `${step.recordName} leads to cluster id-${cluster}; the canary made the round trip`,
+          at: new Date().toISOString(),
+        };
       }
     }
   };
   const published: Json[] = [];
   const escalation = parseDefinition(
     readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
-    escalationNotifySubstitutions({ criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical', warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }),
+    escalationNotifySubstitutions({
+      criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical',
+      warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning',
+    }),
   );
   const sns = (msg: Json) => {
     published.push(msg);
     return { MessageId: `m-${published.length}` };
   };
-  const approval = approvalBinding({ decide: () => s.approval ?? { decision: 'approved', by: 'oncall@example.com' }, timeScale: 0.0001, ...watchApprovals(s.history) });
+  const approval = approvalBinding({
+    decide: () => s.approval ?? { decision: 'approved', by: 'oncall@example.com' },
+    timeScale: 0.0001,
+    ...watchApprovals(s.history),
+  });
   const { registry, calls } = recordCalls({
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [DR_SUBSTITUTIONS.WorkflowStepsFunctionArn]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
@@ -140,7 +209,13 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
     ...route53Bindings(zone),
     [RESOURCES.snsPublish]: sns,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
-      [DR_SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) => runWorkflow({ definition: escalation, input: childInput, timeScale: 0, bindings: { [RESOURCES.snsPublish]: sns } }),
+      [DR_SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
+        runWorkflow({
+          definition: escalation,
+          input: childInput,
+          timeScale: 0,
+          bindings: { [RESOURCES.snsPublish]: sns },
+        }),
     }),
   });
   const states: string[] = [];
@@ -162,9 +237,19 @@ export async function runDr(s: DrScenario): Promise<DrRun> {
 export function mutatingCalls(run: DrRun): string[] {
   return run.calls
     .filter((c) => {
-      if (c.resource.endsWith('route53:changeResourceRecordSets') || c.resource === APPROVAL_RESOURCE || c.resource === RESOURCES.snsPublish) return true;
+      if (
+        c.resource.endsWith('route53:changeResourceRecordSets') ||
+        c.resource === APPROVAL_RESOURCE ||
+        c.resource === RESOURCES.snsPublish
+      )
+        return true;
       const p = c.input as { FunctionName?: string; Payload?: { step?: string } };
-      return c.resource === RESOURCES.lambdaInvoke && p.FunctionName !== DR_SUBSTITUTIONS.WorkflowStepsFunctionArn && p.Payload?.step !== 'dr-prerequisites' && p.Payload?.step !== 'dr-site-probe';
+      return (
+        c.resource === RESOURCES.lambdaInvoke &&
+        p.FunctionName !== DR_SUBSTITUTIONS.WorkflowStepsFunctionArn &&
+        p.Payload?.step !== 'dr-prerequisites' &&
+        p.Payload?.step !== 'dr-site-probe'
+      );
     })
     .map((c) => `${c.stateName}`);
 }

@@ -6,7 +6,10 @@ import { RESOURCES, TaskError, loadDefinition, runWorkflow, type Json } from '..
 
 const CRITICAL = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-eu-critical';
 const WARNING = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-eu-warning';
-const definition = loadDefinition(ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions({ criticalTopicArn: CRITICAL, warningTopicArn: WARNING }));
+const definition = loadDefinition(
+  ESCALATION_NOTIFY_ASL,
+  escalationNotifySubstitutions({ criticalTopicArn: CRITICAL, warningTopicArn: WARNING }),
+);
 
 interface Publish {
   TopicArn: string;
@@ -44,18 +47,28 @@ async function run(input: Json, script?: Record<string, string[]>) {
 }
 
 describe('escalation-notify on the local runtime', () => {
-  it.each(['SEV-1', 'SEV-2'])('%s goes to the critical topic, once, with subject, attributes and the incident as the message', async (severity) => {
-    const { result, calls } = await run(incident(severity));
-    expect(result.status).toBe('SUCCEEDED');
-    expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({
-      TopicArn: CRITICAL,
-      Subject: `[kafka-heal] ${severity} broker-failure on orders`,
-      MessageAttributes: { severity: { DataType: 'String', StringValue: severity }, incidentId: { DataType: 'String', StringValue: 'inc-orders-broker-failure-1' } },
-    });
-    expect(JSON.parse(calls[0]?.Message ?? '{}')).toEqual(incident(severity));
-    if (result.status === 'SUCCEEDED') expect((result.output as { notification: Json }).notification).toEqual({ messageId: 'msg-1', topic: 'critical' });
-  });
+  it.each(['SEV-1', 'SEV-2'])(
+    '%s goes to the critical topic, once, with subject, attributes and the incident as the message',
+    async (severity) => {
+      const { result, calls } = await run(incident(severity));
+      expect(result.status).toBe('SUCCEEDED');
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toMatchObject({
+        TopicArn: CRITICAL,
+        Subject: `[kafka-heal] ${severity} broker-failure on orders`,
+        MessageAttributes: {
+          severity: { DataType: 'String', StringValue: severity },
+          incidentId: { DataType: 'String', StringValue: 'inc-orders-broker-failure-1' },
+        },
+      });
+      expect(JSON.parse(calls[0]?.Message ?? '{}')).toEqual(incident(severity));
+      if (result.status === 'SUCCEEDED')
+        expect((result.output as { notification: Json }).notification).toEqual({
+          messageId: 'msg-1',
+          topic: 'critical',
+        });
+    },
+  );
 
   it.each(['SEV-3', 'SEV-4', 'SEV-9'])('%s goes to the warning topic', async (severity) => {
     const { result, calls } = await run(incident(severity));
@@ -64,13 +77,17 @@ describe('escalation-notify on the local runtime', () => {
   });
 
   it('retries a throttled publish and succeeds without falling back', async () => {
-    const { result, calls } = await run(incident('SEV-1'), { [CRITICAL]: ['SNS.ThrottledException', 'SNS.ThrottledException'] });
+    const { result, calls } = await run(incident('SEV-1'), {
+      [CRITICAL]: ['SNS.ThrottledException', 'SNS.ThrottledException'],
+    });
     expect(result.status).toBe('SUCCEEDED');
     expect(calls.map((c) => c.TopicArn)).toEqual([CRITICAL, CRITICAL, CRITICAL]);
   });
 
   it('falls back to the warning topic when the critical topic keeps refusing, then fails so the alarm fires', async () => {
-    const { result, calls } = await run(incident('SEV-1'), { [CRITICAL]: ['SNS.NotFoundException', 'SNS.NotFoundException', 'SNS.NotFoundException'] });
+    const { result, calls } = await run(incident('SEV-1'), {
+      [CRITICAL]: ['SNS.NotFoundException', 'SNS.NotFoundException', 'SNS.NotFoundException'],
+    });
     // One try and two retries (States.ALL retrier) on critical, then the fallback.
     expect(calls.map((c) => c.TopicArn)).toEqual([CRITICAL, CRITICAL, CRITICAL, WARNING]);
     expect(calls[3]?.Subject).toBe('[kafka-heal] SEV-1 broker-failure on orders (fallback)');
@@ -78,7 +95,13 @@ describe('escalation-notify on the local runtime', () => {
   });
 
   it('fails with NotificationUndelivered when no topic takes the message', async () => {
-    const { result } = await run(incident('SEV-3'), { [WARNING]: ['SNS.AuthorizationErrorException', 'SNS.AuthorizationErrorException', 'SNS.AuthorizationErrorException'] });
+    const { result } = await run(incident('SEV-3'), {
+      [WARNING]: [
+        'SNS.AuthorizationErrorException',
+        'SNS.AuthorizationErrorException',
+        'SNS.AuthorizationErrorException',
+      ],
+    });
     expect(result).toMatchObject({ status: 'FAILED', error: 'NotificationUndelivered' });
   });
 

@@ -3,7 +3,11 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { INCIDENT_TYPES } from '../../functions/domain/types.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '../../infra/constructs/workflows.js';
+import {
+  ESCALATION_NOTIFY_ASL,
+  escalationNotifySubstitutions,
+  renderDefinition,
+} from '../../infra/constructs/workflows.js';
 
 // asl-validator ships no type declarations: describe the one call used here.
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -85,12 +89,13 @@ describe('statemachines/escalation-notify.asl.json', () => {
         });
       }
       if (state.Type === 'Choice') expect(state.Comment, `${name} says why`).toBeTruthy();
-      for (const c of state.Catch ?? []) expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
+      for (const c of state.Catch ?? [])
+        expect((c as { Comment?: string }).Comment, `${name} catch says why`).toBeTruthy();
     }
     expect(TEXT).not.toMatch(/arn:aws:(?!states:::)/);
   });
 
-  it('every SNS Subject fits SNS\'s 100-character limit for the longest incident type and cluster name', () => {
+  it("every SNS Subject fits SNS's 100-character limit for the longest incident type and cluster name", () => {
     const def = JSON.parse(TEXT) as Definition;
     const longestType = Math.max(...INCIDENT_TYPES.map((t) => t.length));
     const longestCluster = 40; // config: a lowercase letter then up to 39 characters
@@ -101,7 +106,10 @@ describe('statemachines/escalation-notify.asl.json', () => {
     for (const f of formats) {
       const template = /^States\.Format\('(.*)', \$\.severity, \$\.incidentType, \$\.cluster\)$/.exec(f)?.[1];
       expect(template, f).toBeDefined();
-      const rendered = (template as string).replace('{}', 'SEV-1').replace('{}', 'x'.repeat(longestType)).replace('{}', 'c'.repeat(longestCluster));
+      const rendered = (template as string)
+        .replace('{}', 'SEV-1')
+        .replace('{}', 'x'.repeat(longestType))
+        .replace('{}', 'c'.repeat(longestCluster));
       expect(rendered.length, rendered).toBeLessThanOrEqual(100);
     }
   });
@@ -118,7 +126,12 @@ describe('statemachines/escalation-notify.asl.json', () => {
     expect(def.States['Publish To Warning Topic As Fallback']?.Parameters?.['TopicArn']).toBe(SUBS['WarningTopicArn']);
     // Every transition names a state that exists.
     for (const state of Object.values(def.States)) {
-      const targets = [state.Next, state.Default, ...(state.Choices ?? []).map((c) => c.Next), ...(state.Catch ?? []).map((c) => c.Next)];
+      const targets = [
+        state.Next,
+        state.Default,
+        ...(state.Choices ?? []).map((c) => c.Next),
+        ...(state.Catch ?? []).map((c) => c.Next),
+      ];
       for (const t of targets) if (t !== undefined) expect(def.States).toHaveProperty([t]);
     }
     expect(def.States).toHaveProperty([def.StartAt]);

@@ -13,8 +13,22 @@ import { notify } from '../../functions/shared/notify.js';
 import { PagerDutyUnavailable, type PagerDutyResult } from '../../functions/shared/pagerduty.js';
 import type { PolicySource } from '../../functions/shared/policy-source.js';
 import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '../../infra/constructs/workflows.js';
-import { RESOURCES, TaskError, lambdaInvokeBinding, parseDefinition, recordCalls, runWorkflow, startExecutionSyncBinding, taskResources, type Json } from '../../local/stepfunctions/index.js';
+import {
+  ESCALATION_NOTIFY_ASL,
+  escalationNotifySubstitutions,
+  renderDefinition,
+} from '../../infra/constructs/workflows.js';
+import {
+  RESOURCES,
+  TaskError,
+  lambdaInvokeBinding,
+  parseDefinition,
+  recordCalls,
+  runWorkflow,
+  startExecutionSyncBinding,
+  taskResources,
+  type Json,
+} from '../../local/stepfunctions/index.js';
 import { storePieces } from '../support/store-pieces.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
@@ -25,7 +39,10 @@ const NOTIFY_SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal
 const SUBS = escalationSubstitutions({ escalationFunctionArn: FN, escalationNotifyStateMachineArn: NOTIFY_SM });
 const TEXT = readFileSync(ESCALATION_ASL, 'utf8');
 const definition = parseDefinition(TEXT, SUBS);
-const notifyDefinition = parseDefinition(readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'), escalationNotifySubstitutions({ criticalTopicArn: 'arn:sns:critical', warningTopicArn: 'arn:sns:warning' }));
+const notifyDefinition = parseDefinition(
+  readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
+  escalationNotifySubstitutions({ criticalTopicArn: 'arn:sns:critical', warningTopicArn: 'arn:sns:warning' }),
+);
 const T0 = Date.parse('2026-11-22T03:00:00.000Z');
 const MIN = 60_000;
 
@@ -43,9 +60,15 @@ interface Scenario {
 }
 
 /** Two levels of their own: the deployment's PagerDuty service, then the SRE leads' service. */
-const TWO_SERVICES: EscalationTargets = { mode: 'levels', levels: [{}, { routingKeySecret: 'kafka-heal/pagerduty/sre-leads' }] };
+const TWO_SERVICES: EscalationTargets = {
+  mode: 'levels',
+  levels: [{}, { routingKeySecret: 'kafka-heal/pagerduty/sre-leads' }],
+};
 const CTO_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-test-escalation-cto';
-const THREE_LEVELS: EscalationTargets = { mode: 'levels', levels: [...TWO_SERVICES.levels, { snsTopicArn: CTO_TOPIC }] };
+const THREE_LEVELS: EscalationTargets = {
+  mode: 'levels',
+  levels: [...TWO_SERVICES.levels, { snsTopicArn: CTO_TOPIC }],
+};
 
 async function run(s: Scenario) {
   let clock = T0;
@@ -69,7 +92,9 @@ async function run(s: Scenario) {
     lastSignalAt: new Date(T0).toISOString(),
     version: 1,
     timeline,
-    ...(s.ackAtMin !== undefined && clock >= T0 + s.ackAtMin * MIN ? { acknowledgedAt: new Date(T0 + s.ackAtMin * MIN).toISOString() } : {}),
+    ...(s.ackAtMin !== undefined && clock >= T0 + s.ackAtMin * MIN
+      ? { acknowledgedAt: new Date(T0 + s.ackAtMin * MIN).toISOString() }
+      : {}),
   });
   const store = {
     get: async (id: string) => {
@@ -82,20 +107,37 @@ async function run(s: Scenario) {
       return full;
     },
   };
-  const pdCall = (action: string, service = 'default') => async (arg: unknown): Promise<PagerDutyResult> => {
-    const key = typeof arg === 'string' ? arg : (arg as { incidentId: string }).incidentId;
-    if (s.pagerDutyDown) throw new PagerDutyUnavailable(5, 30_000, 'HTTP 503', 503, 'attempt limit 5 reached');
-    pd.push({ action, key, at: clock, service, level: typeof arg === 'object' ? (arg as { customDetails?: { escalationLevel?: unknown } }).customDetails?.escalationLevel : undefined });
-    return { action: action as PagerDutyResult['action'], dedupKey: key, attempts: 1, message: 'Event processed' };
-  };
+  const pdCall =
+    (action: string, service = 'default') =>
+    async (arg: unknown): Promise<PagerDutyResult> => {
+      const key = typeof arg === 'string' ? arg : (arg as { incidentId: string }).incidentId;
+      if (s.pagerDutyDown) throw new PagerDutyUnavailable(5, 30_000, 'HTTP 503', 503, 'attempt limit 5 reached');
+      pd.push({
+        action,
+        key,
+        at: clock,
+        service,
+        level:
+          typeof arg === 'object'
+            ? (arg as { customDetails?: { escalationLevel?: unknown } }).customDetails?.escalationLevel
+            : undefined,
+      });
+      return { action: action as PagerDutyResult['action'], dedupKey: key, attempts: 1, message: 'Event processed' };
+    };
   const handler = makeEscalationHandler({
     ...storePieces(store),
     now,
-    ...(s.escalation ? { policies: { get: async () => ({ policy: { escalation: s.escalation } }) } as unknown as PolicySource } : {}),
+    ...(s.escalation
+      ? { policies: { get: async () => ({ policy: { escalation: s.escalation } }) } as unknown as PolicySource }
+      : {}),
     notify: (n) =>
       notify(n, {
         pagerDuty: { trigger: pdCall('trigger'), acknowledge: pdCall('acknowledge'), resolve: pdCall('resolve') },
-        pagerDutyFor: (secret) => ({ trigger: pdCall('trigger', secret), acknowledge: pdCall('acknowledge', secret), resolve: pdCall('resolve', secret) }),
+        pagerDutyFor: (secret) => ({
+          trigger: pdCall('trigger', secret),
+          acknowledge: pdCall('acknowledge', secret),
+          resolve: pdCall('resolve', secret),
+        }),
         sns: {
           send: async (cmd: { input: { TopicArn?: string; Subject?: string } }) => {
             if (s.snsDown) throw Object.assign(new Error('SNS is down'), { name: 'InternalErrorException' });
@@ -139,9 +181,19 @@ async function run(s: Scenario) {
         }),
     }),
   });
-  const input = { incidentId: 'inc-orders-1', cluster: 'orders', incidentType: 'broker-failure', severity: s.severity ?? 'SEV-1', action: 'escalate', reasons: ['4 of 5 brokers down at once: emergency'], ...(s.dryRun ? { dryRun: true } : {}) };
+  const input = {
+    incidentId: 'inc-orders-1',
+    cluster: 'orders',
+    incidentType: 'broker-failure',
+    severity: s.severity ?? 'SEV-1',
+    action: 'escalate',
+    reasons: ['4 of 5 brokers down at once: emergency'],
+    ...(s.dryRun ? { dryRun: true } : {}),
+  };
   const result = await runWorkflow({ definition, input, bindings: recorded.registry, timeScale: 0 });
-  const actions = timeline.filter((e) => e.actor === 'workflow:escalation').map((e) => `${Math.round((Date.parse(e.at) - T0) / MIN)}m ${e.action}${e.result ? `=${e.result}` : ''}`);
+  const actions = timeline
+    .filter((e) => e.actor === 'workflow:escalation')
+    .map((e) => `${Math.round((Date.parse(e.at) - T0) / MIN)}m ${e.action}${e.result ? `=${e.result}` : ''}`);
   return { result, timeline, actions, pd, sns, sqs, broadcasts, calls: recorded.calls };
 }
 
@@ -163,7 +215,11 @@ describe('statemachines/escalation.asl.json', () => {
   it('SEV-1 acknowledged in time: one page, PagerDuty acknowledge, status updates every 30 min, PagerDuty resolve', async () => {
     const r = await run({ severity: 'SEV-1', escalation: TWO_SERVICES, ackAtMin: 5, resolveAtMin: 70 });
     expect(r.result.status).toBe('SUCCEEDED');
-    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual(['0m trigger', '15m acknowledge', '90m resolve']);
+    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual([
+      '0m trigger',
+      '15m acknowledge',
+      '90m resolve',
+    ]);
     expect(r.pd.every((p) => p.key === 'inc-orders-1')).toBe(true);
     expect(r.actions).toEqual([
       '0m escalation-started',
@@ -183,14 +239,20 @@ describe('statemachines/escalation.asl.json', () => {
   it('SEV-2 never acknowledged: level 2 (its own service) after 30 min, ladder exhausted after 60 min, broadcast through escalation-notify', async () => {
     const r = await run({ severity: 'SEV-2', escalation: TWO_SERVICES });
     expect(r.result.status).toBe('SUCCEEDED');
-    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action} L${String(p.level)} ${p.service}`)).toEqual(['0m trigger L1 default', '30m trigger L2 kafka-heal/pagerduty/sre-leads']);
+    expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action} L${String(p.level)} ${p.service}`)).toEqual([
+      '0m trigger L1 default',
+      '30m trigger L2 kafka-heal/pagerduty/sre-leads',
+    ]);
     expect(r.actions.at(-1)).toBe('60m escalation-finished=ladder-exhausted');
     expect(r.broadcasts).toHaveLength(1);
     expect(r.broadcasts[0]).toMatchObject({ TopicArn: 'arn:sns:critical' });
-    expect(JSON.parse((r.broadcasts[0] as { Message: string }).Message)).toMatchObject({ incidentId: 'inc-orders-1', summary: expect.stringContaining('Nobody acknowledged SEV-2') as unknown });
+    expect(JSON.parse((r.broadcasts[0] as { Message: string }).Message)).toMatchObject({
+      incidentId: 'inc-orders-1',
+      summary: expect.stringContaining('Nobody acknowledged SEV-2') as unknown,
+    });
   });
 
-  it("PagerDuty escalates by its own policy: one page, never re-triggered; status updates until resolved", async () => {
+  it('PagerDuty escalates by its own policy: one page, never re-triggered; status updates until resolved', async () => {
     const r = await run({ severity: 'SEV-1', resolveAtMin: 100 });
     expect(r.result.status).toBe('SUCCEEDED');
     expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual(['0m trigger', '120m resolve']);
@@ -225,11 +287,19 @@ describe('statemachines/escalation.asl.json', () => {
 
   it('a level with an SNS topic of its own pages through that topic', async () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-test-escalation-leads';
-    const r = await run({ severity: 'SEV-2', escalation: { mode: 'levels', levels: [{}, { snsTopicArn: topic }] }, resolveAtMin: 40 });
+    const r = await run({
+      severity: 'SEV-2',
+      escalation: { mode: 'levels', levels: [{}, { snsTopicArn: topic }] },
+      resolveAtMin: 40,
+    });
     expect(r.result.status).toBe('SUCCEEDED');
     expect(r.pd.map((p) => `${(p.at - T0) / MIN}m ${p.action}`)).toEqual(['0m trigger', '60m resolve']);
     expect(r.sns.map((m) => `${(m.at - T0) / MIN}m ${m.TopicArn ?? ''}`)).toEqual([`30m ${topic}`]);
-    expect(r.actions.slice(0, 3)).toEqual(['0m escalation-started', '0m escalation-paged=pagerduty', '30m escalation-paged=sns']);
+    expect(r.actions.slice(0, 3)).toEqual([
+      '0m escalation-started',
+      '0m escalation-paged=pagerduty',
+      '30m escalation-paged=sns',
+    ]);
   });
 
   it('PagerDuty down: the page goes to SNS instead and the timeline says why', async () => {
@@ -247,7 +317,10 @@ describe('statemachines/escalation.asl.json', () => {
     expect(r.result.status).toBe('SUCCEEDED');
     expect(r.actions[1]).toBe('0m escalation-paged=retry-queue');
     expect(r.sqs.length).toBeGreaterThanOrEqual(1);
-    expect(JSON.parse(r.sqs[0]?.body ?? '{}')).toMatchObject({ version: 1, notification: { incidentId: 'inc-orders-1', kind: 'trigger', level: 1 } });
+    expect(JSON.parse(r.sqs[0]?.body ?? '{}')).toMatchObject({
+      version: 1,
+      notification: { incidentId: 'inc-orders-1', kind: 'trigger', level: 1 },
+    });
   });
 
   it('everything down: NotificationLost is retried, then the execution fails loudly with every attempt on the timeline', async () => {
@@ -284,7 +357,16 @@ describe('statemachines/escalation.asl.json', () => {
   });
 
   it('rejects input without an incident id or severity', async () => {
-    const r = await runWorkflow({ definition, input: { cluster: 'orders' }, bindings: { [RESOURCES.lambdaInvoke]: () => { throw new TaskError('Unexpected', 'no call expected'); }, [RESOURCES.startExecutionSync2]: () => ({}) } });
+    const r = await runWorkflow({
+      definition,
+      input: { cluster: 'orders' },
+      bindings: {
+        [RESOURCES.lambdaInvoke]: () => {
+          throw new TaskError('Unexpected', 'no call expected');
+        },
+        [RESOURCES.startExecutionSync2]: () => ({}),
+      },
+    });
     expect(r).toMatchObject({ status: 'FAILED', error: 'MalformedEventError' });
   });
 });

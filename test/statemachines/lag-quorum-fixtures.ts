@@ -8,7 +8,11 @@ import { expect } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
 import type { ClusterSnapshot, ConsumerGroupLag } from '../../functions/domain/snapshot.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../functions/workflow-steps/handler.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
 import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '../../local/stepfunctions/approvals.js';
 import {
@@ -25,7 +29,16 @@ import {
   type Json,
   type RunResult,
 } from '../../local/stepfunctions/index.js';
-import { ACCOUNT, CLUSTER_STEPS, MemoryStore, SUBSTITUTIONS as BROKER_SUBSTITUTIONS, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
+import {
+  ACCOUNT,
+  CLUSTER_STEPS,
+  MemoryStore,
+  SUBSTITUTIONS as BROKER_SUBSTITUTIONS,
+  aslText,
+  watchApprovals,
+  watchRun,
+  type HistoryWatch,
+} from './recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 
 export const INCIDENT = 'inc-orders-h4';
@@ -47,7 +60,11 @@ export const QUORUM_SUBSTITUTIONS = {
   CliDocumentName: 'kafka-heal-test-kafka-cli-action',
 };
 
-export const BROKER_INSTANCES: Record<number, string> = { 1: 'i-0123456789abcdef1', 2: 'i-0123456789abcdef2', 3: 'i-0123456789abcdef3' };
+export const BROKER_INSTANCES: Record<number, string> = {
+  1: 'i-0123456789abcdef1',
+  2: 'i-0123456789abcdef2',
+  3: 'i-0123456789abcdef3',
+};
 export const ZK_INSTANCES = ['i-00000000000000a01', 'i-00000000000000a02', 'i-00000000000000a03'];
 
 export function clusterTarget(over: Partial<ClusterTargetConfig> = {}): ClusterTargetConfig {
@@ -55,17 +72,29 @@ export function clusterTarget(over: Partial<ClusterTargetConfig> = {}): ClusterT
     cluster: 'orders',
     platform: 'ec2',
     clusterStepsFunction: CLUSTER_STEPS,
-    brokers: Object.entries(BROKER_INSTANCES).map(([id, instanceId]) => ({ id: Number(id), instanceId, serverProperties: `/srv/kafka-${id}/server.properties` })),
+    brokers: Object.entries(BROKER_INSTANCES).map(([id, instanceId]) => ({
+      id: Number(id),
+      instanceId,
+      serverProperties: `/srv/kafka-${id}/server.properties`,
+    })),
     serviceName: 'kafka',
     listenerPort: 9092,
     consumerGroups: [{ name: 'payments', ownerTeam: 'payments', ownerTopicArn: TEAM_TOPIC, maxOffsetLag: 1000 }],
-    quorum: { metadataMode: 'zookeeper', zookeeper: ZK_INSTANCES.map((instanceId) => ({ instanceId, dataDir: '/var/lib/zookeeper' })) },
+    quorum: {
+      metadataMode: 'zookeeper',
+      zookeeper: ZK_INSTANCES.map((instanceId) => ({ instanceId, dataDir: '/var/lib/zookeeper' })),
+    },
     ...over,
   };
 }
 
 /** The snapshot with the group's offsets: per partition [committed, end]. */
-export function withGroup(base: () => ClusterSnapshot, offsets: [number, number][], members = 2, group = 'payments'): () => ClusterSnapshot {
+export function withGroup(
+  base: () => ClusterSnapshot,
+  offsets: [number, number][],
+  members = 2,
+  group = 'payments',
+): () => ClusterSnapshot {
   return () => {
     const s = base();
     const g: ConsumerGroupLag = {
@@ -73,7 +102,13 @@ export function withGroup(base: () => ClusterSnapshot, offsets: [number, number]
       members,
       state: members > 0 ? 'Stable' : 'Empty',
       totalLag: offsets.reduce((sum, [c, e]) => sum + Math.max(0, e - c), 0),
-      partitions: offsets.map(([committedOffset, endOffset], partition) => ({ topic: 'payments', partition, committedOffset, endOffset, lag: Math.max(0, endOffset - committedOffset) })),
+      partitions: offsets.map(([committedOffset, endOffset], partition) => ({
+        topic: 'payments',
+        partition,
+        committedOffset,
+        endOffset,
+        lag: Math.max(0, endOffset - committedOffset),
+      })),
     };
     return { ...s, consumerGroups: [g] };
   };
@@ -115,10 +150,22 @@ export interface H4Run {
 }
 
 export async function runH4(s: H4Scenario): Promise<H4Run> {
-  const input = { incidentId: INCIDENT, cluster: 'orders', brokerIds: [], dryRun: false, severity: 'SEV-2', ...s.input };
+  const input = {
+    incidentId: INCIDENT,
+    cluster: 'orders',
+    brokerIds: [],
+    dryRun: false,
+    severity: 'SEV-2',
+    ...s.input,
+  };
   const store = new MemoryStore(INCIDENT, 'orders', s.holdLock ?? !input.dryRun);
   const target = s.target ?? clusterTarget();
-  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({
+    ...storePieces(store),
+    targets: () => [target],
+    now: () => new Date(),
+    diskCriticalPercent: 90,
+  });
   let probeIndex = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({
@@ -139,9 +186,19 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
   const hookCalls: Json[] = [];
   const published: H4Run['published'] = [];
   const escalations: Json[] = [];
-  const escalation = parseDefinition(readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'), escalationNotifySubstitutions({ criticalTopicArn: CRITICAL_TOPIC, warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }));
+  const escalation = parseDefinition(
+    readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
+    escalationNotifySubstitutions({
+      criticalTopicArn: CRITICAL_TOPIC,
+      warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning',
+    }),
+  );
   const answers = [...(s.approvals ?? [])];
-  const approval = approvalBinding({ decide: () => answers.shift() ?? { decision: 'approved', by: 'test:operator' }, timeoutMs: 300, ...watchApprovals(s.history) });
+  const approval = approvalBinding({
+    decide: () => answers.shift() ?? { decision: 'approved', by: 'test:operator' },
+    timeoutMs: 300,
+    ...watchApprovals(s.history),
+  });
   const registry = {
     [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
       [LAG_SUBSTITUTIONS.WorkflowStepsFunctionArn]: (payload: Json) => workflowSteps(WorkflowStepSchema.parse(payload)),
@@ -194,12 +251,27 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
     },
   });
   await ssm.settled();
-  return { result, store, calls: recorded.calls, commands: ssm.commands, published, escalations, hookCalls, approvals: approval.requests, probeSteps, states };
+  return {
+    result,
+    store,
+    calls: recorded.calls,
+    commands: ssm.commands,
+    published,
+    escalations,
+    hookCalls,
+    approvals: approval.requests,
+    probeSteps,
+    states,
+  };
 }
 
 export function stepsCalled(run: H4Run): string[] {
   return run.calls
-    .filter((c) => c.resource === RESOURCES.lambdaInvoke && (c.input as { FunctionName?: string }).FunctionName === LAG_SUBSTITUTIONS.WorkflowStepsFunctionArn)
+    .filter(
+      (c) =>
+        c.resource === RESOURCES.lambdaInvoke &&
+        (c.input as { FunctionName?: string }).FunctionName === LAG_SUBSTITUTIONS.WorkflowStepsFunctionArn,
+    )
     .map((c) => (c.input as { Payload: { step: string } }).Payload.step);
 }
 

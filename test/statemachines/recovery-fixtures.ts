@@ -8,11 +8,26 @@ import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/clus
 import type { BrokerObservation, ClusterSnapshot } from '../../functions/domain/snapshot.js';
 import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js';
 import { runMayAct } from '../../functions/domain/run-fencing.js';
-import { IncidentNotFoundError, IncidentStatusConflict, LockHeldError, LockNotOwnedError, RunSupersededError } from '../../functions/shared/errors.js';
+import {
+  IncidentNotFoundError,
+  IncidentStatusConflict,
+  LockHeldError,
+  LockNotOwnedError,
+  RunSupersededError,
+} from '../../functions/shared/errors.js';
 import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
 import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig, type WorkflowStepsStore } from '../../functions/workflow-steps/handler.js';
-import { ESCALATION_NOTIFY_ASL, definitionText, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+  type WorkflowStepsStore,
+} from '../../functions/workflow-steps/handler.js';
+import {
+  ESCALATION_NOTIFY_ASL,
+  definitionText,
+  escalationNotifySubstitutions,
+} from '../../infra/constructs/workflows.js';
 import {
   RESOURCES,
   TaskError,
@@ -58,9 +73,20 @@ export function aslText(name: string): string {
 // ------------------------------------------------------------------ snapshots
 
 type BrokerState = 'up' | 'crashed' | 'hung';
-const p = (partition: number, leader: number, isr: number[], replicas = [1, 2, 3]): RawPartition => ({ topic: 'orders', partition, leader, replicas, isr, offlineReplicas: [] });
+const p = (partition: number, leader: number, isr: number[], replicas = [1, 2, 3]): RawPartition => ({
+  topic: 'orders',
+  partition,
+  leader,
+  replicas,
+  isr,
+  offlineReplicas: [],
+});
 
-export function snapshot(brokers: Record<number, BrokerState>, partitions: RawPartition[], status: ClusterSnapshot['status']): ClusterSnapshot {
+export function snapshot(
+  brokers: Record<number, BrokerState>,
+  partitions: RawPartition[],
+  status: ClusterSnapshot['status'],
+): ClusterSnapshot {
   const obs: BrokerObservation[] = Object.entries(brokers).map(([id, st]) => ({
     id: Number(id),
     host: st === 'crashed' ? '' : '127.0.0.1',
@@ -69,7 +95,13 @@ export function snapshot(brokers: Record<number, BrokerState>, partitions: RawPa
     reachable: st === 'up',
   }));
   const dead = new Set(obs.filter((b) => !b.registered || !b.reachable).map((b) => b.id));
-  const { summary, perBroker } = summarizePartitions(partitions, () => 2, obs.map((b) => b.id), dead, new Set(obs.filter((b) => b.registered).map((b) => b.id)));
+  const { summary, perBroker } = summarizePartitions(
+    partitions,
+    () => 2,
+    obs.map((b) => b.id),
+    dead,
+    new Set(obs.filter((b) => b.registered).map((b) => b.id)),
+  );
   return {
     takenAt: new Date().toISOString(),
     durationMs: 3,
@@ -90,7 +122,8 @@ export const SNAPSHOTS = {
   healthy: () => snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 2, 3]), p(1, 2, [2, 3, 1])], 'healthy'),
   brokerTwoCrashed: () => snapshot({ 1: 'up', 2: 'crashed', 3: 'up' }, [p(0, 1, [1, 3]), p(1, 3, [3, 1])], 'degraded'),
   /** Broker 2 came back, broker 3 fell over: restarting 2 now would leave partitions with ISR 1 < min 2. */
-  brokerTwoNeededNow: () => snapshot({ 1: 'up', 2: 'up', 3: 'crashed' }, [p(0, 1, [1, 2]), p(1, 2, [2, 1])], 'degraded'),
+  brokerTwoNeededNow: () =>
+    snapshot({ 1: 'up', 2: 'up', 3: 'crashed' }, [p(0, 1, [1, 2]), p(1, 2, [2, 1])], 'degraded'),
   /** Broker 2 is back but not yet in the ISR. */
   brokerTwoCatchingUp: () => snapshot({ 1: 'up', 2: 'up', 3: 'up' }, [p(0, 1, [1, 3]), p(1, 3, [3, 1])], 'degraded'),
 };
@@ -98,7 +131,10 @@ export const SNAPSHOTS = {
 // ------------------------------------------------------------------ incident store
 
 /** Every call the workflow steps make, in one object (each piece of WorkflowStepsStore at once: storePieces). */
-type WorkflowStepsCalls = WorkflowStepsStore['incidents'] & WorkflowStepsStore['timeline'] & WorkflowStepsStore['heals'] & WorkflowStepsStore['lock'];
+type WorkflowStepsCalls = WorkflowStepsStore['incidents'] &
+  WorkflowStepsStore['timeline'] &
+  WorkflowStepsStore['heals'] &
+  WorkflowStepsStore['lock'];
 
 export class MemoryStore implements WorkflowStepsCalls {
   status: IncidentStatus = 'remediating';
@@ -114,7 +150,13 @@ export class MemoryStore implements WorkflowStepsCalls {
     readonly cluster: string,
     holdLock: boolean,
   ) {
-    if (holdLock) this.lock = { cluster, owner: incidentId, acquiredAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 3600 };
+    if (holdLock)
+      this.lock = {
+        cluster,
+        owner: incidentId,
+        acquiredAt: new Date().toISOString(),
+        expiresAt: Math.floor(Date.now() / 1000) + 3600,
+      };
   }
 
   private check(id: string): void {
@@ -134,11 +176,22 @@ export class MemoryStore implements WorkflowStepsCalls {
     return full;
   }
 
-  async setStatus(id: string, status: IncidentStatus, expected: readonly IncidentStatus[], note?: { actor: string; detail?: string }, run?: string) {
+  async setStatus(
+    id: string,
+    status: IncidentStatus,
+    expected: readonly IncidentStatus[],
+    note?: { actor: string; detail?: string },
+    run?: string,
+  ) {
     this.check(id);
     if (run !== undefined) await this.checkRun(id, run);
     if (!expected.includes(this.status)) throw new IncidentStatusConflict(id, expected, this.status);
-    this.timeline.push({ at: new Date().toISOString(), actor: note?.actor ?? 'system', action: 'status-changed', detail: `${this.status} -> ${status}${note?.detail ? `: ${note.detail}` : ''}` });
+    this.timeline.push({
+      at: new Date().toISOString(),
+      actor: note?.actor ?? 'system',
+      action: 'status-changed',
+      detail: `${this.status} -> ${status}${note?.detail ? `: ${note.detail}` : ''}`,
+    });
     this.status = status;
     return (await this.get(id)) as never;
   }
@@ -153,7 +206,12 @@ export class MemoryStore implements WorkflowStepsCalls {
   }
 
   /** As the real store: kept when this incident and run (or no run) hold it, taken when free or expired, else LockHeldError. */
-  async holdLockForRun(cluster: string, owner: string, run: string, ttlSeconds: number): Promise<{ taken: boolean; lock: LockInfo }> {
+  async holdLockForRun(
+    cluster: string,
+    owner: string,
+    run: string,
+    ttlSeconds: number,
+  ): Promise<{ taken: boolean; lock: LockInfo }> {
     await this.checkRun(owner, run);
     const nowS = Math.floor(Date.now() / 1000);
     const held = this.lock;
@@ -167,7 +225,8 @@ export class MemoryStore implements WorkflowStepsCalls {
 
   async releaseLock(cluster: string, owner: string, run?: string): Promise<boolean> {
     if (!this.lock || this.lock.cluster !== cluster) return false;
-    if (this.lock.owner !== owner || (run !== undefined && this.lock.run !== undefined && this.lock.run !== run)) throw new LockNotOwnedError(cluster, owner);
+    if (this.lock.owner !== owner || (run !== undefined && this.lock.run !== undefined && this.lock.run !== run))
+      throw new LockNotOwnedError(cluster, owner);
     this.lock = undefined;
     return true;
   }
@@ -175,7 +234,21 @@ export class MemoryStore implements WorkflowStepsCalls {
   async get(id: string): Promise<IncidentWithTimeline> {
     this.check(id);
     const at = '2026-01-01T00:00:00.000Z';
-    return { id, cluster: this.cluster, type: 'broker-failure', severity: 'SEV-2', status: this.status, brokers: [{ id: 2, firstSeenAt: at }], openedAt: at, fingerprints: [], signalCount: 1, detectedAt: at, lastSignalAt: at, version: 1, timeline: this.timeline };
+    return {
+      id,
+      cluster: this.cluster,
+      type: 'broker-failure',
+      severity: 'SEV-2',
+      status: this.status,
+      brokers: [{ id: 2, firstSeenAt: at }],
+      openedAt: at,
+      fingerprints: [],
+      signalCount: 1,
+      detectedAt: at,
+      lastSignalAt: at,
+      version: 1,
+      timeline: this.timeline,
+    };
   }
 }
 
@@ -249,7 +322,15 @@ export interface ScenarioRun {
 }
 
 export async function runScenario(s: Scenario): Promise<ScenarioRun> {
-  const input = { incidentId: 'inc-orders-broker-2', cluster: 'orders', brokerIds: [2], dryRun: false, severity: 'SEV-2', incidentType: 'broker-failure', ...s.input };
+  const input = {
+    incidentId: 'inc-orders-broker-2',
+    cluster: 'orders',
+    brokerIds: [2],
+    dryRun: false,
+    severity: 'SEV-2',
+    incidentType: 'broker-failure',
+    ...s.input,
+  };
   const store = new MemoryStore('inc-orders-broker-2', 'orders', s.holdLock ?? !input.dryRun);
   if (s.incidentStatus) store.status = s.incidentStatus;
   const platform = s.platform ?? (s.workflow === 'msk-broker-recovery' ? 'msk' : 'ec2');
@@ -265,7 +346,12 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     listenerPort: 9092,
     ...(platform === 'msk' ? { mskClusterArn: MSK_ARN } : {}),
   };
-  const workflowSteps = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
+  const workflowSteps = makeWorkflowStepsHandler({
+    ...storePieces(store),
+    targets: () => [target],
+    now: () => new Date(),
+    diskCriticalPercent: 90,
+  });
   let probeIndex = 0;
   const probeSteps: string[] = [];
   const clusterSteps = makeClusterStepsHandler({
@@ -287,20 +373,25 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     },
   });
   let clusterStateIndex = 0;
-  const msk = s.msk ?? mskBindings({
-    clusterState: (arn) => {
-      if (arn !== MSK_ARN) return undefined;
-      const states = s.clusterStates ?? ['ACTIVE'];
-      return states[Math.min(clusterStateIndex++, states.length - 1)];
-    },
-    reboot: async () => {
-      if (s.rebootFails) throw new Error('broker did not come back');
-    },
-  });
+  const msk =
+    s.msk ??
+    mskBindings({
+      clusterState: (arn) => {
+        if (arn !== MSK_ARN) return undefined;
+        const states = s.clusterStates ?? ['ACTIVE'];
+        return states[Math.min(clusterStateIndex++, states.length - 1)];
+      },
+      reboot: async () => {
+        if (s.rebootFails) throw new Error('broker did not come back');
+      },
+    });
   const published: Json[] = [];
   const escalation = parseDefinition(
     readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
-    escalationNotifySubstitutions({ criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical', warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning' }),
+    escalationNotifySubstitutions({
+      criticalTopicArn: 'arn:aws:sns:eu-west-1:123456789012:critical',
+      warningTopicArn: 'arn:aws:sns:eu-west-1:123456789012:warning',
+    }),
   );
   const lambdas = {
     [SUBSTITUTIONS.WorkflowStepsFunctionArn]: (payload: Json) => workflowSteps(WorkflowStepSchema.parse(payload)),
@@ -316,7 +407,12 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     ...msk.registry,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
       [SUBSTITUTIONS.SsmRunStateMachineArn]: ssmRunChild(recordedRegistry),
-      ...Object.fromEntries(Object.entries(s.children ?? {}).map(([arn, run]) => [arn, (childInput: Json) => run(childInput, recordedRegistry())])),
+      ...Object.fromEntries(
+        Object.entries(s.children ?? {}).map(([arn, run]) => [
+          arn,
+          (childInput: Json) => run(childInput, recordedRegistry()),
+        ]),
+      ),
       [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({
           definition: escalation,
@@ -363,14 +459,28 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
   });
   await ssm.settled();
   await msk.settled();
-  return { result, store, calls: recorded.calls, commands: ssm.commands, reboots: msk.reboots, published, probeSteps, states, approvals };
+  return {
+    result,
+    store,
+    calls: recorded.calls,
+    commands: ssm.commands,
+    reboots: msk.reboots,
+    published,
+    probeSteps,
+    states,
+    approvals,
+  };
 }
 
 /** Names of the workflow-steps Lambda steps called, in order. */
 export function workflowStepsCalled(run: ScenarioRun): string[] {
   return run.calls
-    .filter((c) => c.resource === RESOURCES.lambdaInvoke && (c.input as { FunctionName?: string }).FunctionName === SUBSTITUTIONS.WorkflowStepsFunctionArn)
-    .map((c) => ((c.input as { Payload: { step: string } }).Payload.step));
+    .filter(
+      (c) =>
+        c.resource === RESOURCES.lambdaInvoke &&
+        (c.input as { FunctionName?: string }).FunctionName === SUBSTITUTIONS.WorkflowStepsFunctionArn,
+    )
+    .map((c) => (c.input as { Payload: { step: string } }).Payload.step);
 }
 
 /** The terminal state the run ended in. */

@@ -38,7 +38,8 @@ function lcsLength(a: string[], b: string[]): number {
   let prev = new Int32Array(b.length + 1);
   let cur = new Int32Array(b.length + 1);
   for (const x of a) {
-    for (let j = 0; j < b.length; j++) cur[j + 1] = x === b[j] ? (prev[j] as number) + 1 : Math.max(prev[j + 1] as number, cur[j] as number);
+    for (let j = 0; j < b.length; j++)
+      cur[j + 1] = x === b[j] ? (prev[j] as number) + 1 : Math.max(prev[j + 1] as number, cur[j] as number);
     [prev, cur] = [cur, prev];
   }
   return prev[b.length] as number;
@@ -75,7 +76,10 @@ describe('no two ASL files under statemachines/ are more than 80% alike', () => 
   it.each(PAIRS)('%s and %s', (a, b) => {
     const s = similarity(TEXT.get(a) as string, TEXT.get(b) as string);
     const allowed = EXCEPTIONS[`${a} + ${b}`] ?? LIMIT;
-    expect(s, `${a} and ${b} are ${(s * 100).toFixed(1)}% alike (line-based 2*LCS/(a+b)); the limit is ${(allowed * 100).toFixed(1)}%`).toBeLessThanOrEqual(allowed);
+    expect(
+      s,
+      `${a} and ${b} are ${(s * 100).toFixed(1)}% alike (line-based 2*LCS/(a+b)); the limit is ${(allowed * 100).toFixed(1)}%`,
+    ).toBeLessThanOrEqual(allowed);
   });
 
   it('every exception names two files that exist', () => {

@@ -47,7 +47,10 @@ describe('statemachines/ssm-run.asl.json: definition', () => {
   });
 
   it('calls SSM only: the parent owns the incident, the lock and the paging', () => {
-    expect(taskResources(parseDefinition(TEXT, {}))).toEqual(['arn:aws:states:::aws-sdk:ssm:getCommandInvocation', 'arn:aws:states:::aws-sdk:ssm:sendCommand']);
+    expect(taskResources(parseDefinition(TEXT, {}))).toEqual([
+      'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
+      'arn:aws:states:::aws-sdk:ssm:sendCommand',
+    ]);
   });
 });
 
@@ -62,15 +65,26 @@ describe('ssm-run runs (aws-local-stepfunctions, SSM bindings)', () => {
       stdout: '{"result":"restarted"}\n',
       summary: 'the restart command ended Success (exit code 0): {"result":"restarted"}\n',
     });
-    expect(ssm.commands.map((c) => [c.documentName, c.instanceId, c.parameters, c.timeoutSeconds])).toEqual([[INPUT.documentName, INSTANCE, INPUT.parameters, 120]]);
+    expect(ssm.commands.map((c) => [c.documentName, c.instanceId, c.parameters, c.timeoutSeconds])).toEqual([
+      [INPUT.documentName, INSTANCE, INPUT.parameters, 120],
+    ]);
     // Invisible right after SendCommand: the retry on InvocationDoesNotExist handled it.
     expect(recorded.calls.filter((c) => c.error === 'Ssm.InvocationDoesNotExistException')).toHaveLength(1);
   });
 
   it('a command that ends Failed fails the run with CommandFailed, the status, the exit code and the output in the cause', async () => {
-    const { recorded } = bindings({ status: 'Failed', responseCode: 7, stdout: 'port 9092 did not accept connections\n', stderr: '' });
+    const { recorded } = bindings({
+      status: 'Failed',
+      responseCode: 7,
+      stdout: 'port 9092 did not accept connections\n',
+      stderr: '',
+    });
     const result = await runChild(INPUT, recorded.registry);
-    expect(result).toMatchObject({ status: 'FAILED', error: 'CommandFailed', cause: 'the restart command ended Failed (exit code 7): port 9092 did not accept connections\n' });
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: 'CommandFailed',
+      cause: 'the restart command ended Failed (exit code 7): port 9092 did not accept connections\n',
+    });
   });
 
   it('an instance SSM cannot reach fails with HostUnreachable naming it; nothing is polled', async () => {
@@ -109,7 +123,12 @@ describe('ssm-run nested under a parent (states:startExecution.sync:2)', () => {
 
   async function runParent(outcome: CommandOutcome, managed = true) {
     const { recorded } = bindings(outcome, managed);
-    const registry = { ...recorded.registry, [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({ [CHILD]: (input) => runChild(input, recorded.registry) }) };
+    const registry = {
+      ...recorded.registry,
+      [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+        [CHILD]: (input) => runChild(input, recorded.registry),
+      }),
+    };
     return runWorkflow({ definition: parent, input: { command: INPUT }, bindings: registry, timeScale: 0.0005 });
   }
 
@@ -119,14 +138,26 @@ describe('ssm-run nested under a parent (states:startExecution.sync:2)', () => {
   });
 
   it.each([
-    [{ status: 'TimedOut', responseCode: -1, stdout: 'still waiting\n', stderr: '' }, true, 'CommandFailed: the restart command ended TimedOut (exit code -1): still waiting\n'],
-    [ok(''), false, `HostUnreachable: the broker host ${INSTANCE} is unreachable through SSM (stopped, terminated or agent offline): reboot or replace it`],
-  ] as const)('a failed child reaches the parent as States.TaskFailed, and its error and cause are the escalation reason', async (outcome, managed, reason) => {
-    const result = await runParent(outcome, managed);
-    expect(result.status).toBe('SUCCEEDED');
-    const state = result.status === 'SUCCEEDED' ? (result.output as { error: { Error: string; Cause: string } }) : undefined;
-    expect(state?.error.Error).toBe('States.TaskFailed');
-    expect(JSON.parse(state?.error.Cause ?? '{}')).toMatchObject({ Status: 'FAILED', StateMachineArn: CHILD });
-    expect(escalationReason(state)).toBe(reason);
-  });
+    [
+      { status: 'TimedOut', responseCode: -1, stdout: 'still waiting\n', stderr: '' },
+      true,
+      'CommandFailed: the restart command ended TimedOut (exit code -1): still waiting\n',
+    ],
+    [
+      ok(''),
+      false,
+      `HostUnreachable: the broker host ${INSTANCE} is unreachable through SSM (stopped, terminated or agent offline): reboot or replace it`,
+    ],
+  ] as const)(
+    'a failed child reaches the parent as States.TaskFailed, and its error and cause are the escalation reason',
+    async (outcome, managed, reason) => {
+      const result = await runParent(outcome, managed);
+      expect(result.status).toBe('SUCCEEDED');
+      const state =
+        result.status === 'SUCCEEDED' ? (result.output as { error: { Error: string; Cause: string } }) : undefined;
+      expect(state?.error.Error).toBe('States.TaskFailed');
+      expect(JSON.parse(state?.error.Cause ?? '{}')).toMatchObject({ Status: 'FAILED', StateMachineArn: CHILD });
+      expect(escalationReason(state)).toBe(reason);
+    },
+  );
 });

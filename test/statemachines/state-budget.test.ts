@@ -38,19 +38,31 @@ export function stateCount(name: string): number {
 
 describe('state budget per workflow', () => {
   it('every ASL file has a budget, and every budget a file', () => {
-    expect(FILES.filter((f) => !Object.hasOwn(STATE_BUDGETS, f)), 'files without a budget').toEqual([]);
-    expect(Object.keys(STATE_BUDGETS).filter((f) => !FILES.includes(f)), 'budgets without a file').toEqual([]);
+    expect(
+      FILES.filter((f) => !Object.hasOwn(STATE_BUDGETS, f)),
+      'files without a budget',
+    ).toEqual([]);
+    expect(
+      Object.keys(STATE_BUDGETS).filter((f) => !FILES.includes(f)),
+      'budgets without a file',
+    ).toEqual([]);
   });
 
   it.each(FILES)('%s stays within its budget', (name) => {
-    expect(stateCount(name), `${name}: ${stateCount(name)} states, budget ${STATE_BUDGETS[name]}`).toBeLessThanOrEqual(STATE_BUDGETS[name] ?? 0);
+    expect(stateCount(name), `${name}: ${stateCount(name)} states, budget ${STATE_BUDGETS[name]}`).toBeLessThanOrEqual(
+      STATE_BUDGETS[name] ?? 0,
+    );
   });
 
   it('counts the bodies of Parallel and Map states (a state hidden in a branch still shows in the console)', () => {
     const def: AslDefinition = {
       StartAt: 'P',
       States: {
-        P: { Type: 'Parallel', Branches: [{ StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Succeed' } } }], Next: 'M' },
+        P: {
+          Type: 'Parallel',
+          Branches: [{ StartAt: 'A', States: { A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Succeed' } } }],
+          Next: 'M',
+        },
         M: { Type: 'Map', ItemProcessor: { StartAt: 'C', States: { C: { Type: 'Succeed' } } }, End: true },
       },
     } as unknown as AslDefinition;

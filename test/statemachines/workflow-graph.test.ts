@@ -10,7 +10,10 @@ import { aslText } from './recovery-fixtures.js';
 describe.each(RENDERED_WORKFLOWS)('docs/img/%s.svg', (name) => {
   it('is the rendering of the current ASL file (regenerate with npx tsx local/workflow-graph.ts)', () => {
     expect(existsSync(graphFile(name)), graphFile(name)).toBe(true);
-    expect(readFileSync(graphFile(name), 'utf8') === renderWorkflowGraph(name), `${graphFile(name)} is stale: run npx tsx local/workflow-graph.ts`).toBe(true);
+    expect(
+      readFileSync(graphFile(name), 'utf8') === renderWorkflowGraph(name),
+      `${graphFile(name)} is stale: run npx tsx local/workflow-graph.ts`,
+    ).toBe(true);
   });
 
   it('draws every state once, by name, and every catch as a dashed edge', () => {
@@ -19,7 +22,9 @@ describe.each(RENDERED_WORKFLOWS)('docs/img/%s.svg', (name) => {
     const states = walkStates(def);
     expect(svg.match(/<rect [^>]*stroke="#5a6b7b"/g)).toHaveLength(states.length);
     for (const { name: state } of states) expect(svg, state).toContain(`>${state}<`);
-    const catches = new Set(states.flatMap(({ name: from, state }) => (state.Catch ?? []).map((c) => `${from}->${c.Next}`)));
+    const catches = new Set(
+      states.flatMap(({ name: from, state }) => (state.Catch ?? []).map((c) => `${from}->${c.Next}`)),
+    );
     expect(svg.match(/stroke-dasharray/g)).toHaveLength(catches.size);
   });
 });
@@ -28,7 +33,21 @@ describe('workflowSvg', () => {
   const def = {
     StartAt: 'Work',
     States: {
-      Work: { Type: 'Parallel', Branches: [{ StartAt: 'Poll', States: { Poll: { Type: 'Task', Next: 'Done Yet' }, 'Done Yet': { Type: 'Choice', Choices: [{ Next: 'Poll' }], Default: 'Stop' }, Stop: { Type: 'Succeed' } } }], Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }], Next: 'Ok' },
+      Work: {
+        Type: 'Parallel',
+        Branches: [
+          {
+            StartAt: 'Poll',
+            States: {
+              Poll: { Type: 'Task', Next: 'Done Yet' },
+              'Done Yet': { Type: 'Choice', Choices: [{ Next: 'Poll' }], Default: 'Stop' },
+              Stop: { Type: 'Succeed' },
+            },
+          },
+        ],
+        Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }],
+        Next: 'Ok',
+      },
       Ok: { Type: 'Succeed' },
       Failed: { Type: 'Fail' },
     },

@@ -27,7 +27,8 @@ export function aslProblems(text: string, substitutions: Record<string, string>)
   const rendered = parseDefinition(text, substitutions);
   check('rendered', rendered);
   if (JSON.stringify(rendered).includes('${')) problems.push('rendered: a ${...} placeholder is left');
-  for (const key of Object.keys(substitutions)) if (!text.includes(`\${${key}}`)) problems.push(`substitution ${key} is never used`);
+  for (const key of Object.keys(substitutions))
+    if (!text.includes(`\${${key}}`)) problems.push(`substitution ${key} is never used`);
   return problems;
 }
 
@@ -40,14 +41,20 @@ export function styleProblems(text: string, name = STATE_NAME): string[] {
     if (!name.test(state)) problems.push(`${state}: not a Title Case name`);
     if (s.Type === 'Choice' && !s.Comment) problems.push(`${state}: a Choice without a Comment saying why`);
     if (s.Type === 'Task' && !(Number(s.TimeoutSeconds) > 0)) problems.push(`${state}: a Task without TimeoutSeconds`);
-    for (const [kind, list] of [['Retry', s.Retry ?? []], ['Catch', s.Catch ?? []]] as const) {
+    for (const [kind, list] of [
+      ['Retry', s.Retry ?? []],
+      ['Catch', s.Catch ?? []],
+    ] as const) {
       list.forEach((r, i) => {
-        if (r.ErrorEquals.includes('States.ALL') && (r.ErrorEquals.length > 1 || i !== list.length - 1)) problems.push(`${state}: ${kind} States.ALL must be alone and last`);
+        if (r.ErrorEquals.includes('States.ALL') && (r.ErrorEquals.length > 1 || i !== list.length - 1))
+          problems.push(`${state}: ${kind} States.ALL must be alone and last`);
       });
     }
-    for (const c of s.Catch ?? []) if (!(c as { Comment?: string }).Comment) problems.push(`${state}: a Catch without a Comment saying why`);
+    for (const c of s.Catch ?? [])
+      if (!(c as { Comment?: string }).Comment) problems.push(`${state}: a Catch without a Comment saying why`);
   }
-  if (/arn:aws/.test(text)) problems.push('a literal ARN or partition (use a ${Placeholder}; integrations are arn:${Partition}:states:::...)');
+  if (/arn:aws/.test(text))
+    problems.push('a literal ARN or partition (use a ${Placeholder}; integrations are arn:${Partition}:states:::...)');
   return problems;
 }
 
@@ -65,27 +72,42 @@ export function lockProblems(text: string, badInput = 'Reject Malformed Input', 
   const def = JSON.parse(text) as AslDefinition;
   const into = (target: string, catches = true) =>
     Object.entries(def.States)
-      .filter(([, s]) => [s.Next, s.Default, ...(s.Choices ?? []).map((c) => c.Next), ...(catches ? (s.Catch ?? []) : []).map((c) => c.Next)].includes(target))
+      .filter(([, s]) =>
+        [
+          s.Next,
+          s.Default,
+          ...(s.Choices ?? []).map((c) => c.Next),
+          ...(catches ? (s.Catch ?? []) : []).map((c) => c.Next),
+        ].includes(target),
+      )
       .map(([n]) => n);
   const problems: string[] = [];
   for (const [state, s] of Object.entries(def.States)) {
     if ((s.Type !== 'Succeed' && s.Type !== 'Fail') || exempt.includes(state)) continue;
     if (state === SUPERSEDED_STATE) {
-      for (const f of into(state, false)) problems.push(`${state} is reached from ${f} other than by a RunSupersededError catch`);
+      for (const f of into(state, false))
+        problems.push(`${state} is reached from ${f} other than by a RunSupersededError catch`);
       for (const [n, from] of Object.entries(def.States)) {
-        for (const c of from.Catch ?? []) if (c.Next === state && (c.ErrorEquals.length !== 1 || c.ErrorEquals[0] !== 'RunSupersededError')) problems.push(`${n}: only RunSupersededError may lead to ${state}`);
+        for (const c of from.Catch ?? [])
+          if (c.Next === state && (c.ErrorEquals.length !== 1 || c.ErrorEquals[0] !== 'RunSupersededError'))
+            problems.push(`${n}: only RunSupersededError may lead to ${state}`);
       }
       continue;
     }
     const allowed = state === badInput ? ['Check Input'] : ['Choose Final State', 'Release Cluster Lock'];
-    for (const f of into(state)) if (!allowed.includes(f)) problems.push(`${state} is reached from ${f}, not through Release Cluster Lock`);
+    for (const f of into(state))
+      if (!allowed.includes(f)) problems.push(`${state} is reached from ${f}, not through Release Cluster Lock`);
   }
   for (const [state, s] of Object.entries(def.States)) {
     const payload = (s as { Parameters?: { Payload?: Record<string, unknown> } }).Parameters?.Payload;
     const step = payload?.step;
     if (typeof step !== 'string' || !['start', 'resolve', 'escalate', 'release-lock'].includes(step)) continue;
-    if (payload?.['execution.$'] !== '$$.Execution.Id') problems.push(`${state}: the ${step} step does not name its run (execution.$: $$.Execution.Id)`);
-    if (step !== 'release-lock' && (s.Catch?.[0]?.ErrorEquals.join() !== 'RunSupersededError' || s.Catch[0].Next !== SUPERSEDED_STATE)) {
+    if (payload?.['execution.$'] !== '$$.Execution.Id')
+      problems.push(`${state}: the ${step} step does not name its run (execution.$: $$.Execution.Id)`);
+    if (
+      step !== 'release-lock' &&
+      (s.Catch?.[0]?.ErrorEquals.join() !== 'RunSupersededError' || s.Catch[0].Next !== SUPERSEDED_STATE)
+    ) {
       problems.push(`${state}: the ${step} step must first catch RunSupersededError into ${SUPERSEDED_STATE}`);
     }
   }

@@ -73,12 +73,17 @@ export async function startFakeBroker(opts: FakeBrokerOptions = {}): Promise<Fak
           requests.push({ apiKey, authBytes: bytes });
           const a = opts.sasl?.answer(round++, bytes) ?? { error: 'no SASL here' };
           if ('error' in a) {
-            sock.write(frame(correlationId, new Writer().int16(58).string(a.error).bytes(Buffer.alloc(0)).int64(0n).build()));
+            sock.write(
+              frame(correlationId, new Writer().int16(58).string(a.error).bytes(Buffer.alloc(0)).int64(0n).build()),
+            );
             sock.end();
             continue;
           }
           if (a.bytes === undefined || a.bytes.length === 0 || /^v=/.test(a.bytes.toString())) authenticated = true;
-          w.int16(0).string(null).bytes(a.bytes ?? Buffer.alloc(0)).int64(BigInt(opts.sasl?.sessionLifetimeMs ?? 0));
+          w.int16(0)
+            .string(null)
+            .bytes(a.bytes ?? Buffer.alloc(0))
+            .int64(BigInt(opts.sasl?.sessionLifetimeMs ?? 0));
         } else if (!authenticated) {
           // Kafka closes a SASL connection that sends anything else before authenticating.
           requests.push({ apiKey });
@@ -99,7 +104,15 @@ export async function startFakeBroker(opts: FakeBrokerOptions = {}): Promise<Fak
               .string(null)
               .int8(4)
               .string('1')
-              .array(['min.insync.replicas'], (y, k) => y.string(k).string('1').bool(false).int8(5).bool(false).array([], () => undefined)),
+              .array(['min.insync.replicas'], (y, k) =>
+                y
+                  .string(k)
+                  .string('1')
+                  .bool(false)
+                  .int8(5)
+                  .bool(false)
+                  .array([], () => undefined),
+              ),
           );
         } else {
           requests.push({ apiKey });

@@ -59,7 +59,18 @@ export function decodePng(file: Buffer): DecodedPng {
       const up = prev[i] as number;
       const upLeft = i >= channels ? (prev[i - channels] as number) : 0;
       const v = line[i] as number;
-      const predicted = filter === 0 ? 0 : filter === 1 ? left : filter === 2 ? up : filter === 3 ? (left + up) >> 1 : filter === 4 ? paeth(left, up, upLeft) : NaN;
+      const predicted =
+        filter === 0
+          ? 0
+          : filter === 1
+            ? left
+            : filter === 2
+              ? up
+              : filter === 3
+                ? (left + up) >> 1
+                : filter === 4
+                  ? paeth(left, up, upLeft)
+                  : NaN;
       if (Number.isNaN(predicted)) throw new Error(`bad PNG filter ${filter} on row ${y}`);
       cur[i] = (v + predicted) & 0xff;
     }

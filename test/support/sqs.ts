@@ -3,13 +3,21 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 
-export function sqsRecord(body: string, opts: { messageId?: string; queue?: string; receiveCount?: number } = {}): SQSRecord {
+export function sqsRecord(
+  body: string,
+  opts: { messageId?: string; queue?: string; receiveCount?: number } = {},
+): SQSRecord {
   const now = String(Date.now());
   return {
     messageId: opts.messageId ?? randomUUID(),
     receiptHandle: 'r',
     body,
-    attributes: { ApproximateReceiveCount: String(opts.receiveCount ?? 1), SentTimestamp: now, SenderId: 'test', ApproximateFirstReceiveTimestamp: now },
+    attributes: {
+      ApproximateReceiveCount: String(opts.receiveCount ?? 1),
+      SentTimestamp: now,
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: now,
+    },
     messageAttributes: {},
     md5OfBody: '',
     eventSource: 'aws:sqs',

@@ -16,9 +16,18 @@ const entry = (offsetSeconds: number, event: string, detail?: string): DrillTime
   ...(detail !== undefined ? { detail } : {}),
 });
 
-function report(mttd: number | null, restartAt: number | null, mttr: number | null, oracle: number | null): DrillReport {
+function report(
+  mttd: number | null,
+  restartAt: number | null,
+  mttr: number | null,
+  oracle: number | null,
+): DrillReport {
   const timeline = [entry(0.5, 'state:entered', 'broker-recovery: Diagnose Broker Host')];
-  if (restartAt !== null) timeline.push(entry(restartAt, 'state:entered', 'broker-recovery: Restart Kafka Service'), entry(restartAt + 0.1, 'state:exited', 'broker-recovery: Restart Kafka Service'));
+  if (restartAt !== null)
+    timeline.push(
+      entry(restartAt, 'state:entered', 'broker-recovery: Restart Kafka Service'),
+      entry(restartAt + 0.1, 'state:exited', 'broker-recovery: Restart Kafka Service'),
+    );
   return {
     scenario: 'broker-crash',
     description: '',
@@ -47,20 +56,46 @@ describe('mttr bench: where the MTTR goes', () => {
   });
 
   it('leaves a phase unmeasured instead of inventing it: no restart state, or no recovery', () => {
-    expect(phases(report(5.4, null, 11.4, 3.6))).toEqual({ detectSeconds: 5.4, decideSeconds: null, repairSeconds: null });
-    expect(phases(report(5.4, 6.6, null, 3.6))).toEqual({ detectSeconds: 5.4, decideSeconds: 1.2, repairSeconds: null });
-    expect(phases(report(null, null, null, null))).toEqual({ detectSeconds: null, decideSeconds: null, repairSeconds: null });
+    expect(phases(report(5.4, null, 11.4, 3.6))).toEqual({
+      detectSeconds: 5.4,
+      decideSeconds: null,
+      repairSeconds: null,
+    });
+    expect(phases(report(5.4, 6.6, null, 3.6))).toEqual({
+      detectSeconds: 5.4,
+      decideSeconds: 1.2,
+      repairSeconds: null,
+    });
+    expect(phases(report(null, null, null, null))).toEqual({
+      detectSeconds: null,
+      decideSeconds: null,
+      repairSeconds: null,
+    });
   });
 
   it('takes medians per scenario and states what detection alone makes of the ratio, (MTTD + oracle) / oracle', () => {
-    const f = figures(loadScenario('broker-crash'), [report(5.4, 6.6, 11.4, 3.6), report(3.8, 5.6, 17.1, 4.1), report(4.2, 5.0, 12.0, 4.0)]);
-    expect(f).toMatchObject({ runs: 3, passed: 3, mttd: 4.2, mttr: 12, oracle: 4, decideSeconds: 1.2, repairSeconds: 7 });
+    const f = figures(loadScenario('broker-crash'), [
+      report(5.4, 6.6, 11.4, 3.6),
+      report(3.8, 5.6, 17.1, 4.1),
+      report(4.2, 5.0, 12.0, 4.0),
+    ]);
+    expect(f).toMatchObject({
+      runs: 3,
+      passed: 3,
+      mttd: 4.2,
+      mttr: 12,
+      oracle: 4,
+      decideSeconds: 1.2,
+      repairSeconds: 7,
+    });
     expect(f.detectionRatio).toBeCloseTo((4.2 + 4) / 4, 2);
     expect(f.ratio).toBe(3.17); // the median of the per-run ratios (3.17, 4.17, 3), not 12 / 4
   });
 
   it('looks for the state broker-recovery really enters to restart the broker', () => {
-    const asl = JSON.parse(readFileSync('statemachines/broker-recovery.asl.json', 'utf8')) as { States: Record<string, { Type: string; Parameters?: unknown }> };
+    const asl = JSON.parse(readFileSync('statemachines/broker-recovery.asl.json', 'utf8')) as {
+      States: Record<string, { Type: string; Parameters?: unknown }>;
+    };
     const restart = asl.States['Restart Kafka Service'];
     expect(restart?.Type).toBe('Task');
     expect(JSON.stringify(restart?.Parameters)).toMatch(/\$\{RestartDocumentName\}/);

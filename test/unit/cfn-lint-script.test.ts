@@ -20,9 +20,16 @@ function sandbox() {
   mkdirSync(bin);
   const log = join(root, 'calls.log');
   const pip = `#!/bin/bash\necho "pip $*" >> ${log}\nspec="\${@: -1}"\nv="\${spec#cfn-lint==}"\nprintf '#!/bin/bash\\necho "cfn-lint %s"\\n' "$v" > "$(dirname "$0")/cfn-lint"\nchmod +x "$(dirname "$0")/cfn-lint"\n`;
-  writeFileSync(join(bin, 'python3'), `#!/bin/bash\necho "python3 $*" >> ${log}\nmkdir -p "$3/bin"\ncat > "$3/bin/pip" <<'PIP'\n${pip}PIP\nchmod +x "$3/bin/pip"\n`);
+  writeFileSync(
+    join(bin, 'python3'),
+    `#!/bin/bash\necho "python3 $*" >> ${log}\nmkdir -p "$3/bin"\ncat > "$3/bin/pip" <<'PIP'\n${pip}PIP\nchmod +x "$3/bin/pip"\n`,
+  );
   chmodSync(join(bin, 'python3'), 0o755);
-  const run = () => spawnSync('bash', [SCRIPT], { encoding: 'utf8', env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, KAFKA_HEAL_CACHE: join(root, 'cache') } });
+  const run = () =>
+    spawnSync('bash', [SCRIPT], {
+      encoding: 'utf8',
+      env: { PATH: `${bin}:/usr/bin:/bin`, HOME: root, KAFKA_HEAL_CACHE: join(root, 'cache') },
+    });
   const calls = () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []);
   return { root, run, calls };
 }
@@ -34,7 +41,10 @@ describe('scripts/cfn-lint.sh', () => {
     expect(first.status, first.stderr).toBe(0);
     const path = join(s.root, 'cache', 'cfn-lint-1.58.0', 'bin', 'cfn-lint');
     expect(first.stdout.trim()).toBe(path);
-    expect(s.calls()).toEqual([`python3 -m venv ${join(s.root, 'cache', 'cfn-lint-1.58.0')}`, 'pip install --quiet --disable-pip-version-check cfn-lint==1.58.0']);
+    expect(s.calls()).toEqual([
+      `python3 -m venv ${join(s.root, 'cache', 'cfn-lint-1.58.0')}`,
+      'pip install --quiet --disable-pip-version-check cfn-lint==1.58.0',
+    ]);
     const again = s.run();
     expect(again.status).toBe(0);
     expect(again.stdout.trim()).toBe(path);

@@ -39,20 +39,27 @@ function fakeBin(opts: FakeOptions): string {
     [
       `echo "DEBIAN_FRONTEND=$DEBIAN_FRONTEND $*" >> ${bin}/apt.log`,
       `if [ "$1" = update ]; then : > ${bin}/updated; exit 0; fi`,
-      opts.staleLists ? `if [ ! -f ${bin}/updated ]; then echo "E: Unable to locate package chromium" >&2; exit 100; fi` : '',
+      opts.staleLists
+        ? `if [ ! -f ${bin}/updated ]; then echo "E: Unable to locate package chromium" >&2; exit 100; fi`
+        : '',
       `printf '#!/bin/bash\\n' > ${bin}/chromium`,
       `/bin/chmod 755 ${bin}/chromium`,
     ].join('\n'),
   );
   write('id', `echo ${opts.uid ?? 0}`);
-  if (opts.sudo) write('sudo', `echo "sudo $*" >> ${bin}/apt.log; [ "$1" = -n ] && shift; [ "$1" = true ] && exit 0; exec "$@"`);
+  if (opts.sudo)
+    write('sudo', `echo "sudo $*" >> ${bin}/apt.log; [ "$1" = -n ] && shift; [ "$1" = true ] && exit 0; exec "$@"`);
   symlinkSync('/usr/bin/env', join(bin, 'env'));
   if (opts.installed) write(opts.installed, '');
   return bin;
 }
 
 function run(bin: string, env: Record<string, string> = {}) {
-  const r = spawnSync('/bin/bash', [SCRIPT], { env: { PATH: bin, CI: 'true', ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync('/bin/bash', [SCRIPT], {
+    env: { PATH: bin, CI: 'true', ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const log = existsSync(join(bin, 'apt.log')) ? readFileSync(join(bin, 'apt.log'), 'utf8').trim().split('\n') : [];
   return { code: r.status, stdout: r.stdout.trim(), stderr: r.stderr, log };
 }
@@ -78,7 +85,9 @@ describe('scripts/chromium.sh', () => {
     const r = run(bin);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(join(bin, 'chromium'));
-    expect(r.log).toEqual(['DEBIAN_FRONTEND=noninteractive install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 chromium']);
+    expect(r.log).toEqual([
+      'DEBIAN_FRONTEND=noninteractive install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 chromium',
+    ]);
     expect(run(bin).log).toHaveLength(1);
   });
 

@@ -8,7 +8,12 @@ import { commands } from '../../cli/commands/index.js';
 import { configFieldPaths } from '../../infra/config/schema.js';
 import { parseScenario } from '../../local/drill/scenario.js';
 
-const DOCS = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => join('docs', f))];
+const DOCS = [
+  'README.md',
+  ...readdirSync('docs')
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f)),
+];
 const FIELDS = new Set(configFieldPaths());
 const TOP_LEVEL = [...new Set([...FIELDS].map((p) => p.split(/[.[]/)[0] as string))];
 
@@ -31,7 +36,8 @@ export function codeOf(markdown: string): string[] {
 export function commandMentions(markdown: string): string[][] {
   const found: string[][] = [];
   for (const code of codeOf(markdown)) {
-    for (const m of code.matchAll(/(?:(?:^|\n)[ \t]*(?:\$[ \t]+)?|npx[ \t]+)kafka-heal((?:[ \t]+[a-z][a-z0-9-]*)+)/g)) found.push((m[1] as string).trim().split(/[ \t]+/));
+    for (const m of code.matchAll(/(?:(?:^|\n)[ \t]*(?:\$[ \t]+)?|npx[ \t]+)kafka-heal((?:[ \t]+[a-z][a-z0-9-]*)+)/g))
+      found.push((m[1] as string).trim().split(/[ \t]+/));
   }
   return found;
 }
@@ -39,7 +45,8 @@ export function commandMentions(markdown: string): string[][] {
 /** Mentions that neither start with a registered command nor name a group of them (`local`). */
 export function unknownCommands(mentions: string[][]): string[] {
   const paths = commands.map((c) => c.path);
-  const known = (words: string[]) => paths.some((p) => p.every((w, i) => words[i] === w) || words.every((w, i) => p[i] === w));
+  const known = (words: string[]) =>
+    paths.some((p) => p.every((w, i) => words[i] === w) || words.every((w, i) => p[i] === w));
   return mentions.filter((words) => !known(words)).map((w) => w.join(' '));
 }
 
@@ -49,8 +56,12 @@ export function unknownCommands(mentions: string[][]): string[] {
  * block, as the runtime policy in SSM is written). Indexes are normalized to `[]`.
  */
 export function configKeyMentions(markdown: string): string[] {
-  const key = new RegExp(`^(?:${[...TOP_LEVEL, 'policy'].join('|')})(?:\\[\\d*\\])?(?:\\.[A-Za-z][A-Za-z0-9]*(?:\\[\\d*\\])?)*$`);
-  const spans = [...markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '').matchAll(/`([^`\s]+)`/g)].map((m) => m[1] as string);
+  const key = new RegExp(
+    `^(?:${[...TOP_LEVEL, 'policy'].join('|')})(?:\\[\\d*\\])?(?:\\.[A-Za-z][A-Za-z0-9]*(?:\\[\\d*\\])?)*$`,
+  );
+  const spans = [...markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[ \t]*$/gm, '').matchAll(/`([^`\s]+)`/g)].map(
+    (m) => m[1] as string,
+  );
   return spans
     .filter((s) => key.test(s))
     .map((s) => s.replace(/\[\d+\]/g, '[]'))
@@ -78,7 +89,9 @@ describe('docs match the code', () => {
 
   it('every registered command is shown in the docs', () => {
     const all = DOCS.flatMap((f) => commandMentions(readFileSync(f, 'utf8')));
-    const undocumented = commands.filter((c) => !all.some((words) => c.path.every((w, i) => words[i] === w))).map((c) => c.path.join(' '));
+    const undocumented = commands
+      .filter((c) => !all.some((words) => c.path.every((w, i) => words[i] === w)))
+      .map((c) => c.path.join(' '));
     expect(undocumented).toEqual([]);
   });
 });
@@ -96,7 +109,10 @@ describe('docs/drills.md matches the drill engine', () => {
   it('its table of built-in scenarios lists exactly the files in drills/scenarios', () => {
     const section = text.slice(text.indexOf('## Built-in scenarios'), text.indexOf('## Drills in AWS'));
     const listed = [...section.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]).sort();
-    const files = readdirSync('drills/scenarios').filter((f) => f.endsWith('.yaml')).map((f) => f.replace(/\.yaml$/, '')).sort();
+    const files = readdirSync('drills/scenarios')
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.replace(/\.yaml$/, ''))
+      .sort();
     expect(listed).toEqual(files);
   });
 });
@@ -116,9 +132,17 @@ describe('the docs checks catch mistakes', () => {
   ].join('\n');
 
   it('finds commands in code and rejects made-up ones', () => {
-    expect(commandMentions(sample)).toEqual([['incidents', 'delete'], ['capacity'], ['local'], ['incidents', 'list'], ['nope']]);
+    expect(commandMentions(sample)).toEqual([
+      ['incidents', 'delete'],
+      ['capacity'],
+      ['local'],
+      ['incidents', 'list'],
+      ['nope'],
+    ]);
     expect(unknownCommands(commandMentions(sample))).toEqual(['incidents delete', 'nope']);
-    expect(commandMentions('the kafka-heal CLI, kafka-heal-prod, `~/.cache/kafka-heal`, `/kafka-heal/prod/clusters`')).toEqual([]);
+    expect(
+      commandMentions('the kafka-heal CLI, kafka-heal-prod, `~/.cache/kafka-heal`, `/kafka-heal/prod/clusters`'),
+    ).toEqual([]);
   });
 
   it('finds configuration keys and rejects made-up ones', () => {

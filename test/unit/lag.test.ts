@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateGroup, evaluateLag, groupStatus, lagSeverity, lagWindows, sampleLag, type LagSample } from '../../functions/domain/lag.js';
+import {
+  evaluateGroup,
+  evaluateLag,
+  groupStatus,
+  lagSeverity,
+  lagWindows,
+  sampleLag,
+  type LagSample,
+} from '../../functions/domain/lag.js';
 import type { ClusterSnapshot, ConsumerGroupLag } from '../../functions/domain/snapshot.js';
 
 const T = { lagSev1: 1_000_000, lagSev2: 100_000, lagSev3: 10_000 };
@@ -8,10 +16,15 @@ const t0 = Date.parse('2026-01-01T00:00:00Z');
 
 /** Samples one minute apart from (committed, end) pairs. */
 function win(pairs: [number, number][], active?: boolean): LagSample[] {
-  return pairs.map(([c, e], i) => ({ at: t0 + i * MIN, committedOffset: c, endOffset: e, ...(active === undefined ? {} : { active }) }));
+  return pairs.map(([c, e], i) => ({
+    at: t0 + i * MIN,
+    committedOffset: c,
+    endOffset: e,
+    ...(active === undefined ? {} : { active }),
+  }));
 }
 
-describe('lagSeverity: the classifier\'s edges (above 1M; from 100k; from 10k)', () => {
+describe("lagSeverity: the classifier's edges (above 1M; from 100k; from 10k)", () => {
   it.each([
     [1_000_001, 'SEV-1'],
     [1_000_000, 'SEV-2'],
@@ -38,7 +51,16 @@ describe('evaluateLag (Burrow rules on polled samples)', () => {
   });
 
   it('rule 1: zero lag at the newest sample is OK even when offsets never moved', () => {
-    expect(evaluateLag(win([[10, 10], [10, 10], [10, 10]]), T)).toMatchObject({ status: 'OK', lag: 0, complete: true });
+    expect(
+      evaluateLag(
+        win([
+          [10, 10],
+          [10, 10],
+          [10, 10],
+        ]),
+        T,
+      ),
+    ).toMatchObject({ status: 'OK', lag: 0, complete: true });
   });
 
   it('one sample with lag is not enough history: OK, incomplete', () => {
@@ -46,55 +68,190 @@ describe('evaluateLag (Burrow rules on polled samples)', () => {
   });
 
   it('minSamples is configurable', () => {
-    expect(evaluateLag(win([[0, 50], [10, 70]]), T, { minSamples: 3 })).toMatchObject({ status: 'OK', complete: false });
-    expect(evaluateLag(win([[0, 50], [10, 70], [20, 90]]), T, { minSamples: 3 })).toMatchObject({ status: 'WARN', complete: true });
+    expect(
+      evaluateLag(
+        win([
+          [0, 50],
+          [10, 70],
+        ]),
+        T,
+        { minSamples: 3 },
+      ),
+    ).toMatchObject({ status: 'OK', complete: false });
+    expect(
+      evaluateLag(
+        win([
+          [0, 50],
+          [10, 70],
+          [20, 90],
+        ]),
+        T,
+        { minSamples: 3 },
+      ),
+    ).toMatchObject({ status: 'WARN', complete: true });
   });
 
   it('STOP: committed offset frozen across the window, lag > 0, no active member', () => {
-    const e = evaluateLag(win([[100, 150], [100, 200], [100, 250]], false), T);
+    const e = evaluateLag(
+      win(
+        [
+          [100, 150],
+          [100, 200],
+          [100, 250],
+        ],
+        false,
+      ),
+      T,
+    );
     expect(e).toMatchObject({ status: 'STOP', lag: 150 });
     expect(e.reason).toContain('no new commit for 120 s');
   });
 
   it('STOP with unknown membership follows the time rule alone', () => {
-    expect(evaluateLag(win([[100, 150], [100, 200]]), T).status).toBe('STOP');
+    expect(
+      evaluateLag(
+        win([
+          [100, 150],
+          [100, 200],
+        ]),
+        T,
+      ).status,
+    ).toBe('STOP');
   });
 
   it('STOP edge: time since the last commit vs. time the window took to reach it, to the millisecond', () => {
     // Commits move until minute 2, then freeze; evaluated at now.
-    const w = win([[0, 100], [50, 200], [100, 300], [100, 400]], false);
+    const w = win(
+      [
+        [0, 100],
+        [50, 200],
+        [100, 300],
+        [100, 400],
+      ],
+      false,
+    );
     // last commit first seen at t0+2m, window start t0: stopped when now - (t0+2m) > 2m.
     expect(evaluateLag(w, T, { now: t0 + 4 * MIN }).status).not.toBe('STOP');
     expect(evaluateLag(w, T, { now: t0 + 4 * MIN + 1 }).status).toBe('STOP');
   });
 
   it('an active group with a frozen offset is not STOP but STALL', () => {
-    expect(evaluateLag(win([[100, 150], [100, 200], [100, 250]], true), T)).toMatchObject({ status: 'STALL', lag: 150 });
+    expect(
+      evaluateLag(
+        win(
+          [
+            [100, 150],
+            [100, 200],
+            [100, 250],
+          ],
+          true,
+        ),
+        T,
+      ),
+    ).toMatchObject({ status: 'STALL', lag: 150 });
   });
 
   it('STALL needs lag at every sample: a zero inside the window means it was caught up (OK)', () => {
-    expect(evaluateLag(win([[100, 100], [100, 150]], true), T)).toMatchObject({ status: 'OK', reason: 'lag was zero within the window' });
+    expect(
+      evaluateLag(
+        win(
+          [
+            [100, 100],
+            [100, 150],
+          ],
+          true,
+        ),
+        T,
+      ),
+    ).toMatchObject({ status: 'OK', reason: 'lag was zero within the window' });
   });
 
   it('REWIND: the committed offset went backwards', () => {
-    expect(evaluateLag(win([[100, 300], [50, 300], [60, 310]], true), T).status).toBe('REWIND');
+    expect(
+      evaluateLag(
+        win(
+          [
+            [100, 300],
+            [50, 300],
+            [60, 310],
+          ],
+          true,
+        ),
+        T,
+      ).status,
+    ).toBe('REWIND');
   });
 
   it('REWIND is judged before the caught-up-recently rule', () => {
-    expect(evaluateLag(win([[100, 100], [50, 300], [60, 310]], true), T).status).toBe('REWIND');
+    expect(
+      evaluateLag(
+        win(
+          [
+            [100, 100],
+            [50, 300],
+            [60, 310],
+          ],
+          true,
+        ),
+        T,
+      ).status,
+    ).toBe('REWIND');
   });
 
   it('WARN: offsets move, lag never decreases (fixed or growing)', () => {
-    expect(evaluateLag(win([[0, 100], [50, 160], [100, 220]], true), T)).toMatchObject({ status: 'WARN', lag: 120 });
-    expect(evaluateLag(win([[0, 100], [50, 150], [100, 200]], true), T)).toMatchObject({ status: 'WARN', lag: 100 });
+    expect(
+      evaluateLag(
+        win(
+          [
+            [0, 100],
+            [50, 160],
+            [100, 220],
+          ],
+          true,
+        ),
+        T,
+      ),
+    ).toMatchObject({ status: 'WARN', lag: 120 });
+    expect(
+      evaluateLag(
+        win(
+          [
+            [0, 100],
+            [50, 150],
+            [100, 200],
+          ],
+          true,
+        ),
+        T,
+      ),
+    ).toMatchObject({ status: 'WARN', lag: 100 });
   });
 
   it('OK: the lag fell at least once (catching up)', () => {
-    expect(evaluateLag(win([[0, 100], [80, 160], [100, 220]], true), T)).toMatchObject({ status: 'OK', reason: 'lag decreased within the window' });
+    expect(
+      evaluateLag(
+        win(
+          [
+            [0, 100],
+            [80, 160],
+            [100, 220],
+          ],
+          true,
+        ),
+        T,
+      ),
+    ).toMatchObject({ status: 'OK', reason: 'lag decreased within the window' });
   });
 
   it('unsorted windows are sorted by time first', () => {
-    const w = win([[0, 100], [50, 160], [100, 220]], true).reverse();
+    const w = win(
+      [
+        [0, 100],
+        [50, 160],
+        [100, 220],
+      ],
+      true,
+    ).reverse();
     expect(evaluateLag(w, T).status).toBe('WARN');
   });
 
@@ -103,7 +260,18 @@ describe('evaluateLag (Burrow rules on polled samples)', () => {
   });
 
   it('severity follows the newest lag', () => {
-    expect(evaluateLag(win([[0, 2_000_000], [10, 2_000_100]], true), T).severity).toBe('SEV-1');
+    expect(
+      evaluateLag(
+        win(
+          [
+            [0, 2_000_000],
+            [10, 2_000_100],
+          ],
+          true,
+        ),
+        T,
+      ).severity,
+    ).toBe('SEV-1');
   });
 });
 
@@ -168,7 +336,11 @@ describe('lagWindows + evaluateGroup', () => {
     expect(e.status).toBe('ERR');
     expect(e.totalLag).toBe(120);
     expect(e.severity).toBe('SEV-4');
-    expect(e.partitions.map((p) => `${p.topic}/${p.partition}:${p.status}`)).toEqual(['audit/0:OK', 'orders/0:OK', 'orders/1:STOP']);
+    expect(e.partitions.map((p) => `${p.topic}/${p.partition}:${p.status}`)).toEqual([
+      'audit/0:OK',
+      'orders/0:OK',
+      'orders/1:STOP',
+    ]);
   });
 
   it('sorts partitions of different topics in both directions', () => {

@@ -7,7 +7,11 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { environmentCredentials, mskIamTokenProvider } from '../../functions/shared/probe/msk-iam.js';
 
-const CREDS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+1=' };
+const CREDS = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'session/token+1=',
+};
 const AT = Date.parse('2026-11-22T02:00:00Z');
 
 afterEach(() => {
@@ -16,18 +20,23 @@ afterEach(() => {
 
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data, 'utf8').digest();
 /** RFC 3986 encoding as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
-const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const enc = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** The SigV4 query-string signature of a GET / to kafka.<region>.amazonaws.com, from the spec. */
 function expectedSignature(query: URLSearchParams, region: string, secret: string): string {
-  const params = [...query].filter(([k]) => k !== 'X-Amz-Signature' && k !== 'User-Agent').sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const params = [...query]
+    .filter(([k]) => k !== 'X-Amz-Signature' && k !== 'User-Agent')
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const canonicalQuery = params.map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&');
   const host = `kafka.${region}.amazonaws.com`;
   const emptyHash = createHash('sha256').update('').digest('hex');
   const canonicalRequest = ['GET', '/', canonicalQuery, `host:${host}\n`, 'host', emptyHash].join('\n');
   const date = query.get('X-Amz-Date') as string;
   const scope = `${date.slice(0, 8)}/${region}/kafka-cluster/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', date, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+  const toSign = ['AWS4-HMAC-SHA256', date, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join(
+    '\n',
+  );
   const key = hmac(hmac(hmac(hmac(`AWS4${secret}`, date.slice(0, 8)), region), 'kafka-cluster'), 'aws4_request');
   return createHmac('sha256', key).update(toSign).digest('hex');
 }
@@ -69,9 +78,14 @@ describe('mskIamTokenProvider', () => {
     expect(credentials).toHaveBeenCalledTimes(2);
   });
 
-  it('the default credentials are the Lambda environment\'s; without them, a clear refusal', async () => {
-    await expect(environmentCredentials({ AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' })).resolves.toEqual({ accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' });
-    await expect(environmentCredentials({ AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 's' })).resolves.toEqual({ accessKeyId: 'AKID', secretAccessKey: 's' });
+  it("the default credentials are the Lambda environment's; without them, a clear refusal", async () => {
+    await expect(
+      environmentCredentials({ AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' }),
+    ).resolves.toEqual({ accessKeyId: 'AKID', secretAccessKey: 's', sessionToken: 't' });
+    await expect(environmentCredentials({ AWS_ACCESS_KEY_ID: 'AKID', AWS_SECRET_ACCESS_KEY: 's' })).resolves.toEqual({
+      accessKeyId: 'AKID',
+      secretAccessKey: 's',
+    });
     await expect(environmentCredentials({})).rejects.toThrow('no AWS credentials in the environment');
   });
 });

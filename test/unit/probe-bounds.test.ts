@@ -27,12 +27,15 @@ async function listen(onConn: (s: Socket) => void): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-
 describe('probeCluster bounds', () => {
   it('a closed port: down within the bound, with the reason', async () => {
     const port = await closedPort();
     const t = Date.now();
-    const s = await probeCluster({ bootstrapServers: [`127.0.0.1:${port}`], timeoutMs: 2000, now: () => Date.parse('2026-01-01T00:00:00Z') });
+    const s = await probeCluster({
+      bootstrapServers: [`127.0.0.1:${port}`],
+      timeoutMs: 2000,
+      now: () => Date.parse('2026-01-01T00:00:00Z'),
+    });
     expect(Date.now() - t).toBeLessThan(2000);
     expect(s.status).toBe('down');
     expect(s.bootstrapReachable).toBe(false);
@@ -104,19 +107,48 @@ describe('wire encoding', () => {
       .array<number>(null, (w, n) => w.int32(n))
       .build();
     const r = new Reader(buf);
-    expect([r.int8(), r.int16(), r.int32(), r.int64(), r.bool(), r.string(), r.string()]).toEqual([-3, 300, -70000, 1234567890123, true, 'héllo', null]);
+    expect([r.int8(), r.int16(), r.int32(), r.int64(), r.bool(), r.string(), r.string()]).toEqual([
+      -3,
+      300,
+      -70000,
+      1234567890123,
+      true,
+      'héllo',
+      null,
+    ]);
     expect(r.array((x) => x.int32())).toEqual([1, 2]);
     expect(r.array((x) => x.int32())).toEqual([]);
     expect(() => r.int8()).toThrow('truncated');
   });
 
-  it('API keys are the protocol\'s (a wrong key reaches the wrong API and the broker closes the connection)', () => {
-    expect(API).toEqual({ ListOffsets: 2, Metadata: 3, OffsetFetch: 9, FindCoordinator: 10, DescribeGroups: 15, ApiVersions: 18, DescribeConfigs: 32, SaslHandshake: 17, SaslAuthenticate: 36, DescribeQuorum: 55 });
+  it("API keys are the protocol's (a wrong key reaches the wrong API and the broker closes the connection)", () => {
+    expect(API).toEqual({
+      ListOffsets: 2,
+      Metadata: 3,
+      OffsetFetch: 9,
+      FindCoordinator: 10,
+      DescribeGroups: 15,
+      ApiVersions: 18,
+      DescribeConfigs: 32,
+      SaslHandshake: 17,
+      SaslAuthenticate: 36,
+      DescribeQuorum: 55,
+    });
   });
 
   it('mode detection: LeaderAndIsr (key 4) is advertised by ZooKeeper-mode brokers only', () => {
-    expect(isZooKeeperMode([{ key: 4, min: 0, max: 7 }, { key: 18, min: 0, max: 3 }])).toBe(true);
-    expect(isZooKeeperMode([{ key: 3, min: 0, max: 12 }, { key: 55, min: 0, max: 2 }])).toBe(false);
+    expect(
+      isZooKeeperMode([
+        { key: 4, min: 0, max: 7 },
+        { key: 18, min: 0, max: 3 },
+      ]),
+    ).toBe(true);
+    expect(
+      isZooKeeperMode([
+        { key: 3, min: 0, max: 12 },
+        { key: 55, min: 0, max: 2 },
+      ]),
+    ).toBe(false);
   });
 });
 
@@ -165,29 +197,194 @@ describe('partition analysis and verdict', () => {
     expect(fenced.summary).toMatchObject({ offline: 1, leaderUnreachable: 0 });
     expect(fenced.summary.details[0]?.leaderUnreachable).toBeUndefined();
     // Without the listed set a silent leader reads offline (the stricter reading).
-    expect(summarizePartitions([led2], () => 2, [1, 2, 3], new Set([2])).summary).toMatchObject({ offline: 1, leaderUnreachable: 0 });
+    expect(summarizePartitions([led2], () => 2, [1, 2, 3], new Set([2])).summary).toMatchObject({
+      offline: 1,
+      leaderUnreachable: 0,
+    });
     // A live leader is neither.
-    expect(summarizePartitions([led2], () => 2, [1, 2, 3], new Set([3]), new Set([1, 2, 3])).summary).toMatchObject({ offline: 0, leaderUnreachable: 0, underReplicated: 1 });
-    const lines = describeProblems({ takenAt: '', durationMs: 1, status: 'degraded', bootstrapReachable: true, registeredBrokers: [1, 2, 3], brokers: [], controller: { id: null, known: false, note: '' }, partitions: crashed.summary, perBroker: crashed.perBroker, consumerGroups: [], errors: [] });
-    expect(lines).toEqual(expect.arrayContaining(['1 offline partition(s)', '1 partition(s) whose leader does not answer (unavailable until another is elected)']));
+    expect(summarizePartitions([led2], () => 2, [1, 2, 3], new Set([3]), new Set([1, 2, 3])).summary).toMatchObject({
+      offline: 0,
+      leaderUnreachable: 0,
+      underReplicated: 1,
+    });
+    const lines = describeProblems({
+      takenAt: '',
+      durationMs: 1,
+      status: 'degraded',
+      bootstrapReachable: true,
+      registeredBrokers: [1, 2, 3],
+      brokers: [],
+      controller: { id: null, known: false, note: '' },
+      partitions: crashed.summary,
+      perBroker: crashed.perBroker,
+      consumerGroups: [],
+      errors: [],
+    });
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        '1 offline partition(s)',
+        '1 partition(s) whose leader does not answer (unavailable until another is elected)',
+      ]),
+    );
   });
 
   const ok = { total: 1, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] };
   const up = { id: 1, host: 'h', port: 1, registered: true, reachable: true };
   it.each([
-    ['bootstrap unreachable', { bootstrapReachable: false, metadataRead: false, registeredBrokers: [], brokers: [], partitions: ok, errors: [] }, 'down'],
-    ['no metadata', { bootstrapReachable: true, metadataRead: false, registeredBrokers: [], brokers: [], partitions: ok, errors: ['x'] }, 'unknown'],
-    ['no broker answers', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [{ ...up, reachable: false }], partitions: ok, errors: [] }, 'down'],
-    ['fewer registered than expected', { bootstrapReachable: true, metadataRead: true, expectedBrokers: 2, registeredBrokers: [1], brokers: [up], partitions: ok, errors: [] }, 'degraded'],
-    ['as many as expected', { bootstrapReachable: true, metadataRead: true, expectedBrokers: 1, registeredBrokers: [1], brokers: [up], partitions: ok, errors: [] }, 'healthy'],
-    ['a broker unreachable', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1, 2], brokers: [up, { ...up, id: 2, reachable: false }], partitions: ok, errors: [] }, 'degraded'],
-    ['a replica not registered', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up, { ...up, id: 2, registered: false, reachable: false }], partitions: ok, errors: [] }, 'degraded'],
-    ['URP', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, underReplicated: 1 }, errors: [] }, 'degraded'],
-    ['offline', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, offline: 1 }, errors: [] }, 'degraded'],
-    ['leader unreachable', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, leaderUnreachable: 1 }, errors: [] }, 'degraded'],
-    ['under min ISR', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: { ...ok, underMinIsr: 1 }, errors: [] }, 'degraded'],
-    ['all fine but a call failed', { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [up], partitions: ok, errors: ['lag timed out'] }, 'unknown'],
+    [
+      'bootstrap unreachable',
+      {
+        bootstrapReachable: false,
+        metadataRead: false,
+        registeredBrokers: [],
+        brokers: [],
+        partitions: ok,
+        errors: [],
+      },
+      'down',
+    ],
+    [
+      'no metadata',
+      {
+        bootstrapReachable: true,
+        metadataRead: false,
+        registeredBrokers: [],
+        brokers: [],
+        partitions: ok,
+        errors: ['x'],
+      },
+      'unknown',
+    ],
+    [
+      'no broker answers',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [{ ...up, reachable: false }],
+        partitions: ok,
+        errors: [],
+      },
+      'down',
+    ],
+    [
+      'fewer registered than expected',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        expectedBrokers: 2,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: ok,
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'as many as expected',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        expectedBrokers: 1,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: ok,
+        errors: [],
+      },
+      'healthy',
+    ],
+    [
+      'a broker unreachable',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1, 2],
+        brokers: [up, { ...up, id: 2, reachable: false }],
+        partitions: ok,
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'a replica not registered',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [up, { ...up, id: 2, registered: false, reachable: false }],
+        partitions: ok,
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'URP',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: { ...ok, underReplicated: 1 },
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'offline',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: { ...ok, offline: 1 },
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'leader unreachable',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: { ...ok, leaderUnreachable: 1 },
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'under min ISR',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: { ...ok, underMinIsr: 1 },
+        errors: [],
+      },
+      'degraded',
+    ],
+    [
+      'all fine but a call failed',
+      {
+        bootstrapReachable: true,
+        metadataRead: true,
+        registeredBrokers: [1],
+        brokers: [up],
+        partitions: ok,
+        errors: ['lag timed out'],
+      },
+      'unknown',
+    ],
   ] as const)('%s -> %s', (_n, input, expected) => {
-    expect(verdict({ ...input, brokers: [...input.brokers], registeredBrokers: [...input.registeredBrokers], errors: [...input.errors] })).toBe(expected);
+    expect(
+      verdict({
+        ...input,
+        brokers: [...input.brokers],
+        registeredBrokers: [...input.registeredBrokers],
+        errors: [...input.errors],
+      }),
+    ).toBe(expected);
   });
 });

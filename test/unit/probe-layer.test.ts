@@ -15,7 +15,9 @@ describe('buildProbeLayer', () => {
     const { file, bytes } = buildProbeLayer(dir);
     expect(file).toBe(join(dir, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'index.mjs'));
     expect(bytes).toBeGreaterThan(1000);
-    expect(JSON.parse(readFileSync(join(dir, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'package.json'), 'utf8'))).toMatchObject({ name: '@kafka-heal/probe', type: 'module' });
+    expect(
+      JSON.parse(readFileSync(join(dir, 'nodejs', 'node_modules', '@kafka-heal', 'probe', 'package.json'), 'utf8')),
+    ).toMatchObject({ name: '@kafka-heal/probe', type: 'module' });
 
     const mod = (await import(pathToFileURL(file).href)) as typeof ProbeModule;
     expect(typeof mod.probeCluster).toBe('function');
@@ -32,7 +34,12 @@ describe('buildProbeLayer', () => {
     expect(text).not.toMatch(/require\("@aws-sdk\/(credential-providers|client-sts)"\)/);
     expect(text).toContain('is not in the kafka-heal probe layer');
     const mod = (await import(`${pathToFileURL(file).href}?signer`)) as typeof ProbeModule;
-    const token = await mod.mskIamTokenProvider({ region: 'eu-west-1', credentials: () => Promise.resolve({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }) })();
-    expect(Buffer.from(token, 'base64url').toString()).toMatch(/^https:\/\/kafka\.eu-west-1\.amazonaws\.com\/\?Action=kafka-cluster%3AConnect&/);
+    const token = await mod.mskIamTokenProvider({
+      region: 'eu-west-1',
+      credentials: () => Promise.resolve({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }),
+    })();
+    expect(Buffer.from(token, 'base64url').toString()).toMatch(
+      /^https:\/\/kafka\.eu-west-1\.amazonaws\.com\/\?Action=kafka-cluster%3AConnect&/,
+    );
   });
 });

@@ -37,19 +37,29 @@ async function broker(opts: Parameters<typeof startFakeBroker>[0] = {}): Promise
 }
 
 function probe(b: { port: number }, extra: Partial<ProbeOptions> = {}) {
-  return probeCluster({ bootstrapServers: [`127.0.0.1:${b.port}`], timeoutMs: 3000, expectedBrokers: 1, now: () => NOW, ...extra });
+  return probeCluster({
+    bootstrapServers: [`127.0.0.1:${b.port}`],
+    timeoutMs: 3000,
+    expectedBrokers: 1,
+    now: () => NOW,
+    ...extra,
+  });
 }
 
 const plain = (user: string, password: string) => ({
   mechanism: 'PLAIN',
   answer: (_round: number, bytes: Buffer): { error: string } | { bytes?: Buffer } =>
-    bytes.toString() === `\u0000${user}\u0000${password}` ? {} : { error: 'Authentication failed: Invalid username or password' },
+    bytes.toString() === `\u0000${user}\u0000${password}`
+      ? {}
+      : { error: 'Authentication failed: Invalid username or password' },
 });
 
 describe('SASL against a fake broker', () => {
   it('PLAIN with the right password: healthy, and the probe authenticates before anything but ApiVersions', async () => {
     const b = await broker({ sasl: plain('kafka-heal', 'secret') });
-    const s = await probe(b, { security: { sasl: { mechanism: 'PLAIN', username: 'kafka-heal', password: 'secret' } } });
+    const s = await probe(b, {
+      security: { sasl: { mechanism: 'PLAIN', username: 'kafka-heal', password: 'secret' } },
+    });
     expect(s.status).toBe('healthy');
     expect(s.security).toEqual({ tls: false, sasl: 'PLAIN', refused: [], certificates: [], minDaysToExpiry: null });
     expect(b.requests.slice(0, 3).map((r) => r.apiKey)).toEqual([18, 17, 36]);
@@ -57,10 +67,18 @@ describe('SASL against a fake broker', () => {
 
   it('PLAIN with a wrong password: auth-failed, the broker counted as answering, never down; no secret in the text', async () => {
     const b = await broker({ sasl: plain('kafka-heal', 'secret') });
-    const s = await probe(b, { security: { sasl: { mechanism: 'PLAIN', username: 'kafka-heal', password: 'wrong-password' } } });
+    const s = await probe(b, {
+      security: { sasl: { mechanism: 'PLAIN', username: 'kafka-heal', password: 'wrong-password' } },
+    });
     expect(s.status).toBe('auth-failed');
     expect(s.bootstrapReachable).toBe(true);
-    expect(s.security?.refused).toEqual([{ server: `127.0.0.1:${b.port}`, outcome: 'auth-failed', error: expect.stringContaining('Invalid username or password') }]);
+    expect(s.security?.refused).toEqual([
+      {
+        server: `127.0.0.1:${b.port}`,
+        outcome: 'auth-failed',
+        error: expect.stringContaining('Invalid username or password'),
+      },
+    ]);
     expect(describeProblems(s)[0]).toMatch(/^auth-failed: SASL PLAIN with 127\.0\.0\.1:\d+ refused/);
     expect(JSON.stringify(s)).not.toContain('wrong-password');
   });
@@ -83,29 +101,62 @@ describe('SASL against a fake broker', () => {
     const b = await broker({
       sasl: {
         mechanism: 'OAUTHBEARER',
-        answer: (round, bytes) => (round === 0 && bytes.toString().includes('good-token') ? {} : round === 0 ? { bytes: Buffer.from('{"status":"invalid_token"}') } : { error: 'Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER' }),
+        answer: (round, bytes) =>
+          round === 0 && bytes.toString().includes('good-token')
+            ? {}
+            : round === 0
+              ? { bytes: Buffer.from('{"status":"invalid_token"}') }
+              : {
+                  error:
+                    'Authentication failed during authentication due to invalid credentials with SASL mechanism OAUTHBEARER',
+                },
       },
     });
-    const ok = await probe(b, { security: { sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.resolve('good-token'), extensions: { logicalCluster: 'lkc-1' } } } });
+    const ok = await probe(b, {
+      security: {
+        sasl: {
+          mechanism: 'OAUTHBEARER',
+          token: () => Promise.resolve('good-token'),
+          extensions: { logicalCluster: 'lkc-1' },
+        },
+      },
+    });
     expect(ok.status).toBe('healthy');
-    expect(b.requests.find((r) => r.apiKey === 36)?.authBytes?.toString()).toBe('n,,\u0001auth=Bearer good-token\u0001logicalCluster=lkc-1\u0001\u0001');
-    const bad = await probe(b, { security: { sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.resolve('expired-token') } } });
+    expect(b.requests.find((r) => r.apiKey === 36)?.authBytes?.toString()).toBe(
+      'n,,\u0001auth=Bearer good-token\u0001logicalCluster=lkc-1\u0001\u0001',
+    );
+    const bad = await probe(b, {
+      security: { sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.resolve('expired-token') } },
+    });
     expect(bad.status).toBe('auth-failed');
     expect(bad.errors.join('\n')).toContain('{"status":"invalid_token"}');
     expect(b.requests.filter((r) => r.apiKey === 36).at(-1)?.authBytes).toEqual(Buffer.from([1]));
-    const noToken = await probe(b, { security: { sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.reject(new Error('the token endpoint answered 503')) } } });
+    const noToken = await probe(b, {
+      security: {
+        sasl: { mechanism: 'OAUTHBEARER', token: () => Promise.reject(new Error('the token endpoint answered 503')) },
+      },
+    });
     expect(noToken.status).toBe('auth-failed');
     expect(noToken.errors.join('\n')).toContain('no token: the token endpoint answered 503');
   });
 
   it('credentials that cannot be loaded: auth-failed (or tls-failed for TLS material) without a connection; bootstrapReachable stays false', async () => {
     const b = await broker({ sasl: plain('u', 'p') });
-    const s = await probe(b, { security: () => Promise.reject(new Error('AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue')) });
+    const s = await probe(b, {
+      security: () =>
+        Promise.reject(new Error('AccessDeniedException: not authorized to perform secretsmanager:GetSecretValue')),
+    });
     expect(s.status).toBe('auth-failed');
     expect(s.bootstrapReachable).toBe(false);
     expect(b.requests).toEqual([]);
-    expect(s.security?.refused[0]).toMatchObject({ server: 'probe credentials', outcome: 'auth-failed', error: expect.stringContaining('could not load its credentials: AccessDeniedException') });
-    const t = await probe(b, { security: () => Promise.reject(new TlsHandshakeError('CA bundle secret kafka/ca is not PEM')) });
+    expect(s.security?.refused[0]).toMatchObject({
+      server: 'probe credentials',
+      outcome: 'auth-failed',
+      error: expect.stringContaining('could not load its credentials: AccessDeniedException'),
+    });
+    const t = await probe(b, {
+      security: () => Promise.reject(new TlsHandshakeError('CA bundle secret kafka/ca is not PEM')),
+    });
     expect(t.status).toBe('tls-failed');
     expect(t.errors[0]).toContain('could not load its TLS material');
   });
@@ -137,20 +188,34 @@ describe('SCRAM (RFC 5802 / RFC 7677)', () => {
   it('produces the RFC 7677 client messages and accepts its server signature', () => {
     const c = new ScramClient('SCRAM-SHA-256', 'user', 'pencil', nonce);
     expect(c.clientFirst().toString()).toBe('n,,n=user,r=rOprNGfwEbeRWgbNEkqO');
-    expect(c.clientFinal(Buffer.from(serverFirst)).toString()).toBe('c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=');
+    expect(c.clientFinal(Buffer.from(serverFirst)).toString()).toBe(
+      'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=',
+    );
     expect(() => c.verifyServerFinal(Buffer.from('v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='))).not.toThrow();
   });
 
   it('refuses a server that does not know the password, a foreign nonce, too few iterations, an error or a mandatory extension', () => {
     const c = new ScramClient('SCRAM-SHA-256', 'user', 'pencil', nonce);
     c.clientFinal(Buffer.from(serverFirst));
-    expect(() => c.verifyServerFinal(Buffer.from('v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='))).toThrow('server signature does not match');
-    expect(() => c.verifyServerFinal(Buffer.from('e=invalid-proof'))).toThrow('the server ended the exchange: invalid-proof');
-    expect(() => new ScramClient('SCRAM-SHA-256', 'user', 'pencil', nonce).verifyServerFinal(Buffer.from('v=x'))).toThrow('before the client-final');
+    expect(() => c.verifyServerFinal(Buffer.from('v=AAAATRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='))).toThrow(
+      'server signature does not match',
+    );
+    expect(() => c.verifyServerFinal(Buffer.from('e=invalid-proof'))).toThrow(
+      'the server ended the exchange: invalid-proof',
+    );
+    expect(() =>
+      new ScramClient('SCRAM-SHA-256', 'user', 'pencil', nonce).verifyServerFinal(Buffer.from('v=x')),
+    ).toThrow('before the client-final');
     const fresh = () => new ScramClient('SCRAM-SHA-512', 'user', 'pencil', nonce);
-    expect(() => fresh().clientFinal(Buffer.from('r=someone-else,s=QQ==,i=4096'))).toThrow('does not extend the client nonce');
-    expect(() => fresh().clientFinal(Buffer.from(`r=${nonce}x,s=QQ==,i=1024`))).toThrow('1024 iterations, fewer than 4096');
-    expect(() => fresh().clientFinal(Buffer.from(`m=ext,r=${nonce}x,s=QQ==,i=4096`))).toThrow('mandatory SCRAM extension');
+    expect(() => fresh().clientFinal(Buffer.from('r=someone-else,s=QQ==,i=4096'))).toThrow(
+      'does not extend the client nonce',
+    );
+    expect(() => fresh().clientFinal(Buffer.from(`r=${nonce}x,s=QQ==,i=1024`))).toThrow(
+      '1024 iterations, fewer than 4096',
+    );
+    expect(() => fresh().clientFinal(Buffer.from(`m=ext,r=${nonce}x,s=QQ==,i=4096`))).toThrow(
+      'mandatory SCRAM extension',
+    );
     expect(() => fresh().clientFinal(Buffer.from('hello'))).toThrow('not SCRAM');
   });
 
@@ -160,7 +225,13 @@ describe('SCRAM (RFC 5802 / RFC 7677)', () => {
 
   it('a SCRAM exchange with a broker that does not hold the password is auth-failed (the server signature is checked)', async () => {
     const b = await broker({
-      sasl: { mechanism: 'SCRAM-SHA-512', answer: (round, bytes) => (round === 0 ? { bytes: Buffer.from(`r=${/r=([^,]+)/.exec(bytes.toString())?.[1] ?? ''}srv,s=QQ==,i=4096`) } : { bytes: Buffer.from('v=bm90IHRoZSBzaWduYXR1cmU=') }) },
+      sasl: {
+        mechanism: 'SCRAM-SHA-512',
+        answer: (round, bytes) =>
+          round === 0
+            ? { bytes: Buffer.from(`r=${/r=([^,]+)/.exec(bytes.toString())?.[1] ?? ''}srv,s=QQ==,i=4096`) }
+            : { bytes: Buffer.from('v=bm90IHRoZSBzaWduYXR1cmU=') },
+      },
     });
     const s = await probe(b, { security: { sasl: { mechanism: 'SCRAM-SHA-512', username: 'u', password: 'p' } } });
     expect(s.status).toBe('auth-failed');
@@ -181,7 +252,15 @@ describe('TLS against a fake broker', () => {
     const s = await probe(b, { security: { tls: { ca: pem(certs.ca) } } });
     expect(s.status).toBe('healthy');
     expect(s.security?.tls).toBe(true);
-    expect(s.security?.certificates).toEqual([{ server: `127.0.0.1:${b.port}`, brokerId: 1, subject: 'CN=localhost', notAfter: new Date(certs.brokerNotAfter).toISOString(), daysToExpiry: expect.closeTo(45, 0) }]);
+    expect(s.security?.certificates).toEqual([
+      {
+        server: `127.0.0.1:${b.port}`,
+        brokerId: 1,
+        subject: 'CN=localhost',
+        notAfter: new Date(certs.brokerNotAfter).toISOString(),
+        daysToExpiry: expect.closeTo(45, 0),
+      },
+    ]);
     expect(s.security?.minDaysToExpiry).toBeCloseTo(45, 0);
   });
 
@@ -214,9 +293,15 @@ describe('TLS against a fake broker', () => {
     const b = await tlsBroker('broker', { requestCert: true, rejectUnauthorized: true, ca: pem(certs.ca) });
     const none = await probe(b, { security: { tls: { ca: pem(certs.ca) } } });
     expect(none.status).toBe('tls-failed');
-    const rogue = await probe(b, { security: { tls: { ca: pem(certs.ca), cert: pem(certs.untrustedClientCert), key: pem(certs.untrustedClientKey) } } });
+    const rogue = await probe(b, {
+      security: {
+        tls: { ca: pem(certs.ca), cert: pem(certs.untrustedClientCert), key: pem(certs.untrustedClientKey) },
+      },
+    });
     expect(rogue.status).toBe('tls-failed');
-    const ok = await probe(b, { security: { tls: { ca: pem(certs.ca), cert: pem(certs.clientCert), key: pem(certs.clientKey) } } });
+    const ok = await probe(b, {
+      security: { tls: { ca: pem(certs.ca), cert: pem(certs.clientCert), key: pem(certs.clientKey) } },
+    });
     expect(ok.status).toBe('healthy');
   });
 
@@ -230,7 +315,10 @@ describe('TLS against a fake broker', () => {
   it('a reset with no TLS word is a refusal only when nothing let the probe in (else a broker dying mid-handshake)', async () => {
     const good = await tlsBroker('broker');
     const resetting = await broker();
-    const s = await probe(good, { bootstrapServers: [`127.0.0.1:${resetting.port}`, `127.0.0.1:${good.port}`], security: { tls: { ca: pem(certs.ca) } } });
+    const s = await probe(good, {
+      bootstrapServers: [`127.0.0.1:${resetting.port}`, `127.0.0.1:${good.port}`],
+      security: { tls: { ca: pem(certs.ca) } },
+    });
     expect(s.security?.refused).toEqual([]);
     expect(s.status).not.toBe('tls-failed');
     const alone = await probe(resetting, { security: { tls: { ca: pem(certs.ca) } } });
@@ -259,13 +347,22 @@ describe('TLS against a fake broker', () => {
 });
 
 describe('verdict with refusals', () => {
-  const base = { bootstrapReachable: true, metadataRead: true, registeredBrokers: [1], brokers: [{ id: 1, host: 'h', port: 1, registered: true, reachable: true }], partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] }, errors: [] };
+  const base = {
+    bootstrapReachable: true,
+    metadataRead: true,
+    registeredBrokers: [1],
+    brokers: [{ id: 1, host: 'h', port: 1, registered: true, reachable: true }],
+    partitions: { total: 0, offline: 0, underReplicated: 0, underMinIsr: 0, details: [] },
+    errors: [],
+  };
   it('a refusal is the verdict unless the probe saw something really wrong; TLS outranks SASL', () => {
     expect(verdict({ ...base, refused: ['auth-failed'] })).toBe('auth-failed');
     expect(verdict({ ...base, refused: ['auth-failed', 'tls-failed'] })).toBe('tls-failed');
     expect(verdict({ ...base, metadataRead: false, refused: ['auth-failed'] })).toBe('auth-failed');
     expect(verdict({ ...base, bootstrapReachable: false, refused: ['tls-failed'] })).toBe('tls-failed');
-    expect(verdict({ ...base, refused: ['auth-failed'], partitions: { ...base.partitions, underReplicated: 1 } })).toBe('degraded');
+    expect(verdict({ ...base, refused: ['auth-failed'], partitions: { ...base.partitions, underReplicated: 1 } })).toBe(
+      'degraded',
+    );
     expect(verdict({ ...base, bootstrapReachable: false })).toBe('down');
   });
 });

@@ -24,7 +24,12 @@ function snapshot(opts: {
   }));
   const ids = brokers.map((b) => b.id);
   const dead = new Set(brokers.filter((b) => !b.registered || !b.reachable).map((b) => b.id));
-  const { summary, perBroker } = summarizePartitions(opts.partitions, (t) => opts.minIsr[t] ?? opts.brokerMinIsr ?? 1, ids, dead);
+  const { summary, perBroker } = summarizePartitions(
+    opts.partitions,
+    (t) => opts.minIsr[t] ?? opts.brokerMinIsr ?? 1,
+    ids,
+    dead,
+  );
   return {
     takenAt: '2026-01-01T00:00:00.000Z',
     durationMs: 12,
@@ -40,16 +45,49 @@ function snapshot(opts: {
   };
 }
 
-const p = (topic: string, partition: number, leader: number, replicas: number[], isr: number[]): RawPartition => ({ topic, partition, leader, replicas, isr, offlineReplicas: [] });
+const p = (topic: string, partition: number, leader: number, replicas: number[], isr: number[]): RawPartition => ({
+  topic,
+  partition,
+  leader,
+  replicas,
+  isr,
+  offlineReplicas: [],
+});
 
 // A 3-broker cluster, topic "orders" RF=3 with min ISR 2 (broker default) over 3 partitions.
 const rf3 = (isr: number[], leader = isr[0] ?? -1) => [0, 1, 2].map((i) => p('orders', i, leader, [1, 2, 3], isr));
 
-const healthy = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: rf3([1, 2, 3]), minIsr: {}, brokerMinIsr: 2, status: 'healthy' });
-const oneDown = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'crashed' }, partitions: rf3([1, 2]), minIsr: {}, brokerMinIsr: 2 });
-const oneHung = snapshot({ brokers: { 1: 'up', 2: 'hung', 3: 'up' }, partitions: rf3([1, 2, 3]), minIsr: {}, brokerMinIsr: 2 });
-const oneHungMin1 = snapshot({ brokers: { 1: 'up', 2: 'hung', 3: 'up' }, partitions: rf3([1, 2, 3]), minIsr: { orders: 1 }, brokerMinIsr: 2 });
-const twoDown = snapshot({ brokers: { 1: 'up', 2: 'crashed', 3: 'crashed' }, partitions: rf3([1]), minIsr: {}, brokerMinIsr: 2 });
+const healthy = snapshot({
+  brokers: { 1: 'up', 2: 'up', 3: 'up' },
+  partitions: rf3([1, 2, 3]),
+  minIsr: {},
+  brokerMinIsr: 2,
+  status: 'healthy',
+});
+const oneDown = snapshot({
+  brokers: { 1: 'up', 2: 'up', 3: 'crashed' },
+  partitions: rf3([1, 2]),
+  minIsr: {},
+  brokerMinIsr: 2,
+});
+const oneHung = snapshot({
+  brokers: { 1: 'up', 2: 'hung', 3: 'up' },
+  partitions: rf3([1, 2, 3]),
+  minIsr: {},
+  brokerMinIsr: 2,
+});
+const oneHungMin1 = snapshot({
+  brokers: { 1: 'up', 2: 'hung', 3: 'up' },
+  partitions: rf3([1, 2, 3]),
+  minIsr: { orders: 1 },
+  brokerMinIsr: 2,
+});
+const twoDown = snapshot({
+  brokers: { 1: 'up', 2: 'crashed', 3: 'crashed' },
+  partitions: rf3([1]),
+  minIsr: {},
+  brokerMinIsr: 2,
+});
 const rf1 = snapshot({
   brokers: { 1: 'up', 2: 'up', 3: 'up' },
   partitions: [...rf3([1, 2, 3]), p('scratch', 0, 2, [2], [2])],
@@ -64,8 +102,20 @@ const rf1LeaderDead = snapshot({
   brokerMinIsr: 2,
 });
 // RF=2 topic "events": min ISR 1 from its topic config vs. the broker default 2.
-const rf2TopicConfig = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: [p('events', 0, 1, [1, 2], [1, 2])], minIsr: { events: 1 }, brokerMinIsr: 2, status: 'healthy' });
-const rf2BrokerDefault = snapshot({ brokers: { 1: 'up', 2: 'up', 3: 'up' }, partitions: [p('events', 0, 1, [1, 2], [1, 2])], minIsr: {}, brokerMinIsr: 2, status: 'healthy' });
+const rf2TopicConfig = snapshot({
+  brokers: { 1: 'up', 2: 'up', 3: 'up' },
+  partitions: [p('events', 0, 1, [1, 2], [1, 2])],
+  minIsr: { events: 1 },
+  brokerMinIsr: 2,
+  status: 'healthy',
+});
+const rf2BrokerDefault = snapshot({
+  brokers: { 1: 'up', 2: 'up', 3: 'up' },
+  partitions: [p('events', 0, 1, [1, 2], [1, 2])],
+  minIsr: {},
+  brokerMinIsr: 2,
+  status: 'healthy',
+});
 
 describe('canRestart (table)', () => {
   it.each([
@@ -91,7 +141,9 @@ describe('canRestart (table)', () => {
   });
 
   it('names the partitions that would go under min ISR', () => {
-    expect(canRestart(1, oneDown).reason).toContain('would leave 3 partition(s) below min.insync.replicas: orders-0 (ISR 1,2, min 2)');
+    expect(canRestart(1, oneDown).reason).toContain(
+      'would leave 3 partition(s) below min.insync.replicas: orders-0 (ISR 1,2, min 2)',
+    );
   });
 
   it('healthy partitions are not in details, so the per-broker count alone can refuse (no examples)', () => {
@@ -111,7 +163,13 @@ describe('canRestart (table)', () => {
   });
 
   it('a down cluster: any restart allowed', () => {
-    const down: ClusterSnapshot = { ...healthy, status: 'down', bootstrapReachable: false, registeredBrokers: [], brokers: [] };
+    const down: ClusterSnapshot = {
+      ...healthy,
+      status: 'down',
+      bootstrapReachable: false,
+      registeredBrokers: [],
+      brokers: [],
+    };
     expect(canRestart(1, down)).toMatchObject({ allowed: true, order: [] });
   });
 
@@ -122,7 +180,10 @@ describe('canRestart (table)', () => {
   });
 
   it('a hung broker without an error text still reads clearly', () => {
-    const snap: ClusterSnapshot = { ...oneHung, brokers: oneHung.brokers.map((b) => (b.id === 2 ? { ...b, error: undefined } : b)) };
+    const snap: ClusterSnapshot = {
+      ...oneHung,
+      brokers: oneHung.brokers.map((b) => (b.id === 2 ? { ...b, error: undefined } : b)),
+    };
     expect(canRestart(2, snap).reason).toContain('(unreachable)');
   });
 });
@@ -139,7 +200,12 @@ describe('recoveryOrder', () => {
   });
 
   it('an unknown controller id does not move anyone', () => {
-    const snap = snapshot({ brokers: { 1: 'hung', 2: 'crashed', 3: 'up' }, partitions: [], minIsr: {}, controller: { id: 1, known: false, note: '' } });
+    const snap = snapshot({
+      brokers: { 1: 'hung', 2: 'crashed', 3: 'up' },
+      partitions: [],
+      minIsr: {},
+      controller: { id: 1, known: false, note: '' },
+    });
     expect(recoveryOrder(snap)).toEqual([2, 1]);
   });
 

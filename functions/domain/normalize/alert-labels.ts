@@ -23,7 +23,8 @@ const POD_LABELS = ['pod', 'kubernetes_pod_name', 'pod_name'];
 const HOST_LABELS = ['instance', 'hostname', 'host'];
 
 /** Pods of a Kafka deployment that are not brokers (their ordinal is no broker id). */
-const NOT_A_BROKER = /(?:^|-)(?:zookeeper|zk|entity-operator|kafka-exporter|exporter|cruise-control|connect|bridge|mirror-?maker2?|mm2|operator)(?:-|$)/;
+const NOT_A_BROKER =
+  /(?:^|-)(?:zookeeper|zk|entity-operator|kafka-exporter|exporter|cruise-control|connect|bridge|mirror-?maker2?|mm2|operator)(?:-|$)/;
 /** MSK broker endpoints: b-<id>.<cluster name>.<suffix>.c<n>.kafka.<region>.amazonaws.com[:port]. */
 const MSK_HOST = /^b-(\d{1,9})\.([a-z0-9-]+)\./i;
 
@@ -69,7 +70,8 @@ export function alertCluster(labels: Labels, routing: AlertRouting, clusters: Cl
   }
   const hints: string[] = [];
   const strimziName = present(labels, 'strimzi_io_name');
-  if (strimziName !== undefined) hints.push(strimziName.replace(/-(?:kafka|zookeeper|kafka-exporter|entity-operator|cruise-control)$/, ''));
+  if (strimziName !== undefined)
+    hints.push(strimziName.replace(/-(?:kafka|zookeeper|kafka-exporter|entity-operator|cruise-control)$/, ''));
   const env = present(labels, 'env');
   if (env !== undefined) hints.push(env);
   for (const pod of pods(labels)) {

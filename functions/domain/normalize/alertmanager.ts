@@ -5,7 +5,22 @@ import { MalformedEventError } from '../errors.js';
 import type { Signal, SignalKind, SignalSource, SignalState } from '../types.js';
 import { BUILT_IN_ALERT_KINDS, NO_ROUTING, alertKey, type AlertRouting } from './alert-names.js';
 import { alertBroker, alertCluster } from './alert-labels.js';
-import { LIMITS, describe, isoTime, labelMap, lookup, makeSignal, numeric, optionalString, requireArray, requireObject, sha256, signalKind, type NormalizeContext, type Obj } from './common.js';
+import {
+  LIMITS,
+  describe,
+  isoTime,
+  labelMap,
+  lookup,
+  makeSignal,
+  numeric,
+  optionalString,
+  requireArray,
+  requireObject,
+  sha256,
+  signalKind,
+  type NormalizeContext,
+  type Obj,
+} from './common.js';
 
 const GROUP_LABELS = ['consumergroup', 'consumer_group', 'group'];
 
@@ -14,7 +29,14 @@ const GROUP_LABELS = ['consumergroup', 'consumer_group', 'group'];
  * (alertmanager.kinds), then the built-in names (alert-names.ts); otherwise unknown, which the
  * classifier notifies people about.
  */
-export function alertKind(name: string, labels: Record<string, string>, routing: AlertRouting, hasBroker: boolean, field: string, where: string): SignalKind {
+export function alertKind(
+  name: string,
+  labels: Record<string, string>,
+  routing: AlertRouting,
+  hasBroker: boolean,
+  field: string,
+  where: string,
+): SignalKind {
   const kindLabel = labels.kafka_heal_kind;
   if (kindLabel !== undefined) return signalKind(kindLabel, `${field}.kafka_heal_kind`, where);
   const key = alertKey(name);
@@ -26,7 +48,12 @@ export function alertKind(name: string, labels: Record<string, string>, routing:
   return hasBroker ? builtIn.withBroker : builtIn.otherwise;
 }
 
-export function normalizeAlertmanager(raw: Obj, ctx: NormalizeContext, source: SignalSource = 'alertmanager', where = 'alertmanager payload'): Signal[] {
+export function normalizeAlertmanager(
+  raw: Obj,
+  ctx: NormalizeContext,
+  source: SignalSource = 'alertmanager',
+  where = 'alertmanager payload',
+): Signal[] {
   if (raw.version !== undefined && raw.version !== '4') {
     throw new MalformedEventError(`${where}: version must be "4", got ${describe(raw.version)}`);
   }
@@ -42,7 +69,11 @@ export function normalizeAlertmanager(raw: Obj, ctx: NormalizeContext, source: S
   });
 }
 
-function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; source: SignalSource; where: string; groupKey?: string }): Signal {
+function normalizeAlert(
+  a: unknown,
+  i: number,
+  env: { ctx: NormalizeContext; source: SignalSource; where: string; groupKey?: string },
+): Signal {
   const { ctx, source, where } = env;
   const f = `alerts[${i}]`;
   const alert = requireObject(a, f, where);
@@ -51,7 +82,8 @@ function normalizeAlert(a: unknown, i: number, env: { ctx: NormalizeContext; sou
     throw new MalformedEventError(`${where}: ${f}.status must be "firing" or "resolved", got ${describe(status)}`);
   }
   const state: SignalState = status;
-  if (alert.labels === undefined || alert.labels === null) throw new MalformedEventError(`${where}: ${f}.labels must be an object`);
+  if (alert.labels === undefined || alert.labels === null)
+    throw new MalformedEventError(`${where}: ${f}.labels must be an object`);
   const labels = labelMap(alert.labels, `${f}.labels`, where);
   const annotations = labelMap(alert.annotations, `${f}.annotations`, where);
   const pick = (keys: string[]) => keys.map((k) => labels[k]).find((v) => v !== undefined && v !== '');

@@ -36,13 +36,16 @@ export function normalizeSnsNotification(raw: Obj, ctx: NormalizeContext): Signa
 function fromMessage(message: unknown, field: string, ctx: NormalizeContext): Signal[] {
   const where = 'amp sns event';
   if (typeof message !== 'string') throw new MalformedEventError(`${where}: ${field} must be a string`);
-  if (message.length > MAX_MESSAGE) throw new MalformedEventError(`${where}: ${field} is longer than ${MAX_MESSAGE} characters`);
+  if (message.length > MAX_MESSAGE)
+    throw new MalformedEventError(`${where}: ${field} is longer than ${MAX_MESSAGE} characters`);
   let body: unknown;
   try {
     body = parseJsonDocument(message, `${where}: ${field}`);
   } catch (err) {
     if (/nests deeper/.test((err as Error).message)) throw err;
-    throw new MalformedEventError(`${where}: ${field} is not JSON (configure the AMP alert manager to send the webhook JSON payload)`);
+    throw new MalformedEventError(
+      `${where}: ${field} is not JSON (configure the AMP alert manager to send the webhook JSON payload)`,
+    );
   }
   if (!isObject(body)) throw new MalformedEventError(`${where}: ${field} must be an Alertmanager payload object`);
   return normalizeAlertmanager(body, ctx, 'amp', `${where} ${field}`);

@@ -95,15 +95,24 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   const where = 'cloudwatch event';
   const detailType = raw['detail-type'];
   if (detailType === CONFIGURATION_CHANGE) {
-    const name = isObject(raw.detail) && typeof raw.detail.alarmName === 'string' ? clip(raw.detail.alarmName, LIMITS.name) : 'an alarm';
-    return { outcome: 'ignored', reason: `${CONFIGURATION_CHANGE} for ${name}: alarm configuration changes are not fault signals` };
+    const name =
+      isObject(raw.detail) && typeof raw.detail.alarmName === 'string'
+        ? clip(raw.detail.alarmName, LIMITS.name)
+        : 'an alarm';
+    return {
+      outcome: 'ignored',
+      reason: `${CONFIGURATION_CHANGE} for ${name}: alarm configuration changes are not fault signals`,
+    };
   }
   if (detailType !== STATE_CHANGE && detailType !== CONTRIBUTOR_STATE_CHANGE) {
-    throw new UnknownSourceError(`${where}: detail-type ${describe(typeof detailType === 'string' ? clip(detailType, 80) : detailType)} is not supported (expected "${STATE_CHANGE}" or "${CONTRIBUTOR_STATE_CHANGE}")`);
+    throw new UnknownSourceError(
+      `${where}: detail-type ${describe(typeof detailType === 'string' ? clip(detailType, 80) : detailType)} is not supported (expected "${STATE_CHANGE}" or "${CONTRIBUTOR_STATE_CHANGE}")`,
+    );
   }
   const detail = requireObject(raw.detail, 'detail', where);
   const alarmName = requireString(detail.alarmName, 'detail.alarmName', where);
-  const contributor = detailType === CONTRIBUTOR_STATE_CHANGE ? readContributor(detail.alarmContributor, where) : undefined;
+  const contributor =
+    detailType === CONTRIBUTOR_STATE_CHANGE ? readContributor(detail.alarmContributor, where) : undefined;
   const state = requireObject(detail.state, 'detail.state', where);
   const stateValue = requireString(state.value, 'detail.state.value', where);
   let signalState: SignalState;
@@ -114,11 +123,15 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
       outcome: 'ignored',
       reason: `alarm ${alarmName} went to INSUFFICIENT_DATA: missing data alone is not a fault (the probe heartbeat alarm reports monitoring gaps)`,
     };
-  } else throw new MalformedEventError(`${where}: detail.state.value must be ALARM, OK or INSUFFICIENT_DATA, got ${describe(stateValue)}`);
+  } else
+    throw new MalformedEventError(
+      `${where}: detail.state.value must be ALARM, OK or INSUFFICIENT_DATA, got ${describe(stateValue)}`,
+    );
 
   const config = optionalObject(detail.configuration, 'detail.configuration', where) ?? {};
   const description = optionalString(config.description, 'detail.configuration.description', where, 4096);
-  const metricsRaw = config.metrics === undefined ? [] : requireArray(config.metrics, 'detail.configuration.metrics', where, 100);
+  const metricsRaw =
+    config.metrics === undefined ? [] : requireArray(config.metrics, 'detail.configuration.metrics', where, 100);
   const metrics: MetricRef[] = [];
   let anomaly = false;
   let mathExpression = false;
@@ -133,8 +146,7 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
       else if (/^\s*SELECT\s/i.test(expr)) {
         insights = true;
         if (/\sGROUP\s+BY\s/i.test(expr)) grouped = true;
-      }
-      else mathExpression = true;
+      } else mathExpression = true;
     }
     if (entry.metricStat === undefined) return;
     const stat = requireObject(entry.metricStat, `${f}.metricStat`, where);
@@ -147,7 +159,15 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   });
   if (config.thresholdMetricId !== undefined) anomaly = true;
   const composite = config.alarmRule !== undefined;
-  const alarmType = composite ? 'composite' : anomaly ? 'anomaly-detection' : insights ? 'metrics-insights' : mathExpression ? 'metric-math' : 'single-metric';
+  const alarmType = composite
+    ? 'composite'
+    : anomaly
+      ? 'anomaly-detection'
+      : insights
+        ? 'metrics-insights'
+        : mathExpression
+          ? 'metric-math'
+          : 'single-metric';
 
   if (grouped && contributor === undefined) {
     return {
@@ -157,18 +177,29 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   }
   const marker = parseMarker(description, where);
   if (ctx.deployment !== undefined && marker !== undefined && marker.deployment !== ctx.deployment) {
-    const whose = marker.deployment === undefined ? 'names no deployment' : `names deployment ${JSON.stringify(marker.deployment)}`;
-    throw new ForeignAlarmError(`${where}: alarm ${alarmName}: its marker ${whose}, not ${ctx.deployment}: another deployment's alarm is never acted on`);
+    const whose =
+      marker.deployment === undefined ? 'names no deployment' : `names deployment ${JSON.stringify(marker.deployment)}`;
+    throw new ForeignAlarmError(
+      `${where}: alarm ${alarmName}: its marker ${whose}, not ${ctx.deployment}: another deployment's alarm is never acted on`,
+    );
   }
-  const attr = (key: string) => (contributor === undefined ? [] : [contributor.attributes[key]].filter((v): v is string => v !== undefined && v !== ''));
-  const dims = (key: string) => [...attr(key), ...metrics.map((m) => m.dimensions[key]).filter((v): v is string => v !== undefined && v !== '')];
+  const attr = (key: string) =>
+    contributor === undefined
+      ? []
+      : [contributor.attributes[key]].filter((v): v is string => v !== undefined && v !== '');
+  const dims = (key: string) => [
+    ...attr(key),
+    ...metrics.map((m) => m.dimensions[key]).filter((v): v is string => v !== undefined && v !== ''),
+  ];
 
   let kind: SignalKind = marker?.kind ?? 'unknown';
   if (!marker) {
     for (const m of metrics) {
       // Each deployment publishes to KafkaHeal/<deployment> (metrics-namespace.ts): one table for all.
       const inNamespace = lookup(METRIC_KINDS, isHealerNamespace(m.namespace) ? NAMESPACE : m.namespace);
-      const k = (inNamespace && lookup(inNamespace, m.name)) ?? (anomaly && m.namespace === 'AWS/Kafka' && TRAFFIC_METRICS.has(m.name) ? 'traffic-spike' : undefined);
+      const k =
+        (inNamespace && lookup(inNamespace, m.name)) ??
+        (anomaly && m.namespace === 'AWS/Kafka' && TRAFFIC_METRICS.has(m.name) ? 'traffic-spike' : undefined);
       if (k) {
         kind = k;
         break;
@@ -178,11 +209,15 @@ export function normalizeCloudWatch(raw: Obj, ctx: NormalizeContext): CloudWatch
   if (kind === 'unknown' && !marker) kind = kindFromName(alarmName);
   const clusterSeen = marker?.cluster ?? dims(DIM_CLUSTER)[0] ?? clusterFromName(alarmName, ctx) ?? '';
   const brokerIds =
-    marker?.brokerId !== undefined ? [marker.brokerId] : dims(DIM_BROKER).map((b, i) => brokerId(b, `metrics dimension "${DIM_BROKER}" #${i}`, where));
+    marker?.brokerId !== undefined
+      ? [marker.brokerId]
+      : dims(DIM_BROKER).map((b, i) => brokerId(b, `metrics dimension "${DIM_BROKER}" #${i}`, where));
   const consumerGroup = marker?.consumerGroup ?? dims(DIM_GROUP)[0];
   const topic = dims(DIM_TOPIC)[0];
 
-  const reading = contributor ? readContributorReason(state.reason, marker?.threshold) : readReasonData(state.reasonData);
+  const reading = contributor
+    ? readContributorReason(state.reason, marker?.threshold)
+    : readReasonData(state.reasonData);
   const observedAt = isoTime(state.timestamp) ?? isoTime(raw.time) ?? ctx.receivedAt;
   const resources = Array.isArray(raw.resources) ? raw.resources : [];
   const arn = typeof resources[0] === 'string' ? clip(resources[0], 2048) : undefined;
@@ -229,7 +264,10 @@ interface Contributor {
 
 function readContributor(v: unknown, where: string): Contributor {
   const c = requireObject(v, 'detail.alarmContributor', where);
-  return { id: requireString(c.id, 'detail.alarmContributor.id', where, LIMITS.labelValue), attributes: labelMap(c.attributes, 'detail.alarmContributor.attributes', where) };
+  return {
+    id: requireString(c.id, 'detail.alarmContributor.id', where, LIMITS.labelValue),
+    attributes: labelMap(c.attributes, 'detail.alarmContributor.attributes', where),
+  };
 }
 
 /**
@@ -238,7 +276,10 @@ function readContributor(v: unknown, where: string): Contributor {
  * value is that datapoint; the threshold is the reason's, else the marker's. An unreadable reason
  * is not fatal: the contributor's state itself is the signal.
  */
-function readContributorReason(reason: unknown, markerThreshold: number | undefined): { value?: number; threshold?: number } {
+function readContributorReason(
+  reason: unknown,
+  markerThreshold: number | undefined,
+): { value?: number; threshold?: number } {
   const text = typeof reason === 'string' ? reason.slice(0, 2048) : '';
   const value = numeric(/crossed the threshold:\s*\[\s*([-+0-9.eE]+)/.exec(text)?.[1]);
   const threshold = numeric(/the threshold \(([-+0-9.eE]+)\)/.exec(text)?.[1]) ?? markerThreshold;

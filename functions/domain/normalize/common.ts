@@ -3,7 +3,14 @@
 // resolution and the deterministic signal id.
 import { createHash } from 'node:crypto';
 import { MalformedEventError } from '../errors.js';
-import { SIGNAL_KINDS, type ClusterFacts, type Signal, type SignalKind, type SignalSource, type SignalState } from '../types.js';
+import {
+  SIGNAL_KINDS,
+  type ClusterFacts,
+  type Signal,
+  type SignalKind,
+  type SignalSource,
+  type SignalState,
+} from '../types.js';
 import type { AlertRouting } from './alert-names.js';
 
 export const LIMITS = {
@@ -49,11 +56,17 @@ export function optionalObject(v: unknown, field: string, where: string): Obj | 
 }
 
 export function requireString(v: unknown, field: string, where: string, max: number = LIMITS.name): string {
-  if (typeof v !== 'string' || v.trim() === '') throw new MalformedEventError(`${where}: ${field} must be a non-empty string`);
+  if (typeof v !== 'string' || v.trim() === '')
+    throw new MalformedEventError(`${where}: ${field} must be a non-empty string`);
   return clip(v, max);
 }
 
-export function optionalString(v: unknown, field: string, where: string, max: number = LIMITS.name): string | undefined {
+export function optionalString(
+  v: unknown,
+  field: string,
+  where: string,
+  max: number = LIMITS.name,
+): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new MalformedEventError(`${where}: ${field} must be a string`);
   const t = clip(v, max);
@@ -62,7 +75,8 @@ export function optionalString(v: unknown, field: string, where: string, max: nu
 
 export function requireArray(v: unknown, field: string, where: string, max: number = LIMITS.alerts): unknown[] {
   if (!Array.isArray(v)) throw new MalformedEventError(`${where}: ${field} must be an array`);
-  if (v.length > max) throw new MalformedEventError(`${where}: ${field} has ${v.length} entries, more than the limit of ${max}`);
+  if (v.length > max)
+    throw new MalformedEventError(`${where}: ${field} has ${v.length} entries, more than the limit of ${max}`);
   return v;
 }
 
@@ -76,7 +90,10 @@ export function numeric(v: unknown): number | undefined {
 /** A broker id: a non-negative safe integer, from a number or a digit string. */
 export function brokerId(v: unknown, field: string, where: string): number {
   const s = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : '';
-  if (!/^\d{1,9}$/.test(s)) throw new MalformedEventError(`${where}: ${field} must be a broker id (a non-negative integer), got ${describe(v)}`);
+  if (!/^\d{1,9}$/.test(s))
+    throw new MalformedEventError(
+      `${where}: ${field} must be a broker id (a non-negative integer), got ${describe(v)}`,
+    );
   return Number(s);
 }
 
@@ -110,7 +127,10 @@ export function labelMap(v: unknown, field: string, where: string): Record<strin
   if (v === undefined || v === null) return {};
   const o = requireObject(v, field, where);
   const keys = Object.keys(o);
-  if (keys.length > LIMITS.labels) throw new MalformedEventError(`${where}: ${field} has ${keys.length} entries, more than the limit of ${LIMITS.labels}`);
+  if (keys.length > LIMITS.labels)
+    throw new MalformedEventError(
+      `${where}: ${field} has ${keys.length} entries, more than the limit of ${LIMITS.labels}`,
+    );
   const out: Record<string, string> = {};
   for (const k of keys) {
     const val = o[k];
@@ -118,7 +138,12 @@ export function labelMap(v: unknown, field: string, where: string): Record<strin
       throw new MalformedEventError(`${where}: ${field}.${clip(k, LIMITS.labelKey)} must be a string`);
     }
     // defineProperty, not assignment: a "__proto__" label stays a plain label.
-    Object.defineProperty(out, clip(k, LIMITS.labelKey), { value: clip(String(val), LIMITS.labelValue), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, clip(k, LIMITS.labelKey), {
+      value: clip(String(val), LIMITS.labelValue),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }
@@ -139,7 +164,11 @@ export function signalId(source: SignalSource, fingerprint: string, state: Signa
 
 /** Builds a Signal with its id and drops absent optional fields (stable JSON). */
 export function makeSignal(s: Omit<Signal, 'id'>): Signal {
-  const out: Signal = { id: signalId(s.source, s.fingerprint, s.state, s.observedAt), ...s, brokerIds: sortedUnique(s.brokerIds) };
+  const out: Signal = {
+    id: signalId(s.source, s.fingerprint, s.state, s.observedAt),
+    ...s,
+    brokerIds: sortedUnique(s.brokerIds),
+  };
   for (const k of ['value', 'threshold', 'consumerGroup', 'topic', 'summary'] as const) {
     if (out[k] === undefined) delete out[k];
   }
@@ -161,7 +190,8 @@ export function parseJsonDocument(text: string, what: string): unknown {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {

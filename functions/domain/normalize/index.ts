@@ -20,11 +20,20 @@ export type { ProbeFinding, ProbeResultEvent } from './probe.js';
 
 export type NormalizeResult = { outcome: 'signals'; signals: Signal[] } | { outcome: 'ignored'; reason: string };
 
-export function normalize(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting; deployment?: string }): NormalizeResult {
+export function normalize(
+  raw: unknown,
+  ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting; deployment?: string },
+): NormalizeResult {
   if (!isObject(raw)) throw new MalformedEventError('event must be a JSON object');
   const receivedAt = isoTime(ctx.receivedAt);
-  if (receivedAt === undefined) throw new RangeError(`normalize: ctx.receivedAt must be an ISO time, got ${describe(ctx.receivedAt)}`);
-  const c = { clusters: ctx.clusters, receivedAt, ...(ctx.routing ? { routing: ctx.routing } : {}), ...(ctx.deployment === undefined ? {} : { deployment: ctx.deployment }) };
+  if (receivedAt === undefined)
+    throw new RangeError(`normalize: ctx.receivedAt must be an ISO time, got ${describe(ctx.receivedAt)}`);
+  const c = {
+    clusters: ctx.clusters,
+    receivedAt,
+    ...(ctx.routing ? { routing: ctx.routing } : {}),
+    ...(ctx.deployment === undefined ? {} : { deployment: ctx.deployment }),
+  };
 
   let signals: Signal[];
   if (isCloudWatchEvent(raw)) {
@@ -51,7 +60,10 @@ function fromSignals(signals: Signal[]): NormalizeResult {
 }
 
 function isCloudWatchEvent(raw: Record<string, unknown>): boolean {
-  return typeof raw['detail-type'] === 'string' && (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'));
+  return (
+    typeof raw['detail-type'] === 'string' &&
+    (raw.source === 'aws.cloudwatch' || raw['detail-type'].startsWith('CloudWatch Alarm'))
+  );
 }
 
 /** What a body of another source looks like, for the webhook's refusal. */
@@ -67,13 +79,25 @@ function shapeOf(raw: Record<string, unknown>): string | undefined {
  * AMP alerts each have their own path (EventBridge, the probe, the SNS topic), which bind them to
  * this deployment; a body of their shape on the webhook is refused, whoever holds its token.
  */
-export function normalizeWebhook(raw: unknown, ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting }): NormalizeResult {
+export function normalizeWebhook(
+  raw: unknown,
+  ctx: { clusters: ClusterFacts[]; receivedAt: string; routing?: AlertRouting },
+): NormalizeResult {
   if (!isObject(raw)) throw new MalformedEventError('event must be a JSON object');
   const receivedAt = isoTime(ctx.receivedAt);
-  if (receivedAt === undefined) throw new RangeError(`normalizeWebhook: ctx.receivedAt must be an ISO time, got ${describe(ctx.receivedAt)}`);
+  if (receivedAt === undefined)
+    throw new RangeError(`normalizeWebhook: ctx.receivedAt must be an ISO time, got ${describe(ctx.receivedAt)}`);
   const other = shapeOf(raw);
   if (other !== undefined || !('alerts' in raw && (raw.version !== undefined || raw.groupKey !== undefined))) {
-    throw new UnknownSourceError(`the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${other ?? 'another shape'}`);
+    throw new UnknownSourceError(
+      `the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${other ?? 'another shape'}`,
+    );
   }
-  return fromSignals(normalizeAlertmanager(raw, { clusters: ctx.clusters, receivedAt, ...(ctx.routing ? { routing: ctx.routing } : {}) }));
+  return fromSignals(
+    normalizeAlertmanager(raw, {
+      clusters: ctx.clusters,
+      receivedAt,
+      ...(ctx.routing ? { routing: ctx.routing } : {}),
+    }),
+  );
 }

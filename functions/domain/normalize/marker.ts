@@ -21,11 +21,16 @@ export interface MarkerFields {
 const SAFE_VALUE = /^[^\s\]=[]{1,200}$/;
 
 function checkValue(value: string, field: string): void {
-  if (!SAFE_VALUE.test(value)) throw new RangeError(`alarmMarker: ${field} "${value}" must be 1-200 characters without spaces, "=", "[" or "]"`);
+  if (!SAFE_VALUE.test(value))
+    throw new RangeError(`alarmMarker: ${field} "${value}" must be 1-200 characters without spaces, "=", "[" or "]"`);
 }
 
 export function alarmMarker(m: MarkerFields): string {
-  const parts = [...(m.deployment === undefined ? [] : [`deployment=${m.deployment}`]), `cluster=${m.cluster}`, `kind=${m.kind}`];
+  const parts = [
+    ...(m.deployment === undefined ? [] : [`deployment=${m.deployment}`]),
+    `cluster=${m.cluster}`,
+    `kind=${m.kind}`,
+  ];
   if (m.brokerId !== undefined) parts.push(`broker=${m.brokerId}`);
   if (m.consumerGroup !== undefined) parts.push(`group=${m.consumerGroup}`);
   if (m.threshold !== undefined) parts.push(`threshold=${m.threshold}`);
@@ -35,7 +40,8 @@ export function alarmMarker(m: MarkerFields): string {
   if (m.brokerId !== undefined && !(Number.isSafeInteger(m.brokerId) && m.brokerId >= 0)) {
     throw new RangeError(`alarmMarker: brokerId must be a non-negative integer, got ${m.brokerId}`);
   }
-  if (m.threshold !== undefined && !Number.isFinite(m.threshold)) throw new RangeError(`alarmMarker: threshold must be a finite number, got ${m.threshold}`);
+  if (m.threshold !== undefined && !Number.isFinite(m.threshold))
+    throw new RangeError(`alarmMarker: threshold must be a finite number, got ${m.threshold}`);
   return `[kafka-heal ${parts.join(' ')}]`;
 }
 
@@ -50,14 +56,18 @@ export function parseMarker(description: string | undefined, where: string): Mar
     fields[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   const field = (k: string) => `description marker ${k}`;
-  if (fields.cluster === undefined || fields.cluster === '') throw new MalformedEventError(`${where}: ${field('cluster')} is missing`);
+  if (fields.cluster === undefined || fields.cluster === '')
+    throw new MalformedEventError(`${where}: ${field('cluster')} is missing`);
   const out: MarkerFields = { cluster: fields.cluster, kind: signalKind(fields.kind, field('kind'), where) };
   if (fields.deployment !== undefined && fields.deployment !== '') out.deployment = fields.deployment;
   if (fields.broker !== undefined) out.brokerId = brokerId(fields.broker, field('broker'), where);
   if (fields.group !== undefined && fields.group !== '') out.consumerGroup = fields.group;
   if (fields.threshold !== undefined) {
     const t = numeric(fields.threshold);
-    if (t === undefined) throw new MalformedEventError(`${where}: ${field('threshold')} must be a number, got ${JSON.stringify(fields.threshold.slice(0, 40))}`);
+    if (t === undefined)
+      throw new MalformedEventError(
+        `${where}: ${field('threshold')} must be a number, got ${JSON.stringify(fields.threshold.slice(0, 40))}`,
+      );
     out.threshold = t;
   }
   return out;

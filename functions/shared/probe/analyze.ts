@@ -12,7 +12,10 @@ import type {
 } from '../../domain/snapshot.js';
 
 /** A partition as the metadata response reports it, before min ISR and the live ISR are known. */
-export type RawPartition = Pick<PartitionDetail, 'topic' | 'partition' | 'leader' | 'replicas' | 'isr' | 'offlineReplicas'>;
+export type RawPartition = Pick<
+  PartitionDetail,
+  'topic' | 'partition' | 'leader' | 'replicas' | 'isr' | 'offlineReplicas'
+>;
 
 /**
  * A partition as it stands once brokers that are confirmed unreachable are taken out: the
@@ -38,7 +41,12 @@ export function effective(
   const leaderLive = p.leader >= 0 && !unreachable.has(p.leader);
   // Without the listed set every silent leader counts as unlisted: the old, stricter reading.
   const leaderListed = p.leader >= 0 && (listed ? listed.has(p.leader) : !unreachable.has(p.leader));
-  return { leaderLive, offline: !leaderListed, leaderUnreachable: leaderListed && !leaderLive, liveIsr: p.isr.filter((b) => !unreachable.has(b)) };
+  return {
+    leaderLive,
+    offline: !leaderListed,
+    leaderUnreachable: leaderListed && !leaderLive,
+    liveIsr: p.isr.filter((b) => !unreachable.has(b)),
+  };
 }
 
 /**
@@ -54,7 +62,8 @@ export function summarizePartitions(
   listed?: ReadonlySet<number>,
 ): { summary: PartitionSummary; perBroker: Record<number, BrokerPartitionCounts> } {
   const perBroker: Record<number, BrokerPartitionCounts> = {};
-  const counts = (id: number): BrokerPartitionCounts => (perBroker[id] ??= { leaderFor: 0, replicaFor: 0, underReplicated: 0, offline: 0, isrCritical: 0 });
+  const counts = (id: number): BrokerPartitionCounts =>
+    (perBroker[id] ??= { leaderFor: 0, replicaFor: 0, underReplicated: 0, offline: 0, isrCritical: 0 });
   for (const id of brokerIds) counts(id);
   const details: PartitionDetail[] = [];
   let offline = 0;
@@ -87,7 +96,15 @@ export function summarizePartitions(
       if (off) c.offline++;
     }
     if (off || e.leaderUnreachable || urp || umi) {
-      const d: PartitionDetail = { topic: p.topic, partition: p.partition, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [...p.offlineReplicas], minIsr };
+      const d: PartitionDetail = {
+        topic: p.topic,
+        partition: p.partition,
+        leader: p.leader,
+        replicas: [...p.replicas],
+        isr: [...p.isr],
+        offlineReplicas: [...p.offlineReplicas],
+        minIsr,
+      };
       const silent = p.isr.filter((b) => unreachable.has(b));
       if (silent.length > 0) d.unreachableIsr = silent;
       if (e.leaderUnreachable) d.leaderUnreachable = true;
@@ -95,7 +112,18 @@ export function summarizePartitions(
     }
   }
   details.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
-  return { summary: { total: partitions.length, offline, leaderUnreachable, underReplicated, underMinIsr, details, preferredLeaders }, perBroker };
+  return {
+    summary: {
+      total: partitions.length,
+      offline,
+      leaderUnreachable,
+      underReplicated,
+      underMinIsr,
+      details,
+      preferredLeaders,
+    },
+    perBroker,
+  };
 }
 
 /** Every broker id named by the metadata or by a replica list, ascending. */
@@ -125,14 +153,22 @@ export interface VerdictInput {
  */
 export function verdict(x: VerdictInput): SnapshotStatus {
   const refused = x.refused ?? [];
-  const access: AccessOutcome | undefined = refused.includes('tls-failed') ? 'tls-failed' : refused.includes('auth-failed') ? 'auth-failed' : undefined;
+  const access: AccessOutcome | undefined = refused.includes('tls-failed')
+    ? 'tls-failed'
+    : refused.includes('auth-failed')
+      ? 'auth-failed'
+      : undefined;
   if (!x.bootstrapReachable) return access ?? 'down';
   // A bootstrap server answered but the metadata did not come back: we cannot tell.
   if (!x.metadataRead) return access ?? 'unknown';
   if (x.brokers.length > 0 && !x.brokers.some((b) => b.reachable)) return 'down';
   const missing = x.expectedBrokers !== undefined && x.registeredBrokers.length < x.expectedBrokers;
   const brokerTrouble = x.brokers.some((b) => !b.registered || !b.reachable);
-  const partitionTrouble = x.partitions.offline > 0 || (x.partitions.leaderUnreachable ?? 0) > 0 || x.partitions.underReplicated > 0 || x.partitions.underMinIsr > 0;
+  const partitionTrouble =
+    x.partitions.offline > 0 ||
+    (x.partitions.leaderUnreachable ?? 0) > 0 ||
+    x.partitions.underReplicated > 0 ||
+    x.partitions.underMinIsr > 0;
   if (missing || brokerTrouble || partitionTrouble) return 'degraded';
   if (access) return access;
   return x.errors.length > 0 ? 'unknown' : 'healthy';
@@ -142,7 +178,7 @@ export function verdict(x: VerdictInput): SnapshotStatus {
 export function describeProblems(s: ClusterSnapshot): string[] {
   const lines: string[] = [];
   for (const r of s.security?.refused ?? []) lines.push(`${r.outcome}: ${r.error}`);
-  if (!s.bootstrapReachable && !(s.security?.refused.length)) lines.push('no bootstrap server answered');
+  if (!s.bootstrapReachable && !s.security?.refused.length) lines.push('no bootstrap server answered');
   if (s.expectedBrokers !== undefined && s.registeredBrokers.length < s.expectedBrokers) {
     lines.push(`${s.registeredBrokers.length} of ${s.expectedBrokers} expected brokers registered`);
   }
@@ -155,7 +191,8 @@ export function describeProblems(s: ClusterSnapshot): string[] {
   }
   if (s.partitions.offline > 0) lines.push(`${s.partitions.offline} offline partition(s)`);
   const silentLeaders = s.partitions.leaderUnreachable ?? 0;
-  if (silentLeaders > 0) lines.push(`${silentLeaders} partition(s) whose leader does not answer (unavailable until another is elected)`);
+  if (silentLeaders > 0)
+    lines.push(`${silentLeaders} partition(s) whose leader does not answer (unavailable until another is elected)`);
   if (s.partitions.underReplicated > 0) lines.push(`${s.partitions.underReplicated} under-replicated partition(s)`);
   if (s.partitions.underMinIsr > 0) lines.push(`${s.partitions.underMinIsr} partition(s) under min ISR`);
   return lines;

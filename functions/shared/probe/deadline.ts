@@ -11,7 +11,10 @@ export function withTimeout<T>(work: Promise<T>, ms: number, what: string): Prom
   work.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const expiry = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeTimeoutError(`${what} timed out after ${Math.round(ms)} ms`)), Math.max(0, ms));
+    timer = setTimeout(
+      () => reject(new ProbeTimeoutError(`${what} timed out after ${Math.round(ms)} ms`)),
+      Math.max(0, ms),
+    );
   });
   expiry.catch(() => undefined);
   return Promise.race([work, expiry]).finally(() => clearTimeout(timer));

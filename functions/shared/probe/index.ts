@@ -45,7 +45,15 @@ import {
   type Metadata,
   type QuorumDescription,
 } from './requests.js';
-import { API, BrokerConnection, KafkaProtocolError, ProbeAccessError, TlsHandshakeError, type PeerCertificate, type TlsSettings } from './wire.js';
+import {
+  API,
+  BrokerConnection,
+  KafkaProtocolError,
+  ProbeAccessError,
+  TlsHandshakeError,
+  type PeerCertificate,
+  type TlsSettings,
+} from './wire.js';
 import type { AccessOutcome, SecurityObservation } from '../../domain/snapshot.js';
 
 export type { ClusterSnapshot } from '../../domain/snapshot.js';
@@ -104,7 +112,8 @@ export class BootstrapFormatError extends Error {
 export function parseHostPort(server: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(server.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !m[1] || port < 1 || port > 65535) throw new BootstrapFormatError(`bootstrap server "${server}" is not host:port`);
+  if (!m || !m[1] || port < 1 || port > 65535)
+    throw new BootstrapFormatError(`bootstrap server "${server}" is not host:port`);
   return { host: m[1], port };
 }
 
@@ -175,10 +184,14 @@ export async function probeCluster(opts: ProbeOptions): Promise<ClusterSnapshot>
 }
 
 /** The security settings, loaded if need be; null (and the refusal recorded) when they cannot be. */
-async function loadSecurity(given: ProbeOptions['security'], f: Findings, deadline: Deadline): Promise<ProbeSecurity | undefined | null> {
+async function loadSecurity(
+  given: ProbeOptions['security'],
+  f: Findings,
+  deadline: Deadline,
+): Promise<ProbeSecurity | undefined | null> {
   if (typeof given !== 'function') return given;
   try {
-    return await withTimeout(given(), deadline.remaining(), 'loading the probe\'s TLS material and credentials');
+    return await withTimeout(given(), deadline.remaining(), "loading the probe's TLS material and credentials");
   } catch (err) {
     const outcome = err instanceof ProbeAccessError ? err.outcome : 'auth-failed';
     const error = `the probe could not load its ${outcome === 'tls-failed' ? 'TLS material' : 'credentials'}: ${errorText(err)}`;
@@ -193,7 +206,12 @@ async function loadSecurity(given: ProbeOptions['security'], f: Findings, deadli
  * configured, SASL authenticated, re-authenticated when the broker asks. A refusal rejects with a
  * ProbeAccessError.
  */
-export async function connectBroker(host: string, port: number, timeoutMs: number, security: ProbeSecurity = {}): Promise<BrokerConnection> {
+export async function connectBroker(
+  host: string,
+  port: number,
+  timeoutMs: number,
+  security: ProbeSecurity = {},
+): Promise<BrokerConnection> {
   const conn = await BrokerConnection.open(host, port, timeoutMs, security.tls);
   const sasl = security.sasl;
   if (sasl) {
@@ -276,7 +294,11 @@ class ConnectionPool {
 
   closeAll(): void {
     this.closed = true;
-    for (const s of this.sessions.values()) s.then((x) => x.conn.close(), () => undefined);
+    for (const s of this.sessions.values())
+      s.then(
+        (x) => x.conn.close(),
+        () => undefined,
+      );
   }
 }
 
@@ -291,7 +313,8 @@ async function checkListener(host: string, port: number, f: Findings, pool: Conn
     const msg = errorText(err);
     // A refusal is an answer: the broker is alive; the refusal itself is reported as such. A reset
     // with no TLS word counts as silence unless nothing let the probe in (settleResets).
-    if (err instanceof ProbeAccessError && !(err instanceof TlsHandshakeError && err.ambiguous)) f.reach.set(key, { ok: true, error: msg });
+    if (err instanceof ProbeAccessError && !(err instanceof TlsHandshakeError && err.ambiguous))
+      f.reach.set(key, { ok: true, error: msg });
     else f.reach.set(key, { ok: false, error: /no answer/.test(msg) ? `${msg} (TCP accepted: broker hung?)` : msg });
     throw err;
   }
@@ -311,11 +334,15 @@ async function run(
   try {
     seedSession = await Promise.any(checks);
   } catch {
-    const detail = servers.map((s) => `${s.host}:${s.port}: ${f.reach.get(`${s.host}:${s.port}`)?.error ?? 'no answer'}`);
+    const detail = servers.map(
+      (s) => `${s.host}:${s.port}: ${f.reach.get(`${s.host}:${s.port}`)?.error ?? 'no answer'}`,
+    );
     // A listener that refused the probe answered: the cluster is there, the probe is not let in.
     const refused = servers.some((s) => f.refused.has(`${s.host}:${s.port}`) || f.resets.has(`${s.host}:${s.port}`));
     f.bootstrapReachable = servers.some((s) => f.refused.has(`${s.host}:${s.port}`));
-    f.errors.push(`${refused ? 'no bootstrap server let the probe in' : 'no bootstrap server answered'} (${detail.join('; ')})`);
+    f.errors.push(
+      `${refused ? 'no bootstrap server let the probe in' : 'no bootstrap server answered'} (${detail.join('; ')})`,
+    );
     return;
   }
   f.bootstrapReachable = true;
@@ -334,20 +361,24 @@ async function run(
 
   // 3. Reachability of every registered broker, configs, consumer groups, all in parallel.
   const reachability = meta.brokers.map((b) =>
-    f.reach.has(`${b.host}:${b.port}`) ? Promise.resolve() : checkListener(b.host, b.port, f, pool).then(() => undefined),
+    f.reach.has(`${b.host}:${b.port}`)
+      ? Promise.resolve()
+      : checkListener(b.host, b.port, f, pool).then(() => undefined),
   );
   await Promise.allSettled([
     Promise.allSettled(checks),
     Promise.allSettled(reachability),
     readMinIsr(meta, seed, f, pool, deadline, stepMs),
     f.mode === 'kraft' ? readQuorum(seedSession, f, deadline, stepMs) : Promise.resolve(),
-    ...(opts.consumerGroups ?? []).map((g) => readGroup(typeof g === 'string' ? { group: g } : g, meta, seed, f, pool, deadline, stepMs)),
+    ...(opts.consumerGroups ?? []).map((g) =>
+      readGroup(typeof g === 'string' ? { group: g } : g, meta, seed, f, pool, deadline, stepMs),
+    ),
   ]);
 }
 
 /** CLUSTER_AUTHORIZATION_FAILED, UNSUPPORTED_VERSION: the quorum was not asked, so nothing is known of it. */
 const QUORUM_NOT_ASKED = new Map([
-  [31, 'the probe\'s principal may not describe the cluster (grant DESCRIBE on CLUSTER)'],
+  [31, "the probe's principal may not describe the cluster (grant DESCRIBE on CLUSTER)"],
   [35, 'the broker does not serve DescribeQuorum v1'],
 ]);
 
@@ -355,7 +386,13 @@ const QUORUM_NOT_ASKED = new Map([
 async function readQuorum(seed: Session, f: Findings, deadline: Deadline, stepMs: number): Promise<void> {
   const range = seed.apis.find((a) => a.key === API.DescribeQuorum);
   if (!range || range.min > DESCRIBE_QUORUM_VERSION || range.max < DESCRIBE_QUORUM_VERSION) {
-    f.quorum = { state: 'unknown', leaderId: null, voters: [], maxVoterLag: null, note: 'the brokers do not serve DescribeQuorum v1 (Kafka 3.3 or later does)' };
+    f.quorum = {
+      state: 'unknown',
+      leaderId: null,
+      voters: [],
+      maxVoterLag: null,
+      note: 'the brokers do not serve DescribeQuorum v1 (Kafka 3.3 or later does)',
+    };
     return;
   }
   const budget = deadline.budget(stepMs);
@@ -363,9 +400,16 @@ async function readQuorum(seed: Session, f: Findings, deadline: Deadline, stepMs
     f.quorum = quorumObservation(await describeQuorum(seed.conn, budget));
   } catch (err) {
     // Silence within a bound the probe's own deadline cut short says nothing of the controllers.
-    f.quorum = budget < stepMs && /^no answer from/.test(errorText(err))
-      ? { state: 'unknown', leaderId: null, voters: [], maxVoterLag: null, note: `the KRaft quorum could not be asked within the probe's remaining ${Math.round(budget)} ms` }
-      : quorumObservation(err);
+    f.quorum =
+      budget < stepMs && /^no answer from/.test(errorText(err))
+        ? {
+            state: 'unknown',
+            leaderId: null,
+            voters: [],
+            maxVoterLag: null,
+            note: `the KRaft quorum could not be asked within the probe's remaining ${Math.round(budget)} ms`,
+          }
+        : quorumObservation(err);
   }
 }
 
@@ -382,17 +426,40 @@ export function quorumObservation(answer: QuorumDescription | unknown): QuorumOb
       ? { state: 'leaderless', ...none, note: `no active KRaft controller answered: ${msg}` }
       : { state: 'unknown', ...none, note: `the KRaft quorum could not be asked: ${notAsked ?? msg}` };
   }
-  if (answer.leaderId < 0) return { state: 'leaderless', ...none, leaderEpoch: answer.leaderEpoch, note: `the KRaft quorum has no leader (epoch ${answer.leaderEpoch})` };
-  const voters = answer.voters.map((v) => ({ id: v.replicaId, lag: Math.max(0, answer.highWatermark - v.logEndOffset) }));
+  if (answer.leaderId < 0)
+    return {
+      state: 'leaderless',
+      ...none,
+      leaderEpoch: answer.leaderEpoch,
+      note: `the KRaft quorum has no leader (epoch ${answer.leaderEpoch})`,
+    };
+  const voters = answer.voters.map((v) => ({
+    id: v.replicaId,
+    lag: Math.max(0, answer.highWatermark - v.logEndOffset),
+  }));
   const maxVoterLag = voters.reduce((mx, v) => Math.max(mx, v.lag), 0);
-  return { state: 'led', leaderId: answer.leaderId, leaderEpoch: answer.leaderEpoch, voters, maxVoterLag, note: `KRaft quorum led by ${answer.leaderId} (epoch ${answer.leaderEpoch}), ${voters.length} voters, furthest ${maxVoterLag} records behind` };
+  return {
+    state: 'led',
+    leaderId: answer.leaderId,
+    leaderEpoch: answer.leaderEpoch,
+    voters,
+    maxVoterLag,
+    note: `KRaft quorum led by ${answer.leaderId} (epoch ${answer.leaderEpoch}), ${voters.length} voters, furthest ${maxVoterLag} records behind`,
+  };
 }
 
 function isQuorumDescription(x: unknown): x is QuorumDescription {
   return typeof x === 'object' && x !== null && !(x instanceof Error) && 'leaderId' in x && 'voters' in x;
 }
 
-async function readMinIsr(meta: Metadata, seed: BrokerConnection, f: Findings, pool: ConnectionPool, deadline: Deadline, stepMs: number): Promise<void> {
+async function readMinIsr(
+  meta: Metadata,
+  seed: BrokerConnection,
+  f: Findings,
+  pool: ConnectionPool,
+  deadline: Deadline,
+  stepMs: number,
+): Promise<void> {
   const topics = meta.topics.filter((t) => t.errorCode === 0).map((t) => ({ type: RESOURCE_TOPIC, name: t.name }));
   if (topics.length > 0) {
     try {
@@ -410,7 +477,12 @@ async function readMinIsr(meta: Metadata, seed: BrokerConnection, f: Findings, p
   for (const b of meta.brokers) {
     try {
       const conn = await pool.get(b.host, b.port);
-      const res = await describeConfigs(conn, [{ type: RESOURCE_BROKER, name: String(b.id) }], [MIN_ISR_KEY], deadline.budget(stepMs));
+      const res = await describeConfigs(
+        conn,
+        [{ type: RESOURCE_BROKER, name: String(b.id) }],
+        [MIN_ISR_KEY],
+        deadline.budget(stepMs),
+      );
       const v = Number(res.get(String(b.id))?.values.get(MIN_ISR_KEY));
       if (Number.isInteger(v) && v > 0) {
         f.brokerMinIsr = v;
@@ -440,13 +512,17 @@ async function readGroup(
     const readFromCoordinator = async () => {
       const coord = await findGroupCoordinator(seed, watch.group, deadline.budget(stepMs));
       const conn = await pool.get(coord.host, coord.port);
-      return Promise.all([describeGroup(conn, watch.group, deadline.budget(stepMs)).catch((err: unknown) => err as Error), committedOffsets(conn, watch.group, deadline.budget(stepMs))]);
+      return Promise.all([
+        describeGroup(conn, watch.group, deadline.budget(stepMs)).catch((err: unknown) => err as Error),
+        committedOffsets(conn, watch.group, deadline.budget(stepMs)),
+      ]);
     };
     let answer: Awaited<ReturnType<typeof readFromCoordinator>>;
     try {
       answer = await readFromCoordinator();
     } catch (err) {
-      if (!(err instanceof KafkaProtocolError && COORDINATOR_MOVING.has(err.code)) || deadline.remaining() < 200) throw err;
+      if (!(err instanceof KafkaProtocolError && COORDINATOR_MOVING.has(err.code)) || deadline.remaining() < 200)
+        throw err;
       await new Promise((r) => setTimeout(r, 100));
       answer = await readFromCoordinator();
     }
@@ -527,7 +603,12 @@ function leaderIndex(meta: Metadata): Map<string, number> {
 
 const DAY_MS = 86_400_000;
 
-function securityObservation(security: ProbeSecurity | undefined, f: Findings, takenAtMs: number, brokerAt: (server: string) => number | undefined): SecurityObservation | undefined {
+function securityObservation(
+  security: ProbeSecurity | undefined,
+  f: Findings,
+  takenAtMs: number,
+  brokerAt: (server: string) => number | undefined,
+): SecurityObservation | undefined {
   if (security?.tls === undefined && security?.sasl === undefined && f.refused.size === 0) return undefined;
   const certificates = [...f.certificates].map(([server, c]) => {
     const id = brokerAt(server);
@@ -549,7 +630,13 @@ function securityObservation(security: ProbeSecurity | undefined, f: Findings, t
   };
 }
 
-function buildSnapshot(opts: ProbeOptions, f: Findings, takenAtMs: number, durationMs: number, security: ProbeSecurity | undefined): ClusterSnapshot {
+function buildSnapshot(
+  opts: ProbeOptions,
+  f: Findings,
+  takenAtMs: number,
+  durationMs: number,
+  security: ProbeSecurity | undefined,
+): ClusterSnapshot {
   const takenAt = new Date(takenAtMs).toISOString();
   const meta = f.meta;
   const raw: RawPartition[] = [];
@@ -559,14 +646,29 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAtMs: number, durat
       continue;
     }
     for (const p of t.partitions) {
-      raw.push({ topic: t.name, partition: p.partition, leader: p.leader, replicas: p.replicas, isr: p.isr, offlineReplicas: p.offlineReplicas });
+      raw.push({
+        topic: t.name,
+        partition: p.partition,
+        leader: p.leader,
+        replicas: p.replicas,
+        isr: p.isr,
+        offlineReplicas: p.offlineReplicas,
+      });
     }
   }
   const registeredBrokers = (meta?.brokers ?? []).map((b) => b.id).sort((a, b) => a - b);
   const ids = knownBrokerIds(registeredBrokers, raw);
   const brokers: BrokerObservation[] = ids.map((id) => {
     const b = meta?.brokers.find((x) => x.id === id);
-    if (!b) return { id, host: '', port: 0, registered: false, reachable: false, error: 'not registered in cluster metadata' };
+    if (!b)
+      return {
+        id,
+        host: '',
+        port: 0,
+        registered: false,
+        reachable: false,
+        error: 'not registered in cluster metadata',
+      };
     const r = f.reach.get(`${b.host}:${b.port}`);
     const obs: BrokerObservation = { id, host: b.host, port: b.port, registered: true, reachable: r?.ok ?? false };
     const refusal = f.refused.get(`${b.host}:${b.port}`);
@@ -581,7 +683,9 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAtMs: number, durat
   const minIsrFor = (topic: string) => f.minIsr.get(topic) ?? f.brokerMinIsr ?? 1;
   // Confirmed dead: not registered, or registered and checked without an answer. A broker the
   // probe ran out of time to check is not counted against its partitions.
-  const unreachable = new Set(brokers.filter((b) => !b.registered || (f.reach.get(`${b.host}:${b.port}`)?.ok === false)).map((b) => b.id));
+  const unreachable = new Set(
+    brokers.filter((b) => !b.registered || f.reach.get(`${b.host}:${b.port}`)?.ok === false).map((b) => b.id),
+  );
   const { summary, perBroker } = summarizePartitions(raw, minIsrFor, ids, unreachable, new Set(registeredBrokers));
   const controller: ControllerObservation =
     f.mode === 'zookeeper' && meta && meta.controllerId >= 0
@@ -607,7 +711,12 @@ function buildSnapshot(opts: ProbeOptions, f: Findings, takenAtMs: number, durat
   if (opts.expectedBrokers !== undefined) snapshot.expectedBrokers = opts.expectedBrokers;
   if (f.mode) snapshot.metadataMode = f.mode;
   if (f.quorum) snapshot.quorum = f.quorum;
-  const observed = securityObservation(security, f, takenAtMs, (server) => meta?.brokers.find((b) => `${b.host}:${b.port}` === server)?.id);
+  const observed = securityObservation(
+    security,
+    f,
+    takenAtMs,
+    (server) => meta?.brokers.find((b) => `${b.host}:${b.port}` === server)?.id,
+  );
   if (observed) snapshot.security = observed;
   snapshot.status = verdict({
     bootstrapReachable: f.bootstrapReachable,

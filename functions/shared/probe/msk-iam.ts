@@ -32,8 +32,17 @@ export interface MskIamTokenOptions {
 export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Promise<AwsCredentials> {
   const accessKeyId = env.AWS_ACCESS_KEY_ID;
   const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) return Promise.reject(new Error('no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to sign an MSK IAM token with'));
-  return Promise.resolve({ accessKeyId, secretAccessKey, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) });
+  if (!accessKeyId || !secretAccessKey)
+    return Promise.reject(
+      new Error(
+        'no AWS credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) to sign an MSK IAM token with',
+      ),
+    );
+  return Promise.resolve({
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  });
 }
 
 /** Tokens last 15 minutes (or until the credentials expire); a new one is signed a minute before. */
@@ -50,7 +59,10 @@ export function mskIamTokenProvider(opts: MskIamTokenOptions): () => Promise<str
   return async () => {
     if (cached && now() < cached.expiresAt - RENEW_BEFORE_MS) return cached.token;
     const { generateAuthTokenFromCredentialsProvider } = await signer();
-    const signed = await generateAuthTokenFromCredentialsProvider({ region: opts.region, awsCredentialsProvider: credentials });
+    const signed = await generateAuthTokenFromCredentialsProvider({
+      region: opts.region,
+      awsCredentialsProvider: credentials,
+    });
     cached = { token: signed.token, expiresAt: signed.expiryTime };
     return signed.token;
   };

@@ -25,7 +25,10 @@ export interface ApiVersionRange {
 }
 
 /** ApiVersions v0: the liveness check (needs an answer, not just a TCP handshake). */
-export async function apiVersions(conn: BrokerConnection, timeoutMs: number): Promise<{ errorCode: number; apis: ApiVersionRange[] }> {
+export async function apiVersions(
+  conn: BrokerConnection,
+  timeoutMs: number,
+): Promise<{ errorCode: number; apis: ApiVersionRange[] }> {
   const r = await conn.request(API.ApiVersions, 0, Buffer.alloc(0), timeoutMs);
   const errorCode = r.int16();
   const apis = r.array((x) => ({ key: x.int16(), min: x.int16(), max: x.int16() }));
@@ -138,7 +141,11 @@ export async function latestOffsets(
 }
 
 /** FindCoordinator v1 for a consumer group. */
-export async function findGroupCoordinator(conn: BrokerConnection, group: string, timeoutMs: number): Promise<MetadataBroker> {
+export async function findGroupCoordinator(
+  conn: BrokerConnection,
+  group: string,
+  timeoutMs: number,
+): Promise<MetadataBroker> {
   const r = await conn.request(API.FindCoordinator, 1, new Writer().string(group).int8(0).build(), timeoutMs);
   r.int32(); // throttle
   const errorCode = r.int16();
@@ -146,7 +153,11 @@ export async function findGroupCoordinator(conn: BrokerConnection, group: string
   const id = r.int32();
   const host = r.string() ?? '';
   const port = r.int32();
-  if (errorCode !== 0) throw new KafkaProtocolError(`FindCoordinator for group ${group}: error ${errorCode}${message ? ` (${message})` : ''}`, errorCode);
+  if (errorCode !== 0)
+    throw new KafkaProtocolError(
+      `FindCoordinator for group ${group}: error ${errorCode}${message ? ` (${message})` : ''}`,
+      errorCode,
+    );
   return { id, host, port };
 }
 
@@ -177,7 +188,11 @@ export async function committedOffsets(
 }
 
 /** DescribeGroups v1: state and member count. */
-export async function describeGroup(conn: BrokerConnection, group: string, timeoutMs: number): Promise<{ state: string; members: number }> {
+export async function describeGroup(
+  conn: BrokerConnection,
+  group: string,
+  timeoutMs: number,
+): Promise<{ state: string; members: number }> {
   const body = new Writer().array([group], (w, g) => w.string(g)).build();
   const r = await conn.request(API.DescribeGroups, 1, body, timeoutMs);
   r.int32(); // throttle
@@ -199,7 +214,8 @@ export async function describeGroup(conn: BrokerConnection, group: string, timeo
   });
   const g = groups[0];
   if (!g) throw new Error(`DescribeGroups for group ${group}: empty answer`);
-  if (g.errorCode !== 0) throw new KafkaProtocolError(`DescribeGroups for group ${group}: error ${g.errorCode}`, g.errorCode);
+  if (g.errorCode !== 0)
+    throw new KafkaProtocolError(`DescribeGroups for group ${group}: error ${g.errorCode}`, g.errorCode);
   return { state: g.state, members: g.members };
 }
 
@@ -215,7 +231,9 @@ export async function describeConfigs(
 ): Promise<Map<string, { errorCode: number; values: Map<string, string | null> }>> {
   const body = new Writer()
     .array(resources, (w, res) => {
-      w.int8(res.type).string(res.name).array(keys, (w2, k) => w2.string(k));
+      w.int8(res.type)
+        .string(res.name)
+        .array(keys, (w2, k) => w2.string(k));
     })
     .bool(false)
     .build();
@@ -257,7 +275,11 @@ function groupByTopic(partitions: { topic: string; partition: number }[]): Map<s
 }
 
 /** SaslHandshake v1: asks for a mechanism; the broker lists the ones it enables. */
-export async function saslHandshake(send: BrokerConnection['send'], mechanism: string, timeoutMs: number): Promise<{ errorCode: number; mechanisms: string[] }> {
+export async function saslHandshake(
+  send: BrokerConnection['send'],
+  mechanism: string,
+  timeoutMs: number,
+): Promise<{ errorCode: number; mechanisms: string[] }> {
   const r = await send(API.SaslHandshake, 1, new Writer().string(mechanism).build(), timeoutMs);
   const errorCode = r.int16();
   const mechanisms = r.array((x) => x.string() ?? '');
@@ -273,7 +295,11 @@ export interface SaslAuthenticateAnswer {
 }
 
 /** SaslAuthenticate v1: one round of the mechanism's exchange. */
-export async function saslAuthenticate(send: BrokerConnection['send'], authBytes: Buffer, timeoutMs: number): Promise<SaslAuthenticateAnswer> {
+export async function saslAuthenticate(
+  send: BrokerConnection['send'],
+  authBytes: Buffer,
+  timeoutMs: number,
+): Promise<SaslAuthenticateAnswer> {
   const r = await send(API.SaslAuthenticate, 1, new Writer().bytes(authBytes).build(), timeoutMs);
   const errorCode = r.int16();
   const errorMessage = r.string();
@@ -308,7 +334,12 @@ export interface QuorumDescription {
  */
 export async function describeQuorum(conn: BrokerConnection, timeoutMs: number): Promise<QuorumDescription> {
   const body = new Writer()
-    .compactArray([METADATA_TOPIC], (w, t) => w.compactString(t).compactArray([0], (p, i) => p.int32(i).noTags()).noTags())
+    .compactArray([METADATA_TOPIC], (w, t) =>
+      w
+        .compactString(t)
+        .compactArray([0], (p, i) => p.int32(i).noTags())
+        .noTags(),
+    )
     .noTags()
     .build();
   const r = await conn.request(API.DescribeQuorum, DESCRIBE_QUORUM_VERSION, body, timeoutMs, true);
@@ -322,24 +353,33 @@ export async function describeQuorum(conn: BrokerConnection, timeoutMs: number):
     x.skipTags();
     return { replicaId, logEndOffset, lastCaughtUpTimestamp };
   };
-  const partitions = r.compactArray((t) => {
-    t.compactString();
-    const parts = t.compactArray((x) => {
-      x.int32(); // partition index
-      const code = x.int16();
-      const leaderId = x.int32();
-      const leaderEpoch = x.int32();
-      const highWatermark = x.int64();
-      const voters = x.compactArray(replica);
-      const observers = x.compactArray(replica);
-      x.skipTags();
-      return { code, leaderId, leaderEpoch, highWatermark, voters, observers };
-    });
-    t.skipTags();
-    return parts;
-  }).flat();
+  const partitions = r
+    .compactArray((t) => {
+      t.compactString();
+      const parts = t.compactArray((x) => {
+        x.int32(); // partition index
+        const code = x.int16();
+        const leaderId = x.int32();
+        const leaderEpoch = x.int32();
+        const highWatermark = x.int64();
+        const voters = x.compactArray(replica);
+        const observers = x.compactArray(replica);
+        x.skipTags();
+        return { code, leaderId, leaderEpoch, highWatermark, voters, observers };
+      });
+      t.skipTags();
+      return parts;
+    })
+    .flat();
   const p = partitions[0];
   if (!p) throw new Error('DescribeQuorum answered without the metadata partition');
-  if (p.code !== 0) throw new KafkaProtocolError(`DescribeQuorum failed for ${METADATA_TOPIC}-0 with error code ${p.code}`, p.code);
-  return { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch, highWatermark: p.highWatermark, voters: p.voters, observers: p.observers };
+  if (p.code !== 0)
+    throw new KafkaProtocolError(`DescribeQuorum failed for ${METADATA_TOPIC}-0 with error code ${p.code}`, p.code);
+  return {
+    leaderId: p.leaderId,
+    leaderEpoch: p.leaderEpoch,
+    highWatermark: p.highWatermark,
+    voters: p.voters,
+    observers: p.observers,
+  };
 }

@@ -33,19 +33,31 @@ const MIN_SCRAM_ITERATIONS = 4096;
  * Authenticates the connection; returns the session lifetime the broker gave (0: none). Used for
  * the first authentication and for every re-authentication (KIP-368) alike.
  */
-export async function authenticate(conn: Pick<BrokerConnection, 'host' | 'port'>, send: BrokerConnection['send'], sasl: SaslSettings, timeoutMs: number): Promise<number> {
+export async function authenticate(
+  conn: Pick<BrokerConnection, 'host' | 'port'>,
+  send: BrokerConnection['send'],
+  sasl: SaslSettings,
+  timeoutMs: number,
+): Promise<number> {
   const where = `${conn.host}:${conn.port}`;
   const hs = await saslHandshake(send, sasl.mechanism, timeoutMs);
   if (hs.errorCode !== 0) {
     const enabled = hs.mechanisms.length > 0 ? hs.mechanisms.join(', ') : 'none';
-    const why = hs.errorCode === UNSUPPORTED_SASL_MECHANISM ? `the listener does not enable ${sasl.mechanism} (it enables ${enabled})` : `SaslHandshake error ${hs.errorCode}`;
+    const why =
+      hs.errorCode === UNSUPPORTED_SASL_MECHANISM
+        ? `the listener does not enable ${sasl.mechanism} (it enables ${enabled})`
+        : `SaslHandshake error ${hs.errorCode}`;
     throw new SaslAuthenticationError(`SASL ${sasl.mechanism} with ${where} refused: ${why}`);
   }
   const round = async (bytes: Buffer) => {
     const a = await saslAuthenticate(send, bytes, timeoutMs);
     if (a.errorCode !== 0) {
-      const reason = a.errorMessage ?? (a.errorCode === SASL_AUTHENTICATION_FAILED ? 'authentication failed' : `error ${a.errorCode}`);
-      throw new SaslAuthenticationError(`SASL ${sasl.mechanism} with ${where} refused: ${reason} (error ${a.errorCode})`);
+      const reason =
+        a.errorMessage ??
+        (a.errorCode === SASL_AUTHENTICATION_FAILED ? 'authentication failed' : `error ${a.errorCode}`);
+      throw new SaslAuthenticationError(
+        `SASL ${sasl.mechanism} with ${where} refused: ${reason} (error ${a.errorCode})`,
+      );
     }
     return a;
   };
@@ -96,7 +108,9 @@ export async function authenticate(conn: Pick<BrokerConnection, 'host' | 'port'>
 
 /** RFC 7628 client initial response with Kafka's GS2 header: `n,,^Aauth=Bearer <token>^A[k=v^A]...^A`. */
 export function oauthBearerClientFirst(token: string, extensions: Record<string, string> = {}): Buffer {
-  const kv = Object.entries(extensions).map(([k, v]) => `${k}=${v}\u0001`).join('');
+  const kv = Object.entries(extensions)
+    .map(([k, v]) => `${k}=${v}\u0001`)
+    .join('');
   return Buffer.from(`n,,\u0001auth=Bearer ${token}\u0001${kv}\u0001`, 'utf8');
 }
 
@@ -145,11 +159,20 @@ export class ScramClient {
     const combined = a.get('r');
     const salt = a.get('s');
     const iterations = Number(a.get('i'));
-    if (combined === undefined || salt === undefined || !Number.isInteger(iterations)) throw new Error('the server-first message is not SCRAM (no r, s or i)');
-    if (!combined.startsWith(this.nonce) || combined.length <= this.nonce.length) throw new Error('the server nonce does not extend the client nonce');
-    if (iterations < MIN_SCRAM_ITERATIONS) throw new Error(`the server asks for ${iterations} iterations, fewer than ${MIN_SCRAM_ITERATIONS}`);
+    if (combined === undefined || salt === undefined || !Number.isInteger(iterations))
+      throw new Error('the server-first message is not SCRAM (no r, s or i)');
+    if (!combined.startsWith(this.nonce) || combined.length <= this.nonce.length)
+      throw new Error('the server nonce does not extend the client nonce');
+    if (iterations < MIN_SCRAM_ITERATIONS)
+      throw new Error(`the server asks for ${iterations} iterations, fewer than ${MIN_SCRAM_ITERATIONS}`);
     const keyLength = this.hash === 'sha256' ? 32 : 64;
-    const salted = crypto().pbkdf2Sync(Buffer.from(this.password, 'utf8'), Buffer.from(salt, 'base64'), iterations, keyLength, this.hash);
+    const salted = crypto().pbkdf2Sync(
+      Buffer.from(this.password, 'utf8'),
+      Buffer.from(salt, 'base64'),
+      iterations,
+      keyLength,
+      this.hash,
+    );
     const clientKey = this.hmac(salted, 'Client Key');
     const storedKey = crypto().createHash(this.hash).update(clientKey).digest();
     const withoutProof = `c=biws,r=${combined}`;
@@ -171,7 +194,9 @@ export class ScramClient {
     if (expected === undefined) throw new Error('the server-final message came before the client-final one');
     const got = v === undefined ? Buffer.alloc(0) : Buffer.from(v, 'base64');
     if (got.length !== expected.length || !crypto().timingSafeEqual(got, expected)) {
-      throw new Error('the server signature does not match: the listener does not hold this password (or the exchange was tampered with)');
+      throw new Error(
+        'the server signature does not match: the listener does not hold this password (or the exchange was tampered with)',
+      );
     }
   }
 

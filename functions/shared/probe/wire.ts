@@ -212,7 +212,8 @@ export class Reader {
   constructor(private readonly buf: Buffer) {}
 
   private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw new Error(`truncated Kafka response at byte ${this.pos} (need ${n} of ${this.buf.length})`);
+    if (this.pos + n > this.buf.length)
+      throw new Error(`truncated Kafka response at byte ${this.pos} (need ${n} of ${this.buf.length})`);
   }
 
   int8(): number {
@@ -322,7 +323,11 @@ interface Pending {
 /** TLS error codes of a failed handshake or a TLS alert: a refusal, not a dead broker. */
 function isTlsFailure(err: NodeJS.ErrnoException): boolean {
   const code = err.code ?? '';
-  return code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME|ALTNAME/.test(code);
+  return (
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('ERR_TLS_') ||
+    /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|HOSTNAME|ALTNAME/.test(code)
+  );
 }
 
 function errnoText(err: NodeJS.ErrnoException, host: string, port: number): string {
@@ -368,10 +373,17 @@ export class BrokerConnection {
     });
     this.socket.on('error', (err: NodeJS.ErrnoException) => {
       // After the handshake a TLS alert (TLS 1.3 reports a rejected client certificate this way) is a refusal too.
-      if (tls && isTlsFailure(err)) this.fail(new TlsHandshakeError(`TLS with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()));
+      if (tls && isTlsFailure(err))
+        this.fail(new TlsHandshakeError(`TLS with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()));
       else this.fail(this.refusedClientCertificate() ?? new Error(errnoText(err, host, port)));
     });
-    this.socket.on('close', (hadError: boolean) => this.fail(this.refusedClientCertificate() ?? this.refusedPlaintext(hadError) ?? new Error(`connection to ${host}:${port} closed`)));
+    this.socket.on('close', (hadError: boolean) =>
+      this.fail(
+        this.refusedClientCertificate() ??
+          this.refusedPlaintext(hadError) ??
+          new Error(`connection to ${host}:${port} closed`),
+      ),
+    );
   }
 
   /**
@@ -382,7 +394,11 @@ export class BrokerConnection {
    */
   private refusedPlaintext(hadError: boolean): TlsHandshakeError | undefined {
     if (this.tls || hadError || this.answered || !this.sent || this.closedWith) return undefined;
-    return new TlsHandshakeError(`${this.host}:${this.port} closed the connection without answering a plaintext request: the listener expects TLS (check security.protocol)`, undefined, true);
+    return new TlsHandshakeError(
+      `${this.host}:${this.port} closed the connection without answering a plaintext request: the listener expects TLS (check security.protocol)`,
+      undefined,
+      true,
+    );
   }
 
   /**
@@ -394,7 +410,11 @@ export class BrokerConnection {
    */
   private refusedClientCertificate(): TlsHandshakeError | undefined {
     if (!this.tls || !this.clientCertificate || this.answered || this.closedWith) return undefined;
-    return new TlsHandshakeError(`TLS with ${this.host}:${this.port}: the broker closed the connection before answering anything: it refused the client certificate`, this.peerCertificate, true);
+    return new TlsHandshakeError(
+      `TLS with ${this.host}:${this.port}: the broker closed the connection before answering anything: it refused the client certificate`,
+      this.peerCertificate,
+      true,
+    );
   }
 
   /**
@@ -410,7 +430,11 @@ export class BrokerConnection {
       ? tlsModule().connect({
           host,
           port,
-          ...(tls.serverName !== undefined ? { servername: tls.serverName } : isIP(host) === 0 ? { servername: host } : {}),
+          ...(tls.serverName !== undefined
+            ? { servername: tls.serverName }
+            : isIP(host) === 0
+              ? { servername: host }
+              : {}),
           ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
           ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
           ...(tls.key !== undefined ? { key: tls.key } : {}),
@@ -423,7 +447,13 @@ export class BrokerConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         conn.close();
-        reject(new Error(conn.connected && tls ? `no TLS handshake with ${host}:${port} within ${Math.round(timeoutMs)} ms` : `no TCP connection to ${host}:${port} within ${Math.round(timeoutMs)} ms`));
+        reject(
+          new Error(
+            conn.connected && tls
+              ? `no TLS handshake with ${host}:${port} within ${Math.round(timeoutMs)} ms`
+              : `no TCP connection to ${host}:${port} within ${Math.round(timeoutMs)} ms`,
+          ),
+        );
       }, timeoutMs);
       socket.once('connect', () => {
         conn.connected = true;
@@ -439,7 +469,12 @@ export class BrokerConnection {
           conn.peerCertificate = readPeerCertificate(t);
           if (!t.authorized) {
             conn.close();
-            reject(new TlsHandshakeError(`TLS with ${host}:${port}: the broker's certificate is not accepted: ${verificationText(t.authorizationError, tls.serverName ?? host)}`, conn.peerCertificate));
+            reject(
+              new TlsHandshakeError(
+                `TLS with ${host}:${port}: the broker's certificate is not accepted: ${verificationText(t.authorizationError, tls.serverName ?? host)}`,
+                conn.peerCertificate,
+              ),
+            );
             return;
           }
           resolve(conn);
@@ -448,8 +483,18 @@ export class BrokerConnection {
       socket.once('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         // TCP connected and the handshake broke off: the listener refused TLS (or does not speak it).
-        if (tls && isTlsFailure(err)) reject(new TlsHandshakeError(`TLS handshake with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()));
-        else if (tls && conn.connected) reject(new TlsHandshakeError(`TLS handshake with ${host}:${port} broken off: ${err.code ?? ''} ${err.message}`.trim(), undefined, true));
+        if (tls && isTlsFailure(err))
+          reject(
+            new TlsHandshakeError(`TLS handshake with ${host}:${port} failed: ${err.code ?? ''} ${err.message}`.trim()),
+          );
+        else if (tls && conn.connected)
+          reject(
+            new TlsHandshakeError(
+              `TLS handshake with ${host}:${port} broken off: ${err.code ?? ''} ${err.message}`.trim(),
+              undefined,
+              true,
+            ),
+          );
         else reject(new Error(errnoText(err, host, port)));
       });
       if (!tls) (socket as Socket).connect({ host, port });
@@ -473,19 +518,25 @@ export class BrokerConnection {
    * Calls `reauthenticate` when `sessionLifetimeMs` is nearly over (at 85%, as Kafka's own clients
    * do), holding back new requests until it is done. The timer is unref'd and cleared on close.
    */
-  whenReauthenticationDue(sessionLifetimeMs: number, reauthenticate: (send: BrokerConnection['send']) => Promise<number>): void {
+  whenReauthenticationDue(
+    sessionLifetimeMs: number,
+    reauthenticate: (send: BrokerConnection['send']) => Promise<number>,
+  ): void {
     clearTimeout(this.reauthTimer);
     if (!(sessionLifetimeMs > 0) || this.closedWith) return;
-    this.reauthTimer = setTimeout(() => {
-      this.gate = this.gate
-        .then(() => this.drained())
-        .then(() => reauthenticate((...args) => this.send(...args)))
-        .then(
-          (next) => this.whenReauthenticationDue(next, reauthenticate),
-          (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
-        );
-      this.gate.catch(() => undefined);
-    }, Math.max(1, Math.floor(sessionLifetimeMs * 0.85)));
+    this.reauthTimer = setTimeout(
+      () => {
+        this.gate = this.gate
+          .then(() => this.drained())
+          .then(() => reauthenticate((...args) => this.send(...args)))
+          .then(
+            (next) => this.whenReauthenticationDue(next, reauthenticate),
+            (err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))),
+          );
+        this.gate.catch(() => undefined);
+      },
+      Math.max(1, Math.floor(sessionLifetimeMs * 0.85)),
+    );
     this.reauthTimer.unref();
   }
 
@@ -510,7 +561,11 @@ export class BrokerConnection {
       const timer = setTimeout(() => {
         this.pending.delete(correlationId);
         settle();
-        reject(new Error(`no answer from ${this.host}:${this.port} to api ${apiKey} v${apiVersion} within ${Math.round(timeoutMs)} ms`));
+        reject(
+          new Error(
+            `no answer from ${this.host}:${this.port} to api ${apiKey} v${apiVersion} within ${Math.round(timeoutMs)} ms`,
+          ),
+        );
       }, timeoutMs);
       this.pending.set(correlationId, {
         resolve: (r) => {
@@ -545,8 +600,18 @@ export class BrokerConnection {
     this.received = this.received.length === 0 ? chunk : Buffer.concat([this.received, chunk]);
     // A TLS record (alert 0x15 or handshake 0x16, version 3.x) where a Kafka frame should start: a
     // 350 MB frame is impossible, a TLS listener answering plaintext with an alert is not.
-    if (!this.tls && !this.answered && this.received.length >= 2 && (this.received[0] === 0x15 || this.received[0] === 0x16) && this.received[1] === 0x03) {
-      this.fail(new TlsHandshakeError(`${this.host}:${this.port} answered a plaintext request with a TLS record: the listener expects TLS (check security.protocol)`));
+    if (
+      !this.tls &&
+      !this.answered &&
+      this.received.length >= 2 &&
+      (this.received[0] === 0x15 || this.received[0] === 0x16) &&
+      this.received[1] === 0x03
+    ) {
+      this.fail(
+        new TlsHandshakeError(
+          `${this.host}:${this.port} answered a plaintext request with a TLS record: the listener expects TLS (check security.protocol)`,
+        ),
+      );
       return;
     }
     while (this.received.length >= 4) {

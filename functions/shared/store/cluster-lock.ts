@@ -5,8 +5,21 @@
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '../../domain/run-fencing.js';
 import type { IncidentStatus } from '../../domain/types.js';
-import { ConditionalWriteConflict, LockHeldError, LockNotOwnedError, RunSupersededError, isConditionalCheckFailed } from '../errors.js';
-import { epochSeconds, findIncident, keys, updateExistingIncident, type IncidentRecord, type StoreTable } from './table.js';
+import {
+  ConditionalWriteConflict,
+  LockHeldError,
+  LockNotOwnedError,
+  RunSupersededError,
+  isConditionalCheckFailed,
+} from '../errors.js';
+import {
+  epochSeconds,
+  findIncident,
+  keys,
+  updateExistingIncident,
+  type IncidentRecord,
+  type StoreTable,
+} from './table.js';
 
 /** A remediation holds its cluster's lock at most this long unless renewed: longer than every workflow's 55-minute execution bound (the classifier's and a hand-started run's lock alike). */
 export const LOCK_TTL_SECONDS = 3600;
@@ -85,7 +98,13 @@ export class ClusterLock {
    */
   async acquireLock(cluster: string, owner: string, ttlSeconds: number, run?: string): Promise<LockInfo> {
     const now = this.t.now();
-    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds, ...(run === undefined ? {} : { run }) };
+    const lock: LockInfo = {
+      cluster,
+      owner,
+      acquiredAt: now.toISOString(),
+      expiresAt: epochSeconds(now) + ttlSeconds,
+      ...(run === undefined ? {} : { run }),
+    };
     try {
       await this.t.client.send(
         new PutCommand({
@@ -112,11 +131,26 @@ export class ClusterLock {
    * `taken` is false when the run already held it. The one transaction over two aggregates (the
    * lock item and a condition on the incident item) lives here, with the lock it guards.
    */
-  async holdLockForRun(cluster: string, owner: string, run: string, ttlSeconds: number): Promise<{ taken: boolean; lock: LockInfo }> {
+  async holdLockForRun(
+    cluster: string,
+    owner: string,
+    run: string,
+    ttlSeconds: number,
+  ): Promise<{ taken: boolean; lock: LockInfo }> {
     const now = this.t.now();
-    const lock: LockInfo = { cluster, owner, acquiredAt: now.toISOString(), expiresAt: epochSeconds(now) + ttlSeconds, run };
+    const lock: LockInfo = {
+      cluster,
+      owner,
+      acquiredAt: now.toISOString(),
+      expiresAt: epochSeconds(now) + ttlSeconds,
+      run,
+    };
     const held = await this.getLock(cluster);
-    const ours = held !== undefined && held.owner === owner && (held.run === undefined || held.run === run) && held.expiresAt >= epochSeconds(now);
+    const ours =
+      held !== undefined &&
+      held.owner === owner &&
+      (held.run === undefined || held.run === run) &&
+      held.expiresAt >= epochSeconds(now);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const mayAct = `attribute_not_exists(pk) OR (${runCondition(names, values, run)})`;
@@ -124,12 +158,21 @@ export class ClusterLock {
       await this.t.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            { ConditionCheck: { TableName: this.t.tableName, Key: keys.incident(owner), ConditionExpression: mayAct, ExpressionAttributeNames: names, ExpressionAttributeValues: values } },
+            {
+              ConditionCheck: {
+                TableName: this.t.tableName,
+                Key: keys.incident(owner),
+                ConditionExpression: mayAct,
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              },
+            },
             {
               Put: {
                 TableName: this.t.tableName,
                 Item: { ...keys.lock(cluster), ...(ours && held ? { ...lock, acquiredAt: held.acquiredAt } : lock) },
-                ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
+                ConditionExpression:
+                  'attribute_not_exists(pk) OR expiresAt < :now OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
                 ExpressionAttributeNames: { '#owner': 'owner', '#run': 'run' },
                 ExpressionAttributeValues: { ':now': epochSeconds(now), ':owner': owner, ':run': run },
               },
@@ -147,7 +190,11 @@ export class ClusterLock {
       }
       if (reasons[1]?.Code === 'ConditionalCheckFailed') {
         const now2 = await this.getLock(cluster);
-        throw new LockHeldError(cluster, now2?.owner === owner ? `${owner} (run ${now2.run ?? 'unnamed'})` : now2?.owner, now2?.expiresAt);
+        throw new LockHeldError(
+          cluster,
+          now2?.owner === owner ? `${owner} (run ${now2.run ?? 'unnamed'})` : now2?.owner,
+          now2?.expiresAt,
+        );
       }
       // A condition that held again on the re-read, or a concurrent transaction: the step's retry re-reads.
       throw new ConditionalWriteConflict(`${keys.lock(cluster).pk} and ${keys.incidentPk(owner)}`, 1);
@@ -171,7 +218,13 @@ export class ClusterLock {
         }),
       );
       const a = res.Attributes ?? {};
-      return { cluster, owner, acquiredAt: a.acquiredAt as string, expiresAt, ...(typeof a.run === 'string' ? { run: a.run } : {}) };
+      return {
+        cluster,
+        owner,
+        acquiredAt: a.acquiredAt as string,
+        expiresAt,
+        ...(typeof a.run === 'string' ? { run: a.run } : {}),
+      };
     } catch (err) {
       if (isConditionalCheckFailed(err)) throw new LockNotOwnedError(cluster, owner);
       throw err;
@@ -189,7 +242,10 @@ export class ClusterLock {
         new DeleteCommand({
           TableName: this.t.tableName,
           Key: keys.lock(cluster),
-          ConditionExpression: run === undefined ? 'attribute_not_exists(pk) OR #owner = :owner' : 'attribute_not_exists(pk) OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
+          ConditionExpression:
+            run === undefined
+              ? 'attribute_not_exists(pk) OR #owner = :owner'
+              : 'attribute_not_exists(pk) OR (#owner = :owner AND (attribute_not_exists(#run) OR #run = :run))',
           ExpressionAttributeNames: { '#owner': 'owner', ...(run === undefined ? {} : { '#run': 'run' }) },
           ExpressionAttributeValues: { ':owner': owner, ...(run === undefined ? {} : { ':run': run }) },
           ReturnValues: 'ALL_OLD',
@@ -203,7 +259,9 @@ export class ClusterLock {
   }
 
   async getLock(cluster: string): Promise<LockInfo | undefined> {
-    const res = await this.t.client.send(new GetCommand({ TableName: this.t.tableName, Key: keys.lock(cluster), ConsistentRead: true }));
+    const res = await this.t.client.send(
+      new GetCommand({ TableName: this.t.tableName, Key: keys.lock(cluster), ConsistentRead: true }),
+    );
     if (!res.Item) return undefined;
     return {
       cluster,

@@ -8,11 +8,29 @@ import { DeleteCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb
 import type { Correlation } from '../../domain/correlate.js';
 import { mtta, type LifecycleVia, type ResolvedIncident } from '../../domain/lifecycle.js';
 import type { Decision, IncidentStatus, IncidentType, OpenIncident, Signal } from '../../domain/types.js';
-import { ConditionalWriteConflict, IncidentNotFoundError, IncidentStatusConflict, isConditionalCheckFailed } from '../errors.js';
+import {
+  ConditionalWriteConflict,
+  IncidentNotFoundError,
+  IncidentStatusConflict,
+  isConditionalCheckFailed,
+} from '../errors.js';
 import { assertRunMayAct, runCondition } from './cluster-lock.js';
 import { SignalRecorder, type IncidentRepoOptions, type RecordOutcome } from './record-signal.js';
 import type { SignalLedger } from './signal-ledger.js';
-import { ACTIVE_STATUSES, CLOSED_STATUSES, INCIDENT_TABLE_SCHEMA, getIncident, findIncident, keys, queryAll, toIncident, updateExistingIncident, type IncidentRecord, type Item, type StoreTable } from './table.js';
+import {
+  ACTIVE_STATUSES,
+  CLOSED_STATUSES,
+  INCIDENT_TABLE_SCHEMA,
+  getIncident,
+  findIncident,
+  keys,
+  queryAll,
+  toIncident,
+  updateExistingIncident,
+  type IncidentRecord,
+  type Item,
+  type StoreTable,
+} from './table.js';
 import { toTimeline, type Timeline, type TimelineEntry } from './timeline.js';
 
 /** The same escalated incident's owner hears of a covered signal at most this often. */
@@ -37,7 +55,12 @@ export class IncidentRepo {
   // ---------------------------------------------------------------- signals and incidents
 
   /** Records one classified signal exactly once (SignalRecorder.recordSignal in record-signal.ts says how). */
-  recordSignal(signal: Signal, decision: Decision, correlation: Correlation, recorrelate?: (open: OpenIncident[]) => Correlation): Promise<RecordOutcome> {
+  recordSignal(
+    signal: Signal,
+    decision: Decision,
+    correlation: Correlation,
+    recorrelate?: (open: OpenIncident[]) => Correlation,
+  ): Promise<RecordOutcome> {
     return this.recorder.recordSignal(signal, decision, correlation, recorrelate);
   }
 
@@ -77,7 +100,9 @@ export class IncidentRepo {
       ExpressionAttributeValues: { ':pk': keys.resolvedIndex(cluster), ':since': since.toISOString() },
       ScanIndexForward: false,
     });
-    return items.map(toIncident).filter((i): i is IncidentRecord & ResolvedIncident => i.status === 'resolved' && i.resolvedAt !== undefined);
+    return items
+      .map(toIncident)
+      .filter((i): i is IncidentRecord & ResolvedIncident => i.status === 'resolved' && i.resolvedAt !== undefined);
   }
 
   /**
@@ -113,7 +138,9 @@ export class IncidentRepo {
       items.push(...((res.Items ?? []) as Item[]));
       start = res.LastEvaluatedKey;
     } while (start);
-    return items.map(toIncident).sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : a.id.localeCompare(b.id)));
+    return items
+      .map(toIncident)
+      .sort((a, b) => (a.openedAt < b.openedAt ? 1 : a.openedAt > b.openedAt ? -1 : a.id.localeCompare(b.id)));
   }
 
   // ---------------------------------------------------------------- writes
@@ -166,7 +193,14 @@ export class IncidentRepo {
     if (status === 'suppressed') remove = ' REMOVE gsi1pk, gsi1sk';
     if (status === 'resolved') {
       const detected = Date.parse(current.detectedAt);
-      sets.push('resolvedAt = :now', 'mttdSeconds = :mttd', 'mttrSeconds = :mttr', 'resolvedBy = :by', 'gsi1pk = :rpk', 'gsi1sk = :rsk');
+      sets.push(
+        'resolvedAt = :now',
+        'mttdSeconds = :mttd',
+        'mttrSeconds = :mttr',
+        'resolvedBy = :by',
+        'gsi1pk = :rpk',
+        'gsi1sk = :rsk',
+      );
       values[':mttd'] = Math.max(0, Math.round((Date.parse(current.openedAt) - detected) / 1000));
       values[':mttr'] = Math.max(0, Math.round((now.getTime() - detected) / 1000));
       values[':by'] = note?.actor ?? 'system';
@@ -184,7 +218,9 @@ export class IncidentRepo {
           Key: keys.incident(id),
           UpdateExpression: `SET ${sets.join(', ')}${remove}`,
           ConditionExpression: [
-            expected.length ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})` : 'attribute_exists(pk)',
+            expected.length
+              ? `attribute_exists(pk) AND #status IN (${expected.map((_, i) => `:e${i}`).join(', ')})`
+              : 'attribute_exists(pk)',
             ...(run === undefined ? [] : [runCondition(names, values, run)]),
             ...(version === undefined ? [] : ['#v = :expectedVersion']),
           ].join(' AND '),
@@ -197,10 +233,12 @@ export class IncidentRepo {
       const actual = await findIncident(this.t, id);
       if (!actual) throw new IncidentNotFoundError(id);
       if (run !== undefined) assertRunMayAct(id, actual, run);
-      if (version !== undefined && actual.version !== version && expected.includes(actual.status)) throw new ConditionalWriteConflict(keys.incidentPk(id), 1);
+      if (version !== undefined && actual.version !== version && expected.includes(actual.status))
+        throw new ConditionalWriteConflict(keys.incidentPk(id), 1);
       throw new IncidentStatusConflict(id, expected, actual.status);
     }
-    if (CLOSED_STATUSES.includes(status) || status === 'escalated') await this.releaseSlot(id, current.cluster, current.type);
+    if (CLOSED_STATUSES.includes(status) || status === 'escalated')
+      await this.releaseSlot(id, current.cluster, current.type);
     await this.timeline.appendTimeline(id, {
       actor: note?.actor ?? 'system',
       action: 'status-changed',
@@ -239,7 +277,11 @@ export class IncidentRepo {
     by: string,
     via: LifecycleVia,
     detail?: string,
-  ): Promise<{ outcome: 'acknowledged' | 'already-acknowledged' | 'closed'; incident: IncidentRecord; firstMtta?: { seconds: number; from: 'page' | 'detection' } }> {
+  ): Promise<{
+    outcome: 'acknowledged' | 'already-acknowledged' | 'closed';
+    incident: IncidentRecord;
+    firstMtta?: { seconds: number; from: 'page' | 'detection' };
+  }> {
     const at = this.t.now().toISOString();
     const current = await getIncident(this.t, id);
     const t = mtta(at, current.detectedAt, current.firstPagedAt);
@@ -249,10 +291,19 @@ export class IncidentRepo {
         new UpdateCommand({
           TableName: this.t.tableName,
           Key: keys.incident(id),
-          UpdateExpression: 'SET acknowledgedAt = :at, acknowledgedBy = :by, acknowledgedVia = :via, mttaSeconds = if_not_exists(mttaSeconds, :mtta), mttaFrom = if_not_exists(mttaFrom, :from), #v = #v + :one',
+          UpdateExpression:
+            'SET acknowledgedAt = :at, acknowledgedBy = :by, acknowledgedVia = :via, mttaSeconds = if_not_exists(mttaSeconds, :mtta), mttaFrom = if_not_exists(mttaFrom, :from), #v = #v + :one',
           ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(acknowledgedAt) AND #status IN (${ACTIVE_STATUSES.map((_, i) => `:s${i}`).join(', ')})`,
           ExpressionAttributeNames: { '#v': 'version', '#status': 'status' },
-          ExpressionAttributeValues: { ':at': at, ':by': by, ':via': via, ':mtta': t.seconds, ':from': t.from, ':one': 1, ...Object.fromEntries(ACTIVE_STATUSES.map((st, i) => [`:s${i}`, st])) },
+          ExpressionAttributeValues: {
+            ':at': at,
+            ':by': by,
+            ':via': via,
+            ':mtta': t.seconds,
+            ':from': t.from,
+            ':one': 1,
+            ...Object.fromEntries(ACTIVE_STATUSES.map((st, i) => [`:s${i}`, st])),
+          },
           // The old values of the attributes it set: mttaSeconds is among them only if it was there.
           ReturnValues: 'UPDATED_OLD',
         }),
@@ -271,7 +322,13 @@ export class IncidentRepo {
       });
       return { outcome: closed ? 'closed' : 'already-acknowledged', incident: now };
     }
-    await this.timeline.appendTimeline(id, { at, actor: by, action: 'acknowledged', detail: `from ${via}${detail ? `: ${detail}` : ''}; MTTA ${t.seconds} s from the ${t.from === 'page' ? 'first page' : 'detection'}`, result: `via ${via}` });
+    await this.timeline.appendTimeline(id, {
+      at,
+      actor: by,
+      action: 'acknowledged',
+      detail: `from ${via}${detail ? `: ${detail}` : ''}; MTTA ${t.seconds} s from the ${t.from === 'page' ? 'first page' : 'detection'}`,
+      result: `via ${via}`,
+    });
     return { outcome: 'acknowledged', incident: await getIncident(this.t, id), ...(first ? { firstMtta: t } : {}) };
   }
 
@@ -300,7 +357,14 @@ export class IncidentRepo {
     };
     if (!ACTIVE_STATUSES.includes(before.status)) return ignored(before);
     try {
-      const incident = await this.changeStatus(before, 'resolved', ACTIVE_STATUSES, { actor: by, detail, via }, undefined, version);
+      const incident = await this.changeStatus(
+        before,
+        'resolved',
+        ACTIVE_STATUSES,
+        { actor: by, detail, via },
+        undefined,
+        version,
+      );
       return { outcome: 'resolved', incident, from: before.status };
     } catch (err) {
       if (!(err instanceof IncidentStatusConflict)) throw err;
@@ -313,7 +377,12 @@ export class IncidentRepo {
    * slot to no one), held open (auto-resolve leaves it alone), back on the open index, and its
    * resolve time, MTTR and acknowledgement are cleared (MTTA keeps the first). Not resolved: nothing changes.
    */
-  async reopenBy(id: string, by: string, via: LifecycleVia, detail: string): Promise<{ outcome: 'reopened' | 'not-resolved'; incident: IncidentRecord }> {
+  async reopenBy(
+    id: string,
+    by: string,
+    via: LifecycleVia,
+    detail: string,
+  ): Promise<{ outcome: 'reopened' | 'not-resolved'; incident: IncidentRecord }> {
     const current = await getIncident(this.t, id);
     const now = this.t.now().toISOString();
     try {
@@ -325,13 +394,27 @@ export class IncidentRepo {
             'SET #status = :esc, holdOpen = :t, reopenCount = if_not_exists(reopenCount, :zero) + :one, reopenedAt = :now, gsi1pk = :gpk, gsi1sk = :gsk, #v = #v + :one REMOVE resolvedAt, resolvedBy, resolvedVia, mttrSeconds, acknowledgedAt, acknowledgedBy, acknowledgedVia, pdAckSyncedAt, pdResolveSyncedAt',
           ConditionExpression: '#status = :resolved',
           ExpressionAttributeNames: { '#status': 'status', '#v': 'version' },
-          ExpressionAttributeValues: { ':esc': 'escalated', ':t': true, ':zero': 0, ':one': 1, ':now': now, ':gpk': keys.openIndex(current.cluster), ':gsk': `${now}#${id}`, ':resolved': 'resolved' },
+          ExpressionAttributeValues: {
+            ':esc': 'escalated',
+            ':t': true,
+            ':zero': 0,
+            ':one': 1,
+            ':now': now,
+            ':gpk': keys.openIndex(current.cluster),
+            ':gsk': `${now}#${id}`,
+            ':resolved': 'resolved',
+          },
         }),
       );
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       const latest = await getIncident(this.t, id);
-      await this.timeline.appendTimeline(id, { actor: by, action: 'reopen-ignored', detail: `from ${via}: ${detail}; the incident is ${latest.status}, not resolved: nothing changed`, result: 'no change' });
+      await this.timeline.appendTimeline(id, {
+        actor: by,
+        action: 'reopen-ignored',
+        detail: `from ${via}: ${detail}; the incident is ${latest.status}, not resolved: nothing changed`,
+        result: 'no change',
+      });
       return { outcome: 'not-resolved', incident: latest };
     }
     await this.timeline.appendTimeline(id, {
@@ -352,12 +435,19 @@ export class IncidentRepo {
 
   /** The first page about the incident went out now (MTTA counts from it); later ones change nothing. */
   async markPaged(id: string, at: string): Promise<void> {
-    await updateExistingIncident(this.t, id, 'SET firstPagedAt = if_not_exists(firstPagedAt, :at), #v = #v + :one', { ':at': at });
+    await updateExistingIncident(this.t, id, 'SET firstPagedAt = if_not_exists(firstPagedAt, :at), #v = #v + :one', {
+      ':at': at,
+    });
   }
 
   /** PagerDuty was told of the acknowledgement or the resolution (so nobody tells it twice). */
   async markPagerDutySynced(id: string, what: 'acknowledged' | 'resolved', at: string): Promise<void> {
-    await updateExistingIncident(this.t, id, `SET ${what === 'acknowledged' ? 'pdAckSyncedAt' : 'pdResolveSyncedAt'} = if_not_exists(${what === 'acknowledged' ? 'pdAckSyncedAt' : 'pdResolveSyncedAt'}, :at), #v = #v + :one`, { ':at': at });
+    await updateExistingIncident(
+      this.t,
+      id,
+      `SET ${what === 'acknowledged' ? 'pdAckSyncedAt' : 'pdResolveSyncedAt'} = if_not_exists(${what === 'acknowledged' ? 'pdAckSyncedAt' : 'pdResolveSyncedAt'}, :at), #v = #v + :one`,
+      { ':at': at },
+    );
   }
 
   /**
@@ -372,8 +462,12 @@ export class IncidentRepo {
           TableName: this.t.tableName,
           Key: keys.incident(id),
           UpdateExpression: 'SET lastRenotifiedAt = :now',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastRenotifiedAt) OR lastRenotifiedAt <= :before)',
-          ExpressionAttributeValues: { ':now': now.toISOString(), ':before': new Date(now.getTime() - minSeconds * 1000).toISOString() },
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(lastRenotifiedAt) OR lastRenotifiedAt <= :before)',
+          ExpressionAttributeValues: {
+            ':now': now.toISOString(),
+            ':before': new Date(now.getTime() - minSeconds * 1000).toISOString(),
+          },
         }),
       );
       return true;

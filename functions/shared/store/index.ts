@@ -39,8 +39,21 @@ export function createStore(opts: StoreOptions): Store {
 export { ClusterLock, LOCK_TTL_SECONDS, type LockInfo } from './cluster-lock.js';
 export { HEAL_TTL_SECONDS, HealHistory } from './heal-history.js';
 export { IncidentRepo, RENOTIFY_MIN_SECONDS, type IncidentWithTimeline } from './incidents.js';
-export { MAX_INCIDENT_FINGERPRINTS, MAX_TRACKED_ALARMS, type RecordOutcome, type RecordedOutcome } from './record-signal.js';
+export {
+  MAX_INCIDENT_FINGERPRINTS,
+  MAX_TRACKED_ALARMS,
+  type RecordOutcome,
+  type RecordedOutcome,
+} from './record-signal.js';
 export { RAW_BODY_MAX_BYTES, RAW_TTL_SECONDS, RawInbox, truncateUtf8, type RawInput } from './raw-inbox.js';
 export { SIGNAL_CLAIM_STALE_MS, SIGNAL_MARKER_TTL_SECONDS, SignalLedger } from './signal-ledger.js';
-export { ACTIVE_STATUSES, CLOSED_STATUSES, INCIDENT_TABLE_SCHEMA, incidentFamily, keys, moreSevere, type IncidentRecord } from './table.js';
+export {
+  ACTIVE_STATUSES,
+  CLOSED_STATUSES,
+  INCIDENT_TABLE_SCHEMA,
+  incidentFamily,
+  keys,
+  moreSevere,
+  type IncidentRecord,
+} from './table.js';
 export { Timeline, type TimelineEntry } from './timeline.js';

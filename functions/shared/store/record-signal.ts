@@ -67,7 +67,8 @@ export interface IncidentRepoOptions {
 }
 
 /** Room for one more fingerprint key (:fpk) on the incident, below :fpCap, or the key is known. */
-const FINGERPRINT_ROOM = '(attribute_not_exists(fingerprints) OR size(fingerprints) < :fpCap OR contains(fingerprints, :fpk))';
+const FINGERPRINT_ROOM =
+  '(attribute_not_exists(fingerprints) OR size(fingerprints) < :fpCap OR contains(fingerprints, :fpk))';
 
 /** A suffix keeps a recurring fault's new incident distinct from the closed one with the same id. */
 function recurrenceId(baseId: string, n: number): string {
@@ -125,7 +126,8 @@ export class SignalRecorder {
     recorrelate: ((open: OpenIncident[]) => Correlation) | undefined,
   ): Promise<RecordedOutcome> {
     // A resolved signal annotates its incident; it never upgrades one.
-    let correlation: Correlation = first.kind === 'upgrade' && signal.state === 'resolved' ? { kind: 'join', incidentId: first.incidentId } : first;
+    let correlation: Correlation =
+      first.kind === 'upgrade' && signal.state === 'resolved' ? { kind: 'join', incidentId: first.incidentId } : first;
     let recurrence = 1;
     const baseId = incidentIdFor(signal, decision.incidentType);
     let takeOverSlotFrom: string | undefined;
@@ -144,7 +146,8 @@ export class SignalRecorder {
         if ('holder' in reopened) {
           // Another incident of the fault family is active: the signal belongs with it.
           const holder = await findIncident(this.t, reopened.holder);
-          correlation = holder && ACTIVE_STATUSES.includes(holder.status) && recorrelate ? recorrelate([holder]) : { kind: 'new' };
+          correlation =
+            holder && ACTIVE_STATUSES.includes(holder.status) && recorrelate ? recorrelate([holder]) : { kind: 'new' };
           if (correlation.kind === 'reopen') correlation = { kind: 'join', incidentId: reopened.holder };
           continue;
         }
@@ -153,7 +156,10 @@ export class SignalRecorder {
       if (correlation.kind !== 'new') {
         const applied =
           correlation.kind === 'upgrade'
-            ? await this.tryUpgrade(correlation.incidentId, signal, decision, { to: correlation.to, severity: correlation.severity })
+            ? await this.tryUpgrade(correlation.incidentId, signal, decision, {
+                to: correlation.to,
+                severity: correlation.severity,
+              })
             : correlation.kind === 'fold'
               ? await this.tryFold(correlation.incidentId, correlation.into, signal, correlation.entry)
               : await this.tryJoin(correlation.incidentId, signal, decision);
@@ -201,7 +207,10 @@ export class SignalRecorder {
       if (holder && ACTIVE_STATUSES.includes(holder.status)) {
         // The world changed since the caller correlated: ask the pure core again with the incident that won.
         const again = recorrelate ? recorrelate([holder]) : { kind: 'join' as const, incidentId: holderId };
-        correlation = again.kind === 'new' || again.kind === 'reopen' || (again.kind === 'upgrade' && signal.state === 'resolved') ? { kind: 'join', incidentId: holderId } : again;
+        correlation =
+          again.kind === 'new' || again.kind === 'reopen' || (again.kind === 'upgrade' && signal.state === 'resolved')
+            ? { kind: 'join', incidentId: holderId }
+            : again;
         continue;
       }
       if (created.reason === 'slot') {
@@ -229,7 +238,9 @@ export class SignalRecorder {
     const openedAt = this.t.now().toISOString();
     const brokers: Record<string, string> = {};
     if (signal.state === 'firing') for (const b of signal.brokerIds) brokers[String(b)] = signal.observedAt;
-    const alarms = { [fingerprintKey(signal.fingerprint)]: encodeAlarm(signal.state === 'firing' ? 'firing' : 'ok', signal.observedAt) };
+    const alarms = {
+      [fingerprintKey(signal.fingerprint)]: encodeAlarm(signal.state === 'firing' ? 'firing' : 'ok', signal.observedAt),
+    };
     const slot = keys.slot(signal.cluster, decision.incidentType);
     try {
       await this.t.client.send(
@@ -267,7 +278,10 @@ export class SignalRecorder {
                 TableName: this.t.tableName,
                 Item: { ...slot, incidentId: id, cluster: signal.cluster, createdAt: openedAt },
                 ...(takeOverSlotFrom
-                  ? { ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :stale', ExpressionAttributeValues: { ':stale': takeOverSlotFrom } }
+                  ? {
+                      ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :stale',
+                      ExpressionAttributeValues: { ':stale': takeOverSlotFrom },
+                    }
                   : { ConditionExpression: 'attribute_not_exists(pk)' }),
               },
             },
@@ -280,7 +294,9 @@ export class SignalRecorder {
       const reasons = (err as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
       if (reasons[0]?.Code === 'ConditionalCheckFailed') return { reason: 'id', holder: id };
       if (reasons[1]?.Code === 'ConditionalCheckFailed') {
-        const res = await this.t.client.send(new GetCommand({ TableName: this.t.tableName, Key: slot, ConsistentRead: true }));
+        const res = await this.t.client.send(
+          new GetCommand({ TableName: this.t.tableName, Key: slot, ConsistentRead: true }),
+        );
         if (typeof res.Item?.incidentId === 'string') return { reason: 'slot', holder: res.Item.incidentId };
       }
       // TransactionConflict (a concurrent transaction on the same items) or a slot that vanished: retry.
@@ -343,7 +359,12 @@ export class SignalRecorder {
    * find the fingerprint without it. That transaction (incident item and timeline line) lives here,
    * with the incident it guards; the line's item comes from Timeline.timelineItem.
    */
-  private async tryFold(id: string, into: IncidentType, signal: Signal, entry: FoldEntry): Promise<RecordedOutcome | 'closed'> {
+  private async tryFold(
+    id: string,
+    into: IncidentType,
+    signal: Signal,
+    entry: FoldEntry,
+  ): Promise<RecordedOutcome | 'closed'> {
     const names = { '#status': 'status', '#type': 'type', '#v': 'version' };
     const key = fingerprintKey(signal.fingerprint);
     const values = {
@@ -355,7 +376,13 @@ export class SignalRecorder {
     const sets = ['signalCount = signalCount + :one', '#v = #v + :one', 'lastSignalAt = :at'];
     const update = `SET ${sets.join(', ')} ADD fingerprints :fp`;
     const foldable = `attribute_exists(pk) AND #type = :into AND #status IN (${FOLD_STATUSES.map((_, i) => `:f${i}`).join(', ')})`;
-    const line = this.timeline.timelineItem(id, { actor: 'classifier', action: 'signal-folded', detail: entry.detail, result: 'folded', reasons: entry.reasons });
+    const line = this.timeline.timelineItem(id, {
+      actor: 'classifier',
+      action: 'signal-folded',
+      detail: entry.detail,
+      result: 'folded',
+      reasons: entry.reasons,
+    });
     try {
       await this.t.client.send(
         new TransactWriteCommand({
@@ -367,14 +394,25 @@ export class SignalRecorder {
                 UpdateExpression: update,
                 ConditionExpression: `${foldable} AND NOT contains(fingerprints, :fpk) AND ${FINGERPRINT_ROOM}`,
                 ExpressionAttributeNames: names,
-                ExpressionAttributeValues: { ...values, ':fp': new Set([key]), ':fpk': key, ':fpCap': this.maxFingerprints },
+                ExpressionAttributeValues: {
+                  ...values,
+                  ':fp': new Set([key]),
+                  ':fpk': key,
+                  ':fpCap': this.maxFingerprints,
+                },
               },
             },
             { Put: { TableName: this.t.tableName, Item: line, ConditionExpression: 'attribute_not_exists(pk)' } },
           ],
         }),
       );
-      return { outcome: 'joined', incident: await getIncident(this.t, id), newFingerprint: true, newBrokers: [], folded: true };
+      return {
+        outcome: 'joined',
+        incident: await getIncident(this.t, id),
+        newFingerprint: true,
+        newBrokers: [],
+        folded: true,
+      };
     } catch (err) {
       // A known fingerprint (re-fire, redelivery, a concurrent classifier won), or no longer foldable.
       if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
@@ -382,7 +420,13 @@ export class SignalRecorder {
     // Repeats of a folded alarm only count.
     const old = await this.countWithFingerprint(id, signal.fingerprint, { sets, condition: foldable, names, values });
     if (old === 'closed') return 'closed';
-    return { outcome: 'joined', incident: await getIncident(this.t, id), newFingerprint: false, newBrokers: [], folded: true };
+    return {
+      outcome: 'joined',
+      incident: await getIncident(this.t, id),
+      newFingerprint: false,
+      newBrokers: [],
+      folded: true,
+    };
   }
 
   /**
@@ -467,7 +511,8 @@ export class SignalRecorder {
           TableName: this.t.tableName,
           Key: keys.incident(id),
           UpdateExpression: 'SET alarms.#k = :v',
-          ConditionExpression: 'attribute_exists(alarms) AND ((attribute_not_exists(alarms.#k) AND size(alarms) < :cap) OR alarms.#k < :v)',
+          ConditionExpression:
+            'attribute_exists(alarms) AND ((attribute_not_exists(alarms.#k) AND size(alarms) < :cap) OR alarms.#k < :v)',
           ExpressionAttributeNames: { '#k': key },
           ExpressionAttributeValues: { ':v': encodeAlarm(state, signal.observedAt), ':cap': this.maxTrackedAlarms },
         }),
@@ -476,12 +521,25 @@ export class SignalRecorder {
       // A later state is already there (signals delivered out of order), or the map filled meanwhile.
       if (!isConditionalCheckFailed(err)) throw err;
       const now = await findIncident(this.t, id);
-      if (now?.alarms !== undefined && now.alarms[key] === undefined && Object.keys(now.alarms).length >= this.maxTrackedAlarms && !now.alarmsUntracked) await this.flagUntracked(id);
+      if (
+        now?.alarms !== undefined &&
+        now.alarms[key] === undefined &&
+        Object.keys(now.alarms).length >= this.maxTrackedAlarms &&
+        !now.alarmsUntracked
+      )
+        await this.flagUntracked(id);
     }
   }
 
   private async flagUntracked(id: string): Promise<void> {
-    await this.t.client.send(new UpdateCommand({ TableName: this.t.tableName, Key: keys.incident(id), UpdateExpression: 'SET alarmsUntracked = :t', ExpressionAttributeValues: { ':t': true } }));
+    await this.t.client.send(
+      new UpdateCommand({
+        TableName: this.t.tableName,
+        Key: keys.incident(id),
+        UpdateExpression: 'SET alarmsUntracked = :t',
+        ExpressionAttributeValues: { ':t': true },
+      }),
+    );
     await this.timeline.appendTimeline(id, {
       actor: 'classifier',
       action: 'alarms-untracked',
@@ -497,7 +555,12 @@ export class SignalRecorder {
    * cleared (a returning fault needs someone again; MTTA keeps the first), its resolve time and MTTR
    * are dropped, reopenCount grows (its runs are attempt reopenCount + 1) and its last run is fenced.
    */
-  private async tryReopen(id: string, signal: Signal, decision: Decision, why: string): Promise<RecordedOutcome | 'closed' | 'conflict' | { holder: string }> {
+  private async tryReopen(
+    id: string,
+    signal: Signal,
+    decision: Decision,
+    why: string,
+  ): Promise<RecordedOutcome | 'closed' | 'conflict' | { holder: string }> {
     const current = await findIncident(this.t, id);
     if (!current || current.status !== 'resolved' || current.resolvedAt === undefined) return 'closed';
     const now = this.t.now().toISOString();
@@ -557,7 +620,14 @@ export class SignalRecorder {
                 ExpressionAttributeValues: values,
               },
             },
-            { Put: { TableName: this.t.tableName, Item: { ...slot, incidentId: id, cluster: current.cluster, createdAt: now }, ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :id', ExpressionAttributeValues: { ':id': id } } },
+            {
+              Put: {
+                TableName: this.t.tableName,
+                Item: { ...slot, incidentId: id, cluster: current.cluster, createdAt: now },
+                ConditionExpression: 'attribute_not_exists(pk) OR incidentId = :id',
+                ExpressionAttributeValues: { ':id': id },
+              },
+            },
           ],
         }),
       );
@@ -566,7 +636,9 @@ export class SignalRecorder {
       const reasons = (err as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
       if (reasons[0]?.Code === 'ConditionalCheckFailed') return 'closed';
       if (reasons[1]?.Code === 'ConditionalCheckFailed') {
-        const res = await this.t.client.send(new GetCommand({ TableName: this.t.tableName, Key: slot, ConsistentRead: true }));
+        const res = await this.t.client.send(
+          new GetCommand({ TableName: this.t.tableName, Key: slot, ConsistentRead: true }),
+        );
         if (typeof res.Item?.incidentId === 'string') return { holder: res.Item.incidentId };
       }
       return 'conflict';
@@ -608,7 +680,11 @@ export class SignalRecorder {
           UpdateExpression: 'SET severity = :sev, #v = #v + :one',
           ConditionExpression: `severity IN (${more.map((_, i) => `:l${i}`).join(', ')})`,
           ExpressionAttributeNames: { '#v': 'version' },
-          ExpressionAttributeValues: { ':sev': severity, ':one': 1, ...Object.fromEntries(more.map((s, i) => [`:l${i}`, s])) },
+          ExpressionAttributeValues: {
+            ':sev': severity,
+            ':one': 1,
+            ...Object.fromEntries(more.map((s, i) => [`:l${i}`, s])),
+          },
         }),
       );
     } catch (err) {
@@ -633,7 +709,13 @@ export class SignalRecorder {
       const severity = moreSevere(moreSevere(current.severity, to.severity), decision.severity);
       if (current.type === to.to && severity === current.severity) return this.tryJoin(id, signal, decision);
       const names: Record<string, string> = { '#status': 'status', '#v': 'version', '#type': 'type' };
-      const sets = ['#type = :to', 'severity = :sev', 'signalCount = signalCount + :one', '#v = #v + :one', 'lastSignalAt = :at'];
+      const sets = [
+        '#type = :to',
+        'severity = :sev',
+        'signalCount = signalCount + :one',
+        '#v = #v + :one',
+        'lastSignalAt = :at',
+      ];
       if (signal.state === 'firing') {
         signal.brokerIds.forEach((b, i) => {
           names[`#b${i}`] = String(b);
@@ -668,7 +750,16 @@ export class SignalRecorder {
         await backoff(attempt);
         continue;
       }
-      await this.trackAlarm(id, { alarms: current.alarms === undefined ? undefined : Object.fromEntries(Object.entries(current.alarms).map(([k, a]) => [k, encodeAlarm(a.state, a.at)])) }, signal);
+      await this.trackAlarm(
+        id,
+        {
+          alarms:
+            current.alarms === undefined
+              ? undefined
+              : Object.fromEntries(Object.entries(current.alarms).map(([k, a]) => [k, encodeAlarm(a.state, a.at)])),
+        },
+        signal,
+      );
       await this.timeline.appendTimeline(id, {
         actor: 'classifier',
         action: 'incident-upgraded',
@@ -676,7 +767,11 @@ export class SignalRecorder {
         result: decision.action,
         reasons: decision.reasons,
       });
-      return { outcome: 'upgraded', incident: await getIncident(this.t, id), from: { type: current.type, severity: current.severity } };
+      return {
+        outcome: 'upgraded',
+        incident: await getIncident(this.t, id),
+        from: { type: current.type, severity: current.severity },
+      };
     }
     throw new ConditionalWriteConflict(keys.incidentPk(id), MAX_CONFLICT_RETRIES);
   }

@@ -28,7 +28,9 @@ export class SignalLedger {
    * Claims a signal id for this delivery (free, or a stale claim of a crashed one). A signal
    * already recorded is a duplicate; one claimed by a live delivery is SignalInFlightError.
    */
-  async claimSignal(signalId: string): Promise<{ duplicate: false; claimedAt: number } | { duplicate: true; result: DuplicateSignal }> {
+  async claimSignal(
+    signalId: string,
+  ): Promise<{ duplicate: false; claimedAt: number } | { duplicate: true; result: DuplicateSignal }> {
     const now = this.t.now();
     const claimedAt = now.getTime();
     try {
@@ -50,12 +52,20 @@ export class SignalLedger {
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
     }
-    const existing = await this.t.client.send(new GetCommand({ TableName: this.t.tableName, Key: keys.signal(signalId), ConsistentRead: true }));
+    const existing = await this.t.client.send(
+      new GetCommand({ TableName: this.t.tableName, Key: keys.signal(signalId), ConsistentRead: true }),
+    );
     const item = existing.Item;
     if (item?.state === 'recorded') {
       const result: DuplicateSignal = { outcome: 'duplicate', acted: item.acted === true };
       if (typeof item.incidentId === 'string') result.incidentId = item.incidentId;
-      if (item.outcome === 'created' || item.outcome === 'joined' || item.outcome === 'upgraded' || item.outcome === 'reopened') result.firstOutcome = item.outcome;
+      if (
+        item.outcome === 'created' ||
+        item.outcome === 'joined' ||
+        item.outcome === 'upgraded' ||
+        item.outcome === 'reopened'
+      )
+        result.firstOutcome = item.outcome;
       if (typeof item.decision === 'string') result.decision = JSON.parse(item.decision) as Decision;
       return { duplicate: true, result };
     }
@@ -77,12 +87,18 @@ export class SignalLedger {
   }
 
   /** The signal is recorded: which incident, what it did to it, and the decision; not yet acted on. */
-  async markSignalRecorded(signalId: string, incidentId: string, outcome: NonNullable<DuplicateSignal['firstOutcome']>, decision: Decision): Promise<void> {
+  async markSignalRecorded(
+    signalId: string,
+    incidentId: string,
+    outcome: NonNullable<DuplicateSignal['firstOutcome']>,
+    decision: Decision,
+  ): Promise<void> {
     await this.t.client.send(
       new UpdateCommand({
         TableName: this.t.tableName,
         Key: keys.signal(signalId),
-        UpdateExpression: 'SET #state = :recorded, incidentId = :id, outcome = :outcome, decision = :decision, acted = :false',
+        UpdateExpression:
+          'SET #state = :recorded, incidentId = :id, outcome = :outcome, decision = :decision, acted = :false',
         ExpressionAttributeNames: { '#state': 'state' },
         ExpressionAttributeValues: {
           ':recorded': 'recorded',

@@ -14,7 +14,13 @@
 //   RAW#<yyyy-mm-dd> / <iso>#<uuid>   raw input that could not be normalized, with the error (TTL 30 days) (raw-inbox.ts)
 //
 // This module holds what they share: the key builders, the table wiring and the incident item's codec.
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { incidentFamily, type LifecycleVia, type TrackedAlarm } from '../../domain/lifecycle.js';
 import type { IncidentStatus, IncidentType, OpenIncident, Severity } from '../../domain/types.js';
 import { IncidentNotFoundError, isConditionalCheckFailed } from '../errors.js';
@@ -167,7 +173,16 @@ export function toIncident(item: Item): IncidentRecord {
     lastSignalAt: (item.lastSignalAt ?? item.openedAt) as string,
     version: Number(item.version ?? 0),
   };
-  for (const k of ['acknowledgedAt', 'acknowledgedBy', 'firstPagedAt', 'resolvedAt', 'resolvedBy', 'executionArn', 'activeRun', 'linkedTo'] as const) {
+  for (const k of [
+    'acknowledgedAt',
+    'acknowledgedBy',
+    'firstPagedAt',
+    'resolvedAt',
+    'resolvedBy',
+    'executionArn',
+    'activeRun',
+    'linkedTo',
+  ] as const) {
     if (typeof item[k] === 'string') rec[k] = item[k];
   }
   if (typeof item.acknowledgedVia === 'string') rec.acknowledgedVia = item.acknowledgedVia as LifecycleVia;
@@ -178,7 +193,8 @@ export function toIncident(item: Item): IncidentRecord {
   for (const k of ['mttdSeconds', 'mttrSeconds', 'mttaSeconds', 'reopenCount'] as const) {
     if (typeof item[k] === 'number') rec[k] = item[k];
   }
-  if (item.alarms !== undefined && typeof item.alarms === 'object' && item.alarms !== null) rec.alarms = decodeAlarms(item.alarms as Record<string, unknown>);
+  if (item.alarms !== undefined && typeof item.alarms === 'object' && item.alarms !== null)
+    rec.alarms = decodeAlarms(item.alarms as Record<string, unknown>);
   if (item.alarmsUntracked === true) rec.alarmsUntracked = true;
   if (item.holdOpen === true) rec.holdOpen = true;
   const synced: { acknowledged?: string; resolved?: string } = {};
@@ -206,7 +222,9 @@ export function decodeAlarms(raw: Record<string, unknown>): Record<string, Track
 
 /** The incident as stored now (a consistent read), or undefined. */
 export async function findIncident(t: StoreTable, id: string): Promise<IncidentRecord | undefined> {
-  const res = await t.client.send(new GetCommand({ TableName: t.tableName, Key: keys.incident(id), ConsistentRead: true }));
+  const res = await t.client.send(
+    new GetCommand({ TableName: t.tableName, Key: keys.incident(id), ConsistentRead: true }),
+  );
   return res.Item ? toIncident(res.Item) : undefined;
 }
 
@@ -218,7 +236,12 @@ export async function getIncident(t: StoreTable, id: string): Promise<IncidentRe
 }
 
 /** An update of an existing incident item that also bumps its version; IncidentNotFoundError when there is none. */
-export async function updateExistingIncident(t: StoreTable, id: string, update: string, values: Record<string, unknown>): Promise<void> {
+export async function updateExistingIncident(
+  t: StoreTable,
+  id: string,
+  update: string,
+  values: Record<string, unknown>,
+): Promise<void> {
   try {
     await t.client.send(
       new UpdateCommand({

@@ -33,7 +33,9 @@ export class Timeline {
   /** Appends a timeline entry; entries are put-if-absent and never updated. */
   async appendTimeline(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): Promise<TimelineEntry> {
     const item = this.timelineItem(id, entry);
-    await this.t.client.send(new PutCommand({ TableName: this.t.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+    await this.t.client.send(
+      new PutCommand({ TableName: this.t.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+    );
     const { pk: _pk, sk: _sk, ...full } = item;
     return full;
   }
@@ -42,9 +44,17 @@ export class Timeline {
    * A timeline item: its sort key orders entries by time (then by this process's sequence). For a
    * transaction that writes a line together with the incident (the fold in record-signal.ts).
    */
-  timelineItem(id: string, entry: Omit<TimelineEntry, 'at'> & { at?: string }): TimelineEntry & { pk: string; sk: string } {
+  timelineItem(
+    id: string,
+    entry: Omit<TimelineEntry, 'at'> & { at?: string },
+  ): TimelineEntry & { pk: string; sk: string } {
     const at = entry.at ?? this.t.now().toISOString();
     this.seq = (this.seq + 1) % 1_000_000;
-    return { pk: keys.incidentPk(id), sk: `TL#${at}#${String(this.seq).padStart(6, '0')}-${randomUUID().slice(0, 8)}`, ...entry, at };
+    return {
+      pk: keys.incidentPk(id),
+      sk: `TL#${at}#${String(this.seq).padStart(6, '0')}-${randomUUID().slice(0, 8)}`,
+      ...entry,
+      at,
+    };
   }
 }

@@ -39,15 +39,22 @@ footer{margin-top:32px;color:var(--muted);font-size:13px}
 summary{cursor:pointer;font-weight:700;padding:6px 0}
 `;
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[], numeric: readonly number[] = []): string {
+function table(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  numeric: readonly number[] = [],
+): string {
   const head = `<tr>${headers.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr>`;
-  const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`).join('\n');
+  const body = rows
+    .map((r) => `<tr>${r.map((c, i) => `<td${numeric.includes(i) ? ' class="num"' : ''}>${c}</td>`).join('')}</tr>`)
+    .join('\n');
   return `<table><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 const e = escapeHtml;
 const empty = (text: string) => `<p class="empty">${escapeHtml(text)}</p>`;
-const passFail = (passed: boolean) => (passed ? '<span class="ok">&#10004; pass</span>' : '<span class="no">&#10008; FAIL</span>');
+const passFail = (passed: boolean) =>
+  passed ? '<span class="ok">&#10004; pass</span>' : '<span class="no">&#10008; FAIL</span>';
 
 function figure(label: string, value: string, bad = false): string {
   return `<div class="figure${bad ? ' bad' : ''}"><div class="k">${e(label)}</div><div class="v">${e(value)}</div></div>`;
@@ -67,29 +74,57 @@ export function renderHtml(report: DrillReport): string {
   if (report.rtoSeconds !== undefined) figures.push(figure('RTO', formatDuration(report.rtoSeconds)));
 
   const expectations = report.expectations.length
-    ? table(['Result', 'Expectation', 'Expected', 'Actual'], report.expectations.map((x) => [passFail(x.passed), e(x.name), e(x.expected), e(x.actual)]))
+    ? table(
+        ['Result', 'Expectation', 'Expected', 'Actual'],
+        report.expectations.map((x) => [passFail(x.passed), e(x.name), e(x.expected), e(x.actual)]),
+      )
     : empty('No expectations were declared.');
   const incidents = report.incidents.length
     ? table(
         ['Incident', 'Type', 'Severity', 'Status', 'Workflow', 'Execution', 'Opened', 'MTTA', 'Resolved'],
-        report.incidents.map((i) => [e(i.id), e(i.type), e(i.severity), e(i.status), e(i.workflow ?? ''), e(i.executionStatus ?? ''), e(i.openedAt), e(mttaText(i)), e(i.resolvedAt ?? 'not resolved')]),
+        report.incidents.map((i) => [
+          e(i.id),
+          e(i.type),
+          e(i.severity),
+          e(i.status),
+          e(i.workflow ?? ''),
+          e(i.executionStatus ?? ''),
+          e(i.openedAt),
+          e(mttaText(i)),
+          e(i.resolvedAt ?? 'not resolved'),
+        ]),
       )
     : empty('No incident was opened.');
   const actions = report.actions.length
     ? table(
         ['Offset', 'Actor', 'Action', 'Target', 'Result', 'Dry run'],
-        byOffset(report.actions).map((a) => [e(formatOffset(a.offsetSeconds)), e(a.actor), e(a.action), e(a.target ?? ''), e(a.result ?? ''), a.dryRun ? 'yes' : 'no']),
+        byOffset(report.actions).map((a) => [
+          e(formatOffset(a.offsetSeconds)),
+          e(a.actor),
+          e(a.action),
+          e(a.target ?? ''),
+          e(a.result ?? ''),
+          a.dryRun ? 'yes' : 'no',
+        ]),
         [0],
       )
     : empty('No action was taken.');
   const timeline = report.timeline.length
     ? table(
         ['Offset', 'Time (UTC)', 'Source', 'Event', 'Detail'],
-        byOffset(report.timeline).map((t) => [e(formatOffset(t.offsetSeconds)), e(t.at), e(t.source), e(t.event), e(t.detail ?? '')]),
+        byOffset(report.timeline).map((t) => [
+          e(formatOffset(t.offsetSeconds)),
+          e(t.at),
+          e(t.source),
+          e(t.event),
+          e(t.detail ?? ''),
+        ]),
         [0, 1],
       )
     : empty('The timeline is empty.');
-  const notes = report.notes.length ? `<ul>${report.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul>` : empty('None.');
+  const notes = report.notes.length
+    ? `<ul>${report.notes.map((n) => `<li>${e(n)}</li>`).join('')}</ul>`
+    : empty('None.');
 
   return `<!doctype html>
 <html lang="en">
@@ -121,11 +156,18 @@ ${incidents}
 <h2>Actions</h2>
 ${actions}
 <h2>Timeline entries</h2>
-${report.timeline.length > OPEN_TIMELINE_MAX ? `<details><summary>${e(`All ${report.timeline.length} timeline entries (state by state)`)}</summary>
+${
+  report.timeline.length > OPEN_TIMELINE_MAX
+    ? `<details><summary>${e(`All ${report.timeline.length} timeline entries (state by state)`)}</summary>
 ${timeline}
-</details>` : timeline}
+</details>`
+    : timeline
+}
 <h2>Summary</h2>
-${table(['Measure', 'Value'], summaryFacts(report).map(([k, v]) => [e(k), e(v)]))}
+${table(
+  ['Measure', 'Value'],
+  summaryFacts(report).map(([k, v]) => [e(k), e(v)]),
+)}
 <h2>Notes</h2>
 ${notes}
 <footer>${e(`Drill report for ${report.scenario}, generated from report.json of the same run.`)}</footer>

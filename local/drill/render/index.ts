@@ -21,7 +21,12 @@ export interface ReportPaths {
   html: string;
 }
 
-export const REPORT_FILES = { json: 'report.json', markdown: 'report.md', postmortem: 'postmortem.md', html: 'report.html' } as const;
+export const REPORT_FILES = {
+  json: 'report.json',
+  markdown: 'report.md',
+  postmortem: 'postmortem.md',
+  html: 'report.html',
+} as const;
 
 /** Renders every report file into `dir` (created if missing) and returns their paths. */
 export async function writeReports(report: DrillReport, dir: string): Promise<ReportPaths> {

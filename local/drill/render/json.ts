@@ -31,21 +31,36 @@ const NESTED_KEYS: Record<string, readonly string[]> = {
   actions: ['at', 'offsetSeconds', 'actor', 'action', 'target', 'result', 'dryRun'],
   timeline: ['at', 'offsetSeconds', 'source', 'event', 'detail'],
   cluster: ['name', 'mode', 'brokers', 'kafkaVersion'],
-  incidents: ['id', 'type', 'severity', 'status', 'workflow', 'executionStatus', 'openedAt', 'mttaSeconds', 'acknowledgedBy', 'resolvedAt'],
+  incidents: [
+    'id',
+    'type',
+    'severity',
+    'status',
+    'workflow',
+    'executionStatus',
+    'openedAt',
+    'mttaSeconds',
+    'acknowledgedBy',
+    'resolvedAt',
+  ],
   expectations: ['name', 'expected', 'actual', 'passed'],
 };
 
 function orderKeys(value: Record<string, unknown>, known: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of known) if (value[k] !== undefined) out[k] = value[k];
-  for (const k of Object.keys(value).filter((k) => !known.includes(k)).sort()) if (value[k] !== undefined) out[k] = value[k];
+  for (const k of Object.keys(value)
+    .filter((k) => !known.includes(k))
+    .sort())
+    if (value[k] !== undefined) out[k] = value[k];
   return out;
 }
 
 function orderNested(key: string, value: unknown): unknown {
   const known = NESTED_KEYS[key];
   if (!known) return value;
-  const one = (v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? orderKeys(v as Record<string, unknown>, known) : v);
+  const one = (v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? orderKeys(v as Record<string, unknown>, known) : v;
   return Array.isArray(value) ? value.map(one) : one(value);
 }
 

@@ -15,13 +15,30 @@ export function renderMarkdown(report: DrillReport): string {
   const incidents = report.incidents.length
     ? markdownTable(
         ['Incident', 'Type', 'Severity', 'Status', 'Workflow', 'Execution', 'Opened', 'MTTA', 'Resolved'],
-        report.incidents.map((i) => [i.id, i.type, i.severity, i.status, i.workflow ?? '', i.executionStatus ?? '', i.openedAt, mttaText(i), i.resolvedAt ?? 'not resolved']),
+        report.incidents.map((i) => [
+          i.id,
+          i.type,
+          i.severity,
+          i.status,
+          i.workflow ?? '',
+          i.executionStatus ?? '',
+          i.openedAt,
+          mttaText(i),
+          i.resolvedAt ?? 'not resolved',
+        ]),
       )
     : '_No incident was opened._';
   const actions = report.actions.length
     ? markdownTable(
         ['Offset', 'Actor', 'Action', 'Target', 'Result', 'Dry run'],
-        byOffset(report.actions).map((a) => [formatOffset(a.offsetSeconds), a.actor, a.action, a.target ?? '', a.result ?? '', a.dryRun ? 'yes' : 'no']),
+        byOffset(report.actions).map((a) => [
+          formatOffset(a.offsetSeconds),
+          a.actor,
+          a.action,
+          a.target ?? '',
+          a.result ?? '',
+          a.dryRun ? 'yes' : 'no',
+        ]),
       )
     : '_No action was taken._';
   const timeline = report.timeline.length

@@ -18,7 +18,9 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
 
   const summary = [
     `Drill ${report.scenario} on ${report.cluster.name}.${report.description ? ` ${report.description}` : ''}`,
-    faults.length ? `Faults injected: ${faults.map((f) => `${f.event}${f.detail ? ` (${f.detail})` : ''}`).join(', ')}.` : 'No fault was injected.',
+    faults.length
+      ? `Faults injected: ${faults.map((f) => `${f.event}${f.detail ? ` (${f.detail})` : ''}`).join(', ')}.`
+      : 'No fault was injected.',
     first
       ? `Incident ${first.id} (${first.type}, ${first.severity}) opened ${formatDuration(report.mttdSeconds)} after the fault and ended ${first.status}.`
       : 'No incident was opened.',
@@ -29,14 +31,21 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
   ];
 
   const stateEvents = timeline.filter((t) => t.source === 'state').length;
-  if (stateEvents > 0) summary.push(`The ${stateEvents} workflow state transitions are in report.md and report.html, not in the timeline below.`);
+  if (stateEvents > 0)
+    summary.push(
+      `The ${stateEvents} workflow state transitions are in report.md and report.html, not in the timeline below.`,
+    );
 
   const impact = [
     `${report.messagesProduced} acknowledged messages produced, ${report.messagesConsumed} read back, ${report.messagesLost} lost.`,
-    report.mttrSeconds !== null ? `Fault to healthy: ${formatDuration(report.mttrSeconds)}.` : 'The cluster stayed unhealthy until the drill ended.',
+    report.mttrSeconds !== null
+      ? `Fault to healthy: ${formatDuration(report.mttrSeconds)}.`
+      : 'The cluster stayed unhealthy until the drill ended.',
   ];
-  if (report.rpoSeconds !== undefined) impact.push(`RPO (replication lag at failover): ${formatDuration(report.rpoSeconds)}.`);
-  if (report.rtoSeconds !== undefined) impact.push(`RTO (fault to clients served by the DR cluster): ${formatDuration(report.rtoSeconds)}.`);
+  if (report.rpoSeconds !== undefined)
+    impact.push(`RPO (replication lag at failover): ${formatDuration(report.rpoSeconds)}.`);
+  if (report.rtoSeconds !== undefined)
+    impact.push(`RTO (fault to clients served by the DR cluster): ${formatDuration(report.rtoSeconds)}.`);
 
   const resolution = [
     ...byOffset(report.actions)
@@ -50,27 +59,42 @@ export function drillPostmortemDraft(report: DrillReport): PostmortemDraft {
 
   const wentWell = report.expectations.filter((e) => e.passed).map((e) => `${e.name}: ${e.actual}.`);
   if (report.messagesLost === 0 && report.messagesProduced > 0) wentWell.push('No acknowledged message was lost.');
-  if (report.mttrRatio !== null && report.mttrRatio <= TARGET_MTTR_RATIO) wentWell.push(`MTTR within ${TARGET_MTTR_RATIO}x the oracle (${formatRatio(report.mttrRatio)}).`);
+  if (report.mttrRatio !== null && report.mttrRatio <= TARGET_MTTR_RATIO)
+    wentWell.push(`MTTR within ${TARGET_MTTR_RATIO}x the oracle (${formatRatio(report.mttrRatio)}).`);
 
   const toImprove = failed.map((e) => `${e.name}: expected ${e.expected}, got ${e.actual}.`);
-  if (report.mttrRatio !== null && report.mttrRatio > TARGET_MTTR_RATIO) toImprove.push(`MTTR is ${formatRatio(report.mttrRatio)} the oracle (target ${TARGET_MTTR_RATIO}x).`);
+  if (report.mttrRatio !== null && report.mttrRatio > TARGET_MTTR_RATIO)
+    toImprove.push(`MTTR is ${formatRatio(report.mttrRatio)} the oracle (target ${TARGET_MTTR_RATIO}x).`);
   if (report.messagesLost > 0) toImprove.push(`${report.messagesLost} acknowledged messages were lost.`);
 
   const actionItems = failed.map((e) => `Make "${e.name}" hold: expected ${e.expected}, got ${e.actual}.`);
-  if (failed.length === 0) actionItems.push(`Keep ${report.scenario} in CI so a regression shows up as a failed drill.`);
+  if (failed.length === 0)
+    actionItems.push(`Keep ${report.scenario} in CI so a regression shows up as a failed drill.`);
   actionItems.push('Record what the drill taught about the runbook in its document.');
 
   return {
     title: `drill ${report.scenario} on ${report.cluster.name}`,
-    facts: [...summaryFacts(report), ...report.incidents.map((i): [string, string] => [`Incident ${i.id}`, `${i.type}, ${i.severity}, ${i.status}`])],
+    facts: [
+      ...summaryFacts(report),
+      ...report.incidents.map((i): [string, string] => [`Incident ${i.id}`, `${i.type}, ${i.severity}, ${i.status}`]),
+    ],
     summary,
     // State-by-state transitions (hundreds in a real run) are in report.md and report.html; a
     // post-mortem reads better with the events people act on.
     timeline: timeline
       .filter((t) => t.source !== 'state')
-      .map((t) => ({ at: t.at, offsetSeconds: t.offsetSeconds, who: t.source, what: t.event, ...(t.detail !== undefined ? { detail: t.detail } : {}) })),
+      .map((t) => ({
+        at: t.at,
+        offsetSeconds: t.offsetSeconds,
+        who: t.source,
+        what: t.event,
+        ...(t.detail !== undefined ? { detail: t.detail } : {}),
+      })),
     impact,
-    rootCauseEvidence: [...faults.map((f) => `Injected ${f.event}${f.detail ? `: ${f.detail}` : ''} at ${f.at}`), ...report.notes.map((n) => `Drill note: ${n}`)],
+    rootCauseEvidence: [
+      ...faults.map((f) => `Injected ${f.event}${f.detail ? `: ${f.detail}` : ''} at ${f.at}`),
+      ...report.notes.map((n) => `Drill note: ${n}`),
+    ],
     resolution,
     wentWell,
     toImprove,

@@ -69,7 +69,11 @@ export function markKind(source: DrillSource | 'action', event: string, detail =
   const e = event.toLowerCase();
   const status = /status-changed/.test(e) ? (/-> (\w+)/.exec(detail)?.[1] ?? '') : '';
   if (source === 'fault') return 'fault';
-  if (/escalat|fail|reject|timed-?out|timeout|lost|error|abort|not-healthy|unhealthy|unanswered/.test(e) || status === 'escalated') return 'failure';
+  if (
+    /escalat|fail|reject|timed-?out|timeout|lost|error|abort|not-healthy|unhealthy|unanswered/.test(e) ||
+    status === 'escalated'
+  )
+    return 'failure';
   if (source === 'action') return 'action';
   if (/opened/.test(e)) return 'opened';
   if (/resolved|healthy|recovered|succeeded|:ok\b/.test(e) || status === 'resolved') return 'resolved';
@@ -95,12 +99,26 @@ function entryTitle(t: DrillTimelineEntry): string {
 function timelineItem(t: DrillTimelineEntry): Item {
   // Incident timeline entries arrive as `incident:<action>`; in their lane the action says it all.
   const label = t.event.replace(/^incident:/, '');
-  return { lane: t.source, offset: t.offsetSeconds, label, title: entryTitle(t), event: t.event, kind: markKind(t.source, t.event, t.detail) };
+  return {
+    lane: t.source,
+    offset: t.offsetSeconds,
+    label,
+    title: entryTitle(t),
+    event: t.event,
+    kind: markKind(t.source, t.event, t.detail),
+  };
 }
 
 function actionItem(a: DrillAction): Item {
   const text = actionText(a);
-  return { lane: 'action', offset: a.offsetSeconds, label: `${a.action}${a.target ? ` ${a.target}` : ''}`, title: `${formatOffset(a.offsetSeconds)} ${a.actor}: ${text} (${a.at})`, event: a.action, kind: markKind('action', a.action) };
+  return {
+    lane: 'action',
+    offset: a.offsetSeconds,
+    label: `${a.action}${a.target ? ` ${a.target}` : ''}`,
+    title: `${formatOffset(a.offsetSeconds)} ${a.actor}: ${text} (${a.at})`,
+    event: a.action,
+    kind: markKind('action', a.action),
+  };
 }
 
 function shorten(text: string): string {
@@ -131,7 +149,8 @@ function placeLane(items: Item[], x: (s: number) => number, maxRows: number): { 
   for (const it of items) {
     const px = x(it.offset);
     const width = 12 + shorten(it.label).length * CHAR_WIDTH;
-    const labelAt: NonNullable<Placed['labelAt']> = px + 11 + width > WIDTH - 4 ? { x: px - 11, anchor: 'end' } : { x: px + 11, anchor: 'start' };
+    const labelAt: NonNullable<Placed['labelAt']> =
+      px + 11 + width > WIDTH - 4 ? { x: px - 11, anchor: 'end' } : { x: px + 11, anchor: 'start' };
     const start = labelAt.anchor === 'end' ? labelAt.x - width : px - 8;
     const end = labelAt.anchor === 'end' ? px + 8 : labelAt.x + width;
     let row = rowEnds.findIndex((e) => start > e + 6);
@@ -169,8 +188,13 @@ export function stateRows(entries: readonly DrillTimelineEntry[], end: number): 
     const cut = detail.indexOf(': ');
     const workflow = cut === -1 ? '' : detail.slice(0, cut);
     const state = cut === -1 ? detail : detail.slice(cut + 2);
-    const key = rows.has(workflow) || rows.size < MAX_WORKFLOW_ROWS ? workflow : [...rows.keys()].at(-1) as string;
-    const row = rows.get(key) ?? { workflow, segments: [], marks: [], open: new Map<string, { from: number; state: string }>() };
+    const key = rows.has(workflow) || rows.size < MAX_WORKFLOW_ROWS ? workflow : ([...rows.keys()].at(-1) as string);
+    const row = rows.get(key) ?? {
+      workflow,
+      segments: [],
+      marks: [],
+      open: new Map<string, { from: number; state: string }>(),
+    };
     rows.set(key, row);
     row.marks.push(e);
     if (/exited/.test(e.event)) {
@@ -184,7 +208,10 @@ export function stateRows(entries: readonly DrillTimelineEntry[], end: number): 
   return [...rows.values()].map(({ open, workflow, segments, marks }) => ({
     workflow,
     marks,
-    segments: [...segments, ...[...open.values()].map(({ from, state }) => ({ from, to: end, state, open: true }))].sort((a, b) => a.from - b.from),
+    segments: [
+      ...segments,
+      ...[...open.values()].map(({ from, state }) => ({ from, to: end, state, open: true })),
+    ].sort((a, b) => a.from - b.from),
   }));
 }
 
@@ -197,7 +224,9 @@ function renderStateLane(rows: StateRow[], x: (s: number) => number, top: number
   rows.forEach((row, r) => {
     const y = top + STATE_HEADER + r * STATE_ROW;
     const cy = y + STATE_ROW / 2;
-    parts.push(`<text class="row-label" x="20" y="${(cy + 4.5).toFixed(1)}">${escapeHtml(shorten(row.workflow || 'workflow'))}</text>`);
+    parts.push(
+      `<text class="row-label" x="20" y="${(cy + 4.5).toFixed(1)}">${escapeHtml(shorten(row.workflow || 'workflow'))}</text>`,
+    );
     row.segments.forEach((seg, i) => {
       const sx = x(seg.from);
       const width = Math.max(1, x(seg.to) - sx);
@@ -205,7 +234,10 @@ function renderStateLane(rows: StateRow[], x: (s: number) => number, top: number
         `<rect class="span ${i % 2 ? 'span-b' : 'span-a'}" x="${sx.toFixed(1)}" y="${(y + 4).toFixed(1)}" width="${width.toFixed(1)}" height="${STATE_ROW - 8}"><title>${escapeHtml(`${row.workflow ? `${row.workflow}: ` : ''}${seg.state}: ${formatDuration(seg.to - seg.from)}${seg.open ? ' (never exited)' : ''}`)}</title></rect>`,
       );
       const label = shorten(seg.state);
-      if (width >= label.length * CHAR_WIDTH + 10) parts.push(`<text class="label" x="${(sx + 5).toFixed(1)}" y="${(cy + 4.5).toFixed(1)}">${escapeHtml(label)}</text>`);
+      if (width >= label.length * CHAR_WIDTH + 10)
+        parts.push(
+          `<text class="label" x="${(sx + 5).toFixed(1)}" y="${(cy + 4.5).toFixed(1)}">${escapeHtml(label)}</text>`,
+        );
     });
     for (const m of row.marks) {
       parts.push(
@@ -218,7 +250,8 @@ function renderStateLane(rows: StateRow[], x: (s: number) => number, top: number
 
 function shape(kind: MarkKind, x: number, y: number): string {
   const f = (n: number) => n.toFixed(1);
-  if (kind === 'fault' || kind === 'failure') return `<path d="M${f(x)} ${f(y - 8)}L${f(x + 8)} ${f(y)}L${f(x)} ${f(y + 8)}L${f(x - 8)} ${f(y)}Z"/>`;
+  if (kind === 'fault' || kind === 'failure')
+    return `<path d="M${f(x)} ${f(y - 8)}L${f(x + 8)} ${f(y)}L${f(x)} ${f(y + 8)}L${f(x - 8)} ${f(y)}Z"/>`;
   if (kind === 'action') return `<rect x="${f(x - 6)}" y="${f(y - 6)}" width="12" height="12"/>`;
   return `<circle cx="${f(x)}" cy="${f(y)}" r="6.5"/>`;
 }
@@ -249,16 +282,31 @@ const STYLE = `
 export function renderTimelineSvg(report: DrillReport): string {
   const entries = byOffset(report.timeline);
   const lastOffset = Math.max(0, ...entries.map((e) => e.offsetSeconds));
-  const items = [...entries.filter((e) => e.source !== 'state').map(timelineItem), ...byOffset(report.actions).map(actionItem)];
+  const items = [
+    ...entries.filter((e) => e.source !== 'state').map(timelineItem),
+    ...byOffset(report.actions).map(actionItem),
+  ];
   const states = stateRows(entries, lastOffset);
   const markCount = items.length + states.reduce((n, r) => n + r.marks.length, 0);
   const milestones: Array<{ cls: string; at: number; label: string }> = [];
   if (entries.some((e) => e.source === 'fault')) milestones.push({ cls: 'm-fault', at: 0, label: 'fault' });
-  if (report.mttdSeconds !== null) milestones.push({ cls: 'm-opened', at: report.mttdSeconds, label: `opened ${formatOffset(report.mttdSeconds)}` });
-  if (report.oracleMttrSeconds !== null) milestones.push({ cls: 'm-oracle', at: report.oracleMttrSeconds, label: `oracle ${formatDuration(report.oracleMttrSeconds)}` });
-  if (report.mttrSeconds !== null) milestones.push({ cls: 'm-healthy', at: report.mttrSeconds, label: `healthy ${formatOffset(report.mttrSeconds)}` });
+  if (report.mttdSeconds !== null)
+    milestones.push({ cls: 'm-opened', at: report.mttdSeconds, label: `opened ${formatOffset(report.mttdSeconds)}` });
+  if (report.oracleMttrSeconds !== null)
+    milestones.push({
+      cls: 'm-oracle',
+      at: report.oracleMttrSeconds,
+      label: `oracle ${formatDuration(report.oracleMttrSeconds)}`,
+    });
+  if (report.mttrSeconds !== null)
+    milestones.push({ cls: 'm-healthy', at: report.mttrSeconds, label: `healthy ${formatOffset(report.mttrSeconds)}` });
 
-  const offsets = [0, ...entries.map((e) => e.offsetSeconds), ...items.map((i) => i.offset), ...milestones.map((m) => m.at)];
+  const offsets = [
+    0,
+    ...entries.map((e) => e.offsetSeconds),
+    ...items.map((i) => i.offset),
+    ...milestones.map((m) => m.at),
+  ];
   let min = Math.min(...offsets);
   let max = Math.max(...offsets);
   if (max - min < 1) max = min + 1;
@@ -290,7 +338,9 @@ export function renderTimelineSvg(report: DrillReport): string {
         `<g class="${MARK_CLASS} k-${p.kind}" data-lane="${escapeHtml(lane)}" data-event="${escapeHtml(p.event)}"><title>${escapeHtml(p.title)}</title>${shape(p.kind, p.x, cy)}</g>`,
       );
       if (p.labelAt) {
-        parts.push(`<text class="label" x="${p.labelAt.x.toFixed(1)}" y="${(cy + 4.5).toFixed(1)}"${p.labelAt.anchor === 'end' ? ' text-anchor="end"' : ''}>${escapeHtml(shorten(p.label))}</text>`);
+        parts.push(
+          `<text class="label" x="${p.labelAt.x.toFixed(1)}" y="${(cy + 4.5).toFixed(1)}"${p.labelAt.anchor === 'end' ? ' text-anchor="end"' : ''}>${escapeHtml(shorten(p.label))}</text>`,
+        );
       }
     }
     parts.push('</g>');
@@ -314,11 +364,16 @@ export function renderTimelineSvg(report: DrillReport): string {
   for (let t = Math.ceil(min / step) * step; t <= max; t += step) {
     const tx = x(t).toFixed(1);
     ticks.push(`<line class="grid" x1="${tx}" y1="${TOP}" x2="${tx}" y2="${plotBottom}"/>`);
-    ticks.push(`<line x1="${tx}" y1="${plotBottom}" x2="${tx}" y2="${plotBottom + 6}"/><text x="${tx}" y="${plotBottom + 22}" text-anchor="middle">${escapeHtml(formatOffset(t))}</text>`);
+    ticks.push(
+      `<line x1="${tx}" y1="${plotBottom}" x2="${tx}" y2="${plotBottom + 6}"/><text x="${tx}" y="${plotBottom + 22}" text-anchor="middle">${escapeHtml(formatOffset(t))}</text>`,
+    );
   }
-  out.push(`<g class="axis"><line x1="${LEFT}" y1="${plotBottom}" x2="${WIDTH - RIGHT}" y2="${plotBottom}"/>${ticks.join('')}</g>`);
+  out.push(
+    `<g class="axis"><line x1="${LEFT}" y1="${plotBottom}" x2="${WIDTH - RIGHT}" y2="${plotBottom}"/>${ticks.join('')}</g>`,
+  );
   out.push(...laneParts);
-  if (!lanes.length) out.push(`<text x="${WIDTH / 2}" y="${TOP + 24}" text-anchor="middle">No timeline entries were recorded.</text>`);
+  if (!lanes.length)
+    out.push(`<text x="${WIDTH / 2}" y="${TOP + 24}" text-anchor="middle">No timeline entries were recorded.</text>`);
 
   // Milestones on top, labels staggered so close ones stay readable.
   milestones.forEach((m, i) => {

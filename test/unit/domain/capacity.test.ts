@@ -35,11 +35,24 @@ const runbookExample: CapacityInput = {
   instanceMemoryGB: 64,
 };
 
-const base: CapacityInput = { messagesPerSecond: 10_000, messageBytes: 1024, consumerGroups: 3, retentionDays: 7, replicationFactor: 3 };
+const base: CapacityInput = {
+  messagesPerSecond: 10_000,
+  messageBytes: 1024,
+  consumerGroups: 3,
+  retentionDays: 7,
+  replicationFactor: 3,
+};
 
 /** A workload whose write rate is exactly `writeMB` MB/s (one-MB messages). */
 function writeOf(writeMB: number, peakMultiplier = 1): CapacityInput {
-  return { messagesPerSecond: writeMB, messageBytes: BYTES_PER_MB, consumerGroups: 1, retentionDays: 1, replicationFactor: 3, peakMultiplier };
+  return {
+    messagesPerSecond: writeMB,
+    messageBytes: BYTES_PER_MB,
+    consumerGroups: 1,
+    retentionDays: 1,
+    replicationFactor: 3,
+    peakMultiplier,
+  };
 }
 
 describe('planCapacity: the runbook calculator and the extra figures', () => {
@@ -89,7 +102,17 @@ describe('planCapacity: the runbook calculator and the extra figures', () => {
 
   it('plans a large workload on the brokers given, with another safety margin', () => {
     expectPlan(
-      { messagesPerSecond: 500_000, messageBytes: 2048, consumerGroups: 2, retentionDays: 3, replicationFactor: 3, peakMultiplier: 2, brokers: 12, safetyMargin: 1.5, instanceMemoryGB: 128 },
+      {
+        messagesPerSecond: 500_000,
+        messageBytes: 2048,
+        consumerGroups: 2,
+        retentionDays: 3,
+        replicationFactor: 3,
+        peakMultiplier: 2,
+        brokers: 12,
+        safetyMargin: 1.5,
+        instanceMemoryGB: 128,
+      },
       {
         writeMBps: 976.5625,
         readMBps: 1953.125,
@@ -114,7 +137,15 @@ describe('planCapacity: the runbook calculator and the extra figures', () => {
 
   it('plans a trickle: RF 1, no consumers, half a day, a 15.25 GB instance', () => {
     expectPlan(
-      { messagesPerSecond: 1000, messageBytes: 500, consumerGroups: 0, retentionDays: 0.5, replicationFactor: 1, peakMultiplier: 1, instanceMemoryGB: 15.25 },
+      {
+        messagesPerSecond: 1000,
+        messageBytes: 500,
+        consumerGroups: 0,
+        retentionDays: 0.5,
+        replicationFactor: 1,
+        peakMultiplier: 1,
+        instanceMemoryGB: 15.25,
+      },
       {
         writeMBps: 0.476837158203125,
         readMBps: 0,
@@ -156,7 +187,9 @@ describe('planCapacity: rounding edges', () => {
     expect(planCapacity(writeOf(10, 5)).partitionsPerTopic).toBe(2);
     expect(planCapacity(writeOf(19)).partitionsPerTopic).toBe(2);
     expect(planCapacity(writeOf(20)).partitionsPerTopic).toBe(3);
-    expect(planCapacity({ ...writeOf(1), messagesPerSecond: 20 * BYTES_PER_MB - 1, messageBytes: 1 }).partitionsPerTopic).toBe(2);
+    expect(
+      planCapacity({ ...writeOf(1), messagesPerSecond: 20 * BYTES_PER_MB - 1, messageBytes: 1 }).partitionsPerTopic,
+    ).toBe(2);
   });
 
   it('partitions at peak: int(peak / 10) + 1', () => {
@@ -187,7 +220,15 @@ describe('planCapacity: rounding edges', () => {
   it('picks the smallest NIC that carries the busier direction at peak, exactly at its speed included', () => {
     // RF 1, one broker, no consumers: ingress = write. 1,250,000,000 B/s is exactly 10 Gbit/s.
     const nic = (bytesPerSecond: number) =>
-      planCapacity({ messagesPerSecond: bytesPerSecond / 1000, messageBytes: 1000, consumerGroups: 0, retentionDays: 1, replicationFactor: 1, peakMultiplier: 1, brokers: 1 });
+      planCapacity({
+        messagesPerSecond: bytesPerSecond / 1000,
+        messageBytes: 1000,
+        consumerGroups: 0,
+        retentionDays: 1,
+        replicationFactor: 1,
+        peakMultiplier: 1,
+        brokers: 1,
+      });
     expect(nic(1_250_000_000).nicGbps).toBeCloseTo(10, 12);
     expect(nic(1_250_000_000).nicClassGbps).toBe(10);
     expect(nic(1_250_001_000).nicClassGbps).toBe(25);
@@ -197,7 +238,7 @@ describe('planCapacity: rounding edges', () => {
     expect(nic(50_000_001_000).nicClassGbps).toBeNull(); // above 400 Gbit/s: no NIC, more brokers
     // Egress is the busier direction with consumers: 2 groups + 2 replica copies out against 3 in.
     const p = planCapacity({ ...writeOf(100, 2), consumerGroups: 2, brokers: 3 });
-    expect(p.egressPerBrokerMBps).toBeCloseTo((400 / 3), 12);
+    expect(p.egressPerBrokerMBps).toBeCloseTo(400 / 3, 12);
     expect(p.ingressPerBrokerMBps).toBe(100);
     expect(p.nicGbps).toBeCloseTo(((400 / 3) * 2 * BYTES_PER_MB * 8) / 1e9, 12);
   });
@@ -222,7 +263,17 @@ describe('planCapacity: rounding edges', () => {
 describe('planCapacity: bad input', () => {
   it('accepts every bound itself', () => {
     expect(() =>
-      planCapacity({ messagesPerSecond: 1, messageBytes: 1, consumerGroups: 0, retentionDays: 0.001, replicationFactor: 1, peakMultiplier: 1, brokers: 1, safetyMargin: 1, instanceMemoryGB: 8 }),
+      planCapacity({
+        messagesPerSecond: 1,
+        messageBytes: 1,
+        consumerGroups: 0,
+        retentionDays: 0.001,
+        replicationFactor: 1,
+        peakMultiplier: 1,
+        brokers: 1,
+        safetyMargin: 1,
+        instanceMemoryGB: 8,
+      }),
     ).not.toThrow();
     expect(() =>
       planCapacity({

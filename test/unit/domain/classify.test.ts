@@ -1,12 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { classify, failingBrokers, failingBrokerTimes, KIND_TO_TYPE, lagSeverity, simultaneousCount, type ClassifyInput } from '../../../functions/domain/classify.js';
+import {
+  classify,
+  failingBrokers,
+  failingBrokerTimes,
+  KIND_TO_TYPE,
+  lagSeverity,
+  simultaneousCount,
+  type ClassifyInput,
+} from '../../../functions/domain/classify.js';
 import { DEFAULT_POLICY } from '../../../functions/domain/policy.js';
 import { isMoreSevere, mostSevere, pages } from '../../../functions/domain/severity.js';
-import { SIGNAL_KINDS, type Decision, type HealRecord, type OpenIncident, type RuntimePolicy } from '../../../functions/domain/types.js';
+import {
+  SIGNAL_KINDS,
+  type Decision,
+  type HealRecord,
+  type OpenIncident,
+  type RuntimePolicy,
+} from '../../../functions/domain/types.js';
 import { AUTO, NOW, ORDERS, PAYMENTS, ago, signal } from './fixtures.js';
 
 function decide(over: Partial<ClassifyInput> = {}): Decision {
-  return classify({ signal: signal(), cluster: PAYMENTS, openIncidents: [], recentHeals: [], policy: AUTO, now: NOW, ...over });
+  return classify({
+    signal: signal(),
+    cluster: PAYMENTS,
+    openIncidents: [],
+    recentHeals: [],
+    policy: AUTO,
+    now: NOW,
+    ...over,
+  });
 }
 
 function incident(over: Partial<OpenIncident> = {}): OpenIncident {
@@ -42,7 +64,9 @@ describe('classify: resolved, unknown cluster, unknown kind', () => {
     const d = decide({ cluster: undefined, signal: signal({ cluster: 'stranger' }) });
     expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-2', page: true, incidentType: 'broker-failure' });
     expect(text(d)).toMatch(/cluster "stranger" is not configured/);
-    expect(text(decide({ cluster: undefined, signal: signal({ cluster: '' }) }))).toMatch(/the signal names no cluster/);
+    expect(text(decide({ cluster: undefined, signal: signal({ cluster: '' }) }))).toMatch(
+      /the signal names no cluster/,
+    );
   });
 
   it('an unknown kind escalates without a page', () => {
@@ -73,20 +97,34 @@ describe('classify: broker-count decision matrix', () => {
 
   it('1 broker down on MSK -> msk-broker-recovery', () => {
     const d = decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', brokerIds: [3] }) });
-    expect(d).toMatchObject({ action: 'remediate', severity: 'SEV-2', plan: { workflow: 'msk-broker-recovery', brokerIds: [3] } });
+    expect(d).toMatchObject({
+      action: 'remediate',
+      severity: 'SEV-2',
+      plan: { workflow: 'msk-broker-recovery', brokerIds: [3] },
+    });
     expect(d.action === 'remediate' && d.plan.steps[1]).toMatch(/Reboot broker 3 with MSK RebootBroker/);
   });
 
   it('2 brokers down -> cascade-failure, cascade-recovery automatically, SEV-1', () => {
     const d = decide({ signal: brokers(1, 2) });
-    expect(d).toMatchObject({ action: 'remediate', incidentType: 'cascade-failure', severity: 'SEV-1', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2] } });
+    expect(d).toMatchObject({
+      action: 'remediate',
+      incidentType: 'cascade-failure',
+      severity: 'SEV-1',
+      plan: { workflow: 'cascade-recovery', brokerIds: [1, 2] },
+    });
     expect(text(d)).toMatch(/Cascade: 2 distinct brokers failed within 300 s/);
     expect(d.action === 'remediate' && d.plan.steps[1]).toMatch(/brokers 1, 2/);
   });
 
   it('3 brokers down (30%) -> await approval with cascade-recovery, SEV-1', () => {
     const d = decide({ signal: brokers(1, 2, 3) });
-    expect(d).toMatchObject({ action: 'await-approval', incidentType: 'cascade-failure', severity: 'SEV-1', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] } });
+    expect(d).toMatchObject({
+      action: 'await-approval',
+      incidentType: 'cascade-failure',
+      severity: 'SEV-1',
+      plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] },
+    });
     expect(text(d)).toMatch(/3 brokers down: cascade recovery needs approval/);
   });
 
@@ -94,7 +132,9 @@ describe('classify: broker-count decision matrix', () => {
     expect(decide({ signal: brokers(1, 2, 3, 4) })).toMatchObject({ action: 'await-approval', severity: 'SEV-1' });
     const d = decide({ signal: brokers(1, 2, 3, 4, 5) });
     expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true, incidentType: 'cascade-failure' });
-    expect(text(d)).toMatch(/Blast radius: 5 brokers failed together, exceeding the limit of 4 \(40% of 10\); treated as infrastructure-wide/);
+    expect(text(d)).toMatch(
+      /Blast radius: 5 brokers failed together, exceeding the limit of 4 \(40% of 10\); treated as infrastructure-wide/,
+    );
   });
 
   it('emergency edge: 5 of 10 (exactly 50%) is not an emergency, 6 of 10 is', () => {
@@ -105,7 +145,8 @@ describe('classify: broker-count decision matrix', () => {
   });
 
   it('3-broker cluster: 1 down remediates, 2 down (67%) is an emergency', () => {
-    const orders = (ids: number[]) => decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', brokerIds: ids }) });
+    const orders = (ids: number[]) =>
+      decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', brokerIds: ids }) });
     expect(orders([1]).action).toBe('remediate');
     expect(orders([1, 2])).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true });
   });
@@ -119,7 +160,9 @@ describe('classify: broker-count decision matrix', () => {
   });
 
   it('blastRadiusBrokers larger than the fraction: the fraction wins', () => {
-    expect(decide({ signal: brokers(1, 2, 3, 4, 5), policy: policy({ blastRadiusBrokers: 8 }) }).action).toBe('escalate');
+    expect(decide({ signal: brokers(1, 2, 3, 4, 5), policy: policy({ blastRadiusBrokers: 8 }) }).action).toBe(
+      'escalate',
+    );
   });
 
   it('stale facts (fewer brokers configured than failing) count the failing ones', () => {
@@ -138,8 +181,12 @@ describe('classify: broker-count decision matrix', () => {
     const d = decide({ openIncidents: [incident({ id: 'off', type: 'offline-partitions', brokers: [] })] });
     expect(d).toMatchObject({ action: 'await-approval', severity: 'SEV-1', plan: { workflow: 'broker-recovery' } });
     expect(text(d)).toMatch(/data-loss risk/);
-    expect(decide({ openIncidents: [incident({ type: 'offline-partitions', brokers: [], status: 'resolved' })] }).action).toBe('remediate');
-    expect(decide({ openIncidents: [incident({ type: 'offline-partitions', brokers: [], cluster: 'orders' })] }).action).toBe('remediate');
+    expect(
+      decide({ openIncidents: [incident({ type: 'offline-partitions', brokers: [], status: 'resolved' })] }).action,
+    ).toBe('remediate');
+    expect(
+      decide({ openIncidents: [incident({ type: 'offline-partitions', brokers: [], cluster: 'orders' })] }).action,
+    ).toBe('remediate');
   });
 });
 
@@ -158,11 +205,27 @@ describe('classify: cascade window (counting brokers of open incidents)', () => 
       incident({ brokers: [{ id: 2, firstSeenAt: 'garbage' }] }),
     ];
     expect(decide({ openIncidents: none })).toMatchObject({ incidentType: 'broker-failure', plan: { brokerIds: [1] } });
-    expect(decide({ openIncidents: [incident({ type: 'cascade-failure', status: 'awaiting-approval' })] }).incidentType).toBe('cascade-failure');
+    expect(
+      decide({ openIncidents: [incident({ type: 'cascade-failure', status: 'awaiting-approval' })] }).incidentType,
+    ).toBe('cascade-failure');
   });
 
   it('failingBrokers unions and sorts', () => {
-    const input = { signal: brokers(5), cluster: PAYMENTS, openIncidents: [incident({ brokers: [{ id: 3, firstSeenAt: ago(0) }, { id: 5, firstSeenAt: ago(0) }] })], recentHeals: [], policy: AUTO, now: NOW };
+    const input = {
+      signal: brokers(5),
+      cluster: PAYMENTS,
+      openIncidents: [
+        incident({
+          brokers: [
+            { id: 3, firstSeenAt: ago(0) },
+            { id: 5, firstSeenAt: ago(0) },
+          ],
+        }),
+      ],
+      recentHeals: [],
+      policy: AUTO,
+      now: NOW,
+    };
     expect(failingBrokers(input, PAYMENTS, [5, 1])).toEqual([1, 3, 5]);
   });
 });
@@ -175,33 +238,70 @@ describe('classify: data-loss and metadata rules', () => {
   });
 
   it('offline partitions with failing brokers -> await approval for their recovery', () => {
-    const d = decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', kind: 'offline-partitions', brokerIds: [2] }) });
-    expect(d).toMatchObject({ action: 'await-approval', severity: 'SEV-1', plan: { workflow: 'msk-broker-recovery', brokerIds: [2] } });
+    const d = decide({
+      cluster: ORDERS,
+      signal: signal({ cluster: 'orders', kind: 'offline-partitions', brokerIds: [2] }),
+    });
+    expect(d).toMatchObject({
+      action: 'await-approval',
+      severity: 'SEV-1',
+      plan: { workflow: 'msk-broker-recovery', brokerIds: [2] },
+    });
     const many = decide({
       signal: signal({ kind: 'offline-partitions', brokerIds: [] }),
-      openIncidents: [incident({ type: 'cascade-failure', brokers: [1, 2, 3].map((id) => ({ id, firstSeenAt: ago(10_000) })) })],
+      openIncidents: [
+        incident({ type: 'cascade-failure', brokers: [1, 2, 3].map((id) => ({ id, firstSeenAt: ago(10_000) })) }),
+      ],
     });
-    expect(many).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] } });
+    expect(many).toMatchObject({
+      action: 'await-approval',
+      plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] },
+    });
   });
 
   it('under-min-ISR with brokers down pages SEV-1 and leaves their recovery to their own incident (no plan, no lock race); without, SEV-2 escalation', () => {
     const alone = decide({ signal: signal({ kind: 'under-min-isr', brokerIds: [4] }) });
-    expect(alone).toMatchObject({ action: 'escalate', incidentType: 'under-replication', severity: 'SEV-2', page: true });
+    expect(alone).toMatchObject({
+      action: 'escalate',
+      incidentType: 'under-replication',
+      severity: 'SEV-2',
+      page: true,
+    });
     const withDown = decide({ signal: signal({ kind: 'under-min-isr', brokerIds: [4] }), openIncidents: [incident()] });
-    expect(withDown).toMatchObject({ action: 'escalate', incidentType: 'under-replication', severity: 'SEV-1', page: true });
+    expect(withDown).toMatchObject({
+      action: 'escalate',
+      incidentType: 'under-replication',
+      severity: 'SEV-1',
+      page: true,
+    });
     expect(withDown).not.toHaveProperty('plan');
-    expect(text(withDown)).toMatch(/while brokers 2 are down: producers with acks=all are failing .*Their recovery belongs to the incident of those brokers/);
+    expect(text(withDown)).toMatch(
+      /while brokers 2 are down: producers with acks=all are failing .*Their recovery belongs to the incident of those brokers/,
+    );
   });
 
   it('under-replicated alone notifies (SEV-3, no page)', () => {
-    expect(decide({ signal: signal({ kind: 'under-replicated' }) })).toMatchObject({ action: 'escalate', incidentType: 'under-replication', severity: 'SEV-3', page: false });
+    expect(decide({ signal: signal({ kind: 'under-replicated' }) })).toMatchObject({
+      action: 'escalate',
+      incidentType: 'under-replication',
+      severity: 'SEV-3',
+      page: false,
+    });
   });
 
   it('controller loss: SEV-1; quorum recovery with approval on EC2, escalation on MSK', () => {
     const ec2 = decide({ signal: signal({ kind: 'controller-missing', brokerIds: [] }) });
-    expect(ec2).toMatchObject({ action: 'await-approval', incidentType: 'controller-loss', severity: 'SEV-1', plan: { workflow: 'quorum-recovery' } });
+    expect(ec2).toMatchObject({
+      action: 'await-approval',
+      incidentType: 'controller-loss',
+      severity: 'SEV-1',
+      plan: { workflow: 'quorum-recovery' },
+    });
     expect(text(ec2)).toMatch(/No active controller: the cluster cannot elect leaders/);
-    const msk = decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', kind: 'controller-missing', brokerIds: [] }) });
+    const msk = decide({
+      cluster: ORDERS,
+      signal: signal({ cluster: 'orders', kind: 'controller-missing', brokerIds: [] }),
+    });
     expect(msk).toMatchObject({ action: 'escalate', incidentType: 'controller-loss', severity: 'SEV-1', page: true });
     expect(text(msk)).toMatch(/on MSK: AWS manages the controllers/);
   });
@@ -211,7 +311,9 @@ describe('classify: data-loss and metadata rules', () => {
     expect(zk).toMatchObject({ action: 'await-approval', incidentType: 'quorum-loss', severity: 'SEV-1' });
     expect(text(zk)).toMatch(/ZooKeeper quorum lost/);
     expect(zk.action === 'await-approval' && zk.plan.steps.join(' ')).toMatch(/Back up the ZooKeeper\/KRaft metadata/);
-    expect(text(decide({ cluster: { ...PAYMENTS, metadataMode: 'kraft' }, signal: signal({ kind: 'quorum-loss' }) }))).toMatch(/KRaft quorum lost/);
+    expect(
+      text(decide({ cluster: { ...PAYMENTS, metadataMode: 'kraft' }, signal: signal({ kind: 'quorum-loss' }) })),
+    ).toMatch(/KRaft quorum lost/);
   });
 });
 
@@ -233,7 +335,11 @@ describe('classify: disk usage 85 / 90 %', () => {
 
   it('the plan is disk-pressure on the broker; no value is a warning', () => {
     const d = disk(undefined);
-    expect(d).toMatchObject({ action: 'remediate', severity: 'SEV-3', plan: { workflow: 'disk-pressure', brokerIds: [3] } });
+    expect(d).toMatchObject({
+      action: 'remediate',
+      severity: 'SEV-3',
+      plan: { workflow: 'disk-pressure', brokerIds: [3] },
+    });
     expect(text(d)).toMatch(/without a value: treated as a warning/);
     expect(d.action === 'remediate' && d.plan.steps[1]).toMatch(/Diagnose disk usage on broker 3/);
   });
@@ -272,14 +378,36 @@ describe('classify: consumer lag', () => {
 
   it('lagSeverity follows the policy thresholds', () => {
     const p = policy({ thresholds: { ...AUTO.thresholds, lagSev3: 10, lagSev2: 20, lagSev1: 30 } });
-    expect([9, 10, 19, 20, 30, 31].map((v) => lagSeverity(v, p))).toEqual(['SEV-4', 'SEV-3', 'SEV-3', 'SEV-2', 'SEV-2', 'SEV-1']);
+    expect([9, 10, 19, 20, 30, 31].map((v) => lagSeverity(v, p))).toEqual([
+      'SEV-4',
+      'SEV-3',
+      'SEV-3',
+      'SEV-2',
+      'SEV-2',
+      'SEV-1',
+    ]);
   });
 
   it('time lag -> consumer-lag workflow, SEV-3', () => {
-    const d = decide({ signal: signal({ kind: 'consumer-time-lag', value: 600, threshold: 300, consumerGroup: 'billing', brokerIds: [] }) });
-    expect(d).toMatchObject({ action: 'remediate', incidentType: 'consumer-lag', severity: 'SEV-3', plan: { workflow: 'consumer-lag' } });
+    const d = decide({
+      signal: signal({
+        kind: 'consumer-time-lag',
+        value: 600,
+        threshold: 300,
+        consumerGroup: 'billing',
+        brokerIds: [],
+      }),
+    });
+    expect(d).toMatchObject({
+      action: 'remediate',
+      incidentType: 'consumer-lag',
+      severity: 'SEV-3',
+      plan: { workflow: 'consumer-lag' },
+    });
     expect(text(d)).toMatch(/group billing is 600 s \(limit 300 s\)/);
-    expect(text(decide({ signal: signal({ kind: 'consumer-time-lag', brokerIds: [] }) }))).toMatch(/a consumer group is unknown s:/);
+    expect(text(decide({ signal: signal({ kind: 'consumer-time-lag', brokerIds: [] }) }))).toMatch(
+      /a consumer group is unknown s:/,
+    );
   });
 });
 
@@ -317,7 +445,8 @@ describe('classify: error rate (a fraction; values above 1 are percent)', () => 
 });
 
 describe('classify: DLQ growth per minute', () => {
-  const dlq = (value: number | undefined, openIncidents: OpenIncident[] = []) => decide({ signal: signal({ kind: 'dlq-growth', value, brokerIds: [] }), openIncidents });
+  const dlq = (value: number | undefined, openIncidents: OpenIncident[] = []) =>
+    decide({ signal: signal({ kind: 'dlq-growth', value, brokerIds: [] }), openIncidents });
   const errors = incident({ id: 'err', type: 'error-rate', brokers: [] });
   it.each([
     [9, 'SEV-4', 'ignore'],
@@ -357,37 +486,64 @@ describe('classify: notify-only and DR kinds', () => {
 
   it('values are optional in notify-only reasons', () => {
     expect(text(decide({ signal: signal({ kind: 'cpu-high' }) }))).toMatch(/CPU high: capacity/);
-    expect(text(decide({ signal: signal({ kind: 'replication-lag' }) }))).toMatch(/DR replication is behind: a failover/);
+    expect(text(decide({ signal: signal({ kind: 'replication-lag' }) }))).toMatch(
+      /DR replication is behind: a failover/,
+    );
   });
 
   it('site down: escalate without DR, approval with DR, automatic only when configured', () => {
-    expect(decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', kind: 'site-down', brokerIds: [] }) })).toMatchObject({ action: 'escalate', incidentType: 'site-failure', severity: 'SEV-1', page: true });
+    expect(
+      decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', kind: 'site-down', brokerIds: [] }) }),
+    ).toMatchObject({ action: 'escalate', incidentType: 'site-failure', severity: 'SEV-1', page: true });
     const dr = decide({ signal: signal({ kind: 'site-down', brokerIds: [] }) });
     expect(dr).toMatchObject({ action: 'await-approval', severity: 'SEV-1', plan: { workflow: 'dr-failover' } });
-    expect(dr.action === 'await-approval' && dr.plan.steps.join(' ')).toMatch(/Switch the Route 53 record to the DR peer/);
-    expect(decide({ cluster: { ...PAYMENTS, automaticFailover: true }, signal: signal({ kind: 'site-down', brokerIds: [] }) })).toMatchObject({ action: 'remediate', plan: { workflow: 'dr-failover' } });
+    expect(dr.action === 'await-approval' && dr.plan.steps.join(' ')).toMatch(
+      /Switch the Route 53 record to the DR peer/,
+    );
+    expect(
+      decide({
+        cluster: { ...PAYMENTS, automaticFailover: true },
+        signal: signal({ kind: 'site-down', brokerIds: [] }),
+      }),
+    ).toMatchObject({ action: 'remediate', plan: { workflow: 'dr-failover' } });
   });
 });
 
 describe('classify: the probe refused, certificates expiring (safety rule 11)', () => {
-  it.each(['auth-failed', 'tls-failed'] as const)('%s: an access-failure SEV-2 page; never a plan, whatever the mode or brokers', (kind) => {
-    for (const mode of ['auto', 'approval', 'dry-run', 'off'] as const) {
-      const d = decide({ policy: policy({ mode }), signal: signal({ kind, brokerIds: [1, 2, 3] }) });
-      expect(d).toMatchObject({ action: 'escalate', incidentType: 'access-failure', severity: 'SEV-2', page: true });
-      expect(d).not.toHaveProperty('plan');
-      expect(text(d)).toMatch(/observer's failure, not the cluster's: no restart, reboot or failover/);
-    }
-    expect(text(decide({ signal: signal({ kind }) }))).toMatch(kind === 'auth-failed' ? /credentials secret/ : /certificates/);
-  });
+  it.each(['auth-failed', 'tls-failed'] as const)(
+    '%s: an access-failure SEV-2 page; never a plan, whatever the mode or brokers',
+    (kind) => {
+      for (const mode of ['auto', 'approval', 'dry-run', 'off'] as const) {
+        const d = decide({ policy: policy({ mode }), signal: signal({ kind, brokerIds: [1, 2, 3] }) });
+        expect(d).toMatchObject({ action: 'escalate', incidentType: 'access-failure', severity: 'SEV-2', page: true });
+        expect(d).not.toHaveProperty('plan');
+        expect(text(d)).toMatch(/observer's failure, not the cluster's: no restart, reboot or failover/);
+      }
+      expect(text(decide({ signal: signal({ kind }) }))).toMatch(
+        kind === 'auth-failed' ? /credentials secret/ : /certificates/,
+      );
+    },
+  );
 
   it('also on a DR pair with automatic failover: no dr-failover', () => {
-    const d = decide({ cluster: { ...PAYMENTS, hasDr: true, automaticFailover: true }, signal: signal({ kind: 'tls-failed', brokerIds: [] }) });
+    const d = decide({
+      cluster: { ...PAYMENTS, hasDr: true, automaticFailover: true },
+      signal: signal({ kind: 'tls-failed', brokerIds: [] }),
+    });
     expect(d).toMatchObject({ action: 'escalate', incidentType: 'access-failure' });
   });
 
   it('certificate expiry: fewer than certExpiryCriticalDays SEV-2 page, fewer than certExpiryWarnDays SEV-3, both edges exclusive', () => {
-    const cert = (value: number | undefined) => decide({ signal: signal({ kind: 'certificate-expiry', brokerIds: [], ...(value === undefined ? {} : { value }) }) });
-    expect(cert(6.99)).toMatchObject({ action: 'escalate', incidentType: 'certificate-expiry', severity: 'SEV-2', page: true });
+    const cert = (value: number | undefined) =>
+      decide({
+        signal: signal({ kind: 'certificate-expiry', brokerIds: [], ...(value === undefined ? {} : { value }) }),
+      });
+    expect(cert(6.99)).toMatchObject({
+      action: 'escalate',
+      incidentType: 'certificate-expiry',
+      severity: 'SEV-2',
+      page: true,
+    });
     expect(text(cert(6.99))).toMatch(/expires in 6\.99 days, fewer than 7: clients will refuse/);
     expect(cert(7)).toMatchObject({ action: 'escalate', severity: 'SEV-3', page: false });
     expect(cert(29.99)).toMatchObject({ severity: 'SEV-3' });
@@ -395,21 +551,33 @@ describe('classify: the probe refused, certificates expiring (safety rule 11)', 
     expect(cert(30)).toMatchObject({ action: 'ignore', severity: 'SEV-4' });
     expect(text(cert(-2))).toMatch(/has expired \(-2 days\)/);
     expect(cert(undefined)).toMatchObject({ action: 'escalate', severity: 'SEV-3' });
-    expect(decide({ policy: policy({ thresholds: { ...AUTO.thresholds, certExpiryCriticalDays: 14 } }), signal: signal({ kind: 'certificate-expiry', value: 10 }) }).severity).toBe('SEV-2');
+    expect(
+      decide({
+        policy: policy({ thresholds: { ...AUTO.thresholds, certExpiryCriticalDays: 14 } }),
+        signal: signal({ kind: 'certificate-expiry', value: 10 }),
+      }).severity,
+    ).toBe('SEV-2');
   });
 });
 
 describe('classify: maintenance windows [start, end)', () => {
   const win = { start: '2026-11-22T01:00:00.000Z', end: '2026-11-22T03:00:00.000Z', reason: 'kernel patching' };
-  const at = (iso: string, over: Partial<ClassifyInput> = {}) => decide({ policy: policy({ maintenanceWindows: [win] }), now: new Date(iso), ...over });
+  const at = (iso: string, over: Partial<ClassifyInput> = {}) =>
+    decide({ policy: policy({ maintenanceWindows: [win] }), now: new Date(iso), ...over });
 
   it('suppresses automatic action from start (inclusive) to end (exclusive), to the millisecond', () => {
     expect(at('2026-11-22T00:59:59.999Z').action).toBe('remediate');
     // Marked, so the classifier records the suppression on an incident instead of dropping the signal.
-    expect(at('2026-11-22T01:00:00.000Z')).toMatchObject({ action: 'ignore', severity: 'SEV-2', suppressed: { by: 'maintenance-window', window: win } });
+    expect(at('2026-11-22T01:00:00.000Z')).toMatchObject({
+      action: 'ignore',
+      severity: 'SEV-2',
+      suppressed: { by: 'maintenance-window', window: win },
+    });
     expect(at('2026-11-22T02:59:59.999Z').action).toBe('ignore');
     expect(at('2026-11-22T03:00:00.000Z').action).toBe('remediate');
-    expect(text(at('2026-11-22T02:00:00.000Z'))).toMatch(/Maintenance window .* \(kernel patching\): automatic action suppressed\./);
+    expect(text(at('2026-11-22T02:00:00.000Z'))).toMatch(
+      /Maintenance window .* \(kernel patching\): automatic action suppressed\./,
+    );
   });
 
   it('SEV-1 still pages during a window', () => {
@@ -440,7 +608,11 @@ describe('classify: flap breaker (3 heals of the same broker or type within 1 h)
   });
 
   it('heals of the same broker under another type count; other brokers and types do not', () => {
-    const sameBroker = [old(600_000, { type: 'disk-pressure' }), old(700_000, { type: 'disk-pressure' }), old(800_000, { type: 'disk-pressure' })];
+    const sameBroker = [
+      old(600_000, { type: 'disk-pressure' }),
+      old(700_000, { type: 'disk-pressure' }),
+      old(800_000, { type: 'disk-pressure' }),
+    ];
     expect(decide({ recentHeals: sameBroker }).action).toBe('escalate');
     const unrelated = sameBroker.map((h) => ({ ...h, brokerIds: [7] }));
     expect(decide({ recentHeals: unrelated }).action).toBe('remediate');
@@ -465,13 +637,18 @@ describe('classify: cooldown after a heal of the same type', () => {
   });
 
   it('a heal of another type does not cool this one down', () => {
-    expect(decide({ recentHeals: [heal({ type: 'disk-pressure', brokerIds: [9], finishedAt: ago(1_000) })] }).action).toBe('remediate');
+    expect(
+      decide({ recentHeals: [heal({ type: 'disk-pressure', brokerIds: [9], finishedAt: ago(1_000) })] }).action,
+    ).toBe('remediate');
   });
 });
 
 describe('classify: automation mode', () => {
   it('auto remediates; approval waits; dry-run plans only; off notifies', () => {
-    expect(decide({ policy: policy({ mode: 'auto' }) })).toMatchObject({ action: 'remediate', plan: { dryRun: false } });
+    expect(decide({ policy: policy({ mode: 'auto' }) })).toMatchObject({
+      action: 'remediate',
+      plan: { dryRun: false },
+    });
     const approval = decide({ policy: policy({ mode: 'approval' }) });
     expect(approval).toMatchObject({ action: 'await-approval', plan: { dryRun: false } });
     expect(text(approval)).toMatch(/Automation mode is approval/);
@@ -484,14 +661,19 @@ describe('classify: automation mode', () => {
   });
 
   it('off pages only for SEV-1/2', () => {
-    expect(decide({ policy: policy({ mode: 'off' }), signal: signal({ kind: 'disk-usage', value: 86 }) })).toMatchObject({ action: 'escalate', page: false, severity: 'SEV-3' });
+    expect(
+      decide({ policy: policy({ mode: 'off' }), signal: signal({ kind: 'disk-usage', value: 86 }) }),
+    ).toMatchObject({ action: 'escalate', page: false, severity: 'SEV-3' });
   });
 
   it('approval mode adds no sentence when the plan already waits for approval; dry-run keeps the approval', () => {
     const d = decide({ policy: policy({ mode: 'approval' }), signal: brokers(1, 2, 3) });
     expect(d.action).toBe('await-approval');
     expect(text(d)).not.toMatch(/Automation mode is approval/);
-    expect(decide({ policy: policy({ mode: 'dry-run' }), signal: brokers(1, 2, 3) })).toMatchObject({ action: 'await-approval', plan: { dryRun: true } });
+    expect(decide({ policy: policy({ mode: 'dry-run' }), signal: brokers(1, 2, 3) })).toMatchObject({
+      action: 'await-approval',
+      plan: { dryRun: true },
+    });
   });
 
   it('the default policy is dry-run', () => {
@@ -513,9 +695,12 @@ describe('severity helpers', () => {
 describe('classify: brokers failing together (simultaneous window) vs one after another (cascade)', () => {
   // Signal brokers are first seen at signal.observedAt (= NOW in the fixtures); open incidents'
   // brokers at their firstSeenAt.
-  const earlier = (entries: [id: number, msAgo: number][]) => [incident({ type: 'cascade-failure', brokers: entries.map(([id, ms]) => ({ id, firstSeenAt: ago(ms) })) })];
+  const earlier = (entries: [id: number, msAgo: number][]) => [
+    incident({ type: 'cascade-failure', brokers: entries.map(([id, ms]) => ({ id, firstSeenAt: ago(ms) })) }),
+  ];
   const FIVE = { ...PAYMENTS, brokerCount: 5 };
-  const five = (signalIds: number[], open: [number, number][], over: Partial<ClassifyInput> = {}) => decide({ cluster: FIVE, signal: brokers(...signalIds), openIncidents: earlier(open), ...over });
+  const five = (signalIds: number[], open: [number, number][], over: Partial<ClassifyInput> = {}) =>
+    decide({ cluster: FIVE, signal: brokers(...signalIds), openIncidents: earlier(open), ...over });
 
   it('simultaneousCount: the largest group whose span is <= the window, edges inclusive to the millisecond', () => {
     expect(simultaneousCount([], 60_000)).toBe(0);
@@ -528,58 +713,156 @@ describe('classify: brokers failing together (simultaneous window) vs one after 
   });
 
   it('3 of 5 one after another (60.001 s apart) -> cascade-recovery awaiting approval, SEV-1', () => {
-    const d = five([3], [[1, 120_002], [2, 60_001]]);
-    expect(d).toMatchObject({ action: 'await-approval', incidentType: 'cascade-failure', severity: 'SEV-1', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] } });
-    expect(text(d)).toMatch(/3 distinct brokers failed within 300 s; 1 of them together \(first seen within 60 s of each other, 20%\)/);
-    expect(text(d)).toMatch(/3 brokers down: cascade recovery needs approval; the approval request pages the on-call at once \(SEV-1\)/);
+    const d = five(
+      [3],
+      [
+        [1, 120_002],
+        [2, 60_001],
+      ],
+    );
+    expect(d).toMatchObject({
+      action: 'await-approval',
+      incidentType: 'cascade-failure',
+      severity: 'SEV-1',
+      plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3] },
+    });
+    expect(text(d)).toMatch(
+      /3 distinct brokers failed within 300 s; 1 of them together \(first seen within 60 s of each other, 20%\)/,
+    );
+    expect(text(d)).toMatch(
+      /3 brokers down: cascade recovery needs approval; the approval request pages the on-call at once \(SEV-1\)/,
+    );
   });
 
   it('3 of 5 with the first two exactly 60 s apart: 2 together (40%) is not a blast radius, still approval', () => {
-    const d = five([3], [[1, 180_000], [2, 120_000]]);
+    const d = five(
+      [3],
+      [
+        [1, 180_000],
+        [2, 120_000],
+      ],
+    );
     expect(d).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
     expect(text(d)).toMatch(/2 of them together/);
   });
 
   it('3 of 5 at once (all within 60 s, 60%) -> emergency; the edge: 60 s in, 60.001 s out', () => {
-    const d = five([3], [[1, 60_000], [2, 30_000]]);
+    const d = five(
+      [3],
+      [
+        [1, 60_000],
+        [2, 30_000],
+      ],
+    );
     expect(d).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true, incidentType: 'cascade-failure' });
     expect(text(d)).toMatch(/More than half of the brokers failed together: emergency/);
-    expect(five([3], [[1, 60_001], [2, 30_000]])).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
+    expect(
+      five(
+        [3],
+        [
+          [1, 60_001],
+          [2, 30_000],
+        ],
+      ),
+    ).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
   });
 
   it('blast radius counts only brokers failing together: 5 of 10 at once escalates, 5 of 10 in two waves awaits approval', () => {
     expect(decide({ signal: brokers(1, 2, 3, 4, 5) })).toMatchObject({ action: 'escalate', severity: 'SEV-1' });
-    const waves = decide({ signal: brokers(4, 5), openIncidents: earlier([[1, 200_000], [2, 200_000], [3, 200_000]]) });
-    expect(waves).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3, 4, 5] } });
+    const waves = decide({
+      signal: brokers(4, 5),
+      openIncidents: earlier([
+        [1, 200_000],
+        [2, 200_000],
+        [3, 200_000],
+      ]),
+    });
+    expect(waves).toMatchObject({
+      action: 'await-approval',
+      plan: { workflow: 'cascade-recovery', brokerIds: [1, 2, 3, 4, 5] },
+    });
     expect(text(waves)).toMatch(/5 distinct brokers failed within 300 s; 3 of them together/);
     // 5 together exceed 4 (40% of 10); 4 together do not (the fraction edge is exclusive).
-    const fourTogether = decide({ signal: brokers(4), openIncidents: earlier([[1, 200_000], [2, 10_000], [3, 10_000], [5, 20_000]]) });
+    const fourTogether = decide({
+      signal: brokers(4),
+      openIncidents: earlier([
+        [1, 200_000],
+        [2, 10_000],
+        [3, 10_000],
+        [5, 20_000],
+      ]),
+    });
     expect(fourTogether).toMatchObject({ action: 'await-approval' });
   });
 
   it('emergency counts only brokers failing together: 6 of 10 at once is an emergency, in two waves it is not', () => {
     expect(text(decide({ signal: brokers(1, 2, 3, 4, 5, 6) }))).toMatch(/emergency/);
-    const waves = decide({ signal: brokers(4, 5, 6), openIncidents: earlier([[1, 200_000], [2, 200_000], [3, 200_000]]), policy: policy({ blastRadiusFraction: 1 }) });
+    const waves = decide({
+      signal: brokers(4, 5, 6),
+      openIncidents: earlier([
+        [1, 200_000],
+        [2, 200_000],
+        [3, 200_000],
+      ]),
+      policy: policy({ blastRadiusFraction: 1 }),
+    });
     expect(waves).toMatchObject({ action: 'await-approval', plan: { workflow: 'cascade-recovery' } });
     expect(text(waves)).not.toMatch(/More than half/);
   });
 
   it('2 one after another on a 3-broker MSK cluster -> cascade-recovery automatically; at once (67%) -> emergency', () => {
-    const orders = (open: [number, number][]) => decide({ cluster: ORDERS, signal: signal({ cluster: 'orders', brokerIds: [2] }), openIncidents: earlier(open).map((i) => ({ ...i, cluster: 'orders' })) });
-    expect(orders([[1, 60_001]])).toMatchObject({ action: 'remediate', severity: 'SEV-1', incidentType: 'cascade-failure', plan: { workflow: 'cascade-recovery', brokerIds: [1, 2] } });
+    const orders = (open: [number, number][]) =>
+      decide({
+        cluster: ORDERS,
+        signal: signal({ cluster: 'orders', brokerIds: [2] }),
+        openIncidents: earlier(open).map((i) => ({ ...i, cluster: 'orders' })),
+      });
+    expect(orders([[1, 60_001]])).toMatchObject({
+      action: 'remediate',
+      severity: 'SEV-1',
+      incidentType: 'cascade-failure',
+      plan: { workflow: 'cascade-recovery', brokerIds: [1, 2] },
+    });
     expect(orders([[1, 60_000]])).toMatchObject({ action: 'escalate', severity: 'SEV-1', page: true });
   });
 
   it('simultaneousWindowSeconds is a policy threshold: 0 means only identical first-seen times are together', () => {
     const p = policy({ simultaneousWindowSeconds: 0 });
-    expect(five([3], [[1, 1], [2, 2]], { policy: p })).toMatchObject({ action: 'await-approval' });
-    expect(five([3], [[1, 0], [2, 0]], { policy: p })).toMatchObject({ action: 'escalate' });
+    expect(
+      five(
+        [3],
+        [
+          [1, 1],
+          [2, 2],
+        ],
+        { policy: p },
+      ),
+    ).toMatchObject({ action: 'await-approval' });
+    expect(
+      five(
+        [3],
+        [
+          [1, 0],
+          [2, 0],
+        ],
+        { policy: p },
+      ),
+    ).toMatchObject({ action: 'escalate' });
   });
 
   it('first-seen times: the earliest wins for a broker seen twice; an unreadable observedAt counts as now', () => {
-    const input = { signal: signal({ brokerIds: [2], observedAt: 'not a time' }), cluster: PAYMENTS, openIncidents: earlier([[2, 90_000]]), recentHeals: [], policy: AUTO, now: NOW };
+    const input = {
+      signal: signal({ brokerIds: [2], observedAt: 'not a time' }),
+      cluster: PAYMENTS,
+      openIncidents: earlier([[2, 90_000]]),
+      recentHeals: [],
+      policy: AUTO,
+      now: NOW,
+    };
     expect([...failingBrokerTimes(input, PAYMENTS, [2]).entries()]).toEqual([[2, NOW.getTime() - 90_000]]);
-    expect([...failingBrokerTimes({ ...input, openIncidents: [] }, PAYMENTS, [2]).entries()]).toEqual([[2, NOW.getTime()]]);
+    expect([...failingBrokerTimes({ ...input, openIncidents: [] }, PAYMENTS, [2]).entries()]).toEqual([
+      [2, NOW.getTime()],
+    ]);
     const later = { ...input, signal: signal({ brokerIds: [2], observedAt: ago(100_000) }) };
     expect(failingBrokerTimes(later, PAYMENTS, [2]).get(2)).toBe(NOW.getTime() - 100_000);
   });

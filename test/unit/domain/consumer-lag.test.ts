@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { EVIDENCE_LINE_MAX, appendReading, assessLag, readingFrom, type GroupLagReading } from '../../../functions/domain/consumer-lag.js';
+import {
+  EVIDENCE_LINE_MAX,
+  appendReading,
+  assessLag,
+  readingFrom,
+  type GroupLagReading,
+} from '../../../functions/domain/consumer-lag.js';
 
 const T = { lagSev3: 10_000, lagSev2: 100_000, lagSev1: 1_000_000 };
-const r = (at: number, offsets: [string, number, number, number][], members?: number): GroupLagReading => ({ at: at * 1000, offsets, ...(members === undefined ? {} : { members }) });
+const r = (at: number, offsets: [string, number, number, number][], members?: number): GroupLagReading => ({
+  at: at * 1000,
+  offsets,
+  ...(members === undefined ? {} : { members }),
+});
 
 describe('readingFrom', () => {
   it('keeps topic, partition, committed and end offsets; a partition without a commit reads from 0; members when known', () => {
@@ -18,8 +28,17 @@ describe('readingFrom', () => {
       },
       '2026-01-01T00:00:00.000Z',
     );
-    expect(reading).toEqual({ at: Date.parse('2026-01-01T00:00:00.000Z'), members: 2, offsets: [['a', 0, 5, 10], ['a', 1, 0, 10]] });
-    expect(readingFrom({ group: 'g', totalLag: 0, partitions: [] }, '2026-01-01T00:00:00.000Z')).not.toHaveProperty('members');
+    expect(reading).toEqual({
+      at: Date.parse('2026-01-01T00:00:00.000Z'),
+      members: 2,
+      offsets: [
+        ['a', 0, 5, 10],
+        ['a', 1, 0, 10],
+      ],
+    });
+    expect(readingFrom({ group: 'g', totalLag: 0, partitions: [] }, '2026-01-01T00:00:00.000Z')).not.toHaveProperty(
+      'members',
+    );
   });
 });
 
@@ -35,8 +54,18 @@ describe('appendReading', () => {
 describe('assessLag', () => {
   it('no lag at all is recovered even on one reading', () => {
     const a = assessLag('g', [r(1, [['a', 0, 10, 10]], 1)], { thresholds: T, maxOffsetLag: 100 });
-    expect(a).toMatchObject({ status: 'OK', totalLag: 0, complete: false, recovered: true, samples: 1, members: 1, evidence: [] });
-    expect(a.summary).toBe('group g recovered (SEV-4): total lag 0 (limit 100) over 1 partition(s) [1 OK], 1 member(s), 1 sample(s)');
+    expect(a).toMatchObject({
+      status: 'OK',
+      totalLag: 0,
+      complete: false,
+      recovered: true,
+      samples: 1,
+      members: 1,
+      evidence: [],
+    });
+    expect(a.summary).toBe(
+      'group g recovered (SEV-4): total lag 0 (limit 100) over 1 partition(s) [1 OK], 1 member(s), 1 sample(s)',
+    );
   });
 
   it('lag on one reading is not judged yet', () => {
@@ -47,11 +76,42 @@ describe('assessLag', () => {
   });
 
   it('an empty window is OK with no lag', () => {
-    expect(assessLag('g', [], { thresholds: T, maxOffsetLag: 1 })).toMatchObject({ status: 'OK', recovered: true, samples: 0, members: null, counts: {} });
+    expect(assessLag('g', [], { thresholds: T, maxOffsetLag: 1 })).toMatchObject({
+      status: 'OK',
+      recovered: true,
+      samples: 0,
+      members: null,
+      counts: {},
+    });
   });
 
   it('a stalled consumer with members is ERR, named first in the evidence, severity from the total lag', () => {
-    const w = [r(0, [['a', 0, 100, 20_100], ['a', 1, 0, 10]], 3), r(30, [['a', 0, 100, 20_200], ['a', 1, 10, 20]], 3), r(60, [['a', 0, 100, 20_300], ['a', 1, 20, 25]], 3)];
+    const w = [
+      r(
+        0,
+        [
+          ['a', 0, 100, 20_100],
+          ['a', 1, 0, 10],
+        ],
+        3,
+      ),
+      r(
+        30,
+        [
+          ['a', 0, 100, 20_200],
+          ['a', 1, 10, 20],
+        ],
+        3,
+      ),
+      r(
+        60,
+        [
+          ['a', 0, 100, 20_300],
+          ['a', 1, 20, 25],
+        ],
+        3,
+      ),
+    ];
     const a = assessLag('g', w, { thresholds: T, maxOffsetLag: 1000 });
     expect(a.status).toBe('ERR');
     expect(a.severity).toBe('SEV-3');
@@ -61,23 +121,45 @@ describe('assessLag', () => {
     expect(a.counts).toEqual({ STALL: 1, OK: 1 });
     expect(a.evidence[0]).toMatch(/^a-0: lag 20200, STALL \(committed offset unchanged/);
     expect(a.evidence[1]).toMatch(/^a-1: lag 5, OK/);
-    expect(a.summary).toMatch(/^group g ERR \(SEV-3\): total lag 20205 \(limit 1000\) over 2 partition\(s\) \[1 STALL, 1 OK\], 3 member\(s\), 3 sample\(s\)$/);
+    expect(a.summary).toMatch(
+      /^group g ERR \(SEV-3\): total lag 20205 \(limit 1000\) over 2 partition\(s\) \[1 STALL, 1 OK\], 3 member\(s\), 3 sample\(s\)$/,
+    );
   });
 
   it('catching up but still above the limit is not recovered; at or below the limit it is', () => {
     const w = (last: number) => [r(0, [['a', 0, 0, 3000]], 1), r(30, [['a', 0, 3000 - last, 3000]], 1)];
-    expect(assessLag('g', w(1001), { thresholds: T, maxOffsetLag: 1000 })).toMatchObject({ status: 'OK', recovered: false });
-    expect(assessLag('g', w(1000), { thresholds: T, maxOffsetLag: 1000 })).toMatchObject({ status: 'OK', recovered: true });
+    expect(assessLag('g', w(1001), { thresholds: T, maxOffsetLag: 1000 })).toMatchObject({
+      status: 'OK',
+      recovered: false,
+    });
+    expect(assessLag('g', w(1000), { thresholds: T, maxOffsetLag: 1000 })).toMatchObject({
+      status: 'OK',
+      recovered: true,
+    });
   });
 
   it('keeps each evidence line within EVIDENCE_LINE_MAX characters, whatever the topic name', () => {
     const topic = 't'.repeat(249);
-    const a = assessLag('g', [r(0, [[topic, 0, 0, 10]]), r(30, [[topic, 0, 0, 20]])], { thresholds: T, maxOffsetLag: 1 });
+    const a = assessLag('g', [r(0, [[topic, 0, 0, 10]]), r(30, [[topic, 0, 0, 20]])], {
+      thresholds: T,
+      maxOffsetLag: 1,
+    });
     expect(a.evidence[0]).toHaveLength(EVIDENCE_LINE_MAX);
   });
 
   it('limits the evidence and orders equal statuses by lag; now and minSamples are passed through', () => {
-    const w = [r(0, [['a', 0, 0, 10], ['a', 1, 0, 50], ['a', 2, 0, 30]]), r(30, [['a', 0, 1, 20], ['a', 1, 1, 60], ['a', 2, 1, 40]])];
+    const w = [
+      r(0, [
+        ['a', 0, 0, 10],
+        ['a', 1, 0, 50],
+        ['a', 2, 0, 30],
+      ]),
+      r(30, [
+        ['a', 0, 1, 20],
+        ['a', 1, 1, 60],
+        ['a', 2, 1, 40],
+      ]),
+    ];
     const a = assessLag('g', w, { thresholds: T, maxOffsetLag: 1, evidenceLimit: 2, minSamples: 2, now: 30_000 });
     expect(a.status).toBe('WARN');
     expect(a.evidence.map((e) => e.split(':')[0])).toEqual(['a-1', 'a-2']);

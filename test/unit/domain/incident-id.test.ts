@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { FINGERPRINT_KEY_MAX, executionName, fingerprintKey, incidentIdFor } from '../../../functions/domain/incident-id.js';
+import {
+  FINGERPRINT_KEY_MAX,
+  executionName,
+  fingerprintKey,
+  incidentIdFor,
+} from '../../../functions/domain/incident-id.js';
 import { INCIDENT_TYPES, WORKFLOWS } from '../../../functions/domain/types.js';
 import { signal } from './fixtures.js';
 
@@ -31,7 +36,9 @@ describe('incidentIdFor', () => {
     }
     expect(incidentIdFor(signal({ cluster: '' }), 'unknown')).toMatch(/^inc-x-unknown-/);
     expect(incidentIdFor(signal({ cluster: '---' }), 'unknown')).toMatch(/^inc-x-unknown-/);
-    expect(incidentIdFor(signal({ cluster: 'abcdefghijklmnopqrs-tuvw' }), 'unknown')).toMatch(/^inc-abcdefghijklmnopqrs-unknown-/);
+    expect(incidentIdFor(signal({ cluster: 'abcdefghijklmnopqrs-tuvw' }), 'unknown')).toMatch(
+      /^inc-abcdefghijklmnopqrs-unknown-/,
+    );
   });
 
   it('an unreadable observedAt still gives a stable id', () => {
@@ -58,7 +65,10 @@ describe('executionName', () => {
       }
     }
     expect(names.size).toBe(WORKFLOWS.length * 2);
-    const other = incidentIdFor(signal({ cluster: 'a-very-long-cluster-name-indeed', fingerprint: 'z' }), 'offline-partitions');
+    const other = incidentIdFor(
+      signal({ cluster: 'a-very-long-cluster-name-indeed', fingerprint: 'z' }),
+      'offline-partitions',
+    );
     expect(executionName(other, 'msk-broker-recovery')).not.toBe(executionName(long, 'msk-broker-recovery'));
   });
 
@@ -80,7 +90,9 @@ describe('fingerprintKey', () => {
   it('keeps a fingerprint up to 64 characters as it is, hashes a longer one to a fixed 39 characters', () => {
     const edge = 'a'.repeat(FINGERPRINT_KEY_MAX);
     expect(fingerprintKey(edge)).toBe(edge);
-    expect(fingerprintKey('alarm:kafka-heal-prod-orders-broker-2-unreachable')).toBe('alarm:kafka-heal-prod-orders-broker-2-unreachable');
+    expect(fingerprintKey('alarm:kafka-heal-prod-orders-broker-2-unreachable')).toBe(
+      'alarm:kafka-heal-prod-orders-broker-2-unreachable',
+    );
     const over = fingerprintKey(`${edge}b`);
     expect(over).toMatch(/^sha256:[0-9a-f]{32}$/);
     expect(over).toHaveLength(39);

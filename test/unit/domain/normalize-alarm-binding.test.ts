@@ -12,7 +12,9 @@ const QUERY = `SELECT MAX(KafkaDataLogsDiskUsed) FROM SCHEMA("AWS/Kafka", "Clust
 const MARKER = '[kafka-heal deployment=prod cluster=orders kind=disk-usage threshold=90]';
 
 /** A contributor state change as CloudWatch sends it (the developer guide's example, our alarm). */
-function contributorEvent(over: { state?: string; reason?: unknown; attributes?: unknown; contributor?: unknown; description?: string } = {}): Record<string, unknown> {
+function contributorEvent(
+  over: { state?: string; reason?: unknown; attributes?: unknown; contributor?: unknown; description?: string } = {},
+): Record<string, unknown> {
   return {
     version: '0',
     id: '6d226bbc-07f0-9a31-3359-1736968f8ded',
@@ -24,13 +26,23 @@ function contributorEvent(over: { state?: string; reason?: unknown; attributes?:
     resources: [ARN],
     detail: {
       alarmName: 'kafka-heal-prod.orders-disk-critical',
-      alarmContributor: over.contributor ?? { id: '6d442278dba546f6', attributes: over.attributes ?? { 'Broker ID': '3' } },
+      alarmContributor: over.contributor ?? {
+        id: '6d442278dba546f6',
+        attributes: over.attributes ?? { 'Broker ID': '3' },
+      },
       state: {
         value: over.state ?? 'ALARM',
-        reason: over.reason ?? 'Threshold Crossed: 3 datapoints were greater than or equal to the threshold (90.0). The most recent datapoint which crossed the threshold: [93.25 (22/11/26 01:59:00)].',
+        reason:
+          over.reason ??
+          'Threshold Crossed: 3 datapoints were greater than or equal to the threshold (90.0). The most recent datapoint which crossed the threshold: [93.25 (22/11/26 01:59:00)].',
         timestamp: '2026-11-22T01:59:58.919+0000',
       },
-      configuration: { metrics: [{ id: 'm1', expression: QUERY, returnData: true, period: 60 }], description: over.description ?? `Kafka cluster orders, each broker: KafkaDataLogsDiskUsed (%) >= 90 for 3 minutes. ${MARKER}` },
+      configuration: {
+        metrics: [{ id: 'm1', expression: QUERY, returnData: true, period: 60 }],
+        description:
+          over.description ??
+          `Kafka cluster orders, each broker: KafkaDataLogsDiskUsed (%) >= 90 for 3 minutes. ${MARKER}`,
+      },
     },
   };
 }
@@ -40,12 +52,16 @@ function parentEvent(description = `x ${MARKER}`): Record<string, unknown> {
   e['detail-type'] = 'CloudWatch Alarm State Change';
   const detail = e['detail'] as Record<string, unknown>;
   delete detail['alarmContributor'];
-  detail['state'] = { value: 'ALARM', reason: '1 out of 3 time series evaluated to ALARM', timestamp: '2026-11-22T01:59:58.919+0000' };
+  detail['state'] = {
+    value: 'ALARM',
+    reason: '1 out of 3 time series evaluated to ALARM',
+    timestamp: '2026-11-22T01:59:58.919+0000',
+  };
   return e;
 }
 
 describe('per-broker alarms: contributor state changes', () => {
-  it('a broker going into ALARM is a firing signal for that broker, its datapoint the value, the alarm\'s threshold the threshold', () => {
+  it("a broker going into ALARM is a firing signal for that broker, its datapoint the value, the alarm's threshold the threshold", () => {
     const r = normalize(contributorEvent(), ctx);
     expect(r).toMatchObject({
       outcome: 'signals',
@@ -68,8 +84,17 @@ describe('per-broker alarms: contributor state changes', () => {
 
   it('the same broker back to OK resolves with the same fingerprint; another broker is another fault', () => {
     const firing = normalize(contributorEvent(), ctx);
-    const ok = normalize(contributorEvent({ state: 'OK', reason: 'Threshold Crossed: no datapoints were greater than or equal to the threshold (90.0).' }), ctx);
-    const other = normalize(contributorEvent({ contributor: { id: 'aaaabbbbccccdddd', attributes: { 'Broker ID': '1' } } }), ctx);
+    const ok = normalize(
+      contributorEvent({
+        state: 'OK',
+        reason: 'Threshold Crossed: no datapoints were greater than or equal to the threshold (90.0).',
+      }),
+      ctx,
+    );
+    const other = normalize(
+      contributorEvent({ contributor: { id: 'aaaabbbbccccdddd', attributes: { 'Broker ID': '1' } } }),
+      ctx,
+    );
     const one = (r: typeof firing) => (r.outcome === 'signals' ? r.signals[0] : undefined);
     expect(one(ok)).toMatchObject({ state: 'resolved', brokerIds: [3], threshold: 90 });
     expect(one(ok)?.value).toBeUndefined();
@@ -82,7 +107,13 @@ describe('per-broker alarms: contributor state changes', () => {
     const r = normalize(contributorEvent({ reason: 'Unknown' }), ctx);
     expect(r.outcome === 'signals' && r.signals[0]).toMatchObject({ brokerIds: [3], threshold: 90 });
     expect(r.outcome === 'signals' && r.signals[0]?.value).toBeUndefined();
-    const bare = normalize(contributorEvent({ reason: 'no numbers here', description: '[kafka-heal deployment=prod cluster=orders kind=disk-usage]' }), ctx);
+    const bare = normalize(
+      contributorEvent({
+        reason: 'no numbers here',
+        description: '[kafka-heal deployment=prod cluster=orders kind=disk-usage]',
+      }),
+      ctx,
+    );
     expect(bare.outcome === 'signals' && bare.signals[0]?.threshold).toBeUndefined();
     const noReason = contributorEvent();
     delete ((noReason['detail'] as Record<string, unknown>)['state'] as Record<string, unknown>)['reason'];
@@ -96,16 +127,25 @@ describe('per-broker alarms: contributor state changes', () => {
   });
 
   it('a malformed contributor is malformed input, naming the field', () => {
-    expect(() => normalize(contributorEvent({ contributor: 'x' }), ctx)).toThrow(new MalformedEventError('cloudwatch event: detail.alarmContributor must be an object'));
-    expect(() => normalize(contributorEvent({ contributor: { attributes: {} } }), ctx)).toThrow(/detail\.alarmContributor\.id must be a non-empty string/);
-    expect(() => normalize(contributorEvent({ attributes: { 'Broker ID': { nested: 1 } } }), ctx)).toThrow(/detail\.alarmContributor\.attributes\.Broker ID must be a string/);
-    expect(() => normalize(contributorEvent({ attributes: { 'Broker ID': 'two' } }), ctx)).toThrow(/must be a broker id/);
+    expect(() => normalize(contributorEvent({ contributor: 'x' }), ctx)).toThrow(
+      new MalformedEventError('cloudwatch event: detail.alarmContributor must be an object'),
+    );
+    expect(() => normalize(contributorEvent({ contributor: { attributes: {} } }), ctx)).toThrow(
+      /detail\.alarmContributor\.id must be a non-empty string/,
+    );
+    expect(() => normalize(contributorEvent({ attributes: { 'Broker ID': { nested: 1 } } }), ctx)).toThrow(
+      /detail\.alarmContributor\.attributes\.Broker ID must be a string/,
+    );
+    expect(() => normalize(contributorEvent({ attributes: { 'Broker ID': 'two' } }), ctx)).toThrow(
+      /must be a broker id/,
+    );
   });
 
   it('the alarm-level change of a grouped alarm only counts its contributors: ignored with the reason', () => {
     expect(normalize(parentEvent(), ctx)).toEqual({
       outcome: 'ignored',
-      reason: 'alarm kafka-heal-prod.orders-disk-critical evaluates each series of its grouped query on its own: its contributors\' state changes name the brokers; this alarm-level change (ALARM) only counts them',
+      reason:
+        "alarm kafka-heal-prod.orders-disk-critical evaluates each series of its grouped query on its own: its contributors' state changes name the brokers; this alarm-level change (ALARM) only counts them",
     });
   });
 
@@ -113,7 +153,9 @@ describe('per-broker alarms: contributor state changes', () => {
     const e = contributorEvent();
     e['detail-type'] = 'CloudWatch Alarm Something Else';
     expect(() => normalize(e, ctx)).toThrow(UnknownSourceError);
-    expect(() => normalize(e, ctx)).toThrow(/"CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change"/);
+    expect(() => normalize(e, ctx)).toThrow(
+      /"CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change"/,
+    );
   });
 });
 
@@ -121,35 +163,65 @@ describe('alarms bound to their deployment', () => {
   it('a marker naming another deployment is a ForeignAlarmError, never a signal', () => {
     const e = contributorEvent({ description: '[kafka-heal deployment=prod-eu cluster=orders kind=disk-usage]' });
     expect(() => normalize(e, ctx)).toThrow(ForeignAlarmError);
-    expect(() => normalize(e, ctx)).toThrow('cloudwatch event: alarm kafka-heal-prod.orders-disk-critical: its marker names deployment "prod-eu", not prod: another deployment\'s alarm is never acted on');
+    expect(() => normalize(e, ctx)).toThrow(
+      'cloudwatch event: alarm kafka-heal-prod.orders-disk-critical: its marker names deployment "prod-eu", not prod: another deployment\'s alarm is never acted on',
+    );
   });
 
   it('a marker naming no deployment is refused too; without a marker the alarm is read by its metrics', () => {
-    expect(() => normalize(contributorEvent({ description: '[kafka-heal cluster=orders kind=disk-usage]' }), ctx)).toThrow(/its marker names no deployment, not prod/);
+    expect(() =>
+      normalize(contributorEvent({ description: '[kafka-heal cluster=orders kind=disk-usage]' }), ctx),
+    ).toThrow(/its marker names no deployment, not prod/);
     // A hand-made alarm under the prefix: the cluster from its name (the `.` delimits), the broker
     // from its contributor; the kind is not in the name. The stack-name check in ingest still applies.
     const r = normalize(contributorEvent({ description: 'a hand-made alarm' }), ctx);
-    expect(r.outcome === 'signals' && r.signals[0]).toMatchObject({ cluster: 'orders', kind: 'unknown', brokerIds: [3] });
+    expect(r.outcome === 'signals' && r.signals[0]).toMatchObject({
+      cluster: 'orders',
+      kind: 'unknown',
+      brokerIds: [3],
+    });
   });
 
   it('a normalizer that is told no deployment (the CLI) reads any marker', () => {
     const { deployment: _d, ...anyDeployment } = ctx;
-    const r = normalize(contributorEvent({ description: '[kafka-heal deployment=elsewhere cluster=orders kind=disk-usage]' }), anyDeployment);
+    const r = normalize(
+      contributorEvent({ description: '[kafka-heal deployment=elsewhere cluster=orders kind=disk-usage]' }),
+      anyDeployment,
+    );
     expect(r.outcome).toBe('signals');
   });
 });
 
 describe('alarm marker: deployment and threshold', () => {
   it('builds and parses back', () => {
-    const m = alarmMarker({ deployment: 'prod', cluster: 'orders', kind: 'disk-usage', consumerGroup: 'g', threshold: 90.5 });
+    const m = alarmMarker({
+      deployment: 'prod',
+      cluster: 'orders',
+      kind: 'disk-usage',
+      consumerGroup: 'g',
+      threshold: 90.5,
+    });
     expect(m).toBe('[kafka-heal deployment=prod cluster=orders kind=disk-usage group=g threshold=90.5]');
-    expect(parseMarker(m, 'w')).toEqual({ deployment: 'prod', cluster: 'orders', kind: 'disk-usage', consumerGroup: 'g', threshold: 90.5 });
-    expect(parseMarker('[kafka-heal deployment= cluster=o kind=broker-down]', 'w')).toEqual({ cluster: 'o', kind: 'broker-down' });
+    expect(parseMarker(m, 'w')).toEqual({
+      deployment: 'prod',
+      cluster: 'orders',
+      kind: 'disk-usage',
+      consumerGroup: 'g',
+      threshold: 90.5,
+    });
+    expect(parseMarker('[kafka-heal deployment= cluster=o kind=broker-down]', 'w')).toEqual({
+      cluster: 'o',
+      kind: 'broker-down',
+    });
   });
 
   it('refuses what would break it, and reads a bad threshold as malformed', () => {
     expect(() => alarmMarker({ deployment: 'a b', cluster: 'o', kind: 'broker-down' })).toThrow(/deployment "a b"/);
-    expect(() => alarmMarker({ cluster: 'o', kind: 'broker-down', threshold: Number.NaN })).toThrow(/threshold must be a finite number/);
-    expect(() => parseMarker('[kafka-heal cluster=o kind=broker-down threshold=lots]', 'w')).toThrow(new MalformedEventError('w: description marker threshold must be a number, got "lots"'));
+    expect(() => alarmMarker({ cluster: 'o', kind: 'broker-down', threshold: Number.NaN })).toThrow(
+      /threshold must be a finite number/,
+    );
+    expect(() => parseMarker('[kafka-heal cluster=o kind=broker-down threshold=lots]', 'w')).toThrow(
+      new MalformedEventError('w: description marker threshold must be a number, got "lots"'),
+    );
   });
 });

@@ -1,9 +1,22 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests mutate raw JSON fixtures by path; the normalizer under test is what checks shapes */
 import { describe, expect, it } from 'vitest';
 import { MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
-import { alarmMarker, normalize, normalizeWebhook, parseMarker, type NormalizeResult } from '../../../functions/domain/normalize/index.js';
+import {
+  alarmMarker,
+  normalize,
+  normalizeWebhook,
+  parseMarker,
+  type NormalizeResult,
+} from '../../../functions/domain/normalize/index.js';
 import { normalizeCloudWatch } from '../../../functions/domain/normalize/cloudwatch.js';
-import { MAX_JSON_DEPTH, clip, describe as describeValue, isoTime, numeric, parseJsonDocument } from '../../../functions/domain/normalize/common.js';
+import {
+  MAX_JSON_DEPTH,
+  clip,
+  describe as describeValue,
+  isoTime,
+  numeric,
+  parseJsonDocument,
+} from '../../../functions/domain/normalize/common.js';
 import type { Signal } from '../../../functions/domain/types.js';
 import { CLUSTERS, loadEvent } from './fixtures.js';
 
@@ -54,7 +67,13 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
       name: 'kafka-heal-prod-orders-disk-critical-broker-2',
       fingerprint: 'arn:aws:cloudwatch:us-east-1:123456789012:alarm:kafka-heal-prod-orders-disk-critical-broker-2',
     });
-    expect(s.labels).toMatchObject({ alarmType: 'single-metric', namespace: 'AWS/Kafka', metric: 'KafkaDataLogsDiskUsed', region: 'us-east-1', account: '123456789012' });
+    expect(s.labels).toMatchObject({
+      alarmType: 'single-metric',
+      namespace: 'AWS/Kafka',
+      metric: 'KafkaDataLogsDiskUsed',
+      region: 'us-east-1',
+      account: '123456789012',
+    });
     expect(s.summary).toMatch(/^Threshold Crossed/);
     expect(s.id).toMatch(/^sig-[0-9a-f]{32}$/);
   });
@@ -68,7 +87,13 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
 
   it('anomaly detection on BytesInPerSec -> traffic-spike; the upper band is the threshold', () => {
     const s = only(loadEvent('cloudwatch-anomaly-detection.json'));
-    expect(s).toMatchObject({ kind: 'traffic-spike', cluster: 'orders', brokerIds: [1], value: 98_000_000, threshold: 31_000_000 });
+    expect(s).toMatchObject({
+      kind: 'traffic-spike',
+      cluster: 'orders',
+      brokerIds: [1],
+      value: 98_000_000,
+      threshold: 31_000_000,
+    });
     expect(s.labels.alarmType).toBe('anomaly-detection');
   });
 
@@ -85,7 +110,12 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
   });
 
   it('anomaly detection of a non-traffic AWS/Kafka metric without a mapping stays unknown', () => {
-    const s = only(mutate('cloudwatch-anomaly-detection.json', (e) => (e.detail.configuration.metrics[0].metricStat.metric.name = 'ProduceTotalTimeMsMean')));
+    const s = only(
+      mutate(
+        'cloudwatch-anomaly-detection.json',
+        (e) => (e.detail.configuration.metrics[0].metricStat.metric.name = 'ProduceTotalTimeMsMean'),
+      ),
+    );
     expect(s.kind).toBe('unknown');
   });
 
@@ -94,7 +124,13 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
       mutate('cloudwatch-single-metric.json', (e) => {
         e.detail.configuration.description = '[kafka-heal cluster=payments kind=broker-down]';
         e.detail.configuration.metrics = [
-          { id: 'q1', expression: 'SELECT MIN(BrokerReachable) FROM SCHEMA(KafkaHeal, "Cluster Name", "Broker ID") WHERE "Cluster Name" = \'payments\'', period: 60, returnData: true },
+          {
+            id: 'q1',
+            expression:
+              'SELECT MIN(BrokerReachable) FROM SCHEMA(KafkaHeal, "Cluster Name", "Broker ID") WHERE "Cluster Name" = \'payments\'',
+            period: 60,
+            returnData: true,
+          },
         ];
       }),
     );
@@ -105,7 +141,13 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
 
   it('composite alarm: the description marker gives cluster, kind and broker', () => {
     const s = only(loadEvent('cloudwatch-composite.json'));
-    expect(s).toMatchObject({ cluster: 'orders', kind: 'broker-down', brokerIds: [3], state: 'firing', observedAt: '2022-07-22T15:57:45.394Z' });
+    expect(s).toMatchObject({
+      cluster: 'orders',
+      kind: 'broker-down',
+      brokerIds: [3],
+      state: 'firing',
+      observedAt: '2022-07-22T15:57:45.394Z',
+    });
     expect(s.labels.alarmType).toBe('composite');
     expect(s.labels.alarmRule).toContain('broker-3-unreachable');
     expect(s.value).toBeUndefined();
@@ -197,7 +239,11 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
     ['KafkaHealth', 'BrokerReachable', 'unknown'],
     ['AWS/EC2', 'CPUUtilization', 'unknown'],
   ])('%s %s -> %s', (namespace, name, kind) => {
-    const s = only(mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace, name })));
+    const s = only(
+      mutate('cloudwatch-single-metric.json', (e) =>
+        Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace, name }),
+      ),
+    );
     expect(s.kind).toBe(kind);
   });
 
@@ -207,7 +253,12 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
   });
 
   it('an unknown cluster name is kept as seen', () => {
-    const s = only(mutate('cloudwatch-single-metric.json', (e) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions['Cluster Name'] = 'stranger')));
+    const s = only(
+      mutate(
+        'cloudwatch-single-metric.json',
+        (e) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions['Cluster Name'] = 'stranger'),
+      ),
+    );
     expect(s.cluster).toBe('stranger');
   });
 
@@ -217,23 +268,42 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
   });
 
   it('INSUFFICIENT_DATA -> ignored with a reason', () => {
-    const r = normalize(mutate('cloudwatch-single-metric.json', (e) => (e.detail.state.value = 'INSUFFICIENT_DATA')), ctx);
-    expect(r).toEqual({ outcome: 'ignored', reason: expect.stringMatching(/INSUFFICIENT_DATA: missing data alone is not a fault/) });
+    const r = normalize(
+      mutate('cloudwatch-single-metric.json', (e) => (e.detail.state.value = 'INSUFFICIENT_DATA')),
+      ctx,
+    );
+    expect(r).toEqual({
+      outcome: 'ignored',
+      reason: expect.stringMatching(/INSUFFICIENT_DATA: missing data alone is not a fault/),
+    });
   });
 
   it('Configuration Change -> ignored, not an error', () => {
     const r = normalize(loadEvent('cloudwatch-configuration-change.json'), ctx);
-    expect(r).toEqual({ outcome: 'ignored', reason: expect.stringMatching(/^CloudWatch Alarm Configuration Change for ServerCpuTooHigh: /) });
-    const noDetail = normalize(mutate('cloudwatch-configuration-change.json', (e) => delete e.detail), ctx);
+    expect(r).toEqual({
+      outcome: 'ignored',
+      reason: expect.stringMatching(/^CloudWatch Alarm Configuration Change for ServerCpuTooHigh: /),
+    });
+    const noDetail = normalize(
+      mutate('cloudwatch-configuration-change.json', (e) => delete e.detail),
+      ctx,
+    );
     expect(noDetail).toMatchObject({ outcome: 'ignored', reason: expect.stringContaining('for an alarm') });
   });
 
   it('unknown detail-type from aws.cloudwatch -> UnknownSourceError', () => {
-    expect(() => normalize(mutate('cloudwatch-single-metric.json', (e) => (e['detail-type'] = 'CloudWatch Metric Stream')), ctx)).toThrow(UnknownSourceError);
+    expect(() =>
+      normalize(
+        mutate('cloudwatch-single-metric.json', (e) => (e['detail-type'] = 'CloudWatch Metric Stream')),
+        ctx,
+      ),
+    ).toThrow(UnknownSourceError);
   });
 
   it('time falls back from state.timestamp to the event time to receivedAt', () => {
-    expect(only(mutate('cloudwatch-single-metric.json', (e) => delete e.detail.state.timestamp)).observedAt).toBe('2019-10-02T17:04:40.000Z');
+    expect(only(mutate('cloudwatch-single-metric.json', (e) => delete e.detail.state.timestamp)).observedAt).toBe(
+      '2019-10-02T17:04:40.000Z',
+    );
     expect(
       only(
         mutate('cloudwatch-single-metric.json', (e) => {
@@ -263,7 +333,12 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
       expect(s.value).toBeUndefined();
       expect(s.threshold).toBeUndefined();
     }
-    const stringy = only(mutate('cloudwatch-single-metric.json', (e) => (e.detail.state.reasonData = '{"recentDatapoints":["88.5"],"threshold":"85"}')));
+    const stringy = only(
+      mutate(
+        'cloudwatch-single-metric.json',
+        (e) => (e.detail.state.reasonData = '{"recentDatapoints":["88.5"],"threshold":"85"}'),
+      ),
+    );
     expect(stringy).toMatchObject({ value: 88.5, threshold: 85 });
   });
 
@@ -291,31 +366,73 @@ describe('normalize: CloudWatch alarm state changes (EventBridge)', () => {
     [(e: any) => delete e.detail.alarmName, /detail\.alarmName must be a non-empty string/],
     [(e: any) => (e.detail.alarmName = '   '), /detail\.alarmName must be a non-empty string/],
     [(e: any) => (e.detail.state = []), /detail\.state must be an object/],
-    [(e: any) => (e.detail.state.value = 'ALARMING'), /detail\.state\.value must be ALARM, OK or INSUFFICIENT_DATA, got "ALARMING"/],
+    [
+      (e: any) => (e.detail.state.value = 'ALARMING'),
+      /detail\.state\.value must be ALARM, OK or INSUFFICIENT_DATA, got "ALARMING"/,
+    ],
     [(e: any) => (e.detail.configuration = 5), /detail\.configuration must be an object/],
     [(e: any) => (e.detail.configuration.description = 5), /detail\.configuration\.description must be a string/],
     [(e: any) => (e.detail.configuration.metrics = {}), /detail\.configuration\.metrics must be an array/],
-    [(e: any) => (e.detail.configuration.metrics = new Array(101).fill({})), /metrics has 101 entries, more than the limit of 100/],
+    [
+      (e: any) => (e.detail.configuration.metrics = new Array(101).fill({})),
+      /metrics has 101 entries, more than the limit of 100/,
+    ],
     [(e: any) => (e.detail.configuration.metrics[0] = null), /metrics\[0\] must be an object/],
-    [(e: any) => (e.detail.configuration.metrics[0].expression = 7), /metrics\[0\]\.expression must be a non-empty string/],
+    [
+      (e: any) => (e.detail.configuration.metrics[0].expression = 7),
+      /metrics\[0\]\.expression must be a non-empty string/,
+    ],
     [(e: any) => (e.detail.configuration.metrics[0].metricStat = 'm'), /metrics\[0\]\.metricStat must be an object/],
-    [(e: any) => delete e.detail.configuration.metrics[0].metricStat.metric, /metrics\[0\]\.metricStat\.metric must be an object/],
-    [(e: any) => delete e.detail.configuration.metrics[0].metricStat.metric.namespace, /metric\.namespace must be a non-empty string/],
-    [(e: any) => (e.detail.configuration.metrics[0].metricStat.metric.name = ''), /metric\.name must be a non-empty string/],
-    [(e: any) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions = 'x'), /metric\.dimensions must be an object/],
-    [(e: any) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions.Extra = { a: 1 }), /metric\.dimensions\.Extra must be a string/],
-    [(e: any) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions['Broker ID'] = 'b-1'), /"Broker ID" #0 must be a broker id \(a non-negative integer\), got "b-1"/],
+    [
+      (e: any) => delete e.detail.configuration.metrics[0].metricStat.metric,
+      /metrics\[0\]\.metricStat\.metric must be an object/,
+    ],
+    [
+      (e: any) => delete e.detail.configuration.metrics[0].metricStat.metric.namespace,
+      /metric\.namespace must be a non-empty string/,
+    ],
+    [
+      (e: any) => (e.detail.configuration.metrics[0].metricStat.metric.name = ''),
+      /metric\.name must be a non-empty string/,
+    ],
+    [
+      (e: any) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions = 'x'),
+      /metric\.dimensions must be an object/,
+    ],
+    [
+      (e: any) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions.Extra = { a: 1 }),
+      /metric\.dimensions\.Extra must be a string/,
+    ],
+    [
+      (e: any) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions['Broker ID'] = 'b-1'),
+      /"Broker ID" #0 must be a broker id \(a non-negative integer\), got "b-1"/,
+    ],
     [(e: any) => (e.detail.state.reason = 3), /detail\.state\.reason must be a string/],
-    [(e: any) => (e.detail.configuration.description = '[kafka-heal kind=broker-down]'), /description marker cluster is missing/],
-    [(e: any) => (e.detail.configuration.description = '[kafka-heal cluster=orders kind=bogus]'), /description marker kind must be one of/],
-    [(e: any) => (e.detail.configuration.description = '[kafka-heal cluster=orders kind=broker-down broker=x]'), /description marker broker must be a broker id/],
+    [
+      (e: any) => (e.detail.configuration.description = '[kafka-heal kind=broker-down]'),
+      /description marker cluster is missing/,
+    ],
+    [
+      (e: any) => (e.detail.configuration.description = '[kafka-heal cluster=orders kind=bogus]'),
+      /description marker kind must be one of/,
+    ],
+    [
+      (e: any) => (e.detail.configuration.description = '[kafka-heal cluster=orders kind=broker-down broker=x]'),
+      /description marker broker must be a broker id/,
+    ],
   ])('malformed CloudWatch event %#', (fn, message) => {
     malformed(mutate('cloudwatch-single-metric.json', fn), message);
   });
 
   it('too many dimensions is malformed', () => {
     const dims = Object.fromEntries(Array.from({ length: 129 }, (_, i) => [`d${i}`, 'v']));
-    malformed(mutate('cloudwatch-single-metric.json', (e) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions = dims)), /has 129 entries, more than the limit of 128/);
+    malformed(
+      mutate(
+        'cloudwatch-single-metric.json',
+        (e) => (e.detail.configuration.metrics[0].metricStat.metric.dimensions = dims),
+      ),
+      /has 129 entries, more than the limit of 128/,
+    );
   });
 });
 
@@ -341,12 +458,18 @@ describe('normalize: Alertmanager webhook v4', () => {
   it('resolved alert observed at endsAt, with a different id than the firing one', () => {
     const firing = only(loadEvent('alertmanager-firing.json'));
     const s = only(loadEvent('alertmanager-resolved.json'));
-    expect(s).toMatchObject({ state: 'resolved', observedAt: '2026-11-22T02:04:10.500Z', fingerprint: firing.fingerprint });
+    expect(s).toMatchObject({
+      state: 'resolved',
+      observedAt: '2026-11-22T02:04:10.500Z',
+      fingerprint: firing.fingerprint,
+    });
     expect(s.id).not.toBe(firing.id);
   });
 
   it('resolved alert without a usable endsAt falls back to startsAt, then to receivedAt', () => {
-    expect(only(mutate('alertmanager-resolved.json', (e) => (e.alerts[0].endsAt = '0001-01-01T00:00:00Z'))).observedAt).toBe('2026-11-22T01:58:30.123Z');
+    expect(
+      only(mutate('alertmanager-resolved.json', (e) => (e.alerts[0].endsAt = '0001-01-01T00:00:00Z'))).observedAt,
+    ).toBe('2026-11-22T01:58:30.123Z');
     expect(
       only(
         mutate('alertmanager-resolved.json', (e) => {
@@ -372,17 +495,32 @@ describe('normalize: Alertmanager webhook v4', () => {
   it('kafka_heal_kind label wins; label variants for cluster, broker and group', () => {
     const s = only(
       mutate('alertmanager-firing.json', (e) => {
-        e.alerts[0].labels = { alertname: 'SomethingCustom', kafka_heal_kind: 'dlq-growth', kafka_cluster: 'orders-msk', broker_id: 5, consumer_group: 'g1' };
+        e.alerts[0].labels = {
+          alertname: 'SomethingCustom',
+          kafka_heal_kind: 'dlq-growth',
+          kafka_cluster: 'orders-msk',
+          broker_id: 5,
+          consumer_group: 'g1',
+        };
       }),
     );
     expect(s).toMatchObject({ kind: 'dlq-growth', cluster: 'orders', brokerIds: [5], consumerGroup: 'g1' });
-    expect(only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels = { alertname: 'x', group: 'g2' }))).consumerGroup).toBe('g2');
+    expect(
+      only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels = { alertname: 'x', group: 'g2' })))
+        .consumerGroup,
+    ).toBe('g2');
   });
 
   it('unknown alert names fall back to unknown; known names are case-insensitive', () => {
-    expect(only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels.alertname = 'NodeDiskFull'))).kind).toBe('unknown');
-    expect(only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels.alertname = 'zookeeperquorumlost'))).kind).toBe('quorum-loss');
-    expect(only(mutate('alertmanager-firing.json', (e) => delete e.alerts[0].labels.alertname)).name).toBe('unnamed-alert');
+    expect(only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels.alertname = 'NodeDiskFull'))).kind).toBe(
+      'unknown',
+    );
+    expect(
+      only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels.alertname = 'zookeeperquorumlost'))).kind,
+    ).toBe('quorum-loss');
+    expect(only(mutate('alertmanager-firing.json', (e) => delete e.alerts[0].labels.alertname)).name).toBe(
+      'unnamed-alert',
+    );
   });
 
   it('a broker label nobody can read keeps the alert, names no broker and says which label it was', () => {
@@ -402,7 +540,10 @@ describe('normalize: Alertmanager webhook v4', () => {
     expect(withInstance('b-12.orders.abc.c2.kafka.eu-west-1.amazonaws.com:11001')).toEqual([12]);
     expect(withInstance('4')).toEqual([4]);
     expect(withInstance('10.0.1.12:9308')).toEqual([]);
-    expect(only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels = { alertname: 'KafkaBrokerDown' }))).brokerIds).toEqual([]);
+    expect(
+      only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].labels = { alertname: 'KafkaBrokerDown' })))
+        .brokerIds,
+    ).toEqual([]);
   });
 
   it('missing fingerprint: a stable hash of the labels', () => {
@@ -418,7 +559,9 @@ describe('normalize: Alertmanager webhook v4', () => {
   });
 
   it('non-numeric annotation value is no value; no annotations at all is fine', () => {
-    expect(only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].annotations.value = 'high'))).value).toBeUndefined();
+    expect(
+      only(mutate('alertmanager-firing.json', (e) => (e.alerts[0].annotations.value = 'high'))).value,
+    ).toBeUndefined();
     const s = only(mutate('alertmanager-firing.json', (e) => delete e.alerts[0].annotations));
     expect(s.summary).toBeUndefined();
   });
@@ -431,13 +574,23 @@ describe('normalize: Alertmanager webhook v4', () => {
   });
 
   it('truncated alerts are flagged on every signal of the group', () => {
-    const s = signals(normalize(mutate('alertmanager-grouped.json', (e) => (e.truncatedAlerts = 4)), ctx));
+    const s = signals(
+      normalize(
+        mutate('alertmanager-grouped.json', (e) => (e.truncatedAlerts = 4)),
+        ctx,
+      ),
+    );
     expect(s.map((x) => x.labels.truncatedAlerts)).toEqual(['4', '4', '4']);
     expect(only(loadEvent('alertmanager-firing.json')).labels.truncatedAlerts).toBeUndefined();
   });
 
   it('an empty group is ignored', () => {
-    expect(normalize(mutate('alertmanager-firing.json', (e) => (e.alerts = [])), ctx)).toEqual({ outcome: 'ignored', reason: 'the event carries no alerts or findings' });
+    expect(
+      normalize(
+        mutate('alertmanager-firing.json', (e) => (e.alerts = [])),
+        ctx,
+      ),
+    ).toEqual({ outcome: 'ignored', reason: 'the event carries no alerts or findings' });
   });
 
   it.each([
@@ -451,7 +604,10 @@ describe('normalize: Alertmanager webhook v4', () => {
     [(e: any) => (e.alerts[0].labels = ['a']), /alerts\[0\]\.labels must be an object/],
     [(e: any) => (e.alerts[0].labels.cluster = null), /alerts\[0\]\.labels\.cluster must be a string/],
     [(e: any) => (e.alerts[0].annotations = 'x'), /alerts\[0\]\.annotations must be an object/],
-    [(e: any) => (e.alerts[0].labels.kafka_heal_kind = 'meltdown'), /alerts\[0\]\.labels\.kafka_heal_kind must be one of/],
+    [
+      (e: any) => (e.alerts[0].labels.kafka_heal_kind = 'meltdown'),
+      /alerts\[0\]\.labels\.kafka_heal_kind must be one of/,
+    ],
     [(e: any) => (e.alerts[0].fingerprint = {}), /alerts\[0\]\.fingerprint must be a string/],
   ])('malformed Alertmanager payload %#', (fn, message) => {
     malformed(mutate('alertmanager-firing.json', fn), message);
@@ -461,7 +617,14 @@ describe('normalize: Alertmanager webhook v4', () => {
 describe('normalize: AMP alerts through SNS', () => {
   it('SNS Lambda event: the message is the Alertmanager payload; source amp; alias resolved', () => {
     const s = only(loadEvent('amp-sns-lambda.json'));
-    expect(s).toMatchObject({ source: 'amp', cluster: 'orders', kind: 'offline-partitions', value: 4, state: 'firing', fingerprint: '9c8b7a6f5e4d3c2b' });
+    expect(s).toMatchObject({
+      source: 'amp',
+      cluster: 'orders',
+      kind: 'offline-partitions',
+      value: 4,
+      state: 'firing',
+      fingerprint: '9c8b7a6f5e4d3c2b',
+    });
   });
 
   it('bare SNS notification gives the same signal', () => {
@@ -480,10 +643,26 @@ describe('normalize: AMP alerts through SNS', () => {
     ['amp-sns-lambda.json', (e: any) => (e.Records = [1]), /amp sns event: Records\[0\] must be an object/],
     ['amp-sns-lambda.json', (e: any) => delete e.Records[0].Sns, /Records\[0\]\.Sns must be an object/],
     ['amp-sns-lambda.json', (e: any) => (e.Records[0].Sns.Message = 5), /Records\[0\]\.Sns\.Message must be a string/],
-    ['amp-sns-lambda.json', (e: any) => (e.Records[0].Sns.Message = 'Alert: KafkaOfflinePartitions firing'), /Records\[0\]\.Sns\.Message is not JSON/],
-    ['amp-sns-lambda.json', (e: any) => (e.Records[0].Sns.Message = '[1]'), /Records\[0\]\.Sns\.Message must be an Alertmanager payload object/],
-    ['amp-sns-lambda.json', (e: any) => (e.Records[0].Sns.Message = 'x'.repeat(262_145)), /longer than 262144 characters/],
-    ['amp-sns-notification.json', (e: any) => (e.Message = JSON.stringify({ version: '4', alerts: [{ status: 'firing', labels: 'x' }] })), /amp sns event Message: alerts\[0\]\.labels must be an object/],
+    [
+      'amp-sns-lambda.json',
+      (e: any) => (e.Records[0].Sns.Message = 'Alert: KafkaOfflinePartitions firing'),
+      /Records\[0\]\.Sns\.Message is not JSON/,
+    ],
+    [
+      'amp-sns-lambda.json',
+      (e: any) => (e.Records[0].Sns.Message = '[1]'),
+      /Records\[0\]\.Sns\.Message must be an Alertmanager payload object/,
+    ],
+    [
+      'amp-sns-lambda.json',
+      (e: any) => (e.Records[0].Sns.Message = 'x'.repeat(262_145)),
+      /longer than 262144 characters/,
+    ],
+    [
+      'amp-sns-notification.json',
+      (e: any) => (e.Message = JSON.stringify({ version: '4', alerts: [{ status: 'firing', labels: 'x' }] })),
+      /amp sns event Message: alerts\[0\]\.labels must be an object/,
+    ],
   ])('malformed SNS-wrapped alert %#', (file, fn, message) => {
     malformed(mutate(file, fn), message);
   });
@@ -493,22 +672,49 @@ describe('normalize: probe results', () => {
   it('each finding becomes a signal', () => {
     const s = signals(normalize(loadEvent('probe-result.json'), ctx));
     expect(s).toHaveLength(2);
-    expect(s[0]).toMatchObject({ source: 'probe', cluster: 'orders', kind: 'broker-down', brokerIds: [2], state: 'firing', name: 'probe:broker-down', fingerprint: 'probe|orders|broker-down|2||' });
-    expect(s[1]).toMatchObject({ kind: 'consumer-lag', value: 1_500_000, threshold: 100_000, consumerGroup: 'billing', topic: 'orders', fingerprint: 'probe|orders|consumer-lag||billing|orders' });
+    expect(s[0]).toMatchObject({
+      source: 'probe',
+      cluster: 'orders',
+      kind: 'broker-down',
+      brokerIds: [2],
+      state: 'firing',
+      name: 'probe:broker-down',
+      fingerprint: 'probe|orders|broker-down|2||',
+    });
+    expect(s[1]).toMatchObject({
+      kind: 'consumer-lag',
+      value: 1_500_000,
+      threshold: 100_000,
+      consumerGroup: 'billing',
+      topic: 'orders',
+      fingerprint: 'probe|orders|consumer-lag||billing|orders',
+    });
   });
 
   it('EventBridge envelope with the result as detail; brokerIds sorted and unique; alias resolved', () => {
     const s = only({
       source: 'kafka-heal.probe',
       'detail-type': 'Probe Result',
-      detail: { cluster: 'orders-msk', observedAt: '2026-11-22T02:00:00Z', findings: [{ kind: 'broker-down', brokerIds: [3, 1, 3], state: 'resolved', value: '2' }] },
+      detail: {
+        cluster: 'orders-msk',
+        observedAt: '2026-11-22T02:00:00Z',
+        findings: [{ kind: 'broker-down', brokerIds: [3, 1, 3], state: 'resolved', value: '2' }],
+      },
     });
-    expect(s).toMatchObject({ cluster: 'orders', brokerIds: [1, 3], state: 'resolved', value: 2, fingerprint: 'probe|orders|broker-down|1,3||' });
+    expect(s).toMatchObject({
+      cluster: 'orders',
+      brokerIds: [1, 3],
+      state: 'resolved',
+      value: 2,
+      fingerprint: 'probe|orders|broker-down|1,3||',
+    });
   });
 
   it('a finding without brokerIds is cluster-wide; an empty findings list is ignored', () => {
     const base = { source: 'kafka-heal.probe', cluster: 'orders', observedAt: '2026-11-22T02:00:00Z' };
-    expect(only({ ...base, findings: [{ kind: 'monitoring-gap', state: 'firing', value: null }] }).brokerIds).toEqual([]);
+    expect(only({ ...base, findings: [{ kind: 'monitoring-gap', state: 'firing', value: null }] }).brokerIds).toEqual(
+      [],
+    );
     expect(normalize({ ...base, findings: [] }, ctx).outcome).toBe('ignored');
   });
 
@@ -520,13 +726,31 @@ describe('normalize: probe results', () => {
     [{ findings: [null] }, /findings\[0\] must be an object/],
     [{ findings: [{ kind: 'boom', state: 'firing' }] }, /findings\[0\]\.kind must be one of/],
     [{ findings: [{ kind: 'broker-down', state: 'on' }] }, /findings\[0\]\.state must be "firing" or "resolved"/],
-    [{ findings: [{ kind: 'broker-down', state: 'firing', brokerIds: 1 }] }, /findings\[0\]\.brokerIds must be an array/],
-    [{ findings: [{ kind: 'broker-down', state: 'firing', brokerIds: [-1] }] }, /findings\[0\]\.brokerIds\[0\] must be a broker id/],
-    [{ findings: [{ kind: 'broker-down', state: 'firing', brokerIds: [1.5] }] }, /findings\[0\]\.brokerIds\[0\] must be a broker id/],
-    [{ findings: [{ kind: 'broker-down', state: 'firing', brokerIds: [null] }] }, /findings\[0\]\.brokerIds\[0\] must be a broker id \(a non-negative integer\), got null/],
+    [
+      { findings: [{ kind: 'broker-down', state: 'firing', brokerIds: 1 }] },
+      /findings\[0\]\.brokerIds must be an array/,
+    ],
+    [
+      { findings: [{ kind: 'broker-down', state: 'firing', brokerIds: [-1] }] },
+      /findings\[0\]\.brokerIds\[0\] must be a broker id/,
+    ],
+    [
+      { findings: [{ kind: 'broker-down', state: 'firing', brokerIds: [1.5] }] },
+      /findings\[0\]\.brokerIds\[0\] must be a broker id/,
+    ],
+    [
+      { findings: [{ kind: 'broker-down', state: 'firing', brokerIds: [null] }] },
+      /findings\[0\]\.brokerIds\[0\] must be a broker id \(a non-negative integer\), got null/,
+    ],
     [{ findings: [{ kind: 'consumer-lag', state: 'firing', value: 'lots' }] }, /findings\[0\]\.value must be a number/],
-    [{ findings: [{ kind: 'consumer-lag', state: 'firing', threshold: Number.NaN }] }, /findings\[0\]\.threshold must be a number/],
-    [{ findings: [{ kind: 'consumer-lag', state: 'firing', consumerGroup: 3 }] }, /findings\[0\]\.consumerGroup must be a string/],
+    [
+      { findings: [{ kind: 'consumer-lag', state: 'firing', threshold: Number.NaN }] },
+      /findings\[0\]\.threshold must be a number/,
+    ],
+    [
+      { findings: [{ kind: 'consumer-lag', state: 'firing', consumerGroup: 3 }] },
+      /findings\[0\]\.consumerGroup must be a string/,
+    ],
     [{ findings: [{ kind: 'consumer-lag', state: 'firing', topic: [] }] }, /findings\[0\]\.topic must be a string/],
   ])('malformed probe event %#', (over, message) => {
     malformed({ ...loadEvent('probe-result.json'), ...over }, message);
@@ -572,16 +796,32 @@ describe('normalize: source detection and odd shapes', () => {
     expect(Object.getPrototypeOf(s.labels)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
     const cw = only(
-      mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace: 'constructor', name: 'name' })),
+      mutate('cloudwatch-single-metric.json', (e) =>
+        Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace: 'constructor', name: 'name' }),
+      ),
     );
     expect(cw.kind).toBe('unknown');
-    const cw2 = only(mutate('cloudwatch-single-metric.json', (e) => Object.assign(e.detail.configuration.metrics[0].metricStat.metric, { namespace: 'AWS/Kafka', name: 'toString' })));
+    const cw2 = only(
+      mutate('cloudwatch-single-metric.json', (e) =>
+        Object.assign(e.detail.configuration.metrics[0].metricStat.metric, {
+          namespace: 'AWS/Kafka',
+          name: 'toString',
+        }),
+      ),
+    );
     expect(cw2.kind).toBe('unknown');
   });
 
   it('never throws a TypeError on hostile shapes', () => {
     const hostile: unknown[] = [
-      { 'detail-type': 'CloudWatch Alarm State Change', detail: { alarmName: 'a', state: { value: 'ALARM' }, configuration: { metrics: [{ metricStat: { metric: { namespace: 'n', name: 'm', dimensions: null } } }] } } },
+      {
+        'detail-type': 'CloudWatch Alarm State Change',
+        detail: {
+          alarmName: 'a',
+          state: { value: 'ALARM' },
+          configuration: { metrics: [{ metricStat: { metric: { namespace: 'n', name: 'm', dimensions: null } } }] },
+        },
+      },
       { 'detail-type': 'CloudWatch Alarm State Change', detail: null },
       { Records: [{ Sns: null }] },
       { Records: 'x' },
@@ -605,14 +845,20 @@ describe('normalize: source detection and odd shapes', () => {
 describe('edges reached only through their own entry points', () => {
   it('a CloudWatch event whose detail-type is not a string is an unknown source, described', () => {
     expect(() => normalizeCloudWatch({ source: 'aws.cloudwatch', 'detail-type': 42, detail: {} }, ctx)).toThrow(
-      new UnknownSourceError('cloudwatch event: detail-type 42 is not supported (expected "CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change")'),
+      new UnknownSourceError(
+        'cloudwatch event: detail-type 42 is not supported (expected "CloudWatch Alarm State Change" or "CloudWatch Alarm Contributor State Change")',
+      ),
     );
   });
 
   it('an AMP SNS message nested too deep is refused as such, not as "not JSON"', () => {
     const message = `${'['.repeat(MAX_JSON_DEPTH + 1)}${']'.repeat(MAX_JSON_DEPTH + 1)}`;
-    expect(() => normalize({ Type: 'Notification', Message: message }, ctx)).toThrow(new MalformedEventError('amp sns event: Message nests deeper than 64 levels'));
-    expect(() => normalize({ Type: 'Notification', Message: '{' }, ctx)).toThrow(/is not JSON \(configure the AMP alert manager/);
+    expect(() => normalize({ Type: 'Notification', Message: message }, ctx)).toThrow(
+      new MalformedEventError('amp sns event: Message nests deeper than 64 levels'),
+    );
+    expect(() => normalize({ Type: 'Notification', Message: '{' }, ctx)).toThrow(
+      /is not JSON \(configure the AMP alert manager/,
+    );
   });
 });
 
@@ -620,8 +866,17 @@ describe('normalizeWebhook: Alertmanager payloads only', () => {
   it('reads an Alertmanager payload as normalize does, with the routing', () => {
     const raw = loadEvent('alertmanager-firing.json');
     expect(normalizeWebhook(raw, ctx)).toEqual(normalize(raw, ctx));
-    expect(normalizeWebhook({ version: '4', groupKey: 'g', alerts: [] }, ctx)).toEqual({ outcome: 'ignored', reason: 'the event carries no alerts or findings' });
-    const routed = normalizeWebhook({ version: '4', alerts: [{ status: 'firing', labels: { alertname: 'OurGone', cluster: 'orders', broker: '2' } }] }, { ...ctx, routing: { kinds: { ourgone: 'broker-down' }, brokerHosts: {} } });
+    expect(normalizeWebhook({ version: '4', groupKey: 'g', alerts: [] }, ctx)).toEqual({
+      outcome: 'ignored',
+      reason: 'the event carries no alerts or findings',
+    });
+    const routed = normalizeWebhook(
+      {
+        version: '4',
+        alerts: [{ status: 'firing', labels: { alertname: 'OurGone', cluster: 'orders', broker: '2' } }],
+      },
+      { ...ctx, routing: { kinds: { ourgone: 'broker-down' }, brokerHosts: {} } },
+    );
     expect(routed.outcome === 'signals' && routed.signals.map((x) => x.kind)).toEqual(['broker-down']);
   });
 
@@ -631,7 +886,11 @@ describe('normalizeWebhook: Alertmanager payloads only', () => {
     ['amp-sns-lambda.json', 'an SNS message'],
     ['amp-sns-notification.json', 'an SNS message'],
   ])('refuses %s, naming its shape', (name, shape) => {
-    expect(() => normalizeWebhook(loadEvent(name), ctx)).toThrow(new UnknownSourceError(`the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}`));
+    expect(() => normalizeWebhook(loadEvent(name), ctx)).toThrow(
+      new UnknownSourceError(
+        `the webhook accepts only Alertmanager webhook payloads (version "4", alerts[]), got ${shape}`,
+      ),
+    );
   });
 
   it('refuses other objects, non-objects and a bad receive time', () => {
@@ -646,14 +905,24 @@ describe('alarm marker', () => {
   it('builds and parses back', () => {
     const m = alarmMarker({ cluster: 'orders', kind: 'consumer-lag', brokerId: 2, consumerGroup: 'billing' });
     expect(m).toBe('[kafka-heal cluster=orders kind=consumer-lag broker=2 group=billing]');
-    expect(parseMarker(`Lag too high ${m} more`, 'w')).toEqual({ cluster: 'orders', kind: 'consumer-lag', brokerId: 2, consumerGroup: 'billing' });
-    expect(alarmMarker({ cluster: 'orders', kind: 'controller-missing' })).toBe('[kafka-heal cluster=orders kind=controller-missing]');
+    expect(parseMarker(`Lag too high ${m} more`, 'w')).toEqual({
+      cluster: 'orders',
+      kind: 'consumer-lag',
+      brokerId: 2,
+      consumerGroup: 'billing',
+    });
+    expect(alarmMarker({ cluster: 'orders', kind: 'controller-missing' })).toBe(
+      '[kafka-heal cluster=orders kind=controller-missing]',
+    );
   });
 
   it('parse: no marker, empty group', () => {
     expect(parseMarker(undefined, 'w')).toBeUndefined();
     expect(parseMarker('plain text', 'w')).toBeUndefined();
-    expect(parseMarker('[kafka-heal cluster=a kind=broker-down group=]', 'w')).toEqual({ cluster: 'a', kind: 'broker-down' });
+    expect(parseMarker('[kafka-heal cluster=a kind=broker-down group=]', 'w')).toEqual({
+      cluster: 'a',
+      kind: 'broker-down',
+    });
     expect(() => parseMarker('[kafka-heal cluster= kind=broker-down]', 'w')).toThrow(/cluster is missing/);
   });
 
@@ -699,7 +968,9 @@ describe('parseJsonDocument: JSON from outside, bounded in depth', () => {
   it('parses up to 64 levels and refuses 65 before parsing, whatever brackets strings hold', () => {
     const nest = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
     expect(parseJsonDocument(nest(MAX_JSON_DEPTH), 'body')).toBeInstanceOf(Array);
-    expect(() => parseJsonDocument(nest(MAX_JSON_DEPTH + 1), 'body')).toThrow(new MalformedEventError('body nests deeper than 64 levels'));
+    expect(() => parseJsonDocument(nest(MAX_JSON_DEPTH + 1), 'body')).toThrow(
+      new MalformedEventError('body nests deeper than 64 levels'),
+    );
     // Brackets inside strings, escaped quotes and backslashes do not count.
     const text = `{"a":"${'['.repeat(100)}\\"${'{'.repeat(100)}\\\\","b":[1]}`;
     expect(parseJsonDocument(text, 'body')).toEqual({ a: `${'['.repeat(100)}"${'{'.repeat(100)}\\`, b: [1] });

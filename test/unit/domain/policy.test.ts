@@ -55,7 +55,10 @@ describe('parsePolicy', () => {
         cooldownSeconds: 0,
         blastRadiusBrokers: 2,
         thresholds: { lagSev1: 2_000_000 },
-        maintenanceWindows: [{ start: '2026-11-22T01:00:00Z', end: '2026-11-22T03:00:00Z', reason: 'patching' }, { start: '2026-12-01T00:00:00Z', end: '2026-12-01T01:00:00Z' }],
+        maintenanceWindows: [
+          { start: '2026-11-22T01:00:00Z', end: '2026-11-22T03:00:00Z', reason: 'patching' },
+          { start: '2026-12-01T00:00:00Z', end: '2026-12-01T01:00:00Z' },
+        ],
       }),
     );
     expect(p.mode).toBe('auto');
@@ -106,16 +109,34 @@ describe('parsePolicy', () => {
 
   it('blastRadiusFraction edges: 1 accepted, above 1 rejected; non-finite rejected', () => {
     expect(parsePolicy({ blastRadiusFraction: 1 }).blastRadiusFraction).toBe(1);
-    expect(issues({ blastRadiusFraction: 1.01 })).toEqual(['blastRadiusFraction: must be a fraction in (0, 1], got 1.01']);
-    expect(issues({ cooldownSeconds: Number.POSITIVE_INFINITY })).toEqual(['cooldownSeconds: must be a whole number >= 0, got null']);
+    expect(issues({ blastRadiusFraction: 1.01 })).toEqual([
+      'blastRadiusFraction: must be a fraction in (0, 1], got 1.01',
+    ]);
+    expect(issues({ cooldownSeconds: Number.POSITIVE_INFINITY })).toEqual([
+      'cooldownSeconds: must be a whole number >= 0, got null',
+    ]);
   });
 
   it('thresholds: unknown keys, bad values and wrong order', () => {
     expect(issues({ thresholds: [] })).toEqual(['thresholds: must be an object']);
     expect(issues({ thresholds: null })).toEqual(['thresholds: must be an object']);
     expect(issues({ thresholds: { toString: 1 } })).toEqual(['thresholds.toString: is not a threshold']);
-    expect(issues({ thresholds: { lagSev4: 1, diskWarnPercent: -5 } })).toEqual(['thresholds.lagSev4: is not a threshold', 'thresholds.diskWarnPercent: must be a number >= 0, got -5']);
-    expect(issues({ thresholds: { diskWarnPercent: 90, lagSev3: 100_000, lagSev1: 50_000, errorRateSev3: 0.1, errorRateSev1: 0.05, dlqPerMinuteSev3: 100 } })).toEqual([
+    expect(issues({ thresholds: { lagSev4: 1, diskWarnPercent: -5 } })).toEqual([
+      'thresholds.lagSev4: is not a threshold',
+      'thresholds.diskWarnPercent: must be a number >= 0, got -5',
+    ]);
+    expect(
+      issues({
+        thresholds: {
+          diskWarnPercent: 90,
+          lagSev3: 100_000,
+          lagSev1: 50_000,
+          errorRateSev3: 0.1,
+          errorRateSev1: 0.05,
+          dlqPerMinuteSev3: 100,
+        },
+      }),
+    ).toEqual([
       'thresholds.diskWarnPercent/diskCriticalPercent: must be ordered low < high, got 90 and 90',
       'thresholds.lagSev3/lagSev2: must be ordered low < high, got 100000 and 100000',
       'thresholds.lagSev2/lagSev1: must be ordered low < high, got 100000 and 50000',
@@ -124,8 +145,12 @@ describe('parsePolicy', () => {
       'thresholds.dlqPerMinuteSev3/dlqPerMinuteSev2: must be ordered low < high, got 100 and 100',
     ]);
     // Days to expiry count down: critical is the smaller number.
-    expect(parsePolicy({ thresholds: { certExpiryWarnDays: 14, certExpiryCriticalDays: 13 } }).thresholds).toMatchObject({ certExpiryWarnDays: 14, certExpiryCriticalDays: 13 });
-    expect(issues({ thresholds: { certExpiryCriticalDays: 30 } })).toEqual(['thresholds.certExpiryCriticalDays/certExpiryWarnDays: must be ordered low < high, got 30 and 30']);
+    expect(
+      parsePolicy({ thresholds: { certExpiryWarnDays: 14, certExpiryCriticalDays: 13 } }).thresholds,
+    ).toMatchObject({ certExpiryWarnDays: 14, certExpiryCriticalDays: 13 });
+    expect(issues({ thresholds: { certExpiryCriticalDays: 30 } })).toEqual([
+      'thresholds.certExpiryCriticalDays/certExpiryWarnDays: must be ordered low < high, got 30 and 30',
+    ]);
   });
 
   it('maintenance windows must be objects with ISO start < end and a string reason', () => {
@@ -155,7 +180,9 @@ describe('parsePolicy', () => {
   });
 
   it('the error message names each field', () => {
-    expect(() => parsePolicy({ mode: 'x', cooldownSeconds: -1 })).toThrow(/invalid policy: mode: .*; cooldownSeconds: /);
+    expect(() => parsePolicy({ mode: 'x', cooldownSeconds: -1 })).toThrow(
+      /invalid policy: mode: .*; cooldownSeconds: /,
+    );
   });
 });
 
@@ -164,22 +191,38 @@ describe('simultaneousWindowSeconds (brokers failing together vs a cascade)', ()
     expect(DEFAULT_POLICY.simultaneousWindowSeconds).toBe(60);
     expect(parsePolicy({}).simultaneousWindowSeconds).toBe(60);
     expect(parsePolicy({ simultaneousWindowSeconds: 0 }).simultaneousWindowSeconds).toBe(0);
-    expect(parsePolicy({ simultaneousWindowSeconds: 300, cascadeWindowSeconds: 300 }).simultaneousWindowSeconds).toBe(300);
+    expect(parsePolicy({ simultaneousWindowSeconds: 300, cascadeWindowSeconds: 300 }).simultaneousWindowSeconds).toBe(
+      300,
+    );
   });
 
   it('must be a whole number >= 0 and at most the cascade window', () => {
-    expect(issues({ simultaneousWindowSeconds: -1 })).toEqual(['simultaneousWindowSeconds: must be a whole number >= 0, got -1']);
-    expect(issues({ simultaneousWindowSeconds: 1.5 })).toEqual(['simultaneousWindowSeconds: must be a whole number >= 0, got 1.5']);
-    expect(issues({ simultaneousWindowSeconds: 301 })).toEqual(['simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (300), got 301']);
-    expect(issues({ cascadeWindowSeconds: 59 })).toEqual(['simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (59), got 60']);
+    expect(issues({ simultaneousWindowSeconds: -1 })).toEqual([
+      'simultaneousWindowSeconds: must be a whole number >= 0, got -1',
+    ]);
+    expect(issues({ simultaneousWindowSeconds: 1.5 })).toEqual([
+      'simultaneousWindowSeconds: must be a whole number >= 0, got 1.5',
+    ]);
+    expect(issues({ simultaneousWindowSeconds: 301 })).toEqual([
+      'simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (300), got 301',
+    ]);
+    expect(issues({ cascadeWindowSeconds: 59 })).toEqual([
+      'simultaneousWindowSeconds: must not exceed cascadeWindowSeconds (59), got 60',
+    ]);
   });
 });
 
 describe('the incident lifecycle: autoResolveSeconds, reopenSeconds', () => {
   it('defaults to 15 min and 30 min; 0 turns either off', () => {
     expect(DEFAULT_POLICY).toMatchObject({ autoResolveSeconds: 900, reopenSeconds: 1800 });
-    expect(parsePolicy({ autoResolveSeconds: 0, reopenSeconds: 0 })).toMatchObject({ autoResolveSeconds: 0, reopenSeconds: 0 });
-    expect(parsePolicy({ autoResolveSeconds: 20, reopenSeconds: 600 })).toMatchObject({ autoResolveSeconds: 20, reopenSeconds: 600 });
+    expect(parsePolicy({ autoResolveSeconds: 0, reopenSeconds: 0 })).toMatchObject({
+      autoResolveSeconds: 0,
+      reopenSeconds: 0,
+    });
+    expect(parsePolicy({ autoResolveSeconds: 20, reopenSeconds: 600 })).toMatchObject({
+      autoResolveSeconds: 20,
+      reopenSeconds: 600,
+    });
   });
 
   it('must be whole seconds >= 0', () => {
@@ -200,8 +243,13 @@ describe('escalation targets (levels that reach someone new)', () => {
   });
 
   it('levels: level 1 may be the deployment key, later levels name a routing key secret or a topic', () => {
-    const p = parsePolicy({ escalation: { mode: 'levels', levels: [{}, { routingKeySecret: key('secondary') }, { snsTopicArn: topic }] } });
-    expect(p.escalation).toEqual({ mode: 'levels', levels: [{}, { routingKeySecret: key('secondary') }, { snsTopicArn: topic }] });
+    const p = parsePolicy({
+      escalation: { mode: 'levels', levels: [{}, { routingKeySecret: key('secondary') }, { snsTopicArn: topic }] },
+    });
+    expect(p.escalation).toEqual({
+      mode: 'levels',
+      levels: [{}, { routingKeySecret: key('secondary') }, { snsTopicArn: topic }],
+    });
   });
 
   it('refuses a level that reaches nobody new, or names two targets or none, or a bad name', () => {
@@ -210,7 +258,13 @@ describe('escalation targets (levels that reach someone new)', () => {
         escalation: {
           mode: 'levels',
           extra: 1,
-          levels: [{ routingKeySecret: key('a') }, { routingKeySecret: key('a') }, {}, { routingKeySecret: key('b'), snsTopicArn: topic }, { routingKeySecret: 'other/secret', snsTopicArn: 'topic', color: 'red' }],
+          levels: [
+            { routingKeySecret: key('a') },
+            { routingKeySecret: key('a') },
+            {},
+            { routingKeySecret: key('b'), snsTopicArn: topic },
+            { routingKeySecret: 'other/secret', snsTopicArn: 'topic', color: 'red' },
+          ],
         },
       }),
     ).toEqual([
@@ -226,12 +280,16 @@ describe('escalation targets (levels that reach someone new)', () => {
 
   it('refuses bad shapes: not an object, an unknown mode, levels not a list, too few or too many levels', () => {
     expect(issues({ escalation: [] })).toEqual(['escalation: must be an object with mode and levels']);
-    expect(issues({ escalation: { mode: 'auto' } })).toEqual(['escalation.mode: must be pagerduty or levels, got "auto"']);
+    expect(issues({ escalation: { mode: 'auto' } })).toEqual([
+      'escalation.mode: must be pagerduty or levels, got "auto"',
+    ]);
     expect(issues({ escalation: { levels: {} } })).toEqual(['escalation.levels: must be an array']);
     expect(issues({ escalation: { mode: 'levels', levels: [null] } })).toEqual([
       'escalation.levels[0]: must be an object with routingKeySecret or snsTopicArn',
       'escalation.levels: mode levels needs at least 2 levels (level 1 and who it escalates to), got 1',
     ]);
-    expect(issues({ escalation: { levels: Array.from({ length: 6 }, (_, i) => ({ routingKeySecret: key(`l${i}`) })) } })).toEqual(['escalation.levels: must list at most 5 levels, got 6']);
+    expect(
+      issues({ escalation: { levels: Array.from({ length: 6 }, (_, i) => ({ routingKeySecret: key(`l${i}`) })) } }),
+    ).toEqual(['escalation.levels: must list at most 5 levels, got 6']);
   });
 });

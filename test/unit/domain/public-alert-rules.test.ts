@@ -19,11 +19,41 @@ import { SIGNAL_KINDS, type ClusterFacts, type OpenIncident, type Signal } from 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/alerts/', import.meta.url));
 
 const CLUSTERS: ClusterFacts[] = [
-  { name: 'my-cluster', aliases: [], platform: 'ec2', metadataMode: 'kraft', brokerCount: 5, hasDr: false, automaticFailover: false },
-  { name: 'orders', aliases: ['Orders-Prod', 'arn:aws:kafka:eu-west-1:123456789012:cluster/Orders-Prod/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d-2'], platform: 'msk', metadataMode: 'kraft', brokerCount: 3, hasDr: false, automaticFailover: false },
-  { name: 'payments', aliases: [], platform: 'ec2', metadataMode: 'zookeeper', brokerCount: 3, hasDr: false, automaticFailover: false },
+  {
+    name: 'my-cluster',
+    aliases: [],
+    platform: 'ec2',
+    metadataMode: 'kraft',
+    brokerCount: 5,
+    hasDr: false,
+    automaticFailover: false,
+  },
+  {
+    name: 'orders',
+    aliases: [
+      'Orders-Prod',
+      'arn:aws:kafka:eu-west-1:123456789012:cluster/Orders-Prod/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d-2',
+    ],
+    platform: 'msk',
+    metadataMode: 'kraft',
+    brokerCount: 3,
+    hasDr: false,
+    automaticFailover: false,
+  },
+  {
+    name: 'payments',
+    aliases: [],
+    platform: 'ec2',
+    metadataMode: 'zookeeper',
+    brokerCount: 3,
+    hasDr: false,
+    automaticFailover: false,
+  },
 ];
-const ROUTING: AlertRouting = { kinds: {}, brokerHosts: { payments: { kafka1: 1, kafka2: 2, kafka3: 3, '10.0.1.12': 2, 'fd00::5': 3 } } };
+const ROUTING: AlertRouting = {
+  kinds: {},
+  brokerHosts: { payments: { kafka1: 1, kafka2: 2, kafka3: 3, '10.0.1.12': 2, 'fd00::5': 3 } },
+};
 const receivedAt = '2026-11-22T02:00:00.000Z';
 
 function signalsOf(payload: unknown, routing: AlertRouting = ROUTING, clusters = CLUSTERS): Signal[] {
@@ -33,7 +63,22 @@ function signalsOf(payload: unknown, routing: AlertRouting = ROUTING, clusters =
 }
 
 function alert(labels: Record<string, string>, status: 'firing' | 'resolved' = 'firing') {
-  return { version: '4', groupKey: '{}:{}', status, receiver: 'kafka-heal', alerts: [{ status, labels, annotations: {}, startsAt: '2026-11-22T01:59:00Z', endsAt: '0001-01-01T00:00:00Z', fingerprint: 'fp' }] };
+  return {
+    version: '4',
+    groupKey: '{}:{}',
+    status,
+    receiver: 'kafka-heal',
+    alerts: [
+      {
+        status,
+        labels,
+        annotations: {},
+        startsAt: '2026-11-22T01:59:00Z',
+        endsAt: '0001-01-01T00:00:00Z',
+        fingerprint: 'fp',
+      },
+    ],
+  };
 }
 const one = (labels: Record<string, string>, routing?: AlertRouting) => signalsOf(alert(labels), routing)[0] as Signal;
 
@@ -46,17 +91,39 @@ describe('public rule sets: each fixture classifies to the right kind, cluster a
   const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.yaml'));
 
   it('covers Strimzi (Kafka, ZooKeeper, Kafka Exporter), awesome-prometheus-alerts, Confluent and MSK open monitoring', () => {
-    expect(files.sort()).toEqual(['awesome-prometheus-alerts-kafka.yaml', 'confluent-jmx-monitoring-stacks.yaml', 'msk-open-monitoring.yaml', 'strimzi-kafka.yaml', 'strimzi-zookeeper-and-kafka-exporter.yaml']);
+    expect(files.sort()).toEqual([
+      'awesome-prometheus-alerts-kafka.yaml',
+      'confluent-jmx-monitoring-stacks.yaml',
+      'msk-open-monitoring.yaml',
+      'strimzi-kafka.yaml',
+      'strimzi-zookeeper-and-kafka-exporter.yaml',
+    ]);
   });
 
   it.each(files)('%s', (file) => {
     const text = readFileSync(join(FIXTURES, file), 'utf8');
-    expect(text, 'the fixture says which repository and rule file its alerts come from').toMatch(/repository [\w.-]+\/[\w.-]+/);
+    expect(text, 'the fixture says which repository and rule file its alerts come from').toMatch(
+      /repository [\w.-]+\/[\w.-]+/,
+    );
     const f = parseYaml(text) as Fixture;
     const s = signalsOf(f.payload);
     expect(s).toHaveLength(f.payload.alerts.length);
-    expect(s.map((x) => ({ kind: x.kind, cluster: x.cluster, brokerIds: x.brokerIds, ...(x.topic === undefined ? {} : { topic: x.topic }), ...(x.consumerGroup === undefined ? {} : { consumerGroup: x.consumerGroup }) }))).toEqual(
-      f.expect.map((e) => ({ kind: e.kind, cluster: e.cluster, brokerIds: e.brokerIds, ...(e.topic === undefined ? {} : { topic: e.topic }), ...(e.consumerGroup === undefined ? {} : { consumerGroup: e.consumerGroup }) })),
+    expect(
+      s.map((x) => ({
+        kind: x.kind,
+        cluster: x.cluster,
+        brokerIds: x.brokerIds,
+        ...(x.topic === undefined ? {} : { topic: x.topic }),
+        ...(x.consumerGroup === undefined ? {} : { consumerGroup: x.consumerGroup }),
+      })),
+    ).toEqual(
+      f.expect.map((e) => ({
+        kind: e.kind,
+        cluster: e.cluster,
+        brokerIds: e.brokerIds,
+        ...(e.topic === undefined ? {} : { topic: e.topic }),
+        ...(e.consumerGroup === undefined ? {} : { consumerGroup: e.consumerGroup }),
+      })),
     );
     for (const x of s) expect(x.source).toBe('alertmanager');
   });
@@ -94,8 +161,14 @@ describe('tolerant names', () => {
 
 describe('cluster from the usual labels', () => {
   it('the configured clusterLabel wins, then cluster / kafka_cluster / strimzi_io_cluster / cluster_name as written', () => {
-    expect(one({ alertname: 'x', team_cluster: 'payments', cluster: 'orders' }, { ...ROUTING, clusterLabel: 'team_cluster' }).cluster).toBe('payments');
-    expect(one({ alertname: 'x', team_cluster: '', cluster: 'orders' }, { ...ROUTING, clusterLabel: 'team_cluster' }).cluster).toBe('orders');
+    expect(
+      one({ alertname: 'x', team_cluster: 'payments', cluster: 'orders' }, { ...ROUTING, clusterLabel: 'team_cluster' })
+        .cluster,
+    ).toBe('payments');
+    expect(
+      one({ alertname: 'x', team_cluster: '', cluster: 'orders' }, { ...ROUTING, clusterLabel: 'team_cluster' })
+        .cluster,
+    ).toBe('orders');
     expect(one({ alertname: 'x', strimzi_io_cluster: 'my-cluster' }).cluster).toBe('my-cluster');
     expect(one({ alertname: 'x', cluster_name: 'ORDERS-PROD' }).cluster).toBe('orders');
     // An unconfigured name is kept as written: the classifier escalates it as an unknown cluster.
@@ -108,15 +181,26 @@ describe('cluster from the usual labels', () => {
     expect(one({ alertname: 'x', strimzi_io_name: 'my-cluster-zookeeper' }).cluster).toBe('my-cluster');
     expect(one({ alertname: 'x', strimzi_io_name: 'someone-else-kafka' }).cluster).toBe('');
     expect(one({ alertname: 'x', pod: 'my-cluster-zookeeper-2' }).cluster).toBe('my-cluster');
-    expect(one({ alertname: 'x', instance: 'b-1.unknown-msk.abc.c2.kafka.eu-west-1.amazonaws.com:11001' }).cluster).toBe('');
+    expect(
+      one({ alertname: 'x', instance: 'b-1.unknown-msk.abc.c2.kafka.eu-west-1.amazonaws.com:11001' }).cluster,
+    ).toBe('');
     expect(one({ alertname: 'x', instance: '10.0.1.12:9404' }).cluster).toBe('payments');
     expect(one({ alertname: 'x' }).cluster).toBe('');
   });
 
   it('a host two clusters list names neither', () => {
-    const shared: AlertRouting = { kinds: {}, brokerHosts: { payments: { 'kafka.internal': 1 }, 'my-cluster': { 'kafka.internal': 1 } } };
-    expect(one({ alertname: 'x', instance: 'kafka.internal:7071' }, shared)).toMatchObject({ cluster: '', brokerIds: [] });
-    expect(one({ alertname: 'x', cluster: 'payments', instance: 'kafka.internal:7071' }, shared)).toMatchObject({ cluster: 'payments', brokerIds: [1] });
+    const shared: AlertRouting = {
+      kinds: {},
+      brokerHosts: { payments: { 'kafka.internal': 1 }, 'my-cluster': { 'kafka.internal': 1 } },
+    };
+    expect(one({ alertname: 'x', instance: 'kafka.internal:7071' }, shared)).toMatchObject({
+      cluster: '',
+      brokerIds: [],
+    });
+    expect(one({ alertname: 'x', cluster: 'payments', instance: 'kafka.internal:7071' }, shared)).toMatchObject({
+      cluster: 'payments',
+      brokerIds: [1],
+    });
   });
 
   it('configuredCluster and hostOf', () => {
@@ -132,16 +216,23 @@ describe('cluster from the usual labels', () => {
 
 describe('broker from the usual labels', () => {
   it('id labels: broker, broker_id, brokerId, node_id, nodeId, kafka_broker_id', () => {
-    for (const key of ['broker', 'broker_id', 'brokerId', 'node_id', 'nodeId', 'kafka_broker_id']) expect(one({ alertname: 'x', cluster: 'payments', [key]: '3' }).brokerIds, key).toEqual([3]);
+    for (const key of ['broker', 'broker_id', 'brokerId', 'node_id', 'nodeId', 'kafka_broker_id'])
+      expect(one({ alertname: 'x', cluster: 'payments', [key]: '3' }).brokerIds, key).toEqual([3]);
   });
 
   it('pod ordinals of broker pods only', () => {
     expect(one({ alertname: 'x', kubernetes_pod_name: 'my-cluster-kafka-3' }).brokerIds).toEqual([3]);
     expect(one({ alertname: 'x', pod_name: 'my-cluster-kafka-0' }).brokerIds).toEqual([0]);
-    expect(one({ alertname: 'x', pod: 'my-cluster-dual-role-7', strimzi_io_cluster: 'my-cluster' }).brokerIds).toEqual([7]);
+    expect(one({ alertname: 'x', pod: 'my-cluster-dual-role-7', strimzi_io_cluster: 'my-cluster' }).brokerIds).toEqual([
+      7,
+    ]);
     // Not brokers: ZooKeeper, exporters, operators; and a StatefulSet ordinal outside Strimzi says nothing.
-    expect(one({ alertname: 'x', pod: 'my-cluster-zookeeper-1', strimzi_io_cluster: 'my-cluster' }).brokerIds).toEqual([]);
-    expect(one({ alertname: 'x', pod: 'my-cluster-cruise-control-1', strimzi_io_cluster: 'my-cluster' }).brokerIds).toEqual([]);
+    expect(one({ alertname: 'x', pod: 'my-cluster-zookeeper-1', strimzi_io_cluster: 'my-cluster' }).brokerIds).toEqual(
+      [],
+    );
+    expect(
+      one({ alertname: 'x', pod: 'my-cluster-cruise-control-1', strimzi_io_cluster: 'my-cluster' }).brokerIds,
+    ).toEqual([]);
     expect(one({ alertname: 'x', pod: 'other-pool-2', strimzi_io_cluster: 'my-cluster' }).brokerIds).toEqual([]);
     expect(one({ alertname: 'x', pod: 'kafka-broker-1' }).brokerIds).toEqual([]);
     expect(one({ alertname: 'x', pod: 'my-cluster-kafka-exporter-5f6b7' }).brokerIds).toEqual([]);
@@ -150,7 +241,9 @@ describe('broker from the usual labels', () => {
   });
 
   it('hosts: MSK endpoints, bare ids, configured broker hosts (with or without port, IPv6 too)', () => {
-    expect(one({ alertname: 'x', instance: 'b-3.orders-prod.7x9k2p.c2.kafka.eu-west-1.amazonaws.com:11001' }).brokerIds).toEqual([3]);
+    expect(
+      one({ alertname: 'x', instance: 'b-3.orders-prod.7x9k2p.c2.kafka.eu-west-1.amazonaws.com:11001' }).brokerIds,
+    ).toEqual([3]);
     expect(one({ alertname: 'x', hostname: 'kafka1' }).brokerIds).toEqual([1]);
     expect(one({ alertname: 'x', host: 'KAFKA3' }).brokerIds).toEqual([3]);
     expect(one({ alertname: 'x', instance: '[fd00::5]:9404' }).brokerIds).toEqual([3]);
@@ -159,41 +252,62 @@ describe('broker from the usual labels', () => {
   });
 
   it('the configured brokerLabel: an id, a host, or a name ending in the id; unreadable ones are reported', () => {
-    const r = (v: string) => one({ alertname: 'x', cluster: 'payments', kafka_node: v }, { ...ROUTING, brokerLabel: 'kafka_node' });
+    const r = (v: string) =>
+      one({ alertname: 'x', cluster: 'payments', kafka_node: v }, { ...ROUTING, brokerLabel: 'kafka_node' });
     expect(r('5').brokerIds).toEqual([5]);
     expect(r('kafka2').brokerIds).toEqual([2]);
     expect(r('kafka-broker-7').brokerIds).toEqual([7]);
     expect(r('primary').brokerIds).toEqual([]);
     expect(r('primary').labels.kafkaHealBrokerUnresolved).toBe('kafka_node=primary');
     // It is read first; an unreadable one does not hide a readable broker label.
-    expect(one({ alertname: 'x', kafka_node: '5', broker: '1' }, { ...ROUTING, brokerLabel: 'kafka_node' }).brokerIds).toEqual([5]);
-    expect(one({ alertname: 'x', kafka_node: 'primary', broker: '1' }, { ...ROUTING, brokerLabel: 'kafka_node' })).toMatchObject({ brokerIds: [1], labels: { kafkaHealBrokerUnresolved: 'kafka_node=primary' } });
+    expect(
+      one({ alertname: 'x', kafka_node: '5', broker: '1' }, { ...ROUTING, brokerLabel: 'kafka_node' }).brokerIds,
+    ).toEqual([5]);
+    expect(
+      one({ alertname: 'x', kafka_node: 'primary', broker: '1' }, { ...ROUTING, brokerLabel: 'kafka_node' }),
+    ).toMatchObject({ brokerIds: [1], labels: { kafkaHealBrokerUnresolved: 'kafka_node=primary' } });
     expect(one({ alertname: 'x', broker: 'my-cluster-kafka-4' }).brokerIds).toEqual([4]);
     // A configured label the alert does not carry: the usual labels still count.
     expect(one({ alertname: 'x', broker_id: '6' }, { ...ROUTING, brokerLabel: 'kafka_node' }).brokerIds).toEqual([6]);
     // The first unreadable label is the one reported.
-    expect(one({ alertname: 'x', broker: 'left', node_id: 'right' }).labels.kafkaHealBrokerUnresolved).toBe('broker=left');
+    expect(one({ alertname: 'x', broker: 'left', node_id: 'right' }).labels.kafkaHealBrokerUnresolved).toBe(
+      'broker=left',
+    );
   });
 });
 
 describe('kinds from the configuration', () => {
-  const routing: AlertRouting = { ...ROUTING, kinds: { [alertKey('OurBrokerVanished')]: 'broker-down', [alertKey('NoMessageForTooLong')]: 'error-rate' } };
+  const routing: AlertRouting = {
+    ...ROUTING,
+    kinds: { [alertKey('OurBrokerVanished')]: 'broker-down', [alertKey('NoMessageForTooLong')]: 'error-rate' },
+  };
 
   it('a configured name maps, tolerantly, and overrides a built-in one; kafka_heal_kind still wins', () => {
-    expect(one({ alertname: 'our_broker_vanished', cluster: 'payments', broker: '2' }, routing)).toMatchObject({ kind: 'broker-down', brokerIds: [2] });
+    expect(one({ alertname: 'our_broker_vanished', cluster: 'payments', broker: '2' }, routing)).toMatchObject({
+      kind: 'broker-down',
+      brokerIds: [2],
+    });
     expect(one({ alertname: 'NoMessageForTooLong', cluster: 'payments' }, routing).kind).toBe('error-rate');
-    expect(one({ alertname: 'OurBrokerVanished', cluster: 'payments', kafka_heal_kind: 'monitoring-gap' }, routing).kind).toBe('monitoring-gap');
+    expect(
+      one({ alertname: 'OurBrokerVanished', cluster: 'payments', kafka_heal_kind: 'monitoring-gap' }, routing).kind,
+    ).toBe('monitoring-gap');
     // A hostile name is only a key: no prototype lookups.
     expect(one({ alertname: 'constructor', cluster: 'payments' }, routing).kind).toBe('unknown');
   });
 
   it('ScrapeProblem without a broker is a monitoring gap', () => {
-    expect(one({ alertname: 'ScrapeProblem', strimzi_io_cluster: 'my-cluster', kubernetes_pod_name: 'my-cluster-kafka-1' }).kind).toBe('broker-down');
+    expect(
+      one({ alertname: 'ScrapeProblem', strimzi_io_cluster: 'my-cluster', kubernetes_pod_name: 'my-cluster-kafka-1' })
+        .kind,
+    ).toBe('broker-down');
     expect(one({ alertname: 'ScrapeProblem', strimzi_io_cluster: 'my-cluster' }).kind).toBe('monitoring-gap');
   });
 
   it('without routing (AMP, CLI) the built-in names still apply', () => {
-    const r = normalize(alert({ alertname: 'TooLargeConsumerGroupLag', cluster: 'payments', consumergroup: 'billing' }), { clusters: CLUSTERS, receivedAt });
+    const r = normalize(
+      alert({ alertname: 'TooLargeConsumerGroupLag', cluster: 'payments', consumergroup: 'billing' }),
+      { clusters: CLUSTERS, receivedAt },
+    );
     expect(r).toMatchObject({ outcome: 'signals', signals: [{ kind: 'consumer-lag', consumerGroup: 'billing' }] });
   });
 });
@@ -202,7 +316,12 @@ describe('unknown alerts are kept and notified, never dropped', () => {
   const policy = parsePolicy({ mode: 'auto' });
   const cluster = CLUSTERS[2] as ClusterFacts;
   const now = new Date(receivedAt);
-  const unknownAlert = (name: string, fingerprint: string): Signal => ({ ...one({ alertname: name, cluster: 'payments' }), name, fingerprint, id: `sig-${fingerprint}` });
+  const unknownAlert = (name: string, fingerprint: string): Signal => ({
+    ...one({ alertname: name, cluster: 'payments' }),
+    name,
+    fingerprint,
+    id: `sig-${fingerprint}`,
+  });
 
   it('an unmapped alert becomes an unknown signal that escalates (SEV-3: notify people)', () => {
     const s = unknownAlert('UncleanLeaderElectionsPerSec > 0', 'u1');
@@ -213,12 +332,29 @@ describe('unknown alerts are kept and notified, never dropped', () => {
   });
 
   it('a second, different unknown alert opens its own incident (and notification) instead of joining the first one silently; the same alert again joins and re-notifies', () => {
-    const first: OpenIncident = { id: 'inc-u1', cluster: 'payments', type: 'unknown', severity: 'SEV-3', status: 'escalated', brokers: [{ id: 2, firstSeenAt: receivedAt }], openedAt: receivedAt, fingerprints: ['u1'] };
+    const first: OpenIncident = {
+      id: 'inc-u1',
+      cluster: 'payments',
+      type: 'unknown',
+      severity: 'SEV-3',
+      status: 'escalated',
+      brokers: [{ id: 2, firstSeenAt: receivedAt }],
+      openedAt: receivedAt,
+      fingerprints: ['u1'],
+    };
     const other = { ...unknownAlert('OfflineLogDirectoryCount', 'u2'), brokerIds: [2] };
     const d = classify({ signal: other, cluster, openIncidents: [first], recentHeals: [], policy, now });
     expect(correlate(other, d, [first], policy, now)).toEqual({ kind: 'new' });
     const again = unknownAlert('UncleanLeaderElectionsPerSec > 0', 'u1');
-    expect(correlate(again, classify({ signal: again, cluster, openIncidents: [first], recentHeals: [], policy, now }), [first], policy, now)).toEqual({
+    expect(
+      correlate(
+        again,
+        classify({ signal: again, cluster, openIncidents: [first], recentHeals: [], policy, now }),
+        [first],
+        policy,
+        now,
+      ),
+    ).toEqual({
       kind: 'join',
       incidentId: 'inc-u1',
       renotify: 'alarm UncleanLeaderElectionsPerSec > 0 of escalated incident inc-u1 fired again',

@@ -29,10 +29,18 @@ const config = validateConfig(
       {
         name: 'c1',
         platform: 'ec2',
-        ec2: { metadataMode: 'kraft', brokers: [1, 2, 3].map((id) => ({ id, instanceId: inst(id) })), kafkaServiceName: 'kafka' },
+        ec2: {
+          metadataMode: 'kraft',
+          brokers: [1, 2, 3].map((id) => ({ id, instanceId: inst(id) })),
+          kafkaServiceName: 'kafka',
+        },
         brokerCount: 3,
         bootstrapServers: ['127.0.0.1:9092'],
-        probe: { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0'], securityGroupId: 'sg-0123456789abcdef0' },
+        probe: {
+          vpcId: 'vpc-0123456789abcdef0',
+          subnetIds: ['subnet-0123456789abcdef0'],
+          securityGroupId: 'sg-0123456789abcdef0',
+        },
         consumerGroups: [{ name: 'g1', topics: ['t'], maxOffsetLag: 1000 }],
       },
     ],
@@ -42,28 +50,41 @@ const config = validateConfig(
 const specs = clusterAlarmSpecs('drill', config.clusters[0]!);
 const byKind = (kind: string) => specs.find((s) => s.alarmKind === kind) as AlarmSpec;
 const CLUSTER = { 'Cluster Name': 'c1' };
-const reachable = (id: number, v: number): MetricSample => ({ namespace: 'KafkaHeal/drill', name: 'BrokerReachable', dimensions: { ...CLUSTER, 'Broker ID': String(id) }, value: v });
+const reachable = (id: number, v: number): MetricSample => ({
+  namespace: 'KafkaHeal/drill',
+  name: 'BrokerReachable',
+  dimensions: { ...CLUSTER, 'Broker ID': String(id) },
+  value: v,
+});
 const heartbeat: MetricSample = { namespace: 'KafkaHeal/drill', name: 'ProbeHeartbeat', dimensions: CLUSTER, value: 1 };
-const healthy = (): MetricSample[] => [heartbeat, reachable(1, 1), reachable(2, 1), reachable(3, 1), { namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 0 }];
-const shown = (trs: AlarmTransition[]) => trs.map((t) => `${t.contributor ? `b${t.contributor.attributes['Broker ID']}` : 'alarm'}:${t.from}->${t.to}`);
+const healthy = (): MetricSample[] => [
+  heartbeat,
+  reachable(1, 1),
+  reachable(2, 1),
+  reachable(3, 1),
+  { namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 0 },
+];
+const shown = (trs: AlarmTransition[]) =>
+  trs.map((t) => `${t.contributor ? `b${t.contributor.attributes['Broker ID']}` : 'alarm'}:${t.from}->${t.to}`);
 
 // Periods are 1 s locally (60 s in CloudWatch); time starts on a period boundary.
 const T0 = Date.parse('2026-11-22T04:00:00Z');
 
 describe('AlarmEvaluator: one alarm over every broker', () => {
-  it('another deployment\'s series of a cluster with the same name does not feed this deployment\'s alarm', () => {
+  it("another deployment's series of a cluster with the same name does not feed this deployment's alarm", () => {
     const ev = new AlarmEvaluator([byKind('broker-down')], { periodSeconds: 1, startMs: T0 });
     const foreign = (id: number, v: number): MetricSample => ({ ...reachable(id, v), namespace: 'KafkaHeal/staging' });
     ev.observe(T0 + 100, healthy());
     ev.observe(T0 + 1100, healthy());
     expect(shown(ev.evaluate(T0 + 2000))).toEqual(['alarm:INSUFFICIENT_DATA->OK']);
-    for (const t of [2100, 3100, 4100]) ev.observe(T0 + t, [reachable(2, 1), foreign(2, 0), { ...foreign(2, 0), namespace: 'KafkaHeal' }]);
+    for (const t of [2100, 3100, 4100])
+      ev.observe(T0 + t, [reachable(2, 1), foreign(2, 0), { ...foreign(2, 0), namespace: 'KafkaHeal' }]);
     expect(ev.evaluate(T0 + 3000)).toEqual([]);
     expect(ev.evaluate(T0 + 4000)).toEqual([]);
     expect(ev.contributorState(byKind('broker-down').alarmName, '2')).toBe('OK');
   });
 
-  it('broker-down: 2 of 2 periods with Minimum BrokerReachable < 1 -> that broker\'s contributor goes to ALARM, and the alarm with it', () => {
+  it("broker-down: 2 of 2 periods with Minimum BrokerReachable < 1 -> that broker's contributor goes to ALARM, and the alarm with it", () => {
     const ev = new AlarmEvaluator([byKind('broker-down')], { periodSeconds: 1, startMs: T0 });
     ev.observe(T0 + 100, healthy());
     ev.observe(T0 + 1100, healthy());
@@ -75,7 +96,13 @@ describe('AlarmEvaluator: one alarm over every broker', () => {
     ev.observe(T0 + 3200, [reachable(2, 0), reachable(1, 1)]);
     const fired = ev.evaluate(T0 + 4000);
     expect(shown(fired)).toEqual(['b2:OK->ALARM', 'alarm:OK->ALARM']);
-    expect(fired[0]).toMatchObject({ datapoints: [0, 0], contributor: { id: contributorId(byKind('broker-down').alarmName, { 'Broker ID': '2' }), attributes: { 'Broker ID': '2' } } });
+    expect(fired[0]).toMatchObject({
+      datapoints: [0, 0],
+      contributor: {
+        id: contributorId(byKind('broker-down').alarmName, { 'Broker ID': '2' }),
+        attributes: { 'Broker ID': '2' },
+      },
+    });
     expect(ev.contributorState(byKind('broker-down').alarmName, '2')).toBe('ALARM');
     expect(ev.contributorState(byKind('broker-down').alarmName, '1')).toBe('OK');
     // A second broker failing while the first is down is its own transition (a cascade is seen).
@@ -108,13 +135,28 @@ describe('AlarmEvaluator: one alarm over every broker', () => {
 
   it('disk: the fullest mount of each broker host, by the cluster and broker dimensions the agent adds', () => {
     const disk = byKind('disk-critical');
-    const host = (broker: number, path: string, v: number): MetricSample => ({ namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: inst(broker), path, ...CLUSTER, 'Broker ID': String(broker) }, value: v });
-    const other: MetricSample = { namespace: 'CWAgent', name: 'disk_used_percent', dimensions: { InstanceId: inst(9), path: '/', 'Cluster Name': 'other', 'Broker ID': '2' }, value: 99 };
-    expect(groupValuesFor(disk, [host(2, '/', 40), host(2, '/data', 93), host(3, '/', 50), other])).toEqual(new Map([['2', 93], ['3', 50]]));
+    const host = (broker: number, path: string, v: number): MetricSample => ({
+      namespace: 'CWAgent',
+      name: 'disk_used_percent',
+      dimensions: { InstanceId: inst(broker), path, ...CLUSTER, 'Broker ID': String(broker) },
+      value: v,
+    });
+    const other: MetricSample = {
+      namespace: 'CWAgent',
+      name: 'disk_used_percent',
+      dimensions: { InstanceId: inst(9), path: '/', 'Cluster Name': 'other', 'Broker ID': '2' },
+      value: 99,
+    };
+    expect(groupValuesFor(disk, [host(2, '/', 40), host(2, '/data', 93), host(3, '/', 50), other])).toEqual(
+      new Map([
+        ['2', 93],
+        ['3', 50],
+      ]),
+    );
     expect(groupValuesFor(byKind('under-replicated'), [host(2, '/', 40)])).toEqual(new Map());
   });
 
-  it('force() fires one broker\'s contributor (and the alarm) once; the next evaluation of healthy data clears it', () => {
+  it("force() fires one broker's contributor (and the alarm) once; the next evaluation of healthy data clears it", () => {
     const ev = new AlarmEvaluator([byKind('broker-down')], { periodSeconds: 1, startMs: T0 });
     expect(ev.force((s) => s.alarmKind === 'broker-down', T0 + 500, 'injected')).toEqual([]); // which broker?
     const fired = ev.force((s) => s.alarmKind === 'broker-down', T0 + 500, 'injected', '2');
@@ -129,14 +171,25 @@ describe('AlarmEvaluator: one alarm over every broker', () => {
 
 describe('AlarmEvaluator: alarms on one series', () => {
   it('missing data: notBreaching alarms stay OK; the heartbeat (breaching) fires on silence', () => {
-    const ev = new AlarmEvaluator([byKind('offline-partitions'), byKind('probe-heartbeat')], { periodSeconds: 1, startMs: T0 });
+    const ev = new AlarmEvaluator([byKind('offline-partitions'), byKind('probe-heartbeat')], {
+      periodSeconds: 1,
+      startMs: T0,
+    });
     const out = ev.evaluate(T0 + 3000);
-    expect(out.map((t) => `${t.spec.alarmKind}:${t.to}`).sort()).toEqual(['offline-partitions:OK', 'probe-heartbeat:ALARM']);
+    expect(out.map((t) => `${t.spec.alarmKind}:${t.to}`).sort()).toEqual([
+      'offline-partitions:OK',
+      'probe-heartbeat:ALARM',
+    ]);
   });
 
   it('the heartbeat counts probe runs (OfflinePartitions samples, whatever their value): a run a period keeps it OK', () => {
     const ev = new AlarmEvaluator([byKind('probe-heartbeat')], { periodSeconds: 1, startMs: T0 });
-    const offline = (v: number): MetricSample => ({ namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: v });
+    const offline = (v: number): MetricSample => ({
+      namespace: 'KafkaHeal/drill',
+      name: 'OfflinePartitions',
+      dimensions: CLUSTER,
+      value: v,
+    });
     // 0 offline partitions is still a run: SampleCount 1, not below the threshold 1.
     ev.observe(T0 + 100, [offline(0)]);
     ev.observe(T0 + 1100, [offline(0)]);
@@ -147,7 +200,12 @@ describe('AlarmEvaluator: alarms on one series', () => {
   });
 
   it('a 300 s period scales with the 60 s one (5 local seconds per period here)', () => {
-    const spec: AlarmSpec = { ...byKind('offline-partitions'), periodSeconds: 300, evaluationPeriods: 1, datapointsToAlarm: 1 };
+    const spec: AlarmSpec = {
+      ...byKind('offline-partitions'),
+      periodSeconds: 300,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+    };
     const ev = new AlarmEvaluator([spec], { periodSeconds: 1, startMs: T0 });
     ev.observe(T0 + 100, [{ namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 2 }]);
     expect(ev.evaluate(T0 + 4900)).toEqual([]);
@@ -156,23 +214,48 @@ describe('AlarmEvaluator: alarms on one series', () => {
 
   it('exact dimension sets: a per-broker series does not feed a cluster-level alarm', () => {
     const urp = byKind('under-replicated');
-    expect(valuesFor(urp, [{ namespace: 'KafkaHeal/drill', name: 'UnderReplicatedPartitions', dimensions: { ...CLUSTER, 'Broker ID': '1' }, value: 5 }])).toEqual([]);
-    expect(valuesFor(urp, [{ namespace: 'KafkaHeal/drill', name: 'UnderReplicatedPartitions', dimensions: CLUSTER, value: 5 }])).toEqual([5]);
+    expect(
+      valuesFor(urp, [
+        {
+          namespace: 'KafkaHeal/drill',
+          name: 'UnderReplicatedPartitions',
+          dimensions: { ...CLUSTER, 'Broker ID': '1' },
+          value: 5,
+        },
+      ]),
+    ).toEqual([]);
+    expect(
+      valuesFor(urp, [
+        { namespace: 'KafkaHeal/drill', name: 'UnderReplicatedPartitions', dimensions: CLUSTER, value: 5 },
+      ]),
+    ).toEqual([5]);
     // The per-broker query reads only series with exactly its schema's dimensions.
-    expect(groupValuesFor(byKind('broker-down'), [{ namespace: 'KafkaHeal/drill', name: 'BrokerReachable', dimensions: CLUSTER, value: 0 }])).toEqual(new Map());
+    expect(
+      groupValuesFor(byKind('broker-down'), [
+        { namespace: 'KafkaHeal/drill', name: 'BrokerReachable', dimensions: CLUSTER, value: 0 },
+      ]),
+    ).toEqual(new Map());
   });
 
   it('a query the evaluator cannot read is reported as not evaluated locally, not silently dropped', () => {
-    const odd: AlarmSpec = { ...byKind('offline-partitions'), alarmName: 'q', source: { type: 'insights', query: 'SELECT COUNT(x) FROM y', label: 'x' } };
+    const odd: AlarmSpec = {
+      ...byKind('offline-partitions'),
+      alarmName: 'q',
+      source: { type: 'insights', query: 'SELECT COUNT(x) FROM y', label: 'x' },
+    };
     const ev = new AlarmEvaluator([odd], { periodSeconds: 1, startMs: T0 });
-    expect(ev.skipped).toEqual([{ alarmName: 'q', reason: 'cannot evaluate Metrics Insights query locally: SELECT COUNT(x) FROM y' }]);
+    expect(ev.skipped).toEqual([
+      { alarmName: 'q', reason: 'cannot evaluate Metrics Insights query locally: SELECT COUNT(x) FROM y' },
+    ]);
     expect(() => valuesFor(odd, [])).toThrow(UnsupportedQueryError);
   });
 
   it('force() fires a spurious alarm once; the next evaluation of healthy data clears it', () => {
     const ev = new AlarmEvaluator([byKind('offline-partitions')], { periodSeconds: 1, startMs: T0 });
     const fired = ev.force((s) => s.alarmKind === 'offline-partitions', T0 + 500, 'injected');
-    expect(fired).toEqual([expect.objectContaining({ from: 'INSUFFICIENT_DATA', to: 'ALARM', reason: 'injected', datapoints: [1] })]);
+    expect(fired).toEqual([
+      expect.objectContaining({ from: 'INSUFFICIENT_DATA', to: 'ALARM', reason: 'injected', datapoints: [1] }),
+    ]);
     expect(ev.force((s) => s.alarmKind === 'offline-partitions', T0 + 600, 'again')).toEqual([]);
     expect(ev.evaluate(T0 + 2000)).toEqual([expect.objectContaining({ from: 'ALARM', to: 'OK' })]);
   });
@@ -185,12 +268,31 @@ describe('local periods', () => {
     expect(localPeriodMs(urp, { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(8000);
     expect(localPeriodMs(byKind('broker-down'), { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(2000);
     // 9 minutes is not sustained: 9 x 60 s stays scaled.
-    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 9 }, { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(2000);
-    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 10 }, { periodSeconds: 2, sustainedWindowSeconds: 120 })).toBe(12000);
+    expect(
+      localPeriodMs({ periodSeconds: 60, evaluationPeriods: 9 }, { periodSeconds: 2, sustainedWindowSeconds: 120 }),
+    ).toBe(2000);
+    expect(
+      localPeriodMs({ periodSeconds: 60, evaluationPeriods: 10 }, { periodSeconds: 2, sustainedWindowSeconds: 120 }),
+    ).toBe(12000);
     // A leader election takes real seconds: the quorum and controller alarms keep a 30 s local window.
-    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 2, alarmKind: 'quorum-lost' }, { periodSeconds: 2, electionWindowSeconds: 30 })).toBe(15000);
-    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 3, alarmKind: 'controller-missing' }, { periodSeconds: 2, electionWindowSeconds: 30 })).toBe(10000);
-    expect(localPeriodMs({ periodSeconds: 60, evaluationPeriods: 2, alarmKind: 'broker-down' }, { periodSeconds: 2, electionWindowSeconds: 30 })).toBe(2000);
+    expect(
+      localPeriodMs(
+        { periodSeconds: 60, evaluationPeriods: 2, alarmKind: 'quorum-lost' },
+        { periodSeconds: 2, electionWindowSeconds: 30 },
+      ),
+    ).toBe(15000);
+    expect(
+      localPeriodMs(
+        { periodSeconds: 60, evaluationPeriods: 3, alarmKind: 'controller-missing' },
+        { periodSeconds: 2, electionWindowSeconds: 30 },
+      ),
+    ).toBe(10000);
+    expect(
+      localPeriodMs(
+        { periodSeconds: 60, evaluationPeriods: 2, alarmKind: 'broker-down' },
+        { periodSeconds: 2, electionWindowSeconds: 30 },
+      ),
+    ).toBe(2000);
   });
 
   it('a grace keeps a period open for late samples', () => {
@@ -204,7 +306,11 @@ describe('local periods', () => {
 
 describe('parseInsightsQuery', () => {
   it('reads the SCHEMA form, the bare namespace form and a GROUP BY with its ORDER BY', () => {
-    expect(parseInsightsQuery(`SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'c1' GROUP BY "Broker ID" ORDER BY MIN() ASC`)).toEqual({
+    expect(
+      parseInsightsQuery(
+        `SELECT MIN(BrokerReachable) FROM SCHEMA("KafkaHeal", "Cluster Name", "Broker ID") WHERE "Cluster Name" = 'c1' GROUP BY "Broker ID" ORDER BY MIN() ASC`,
+      ),
+    ).toEqual({
       aggregate: 'MIN',
       metricName: 'BrokerReachable',
       namespace: 'KafkaHeal',
@@ -212,7 +318,14 @@ describe('parseInsightsQuery', () => {
       where: { 'Cluster Name': 'c1' },
       groupBy: 'Broker ID',
     });
-    expect(parseInsightsQuery(`SELECT AVG(cpu_usage_active) FROM CWAgent WHERE "Cluster Name" = 'c1' AND cpu = 'cpu-total'`)).toEqual({ aggregate: 'AVG', metricName: 'cpu_usage_active', namespace: 'CWAgent', where: { 'Cluster Name': 'c1', cpu: 'cpu-total' } });
+    expect(
+      parseInsightsQuery(`SELECT AVG(cpu_usage_active) FROM CWAgent WHERE "Cluster Name" = 'c1' AND cpu = 'cpu-total'`),
+    ).toEqual({
+      aggregate: 'AVG',
+      metricName: 'cpu_usage_active',
+      namespace: 'CWAgent',
+      where: { 'Cluster Name': 'c1', cpu: 'cpu-total' },
+    });
   });
 
   it('refuses what it cannot evaluate', () => {
@@ -222,7 +335,17 @@ describe('parseInsightsQuery', () => {
 });
 
 describe('alarmStateChangeEvent -> the real normalizer', () => {
-  const facts = [{ name: 'c1', aliases: [], platform: 'ec2' as const, metadataMode: 'kraft' as const, brokerCount: 3, hasDr: false, automaticFailover: false }];
+  const facts = [
+    {
+      name: 'c1',
+      aliases: [],
+      platform: 'ec2' as const,
+      metadataMode: 'kraft' as const,
+      brokerCount: 3,
+      hasDr: false,
+      automaticFailover: false,
+    },
+  ];
   const ctx = { clusters: facts, receivedAt: new Date(T0 + 2000).toISOString(), deployment: 'drill' };
   const down = () => {
     const ev = new AlarmEvaluator([byKind('broker-down')], { periodSeconds: 1, startMs: T0 });
@@ -231,21 +354,32 @@ describe('alarmStateChangeEvent -> the real normalizer', () => {
     return ev.evaluate(T0 + 2000);
   };
 
-  it('broker 2\'s contributor event becomes a firing broker-down signal for broker 2 of c1, its datapoint the value', () => {
+  it("broker 2's contributor event becomes a firing broker-down signal for broker 2 of c1, its datapoint the value", () => {
     const [tr] = down();
     const event = alarmStateChangeEvent(tr!, { region: 'eu-west-1', account: '123456789012' });
     expect(event['detail-type']).toBe('CloudWatch Alarm Contributor State Change');
     const r = normalize(event, ctx);
     expect(r.outcome).toBe('signals');
     if (r.outcome !== 'signals') return;
-    expect(r.signals[0]).toMatchObject({ source: 'cloudwatch', cluster: 'c1', kind: 'broker-down', brokerIds: [2], state: 'firing', value: 0, threshold: 1 });
+    expect(r.signals[0]).toMatchObject({
+      source: 'cloudwatch',
+      cluster: 'c1',
+      kind: 'broker-down',
+      brokerIds: [2],
+      state: 'firing',
+      value: 0,
+      threshold: 1,
+    });
     expect(r.signals[0]?.fingerprint).toMatch(/:alarm:kafka-heal-drill\.c1-broker-down#[0-9a-f]{16}$/);
   });
 
-  it('the alarm\'s own change only counts its contributors: ignored', () => {
+  it("the alarm's own change only counts its contributors: ignored", () => {
     const [, parent] = down();
     const r = normalize(alarmStateChangeEvent(parent!, { region: 'eu-west-1', account: '123456789012' }), ctx);
-    expect(r).toMatchObject({ outcome: 'ignored', reason: expect.stringMatching(/contributors' state changes name the brokers/) });
+    expect(r).toMatchObject({
+      outcome: 'ignored',
+      reason: expect.stringMatching(/contributors' state changes name the brokers/),
+    });
   });
 
   it('an alarm on one series is an alarm state change with reason data', () => {
@@ -253,6 +387,9 @@ describe('alarmStateChangeEvent -> the real normalizer', () => {
     ev.observe(T0 + 100, [{ namespace: 'KafkaHeal/drill', name: 'OfflinePartitions', dimensions: CLUSTER, value: 4 }]);
     const [tr] = ev.evaluate(T0 + 1000);
     const r = normalize(alarmStateChangeEvent(tr!, { region: 'eu-west-1', account: '123456789012' }), ctx);
-    expect(r).toMatchObject({ outcome: 'signals', signals: [{ kind: 'offline-partitions', brokerIds: [], value: 4, threshold: 0 }] });
+    expect(r).toMatchObject({
+      outcome: 'signals',
+      signals: [{ kind: 'offline-partitions', brokerIds: [], value: 4, threshold: 0 }],
+    });
   });
 });

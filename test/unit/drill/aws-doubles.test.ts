@@ -12,13 +12,27 @@ import type { RunResult } from '../../../local/stepfunctions/index.js';
 describe('SecretsManagerDouble', () => {
   it('answers GetSecretValue by name or ARN, ResourceNotFoundException otherwise; put changes a value', async () => {
     const sm = new SecretsManagerDouble({ 'kafka-heal/c/credentials': '{"username":"u","password":"p"}' });
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'kafka-heal/c/credentials' }))).resolves.toMatchObject({ SecretString: '{"username":"u","password":"p"}' });
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-heal/c/credentials-AbCdEf' }))).resolves.toMatchObject({ Name: 'kafka-heal/c/credentials' });
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'other' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'kafka-heal/c/credentials' }))).resolves.toMatchObject({
+      SecretString: '{"username":"u","password":"p"}',
+    });
+    await expect(
+      sm.send(
+        new GetSecretValueCommand({
+          SecretId: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kafka-heal/c/credentials-AbCdEf',
+        }),
+      ),
+    ).resolves.toMatchObject({ Name: 'kafka-heal/c/credentials' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'other' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
     sm.put('other', 'v');
-    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'other' }))).resolves.toMatchObject({ SecretString: 'v' });
+    await expect(sm.send(new GetSecretValueCommand({ SecretId: 'other' }))).resolves.toMatchObject({
+      SecretString: 'v',
+    });
     expect(sm.reads).toEqual(['kafka-heal/c/credentials', 'kafka-heal/c/credentials', 'other', 'other']);
-    await expect(sm.send(new PutSecretValueCommand({ SecretId: 'x', SecretString: 'y' }))).rejects.toThrow('does not implement PutSecretValueCommand');
+    await expect(sm.send(new PutSecretValueCommand({ SecretId: 'x', SecretString: 'y' }))).rejects.toThrow(
+      'does not implement PutSecretValueCommand',
+    );
   });
 });
 
@@ -47,7 +61,12 @@ describe('LocalQueue', () => {
   it('a consumer that throws fails the batch (redelivered), never the queue', async () => {
     let calls = 0;
     const errors: unknown[] = [];
-    const q = new LocalQueue({ arn: 'arn:x:q', retryDelayMs: 1, onError: (e) => errors.push(e), consumer: async () => (++calls === 1 ? Promise.reject(new Error('boom')) : { batchItemFailures: [] }) });
+    const q = new LocalQueue({
+      arn: 'arn:x:q',
+      retryDelayMs: 1,
+      onError: (e) => errors.push(e),
+      consumer: async () => (++calls === 1 ? Promise.reject(new Error('boom')) : { batchItemFailures: [] }),
+    });
     q.send('x');
     await q.idle();
     expect(calls).toBe(2);
@@ -75,36 +94,68 @@ describe('LocalQueue', () => {
 
   it('the SQS client double puts SendMessageBatch entries on the named queue, and refuses an unknown queue', async () => {
     const bodies: string[] = [];
-    const q = new LocalQueue({ arn: 'arn:x:signals', consumer: async (e) => (bodies.push(e.Records[0]!.body), { batchItemFailures: [] }) });
+    const q = new LocalQueue({
+      arn: 'arn:x:signals',
+      consumer: async (e) => (bodies.push(e.Records[0]!.body), { batchItemFailures: [] }),
+    });
     const sqs = sqsClientDouble({ [q.url]: q });
-    const res = (await sqs.send(new SendMessageBatchCommand({ QueueUrl: q.url, Entries: [{ Id: '0', MessageBody: 's1' }, { Id: '1', MessageBody: 's2' }] }))) as { Successful: unknown[]; Failed: unknown[] };
+    const res = (await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: q.url,
+        Entries: [
+          { Id: '0', MessageBody: 's1' },
+          { Id: '1', MessageBody: 's2' },
+        ],
+      }),
+    )) as { Successful: unknown[]; Failed: unknown[] };
     expect(res.Failed).toEqual([]);
     await q.idle();
     expect(bodies).toEqual(['s1', 's2']);
-    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: 'nope', Entries: [] }))).rejects.toMatchObject({ name: 'QueueDoesNotExist' });
+    await expect(sqs.send(new SendMessageBatchCommand({ QueueUrl: 'nope', Entries: [] }))).rejects.toMatchObject({
+      name: 'QueueDoesNotExist',
+    });
   });
 });
 
 describe('SfnDouble', () => {
   const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-drill-broker-recovery';
-  const ok = (id: string): RunResult => ({ status: 'SUCCEEDED', output: null, events: [], execution: { id, name: 'n', stateMachineArn: SM, taskToken: 't' } });
+  const ok = (id: string): RunResult => ({
+    status: 'SUCCEEDED',
+    output: null,
+    events: [],
+    execution: { id, name: 'n', stateMachineArn: SM, taskToken: 't' },
+  });
 
   it('StartExecution runs the state machine once per name; a duplicate gets ExecutionAlreadyExists', async () => {
     const runs: unknown[] = [];
     const sfn = new SfnDouble(async (e) => (runs.push(e.input), ok(e.executionArn)));
-    const r = (await sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-1', input: '{"incidentId":"inc-1"}' }))) as { executionArn: string };
-    expect(r.executionArn).toBe('arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-drill-broker-recovery:inc-1');
-    await expect(sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-1', input: '{}' }))).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    const r = (await sfn.send(
+      new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-1', input: '{"incidentId":"inc-1"}' }),
+    )) as { executionArn: string };
+    expect(r.executionArn).toBe(
+      'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-drill-broker-recovery:inc-1',
+    );
+    await expect(
+      sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-1', input: '{}' })),
+    ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
     await sfn.settled();
     expect(runs).toEqual([{ incidentId: 'inc-1' }]);
-    expect(await sfn.send(new DescribeExecutionCommand({ executionArn: r.executionArn }))).toMatchObject({ status: 'SUCCEEDED' });
+    expect(await sfn.send(new DescribeExecutionCommand({ executionArn: r.executionArn }))).toMatchObject({
+      status: 'SUCCEEDED',
+    });
     expect(sfn.running()).toEqual([]);
   });
 
   it('an execution that cannot start (no binding) ends FAILED instead of rejecting unheard', async () => {
-    const sfn = new SfnDouble(() => Promise.reject(Object.assign(new Error('no local binding for: x'), { name: 'UnboundResourceError' })));
+    const sfn = new SfnDouble(() =>
+      Promise.reject(Object.assign(new Error('no local binding for: x'), { name: 'UnboundResourceError' })),
+    );
     await sfn.send(new StartExecutionCommand({ stateMachineArn: SM, name: 'inc-2', input: '{}' }));
     await sfn.settled();
-    expect(sfn.executions[0]?.result).toMatchObject({ status: 'FAILED', error: 'UnboundResourceError', cause: 'no local binding for: x' });
+    expect(sfn.executions[0]?.result).toMatchObject({
+      status: 'FAILED',
+      error: 'UnboundResourceError',
+      cause: 'no local binding for: x',
+    });
   });
 });

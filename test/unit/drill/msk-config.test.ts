@@ -22,8 +22,17 @@ describe('drillConfig for an MSK drill', () => {
   const c = config.clusters[0];
 
   it('deploys the local cluster as MSK: its ARN and name, brokers 1..3, the local listeners', () => {
-    expect(c).toMatchObject({ name: 'drill-it', platform: 'msk', brokerCount: 3, bootstrapServers: cluster.bootstrapServers.split(',') });
-    expect(c?.platform === 'msk' ? c.msk : undefined).toEqual({ clusterArn: expect.stringMatching(/^arn:aws:kafka:eu-west-1:123456789012:cluster\/drill-it\//), clusterName: 'drill-it', metadataMode: 'kraft' });
+    expect(c).toMatchObject({
+      name: 'drill-it',
+      platform: 'msk',
+      brokerCount: 3,
+      bootstrapServers: cluster.bootstrapServers.split(','),
+    });
+    expect(c?.platform === 'msk' ? c.msk : undefined).toEqual({
+      clusterArn: expect.stringMatching(/^arn:aws:kafka:eu-west-1:123456789012:cluster\/drill-it\//),
+      clusterName: 'drill-it',
+      metadataMode: 'kraft',
+    });
   });
 
   it('gets the MSK alarm set, whose broker-down alarm reads the probe and classifies to msk-broker-recovery', () => {
@@ -33,15 +42,39 @@ describe('drillConfig for an MSK drill', () => {
     expect(down?.alarmName).toBe(`kafka-heal-${DEPLOYMENT}.drill-it-broker-down`);
     // The MSK set, not the EC2 one: AWS/Kafka series are among its sources.
     expect(JSON.stringify(specs)).toContain('AWS/Kafka');
-    const signal: Signal = { id: 's', source: 'cloudwatch', kind: 'broker-down', cluster: 'drill-it', brokerIds: [2], state: 'firing', value: 0, threshold: 1, name: down?.alarmName ?? '', observedAt: '2026-01-01T00:00:00.000Z', fingerprint: 'f', labels: {} };
+    const signal: Signal = {
+      id: 's',
+      source: 'cloudwatch',
+      kind: 'broker-down',
+      cluster: 'drill-it',
+      brokerIds: [2],
+      state: 'firing',
+      value: 0,
+      threshold: 1,
+      name: down?.alarmName ?? '',
+      observedAt: '2026-01-01T00:00:00.000Z',
+      fingerprint: 'f',
+      labels: {},
+    };
     const facts = clusterFacts(config).find((f) => f.name === 'drill-it');
-    expect(classify({ signal, cluster: facts, policy: { ...DEFAULT_POLICY, mode: 'auto' }, openIncidents: [], recentHeals: [], now: new Date('2026-01-01T00:00:05.000Z') })).toMatchObject({
+    expect(
+      classify({
+        signal,
+        cluster: facts,
+        policy: { ...DEFAULT_POLICY, mode: 'auto' },
+        openIncidents: [],
+        recentHeals: [],
+        now: new Date('2026-01-01T00:00:05.000Z'),
+      }),
+    ).toMatchObject({
       action: 'remediate',
       plan: { workflow: 'msk-broker-recovery', brokerIds: [2] },
     });
   });
 
   it('a secured, ZooKeeper or paired cluster is refused by name', () => {
-    expect(() => drillConfig({ ...cluster, mode: 'zookeeper' } as LocalCluster, { policyMode: 'auto', consumerGroup, msk: {} })).toThrow(/the MSK double presents a plain KRaft cluster with no DR peer; drill-it is zookeeper/);
+    expect(() =>
+      drillConfig({ ...cluster, mode: 'zookeeper' } as LocalCluster, { policyMode: 'auto', consumerGroup, msk: {} }),
+    ).toThrow(/the MSK double presents a plain KRaft cluster with no DR peer; drill-it is zookeeper/);
   });
 });

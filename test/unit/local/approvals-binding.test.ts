@@ -50,7 +50,10 @@ const definition = parseDefinition(
 
 const run = (opts: ApprovalBindingOptions) => {
   const binding = approvalBinding({ timeScale: 0.0001, ...opts });
-  return { binding, result: runWorkflow({ definition, input: { incidentId: 'inc-1' }, bindings: { [APPROVAL_RESOURCE]: binding } }) };
+  return {
+    binding,
+    result: runWorkflow({ definition, input: { incidentId: 'inc-1' }, bindings: { [APPROVAL_RESOURCE]: binding } }),
+  };
 };
 
 describe('approvalBinding', () => {
@@ -58,9 +61,16 @@ describe('approvalBinding', () => {
     const { binding, result } = run({ decide: approveAfter(5, 'alice', 'looks right') });
     const r = await result;
     expect(r.status).toBe('SUCCEEDED');
-    expect(r.status === 'SUCCEEDED' && r.output).toEqual({ incidentId: 'inc-1', approval: { decision: 'approved', by: 'alice', reason: 'looks right' } });
+    expect(r.status === 'SUCCEEDED' && r.output).toEqual({
+      incidentId: 'inc-1',
+      approval: { decision: 'approved', by: 'alice', reason: 'looks right' },
+    });
     expect(binding.requests).toHaveLength(1);
-    expect(binding.requests[0]).toMatchObject({ stateName: 'Ask For Approval', outcome: 'approved', request: { incidentId: 'inc-1', actions: ['throttle producers', 'restart broker 1'] } });
+    expect(binding.requests[0]).toMatchObject({
+      stateName: 'Ask For Approval',
+      outcome: 'approved',
+      request: { incidentId: 'inc-1', actions: ['throttle producers', 'restart broker 1'] },
+    });
     // Each Task gets its own token, not the run-wide context token.
     expect(binding.requests[0]?.request.taskToken).toMatch(/^local-task-/);
   });
@@ -68,7 +78,8 @@ describe('approvalBinding', () => {
   it('rejected: the task fails with ApprovalRejected and a JSON cause', async () => {
     const r = await run({ decide: rejectAfter(1, 'not during peak', 'bob') }).result;
     expect(r.status === 'SUCCEEDED' && r.output).toMatchObject({ approvalError: { Error: 'ApprovalRejected' } });
-    const cause = r.status === 'SUCCEEDED' ? ((r.output as { approvalError: { Cause: string } }).approvalError.Cause) : '';
+    const cause =
+      r.status === 'SUCCEEDED' ? (r.output as { approvalError: { Cause: string } }).approvalError.Cause : '';
     expect(JSON.parse(cause)).toEqual({ decision: 'rejected', by: 'bob', reason: 'not during peak' });
   });
 
@@ -79,7 +90,9 @@ describe('approvalBinding', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(300); // 3600 s x 0.0001 = 360 ms
     expect(r.status === 'SUCCEEDED' && r.output).toMatchObject({ approvalError: { Error: 'States.Timeout' } });
     const token = binding.requests[0]?.taskToken ?? '';
-    await expect(answerTask(binding.tokens, token, { decision: 'approved', by: 'late' })).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    await expect(answerTask(binding.tokens, token, { decision: 'approved', by: 'late' })).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
   });
 
   it('answers from outside through the shared registry, once', async () => {
@@ -87,7 +100,9 @@ describe('approvalBinding', () => {
     const { result } = run({ tokens, timeoutMs: 5000 });
     const open = await tokens.whenOpened((t) => t.stateName === 'Ask For Approval');
     await answerTask(tokens, open.taskToken, { decision: 'approved', by: 'carol' });
-    await expect(answerTask(tokens, open.taskToken, { decision: 'rejected', by: 'dave' })).rejects.toMatchObject({ name: 'TaskTimedOut' });
+    await expect(answerTask(tokens, open.taskToken, { decision: 'rejected', by: 'dave' })).rejects.toMatchObject({
+      name: 'TaskTimedOut',
+    });
     await expect(tokens.sendTaskSuccess('nope', '{}')).rejects.toBeInstanceOf(TaskDoesNotExist);
     const r = await result;
     expect(r.status === 'SUCCEEDED' && r.output).toMatchObject({ approval: { decision: 'approved', by: 'carol' } });
@@ -109,11 +124,25 @@ describe('approvalBinding', () => {
     const bad = parseDefinition(
       JSON.stringify({
         StartAt: 'Ask',
-        States: { Ask: { Type: 'Task', Resource: APPROVAL_RESOURCE, Parameters: { FunctionName: 'f', Payload: { incidentId: 'i', workflow: 'w-x', summary: 's', actions: [], 'taskToken.$': '$$.Task.Token' } }, End: true } },
+        States: {
+          Ask: {
+            Type: 'Task',
+            Resource: APPROVAL_RESOURCE,
+            Parameters: {
+              FunctionName: 'f',
+              Payload: { incidentId: 'i', workflow: 'w-x', summary: 's', actions: [], 'taskToken.$': '$$.Task.Token' },
+            },
+            End: true,
+          },
+        },
       }),
       {},
     );
-    const r = await runWorkflow({ definition: bad, input: {}, bindings: { [APPROVAL_RESOURCE]: approvalBinding({ decide: approveAfter(0) }) } });
+    const r = await runWorkflow({
+      definition: bad,
+      input: {},
+      bindings: { [APPROVAL_RESOURCE]: approvalBinding({ decide: approveAfter(0) }) },
+    });
     expect(r).toMatchObject({ status: 'FAILED', error: 'InputValidationError' });
     if (r.status === 'FAILED') expect(r.cause).toContain('actions');
   });

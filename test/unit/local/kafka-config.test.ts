@@ -19,9 +19,21 @@ import {
 } from '../../../local/kafka/config.js';
 import { procState } from '../../../local/kafka/processes.js';
 
-const voters: BrokerPlan[] = [1, 2, 3].map((id) => ({ id, port: 9000 + id, controllerPort: 9100 + id, dir: `/w/broker-${id}`, dataDir: `/w/broker-${id}/data` }));
+const voters: BrokerPlan[] = [1, 2, 3].map((id) => ({
+  id,
+  port: 9000 + id,
+  controllerPort: 9100 + id,
+  dir: `/w/broker-${id}`,
+  dataDir: `/w/broker-${id}/data`,
+}));
 const brokerOnly: BrokerPlan = { id: 4, port: 9004, dir: '/w/broker-4', dataDir: '/w/broker-4/data' };
-const zk: ZkPlan[] = [1, 2, 3].map((id) => ({ id, clientPort: 2180 + id, peerPort: 2880 + id, electionPort: 3880 + id, dir: `/w/zk-${id}` }));
+const zk: ZkPlan[] = [1, 2, 3].map((id) => ({
+  id,
+  clientPort: 2180 + id,
+  peerPort: 2880 + id,
+  electionPort: 3880 + id,
+  dir: `/w/zk-${id}`,
+}));
 
 describe('KRaft broker properties', () => {
   const p = kraftBrokerProps(voters[0] as BrokerPlan, voters);
@@ -84,15 +96,31 @@ describe('files and command lines', () => {
   });
 
   it('builds a JVM command line with the marker, heap, logging config per mode and the main class last', () => {
-    const k = jvmArgs({ jarDir: '/j', mode: 'kraft', heap: ['-Xmx1m'], marker: markerProp('c', 'broker-1'), logConfig: '/w/log4j2.xml', mainClass: 'kafka.Kafka', args: ['/w/s.properties'] });
+    const k = jvmArgs({
+      jarDir: '/j',
+      mode: 'kraft',
+      heap: ['-Xmx1m'],
+      marker: markerProp('c', 'broker-1'),
+      logConfig: '/w/log4j2.xml',
+      mainClass: 'kafka.Kafka',
+      args: ['/w/s.properties'],
+    });
     expect(k).toContain('-Dkafka-heal.node=c/broker-1');
     expect(k).toContain('-Dlog4j2.configurationFile=/w/log4j2.xml');
     expect(k.slice(-4)).toEqual(['-cp', '/j/*', 'kafka.Kafka', '/w/s.properties']);
-    const z = jvmArgs({ jarDir: '/j', mode: 'zookeeper', heap: [], marker: 'm', logConfig: '/w/log4j.properties', mainClass: 'Z', args: [] });
+    const z = jvmArgs({
+      jarDir: '/j',
+      mode: 'zookeeper',
+      heap: [],
+      marker: 'm',
+      logConfig: '/w/log4j.properties',
+      mainClass: 'Z',
+      args: [],
+    });
     expect(z).toContain('-Dlog4j.configuration=file:/w/log4j.properties');
   });
 
-  it('adds a node\'s extras: JVM flags (a java agent) before the marker and classpath folders after the jar set', () => {
+  it("adds a node's extras: JVM flags (a java agent) before the marker and classpath folders after the jar set", () => {
     const z = jvmArgs({
       jarDir: '/j',
       mode: 'zookeeper',
@@ -127,14 +155,31 @@ describe('process state from /proc', () => {
 
 describe('secured listeners (KRaft)', () => {
   const plan: BrokerPlan = { ...(voters[0] as BrokerPlan), securedPort: 9201, expiredPort: 9301 };
-  const files = { keystore: '/c/broker-keystore.pem', expiredKeystore: '/c/expired-keystore.pem', truststore: '/c/ca.pem', username: 'kafka-heal', password: 'pw' };
-  const secured = (o: Partial<SecuredListener>): SecuredListener => ({ protocol: 'SASL_SSL', mechanism: 'SCRAM-SHA-512', ...files, ...o });
+  const files = {
+    keystore: '/c/broker-keystore.pem',
+    expiredKeystore: '/c/expired-keystore.pem',
+    truststore: '/c/ca.pem',
+    username: 'kafka-heal',
+    password: 'pw',
+  };
+  const secured = (o: Partial<SecuredListener>): SecuredListener => ({
+    protocol: 'SASL_SSL',
+    mechanism: 'SCRAM-SHA-512',
+    ...files,
+    ...o,
+  });
 
   it('adds a SECURED and an EXPIRED listener beside PLAINTEXT, which keeps inter-broker and controller traffic', () => {
     const p = kraftBrokerProps(plan, voters, secured({ reauthMs: 8000 }));
-    expect(p.listeners).toBe('PLAINTEXT://127.0.0.1:9001,CONTROLLER://127.0.0.1:9101,SECURED://127.0.0.1:9201,EXPIRED://127.0.0.1:9301');
-    expect(p['advertised.listeners']).toBe('PLAINTEXT://127.0.0.1:9001,SECURED://127.0.0.1:9201,EXPIRED://127.0.0.1:9301');
-    expect(p['listener.security.protocol.map']).toBe('PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURED:SASL_SSL,EXPIRED:SASL_SSL');
+    expect(p.listeners).toBe(
+      'PLAINTEXT://127.0.0.1:9001,CONTROLLER://127.0.0.1:9101,SECURED://127.0.0.1:9201,EXPIRED://127.0.0.1:9301',
+    );
+    expect(p['advertised.listeners']).toBe(
+      'PLAINTEXT://127.0.0.1:9001,SECURED://127.0.0.1:9201,EXPIRED://127.0.0.1:9301',
+    );
+    expect(p['listener.security.protocol.map']).toBe(
+      'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SECURED:SASL_SSL,EXPIRED:SASL_SSL',
+    );
     expect(p['inter.broker.listener.name']).toBe('PLAINTEXT');
     expect(p).toMatchObject({
       'listener.name.secured.ssl.keystore.type': 'PEM',
@@ -143,22 +188,33 @@ describe('secured listeners (KRaft)', () => {
       'listener.name.secured.ssl.truststore.location': '/c/ca.pem',
       'listener.name.secured.ssl.client.auth': 'none',
       'listener.name.secured.sasl.enabled.mechanisms': 'SCRAM-SHA-512',
-      'listener.name.secured.scram-sha-512.sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+      'listener.name.secured.scram-sha-512.sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required;',
       'listener.name.secured.scram-sha-512.connections.max.reauth.ms': '8000',
     });
     expect(kraftBrokerProps(plan, voters)['listeners']).toBe('PLAINTEXT://127.0.0.1:9001,CONTROLLER://127.0.0.1:9101');
   });
 
   it('mTLS requires client certificates; SASL_PLAINTEXT has no TLS settings and no EXPIRED listener; PLAIN and OAUTHBEARER have their login modules', () => {
-    expect(kraftBrokerProps(plan, voters, secured({ protocol: 'SSL', mechanism: undefined, clientAuth: true }))['listener.name.secured.ssl.client.auth']).toBe('required');
+    expect(
+      kraftBrokerProps(plan, voters, secured({ protocol: 'SSL', mechanism: undefined, clientAuth: true }))[
+        'listener.name.secured.ssl.client.auth'
+      ],
+    ).toBe('required');
     const plain = kraftBrokerProps(plan, voters, secured({ protocol: 'SASL_PLAINTEXT', mechanism: 'PLAIN' }));
     expect(plain.listeners).not.toContain('EXPIRED');
     expect(Object.keys(plain).some((k) => k.includes('.ssl.'))).toBe(false);
-    expect(plain['listener.name.secured.plain.sasl.jaas.config']).toBe('org.apache.kafka.common.security.plain.PlainLoginModule required user_kafka-heal="pw";');
-    expect(kraftBrokerProps(plan, voters, secured({ mechanism: 'OAUTHBEARER' }))['listener.name.secured.oauthbearer.sasl.jaas.config']).toContain('OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="kafka-broker";');
+    expect(plain['listener.name.secured.plain.sasl.jaas.config']).toBe(
+      'org.apache.kafka.common.security.plain.PlainLoginModule required user_kafka-heal="pw";',
+    );
+    expect(
+      kraftBrokerProps(plan, voters, secured({ mechanism: 'OAUTHBEARER' }))[
+        'listener.name.secured.oauthbearer.sasl.jaas.config'
+      ],
+    ).toContain('OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="kafka-broker";');
   });
 
-  it('SCRAM users at format time; the CLI tools\' client properties; unsigned JWTs', () => {
+  it("SCRAM users at format time; the CLI tools' client properties; unsigned JWTs", () => {
     expect(scramFormatArgs(secured({}))).toEqual(['--add-scram', 'SCRAM-SHA-512=[name=kafka-heal,password=pw]']);
     expect(scramFormatArgs(secured({ mechanism: 'PLAIN' }))).toEqual([]);
     expect(scramFormatArgs(undefined)).toEqual([]);
@@ -167,13 +223,22 @@ describe('secured listeners (KRaft)', () => {
       'ssl.truststore.type': 'PEM',
       'ssl.truststore.location': '/c/ca.pem',
       'sasl.mechanism': 'SCRAM-SHA-512',
-      'sasl.jaas.config': 'org.apache.kafka.common.security.scram.ScramLoginModule required username="kafka-heal" password="pw";',
+      'sasl.jaas.config':
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="kafka-heal" password="pw";',
     });
-    expect(clientProperties(secured({ protocol: 'SSL', mechanism: undefined, clientAuth: true }), { keystore: '/c/client-keystore.pem' })).toMatchObject({ 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': '/c/client-keystore.pem' });
+    expect(
+      clientProperties(secured({ protocol: 'SSL', mechanism: undefined, clientAuth: true }), {
+        keystore: '/c/client-keystore.pem',
+      }),
+    ).toMatchObject({ 'ssl.keystore.type': 'PEM', 'ssl.keystore.location': '/c/client-keystore.pem' });
     const jwt = unsecuredJwt('kafka-heal', Date.parse('2026-01-01T00:00:00Z'), 3_600_000);
     const [header, payload, signature] = jwt.split('.');
     expect(JSON.parse(Buffer.from(header as string, 'base64url').toString())).toEqual({ alg: 'none' });
-    expect(JSON.parse(Buffer.from(payload as string, 'base64url').toString())).toEqual({ sub: 'kafka-heal', iat: 1767225600, exp: 1767229200 });
+    expect(JSON.parse(Buffer.from(payload as string, 'base64url').toString())).toEqual({
+      sub: 'kafka-heal',
+      iat: 1767225600,
+      exp: 1767229200,
+    });
     expect(signature).toBe('');
   });
 });

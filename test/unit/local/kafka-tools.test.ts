@@ -18,7 +18,9 @@ describe('parseQuorumStatus', () => {
   });
 
   it('reads an empty observer list', () => {
-    expect(parseQuorumStatus(sample.replace(/CurrentObservers:.*$/m, 'CurrentObservers:       []')).observers).toEqual([]);
+    expect(parseQuorumStatus(sample.replace(/CurrentObservers:.*$/m, 'CurrentObservers:       []')).observers).toEqual(
+      [],
+    );
   });
 
   it('refuses output without a leader id', () => {

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { heartbeatSentAt, mirrorProperties } from '../../../local/kafka/mirror.js';
 
 describe('MirrorMaker 2 configuration for a one-way DR flow', () => {
-  const base = { source: { alias: 'events', bootstrapServers: '127.0.0.1:1,127.0.0.1:2' }, target: { alias: 'events-dr', bootstrapServers: '127.0.0.1:3' } };
+  const base = {
+    source: { alias: 'events', bootstrapServers: '127.0.0.1:1,127.0.0.1:2' },
+    target: { alias: 'events-dr', bootstrapServers: '127.0.0.1:3' },
+  };
 
   it('replicates source -> target only, topics and groups, identity names, offsets synced exactly, 1 s intervals, RF 3', () => {
     const p = mirrorProperties(base);
@@ -21,13 +24,28 @@ describe('MirrorMaker 2 configuration for a one-way DR flow', () => {
       'emit.heartbeats.interval.seconds': '1',
       'dedicated.mode.enable.internal.rest': 'false',
     });
-    for (const key of ['replication.factor', 'checkpoints.topic.replication.factor', 'heartbeats.topic.replication.factor', 'offset-syncs.topic.replication.factor', 'offset.storage.replication.factor', 'status.storage.replication.factor', 'config.storage.replication.factor']) {
+    for (const key of [
+      'replication.factor',
+      'checkpoints.topic.replication.factor',
+      'heartbeats.topic.replication.factor',
+      'offset-syncs.topic.replication.factor',
+      'offset.storage.replication.factor',
+      'status.storage.replication.factor',
+      'config.storage.replication.factor',
+    ]) {
       expect(p[key], key).toBe('3');
     }
   });
 
   it('options: prefixed names, an allow-list, a smaller replication factor, slower intervals', () => {
-    const p = mirrorProperties({ ...base, replicationPolicy: 'default', topics: 'orders|payments', groups: 'billing', replicationFactor: 1, intervalSeconds: 5 });
+    const p = mirrorProperties({
+      ...base,
+      replicationPolicy: 'default',
+      topics: 'orders|payments',
+      groups: 'billing',
+      replicationFactor: 1,
+      intervalSeconds: 5,
+    });
     expect(p).toMatchObject({
       'replication.policy.class': 'org.apache.kafka.connect.mirror.DefaultReplicationPolicy',
       'events->events-dr.topics': 'orders|payments',

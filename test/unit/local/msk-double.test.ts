@@ -38,41 +38,76 @@ describe('local MSK double', () => {
   it('DescribeCluster: ACTIVE for its ARN, NotFoundException for any other', async () => {
     const msk = localMskDouble(localCluster(), { clusterArn: ARN });
     const describe = msk.registry[RESOURCES.kafkaDescribeCluster]!;
-    expect(await describe({ ClusterArn: ARN }, call)).toMatchObject({ ClusterInfo: { ClusterArn: ARN, ClusterName: 'orders', State: 'ACTIVE' } });
-    expect((await errorOf(() => describe({ ClusterArn: ARN.replace('orders', 'other') }, call)))?.name).toBe('Kafka.NotFoundException');
+    expect(await describe({ ClusterArn: ARN }, call)).toMatchObject({
+      ClusterInfo: { ClusterArn: ARN, ClusterName: 'orders', State: 'ACTIVE' },
+    });
+    expect((await errorOf(() => describe({ ClusterArn: ARN.replace('orders', 'other') }, call)))?.name).toBe(
+      'Kafka.NotFoundException',
+    );
   });
 
   it('RebootBroker restarts that local broker; the operation completes once it is back in service, fails if it never is', async () => {
     const c = localCluster();
     let back: () => void = () => undefined;
-    const msk = localMskDouble(c, { clusterArn: ARN, waitBack: (id) => (id === 2 ? new Promise<void>((r) => (back = r)) : Promise.reject(new Error(`broker ${id} never came back`))) });
-    const state = async (arn: string) => ((await msk.registry[RESOURCES.kafkaDescribeClusterOperation]!({ ClusterOperationArn: arn }, call)) as { ClusterOperationInfo: { OperationState: string; ErrorInfo?: unknown } }).ClusterOperationInfo;
-    const r = (await msk.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['2'] }, call)) as { ClusterOperationArn: string };
+    const msk = localMskDouble(c, {
+      clusterArn: ARN,
+      waitBack: (id) =>
+        id === 2 ? new Promise<void>((r) => (back = r)) : Promise.reject(new Error(`broker ${id} never came back`)),
+    });
+    const state = async (arn: string) =>
+      (
+        (await msk.registry[RESOURCES.kafkaDescribeClusterOperation]!({ ClusterOperationArn: arn }, call)) as {
+          ClusterOperationInfo: { OperationState: string; ErrorInfo?: unknown };
+        }
+      ).ClusterOperationInfo;
+    const r = (await msk.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['2'] }, call)) as {
+      ClusterOperationArn: string;
+    };
     await new Promise((res) => setTimeout(res, 10));
     expect(c.faults).toEqual([['restart', 2]]);
     expect((await state(r.ClusterOperationArn)).OperationState).toBe('UPDATE_IN_PROGRESS');
     back();
-    const other = (await msk.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['3'] }, call)) as { ClusterOperationArn: string };
+    const other = (await msk.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['3'] }, call)) as {
+      ClusterOperationArn: string;
+    };
     await msk.settled();
     expect(await state(r.ClusterOperationArn)).toMatchObject({ OperationState: 'UPDATE_COMPLETE' });
-    expect(await state(other.ClusterOperationArn)).toMatchObject({ OperationState: 'UPDATE_FAILED', ErrorInfo: { ErrorString: 'broker 3 never came back' } });
+    expect(await state(other.ClusterOperationArn)).toMatchObject({
+      OperationState: 'UPDATE_FAILED',
+      ErrorInfo: { ErrorString: 'broker 3 never came back' },
+    });
   });
 
   it('RebootBroker and storage share one cluster state: a cluster mid-update refuses the reboot', async () => {
     const c = localCluster();
     const msk = localMskDouble(c, { clusterArn: ARN });
     msk.model.state = 'UPDATING';
-    expect(await msk.registry[RESOURCES.kafkaDescribeCluster]!({ ClusterArn: ARN }, call)).toMatchObject({ ClusterInfo: { State: 'UPDATING' } });
-    expect((await errorOf(() => msk.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['2'] }, call)))?.name).toBe('Kafka.BadRequestException');
+    expect(await msk.registry[RESOURCES.kafkaDescribeCluster]!({ ClusterArn: ARN }, call)).toMatchObject({
+      ClusterInfo: { State: 'UPDATING' },
+    });
+    expect(
+      (await errorOf(() => msk.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['2'] }, call)))
+        ?.name,
+    ).toBe('Kafka.BadRequestException');
     expect(c.faults).toEqual([]);
   });
 
   it('a broker id the cluster does not have, or a double told to refuse: BadRequestException, nothing restarted', async () => {
     const c = localCluster();
-    const unknown = await errorOf(() => localMskDouble(c, { clusterArn: ARN }).registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['7'] }, call));
-    expect(unknown).toEqual({ name: 'Kafka.BadRequestException', message: `broker 7 is not a broker of ${ARN} (brokers 1, 2, 3)` });
+    const unknown = await errorOf(() =>
+      localMskDouble(c, { clusterArn: ARN }).registry[RESOURCES.kafkaRebootBroker]!(
+        { ClusterArn: ARN, BrokerIds: ['7'] },
+        call,
+      ),
+    );
+    expect(unknown).toEqual({
+      name: 'Kafka.BadRequestException',
+      message: `broker 7 is not a broker of ${ARN} (brokers 1, 2, 3)`,
+    });
     const refusing = localMskDouble(c, { clusterArn: ARN, refuseReboot: 'the reboot was refused' });
-    expect(await errorOf(() => refusing.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['2'] }, call))).toEqual({ name: 'Kafka.BadRequestException', message: 'the reboot was refused' });
+    expect(
+      await errorOf(() => refusing.registry[RESOURCES.kafkaRebootBroker]!({ ClusterArn: ARN, BrokerIds: ['2'] }, call)),
+    ).toEqual({ name: 'Kafka.BadRequestException', message: 'the reboot was refused' });
     await refusing.settled();
     expect(refusing.reboots).toEqual([]);
     expect(c.faults).toEqual([]);

@@ -5,7 +5,16 @@
 // cascade-recovery overlap locally.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { MapToleranceUnsupportedError, TaskError, enteredStates, runWorkflow, type AslDefinition, type AslState, type BindingRegistry, type Json } from '../../../local/stepfunctions/index.js';
+import {
+  MapToleranceUnsupportedError,
+  TaskError,
+  enteredStates,
+  runWorkflow,
+  type AslDefinition,
+  type AslState,
+  type BindingRegistry,
+  type Json,
+} from '../../../local/stepfunctions/index.js';
 
 /** Long enough for a wrongly started iteration to show in the log after the run has ended. */
 const SETTLE_MS = 150;
@@ -22,7 +31,11 @@ function mapOf(extra: Partial<AslState>, iteratorTail: Record<string, AslState> 
           ProcessorConfig: { Mode: 'INLINE' },
           StartAt: 'Recover One',
           States: {
-            'Recover One': { Type: 'Task', Resource: 'r:recover', ...(Object.keys(iteratorTail).length > 0 ? { Next: Object.keys(iteratorTail)[0] } : { End: true }) },
+            'Recover One': {
+              Type: 'Task',
+              Resource: 'r:recover',
+              ...(Object.keys(iteratorTail).length > 0 ? { Next: Object.keys(iteratorTail)[0] } : { End: true }),
+            },
             ...iteratorTail,
           },
         } as unknown as AslDefinition,
@@ -68,26 +81,48 @@ function recorder(failing: number[], ms = 20): { log: string[]; bindings: Bindin
 }
 
 describe('Map: a failed iteration fails the Map, as in AWS', () => {
-  it('MaxConcurrency 1, item 2 of 3 fails: item 3 never starts, the Map Catch runs with item 2\'s error', async () => {
+  it("MaxConcurrency 1, item 2 of 3 fails: item 3 never starts, the Map Catch runs with item 2's error", async () => {
     const { log, bindings } = recorder([2]);
-    const res = await runWorkflow({ definition: mapOf({ MaxConcurrency: 1 }), input: { brokers: [1, 2, 3] }, bindings });
+    const res = await runWorkflow({
+      definition: mapOf({ MaxConcurrency: 1 }),
+      input: { brokers: [1, 2, 3] },
+      bindings,
+    });
     await sleep(SETTLE_MS);
     expect(log).toEqual(['start 1', 'end 1', 'start 2', 'failed 2', 'escalate', 'escalated']);
     expect(res.status).toBe('SUCCEEDED');
-    if (res.status === 'SUCCEEDED') expect(res.output).toEqual({ brokers: [1, 2, 3], error: { Error: 'BrokerNotRecovered', Cause: 'broker 2 did not come back' } });
+    if (res.status === 'SUCCEEDED')
+      expect(res.output).toEqual({
+        brokers: [1, 2, 3],
+        error: { Error: 'BrokerNotRecovered', Cause: 'broker 2 did not come back' },
+      });
     expect(enteredStates(res.events).filter((s) => s === 'Recover One')).toHaveLength(2);
   });
 
   it('a Retry on the Map runs the whole Map again (from item 1), and still never reaches item 3', async () => {
     const { log, bindings } = recorder([2], 5);
-    const def = mapOf({ MaxConcurrency: 1, Retry: [{ ErrorEquals: ['BrokerNotRecovered'], IntervalSeconds: 1, MaxAttempts: 1 }] });
+    const def = mapOf({
+      MaxConcurrency: 1,
+      Retry: [{ ErrorEquals: ['BrokerNotRecovered'], IntervalSeconds: 1, MaxAttempts: 1 }],
+    });
     const res = await runWorkflow({ definition: def, input: { brokers: [1, 2, 3] }, bindings, timeScale: 0.001 });
     await sleep(SETTLE_MS);
-    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'failed 2', 'start 1', 'end 1', 'start 2', 'failed 2', 'escalate', 'escalated']);
+    expect(log).toEqual([
+      'start 1',
+      'end 1',
+      'start 2',
+      'failed 2',
+      'start 1',
+      'end 1',
+      'start 2',
+      'failed 2',
+      'escalate',
+      'escalated',
+    ]);
     expect(res.events.filter((e) => e.type === 'StateRetried' && e.stateName === 'Each Broker')).toHaveLength(1);
   });
 
-  it('without a matching Catch the execution fails with the iteration\'s error, and item 3 never starts', async () => {
+  it("without a matching Catch the execution fails with the iteration's error, and item 3 never starts", async () => {
     const { log, bindings } = recorder([2]);
     const def = mapOf({ MaxConcurrency: 1 });
     delete def.States['Each Broker']!.Catch;
@@ -124,7 +159,11 @@ describe('Map: a failed iteration fails the Map, as in AWS', () => {
 
   it('every item succeeding still runs every item in order (MaxConcurrency 1) and returns their results', async () => {
     const { log, bindings } = recorder([], 2);
-    const res = await runWorkflow({ definition: mapOf({ MaxConcurrency: 1 }), input: { brokers: [1, 2, 3] }, bindings });
+    const res = await runWorkflow({
+      definition: mapOf({ MaxConcurrency: 1 }),
+      input: { brokers: [1, 2, 3] },
+      bindings,
+    });
     expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
     expect(res.status === 'SUCCEEDED' && res.output).toEqual({ brokers: [1, 2, 3], recovered: [1, 2, 3] });
   });
@@ -143,7 +182,12 @@ describe('Map: a failed iteration fails the Map, as in AWS', () => {
     const { log, bindings } = recorder([], 60);
     const stop = new AbortController();
     setTimeout(() => stop.abort(new Error('stopped by an operator')), 20);
-    const res = await runWorkflow({ definition: mapOf({ MaxConcurrency: 1 }), input: { brokers: [1, 2, 3] }, bindings, signal: stop.signal });
+    const res = await runWorkflow({
+      definition: mapOf({ MaxConcurrency: 1 }),
+      input: { brokers: [1, 2, 3] },
+      bindings,
+      signal: stop.signal,
+    });
     await sleep(SETTLE_MS);
     expect(res.status).toBe('ABORTED');
     expect(log.filter((l) => l.startsWith('start'))).toEqual(['start 1']);
@@ -152,10 +196,19 @@ describe('Map: a failed iteration fails the Map, as in AWS', () => {
 
 describe('Map: failure tolerance', () => {
   it('refuses ToleratedFailure* before the run: a Distributed-mode setting the local runtime does not implement', async () => {
-    for (const field of ['ToleratedFailurePercentage', 'ToleratedFailureCount', 'ToleratedFailurePercentagePath', 'ToleratedFailureCountPath']) {
+    for (const field of [
+      'ToleratedFailurePercentage',
+      'ToleratedFailureCount',
+      'ToleratedFailurePercentagePath',
+      'ToleratedFailureCountPath',
+    ]) {
       const { log, bindings } = recorder([]);
       const value: Json = field.endsWith('Path') ? '$.tolerated' : 1;
-      const run = runWorkflow({ definition: mapOf({ MaxConcurrency: 1, [field]: value }), input: { brokers: [1] }, bindings });
+      const run = runWorkflow({
+        definition: mapOf({ MaxConcurrency: 1, [field]: value }),
+        input: { brokers: [1] },
+        bindings,
+      });
       await expect(run).rejects.toBeInstanceOf(MapToleranceUnsupportedError);
       await expect(run).rejects.toThrow(new RegExp(`"Each Broker" sets ${field}`));
       expect(log).toEqual([]);

@@ -23,8 +23,19 @@ function definition(): AslDefinition {
           {
             StartAt: 'Check',
             States: {
-              Check: { Type: 'Task', Resource: RESOURCES.lambdaInvoke, Parameters: { FunctionName: STEPS, 'Payload.$': '$' }, ResultSelector: { 'verdict.$': '$.Payload.verdict' }, ResultPath: '$.check', Next: 'Is Done' },
-              'Is Done': { Type: 'Choice', Choices: [{ Variable: '$.check.verdict', StringEquals: 'refuse', Next: 'Refused' }], Default: 'Finished' },
+              Check: {
+                Type: 'Task',
+                Resource: RESOURCES.lambdaInvoke,
+                Parameters: { FunctionName: STEPS, 'Payload.$': '$' },
+                ResultSelector: { 'verdict.$': '$.Payload.verdict' },
+                ResultPath: '$.check',
+                Next: 'Is Done',
+              },
+              'Is Done': {
+                Type: 'Choice',
+                Choices: [{ Variable: '$.check.verdict', StringEquals: 'refuse', Next: 'Refused' }],
+                Default: 'Finished',
+              },
               Refused: { Type: 'Fail', Error: 'NotRecovered', CausePath: '$.why' },
               Finished: { Type: 'Pass', Parameters: { 'result.$': '$.check.verdict' }, End: true },
             },
@@ -51,7 +62,8 @@ async function run(verdict: 'ok' | 'refuse' | 'unsafe') {
     bindings: {
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
         steps: (p) => {
-          if ((p as { verdict: string }).verdict === 'unsafe') throw new RestartUnsafe('restart refused by the safety check: 2 partitions below min ISR');
+          if ((p as { verdict: string }).verdict === 'unsafe')
+            throw new RestartUnsafe('restart refused by the safety check: 2 partitions below min ISR');
           return { verdict: (p as { verdict: string }).verdict };
         },
       }),
@@ -63,14 +75,21 @@ async function run(verdict: 'ok' | 'refuse' | 'unsafe') {
 
 describe('Parallel with one Catch (local runtime as Step Functions)', () => {
   it('the branch output is an array: ResultSelector picks from it, ResultPath merges into the input', async () => {
-    expect(await run('ok')).toEqual({ incidentId: 'inc-1', why: 'the broker did not come back', verdict: 'ok', outcome: { result: 'ok' } });
+    expect(await run('ok')).toEqual({
+      incidentId: 'inc-1',
+      why: 'the broker did not come back',
+      verdict: 'ok',
+      outcome: { result: 'ok' },
+    });
   });
 
   it('a Lambda typed error in the branch is caught by name at the Parallel, the input kept, the reason its message', async () => {
     const out = await run('unsafe');
     expect(out).toMatchObject({ incidentId: 'inc-1', unsafe: { Error: 'RestartUnsafe' } });
     expect(out).not.toHaveProperty('check');
-    expect(escalationReason({ error: out['unsafe'] })).toBe('RestartUnsafe: restart refused by the safety check: 2 partitions below min ISR');
+    expect(escalationReason({ error: out['unsafe'] })).toBe(
+      'RestartUnsafe: restart refused by the safety check: 2 partitions below min ISR',
+    );
   });
 
   it('a Fail state in the branch (CausePath) fails the Parallel with its Error and Cause, caught by States.ALL', async () => {

@@ -52,7 +52,10 @@ describe('definition loading', () => {
 
 describe('binding by Resource', () => {
   it('fails loudly, naming every Task without a binding', () => {
-    const def: AslDefinition = { StartAt: 'A', States: { A: { ...task('r:a'), End: undefined, Next: 'B' }, B: task('r:b') } };
+    const def: AslDefinition = {
+      StartAt: 'A',
+      States: { A: { ...task('r:a'), End: undefined, Next: 'B' }, B: task('r:b') },
+    };
     try {
       bindTasks(def, { 'r:a': () => 1 }, EXEC);
       expect.unreachable();
@@ -65,7 +68,10 @@ describe('binding by Resource', () => {
   it('refuses two Tasks sharing a name with different resources', () => {
     const def: AslDefinition = {
       StartAt: 'M',
-      States: { M: { Type: 'Map', ItemProcessor: { StartAt: 'X', States: { X: task('r:1') } }, Next: 'X' }, X: task('r:2') },
+      States: {
+        M: { Type: 'Map', ItemProcessor: { StartAt: 'X', States: { X: task('r:1') } }, Next: 'X' },
+        X: task('r:2'),
+      },
     };
     expect(() => bindTasks(def, { 'r:1': () => 1, 'r:2': () => 2 }, EXEC)).toThrow(DuplicateStateNameError);
   });
@@ -77,7 +83,10 @@ describe('binding by Resource', () => {
         Each: {
           Type: 'Map',
           ItemsPath: '$.items',
-          ItemProcessor: { StartAt: 'Double', States: { Double: task('r:double', { Parameters: { 'n.$': '$', 'exec.$': '$$.Execution.Id' } }) } },
+          ItemProcessor: {
+            StartAt: 'Double',
+            States: { Double: task('r:double', { Parameters: { 'n.$': '$', 'exec.$': '$$.Execution.Id' } }) },
+          },
           End: true,
         },
       },
@@ -196,7 +205,11 @@ describe('errors thrown by bindings reach Retry/Catch under their name, as in AW
 
   it('an uncaught error fails the run with its name and message', async () => {
     const d: AslDefinition = { StartAt: 'W', States: { W: task('r:w') } };
-    const res = await runWorkflow({ definition: d, input: {}, bindings: { 'r:w': () => Promise.reject(new TaskError('Boom', 'it broke')) } });
+    const res = await runWorkflow({
+      definition: d,
+      input: {},
+      bindings: { 'r:w': () => Promise.reject(new TaskError('Boom', 'it broke')) },
+    });
     expect(res).toMatchObject({ status: 'FAILED', error: 'Boom', cause: 'it broke' });
   });
 
@@ -243,7 +256,12 @@ describe('stopping an execution (StopExecution)', () => {
     const def: AslDefinition = { StartAt: 'W', States: { W: { Type: 'Wait', Seconds: 30, Next: 'T' }, T: task('r') } };
     const ran: string[] = [];
     const stop = new AbortController();
-    const run = runWorkflow({ definition: def, input: {}, bindings: { r: () => (ran.push('T'), {}) }, signal: stop.signal });
+    const run = runWorkflow({
+      definition: def,
+      input: {},
+      bindings: { r: () => (ran.push('T'), {}) },
+      signal: stop.signal,
+    });
     setTimeout(() => stop.abort(new Error('superseded by cascade-recovery')), 50);
     const res = await run;
     expect(res).toMatchObject({ status: 'ABORTED', error: 'States.Aborted', cause: 'superseded by cascade-recovery' });
@@ -263,7 +281,13 @@ describe('the history quota', () => {
       },
     };
     let calls = 0;
-    const res = await runWorkflow({ definition: def, input: {}, bindings: { r: () => (calls++, {}) }, timeScale: 0, maxHistoryEvents: 400 });
+    const res = await runWorkflow({
+      definition: def,
+      input: {},
+      bindings: { r: () => (calls++, {}) },
+      timeScale: 0,
+      maxHistoryEvents: 400,
+    });
     expect(res).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
     expect(res.status === 'FAILED' && res.cause).toContain('400 events');
     expect(res.events.length).toBeGreaterThanOrEqual(400);
@@ -274,29 +298,56 @@ describe('the history quota', () => {
 
 describe('service bindings', () => {
   it('SSM: invocation invisible at first, InProgress while running, then the outcome', async () => {
-    let finish: (v: { status: 'Success'; responseCode: number; stdout: string; stderr: string }) => void = () => undefined;
-    const ssm = ssmBindings({ run: () => new Promise((r) => (finish = r)), invisibleForPolls: 1, isManaged: (id) => id === 'i-1' });
+    let finish: (v: { status: 'Success'; responseCode: number; stdout: string; stderr: string }) => void = () =>
+      undefined;
+    const ssm = ssmBindings({
+      run: () => new Promise((r) => (finish = r)),
+      invisibleForPolls: 1,
+      isManaged: (id) => id === 'i-1',
+    });
     const call = { stateName: 'S', resource: '', state: { Type: 'Task' }, parents: [], execution: EXEC };
     const send = ssm.registry[RESOURCES.ssmSendCommand]!;
     const get = ssm.registry[RESOURCES.ssmGetCommandInvocation]!;
-    expect(() => send({ DocumentName: 'd', InstanceIds: ['i-2'], Parameters: {} }, call)).toThrow(expect.objectContaining({ name: 'Ssm.InvalidInstanceIdException' }));
-    const sent = (await send({ DocumentName: 'd', InstanceIds: ['i-1'], Parameters: { A: ['1'] } }, call)) as { Command: { CommandId: string } };
+    expect(() => send({ DocumentName: 'd', InstanceIds: ['i-2'], Parameters: {} }, call)).toThrow(
+      expect.objectContaining({ name: 'Ssm.InvalidInstanceIdException' }),
+    );
+    const sent = (await send({ DocumentName: 'd', InstanceIds: ['i-1'], Parameters: { A: ['1'] } }, call)) as {
+      Command: { CommandId: string };
+    };
     const q = { CommandId: sent.Command.CommandId, InstanceId: 'i-1' };
     expect(() => get(q, call)).toThrow(expect.objectContaining({ name: 'Ssm.InvocationDoesNotExistException' }));
     expect(await get(q, call)).toMatchObject({ Status: 'InProgress' });
     finish({ status: 'Success', responseCode: 0, stdout: 'ok\n', stderr: '' });
     await ssm.settled();
     expect(await get(q, call)).toMatchObject({ Status: 'Success', ResponseCode: 0, StandardOutputContent: 'ok\n' });
-    expect(ssm.commands).toEqual([expect.objectContaining({ documentName: 'd', instanceId: 'i-1', parameters: { A: ['1'] }, stateName: 'S' })]);
+    expect(ssm.commands).toEqual([
+      expect.objectContaining({ documentName: 'd', instanceId: 'i-1', parameters: { A: ['1'] }, stateName: 'S' }),
+    ]);
   });
 
   it('nested executions: output on success, States.TaskFailed on a failed child', async () => {
     const call = { stateName: 'N', resource: '', state: { Type: 'Task' }, parents: [], execution: EXEC };
-    const child: AslDefinition = { StartAt: 'C', States: { C: { Type: 'Choice', Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Y' }], Default: 'N' }, Y: { Type: 'Succeed' }, N: { Type: 'Fail', Error: 'Nope', Cause: 'c' } } };
-    const bind = startExecutionSyncBinding({ 'arn:child': (input) => runWorkflow({ definition: child, input, bindings: {} }) });
-    expect(await bind({ StateMachineArn: 'arn:child', Input: { ok: true } }, call)).toMatchObject({ Status: 'SUCCEEDED', Output: { ok: true } });
-    await expect(bind({ StateMachineArn: 'arn:child', Input: { ok: false } }, call)).rejects.toMatchObject({ name: 'States.TaskFailed' });
-    await expect(bind({ StateMachineArn: 'arn:other', Input: {} }, call)).rejects.toMatchObject({ name: 'Sfn.StateMachineDoesNotExistException' });
+    const child: AslDefinition = {
+      StartAt: 'C',
+      States: {
+        C: { Type: 'Choice', Choices: [{ Variable: '$.ok', BooleanEquals: true, Next: 'Y' }], Default: 'N' },
+        Y: { Type: 'Succeed' },
+        N: { Type: 'Fail', Error: 'Nope', Cause: 'c' },
+      },
+    };
+    const bind = startExecutionSyncBinding({
+      'arn:child': (input) => runWorkflow({ definition: child, input, bindings: {} }),
+    });
+    expect(await bind({ StateMachineArn: 'arn:child', Input: { ok: true } }, call)).toMatchObject({
+      Status: 'SUCCEEDED',
+      Output: { ok: true },
+    });
+    await expect(bind({ StateMachineArn: 'arn:child', Input: { ok: false } }, call)).rejects.toMatchObject({
+      name: 'States.TaskFailed',
+    });
+    await expect(bind({ StateMachineArn: 'arn:other', Input: {} }, call)).rejects.toMatchObject({
+      name: 'Sfn.StateMachineDoesNotExistException',
+    });
   });
 
   it('recordCalls keeps each call with its state and error', async () => {
@@ -310,24 +361,57 @@ describe('service bindings', () => {
 describe('runbook runner (ssm:sendCommand runs the repository documents with bash)', () => {
   it('runs kafka-diagnose-host for a local host, refuses hostile parameters and unknown documents at SendCommand', async () => {
     const { runbookRunner } = await import('../../../local/stepfunctions/runbook-runner.js');
-    const runner = runbookRunner({ hosts: { 'i-0123456789abcdef2': {} }, documentPrefix: 'kafka-heal-test-', maxStepMs: 30_000 });
+    const runner = runbookRunner({
+      hosts: { 'i-0123456789abcdef2': {} },
+      documentPrefix: 'kafka-heal-test-',
+      maxStepMs: 30_000,
+    });
     const ssm = ssmBindings({ run: runner.run, validate: runner.validate, isManaged: runner.isManaged });
     const call = { stateName: 'Diagnose', resource: '', state: { Type: 'Task' }, parents: [], execution: EXEC };
     const send = ssm.registry[RESOURCES.ssmSendCommand]!;
     const get = ssm.registry[RESOURCES.ssmGetCommandInvocation]!;
-    const params = { ServiceName: ['kafka-heal-test-no-such-unit'], ListenerPort: ['1'], LogDirs: ['/nonexistent-kh-dir'] };
-    const sent = (await send({ DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0123456789abcdef2'], Parameters: params }, call)) as { Command: { CommandId: string } };
+    const params = {
+      ServiceName: ['kafka-heal-test-no-such-unit'],
+      ListenerPort: ['1'],
+      LogDirs: ['/nonexistent-kh-dir'],
+    };
+    const sent = (await send(
+      { DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0123456789abcdef2'], Parameters: params },
+      call,
+    )) as { Command: { CommandId: string } };
     await ssm.settled();
-    const inv = (await get({ CommandId: sent.Command.CommandId, InstanceId: 'i-0123456789abcdef2' }, call)) as { Status: string; StandardOutputContent: string };
+    const inv = (await get({ CommandId: sent.Command.CommandId, InstanceId: 'i-0123456789abcdef2' }, call)) as {
+      Status: string;
+      StandardOutputContent: string;
+    };
     expect(inv.Status).toBe('Success');
     const line = inv.StandardOutputContent.trim().split('\n').at(-1) ?? '';
     expect(line).toMatch(/^KAFKA_HEAL_DIAGNOSIS /);
-    expect(JSON.parse(line.slice('KAFKA_HEAL_DIAGNOSIS '.length))).toMatchObject({ v: 1, service: 'kafka-heal-test-no-such-unit', serviceActive: false, listenerUp: false });
-    expect(() => send({ DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0123456789abcdef2'], Parameters: { ServiceName: ['kafka; rm -rf /'] } }, call)).toThrow(
-      expect.objectContaining({ name: 'Ssm.InvalidParametersException' }),
-    );
-    expect(() => send({ DocumentName: 'kafka-heal-test-no-such-doc', InstanceIds: ['i-0123456789abcdef2'], Parameters: {} }, call)).toThrow(expect.objectContaining({ name: 'Ssm.InvalidDocumentException' }));
-    expect(() => send({ DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0ffffffffffffffff'], Parameters: {} }, call)).toThrow(expect.objectContaining({ name: 'Ssm.InvalidInstanceIdException' }));
+    expect(JSON.parse(line.slice('KAFKA_HEAL_DIAGNOSIS '.length))).toMatchObject({
+      v: 1,
+      service: 'kafka-heal-test-no-such-unit',
+      serviceActive: false,
+      listenerUp: false,
+    });
+    expect(() =>
+      send(
+        {
+          DocumentName: 'kafka-heal-test-kafka-diagnose-host',
+          InstanceIds: ['i-0123456789abcdef2'],
+          Parameters: { ServiceName: ['kafka; rm -rf /'] },
+        },
+        call,
+      ),
+    ).toThrow(expect.objectContaining({ name: 'Ssm.InvalidParametersException' }));
+    expect(() =>
+      send({ DocumentName: 'kafka-heal-test-no-such-doc', InstanceIds: ['i-0123456789abcdef2'], Parameters: {} }, call),
+    ).toThrow(expect.objectContaining({ name: 'Ssm.InvalidDocumentException' }));
+    expect(() =>
+      send(
+        { DocumentName: 'kafka-heal-test-kafka-diagnose-host', InstanceIds: ['i-0ffffffffffffffff'], Parameters: {} },
+        call,
+      ),
+    ).toThrow(expect.objectContaining({ name: 'Ssm.InvalidInstanceIdException' }));
     expect(ssm.commands).toHaveLength(1);
   });
 
@@ -339,12 +423,21 @@ describe('runbook runner (ssm:sendCommand runs the repository documents with bas
     const dir = mkdtempSync(join(tmpdir(), 'kh-rb-'));
     try {
       const doc = (name: string, line: string) =>
-        writeFileSync(join(dir, `${name}.yaml`), `schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: s\n    inputs:\n      runCommand:\n        - ${JSON.stringify(line)}\n`);
+        writeFileSync(
+          join(dir, `${name}.yaml`),
+          `schemaVersion: '2.2'\ndescription: test\nmainSteps:\n  - action: aws:runShellScript\n    name: s\n    inputs:\n      runCommand:\n        - ${JSON.stringify(line)}\n`,
+        );
       doc('sleepy', 'sleep 5');
       doc('failing', 'echo out; exit 7');
       const runner = runbookRunner({ hosts: { 'i-1': {} }, runbooksDir: dir, maxStepMs: 200 });
-      await expect(runner.run({ documentName: 'sleepy', instanceId: 'i-1', parameters: {} })).resolves.toMatchObject({ status: 'TimedOut' });
-      await expect(runner.run({ documentName: 'failing', instanceId: 'i-1', parameters: {} })).resolves.toMatchObject({ status: 'Failed', responseCode: 7, stdout: 'out\n' });
+      await expect(runner.run({ documentName: 'sleepy', instanceId: 'i-1', parameters: {} })).resolves.toMatchObject({
+        status: 'TimedOut',
+      });
+      await expect(runner.run({ documentName: 'failing', instanceId: 'i-1', parameters: {} })).resolves.toMatchObject({
+        status: 'Failed',
+        responseCode: 7,
+        stdout: 'out\n',
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -352,7 +445,7 @@ describe('runbook runner (ssm:sendCommand runs the repository documents with bas
 });
 
 describe('systemctl shim', () => {
-  it('answers the runbooks\' calls from the cluster supervisor and drives faults through it', async () => {
+  it("answers the runbooks' calls from the cluster supervisor and drives faults through it", async () => {
     const { answerSystemctl, startSystemctlShim } = await import('../../../local/stepfunctions/systemctl-shim.js');
     const { execFile } = await import('node:child_process');
     const brokers = [{ id: 2, pid: 4242, state: 'running' }];
@@ -367,7 +460,9 @@ describe('systemctl shim', () => {
       },
     };
     expect(await answerSystemctl(cluster, 2, 'is-active kafka')).toBe('EXIT 0\nactive\n');
-    expect(await answerSystemctl(cluster, 2, 'show -p MainPID -p Result kafka')).toBe('EXIT 0\nMainPID=4242\nResult=success\n');
+    expect(await answerSystemctl(cluster, 2, 'show -p MainPID -p Result kafka')).toBe(
+      'EXIT 0\nMainPID=4242\nResult=success\n',
+    );
     expect(await answerSystemctl(cluster, 2, 'daemon-reload')).toMatch(/^EXIT 1\n/);
     // A hung (SIGSTOPped) broker is still the unit's running main process, as systemd sees it.
     const hung = { brokers: [{ id: 2, pid: 4242, state: 'hung' }], fault: cluster.fault };
@@ -378,9 +473,14 @@ describe('systemctl shim', () => {
       // Asynchronous: the shim's server answers from this very process.
       const sh = (args: string) =>
         new Promise<{ status: number; stdout: string }>((resolve) => {
-          execFile('/bin/bash', ['-c', `systemctl ${args}`], { env: { ...process.env, ...shim.env, PATH: `${shim.binDir}:${process.env.PATH ?? ''}` }, timeout: 10_000 }, (err, stdout) => {
-            resolve({ status: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout: String(stdout) });
-          });
+          execFile(
+            '/bin/bash',
+            ['-c', `systemctl ${args}`],
+            { env: { ...process.env, ...shim.env, PATH: `${shim.binDir}:${process.env.PATH ?? ''}` }, timeout: 10_000 },
+            (err, stdout) => {
+              resolve({ status: err ? Number((err as { code?: number }).code ?? -1) : 0, stdout: String(stdout) });
+            },
+          );
         });
       expect((await sh('kill --signal=SIGKILL kafka')).status).toBe(0);
       expect(await sh('is-active kafka')).toEqual({ status: 3, stdout: 'failed\n' });
@@ -388,7 +488,13 @@ describe('systemctl shim', () => {
       expect((await sh('restart kafka')).status).toBe(0);
       expect((await sh('show -p MainPID kafka')).stdout).toBe('MainPID=4343\n');
       expect(faults).toEqual(['crash 2', 'restart 2']);
-      expect(shim.calls).toEqual(['kill --signal=SIGKILL kafka', 'is-active kafka', 'show -p MainPID kafka', 'restart kafka', 'show -p MainPID kafka']);
+      expect(shim.calls).toEqual([
+        'kill --signal=SIGKILL kafka',
+        'is-active kafka',
+        'show -p MainPID kafka',
+        'restart kafka',
+        'show -p MainPID kafka',
+      ]);
     } finally {
       await shim.close();
     }

@@ -25,18 +25,26 @@ async function listen(onConn: (sock: Socket) => void, host = '127.0.0.1'): Promi
 }
 
 const srvrServer = (answer: string, host?: string) =>
-  listen((sock) => sock.once('data', (d: Buffer) => (d.toString() === 'srvr' ? sock.end(answer) : sock.destroy())), host);
+  listen(
+    (sock) => sock.once('data', (d: Buffer) => (d.toString() === 'srvr' ? sock.end(answer) : sock.destroy())),
+    host,
+  );
 
 describe('srvr: what each ZooKeeper server says of itself', () => {
   it('reads the mode; a server without quorum, a silent (hung) one and one that closes without a word are not serving', async () => {
-    const follower = await srvrServer('Zookeeper version: 3.8.4\nLatency min/avg/max: 0/0.1/2\nMode: follower\nNode count: 42\n');
+    const follower = await srvrServer(
+      'Zookeeper version: 3.8.4\nLatency min/avg/max: 0/0.1/2\nMode: follower\nNode count: 42\n',
+    );
     const leader = await srvrServer('Zookeeper version: 3.8.4\nMode: leader\n');
     const looking = await srvrServer('This ZooKeeper instance is not currently serving requests\n');
     const silent = await listen(() => undefined);
     const closed = await listen((sock) => sock.destroy());
     expect(await zookeeperMode('127.0.0.1', follower)).toBe('follower');
     const t0 = Date.now();
-    const obs = await observeEnsemble([`127.0.0.1:${leader}`, `127.0.0.1:${looking}`, `127.0.0.1:${silent}`, `127.0.0.1:${closed}`], 300);
+    const obs = await observeEnsemble(
+      [`127.0.0.1:${leader}`, `127.0.0.1:${looking}`, `127.0.0.1:${silent}`, `127.0.0.1:${closed}`],
+      300,
+    );
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(obs.servers.map((s) => s.mode)).toEqual(['leader', 'not-serving', 'not-serving', 'not-serving']);
     expect(obs.servers[0]?.server).toBe(`127.0.0.1:${leader}`);
@@ -46,7 +54,9 @@ describe('srvr: what each ZooKeeper server says of itself', () => {
     const refused = await listen(() => undefined);
     await new Promise<void>((r) => (servers.pop() as Server).close(() => r()));
     const notWhitelisted = await srvrServer('srvr is not executed because it is not in the whitelist.\n');
-    const tls = await listen((sock) => sock.once('data', () => sock.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]))));
+    const tls = await listen((sock) =>
+      sock.once('data', () => sock.end(Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50]))),
+    );
     const obs = await observeEnsemble([`127.0.0.1:${refused}`, `127.0.0.1:${notWhitelisted}`, `127.0.0.1:${tls}`], 300);
     expect(obs.servers.map((s) => s.mode)).toEqual(['unreachable', 'unreachable', 'unreachable']);
   });

@@ -15,8 +15,12 @@ import { SIGNAL_KINDS } from '../../../functions/domain/types.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DIR = join(ROOT, 'monitoring', 'prometheus');
-const RULES = readdirSync(join(DIR, 'rules')).filter((f) => f.endsWith('.yml')).map((f) => join('rules', f));
-const TESTS = readdirSync(join(DIR, 'tests')).filter((f) => f.endsWith('.test.yml')).map((f) => join('tests', f));
+const RULES = readdirSync(join(DIR, 'rules'))
+  .filter((f) => f.endsWith('.yml'))
+  .map((f) => join('rules', f));
+const TESTS = readdirSync(join(DIR, 'tests'))
+  .filter((f) => f.endsWith('.test.yml'))
+  .map((f) => join('tests', f));
 
 interface Rule {
   alert: string;
@@ -31,10 +35,18 @@ interface AlertTest {
 }
 
 let bin = '';
-const tool = (name: string, args: string[]) => spawnSync(join(bin, name), args, { cwd: DIR, encoding: 'utf8', timeout: 120_000 });
-const rules = (): Rule[] => RULES.flatMap((f) => (parseYaml(readFileSync(join(DIR, f), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules));
+const tool = (name: string, args: string[]) =>
+  spawnSync(join(bin, name), args, { cwd: DIR, encoding: 'utf8', timeout: 120_000 });
+const rules = (): Rule[] =>
+  RULES.flatMap((f) =>
+    (parseYaml(readFileSync(join(DIR, f), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap((g) => g.rules),
+  );
 const alertTests = (): AlertTest[] =>
-  TESTS.flatMap((f) => (parseYaml(readFileSync(join(DIR, f), 'utf8')) as { tests: { alert_rule_test?: AlertTest[] }[] }).tests.flatMap((t) => t.alert_rule_test ?? []));
+  TESTS.flatMap((f) =>
+    (parseYaml(readFileSync(join(DIR, f), 'utf8')) as { tests: { alert_rule_test?: AlertTest[] }[] }).tests.flatMap(
+      (t) => t.alert_rule_test ?? [],
+    ),
+  );
 
 beforeAll(() => {
   // Installs Debian's packages once when promtool or amtool is missing (CI runs as root on a fresh machine).
@@ -74,7 +86,23 @@ describe('shipped Prometheus rules', () => {
         {
           interval: '15s',
           input_series: [{ series: 'up{job="kafka", cluster="orders", broker="2"}', values: '1x8' }],
-          alert_rule_test: [{ eval_time: '90s', alertname: 'KafkaBrokerDown', exp_alerts: [{ exp_labels: { severity: 'critical', kafka_heal_kind: 'broker-down', job: 'kafka', cluster: 'orders', broker: '2' } }] }],
+          alert_rule_test: [
+            {
+              eval_time: '90s',
+              alertname: 'KafkaBrokerDown',
+              exp_alerts: [
+                {
+                  exp_labels: {
+                    severity: 'critical',
+                    kafka_heal_kind: 'broker-down',
+                    job: 'kafka',
+                    cluster: 'orders',
+                    broker: '2',
+                  },
+                },
+              ],
+            },
+          ],
         },
       ],
     };
@@ -106,10 +134,14 @@ describe('shipped Prometheus rules', () => {
       for (const a of firing) {
         expect(a.exp_labels?.kafka_heal_kind, r.alert).toBe(r.labels?.kafka_heal_kind);
         expect(a.exp_labels?.cluster, r.alert).toBeTruthy();
-        if (['broker-down', 'heap-high', 'disk-usage'].includes(r.labels?.kafka_heal_kind ?? '')) expect(a.exp_labels?.broker, r.alert).toMatch(/^\d+$/);
+        if (['broker-down', 'heap-high', 'disk-usage'].includes(r.labels?.kafka_heal_kind ?? ''))
+          expect(a.exp_labels?.broker, r.alert).toMatch(/^\d+$/);
       }
       // And a quiet case: before `for:` has passed or on the other side of the condition.
-      expect(tests.some((t) => t.alertname === r.alert && t.exp_alerts.length === 0), `${r.alert} has no test where it stays quiet`).toBe(true);
+      expect(
+        tests.some((t) => t.alertname === r.alert && t.exp_alerts.length === 0),
+        `${r.alert} has no test where it stays quiet`,
+      ).toBe(true);
     }
   });
 
@@ -117,12 +149,22 @@ describe('shipped Prometheus rules', () => {
     const r = tool('amtool', ['check-config', 'alertmanager/kafka-heal.yml']);
     expect(r.status, `${r.stdout}${r.stderr}`).toBe(0);
     const am = parseYaml(readFileSync(join(DIR, 'alertmanager', 'kafka-heal.yml'), 'utf8')) as {
-      receivers: { name: string; webhook_configs: { url: string; send_resolved: boolean; http_config: { authorization: Record<string, string> } }[] }[];
+      receivers: {
+        name: string;
+        webhook_configs: {
+          url: string;
+          send_resolved: boolean;
+          http_config: { authorization: Record<string, string> };
+        }[];
+      }[];
     };
     const hook = am.receivers.find((x) => x.name === 'kafka-heal')?.webhook_configs[0];
     expect(hook?.url).toMatch(/\/v1\/alertmanager$/);
     expect(hook?.send_resolved).toBe(true);
-    expect(hook?.http_config.authorization).toEqual({ type: 'Bearer', credentials_file: '/etc/alertmanager/kafka-heal-token' });
+    expect(hook?.http_config.authorization).toEqual({
+      type: 'Bearer',
+      credentials_file: '/etc/alertmanager/kafka-heal-token',
+    });
   });
 
   it('promtool accepts the example scrape configuration with the rule files', () => {

@@ -4,11 +4,21 @@
 // act twice. Runs the real ASL on the local runtime with the real step handlers (test harness in
 // test/statemachines/recovery-fixtures.ts).
 import { describe, expect, it } from 'vitest';
-import { SNAPSHOTS, SUBSTITUTIONS, diagnosisLine, ok, runScenario, workflowStepsCalled, type Scenario } from '../../statemachines/recovery-fixtures.js';
+import {
+  SNAPSHOTS,
+  SUBSTITUTIONS,
+  diagnosisLine,
+  ok,
+  runScenario,
+  workflowStepsCalled,
+  type Scenario,
+} from '../../statemachines/recovery-fixtures.js';
 
 const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
 const RESTART = SUBSTITUTIONS.RestartDocumentName;
-const restarted = ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
+const restarted = ok(
+  '{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n',
+);
 
 /** What a Lambda integration reports when the function ran out of time or its process died. */
 const died = (name: 'Sandbox.Timedout' | 'Runtime.ExitError' | 'Lambda.Unknown') => () => {
@@ -25,23 +35,37 @@ describe('the healer dies mid-workflow', () => {
   it.each([
     ['the confirm step times out (Sandbox.Timedout)', [died('Sandbox.Timedout')], 0],
     ['the safety check crashes (Runtime.ExitError)', [SNAPSHOTS.brokerTwoCrashed, died('Runtime.ExitError')], 0],
-    ['verify dies after the restart (Lambda.Unknown)', [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, died('Lambda.Unknown')], 1],
-  ] as const)('%s: the incident ends escalated, never remediating, and the lock is released', async (_label, probes, restarts) => {
-    const run = await runScenario({ ...base, probes: [...probes] });
-    expect(run.store.status).toBe('escalated');
-    expect(run.store.lock).toBeUndefined();
-    expect(workflowStepsCalled(run).at(-1)).toBe('release-lock');
-    expect(run.commands.filter((c) => c.documentName === RESTART)).toHaveLength(restarts);
-    // People are told (the nested escalation publishes), and the timeline says why.
-    expect(run.published.length).toBeGreaterThan(0);
-    expect(run.store.timeline.some((e) => e.action === 'status-changed' && /-> escalated/.test(e.detail ?? ''))).toBe(true);
-    expect(run.store.heals).toEqual([]);
-  });
+    [
+      'verify dies after the restart (Lambda.Unknown)',
+      [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, died('Lambda.Unknown')],
+      1,
+    ],
+  ] as const)(
+    '%s: the incident ends escalated, never remediating, and the lock is released',
+    async (_label, probes, restarts) => {
+      const run = await runScenario({ ...base, probes: [...probes] });
+      expect(run.store.status).toBe('escalated');
+      expect(run.store.lock).toBeUndefined();
+      expect(workflowStepsCalled(run).at(-1)).toBe('release-lock');
+      expect(run.commands.filter((c) => c.documentName === RESTART)).toHaveLength(restarts);
+      // People are told (the nested escalation publishes), and the timeline says why.
+      expect(run.published.length).toBeGreaterThan(0);
+      expect(run.store.timeline.some((e) => e.action === 'status-changed' && /-> escalated/.test(e.detail ?? ''))).toBe(
+        true,
+      );
+      expect(run.store.heals).toEqual([]);
+    },
+  );
 
   // Re-running (by the operator, or a redrive) starts again from Confirm Broker Is Down: the probe,
   // not the previous run's progress, decides whether anything is still to do.
   it('re-running the same input after a death, with the broker back meanwhile: nothing runs on the host, no heal is counted', async () => {
-    const again = await runScenario({ ...base, probes: [SNAPSHOTS.healthy], incidentStatus: 'escalated', holdLock: false });
+    const again = await runScenario({
+      ...base,
+      probes: [SNAPSHOTS.healthy],
+      incidentStatus: 'escalated',
+      holdLock: false,
+    });
     expect(again.result.status).toBe('SUCCEEDED');
     expect(again.commands).toEqual([]);
     expect(again.store.heals).toEqual([]);

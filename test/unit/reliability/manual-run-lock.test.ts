@@ -4,13 +4,27 @@
 // action (escalated); a dry run and a nested run (its parent holds the lock) take none. Runs the
 // real ASL on the local runtime with the real step handlers (test/statemachines/recovery-fixtures.ts).
 import { describe, expect, it } from 'vitest';
-import { WorkflowStepSchema, makeWorkflowStepsHandler, type ClusterTargetConfig } from '../../../functions/workflow-steps/handler.js';
-import { MemoryStore, SNAPSHOTS, SUBSTITUTIONS, diagnosisLine, ok, runScenario, type Scenario } from '../../statemachines/recovery-fixtures.js';
+import {
+  WorkflowStepSchema,
+  makeWorkflowStepsHandler,
+  type ClusterTargetConfig,
+} from '../../../functions/workflow-steps/handler.js';
+import {
+  MemoryStore,
+  SNAPSHOTS,
+  SUBSTITUTIONS,
+  diagnosisLine,
+  ok,
+  runScenario,
+  type Scenario,
+} from '../../statemachines/recovery-fixtures.js';
 import { storePieces } from '../../support/store-pieces.js';
 
 const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
 const RESTART = SUBSTITUTIONS.RestartDocumentName;
-const restarted = ok('{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n');
+const restarted = ok(
+  '{"result":"restarted","pid":4242,"previousPid":0,"service":"kafka","listenerPort":9092,"waitedSeconds":7}\n',
+);
 
 /** As an operator starts it in the console: no classifier, so no lock for the incident. */
 const byHand: Scenario = {
@@ -48,7 +62,11 @@ describe('a broker recovery started by hand', () => {
   });
 
   it('msk-broker-recovery started by hand takes it too', async () => {
-    const run = await runScenario({ workflow: 'msk-broker-recovery', probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy], holdLock: false });
+    const run = await runScenario({
+      workflow: 'msk-broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy],
+      holdLock: false,
+    });
     expect(run.store.timeline.map((e) => e.action)).toContain('lock-acquired');
     expect(run.reboots.length).toBeGreaterThan(0);
     expect(run.store.lock).toBeUndefined();
@@ -56,17 +74,47 @@ describe('a broker recovery started by hand', () => {
 });
 
 describe('the start step when another incident holds the cluster lock', () => {
-  const target: ClusterTargetConfig = { cluster: 'orders', platform: 'ec2', clusterStepsFunction: 'steps-orders', brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2' }], serviceName: 'kafka', listenerPort: 9092 };
+  const target: ClusterTargetConfig = {
+    cluster: 'orders',
+    platform: 'ec2',
+    clusterStepsFunction: 'steps-orders',
+    brokers: [{ id: 2, instanceId: 'i-0123456789abcdef2' }],
+    serviceName: 'kafka',
+    listenerPort: 9092,
+  };
   const setup = () => {
     const store = new MemoryStore('inc-1', 'orders', false);
-    store.lock = { cluster: 'orders', owner: 'inc-other', acquiredAt: new Date().toISOString(), expiresAt: Math.floor(Date.now() / 1000) + 600 };
-    const handle = makeWorkflowStepsHandler({ ...storePieces(store), targets: () => [target], now: () => new Date(), diskCriticalPercent: 90 });
-    return { store, start: (input: Record<string, unknown>) => handle(WorkflowStepSchema.parse({ step: 'start', workflow: 'broker-recovery', input: { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2], ...input } })) };
+    store.lock = {
+      cluster: 'orders',
+      owner: 'inc-other',
+      acquiredAt: new Date().toISOString(),
+      expiresAt: Math.floor(Date.now() / 1000) + 600,
+    };
+    const handle = makeWorkflowStepsHandler({
+      ...storePieces(store),
+      targets: () => [target],
+      now: () => new Date(),
+      diskCriticalPercent: 90,
+    });
+    return {
+      store,
+      start: (input: Record<string, unknown>) =>
+        handle(
+          WorkflowStepSchema.parse({
+            step: 'start',
+            workflow: 'broker-recovery',
+            input: { incidentId: 'inc-1', cluster: 'orders', brokerIds: [2], ...input },
+          }),
+        ),
+    };
   };
 
   it('refuses a top-level live run with LockHeldError (the ASL catches it and escalates before any action) and leaves the lock alone', async () => {
     const { store, start } = setup();
-    await expect(start({ parentWorkflow: 'none' })).rejects.toMatchObject({ name: 'LockHeldError', owner: 'inc-other' });
+    await expect(start({ parentWorkflow: 'none' })).rejects.toMatchObject({
+      name: 'LockHeldError',
+      owner: 'inc-other',
+    });
     expect(store.lock?.owner).toBe('inc-other');
     expect(store.timeline).toEqual([]);
   });

@@ -54,7 +54,12 @@ export function brokerCrashReport(): DrillReport {
     actions: [
       action(12.4, 'classifier', 'incident-opened', 'remediate'),
       action(12.6, 'classifier', 'lock-acquired'),
-      action(14.1, 'classifier', 'workflow-started', 'arn:aws:states:local:000000000000:execution:broker-recovery:inc-1'),
+      action(
+        14.1,
+        'classifier',
+        'workflow-started',
+        'arn:aws:states:local:000000000000:execution:broker-recovery:inc-1',
+      ),
       action(14.2, 'classifier', 'status-changed'),
       action(14.4, 'broker-recovery', 'recovery-started'),
       action(17.5, 'broker-recovery', 'host-diagnosed', 'restart'),
@@ -64,26 +69,56 @@ export function brokerCrashReport(): DrillReport {
     ],
     timeline: [
       entry(0, 'fault', 'fault:crash', 'broker 2'),
-      entry(6.2, 'alarm', 'alarm:ALARM', 'drill-broker-crash-broker-2-down (broker-down broker 2) 2 of 2 datapoints breached'),
-      entry(12.4, 'classifier', 'incident:incident-opened', `${INCIDENT}: cloudwatch signal drill-broker-crash-broker-2-down; result: remediate`),
+      entry(
+        6.2,
+        'alarm',
+        'alarm:ALARM',
+        'drill-broker-crash-broker-2-down (broker-down broker 2) 2 of 2 datapoints breached',
+      ),
+      entry(
+        12.4,
+        'classifier',
+        'incident:incident-opened',
+        `${INCIDENT}: cloudwatch signal drill-broker-crash-broker-2-down; result: remediate`,
+      ),
       entry(12.6, 'classifier', 'incident:lock-acquired', `${INCIDENT}: remediation lock for drill-broker-crash`),
       entry(14.0, 'workflow', 'execution:started', `broker-recovery ${INCIDENT}`),
       entry(14.1, 'classifier', 'incident:workflow-started', `${INCIDENT}: broker-recovery execution ${INCIDENT}`),
       entry(14.2, 'classifier', 'incident:status-changed', `${INCIDENT}: open -> remediating: broker-recovery started`),
       entry(14.3, 'state', 'state:entered', 'broker-recovery: Confirm Broker Down'),
-      entry(14.4, 'workflow', 'incident:recovery-started', `${INCIDENT}: broker-recovery for broker 2 of drill-broker-crash`),
+      entry(
+        14.4,
+        'workflow',
+        'incident:recovery-started',
+        `${INCIDENT}: broker-recovery for broker 2 of drill-broker-crash`,
+      ),
       entry(15.9, 'state', 'state:exited', 'broker-recovery: Confirm Broker Down'),
       entry(16.0, 'state', 'state:entered', 'broker-recovery: Diagnose Host'),
       entry(17.5, 'state', 'state:exited', 'broker-recovery: Diagnose Host'),
       entry(17.5, 'workflow', 'incident:host-diagnosed', `${INCIDENT}: kafka.service failed; result: restart`),
       entry(17.6, 'state', 'state:entered', 'broker-recovery: Restart Broker'),
       entry(19.2, 'state', 'state:exited', 'broker-recovery: Restart Broker'),
-      entry(19.2, 'workflow', 'incident:broker-restarted', `${INCIDENT}: kafka.service on drill-host-2; result: Success`),
+      entry(
+        19.2,
+        'workflow',
+        'incident:broker-restarted',
+        `${INCIDENT}: kafka.service on drill-host-2; result: Success`,
+      ),
       entry(19.3, 'state', 'state:entered', 'broker-recovery: Verify Broker Rejoined'),
       entry(40.9, 'state', 'state:exited', 'broker-recovery: Verify Broker Rejoined'),
-      entry(41.8, 'workflow', 'incident:status-changed', `${INCIDENT}: remediating -> resolved: broker 2 back in ISR for all partitions`),
+      entry(
+        41.8,
+        'workflow',
+        'incident:status-changed',
+        `${INCIDENT}: remediating -> resolved: broker 2 back in ISR for all partitions`,
+      ),
       entry(42.0, 'alarm', 'alarm:OK', 'drill-broker-crash-broker-2-down (broker-down broker 2) recovered'),
-      entry(42.1, 'workflow', 'incident:lock-released', `${INCIDENT}: remediation lock for drill-broker-crash released; result: true`),
+      entry(
+        42.1,
+        'workflow',
+        'incident:lock-released',
+        `${INCIDENT}: remediation lock for drill-broker-crash released; result: true`,
+      ),
       entry(42.3, 'workflow', 'execution:succeeded', 'broker-recovery after 28.3 s'),
       entry(91.2, 'oracle', 'oracle:healthy', 'manual restart: healthy 31.2 s after the fault'),
     ],
@@ -117,7 +152,11 @@ export function hostileReport(): DrillReport {
   r.description = `${HOSTILE.markdown} ${HOSTILE.newline}`;
   r.passed = false;
   r.cluster.name = HOSTILE.svgClose;
-  r.timeline = r.timeline.map((t, i) => ({ ...t, event: i % 2 ? HOSTILE.svgClose : t.event, detail: `${t.detail ?? ''} ${all}` }));
+  r.timeline = r.timeline.map((t, i) => ({
+    ...t,
+    event: i % 2 ? HOSTILE.svgClose : t.event,
+    detail: `${t.detail ?? ''} ${all}`,
+  }));
   r.actions = r.actions.map((a) => ({ ...a, action: HOSTILE.script, target: HOSTILE.pipes, result: HOSTILE.quote }));
   r.incidents = r.incidents.map((i) => ({ ...i, id: HOSTILE.pipes, type: HOSTILE.script }));
   r.expectations = [{ name: HOSTILE.pipes, expected: HOSTILE.markdown, actual: HOSTILE.newline, passed: false }];

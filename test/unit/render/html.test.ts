@@ -12,7 +12,9 @@ const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).len
 
 describe('escapeHtml', () => {
   it('escapes markup and attribute quotes and drops characters XML forbids', () => {
-    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe('&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;');
+    expect(escapeHtml(`<a href="x" title='y'>&</a>`)).toBe(
+      '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
+    );
     expect(escapeHtml('a\u0000b\u0008c\u001fd\ufffe')).toBe('abcd');
     expect(escapeHtml('tab\tand\nnewline')).toBe('tab\tand\nnewline');
     expect(escapeHtml(null)).toBe('');
@@ -58,7 +60,15 @@ describe('timeline SVG', () => {
   });
 
   it('renders an empty timeline and missing milestones without failing', () => {
-    const svg = renderTimelineSvg({ ...brokerCrashReport(), timeline: [], actions: [], mttdSeconds: null, mttrSeconds: null, oracleMttrSeconds: null, mttrRatio: null });
+    const svg = renderTimelineSvg({
+      ...brokerCrashReport(),
+      timeline: [],
+      actions: [],
+      mttdSeconds: null,
+      mttrSeconds: null,
+      oracleMttrSeconds: null,
+      mttrRatio: null,
+    });
     expect(count(svg, /<g class="mark /g)).toBe(0);
     expect(count(svg, /<g class="milestone /g)).toBe(0);
     expect(svg).toContain('No timeline entries were recorded.');
@@ -67,7 +77,9 @@ describe('timeline SVG', () => {
 
   it('draws a state that never exited up to the end of the timeline', () => {
     const report = brokerCrashReport();
-    report.timeline = report.timeline.filter((t) => !(t.event === 'state:exited' && t.detail === 'broker-recovery: Verify Broker Rejoined'));
+    report.timeline = report.timeline.filter(
+      (t) => !(t.event === 'state:exited' && t.detail === 'broker-recovery: Verify Broker Rejoined'),
+    );
     const svg = renderTimelineSvg(report);
     expect(svg).toContain('<title>broker-recovery: Verify Broker Rejoined: 1 min 12 s (never exited)</title>');
   });
@@ -103,14 +115,24 @@ describe('timeline SVG', () => {
   });
 
   it('reads incident status changes by their target status', () => {
-    expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> resolved: back in ISR')).toBe('resolved');
-    expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> escalated: 3 attempts')).toBe('failure');
+    expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> resolved: back in ISR')).toBe(
+      'resolved',
+    );
+    expect(markKind('workflow', 'incident:status-changed', 'inc-1: remediating -> escalated: 3 attempts')).toBe(
+      'failure',
+    );
     expect(markKind('classifier', 'incident:status-changed', 'inc-1: open -> remediating: started')).toBe('info');
     expect(markKind('workflow', 'incident:recovery-started', 'inc-1: -> resolved')).toBe('info');
   });
 
   it('gives each workflow a row of state segments; loops repeat a state, unnamed states and extra workflows still land', () => {
-    const st = (offsetSeconds: number, event: string, detail: string): DrillTimelineEntry => ({ at: '', offsetSeconds, source: 'state', event, detail });
+    const st = (offsetSeconds: number, event: string, detail: string): DrillTimelineEntry => ({
+      at: '',
+      offsetSeconds,
+      source: 'state',
+      event,
+      detail,
+    });
     const rows = stateRows(
       [
         st(1, 'state:entered', 'escalation: Page'),
@@ -151,7 +173,9 @@ describe('report.html', () => {
   it('is one self-contained page: no scripts, no external assets, a CSP that forbids loading any', () => {
     const html = renderHtml(brokerCrashReport());
     expect(html.startsWith('<!doctype html>')).toBe(true);
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    );
     expect(html).not.toMatch(/<script|<link|<img|<iframe|src=|href=|@import|url\(/);
     expect(count(html, /<svg\b/g)).toBe(1);
   });
@@ -189,10 +213,22 @@ describe('report.html', () => {
   });
 
   it('says so when sections are empty', () => {
-    const html = renderHtml({ ...brokerCrashReport(), timeline: [], actions: [], incidents: [], expectations: [], notes: [] });
+    const html = renderHtml({
+      ...brokerCrashReport(),
+      timeline: [],
+      actions: [],
+      incidents: [],
+      expectations: [],
+      notes: [],
+    });
     expectToContainAll(
       html,
-      ['The timeline is empty.', 'No action was taken.', 'No incident was opened.', 'No expectations were declared.'].map((t) => `<p class="empty">${t}</p>`),
+      [
+        'The timeline is empty.',
+        'No action was taken.',
+        'No incident was opened.',
+        'No expectations were declared.',
+      ].map((t) => `<p class="empty">${t}</p>`),
     );
   });
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { renderJson, renderMarkdown, toStableJson } from '../../../local/drill/render/index.js';
-import { brokenTableRows, brokerCrashReport, expectToContainAll, HOSTILE, hostileReport, neverRecoveredReport } from './fixture.js';
+import {
+  brokenTableRows,
+  brokerCrashReport,
+  expectToContainAll,
+  HOSTILE,
+  hostileReport,
+  neverRecoveredReport,
+} from './fixture.js';
 
 /** Lines that Markdown reads as headings. */
 const headings = (md: string) => md.split('\n').filter((l) => /^#{1,6}\s/.test(l));
@@ -8,7 +15,19 @@ const headings = (md: string) => md.split('\n').filter((l) => /^#{1,6}\s/.test(l
 describe('report.json', () => {
   it('puts the stable interface keys first, in the documented order', () => {
     const keys = Object.keys(toStableJson(brokerCrashReport()));
-    expect(keys.slice(0, 11)).toEqual(['scenario', 'passed', 'mttdSeconds', 'mttrSeconds', 'oracleMttrSeconds', 'mttrRatio', 'messagesProduced', 'messagesConsumed', 'messagesLost', 'actions', 'timeline']);
+    expect(keys.slice(0, 11)).toEqual([
+      'scenario',
+      'passed',
+      'mttdSeconds',
+      'mttrSeconds',
+      'oracleMttrSeconds',
+      'mttrRatio',
+      'messagesProduced',
+      'messagesConsumed',
+      'messagesLost',
+      'actions',
+      'timeline',
+    ]);
   });
 
   it('orders keys the same whatever order the report object was built in', () => {
@@ -18,7 +37,13 @@ describe('report.json', () => {
     shuffled.cluster = Object.fromEntries(Object.entries(report.cluster).reverse()) as typeof report.cluster;
     expect(renderJson(shuffled)).toBe(renderJson(report));
     const parsed = JSON.parse(renderJson(report)) as Record<string, unknown>;
-    expect(Object.keys((parsed.timeline as object[])[2] as object)).toEqual(['at', 'offsetSeconds', 'source', 'event', 'detail']);
+    expect(Object.keys((parsed.timeline as object[])[2] as object)).toEqual([
+      'at',
+      'offsetSeconds',
+      'source',
+      'event',
+      'detail',
+    ]);
     expect(Object.keys(parsed.cluster as object)).toEqual(['name', 'mode', 'brokers', 'kafkaVersion']);
   });
 
@@ -48,7 +73,14 @@ describe('report.md', () => {
       '| T+19.2s | broker-recovery | broker-restarted | broker 2 | Success | no |',
       '| T+0s | 2026-11-22T03:00:00.000Z | fault | fault:crash | broker 2 |',
     ]);
-    expect(headings(md)).toEqual(['# Drill broker-crash: PASSED', '## Expectations (6 passed, 0 failed)', '## Incidents', '## Actions', '## Timeline', '## Notes']);
+    expect(headings(md)).toEqual([
+      '# Drill broker-crash: PASSED',
+      '## Expectations (6 passed, 0 failed)',
+      '## Incidents',
+      '## Actions',
+      '## Timeline',
+      '## Notes',
+    ]);
   });
 
   it('lists the timeline in time order even when the runner appended out of order', () => {
@@ -60,7 +92,14 @@ describe('report.md', () => {
   });
 
   it('shows failures, null MTTR and empty sections plainly', () => {
-    const report = { ...neverRecoveredReport(), oracleMttrSeconds: null, timeline: [], actions: [], incidents: [], notes: [] };
+    const report = {
+      ...neverRecoveredReport(),
+      oracleMttrSeconds: null,
+      timeline: [],
+      actions: [],
+      incidents: [],
+      notes: [],
+    };
     const md = renderMarkdown(report);
     expect(md.split('\n')[0]).toBe('# Drill broker-crash: FAILED');
     expectToContainAll(md, [
@@ -86,7 +125,14 @@ describe('report.md', () => {
     const md = renderMarkdown(hostileReport());
     expect(md).not.toMatch(/(?<!\\)<(script|\/script|\/svg|img|iframe|b>)/);
     expect(md).toContain('crash \\<script>alert(1)\\</script>');
-    expect(headings(md)).toEqual(['# Drill crash \\<script>alert(1)\\</script>: FAILED', '## Expectations (0 passed, 1 failed)', '## Incidents', '## Actions', '## Timeline', '## Notes']);
+    expect(headings(md)).toEqual([
+      '# Drill crash \\<script>alert(1)\\</script>: FAILED',
+      '## Expectations (0 passed, 1 failed)',
+      '## Incidents',
+      '## Actions',
+      '## Timeline',
+      '## Notes',
+    ]);
     expect(brokenTableRows(md)).toEqual([]);
     expect(md).toContain('| FAIL | a \\| b \\|\\| c |');
     expect(md).not.toContain(HOSTILE.newline);

@@ -1,15 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { escapeMarkdown, formatDuration, formatOffset, markdownList, markdownTable, secondsBetween } from '../../../functions/shared/report-text.js';
+import {
+  escapeMarkdown,
+  formatDuration,
+  formatOffset,
+  markdownList,
+  markdownTable,
+  secondsBetween,
+} from '../../../functions/shared/report-text.js';
 import { unescapedPipes } from './fixture.js';
 
 describe('escapeMarkdown', () => {
   it('leaves ordinary text readable', () => {
-    expect(escapeMarkdown('broker 2 restarted (dry run) -> ok, 41.8 s <= 120 s')).toBe('broker 2 restarted (dry run) -> ok, 41.8 s <= 120 s');
+    expect(escapeMarkdown('broker 2 restarted (dry run) -> ok, 41.8 s <= 120 s')).toBe(
+      'broker 2 restarted (dry run) -> ok, 41.8 s <= 120 s',
+    );
     expect(escapeMarkdown('1.34x the oracle')).toBe('1.34x the oracle');
   });
 
   it('escapes emphasis, links, code, strikethrough, math and table pipes', () => {
-    expect(escapeMarkdown('*b* _i_ [l](u) `c` ~~s~~ $x$ a|b \\')).toBe('\\*b\\* \\_i\\_ \\[l\\](u) \\`c\\` \\~\\~s\\~\\~ \\$x\\$ a\\|b \\\\');
+    expect(escapeMarkdown('*b* _i_ [l](u) `c` ~~s~~ $x$ a|b \\')).toBe(
+      '\\*b\\* \\_i\\_ \\[l\\](u) \\`c\\` \\~\\~s\\~\\~ \\$x\\$ a\\|b \\\\',
+    );
   });
 
   it('escapes raw HTML, autolinks and entities but not comparisons', () => {
@@ -39,7 +50,13 @@ describe('escapeMarkdown', () => {
 
 describe('markdownTable', () => {
   it('keeps every row at the header column count whatever the cells hold', () => {
-    const table = markdownTable(['A', 'B'], [['x | y', '||'], ['', 'a\nb | c']]);
+    const table = markdownTable(
+      ['A', 'B'],
+      [
+        ['x | y', '||'],
+        ['', 'a\nb | c'],
+      ],
+    );
     const lines = table.split('\n');
     expect(lines).toHaveLength(4);
     for (const line of lines) expect(unescapedPipes(line)).toBe(3);

@@ -44,14 +44,16 @@ describe('the commit-msg hook', () => {
     expect(r.stderr).toMatch(why);
   });
 
-  it('is installed as the clone\'s hooks path by the setup (scripts/git-hooks.sh), and only once', () => {
+  it("is installed as the clone's hooks path by the setup (scripts/git-hooks.sh), and only once", () => {
     const repo = join(work, 'clone');
     execFileSync('git', ['init', '-q', repo]);
     execFileSync('mkdir', ['-p', join(repo, 'scripts')]);
     writeFileSync(join(repo, 'scripts', 'git-hooks.sh'), readFileSync(join(ROOT, 'scripts', 'git-hooks.sh')));
     const run = () => spawnSync('bash', [join(repo, 'scripts', 'git-hooks.sh')], { encoding: 'utf8' });
     expect(run().status).toBe(0);
-    expect(execFileSync('git', ['-C', repo, 'config', '--get', 'core.hooksPath'], { encoding: 'utf8' }).trim()).toBe('.githooks');
+    expect(execFileSync('git', ['-C', repo, 'config', '--get', 'core.hooksPath'], { encoding: 'utf8' }).trim()).toBe(
+      '.githooks',
+    );
     expect(run().stderr).toBe('');
     execFileSync('git', ['-C', repo, 'config', 'core.hooksPath', '/elsewhere']);
     expect(run().stderr).toMatch(/core.hooksPath is \/elsewhere; add \.githooks\/commit-msg to it yourself/);
@@ -63,7 +65,12 @@ describe('no commit hashes in the text', () => {
   it('no tracked file names a commit of this repository by its hash', () => {
     const files = execFileSync('git', ['-C', ROOT, 'ls-files', '-z'], { encoding: 'utf8' })
       .split('\0')
-      .filter((f) => /\.(ts|mjs|js|md|ya?ml|sh|java|json)$/.test(f) && f !== 'package-lock.json' && !f.startsWith('test/fixtures/'));
+      .filter(
+        (f) =>
+          /\.(ts|mjs|js|md|ya?ml|sh|java|json)$/.test(f) &&
+          f !== 'package-lock.json' &&
+          !f.startsWith('test/fixtures/'),
+      );
     // Hex words of 7 to 40 characters with a digit and a letter: the candidates.
     const candidates = new Map<string, string[]>();
     for (const f of files) {
@@ -76,7 +83,12 @@ describe('no commit hashes in the text', () => {
     }
     // Which of them git knows as a commit.
     const words = [...candidates.keys()];
-    const out = execFileSync('git', ['-C', ROOT, 'cat-file', '--batch-check=%(objecttype)'], { input: words.map((w) => `${w}\n`).join(''), encoding: 'utf8' }).trim().split('\n');
+    const out = execFileSync('git', ['-C', ROOT, 'cat-file', '--batch-check=%(objecttype)'], {
+      input: words.map((w) => `${w}\n`).join(''),
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n');
     const commits = words.filter((_, i) => out[i] === 'commit').map((w) => `${w} in ${candidates.get(w)?.join(', ')}`);
     expect(commits).toEqual([]);
   });

@@ -36,11 +36,25 @@ describe('kafka-backup-metadata', () => {
     file(join(data, '__cluster_metadata-0', 'quorum-state'), '{"leaderId":1}');
     file(join(data, 'meta.properties'), 'node.id=1\n');
     file(join(data, 'orders-0', '00000000000000000000.log'), 'user data that is not metadata');
-    const result = runRunbook('kafka-backup-metadata', { Mode: 'kraft', DataDir: data, BackupDir: backups }, { cwd: root });
+    const result = runRunbook(
+      'kafka-backup-metadata',
+      { Mode: 'kraft', DataDir: data, BackupDir: backups },
+      { cwd: root },
+    );
     expect(result.status, result.stderr).toBe(0);
-    const json = result.json as { result: string; mode: string; path: string; sha256: string; bytes: number; entries: number; changedWhileReading: boolean };
+    const json = result.json as {
+      result: string;
+      mode: string;
+      path: string;
+      sha256: string;
+      bytes: number;
+      entries: number;
+      changedWhileReading: boolean;
+    };
     expect(json).toMatchObject({ result: 'backed-up', mode: 'kraft', changedWhileReading: false });
-    expect(json.path).toMatch(new RegExp(`^${backups}/kafka-heal-kraft-[A-Za-z0-9._-]+-\\d{8}T\\d{6}Z-\\d+\\.tar\\.gz$`));
+    expect(json.path).toMatch(
+      new RegExp(`^${backups}/kafka-heal-kraft-[A-Za-z0-9._-]+-\\d{8}T\\d{6}Z-\\d+\\.tar\\.gz$`),
+    );
     const bytes = readFileSync(json.path);
     expect(json.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(json.bytes).toBe(bytes.length);
@@ -48,7 +62,13 @@ describe('kafka-backup-metadata', () => {
     const rel = data.slice(1);
     const entries = listing(json.path);
     expect(entries).toEqual(
-      [`${rel}/__cluster_metadata-0/`, `${rel}/__cluster_metadata-0/00000000000000000000.index`, `${rel}/__cluster_metadata-0/00000000000000000000.log`, `${rel}/__cluster_metadata-0/quorum-state`, `${rel}/meta.properties`].sort(),
+      [
+        `${rel}/__cluster_metadata-0/`,
+        `${rel}/__cluster_metadata-0/00000000000000000000.index`,
+        `${rel}/__cluster_metadata-0/00000000000000000000.log`,
+        `${rel}/__cluster_metadata-0/quorum-state`,
+        `${rel}/meta.properties`,
+      ].sort(),
     );
     expect(json.entries).toBe(entries.length);
     expect(entries.join()).not.toContain('orders-0');
@@ -60,32 +80,62 @@ describe('kafka-backup-metadata', () => {
     file(join(data, 'version-2', 'snapshot.100000000'), 'snap');
     file(join(data, 'myid'), '2\n');
     file(join(txn, 'version-2', 'log.100000001'), 'txnlog');
-    const result = runRunbook('kafka-backup-metadata', { Mode: 'zookeeper', DataDir: data, TxnLogDir: txn, BackupDir: backups }, { cwd: root });
+    const result = runRunbook(
+      'kafka-backup-metadata',
+      { Mode: 'zookeeper', DataDir: data, TxnLogDir: txn, BackupDir: backups },
+      { cwd: root },
+    );
     expect(result.status, result.stderr).toBe(0);
     const path = result.json?.['path'] as string;
     expect(path).toContain('/kafka-heal-zookeeper-');
     expect(listing(path)).toEqual(
-      [`${data.slice(1)}/version-2/`, `${data.slice(1)}/version-2/snapshot.100000000`, `${data.slice(1)}/myid`, `${txn.slice(1)}/version-2/`, `${txn.slice(1)}/version-2/log.100000001`].sort(),
+      [
+        `${data.slice(1)}/version-2/`,
+        `${data.slice(1)}/version-2/snapshot.100000000`,
+        `${data.slice(1)}/myid`,
+        `${txn.slice(1)}/version-2/`,
+        `${txn.slice(1)}/version-2/log.100000001`,
+      ].sort(),
     );
   });
 
   it('refuses a directory that does not hold the expected metadata', () => {
     const data = join(root, 'plain');
     mkdirSync(data);
-    const kraft = runRunbook('kafka-backup-metadata', { Mode: 'kraft', DataDir: data, BackupDir: backups }, { cwd: root });
+    const kraft = runRunbook(
+      'kafka-backup-metadata',
+      { Mode: 'kraft', DataDir: data, BackupDir: backups },
+      { cwd: root },
+    );
     expect(kraft.status).toBe(3);
-    expect(kraft.json).toMatchObject({ result: 'failed', mode: 'kraft', message: `${data} has no __cluster_metadata-0: not a KRaft metadata log directory` });
-    const zk = runRunbook('kafka-backup-metadata', { Mode: 'zookeeper', DataDir: data, BackupDir: backups }, { cwd: root });
+    expect(kraft.json).toMatchObject({
+      result: 'failed',
+      mode: 'kraft',
+      message: `${data} has no __cluster_metadata-0: not a KRaft metadata log directory`,
+    });
+    const zk = runRunbook(
+      'kafka-backup-metadata',
+      { Mode: 'zookeeper', DataDir: data, BackupDir: backups },
+      { cwd: root },
+    );
     expect(zk.status).toBe(3);
     expect(zk.json?.['message']).toContain('not a ZooKeeper data directory');
-    const missing = runRunbook('kafka-backup-metadata', { Mode: 'zookeeper', DataDir: join(root, 'nowhere'), BackupDir: backups }, { cwd: root });
+    const missing = runRunbook(
+      'kafka-backup-metadata',
+      { Mode: 'zookeeper', DataDir: join(root, 'nowhere'), BackupDir: backups },
+      { cwd: root },
+    );
     expect(missing.status).toBe(3);
   });
 
   it('refuses to write the archive inside what it archives', () => {
     const data = join(root, 'kraft');
     file(join(data, '__cluster_metadata-0', '00000000000000000000.log'), 'x');
-    const result = runRunbook('kafka-backup-metadata', { Mode: 'kraft', DataDir: data, BackupDir: join(data, '__cluster_metadata-0', 'bk') }, { cwd: root });
+    const result = runRunbook(
+      'kafka-backup-metadata',
+      { Mode: 'kraft', DataDir: data, BackupDir: join(data, '__cluster_metadata-0', 'bk') },
+      { cwd: root },
+    );
     expect(result.status).toBe(3);
     expect(result.json?.['message']).toContain('lies inside');
     expect(readdirSync(join(data, '__cluster_metadata-0'))).toEqual(['00000000000000000000.log']);
@@ -94,6 +144,8 @@ describe('kafka-backup-metadata', () => {
   it('requires Mode and DataDir', () => {
     expect(() => runRunbook('kafka-backup-metadata', { DataDir: root }, { cwd: root })).toThrow(/Mode .*required/);
     expect(() => runRunbook('kafka-backup-metadata', { Mode: 'kraft' }, { cwd: root })).toThrow(/DataDir .*required/);
-    expect(() => runRunbook('kafka-backup-metadata', { Mode: 'etcd', DataDir: root }, { cwd: root })).toThrow(/Mode .*allowed values/);
+    expect(() => runRunbook('kafka-backup-metadata', { Mode: 'etcd', DataDir: root }, { cwd: root })).toThrow(
+      /Mode .*allowed values/,
+    );
   });
 });

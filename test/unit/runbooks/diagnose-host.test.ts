@@ -39,11 +39,30 @@ function executable(dir: string, name: string, body: string): void {
 describe('kafka-diagnose-host', () => {
   it('reports a host with nothing Kafka on it', async () => {
     const bin = join(root, 'bin');
-    executable(bin, 'systemctl', 'case $1 in is-active) echo inactive; exit 3 ;; show) echo MainPID=0; echo Result=success ;; esac');
+    executable(
+      bin,
+      'systemctl',
+      'case $1 in is-active) echo inactive; exit 3 ;; show) echo MainPID=0; echo Result=success ;; esac',
+    );
     const port = await freePort();
-    const result = runRunbook('kafka-diagnose-host', { ListenerPort: String(port), ServerProperties: join(root, 'absent.properties'), AppLogDir: join(root, 'logs') }, { cwd: root, binDirs: [bin] });
+    const result = runRunbook(
+      'kafka-diagnose-host',
+      { ListenerPort: String(port), ServerProperties: join(root, 'absent.properties'), AppLogDir: join(root, 'logs') },
+      { cwd: root, binDirs: [bin] },
+    );
     const d = diagnosis(result);
-    expect(d).toMatchObject({ v: 1, serviceActive: false, serviceState: 'inactive', mainPid: 0, listenerUp: false, listenerPort: port, diskUsedPercent: null, oomKilled: false, lastErrors: [], logFile: null });
+    expect(d).toMatchObject({
+      v: 1,
+      serviceActive: false,
+      serviceState: 'inactive',
+      mainPid: 0,
+      listenerUp: false,
+      listenerPort: port,
+      diskUsedPercent: null,
+      oomKilled: false,
+      lastErrors: [],
+      logFile: null,
+    });
     expect(typeof d['host']).toBe('string');
     expect(result.stderr).toContain('cannot read');
   });
@@ -74,20 +93,33 @@ describe('kafka-diagnose-host', () => {
     );
     // Kernel journal with an OOM kill of the JVM; the shims only answer what the runbook asks.
     const bin = join(root, 'bin');
-    executable(bin, 'journalctl', 'for a in "$@"; do [[ $a == -k ]] && k=1; done; [[ ${k:-} ]] || exit 1\necho "Nov 22 01:59:59 host kernel: Out of memory: Killed process 4242 (java) total-vm:8000000kB"');
+    executable(
+      bin,
+      'journalctl',
+      'for a in "$@"; do [[ $a == -k ]] && k=1; done; [[ ${k:-} ]] || exit 1\necho "Nov 22 01:59:59 host kernel: Out of memory: Killed process 4242 (java) total-vm:8000000kB"',
+    );
     const result = runRunbook(
       'kafka-diagnose-host',
       { ListenerPort: String(port), ServerProperties: properties, AppLogDir: logs, LogLines: '50' },
       { cwd: root, binDirs: [shim.bin, bin] },
     );
     const d = diagnosis(result);
-    expect(d).toMatchObject({ serviceActive: true, serviceState: 'active', mainPid: pid, listenerUp: true, oomKilled: true, jvmOutOfMemory: true });
+    expect(d).toMatchObject({
+      serviceActive: true,
+      serviceState: 'active',
+      mainPid: pid,
+      listenerUp: true,
+      oomKilled: true,
+      jvmOutOfMemory: true,
+    });
     expect(d['diskUsedPercent']).toBeGreaterThanOrEqual(0);
     expect(d['diskUsedPercent']).toBeLessThanOrEqual(100);
     expect((d['disks'] as { dir: string }[]).map((disk) => disk.dir)).toEqual([data1, data2]);
     const errors = d['lastErrors'] as string[];
     expect(errors).toHaveLength(3);
-    expect(errors[0]).toBe('[2026-11-22 02:00:00] ERROR [ReplicaFetcher] Error for partition "orders-0" \\ with a backslash and a tab');
+    expect(errors[0]).toBe(
+      '[2026-11-22 02:00:00] ERROR [ReplicaFetcher] Error for partition "orders-0" \\ with a backslash and a tab',
+    );
     expect(errors[2]).toMatch(/^\[2026-11-22 02:00:01\] FATAL Fatal error during KafkaServer startup/);
     expect(errors.join()).not.toContain('too old');
     expect(d['oomEvidence']).toEqual([expect.stringContaining('Killed process 4242 (java)')]);
@@ -96,10 +128,18 @@ describe('kafka-diagnose-host', () => {
 
   it('takes the data dirs from LogDirs when given, and reports the fullest', () => {
     const bin = join(root, 'bin');
-    executable(bin, 'df', 'case $2 in */a) echo "Filesystem 1024-blocks Used Available Capacity Mounted"; echo "/dev/x 100 42 58 42% /a" ;; *) echo "Filesystem 1024-blocks Used Available Capacity Mounted"; echo "/dev/y 100 91 9 91% /b" ;; esac');
+    executable(
+      bin,
+      'df',
+      'case $2 in */a) echo "Filesystem 1024-blocks Used Available Capacity Mounted"; echo "/dev/x 100 42 58 42% /a" ;; *) echo "Filesystem 1024-blocks Used Available Capacity Mounted"; echo "/dev/y 100 91 9 91% /b" ;; esac',
+    );
     mkdirSync(join(root, 'a'));
     mkdirSync(join(root, 'b'));
-    const result = runRunbook('kafka-diagnose-host', { LogDirs: `${join(root, 'a')},${join(root, 'b')}`, AppLogDir: root }, { cwd: root, binDirs: [bin] });
+    const result = runRunbook(
+      'kafka-diagnose-host',
+      { LogDirs: `${join(root, 'a')},${join(root, 'b')}`, AppLogDir: root },
+      { cwd: root, binDirs: [bin] },
+    );
     const d = diagnosis(result);
     expect(d['diskUsedPercent']).toBe(91);
     expect(d['disks']).toEqual([
@@ -112,7 +152,9 @@ describe('kafka-diagnose-host', () => {
     const present = join(root, 'present');
     mkdirSync(present);
     const gone = join(root, 'gone');
-    const d = diagnosis(runRunbook('kafka-diagnose-host', { LogDirs: `${gone},${present}`, AppLogDir: root }, { cwd: root }));
+    const d = diagnosis(
+      runRunbook('kafka-diagnose-host', { LogDirs: `${gone},${present}`, AppLogDir: root }, { cwd: root }),
+    );
     const disks = d['disks'] as { dir: string; exists: boolean; usedPercent: number | null }[];
     expect(disks[0]).toEqual({ dir: gone, exists: false, usedPercent: null, availKb: null });
     expect(disks[1]).toMatchObject({ dir: present, exists: true });
@@ -122,7 +164,12 @@ describe('kafka-diagnose-host', () => {
   it('keeps the line single, ASCII and valid JSON whatever the broker log holds', () => {
     writeFileSync(
       join(root, 'server.log'),
-      ['ERROR escape \u001b[31mred\u001b[0m bell \u0007 cr \r end', 'ERROR "quoted" \\"escaped\\" } ] {', 'ERROR 日本語 and \u2028 separator', `ERROR ${'long '.repeat(200)}`].join('\n'),
+      [
+        'ERROR escape \u001b[31mred\u001b[0m bell \u0007 cr \r end',
+        'ERROR "quoted" \\"escaped\\" } ] {',
+        'ERROR 日本語 and \u2028 separator',
+        `ERROR ${'long '.repeat(200)}`,
+      ].join('\n'),
     );
     const result = runRunbook('kafka-diagnose-host', { AppLogDir: root, LogDirs: root }, { cwd: root });
     const d = diagnosis(result);
@@ -137,21 +184,46 @@ describe('kafka-diagnose-host', () => {
   it('sees a listener bound to another interface through ss, matching the exact port only', async () => {
     const port = await freePort();
     const bin = join(root, 'bin');
-    executable(bin, 'ss', 'echo "State  Recv-Q Send-Q Local Address:Port Peer Address:Port"\necho "LISTEN 0 50 10.1.2.3:$(cat "$SS_PORT_FILE") 0.0.0.0:*"');
+    executable(
+      bin,
+      'ss',
+      'echo "State  Recv-Q Send-Q Local Address:Port Peer Address:Port"\necho "LISTEN 0 50 10.1.2.3:$(cat "$SS_PORT_FILE") 0.0.0.0:*"',
+    );
     const portFile = join(root, 'ss-port');
     writeFileSync(portFile, String(port));
-    const up = diagnosis(runRunbook('kafka-diagnose-host', { ListenerPort: String(port), AppLogDir: root }, { cwd: root, binDirs: [bin], env: { SS_PORT_FILE: portFile } }));
+    const up = diagnosis(
+      runRunbook(
+        'kafka-diagnose-host',
+        { ListenerPort: String(port), AppLogDir: root },
+        { cwd: root, binDirs: [bin], env: { SS_PORT_FILE: portFile } },
+      ),
+    );
     expect(up['listenerUp']).toBe(true);
     writeFileSync(portFile, `1${port}`);
-    const other = diagnosis(runRunbook('kafka-diagnose-host', { ListenerPort: String(port), AppLogDir: root }, { cwd: root, binDirs: [bin], env: { SS_PORT_FILE: portFile } }));
+    const other = diagnosis(
+      runRunbook(
+        'kafka-diagnose-host',
+        { ListenerPort: String(port), AppLogDir: root },
+        { cwd: root, binDirs: [bin], env: { SS_PORT_FILE: portFile } },
+      ),
+    );
     expect(other['listenerUp']).toBe(false);
   });
 
   it('treats a systemd oom-kill result as OOM evidence', () => {
     const bin = join(root, 'bin');
-    executable(bin, 'systemctl', 'case $1 in is-active) echo failed; exit 3 ;; show) echo MainPID=0; echo Result=oom-kill ;; esac');
+    executable(
+      bin,
+      'systemctl',
+      'case $1 in is-active) echo failed; exit 3 ;; show) echo MainPID=0; echo Result=oom-kill ;; esac',
+    );
     const d = diagnosis(runRunbook('kafka-diagnose-host', { AppLogDir: root }, { cwd: root, binDirs: [bin] }));
-    expect(d).toMatchObject({ serviceActive: false, serviceState: 'failed', serviceResult: 'oom-kill', oomKilled: true });
+    expect(d).toMatchObject({
+      serviceActive: false,
+      serviceState: 'failed',
+      serviceResult: 'oom-kill',
+      oomKilled: true,
+    });
   });
 
   it('still prints its line when systemctl, journalctl, dmesg, ss, timeout, df and jq are all missing', () => {
@@ -162,10 +234,19 @@ describe('kafka-diagnose-host', () => {
       const found = spawnSync('bash', ['-c', 'command -v "$1"', '_', tool], { encoding: 'utf8' }).stdout.trim();
       if (found !== '') symlinkSync(found, join(bin, tool));
     }
-    const result = runRunbook('kafka-diagnose-host', { LogDirs: root, AppLogDir: root }, { cwd: root, env: { PATH: bin } });
+    const result = runRunbook(
+      'kafka-diagnose-host',
+      { LogDirs: root, AppLogDir: root },
+      { cwd: root, env: { PATH: bin } },
+    );
     const d = diagnosis(result);
     expect(d['missingTools']).toEqual(['systemctl', 'journalctl', 'dmesg', 'df', 'ss', 'timeout', 'jq']);
-    expect(d).toMatchObject({ serviceActive: false, serviceState: 'unknown', listenerUp: false, diskUsedPercent: null });
+    expect(d).toMatchObject({
+      serviceActive: false,
+      serviceState: 'unknown',
+      listenerUp: false,
+      diskUsedPercent: null,
+    });
   });
 
   it('rejects an out-of-range LogLines before anything runs', () => {

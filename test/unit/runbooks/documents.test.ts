@@ -28,7 +28,10 @@ function shellPattern(script: string, parameterName: string): string | undefined
   const line = new RegExp(`^\\s*kh_require ${parameterName} "\\$${parameterName}" (.*)$`, 'm').exec(script)?.[1];
   if (line === undefined) return undefined;
   if (line.startsWith("'")) return line.slice(1, -1);
-  return line.slice(1, -1).replaceAll('$kh_path', khPath ?? 'UNDEFINED').replaceAll('\\$', '$');
+  return line
+    .slice(1, -1)
+    .replaceAll('$kh_path', khPath ?? 'UNDEFINED')
+    .replaceAll('\\$', '$');
 }
 
 const work = tempDir();

@@ -25,7 +25,13 @@ const SEGMENTS = [
   '__cluster_metadata-0/00000000000000000000.log',
   'meta.properties',
 ];
-const ROTATED = ['server.log.1', 'server.log.2026-11-22-01', 'controller.log.2026-11-21-23', 'state-change.log.3.gz', 'kafkaServer-gc.log.0'];
+const ROTATED = [
+  'server.log.1',
+  'server.log.2026-11-22-01',
+  'controller.log.2026-11-21-23',
+  'state-change.log.3.gz',
+  'kafkaServer-gc.log.0',
+];
 const KEPT_LOGS = ['server.log', 'controller.log', 'kafkaServer-gc.log.1.current', 'notes.txt'];
 
 function file(path: string, bytes: number, ageMinutes = 0): void {
@@ -73,7 +79,13 @@ describe('kafka-free-disk', () => {
     const before = tree(data);
     const result = runRunbook('kafka-free-disk', params(), { cwd: root });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ result: 'freed', dryRun: false, filesDeleted: 7, bytesFreed: 5 * 1000 + 20_000 + 7_000, failed: 0 });
+    expect(result.json).toMatchObject({
+      result: 'freed',
+      dryRun: false,
+      filesDeleted: 7,
+      bytesFreed: 5 * 1000 + 20_000 + 7_000,
+      failed: 0,
+    });
     expect(readdirSync(logs).sort()).toEqual([...KEPT_LOGS].sort());
     expect(readdirSync(heap)).toEqual(['java_pid200.hprof']);
     expect(tree(data)).toEqual(before);
@@ -84,9 +96,20 @@ describe('kafka-free-disk', () => {
     const before = [...tree(root)];
     const result = runRunbook('kafka-free-disk', params({ DryRun: 'true' }), { cwd: root });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.json).toMatchObject({ result: 'dry-run', dryRun: true, filesDeleted: 0, bytesFreed: 0, candidates: 7, candidateBytes: 32_000 });
+    expect(result.json).toMatchObject({
+      result: 'dry-run',
+      dryRun: true,
+      filesDeleted: 0,
+      bytesFreed: 0,
+      candidates: 7,
+      candidateBytes: 32_000,
+    });
     expect((result.json?.['files'] as string[]).map((f) => f.slice(root.length + 1)).sort()).toEqual(
-      [...ROTATED.map((n) => `var-log-kafka/${n}`), 'dumps/java_pid100.hprof', 'var-log-kafka/java_pid300.hprof'].sort(),
+      [
+        ...ROTATED.map((n) => `var-log-kafka/${n}`),
+        'dumps/java_pid100.hprof',
+        'var-log-kafka/java_pid300.hprof',
+      ].sort(),
     );
     expect(tree(root).filter((f) => !f.startsWith('script-'))).toEqual(before.filter((f) => !f.startsWith('script-')));
   });
@@ -99,7 +122,9 @@ describe('kafka-free-disk', () => {
   });
 
   it('respects HeapDumpMinAgeMinutes on both sides of the edge', () => {
-    const keepBoth = runRunbook('kafka-free-disk', params({ HeapDumpDirs: heap, HeapDumpMinAgeMinutes: '121' }), { cwd: root });
+    const keepBoth = runRunbook('kafka-free-disk', params({ HeapDumpDirs: heap, HeapDumpMinAgeMinutes: '121' }), {
+      cwd: root,
+    });
     expect(readdirSync(heap).sort()).toEqual(['java_pid100.hprof', 'java_pid200.hprof']);
     expect(keepBoth.json?.['filesDeleted']).toBe(5);
     runRunbook('kafka-free-disk', params({ HeapDumpDirs: heap, HeapDumpMinAgeMinutes: '119' }), { cwd: root });
@@ -112,14 +137,20 @@ describe('kafka-free-disk', () => {
     ['AppLogDir contains a data dir', () => params({ AppLogDir: root })],
     ['a heap dump dir is a data dir', () => params({ HeapDumpDirs: `${heap},${data}` })],
     ['a heap dump dir is inside a data dir', () => params({ HeapDumpDirs: join(data, 't-0') })],
-    ['AppLogDir is a symlink to a data dir', () => {
-      symlinkSync(join(data, 't-0'), join(root, 'sneaky'));
-      return params({ AppLogDir: join(root, 'sneaky') });
-    }],
-    ['AppLogDir is inside a data dir named only by LogDirs', () => {
-      writeFileSync(properties, 'node.id=1\n');
-      return params({ LogDirs: `${join(root, 'elsewhere')},${data}`, AppLogDir: join(data, 't-0') });
-    }],
+    [
+      'AppLogDir is a symlink to a data dir',
+      () => {
+        symlinkSync(join(data, 't-0'), join(root, 'sneaky'));
+        return params({ AppLogDir: join(root, 'sneaky') });
+      },
+    ],
+    [
+      'AppLogDir is inside a data dir named only by LogDirs',
+      () => {
+        writeFileSync(properties, 'node.id=1\n');
+        return params({ LogDirs: `${join(root, 'elsewhere')},${data}`, AppLogDir: join(data, 't-0') });
+      },
+    ],
     ['no data dir is known', () => params({ ServerProperties: join(root, 'missing.properties') })],
     ['AppLogDir is a shared directory', () => params({ AppLogDir: '/var/log' })],
     ['AppLogDir is /tmp', () => params({ AppLogDir: '/tmp' })],
@@ -165,7 +196,11 @@ describe('kafka-free-disk', () => {
   });
 
   it('accepts a shared temp dir as a heap dump dir (a common -XX:HeapDumpPath) unless it holds a data dir', () => {
-    const result = runRunbook('kafka-free-disk', params({ HeapDumpDirs: '/var/tmp', HeapDumpMinAgeMinutes: '999999', DryRun: 'true' }), { cwd: root });
+    const result = runRunbook(
+      'kafka-free-disk',
+      params({ HeapDumpDirs: '/var/tmp', HeapDumpMinAgeMinutes: '999999', DryRun: 'true' }),
+      { cwd: root },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(result.json).toMatchObject({ result: 'dry-run', candidates: 5 });
     // This sandbox's data dir lives in the temp dir, so that temp dir itself is refused.
@@ -176,7 +211,11 @@ describe('kafka-free-disk', () => {
   });
 
   it('reports nothing to do when the directories are missing', () => {
-    const result = runRunbook('kafka-free-disk', params({ AppLogDir: join(root, 'none'), HeapDumpDirs: join(root, 'none2') }), { cwd: root });
+    const result = runRunbook(
+      'kafka-free-disk',
+      params({ AppLogDir: join(root, 'none'), HeapDumpDirs: join(root, 'none2') }),
+      { cwd: root },
+    );
     expect(result.status).toBe(0);
     expect(result.json).toMatchObject({ result: 'freed', filesDeleted: 0, bytesFreed: 0, files: [] });
   });

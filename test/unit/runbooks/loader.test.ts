@@ -60,7 +60,11 @@ function rejection(fn: () => unknown): InvalidRunbookParameters {
 describe('validateParameters', () => {
   it('applies defaults and returns SSM API shaped values', () => {
     expect(validateParameters(doc, { Name: 'abc' })).toEqual({ Name: ['abc'], Mode: ['slow'], Hosts: ['alpha'] });
-    expect(validateParameters(doc, { Name: ['abc'], Mode: ['fast'], Hosts: ['a', 'b'] })).toEqual({ Name: ['abc'], Mode: ['fast'], Hosts: ['a', 'b'] });
+    expect(validateParameters(doc, { Name: ['abc'], Mode: ['fast'], Hosts: ['a', 'b'] })).toEqual({
+      Name: ['abc'],
+      Mode: ['fast'],
+      Hosts: ['a', 'b'],
+    });
   });
 
   it('requires parameters without a default', () => {
@@ -98,8 +102,12 @@ describe('validateParameters', () => {
   });
 
   it('rejects values that are not strings', () => {
-    expect(rejection(() => validateParameters(doc, { Name: 5 as unknown as string })).message).toContain('expected a string');
-    expect(rejection(() => validateParameters(doc, { Name: [5] as unknown as string[] })).message).toContain('expected a string');
+    expect(rejection(() => validateParameters(doc, { Name: 5 as unknown as string })).message).toContain(
+      'expected a string',
+    );
+    expect(rejection(() => validateParameters(doc, { Name: [5] as unknown as string[] })).message).toContain(
+      'expected a string',
+    );
   });
 });
 
@@ -114,11 +122,16 @@ describe('renderSteps / renderCommands', () => {
   });
 
   it('keeps the step name and timeout', () => {
-    expect(renderSteps(doc, { Name: 'a' })).toEqual([{ name: 'one', timeoutSeconds: 60, script: expect.stringContaining('Name="a"') }]);
+    expect(renderSteps(doc, { Name: 'a' })).toEqual([
+      { name: 'one', timeoutSeconds: 60, script: expect.stringContaining('Name="a"') },
+    ]);
   });
 
   it('refuses renderCommands on a multi-step document', () => {
-    const two = parseRunbook(`${DOC}  - action: aws:runShellScript\n    name: two\n    inputs:\n      runCommand: ['echo two']\n`, 'two-steps');
+    const two = parseRunbook(
+      `${DOC}  - action: aws:runShellScript\n    name: two\n    inputs:\n      runCommand: ['echo two']\n`,
+      'two-steps',
+    );
     expect(renderSteps(two, { Name: 'a' })).toHaveLength(2);
     expect(() => renderCommands(two, { Name: 'a' })).toThrow(InvalidRunbookDocument);
   });
@@ -135,19 +148,51 @@ describe('parseRunbook rejects malformed documents', () => {
     ['empty allowedValues', DOC.replace('[slow, fast]', '[]'), /allowedValues/],
     ['numeric default', DOC.replace('default: slow', 'default: 5'), /default of a String must be a string/],
     ['default outside its rules', DOC.replace('default: slow', 'default: medium'), /default of Mode violates/],
-    ['undeclared placeholder', DOC.replace("'{{ Hosts }}'", "'{{ Other }}'"), /\{\{ Other \}\} is used but not declared/],
-    ['other action', DOC.replace('action: aws:runShellScript', 'action: aws:runPowerShellScript'), /must be aws:runShellScript/],
+    [
+      'undeclared placeholder',
+      DOC.replace("'{{ Hosts }}'", "'{{ Other }}'"),
+      /\{\{ Other \}\} is used but not declared/,
+    ],
+    [
+      'other action',
+      DOC.replace('action: aws:runShellScript', 'action: aws:runPowerShellScript'),
+      /must be aws:runShellScript/,
+    ],
     ['no steps', DOC.replace(/mainSteps:[\s\S]*/, 'mainSteps: []'), /mainSteps must be a non-empty list/],
     ['bad timeout', DOC.replace("timeoutSeconds: '60'", "timeoutSeconds: 'soon'"), /timeoutSeconds is invalid/],
     ['bad parameter name', DOC.replace('  Mode:', '  "Mo de":'), /parameter name/],
-    ['parameters not a mapping', DOC.replace(/parameters:[\s\S]*?mainSteps:/, 'parameters: [1]\nmainSteps:'), /parameters must be a mapping/],
-    ['parameter not a mapping', DOC.replace(/ {2}Name:\n {4}type: String/, '  Name: 5\n  Other:\n    type: String'), /parameter Name: must be a mapping/],
-    ['parameter without description', DOC.replace('description: a name', 'descr: a name'), /parameter Name: description is missing/],
-    ['non-string pattern', DOC.replace("allowedPattern: '[a-z]{1,5}'", 'allowedPattern: 5'), /allowedPattern must be a string/],
-    ['StringList default not a list', DOC.replace('default: [alpha]', 'default: alpha'), /default of a StringList must be a list/],
+    [
+      'parameters not a mapping',
+      DOC.replace(/parameters:[\s\S]*?mainSteps:/, 'parameters: [1]\nmainSteps:'),
+      /parameters must be a mapping/,
+    ],
+    [
+      'parameter not a mapping',
+      DOC.replace(/ {2}Name:\n {4}type: String/, '  Name: 5\n  Other:\n    type: String'),
+      /parameter Name: must be a mapping/,
+    ],
+    [
+      'parameter without description',
+      DOC.replace('description: a name', 'descr: a name'),
+      /parameter Name: description is missing/,
+    ],
+    [
+      'non-string pattern',
+      DOC.replace("allowedPattern: '[a-z]{1,5}'", 'allowedPattern: 5'),
+      /allowedPattern must be a string/,
+    ],
+    [
+      'StringList default not a list',
+      DOC.replace('default: [alpha]', 'default: alpha'),
+      /default of a StringList must be a list/,
+    ],
     ['step not a mapping', DOC.replace(/mainSteps:[\s\S]*/, 'mainSteps: [5]'), /mainSteps\[0\] is not a mapping/],
     ['step without name', DOC.replace('    name: one\n', ''), /mainSteps\[0\]\.name is missing/],
-    ['step without commands', DOC.replace(/ {6}runCommand:[\s\S]*/, '      runCommand: []\n'), /runCommand must be a non-empty list/],
+    [
+      'step without commands',
+      DOC.replace(/ {6}runCommand:[\s\S]*/, '      runCommand: []\n'),
+      /runCommand must be a non-empty list/,
+    ],
   ];
   it.each(cases)('%s', (_label, text, message) => {
     let caught: unknown;
@@ -169,7 +214,9 @@ describe('parseRunbook rejects malformed documents', () => {
 describe('parseRunbookOutput', () => {
   it('reads the last stdout line, with or without the diagnosis prefix', () => {
     expect(parseRunbookOutput('{"result":"restarted","pid":12}\n')).toEqual({ result: 'restarted', pid: 12 });
-    expect(parseRunbookOutput('noise\nKAFKA_HEAL_DIAGNOSIS {"serviceActive":true}\n\n')).toEqual({ serviceActive: true });
+    expect(parseRunbookOutput('noise\nKAFKA_HEAL_DIAGNOSIS {"serviceActive":true}\n\n')).toEqual({
+      serviceActive: true,
+    });
   });
 
   it('fails with RunbookOutputError when there is no JSON result', () => {

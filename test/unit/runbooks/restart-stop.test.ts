@@ -24,10 +24,21 @@ describe('kafka-restart-broker', () => {
     const port = await freePort();
     shim = new SystemctlShim(join(root, 'shim'), 'listen', port);
     const oldPid = shim.start();
-    const result = runRunbook('kafka-restart-broker', { ListenerPort: String(port), TimeoutSeconds: '20' }, { cwd: root, binDirs: [shim.bin] });
+    const result = runRunbook(
+      'kafka-restart-broker',
+      { ListenerPort: String(port), TimeoutSeconds: '20' },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     expect(result.status, result.stderr).toBe(0);
     const newPid = shim.pid();
-    expect(result.json).toEqual({ result: 'restarted', pid: newPid, previousPid: oldPid, service: 'kafka', listenerPort: port, waitedSeconds: expect.any(Number) });
+    expect(result.json).toEqual({
+      result: 'restarted',
+      pid: newPid,
+      previousPid: oldPid,
+      service: 'kafka',
+      listenerPort: port,
+      waitedSeconds: expect.any(Number),
+    });
     expect(newPid).not.toBe(oldPid);
     expect(isAlive(newPid as number)).toBe(true);
     expect(shim.calls()).toContain('restart kafka');
@@ -37,7 +48,11 @@ describe('kafka-restart-broker', () => {
   it('starts a broker that was down (restart of a stopped unit)', async () => {
     const port = await freePort();
     shim = new SystemctlShim(join(root, 'shim'), 'listen', port);
-    const result = runRunbook('kafka-restart-broker', { ServiceName: 'kafka@2', ListenerPort: String(port), TimeoutSeconds: '20' }, { cwd: root, binDirs: [shim.bin] });
+    const result = runRunbook(
+      'kafka-restart-broker',
+      { ServiceName: 'kafka@2', ListenerPort: String(port), TimeoutSeconds: '20' },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(result.json).toMatchObject({ result: 'restarted', previousPid: 0, service: 'kafka@2' });
     expect(shim.calls()[0]).toBe('show -p MainPID kafka@2');
@@ -47,10 +62,19 @@ describe('kafka-restart-broker', () => {
     const port = await freePort();
     shim = new SystemctlShim(join(root, 'shim'), 'nolisten', port);
     const started = Date.now();
-    const result = runRunbook('kafka-restart-broker', { ListenerPort: String(port), TimeoutSeconds: '3' }, { cwd: root, binDirs: [shim.bin] });
+    const result = runRunbook(
+      'kafka-restart-broker',
+      { ListenerPort: String(port), TimeoutSeconds: '3' },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     const elapsed = Date.now() - started;
     expect(result.status).toBe(7);
-    expect(result.json).toEqual({ result: 'failed', stage: 'listener', service: 'kafka', message: `port ${port} did not accept connections within 3s` });
+    expect(result.json).toEqual({
+      result: 'failed',
+      stage: 'listener',
+      service: 'kafka',
+      message: `port ${port} did not accept connections within 3s`,
+    });
     expect(result.stderr).toContain(`port ${port} did not accept connections within 3s`);
     expect(elapsed).toBeLessThan(15_000);
   });
@@ -59,7 +83,11 @@ describe('kafka-restart-broker', () => {
     shim = new SystemctlShim(join(root, 'shim'), 'fail', await freePort());
     const result = runRunbook('kafka-restart-broker', { TimeoutSeconds: '5' }, { cwd: root, binDirs: [shim.bin] });
     expect(result.status).toBe(5);
-    expect(result.json).toMatchObject({ result: 'failed', stage: 'restart', message: 'systemctl restart kafka failed or timed out' });
+    expect(result.json).toMatchObject({
+      result: 'failed',
+      stage: 'restart',
+      message: 'systemctl restart kafka failed or timed out',
+    });
   });
 
   it('refuses to restart a host that runs another broker, and acts when the id matches', async () => {
@@ -67,22 +95,42 @@ describe('kafka-restart-broker', () => {
     shim = new SystemctlShim(join(root, 'shim'), 'listen', port);
     const properties = join(root, 'server.properties');
     writeFileSync(properties, 'process.roles=broker,controller\nnode.id = 3\n');
-    const wrong = runRunbook('kafka-restart-broker', { ExpectedBrokerId: '2', ServerProperties: properties, ListenerPort: String(port) }, { cwd: root, binDirs: [shim.bin] });
+    const wrong = runRunbook(
+      'kafka-restart-broker',
+      { ExpectedBrokerId: '2', ServerProperties: properties, ListenerPort: String(port) },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     expect(wrong.status).toBe(3);
-    expect(wrong.json).toMatchObject({ result: 'failed', stage: 'identity', message: 'this host runs broker 3, not 2' });
+    expect(wrong.json).toMatchObject({
+      result: 'failed',
+      stage: 'identity',
+      message: 'this host runs broker 3, not 2',
+    });
     expect(shim.calls()).toEqual([]);
 
-    const unreadable = runRunbook('kafka-restart-broker', { ExpectedBrokerId: '3', ServerProperties: join(root, 'nope') }, { cwd: root, binDirs: [shim.bin] });
+    const unreadable = runRunbook(
+      'kafka-restart-broker',
+      { ExpectedBrokerId: '3', ServerProperties: join(root, 'nope') },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     expect(unreadable.status).toBe(3);
 
-    const right = runRunbook('kafka-restart-broker', { ExpectedBrokerId: '3', ServerProperties: properties, ListenerPort: String(port), TimeoutSeconds: '20' }, { cwd: root, binDirs: [shim.bin] });
+    const right = runRunbook(
+      'kafka-restart-broker',
+      { ExpectedBrokerId: '3', ServerProperties: properties, ListenerPort: String(port), TimeoutSeconds: '20' },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     expect(right.status, right.stderr).toBe(0);
   });
 
   it('runs when the agent starts it with sh (re-executes itself under bash)', async () => {
     const port = await freePort();
     shim = new SystemctlShim(join(root, 'shim'), 'listen', port);
-    const result = runRunbook('kafka-restart-broker', { ListenerPort: String(port), TimeoutSeconds: '20' }, { cwd: root, binDirs: [shim.bin], shell: '/bin/sh' });
+    const result = runRunbook(
+      'kafka-restart-broker',
+      { ListenerPort: String(port), TimeoutSeconds: '20' },
+      { cwd: root, binDirs: [shim.bin], shell: '/bin/sh' },
+    );
     expect(result.status, result.stderr).toBe(0);
     expect(result.json?.['result']).toBe('restarted');
   });
@@ -124,7 +172,11 @@ describe('kafka-stop-broker', () => {
     const pid = shim.start();
     const properties = join(root, 'server.properties');
     writeFileSync(properties, 'broker.id=1\n');
-    const result = runRunbook('kafka-stop-broker', { ExpectedBrokerId: '4', ServerProperties: properties }, { cwd: root, binDirs: [shim.bin] });
+    const result = runRunbook(
+      'kafka-stop-broker',
+      { ExpectedBrokerId: '4', ServerProperties: properties },
+      { cwd: root, binDirs: [shim.bin] },
+    );
     expect(result.status).toBe(3);
     expect(result.json).toMatchObject({ result: 'failed', stage: 'identity' });
     expect(isAlive(pid)).toBe(true);

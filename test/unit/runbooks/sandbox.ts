@@ -33,7 +33,10 @@ function lastJson(stdout: string): Record<string, unknown> | undefined {
 }
 
 /** Run a script text with bash (or another shell) in `cwd`, with PATH prefixed by `binDirs`. */
-export function runScript(script: string, opts: { cwd: string; binDirs?: string[]; env?: Record<string, string>; shell?: string; timeoutMs?: number }): RunResult {
+export function runScript(
+  script: string,
+  opts: { cwd: string; binDirs?: string[]; env?: Record<string, string>; shell?: string; timeoutMs?: number },
+): RunResult {
   const file = join(opts.cwd, `script-${process.hrtime.bigint()}.sh`);
   writeFileSync(file, script, { mode: 0o700 });
   const path = [...(opts.binDirs ?? []), process.env['PATH'] ?? '/usr/bin:/bin'].join(':');
@@ -47,7 +50,11 @@ export function runScript(script: string, opts: { cwd: string; binDirs?: string[
 }
 
 /** Render `runbooks/<name>.yaml` with validated parameters and run it. */
-export function runRunbook(name: string, params: RunbookParameterInput, opts: Parameters<typeof runScript>[1]): RunResult {
+export function runRunbook(
+  name: string,
+  params: RunbookParameterInput,
+  opts: Parameters<typeof runScript>[1],
+): RunResult {
   return runScript(renderCommands(loadRunbook(name), params), opts);
 }
 
@@ -83,7 +90,11 @@ export class SystemctlShim {
   readonly bin: string;
   readonly state: string;
 
-  constructor(readonly root: string, mode: 'listen' | 'nolisten' | 'fail' | 'stubborn', port = 0) {
+  constructor(
+    readonly root: string,
+    mode: 'listen' | 'nolisten' | 'fail' | 'stubborn',
+    port = 0,
+  ) {
     this.bin = join(root, 'bin');
     this.state = join(root, 'state');
     spawnSync('mkdir', ['-p', this.bin, this.state]);

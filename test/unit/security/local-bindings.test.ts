@@ -30,11 +30,16 @@ describe('kafka:rebootBroker binding', () => {
   const msk = mskBindings({ clusterState: () => 'ACTIVE', reboot: async (_arn, ids) => void restarted.push(ids) });
   const reboot = msk.registry[RESOURCES.kafkaRebootBroker]!;
 
-  it.each(HOSTILE)('a broker id carrying %s is refused with Kafka.BadRequestException and restarts nothing', async (_label, value) => {
-    expect(await refusal(() => reboot({ ClusterArn: CLUSTER, BrokerIds: [value] }, call))).toBe('Kafka.BadRequestException');
-    await msk.settled();
-    expect(restarted).toEqual([]);
-  });
+  it.each(HOSTILE)(
+    'a broker id carrying %s is refused with Kafka.BadRequestException and restarts nothing',
+    async (_label, value) => {
+      expect(await refusal(() => reboot({ ClusterArn: CLUSTER, BrokerIds: [value] }, call))).toBe(
+        'Kafka.BadRequestException',
+      );
+      await msk.settled();
+      expect(restarted).toEqual([]);
+    },
+  );
 
   it('a broker id restarts that broker (the check above refuses values, not the call)', async () => {
     expect(await reboot({ ClusterArn: CLUSTER, BrokerIds: ['2'] }, call)).toMatchObject({ ClusterArn: CLUSTER });
@@ -47,18 +52,38 @@ describe('kafka:rebootBroker binding', () => {
 describe('route53:changeResourceRecordSets binding', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kh-zone-security-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const zone = new LocalZone({ file: join(dir, 'zone.json'), hostedZoneId: 'Z0DRILL', zoneName: 'drill.local', propagationMs: 0, minPendingPolls: 0 });
+  const zone = new LocalZone({
+    file: join(dir, 'zone.json'),
+    hostedZoneId: 'Z0DRILL',
+    zoneName: 'drill.local',
+    propagationMs: 0,
+    minPendingPolls: 0,
+  });
   const change = route53Bindings(zone)[ROUTE53_RESOURCES.changeResourceRecordSets]!;
   const upsert = (Name: string, Value: string) =>
-    change({ HostedZoneId: 'Z0DRILL', ChangeBatch: { Changes: [{ Action: 'UPSERT', ResourceRecordSet: { Name, Type: 'TXT', TTL: 5, ResourceRecords: [{ Value }] } }] } }, { stateName: 'Switch Record' } as TaskCall);
+    change(
+      {
+        HostedZoneId: 'Z0DRILL',
+        ChangeBatch: {
+          Changes: [
+            { Action: 'UPSERT', ResourceRecordSet: { Name, Type: 'TXT', TTL: 5, ResourceRecords: [{ Value }] } },
+          ],
+        },
+      },
+      { stateName: 'Switch Record' } as TaskCall,
+    );
 
-  it.each(HOSTILE)('a record name or value carrying %s stays data in the zone file: no other file is written', async (_label, value) => {
-    // As a bare name it is outside the zone (refused); inside the zone it is a record like any other.
-    const outside = await refusal(() => upsert(value, 'v'));
-    expect(['Route53.InvalidChangeBatchException', 'Route53.InvalidInputException']).toContain(outside);
-    const inside = await refusal(() => upsert(`${value}.drill.local`, value));
-    if (inside === undefined) expect(zone.lookup(`${value}.drill.local`, 'TXT')?.ResourceRecords).toEqual([{ Value: value }]);
-    else expect(['Route53.InvalidChangeBatchException', 'Route53.InvalidInputException']).toContain(inside);
-    expect(readdirSync(dir)).toEqual(['zone.json']);
-  });
+  it.each(HOSTILE)(
+    'a record name or value carrying %s stays data in the zone file: no other file is written',
+    async (_label, value) => {
+      // As a bare name it is outside the zone (refused); inside the zone it is a record like any other.
+      const outside = await refusal(() => upsert(value, 'v'));
+      expect(['Route53.InvalidChangeBatchException', 'Route53.InvalidInputException']).toContain(outside);
+      const inside = await refusal(() => upsert(`${value}.drill.local`, value));
+      if (inside === undefined)
+        expect(zone.lookup(`${value}.drill.local`, 'TXT')?.ResourceRecords).toEqual([{ Value: value }]);
+      else expect(['Route53.InvalidChangeBatchException', 'Route53.InvalidInputException']).toContain(inside);
+      expect(readdirSync(dir)).toEqual(['zone.json']);
+    },
+  );
 });
