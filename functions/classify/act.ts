@@ -1,15 +1,45 @@
-// Step 2 of the classify Lambda, carried out for arbitrate()'s steps: hold back, or take the
-// cluster lock (lock.ts), designate the run and start the workflow.
+// Step 2 of the classify Lambda, arbitrate()'s steps carried out (carryOut): note, supersede,
+// release the lock, hold back, or take the cluster lock (lock.ts), designate the run and start
+// the workflow.
 import type { Decision, OpenIncident, Signal, Workflow } from '../domain/types.js';
 import type { ArbitrationStep } from '../domain/arbitrate.js';
 import { LockHeldError } from '../shared/errors.js';
 import { ACTIVE_STATUSES, type IncidentRecord } from '../shared/store/index.js';
 import type { LoadedPolicy } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
-import { runName, supersede } from '../shared/runs.js';
+import { releaseLockOf, runName, supersede } from '../shared/runs.js';
 import { executionArnFor, startWorkflow, workflowArnEnvName } from '../shared/workflows.js';
 import { DEFAULT_LOCK_TTL_SECONDS, type ClassifyDeps } from './deps.js';
 import { takeOverLock } from './lock.js';
+
+/** Carries out one of arbitrate()'s steps for the incident as it stands now. */
+export async function carryOut(
+  step: ArbitrationStep,
+  current: IncidentRecord,
+  signal: Signal,
+  loaded: LoadedPolicy,
+  deps: ClassifyDeps,
+): Promise<void> {
+  switch (step.step) {
+    case 'note':
+      await deps.timeline.appendTimeline(current.id, {
+        actor: 'classifier',
+        action: step.action,
+        detail: step.detail,
+        result: step.result,
+        ...(step.reasons ? { reasons: step.reasons } : {}),
+      });
+      return;
+    case 'hold-back':
+      return holdBack(current, step, deps);
+    case 'supersede':
+      return supersede(current.id, step.run, step.cause, deps);
+    case 'release-lock':
+      return releaseLockOf(current.cluster, current.id, deps, step.reason);
+    case 'start':
+      return act(current, signal, step.decision, loaded, deps);
+  }
+}
 
 /**
  * The decision on the incident is to do nothing (a maintenance window suppressed the automatic

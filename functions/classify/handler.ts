@@ -27,8 +27,8 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { NOTIFY_ENV, notify, notifyDepsFromEnv } from '../shared/notify.js';
 import { SsmPolicySource } from '../shared/policy-source.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
-import { releaseLockOf, runName, supersede } from '../shared/runs.js';
-import { act, holdBack } from './act.js';
+import { runName } from '../shared/runs.js';
+import { carryOut } from './act.js';
 import { DEFAULT_LOCK_TTL_SECONDS, policyNote, policyOf, type ClassifyDeps, type Pending } from './deps.js';
 import { recordRecord } from './record.js';
 
@@ -74,31 +74,7 @@ async function decideAndAct(group: Pending[], deps: ClassifyDeps): Promise<void>
     batchSize: group.length,
     policyNote: policyNote(loaded),
   });
-  for (const step of steps) {
-    switch (step.step) {
-      case 'note':
-        await deps.timeline.appendTimeline(incidentId, {
-          actor: 'classifier',
-          action: step.action,
-          detail: step.detail,
-          result: step.result,
-          ...(step.reasons ? { reasons: step.reasons } : {}),
-        });
-        break;
-      case 'hold-back':
-        await holdBack(current, step, deps);
-        break;
-      case 'supersede':
-        await supersede(incidentId, step.run, step.cause, deps);
-        break;
-      case 'release-lock':
-        await releaseLockOf(current.cluster, incidentId, deps, step.reason);
-        break;
-      case 'start':
-        await act(current, lead.signal, step.decision, loaded, deps);
-        break;
-    }
-  }
+  for (const step of steps) await carryOut(step, current, lead.signal, loaded, deps);
 }
 
 export function createClassifyHandler(deps: ClassifyDeps): (event: SQSEvent) => Promise<SQSBatchResponse> {
