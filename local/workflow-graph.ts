@@ -10,7 +10,7 @@ import { walkStates, type AslDefinition } from './stepfunctions/definition.js';
 import { workflowSvg } from './stepfunctions/graph-svg.js';
 
 /** The workflows whose graph is in the docs. */
-export const RENDERED_WORKFLOWS = ['broker-recovery'] as const;
+export const GRAPHED_WORKFLOWS = ['broker-recovery'] as const;
 
 export const graphFile = (name: string): string => join(PROJECT_ROOT, 'docs', 'img', `${name}.svg`);
 
@@ -22,7 +22,7 @@ export function renderWorkflowGraph(name: string): string {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const names = process.argv.slice(2);
-  for (const name of names.length > 0 ? names : RENDERED_WORKFLOWS) {
+  for (const name of names.length > 0 ? names : GRAPHED_WORKFLOWS) {
     writeFileSync(graphFile(name), renderWorkflowGraph(name));
     console.log(`wrote ${graphFile(name)}`);
   }

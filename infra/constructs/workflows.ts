@@ -50,12 +50,17 @@ export const RENDERED_WORKFLOWS: Readonly<Record<string, { template: string; sub
 
 const TEMPLATES = new Set(Object.values(RENDERED_WORKFLOWS).map((r) => r.template));
 
-/** Every workflow a stack can deploy: each ASL file that is not a template, and each rendered workflow; sorted. */
-export function workflowNames(): string[] {
-  const files = readdirSync(STATEMACHINES_DIR)
+/** The name of every ASL file under statemachines/ (templates included), sorted. */
+export function aslFileNames(): string[] {
+  return readdirSync(STATEMACHINES_DIR)
     .filter((f) => f.endsWith('.asl.json'))
     .map((f) => f.replace(/\.asl\.json$/, ''))
-    .filter((n) => !TEMPLATES.has(n));
+    .sort();
+}
+
+/** Every workflow a stack can deploy: each ASL file that is not a template, and each rendered workflow; sorted. */
+export function workflowNames(): string[] {
+  const files = aslFileNames().filter((n) => !TEMPLATES.has(n));
   return [...files, ...Object.keys(RENDERED_WORKFLOWS)].sort();
 }
 

@@ -98,16 +98,20 @@ export function loadDefinition(file: string, substitutions: Record<string, strin
 }
 
 /** Every state of the definition, depth first, nested Map and Parallel bodies included. */
+/** The definitions nested in a state: a Parallel's branches, a Map's item processor (or Iterator). */
+export function stateBodies(state: AslState): AslDefinition[] {
+  return [
+    ...(state.Branches ?? []),
+    ...(state.ItemProcessor ? [state.ItemProcessor] : []),
+    ...(state.Iterator ? [state.Iterator] : []),
+  ];
+}
+
 export function walkStates(def: AslDefinition, parents: string[] = []): VisitedState[] {
   const out: VisitedState[] = [];
   for (const [name, state] of Object.entries(def.States)) {
     out.push({ name, state, parents });
-    const inner = [
-      ...(state.Branches ?? []),
-      ...(state.ItemProcessor ? [state.ItemProcessor] : []),
-      ...(state.Iterator ? [state.Iterator] : []),
-    ];
-    for (const body of inner) out.push(...walkStates(body, [...parents, name]));
+    for (const body of stateBodies(state)) out.push(...walkStates(body, [...parents, name]));
   }
   return out;
 }

@@ -6,7 +6,7 @@
 // Layout: each (sub)graph is layered by the longest path from StartAt over its forward edges (an
 // edge back to a state on the current depth-first path is a loop, drawn on the right); states of
 // a layer sit side by side in first-visit order, each layer centred.
-import type { AslDefinition, AslState } from './definition.js';
+import { stateBodies, type AslDefinition, type AslState } from './definition.js';
 
 const FONT = 12;
 const CHAR = 7.2;
@@ -52,12 +52,6 @@ function edgesOf(name: string, s: AslState): Edge[] {
   return out.filter((e, i) => out.findIndex((o) => o.to === e.to && o.kind === e.kind) === i);
 }
 
-const bodies = (s: AslState): AslDefinition[] => [
-  ...(s.Branches ?? []),
-  ...(s.ItemProcessor ? [s.ItemProcessor] : []),
-  ...(s.Iterator ? [s.Iterator] : []),
-];
-
 function layout(def: AslDefinition): Graph {
   const names = Object.keys(def.States);
   const edges = names
@@ -95,7 +89,7 @@ function layout(def: AslDefinition): Graph {
   const boxes = new Map<string, Box>();
   for (const n of order) {
     const state = def.States[n] as AslState;
-    const inner = bodies(state).map(layout);
+    const inner = stateBodies(state).map(layout);
     const label = Math.max(n.length, state.Type.length + 2) * CHAR + 2 * PAD_X;
     const innerW = inner.reduce((a, g) => a + g.w, 0) + GAP_X * Math.max(0, inner.length - 1);
     const innerH = inner.reduce((a, g) => Math.max(a, g.h), 0);

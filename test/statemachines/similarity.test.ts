@@ -7,10 +7,10 @@
 // the two line lists and a, b their lengths (1 for identical files, 0 for files with no line in
 // common; the ratio Python's difflib reports). Shared boilerplate (Lambda retry blocks, the lock
 // release tail) puts unrelated workflows at 0.55-0.70; near copies sit above 0.9.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STATEMACHINES_DIR } from '../../infra/constructs/workflows.js';
+import { STATEMACHINES_DIR, aslFileNames } from '../../infra/constructs/workflows.js';
 
 const LIMIT = 0.8;
 
@@ -52,9 +52,7 @@ export function similarity(textA: string, textB: string): number {
   return a.length + b.length === 0 ? 1 : (2 * lcsLength(a, b)) / (a.length + b.length);
 }
 
-const FILES = readdirSync(STATEMACHINES_DIR)
-  .filter((f) => f.endsWith('.asl.json'))
-  .sort();
+const FILES = aslFileNames().map((n) => `${n}.asl.json`);
 const TEXT = new Map(FILES.map((f) => [f, readFileSync(join(STATEMACHINES_DIR, f), 'utf8')]));
 const PAIRS = FILES.flatMap((a, i) => FILES.slice(i + 1).map((b) => [a, b] as const));
 

@@ -2,10 +2,10 @@
 // 25 states, the happy path top to bottom). Each file has a budget of states, Map and Parallel
 // bodies counted, that it may not exceed; a budget above 25 is the file's count when the budgets
 // were set, to be lowered as the file is rewritten, never raised. A new file needs an entry.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STATEMACHINES_DIR } from '../../infra/constructs/workflows.js';
+import { STATEMACHINES_DIR, aslFileNames } from '../../infra/constructs/workflows.js';
 import { walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
 
 /** The most states a console graph should show. */
@@ -25,10 +25,7 @@ export const STATE_BUDGETS: Record<string, number> = {
   'ssm-run': 8,
 };
 
-const FILES = readdirSync(STATEMACHINES_DIR)
-  .filter((f) => f.endsWith('.asl.json'))
-  .map((f) => f.replace(/\.asl\.json$/, ''))
-  .sort();
+const FILES = aslFileNames();
 
 /** Every state a console graph draws: the top level and the bodies of Map and Parallel states. */
 export function stateCount(name: string): number {

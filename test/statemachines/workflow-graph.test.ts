@@ -4,10 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
 import { workflowSvg } from '../../local/stepfunctions/graph-svg.js';
-import { RENDERED_WORKFLOWS, graphFile, renderWorkflowGraph } from '../../local/workflow-graph.js';
+import { GRAPHED_WORKFLOWS, graphFile, renderWorkflowGraph } from '../../local/workflow-graph.js';
 import { aslText } from './recovery-fixtures.js';
 
-describe.each(RENDERED_WORKFLOWS)('docs/img/%s.svg', (name) => {
+describe.each(GRAPHED_WORKFLOWS)('docs/img/%s.svg', (name) => {
   it('is the rendering of the current ASL file (regenerate with npx tsx local/workflow-graph.ts)', () => {
     expect(existsSync(graphFile(name)), graphFile(name)).toBe(true);
     expect(
