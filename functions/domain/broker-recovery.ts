@@ -218,7 +218,14 @@ export function escalationReason(state: unknown): string {
 }
 
 /**
- * `Error: message` of a caught error. A Lambda's Cause is JSON with its errorMessage. A nested
+ * The error a step (or a Fail state) ends a recovery with when the runbook says stop and hand the
+ * incident to people: its message is the escalation reason as written, without the error's name
+ * (functions/shared/recovery-errors.ts RecoveryStopped; docs/architecture.md, "Workflow style").
+ */
+export const RECOVERY_STOPPED = 'RecoveryStopped';
+
+/**
+ * `Error: message` of a caught error (the message alone for RecoveryStopped). A Lambda's Cause is JSON with its errorMessage. A nested
  * execution (states:startExecution.sync:2) that failed surfaces as States.TaskFailed whose Cause
  * describes the child execution: its own Error and Cause are the reason (e.g. the ssm-run
  * workflow's `CommandFailed: the restart command ended Failed (exit code 7): ...`).
@@ -238,6 +245,7 @@ function describeError(error: unknown, cause: unknown): string {
     else if (name === 'States.TaskFailed' && typeof p['Error'] === 'string')
       return describeError(p['Error'], p['Cause']);
   }
+  if (name === RECOVERY_STOPPED && message) return message.slice(0, 500);
   return message ? `${name}: ${message.slice(0, 500)}` : name;
 }
 

@@ -1,6 +1,7 @@
 // Typed errors of the recovery workflows' step Lambdas. Each `name` is interface: the ASL files
 // in statemachines/ match them in Retry/Catch (`"ErrorEquals": ["BrokerNotHealthy"]`). Never
 // rename one; add a new class instead.
+import { RECOVERY_STOPPED } from '../domain/broker-recovery.js';
 
 /**
  * The broker is not (yet) back: not registered, not answering, or not in the ISR of all its
@@ -24,6 +25,17 @@ export class BrokerNotHealthy extends Error {
  */
 export class ClusterNotRecovered extends Error {
   override readonly name = 'ClusterNotRecovered';
+}
+
+/**
+ * The runbook says stop here and hand the incident to people: the restart is unsafe, the
+ * diagnosis says a restart would not help, the confirmation was inconclusive, a dry run has
+ * recorded its plan. The message is the escalation reason, written on the timeline as it is
+ * (escalationReason, functions/domain/broker-recovery.ts). A step throws it, or an ASL Fail state
+ * ends a Parallel branch with it; the Parallel's one Catch takes the run to its escalation path.
+ */
+export class RecoveryStopped extends Error {
+  override readonly name = RECOVERY_STOPPED;
 }
 
 /**

@@ -97,7 +97,6 @@ export function loadDefinition(file: string, substitutions: Record<string, strin
   return parseDefinition(readFileSync(file, 'utf8'), substitutions, file);
 }
 
-/** Every state of the definition, depth first, nested Map and Parallel bodies included. */
 /** The definitions nested in a state: a Parallel's branches, a Map's item processor (or Iterator). */
 export function stateBodies(state: AslState): AslDefinition[] {
   return [
@@ -107,6 +106,7 @@ export function stateBodies(state: AslState): AslDefinition[] {
   ];
 }
 
+/** Every state of the definition, depth first, nested Map and Parallel bodies included. */
 export function walkStates(def: AslDefinition, parents: string[] = []): VisitedState[] {
   const out: VisitedState[] = [];
   for (const [name, state] of Object.entries(def.States)) {

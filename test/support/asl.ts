@@ -5,7 +5,7 @@
 // the expect* helpers assert the lists are empty.
 import { createRequire } from 'node:module';
 import { expect } from 'vitest';
-import { parseDefinition, type AslDefinition } from '../../local/stepfunctions/index.js';
+import { parseDefinition, stateBodies, walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 /** asl-validator (no type declarations of its own). It mutates its input: hand it clones. */
@@ -37,7 +37,7 @@ export function styleProblems(text: string, name = STATE_NAME): string[] {
   const def = JSON.parse(text) as AslDefinition;
   const problems: string[] = [];
   if ((def.Comment ?? '').length < 100) problems.push('the top-level Comment does not say what the workflow does');
-  for (const [state, s] of Object.entries(def.States)) {
+  for (const { name: state, state: s } of walkStates(def)) {
     if (!name.test(state)) problems.push(`${state}: not a Title Case name`);
     if (s.Type === 'Choice' && !s.Comment) problems.push(`${state}: a Choice without a Comment saying why`);
     if (s.Type === 'Task' && !(Number(s.TimeoutSeconds) > 0)) problems.push(`${state}: a Task without TimeoutSeconds`);
@@ -98,18 +98,39 @@ export function lockProblems(text: string, badInput = 'Reject Malformed Input', 
     for (const f of into(state))
       if (!allowed.includes(f)) problems.push(`${state} is reached from ${f}, not through Release Cluster Lock`);
   }
-  for (const [state, s] of Object.entries(def.States)) {
+  const firstCatchesSuperseded = (s: AslDefinition['States'][string]) =>
+    s.Catch?.[0]?.ErrorEquals.join() === 'RunSupersededError' && s.Catch[0].Next === SUPERSEDED_STATE;
+  for (const { name: state, state: s, parents } of walkStates(def)) {
     const payload = (s as { Parameters?: { Payload?: Record<string, unknown> } }).Parameters?.Payload;
     const step = payload?.step;
     if (typeof step !== 'string' || !['start', 'resolve', 'escalate', 'release-lock'].includes(step)) continue;
     if (payload?.['execution.$'] !== '$$.Execution.Id')
       problems.push(`${state}: the ${step} step does not name its run (execution.$: $$.Execution.Id)`);
-    if (
-      step !== 'release-lock' &&
-      (s.Catch?.[0]?.ErrorEquals.join() !== 'RunSupersededError' || s.Catch[0].Next !== SUPERSEDED_STATE)
-    ) {
-      problems.push(`${state}: the ${step} step must first catch RunSupersededError into ${SUPERSEDED_STATE}`);
+    if (step === 'release-lock') {
+      if (parents.length) problems.push(`${state}: the lock is released at the top level, not inside ${parents[0]}`);
+      continue;
     }
+    if (!parents.length) {
+      if (!firstCatchesSuperseded(s))
+        problems.push(`${state}: the ${step} step must first catch RunSupersededError into ${SUPERSEDED_STATE}`);
+      continue;
+    }
+    // Inside a Parallel or Map a Catch cannot leave the body: the error must reach the enclosing
+    // top-level state, whose first Catch takes it to the superseded end.
+    if (
+      (s.Catch ?? []).some((c) => c.ErrorEquals.includes('RunSupersededError') || c.ErrorEquals.includes('States.ALL'))
+    )
+      problems.push(`${state}: inside ${parents[0]} the ${step} step must leave RunSupersededError to ${parents[0]}`);
+    if (!firstCatchesSuperseded(def.States[parents[0] as string]!))
+      problems.push(
+        `${parents[0]}: holds a ${step} step, so it must first catch RunSupersededError into ${SUPERSEDED_STATE}`,
+      );
+  }
+  // A Fail in a body, or a step's error, ends the Parallel or Map: without a States.ALL catch the
+  // run would end there, lock held.
+  for (const [state, s] of Object.entries(def.States)) {
+    if (stateBodies(s).length && !(s.Catch ?? []).some((c) => c.ErrorEquals.includes('States.ALL')))
+      problems.push(`${state}: a ${s.Type} needs a States.ALL catch to the escalation path (the lock is held)`);
   }
   return problems;
 }

@@ -327,6 +327,22 @@ describe('escalationReason', () => {
     expect(escalationReason({ error: { Error: 'States.TaskFailed', Cause: 'null' } })).toBe('States.TaskFailed: null');
   });
 
+  it('takes the message of RecoveryStopped as the reason, from a Lambda, a Fail state or a child run', () => {
+    const lambda = { errorType: 'RecoveryStopped', errorMessage: 'restart refused by the safety check: last ISR' };
+    expect(escalationReason({ error: { Error: 'RecoveryStopped', Cause: JSON.stringify(lambda) } })).toBe(
+      'restart refused by the safety check: last ISR',
+    );
+    expect(escalationReason({ error: { Error: 'RecoveryStopped', Cause: 'dry run: the restart was planned' } })).toBe(
+      'dry run: the restart was planned',
+    );
+    const child = { Status: 'FAILED', Error: 'RecoveryStopped', Cause: 'the disk was not freed' };
+    expect(escalationReason({ error: { Error: 'States.TaskFailed', Cause: JSON.stringify(child) } })).toBe(
+      'the disk was not freed',
+    );
+    // Without a message the name is all there is to say.
+    expect(escalationReason({ error: { Error: 'RecoveryStopped', Cause: '' } })).toBe('RecoveryStopped');
+  });
+
   it('says so when nothing explains it', () => {
     expect(escalationReason(undefined)).toBe('the workflow could not continue (no reason recorded)');
     expect(escalationReason({ escalation: null })).toBe('the workflow could not continue (no reason recorded)');
