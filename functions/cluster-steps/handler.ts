@@ -3,7 +3,8 @@
 // Kafka only and holds no AWS permissions beyond its logs. Each step takes a fresh probe:
 //
 //   confirm       is the broker really down? -> broker-down | false-alarm | inconclusive
-//   check-safety  may the broker be restarted now? (canRestart on a fresh snapshot, safety rule 3)
+//   check-safety  may the broker be restarted now? (canRestart on a fresh snapshot, safety rule 3);
+//                 with stopIfUnsafe a refusal throws RecoveryStopped with the safety check's reason
 //   verify        is the broker back, answering and in the ISR of all its partitions? If not,
 //                 throws BrokerNotHealthy so the workflow's Retry waits with backoff.
 //   plan-order    cascade-recovery: which brokers of the incident are still down, in the order to
@@ -55,7 +56,7 @@ import kafkajs from 'kafkajs';
 import { LagStepSchema, lagStep, lagWatch, type LagStepResult } from './consumer-lag.js';
 import { QuorumStepSchema, quorumStep, type QuorumStepResult } from './quorum.js';
 import { DrStepSchema, makeDrStepsHandler, type DrStep, type DrStepResult } from './dr.js';
-import { BrokerNotHealthy, ClusterNotRecovered } from '../shared/recovery-errors.js';
+import { BrokerNotHealthy, ClusterNotRecovered, RecoveryStopped } from '../shared/recovery-errors.js';
 import { observeEnsemble } from '../shared/zookeeper.js';
 
 export const ClusterStepSchema = z.discriminatedUnion('step', [
@@ -63,6 +64,8 @@ export const ClusterStepSchema = z.discriminatedUnion('step', [
     step: z.enum(['confirm', 'check-safety', 'verify']),
     cluster: z.string().min(1),
     brokerId: z.number().int().nonnegative(),
+    /** check-safety: a refused restart stops the recovery (RecoveryStopped) instead of answering allowed: false. */
+    stopIfUnsafe: z.boolean().optional(),
   }),
   z.object({
     step: z.literal('plan-order'),
@@ -151,6 +154,8 @@ export function makeClusterStepsHandler(deps: ClusterStepsDeps) {
       }
       case 'check-safety': {
         const v = canRestart(event.brokerId, snapshot);
+        if (!v.allowed && event.stopIfUnsafe)
+          throw new RecoveryStopped(`restart refused by the safety check: ${v.reason}`);
         return { step: 'check-safety', allowed: v.allowed, reason: v.reason, order: v.order, at };
       }
       case 'verify': {

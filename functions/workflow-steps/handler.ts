@@ -5,8 +5,12 @@
 //
 //   start          validate the execution input, resolve the recovery target (broker, instance,
 //                  service, MSK cluster, which cluster-steps function probes it), timeline entry
-//   record         append one timeline entry (planned actions in dry runs, results of actions)
-//   read-diagnosis parse the kafka-diagnose-host output into a decision value, timeline entry
+//   record         append one timeline entry (planned actions in dry runs, results of actions);
+//                  with `stop`, then end the recovery with that reason (RecoveryStopped)
+//   record-approval the outcome of an approval gate as one timeline entry; a rejection or a
+//                  timeout then stops the recovery (approval-decision.ts)
+//   read-diagnosis parse the kafka-diagnose-host output into a decision value, timeline entry;
+//                  a diagnosis that says people, not a restart, stops the recovery with its reason
 //   resolve        close the incident as resolved (a real recovery also records a heal for the
 //                  flap breaker; a false alarm does not)
 //   escalate       mark the incident escalated with the reason read from the workflow state
@@ -44,7 +48,8 @@ import {
 import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
-import { RecoveryTargetError } from '../shared/recovery-errors.js';
+import { RecoveryStopped, RecoveryTargetError } from '../shared/recovery-errors.js';
+import { RecordApprovalFields, recordApproval } from './approval-decision.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 import { DEFAULT_BROKER_ID_TAG, ec2InstanceFinder, taggedBrokers, type InstanceFinder } from './instances.js';
 import {
@@ -230,7 +235,10 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     detail: z.string().max(2000).optional(),
     result: z.string().max(500).optional(),
     at: z.string().optional(),
+    /** After the entry, stop the recovery with this reason (a dry run's plan recorded). */
+    stop: z.string().min(1).max(2000).optional(),
   }),
+  z.object({ step: z.literal('record-approval'), workflow, incidentId, ...RecordApprovalFields }),
   z.object({
     step: z.literal('read-diagnosis'),
     workflow,
@@ -309,6 +317,7 @@ export type StepResult =
   | { led: boolean; leaderId: number | null; summary: string }
   | DiagnosisDecision
   | { recorded: true }
+  | { recorded: true; approved: boolean }
   | { result: 'resolved' | 'false-alarm'; incidentId: string }
   | {
       result: 'escalated';
@@ -634,8 +643,14 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           ...(step.result !== undefined ? { result: step.result } : {}),
           ...(step.at !== undefined ? { at: step.at } : {}),
         });
+        if (step.stop !== undefined) throw new RecoveryStopped(step.stop);
         return { recorded: true };
       }
+      case 'record-approval':
+        return recordApproval(
+          (line) => deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), ...line }),
+          step,
+        );
       case 'read-diagnosis': {
         let decision: DiagnosisDecision;
         try {
@@ -655,6 +670,7 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           result: decision.action,
           reasons: [decision.reason],
         });
+        if (decision.action === 'escalate') throw new RecoveryStopped(decision.reason);
         return decision;
       }
       case 'resolve': {

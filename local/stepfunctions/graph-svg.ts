@@ -142,7 +142,7 @@ function draw(g: Graph, ox: number, oy: number, out: string[]): void {
       out.push(`<text x="${r1(x + b.w / 2)}" y="${r1(y + NODE_H / 2 + 4)}" text-anchor="middle">${esc(b.name)}</text>`);
     } else {
       out.push(
-        `<text x="${r1(x + b.w / 2)}" y="${r1(y + 15)}" text-anchor="middle" font-weight="bold">${esc(b.name)} (${b.state.Type})</text>`,
+        `<text x="${r1(x + b.w / 2)}" y="${r1(y + 15)}" text-anchor="middle" font-weight="bold">${esc(b.name)}</text>`,
       );
       let ix =
         x + FRAME + (b.w - 2 * FRAME - (b.inner.reduce((a, i) => a + i.w, 0) + GAP_X * (b.inner.length - 1))) / 2;

@@ -3,8 +3,8 @@ import {
   RESOURCES,
   taskResources,
   parseDefinition,
+  walkStates,
   type AslDefinition,
-  type AslState,
 } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
@@ -64,8 +64,10 @@ describe('statemachines/broker-recovery.asl.json: definition', () => {
   });
 
   it('verify retries BrokerNotHealthy with the seed backoff (10 s, x1.5, cap 120 s, 3 attempts)', () => {
-    const verify = (JSON.parse(TEXT) as AslDefinition).States['Verify Broker Rejoined'] as AslState;
-    expect(verify.Retry?.[0]).toMatchObject({
+    const verify = walkStates(JSON.parse(TEXT) as AslDefinition).find(
+      (v) => v.name === 'Verify Broker Rejoined',
+    )?.state;
+    expect(verify?.Retry?.[0]).toMatchObject({
       ErrorEquals: ['BrokerNotHealthy'],
       IntervalSeconds: 10,
       BackoffRate: 1.5,
@@ -182,6 +184,36 @@ describe('broker-recovery runs (aws-local-stepfunctions, per-Resource bindings)'
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(
       /disk pressure on the broker host, not restarted: a Kafka data disk is 97% full/,
     );
+    expectLockReleasedLast(run);
+  });
+
+  it('the diagnosis could not run on the host -> no restart, escalated with its reason as written', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed],
+      commands: { [DIAG]: ok(diagnosisLine({ error: 'df: command not found' })), [RESTART]: restarted },
+    });
+    expect(finalState(run)).toBe('Handed To Operators');
+    expect(restartCommands(run)).toEqual([]);
+    expect(run.store.timeline.find((e) => e.action === 'host-diagnosed')).toMatchObject({ result: 'escalate' });
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toBe(
+      'remediating -> escalated: the host diagnosis could not run: df: command not found',
+    );
+    expectLockReleasedLast(run);
+  });
+
+  it('the broker is back but the incident cannot be closed -> lock released, the execution fails (Incident Not Updated)', async () => {
+    const run = await runScenario({
+      workflow: 'broker-recovery',
+      probes: [SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.brokerTwoCrashed, SNAPSHOTS.healthy],
+      commands: { [DIAG]: ok(diagnosisLine()), [RESTART]: restarted },
+      unwritableStatus: 'resolved',
+    });
+    expect(run.result.status).toBe('FAILED');
+    expect(finalState(run)).toBe('Incident Not Updated');
+    expect(restartCommands(run)).toHaveLength(1);
+    expect(run.store.status).toBe('remediating');
+    expect(run.published).toEqual([]);
     expectLockReleasedLast(run);
   });
 

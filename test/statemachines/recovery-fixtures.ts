@@ -144,6 +144,8 @@ export class MemoryStore implements WorkflowStepsCalls {
   /** As the real incident item (run-fencing.ts): the designated run and the fenced ones. */
   activeRun: string | undefined;
   fencedRuns: string[] = [];
+  /** A status the table cannot take (the write fails as an unavailable table would). */
+  unwritableStatus: IncidentStatus | undefined;
 
   constructor(
     readonly incidentId: string,
@@ -186,6 +188,7 @@ export class MemoryStore implements WorkflowStepsCalls {
     this.check(id);
     if (run !== undefined) await this.checkRun(id, run);
     if (!expected.includes(this.status)) throw new IncidentStatusConflict(id, expected, this.status);
+    if (status === this.unwritableStatus) throw new Error(`the incident table is unavailable (setting ${status})`);
     this.timeline.push({
       at: new Date().toISOString(),
       actor: note?.actor ?? 'system',
@@ -297,6 +300,8 @@ export interface Scenario {
   msk?: MskBindings;
   /** The SNS publish of the escalation fails (every topic). */
   snsDown?: boolean;
+  /** Writing this status to the incident fails (the table is unavailable for it). */
+  unwritableStatus?: IncidentStatus;
   holdLock?: boolean;
   incidentStatus?: IncidentStatus;
   /** The configured platform of the cluster; by default the one the workflow recovers. */
@@ -332,6 +337,7 @@ export async function runScenario(s: Scenario): Promise<ScenarioRun> {
     ...s.input,
   };
   const store = new MemoryStore('inc-orders-broker-2', 'orders', s.holdLock ?? !input.dryRun);
+  store.unwritableStatus = s.unwritableStatus;
   if (s.incidentStatus) store.status = s.incidentStatus;
   const platform = s.platform ?? (s.workflow === 'msk-broker-recovery' ? 'msk' : 'ec2');
   const target: ClusterTargetConfig = {

@@ -13,7 +13,7 @@ export const READABLE_STATES = 25;
 
 /** States per file (with Map and Parallel bodies) that a file may not exceed. */
 export const STATE_BUDGETS: Record<string, number> = {
-  'broker-recovery': 50,
+  'broker-recovery': 39,
   'cascade-recovery': 76,
   'consumer-lag': 45,
   'disk-pressure': 72,

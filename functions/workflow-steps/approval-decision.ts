@@ -1,0 +1,77 @@
+// The record-approval step: one timeline line for what became of a workflow's approval gate, so
+// the workflow needs one state after its approval Task instead of a record state per answer.
+//
+//   dry run (no answer, none asked)   approval-planned / dry-run   "would ask for approval: <summary>"
+//   approved                          approval-granted / approved  "approved by <who>"
+//   ApprovalRejected                  approval-rejected / rejected <the rejection's Cause>
+//   States.Timeout                    approval-timed-out / timed-out "no decision within <n> s"
+//
+// A rejection or a timeout then stops the recovery (RecoveryStopped) with the reason the
+// escalation path has always read from the approval Task's error (escalationReason).
+import * as z from 'zod';
+import { escalationReason } from '../domain/broker-recovery.js';
+import type { TimelineEntry } from '../shared/store/index.js';
+import { RecoveryStopped } from '../shared/recovery-errors.js';
+
+/**
+ * The step's fields: `approval` is the run's approval request as the start step planned it, with
+ * the approval Task's `answer` (the decision it returned, or the error its Catch caught); no
+ * answer in a dry run, which asks nobody.
+ */
+export const RecordApprovalFields = {
+  approval: z
+    .object({
+      /** The approval request's summary (what a dry run would have asked). */
+      summary: z.string().max(2000),
+      answer: z
+        .union([
+          z.object({ decision: z.literal('approved'), by: z.string() }).loose(),
+          z.object({ Error: z.string(), Cause: z.string().optional() }).loose(),
+        ])
+        .optional(),
+    })
+    .loose(),
+  /** The approval Task's TimeoutSeconds, for the timed-out line. */
+  timeoutSeconds: z.number().int().positive(),
+};
+export type RecordApproval = z.infer<z.ZodObject<typeof RecordApprovalFields>>;
+
+/** The timeline line of the gate's outcome, and the reason to stop when the answer was not yes. */
+export function approvalLine(step: RecordApproval): { line: Omit<TimelineEntry, 'actor' | 'at'>; stop?: string } {
+  const answer = step.approval.answer;
+  if (answer === undefined)
+    return {
+      line: {
+        action: 'approval-planned',
+        result: 'dry-run',
+        detail: `would ask for approval: ${step.approval.summary}`,
+      },
+    };
+  if ('decision' in answer)
+    return { line: { action: 'approval-granted', result: 'approved', detail: `approved by ${answer.by}` } };
+  const stop = escalationReason({ error: answer });
+  if (answer.Error === 'States.Timeout')
+    return {
+      line: {
+        action: 'approval-timed-out',
+        result: 'timed-out',
+        detail: `no decision within ${step.timeoutSeconds} s`,
+      },
+      stop,
+    };
+  return {
+    line: { action: 'approval-rejected', result: 'rejected', ...(answer.Cause ? { detail: answer.Cause } : {}) },
+    stop,
+  };
+}
+
+/** Writes the line, then stops the run when the answer was not yes. */
+export async function recordApproval(
+  append: (line: Omit<TimelineEntry, 'actor' | 'at'>) => Promise<unknown>,
+  step: RecordApproval,
+): Promise<{ recorded: true; approved: boolean }> {
+  const { line, stop } = approvalLine(step);
+  await append(line);
+  if (stop !== undefined) throw new RecoveryStopped(stop);
+  return { recorded: true, approved: line.action === 'approval-granted' };
+}

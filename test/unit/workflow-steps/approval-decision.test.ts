@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { approvalLine, recordApproval } from '../../../functions/workflow-steps/approval-decision.js';
+import { RecoveryStopped } from '../../../functions/shared/recovery-errors.js';
+
+const summary = 'Restart the Kafka service of broker 2 of orders';
+const rejected = {
+  Error: 'ApprovalRejected',
+  Cause: '{"decision":"rejected","by":"ops","reason":"replacing the host"}',
+};
+
+describe('record-approval: one line per approval gate', () => {
+  it.each([
+    [
+      'a dry run (nobody asked)',
+      undefined,
+      { action: 'approval-planned', result: 'dry-run', detail: `would ask for approval: ${summary}` },
+      undefined,
+    ],
+    [
+      'approved',
+      { decision: 'approved' as const, by: 'ops@example.com' },
+      { action: 'approval-granted', result: 'approved', detail: 'approved by ops@example.com' },
+      undefined,
+    ],
+    [
+      'rejected',
+      rejected,
+      { action: 'approval-rejected', result: 'rejected', detail: rejected.Cause },
+      `ApprovalRejected: ${rejected.Cause}`,
+    ],
+    [
+      'unanswered',
+      { Error: 'States.Timeout' },
+      { action: 'approval-timed-out', result: 'timed-out', detail: 'no decision within 900 s' },
+      'States.Timeout',
+    ],
+    [
+      'rejected without a cause',
+      { Error: 'ApprovalRejected' },
+      { action: 'approval-rejected', result: 'rejected' },
+      'ApprovalRejected',
+    ],
+  ])('%s', (_what, answer, line, stop) => {
+    expect(approvalLine({ approval: { summary, ...(answer ? { answer } : {}) }, timeoutSeconds: 900 })).toEqual({
+      line,
+      ...(stop === undefined ? {} : { stop }),
+    });
+  });
+
+  it('writes the line first, then stops the run with the reason when the answer was not yes', async () => {
+    const lines: unknown[] = [];
+    const append = async (l: unknown) => void lines.push(l);
+    await expect(
+      recordApproval(append, {
+        approval: { summary, answer: { decision: 'approved', by: 'ops' } },
+        timeoutSeconds: 900,
+      }),
+    ).resolves.toEqual({ recorded: true, approved: true });
+    await expect(recordApproval(append, { approval: { summary }, timeoutSeconds: 900 })).resolves.toEqual({
+      recorded: true,
+      approved: false,
+    });
+    const stopped = recordApproval(append, { approval: { summary, answer: rejected }, timeoutSeconds: 900 });
+    await expect(stopped).rejects.toBeInstanceOf(RecoveryStopped);
+    await expect(stopped).rejects.toThrow(`ApprovalRejected: ${rejected.Cause}`);
+    expect(lines.map((l) => (l as { action: string }).action)).toEqual([
+      'approval-granted',
+      'approval-planned',
+      'approval-rejected',
+    ]);
+  });
+});
