@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../local/kafka/cluster.js';
 import { localMskDouble } from '../../local/kafka/msk-double.js';
-import { parseDefinition, taskResources, type AslState } from '../../local/stepfunctions/index.js';
+import { parseDefinition, taskResources, walkStates } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   MSK_ARN,
@@ -48,7 +48,7 @@ describe('statemachines/msk-broker-recovery.asl.json: definition', () => {
       'arn:aws:states:::lambda:invoke.waitForTaskToken',
       'arn:aws:states:::states:startExecution.sync:2',
     ]);
-    expect((def.States['Verify Broker Rejoined'] as AslState).Retry?.[0]).toMatchObject({
+    expect(walkStates(def).find((v) => v.name === 'Verify Broker Rejoined')?.state.Retry?.[0]).toMatchObject({
       ErrorEquals: ['BrokerNotHealthy'],
       IntervalSeconds: 10,
       BackoffRate: 1.5,
