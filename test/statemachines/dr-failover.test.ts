@@ -114,7 +114,7 @@ describe('the definition checks catch what they are for', () => {
     delete def.States['Is Dry Run']?.Comment;
     (def.States['Get Change Status'] as AslState).TimeoutSeconds = undefined as unknown as number;
     (def.States['Resolve Incident'] as AslState).Next = 'Clients On Standby';
-    def.States['Mark escalated'] = def.States['Mark Escalated'] as AslState;
+    def.States['Mark escalated'] = def.States['Describe Unrecorded Escalation'] as AslState;
     // Fencing (docs/incident-store.md, "Runs and the lock"): a step that does not name its run, a
     // superseded catch behind another one, a plain transition into the superseded end.
     const escalate = (
