@@ -242,7 +242,8 @@ export async function actOnLag(
   if (t.dryRun) {
     await record(
       'planned-action',
-      `would publish the lag evidence to the owning team ${t.ownerTeam} on ${t.ownerTopicArn}, call the scale hook (${hook}), re-evaluate with backoff and escalate by severity (${lag.severity})`,
+      `would publish the lag evidence to the owning team ${t.ownerTeam} on ${t.ownerTopicArn}, ` +
+        `call the scale hook (${hook}), re-evaluate with backoff and escalate by severity (${lag.severity})`,
       'dry-run',
     );
     throw new RecoveryStopped(LAG_DRY_RUN_REASON);

@@ -29,6 +29,19 @@ const behind1 = withGroup(healthy, [[1000, 12_000]]);
 const behind2 = withGroup(healthy, [[1500, 13_000]]); // offsets move, lag grows: WARN, 11,500 = SEV-3
 const stillBehind = withGroup(healthy, [[2000, 14_000]]);
 const caughtUp = withGroup(healthy, [[14_000, 14_000]]);
+/** payments owned by its team (its topic) with a scale hook function, limit 1000. */
+const ownedWithHook = () =>
+  clusterTarget({
+    consumerGroups: [
+      {
+        name: 'payments',
+        ownerTeam: 'payments',
+        ownerTopicArn: TEAM_TOPIC,
+        maxOffsetLag: 1000,
+        scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
+      },
+    ],
+  });
 
 describe('statemachines/consumer-lag.asl.json: definition', () => {
   it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
@@ -63,17 +76,7 @@ describe('statemachines/consumer-lag.asl.json: definition', () => {
 
 describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', () => {
   it('happy path: WARN over the window -> team notified with the evidence, scale hook called, recovered on re-evaluation -> resolved', async () => {
-    const target = clusterTarget({
-      consumerGroups: [
-        {
-          name: 'payments',
-          ownerTeam: 'payments',
-          ownerTopicArn: TEAM_TOPIC,
-          maxOffsetLag: 1000,
-          scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
-        },
-      ],
-    });
+    const target = ownedWithHook();
     const run = await runH4({
       workflow: 'consumer-lag',
       target,
@@ -259,17 +262,7 @@ describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', (
   it("the team's topic fails -> the operators are told instead, and the scale hook is not called", async () => {
     const run = await runH4({
       workflow: 'consumer-lag',
-      target: clusterTarget({
-        consumerGroups: [
-          {
-            name: 'payments',
-            ownerTeam: 'payments',
-            ownerTopicArn: TEAM_TOPIC,
-            maxOffsetLag: 1000,
-            scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
-          },
-        ],
-      }),
+      target: ownedWithHook(),
       input: { consumerGroup: 'payments' },
       probes: [behind1, behind2],
       snsDown: [TEAM_TOPIC],
@@ -284,17 +277,7 @@ describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', (
   });
 
   it('dryRun: evaluates (read-only), records the notification and hook as planned, makes ZERO mutating calls', async () => {
-    const target = clusterTarget({
-      consumerGroups: [
-        {
-          name: 'payments',
-          ownerTeam: 'payments',
-          ownerTopicArn: TEAM_TOPIC,
-          maxOffsetLag: 1000,
-          scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
-        },
-      ],
-    });
+    const target = ownedWithHook();
     const run = await runH4({
       workflow: 'consumer-lag',
       target,
