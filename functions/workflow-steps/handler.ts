@@ -15,6 +15,8 @@
 //                  flap breaker; a false alarm does not)
 //   escalate       mark the incident escalated with the reason read from the workflow state
 //   release-lock   release the cluster's remediation lock if this incident holds it
+//   act-on-lag     consumer-lag: record the evaluation, tell the owning team, call the scale hook,
+//                  record each result, stop for people where the runbook says (consumer-lag.ts)
 //   quorum-plan    quorum-recovery: the per-host commands of each phase (quorum-recovery.ts)
 //   read-quorum    quorum-recovery: read a describe-quorum result (quorum-recovery.ts)
 //   cascade-refresh cascade-recovery: re-read the incident's brokers; brokers that joined since
@@ -22,6 +24,8 @@
 // consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
 // (consumer-lag.ts, quorum-recovery.ts, dr-target.ts).
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SNSClient } from '@aws-sdk/client-sns';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod';
 import {
@@ -72,10 +76,14 @@ import {
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, resolveDrTarget, type DrTarget, type DrWorkflow } from './dr-target.js';
 import {
+  ActOnLagFields,
   ConsumerGroupTargetSchema,
   LagThresholdsSchema,
+  actOnLag,
   lagStartDetail,
   resolveLagTarget,
+  type LagActed,
+  type LagActionClients,
   type LagTarget,
 } from './consumer-lag.js';
 import {
@@ -280,6 +288,7 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     phase: z.string().max(40).optional(),
   }),
   z.object({ step: z.literal('cascade-refresh'), workflow, incidentId, ...CascadeRefreshFields }),
+  z.object({ step: z.literal('act-on-lag'), workflow: z.literal('consumer-lag'), incidentId, ...ActOnLagFields }),
 ]);
 export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
 
@@ -312,6 +321,7 @@ export type StepResult =
   | StoragePlan
   | DrTarget
   | LagTarget
+  | LagActed
   | QuorumTarget
   | QuorumPlan
   | { led: boolean; leaderId: number | null; summary: string }
@@ -351,6 +361,8 @@ export interface WorkflowStepsDeps extends WorkflowStepsStore {
   deployment?: string;
   /** Finds the instances of a cluster whose brokers are found by EC2 tag; absent: none can be. */
   findInstances?: InstanceFinder;
+  /** SNS and Lambda for consumer-lag's owning team and scale hook (act-on-lag); absent: that step cannot act. */
+  lagClients?: LagActionClients;
 }
 
 /**
@@ -770,6 +782,16 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           return { released: false, note };
         }
       }
+      case 'act-on-lag':
+        return actOnLag(
+          deps.timeline,
+          () => {
+            if (!deps.lagClients)
+              throw new ConfigurationError('the workflow steps Lambda has no SNS and Lambda clients (lagClients)');
+            return deps.lagClients;
+          },
+          step,
+        );
       case 'read-disk':
         return readDisk(deps, step);
       case 'cascade-refresh': {
@@ -823,9 +845,13 @@ const startEscalation = ladderStarterFromEnv();
 // Only a deployment with a cluster whose brokers are found by tag may describe instances.
 const findInstances = process.env.FIND_TAGGED_BROKERS === 'true' ? ec2InstanceFinder(new EC2Client({})) : undefined;
 
+// consumer-lag tells owning teams and calls scale hooks from here (act-on-lag).
+const lagClients: LagActionClients = { sns: new SNSClient({}), lambda: new LambdaClient({}) };
+
 const stepsHandler = (event: WorkflowStep) =>
   makeWorkflowStepsHandler({
     ...(startEscalation ? { startEscalation } : {}),
+    lagClients,
     ...(findInstances ? { findInstances } : {}),
     ...(process.env.DEPLOYMENT ? { deployment: process.env.DEPLOYMENT } : {}),
     ...(storeCache ??= storeFromEnv()),

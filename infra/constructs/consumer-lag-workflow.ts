@@ -4,9 +4,11 @@
 // inside the cluster's VPC).
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
-// - lambda:InvokeFunction on the step Lambdas and on the configured scale hook functions only;
-// - sns:Publish on the configured owning-team topics and scale hook topics only;
-// - the nested escalation workflow as broker-recovery.
+// - the state machine: lambda:InvokeFunction on the step Lambdas, the nested escalation workflow
+//   as broker-recovery;
+// - the workflow steps Lambda, whose act-on-lag step tells the owning team and calls the scale
+//   hook: sns:Publish on the configured owning-team topics and scale hook topics only,
+//   lambda:InvokeFunction on the configured scale hook functions only.
 import { Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -103,9 +105,9 @@ export class ConsumerLagWorkflow extends RunbookWorkflow {
       props.escalation,
       props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
     );
-    const sm = this.workflow.stateMachine;
+    const steps = props.recovery.workflowSteps.role;
     if (this.topicArns.length > 0) {
-      sm.addToRolePolicy(
+      steps.addToPrincipalPolicy(
         new PolicyStatement({
           sid: 'NotifyConfiguredTeamsAndHooks',
           effect: Effect.ALLOW,
@@ -115,7 +117,7 @@ export class ConsumerLagWorkflow extends RunbookWorkflow {
       );
     }
     if (this.hookFunctionArns.length > 0) {
-      sm.addToRolePolicy(
+      steps.addToPrincipalPolicy(
         new PolicyStatement({
           sid: 'CallConfiguredScaleHooks',
           effect: Effect.ALLOW,

@@ -309,7 +309,9 @@ export class RecoveryWorkflows extends Construct {
     this.workflowSteps = new HealerFunction(this, 'WorkflowSteps', {
       name: 'workflow-steps',
       description: `kafka-heal ${d}: incident-side steps of the recovery workflows (start, record, read diagnosis, resolve, escalate, release lock)`,
-      timeout: Duration.seconds(20),
+      // consumer-lag's act-on-lag waits up to 60 s for a scale hook function (SCALE_HOOK_TIMEOUT_MS);
+      // every other step's Task stops at 30 s.
+      timeout: Duration.seconds(90),
       environment: { DEPLOYMENT: d, CLUSTER_STEPS_FUNCTIONS: Stack.of(this).toJsonString(stepsFunctions) },
       files: [{ env: 'WORKFLOW_TARGETS_FILE', name: 'workflow-targets.json', json: targets }],
     }).bindTable(props.table, 'rw');

@@ -5,10 +5,12 @@
 // the consumer Lambda in order, redelivers the items it reports in batchItemFailures and parks a
 // message in a DLQ after maxReceiveCount; StartExecution refuses a second execution of the same
 // name with ExecutionAlreadyExists and runs the state machine asynchronously; GetSecretValue
-// answers the current SecretString of a name or ARN, ResourceNotFoundException otherwise.
+// answers the current SecretString of a name or ARN, ResourceNotFoundException otherwise. A step
+// Lambda's own SNS Publish and Lambda Invoke (consumer-lag's owning team and scale hook) reach the
+// same topics and functions as the workflows' sns:publish and lambda:invoke Tasks do.
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { RunResult } from '../stepfunctions/index.js';
+import { findLocalFunction, type Json, type LocalFunction, type RunResult } from '../stepfunctions/index.js';
 
 type Consumer = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -150,6 +152,73 @@ export function sqsClientDouble(queues: Record<string, LocalQueue>): { send: (co
         return Promise.resolve({ MessageId: randomUUID() });
       }
       return Promise.reject(new Error(`the local SQS double does not implement ${c.constructor.name}`));
+    },
+  };
+}
+
+/**
+ * SNSClient.send for Publish, handing { TopicArn, Message, Subject? } to `publish` (the function an
+ * sns:publish binding calls: the drill's outbox, a test's record) and answering its MessageId. An
+ * error `publish` throws as the integration names it (`SNS.NotFoundException`) surfaces as the
+ * SDK names it (`NotFoundException`).
+ */
+export function snsClientDouble(publish: (input: Json) => Json | Promise<Json>): {
+  send: (command: unknown) => Promise<{ MessageId?: string }>;
+} {
+  return {
+    send: async (command: unknown) => {
+      const c = command as { constructor: { name: string }; input: Record<string, unknown> };
+      if (c.constructor.name !== 'PublishCommand')
+        throw new Error(`the local SNS double does not implement ${c.constructor.name}`);
+      const { TopicArn, Message, Subject } = c.input;
+      try {
+        const out = (await publish({
+          TopicArn: String(TopicArn),
+          Message: String(Message),
+          ...(typeof Subject === 'string' ? { Subject } : {}),
+        })) as { MessageId?: string } | null;
+        return { ...(typeof out?.MessageId === 'string' ? { MessageId: out.MessageId } : {}) };
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        throw Object.assign(new Error(e.message), { name: e.name.replace(/^SNS\./, '') });
+      }
+    },
+  };
+}
+
+/**
+ * LambdaClient.send for a RequestResponse Invoke of a function run in process (looked up as
+ * lambda:invoke looks it up). As Lambda answers: the function's result as the Payload bytes; a
+ * function that throws gives FunctionError `Unhandled` and { errorType, errorMessage } as the
+ * Payload; an unknown function is a ResourceNotFoundException.
+ */
+export function lambdaClientDouble(functions: Record<string, LocalFunction>): {
+  send: (command: unknown) => Promise<{ StatusCode: number; FunctionError?: string; Payload: Uint8Array }>;
+} {
+  const bytes = (v: unknown) => new TextEncoder().encode(JSON.stringify(v ?? null));
+  return {
+    send: async (command: unknown) => {
+      const c = command as {
+        constructor: { name: string };
+        input: { FunctionName?: string; InvocationType?: string; Payload?: string | Uint8Array };
+      };
+      if (c.constructor.name !== 'InvokeCommand' || (c.input.InvocationType ?? 'RequestResponse') !== 'RequestResponse')
+        throw new Error(`the local Lambda double implements RequestResponse Invoke only, not ${c.constructor.name}`);
+      const name = c.input.FunctionName ?? '';
+      const fn = findLocalFunction(functions, name);
+      if (!fn) throw Object.assign(new Error(`Function not found: ${name}`), { name: 'ResourceNotFoundException' });
+      const raw = c.input.Payload;
+      const text = raw === undefined ? 'null' : typeof raw === 'string' ? raw : new TextDecoder().decode(raw);
+      try {
+        return { StatusCode: 200, Payload: bytes(await fn(JSON.parse(text) as Json)) };
+      } catch (err) {
+        const e = err instanceof Error ? err : new Error(String(err));
+        return {
+          StatusCode: 200,
+          FunctionError: 'Unhandled',
+          Payload: bytes({ errorType: e.name || 'Error', errorMessage: e.message }),
+        };
+      }
     },
   };
 }

@@ -42,6 +42,7 @@ import {
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
 } from '../../functions/workflow-steps/handler.js';
+import type { LagActionClients } from '../../functions/workflow-steps/consumer-lag.js';
 import { clusterAlarmSpecs, type AlarmSpec } from '../../infra/constructs/alarm-specs.js';
 import {
   brokerRecoverySubstitutions,
@@ -85,6 +86,7 @@ import {
   ssmBindings,
   startExecutionSyncBinding,
   startSystemctlShim,
+  walkStates,
   type AslDefinition,
   type BindingRegistry,
   type Json,
@@ -102,7 +104,14 @@ import { ZookeeperQuorumRule, alertmanagerWebhook, type ZkRuleTransition } from 
 import type { INJECTABLE_ALERTS } from './scenario.js';
 import { observeEnsemble } from '../../functions/shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
-import { LocalQueue, SecretsManagerDouble, SfnDouble, sqsClientDouble } from './aws-doubles.js';
+import {
+  LocalQueue,
+  SecretsManagerDouble,
+  SfnDouble,
+  lambdaClientDouble,
+  snsClientDouble,
+  sqsClientDouble,
+} from './aws-doubles.js';
 import type { ProbedPartition } from './report.js';
 import { SecretCache, securityLoader, type SecurityLoader } from '../../functions/shared/kafka-security.js';
 
@@ -325,15 +334,16 @@ export function scaledEscalationPolicy(
  */
 const PATIENT_RETRIES = ['Check Lag Recovered'];
 
-/** Fixed per-retrier pauses (ms) whose sum over MaxAttempts equals the scaled ASL backoff. */
+/** Fixed per-retrier pauses (ms) whose sum over MaxAttempts equals the scaled ASL backoff; the states may sit in Parallel or Map bodies. */
 export function totalPreservingRetries(
   def: AslDefinition,
   timeScale: number,
   states: string[] = PATIENT_RETRIES,
 ): Record<string, number[]> {
   const out: Record<string, number[]> = {};
+  const all = walkStates(def);
   for (const name of states) {
-    const retriers = def.States[name]?.Retry;
+    const retriers = all.find((s) => s.name === name)?.state.Retry;
     if (!retriers) continue;
     out[name] = retriers.map((r) => {
       const attempts = r.MaxAttempts ?? 3;
@@ -658,22 +668,6 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   ]);
   // The primary's own cluster steps take the DR workflows' dr-site-probe too, as the deployed function does (dr-* steps).
   const primaryDrSteps = opts.dr?.site.drSteps([probeConfig]);
-  const workflowSteps = makeWorkflowStepsHandler({
-    ...store,
-    targets: () => targets,
-    now: () => new Date(),
-    diskCriticalPercent: policy.thresholds.diskCriticalPercent,
-  });
-  const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
-  const clusterSteps = makeClusterStepsHandler({
-    clusters: () => [probeConfig],
-    security: clusterSecurity,
-    probe: probeCluster,
-    timeoutMs: 5000,
-    // ZooKeeper mode: quorum-recovery's confirm and verify also ask the ensemble itself.
-    ...(zkServers.length > 0 ? { ensemble: () => observeEnsemble(zkServers) } : {}),
-  });
-
   const outbox: SnsMessage[] = [];
   const sns = (input: Json): Json => {
     const p = (input ?? {}) as Record<string, Json>;
@@ -693,6 +687,30 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
     });
     return { MessageId: `local-${outbox.length}` };
   };
+  // SNS (the outbox) for the Lambdas that publish themselves: consumer-lag's owning team and SNS
+  // scale hook (act-on-lag), the notify chain's severity topics.
+  const snsClient = snsClientDouble(sns);
+  const workflowSteps = makeWorkflowStepsHandler({
+    ...store,
+    targets: () => targets,
+    now: () => new Date(),
+    diskCriticalPercent: policy.thresholds.diskCriticalPercent,
+    // The drill's group has an SNS scale hook; a function hook would be unknown here, as to lambda:invoke.
+    lagClients: {
+      sns: snsClient as LagActionClients['sns'],
+      lambda: lambdaClientDouble({}) as LagActionClients['lambda'],
+    },
+  });
+  const zkServers = zkNodes.map((z) => `127.0.0.1:${z.port}`);
+  const clusterSteps = makeClusterStepsHandler({
+    clusters: () => [probeConfig],
+    security: clusterSecurity,
+    probe: probeCluster,
+    timeoutMs: 5000,
+    // ZooKeeper mode: quorum-recovery's confirm and verify also ask the ensemble itself.
+    ...(zkServers.length > 0 ? { ensemble: () => observeEnsemble(zkServers) } : {}),
+  });
+
   const approvals = approvalBinding({
     decide: async (request) => {
       emit({
@@ -746,18 +764,7 @@ export async function startLocalHealer(opts: HealerOptions): Promise<LocalHealer
   const retryQueue: string[] = [];
   const notifyDeps: NotifyDeps = {
     pagerDuty: new PagerDutyClient({ routingKey: staticRoutingKey('drill'.padEnd(32, '0')), endpoint: pagerDuty.url }),
-    sns: {
-      send: (cmd: unknown) => {
-        const input = (cmd as { input: Record<string, Json> }).input;
-        return Promise.resolve(
-          sns({
-            TopicArn: input.TopicArn ?? null,
-            Message: input.Message ?? null,
-            ...(typeof input.Subject === 'string' ? { Subject: input.Subject } : {}),
-          }),
-        );
-      },
-    } as NotifyDeps['sns'],
+    sns: snsClient as NotifyDeps['sns'],
     snsTopicArns: { critical: ARNS.criticalTopic, warning: ARNS.warningTopic },
     sqs: {
       send: (cmd: unknown) => {

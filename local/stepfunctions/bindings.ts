@@ -47,21 +47,23 @@ export function lambdaError(err: unknown): TaskError {
 
 export type LocalFunction = (payload: Json) => Promise<unknown> | unknown;
 
+/** The local function a FunctionName names: the exact value, or the function name at the end of an ARN. */
+export function findLocalFunction(functions: Record<string, LocalFunction>, name: string): LocalFunction | undefined {
+  if (Object.hasOwn(functions, name)) return functions[name];
+  const short = /:function:([^:]+)/.exec(name)?.[1];
+  return short !== undefined && Object.hasOwn(functions, short) ? functions[short] : undefined;
+}
+
 /**
  * `lambda:invoke` calling handlers in process, looked up by FunctionName: the exact value, or the
  * function name at the end of an ARN. The result has the service integration's shape
  * ({ Payload, StatusCode, ExecutedVersion }); a thrown error surfaces under its `name`.
  */
 export function lambdaInvokeBinding(functions: Record<string, LocalFunction>): TaskBinding {
-  const find = (name: string): LocalFunction | undefined => {
-    if (Object.hasOwn(functions, name)) return functions[name];
-    const short = /:function:([^:]+)/.exec(name)?.[1];
-    return short !== undefined && Object.hasOwn(functions, short) ? functions[short] : undefined;
-  };
   return async (input) => {
     const params = obj(input, 'lambda:invoke');
     const name = str(params, 'FunctionName', 'Lambda');
-    const fn = find(name);
+    const fn = findLocalFunction(functions, name);
     if (!fn) throw new TaskError('Lambda.ResourceNotFoundException', `Function not found: ${name}`);
     let payload: unknown;
     try {

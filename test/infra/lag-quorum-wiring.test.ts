@@ -38,7 +38,18 @@ function statementsOf(t: Template, stateMachineName: string): Statement[] {
     }) as Resources,
   );
   expect(sm, stateMachineName).toBeDefined();
-  const roleId = /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(sm?.Properties['RoleArn']))?.[1];
+  return roleStatements(t, /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(sm?.Properties['RoleArn']))?.[1]);
+}
+/** The workflow steps Lambda's policy statements (consumer-lag's act-on-lag publishes and invokes as it). */
+function workflowStepsStatements(t: Template): Statement[] {
+  const fns = Object.values(t.findResources('AWS::Lambda::Function') as Resources).filter((f) =>
+    String(f.Properties['Description']).includes('incident-side steps of the recovery workflows'),
+  );
+  expect(fns).toHaveLength(1);
+  return roleStatements(t, /"([A-Za-z0-9]+)","Arn"/.exec(JSON.stringify(fns[0]?.Properties['Role']))?.[1]);
+}
+function roleStatements(t: Template, roleId: string | undefined): Statement[] {
+  expect(roleId).toBeDefined();
   return Object.values(t.findResources('AWS::IAM::Policy') as Resources)
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleId}"`))
     .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
@@ -184,22 +195,32 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     expect(resources(withAction(st, 'lambda:InvokeFunction'))).not.toContain('*');
   });
 
-  it('consumer-lag IAM: sns:Publish only on the configured team and hook topics, lambda:InvokeFunction only on the step Lambdas and the configured scale hooks', () => {
+  it('consumer-lag IAM: sns:Publish only on the configured team and hook topics, lambda:InvokeFunction only on the configured scale hooks, both granted to the workflow steps Lambda that calls them; the state machine invokes only the step Lambdas', () => {
     const us = statementsOf(ex.template('prod-us'), 'kafka-heal-prod-us-consumer-lag');
-    expect(resources(withAction(us, 'sns:Publish'))).toEqual(['arn:aws:sns:us-east-1:123456789012:ledger-team']);
+    expect(withAction(us, 'sns:Publish')).toEqual([]);
     const usInvoke = resources(withAction(us, 'lambda:InvokeFunction'));
-    expect(usInvoke).toContain('arn:aws:lambda:us-east-1:123456789012:function:ledger-writer-scaler');
+    expect(JSON.stringify(usInvoke)).toMatch(/WorkflowSteps/);
+    expect(usInvoke).not.toContain('arn:aws:lambda:us-east-1:123456789012:function:ledger-writer-scaler');
     expect(usInvoke).not.toContain('*');
     expect(withAction(us, 'ssm:SendCommand')).toEqual([]);
+    const usSteps = workflowStepsStatements(ex.template('prod-us'));
+    expect(resources(withAction(usSteps, 'sns:Publish'))).toEqual(['arn:aws:sns:us-east-1:123456789012:ledger-team']);
+    expect(resources(withAction(usSteps, 'lambda:InvokeFunction'))).toEqual([
+      'arn:aws:lambda:us-east-1:123456789012:function:ledger-writer-scaler',
+    ]);
     const eu = statementsOf(ex.template('prod-eu'), 'kafka-heal-prod-eu-consumer-lag');
-    expect(resources(withAction(eu, 'sns:Publish')).sort()).toEqual([
+    expect(withAction(eu, 'sns:Publish')).toEqual([]);
+    const euSteps = workflowStepsStatements(ex.template('prod-eu'));
+    expect(resources(withAction(euSteps, 'sns:Publish')).sort()).toEqual([
       'arn:aws:sns:eu-west-1:123456789012:billing-consumer-scaling',
       'arn:aws:sns:eu-west-1:123456789012:billing-team',
     ]);
-    expect(JSON.stringify(resources(withAction(eu, 'lambda:InvokeFunction')))).not.toContain('function:');
+    expect(withAction(euSteps, 'lambda:InvokeFunction')).toEqual([]);
     // A deployment that names no topics and no hooks gets no publish or hook grant at all.
     const events = statementsOf(ex.template('events'), 'kafka-heal-events-consumer-lag');
     expect(withAction(events, 'sns:Publish')).toEqual([]);
+    expect(withAction(workflowStepsStatements(ex.template('events')), 'sns:Publish')).toEqual([]);
+    expect(withAction(workflowStepsStatements(ex.template('events')), 'lambda:InvokeFunction')).toEqual([]);
   });
 
   it('ZOOKEEPER_CONNECT: the cluster steps Lambda of a ZooKeeper-mode cluster that lists its ensemble gets the addresses; every other one has none', () => {

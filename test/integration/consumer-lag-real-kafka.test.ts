@@ -3,14 +3,16 @@
 // far behind is judged ERR (STOP), the owning team's topic gets the evidence, and "the team"
 // (a real kafkajs consumer started when the notice arrives) catches up, so the re-evaluation
 // finds the group recovered and the incident resolves. Only the incident store is in memory and
-// SNS is an outbox. One cluster for the file. Figures are printed with a "[lag-figures]" prefix.
+// SNS is an outbox (the workflow steps Lambda's act-on-lag publishes to it). One cluster for the file. Figures are printed with a "[lag-figures]" prefix.
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
+import type { LagActionClients } from '../../functions/workflow-steps/consumer-lag.js';
 import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
 import { aslFile } from '../../infra/constructs/workflows.js';
+import { lambdaClientDouble, snsClientDouble } from '../../local/drill/aws-doubles.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
 import {
   RESOURCES,
@@ -82,24 +84,6 @@ describe('consumer-lag against real Kafka', () => {
   it('a stopped group is judged ERR, the owning team is notified with the evidence, the group catches up and the incident resolves', async () => {
     const servers = cluster.bootstrapServers.split(',');
     const store = new MemoryStore('inc-it-lag', NAME, true);
-    const workflowSteps = makeWorkflowStepsHandler({
-      ...storePieces(store),
-      targets: () => [
-        {
-          cluster: NAME,
-          platform: 'ec2',
-          clusterStepsFunction: CLUSTER_STEPS,
-          consumerGroups: [{ name: GROUP, ownerTeam: 'payments', ownerTopicArn: TEAM_TOPIC, maxOffsetLag: 100 }],
-        },
-      ],
-      now: () => new Date(),
-      diskCriticalPercent: 90,
-    });
-    const clusterSteps = makeClusterStepsHandler({
-      clusters: () => [{ name: NAME, bootstrapServers: servers, brokerCount: 3 }],
-      probe: probeCluster,
-      timeoutMs: 5000,
-    });
     const notices: { TopicArn: string; Message: string }[] = [];
     let caughtUpAt = 0;
     // The owning team reacts to the notice: consumers start and drain the backlog.
@@ -114,17 +98,40 @@ describe('consumer-lag against real Kafka', () => {
         },
       });
     };
+    const publish = (msg: Json): Json => {
+      notices.push(msg as { TopicArn: string; Message: string });
+      void teamReacts();
+      return { MessageId: `m-${notices.length}` };
+    };
+    const workflowSteps = makeWorkflowStepsHandler({
+      ...storePieces(store),
+      targets: () => [
+        {
+          cluster: NAME,
+          platform: 'ec2',
+          clusterStepsFunction: CLUSTER_STEPS,
+          consumerGroups: [{ name: GROUP, ownerTeam: 'payments', ownerTopicArn: TEAM_TOPIC, maxOffsetLag: 100 }],
+        },
+      ],
+      now: () => new Date(),
+      diskCriticalPercent: 90,
+      // act-on-lag tells the team through SNS (the outbox above); the group has no scale hook.
+      lagClients: {
+        sns: snsClientDouble(publish) as LagActionClients['sns'],
+        lambda: lambdaClientDouble({}) as LagActionClients['lambda'],
+      },
+    });
+    const clusterSteps = makeClusterStepsHandler({
+      clusters: () => [{ name: NAME, bootstrapServers: servers, brokerCount: 3 }],
+      probe: probeCluster,
+      timeoutMs: 5000,
+    });
     const { registry, calls } = recordCalls({
       [RESOURCES.lambdaInvoke]: lambdaInvokeBinding({
         [STEPS]: (p: Json) => workflowSteps(WorkflowStepSchema.parse(p)),
         [CLUSTER_STEPS]: (p: Json) =>
           clusterSteps(ClusterStepsEventSchema.parse(p) as Parameters<typeof clusterSteps>[0]),
       }),
-      [RESOURCES.snsPublish]: (msg: Json) => {
-        notices.push(msg as { TopicArn: string; Message: string });
-        void teamReacts();
-        return { MessageId: `m-${notices.length}` };
-      },
       [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
         [ESCALATION]: () => {
           throw new TaskError('UnexpectedEscalation', 'the lag recovered: nothing to escalate');
@@ -159,7 +166,7 @@ describe('consumer-lag against real Kafka', () => {
     });
     const rechecks = calls.filter((c) => c.stateName === 'Check Lag Recovered').length;
     console.log(
-      `[lag-figures] workflow ${Date.now() - started} ms; backlog ${backlog} records for ${MESSAGES} sent; team notified after ${progress.find((p) => p.endsWith('Notify Owning Team'))?.split('s ')[0]} s; backlog drained ${caughtUpAt ? caughtUpAt - started : -1} ms after start; re-evaluations ${rechecks}`,
+      `[lag-figures] workflow ${Date.now() - started} ms; backlog ${backlog} records for ${MESSAGES} sent; team notified after ${progress.find((p) => p.endsWith('Act On Lag'))?.split('s ')[0]} s; backlog drained ${caughtUpAt ? caughtUpAt - started : -1} ms after start; re-evaluations ${rechecks}`,
     );
     console.log(`[lag-figures] states: ${progress.join(' | ')}`);
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');

@@ -3,8 +3,8 @@ import {
   RESOURCES,
   parseDefinition,
   taskResources,
+  walkStates,
   type AslDefinition,
-  type AslState,
 } from '../../local/stepfunctions/index.js';
 import {
   HOOK_FUNCTION,
@@ -29,6 +29,19 @@ const behind1 = withGroup(healthy, [[1000, 12_000]]);
 const behind2 = withGroup(healthy, [[1500, 13_000]]); // offsets move, lag grows: WARN, 11,500 = SEV-3
 const stillBehind = withGroup(healthy, [[2000, 14_000]]);
 const caughtUp = withGroup(healthy, [[14_000, 14_000]]);
+/** payments owned by its team (its topic) with a scale hook function, limit 1000. */
+const ownedWithHook = () =>
+  clusterTarget({
+    consumerGroups: [
+      {
+        name: 'payments',
+        ownerTeam: 'payments',
+        ownerTopicArn: TEAM_TOPIC,
+        maxOffsetLag: 1000,
+        scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
+      },
+    ],
+  });
 
 describe('statemachines/consumer-lag.asl.json: definition', () => {
   it('passes asl-validator as written and as rendered; rendering leaves no ${', () => {
@@ -39,14 +52,13 @@ describe('statemachines/consumer-lag.asl.json: definition', () => {
     expectHouseStyle(TEXT);
   });
 
-  it('uses only integrations the local runtime binds; re-evaluation backs off 60 s x2 capped at 600 s, 4 attempts', async () => {
+  it('uses only integrations the local runtime binds (the team and the hook are told by act-on-lag); re-evaluation backs off 60 s x2 capped at 600 s, 4 attempts', async () => {
     expect(taskResources(parseDefinition(TEXT, LAG_SUBSTITUTIONS))).toEqual([
       RESOURCES.lambdaInvoke,
-      RESOURCES.snsPublish,
       RESOURCES.startExecutionSync2,
     ]);
-    const check = (JSON.parse(TEXT) as AslDefinition).States['Check Lag Recovered'] as AslState;
-    expect(check.Retry?.[0]).toMatchObject({
+    const check = walkStates(JSON.parse(TEXT) as AslDefinition).find((s) => s.name === 'Check Lag Recovered')?.state;
+    expect(check?.Retry?.[0]).toMatchObject({
       ErrorEquals: ['LagNotRecovered'],
       IntervalSeconds: 60,
       BackoffRate: 2,
@@ -64,17 +76,7 @@ describe('statemachines/consumer-lag.asl.json: definition', () => {
 
 describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', () => {
   it('happy path: WARN over the window -> team notified with the evidence, scale hook called, recovered on re-evaluation -> resolved', async () => {
-    const target = clusterTarget({
-      consumerGroups: [
-        {
-          name: 'payments',
-          ownerTeam: 'payments',
-          ownerTopicArn: TEAM_TOPIC,
-          maxOffsetLag: 1000,
-          scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
-        },
-      ],
-    });
+    const target = ownedWithHook();
     const run = await runH4({
       workflow: 'consumer-lag',
       target,
@@ -83,6 +85,24 @@ describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', (
     });
     expect(run.result.status).toBe('SUCCEEDED');
     expect(finalState(run)).toBe('Lag Recovered');
+    // The happy path top to bottom: sampled until judged, acted on in one step, rechecked, resolved.
+    expect(run.states).toEqual([
+      'Check Input',
+      'Record Start',
+      'Handle Consumer Lag',
+      'Sample Consumer Lag',
+      'Is Lag Window Complete',
+      'Wait Between Lag Samples',
+      'Sample Consumer Lag',
+      'Is Lag Window Complete',
+      'Act On Lag',
+      'Give Consumers Time',
+      'Check Lag Recovered',
+      'Resolve Incident',
+      'Release Cluster Lock',
+      'Choose Final State',
+      'Lag Recovered',
+    ]);
     expect(run.probeSteps).toEqual(['lag', 'lag', 'lag']);
     expect(run.published).toHaveLength(1);
     const notice = run.published[0] as { TopicArn: string; Subject: string; Message: string };
@@ -239,14 +259,17 @@ describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', (
     expect(run.escalations).toHaveLength(1);
   });
 
-  it("the team's topic fails -> the operators are told instead", async () => {
+  it("the team's topic fails -> the operators are told instead, and the scale hook is not called", async () => {
     const run = await runH4({
       workflow: 'consumer-lag',
+      target: ownedWithHook(),
       input: { consumerGroup: 'payments' },
       probes: [behind1, behind2],
       snsDown: [TEAM_TOPIC],
     });
     expect(finalState(run)).toBe('Handed To Operators');
+    expect(run.hookCalls).toEqual([]);
+    expect(actions(run)).toEqual(['recovery-started', 'lag-evaluated', 'status-changed', 'lock-released']);
     expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toMatch(
       /the owning team payments could not be notified on .*payments-team \(SNS.NotFoundException\)/,
     );
@@ -254,17 +277,7 @@ describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', (
   });
 
   it('dryRun: evaluates (read-only), records the notification and hook as planned, makes ZERO mutating calls', async () => {
-    const target = clusterTarget({
-      consumerGroups: [
-        {
-          name: 'payments',
-          ownerTeam: 'payments',
-          ownerTopicArn: TEAM_TOPIC,
-          maxOffsetLag: 1000,
-          scaleHook: { kind: 'lambda', functionArn: HOOK_FUNCTION },
-        },
-      ],
-    });
+    const target = ownedWithHook();
     const run = await runH4({
       workflow: 'consumer-lag',
       target,
@@ -285,6 +298,16 @@ describe('consumer-lag runs (aws-local-stepfunctions, per-Resource bindings)', (
     ]);
     expect(run.store.timeline[0]?.detail).toMatch(/dry run/);
     expect(run.store.status).toBe('escalated');
+    expect(run.store.timeline.find((e) => e.action === 'status-changed')?.detail).toBe(
+      'remediating -> escalated: dry run: the owning team notification and the scale hook were planned and recorded, not performed',
+    );
+    expect(actions(run)).toEqual([
+      'recovery-started',
+      'lag-evaluated',
+      'planned-action',
+      'status-changed',
+      'lock-released',
+    ]);
     expect(run.store.timeline.at(-1)).toMatchObject({ action: 'lock-released', result: 'false' });
   });
 

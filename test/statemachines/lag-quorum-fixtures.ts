@@ -1,8 +1,9 @@
 // Harness for the consumer-lag and quorum-recovery workflow tests: the real step handlers in
 // process (input validated by the same zod schemas middy applies), the in-memory incident store
 // and snapshot helpers of recovery-fixtures.ts, SSM with its asynchronous semantics, the local
-// approval binding (functions/approvals contract), SNS and the scale hook recorded, and the real
-// escalation-notify ASL as the nested escalation.
+// approval binding (functions/approvals contract), SNS and the scale hook recorded (reached by the
+// workflow steps Lambda's own SNS and Lambda clients, as in AWS), and the real escalation-notify
+// ASL as the nested escalation.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
@@ -13,7 +14,9 @@ import {
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
 } from '../../functions/workflow-steps/handler.js';
+import type { LagActionClients } from '../../functions/workflow-steps/consumer-lag.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+import { lambdaClientDouble, snsClientDouble } from '../../local/drill/aws-doubles.js';
 import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '../../local/stepfunctions/approvals.js';
 import {
   RESOURCES,
@@ -160,11 +163,29 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
   };
   const store = new MemoryStore(INCIDENT, 'orders', s.holdLock ?? !input.dryRun);
   const target = s.target ?? clusterTarget();
+  const hookCalls: Json[] = [];
+  const published: H4Run['published'] = [];
+  const publish = (msg: Json): Json => {
+    const m = msg as { TopicArn: string; Message: string };
+    if (s.snsDown?.includes(m.TopicArn)) throw new TaskError('SNS.NotFoundException', 'Topic does not exist');
+    published.push(m);
+    return { MessageId: `m-${published.length}` };
+  };
   const workflowSteps = makeWorkflowStepsHandler({
     ...storePieces(store),
     targets: () => [target],
     now: () => new Date(),
     diskCriticalPercent: 90,
+    lagClients: {
+      sns: snsClientDouble(publish) as LagActionClients['sns'],
+      lambda: lambdaClientDouble({
+        [HOOK_FUNCTION]: (payload: Json) => {
+          hookCalls.push(payload);
+          if (s.scaleHookFails) throw Object.assign(new Error('scaler is broken'), { name: 'ScalerError' });
+          return { scaled: true };
+        },
+      }) as LagActionClients['lambda'],
+    },
   });
   let probeIndex = 0;
   const probeSteps: string[] = [];
@@ -183,8 +204,6 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
       return typeof outcome === 'function' ? outcome(cmd) : outcome;
     },
   });
-  const hookCalls: Json[] = [];
-  const published: H4Run['published'] = [];
   const escalations: Json[] = [];
   const escalation = parseDefinition(
     readFileSync(ESCALATION_NOTIFY_ASL, 'utf8'),
@@ -207,20 +226,10 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
         probeSteps.push(step.step);
         return clusterSteps(step as Parameters<typeof clusterSteps>[0]);
       },
-      [HOOK_FUNCTION]: (payload: Json) => {
-        hookCalls.push(payload);
-        if (s.scaleHookFails) throw Object.assign(new Error('scaler is broken'), { name: 'ScalerError' });
-        return { scaled: true };
-      },
     }),
     ...ssm.registry,
     [APPROVAL_RESOURCE]: approval,
-    [RESOURCES.snsPublish]: (msg: Json) => {
-      const m = msg as { TopicArn: string; Message: string };
-      if (s.snsDown?.includes(m.TopicArn)) throw new TaskError('SNS.NotFoundException', 'Topic does not exist');
-      published.push(m);
-      return { MessageId: `m-${published.length}` };
-    },
+    [RESOURCES.snsPublish]: publish,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
       [LAG_SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({

@@ -15,7 +15,7 @@ export const READABLE_STATES = 25;
 export const STATE_BUDGETS: Record<string, number> = {
   'broker-recovery': 38,
   'cascade-recovery': 69,
-  'consumer-lag': 45,
+  'consumer-lag': 24,
   'disk-pressure': 72,
   'dr-switch': 60,
   'escalation-notify': 9,

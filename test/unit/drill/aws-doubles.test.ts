@@ -1,13 +1,73 @@
 // The drill's SQS, Step Functions and Secrets Manager doubles keep the semantics the handlers rely on: batch item
 // failures are redelivered and parked in a DLQ after maxReceiveCount; concurrency is bounded;
 // StartExecution refuses a duplicate name with ExecutionAlreadyExists, as the classifier expects.
+// The SNS and Lambda doubles answer a step Lambda's own Publish and Invoke as the services do.
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { PublishCommand } from '@aws-sdk/client-sns';
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { LocalQueue, SecretsManagerDouble, SfnDouble, sqsClientDouble } from '../../../local/drill/aws-doubles.js';
-import type { RunResult } from '../../../local/stepfunctions/index.js';
+import {
+  LocalQueue,
+  SecretsManagerDouble,
+  SfnDouble,
+  lambdaClientDouble,
+  snsClientDouble,
+  sqsClientDouble,
+} from '../../../local/drill/aws-doubles.js';
+import { TaskError, type Json, type RunResult } from '../../../local/stepfunctions/index.js';
+
+describe('SNS and Lambda client doubles', () => {
+  it('Publish hands TopicArn, Message and Subject to the publish binding and answers its MessageId; its SNS.X error is the SDK X', async () => {
+    const got: Json[] = [];
+    const sns = snsClientDouble((m) => {
+      if ((m as { TopicArn: string }).TopicArn.endsWith(':gone')) throw new TaskError('SNS.NotFoundException', 'gone');
+      got.push(m);
+      return { MessageId: 'm-1' };
+    });
+    await expect(
+      sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:t', Message: '{}', Subject: 's' })),
+    ).resolves.toEqual({ MessageId: 'm-1' });
+    await sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:t', Message: 'x' }));
+    expect(got).toEqual([
+      { TopicArn: 'arn:aws:sns:eu-west-1:123456789012:t', Message: '{}', Subject: 's' },
+      { TopicArn: 'arn:aws:sns:eu-west-1:123456789012:t', Message: 'x' },
+    ]);
+    await expect(
+      sns.send(new PublishCommand({ TopicArn: 'arn:aws:sns:eu-west-1:123456789012:gone', Message: 'x' })),
+    ).rejects.toMatchObject({ name: 'NotFoundException', message: 'gone' });
+    await expect(sns.send(new InvokeCommand({ FunctionName: 'f' }))).rejects.toThrow(
+      /does not implement InvokeCommand/,
+    );
+  });
+
+  it('Invoke runs the function by ARN or name: its result as Payload, a throw as FunctionError with its errorType, an unknown one ResourceNotFoundException', async () => {
+    const lambda = lambdaClientDouble({
+      scaler: (p) => ({ got: p }),
+      broken: () => {
+        throw Object.assign(new Error('no capacity'), { name: 'ScalerError' });
+      },
+    });
+    const text = (b: Uint8Array) => JSON.parse(new TextDecoder().decode(b)) as unknown;
+    const ok = await lambda.send(
+      new InvokeCommand({ FunctionName: 'arn:aws:lambda:eu-west-1:123456789012:function:scaler', Payload: '{"a":1}' }),
+    );
+    expect([ok.StatusCode, ok.FunctionError, text(ok.Payload)]).toEqual([200, undefined, { got: { a: 1 } }]);
+    const failed = await lambda.send(new InvokeCommand({ FunctionName: 'broken', Payload: '{}' }));
+    expect([failed.FunctionError, text(failed.Payload)]).toEqual([
+      'Unhandled',
+      { errorType: 'ScalerError', errorMessage: 'no capacity' },
+    ]);
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'other' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await expect(lambda.send(new InvokeCommand({ FunctionName: 'scaler', InvocationType: 'Event' }))).rejects.toThrow(
+      /RequestResponse Invoke only/,
+    );
+  });
+});
 
 describe('SecretsManagerDouble', () => {
   it('answers GetSecretValue by name or ARN, ResourceNotFoundException otherwise; put changes a value', async () => {
