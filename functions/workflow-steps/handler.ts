@@ -11,7 +11,8 @@
 //                  flap breaker; a false alarm does not)
 //   escalate       mark the incident escalated with the reason read from the workflow state
 //   release-lock   release the cluster's remediation lock if this incident holds it
-//   quorum-plan    quorum-recovery: the per-host commands of each phase (quorum-recovery.ts)
+//   quorum-plan    quorum-recovery: the approvals and per-host commands of each phase (quorum-recovery.ts)
+//   quorum-record  quorum-recovery: the timeline line of one approval or command of the plan
 //   read-quorum    quorum-recovery: read a describe-quorum result (quorum-recovery.ts)
 //   cascade-refresh cascade-recovery: re-read the incident's brokers; brokers that joined since
 //                  the last pass are planned too (cascade.ts)
@@ -44,7 +45,7 @@ import {
 import { readBundledFile } from '../shared/bundled-file.js';
 import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
-import { RecoveryTargetError } from '../shared/recovery-errors.js';
+import { RecoveryStopped, RecoveryTargetError } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 import { DEFAULT_BROKER_ID_TAG, ec2InstanceFinder, taggedBrokers, type InstanceFinder } from './instances.js';
 import {
@@ -74,12 +75,20 @@ import {
   type LagTarget,
 } from './consumer-lag.js';
 import {
+  QUORUM_DRY_RUN_REASON,
   QuorumPlanStepFields,
+  QuorumRecordStepFields,
   QuorumTargetSchema,
+  ReadQuorumStepFields,
+  describeQuorumOutput,
+  dryRunLines,
   planQuorumRecovery,
+  planStepOutcome,
   quorumStartDetail,
+  readQuorumCheck,
   readQuorumOutput,
   resolveQuorumTarget,
+  type QuorumCheck,
   type QuorumPlan,
   type QuorumTarget,
 } from './quorum-recovery.js';
@@ -264,13 +273,8 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('read-disk'), workflow, incidentId, ...ReadDiskFields }),
   z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
-  z.object({
-    step: z.literal('read-quorum'),
-    workflow,
-    incidentId,
-    stdout: z.string(),
-    phase: z.string().max(40).optional(),
-  }),
+  z.object({ step: z.literal('quorum-record'), workflow, incidentId, ...QuorumRecordStepFields }),
+  z.object({ step: z.literal('read-quorum'), workflow, incidentId, ...ReadQuorumStepFields }),
   z.object({ step: z.literal('cascade-refresh'), workflow, incidentId, ...CascadeRefreshFields }),
 ]);
 export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
@@ -306,7 +310,7 @@ export type StepResult =
   | LagTarget
   | QuorumTarget
   | QuorumPlan
-  | { led: boolean; leaderId: number | null; summary: string }
+  | QuorumCheck
   | DiagnosisDecision
   | { recorded: true }
   | { result: 'resolved' | 'false-alarm'; incidentId: string }
@@ -770,25 +774,43 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           step,
         );
       case 'quorum-plan': {
-        const plan = planQuorumRecovery(step.target, step.order, step.controllerId ?? null, step.documents);
+        const plan = planQuorumRecovery(
+          { ...step.target, cluster: step.cluster },
+          step.order,
+          step.controllerId ?? null,
+          step.documents,
+          step.evidence,
+        );
         await deps.timeline.appendTimeline(step.incidentId, {
           actor: actor(step.workflow),
           action: 'recovery-planned',
           detail: plan.summary,
           reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart],
         });
+        // Safety rule 8: a dry run records what it would ask and run, and stops with people.
+        if (step.target.dryRun) {
+          for (const line of dryRunLines(plan))
+            await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), ...line });
+          throw new RecoveryStopped(QUORUM_DRY_RUN_REASON);
+        }
         return plan;
       }
+      case 'quorum-record': {
+        const outcome = planStepOutcome(step.item, step.answer);
+        await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), ...outcome.line });
+        if (outcome.stop !== undefined) throw new RecoveryStopped(outcome.stop);
+        return { recorded: true };
+      }
       case 'read-quorum': {
-        const status = readQuorumOutput(step.stdout);
+        const status = readQuorumOutput(describeQuorumOutput(step.command, step.instanceId));
         await deps.timeline.appendTimeline(step.incidentId, {
           actor: actor(step.workflow),
           action: 'quorum-described',
           detail: status.summary,
           result: status.led ? 'led' : 'no-leader',
-          ...(step.phase ? { reasons: [`phase: ${step.phase}`] } : {}),
+          reasons: [`phase: ${step.check.phase}`],
         });
-        return status;
+        return readQuorumCheck(step.check, status);
       }
     }
   };
