@@ -148,17 +148,14 @@ describe('quorum-recovery start', () => {
   });
 
   it('records each step: a granted approval, a refusal (which stops with the approval error), a command output', () => {
-    const approval = planQuorumRecovery(
+    const plan = planQuorumRecovery(
       resolveQuorumTarget(input, () => base),
       [],
       null,
-      {
-        stop: 'stop',
-        backup: 'backup',
-        restart: 'restart',
-      },
+      { stop: 'stop', backup: 'backup', restart: 'restart' },
       'e',
-    ).steps[0];
+    );
+    const [approval, stop] = plan.steps;
     if (approval?.kind !== 'approval') throw new Error('the plan starts with an approval');
     expect(planStepOutcome(approval, { by: 'ops@example.com', decision: 'approved' })).toEqual({
       line: {
@@ -183,18 +180,6 @@ describe('quorum-recovery start', () => {
       },
       stop: 'States.Timeout',
     });
-    const plan = planQuorumRecovery(
-      resolveQuorumTarget(input, () => base),
-      [],
-      null,
-      {
-        stop: 'stop',
-        backup: 'backup',
-        restart: 'restart',
-      },
-      'e',
-    );
-    const stop = plan.steps[1];
     if (stop?.kind !== 'command') throw new Error('a stop follows the approval');
     expect(planStepOutcome(stop, { stdout: '{"result":"stopped"}' })).toEqual({
       line: {
@@ -343,6 +328,17 @@ describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ense
     await expect(handler(undefined)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
     await expect(handler(lost)(step('quorum-confirm', 'kraft'))).resolves.toMatchObject({ verdict: 'check-quorum' });
     expect(asked).toEqual(['orders', 'orders', 'orders']);
+  });
+  it('no server could be asked while the brokers look whole: confirm stops the recovery with the reason people are paged with', async () => {
+    const unreachable = {
+      servers: ['zk1:2181', 'zk2:2181', 'zk3:2181'].map((server) => ({ server, mode: 'unreachable' as const })),
+    };
+    await expect(handler(unreachable)(step('quorum-confirm'))).rejects.toMatchObject({
+      name: 'RecoveryStopped',
+      message: expect.stringMatching(
+        /^the ZooKeeper ensemble cannot be asked, so the quorum loss can be neither confirmed nor ruled out: /,
+      ),
+    });
   });
 });
 
