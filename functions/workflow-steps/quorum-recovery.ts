@@ -195,7 +195,7 @@ export const QuorumPlanStepFields = {
   controllerId: z.number().int().nullable().optional(),
   documents: QuorumDocumentsSchema,
   /** What the fresh probe saw: the evidence the stop approval shows. */
-  evidence: z.string().max(2000),
+  evidence: z.string().max(30_000),
 };
 
 /** Asks a person to approve the next phase (lambda:invoke.waitForTaskToken on the approval function). */
@@ -390,11 +390,17 @@ export function planQuorumRecovery(
   };
 }
 
+export interface TimelineLine {
+  action: string;
+  detail: string;
+  result: string;
+}
+
 /** The reason a dry run stops with, once its plan is on the timeline. */
 export const QUORUM_DRY_RUN_REASON = 'dry run: the quorum recovery was planned and recorded, not performed';
 
 /** The timeline lines of a dry run: the approvals it would ask for and the commands it would run. */
-export function dryRunLines(plan: QuorumPlan): { action: string; detail: string; result: string }[] {
+export function dryRunLines(plan: QuorumPlan): TimelineLine[] {
   return [
     {
       action: 'approval-planned',
@@ -407,7 +413,7 @@ export function dryRunLines(plan: QuorumPlan): { action: string; detail: string;
 }
 
 /** A step's failure as the Catch hands it on ({ Error, Cause }). */
-const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().optional() });
+const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
 
 export const QuorumRecordStepFields = {
   item: z.custom<QuorumPlanStep>(
@@ -417,12 +423,6 @@ export const QuorumRecordStepFields = {
   /** The approval's answer (or its ApprovalRejected / States.Timeout error), or the command's output. */
   answer: z.union([CaughtErrorSchema, z.looseObject({ by: z.string() }), z.object({ stdout: z.string() })]),
 };
-
-export interface TimelineLine {
-  action: string;
-  detail: string;
-  result: string;
-}
 
 /**
  * The timeline line of one step of the plan once it has run. An approval that was rejected or
@@ -471,7 +471,7 @@ export const QuorumCheckSchema = z.object({
   verdict: z.string().max(40),
   controllerId: z.number().int().nullable(),
   order: z.array(z.number().int().nonnegative()),
-  summary: z.string().max(2000),
+  summary: z.string().max(30_000),
   at: z.string().max(40),
 });
 export type QuorumCheck = z.infer<typeof QuorumCheckSchema>;
