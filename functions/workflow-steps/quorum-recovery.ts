@@ -5,8 +5,13 @@
 //                 configuration (every broker of the cluster takes part, not only the alarmed one)
 //   quorum-plan   turn the restart order (the cluster steps' fresh probe: controller last) into the
 //                 exact per-host commands of each phase -- stop, back up, restore the majority
-//                 side, restart -- and the action lines every approval shows; timeline entry
-//   read-quorum   read a kafka-cli-action describe-quorum result (KRaft): is there a leader?
+//                 side, restart -- and the approval before each destructive phase, as one list the
+//                 workflow's Map runs in order; timeline entry. A dry run records the approvals
+//                 and commands it would run and stops there (RecoveryStopped).
+//   quorum-record the timeline line of one step of that list once it has run: the approval's
+//                 answer (a refusal stops the recovery) or the command's output
+//   read-quorum   read a kafka-cli-action describe-quorum result (KRaft): is there a leader? After
+//                 the restarts none is a failed recovery (RecoveryStopped).
 //
 // Restoring the majority side: in ZooKeeper mode the ZooKeeper servers are restarted one at a
 // time (kafka-restart-broker with the ZooKeeper unit and client port), so members cut off on the
@@ -14,9 +19,10 @@
 // stopped meanwhile, so no broker acts on a minority view. In KRaft mode (combined nodes) the
 // controllers are the brokers: the quorum is restored by the broker restarts themselves.
 import * as z from 'zod';
+import { escalationReason } from '../domain/broker-recovery.js';
 import { readQuorumStatus, recoveryRestartOrder, type QuorumStatus } from '../domain/quorum-recovery.js';
 import type { MetadataMode } from '../domain/snapshot.js';
-import { RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
+import { RecoveryStopped, RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
 
 const hostPath = z
@@ -179,6 +185,8 @@ export const QuorumDocumentsSchema = z.object({
 export type QuorumDocuments = z.infer<typeof QuorumDocumentsSchema>;
 
 export const QuorumPlanStepFields = {
+  /** The cluster by name, as the approvals show it (the workflow keeps the target without it). */
+  cluster: z.string().min(1),
   target: z.custom<QuorumTarget>(
     (v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers),
     'expected the target the start step returned',
@@ -186,7 +194,36 @@ export const QuorumPlanStepFields = {
   order: z.array(z.number().int().nonnegative()),
   controllerId: z.number().int().nullable().optional(),
   documents: QuorumDocumentsSchema,
+  /** What the fresh probe saw: the evidence the stop approval shows. */
+  evidence: z.string().max(30_000),
 };
+
+/** Asks a person to approve the next phase (lambda:invoke.waitForTaskToken on the approval function). */
+export interface QuorumApprovalStep {
+  kind: 'approval';
+  /** What is approved, as the timeline lines name it ('stopping every broker'). */
+  subject: string;
+  summary: string;
+  actions: string[];
+  evidence: string[];
+}
+
+/** Runs one SSM document on one host through the ssm-run workflow, then records its output. */
+export interface QuorumCommandStep {
+  kind: 'command';
+  documentName: string;
+  instanceId: string;
+  /** The document's parameters, each a list of strings as SendCommand takes them. */
+  parameters: Record<string, string[]>;
+  /** What the command is, for people: ssm-run's failure cause starts with it. */
+  label: string;
+  hostKind: 'broker host' | 'ZooKeeper host';
+  /** The timeline line once the command succeeded: its action, and the detail its output follows. */
+  action: 'broker-stopped' | 'metadata-backed-up' | 'quorum-member-restarted' | 'broker-restarted';
+  detail: string;
+}
+
+export type QuorumPlanStep = QuorumApprovalStep | QuorumCommandStep;
 
 export interface QuorumPlan {
   stop: (QuorumBroker & { timeoutSeconds: string })[];
@@ -196,6 +233,8 @@ export interface QuorumPlan {
   hasRestore: boolean;
   actions: { stop: string[]; backup: string[]; restore: string[]; restart: string[] };
   summary: string;
+  /** Every approval and host command, in the order they run: the workflow's Map, one at a time. */
+  steps: QuorumPlanStep[];
 }
 
 export function planQuorumRecovery(
@@ -203,6 +242,7 @@ export function planQuorumRecovery(
   order: readonly number[],
   controllerId: number | null,
   docs: QuorumDocuments,
+  evidence: string,
 ): QuorumPlan {
   // Every configured broker takes part; the probe's order puts the controller last, and brokers
   // the probe did not report are added in id order before it.
@@ -250,6 +290,94 @@ export function planQuorumRecovery(
     `stop brokers ${ids.join(', ')}; back up ${target.metadataMode} metadata on ${backup.length} host(s); ` +
     `${restore.length > 0 ? `restart ZooKeeper on ${restore.map((m) => m.instanceId).join(', ')} one at a time` : 'the KRaft controllers restart with their brokers'}; ` +
     `restart brokers ${ids.join(', ')} one at a time${controllerId === null ? '' : ` (controller ${controllerId} last)`}; validate`;
+  const backupHost = target.metadataMode === 'zookeeper' ? 'ZooKeeper host' : 'broker host';
+  const approval = (subject: string, summary: string, lines: string[], shown: string[]): QuorumApprovalStep => ({
+    kind: 'approval',
+    subject,
+    summary,
+    actions: lines,
+    evidence: shown,
+  });
+  const steps: QuorumPlanStep[] = [
+    approval(
+      'stopping every broker',
+      `Stop every broker of ${target.cluster} so none acts on a split or lost quorum while it is restored`,
+      actions.stop,
+      [evidence],
+    ),
+    ...ordered.map((b): QuorumCommandStep => ({
+      kind: 'command',
+      documentName: docs.stop,
+      instanceId: b.instanceId,
+      parameters: {
+        ServiceName: [b.serviceName],
+        TimeoutSeconds: ['120'],
+        ExpectedBrokerId: [b.brokerIdText],
+        ServerProperties: [b.serverProperties],
+      },
+      label: `stopping the broker on ${b.instanceId}`,
+      hostKind: 'broker host',
+      action: 'broker-stopped',
+      detail: `${docs.stop} on ${b.instanceId}`,
+    })),
+    ...backup.map((x): QuorumCommandStep => ({
+      kind: 'command',
+      documentName: docs.backup,
+      instanceId: x.instanceId,
+      parameters: { Mode: [x.mode], DataDir: [x.dataDir], TxnLogDir: [x.txnLogDir], BackupDir: [x.backupDir] },
+      label: `backing up the metadata on ${x.instanceId}`,
+      hostKind: backupHost,
+      action: 'metadata-backed-up',
+      detail: `${docs.backup} on ${x.instanceId}`,
+    })),
+    ...(restore.length > 0
+      ? [
+          approval(
+            'restarting the ZooKeeper servers',
+            `Restart the ZooKeeper servers of ${target.cluster} one at a time so the minority side rejoins the majority (brokers stay stopped; metadata backed up)`,
+            actions.restore,
+            actions.backup,
+          ),
+        ]
+      : []),
+    ...restore.map((m): QuorumCommandStep => ({
+      kind: 'command',
+      documentName: docs.restart,
+      instanceId: m.instanceId,
+      parameters: {
+        ServiceName: [m.serviceName],
+        ListenerPort: [m.port],
+        ExpectedBrokerId: ['any'],
+        TimeoutSeconds: ['300'],
+      },
+      label: `restarting the ZooKeeper server on ${m.instanceId}`,
+      hostKind: 'ZooKeeper host',
+      action: 'quorum-member-restarted',
+      detail: `${docs.restart} (${m.serviceName}) on ${m.instanceId}`,
+    })),
+    approval(
+      'restarting the brokers',
+      `Start the brokers of ${target.cluster} one at a time, the active controller last, then validate the quorum`,
+      actions.restart,
+      actions.backup,
+    ),
+    ...ordered.map((b): QuorumCommandStep => ({
+      kind: 'command',
+      documentName: docs.restart,
+      instanceId: b.instanceId,
+      parameters: {
+        ServiceName: [b.serviceName],
+        ListenerPort: [b.listenerPort],
+        ExpectedBrokerId: [b.brokerIdText],
+        TimeoutSeconds: ['600'],
+        ServerProperties: [b.serverProperties],
+      },
+      label: `restarting the broker on ${b.instanceId}`,
+      hostKind: 'broker host',
+      action: 'broker-restarted',
+      detail: `${docs.restart} on ${b.instanceId}`,
+    })),
+  ];
   return {
     stop: ordered.map((b) => ({ ...b, timeoutSeconds: '120' })),
     backup,
@@ -258,7 +386,146 @@ export function planQuorumRecovery(
     hasRestore: restore.length > 0,
     actions,
     summary,
+    steps,
   };
+}
+
+export interface TimelineLine {
+  action: string;
+  detail: string;
+  result: string;
+}
+
+/** The reason a dry run stops with, once its plan is on the timeline. */
+export const QUORUM_DRY_RUN_REASON = 'dry run: the quorum recovery was planned and recorded, not performed';
+
+/** The timeline lines of a dry run: the approvals it would ask for and the commands it would run. */
+export function dryRunLines(plan: QuorumPlan): TimelineLine[] {
+  return [
+    {
+      action: 'approval-planned',
+      detail:
+        'would ask a person to approve each destructive step: stopping the brokers, restoring the quorum, restarting the brokers',
+      result: 'dry-run',
+    },
+    { action: 'planned-action', detail: `would ${plan.summary}`, result: 'dry-run' },
+  ];
+}
+
+/** A step's failure as the Catch hands it on ({ Error, Cause }). */
+const CaughtErrorSchema = z.object({ Error: z.string(), Cause: z.string().nullish() });
+
+export const QuorumRecordStepFields = {
+  item: z.custom<QuorumPlanStep>(
+    (v) => typeof v === 'object' && v !== null && ['approval', 'command'].includes((v as QuorumPlanStep).kind),
+    'expected one step of the quorum plan',
+  ),
+  /** The approval's answer (or its ApprovalRejected / States.Timeout error), or the command's output. */
+  answer: z.union([CaughtErrorSchema, z.looseObject({ by: z.string() }), z.object({ stdout: z.string() })]),
+};
+
+/**
+ * The timeline line of one step of the plan once it has run. An approval that was rejected or
+ * not answered in time stops the recovery: the line is returned with the reason the run escalates
+ * with (the approval's error, as the escalation path reads a caught error).
+ */
+export function planStepOutcome(
+  item: QuorumPlanStep,
+  answer: z.infer<(typeof QuorumRecordStepFields)['answer']>,
+): { line: TimelineLine; stop?: string } {
+  if (item.kind === 'command') {
+    const stdout = 'stdout' in answer ? answer.stdout : '';
+    return { line: { action: item.action, detail: `${item.detail}: ${stdout}`.slice(0, 2000), result: 'success' } };
+  }
+  if ('Error' in answer) {
+    const stop = escalationReason({ error: answer });
+    if (answer.Error === 'States.Timeout')
+      return {
+        line: {
+          action: 'approval-timed-out',
+          detail: `nobody approved ${item.subject} within the approval window (1 hour)`,
+          result: 'timed-out',
+        },
+        stop,
+      };
+    return {
+      line: {
+        action: 'approval-rejected',
+        detail: `${item.subject} was rejected: ${answer.Cause ?? ''}`.slice(0, 2000),
+        result: 'rejected',
+      },
+      stop,
+    };
+  }
+  const by = 'by' in answer ? answer.by : 'someone';
+  return { line: { action: 'approval-granted', detail: `${by} approved ${item.subject}`, result: 'approved' } };
+}
+
+/**
+ * The latest check of the quorum as the workflow carries it: the cluster steps' confirmation
+ * (phase confirm: quorum-lost, check-quorum, false-alarm) or verification (phase validate:
+ * verified), or the answer of describe-quorum to either (readQuorumCheck).
+ */
+export const QuorumCheckSchema = z.object({
+  phase: z.enum(['confirm', 'validate']),
+  verdict: z.string().max(40),
+  controllerId: z.number().int().nullable(),
+  order: z.array(z.number().int().nonnegative()),
+  summary: z.string().max(30_000),
+  at: z.string().max(40),
+});
+export type QuorumCheck = z.infer<typeof QuorumCheckSchema>;
+
+export const ReadQuorumStepFields = {
+  check: QuorumCheckSchema,
+  /** What the ssm-run child returned (its stdout), or how it failed (the Catch's { Error, Cause }). */
+  command: z.union([z.looseObject({ stdout: z.string() }), CaughtErrorSchema]),
+  /** The host describe-quorum ran on (named when it is unreachable). */
+  instanceId: z.string().max(40),
+};
+
+/**
+ * The check once the quorum itself has answered. Before acting (confirm): a leader means a false
+ * alarm (its description is the summary the incident is resolved with), none a lost quorum (the
+ * probe's summary stays: it is the evidence the stop approval shows). After the restarts
+ * (validate): a leader means restored (the verification's summary stays), none stops the recovery.
+ */
+export function readQuorumCheck(check: QuorumCheck, status: QuorumStatus): QuorumCheck {
+  if (check.phase === 'validate') {
+    if (!status.led)
+      throw new RecoveryStopped(`the brokers are back but the KRaft quorum has no leader: ${status.summary}`);
+    return { ...check, verdict: 'restored' };
+  }
+  return status.led
+    ? { ...check, verdict: 'false-alarm', summary: status.summary }
+    : { ...check, verdict: 'quorum-lost' };
+}
+
+/**
+ * The standard output of a describe-quorum run, whether it succeeded or failed: a failed describe
+ * (no quorum answers) prints its result line like a successful one. ssm-run ends a failed command
+ * in CommandFailed whose cause is '<label> ended <status> (exit code <n>): <stdout>'; the child's
+ * error reaches the parent as States.TaskFailed describing the child execution. A host SSM cannot
+ * reach, or any other failure, is no answer at all: the recovery stops with that reason.
+ */
+export function describeQuorumOutput(
+  command: z.infer<(typeof ReadQuorumStepFields)['command']>,
+  instanceId: string,
+): string {
+  if ('stdout' in command) return command.stdout;
+  let child: { Error?: unknown; Cause?: unknown } = {};
+  try {
+    child = JSON.parse(command.Cause ?? '') as typeof child;
+  } catch {
+    // Not a child execution's failure: escalated as it is below.
+  }
+  if (command.Error === 'States.TaskFailed' && child.Error === 'CommandFailed' && typeof child.Cause === 'string') {
+    const head = / ended \S+ \(exit code -?\d+\): /.exec(child.Cause);
+    if (head) return child.Cause.slice(head.index + head[0].length);
+  }
+  if (command.Error === 'States.TaskFailed' && child.Error === 'HostUnreachable')
+    throw new RecoveryStopped(`the quorum cannot be described: broker host ${instanceId} is unreachable through SSM`);
+  throw new RecoveryStopped(escalationReason({ error: command }));
 }
 
 /** Reads describe-quorum output; an unreadable line is a failed check, not an error. */

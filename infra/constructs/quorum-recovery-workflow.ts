@@ -4,8 +4,10 @@
 // `quorum` entry of WORKFLOW_TARGETS_FILE (quorumTargetFields below).
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
-// - ssm:SendCommand only with the four documents it runs (stop, back up metadata, restart,
-//   Kafka CLI) and only on the configured broker and ZooKeeper instances (by id);
+// - no SSM of its own: every host command runs in the nested ssm-run workflow, which it may start
+//   and follow (grantNestedRun); ssm-run may send the quorum documents (stop, back up metadata,
+//   Kafka CLI; restart it sends for broker-recovery already) to the configured ZooKeeper hosts
+//   besides the broker hosts;
 // - lambda:InvokeFunction on the step Lambdas and the approval request Lambda;
 // - the nested escalation workflow as broker-recovery.
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
@@ -37,9 +39,11 @@ export function quorumRecoverySubstitutions(s: {
   workflowStepsFunctionArn: string;
   escalationStateMachineArn: string;
   approvalFunctionArn: string;
+  ssmRunStateMachineArn: string;
   deployment: string;
 }): Record<string, string> {
   return {
+    SsmRunStateMachineArn: s.ssmRunStateMachineArn,
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
@@ -98,10 +102,11 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
     const d = props.deployment;
     const stack = Stack.of(this);
     const clusters = quorumClusters(props.clusters);
-    const restart = props.recovery.documents.get(RECOVERY_RUNBOOKS.restart);
-    if (clusters.length === 0 || !restart) return;
+    // EC2 clusters have the restart runbook and the ssm-run workflow (RecoveryWorkflows).
+    const ssmRun = props.recovery.ssmRun;
+    if (clusters.length === 0 || !props.recovery.documents.get(RECOVERY_RUNBOOKS.restart) || !ssmRun) return;
     // The recovery construct deploys each runbook once per stack (cascade-recovery shares the CLI one).
-    const documents = [restart, ...Object.values(QUORUM_RUNBOOKS).map((r) => props.recovery.runbookDocument(r))];
+    const documents = Object.values(QUORUM_RUNBOOKS).map((r) => props.recovery.runbookDocument(r));
 
     const wf = new HealerWorkflow(this, 'QuorumRecovery', {
       name: 'quorum-recovery',
@@ -110,6 +115,7 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
         workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
         escalationStateMachineArn: props.escalation.stateMachineArn,
         approvalFunctionArn: props.approvalFunction.functionArn,
+        ssmRunStateMachineArn: ssmRun.stateMachineArn,
         deployment: d,
       }),
       timeout: QUORUM_RECOVERY_TIMEOUT,
@@ -121,8 +127,10 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
       props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
     );
     props.approvalFunction.grantInvoke(wf.stateMachine);
-    const sm = wf.stateMachine;
-    sm.addToRolePolicy(
+    ssmRun.allowStartBy(wf);
+    // ssm-run sends the restart runbook to the broker hosts already; the quorum runbooks and the
+    // ZooKeeper hosts are added to it here, by id (or, many of them, by the deployment tag).
+    ssmRun.workflow.stateMachine.addToRolePolicy(
       new PolicyStatement({
         sid: 'SendQuorumRunbooksOnly',
         effect: Effect.ALLOW,
@@ -132,24 +140,15 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
         ),
       }),
     );
-    // The brokers and the ZooKeeper hosts, by id or (many of them) by the deployment tag.
     grantInstances(
-      wf,
+      ssmRun.workflow,
       d,
       clusters.flatMap((c) => [
         ...(c.ec2.brokers ?? []).map((b) => b.instanceId),
         ...(c.ec2.zookeeper?.instanceIds ?? []),
       ]),
       [],
-    );
-    // ssm:GetCommandInvocation has no resource-level permissions; * is acknowledged by HealerWorkflow.
-    sm.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'ReadCommandResults',
-        effect: Effect.ALLOW,
-        actions: ['ssm:GetCommandInvocation'],
-        resources: ['*'],
-      }),
+      'Quorum',
     );
     Validations.of(wf).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,

@@ -73,6 +73,8 @@ export function grantInstances(
   deployment: string,
   listed: string[],
   brokerTags: { key: string; value: string }[],
+  /** Prefixes the statement ids, for a second grant on the same role (ids are unique per policy). */
+  sidPrefix = '',
 ): void {
   const stack = Stack.of(wf);
   const role = wf.stateMachine;
@@ -82,7 +84,7 @@ export function grantInstances(
   if (ids.length > 0 && ids.length <= MAX_NAMED_INSTANCES) {
     role.addToRolePolicy(
       new PolicyStatement({
-        sid: 'SendToConfiguredInstances',
+        sid: `${sidPrefix}SendToConfiguredInstances`,
         effect: Effect.ALLOW,
         actions: ['ssm:SendCommand'],
         resources: ids.map((i) => stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: i })),
@@ -91,7 +93,7 @@ export function grantInstances(
   } else if (ids.length > 0) {
     role.addToRolePolicy(
       new PolicyStatement({
-        sid: 'SendToDeploymentInstances',
+        sid: `${sidPrefix}SendToDeploymentInstances`,
         effect: Effect.ALLOW,
         actions: ['ssm:SendCommand'],
         resources: [anyInstance],
@@ -102,7 +104,7 @@ export function grantInstances(
   brokerTags.forEach((t, i) => {
     role.addToRolePolicy(
       new PolicyStatement({
-        sid: `SendToTaggedBrokers${i}`,
+        sid: `${sidPrefix}SendToTaggedBrokers${i}`,
         effect: Effect.ALLOW,
         actions: ['ssm:SendCommand'],
         resources: [anyInstance],

@@ -7,9 +7,13 @@ import {
 import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
 import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
 import {
+  describeQuorumOutput,
   planQuorumRecovery,
+  planStepOutcome,
+  readQuorumCheck,
   readQuorumOutput,
   resolveQuorumTarget,
+  type QuorumCheck,
   type QuorumClusterTarget,
 } from '../../functions/workflow-steps/quorum-recovery.js';
 import { SNAPSHOTS } from '../statemachines/recovery-fixtures.js';
@@ -85,6 +89,7 @@ describe('quorum-recovery start', () => {
       [1],
       1,
       { stop: 'stop', backup: 'backup', restart: 'restart' },
+      'the probe saw no controller',
     );
     expect(plan.restart.map((b) => b.brokerId)).toEqual([2, 1]);
     expect(plan.hasRestore).toBe(false);
@@ -95,6 +100,139 @@ describe('quorum-recovery start', () => {
     expect(plan.actions.restart.at(-1)).toMatch(/start broker 1 .*, the controller, last$/);
     expect(plan.summary).toMatch(
       /the KRaft controllers restart with their brokers; restart brokers 2, 1 one at a time \(controller 1 last\); validate$/,
+    );
+  });
+
+  it('lists the steps the Map runs: the stop approval, the stops, the backups, the restart approval, the restarts (KRaft: no restore phase)', () => {
+    const plan = planQuorumRecovery(
+      resolveQuorumTarget(input, () => base),
+      [1],
+      1,
+      { stop: 'stop', backup: 'backup', restart: 'restart' },
+      'the probe saw no controller',
+    );
+    expect(
+      plan.steps.map((s) => (s.kind === 'approval' ? `approve ${s.subject}` : `${s.documentName} ${s.instanceId}`)),
+    ).toEqual([
+      'approve stopping every broker',
+      'stop i-0000000000000000b',
+      'stop i-0000000000000000a',
+      'backup i-0000000000000000b',
+      'backup i-0000000000000000a',
+      'approve restarting the brokers',
+      'restart i-0000000000000000b',
+      'restart i-0000000000000000a',
+    ]);
+    expect(plan.steps[0]).toMatchObject({
+      summary: 'Stop every broker of c so none acts on a split or lost quorum while it is restored',
+      actions: plan.actions.stop,
+      evidence: ['the probe saw no controller'],
+    });
+    expect(plan.steps[5]).toMatchObject({ actions: plan.actions.restart, evidence: plan.actions.backup });
+    expect(plan.steps.at(-1)).toEqual({
+      kind: 'command',
+      documentName: 'restart',
+      instanceId: 'i-0000000000000000a',
+      parameters: {
+        ServiceName: ['kafka'],
+        ListenerPort: ['9093'],
+        ExpectedBrokerId: ['1'],
+        TimeoutSeconds: ['600'],
+        ServerProperties: ['/srv/1/server.properties'],
+      },
+      label: 'restarting the broker on i-0000000000000000a',
+      hostKind: 'broker host',
+      action: 'broker-restarted',
+      detail: 'restart on i-0000000000000000a',
+    });
+  });
+
+  it('records each step: a granted approval, a refusal (which stops with the approval error), a command output', () => {
+    const plan = planQuorumRecovery(
+      resolveQuorumTarget(input, () => base),
+      [],
+      null,
+      { stop: 'stop', backup: 'backup', restart: 'restart' },
+      'e',
+    );
+    const [approval, stop] = plan.steps;
+    if (approval?.kind !== 'approval') throw new Error('the plan starts with an approval');
+    expect(planStepOutcome(approval, { by: 'ops@example.com', decision: 'approved' })).toEqual({
+      line: {
+        action: 'approval-granted',
+        detail: 'ops@example.com approved stopping every broker',
+        result: 'approved',
+      },
+    });
+    expect(planStepOutcome(approval, { Error: 'ApprovalRejected', Cause: 'rejected by ops: not now' })).toEqual({
+      line: {
+        action: 'approval-rejected',
+        detail: 'stopping every broker was rejected: rejected by ops: not now',
+        result: 'rejected',
+      },
+      stop: 'ApprovalRejected: rejected by ops: not now',
+    });
+    expect(planStepOutcome(approval, { Error: 'States.Timeout' })).toEqual({
+      line: {
+        action: 'approval-timed-out',
+        detail: 'nobody approved stopping every broker within the approval window (1 hour)',
+        result: 'timed-out',
+      },
+      stop: 'States.Timeout',
+    });
+    if (stop?.kind !== 'command') throw new Error('a stop follows the approval');
+    expect(planStepOutcome(stop, { stdout: '{"result":"stopped"}' })).toEqual({
+      line: {
+        action: 'broker-stopped',
+        detail: 'stop on i-0000000000000000a: {"result":"stopped"}',
+        result: 'success',
+      },
+    });
+  });
+
+  it("reads describe-quorum from ssm-run: its output, a failed command's output from the error, an unreachable host stops", () => {
+    const line = '{"result":"failed","action":"describe-quorum","exitCode":124,"message":"timed out"}';
+    expect(describeQuorumOutput({ stdout: line }, 'i-1')).toBe(line);
+    const childFailed = (error: string, cause: string) => ({
+      Error: 'States.TaskFailed',
+      Cause: JSON.stringify({ Status: 'FAILED', Error: error, Cause: cause }),
+    });
+    expect(
+      describeQuorumOutput(
+        childFailed('CommandFailed', `describe-quorum ended Failed (exit code 124): ${line}\n`),
+        'i-1',
+      ),
+    ).toBe(`${line}\n`);
+    expect(() =>
+      describeQuorumOutput(childFailed('HostUnreachable', 'the broker host i-1 is unreachable through SSM'), 'i-1'),
+    ).toThrow(
+      expect.objectContaining({
+        name: 'RecoveryStopped',
+        message: 'the quorum cannot be described: broker host i-1 is unreachable through SSM',
+      }),
+    );
+    expect(() => describeQuorumOutput({ Error: 'States.Timeout', Cause: 'late' }, 'i-1')).toThrow(
+      expect.objectContaining({ name: 'RecoveryStopped', message: 'States.Timeout: late' }),
+    );
+  });
+
+  it('answers the check with the quorum: before acting led is a false alarm, after the restarts none stops', () => {
+    const check: QuorumCheck = {
+      phase: 'confirm',
+      verdict: 'check-quorum',
+      controllerId: null,
+      order: [1],
+      summary: 'probe',
+      at: 't',
+    };
+    const led = { led: true, leaderId: 1, summary: 'KRaft quorum led by 1' };
+    const none = { led: false, leaderId: null, summary: 'the KRaft quorum has no leader' };
+    expect(readQuorumCheck(check, led)).toEqual({ ...check, verdict: 'false-alarm', summary: 'KRaft quorum led by 1' });
+    expect(readQuorumCheck(check, none)).toEqual({ ...check, verdict: 'quorum-lost' });
+    const verified: QuorumCheck = { ...check, phase: 'validate', verdict: 'verified', summary: 'all back' };
+    expect(readQuorumCheck(verified, led)).toEqual({ ...verified, verdict: 'restored' });
+    expect(() => readQuorumCheck(verified, none)).toThrow(
+      'the brokers are back but the KRaft quorum has no leader: the KRaft quorum has no leader',
     );
   });
 
@@ -190,6 +328,17 @@ describe('cluster steps: quorum-confirm and quorum-verify ask the ZooKeeper ense
     await expect(handler(undefined)(step('quorum-confirm'))).resolves.toMatchObject({ verdict: 'false-alarm' });
     await expect(handler(lost)(step('quorum-confirm', 'kraft'))).resolves.toMatchObject({ verdict: 'check-quorum' });
     expect(asked).toEqual(['orders', 'orders', 'orders']);
+  });
+  it('no server could be asked while the brokers look whole: confirm stops the recovery with the reason people are paged with', async () => {
+    const unreachable = {
+      servers: ['zk1:2181', 'zk2:2181', 'zk3:2181'].map((server) => ({ server, mode: 'unreachable' as const })),
+    };
+    await expect(handler(unreachable)(step('quorum-confirm'))).rejects.toMatchObject({
+      name: 'RecoveryStopped',
+      message: expect.stringMatching(
+        /^the ZooKeeper ensemble cannot be asked, so the quorum loss can be neither confirmed nor ruled out: /,
+      ),
+    });
   });
 });
 

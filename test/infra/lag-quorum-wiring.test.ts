@@ -116,6 +116,7 @@ describe('targets and substitutions (no synthesis)', () => {
       workflowStepsFunctionArn: 'arn:s',
       escalationStateMachineArn: 'arn:e',
       approvalFunctionArn: 'arn:a',
+      ssmRunStateMachineArn: 'arn:r',
       deployment: 'prod-us',
     });
     const quorum = renderDefinition(readFileSync(aslFile('quorum-recovery'), 'utf8'), { Partition: 'aws', ...subs });
@@ -176,19 +177,38 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     });
   });
 
-  it('quorum-recovery IAM: SendCommand only with its four documents and only on the configured broker and ZooKeeper instances; invokes the approval function', () => {
+  it('quorum-recovery IAM: no SendCommand of its own, it starts ssm-run; ssm-run sends its four documents to the broker and ZooKeeper instances only; invokes the approval function', () => {
     const c = config('prod-us').clusters[0];
     if (c?.platform !== 'ec2') throw new Error('prod-us is an EC2 example');
-    const st = statementsOf(ex.template('prod-us'), 'kafka-heal-prod-us-quorum-recovery');
-    const send = JSON.stringify(resources(withAction(st, 'ssm:SendCommand')));
+    const t = ex.template('prod-us');
+    const st = statementsOf(t, 'kafka-heal-prod-us-quorum-recovery');
+    expect(withAction(st, 'ssm:SendCommand')).toEqual([]);
+    expect(withAction(st, 'ssm:GetCommandInvocation')).toEqual([]);
+    const [ssmRun] = Object.keys(
+      t.findResources('AWS::StepFunctions::StateMachine', {
+        Properties: { StateMachineName: 'kafka-heal-prod-us-ssm-run' },
+      }),
+    );
+    expect(resources(withAction(st, 'states:StartExecution'))).toContainEqual({ Ref: ssmRun });
+    expect(JSON.stringify(withAction(st, 'states:DescribeExecution'))).toContain(
+      'execution:kafka-heal-prod-us-ssm-run:*',
+    );
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineName: 'kafka-heal-prod-us-quorum-recovery',
+      DefinitionSubstitutions: { SsmRunStateMachineArn: { Ref: ssmRun } },
+    });
+    const run = statementsOf(t, 'kafka-heal-prod-us-ssm-run');
+    const send = JSON.stringify(resources(withAction(run, 'ssm:SendCommand')));
     for (const doc of ['kafka-stop-broker', 'kafka-backup-metadata', 'kafka-restart-broker', 'kafka-cli-action'])
       expect(send).toContain(`document/kafka-heal-prod-us-${doc}`);
-    expect(send).not.toContain('kafka-diagnose-host');
     expect(send).not.toContain('kafka-free-disk');
     for (const id of [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])])
       expect(send).toContain(`instance/${id}`);
     expect(send).not.toMatch(/instance\/\*/);
-    expect(resources(withAction(st, 'ssm:SendCommand'))).not.toContain('*');
+    expect(resources(withAction(run, 'ssm:SendCommand'))).not.toContain('*');
+    // Statement ids are unique in a policy (IAM refuses duplicates): the quorum grant adds its own.
+    const sids = run.map((x) => (x as { Sid?: string }).Sid).filter((x) => x !== undefined);
+    expect(new Set(sids).size).toBe(sids.length);
     const invoke = JSON.stringify(resources(withAction(st, 'lambda:InvokeFunction')));
     expect(invoke).toMatch(/ApprovalRequest/);
     expect(invoke).toMatch(/WorkflowSteps/);

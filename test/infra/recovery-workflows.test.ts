@@ -189,7 +189,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
     ).toEqual({});
   });
 
-  it('ssm-run: started only by broker-recovery, which may follow its executions (.sync:2); it invokes and starts nothing itself', () => {
+  it('ssm-run: started by broker-recovery (and quorum-recovery: lag-quorum-wiring.test.ts), which may follow its executions (.sync:2); it invokes and starts nothing itself', () => {
     const t = template('prod-us');
     const ssmRun = Object.keys(
       t.findResources('AWS::StepFunctions::StateMachine', {

@@ -32,7 +32,7 @@ import {
   type Json,
   type SystemctlShim,
 } from '../../local/stepfunctions/index.js';
-import { MemoryStore } from '../statemachines/recovery-fixtures.js';
+import { MemoryStore, ssmRunChild } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const NAME = 'it-quorum-zk';
@@ -40,6 +40,7 @@ const STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-work
 const CLUSTER_STEPS = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-cluster-steps';
 const APPROVAL = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-approval-request';
 const ESCALATION = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-escalation';
+const SSM_RUN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-ssm-run';
 const PREFIX = 'kafka-heal-it-';
 const brokerInstance = (id: number) => `i-00000000000000b0${id}`;
 const zkInstance = (id: number) => `i-00000000000000a0${id}`;
@@ -74,7 +75,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
-  // Was skipped in CI: "Restart Kafka Broker" failed for the first broker because that broker
+  // Was skipped in CI: the first broker restart failed for the first broker because that broker
   // exited at start with NodeExistsException: every broker had been killed while ZooKeeper had no
   // quorum, so their registrations (ephemeral znodes) outlived them until their sessions expired,
   // 6 s after the restored ensemble elected a leader. The supervisor waited for that only when
@@ -179,9 +180,12 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
         [ESCALATION]: () => {
           throw new TaskError('UnexpectedEscalation', 'the happy path must not escalate');
         },
+        // Each SSM command runs to its end in the real ssm-run workflow, with these bindings.
+        [SSM_RUN]: ssmRunChild(() => registry, 0.05),
       }),
     });
     const definition = parseDefinition(readFileSync(aslFile('quorum-recovery'), 'utf8'), {
+      SsmRunStateMachineArn: SSM_RUN,
       WorkflowStepsFunctionArn: STEPS,
       EscalationStateMachineArn: ESCALATION,
       ApprovalFunctionArn: APPROVAL,
@@ -223,10 +227,11 @@ describe('quorum-recovery against a real ZooKeeper-mode cluster', () => {
     );
     expect(result.status, JSON.stringify(result)).toBe('SUCCEEDED');
     expect(progress.at(-1), progress.join('\n')).toMatch(/Quorum Restored$/);
-    expect(approvals.requests.map((a) => a.stateName)).toEqual([
-      'Approve Broker Stop',
-      'Approve Quorum Restore',
-      'Approve Broker Restarts',
+    // One approval before each destructive phase: stop, ensemble restore, broker restarts.
+    expect(approvals.requests.map((a) => a.request.summary)).toEqual([
+      expect.stringMatching(/^Stop every broker of /),
+      expect.stringMatching(/^Restart the ZooKeeper servers of /),
+      expect.stringMatching(/^Start the brokers of /),
     ]);
     expect(byDoc('kafka-stop-broker')).toHaveLength(3);
     // Broker 3 had crashed already: the stop runbook says so instead of failing.

@@ -38,6 +38,7 @@ import {
   MemoryStore,
   SUBSTITUTIONS as BROKER_SUBSTITUTIONS,
   aslText,
+  ssmRunChild,
   watchApprovals,
   watchRun,
   type HistoryWatch,
@@ -56,6 +57,7 @@ export const LAG_SUBSTITUTIONS = {
 };
 export const QUORUM_SUBSTITUTIONS = {
   ...LAG_SUBSTITUTIONS,
+  SsmRunStateMachineArn: BROKER_SUBSTITUTIONS.SsmRunStateMachineArn,
   ApprovalFunctionArn: `${ACCOUNT}:kafka-heal-test-approval-request`,
   StopDocumentName: 'kafka-heal-test-kafka-stop-broker',
   BackupDocumentName: 'kafka-heal-test-kafka-backup-metadata',
@@ -231,6 +233,8 @@ export async function runH4(s: H4Scenario): Promise<H4Run> {
     [APPROVAL_RESOURCE]: approval,
     [RESOURCES.snsPublish]: publish,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+      // Each SSM command runs to its end in the real ssm-run workflow, with the recorded bindings.
+      [BROKER_SUBSTITUTIONS.SsmRunStateMachineArn]: ssmRunChild(() => recorded.registry),
       [LAG_SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({
           definition: escalation,

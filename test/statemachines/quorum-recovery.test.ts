@@ -5,7 +5,7 @@ import {
   RESOURCES,
   parseDefinition,
   taskResources,
-  type AslDefinition,
+  walkStates,
   type AslState,
   type CommandOutcome,
   type CommandRun,
@@ -79,52 +79,48 @@ describe('statemachines/quorum-recovery.asl.json: definition', () => {
     expectLockReleasedOnEveryPath(TEXT);
   });
 
-  it('uses only integrations the local runtime binds; an approval (contract 2) precedes every destructive command', () => {
-    const def = parseDefinition(TEXT, SUBS);
-    expect(taskResources(def)).toEqual(
-      [
-        APPROVAL_RESOURCE,
-        RESOURCES.lambdaInvoke,
-        RESOURCES.ssmGetCommandInvocation,
-        RESOURCES.ssmSendCommand,
-        RESOURCES.startExecutionSync2,
-      ].sort(),
+  it('uses only integrations the local runtime binds; SSM commands run in the nested ssm-run workflow', () => {
+    // SendCommand and GetCommandInvocation run in ssm-run (its own test checks its integrations).
+    expect(taskResources(parseDefinition(TEXT, SUBS))).toEqual(
+      [APPROVAL_RESOURCE, RESOURCES.lambdaInvoke, RESOURCES.startExecutionSync2].sort(),
     );
-    const approvals = Object.entries(def.States).filter(([, s]) => s.Resource === APPROVAL_RESOURCE);
-    expect(approvals.map(([n]) => n)).toEqual([
-      'Approve Broker Stop',
-      'Approve Quorum Restore',
-      'Approve Broker Restarts',
+    const ssmRun = walkStates(parseDefinition(TEXT, SUBS)).filter(
+      ({ state }) =>
+        state.Resource === RESOURCES.startExecutionSync2 &&
+        state.Parameters?.['StateMachineArn'] === SUBS.SsmRunStateMachineArn,
+    );
+    expect(ssmRun.map((v) => [v.name, v.parents])).toEqual([
+      ['Describe Quorum Status', ['Recover Quorum']],
+      ['Run Host Command', ['Recover Quorum', 'Run Recovery Plan']],
     ]);
-    for (const [name, s] of approvals) {
-      expect(s.TimeoutSeconds, name).toBe(3600);
-      expect(s.ResultPath, name).toMatch(/^\$\.approvals\./);
-      expect(s.Parameters, name).toMatchObject({
-        FunctionName: SUBS.ApprovalFunctionArn,
-        Payload: {
-          workflow: 'quorum-recovery',
-          'taskToken.$': '$$.Task.Token',
-          'actions.$': expect.stringMatching(/^\$\.plan\.actions\./),
-        },
-      });
-      expect((s.Catch ?? []).map((c) => c.ErrorEquals[0])).toEqual([
-        'ApprovalRejected',
-        'States.Timeout',
-        'States.ALL',
-      ]);
-    }
-    // The only way into each destructive loop is through its approval's "granted" record.
-    const raw = JSON.parse(TEXT) as AslDefinition;
-    const into = (target: string) =>
-      Object.entries(raw.States)
-        .filter(
-          ([, s]) => s.Next === target || s.Default === target || (s.Choices ?? []).some((c) => c.Next === target),
-        )
-        .map(([n]) => n);
-    expect(into('Start Broker Stops')).toEqual(['Record Stop Approved']);
-    expect(into('Start Quorum Restore')).toEqual(['Record Restore Approved']);
-    expect(into('Start Broker Restarts')).toEqual(['Record Restarts Approved']);
-    const verify = raw.States['Verify Quorum Restored'] as AslState;
+  });
+
+  it('the phases are one Map over the plan, one step at a time; an approval (contract 2) is a step of it', () => {
+    const def = parseDefinition(TEXT, SUBS);
+    const all = walkStates(def);
+    const map = all.find((v) => v.name === 'Run Recovery Plan')?.state as AslState;
+    expect(map).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.plan.steps',
+      MaxConcurrency: 1,
+      ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' } },
+    });
+    expect(map.Catch, 'a failed step fails the Map, and the Parallel escalates').toBeUndefined();
+    const approvals = all.filter((v) => v.state.Resource === APPROVAL_RESOURCE);
+    expect(approvals.map((v) => [v.name, v.parents])).toEqual([
+      ['Approve Next Phase', ['Recover Quorum', 'Run Recovery Plan']],
+    ]);
+    const approve = approvals[0]?.state as AslState;
+    expect(approve.TimeoutSeconds).toBe(3600);
+    expect(approve.Parameters).toMatchObject({
+      FunctionName: SUBS.ApprovalFunctionArn,
+      Payload: { workflow: 'quorum-recovery', 'taskToken.$': '$$.Task.Token', 'actions.$': '$.step.actions' },
+    });
+    // A refusal is recorded first; the record step then stops the recovery with the approval's error.
+    expect((approve.Catch ?? []).map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['ApprovalRejected', 'States.Timeout'], 'Record Plan Step'],
+    ]);
+    const verify = all.find((v) => v.name === 'Verify Quorum Restored')?.state as AslState;
     expect(verify.Retry?.[0]).toMatchObject({
       ErrorEquals: ['QuorumNotRestored'],
       IntervalSeconds: 10,
@@ -134,6 +130,16 @@ describe('statemachines/quorum-recovery.asl.json: definition', () => {
     });
   });
 });
+
+/** Approvals and host commands in the order they reached the outside world. */
+function procedure(run: H4Run): string[] {
+  return run.calls.flatMap((c) => {
+    if (c.resource === APPROVAL_RESOURCE) return ['approval'];
+    if (c.resource !== RESOURCES.ssmSendCommand) return [];
+    const p = c.input as { DocumentName: string; InstanceIds: string[] };
+    return [`${p.DocumentName.replace('kafka-heal-test-kafka-', '')} ${p.InstanceIds[0]}`];
+  });
+}
 
 describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Resource bindings)', () => {
   it('happy path: three approvals granted; stop, back up, restore the ensemble, restart one at a time, validate -> resolved', async () => {
@@ -177,12 +183,23 @@ describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Res
       TimeoutSeconds: ['600'],
       ServerProperties: ['/srv/kafka-3/server.properties'],
     });
-    // Each approval named exactly the commands that then ran.
-    expect(run.approvals.map((a) => a.stateName)).toEqual([
-      'Approve Broker Stop',
-      'Approve Quorum Restore',
-      'Approve Broker Restarts',
+    // An approval before each destructive phase, and each approval named exactly the commands that then ran.
+    expect(procedure(run)).toEqual([
+      'approval',
+      ...[1, 2, 3].map((i) => `stop-broker ${b[i]}`),
+      ...ZK_INSTANCES.map((i) => `backup-metadata ${i}`),
+      'approval',
+      ...ZK_INSTANCES.map((i) => `restart-broker ${i}`),
+      'approval',
+      ...[1, 2, 3].map((i) => `restart-broker ${b[i]}`),
     ]);
+    expect(run.approvals.map((a) => a.request.summary)).toEqual([
+      'Stop every broker of orders so none acts on a split or lost quorum while it is restored',
+      'Restart the ZooKeeper servers of orders one at a time so the minority side rejoins the majority (brokers stay stopped; metadata backed up)',
+      'Start the brokers of orders one at a time, the active controller last, then validate the quorum',
+    ]);
+    // The commands run in the nested ssm-run workflow, never in quorum-recovery itself.
+    expect(new Set(run.commands.map((c) => c.stateName))).toEqual(new Set(['Send Command']));
     expect(run.approvals[0]?.request.actions).toEqual(
       [1, 2, 3].map(
         (id) =>
@@ -258,7 +275,7 @@ describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Res
       servers: ['zk1:2181', 'zk2:2181', 'zk3:2181'].map((server) => ({ server, mode: 'unreachable' as const })),
     };
     const run = await runH4({ workflow: 'quorum-recovery', probes: [zkHealthy(2)], ensemble: unreachable });
-    expect(run.states).toContain('Note Ensemble Unreachable');
+    expect(run.calls.find((c) => c.stateName === 'Confirm Quorum Loss')?.error).toBe('RecoveryStopped');
     expect(finalState(run)).toBe('Handed To Operators');
     expect(run.commands).toEqual([]);
     expect(run.approvals).toEqual([]);
@@ -278,7 +295,7 @@ describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Res
       controller: { id: null, known: false, note: 'metadata mode unknown: no broker answered' },
     });
     const run = await runH4({ workflow: 'quorum-recovery', probes: [refused] });
-    expect(run.states).toContain('Note Probe Refused');
+    expect(run.calls.find((c) => c.stateName === 'Confirm Quorum Loss')?.error).toBe('RecoveryStopped');
     expect(finalState(run)).toBe('Handed To Operators');
     expect(run.commands).toEqual([]);
     expect(run.approvals).toEqual([]);
@@ -302,7 +319,9 @@ describe('quorum-recovery runs, ZooKeeper mode (aws-local-stepfunctions, per-Res
       ensemble: lost,
       approvals: [{ decision: 'rejected', by: 'oncall@example.com', reason: 'checking first' }],
     });
-    expect(run.approvals.map((a) => a.stateName)).toEqual(['Approve Broker Stop']);
+    expect(run.approvals.map((a) => a.request.summary)).toEqual([
+      expect.stringMatching(/^Stop every broker of orders/),
+    ]);
     expect(run.states).toContain('Plan Quorum Recovery');
     expect(run.commands).toEqual([]);
   });
@@ -470,7 +489,10 @@ describe('quorum-recovery runs, KRaft mode', () => {
         TimeoutSeconds: ['60'],
       }),
     );
-    expect(run.approvals.map((a) => a.stateName)).toEqual(['Approve Broker Stop', 'Approve Broker Restarts']);
+    expect(run.approvals.map((a) => a.request.summary)).toEqual([
+      expect.stringMatching(/^Stop every broker of orders/),
+      expect.stringMatching(/^Start the brokers of orders/),
+    ]);
     expect(
       commandsOf(run, SUBS.BackupDocumentName).map((c) => [
         c.instanceId,

@@ -10,6 +10,7 @@ import {
   TaskError,
   enteredStates,
   runWorkflow,
+  startExecutionSyncBinding,
   type AslDefinition,
   type AslState,
   type BindingRegistry,
@@ -191,6 +192,120 @@ describe('Map: a failed iteration fails the Map, as in AWS', () => {
     await sleep(SETTLE_MS);
     expect(res.status).toBe('ABORTED');
     expect(log.filter((l) => l.startsWith('start'))).toEqual(['start 1']);
+  });
+});
+
+describe('Map: iterations that start a nested execution (states:startExecution.sync:2), as quorum-recovery runs its plan', () => {
+  const SYNC = 'arn:aws:states:::states:startExecution.sync:2';
+  const CHILD = 'arn:aws:states:eu-west-1:123456789012:stateMachine:child';
+  /** A child that takes a while (a Wait), then succeeds with its item or fails with CommandFailed. */
+  const child: AslDefinition = {
+    StartAt: 'Work',
+    States: {
+      Work: { Type: 'Wait', Seconds: 1, Next: 'Outcome' },
+      Outcome: {
+        Type: 'Choice',
+        Choices: [
+          {
+            And: [
+              { Variable: '$.fail', IsPresent: true },
+              { Variable: '$.fail', BooleanEquals: true },
+            ],
+            Next: 'Command Failed',
+          },
+        ],
+        Default: 'Command Succeeded',
+      },
+      'Command Succeeded': { Type: 'Pass', Parameters: { 'stdout.$': '$.id' }, End: true },
+      'Command Failed': { Type: 'Fail', Error: 'CommandFailed', CausePath: '$.why' },
+    },
+  } as unknown as AslDefinition;
+  const parent: AslDefinition = {
+    StartAt: 'Recover',
+    States: {
+      Recover: {
+        Type: 'Parallel',
+        Branches: [
+          {
+            StartAt: 'Run Plan',
+            States: {
+              'Run Plan': {
+                Type: 'Map',
+                ItemsPath: '$.steps',
+                MaxConcurrency: 1,
+                ItemSelector: { 'step.$': '$$.Map.Item.Value' },
+                ItemProcessor: {
+                  ProcessorConfig: { Mode: 'INLINE' },
+                  StartAt: 'Run Host Command',
+                  States: {
+                    'Run Host Command': {
+                      Type: 'Task',
+                      Resource: SYNC,
+                      Parameters: { StateMachineArn: CHILD, 'Input.$': '$.step' },
+                      ResultSelector: { 'stdout.$': '$.Output.stdout' },
+                      End: true,
+                    },
+                  },
+                },
+                End: true,
+              },
+            },
+          },
+        ] as unknown as AslDefinition[],
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Escalate' }],
+        End: true,
+      },
+      Escalate: { Type: 'Pass', End: true },
+    },
+  };
+  function children(): { log: string[]; bindings: BindingRegistry } {
+    const log: string[] = [];
+    return {
+      log,
+      bindings: {
+        [SYNC]: startExecutionSyncBinding({
+          [CHILD]: async (input) => {
+            const id = (input as { id: number }).id;
+            log.push(`start ${id}`);
+            const res = await runWorkflow({ definition: child, input, bindings: {}, timeScale: 0.02 });
+            log.push(`${res.status === 'SUCCEEDED' ? 'end' : 'failed'} ${id}`);
+            return res;
+          },
+        }),
+      },
+    };
+  }
+
+  it('runs one child at a time, in order, and returns each child output', async () => {
+    const { log, bindings } = children();
+    const res = await runWorkflow({
+      definition: parent,
+      input: { steps: [{ id: 1 }, { id: 2 }, { id: 3 }] },
+      bindings,
+    });
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'end 2', 'start 3', 'end 3']);
+    expect(res.status === 'SUCCEEDED' && res.output).toEqual([[{ stdout: 1 }, { stdout: 2 }, { stdout: 3 }]]);
+  });
+
+  it("a failed child fails its iteration with States.TaskFailed (the child's error in the Cause), the next child never starts, the Parallel's Catch takes it", async () => {
+    const { log, bindings } = children();
+    const res = await runWorkflow({
+      definition: parent,
+      input: {
+        steps: [{ id: 1 }, { id: 2, fail: true, why: 'the stop command ended Failed (exit code 6)' }, { id: 3 }],
+      },
+      bindings,
+    });
+    await sleep(SETTLE_MS);
+    expect(log).toEqual(['start 1', 'end 1', 'start 2', 'failed 2']);
+    expect(res.status).toBe('SUCCEEDED');
+    const error = (res.status === 'SUCCEEDED' ? res.output : null) as { error: { Error: string; Cause: string } };
+    expect(error.error.Error).toBe('States.TaskFailed');
+    expect(JSON.parse(error.error.Cause)).toMatchObject({
+      Status: 'FAILED',
+      Error: 'CommandFailed',
+      Cause: 'the stop command ended Failed (exit code 6)',
+    });
   });
 });
 
