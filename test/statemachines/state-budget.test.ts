@@ -16,7 +16,7 @@ export const STATE_BUDGETS: Record<string, number> = {
   'broker-recovery': 50,
   'cascade-recovery': 76,
   'consumer-lag': 45,
-  'disk-pressure': 72,
+  'disk-pressure': 42,
   'dr-switch': 63,
   'escalation-notify': 9,
   escalation: 16,
