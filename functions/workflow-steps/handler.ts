@@ -35,7 +35,6 @@ import {
   recoveryApproval,
   type DiagnosisDecision,
 } from '../domain/broker-recovery.js';
-import type { DiskVerdict, StoragePlan } from '../domain/disk-pressure.js';
 import { DEFAULT_THRESHOLDS } from '../domain/policy.js';
 import type { IncidentType, Severity } from '../domain/types.js';
 import { ladderStarterFromEnv, type LadderRequest, type LadderStarter } from '../escalation/start-ladder.js';
@@ -65,14 +64,20 @@ import {
   type CascadeTarget,
 } from './cascade.js';
 import {
+  CleanupOutcomeFields,
   DiskTargetFields,
   ReadDiskFields,
   StoragePlanFields,
+  StorageUpdateFields,
+  cleanupOutcome,
   diskStartDetail,
   readDisk,
   resolveDiskTarget,
   storagePlan,
+  storageUpdate,
+  type DiskReading,
   type DiskTarget,
+  type StorageDecision,
 } from './disk-pressure.js';
 import { isNestedState, nestedEscalate, nestedReleaseLock, nestedResolve } from './nested.js';
 import { DrTargetConfigSchema, resolveDrTarget, type DrTarget, type DrWorkflow } from './dr-target.js';
@@ -287,7 +292,9 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
     execution,
   }),
   z.object({ step: z.literal('read-disk'), workflow, incidentId, ...ReadDiskFields }),
+  z.object({ step: z.literal('cleanup-outcome'), workflow, incidentId, ...CleanupOutcomeFields }),
   z.object({ step: z.literal('storage-plan'), workflow, incidentId, ...StoragePlanFields }),
+  z.object({ step: z.literal('storage-update'), workflow, incidentId, ...StorageUpdateFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
   z.object({ step: z.literal('quorum-record'), workflow, incidentId, ...QuorumRecordStepFields }),
   z.object({ step: z.literal('read-quorum'), workflow, incidentId, ...ReadQuorumStepFields }),
@@ -321,8 +328,9 @@ export type StepResult =
   | RecoveryTarget
   | CascadeTarget
   | DiskTarget
-  | DiskVerdict
-  | StoragePlan
+  | DiskReading
+  | StorageDecision
+  | { text: string; falseAlarm: boolean }
   | DrTarget
   | LagTarget
   | LagActed
@@ -798,6 +806,10 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
         );
       case 'read-disk':
         return readDisk(deps, step);
+      case 'cleanup-outcome':
+        return cleanupOutcome(step);
+      case 'storage-update':
+        return storageUpdate(deps, step);
       case 'cascade-refresh': {
         const all = await withTaggedBrokers(deps, (step.input as { cluster?: unknown } | null)?.cluster);
         return refreshCascade(deps, (cluster) => configuredTarget(all, cluster), step);

@@ -4,13 +4,15 @@
 // disk is full to it as a nested execution.
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
-// - ssm:SendCommand only with the kafka-diagnose-host and kafka-free-disk documents, and only on
-//   the configured broker instances (by id) or tag-matched instances (ssm:resourceTag condition);
+// - no ssm:SendCommand of its own: the host commands run in the ssm-run workflow (nested), which
+//   may send kafka-free-disk besides its documents, on the broker instances it already reaches
+//   (the configured ones by id, or tag-matched ones by ssm:resourceTag condition); disk-pressure
+//   may start ssm-run and follow its executions;
 // - kafka:UpdateBrokerStorage and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 //   cloudwatch:GetMetricData (re-measuring the brokers' disk usage before any storage update; it
 //   has no resource-level permissions, and reads metrics only);
 // - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
-//   workflow; broker-recovery may start (and follow) this workflow and nothing else new.
+//   and ssm-run workflows; broker-recovery may start (and follow) this workflow and nothing else new.
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -33,10 +35,13 @@ export function diskPressureSubstitutions(s: {
   deployment: string;
   workflowStepsFunctionArn: string;
   escalationStateMachineArn: string;
+  /** ssm-run, which runs each host command to its end (nested). */
+  ssmRunStateMachineArn: string;
 }): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
+    SsmRunStateMachineArn: s.ssmRunStateMachineArn,
     DiagnoseDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.diagnose),
     FreeDiskDocumentName: runbookDocumentName(s.deployment, FREE_DISK_RUNBOOK),
   };
@@ -66,6 +71,15 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
         deployment: d,
         workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
         escalationStateMachineArn: props.escalation.stateMachineArn,
+        // No EC2 cluster, no ssm-run: its name stands in, and the EC2 branch never runs.
+        ssmRunStateMachineArn:
+          props.recovery.ssmRun?.stateMachineArn ??
+          stack.formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: `kafka-heal-${d}-ssm-run`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
       }),
       timeout: RECOVERY_TIMEOUT,
     });
@@ -83,8 +97,25 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
     const mskClusters = props.clusters.filter(
       (c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk',
     );
-    if (ec2Clusters.length > 0)
-      props.recovery.allowRunbooks(wf, [RECOVERY_RUNBOOKS.diagnose, FREE_DISK_RUNBOOK], ec2Clusters);
+    const ssmRun = props.recovery.ssmRun;
+    if (ec2Clusters.length > 0 && ssmRun) {
+      // ssm-run sends the diagnosis already (broker-recovery's) on the broker instances; the cleanup is disk-pressure's.
+      ssmRun.workflow.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'SendFreeDiskRunbook',
+          effect: Effect.ALLOW,
+          actions: ['ssm:SendCommand'],
+          resources: [
+            stack.formatArn({
+              service: 'ssm',
+              resource: 'document',
+              resourceName: props.recovery.runbookDocument(FREE_DISK_RUNBOOK).name as string,
+            }),
+          ],
+        }),
+      );
+      ssmRun.allowStartBy(wf);
+    }
     if (mskClusters.length > 0) {
       wf.stateMachine.addToRolePolicy(
         new PolicyStatement({

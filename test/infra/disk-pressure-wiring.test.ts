@@ -8,14 +8,21 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
   const b = build([cluster('payments')]);
   const allowing = b.allowingFor(b.disk.workflow.stateMachine);
 
-  it('ssm:SendCommand only with the diagnose and free-disk documents, only on the configured broker instances', () => {
-    const resources = allowing('ssm:SendCommand')
+  it('sends no SSM command itself: ssm-run does, with the diagnose and free-disk documents only on the configured broker instances', () => {
+    expect(allowing('ssm:SendCommand')).toEqual([]);
+    expect(allowing('ssm:GetCommandInvocation')).toEqual([]);
+    const ssmRun = b.recovery.ssmRun?.workflow.stateMachine;
+    expect(ssmRun).toBeDefined();
+    const resources = b
+      .allowingFor(ssmRun as never)('ssm:SendCommand')
       .map((s) => s.Resource)
       .flat()
       .map(arnText);
-    expect(resources).toHaveLength(5);
+    // broker-recovery's two documents, disk-pressure's cleanup, the three brokers.
+    expect(resources).toHaveLength(6);
     for (const tail of [
       ':document/kafka-heal-test-kafka-diagnose-host',
+      ':document/kafka-heal-test-kafka-restart-broker',
       ':document/kafka-heal-test-kafka-free-disk',
       ':instance/i-0123456789abcdef1',
       ':instance/i-0123456789abcdef2',
@@ -26,7 +33,6 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
         tail,
       ).toHaveLength(1);
     }
-    expect(resources.some((r) => r.includes('restart-broker'))).toBe(false);
     expect(allowing('kafka:UpdateBrokerStorage')).toEqual([]);
     expect(allowing('cloudwatch:GetMetricData')).toEqual([]);
   });
@@ -45,15 +51,19 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
     ).toBe(true);
   });
 
-  it('the classifier gets WORKFLOW_ARN_DISK_PRESSURE; disk-pressure starts only the escalation workflow', () => {
+  it('the classifier gets WORKFLOW_ARN_DISK_PRESSURE; disk-pressure starts only the escalation and ssm-run workflows', () => {
     const fn = Object.values(b.json.Resources).find(
       (r) => r.Type === 'AWS::Lambda::Function' && arnText(r.Properties.Description) === '"classifier"',
     );
     const env = (fn?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(arnText(env.WORKFLOW_ARN_DISK_PRESSURE)).toContain(b.idOf(b.disk.workflow.stateMachine as never));
     const start = allowing('states:StartExecution').map((s) => arnText(s.Resource));
-    expect(start).toHaveLength(1);
-    expect(start[0]).toContain('Escalation');
+    expect(start).toHaveLength(2);
+    expect(start.filter((r) => r.includes('Escalation'))).toHaveLength(1);
+    expect(start.filter((r) => r.includes(b.idOf(b.recovery.ssmRun?.workflow.stateMachine as never)))).toHaveLength(1);
+    expect(allowing('states:DescribeExecution').map((s) => arnText(s.Resource))).toContainEqual(
+      expect.stringContaining('execution:kafka-heal-test-ssm-run:*'),
+    );
   });
 });
 

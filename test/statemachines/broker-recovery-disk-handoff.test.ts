@@ -60,6 +60,7 @@ function scenario(opts: { freedPoints: number; dryRun?: boolean }) {
             EscalationStateMachineArn: SUBSTITUTIONS.EscalationStateMachineArn,
             DiagnoseDocumentName: DIAG,
             FreeDiskDocumentName: FREE,
+            SsmRunStateMachineArn: SUBSTITUTIONS.SsmRunStateMachineArn,
           }),
           input,
           // EC2 cluster: the MSK storage integrations are bound (every Resource must be) but never called.

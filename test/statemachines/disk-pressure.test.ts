@@ -19,11 +19,22 @@ import {
   ssmBindings,
   startExecutionSyncBinding,
   taskResources,
+  walkStates,
+  type AslDefinition,
   type Json,
   type LocalMskCluster,
 } from '../../local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
-import { CLUSTER_STEPS, MSK_ARN, MemoryStore, SUBSTITUTIONS, aslText, diagnosisLine, ok } from './recovery-fixtures.js';
+import {
+  CLUSTER_STEPS,
+  MSK_ARN,
+  MemoryStore,
+  SUBSTITUTIONS,
+  aslText,
+  diagnosisLine,
+  ok,
+  ssmRunChild,
+} from './recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const TEXT = aslText('disk-pressure');
@@ -32,6 +43,7 @@ const DISK_SUBSTITUTIONS = {
   EscalationStateMachineArn: SUBSTITUTIONS.EscalationStateMachineArn,
   DiagnoseDocumentName: SUBSTITUTIONS.DiagnoseDocumentName,
   FreeDiskDocumentName: 'kafka-heal-test-kafka-free-disk',
+  SsmRunStateMachineArn: SUBSTITUTIONS.SsmRunStateMachineArn,
 };
 const FREE = DISK_SUBSTITUTIONS.FreeDiskDocumentName;
 const DIAG = DISK_SUBSTITUTIONS.DiagnoseDocumentName;
@@ -134,6 +146,8 @@ async function runDisk(s: DiskScenario) {
     ...ssm.registry,
     ...storage.registry,
     [RESOURCES.startExecutionSync2]: startExecutionSyncBinding({
+      // Every SSM command runs in the real ssm-run workflow, nested, on the same recorded bindings.
+      [SUBSTITUTIONS.SsmRunStateMachineArn]: ssmRunChild(() => recorded.registry),
       [SUBSTITUTIONS.EscalationStateMachineArn]: (childInput) =>
         runWorkflow({
           definition: escalation,
@@ -154,6 +168,16 @@ async function runDisk(s: DiskScenario) {
     },
   });
   await ssm.settled();
+  console.log(
+    'DBG',
+    JSON.stringify({
+      states,
+      status: store.timeline
+        .filter((e) => e.action === 'status-changed' || e.action === 'nested-stopped')
+        .map((e) => e.detail),
+      actions: store.timeline.map((e) => e.action),
+    }),
+  );
   const timeline = (action: string) => store.timeline.filter((e) => e.action === action);
   return {
     result,
@@ -175,43 +199,40 @@ const statusDetail = (run: Awaited<ReturnType<typeof runDisk>>) => run.timeline(
 describe('statemachines/disk-pressure.asl.json: definition', () => {
   it('passes asl-validator as written and rendered, leaves no ${, follows the house style, releases the lock on every path', () => {
     expectValidAsl(TEXT, DISK_SUBSTITUTIONS);
+    // The house rules walk the Parallel and its Map body (the per-broker loop) too.
     expectHouseStyle(TEXT);
-    const map = (JSON.parse(TEXT) as { States: Record<string, { ItemProcessor?: object }> }).States[
-      'Free Disk On Each Broker'
-    ]?.ItemProcessor;
-    expectHouseStyle(
-      JSON.stringify({
-        Comment:
-          'the per-broker loop of disk-pressure (diagnose, clean when at or above the threshold, verify), checked with the house rules',
-        ...map,
-      }),
+    expect(walkStates(JSON.parse(TEXT) as AslDefinition).map((v) => v.parents.join(' > '))).toContain(
+      'Relieve Disk Pressure > Free Disk On Each Broker',
     );
     expectLockReleasedOnEveryPath(TEXT);
     expect(taskResources(parseDefinition(TEXT, DISK_SUBSTITUTIONS))).toEqual([
       CLOUDWATCH_GET_METRIC_DATA,
       'arn:aws:states:::aws-sdk:kafka:describeCluster',
       KAFKA_UPDATE_BROKER_STORAGE,
-      'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
-      'arn:aws:states:::aws-sdk:ssm:sendCommand',
+      // SSM commands run in the nested ssm-run workflow (its own test checks its integrations).
       'arn:aws:states:::lambda:invoke',
       'arn:aws:states:::states:startExecution.sync:2',
     ]);
   });
 
   it('the cleanup document is asked to delete (DryRun false) only on the real path, and never with a data directory', () => {
-    const def = JSON.parse(TEXT) as {
-      States: Record<
-        string,
-        { ItemProcessor?: { States: Record<string, { Parameters?: { Parameters?: Record<string, unknown> } }> } }
-      >;
+    const states = walkStates(JSON.parse(TEXT) as AslDefinition);
+    const free = states.find((v) => v.name === 'Free Broker Disk')?.state as {
+      Parameters?: { Input?: { documentName?: string; parameters?: Record<string, unknown> } };
     };
-    const free = def.States['Free Disk On Each Broker']?.ItemProcessor?.States['Free Broker Disk'];
-    expect(free?.Parameters?.Parameters).toEqual({
+    expect(free.Parameters?.Input?.documentName).toBe('${FreeDiskDocumentName}');
+    expect(free.Parameters?.Input?.parameters).toEqual({
       'AppLogDir.$': 'States.Array($.broker.appLogDir)',
       'HeapDumpDirs.$': 'States.Array($.broker.heapDumpDirs)',
       'ServerProperties.$': 'States.Array($.broker.serverProperties)',
       DryRun: ['false'],
     });
+    // The one state that sends it: the dry run only records what it would run.
+    expect(
+      states.filter(
+        (v) => v.state.Type === 'Task' && JSON.stringify(v.state).includes('"documentName":"${FreeDiskDocumentName}"'),
+      ),
+    ).toHaveLength(1);
   });
 });
 
@@ -224,6 +245,38 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
       [DIAG, instanceOf(2)],
       [FREE, instanceOf(2)],
       [DIAG, instanceOf(2)],
+    ]);
+    // Each command ran to its end in a nested ssm-run execution: diagnose, clean, diagnose again to verify.
+    expect(
+      run.calls
+        .filter((c) => c.resource === RESOURCES.startExecutionSync2)
+        .map((c) => [c.stateName, (c.input as { Input: { documentName?: string } }).Input.documentName]),
+    ).toEqual([
+      ['Diagnose Broker Disk', DIAG],
+      ['Free Broker Disk', FREE],
+      ['Diagnose Broker Disk', DIAG],
+    ]);
+    expect(run.states).toEqual([
+      'Check Input',
+      'Mark Top Level Run',
+      'Record Start',
+      'Relieve Disk Pressure',
+      'Choose Platform',
+      'Free Disk On Each Broker',
+      'Diagnose Broker Disk',
+      'Read Disk Usage',
+      'Is Cleanup Needed',
+      'Free Broker Disk',
+      'Record Disk Freed',
+      'Diagnose Broker Disk',
+      'Read Disk Usage',
+      'Is Cleanup Needed',
+      'Broker Disk Below Threshold',
+      'Conclude Host Cleanup',
+      'Resolve Incident',
+      'Release Cluster Lock',
+      'Choose Final State',
+      'Disk Pressure Relieved',
     ]);
     expect(run.commands[1]?.parameters).toEqual({
       AppLogDir: ['/srv/kafka-2/logs'],
@@ -255,8 +308,8 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
     const run = await runDisk({ brokerIds: [2, 3], usage: { 2: 97, 3: 95 }, freedPoints: 5 });
     expect(run.final).toBe('Handed To Operators');
     expect(run.commands.filter((c) => c.documentName === FREE).map((c) => c.instanceId)).toEqual([instanceOf(2)]);
-    expect(statusDetail(run)).toMatch(
-      /still at or above 85%: shortening topic retention deletes data and needs a person/,
+    expect(statusDetail(run)).toBe(
+      'remediating -> escalated: rotated logs and heap dumps were removed but a data disk is still at or above 85%: shortening topic retention deletes data and needs a person (or add disk)',
     );
     expect(run.published).toHaveLength(1);
     expect(run.store.lock).toBeUndefined();
@@ -266,7 +319,18 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
     const run = await runDisk({ usage: { 2: 95 }, cleanupFails: true });
     expect(run.final).toBe('Handed To Operators');
     expect(run.commands.map((c) => c.documentName)).toEqual([DIAG, FREE]);
-    expect(statusDetail(run)).toMatch(/a broker host could not be diagnosed or cleaned/);
+    expect(statusDetail(run)).toBe(
+      'remediating -> escalated: a broker host could not be diagnosed or cleaned (see the timeline); the brokers after it were not touched',
+    );
+    expect(run.states.slice(-7)).toEqual([
+      'Broker Disk Not Freed',
+      'Escalate Incident',
+      'Is Nested Escalation',
+      'Notify Operators',
+      'Release Cluster Lock',
+      'Choose Final State',
+      'Handed To Operators',
+    ]);
     expect(run.store.lock).toBeUndefined();
   });
 
@@ -277,7 +341,16 @@ describe('disk-pressure runs on EC2 (kafka-diagnose-host + kafka-free-disk)', ()
     expect(run.timeline('planned-action').map((e) => e.detail)).toEqual([
       `would run ${FREE} on ${instanceOf(2)} (AppLogDir /srv/kafka-2/logs, HeapDumpDirs /srv/kafka-2/logs, DryRun false) to delete rotated application logs and old heap dumps of broker 2, never Kafka data`,
     ]);
-    expect(statusDetail(run)).toMatch(/dry run: the disk cleanup was planned and recorded, not performed/);
+    expect(statusDetail(run)).toBe(
+      'remediating -> escalated: dry run: the disk cleanup was planned and recorded, not performed',
+    );
+    expect(run.store.timeline.map((e) => e.action)).toEqual([
+      'recovery-started',
+      'disk-diagnosed',
+      'planned-action',
+      'status-changed',
+      'lock-released',
+    ]);
     expect(run.store.timeline.at(-1)).toMatchObject({ action: 'lock-released', result: 'false' });
   });
 });
@@ -293,6 +366,26 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
       'grow broker storage from 1000 to 1250 GiB (+25%, max 16384); projected usage 73.6% (threshold 85%)',
     );
     expect(statusDetail(run)).toMatch(/broker storage grew to 1250 GiB; projected data disk usage 73.6% \(below 85%\)/);
+    expect(run.store.timeline.map((e) => e.action)).toEqual([
+      'recovery-started',
+      'storage-update-planned',
+      'storage-update-started',
+      'status-changed',
+      'lock-released',
+    ]);
+    expect(run.states.slice(4, 15)).toEqual([
+      'Choose Platform',
+      'Describe Msk Cluster',
+      'Measure Disk Usage',
+      'Plan Storage Update',
+      'Is Storage Update Needed',
+      'Update Broker Storage',
+      'Record Storage Update',
+      'Wait For Storage Update',
+      'Check Storage Update',
+      'Is Storage Update Done',
+      'Describe Storage Outcome',
+    ]);
     expect(run.store.heals).toEqual([expect.objectContaining({ cluster: 'orders' })]);
   });
 
@@ -315,6 +408,8 @@ describe('disk-pressure runs on MSK (UpdateBrokerStorage, one per 6 h)', () => {
     expect(run.timeline('storage-update-skipped')[0]?.detail).toMatch(
       /MSK refused UpdateBrokerStorage: .*less than 6 hours ago/,
     );
+    // The escalation reason is MSK's error as it was caught.
+    expect(statusDetail(run)).toMatch(/^remediating -> escalated: Kafka\.BadRequestException: .*less than 6 hours ago/);
   });
 
   it('cluster not ACTIVE -> skipped, nothing updated', async () => {

@@ -16,7 +16,7 @@ export const STATE_BUDGETS: Record<string, number> = {
   'broker-recovery': 38,
   'cascade-recovery': 69,
   'consumer-lag': 24,
-  'disk-pressure': 72,
+  'disk-pressure': 42,
   'dr-switch': 60,
   'escalation-notify': 9,
   escalation: 16,
