@@ -49,9 +49,7 @@ describe('built-in drills against a real cluster', () => {
   it('false-alarm: the workflow confirms first, finds the cluster healthy and resolves with no restart', async () => {
     const r = await drill('false-alarm');
     expect(r.actions.map((a) => a.action)).not.toContain('broker-restarted');
-    expect(r.timeline.some((t) => t.event === 'state:entered' && /Report False Alarm/.test(t.detail ?? ''))).toBe(
-      true,
-    );
+    expect(r.timeline.some((t) => t.event === 'state:entered' && /Report False Alarm/.test(t.detail ?? ''))).toBe(true);
     expect(r.oracleMttrSeconds).toBeNull();
   }, 300_000);
 
