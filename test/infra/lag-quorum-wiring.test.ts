@@ -177,7 +177,7 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     });
   });
 
-  it('quorum-recovery IAM: no SendCommand of its own, it starts ssm-run; ssm-run sends its four documents to the broker and ZooKeeper instances only; invokes the approval function', () => {
+  it('quorum-recovery IAM: no SendCommand of its own, it starts ssm-run; ssm-run sends the documents of its parents to the broker and ZooKeeper instances only; invokes the approval function', () => {
     const c = config('prod-us').clusters[0];
     if (c?.platform !== 'ec2') throw new Error('prod-us is an EC2 example');
     const t = ex.template('prod-us');
@@ -199,9 +199,18 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     });
     const run = statementsOf(t, 'kafka-heal-prod-us-ssm-run');
     const send = JSON.stringify(resources(withAction(run, 'ssm:SendCommand')));
-    for (const doc of ['kafka-stop-broker', 'kafka-backup-metadata', 'kafka-restart-broker', 'kafka-cli-action'])
-      expect(send).toContain(`document/kafka-heal-prod-us-${doc}`);
-    expect(send).not.toContain('kafka-free-disk');
+    // Exactly the documents of its parents: broker-recovery (diagnose, restart), disk-pressure
+    // (free disk) and quorum-recovery (stop, back up, restart, CLI).
+    expect([...new Set(send.match(/document\/kafka-heal-prod-us-[a-z-]+/g))].sort()).toEqual(
+      [
+        'kafka-backup-metadata',
+        'kafka-cli-action',
+        'kafka-diagnose-host',
+        'kafka-free-disk',
+        'kafka-restart-broker',
+        'kafka-stop-broker',
+      ].map((doc) => `document/kafka-heal-prod-us-${doc}`),
+    );
     for (const id of [...(c.ec2.brokers ?? []).map((b) => b.instanceId), ...(c.ec2.zookeeper?.instanceIds ?? [])])
       expect(send).toContain(`instance/${id}`);
     expect(send).not.toMatch(/instance\/\*/);

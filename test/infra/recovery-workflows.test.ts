@@ -103,7 +103,7 @@ describe('RecoveryWorkflows in the healer stacks', () => {
     ).toEqual({});
   });
 
-  it('EC2: ssm:SendCommand only with the two documents and only on the configured broker instances', () => {
+  it('EC2: ssm:SendCommand only with the runbook documents and only on the configured broker instances', () => {
     const config = ex.configs.find((c) => c.deployment === 'prod-us') as HealerConfig;
     // broker-recovery runs its commands through the ssm-run workflow: only that one sends them.
     expect(
