@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
+import { RecoveryStopped } from '../../functions/shared/recovery-errors.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
@@ -215,7 +216,7 @@ describe('workflow steps: start', () => {
 });
 
 describe('workflow steps: diagnosis, resolve, escalate, lock', () => {
-  it('read-diagnosis returns the decision value and records it; garbage output escalates instead of throwing', async () => {
+  it('read-diagnosis returns the decision value and records it; garbage output is recorded, then stops the recovery with its reason', async () => {
     const { store, step } = setup();
     await expect(
       step({
@@ -225,9 +226,9 @@ describe('workflow steps: diagnosis, resolve, escalate, lock', () => {
         stdout: `progress\n${diagnosisLine({ diskUsedPercent: 90 })}`,
       }),
     ).resolves.toMatchObject({ action: 'disk-pressure' });
-    await expect(
-      step({ step: 'read-diagnosis', workflow: 'broker-recovery', incidentId: 'inc-1', stdout: '' }),
-    ).resolves.toMatchObject({ action: 'escalate', reason: expect.stringContaining('printed nothing') });
+    const stopped = step({ step: 'read-diagnosis', workflow: 'broker-recovery', incidentId: 'inc-1', stdout: '' });
+    await expect(stopped).rejects.toBeInstanceOf(RecoveryStopped);
+    await expect(stopped).rejects.toThrow(/^the host diagnosis printed no result: .*printed nothing/);
     expect(store.timeline.map((e) => e.result)).toEqual(['disk-pressure', 'escalate']);
   });
 
