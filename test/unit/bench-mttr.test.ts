@@ -4,6 +4,7 @@
 // blank the split.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { walkStates, type AslDefinition } from '../../local/stepfunctions/definition.js';
 import { figures, phases } from '../../bench/mttr.js';
 import type { DrillReport, DrillTimelineEntry } from '../../local/drill/report-types.js';
 import { loadScenario } from '../../local/drill/index.js';
@@ -93,10 +94,8 @@ describe('mttr bench: where the MTTR goes', () => {
   });
 
   it('looks for the state broker-recovery really enters to restart the broker', () => {
-    const asl = JSON.parse(readFileSync('statemachines/broker-recovery.asl.json', 'utf8')) as {
-      States: Record<string, { Type: string; Parameters?: unknown }>;
-    };
-    const restart = asl.States['Restart Kafka Service'];
+    const asl = JSON.parse(readFileSync('statemachines/broker-recovery.asl.json', 'utf8')) as AslDefinition;
+    const restart = walkStates(asl).find((v) => v.name === 'Restart Kafka Service')?.state;
     expect(restart?.Type).toBe('Task');
     expect(JSON.stringify(restart?.Parameters)).toMatch(/\$\{RestartDocumentName\}/);
   });
