@@ -172,7 +172,7 @@ export async function runStorm(opts: {
   const { createClassifyHandler } = await import('../functions/classify/handler.js');
   const { DEFAULT_POLICY } = await import('../functions/domain/policy.js');
   const { documentClient } = await import('../functions/shared/clients.js');
-  const { IncidentStore } = await import('../functions/shared/incident-store.js');
+  const { IncidentStore } = await import('../tools/incident-store.js');
   const { localClient } = await import('../local/dynamodb-local.js');
 
   const raw = localClient(opts.endpoint);

@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../functions/shared/clients.js';
 import { IncidentNotFoundError } from '../functions/shared/errors.js';
-import { IncidentStore } from '../functions/shared/incident-store.js';
+import { IncidentStore } from '../tools/incident-store.js';
 import { UsageError, type CommandIO } from './args.js';
 
 /** parseFlags options every store-reading command accepts. */

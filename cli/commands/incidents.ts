@@ -13,7 +13,7 @@ import {
 } from '../../functions/lifecycle/command.js';
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import { formatDuration, formatOffset } from '../../functions/shared/report-text.js';
+import { formatDuration, formatOffset } from '../../tools/report-text.js';
 import {
   ACTIVE_STATUSES,
   CLOSED_STATUSES,

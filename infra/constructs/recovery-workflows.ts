@@ -24,7 +24,7 @@ import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { loadRunbook } from '../../functions/shared/runbooks.js';
+import { loadRunbook } from '../runbooks.js';
 import { parseHostPort } from '../../functions/shared/probe/index.js';
 import { workflowArnEnvName } from '../../functions/shared/workflows.js';
 import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';

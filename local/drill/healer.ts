@@ -31,7 +31,7 @@ import { ingestQueueSender, makeProbeHandler, type ProbeClusterConfig } from '..
 import type { ProbeResultEvent } from '../../functions/domain/normalize/probe.js';
 import { metricsNamespace, probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import type { PolicySource } from '../../functions/shared/policy-source.js';

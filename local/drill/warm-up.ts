@@ -11,7 +11,7 @@ import { correlate } from '../../functions/domain/correlate.js';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
 import type { Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { ACTIVE_STATUSES, IncidentStore } from '../../functions/shared/incident-store.js';
+import { ACTIVE_STATUSES, IncidentStore } from '../../tools/incident-store.js';
 import { createIncidentTable } from '../dynamodb-local.js';
 
 /** Runs every incident-store call the healer makes once on a scratch table; returns the milliseconds it took. */

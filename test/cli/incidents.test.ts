@@ -5,7 +5,7 @@ import { renderIncident, renderList, shortTime } from '../../cli/commands/incide
 import { main } from '../../cli/main.js';
 import { describeStoreError, openStore } from '../../cli/store.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline } from '../../tools/incident-store.js';
 import { captureIO, closedPort } from '../support/helpers.js';
 
 async function cli(...argv: string[]) {

@@ -26,7 +26,7 @@ import {
   type ApprovalRecord,
 } from '../../functions/approvals/store.js';
 import { IncidentStatusConflict } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
 
 const KEY = Buffer.alloc(32, 7);
 const NOW = Date.parse('2026-11-22T05:00:00.000Z');

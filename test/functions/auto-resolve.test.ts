@@ -10,7 +10,7 @@ import type { AlarmStatus } from '../../functions/domain/lifecycle.js';
 import { runAutoResolve, type AutoResolveDeps } from '../../functions/lifecycle/auto-resolve.js';
 import { cloudWatchAlarmSource, MAX_ALARM_PAGES } from '../../functions/lifecycle/cluster-alarms.js';
 import { ConditionalWriteConflict } from '../../functions/shared/errors.js';
-import type { IncidentRecord } from '../../functions/shared/incident-store.js';
+import type { IncidentRecord } from '../../tools/incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 import type { LoadedPolicy } from '../../functions/shared/policy-source.js';
 

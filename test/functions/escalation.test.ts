@@ -11,7 +11,7 @@ import {
 import { makeRedeliverHandler } from '../../functions/escalation/redeliver.js';
 import { ladderStarterFromEnv } from '../../functions/escalation/start-ladder.js';
 import { makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
 import { retryQueueBody, type IncidentNotification, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
 import { storePieces } from '../support/store-pieces.js';

@@ -6,13 +6,7 @@ import { fingerprintKey, incidentIdFor } from '../../functions/domain/incident-i
 import type { Decision, HealRecord, IncidentStatus, Signal } from '../../functions/domain/types.js';
 import type { ClassifyStore } from '../../functions/classify/handler.js';
 import { LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
-import type {
-  IncidentRecord,
-  LockInfo,
-  RawInput,
-  RecordOutcome,
-  TimelineEntry,
-} from '../../functions/shared/incident-store.js';
+import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '../../tools/incident-store.js';
 
 /** Every call the classifier makes, in one object (each piece of ClassifyStore at once: storePieces). */
 type ClassifyCalls = ClassifyStore['incidents'] &

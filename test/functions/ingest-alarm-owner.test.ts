@@ -18,7 +18,7 @@ import {
 } from '../../functions/ingest/alarm-owner.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -16,7 +16,7 @@ import { createIngestHandler, type IngestDeps } from '../../functions/ingest/han
 import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '../../functions/ingest/webhook.js';
 import { normalize } from '../../functions/domain/normalize/index.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-signals';

@@ -20,7 +20,7 @@ import {
   webhookSecretFromSecret,
 } from '../../functions/lifecycle/pagerduty-webhook.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import type { IncidentRecord } from '../../functions/shared/incident-store.js';
+import type { IncidentRecord } from '../../tools/incident-store.js';
 import type { NotifyResult } from '../../functions/shared/notify.js';
 import { metrics } from '../../functions/shared/powertools.js';
 import { storePieces } from '../support/store-pieces.js';

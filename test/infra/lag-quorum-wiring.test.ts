@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRunbook } from '../../functions/shared/runbooks.js';
+import { loadRunbook } from '../../infra/runbooks.js';
 import { ClusterTargetSchema } from '../../functions/workflow-steps/handler.js';
 import type { HealerConfig } from '../../infra/config/schema.js';
 import { consumerLagSubstitutions, consumerLagTargetFields } from '../../infra/constructs/consumer-lag-workflow.js';

@@ -20,7 +20,7 @@ import { correlate } from '../../functions/domain/correlate.js';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
 import type { Decision, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { notify } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';

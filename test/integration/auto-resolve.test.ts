@@ -14,7 +14,7 @@ import type { Decision, Signal } from '../../functions/domain/types.js';
 import { applyLifecycle } from '../../functions/lifecycle/actions.js';
 import { runAutoResolve, type AutoResolveDeps } from '../../functions/lifecycle/auto-resolve.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore, type IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import { IncidentStore, type IncidentWithTimeline } from '../../tools/incident-store.js';
 import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';

@@ -12,7 +12,7 @@ import { createClassifyHandler, type ClassifyDeps } from '../../functions/classi
 import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -12,7 +12,7 @@ import { correlate } from '../../functions/domain/correlate.js';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
 import type { Decision, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { main } from '../../cli/main.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';

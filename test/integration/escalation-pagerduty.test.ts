@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
 import { notify } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';

@@ -11,7 +11,7 @@ import type { Decision, OpenIncident, Signal } from '../../functions/domain/type
 import { applyLifecycle, type LifecycleDeps } from '../../functions/lifecycle/actions.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { RunSupersededError } from '../../functions/shared/errors.js';
-import { IncidentStore, type IncidentRecord } from '../../functions/shared/incident-store.js';
+import { IncidentStore, type IncidentRecord } from '../../tools/incident-store.js';
 import { makeWorkflowStepsHandler, WorkflowStepSchema } from '../../functions/workflow-steps/handler.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { storePieces } from '../support/store-pieces.js';

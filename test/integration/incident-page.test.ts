@@ -13,7 +13,7 @@ import { makeIncidentEndpoint } from '../../functions/lifecycle/incident-endpoin
 import { incidentLinks } from '../../functions/lifecycle/links.js';
 import { LifecycleRecords } from '../../functions/lifecycle/records.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { notify } from '../../functions/shared/notify.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
 import { startApiServer, type ApiServer } from '../../local/api-server.js';

@@ -7,7 +7,7 @@ import { correlate } from '../../functions/domain/correlate.js';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
 import type { Decision, OpenIncident, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore, RAW_BODY_MAX_BYTES } from '../../functions/shared/incident-store.js';
+import { IncidentStore, RAW_BODY_MAX_BYTES } from '../../tools/incident-store.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 
 let ddb: DynamoDbLocal;

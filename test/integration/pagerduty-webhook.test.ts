@@ -15,7 +15,7 @@ import { LifecycleRecords } from '../../functions/lifecycle/records.js';
 import { documentClient } from '../../functions/shared/clients.js';
 import { metrics } from '../../functions/shared/powertools.js';
 import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { startApiServer, type ApiServer } from '../../local/api-server.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { start as startPagerDutyReceiver } from '../../local/pagerduty-receiver.js';

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
 import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../functions/shared/incident-store.js';
+import { IncidentStore } from '../../tools/incident-store.js';
 import { POLICY_CACHE_MS, SsmPolicySource } from '../../functions/shared/policy-source.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';

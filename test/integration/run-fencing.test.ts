@@ -17,7 +17,7 @@ import { createClassifyHandler, type ClassifyDeps } from '../../functions/classi
 import { runMayAct, type RunFacts } from '../../functions/domain/run-fencing.js';
 import type { ClusterFacts, IncidentStatus, Signal } from '../../functions/domain/types.js';
 import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore, keys, type IncidentRecord } from '../../functions/shared/incident-store.js';
+import { IncidentStore, keys, type IncidentRecord } from '../../tools/incident-store.js';
 import { SsmPolicySource } from '../../functions/shared/policy-source.js';
 import {
   WorkflowStepSchema,

@@ -11,7 +11,7 @@ import { staticSigningKey } from '../../functions/approvals/links.js';
 import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
 import { APPROVAL_RESOURCE_TEMPLATE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline } from '../../tools/incident-store.js';
 import type { IncidentNotification } from '../../functions/shared/notify.js';
 import { definitionText, workflowNames } from '../../infra/constructs/workflows.js';
 import type { Json, RunEvent } from '../../local/stepfunctions/index.js';

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import type { IncidentWithTimeline } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline } from '../../tools/incident-store.js';
 import type { RawPartition } from '../../functions/shared/probe/analyze.js';
 import {
   WorkflowStepSchema,

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { EscalationTargets } from '../../functions/domain/types.js';
 import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
 import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
 import { notify } from '../../functions/shared/notify.js';
 import { PagerDutyUnavailable, type PagerDutyResult } from '../../functions/shared/pagerduty.js';
 import type { PolicySource } from '../../functions/shared/policy-source.js';

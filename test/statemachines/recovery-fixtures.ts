@@ -15,7 +15,7 @@ import {
   LockNotOwnedError,
   RunSupersededError,
 } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../tools/incident-store.js';
 import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
 import {
   WorkflowStepSchema,

@@ -2,7 +2,7 @@
 // from the incident timeline, expectation checks on both sides of each edge.
 import { AUTO_RESOLVE_ACTOR } from '../../../functions/lifecycle/auto-resolve.js';
 import { describe, expect, it } from 'vitest';
-import type { IncidentWithTimeline } from '../../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline } from '../../../tools/incident-store.js';
 import {
   AUTO_RESOLVE,
   assembleReport,

@@ -1,7 +1,7 @@
 // The site-failure drill's pure parts: the scenario's dr section and site-down fault, and the
 // report's RPO/RTO figures and expectations on both sides of each edge.
 import { describe, expect, it } from 'vitest';
-import type { IncidentWithTimeline } from '../../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline } from '../../../tools/incident-store.js';
 import {
   RPO_SLACK_SECONDS,
   assembleReport,

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { IncidentWithTimeline, TimelineEntry } from '../../../functions/shared/incident-store.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../../../tools/incident-store.js';
 import {
   POSTMORTEM_SECTIONS,
   postmortemDraftFromIncident,
   postmortemFromIncident,
   renderPostmortem,
-} from '../../../functions/shared/postmortem.js';
+} from '../../../tools/postmortem.js';
 import { drillPostmortemDraft, renderDrillPostmortem } from '../../../local/drill/render/index.js';
 import { brokenTableRows, brokerCrashReport, expectToContainAll, HOSTILE, hostileReport } from './fixture.js';
 

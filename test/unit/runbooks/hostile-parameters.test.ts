@@ -11,8 +11,8 @@ import {
   loadRunbook,
   renderCommands,
   validateParameters,
-} from '../../../functions/shared/runbooks.js';
-import type { RunbookDocument } from '../../../functions/shared/runbooks.js';
+} from '../../../infra/runbooks.js';
+import type { RunbookDocument } from '../../../infra/runbooks.js';
 import { HOSTILE, REQUIRED } from '../security/hostile-values.js';
 import { runScript, tempDir } from './sandbox.js';
 

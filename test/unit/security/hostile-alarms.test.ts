@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { normalize } from '../../../functions/domain/normalize/index.js';
 import { LIMITS } from '../../../functions/domain/normalize/common.js';
 import type { ClusterFacts, Signal } from '../../../functions/domain/types.js';
-import { listRunbooks, loadRunbook, validateParameters } from '../../../functions/shared/runbooks.js';
+import { listRunbooks, loadRunbook, validateParameters } from '../../../infra/runbooks.js';
 import { ssmBindings, type CommandRun } from '../../../local/stepfunctions/bindings.js';
 import { runbookRunner } from '../../../local/stepfunctions/runbook-runner.js';
 import type { TaskCall } from '../../../local/stepfunctions/runtime.js';

@@ -1,18 +1,18 @@
 // The incident store as one object, for operator tools, drills, benches and store tests that use
 // every part of it: a thin facade over the pieces in ./store/ (one module per aggregate). Lambda
 // handlers do not use it: their deps name the pieces they use.
-import type { Correlation } from '../domain/correlate.js';
-import type { LifecycleVia } from '../domain/lifecycle.js';
-import type { Decision, HealRecord, IncidentStatus, OpenIncident, Signal } from '../domain/types.js';
-import type { ClusterLock } from './store/cluster-lock.js';
-import type { HealHistory } from './store/heal-history.js';
-import { createStore, type Store, type StoreOptions } from './store/index.js';
-import type { IncidentRepo } from './store/incidents.js';
-import type { RawInbox, RawInput } from './store/raw-inbox.js';
-import type { SignalLedger } from './store/signal-ledger.js';
-import type { Timeline, TimelineEntry } from './store/timeline.js';
+import type { Correlation } from '../functions/domain/correlate.js';
+import type { LifecycleVia } from '../functions/domain/lifecycle.js';
+import type { Decision, HealRecord, IncidentStatus, OpenIncident, Signal } from '../functions/domain/types.js';
+import type { ClusterLock } from '../functions/shared/store/cluster-lock.js';
+import type { HealHistory } from '../functions/shared/store/heal-history.js';
+import { createStore, type Store, type StoreOptions } from '../functions/shared/store/index.js';
+import type { IncidentRepo } from '../functions/shared/store/incidents.js';
+import type { RawInbox, RawInput } from '../functions/shared/store/raw-inbox.js';
+import type { SignalLedger } from '../functions/shared/store/signal-ledger.js';
+import type { Timeline, TimelineEntry } from '../functions/shared/store/timeline.js';
 
-export * from './store/index.js';
+export * from '../functions/shared/store/index.js';
 
 export type IncidentStoreOptions = StoreOptions;
 

@@ -4,7 +4,7 @@
 // draft can be regenerated and diffed. Two producers share the template: an incident record with
 // its timeline (`kafka-heal postmortem <incident-id>`) and a drill report (local/drill/render).
 // Everything that came from the outside (alarm names, reasons, host output) is escaped.
-import type { IncidentWithTimeline, TimelineEntry } from './store/index.js';
+import type { IncidentWithTimeline, TimelineEntry } from '../functions/shared/store/index.js';
 import {
   escapeMarkdown,
   formatDuration,

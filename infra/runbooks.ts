@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 /** Folder holding the project's SSM Command documents (`<name>.yaml`). */
-export const RUNBOOKS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'runbooks');
+export const RUNBOOKS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'runbooks');
 
 /** Parameter types this project's documents may declare (a subset of SSM's). */
 export type RunbookParameterType = 'String' | 'StringList';
@@ -324,4 +324,4 @@ export function renderCommands(doc: RunbookDocument, params: RunbookParameterInp
 
 // The result-line contract lives in its own module so the workflow steps Lambda, which only reads
 // results, does not bundle the YAML parser this module needs for documents.
-export { DIAGNOSIS_PREFIX, RunbookOutputError, parseRunbookOutput } from './runbook-output.js';
+export { DIAGNOSIS_PREFIX, RunbookOutputError, parseRunbookOutput } from '../functions/shared/runbook-output.js';
