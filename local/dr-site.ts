@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import kafkajs, { type Kafka } from 'kafkajs';
 import { makeDrStepsHandler, type DrStep, type DrStepResult } from '../functions/cluster-steps/dr.js';
-import type { ProbeClusterConfig } from '../functions/probe/handler.js';
+import type { ProbeClusterConfig } from '../functions/contracts/clusters-file.js';
 import { probeCluster } from '../functions/shared/probe/index.js';
 import type { DrTargetConfig } from '../functions/workflow-steps/dr-target.js';
 import { startCluster, type LocalCluster } from './kafka/cluster.js';

@@ -37,8 +37,8 @@ import {
   type ProbeOptions,
   type ProbeSecurity,
 } from '@kafka-heal/probe';
-import type { ProbeClusterConfig } from '../probe/handler.js';
-import { UnknownClusterError, probeOptionsFor } from '../probe/handler.js';
+import { UnknownClusterError, type ProbeClusterConfig } from '../contracts/clusters-file.js';
+import { probeOptionsFor } from '../shared/cluster-access.js';
 import type { SecurityLoader } from '../shared/kafka-security.js';
 import { heartbeatSentAt, readNewestRecords, readRecordAt } from './heartbeats.js';
 

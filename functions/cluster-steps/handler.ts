@@ -38,13 +38,8 @@ import {
 import type { EnsembleObservation } from '../domain/quorum-recovery.js';
 import { canRestart } from '../domain/safety.js';
 import type { ClusterSnapshot } from '../domain/snapshot.js';
-import {
-  UnknownClusterError,
-  clusterSecurity,
-  parseClustersJson,
-  probeOptionsFor,
-  type ProbeClusterConfig,
-} from '../probe/handler.js';
+import { UnknownClusterError, parseClustersJson, type ProbeClusterConfig } from '../contracts/clusters-file.js';
+import { clusterSecurity, probeOptionsFor } from '../shared/cluster-access.js';
 import { readBundledFile } from '../shared/bundled-file.js';
 import { kafkajsSecurity, type SecurityLoader } from '../shared/kafka-security.js';
 import { withHouseMiddleware } from '../shared/middy.js';

@@ -24,11 +24,17 @@ import { withHouseMiddleware } from '../shared/middy.js';
 import { MetricUnit, logger, metrics } from '../shared/powertools.js';
 // The probe library: from the stack's probe layer in Lambda (infra/constructs/probe-layer.ts),
 // the source (functions/shared/probe) in the repository (tsconfig.json paths, vitest alias).
-import { describeProblems, probeCluster, type ConsumerGroupWatch, type ProbeOptions } from '@kafka-heal/probe';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describeProblems, probeCluster, type ProbeOptions } from '@kafka-heal/probe';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ProbeResultEvent } from '../domain/normalize/probe.js';
-import { SecretCache, SecurityRefSchema, securityLoader, type SecurityLoader } from '../shared/kafka-security.js';
+import {
+  ProbeConfigError,
+  UnknownClusterError,
+  parseClustersJson,
+  type ProbeClusterConfig,
+} from '../contracts/clusters-file.js';
+import { clusterSecurity, probeOptionsFor } from '../shared/cluster-access.js';
+import type { SecurityLoader } from '../shared/kafka-security.js';
 import { observeZookeeper, type ZkEnsembleReport } from '../shared/zookeeper.js';
 import { parseMetricSeries, probeMetricDocuments, publish, selectSeries, type MetricDocument } from './metrics.js';
 import {
@@ -45,69 +51,6 @@ export const ProbeEventSchema = z.object({
   rounds: z.number().int().min(1).max(6).optional(),
 });
 export type ProbeEvent = z.infer<typeof ProbeEventSchema>;
-
-const ClusterEntrySchema = z.object({
-  name: z.string().min(1),
-  bootstrapServers: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]),
-  brokerCount: z.number().int().min(1).optional(),
-  brokerIds: z.array(z.number().int().min(0)).optional(),
-  consumerGroups: z
-    .array(
-      z.union([
-        z.string().min(1),
-        z.object({ name: z.string().min(1), topics: z.array(z.string().min(1)).optional() }).loose(),
-      ]),
-    )
-    .optional(),
-  /** How to reach the listener: protocol, mechanism, secrets by reference (functions/shared/kafka-security.ts). */
-  security: SecurityRefSchema.optional(),
-  /** The configured metadata mode (self-managed clusters): the probe then skips detecting it. */
-  metadataMode: z.enum(['kraft', 'zookeeper']).optional(),
-  /** ZooKeeper mode: each ensemble server's client address (host:port), asked with srvr/mntr every round. */
-  zookeeper: z
-    .array(z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/, 'expected host:port'))
-    .min(1)
-    .optional(),
-});
-export type ProbeClusterConfig = z.infer<typeof ClusterEntrySchema>;
-
-/** The cluster file (CLUSTERS_FILE) is missing or malformed: a deployment error, not a Kafka one. */
-export class ProbeConfigError extends Error {
-  override readonly name = 'ProbeConfigError';
-}
-
-/** The event names a cluster that the cluster file does not describe. */
-export class UnknownClusterError extends Error {
-  override readonly name = 'UnknownClusterError';
-}
-
-export function parseClustersJson(text: string | undefined): ProbeClusterConfig[] {
-  if (!text) throw new ProbeConfigError('the cluster file (CLUSTERS_FILE) is empty');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ProbeConfigError(`CLUSTERS_FILE is not JSON: ${(err as Error).message}`);
-  }
-  const parsed = z.array(ClusterEntrySchema).safeParse(raw);
-  if (!parsed.success) {
-    throw new ProbeConfigError(
-      `CLUSTERS_FILE: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
-  }
-  return parsed.data;
-}
-
-export function probeOptionsFor(c: ProbeClusterConfig, timeoutMs: number): ProbeOptions {
-  const servers = typeof c.bootstrapServers === 'string' ? c.bootstrapServers.split(',') : c.bootstrapServers;
-  const groups: ConsumerGroupWatch[] = (c.consumerGroups ?? []).map((g) =>
-    typeof g === 'string' ? { group: g } : { group: g.name, ...(g.topics ? { topics: g.topics } : {}) },
-  );
-  const opts: ProbeOptions = { bootstrapServers: servers.map((s) => s.trim()), consumerGroups: groups, timeoutMs };
-  if (c.brokerCount !== undefined) opts.expectedBrokers = c.brokerCount;
-  if (c.metadataMode !== undefined) opts.metadataMode = c.metadataMode;
-  return opts;
-}
 
 export interface ProbeDeps {
   clusters: () => ProbeClusterConfig[];
@@ -307,17 +250,6 @@ function envInt(name: string, fallback: number): number {
 }
 
 let clustersCache: ProbeClusterConfig[] | undefined;
-
-/** Secrets are read at run time and kept in this module for SECRET_TTL_MS (one cache per container). */
-let secretCache: SecretCache | undefined;
-const loaders = new Map<string, SecurityLoader | undefined>();
-
-/** The security loader of a configured cluster, one per cluster per container (its token caches live in it). */
-export function clusterSecurity(c: ProbeClusterConfig): SecurityLoader | undefined {
-  if (!loaders.has(c.name))
-    loaders.set(c.name, securityLoader(c.security, (secretCache ??= new SecretCache(new SecretsManagerClient({})))));
-  return loaders.get(c.name);
-}
 
 /** The series kinds the deployment's alarms (and dashboard, when on) read; every other one would be a custom metric nobody reads. */
 const publishedSeries = parseMetricSeries(process.env.PROBE_METRIC_SERIES);

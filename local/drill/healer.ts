@@ -27,7 +27,8 @@ import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/do
 import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-owner.js';
 import { createIngestHandler } from '../../functions/ingest/handler.js';
 import { createWebhookHandler } from '../../functions/ingest/webhook.js';
-import { ingestQueueSender, makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
+import type { ProbeClusterConfig } from '../../functions/contracts/clusters-file.js';
+import { ingestQueueSender, makeProbeHandler } from '../../functions/probe/handler.js';
 import type { ProbeResultEvent } from '../../functions/domain/normalize/probe.js';
 import { metricsNamespace, probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
 import { documentClient } from '../../functions/shared/clients.js';

@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
 import { makeDrStepsHandler } from '../../functions/cluster-steps/dr.js';
 import { TopicReadError, parseRecordBatches } from '../../functions/cluster-steps/heartbeats.js';
-import { UnknownClusterError } from '../../functions/probe/handler.js';
+import { UnknownClusterError } from '../../functions/contracts/clusters-file.js';
 import { RecoveryTargetError } from '../../functions/shared/recovery-errors.js';
 import { isDrWorkflow, resolveDrTarget, type DrClusterEntry } from '../../functions/workflow-steps/dr-target.js';
 

@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import { ProbeConfigError, UnknownClusterError, parseClustersJson } from '../../functions/contracts/clusters-file.js';
 import {
-  ProbeConfigError,
-  UnknownClusterError,
   handler,
   ingestQueueSender,
   makeProbeHandler,
-  parseClustersJson,
-  probeOptionsFor,
   recheckSeconds,
   type ProbeDeps,
 } from '../../functions/probe/handler.js';
+import { probeOptionsFor } from '../../functions/shared/cluster-access.js';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { PROBE_SOURCE, type ProbeResultEvent } from '../../functions/domain/normalize/probe.js';

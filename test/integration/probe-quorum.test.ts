@@ -4,7 +4,8 @@
 // are the ones the probe handler publishes: ActiveControllerCount and QuorumHealthy.
 import { afterAll, describe, expect, it } from 'vitest';
 import type { MetricDocument } from '../../functions/probe/metrics.js';
-import { makeProbeHandler, type ProbeClusterConfig } from '../../functions/probe/handler.js';
+import type { ProbeClusterConfig } from '../../functions/contracts/clusters-file.js';
+import { makeProbeHandler } from '../../functions/probe/handler.js';
 import { probeCluster } from '../../functions/shared/probe/index.js';
 import { observeZookeeper } from '../../functions/shared/zookeeper.js';
 import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
