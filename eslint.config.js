@@ -14,6 +14,18 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
       eqeqeq: ['error', 'always'],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../*'],
+              message:
+                'Import from two or more folders up through a package.json alias (#domain/, #shared/, #infra/, ...).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -28,15 +40,22 @@ export default tseslint.config(
           message: "Use `import * as z from 'zod'` in Lambda code (bundle size, npm run bench -- bundles).",
         },
       ],
-      // runbooks.ts loads documents with a YAML parser (about 110 KB); Lambdas only read results.
+      // Lambda code imports only Lambda code (docs/architecture.md, Layers); for example the runbook
+      // loader (infra/runbooks.ts) bundles a YAML parser (about 110 KB), where Lambdas read results
+      // through shared/runbook-output.js.
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['**/shared/runbooks.js'],
+              group: ['../../*'],
               message:
-                'Lambda code reads runbook results through shared/runbook-output.js (runbooks.ts bundles a YAML parser).',
+                'Import from two or more folders up through a package.json alias (#domain/, #shared/, #infra/, ...).',
+            },
+            {
+              regex: '^#(infra|local|tools|cli|bench|test|layers)/',
+              message:
+                'Lambda code imports only functions/ (the CDK app, local runtime, CLI and tools are higher layers).',
             },
           ],
         },

@@ -8,10 +8,10 @@
 // the local runtime's task-token registry (local/approval-server.ts).
 import { userInfo } from 'node:os';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { decideApproval, type DecideOutcome } from '../../functions/approvals/decide.js';
-import { sfnCallbacks } from '../../functions/approvals/endpoint.js';
-import type { ApprovalVerdict } from '../../functions/approvals/schema.js';
-import { ApprovalNotFound, ApprovalStore } from '../../functions/approvals/store.js';
+import { decideApproval, type DecideOutcome } from '#functions/approvals/decide.js';
+import { sfnCallbacks } from '#functions/approvals/endpoint.js';
+import type { ApprovalVerdict } from '#functions/approvals/schema.js';
+import { ApprovalNotFound, ApprovalStore } from '#functions/approvals/store.js';
 import { parseFlags, UsageError, type Command } from '../args.js';
 import { STORE_FLAGS, STORE_HELP, STORE_USAGE, withStore } from '../store.js';
 

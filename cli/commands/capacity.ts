@@ -16,7 +16,7 @@ import {
   planCapacity,
   type CapacityInput,
   type CapacityPlan,
-} from '../../tools/capacity.js';
+} from '#tools/capacity.js';
 
 /** The flag of every input field, for errors that name what the user typed. */
 export const CAPACITY_FLAGS: Record<keyof CapacityInput, string> = {

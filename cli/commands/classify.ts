@@ -11,13 +11,13 @@ import {
   formatIssue,
   loadConfigFile,
   type HealerConfig,
-} from '../../infra/config/schema.js';
-import { classify } from '../../functions/domain/classify.js';
-import { MalformedEventError, PolicyError, UnknownSourceError } from '../../functions/domain/errors.js';
-import { normalize } from '../../functions/domain/normalize/index.js';
-import { DEFAULT_POLICY, parsePolicy } from '../../functions/domain/policy.js';
-import { isMoreSevere } from '../../functions/domain/severity.js';
-import type { ClusterFacts, Decision, RuntimePolicy, Signal } from '../../functions/domain/types.js';
+} from '#infra/config/schema.js';
+import { classify } from '#domain/classify.js';
+import { MalformedEventError, PolicyError, UnknownSourceError } from '#domain/errors.js';
+import { normalize } from '#domain/normalize/index.js';
+import { DEFAULT_POLICY, parsePolicy } from '#domain/policy.js';
+import { isMoreSevere } from '#domain/severity.js';
+import type { ClusterFacts, Decision, RuntimePolicy, Signal } from '#domain/types.js';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})$/;
 

@@ -1,7 +1,7 @@
 // `kafka-heal config validate <file>`: check a deploy-time configuration file the same way
 // `cdk synth` will, and say in one line what it describes, or list every problem.
 import { parseFlags, UsageError, type Command } from '../args.js';
-import { ConfigError, formatIssue, loadConfigFile } from '../../infra/config/schema.js';
+import { ConfigError, formatIssue, loadConfigFile } from '#infra/config/schema.js';
 
 export const configValidate: Command = {
   path: ['config', 'validate'],

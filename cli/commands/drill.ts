@@ -19,7 +19,7 @@ import {
   StartExecutionCommand,
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
-import { WORKFLOWS, type Workflow } from '../../functions/domain/types.js';
+import { WORKFLOWS, type Workflow } from '#domain/types.js';
 import { UsageError, intFlag, parseFlags, requireFlag, type Command, type CommandIO } from '../args.js';
 
 const USAGE = `usage: kafka-heal drill <scenario-name | path/to/scenario.yaml> [--keep] [--report-dir DIR]
@@ -222,9 +222,9 @@ export const drillCommand: Command = {
     // its level is set, not only the variable it reads when it is created.
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    const { logger } = await import('../../functions/shared/powertools.js');
+    const { logger } = await import('#shared/powertools.js');
     logger.setLogLevel(process.env.POWERTOOLS_LOG_LEVEL as Parameters<typeof logger.setLogLevel>[0]);
-    const { loadScenario, runDrill, ScenarioError } = await import('../../local/drill/index.js');
+    const { loadScenario, runDrill, ScenarioError } = await import('#local/drill/index.js');
     let scenario;
     try {
       scenario = loadScenario(target);

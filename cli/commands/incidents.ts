@@ -5,22 +5,22 @@
 // same path as the incident page and PagerDuty's webhooks.
 import { userInfo } from 'node:os';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { LifecycleAction } from '../../functions/lifecycle/actions.js';
+import type { LifecycleAction } from '#functions/lifecycle/actions.js';
 import {
   makeLifecycleCommandHandler,
   type LifecycleCommand,
   type LifecycleCommandResult,
-} from '../../functions/lifecycle/command.js';
-import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
-import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import { formatDuration, formatOffset } from '../../tools/report-text.js';
+} from '#functions/lifecycle/command.js';
+import { notify, type NotifyDeps } from '#shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '#shared/pagerduty.js';
+import { formatDuration, formatOffset } from '#tools/report-text.js';
 import {
   ACTIVE_STATUSES,
   CLOSED_STATUSES,
   type IncidentRecord,
   type IncidentWithTimeline,
-} from '../../functions/shared/store/index.js';
-import type { IncidentStatus } from '../../functions/domain/types.js';
+} from '#shared/store/index.js';
+import type { IncidentStatus } from '#domain/types.js';
 import { parseFlags, UsageError, type Command } from '../args.js';
 import { STORE_FLAGS, STORE_HELP, STORE_USAGE, withStore } from '../store.js';
 import { table } from '../table.js';

@@ -11,8 +11,8 @@ import {
   type ClusterStatus,
   type FaultAction,
   type ZkFaultAction,
-} from '../../local/kafka/cluster.js';
-import { CLUSTER_NAME } from '../../local/kafka/state.js';
+} from '#local/kafka/cluster.js';
+import { CLUSTER_NAME } from '#local/kafka/state.js';
 
 function nameFlag(value: string | undefined): string {
   const name = value ?? 'primary';

@@ -3,7 +3,7 @@
 // and its timeline in the incident table. The parts only people know (root cause, action items)
 // are left for them to fill in.
 import { writeFileSync } from 'node:fs';
-import { postmortemFromIncident } from '../../tools/postmortem.js';
+import { postmortemFromIncident } from '#tools/postmortem.js';
 import { parseFlags, UsageError, type Command } from '../args.js';
 import { STORE_FLAGS, STORE_HELP, STORE_USAGE, withStore } from '../store.js';
 import { incidentIdArg } from './incidents.js';

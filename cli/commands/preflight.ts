@@ -5,10 +5,10 @@
 // exit 0 when nothing FAILs, 1 when something does, 2 for bad input (docs/deploying.md).
 import { STSClient } from '@aws-sdk/client-sts';
 import { parseFlags, requireFlag, UsageError, type Command } from '../args.js';
-import { ConfigError, formatIssue, loadConfigFile } from '../../infra/config/schema.js';
+import { ConfigError, formatIssue, loadConfigFile } from '#infra/config/schema.js';
 import { AFTER_DEPLOY, BEFORE_DEPLOY, defaultClients, type PreflightClients } from '../preflight/checks.js';
 import { planFor, type DeploymentPlan } from '../preflight/plan.js';
-import { stackNameFor } from '../../infra/stacks/healer-stack.js';
+import { stackNameFor } from '#infra/stacks/healer-stack.js';
 import { runChecks } from '../preflight/run.js';
 
 export interface PreflightDeps {

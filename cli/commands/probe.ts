@@ -2,14 +2,14 @@
 // probe Lambda and the workflows' verify steps see it.
 // Exit codes: 0 the cluster is healthy; 1 it is not (degraded, down, or unknown because part of
 // the probe failed: only a fully answered, clean probe counts as healthy); 2 bad input.
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
 import {
   BootstrapFormatError,
   describeProblems,
   parseHostPort,
   probeCluster,
   type ProbeOptions,
-} from '../../functions/shared/probe/index.js';
+} from '#shared/probe/index.js';
 import { UsageError, intFlag, parseFlags, requireFlag, type Command, type CommandIO } from '../args.js';
 import { table } from '../table.js';
 

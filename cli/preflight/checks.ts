@@ -27,9 +27,9 @@ import {
   SSMClient,
 } from '@aws-sdk/client-ssm';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Ec2ClusterConfig, HealerConfig, SecurityConfig } from '../../infra/config/schema.js';
-import { DEFAULT_BROKER_ID_TAG, DEPLOYMENT_TAG } from '../../functions/workflow-steps/instances.js';
-import { MAX_NAMED_INSTANCES } from '../../infra/constructs/recovery-workflows.js';
+import type { Ec2ClusterConfig, HealerConfig, SecurityConfig } from '#infra/config/schema.js';
+import { DEFAULT_BROKER_ID_TAG, DEPLOYMENT_TAG } from '#functions/workflow-steps/instances.js';
+import { MAX_NAMED_INSTANCES } from '#infra/constructs/recovery-workflows.js';
 import type { DeploymentPlan } from './plan.js';
 import { awsFailure, errorName, fail, pass, warn, type CheckResult } from './result.js';
 

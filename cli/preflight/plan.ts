@@ -11,10 +11,10 @@ import { CfnTopic } from 'aws-cdk-lib/aws-sns';
 import { CfnQueue } from 'aws-cdk-lib/aws-sqs';
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { CfnStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { buildHealerApp } from '../../infra/app-builder.js';
-import type { HealerConfig } from '../../infra/config/schema.js';
-import { PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
-import { clusterPolicyParameterName } from '../../infra/constructs/runtime-policy.js';
+import { buildHealerApp } from '#infra/app-builder.js';
+import type { HealerConfig } from '#infra/config/schema.js';
+import { PROJECT_ROOT } from '#infra/constructs/healer-function.js';
+import { clusterPolicyParameterName } from '#infra/constructs/runtime-policy.js';
 
 export interface DeploymentPlan {
   deployment: string;

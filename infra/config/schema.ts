@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { alertKey, type AlertRouting } from '../../functions/domain/normalize/alert-names.js';
-import { SIGNAL_KINDS, type ClusterFacts, type SignalKind } from '../../functions/domain/types.js';
-import { PolicyError, parsePolicy } from '../../functions/domain/policy.js';
+import { alertKey, type AlertRouting } from '#domain/normalize/alert-names.js';
+import { SIGNAL_KINDS, type ClusterFacts, type SignalKind } from '#domain/types.js';
+import { PolicyError, parsePolicy } from '#domain/policy.js';
 
 // ---------------------------------------------------------------------------------------------
 // Errors

@@ -70,11 +70,11 @@
 // absent (a consumer group that is not STABLE, a broker that is being replaced) is not a fault
 // by itself, and the heartbeat catches a monitoring gap.
 import { createHash } from 'node:crypto';
-import { alarmMarker } from '../../functions/domain/normalize/index.js';
-import { DEFAULT_THRESHOLDS } from '../../functions/domain/policy.js';
-import type { SignalKind } from '../../functions/domain/types.js';
+import { alarmMarker } from '#domain/normalize/index.js';
+import { DEFAULT_THRESHOLDS } from '#domain/policy.js';
+import type { SignalKind } from '#domain/types.js';
 import type { ClusterConfig, ConsumerGroupConfig } from '../config/schema.js';
-import { isHealerNamespace, metricsNamespace, seriesKey } from '../../functions/probe/metrics.js';
+import { isHealerNamespace, metricsNamespace, seriesKey } from '#functions/probe/metrics.js';
 
 export const MSK_NAMESPACE = 'AWS/Kafka';
 /** The probe's own namespace; the probe publishes PROBE_METRICS here. */

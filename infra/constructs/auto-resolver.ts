@@ -12,7 +12,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import type { ClusterFacts } from '../../functions/domain/types.js';
+import type { ClusterFacts } from '#domain/types.js';
 import { HealerFunction } from './healer-function.js';
 import { nagArnPrefix } from './nag-ids.js';
 

@@ -13,7 +13,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { ConsumerGroupTargetConfig } from '../../functions/workflow-steps/consumer-lag.js';
+import type { ConsumerGroupTargetConfig } from '#functions/workflow-steps/consumer-lag.js';
 import type { ClusterConfig } from '../config/schema.js';
 import type { RecoveryWorkflows } from './recovery-workflows.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';

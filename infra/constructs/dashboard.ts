@@ -35,10 +35,10 @@ import { StateMachine, type CfnStateMachine, type IStateMachine } from 'aws-cdk-
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import { MTTA_DIMENSION, MTTA_METRIC } from '../../functions/lifecycle/mtta-metric.js';
-import { seriesKey } from '../../functions/probe/metrics.js';
+import { MTTA_DIMENSION, MTTA_METRIC } from '#functions/lifecycle/mtta-metric.js';
+import { seriesKey } from '#functions/probe/metrics.js';
 import { DIMENSIONS, MSK_NAMESPACE, PROBE_METRICS, probeRunsMetric, probeRunsMetricName } from './alarm-specs.js';
-import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
+import { metricsNamespace } from '#domain/metrics-namespace.js';
 
 /**
  * The probe series kinds (functions/probe/metrics.ts seriesKey) the dashboard graphs for a cluster,

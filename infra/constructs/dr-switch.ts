@@ -5,7 +5,7 @@
 // definitionSubstitutions. The false-alarm path is in both: only a failover's probe (its
 // target.site.expect is `unreachable`) can reach it.
 
-import type { DrWorkflow } from '../../functions/workflow-steps/dr-target.js';
+import type { DrWorkflow } from '#functions/workflow-steps/dr-target.js';
 
 export const DR_SWITCH_TEMPLATE = 'dr-switch';
 

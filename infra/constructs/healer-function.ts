@@ -30,7 +30,7 @@ import type { IStringParameter } from 'aws-cdk-lib/aws-ssm';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { nagArnPrefix } from './nag-ids.js';
-import { NAMESPACE } from '../../functions/probe/metrics.js';
+import { NAMESPACE } from '#functions/probe/metrics.js';
 
 /**
  * Construct context naming the metrics namespace of the functions below (HealerStack sets it to

@@ -7,7 +7,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Construct } from 'constructs';
 import { HealerFunction } from './healer-function.js';
-import type { ClusterFacts } from '../../functions/domain/types.js';
+import type { ClusterFacts } from '#domain/types.js';
 
 export const INCIDENT_METRICS_INTERVAL = Duration.minutes(5);
 

@@ -20,7 +20,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { INCIDENT_TABLE_SCHEMA } from '../../functions/shared/store/table.js';
+import { INCIDENT_TABLE_SCHEMA } from '#shared/store/table.js';
 
 export class IncidentTable extends Construct {
   readonly table: Table;

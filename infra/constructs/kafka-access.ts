@@ -12,7 +12,7 @@
 //   heartbeats.
 import { Aws, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { SecurityRef } from '../../functions/shared/kafka-security.js';
+import type { SecurityRef } from '#shared/kafka-security.js';
 import type { ClusterConfig } from '../config/schema.js';
 import type { HealerFunction } from './healer-function.js';
 

@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { DockerImage, Stack } from 'aws-cdk-lib';
 import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { buildProbeLayer, LAYER_MODULES, LAYER_PACKAGE, PROBE_ENTRY } from '../../layers/probe/build.js';
+import { buildProbeLayer, LAYER_MODULES, LAYER_PACKAGE, PROBE_ENTRY } from '#layers/probe/build.js';
 import type { HealerFunctionLayer } from './healer-function.js';
 
 /** The module name the layer provides (and the functions using it leave external). */

@@ -19,8 +19,8 @@ import { dashboardProbeSeries } from './dashboard.js';
 import { HealerFunction } from './healer-function.js';
 import { grantKafkaAccess, securityRef } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
-import type { SecurityRef } from '../../functions/shared/kafka-security.js';
-import { parseHostPort } from '../../functions/shared/probe/index.js';
+import type { SecurityRef } from '#shared/kafka-security.js';
+import { parseHostPort } from '#shared/probe/index.js';
 
 /**
  * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the

@@ -15,7 +15,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { QuorumTargetConfig } from '../../functions/workflow-steps/quorum-recovery.js';
+import type { QuorumTargetConfig } from '#functions/workflow-steps/quorum-recovery.js';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
 import {
   RECOVERY_RUNBOOKS,

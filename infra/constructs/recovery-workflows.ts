@@ -25,11 +25,11 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadRunbook } from '../runbooks.js';
-import { parseHostPort } from '../../functions/shared/probe/index.js';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
-import type { ClusterTargetConfig } from '../../functions/workflow-steps/handler.js';
+import { parseHostPort } from '#shared/probe/index.js';
+import { workflowArnEnvName } from '#shared/workflows.js';
+import type { ClusterTargetConfig } from '#functions/workflow-steps/handler.js';
 // The tag every broker (and ZooKeeper) instance of a large or tag-found deployment carries: `kafka-heal:deployment=<deployment>`.
-import { DEPLOYMENT_TAG } from '../../functions/workflow-steps/instances.js';
+import { DEPLOYMENT_TAG } from '#functions/workflow-steps/instances.js';
 import { brokerHostPaths, zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { consumerLagTargetFields } from './consumer-lag-workflow.js';
 import { drTargetConfig } from './dr-workflows.js';

@@ -9,9 +9,9 @@
 // config's `policy` block in step with what you set by hand, or change it there.
 import { ParameterTier, StringParameter } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
-import { parsePolicy } from '../../functions/domain/policy.js';
-import { policyParameterName } from '../../functions/shared/policy-source.js';
-import type { RuntimePolicy } from '../../functions/domain/types.js';
+import { parsePolicy } from '#domain/policy.js';
+import { policyParameterName } from '#shared/policy-source.js';
+import type { RuntimePolicy } from '#domain/types.js';
 import type { ClusterConfig } from '../config/schema.js';
 
 /** The path prefix every cluster's policy parameter of a deployment shares (POLICY_PARAMETER_PREFIX). */

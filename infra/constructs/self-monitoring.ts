@@ -21,7 +21,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { serviceDimension } from './dashboard.js';
-import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
+import { metricsNamespace } from '#domain/metrics-namespace.js';
 import type { HealerFunction } from './healer-function.js';
 
 export function selfAlarmPrefix(deployment: string): string {

@@ -25,9 +25,9 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { APPROVAL_RESOURCE_TEMPLATE } from '../../functions/approvals/schema.js';
-import type { Workflow } from '../../functions/domain/types.js';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import { APPROVAL_RESOURCE_TEMPLATE } from '#functions/approvals/schema.js';
+import type { Workflow } from '#domain/types.js';
+import { workflowArnEnvName } from '#shared/workflows.js';
 import { DR_DIRECTIONS, DR_SWITCH_TEMPLATE } from './dr-switch.js';
 import { PROJECT_ROOT, type HealerFunction } from './healer-function.js';
 import { nagArnPrefix } from './nag-ids.js';

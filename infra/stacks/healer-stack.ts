@@ -25,7 +25,7 @@ import { CascadeRecoveryWorkflow } from '../constructs/cascade-workflow.js';
 import { DiskPressureWorkflow } from '../constructs/disk-pressure-workflow.js';
 import { Escalation } from '../constructs/escalation.js';
 import { HealerFunction, METRICS_NAMESPACE_CONTEXT } from '../constructs/healer-function.js';
-import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
+import { metricsNamespace } from '#domain/metrics-namespace.js';
 import { IncidentTable } from '../constructs/incident-table.js';
 import { IncidentMetrics } from '../constructs/incident-metrics.js';
 import { Ingestion } from '../constructs/ingestion.js';
@@ -41,7 +41,7 @@ import { SelfMonitoring } from '../constructs/self-monitoring.js';
 import { WebhookApi } from '../constructs/webhook-api.js';
 import { ApiGatewayAccount } from '../constructs/api-gateway-account.js';
 import { approvalStateMachines, escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import { workflowArnEnvName } from '#shared/workflows.js';
 
 export function stackNameFor(deployment: string): string {
   return `KafkaHeal-${deployment}`;

@@ -13,7 +13,7 @@
 // "CloudWatch Alarm Contributor State Change" event, as CloudWatch sends them; the alarm itself
 // is in ALARM while any contributor is. Anything else is reported as not evaluated locally.
 import { createHash } from 'node:crypto';
-import type { AlarmSpec, Comparison, Statistic } from '../../infra/constructs/alarm-specs.js';
+import type { AlarmSpec, Comparison, Statistic } from '#infra/constructs/alarm-specs.js';
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 

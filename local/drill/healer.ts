@@ -17,55 +17,55 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { createClassifyHandler } from '../../functions/classify/handler.js';
-import { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '../../functions/domain/escalation.js';
-import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
-import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
-import { parsePolicy } from '../../functions/domain/policy.js';
-import { WORKFLOWS, type RuntimePolicy, type Workflow } from '../../functions/domain/types.js';
-import { AlarmOwnership, STACK_NAME_TAG } from '../../functions/ingest/alarm-owner.js';
-import { createIngestHandler } from '../../functions/ingest/handler.js';
-import { createWebhookHandler } from '../../functions/ingest/webhook.js';
-import type { ProbeClusterConfig } from '../../functions/contracts/clusters-file.js';
-import { ingestQueueSender, makeProbeHandler } from '../../functions/probe/handler.js';
-import type { ProbeResultEvent } from '../../functions/domain/normalize/probe.js';
-import { metricsNamespace, probeMetricDocuments, type MetricDocument } from '../../functions/probe/metrics.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../tools/incident-store.js';
-import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
-import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import type { PolicySource } from '../../functions/shared/policy-source.js';
-import { probeCluster } from '../../functions/shared/probe/index.js';
-import { workflowArnEnvName } from '../../functions/shared/workflows.js';
+import { createClassifyHandler } from '#functions/classify/handler.js';
+import { DEFAULT_ESCALATION_POLICY, type EscalationPolicy } from '#domain/escalation.js';
+import { EscalationStepSchema, makeEscalationHandler } from '#functions/escalation/handler.js';
+import { ClusterStepSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import { DrStepSchema } from '#functions/cluster-steps/dr.js';
+import { parsePolicy } from '#domain/policy.js';
+import { WORKFLOWS, type RuntimePolicy, type Workflow } from '#domain/types.js';
+import { AlarmOwnership, STACK_NAME_TAG } from '#functions/ingest/alarm-owner.js';
+import { createIngestHandler } from '#functions/ingest/handler.js';
+import { createWebhookHandler } from '#functions/ingest/webhook.js';
+import type { ProbeClusterConfig } from '#contracts/clusters-file.js';
+import { ingestQueueSender, makeProbeHandler } from '#functions/probe/handler.js';
+import type { ProbeResultEvent } from '#domain/normalize/probe.js';
+import { metricsNamespace, probeMetricDocuments, type MetricDocument } from '#functions/probe/metrics.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore } from '#tools/incident-store.js';
+import { notify, type NotifyDeps } from '#shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '#shared/pagerduty.js';
+import type { PolicySource } from '#shared/policy-source.js';
+import { probeCluster } from '#shared/probe/index.js';
+import { workflowArnEnvName } from '#shared/workflows.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import type { LagActionClients } from '../../functions/workflow-steps/consumer-lag.js';
-import { clusterAlarmSpecs, type AlarmSpec } from '../../infra/constructs/alarm-specs.js';
+} from '#functions/workflow-steps/handler.js';
+import type { LagActionClients } from '#functions/workflow-steps/consumer-lag.js';
+import { clusterAlarmSpecs, type AlarmSpec } from '#infra/constructs/alarm-specs.js';
 import {
   brokerRecoverySubstitutions,
   clusterTarget,
   mskBrokerRecoverySubstitutions,
   runbookDocumentName,
-} from '../../infra/constructs/recovery-workflows.js';
-import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
-import { escalationSubstitutions } from '../../infra/constructs/escalation.js';
+} from '#infra/constructs/recovery-workflows.js';
+import { alertRouting, clusterFacts, validateConfig, type HealerConfig } from '#infra/config/schema.js';
+import { escalationSubstitutions } from '#infra/constructs/escalation.js';
 import {
   RENDERED_WORKFLOWS,
   aslFile,
   definitionText,
   escalationNotifySubstitutions,
-} from '../../infra/constructs/workflows.js';
+} from '#infra/constructs/workflows.js';
 import type { DrSettings, DrSite } from '../dr-site.js';
 import { startPagerDutyReceiver, type PagerDutyReceiver, type ResponderOptions } from '../pagerduty-receiver.js';
 import { startApiServer, type ApiServer } from '../api-server.js';
-import { makePagerDutyWebhookHandler } from '../../functions/lifecycle/pagerduty-webhook.js';
-import { LifecycleRecords } from '../../functions/lifecycle/records.js';
-import { runAutoResolve } from '../../functions/lifecycle/auto-resolve.js';
-import type { ClusterAlarmSource } from '../../functions/lifecycle/cluster-alarms.js';
+import { makePagerDutyWebhookHandler } from '#functions/lifecycle/pagerduty-webhook.js';
+import { LifecycleRecords } from '#functions/lifecycle/records.js';
+import { runAutoResolve } from '#functions/lifecycle/auto-resolve.js';
+import type { ClusterAlarmSource } from '#functions/lifecycle/cluster-alarms.js';
 import { createIncidentTable, type DynamoDbLocal } from '../dynamodb-local.js';
 import type { LocalCluster } from '../kafka/cluster.js';
 import { localMskDouble, mskClusterArnFor } from '../kafka/msk-double.js';
@@ -103,7 +103,7 @@ import { startMonitoringStack, type MonitoringStack } from '../monitoring/promet
 import { writeKafkaHome } from './kafka-home.js';
 import { ZookeeperQuorumRule, alertmanagerWebhook, type ZkRuleTransition } from './zookeeper-alerts.js';
 import type { INJECTABLE_ALERTS } from './scenario.js';
-import { observeEnsemble } from '../../functions/shared/zookeeper.js';
+import { observeEnsemble } from '#shared/zookeeper.js';
 import { AlarmEvaluator, alarmStateChangeEvent, type AlarmTransition, type MetricSample } from './alarm-evaluator.js';
 import {
   LocalQueue,
@@ -114,7 +114,7 @@ import {
   sqsClientDouble,
 } from './aws-doubles.js';
 import type { ProbedPartition } from './report.js';
-import { SecretCache, securityLoader, type SecurityLoader } from '../../functions/shared/kafka-security.js';
+import { SecretCache, securityLoader, type SecurityLoader } from '#shared/kafka-security.js';
 
 export const DEPLOYMENT = 'drill';
 const REGION = 'eu-west-1';

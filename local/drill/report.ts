@@ -1,6 +1,6 @@
 // Assembles the DrillReport (report-types.ts) from what one run observed, and checks the
 // scenario's expectations against it. Pure: every time and count comes in as data.
-import type { IncidentWithTimeline } from '../../functions/shared/store/index.js';
+import type { IncidentWithTimeline } from '#shared/store/index.js';
 import type {
   DrillAction,
   DrillExpectationResult,

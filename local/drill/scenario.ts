@@ -9,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { FAULT_ACTIONS, ZK_FAULT_ACTIONS } from '../kafka/cluster.js';
-import { PolicyError, parsePolicy } from '../../functions/domain/policy.js';
-import { INCIDENT_TYPES, WORKFLOWS } from '../../functions/domain/types.js';
+import { PolicyError, parsePolicy } from '#domain/policy.js';
+import { INCIDENT_TYPES, WORKFLOWS } from '#domain/types.js';
 
 /** Where the built-in scenarios live. */
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'drills', 'scenarios');

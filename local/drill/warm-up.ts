@@ -6,12 +6,12 @@
 // the baseline the drill runs the incident store's own calls once, through the real IncidentStore,
 // on a scratch table it then deletes: nothing of the drill's table or timing is touched.
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { classify } from '../../functions/domain/classify.js';
-import { correlate } from '../../functions/domain/correlate.js';
-import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
-import type { Signal } from '../../functions/domain/types.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { ACTIVE_STATUSES, IncidentStore } from '../../tools/incident-store.js';
+import { classify } from '#domain/classify.js';
+import { correlate } from '#domain/correlate.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import type { Signal } from '#domain/types.js';
+import { documentClient } from '#shared/clients.js';
+import { ACTIVE_STATUSES, IncidentStore } from '#tools/incident-store.js';
 import { createIncidentTable } from '../dynamodb-local.js';
 
 /** Runs every incident-store call the healer makes once on a scratch table; returns the milliseconds it took. */

@@ -11,7 +11,7 @@
 //                healer puts on the ingest queue as the webhook API does in AWS
 //
 // Pure apart from the payload's clock: the caller scrapes and passes the observation in.
-import { ensembleQuorum, type EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
+import { ensembleQuorum, type EnsembleObservation } from '#domain/quorum-recovery.js';
 
 export const ZK_QUORUM_ALERT = 'ZookeeperQuorumLost';
 

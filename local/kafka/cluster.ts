@@ -54,8 +54,8 @@ import {
 } from './config.js';
 import { localCertificates, makeLocalCertificates, type LocalCertificates } from './tls.js';
 import { runKafkaTool } from './tools.js';
-import type { ProbeSecurity } from '../../functions/shared/probe/index.js';
-import type { SecurityRef } from '../../functions/shared/kafka-security.js';
+import type { ProbeSecurity } from '#shared/probe/index.js';
+import type { SecurityRef } from '#shared/kafka-security.js';
 import {
   ClusterNotFoundError,
   ClusterNotHealthyError,
@@ -67,7 +67,7 @@ import {
   UnknownNodeError,
 } from './errors.js';
 import { checkHealth, touchOffsetsTopic, type HealthReport } from './health.js';
-import { zookeeperMode } from '../../functions/shared/zookeeper.js';
+import { zookeeperMode } from '#shared/zookeeper.js';
 import { zkExists } from './zk-client.js';
 import {
   delay,

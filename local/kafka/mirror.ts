@@ -22,7 +22,7 @@ import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureJars } from '../maven.js';
-import { heartbeatSentAt, readNewestRecords } from '../../functions/cluster-steps/heartbeats.js';
+import { heartbeatSentAt, readNewestRecords } from '#functions/cluster-steps/heartbeats.js';
 import { LOG4J2_XML, extraJvmOpts, markerProp, renderProps } from './config.js';
 import { NodeFailedError } from './errors.js';
 import { newAdmin } from './health.js';

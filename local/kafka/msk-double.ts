@@ -5,7 +5,7 @@
 // of that id (MSK numbers its brokers 1..N, as the local cluster does).
 // Only the control plane's bookkeeping is simulated: the broker that goes down and comes back is
 // a real JVM, and every check before and after the reboot probes the real cluster.
-import { probeCluster } from '../../functions/shared/probe/index.js';
+import { probeCluster } from '#shared/probe/index.js';
 import { mskBindings, type MskBindings } from '../stepfunctions/bindings.js';
 import { mskStorageBindings, type LocalMskCluster, type MskStorageBindings } from '../stepfunctions/msk-storage.js';
 import type { LocalCluster } from './cluster.js';

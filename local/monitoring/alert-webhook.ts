@@ -10,8 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { createAuthorizer } from '../../functions/webhook-authorizer/handler.js';
-import { BEARER_HEADER_PATTERN } from '../../infra/constructs/webhook-api.js';
+import { createAuthorizer } from '#functions/webhook-authorizer/handler.js';
+import { BEARER_HEADER_PATTERN } from '#infra/constructs/webhook-api.js';
 
 export const WEBHOOK_PATH = '/alertmanager';
 /** API Gateway's payload limit is 10 MB; the handler itself answers 413 above 256 KB. */

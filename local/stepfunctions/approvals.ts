@@ -24,8 +24,8 @@ import {
   type ApprovalDecision,
   type ApprovalRequest,
   type TaskCallbacks,
-} from '../../functions/approvals/schema.js';
-import { InputValidationError } from '../../functions/shared/errors.js';
+} from '#functions/approvals/schema.js';
+import { InputValidationError } from '#shared/errors.js';
 import { lambdaError, type LocalFunction } from './bindings.js';
 import { TaskError, type Json, type TaskBinding, type TaskCall } from './runtime.js';
 

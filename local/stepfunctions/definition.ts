@@ -6,7 +6,7 @@
 // (ItemProcessor / Iterator) and Parallel (Branches) states, because aws-local-stepfunctions
 // keys its overrides by state name wherever the state sits.
 import { readFileSync } from 'node:fs';
-import { renderDefinition } from '../../infra/constructs/workflows.js';
+import { renderDefinition } from '#infra/constructs/workflows.js';
 
 /** The parts of an ASL state the local runtime reads. */
 export interface AslState {

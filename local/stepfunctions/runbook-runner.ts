@@ -16,7 +16,7 @@ import {
   loadRunbook,
   renderSteps,
   type RunbookDocument,
-} from '../../infra/runbooks.js';
+} from '#infra/runbooks.js';
 import type { CommandOutcome, CommandRun } from './bindings.js';
 import { TaskError } from './runtime.js';
 

@@ -1,9 +1,9 @@
 // `kafka-heal approve|reject`: bad input is refused before anything is read; the happy path runs
 // against DynamoDB Local and the local approval server in test/integration/approval-page.test.ts.
 import { describe, expect, it } from 'vitest';
-import { describeOutcome } from '../../cli/commands/approve.js';
-import { main } from '../../cli/main.js';
-import type { ApprovalRecord } from '../../functions/approvals/store.js';
+import { describeOutcome } from '#cli/commands/approve.js';
+import { main } from '#cli/main.js';
+import type { ApprovalRecord } from '#functions/approvals/store.js';
 import { captureIO } from '../support/helpers.js';
 
 const ID = 'Zm9vYmFyYmF6cXV4MTIzNA';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
+import { main } from '#cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
 
 /** The runbook's worked example: 100,000 msg/s of 1 KiB, 5 consumer groups, 7 days, RF 3, peak 2.5. */

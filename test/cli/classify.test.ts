@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import type { ClassifyOutput } from '../../cli/commands/classify.js';
+import { main } from '#cli/main.js';
+import type { ClassifyOutput } from '#cli/commands/classify.js';
 
 const EVENTS = 'test/fixtures/events';
 const CONFIG = 'test/fixtures/config/classify-clusters.yaml';

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
+import { main } from '#cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
 
 async function run(...argv: string[]) {

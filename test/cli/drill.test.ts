@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsDeps } from '../../cli/commands/drill.js';
-import { main } from '../../cli/main.js';
+import { awsDeps } from '#cli/commands/drill.js';
+import { main } from '#cli/main.js';
 
 async function run(...argv: string[]) {
   const out: string[] = [];
@@ -240,7 +240,7 @@ describe('kafka-heal drill (local): bad input exits 2 before anything starts', (
   });
 
   it("silences the handlers' shared logger, which exists before the drill starts (its lines would mix into the JSON report on stdout)", async () => {
-    const { logger } = await import('../../functions/shared/powertools.js');
+    const { logger } = await import('#shared/powertools.js');
     logger.setLogLevel('INFO');
     const before = process.env.POWERTOOLS_LOG_LEVEL;
     delete process.env.POWERTOOLS_LOG_LEVEL;

@@ -2,8 +2,8 @@
 // turns an unknown flag into one line on stderr with exit 2. The list comes from
 // cli/commands/index.ts, so a new command is covered the moment it is registered.
 import { describe, expect, it } from 'vitest';
-import { commands } from '../../cli/commands/index.js';
-import { helpText, main } from '../../cli/main.js';
+import { commands } from '#cli/commands/index.js';
+import { helpText, main } from '#cli/main.js';
 import { captureIO } from '../support/helpers.js';
 
 const names = commands.map((c) => c.path.join(' '));

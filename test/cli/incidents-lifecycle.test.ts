@@ -5,9 +5,9 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { describeLifecycle, invokeLifecycle } from '../../cli/commands/incidents.js';
-import { main } from '../../cli/main.js';
-import type { LifecycleCommandResult } from '../../functions/lifecycle/command.js';
+import { describeLifecycle, invokeLifecycle } from '#cli/commands/incidents.js';
+import { main } from '#cli/main.js';
+import type { LifecycleCommandResult } from '#functions/lifecycle/command.js';
 import { captureIO } from '../support/helpers.js';
 
 async function cli(...argv: string[]) {

@@ -1,11 +1,11 @@
 // Bad input and failure paths of the incident-reading commands and their store; the happy paths
 // run against DynamoDB Local in test/integration/cli-incidents.test.ts.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { renderIncident, renderList, shortTime } from '../../cli/commands/incidents.js';
-import { main } from '../../cli/main.js';
-import { describeStoreError, openStore } from '../../cli/store.js';
-import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline } from '../../tools/incident-store.js';
+import { renderIncident, renderList, shortTime } from '#cli/commands/incidents.js';
+import { main } from '#cli/main.js';
+import { describeStoreError, openStore } from '#cli/store.js';
+import { IncidentNotFoundError } from '#shared/errors.js';
+import type { IncidentWithTimeline } from '#tools/incident-store.js';
 import { captureIO, closedPort } from '../support/helpers.js';
 
 async function cli(...argv: string[]) {

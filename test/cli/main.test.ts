@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError, intFlag, parseFlags, requireFlag, type Command } from '../../cli/args.js';
-import { helpText, main } from '../../cli/main.js';
+import { UsageError, intFlag, parseFlags, requireFlag, type Command } from '#cli/args.js';
+import { helpText, main } from '#cli/main.js';
 import { captureIO as capture } from '../support/helpers.js';
 
 const calls: string[][] = [];

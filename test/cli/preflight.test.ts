@@ -29,8 +29,8 @@ import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { makePreflightCommand } from '../../cli/commands/preflight.js';
-import { main } from '../../cli/main.js';
+import { makePreflightCommand } from '#cli/commands/preflight.js';
+import { main } from '#cli/main.js';
 import {
   apiGatewayLogging,
   trustsApiGateway,
@@ -49,11 +49,11 @@ import {
   stateMachines,
   type PreflightClients,
   type PreflightContext,
-} from '../../cli/preflight/checks.js';
-import { planFor, type DeploymentPlan } from '../../cli/preflight/plan.js';
-import { formatResult, type CheckResult } from '../../cli/preflight/result.js';
-import { runChecks } from '../../cli/preflight/run.js';
-import { loadConfigFile, type HealerConfig, type SecurityConfig } from '../../infra/config/schema.js';
+} from '#cli/preflight/checks.js';
+import { planFor, type DeploymentPlan } from '#cli/preflight/plan.js';
+import { formatResult, type CheckResult } from '#cli/preflight/result.js';
+import { runChecks } from '#cli/preflight/run.js';
+import { loadConfigFile, type HealerConfig, type SecurityConfig } from '#infra/config/schema.js';
 import { captureIO } from '../support/helpers.js';
 
 const sts = mockClient(STSClient);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { probeCommand, renderSnapshot } from '../../cli/commands/probe.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import { main } from '#cli/main.js';
+import { probeCommand, renderSnapshot } from '#cli/commands/probe.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
 import { captureIO, closedPort } from '../support/helpers.js';
 
 describe('kafka-heal probe: bad input exits 2 with one line', () => {

@@ -1,8 +1,8 @@
 // Text from alerts reaches the operator's terminal only as visible escapes (cli/terminal.ts).
 import { describe, expect, it } from 'vitest';
-import type { Command } from '../../cli/args.js';
-import { main } from '../../cli/main.js';
-import { terminalSafe } from '../../cli/terminal.js';
+import type { Command } from '#cli/args.js';
+import { main } from '#cli/main.js';
+import { terminalSafe } from '#cli/terminal.js';
 import { captureIO } from '../support/helpers.js';
 
 describe('terminalSafe', () => {

@@ -4,8 +4,8 @@
 // classify handlers, state machines and SSM documents; the assertions are the scenario's own
 // expectations plus the facts each scenario is about. Figures print with a "[drill-figures]" prefix.
 import { describe, expect, it } from 'vitest';
-import { alarmName } from '../../infra/constructs/alarm-specs.js';
-import { DEPLOYMENT } from '../../local/drill/healer.js';
+import { alarmName } from '#infra/constructs/alarm-specs.js';
+import { DEPLOYMENT } from '#local/drill/healer.js';
 import { expectBrokerCrashHealed, sharedDrillCluster } from './shared-cluster.js';
 
 const { drill } = sharedDrillCluster('drill-it');

@@ -18,9 +18,9 @@ import { appendFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill, type DrillReport, type DrillTimelineEntry } from '../../local/drill/index.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
+import { loadScenario, runDrill, type DrillReport, type DrillTimelineEntry } from '#local/drill/index.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
 
 let cluster: LocalCluster;
 let dynamo: DynamoDbLocal;

@@ -9,11 +9,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FOLDED_TYPES } from '../../functions/domain/correlate.js';
-import type { IncidentType } from '../../functions/domain/types.js';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill } from '../../local/drill/index.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { FOLDED_TYPES } from '#domain/correlate.js';
+import type { IncidentType } from '#domain/types.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
+import { loadScenario, runDrill } from '#local/drill/index.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
 
 let primary: LocalCluster;
 let dr: LocalCluster;

@@ -8,7 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../local/drill/index.js';
+import type { DrillReport } from '#local/drill/index.js';
 import { sharedDrillCluster } from './shared-cluster.js';
 
 const shared = sharedDrillCluster('drill-lag-disk', {}, { warmUp: false });

@@ -8,11 +8,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill } from '../../local/drill/index.js';
-import { warmIncidentStore } from '../../local/drill/warm-up.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { planExporters, type ExporterPlan } from '../../local/monitoring/exporters.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
+import { loadScenario, runDrill } from '#local/drill/index.js';
+import { warmIncidentStore } from '#local/drill/warm-up.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
+import { planExporters, type ExporterPlan } from '#local/monitoring/exporters.js';
 import { processesMentioning } from '../support/processes.js';
 
 let cluster: LocalCluster;

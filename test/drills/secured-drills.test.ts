@@ -4,7 +4,7 @@
 // with its credentials and CA bundle read from the drill's Secrets Manager double; the drill's
 // traffic uses the PLAINTEXT listener. Figures print with a "[drill-figures]" prefix.
 import { describe, expect, it } from 'vitest';
-import type { DrillReport } from '../../local/drill/index.js';
+import type { DrillReport } from '#local/drill/index.js';
 import { expectBrokerCrashHealed, sharedDrillCluster } from './shared-cluster.js';
 
 const { cluster, drill, reportText } = sharedDrillCluster('drill-sasl', {

@@ -7,10 +7,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { loadScenario, runDrill, type DrillReport } from '../../local/drill/index.js';
-import { warmIncidentStore } from '../../local/drill/warm-up.js';
-import { startCluster, type LocalCluster, type StartOptions } from '../../local/kafka/cluster.js';
+import { startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
+import { loadScenario, runDrill, type DrillReport } from '#local/drill/index.js';
+import { warmIncidentStore } from '#local/drill/warm-up.js';
+import { startCluster, type LocalCluster, type StartOptions } from '#local/kafka/cluster.js';
 
 export interface SharedDrillCluster {
   cluster: () => LocalCluster;

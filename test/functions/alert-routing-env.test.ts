@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertRoutingFromEnv, parseAlertRouting } from '../../functions/shared/env.js';
+import { alertRoutingFromEnv, parseAlertRouting } from '#shared/env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'kh-routing-'));
 function deployed(text: string): NodeJS.ProcessEnv {

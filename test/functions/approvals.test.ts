@@ -2,12 +2,12 @@
 // endpoint's answers for every kind of link, the single decision and its hand-over to Step
 // Functions, the request handler's record/timeline/notification. DynamoDB Local, the local
 // approval server and Chromium run the same code in test/integration/approval-page.test.ts.
-import { verifyIncidentLink } from '../../functions/lifecycle/links.js';
+import { verifyIncidentLink } from '#functions/lifecycle/links.js';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { describe, expect, it } from 'vitest';
-import { decideApproval, type DecideDeps } from '../../functions/approvals/decide.js';
-import { makeApprovalEndpoint, PAGE_HEADERS, type ApprovalHttpEvent } from '../../functions/approvals/endpoint.js';
+import { decideApproval, type DecideDeps } from '#functions/approvals/decide.js';
+import { makeApprovalEndpoint, PAGE_HEADERS, type ApprovalHttpEvent } from '#functions/approvals/endpoint.js';
 import {
   SigningKeyError,
   approvalLink,
@@ -15,18 +15,18 @@ import {
   signingKeyFromSecret,
   staticSigningKey,
   verify,
-} from '../../functions/approvals/links.js';
-import { approvalPage, escapeHtml, noticePage } from '../../functions/approvals/page.js';
-import { evidenceFrom, makeApprovalRequestHandler } from '../../functions/approvals/request.js';
-import { answerTask, type TaskCallbacks } from '../../functions/approvals/schema.js';
+} from '#functions/approvals/links.js';
+import { approvalPage, escapeHtml, noticePage } from '#functions/approvals/page.js';
+import { evidenceFrom, makeApprovalRequestHandler } from '#functions/approvals/request.js';
+import { answerTask, type TaskCallbacks } from '#functions/approvals/schema.js';
 import {
   ApprovalAlreadyDecided,
   ApprovalExpired,
   ApprovalNotFound,
   type ApprovalRecord,
-} from '../../functions/approvals/store.js';
-import { IncidentStatusConflict } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
+} from '#functions/approvals/store.js';
+import { IncidentStatusConflict } from '#shared/errors.js';
+import type { IncidentWithTimeline, TimelineEntry } from '#tools/incident-store.js';
 
 const KEY = Buffer.alloc(32, 7);
 const NOW = Date.parse('2026-11-22T05:00:00.000Z');

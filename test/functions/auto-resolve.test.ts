@@ -4,15 +4,15 @@
 import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { alarmMarker } from '../../functions/domain/normalize/marker.js';
-import { parsePolicy } from '../../functions/domain/policy.js';
-import type { AlarmStatus } from '../../functions/domain/lifecycle.js';
-import { runAutoResolve, type AutoResolveDeps } from '../../functions/lifecycle/auto-resolve.js';
-import { cloudWatchAlarmSource, MAX_ALARM_PAGES } from '../../functions/lifecycle/cluster-alarms.js';
-import { ConditionalWriteConflict } from '../../functions/shared/errors.js';
-import type { IncidentRecord } from '../../tools/incident-store.js';
+import { alarmMarker } from '#domain/normalize/marker.js';
+import { parsePolicy } from '#domain/policy.js';
+import type { AlarmStatus } from '#domain/lifecycle.js';
+import { runAutoResolve, type AutoResolveDeps } from '#functions/lifecycle/auto-resolve.js';
+import { cloudWatchAlarmSource, MAX_ALARM_PAGES } from '#functions/lifecycle/cluster-alarms.js';
+import { ConditionalWriteConflict } from '#shared/errors.js';
+import type { IncidentRecord } from '#tools/incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
-import type { LoadedPolicy } from '../../functions/shared/policy-source.js';
+import type { LoadedPolicy } from '#shared/policy-source.js';
 
 const NOW = new Date('2026-11-22T03:00:00.000Z');
 const ago = (s: number) => new Date(NOW.getTime() - s * 1000).toISOString();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { resolveCascadeTarget, type CascadeClusterTarget } from '../../functions/workflow-steps/cascade.js';
-import { resolveDiskTarget, type DiskClusterTarget } from '../../functions/workflow-steps/disk-pressure.js';
-import { isNestedState } from '../../functions/workflow-steps/nested.js';
+import { resolveCascadeTarget, type CascadeClusterTarget } from '#functions/workflow-steps/cascade.js';
+import { resolveDiskTarget, type DiskClusterTarget } from '#functions/workflow-steps/disk-pressure.js';
+import { isNestedState } from '#functions/workflow-steps/nested.js';
 
 const EC2: CascadeClusterTarget = {
   cluster: 'orders',

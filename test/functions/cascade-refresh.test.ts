@@ -9,9 +9,9 @@ import {
   resolveCascadeTarget,
   startCascade,
   type CascadeClusterTarget,
-} from '../../functions/workflow-steps/cascade.js';
-import { makeWorkflowStepsHandler, WorkflowStepSchema } from '../../functions/workflow-steps/handler.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
+} from '#functions/workflow-steps/cascade.js';
+import { makeWorkflowStepsHandler, WorkflowStepSchema } from '#functions/workflow-steps/handler.js';
+import type { IncidentWithTimeline, TimelineEntry } from '#tools/incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const EC2: CascadeClusterTarget = {

@@ -6,10 +6,10 @@ import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
-import { executionName, incidentIdFor } from '../../functions/domain/incident-id.js';
-import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
-import { SsmPolicySource } from '../../functions/shared/policy-source.js';
+import { createClassifyHandler, type ClassifyDeps } from '#functions/classify/handler.js';
+import { executionName, incidentIdFor } from '#domain/incident-id.js';
+import type { ClusterFacts, Signal } from '#domain/types.js';
+import { SsmPolicySource } from '#shared/policy-source.js';
 import { FakeIncidentStore } from './fake-incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -6,15 +6,15 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { escalationReason } from '../../functions/domain/broker-recovery.js';
-import type { TimelineEntry } from '../../functions/shared/store/index.js';
+import { escalationReason } from '#domain/broker-recovery.js';
+import type { TimelineEntry } from '#shared/store/index.js';
 import {
   LAG_DRY_RUN_REASON,
   actOnLag,
   type ActOnLag,
   type LagActionClients,
-} from '../../functions/workflow-steps/consumer-lag.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
+} from '#functions/workflow-steps/consumer-lag.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
 
 const TEAM_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:payments-team';
 const HOOK_TOPIC = 'arn:aws:sns:eu-west-1:123456789012:payments-scale';

@@ -2,12 +2,12 @@
 // batches, and the cluster steps' refusals. The real-Kafka paths run in
 // test/integration/dr-failover-real-kafka.test.ts.
 import { describe, expect, it, vi } from 'vitest';
-import { makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import { makeDrStepsHandler } from '../../functions/cluster-steps/dr.js';
-import { TopicReadError, parseRecordBatches } from '../../functions/cluster-steps/heartbeats.js';
-import { UnknownClusterError } from '../../functions/contracts/clusters-file.js';
-import { RecoveryTargetError } from '../../functions/shared/recovery-errors.js';
-import { isDrWorkflow, resolveDrTarget, type DrClusterEntry } from '../../functions/workflow-steps/dr-target.js';
+import { makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import { makeDrStepsHandler } from '#functions/cluster-steps/dr.js';
+import { TopicReadError, parseRecordBatches } from '#functions/cluster-steps/heartbeats.js';
+import { UnknownClusterError } from '#contracts/clusters-file.js';
+import { RecoveryTargetError } from '#shared/recovery-errors.js';
+import { isDrWorkflow, resolveDrTarget, type DrClusterEntry } from '#functions/workflow-steps/dr-target.js';
 
 const dr = (over: Record<string, unknown> = {}) => ({
   peer: 'events-dr',
@@ -312,7 +312,7 @@ describe('dr-site-probe: one fresh probe of the primary against what the switch 
 
 describe('probe metrics for the site-down alarm', () => {
   it('ClusterReachable is 1 when a bootstrap server answered, 0 when none did', async () => {
-    const { probeMetricDocuments } = await import('../../functions/probe/metrics.js');
+    const { probeMetricDocuments } = await import('#functions/probe/metrics.js');
     const { SNAPSHOTS } = await import('../statemachines/recovery-fixtures.js');
     const reachable = (bootstrapReachable: boolean) =>
       probeMetricDocuments('events', { ...SNAPSHOTS.healthy(), bootstrapReachable })[0]?.metrics.find(

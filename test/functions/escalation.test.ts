@@ -2,18 +2,13 @@
 // reach, and the retry-queue consumer (redelivery through PagerDuty, else SNS; never dropped).
 import type { SQSEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import {
-  describeLadder,
-  ladderTargets,
-  makeEscalationHandler,
-  type Ladder,
-} from '../../functions/escalation/handler.js';
-import { makeRedeliverHandler } from '../../functions/escalation/redeliver.js';
-import { ladderStarterFromEnv } from '../../functions/escalation/start-ladder.js';
-import { makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
-import { retryQueueBody, type IncidentNotification, type NotifyDeps } from '../../functions/shared/notify.js';
-import { PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
+import { describeLadder, ladderTargets, makeEscalationHandler, type Ladder } from '#functions/escalation/handler.js';
+import { makeRedeliverHandler } from '#functions/escalation/redeliver.js';
+import { ladderStarterFromEnv } from '#functions/escalation/start-ladder.js';
+import { makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import type { IncidentWithTimeline, TimelineEntry } from '#tools/incident-store.js';
+import { retryQueueBody, type IncidentNotification, type NotifyDeps } from '#shared/notify.js';
+import { PagerDutyUnavailable } from '#shared/pagerduty.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const NOW = new Date('2026-11-22T05:00:00.000Z');

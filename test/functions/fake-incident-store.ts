@@ -1,12 +1,12 @@
 // An in-memory stand-in for the incident store in handler tests: same method shapes and the
 // semantics the handlers rely on (dedup by signal id, deterministic incident ids, re-entrant
 // lock). The real store is tested against DynamoDB Local in test/integration.
-import type { Correlation } from '../../functions/domain/correlate.js';
-import { fingerprintKey, incidentIdFor } from '../../functions/domain/incident-id.js';
-import type { Decision, HealRecord, IncidentStatus, Signal } from '../../functions/domain/types.js';
-import type { ClassifyStore } from '../../functions/classify/handler.js';
-import { LockHeldError, LockNotOwnedError } from '../../functions/shared/errors.js';
-import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '../../tools/incident-store.js';
+import type { Correlation } from '#domain/correlate.js';
+import { fingerprintKey, incidentIdFor } from '#domain/incident-id.js';
+import type { Decision, HealRecord, IncidentStatus, Signal } from '#domain/types.js';
+import type { ClassifyStore } from '#functions/classify/handler.js';
+import { LockHeldError, LockNotOwnedError } from '#shared/errors.js';
+import type { IncidentRecord, LockInfo, RawInput, RecordOutcome, TimelineEntry } from '#tools/incident-store.js';
 
 /** Every call the classifier makes, in one object (each piece of ClassifyStore at once: storePieces). */
 type ClassifyCalls = ClassifyStore['incidents'] &

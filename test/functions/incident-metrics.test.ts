@@ -1,9 +1,9 @@
 // The incident metrics handler: one Query per configured cluster, the OpenIncidents gauge per
 // severity and AwaitingApproval, as EMF documents with the names and dimensions the dashboard reads.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { OpenIncident } from '../../functions/domain/types.js';
-import { handler, publishIncidentMetrics } from '../../functions/incident-metrics/handler.js';
-import { metrics } from '../../functions/shared/powertools.js';
+import type { OpenIncident } from '#domain/types.js';
+import { handler, publishIncidentMetrics } from '#functions/incident-metrics/handler.js';
+import { metrics } from '#shared/powertools.js';
 import { storePieces } from '../support/store-pieces.js';
 
 interface Emf {

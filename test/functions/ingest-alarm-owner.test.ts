@@ -8,17 +8,12 @@ import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { ForeignAlarmError } from '../../functions/domain/errors.js';
-import type { ClusterFacts } from '../../functions/domain/types.js';
-import {
-  AlarmOwnership,
-  OWNER_CACHE_MS,
-  STACK_NAME_TAG,
-  cloudWatchTagReader,
-} from '../../functions/ingest/alarm-owner.js';
-import { createIngestHandler } from '../../functions/ingest/handler.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../tools/incident-store.js';
+import { ForeignAlarmError } from '#domain/errors.js';
+import type { ClusterFacts } from '#domain/types.js';
+import { AlarmOwnership, OWNER_CACHE_MS, STACK_NAME_TAG, cloudWatchTagReader } from '#functions/ingest/alarm-owner.js';
+import { createIngestHandler } from '#functions/ingest/handler.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore } from '#tools/incident-store.js';
 import { sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -11,12 +11,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
-import { createIngestHandler, type IngestDeps } from '../../functions/ingest/handler.js';
-import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '../../functions/ingest/webhook.js';
-import { normalize } from '../../functions/domain/normalize/index.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../tools/incident-store.js';
+import type { ClusterFacts, Signal } from '#domain/types.js';
+import { createIngestHandler, type IngestDeps } from '#functions/ingest/handler.js';
+import { MAX_WEBHOOK_BYTES, createWebhookHandler } from '#functions/ingest/webhook.js';
+import { normalize } from '#domain/normalize/index.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore } from '#tools/incident-store.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const QUEUE = 'https://sqs.eu-west-1.amazonaws.com/123456789012/kafka-heal-signals';
@@ -180,7 +180,7 @@ describe('ingest handler (SQS batch)', () => {
     cwMock
       .on(ListTagsForResourceCommand)
       .resolves({ Tags: [{ Key: 'aws:cloudformation:stack-name', Value: 'KafkaHeal-prod' }] });
-    const { handler } = await import('../../functions/ingest/handler.js');
+    const { handler } = await import('#functions/ingest/handler.js');
     const context = {
       functionName: 'ingest',
       awsRequestId: 'req-1',

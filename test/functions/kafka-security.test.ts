@@ -11,8 +11,8 @@ import {
   kafkajsSecurity,
   securityLoader,
   type SecurityRef,
-} from '../../functions/shared/kafka-security.js';
-import { SaslAuthenticationError, TlsHandshakeError } from '../../functions/shared/probe/wire.js';
+} from '#shared/kafka-security.js';
+import { SaslAuthenticationError, TlsHandshakeError } from '#shared/probe/wire.js';
 
 const sm = mockClient(SecretsManagerClient);
 const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';

@@ -3,9 +3,9 @@ import {
   clusterStepsDepsFromEnv,
   makeClusterStepsHandler,
   parseZookeeperConnect,
-} from '../../functions/cluster-steps/handler.js';
-import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
-import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
+} from '#functions/cluster-steps/handler.js';
+import type { EnsembleObservation } from '#domain/quorum-recovery.js';
+import { resolveLagTarget } from '#functions/workflow-steps/consumer-lag.js';
 import {
   describeQuorumOutput,
   planQuorumRecovery,
@@ -15,7 +15,7 @@ import {
   resolveQuorumTarget,
   type QuorumCheck,
   type QuorumClusterTarget,
-} from '../../functions/workflow-steps/quorum-recovery.js';
+} from '#functions/workflow-steps/quorum-recovery.js';
 import { SNAPSHOTS } from '../statemachines/recovery-fixtures.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

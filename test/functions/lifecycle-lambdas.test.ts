@@ -7,11 +7,11 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { handler as commandHandler } from '../../functions/lifecycle/command.js';
-import { handler as pageHandler } from '../../functions/lifecycle/incident-endpoint.js';
-import { incidentLinks } from '../../functions/lifecycle/links.js';
-import { MTTA_METRIC } from '../../functions/lifecycle/mtta-metric.js';
-import { handler as webhookHandler, signPagerDuty } from '../../functions/lifecycle/pagerduty-webhook.js';
+import { handler as commandHandler } from '#functions/lifecycle/command.js';
+import { handler as pageHandler } from '#functions/lifecycle/incident-endpoint.js';
+import { incidentLinks } from '#functions/lifecycle/links.js';
+import { MTTA_METRIC } from '#functions/lifecycle/mtta-metric.js';
+import { handler as webhookHandler, signPagerDuty } from '#functions/lifecycle/pagerduty-webhook.js';
 
 const ddb = mockClient(DynamoDBDocumentClient);
 const sm = mockClient(SecretsManagerClient);

@@ -7,22 +7,22 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { sign as signApproval, staticSigningKey } from '../../functions/approvals/links.js';
-import { applyLifecycle, type LifecycleDeps } from '../../functions/lifecycle/actions.js';
-import { makeIncidentEndpoint } from '../../functions/lifecycle/incident-endpoint.js';
-import { MTTA_METRIC, publishMtta } from '../../functions/lifecycle/mtta-metric.js';
-import { incidentLinks, signIncidentLink, verifyIncidentLink } from '../../functions/lifecycle/links.js';
-import { makeLifecycleCommandHandler } from '../../functions/lifecycle/command.js';
+import { sign as signApproval, staticSigningKey } from '#functions/approvals/links.js';
+import { applyLifecycle, type LifecycleDeps } from '#functions/lifecycle/actions.js';
+import { makeIncidentEndpoint } from '#functions/lifecycle/incident-endpoint.js';
+import { MTTA_METRIC, publishMtta } from '#functions/lifecycle/mtta-metric.js';
+import { incidentLinks, signIncidentLink, verifyIncidentLink } from '#functions/lifecycle/links.js';
+import { makeLifecycleCommandHandler } from '#functions/lifecycle/command.js';
 import {
   makePagerDutyWebhookHandler,
   signPagerDuty,
   verifyPagerDutySignature,
   webhookSecretFromSecret,
-} from '../../functions/lifecycle/pagerduty-webhook.js';
-import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import type { IncidentRecord } from '../../tools/incident-store.js';
-import type { NotifyResult } from '../../functions/shared/notify.js';
-import { metrics } from '../../functions/shared/powertools.js';
+} from '#functions/lifecycle/pagerduty-webhook.js';
+import { IncidentNotFoundError } from '#shared/errors.js';
+import type { IncidentRecord } from '#tools/incident-store.js';
+import type { NotifyResult } from '#shared/notify.js';
+import { metrics } from '#shared/powertools.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const RUN = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-broker-recovery:inc-1-broker-recovery-1';

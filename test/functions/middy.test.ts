@@ -3,9 +3,9 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { withHouseMiddleware } from '../../functions/shared/middy.js';
-import { InputValidationError } from '../../functions/shared/errors.js';
-import { metrics } from '../../functions/shared/powertools.js';
+import { withHouseMiddleware } from '#shared/middy.js';
+import { InputValidationError } from '#shared/errors.js';
+import { metrics } from '#shared/powertools.js';
 
 const context = {
   functionName: 'kafka-heal-test',

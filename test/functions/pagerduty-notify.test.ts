@@ -16,11 +16,11 @@ import {
   snsMessage,
   snsSubject,
   snsTopicForSeverity,
-} from '../../functions/shared/notify.js';
-import type { IncidentNotification, NotifyDeps } from '../../functions/shared/notify.js';
-import { ConfigurationError } from '../../functions/shared/errors.js';
-import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable } from '../../functions/shared/pagerduty.js';
-import type { PagerDutyResult, PagerDutyTrigger } from '../../functions/shared/pagerduty.js';
+} from '#shared/notify.js';
+import type { IncidentNotification, NotifyDeps } from '#shared/notify.js';
+import { ConfigurationError } from '#shared/errors.js';
+import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable } from '#shared/pagerduty.js';
+import type { PagerDutyResult, PagerDutyTrigger } from '#shared/pagerduty.js';
 
 const TOPICS = {
   critical: 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-critical',

@@ -13,8 +13,8 @@ import {
   routingKeyFromSecret,
   staticRoutingKey,
   truncateSummary,
-} from '../../functions/shared/pagerduty.js';
-import type { PagerDutyClientOptions, RetryNotice, RoutingKeySource } from '../../functions/shared/pagerduty.js';
+} from '#shared/pagerduty.js';
+import type { PagerDutyClientOptions, RetryNotice, RoutingKeySource } from '#shared/pagerduty.js';
 
 const KEY = 'abcdefabcdefabcdefabcdefabcdef12'; // 32 chars
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-prod-escalation:inc-orders-broker-failure-1';

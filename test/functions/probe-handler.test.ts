@@ -1,21 +1,21 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { ProbeConfigError, UnknownClusterError, parseClustersJson } from '../../functions/contracts/clusters-file.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import { ProbeConfigError, UnknownClusterError, parseClustersJson } from '#contracts/clusters-file.js';
 import {
   handler,
   ingestQueueSender,
   makeProbeHandler,
   recheckSeconds,
   type ProbeDeps,
-} from '../../functions/probe/handler.js';
-import { probeOptionsFor } from '../../functions/shared/cluster-access.js';
+} from '#functions/probe/handler.js';
+import { probeOptionsFor } from '#shared/cluster-access.js';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { PROBE_SOURCE, type ProbeResultEvent } from '../../functions/domain/normalize/probe.js';
-import { metrics } from '../../functions/shared/powertools.js';
-import { probeMetricDocuments, publish, type MetricDocument } from '../../functions/probe/metrics.js';
-import { ensembleReport } from '../../functions/shared/zookeeper.js';
-import type { ProbeOptions } from '../../functions/shared/probe/index.js';
+import { PROBE_SOURCE, type ProbeResultEvent } from '#domain/normalize/probe.js';
+import { metrics } from '#shared/powertools.js';
+import { probeMetricDocuments, publish, type MetricDocument } from '#functions/probe/metrics.js';
+import { ensembleReport } from '#shared/zookeeper.js';
+import type { ProbeOptions } from '#shared/probe/index.js';
 
 function snap(over: Partial<ClusterSnapshot> = {}): ClusterSnapshot {
   return {

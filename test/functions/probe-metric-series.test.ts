@@ -7,7 +7,7 @@ import {
   selectSeries,
   seriesKey,
   type MetricDocument,
-} from '../../functions/probe/metrics.js';
+} from '#functions/probe/metrics.js';
 
 const docs: MetricDocument[] = [
   {

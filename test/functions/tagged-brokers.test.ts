@@ -10,13 +10,13 @@ import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
+} from '#functions/workflow-steps/handler.js';
 import {
   DEPLOYMENT_TAG,
   ec2InstanceFinder,
   taggedBrokers,
   type InstanceFinder,
-} from '../../functions/workflow-steps/instances.js';
+} from '#functions/workflow-steps/instances.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 

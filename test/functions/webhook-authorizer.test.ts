@@ -21,7 +21,7 @@ function effectOf(result: { policyDocument: { Statement: unknown[] } }): string 
 }
 
 describe('tokensMatch', async () => {
-  const { tokensMatch } = await import('../../functions/webhook-authorizer/handler.js');
+  const { tokensMatch } = await import('#functions/webhook-authorizer/handler.js');
   it('accepts the identical token', () => {
     expect(tokensMatch(TOKEN, TOKEN)).toBe(true);
   });
@@ -37,7 +37,7 @@ describe('tokensMatch', async () => {
 });
 
 describe('bearerToken', async () => {
-  const { bearerToken } = await import('../../functions/webhook-authorizer/handler.js');
+  const { bearerToken } = await import('#functions/webhook-authorizer/handler.js');
   it.each([
     ['Bearer abc', 'abc'],
     ['bearer abc', 'abc'],
@@ -54,7 +54,7 @@ describe('bearerToken', async () => {
 });
 
 describe('CachedValue', async () => {
-  const { CachedValue } = await import('../../functions/webhook-authorizer/handler.js');
+  const { CachedValue } = await import('#functions/webhook-authorizer/handler.js');
   it('reuses the value until the TTL passes, then reloads (both sides of the edge)', async () => {
     let t = 1_000;
     const load = vi.fn(async () => `v${load.mock.calls.length}`);
@@ -103,7 +103,7 @@ describe('handler (Secrets Manager mocked)', () => {
   });
 
   async function loadHandler() {
-    return (await import('../../functions/webhook-authorizer/handler.js')).handler;
+    return (await import('#functions/webhook-authorizer/handler.js')).handler;
   }
 
   it('allows the right bearer token and reads the secret it was configured with', async () => {

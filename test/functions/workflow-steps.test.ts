@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import { RecoveryStopped } from '../../functions/shared/recovery-errors.js';
+import { ClusterStepSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import { IncidentNotFoundError } from '#shared/errors.js';
+import { RecoveryStopped } from '#shared/recovery-errors.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   parseTargets,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import { readBundledFile } from '../../functions/shared/bundled-file.js';
+} from '#functions/workflow-steps/handler.js';
+import { readBundledFile } from '#shared/bundled-file.js';
 import { MemoryStore, SNAPSHOTS, diagnosisLine } from '../statemachines/recovery-fixtures.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

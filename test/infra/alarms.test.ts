@@ -2,23 +2,23 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { describe, expect, it } from 'vitest';
-import { normalize } from '../../functions/domain/normalize/index.js';
+import { normalize } from '#domain/normalize/index.js';
 import {
   clusterFacts,
   loadConfigFile,
   validateConfig,
   type ClusterConfig,
   type HealerConfig,
-} from '../../infra/config/schema.js';
+} from '#infra/config/schema.js';
 import {
   MAX_ALARM_NAME,
   alarmName,
   clusterAlarmSpecs,
   probeSeriesOfAlarms,
   type AlarmKind,
-} from '../../infra/constructs/alarm-specs.js';
-import type { SignalKind } from '../../functions/domain/types.js';
-import { ClusterAlarms, alarmNamePrefix } from '../../infra/constructs/alarms.js';
+} from '#infra/constructs/alarm-specs.js';
+import type { SignalKind } from '#domain/types.js';
+import { ClusterAlarms, alarmNamePrefix } from '#infra/constructs/alarms.js';
 
 type Props = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

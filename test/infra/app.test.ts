@@ -13,7 +13,7 @@ import {
   DEFAULT_CONFIG_FILES,
   configFilesFrom,
   loadConfigs,
-} from '../../infra/app-builder.js';
+} from '#infra/app-builder.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kh-app-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

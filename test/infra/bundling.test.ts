@@ -17,10 +17,10 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { MAX_BUNDLE_KB } from '../../bench/bundles.js';
-import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
-import { BUNDLE_FILE, PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
-import type * as ProbeModule from '../../functions/shared/probe/index.js';
+import { MAX_BUNDLE_KB } from '#bench/bundles.js';
+import { addHealerStacks, loadConfigs } from '#infra/app-builder.js';
+import { BUNDLE_FILE, PROJECT_ROOT } from '#infra/constructs/healer-function.js';
+import type * as ProbeModule from '#shared/probe/index.js';
 import { closedPort } from '../support/helpers.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;

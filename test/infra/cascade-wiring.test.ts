@@ -3,9 +3,9 @@
 // the example clusters: EC2 with listed brokers, EC2 with a broker tag, MSK. Bundling skipped.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CASCADE_RUNBOOK, cascadeRecoverySubstitutions } from '../../infra/constructs/cascade-workflow.js';
-import { runbookDocumentName } from '../../infra/constructs/recovery-workflows.js';
-import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
+import { CASCADE_RUNBOOK, cascadeRecoverySubstitutions } from '#infra/constructs/cascade-workflow.js';
+import { runbookDocumentName } from '#infra/constructs/recovery-workflows.js';
+import { aslFile, renderDefinition } from '#infra/constructs/workflows.js';
 import { arnText, build, cluster } from './workflow-stack.js';
 
 describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {

@@ -5,9 +5,9 @@
 // rules for this condition (a key absent from a request matches a negated operator).
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildHealerApp } from '../../infra/app-builder.js';
-import { loadConfigFile } from '../../infra/config/schema.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+import { buildHealerApp } from '#infra/app-builder.js';
+import { loadConfigFile } from '#infra/config/schema.js';
+import type { HealerStack } from '#infra/stacks/healer-stack.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 interface Statement {

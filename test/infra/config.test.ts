@@ -12,7 +12,7 @@ import {
   validateConfig,
   zookeeperConnect,
   type HealerConfig,
-} from '../../infra/config/schema.js';
+} from '#infra/config/schema.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Stack } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { publishMtta } from '../../functions/lifecycle/mtta-metric.js';
-import { probeMetricDocuments } from '../../functions/probe/metrics.js';
-import { SEVERITIES, serviceDimension } from '../../infra/constructs/dashboard.js';
-import { metricsNamespace } from '../../functions/domain/metrics-namespace.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import { publishMtta } from '#functions/lifecycle/mtta-metric.js';
+import { probeMetricDocuments } from '#functions/probe/metrics.js';
+import { SEVERITIES, serviceDimension } from '#infra/constructs/dashboard.js';
+import { metricsNamespace } from '#domain/metrics-namespace.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
 let ex: ExampleStacks;

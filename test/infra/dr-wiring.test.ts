@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DrTargetConfigSchema } from '../../functions/workflow-steps/dr-target.js';
-import { addHealerStacks, loadConfigs } from '../../infra/app-builder.js';
-import { drEndpoint, drTargetConfig, type DrWorkflows } from '../../infra/constructs/dr-workflows.js';
-import { clusterTarget } from '../../infra/constructs/recovery-workflows.js';
-import { probeClusterEnv } from '../../infra/constructs/probes.js';
-import { definitionText } from '../../infra/constructs/workflows.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+import { DrTargetConfigSchema } from '#functions/workflow-steps/dr-target.js';
+import { addHealerStacks, loadConfigs } from '#infra/app-builder.js';
+import { drEndpoint, drTargetConfig, type DrWorkflows } from '#infra/constructs/dr-workflows.js';
+import { clusterTarget } from '#infra/constructs/recovery-workflows.js';
+import { probeClusterEnv } from '#infra/constructs/probes.js';
+import { definitionText } from '#infra/constructs/workflows.js';
+import type { HealerStack } from '#infra/stacks/healer-stack.js';
 
 type Statement = {
   Sid?: string;

@@ -3,7 +3,7 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPROVAL_REQUESTS_PER_SOURCE, APPROVAL_STAGE_RATE_LIMIT } from '../../infra/constructs/escalation.js';
+import { APPROVAL_REQUESTS_PER_SOURCE, APPROVAL_STAGE_RATE_LIMIT } from '#infra/constructs/escalation.js';
 import {
   actionsOf,
   synthesizeExampleStacks,

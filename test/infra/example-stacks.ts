@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
-import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
-import type { HealerConfig } from '../../infra/config/schema.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+import { addHealerStacks, DEFAULT_CONFIG_FILES, loadConfigs } from '#infra/app-builder.js';
+import type { HealerConfig } from '#infra/config/schema.js';
+import type { HealerStack } from '#infra/stacks/healer-stack.js';
 
 /** An IAM policy statement and the template's resources, as the infra tests read them. */
 export type Statement = { Action: string | string[]; Resource: unknown; Effect: string };

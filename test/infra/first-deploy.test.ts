@@ -4,8 +4,8 @@
 // `cdk synth` does (bundling skipped, no cdk-nag: test/infra/stack.test.ts runs the pack).
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildHealerApp } from '../../infra/app-builder.js';
-import { loadConfigFile, type HealerConfig } from '../../infra/config/schema.js';
+import { buildHealerApp } from '#infra/app-builder.js';
+import { loadConfigFile, type HealerConfig } from '#infra/config/schema.js';
 
 type Resources = Record<
   string,

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addHealerStacks } from '../../infra/app-builder.js';
-import { validateConfig } from '../../infra/config/schema.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+import { addHealerStacks } from '#infra/app-builder.js';
+import { validateConfig } from '#infra/config/schema.js';
+import type { HealerStack } from '#infra/stacks/healer-stack.js';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };

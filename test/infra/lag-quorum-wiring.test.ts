@@ -5,21 +5,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadRunbook } from '../../infra/runbooks.js';
-import { ClusterTargetSchema } from '../../functions/workflow-steps/handler.js';
-import type { HealerConfig } from '../../infra/config/schema.js';
-import { consumerLagSubstitutions, consumerLagTargetFields } from '../../infra/constructs/consumer-lag-workflow.js';
+import { loadRunbook } from '#infra/runbooks.js';
+import { ClusterTargetSchema } from '#functions/workflow-steps/handler.js';
+import type { HealerConfig } from '#infra/config/schema.js';
+import { consumerLagSubstitutions, consumerLagTargetFields } from '#infra/constructs/consumer-lag-workflow.js';
 import {
   QUORUM_RUNBOOKS,
   quorumRecoverySubstitutions,
   quorumTargetFields,
-} from '../../infra/constructs/quorum-recovery-workflow.js';
-import {
-  clusterStepsZookeeperEnv,
-  clusterTarget,
-  runbookDocumentName,
-} from '../../infra/constructs/recovery-workflows.js';
-import { aslFile, renderDefinition } from '../../infra/constructs/workflows.js';
+} from '#infra/constructs/quorum-recovery-workflow.js';
+import { clusterStepsZookeeperEnv, clusterTarget, runbookDocumentName } from '#infra/constructs/recovery-workflows.js';
+import { aslFile, renderDefinition } from '#infra/constructs/workflows.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
 type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
@@ -68,7 +64,7 @@ const classifierEnv = (t: Template) =>
 
 describe('targets and substitutions (no synthesis)', () => {
   it('the consumer-lag and quorum fields of every example cluster fit what the workflow steps Lambda parses', async () => {
-    const { loadConfigs, DEFAULT_CONFIG_FILES } = await import('../../infra/app-builder.js');
+    const { loadConfigs, DEFAULT_CONFIG_FILES } = await import('#infra/app-builder.js');
     for (const cfg of loadConfigs(DEFAULT_CONFIG_FILES)) {
       for (const c of cfg.clusters) {
         const parsed = ClusterTargetSchema.parse({
@@ -83,7 +79,7 @@ describe('targets and substitutions (no synthesis)', () => {
   });
 
   it('ZOOKEEPER_CONNECT is derived from ec2.zookeeper.connect, ports filled from clientPort; absent without the list, in KRaft mode and on MSK', async () => {
-    const { loadConfigFile } = await import('../../infra/config/schema.js');
+    const { loadConfigFile } = await import('#infra/config/schema.js');
     const zk = loadConfigFile('examples/config/ec2-zookeeper.yaml').clusters[0];
     if (zk?.platform !== 'ec2' || !zk.ec2.zookeeper)
       throw new Error('ec2-zookeeper.yaml has a ZooKeeper-mode EC2 cluster');

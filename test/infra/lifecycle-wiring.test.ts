@@ -3,7 +3,7 @@
 // webhook on the webhook API, their least-privilege roles and the stack outputs the docs promise.
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAGERDUTY_RATE_LIMIT } from '../../infra/constructs/webhook-api.js';
+import { PAGERDUTY_RATE_LIMIT } from '#infra/constructs/webhook-api.js';
 import {
   actionsOf,
   synthesizeExampleStacks,

@@ -3,14 +3,14 @@
 // series (it is one the cluster's alarms read), and the broker-down alarm of the cluster classifies
 // to msk-broker-recovery, as on EC2.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
-import { classify } from '../../functions/domain/classify.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import type { Signal } from '../../functions/domain/types.js';
-import { probeMetricDocuments, selectSeries } from '../../functions/probe/metrics.js';
-import { clusterFacts, loadConfigFile, type MskClusterConfig } from '../../infra/config/schema.js';
-import { clusterAlarmSpecs } from '../../infra/constructs/alarm-specs.js';
-import { probeClusterEnv, probeMetricSeries } from '../../infra/constructs/probes.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import { classify } from '#domain/classify.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import type { Signal } from '#domain/types.js';
+import { probeMetricDocuments, selectSeries } from '#functions/probe/metrics.js';
+import { clusterFacts, loadConfigFile, type MskClusterConfig } from '#infra/config/schema.js';
+import { clusterAlarmSpecs } from '#infra/constructs/alarm-specs.js';
+import { probeClusterEnv, probeMetricSeries } from '#infra/constructs/probes.js';
 
 const config = loadConfigFile('examples/config/msk.yaml');
 const msk = config.clusters[0] as MskClusterConfig;

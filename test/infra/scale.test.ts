@@ -5,9 +5,9 @@
 // files are checked through the constructs).
 import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildHealerApp } from '../../infra/app-builder.js';
-import { MAX_CLUSTERS, validateConfig, type HealerConfig } from '../../infra/config/schema.js';
-import type { HealerStack } from '../../infra/stacks/healer-stack.js';
+import { buildHealerApp } from '#infra/app-builder.js';
+import { MAX_CLUSTERS, validateConfig, type HealerConfig } from '#infra/config/schema.js';
+import type { HealerStack } from '#infra/stacks/healer-stack.js';
 
 type Resource = { Type: string; Properties?: Record<string, unknown> };
 

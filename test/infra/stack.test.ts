@@ -12,15 +12,15 @@ import { Subnet } from 'aws-cdk-lib/aws-ec2';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { alertRouting, clusterFacts, zookeeperConnect, type HealerConfig } from '../../infra/config/schema.js';
-import { ensembleReport } from '../../functions/shared/zookeeper.js';
+import { alertRouting, clusterFacts, zookeeperConnect, type HealerConfig } from '#infra/config/schema.js';
+import { ensembleReport } from '#shared/zookeeper.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
-import { alarmNamePrefix, clusterAlarmSpecs } from '../../infra/constructs/alarms.js';
-import { selfAlarmPrefix } from '../../infra/constructs/self-monitoring.js';
-import { probeRunsMetric, probeSeriesOfAlarms } from '../../infra/constructs/alarm-specs.js';
-import { dashboardProbeSeries } from '../../infra/constructs/dashboard.js';
-import { probeMetricDocuments, selectSeries, seriesKey } from '../../functions/probe/metrics.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
+import { alarmNamePrefix, clusterAlarmSpecs } from '#infra/constructs/alarms.js';
+import { selfAlarmPrefix } from '#infra/constructs/self-monitoring.js';
+import { probeRunsMetric, probeSeriesOfAlarms } from '#infra/constructs/alarm-specs.js';
+import { dashboardProbeSeries } from '#infra/constructs/dashboard.js';
+import { probeMetricDocuments, selectSeries, seriesKey } from '#functions/probe/metrics.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
 
 type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
 

@@ -6,12 +6,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
-import { DEFAULT_CONFIG_FILES, loadConfigs } from '../../infra/app-builder.js';
-import type { ClusterConfig } from '../../infra/config/schema.js';
-import { CascadeRecoveryWorkflow } from '../../infra/constructs/cascade-workflow.js';
-import { DiskPressureWorkflow } from '../../infra/constructs/disk-pressure-workflow.js';
-import { HealerFunction } from '../../infra/constructs/healer-function.js';
-import { RecoveryWorkflows } from '../../infra/constructs/recovery-workflows.js';
+import { DEFAULT_CONFIG_FILES, loadConfigs } from '#infra/app-builder.js';
+import type { ClusterConfig } from '#infra/config/schema.js';
+import { CascadeRecoveryWorkflow } from '#infra/constructs/cascade-workflow.js';
+import { DiskPressureWorkflow } from '#infra/constructs/disk-pressure-workflow.js';
+import { HealerFunction } from '#infra/constructs/healer-function.js';
+import { RecoveryWorkflows } from '#infra/constructs/recovery-workflows.js';
 
 export type Statement = {
   Action: string | string[];

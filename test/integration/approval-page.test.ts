@@ -10,30 +10,30 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { makeApprovalEndpoint, sfnCallbacks } from '../../functions/approvals/endpoint.js';
-import { staticSigningKey } from '../../functions/approvals/links.js';
-import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
-import { APPROVAL_RESOURCE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
-import { ApprovalExpired, ApprovalStore } from '../../functions/approvals/store.js';
-import { decideApproval } from '../../functions/approvals/decide.js';
-import { correlate } from '../../functions/domain/correlate.js';
-import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
-import type { Decision, Signal } from '../../functions/domain/types.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../tools/incident-store.js';
-import { notify } from '../../functions/shared/notify.js';
-import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import { startApprovalServer, type ApprovalServer } from '../../local/approval-server.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { makeApprovalEndpoint, sfnCallbacks } from '#functions/approvals/endpoint.js';
+import { staticSigningKey } from '#functions/approvals/links.js';
+import { makeApprovalRequestHandler } from '#functions/approvals/request.js';
+import { APPROVAL_RESOURCE, ApprovalRequestSchema } from '#functions/approvals/schema.js';
+import { ApprovalExpired, ApprovalStore } from '#functions/approvals/store.js';
+import { decideApproval } from '#functions/approvals/decide.js';
+import { correlate } from '#domain/correlate.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import type { Decision, Signal } from '#domain/types.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore } from '#tools/incident-store.js';
+import { notify } from '#shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '#shared/pagerduty.js';
+import { startApprovalServer, type ApprovalServer } from '#local/approval-server.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
+import { start as startReceiver, type PagerDutyReceiver } from '#local/pagerduty-receiver.js';
 import {
   LocalTaskTokens,
   approvalBinding,
   parseDefinition,
   runWorkflow,
   type RunResult,
-} from '../../local/stepfunctions/index.js';
-import { main } from '../../cli/main.js';
+} from '#local/stepfunctions/index.js';
+import { main } from '#cli/main.js';
 import { launchChromium } from '../support/chromium.js';
 import { captureIO } from '../support/helpers.js';
 

@@ -7,18 +7,18 @@
 // evaluator locally): a list the test sets.
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { correlate } from '../../functions/domain/correlate.js';
-import type { AlarmStatus } from '../../functions/domain/lifecycle.js';
-import { parsePolicy } from '../../functions/domain/policy.js';
-import type { Decision, Signal } from '../../functions/domain/types.js';
-import { applyLifecycle } from '../../functions/lifecycle/actions.js';
-import { runAutoResolve, type AutoResolveDeps } from '../../functions/lifecycle/auto-resolve.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore, type IncidentWithTimeline } from '../../tools/incident-store.js';
-import { notify, type NotifyDeps } from '../../functions/shared/notify.js';
-import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
-import { start as startReceiver, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { correlate } from '#domain/correlate.js';
+import type { AlarmStatus } from '#domain/lifecycle.js';
+import { parsePolicy } from '#domain/policy.js';
+import type { Decision, Signal } from '#domain/types.js';
+import { applyLifecycle } from '#functions/lifecycle/actions.js';
+import { runAutoResolve, type AutoResolveDeps } from '#functions/lifecycle/auto-resolve.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore, type IncidentWithTimeline } from '#tools/incident-store.js';
+import { notify, type NotifyDeps } from '#shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '#shared/pagerduty.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
+import { start as startReceiver, type PagerDutyReceiver } from '#local/pagerduty-receiver.js';
 import { storePieces } from '../support/store-pieces.js';
 
 let ddb: DynamoDbLocal;

@@ -8,12 +8,12 @@ import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
-import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
-import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../tools/incident-store.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { createClassifyHandler, type ClassifyDeps } from '#functions/classify/handler.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import type { ClusterFacts, Signal } from '#domain/types.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore } from '#tools/incident-store.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
 import { storePieces } from '../support/store-pieces.js';
 
 const ARN = (name: string) => `arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-prod-${name}`;

@@ -7,13 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import { probeCluster } from '../../functions/shared/probe/index.js';
-import type { LagActionClients } from '../../functions/workflow-steps/consumer-lag.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
-import { aslFile } from '../../infra/constructs/workflows.js';
-import { lambdaClientDouble, snsClientDouble } from '../../local/drill/aws-doubles.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { ClusterStepsEventSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import { probeCluster } from '#shared/probe/index.js';
+import type { LagActionClients } from '#functions/workflow-steps/consumer-lag.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { aslFile } from '#infra/constructs/workflows.js';
+import { lambdaClientDouble, snsClientDouble } from '#local/drill/aws-doubles.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
 import {
   RESOURCES,
   TaskError,
@@ -23,7 +23,7 @@ import {
   runWorkflow,
   startExecutionSyncBinding,
   type Json,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -10,8 +10,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG_FILES } from '../../infra/app-builder.js';
-import { PROJECT_ROOT } from '../../infra/constructs/healer-function.js';
+import { DEFAULT_CONFIG_FILES } from '#infra/app-builder.js';
+import { PROJECT_ROOT } from '#infra/constructs/healer-function.js';
 
 /** cfn-lint findings this project accepts, by rule id, each with why. Anything else fails the rehearsal. */
 export const ACCEPTED_WARNINGS: Record<string, string> = {

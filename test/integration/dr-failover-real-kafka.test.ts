@@ -14,17 +14,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DrStepSchema } from '../../functions/cluster-steps/dr.js';
-import { readNewestRecords } from '../../functions/cluster-steps/heartbeats.js';
+import { DrStepSchema } from '#functions/cluster-steps/dr.js';
+import { readNewestRecords } from '#functions/cluster-steps/heartbeats.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import { definitionText } from '../../infra/constructs/workflows.js';
-import { startDrSite, type DrSite } from '../../local/dr-site.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { heartbeatSentAt } from '../../local/kafka/mirror.js';
+} from '#functions/workflow-steps/handler.js';
+import { definitionText } from '#infra/constructs/workflows.js';
+import { startDrSite, type DrSite } from '#local/dr-site.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
+import { heartbeatSentAt } from '#local/kafka/mirror.js';
 import {
   APPROVAL_RESOURCE,
   RESOURCES,
@@ -37,7 +37,7 @@ import {
   runWorkflow,
   startExecutionSyncBinding,
   type Json,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { MemoryStore } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -3,7 +3,7 @@
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DynamoDbLocalStartError, startDynamoDbLocal } from '../../local/dynamodb-local.js';
+import { DynamoDbLocalStartError, startDynamoDbLocal } from '#local/dynamodb-local.js';
 
 /** Local addresses listening on `port`, from the kernel's socket tables (no traffic sent). */
 function listeners(port: number): string[] {

@@ -5,13 +5,13 @@
 // ladder's horizon for an incident nobody closes. The clock the ladder reads is jumped at each Wait.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
-import { notify } from '../../functions/shared/notify.js';
-import { PagerDutyClient, staticRoutingKey } from '../../functions/shared/pagerduty.js';
-import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
-import { start, type PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { EscalationStepSchema, makeEscalationHandler } from '#functions/escalation/handler.js';
+import type { IncidentWithTimeline, TimelineEntry } from '#tools/incident-store.js';
+import { notify } from '#shared/notify.js';
+import { PagerDutyClient, staticRoutingKey } from '#shared/pagerduty.js';
+import { ESCALATION_ASL, escalationSubstitutions } from '#infra/constructs/escalation.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
+import { start, type PagerDutyReceiver } from '#local/pagerduty-receiver.js';
 import {
   RESOURCES,
   lambdaInvokeBinding,
@@ -19,7 +19,7 @@ import {
   runWorkflow,
   startExecutionSyncBinding,
   type Json,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 
 const FN = 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-it-escalation';
 const NOTIFY_SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-it-escalation';

@@ -5,15 +5,15 @@
 // on the timeline.
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { correlate } from '../../functions/domain/correlate.js';
-import { parsePolicy } from '../../functions/domain/policy.js';
-import type { Decision, OpenIncident, Signal } from '../../functions/domain/types.js';
-import { applyLifecycle, type LifecycleDeps } from '../../functions/lifecycle/actions.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { RunSupersededError } from '../../functions/shared/errors.js';
-import { IncidentStore, type IncidentRecord } from '../../tools/incident-store.js';
-import { makeWorkflowStepsHandler, WorkflowStepSchema } from '../../functions/workflow-steps/handler.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { correlate } from '#domain/correlate.js';
+import { parsePolicy } from '#domain/policy.js';
+import type { Decision, OpenIncident, Signal } from '#domain/types.js';
+import { applyLifecycle, type LifecycleDeps } from '#functions/lifecycle/actions.js';
+import { documentClient } from '#shared/clients.js';
+import { RunSupersededError } from '#shared/errors.js';
+import { IncidentStore, type IncidentRecord } from '#tools/incident-store.js';
+import { makeWorkflowStepsHandler, WorkflowStepSchema } from '#functions/workflow-steps/handler.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
 import { storePieces } from '../support/store-pieces.js';
 
 let ddb: DynamoDbLocal;

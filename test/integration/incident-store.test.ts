@@ -3,12 +3,12 @@
 import { DeleteTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { correlate } from '../../functions/domain/correlate.js';
-import { DEFAULT_POLICY } from '../../functions/domain/policy.js';
-import type { Decision, OpenIncident, Signal } from '../../functions/domain/types.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore, RAW_BODY_MAX_BYTES } from '../../tools/incident-store.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { correlate } from '#domain/correlate.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import type { Decision, OpenIncident, Signal } from '#domain/types.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore, RAW_BODY_MAX_BYTES } from '#tools/incident-store.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
 
 let ddb: DynamoDbLocal;
 let raw: DynamoDBClient;

@@ -2,11 +2,11 @@
 // whole file, every fault applied to a real JVM and observed through the Kafka protocol and /proc.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { procState } from '../../local/kafka/processes.js';
-import { statePath } from '../../local/kafka/state.js';
-import { describeQuorum, electPreferredLeaders } from '../../local/kafka/tools.js';
+import { main } from '#cli/main.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
+import { procState } from '#local/kafka/processes.js';
+import { statePath } from '#local/kafka/state.js';
+import { describeQuorum, electPreferredLeaders } from '#local/kafka/tools.js';
 
 const NAME = 'it-kraft';
 let cluster: LocalCluster;

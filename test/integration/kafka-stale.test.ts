@@ -5,9 +5,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attachCluster, cleanupStale, startCluster } from '../../local/kafka/cluster.js';
-import { procState, waitExit } from '../../local/kafka/processes.js';
-import { statePath } from '../../local/kafka/state.js';
+import { attachCluster, cleanupStale, startCluster } from '#local/kafka/cluster.js';
+import { procState, waitExit } from '#local/kafka/processes.js';
+import { statePath } from '#local/kafka/state.js';
 
 const NAME = 'it-stale';
 const fixture = join(import.meta.dirname, 'fixtures', 'start-cluster-and-wait.ts');

@@ -2,9 +2,9 @@
 // all from the kafka-3.9 jar set. One cluster for the file.
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCluster, zkMode, type LocalCluster } from '../../local/kafka/cluster.js';
-import { delay, procState } from '../../local/kafka/processes.js';
-import { statePath } from '../../local/kafka/state.js';
+import { startCluster, zkMode, type LocalCluster } from '#local/kafka/cluster.js';
+import { delay, procState } from '#local/kafka/processes.js';
+import { statePath } from '#local/kafka/state.js';
 
 const NAME = 'it-zookeeper';
 let cluster: LocalCluster;

@@ -5,17 +5,12 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { notify, notifyTimelineEntries, parseRetryQueueMessage } from '../../functions/shared/notify.js';
-import type { IncidentNotification, NotifyDeps } from '../../functions/shared/notify.js';
-import {
-  PagerDutyClient,
-  PagerDutyRejected,
-  PagerDutyUnavailable,
-  staticRoutingKey,
-} from '../../functions/shared/pagerduty.js';
-import type { PagerDutyClientOptions, RetryNotice } from '../../functions/shared/pagerduty.js';
-import { start } from '../../local/pagerduty-receiver.js';
-import type { PagerDutyReceiver } from '../../local/pagerduty-receiver.js';
+import { notify, notifyTimelineEntries, parseRetryQueueMessage } from '#shared/notify.js';
+import type { IncidentNotification, NotifyDeps } from '#shared/notify.js';
+import { PagerDutyClient, PagerDutyRejected, PagerDutyUnavailable, staticRoutingKey } from '#shared/pagerduty.js';
+import type { PagerDutyClientOptions, RetryNotice } from '#shared/pagerduty.js';
+import { start } from '#local/pagerduty-receiver.js';
+import type { PagerDutyReceiver } from '#local/pagerduty-receiver.js';
 
 const KEY = '0123456789abcdef0123456789abcdef';
 const EXEC = 'arn:aws:states:eu-west-1:123456789012:execution:kafka-heal-local-escalation:inc-orders-1';

@@ -3,12 +3,12 @@
 // 3-server ensemble) asked with the srvr and mntr four-letter words. The metrics the alarms read
 // are the ones the probe handler publishes: ActiveControllerCount and QuorumHealthy.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MetricDocument } from '../../functions/probe/metrics.js';
-import type { ProbeClusterConfig } from '../../functions/contracts/clusters-file.js';
-import { makeProbeHandler } from '../../functions/probe/handler.js';
-import { probeCluster } from '../../functions/shared/probe/index.js';
-import { observeZookeeper } from '../../functions/shared/zookeeper.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import type { MetricDocument } from '#functions/probe/metrics.js';
+import type { ProbeClusterConfig } from '#contracts/clusters-file.js';
+import { makeProbeHandler } from '#functions/probe/handler.js';
+import { probeCluster } from '#shared/probe/index.js';
+import { observeZookeeper } from '#shared/zookeeper.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const started: LocalCluster[] = [];

@@ -7,19 +7,19 @@
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { probeMetricDocuments } from '../../functions/probe/metrics.js';
-import { kafkajsSecurity } from '../../functions/shared/kafka-security.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import { probeMetricDocuments } from '#functions/probe/metrics.js';
+import { kafkajsSecurity } from '#shared/kafka-security.js';
 import {
   connectBroker,
   describeProblems,
   mskIamTokenProvider,
   probeCluster,
   type ProbeSecurity,
-} from '../../functions/shared/probe/index.js';
-import { apiVersions, REQUEST_VERSIONS } from '../../functions/shared/probe/requests.js';
-import { API } from '../../functions/shared/probe/wire.js';
-import { startCluster, type LocalCluster, type LocalSecurityOptions } from '../../local/kafka/cluster.js';
+} from '#shared/probe/index.js';
+import { apiVersions, REQUEST_VERSIONS } from '#shared/probe/requests.js';
+import { API } from '#shared/probe/wire.js';
+import { startCluster, type LocalCluster, type LocalSecurityOptions } from '#local/kafka/cluster.js';
 
 const TIMEOUT_MS = 5000;
 const pem = (f: string) => readFileSync(f, 'utf8');

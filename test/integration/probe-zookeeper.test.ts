@@ -2,12 +2,12 @@
 // from ApiVersions, the active controller is known and moves when its broker dies, a ZooKeeper
 // node can be stopped and started under the probe. One cluster for the file, tests in order.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canRestart } from '../../functions/domain/safety.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { probeCluster } from '../../functions/shared/probe/index.js';
-import { REQUEST_VERSIONS, apiVersions, isZooKeeperMode } from '../../functions/shared/probe/requests.js';
-import { BrokerConnection } from '../../functions/shared/probe/wire.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { canRestart } from '#domain/safety.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import { probeCluster } from '#shared/probe/index.js';
+import { REQUEST_VERSIONS, apiVersions, isZooKeeperMode } from '#shared/probe/requests.js';
+import { BrokerConnection } from '#shared/probe/wire.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
 
 let cluster: LocalCluster;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

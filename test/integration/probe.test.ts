@@ -4,15 +4,15 @@
 // Figures (detection, recovery, probe latency) are printed with a "[probe-figures]" prefix.
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probeCommand } from '../../cli/commands/probe.js';
-import { main } from '../../cli/main.js';
-import { evaluateGroup, lagWindows } from '../../functions/domain/lag.js';
-import { canRestart } from '../../functions/domain/safety.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { describeProblems, probeCluster, type ProbeOptions } from '../../functions/shared/probe/index.js';
-import { REQUEST_VERSIONS, apiVersions } from '../../functions/shared/probe/requests.js';
-import { BrokerConnection } from '../../functions/shared/probe/wire.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
+import { probeCommand } from '#cli/commands/probe.js';
+import { main } from '#cli/main.js';
+import { evaluateGroup, lagWindows } from '#domain/lag.js';
+import { canRestart } from '#domain/safety.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import { describeProblems, probeCluster, type ProbeOptions } from '#shared/probe/index.js';
+import { REQUEST_VERSIONS, apiVersions } from '#shared/probe/requests.js';
+import { BrokerConnection } from '#shared/probe/wire.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
 
 const SESSION_TIMEOUT_MS = 3000; // broker.session.timeout.ms of the local cluster (local/kafka/config.ts)
 const PROBE_INTERVAL_MS = 1000;

@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import { confirmQuorumLoss, ensembleQuorum } from '../../functions/domain/quorum-recovery.js';
-import { probeCluster } from '../../functions/shared/probe/index.js';
-import { observeEnsemble } from '../../functions/shared/zookeeper.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
-import { aslFile } from '../../infra/constructs/workflows.js';
-import { zookeeperShimView } from '../../local/drill/healer.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { APPROVAL_RESOURCE, approvalBinding, approveAfter } from '../../local/stepfunctions/approvals.js';
+import { ClusterStepsEventSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import { confirmQuorumLoss, ensembleQuorum } from '#domain/quorum-recovery.js';
+import { probeCluster } from '#shared/probe/index.js';
+import { observeEnsemble } from '#shared/zookeeper.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { aslFile } from '#infra/constructs/workflows.js';
+import { zookeeperShimView } from '#local/drill/healer.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
+import { APPROVAL_RESOURCE, approvalBinding, approveAfter } from '#local/stepfunctions/approvals.js';
 import {
   RESOURCES,
   TaskError,
@@ -31,7 +31,7 @@ import {
   startSystemctlShim,
   type Json,
   type SystemctlShim,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { MemoryStore, ssmRunChild } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 

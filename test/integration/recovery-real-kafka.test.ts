@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeClusterStepsHandler, ClusterStepSchema } from '../../functions/cluster-steps/handler.js';
-import { probeCluster } from '../../functions/shared/probe/index.js';
-import { WorkflowStepSchema, makeWorkflowStepsHandler } from '../../functions/workflow-steps/handler.js';
-import { aslFile } from '../../infra/constructs/workflows.js';
-import { startCluster, type LocalCluster } from '../../local/kafka/cluster.js';
-import { localMskDouble } from '../../local/kafka/msk-double.js';
+import { makeClusterStepsHandler, ClusterStepSchema } from '#functions/cluster-steps/handler.js';
+import { probeCluster } from '#shared/probe/index.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { aslFile } from '#infra/constructs/workflows.js';
+import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';
+import { localMskDouble } from '#local/kafka/msk-double.js';
 import {
   RESOURCES,
   TaskError,
@@ -25,8 +25,8 @@ import {
   startExecutionSyncBinding,
   startSystemctlShim,
   type Json,
-} from '../../local/stepfunctions/index.js';
-import { APPROVAL_RESOURCE, approvalBinding } from '../../local/stepfunctions/approvals.js';
+} from '#local/stepfunctions/index.js';
+import { APPROVAL_RESOURCE, approvalBinding } from '#local/stepfunctions/approvals.js';
 import { MemoryStore, ssmRunChild } from '../statemachines/recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 

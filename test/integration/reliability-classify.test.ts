@@ -11,12 +11,12 @@ import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import type { SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
-import type { ClusterFacts, Signal } from '../../functions/domain/types.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore } from '../../tools/incident-store.js';
-import { POLICY_CACHE_MS, SsmPolicySource } from '../../functions/shared/policy-source.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+import { createClassifyHandler, type ClassifyDeps } from '#functions/classify/handler.js';
+import type { ClusterFacts, Signal } from '#domain/types.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore } from '#tools/incident-store.js';
+import { POLICY_CACHE_MS, SsmPolicySource } from '#shared/policy-source.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -13,18 +13,18 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createClassifyHandler, type ClassifyDeps } from '../../functions/classify/handler.js';
-import { runMayAct, type RunFacts } from '../../functions/domain/run-fencing.js';
-import type { ClusterFacts, IncidentStatus, Signal } from '../../functions/domain/types.js';
-import { documentClient } from '../../functions/shared/clients.js';
-import { IncidentStore, keys, type IncidentRecord } from '../../tools/incident-store.js';
-import { SsmPolicySource } from '../../functions/shared/policy-source.js';
+import { createClassifyHandler, type ClassifyDeps } from '#functions/classify/handler.js';
+import { runMayAct, type RunFacts } from '#domain/run-fencing.js';
+import type { ClusterFacts, IncidentStatus, Signal } from '#domain/types.js';
+import { documentClient } from '#shared/clients.js';
+import { IncidentStore, keys, type IncidentRecord } from '#tools/incident-store.js';
+import { SsmPolicySource } from '#shared/policy-source.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '../../local/dynamodb-local.js';
+} from '#functions/workflow-steps/handler.js';
+import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';
 

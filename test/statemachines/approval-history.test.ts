@@ -7,14 +7,14 @@
 // positive control: the scan would find them), never in the history.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { staticSigningKey } from '../../functions/approvals/links.js';
-import { makeApprovalRequestHandler } from '../../functions/approvals/request.js';
-import { APPROVAL_RESOURCE_TEMPLATE, ApprovalRequestSchema } from '../../functions/approvals/schema.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import type { IncidentWithTimeline } from '../../tools/incident-store.js';
-import type { IncidentNotification } from '../../functions/shared/notify.js';
-import { definitionText, workflowNames } from '../../infra/constructs/workflows.js';
-import type { Json, RunEvent } from '../../local/stepfunctions/index.js';
+import { staticSigningKey } from '#functions/approvals/links.js';
+import { makeApprovalRequestHandler } from '#functions/approvals/request.js';
+import { APPROVAL_RESOURCE_TEMPLATE, ApprovalRequestSchema } from '#functions/approvals/schema.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import type { IncidentWithTimeline } from '#tools/incident-store.js';
+import type { IncidentNotification } from '#shared/notify.js';
+import { definitionText, workflowNames } from '#infra/constructs/workflows.js';
+import type { Json, RunEvent } from '#local/stepfunctions/index.js';
 import { runCascade } from './cascade-fixtures.js';
 import { runDr } from './dr-fixtures.js';
 import { QUORUM_SUBSTITUTIONS, runH4 } from './lag-quorum-fixtures.js';

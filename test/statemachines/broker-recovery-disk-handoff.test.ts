@@ -10,7 +10,7 @@ import {
   runWorkflow,
   type Json,
   type TaskBinding,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import {
   INSTANCE,
   SNAPSHOTS,

@@ -5,7 +5,7 @@ import {
   parseDefinition,
   walkStates,
   type AslDefinition,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   INSTANCE,
@@ -54,8 +54,8 @@ describe('statemachines/broker-recovery.asl.json: definition', () => {
   });
 
   it('the execution ends before the cluster lock the classifier took expires (and CDK says the same)', async () => {
-    const { DEFAULT_LOCK_TTL_SECONDS } = await import('../../functions/classify/handler.js');
-    const { RECOVERY_TIMEOUT } = await import('../../infra/constructs/recovery-workflows.js');
+    const { DEFAULT_LOCK_TTL_SECONDS } = await import('#functions/classify/handler.js');
+    const { RECOVERY_TIMEOUT } = await import('#infra/constructs/recovery-workflows.js');
     for (const name of ['broker-recovery', 'msk-broker-recovery']) {
       const def = JSON.parse(aslText(name)) as AslDefinition;
       expect(def.TimeoutSeconds, name).toBeLessThan(DEFAULT_LOCK_TTL_SECONDS);

@@ -3,16 +3,16 @@
 // and a small stateful cluster the SSM / MSK bindings act on (a restart brings a broker back, the
 // preferred leader election moves leadership back), so each probe sees what the actions did.
 import { readFileSync } from 'node:fs';
-import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import type { IncidentWithTimeline } from '../../tools/incident-store.js';
-import type { RawPartition } from '../../functions/shared/probe/analyze.js';
+import { ClusterStepSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import type { IncidentWithTimeline } from '#tools/incident-store.js';
+import type { RawPartition } from '#shared/probe/analyze.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+} from '#functions/workflow-steps/handler.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import {
   APPROVAL_RESOURCE,
   RESOURCES,
@@ -29,8 +29,8 @@ import {
   type DecideAnswer,
   type Json,
   type RunResult,
-} from '../../local/stepfunctions/index.js';
-import type { ApprovalRequest } from '../../functions/approvals/schema.js';
+} from '#local/stepfunctions/index.js';
+import type { ApprovalRequest } from '#functions/approvals/schema.js';
 import {
   CLUSTER_STEPS,
   MSK_ARN,

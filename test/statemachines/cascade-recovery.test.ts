@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import { parseDefinition, taskResources, type AslDefinition, type AslState } from '#local/stepfunctions/index.js';
 import {
   CASCADE_SUBSTITUTIONS,
   CLI,

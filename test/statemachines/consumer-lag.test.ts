@@ -5,7 +5,7 @@ import {
   taskResources,
   walkStates,
   type AslDefinition,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import {
   HOOK_FUNCTION,
   HOOK_TOPIC,
@@ -65,7 +65,7 @@ describe('statemachines/consumer-lag.asl.json: definition', () => {
       MaxDelaySeconds: 600,
       MaxAttempts: 4,
     });
-    const { DEFAULT_LOCK_TTL_SECONDS } = await import('../../functions/classify/handler.js');
+    const { DEFAULT_LOCK_TTL_SECONDS } = await import('#functions/classify/handler.js');
     expect((JSON.parse(TEXT) as AslDefinition).TimeoutSeconds).toBeLessThan(DEFAULT_LOCK_TTL_SECONDS);
   });
 

@@ -10,8 +10,8 @@ import {
   definitionText,
   definitionTimeoutSeconds,
   workflowNames,
-} from '../../infra/constructs/workflows.js';
-import { walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
+} from '#infra/constructs/workflows.js';
+import { walkStates, type AslDefinition } from '#local/stepfunctions/index.js';
 
 const FILES = workflowNames();
 const text = (name: string) => definitionText(name);

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { HealRecord } from '../../functions/domain/types.js';
+import type { HealRecord } from '#domain/types.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+} from '#functions/workflow-steps/handler.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import {
   CLOUDWATCH_GET_METRIC_DATA,
   KAFKA_UPDATE_BROKER_STORAGE,
@@ -23,7 +23,7 @@ import {
   type AslDefinition,
   type Json,
   type LocalMskCluster,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   CLUSTER_STEPS,

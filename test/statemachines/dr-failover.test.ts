@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefinition, taskResources, type AslDefinition, type AslState } from '../../local/stepfunctions/index.js';
+import { parseDefinition, taskResources, type AslDefinition, type AslState } from '#local/stepfunctions/index.js';
 import {
   CS_PRIMARY,
   DR_ENDPOINT,
@@ -14,8 +14,8 @@ import {
 } from './dr-fixtures.js';
 import { aslProblems, expectWellFormedWorkflow, lockProblems, styleProblems } from '../support/asl.js';
 import { aslText } from './recovery-fixtures.js';
-import { DR_DIRECTIONS } from '../../infra/constructs/dr-switch.js';
-import { RENDERED_WORKFLOWS, renderTemplate, workflowNames } from '../../infra/constructs/workflows.js';
+import { DR_DIRECTIONS } from '#infra/constructs/dr-switch.js';
+import { RENDERED_WORKFLOWS, renderTemplate, workflowNames } from '#infra/constructs/workflows.js';
 
 const WORKFLOWS = ['dr-failover', 'dr-failback'] as const;
 

@@ -5,14 +5,14 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CanaryFailed, DrPrerequisitesNotMet, DrStepSchema } from '../../functions/cluster-steps/dr.js';
-import { siteProbeVerdict, type SiteProbeVerdict } from '../../functions/domain/dr.js';
+import { CanaryFailed, DrPrerequisitesNotMet, DrStepSchema } from '#functions/cluster-steps/dr.js';
+import { siteProbeVerdict, type SiteProbeVerdict } from '#domain/dr.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
+} from '#functions/workflow-steps/handler.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import {
   APPROVAL_RESOURCE,
   LocalZone,
@@ -28,7 +28,7 @@ import {
   type DecideAnswer,
   type Json,
   type RunResult,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { ACCOUNT, MemoryStore, aslText, watchApprovals, watchRun, type HistoryWatch } from './recovery-fixtures.js';
 import { storePieces } from '../support/store-pieces.js';
 

@@ -1,8 +1,8 @@
 // escalation-notify.asl.json executed on aws-local-stepfunctions (the project's local runtime),
 // with an sns:publish binding that records every publish and can refuse by topic.
 import { describe, expect, it } from 'vitest';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
-import { RESOURCES, TaskError, loadDefinition, runWorkflow, type Json } from '../../local/stepfunctions/index.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
+import { RESOURCES, TaskError, loadDefinition, runWorkflow, type Json } from '#local/stepfunctions/index.js';
 
 const CRITICAL = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-eu-critical';
 const WARNING = 'arn:aws:sns:eu-west-1:123456789012:kafka-heal-prod-eu-warning';

@@ -2,12 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { INCIDENT_TYPES } from '../../functions/domain/types.js';
-import {
-  ESCALATION_NOTIFY_ASL,
-  escalationNotifySubstitutions,
-  renderDefinition,
-} from '../../infra/constructs/workflows.js';
+import { INCIDENT_TYPES } from '#domain/types.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '#infra/constructs/workflows.js';
 
 // asl-validator ships no type declarations: describe the one call used here.
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };

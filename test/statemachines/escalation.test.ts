@@ -5,19 +5,15 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import type { EscalationTargets } from '../../functions/domain/types.js';
-import { EscalationStepSchema, makeEscalationHandler } from '../../functions/escalation/handler.js';
-import { IncidentNotFoundError } from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline, TimelineEntry } from '../../tools/incident-store.js';
-import { notify } from '../../functions/shared/notify.js';
-import { PagerDutyUnavailable, type PagerDutyResult } from '../../functions/shared/pagerduty.js';
-import type { PolicySource } from '../../functions/shared/policy-source.js';
-import { ESCALATION_ASL, escalationSubstitutions } from '../../infra/constructs/escalation.js';
-import {
-  ESCALATION_NOTIFY_ASL,
-  escalationNotifySubstitutions,
-  renderDefinition,
-} from '../../infra/constructs/workflows.js';
+import type { EscalationTargets } from '#domain/types.js';
+import { EscalationStepSchema, makeEscalationHandler } from '#functions/escalation/handler.js';
+import { IncidentNotFoundError } from '#shared/errors.js';
+import type { IncidentWithTimeline, TimelineEntry } from '#tools/incident-store.js';
+import { notify } from '#shared/notify.js';
+import { PagerDutyUnavailable, type PagerDutyResult } from '#shared/pagerduty.js';
+import type { PolicySource } from '#shared/policy-source.js';
+import { ESCALATION_ASL, escalationSubstitutions } from '#infra/constructs/escalation.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions, renderDefinition } from '#infra/constructs/workflows.js';
 import {
   RESOURCES,
   TaskError,
@@ -28,7 +24,7 @@ import {
   startExecutionSyncBinding,
   taskResources,
   type Json,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { storePieces } from '../support/store-pieces.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };

@@ -6,18 +6,18 @@
 // ASL as the nested escalation.
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { ClusterStepsEventSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import type { EnsembleObservation } from '../../functions/domain/quorum-recovery.js';
-import type { ClusterSnapshot, ConsumerGroupLag } from '../../functions/domain/snapshot.js';
+import { ClusterStepsEventSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import type { EnsembleObservation } from '#domain/quorum-recovery.js';
+import type { ClusterSnapshot, ConsumerGroupLag } from '#domain/snapshot.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../functions/workflow-steps/handler.js';
-import type { LagActionClients } from '../../functions/workflow-steps/consumer-lag.js';
-import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '../../infra/constructs/workflows.js';
-import { lambdaClientDouble, snsClientDouble } from '../../local/drill/aws-doubles.js';
-import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '../../local/stepfunctions/approvals.js';
+} from '#functions/workflow-steps/handler.js';
+import type { LagActionClients } from '#functions/workflow-steps/consumer-lag.js';
+import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
+import { lambdaClientDouble, snsClientDouble } from '#local/drill/aws-doubles.js';
+import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '#local/stepfunctions/approvals.js';
 import {
   RESOURCES,
   TaskError,
@@ -31,7 +31,7 @@ import {
   type CommandRun,
   type Json,
   type RunResult,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import {
   ACCOUNT,
   CLUSTER_STEPS,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { LocalCluster } from '../../local/kafka/cluster.js';
-import { localMskDouble } from '../../local/kafka/msk-double.js';
-import { parseDefinition, taskResources, walkStates } from '../../local/stepfunctions/index.js';
+import type { LocalCluster } from '#local/kafka/cluster.js';
+import { localMskDouble } from '#local/kafka/msk-double.js';
+import { parseDefinition, taskResources, walkStates } from '#local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   MSK_ARN,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { APPROVAL_RESOURCE } from '../../local/stepfunctions/approvals.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import { APPROVAL_RESOURCE } from '#local/stepfunctions/approvals.js';
 import {
   RESOURCES,
   parseDefinition,
@@ -9,7 +9,7 @@ import {
   type AslState,
   type CommandOutcome,
   type CommandRun,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { expectHouseStyle, expectLockReleasedOnEveryPath, expectValidAsl } from '../support/asl.js';
 import {
   BROKER_INSTANCES,

@@ -3,31 +3,27 @@
 // in-memory incident store, scripted probe snapshots, SSM/MSK bindings with the services'
 // asynchronous semantics, and the real escalation-notify ASL as the nested escalation workflow.
 import { readFileSync } from 'node:fs';
-import type { ApprovalRequest } from '../../functions/approvals/schema.js';
-import { ClusterStepSchema, makeClusterStepsHandler } from '../../functions/cluster-steps/handler.js';
-import type { BrokerObservation, ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import type { HealRecord, IncidentStatus } from '../../functions/domain/types.js';
-import { runMayAct } from '../../functions/domain/run-fencing.js';
+import type { ApprovalRequest } from '#functions/approvals/schema.js';
+import { ClusterStepSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
+import type { BrokerObservation, ClusterSnapshot } from '#domain/snapshot.js';
+import type { HealRecord, IncidentStatus } from '#domain/types.js';
+import { runMayAct } from '#domain/run-fencing.js';
 import {
   IncidentNotFoundError,
   IncidentStatusConflict,
   LockHeldError,
   LockNotOwnedError,
   RunSupersededError,
-} from '../../functions/shared/errors.js';
-import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '../../tools/incident-store.js';
-import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
+} from '#shared/errors.js';
+import type { IncidentWithTimeline, LockInfo, TimelineEntry } from '#tools/incident-store.js';
+import { summarizePartitions, type RawPartition } from '#shared/probe/analyze.js';
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
   type WorkflowStepsStore,
-} from '../../functions/workflow-steps/handler.js';
-import {
-  ESCALATION_NOTIFY_ASL,
-  definitionText,
-  escalationNotifySubstitutions,
-} from '../../infra/constructs/workflows.js';
+} from '#functions/workflow-steps/handler.js';
+import { ESCALATION_NOTIFY_ASL, definitionText, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import {
   RESOURCES,
   TaskError,
@@ -48,8 +44,8 @@ import {
   type RunEvent,
   type RunResult,
   type TaskBinding,
-} from '../../local/stepfunctions/index.js';
-import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '../../local/stepfunctions/approvals.js';
+} from '#local/stepfunctions/index.js';
+import { APPROVAL_RESOURCE, approvalBinding, type DecideAnswer } from '#local/stepfunctions/approvals.js';
 import { storePieces } from '../support/store-pieces.js';
 
 export const ACCOUNT = 'arn:aws:lambda:eu-west-1:123456789012:function';

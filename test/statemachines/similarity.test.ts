@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STATEMACHINES_DIR, aslFileNames } from '../../infra/constructs/workflows.js';
+import { STATEMACHINES_DIR, aslFileNames } from '#infra/constructs/workflows.js';
 
 const LIMIT = 0.8;
 

@@ -4,7 +4,7 @@
 // must reach the parent's escalation reason as they would in AWS (States.TaskFailed describing the
 // child execution).
 import { describe, expect, it } from 'vitest';
-import { escalationReason } from '../../functions/domain/broker-recovery.js';
+import { escalationReason } from '#domain/broker-recovery.js';
 import {
   RESOURCES,
   parseDefinition,
@@ -16,7 +16,7 @@ import {
   type AslDefinition,
   type CommandOutcome,
   type Json,
-} from '../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 import { expectHouseStyle, expectValidAsl } from '../support/asl.js';
 import { aslText, ok } from './recovery-fixtures.js';
 

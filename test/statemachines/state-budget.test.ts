@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { STATEMACHINES_DIR, aslFileNames } from '../../infra/constructs/workflows.js';
-import { walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
+import { STATEMACHINES_DIR, aslFileNames } from '#infra/constructs/workflows.js';
+import { walkStates, type AslDefinition } from '#local/stepfunctions/index.js';
 
 /** The most states a console graph should show. */
 export const READABLE_STATES = 25;

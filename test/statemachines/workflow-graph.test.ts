@@ -2,9 +2,9 @@
 // match it: change the workflow, run `npx tsx local/workflow-graph.ts`, commit both.
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
-import { workflowSvg } from '../../local/stepfunctions/graph-svg.js';
-import { GRAPHED_WORKFLOWS, graphFile, renderWorkflowGraph } from '../../local/workflow-graph.js';
+import { walkStates, type AslDefinition } from '#local/stepfunctions/index.js';
+import { workflowSvg } from '#local/stepfunctions/graph-svg.js';
+import { GRAPHED_WORKFLOWS, graphFile, renderWorkflowGraph } from '#local/workflow-graph.js';
 import { aslText } from './recovery-fixtures.js';
 
 describe.each(GRAPHED_WORKFLOWS)('docs/img/%s.svg', (name) => {

@@ -5,7 +5,7 @@
 // the expect* helpers assert the lists are empty.
 import { createRequire } from 'node:module';
 import { expect } from 'vitest';
-import { parseDefinition, stateBodies, walkStates, type AslDefinition } from '../../local/stepfunctions/index.js';
+import { parseDefinition, stateBodies, walkStates, type AslDefinition } from '#local/stepfunctions/index.js';
 
 type AslValidator = (definition: unknown) => { isValid: boolean; errorsText: (separator?: string) => string };
 /** asl-validator (no type declarations of its own). It mutates its input: hand it clones. */

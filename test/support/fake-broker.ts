@@ -4,7 +4,7 @@
 // is in test/integration.
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
-import { Reader, Writer } from '../../functions/shared/probe/wire.js';
+import { Reader, Writer } from '#shared/probe/wire.js';
 
 export interface FakeBrokerOptions {
   tls?: TlsOptions;

@@ -1,6 +1,6 @@
 // Small helpers shared by test files: a CLI output capture and a port nothing listens on.
 import { createServer } from 'node:net';
-import type { CommandIO } from '../../cli/args.js';
+import type { CommandIO } from '#cli/args.js';
 
 /** A CommandIO that keeps what a command prints, for assertions. */
 export function captureIO(): CommandIO & { out: string[]; err: string[] } {

@@ -4,10 +4,10 @@
 // blank the split.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { walkStates, type AslDefinition } from '../../local/stepfunctions/definition.js';
-import { figures, phases } from '../../bench/mttr.js';
-import type { DrillReport, DrillTimelineEntry } from '../../local/drill/report-types.js';
-import { loadScenario } from '../../local/drill/index.js';
+import { walkStates, type AslDefinition } from '#local/stepfunctions/definition.js';
+import { figures, phases } from '#bench/mttr.js';
+import type { DrillReport, DrillTimelineEntry } from '#local/drill/report-types.js';
+import { loadScenario } from '#local/drill/index.js';
 
 const entry = (offsetSeconds: number, event: string, detail?: string): DrillTimelineEntry => ({
   at: new Date(Date.parse('2026-11-22T10:00:00Z') + offsetSeconds * 1000).toISOString(),

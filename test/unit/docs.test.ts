@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commands } from '../../cli/commands/index.js';
-import { configFieldPaths } from '../../infra/config/schema.js';
-import { parseScenario } from '../../local/drill/scenario.js';
+import { commands } from '#cli/commands/index.js';
+import { configFieldPaths } from '#infra/config/schema.js';
+import { parseScenario } from '#local/drill/scenario.js';
 
 const DOCS = [
   'README.md',

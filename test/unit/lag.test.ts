@@ -7,8 +7,8 @@ import {
   lagWindows,
   sampleLag,
   type LagSample,
-} from '../../functions/domain/lag.js';
-import type { ClusterSnapshot, ConsumerGroupLag } from '../../functions/domain/snapshot.js';
+} from '#domain/lag.js';
+import type { ClusterSnapshot, ConsumerGroupLag } from '#domain/snapshot.js';
 
 const T = { lagSev1: 1_000_000, lagSev2: 100_000, lagSev3: 10_000 };
 const MIN = 60_000;

@@ -5,7 +5,7 @@
 // test/integration/probe-secured.test.ts.
 import { createHash, createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { environmentCredentials, mskIamTokenProvider } from '../../functions/shared/probe/msk-iam.js';
+import { environmentCredentials, mskIamTokenProvider } from '#shared/probe/msk-iam.js';
 
 const CREDS = {
   accessKeyId: 'AKIDEXAMPLE',

@@ -3,11 +3,11 @@
 // Real-Kafka behaviour is in test/integration/probe.test.ts.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BootstrapFormatError, parseHostPort, probeCluster } from '../../functions/shared/probe/index.js';
-import { describeProblems, summarizePartitions, verdict } from '../../functions/shared/probe/analyze.js';
-import { ProbeTimeoutError, withTimeout } from '../../functions/shared/probe/deadline.js';
-import { API, Reader, Writer } from '../../functions/shared/probe/wire.js';
-import { isZooKeeperMode } from '../../functions/shared/probe/requests.js';
+import { BootstrapFormatError, parseHostPort, probeCluster } from '#shared/probe/index.js';
+import { describeProblems, summarizePartitions, verdict } from '#shared/probe/analyze.js';
+import { ProbeTimeoutError, withTimeout } from '#shared/probe/deadline.js';
+import { API, Reader, Writer } from '#shared/probe/wire.js';
+import { isZooKeeperMode } from '#shared/probe/requests.js';
 import { closedPort } from '../support/helpers.js';
 
 const servers: Server[] = [];

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildProbeLayer } from '../../layers/probe/build.js';
-import type * as ProbeModule from '../../functions/shared/probe/index.js';
+import { buildProbeLayer } from '#layers/probe/build.js';
+import type * as ProbeModule from '#shared/probe/index.js';
 import { closedPort } from '../support/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kh-probe-layer-'));

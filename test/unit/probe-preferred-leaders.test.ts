@@ -2,7 +2,7 @@
 // for and how many of those it does not lead: what cascade-recovery's verification judges leader
 // balance on (functions/domain/cascade.ts), as Kafka's own leader.imbalance.per.broker.percentage does.
 import { describe, expect, it } from 'vitest';
-import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
+import { summarizePartitions, type RawPartition } from '#shared/probe/analyze.js';
 
 const p = (partition: number, leader: number, replicas: number[]): RawPartition => ({
   topic: 't',

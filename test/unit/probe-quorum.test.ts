@@ -4,11 +4,11 @@
 // Kafka's flexible encoding, and the metrics the quorum and controller alarms read.
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ClusterSnapshot } from '../../functions/domain/snapshot.js';
-import { quorumMetrics } from '../../functions/probe/metrics.js';
-import { probeCluster, quorumObservation } from '../../functions/shared/probe/index.js';
-import { DESCRIBE_QUORUM_VERSION, describeQuorum } from '../../functions/shared/probe/requests.js';
-import { KafkaProtocolError, Reader, Writer, type BrokerConnection } from '../../functions/shared/probe/wire.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
+import { quorumMetrics } from '#functions/probe/metrics.js';
+import { probeCluster, quorumObservation } from '#shared/probe/index.js';
+import { DESCRIBE_QUORUM_VERSION, describeQuorum } from '#shared/probe/requests.js';
+import { KafkaProtocolError, Reader, Writer, type BrokerConnection } from '#shared/probe/wire.js';
 import {
   ensembleReport,
   observeZookeeper,
@@ -17,7 +17,7 @@ import {
   reportZookeeperServer,
   type ZkServerReport,
   type ZkServerState,
-} from '../../functions/shared/zookeeper.js';
+} from '#shared/zookeeper.js';
 
 const SRVR_LEADER =
   'Zookeeper version: 3.8.4-9316c2a7a97e1666d8f4593f34dd6fc36ecc436c, built on 2024-02-12 22:16 UTC\nLatency min/avg/max: 0/0.25/3\nReceived: 120\nSent: 119\nConnections: 2\nOutstanding: 0\nZxid: 0x10000002a\nMode: leader\nNode count: 38\nProposal sizes last/min/max: 48/48/328\n';

@@ -8,11 +8,11 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { describeProblems, probeCluster, type ProbeOptions } from '../../functions/shared/probe/index.js';
-import { verdict } from '../../functions/shared/probe/analyze.js';
-import { authenticate, oauthBearerClientFirst, ScramClient } from '../../functions/shared/probe/sasl.js';
-import { BrokerConnection, TlsHandshakeError } from '../../functions/shared/probe/wire.js';
-import { makeLocalCertificates, type LocalCertificates } from '../../local/kafka/tls.js';
+import { describeProblems, probeCluster, type ProbeOptions } from '#shared/probe/index.js';
+import { verdict } from '#shared/probe/analyze.js';
+import { authenticate, oauthBearerClientFirst, ScramClient } from '#shared/probe/sasl.js';
+import { BrokerConnection, TlsHandshakeError } from '#shared/probe/wire.js';
+import { makeLocalCertificates, type LocalCertificates } from '#local/kafka/tls.js';
 import { startFakeBroker, type FakeBroker } from '../support/fake-broker.js';
 
 let certs: LocalCertificates;

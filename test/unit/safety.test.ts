@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { canRestart, isBrokerDown, recoveryOrder } from '../../functions/domain/safety.js';
-import type { BrokerObservation, ClusterSnapshot, ControllerObservation } from '../../functions/domain/snapshot.js';
-import { summarizePartitions, type RawPartition } from '../../functions/shared/probe/analyze.js';
+import { canRestart, isBrokerDown, recoveryOrder } from '#domain/safety.js';
+import type { BrokerObservation, ClusterSnapshot, ControllerObservation } from '#domain/snapshot.js';
+import { summarizePartitions, type RawPartition } from '#shared/probe/analyze.js';
 
 type BrokerState = 'up' | 'crashed' | 'hung';
 

@@ -9,7 +9,7 @@ import type {
   PartitionSummary,
   PreferredLeadership,
   SnapshotStatus,
-} from '../../domain/snapshot.js';
+} from '#domain/snapshot.js';
 
 /** A partition as the metadata response reports it, before min ISR and the live ISR are known. */
 export type RawPartition = Pick<

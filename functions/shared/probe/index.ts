@@ -24,7 +24,7 @@ import type {
   MetadataMode,
   PartitionLag,
   QuorumObservation,
-} from '../../domain/snapshot.js';
+} from '#domain/snapshot.js';
 import { knownBrokerIds, summarizePartitions, verdict, type RawPartition } from './analyze.js';
 import { Deadline, errorText, withTimeout } from './deadline.js';
 import { authenticate, type SaslSettings } from './sasl.js';
@@ -54,9 +54,9 @@ import {
   type PeerCertificate,
   type TlsSettings,
 } from './wire.js';
-import type { AccessOutcome, SecurityObservation } from '../../domain/snapshot.js';
+import type { AccessOutcome, SecurityObservation } from '#domain/snapshot.js';
 
-export type { ClusterSnapshot } from '../../domain/snapshot.js';
+export type { ClusterSnapshot } from '#domain/snapshot.js';
 export type { SaslSettings } from './sasl.js';
 export { ProbeAccessError, SaslAuthenticationError, TlsHandshakeError, type TlsSettings } from './wire.js';
 export { mskIamTokenProvider, type MskIamTokenOptions } from './msk-iam.js';

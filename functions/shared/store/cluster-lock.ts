@@ -3,8 +3,8 @@
 // judged by runMayAct in functions/domain/run-fencing.ts). Safety rule 2, one remediation per
 // cluster at a time, rests on the conditional writes here.
 import { DeleteCommand, GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '../../domain/run-fencing.js';
-import type { IncidentStatus } from '../../domain/types.js';
+import { RUN_ACTING_STATUSES, RUN_BUSY_STATUSES, runMayAct } from '#domain/run-fencing.js';
+import type { IncidentStatus } from '#domain/types.js';
 import {
   ConditionalWriteConflict,
   LockHeldError,

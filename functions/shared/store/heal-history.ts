@@ -1,7 +1,7 @@
 // Finished remediations per cluster (HEALS#<cluster> / <iso>#<incident id>, TTL 30 days): what
 // the flap breaker and the cooldowns count.
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { HealRecord, IncidentType } from '../../domain/types.js';
+import type { HealRecord, IncidentType } from '#domain/types.js';
 import { DAY, epochSeconds, keys, queryAll, type StoreTable } from './table.js';
 
 export const HEAL_TTL_SECONDS = 30 * DAY;

@@ -5,9 +5,9 @@
 // races another is a conditional write; the lines it leaves go through the Timeline, the signal's
 // dedup marker through the SignalLedger.
 import { DeleteCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Correlation } from '../../domain/correlate.js';
-import { mtta, type LifecycleVia, type ResolvedIncident } from '../../domain/lifecycle.js';
-import type { Decision, IncidentStatus, IncidentType, OpenIncident, Signal } from '../../domain/types.js';
+import type { Correlation } from '#domain/correlate.js';
+import { mtta, type LifecycleVia, type ResolvedIncident } from '#domain/lifecycle.js';
+import type { Decision, IncidentStatus, IncidentType, OpenIncident, Signal } from '#domain/types.js';
 import {
   ConditionalWriteConflict,
   IncidentNotFoundError,

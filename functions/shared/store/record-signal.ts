@@ -3,9 +3,9 @@
 // folds into, upgrades or reopens the incident the correlation names, each a conditional write
 // (or a transaction with the fault family's open slot), so concurrent classifiers converge.
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { FOLD_STATUSES, type Correlation, type FoldEntry } from '../../domain/correlate.js';
-import { fingerprintKey, incidentIdFor } from '../../domain/incident-id.js';
-import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '../../domain/types.js';
+import { FOLD_STATUSES, type Correlation, type FoldEntry } from '#domain/correlate.js';
+import { fingerprintKey, incidentIdFor } from '#domain/incident-id.js';
+import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '#domain/types.js';
 import { ConditionalWriteConflict, isConditionalCheckFailed } from '../errors.js';
 import type { DuplicateSignal, SignalLedger } from './signal-ledger.js';
 import {

@@ -3,7 +3,7 @@
 // it to an incident, then the marker says what it did; a redelivery reads that back (and whether
 // the actions after it, lock and workflow start, completed).
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { Decision } from '../../domain/types.js';
+import type { Decision } from '#domain/types.js';
 import { SignalInFlightError, isConditionalCheckFailed } from '../errors.js';
 import { DAY, epochSeconds, keys, type StoreTable } from './table.js';
 

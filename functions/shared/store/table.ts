@@ -21,8 +21,8 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { incidentFamily, type LifecycleVia, type TrackedAlarm } from '../../domain/lifecycle.js';
-import type { IncidentStatus, IncidentType, OpenIncident, Severity } from '../../domain/types.js';
+import { incidentFamily, type LifecycleVia, type TrackedAlarm } from '#domain/lifecycle.js';
+import type { IncidentStatus, IncidentType, OpenIncident, Severity } from '#domain/types.js';
 import { IncidentNotFoundError, isConditionalCheckFailed } from '../errors.js';
 
 /** Key names shared with the CDK table definition and DynamoDB Local. */
@@ -38,7 +38,7 @@ export const CLOSED_STATUSES: readonly IncidentStatus[] = ['resolved', 'suppress
 
 export const DAY = 86_400;
 
-export { incidentFamily } from '../../domain/lifecycle.js';
+export { incidentFamily } from '#domain/lifecycle.js';
 
 export const keys = {
   incident: (id: string) => ({ pk: `INCIDENT#${id}`, sk: 'META' }),

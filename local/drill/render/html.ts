@@ -2,7 +2,7 @@
 // forbids loading anything) for the person reading a drill result at 3 a.m.: the verdict in
 // words and colour at the top, the figures that matter, the SVG timeline, then the tables.
 // Every value from the report is escaped.
-import { formatDuration, formatOffset } from '../../../tools/report-text.js';
+import { formatDuration, formatOffset } from '#tools/report-text.js';
 import type { DrillReport } from '../report-types.js';
 import { escapeHtml } from './escape.js';
 import { byOffset, clusterText, expectationCounts, formatRatio, mttaText, summaryFacts, verdict } from './summary.js';

@@ -1,6 +1,6 @@
 // report.md: the drill report for a terminal, a pull request or a chat message: verdict and
 // figures first, then expectations (pass/fail), incidents, actions, timeline and notes.
-import { escapeMarkdown, formatOffset, markdownList, markdownTable } from '../../../tools/report-text.js';
+import { escapeMarkdown, formatOffset, markdownList, markdownTable } from '#tools/report-text.js';
 import type { DrillReport } from '../report-types.js';
 import { byOffset, expectationCounts, mttaText, summaryFacts, verdict } from './summary.js';
 

@@ -1,5 +1,5 @@
 // The facts every drill rendering leads with (Markdown, post-mortem, HTML), worded once.
-import { formatDuration } from '../../../tools/report-text.js';
+import { formatDuration } from '#tools/report-text.js';
 import type { DrillAction, DrillIncident, DrillReport, DrillTimelineEntry } from '../report-types.js';
 
 export const verdict = (report: DrillReport): 'PASSED' | 'FAILED' => (report.passed ? 'PASSED' : 'FAILED');

@@ -6,7 +6,7 @@
 // every mark carries a <title> with its full text. Workflow states get one row per workflow: each
 // state a segment from entered to exited, named where it is wide enough (polling loops stay one
 // dense band instead of hundreds of labels). All text is escaped.
-import { formatDuration, formatOffset } from '../../../tools/report-text.js';
+import { formatDuration, formatOffset } from '#tools/report-text.js';
 import type { DrillAction, DrillReport, DrillSource, DrillTimelineEntry } from '../report-types.js';
 import { escapeHtml } from './escape.js';
 import { actionText, byOffset } from './summary.js';

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  arbitrate,
-  workflowOf,
-  type ArbitrationFacts,
-  type ArbitrationStep,
-} from '../../../functions/domain/arbitrate.js';
-import type { Decision, IncidentStatus, Workflow } from '../../../functions/domain/types.js';
+import { arbitrate, workflowOf, type ArbitrationFacts, type ArbitrationStep } from '#domain/arbitrate.js';
+import type { Decision, IncidentStatus, Workflow } from '#domain/types.js';
 
 const ARN = 'arn:aws:states:eu-west-1:1:execution:kafka-heal-t';
 const runNameOf = (w: Workflow) => `inc-1-${w}-1`;

@@ -2,9 +2,9 @@
 // last in-sync replica is another broker still down (Kafka keeps it offline until that one
 // returns); it is back once it is in the ISR of every partition that has a leader.
 import { describe, expect, it } from 'vitest';
-import { verifyBrokerRecovered } from '../../../functions/domain/broker-recovery.js';
-import type { RawPartition } from '../../../functions/shared/probe/analyze.js';
-import { snapshot } from '../../statemachines/recovery-fixtures.js';
+import { verifyBrokerRecovered } from '#domain/broker-recovery.js';
+import type { RawPartition } from '#shared/probe/analyze.js';
+import { snapshot } from '#test/statemachines/recovery-fixtures.js';
 
 const p = (partition: number, leader: number, isr: number[], replicas: number[]): RawPartition => ({
   topic: 't',

@@ -8,9 +8,9 @@ import {
   recoveryApproval,
   snapshotSummary,
   verifyBrokerRecovered,
-} from '../../../functions/domain/broker-recovery.js';
-import type { BrokerObservation, ClusterSnapshot } from '../../../functions/domain/snapshot.js';
-import { summarizePartitions, type RawPartition } from '../../../functions/shared/probe/analyze.js';
+} from '#domain/broker-recovery.js';
+import type { BrokerObservation, ClusterSnapshot } from '#domain/snapshot.js';
+import { summarizePartitions, type RawPartition } from '#shared/probe/analyze.js';
 
 type BrokerState = 'up' | 'crashed' | 'hung';
 

@@ -4,10 +4,10 @@ import {
   LEADER_IMBALANCE_PER_BROKER,
   cascadeOrder,
   verifyClusterRecovered,
-} from '../../../functions/domain/cascade.js';
-import type { ClusterSnapshot, ConsumerGroupLag } from '../../../functions/domain/snapshot.js';
-import type { RawPartition } from '../../../functions/shared/probe/analyze.js';
-import { snapshot } from '../../statemachines/recovery-fixtures.js';
+} from '#domain/cascade.js';
+import type { ClusterSnapshot, ConsumerGroupLag } from '#domain/snapshot.js';
+import type { RawPartition } from '#shared/probe/analyze.js';
+import { snapshot } from '#test/statemachines/recovery-fixtures.js';
 
 const p = (partition: number, leader: number, isr: number[], replicas = [1, 2, 3]): RawPartition => ({
   topic: 't',

@@ -7,16 +7,10 @@ import {
   lagSeverity,
   simultaneousCount,
   type ClassifyInput,
-} from '../../../functions/domain/classify.js';
-import { DEFAULT_POLICY } from '../../../functions/domain/policy.js';
-import { isMoreSevere, mostSevere, pages } from '../../../functions/domain/severity.js';
-import {
-  SIGNAL_KINDS,
-  type Decision,
-  type HealRecord,
-  type OpenIncident,
-  type RuntimePolicy,
-} from '../../../functions/domain/types.js';
+} from '#domain/classify.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import { isMoreSevere, mostSevere, pages } from '#domain/severity.js';
+import { SIGNAL_KINDS, type Decision, type HealRecord, type OpenIncident, type RuntimePolicy } from '#domain/types.js';
 import { AUTO, NOW, ORDERS, PAYMENTS, ago, signal } from './fixtures.js';
 
 function decide(over: Partial<ClassifyInput> = {}): Decision {

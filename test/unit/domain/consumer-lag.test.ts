@@ -5,7 +5,7 @@ import {
   assessLag,
   readingFrom,
   type GroupLagReading,
-} from '../../../functions/domain/consumer-lag.js';
+} from '#domain/consumer-lag.js';
 
 const T = { lagSev3: 10_000, lagSev2: 100_000, lagSev1: 1_000_000 };
 const r = (at: number, offsets: [string, number, number, number][], members?: number): GroupLagReading => ({

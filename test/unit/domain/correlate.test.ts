@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { correlate, foldEntry } from '../../../functions/domain/correlate.js';
-import { fingerprintKey } from '../../../functions/domain/incident-id.js';
-import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '../../../functions/domain/types.js';
+import { correlate, foldEntry } from '#domain/correlate.js';
+import { fingerprintKey } from '#domain/incident-id.js';
+import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '#domain/types.js';
 import { AUTO, NOW, ago, signal } from './fixtures.js';
 
 function incident(over: Partial<OpenIncident> = {}): OpenIncident {

@@ -4,7 +4,7 @@ import {
   diskVerdict,
   planStorageUpdate,
   type StoragePlanInput,
-} from '../../../functions/domain/disk-pressure.js';
+} from '#domain/disk-pressure.js';
 
 const NOW = new Date('2026-11-22T06:00:00.000Z');
 const hoursAgo = (h: number, ms = 0) => new Date(NOW.getTime() - h * 3_600_000 - ms).toISOString();

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canaryVerdict,
-  drReadiness,
-  heartbeatLag,
-  siteProbeVerdict,
-  type LagReading,
-} from '../../../functions/domain/dr.js';
+import { canaryVerdict, drReadiness, heartbeatLag, siteProbeVerdict, type LagReading } from '#domain/dr.js';
 
 const T = 1_800_000_000_000;
 const measured = (lagMs: number): LagReading => ({ kind: 'measured', lagMs, sentAt: T - lagMs, appendedAt: T });

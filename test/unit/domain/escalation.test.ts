@@ -6,9 +6,9 @@ import {
   formatDuration,
   nextEscalationStep,
   recordStep,
-} from '../../../functions/domain/escalation.js';
-import type { EscalationPolicy, EscalationState, EscalationStep } from '../../../functions/domain/escalation.js';
-import type { Severity } from '../../../functions/domain/types.js';
+} from '#domain/escalation.js';
+import type { EscalationPolicy, EscalationState, EscalationStep } from '#domain/escalation.js';
+import type { Severity } from '#domain/types.js';
 
 const T0 = Date.parse('2026-11-22T02:00:00.000Z');
 const MIN = 60_000;

@@ -1,8 +1,8 @@
 // Shared test inputs for the domain tests: cluster facts, a policy and a signal builder.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_POLICY } from '../../../functions/domain/policy.js';
-import type { ClusterFacts, RuntimePolicy, Signal } from '../../../functions/domain/types.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import type { ClusterFacts, RuntimePolicy, Signal } from '#domain/types.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/events/', import.meta.url));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countOpenIncidents } from '../../../functions/domain/incident-counts.js';
-import type { IncidentStatus, Severity } from '../../../functions/domain/types.js';
+import { countOpenIncidents } from '#domain/incident-counts.js';
+import type { IncidentStatus, Severity } from '#domain/types.js';
 
 const i = (severity: Severity, status: IncidentStatus) => ({ severity, status });
 

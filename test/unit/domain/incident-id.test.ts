@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FINGERPRINT_KEY_MAX,
-  executionName,
-  fingerprintKey,
-  incidentIdFor,
-} from '../../../functions/domain/incident-id.js';
-import { INCIDENT_TYPES, WORKFLOWS } from '../../../functions/domain/types.js';
+import { FINGERPRINT_KEY_MAX, executionName, fingerprintKey, incidentIdFor } from '#domain/incident-id.js';
+import { INCIDENT_TYPES, WORKFLOWS } from '#domain/types.js';
 import { signal } from './fixtures.js';
 
 const SAFE = /^[A-Za-z0-9_-]{1,80}$/;

@@ -1,7 +1,7 @@
 // The incident lifecycle's pure rules: no fault swallowed by an escalated incident (the rule table
 // of docs/incident-store.md), reopening, auto-resolve, cluster health from alarms, MTTA.
 import { describe, expect, it } from 'vitest';
-import { correlate } from '../../../functions/domain/correlate.js';
+import { correlate } from '#domain/correlate.js';
 import {
   autoResolveVerdict,
   clusterHealthFromAlarms,
@@ -13,8 +13,8 @@ import {
   type AlarmStatus,
   type AutoResolveFacts,
   type ResolvedIncident,
-} from '../../../functions/domain/lifecycle.js';
-import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '../../../functions/domain/types.js';
+} from '#domain/lifecycle.js';
+import type { Decision, IncidentType, OpenIncident, Severity, Signal } from '#domain/types.js';
 import { AUTO, NOW, ago, signal } from './fixtures.js';
 
 /** Broker 2's incident, escalated (the flap breaker stopped automation for it). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NAMESPACE, isHealerNamespace, metricsNamespace } from '../../../functions/domain/metrics-namespace.js';
+import { NAMESPACE, isHealerNamespace, metricsNamespace } from '#domain/metrics-namespace.js';
 
 describe('metrics namespace', () => {
   it("is KafkaHeal/<deployment>, and only those and the bare one are the healer's", () => {

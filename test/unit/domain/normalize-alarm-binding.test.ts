@@ -2,8 +2,8 @@
 // Insights query grouped by "Broker ID") whose contributors' state changes are the signals, and
 // the marker that binds an alarm to its deployment (another deployment's alarm is refused).
 import { describe, expect, it } from 'vitest';
-import { ForeignAlarmError, MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
-import { alarmMarker, normalize, parseMarker } from '../../../functions/domain/normalize/index.js';
+import { ForeignAlarmError, MalformedEventError, UnknownSourceError } from '#domain/errors.js';
+import { alarmMarker, normalize, parseMarker } from '#domain/normalize/index.js';
 import { CLUSTERS } from './fixtures.js';
 
 const ctx = { clusters: CLUSTERS, receivedAt: '2026-11-22T02:00:00.000Z', deployment: 'prod' };

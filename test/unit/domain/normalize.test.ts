@@ -1,14 +1,14 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- tests mutate raw JSON fixtures by path; the normalizer under test is what checks shapes */
 import { describe, expect, it } from 'vitest';
-import { MalformedEventError, UnknownSourceError } from '../../../functions/domain/errors.js';
+import { MalformedEventError, UnknownSourceError } from '#domain/errors.js';
 import {
   alarmMarker,
   normalize,
   normalizeWebhook,
   parseMarker,
   type NormalizeResult,
-} from '../../../functions/domain/normalize/index.js';
-import { normalizeCloudWatch } from '../../../functions/domain/normalize/cloudwatch.js';
+} from '#domain/normalize/index.js';
+import { normalizeCloudWatch } from '#domain/normalize/cloudwatch.js';
 import {
   MAX_JSON_DEPTH,
   clip,
@@ -16,8 +16,8 @@ import {
   isoTime,
   numeric,
   parseJsonDocument,
-} from '../../../functions/domain/normalize/common.js';
-import type { Signal } from '../../../functions/domain/types.js';
+} from '#domain/normalize/common.js';
+import type { Signal } from '#domain/types.js';
 import { CLUSTERS, loadEvent } from './fixtures.js';
 
 const ctx = { clusters: CLUSTERS, receivedAt: '2026-11-22T02:00:00.000Z' };

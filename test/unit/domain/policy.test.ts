@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY, PolicyError, parsePolicy } from '../../../functions/domain/policy.js';
+import { DEFAULT_POLICY, PolicyError, parsePolicy } from '#domain/policy.js';
 
 function issues(input: unknown): string[] {
   try {

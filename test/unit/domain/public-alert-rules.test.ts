@@ -8,13 +8,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../../functions/domain/classify.js';
-import { correlate } from '../../../functions/domain/correlate.js';
-import { BUILT_IN_ALERT_KINDS, alertKey, type AlertRouting } from '../../../functions/domain/normalize/alert-names.js';
-import { configuredCluster, hostOf } from '../../../functions/domain/normalize/alert-labels.js';
-import { normalize } from '../../../functions/domain/normalize/index.js';
-import { parsePolicy } from '../../../functions/domain/policy.js';
-import { SIGNAL_KINDS, type ClusterFacts, type OpenIncident, type Signal } from '../../../functions/domain/types.js';
+import { classify } from '#domain/classify.js';
+import { correlate } from '#domain/correlate.js';
+import { BUILT_IN_ALERT_KINDS, alertKey, type AlertRouting } from '#domain/normalize/alert-names.js';
+import { configuredCluster, hostOf } from '#domain/normalize/alert-labels.js';
+import { normalize } from '#domain/normalize/index.js';
+import { parsePolicy } from '#domain/policy.js';
+import { SIGNAL_KINDS, type ClusterFacts, type OpenIncident, type Signal } from '#domain/types.js';
 
 const FIXTURES = fileURLToPath(new URL('../../fixtures/alerts/', import.meta.url));
 

@@ -6,8 +6,8 @@ import {
   recoveryRestartOrder,
   verifyQuorumRestored,
   type ZkServerMode,
-} from '../../../functions/domain/quorum-recovery.js';
-import type { ClusterSnapshot } from '../../../functions/domain/snapshot.js';
+} from '#domain/quorum-recovery.js';
+import type { ClusterSnapshot } from '#domain/snapshot.js';
 
 function snap(status: ClusterSnapshot['status'], controller: ClusterSnapshot['controller']): ClusterSnapshot {
   return {

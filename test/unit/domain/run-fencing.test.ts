@@ -6,8 +6,8 @@ import {
   runMayAct,
   type LockHolder,
   type RunFacts,
-} from '../../../functions/domain/run-fencing.js';
-import type { IncidentStatus, IncidentType } from '../../../functions/domain/types.js';
+} from '#domain/run-fencing.js';
+import type { IncidentStatus, IncidentType } from '#domain/types.js';
 
 const ME = 'arn:aws:states:eu-west-1:1:execution:kafka-heal-prod-broker-recovery:inc-1-broker-recovery-1';
 const OTHER = 'arn:aws:states:eu-west-1:1:execution:kafka-heal-prod-cascade-recovery:inc-1-cascade-recovery-1';

@@ -4,9 +4,9 @@
 // every broker (a query grouped by "Broker ID") evaluates each broker's series on its own and
 // emits each broker's transition as a contributor state change.
 import { describe, expect, it } from 'vitest';
-import { normalize } from '../../../functions/domain/normalize/index.js';
-import { clusterAlarmSpecs, type AlarmSpec } from '../../../infra/constructs/alarm-specs.js';
-import { validateConfig } from '../../../infra/config/schema.js';
+import { normalize } from '#domain/normalize/index.js';
+import { clusterAlarmSpecs, type AlarmSpec } from '#infra/constructs/alarm-specs.js';
+import { validateConfig } from '#infra/config/schema.js';
 import {
   AlarmEvaluator,
   UnsupportedQueryError,
@@ -18,7 +18,7 @@ import {
   valuesFor,
   type AlarmTransition,
   type MetricSample,
-} from '../../../local/drill/alarm-evaluator.js';
+} from '#local/drill/alarm-evaluator.js';
 
 const inst = (id: number) => `i-${String(id * 10).padStart(17, '0')}`;
 const config = validateConfig(

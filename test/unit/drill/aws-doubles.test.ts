@@ -16,8 +16,8 @@ import {
   lambdaClientDouble,
   snsClientDouble,
   sqsClientDouble,
-} from '../../../local/drill/aws-doubles.js';
-import { TaskError, type Json, type RunResult } from '../../../local/stepfunctions/index.js';
+} from '#local/drill/aws-doubles.js';
+import { TaskError, type Json, type RunResult } from '#local/stepfunctions/index.js';
 
 describe('SNS and Lambda client doubles', () => {
   it('Publish hands TopicArn, Message and Subject to the publish binding and answers its MessageId; its SNS.X error is the SDK X', async () => {

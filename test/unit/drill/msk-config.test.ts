@@ -1,13 +1,13 @@
 // An MSK drill's healer configuration: the local cluster deployed as platform msk, so the alarms,
 // the classifier and the workflow target are the ones `cdk deploy` derives for an MSK cluster.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_POLICY } from '../../../functions/domain/policy.js';
-import { classify } from '../../../functions/domain/classify.js';
-import type { Signal } from '../../../functions/domain/types.js';
-import { clusterFacts } from '../../../infra/config/schema.js';
-import { clusterAlarmSpecs } from '../../../infra/constructs/alarm-specs.js';
-import { DEPLOYMENT, drillConfig } from '../../../local/drill/healer.js';
-import type { LocalCluster } from '../../../local/kafka/cluster.js';
+import { DEFAULT_POLICY } from '#domain/policy.js';
+import { classify } from '#domain/classify.js';
+import type { Signal } from '#domain/types.js';
+import { clusterFacts } from '#infra/config/schema.js';
+import { clusterAlarmSpecs } from '#infra/constructs/alarm-specs.js';
+import { DEPLOYMENT, drillConfig } from '#local/drill/healer.js';
+import type { LocalCluster } from '#local/kafka/cluster.js';
 
 const cluster = {
   name: 'drill-it',

@@ -3,9 +3,9 @@
 // `Check Lag Recovered` is inside the happy path's Parallel, not at the top level.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { aslFile } from '../../../infra/constructs/workflows.js';
-import { totalPreservingRetries } from '../../../local/drill/healer.js';
-import type { AslDefinition } from '../../../local/stepfunctions/index.js';
+import { aslFile } from '#infra/constructs/workflows.js';
+import { totalPreservingRetries } from '#local/drill/healer.js';
+import type { AslDefinition } from '#local/stepfunctions/index.js';
 
 describe('totalPreservingRetries', () => {
   it("consumer-lag's re-evaluation: 60+120+240+480 s over 4 attempts, and 1+2+4 s over 3, scaled", () => {

@@ -1,16 +1,16 @@
 // Report assembly: MTTD/MTTR from the incident and the health measure, the oracle ratio, actions
 // from the incident timeline, expectation checks on both sides of each edge.
-import { AUTO_RESOLVE_ACTOR } from '../../../functions/lifecycle/auto-resolve.js';
+import { AUTO_RESOLVE_ACTOR } from '#functions/lifecycle/auto-resolve.js';
 import { describe, expect, it } from 'vitest';
-import type { IncidentWithTimeline } from '../../../tools/incident-store.js';
+import type { IncidentWithTimeline } from '#tools/incident-store.js';
 import {
   AUTO_RESOLVE,
   assembleReport,
   offlineReadings,
   primaryIncident,
   type DrillObservations,
-} from '../../../local/drill/report.js';
-import { validateScenario } from '../../../local/drill/scenario.js';
+} from '#local/drill/report.js';
+import { validateScenario } from '#local/drill/scenario.js';
 
 const FAULT = Date.parse('2026-11-22T05:00:00.000Z');
 const at = (s: number) => new Date(FAULT + s * 1000).toISOString();

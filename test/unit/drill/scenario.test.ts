@@ -10,7 +10,7 @@ import {
   loadScenario,
   parseScenario,
   validateScenario,
-} from '../../../local/drill/scenario.js';
+} from '#local/drill/scenario.js';
 
 const minimal = { name: 'x-crash', description: 'd', faults: [{ at: 0, action: 'crash', broker: 2 }], expect: {} };
 

@@ -1,14 +1,9 @@
 // The site-failure drill's pure parts: the scenario's dr section and site-down fault, and the
 // report's RPO/RTO figures and expectations on both sides of each edge.
 import { describe, expect, it } from 'vitest';
-import type { IncidentWithTimeline } from '../../../tools/incident-store.js';
-import {
-  RPO_SLACK_SECONDS,
-  assembleReport,
-  type DrillObservations,
-  type DrObservations,
-} from '../../../local/drill/report.js';
-import { ScenarioError, loadScenario, validateScenario } from '../../../local/drill/scenario.js';
+import type { IncidentWithTimeline } from '#tools/incident-store.js';
+import { RPO_SLACK_SECONDS, assembleReport, type DrillObservations, type DrObservations } from '#local/drill/report.js';
+import { ScenarioError, loadScenario, validateScenario } from '#local/drill/scenario.js';
 
 const FAULT = Date.parse('2026-11-22T05:00:00.000Z');
 const at = (s: number) => new Date(FAULT + s * 1000).toISOString();

@@ -2,12 +2,12 @@
 // window to the millisecond, one notification per state change, and a payload the shipped
 // ingest normalizer turns into the quorum-loss signal of the right cluster (firing and resolved).
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../../functions/domain/classify.js';
-import { normalize } from '../../../functions/domain/normalize/index.js';
-import { parsePolicy } from '../../../functions/domain/policy.js';
-import type { EnsembleObservation, ZkServerMode } from '../../../functions/domain/quorum-recovery.js';
-import type { ClusterFacts } from '../../../functions/domain/types.js';
-import { ZookeeperQuorumRule, ZK_QUORUM_ALERT } from '../../../local/drill/zookeeper-alerts.js';
+import { classify } from '#domain/classify.js';
+import { normalize } from '#domain/normalize/index.js';
+import { parsePolicy } from '#domain/policy.js';
+import type { EnsembleObservation, ZkServerMode } from '#domain/quorum-recovery.js';
+import type { ClusterFacts } from '#domain/types.js';
+import { ZookeeperQuorumRule, ZK_QUORUM_ALERT } from '#local/drill/zookeeper-alerts.js';
 
 const ens = (...modes: ZkServerMode[]): EnsembleObservation => ({
   servers: modes.map((mode, i) => ({ server: `127.0.0.1:${2181 + i}`, mode })),

@@ -1,7 +1,7 @@
 // The local approval binding (lambda:invoke.waitForTaskToken): callback semantics on the real
 // local engine with a minimal approval workflow, so every ASL that asks a human can rely on it.
 import { describe, expect, it } from 'vitest';
-import { APPROVAL_REJECTED, APPROVAL_RESOURCE } from '../../../functions/approvals/schema.js';
+import { APPROVAL_REJECTED, APPROVAL_RESOURCE } from '#functions/approvals/schema.js';
 import {
   LocalTaskTokens,
   TaskDoesNotExist,
@@ -13,7 +13,7 @@ import {
   rejectAfter,
   runWorkflow,
   type ApprovalBindingOptions,
-} from '../../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 
 const definition = parseDefinition(
   JSON.stringify({

@@ -16,8 +16,8 @@ import {
   zooCfg,
   type BrokerPlan,
   type ZkPlan,
-} from '../../../local/kafka/config.js';
-import { procState } from '../../../local/kafka/processes.js';
+} from '#local/kafka/config.js';
+import { procState } from '#local/kafka/processes.js';
 
 const voters: BrokerPlan[] = [1, 2, 3].map((id) => ({
   id,

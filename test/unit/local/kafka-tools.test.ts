@@ -1,6 +1,6 @@
 // Parsing of MetadataQuorumCommand's `describe --status` answer (format of Kafka 4.x).
 import { describe, expect, it } from 'vitest';
-import { parseQuorumStatus } from '../../../local/kafka/tools.js';
+import { parseQuorumStatus } from '#local/kafka/tools.js';
 
 const sample = `ClusterId:              gO7_FMa32c87oDJO9S_SaQ
 LeaderId:               2

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heartbeatSentAt, mirrorProperties } from '../../../local/kafka/mirror.js';
+import { heartbeatSentAt, mirrorProperties } from '#local/kafka/mirror.js';
 
 describe('MirrorMaker 2 configuration for a one-way DR flow', () => {
   const base = {

@@ -1,9 +1,9 @@
 // The local MSK double (local/kafka/msk-double.ts): MSK's control plane for one cluster ARN over a
 // local cluster. RebootBroker restarts that broker and nothing else; refusals restart nothing.
 import { describe, expect, it } from 'vitest';
-import { localMskDouble, mskClusterArnFor } from '../../../local/kafka/msk-double.js';
-import { RESOURCES, type TaskCall } from '../../../local/stepfunctions/index.js';
-import type { LocalCluster } from '../../../local/kafka/cluster.js';
+import { localMskDouble, mskClusterArnFor } from '#local/kafka/msk-double.js';
+import { RESOURCES, type TaskCall } from '#local/stepfunctions/index.js';
+import type { LocalCluster } from '#local/kafka/cluster.js';
 
 const ARN = mskClusterArnFor('orders', 'eu-west-1', '123456789012');
 const call = { stateName: 'Reboot Broker' } as TaskCall;

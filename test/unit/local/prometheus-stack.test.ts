@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookAlertEvents } from '../../../local/drill/healer.js';
-import { startAlertWebhook } from '../../../local/monitoring/alert-webhook.js';
-import { JMX_EXPORTER_CONFIG, jmxAgentArg, zookeeperMetricsConfig } from '../../../local/monitoring/exporters.js';
+import { webhookAlertEvents } from '#local/drill/healer.js';
+import { startAlertWebhook } from '#local/monitoring/alert-webhook.js';
+import { JMX_EXPORTER_CONFIG, jmxAgentArg, zookeeperMetricsConfig } from '#local/monitoring/exporters.js';
 import {
   alertmanagerConfig,
   durationSeconds,
   prometheusConfig,
   ruleFilesFor,
   scaleRuleFile,
-} from '../../../local/monitoring/prometheus-stack.js';
+} from '#local/monitoring/prometheus-stack.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kh-prom-stack-'));

@@ -10,8 +10,8 @@ import {
   route53Bindings,
   zoneResolver,
   type RecordSet,
-} from '../../../local/stepfunctions/route53.js';
-import { recordCalls, type Json, type TaskCall } from '../../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/route53.js';
+import { recordCalls, type Json, type TaskCall } from '#local/stepfunctions/index.js';
 
 const ZONE = 'Z0123456789ABCDEFGHIJ';
 const cname = (name: string, value: string, ttl = 5): RecordSet => ({

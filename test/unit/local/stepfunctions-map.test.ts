@@ -15,7 +15,7 @@ import {
   type AslState,
   type BindingRegistry,
   type Json,
-} from '../../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 
 /** Long enough for a wrongly started iteration to show in the log after the run has ended. */
 const SETTLE_MS = 150;

@@ -4,8 +4,8 @@
 // error, a Fail state with CausePath) caught once by the Parallel, with the state input kept and
 // the error's name matched before States.ALL.
 import { describe, expect, it } from 'vitest';
-import { escalationReason } from '../../../functions/domain/broker-recovery.js';
-import { RESOURCES, lambdaInvokeBinding, runWorkflow, type AslDefinition } from '../../../local/stepfunctions/index.js';
+import { escalationReason } from '#domain/broker-recovery.js';
+import { RESOURCES, lambdaInvokeBinding, runWorkflow, type AslDefinition } from '#local/stepfunctions/index.js';
 
 class RestartUnsafe extends Error {
   override readonly name = 'RestartUnsafe';

@@ -16,7 +16,7 @@ import {
   taskResources,
   walkStates,
   type AslDefinition,
-} from '../../../local/stepfunctions/index.js';
+} from '#local/stepfunctions/index.js';
 
 const EXEC = { id: 'arn:x:execution:sm:e1', name: 'e1', stateMachineArn: 'arn:x:stateMachine:sm', taskToken: 't' };
 
@@ -360,7 +360,7 @@ describe('service bindings', () => {
 
 describe('runbook runner (ssm:sendCommand runs the repository documents with bash)', () => {
   it('runs kafka-diagnose-host for a local host, refuses hostile parameters and unknown documents at SendCommand', async () => {
-    const { runbookRunner } = await import('../../../local/stepfunctions/runbook-runner.js');
+    const { runbookRunner } = await import('#local/stepfunctions/runbook-runner.js');
     const runner = runbookRunner({
       hosts: { 'i-0123456789abcdef2': {} },
       documentPrefix: 'kafka-heal-test-',
@@ -419,7 +419,7 @@ describe('runbook runner (ssm:sendCommand runs the repository documents with bas
     const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const { runbookRunner } = await import('../../../local/stepfunctions/runbook-runner.js');
+    const { runbookRunner } = await import('#local/stepfunctions/runbook-runner.js');
     const dir = mkdtempSync(join(tmpdir(), 'kh-rb-'));
     try {
       const doc = (name: string, line: string) =>
@@ -446,7 +446,7 @@ describe('runbook runner (ssm:sendCommand runs the repository documents with bas
 
 describe('systemctl shim', () => {
   it("answers the runbooks' calls from the cluster supervisor and drives faults through it", async () => {
-    const { answerSystemctl, startSystemctlShim } = await import('../../../local/stepfunctions/systemctl-shim.js');
+    const { answerSystemctl, startSystemctlShim } = await import('#local/stepfunctions/systemctl-shim.js');
     const { execFile } = await import('node:child_process');
     const brokers = [{ id: 2, pid: 4242, state: 'running' }];
     const faults: string[] = [];

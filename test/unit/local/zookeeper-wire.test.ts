@@ -3,8 +3,8 @@
 // and an exists() session (local/kafka/zk-client.ts: is a killed broker still registered?).
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { observeEnsemble, zookeeperMode } from '../../../functions/shared/zookeeper.js';
-import { existsRequest, zkExists } from '../../../local/kafka/zk-client.js';
+import { observeEnsemble, zookeeperMode } from '#shared/zookeeper.js';
+import { existsRequest, zkExists } from '#local/kafka/zk-client.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];

@@ -12,7 +12,7 @@ import {
   runScenario,
   workflowStepsCalled,
   type Scenario,
-} from '../../statemachines/recovery-fixtures.js';
+} from '#test/statemachines/recovery-fixtures.js';
 
 const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
 const RESTART = SUBSTITUTIONS.RestartDocumentName;

@@ -8,7 +8,7 @@ import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
   type ClusterTargetConfig,
-} from '../../../functions/workflow-steps/handler.js';
+} from '#functions/workflow-steps/handler.js';
 import {
   MemoryStore,
   SNAPSHOTS,
@@ -17,8 +17,8 @@ import {
   ok,
   runScenario,
   type Scenario,
-} from '../../statemachines/recovery-fixtures.js';
-import { storePieces } from '../../support/store-pieces.js';
+} from '#test/statemachines/recovery-fixtures.js';
+import { storePieces } from '#test/support/store-pieces.js';
 
 const DIAG = SUBSTITUTIONS.DiagnoseDocumentName;
 const RESTART = SUBSTITUTIONS.RestartDocumentName;

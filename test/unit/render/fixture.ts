@@ -2,7 +2,7 @@
 // cluster, broker 2 killed, broker-recovery restarts it; incident timeline entries become
 // `incident:<action>` events and actions), for the renderer tests and the Chromium page test.
 import { expect } from 'vitest';
-import type { DrillAction, DrillReport, DrillSource, DrillTimelineEntry } from '../../../local/drill/report-types.js';
+import type { DrillAction, DrillReport, DrillSource, DrillTimelineEntry } from '#local/drill/report-types.js';
 
 const T0 = Date.parse('2026-11-22T03:00:00.000Z');
 const at = (offset: number) => new Date(T0 + offset * 1000).toISOString();

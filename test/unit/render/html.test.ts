@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { escapeHtml } from '../../../local/drill/render/escape.js';
-import { renderHtml, renderJson, renderTimelineSvg, writeReports } from '../../../local/drill/render/index.js';
-import { markKind, stateRows, tickStep } from '../../../local/drill/render/svg.js';
-import type { DrillTimelineEntry } from '../../../local/drill/report-types.js';
+import { escapeHtml } from '#local/drill/render/escape.js';
+import { renderHtml, renderJson, renderTimelineSvg, writeReports } from '#local/drill/render/index.js';
+import { markKind, stateRows, tickStep } from '#local/drill/render/svg.js';
+import type { DrillTimelineEntry } from '#local/drill/report-types.js';
 import { brokerCrashReport, expectToContainAll, HOSTILE, hostileReport, neverRecoveredReport } from './fixture.js';
 
 const count = (text: string, pattern: RegExp) => (text.match(pattern) ?? []).length;

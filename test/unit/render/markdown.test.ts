@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderJson, renderMarkdown, toStableJson } from '../../../local/drill/render/index.js';
+import { renderJson, renderMarkdown, toStableJson } from '#local/drill/render/index.js';
 import {
   brokenTableRows,
   brokerCrashReport,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { IncidentWithTimeline, TimelineEntry } from '../../../tools/incident-store.js';
+import type { IncidentWithTimeline, TimelineEntry } from '#tools/incident-store.js';
 import {
   POSTMORTEM_SECTIONS,
   postmortemDraftFromIncident,
   postmortemFromIncident,
   renderPostmortem,
-} from '../../../tools/postmortem.js';
-import { drillPostmortemDraft, renderDrillPostmortem } from '../../../local/drill/render/index.js';
+} from '#tools/postmortem.js';
+import { drillPostmortemDraft, renderDrillPostmortem } from '#local/drill/render/index.js';
 import { brokenTableRows, brokerCrashReport, expectToContainAll, HOSTILE, hostileReport } from './fixture.js';
 
 const headings = (md: string) => md.split('\n').filter((l) => /^#{1,6}\s/.test(l));

@@ -6,7 +6,7 @@ import {
   markdownList,
   markdownTable,
   secondsBetween,
-} from '../../../tools/report-text.js';
+} from '#tools/report-text.js';
 import { unescapedPipes } from './fixture.js';
 
 describe('escapeMarkdown', () => {

@@ -44,8 +44,8 @@ describe('functions/ holds Lambda code only', () => {
     expect(unbundled, 'move modules no Lambda imports to tools/, local/ or infra/').toEqual([]);
   });
 
-  it('no module under functions/ imports the CDK app, the local runtime, the CLI, tools or tests', () => {
-    const outward = /from '(?:\.\.\/)+(?:infra|local|cli|tools|bench|test)\//;
+  it('no module under functions/ imports the CDK app, the local runtime, the CLI, tools, benches or tests', () => {
+    const outward = /from '(?:(?:\.\.\/)+|#)(?:infra|local|cli|tools|bench|test|layers)\//;
     const offenders = tsFiles('functions').filter((f) => outward.test(readFileSync(join(ROOT, f), 'utf8')));
     expect(offenders).toEqual([]);
   });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseRunbookOutput } from '../../../infra/runbooks.js';
+import { parseRunbookOutput } from '#infra/runbooks.js';
 import { SystemctlShim, freePort, runRunbook, tempDir } from './sandbox.js';
 import type { RunResult } from './sandbox.js';
 

@@ -4,7 +4,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { rmSync } from 'node:fs';
-import { listRunbooks, loadRunbook, placeholdersOf, renderCommands } from '../../../infra/runbooks.js';
+import { listRunbooks, loadRunbook, placeholdersOf, renderCommands } from '#infra/runbooks.js';
 import { bashSyntaxErrors, tempDir } from './sandbox.js';
 
 const EXPECTED = [

@@ -11,8 +11,8 @@ import {
   loadRunbook,
   renderCommands,
   validateParameters,
-} from '../../../infra/runbooks.js';
-import type { RunbookDocument } from '../../../infra/runbooks.js';
+} from '#infra/runbooks.js';
+import type { RunbookDocument } from '#infra/runbooks.js';
 import { HOSTILE, REQUIRED } from '../security/hostile-values.js';
 import { runScript, tempDir } from './sandbox.js';
 

@@ -13,7 +13,7 @@ import {
   renderCommands,
   renderSteps,
   validateParameters,
-} from '../../../infra/runbooks.js';
+} from '#infra/runbooks.js';
 
 const DOC = `
 schemaVersion: '2.2'

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { InvalidRunbookParameters, loadRunbook, validateParameters } from '../../../infra/runbooks.js';
+import { InvalidRunbookParameters, loadRunbook, validateParameters } from '#infra/runbooks.js';
 
 const segment = (n: number) => `/${'s'.repeat(n)}`;
 const path = (segments: number, length = 8) => Array.from({ length: segments }, () => segment(length)).join('');

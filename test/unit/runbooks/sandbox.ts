@@ -7,8 +7,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRunbook, renderCommands } from '../../../infra/runbooks.js';
-import type { RunbookParameterInput } from '../../../infra/runbooks.js';
+import { loadRunbook, renderCommands } from '#infra/runbooks.js';
+import type { RunbookParameterInput } from '#infra/runbooks.js';
 
 export interface RunResult {
   status: number | null;

@@ -7,14 +7,14 @@
 //   3. the local ssm:sendCommand binding (what drills run) refuses every hostile value for every
 //      parameter of every document before any script is written or run.
 import { describe, expect, it } from 'vitest';
-import { normalize } from '../../../functions/domain/normalize/index.js';
-import { LIMITS } from '../../../functions/domain/normalize/common.js';
-import type { ClusterFacts, Signal } from '../../../functions/domain/types.js';
-import { listRunbooks, loadRunbook, validateParameters } from '../../../infra/runbooks.js';
-import { ssmBindings, type CommandRun } from '../../../local/stepfunctions/bindings.js';
-import { runbookRunner } from '../../../local/stepfunctions/runbook-runner.js';
-import type { TaskCall } from '../../../local/stepfunctions/runtime.js';
-import { SNAPSHOTS, SUBSTITUTIONS, diagnosisLine, ok, runScenario } from '../../statemachines/recovery-fixtures.js';
+import { normalize } from '#domain/normalize/index.js';
+import { LIMITS } from '#domain/normalize/common.js';
+import type { ClusterFacts, Signal } from '#domain/types.js';
+import { listRunbooks, loadRunbook, validateParameters } from '#infra/runbooks.js';
+import { ssmBindings, type CommandRun } from '#local/stepfunctions/bindings.js';
+import { runbookRunner } from '#local/stepfunctions/runbook-runner.js';
+import type { TaskCall } from '#local/stepfunctions/runtime.js';
+import { SNAPSHOTS, SUBSTITUTIONS, diagnosisLine, ok, runScenario } from '#test/statemachines/recovery-fixtures.js';
 import { HOSTILE, REQUIRED } from './hostile-values.js';
 
 const ORDERS: ClusterFacts = {

@@ -8,9 +8,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RESOURCES, mskBindings } from '../../../local/stepfunctions/bindings.js';
-import { LocalZone, ROUTE53_RESOURCES, route53Bindings } from '../../../local/stepfunctions/route53.js';
-import type { TaskCall } from '../../../local/stepfunctions/runtime.js';
+import { RESOURCES, mskBindings } from '#local/stepfunctions/bindings.js';
+import { LocalZone, ROUTE53_RESOURCES, route53Bindings } from '#local/stepfunctions/route53.js';
+import type { TaskCall } from '#local/stepfunctions/runtime.js';
 import { HOSTILE } from './hostile-values.js';
 
 const CLUSTER = 'arn:aws:kafka:eu-west-1:123456789012:cluster/orders/0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e-1';

@@ -8,7 +8,7 @@ import {
   planCapacity,
   type CapacityInput,
   type CapacityPlan,
-} from '../../../tools/capacity.js';
+} from '#tools/capacity.js';
 
 // Expected figures below are literals worked out by hand (exact fractions), not the planner's own
 // formulas: a changed formula or rounding fails here. Figures with a repeating decimal are

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { approvalLine, recordApproval } from '../../../functions/workflow-steps/approval-decision.js';
-import { RecoveryStopped } from '../../../functions/shared/recovery-errors.js';
+import { approvalLine, recordApproval } from '#functions/workflow-steps/approval-decision.js';
+import { RecoveryStopped } from '#shared/recovery-errors.js';
 
 const summary = 'Restart the Kafka service of broker 2 of orders';
 const rejected = {
