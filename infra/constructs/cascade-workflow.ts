@@ -10,16 +10,13 @@
 // - states:StartExecution only on the nested recovery state machines (and the escalation
 //   workflow), plus what .sync:2 needs to follow those executions;
 // - lambda:InvokeFunction only on the step Lambdas and the approval request Lambda.
+// Each comes with the substitution that names what it allows (WorkflowBinder).
 // kafka:RebootBroker stays with msk-broker-recovery: this role cannot reboot anything itself.
-import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import { RECOVERY_TIMEOUT, runbookDocumentName, type RecoveryWorkflows } from './recovery-workflows.js';
-import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
-import { nagArnPrefix } from './nag-ids.js';
+import { RECOVERY_TIMEOUT, runbookDocumentName } from './recovery-workflows.js';
+import { approvalArn, escalationArn, type RecoveryContext } from './workflow-context.js';
+import { HealerWorkflow, RunbookWorkflow, type WorkflowBinder } from './workflows.js';
 
 /** The runbook cascade-recovery runs on a healthy broker host (throttle, leader election). */
 export const CASCADE_RUNBOOK = 'kafka-cli-action';
@@ -34,98 +31,50 @@ export function cascadeRecoverySubstitutions(s: {
   approvalFunctionArn: string;
   brokerRecoveryStateMachineArn: string;
   mskBrokerRecoveryStateMachineArn: string;
+  /** @default the deployment's kafka-cli-action document */
+  cliActionDocumentName?: string;
 }): Record<string, string> {
   return {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
-    CliActionDocumentName: runbookDocumentName(s.deployment, CASCADE_RUNBOOK),
+    CliActionDocumentName: s.cliActionDocumentName ?? runbookDocumentName(s.deployment, CASCADE_RUNBOOK),
     BrokerRecoveryStateMachineArn: s.brokerRecoveryStateMachineArn,
     MskBrokerRecoveryStateMachineArn: s.mskBrokerRecoveryStateMachineArn,
   };
 }
 
-export interface CascadeRecoveryWorkflowProps {
-  deployment: string;
-  clusters: ClusterConfig[];
-  recovery: RecoveryWorkflows;
-  escalation: IStateMachine;
-  /** @default kafka-heal-<deployment>-escalation */
-  escalationStateMachineName?: string;
-  /** The approval request Lambda (lambda:invoke.waitForTaskToken). */
-  approvalFunction: IFunction;
-}
-
 export class CascadeRecoveryWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow;
 
-  constructor(scope: Construct, id: string, props: CascadeRecoveryWorkflowProps) {
+  constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id, 'cascade-recovery');
-    const d = props.deployment;
-    const stack = Stack.of(this);
-    if (!props.recovery.brokerRecovery && !props.recovery.mskBrokerRecovery)
+    const d = ctx.deployment;
+    const recovery = ctx.recovery;
+    if (!recovery.brokerRecovery && !recovery.mskBrokerRecovery)
       throw new Error('cascade-recovery needs broker-recovery or msk-broker-recovery: the deployment has no cluster');
+    const ec2Clusters = ctx.clusters.filter(
+      (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
+    );
+    // Nested recoveries: start only the deployed single-broker workflows, follow their executions.
     // A platform without clusters has no child; its ARN is a name that cannot exist, never granted.
-    const arnOf = (child: HealerWorkflow | undefined, workflow: string) =>
-      child?.stateMachine.stateMachineArn ??
-      stack.formatArn({
-        service: 'states',
-        resource: 'stateMachine',
-        resourceName: stateMachineName(d, workflow),
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
+    const childArn = (bind: WorkflowBinder, child: HealerWorkflow | undefined, workflow: string) =>
+      child ? bind.nested(child) : bind.absent(stateMachineName(d, workflow));
 
     this.workflow = new HealerWorkflow(this, 'CascadeRecovery', {
       name: 'cascade-recovery',
       stateMachineName: stateMachineName(d, 'cascade-recovery'),
-      substitutions: cascadeRecoverySubstitutions({
-        deployment: d,
-        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
-        escalationStateMachineArn: props.escalation.stateMachineArn,
-        approvalFunctionArn: props.approvalFunction.functionArn,
-        brokerRecoveryStateMachineArn: arnOf(props.recovery.brokerRecovery, 'broker-recovery'),
-        mskBrokerRecoveryStateMachineArn: arnOf(props.recovery.mskBrokerRecovery, 'msk-broker-recovery'),
-      }),
+      substitutions: (bind) =>
+        cascadeRecoverySubstitutions({
+          deployment: d,
+          workflowStepsFunctionArn: recovery.stepsArn(bind, ctx.clusters),
+          escalationStateMachineArn: escalationArn(ctx, bind),
+          approvalFunctionArn: approvalArn(ctx, bind),
+          cliActionDocumentName: recovery.runbookDocumentFor(bind, CASCADE_RUNBOOK, ec2Clusters),
+          brokerRecoveryStateMachineArn: childArn(bind, recovery.brokerRecovery, 'broker-recovery'),
+          mskBrokerRecoveryStateMachineArn: childArn(bind, recovery.mskBrokerRecovery, 'msk-broker-recovery'),
+        }),
       timeout: RECOVERY_TIMEOUT,
     });
-    const wf = this.workflow;
-    props.recovery.allowSteps(wf, props.clusters);
-    props.recovery.allowEscalation(
-      wf,
-      props.escalation,
-      props.escalationStateMachineName ?? stateMachineName(d, 'escalation'),
-    );
-    props.recovery.allowApproval(wf, props.approvalFunction);
-
-    const ec2Clusters = props.clusters.filter(
-      (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
-    );
-    if (ec2Clusters.length > 0) props.recovery.allowRunbooks(wf, [CASCADE_RUNBOOK], ec2Clusters);
-
-    // Nested recoveries: start only the deployed single-broker workflows, follow their executions.
-    for (const [child, name] of [
-      [props.recovery.brokerRecovery, 'broker-recovery'],
-      [props.recovery.mskBrokerRecovery, 'msk-broker-recovery'],
-    ] as const) {
-      if (!child) continue;
-      child.stateMachine.grantStartExecution(wf.stateMachine);
-      const executions = stack.formatArn({
-        service: 'states',
-        resource: 'execution',
-        resourceName: `${stateMachineName(d, name)}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
-      wf.stateMachine.addToRolePolicy(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['states:DescribeExecution', 'states:StopExecution'],
-          resources: [executions],
-        }),
-      );
-      Validations.of(wf).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${stateMachineName(d, name)}:*]`,
-        reason: `startExecution.sync:2 must describe and stop the ${name} executions it starts (one per broker); their names are generated at run time.`,
-      });
-    }
   }
 }

@@ -5,17 +5,16 @@
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
 // - the state machine: lambda:InvokeFunction on the step Lambdas, the nested escalation workflow
-//   as broker-recovery;
+//   as broker-recovery, each with the substitution that names it (WorkflowBinder);
 // - the workflow steps Lambda, whose act-on-lag step tells the owning team and calls the scale
 //   hook: sns:Publish on the configured owning-team topics and scale hook topics only,
 //   lambda:InvokeFunction on the configured scale hook functions only.
 import { Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ConsumerGroupTargetConfig } from '#functions/workflow-steps/consumer-lag.js';
 import type { ClusterConfig } from '../config/schema.js';
-import type { RecoveryWorkflows } from './recovery-workflows.js';
+import { escalationArn, type RecoveryContext } from './workflow-context.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
@@ -63,15 +62,6 @@ export function consumerLagTargetFields(cluster: ClusterConfig): {
   return { consumerGroups, ...(Object.keys(lagThresholds).length > 0 ? { lagThresholds } : {}) };
 }
 
-export interface ConsumerLagWorkflowProps {
-  deployment: string;
-  clusters: ClusterConfig[];
-  recovery: RecoveryWorkflows;
-  escalation: IStateMachine;
-  /** @default kafka-heal-<deployment>-escalation */
-  escalationStateMachineName?: string;
-}
-
 export class ConsumerLagWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow;
   /** SNS topics the workflow may publish to (owning teams, scale hooks). */
@@ -79,10 +69,10 @@ export class ConsumerLagWorkflow extends RunbookWorkflow {
   /** Scale hook functions the workflow may invoke. */
   readonly hookFunctionArns: string[];
 
-  constructor(scope: Construct, id: string, props: ConsumerLagWorkflowProps) {
+  constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id, 'consumer-lag');
-    const d = props.deployment;
-    const groups = props.clusters.flatMap((c) => c.consumerGroups);
+    const d = ctx.deployment;
+    const groups = ctx.clusters.flatMap((c) => c.consumerGroups);
     this.topicArns = [
       ...new Set(
         groups.flatMap((g) => [g.ownerTopicArn, g.scaleHook?.snsTopicArn]).filter((a): a is string => a !== undefined),
@@ -93,19 +83,14 @@ export class ConsumerLagWorkflow extends RunbookWorkflow {
     this.workflow = new HealerWorkflow(this, 'ConsumerLag', {
       name: 'consumer-lag',
       stateMachineName: `kafka-heal-${d}-consumer-lag`,
-      substitutions: consumerLagSubstitutions({
-        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
-        escalationStateMachineArn: props.escalation.stateMachineArn,
-      }),
+      substitutions: (bind) =>
+        consumerLagSubstitutions({
+          workflowStepsFunctionArn: ctx.recovery.stepsArn(bind, ctx.clusters),
+          escalationStateMachineArn: escalationArn(ctx, bind),
+        }),
       timeout: CONSUMER_LAG_TIMEOUT,
     });
-    props.recovery.allowSteps(this.workflow, props.clusters);
-    props.recovery.allowEscalation(
-      this.workflow,
-      props.escalation,
-      props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
-    );
-    const steps = props.recovery.workflowSteps.role;
+    const steps = ctx.recovery.workflowSteps.role;
     if (this.topicArns.length > 0) {
       steps.addToPrincipalPolicy(
         new PolicyStatement({

@@ -13,19 +13,14 @@
 //   has no resource-level permissions, and reads metrics only);
 // - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
 //   and ssm-run workflows; broker-recovery may start (and follow) this workflow and nothing else new.
-import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
+// Each grant comes with the substitution that names what it allows (WorkflowBinder).
+import { Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
-import {
-  RECOVERY_RUNBOOKS,
-  RECOVERY_TIMEOUT,
-  runbookDocumentName,
-  type RecoveryWorkflows,
-} from './recovery-workflows.js';
+import { RECOVERY_RUNBOOKS, RECOVERY_TIMEOUT, runbookDocumentName } from './recovery-workflows.js';
+import { escalationArn, type RecoveryContext } from './workflow-context.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
-import { nagArnPrefix } from './nag-ids.js';
 
 /** The runbook that frees disk on a broker host (rotated logs, heap dumps; never Kafka data). */
 export const FREE_DISK_RUNBOOK = 'kafka-free-disk';
@@ -47,57 +42,36 @@ export function diskPressureSubstitutions(s: {
   };
 }
 
-export interface DiskPressureWorkflowProps {
-  deployment: string;
-  clusters: ClusterConfig[];
-  recovery: RecoveryWorkflows;
-  escalation: IStateMachine;
-  /** @default kafka-heal-<deployment>-escalation */
-  escalationStateMachineName?: string;
-}
-
 export class DiskPressureWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow;
 
-  constructor(scope: Construct, id: string, props: DiskPressureWorkflowProps) {
+  constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id, 'disk-pressure');
-    const d = props.deployment;
+    const d = ctx.deployment;
     const stack = Stack.of(this);
-    const name = `kafka-heal-${d}-disk-pressure`;
+    const recovery = ctx.recovery;
     this.workflow = new HealerWorkflow(this, 'DiskPressure', {
       name: 'disk-pressure',
-      stateMachineName: name,
-      substitutions: diskPressureSubstitutions({
-        deployment: d,
-        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
-        escalationStateMachineArn: props.escalation.stateMachineArn,
-        // No EC2 cluster, no ssm-run: its name stands in, and the EC2 branch never runs.
-        ssmRunStateMachineArn:
-          props.recovery.ssmRun?.stateMachineArn ??
-          stack.formatArn({
-            service: 'states',
-            resource: 'stateMachine',
-            resourceName: `kafka-heal-${d}-ssm-run`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-      }),
+      stateMachineName: `kafka-heal-${d}-disk-pressure`,
+      substitutions: (bind) =>
+        diskPressureSubstitutions({
+          deployment: d,
+          workflowStepsFunctionArn: recovery.stepsArn(bind, ctx.clusters),
+          escalationStateMachineArn: escalationArn(ctx, bind),
+          // No EC2 cluster, no ssm-run: its name stands in, and the EC2 branch never runs.
+          ssmRunStateMachineArn: recovery.ssmRunArn(bind),
+        }),
       timeout: RECOVERY_TIMEOUT,
     });
     const wf = this.workflow;
-    props.recovery.allowSteps(wf, props.clusters);
-    props.recovery.allowEscalation(
-      wf,
-      props.escalation,
-      props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
-    );
 
-    const ec2Clusters = props.clusters.filter(
+    const ec2Clusters = ctx.clusters.filter(
       (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
     );
-    const mskClusters = props.clusters.filter(
+    const mskClusters = ctx.clusters.filter(
       (c): c is Extract<ClusterConfig, { platform: 'msk' }> => c.platform === 'msk',
     );
-    const ssmRun = props.recovery.ssmRun;
+    const ssmRun = recovery.ssmRun;
     if (ec2Clusters.length > 0 && ssmRun) {
       // ssm-run sends the diagnosis already (broker-recovery's) on the broker instances; the cleanup is disk-pressure's.
       ssmRun.workflow.stateMachine.addToRolePolicy(
@@ -109,12 +83,11 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
             stack.formatArn({
               service: 'ssm',
               resource: 'document',
-              resourceName: props.recovery.runbookDocument(FREE_DISK_RUNBOOK).name as string,
+              resourceName: recovery.runbookDocument(FREE_DISK_RUNBOOK).name as string,
             }),
           ],
         }),
       );
-      ssmRun.allowStartBy(wf);
     }
     if (mskClusters.length > 0) {
       wf.stateMachine.addToRolePolicy(
@@ -140,28 +113,7 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
       });
     }
 
-    // broker-recovery hands a full disk to this workflow (nested, .sync:2).
-    const parent = props.recovery.brokerRecovery;
-    if (parent) {
-      wf.stateMachine.grantStartExecution(parent.stateMachine);
-      const executions = stack.formatArn({
-        service: 'states',
-        resource: 'execution',
-        resourceName: `${name}:*`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
-      parent.stateMachine.addToRolePolicy(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['states:DescribeExecution', 'states:StopExecution'],
-          resources: [executions],
-        }),
-      );
-      Validations.of(parent).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${name}:*]`,
-        reason:
-          'startExecution.sync:2 must describe and stop the disk-pressure executions broker-recovery starts; their names are generated at run time.',
-      });
-    }
+    // broker-recovery hands a full disk to this workflow (nested, .sync:2): it names it already.
+    recovery.brokerRecovery?.grantNestedChild(wf);
   }
 }

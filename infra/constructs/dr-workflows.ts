@@ -12,19 +12,18 @@
 //   route53:GetChange on change ids (only known at run time);
 // - lambda:InvokeFunction on the step Lambdas of the DR clusters and the approval request Lambda;
 // - sns:Publish on the notification topic; the nested escalation workflow as broker-recovery.
+// The step Lambdas, approval, topic and escalation grants each come with the substitution that
+// names what they allow (WorkflowBinder).
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { ITopic } from 'aws-cdk-lib/aws-sns';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { parseHostPort } from '#shared/probe/index.js';
 import { workflowArnEnvName } from '#shared/workflows.js';
 import type { DrTargetConfig } from '#functions/workflow-steps/dr-target.js';
 import type { ClusterConfig } from '../config/schema.js';
 import type { HealerFunction } from './healer-function.js';
-import type { RecoveryWorkflows } from './recovery-workflows.js';
 import type { SelfMonitoring } from './self-monitoring.js';
+import { approvalArn, escalationArn, notificationTopicArn, type RecoveryContext } from './workflow-context.js';
 import { HealerWorkflow } from './workflows.js';
 import { nagArnPrefix } from './nag-ids.js';
 
@@ -74,41 +73,21 @@ export function drSubstitutions(s: {
   };
 }
 
-export interface DrWorkflowsProps {
-  deployment: string;
-  clusters: ClusterConfig[];
-  recovery: RecoveryWorkflows;
-  escalation: IStateMachine;
-  /** @default kafka-heal-<deployment>-escalation */
-  escalationStateMachineName?: string;
-  /** Where "clients moved" notices go (the operators' critical topic). */
-  notificationTopic: ITopic;
-  /** The approval request Lambda (lambda:invoke.waitForTaskToken). */
-  approvalFunction: IFunction;
-}
-
 export class DrWorkflows extends Construct {
   readonly failover?: HealerWorkflow;
   readonly failback?: HealerWorkflow;
   /** The clusters with a DR pair and a record (both sides of each pair). */
   readonly drClusters: ClusterConfig[];
 
-  constructor(scope: Construct, id: string, props: DrWorkflowsProps) {
+  constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id);
-    const d = props.deployment;
+    const d = ctx.deployment;
     const stack = Stack.of(this);
-    const names = new Set(props.clusters.map((c) => c.name));
-    const primaries = props.clusters.filter((c) => c.dr?.route53 && names.has(c.dr.peer));
+    const names = new Set(ctx.clusters.map((c) => c.name));
+    const primaries = ctx.clusters.filter((c) => c.dr?.route53 && names.has(c.dr.peer));
     const involved = new Set(primaries.flatMap((c) => [c.name, c.dr?.peer as string]));
-    this.drClusters = props.clusters.filter((c) => involved.has(c.name));
+    this.drClusters = ctx.clusters.filter((c) => involved.has(c.name));
     if (primaries.length === 0) return;
-
-    const substitutions = drSubstitutions({
-      workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
-      escalationStateMachineArn: props.escalation.stateMachineArn,
-      approvalFunctionArn: props.approvalFunction.functionArn,
-      notificationTopicArn: props.notificationTopic.topicArn,
-    });
     const zones = [...new Set(primaries.map((c) => c.dr?.route53?.hostedZoneId as string))];
     const zoneArns = zones.map((z) =>
       stack.formatArn({ service: 'route53', region: '', account: '', resource: 'hostedzone', resourceName: z }),
@@ -119,17 +98,15 @@ export class DrWorkflows extends Construct {
       const wf = new HealerWorkflow(this, cid, {
         name,
         stateMachineName: `kafka-heal-${d}-${name}`,
-        substitutions,
+        substitutions: (bind) =>
+          drSubstitutions({
+            workflowStepsFunctionArn: ctx.recovery.stepsArn(bind, this.drClusters),
+            escalationStateMachineArn: escalationArn(ctx, bind),
+            approvalFunctionArn: approvalArn(ctx, bind),
+            notificationTopicArn: notificationTopicArn(ctx, bind),
+          }),
         timeout: DR_TIMEOUT,
       });
-      props.recovery.allowSteps(wf, this.drClusters);
-      props.recovery.allowEscalation(
-        wf,
-        props.escalation,
-        props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
-      );
-      props.approvalFunction.grantInvoke(wf.stateMachine);
-      props.notificationTopic.grantPublish(wf.stateMachine);
       const role = wf.stateMachine;
       role.addToRolePolicy(
         new PolicyStatement({
@@ -164,17 +141,10 @@ export class DrWorkflows extends Construct {
           ],
         }),
       );
-      Validations.of(wf).acknowledge(
-        {
-          id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'route53', { global: true })}:change/*]`,
-          reason: 'route53:GetChange is read-only and addressed by a change id that Route 53 returns at run time.',
-        },
-        {
-          id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,
-          reason:
-            'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
-        },
-      );
+      Validations.of(wf).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'route53', { global: true })}:change/*]`,
+        reason: 'route53:GetChange is read-only and addressed by a change id that Route 53 returns at run time.',
+      });
       return wf;
     };
     this.failover = make('dr-failover', 'DrFailover');

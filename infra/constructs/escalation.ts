@@ -158,52 +158,17 @@ export class Escalation extends Construct {
     this.workflow = new HealerWorkflow(this, 'Ladder', {
       name: 'escalation',
       stateMachineName: `kafka-heal-${d}-escalation-ladder`,
-      substitutions: escalationSubstitutions({
-        escalationFunctionArn: this.stepsFn.fn.functionArn,
-        escalationNotifyStateMachineArn: props.escalationNotify.stateMachineArn,
-      }),
+      substitutions: (bind) =>
+        escalationSubstitutions({
+          escalationFunctionArn: bind.lambda(this.stepsFn.fn, 'the ladder steps function'),
+          // The ladder's broadcast when nobody acknowledged (nested, .sync:2).
+          escalationNotifyStateMachineArn: bind.nested({
+            stateMachine: props.escalationNotify,
+            stateMachineName: props.escalationNotifyName,
+          }),
+        }),
       timeout: Duration.days(1),
     });
-    this.stepsFn.fn.grantInvoke(this.workflow.stateMachine);
-    props.escalationNotify.grantStartExecution(this.workflow.stateMachine);
-    const notifyExecutions = stack.formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${props.escalationNotifyName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    this.workflow.stateMachine.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['states:DescribeExecution', 'states:StopExecution'],
-        resources: [notifyExecutions],
-      }),
-    );
-    this.workflow.stateMachine.addToRolePolicy(
-      new PolicyStatement({
-        effect: Effect.ALLOW,
-        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
-        resources: [
-          stack.formatArn({
-            service: 'events',
-            resource: 'rule',
-            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
-          }),
-        ],
-      }),
-    );
-    Validations.of(this.workflow).acknowledge(
-      {
-        id: `AwsSolutions-IAM5[Resource::${nagArnPrefix(this, 'states')}:execution:${props.escalationNotifyName}:*]`,
-        reason:
-          'startExecution.sync:2 must describe and stop the escalation-notify executions it starts; their names are generated at run time, so the grant names that state machine and any execution of it.',
-      },
-      {
-        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.stepsFn.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason:
-          'lambda:InvokeFunction on the steps function includes its versions and aliases (<function arn>:*), as CDK grants it; one named function.',
-      },
-    );
 
     // --- Approvals -----------------------------------------------------------------------------
     this.signingKey = new Secret(this, 'ApprovalSigningKey', {

@@ -10,19 +10,14 @@
 //   besides the broker hosts;
 // - lambda:InvokeFunction on the step Lambdas and the approval request Lambda;
 // - the nested escalation workflow as broker-recovery.
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+// Each grant on this workflow comes with the substitution that names what it allows (WorkflowBinder).
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { QuorumTargetConfig } from '#functions/workflow-steps/quorum-recovery.js';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
-import {
-  RECOVERY_RUNBOOKS,
-  grantInstances,
-  runbookDocumentName,
-  type RecoveryWorkflows,
-} from './recovery-workflows.js';
+import { RECOVERY_RUNBOOKS, grantInstances, runbookDocumentName } from './recovery-workflows.js';
+import { approvalArn, escalationArn, type RecoveryContext } from './workflow-context.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
 /** 55 minutes of automation plus three approval windows of one hour (the ASL TimeoutSeconds). */
@@ -83,51 +78,34 @@ export function quorumClusters(clusters: ClusterConfig[]): Ec2ClusterConfig[] {
   return clusters.filter((c): c is Ec2ClusterConfig => c.platform === 'ec2' && (c.ec2.brokers?.length ?? 0) > 0);
 }
 
-export interface QuorumRecoveryWorkflowProps {
-  deployment: string;
-  clusters: ClusterConfig[];
-  recovery: RecoveryWorkflows;
-  escalation: IStateMachine;
-  /** @default kafka-heal-<deployment>-escalation */
-  escalationStateMachineName?: string;
-  /** The approval request Lambda (lambda:invoke.waitForTaskToken). */
-  approvalFunction: IFunction;
-}
-
 export class QuorumRecoveryWorkflow extends RunbookWorkflow {
   readonly workflow: HealerWorkflow | undefined;
 
-  constructor(scope: Construct, id: string, props: QuorumRecoveryWorkflowProps) {
+  constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id, 'quorum-recovery');
-    const d = props.deployment;
+    const d = ctx.deployment;
     const stack = Stack.of(this);
-    const clusters = quorumClusters(props.clusters);
+    const recovery = ctx.recovery;
+    const clusters = quorumClusters(ctx.clusters);
     // EC2 clusters have the restart runbook and the ssm-run workflow (RecoveryWorkflows).
-    const ssmRun = props.recovery.ssmRun;
-    if (clusters.length === 0 || !props.recovery.documents.get(RECOVERY_RUNBOOKS.restart) || !ssmRun) return;
+    const ssmRun = recovery.ssmRun;
+    if (clusters.length === 0 || !recovery.documents.get(RECOVERY_RUNBOOKS.restart) || !ssmRun) return;
     // The recovery construct deploys each runbook once per stack (cascade-recovery shares the CLI one).
-    const documents = Object.values(QUORUM_RUNBOOKS).map((r) => props.recovery.runbookDocument(r));
+    const documents = Object.values(QUORUM_RUNBOOKS).map((r) => recovery.runbookDocument(r));
 
     const wf = new HealerWorkflow(this, 'QuorumRecovery', {
       name: 'quorum-recovery',
       stateMachineName: `kafka-heal-${d}-quorum-recovery`,
-      substitutions: quorumRecoverySubstitutions({
-        workflowStepsFunctionArn: props.recovery.workflowSteps.fn.functionArn,
-        escalationStateMachineArn: props.escalation.stateMachineArn,
-        approvalFunctionArn: props.approvalFunction.functionArn,
-        ssmRunStateMachineArn: ssmRun.stateMachineArn,
-        deployment: d,
-      }),
+      substitutions: (bind) =>
+        quorumRecoverySubstitutions({
+          workflowStepsFunctionArn: recovery.stepsArn(bind, clusters),
+          escalationStateMachineArn: escalationArn(ctx, bind),
+          approvalFunctionArn: approvalArn(ctx, bind),
+          ssmRunStateMachineArn: ssmRun.arnFor(bind),
+          deployment: d,
+        }),
       timeout: QUORUM_RECOVERY_TIMEOUT,
     });
-    props.recovery.allowSteps(wf, clusters);
-    props.recovery.allowEscalation(
-      wf,
-      props.escalation,
-      props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`,
-    );
-    props.approvalFunction.grantInvoke(wf.stateMachine);
-    ssmRun.allowStartBy(wf);
     // ssm-run sends the restart runbook to the broker hosts already; the quorum runbooks and the
     // ZooKeeper hosts are added to it here, by id (or, many of them, by the deployment tag).
     ssmRun.workflow.stateMachine.addToRolePolicy(
@@ -150,11 +128,6 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
       [],
       'Quorum',
     );
-    Validations.of(wf).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(props.approvalFunction.node.defaultChild as never)}.Arn>:*]`,
-      reason:
-        'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
-    });
     this.workflow = wf;
   }
 }

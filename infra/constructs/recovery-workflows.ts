@@ -12,17 +12,15 @@
 // - kafka:RebootBroker and kafka:DescribeCluster only on the configured MSK cluster ARNs;
 // - lambda:InvokeFunction only on the step functions above and the approval request function;
 //   states:StartExecution only on the escalation workflow and ssm-run (plus what .sync:2 needs to
-//   follow those executions).
+//   follow those executions). Each comes with the ARN it makes callable: the workflows bind them
+//   with a WorkflowBinder (stepsArn, ssmRunArn below; workflow-context.ts for the shared ones).
 //
 // The stack (infra/stacks/healer-stack.ts) creates it, binds it to the classifier
 // (WORKFLOW_ARN_BROKER_RECOVERY / _MSK_BROKER_RECOVERY + StartExecution) and to self-monitoring.
-import { Annotations, ArnFormat, Duration, Fn, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
-import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Annotations, Duration, Fn, Stack, Validations, type CfnElement } from 'aws-cdk-lib';
 import { SecurityGroup, Subnet, Vpc } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { loadRunbook } from '../runbooks.js';
 import { parseHostPort } from '#shared/probe/index.js';
@@ -40,7 +38,8 @@ import { probeClusterEnv } from './probes.js';
 import { quorumTargetFields } from './quorum-recovery-workflow.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { SsmRunWorkflow } from './ssm-run-workflow.js';
-import { HealerWorkflow, grantNestedRun } from './workflows.js';
+import { approvalArn, escalationArn, type RecoveryContext, type WorkflowContext } from './workflow-context.js';
+import { HealerWorkflow, type WorkflowBinder } from './workflows.js';
 import { nagArnPrefix } from './nag-ids.js';
 
 /** The host runbooks the broker recovery runs, by file name under runbooks/. */
@@ -215,17 +214,6 @@ export function clusterStepsZookeeperEnv(cluster: ClusterConfig): { ZOOKEEPER_CO
   return servers ? { ZOOKEEPER_CONNECT: servers.join(',') } : {};
 }
 
-export interface RecoveryWorkflowsProps {
-  deployment: string;
-  clusters: ClusterConfig[];
-  table: ITable;
-  escalation: IStateMachine;
-  /** Name of the escalation state machine (its executions are followed by .sync:2). @default kafka-heal-<deployment>-escalation */
-  escalationStateMachineName?: string;
-  /** The approval request Lambda: a recovery the classifier decided await-approval asks a person through it. */
-  approvalFunction: IFunction;
-}
-
 /** `<LogicalId>` as cdk-nag prints a resource reference in a finding id. */
 function ref(scope: Construct, resource: Construct): string {
   return `<${Stack.of(scope).getLogicalId(resource.node.defaultChild as CfnElement)}.Arn>`;
@@ -240,9 +228,12 @@ export class RecoveryWorkflows extends Construct {
   readonly mskBrokerRecovery?: HealerWorkflow;
   /** Runs the host runbooks for broker-recovery (EC2 clusters only): the one state machine that sends SSM commands here. */
   readonly ssmRun?: SsmRunWorkflow;
+  /** The context this construct was built from, with it: what the workflows built on its step Lambdas take. */
+  readonly context: RecoveryContext;
 
-  constructor(scope: Construct, id: string, props: RecoveryWorkflowsProps) {
+  constructor(scope: Construct, id: string, props: WorkflowContext) {
     super(scope, id);
+    this.context = { ...props, recovery: this };
     const d = props.deployment;
     const ec2Clusters = props.clusters.filter(
       (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
@@ -325,50 +316,39 @@ export class RecoveryWorkflows extends Construct {
         'Read/write on the incident table includes its indexes (<table>/index/*): the store reads incidents through gsi1.',
     });
 
-    const common = {
-      workflowStepsFunctionArn: this.workflowSteps.fn.functionArn,
-      escalationStateMachineArn: props.escalation.stateMachineArn,
-      approvalFunctionArn: props.approvalFunction.functionArn,
-    };
-
     if (ec2Clusters.length > 0) {
       const ssmRun = new SsmRunWorkflow(this, 'SsmRun', { deployment: d });
       this.allowRunbooks(ssmRun.workflow, Object.values(RECOVERY_RUNBOOKS), ec2Clusters);
       this.ssmRun = ssmRun;
-      const wf = new HealerWorkflow(this, 'BrokerRecovery', {
+      this.brokerRecovery = new HealerWorkflow(this, 'BrokerRecovery', {
         name: 'broker-recovery',
         stateMachineName: `kafka-heal-${d}-broker-recovery`,
-        substitutions: brokerRecoverySubstitutions({
-          ...common,
-          deployment: d,
-          // Named, not referenced: disk-pressure is created after this workflow and may start it back.
-          diskPressureStateMachineArn: Stack.of(this).formatArn({
-            service: 'states',
-            resource: 'stateMachine',
-            resourceName: `kafka-heal-${d}-disk-pressure`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        substitutions: (bind) =>
+          brokerRecoverySubstitutions({
+            workflowStepsFunctionArn: this.stepsArn(bind, ec2Clusters),
+            escalationStateMachineArn: escalationArn(props, bind),
+            approvalFunctionArn: approvalArn(props, bind),
+            ssmRunStateMachineArn: ssmRun.arnFor(bind),
+            deployment: d,
+            // Named, not referenced: disk-pressure is created after this workflow and grants itself to it.
+            diskPressureStateMachineArn: bind.nestedCreatedLater(`kafka-heal-${d}-disk-pressure`),
           }),
-          ssmRunStateMachineArn: ssmRun.stateMachineArn,
-        }),
         timeout: RECOVERY_TIMEOUT,
       });
-      this.allowSteps(wf, ec2Clusters);
-      this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
-      this.allowApproval(wf, props.approvalFunction);
-      ssmRun.allowStartBy(wf);
-      this.brokerRecovery = wf;
     }
 
     if (mskClusters.length > 0) {
       const wf = new HealerWorkflow(this, 'MskBrokerRecovery', {
         name: 'msk-broker-recovery',
         stateMachineName: `kafka-heal-${d}-msk-broker-recovery`,
-        substitutions: mskBrokerRecoverySubstitutions(common),
+        substitutions: (bind) =>
+          mskBrokerRecoverySubstitutions({
+            workflowStepsFunctionArn: this.stepsArn(bind, mskClusters),
+            escalationStateMachineArn: escalationArn(props, bind),
+            approvalFunctionArn: approvalArn(props, bind),
+          }),
         timeout: RECOVERY_TIMEOUT,
       });
-      this.allowSteps(wf, mskClusters);
-      this.allowEscalation(wf, props.escalation, props.escalationStateMachineName ?? `kafka-heal-${d}-escalation`);
-      this.allowApproval(wf, props.approvalFunction);
       wf.stateMachine.addToRolePolicy(
         new PolicyStatement({
           sid: 'RebootConfiguredClustersOnly',
@@ -475,35 +455,40 @@ export class RecoveryWorkflows extends Construct {
     // this role sent. Resource * is acknowledged by HealerWorkflow (logging and tracing need it too).
   }
 
-  /** Lets the workflow invoke the workflow steps Lambda and the clusters' cluster steps Lambdas. */
-  allowSteps(wf: HealerWorkflow, clusters: ClusterConfig[]): void {
-    const fns = [this.workflowSteps, ...clusters.flatMap((c) => this.clusterSteps.get(c.name) ?? [])];
-    for (const f of fns) {
-      f.fn.grantInvoke(wf.stateMachine);
-      Validations.of(wf).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${ref(this, f.fn)}:*]`,
-        reason:
-          'lambda:InvokeFunction on a step function includes its versions and aliases (<function arn>:*), as CDK grants it.',
-      });
-    }
+  /**
+   * ${WorkflowStepsFunctionArn}: the workflow steps Lambda, invoked with the cluster steps Lambdas of
+   * `clusters` (the Tasks invoke those by the ARN the workflow targets name).
+   */
+  stepsArn(bind: WorkflowBinder, clusters: ClusterConfig[]): string {
+    return bind.lambda(
+      this.workflowSteps.fn,
+      'a step function',
+      clusters.flatMap((c) => this.clusterSteps.get(c.name)?.fn ?? []),
+    );
   }
 
-  /** Lets the workflow ask for approval through the approval request Lambda (lambda:invoke.waitForTaskToken). */
-  allowApproval(wf: HealerWorkflow, approvalFunction: IFunction): void {
-    approvalFunction.grantInvoke(wf.stateMachine);
-    const approvalResource = approvalFunction.node.defaultChild;
-    if (approvalResource) {
-      Validations.of(wf).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(approvalResource as never)}.Arn>:*]`,
-        reason:
-          'lambda:InvokeFunction on the approval request function includes its versions and aliases (<function arn>:*), as CDK grants it.',
-      });
-    }
+  /**
+   * ${SsmRunStateMachineArn}: ssm-run, run nested, or where the deployment has no EC2 cluster (no
+   * ssm-run) its name, for a branch that never runs.
+   */
+  ssmRunArn(bind: WorkflowBinder): string {
+    return this.ssmRun?.arnFor(bind) ?? bind.absent(`kafka-heal-${this.deployment}-ssm-run`);
   }
 
-  /** Lets the workflow run the escalation workflow as a nested execution (.sync:2). */
-  allowEscalation(wf: HealerWorkflow, escalation: IStateMachine, escalationName: string): void {
-    grantNestedRun(wf, escalation, escalationName);
+  /**
+   * The name of a runbook's document for a workflow that sends it itself (not through ssm-run), with
+   * the right to send it to the clusters' broker instances (allowRunbooks); without EC2 clusters
+   * the name only, for a branch that never runs.
+   */
+  runbookDocumentFor(
+    bind: WorkflowBinder,
+    runbook: string,
+    ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[],
+  ): string {
+    const name = runbookDocumentName(this.deployment, runbook);
+    return ec2Clusters.length === 0
+      ? name
+      : bind.document(name, (wf) => this.allowRunbooks(wf, [runbook], ec2Clusters));
   }
 
   /** Lets the classifier start these workflows (WORKFLOW_ARN_BROKER_RECOVERY, WORKFLOW_ARN_MSK_BROKER_RECOVERY). */

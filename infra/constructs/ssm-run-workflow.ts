@@ -5,10 +5,10 @@
 // IAM: only this state machine sends commands, and only the documents and instances its users
 // grant it (RecoveryWorkflows.allowRunbooks; QuorumRecoveryWorkflow adds the quorum runbooks and
 // the ZooKeeper hosts); a parent may start it and follow its executions
-// (allowStartBy), nothing more. Its failed executions are not watched by self-monitoring: a
+// (arnFor: the SsmRunStateMachineArn substitution with its grant), nothing more. Its failed executions are not watched by self-monitoring: a
 // command that fails is an outcome the parent escalates with, not a fault of the healer.
 import { Construct } from 'constructs';
-import { HealerWorkflow, grantNestedRun } from './workflows.js';
+import { HealerWorkflow, type WorkflowBinder } from './workflows.js';
 
 export class SsmRunWorkflow extends Construct {
   readonly workflow: HealerWorkflow;
@@ -20,7 +20,6 @@ export class SsmRunWorkflow extends Construct {
     this.workflow = new HealerWorkflow(this, 'Workflow', {
       name: 'ssm-run',
       stateMachineName: this.stateMachineName,
-      substitutions: {},
     });
   }
 
@@ -28,9 +27,8 @@ export class SsmRunWorkflow extends Construct {
     return this.workflow.stateMachine.stateMachineArn;
   }
 
-  /** Lets `parent` run commands through this workflow (the SsmRunStateMachineArn substitution). */
-  allowStartBy(parent: HealerWorkflow): this {
-    grantNestedRun(parent, this.workflow.stateMachine, this.stateMachineName);
-    return this;
+  /** ${SsmRunStateMachineArn} of a parent that runs commands through this workflow, with the right to (nested, .sync:2). */
+  arnFor(bind: WorkflowBinder): string {
+    return bind.nested(this.workflow);
   }
 }

@@ -3,7 +3,9 @@
 // Workflows are ASL files in statemachines/ with ${Placeholders} for every ARN, loaded with
 // DefinitionBody.fromFile + definitionSubstitutions, so the same file runs in Step Functions and
 // in the local runtime. Because the definition ships as an S3 asset, CDK cannot see which
-// services a Task calls: each workflow's IAM is granted by hand next to its construct.
+// services a Task calls: a workflow gets the ARN of what it calls through a WorkflowBinder, which
+// grants the IAM for it in the same call (as HealerFunction's bind helpers do for a function's
+// environment), so no ARN reaches a definition without the right to call it.
 //
 // A workflow is either its own file (statemachines/<name>.asl.json) or rendered from a shared
 // template with values fixed in the code (RENDERED_WORKFLOWS: dr-failover and dr-failback from
@@ -12,8 +14,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Stage } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Fn, RemovalPolicy, Stack, Stage, Token } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import {
@@ -140,12 +143,140 @@ export function renderDefinition(text: string, substitutions: Record<string, str
   return out;
 }
 
+/** A state machine a workflow runs as a nested execution, and the name its executions are granted by. */
+export interface NestedWorkflow {
+  readonly stateMachine: IStateMachine;
+  readonly stateMachineName: string;
+}
+
+/** The ARN of a state machine by its name in this stack's account and region. */
+export function stateMachineArnByName(scope: Construct, stateMachineName: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'states',
+    resource: 'stateMachine',
+    resourceName: stateMachineName,
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+}
+
+interface Binding {
+  value: string;
+  grant: (wf: HealerWorkflow) => void;
+}
+
+/**
+ * The values of a workflow's deploy-time ${Placeholders}, each with the IAM that makes it callable:
+ * a method returns the value to substitute AND records its grant, which HealerWorkflow makes on the
+ * state machine's role as soon as the role exists, in the order of the calls. HealerWorkflow refuses
+ * a substitution holding a deploy-time value (a CDK token) that no binder method made, and a bound
+ * value that no substitution uses: an ARN cannot reach a definition without its grant, nor a grant
+ * exist for an ARN the definition never calls.
+ */
+export class WorkflowBinder {
+  private readonly bindings: Binding[] = [];
+
+  constructor(private readonly scope: Construct) {}
+
+  /**
+   * A Lambda function a Task invokes (lambda:invoke, or .waitForTaskToken for an approval): its
+   * ARN, and lambda:InvokeFunction on it and on `alsoInvoked` (functions the same Tasks invoke by
+   * an ARN read at run time, e.g. the cluster steps named by the workflow targets). `what` names
+   * the function in the cdk-nag acknowledgement of its versions and aliases (<function arn>:*).
+   */
+  lambda(fn: IFunction, what: string, alsoInvoked: IFunction[] = []): string {
+    return this.bind(fn.functionArn, (wf) => {
+      for (const f of [fn, ...alsoInvoked]) {
+        f.grantInvoke(wf.stateMachine);
+        const resource = f.node.defaultChild;
+        if (!resource) continue;
+        Validations.of(wf).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${Stack.of(wf).getLogicalId(resource as never)}.Arn>:*]`,
+          reason: `lambda:InvokeFunction on ${what} includes its versions and aliases (<function arn>:*), as CDK grants it.`,
+        });
+      }
+    });
+  }
+
+  /** A state machine run as a nested execution (states:startExecution.sync:2): its ARN + grantNestedRun. */
+  nested(child: NestedWorkflow): string {
+    return this.bind(child.stateMachine.stateMachineArn, (wf) =>
+      grantNestedRun(wf, child.stateMachine, child.stateMachineName),
+    );
+  }
+
+  /**
+   * A nested state machine created after this workflow (it may name this one): its ARN by name, and
+   * the grant made when the child exists (HealerWorkflow.grantNestedChild); synth fails until then.
+   */
+  nestedCreatedLater(stateMachineName: string): string {
+    return this.bind(stateMachineArnByName(this.scope, stateMachineName), (wf) =>
+      wf.awaitNestedChild(stateMachineName),
+    );
+  }
+
+  /**
+   * A state machine this deployment does not have (no cluster of its platform): its ARN by name
+   * fills the placeholder of a branch that never runs there, and nothing is granted.
+   */
+  absent(stateMachineName: string): string {
+    return this.bind(stateMachineArnByName(this.scope, stateMachineName), () => undefined);
+  }
+
+  /**
+   * A Systems Manager document the workflow sends itself (ssm:sendCommand): its name, and `grant`,
+   * which lets the workflow send that document to the instances it may address.
+   */
+  document(documentName: string, grant: (wf: HealerWorkflow) => void): string {
+    return this.bind(documentName, grant);
+  }
+
+  /** An SNS topic a Task publishes to (sns:publish): its ARN + sns:Publish (and its KMS key's data keys). */
+  topic(topic: ITopic): string {
+    return this.bind(topic.topicArn, (wf) => {
+      topic.grantPublish(wf.stateMachine);
+      if (topic.masterKey !== undefined) {
+        Validations.of(wf).acknowledge({
+          id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+          reason:
+            'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
+        });
+      }
+    });
+  }
+
+  private bind(value: string, grant: (wf: HealerWorkflow) => void): string {
+    this.bindings.push({ value, grant });
+    return value;
+  }
+
+  /** The bound values (HealerWorkflow's checks). */
+  get values(): string[] {
+    return this.bindings.map((b) => b.value);
+  }
+
+  /** Makes every recorded grant on `wf`, in binding order (HealerWorkflow, once its role exists). */
+  grantAll(wf: HealerWorkflow): void {
+    for (const b of this.bindings) b.grant(wf);
+  }
+}
+
+/** The ${Name} placeholders of an ASL text, in order of first use. */
+export function placeholdersOf(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z0-9_]+)\}/g)].map((m) => m[1] as string))];
+}
+
 export interface HealerWorkflowProps {
   /** Workflow name: a file base name under statemachines/ (e.g. `escalation-notify`) or a RENDERED_WORKFLOWS key. */
   name: string;
   /** State machine name (e.g. `kafka-heal-prod-eu-escalation`). */
   stateMachineName: string;
-  substitutions: Record<string, string>;
+  /**
+   * The definition's deploy-time values (${Partition} is added). A function receives the binder
+   * that makes every value a Task calls (ARNs) together with its grant; a plain record may hold
+   * only values that need no IAM (document names, fixed strings). Every placeholder of the
+   * definition needs a value and every value a placeholder, or the constructor throws.
+   */
+  substitutions?: Record<string, string> | ((bind: WorkflowBinder) => Record<string, string>);
   /**
    * The run time limit the construct expects. Step Functions takes it from the definition's own
    * top-level TimeoutSeconds (CDK's `timeout` is ignored with DefinitionBody.fromFile), so this only
@@ -180,8 +311,9 @@ export function definitionTimeoutSeconds(name: string): number {
  * its Payload) and nothing a workflow carries is readable from CloudWatch Logs. Inputs and outputs
  * stay in the execution history, for those allowed to read it (docs/aws-stack.md).
  */
-export class HealerWorkflow extends Construct {
+export class HealerWorkflow extends Construct implements NestedWorkflow {
   readonly stateMachine: StateMachine;
+  readonly stateMachineName: string;
   readonly logGroup: LogGroup;
   /** The definition has an approval state (lambda:invoke.waitForTaskToken): people answer its task tokens. */
   readonly asksApproval: boolean;
@@ -191,12 +323,17 @@ export class HealerWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: HealerWorkflowProps) {
     super(scope, id);
+    this.stateMachineName = props.stateMachineName;
     this.timeout = Duration.seconds(definitionTimeoutSeconds(props.name));
     if (props.timeout && props.timeout.toSeconds() !== this.timeout.toSeconds()) {
       throw new Error(
         `statemachines/${props.name}.asl.json: TimeoutSeconds is ${this.timeout.toSeconds()}, the construct expects ${props.timeout.toSeconds()}`,
       );
     }
+    const binder = new WorkflowBinder(this);
+    const substitutions =
+      typeof props.substitutions === 'function' ? props.substitutions(binder) : (props.substitutions ?? {});
+    checkSubstitutions(props.name, substitutions, binder.values);
     this.logGroup = new LogGroup(this, 'Logs', {
       // The /aws/vendedlogs/ prefix keeps the CloudWatch Logs resource policy small when many
       // state machines log (AWS recommendation for vended logs). The name ends in the stack's own
@@ -212,7 +349,7 @@ export class HealerWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       definitionBody: DefinitionBody.fromFile(definitionFile(this, props.name)),
       // ${Partition}: every service integration is arn:${Partition}:states:::..., so one file deploys to aws, aws-cn and aws-us-gov.
-      definitionSubstitutions: { Partition: Stack.of(this).partition, ...props.substitutions },
+      definitionSubstitutions: { Partition: Stack.of(this).partition, ...substitutions },
       tracingEnabled: true,
       logs: { destination: this.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
@@ -222,19 +359,57 @@ export class HealerWorkflow extends Construct {
       reason:
         'Step Functions log delivery (logs:CreateLogDelivery, PutResourcePolicy, DescribeLogGroups...) and X-Ray (PutTraceSegments) do not support resource-level permissions; CDK grants them on * for logging and tracing only.',
     });
+    binder.grantAll(this);
+    this.node.addValidation({
+      validate: () =>
+        [...this.awaitedChildren].map(
+          (name) =>
+            `${props.stateMachineName} names the nested state machine ${name}, which was never granted to it (grantNestedChild)`,
+        ),
+    });
   }
 
-  /** Lets the workflow publish to SNS topics (and use their KMS keys). */
-  allowPublish(...topics: ITopic[]): this {
-    for (const t of topics) t.grantPublish(this.stateMachine);
-    if (topics.some((t) => t.masterKey !== undefined)) {
-      Validations.of(this).acknowledge({
-        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
-        reason:
-          'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* (GenerateDataKey and its WithoutPlaintext variant) on the topic key; the grant names that one key, not *.',
-      });
+  private readonly awaitedChildren = new Set<string>();
+
+  /** WorkflowBinder.nestedCreatedLater: the child's grant is owed. */
+  awaitNestedChild(stateMachineName: string): void {
+    this.awaitedChildren.add(stateMachineName);
+  }
+
+  /** The grant owed to a nested child bound with WorkflowBinder.nestedCreatedLater, now that it exists. */
+  grantNestedChild(child: NestedWorkflow): this {
+    if (!this.awaitedChildren.delete(child.stateMachineName)) {
+      throw new Error(
+        `${this.stateMachineName} does not name ${child.stateMachineName} (WorkflowBinder.nestedCreatedLater)`,
+      );
     }
+    grantNestedRun(this, child.stateMachine, child.stateMachineName);
     return this;
+  }
+}
+
+/**
+ * Every placeholder of the workflow's definition has a value and every value a placeholder; a
+ * deploy-time value (a token) came from the binder, and every bound value is substituted.
+ */
+function checkSubstitutions(name: string, substitutions: Record<string, string>, bound: string[]): void {
+  const source = `statemachines/${RENDERED_WORKFLOWS[name]?.template ?? name}.asl.json${RENDERED_WORKFLOWS[name] ? ` as ${name}` : ''}`;
+  const placeholders = new Set(placeholdersOf(definitionText(name)));
+  placeholders.delete('Partition');
+  const missing = [...placeholders].filter((p) => substitutions[p] === undefined);
+  if (missing.length > 0)
+    throw new Error(`${source}: no substitution for ${missing.map((k) => `\${${k}}`).join(', ')}`);
+  const unused = Object.keys(substitutions).filter((k) => !placeholders.has(k));
+  if (unused.length > 0) throw new Error(`${source}: ${unused.join(', ')} never used in the definition`);
+  const values = Object.values(substitutions);
+  const unbound = Object.entries(substitutions).filter(([, v]) => Token.isUnresolved(v) && !bound.includes(v));
+  if (unbound.length > 0) {
+    throw new Error(
+      `${source}: ${unbound.map(([k]) => `\${${k}}`).join(', ')} hold deploy-time values no WorkflowBinder made: bind them, so the workflow may call what they name`,
+    );
+  }
+  if (bound.some((v) => !values.includes(v))) {
+    throw new Error(`${source}: a WorkflowBinder grant has no substitution: the definition never calls what it grants`);
   }
 }
 

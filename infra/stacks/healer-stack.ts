@@ -39,6 +39,7 @@ import { RuntimePolicyParameters } from '../constructs/runtime-policy.js';
 import { RecoveryWorkflows } from '../constructs/recovery-workflows.js';
 import { SelfMonitoring } from '../constructs/self-monitoring.js';
 import { WebhookApi } from '../constructs/webhook-api.js';
+import type { WorkflowContext } from '../constructs/workflow-context.js';
 import { ApiGatewayAccount } from '../constructs/api-gateway-account.js';
 import { approvalStateMachines, escalationNotifySubstitutions, HealerWorkflow } from '../constructs/workflows.js';
 import { workflowArnEnvName } from '#shared/workflows.js';
@@ -182,12 +183,13 @@ export class HealerStack extends Stack {
     this.escalation = new HealerWorkflow(this, 'EscalationNotify', {
       name: 'escalation-notify',
       stateMachineName: `kafka-heal-${d}-escalation`,
-      substitutions: escalationNotifySubstitutions({
-        criticalTopicArn: this.notifications.critical.topicArn,
-        warningTopicArn: this.notifications.warning.topicArn,
-      }),
+      substitutions: (bind) =>
+        escalationNotifySubstitutions({
+          criticalTopicArn: bind.topic(this.notifications.critical),
+          warningTopicArn: bind.topic(this.notifications.warning),
+        }),
       timeout: Duration.minutes(15),
-    }).allowPublish(this.notifications.critical, this.notifications.warning);
+    });
     this.ladder = new Escalation(this, 'Escalation', {
       deployment: d,
       table: this.table.table,
@@ -229,34 +231,26 @@ export class HealerStack extends Stack {
     );
 
     // --- Recovery workflows (broker-recovery on EC2, msk-broker-recovery on MSK) --------------
-    this.recovery = new RecoveryWorkflows(this, 'Recovery', {
+    // What every workflow below shares: the deployment, the incident table, and what they call.
+    const workflows: WorkflowContext = {
       deployment: d,
       clusters: config.clusters,
       table: this.table.table,
-      escalation: this.escalation.stateMachine,
+      escalation: this.escalation,
       approvalFunction: this.ladder.approvalRequestFn.fn,
-    })
-      .bindTo(this.classifyFn)
-      .watch(this.monitoring);
+      notificationTopic: this.notifications.critical,
+    };
+    this.recovery = new RecoveryWorkflows(this, 'Recovery', workflows).bindTo(this.classifyFn).watch(this.monitoring);
+    // The same context with the recovery's step Lambdas and ssm-run, which the workflows below reuse.
+    const recovery = this.recovery.context;
     // A recovery that escalates hands the incident to the escalation ladder (PagerDuty, ack waits).
     this.recovery.workflowSteps.bindStateMachine(this.ladder.stateMachine, workflowArnEnvName('escalation'));
     // Brokers lost one after another: recovered one at a time by nested broker recoveries.
-    this.cascade = new CascadeRecoveryWorkflow(this, 'Cascade', {
-      deployment: d,
-      clusters: config.clusters,
-      recovery: this.recovery,
-      escalation: this.escalation.stateMachine,
-      approvalFunction: this.ladder.approvalRequestFn.fn,
-    })
+    this.cascade = new CascadeRecoveryWorkflow(this, 'Cascade', recovery)
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
     // Disk pressure: free disk safely on EC2 hosts, grow MSK storage; broker-recovery hands full disks to it.
-    this.diskPressure = new DiskPressureWorkflow(this, 'DiskPressure', {
-      deployment: d,
-      clusters: config.clusters,
-      recovery: this.recovery,
-      escalation: this.escalation.stateMachine,
-    })
+    this.diskPressure = new DiskPressureWorkflow(this, 'DiskPressure', recovery)
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 
@@ -283,30 +277,15 @@ export class HealerStack extends Stack {
     this.ingestion.closeQueues(this.probes.filter((p) => p.sendsFindings).map((p) => p.fn.role));
 
     // --- Consumer lag and quorum loss: owners told first; every destructive step approved ------
-    const workflowDeps = {
-      deployment: d,
-      clusters: config.clusters,
-      recovery: this.recovery,
-      escalation: this.escalation.stateMachine,
-    };
-    this.consumerLag = new ConsumerLagWorkflow(this, 'ConsumerLag', workflowDeps)
+    this.consumerLag = new ConsumerLagWorkflow(this, 'ConsumerLag', recovery)
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
-    this.quorumRecovery = new QuorumRecoveryWorkflow(this, 'QuorumRecovery', {
-      ...workflowDeps,
-      approvalFunction: this.ladder.approvalRequestFn.fn,
-    })
+    this.quorumRecovery = new QuorumRecoveryWorkflow(this, 'QuorumRecovery', recovery)
       .bindTo(this.classifyFn)
       .watch(this.monitoring);
 
     // --- Site failure: DR failover / failback for clusters paired with a Route 53 record ------
-    this.dr = new DrWorkflows(this, 'Dr', {
-      ...workflowDeps,
-      notificationTopic: this.notifications.critical,
-      approvalFunction: this.ladder.approvalRequestFn.fn,
-    })
-      .bindTo(this.classifyFn)
-      .watch(this.monitoring);
+    this.dr = new DrWorkflows(this, 'Dr', recovery).bindTo(this.classifyFn).watch(this.monitoring);
 
     // The approval endpoint answers task tokens of this deployment's workflows that ask a person, no other.
     this.ladder.allowDecisionsOn(approvalStateMachines(this));

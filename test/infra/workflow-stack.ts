@@ -5,6 +5,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Code, Function as LambdaFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
 import { DefinitionBody, Pass, StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { DEFAULT_CONFIG_FILES, loadConfigs } from '#infra/app-builder.js';
 import type { ClusterConfig } from '#infra/config/schema.js';
@@ -43,23 +44,14 @@ export function build(picked: ClusterConfig[]) {
     deployment: 'test',
     clusters: picked,
     table,
-    escalation,
+    escalation: { stateMachine: escalation, stateMachineName: 'kafka-heal-test-escalation' },
     approvalFunction: approval,
+    // Imported: no resource of its own (the DR workflows, which publish to it, are not built here).
+    notificationTopic: Topic.fromTopicArn(stack, 'Critical', 'arn:aws:sns:eu-west-1:123456789012:critical'),
   });
   const classify = new HealerFunction(stack, 'Classify', { name: 'classify', description: 'classifier' });
-  const cascade = new CascadeRecoveryWorkflow(stack, 'Cascade', {
-    deployment: 'test',
-    clusters: picked,
-    recovery,
-    escalation,
-    approvalFunction: approval,
-  }).bindTo(classify);
-  const disk = new DiskPressureWorkflow(stack, 'Disk', {
-    deployment: 'test',
-    clusters: picked,
-    recovery,
-    escalation,
-  }).bindTo(classify);
+  const cascade = new CascadeRecoveryWorkflow(stack, 'Cascade', recovery.context).bindTo(classify);
+  const disk = new DiskPressureWorkflow(stack, 'Disk', recovery.context).bindTo(classify);
   const t = Template.fromStack(stack);
   const json = t.toJSON() as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
   const idOf = (construct: { node: { defaultChild?: unknown } }) =>
