@@ -24,6 +24,7 @@ import { readQuorumStatus, recoveryRestartOrder, type QuorumStatus } from '../do
 import type { MetadataMode } from '../domain/snapshot.js';
 import { RecoveryStopped, RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
+import { classifyApproval } from './approval-decision.js';
 
 const hostPath = z
   .string()
@@ -425,40 +426,28 @@ export const QuorumRecordStepFields = {
 };
 
 /**
- * The timeline line of one step of the plan once it has run. An approval that was rejected or
- * not answered in time stops the recovery: the line is returned with the reason the run escalates
- * with (the approval's error, as the escalation path reads a caught error).
+ * The timeline line of one step of the plan once it has run. An approval is classified as every
+ * approval gate is (classifyApproval), in this workflow's wording: one rejected or not answered
+ * in time stops the recovery, with the reason the escalation path reads from the approval's error.
  */
 export function planStepOutcome(
   item: QuorumPlanStep,
   answer: z.infer<(typeof QuorumRecordStepFields)['answer']>,
-): { line: TimelineLine; stop?: string } {
+): ReturnType<typeof classifyApproval> {
   if (item.kind === 'command') {
     const stdout = 'stdout' in answer ? answer.stdout : '';
     return { line: { action: item.action, detail: `${item.detail}: ${stdout}`.slice(0, 2000), result: 'success' } };
   }
-  if ('Error' in answer) {
-    const stop = escalationReason({ error: answer });
-    if (answer.Error === 'States.Timeout')
-      return {
-        line: {
-          action: 'approval-timed-out',
-          detail: `nobody approved ${item.subject} within the approval window (1 hour)`,
-          result: 'timed-out',
-        },
-        stop,
-      };
-    return {
-      line: {
-        action: 'approval-rejected',
-        detail: `${item.subject} was rejected: ${answer.Cause ?? ''}`.slice(0, 2000),
-        result: 'rejected',
-      },
-      stop,
-    };
-  }
-  const by = 'by' in answer ? answer.by : 'someone';
-  return { line: { action: 'approval-granted', detail: `${by} approved ${item.subject}`, result: 'approved' } };
+  return classifyApproval(
+    'Error' in answer
+      ? (answer as z.infer<typeof CaughtErrorSchema>)
+      : { approvedBy: 'by' in answer ? answer.by : 'someone' },
+    {
+      granted: (by) => `${by} approved ${item.subject}`,
+      rejected: (cause) => `${item.subject} was rejected: ${cause ?? ''}`.slice(0, 2000),
+      timedOut: `nobody approved ${item.subject} within the approval window (1 hour)`,
+    },
+  );
 }
 
 /**
