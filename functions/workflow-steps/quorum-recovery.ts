@@ -227,11 +227,7 @@ export interface QuorumCommandStep {
 export type QuorumPlanStep = QuorumApprovalStep | QuorumCommandStep;
 
 export interface QuorumPlan {
-  stop: (QuorumBroker & { timeoutSeconds: string })[];
-  backup: { instanceId: string; mode: MetadataMode; dataDir: string; txnLogDir: string; backupDir: string }[];
-  restore: QuorumMember[];
-  restart: QuorumBroker[];
-  hasRestore: boolean;
+  /** What each approval shows, per phase; the plan's timeline entry lists them all. */
   actions: { stop: string[]; backup: string[]; restore: string[]; restart: string[] };
   summary: string;
   /** Every approval and host command, in the order they run: the workflow's Map, one at a time. */
@@ -379,16 +375,7 @@ export function planQuorumRecovery(
       detail: `${docs.restart} on ${b.instanceId}`,
     })),
   ];
-  return {
-    stop: ordered.map((b) => ({ ...b, timeoutSeconds: '120' })),
-    backup,
-    restore,
-    restart: ordered,
-    hasRestore: restore.length > 0,
-    actions,
-    summary,
-    steps,
-  };
+  return { actions, summary, steps };
 }
 
 export interface TimelineLine {

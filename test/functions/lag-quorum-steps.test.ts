@@ -91,11 +91,17 @@ describe('quorum-recovery start', () => {
       { stop: 'stop', backup: 'backup', restart: 'restart' },
       'the probe saw no controller',
     );
-    expect(plan.restart.map((b) => b.brokerId)).toEqual([2, 1]);
-    expect(plan.hasRestore).toBe(false);
-    expect(plan.backup.map((b) => [b.mode, b.dataDir])).toEqual([
-      ['kraft', '/data-2'],
-      ['kraft', '/data'],
+    const commands = (action: string) =>
+      plan.steps.flatMap((s) => (s.kind === 'command' && s.action === action ? [s.parameters] : []));
+    expect(commands('broker-restarted').map((p) => p.ExpectedBrokerId)).toEqual([['2'], ['1']]);
+    expect(commands('quorum-member-restarted')).toEqual([]);
+    expect(plan.steps.filter((s) => s.kind === 'approval').map((s) => s.subject)).toEqual([
+      'stopping every broker',
+      'restarting the brokers',
+    ]);
+    expect(commands('metadata-backed-up').map((p) => [p.Mode, p.DataDir])).toEqual([
+      [['kraft'], ['/data-2']],
+      [['kraft'], ['/data']],
     ]);
     expect(plan.actions.restart.at(-1)).toMatch(/start broker 1 .*, the controller, last$/);
     expect(plan.summary).toMatch(
