@@ -234,6 +234,62 @@ export interface QuorumPlan {
   steps: QuorumPlanStep[];
 }
 
+/** What restarting a host of each kind means: the restart document serves both. */
+const RESTART_BY_HOST_KIND = {
+  'ZooKeeper host': {
+    server: 'the ZooKeeper server',
+    timeoutSeconds: '300',
+    action: 'quorum-member-restarted',
+    /** Several ZooKeeper units may share a host: the line names the unit. */
+    detail: (doc: string, h: RestartHost) => `${doc} (${h.serviceName}) on ${h.instanceId}`,
+  },
+  'broker host': {
+    server: 'the broker',
+    timeoutSeconds: '600',
+    action: 'broker-restarted',
+    detail: (doc: string, h: RestartHost) => `${doc} on ${h.instanceId}`,
+  },
+} as const satisfies Record<
+  QuorumCommandStep['hostKind'],
+  {
+    server: string;
+    timeoutSeconds: string;
+    action: QuorumCommandStep['action'];
+    detail: (doc: string, h: RestartHost) => string;
+  }
+>;
+
+/** The service the restart document starts on one host, and the broker id it must find there ('any': no broker). */
+interface RestartHost {
+  instanceId: string;
+  serviceName: string;
+  listenerPort: string;
+  expectedBrokerId: string;
+  /** Brokers only: the server.properties that names the broker id. */
+  serverProperties?: string;
+}
+
+/** One restart of the plan (a ZooKeeper server rejoining the majority, or a broker), as the Map runs it. */
+function restartStep(documentName: string, hostKind: QuorumCommandStep['hostKind'], h: RestartHost): QuorumCommandStep {
+  const kind = RESTART_BY_HOST_KIND[hostKind];
+  return {
+    kind: 'command',
+    documentName,
+    instanceId: h.instanceId,
+    parameters: {
+      ServiceName: [h.serviceName],
+      ListenerPort: [h.listenerPort],
+      ExpectedBrokerId: [h.expectedBrokerId],
+      TimeoutSeconds: [kind.timeoutSeconds],
+      ...(h.serverProperties === undefined ? {} : { ServerProperties: [h.serverProperties] }),
+    },
+    label: `restarting ${kind.server} on ${h.instanceId}`,
+    hostKind,
+    action: kind.action,
+    detail: kind.detail(documentName, h),
+  };
+}
+
 export function planQuorumRecovery(
   target: QuorumTarget,
   order: readonly number[],
@@ -337,43 +393,29 @@ export function planQuorumRecovery(
           ),
         ]
       : []),
-    ...restore.map((m): QuorumCommandStep => ({
-      kind: 'command',
-      documentName: docs.restart,
-      instanceId: m.instanceId,
-      parameters: {
-        ServiceName: [m.serviceName],
-        ListenerPort: [m.port],
-        ExpectedBrokerId: ['any'],
-        TimeoutSeconds: ['300'],
-      },
-      label: `restarting the ZooKeeper server on ${m.instanceId}`,
-      hostKind: 'ZooKeeper host',
-      action: 'quorum-member-restarted',
-      detail: `${docs.restart} (${m.serviceName}) on ${m.instanceId}`,
-    })),
+    ...restore.map((m) =>
+      restartStep(docs.restart, 'ZooKeeper host', {
+        instanceId: m.instanceId,
+        serviceName: m.serviceName,
+        listenerPort: m.port,
+        expectedBrokerId: 'any',
+      }),
+    ),
     approval(
       'restarting the brokers',
       `Start the brokers of ${target.cluster} one at a time, the active controller last, then validate the quorum`,
       actions.restart,
       actions.backup,
     ),
-    ...ordered.map((b): QuorumCommandStep => ({
-      kind: 'command',
-      documentName: docs.restart,
-      instanceId: b.instanceId,
-      parameters: {
-        ServiceName: [b.serviceName],
-        ListenerPort: [b.listenerPort],
-        ExpectedBrokerId: [b.brokerIdText],
-        TimeoutSeconds: ['600'],
-        ServerProperties: [b.serverProperties],
-      },
-      label: `restarting the broker on ${b.instanceId}`,
-      hostKind: 'broker host',
-      action: 'broker-restarted',
-      detail: `${docs.restart} on ${b.instanceId}`,
-    })),
+    ...ordered.map((b) =>
+      restartStep(docs.restart, 'broker host', {
+        instanceId: b.instanceId,
+        serviceName: b.serviceName,
+        listenerPort: b.listenerPort,
+        expectedBrokerId: b.brokerIdText,
+        serverProperties: b.serverProperties,
+      }),
+    ),
   ];
   return { actions, summary, steps };
 }

@@ -153,6 +153,53 @@ describe('quorum-recovery start', () => {
     });
   });
 
+  it('restarts ZooKeeper servers and brokers with one restart document, parameters per host kind', () => {
+    const zk = resolveQuorumTarget(input, () => ({
+      ...base,
+      quorum: {
+        ...(base.quorum as NonNullable<QuorumClusterTarget['quorum']>),
+        metadataMode: 'zookeeper',
+        zookeeper: [
+          { instanceId: 'i-00000000000000a01', serviceName: 'zk', clientPort: 2182, dataDir: '/var/lib/zookeeper' },
+        ],
+      },
+    }));
+    const plan = planQuorumRecovery(zk, [1, 2], 1, { stop: 'stop', backup: 'backup', restart: 'restart' }, 'e');
+    const restarts = plan.steps.filter((s) => s.kind === 'command' && s.documentName === 'restart');
+    expect(restarts).toEqual([
+      {
+        kind: 'command',
+        documentName: 'restart',
+        instanceId: 'i-00000000000000a01',
+        parameters: { ServiceName: ['zk'], ListenerPort: ['2182'], ExpectedBrokerId: ['any'], TimeoutSeconds: ['300'] },
+        label: 'restarting the ZooKeeper server on i-00000000000000a01',
+        hostKind: 'ZooKeeper host',
+        action: 'quorum-member-restarted',
+        detail: 'restart (zk) on i-00000000000000a01',
+      },
+      {
+        kind: 'command',
+        documentName: 'restart',
+        instanceId: 'i-0000000000000000b',
+        parameters: {
+          ServiceName: ['kafka'],
+          ListenerPort: ['9092'],
+          ExpectedBrokerId: ['2'],
+          TimeoutSeconds: ['600'],
+          ServerProperties: ['/etc/kafka/server.properties'],
+        },
+        label: 'restarting the broker on i-0000000000000000b',
+        hostKind: 'broker host',
+        action: 'broker-restarted',
+        detail: 'restart on i-0000000000000000b',
+      },
+      expect.objectContaining({
+        instanceId: 'i-0000000000000000a',
+        parameters: expect.objectContaining({ ExpectedBrokerId: ['1'] }),
+      }),
+    ]);
+  });
+
   it('records each step: a granted approval, a refusal (which stops with the approval error), a command output', () => {
     const plan = planQuorumRecovery(
       resolveQuorumTarget(input, () => base),
