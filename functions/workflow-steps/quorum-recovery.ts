@@ -3,15 +3,16 @@
 //
 //   start         resolve the cluster's brokers, metadata mode and quorum hosts from the deployed
 //                 configuration (every broker of the cluster takes part, not only the alarmed one)
-//   quorum-plan   turn the restart order (the cluster steps' fresh probe: controller last) into the
+//   quorum-plan   read the latest check: a kafka-cli-action describe-quorum result (KRaft) when the
+//                 quorum itself was asked (is there a leader? after the restarts none is a failed
+//                 recovery: RecoveryStopped); when the check before acting says the quorum is lost,
+//                 turn the restart order (the cluster steps' fresh probe: controller last) into the
 //                 exact per-host commands of each phase -- stop, back up, restore the majority
 //                 side, restart -- and the approval before each destructive phase, as one list the
 //                 workflow's Map runs in order; timeline entry. A dry run records the approvals
 //                 and commands it would run and stops there (RecoveryStopped).
 //   quorum-record the timeline line of one step of that list once it has run: the approval's
 //                 answer (a refusal stops the recovery) or the command's output
-//   read-quorum   read a kafka-cli-action describe-quorum result (KRaft): is there a leader? After
-//                 the restarts none is a failed recovery (RecoveryStopped).
 //
 // Restoring the majority side: in ZooKeeper mode the ZooKeeper servers are restarted one at a
 // time (kafka-restart-broker with the ZooKeeper unit and client port), so members cut off on the
@@ -24,6 +25,7 @@ import { readQuorumStatus, recoveryRestartOrder, type QuorumStatus } from '../do
 import type { MetadataMode } from '../domain/snapshot.js';
 import { RecoveryStopped, RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
+import type { TimelineEntry } from '../shared/store/index.js';
 import { classifyApproval } from './approval-decision.js';
 
 const hostPath = z
@@ -184,20 +186,6 @@ export const QuorumDocumentsSchema = z.object({
   restart: z.string().min(1),
 });
 export type QuorumDocuments = z.infer<typeof QuorumDocumentsSchema>;
-
-export const QuorumPlanStepFields = {
-  /** The cluster by name, as the approvals show it (the workflow keeps the target without it). */
-  cluster: z.string().min(1),
-  target: z.custom<QuorumTarget>(
-    (v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers),
-    'expected the target the start step returned',
-  ),
-  order: z.array(z.number().int().nonnegative()),
-  controllerId: z.number().int().nullable().optional(),
-  documents: QuorumDocumentsSchema,
-  /** What the fresh probe saw: the evidence the stop approval shows. */
-  evidence: z.string().max(30_000),
-};
 
 /** Asks a person to approve the next phase (lambda:invoke.waitForTaskToken on the approval function). */
 export interface QuorumApprovalStep {
@@ -494,13 +482,67 @@ export const QuorumCheckSchema = z.object({
 });
 export type QuorumCheck = z.infer<typeof QuorumCheckSchema>;
 
-export const ReadQuorumStepFields = {
-  check: QuorumCheckSchema,
-  /** What the ssm-run child returned (its stdout), or how it failed (the Catch's { Error, Cause }). */
-  command: z.union([z.looseObject({ stdout: z.string() }), CaughtErrorSchema]),
-  /** The host describe-quorum ran on (named when it is unreachable). */
-  instanceId: z.string().max(40),
+/** What the ssm-run child running describe-quorum returned (its stdout), or how it failed (the Catch's { Error, Cause }). */
+const DescribeQuorumCommandSchema = z.union([z.looseObject({ stdout: z.string() }), CaughtErrorSchema]);
+
+export const QuorumPlanStepFields = {
+  /** The cluster by name, as the approvals show it (the workflow keeps the target without it). */
+  cluster: z.string().min(1),
+  target: z.custom<QuorumTarget>(
+    (v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers),
+    'expected the target the start step returned',
+  ),
+  /** The latest check, with describe-quorum's answer (command) when the quorum itself was asked. */
+  check: QuorumCheckSchema.extend({ command: DescribeQuorumCommandSchema.optional() }),
+  documents: QuorumDocumentsSchema,
 };
+export type QuorumPlanStepInput = z.infer<z.ZodObject<typeof QuorumPlanStepFields>> & { incidentId: string };
+
+/** The check once read, and the plan when it says the quorum is lost (null otherwise). */
+export type PlannedCheck = QuorumCheck & { plan: Pick<QuorumPlan, 'steps' | 'summary'> | null };
+
+/**
+ * The plan step: reads describe-quorum's answer when the check carries one (its line on the
+ * timeline, then the check it answers: readQuorumCheck), and when the check before acting says
+ * the quorum is lost, plans every approval and command, in order, with its timeline entry.
+ * Safety rule 8: a dry run records the approvals and commands it would run and stops there
+ * (RecoveryStopped). Any other check is returned as read, with no plan.
+ */
+export async function planFromCheck(
+  append: (line: Omit<TimelineEntry, 'actor' | 'at'>) => Promise<unknown>,
+  step: QuorumPlanStepInput,
+): Promise<PlannedCheck> {
+  const { command, ...asked } = step.check;
+  let check: QuorumCheck = asked;
+  if (command !== undefined) {
+    const status = readQuorumOutput(describeQuorumOutput(command, step.target.cliInstanceId));
+    await append({
+      action: 'quorum-described',
+      detail: status.summary,
+      result: status.led ? 'led' : 'no-leader',
+      reasons: [`phase: ${check.phase}`],
+    });
+    check = readQuorumCheck(check, status);
+  }
+  if (check.phase !== 'confirm' || check.verdict !== 'quorum-lost') return { ...check, plan: null };
+  const plan = planQuorumRecovery(
+    { ...step.target, cluster: step.cluster },
+    check.order,
+    check.controllerId,
+    step.documents,
+    check.summary,
+  );
+  await append({
+    action: 'recovery-planned',
+    detail: plan.summary,
+    reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart],
+  });
+  if (step.target.dryRun) {
+    for (const line of dryRunLines(plan)) await append(line);
+    throw new RecoveryStopped(QUORUM_DRY_RUN_REASON);
+  }
+  return { ...check, plan: { steps: plan.steps, summary: plan.summary } };
+}
 
 /**
  * The check once the quorum itself has answered. Before acting (confirm): a leader means a false
@@ -526,10 +568,7 @@ export function readQuorumCheck(check: QuorumCheck, status: QuorumStatus): Quoru
  * error reaches the parent as States.TaskFailed describing the child execution. A host SSM cannot
  * reach, or any other failure, is no answer at all: the recovery stops with that reason.
  */
-export function describeQuorumOutput(
-  command: z.infer<(typeof ReadQuorumStepFields)['command']>,
-  instanceId: string,
-): string {
+export function describeQuorumOutput(command: z.infer<typeof DescribeQuorumCommandSchema>, instanceId: string): string {
   if ('stdout' in command) return command.stdout;
   let child: { Error?: unknown; Cause?: unknown } = {};
   try {

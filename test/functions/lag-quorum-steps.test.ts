@@ -8,6 +8,7 @@ import type { EnsembleObservation } from '../../functions/domain/quorum-recovery
 import { resolveLagTarget } from '../../functions/workflow-steps/consumer-lag.js';
 import {
   describeQuorumOutput,
+  planFromCheck,
   planQuorumRecovery,
   planStepOutcome,
   readQuorumCheck,
@@ -287,6 +288,66 @@ describe('quorum-recovery start', () => {
     expect(() => readQuorumCheck(verified, none)).toThrow(
       'the brokers are back but the KRaft quorum has no leader: the KRaft quorum has no leader',
     );
+  });
+
+  it('the plan step reads describe-quorum when asked, and plans only a quorum lost before acting', async () => {
+    const lines: { action: string; result?: string }[] = [];
+    const append = async (l: { action: string; result?: string }) => void lines.push(l);
+    const target = resolveQuorumTarget(input, () => base);
+    const documents = { stop: 'stop', backup: 'backup', restart: 'restart' };
+    const check: QuorumCheck = {
+      phase: 'confirm',
+      verdict: 'check-quorum',
+      controllerId: 1,
+      order: [1],
+      summary: 'probe',
+      at: 't',
+    };
+    const led = { stdout: '{"result":"ok","leaderId":1}\n' };
+    const none = { stdout: '{"result":"failed","message":"timed out"}\n' };
+    const step = (c: Parameters<typeof planFromCheck>[1]['check']) => ({
+      incidentId: 'inc-1',
+      cluster: 'c',
+      target,
+      documents,
+      check: c,
+    });
+
+    await expect(planFromCheck(append, step({ ...check, command: led }))).resolves.toMatchObject({
+      verdict: 'false-alarm',
+      plan: null,
+    });
+    const lost = await planFromCheck(append, step({ ...check, command: none }));
+    expect(lost).toMatchObject({ verdict: 'quorum-lost', summary: 'probe' });
+    expect(lost.plan?.steps.map((s) => s.kind)).toEqual(
+      planQuorumRecovery(target, [1], 1, documents, 'probe').steps.map((s) => s.kind),
+    );
+    const validate = { ...check, phase: 'validate' as const, verdict: 'verified' };
+    await expect(planFromCheck(append, step({ ...validate, command: led }))).resolves.toMatchObject({
+      verdict: 'restored',
+      plan: null,
+    });
+    await expect(planFromCheck(append, step({ ...validate, command: none }))).rejects.toThrow(
+      /the KRaft quorum has no leader/,
+    );
+    expect(lines.map((l) => `${l.action} ${l.result ?? ''}`.trim())).toEqual([
+      'quorum-described led',
+      'quorum-described no-leader',
+      'recovery-planned',
+      'quorum-described led',
+      'quorum-described no-leader',
+    ]);
+
+    lines.length = 0;
+    await expect(
+      planFromCheck(append, { ...step({ ...check, verdict: 'quorum-lost' }), target: { ...target, dryRun: true } }),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        name: 'RecoveryStopped',
+        message: 'dry run: the quorum recovery was planned and recorded, not performed',
+      }),
+    );
+    expect(lines.map((l) => l.action)).toEqual(['recovery-planned', 'approval-planned', 'planned-action']);
   });
 
   it('reads a describe-quorum line, and an unreadable one as no leader', () => {
