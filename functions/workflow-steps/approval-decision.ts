@@ -8,6 +8,8 @@
 //
 // A rejection or a timeout then stops the recovery (RecoveryStopped) with the reason the
 // escalation path has always read from the approval Task's error (escalationReason).
+// classifyApproval is that classification for every approval gate; each workflow passes its own
+// wording of the lines (quorum-recovery's record step words them with the phase it approves).
 import * as z from 'zod';
 import { escalationReason } from '../domain/broker-recovery.js';
 import type { TimelineEntry } from '../shared/store/index.js';
@@ -36,6 +38,38 @@ export const RecordApprovalFields = {
 };
 export type RecordApproval = z.infer<z.ZodObject<typeof RecordApprovalFields>>;
 
+/** An approval Task's answer as the classifier reads it: who approved, or the error its Catch caught. */
+export type ApprovalAnswer = { approvedBy: string } | { Error: string; Cause?: string | null | undefined };
+
+/** Each workflow's own wording of the three timeline lines; what each line means is shared. */
+export interface ApprovalWording {
+  granted: (by: string) => string;
+  /** The rejection's detail from its Cause; undefined leaves the line without one. */
+  rejected: (cause: string | null | undefined) => string | undefined;
+  timedOut: string;
+}
+
+/**
+ * What became of an approval: approved (approval-granted), rejected (approval-rejected) or not
+ * answered in time (States.Timeout: approval-timed-out). The last two stop the recovery with the
+ * reason the escalation path reads from the approval Task's error (escalationReason).
+ */
+export function classifyApproval(
+  answer: ApprovalAnswer,
+  wording: ApprovalWording,
+): { line: Omit<TimelineEntry, 'actor' | 'at'>; stop?: string } {
+  if ('approvedBy' in answer)
+    return { line: { action: 'approval-granted', result: 'approved', detail: wording.granted(answer.approvedBy) } };
+  const stop = escalationReason({ error: answer });
+  if (answer.Error === 'States.Timeout')
+    return { line: { action: 'approval-timed-out', result: 'timed-out', detail: wording.timedOut }, stop };
+  const detail = wording.rejected(answer.Cause);
+  return {
+    line: { action: 'approval-rejected', result: 'rejected', ...(detail === undefined ? {} : { detail }) },
+    stop,
+  };
+}
+
 /** The timeline line of the gate's outcome, and the reason to stop when the answer was not yes. */
 export function approvalLine(step: RecordApproval): { line: Omit<TimelineEntry, 'actor' | 'at'>; stop?: string } {
   const answer = step.approval.answer;
@@ -47,22 +81,11 @@ export function approvalLine(step: RecordApproval): { line: Omit<TimelineEntry, 
         detail: `would ask for approval: ${step.approval.summary}`,
       },
     };
-  if ('decision' in answer)
-    return { line: { action: 'approval-granted', result: 'approved', detail: `approved by ${answer.by}` } };
-  const stop = escalationReason({ error: answer });
-  if (answer.Error === 'States.Timeout')
-    return {
-      line: {
-        action: 'approval-timed-out',
-        result: 'timed-out',
-        detail: `no decision within ${step.timeoutSeconds} s`,
-      },
-      stop,
-    };
-  return {
-    line: { action: 'approval-rejected', result: 'rejected', ...(answer.Cause ? { detail: answer.Cause } : {}) },
-    stop,
-  };
+  return classifyApproval('decision' in answer ? { approvedBy: String(answer.by) } : answer, {
+    granted: (by) => `approved by ${by}`,
+    rejected: (cause) => cause || undefined,
+    timedOut: `no decision within ${step.timeoutSeconds} s`,
+  });
 }
 
 /** Writes the line, then stops the run when the answer was not yes. */

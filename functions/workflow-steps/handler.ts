@@ -17,9 +17,9 @@
 //   release-lock   release the cluster's remediation lock if this incident holds it
 //   act-on-lag     consumer-lag: record the evaluation, tell the owning team, call the scale hook,
 //                  record each result, stop for people where the runbook says (consumer-lag.ts)
-//   quorum-plan    quorum-recovery: the approvals and per-host commands of each phase (quorum-recovery.ts)
+//   quorum-plan    quorum-recovery: reads the latest check (a describe-quorum answer too); when the
+//                  quorum is lost, the approvals and per-host commands of each phase (quorum-recovery.ts)
 //   quorum-record  quorum-recovery: the timeline line of one approval or command of the plan
-//   read-quorum    quorum-recovery: read a describe-quorum result (quorum-recovery.ts)
 //   cascade-refresh cascade-recovery: re-read the incident's brokers; brokers that joined since
 //                  the last pass are planned too (cascade.ts)
 // consumer-lag, quorum-recovery and the DR workflows resolve their own targets at `start`
@@ -93,21 +93,14 @@ import {
   type LagTarget,
 } from './consumer-lag.js';
 import {
-  QUORUM_DRY_RUN_REASON,
   QuorumPlanStepFields,
   QuorumRecordStepFields,
   QuorumTargetSchema,
-  ReadQuorumStepFields,
-  describeQuorumOutput,
-  dryRunLines,
-  planQuorumRecovery,
+  planFromCheck,
   planStepOutcome,
   quorumStartDetail,
-  readQuorumCheck,
-  readQuorumOutput,
   resolveQuorumTarget,
-  type QuorumCheck,
-  type QuorumPlan,
+  type PlannedCheck,
   type QuorumTarget,
 } from './quorum-recovery.js';
 
@@ -297,7 +290,6 @@ export const WorkflowStepSchema = z.discriminatedUnion('step', [
   z.object({ step: z.literal('storage-update'), workflow, incidentId, ...StorageUpdateFields }),
   z.object({ step: z.literal('quorum-plan'), workflow, incidentId, ...QuorumPlanStepFields }),
   z.object({ step: z.literal('quorum-record'), workflow, incidentId, ...QuorumRecordStepFields }),
-  z.object({ step: z.literal('read-quorum'), workflow, incidentId, ...ReadQuorumStepFields }),
   z.object({ step: z.literal('cascade-refresh'), workflow, incidentId, ...CascadeRefreshFields }),
   z.object({ step: z.literal('act-on-lag'), workflow: z.literal('consumer-lag'), incidentId, ...ActOnLagFields }),
 ]);
@@ -335,8 +327,7 @@ export type StepResult =
   | LagTarget
   | LagActed
   | QuorumTarget
-  | QuorumPlan
-  | QuorumCheck
+  | PlannedCheck
   | DiagnosisDecision
   | { recorded: true }
   | { recorded: true; approved: boolean }
@@ -823,44 +814,16 @@ export function makeWorkflowStepsHandler(deps: WorkflowStepsDeps) {
           deps.now(),
           step,
         );
-      case 'quorum-plan': {
-        const plan = planQuorumRecovery(
-          { ...step.target, cluster: step.cluster },
-          step.order,
-          step.controllerId ?? null,
-          step.documents,
-          step.evidence,
+      case 'quorum-plan':
+        return planFromCheck(
+          (line) => deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), ...line }),
+          step,
         );
-        await deps.timeline.appendTimeline(step.incidentId, {
-          actor: actor(step.workflow),
-          action: 'recovery-planned',
-          detail: plan.summary,
-          reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart],
-        });
-        // Safety rule 8: a dry run records what it would ask and run, and stops with people.
-        if (step.target.dryRun) {
-          for (const line of dryRunLines(plan))
-            await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), ...line });
-          throw new RecoveryStopped(QUORUM_DRY_RUN_REASON);
-        }
-        return plan;
-      }
       case 'quorum-record': {
         const outcome = planStepOutcome(step.item, step.answer);
         await deps.timeline.appendTimeline(step.incidentId, { actor: actor(step.workflow), ...outcome.line });
         if (outcome.stop !== undefined) throw new RecoveryStopped(outcome.stop);
         return { recorded: true };
-      }
-      case 'read-quorum': {
-        const status = readQuorumOutput(describeQuorumOutput(step.command, step.instanceId));
-        await deps.timeline.appendTimeline(step.incidentId, {
-          actor: actor(step.workflow),
-          action: 'quorum-described',
-          detail: status.summary,
-          result: status.led ? 'led' : 'no-leader',
-          reasons: [`phase: ${step.check.phase}`],
-        });
-        return readQuorumCheck(step.check, status);
       }
     }
   };

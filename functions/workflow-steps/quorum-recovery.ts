@@ -3,15 +3,16 @@
 //
 //   start         resolve the cluster's brokers, metadata mode and quorum hosts from the deployed
 //                 configuration (every broker of the cluster takes part, not only the alarmed one)
-//   quorum-plan   turn the restart order (the cluster steps' fresh probe: controller last) into the
+//   quorum-plan   read the latest check: a kafka-cli-action describe-quorum result (KRaft) when the
+//                 quorum itself was asked (is there a leader? after the restarts none is a failed
+//                 recovery: RecoveryStopped); when the check before acting says the quorum is lost,
+//                 turn the restart order (the cluster steps' fresh probe: controller last) into the
 //                 exact per-host commands of each phase -- stop, back up, restore the majority
 //                 side, restart -- and the approval before each destructive phase, as one list the
 //                 workflow's Map runs in order; timeline entry. A dry run records the approvals
 //                 and commands it would run and stops there (RecoveryStopped).
 //   quorum-record the timeline line of one step of that list once it has run: the approval's
 //                 answer (a refusal stops the recovery) or the command's output
-//   read-quorum   read a kafka-cli-action describe-quorum result (KRaft): is there a leader? After
-//                 the restarts none is a failed recovery (RecoveryStopped).
 //
 // Restoring the majority side: in ZooKeeper mode the ZooKeeper servers are restarted one at a
 // time (kafka-restart-broker with the ZooKeeper unit and client port), so members cut off on the
@@ -24,6 +25,8 @@ import { readQuorumStatus, recoveryRestartOrder, type QuorumStatus } from '../do
 import type { MetadataMode } from '../domain/snapshot.js';
 import { RecoveryStopped, RecoveryTargetError, parseRecoveryInput } from '../shared/recovery-errors.js';
 import { RunbookOutputError, parseRunbookOutput } from '../shared/runbook-output.js';
+import type { TimelineEntry } from '../shared/store/index.js';
+import { classifyApproval } from './approval-decision.js';
 
 const hostPath = z
   .string()
@@ -184,20 +187,6 @@ export const QuorumDocumentsSchema = z.object({
 });
 export type QuorumDocuments = z.infer<typeof QuorumDocumentsSchema>;
 
-export const QuorumPlanStepFields = {
-  /** The cluster by name, as the approvals show it (the workflow keeps the target without it). */
-  cluster: z.string().min(1),
-  target: z.custom<QuorumTarget>(
-    (v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers),
-    'expected the target the start step returned',
-  ),
-  order: z.array(z.number().int().nonnegative()),
-  controllerId: z.number().int().nullable().optional(),
-  documents: QuorumDocumentsSchema,
-  /** What the fresh probe saw: the evidence the stop approval shows. */
-  evidence: z.string().max(30_000),
-};
-
 /** Asks a person to approve the next phase (lambda:invoke.waitForTaskToken on the approval function). */
 export interface QuorumApprovalStep {
   kind: 'approval';
@@ -226,15 +215,67 @@ export interface QuorumCommandStep {
 export type QuorumPlanStep = QuorumApprovalStep | QuorumCommandStep;
 
 export interface QuorumPlan {
-  stop: (QuorumBroker & { timeoutSeconds: string })[];
-  backup: { instanceId: string; mode: MetadataMode; dataDir: string; txnLogDir: string; backupDir: string }[];
-  restore: QuorumMember[];
-  restart: QuorumBroker[];
-  hasRestore: boolean;
+  /** What each approval shows, per phase; the plan's timeline entry lists them all. */
   actions: { stop: string[]; backup: string[]; restore: string[]; restart: string[] };
   summary: string;
   /** Every approval and host command, in the order they run: the workflow's Map, one at a time. */
   steps: QuorumPlanStep[];
+}
+
+/** What restarting a host of each kind means: the restart document serves both. */
+const RESTART_BY_HOST_KIND = {
+  'ZooKeeper host': {
+    server: 'the ZooKeeper server',
+    timeoutSeconds: '300',
+    action: 'quorum-member-restarted',
+    /** Several ZooKeeper units may share a host: the line names the unit. */
+    detail: (doc: string, h: RestartHost) => `${doc} (${h.serviceName}) on ${h.instanceId}`,
+  },
+  'broker host': {
+    server: 'the broker',
+    timeoutSeconds: '600',
+    action: 'broker-restarted',
+    detail: (doc: string, h: RestartHost) => `${doc} on ${h.instanceId}`,
+  },
+} as const satisfies Record<
+  QuorumCommandStep['hostKind'],
+  {
+    server: string;
+    timeoutSeconds: string;
+    action: QuorumCommandStep['action'];
+    detail: (doc: string, h: RestartHost) => string;
+  }
+>;
+
+/** The service the restart document starts on one host, and the broker id it must find there ('any': no broker). */
+interface RestartHost {
+  instanceId: string;
+  serviceName: string;
+  listenerPort: string;
+  expectedBrokerId: string;
+  /** Brokers only: the server.properties that names the broker id. */
+  serverProperties?: string;
+}
+
+/** One restart of the plan (a ZooKeeper server rejoining the majority, or a broker), as the Map runs it. */
+function restartStep(documentName: string, hostKind: QuorumCommandStep['hostKind'], h: RestartHost): QuorumCommandStep {
+  const kind = RESTART_BY_HOST_KIND[hostKind];
+  return {
+    kind: 'command',
+    documentName,
+    instanceId: h.instanceId,
+    parameters: {
+      ServiceName: [h.serviceName],
+      ListenerPort: [h.listenerPort],
+      ExpectedBrokerId: [h.expectedBrokerId],
+      TimeoutSeconds: [kind.timeoutSeconds],
+      ...(h.serverProperties === undefined ? {} : { ServerProperties: [h.serverProperties] }),
+    },
+    label: `restarting ${kind.server} on ${h.instanceId}`,
+    hostKind,
+    action: kind.action,
+    detail: kind.detail(documentName, h),
+  };
 }
 
 export function planQuorumRecovery(
@@ -340,54 +381,31 @@ export function planQuorumRecovery(
           ),
         ]
       : []),
-    ...restore.map((m): QuorumCommandStep => ({
-      kind: 'command',
-      documentName: docs.restart,
-      instanceId: m.instanceId,
-      parameters: {
-        ServiceName: [m.serviceName],
-        ListenerPort: [m.port],
-        ExpectedBrokerId: ['any'],
-        TimeoutSeconds: ['300'],
-      },
-      label: `restarting the ZooKeeper server on ${m.instanceId}`,
-      hostKind: 'ZooKeeper host',
-      action: 'quorum-member-restarted',
-      detail: `${docs.restart} (${m.serviceName}) on ${m.instanceId}`,
-    })),
+    ...restore.map((m) =>
+      restartStep(docs.restart, 'ZooKeeper host', {
+        instanceId: m.instanceId,
+        serviceName: m.serviceName,
+        listenerPort: m.port,
+        expectedBrokerId: 'any',
+      }),
+    ),
     approval(
       'restarting the brokers',
       `Start the brokers of ${target.cluster} one at a time, the active controller last, then validate the quorum`,
       actions.restart,
       actions.backup,
     ),
-    ...ordered.map((b): QuorumCommandStep => ({
-      kind: 'command',
-      documentName: docs.restart,
-      instanceId: b.instanceId,
-      parameters: {
-        ServiceName: [b.serviceName],
-        ListenerPort: [b.listenerPort],
-        ExpectedBrokerId: [b.brokerIdText],
-        TimeoutSeconds: ['600'],
-        ServerProperties: [b.serverProperties],
-      },
-      label: `restarting the broker on ${b.instanceId}`,
-      hostKind: 'broker host',
-      action: 'broker-restarted',
-      detail: `${docs.restart} on ${b.instanceId}`,
-    })),
+    ...ordered.map((b) =>
+      restartStep(docs.restart, 'broker host', {
+        instanceId: b.instanceId,
+        serviceName: b.serviceName,
+        listenerPort: b.listenerPort,
+        expectedBrokerId: b.brokerIdText,
+        serverProperties: b.serverProperties,
+      }),
+    ),
   ];
-  return {
-    stop: ordered.map((b) => ({ ...b, timeoutSeconds: '120' })),
-    backup,
-    restore,
-    restart: ordered,
-    hasRestore: restore.length > 0,
-    actions,
-    summary,
-    steps,
-  };
+  return { actions, summary, steps };
 }
 
 export interface TimelineLine {
@@ -425,40 +443,28 @@ export const QuorumRecordStepFields = {
 };
 
 /**
- * The timeline line of one step of the plan once it has run. An approval that was rejected or
- * not answered in time stops the recovery: the line is returned with the reason the run escalates
- * with (the approval's error, as the escalation path reads a caught error).
+ * The timeline line of one step of the plan once it has run. An approval is classified as every
+ * approval gate is (classifyApproval), in this workflow's wording: one rejected or not answered
+ * in time stops the recovery, with the reason the escalation path reads from the approval's error.
  */
 export function planStepOutcome(
   item: QuorumPlanStep,
   answer: z.infer<(typeof QuorumRecordStepFields)['answer']>,
-): { line: TimelineLine; stop?: string } {
+): ReturnType<typeof classifyApproval> {
   if (item.kind === 'command') {
     const stdout = 'stdout' in answer ? answer.stdout : '';
     return { line: { action: item.action, detail: `${item.detail}: ${stdout}`.slice(0, 2000), result: 'success' } };
   }
-  if ('Error' in answer) {
-    const stop = escalationReason({ error: answer });
-    if (answer.Error === 'States.Timeout')
-      return {
-        line: {
-          action: 'approval-timed-out',
-          detail: `nobody approved ${item.subject} within the approval window (1 hour)`,
-          result: 'timed-out',
-        },
-        stop,
-      };
-    return {
-      line: {
-        action: 'approval-rejected',
-        detail: `${item.subject} was rejected: ${answer.Cause ?? ''}`.slice(0, 2000),
-        result: 'rejected',
-      },
-      stop,
-    };
-  }
-  const by = 'by' in answer ? answer.by : 'someone';
-  return { line: { action: 'approval-granted', detail: `${by} approved ${item.subject}`, result: 'approved' } };
+  return classifyApproval(
+    'Error' in answer
+      ? (answer as z.infer<typeof CaughtErrorSchema>)
+      : { approvedBy: 'by' in answer ? answer.by : 'someone' },
+    {
+      granted: (by) => `${by} approved ${item.subject}`,
+      rejected: (cause) => `${item.subject} was rejected: ${cause ?? ''}`.slice(0, 2000),
+      timedOut: `nobody approved ${item.subject} within the approval window (1 hour)`,
+    },
+  );
 }
 
 /**
@@ -476,13 +482,67 @@ export const QuorumCheckSchema = z.object({
 });
 export type QuorumCheck = z.infer<typeof QuorumCheckSchema>;
 
-export const ReadQuorumStepFields = {
-  check: QuorumCheckSchema,
-  /** What the ssm-run child returned (its stdout), or how it failed (the Catch's { Error, Cause }). */
-  command: z.union([z.looseObject({ stdout: z.string() }), CaughtErrorSchema]),
-  /** The host describe-quorum ran on (named when it is unreachable). */
-  instanceId: z.string().max(40),
+/** What the ssm-run child running describe-quorum returned (its stdout), or how it failed (the Catch's { Error, Cause }). */
+const DescribeQuorumCommandSchema = z.union([z.looseObject({ stdout: z.string() }), CaughtErrorSchema]);
+
+export const QuorumPlanStepFields = {
+  /** The cluster by name, as the approvals show it (the workflow keeps the target without it). */
+  cluster: z.string().min(1),
+  target: z.custom<QuorumTarget>(
+    (v) => typeof v === 'object' && v !== null && Array.isArray((v as QuorumTarget).brokers),
+    'expected the target the start step returned',
+  ),
+  /** The latest check, with describe-quorum's answer (command) when the quorum itself was asked. */
+  check: QuorumCheckSchema.extend({ command: DescribeQuorumCommandSchema.optional() }),
+  documents: QuorumDocumentsSchema,
 };
+export type QuorumPlanStepInput = z.infer<z.ZodObject<typeof QuorumPlanStepFields>> & { incidentId: string };
+
+/** The check once read, and the plan when it says the quorum is lost (null otherwise). */
+export type PlannedCheck = QuorumCheck & { plan: Pick<QuorumPlan, 'steps' | 'summary'> | null };
+
+/**
+ * The plan step: reads describe-quorum's answer when the check carries one (its line on the
+ * timeline, then the check it answers: readQuorumCheck), and when the check before acting says
+ * the quorum is lost, plans every approval and command, in order, with its timeline entry.
+ * Safety rule 8: a dry run records the approvals and commands it would run and stops there
+ * (RecoveryStopped). Any other check is returned as read, with no plan.
+ */
+export async function planFromCheck(
+  append: (line: Omit<TimelineEntry, 'actor' | 'at'>) => Promise<unknown>,
+  step: QuorumPlanStepInput,
+): Promise<PlannedCheck> {
+  const { command, ...asked } = step.check;
+  let check: QuorumCheck = asked;
+  if (command !== undefined) {
+    const status = readQuorumOutput(describeQuorumOutput(command, step.target.cliInstanceId));
+    await append({
+      action: 'quorum-described',
+      detail: status.summary,
+      result: status.led ? 'led' : 'no-leader',
+      reasons: [`phase: ${check.phase}`],
+    });
+    check = readQuorumCheck(check, status);
+  }
+  if (check.phase !== 'confirm' || check.verdict !== 'quorum-lost') return { ...check, plan: null };
+  const plan = planQuorumRecovery(
+    { ...step.target, cluster: step.cluster },
+    check.order,
+    check.controllerId,
+    step.documents,
+    check.summary,
+  );
+  await append({
+    action: 'recovery-planned',
+    detail: plan.summary,
+    reasons: [...plan.actions.stop, ...plan.actions.backup, ...plan.actions.restore, ...plan.actions.restart],
+  });
+  if (step.target.dryRun) {
+    for (const line of dryRunLines(plan)) await append(line);
+    throw new RecoveryStopped(QUORUM_DRY_RUN_REASON);
+  }
+  return { ...check, plan: { steps: plan.steps, summary: plan.summary } };
+}
 
 /**
  * The check once the quorum itself has answered. Before acting (confirm): a leader means a false
@@ -508,10 +568,7 @@ export function readQuorumCheck(check: QuorumCheck, status: QuorumStatus): Quoru
  * error reaches the parent as States.TaskFailed describing the child execution. A host SSM cannot
  * reach, or any other failure, is no answer at all: the recovery stops with that reason.
  */
-export function describeQuorumOutput(
-  command: z.infer<(typeof ReadQuorumStepFields)['command']>,
-  instanceId: string,
-): string {
+export function describeQuorumOutput(command: z.infer<typeof DescribeQuorumCommandSchema>, instanceId: string): string {
   if ('stdout' in command) return command.stdout;
   let child: { Error?: unknown; Cause?: unknown } = {};
   try {

@@ -8,6 +8,7 @@ import type { EnsembleObservation } from '#domain/quorum-recovery.js';
 import { resolveLagTarget } from '#functions/workflow-steps/consumer-lag.js';
 import {
   describeQuorumOutput,
+  planFromCheck,
   planQuorumRecovery,
   planStepOutcome,
   readQuorumCheck,
@@ -91,11 +92,17 @@ describe('quorum-recovery start', () => {
       { stop: 'stop', backup: 'backup', restart: 'restart' },
       'the probe saw no controller',
     );
-    expect(plan.restart.map((b) => b.brokerId)).toEqual([2, 1]);
-    expect(plan.hasRestore).toBe(false);
-    expect(plan.backup.map((b) => [b.mode, b.dataDir])).toEqual([
-      ['kraft', '/data-2'],
-      ['kraft', '/data'],
+    const commands = (action: string) =>
+      plan.steps.flatMap((s) => (s.kind === 'command' && s.action === action ? [s.parameters] : []));
+    expect(commands('broker-restarted').map((p) => p.ExpectedBrokerId)).toEqual([['2'], ['1']]);
+    expect(commands('quorum-member-restarted')).toEqual([]);
+    expect(plan.steps.filter((s) => s.kind === 'approval').map((s) => s.subject)).toEqual([
+      'stopping every broker',
+      'restarting the brokers',
+    ]);
+    expect(commands('metadata-backed-up').map((p) => [p.Mode, p.DataDir])).toEqual([
+      [['kraft'], ['/data-2']],
+      [['kraft'], ['/data']],
     ]);
     expect(plan.actions.restart.at(-1)).toMatch(/start broker 1 .*, the controller, last$/);
     expect(plan.summary).toMatch(
@@ -145,6 +152,53 @@ describe('quorum-recovery start', () => {
       action: 'broker-restarted',
       detail: 'restart on i-0000000000000000a',
     });
+  });
+
+  it('restarts ZooKeeper servers and brokers with one restart document, parameters per host kind', () => {
+    const zk = resolveQuorumTarget(input, () => ({
+      ...base,
+      quorum: {
+        ...(base.quorum as NonNullable<QuorumClusterTarget['quorum']>),
+        metadataMode: 'zookeeper',
+        zookeeper: [
+          { instanceId: 'i-00000000000000a01', serviceName: 'zk', clientPort: 2182, dataDir: '/var/lib/zookeeper' },
+        ],
+      },
+    }));
+    const plan = planQuorumRecovery(zk, [1, 2], 1, { stop: 'stop', backup: 'backup', restart: 'restart' }, 'e');
+    const restarts = plan.steps.filter((s) => s.kind === 'command' && s.documentName === 'restart');
+    expect(restarts).toEqual([
+      {
+        kind: 'command',
+        documentName: 'restart',
+        instanceId: 'i-00000000000000a01',
+        parameters: { ServiceName: ['zk'], ListenerPort: ['2182'], ExpectedBrokerId: ['any'], TimeoutSeconds: ['300'] },
+        label: 'restarting the ZooKeeper server on i-00000000000000a01',
+        hostKind: 'ZooKeeper host',
+        action: 'quorum-member-restarted',
+        detail: 'restart (zk) on i-00000000000000a01',
+      },
+      {
+        kind: 'command',
+        documentName: 'restart',
+        instanceId: 'i-0000000000000000b',
+        parameters: {
+          ServiceName: ['kafka'],
+          ListenerPort: ['9092'],
+          ExpectedBrokerId: ['2'],
+          TimeoutSeconds: ['600'],
+          ServerProperties: ['/etc/kafka/server.properties'],
+        },
+        label: 'restarting the broker on i-0000000000000000b',
+        hostKind: 'broker host',
+        action: 'broker-restarted',
+        detail: 'restart on i-0000000000000000b',
+      },
+      expect.objectContaining({
+        instanceId: 'i-0000000000000000a',
+        parameters: expect.objectContaining({ ExpectedBrokerId: ['1'] }),
+      }),
+    ]);
   });
 
   it('records each step: a granted approval, a refusal (which stops with the approval error), a command output', () => {
@@ -234,6 +288,66 @@ describe('quorum-recovery start', () => {
     expect(() => readQuorumCheck(verified, none)).toThrow(
       'the brokers are back but the KRaft quorum has no leader: the KRaft quorum has no leader',
     );
+  });
+
+  it('the plan step reads describe-quorum when asked, and plans only a quorum lost before acting', async () => {
+    const lines: { action: string; result?: string }[] = [];
+    const append = async (l: { action: string; result?: string }) => void lines.push(l);
+    const target = resolveQuorumTarget(input, () => base);
+    const documents = { stop: 'stop', backup: 'backup', restart: 'restart' };
+    const check: QuorumCheck = {
+      phase: 'confirm',
+      verdict: 'check-quorum',
+      controllerId: 1,
+      order: [1],
+      summary: 'probe',
+      at: 't',
+    };
+    const led = { stdout: '{"result":"ok","leaderId":1}\n' };
+    const none = { stdout: '{"result":"failed","message":"timed out"}\n' };
+    const step = (c: Parameters<typeof planFromCheck>[1]['check']) => ({
+      incidentId: 'inc-1',
+      cluster: 'c',
+      target,
+      documents,
+      check: c,
+    });
+
+    await expect(planFromCheck(append, step({ ...check, command: led }))).resolves.toMatchObject({
+      verdict: 'false-alarm',
+      plan: null,
+    });
+    const lost = await planFromCheck(append, step({ ...check, command: none }));
+    expect(lost).toMatchObject({ verdict: 'quorum-lost', summary: 'probe' });
+    expect(lost.plan?.steps.map((s) => s.kind)).toEqual(
+      planQuorumRecovery(target, [1], 1, documents, 'probe').steps.map((s) => s.kind),
+    );
+    const validate = { ...check, phase: 'validate' as const, verdict: 'verified' };
+    await expect(planFromCheck(append, step({ ...validate, command: led }))).resolves.toMatchObject({
+      verdict: 'restored',
+      plan: null,
+    });
+    await expect(planFromCheck(append, step({ ...validate, command: none }))).rejects.toThrow(
+      /the KRaft quorum has no leader/,
+    );
+    expect(lines.map((l) => `${l.action} ${l.result ?? ''}`.trim())).toEqual([
+      'quorum-described led',
+      'quorum-described no-leader',
+      'recovery-planned',
+      'quorum-described led',
+      'quorum-described no-leader',
+    ]);
+
+    lines.length = 0;
+    await expect(
+      planFromCheck(append, { ...step({ ...check, verdict: 'quorum-lost' }), target: { ...target, dryRun: true } }),
+    ).rejects.toThrow(
+      expect.objectContaining({
+        name: 'RecoveryStopped',
+        message: 'dry run: the quorum recovery was planned and recorded, not performed',
+      }),
+    );
+    expect(lines.map((l) => l.action)).toEqual(['recovery-planned', 'approval-planned', 'planned-action']);
   });
 
   it('reads a describe-quorum line, and an unreadable one as no leader', () => {

@@ -101,7 +101,7 @@ describe('statemachines/quorum-recovery.asl.json: definition', () => {
     const map = all.find((v) => v.name === 'Run Recovery Plan')?.state as AslState;
     expect(map).toMatchObject({
       Type: 'Map',
-      ItemsPath: '$.plan.steps',
+      ItemsPath: '$.check.plan.steps',
       MaxConcurrency: 1,
       ItemProcessor: { ProcessorConfig: { Mode: 'INLINE' } },
     });

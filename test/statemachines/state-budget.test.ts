@@ -21,7 +21,7 @@ export const STATE_BUDGETS: Record<string, number> = {
   'escalation-notify': 9,
   escalation: 16,
   'msk-broker-recovery': 43,
-  'quorum-recovery': 29,
+  'quorum-recovery': 28,
   'ssm-run': 8,
 };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { approvalLine, recordApproval } from '#functions/workflow-steps/approval-decision.js';
+import { approvalLine, classifyApproval, recordApproval } from '#functions/workflow-steps/approval-decision.js';
+import { planStepOutcome, type QuorumApprovalStep } from '#functions/workflow-steps/quorum-recovery.js';
 import { RecoveryStopped } from '#shared/recovery-errors.js';
 
 const summary = 'Restart the Kafka service of broker 2 of orders';
@@ -68,5 +69,70 @@ describe('record-approval: one line per approval gate', () => {
       'approval-planned',
       'approval-rejected',
     ]);
+  });
+});
+
+describe('one approval classifier, each workflow its own wording', () => {
+  const wording = {
+    granted: (by: string) => `granted by ${by}`,
+    rejected: (cause: string | null | undefined) => (cause ? `no: ${cause}` : undefined),
+    timedOut: 'too late',
+  };
+  it.each([
+    ['approved', { approvedBy: 'ops' }, { action: 'approval-granted', result: 'approved', detail: 'granted by ops' }],
+    [
+      'rejected',
+      rejected,
+      { action: 'approval-rejected', result: 'rejected', detail: `no: ${rejected.Cause}` },
+      `ApprovalRejected: ${rejected.Cause}`,
+    ],
+    [
+      'rejected, wording without a detail',
+      { Error: 'ApprovalRejected' },
+      { action: 'approval-rejected', result: 'rejected' },
+      'ApprovalRejected',
+    ],
+    [
+      'unanswered',
+      { Error: 'States.Timeout' },
+      { action: 'approval-timed-out', result: 'timed-out', detail: 'too late' },
+      'States.Timeout',
+    ],
+  ])('%s', (_what, answer, line, stop?: string) => {
+    expect(classifyApproval(answer, wording)).toEqual({ line, ...(stop === undefined ? {} : { stop }) });
+  });
+
+  // quorum-recovery's wording, the cases its own tests do not reach.
+  const step: QuorumApprovalStep = {
+    kind: 'approval',
+    subject: 'restarting the brokers',
+    summary: 's',
+    actions: [],
+    evidence: [],
+  };
+  it.each([
+    [
+      'a rejection whose Cause is null',
+      { Error: 'ApprovalRejected', Cause: null },
+      { action: 'approval-rejected', result: 'rejected', detail: 'restarting the brokers was rejected: ' },
+      'ApprovalRejected',
+    ],
+    [
+      'an answer that names nobody',
+      { stdout: '' },
+      { action: 'approval-granted', result: 'approved', detail: 'someone approved restarting the brokers' },
+    ],
+    [
+      'a rejection with a long Cause (the line is cut at 2,000 characters, the reason at 500)',
+      { Error: 'ApprovalRejected', Cause: 'x'.repeat(3000) },
+      {
+        action: 'approval-rejected',
+        result: 'rejected',
+        detail: `restarting the brokers was rejected: ${'x'.repeat(3000)}`.slice(0, 2000),
+      },
+      `ApprovalRejected: ${'x'.repeat(500)}`,
+    ],
+  ])('quorum-recovery: %s', (_what, answer, line, stop?: string) => {
+    expect(planStepOutcome(step, answer)).toEqual({ line, ...(stop === undefined ? {} : { stop }) });
   });
 });
