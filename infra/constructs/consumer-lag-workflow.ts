@@ -1,6 +1,6 @@
 // The consumer-lag workflow for every cluster: it reuses the recovery workflows' step Lambdas
 // (the workflow steps Lambda resolves each group's owner and scale hook from WORKFLOW_TARGETS_FILE,
-// built by consumerLagTargetFields below; the cluster steps Lambda reads the group's offsets from
+// built by consumerLagTargetFields in cluster-targets.ts; the cluster steps Lambda reads the group's offsets from
 // inside the cluster's VPC).
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
@@ -12,8 +12,6 @@
 import { Duration } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { ConsumerGroupTargetConfig } from '#functions/workflow-steps/consumer-lag.js';
-import type { ClusterConfig } from '../config/schema.js';
 import { escalationArn, type RecoveryContext } from './workflow-context.js';
 import { HealerWorkflow, RunbookWorkflow } from './workflows.js';
 
@@ -29,37 +27,6 @@ export function consumerLagSubstitutions(s: {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
   };
-}
-
-/** The cluster's consumer-lag fields of WORKFLOW_TARGETS_FILE: owners, limits, scale hooks, lag bands. */
-export function consumerLagTargetFields(cluster: ClusterConfig): {
-  consumerGroups: ConsumerGroupTargetConfig[];
-  lagThresholds?: { lagSev3?: number; lagSev2?: number; lagSev1?: number };
-} {
-  const consumerGroups = cluster.consumerGroups.map((g): ConsumerGroupTargetConfig => {
-    const hook = g.scaleHook?.lambdaFunctionArn
-      ? { kind: 'lambda' as const, functionArn: g.scaleHook.lambdaFunctionArn }
-      : g.scaleHook?.snsTopicArn
-        ? { kind: 'sns' as const, topicArn: g.scaleHook.snsTopicArn }
-        : undefined;
-    return {
-      name: g.name,
-      maxOffsetLag: g.maxOffsetLag,
-      ...(g.topics ? { topics: g.topics } : {}),
-      ...(g.ownerTeam ? { ownerTeam: g.ownerTeam } : {}),
-      ...(g.ownerTopicArn ? { ownerTopicArn: g.ownerTopicArn } : {}),
-      ...(hook ? { scaleHook: hook } : {}),
-    };
-  });
-  const t = cluster.policy.thresholds;
-  const lagThresholds = t
-    ? Object.fromEntries(
-        Object.entries({ lagSev3: t.lagSev3, lagSev2: t.lagSev2, lagSev1: t.lagSev1 }).filter(
-          ([, v]) => v !== undefined,
-        ),
-      )
-    : {};
-  return { consumerGroups, ...(Object.keys(lagThresholds).length > 0 ? { lagThresholds } : {}) };
 }
 
 export class ConsumerLagWorkflow extends RunbookWorkflow {

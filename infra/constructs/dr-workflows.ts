@@ -2,7 +2,7 @@
 // direction, see dr-switch.ts) for the clusters configured as DR pairs with a Route 53 bootstrap
 // record (`dr.peer` + `dr.route53`). They reuse the recovery workflows' step Lambdas: the
 // workflow steps Lambda resolves the switch (WORKFLOW_TARGETS_FILE carries each cluster's `dr`
-// section, built by drTargetConfig below), and the cluster steps Lambda of the cluster taking the
+// section, built by drTargetConfig in cluster-targets.ts), and the cluster steps Lambda of the cluster taking the
 // clients checks prerequisites, backs up state and sends the canary from inside its VPC.
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
@@ -17,46 +17,17 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { parseHostPort } from '#shared/probe/index.js';
 import { workflowArnEnvName } from '#shared/workflows.js';
-import type { DrTargetConfig } from '#functions/workflow-steps/dr-target.js';
 import type { ClusterConfig } from '../config/schema.js';
 import type { HealerFunction } from './healer-function.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { approvalArn, escalationArn, notificationTopicArn, type RecoveryContext } from './workflow-context.js';
+import { bare } from './cluster-targets.js';
 import { HealerWorkflow } from './workflows.js';
 import { nagArnPrefix } from './nag-ids.js';
 
 /** Matches the ASL TimeoutSeconds: inside the classifier's 60-minute remediation lock TTL. */
 export const DR_TIMEOUT = Duration.seconds(3300);
-
-const bare = (name: string) => name.toLowerCase().replace(/\.$/, '');
-
-/**
- * The record value that sends clients to this cluster: the host of its first bootstrap server
- * that is not the record itself (a cluster whose only bootstrap server is the record has none).
- */
-export function drEndpoint(cluster: ClusterConfig, recordName: string): string | undefined {
-  return cluster.bootstrapServers.map((s) => bare(parseHostPort(s).host)).find((h) => h !== bare(recordName));
-}
-
-/** The cluster's `dr` entry of WORKFLOW_TARGETS_FILE, or undefined without a Route 53 record. */
-export function drTargetConfig(cluster: ClusterConfig): DrTargetConfig | undefined {
-  const dr = cluster.dr;
-  if (!dr?.route53) return undefined;
-  const endpoint = drEndpoint(cluster, dr.route53.recordName);
-  const first = cluster.bootstrapServers[0];
-  return {
-    peer: dr.peer,
-    hostedZoneId: dr.route53.hostedZoneId,
-    recordName: bare(dr.route53.recordName),
-    ttl: dr.route53.ttl,
-    ...(endpoint ? { endpoint } : {}),
-    bootstrapPort: first === undefined ? 9092 : parseHostPort(first).port,
-    automaticFailover: dr.automaticFailover,
-    maxReplicationLagSeconds: dr.maxReplicationLagSeconds,
-  };
-}
 
 /** The deploy-time substitutions of dr-switch.asl.json, the one definition of both directions. */
 export function drSubstitutions(s: {

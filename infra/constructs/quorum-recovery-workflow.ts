@@ -1,7 +1,7 @@
 // The quorum-recovery workflow for self-managed (EC2) clusters that list their brokers by
 // instance id (a quorum recovery must reach every broker host; MSK manages its own quorum). It
 // reuses the recovery workflows' step Lambdas; the workflow steps Lambda reads each cluster's
-// `quorum` entry of WORKFLOW_TARGETS_FILE (quorumTargetFields below).
+// `quorum` entry of WORKFLOW_TARGETS_FILE (quorumTargetFields in cluster-targets.ts).
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
 // - no SSM of its own: every host command runs in the nested ssm-run workflow, which it may start
@@ -14,7 +14,6 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import type { QuorumTargetConfig } from '#functions/workflow-steps/quorum-recovery.js';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
 import { RECOVERY_RUNBOOKS, grantInstances, runbookDocumentName } from './recovery-workflows.js';
 import { approvalArn, escalationArn, type RecoveryContext } from './workflow-context.js';
@@ -47,30 +46,6 @@ export function quorumRecoverySubstitutions(s: {
     RestartDocumentName: runbookDocumentName(s.deployment, RECOVERY_RUNBOOKS.restart),
     CliDocumentName: runbookDocumentName(s.deployment, QUORUM_RUNBOOKS.cli),
   };
-}
-
-/** The cluster's `quorum` entry of WORKFLOW_TARGETS_FILE (EC2 clusters only). */
-export function quorumTargetFields(cluster: ClusterConfig): { quorum?: QuorumTargetConfig } {
-  if (cluster.platform !== 'ec2') return {};
-  const e = cluster.ec2;
-  const zk = e.zookeeper;
-  const quorum: QuorumTargetConfig = {
-    metadataMode: e.metadataMode,
-    ...(zk
-      ? {
-          zookeeper: zk.instanceIds.map((instanceId) => ({
-            instanceId,
-            ...(zk.serviceName ? { serviceName: zk.serviceName.replace(/\.service$/, '') } : {}),
-            ...(zk.clientPort ? { clientPort: zk.clientPort } : {}),
-            ...(zk.dataDir ? { dataDir: zk.dataDir } : {}),
-            ...(zk.txnLogDir ? { txnLogDir: zk.txnLogDir } : {}),
-          })),
-        }
-      : {}),
-    ...(e.metadataLogDir ? { metadataLogDir: e.metadataLogDir } : {}),
-    ...(e.kafkaHome ? { kafkaHome: e.kafkaHome } : {}),
-  };
-  return { quorum };
 }
 
 /** Clusters quorum-recovery can run on: EC2, brokers listed by instance id. */

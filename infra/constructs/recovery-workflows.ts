@@ -23,19 +23,16 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { loadRunbook } from '../runbooks.js';
-import { parseHostPort } from '#shared/probe/index.js';
 import { workflowArnEnvName } from '#shared/workflows.js';
 import type { ClusterTargetConfig } from '#functions/workflow-steps/handler.js';
 // The tag every broker (and ZooKeeper) instance of a large or tag-found deployment carries: `kafka-heal:deployment=<deployment>`.
 import { DEPLOYMENT_TAG } from '#functions/workflow-steps/instances.js';
-import { brokerHostPaths, zookeeperConnect, type ClusterConfig } from '../config/schema.js';
-import { consumerLagTargetFields } from './consumer-lag-workflow.js';
-import { drTargetConfig } from './dr-workflows.js';
+import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';
 import { HealerFunction } from './healer-function.js';
+import { clusterTarget } from './cluster-targets.js';
 import { grantKafkaAccess } from './kafka-access.js';
 import { ProbeLayer } from './probe-layer.js';
 import { probeClusterEnv } from './probes.js';
-import { quorumTargetFields } from './quorum-recovery-workflow.js';
 import type { SelfMonitoring } from './self-monitoring.js';
 import { SsmRunWorkflow } from './ssm-run-workflow.js';
 import { approvalArn, escalationArn, type RecoveryContext, type WorkflowContext } from './workflow-context.js';
@@ -155,51 +152,6 @@ export function mskBrokerRecoverySubstitutions(s: {
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
-  };
-}
-
-// MSK has no host paths; the target schema wants values, which no MSK step reads.
-const MSK_NO_HOST_PATHS = { serverProperties: '/opt/kafka/config/server.properties', appLogDir: '/opt/kafka/logs' };
-
-/** What the workflow steps Lambda is told about one cluster (an entry of its WORKFLOW_TARGETS_FILE). */
-export function clusterTarget(cluster: ClusterConfig, clusterStepsFunction: string): ClusterTargetConfig {
-  const first = cluster.bootstrapServers[0];
-  const listenerPort = first === undefined ? 9092 : parseHostPort(first).port;
-  const dr = drTargetConfig(cluster);
-  if (cluster.platform === 'msk') {
-    return {
-      cluster: cluster.name,
-      platform: 'msk',
-      clusterStepsFunction,
-      brokers: [],
-      serviceName: 'kafka',
-      listenerPort,
-      ...MSK_NO_HOST_PATHS,
-      mskClusterArn: cluster.msk.clusterArn,
-      ...(dr ? { dr } : {}),
-      ...consumerLagTargetFields(cluster),
-    };
-  }
-  const paths = brokerHostPaths(cluster.ec2);
-  return {
-    ...(dr ? { dr } : {}),
-    ...consumerLagTargetFields(cluster),
-    ...quorumTargetFields(cluster),
-    cluster: cluster.name,
-    platform: 'ec2',
-    clusterStepsFunction,
-    brokers: (cluster.ec2.brokers ?? []).map((b) => ({ id: b.id, instanceId: b.instanceId })),
-    // Brokers found by tag: the workflow steps resolve their instances when a run starts.
-    ...(cluster.ec2.brokerTag ? { brokerTag: cluster.ec2.brokerTag } : {}),
-    serviceName: cluster.ec2.kafkaServiceName.replace(/\.service$/, ''),
-    listenerPort,
-    // Where Kafka's CLI runs for cascade-recovery (throttle, leader election); the runbook's default otherwise.
-    ...(cluster.ec2.kafkaHome ? { kafkaHome: cluster.ec2.kafkaHome } : {}),
-    // A secured listener: Kafka's CLI connects with this file on the host (only its path travels).
-    ...(cluster.ec2.clientPropertiesFile ? { commandConfig: cluster.ec2.clientPropertiesFile } : {}),
-    // server.properties and the log dir: the config's, else the kafkaHome (tarball) layout.
-    serverProperties: paths.serverProperties,
-    appLogDir: paths.logDir,
   };
 }
 

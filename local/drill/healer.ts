@@ -45,9 +45,9 @@ import {
 } from '#functions/workflow-steps/handler.js';
 import type { LagActionClients } from '#functions/workflow-steps/consumer-lag.js';
 import { clusterAlarmSpecs, type AlarmSpec } from '#infra/constructs/alarm-specs.js';
+import { clusterTarget } from '#infra/constructs/cluster-targets.js';
 import {
   brokerRecoverySubstitutions,
-  clusterTarget,
   mskBrokerRecoverySubstitutions,
   runbookDocumentName,
 } from '#infra/constructs/recovery-workflows.js';

@@ -8,13 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRunbook } from '#infra/runbooks.js';
 import { ClusterTargetSchema } from '#functions/workflow-steps/handler.js';
 import type { HealerConfig } from '#infra/config/schema.js';
-import { consumerLagSubstitutions, consumerLagTargetFields } from '#infra/constructs/consumer-lag-workflow.js';
-import {
-  QUORUM_RUNBOOKS,
-  quorumRecoverySubstitutions,
-  quorumTargetFields,
-} from '#infra/constructs/quorum-recovery-workflow.js';
-import { clusterStepsZookeeperEnv, clusterTarget, runbookDocumentName } from '#infra/constructs/recovery-workflows.js';
+import { clusterTarget, consumerLagTargetFields, quorumTargetFields } from '#infra/constructs/cluster-targets.js';
+import { consumerLagSubstitutions } from '#infra/constructs/consumer-lag-workflow.js';
+import { QUORUM_RUNBOOKS, quorumRecoverySubstitutions } from '#infra/constructs/quorum-recovery-workflow.js';
+import { clusterStepsZookeeperEnv, runbookDocumentName } from '#infra/constructs/recovery-workflows.js';
 import { aslFile, renderDefinition } from '#infra/constructs/workflows.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 

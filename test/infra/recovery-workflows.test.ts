@@ -7,7 +7,8 @@ import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRunbook } from '#infra/runbooks.js';
 import type { HealerConfig } from '#infra/config/schema.js';
-import { RECOVERY_RUNBOOKS, clusterTarget, runbookDocumentName } from '#infra/constructs/recovery-workflows.js';
+import { clusterTarget } from '#infra/constructs/cluster-targets.js';
+import { RECOVERY_RUNBOOKS, runbookDocumentName } from '#infra/constructs/recovery-workflows.js';
 import { synthesizeExampleStacks, type ExampleStacks } from './example-stacks.js';
 
 type Statement = {
