@@ -4,7 +4,7 @@
 // config, in one place, so the workflow constructs depend on this module and never on each other.
 import type { ConsumerGroupTargetConfig } from '#functions/workflow-steps/consumer-lag.js';
 import type { DrTargetConfig } from '#functions/workflow-steps/dr-target.js';
-import type { ClusterTargetConfig } from '#functions/workflow-steps/handler.js';
+import type { ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import type { QuorumTargetConfig } from '#functions/workflow-steps/quorum-recovery.js';
 import { parseHostPort } from '#shared/probe/index.js';
 import { brokerHostPaths, type ClusterConfig } from '../config/schema.js';

@@ -24,7 +24,7 @@ import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { loadRunbook } from '../runbooks.js';
 import { workflowArnEnvName } from '#shared/workflows.js';
-import type { ClusterTargetConfig } from '#functions/workflow-steps/handler.js';
+import type { ClusterTargetConfig } from '#contracts/workflow-targets.js';
 // The tag every broker (and ZooKeeper) instance of a large or tag-found deployment carries: `kafka-heal:deployment=<deployment>`.
 import { DEPLOYMENT_TAG } from '#functions/workflow-steps/instances.js';
 import { zookeeperConnect, type ClusterConfig } from '../config/schema.js';

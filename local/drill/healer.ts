@@ -38,11 +38,8 @@ import { PagerDutyClient, staticRoutingKey } from '#shared/pagerduty.js';
 import type { PolicySource } from '#shared/policy-source.js';
 import { probeCluster } from '#shared/probe/index.js';
 import { workflowArnEnvName } from '#shared/workflows.js';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import type { LagActionClients } from '#functions/workflow-steps/consumer-lag.js';
 import { clusterAlarmSpecs, type AlarmSpec } from '#infra/constructs/alarm-specs.js';
 import { clusterTarget } from '#infra/constructs/cluster-targets.js';

@@ -6,11 +6,8 @@ import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import {
   DEPLOYMENT_TAG,
   ec2InstanceFinder,

@@ -2,12 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ClusterStepSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
 import { IncidentNotFoundError } from '#shared/errors.js';
 import { RecoveryStopped } from '#shared/recovery-errors.js';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  parseTargets,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { parseTargets, type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import { readBundledFile } from '#shared/bundled-file.js';
 import { MemoryStore, SNAPSHOTS, diagnosisLine } from '../statemachines/recovery-fixtures.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRunbook } from '#infra/runbooks.js';
-import { ClusterTargetSchema } from '#functions/workflow-steps/handler.js';
+import { ClusterTargetSchema } from '#contracts/workflow-targets.js';
 import type { HealerConfig } from '#infra/config/schema.js';
 import { clusterTarget, consumerLagTargetFields, quorumTargetFields } from '#infra/constructs/cluster-targets.js';
 import { consumerLagSubstitutions } from '#infra/constructs/consumer-lag-workflow.js';

@@ -16,11 +16,8 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DrStepSchema } from '#functions/cluster-steps/dr.js';
 import { readNewestRecords } from '#functions/cluster-steps/heartbeats.js';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import { definitionText } from '#infra/constructs/workflows.js';
 import { startDrSite, type DrSite } from '#local/dr-site.js';
 import { startCluster, type LocalCluster } from '#local/kafka/cluster.js';

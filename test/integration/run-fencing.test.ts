@@ -19,11 +19,8 @@ import type { ClusterFacts, IncidentStatus, Signal } from '#domain/types.js';
 import { documentClient } from '#shared/clients.js';
 import { IncidentStore, keys, type IncidentRecord } from '#tools/incident-store.js';
 import { SsmPolicySource } from '#shared/policy-source.js';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import { createIncidentTable, startDynamoDbLocal, type DynamoDbLocal } from '#local/dynamodb-local.js';
 import { sqsEvent, sqsRecord } from '../support/sqs.js';
 import { storePieces } from '../support/store-pieces.js';

@@ -7,11 +7,8 @@ import { ClusterStepSchema, makeClusterStepsHandler } from '#functions/cluster-s
 import type { ClusterSnapshot } from '#domain/snapshot.js';
 import type { IncidentWithTimeline } from '#tools/incident-store.js';
 import type { RawPartition } from '#shared/probe/analyze.js';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import {
   APPROVAL_RESOURCE,

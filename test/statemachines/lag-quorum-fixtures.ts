@@ -9,11 +9,8 @@ import { expect } from 'vitest';
 import { ClusterStepsEventSchema, makeClusterStepsHandler } from '#functions/cluster-steps/handler.js';
 import type { EnsembleObservation } from '#domain/quorum-recovery.js';
 import type { ClusterSnapshot, ConsumerGroupLag } from '#domain/snapshot.js';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import type { LagActionClients } from '#functions/workflow-steps/consumer-lag.js';
 import { ESCALATION_NOTIFY_ASL, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import { lambdaClientDouble, snsClientDouble } from '#local/drill/aws-doubles.js';

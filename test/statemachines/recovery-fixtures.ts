@@ -20,9 +20,9 @@ import { summarizePartitions, type RawPartition } from '#shared/probe/analyze.js
 import {
   WorkflowStepSchema,
   makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
   type WorkflowStepsStore,
 } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import { ESCALATION_NOTIFY_ASL, definitionText, escalationNotifySubstitutions } from '#infra/constructs/workflows.js';
 import {
   RESOURCES,

@@ -4,11 +4,8 @@
 // action (escalated); a dry run and a nested run (its parent holds the lock) take none. Runs the
 // real ASL on the local runtime with the real step handlers (test/statemachines/recovery-fixtures.ts).
 import { describe, expect, it } from 'vitest';
-import {
-  WorkflowStepSchema,
-  makeWorkflowStepsHandler,
-  type ClusterTargetConfig,
-} from '#functions/workflow-steps/handler.js';
+import { WorkflowStepSchema, makeWorkflowStepsHandler } from '#functions/workflow-steps/handler.js';
+import { type ClusterTargetConfig } from '#contracts/workflow-targets.js';
 import {
   MemoryStore,
   SNAPSHOTS,
