@@ -2,6 +2,7 @@
 // the workflow needs one state after its approval Task instead of a record state per answer.
 //
 //   dry run (no answer, none asked)   approval-planned / dry-run   "would ask for approval: <summary>"
+//   automatic (the policy asks none)  approval-not-required / automatic <summary>
 //   approved                          approval-granted / approved  "approved by <who>"
 //   ApprovalRejected                  approval-rejected / rejected <the rejection's Cause>
 //   States.Timeout                    approval-timed-out / timed-out "no decision within <n> s"
@@ -25,6 +26,8 @@ export const RecordApprovalFields = {
     .object({
       /** The approval request's summary (what a dry run would have asked). */
       summary: z.string().max(2000),
+      /** The cluster's policy lets the run act without asking (dr-failover's dr.automaticFailover): no answer is expected. */
+      automatic: z.boolean().optional(),
       answer: z
         .union([
           z.object({ decision: z.literal('approved'), by: z.string() }).loose(),
@@ -35,6 +38,8 @@ export const RecordApprovalFields = {
     .loose(),
   /** The approval Task's TimeoutSeconds, for the timed-out line. */
   timeoutSeconds: z.number().int().positive(),
+  /** The workflow's own wording of the timed-out line (the DR switch names the record it left alone). */
+  timedOutDetail: z.string().max(2000).optional(),
 };
 export type RecordApproval = z.infer<z.ZodObject<typeof RecordApprovalFields>>;
 
@@ -73,6 +78,8 @@ export function classifyApproval(
 /** The timeline line of the gate's outcome, and the reason to stop when the answer was not yes. */
 export function approvalLine(step: RecordApproval): { line: Omit<TimelineEntry, 'actor' | 'at'>; stop?: string } {
   const answer = step.approval.answer;
+  if (answer === undefined && step.approval.automatic === true)
+    return { line: { action: 'approval-not-required', result: 'automatic', detail: step.approval.summary } };
   if (answer === undefined)
     return {
       line: {
@@ -84,7 +91,7 @@ export function approvalLine(step: RecordApproval): { line: Omit<TimelineEntry, 
   return classifyApproval('decision' in answer ? { approvedBy: String(answer.by) } : answer, {
     granted: (by) => `approved by ${by}`,
     rejected: (cause) => cause || undefined,
-    timedOut: `no decision within ${step.timeoutSeconds} s`,
+    timedOut: step.timedOutDetail ?? `no decision within ${step.timeoutSeconds} s`,
   });
 }
 

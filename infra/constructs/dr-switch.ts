@@ -21,7 +21,7 @@ export const DR_DIRECTIONS: Record<DrWorkflow, Record<string, string>> = {
     DrConfirmChoice: 'Is Primary Down',
     DrConfirmedState: 'Record Primary Down Confirmed',
     DrConfirmedAction: 'primary-down-confirmed',
-    DrNotConfirmedState: 'Note Primary Answers',
+    DrNotConfirmedState: 'Primary Still Answers',
     DrDoneState: 'Clients On Standby',
   },
   'dr-failback': {
@@ -34,7 +34,7 @@ export const DR_DIRECTIONS: Record<DrWorkflow, Record<string, string>> = {
     DrConfirmChoice: 'Is Primary Healthy',
     DrConfirmedState: 'Record Primary Up Confirmed',
     DrConfirmedAction: 'primary-up-confirmed',
-    DrNotConfirmedState: 'Note Primary Not Stable',
+    DrNotConfirmedState: 'Primary Not Stable',
     DrDoneState: 'Clients Back On Primary',
   },
 };

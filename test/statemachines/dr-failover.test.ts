@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { parseDefinition, taskResources, type AslDefinition, type AslState } from '#local/stepfunctions/index.js';
+import {
+  parseDefinition,
+  taskResources,
+  walkStates,
+  type AslDefinition,
+  type AslState,
+} from '#local/stepfunctions/index.js';
 import {
   CS_PRIMARY,
   DR_ENDPOINT,
@@ -18,6 +24,13 @@ import { DR_DIRECTIONS } from '#infra/constructs/dr-switch.js';
 import { RENDERED_WORKFLOWS, renderTemplate, workflowNames } from '#infra/constructs/workflows.js';
 
 const WORKFLOWS = ['dr-failover', 'dr-failback'] as const;
+
+/** A state by name, top level or inside the runbook's Parallel (the object itself, so a test can break it). */
+function stateNamed(def: AslDefinition, name: string): AslState {
+  const found = walkStates(def).find((v) => v.name === name);
+  if (!found) throw new Error(`no state ${name}`);
+  return found.state;
+}
 
 function stepsCalled(run: DrRun): string[] {
   return run.calls
@@ -71,7 +84,8 @@ describe.each(WORKFLOWS)('statemachines/%s.asl.json: definition', (name) => {
   });
 
   it('follows the approvals contract: literal timeout, exact actions, token, rejection and timeout caught first', () => {
-    const a = (JSON.parse(TEXT) as AslDefinition).States['Request Approval'] as AslState & {
+    const def = JSON.parse(TEXT) as AslDefinition;
+    const a = stateNamed(def, 'Request Approval') as AslState & {
       Parameters: { Payload: Record<string, unknown> };
     };
     expect(a.TimeoutSeconds).toBe(3600);
@@ -81,7 +95,16 @@ describe.each(WORKFLOWS)('statemachines/%s.asl.json: definition', (name) => {
       'taskToken.$': '$$.Task.Token',
       'summary.$': '$.target.summary',
     });
-    expect(a.Catch?.map((c) => c.ErrorEquals[0])).toEqual(['ApprovalRejected', 'States.Timeout', 'States.ALL']);
+    // Rejection and timeout go to the step that records the answer; anything else to the runbook's one Catch.
+    expect(a.Catch?.map((c) => [c.ErrorEquals[0], c.Next])).toEqual([
+      ['ApprovalRejected', 'Record Approval Decision'],
+      ['States.Timeout', 'Record Approval Decision'],
+    ]);
+    expect(walkStates(def).find((v) => v.name === 'Request Approval')?.parents).toEqual(['Switch Clients']);
+    expect(def.States['Switch Clients']?.Catch?.at(-1)).toMatchObject({
+      ErrorEquals: ['States.ALL'],
+      Next: 'Escalate Incident',
+    });
   });
 });
 
@@ -111,8 +134,8 @@ describe('one definition, statemachines/dr-switch.asl.json, for both directions'
 describe('the definition checks catch what they are for', () => {
   it('a broken copy of dr-failover shows each violation', () => {
     const def = JSON.parse(aslText('dr-failover')) as AslDefinition;
-    delete def.States['Is Dry Run']?.Comment;
-    (def.States['Get Change Status'] as AslState).TimeoutSeconds = undefined as unknown as number;
+    delete stateNamed(def, 'Is Dry Run').Comment;
+    stateNamed(def, 'Get Change Status').TimeoutSeconds = undefined as unknown as number;
     (def.States['Resolve Incident'] as AslState).Next = 'Clients On Standby';
     def.States['Mark escalated'] = def.States['Describe Unrecorded Escalation'] as AslState;
     // Fencing (docs/incident-store.md, "Runs and the lock"): a step that does not name its run, a
@@ -412,7 +435,10 @@ describe('dr-failover confirms the primary down from inside its VPC before any D
   it('down on all 3 probes, 10 s apart: confirmed, then the switch goes ahead', async () => {
     const run = await runDr({ workflow: 'dr-failover', automatic: true, primaryProbes: ['down', 'down', 'down'] });
     expect(run.states.at(-1)).toBe('Clients On Standby');
-    const wait = (JSON.parse(aslText('dr-failover')) as AslDefinition).States['Wait Before Next Probe'] as AslState & {
+    const wait = stateNamed(
+      JSON.parse(aslText('dr-failover')) as AslDefinition,
+      'Wait Before Next Probe',
+    ) as AslState & {
       Seconds: number;
     };
     expect(wait.Seconds * (run.states.filter((s) => s === 'Wait Before Next Probe').length + 1), 'about 30 s').toBe(30);
@@ -454,7 +480,7 @@ describe('dr-failback runs', () => {
     const run = await runDr({ workflow: 'dr-failback', automatic: true, probeVerdict: 'false-alarm' });
     expect(run.states).not.toContain('Describe False Site Alarm');
     expect(run.states.at(-1)).toBe('Handed To Operators');
-    expect(run.states).toContain('Note Primary Not Stable');
+    expect(run.states).toContain('Primary Not Stable');
     expect(changes(run)).toEqual([]);
     expect(recordValue(run.zone)).toBe(DR_ENDPOINT);
     expect(run.store.status).toBe('escalated');

@@ -17,7 +17,7 @@ export const STATE_BUDGETS: Record<string, number> = {
   'cascade-recovery': 69,
   'consumer-lag': 24,
   'disk-pressure': 42,
-  'dr-switch': 60,
+  'dr-switch': 55,
   'escalation-notify': 9,
   escalation: 16,
   'msk-broker-recovery': 43,

@@ -48,6 +48,26 @@ describe('record-approval: one line per approval gate', () => {
     });
   });
 
+  it("a policy that asks nobody (automatic) says so; a workflow's own timed-out wording is kept as written", () => {
+    expect(approvalLine({ approval: { summary, automatic: true }, timeoutSeconds: 900 })).toEqual({
+      line: { action: 'approval-not-required', result: 'automatic', detail: summary },
+    });
+    expect(approvalLine({ approval: { summary, automatic: false }, timeoutSeconds: 900 }).line.action).toBe(
+      'approval-planned',
+    );
+    const timedOutDetail = 'no approval decision within 3600 s; the record was not changed';
+    expect(
+      approvalLine({
+        approval: { summary, answer: { Error: 'States.Timeout' } },
+        timeoutSeconds: 3600,
+        timedOutDetail,
+      }),
+    ).toEqual({
+      line: { action: 'approval-timed-out', result: 'timed-out', detail: timedOutDetail },
+      stop: 'States.Timeout',
+    });
+  });
+
   it('writes the line first, then stops the run with the reason when the answer was not yes', async () => {
     const lines: unknown[] = [];
     const append = async (l: unknown) => void lines.push(l);
