@@ -1,4 +1,4 @@
-// `kafka-heal capacity`: the capacity planner (functions/domain/capacity.ts) on the command line.
+// `kafka-heal capacity`: the capacity planner (tools/capacity.ts) on the command line.
 // A table by default, the plan as JSON with --json. The formulas are in --help and in
 // docs/operations.md, so nobody has to read code to trust the numbers.
 import { parseFlags, requireFlag, UsageError, type Command } from '../args.js';

@@ -1,5 +1,5 @@
 // `kafka-heal postmortem <incident-id> [--out FILE]`: the Markdown post-mortem draft of one
-// incident (functions/shared/postmortem.ts, the same renderer the drills use), from the incident
+// incident (tools/postmortem.ts, the same renderer the drills use), from the incident
 // and its timeline in the incident table. The parts only people know (root cause, action items)
 // are left for them to fill in.
 import { writeFileSync } from 'node:fs';

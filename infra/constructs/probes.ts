@@ -24,7 +24,7 @@ import { parseHostPort } from '#shared/probe/index.js';
 
 /**
  * What the probe handler is told about its cluster: the file CLUSTERS_FILE, a one-element list in the
- * shape functions/probe/handler.ts parses (name, bootstrapServers, brokerCount, brokerIds,
+ * shape functions/contracts/clusters-file.ts defines (name, bootstrapServers, brokerCount, brokerIds,
  * consumerGroups, security, metadataMode, zookeeper). brokerIds lets a broker that is down from the first probe still
  * report 0. security holds references only (kafka-access.ts grants the reads they need).
  */

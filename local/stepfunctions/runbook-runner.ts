@@ -1,6 +1,6 @@
 // Runs the repository's SSM Command documents locally for `ssm:sendCommand`, the way SSM Agent
 // runs them on a broker host: the document is found by its deployed name, the parameters are
-// validated and substituted exactly as SSM does (functions/shared/runbooks.ts), and each step's
+// validated and substituted exactly as SSM does (infra/runbooks.ts), and each step's
 // script runs with bash under the step's timeout. A "host" is a local environment: a working
 // directory, PATH entries placed first (e.g. a `systemctl` shim that drives a local broker) and
 // extra environment variables.

@@ -1,5 +1,5 @@
 // postmortem.md for a drill: the same seed template and renderer as an incident's post-mortem
-// (functions/shared/postmortem.ts), filled from what the drill measured. In a drill the cause is
+// (tools/postmortem.ts), filled from what the drill measured. In a drill the cause is
 // known (the injected fault), so it is listed as evidence; the section stays for people to write.
 import { isRecordKeeping, renderPostmortem, type PostmortemDraft } from '#tools/postmortem.js';
 import { formatDuration } from '#tools/report-text.js';
