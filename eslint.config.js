@@ -1,6 +1,12 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// A module two or more folders away is imported through a package.json `imports` alias.
+const DEEP_IMPORT = {
+  group: ['../../*'],
+  message: 'Import from two or more folders up through a package.json alias (#domain/, #shared/, #infra/, ...).',
+};
+
 export default tseslint.config(
   {
     ignores: ['node_modules/', 'cdk.out/', 'coverage/', '.cache/', 'reports/', '**/dist/', 'layers/**/nodejs/'],
@@ -17,13 +23,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              group: ['../../*'],
-              message:
-                'Import from two or more folders up through a package.json alias (#domain/, #shared/, #infra/, ...).',
-            },
-          ],
+          patterns: [DEEP_IMPORT],
         },
       ],
     },
@@ -47,11 +47,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            {
-              group: ['../../*'],
-              message:
-                'Import from two or more folders up through a package.json alias (#domain/, #shared/, #infra/, ...).',
-            },
+            DEEP_IMPORT,
             {
               regex: '^#(infra|local|tools|cli|bench|test|layers)/',
               message:
