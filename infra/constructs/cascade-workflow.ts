@@ -5,10 +5,11 @@
 // broker host, and an approval when 3 or more brokers are down.
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
-// - ssm:SendCommand only with the kafka-cli-action document, and only on the configured broker
-//   instances (by id) or instances carrying the cluster's broker tag (ssm:resourceTag condition);
-// - states:StartExecution only on the nested recovery state machines (and the escalation
-//   workflow), plus what .sync:2 needs to follow those executions;
+// - no ssm:SendCommand of its own: Kafka's CLI runs in the nested ssm-run workflow, which may send
+//   kafka-cli-action besides its documents, on the broker instances it already reaches (the
+//   configured ones by id, or tag-matched ones by ssm:resourceTag condition);
+// - states:StartExecution only on the nested recovery state machines, ssm-run (EC2) and the
+//   escalation workflow, plus what .sync:2 needs to follow those executions;
 // - lambda:InvokeFunction only on the step Lambdas and the approval request Lambda.
 // kafka:RebootBroker stays with msk-broker-recovery: this role cannot reboot anything itself.
 import { ArnFormat, Stack, Validations } from 'aws-cdk-lib';
@@ -34,8 +35,11 @@ export function cascadeRecoverySubstitutions(s: {
   approvalFunctionArn: string;
   brokerRecoveryStateMachineArn: string;
   mskBrokerRecoveryStateMachineArn: string;
+  /** ssm-run, which runs each Kafka CLI command to its end (nested). */
+  ssmRunStateMachineArn: string;
 }): Record<string, string> {
   return {
+    SsmRunStateMachineArn: s.ssmRunStateMachineArn,
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
@@ -85,6 +89,15 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
         approvalFunctionArn: props.approvalFunction.functionArn,
         brokerRecoveryStateMachineArn: arnOf(props.recovery.brokerRecovery, 'broker-recovery'),
         mskBrokerRecoveryStateMachineArn: arnOf(props.recovery.mskBrokerRecovery, 'msk-broker-recovery'),
+        // No EC2 cluster, no ssm-run: its name stands in, and no CLI command is ever run (MSK has no host).
+        ssmRunStateMachineArn:
+          props.recovery.ssmRun?.stateMachineArn ??
+          stack.formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: stateMachineName(d, 'ssm-run'),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
       }),
       timeout: RECOVERY_TIMEOUT,
     });
@@ -100,7 +113,25 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
     const ec2Clusters = props.clusters.filter(
       (c): c is Extract<ClusterConfig, { platform: 'ec2' }> => c.platform === 'ec2',
     );
-    if (ec2Clusters.length > 0) props.recovery.allowRunbooks(wf, [CASCADE_RUNBOOK], ec2Clusters);
+    const ssmRun = props.recovery.ssmRun;
+    if (ec2Clusters.length > 0 && ssmRun) {
+      // ssm-run reaches the broker instances already (broker-recovery's); the CLI document is cascade's.
+      ssmRun.workflow.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'SendCascadeCliRunbook',
+          effect: Effect.ALLOW,
+          actions: ['ssm:SendCommand'],
+          resources: [
+            stack.formatArn({
+              service: 'ssm',
+              resource: 'document',
+              resourceName: props.recovery.runbookDocument(CASCADE_RUNBOOK).name as string,
+            }),
+          ],
+        }),
+      );
+      ssmRun.allowStartBy(wf);
+    }
 
     // Nested recoveries: start only the deployed single-broker workflows, follow their executions.
     for (const [child, name] of [

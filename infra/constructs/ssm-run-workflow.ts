@@ -3,8 +3,9 @@
 // of each polling SSM in its own send / wait / get / check loop.
 //
 // IAM: only this state machine sends commands, and only the documents and instances its users
-// grant it (RecoveryWorkflows.allowRunbooks; QuorumRecoveryWorkflow adds the quorum runbooks and
-// the ZooKeeper hosts); a parent may start it and follow its executions
+// grant it (RecoveryWorkflows.allowRunbooks; DiskPressureWorkflow adds kafka-free-disk,
+// CascadeRecoveryWorkflow kafka-cli-action, QuorumRecoveryWorkflow the quorum runbooks and the
+// ZooKeeper hosts); a parent may start it and follow its executions
 // (allowStartBy), nothing more. Its failed executions are not watched by self-monitoring: a
 // command that fails is an outcome the parent escalates with, not a fault of the healer.
 import { Construct } from 'constructs';
