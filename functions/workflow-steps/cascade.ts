@@ -207,10 +207,25 @@ export interface CascadeRefresh extends CascadeTarget {
   grown: 'yes' | 'no';
   /** Brokers of the incident that the run had not planned yet. */
   added: number[];
+  /** The single-broker workflow that recovers each broker of this cluster (when `children` was given). */
+  childArn?: string;
 }
 
-/** `input` is the run's current target (incidentId, cluster, brokerIds, dryRun, severity, incidentType, approvalRequired, approvedBrokerIds). */
-export const CascadeRefreshFields = { input: z.unknown() };
+/** The single-broker recovery workflows, by platform (the cascade's BrokerRecovery / MskBrokerRecovery ARNs). */
+const CascadeChildrenSchema = z.object({ ec2: z.string().min(1), msk: z.string().min(1) });
+
+export const CascadeRefreshFields = {
+  /** The run's current target (incidentId, cluster, brokerIds, dryRun, severity, incidentType, approvalRequired, approvedBrokerIds). */
+  input: z.unknown(),
+  /**
+   * The refresh before the recovery: the run's brokers have just passed the approval gate (a
+   * person approved them, or a dry run recorded the approval it would ask for), so they are the
+   * approved ones from now on. A broker that joins later is asked for again.
+   */
+  passedApproval: z.boolean().optional(),
+  /** The refresh before the recovery: which workflow recovers a broker; the platform's one comes back as childArn. */
+  children: CascadeChildrenSchema.optional(),
+};
 
 /**
  * The cascade as the incident now stands: the run's brokers plus every broker recorded on the
@@ -220,6 +235,7 @@ export function refreshCascadeTarget(
   raw: unknown,
   incidentBrokers: number[],
   targetOf: (cluster: string) => CascadeClusterTarget,
+  pass: { passedApproval?: boolean | undefined; children?: z.output<typeof CascadeChildrenSchema> | undefined } = {},
 ): CascadeRefresh {
   const parsed = CascadeInputSchema.safeParse(raw);
   if (!parsed.success) {
@@ -227,10 +243,11 @@ export function refreshCascadeTarget(
       `cascade-refresh input is not a cascade target: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ')}`,
     );
   }
-  const input = parsed.data;
+  const input = pass.passedApproval ? { ...parsed.data, approvedBrokerIds: parsed.data.brokerIds } : parsed.data;
   const added = [...new Set(incidentBrokers)].filter((id) => !input.brokerIds.includes(id)).sort((a, b) => a - b);
   const target = cascadeTarget({ ...input, brokerIds: [...input.brokerIds, ...added] }, targetOf);
-  return { ...target, grown: added.length > 0 ? 'yes' : 'no', added };
+  const child = pass.children ? { childArn: target.platform === 'msk' ? pass.children.msk : pass.children.ec2 } : {};
+  return { ...target, grown: added.length > 0 ? 'yes' : 'no', added, ...child };
 }
 
 export function cascadeGrownDetail(r: CascadeRefresh): string {
@@ -269,17 +286,28 @@ export async function startCascade(
   return t;
 }
 
-/** The cascade-refresh step: re-reads the incident's brokers; a grown cascade goes on the timeline. */
+/**
+ * The cascade-refresh step: re-reads the incident's brokers; a grown cascade goes on the timeline.
+ * Before the recovery it also takes the approval the brokers just passed and names the
+ * single-broker workflow to run for each (`passedApproval`, `children`).
+ */
 export async function refreshCascade(
   store: CascadeStore,
   targetOf: (cluster: string) => CascadeClusterTarget,
-  step: { workflow: string; incidentId: string; input: unknown },
+  step: {
+    workflow: string;
+    incidentId: string;
+    input: unknown;
+    passedApproval?: boolean | undefined;
+    children?: z.output<typeof CascadeChildrenSchema> | undefined;
+  },
 ): Promise<CascadeRefresh> {
   const incident = await store.incidents.get(step.incidentId);
   const r = refreshCascadeTarget(
     step.input,
     incident.brokers.map((b) => b.id),
     targetOf,
+    step,
   );
   if (r.grown === 'yes')
     await store.timeline.appendTimeline(step.incidentId, {

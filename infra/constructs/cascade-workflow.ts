@@ -5,13 +5,16 @@
 // broker host, and an approval when 3 or more brokers are down.
 //
 // IAM, written by hand (DefinitionBody.fromFile hides the Tasks from CDK):
-// - ssm:SendCommand only with the kafka-cli-action document, and only on the configured broker
-//   instances (by id) or instances carrying the cluster's broker tag (ssm:resourceTag condition);
-// - states:StartExecution only on the nested recovery state machines (and the escalation
-//   workflow), plus what .sync:2 needs to follow those executions;
+// - no ssm:SendCommand of its own: Kafka's CLI runs in the nested ssm-run workflow, which may send
+//   kafka-cli-action besides its documents, on the broker instances it already reaches (the
+//   configured ones by id, or tag-matched ones by ssm:resourceTag condition);
+// - states:StartExecution only on the nested recovery state machines, ssm-run (EC2) and the
+//   escalation workflow, plus what .sync:2 needs to follow those executions;
 // - lambda:InvokeFunction only on the step Lambdas and the approval request Lambda.
 // Each comes with the substitution that names what it allows (WorkflowBinder).
 // kafka:RebootBroker stays with msk-broker-recovery: this role cannot reboot anything itself.
+import { Stack } from 'aws-cdk-lib';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { RECOVERY_TIMEOUT, runbookDocumentName } from './recovery-workflows.js';
@@ -33,8 +36,11 @@ export function cascadeRecoverySubstitutions(s: {
   mskBrokerRecoveryStateMachineArn: string;
   /** @default the deployment's kafka-cli-action document */
   cliActionDocumentName?: string;
+  /** ssm-run, which runs each Kafka CLI command to its end (nested). */
+  ssmRunStateMachineArn: string;
 }): Record<string, string> {
   return {
+    SsmRunStateMachineArn: s.ssmRunStateMachineArn,
     WorkflowStepsFunctionArn: s.workflowStepsFunctionArn,
     EscalationStateMachineArn: s.escalationStateMachineArn,
     ApprovalFunctionArn: s.approvalFunctionArn,
@@ -70,11 +76,31 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
           workflowStepsFunctionArn: recovery.stepsArn(bind, ctx.clusters),
           escalationStateMachineArn: escalationArn(ctx, bind),
           approvalFunctionArn: approvalArn(ctx, bind),
-          cliActionDocumentName: recovery.runbookDocumentFor(bind, CASCADE_RUNBOOK, ec2Clusters),
+          // No EC2 cluster, no ssm-run: its name stands in, and no CLI command is ever run (MSK has no host).
+          ssmRunStateMachineArn: recovery.ssmRunArn(bind),
           brokerRecoveryStateMachineArn: childArn(bind, recovery.brokerRecovery, 'broker-recovery'),
           mskBrokerRecoveryStateMachineArn: childArn(bind, recovery.mskBrokerRecovery, 'msk-broker-recovery'),
         }),
       timeout: RECOVERY_TIMEOUT,
     });
+
+    const ssmRun = recovery.ssmRun;
+    if (ec2Clusters.length > 0 && ssmRun) {
+      // ssm-run reaches the broker instances already (broker-recovery's); the CLI document is cascade's.
+      ssmRun.workflow.stateMachine.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'SendCascadeCliRunbook',
+          effect: Effect.ALLOW,
+          actions: ['ssm:SendCommand'],
+          resources: [
+            Stack.of(this).formatArn({
+              service: 'ssm',
+              resource: 'document',
+              resourceName: recovery.runbookDocument(CASCADE_RUNBOOK).name as string,
+            }),
+          ],
+        }),
+      );
+    }
   }
 }

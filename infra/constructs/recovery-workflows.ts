@@ -4,8 +4,8 @@
 // state machines (broker-recovery for EC2 clusters, msk-broker-recovery for MSK clusters).
 //
 // IAM is written by hand, because DefinitionBody.fromFile hides the Tasks from CDK:
-// - ssm:SendCommand only by the ssm-run workflow broker-recovery, disk-pressure and
-//   quorum-recovery run their commands through (SsmRunWorkflow), only with the documents those
+// - ssm:SendCommand only by the ssm-run workflow broker-recovery, disk-pressure, quorum-recovery
+//   and cascade-recovery run their commands through (SsmRunWorkflow), only with the documents those
 //   parents grant it (broker-recovery: diagnose and restart), and only on the configured broker
 //   instances (by id, up to 50) or on instances carrying the deployment's tag (and, for brokers found
 //   by tag, the cluster's broker tag): ssm:resourceTag conditions (grantInstances);

@@ -3,9 +3,10 @@
 // of each polling SSM in its own send / wait / get / check loop.
 //
 // IAM: only this state machine sends commands, and only the documents and instances its users
-// grant it (RecoveryWorkflows.allowRunbooks; QuorumRecoveryWorkflow adds the quorum runbooks and
-// the ZooKeeper hosts); a parent may start it and follow its executions
-// (arnFor: the SsmRunStateMachineArn substitution with its grant), nothing more. Its failed executions are not watched by self-monitoring: a
+// grant it (RecoveryWorkflows.allowRunbooks; DiskPressureWorkflow adds kafka-free-disk,
+// CascadeRecoveryWorkflow kafka-cli-action, QuorumRecoveryWorkflow the quorum runbooks and the
+// ZooKeeper hosts); a parent may start it and follow its executions (arnFor: the
+// SsmRunStateMachineArn substitution with its grant), nothing more. Its failed executions are not watched by self-monitoring: a
 // command that fails is an outcome the parent escalates with, not a fault of the healer.
 import { Construct } from 'constructs';
 import { HealerWorkflow, type WorkflowBinder } from './workflows.js';

@@ -120,6 +120,25 @@ describe('refreshCascadeTarget', () => {
     expect(r.cli.instanceId).toBe('i-0123456789abcdef2');
   });
 
+  it('before the recovery: brokers that passed the approval gate count as approved, and the platform names the child workflow', () => {
+    const children = { ec2: 'arn:broker-recovery', msk: 'arn:msk-broker-recovery' };
+    const approved = input({ brokerIds: [3, 4, 5], action: 'await-approval' });
+    expect(refreshCascadeTarget(approved, [3, 4, 5], () => EC2, { passedApproval: true, children })).toMatchObject({
+      grown: 'no',
+      approvedBrokerIds: [3, 4, 5],
+      needsApproval: false,
+      childArn: 'arn:broker-recovery',
+    });
+    // without passedApproval (no gate on this pass) the approved brokers stay as they were
+    expect(refreshCascadeTarget(approved, [3, 4, 5], () => EC2, { children })).toMatchObject({
+      approvedBrokerIds: [],
+      needsApproval: true,
+    });
+    const msk: CascadeClusterTarget = { ...EC2, platform: 'msk', brokers: [], mskClusterArn: 'arn:aws:kafka:x' };
+    expect(refreshCascadeTarget(input(), [4, 5], () => msk, { children }).childArn).toBe('arn:msk-broker-recovery');
+    expect(refreshCascadeTarget(input(), [4, 5], () => EC2)).not.toHaveProperty('childArn');
+  });
+
   it('refuses a malformed target and a joined broker without an instance (RecoveryTargetError)', () => {
     expect(() => refreshCascadeTarget({ cluster: 'orders' }, [], () => EC2)).toThrow(
       expect.objectContaining({

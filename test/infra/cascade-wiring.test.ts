@@ -21,37 +21,42 @@ describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
     expect(docs.filter((n) => n === runbookDocumentName('test', CASCADE_RUNBOOK))).toHaveLength(1);
   });
 
-  it('ssm:SendCommand only with the kafka-cli-action document and only on the configured broker instances', () => {
-    const send = b.allowing('ssm:SendCommand');
+  it('sends no SSM command itself: ssm-run does, with kafka-cli-action besides its documents, only on the configured broker instances', () => {
+    expect(b.allowing('ssm:SendCommand')).toEqual([]);
+    expect(b.allowing('ssm:GetCommandInvocation')).toEqual([]);
+    const ssmRun = b.recovery.ssmRun?.workflow.stateMachine;
+    expect(ssmRun).toBeDefined();
+    const send = b.allowingFor(ssmRun as never)('ssm:SendCommand');
+    const cli = send.filter((s) => arnText(s.Resource).includes(':document/kafka-heal-test-kafka-cli-action'));
+    expect(cli).toHaveLength(1);
+    expect((cli[0] as { Sid?: string } | undefined)?.Sid).toBe('SendCascadeCliRunbook');
     const resources = send
       .map((s) => s.Resource)
       .flat()
       .map(arnText);
-    expect(resources).toHaveLength(4);
     for (const tail of [
-      ':document/kafka-heal-test-kafka-cli-action',
       ':instance/i-0123456789abcdef1',
       ':instance/i-0123456789abcdef2',
       ':instance/i-0123456789abcdef3',
-    ]) {
+    ])
       expect(
         resources.filter((r) => r.includes(tail)),
         tail,
       ).toHaveLength(1);
-    }
-    expect(send.every((s) => !arnText(s.Resource).includes('kafka-restart-broker'))).toBe(true);
     expect(send.some((s) => s.Condition)).toBe(false);
   });
 
-  it('states:StartExecution only on the nested broker-recovery and the escalation workflow; no reboot of its own', () => {
+  it('states:StartExecution only on the nested broker-recovery, ssm-run and the escalation workflow; no reboot of its own', () => {
     const start = b.allowing('states:StartExecution').map((s) => arnText(s.Resource));
-    expect(start).toHaveLength(2);
+    expect(start).toHaveLength(3);
     expect(start.some((r) => r.includes(b.idOf(b.recovery.brokerRecovery?.stateMachine as never)))).toBe(true);
+    expect(start.some((r) => r.includes(b.idOf(b.recovery.ssmRun?.workflow.stateMachine as never)))).toBe(true);
     expect(start.some((r) => r.includes('Escalation'))).toBe(true);
     expect(b.allowing('kafka:RebootBroker')).toEqual([]);
     expect(b.allowing('kafka:UpdateBrokerStorage')).toEqual([]);
     const follow = b.allowing('states:DescribeExecution').map((s) => arnText(s.Resource));
     expect(follow.some((r) => r.includes('execution:kafka-heal-test-broker-recovery:*'))).toBe(true);
+    expect(follow.some((r) => r.includes('execution:kafka-heal-test-ssm-run:*'))).toBe(true);
     expect(follow.some((r) => r.includes('msk-broker-recovery'))).toBe(false);
   });
 
@@ -84,17 +89,24 @@ describe('cascade-recovery wiring: EC2 with listed brokers (payments)', () => {
         'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-broker-recovery',
       mskBrokerRecoveryStateMachineArn:
         'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-msk-broker-recovery',
+      ssmRunStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-ssm-run',
     });
     const rendered = renderDefinition(readFileSync(aslFile('cascade-recovery'), 'utf8'), { Partition: 'aws', ...subs });
     expect(rendered).not.toContain('${');
-    expect(rendered).toContain('"DocumentName": "kafka-heal-test-kafka-cli-action"');
+    expect(rendered).toContain('kafka-heal-test-kafka-cli-action');
+    expect(subs.SsmRunStateMachineArn).toBe(
+      'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-ssm-run',
+    );
   });
 });
 
 describe('cascade-recovery wiring: EC2 brokers found by tag (events)', () => {
-  it('SendCommand on instances only under the cluster tag condition', () => {
+  it('ssm-run sends to instances only under the cluster tag condition; cascade-recovery sends nothing itself', () => {
     const b = build([cluster('events')]);
-    const tagged = b.allowing('ssm:SendCommand').filter((s) => s.Condition);
+    expect(b.allowing('ssm:SendCommand')).toEqual([]);
+    const tagged = b
+      .allowingFor(b.recovery.ssmRun?.workflow.stateMachine as never)('ssm:SendCommand')
+      .filter((s) => s.Condition);
     expect(tagged).toHaveLength(1);
     expect(tagged[0]?.Condition).toEqual({
       StringEquals: { 'ssm:resourceTag/kafka-heal:cluster': 'events', 'ssm:resourceTag/kafka-heal:deployment': 'test' },
@@ -106,6 +118,7 @@ describe('cascade-recovery wiring: MSK (orders)', () => {
   it('no SSM at all; starts only msk-broker-recovery (and escalation)', () => {
     const b = build([cluster('orders')]);
     expect(b.allowing('ssm:SendCommand')).toEqual([]);
+    expect(b.recovery.ssmRun).toBeUndefined();
     const start = b.allowing('states:StartExecution').map((s) => arnText(s.Resource));
     expect(start).toHaveLength(2);
     expect(start.some((r) => r.includes(b.idOf(b.recovery.mskBrokerRecovery?.stateMachine as never)))).toBe(true);

@@ -8,7 +8,7 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
   const b = build([cluster('payments')]);
   const allowing = b.allowingFor(b.disk.workflow.stateMachine);
 
-  it('sends no SSM command itself: ssm-run does, with the diagnose and free-disk documents only on the configured broker instances', () => {
+  it('sends no SSM command itself: ssm-run does, with the documents of its parents (free-disk among them) only on the configured broker instances', () => {
     expect(allowing('ssm:SendCommand')).toEqual([]);
     expect(allowing('ssm:GetCommandInvocation')).toEqual([]);
     const ssmRun = b.recovery.ssmRun?.workflow.stateMachine;
@@ -18,11 +18,12 @@ describe('disk-pressure wiring: EC2 with listed brokers (payments)', () => {
       .map((s) => s.Resource)
       .flat()
       .map(arnText);
-    // broker-recovery's two documents, disk-pressure's cleanup, the three brokers.
-    expect(resources).toHaveLength(6);
+    // broker-recovery's two documents, cascade-recovery's CLI, disk-pressure's cleanup, the three brokers.
+    expect(resources).toHaveLength(7);
     for (const tail of [
       ':document/kafka-heal-test-kafka-diagnose-host',
       ':document/kafka-heal-test-kafka-restart-broker',
+      ':document/kafka-heal-test-kafka-cli-action',
       ':document/kafka-heal-test-kafka-free-disk',
       ':instance/i-0123456789abcdef1',
       ':instance/i-0123456789abcdef2',

@@ -193,7 +193,7 @@ describe('consumer-lag and quorum-recovery in the healer stacks', () => {
     const run = statementsOf(t, 'kafka-heal-prod-us-ssm-run');
     const send = JSON.stringify(resources(withAction(run, 'ssm:SendCommand')));
     // Exactly the documents of its parents: broker-recovery (diagnose, restart), disk-pressure
-    // (free disk) and quorum-recovery (stop, back up, restart, CLI).
+    // (free disk), cascade-recovery (CLI) and quorum-recovery (stop, back up, restart, CLI).
     expect([...new Set(send.match(/document\/kafka-heal-prod-us-[a-z-]+/g))].sort()).toEqual(
       [
         'kafka-backup-metadata',

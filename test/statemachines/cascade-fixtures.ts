@@ -47,6 +47,7 @@ import { storePieces } from '../support/store-pieces.js';
 export const CASCADE_SUBSTITUTIONS = {
   WorkflowStepsFunctionArn: SUBSTITUTIONS.WorkflowStepsFunctionArn,
   EscalationStateMachineArn: SUBSTITUTIONS.EscalationStateMachineArn,
+  SsmRunStateMachineArn: SUBSTITUTIONS.SsmRunStateMachineArn,
   ApprovalFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:kafka-heal-test-approval-request',
   CliActionDocumentName: 'kafka-heal-test-kafka-cli-action',
   BrokerRecoveryStateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:kafka-heal-test-broker-recovery',
@@ -158,6 +159,8 @@ export interface CascadeScenario {
   platform?: 'ec2' | 'msk';
   dryRun?: boolean;
   decide?: (r: ApprovalRequest) => Promise<DecideAnswer> | DecideAnswer;
+  /** Brokers whose host SSM cannot reach (stopped, or its agent offline). */
+  offline?: number[];
   /** CLI action -> outcome override (e.g. a failed election). */
   cli?: Partial<Record<string, CommandOutcome>>;
   /** Called after every probe, to change the cluster (or the incident) between steps. */
@@ -225,6 +228,7 @@ export async function runCascade(s: CascadeScenario): Promise<CascadeRun> {
   });
   const ssm = ssmBindings({
     invisibleForPolls: 1,
+    isManaged: (instanceId) => !(s.offline ?? []).some((b) => instanceOf(b) === instanceId),
     run: async (cmd) => {
       const broker = Number(cmd.instanceId.slice(-1));
       if (cmd.documentName === DIAG) return ok(diagnosisLine());

@@ -80,9 +80,8 @@ describe('statemachines/cascade-recovery.asl.json: definition', () => {
       MaxAttempts: 3,
     });
     expect(def.TimeoutSeconds).toBe(3300);
+    // Kafka's CLI runs through the nested ssm-run workflow: no SSM call of its own.
     expect(taskResources(parseDefinition(TEXT, CASCADE_SUBSTITUTIONS))).toEqual([
-      'arn:aws:states:::aws-sdk:ssm:getCommandInvocation',
-      'arn:aws:states:::aws-sdk:ssm:sendCommand',
       'arn:aws:states:::lambda:invoke',
       'arn:aws:states:::lambda:invoke.waitForTaskToken',
       'arn:aws:states:::states:startExecution.sync:2',
@@ -272,6 +271,33 @@ describe('cascade-recovery runs (aws-local-stepfunctions, nested broker-recovery
     expectLockReleasedLast(run);
   });
 
+  it('the throttle command fails -> the quota is removed all the same, escalated with what the command printed', async () => {
+    const run = await runCascade({
+      brokerIds: [2, 3],
+      cli: {
+        'set-producer-quota': { status: 'Failed', responseCode: 3, stdout: '{"result":"failed"}\n', stderr: '' },
+      },
+    });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'remove-producer-quota']);
+    expect(run.states).toContain('Was Throttle Sent');
+    expect(restarts(run)).toEqual([]);
+    expect(statusDetail(run)).toMatch(/CommandFailed: the producer throttle command ended Failed \(exit code 3\)/);
+    expectThrottleRemoved(run);
+    expectLockReleasedLast(run);
+  });
+
+  it('the CLI host is unreachable -> no throttle, nothing restarted, nothing to remove, escalated with the host', async () => {
+    const run = await runCascade({ brokerIds: [2, 3], offline: [1] });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(run.commands).toEqual([]);
+    expect(run.states).not.toContain('Remove Producer Throttle');
+    expect(statusDetail(run)).toMatch(
+      /HostUnreachable: the broker host i-0123456789abcdef1 is unreachable through SSM \(stopped, terminated or agent offline\)/,
+    );
+    expectLockReleasedLast(run);
+  });
+
   it('the throttle cannot be removed -> escalated with the manual command', async () => {
     const run = await runCascade({
       brokerIds: [2, 3],
@@ -455,6 +481,46 @@ describe('cascade-recovery when the cascade grows while it runs (the incident ga
     const restarted = run.store.timeline.flatMap((e, i) => (e.action === 'broker-restarted' ? [i] : []));
     expect(restarted[3]).toBeGreaterThan(granted[1] as number);
     expect(run.store.heals).toEqual([expect.objectContaining({ brokerIds: [2, 3, 4, 5] })]);
+    expectThrottleRemoved(run);
+    expectLockReleasedLast(run);
+  });
+
+  it('the cascade grows after the throttle and the new approval is rejected: the throttle is removed before escalating', async () => {
+    const run = await runCascade({
+      brokerIds: [4, 5],
+      clusterBrokers: five,
+      decide: () => ({ decision: 'rejected', by: 'oncall@example.com', reason: 'no' }),
+      afterRestart: (broker, c, store) => {
+        if (broker !== 5) return;
+        c.crash(3);
+        store.brokers = [3, 4, 5];
+      },
+    });
+    expect(run.states.at(-1)).toBe('Handed To Operators');
+    expect(restarts(run)).toEqual([instanceOf(4), instanceOf(5)]);
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'remove-producer-quota']);
+    const [rejected, removed] = order(run, 'approval-rejected', 'throttle-removed');
+    expect(removed).toBeGreaterThan(rejected as number);
+    expect(statusDetail(run)).toMatch(/ApprovalRejected/);
+    expectThrottleRemoved(run);
+    expectLockReleasedLast(run);
+  });
+
+  it('the cascade grows before the first restart and every broker is back on the new plan: the throttle is removed, then a false alarm', async () => {
+    const run = await runCascade({
+      brokerIds: [4, 5],
+      clusterBrokers: five,
+      afterProbe: (c, n, store) => {
+        if (n !== 1) return;
+        store.brokers = [3, 4, 5];
+        c.restart(4);
+        c.restart(5);
+      },
+    });
+    expect(run.states.at(-1)).toBe('False Alarm Resolved');
+    expect(restarts(run)).toEqual([]);
+    expect(cliActions(run)).toEqual(['set-producer-quota', 'remove-producer-quota']);
+    expect(run.store.heals).toEqual([]);
     expectThrottleRemoved(run);
     expectLockReleasedLast(run);
   });

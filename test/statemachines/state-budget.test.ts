@@ -14,7 +14,7 @@ export const READABLE_STATES = 25;
 /** States per file (with Map and Parallel bodies) that a file may not exceed. */
 export const STATE_BUDGETS: Record<string, number> = {
   'broker-recovery': 38,
-  'cascade-recovery': 69,
+  'cascade-recovery': 48,
   'consumer-lag': 24,
   'disk-pressure': 42,
   'dr-switch': 55,
