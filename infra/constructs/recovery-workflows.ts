@@ -427,22 +427,6 @@ export class RecoveryWorkflows extends Construct {
     return this.ssmRun?.arnFor(bind) ?? bind.absent(`kafka-heal-${this.deployment}-ssm-run`);
   }
 
-  /**
-   * The name of a runbook's document for a workflow that sends it itself (not through ssm-run), with
-   * the right to send it to the clusters' broker instances (allowRunbooks); without EC2 clusters
-   * the name only, for a branch that never runs.
-   */
-  runbookDocumentFor(
-    bind: WorkflowBinder,
-    runbook: string,
-    ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[],
-  ): string {
-    const name = runbookDocumentName(this.deployment, runbook);
-    return ec2Clusters.length === 0
-      ? name
-      : bind.document(name, (wf) => this.allowRunbooks(wf, [runbook], ec2Clusters));
-  }
-
   /** Lets the classifier start these workflows (WORKFLOW_ARN_BROKER_RECOVERY, WORKFLOW_ARN_MSK_BROKER_RECOVERY). */
   bindTo(fn: HealerFunction): this {
     if (this.brokerRecovery)

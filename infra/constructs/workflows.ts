@@ -222,14 +222,6 @@ export class WorkflowBinder {
     return this.bind(stateMachineArnByName(this.scope, stateMachineName), () => undefined);
   }
 
-  /**
-   * A Systems Manager document the workflow sends itself (ssm:sendCommand): its name, and `grant`,
-   * which lets the workflow send that document to the instances it may address.
-   */
-  document(documentName: string, grant: (wf: HealerWorkflow) => void): string {
-    return this.bind(documentName, grant);
-  }
-
   /** An SNS topic a Task publishes to (sns:publish): its ARN + sns:Publish (and its KMS key's data keys). */
   topic(topic: ITopic): string {
     return this.bind(topic.topicArn, (wf) => {
