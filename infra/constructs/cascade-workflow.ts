@@ -13,8 +13,6 @@
 // - lambda:InvokeFunction only on the step Lambdas and the approval request Lambda.
 // Each comes with the substitution that names what it allows (WorkflowBinder).
 // kafka:RebootBroker stays with msk-broker-recovery: this role cannot reboot anything itself.
-import { Stack } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
 import { RECOVERY_TIMEOUT, runbookDocumentName } from './recovery-workflows.js';
@@ -87,20 +85,7 @@ export class CascadeRecoveryWorkflow extends RunbookWorkflow {
     const ssmRun = recovery.ssmRun;
     if (ec2Clusters.length > 0 && ssmRun) {
       // ssm-run reaches the broker instances already (broker-recovery's); the CLI document is cascade's.
-      ssmRun.workflow.stateMachine.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'SendCascadeCliRunbook',
-          effect: Effect.ALLOW,
-          actions: ['ssm:SendCommand'],
-          resources: [
-            Stack.of(this).formatArn({
-              service: 'ssm',
-              resource: 'document',
-              resourceName: recovery.runbookDocument(CASCADE_RUNBOOK).name as string,
-            }),
-          ],
-        }),
-      );
+      recovery.allowDocuments(ssmRun.workflow, 'SendCascadeCliRunbook', [CASCADE_RUNBOOK]);
     }
   }
 }

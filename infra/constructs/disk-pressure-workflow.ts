@@ -14,7 +14,7 @@
 // - lambda:InvokeFunction only on the step Lambdas; states:StartExecution only on the escalation
 //   and ssm-run workflows; broker-recovery may start (and follow) this workflow and nothing else new.
 // Each grant comes with the substitution that names what it allows (WorkflowBinder).
-import { Stack, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import type { ClusterConfig } from '../config/schema.js';
@@ -48,7 +48,6 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
   constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id, 'disk-pressure');
     const d = ctx.deployment;
-    const stack = Stack.of(this);
     const recovery = ctx.recovery;
     this.workflow = new HealerWorkflow(this, 'DiskPressure', {
       name: 'disk-pressure',
@@ -74,20 +73,7 @@ export class DiskPressureWorkflow extends RunbookWorkflow {
     const ssmRun = recovery.ssmRun;
     if (ec2Clusters.length > 0 && ssmRun) {
       // ssm-run sends the diagnosis already (broker-recovery's) on the broker instances; the cleanup is disk-pressure's.
-      ssmRun.workflow.stateMachine.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'SendFreeDiskRunbook',
-          effect: Effect.ALLOW,
-          actions: ['ssm:SendCommand'],
-          resources: [
-            stack.formatArn({
-              service: 'ssm',
-              resource: 'document',
-              resourceName: recovery.runbookDocument(FREE_DISK_RUNBOOK).name as string,
-            }),
-          ],
-        }),
-      );
+      recovery.allowDocuments(ssmRun.workflow, 'SendFreeDiskRunbook', [FREE_DISK_RUNBOOK]);
     }
     if (mskClusters.length > 0) {
       wf.stateMachine.addToRolePolicy(

@@ -11,8 +11,7 @@
 // - lambda:InvokeFunction on the step Lambdas and the approval request Lambda;
 // - the nested escalation workflow as broker-recovery.
 // Each grant on this workflow comes with the substitution that names what it allows (WorkflowBinder).
-import { Duration, Stack } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ClusterConfig, Ec2ClusterConfig } from '../config/schema.js';
 import { RECOVERY_RUNBOOKS, grantInstances, runbookDocumentName } from './recovery-workflows.js';
@@ -59,14 +58,11 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
   constructor(scope: Construct, id: string, ctx: RecoveryContext) {
     super(scope, id, 'quorum-recovery');
     const d = ctx.deployment;
-    const stack = Stack.of(this);
     const recovery = ctx.recovery;
     const clusters = quorumClusters(ctx.clusters);
     // EC2 clusters have the restart runbook and the ssm-run workflow (RecoveryWorkflows).
     const ssmRun = recovery.ssmRun;
     if (clusters.length === 0 || !recovery.documents.get(RECOVERY_RUNBOOKS.restart) || !ssmRun) return;
-    // The recovery construct deploys each runbook once per stack (cascade-recovery shares the CLI one).
-    const documents = Object.values(QUORUM_RUNBOOKS).map((r) => recovery.runbookDocument(r));
 
     const wf = new HealerWorkflow(this, 'QuorumRecovery', {
       name: 'quorum-recovery',
@@ -83,16 +79,8 @@ export class QuorumRecoveryWorkflow extends RunbookWorkflow {
     });
     // ssm-run sends the restart runbook to the broker hosts already; the quorum runbooks and the
     // ZooKeeper hosts are added to it here, by id (or, many of them, by the deployment tag).
-    ssmRun.workflow.stateMachine.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'SendQuorumRunbooksOnly',
-        effect: Effect.ALLOW,
-        actions: ['ssm:SendCommand'],
-        resources: documents.map((doc) =>
-          stack.formatArn({ service: 'ssm', resource: 'document', resourceName: doc.name as string }),
-        ),
-      }),
-    );
+    // The recovery construct deploys each runbook once per stack (cascade-recovery shares the CLI one).
+    recovery.allowDocuments(ssmRun.workflow, 'SendQuorumRunbooksOnly', Object.values(QUORUM_RUNBOOKS));
     grantInstances(
       ssmRun.workflow,
       d,

@@ -365,19 +365,15 @@ export class RecoveryWorkflows extends Construct {
   }
 
   /**
-   * Lets the workflow send the given runbooks (only those documents) to the clusters' broker
-   * instances (grantInstances below).
+   * ssm:SendCommand with these runbooks' documents (each deployed once per stack), in one statement
+   * named `sid`. Which instances is a separate grant (grantInstances): SendCommand authorizes the
+   * document and the instances apart.
    */
-  allowRunbooks(
-    wf: HealerWorkflow,
-    runbooks: string[],
-    ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[],
-  ): void {
+  allowDocuments(wf: HealerWorkflow, sid: string, runbooks: string[]): void {
     const stack = Stack.of(this);
-    const role = wf.stateMachine;
-    role.addToRolePolicy(
+    wf.stateMachine.addToRolePolicy(
       new PolicyStatement({
-        sid: 'SendProjectRunbooksOnly',
+        sid,
         effect: Effect.ALLOW,
         actions: ['ssm:SendCommand'],
         resources: runbooks.map((r) =>
@@ -389,6 +385,19 @@ export class RecoveryWorkflows extends Construct {
         ),
       }),
     );
+  }
+
+  /**
+   * Lets the workflow send the given runbooks (only those documents) to the clusters' broker
+   * instances (grantInstances below).
+   */
+  allowRunbooks(
+    wf: HealerWorkflow,
+    runbooks: string[],
+    ec2Clusters: Extract<ClusterConfig, { platform: 'ec2' }>[],
+  ): void {
+    const role = wf.stateMachine;
+    this.allowDocuments(wf, 'SendProjectRunbooksOnly', runbooks);
     grantInstances(
       wf,
       this.deployment,
